@@ -1,0 +1,99 @@
+"""Runs services in this process until SIGTERM/SIGINT, then stops them gracefully."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from types import FrameType
+
+import uvicorn
+
+from overcast.api.assembly import build_api
+from overcast.cloud import Cloud
+from overcast.manager import Manager
+from overcast.service import Service
+
+LOG = logging.getLogger(__name__)
+
+ManagerFactory = Callable[[Cloud, str], Manager]
+
+
+def manager_factories() -> dict[str, ManagerFactory]:
+    """The services `overcast service NAME` can run, besides `api`."""
+    from overcast.compute.manager import ComputeManager
+    from overcast.conductor.manager import ConductorManager
+    from overcast.scheduler.manager import SchedulerManager
+
+    return {"conductor": ConductorManager, "scheduler": SchedulerManager, "compute": ComputeManager}
+
+
+def start_services(cloud: Cloud, names: Iterable[str], host: str) -> list[Service]:
+    factories = manager_factories()
+    services: list[Service] = []
+    try:
+        for name in names:
+            service = Service(cloud, factories[name](cloud, host))
+            service.start()
+            services.append(service)
+    except BaseException:
+        stop_services(services)
+        raise
+    return services
+
+
+def stop_services(services: list[Service]) -> None:
+    for service in reversed(services):
+        try:
+            service.stop()
+        except Exception:
+            LOG.exception("stopping %s failed", service.binary)
+
+
+def run(cloud: Cloud, names: list[str], host: str, *, with_api: bool,
+        on_ready: Callable[[], None] | None = None) -> None:
+    """Start the named services (and the API if asked), block until a signal, then stop them all."""
+    services = start_services(cloud, names, host)
+    try:
+        if with_api:
+            _serve_api(cloud, on_ready)
+        else:
+            if on_ready:
+                on_ready()
+            _wait_for_signal()
+    finally:
+        stop_services(services)
+        cloud.close()
+
+
+def _serve_api(cloud: Cloud, on_ready: Callable[[], None] | None) -> None:
+    settings = cloud.settings
+    config = uvicorn.Config(build_api(cloud), host=settings.listen_host, port=settings.listen_port,
+                            log_config=None, access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    if on_ready:
+        watcher = threading.Thread(target=_call_when_started, args=(server, on_ready), daemon=True)
+        watcher.start()
+    # uvicorn installs its own SIGINT/SIGTERM handlers: it stops accepting, finishes in-flight requests.
+    server.run()
+
+
+def _call_when_started(server: uvicorn.Server, on_ready: Callable[[], None]) -> None:
+    while not server.started and not server.should_exit:
+        threading.Event().wait(0.05)
+    if server.started:
+        on_ready()
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        LOG.info("signal %s received, stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    while not stop.is_set():
+        stop.wait(1.0)

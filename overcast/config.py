@@ -1,0 +1,101 @@
+"""One typed settings object: defaults < overcast.toml < OVERCAST_* environment < explicit overrides."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "overcast"
+
+
+def _config_file() -> Path:
+    """overcast.toml is looked up in the working directory unless OVERCAST_CONFIG names another."""
+    return Path(os.environ.get("OVERCAST_CONFIG", "overcast.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OVERCAST_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    # host:port the API listens on.
+    listen: str = "127.0.0.1:8774"
+    # Public base URL written into the service catalog; derived from `listen` when empty.
+    public_url: str = ""
+    region: str = "RegionOne"
+    host: str = Field(default_factory=lambda: os.uname().nodename)
+
+    # Empty means SQLite inside data_dir.
+    database_url: str = ""
+    transport_url: str = "inproc://"
+
+    rpc_timeout: float = 60.0
+    # Services write a heartbeat every report_interval seconds and count as down after service_down_time.
+    report_interval: float = 10.0
+    service_down_time: float = 60.0
+
+    # Nova's osapi max_request_body_size default.
+    max_request_body_size: int = 114688
+    log_level: str = "INFO"
+    compute_driver: str = "fake"
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"listen must be HOST:PORT, got {value!r}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=_config_file()))
+
+    @property
+    def listen_host(self) -> str:
+        return self.listen.rpartition(":")[0]
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    @property
+    def sql_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'overcast.db'}"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.listen_host
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        return f"http://{host}:{self.listen_port}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings; keyword overrides (e.g. from command-line flags) win over every other source."""
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**clean)

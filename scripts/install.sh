@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything Overcast needs on Debian 12 (as root): Debian packages, a venv in .venv, the package.
+#   scripts/install.sh          runtime: the all-in-one cloud
+#   scripts/install.sh --test   also the servers and tools the test suite uses
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_tests=0
+[ "${1:-}" = "--test" ] && with_tests=1
+
+packages=(python3 python3-venv python3-dev gcc ca-certificates)
+if [ "$with_tests" = 1 ]; then
+    packages+=(rabbitmq-server postgresql slapd ldap-utils)
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+if [ "$with_tests" = 1 ]; then
+    .venv/bin/python -m pip install -q -e ".[test]"
+else
+    .venv/bin/python -m pip install -q -e .
+fi

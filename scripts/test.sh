@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs everything (scripts/install.sh --test), then runs the linters and the whole test suite.
+# Tests that need RabbitMQ, PostgreSQL or slapd start private servers from their pytest fixtures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh --test
+.venv/bin/ruff check overcast tests bench
+.venv/bin/mypy
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 "$@"
