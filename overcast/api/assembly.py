@@ -11,4 +11,5 @@ from overcast.cloud import Cloud
 def build_api(cloud: Cloud) -> FastAPI:
     app = create_app(cloud.settings, db=cloud.db, transport=cloud.transport)
     app.state.cloud = cloud
+    app.state.clock = cloud.clock
     return app
