@@ -1,0 +1,9 @@
+"""Every model module is imported here so that Base.metadata describes the whole schema.
+
+Add new model modules to the import list (Alembic's comparison test checks the metadata against the
+migrations, so a module missing here shows up as a failing test).
+"""
+
+from overcast.db.models.service import ServiceRecord
+
+__all__ = ["ServiceRecord"]
