@@ -1,0 +1,331 @@
+"""The virt driver interface: what the compute manager asks of a hypervisor, one instance per host.
+
+Modelled on Nova's `nova.virt.driver.ComputeDriver`, trimmed to what Overcast uses. Calls are
+synchronous; the manager runs them in worker threads, so drivers must be thread-safe. Optional
+features (pause, rescue, ...) are advertised in `capabilities`; the base class raises
+`ActionNotSupported` for them so a driver only implements what its hypervisor can do.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar, Literal
+
+from overcast import errors
+from overcast.context import RequestContext
+
+LOG = logging.getLogger(__name__)
+
+
+class PowerState(IntEnum):
+    """The hypervisor's view of a VM (Nova's power_state values, stored in the instances table)."""
+
+    NOSTATE = 0
+    RUNNING = 1
+    PAUSED = 3
+    SHUTDOWN = 4
+    CRASHED = 6
+    SUSPENDED = 7
+
+
+# --- errors ---------------------------------------------------------------------------------------
+class InstanceNotFound(errors.NotFound):
+    default_message = "Instance could not be found on this host."
+
+
+class InstanceExists(errors.Conflict):
+    default_message = "Instance already exists on this host."
+
+
+class InstanceActionInvalid(errors.Conflict):
+    """The VM is in a power state that does not allow the action (pause a stopped VM, ...)."""
+
+    default_message = "The action is not valid in the instance's current power state."
+
+
+class DeviceNotFound(errors.NotFound):
+    default_message = "No such device is attached to the instance."
+
+
+class DriverError(errors.OvercastError):
+    """The hypervisor failed (spawn could not start the VM, qemu died, ...)."""
+
+    default_message = "The virt driver failed."
+
+
+class ActionNotSupported(errors.OvercastError):
+    status = 501
+    title = "notImplemented"
+    default_message = "The compute driver does not support this action."
+
+
+# --- data in --------------------------------------------------------------------------------------
+@dataclass
+class ImageRef:
+    id: str
+    path: str | None = None  # local file of the cached image, if the manager fetched it
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class InstanceSpec:
+    """Everything a driver needs to build (or rebuild, or resize into) one VM."""
+
+    uuid: str
+    name: str
+    hostname: str
+    vcpus: int
+    memory_mb: int
+    root_gb: int
+    image: ImageRef
+    ephemeral_gb: int = 0
+    user_data: bytes | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    key_data: str | None = None
+    network_info: list[dict[str, Any]] = field(default_factory=list)
+    block_device_info: list[dict[str, Any]] = field(default_factory=list)
+    flavor_extra_specs: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form for RPC (user_data travels base64-encoded)."""
+        data = asdict(self)
+        data["user_data"] = base64.b64encode(self.user_data).decode() if self.user_data is not None else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InstanceSpec:
+        values = dict(data)
+        values["image"] = ImageRef(**values["image"])
+        if values.get("user_data") is not None:
+            values["user_data"] = base64.b64decode(values["user_data"])
+        return cls(**values)
+
+
+# --- data out -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InstanceInfo:
+    state: PowerState
+    max_mem_kb: int
+    mem_kb: int
+    num_cpu: int
+    cpu_time_ns: int
+
+
+@dataclass(frozen=True)
+class Device:
+    """A passthrough-able host device, counted by identical model (for the scheduler and placement)."""
+
+    kind: Literal["gpu", "pci"]
+    vendor_id: str
+    product_id: str
+    model: str
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class HostResources:
+    hypervisor_type: str  # "fake", "QEMU"
+    hypervisor_version: int  # Nova's encoding: major * 1_000_000 + minor * 1_000 + micro
+    hypervisor_hostname: str
+    cpu_arch: str
+    cpu_model: str
+    cpu_features: list[str]
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+    devices: list[Device] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+LifecycleTransition = Literal["started", "stopped", "paused", "resumed", "suspended", "crashed"]
+
+
+@dataclass(frozen=True)
+class LifecycleEvent:
+    """The hypervisor noticed a VM change state (possibly on its own, e.g. the guest crashed)."""
+
+    uuid: str
+    transition: LifecycleTransition
+    at: datetime
+
+
+EventListener = Callable[[LifecycleEvent], None]
+RebootType = Literal["SOFT", "HARD"]
+SnapshotUpload = Callable[[BinaryIO | Path], None]
+
+
+class ComputeDriver(ABC):
+    """One hypervisor host. `uuid` arguments are instance uuids."""
+
+    capabilities: ClassVar[dict[str, bool]] = {
+        "supports_pause": False,
+        "supports_suspend": False,
+        "supports_rescue": False,
+        "supports_snapshot": False,
+        "supports_set_admin_password": False,
+        "supports_attach_volume": False,
+        "supports_resize": False,
+        "supports_console_output": False,
+    }
+
+    def __init__(self) -> None:
+        self._listeners: list[EventListener] = []
+        self._listeners_lock = threading.Lock()
+
+    # --- lifecycle events -------------------------------------------------------------------------
+    def register_event_listener(self, callback: EventListener) -> None:
+        with self._listeners_lock:
+            self._listeners.append(callback)
+
+    def emit_event(self, event: LifecycleEvent) -> None:
+        """Deliver to every listener; one failing listener must not stop the others or the driver."""
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:
+                LOG.exception("Lifecycle event listener failed", extra={"instance": event.uuid})
+
+    # --- host -------------------------------------------------------------------------------------
+    @abstractmethod
+    def init_host(self, host: str) -> None:
+        """Prepare the hypervisor for serving `host` (called once when the compute service starts)."""
+
+    @abstractmethod
+    def get_available_resource(self) -> HostResources: ...
+
+    @abstractmethod
+    def list_instance_uuids(self) -> list[str]: ...
+
+    def instance_exists(self, uuid: str) -> bool:
+        return uuid in self.list_instance_uuids()
+
+    # --- build and delete -------------------------------------------------------------------------
+    @abstractmethod
+    def spawn(self, ctxt: RequestContext, spec: InstanceSpec, admin_password: str | None = None) -> None:
+        """Create and start the VM. Raises DriverError (or InstanceExists) and leaves nothing behind."""
+
+    @abstractmethod
+    def destroy(self, ctxt: RequestContext, uuid: str, destroy_disks: bool = True) -> None:
+        """Stop and remove the VM; a VM that is already gone is not an error."""
+
+    # --- power ------------------------------------------------------------------------------------
+    @abstractmethod
+    def reboot(self, ctxt: RequestContext, uuid: str, reboot_type: RebootType) -> None: ...
+
+    @abstractmethod
+    def power_off(self, ctxt: RequestContext, uuid: str, timeout: int = 0) -> None:
+        """Stop the VM; `timeout` > 0 first asks the guest to shut down cleanly for that many seconds."""
+
+    @abstractmethod
+    def power_on(self, ctxt: RequestContext, uuid: str) -> None: ...
+
+    def pause(self, ctxt: RequestContext, uuid: str) -> None:
+        raise ActionNotSupported("This compute driver cannot pause instances.")
+
+    def unpause(self, ctxt: RequestContext, uuid: str) -> None:
+        raise ActionNotSupported("This compute driver cannot unpause instances.")
+
+    def suspend(self, ctxt: RequestContext, uuid: str) -> None:
+        raise ActionNotSupported("This compute driver cannot suspend instances.")
+
+    def resume(self, ctxt: RequestContext, uuid: str) -> None:
+        raise ActionNotSupported("This compute driver cannot resume instances.")
+
+    # --- rescue, snapshot, password ---------------------------------------------------------------
+    def rescue(
+        self, ctxt: RequestContext, uuid: str, rescue_image: ImageRef, admin_password: str | None
+    ) -> None:
+        raise ActionNotSupported("This compute driver cannot rescue instances.")
+
+    def unrescue(self, ctxt: RequestContext, uuid: str) -> None:
+        raise ActionNotSupported("This compute driver cannot unrescue instances.")
+
+    def snapshot(self, ctxt: RequestContext, uuid: str, image_id: str, upload: SnapshotUpload) -> None:
+        """Capture the root disk and hand it to `upload` (a readable file or a path)."""
+        raise ActionNotSupported("This compute driver cannot snapshot instances.")
+
+    def set_admin_password(self, uuid: str, password: str) -> None:
+        raise ActionNotSupported("This compute driver cannot set the admin password.")
+
+    # --- cold resize / migration ------------------------------------------------------------------
+    def migrate_disk_and_power_off(self, ctxt: RequestContext, uuid: str, new_spec: InstanceSpec) -> None:
+        """On the source host: stop the VM and set its disks aside (kept until confirm or revert)."""
+        raise ActionNotSupported("This compute driver cannot resize instances.")
+
+    def finish_migration(
+        self, ctxt: RequestContext, new_spec: InstanceSpec, resize_instance: bool, power_on: bool
+    ) -> None:
+        """On the destination host (maybe the same one): bring the VM up with the new flavor."""
+        raise ActionNotSupported("This compute driver cannot resize instances.")
+
+    def confirm_migration(self, ctxt: RequestContext, uuid: str) -> None:
+        """On the source host: drop the disks set aside by migrate_disk_and_power_off."""
+        raise ActionNotSupported("This compute driver cannot resize instances.")
+
+    def finish_revert_migration(self, ctxt: RequestContext, old_spec: InstanceSpec, power_on: bool) -> None:
+        """On the source host, after the destination destroyed the new VM: restore the old one."""
+        raise ActionNotSupported("This compute driver cannot resize instances.")
+
+    # --- inspection -------------------------------------------------------------------------------
+    @abstractmethod
+    def get_info(self, uuid: str) -> InstanceInfo:
+        """Raises InstanceNotFound when the VM is not on this host."""
+
+    def get_console_output(self, ctxt: RequestContext, uuid: str) -> str:
+        raise ActionNotSupported("This compute driver cannot show console output.")
+
+    @abstractmethod
+    def get_diagnostics(self, uuid: str) -> dict[str, Any]: ...
+
+    # --- volumes and networks ---------------------------------------------------------------------
+    def attach_volume(
+        self, ctxt: RequestContext, uuid: str, connection_info: dict[str, Any], mountpoint: str
+    ) -> None:
+        raise ActionNotSupported("This compute driver cannot attach volumes.")
+
+    def detach_volume(
+        self, ctxt: RequestContext, uuid: str, connection_info: dict[str, Any], mountpoint: str
+    ) -> None:
+        raise ActionNotSupported("This compute driver cannot detach volumes.")
+
+    @abstractmethod
+    def plug_vifs(self, uuid: str, network_info: list[dict[str, Any]]) -> None: ...
+
+    @abstractmethod
+    def unplug_vifs(self, uuid: str, network_info: list[dict[str, Any]]) -> None:
+        """Idempotent: unplugging from a VM that is gone is not an error."""
+
+
+DRIVERS: dict[str, str] = {
+    "fake": "overcast.virt.fake:FakeDriver",
+    "qemu": "overcast.virt.qemu.driver:QemuDriver",
+}
+
+
+def load_driver(name: str, **kwargs: Any) -> ComputeDriver:
+    """Build the driver configured as `name` ("fake", "qemu") or given as "package.module:Class"."""
+    target = DRIVERS.get(name.lower(), name)
+    module_name, _, class_name = target.partition(":")
+    if not class_name:
+        raise DriverError(f"Unknown compute driver {name!r}; known: {', '.join(sorted(DRIVERS))}.")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise DriverError(f"Compute driver {name!r} cannot be loaded: {exc}") from exc
+    driver_class = getattr(module, class_name, None)
+    if not (isinstance(driver_class, type) and issubclass(driver_class, ComputeDriver)):
+        raise DriverError(f"{target} is not a ComputeDriver.")
+    return driver_class(**kwargs)
