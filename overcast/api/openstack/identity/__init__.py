@@ -1,0 +1,53 @@
+"""The Identity v3 API under /identity, and the auth middleware every other service relies on."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
+from starlette.types import Scope
+
+from overcast.api.auth import AuthMiddleware
+from overcast.api.openstack.identity import (
+    routes_assignments,
+    routes_auth,
+    routes_credentials,
+    routes_resources,
+)
+from overcast.api.openstack.identity.errors import keystone_error_response
+from overcast.config import Settings
+from overcast.db.engine import Database
+from overcast.errors import OvercastError
+from overcast.identity.service import IdentityService
+
+PREFIX = "/identity"
+
+
+def build_router() -> APIRouter:
+    """Every identity route, already below /identity."""
+    router = APIRouter()
+    for module in (routes_auth, routes_resources, routes_assignments, routes_credentials):
+        router.include_router(module.router, prefix=PREFIX)
+    return router
+
+
+def install(app: FastAPI, settings: Settings, db: Database, identity: IdentityService | None = None) -> None:
+    """Mount the Identity API at /identity and authenticate every other request with its tokens.
+
+    `identity` lets tests pass a service with an injected clock or a cheap password hash.
+    """
+    service = identity or IdentityService(settings, db)
+    app.state.identity = service
+    app.include_router(build_router())
+
+    def render_error(scope: Scope, error: OvercastError) -> JSONResponse:
+        if scope["path"].startswith(PREFIX):
+            return keystone_error_response(error, settings.base_url)
+        return JSONResponse(error.to_body(), status_code=error.status)
+
+    if app.middleware_stack is not None:
+        raise RuntimeError("install() must run before the app serves its first request")
+    # Innermost: it runs after the request-id middleware, so its 401s carry a request id too.
+    app.user_middleware.append(
+        Middleware(AuthMiddleware, validate=service.tokens.context, render_error=render_error)
+    )

@@ -1,0 +1,160 @@
+"""Application credentials, EC2 credentials, and the stored catalog (/v3/services, /v3/endpoints)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from fastapi import Depends, Request, Response
+
+from overcast import policy
+from overcast.api.deps import get_context
+from overcast.api.openstack.identity.common import get_identity, listing, new_router, with_link
+from overcast.api.openstack.identity.schemas import ApplicationCredentialBody, Ec2CredentialBody
+from overcast.context import RequestContext
+from overcast.identity.service import IdentityService
+
+router = new_router()
+Ctx = Depends(get_context)
+Identity = Depends(get_identity)
+
+APP_CREDENTIALS = "/v3/users/{user_id}/application_credentials"
+EC2 = "/v3/users/{user_id}/credentials/OS-EC2"
+
+
+def _app_link(request: Request, user_id: str, entity: dict[str, Any]) -> dict[str, Any]:
+    return with_link(request, f"users/{user_id}/application_credentials", entity)
+
+
+@router.post(APP_CREDENTIALS, status_code=201)
+def create_application_credential(
+    user_id: str,
+    body: ApplicationCredentialBody,
+    request: Request,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:application_credentials", {"user_id": user_id})
+    fields = body.application_credential.model_dump()
+    if fields["expires_at"] is not None and fields["expires_at"].tzinfo is None:
+        fields["expires_at"] = fields["expires_at"].replace(tzinfo=UTC)
+    fields["roles"] = [role for role in fields["roles"] or []]
+    created = identity.credentials.create_application_credential(context, user_id, fields)
+    return {"application_credential": _app_link(request, user_id, created)}
+
+
+@router.get(APP_CREDENTIALS)
+def list_application_credentials(
+    user_id: str,
+    request: Request,
+    name: str | None = None,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:application_credentials", {"user_id": user_id})
+    credentials = identity.credentials.list_application_credentials(user_id, name)
+    return {
+        "application_credentials": [_app_link(request, user_id, c) for c in credentials],
+        "links": {"self": str(request.url), "previous": None, "next": None},
+    }
+
+
+@router.get(APP_CREDENTIALS + "/{credential_id}")
+def show_application_credential(
+    user_id: str,
+    credential_id: str,
+    request: Request,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:application_credentials", {"user_id": user_id})
+    credential = identity.credentials.get_application_credential(user_id, credential_id)
+    return {"application_credential": _app_link(request, user_id, credential)}
+
+
+@router.delete(APP_CREDENTIALS + "/{credential_id}", status_code=204)
+def delete_application_credential(
+    user_id: str, credential_id: str, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> Response:
+    policy.enforce(context, "identity:application_credentials", {"user_id": user_id})
+    identity.credentials.delete_application_credential(user_id, credential_id)
+    return Response(status_code=204)
+
+
+def _ec2_link(request: Request, entity: dict[str, Any]) -> dict[str, Any]:
+    path = f"users/{entity['user_id']}/credentials/OS-EC2/{entity['access']}"
+    return {**entity, "links": {"self": request.app.state.settings.base_url + "/identity/v3/" + path}}
+
+
+@router.post(EC2, status_code=201)
+def create_ec2_credential(
+    user_id: str,
+    body: Ec2CredentialBody,
+    request: Request,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:ec2_credentials", {"user_id": user_id})
+    return {
+        "credential": _ec2_link(request, identity.credentials.create_ec2_credential(user_id, body.tenant_id))
+    }
+
+
+@router.get(EC2)
+def list_ec2_credentials(
+    user_id: str, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:ec2_credentials", {"user_id": user_id})
+    credentials = identity.credentials.list_ec2_credentials(user_id)
+    return {
+        "credentials": [_ec2_link(request, c) for c in credentials],
+        "links": {"self": str(request.url), "previous": None, "next": None},
+    }
+
+
+@router.get(EC2 + "/{access}")
+def show_ec2_credential(
+    user_id: str,
+    access: str,
+    request: Request,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:ec2_credentials", {"user_id": user_id})
+    return {"credential": _ec2_link(request, identity.credentials.get_ec2_credential(user_id, access))}
+
+
+@router.delete(EC2 + "/{access}", status_code=204)
+def delete_ec2_credential(
+    user_id: str, access: str, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> Response:
+    policy.enforce(context, "identity:ec2_credentials", {"user_id": user_id})
+    identity.credentials.delete_ec2_credential(user_id, access)
+    return Response(status_code=204)
+
+
+@router.get("/v3/services")
+def list_services(
+    request: Request,
+    type: str | None = None,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:manage_catalog")
+    with identity.core.db.reader() as session:
+        services = identity.core.catalog.services(session)
+    return listing(request, "services", "services", [s for s in services if type in (None, s["type"])])
+
+
+@router.get("/v3/endpoints")
+def list_endpoints(
+    request: Request,
+    interface: str | None = None,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:manage_catalog")
+    with identity.core.db.reader() as session:
+        endpoints = identity.core.catalog.endpoints(session)
+    wanted = [e for e in endpoints if interface in (None, e["interface"])]
+    return listing(request, "endpoints", "endpoints", wanted)

@@ -1,0 +1,275 @@
+"""/v3/domains, /v3/projects, /v3/users (with password change) and /v3/roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, Request, Response
+
+from overcast import policy
+from overcast.api.deps import get_context
+from overcast.api.openstack.identity.common import get_identity, listing, new_router, query_bool, with_link
+from overcast.api.openstack.identity.schemas import (
+    DomainBody,
+    PasswordChangeBody,
+    ProjectBody,
+    RoleBody,
+    UserBody,
+    set_fields,
+)
+from overcast.context import RequestContext
+from overcast.errors import BadRequest, NotFound
+from overcast.identity.core import DEFAULT_DOMAIN_ID
+from overcast.identity.service import IdentityService
+
+router = new_router()
+Ctx = Depends(get_context)
+Identity = Depends(get_identity)
+
+
+def _required_name(fields: dict[str, Any], what: str) -> None:
+    if not fields.get("name"):
+        raise BadRequest(f"Invalid input for field 'name': a {what} needs a name.")
+
+
+# Domains ------------------------------------------------------------------------------------------------
+@router.get("/v3/domains")
+def list_domains(
+    request: Request,
+    name: str | None = None,
+    enabled: str | None = None,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:list_domains")
+    return listing(request, "domains", "domains", identity.api.list_domains(name, query_bool(enabled)))
+
+
+@router.post("/v3/domains", status_code=201)
+def create_domain(
+    body: DomainBody, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:manage_domain")
+    fields = set_fields(body.domain)
+    _required_name(fields, "domain")
+    return {"domain": with_link(request, "domains", identity.api.create_domain(fields))}
+
+
+@router.get("/v3/domains/{domain_id}")
+def show_domain(
+    domain_id: str, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:get_domain", {"domain_id": domain_id})
+    return {"domain": with_link(request, "domains", identity.api.get_domain(domain_id))}
+
+
+@router.patch("/v3/domains/{domain_id}")
+def update_domain(
+    domain_id: str,
+    body: DomainBody,
+    request: Request,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:manage_domain")
+    return {
+        "domain": with_link(
+            request, "domains", identity.api.update_domain(domain_id, set_fields(body.domain))
+        )
+    }
+
+
+@router.delete("/v3/domains/{domain_id}", status_code=204)
+def delete_domain(
+    domain_id: str, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> Response:
+    policy.enforce(context, "identity:manage_domain")
+    identity.api.delete_domain(domain_id)
+    return Response(status_code=204)
+
+
+# Projects -----------------------------------------------------------------------------------------------
+@router.get("/v3/projects")
+def list_projects(
+    request: Request,
+    name: str | None = None,
+    domain_id: str | None = None,
+    enabled: str | None = None,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:list_projects")
+    projects = identity.api.list_projects(domain_id, name, query_bool(enabled))
+    return listing(request, "projects", "projects", projects)
+
+
+@router.post("/v3/projects", status_code=201)
+def create_project(
+    body: ProjectBody, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:manage_project")
+    fields = set_fields(body.project)
+    _required_name(fields, "project")
+    fields["domain_id"] = fields.get("domain_id") or context.domain_id or DEFAULT_DOMAIN_ID
+    return {"project": with_link(request, "projects", identity.api.create_project(fields))}
+
+
+@router.get("/v3/projects/{project_id}")
+def show_project(
+    project_id: str, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> dict[str, Any]:
+    # Another project is invisible to a non-admin: 404, not 403, so ids cannot be probed.
+    policy.enforce(
+        context,
+        "identity:get_project",
+        {"project_id": project_id},
+        error=lambda _: NotFound(f"Could not find project: {project_id}."),
+    )
+    return {"project": with_link(request, "projects", identity.api.get_project(project_id))}
+
+
+@router.patch("/v3/projects/{project_id}")
+def update_project(
+    project_id: str,
+    body: ProjectBody,
+    request: Request,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:manage_project")
+    project = identity.api.update_project(project_id, set_fields(body.project))
+    return {"project": with_link(request, "projects", project)}
+
+
+@router.delete("/v3/projects/{project_id}", status_code=204)
+def delete_project(
+    project_id: str, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> Response:
+    policy.enforce(context, "identity:manage_project")
+    identity.api.delete_project(project_id)
+    return Response(status_code=204)
+
+
+# Users --------------------------------------------------------------------------------------------------
+@router.get("/v3/users")
+def list_users(
+    request: Request,
+    name: str | None = None,
+    domain_id: str | None = None,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:list_users")
+    return listing(request, "users", "users", identity.api.list_users(domain_id, name))
+
+
+@router.post("/v3/users", status_code=201)
+def create_user(
+    body: UserBody, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:manage_user")
+    fields = set_fields(body.user)
+    _required_name(fields, "user")
+    fields["domain_id"] = fields.get("domain_id") or context.domain_id or DEFAULT_DOMAIN_ID
+    password = fields.pop("password", None)
+    return {"user": with_link(request, "users", identity.api.create_user(fields, password))}
+
+
+@router.get("/v3/users/{user_id}")
+def show_user(
+    user_id: str, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:get_user", {"user_id": user_id})
+    return {"user": with_link(request, "users", identity.api.get_user(user_id))}
+
+
+@router.patch("/v3/users/{user_id}")
+def update_user(
+    user_id: str,
+    body: UserBody,
+    request: Request,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:manage_user")
+    return {"user": with_link(request, "users", identity.api.update_user(user_id, set_fields(body.user)))}
+
+
+@router.post("/v3/users/{user_id}/password", status_code=204)
+def change_password(
+    user_id: str,
+    body: PasswordChangeBody,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> Response:
+    policy.enforce(context, "identity:change_password", {"user_id": user_id})
+    identity.api.change_password(user_id, body.user.original_password, body.user.password)
+    return Response(status_code=204)
+
+
+@router.delete("/v3/users/{user_id}", status_code=204)
+def delete_user(
+    user_id: str, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> Response:
+    policy.enforce(context, "identity:manage_user")
+    identity.api.delete_user(user_id)
+    return Response(status_code=204)
+
+
+@router.get("/v3/users/{user_id}/projects")
+def list_user_projects(
+    user_id: str, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:list_user_projects", {"user_id": user_id})
+    return listing(request, "projects", "projects", identity.api.list_user_projects(user_id))
+
+
+# Roles --------------------------------------------------------------------------------------------------
+@router.get("/v3/roles")
+def list_roles(
+    request: Request,
+    name: str | None = None,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:list_roles")
+    return listing(request, "roles", "roles", identity.api.list_roles(name))
+
+
+@router.post("/v3/roles", status_code=201)
+def create_role(
+    body: RoleBody, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:manage_role")
+    fields = set_fields(body.role)
+    _required_name(fields, "role")
+    return {"role": with_link(request, "roles", identity.api.create_role(fields))}
+
+
+@router.get("/v3/roles/{role_id}")
+def show_role(
+    role_id: str, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:get_role")
+    return {"role": with_link(request, "roles", identity.api.get_role(role_id))}
+
+
+@router.patch("/v3/roles/{role_id}")
+def update_role(
+    role_id: str,
+    body: RoleBody,
+    request: Request,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:manage_role")
+    return {"role": with_link(request, "roles", identity.api.update_role(role_id, set_fields(body.role)))}
+
+
+@router.delete("/v3/roles/{role_id}", status_code=204)
+def delete_role(
+    role_id: str, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> Response:
+    policy.enforce(context, "identity:manage_role")
+    identity.api.delete_role(role_id)
+    return Response(status_code=204)

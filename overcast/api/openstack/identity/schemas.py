@@ -1,0 +1,98 @@
+"""Request bodies of the Identity v3 API (unknown attributes are ignored, as Keystone stores them aside)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class AuthRequest(_Body):
+    auth: dict[str, Any]
+
+
+class DomainFields(_Body):
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    description: str | None = None
+    enabled: bool | None = None
+
+
+class DomainBody(_Body):
+    domain: DomainFields
+
+
+class ProjectFields(_Body):
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    domain_id: str | None = None
+    parent_id: str | None = None
+    description: str | None = None
+    enabled: bool | None = None
+    tags: list[str] | None = None
+
+
+class ProjectBody(_Body):
+    project: ProjectFields
+
+
+class UserFields(_Body):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    domain_id: str | None = None
+    password: str | None = None
+    enabled: bool | None = None
+    email: str | None = None
+    description: str | None = None
+    default_project_id: str | None = None
+
+
+class UserBody(_Body):
+    user: UserFields
+
+
+class PasswordChange(_Body):
+    original_password: str
+    password: str = Field(min_length=1)
+
+
+class PasswordChangeBody(_Body):
+    user: PasswordChange
+
+
+class RoleFields(_Body):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = None
+
+
+class RoleBody(_Body):
+    role: RoleFields
+
+
+class RoleRef(_Body):
+    id: str | None = None
+    name: str | None = None
+
+
+class ApplicationCredentialFields(_Body):
+    name: str = Field(min_length=1, max_length=255)
+    description: str | None = None
+    secret: str | None = None
+    expires_at: datetime | None = None
+    roles: list[RoleRef] | None = None
+    unrestricted: bool = False
+
+
+class ApplicationCredentialBody(_Body):
+    application_credential: ApplicationCredentialFields
+
+
+class Ec2CredentialBody(_Body):
+    tenant_id: str
+
+
+def set_fields(model: BaseModel) -> dict[str, Any]:
+    """Only the attributes the client sent (PATCH semantics)."""
+    return model.model_dump(exclude_unset=True)

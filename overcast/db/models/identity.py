@@ -1,0 +1,159 @@
+"""Identity tables: domains, projects, users, roles, assignments, credentials, revocations, catalog."""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from overcast.db.base import Base, TimestampMixin
+from overcast.db.types import UTCDateTime
+
+
+def new_id() -> str:
+    return uuid_lib.uuid4().hex
+
+
+class Domain(Base, TimestampMixin):
+    __tablename__ = "identity_domains"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class Project(Base, TimestampMixin):
+    __tablename__ = "identity_projects"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    domain_id: Mapped[str] = mapped_column(ForeignKey("identity_domains.id"), nullable=False)
+    parent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+
+
+class User(Base, TimestampMixin):
+    """SQL-backed users; users of an LDAP domain live in LDAP and have no row here."""
+
+    __tablename__ = "identity_users"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    domain_id: Mapped[str] = mapped_column(ForeignKey("identity_domains.id"), nullable=False)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    email: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    default_project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    password_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Role(Base, TimestampMixin):
+    __tablename__ = "identity_roles"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class ImpliedRole(Base):
+    """admin implies member implies reader, as Keystone's bootstrap sets up."""
+
+    __tablename__ = "identity_implied_roles"
+
+    prior_role_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_roles.id", ondelete="CASCADE"), primary_key=True
+    )
+    implied_role_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_roles.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class RoleAssignment(Base):
+    """A user holds a role on a project or a domain (target_type "project" or "domain").
+
+    user_id is not a foreign key: LDAP users have no row in identity_users.
+    """
+
+    __tablename__ = "identity_role_assignments"
+    __table_args__ = (Index("ix_identity_role_assignments_target", "target_type", "target_id"),)
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_roles.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ApplicationCredential(Base, TimestampMixin):
+    __tablename__ = "identity_application_credentials"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    user_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    secret_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    unrestricted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Role names the credential may use (a subset of the user's roles on the project when created).
+    roles: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+
+
+class Ec2Credential(Base, TimestampMixin):
+    __tablename__ = "identity_ec2_credentials"
+
+    access: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The EC2 API recomputes signatures with the secret, so it is stored, not hashed (as Keystone does).
+    secret: Mapped[str] = mapped_column(String(128), nullable=False)
+    user_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class RevocationEvent(Base):
+    """Tokens issued at or before issued_before that match every non-null field are revoked."""
+
+    __tablename__ = "identity_revocation_events"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    audit_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    domain_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Seconds since the epoch with microseconds: compared against the token's issue time.
+    issued_before: Mapped[float] = mapped_column(Float, nullable=False)
+    revoked_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)
+
+
+class CatalogService(Base, TimestampMixin):
+    __tablename__ = "identity_catalog_services"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    type: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class CatalogEndpoint(Base, TimestampMixin):
+    __tablename__ = "identity_catalog_endpoints"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    service_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_catalog_services.id", ondelete="CASCADE"), nullable=False
+    )
+    interface: Mapped[str] = mapped_column(String(16), nullable=False)
+    region_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    # May hold $(project_id)s, substituted per token.
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)

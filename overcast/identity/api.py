@@ -1,0 +1,330 @@
+"""The logic behind the Identity v3 router: domains, projects, users, roles and role assignments.
+
+Every change that takes rights away (deleting or disabling a user or project, removing a role, changing a
+password) records a revocation in the same transaction, so the affected tokens die at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from overcast.db.models.identity import (
+    ApplicationCredential,
+    Domain,
+    Ec2Credential,
+    Project,
+    Role,
+    RoleAssignment,
+)
+from overcast.errors import Conflict, Forbidden, NotFound, Unauthorized
+from overcast.identity.core import IdentityCore
+from overcast.identity.entities import domain_entity, project_entity, role_entity, user_entity
+
+Entity = dict[str, Any]
+
+
+def _clean(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    values = {key: fields[key] for key in allowed if key in fields}
+    if "description" in values and values["description"] is None:
+        values["description"] = ""
+    return values
+
+
+class IdentityAPI:
+    def __init__(self, core: IdentityCore) -> None:
+        self.core = core
+        self.db = core.db
+
+    # Domains ------------------------------------------------------------------------------------------
+    def list_domains(self, name: str | None = None, enabled: bool | None = None) -> list[Entity]:
+        with self.db.reader() as session:
+            query = select(Domain).order_by(Domain.name)
+            if name is not None:
+                query = query.where(Domain.name == name)
+            if enabled is not None:
+                query = query.where(Domain.enabled.is_(enabled))
+            return [domain_entity(d) for d in session.scalars(query)]
+
+    def get_domain(self, domain_id: str) -> Entity:
+        with self.db.reader() as session:
+            return domain_entity(self.core.get_domain(session, domain_id))
+
+    def create_domain(self, fields: dict[str, Any]) -> Entity:
+        with self.db.writer() as session:
+            if self.core.domain_by_name(session, fields["name"]) is not None:
+                raise Conflict(f"Duplicate entry: a domain named {fields['name']} exists.")
+            domain = Domain(**_clean(fields, ("name", "description", "enabled")))
+            session.add(domain)
+            session.flush()
+            return domain_entity(domain)
+
+    def update_domain(self, domain_id: str, fields: dict[str, Any]) -> Entity:
+        with self.db.writer() as session:
+            domain = self.core.get_domain(session, domain_id)
+            values = _clean(fields, ("name", "description", "enabled"))
+            if values.get("name") not in (None, domain.name) and self.core.domain_by_name(
+                session, values["name"]
+            ):
+                raise Conflict(f"Duplicate entry: a domain named {values['name']} exists.")
+            for key, value in values.items():
+                setattr(domain, key, value)
+            if values.get("enabled") is False:
+                self.core.revocations.revoke(session, domain_id=domain_id)
+            session.flush()
+            return domain_entity(domain)
+
+    def delete_domain(self, domain_id: str) -> None:
+        with self.db.writer() as session:
+            domain = self.core.get_domain(session, domain_id)
+            if domain.enabled:
+                raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
+            in_use = session.scalars(select(Project.id).where(Project.domain_id == domain_id)).first()
+            if in_use or self.core.list_all_users(session, domain_id, None):
+                raise Conflict("The domain still has projects or users; delete them first.")
+            session.execute(
+                delete(RoleAssignment).where(
+                    RoleAssignment.target_type == "domain", RoleAssignment.target_id == domain_id
+                )
+            )
+            session.delete(domain)
+
+    # Projects -----------------------------------------------------------------------------------------
+    def list_projects(
+        self, domain_id: str | None = None, name: str | None = None, enabled: bool | None = None
+    ) -> list[Entity]:
+        with self.db.reader() as session:
+            query = select(Project).order_by(Project.name, Project.id)
+            if domain_id is not None:
+                query = query.where(Project.domain_id == domain_id)
+            if name is not None:
+                query = query.where(Project.name == name)
+            if enabled is not None:
+                query = query.where(Project.enabled.is_(enabled))
+            return [project_entity(p) for p in session.scalars(query)]
+
+    def get_project(self, project_id: str) -> Entity:
+        with self.db.reader() as session:
+            return project_entity(self.core.get_project(session, project_id))
+
+    def create_project(self, fields: dict[str, Any]) -> Entity:
+        with self.db.writer() as session:
+            domain = self.core.get_domain(session, fields["domain_id"])
+            query = select(Project.id).where(Project.domain_id == domain.id, Project.name == fields["name"])
+            if session.scalars(query).first() is not None:
+                raise Conflict(f"Duplicate entry: a project named {fields['name']} exists in the domain.")
+            parent_id = fields.get("parent_id")
+            if parent_id and parent_id != domain.id:
+                self.core.get_project(session, parent_id)
+            values = _clean(fields, ("name", "domain_id", "description", "enabled", "tags"))
+            project = Project(**values, parent_id=parent_id if parent_id != domain.id else None)
+            session.add(project)
+            session.flush()
+            return project_entity(project)
+
+    def update_project(self, project_id: str, fields: dict[str, Any]) -> Entity:
+        with self.db.writer() as session:
+            project = self.core.get_project(session, project_id)
+            values = _clean(fields, ("name", "description", "enabled", "tags"))
+            if values.get("name") not in (None, project.name):
+                query = select(Project.id).where(
+                    Project.domain_id == project.domain_id, Project.name == values["name"]
+                )
+                if session.scalars(query).first() is not None:
+                    raise Conflict(f"Duplicate entry: a project named {values['name']} exists in the domain.")
+            for key, value in values.items():
+                setattr(project, key, value)
+            if values.get("enabled") is False:
+                self.core.revocations.revoke(session, project_id=project_id)
+            session.flush()
+            return project_entity(project)
+
+    def delete_project(self, project_id: str) -> None:
+        with self.db.writer() as session:
+            project = self.core.get_project(session, project_id)
+            if session.scalars(select(Project.id).where(Project.parent_id == project_id)).first():
+                raise Forbidden("Cannot delete a project that has child projects.")
+            session.execute(
+                delete(RoleAssignment).where(
+                    RoleAssignment.target_type == "project", RoleAssignment.target_id == project_id
+                )
+            )
+            session.execute(
+                delete(ApplicationCredential).where(ApplicationCredential.project_id == project_id)
+            )
+            session.execute(delete(Ec2Credential).where(Ec2Credential.project_id == project_id))
+            session.delete(project)
+            self.core.revocations.revoke(session, project_id=project_id)
+
+    def list_user_projects(self, user_id: str) -> list[Entity]:
+        with self.db.reader() as session:
+            self.core.get_user(session, user_id)
+            return self._projects_of(session, user_id)
+
+    def _projects_of(self, session: Session, user_id: str) -> list[Entity]:
+        ids = select(RoleAssignment.target_id).where(
+            RoleAssignment.user_id == user_id, RoleAssignment.target_type == "project"
+        )
+        query = select(Project).where(Project.id.in_(ids)).order_by(Project.name)
+        return [project_entity(p) for p in session.scalars(query)]
+
+    def list_token_projects(self, user_id: str) -> list[Entity]:
+        """GET /v3/auth/projects: the enabled projects the token's user can scope to."""
+        with self.db.reader() as session:
+            return [p for p in self._projects_of(session, user_id) if p["enabled"]]
+
+    # Users --------------------------------------------------------------------------------------------
+    def list_users(self, domain_id: str | None = None, name: str | None = None) -> list[Entity]:
+        with self.db.reader() as session:
+            return [user_entity(u) for u in self.core.list_all_users(session, domain_id, name)]
+
+    def get_user(self, user_id: str) -> Entity:
+        with self.db.reader() as session:
+            return user_entity(self.core.get_user(session, user_id))
+
+    def create_user(self, fields: dict[str, Any], password: str | None) -> Entity:
+        with self.db.writer() as session:
+            self.core.get_domain(session, fields["domain_id"])
+            if fields.get("default_project_id"):
+                self.core.get_project(session, fields["default_project_id"])
+            backend = self.core.backend_for_domain(session, fields["domain_id"])
+            if backend.read_only:
+                raise Forbidden("The users of this domain are read-only (LDAP).")
+            return user_entity(backend.create_user(session, fields, password))
+
+    def update_user(self, user_id: str, fields: dict[str, Any]) -> Entity:
+        with self.db.writer() as session:
+            found = self.core.find_user_by_id(session, user_id)
+            if found is None:
+                raise NotFound(f"Could not find user: {user_id}.")
+            backend = found[1]
+            if backend.read_only:
+                raise Forbidden("The users of this domain are read-only (LDAP).")
+            password = fields.pop("password", None)
+            user = backend.update_user(session, user_id, fields)
+            if password is not None:
+                backend.set_password(session, user_id, password)
+            if password is not None or fields.get("enabled") is False:
+                self.core.revocations.revoke(session, user_id=user_id)
+            return user_entity(user)
+
+    def change_password(self, user_id: str, original: str, new: str) -> None:
+        with self.db.writer() as session:
+            found = self.core.find_user_by_id(session, user_id)
+            if found is None:
+                raise NotFound(f"Could not find user: {user_id}.")
+            backend = found[1]
+            if backend.read_only:
+                raise Forbidden("The users of this domain are read-only (LDAP).")
+            if not backend.check_password(session, user_id, original):
+                raise Unauthorized("The original password is not correct.")
+            backend.set_password(session, user_id, new)
+            self.core.revocations.revoke(session, user_id=user_id)
+
+    def delete_user(self, user_id: str) -> None:
+        with self.db.writer() as session:
+            found = self.core.find_user_by_id(session, user_id)
+            if found is None:
+                raise NotFound(f"Could not find user: {user_id}.")
+            if found[1].read_only:
+                raise Forbidden("The users of this domain are read-only (LDAP).")
+            found[1].delete_user(session, user_id)
+            session.execute(delete(RoleAssignment).where(RoleAssignment.user_id == user_id))
+            session.execute(delete(ApplicationCredential).where(ApplicationCredential.user_id == user_id))
+            session.execute(delete(Ec2Credential).where(Ec2Credential.user_id == user_id))
+            self.core.revocations.revoke(session, user_id=user_id)
+
+    # Roles --------------------------------------------------------------------------------------------
+    def list_roles(self, name: str | None = None) -> list[Entity]:
+        with self.db.reader() as session:
+            query = select(Role).order_by(Role.name)
+            if name is not None:
+                query = query.where(Role.name == name)
+            return [role_entity(r) for r in session.scalars(query)]
+
+    def get_role(self, role_id: str) -> Entity:
+        with self.db.reader() as session:
+            return role_entity(self.core.get_role(session, role_id))
+
+    def create_role(self, fields: dict[str, Any]) -> Entity:
+        with self.db.writer() as session:
+            if session.scalars(select(Role.id).where(Role.name == fields["name"])).first():
+                raise Conflict(f"Duplicate entry: a role named {fields['name']} exists.")
+            role = Role(**_clean(fields, ("name", "description")))
+            session.add(role)
+            session.flush()
+            return role_entity(role)
+
+    def update_role(self, role_id: str, fields: dict[str, Any]) -> Entity:
+        with self.db.writer() as session:
+            role = self.core.get_role(session, role_id)
+            values = _clean(fields, ("name", "description"))
+            if values.get("name") not in (None, role.name):
+                if session.scalars(select(Role.id).where(Role.name == values["name"])).first():
+                    raise Conflict(f"Duplicate entry: a role named {values['name']} exists.")
+                # Tokens carry role names: every holder of the renamed role needs a new token.
+                self._revoke_holders(session, role_id)
+            for key, value in values.items():
+                setattr(role, key, value)
+            session.flush()
+            return role_entity(role)
+
+    def delete_role(self, role_id: str) -> None:
+        with self.db.writer() as session:
+            role = self.core.get_role(session, role_id)
+            self._revoke_holders(session, role_id)
+            session.execute(delete(RoleAssignment).where(RoleAssignment.role_id == role_id))
+            session.delete(role)
+
+    def _revoke_holders(self, session: Session, role_id: str) -> None:
+        holders = session.scalars(select(RoleAssignment).where(RoleAssignment.role_id == role_id)).all()
+        for user_id in sorted({holder.user_id for holder in holders}):
+            self.core.revocations.revoke(session, user_id=user_id)
+
+    # Grants -------------------------------------------------------------------------------------------
+    def _check_target(
+        self, session: Session, target_type: str, target_id: str, user_id: str, role_id: str
+    ) -> None:
+        if target_type == "project":
+            self.core.get_project(session, target_id)
+        else:
+            self.core.get_domain(session, target_id)
+        self.core.get_user(session, user_id)
+        self.core.get_role(session, role_id)
+
+    def grant(self, target_type: str, target_id: str, user_id: str, role_id: str) -> None:
+        with self.db.writer() as session:
+            self._check_target(session, target_type, target_id, user_id, role_id)
+            key = (user_id, target_type, target_id, role_id)
+            if session.get(RoleAssignment, key) is None:
+                session.add(
+                    RoleAssignment(
+                        user_id=user_id, target_type=target_type, target_id=target_id, role_id=role_id
+                    )
+                )
+
+    def check_grant(self, target_type: str, target_id: str, user_id: str, role_id: str) -> None:
+        with self.db.reader() as session:
+            self._check_target(session, target_type, target_id, user_id, role_id)
+            if session.get(RoleAssignment, (user_id, target_type, target_id, role_id)) is None:
+                raise NotFound(f"Could not find role assignment of role {role_id} to user {user_id}.")
+
+    def revoke_grant(self, target_type: str, target_id: str, user_id: str, role_id: str) -> None:
+        with self.db.writer() as session:
+            assignment = session.get(RoleAssignment, (user_id, target_type, target_id, role_id))
+            if assignment is None:
+                raise NotFound(f"Could not find role assignment of role {role_id} to user {user_id}.")
+            session.delete(assignment)
+            scope = {"project_id": target_id} if target_type == "project" else {"domain_id": target_id}
+            self.core.revocations.revoke(session, user_id=user_id, **scope)
+
+    def list_grants(self, target_type: str, target_id: str, user_id: str) -> list[Entity]:
+        with self.db.reader() as session:
+            role_ids = select(RoleAssignment.role_id).where(
+                RoleAssignment.user_id == user_id,
+                RoleAssignment.target_type == target_type,
+                RoleAssignment.target_id == target_id,
+            )
+            return [role_entity(r) for r in session.scalars(select(Role).where(Role.id.in_(role_ids)))]

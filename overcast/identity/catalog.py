@@ -1,0 +1,163 @@
+"""The service catalog: which Overcast services exist and at which URLs (stored, cached in memory)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast.db.models.identity import CatalogEndpoint, CatalogService
+
+PROJECT_ID_TEMPLATE = "$(project_id)s"
+INTERFACES = ("public", "internal")
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    type: str
+    name: str
+    # Appended to settings.base_url; may hold $(project_id)s.
+    path: str
+
+
+DEFAULT_SERVICES: tuple[CatalogEntry, ...] = (
+    CatalogEntry("identity", "keystone", "/identity"),
+    CatalogEntry("compute", "nova", "/compute/v2.1"),
+    CatalogEntry("image", "glance", "/image"),
+    CatalogEntry("block-storage", "cinder", f"/volume/v3/{PROJECT_ID_TEMPLATE}"),
+    CatalogEntry("volumev3", "cinderv3", f"/volume/v3/{PROJECT_ID_TEMPLATE}"),
+    CatalogEntry("network", "neutron", "/network"),
+    CatalogEntry("ec2", "ec2", "/ec2"),
+)
+
+_NAMESPACE = uuid.UUID("6f1d9a52-8c1e-4c1b-9f59-0c8e3a7d2b11")
+
+
+def _stable_id(*parts: str) -> str:
+    # The same service gets the same id on every start, so bootstrap stays idempotent.
+    return uuid.uuid5(_NAMESPACE, "/".join(parts)).hex
+
+
+def ensure_catalog(
+    session: Session, base_url: str, region: str, services: tuple[CatalogEntry, ...] = DEFAULT_SERVICES
+) -> bool:
+    """Make the stored catalog list exactly `services` at `base_url`; True when something changed."""
+    base = base_url.rstrip("/")
+    changed = False
+    wanted_services = {_stable_id(entry.type, entry.name): entry for entry in services}
+    for stale in session.scalars(select(CatalogService)):
+        if stale.id not in wanted_services:
+            session.delete(stale)
+            changed = True
+    session.flush()
+    for service_id, entry in wanted_services.items():
+        if session.get(CatalogService, service_id) is None:
+            session.add(CatalogService(id=service_id, type=entry.type, name=entry.name))
+            changed = True
+        for interface in INTERFACES:
+            endpoint_id = _stable_id(entry.type, entry.name, interface)
+            url = base + entry.path
+            endpoint = session.get(CatalogEndpoint, endpoint_id)
+            if endpoint is None:
+                session.add(
+                    CatalogEndpoint(
+                        id=endpoint_id, service_id=service_id, interface=interface, region_id=region, url=url
+                    )
+                )
+                changed = True
+            elif endpoint.url != url or endpoint.region_id != region:
+                endpoint.url = url
+                endpoint.region_id = region
+                changed = True
+    session.flush()
+    return changed
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    id: str
+    interface: str
+    region_id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class _Service:
+    id: str
+    type: str
+    name: str
+    endpoints: tuple[_Endpoint, ...]
+
+
+class CatalogCache:
+    """The catalog read once and kept; writes through this process invalidate it."""
+
+    def __init__(self) -> None:
+        self._services: tuple[_Service, ...] | None = None
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._services = None
+
+    def _load(self, session: Session) -> tuple[_Service, ...]:
+        with self._lock:
+            if self._services is None:
+                endpoints: dict[str, list[_Endpoint]] = {}
+                for row in session.scalars(select(CatalogEndpoint).where(CatalogEndpoint.enabled.is_(True))):
+                    endpoints.setdefault(row.service_id, []).append(
+                        _Endpoint(row.id, row.interface, row.region_id, row.url)
+                    )
+                query = select(CatalogService).where(CatalogService.enabled.is_(True))
+                self._services = tuple(
+                    _Service(s.id, s.type, s.name, tuple(sorted(endpoints.get(s.id, []), key=lambda e: e.id)))
+                    for s in session.scalars(query.order_by(CatalogService.type))
+                )
+            return self._services
+
+    def for_token(self, session: Session, project_id: str | None) -> list[dict[str, Any]]:
+        """The catalog in a token's body; endpoints needing a project are left out of unscoped ones."""
+        catalog = []
+        for service in self._load(session):
+            endpoints = []
+            for endpoint in service.endpoints:
+                if PROJECT_ID_TEMPLATE in endpoint.url and project_id is None:
+                    continue
+                endpoints.append(
+                    {
+                        "id": endpoint.id,
+                        "interface": endpoint.interface,
+                        "region": endpoint.region_id,
+                        "region_id": endpoint.region_id,
+                        "url": endpoint.url.replace(PROJECT_ID_TEMPLATE, project_id or ""),
+                    }
+                )
+            catalog.append(
+                {"id": service.id, "type": service.type, "name": service.name, "endpoints": endpoints}
+            )
+        return catalog
+
+    def services(self, session: Session) -> list[dict[str, Any]]:
+        return [
+            {"id": s.id, "type": s.type, "name": s.name, "enabled": True, "description": ""}
+            for s in self._load(session)
+        ]
+
+    def endpoints(self, session: Session) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": e.id,
+                "service_id": s.id,
+                "interface": e.interface,
+                "region": e.region_id,
+                "region_id": e.region_id,
+                "url": e.url,
+                "enabled": True,
+            }
+            for s in self._load(session)
+            for e in s.endpoints
+        ]

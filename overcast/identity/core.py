@@ -1,0 +1,151 @@
+"""The identity service's parts (backends, signer, revocations, throttle, catalog) and shared lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast.config import Settings
+from overcast.db.engine import Database
+from overcast.db.models.identity import Domain, ImpliedRole, Project, Role, RoleAssignment
+from overcast.errors import NotFound
+from overcast.identity.backends import IdentityBackend, UserRecord
+from overcast.identity.backends.sql import SqlIdentityBackend
+from overcast.identity.catalog import CatalogCache
+from overcast.identity.passwords import LoginThrottle, PasswordHasher
+from overcast.identity.revocation import RevocationList
+from overcast.identity.settings import IdentitySettings
+from overcast.identity.tokens import Clock, KeyRepository, TokenSigner, utc_now
+
+DEFAULT_DOMAIN_ID = "default"
+DEFAULT_DOMAIN_NAME = "Default"
+
+
+class IdentityCore:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        config: IdentitySettings | None = None,
+        *,
+        clock: Clock = utc_now,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.config = config or IdentitySettings()
+        self.clock = clock
+        self.hasher = hasher or PasswordHasher()
+        self.sql_backend = SqlIdentityBackend(self.hasher)
+        self.ldap_backend: IdentityBackend | None = None
+        self.ldap_domain_id: str | None = None
+        if self.config.ldap_url:
+            from overcast.identity.backends.ldap import LdapIdentityBackend
+
+            self._ensure_ldap_domain()
+            self.ldap_backend = LdapIdentityBackend(self.config, self._ldap_domain)
+        self.signer = TokenSigner(KeyRepository.for_settings(settings, self.config.max_active_keys), clock)
+        self.revocations = RevocationList(
+            db, self.config.token_ttl_seconds, self.config.revocation_refresh_seconds, clock
+        )
+        self.throttle = LoginThrottle(
+            self.config.max_failed_logins, self.config.failure_window_seconds, self.config.lockout_seconds
+        )
+        self.catalog = CatalogCache()
+
+    # Backends -----------------------------------------------------------------------------------------
+    def _ensure_ldap_domain(self) -> None:
+        with self.db.writer() as session:
+            if self.domain_by_name(session, self.config.ldap_domain) is None:
+                session.add(Domain(name=self.config.ldap_domain, description="Users from LDAP"))
+
+    def _ldap_domain(self, session: Session) -> str | None:
+        if not self.config.ldap_url:
+            return None
+        if self.ldap_domain_id is None:
+            domain = session.scalars(select(Domain).where(Domain.name == self.config.ldap_domain)).first()
+            self.ldap_domain_id = domain.id if domain else None
+        return self.ldap_domain_id
+
+    def backend_for_domain(self, session: Session, domain_id: str) -> IdentityBackend:
+        if self.ldap_backend is not None and domain_id == self._ldap_domain(session):
+            return self.ldap_backend
+        return self.sql_backend
+
+    def backends(self) -> list[IdentityBackend]:
+        return [self.sql_backend] + ([self.ldap_backend] if self.ldap_backend else [])
+
+    def find_user_by_id(self, session: Session, user_id: str) -> tuple[UserRecord, IdentityBackend] | None:
+        for backend in self.backends():
+            user = backend.get_user(session, user_id)
+            if user is not None:
+                return user, backend
+        return None
+
+    def get_user(self, session: Session, user_id: str) -> UserRecord:
+        found = self.find_user_by_id(session, user_id)
+        if found is None:
+            raise NotFound(f"Could not find user: {user_id}.")
+        return found[0]
+
+    def list_all_users(self, session: Session, domain_id: str | None, name: str | None) -> list[UserRecord]:
+        if domain_id is not None:
+            return self.backend_for_domain(session, domain_id).list_users(session, domain_id, name)
+        users: list[UserRecord] = []
+        for backend in self.backends():
+            ldap_domain = self._ldap_domain(session) if backend is self.ldap_backend else None
+            users.extend(backend.list_users(session, ldap_domain, name))
+        return users
+
+    # Lookups ------------------------------------------------------------------------------------------
+    def get_domain(self, session: Session, domain_id: str) -> Domain:
+        domain = session.get(Domain, domain_id)
+        if domain is None:
+            raise NotFound(f"Could not find domain: {domain_id}.")
+        return domain
+
+    def get_project(self, session: Session, project_id: str) -> Project:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise NotFound(f"Could not find project: {project_id}.")
+        return project
+
+    def get_role(self, session: Session, role_id: str) -> Role:
+        role = session.get(Role, role_id)
+        if role is None:
+            raise NotFound(f"Could not find role: {role_id}.")
+        return role
+
+    def domain_by_name(self, session: Session, name: str) -> Domain | None:
+        return session.scalars(select(Domain).where(Domain.name == name)).first()
+
+    # Roles --------------------------------------------------------------------------------------------
+    def implied_closure(self, session: Session, role_ids: Iterable[str]) -> set[str]:
+        implications: dict[str, list[str]] = {}
+        for row in session.scalars(select(ImpliedRole)):
+            implications.setdefault(row.prior_role_id, []).append(row.implied_role_id)
+        closure: set[str] = set()
+        pending = list(role_ids)
+        while pending:
+            role_id = pending.pop()
+            if role_id not in closure:
+                closure.add(role_id)
+                pending.extend(implications.get(role_id, []))
+        return closure
+
+    def effective_roles(self, session: Session, user_id: str, target_type: str, target_id: str) -> list[Role]:
+        """The user's roles on a project or domain, implied roles included, sorted by name."""
+        direct = session.scalars(
+            select(RoleAssignment.role_id).where(
+                RoleAssignment.user_id == user_id,
+                RoleAssignment.target_type == target_type,
+                RoleAssignment.target_id == target_id,
+            )
+        ).all()
+        if not direct:
+            return []
+        role_ids = self.implied_closure(session, direct)
+        roles = session.scalars(select(Role).where(Role.id.in_(role_ids))).all()
+        return sorted(roles, key=lambda role: role.name)

@@ -1,0 +1,65 @@
+"""Identity entities as plain dicts in the shape of the Identity v3 API (links are added by the router)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from overcast.db.models.identity import Domain, Project, Role
+from overcast.identity.backends import UserRecord
+
+
+def isotime(value: Any) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value is not None else None
+
+
+def domain_entity(domain: Domain) -> dict[str, Any]:
+    return {
+        "id": domain.id,
+        "name": domain.name,
+        "description": domain.description,
+        "enabled": domain.enabled,
+        "tags": [],
+        "options": {},
+    }
+
+
+def project_entity(project: Project) -> dict[str, Any]:
+    return {
+        "id": project.id,
+        "name": project.name,
+        "domain_id": project.domain_id,
+        "description": project.description,
+        "enabled": project.enabled,
+        "parent_id": project.parent_id or project.domain_id,
+        "is_domain": False,
+        "tags": list(project.tags or []),
+        "options": {},
+    }
+
+
+def user_entity(user: UserRecord) -> dict[str, Any]:
+    entity: dict[str, Any] = {
+        "id": user.id,
+        "name": user.name,
+        "domain_id": user.domain_id,
+        "enabled": user.enabled,
+        "password_expires_at": isotime(user.password_expires_at),
+        "options": {},
+    }
+    if user.email:
+        entity["email"] = user.email
+    if user.description:
+        entity["description"] = user.description
+    if user.default_project_id:
+        entity["default_project_id"] = user.default_project_id
+    return entity
+
+
+def role_entity(role: Role) -> dict[str, Any]:
+    return {
+        "id": role.id,
+        "name": role.name,
+        "domain_id": None,
+        "description": role.description,
+        "options": {},
+    }

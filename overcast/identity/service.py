@@ -1,0 +1,31 @@
+"""The identity service as the API process holds it: one object per app, on app.state.identity."""
+
+from __future__ import annotations
+
+from overcast.config import Settings
+from overcast.db.engine import Database
+from overcast.identity.api import IdentityAPI
+from overcast.identity.assignments import AssignmentLister
+from overcast.identity.auth import TokenService
+from overcast.identity.core import IdentityCore
+from overcast.identity.credentials import CredentialAPI
+from overcast.identity.passwords import PasswordHasher
+from overcast.identity.settings import IdentitySettings
+from overcast.identity.tokens import Clock, utc_now
+
+
+class IdentityService:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        config: IdentitySettings | None = None,
+        *,
+        clock: Clock = utc_now,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        self.core = IdentityCore(settings, db, config, clock=clock, hasher=hasher)
+        self.api = IdentityAPI(self.core)
+        self.tokens = TokenService(self.core)
+        self.assignments = AssignmentLister(self.core)
+        self.credentials = CredentialAPI(self.core)

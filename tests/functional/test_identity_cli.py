@@ -1,0 +1,179 @@
+"""The real `openstack` CLI and openstacksdk against an Overcast API serving identity over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import APIRouter
+
+from overcast.api.app import create_app
+from overcast.api.openstack.identity import install
+from overcast.config import Settings, load_settings
+from overcast.db import Database
+from overcast.identity.bootstrap import BootstrapResult, bootstrap
+from overcast.identity.passwords import PasswordHasher
+from overcast.identity.service import IdentityService
+from overcast.identity.tokens import Clock, utc_now
+
+OPENSTACK = Path(sys.executable).with_name("openstack")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class IdentityCloud:
+    """An API process with the identity service, bootstrapped, served by uvicorn on 127.0.0.1."""
+
+    def __init__(
+        self, data_dir: Path, clock: Clock = utc_now, routers: Sequence[tuple[str, APIRouter]] = ()
+    ) -> None:
+        self.port = free_port()
+        self.settings: Settings = load_settings(data_dir=data_dir, listen=f"127.0.0.1:{self.port}")
+        self.db = Database(self.settings.sql_url)
+        self.db.upgrade()
+        # Cheap argon2 parameters: the cost is not what these tests are about.
+        hasher = PasswordHasher(time_cost=1, memory_cost_kib=1024)
+        self.bootstrap: BootstrapResult = bootstrap(self.settings, self.db, hasher=hasher)
+        self.identity = IdentityService(self.settings, self.db, clock=clock, hasher=hasher)
+        app = create_app(self.settings, self.db, routers=routers)
+        install(app, self.settings, self.db, self.identity)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdentityCloud]:
+    running = IdentityCloud(tmp_path_factory.mktemp("identity-cli"))
+    running.start()
+    yield running
+    running.stop()
+
+
+def openstack(cloud: IdentityCloud, *args: str, name: str = "overcast-admin", formatted: bool = True) -> Any:
+    env = {
+        **os.environ,
+        "OS_CLIENT_CONFIG_FILE": str(cloud.bootstrap.clouds_yaml),
+        "OS_CLOUD": name,
+        "HOME": str(cloud.settings.data_dir),
+    }
+    for key in list(env):
+        if key.startswith("OS_") and key not in ("OS_CLIENT_CONFIG_FILE", "OS_CLOUD"):
+            del env[key]
+    result = subprocess.run(
+        [str(OPENSTACK), *args, *(["-f", "json"] if formatted else [])],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"openstack {' '.join(args)} failed:\n{result.stderr}"
+    return json.loads(result.stdout) if result.stdout.strip() else None
+
+
+@pytest.mark.slow
+def test_openstack_cli_manages_identity(cloud: IdentityCloud) -> None:
+    token = openstack(cloud, "token", "issue")
+    assert token["id"].startswith("oc1.")
+    assert token["user_id"] and token["project_id"]
+
+    project = openstack(cloud, "project", "create", "--description", "built by the CLI", "cli-project")
+    assert project["name"] == "cli-project"
+    assert project["description"] == "built by the CLI"
+
+    user = openstack(
+        cloud, "user", "create", "--password", "s3cret-pass", "--project", "cli-project", "cli-user"
+    )
+    assert user["name"] == "cli-user"
+    assert user["default_project_id"] == project["id"]
+
+    assert (
+        openstack(
+            cloud, "role", "add", "--project", "cli-project", "--user", "cli-user", "member", formatted=False
+        )
+        is None
+    )
+
+    assignments = openstack(cloud, "role", "assignment", "list", "--project", "cli-project", "--names")
+    assert [(a["Role"], a["User"], a["Project"]) for a in assignments] == [
+        ("member", "cli-user@Default", "cli-project@Default")
+    ]
+
+    catalog = openstack(cloud, "catalog", "list")
+    types = {entry["Type"] for entry in catalog}
+    assert {"identity", "compute", "image", "block-storage", "volumev3", "network", "ec2"} <= types
+    compute = next(entry for entry in catalog if entry["Type"] == "compute")
+    assert f"{cloud.base_url}/compute/v2.1" in str(compute["Endpoints"])
+
+
+@pytest.mark.slow
+def test_new_user_logs_in_with_the_cli_and_sees_its_project(cloud: IdentityCloud) -> None:
+    openstack(cloud, "project", "create", "login-project")
+    openstack(cloud, "user", "create", "--password", "login-pass", "login-user")
+    openstack(
+        cloud, "role", "add", "--project", "login-project", "--user", "login-user", "reader", formatted=False
+    )
+    env_cloud = cloud.settings.data_dir / "login.yaml"
+    admin = cloud.bootstrap.clouds_yaml.read_text()
+    entry = admin.split("  overcast-demo:")[1]
+    entry = entry.replace('"demo"', '"login-user"', 1).replace('"demo"', '"login-project"', 1)
+    entry = entry.replace(json.dumps(cloud.bootstrap.demo_password), '"login-pass"')
+    env_cloud.write_text("clouds:\n  login:" + entry)
+    result = subprocess.run(
+        [str(OPENSTACK), "--os-cloud", "login", "token", "issue", "-f", "json"],
+        env={**os.environ, "OS_CLIENT_CONFIG_FILE": str(env_cloud), "HOME": str(cloud.settings.data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    issued = json.loads(result.stdout)
+    projects = [p["id"] for p in cloud.identity.api.list_projects(name="login-project")]
+    assert issued["project_id"] == projects[0]
+
+
+def test_openstacksdk_connects_and_lists(cloud: IdentityCloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openstack as sdk
+
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(cloud.bootstrap.clouds_yaml))
+    connection = sdk.connect(cloud="overcast-demo")
+    token = connection.session.get_token()
+    assert token.startswith("oc1.")
+    catalog = connection.session.auth.get_access(connection.session).service_catalog
+    url = catalog.url_for(service_type="block-storage", interface="public")
+    assert url == f"{cloud.base_url}/volume/v3/{connection.current_project_id}"
+    # The demo user is a member, not an admin: listing every user is refused.
+    with pytest.raises(sdk.exceptions.ForbiddenException):
+        list(connection.identity.users())
+    assert [p.name for p in connection.identity.user_projects(connection.current_user_id)] == ["demo"]
