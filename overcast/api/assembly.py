@@ -5,11 +5,28 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from overcast.api.app import create_app
+from overcast.api.openstack import compute, identity
 from overcast.cloud import Cloud
+from overcast.identity.bootstrap import BootstrapResult, bootstrap
+from overcast.identity.catalog import DEFAULT_SERVICES, CatalogEntry
+
+# The service types whose APIs this app serves; the catalog lists exactly these.
+SERVED_TYPES = frozenset({"identity", "compute"})
+
+
+def served_catalog() -> tuple[CatalogEntry, ...]:
+    return tuple(entry for entry in DEFAULT_SERVICES if entry.type in SERVED_TYPES)
 
 
 def build_api(cloud: Cloud) -> FastAPI:
     app = create_app(cloud.settings, db=cloud.db, transport=cloud.transport)
     app.state.cloud = cloud
     app.state.clock = cloud.clock
+    identity.install(app, cloud.settings, cloud.db)
+    compute.install(app, cloud)
     return app
+
+
+def bootstrap_cloud(cloud: Cloud) -> BootstrapResult:
+    """First start: identities, the catalog of what this app serves, and clouds.yaml."""
+    return bootstrap(cloud.settings, cloud.db, served_catalog())

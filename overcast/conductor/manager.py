@@ -1,15 +1,147 @@
-"""The conductor service's manager."""
+"""The conductor service: long-running workflows that span services (today: build and reschedule).
+
+Build: ask the scheduler for a node and alternates → claim the node's resources in the database →
+cast the build to that compute host. When the compute host's spawn fails it hands the instance back
+(attempt + 1, the remaining alternates); the conductor claims the next alternate, up to
+MAX_BUILD_ATTEMPTS. An instance that cannot be placed ends in ERROR with a fault, never stuck in BUILD.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import functools
+import logging
+from typing import Any, ClassVar
 
-from overcast.manager import Manager
+from overcast import errors
+from overcast.cloud import Cloud
+from overcast.compute import instances, states
+from overcast.compute.resource_tracker import Resources, claim
+from overcast.context import RequestContext
+from overcast.db.models.compute import Instance
+from overcast.manager import Manager, rpc_method
+
+LOG = logging.getLogger(__name__)
 
 TOPIC = "conductor"
+# Nova's scheduler.max_attempts default: the first try plus two reschedules.
+MAX_BUILD_ATTEMPTS = 3
 
 
 class ConductorManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.0"
+    RPC_API_VERSION: ClassVar[str] = "1.1"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = "overcast-conductor"
+
+    def __init__(self, cloud: Cloud, host: str, *, max_build_attempts: int = MAX_BUILD_ATTEMPTS) -> None:
+        super().__init__(cloud, host)
+        from overcast.compute.rpcapi import ComputeAPI
+        from overcast.scheduler.rpcapi import SchedulerAPI
+
+        self.max_build_attempts = max_build_attempts
+        self.scheduler = SchedulerAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+        self.compute = ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+
+    @rpc_method
+    def build_instances(
+        self,
+        ctxt: RequestContext,
+        instance_uuids: list[str],
+        admin_password: str | None = None,
+        attempt: int = 1,
+        alternates: list[dict[str, str]] | None = None,
+        failed_hosts: list[str] | None = None,
+        last_failure: dict[str, Any] | None = None,
+    ) -> None:
+        for uuid in instance_uuids:
+            try:
+                self._build_one(
+                    ctxt, uuid, admin_password, attempt, alternates, failed_hosts or [], last_failure
+                )
+            except Exception as exc:
+                # Whatever went wrong, the instance must not stay in BUILD.
+                LOG.exception("Build of instance %s failed in the conductor", uuid)
+                self._fail(uuid, exc)
+
+    def _build_one(
+        self,
+        ctxt: RequestContext,
+        uuid: str,
+        admin_password: str | None,
+        attempt: int,
+        alternates: list[dict[str, str]] | None,
+        failed_hosts: list[str],
+        last_failure: dict[str, Any] | None,
+    ) -> None:
+        instance = self._schedulable(uuid)
+        if instance is None:
+            return
+        wanted = Resources.of(instance)
+        if attempt > 1:
+            if attempt > self.max_build_attempts or not alternates:
+                message = (
+                    f"Exceeded maximum number of retries. Exhausted all hosts available for retrying "
+                    f"build failures for instance {uuid}."
+                )
+                if last_failure:
+                    message = f"{message} Last failure: {last_failure.get('message', '')}"
+                self._fail(uuid, errors.NoValidHost(message), details=(last_failure or {}).get("details"))
+                return
+            candidates = list(alternates)
+        else:
+            try:
+                candidates = self.scheduler.select_destinations(
+                    ctxt,
+                    {"vcpus": wanted.vcpus, "memory_mb": wanted.memory_mb, "disk_gb": wanted.disk_gb},
+                    excluded_hosts=failed_hosts,
+                    num_alternates=self.max_build_attempts - 1,
+                )
+            except errors.NoValidHost as exc:
+                self._fail(uuid, exc, details="")
+                return
+        while candidates:
+            target = candidates.pop(0)
+            host, node = target["host"], target["nodename"]
+            if self.cloud.db.write(
+                functools.partial(claim, instance_uuid=uuid, host=host, node=node, wanted=wanted)
+            ):
+                LOG.info("Instance %s claimed %s on %s (attempt %d)", uuid, node, host, attempt)
+                self.compute.build_and_run_instance(
+                    ctxt, host, uuid, admin_password,
+                    attempt=attempt, alternates=candidates, failed_hosts=failed_hosts,
+                )  # fmt: skip
+                return
+            if self._schedulable(uuid) is None:
+                return  # deleted while we were placing it
+            LOG.info("Claim for instance %s on %s failed; trying the next alternate", uuid, host)
+        self._fail(
+            uuid,
+            errors.NoValidHost("No valid host was found. There are not enough hosts available."),
+            details="",
+        )
+
+    def _schedulable(self, uuid: str) -> Instance | None:
+        """The instance if it still waits for a host (not deleted, task_state SCHEDULING, not placed)."""
+        with self.cloud.db.reader() as session:
+            try:
+                instance = instances.get_live(session, uuid)
+            except errors.NotFound:
+                return None
+        if instance.task_state != states.SCHEDULING or instance.host is not None:
+            LOG.info(
+                "Instance %s is no longer waiting to be scheduled (%s/%s, host %s)",
+                uuid,
+                instance.vm_state,
+                instance.task_state,
+                instance.host,
+            )
+            return None
+        return instance
+
+    def _fail(self, uuid: str, error: BaseException, details: str | None = None) -> None:
+        def write(session: Any) -> bool:
+            return instances.set_error(
+                session, uuid, error, expected_task_state=(states.SCHEDULING,), details=details
+            )
+
+        if not self.cloud.db.write(write):
+            LOG.info("Instance %s was not set to ERROR: it left SCHEDULING (deleted?)", uuid)

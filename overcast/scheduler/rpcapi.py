@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from overcast.scheduler.manager import TOPIC
+from overcast.context import RequestContext
 from overcast.rpcapi import ServiceRPCAPI
+from overcast.scheduler.manager import TOPIC
 
 
 class SchedulerAPI(ServiceRPCAPI):
     TOPIC: ClassVar[str] = TOPIC
-    VERSION: ClassVar[str] = "1.0"
+    # 1.1: select_destinations
+    VERSION: ClassVar[str] = "1.1"
+
+    def select_destinations(
+        self,
+        ctxt: RequestContext,
+        request_spec: dict[str, Any],
+        excluded_hosts: list[str] | None = None,
+        num_alternates: int = 0,
+    ) -> list[dict[str, str]]:
+        result: list[dict[str, str]] = self.client.call(
+            ctxt, "select_destinations", request_spec=request_spec,
+            excluded_hosts=list(excluded_hosts or ()), num_alternates=num_alternates,
+        )  # fmt: skip
+        return result

@@ -4,7 +4,8 @@ Add new model modules to the import list (Alembic's comparison test checks the m
 migrations, so a module missing here shows up as a failing test).
 """
 
-from overcast.db.models import identity, quota  # noqa: F401
+# Imported for their tables: compute (flavors, instances, key pairs, nodes), identity, quota.
+from overcast.db.models import compute, identity, quota  # noqa: F401
 from overcast.db.models.service import ServiceRecord
 
 __all__ = ["ServiceRecord"]

@@ -1,0 +1,209 @@
+"""Boot-to-ACTIVE latency and GET /servers/detail latency, all in one process on fake hypervisors.
+
+    .venv/bin/python bench/boot.py [--boots 500] [--detail-rows 1000] [--detail-requests 30]
+
+The whole cloud runs in this process (API over real HTTP on 127.0.0.1, conductor, scheduler and two
+fake compute hosts on the in-process bus, SQLite). A boot is timed from sending POST /servers until the
+instance row reads ACTIVE. /servers/detail is timed beside a SQLAlchemy Core fetch of the same rows:
+the ratio is what the API adds on top of the database (ORM, faults, views, JSON, HTTP).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import uvicorn
+from sqlalchemy import select
+
+# Runnable as `python bench/boot.py` from a checkout, like the other benchmarks.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from overcast.api.assembly import build_api
+from overcast.cloud import Cloud
+from overcast.compute import states
+from overcast.compute.manager import ComputeManager
+from overcast.conductor.manager import ConductorManager
+from overcast.config import load_settings
+from overcast.db.base import utcnow
+from overcast.db.models.compute import Instance
+from overcast.identity.bootstrap import bootstrap
+from overcast.identity.catalog import DEFAULT_SERVICES
+from overcast.identity.passwords import PasswordHasher
+from overcast.quota import UNLIMITED, QuotaEngine
+from overcast.scheduler.manager import SchedulerManager
+from overcast.service import Service
+from overcast.virt.fake import FakeDriver
+
+IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"  # the placeholder image seeded by migration 0003
+TARGET_BOOT_P50_MS = 100.0
+TARGET_DETAIL_P50_MS = 150.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+class Bench:
+    def __init__(self, data_dir: Path) -> None:
+        port = free_port()
+        self.settings = load_settings(data_dir=data_dir, listen=f"127.0.0.1:{port}",
+                                      transport_url=f"inproc://bench-{uuid.uuid4().hex}")  # fmt: skip
+        self.cloud = Cloud.from_settings(self.settings)
+        served = tuple(entry for entry in DEFAULT_SERVICES if entry.type in ("identity", "compute"))
+        hasher = PasswordHasher(time_cost=1, memory_cost_kib=1024)
+        self.credentials = bootstrap(self.settings, self.cloud.db, served, hasher=hasher)
+        # Hosts big enough that capacity never limits the benchmark.
+        drivers = [FakeDriver(vcpus=4096, memory_mb=4 * 2**20, local_gb=10**6) for _ in range(2)]
+        managers = [
+            ConductorManager(self.cloud, "conductor"),
+            SchedulerManager(self.cloud, "scheduler"),
+            *(ComputeManager(self.cloud, f"compute-{i}", driver=d) for i, d in enumerate(drivers)),
+        ]
+        self.services = [Service(self.cloud, manager) for manager in managers]
+        for service in self.services:
+            service.start()
+        config = uvicorn.Config(build_api(self.cloud), host="127.0.0.1", port=port, log_level="warning",
+                                lifespan="off", access_log=False)  # fmt: skip
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+        self.http = httpx.Client(base_url=f"{self.settings.base_url}/compute/v2.1", timeout=60)
+        self.project_id = self._login()
+        with self.cloud.db.writer() as session:
+            QuotaEngine().set_limits(
+                session, self.project_id, {"instances": UNLIMITED, "cores": UNLIMITED, "ram": UNLIMITED}
+            )
+
+    def _login(self) -> str:
+        auth = {"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": "demo", "domain": {"id": "default"}, "password": self.credentials.demo_password}}},
+            "scope": {"project": {"name": "demo", "domain": {"id": "default"}}}}}  # fmt: skip
+        response = httpx.post(f"{self.settings.base_url}/identity/v3/auth/tokens", json=auth)
+        response.raise_for_status()
+        self.http.headers["X-Auth-Token"] = response.headers["X-Subject-Token"]
+        return str(response.json()["token"]["project"]["id"])
+
+    def boot_once(self, name: str) -> float:
+        body = {"server": {"name": name, "imageRef": IMAGE_ID, "flavorRef": "1"}}
+        started = time.perf_counter()
+        response = self.http.post("/servers", json=body)
+        response.raise_for_status()
+        server_id = response.json()["server"]["id"]
+        query = select(Instance.vm_state).where(Instance.uuid == server_id)
+        while True:
+            with self.cloud.db.engine.connect() as connection:
+                vm_state = connection.execute(query).scalar_one()
+            if vm_state == states.ACTIVE:
+                return time.perf_counter() - started
+            if vm_state == states.ERROR:
+                raise RuntimeError(f"boot of {server_id} ended in ERROR")
+            time.sleep(0.0005)
+
+    def fill_to(self, rows: int) -> None:
+        """Top the project up to `rows` live instances with direct inserts (booting them adds nothing)."""
+        with self.cloud.db.writer() as session:
+            have = len(
+                session.scalars(select(Instance.id).where(Instance.project_id == self.project_id)).all()
+            )
+            now = utcnow()
+            for index in range(max(0, rows - have)):
+                session.add(Instance(
+                    display_name=f"filler-{index}", hostname=f"filler-{index}", project_id=self.project_id,
+                    user_id="bench", image_ref=IMAGE_ID, flavor_id="1", vcpus=1, memory_mb=512, root_gb=1,
+                    vm_state=states.ACTIVE, task_state=None, power_state=1, host="compute-0",
+                    node="compute-0", launched_at=now, metadata_items={"bench": "yes"},
+                    security_groups=["default"],
+                ))  # fmt: skip
+
+    def detail_once(self, rows: int) -> float:
+        started = time.perf_counter()
+        response = self.http.get("/servers/detail", params={"limit": rows})
+        response.raise_for_status()
+        elapsed = time.perf_counter() - started
+        if len(response.json()["servers"]) != rows:
+            raise RuntimeError("servers/detail returned the wrong number of rows")
+        return elapsed
+
+    def core_fetch_once(self, rows: int) -> float:
+        table = Instance.__table__
+        query = (select(table).where(table.c.project_id == self.project_id, table.c.deleted.is_(False))
+                 .order_by(table.c.created_at.desc(), table.c.id.desc()).limit(rows))  # fmt: skip
+        started = time.perf_counter()
+        with self.cloud.db.engine.connect() as connection:
+            fetched = connection.execute(query).fetchall()
+        elapsed = time.perf_counter() - started
+        assert len(fetched) == rows
+        return elapsed
+
+    def stop(self) -> None:
+        self.http.close()
+        self.server.should_exit = True
+        self.thread.join(10)
+        for service in reversed(self.services):
+            service.stop()
+        self.cloud.close()
+
+
+def timed(samples: int, run: Callable[[], float]) -> list[float]:
+    return [run() * 1000 for _ in range(samples)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--boots", type=int, default=500)
+    parser.add_argument("--detail-rows", type=int, default=1000)
+    parser.add_argument("--detail-requests", type=int, default=30)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="overcast-bench-") as data_dir:
+        bench = Bench(Path(data_dir))
+        try:
+            bench.boot_once("warm-up")
+            boots = timed(args.boots, lambda: bench.boot_once("bench"))
+            bench.fill_to(args.detail_rows)
+            bench.detail_once(args.detail_rows)
+            detail = timed(args.detail_requests, lambda: bench.detail_once(args.detail_rows))
+            core = timed(args.detail_requests, lambda: bench.core_fetch_once(args.detail_rows))
+        finally:
+            bench.stop()
+    rows = [
+        (f"boot to ACTIVE (n={args.boots})", boots, TARGET_BOOT_P50_MS),
+        (f"GET /servers/detail, {args.detail_rows} rows", detail, TARGET_DETAIL_P50_MS),
+        (f"Core fetch of the same {args.detail_rows} rows", core, None),
+    ]
+    print(f"{'measurement':<40} {'p50 ms':>9} {'p99 ms':>9} {'target p50':>11} {'p50/target':>11}")
+    for label, samples, target in rows:
+        p50, p99 = statistics.median(samples), percentile(samples, 0.99)
+        target_text = f"< {target:.0f}" if target else "-"
+        ratio = f"{p50 / target:.2f}" if target else "-"
+        print(f"{label:<40} {p50:>9.1f} {p99:>9.1f} {target_text:>11} {ratio:>11}")
+    detail_p50, core_p50 = statistics.median(detail), statistics.median(core)
+    print(f"servers/detail vs Core fetch: {detail_p50 / core_p50:.1f}x the database's own time")
+    met = statistics.median(boots) < TARGET_BOOT_P50_MS and detail_p50 < TARGET_DETAIL_P50_MS
+    print("targets met" if met else "targets NOT met")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

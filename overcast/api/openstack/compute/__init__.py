@@ -1,0 +1,33 @@
+"""The Compute API (Nova's v2.1) under /compute: version documents, servers, flavors, key pairs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
+
+from overcast.api.openstack.compute import flavors, servers, versions
+from overcast.api.openstack.compute import policies as _policies  # noqa: F401  (registers the rules)
+from overcast.api.openstack.compute.microversion import MicroversionMiddleware
+from overcast.api.openstack.compute.views import Links
+from overcast.cloud import Cloud
+from overcast.compute.api import ComputeService
+
+PREFIX = "/compute/v2.1"
+
+
+def build_router() -> APIRouter:
+    router = APIRouter()
+    router.include_router(versions.router)
+    router.include_router(servers.router, prefix=PREFIX)
+    router.include_router(flavors.router, prefix=PREFIX)
+    return router
+
+
+def install(app: FastAPI, cloud: Cloud, service: ComputeService | None = None) -> None:
+    """Mount the Compute API and its version documents; `service` lets tests inject their own."""
+    if app.middleware_stack is not None:
+        raise RuntimeError("install() must run before the app serves its first request")
+    app.state.compute = service or ComputeService(cloud)
+    app.state.compute_links = Links(cloud.settings)
+    app.include_router(build_router())
+    app.user_middleware.append(Middleware(MicroversionMiddleware, prefix=PREFIX))

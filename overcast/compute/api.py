@@ -1,0 +1,365 @@
+"""Servers: the logic behind /compute/v2.1/servers (validate, write the instance, hand work to services).
+
+Flavors and key pairs live beside it in flavors.py and keypairs.py; `ComputeService` bundles all three
+for the HTTP router.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import logging
+import re
+import secrets
+import string
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from overcast import errors, policy, servicegroup
+from overcast.cloud import Cloud
+from overcast.compute import instances, states
+from overcast.compute.flavors import FlavorAPI
+from overcast.compute.keypairs import KeyPairAPI
+from overcast.compute.resource_tracker import Resources, release
+from overcast.context import RequestContext
+from overcast.db.base import utcnow
+from overcast.db.models.compute import Flavor, Instance, InstanceFault, PlaceholderImage
+from overcast.db.models.service import ServiceRecord
+from overcast.db.pagination import paginate
+from overcast.quota import QuotaEngine
+from overcast.virt.driver import PowerState
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_AVAILABILITY_ZONE = "nova"
+COMPUTE_BINARY = "overcast-compute"
+# Nova's password_length and its alphabet without look-alike characters.
+ADMIN_PASSWORD_LENGTH = 12
+_PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
+MAX_USER_DATA_BYTES = 65535
+# Nova's osapi_max_limit: the most rows one list request returns.
+MAX_LIMIT = 1000
+SORT_KEYS = ("created_at", "display_name", "updated_at", "vm_state", "task_state", "uuid", "launched_at",
+             "image_ref", "flavor_id", "host", "availability_zone", "key_name", "power_state")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ServerCreate:
+    name: str
+    image_ref: str
+    flavor_ref: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    key_name: str | None = None
+    admin_password: str | None = None
+    availability_zone: str | None = None
+    security_groups: tuple[str, ...] = ("default",)
+    user_data: str | None = None
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+    config_drive: bool = False
+    disk_config: str = "MANUAL"
+    min_count: int = 1
+    max_count: int = 1
+
+
+@dataclass(frozen=True)
+class ServerUpdate:
+    name: str | None = None
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+    disk_config: str | None = None
+    # Which of the nullable fields the request named (so null can clear them).
+    provided: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ServerFilters:
+    all_tenants: bool = False
+    project_id: str | None = None
+    name: str | None = None
+    status: str | None = None
+    image: str | None = None
+    flavor: str | None = None
+    host: str | None = None
+    reservation_id: str | None = None
+    changes_since: datetime | None = None
+    sort_key: str = "created_at"
+    sort_dir: str = "desc"
+    marker: str | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Server:
+    """What the views render: the instance and, for ERROR, its newest fault."""
+
+    instance: Instance
+    fault: InstanceFault | None = None
+
+
+@dataclass(frozen=True)
+class CreatedServers:
+    servers: list[Instance]
+    admin_password: str
+    reservation_id: str
+
+
+def generate_password(length: int = ADMIN_PASSWORD_LENGTH) -> str:
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(length))
+
+
+def hostname_for(name: str) -> str:
+    """Nova's sanitize_hostname: lowercase, letters/digits/hyphens, at most 63 characters."""
+    hostname = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-.")[:63]
+    return hostname or "server"
+
+
+def image_id_from_ref(image_ref: str) -> str:
+    # imageRef may be an image URL; its last path segment is the id.
+    return image_ref.rstrip("/").rsplit("/", 1)[-1]
+
+
+class ServerAPI:
+    def __init__(self, cloud: Cloud, quotas: QuotaEngine) -> None:
+        from overcast.compute.rpcapi import ComputeAPI
+        from overcast.conductor.rpcapi import ConductorAPI
+
+        self.cloud = cloud
+        self.db = cloud.db
+        self.quotas = quotas
+        self.conductor = ConductorAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+        self.compute_rpc = ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+
+    # --- create -----------------------------------------------------------------------------------
+    def create(self, ctxt: RequestContext, request: ServerCreate) -> CreatedServers:
+        if ctxt.project_id is None or ctxt.user_id is None:
+            raise errors.Forbidden("Creating a server needs a project-scoped token.")
+        self._check_request(request)
+        count = request.max_count
+        admin_password = request.admin_password or generate_password()
+        reservation_id = f"r-{secrets.token_hex(4)}"
+
+        def write(session: Session) -> list[Instance]:
+            flavor = self._flavor_for_boot(session, ctxt, request.flavor_ref)
+            image_id = self._image_for_boot(session, ctxt, request.image_ref, flavor)
+            key_data = None
+            if request.key_name is not None:
+                try:
+                    key_data = KeyPairAPI.find(session, ctxt.user_id or "", request.key_name).public_key
+                except errors.NotFound:
+                    raise errors.BadRequest("Invalid key_name provided.") from None
+            limit = self.quotas.get_limits(session, ctxt.project_id or "")["metadata_items"]
+            if 0 <= limit < len(request.metadata):
+                raise errors.QuotaExceeded("Quota exceeded for metadata_items: too many metadata items.")
+            self.quotas.consume(
+                session,
+                ctxt.project_id or "",
+                {"instances": count, "cores": flavor.vcpus * count, "ram": flavor.memory_mb * count},
+            )
+            created = []
+            for index in range(count):
+                name = request.name if count == 1 else f"{request.name}-{index + 1}"
+                instance = Instance(
+                    display_name=name, hostname=hostname_for(name), project_id=ctxt.project_id,
+                    user_id=ctxt.user_id, image_ref=image_id, flavor_id=flavor.flavorid, vcpus=flavor.vcpus,
+                    memory_mb=flavor.memory_mb, root_gb=flavor.root_gb, ephemeral_gb=flavor.ephemeral_gb,
+                    vm_state=states.BUILDING, task_state=states.SCHEDULING,
+                    power_state=int(PowerState.NOSTATE), availability_zone=request.availability_zone,
+                    key_name=request.key_name, key_data=key_data, user_data=request.user_data,
+                    metadata_items=dict(request.metadata), security_groups=list(request.security_groups),
+                    disk_config=request.disk_config, config_drive=request.config_drive,
+                    access_ip_v4=request.access_ip_v4, access_ip_v6=request.access_ip_v6, progress=0,
+                    reservation_id=reservation_id, launch_index=index,
+                )  # fmt: skip
+                session.add(instance)
+                created.append(instance)
+            session.flush()
+            return created
+
+        created = self.db.write(write)
+        uuids = [instance.uuid for instance in created]
+        try:
+            self.conductor.build_instances(ctxt, uuids, admin_password)
+        except Exception as exc:
+            LOG.exception("Could not hand instances %s to the conductor", uuids)
+            for uuid in uuids:
+                self.db.write(
+                    functools.partial(
+                        instances.set_error, uuid=uuid, error=exc, expected_task_state=(states.SCHEDULING,)
+                    )
+                )
+        return CreatedServers(created, admin_password, reservation_id)
+
+    @staticmethod
+    def _check_request(request: ServerCreate) -> None:
+        if request.min_count < 1 or request.max_count < request.min_count:
+            raise errors.BadRequest("min_count must be at least 1 and not more than max_count.")
+        zone = request.availability_zone
+        if zone not in (None, "", DEFAULT_AVAILABILITY_ZONE):
+            raise errors.BadRequest(f"The requested availability zone is not available: {zone}")
+        for key, value in request.metadata.items():
+            if not 1 <= len(key) <= 255 or len(value) > 255:
+                raise errors.BadRequest("Metadata keys must be 1-255 characters and values at most 255.")
+        if request.user_data is not None:
+            try:
+                decoded = base64.b64decode(request.user_data, validate=True)
+            except (binascii.Error, ValueError):
+                raise errors.BadRequest("User data needs to be valid base 64.") from None
+            if len(decoded) > MAX_USER_DATA_BYTES:
+                raise errors.BadRequest("User data too large.")
+
+    @staticmethod
+    def _flavor_for_boot(session: Session, ctxt: RequestContext, flavor_ref: str) -> Flavor:
+        flavorid = flavor_ref.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            flavor = FlavorAPI._visible(session, ctxt, flavorid)
+        except errors.NotFound:
+            raise errors.BadRequest("Invalid flavorRef provided.") from None
+        if flavor.disabled:
+            raise errors.BadRequest("Flavor is disabled.")
+        return flavor
+
+    @staticmethod
+    def _image_for_boot(session: Session, ctxt: RequestContext, image_ref: str, flavor: Flavor) -> str:
+        image_id = image_id_from_ref(image_ref)
+        image = session.get(PlaceholderImage, image_id)
+        visible = image is not None and (
+            image.visibility == "public" or ctxt.is_admin or image.owner == ctxt.project_id
+        )
+        if image is None or not visible:
+            raise errors.BadRequest("Can not find requested image")
+        if image.status != "active":
+            raise errors.BadRequest(f"Image {image_id} is not active.")
+        if flavor.memory_mb < image.min_ram:
+            raise errors.BadRequest("Flavor's memory is too small for requested image.")
+        if flavor.root_gb and flavor.root_gb < image.min_disk:
+            raise errors.BadRequest("Flavor's disk is too small for requested image.")
+        return image_id
+
+    # --- read -------------------------------------------------------------------------------------
+    def get(self, ctxt: RequestContext, uuid: str) -> Server:
+        with self.db.reader() as session:
+            instance = self._visible(session, ctxt, uuid)
+            fault = instances.latest_faults(session, [uuid]).get(uuid)
+        return Server(instance, fault)
+
+    @staticmethod
+    def _visible(session: Session, ctxt: RequestContext, uuid: str) -> Instance:
+        try:
+            instance = instances.get_live(session, uuid)
+        except errors.NotFound:
+            raise errors.NotFound(f"Instance {uuid} could not be found.") from None
+        try:
+            policy.ensure_visible(ctxt, instance.project_id, "instance")
+        except errors.NotFound:
+            raise errors.NotFound(f"Instance {uuid} could not be found.") from None
+        return instance
+
+    def list(self, ctxt: RequestContext, filters: ServerFilters, *, with_faults: bool = True) -> list[Server]:
+        if filters.sort_key not in SORT_KEYS:
+            raise errors.BadRequest(f"Invalid sort key: {filters.sort_key}")
+        stmt = self._filtered(ctxt, filters)
+        limit = MAX_LIMIT if filters.limit is None else min(filters.limit, MAX_LIMIT)
+        with self.db.reader() as session:
+            stmt = paginate(
+                stmt, Instance, sort_keys=[(filters.sort_key, filters.sort_dir)], marker=filters.marker,
+                limit=limit, session=session,
+            )  # fmt: skip
+            rows: list[Instance] = list(session.scalars(stmt))
+            faulted = [row.uuid for row in rows if row.vm_state == states.ERROR]
+            faults = instances.latest_faults(session, faulted) if with_faults else {}
+        return [Server(row, faults.get(row.uuid)) for row in rows]
+
+    @staticmethod
+    def _filtered(ctxt: RequestContext, filters: ServerFilters) -> Select[Instance]:
+        stmt = select(Instance).where(Instance.deleted.is_(False))
+        if not (ctxt.is_admin and filters.all_tenants):
+            stmt = stmt.where(Instance.project_id == ctxt.project_id)
+        elif filters.project_id is not None:
+            stmt = stmt.where(Instance.project_id == filters.project_id)
+        if filters.name:
+            stmt = stmt.where(Instance.display_name.contains(filters.name, autoescape=True))
+        if filters.image:
+            stmt = stmt.where(Instance.image_ref == image_id_from_ref(filters.image))
+        if filters.flavor:
+            stmt = stmt.where(Instance.flavor_id == filters.flavor.rstrip("/").rsplit("/", 1)[-1])
+        if filters.host is not None and ctxt.is_admin:
+            stmt = stmt.where(Instance.host == filters.host)
+        if filters.reservation_id:
+            stmt = stmt.where(Instance.reservation_id == filters.reservation_id)
+        if filters.changes_since is not None:
+            stmt = stmt.where(Instance.updated_at >= filters.changes_since)
+        if filters.status:
+            pairs = states.states_for_status(filters.status)
+            clauses = [
+                Instance.vm_state == vm_state if isinstance(task, states._Any)
+                else and_(Instance.vm_state == vm_state,
+                          Instance.task_state.is_(None) if task is None else Instance.task_state == task)
+                for vm_state, task in pairs
+            ]  # fmt: skip
+            stmt = stmt.where(or_(*clauses)) if clauses else stmt.where(Instance.id.is_(None))
+        return stmt
+
+    # --- update -----------------------------------------------------------------------------------
+    def update(self, ctxt: RequestContext, uuid: str, changes: ServerUpdate) -> Server:
+        def write(session: Session) -> Instance:
+            instance = self._visible(session, ctxt, uuid)
+            if changes.name is not None:
+                instance.display_name = changes.name
+            if "access_ip_v4" in changes.provided:
+                instance.access_ip_v4 = changes.access_ip_v4
+            if "access_ip_v6" in changes.provided:
+                instance.access_ip_v6 = changes.access_ip_v6
+            if changes.disk_config is not None:
+                instance.disk_config = changes.disk_config
+            instance.updated_at = utcnow()
+            session.flush()
+            return instance
+
+        instance = self.db.write(write)
+        return self.get(ctxt, instance.uuid)
+
+    # --- delete -----------------------------------------------------------------------------------
+    def delete(self, ctxt: RequestContext, uuid: str) -> None:
+        """Start the delete (task_state DELETING); the compute host finishes it, or we do if it cannot."""
+
+        def start(session: Session) -> tuple[Instance, bool]:
+            instance = self._visible(session, ctxt, uuid)
+            transition = states.check_action("delete", instance.vm_state, instance.task_state, uuid)
+            # Guarded by the task_state we read, so a concurrent action or delete cannot be overwritten.
+            if not instances.compare_and_swap(
+                session, uuid, (instance.task_state,), task_state=transition.new_task_state
+            ):
+                raise errors.Conflict(f"Instance {uuid} changed state while being deleted; try again.")
+            if instance.host is not None and self._compute_is_up(session, instance.host):
+                return instance, False
+            # Nobody runs it (never placed, or its host is down): delete it here and now.
+            if instances.mark_deleted(session, instance, self.quotas) and instance.host is not None:
+                release(session, instance.host, instance.node, Resources.of(instance))
+            return instance, True
+
+        instance, deleted_here = self.db.write(start)
+        if not deleted_here and instance.host is not None:
+            self.compute_rpc.terminate_instance(ctxt, instance.host, uuid)
+
+    def _compute_is_up(self, session: Session, host: str) -> bool:
+        record = session.scalars(
+            select(ServiceRecord).where(ServiceRecord.host == host, ServiceRecord.binary == COMPUTE_BINARY)
+        ).first()
+        return record is not None and servicegroup.service_is_up(
+            record, self.cloud.clock(), self.cloud.settings.service_down_time
+        )
+
+
+class ComputeService:
+    """Everything the compute HTTP router calls."""
+
+    def __init__(self, cloud: Cloud, quotas: QuotaEngine | None = None) -> None:
+        self.quotas = quotas or QuotaEngine()
+        self.servers = ServerAPI(cloud, self.quotas)
+        self.flavors = FlavorAPI(cloud.db)
+        self.keypairs = KeyPairAPI(cloud.db, self.quotas)
