@@ -18,8 +18,9 @@ class ServiceRPCAPI:
     def __init__(self, transport: Transport, timeout: float = 60.0) -> None:
         self.client = RPCClient(transport, Target(topic=self.TOPIC), version=self.VERSION, timeout=timeout)
 
-    def ping(self, ctxt: RequestContext, host: str | None = None, payload: Any = None,
-             timeout: float | None = None) -> dict[str, Any]:
+    def ping(
+        self, ctxt: RequestContext, host: str | None = None, payload: Any = None, timeout: float | None = None
+    ) -> dict[str, Any]:
         client = self.client.prepare(host=host, timeout=timeout)
         result: dict[str, Any] = client.call(ctxt, "ping", payload=payload)
         return result

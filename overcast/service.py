@@ -28,8 +28,9 @@ class PeriodicRunner:
     A task that raises is logged and scheduled again: one failing periodic job never stops the others.
     """
 
-    def __init__(self, tasks: list[tuple[str, float, bool, Callable[[], Any]]],
-                 monotonic: Callable[[], float]) -> None:
+    def __init__(
+        self, tasks: list[tuple[str, float, bool, Callable[[], Any]]], monotonic: Callable[[], float]
+    ) -> None:
         self._tasks = tasks
         self._monotonic = monotonic
         self._stopped = threading.Event()
@@ -75,8 +76,9 @@ class Service:
         interval = cloud.settings.report_interval if report_interval is None else report_interval
         tasks = [*manager.periodic_tasks(), ("report_state", interval, True, self.report_state)]
         self._periodic = PeriodicRunner(tasks, cloud.monotonic)
-        self._rpc_server = RPCServer(cloud.transport, Target(topic=self.topic, host=self.host),
-                                     [RPCEndpoint(manager)])
+        self._rpc_server = RPCServer(
+            cloud.transport, Target(topic=self.topic, host=self.host), [RPCEndpoint(manager)]
+        )
         self.started = False
 
     def start(self) -> None:
@@ -104,13 +106,21 @@ class Service:
         now = self.cloud.clock()
         with self.cloud.db.writer() as session:
             record = session.execute(
-                select(ServiceRecord).where(ServiceRecord.host == self.host,
-                                            ServiceRecord.binary == self.binary)
+                select(ServiceRecord).where(
+                    ServiceRecord.host == self.host, ServiceRecord.binary == self.binary
+                )
             ).scalar_one_or_none()
             if record is None:
-                record = ServiceRecord(uuid=str(uuid.uuid4()), host=self.host, binary=self.binary,
-                                       topic=self.topic, report_count=0, disabled=False,
-                                       forced_down=False, version=SERVICE_VERSION)
+                record = ServiceRecord(
+                    uuid=str(uuid.uuid4()),
+                    host=self.host,
+                    binary=self.binary,
+                    topic=self.topic,
+                    report_count=0,
+                    disabled=False,
+                    forced_down=False,
+                    version=SERVICE_VERSION,
+                )
                 session.add(record)
             record.report_count = (record.report_count or 0) + 1
             record.last_seen_up = now

@@ -22,10 +22,15 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(data_dir=args.data_dir, listen=args.listen, database_url=args.database_url,
-                         transport_url=args.transport_url, log_level=args.log_level,
-                         host=getattr(args, "host", None),
-                         compute_driver=getattr(args, "compute_driver", None))
+    return load_settings(
+        data_dir=args.data_dir,
+        listen=args.listen,
+        database_url=args.database_url,
+        transport_url=args.transport_url,
+        log_level=args.log_level,
+        host=getattr(args, "host", None),
+        compute_driver=getattr(args, "compute_driver", None),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     topics = manage.add_subparsers(dest="topic", required=True)
     service_cmd = topics.add_parser("service", help="services and their liveness")
     service_cmd.add_subparsers(dest="action", required=True).add_parser("list")
+    keys_cmd = topics.add_parser("keys", help="token signing keys")
+    keys_cmd.add_subparsers(dest="action", required=True).add_parser(
+        "rotate", help="make a new primary signing key; tokens signed by the last keys stay valid"
+    )
     return parser
 
 

@@ -51,8 +51,9 @@ def stop_services(services: list[Service]) -> None:
             LOG.exception("stopping %s failed", service.binary)
 
 
-def run(cloud: Cloud, names: list[str], host: str, *, with_api: bool,
-        on_ready: Callable[[], None] | None = None) -> None:
+def run(
+    cloud: Cloud, names: list[str], host: str, *, with_api: bool, on_ready: Callable[[], None] | None = None
+) -> None:
     """Start the named services (and the API if asked), block until a signal, then stop them all."""
     services = start_services(cloud, names, host)
     try:
@@ -69,13 +70,23 @@ def run(cloud: Cloud, names: list[str], host: str, *, with_api: bool,
 
 def _serve_api(cloud: Cloud, on_ready: Callable[[], None] | None) -> None:
     settings = cloud.settings
-    config = uvicorn.Config(build_api(cloud), host=settings.listen_host, port=settings.listen_port,
-                            log_config=None, access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        build_api(cloud),
+        host=settings.listen_host,
+        port=settings.listen_port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     if on_ready:
         watcher = threading.Thread(target=_call_when_started, args=(server, on_ready), daemon=True)
         watcher.start()
-    # uvicorn installs its own SIGINT/SIGTERM handlers: it stops accepting, finishes in-flight requests.
+    # uvicorn installs its own SIGINT/SIGTERM handlers (stop accepting, finish in-flight requests) and
+    # re-raises the signal to the handlers it found once it has shut down. Ours only log it, so the
+    # process lives on to stop its services gracefully instead of dying before they finish.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _log_signal)
     server.run()
 
 
@@ -84,6 +95,10 @@ def _call_when_started(server: uvicorn.Server, on_ready: Callable[[], None]) -> 
         threading.Event().wait(0.05)
     if server.started:
         on_ready()
+
+
+def _log_signal(signum: int, frame: FrameType | None) -> None:
+    LOG.info("signal %s received, stopping services", signum)
 
 
 def _wait_for_signal() -> None:

@@ -1,0 +1,131 @@
+"""The transport ABC: moves already-encoded JSON text between RPC clients, servers and listeners.
+
+The RPC layer (rpc.py, notify.py) owns the message format; a transport only routes strings, correlates
+replies with calls by ``msg_id`` and acknowledges a message after its handler returned.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from overcast.bus.target import Target
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a server sends back for a call: the encoded result or error, addressed to the caller."""
+
+    reply_to: str
+    msg_id: str
+    body: str
+
+
+# A server handler takes the encoded request and returns the encoded reply (None for a cast).
+MessageHandler = Callable[[str], Reply | None]
+NotificationHandler = Callable[[str], None]
+
+
+class ReplySlot:
+    """One call's reply: a pre-acquired lock the replier releases (the cheapest cross-thread wakeup)."""
+
+    __slots__ = ("_ready", "value")
+
+    def __init__(self) -> None:
+        self._ready = threading.Lock()
+        self._ready.acquire()
+        self.value: str | None = None
+
+    def set(self, value: str) -> None:
+        self.value = value
+        self._ready.release()
+
+    def wait(self, timeout: float) -> bool:
+        return self._ready.acquire(timeout=max(timeout, 0.0))
+
+
+class Listener(ABC):
+    """A running consumer of messages (an RPC server's or a notification listener's)."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop taking new messages; messages already being handled finish."""
+
+    @abstractmethod
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until every in-flight message has been handled (or ``timeout`` passed)."""
+
+
+class Transport(ABC):
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @property
+    @abstractmethod
+    def reply_to(self) -> str:
+        """The address replies to this transport's calls are sent to."""
+
+    @abstractmethod
+    def call(self, target: Target, body: str, msg_id: str, timeout: float) -> str | None:
+        """Send a request and wait for the reply with the same ``msg_id``; None when ``timeout`` passed."""
+
+    @abstractmethod
+    def cast(self, target: Target, body: str) -> None:
+        """Send a message without waiting (to every server of the topic when ``target.fanout``)."""
+
+    @abstractmethod
+    def listen(self, target: Target, handler: MessageHandler, threads: int) -> Listener:
+        """Consume from the topic, the topic.host and the topic's fanout queues; returns once consuming."""
+
+    @abstractmethod
+    def notify(self, topic: str, body: str) -> None:
+        """Publish a notification to every listener pool of ``topic``."""
+
+    @abstractmethod
+    def listen_notifications(
+        self, topics: Sequence[str], pool: str | None, handler: NotificationHandler
+    ) -> Listener:
+        """Consume notifications: one queue per pool, so a pool shares the work and pools all get a copy."""
+
+    def close(self) -> None:
+        """Release connections and threads; the transport is unusable afterwards."""
+        _forget(self)
+
+
+_registry: dict[str, Transport] = {}
+_registry_lock = threading.Lock()
+
+
+def get_transport(url: str = "inproc://") -> Transport:
+    """The process-wide transport for ``url`` (created on first use).
+
+    ``inproc://`` (or ``inproc://name`` for a separate bus) keeps every service in this process;
+    ``rabbit://user:pass@host:port/vhost`` or ``amqp://...`` uses a RabbitMQ broker.
+    """
+    with _registry_lock:
+        transport = _registry.get(url)
+        if transport is None:
+            transport = _create(url)
+            _registry[url] = transport
+        return transport
+
+
+def _create(url: str) -> Transport:
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "inproc":
+        from overcast.bus.transports.inproc import InprocTransport
+
+        return InprocTransport(url)
+    if scheme in ("rabbit", "amqp", "pyamqp"):
+        from overcast.bus.transports.amqp import AmqpTransport
+
+        return AmqpTransport(url)
+    raise ValueError(f"unsupported message bus URL {url!r}: use inproc://, rabbit:// or amqp://")
+
+
+def _forget(transport: Transport) -> None:
+    with _registry_lock:
+        if _registry.get(transport.url) is transport:
+            del _registry[transport.url]

@@ -1,0 +1,1 @@
+"""Transports: inproc (threads in one process) and amqp (RabbitMQ through kombu)."""

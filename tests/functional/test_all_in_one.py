@@ -1,0 +1,135 @@
+"""The README's run command, as a user meets it: `overcast all-in-one` in its own process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+OVERCAST = [sys.executable, "-m", "overcast.cli.main"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningCloud:
+    process: subprocess.Popen[str]
+    url: str
+    data_dir: Path
+    banner: str
+
+
+def start_cloud(data_dir: Path, *extra: str) -> RunningCloud:
+    port = free_port()
+    env = {**os.environ, "OVERCAST_CONFIG": str(data_dir / "none.toml"), "OVERCAST_REPORT_INTERVAL": "0.5"}
+    process = subprocess.Popen(
+        [*OVERCAST, "all-in-one", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise AssertionError("all-in-one exited early:\n" + "".join(lines))
+        lines.append(line)
+        if line.startswith("Health:"):  # the ready banner's last line
+            break
+    else:
+        process.kill()
+        raise AssertionError("all-in-one did not become ready:\n" + "".join(lines))
+    return RunningCloud(process, f"http://127.0.0.1:{port}", data_dir, "".join(lines))
+
+
+def stop_cloud(cloud: RunningCloud) -> int:
+    cloud.process.send_signal(signal.SIGTERM)
+    try:
+        return cloud.process.wait(timeout=30)
+    finally:
+        if cloud.process.poll() is None:
+            cloud.process.kill()
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
+    running = start_cloud(tmp_path_factory.mktemp("aio"))
+    yield running
+    stop_cloud(running)
+
+
+def test_banner_says_where_the_api_listens_and_how_to_log_in(cloud: RunningCloud) -> None:
+    assert cloud.url in cloud.banner
+    assert f"OS_CLIENT_CONFIG_FILE={cloud.data_dir / 'clouds.yaml'}" in cloud.banner
+
+
+def test_every_service_reports_up(cloud: RunningCloud) -> None:
+    body = httpx.get(f"{cloud.url}/healthcheck", headers={"Accept": "application/json"}).json()
+    binaries = {service["binary"]: service for service in body["services"]}
+    assert {"overcast-conductor", "overcast-scheduler", "overcast-compute"} <= set(binaries)
+    assert all(service["up"] is True for service in binaries.values())
+
+    listed = subprocess.run(
+        [*OVERCAST, "manage", "--data-dir", str(cloud.data_dir), "service", "list"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "OVERCAST_CONFIG": "/nonexistent"},
+    )
+    rows = [line.split() for line in listed.stdout.splitlines()[1:]]
+    assert {row[0] for row in rows} >= {"overcast-conductor", "overcast-scheduler", "overcast-compute"}
+    assert all(row[3] == "up" for row in rows)
+
+
+def admin_token(cloud: RunningCloud) -> str:
+    clouds = yaml.safe_load((cloud.data_dir / "clouds.yaml").read_text())["clouds"]
+    auth = clouds["overcast-admin"]["auth"]
+    body = {"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": auth["username"], "domain": {"name": "Default"}, "password": auth["password"]}}},
+        "scope": {"project": {"name": auth["project_name"], "domain": {"name": "Default"}}}}}
+    response = httpx.post(f"{cloud.url}/identity/v3/auth/tokens", json=body)
+    assert response.status_code == 201, response.text
+    return response.headers["x-subject-token"]
+
+
+def test_metrics_and_errors_answer(cloud: RunningCloud) -> None:
+    anonymous = httpx.get(f"{cloud.url}/no/such/path")
+    assert anonymous.status_code == 401
+    missing = httpx.get(f"{cloud.url}/no/such/path", headers={"X-Auth-Token": admin_token(cloud)})
+    assert missing.status_code == 404
+    assert missing.json()["itemNotFound"]["code"] == 404
+    assert missing.headers["x-openstack-request-id"].startswith("req-")
+    metrics = httpx.get(f"{cloud.url}/metrics").text
+    assert "overcast_http_requests_total" in metrics
+    assert 'overcast_service_up{binary="overcast-compute"' in metrics
+
+
+def test_two_clouds_side_by_side_and_sigterm_stops_gracefully(tmp_path: Path) -> None:
+    first = start_cloud(tmp_path / "a")
+    second = start_cloud(tmp_path / "b")
+    try:
+        assert httpx.get(f"{first.url}/healthcheck").status_code == 200
+        assert httpx.get(f"{second.url}/healthcheck").status_code == 200
+        assert (tmp_path / "a" / "overcast.db").exists() and (tmp_path / "b" / "overcast.db").exists()
+    finally:
+        assert stop_cloud(first) == 0
+        assert stop_cloud(second) == 0
