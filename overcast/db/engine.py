@@ -167,7 +167,7 @@ class Database:
 
         return attempt()
 
-    def upgrade(self, revision: str = "head") -> None:
+    def upgrade(self, revision: str = "heads") -> None:
         """Bring the schema to `revision` (Alembic, migrations shipped inside the package)."""
         with self.engine.connect() as connection:
             connection = connection.execution_options(**self._writer_options)
