@@ -58,16 +58,13 @@ class TestRabbitBus(BusContract):
 def close_connections_of_this_process() -> int:
     """Make the broker drop this process's connections only (other test sessions may share the broker)."""
     listed = subprocess.run(
-        ["rabbitmqctl", "list_connections", "-q", "--no-table-headers", "pid", "user_provided_name"],
+        ["rabbitmqctl", "list_connections", "-q", "--no-table-headers", "pid", "client_properties"],
         capture_output=True,
         text=True,
         check=True,
     )
-    ours = [
-        line.split("\t")[0]
-        for line in listed.stdout.splitlines()
-        if line.partition("\t")[2].startswith(f"overcast:{os.getpid()}:")
-    ]
+    marker = f'{{"connection_name","overcast:{os.getpid()}:'
+    ours = [line.split("\t")[0] for line in listed.stdout.splitlines() if marker in line]
     for pid in ours:
         subprocess.run(
             ["rabbitmqctl", "close_connection", pid, "overcast reconnect test"],
