@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from overcast.bus.transport import Listener, Transport
+from overcast.bus.transport import Listener, ListeningServer, Transport
 from overcast.context import RequestContext
 
 LOG = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class Notifier:
                 LOG.exception("[%s] Could not send notification %s", ctxt.request_id, event_type)
 
 
-class NotificationListener:
+class NotificationListener(ListeningServer):
     """Calls ``endpoint.info(ctxt, publisher_id, event_type, payload, metadata)`` (or ``error``...)."""
 
     def __init__(
@@ -84,20 +84,9 @@ class NotificationListener:
         self.endpoints = list(endpoints)
         self.topics = tuple(topics)
         self.pool = pool
-        self._listener: Listener | None = None
 
-    def start(self) -> None:
-        if self._listener is None:
-            self._listener = self.transport.listen_notifications(self.topics, self.pool, self.handle)
-
-    def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.stop()
-
-    def wait(self, timeout: float | None = None) -> None:
-        if self._listener is not None:
-            self._listener.wait(timeout)
-            self._listener = None
+    def _listen(self) -> Listener:
+        return self.transport.listen_notifications(self.topics, self.pool, self.handle)
 
     def handle(self, body: str) -> None:
         try:

@@ -17,7 +17,7 @@ from typing import Any
 
 from overcast.bus.dispatcher import Dispatcher, version_is_compatible
 from overcast.bus.target import Target
-from overcast.bus.transport import Listener, Reply, Transport
+from overcast.bus.transport import Listener, ListeningServer, Reply, Transport
 from overcast.context import RequestContext
 from overcast.errors import (
     BadRequest,
@@ -124,7 +124,7 @@ class RPCClient:
             raise BadRequest(f"Arguments of RPC method {method} are not JSON serializable: {exc}") from exc
 
 
-class RPCServer:
+class RPCServer(ListeningServer):
     """Serves ``endpoints`` on ``target.topic`` (shared queue), ``topic.host`` and the topic's fanout."""
 
     def __init__(
@@ -134,20 +134,9 @@ class RPCServer:
         self.target = target
         self.dispatcher = Dispatcher(endpoints)
         self.executor_threads = executor_threads
-        self._listener: Listener | None = None
 
-    def start(self) -> None:
-        if self._listener is None:
-            self._listener = self.transport.listen(self.target, self.handle, self.executor_threads)
-
-    def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.stop()
-
-    def wait(self, timeout: float | None = None) -> None:
-        if self._listener is not None:
-            self._listener.wait(timeout)
-            self._listener = None
+    def _listen(self) -> Listener:
+        return self.transport.listen(self.target, self.handle, self.executor_threads)
 
     def handle(self, body: str) -> Reply | None:
         """Decode, dispatch and encode the reply of one message (transports call this on a worker)."""

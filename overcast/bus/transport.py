@@ -129,3 +129,27 @@ def _forget(transport: Transport) -> None:
     with _registry_lock:
         if _registry.get(transport.url) is transport:
             del _registry[transport.url]
+
+
+class ListeningServer(ABC):
+    """Start/stop/wait of anything that consumes from the bus through one transport Listener."""
+
+    _listener: Listener | None = None
+
+    @abstractmethod
+    def _listen(self) -> Listener:
+        """Open the transport listener that feeds this server."""
+
+    def start(self) -> None:
+        if self._listener is None:
+            self._listener = self._listen()
+
+    def stop(self) -> None:
+        """Stop consuming new messages; in-flight ones finish (see wait)."""
+        if self._listener is not None:
+            self._listener.stop()
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._listener is not None:
+            self._listener.wait(timeout)
+            self._listener = None
