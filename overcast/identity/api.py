@@ -38,6 +38,21 @@ class IdentityAPI:
         self.core = core
         self.db = core.db
 
+    # Catalog ------------------------------------------------------------------------------------------
+    def catalog_for(self, project_id: str | None) -> list[Entity]:
+        with self.db.reader() as session:
+            return self.core.catalog.for_token(session, project_id)
+
+    def list_catalog_services(self, service_type: str | None = None) -> list[Entity]:
+        with self.db.reader() as session:
+            services = self.core.catalog.services(session)
+        return [s for s in services if service_type in (None, s["type"])]
+
+    def list_catalog_endpoints(self, interface: str | None = None) -> list[Entity]:
+        with self.db.reader() as session:
+            endpoints = self.core.catalog.endpoints(session)
+        return [e for e in endpoints if interface in (None, e["interface"])]
+
     # Domains ------------------------------------------------------------------------------------------
     def list_domains(self, name: str | None = None, enabled: bool | None = None) -> list[Entity]:
         with self.db.reader() as session:

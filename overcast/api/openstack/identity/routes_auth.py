@@ -103,8 +103,7 @@ def token_catalog(
     context: RequestContext = Depends(get_context),
     identity: IdentityService = Depends(get_identity),
 ) -> dict[str, Any]:
-    with identity.core.db.reader() as session:
-        catalog = identity.core.catalog.for_token(session, context.project_id)
+    catalog = identity.api.catalog_for(context.project_id)
     return {"catalog": catalog, "links": {"self": str(request.url), "previous": None, "next": None}}
 
 

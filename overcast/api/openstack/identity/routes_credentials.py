@@ -141,9 +141,7 @@ def list_services(
     identity: IdentityService = Identity,
 ) -> dict[str, Any]:
     policy.enforce(context, "identity:manage_catalog")
-    with identity.core.db.reader() as session:
-        services = identity.core.catalog.services(session)
-    return listing(request, "services", "services", [s for s in services if type in (None, s["type"])])
+    return listing(request, "services", "services", identity.api.list_catalog_services(type))
 
 
 @router.get("/v3/endpoints")
@@ -154,7 +152,4 @@ def list_endpoints(
     identity: IdentityService = Identity,
 ) -> dict[str, Any]:
     policy.enforce(context, "identity:manage_catalog")
-    with identity.core.db.reader() as session:
-        endpoints = identity.core.catalog.endpoints(session)
-    wanted = [e for e in endpoints if interface in (None, e["interface"])]
-    return listing(request, "endpoints", "endpoints", wanted)
+    return listing(request, "endpoints", "endpoints", identity.api.list_catalog_endpoints(interface))
