@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,8 +24,43 @@ def _config_file() -> Path:
     return Path(os.environ.get("OVERCAST_CONFIG", "overcast.toml"))
 
 
+class SchedulerSettings(BaseModel):
+    """[scheduler] in overcast.toml, OVERCAST_SCHEDULER__<FIELD> in the environment."""
+
+    # "filter" (the pipeline below), or a Cactus preset: "chance", "simple", "zone".
+    preset: str = "filter"
+    enabled_filters: list[str] = Field(default_factory=lambda: [
+        "ComputeFilter", "AvailabilityZoneFilter", "RamFilter", "CoreFilter", "DiskFilter",
+        "ImagePropertiesFilter", "AggregateInstanceExtraSpecsFilter", "AggregateMultiTenancyIsolation",
+        "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter", "SameHostFilter",
+        "DifferentHostFilter", "PciPassthroughFilter", "CpuTraitsFilter", "JsonFilter",
+    ])  # fmt: skip
+    # "spread" prefers the emptiest hosts, "pack" the fullest (flips the RAM/vCPU/disk weighers).
+    strategy: str = "spread"
+    ram_weight_multiplier: float = 1.0
+    cpu_weight_multiplier: float = 1.0
+    disk_weight_multiplier: float = 1.0
+    io_ops_weight_multiplier: float = -1.0
+    num_instances_weight_multiplier: float = 0.0
+    build_failure_weight_multiplier: float = 1000000.0
+    soft_affinity_weight_multiplier: float = 1.0
+    soft_anti_affinity_weight_multiplier: float = 1.0
+    # None: each compute node's own ratio (what its resource tracker reported).
+    cpu_allocation_ratio: float | None = None
+    ram_allocation_ratio: float | None = None
+    disk_allocation_ratio: float | None = None
+    # Seconds between incremental reloads of changed compute nodes and services into the host cache.
+    host_state_refresh_interval: float = 5.0
+    # Pick at random among the best N hosts (Nova's host_subset_size), so racing schedulers collide less.
+    host_subset_size: int = 1
+    # Operator rules for JsonFilter, each a JSON expression such as '[">=", "$free_ram_mb", 1024]'.
+    json_filter_rules: list[str] = Field(default_factory=list)
+    # PCI aliases named in flavors' pci_passthrough:alias: {"a100": {"vendor_id": "10de", ...}}.
+    pci_aliases: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="OVERCAST_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="OVERCAST_", env_nested_delimiter="__", extra="ignore")
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     # host:port the API listens on.
@@ -48,6 +83,11 @@ class Settings(BaseSettings):
     max_request_body_size: int = 114688
     log_level: str = "INFO"
     compute_driver: str = "fake"
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    # Nova's: seconds a deleted server stays SOFT_DELETED (restorable) before it is reclaimed; 0 deletes
+    # at once. shelved_offload_time: seconds a shelved server keeps its host; 0 offloads at once, -1 never.
+    reclaim_instance_interval: int = 0
+    shelved_offload_time: int = 0
 
     @field_validator("data_dir", mode="after")
     @classmethod

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from overcast.db.engine import Database
+    from overcast.db.models.service import ServiceRecord
 
 
 class ServiceLike(Protocol):
@@ -50,7 +50,7 @@ def service_is_up(record: ServiceLike, now: datetime, down_time: float) -> bool:
     return abs((_aware(now) - heartbeat).total_seconds()) <= down_time
 
 
-def list_services(db: Database) -> Sequence[ServiceLike]:
+def list_services(db: Database) -> list[ServiceRecord]:
     """Every row of the services table, detached from its session so callers may read it freely."""
     from sqlalchemy import select
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from overcast.api.app import create_app
-from overcast.api.openstack import compute, identity
+from overcast.api.openstack import compute, identity, image
 from overcast.cloud import Cloud
 from overcast.identity.bootstrap import BootstrapResult, bootstrap
 from overcast.identity.catalog import DEFAULT_SERVICES, CatalogEntry
 
 # The service types whose APIs this app serves; the catalog lists exactly these.
-SERVED_TYPES = frozenset({"identity", "compute"})
+SERVED_TYPES = frozenset({"identity", "compute", "image"})
 
 
 def served_catalog() -> tuple[CatalogEntry, ...]:
@@ -24,6 +24,7 @@ def build_api(cloud: Cloud) -> FastAPI:
     app.state.clock = cloud.clock
     identity.install(app, cloud.settings, cloud.db)
     compute.install(app, cloud)
+    image.install(app, cloud)
     return app
 
 

@@ -53,44 +53,44 @@ def run_service(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    from overcast.db.engine import Database
-
-    db = Database(settings.sql_url)
-    db.upgrade()
-    db.dispose()
+    Cloud.from_settings(settings).close()
     print(f"database at {settings.sql_url} is up to date")
     return 0
 
 
-def manage(settings: Settings, args: argparse.Namespace) -> int:
-    if args.topic == "service" and args.action == "list":
-        return _service_list(settings)
-    if args.topic == "keys" and args.action == "rotate":
-        from overcast.identity.tokens import rotate_keys
+def keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from overcast.identity.tokens import rotate_keys
 
-        print(f"new token signing key {rotate_keys(settings)} is now primary")
-        return 0
-    raise SystemExit(f"unknown command: manage {args.topic} {args.action}")
+    print(f"new token signing key {rotate_keys(settings)} is now primary")
+    return 0
 
 
-def _service_list(settings: Settings) -> int:
-    from sqlalchemy import select
+def scheduler_explain(settings: Settings, args: argparse.Namespace) -> int:
+    from overcast.scheduler.explain import explain
 
-    from overcast.cloud import system_clock
-    from overcast.db.engine import Database
-    from overcast.db.models.service import ServiceRecord
-    from overcast.servicegroup import service_is_up
-
-    db = Database(settings.sql_url)
-    now = system_clock()
-    with db.reader() as session:
-        rows = (
-            session.execute(select(ServiceRecord).order_by(ServiceRecord.binary, ServiceRecord.host))
-            .scalars()
-            .all()
+    cloud = Cloud.from_settings(settings)
+    try:
+        print(
+            explain(
+                cloud,
+                args.flavor,
+                args.image,
+                availability_zone=args.availability_zone,
+                project_id=args.project,
+            )
         )
-        lines = [
+    finally:
+        cloud.close()
+    return 0
+
+
+def service_list(settings: Settings, args: argparse.Namespace) -> int:
+    from overcast.servicegroup import list_services, service_is_up
+
+    cloud = Cloud.from_settings(settings)
+    try:
+        now = cloud.clock()
+        rows = [
             (
                 r.binary,
                 r.host,
@@ -98,13 +98,14 @@ def _service_list(settings: Settings) -> int:
                 "up" if service_is_up(r, now, settings.service_down_time) else "down",
                 str(r.last_seen_up or ""),
             )
-            for r in rows
+            for r in list_services(cloud.db)
         ]
-    db.dispose()
+    finally:
+        cloud.close()
     header = ("Binary", "Host", "Status", "State", "Updated At")
-    widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(len(header))]
-    for row in [header, *lines]:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
     return 0
 
 

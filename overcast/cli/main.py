@@ -10,58 +10,67 @@ from overcast import __version__
 from overcast.config import Settings, load_settings
 
 SERVICES = ("api", "conductor", "scheduler", "compute")
-ALL_IN_ONE = ("conductor", "scheduler", "compute")
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help="state directory (env OVERCAST_DATA_DIR)")
-    parser.add_argument("--listen", help="API address HOST:PORT (env OVERCAST_LISTEN)")
-    parser.add_argument("--database-url", help="SQLAlchemy URL (env OVERCAST_DATABASE_URL)")
-    parser.add_argument("--transport-url", help="inproc:// or rabbit://… (env OVERCAST_TRANSPORT_URL)")
-    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING… (env OVERCAST_LOG_LEVEL)")
+def _common_options() -> argparse.ArgumentParser:
+    """Options every sub-command takes, before or after its own words (absent ones stay unset)."""
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common.add_argument("--data-dir", help="state directory (env OVERCAST_DATA_DIR)")
+    common.add_argument("--listen", help="API address HOST:PORT (env OVERCAST_LISTEN)")
+    common.add_argument("--database-url", help="SQLAlchemy URL (env OVERCAST_DATABASE_URL)")
+    common.add_argument("--transport-url", help="inproc:// or rabbit://… (env OVERCAST_TRANSPORT_URL)")
+    common.add_argument("--log-level", help="DEBUG, INFO, WARNING… (env OVERCAST_LOG_LEVEL)")
+    return common
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(
-        data_dir=args.data_dir,
-        listen=args.listen,
-        database_url=args.database_url,
-        transport_url=args.transport_url,
-        log_level=args.log_level,
-        host=getattr(args, "host", None),
-        compute_driver=getattr(args, "compute_driver", None),
-    )
+    names = ("data_dir", "listen", "database_url", "transport_url", "log_level", "host", "compute_driver")
+    return load_settings(**{name: getattr(args, name, None) for name in names})
 
 
 def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
     parser = argparse.ArgumentParser(prog="overcast", description="Overcast compute cloud")
     parser.add_argument("--version", action="version", version=f"overcast {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    aio = commands.add_parser("all-in-one", help="run every service in this process")
-    _add_common(aio)
-    aio.add_argument("--host", help="this host's name (env OVERCAST_HOST)")
-    aio.add_argument("--compute-driver", choices=("fake", "qemu"), help="virt driver")
+    def leaf(
+        group: argparse._SubParsersAction, name: str, handler: str, help: str
+    ) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = group.add_parser(name, help=help, parents=[common])
+        sub.set_defaults(handler=handler)
+        return sub
 
-    service = commands.add_parser("service", help="run one service as its own process")
+    def branch(group: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:
+        sub = group.add_parser(name, help=help, parents=[common])
+        return sub.add_subparsers(dest=f"{name}_action", required=True)
+
+    all_in_one = leaf(commands, "all-in-one", "all_in_one", "run every service in this process")
+    service = leaf(commands, "service", "run_service", "run one service as its own process")
     service.add_argument("name", choices=SERVICES)
-    _add_common(service)
-    service.add_argument("--host", help="this host's name (env OVERCAST_HOST)")
-    service.add_argument("--compute-driver", choices=("fake", "qemu"), help="virt driver")
+    for runner in (all_in_one, service):
+        runner.add_argument("--host", help="this host's name (env OVERCAST_HOST)")
+        runner.add_argument("--compute-driver", choices=("fake", "qemu"), help="virt driver")
 
-    db = commands.add_parser("db", help="database maintenance")
-    _add_common(db)
-    db_commands = db.add_subparsers(dest="db_command", required=True)
-    db_commands.add_parser("upgrade", help="apply all migrations")
+    leaf(branch(commands, "db", "database maintenance"), "upgrade", "db_upgrade", "apply all migrations")
 
-    manage = commands.add_parser("manage", help="operator commands")
-    _add_common(manage)
-    topics = manage.add_subparsers(dest="topic", required=True)
-    service_cmd = topics.add_parser("service", help="services and their liveness")
-    service_cmd.add_subparsers(dest="action", required=True).add_parser("list")
-    keys_cmd = topics.add_parser("keys", help="token signing keys")
-    keys_cmd.add_subparsers(dest="action", required=True).add_parser(
-        "rotate", help="make a new primary signing key; tokens signed by the last keys stay valid"
+    manage = branch(commands, "manage", "operator commands")
+    leaf(branch(manage, "service", "services and their liveness"), "list", "service_list", "list services")
+    explain = leaf(
+        branch(manage, "scheduler", "scheduler operations"),
+        "explain",
+        "scheduler_explain",
+        "dry run: what every filter removes for a flavor and image, and who would win",
+    )
+    explain.add_argument("--flavor", required=True, help="flavor id or name")
+    explain.add_argument("--image", help="image id")
+    explain.add_argument("--availability-zone")
+    explain.add_argument("--project", default="", help="project id the request would come from")
+    leaf(
+        branch(manage, "keys", "token signing keys"),
+        "rotate",
+        "keys_rotate",
+        "make a new primary signing key; tokens signed by the last keys stay valid",
     )
     return parser
 
@@ -70,14 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = _settings(args)
     from overcast.cli import commands
+    from overcast.errors import OvercastError
 
-    handler = {
-        "all-in-one": commands.all_in_one,
-        "service": commands.run_service,
-        "db": commands.db_upgrade,
-        "manage": commands.manage,
-    }[args.command]
-    return handler(settings, args)
+    try:
+        result: int = getattr(commands, args.handler)(settings, args)
+    except OvercastError as exc:
+        print(f"overcast: error: {exc.message}", file=sys.stderr)
+        return 1
+    return result
 
 
 if __name__ == "__main__":

@@ -15,19 +15,20 @@ import secrets
 import string
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from overcast import errors, policy, servicegroup
 from overcast.cloud import Cloud
-from overcast.compute import instances, states
+from overcast.compute import instance_actions, instance_extra, instances, server_groups, states
 from overcast.compute.flavors import FlavorAPI
 from overcast.compute.keypairs import KeyPairAPI
 from overcast.compute.resource_tracker import Resources, release
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
-from overcast.db.models.compute import Flavor, Instance, InstanceFault, PlaceholderImage
+from overcast.db.models.compute import Flavor, Instance, InstanceFault
 from overcast.db.models.service import ServiceRecord
 from overcast.db.pagination import paginate
 from overcast.quota import QuotaEngine
@@ -64,6 +65,7 @@ class ServerCreate:
     disk_config: str = "MANUAL"
     min_count: int = 1
     max_count: int = 1
+    scheduler_hints: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ def image_id_from_ref(image_ref: str) -> str:
 
 class ServerAPI:
     def __init__(self, cloud: Cloud, quotas: QuotaEngine) -> None:
+        from overcast.compute.notifications import InstanceNotifier
         from overcast.compute.rpcapi import ComputeAPI
         from overcast.conductor.rpcapi import ConductorAPI
 
@@ -133,6 +136,7 @@ class ServerAPI:
         self.quotas = quotas
         self.conductor = ConductorAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
         self.compute_rpc = ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+        self.notifier = InstanceNotifier(cloud, "compute-api")
 
     # --- create -----------------------------------------------------------------------------------
     def create(self, ctxt: RequestContext, request: ServerCreate) -> CreatedServers:
@@ -178,6 +182,11 @@ class ServerAPI:
                 session.add(instance)
                 created.append(instance)
             session.flush()
+            server_groups.record_scheduler_hints(
+                session, ctxt, [i.uuid for i in created], request.scheduler_hints, self.quotas
+            )
+            for instance in created:
+                instance_actions.record_action(session, ctxt, instance.uuid, instance_actions.CREATE)
             return created
 
         created = self.db.write(write)
@@ -223,15 +232,15 @@ class ServerAPI:
             raise errors.BadRequest("Flavor is disabled.")
         return flavor
 
-    @staticmethod
-    def _image_for_boot(session: Session, ctxt: RequestContext, image_ref: str, flavor: Flavor) -> str:
+    def _image_for_boot(self, session: Session, ctxt: RequestContext, image_ref: str, flavor: Flavor) -> str:
+        from overcast.image.api import ImageAPI
+
         image_id = image_id_from_ref(image_ref)
-        image = session.get(PlaceholderImage, image_id)
-        visible = image is not None and (
-            image.visibility == "public" or ctxt.is_admin or image.owner == ctxt.project_id
-        )
-        if image is None or not visible:
-            raise errors.BadRequest("Can not find requested image")
+        try:
+            # Inside this writer the image registry reads through the same session.
+            image = ImageAPI(self.cloud).get(ctxt, image_id).image
+        except errors.NotFound:
+            raise errors.BadRequest("Can not find requested image") from None
         if image.status != "active":
             raise errors.BadRequest(f"Image {image_id} is not active.")
         if flavor.memory_mb < image.min_ram:
@@ -324,17 +333,19 @@ class ServerAPI:
         return self.get(ctxt, instance.uuid)
 
     # --- delete -----------------------------------------------------------------------------------
-    def delete(self, ctxt: RequestContext, uuid: str) -> None:
+    def delete(self, ctxt: RequestContext, uuid: str, *, record_as: str = instance_actions.DELETE) -> None:
         """Start the delete (task_state DELETING); the compute host finishes it, or we do if it cannot."""
 
         def start(session: Session) -> tuple[Instance, bool]:
             instance = self._visible(session, ctxt, uuid)
+            instance_extra.ensure_unlocked(session, ctxt, instance)
             transition = states.check_action("delete", instance.vm_state, instance.task_state, uuid)
             # Guarded by the task_state we read, so a concurrent action or delete cannot be overwritten.
             if not instances.compare_and_swap(
                 session, uuid, (instance.task_state,), task_state=transition.new_task_state
             ):
                 raise errors.Conflict(f"Instance {uuid} changed state while being deleted; try again.")
+            instance_actions.record_action(session, ctxt, uuid, record_as)
             if instance.host is not None and self._compute_is_up(session, instance.host):
                 return instance, False
             # Nobody runs it (never placed, or its host is down): delete it here and now.
@@ -345,6 +356,8 @@ class ServerAPI:
         instance, deleted_here = self.db.write(start)
         if not deleted_here and instance.host is not None:
             self.compute_rpc.terminate_instance(ctxt, instance.host, uuid)
+        elif deleted_here:
+            self.notifier.notify(ctxt, uuid, "delete.end")
 
     def _compute_is_up(self, session: Session, host: str) -> bool:
         record = session.scalars(
@@ -361,5 +374,10 @@ class ComputeService:
     def __init__(self, cloud: Cloud, quotas: QuotaEngine | None = None) -> None:
         self.quotas = quotas or QuotaEngine()
         self.servers = ServerAPI(cloud, self.quotas)
+        from overcast.compute.actions_lifecycle import ServerActionAPI
+        from overcast.compute.server_metadata import MetadataAPI
+
+        self.actions = ServerActionAPI(cloud, self.quotas, self.servers)
+        self.metadata = MetadataAPI(cloud.db, self.quotas)
         self.flavors = FlavorAPI(cloud.db)
         self.keypairs = KeyPairAPI(cloud.db, self.quotas)

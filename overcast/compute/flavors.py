@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid as uuid_lib
 from dataclasses import dataclass
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import ColumnElement, Select, delete, or_, select
 from sqlalchemy.orm import Session
 
 from overcast import errors
 from overcast.context import RequestContext
 from overcast.db.engine import Database
+from overcast.db.models.aggregates import FlavorProject
 from overcast.db.models.compute import Flavor
 from overcast.db.pagination import paginate
 
@@ -45,6 +46,18 @@ class FlavorCreate:
     description: str | None = None
 
 
+def _shared_with(ctxt: RequestContext) -> ColumnElement[bool]:
+    """The flavor is on the caller's project's access list (os-flavor-access)."""
+    return Flavor.id.in_(select(FlavorProject.flavor_id).where(FlavorProject.project_id == ctxt.project_id))
+
+
+def _is_shared(session: Session, flavor: Flavor, ctxt: RequestContext) -> bool:
+    shared = select(FlavorProject.id).where(
+        FlavorProject.flavor_id == flavor.id, FlavorProject.project_id == ctxt.project_id
+    )
+    return session.scalars(shared).first() is not None
+
+
 class FlavorAPI:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -53,10 +66,13 @@ class FlavorAPI:
         if filters.sort_key not in SORT_KEYS:
             raise errors.BadRequest(f"Invalid sort key: {filters.sort_key}")
         stmt: Select[Flavor] = select(Flavor).where(Flavor.disabled.is_(False))
-        # Only admins see private flavors; for anyone else is_public is always True (Nova's rule).
+        # Only admins choose; anyone else gets the public flavors plus the private ones shared with their
+        # project (Nova's rule, which also lists an admin's own shared flavors under is_public=True).
         is_public = filters.is_public if ctxt.is_admin else True
-        if is_public is not None:
-            stmt = stmt.where(Flavor.is_public.is_(is_public))
+        if is_public:
+            stmt = stmt.where(or_(Flavor.is_public.is_(True), _shared_with(ctxt)))
+        elif is_public is not None:
+            stmt = stmt.where(Flavor.is_public.is_(False))
         if filters.min_ram is not None:
             stmt = stmt.where(Flavor.memory_mb >= filters.min_ram)
         if filters.min_disk is not None:
@@ -75,7 +91,8 @@ class FlavorAPI:
     @staticmethod
     def _visible(session: Session, ctxt: RequestContext, flavorid: str) -> Flavor:
         flavor = session.scalars(select(Flavor).where(Flavor.flavorid == flavorid)).first()
-        if flavor is None or (not flavor.is_public and not ctxt.is_admin):
+        hidden = flavor is not None and not flavor.is_public and not ctxt.is_admin
+        if flavor is None or (hidden and not _is_shared(session, flavor, ctxt)):
             raise errors.NotFound(f"Flavor {flavorid} could not be found.")
         return flavor
 

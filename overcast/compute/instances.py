@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from overcast.compute import states
 from overcast.db.base import utcnow
-from overcast.db.models.compute import Instance, InstanceFault, PlaceholderImage
+from overcast.db.models.compute import Instance, InstanceFault
 from overcast.errors import NotFound, OvercastError
+from overcast.image.registry import boot_properties
 from overcast.quota import QuotaEngine
 from overcast.virt.driver import ImageRef, InstanceSpec, PowerState
 
@@ -160,8 +161,7 @@ def mark_deleted(session: Session, instance: Instance, quotas: QuotaEngine) -> b
 
 def instance_spec(session: Session, instance: Instance) -> InstanceSpec:
     """What the virt driver needs to build `instance`."""
-    image = session.get(PlaceholderImage, instance.image_ref)
-    properties: dict[str, Any] = {"name": image.name} if image is not None else {}
+    properties: dict[str, Any] = boot_properties(session, instance.image_ref)
     return InstanceSpec(
         uuid=instance.uuid,
         name=instance.instance_name,

@@ -1,47 +1,54 @@
-"""The compute service's manager: builds and deletes instances on this host through the virt driver."""
+"""The compute service's manager: builds, acts on and deletes instances on this host via the virt driver.
+
+The parts: manager_base.py (shared helpers, `_run_action`), manager_power.py (power, pause, suspend,
+rescue, password, console, soft delete), manager_move.py (resize, rebuild, snapshot, shelve). This
+module keeps build, delete, start-up reconciliation, lifecycle events and the periodic tasks.
+"""
 
 from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, ClassVar
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.cloud import Cloud
-from overcast.compute import instances, states
-from overcast.compute.resource_tracker import Resources, ResourceTracker, release
+from overcast.compute import instance_extra, instances, states
+from overcast.compute.manager_base import TOPIC, ComputeManagerBase
+from overcast.compute.manager_move import MoveActionsMixin
+from overcast.compute.manager_power import PowerActionsMixin
+from overcast.compute.resource_tracker import Resources, release
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance
 from overcast.errors import NotFound
-from overcast.manager import Manager, periodic_task, rpc_method
-from overcast.quota import QuotaEngine
-from overcast.virt.driver import ComputeDriver, InstanceNotFound, PowerState, load_driver
+from overcast.manager import periodic_task, rpc_method
+from overcast.virt.driver import LifecycleEvent, PowerState
 
 LOG = logging.getLogger(__name__)
 
-TOPIC = "compute"
+__all__ = ["TOPIC", "ComputeManager"]
+
 # Nova: update_resources_interval (60 s) and sync_power_state_interval (600 s); ours are cheaper.
 RESOURCE_REPORT_INTERVAL = 60.0
 POWER_SYNC_INTERVAL = 60.0
+# How often soft-deleted instances past reclaim_instance_interval (and shelved ones past
+# shelved_offload_time) are looked for.
+RECLAIM_POLL_INTERVAL = 60.0
 _POWERED_OFF = (PowerState.SHUTDOWN, PowerState.CRASHED)
+_EVENT_POWER = {
+    "started": PowerState.RUNNING, "resumed": PowerState.RUNNING, "stopped": PowerState.SHUTDOWN,
+    "crashed": PowerState.CRASHED, "paused": PowerState.PAUSED, "suspended": PowerState.SUSPENDED,
+}  # fmt: skip
 
 
-class ComputeManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.1"
-    topic: ClassVar[str] = TOPIC
-    binary: ClassVar[str] = "overcast-compute"
-
-    def __init__(self, cloud: Cloud, host: str, *, driver: ComputeDriver | None = None) -> None:
-        super().__init__(cloud, host)
-        from overcast.conductor.rpcapi import ConductorAPI
-
-        self.driver = driver or load_driver(cloud.settings.compute_driver)
-        self.resource_tracker = ResourceTracker(cloud.db, host, self.driver)
-        self.conductor = ConductorAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
-        self.quotas = QuotaEngine()
+class ComputeManager(PowerActionsMixin, MoveActionsMixin, ComputeManagerBase):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The hypervisor tells us at once when a VM changes on its own (crash, guest shutdown).
+        self.driver.register_event_listener(self._on_lifecycle_event)
 
     # --- lifecycle --------------------------------------------------------------------------------
     def init_host(self) -> None:
@@ -105,21 +112,17 @@ class ComputeManager(Manager):
             LOG.info("Not building instance %s: it is no longer scheduled to %s", instance_uuid, self.host)
             return
         spec, claimed, node = started
+        self._notify(ctxt, instance_uuid, "create.start")
         try:
-            self.driver.spawn(ctxt, spec, admin_password)
+            with self._event(ctxt, instance_uuid, "compute_build_and_run_instance"):
+                self.driver.spawn(ctxt, spec, admin_password)
         except Exception as exc:
             LOG.warning("Spawning instance %s on %s failed: %s", instance_uuid, self.host, exc)
+            self._notify(ctxt, instance_uuid, "create.error", exception=str(exc))
             self._build_failed(
-                ctxt,
-                instance_uuid,
-                exc,
-                claimed,
-                node,
-                admin_password,
-                attempt,
-                alternates or [],
+                ctxt, instance_uuid, exc, claimed, node, admin_password, attempt, alternates or [],
                 failed_hosts or [],
-            )
+            )  # fmt: skip
             return
 
         def finish(session: Session) -> bool:
@@ -130,9 +133,11 @@ class ComputeManager(Manager):
             )  # fmt: skip
 
         if not self.cloud.db.write(finish):
-            # Deleted while spawning: the delete owns the row; only the VM it could not see is ours.
-            LOG.info("Instance %s was deleted while it was spawning; destroying the VM", instance_uuid)
+            # Deleted (or declared lost) while spawning: the row is someone else's; the VM is ours to remove.
+            LOG.info("Instance %s left SPAWNING while it was spawning; destroying the VM", instance_uuid)
             self._destroy_quietly(ctxt, instance_uuid)
+            return
+        self._notify(ctxt, instance_uuid, "create.end")
 
     def _build_failed(
         self,
@@ -178,8 +183,10 @@ class ComputeManager(Manager):
         self._terminate(ctxt, instance_uuid)
 
     def _terminate(self, ctxt: RequestContext, uuid: str) -> None:
+        self._notify(ctxt, uuid, "delete.start")
         try:
-            self.driver.destroy(ctxt, uuid)
+            with self._event(ctxt, uuid, "compute_terminate_instance"):
+                self.driver.destroy(ctxt, uuid)
         except Exception as exc:
             LOG.exception("Destroying instance %s on %s failed", uuid, self.host)
             failure = exc
@@ -190,17 +197,42 @@ class ComputeManager(Manager):
                 )
 
             self.cloud.db.write(give_up)
+            self._notify(ctxt, uuid, "delete.error", exception=str(exc))
             return
 
-        def finish(session: Session) -> None:
+        def finish(session: Session) -> bool:
             try:
                 instance = instances.get_live(session, uuid)
             except NotFound:
-                return
+                return False
             if instance.host == self.host and instances.mark_deleted(session, instance, self.quotas):
                 release(session, self.host, instance.node, Resources.of(instance))
+                return True
+            return False
 
-        self.cloud.db.write(finish)
+        if self.cloud.db.write(finish):
+            self._notify(ctxt, uuid, "delete.end")
+
+    # --- power truth ------------------------------------------------------------------------------
+    def _on_lifecycle_event(self, event: LifecycleEvent) -> None:
+        power = _EVENT_POWER.get(event.transition)
+        instance = self._load(event.uuid)
+        if power is None or instance is None or instance.task_state is not None:
+            return  # an action of ours is running: it sets the state when it finishes
+        self._sync_power_state(instance, power)
+
+    def _sync_power_state(self, instance: Instance, power: PowerState) -> None:
+        if power == instance.power_state:
+            return
+        values: dict[str, Any] = {"power_state": int(power)}
+        if instance.vm_state == states.ACTIVE and power in _POWERED_OFF:
+            # Nova stops such an instance so the API tells the truth: the guest is not running.
+            values["vm_state"] = states.STOPPED
+        LOG.info("Instance %s power state %s -> %s", instance.uuid, instance.power_state, power.name)
+        self.cloud.db.write(functools.partial(
+            instances.compare_and_swap, uuid=instance.uuid, expected_task_state=(None,),
+            expected_vm_state=(instance.vm_state,), expected_host=self.host, **values,
+        ))  # fmt: skip
 
     # --- periodic tasks ---------------------------------------------------------------------------
     @periodic_task(RESOURCE_REPORT_INTERVAL)
@@ -210,27 +242,47 @@ class ComputeManager(Manager):
     @periodic_task(POWER_SYNC_INTERVAL)
     def sync_power_states(self) -> None:
         """Make the database agree with the hypervisor for instances that have no task running."""
+        for instance in self._idle_instances():
+            self._sync_power_state(instance, PowerState(self._power_state(instance.uuid)))
+
+    def _idle_instances(self, *vm_states: str) -> list[Instance]:
+        query = select(Instance).where(
+            Instance.host == self.host, Instance.deleted.is_(False), Instance.task_state.is_(None)
+        )
+        if vm_states:
+            query = query.where(Instance.vm_state.in_(vm_states))
         with self.cloud.db.reader() as session:
-            idle = list(
-                session.scalars(
-                    select(Instance).where(
-                        Instance.host == self.host, Instance.deleted.is_(False), Instance.task_state.is_(None)
-                    )
-                )
-            )
-        for instance in idle:
-            try:
-                power = self.driver.get_info(instance.uuid).state
-            except InstanceNotFound:
-                power = PowerState.NOSTATE
-            if power == instance.power_state:
+            return list(session.scalars(query))
+
+    @periodic_task(RECLAIM_POLL_INTERVAL)
+    def reclaim_queued_deletes(self) -> None:
+        """Delete for good the soft-deleted instances older than reclaim_instance_interval."""
+        interval = self.cloud.settings.reclaim_instance_interval
+        if interval <= 0:
+            return
+        cutoff = self.cloud.clock() - timedelta(seconds=interval)
+        ctxt = RequestContext.admin()
+        for instance in self._idle_instances(states.SOFT_DELETED):
+            if instance.deleted_at is None or instance.deleted_at > cutoff:
                 continue
-            values: dict[str, Any] = {"power_state": int(power)}
-            if instance.vm_state == states.ACTIVE and power in _POWERED_OFF:
-                # Nova stops such an instance so the API tells the truth: the guest is not running.
-                values["vm_state"] = states.STOPPED
-            LOG.info("Instance %s power state %s -> %s", instance.uuid, instance.power_state, power.name)
-            self.cloud.db.write(functools.partial(
-                instances.compare_and_swap, uuid=instance.uuid, expected_task_state=(None,),
-                expected_vm_state=(instance.vm_state,), expected_host=self.host, **values,
-            ))  # fmt: skip
+            if self._swap(instance.uuid, (None,), expected_vm_state=(states.SOFT_DELETED,),
+                          task_state=states.DELETING):  # fmt: skip
+                LOG.info("Reclaiming soft-deleted instance %s", instance.uuid)
+                self._terminate(ctxt, instance.uuid)
+
+    @periodic_task(RECLAIM_POLL_INTERVAL)
+    def offload_shelved_instances(self) -> None:
+        """Free the host of instances shelved longer than shelved_offload_time (Nova's same task)."""
+        keep_for = self.cloud.settings.shelved_offload_time
+        if keep_for <= 0:
+            return
+        cutoff = self.cloud.clock() - timedelta(seconds=keep_for)
+        ctxt = RequestContext.admin()
+        for instance in self._idle_instances(states.SHELVED):
+            with self.cloud.db.reader() as session:
+                shelved_at = instance_extra.system_metadata(session, instance.uuid).get("shelved_at")
+            if shelved_at is None or datetime.fromisoformat(shelved_at) > cutoff:
+                continue
+            if self._swap(instance.uuid, (None,), expected_vm_state=(states.SHELVED,),
+                          task_state=states.SHELVING_OFFLOADING):  # fmt: skip
+                self.shelve_offload_instance(ctxt, instance.uuid)

@@ -9,7 +9,7 @@ the last free memory on a node cannot both win.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.orm import Session
@@ -138,6 +138,7 @@ class ResourceTracker:
         node.cpu_info = {
             "arch": resources.cpu_arch, "model": resources.cpu_model, "features": resources.cpu_features,
         }  # fmt: skip
+        node.devices = [asdict(device) for device in resources.devices]
         node.vcpus = resources.vcpus
         node.memory_mb = resources.memory_mb
         node.local_gb = resources.local_gb

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from overcast.compute.manager import TOPIC
+from overcast.compute.manager_base import TOPIC
 from overcast.context import RequestContext
 from overcast.rpcapi import ServiceRPCAPI
 
@@ -12,7 +12,12 @@ from overcast.rpcapi import ServiceRPCAPI
 class ComputeAPI(ServiceRPCAPI):
     TOPIC: ClassVar[str] = TOPIC
     # 1.1: build_and_run_instance, terminate_instance
-    VERSION: ClassVar[str] = "1.1"
+    # 1.2: server actions (power, pause, suspend, rescue, password, console, diagnostics, resize,
+    #      rebuild, snapshot, shelve, soft delete, restore)
+    VERSION: ClassVar[str] = "1.2"
+
+    def _cast(self, ctxt: RequestContext, host: str, method: str, **kwargs: Any) -> None:
+        self.client.prepare(host=host).cast(ctxt, method, **kwargs)
 
     def build_and_run_instance(
         self,
@@ -31,4 +36,116 @@ class ComputeAPI(ServiceRPCAPI):
         )  # fmt: skip
 
     def terminate_instance(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
-        self.client.prepare(host=host).cast(ctxt, "terminate_instance", instance_uuid=instance_uuid)
+        self._cast(ctxt, host, "terminate_instance", instance_uuid=instance_uuid)
+
+    # --- power ------------------------------------------------------------------------------------
+    def reboot_instance(self, ctxt: RequestContext, host: str, instance_uuid: str, reboot_type: str) -> None:
+        self._cast(ctxt, host, "reboot_instance", instance_uuid=instance_uuid, reboot_type=reboot_type)
+
+    def stop_instance(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctxt, host, "stop_instance", instance_uuid=instance_uuid)
+
+    def start_instance(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctxt, host, "start_instance", instance_uuid=instance_uuid)
+
+    def pause_instance(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctxt, host, "pause_instance", instance_uuid=instance_uuid)
+
+    def unpause_instance(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctxt, host, "unpause_instance", instance_uuid=instance_uuid)
+
+    def suspend_instance(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctxt, host, "suspend_instance", instance_uuid=instance_uuid)
+
+    def resume_instance(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctxt, host, "resume_instance", instance_uuid=instance_uuid)
+
+    # --- rescue, password, inspection -------------------------------------------------------------
+    def rescue_instance(
+        self, ctxt: RequestContext, host: str, instance_uuid: str, rescue_image_id: str, admin_password: str
+    ) -> None:
+        self._cast(
+            ctxt, host, "rescue_instance", instance_uuid=instance_uuid, rescue_image_id=rescue_image_id,
+            admin_password=admin_password,
+        )  # fmt: skip
+
+    def unrescue_instance(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctxt, host, "unrescue_instance", instance_uuid=instance_uuid)
+
+    def set_admin_password(self, ctxt: RequestContext, host: str, instance_uuid: str, password: str) -> None:
+        self.client.prepare(host=host).call(
+            ctxt, "set_admin_password", instance_uuid=instance_uuid, password=password
+        )
+
+    def get_console_output(self, ctxt: RequestContext, host: str, instance_uuid: str) -> str:
+        output: str = self.client.prepare(host=host).call(
+            ctxt, "get_console_output", instance_uuid=instance_uuid
+        )
+        return output
+
+    def get_diagnostics(self, ctxt: RequestContext, host: str, instance_uuid: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.client.prepare(host=host).call(
+            ctxt, "get_diagnostics", instance_uuid=instance_uuid
+        )
+        return result
+
+    # --- resize (the conductor casts resize_instance; confirm/revert come from the API) -----------
+    def resize_instance(
+        self, ctxt: RequestContext, host: str, instance_uuid: str, dest_host: str, dest_node: str
+    ) -> None:
+        self._cast(
+            ctxt,
+            host,
+            "resize_instance",
+            instance_uuid=instance_uuid,
+            dest_host=dest_host,
+            dest_node=dest_node,
+        )
+
+    def finish_resize(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctxt, host, "finish_resize", instance_uuid=instance_uuid)
+
+    def confirm_resize(self, ctxt: RequestContext, host: str, instance_uuid: str, done_vm_state: str) -> None:
+        self._cast(ctxt, host, "confirm_resize", instance_uuid=instance_uuid, done_vm_state=done_vm_state)
+
+    def revert_resize(self, ctxt: RequestContext, host: str, instance_uuid: str, done_vm_state: str) -> None:
+        self._cast(ctxt, host, "revert_resize", instance_uuid=instance_uuid, done_vm_state=done_vm_state)
+
+    def finish_revert_resize(
+        self, ctxt: RequestContext, host: str, instance_uuid: str, done_vm_state: str
+    ) -> None:
+        self._cast(
+            ctxt, host, "finish_revert_resize", instance_uuid=instance_uuid, done_vm_state=done_vm_state
+        )
+
+    # --- rebuild, snapshot, shelve ----------------------------------------------------------------
+    def rebuild_instance(
+        self, ctxt: RequestContext, host: str, instance_uuid: str, admin_password: str, done_vm_state: str
+    ) -> None:
+        self._cast(
+            ctxt, host, "rebuild_instance", instance_uuid=instance_uuid, admin_password=admin_password,
+            done_vm_state=done_vm_state,
+        )  # fmt: skip
+
+    def snapshot_instance(self, ctxt: RequestContext, host: str, instance_uuid: str, image_id: str) -> None:
+        self._cast(ctxt, host, "snapshot_instance", instance_uuid=instance_uuid, image_id=image_id)
+
+    def shelve_instance(
+        self, ctxt: RequestContext, host: str, instance_uuid: str, image_id: str, *, offload: bool
+    ) -> None:
+        self._cast(
+            ctxt, host, "shelve_instance", instance_uuid=instance_uuid, image_id=image_id, offload=offload
+        )
+
+    def shelve_offload_instance(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctxt, host, "shelve_offload_instance", instance_uuid=instance_uuid)
+
+    def unshelve_instance(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctxt, host, "unshelve_instance", instance_uuid=instance_uuid)
+
+    # --- soft delete ------------------------------------------------------------------------------
+    def soft_delete_instance(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctxt, host, "soft_delete_instance", instance_uuid=instance_uuid)
+
+    def restore_instance(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctxt, host, "restore_instance", instance_uuid=instance_uuid)

@@ -1,9 +1,11 @@
-"""The conductor service: long-running workflows that span services (today: build and reschedule).
+"""The conductor service: long-running workflows that span services (build, reschedule, resize, unshelve).
 
 Build: ask the scheduler for a node and alternates → claim the node's resources in the database →
 cast the build to that compute host. When the compute host's spawn fails it hands the instance back
 (attempt + 1, the remaining alternates); the conductor claims the next alternate, up to
-MAX_BUILD_ATTEMPTS. An instance that cannot be placed ends in ERROR with a fault, never stuck in BUILD.
+MAX_BUILD_ATTEMPTS. An instance that cannot be placed ends in ERROR with a fault, never stuck in BUILD;
+nor does one whose compute host died mid-build (`fail_builds_on_dead_hosts`). Resize and unshelve are in
+moves.py.
 """
 
 from __future__ import annotations
@@ -12,23 +14,32 @@ import functools
 import logging
 from typing import Any, ClassVar
 
+from sqlalchemy import select
+
 from overcast import errors
 from overcast.cloud import Cloud
 from overcast.compute import instances, states
-from overcast.compute.resource_tracker import Resources, claim
+from overcast.compute.resource_tracker import Resources
+from overcast.conductor.moves import MoveTasksMixin
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
-from overcast.manager import Manager, rpc_method
+from overcast.db.models.service import ServiceRecord
+from overcast.manager import Manager, periodic_task, rpc_method
+from overcast.scheduler import claims
+from overcast.servicegroup import service_is_up
 
 LOG = logging.getLogger(__name__)
 
 TOPIC = "conductor"
 # Nova's scheduler.max_attempts default: the first try plus two reschedules.
 MAX_BUILD_ATTEMPTS = 3
+# How often builds on hosts that stopped reporting are looked for.
+DEAD_BUILD_CHECK_INTERVAL = 30.0
+COMPUTE_BINARY = "overcast-compute"
 
 
-class ConductorManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.1"
+class ConductorManager(MoveTasksMixin, Manager):
+    RPC_API_VERSION: ClassVar[str] = "1.2"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = "overcast-conductor"
 
@@ -52,6 +63,9 @@ class ConductorManager(Manager):
         failed_hosts: list[str] | None = None,
         last_failure: dict[str, Any] | None = None,
     ) -> None:
+        if attempt == 1:
+            self._schedule_and_build(ctxt, instance_uuids, admin_password, failed_hosts or [])
+            return
         for uuid in instance_uuids:
             try:
                 self._build_one(
@@ -76,34 +90,23 @@ class ConductorManager(Manager):
         if instance is None:
             return
         wanted = Resources.of(instance)
-        if attempt > 1:
-            if attempt > self.max_build_attempts or not alternates:
-                message = (
-                    f"Exceeded maximum number of retries. Exhausted all hosts available for retrying "
-                    f"build failures for instance {uuid}."
-                )
-                if last_failure:
-                    message = f"{message} Last failure: {last_failure.get('message', '')}"
-                self._fail(uuid, errors.NoValidHost(message), details=(last_failure or {}).get("details"))
-                return
-            candidates = list(alternates)
-        else:
-            try:
-                candidates = self.scheduler.select_destinations(
-                    ctxt,
-                    {"vcpus": wanted.vcpus, "memory_mb": wanted.memory_mb, "disk_gb": wanted.disk_gb},
-                    excluded_hosts=failed_hosts,
-                    num_alternates=self.max_build_attempts - 1,
-                )
-            except errors.NoValidHost as exc:
-                self._fail(uuid, exc, details="")
-                return
+        if attempt > self.max_build_attempts or not alternates:
+            message = (
+                f"Exceeded maximum number of retries. Exhausted all hosts available for retrying "
+                f"build failures for instance {uuid}."
+            )
+            if last_failure:
+                message = f"{message} Last failure: {last_failure.get('message', '')}"
+            self._fail(uuid, errors.NoValidHost(message), details=(last_failure or {}).get("details"))
+            return
+        candidates = list(alternates or ())
         while candidates:
             target = candidates.pop(0)
             host, node = target["host"], target["nodename"]
-            if self.cloud.db.write(
-                functools.partial(claim, instance_uuid=uuid, host=host, node=node, wanted=wanted)
-            ):
+            if self.cloud.db.write(functools.partial(
+                claims.claim, instance_uuid=uuid, host=host, node=node,
+                wanted=claims.Wanted(wanted.vcpus, wanted.memory_mb, wanted.disk_gb),
+            )) is claims.Outcome.CLAIMED:  # fmt: skip
                 LOG.info("Instance %s claimed %s on %s (attempt %d)", uuid, node, host, attempt)
                 self.compute.build_and_run_instance(
                     ctxt, host, uuid, admin_password,
@@ -118,6 +121,28 @@ class ConductorManager(Manager):
             errors.NoValidHost("No valid host was found. There are not enough hosts available."),
             details="",
         )
+
+    def _schedule_and_build(
+        self, ctxt: RequestContext, uuids: list[str], admin_password: str | None, failed_hosts: list[str]
+    ) -> None:
+        """The scheduler chooses and claims hosts for the whole request (all or none), then we build."""
+        try:
+            placements = self.scheduler.schedule_and_claim(
+                ctxt, uuids, excluded_hosts=failed_hosts, num_alternates=self.max_build_attempts - 1
+            )
+        except Exception as exc:
+            if not isinstance(exc, errors.NoValidHost):
+                LOG.exception("Scheduling instances %s failed", uuids)
+            for uuid in uuids:
+                self._fail(uuid, exc, details=str(exc) if isinstance(exc, errors.NoValidHost) else None)
+            return
+        for placement in placements:
+            LOG.info("Instance %s claimed %s on %s", placement["instance_uuid"], placement["nodename"],
+                     placement["host"])  # fmt: skip
+            self.compute.build_and_run_instance(
+                ctxt, placement["host"], placement["instance_uuid"], admin_password,
+                attempt=1, alternates=placement["alternates"], failed_hosts=failed_hosts,
+            )  # fmt: skip
 
     def _schedulable(self, uuid: str) -> Instance | None:
         """The instance if it still waits for a host (not deleted, task_state SCHEDULING, not placed)."""
@@ -145,3 +170,46 @@ class ConductorManager(Manager):
 
         if not self.cloud.db.write(write):
             LOG.info("Instance %s was not set to ERROR: it left SCHEDULING (deleted?)", uuid)
+
+    # --- builds whose compute host died -------------------------------------------------------------
+    @periodic_task(DEAD_BUILD_CHECK_INTERVAL)
+    def fail_builds_on_dead_hosts(self) -> list[str]:
+        """ERROR (with a fault) every build placed on a compute host that is down beyond service_down_time.
+
+        The host's own start-up reconcile does the same when it comes back; this covers a host that does
+        not come back, so no server waits in BUILD forever.
+        """
+        now = self.cloud.clock()
+        with self.cloud.db.reader() as session:
+            building = list(session.scalars(
+                select(Instance).where(
+                    Instance.deleted.is_(False), Instance.vm_state == states.BUILDING,
+                    Instance.host.is_not(None),
+                )
+            ))  # fmt: skip
+            hosts = {instance.host for instance in building}
+            records = session.scalars(
+                select(ServiceRecord).where(
+                    ServiceRecord.binary == COMPUTE_BINARY, ServiceRecord.host.in_(hosts)
+                )
+            ).all()
+        up = {r.host for r in records if service_is_up(r, now, self.cloud.settings.service_down_time)}
+        failed = []
+        for instance in building:
+            if instance.host in up:
+                continue
+            message = f"Build was interrupted: the compute service on {instance.host} is down."
+
+            def write(session: Any, instance: Instance = instance, message: str = message) -> bool:
+                if not instances.compare_and_swap(
+                    session, instance.uuid, (instance.task_state,), expected_vm_state=(states.BUILDING,),
+                    expected_host=instance.host, vm_state=states.ERROR, task_state=None,
+                ):  # fmt: skip
+                    return False
+                instances.record_fault(session, instance.uuid, message, host=instance.host)
+                return True
+
+            if self.cloud.db.write(write):
+                LOG.warning("Instance %s: %s", instance.uuid, message)
+                failed.append(instance.uuid)
+        return failed

@@ -11,8 +11,8 @@ from overcast.rpcapi import ServiceRPCAPI
 
 class ConductorAPI(ServiceRPCAPI):
     TOPIC: ClassVar[str] = TOPIC
-    # 1.1: build_instances
-    VERSION: ClassVar[str] = "1.1"
+    # 1.1: build_instances; 1.2: migrate_server, unshelve_instance
+    VERSION: ClassVar[str] = "1.2"
 
     def build_instances(
         self,
@@ -31,3 +31,11 @@ class ConductorAPI(ServiceRPCAPI):
             attempt=attempt, alternates=alternates, failed_hosts=list(failed_hosts or ()),
             last_failure=last_failure,
         )  # fmt: skip
+
+    def migrate_server(self, ctxt: RequestContext, instance_uuid: str, flavor: dict[str, Any]) -> None:
+        """Cold resize to `flavor` (cast): reserve a destination, then the source host moves the VM."""
+        self.client.cast(ctxt, "migrate_server", instance_uuid=instance_uuid, flavor=dict(flavor))
+
+    def unshelve_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
+        """Power a shelved instance on, or schedule and spawn an offloaded one (cast)."""
+        self.client.cast(ctxt, "unshelve_instance", instance_uuid=instance_uuid)

@@ -1,40 +1,34 @@
-"""The scheduler service: picks compute nodes for a build.
+"""The scheduler service: picks compute nodes for builds and claims them (see overcast.scheduler.core).
 
-Deliberately minimal until the filter/weigher scheduler lands: hosts whose compute service is up and
-enabled, filtered by free vCPU, RAM and disk (with the allocation ratios), weighed by free RAM. The
-choice and its alternates are advisory; the conductor's claim is what reserves the resources.
+Several scheduler processes may run at once: each keeps its own host cache, and the claim in the
+database decides races between them.
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any, ClassVar
 
-from sqlalchemy import select
-
+from overcast.cloud import Cloud
 from overcast.context import RequestContext
-from overcast.db.models.compute import ComputeNode
-from overcast.db.models.service import ServiceRecord
-from overcast.errors import NoValidHost
-from overcast.manager import Manager, rpc_method
-from overcast.servicegroup import service_is_up
+from overcast.manager import Manager, periodic_task, rpc_method
+from overcast.scheduler.core import Scheduler
+from overcast.scheduler.request_spec import RequestSpec
+from overcast.scheduler.selector import no_valid_host
 
 TOPIC = "scheduler"
-COMPUTE_BINARY = "overcast-compute"
-NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
-
-
-def _free(node: ComputeNode) -> tuple[float, float, float]:
-    return (
-        node.vcpus * node.cpu_allocation_ratio - node.vcpus_used,
-        node.memory_mb * node.ram_allocation_ratio - node.memory_mb_used,
-        node.local_gb * node.disk_allocation_ratio - node.local_gb_used,
-    )
+# How often the periodic task looks; settings.scheduler.host_state_refresh_interval decides when to reload.
+REFRESH_CHECK_INTERVAL = 1.0
 
 
 class SchedulerManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.1"
+    RPC_API_VERSION: ClassVar[str] = "1.2"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = "overcast-scheduler"
+
+    def __init__(self, cloud: Cloud, host: str, *, rng: random.Random | None = None) -> None:
+        super().__init__(cloud, host)
+        self.scheduler = Scheduler(cloud.db, cloud.settings, cloud.clock, rng)
 
     @rpc_method
     def select_destinations(
@@ -44,40 +38,38 @@ class SchedulerManager(Manager):
         excluded_hosts: list[str] | None = None,
         num_alternates: int = 0,
     ) -> list[dict[str, str]]:
-        """[{"host", "nodename"}, ...]: the chosen node first, then up to `num_alternates` others.
+        """A dry run: [{"host", "nodename"}, ...], the choice then up to `num_alternates` others.
 
-        request_spec: {"vcpus", "memory_mb", "disk_gb"}. Raises NoValidHost when nothing fits.
+        request_spec: RequestSpec.to_dict() (or the flat {"vcpus", "memory_mb", "disk_gb"}). Claims
+        nothing; raises NoValidHost, explained, when nothing fits.
         """
-        vcpus = int(request_spec.get("vcpus", 0))
-        memory_mb = int(request_spec.get("memory_mb", 0))
-        disk_gb = int(request_spec.get("disk_gb", 0))
-        excluded = set(excluded_hosts or ())
-        candidates: list[tuple[float, ComputeNode]] = []
-        for node in self._nodes_of_live_services(excluded):
-            free_vcpus, free_ram, free_disk = _free(node)
-            if free_vcpus >= vcpus and free_ram >= memory_mb and free_disk >= disk_gb:
-                candidates.append((free_ram - memory_mb, node))
-        if not candidates:
-            raise NoValidHost(NO_VALID_HOST)
-        # Most free RAM first (spreading, like Nova's default RAM weigher); host name breaks ties stably.
-        candidates.sort(key=lambda pair: (-pair[0], pair[1].host, pair[1].hypervisor_hostname))
-        chosen = candidates[: 1 + max(0, int(num_alternates))]
-        return [{"host": node.host, "nodename": node.hypervisor_hostname} for _, node in chosen]
+        spec = RequestSpec.from_dict(request_spec)
+        if excluded_hosts:
+            spec = RequestSpec.from_dict({**spec.to_dict(), "excluded_hosts": excluded_hosts})
+        selection = self.scheduler.select(spec, num_alternates)
+        if not selection.indices:
+            raise no_valid_host(selection)
+        hosts = self.scheduler.cache.table.hosts
+        return [{"host": hosts[i].host, "nodename": hosts[i].nodename} for i in selection.indices]
 
-    def _nodes_of_live_services(self, excluded: set[str]) -> list[ComputeNode]:
-        now = self.cloud.clock()
-        down_time = self.cloud.settings.service_down_time
-        with self.cloud.db.reader() as session:
-            services = session.scalars(
-                select(ServiceRecord).where(ServiceRecord.binary == COMPUTE_BINARY)
-            ).all()
-            live_hosts = {
-                service.host
-                for service in services
-                if not service.disabled and service_is_up(service, now, down_time)
-            } - excluded
-            if not live_hosts:
-                return []
-            nodes = list(session.scalars(select(ComputeNode).where(ComputeNode.host.in_(live_hosts))))
-            session.expunge_all()
-        return nodes
+    @rpc_method
+    def schedule_and_claim(
+        self,
+        ctxt: RequestContext,
+        instance_uuids: list[str],
+        excluded_hosts: list[str] | None = None,
+        num_alternates: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Choose and claim hosts for all the instances of one request, or none (NoValidHost).
+
+        Returns [{"instance_uuid", "host", "nodename", "alternates": [{"host", "nodename"}, ...]}];
+        instances deleted meanwhile are left out.
+        """
+        if excluded_hosts:
+            self.scheduler.cache.note_build_failures(excluded_hosts)
+        placements = self.scheduler.place(list(instance_uuids), excluded_hosts, num_alternates)
+        return [placement.to_dict() for placement in placements]
+
+    @periodic_task(REFRESH_CHECK_INTERVAL)
+    def refresh_host_states(self) -> None:
+        self.scheduler.cache.ensure_fresh()

@@ -6,7 +6,10 @@ driver's back (the fake has `crash`; the QEMU harness will kill the qemu process
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -30,6 +33,8 @@ from overcast.virt.driver import (
     load_driver,
 )
 from overcast.virt.fake import FakeDriver
+from overcast.virt.qemu.launch import pid_alive
+from tests import qemu
 
 
 @dataclass
@@ -38,6 +43,9 @@ class Harness:
     make_driver: Callable[[], ComputeDriver]
     image: Callable[[], ImageRef]
     kill_vm: Callable[[ComputeDriver, str], None]
+    # Scale of the concurrency test: real VMs boot in seconds on a 2-core CI machine, fake ones at once.
+    concurrent_vms: int = 16
+    cycles: int = 5
 
 
 def _kill_fake_vm(driver: ComputeDriver, uuid: str) -> None:
@@ -45,8 +53,23 @@ def _kill_fake_vm(driver: ComputeDriver, uuid: str) -> None:
     driver.crash(uuid)
 
 
+def _make_qemu_driver() -> ComputeDriver:
+    if not qemu.qemu_available():
+        pytest.skip("qemu-system-x86_64 is not installed")
+    return qemu.make_driver()
+
+
+def _kill_qemu_vm(driver: ComputeDriver, uuid: str) -> None:
+    pid = driver.get_diagnostics(uuid)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while pid_alive(pid, uuid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 HARNESSES = [
     Harness("fake", lambda: load_driver("fake"), lambda: ImageRef(id="cirros"), _kill_fake_vm),
+    Harness("qemu", _make_qemu_driver, qemu.guest_image_ref, _kill_qemu_vm, concurrent_vms=2, cycles=1),
 ]
 
 CTXT = RequestContext.admin()
@@ -375,14 +398,16 @@ def test_a_failing_listener_does_not_break_the_driver(
     assert [e.uuid for e in events] == [uuid] and [e.uuid for e in late] == [uuid]
 
 
-def test_concurrent_actions_from_worker_threads(driver: ComputeDriver, make_spec: SpecFactory) -> None:
-    specs = [make_spec() for _ in range(16)]
+def test_concurrent_actions_from_worker_threads(
+    harness: Harness, driver: ComputeDriver, make_spec: SpecFactory
+) -> None:
+    specs = [make_spec() for _ in range(harness.concurrent_vms)]
     failures: list[BaseException] = []
 
     def lifecycle(spec: InstanceSpec) -> None:
         try:
             driver.spawn(CTXT, spec)
-            for _ in range(5):
+            for _ in range(harness.cycles):
                 driver.power_off(CTXT, spec.uuid)
                 driver.power_on(CTXT, spec.uuid)
                 driver.reboot(CTXT, spec.uuid, "HARD")

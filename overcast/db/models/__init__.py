@@ -5,7 +5,15 @@ migrations, so a module missing here shows up as a failing test).
 """
 
 # Imported for their tables: compute (flavors, instances, key pairs, nodes), identity, quota.
-from overcast.db.models import compute, identity, quota  # noqa: F401
+from overcast.db.models import (  # noqa: F401
+    aggregates,
+    compute,
+    identity,
+    image,
+    instance_actions,
+    quota,
+    server_groups,
+)
 from overcast.db.models.service import ServiceRecord
 
 __all__ = ["ServiceRecord"]

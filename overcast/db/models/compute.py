@@ -1,4 +1,4 @@
-"""Compute tables: flavors, instances and their faults, key pairs, compute nodes, placeholder images."""
+"""Compute tables: flavors, instances and their faults, key pairs, compute nodes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from overcast.db.base import Base, TimestampMixin, utcnow
+from overcast.db.models.image import Image
 from overcast.db.types import UTCDateTime
 
 
@@ -36,22 +37,9 @@ class Flavor(Base, TimestampMixin):
     extra_specs: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False, default=dict)
 
 
-class PlaceholderImage(Base, TimestampMixin):
-    """PLACEHOLDER until the Image service exists: just enough of an image for imageRef validation.
-
-    The Image issue replaces this table (and its seeded "overcast-tiny" row) with the real registry.
-    """
-
-    __tablename__ = "images"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_uuid)
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
-    status: Mapped[str] = mapped_column(String(32), nullable=False, default="active")
-    visibility: Mapped[str] = mapped_column(String(32), nullable=False, default="public")
-    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    min_disk: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    min_ram: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    size: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+# The image registry (overcast.db.models.image) now owns the `images` table; this alias keeps the
+# compute modules that still say PlaceholderImage working until they call overcast.image.api instead.
+PlaceholderImage = Image
 
 
 class Instance(Base, TimestampMixin):
@@ -145,6 +133,9 @@ class ComputeNode(Base, TimestampMixin):
     hypervisor_type: Mapped[str] = mapped_column(String(255), nullable=False)
     hypervisor_version: Mapped[int] = mapped_column(Integer, nullable=False)
     cpu_info: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    # Passthrough devices (GPUs, PCI) as the driver reports them: [{kind, vendor_id, product_id, model,
+    # count}].
+    devices: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
     vcpus: Mapped[int] = mapped_column(Integer, nullable=False)
     memory_mb: Mapped[int] = mapped_column(Integer, nullable=False)
     local_gb: Mapped[int] = mapped_column(Integer, nullable=False)

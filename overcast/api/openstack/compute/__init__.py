@@ -5,7 +5,25 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 
-from overcast.api.openstack.compute import flavors, servers, versions
+from overcast.api.openstack.compute import (
+    aggregates,
+    availability_zones,
+    flavor_access,
+    flavor_extra_specs,
+    flavors,
+    hypervisors,
+    instance_actions,
+    limits,
+    quota_sets,
+    server_actions,
+    server_groups,
+    server_metadata,
+    server_password,
+    servers,
+    services,
+    usage,
+    versions,
+)
 from overcast.api.openstack.compute import policies as _policies  # noqa: F401  (registers the rules)
 from overcast.api.openstack.compute.microversion import MicroversionMiddleware
 from overcast.api.openstack.compute.views import Links
@@ -20,6 +38,20 @@ def build_router() -> APIRouter:
     router.include_router(versions.router)
     router.include_router(servers.router, prefix=PREFIX)
     router.include_router(flavors.router, prefix=PREFIX)
+    router.include_router(flavor_extra_specs.router, prefix=PREFIX)
+    router.include_router(flavor_access.router, prefix=PREFIX)
+    router.include_router(limits.router, prefix=PREFIX)
+    router.include_router(quota_sets.router, prefix=PREFIX)
+    router.include_router(availability_zones.router, prefix=PREFIX)
+    router.include_router(aggregates.router, prefix=PREFIX)
+    router.include_router(hypervisors.router, prefix=PREFIX)
+    router.include_router(services.router, prefix=PREFIX)
+    router.include_router(usage.router, prefix=PREFIX)
+    router.include_router(server_groups.router, prefix=PREFIX)
+    router.include_router(server_actions.router, prefix=PREFIX)
+    router.include_router(server_metadata.router, prefix=PREFIX)
+    router.include_router(instance_actions.router, prefix=PREFIX)
+    router.include_router(server_password.router, prefix=PREFIX)
     return router
 
 

@@ -49,8 +49,10 @@ class ServerCreateFields(_Strict):
 
 class ServerCreateBody(_Strict):
     server: ServerCreateFields
-    # Scheduler hints are accepted and ignored by the minimal scheduler.
+    # Scheduler hints go into the request spec (overcast.compute.server_groups.record_scheduler_hints).
     scheduler_hints: dict[str, Any] | None = Field(default=None, alias="os:scheduler_hints")
+    # Nova accepts the hints under this key too (openstacksdk sends it).
+    scheduler_hints_sdk: dict[str, Any] | None = Field(default=None, alias="OS-SCH-HNT:scheduler_hints")
 
 
 class ServerUpdateFields(_Strict):

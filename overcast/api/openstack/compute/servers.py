@@ -39,6 +39,7 @@ def create_server(body: ServerCreateBody, req: ComputeRequest = Depends(compute_
         access_ip_v4=fields.accessIPv4, access_ip_v6=fields.accessIPv6,
         config_drive=_config_drive(fields.config_drive), disk_config=fields.disk_config or "MANUAL",
         min_count=fields.min_count, max_count=fields.max_count or fields.min_count,
+        scheduler_hints=body.scheduler_hints or body.scheduler_hints_sdk or {},
     ))  # fmt: skip
     if fields.return_reservation_id:
         return {"reservation_id": created.reservation_id}
@@ -145,5 +146,6 @@ def update_server(
 def delete_server(server_id: str, req: ComputeRequest = Depends(compute_request)) -> Response:
     current = req.service.servers.get(req.context, server_id)
     policy.enforce(req.context, policies.SERVERS_DELETE, _target(req, current.instance.project_id))
-    req.service.servers.delete(req.context, server_id)
+    # Soft when reclaim_instance_interval > 0 (restorable until reclaimed), else for good.
+    req.service.actions.delete(req.context, server_id)
     return Response(status_code=204)

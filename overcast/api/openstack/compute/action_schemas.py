@@ -1,0 +1,85 @@
+"""Bodies of POST /servers/{id}/action at microversion 2.1 (the shape of Nova's JSON schemas)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError, field_validator
+
+from overcast import errors
+from overcast.api.openstack.compute.schemas import DiskConfig, Name
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Reboot(_Strict):
+    type: Literal["HARD", "Hard", "hard", "SOFT", "Soft", "soft"]
+
+
+class Rescue(_Strict):
+    adminPass: str | None = None
+    rescue_image_ref: str | None = None
+
+
+class Resize(_Strict):
+    flavorRef: Annotated[str, Field(min_length=1)] | Annotated[int, Field(ge=1)]
+    disk_config: DiskConfig | None = Field(default=None, alias="OS-DCF:diskConfig")
+
+
+class Rebuild(_Strict):
+    imageRef: Annotated[str, Field(min_length=1)]
+    name: Name | None = None
+    adminPass: str | None = None
+    metadata: dict[str, Any] | None = None
+    accessIPv4: str | None = None
+    accessIPv6: str | None = None
+    disk_config: DiskConfig | None = Field(default=None, alias="OS-DCF:diskConfig")
+    # Accepted for compatibility (no config drive files, no ephemeral disks to keep yet).
+    personality: list[dict[str, Any]] | None = None
+    preserve_ephemeral: StrictBool | None = None
+
+
+class CreateImage(_Strict):
+    name: Name
+    metadata: dict[str, Any] | None = None
+
+
+class ConsoleOutput(_Strict):
+    length: int | Annotated[str, Field(pattern=r"^-?[0-9]+$")] | None = None
+
+    @field_validator("length")
+    @classmethod
+    def _at_least_minus_one(cls, value: int | str | None) -> int | str | None:
+        if value is not None and int(value) < -1:
+            raise ValueError("must be -1 or more")
+        return value
+
+
+class ResetState(_Strict):
+    state: Literal["active", "error"]
+
+
+class ChangePassword(_Strict):
+    adminPass: str
+
+
+class _Empty(_Strict):
+    pass
+
+
+NoBody: TypeAdapter[_Empty | None] = TypeAdapter(_Empty | None)
+
+
+def parse(action: str, model: Any, value: Any) -> Any:
+    """Validate one action's value; Nova's 400 wording on failure."""
+    adapter = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in (action, *first["loc"]) if part not in ("_Empty", "none"))
+        raise errors.BadRequest(
+            f"Invalid input for field/attribute {where}. Value: {value}. {first['msg']}"
+        ) from None

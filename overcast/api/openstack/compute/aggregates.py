@@ -1,0 +1,154 @@
+"""/os-aggregates: CRUD and the add_host, remove_host and set_metadata actions (admins only).
+
+Status codes are Nova's, including its historical 200s for create, delete and the actions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Response
+
+from overcast import errors, policy
+from overcast.api.openstack.compute.admin_common import (
+    AdminRequest,
+    admin_request,
+    bounded_string,
+    json_object,
+    nova_time,
+)
+from overcast.compute.aggregates import AggregateInfo
+
+router = APIRouter()
+
+ACTIONS = ("index", "create", "show", "update", "delete", "add_host", "remove_host", "set_metadata")
+RULES = {action: f"os_compute_api:os-aggregates:{action}" for action in ACTIONS}
+policy.register(dict.fromkeys(RULES.values(), policy.ADMIN))
+
+
+def aggregate_view(aggregate: AggregateInfo, *, with_members: bool = True) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "availability_zone": aggregate.availability_zone,
+        "created_at": nova_time(aggregate.created_at),
+        "deleted": False,
+        "deleted_at": None,
+        "id": aggregate.id,
+        "name": aggregate.name,
+        # Nova leaves updated_at null until the first change.
+        "updated_at": None
+        if aggregate.updated_at == aggregate.created_at
+        else nova_time(aggregate.updated_at),
+    }
+    if with_members:
+        body["hosts"] = list(aggregate.hosts)
+        body["metadata"] = dict(aggregate.metadata)
+    return body
+
+
+def _name(value: Any, field: str = "name") -> str:
+    # Nova strips surrounding whitespace from names (common.normalize_name).
+    name = bounded_string(field, value).strip()
+    if not name:
+        raise errors.BadRequest(f"Invalid input for field/attribute {field}: it must not be blank.")
+    return name
+
+
+def _zone(value: Any) -> str | None:
+    return None if value is None else _name(value, "availability_zone")
+
+
+def _only(fields: dict[str, Any], allowed: set[str], what: str) -> None:
+    unexpected = sorted(set(fields) - allowed)
+    if unexpected:
+        raise errors.BadRequest(
+            f"Invalid input for field/attribute {what}. Additional properties are not allowed "
+            f"({', '.join(repr(name) for name in unexpected)} were unexpected)"
+        )
+
+
+@router.get("/os-aggregates")
+def list_aggregates(req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
+    policy.enforce(req.context, RULES["index"])
+    return {"aggregates": [aggregate_view(aggregate) for aggregate in req.admin.aggregates.list()]}
+
+
+@router.post("/os-aggregates")
+def create_aggregate(body: Any = Body(None), req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
+    policy.enforce(req.context, RULES["create"])
+    fields = json_object(body, "aggregate")
+    _only(fields, {"name", "availability_zone"}, "aggregate")
+    created = req.admin.aggregates.create(_name(fields.get("name")), _zone(fields.get("availability_zone")))
+    return {"aggregate": aggregate_view(created, with_members=False)}
+
+
+@router.get("/os-aggregates/{aggregate_id}")
+def show_aggregate(aggregate_id: str, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
+    policy.enforce(req.context, RULES["show"])
+    return {"aggregate": aggregate_view(req.admin.aggregates.get(aggregate_id))}
+
+
+@router.put("/os-aggregates/{aggregate_id}")
+def update_aggregate(
+    aggregate_id: str, body: Any = Body(None), req: AdminRequest = Depends(admin_request)
+) -> dict[str, Any]:
+    policy.enforce(req.context, RULES["update"])
+    fields = json_object(body, "aggregate")
+    _only(fields, {"name", "availability_zone"}, "aggregate")
+    if not fields:
+        raise errors.BadRequest(
+            "Invalid input for field/attribute aggregate: name or availability_zone needed."
+        )
+    name = _name(fields["name"]) if "name" in fields else None
+    zone_given = "availability_zone" in fields
+    updated = req.admin.aggregates.update(
+        aggregate_id, name, _zone(fields.get("availability_zone")), zone_given
+    )
+    return {"aggregate": aggregate_view(updated)}
+
+
+@router.delete("/os-aggregates/{aggregate_id}")
+def delete_aggregate(aggregate_id: str, req: AdminRequest = Depends(admin_request)) -> Response:
+    policy.enforce(req.context, RULES["delete"])
+    req.admin.aggregates.delete(aggregate_id)
+    return Response(status_code=200)
+
+
+@router.post("/os-aggregates/{aggregate_id}/action")
+def aggregate_action(
+    aggregate_id: str, body: Any = Body(None), req: AdminRequest = Depends(admin_request)
+) -> dict[str, Any]:
+    aggregates = req.admin.aggregates
+    action = next(iter(body), None) if isinstance(body, dict) and len(body) == 1 else None
+    if action == "add_host":
+        policy.enforce(req.context, RULES["add_host"])
+        fields = json_object(body, action)
+        _only(fields, {"host"}, action)
+        return {
+            "aggregate": aggregate_view(
+                aggregates.add_host(aggregate_id, bounded_string("host", fields.get("host")))
+            )
+        }
+    if action == "remove_host":
+        policy.enforce(req.context, RULES["remove_host"])
+        fields = json_object(body, action)
+        _only(fields, {"host"}, action)
+        host = bounded_string("host", fields.get("host"))
+        return {"aggregate": aggregate_view(aggregates.remove_host(aggregate_id, host))}
+    if action == "set_metadata":
+        policy.enforce(req.context, RULES["set_metadata"])
+        fields = json_object(body, action)
+        _only(fields, {"metadata"}, action)
+        metadata = _metadata(json_object(fields, "metadata"))
+        return {"aggregate": aggregate_view(aggregates.set_metadata(aggregate_id, metadata))}
+    raise errors.BadRequest("There is no such action")
+
+
+def _metadata(raw: dict[str, Any]) -> dict[str, str | None]:
+    """Keys of 1-255 characters; values strings of at most 255 characters, or null to delete the key."""
+    metadata: dict[str, str | None] = {}
+    for key, value in raw.items():
+        bounded_string("metadata key", key)
+        metadata[key] = (
+            None if value is None else bounded_string(f"metadata value of {key}", value, minimum=0)
+        )
+    return metadata

@@ -1,0 +1,47 @@
+"""/flavors/{flavor_id}/os-flavor-access and the addTenantAccess/removeTenantAccess flavor actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends
+
+from overcast import errors, policy
+from overcast.api.openstack.compute.admin_common import (
+    AdminRequest,
+    admin_request,
+    bounded_string,
+    json_object,
+)
+
+router = APIRouter()
+
+LIST = "os_compute_api:os-flavor-access"
+ADD = "os_compute_api:os-flavor-access:add_tenant_access"
+REMOVE = "os_compute_api:os-flavor-access:remove_tenant_access"
+policy.register({LIST: policy.ADMIN, ADD: policy.ADMIN, REMOVE: policy.ADMIN})
+
+
+def _access_list(flavor_id: str, projects: list[str]) -> dict[str, Any]:
+    return {"flavor_access": [{"flavor_id": flavor_id, "tenant_id": project} for project in projects]}
+
+
+@router.get("/flavors/{flavor_id}/os-flavor-access")
+def list_flavor_access(flavor_id: str, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
+    policy.enforce(req.context, LIST)
+    return _access_list(flavor_id, req.admin.flavor_access.projects(flavor_id))
+
+
+@router.post("/flavors/{flavor_id}/action")
+def flavor_action(
+    flavor_id: str, body: Any = Body(None), req: AdminRequest = Depends(admin_request)
+) -> dict[str, Any]:
+    if isinstance(body, dict) and "addTenantAccess" in body:
+        policy.enforce(req.context, ADD)
+        tenant = bounded_string("tenant", json_object(body, "addTenantAccess").get("tenant"))
+        return _access_list(flavor_id, req.admin.flavor_access.add_project(flavor_id, tenant))
+    if isinstance(body, dict) and "removeTenantAccess" in body:
+        policy.enforce(req.context, REMOVE)
+        tenant = bounded_string("tenant", json_object(body, "removeTenantAccess").get("tenant"))
+        return _access_list(flavor_id, req.admin.flavor_access.remove_project(flavor_id, tenant))
+    raise errors.BadRequest("There is no such action")

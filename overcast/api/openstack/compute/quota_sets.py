@@ -1,0 +1,142 @@
+"""/os-quota-sets/{project_id} (+ /defaults, /detail) and /os-quota-class-sets/{class}, as at 2.1.
+
+Per-user quotas (the ``user_id`` query) do not exist in Overcast: such requests are refused with 400
+rather than silently answered with the project's quotas.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+
+from overcast import errors, policy
+from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, json_object
+from overcast.compute.quota_views import QUOTA_CLASS_RESOURCES, QUOTA_SET_RESOURCES
+
+router = APIRouter()
+
+SHOW = "os_compute_api:os-quota-sets:show"
+DETAIL = "os_compute_api:os-quota-sets:detail"
+DEFAULTS = "os_compute_api:os-quota-sets:defaults"
+UPDATE = "os_compute_api:os-quota-sets:update"
+DELETE = "os_compute_api:os-quota-sets:delete"
+CLASS_SHOW = "os_compute_api:os-quota-class-sets:show"
+CLASS_UPDATE = "os_compute_api:os-quota-class-sets:update"
+policy.register({SHOW: policy.ADMIN_OR_READER, DETAIL: policy.ADMIN_OR_READER, DEFAULTS: policy.ANYONE,
+                 UPDATE: policy.ADMIN, DELETE: policy.ADMIN, CLASS_SHOW: policy.ADMIN,
+                 CLASS_UPDATE: policy.ADMIN})  # fmt: skip
+
+MAX_LIMIT = 0x7FFFFFFF
+_INTEGER = re.compile(r"^-?[0-9]+$")
+_TRUE = ("true", "1", "on", "yes")
+_FALSE = ("false", "0", "off", "no")
+
+
+def _no_user_quotas(request: Request) -> None:
+    if "user_id" in request.query_params:
+        raise errors.BadRequest("Per-user quotas are not supported: quotas apply to whole projects.")
+
+
+def _limit(name: str, value: Any) -> int:
+    """Nova's quota value: an integer (or a string of one) from -1 (unlimited) to 2**31 - 1."""
+    if isinstance(value, str) and _INTEGER.match(value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not -1 <= value <= MAX_LIMIT:
+        raise errors.BadRequest(
+            f"Invalid input for field/attribute {name}. Value: {value!r}. It must be an integer between -1 "
+            f"and {MAX_LIMIT}."
+        )
+    return value
+
+
+def _force(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
+        return value.lower() in _TRUE
+    raise errors.BadRequest(f"Invalid input for field/attribute force. Value: {value!r} is not a boolean.")
+
+
+def _changes(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, int]:
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise errors.BadRequest(
+            f"Invalid input for field/attribute quota_set. Additional properties are not allowed "
+            f"({', '.join(repr(name) for name in unknown)} were unexpected)"
+        )
+    return {name: _limit(name, value) for name, value in fields.items()}
+
+
+# --- os-quota-sets --------------------------------------------------------------------------------
+@router.get("/os-quota-sets/{project_id}/defaults")
+def show_defaults(project_id: str, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
+    policy.enforce(req.context, DEFAULTS, {"project_id": project_id})
+    req.admin.quotas.check_project(project_id)
+    return {"quota_set": {"id": project_id, **req.admin.quotas.defaults()}}
+
+
+@router.get("/os-quota-sets/{project_id}/detail")
+def show_detail(
+    project_id: str, request: Request, req: AdminRequest = Depends(admin_request)
+) -> dict[str, Any]:
+    policy.enforce(req.context, DETAIL, {"project_id": project_id})
+    _no_user_quotas(request)
+    req.admin.quotas.check_project(project_id)
+    details = req.admin.quotas.details(project_id)
+    body: dict[str, Any] = {"id": project_id}
+    for name, detail in details.items():
+        body[name] = {"in_use": detail.in_use, "limit": detail.limit, "reserved": detail.reserved}
+    return {"quota_set": body}
+
+
+@router.get("/os-quota-sets/{project_id}")
+def show_quota_set(
+    project_id: str, request: Request, req: AdminRequest = Depends(admin_request)
+) -> dict[str, Any]:
+    policy.enforce(req.context, SHOW, {"project_id": project_id})
+    _no_user_quotas(request)
+    req.admin.quotas.check_project(project_id)
+    return {"quota_set": {"id": project_id, **req.admin.quotas.limits(project_id)}}
+
+
+@router.put("/os-quota-sets/{project_id}")
+def update_quota_set(
+    project_id: str, request: Request, body: Any = Body(None), req: AdminRequest = Depends(admin_request)
+) -> dict[str, Any]:
+    policy.enforce(req.context, UPDATE, {"project_id": project_id})
+    _no_user_quotas(request)
+    fields = dict(json_object(body, "quota_set"))
+    force = _force(fields.pop("force")) if "force" in fields else False
+    changes = _changes(fields, QUOTA_SET_RESOURCES)
+    req.admin.quotas.check_project(project_id)
+    return {"quota_set": req.admin.quotas.update(project_id, changes, force=force)}
+
+
+@router.delete("/os-quota-sets/{project_id}", status_code=202)
+def delete_quota_set(
+    project_id: str, request: Request, req: AdminRequest = Depends(admin_request)
+) -> Response:
+    policy.enforce(req.context, DELETE, {"project_id": project_id})
+    _no_user_quotas(request)
+    req.admin.quotas.reset(project_id)
+    return Response(status_code=202)
+
+
+# --- os-quota-class-sets --------------------------------------------------------------------------
+@router.get("/os-quota-class-sets/{class_name}")
+def show_quota_class_set(class_name: str, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
+    policy.enforce(req.context, CLASS_SHOW)
+    return {"quota_class_set": {"id": class_name, **req.admin.quotas.class_limits(class_name)}}
+
+
+@router.put("/os-quota-class-sets/{class_name}")
+def update_quota_class_set(
+    class_name: str, body: Any = Body(None), req: AdminRequest = Depends(admin_request)
+) -> dict[str, Any]:
+    policy.enforce(req.context, CLASS_UPDATE)
+    if len(class_name) > 255:
+        raise errors.BadRequest("The quota class name must be at most 255 characters.")
+    changes = _changes(json_object(body, "quota_class_set"), QUOTA_CLASS_RESOURCES)
+    return {"quota_class_set": req.admin.quotas.update_class(class_name, changes)}

@@ -1,0 +1,149 @@
+"""POST /servers/{id}/action: one route, dispatched on the body's single key (Nova's action names)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Response
+from fastapi.responses import JSONResponse
+
+from overcast import errors, policy
+from overcast.api.openstack.compute import action_policies as rules
+from overcast.api.openstack.compute import action_schemas as schemas
+from overcast.api.openstack.compute import policies
+from overcast.api.openstack.compute.common import ComputeRequest, compute_request
+
+router = APIRouter()
+
+Handler = Callable[[ComputeRequest, str, Any], Response]
+
+
+@dataclass(frozen=True)
+class Entry:
+    rule: str
+    handler: Handler
+
+
+def _accepted() -> Response:
+    return Response(status_code=202)
+
+
+def _no_body(call: Callable[[ComputeRequest, str], None], action: str) -> Handler:
+    def handle(req: ComputeRequest, uuid: str, value: Any) -> Response:
+        schemas.parse(action, schemas.NoBody, value)
+        call(req, uuid)
+        return _accepted()
+
+    return handle
+
+
+def _reboot(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    body = schemas.parse("reboot", schemas.Reboot, value)
+    req.service.actions.reboot(req.context, uuid, body.type.upper())
+    return _accepted()
+
+
+def _rescue(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    body = schemas.parse("rescue", schemas.Rescue | None, value) or schemas.Rescue()
+    password = req.service.actions.rescue(req.context, uuid, body.adminPass, body.rescue_image_ref)
+    return JSONResponse({"adminPass": password}, status_code=200)
+
+
+def _resize(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    body = schemas.parse("resize", schemas.Resize, value)
+    req.service.actions.resize(req.context, uuid, str(body.flavorRef))
+    return _accepted()
+
+
+def _rebuild(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    body = schemas.parse("rebuild", schemas.Rebuild, value)
+    password = req.service.actions.rebuild(
+        req.context, uuid, body.imageRef, name=body.name, admin_password=body.adminPass,
+        metadata=body.metadata, access_ip_v4=body.accessIPv4, access_ip_v6=body.accessIPv6,
+    )  # fmt: skip
+    server = req.service.servers.get(req.context, uuid)
+    target = {"project_id": server.instance.project_id, "user_id": req.context.user_id}
+    is_admin = policy.authorize(req.context, policies.EXTENDED_SERVER_ATTRIBUTES, target)
+    view = req.servers_view.detail(server, req.version, is_admin=is_admin)
+    view["adminPass"] = password
+    return JSONResponse({"server": view}, status_code=202)
+
+
+def _create_image(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    body = schemas.parse("createImage", schemas.CreateImage, value)
+    image_id = req.service.actions.create_image(req.context, uuid, body.name)
+    # 2.1 names the image by its URL in the image service (2.45 moved it into the body).
+    location = f"{req.links.bookmark_root.rsplit('/compute', 1)[0]}/image/v2/images/{image_id}"
+    return Response(status_code=202, headers={"Location": location})
+
+
+def _console_output(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    body = (
+        schemas.parse("os-getConsoleOutput", schemas.ConsoleOutput | None, value) or schemas.ConsoleOutput()
+    )
+    length = None if body.length is None else int(body.length)
+    output = req.service.actions.console_output(req.context, uuid, length)
+    return JSONResponse({"output": output}, status_code=200)
+
+
+def _reset_state(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    body = schemas.parse("os-resetState", schemas.ResetState, value)
+    req.service.actions.reset_state(req.context, uuid, body.state)
+    return _accepted()
+
+
+def _change_password(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    body = schemas.parse("changePassword", schemas.ChangePassword, value)
+    req.service.actions.change_password(req.context, uuid, body.adminPass)
+    return _accepted()
+
+
+def _simple(method: str, action: str) -> Handler:
+    return _no_body(lambda req, uuid: getattr(req.service.actions, method)(req.context, uuid), action)
+
+
+ACTIONS: dict[str, Entry] = {
+    "reboot": Entry(rules.REBOOT, _reboot),
+    "os-stop": Entry(rules.STOP, _simple("stop", "os-stop")),
+    "os-start": Entry(rules.START, _simple("start", "os-start")),
+    "pause": Entry(rules.PAUSE, _simple("pause", "pause")),
+    "unpause": Entry(rules.UNPAUSE, _simple("unpause", "unpause")),
+    "suspend": Entry(rules.SUSPEND, _simple("suspend", "suspend")),
+    "resume": Entry(rules.RESUME, _simple("resume", "resume")),
+    "lock": Entry(rules.LOCK, _simple("lock", "lock")),
+    "unlock": Entry(rules.UNLOCK, _simple("unlock", "unlock")),
+    "rescue": Entry(rules.RESCUE, _rescue),
+    "unrescue": Entry(rules.UNRESCUE, _simple("unrescue", "unrescue")),
+    "resize": Entry(rules.RESIZE, _resize),
+    "confirmResize": Entry(rules.CONFIRM_RESIZE, _simple("confirm_resize", "confirmResize")),
+    "revertResize": Entry(rules.REVERT_RESIZE, _simple("revert_resize", "revertResize")),
+    "rebuild": Entry(rules.REBUILD, _rebuild),
+    "createImage": Entry(rules.CREATE_IMAGE, _create_image),
+    "os-getConsoleOutput": Entry(rules.CONSOLE_OUTPUT, _console_output),
+    "shelve": Entry(rules.SHELVE, _simple("shelve", "shelve")),
+    "shelveOffload": Entry(rules.SHELVE_OFFLOAD, _simple("shelve_offload", "shelveOffload")),
+    "unshelve": Entry(rules.UNSHELVE, _simple("unshelve", "unshelve")),
+    "forceDelete": Entry(rules.FORCE_DELETE, _simple("force_delete", "forceDelete")),
+    "restore": Entry(rules.RESTORE, _simple("restore", "restore")),
+    "os-resetState": Entry(rules.RESET_STATE, _reset_state),
+    "changePassword": Entry(rules.CHANGE_PASSWORD, _change_password),
+}
+
+
+@router.post("/servers/{server_id}/action")
+def server_action(
+    server_id: str, body: dict[str, Any] = Body(...), req: ComputeRequest = Depends(compute_request)
+) -> Response:
+    if len(body) != 1:
+        raise errors.BadRequest("Malformed request body: exactly one action is expected.")
+    ((name, value),) = body.items()
+    entry = ACTIONS.get(name)
+    if entry is None:
+        raise errors.BadRequest(f"There is no such action: {name}")
+    server = req.service.servers.get(req.context, server_id)
+    policy.enforce(
+        req.context, entry.rule, {"project_id": server.instance.project_id, "user_id": req.context.user_id}
+    )
+    return entry.handler(req, server_id, value)

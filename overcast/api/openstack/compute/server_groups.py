@@ -1,0 +1,84 @@
+"""/os-server-groups: list, create, show, delete (bodies of microversion 2.1)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from overcast import policy
+from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_bool
+from overcast.api.openstack.compute.microversion import APIVersion
+from overcast.compute.server_groups import GroupView, ServerGroupAPI
+
+router = APIRouter()
+SOFT_POLICIES_VERSION = APIVersion(2, 15)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerGroupFields(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    policies: Annotated[list[str], Field(min_length=1, max_length=1)]
+
+
+class ServerGroupCreateBody(_Strict):
+    server_group: ServerGroupFields
+
+
+def _api(req: ComputeRequest) -> ServerGroupAPI:
+    return ServerGroupAPI(req.service.servers.db, req.service.quotas)
+
+
+def _target(req: ComputeRequest, project_id: str | None = None) -> dict[str, Any]:
+    return {"project_id": project_id or req.context.project_id, "user_id": req.context.user_id}
+
+
+def _view(view: GroupView) -> dict[str, Any]:
+    group = view.group
+    return {"id": group.uuid, "name": group.name, "policies": list(group.policies), "members": view.members,
+            "metadata": dict(group.metadata_items or {})}  # fmt: skip
+
+
+@router.get("/os-server-groups")
+def list_server_groups(request: Request, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
+    policy.enforce(req.context, "os_compute_api:os-server-groups:index", _target(req))
+    all_projects = bool(parse_bool("all_projects", request.query_params.get("all_projects")))
+    if all_projects:
+        policy.enforce(req.context, "os_compute_api:os-server-groups:index:all_projects", _target(req))
+    groups = _api(req).list(req.context, all_projects=all_projects)
+    offset = int(request.query_params.get("offset", "0") or 0)
+    limit = request.query_params.get("limit")
+    groups = groups[offset : offset + int(limit)] if limit else groups[offset:]
+    return {"server_groups": [_view(group) for group in groups]}
+
+
+@router.post("/os-server-groups")
+def create_server_group(
+    body: ServerGroupCreateBody, req: ComputeRequest = Depends(compute_request)
+) -> dict[str, Any]:
+    policy.enforce(req.context, "os_compute_api:os-server-groups:create", _target(req))
+    fields = body.server_group
+    created = _api(req).create(req.context, fields.name, fields.policies,
+                               allow_soft=req.version >= SOFT_POLICIES_VERSION)  # fmt: skip
+    return {"server_group": _view(created)}
+
+
+@router.get("/os-server-groups/{group_id}")
+def show_server_group(group_id: str, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
+    found = _api(req).get(req.context, group_id)
+    policy.enforce(req.context, "os_compute_api:os-server-groups:show", _target(req, found.group.project_id))
+    return {"server_group": _view(found)}
+
+
+@router.delete("/os-server-groups/{group_id}", status_code=204)
+def delete_server_group(group_id: str, req: ComputeRequest = Depends(compute_request)) -> Response:
+    found = _api(req).get(req.context, group_id)
+    policy.enforce(
+        req.context, "os_compute_api:os-server-groups:delete", _target(req, found.group.project_id)
+    )
+    _api(req).delete(req.context, group_id)
+    return Response(status_code=204)

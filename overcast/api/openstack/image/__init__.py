@@ -1,0 +1,25 @@
+"""The Image API (Glance's v2) under /image: versions, images, data, members, schemas, info."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from overcast.api.openstack.image import data, images, schemas, versions
+from overcast.cloud import Cloud
+from overcast.image import policies as _policies  # noqa: F401  (registers the rules)
+from overcast.image.api import ImageAPI
+
+
+def build_router() -> APIRouter:
+    router = APIRouter()
+    for module in (versions, schemas, data, images):
+        router.include_router(module.router)
+    return router
+
+
+def install(app: FastAPI, cloud: Cloud, service: ImageAPI | None = None) -> None:
+    """Mount the Image API; `service` lets tests inject one with their own settings or stores."""
+    if app.middleware_stack is not None:
+        raise RuntimeError("install() must run before the app serves its first request")
+    app.state.image = service or ImageAPI(cloud)
+    app.include_router(build_router())

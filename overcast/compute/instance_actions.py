@@ -1,0 +1,158 @@
+"""Instance actions: one record per user request on a server, with events timed around each step.
+
+The API records the action in the same transaction that starts it (so an action that could not start
+leaves no record); the services record events around their work with `action_event`, keyed by the
+request id that travels in the context. An event that fails marks its action "Error", as Nova does.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from overcast import errors
+from overcast.context import RequestContext
+from overcast.db.base import utcnow
+from overcast.db.engine import Database
+from overcast.db.models.instance_actions import InstanceAction, InstanceActionEvent
+
+LOG = logging.getLogger(__name__)
+
+SUCCESS = "Success"
+ERROR = "Error"
+
+# Nova's action names (nova.compute.instance_actions), as the API shows them.
+CREATE = "create"
+DELETE = "delete"
+RESTORE = "restore"
+FORCE_DELETE = "forceDelete"
+STOP = "stop"
+START = "start"
+REBOOT = "reboot"
+REBUILD = "rebuild"
+RESIZE = "resize"
+CONFIRM_RESIZE = "confirmResize"
+REVERT_RESIZE = "revertResize"
+PAUSE = "pause"
+UNPAUSE = "unpause"
+SUSPEND = "suspend"
+RESUME = "resume"
+RESCUE = "rescue"
+UNRESCUE = "unrescue"
+CHANGE_PASSWORD = "changePassword"
+SHELVE = "shelve"
+SHELVE_OFFLOAD = "shelveOffload"
+UNSHELVE = "unshelve"
+LOCK = "lock"
+UNLOCK = "unlock"
+CREATE_IMAGE = "createImage"
+RESET_STATE = "resetState"
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    action: InstanceAction
+    events: list[InstanceActionEvent]
+
+
+def record_action(session: Session, ctxt: RequestContext, instance_uuid: str, action: str) -> InstanceAction:
+    record = InstanceAction(
+        action=action, instance_uuid=instance_uuid, request_id=ctxt.request_id,
+        user_id=ctxt.user_id, project_id=ctxt.project_id, start_time=utcnow(),
+    )  # fmt: skip
+    session.add(record)
+    session.flush()
+    return record
+
+
+def _find_action(session: Session, instance_uuid: str, request_id: str) -> InstanceAction | None:
+    return session.scalars(
+        select(InstanceAction)
+        .where(InstanceAction.instance_uuid == instance_uuid, InstanceAction.request_id == request_id)
+        .order_by(InstanceAction.id.desc())
+    ).first()
+
+
+def _start_event(
+    db: Database, ctxt: RequestContext, instance_uuid: str, event: str, host: str | None
+) -> int | None:
+    def write(session: Session) -> int | None:
+        action = _find_action(session, instance_uuid, ctxt.request_id)
+        if action is None:
+            return None  # work nobody asked for through the API (periodic tasks): nothing to attach to
+        record = InstanceActionEvent(action_id=action.id, event=event, start_time=utcnow(), host=host)
+        session.add(record)
+        session.flush()
+        return record.id
+
+    return db.write(write)
+
+
+def _finish_event(db: Database, event_id: int, error: BaseException | None) -> None:
+    now = utcnow()
+
+    def write(session: Session) -> None:
+        record = session.get(InstanceActionEvent, event_id)
+        if record is None:
+            return
+        record.finish_time = now
+        record.result = SUCCESS if error is None else ERROR
+        if error is not None:
+            record.traceback = "".join(traceback.format_exception(error)).strip()
+        values: dict[str, object] = {"finish_time": now}
+        if error is not None:
+            values["message"] = ERROR
+        session.execute(update(InstanceAction).where(InstanceAction.id == record.action_id).values(**values))
+
+    db.write(write)
+
+
+@contextmanager
+def action_event(
+    db: Database, ctxt: RequestContext, instance_uuid: str, event: str, host: str | None
+) -> Iterator[None]:
+    """Record `event` of the request's action around the block; a failure is recorded, then re-raised."""
+    try:
+        event_id = _start_event(db, ctxt, instance_uuid, event, host)
+    except Exception:
+        LOG.exception("[%s] Could not record event %s of instance %s", ctxt.request_id, event, instance_uuid)
+        event_id = None
+    try:
+        yield
+    except BaseException as exc:
+        if event_id is not None:
+            _finish_event(db, event_id, exc)
+        raise
+    if event_id is not None:
+        _finish_event(db, event_id, None)
+
+
+def list_actions(session: Session, instance_uuid: str) -> list[InstanceAction]:
+    """Newest first, as Nova lists them."""
+    return list(
+        session.scalars(
+            select(InstanceAction)
+            .where(InstanceAction.instance_uuid == instance_uuid)
+            .order_by(InstanceAction.start_time.desc(), InstanceAction.id.desc())
+        )
+    )
+
+
+def get_action(session: Session, instance_uuid: str, request_id: str) -> ActionRecord:
+    action = _find_action(session, instance_uuid, request_id)
+    if action is None:
+        raise errors.NotFound(f"Action {request_id} not found")
+    events = list(
+        session.scalars(
+            select(InstanceActionEvent)
+            .where(InstanceActionEvent.action_id == action.id)
+            .order_by(InstanceActionEvent.start_time.desc(), InstanceActionEvent.id.desc())
+        )
+    )
+    return ActionRecord(action, events)

@@ -1,0 +1,198 @@
+"""What every part of the compute manager shares: the driver, and one way to run an action's work.
+
+`_run_action` is the compute side of an action the API started: it checks the instance still carries the
+action's task_state, emits compute.instance.<action>.start, records the instance-action event around the
+driver call, then finishes the transition with one compare-and-swap (and .end). A failure clears the
+task (or sets the action's error vm_state), records a fault and emits .error.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast.cloud import Cloud
+from overcast.compute import instance_actions, instances, states
+from overcast.compute.notifications import InstanceNotifier
+from overcast.compute.resource_tracker import ResourceTracker
+from overcast.compute.snapshot_images import store_snapshot
+from overcast.context import RequestContext
+from overcast.db.models.compute import Instance
+from overcast.errors import OvercastError
+from overcast.manager import Manager
+from overcast.quota import QuotaEngine
+from overcast.virt.driver import ComputeDriver, InstanceNotFound, InstanceSpec, PowerState, load_driver
+
+LOG = logging.getLogger(__name__)
+
+TOPIC = "compute"
+# Nova's shutdown_timeout: how long a clean shutdown may take before the VM is powered off hard.
+CLEAN_SHUTDOWN_TIMEOUT = 60
+
+AfterSwap = Callable[[Session, Instance], None]
+Work = Callable[[Instance], dict[str, Any] | None]
+
+
+class ComputeManagerBase(Manager):
+    RPC_API_VERSION: ClassVar[str] = "1.2"
+    topic: ClassVar[str] = TOPIC
+    binary: ClassVar[str] = "overcast-compute"
+
+    def __init__(self, cloud: Cloud, host: str, *, driver: ComputeDriver | None = None) -> None:
+        super().__init__(cloud, host)
+        from overcast.compute.rpcapi import ComputeAPI
+        from overcast.conductor.rpcapi import ConductorAPI
+
+        self.driver = driver or load_driver(cloud.settings.compute_driver)
+        self.resource_tracker = ResourceTracker(cloud.db, host, self.driver)
+        self.conductor = ConductorAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+        self.compute_rpc = ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+        self.quotas = QuotaEngine()
+        self.notifier = InstanceNotifier(cloud, f"compute.{host}")
+
+    # --- reading ----------------------------------------------------------------------------------
+    def _load(self, uuid: str, *, on_this_host: bool = True) -> Instance | None:
+        with self.cloud.db.reader() as session:
+            query = select(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False))
+            if on_this_host:
+                query = query.where(Instance.host == self.host)
+            return session.scalars(query).first()
+
+    def _spec(
+        self, instance: Instance, flavor: dict[str, Any] | None = None, image_id: str | None = None
+    ) -> InstanceSpec:
+        with self.cloud.db.reader() as session:
+            spec = instances.instance_spec(session, instance)
+        if flavor is not None:
+            spec = replace(
+                spec, vcpus=flavor["vcpus"], memory_mb=flavor["memory_mb"], root_gb=flavor["root_gb"],
+                ephemeral_gb=flavor["ephemeral_gb"],
+            )  # fmt: skip
+        if image_id is not None:
+            spec = replace(spec, image=replace(spec.image, id=image_id))
+        return spec
+
+    def _power_state(self, uuid: str) -> int:
+        try:
+            return int(self.driver.get_info(uuid).state)
+        except InstanceNotFound:
+            return int(PowerState.NOSTATE)
+
+    # --- recording --------------------------------------------------------------------------------
+    @contextmanager
+    def _event(self, ctxt: RequestContext, uuid: str, event: str) -> Iterator[None]:
+        with instance_actions.action_event(self.cloud.db, ctxt, uuid, event, self.host):
+            yield
+
+    def _notify(self, ctxt: RequestContext, uuid: str, event: str, **extra: Any) -> None:
+        try:
+            self.notifier.notify(ctxt, uuid, event, **extra)
+        except Exception:
+            LOG.exception("[%s] Could not notify %s for instance %s", ctxt.request_id, event, uuid)
+
+    # --- state ------------------------------------------------------------------------------------
+    def _advance(self, uuid: str, from_task: str | None, to_task: str | None) -> bool:
+        return bool(self.cloud.db.write(functools.partial(
+            instances.compare_and_swap, uuid=uuid, expected_task_state=(from_task,), task_state=to_task,
+        )))  # fmt: skip
+
+    def _swap(
+        self, uuid: str, expected: tuple[str | None, ...], after: AfterSwap | None = None, **values: Any
+    ) -> bool:
+        """Compare-and-swap `values`; when it wins, `after` runs in the same transaction."""
+
+        def write(session: Session) -> bool:
+            if not instances.compare_and_swap(session, uuid, expected, **values):
+                return False
+            if after is not None:
+                fresh = (
+                    select(Instance).where(Instance.uuid == uuid).execution_options(populate_existing=True)
+                )
+                after(session, session.scalars(fresh).one())
+            return True
+
+        return bool(self.cloud.db.write(write))
+
+    def _run_action(
+        self,
+        ctxt: RequestContext,
+        uuid: str,
+        action: str,
+        *,
+        event: str,
+        notify: str | None,
+        work: Work,
+        done_vm_state: str | None = None,
+        error_vm_state: str | None = None,
+        on_this_host: bool = True,
+        after: AfterSwap | None = None,
+        reraise: bool = False,
+    ) -> bool:
+        row = states.ACTIONS[action]
+        task_states = (row.new_task_state, *row.steps)
+        instance = self._load(uuid, on_this_host=on_this_host)
+        if instance is None or instance.task_state not in task_states:
+            LOG.info(
+                "[%s] Not running %s on instance %s: it left %s", ctxt.request_id, action, uuid, task_states
+            )
+            return False
+        done = done_vm_state or (
+            instance.vm_state if row.done_vm_state == states.UNCHANGED else row.done_vm_state
+        )
+        if notify:
+            self._notify(ctxt, uuid, f"{notify}.start")
+        try:
+            with self._event(ctxt, uuid, event):
+                values = work(instance) or {}
+        except Exception as exc:
+            LOG.warning("[%s] %s of instance %s failed: %s", ctxt.request_id, action, uuid, exc)
+            self._action_failed(uuid, exc, task_states, error_vm_state)
+            if notify:
+                self._notify(ctxt, uuid, f"{notify}.error", exception=str(exc))
+            if reraise:
+                raise
+            return False
+        final = {"vm_state": done, "task_state": row.done_task_state, "power_state": self._power_state(uuid)}
+        final.update(values)
+        swapped = self._swap(uuid, task_states, after, **final)
+        if not swapped:
+            LOG.info("[%s] Instance %s changed while %s ran (deleted?)", ctxt.request_id, uuid, action)
+        if notify:
+            self._notify(ctxt, uuid, f"{notify}.end")
+        return swapped
+
+    def _action_failed(
+        self, uuid: str, error: BaseException, task_states: tuple[str | None, ...], error_vm_state: str | None
+    ) -> None:
+        values: dict[str, Any] = {"task_state": None, "power_state": self._power_state(uuid)}
+        if error_vm_state is not None:
+            values["vm_state"] = error_vm_state
+        code = error.status if isinstance(error, OvercastError) else 500
+
+        def write(session: Session) -> None:
+            if instances.compare_and_swap(session, uuid, task_states, **values):
+                instances.record_fault(session, uuid, error, code=code, host=self.host)
+
+        self.cloud.db.write(write)
+
+    def _upload_to(
+        self, image_id: str, before: Callable[[], None] | None = None
+    ) -> Callable[[BinaryIO | Path], None]:
+        def upload(data: BinaryIO | Path) -> None:
+            if before is not None:
+                before()
+            if isinstance(data, Path):
+                with data.open("rb") as stream:
+                    store_snapshot(self.cloud.db, image_id, stream)
+            else:
+                store_snapshot(self.cloud.db, image_id, data)
+
+        return upload

@@ -1,0 +1,170 @@
+"""Compute manager: power, pause, suspend, rescue, password, console, diagnostics, soft delete, restore."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from overcast.compute import states
+from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, ComputeManagerBase
+from overcast.context import RequestContext
+from overcast.db.models.compute import Instance
+from overcast.manager import rpc_method
+from overcast.virt.driver import ImageRef, RebootType
+
+
+class PowerActionsMixin(ComputeManagerBase):
+    def _walk_steps(self, uuid: str, action: str) -> None:
+        """Move through the action's intermediate task_states (REBOOT_PENDING, REBOOT_STARTED, ...)."""
+        row = states.ACTIONS[action]
+        current = row.new_task_state
+        for step in row.steps:
+            self._advance(uuid, current, step)
+            current = step
+
+    @rpc_method
+    def reboot_instance(self, ctxt: RequestContext, instance_uuid: str, reboot_type: RebootType) -> None:
+        action = "reboot_hard" if reboot_type == "HARD" else "reboot_soft"
+
+        def work(instance: Instance) -> None:
+            self._walk_steps(instance_uuid, action)
+            self.driver.reboot(ctxt, instance_uuid, reboot_type)
+
+        self._run_action(
+            ctxt, instance_uuid, action, event="compute_reboot_instance", notify="reboot", work=work
+        )
+
+    @rpc_method
+    def stop_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
+        self._run_action(
+            ctxt,
+            instance_uuid,
+            "stop",
+            event="compute_stop_instance",
+            notify="power_off",
+            work=lambda instance: self.driver.power_off(ctxt, instance_uuid, CLEAN_SHUTDOWN_TIMEOUT),
+        )
+
+    @rpc_method
+    def start_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
+        self._run_action(
+            ctxt,
+            instance_uuid,
+            "start",
+            event="compute_start_instance",
+            notify="power_on",
+            work=lambda instance: self.driver.power_on(ctxt, instance_uuid),
+        )
+
+    @rpc_method
+    def pause_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
+        self._run_action(
+            ctxt,
+            instance_uuid,
+            "pause",
+            event="compute_pause_instance",
+            notify="pause",
+            work=lambda instance: self.driver.pause(ctxt, instance_uuid),
+        )
+
+    @rpc_method
+    def unpause_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
+        self._run_action(
+            ctxt,
+            instance_uuid,
+            "unpause",
+            event="compute_unpause_instance",
+            notify="unpause",
+            work=lambda instance: self.driver.unpause(ctxt, instance_uuid),
+        )
+
+    @rpc_method
+    def suspend_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
+        self._run_action(
+            ctxt,
+            instance_uuid,
+            "suspend",
+            event="compute_suspend_instance",
+            notify="suspend",
+            work=lambda instance: self.driver.suspend(ctxt, instance_uuid),
+        )
+
+    @rpc_method
+    def resume_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
+        self._run_action(
+            ctxt,
+            instance_uuid,
+            "resume",
+            event="compute_resume_instance",
+            notify="resume",
+            work=lambda instance: self.driver.resume(ctxt, instance_uuid),
+        )
+
+    # --- rescue and passwords ---------------------------------------------------------------------
+    @rpc_method
+    def rescue_instance(
+        self, ctxt: RequestContext, instance_uuid: str, rescue_image_id: str, admin_password: str
+    ) -> None:
+        def work(instance: Instance) -> None:
+            image = self._spec(instance, image_id=rescue_image_id).image
+            self.driver.rescue(
+                ctxt, instance_uuid, ImageRef(id=image.id, properties=image.properties), admin_password
+            )
+
+        self._run_action(
+            ctxt, instance_uuid, "rescue", event="compute_rescue_instance", notify="rescue", work=work
+        )
+
+    @rpc_method
+    def unrescue_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
+        self._run_action(
+            ctxt,
+            instance_uuid,
+            "unrescue",
+            event="compute_unrescue_instance",
+            notify="unrescue",
+            work=lambda instance: self.driver.unrescue(ctxt, instance_uuid),
+        )
+
+    @rpc_method
+    def set_admin_password(self, ctxt: RequestContext, instance_uuid: str, password: str) -> None:
+        self._run_action(
+            ctxt,
+            instance_uuid,
+            "set_admin_password",
+            event="compute_set_admin_password",
+            notify=None,
+            work=lambda instance: self.driver.set_admin_password(instance_uuid, password),
+            reraise=True,
+        )
+
+    # --- inspection -------------------------------------------------------------------------------
+    @rpc_method
+    def get_console_output(self, ctxt: RequestContext, instance_uuid: str) -> str:
+        return self.driver.get_console_output(ctxt, instance_uuid)
+
+    @rpc_method
+    def get_diagnostics(self, ctxt: RequestContext, instance_uuid: str) -> dict[str, Any]:
+        return self.driver.get_diagnostics(instance_uuid)
+
+    # --- soft delete ------------------------------------------------------------------------------
+    @rpc_method
+    def soft_delete_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
+        self._run_action(
+            ctxt,
+            instance_uuid,
+            "soft_delete",
+            event="compute_soft_delete_instance",
+            notify="soft_delete",
+            work=lambda instance: self.driver.power_off(ctxt, instance_uuid, CLEAN_SHUTDOWN_TIMEOUT),
+        )
+
+    @rpc_method
+    def restore_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
+        self._run_action(
+            ctxt,
+            instance_uuid,
+            "restore",
+            event="compute_restore_instance",
+            notify="restore",
+            work=lambda instance: self.driver.power_on(ctxt, instance_uuid),
+        )

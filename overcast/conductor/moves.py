@@ -1,0 +1,178 @@
+"""Conductor workflows that move an existing instance: cold resize and unshelving an offloaded instance.
+
+Resize: pick a destination for the new flavor, reserve the new flavor's resources on it (the instance
+stays placed on its source until the destination finishes), then hand the work to the source host.
+Unshelve of an offloaded instance is a build again: SCHEDULING, a claim that places it, then the
+chosen host spawns it from its shelved image. Neither leaves the instance stuck in a task: when no
+host fits, the task is cleared and the reason recorded as a fault.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, update
+from sqlalchemy.orm import Session
+
+from overcast import errors
+from overcast.compute import instance_actions, instance_extra, instances, states
+from overcast.compute.resource_tracker import Resources, claim
+from overcast.context import RequestContext
+from overcast.db.models.compute import ComputeNode
+from overcast.manager import rpc_method
+
+if TYPE_CHECKING:
+    from overcast.cloud import Cloud
+    from overcast.compute.rpcapi import ComputeAPI
+    from overcast.scheduler.rpcapi import SchedulerAPI
+
+LOG = logging.getLogger(__name__)
+
+
+def reserve(session: Session, host: str, node: str, wanted: Resources) -> bool:
+    """Add `wanted` to a node's usage if it still fits (a resize's destination; no instance moves yet)."""
+    capacity: list[ColumnElement[bool]] = [
+        ComputeNode.vcpus_used + wanted.vcpus <= ComputeNode.vcpus * ComputeNode.cpu_allocation_ratio,
+        ComputeNode.memory_mb_used + wanted.memory_mb
+        <= ComputeNode.memory_mb * ComputeNode.ram_allocation_ratio,
+        ComputeNode.local_gb_used + wanted.disk_gb
+        <= ComputeNode.local_gb * ComputeNode.disk_allocation_ratio,
+    ]
+    result = session.execute(
+        update(ComputeNode)
+        .where(ComputeNode.host == host, ComputeNode.hypervisor_hostname == node, *capacity)
+        .values(
+            vcpus_used=ComputeNode.vcpus_used + wanted.vcpus,
+            memory_mb_used=ComputeNode.memory_mb_used + wanted.memory_mb,
+            local_gb_used=ComputeNode.local_gb_used + wanted.disk_gb,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+class MoveTasksMixin:
+    """Mixed into ConductorManager, which provides cloud, scheduler and compute."""
+
+    cloud: Cloud
+    scheduler: SchedulerAPI
+    compute: ComputeAPI
+    host: str
+
+    def _candidates(self, ctxt: RequestContext, flavor: dict[str, Any]) -> list[dict[str, str]]:
+        spec = {"vcpus": flavor["vcpus"], "memory_mb": flavor["memory_mb"],
+                "disk_gb": flavor["root_gb"] + flavor["ephemeral_gb"]}  # fmt: skip
+        return self.scheduler.select_destinations(ctxt, spec, num_alternates=2)
+
+    def _give_up(self, uuid: str, expected: str, error: BaseException, **values: Any) -> None:
+        def write(session: Session) -> None:
+            if instances.compare_and_swap(session, uuid, (expected,), task_state=None, **values):
+                instances.record_fault(session, uuid, error)
+
+        self.cloud.db.write(write)
+
+    # --- resize -----------------------------------------------------------------------------------
+    @rpc_method
+    def migrate_server(self, ctxt: RequestContext, instance_uuid: str, flavor: dict[str, Any]) -> None:
+        try:
+            with instance_actions.action_event(
+                self.cloud.db, ctxt, instance_uuid, "conductor_migrate_server", self.host
+            ):
+                self._migrate(ctxt, instance_uuid, flavor)
+        except Exception as exc:
+            LOG.warning(
+                "[%s] Resize of instance %s failed in the conductor: %s", ctxt.request_id, instance_uuid, exc
+            )
+            self._give_up(instance_uuid, states.RESIZE_PREP, exc)
+            self.cloud.db.write(functools.partial(self._undo_resize_quota, uuid=instance_uuid))
+
+    def _migrate(self, ctxt: RequestContext, uuid: str, flavor: dict[str, Any]) -> None:
+        wanted = Resources(flavor["vcpus"], flavor["memory_mb"], flavor["root_gb"] + flavor["ephemeral_gb"])
+        for target in self._candidates(ctxt, flavor):
+            host, node = target["host"], target["nodename"]
+
+            def start(session: Session, host: str = host, node: str = node) -> bool | None:
+                if not reserve(session, host, node, wanted):
+                    return False
+                if not instances.compare_and_swap(
+                    session, uuid, (states.RESIZE_PREP,), task_state=states.RESIZE_MIGRATING
+                ):
+                    raise _Gone()
+                instance_extra.update_system_metadata(session, uuid, resize_dest={"host": host, "node": node})
+                return True
+
+            try:
+                reserved = self.cloud.db.write(start)
+            except _Gone:
+                return  # deleted (or reset) while we looked for a host
+            if reserved:
+                source = instances_source(self, uuid)
+                LOG.info("[%s] Resizing instance %s from %s to %s", ctxt.request_id, uuid, source, host)
+                self.compute.resize_instance(ctxt, source, uuid, host, node)
+                return
+        raise errors.NoValidHost("No valid host was found. There are not enough hosts available.")
+
+    @staticmethod
+    def _undo_resize_quota(session: Session, uuid: str) -> None:
+        meta = instance_extra.system_metadata(session, uuid)
+        instance = instances.get_live(session, uuid)
+        from overcast.quota import QuotaEngine
+
+        QuotaEngine().release(session, instance.project_id, meta.get("resize_quota") or {})
+        instance_extra.update_system_metadata(
+            session, uuid, old_flavor=None, new_flavor=None, vm_state_before=None, resize_quota=None,
+            resize_source=None, resize_dest=None,
+        )  # fmt: skip
+
+    # --- unshelve ---------------------------------------------------------------------------------
+    @rpc_method
+    def unshelve_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
+        with self.cloud.db.reader() as session:
+            instance = instances.get_live(session, instance_uuid)
+        if instance.vm_state == states.SHELVED and instance.host is not None:
+            self.compute.unshelve_instance(ctxt, instance.host, instance_uuid)
+            return
+        try:
+            with instance_actions.action_event(
+                self.cloud.db, ctxt, instance_uuid, "conductor_unshelve_instance", self.host
+            ):
+                self._place_offloaded(ctxt, instance_uuid)
+        except Exception as exc:
+            LOG.warning("[%s] Unshelve of instance %s failed: %s", ctxt.request_id, instance_uuid, exc)
+            self._give_up(instance_uuid, states.SCHEDULING, exc)
+            self._give_up(instance_uuid, states.UNSHELVING, exc)
+
+    def _place_offloaded(self, ctxt: RequestContext, uuid: str) -> None:
+        moved = self.cloud.db.write(functools.partial(
+            instances.compare_and_swap, uuid=uuid, expected_task_state=(states.UNSHELVING,),
+            expected_vm_state=(states.SHELVED_OFFLOADED,), task_state=states.SCHEDULING,
+        ))  # fmt: skip
+        if not moved:
+            return
+        with self.cloud.db.reader() as session:
+            instance = instances.get_live(session, uuid)
+        flavor = {"vcpus": instance.vcpus, "memory_mb": instance.memory_mb, "root_gb": instance.root_gb,
+                  "ephemeral_gb": instance.ephemeral_gb}  # fmt: skip
+        wanted = Resources.of(instance)
+        for target in self._candidates(ctxt, flavor):
+            host, node = target["host"], target["nodename"]
+            if self.cloud.db.write(
+                functools.partial(claim, instance_uuid=uuid, host=host, node=node, wanted=wanted)
+            ):
+                self.compute.unshelve_instance(ctxt, host, uuid)
+                return
+        raise errors.NoValidHost("No valid host was found. There are not enough hosts available.")
+
+
+class _Gone(Exception):
+    """The instance left the state the workflow expected; the transaction is rolled back."""
+
+
+def instances_source(mixin: MoveTasksMixin, uuid: str) -> str:
+    with mixin.cloud.db.reader() as session:
+        host = instances.get_live(session, uuid).host
+    if host is None:
+        raise errors.Conflict(f"Instance {uuid} has no host to resize from.")
+    return host

@@ -1,0 +1,426 @@
+"""Image data: uploads streamed through hashing and format checks into a store, downloads, staging and
+the interoperable import (glance-direct, copy-image).
+
+The state machine is Glance's: queued -> saving -> active on upload (killed when the upload is cut off
+or the store fails, back to queued when the data is refused: too large, wrong format); queued ->
+uploading (staged) -> importing -> active on import. Every transition is a compare-and-swap, so two
+uploads to one image cannot both run, and data is only referenced by the registry once complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from overcast import errors, policy
+from overcast.context import RequestContext
+from overcast.db.models.image import Image
+from overcast.image import formats, policies, registry
+from overcast.image.registry import ImageRecord
+from overcast.image.stores import CHUNK_SIZE, Store
+from overcast.image.stores.base import exact_chunks
+from overcast.quota import UNLIMITED
+
+if TYPE_CHECKING:
+    from overcast.image.api import ImageAPI
+
+LOG = logging.getLogger(__name__)
+
+HASH_ALGO = "sha512"
+IMPORT_METHODS = ("glance-direct", "copy-image")
+
+
+class ImageTooLarge(errors.RequestTooLarge):
+    default_message = "Image exceeds the storage quota or the maximum image size."
+
+
+class RangeNotSatisfiable(errors.OvercastError):
+    status = 416
+    title = "requestedRangeNotSatisfiable"
+    default_message = "Requested range not satisfiable."
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    size: int
+    checksum: str
+    os_hash_value: str
+    virtual_size: int | None
+
+
+class DataPipeline:
+    """Counts, hashes (md5 + sha512) and format-checks a stream on its way to a store.
+
+    The size limit is enforced while streaming, so an oversized upload stops at the limit rather than
+    after it was stored.
+    """
+
+    def __init__(self, chunks: Iterable[bytes], limit: int, disk_format: str | None) -> None:
+        self.chunks = chunks
+        self.limit = limit
+        self.disk_format = disk_format
+        self.size = 0
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.sha512 = hashlib.sha512()
+        self._header = bytearray()
+        self._sha_thread = ThreadPoolExecutor(1, thread_name_prefix="image-sha512")
+        self._sha_pending: Future[None] | None = None
+        self._inspection: formats.Inspection | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._checked()
+        finally:
+            self._sha_thread.shutdown(wait=True)
+
+    def _checked(self) -> Iterator[bytes]:
+        for chunk in exact_chunks(self.chunks, CHUNK_SIZE):
+            self.size += len(chunk)
+            if self.size > self.limit:
+                raise ImageTooLarge(f"Image exceeds the storage quota or size limit of {self.limit} bytes.")
+            if self._inspection is None:
+                self._header += chunk[: formats.HEADER_BYTES - len(self._header)]
+                if len(self._header) >= formats.HEADER_BYTES:
+                    self._inspect()
+            self._hash(chunk)
+            yield chunk
+        self._drain()
+        if self._inspection is None:
+            self._inspect()
+
+    def _hash(self, chunk: bytes) -> None:
+        # sha512 runs on a helper thread, one chunk behind, while md5 and the store's write run here:
+        # hashlib releases the GIL, so the two hashes use two cores.
+        if self._sha_pending is not None:
+            self._sha_pending.result()
+        self._sha_pending = self._sha_thread.submit(self.sha512.update, chunk)
+        self.md5.update(chunk)
+
+    def _drain(self) -> None:
+        if self._sha_pending is not None:
+            self._sha_pending.result()
+            self._sha_pending = None
+        self._sha_thread.shutdown(wait=True)
+
+    def _inspect(self) -> None:
+        if self.disk_format is not None:
+            self._inspection = formats.check(self.disk_format, bytes(self._header), self.size)
+        else:
+            self._inspection = formats.Inspection("raw")
+
+    def summary(self) -> DataSummary:
+        inspection = self._inspection or formats.Inspection("raw")
+        virtual = inspection.virtual_size if inspection.format == "qcow2" else self.size
+        return DataSummary(self.size, self.md5.hexdigest(), self.sha512.hexdigest(), virtual)
+
+
+def limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise ImageTooLarge(f"Image exceeds the storage quota or size limit of {limit} bytes.")
+        yield chunk
+
+
+@dataclass(frozen=True)
+class Download:
+    record: ImageRecord
+    total_size: int
+    start: int
+    length: int
+    partial: bool
+    chunks: Iterator[bytes]
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int, bool]:
+    """(start, length, partial) for a `Range: bytes=...` header (one range; RFC 9110)."""
+    if not header:
+        return 0, size, False
+    unit, _, spec = header.partition("=")
+    if unit.strip() != "bytes" or "," in spec or "-" not in spec:
+        raise RangeNotSatisfiable(f"Unsupported Range header {header!r}: give one byte range.")
+    first, _, last = spec.strip().partition("-")
+    try:
+        if first == "":
+            length = int(last)
+            if length <= 0:
+                raise ValueError
+            start = max(0, size - length)
+            end = size - 1
+        else:
+            start = int(first)
+            end = size - 1 if last == "" else min(int(last), size - 1)
+    except ValueError:
+        raise RangeNotSatisfiable(f"Invalid Range header {header!r}.") from None
+    if start >= size or end < start:
+        raise RangeNotSatisfiable(f"Range {header!r} is outside the image's {size} bytes.", size=size)
+    return start, end - start + 1, True
+
+
+class ImageData:
+    def __init__(self, api: ImageAPI) -> None:
+        self.api = api
+        self.db = api.db
+
+    def _store(self, store_id: str | None) -> tuple[str, Store]:
+        store_id = store_id or self.api.default_store
+        store = self.api.stores.get(store_id)
+        if store is None:
+            raise errors.BadRequest(f"Store {store_id} is not available on this node.")
+        return store_id, store
+
+    def _allowance(self, session: Session, image: Image) -> int:
+        """The most bytes this image may hold: the size cap, or what is left of its owner's quota."""
+        from overcast.image.api import MIB, SIZE_QUOTA
+
+        allowance = self.api.settings.size_cap
+        if image.owner is not None:
+            limit = self.api.quotas.get_limits(session, image.owner)[SIZE_QUOTA]
+            if limit != UNLIMITED:
+                used = self.api.quotas.get_usage(session, image.owner)[SIZE_QUOTA]
+                allowance = min(allowance, max(0, limit - used) * MIB)
+        return allowance
+
+    # --- upload -----------------------------------------------------------------------------------
+    def upload(
+        self,
+        ctxt: RequestContext,
+        image_id: str,
+        chunks: Iterable[bytes],
+        store_id: str | None = None,
+        declared_size: int | None = None,
+    ) -> ImageRecord:
+        store_id, store = self._store(store_id)
+
+        def begin(session: Session) -> tuple[str, int, str]:
+            image = registry.get_visible(session, ctxt, image_id, for_update=True)
+            policy.enforce(ctxt, policies.UPLOAD_IMAGE, {"project_id": image.owner})
+            # The seeded image starts active without data; an admin may give it its data once.
+            seed = (
+                image.status == registry.ACTIVE
+                and ctxt.is_admin
+                and not registry.location_rows(session, image_id)
+            )
+            if image.status != registry.QUEUED and not seed:
+                raise errors.Conflict(f"Image status transition from {image.status} to saving is not allowed")
+            if not image.disk_format or not image.container_format:
+                raise errors.BadRequest(
+                    "Properties disk_format, container_format must be set prior to saving data."
+                )
+            allowance = self._allowance(session, image)
+            if declared_size is not None and declared_size > allowance:
+                raise ImageTooLarge(f"Image of {declared_size} bytes exceeds the allowed {allowance} bytes.")
+            registry.compare_and_set_status(session, image_id, (image.status,), registry.SAVING)
+            return image.disk_format, allowance, image.status
+
+        disk_format, allowance, previous = self.db.write(begin)
+        pipeline = DataPipeline(chunks, allowance, disk_format)
+        try:
+            location = store.add(image_id, pipeline)
+        except (formats.InvalidImageData, ImageTooLarge):
+            self._set_status(image_id, registry.SAVING, previous)
+            raise
+        except BaseException:
+            LOG.warning("Upload of image %s failed; marking it killed", image_id)
+            self._set_status(
+                image_id, registry.SAVING, registry.KILLED if previous == registry.QUEUED else previous
+            )
+            raise
+        return self._activate(image_id, registry.SAVING, previous, pipeline.summary(), [(store_id, location)])
+
+    def _set_status(self, image_id: str, expected: str, new_status: str) -> None:
+        self.db.write(
+            lambda session: registry.compare_and_set_status(session, image_id, (expected,), new_status)
+        )
+
+    def _activate(
+        self,
+        image_id: str,
+        expected: str,
+        on_failure: str,
+        summary: DataSummary,
+        stored: list[tuple[str, str]],
+    ) -> ImageRecord:
+        from overcast.image.api import SIZE_QUOTA, size_in_mib
+
+        def finish(session: Session) -> ImageRecord:
+            image = registry.get_live(session, image_id)
+            if image.owner is not None:
+                self.api.quotas.consume(session, image.owner, {SIZE_QUOTA: size_in_mib(summary.size)})
+            done = registry.compare_and_set_status(
+                session, image_id, (expected,), registry.ACTIVE, size=summary.size,
+                checksum=summary.checksum, os_hash_algo=HASH_ALGO, os_hash_value=summary.os_hash_value,
+                virtual_size=summary.virtual_size,
+            )  # fmt: skip
+            if not done:
+                raise errors.Conflict(f"Image {image_id} was deleted or changed while its data was stored.")
+            for store_id, location in stored:
+                registry.add_location(session, image_id, store_id, location)
+            session.expire(image)
+            return registry.record(session, registry.get_live(session, image_id))
+
+        try:
+            return self.db.write(finish)
+        except errors.QuotaExceeded as exc:
+            self._discard(image_id, stored)
+            self._set_status(image_id, expected, on_failure)
+            raise ImageTooLarge(exc.message) from exc
+        except BaseException:
+            self._discard(image_id, stored)
+            raise
+
+    def _discard(self, image_id: str, stored: Iterable[tuple[str, str]]) -> None:
+        for store_id, location in stored:
+            try:
+                self.api.stores[store_id].delete(location)
+            except errors.OvercastError:
+                LOG.exception("Could not remove the data of image %s from store %s", image_id, store_id)
+
+    # --- download ---------------------------------------------------------------------------------
+    def download(
+        self, ctxt: RequestContext, image_id: str, range_header: str | None = None
+    ) -> Download | None:
+        """The data (or the requested range) of an image; None when it has no data (HTTP 204)."""
+        record = self.api.get(ctxt, image_id)
+        image = record.image
+        if image.status == registry.DEACTIVATED and not ctxt.is_admin:
+            raise errors.Forbidden(
+                "The requested image has been deactivated. Image data download is forbidden."
+            )
+        if image.status not in (registry.ACTIVE, registry.DEACTIVATED) or not record.locations:
+            return None
+        size = image.size or 0
+        start, length, partial = parse_range(range_header, size)
+        usable = [(store, url) for store, url in record.locations if store in self.api.stores]
+        if not usable:
+            raise errors.ServiceUnavailable(f"No store holding image {image_id} is enabled on this node.")
+        store_id, url = usable[0]
+        chunks = self.api.stores[store_id].read(url, start, length)
+        return Download(record, size, start, length, partial, chunks)
+
+    # --- staging and import -----------------------------------------------------------------------
+    def stage(
+        self, ctxt: RequestContext, image_id: str, chunks: Iterable[bytes], declared_size: int | None = None
+    ) -> None:
+        def begin(session: Session) -> int:
+            image = registry.get_visible(session, ctxt, image_id, for_update=True)
+            policy.enforce(ctxt, policies.UPLOAD_IMAGE, {"project_id": image.owner})
+            if image.status != registry.QUEUED:
+                raise errors.Conflict(
+                    f"Image status transition from {image.status} to uploading is not allowed"
+                )
+            allowance = self._allowance(session, image)
+            if declared_size is not None and declared_size > allowance:
+                raise ImageTooLarge(f"Image of {declared_size} bytes exceeds the allowed {allowance} bytes.")
+            registry.compare_and_set_status(session, image_id, (registry.QUEUED,), registry.UPLOADING)
+            return allowance
+
+        allowance = self.db.write(begin)
+        try:
+            self.api.staging.add(image_id, limited(chunks, allowance))
+        except BaseException:
+            self._set_status(image_id, registry.UPLOADING, registry.QUEUED)
+            raise
+
+    def begin_import(
+        self,
+        ctxt: RequestContext,
+        image_id: str,
+        method: str,
+        stores: list[str] | None = None,
+        all_stores: bool = False,
+        all_must_succeed: bool = True,
+    ) -> Callable[[], None]:
+        """Check and start an import; the returned function does the work (the API runs it after 202)."""
+        if method not in IMPORT_METHODS:
+            raise errors.BadRequest(
+                f"Import method {method} is not supported; use one of {', '.join(IMPORT_METHODS)}."
+            )
+        wanted = list(self.api.stores) if all_stores else list(stores or [self.api.default_store])
+        for store_id in wanted:
+            self._store(store_id)
+
+        def begin(session: Session) -> tuple[Image, list[tuple[str, str]]]:
+            image = registry.get_visible(session, ctxt, image_id, for_update=True)
+            policy.enforce(ctxt, policies.UPLOAD_IMAGE, {"project_id": image.owner})
+            locations = [(row.store, row.url) for row in registry.location_rows(session, image_id)]
+            if method == "glance-direct":
+                if image.status != registry.UPLOADING:
+                    raise errors.Conflict(f"Image {image_id} has no staged data (status {image.status}).")
+                registry.compare_and_set_status(session, image_id, (registry.UPLOADING,), registry.IMPORTING)
+            else:
+                policy.enforce(ctxt, policies.COPY_IMAGE)
+                if image.status != registry.ACTIVE or not locations:
+                    raise errors.Conflict(f"Only active images can be copied (status {image.status}).")
+            return image, locations
+
+        image, locations = self.db.write(begin)
+        if method == "glance-direct":
+            staged = f"file://{self.api.staging.directory / image_id}"
+            return lambda: self._import_staged(image, staged, wanted, all_must_succeed)
+        missing = [store_id for store_id in wanted if store_id not in {store for store, _ in locations}]
+        return lambda: self._copy(image, locations[0], missing, all_must_succeed)
+
+    def _write_everywhere(
+        self, image: Image, source: Callable[[], Iterable[bytes]], store_ids: list[str], must_succeed: bool
+    ) -> tuple[DataSummary, list[tuple[str, str]]]:
+        stored: list[tuple[str, str]] = []
+        summary: DataSummary | None = None
+        try:
+            for store_id in store_ids:
+                pipeline = DataPipeline(source(), self.api.settings.size_cap, image.disk_format)
+                try:
+                    stored.append((store_id, self.api.stores[store_id].add(image.id, pipeline)))
+                except errors.OvercastError:
+                    if must_succeed:
+                        raise
+                    LOG.exception("Importing image %s into store %s failed", image.id, store_id)
+                    continue
+                current = pipeline.summary()
+                if summary is not None and current.os_hash_value != summary.os_hash_value:
+                    raise errors.Conflict(f"Image {image.id} data changed between stores.")
+                summary = current
+            if summary is None:
+                raise errors.ServiceUnavailable(f"Image {image.id} could not be stored in {store_ids}.")
+        except BaseException:
+            self._discard(image.id, stored)
+            raise
+        return summary, stored
+
+    def _import_staged(self, image: Image, staged: str, store_ids: list[str], must_succeed: bool) -> None:
+        try:
+            summary, stored = self._write_everywhere(
+                image, lambda: self.api.staging.read(staged), store_ids, must_succeed
+            )
+            self._activate(image.id, registry.IMPORTING, registry.QUEUED, summary, stored)
+        except Exception:
+            LOG.exception("Import of image %s failed; back to queued", image.id)
+            self._set_status(image.id, registry.IMPORTING, registry.QUEUED)
+        finally:
+            self.api.staging.delete(staged)
+
+    def _copy(self, image: Image, source: tuple[str, str], store_ids: list[str], must_succeed: bool) -> None:
+        source_store = self.api.stores[source[0]]
+        try:
+            summary, stored = self._write_everywhere(
+                image, lambda: source_store.read(source[1]), store_ids, must_succeed
+            )
+            if summary.os_hash_value != image.os_hash_value:
+                self._discard(image.id, stored)
+                raise errors.Conflict(f"Copy of image {image.id} does not match its hash.")
+
+            def record_locations(session: Session) -> None:
+                registry.get_live(session, image.id)
+                for store_id, location in stored:
+                    registry.add_location(session, image.id, store_id, location)
+
+            self.db.write(record_locations)
+        except Exception:
+            LOG.exception("Copying image %s to %s failed", image.id, store_ids)

@@ -1,0 +1,74 @@
+"""The image store ABC: where image data lives (the registry keeps only its metadata and locations).
+
+Every store passes the same contract tests (tests/unit/image_store_contract.py). Stores see plain byte
+chunks: hashing, size limits and format checks happen above them (overcast.image.data).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+
+from overcast import errors
+
+# How much one read from a store yields at most (and what uploads are coalesced to).
+CHUNK_SIZE = 1024 * 1024
+
+
+class StoreNotFound(errors.NotFound):
+    default_message = "Image data not found in the store."
+
+
+class StoreError(errors.ServiceUnavailable):
+    default_message = "The image store failed."
+
+
+class Store(ABC):
+    #: The id clients name in X-Image-Meta-Store and see in an image's "stores" field.
+    id: str = ""
+    description: str = ""
+
+    @abstractmethod
+    def add(self, image_id: str, chunks: Iterable[bytes]) -> str:
+        """Store every chunk as the data of `image_id`; return the location to read it back from.
+
+        If `chunks` raises (a client cut off, a limit exceeded) or the store fails, nothing is left
+        behind and the exception propagates: a half-written image never becomes readable.
+        """
+
+    @abstractmethod
+    def read(self, location: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """The bytes [offset, offset+length) of the data at `location`, in chunks of at most CHUNK_SIZE.
+
+        Raises StoreNotFound (before yielding anything) when the data is gone.
+        """
+
+    @abstractmethod
+    def size(self, location: str) -> int:
+        """Bytes stored at `location`; StoreNotFound when the data is gone."""
+
+    @abstractmethod
+    def delete(self, location: str) -> None:
+        """Remove the data; deleting data that is already gone is not an error."""
+
+
+def exact_chunks(chunks: Iterable[bytes], size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """Re-cut a stream into chunks of `size` bytes (the last one shorter), copying as little as possible."""
+    pending: list[bytes] = []
+    pending_size = 0
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if not pending and len(chunk) == size:
+            yield chunk
+            continue
+        pending.append(chunk)
+        pending_size += len(chunk)
+        while pending_size >= size:
+            joined = b"".join(pending)
+            yield joined[:size]
+            rest = joined[size:]
+            pending = [rest] if rest else []
+            pending_size = len(rest)
+    if pending_size:
+        yield b"".join(pending)

@@ -1,0 +1,207 @@
+"""What one instance asks of its host: resources, image, flavor extra specs, zone, hints, group.
+
+The scheduler builds it from the database (the instance row, its flavor, its image, the hints saved at
+create time and its server group), so callers pass instance uuids, not the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import bindparam, literal, select
+from sqlalchemy.orm import Session
+
+from overcast import errors
+from overcast.db.models.compute import Flavor, Instance, PlaceholderImage
+from overcast.db.models.server_groups import RequestSpecRecord, ServerGroup, ServerGroupMember
+from overcast.scheduler.host_state import Wanted
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    wanted: Wanted
+    project_id: str = ""
+    instance_uuid: str | None = None
+    availability_zone: str | None = None
+    flavor_extra_specs: dict[str, str] = field(default_factory=dict)
+    image_properties: dict[str, Any] = field(default_factory=dict)
+    image_min_ram: int = 0
+    image_min_disk: int = 0
+    scheduler_hints: dict[str, Any] = field(default_factory=dict)
+    group_policy: str | None = None
+    # Hosts already holding members of the group (for affinity, anti-affinity and their soft weighers).
+    group_hosts: tuple[str, ...] = ()
+    same_hosts: tuple[str, ...] = ()
+    different_hosts: tuple[str, ...] = ()
+    excluded_hosts: frozenset[str] = frozenset()
+
+    def with_placed(self, host: str) -> RequestSpec:
+        """The spec of the next instance of the same request once this one landed on `host`."""
+        if self.group_policy is None:
+            return self
+        return replace(self, group_hosts=(*self.group_hosts, host))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["wanted"] = {"vcpus": self.wanted.vcpus, "memory_mb": self.wanted.memory_mb,
+                          "disk_gb": self.wanted.disk_gb}  # fmt: skip
+        for name in ("group_hosts", "same_hosts", "different_hosts", "excluded_hosts"):
+            data[name] = sorted(data[name])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RequestSpec:
+        """From RPC; the old flat {"vcpus", "memory_mb", "disk_gb"} form is accepted too."""
+        values = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
+        wanted = data.get("wanted") or data
+        values["wanted"] = Wanted(int(wanted.get("vcpus", 0)), int(wanted.get("memory_mb", 0)),
+                                  int(wanted.get("disk_gb", 0)))  # fmt: skip
+        for name in ("group_hosts", "same_hosts", "different_hosts"):
+            values[name] = tuple(values.get(name) or ())
+        values["excluded_hosts"] = frozenset(values.get("excluded_hosts") or ())
+        return cls(**values)
+
+
+def _image_model() -> Any:
+    # Whatever model maps the images table: the image registry's, or the compute slice's placeholder.
+    from overcast.db.base import Base
+
+    for mapper in Base.registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == "images":
+            return mapper.class_
+    return PlaceholderImage
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(item) for item in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def _hosts_of(session: Session, instance_uuids: list[str]) -> tuple[str, ...]:
+    if not instance_uuids:
+        return ()
+    rows = session.scalars(
+        select(Instance.host).where(
+            Instance.uuid.in_(instance_uuids), Instance.deleted.is_(False), Instance.host.is_not(None)
+        )
+    )
+    return tuple(sorted({host for host in rows if host}))
+
+
+def group_of(session: Session, instance_uuid: str) -> tuple[ServerGroup, tuple[str, ...]] | None:
+    """The instance's server group and the hosts of its *other* live members."""
+    group = session.scalars(
+        select(ServerGroup)
+        .join(ServerGroupMember, ServerGroupMember.group_id == ServerGroup.id)
+        .where(ServerGroupMember.instance_uuid == instance_uuid)
+    ).first()
+    if group is None:
+        return None
+    members = session.scalars(
+        select(ServerGroupMember.instance_uuid).where(
+            ServerGroupMember.group_id == group.id, ServerGroupMember.instance_uuid != instance_uuid
+        )
+    )
+    return group, _hosts_of(session, list(members))
+
+
+def _group_hosts(session: Session, group_id: int, instance_uuid: str | None) -> tuple[str, ...]:
+    members = select(ServerGroupMember.instance_uuid).where(ServerGroupMember.group_id == group_id)
+    if instance_uuid is not None:
+        members = members.where(ServerGroupMember.instance_uuid != instance_uuid)
+    return _hosts_of(session, list(session.scalars(members)))
+
+
+def build_spec(
+    session: Session,
+    *,
+    wanted: Wanted,
+    project_id: str,
+    flavor: Flavor | None,
+    image_id: str | None,
+    availability_zone: str | None = None,
+    hints: dict[str, Any] | None = None,
+    instance_uuid: str | None = None,
+    excluded_hosts: frozenset[str] = frozenset(),
+) -> RequestSpec:
+    """A spec from its parts (the dry run's path; `load_spec` reads an instance's in one query)."""
+    image = session.get(_image_model(), image_id) if image_id else None
+    found = group_of(session, instance_uuid) if instance_uuid is not None else None
+    return _spec(
+        session, wanted=wanted, project_id=project_id, instance_uuid=instance_uuid,
+        availability_zone=availability_zone,
+        extra_specs=flavor.extra_specs if flavor is not None else None,
+        image_properties=getattr(image, "properties", None), image_min_ram=getattr(image, "min_ram", 0),
+        image_min_disk=getattr(image, "min_disk", 0), hints=hints,
+        group_policies=found[0].policies if found else None, group_hosts=found[1] if found else (),
+        excluded_hosts=excluded_hosts,
+    )  # fmt: skip
+
+
+def _spec(
+    session: Session,
+    *,
+    wanted: Wanted,
+    project_id: str,
+    instance_uuid: str | None,
+    availability_zone: str | None,
+    extra_specs: dict[str, str] | None,
+    image_properties: dict[str, Any] | None,
+    image_min_ram: int | None,
+    image_min_disk: int | None,
+    hints: dict[str, Any] | None,
+    group_policies: list[str] | None,
+    group_hosts: tuple[str, ...],
+    excluded_hosts: frozenset[str],
+) -> RequestSpec:
+    hints = dict(hints or {})
+    return RequestSpec(
+        wanted=wanted, project_id=project_id, instance_uuid=instance_uuid,
+        availability_zone=availability_zone or None, flavor_extra_specs=dict(extra_specs or {}),
+        image_properties=dict(image_properties or {}), image_min_ram=int(image_min_ram or 0),
+        image_min_disk=int(image_min_disk or 0), scheduler_hints=hints,
+        group_policy=group_policies[0] if group_policies else None, group_hosts=group_hosts,
+        same_hosts=_hosts_of(session, _as_list(hints.get("same_host"))) if "same_host" in hints else (),
+        different_hosts=_hosts_of(session, _as_list(hints.get("different_host")))
+        if "different_host" in hints else (),
+        excluded_hosts=excluded_hosts,
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _spec_query(image_model: Any) -> Any:
+    """Instance, flavor extra specs, image, hints and group in one round trip (built once)."""
+    return (
+        select(
+            Instance.vcpus, Instance.memory_mb, Instance.root_gb, Instance.ephemeral_gb, Instance.project_id,
+            Instance.availability_zone, Flavor.extra_specs, image_model.min_ram, image_model.min_disk,
+            getattr(image_model, "properties", literal(None)).label("image_properties"),
+            RequestSpecRecord.scheduler_hints, ServerGroup.id.label("group_id"), ServerGroup.policies,
+        )
+        .select_from(Instance)
+        .outerjoin(Flavor, Flavor.flavorid == Instance.flavor_id)
+        .outerjoin(image_model, image_model.id == Instance.image_ref)
+        .outerjoin(RequestSpecRecord, RequestSpecRecord.instance_uuid == Instance.uuid)
+        .outerjoin(ServerGroupMember, ServerGroupMember.instance_uuid == Instance.uuid)
+        .outerjoin(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
+        .where(Instance.uuid == bindparam("b_uuid"), Instance.deleted.is_(False))
+    )  # fmt: skip
+
+
+def load_spec(
+    session: Session, instance_uuid: str, excluded_hosts: frozenset[str] = frozenset()
+) -> RequestSpec:
+    row = session.execute(_spec_query(_image_model()), {"b_uuid": instance_uuid}).first()
+    if row is None:
+        raise errors.NotFound(f"Instance {instance_uuid} could not be found.")
+    return _spec(
+        session, wanted=Wanted(row.vcpus, row.memory_mb, row.root_gb + row.ephemeral_gb),
+        project_id=row.project_id, instance_uuid=instance_uuid, availability_zone=row.availability_zone,
+        extra_specs=row.extra_specs, image_properties=row.image_properties, image_min_ram=row.min_ram,
+        image_min_disk=row.min_disk, hints=row.scheduler_hints, group_policies=row.policies,
+        group_hosts=_group_hosts(session, row.group_id, instance_uuid) if row.group_id is not None else (),
+        excluded_hosts=excluded_hosts,
+    )  # fmt: skip

@@ -1,0 +1,83 @@
+"""The contract every image store passes (filesystem here, Swift in tests/integration).
+
+A test module subclasses `StoreContract` and provides two fixtures: `store` (the store under test,
+empty) and `stored_names` (a function listing every object the store's backend holds, so the tests
+can prove a failed upload left nothing behind).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from overcast.image.stores import Store, StoreNotFound
+
+MIB = 1024 * 1024
+
+
+def chunked(data: bytes, size: int) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+class ClientWentAway(Exception):
+    pass
+
+
+def cut_off(data: bytes, after: int) -> Iterator[bytes]:
+    yield data[:after]
+    raise ClientWentAway
+
+
+class StoreContract:
+    @pytest.mark.parametrize("size", [0, 1, 4096, MIB, 2 * MIB + 12345])
+    def test_round_trip(self, store: Store, size: int) -> None:
+        data = os.urandom(size)
+        location = store.add(str(uuid.uuid4()), chunked(data, 65536 + 7))
+        assert b"".join(store.read(location)) == data
+        assert store.size(location) == size
+
+    def test_reads_are_chunked_and_ranged(self, store: Store) -> None:
+        data = os.urandom(2 * MIB + 999)
+        location = store.add(str(uuid.uuid4()), [data])
+        assert all(len(chunk) <= MIB for chunk in store.read(location))
+        for offset, length in ((0, 10), (MIB - 5, 10), (MIB + 3, None), (len(data) - 1, 1), (5, 0)):
+            end = None if length is None else offset + length
+            assert b"".join(store.read(location, offset, length)) == data[offset:end]
+
+    def test_images_are_independent(self, store: Store) -> None:
+        first, second = os.urandom(1000), os.urandom(2000)
+        first_location = store.add(str(uuid.uuid4()), [first])
+        second_location = store.add(str(uuid.uuid4()), [second])
+        store.delete(first_location)
+        assert b"".join(store.read(second_location)) == second
+
+    def test_cut_off_upload_leaves_nothing(self, store: Store, stored_names: Callable[[], set[str]]) -> None:
+        before = stored_names()
+        image_id = str(uuid.uuid4())
+        with pytest.raises(ClientWentAway):
+            store.add(image_id, cut_off(os.urandom(3 * MIB), 2 * MIB + 100))
+        assert stored_names() == before
+        # The same image id can be uploaded again afterwards.
+        location = store.add(image_id, [b"second try"])
+        assert b"".join(store.read(location)) == b"second try"
+
+    def test_delete(self, store: Store, stored_names: Callable[[], set[str]]) -> None:
+        before = stored_names()
+        location = store.add(str(uuid.uuid4()), chunked(os.urandom(2 * MIB + 1), MIB))
+        assert stored_names() != before
+        store.delete(location)
+        assert stored_names() == before
+        with pytest.raises(StoreNotFound):
+            store.read(location)
+        with pytest.raises(StoreNotFound):
+            store.size(location)
+        store.delete(location)  # already gone: not an error
+
+    def test_foreign_locations_are_not_found(self, store: Store) -> None:
+        for location in ("file:///etc/passwd", "swift+http://other-container/x", "http://example.com/x"):
+            with pytest.raises(StoreNotFound):
+                store.read(location)
