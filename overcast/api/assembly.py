@@ -9,6 +9,7 @@ from overcast.api.openstack import compute, identity, image
 from overcast.cloud import Cloud
 from overcast.identity.bootstrap import BootstrapResult, bootstrap
 from overcast.identity.catalog import DEFAULT_SERVICES, CatalogEntry
+from overcast.image.api import ImageAPI
 
 # The service types whose APIs this app serves; the catalog lists exactly these.
 SERVED_TYPES = frozenset({"identity", "compute", "image"})
@@ -18,13 +19,14 @@ def served_catalog() -> tuple[CatalogEntry, ...]:
     return tuple(entry for entry in DEFAULT_SERVICES if entry.type in SERVED_TYPES)
 
 
-def build_api(cloud: Cloud) -> FastAPI:
+def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
+    """The API service's app; `image_api` lets tests give the image service their own settings."""
     app = create_app(cloud.settings, db=cloud.db, transport=cloud.transport)
     app.state.cloud = cloud
     app.state.clock = cloud.clock
     identity.install(app, cloud.settings, cloud.db)
     compute.install(app, cloud)
-    image.install(app, cloud)
+    image.install(app, cloud, image_api)
     return app
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from openstack.connection import Connection
 
-from tests.functional.test_compute_servers import InProcessCloud
+from tests.functional.cloud import InProcessCloud
 
 OPENSTACK = Path(sys.executable).with_name("openstack")
 

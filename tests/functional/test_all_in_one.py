@@ -102,10 +102,21 @@ def test_every_service_reports_up(cloud: RunningCloud) -> None:
 def admin_token(cloud: RunningCloud) -> str:
     clouds = yaml.safe_load((cloud.data_dir / "clouds.yaml").read_text())["clouds"]
     auth = clouds["overcast-admin"]["auth"]
-    body = {"auth": {
-        "identity": {"methods": ["password"], "password": {"user": {
-            "name": auth["username"], "domain": {"name": "Default"}, "password": auth["password"]}}},
-        "scope": {"project": {"name": auth["project_name"], "domain": {"name": "Default"}}}}}
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {
+                        "name": auth["username"],
+                        "domain": {"name": "Default"},
+                        "password": auth["password"],
+                    }
+                },
+            },
+            "scope": {"project": {"name": auth["project_name"], "domain": {"name": "Default"}}},
+        }
+    }
     response = httpx.post(f"{cloud.url}/identity/v3/auth/tokens", json=body)
     assert response.status_code == 201, response.text
     return response.headers["x-subject-token"]

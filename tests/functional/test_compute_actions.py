@@ -25,7 +25,7 @@ from overcast.compute.manager import ComputeManager
 from overcast.context import RequestContext
 from overcast.db.models.compute import ComputeNode, PlaceholderImage
 from overcast.virt.driver import PowerState
-from tests.functional.test_compute_servers import IMAGE_ID, TINY, InProcessCloud
+from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
 
 OPENSTACK = Path(sys.executable).with_name("openstack")
 INTERVAL = 0.05

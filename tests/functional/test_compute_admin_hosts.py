@@ -13,8 +13,8 @@ import pytest
 from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
 
+from tests.functional.cloud import COMPUTE_HOSTS, IMAGE_ID, TINY, InProcessCloud
 from tests.functional.compute_admin_helpers import compute, openstack_cli
-from tests.functional.test_compute_servers import COMPUTE_HOSTS, IMAGE_ID, TINY, InProcessCloud
 
 COMPUTE = "overcast-compute"
 

@@ -3,94 +3,18 @@ an in-process bus, SQLite) driven by openstacksdk, the client users actually run
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import openstack
 import pytest
-import uvicorn
 from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
 
-from overcast.api.assembly import build_api
-from overcast.cloud import Cloud
-from overcast.compute.manager import ComputeManager
-from overcast.conductor.manager import ConductorManager
-from overcast.config import load_settings
 from overcast.context import RequestContext
-from overcast.identity.bootstrap import BootstrapResult, bootstrap
-from overcast.identity.catalog import DEFAULT_SERVICES
-from overcast.identity.passwords import PasswordHasher
-from overcast.scheduler.manager import SchedulerManager
 from overcast.scheduler.rpcapi import SchedulerAPI
-from overcast.service import Service
 from overcast.virt.driver import DriverError
-from overcast.virt.fake import FakeDriver
-
-# The seeded placeholder image (migration 0003) and m1.tiny.
-IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
-TINY = "1"
-COMPUTE_HOSTS = ("compute-1", "compute-2")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class InProcessCloud:
-    def __init__(self, data_dir: Path) -> None:
-        port = free_port()
-        settings = load_settings(
-            data_dir=data_dir, listen=f"127.0.0.1:{port}", transport_url=f"inproc://compute-{uuid.uuid4().hex}",
-            report_interval=1.0, rpc_timeout=10.0,
-        )  # fmt: skip
-        self.cloud = Cloud.from_settings(settings)
-        served = tuple(entry for entry in DEFAULT_SERVICES if entry.type in ("identity", "compute"))
-        hasher = PasswordHasher(time_cost=1, memory_cost_kib=1024)
-        self.credentials: BootstrapResult = bootstrap(settings, self.cloud.db, served, hasher=hasher)
-        self.drivers = {host: FakeDriver() for host in COMPUTE_HOSTS}
-        managers = [
-            ConductorManager(self.cloud, "conductor-1"),
-            SchedulerManager(self.cloud, "scheduler-1"),
-            *(ComputeManager(self.cloud, host, driver=driver) for host, driver in self.drivers.items()),
-        ]
-        self.services = [Service(self.cloud, manager) for manager in managers]
-        for service in self.services:
-            service.start()
-        config = uvicorn.Config(build_api(self.cloud), host="127.0.0.1", port=port, log_level="warning",
-                                lifespan="off")  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the API did not start")
-            time.sleep(0.02)
-        self.base_url = settings.base_url
-
-    def connect(self, user: str) -> Connection:
-        password = self.credentials.admin_password if user == "admin" else self.credentials.demo_password
-        return openstack.connect(
-            auth_url=f"{self.base_url}/identity", username=user, password=password, project_name=user,
-            user_domain_name="Default", project_domain_name="Default", region_name="RegionOne",
-            identity_api_version="3",
-        )  # fmt: skip
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        for service in reversed(self.services):
-            service.stop()
-        self.cloud.close()
+from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
 
 
 @pytest.fixture(scope="module")

@@ -14,30 +14,34 @@ import pytest
 from openstack.connection import Connection
 
 from overcast.image.settings import ImageSettings
-from tests.functional.image_cloud import ImageCloud
+from tests.functional.cloud import InProcessCloud
 
 MIB = 1024 * 1024
 SIZE_CAP = 8 * MIB
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageCloud]:
-    running = ImageCloud(tmp_path_factory.mktemp("image-cloud"), ImageSettings(size_cap=SIZE_CAP))
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
+    running = InProcessCloud(
+        tmp_path_factory.mktemp("image-cloud"),
+        compute_hosts=("compute-1",),
+        image_settings=ImageSettings(size_cap=SIZE_CAP),
+    )
     yield running
     running.stop()
 
 
 @pytest.fixture(scope="module")
-def demo(cloud: ImageCloud) -> Connection:
+def demo(cloud: InProcessCloud) -> Connection:
     return cloud.connect("demo")
 
 
 @pytest.fixture(scope="module")
-def admin(cloud: ImageCloud) -> Connection:
+def admin(cloud: InProcessCloud) -> Connection:
     return cloud.connect("admin")
 
 
-def http(cloud: ImageCloud, conn: Connection) -> httpx.Client:
+def http(cloud: InProcessCloud, conn: Connection) -> httpx.Client:
     return httpx.Client(
         base_url=f"{cloud.base_url}/image/v2",
         headers={"X-Auth-Token": conn.auth_token, "Accept": "application/json"},
@@ -46,7 +50,7 @@ def http(cloud: ImageCloud, conn: Connection) -> httpx.Client:
 
 
 @pytest.mark.slow
-def test_openstack_cli_image_lifecycle(cloud: ImageCloud, admin: Connection, tmp_path: Path) -> None:
+def test_openstack_cli_image_lifecycle(cloud: InProcessCloud, admin: Connection, tmp_path: Path) -> None:
     data = os.urandom(3 * MIB + 123)
     source = tmp_path / "disk.raw"
     source.write_bytes(data)
@@ -82,7 +86,9 @@ def test_openstack_cli_image_lifecycle(cloud: ImageCloud, admin: Connection, tmp
 
 
 @pytest.mark.slow
-def test_boot_a_server_from_an_uploaded_image(cloud: ImageCloud, demo: Connection, tmp_path: Path) -> None:
+def test_boot_a_server_from_an_uploaded_image(
+    cloud: InProcessCloud, demo: Connection, tmp_path: Path
+) -> None:
     disk = tmp_path / "boot.raw"
     disk.write_bytes(os.urandom(MIB))
     image = demo.image.create_image("bootable", filename=str(disk), disk_format="raw",
@@ -103,7 +109,7 @@ def test_boot_a_server_from_an_uploaded_image(cloud: ImageCloud, demo: Connectio
     demo.compute.wait_for_delete(server, interval=0.1, wait=30)
 
 
-def test_sdk_import_flow_and_stores(cloud: ImageCloud, demo: Connection) -> None:
+def test_sdk_import_flow_and_stores(cloud: InProcessCloud, demo: Connection) -> None:
     assert [store.id for store in demo.image.stores()] == ["file"]
     assert "glance-direct" in demo.image.get_import_info().import_methods["value"]
     image = demo.image.create_image("imported", data=b"imported bytes" * 1000, disk_format="raw",
@@ -122,7 +128,7 @@ def _json_error(response: httpx.Response) -> str:
     return str(body["message"])
 
 
-def test_bad_input_is_refused_cleanly(cloud: ImageCloud, demo: Connection) -> None:
+def test_bad_input_is_refused_cleanly(cloud: InProcessCloud, demo: Connection) -> None:
     client = http(cloud, demo)
     created = client.post("/images", json={"name": "bad", "disk_format": "qcow2", "container_format": "bare"})
     assert created.status_code == 201
@@ -178,7 +184,9 @@ def test_bad_input_is_refused_cleanly(cloud: ImageCloud, demo: Connection) -> No
     assert client.delete(f"/images/{image_id}").status_code == 204
 
 
-def test_only_admins_publish_and_lists_page(cloud: ImageCloud, demo: Connection, admin: Connection) -> None:
+def test_only_admins_publish_and_lists_page(
+    cloud: InProcessCloud, demo: Connection, admin: Connection
+) -> None:
     client = http(cloud, demo)
     refused = client.post("/images", json={"name": "pub", "visibility": "public"})
     assert refused.status_code == 403
@@ -194,7 +202,7 @@ def test_only_admins_publish_and_lists_page(cloud: ImageCloud, demo: Connection,
         demo.image.delete_image(image_id)
 
 
-def test_versions_and_schemas(cloud: ImageCloud, demo: Connection) -> None:
+def test_versions_and_schemas(cloud: InProcessCloud, demo: Connection) -> None:
     root = httpx.get(f"{cloud.base_url}/image")
     assert root.status_code == 300
     assert root.json()["versions"][0] == {

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from openstack.connection import Connection
 
-from tests.functional.test_compute_servers import IMAGE_ID, TINY, InProcessCloud
+from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
 
 
 @pytest.fixture(scope="module")

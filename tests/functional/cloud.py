@@ -1,4 +1,10 @@
-"""A whole cloud in one process with the Image API in its catalog, for the image functional tests."""
+"""The whole cloud in one process, as the functional tests meet it.
+
+The API is the real app (`build_api`: identity, compute, image) served by uvicorn on a free loopback
+port; conductor, scheduler and fake compute hosts run as real Services on a private in-process bus;
+state lives in SQLite under the test's directory. Clients are the real ones: openstacksdk and the
+`openstack` CLI.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +24,12 @@ import openstack
 import uvicorn
 from openstack.connection import Connection
 
-from overcast.api.app import create_app
-from overcast.api.openstack import compute, identity, image
+from overcast.api.assembly import build_api, served_catalog
 from overcast.cloud import Cloud
 from overcast.compute.manager import ComputeManager
 from overcast.conductor.manager import ConductorManager
 from overcast.config import load_settings
 from overcast.identity.bootstrap import BootstrapResult, bootstrap
-from overcast.identity.catalog import DEFAULT_SERVICES
 from overcast.identity.passwords import PasswordHasher
 from overcast.image.api import ImageAPI
 from overcast.image.settings import ImageSettings
@@ -32,8 +37,11 @@ from overcast.scheduler.manager import SchedulerManager
 from overcast.service import Service
 from overcast.virt.fake import FakeDriver
 
+# The image every cloud starts with (migration 0003, kept by the image registry) and m1.tiny.
+IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
+TINY = "1"
+COMPUTE_HOSTS = ("compute-1", "compute-2")
 OPENSTACK = Path(sys.executable).with_name("openstack")
-SERVED = ("identity", "compute", "image")
 
 
 def free_port() -> int:
@@ -42,34 +50,39 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class ImageCloud:
-    def __init__(self, data_dir: Path, image_settings: ImageSettings | None = None) -> None:
+class InProcessCloud:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        compute_hosts: Sequence[str] = COMPUTE_HOSTS,
+        image_settings: ImageSettings | None = None,
+        drivers: dict[str, FakeDriver] | None = None,
+    ) -> None:
         port = free_port()
         self.data_dir = data_dir
-        settings = load_settings(
-            data_dir=data_dir, listen=f"127.0.0.1:{port}", transport_url=f"inproc://image-{uuid.uuid4().hex}",
+        self.settings = load_settings(
+            data_dir=data_dir, listen=f"127.0.0.1:{port}", transport_url=f"inproc://test-{uuid.uuid4().hex}",
             report_interval=1.0, rpc_timeout=10.0,
         )  # fmt: skip
-        self.settings = settings
-        self.cloud = Cloud.from_settings(settings)
-        served = tuple(entry for entry in DEFAULT_SERVICES if entry.type in SERVED)
+        self.cloud = Cloud.from_settings(self.settings)
+        # A cheap hash keeps logins fast; the real cost is tested in the identity unit tests.
         hasher = PasswordHasher(time_cost=1, memory_cost_kib=1024)
-        self.credentials: BootstrapResult = bootstrap(settings, self.cloud.db, served, hasher=hasher)
+        self.credentials: BootstrapResult = bootstrap(
+            self.settings, self.cloud.db, served_catalog(), hasher=hasher
+        )
         self.image_api = ImageAPI(self.cloud, image_settings or ImageSettings(size_cap=64 * 1024 * 1024))
-        self.driver = FakeDriver()
+        self.drivers = drivers or {host: FakeDriver() for host in compute_hosts}
+        self.driver = next(iter(self.drivers.values()))
         managers = [
             ConductorManager(self.cloud, "conductor-1"),
             SchedulerManager(self.cloud, "scheduler-1"),
-            ComputeManager(self.cloud, "compute-1", driver=self.driver),
+            *(ComputeManager(self.cloud, host, driver=driver) for host, driver in self.drivers.items()),
         ]
         self.services = [Service(self.cloud, manager) for manager in managers]
         for service in self.services:
             service.start()
-        app = create_app(settings, db=self.cloud.db, transport=self.cloud.transport)
-        app.state.cloud = self.cloud
-        identity.install(app, settings, self.cloud.db)
-        compute.install(app, self.cloud)
-        image.install(app, self.cloud, self.image_api)
+        app = build_api(self.cloud, image_api=self.image_api)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -79,20 +92,33 @@ class ImageCloud:
             if time.monotonic() > deadline:
                 raise RuntimeError("the API did not start")
             time.sleep(0.02)
-        self.base_url = settings.base_url
+        self.base_url = self.settings.base_url
 
     def password(self, user: str) -> str:
-        return self.credentials.admin_password if user == "admin" else self.credentials.demo_password
+        password = self.credentials.admin_password if user == "admin" else self.credentials.demo_password
+        assert password is not None
+        return password
 
     def connect(self, user: str) -> Connection:
+        """openstacksdk logged in as the bootstrap `admin` or `demo` user in its own project."""
         return openstack.connect(
-            auth_url=f"{self.base_url}/identity", username=user, password=self.password(user),
+            auth_url=f"{self.base_url}/identity",
+            username=user,
+            password=self.password(user),
             project_name=user,
-            user_domain_name="Default", project_domain_name="Default", region_name="RegionOne",
+            user_domain_name="Default",
+            project_domain_name="Default",
+            region_name="RegionOne",
             identity_api_version="3",
-        )  # fmt: skip
+        )
+
+    def compute_manager(self, host: str) -> ComputeManager:
+        return next(
+            s.manager for s in self.services if isinstance(s.manager, ComputeManager) and s.host == host
+        )
 
     def openstack(self, *args: str, user: str = "overcast-demo", check: bool = True) -> Any:
+        """Run the real `openstack` CLI against this cloud; JSON output (-f json) comes back parsed."""
         env = {key: value for key, value in os.environ.items() if not key.startswith("OS_")}
         env.update(
             OS_CLIENT_CONFIG_FILE=str(self.credentials.clouds_yaml), OS_CLOUD=user, HOME=str(self.data_dir)
