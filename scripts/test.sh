@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/install.sh --test
 .venv/bin/ruff check overcast tests bench
 .venv/bin/mypy
+# Every prerequisite was just installed: a test skipped for a missing one is a failure here.
+export OVERCAST_STRICT_PREREQUISITES=1
 .venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 "$@"

@@ -6,6 +6,7 @@ from `postgres_db_url` (see tests/integration/test_db_postgres.py) and mark it `
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,3 +75,21 @@ def postgres_db_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
     name = postgres_cluster.create_database()
     yield postgres_cluster.url(name)
     postgres_cluster.drop_database(name)
+
+
+# Words in a skip reason that mean "a prerequisite of this machine is missing", not "not applicable".
+_MISSING_PREREQUISITE = ("not installed", "unavailable", "could not be installed", "prerequisites")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under OVERCAST_STRICT_PREREQUISITES=1 (scripts/test.sh, so CI) a test skipped because a server or
+    tool is missing fails instead: the test command installs everything, so such a skip is a bug."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if not report.skipped or os.environ.get("OVERCAST_STRICT_PREREQUISITES") != "1":
+        return
+    reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if any(words in reason.lower() for words in _MISSING_PREREQUISITE):
+        report.outcome = "failed"
+        report.longrepr = f"prerequisite missing under strict mode: {reason}"
