@@ -8,9 +8,14 @@ cd "$(dirname "$0")/.."
 with_tests=0
 [ "${1:-}" = "--test" ] && with_tests=1
 
-packages=(python3 python3-venv python3-dev gcc ca-certificates)
+# The cloud itself: Python, QEMU, and what the guest-image builder and config drives are made from.
+packages=(python3 python3-venv python3-dev gcc ca-certificates openssh-client
+          qemu-system-x86 qemu-utils linux-image-cloud-amd64 busybox-static dropbear-bin
+          genisoimage e2fsprogs dosfstools mtools syslinux syslinux-common fdisk)
 if [ "$with_tests" = 1 ]; then
-    packages+=(rabbitmq-server postgresql slapd ldap-utils)
+    # Real servers the integration tests start privately on loopback.
+    packages+=(rabbitmq-server postgresql slapd ldap-utils memcached
+               swift swift-proxy swift-account swift-container swift-object)
 fi
 
 missing=()
@@ -20,7 +25,7 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then

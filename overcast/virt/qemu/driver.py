@@ -1,0 +1,510 @@
+"""The QEMU driver: real VMs, one daemonized qemu-system-x86_64 per instance (KVM when it works, else TCG).
+
+Networking is QEMU user-mode networking: the guest gets 10.0.2.15 by DHCP and its SSH port is
+forwarded from a free port on 127.0.0.1 (`get_instance_network`). Metadata reaches the guest on a
+config drive. Every action runs under the VM's lock; lifecycle events the hypervisor notices on its
+own (the guest powered off, QEMU died) come from QMP events and process checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from overcast.config import Settings, load_settings
+from overcast.context import RequestContext
+from overcast.guest import READY_PATTERN
+from overcast.virt import hardware
+from overcast.virt.driver import (
+    ComputeDriver,
+    DriverError,
+    HostResources,
+    ImageRef,
+    InstanceActionInvalid,
+    InstanceExists,
+    InstanceInfo,
+    InstanceNotFound,
+    InstanceSpec,
+    LifecycleEvent,
+    PowerState,
+    RebootType,
+    SnapshotUpload,
+)
+from overcast.virt.qemu import configdrive, console, disks, launch
+from overcast.virt.qemu.accel import Accelerator, detect_accelerator, qemu_version_string
+from overcast.virt.qemu.instance import (
+    CONFIG_DRIVE,
+    RECORD_FILE,
+    RESCUE_DISK,
+    ROOT_DISK,
+    SUSPEND_STATE,
+    VM,
+    InstanceRecord,
+)
+from overcast.virt.qemu.runtime import Runtime, run_dispatcher
+
+LOG = logging.getLogger(__name__)
+_ACTIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SUSPENDED)
+GUEST_ADDRESS = "10.0.2.15"  # what QEMU's user-mode DHCP gives the first guest NIC
+
+
+class QemuDriver(ComputeDriver):
+    capabilities: ClassVar[dict[str, bool]] = {
+        **ComputeDriver.capabilities,
+        "supports_pause": True,
+        "supports_suspend": True,
+        "supports_rescue": True,
+        "supports_snapshot": True,
+        "supports_console_output": True,
+    }
+
+    def __init__(
+        self,
+        data_dir: Path | str | None = None,
+        *,
+        settings: Settings | None = None,
+        qemu_binary: str = "qemu-system-x86_64",
+        accelerator: str | None = None,
+        boot_timeout: float = 0.0,
+        soft_reboot_timeout: float = 60.0,
+        config_drive_format: configdrive.DriveFormat = "iso9660",
+        availability_zone: str = "nova",
+    ) -> None:
+        """`boot_timeout` > 0 makes spawn/power_on/reboot/unrescue wait for the guest's READY line."""
+        super().__init__()
+        if data_dir is None:
+            data_dir = (settings or load_settings()).data_dir
+        self.data_dir = Path(data_dir).absolute()
+        self.instances_dir = self.data_dir / "instances"
+        self.qemu_binary = qemu_binary
+        self.boot_timeout = boot_timeout
+        self.soft_reboot_timeout = soft_reboot_timeout
+        self.config_drive_format = config_drive_format
+        self.availability_zone = availability_zone
+        self.host: str | None = None
+        self.images = disks.ImageCache(self.instances_dir / "_base")
+        self._forced_accelerator = accelerator
+        self._lock = threading.Lock()
+        self._vms: dict[str, VM] = {}
+        self._ports: set[int] = set()
+        self._runtime = Runtime(qemu_binary, _forced(accelerator), self._ports, threading.Lock())
+        self._dispatcher = threading.Thread(target=run_dispatcher, args=(self._runtime.notices, self._notice),
+                                            daemon=True, name="qemu-driver-events")  # fmt: skip
+        self._dispatcher.start()
+
+    @property
+    def accelerator(self) -> Accelerator:
+        return self._runtime.accelerator
+
+    # --- host -------------------------------------------------------------------------------------
+    def init_host(self, host: str) -> None:
+        """Pick the accelerator and re-attach to the VMs (and QEMU processes) this host already has."""
+        self.host = host
+        if self._forced_accelerator is None:
+            self._runtime.accelerator = detect_accelerator(self.data_dir, qemu=self.qemu_binary)
+        LOG.info("QEMU driver on %s uses %s (%s)", host, self.accelerator.name, self.accelerator.reason)
+        self.instances_dir.mkdir(parents=True, exist_ok=True)
+        for folder in sorted(self.instances_dir.iterdir()):
+            if folder.name in self._vms or not (folder / RECORD_FILE).is_file():
+                continue
+            vm = VM(uuid=folder.name, folder=folder, record=InstanceRecord.load(folder))
+            with vm.lock:
+                if self._runtime.attach(vm):
+                    vm.state = PowerState.RUNNING
+                else:
+                    suspended = vm.record.suspended and vm.path(SUSPEND_STATE).exists()
+                    vm.state = PowerState.SUSPENDED if suspended else PowerState.SHUTDOWN
+                self._runtime.refresh(vm)
+                vm.pending_events.clear()  # the manager syncs states after init_host; no replayed events
+            with self._lock:
+                self._vms[vm.uuid] = vm
+
+    def shutdown(self) -> None:
+        """Let go of the VMs without stopping them (a compute worker restarting)."""
+        self._runtime.notices.put(None)
+        with self._lock:
+            vms = list(self._vms.values())
+            self._vms.clear()
+        for vm in vms:
+            with vm.lock:
+                if vm.qmp is not None:
+                    vm.qmp.close()
+                    vm.qmp = None
+
+    def get_available_resource(self) -> HostResources:
+        found = hardware.detect_host_hardware(str(self.data_dir if self.data_dir.exists() else "/"))
+        return HostResources(
+            hypervisor_type="QEMU",
+            hypervisor_version=_encoded_version(qemu_version_string(self.qemu_binary)),
+            hypervisor_hostname=self.host or "localhost",
+            cpu_arch=found.cpu_arch,
+            cpu_model=found.cpu_model,
+            cpu_features=list(found.cpu_features),
+            vcpus=found.vcpus,
+            memory_mb=found.memory_mb,
+            local_gb=found.local_gb,
+            devices=list(found.devices),
+        )
+
+    def list_instance_uuids(self) -> list[str]:
+        with self._lock:
+            return list(self._vms)
+
+    def get_instance_network(self, uuid: str) -> dict[str, Any]:
+        """How to reach the guest: user-mode NAT, SSH forwarded from 127.0.0.1:<ssh_port>."""
+        vm = self._get(uuid)
+        return {
+            "mode": "user",
+            "guest_ip": GUEST_ADDRESS,
+            "ssh_host": "127.0.0.1",
+            "ssh_port": vm.record.ssh_port,
+            "mac_address": next((v.get("address") for v in vm.spec.network_info if v.get("address")), None),
+        }
+
+    # --- build and delete -------------------------------------------------------------------------
+    def spawn(self, ctxt: RequestContext, spec: InstanceSpec, admin_password: str | None = None) -> None:
+        if spec.vcpus < 1 or spec.memory_mb < 16:
+            raise DriverError(f"Cannot spawn {spec.uuid}: a VM needs at least 1 vcpu and 16 MB of memory.")
+        folder = self.instances_dir / spec.uuid
+        vm = VM(uuid=spec.uuid, folder=folder, record=InstanceRecord(spec=spec.to_dict()))
+        with self._lock:
+            if spec.uuid in self._vms or folder.exists():
+                raise InstanceExists(f"Instance {spec.uuid} already exists on host {self.host}.")
+            self._vms[spec.uuid] = vm
+        offset = 0
+        try:
+            with vm.lock:
+                folder.mkdir(parents=True)
+                base = self.images.fetch(spec.image)
+                disks.create_overlay(base, vm.path(ROOT_DISK), spec.root_gb * disks.GiB)
+                files = configdrive.config_drive_files(
+                    spec, availability_zone=self.availability_zone, admin_password=admin_password
+                )
+                configdrive.build_config_drive(files, vm.path(CONFIG_DRIVE), self.config_drive_format)
+                vm.record.vifs = {str(v["id"]): dict(v) for v in spec.network_info if "id" in v}
+                vm.save()
+                offset = self._runtime.start(vm)
+                vm.state = PowerState.SHUTDOWN  # built; the launch makes it RUNNING ("started")
+                self._runtime.set_state(vm, PowerState.RUNNING)
+            self._flush(vm)
+            self._wait_ready(vm, offset)
+        except BaseException as exc:
+            LOG.warning("Spawning %s failed: %s", spec.uuid, exc)
+            self._remove(vm)
+            if isinstance(exc, DriverError | InstanceNotFound):
+                raise
+            raise DriverError(f"Cannot spawn {spec.uuid}: {exc}") from exc
+
+    def destroy(self, ctxt: RequestContext, uuid: str, destroy_disks: bool = True) -> None:
+        with self._lock:
+            vm = self._vms.get(uuid)
+        if vm is None:
+            folder = self.instances_dir / uuid
+            if destroy_disks and folder.is_dir() and not (folder / RECORD_FILE).exists():
+                shutil.rmtree(folder, ignore_errors=True)  # left by destroy(destroy_disks=False)
+            return
+        with vm.lock:
+            was_active = self._runtime.refresh(vm) in _ACTIVE
+            vm.pending_events.clear()
+            self._runtime.stop(vm)
+            if was_active:
+                vm.pending_events.append("stopped")
+            if destroy_disks:
+                self._remove(vm)
+            else:
+                (vm.folder / RECORD_FILE).rename(vm.folder / f"{RECORD_FILE}.destroyed")
+                with self._lock:
+                    self._vms.pop(uuid, None)
+        self._flush(vm)
+
+    def _remove(self, vm: VM) -> None:
+        with vm.lock:
+            self._runtime.stop(vm)
+            self._runtime.release_port(vm)
+            shutil.rmtree(vm.folder, ignore_errors=True)
+        with self._lock:
+            if self._vms.get(vm.uuid) is vm:
+                del self._vms[vm.uuid]
+            overlays = [p for p in self.instances_dir.glob("*/disk.*") if p.name in (ROOT_DISK, RESCUE_DISK)]
+        self.images.prune(b for b in map(disks.backing_file, overlays) if b is not None)
+
+    # --- power ------------------------------------------------------------------------------------
+    def reboot(self, ctxt: RequestContext, uuid: str, reboot_type: RebootType) -> None:
+        with self._locked(uuid, built=True) as vm:
+            state = self._runtime.refresh(vm)
+            offset = console.console_size(vm.path(launch.CONSOLE_FILE))
+            soft_done = False
+            if reboot_type == "SOFT" and state == PowerState.RUNNING and vm.qmp is not None:
+                mark = vm.qmp.event_mark()
+                self._runtime.send_ctrl_alt_del(vm)
+                soft_done = vm.qmp.wait_event("RESET", self.soft_reboot_timeout, after=mark) is not None
+                if not soft_done:
+                    LOG.info("Guest %s ignored the soft reboot; resetting it", uuid)
+            if not soft_done:
+                if state in (PowerState.RUNNING, PowerState.PAUSED) and self._runtime.alive(vm):
+                    self._runtime.execute(vm, "system_reset")
+                    if self._runtime.status(vm) != "running":
+                        self._runtime.execute(vm, "cont")
+                else:
+                    self._runtime.stop(vm)
+                    self._discard_saved_state(vm)
+                    offset = self._runtime.start(vm)
+            self._runtime.set_state(vm, PowerState.RUNNING)
+            if state in (PowerState.PAUSED, PowerState.SUSPENDED):
+                vm.pending_events[-1:] = ["started"]  # a reboot is a new boot, not an unpause
+        self._wait_ready(vm, offset)
+
+    def power_off(self, ctxt: RequestContext, uuid: str, timeout: int = 0) -> None:
+        with self._locked(uuid, built=True) as vm:
+            state = self._runtime.refresh(vm)
+            if state in (PowerState.SHUTDOWN, PowerState.CRASHED):
+                return
+            self._runtime.stop(vm, graceful_timeout=timeout)
+            self._discard_saved_state(vm)
+            self._runtime.set_state(vm, PowerState.SHUTDOWN)
+
+    def power_on(self, ctxt: RequestContext, uuid: str) -> None:
+        with self._locked(uuid, built=True) as vm:
+            if self._runtime.refresh(vm) == PowerState.RUNNING:
+                return
+            self._require(vm, "power on", PowerState.SHUTDOWN, PowerState.CRASHED)
+            offset = self._runtime.start(vm)
+            self._runtime.set_state(vm, PowerState.RUNNING)
+        self._wait_ready(vm, offset)
+
+    def pause(self, ctxt: RequestContext, uuid: str) -> None:
+        with self._locked(uuid, built=True) as vm:
+            self._require(vm, "pause", PowerState.RUNNING)
+            self._runtime.execute(vm, "stop")
+            self._runtime.set_state(vm, PowerState.PAUSED)
+
+    def unpause(self, ctxt: RequestContext, uuid: str) -> None:
+        with self._locked(uuid, built=True) as vm:
+            self._require(vm, "unpause", PowerState.PAUSED)
+            self._runtime.execute(vm, "cont")
+            self._runtime.set_state(vm, PowerState.RUNNING)
+
+    def suspend(self, ctxt: RequestContext, uuid: str) -> None:
+        """Save the whole VM (memory and devices) to state.suspend and stop QEMU."""
+        with self._locked(uuid, built=True) as vm:
+            self._require(vm, "suspend", PowerState.RUNNING)
+            self._runtime.execute(vm, "stop")
+            try:
+                self._runtime.save_state(vm, vm.path(SUSPEND_STATE))
+            except DriverError:
+                self._runtime.execute(vm, "cont")
+                raise
+            vm.record.suspended = True
+            vm.save()
+            self._runtime.stop(vm)
+            self._runtime.set_state(vm, PowerState.SUSPENDED)
+
+    def resume(self, ctxt: RequestContext, uuid: str) -> None:
+        with self._locked(uuid, built=True) as vm:
+            self._require(vm, "resume", PowerState.SUSPENDED)
+            self._runtime.start(vm, incoming=vm.path(SUSPEND_STATE))
+            try:
+                self._runtime.wait_incoming(vm)
+            except DriverError:
+                self._runtime.stop(vm)
+                raise
+            self._discard_saved_state(vm)
+            self._runtime.set_state(vm, PowerState.RUNNING)
+
+    def _discard_saved_state(self, vm: VM) -> None:
+        vm.path(SUSPEND_STATE).unlink(missing_ok=True)
+        if vm.record.suspended:
+            vm.record.suspended = False
+            vm.save()
+
+    # --- rescue and snapshot ----------------------------------------------------------------------
+    def rescue(
+        self, ctxt: RequestContext, uuid: str, rescue_image: ImageRef, admin_password: str | None
+    ) -> None:
+        """Boot the rescue image (default: the instance's own image) with the VM's disk as /dev/vdb."""
+        with self._locked(uuid, built=True) as vm:
+            if vm.record.rescued:
+                raise InstanceActionInvalid(f"Instance {uuid} is already in rescue mode.")
+            self._require(vm, "rescue", PowerState.RUNNING, PowerState.SHUTDOWN, PowerState.CRASHED)
+            known = rescue_image.path or self.images.path_for(rescue_image.id).exists()
+            base = self.images.fetch(rescue_image if known else vm.spec.image)
+            self._runtime.stop(vm)
+            disks.create_overlay(base, vm.path(RESCUE_DISK))
+            vm.record.rescued = True
+            offset = self._runtime.start(vm)
+            self._runtime.set_state(vm, PowerState.RUNNING)
+        self._wait_ready(vm, offset)
+
+    def unrescue(self, ctxt: RequestContext, uuid: str) -> None:
+        with self._locked(uuid, built=True) as vm:
+            if not vm.record.rescued:
+                raise InstanceActionInvalid(f"Instance {uuid} is not in rescue mode.")
+            self._runtime.stop(vm)
+            vm.path(RESCUE_DISK).unlink(missing_ok=True)
+            vm.record.rescued = False
+            offset = self._runtime.start(vm)
+            self._runtime.set_state(vm, PowerState.RUNNING)
+        self._wait_ready(vm, offset)
+
+    def snapshot(self, ctxt: RequestContext, uuid: str, image_id: str, upload: SnapshotUpload) -> None:
+        """Flatten the root disk (overlay + base) into a standalone qcow2 and hand its path to `upload`."""
+        target = self.instances_dir / f".snapshot-{uuid}-{time.monotonic_ns()}.qcow2"
+        try:
+            with self._locked(uuid, built=True) as vm:
+                running = self._runtime.refresh(vm) == PowerState.RUNNING
+                if running:
+                    self._runtime.execute(vm, "stop")  # flushes the disk; the guest sees no gap in time
+                try:
+                    disks.flatten(vm.path(ROOT_DISK), target, force_share=self._runtime.alive(vm))
+                finally:
+                    if running:
+                        self._runtime.execute(vm, "cont")
+            upload(target)
+        finally:
+            target.unlink(missing_ok=True)
+
+    # --- inspection -------------------------------------------------------------------------------
+    def get_info(self, uuid: str) -> InstanceInfo:
+        with self._locked(uuid) as vm:
+            state = self._runtime.refresh(vm)
+            spec = vm.spec
+            max_mem_kb = spec.memory_mb * 1024
+            return InstanceInfo(
+                state=state,
+                max_mem_kb=max_mem_kb,
+                mem_kb=max_mem_kb if state in (PowerState.RUNNING, PowerState.PAUSED) else 0,
+                num_cpu=spec.vcpus,
+                cpu_time_ns=self._runtime.cpu_time_ns(vm),
+            )
+
+    def get_console_output(self, ctxt: RequestContext, uuid: str) -> str:
+        return self.get_console_log(uuid)
+
+    def get_console_log(self, uuid: str, length: int | None = None) -> str:
+        """The serial console, its last `length` lines when given."""
+        vm = self._get(uuid)
+        return console.tail(vm.path(launch.CONSOLE_FILE), length)
+
+    def get_diagnostics(self, uuid: str) -> dict[str, Any]:
+        with self._locked(uuid) as vm:
+            state = self._runtime.refresh(vm)
+            spec = vm.spec
+            cpu_ns = self._runtime.cpu_time_ns(vm)
+            up = vm.started_at is not None and state in (PowerState.RUNNING, PowerState.PAUSED)
+            return {
+                "state": state.name.lower(),
+                "driver": "qemu",
+                "hypervisor": "QEMU",
+                "hypervisor_os": "linux",
+                "accelerator": self.accelerator.name,
+                "uptime": int(time.time() - vm.started_at) if up and vm.started_at else 0,
+                "config_drive": vm.path(CONFIG_DRIVE).exists(),
+                "num_cpus": spec.vcpus,
+                "num_nics": len(vm.record.vifs),
+                "num_disks": 2 if vm.record.rescued else 1,
+                "cpu_details": [
+                    {"id": cpu, "time": cpu_ns // spec.vcpus, "utilisation": None}
+                    for cpu in range(spec.vcpus)
+                ],
+                "nic_details": [{"mac_address": vif.get("address")} for vif in vm.record.vifs.values()],
+                "disk_details": [{"device": "/dev/vda"}]
+                + ([{"device": "/dev/vdb"}] if vm.record.rescued else []),
+                "memory_details": {"maximum": spec.memory_mb, "used": spec.memory_mb if up else 0},
+                "rescued": vm.record.rescued,
+                "pid": vm.pid,
+                "ssh_port": vm.record.ssh_port,
+            }
+
+    # --- networks ---------------------------------------------------------------------------------
+    def plug_vifs(self, uuid: str, network_info: list[dict[str, Any]]) -> None:
+        with self._locked(uuid) as vm:
+            for vif in network_info:
+                vm.record.vifs[str(vif["id"])] = dict(vif)
+            vm.save()
+
+    def unplug_vifs(self, uuid: str, network_info: list[dict[str, Any]]) -> None:
+        with self._lock:
+            vm = self._vms.get(uuid)
+        if vm is None:
+            return
+        with vm.lock:
+            for vif in network_info:
+                vm.record.vifs.pop(str(vif["id"]), None)
+            if vm.folder.exists():
+                vm.save()
+
+    # --- internals --------------------------------------------------------------------------------
+    def _get(self, uuid: str) -> VM:
+        with self._lock:
+            vm = self._vms.get(uuid)
+        if vm is None:
+            raise InstanceNotFound(f"Instance {uuid} could not be found on host {self.host}.")
+        return vm
+
+    @contextmanager
+    def _locked(self, uuid: str, *, built: bool = False) -> Iterator[VM]:
+        """The VM under its lock; its lifecycle events are delivered after the lock is released."""
+        vm = self._get(uuid)
+        try:
+            with vm.lock:
+                if self._vms.get(uuid) is not vm:
+                    raise InstanceNotFound(f"Instance {uuid} could not be found on host {self.host}.")
+                if built and vm.state == PowerState.NOSTATE:
+                    raise InstanceActionInvalid(f"Instance {uuid} is still being built.")
+                yield vm
+        finally:
+            self._flush(vm)
+
+    def _require(self, vm: VM, action: str, *allowed: PowerState) -> None:
+        state = self._runtime.refresh(vm)
+        if state not in allowed:
+            raise InstanceActionInvalid(
+                f"Cannot {action} instance {vm.uuid} while its power state is {state.name}."
+            )
+
+    def _flush(self, vm: VM) -> None:
+        with vm.lock:
+            pending, vm.pending_events = vm.pending_events, []
+        for transition in pending:
+            self.emit_event(LifecycleEvent(uuid=vm.uuid, transition=transition, at=datetime.now(UTC)))
+
+    def _notice(self, uuid: str, generation: int) -> None:
+        with self._lock:
+            vm = self._vms.get(uuid)
+        if vm is None:
+            return
+        with vm.lock:
+            if vm.generation == generation and vm.state != PowerState.NOSTATE:
+                self._runtime.refresh(vm)
+        self._flush(vm)
+
+    def _wait_ready(self, vm: VM, offset: int) -> None:
+        if self.boot_timeout <= 0:
+            return
+        found = console.wait_for(
+            vm.path(launch.CONSOLE_FILE),
+            READY_PATTERN,
+            offset=offset,
+            timeout=self.boot_timeout,
+            still_running=lambda: self._runtime.alive(vm),
+        )
+        if found is None:
+            raise DriverError(f"Guest {vm.uuid} did not report ready within {self.boot_timeout:.0f}s.")
+
+
+def _forced(accelerator: str | None) -> Accelerator:
+    if accelerator == "kvm":
+        return Accelerator("kvm", "host", "configured")
+    return Accelerator("tcg", "max", "configured" if accelerator == "tcg" else "not probed yet")
+
+
+def _encoded_version(text: str) -> int:
+    numbers = [int(part) for part in text.split()[0].split(".")[:3] if part.isdigit()] if text else []
+    return hardware.encode_version(*[*numbers, 0, 0, 0][:3]) if numbers else 1

@@ -1,0 +1,173 @@
+"""Starting and stopping QEMU processes: the command line, the launch, pid checks.
+
+QEMU runs in its instance folder (relative paths keep the QMP socket path short) as the leader of its
+own session, so VMs outlive the compute worker that started them. We do not use `-daemonize`: QEMU 7.2
+cannot run `exec:` migrations (our suspend) once daemonized, and a child we started is one we can reap.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from overcast.virt.driver import DriverError
+
+CONSOLE_FILE = "console.log"
+QMP_SOCKET = "qmp.sock"
+PID_FILE = "qemu.pid"
+LOG_FILE = "qemu.log"
+GUEST_SSH_PORT = 22
+
+
+@dataclass(frozen=True)
+class DiskSpec:
+    path: str  # relative to the instance folder, or absolute
+    format: str = "qcow2"
+    readonly: bool = False
+    boot: bool = False
+
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    uuid: str
+    name: str
+    vcpus: int
+    memory_mb: int
+    accelerator: str  # "kvm" | "tcg"
+    cpu: str  # "host" | "max"
+    disks: list[DiskSpec]
+    ssh_port: int | None = None  # host port forwarded to the guest's 22, on 127.0.0.1 only
+    mac_address: str | None = None
+    incoming: str | None = None  # state file to resume from
+    machine: str = "q35"
+    extra_args: list[str] = field(default_factory=list)
+
+
+def build_qemu_command(config: LaunchConfig, qemu: str = "qemu-system-x86_64") -> list[str]:
+    args = [
+        qemu,
+        "-name", f"guest={config.name},process=overcast-{config.uuid}",
+        "-uuid", config.uuid,
+        "-machine", config.machine,
+        "-accel", config.accelerator,
+        "-cpu", config.cpu,
+        "-smp", str(config.vcpus),
+        "-m", str(config.memory_mb),
+        "-nodefaults", "-no-user-config", "-display", "none",
+    ]  # fmt: skip
+    for index, disk in enumerate(config.disks):
+        drive = f"file={disk.path},if=none,id=disk{index},format={disk.format},cache=writeback"
+        if disk.readonly:
+            drive += ",readonly=on"
+        device = f"virtio-blk-pci,drive=disk{index}" + (",bootindex=1" if disk.boot else "")
+        args += ["-drive", drive, "-device", device]
+    netdev = "user,id=net0"
+    if config.ssh_port is not None:
+        netdev += f",hostfwd=tcp:127.0.0.1:{config.ssh_port}-:{GUEST_SSH_PORT}"
+    nic = "virtio-net-pci,netdev=net0,romfile="  # no iPXE option ROM: we never boot from the network
+    if config.mac_address:
+        nic += f",mac={config.mac_address}"
+    args += ["-netdev", netdev, "-device", nic]
+    args += [
+        "-chardev", f"file,id=console,path={CONSOLE_FILE},append=on",
+        "-serial", "chardev:console",
+        "-qmp", f"unix:{QMP_SOCKET},server=on,wait=off",
+        "-pidfile", PID_FILE,
+    ]  # fmt: skip
+    if config.incoming:
+        args += ["-incoming", f"exec:cat {config.incoming}"]
+    return args + list(config.extra_args)
+
+
+def launch(command: list[str], instance_dir: Path, timeout: float = 30.0) -> subprocess.Popen[bytes]:
+    """Start QEMU in `instance_dir`; returns once its QMP socket is listening (QEMU finished its set-up)."""
+    for leftover in (PID_FILE, QMP_SOCKET):
+        (instance_dir / leftover).unlink(missing_ok=True)
+    log = instance_dir / LOG_FILE
+    try:
+        with log.open("ab") as stderr:
+            process = subprocess.Popen(
+                command, cwd=instance_dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=stderr, start_new_session=True,
+            )  # fmt: skip
+    except OSError as exc:
+        raise DriverError(f"Cannot start QEMU: {exc}") from exc
+    deadline = time.monotonic() + timeout
+    while not (instance_dir / QMP_SOCKET).exists() or read_pid(instance_dir) is None:
+        if process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            errors = log.read_text(errors="replace").strip().splitlines()[-5:]
+            raise DriverError(f"QEMU failed to start ({process.returncode}): {' '.join(errors)}")
+        time.sleep(0.01)
+    return process
+
+
+def read_pid(instance_dir: Path) -> int | None:
+    try:
+        return int((instance_dir / PID_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def pid_alive(pid: int | None, uuid: str) -> bool:
+    """Is `pid` a live (non-zombie) QEMU for instance `uuid`? Guards against pid reuse."""
+    if not pid:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    state = stat.rpartition(")")[2].split()[0]
+    # The daemon's parent may be an init that never reaps: a zombie is a dead VM.
+    return state not in ("Z", "X") and f"process=overcast-{uuid}".encode() in cmdline
+
+
+def process_cpu_time_ns(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0
+    ticks = int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+def wait_dead(pid: int, uuid: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid, uuid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def kill(pid: int | None, uuid: str, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL; returns once the QEMU of `uuid` is gone."""
+    if pid is None or not pid_alive(pid, uuid):
+        return
+    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, timeout)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        if wait_dead(pid, uuid, wait):
+            return
+    raise DriverError(f"QEMU process {pid} of instance {uuid} does not die")
+
+
+def free_port(reserved: set[int]) -> int:
+    """A free TCP port on 127.0.0.1 not in `reserved` (the caller reserves it until QEMU binds it)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port not in reserved:
+            return port
+    raise DriverError("No free port on 127.0.0.1 for the guest's SSH forward")

@@ -1,0 +1,279 @@
+"""The mechanics under QemuDriver: start and stop QEMU for a VM, reconcile its power state, and
+turn QMP events into lifecycle events. Callers hold the VM's lock; events are queued on the VM and
+delivered by the driver once the lock is released.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shlex
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from overcast.virt.driver import DriverError, InstanceActionInvalid, PowerState
+from overcast.virt.qemu import console, launch
+from overcast.virt.qemu.accel import Accelerator
+from overcast.virt.qemu.instance import (
+    CONFIG_DRIVE,
+    QMP_STATUS,
+    RESCUE_DISK,
+    ROOT_DISK,
+    SUSPEND_STATE,
+    VM,
+    transition_for,
+)
+from overcast.virt.qemu.qmp import QMPClient, QMPConnectionError, QMPError
+
+LOG = logging.getLogger(__name__)
+_NOTICED_EVENTS = frozenset({"SHUTDOWN", "STOP", "RESUME", "GUEST_PANICKED", "CONNECTION_CLOSED"})
+_QUIT_TIMEOUT = 10.0
+_MIGRATION_TIMEOUT = 300.0
+
+
+class Runtime:
+    def __init__(self, qemu_binary: str, accelerator: Accelerator, port_reservations: set[int],
+                 port_lock: threading.Lock) -> None:  # fmt: skip
+        self.qemu_binary = qemu_binary
+        self.accelerator = accelerator
+        self._ports = port_reservations
+        self._port_lock = port_lock
+        self.notices: queue.Queue[tuple[str, int] | None] = queue.Queue()
+        self._children: dict[int, subprocess.Popen[bytes]] = {}  # QEMUs we started: reaped when they end
+
+    # --- start / stop ---------------------------------------------------------------------------
+    def start(self, vm: VM, *, incoming: Path | None = None) -> int:
+        """Launch QEMU for `vm`; returns the console offset where this boot's output begins."""
+        spec = vm.spec
+        disks = [launch.DiskSpec(ROOT_DISK, boot=not vm.record.rescued)]
+        if vm.record.rescued:
+            disks.insert(0, launch.DiskSpec(RESCUE_DISK, boot=True))
+        disks.append(launch.DiskSpec(CONFIG_DRIVE, format="raw", readonly=True))
+        mac = next((str(v["address"]) for v in spec.network_info if v.get("address")), None)
+        offset = console.console_size(vm.path(launch.CONSOLE_FILE))
+        for attempt in range(3):
+            port = self._port_for(vm, fresh=attempt > 0)
+            config = launch.LaunchConfig(
+                uuid=vm.uuid, name=spec.name.replace(",", ",,"), vcpus=spec.vcpus, memory_mb=spec.memory_mb,
+                accelerator=self.accelerator.name, cpu=self.accelerator.cpu, disks=disks, ssh_port=port,
+                mac_address=mac, incoming=shlex.quote(str(incoming.absolute())) if incoming else None,
+            )  # fmt: skip
+            try:
+                process = launch.launch(launch.build_qemu_command(config, self.qemu_binary), vm.folder)
+                break
+            except DriverError as exc:
+                if "host forwarding" not in str(exc) or attempt == 2:
+                    raise
+                LOG.info("SSH forward port %s of %s was taken; trying another", port, vm.uuid)
+        pid = process.pid
+        self._children[pid] = process
+        vm.pid = pid
+        vm.generation += 1
+        vm.last_cpu_ns = 0
+        vm.started_at = time.time()
+        generation = vm.generation
+        client = QMPClient(vm.path(launch.QMP_SOCKET), timeout=10,
+                           on_event=lambda event: self._on_event(vm.uuid, generation, event))  # fmt: skip
+        try:
+            client.connect(wait=10.0)
+        except QMPConnectionError:
+            launch.kill(pid, vm.uuid)
+            vm.pid = None
+            raise
+        vm.qmp = client
+        vm.save()
+        return offset
+
+    def attach(self, vm: VM) -> bool:
+        """Re-attach to a QEMU that outlived an earlier driver; False if there is none."""
+        pid = launch.read_pid(vm.folder)
+        if not launch.pid_alive(pid, vm.uuid):
+            return False
+        vm.pid = pid
+        vm.generation += 1
+        generation = vm.generation
+        client = QMPClient(vm.path(launch.QMP_SOCKET), timeout=10,
+                           on_event=lambda event: self._on_event(vm.uuid, generation, event))  # fmt: skip
+        try:
+            client.connect(wait=2.0)
+        except QMPConnectionError as exc:
+            LOG.warning("Cannot re-attach to QMP of %s: %s", vm.uuid, exc)
+            return True
+        vm.qmp = client
+        return True
+
+    def stop(self, vm: VM, graceful_timeout: float = 0.0) -> None:
+        """Stop QEMU: ACPI power button for up to `graceful_timeout` seconds, then quit, then kill."""
+        pid = vm.pid
+        if pid is not None and launch.pid_alive(pid, vm.uuid):
+            vm.last_cpu_ns = max(vm.last_cpu_ns, launch.process_cpu_time_ns(pid))
+            if graceful_timeout > 0 and self.status(vm) == "running":
+                self._try(vm, "system_powerdown")
+                launch.wait_dead(pid, vm.uuid, graceful_timeout)
+            if launch.pid_alive(pid, vm.uuid):
+                vm.last_cpu_ns = max(vm.last_cpu_ns, launch.process_cpu_time_ns(pid))
+                self._try(vm, "quit")
+                if not launch.wait_dead(pid, vm.uuid, _QUIT_TIMEOUT):
+                    launch.kill(pid, vm.uuid)
+        self.forget_process(vm)
+
+    def forget_process(self, vm: VM) -> None:
+        if vm.qmp is not None:
+            vm.qmp.close()
+            vm.qmp = None
+        if vm.pid is not None:
+            child = self._children.pop(vm.pid, None)
+            if child is not None:
+                child.poll()
+            vm.record.cpu_time_base_ns += vm.last_cpu_ns
+            vm.last_cpu_ns = 0
+            vm.pid = None
+            vm.started_at = None
+            vm.generation += 1
+            for leftover in (launch.QMP_SOCKET, launch.PID_FILE):
+                vm.path(leftover).unlink(missing_ok=True)
+            vm.save()
+
+    # --- state ----------------------------------------------------------------------------------
+    def alive(self, vm: VM) -> bool:
+        return launch.pid_alive(vm.pid, vm.uuid)
+
+    def status(self, vm: VM) -> str | None:
+        """QMP's run state ("running", "paused", ...), None when QEMU is gone or does not answer."""
+        if vm.qmp is None or vm.qmp.closed:
+            if not self.alive(vm):
+                return None
+            self.attach(vm)
+            if vm.qmp is None:
+                return None
+        try:
+            result = vm.qmp.execute("query-status", timeout=10)
+        except (QMPConnectionError, QMPError):
+            return None
+        return str(result.get("status")) if isinstance(result, dict) else None
+
+    def refresh(self, vm: VM) -> PowerState:
+        """Look at the process and QMP; record the state, and the event if it changed on its own."""
+        if vm.state == PowerState.NOSTATE:
+            return vm.state
+        status = self.status(vm) if self.alive(vm) else None
+        if status is not None:
+            new = QMP_STATUS.get(status, vm.state)
+            if vm.pid is not None:
+                vm.last_cpu_ns = max(vm.last_cpu_ns, launch.process_cpu_time_ns(vm.pid))
+        elif self.alive(vm):
+            new = vm.state  # alive but not answering (busy): keep what we knew
+        else:
+            self.forget_process(vm)
+            suspended = vm.record.suspended and vm.path(SUSPEND_STATE).exists()
+            new = PowerState.SUSPENDED if suspended else PowerState.SHUTDOWN
+            if new == PowerState.SHUTDOWN and vm.state == PowerState.CRASHED:
+                new = PowerState.CRASHED
+        self.set_state(vm, new)
+        return new
+
+    def set_state(self, vm: VM, new: PowerState) -> None:
+        transition = transition_for(vm.state, new)
+        vm.state = new
+        if transition is not None:
+            vm.pending_events.append(transition)
+
+    def cpu_time_ns(self, vm: VM) -> int:
+        return vm.record.cpu_time_base_ns + vm.last_cpu_ns
+
+    # --- QMP helpers ----------------------------------------------------------------------------
+    def execute(
+        self, vm: VM, command: str, arguments: dict[str, Any] | None = None, timeout: float = 30
+    ) -> Any:
+        if vm.qmp is None:
+            raise InstanceActionInvalid(f"Instance {vm.uuid} has no running QEMU.")
+        try:
+            return vm.qmp.execute(command, arguments, timeout=timeout)
+        except (QMPConnectionError, QMPError) as exc:
+            raise DriverError(f"QEMU of instance {vm.uuid} refused {command}: {exc}") from exc
+
+    def _try(self, vm: VM, command: str) -> None:
+        try:
+            if vm.qmp is not None:
+                vm.qmp.execute(command, timeout=5)
+        except (QMPConnectionError, QMPError):
+            pass
+
+    def save_state(self, vm: VM, target: Path) -> None:
+        """Write the paused VM's whole state to `target` (QEMU migration to a file)."""
+        self.execute(vm, "migrate-set-parameters", {"max-bandwidth": 1 << 40})
+        partial = target.with_name(f".{target.name}.part")
+        quoted = shlex.quote(str(partial.absolute()))
+        self.execute(vm, "migrate", {"uri": f"exec:cat > {quoted}"})
+        deadline = time.monotonic() + _MIGRATION_TIMEOUT
+        while True:
+            info = self.execute(vm, "query-migrate") or {}
+            status = info.get("status")
+            if status == "completed":
+                break
+            if status in ("failed", "cancelled") or time.monotonic() > deadline:
+                partial.unlink(missing_ok=True)
+                raise DriverError(f"Saving the state of {vm.uuid} failed: {info.get('error-desc', status)}")
+            time.sleep(0.05)
+        partial.replace(target)
+
+    def wait_incoming(self, vm: VM, timeout: float = _MIGRATION_TIMEOUT) -> None:
+        """After a start from a state file: wait for the state to load, then let the VM run."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status(vm)
+            if status is None:
+                raise DriverError(f"QEMU of {vm.uuid} exited while loading its saved state")
+            if status not in ("inmigrate", "prelaunch"):
+                break
+            if time.monotonic() > deadline:
+                raise DriverError(f"Loading the saved state of {vm.uuid} timed out")
+            time.sleep(0.05)
+        if status != "running":
+            self.execute(vm, "cont")
+
+    def send_ctrl_alt_del(self, vm: VM) -> None:
+        keys = [{"type": "qcode", "data": key} for key in ("ctrl", "alt", "delete")]
+        self.execute(vm, "send-key", {"keys": keys})
+
+    # --- notices --------------------------------------------------------------------------------
+    def _on_event(self, uuid: str, generation: int, event: dict[str, Any]) -> None:
+        """On the QMP reader thread: never block, just ask the dispatcher to take a look."""
+        if event.get("event") in _NOTICED_EVENTS:
+            self.notices.put((uuid, generation))
+
+    def _port_for(self, vm: VM, *, fresh: bool) -> int:
+        with self._port_lock:
+            if vm.record.ssh_port is not None and not fresh:
+                self._ports.add(vm.record.ssh_port)
+                return vm.record.ssh_port
+            if vm.record.ssh_port is not None:
+                self._ports.discard(vm.record.ssh_port)
+            port = launch.free_port(self._ports)
+            self._ports.add(port)
+            vm.record.ssh_port = port
+            return port
+
+    def release_port(self, vm: VM) -> None:
+        with self._port_lock:
+            if vm.record.ssh_port is not None:
+                self._ports.discard(vm.record.ssh_port)
+
+
+NoticeHandler = Callable[[str, int], None]
+
+
+def run_dispatcher(notices: queue.Queue[tuple[str, int] | None], handle: NoticeHandler) -> None:
+    """Deliver QMP notices one at a time until a None arrives."""
+    while True:
+        item = notices.get()
+        if item is None:
+            return
+        try:
+            handle(*item)
+        except Exception:
+            LOG.exception("Handling a QMP notice for %s failed", item[0])
