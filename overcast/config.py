@@ -82,7 +82,8 @@ class Settings(BaseSettings):
     # Nova's osapi max_request_body_size default.
     max_request_body_size: int = 114688
     log_level: str = "INFO"
-    compute_driver: str = "fake"
+    # "auto": QEMU when qemu-system-x86_64 is installed, else the in-memory fake; or "qemu", "fake".
+    compute_driver: str = "auto"
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     # Nova's: seconds a deleted server stays SOFT_DELETED (restorable) before it is reclaimed; 0 deletes
     # at once. shelved_offload_time: seconds a shelved server keeps its host; 0 offloads at once, -1 never.

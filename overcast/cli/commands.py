@@ -11,14 +11,20 @@ from overcast.cli import runner
 from overcast.cloud import Cloud
 from overcast.config import Settings
 from overcast.log import setup_logging
+from overcast.virt.driver import resolve_driver_name
 
 LOG = logging.getLogger(__name__)
 
 
 def all_in_one(settings: Settings, args: argparse.Namespace) -> int:
     setup_logging(settings.log_level)
+    # Resolved once, so the guest image and the compute service agree on the driver.
+    settings = settings.model_copy(update={"compute_driver": resolve_driver_name(settings.compute_driver)})
+    print(f"Compute driver: {settings.compute_driver}", flush=True)
     cloud = Cloud.from_settings(settings)
     clouds_yaml = bootstrap_cloud(cloud).clouds_yaml
+    if settings.compute_driver == "qemu":
+        _publish_guest_image(cloud)
     runner.run(
         cloud,
         list(runner.manager_factories()),
@@ -49,6 +55,32 @@ def run_service(settings: Settings, args: argparse.Namespace) -> int:
             with_api=False,
             on_ready=lambda: print(f"overcast {args.name} running on host {settings.host}", flush=True),
         )
+    return 0
+
+
+def _publish_guest_image(cloud: Cloud, *, force: bool = False) -> None:
+    from overcast.guest.publish import publish_guest_image
+
+    publish_guest_image(cloud, force=force, progress=lambda message: print(message, flush=True))
+
+
+def image_build_guest(settings: Settings, args: argparse.Namespace) -> int:
+    cloud = Cloud.from_settings(settings)
+    try:
+        _publish_guest_image(cloud, force=args.force)
+    finally:
+        cloud.close()
+    return 0
+
+
+def server_ssh_info(settings: Settings, args: argparse.Namespace) -> int:
+    from overcast.cli.servers import ssh_command
+
+    cloud = Cloud.from_settings(settings)
+    try:
+        print(ssh_command(cloud, args.server))
+    finally:
+        cloud.close()
     return 0
 
 

@@ -50,9 +50,27 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument("name", choices=SERVICES)
     for runner in (all_in_one, service):
         runner.add_argument("--host", help="this host's name (env OVERCAST_HOST)")
-        runner.add_argument("--compute-driver", choices=("fake", "qemu"), help="virt driver")
+        runner.add_argument(
+            "--compute-driver", choices=("auto", "fake", "qemu"),
+            help="virt driver (env OVERCAST_COMPUTE_DRIVER; auto: qemu if qemu-system-x86_64 is installed)",
+        )  # fmt: skip
 
     leaf(branch(commands, "db", "database maintenance"), "upgrade", "db_upgrade", "apply all migrations")
+
+    build_guest = leaf(
+        branch(commands, "image", "images"),
+        "build-guest",
+        "image_build_guest",
+        "build the tiny guest image and upload it as the public image overcast-tiny (if it has no data)",
+    )
+    build_guest.add_argument("--force", action="store_true", help="rebuild the image file")
+    ssh_info = leaf(
+        branch(commands, "server", "servers"),
+        "ssh-info",
+        "server_ssh_info",
+        "print the ssh command that reaches a server's guest (QEMU driver)",
+    )
+    ssh_info.add_argument("server", help="server name or id")
 
     manage = branch(commands, "manage", "operator commands")
     leaf(branch(manage, "service", "services and their liveness"), "list", "service_list", "list services")

@@ -12,8 +12,9 @@ from overcast.cloud import Cloud
 from overcast.compute import instance_actions as ia
 from overcast.compute import instance_extra, states
 from overcast.compute.actions import ActionAPI, visible_image, visible_instance
-from overcast.compute.api import COMPUTE_BINARY, ServerAPI, generate_password
+from overcast.compute.api import COMPUTE_BINARY, ServerAPI, check_user_data, generate_password
 from overcast.compute.flavors import FlavorAPI
+from overcast.compute.keypairs import KeyPairAPI
 from overcast.compute.server_metadata import check_metadata, check_metadata_quota
 from overcast.compute.snapshot_images import create_snapshot_image
 from overcast.context import RequestContext
@@ -35,6 +36,13 @@ def instance_flavor(instance: Instance) -> dict[str, Any]:
         "flavorid": instance.flavor_id, "vcpus": instance.vcpus, "memory_mb": instance.memory_mb,
         "root_gb": instance.root_gb, "ephemeral_gb": instance.ephemeral_gb,
     }  # fmt: skip
+
+
+def _public_key(session: Session, ctxt: RequestContext, key_name: str) -> str:
+    try:
+        return KeyPairAPI.find(session, ctxt.user_id or "", key_name).public_key
+    except errors.NotFound:
+        raise errors.BadRequest("Invalid key_name provided.") from None
 
 
 def compute_is_up(cloud: Cloud, session: Session, host: str) -> bool:
@@ -105,8 +113,13 @@ class ServerActionAPI(ActionAPI):
         metadata: dict[str, str] | None = None,
         access_ip_v4: str | None = None,
         access_ip_v6: str | None = None,
+        optional: dict[str, str | None] | None = None,
     ) -> str:
+        """`optional` holds what the request named of description, key_name and user_data (null clears)."""
         password = admin_password or generate_password()
+        named = dict(optional or {})
+        if named.get("user_data") is not None:
+            check_user_data(str(named["user_data"]))
 
         def prepare(session: Session, instance: Instance, transition: states.Transition) -> dict[str, Any]:
             image = visible_image(session, ctxt, image_ref)
@@ -125,6 +138,14 @@ class ServerActionAPI(ActionAPI):
                 values["access_ip_v4"] = access_ip_v4
             if access_ip_v6 is not None:
                 values["access_ip_v6"] = access_ip_v6
+            if "description" in named:
+                values["description"] = named["description"]
+            if "user_data" in named:
+                values["user_data"] = named["user_data"]
+            if "key_name" in named:
+                key_name = named["key_name"]
+                values["key_name"] = key_name
+                values["key_data"] = None if key_name is None else _public_key(session, ctxt, key_name)
             return values
 
         started = self._start(ctxt, uuid, "rebuild", ia.REBUILD, prepare=prepare)

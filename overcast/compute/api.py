@@ -14,25 +14,29 @@ import re
 import secrets
 import string
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast import errors, policy, servicegroup
 from overcast.cloud import Cloud
-from overcast.compute import instance_actions, instance_extra, instances, server_groups, states
+from overcast.compute import instance_actions, instance_extra, instances, server_groups, states, tags
+from overcast.compute.aggregates import host_zones
+from overcast.compute.block_devices import boot_image
 from overcast.compute.flavors import FlavorAPI
 from overcast.compute.keypairs import KeyPairAPI
 from overcast.compute.resource_tracker import Resources, release
+from overcast.compute.server_queries import MAX_LIMIT, Server, ServerFilters, list_page, with_details
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
-from overcast.db.models.compute import Flavor, Instance, InstanceFault
+from overcast.db.models.compute import Flavor, Instance
 from overcast.db.models.service import ServiceRecord
-from overcast.db.pagination import paginate
 from overcast.quota import QuotaEngine
 from overcast.virt.driver import PowerState
+
+__all__ = ["MAX_LIMIT", "ComputeService", "Server", "ServerAPI", "ServerCreate", "ServerFilters",
+           "ServerUpdate"]  # fmt: skip
 
 LOG = logging.getLogger(__name__)
 
@@ -42,10 +46,6 @@ COMPUTE_BINARY = "overcast-compute"
 ADMIN_PASSWORD_LENGTH = 12
 _PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
 MAX_USER_DATA_BYTES = 65535
-# Nova's osapi_max_limit: the most rows one list request returns.
-MAX_LIMIT = 1000
-SORT_KEYS = ("created_at", "display_name", "updated_at", "vm_state", "task_state", "uuid", "launched_at",
-             "image_ref", "flavor_id", "host", "availability_zone", "key_name", "power_state")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,12 @@ class ServerCreate:
     min_count: int = 1
     max_count: int = 1
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    # block_device_mapping_v2 items; only a boot-from-image root disk can be built (compute.block_devices).
+    block_device_mappings: tuple[dict[str, Any], ...] = ()
+    # "auto", "none" or the requested networks; there is no network service, so only the first two work.
+    networks: str | tuple[dict[str, Any], ...] = "auto"
 
 
 @dataclass(frozen=True)
@@ -74,33 +80,9 @@ class ServerUpdate:
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
     disk_config: str | None = None
+    description: str | None = None
     # Which of the nullable fields the request named (so null can clear them).
     provided: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class ServerFilters:
-    all_tenants: bool = False
-    project_id: str | None = None
-    name: str | None = None
-    status: str | None = None
-    image: str | None = None
-    flavor: str | None = None
-    host: str | None = None
-    reservation_id: str | None = None
-    changes_since: datetime | None = None
-    sort_key: str = "created_at"
-    sort_dir: str = "desc"
-    marker: str | None = None
-    limit: int | None = None
-
-
-@dataclass(frozen=True)
-class Server:
-    """What the views render: the instance and, for ERROR, its newest fault."""
-
-    instance: Instance
-    fault: InstanceFault | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +100,15 @@ def hostname_for(name: str) -> str:
     """Nova's sanitize_hostname: lowercase, letters/digits/hyphens, at most 63 characters."""
     hostname = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-.")[:63]
     return hostname or "server"
+
+
+def check_user_data(user_data: str) -> None:
+    try:
+        decoded = base64.b64decode(user_data, validate=True)
+    except (binascii.Error, ValueError):
+        raise errors.BadRequest("User data needs to be valid base 64.") from None
+    if len(decoded) > MAX_USER_DATA_BYTES:
+        raise errors.BadRequest("User data too large.")
 
 
 def image_id_from_ref(image_ref: str) -> str:
@@ -143,13 +134,15 @@ class ServerAPI:
         if ctxt.project_id is None or ctxt.user_id is None:
             raise errors.Forbidden("Creating a server needs a project-scoped token.")
         self._check_request(request)
+        image_ref = boot_image(request.image_ref, request.block_device_mappings)
         count = request.max_count
         admin_password = request.admin_password or generate_password()
         reservation_id = f"r-{secrets.token_hex(4)}"
 
         def write(session: Session) -> list[Instance]:
             flavor = self._flavor_for_boot(session, ctxt, request.flavor_ref)
-            image_id = self._image_for_boot(session, ctxt, request.image_ref, flavor)
+            image_id, image_properties = self._image_for_boot(session, ctxt, image_ref, flavor)
+            self._check_zone(session, request.availability_zone)
             key_data = None
             if request.key_name is not None:
                 try:
@@ -177,11 +170,15 @@ class ServerAPI:
                     metadata_items=dict(request.metadata), security_groups=list(request.security_groups),
                     disk_config=request.disk_config, config_drive=request.config_drive,
                     access_ip_v4=request.access_ip_v4, access_ip_v6=request.access_ip_v6, progress=0,
-                    reservation_id=reservation_id, launch_index=index,
+                    reservation_id=reservation_id, launch_index=index, description=request.description,
+                    kernel_id=str(image_properties.get("kernel_id") or ""),
+                    ramdisk_id=str(image_properties.get("ramdisk_id") or ""),
                 )  # fmt: skip
                 session.add(instance)
                 created.append(instance)
             session.flush()
+            for instance in created:
+                tags.add_all(session, instance.uuid, request.tags)
             server_groups.record_scheduler_hints(
                 session, ctxt, [i.uuid for i in created], request.scheduler_hints, self.quotas
             )
@@ -207,19 +204,20 @@ class ServerAPI:
     def _check_request(request: ServerCreate) -> None:
         if request.min_count < 1 or request.max_count < request.min_count:
             raise errors.BadRequest("min_count must be at least 1 and not more than max_count.")
-        zone = request.availability_zone
-        if zone not in (None, "", DEFAULT_AVAILABILITY_ZONE):
-            raise errors.BadRequest(f"The requested availability zone is not available: {zone}")
+        if request.tags:
+            tags.check_tags(request.tags)
+        if not isinstance(request.networks, str):
+            for network in request.networks:
+                # No network service exists yet, so no network or port can be found.
+                if network.get("port"):
+                    raise errors.BadRequest(f"Port {network['port']} could not be found.")
+                if network.get("uuid"):
+                    raise errors.BadRequest(f"Network {network['uuid']} could not be found.")
         for key, value in request.metadata.items():
             if not 1 <= len(key) <= 255 or len(value) > 255:
                 raise errors.BadRequest("Metadata keys must be 1-255 characters and values at most 255.")
         if request.user_data is not None:
-            try:
-                decoded = base64.b64decode(request.user_data, validate=True)
-            except (binascii.Error, ValueError):
-                raise errors.BadRequest("User data needs to be valid base 64.") from None
-            if len(decoded) > MAX_USER_DATA_BYTES:
-                raise errors.BadRequest("User data too large.")
+            check_user_data(request.user_data)
 
     @staticmethod
     def _flavor_for_boot(session: Session, ctxt: RequestContext, flavor_ref: str) -> Flavor:
@@ -232,7 +230,25 @@ class ServerAPI:
             raise errors.BadRequest("Flavor is disabled.")
         return flavor
 
-    def _image_for_boot(self, session: Session, ctxt: RequestContext, image_ref: str, flavor: Flavor) -> str:
+    @staticmethod
+    def _check_zone(session: Session, zone: str | None) -> None:
+        """Nova's check: the zone must hold an enabled compute service (no "zone:host" forcing here)."""
+        if zone is None:
+            return
+        if ":" in zone:
+            raise errors.BadRequest(f"Forcing a host through availability_zone '{zone}' is not supported.")
+        zones = host_zones(session)
+        hosts = session.scalars(
+            select(ServiceRecord.host).where(
+                ServiceRecord.binary == COMPUTE_BINARY, ServiceRecord.disabled.is_(False)
+            )
+        )
+        if zone not in {zones.get(host, DEFAULT_AVAILABILITY_ZONE) for host in hosts}:
+            raise errors.BadRequest("The requested availability zone is not available")
+
+    def _image_for_boot(
+        self, session: Session, ctxt: RequestContext, image_ref: str, flavor: Flavor
+    ) -> tuple[str, dict[str, Any]]:
         from overcast.image.api import ImageAPI
 
         image_id = image_id_from_ref(image_ref)
@@ -247,14 +263,34 @@ class ServerAPI:
             raise errors.BadRequest("Flavor's memory is too small for requested image.")
         if flavor.root_gb and flavor.root_gb < image.min_disk:
             raise errors.BadRequest("Flavor's disk is too small for requested image.")
-        return image_id
+        return image_id, dict(image.properties or {})
 
     # --- read -------------------------------------------------------------------------------------
     def get(self, ctxt: RequestContext, uuid: str) -> Server:
         with self.db.reader() as session:
             instance = self._visible(session, ctxt, uuid)
-            fault = instances.latest_faults(session, [uuid]).get(uuid)
-        return Server(instance, fault)
+            return self._details(session, [instance])[0]
+
+    def _details(self, session: Session, rows: list[Instance], *, with_faults: bool = True) -> list[Server]:
+        return with_details(
+            session, rows, clock=self.cloud.clock, down_time=self.cloud.settings.service_down_time,
+            with_faults=with_faults,
+        )  # fmt: skip
+
+    def find(self, ctxt: RequestContext, uuid: str, *, include_deleted: bool = False) -> Instance:
+        """The instance row if the caller may see it (deleted ones too when asked: 2.21's actions)."""
+        with self.db.reader() as session:
+            stmt = select(Instance).where(Instance.uuid == uuid)
+            if not include_deleted:
+                stmt = stmt.where(Instance.deleted.is_(False))
+            instance = session.scalars(stmt.order_by(Instance.id.desc())).first()
+            try:
+                if instance is None:
+                    raise errors.NotFound(uuid)
+                policy.ensure_visible(ctxt, instance.project_id, "instance")
+            except errors.NotFound:
+                raise errors.NotFound(f"Instance {uuid} could not be found.") from None
+            return instance
 
     @staticmethod
     def _visible(session: Session, ctxt: RequestContext, uuid: str) -> Instance:
@@ -269,49 +305,12 @@ class ServerAPI:
         return instance
 
     def list(self, ctxt: RequestContext, filters: ServerFilters, *, with_faults: bool = True) -> list[Server]:
-        if filters.sort_key not in SORT_KEYS:
-            raise errors.BadRequest(f"Invalid sort key: {filters.sort_key}")
-        stmt = self._filtered(ctxt, filters)
-        limit = MAX_LIMIT if filters.limit is None else min(filters.limit, MAX_LIMIT)
+        """One page of the servers `filters` selects (project-scoped unless an admin asked for all)."""
+        if filters.all_tenants and not ctxt.is_admin:
+            filters = ServerFilters(**{**filters.__dict__, "all_tenants": False})
         with self.db.reader() as session:
-            stmt = paginate(
-                stmt, Instance, sort_keys=[(filters.sort_key, filters.sort_dir)], marker=filters.marker,
-                limit=limit, session=session,
-            )  # fmt: skip
-            rows: list[Instance] = list(session.scalars(stmt))
-            faulted = [row.uuid for row in rows if row.vm_state == states.ERROR]
-            faults = instances.latest_faults(session, faulted) if with_faults else {}
-        return [Server(row, faults.get(row.uuid)) for row in rows]
-
-    @staticmethod
-    def _filtered(ctxt: RequestContext, filters: ServerFilters) -> Select[Instance]:
-        stmt = select(Instance).where(Instance.deleted.is_(False))
-        if not (ctxt.is_admin and filters.all_tenants):
-            stmt = stmt.where(Instance.project_id == ctxt.project_id)
-        elif filters.project_id is not None:
-            stmt = stmt.where(Instance.project_id == filters.project_id)
-        if filters.name:
-            stmt = stmt.where(Instance.display_name.contains(filters.name, autoescape=True))
-        if filters.image:
-            stmt = stmt.where(Instance.image_ref == image_id_from_ref(filters.image))
-        if filters.flavor:
-            stmt = stmt.where(Instance.flavor_id == filters.flavor.rstrip("/").rsplit("/", 1)[-1])
-        if filters.host is not None and ctxt.is_admin:
-            stmt = stmt.where(Instance.host == filters.host)
-        if filters.reservation_id:
-            stmt = stmt.where(Instance.reservation_id == filters.reservation_id)
-        if filters.changes_since is not None:
-            stmt = stmt.where(Instance.updated_at >= filters.changes_since)
-        if filters.status:
-            pairs = states.states_for_status(filters.status)
-            clauses = [
-                Instance.vm_state == vm_state if isinstance(task, states._Any)
-                else and_(Instance.vm_state == vm_state,
-                          Instance.task_state.is_(None) if task is None else Instance.task_state == task)
-                for vm_state, task in pairs
-            ]  # fmt: skip
-            stmt = stmt.where(or_(*clauses)) if clauses else stmt.where(Instance.id.is_(None))
-        return stmt
+            rows = list_page(session, ctxt, filters)
+            return self._details(session, rows, with_faults=with_faults)
 
     # --- update -----------------------------------------------------------------------------------
     def update(self, ctxt: RequestContext, uuid: str, changes: ServerUpdate) -> Server:
@@ -325,6 +324,8 @@ class ServerAPI:
                 instance.access_ip_v6 = changes.access_ip_v6
             if changes.disk_config is not None:
                 instance.disk_config = changes.disk_config
+            if "description" in changes.provided:
+                instance.description = changes.description
             instance.updated_at = utcnow()
             session.flush()
             return instance
@@ -381,3 +382,4 @@ class ComputeService:
         self.metadata = MetadataAPI(cloud.db, self.quotas)
         self.flavors = FlavorAPI(cloud.db)
         self.keypairs = KeyPairAPI(cloud.db, self.quotas)
+        self.tags = tags.TagAPI(cloud.db)

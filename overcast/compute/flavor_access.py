@@ -47,10 +47,12 @@ class FlavorAccessAPI:
             )
         )
 
-    def add_project(self, flavorid: str, project_id: str) -> list[str]:
+    def add_project(self, flavorid: str, project_id: str, *, refuse_public: bool = True) -> list[str]:
+        """Share a private flavor; before compute API 2.7 a public flavor takes the (idle) access too."""
+
         def write(session: Session) -> list[str]:
             flavor = _flavor(session, flavorid)
-            if flavor.is_public:
+            if flavor.is_public and refuse_public:
                 raise errors.Conflict("Can not add access to a public flavor.")
             if session.get(Project, project_id) is None:
                 raise errors.BadRequest(f"Project ID {project_id} is not a valid project.")

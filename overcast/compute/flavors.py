@@ -116,6 +116,17 @@ class FlavorAPI:
 
         return self.db.write(write)
 
+    def update_description(self, ctxt: RequestContext, flavorid: str, description: str | None) -> Flavor:
+        """The one thing about a flavor that may change after creation (compute API 2.55)."""
+
+        def write(session: Session) -> Flavor:
+            flavor = self._visible(session, ctxt, flavorid)
+            flavor.description = description
+            session.flush()
+            return flavor
+
+        return self.db.write(write)
+
     def delete(self, ctxt: RequestContext, flavorid: str) -> None:
         def write(session: Session) -> None:
             result = session.execute(delete(Flavor).where(Flavor.flavorid == flavorid))

@@ -21,6 +21,7 @@ from overcast.db.models.service import ServiceRecord
 @dataclass(frozen=True)
 class ServiceInfo:
     id: int
+    uuid: str
     binary: str
     host: str
     zone: str
@@ -34,6 +35,7 @@ class ServiceInfo:
 @dataclass(frozen=True)
 class HypervisorInfo:
     id: int
+    uuid: str
     hypervisor_hostname: str
     host: str
     hypervisor_type: str
@@ -79,7 +81,7 @@ class HostAPI:
 
     def _info(self, record: ServiceRecord, zones: dict[str, str]) -> ServiceInfo:
         return ServiceInfo(
-            id=record.id, binary=record.binary, host=record.host,
+            id=record.id, uuid=record.uuid, binary=record.binary, host=record.host,
             zone=service_zone(record.binary, record.host, zones), disabled=record.disabled,
             disabled_reason=record.disabled_reason, forced_down=record.forced_down,
             up=servicegroup.service_is_up(record, self.clock(), self.service_down_time),
@@ -111,9 +113,50 @@ class HostAPI:
 
         self.db.write(write)
 
-    def delete_service(self, service_id: str) -> None:
+    def service(self, service_uuid: str) -> ServiceInfo:
+        with self.db.reader() as session:
+            record = session.scalars(select(ServiceRecord).where(ServiceRecord.uuid == service_uuid)).first()
+            if record is None:
+                raise errors.NotFound(f"Service {service_uuid} could not be found.")
+            return self._info(record, host_zones(session))
+
+    def update_service(
+        self, service_uuid: str, *, disabled: bool | None = None, reason: str | None = None,
+        forced_down: bool | None = None,
+    ) -> ServiceInfo:  # fmt: skip
+        """Compute API 2.53's PUT /os-services/{uuid}: status (with an optional reason) and forced_down."""
+
         def write(session: Session) -> None:
-            record = session.get(ServiceRecord, int(service_id)) if service_id.isdigit() else None
+            record = session.scalars(select(ServiceRecord).where(ServiceRecord.uuid == service_uuid)).one()
+            if disabled is not None:
+                record.disabled = disabled
+                record.disabled_reason = reason if disabled else None
+            if forced_down is not None:
+                record.forced_down = forced_down
+
+        self.db.write(write)
+        return self.service(service_uuid)
+
+    def set_forced_down(self, host: str, binary: str, forced_down: bool) -> None:
+        def write(session: Session) -> None:
+            record = session.scalars(
+                select(ServiceRecord).where(ServiceRecord.host == host, ServiceRecord.binary == binary)
+            ).first()
+            if record is None:
+                raise errors.NotFound(f"Service {binary} on host {host} could not be found.")
+            record.forced_down = forced_down
+
+        self.db.write(write)
+
+    def delete_service(self, service_id: str) -> None:
+        """Delete by database id (before 2.53) or uuid."""
+
+        def write(session: Session) -> None:
+            by_uuid = select(ServiceRecord).where(ServiceRecord.uuid == service_id)
+            record = (
+                session.get(ServiceRecord, int(service_id)) if service_id.isdigit()
+                else session.scalars(by_uuid).first()
+            )  # fmt: skip
             if record is None:
                 raise errors.NotFound(f"Service {service_id} not found.")
             if record.binary == COMPUTE_BINARY:
@@ -142,13 +185,15 @@ class HostAPI:
         with self.db.reader() as session:
             return self._hypervisors(session, list(session.scalars(stmt)), with_servers)
 
-    def hypervisor(self, hypervisor_id: str) -> HypervisorInfo:
+    def hypervisor(self, hypervisor_id: str, *, with_servers: bool = False) -> HypervisorInfo:
+        """By compute node id (digits, before 2.53) or uuid."""
         not_found = errors.NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
-        if not hypervisor_id.isdigit():
-            raise not_found
         with self.db.reader() as session:
-            node = session.get(ComputeNode, int(hypervisor_id))
-            found = self._hypervisors(session, [node] if node else [], False)
+            if hypervisor_id.isdigit():
+                node = session.get(ComputeNode, int(hypervisor_id))
+            else:
+                node = session.scalars(select(ComputeNode).where(ComputeNode.uuid == hypervisor_id)).first()
+            found = self._hypervisors(session, [node] if node else [], with_servers)
         if not found:
             raise not_found
         return found[0]
@@ -185,7 +230,7 @@ class HostAPI:
             if service is None:
                 continue  # a node whose service was deleted is no hypervisor any more
             found.append(HypervisorInfo(
-                id=node.id, hypervisor_hostname=node.hypervisor_hostname, host=node.host,
+                id=node.id, uuid=node.uuid, hypervisor_hostname=node.hypervisor_hostname, host=node.host,
                 hypervisor_type=node.hypervisor_type, hypervisor_version=node.hypervisor_version,
                 cpu_info=dict(node.cpu_info), vcpus=node.vcpus, memory_mb=node.memory_mb,
                 local_gb=node.local_gb, vcpus_used=node.vcpus_used, memory_mb_used=node.memory_mb_used,

@@ -12,8 +12,9 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from overcast import errors
@@ -62,9 +63,10 @@ class ActionRecord:
 
 
 def record_action(session: Session, ctxt: RequestContext, instance_uuid: str, action: str) -> InstanceAction:
+    now = utcnow()
     record = InstanceAction(
         action=action, instance_uuid=instance_uuid, request_id=ctxt.request_id,
-        user_id=ctxt.user_id, project_id=ctxt.project_id, start_time=utcnow(),
+        user_id=ctxt.user_id, project_id=ctxt.project_id, start_time=now, updated_at=now,
     )  # fmt: skip
     session.add(record)
     session.flush()
@@ -86,7 +88,9 @@ def _start_event(
         action = _find_action(session, instance_uuid, ctxt.request_id)
         if action is None:
             return None  # work nobody asked for through the API (periodic tasks): nothing to attach to
-        record = InstanceActionEvent(action_id=action.id, event=event, start_time=utcnow(), host=host)
+        now = utcnow()
+        record = InstanceActionEvent(action_id=action.id, event=event, start_time=now, host=host)
+        action.updated_at = now
         session.add(record)
         session.flush()
         return record.id
@@ -105,7 +109,7 @@ def _finish_event(db: Database, event_id: int, error: BaseException | None) -> N
         record.result = SUCCESS if error is None else ERROR
         if error is not None:
             record.traceback = "".join(traceback.format_exception(error)).strip()
-        values: dict[str, object] = {"finish_time": now}
+        values: dict[str, object] = {"finish_time": now, "updated_at": now}
         if error is not None:
             values["message"] = ERROR
         session.execute(update(InstanceAction).where(InstanceAction.id == record.action_id).values(**values))
@@ -133,15 +137,29 @@ def action_event(
         _finish_event(db, event_id, None)
 
 
-def list_actions(session: Session, instance_uuid: str) -> list[InstanceAction]:
-    """Newest first, as Nova lists them."""
-    return list(
-        session.scalars(
-            select(InstanceAction)
-            .where(InstanceAction.instance_uuid == instance_uuid)
-            .order_by(InstanceAction.start_time.desc(), InstanceAction.id.desc())
+def list_actions(
+    session: Session, instance_uuid: str, *, changes_since: datetime | None = None, marker: str | None = None,
+    limit: int | None = None,
+) -> list[InstanceAction]:  # fmt: skip
+    """Newest first, as Nova lists them; from compute API 2.58 a page after the action `marker` (its
+    request id) of at most `limit`, changed at or after `changes_since`."""
+    stmt = select(InstanceAction).where(InstanceAction.instance_uuid == instance_uuid)
+    if changes_since is not None:
+        stmt = stmt.where(
+            func.coalesce(InstanceAction.updated_at, InstanceAction.start_time) >= changes_since
         )
-    )
+    if marker is not None:
+        found = _find_action(session, instance_uuid, marker)
+        if found is None:
+            raise errors.BadRequest(f"Marker {marker} could not be found.")
+        stmt = stmt.where(or_(
+            InstanceAction.start_time < found.start_time,
+            and_(InstanceAction.start_time == found.start_time, InstanceAction.id < found.id),
+        ))  # fmt: skip
+    stmt = stmt.order_by(InstanceAction.start_time.desc(), InstanceAction.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
 
 
 def get_action(session: Session, instance_uuid: str, request_id: str) -> ActionRecord:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hashlib
+import string
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -40,6 +44,33 @@ def generate_key() -> GeneratedKey:
     return GeneratedKey(public_key=f"{public.decode()} {KEY_COMMENT}", private_key=private)
 
 
+def generate_x509(user_id: str) -> GeneratedKey:
+    """Nova's x509 key pair: a self-signed certificate for CN=user_id (10 years) and its PKCS#8 key."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=GENERATED_KEY_BITS)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, user_id)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=3650)).sign(key, hashes.SHA256())
+    )  # fmt: skip
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return GeneratedKey(certificate.public_bytes(serialization.Encoding.PEM).decode(), private)
+
+
+def x509_fingerprint(pem: str) -> str:
+    """Nova's x509 fingerprint: the certificate's SHA-1, colon-separated hex."""
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.encode())
+    except ValueError:
+        raise errors.BadRequest("Keypair data is invalid: failed to generate fingerprint") from None
+    # SHA-1 because that is the fingerprint Nova shows, not for security.
+    digest = certificate.fingerprint(hashes.SHA1()).hex()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
 def fingerprint(public_key: str) -> str:
     """The MD5 fingerprint ssh-keygen -l -E md5 prints (aa:bb:...), as Nova shows it."""
     invalid = errors.BadRequest("Keypair data is invalid: failed to generate fingerprint")
@@ -55,9 +86,17 @@ def fingerprint(public_key: str) -> str:
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
+SAFE_NAME_CHARACTERS = frozenset("_- " + string.digits + string.ascii_letters)
+
+
 def validate_name(name: str) -> None:
-    if not name or not name.strip() or len(name) > 255 or not name.isprintable():
-        raise errors.BadRequest("Keypair name must be 1-255 printable characters and not blank.")
+    """Nova's rule before microversion 2.92: letters, digits, '_', '-' and spaces, 1-255 of them."""
+    if any(ch not in SAFE_NAME_CHARACTERS for ch in name):
+        raise errors.BadRequest("Keypair data is invalid: Keypair name contains unsafe characters")
+    if not 1 <= len(name) <= 255:
+        raise errors.BadRequest(
+            "Keypair data is invalid: Keypair name must be string and between 1 and 255 characters long"
+        )
 
 
 class KeyPairAPI:
@@ -65,10 +104,20 @@ class KeyPairAPI:
         self.db = db
         self.quotas = quotas
 
-    def list(self, ctxt: RequestContext, user_id: str | None = None) -> list[KeyPair]:
+    def list(
+        self, ctxt: RequestContext, user_id: str | None = None, *, marker: str | None = None,
+        limit: int | None = None,
+    ) -> list[KeyPair]:  # fmt: skip
+        """The user's key pairs by name; a page after `marker` (a name) of at most `limit`."""
         owner = self._owner(ctxt, user_id)
         with self.db.reader() as session:
             query = select(KeyPair).where(KeyPair.user_id == owner).order_by(KeyPair.name)
+            if marker is not None:
+                if session.scalars(query.where(KeyPair.name == marker)).first() is None:
+                    raise errors.BadRequest(f"Marker {marker} could not be found.")
+                query = query.where(KeyPair.name > marker)
+            if limit is not None:
+                query = query.limit(limit)
             return list(session.scalars(query))
 
     def get(self, ctxt: RequestContext, name: str, user_id: str | None = None) -> KeyPair:
@@ -98,9 +147,9 @@ class KeyPairAPI:
         validate_name(name)
         private_key = None
         if public_key is None:
-            generated = generate_key()
+            generated = generate_x509(owner) if key_type == "x509" else generate_key()
             public_key, private_key = generated.public_key, generated.private_key
-        fingerprint_text = fingerprint(public_key)
+        fingerprint_text = x509_fingerprint(public_key) if key_type == "x509" else fingerprint(public_key)
 
         def write(session: Session) -> KeyPair:
             if ctxt.project_id is not None:

@@ -57,6 +57,10 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ComputeManagerBase):
         self._reconcile()
         self.resource_tracker.update_available_resource()
 
+    def cleanup_host(self) -> None:
+        """Let go of the driver; its VMs keep running and the next start re-attaches to them."""
+        self.driver.shutdown()
+
     def _reconcile(self) -> None:
         ctxt = RequestContext.admin()
         with self.cloud.db.reader() as session:
@@ -115,7 +119,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ComputeManagerBase):
         self._notify(ctxt, instance_uuid, "create.start")
         try:
             with self._event(ctxt, instance_uuid, "compute_build_and_run_instance"):
-                self.driver.spawn(ctxt, spec, admin_password)
+                self.driver.spawn(ctxt, self._prepared(ctxt, spec), admin_password)
         except Exception as exc:
             LOG.warning("Spawning instance %s on %s failed: %s", instance_uuid, self.host, exc)
             self._notify(ctxt, instance_uuid, "create.error", exception=str(exc))
@@ -125,12 +129,17 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ComputeManagerBase):
             )  # fmt: skip
             return
 
+        network = self._network_info(instance_uuid)
+
         def finish(session: Session) -> bool:
-            return instances.compare_and_swap(
+            done = instances.compare_and_swap(
                 session, instance_uuid, (states.SPAWNING,), expected_host=self.host,
                 vm_state=states.ACTIVE, task_state=None, power_state=int(PowerState.RUNNING),
                 launched_at=utcnow(),
             )  # fmt: skip
+            if done:
+                self._record_network(session, instance_uuid, network)
+            return done
 
         if not self.cloud.db.write(finish):
             # Deleted (or declared lost) while spawning: the row is someone else's; the VM is ours to remove.
@@ -157,7 +166,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ComputeManagerBase):
             # Back to SCHEDULING and off this node in one step, so the claim is released exactly once.
             moved = instances.compare_and_swap(
                 session, uuid, (states.SPAWNING,), expected_host=self.host,
-                task_state=states.SCHEDULING, host=None, node=None,
+                task_state=states.SCHEDULING, host=None, node=None, devices=[],
             )  # fmt: skip
             if moved:
                 release(session, self.host, node, claimed)
@@ -212,6 +221,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ComputeManagerBase):
 
         if self.cloud.db.write(finish):
             self._notify(ctxt, uuid, "delete.end")
+        self._prune_image_cache()
 
     # --- power truth ------------------------------------------------------------------------------
     def _on_lifecycle_event(self, event: LifecycleEvent) -> None:

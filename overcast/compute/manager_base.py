@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import Cloud
-from overcast.compute import instance_actions, instances, states
+from overcast.compute import instance_actions, instance_extra, instances, network_info, states
+from overcast.compute.image_cache import HostImageCache
 from overcast.compute.notifications import InstanceNotifier
 from overcast.compute.resource_tracker import ResourceTracker
 from overcast.compute.snapshot_images import store_snapshot
@@ -29,7 +30,15 @@ from overcast.db.models.compute import Instance
 from overcast.errors import OvercastError
 from overcast.manager import Manager
 from overcast.quota import QuotaEngine
-from overcast.virt.driver import ComputeDriver, InstanceNotFound, InstanceSpec, PowerState, load_driver
+from overcast.virt.driver import (
+    ComputeDriver,
+    ImageRef,
+    InstanceNotFound,
+    InstanceSpec,
+    PowerState,
+    load_driver,
+    resolve_driver_name,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -42,7 +51,7 @@ Work = Callable[[Instance], dict[str, Any] | None]
 
 
 class ComputeManagerBase(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.2"
+    RPC_API_VERSION: ClassVar[str] = "1.3"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = "overcast-compute"
 
@@ -51,7 +60,8 @@ class ComputeManagerBase(Manager):
         from overcast.compute.rpcapi import ComputeAPI
         from overcast.conductor.rpcapi import ConductorAPI
 
-        self.driver = driver or load_driver(cloud.settings.compute_driver)
+        self.driver = driver or _load_driver(cloud)
+        self.image_cache = HostImageCache(cloud, host)
         self.resource_tracker = ResourceTracker(cloud.db, host, self.driver)
         self.conductor = ConductorAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
         self.compute_rpc = ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
@@ -79,6 +89,41 @@ class ComputeManagerBase(Manager):
         if image_id is not None:
             spec = replace(spec, image=replace(spec.image, id=image_id))
         return spec
+
+    def _with_image_file(self, ctxt: RequestContext, image: ImageRef) -> ImageRef:
+        """`image` with its local file (fetched into this host's cache) when the driver needs one."""
+        if not self.driver.needs_image_files or image.path or not image.id:
+            return image
+        return replace(image, path=str(self.image_cache.fetch(ctxt, image.id)))
+
+    def _prepared(self, ctxt: RequestContext, spec: InstanceSpec) -> InstanceSpec:
+        """What spawn needs beyond the database's view: the image file and a NIC with a stable MAC."""
+        vifs = spec.network_info or [network_info.default_vif(spec.uuid)]
+        return replace(spec, image=self._with_image_file(ctxt, spec.image), network_info=vifs)
+
+    def _prune_image_cache(self) -> None:
+        if not self.driver.needs_image_files:
+            return
+        with self.cloud.db.reader() as session:
+            in_use = session.scalars(
+                select(Instance.image_ref).where(Instance.host == self.host, Instance.deleted.is_(False))
+            ).all()
+        try:
+            self.image_cache.prune(in_use)
+        except OSError:
+            LOG.exception("Pruning the image cache of %s failed", self.host)
+
+    def _network_info(self, uuid: str) -> dict[str, Any] | None:
+        try:
+            return self.driver.get_instance_network(uuid)
+        except InstanceNotFound:
+            return None
+
+    def _record_network(self, session: Session, uuid: str, info: dict[str, Any] | None) -> None:
+        """Store what the driver says about the guest's network (None: it has none, or no VM)."""
+        stored = instance_extra.system_metadata(session, uuid).get(network_info.SYSTEM_METADATA_KEY)
+        if stored != info:
+            instance_extra.update_system_metadata(session, uuid, **{network_info.SYSTEM_METADATA_KEY: info})
 
     def _power_state(self, uuid: str) -> int:
         try:
@@ -162,7 +207,14 @@ class ComputeManagerBase(Manager):
             return False
         final = {"vm_state": done, "task_state": row.done_task_state, "power_state": self._power_state(uuid)}
         final.update(values)
-        swapped = self._swap(uuid, task_states, after, **final)
+        network = self._network_info(uuid)  # a (re)start may have moved the SSH forward to another port
+
+        def finish(session: Session, instance: Instance) -> None:
+            self._record_network(session, uuid, network)
+            if after is not None:
+                after(session, instance)
+
+        swapped = self._swap(uuid, task_states, finish, **final)
         if not swapped:
             LOG.info("[%s] Instance %s changed while %s ran (deleted?)", ctxt.request_id, uuid, action)
         if notify:
@@ -191,8 +243,14 @@ class ComputeManagerBase(Manager):
                 before()
             if isinstance(data, Path):
                 with data.open("rb") as stream:
-                    store_snapshot(self.cloud.db, image_id, stream)
+                    store_snapshot(self.cloud, image_id, stream, api=self.image_cache.image_api)
             else:
-                store_snapshot(self.cloud.db, image_id, data)
+                store_snapshot(self.cloud, image_id, data, api=self.image_cache.image_api)
 
         return upload
+
+
+def _load_driver(cloud: Cloud) -> ComputeDriver:
+    name = resolve_driver_name(cloud.settings.compute_driver)
+    # The QEMU driver keeps its VMs under the cloud's data_dir.
+    return load_driver(name, **({"settings": cloud.settings} if name == "qemu" else {}))

@@ -35,8 +35,9 @@ def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _resources(flavor: dict[str, Any]) -> Resources:
-    return Resources(flavor["vcpus"], flavor["memory_mb"], flavor["root_gb"] + flavor["ephemeral_gb"])
+def _held(flavor: dict[str, Any], side: dict[str, Any]) -> Resources:
+    """What one side of a resize holds: its flavor's sizes and the devices recorded for that side."""
+    return Resources.of_flavor(flavor, side.get("devices"))
 
 
 class MoveActionsMixin(ComputeManagerBase):
@@ -82,7 +83,7 @@ class MoveActionsMixin(ComputeManagerBase):
             self.driver.finish_migration(ctxt, spec, resize_instance=True, power_on=power_on)
             return {
                 "vm_state": states.RESIZED, "task_state": None, "host": self.host, "node": dest["node"],
-                **_flavor_columns(meta["new_flavor"]),
+                "devices": dest.get("devices", []), **_flavor_columns(meta["new_flavor"]),
             }  # fmt: skip
 
         self._resize_step(
@@ -111,7 +112,7 @@ class MoveActionsMixin(ComputeManagerBase):
             dest = meta.get("resize_dest") or {}
 
             def give_back(session: Session, failed: Instance) -> None:
-                release(session, dest["host"], dest["node"], _resources(meta["new_flavor"]))
+                release(session, dest["host"], dest["node"], _held(meta["new_flavor"], dest))
 
             self._action_failed(uuid, exc, (expected,), states.ERROR)
             if dest:
@@ -130,7 +131,7 @@ class MoveActionsMixin(ComputeManagerBase):
         source = meta["resize_source"]
 
         def after(session: Session, instance: Instance) -> None:
-            release(session, source["host"], source["node"], _resources(meta["old_flavor"]))
+            release(session, source["host"], source["node"], _held(meta["old_flavor"], source))
             old, new = meta["old_flavor"], meta["new_flavor"]
             shrink = {
                 "cores": max(0, old["vcpus"] - new["vcpus"]),
@@ -168,7 +169,7 @@ class MoveActionsMixin(ComputeManagerBase):
             self._action_failed(instance_uuid, exc, (states.RESIZE_REVERTING,), states.ERROR)
             return
         self.cloud.db.write(
-            lambda session: release(session, self.host, dest["node"], _resources(meta["new_flavor"]))
+            lambda session: release(session, self.host, dest["node"], _held(meta["new_flavor"], dest))
         )
         self.compute_rpc.finish_revert_resize(ctxt, source["host"], instance_uuid, done_vm_state)
 
@@ -180,7 +181,8 @@ class MoveActionsMixin(ComputeManagerBase):
         def work(instance: Instance) -> dict[str, Any]:
             old_spec = self._spec(instance, meta["old_flavor"])
             self.driver.finish_revert_migration(ctxt, old_spec, power_on=done_vm_state != states.STOPPED)
-            return {"host": self.host, "node": source["node"], **_flavor_columns(meta["old_flavor"])}
+            return {"host": self.host, "node": source["node"], "devices": source.get("devices", []),
+                    **_flavor_columns(meta["old_flavor"])}  # fmt: skip
 
         def after(session: Session, instance: Instance) -> None:
             self.quotas.release(session, instance.project_id, meta.get("resize_quota") or {})
@@ -208,7 +210,7 @@ class MoveActionsMixin(ComputeManagerBase):
             self._advance(instance_uuid, states.REBUILDING, states.REBUILD_BLOCK_DEVICE_MAPPING)
             self.driver.destroy(ctxt, instance_uuid)
             self._advance(instance_uuid, states.REBUILD_BLOCK_DEVICE_MAPPING, states.REBUILD_SPAWNING)
-            self.driver.spawn(ctxt, self._spec(instance), admin_password)
+            self.driver.spawn(ctxt, self._prepared(ctxt, self._spec(instance)), admin_password)
             if done_vm_state == states.STOPPED:
                 self.driver.power_off(ctxt, instance_uuid, CLEAN_SHUTDOWN_TIMEOUT)
             return {"launched_at": utcnow()}
@@ -288,7 +290,7 @@ class MoveActionsMixin(ComputeManagerBase):
     def shelve_offload_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
         def work(instance: Instance) -> dict[str, Any]:
             self.driver.destroy(ctxt, instance_uuid)
-            return {"host": None, "node": None, "power_state": int(PowerState.NOSTATE)}
+            return {"host": None, "node": None, "devices": [], "power_state": int(PowerState.NOSTATE)}
 
         held: dict[str, Any] = {}
         instance = self._load(instance_uuid)
@@ -323,7 +325,7 @@ class MoveActionsMixin(ComputeManagerBase):
                 return
 
             def work(current: Instance) -> dict[str, Any]:
-                self.driver.spawn(ctxt, self._spec(current, image_id=image_id))
+                self.driver.spawn(ctxt, self._prepared(ctxt, self._spec(current, image_id=image_id)))
                 return {"launched_at": utcnow()}
 
         def after(session: Session, unshelved: Instance) -> None:
@@ -361,6 +363,6 @@ class MoveActionsMixin(ComputeManagerBase):
                 and current.vm_state == states.SHELVED_OFFLOADED
             ):
                 release(session, self.host, current.node, Resources.of(current))
-                current.host, current.node = None, None
+                current.host, current.node, current.devices = None, None, []
 
         self.cloud.db.write(write)

@@ -106,9 +106,8 @@ class PowerActionsMixin(ComputeManagerBase):
     ) -> None:
         def work(instance: Instance) -> None:
             image = self._spec(instance, image_id=rescue_image_id).image
-            self.driver.rescue(
-                ctxt, instance_uuid, ImageRef(id=image.id, properties=image.properties), admin_password
-            )
+            rescue_image = self._with_image_file(ctxt, ImageRef(id=image.id, properties=image.properties))
+            self.driver.rescue(ctxt, instance_uuid, rescue_image, admin_password)
 
         self._run_action(
             ctxt, instance_uuid, "rescue", event="compute_rescue_instance", notify="rescue", work=work
@@ -145,6 +144,11 @@ class PowerActionsMixin(ComputeManagerBase):
     @rpc_method
     def get_diagnostics(self, ctxt: RequestContext, instance_uuid: str) -> dict[str, Any]:
         return self.driver.get_diagnostics(instance_uuid)
+
+    @rpc_method
+    def get_serial_console(self, ctxt: RequestContext, instance_uuid: str) -> dict[str, Any]:
+        """Where this host's serial console proxy connects: {"kind": "unix", "path": ...} (RPC 1.3)."""
+        return self.driver.get_serial_console(instance_uuid)
 
     # --- soft delete ------------------------------------------------------------------------------
     @rpc_method

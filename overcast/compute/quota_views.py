@@ -94,10 +94,10 @@ class QuotaViewAPI:
                 ):
                     if row.resource in limits:
                         limits[row.resource] = row.hard_limit
-        return {name: limits[name] for name in QUOTA_CLASS_RESOURCES}
+        return {name: limits[name] for name in QUOTA_SET_RESOURCES}
 
     def update_class(self, class_name: str, changes: Mapping[str, int]) -> dict[str, int]:
-        self._check_names(changes, QUOTA_CLASS_RESOURCES)
+        self._check_names(changes, QUOTA_SET_RESOURCES)
         if class_name == DEFAULT_CLASS:
             self.db.write(lambda session: self.engine.set_defaults(session, changes))
         else:

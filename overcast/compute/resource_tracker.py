@@ -9,15 +9,19 @@ the last free memory on a node cannot both win.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy import ColumnElement, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from overcast.compute import states
 from overcast.db.base import utcnow
 from overcast.db.engine import Database
 from overcast.db.models.compute import ComputeNode, Instance
+from overcast.db.models.instance_actions import InstanceExtra
+from overcast.scheduler.device_pools import Held, held_from_json, pools_json, pools_of, total_held, used_after
 from overcast.virt.driver import ComputeDriver, HostResources
 
 LOG = logging.getLogger(__name__)
@@ -26,65 +30,53 @@ LOG = logging.getLogger(__name__)
 CPU_ALLOCATION_RATIO = 16.0
 RAM_ALLOCATION_RATIO = 1.5
 DISK_ALLOCATION_RATIO = 1.0
+# A device write loses its compare-and-swap only to another device write committed in between.
+DEVICE_WRITE_ATTEMPTS = 5
+# A resize's destination is reserved (by the conductor) while its instance is in these tasks.
+_DESTINATION_RESERVED = (states.RESIZE_MIGRATING, states.RESIZE_MIGRATED, states.RESIZE_FINISH)
 
 
 @dataclass(frozen=True)
 class Resources:
+    """What an instance holds on its node: the one vector every release gives back.
+
+    A claim produces it (overcast.scheduler.claims: the flavor's sizes and the device pools it took)
+    and records it on the instance; `of` reads it back, so a release cannot give back other amounts
+    than the claim took.
+    """
+
     vcpus: int
     memory_mb: int
     disk_gb: int
+    devices: Held = ()
 
     @classmethod
     def of(cls, instance: Instance) -> Resources:
-        return cls(instance.vcpus, instance.memory_mb, instance.root_gb + instance.ephemeral_gb)
+        return cls.of_flavor(instance, instance.devices)
+
+    @classmethod
+    def of_flavor(cls, flavor: Any, devices: Iterable[Mapping[str, Any]] | None = ()) -> Resources:
+        """From a flavor-shaped object or dict (vcpus, memory_mb, root_gb, ephemeral_gb) and held devices."""
+
+        def size(name: str) -> int:
+            return int(flavor[name] if isinstance(flavor, Mapping) else getattr(flavor, name))
+
+        return cls(size("vcpus"), size("memory_mb"), size("root_gb") + size("ephemeral_gb"),
+                   held_from_json(devices))  # fmt: skip
 
 
 def claim(session: Session, instance_uuid: str, host: str, node: str, wanted: Resources) -> bool:
-    """Reserve `wanted` on (host, node) for a SCHEDULING instance not placed yet; False if it does not fit.
+    """Place a SCHEDULING instance on (host, node) if `wanted` (no devices) fits; see scheduler.claims."""
+    from overcast.scheduler import claims
 
-    One transaction: the node's counters grow only if they stay within capacity times the allocation
-    ratio, and the instance is assigned to the node only if nobody else placed or deleted it meanwhile.
-    """
-    fits = (
-        update(ComputeNode)
-        .where(
-            ComputeNode.host == host,
-            ComputeNode.hypervisor_hostname == node,
-            ComputeNode.vcpus_used + wanted.vcpus <= ComputeNode.vcpus * ComputeNode.cpu_allocation_ratio,
-            ComputeNode.memory_mb_used + wanted.memory_mb
-            <= ComputeNode.memory_mb * ComputeNode.ram_allocation_ratio,
-            ComputeNode.local_gb_used + wanted.disk_gb
-            <= ComputeNode.local_gb * ComputeNode.disk_allocation_ratio,
-        )
-        .values(
-            vcpus_used=ComputeNode.vcpus_used + wanted.vcpus,
-            memory_mb_used=ComputeNode.memory_mb_used + wanted.memory_mb,
-            local_gb_used=ComputeNode.local_gb_used + wanted.disk_gb,
-            running_vms=ComputeNode.running_vms + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(session.execute(fits), "rowcount", 0) != 1:
-        return False
-    placed = (
-        update(Instance)
-        .where(
-            Instance.uuid == instance_uuid,
-            Instance.deleted.is_(False),
-            Instance.host.is_(None),
-            Instance.task_state == states.SCHEDULING,
-        )
-        .values(host=host, node=node, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(session.execute(placed), "rowcount", 0) != 1:
-        release(session, host, node, wanted)
-        return False
-    return True
+    if wanted.devices:
+        raise ValueError("devices are claimed from a request (claims.Wanted), not from held pools")
+    sizes = claims.Wanted(wanted.vcpus, wanted.memory_mb, wanted.disk_gb)
+    return claims.claim(session, instance_uuid, host, node, sizes) is claims.Outcome.CLAIMED
 
 
 def release(session: Session, host: str, node: str | None, freed: Resources) -> None:
-    """Give back what a claim took (the instance left the node: deleted, or its build failed)."""
+    """Give back what a claim took (the instance left the node: deleted, moved, or its build failed)."""
     if node is None:
         return
     session.execute(
@@ -98,6 +90,41 @@ def release(session: Session, host: str, node: str | None, freed: Resources) -> 
         )
         .execution_options(synchronize_session=False)
     )
+    if freed.devices:
+        release_devices(session, host, node, freed.devices)
+
+
+def release_devices(session: Session, host: str, node: str, held: Held) -> None:
+    """Give devices back with a compare-and-swap on the node's device generation (retried if it moved)."""
+    for _ in range(DEVICE_WRITE_ATTEMPTS):
+        row = node_devices(session, host, node)
+        if row is None:
+            return
+        devices, generation = row
+        used = used_after(pools_of(devices), held, -1)
+        result = session.execute(
+            update(ComputeNode)
+            .where(
+                ComputeNode.host == host,
+                ComputeNode.hypervisor_hostname == node,
+                ComputeNode.device_generation == generation,
+            )
+            .values(devices=pools_json(devices, used), device_generation=generation + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) == 1:
+            return
+    LOG.warning("Could not give back devices %s on %s/%s; the next report recounts them", held, host, node)
+
+
+def node_devices(session: Session, host: str, node: str) -> tuple[list[dict[str, Any]], int] | None:
+    """A node's device pools (with used counts) and their generation, read for a compare-and-swap."""
+    row = session.execute(
+        select(ComputeNode.devices, ComputeNode.device_generation).where(
+            ComputeNode.host == host, ComputeNode.hypervisor_hostname == node
+        )
+    ).first()
+    return None if row is None else (list(row.devices or ()), int(row.device_generation))
 
 
 def _floor_zero(value: ColumnElement[int]) -> ColumnElement[int]:
@@ -138,25 +165,45 @@ class ResourceTracker:
         node.cpu_info = {
             "arch": resources.cpu_arch, "model": resources.cpu_model, "features": resources.cpu_features,
         }  # fmt: skip
-        node.devices = [asdict(device) for device in resources.devices]
         node.vcpus = resources.vcpus
         node.memory_mb = resources.memory_mb
         node.local_gb = resources.local_gb
-        usage = session.execute(
-            select(
-                func.count(Instance.id),
-                func.coalesce(func.sum(Instance.vcpus), 0),
-                func.coalesce(func.sum(Instance.memory_mb), 0),
-                func.coalesce(func.sum(Instance.root_gb + Instance.ephemeral_gb), 0),
-            ).where(
-                Instance.host == self.host,
-                Instance.node == resources.hypervisor_hostname,
-                Instance.deleted.is_(False),
-            )
-        ).one()
-        node.running_vms, node.vcpus_used, node.memory_mb_used, node.local_gb_used = (
-            int(usage[0]), int(usage[1]), int(usage[2]), int(usage[3]),
-        )  # fmt: skip
+        running, holds = self._held_here(session, resources.hypervisor_hostname)
+        node.running_vms = running
+        node.vcpus_used = sum(held.vcpus for held in holds)
+        node.memory_mb_used = sum(held.memory_mb for held in holds)
+        node.local_gb_used = sum(held.disk_gb for held in holds)
+        used = total_held(held.devices for held in holds)
+        node.devices = pools_json((asdict(device) for device in resources.devices), used)
+        # Claims compare against the generation they read: one that read before this recount must retry.
+        node.device_generation = (node.device_generation or 0) + 1
         node.updated_at = utcnow()
         session.flush()
         return node
+
+    def _held_here(self, session: Session, nodename: str) -> tuple[int, list[Resources]]:
+        """How many instances the node runs, and everything held on it: what each of them holds, and
+        the other side of each resize in flight (the destination until the instance moves there, then
+        the source until the resize is confirmed or reverted)."""
+        sizes = Instance.vcpus, Instance.memory_mb, Instance.root_gb, Instance.ephemeral_gb, Instance.devices
+        rows = session.execute(
+            select(*sizes).where(
+                Instance.host == self.host, Instance.node == nodename, Instance.deleted.is_(False)
+            )
+        ).all()
+        holds = [Resources.of_flavor(row._mapping, row.devices) for row in rows]
+        resizing = session.execute(
+            select(Instance.vm_state, InstanceExtra.system_metadata)
+            .join(InstanceExtra, InstanceExtra.instance_uuid == Instance.uuid)
+            .where(
+                Instance.deleted.is_(False),
+                or_(Instance.vm_state == states.RESIZED, Instance.task_state.in_(_DESTINATION_RESERVED)),
+            )
+        )
+        for vm_state, meta in resizing:
+            moved = vm_state == states.RESIZED
+            side, flavor = ("resize_source", "old_flavor") if moved else ("resize_dest", "new_flavor")
+            place = meta.get(side) or {}
+            if meta.get(flavor) and (place.get("host"), place.get("node")) == (self.host, nodename):
+                holds.append(Resources.of_flavor(meta[flavor], place.get("devices")))
+        return len(rows), holds

@@ -14,7 +14,8 @@ class ComputeAPI(ServiceRPCAPI):
     # 1.1: build_and_run_instance, terminate_instance
     # 1.2: server actions (power, pause, suspend, rescue, password, console, diagnostics, resize,
     #      rebuild, snapshot, shelve, soft delete, restore)
-    VERSION: ClassVar[str] = "1.2"
+    # 1.3: get_serial_console
+    VERSION: ClassVar[str] = "1.3"
 
     def _cast(self, ctxt: RequestContext, host: str, method: str, **kwargs: Any) -> None:
         self.client.prepare(host=host).cast(ctxt, method, **kwargs)
@@ -82,6 +83,12 @@ class ComputeAPI(ServiceRPCAPI):
             ctxt, "get_console_output", instance_uuid=instance_uuid
         )
         return output
+
+    def get_serial_console(self, ctxt: RequestContext, host: str, instance_uuid: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.client.prepare(host=host, version="1.3").call(
+            ctxt, "get_serial_console", instance_uuid=instance_uuid
+        )
+        return result
 
     def get_diagnostics(self, ctxt: RequestContext, host: str, instance_uuid: str) -> dict[str, Any]:
         result: dict[str, Any] = self.client.prepare(host=host).call(

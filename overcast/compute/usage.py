@@ -11,10 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
 
+from overcast import errors
 from overcast.db.engine import Database
 from overcast.db.models.compute import Flavor, Instance
+from overcast.db.pagination import paginate
 
 SECONDS_PER_HOUR = 3600.0
 
@@ -54,6 +57,14 @@ class TenantUsage:
         self.server_usages.append(usage)
 
 
+def _page(session: Session, stmt: Select[Instance], marker: str | None, limit: int) -> Select[Instance]:
+    try:
+        return paginate(stmt, Instance, sort_keys=[("created_at", "asc")], marker=marker, limit=limit,
+                        session=session)  # fmt: skip
+    except errors.BadRequest:
+        raise errors.BadRequest(f"Marker {marker} could not be found.") from None
+
+
 def hours_in_period(
     launched: datetime, terminated: datetime | None, start: datetime, stop: datetime
 ) -> float:
@@ -71,9 +82,19 @@ class UsageAPI:
         return self.clock()
 
     def tenant_usages(
-        self, start: datetime, stop: datetime, project_id: str | None = None
+        self,
+        start: datetime,
+        stop: datetime,
+        project_id: str | None = None,
+        *,
+        marker: str | None = None,
+        limit: int | None = None,
     ) -> list[TenantUsage]:
-        """One summary per project that had an instance running in [start, stop), ordered by project."""
+        """One summary per project that had an instance running in [start, stop), ordered by project.
+
+        With `limit` (compute API 2.40) only one page of instances counts: at most `limit` of them in
+        creation order, after the instance `marker`.
+        """
         # Nova caps the period at "now": the future has not been used yet.
         now = self.clock()
         stop = min(stop, now)
@@ -89,6 +110,8 @@ class UsageAPI:
         if project_id is not None:
             stmt = stmt.where(Instance.project_id == project_id)
         with self.db.reader() as session:
+            if limit is not None:
+                stmt = _page(session, stmt, marker, limit)
             instances = list(session.scalars(stmt))
             wanted = {instance.flavor_id for instance in instances}
             named = session.execute(select(Flavor.flavorid, Flavor.name).where(Flavor.flavorid.in_(wanted)))

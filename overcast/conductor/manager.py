@@ -19,13 +19,13 @@ from sqlalchemy import select
 from overcast import errors
 from overcast.cloud import Cloud
 from overcast.compute import instances, states
-from overcast.compute.resource_tracker import Resources
 from overcast.conductor.moves import MoveTasksMixin
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
 from overcast.db.models.service import ServiceRecord
 from overcast.manager import Manager, periodic_task, rpc_method
 from overcast.scheduler import claims
+from overcast.scheduler.request_spec import wanted_of
 from overcast.servicegroup import service_is_up
 
 LOG = logging.getLogger(__name__)
@@ -89,7 +89,8 @@ class ConductorManager(MoveTasksMixin, Manager):
         instance = self._schedulable(uuid)
         if instance is None:
             return
-        wanted = Resources.of(instance)
+        with self.cloud.db.reader() as session:
+            wanted = wanted_of(session, uuid, self.cloud.settings.scheduler.pci_aliases)
         if attempt > self.max_build_attempts or not alternates:
             message = (
                 f"Exceeded maximum number of retries. Exhausted all hosts available for retrying "
@@ -104,8 +105,7 @@ class ConductorManager(MoveTasksMixin, Manager):
             target = candidates.pop(0)
             host, node = target["host"], target["nodename"]
             if self.cloud.db.write(functools.partial(
-                claims.claim, instance_uuid=uuid, host=host, node=node,
-                wanted=claims.Wanted(wanted.vcpus, wanted.memory_mb, wanted.disk_gb),
+                claims.claim, instance_uuid=uuid, host=host, node=node, wanted=wanted,
             )) is claims.Outcome.CLAIMED:  # fmt: skip
                 LOG.info("Instance %s claimed %s on %s (attempt %d)", uuid, node, host, attempt)
                 self.compute.build_and_run_instance(

@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast import errors
 from overcast.compute import instance_actions, instance_extra, instances, states
-from overcast.compute.resource_tracker import Resources, claim
+from overcast.compute.resource_tracker import Resources
 from overcast.context import RequestContext
-from overcast.db.models.compute import ComputeNode
+from overcast.db.models.compute import Flavor
 from overcast.manager import rpc_method
+from overcast.scheduler import claims
+from overcast.scheduler.device_pools import held_json, requested
+from overcast.scheduler.host_state import Wanted
+from overcast.scheduler.request_spec import wanted_of
 
 if TYPE_CHECKING:
     from overcast.cloud import Cloud
@@ -31,26 +36,15 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 
-def reserve(session: Session, host: str, node: str, wanted: Resources) -> bool:
-    """Add `wanted` to a node's usage if it still fits (a resize's destination; no instance moves yet)."""
-    capacity: list[ColumnElement[bool]] = [
-        ComputeNode.vcpus_used + wanted.vcpus <= ComputeNode.vcpus * ComputeNode.cpu_allocation_ratio,
-        ComputeNode.memory_mb_used + wanted.memory_mb
-        <= ComputeNode.memory_mb * ComputeNode.ram_allocation_ratio,
-        ComputeNode.local_gb_used + wanted.disk_gb
-        <= ComputeNode.local_gb * ComputeNode.disk_allocation_ratio,
-    ]
-    result = session.execute(
-        update(ComputeNode)
-        .where(ComputeNode.host == host, ComputeNode.hypervisor_hostname == node, *capacity)
-        .values(
-            vcpus_used=ComputeNode.vcpus_used + wanted.vcpus,
-            memory_mb_used=ComputeNode.memory_mb_used + wanted.memory_mb,
-            local_gb_used=ComputeNode.local_gb_used + wanted.disk_gb,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return getattr(result, "rowcount", 0) == 1
+def resize_wanted(
+    session: Session, flavor: dict[str, Any], pci_aliases: Mapping[str, Mapping[str, str]]
+) -> Wanted:
+    """What the new flavor claims on a resize's destination, its devices included."""
+    extra_specs = session.scalars(
+        select(Flavor.extra_specs).where(Flavor.flavorid == flavor.get("flavorid"))
+    ).first()
+    sizes = Resources.of_flavor(flavor)
+    return Wanted(sizes.vcpus, sizes.memory_mb, sizes.disk_gb, requested(extra_specs or {}, pci_aliases))
 
 
 class MoveTasksMixin:
@@ -62,8 +56,13 @@ class MoveTasksMixin:
     host: str
 
     def _candidates(self, ctxt: RequestContext, flavor: dict[str, Any]) -> list[dict[str, str]]:
-        spec = {"vcpus": flavor["vcpus"], "memory_mb": flavor["memory_mb"],
-                "disk_gb": flavor["root_gb"] + flavor["ephemeral_gb"]}  # fmt: skip
+        with self.cloud.db.reader() as session:
+            extra_specs = session.scalars(
+                select(Flavor.extra_specs).where(Flavor.flavorid == flavor.get("flavorid"))
+            ).first()
+        sizes = Resources.of_flavor(flavor)
+        spec = {"vcpus": sizes.vcpus, "memory_mb": sizes.memory_mb, "disk_gb": sizes.disk_gb,
+                "flavor_extra_specs": dict(extra_specs or {})}  # fmt: skip
         return self.scheduler.select_destinations(ctxt, spec, num_alternates=2)
 
     def _give_up(self, uuid: str, expected: str, error: BaseException, **values: Any) -> None:
@@ -89,18 +88,26 @@ class MoveTasksMixin:
             self.cloud.db.write(functools.partial(self._undo_resize_quota, uuid=instance_uuid))
 
     def _migrate(self, ctxt: RequestContext, uuid: str, flavor: dict[str, Any]) -> None:
-        wanted = Resources(flavor["vcpus"], flavor["memory_mb"], flavor["root_gb"] + flavor["ephemeral_gb"])
+        with self.cloud.db.reader() as session:
+            wanted = resize_wanted(session, flavor, self.cloud.settings.scheduler.pci_aliases)
         for target in self._candidates(ctxt, flavor):
             host, node = target["host"], target["nodename"]
 
             def start(session: Session, host: str = host, node: str = node) -> bool | None:
-                if not reserve(session, host, node, wanted):
+                held = claims.reserve(session, host, node, wanted)
+                if held is None:
                     return False
                 if not instances.compare_and_swap(
                     session, uuid, (states.RESIZE_PREP,), task_state=states.RESIZE_MIGRATING
                 ):
                     raise _Gone()
-                instance_extra.update_system_metadata(session, uuid, resize_dest={"host": host, "node": node})
+                # Each side's devices, so confirm and revert give back exactly what each side holds.
+                source = instance_extra.system_metadata(session, uuid).get("resize_source") or {}
+                dest = {"host": host, "node": node, "devices": held_json(held.devices)}
+                source_devices = instances.get_live(session, uuid).devices
+                instance_extra.update_system_metadata(
+                    session, uuid, resize_dest=dest, resize_source={**source, "devices": source_devices}
+                )
                 return True
 
             try:
@@ -153,13 +160,16 @@ class MoveTasksMixin:
             return
         with self.cloud.db.reader() as session:
             instance = instances.get_live(session, uuid)
-        flavor = {"vcpus": instance.vcpus, "memory_mb": instance.memory_mb, "root_gb": instance.root_gb,
-                  "ephemeral_gb": instance.ephemeral_gb}  # fmt: skip
-        wanted = Resources.of(instance)
+            wanted = wanted_of(session, uuid, self.cloud.settings.scheduler.pci_aliases)
+        flavor = {"flavorid": instance.flavor_id, "vcpus": instance.vcpus, "memory_mb": instance.memory_mb,
+                  "root_gb": instance.root_gb, "ephemeral_gb": instance.ephemeral_gb}  # fmt: skip
         for target in self._candidates(ctxt, flavor):
             host, node = target["host"], target["nodename"]
-            if self.cloud.db.write(
-                functools.partial(claim, instance_uuid=uuid, host=host, node=node, wanted=wanted)
+            if (
+                self.cloud.db.write(
+                    functools.partial(claims.claim, instance_uuid=uuid, host=host, node=node, wanted=wanted)
+                )
+                is claims.Outcome.CLAIMED
             ):
                 self.compute.unshelve_instance(ctxt, host, uuid)
                 return

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,8 +24,7 @@ from overcast.context import RequestContext
 from overcast.db.models.image import Image
 from overcast.image import formats, policies, registry
 from overcast.image.registry import ImageRecord
-from overcast.image.stores import CHUNK_SIZE, Store
-from overcast.image.stores.base import exact_chunks
+from overcast.image.stores import Store
 from overcast.quota import UNLIMITED
 
 if TYPE_CHECKING:
@@ -58,8 +58,14 @@ class DataPipeline:
     """Counts, hashes (md5 + sha512) and format-checks a stream on its way to a store.
 
     The size limit is enforced while streaming, so an oversized upload stops at the limit rather than
-    after it was stored.
+    after it was stored. md5 and sha512 each run on their own thread while the store writes and the
+    next chunks arrive (hashlib releases the GIL), so the three overlap instead of adding up; a hash
+    may lag HASH_LAG chunks behind the write, which keeps the cores busy when one of them is briefly
+    taken by something else. Chunks should be large (the API coalesces request bodies to CHUNK_SIZE):
+    each one costs two thread hand-offs.
     """
+
+    HASH_LAG = 2
 
     def __init__(self, chunks: Iterable[bytes], limit: int, disk_format: str | None) -> None:
         self.chunks = chunks
@@ -69,44 +75,35 @@ class DataPipeline:
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.sha512 = hashlib.sha512()
         self._header = bytearray()
-        self._sha_thread = ThreadPoolExecutor(1, thread_name_prefix="image-sha512")
-        self._sha_pending: Future[None] | None = None
         self._inspection: formats.Inspection | None = None
 
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            yield from self._checked()
-        finally:
-            self._sha_thread.shutdown(wait=True)
-
-    def _checked(self) -> Iterator[bytes]:
-        for chunk in exact_chunks(self.chunks, CHUNK_SIZE):
-            self.size += len(chunk)
-            if self.size > self.limit:
-                raise ImageTooLarge(f"Image exceeds the storage quota or size limit of {self.limit} bytes.")
-            if self._inspection is None:
-                self._header += chunk[: formats.HEADER_BYTES - len(self._header)]
-                if len(self._header) >= formats.HEADER_BYTES:
-                    self._inspect()
-            self._hash(chunk)
-            yield chunk
-        self._drain()
+    def __iter__(self) -> Generator[bytes, None, None]:
+        # One thread per hash: each must see the chunks in order.
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="image-md5") as md5_thread,
+            ThreadPoolExecutor(1, thread_name_prefix="image-sha512") as sha512_thread,
+        ):
+            hashing: deque[tuple[Future[None], ...]] = deque()
+            for chunk in self.chunks:
+                self._check(chunk)
+                if len(hashing) == self.HASH_LAG:
+                    _wait(hashing.popleft())
+                hashing.append((md5_thread.submit(self.md5.update, chunk),
+                                sha512_thread.submit(self.sha512.update, chunk)))  # fmt: skip
+                yield chunk
+            for pending in hashing:
+                _wait(pending)
         if self._inspection is None:
             self._inspect()
 
-    def _hash(self, chunk: bytes) -> None:
-        # sha512 runs on a helper thread, one chunk behind, while md5 and the store's write run here:
-        # hashlib releases the GIL, so the two hashes use two cores.
-        if self._sha_pending is not None:
-            self._sha_pending.result()
-        self._sha_pending = self._sha_thread.submit(self.sha512.update, chunk)
-        self.md5.update(chunk)
-
-    def _drain(self) -> None:
-        if self._sha_pending is not None:
-            self._sha_pending.result()
-            self._sha_pending = None
-        self._sha_thread.shutdown(wait=True)
+    def _check(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise ImageTooLarge(f"Image exceeds the storage quota or size limit of {self.limit} bytes.")
+        if self._inspection is None:
+            self._header += chunk[: formats.HEADER_BYTES - len(self._header)]
+            if len(self._header) >= formats.HEADER_BYTES:
+                self._inspect()
 
     def _inspect(self) -> None:
         if self.disk_format is not None:
@@ -118,6 +115,11 @@ class DataPipeline:
         inspection = self._inspection or formats.Inspection("raw")
         virtual = inspection.virtual_size if inspection.format == "qcow2" else self.size
         return DataSummary(self.size, self.md5.hexdigest(), self.sha512.hexdigest(), virtual)
+
+
+def _wait(futures: Iterable[Future[None]]) -> None:
+    for future in futures:
+        future.result()
 
 
 def limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:

@@ -4,6 +4,11 @@
 allocation ratio) and one on the instance (placed only if still SCHEDULING, unplaced, not deleted), in
 the caller's transaction. Two schedulers, or two requests, racing for the last slot cannot both win:
 the database serialises the updates and the second finds no room.
+
+Devices ride in the same node UPDATE: the claim reads the node's device pools, chooses the pools to
+take (`device_pools.assign`) and writes the new used counts only if the node's device generation is
+still the one it read, in the statement that checks vCPUs, RAM and disk. The instance records the pools
+it took, which is what every release gives back (`Resources.of`).
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from overcast.compute import states
-from overcast.compute.resource_tracker import Resources, release
+from overcast.compute.resource_tracker import DEVICE_WRITE_ATTEMPTS, Resources, node_devices, release
 from overcast.db.base import utcnow
 from overcast.db.engine import Database
 from overcast.db.models.compute import ComputeNode, Instance
+from overcast.scheduler.device_pools import assign, held_json, pools_json, pools_of, used_after
 from overcast.scheduler.host_state import Wanted
 
-__all__ = ["Outcome", "Wanted", "claim", "claim_first"]
+__all__ = ["Outcome", "Wanted", "claim", "claim_first", "claim_held", "reserve"]
 
 Ratios = tuple[float | None, float | None, float | None]
 
@@ -38,34 +44,40 @@ def _limit(capacity: Any, ratio_column: Any, override: float | None) -> Any:
     return capacity * (override if override is not None else ratio_column)
 
 
-@functools.lru_cache(maxsize=8)
-def _statements(ratios: Ratios) -> tuple[Any, Any]:
-    """The two compare-and-swap updates, built once (building SQLAlchemy expressions per claim costs
-    more than running them)."""
+@functools.lru_cache(maxsize=32)
+def _node_statement(ratios: Ratios, with_devices: bool, count_instance: bool) -> Any:
+    """The node's compare-and-swap, built once per shape (building SQLAlchemy expressions per claim
+    costs more than running them)."""
     cpu, ram, disk = ratios
-    node_fits = (
-        update(ComputeNode)
-        .where(
-            ComputeNode.host == bindparam("b_host"),
-            ComputeNode.hypervisor_hostname == bindparam("b_node"),
-            ComputeNode.vcpus_used + bindparam("b_vcpus")
-            <= _limit(ComputeNode.vcpus, ComputeNode.cpu_allocation_ratio, cpu),
-            ComputeNode.memory_mb_used + bindparam("b_ram")
-            <= _limit(ComputeNode.memory_mb, ComputeNode.ram_allocation_ratio, ram),
-            ComputeNode.local_gb_used + bindparam("b_disk")
-            <= _limit(ComputeNode.local_gb, ComputeNode.disk_allocation_ratio, disk),
-        )
-        .values(
-            vcpus_used=ComputeNode.vcpus_used + bindparam("b_vcpus"),
-            memory_mb_used=ComputeNode.memory_mb_used + bindparam("b_ram"),
-            local_gb_used=ComputeNode.local_gb_used + bindparam("b_disk"),
-            running_vms=ComputeNode.running_vms + 1,
-            # Other schedulers' caches pick up changed nodes by this column.
-            updated_at=bindparam("b_now"),
-        )
-        .execution_options(synchronize_session=False)
+    statement = update(ComputeNode).where(
+        ComputeNode.host == bindparam("b_host"),
+        ComputeNode.hypervisor_hostname == bindparam("b_node"),
+        ComputeNode.vcpus_used + bindparam("b_vcpus")
+        <= _limit(ComputeNode.vcpus, ComputeNode.cpu_allocation_ratio, cpu),
+        ComputeNode.memory_mb_used + bindparam("b_ram")
+        <= _limit(ComputeNode.memory_mb, ComputeNode.ram_allocation_ratio, ram),
+        ComputeNode.local_gb_used + bindparam("b_disk")
+        <= _limit(ComputeNode.local_gb, ComputeNode.disk_allocation_ratio, disk),
     )
-    instance_placed = (
+    values: dict[str, Any] = {
+        "vcpus_used": ComputeNode.vcpus_used + bindparam("b_vcpus"),
+        "memory_mb_used": ComputeNode.memory_mb_used + bindparam("b_ram"),
+        "local_gb_used": ComputeNode.local_gb_used + bindparam("b_disk"),
+        # Other schedulers' caches pick up changed nodes by this column.
+        "updated_at": bindparam("b_now"),
+    }
+    if count_instance:
+        values["running_vms"] = ComputeNode.running_vms + 1
+    if with_devices:
+        statement = statement.where(ComputeNode.device_generation == bindparam("b_generation"))
+        values["devices"] = bindparam("b_devices", type_=ComputeNode.devices.type)
+        values["device_generation"] = ComputeNode.device_generation + 1
+    return statement.values(**values).execution_options(synchronize_session=False)
+
+
+@functools.lru_cache(maxsize=1)
+def _instance_statement() -> Any:
+    return (
         update(Instance)
         .where(
             Instance.uuid == bindparam("b_uuid"),
@@ -73,10 +85,74 @@ def _statements(ratios: Ratios) -> tuple[Any, Any]:
             Instance.host.is_(None),
             Instance.task_state == states.SCHEDULING,
         )
-        .values(host=bindparam("b_host"), node=bindparam("b_node"), updated_at=bindparam("b_now"))
+        .values(
+            host=bindparam("b_host"),
+            node=bindparam("b_node"),
+            updated_at=bindparam("b_now"),
+            devices=bindparam("b_held", type_=Instance.devices.type),
+        )
         .execution_options(synchronize_session=False)
     )
-    return node_fits, instance_placed
+
+
+def _updated(session: Session, statement: Any, params: dict[str, Any]) -> bool:
+    return getattr(session.execute(statement, params), "rowcount", 0) == 1
+
+
+def reserve(
+    session: Session,
+    host: str,
+    node: str,
+    wanted: Wanted,
+    ratios: Ratios = (None, None, None),
+    *,
+    count_instance: bool = False,
+) -> Resources | None:
+    """Add `wanted` to the node's usage if it fits: what is now held there, or None (no room).
+
+    Alone it is a resize's reservation on its destination (no instance moves yet); `claim` adds the
+    instance's placement and counts it among the node's instances.
+    """
+    params = {"b_host": host, "b_node": node, "b_now": utcnow(), "b_vcpus": wanted.vcpus,
+              "b_ram": wanted.memory_mb, "b_disk": wanted.disk_gb}  # fmt: skip
+    if not wanted.devices:
+        if _updated(session, _node_statement(ratios, False, count_instance), params):
+            return Resources(wanted.vcpus, wanted.memory_mb, wanted.disk_gb)
+        return None
+    statement, read = _node_statement(ratios, True, count_instance), None
+    for _ in range(DEVICE_WRITE_ATTEMPTS):
+        row = node_devices(session, host, node)
+        if row is None or (read is not None and row[1] == read):
+            return None  # no such node, or the generation held and vCPUs, RAM or disk did not fit
+        devices, read = row
+        pools = pools_of(devices)
+        held = assign(pools, wanted.devices)
+        if held is None:
+            return None
+        params.update(b_generation=read, b_devices=pools_json(devices, used_after(pools, held, 1)))
+        if _updated(session, statement, params):
+            return Resources(wanted.vcpus, wanted.memory_mb, wanted.disk_gb, held)
+    return None
+
+
+def claim_held(
+    session: Session,
+    instance_uuid: str,
+    host: str,
+    node: str,
+    wanted: Wanted,
+    ratios: Ratios = (None, None, None),
+) -> tuple[Outcome, Resources | None]:
+    """`claim`, also returning what the instance now holds (the devices it got) when it won."""
+    held = reserve(session, host, node, wanted, ratios, count_instance=True)
+    if held is None:
+        return Outcome.NO_ROOM, None
+    params = {"b_uuid": instance_uuid, "b_host": host, "b_node": node, "b_now": utcnow(),
+              "b_held": held_json(held.devices)}  # fmt: skip
+    if not _updated(session, _instance_statement(), params):
+        release(session, host, node, held)
+        return Outcome.GONE, None
+    return Outcome.CLAIMED, held
 
 
 def claim(
@@ -87,15 +163,7 @@ def claim(
     wanted: Wanted,
     ratios: Ratios = (None, None, None),
 ) -> Outcome:
-    node_fits, instance_placed = _statements(ratios)
-    params = {"b_host": host, "b_node": node, "b_now": utcnow()}
-    resources = {"b_vcpus": wanted.vcpus, "b_ram": wanted.memory_mb, "b_disk": wanted.disk_gb}
-    if getattr(session.execute(node_fits, params | resources), "rowcount", 0) != 1:
-        return Outcome.NO_ROOM
-    if getattr(session.execute(instance_placed, params | {"b_uuid": instance_uuid}), "rowcount", 0) != 1:
-        release(session, host, node, Resources(wanted.vcpus, wanted.memory_mb, wanted.disk_gb))
-        return Outcome.GONE
-    return Outcome.CLAIMED
+    return claim_held(session, instance_uuid, host, node, wanted, ratios)[0]
 
 
 def claim_first(

@@ -21,7 +21,7 @@ from overcast.config import Settings
 from overcast.db.engine import Database
 from overcast.scheduler import claims
 from overcast.scheduler.host_cache import HostStateCache
-from overcast.scheduler.request_spec import RequestSpec, load_spec
+from overcast.scheduler.request_spec import RequestSpec, load_spec, with_devices
 from overcast.scheduler.selector import HostSelector, Selection, no_valid_host
 
 LOG = logging.getLogger(__name__)
@@ -45,8 +45,9 @@ class Placement:
 
 
 class _Unplaceable(Exception):
-    def __init__(self, error: errors.NoValidHost) -> None:
+    def __init__(self, error: errors.NoValidHost, spec: RequestSpec) -> None:
         self.error = error
+        self.spec = spec
 
 
 class Scheduler:
@@ -72,10 +73,10 @@ class Scheduler:
         """A dry run: the hosts the request would get, and what each filter removed. Claims nothing."""
         self.cache.ensure_fresh()
         count, down_time = 1 + max(0, num_alternates), self.settings.service_down_time
+        spec = with_devices(spec, self.settings.scheduler.pci_aliases)
         with self.cache.lock:
             selection = self.selector.select(self.cache.table, spec, self._now(), down_time, count)
-        if not selection.indices and self.cache.age() >= FRESH_ENOUGH:
-            self.cache.refresh()
+        if not selection.indices and self._look_again(spec):
             with self.cache.lock:
                 selection = self.selector.select(self.cache.table, spec, self._now(), down_time, count)
         return selection
@@ -102,14 +103,25 @@ class Scheduler:
                     return self.db.write(work)
                 except _Unplaceable as failure:
                     self._resync(touched)
-                    if attempt or self.cache.age() < FRESH_ENOUGH:
+                    if attempt or not self._look_again(failure.spec):
                         raise failure.error from None
                 except BaseException:
                     self._resync(touched)
                     raise
-            # Hosts that appeared (or changed) since the last refresh may fit: look again, once.
-            self.cache.refresh()
         raise AssertionError("unreachable")
+
+    def _look_again(self, spec: RequestSpec) -> bool:
+        """Before refusing: re-read what may have changed since the cache last looked; False if nothing.
+
+        Hosts that appeared or changed since the last refresh may fit. Within FRESH_ENOUGH of it, only
+        the nodes that may have been freed meanwhile are re-read: those our own claims changed and, for
+        a device request, those whose devices are taken. A delete or a failed build elsewhere may have
+        released them, and for a one-GPU host that is the whole difference.
+        """
+        if self.cache.age() >= FRESH_ENOUGH:
+            self.cache.refresh()
+            return True
+        return self.cache.reload_claimed(devices_in_use=bool(spec.wanted.devices))
 
     def _resync(self, touched: set[tuple[str, str]]) -> None:
         if touched:
@@ -127,7 +139,7 @@ class Scheduler:
         placements = []
         for position, uuid in enumerate(instance_uuids):
             try:
-                spec = load_spec(session, uuid, excluded)
+                spec = with_devices(load_spec(session, uuid, excluded), self.settings.scheduler.pci_aliases)
             except errors.NotFound:
                 LOG.info("Instance %s was deleted before it was scheduled", uuid)
                 continue
@@ -138,7 +150,7 @@ class Scheduler:
                     error = errors.NoValidHost(
                         f"{error.message} (instance {position + 1} of {len(instance_uuids)}; none was placed)"
                     )
-                raise _Unplaceable(error)
+                raise _Unplaceable(error, spec)
             if placed is not None:
                 placements.append(placed)
         return placements
@@ -159,13 +171,13 @@ class Scheduler:
             for position, index in enumerate(selection.indices):
                 state = table.hosts[index]
                 touched.add(state.key)
-                outcome = claims.claim(
+                outcome, held = claims.claim_held(
                     session, spec.instance_uuid, state.host, state.nodename, spec.wanted, self.ratios
                 )
                 if outcome is claims.Outcome.GONE:
                     return None
-                if outcome is claims.Outcome.CLAIMED:
-                    table.consume(index, spec.wanted)
+                if held is not None:
+                    self.cache.consume(index, spec.wanted, held.devices)
                     alternates = [
                         {"host": table.hosts[i].host, "nodename": table.hosts[i].nodename}
                         for i in selection.indices[position + 1 :]

@@ -2,8 +2,8 @@
 
 - Compute nodes are re-read only when their row changed (`updated_at` above the last mark, with some
   slack for transactions that committed late): resource reports and every claim bump it.
-- The scheduler's own claims change the cache at once (`HostStateTable.consume`); a claim that loses a
-  race re-reads just that node.
+- The scheduler's own claims change the cache at once (`HostStateTable.consume`, devices included);
+  a claim that loses a race re-reads just that node.
 - Services (enabled, heartbeat), aggregates, in-flight builds (IO ops) and recent build failures are
   small queries repeated at each refresh; a full reload every FULL_RELOAD_EVERY refreshes drops nodes
   that disappeared.
@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
@@ -27,12 +28,14 @@ from overcast.db.engine import Database
 from overcast.db.models.aggregates import Aggregate, AggregateHost, AggregateMetadata
 from overcast.db.models.compute import ComputeNode, Instance, InstanceFault
 from overcast.db.models.service import ServiceRecord
+from overcast.scheduler.device_pools import Held
 from overcast.scheduler.host_state import (
     AggregateInfo,
     Capabilities,
     DeviceInfo,
     HostState,
     HostStateTable,
+    Wanted,
 )
 from overcast.servicegroup import last_heartbeat
 
@@ -42,6 +45,8 @@ COMPUTE_BINARY = "overcast-compute"
 # A node row committed up to this long after its updated_at was stamped is still picked up.
 CHANGE_SLACK = timedelta(seconds=30)
 FULL_RELOAD_EVERY = 120
+# Nodes re-read per query (hosts in one IN list).
+RELOAD_BATCH = 500
 FAILED_BUILD_WINDOW = timedelta(hours=1)
 # Tasks that keep a host's disks and CPU busy (Nova's IoOpsFilter list, in our task-state names).
 IO_TASK_STATES = (states.SCHEDULING, states.SPAWNING, "resize_migrating", "resize_prep", "image_snapshot",
@@ -73,6 +78,8 @@ class HostStateCache:
         self._io_ops: dict[tuple[str, str], int] = {}
         self._failed_builds: dict[str, int] = {}
         self._capabilities: dict[Any, Capabilities] = {}
+        # Nodes whose cached usage our own claims changed since the last refresh (see reload_claimed).
+        self._claimed: set[tuple[str, str]] = set()
 
     def _new_table(self) -> HostStateTable:
         s = self.settings
@@ -93,6 +100,7 @@ class HostStateCache:
 
     def refresh(self, *, full: bool = False) -> None:
         with self.db.reader() as session, self.lock:
+            self._claimed.clear()  # our claims bumped their nodes' updated_at: re-read below
             full = full or not self.loaded or self._refreshes % FULL_RELOAD_EVERY == 0
             before = (dict(self._services), self._aggregates, self._io_ops, dict(self._failed_builds))
             self._load_context(session)
@@ -141,17 +149,38 @@ class HostStateCache:
 
     def reload_nodes(self, session: Session, keys: Iterable[tuple[str, str]]) -> None:
         """Re-read these nodes now (after a lost claim, or a rolled-back batch)."""
+        wanted = set(keys)
+        hosts = sorted({host for host, _ in wanted})
         with self.lock:
-            for host, node in set(keys):
-                row = session.execute(
-                    select(*_NODE_COLUMNS).where(
-                        ComputeNode.host == host, ComputeNode.hypervisor_hostname == node
-                    )
-                ).first()
-                if row is None:
-                    self.table.remove((host, node))
-                else:
-                    self._apply_nodes([row], advance_mark=False)
+            found: dict[tuple[str, str], Row[Any]] = {}
+            for start in range(0, len(hosts), RELOAD_BATCH):
+                batch = hosts[start : start + RELOAD_BATCH]
+                for row in session.execute(select(*_NODE_COLUMNS).where(ComputeNode.host.in_(batch))):
+                    if (row.host, row.hypervisor_hostname) in wanted:
+                        found[row.host, row.hypervisor_hostname] = row
+            self._apply_nodes(found.values(), advance_mark=False)
+            for key in wanted - found.keys():
+                self.table.remove(key)
+
+    def consume(self, index: int, wanted: Wanted, devices: Held = ()) -> None:
+        """Our own claim on the node at `index` won: count it now, without waiting for a refresh."""
+        with self.lock:
+            self.table.consume(index, wanted, devices)
+            self._claimed.add(self.table.hosts[index].key)
+
+    def reload_claimed(self, *, devices_in_use: bool = False) -> bool:
+        """Re-read the nodes our claims changed since the last refresh, and with `devices_in_use` every
+        node whose devices the cache believes taken: someone may have released them since. False when
+        there is nothing to re-read."""
+        with self.lock:
+            keys, self._claimed = self._claimed, set()
+            if devices_in_use:
+                busy = np.flatnonzero(self.table.column("devices_used") > 0)
+                keys |= {self.table.hosts[index].key for index in busy}
+            if keys:
+                with self.db.reader() as session:
+                    self.reload_nodes(session, keys)
+            return bool(keys)
 
     def note_build_failures(self, hosts: Iterable[str]) -> None:
         with self.lock:
@@ -171,6 +200,7 @@ class HostStateCache:
                 running_vms=row.running_vms, cpu_allocation_ratio=row.cpu_allocation_ratio,
                 ram_allocation_ratio=row.ram_allocation_ratio,
                 disk_allocation_ratio=row.disk_allocation_ratio,
+                devices_used=tuple(int(device.get("used", 0)) for device in row.devices or ()),
             )  # fmt: skip
             self._decorate(state)
             self.table.upsert(state)
@@ -185,15 +215,17 @@ class HostStateCache:
 
     def _capabilities_of(self, row: Row[Any]) -> Capabilities:
         cpu = row.cpu_info or {}
+        # What the node *is*: device counts, not how many are used (that changes with every claim).
+        devices = tuple(DeviceInfo.from_dict(device) for device in row.devices or ())
         key = (cpu.get("arch"), cpu.get("model"), tuple(sorted(cpu.get("features") or ())),
-               row.hypervisor_type, row.hypervisor_version, repr(row.devices))  # fmt: skip
+               row.hypervisor_type, row.hypervisor_version, devices)  # fmt: skip
         found = self._capabilities.get(key)
         if found is None:
             found = self._capabilities[key] = Capabilities(
                 cpu_arch=str(cpu.get("arch") or "x86_64"), cpu_model=str(cpu.get("model") or ""),
                 cpu_features=frozenset(cpu.get("features") or ()), hypervisor_type=row.hypervisor_type,
                 hypervisor_version=row.hypervisor_version,
-                devices=tuple(DeviceInfo.from_dict(device) for device in row.devices or ()),
+                devices=devices,
             )  # fmt: skip
         return found
 

@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from overcast.scheduler.device_pools import DeviceWant, Held, Pool, PoolKey, used_after
+
 DEFAULT_AVAILABILITY_ZONE = "nova"
 AZ_METADATA_KEY = "availability_zone"
 
@@ -25,11 +27,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Wanted:
-    """The resources one instance claims."""
+    """The resources one instance claims: a claim turns `devices` into the pools it takes (a Held)."""
 
     vcpus: int
     memory_mb: int
     disk_gb: int
+    devices: tuple[DeviceWant, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class DeviceInfo:
             model=str(data.get("model", "")),
             count=int(data.get("count", 1)),
         )
+
+    @property
+    def key(self) -> PoolKey:
+        return self.kind, self.vendor_id, self.product_id, self.model
 
 
 @dataclass(frozen=True)
@@ -97,10 +104,22 @@ class HostState:
     # Heartbeat of the host's compute service in epoch seconds; None (no service row) counts as down.
     last_seen_up: float | None = None
     aggregates: tuple[AggregateInfo, ...] = ()
+    # Claimed devices of each of capabilities.devices, in the same order.
+    devices_used: tuple[int, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
         return self.host, self.nodename
+
+    def device_pools(self) -> list[Pool]:
+        used = self.devices_used
+        return [Pool(device.key, device.count, used[i] if i < len(used) else 0)
+                for i, device in enumerate(self.capabilities.devices)]  # fmt: skip
+
+    def take_devices(self, held: Held, sign: int) -> None:
+        if held:
+            used = used_after(self.device_pools(), held, sign)
+            self.devices_used = tuple(used[device.key] for device in self.capabilities.devices)
 
     @property
     def free_vcpus(self) -> float:
@@ -143,7 +162,7 @@ class _Codes:
 
 
 _FLOAT_COLUMNS = ("free_ram", "free_vcpus", "free_disk", "io_ops", "running_vms", "failed_builds",
-                  "last_seen", "vcpus_used", "memory_mb", "device_count")  # fmt: skip
+                  "last_seen", "vcpus_used", "memory_mb", "device_count", "devices_used")  # fmt: skip
 _INT_COLUMNS = ("zone", "aggregates", "capabilities")
 
 
@@ -218,14 +237,17 @@ class HostStateTable:
         cols["vcpus_used"][index] = state.vcpus_used
         cols["memory_mb"][index] = state.memory_mb
         cols["device_count"][index] = state.capabilities.device_count()
+        cols["devices_used"][index] = sum(state.devices_used)
         cols["zone"][index] = self.zones.code(state.availability_zone)
         cols["aggregates"][index] = self.aggregate_sets.code(state.aggregates)
         cols["capabilities"][index] = self.capability_sets.code(state.capabilities)
         cols["present"][index] = True
         cols["enabled"][index] = not state.disabled
 
-    def consume(self, index: int, wanted: Wanted) -> None:
+    def consume(self, index: int, wanted: Wanted, devices: Held = ()) -> None:
+        """`devices`: the pools the claim took (the claim decides which; `wanted` only says how many)."""
         state = self.hosts[index]
+        state.take_devices(devices, 1)
         state.vcpus_used += wanted.vcpus
         state.memory_mb_used += wanted.memory_mb
         state.local_gb_used += wanted.disk_gb
@@ -233,8 +255,9 @@ class HostStateTable:
         state.io_ops += 1
         self.sync(index)
 
-    def release(self, index: int, wanted: Wanted) -> None:
+    def release(self, index: int, wanted: Wanted, devices: Held = ()) -> None:
         state = self.hosts[index]
+        state.take_devices(devices, -1)
         state.vcpus_used -= wanted.vcpus
         state.memory_mb_used -= wanted.memory_mb
         state.local_gb_used -= wanted.disk_gb

@@ -6,6 +6,7 @@ create time and its server group), so callers pass instance uuids, not the spec.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from overcast import errors
 from overcast.db.models.compute import Flavor, Instance, PlaceholderImage
 from overcast.db.models.server_groups import RequestSpecRecord, ServerGroup, ServerGroupMember
+from overcast.scheduler.device_pools import requested
 from overcast.scheduler.host_state import Wanted
 
 
@@ -62,6 +64,14 @@ class RequestSpec:
             values[name] = tuple(values.get(name) or ())
         values["excluded_hosts"] = frozenset(values.get("excluded_hosts") or ())
         return cls(**values)
+
+
+def with_devices(spec: RequestSpec, pci_aliases: Mapping[str, Mapping[str, str]]) -> RequestSpec:
+    """The spec whose `wanted` includes the devices its flavor's extra specs ask for (what claims take)."""
+    if spec.wanted.devices:
+        return spec
+    devices = requested(spec.flavor_extra_specs, pci_aliases)
+    return replace(spec, wanted=replace(spec.wanted, devices=devices)) if devices else spec
 
 
 def _image_model() -> Any:
@@ -205,3 +215,8 @@ def load_spec(
         group_hosts=_group_hosts(session, row.group_id, instance_uuid) if row.group_id is not None else (),
         excluded_hosts=excluded_hosts,
     )  # fmt: skip
+
+
+def wanted_of(session: Session, instance_uuid: str, pci_aliases: Mapping[str, Mapping[str, str]]) -> Wanted:
+    """What a claim of this instance takes: its flavor's sizes and the devices its extra specs ask for."""
+    return with_devices(load_spec(session, instance_uuid), pci_aliases).wanted

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import importlib
 import logging
+import shutil
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -133,7 +134,7 @@ class Device:
 
 @dataclass(frozen=True)
 class HostResources:
-    hypervisor_type: str  # "fake", "QEMU"
+    hypervisor_type: str  # "fake"; "KVM" or "QEMU" (TCG) for the QEMU driver, as os-hypervisors shows it
     hypervisor_version: int  # Nova's encoding: major * 1_000_000 + minor * 1_000 + micro
     hypervisor_hostname: str
     cpu_arch: str
@@ -143,6 +144,7 @@ class HostResources:
     memory_mb: int
     local_gb: int
     devices: list[Device] = field(default_factory=list)
+    accelerator: str = ""  # "kvm" or "tcg" when the hypervisor has a choice
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -179,6 +181,10 @@ class ComputeDriver(ABC):
         "supports_console_output": False,
     }
 
+    # True when spawn/rebuild/rescue need the image as a local file (ImageRef.path): the compute
+    # manager then fetches it into the host's image cache first.
+    needs_image_files: ClassVar[bool] = False
+
     def __init__(self) -> None:
         self._listeners: list[EventListener] = []
         self._listeners_lock = threading.Lock()
@@ -202,6 +208,9 @@ class ComputeDriver(ABC):
     @abstractmethod
     def init_host(self, host: str) -> None:
         """Prepare the hypervisor for serving `host` (called once when the compute service starts)."""
+
+    def shutdown(self) -> None:  # noqa: B027 (an optional hook: most drivers hold nothing to let go of)
+        """Let go of the hypervisor when the compute service stops; VMs keep running."""
 
     @abstractmethod
     def get_available_resource(self) -> HostResources: ...
@@ -287,6 +296,14 @@ class ComputeDriver(ABC):
     def get_console_output(self, ctxt: RequestContext, uuid: str) -> str:
         raise ActionNotSupported("This compute driver cannot show console output.")
 
+    def get_serial_console(self, uuid: str) -> dict[str, Any]:
+        """Where the VM's interactive serial port listens: {"kind": "unix", "path": ...}."""
+        raise ActionNotSupported("This compute driver has no interactive serial console.")
+
+    def get_instance_network(self, uuid: str) -> dict[str, Any] | None:
+        """How users reach the guest when the driver networks it itself (None: it does not)."""
+        return None
+
     @abstractmethod
     def get_diagnostics(self, uuid: str) -> dict[str, Any]: ...
 
@@ -313,10 +330,19 @@ DRIVERS: dict[str, str] = {
     "fake": "overcast.virt.fake:FakeDriver",
     "qemu": "overcast.virt.qemu.driver:QemuDriver",
 }
+QEMU_BINARY = "qemu-system-x86_64"
+
+
+def resolve_driver_name(name: str) -> str:
+    """"auto" means QEMU when qemu-system-x86_64 is installed, else the fake; other names stay."""
+    if name.lower() != "auto":
+        return name
+    return "qemu" if shutil.which(QEMU_BINARY) else "fake"
 
 
 def load_driver(name: str, **kwargs: Any) -> ComputeDriver:
-    """Build the driver configured as `name` ("fake", "qemu") or given as "package.module:Class"."""
+    """Build the driver configured as `name` ("auto", "fake", "qemu") or as "package.module:Class"."""
+    name = resolve_driver_name(name)
     target = DRIVERS.get(name.lower(), name)
     module_name, _, class_name = target.partition(":")
     if not class_name:

@@ -1,9 +1,9 @@
 """The whole cloud in one process, as the functional tests meet it.
 
 The API is the real app (`build_api`: identity, compute, image) served by uvicorn on a free loopback
-port; conductor, scheduler and fake compute hosts run as real Services on a private in-process bus;
-state lives in SQLite under the test's directory. Clients are the real ones: openstacksdk and the
-`openstack` CLI.
+port; conductor, scheduler and compute hosts (fake drivers unless a test passes its own, e.g. QEMU) run
+as real Services on a private in-process bus; state lives in SQLite under the test's directory. Clients
+are the real ones: openstacksdk and the `openstack` CLI.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from overcast.image.api import ImageAPI
 from overcast.image.settings import ImageSettings
 from overcast.scheduler.manager import SchedulerManager
 from overcast.service import Service
+from overcast.virt.driver import ComputeDriver
 from overcast.virt.fake import FakeDriver
 
 # The image every cloud starts with (migration 0003, kept by the image registry) and m1.tiny.
@@ -57,13 +58,13 @@ class InProcessCloud:
         *,
         compute_hosts: Sequence[str] = COMPUTE_HOSTS,
         image_settings: ImageSettings | None = None,
-        drivers: dict[str, FakeDriver] | None = None,
+        drivers: Mapping[str, ComputeDriver] | None = None,
     ) -> None:
         port = free_port()
         self.data_dir = data_dir
         self.settings = load_settings(
             data_dir=data_dir, listen=f"127.0.0.1:{port}", transport_url=f"inproc://test-{uuid.uuid4().hex}",
-            report_interval=1.0, rpc_timeout=10.0,
+            report_interval=1.0, rpc_timeout=10.0, compute_driver="fake",
         )  # fmt: skip
         self.cloud = Cloud.from_settings(self.settings)
         # A cheap hash keeps logins fast; the real cost is tested in the identity unit tests.
@@ -72,7 +73,7 @@ class InProcessCloud:
             self.settings, self.cloud.db, served_catalog(), hasher=hasher
         )
         self.image_api = ImageAPI(self.cloud, image_settings or ImageSettings(size_cap=64 * 1024 * 1024))
-        self.drivers = drivers or {host: FakeDriver() for host in compute_hosts}
+        self.drivers: dict[str, Any] = dict(drivers or {host: FakeDriver() for host in compute_hosts})
         self.driver = next(iter(self.drivers.values()))
         managers = [
             ConductorManager(self.cloud, "conductor-1"),
@@ -116,6 +117,13 @@ class InProcessCloud:
         return next(
             s.manager for s in self.services if isinstance(s.manager, ComputeManager) and s.host == host
         )
+
+    def refresh_scheduler(self) -> None:
+        """Make the scheduler re-read host states now instead of at its next refresh interval (5 s):
+        service and aggregate changes reach it only then (a documented staleness bound)."""
+        for service in self.services:
+            if isinstance(service.manager, SchedulerManager):
+                service.manager.scheduler.cache.refresh()
 
     def openstack(self, *args: str, user: str = "overcast-demo", check: bool = True) -> Any:
         """Run the real `openstack` CLI against this cloud; JSON output (-f json) comes back parsed."""

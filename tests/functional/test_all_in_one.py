@@ -37,8 +37,9 @@ class RunningCloud:
 def start_cloud(data_dir: Path, *extra: str) -> RunningCloud:
     port = free_port()
     env = {**os.environ, "OVERCAST_CONFIG": str(data_dir / "none.toml"), "OVERCAST_REPORT_INTERVAL": "0.5"}
+    options = extra or ("--compute-driver", "fake")  # QEMU only where a test asks for it
     process = subprocess.Popen(
-        [*OVERCAST, "all-in-one", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}", *extra],
+        [*OVERCAST, "all-in-one", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -37,7 +37,7 @@ def admin(cloud: InProcessCloud) -> Connection:
 
 
 def boot(conn: Connection, name: str) -> Any:
-    server = conn.compute.create_server(name=name, image_id=IMAGE_ID, flavor_id=TINY)
+    server = conn.compute.create_server(name=name, image_id=IMAGE_ID, flavor_id=TINY, networks="none")
     return conn.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], interval=0.1, wait=30)
 
 
@@ -63,13 +63,14 @@ def test_services_list_at_2_1(admin: Connection, demo: Connection) -> None:
         list(demo.compute.services())
 
 
-def test_a_disabled_compute_service_gets_no_new_servers(admin: Connection) -> None:
+def test_a_disabled_compute_service_gets_no_new_servers(cloud: InProcessCloud, admin: Connection) -> None:
     reason = {"host": "compute-1", "binary": COMPUTE, "disabled_reason": "maintenance"}
     disabled = compute(admin, "PUT", "/os-services/disable-log-reason", json=reason)
     assert disabled.status_code == 200
     assert disabled.json() == {"service": {"host": "compute-1", "binary": COMPUTE, "status": "disabled",
                                            "disabled_reason": "maintenance"}}  # fmt: skip
     try:
+        cloud.refresh_scheduler()
         servers = [boot(admin, f"spread-{index}") for index in range(3)]
         assert {server.compute_host for server in servers} == {"compute-2"}
         hypervisor = next(
@@ -91,8 +92,10 @@ def test_a_disabled_compute_service_gets_no_new_servers(admin: Connection) -> No
 
 def test_deleting_a_service(admin: Connection) -> None:
     scheduler = next(s for s in admin.compute.services() if s.binary == "overcast-scheduler")
-    assert compute(admin, "DELETE", f"/os-services/{scheduler.id}").status_code == 204
-    assert compute(admin, "DELETE", f"/os-services/{scheduler.id}").status_code == 404
+    # openstacksdk speaks 2.53 or later here, where a service's id is its uuid.
+    assert compute(admin, "DELETE", f"/os-services/{scheduler.id}", microversion="2.53").status_code == 204
+    assert compute(admin, "DELETE", f"/os-services/{scheduler.id}", microversion="2.53").status_code == 404
+    assert compute(admin, "DELETE", f"/os-services/{scheduler.id}").status_code == 400  # an integer at 2.1
     # (its next heartbeat registers the running scheduler again)
 
 
@@ -106,7 +109,9 @@ def test_hypervisors_reflect_compute_nodes(admin: Connection, demo: Connection) 
     assert len(used) == 1 and used[0].memory_used == 512 and used[0].vcpus_used == 1
     assert used[0].memory_free == used[0].memory_size - 512
     assert used[0].state == "up" and used[0].hypervisor_type
-    raw = compute(admin, "GET", f"/os-hypervisors/{used[0].id}").json()["hypervisor"]
+    # The SDK (2.53 or later) names hypervisors by uuid; 2.1 by the integer id its listing shows.
+    old_id = next(h["id"] for h in listed if h["hypervisor_hostname"] == used[0].name)
+    raw = compute(admin, "GET", f"/os-hypervisors/{old_id}").json()["hypervisor"]
     assert isinstance(json.loads(raw["cpu_info"]), dict)  # a JSON string before 2.28
     assert raw["service"] == {
         "host": server.compute_host,
@@ -124,7 +129,9 @@ def test_hypervisors_reflect_compute_nodes(admin: Connection, demo: Connection) 
     assert len(searched) == 2
     assert compute(admin, "GET", "/os-hypervisors/nothing-like-it/search").status_code == 404
     assert compute(admin, "GET", "/os-hypervisors/4242").status_code == 404
-    assert compute(admin, "GET", f"/os-hypervisors/{used[0].id}/uptime").status_code == 501
+    assert compute(admin, "GET", f"/os-hypervisors/{old_id}/uptime").status_code == 501
+    by_uuid = compute(admin, "GET", f"/os-hypervisors/{used[0].id}/uptime", microversion="2.53")
+    assert by_uuid.status_code == 501
     assert compute(demo, "GET", "/os-hypervisors").status_code == 403
     delete(admin, server)
 

@@ -98,7 +98,9 @@ def test_boot_a_server_from_an_uploaded_image(
     # openstacksdk, since `openstack server create` sends block_device_mapping_v2, which the compute API
     # does not take yet.
     flavor = demo.compute.find_flavor("m1.tiny", ignore_missing=False)
-    created = demo.compute.create_server(name="booted", image_id=image.id, flavor_id=flavor.id)
+    created = demo.compute.create_server(
+        name="booted", image_id=image.id, flavor_id=flavor.id, networks="none"
+    )
     server = demo.compute.wait_for_server(created, status="ACTIVE", failures=["ERROR"], interval=0.1, wait=30)
     assert server.image["id"] == image.id
     spec = cloud.driver._vms[server.id].spec  # the fake hypervisor's record of what it booted

@@ -44,7 +44,8 @@ def test_anti_affinity_group_members_land_on_different_hosts(demo: Connection) -
     group = demo.compute.create_server_group(name="spread", policies=["anti-affinity"])
     servers = [
         demo.compute.create_server(
-            name=f"s{i}", image_id=IMAGE_ID, flavor_id=TINY, scheduler_hints={"group": group.id}
+            name=f"s{i}", image_id=IMAGE_ID, flavor_id=TINY, scheduler_hints={"group": group.id},
+            networks="none",
         )
         for i in range(3)
     ]

@@ -85,6 +85,8 @@ def test_services_in_separate_processes_boot_a_server(
         "OVERCAST_TRANSPORT_URL": rabbit_vhost_url,
         "OVERCAST_LISTEN": f"127.0.0.1:{port}",
         "OVERCAST_REPORT_INTERVAL": "1",
+        # The seeded image has no data here: the fake driver boots it (test_vm_lifecycle boots QEMU).
+        "OVERCAST_COMPUTE_DRIVER": "fake",
     }
     subprocess.run([*OVERCAST, "db", "upgrade"], env=env, check=True, capture_output=True)
     processes = Processes(env)

@@ -14,6 +14,7 @@ from overcast.bus import get_transport
 from overcast.cloud import Cloud
 from overcast.compute import instances, states
 from overcast.compute.api import ComputeService, ServerCreate, ServerFilters, ServerUpdate
+from overcast.compute.server_queries import sort_order
 from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database
@@ -65,7 +66,35 @@ def test_create_many_names_them_and_counts_them_all(service: ComputeService) -> 
         ({"flavor_ref": "404"}, "Invalid flavorRef provided."),
         ({"image_ref": str(uuid.uuid4())}, "Can not find requested image"),
         ({"key_name": "missing"}, "Invalid key_name provided."),
-        ({"availability_zone": "elsewhere"}, "availability zone"),
+        ({"availability_zone": "elsewhere"}, "availability zone is not available"),
+        ({"availability_zone": "nova:compute-1"}, "Forcing a host"),
+        ({"tags": ("a/b",)}, "tags"),
+        ({"networks": ({"uuid": str(uuid.uuid4())},)}, "Network .* could not be found"),
+        ({"block_device_mappings": ({"source_type": "volume", "uuid": "v1", "boot_index": 0},)}, "volume"),
+        (
+            {
+                "block_device_mappings": (
+                    {"source_type": "image", "destination_type": "volume", "uuid": IMAGE_ID, "boot_index": 0},
+                )
+            },
+            "destination_type 'volume'",
+        ),
+        (
+            {
+                "block_device_mappings": (
+                    {"source_type": "image", "uuid": str(uuid.uuid4()), "boot_index": 0},
+                )
+            },
+            "is not imageRef",
+        ),
+        (
+            {
+                "block_device_mappings": (
+                    {"source_type": "blank", "destination_type": "local", "boot_index": -1, "volume_size": 1},
+                )
+            },
+            "blank local disks",
+        ),
         ({"user_data": "not base64!"}, "base 64"),
         ({"min_count": 3, "max_count": 2}, "min_count"),
     ],
@@ -77,6 +106,32 @@ def test_invalid_requests_are_bad_requests_and_write_nothing(
         service.servers.create(ALICE, request(**overrides))
     with db.reader() as session:
         assert session.scalars(select(Instance)).all() == []
+
+
+def test_an_image_mapping_is_the_same_as_image_ref(service: ComputeService) -> None:
+    root = {"source_type": "image", "destination_type": "local", "boot_index": "0", "uuid": IMAGE_ID,
+            "delete_on_termination": True}  # fmt: skip
+    only_mapping = service.servers.create(ALICE, request(image_ref="", block_device_mappings=(root,)))
+    both = service.servers.create(ALICE, request(block_device_mappings=(root,)))
+    assert only_mapping.servers[0].image_ref == both.servers[0].image_ref == IMAGE_ID
+
+
+def test_zones_are_those_of_enabled_compute_services(service: ComputeService, db: Database) -> None:
+    from overcast.compute.aggregates import AggregateAPI
+    from overcast.db.models.service import ServiceRecord
+
+    with db.writer() as session:
+        for host in ("h1", "h2"):
+            session.add(ServiceRecord(host=host, binary="overcast-compute", topic="compute"))
+    aggregates = AggregateAPI(db)
+    rack = aggregates.create("rack", "az1")
+    aggregates.add_host(str(rack.id), "h1")
+    assert (
+        service.servers.create(ALICE, request(availability_zone="az1")).servers[0].availability_zone == "az1"
+    )
+    assert service.servers.create(ALICE, request(availability_zone="nova")).servers
+    with pytest.raises(errors.BadRequest, match="not available"):
+        service.servers.create(ALICE, request(availability_zone="az2"))
 
 
 def test_image_ref_may_be_a_url(service: ComputeService) -> None:
@@ -120,15 +175,40 @@ def test_status_and_name_filters(service: ComputeService, db: Database) -> None:
     service.servers.create(ALICE, request("beta"))
     db.write(lambda s: instances.compare_and_swap(s, first.uuid, (states.SCHEDULING,), vm_state=states.ACTIVE,
                                                   task_state=None))  # fmt: skip
-    active = service.servers.list(ALICE, ServerFilters(status="active"))
-    assert [s.instance.display_name for s in active] == ["alpha"]
-    assert [s.instance.display_name for s in service.servers.list(ALICE, ServerFilters(status="BUILD"))] == [
-        "beta"
-    ]
-    assert service.servers.list(ALICE, ServerFilters(status="NO_SUCH_STATUS")) == []
-    assert [s.instance.display_name for s in service.servers.list(ALICE, ServerFilters(name="bet"))] == [
-        "beta"
-    ]
+
+    def names(**filters: object) -> list[str]:
+        found = service.servers.list(ALICE, ServerFilters(**filters))  # type: ignore[arg-type]
+        return sorted(s.instance.display_name for s in found)
+
+    assert names(statuses=("active",)) == ["alpha"]
+    assert names(statuses=("BUILD",)) == ["beta"]
+    assert names(statuses=("BUILD", "ACTIVE")) == ["alpha", "beta"]
+    assert names(statuses=("NO_SUCH_STATUS",)) == []
+    with pytest.raises(errors.BadRequest, match="Invalid status value"):
+        names(statuses=("NO_SUCH_STATUS",), strict_status=True)
+    # name is a regular expression searched in the name, as Nova's REGEXP filter.
+    assert names(regex={"name": "bet"}) == ["beta"]
+    assert names(regex={"name": "^(al|be)"}) == ["alpha", "beta"]
+    assert names(regex={"name": "a$"}) == ["alpha", "beta"]
+    assert names(regex={"name": "^a.*a$"}) == ["alpha"]
+    with pytest.raises(errors.BadRequest, match="regular expression"):
+        names(regex={"name": "(unclosed"})
+
+
+def test_sort_order_follows_novas_rules() -> None:
+    assert sort_order([], [], is_admin=False) == (("created_at", "desc"),)
+    assert sort_order(["display_name", "vm_state"], ["asc"], is_admin=False) == (
+        ("display_name", "asc"), ("vm_state", "asc"), ("created_at", "asc"),
+    )  # fmt: skip
+    # Ignored keys are dropped; host is an admin's sort key only.
+    assert sort_order(["vcpus", "host"], [], is_admin=False) == (("created_at", "desc"),)
+    assert sort_order(["host"], ["asc"], is_admin=True) == (("host", "asc"), ("created_at", "asc"))
+    with pytest.raises(errors.BadRequest, match="sort_key"):
+        sort_order(["bogus"], [], is_admin=True)
+    with pytest.raises(errors.BadRequest, match="sort_dir"):
+        sort_order(["uuid"], ["up"], is_admin=True)
+    with pytest.raises(errors.BadRequest, match="exceeds"):
+        sort_order(["uuid"], ["asc", "desc"], is_admin=True)
 
 
 def test_pagination_walks_every_server_once(service: ComputeService) -> None:
@@ -176,3 +256,22 @@ def test_compare_and_swap_refuses_a_stale_expectation(service: ComputeService, d
                                                          task_state=states.SPAWNING))  # fmt: skip
     assert not db.write(lambda s: instances.compare_and_swap(s, uuid_, (states.SCHEDULING,),
                                                              task_state=states.SPAWNING))  # fmt: skip
+
+
+def test_ip_filters_match_the_addresses_the_host_reported(service: ComputeService, db: Database) -> None:
+    from overcast.compute import instance_extra, network_info
+
+    reached = service.servers.create(ALICE, request("reached")).servers[0]
+    service.servers.create(ALICE, request("unreached"))
+    info = {"guest_ip": "10.0.2.15", "mode": "user", "mac_address": "fa:16:3e:00:00:01"}
+    stored = {network_info.SYSTEM_METADATA_KEY: info}
+    db.write(lambda s: instance_extra.update_system_metadata(s, reached.uuid, **stored))
+
+    def names(**filters: object) -> list[str]:
+        found = service.servers.list(ALICE, ServerFilters(**filters))  # type: ignore[arg-type]
+        return [s.instance.display_name for s in found]
+
+    assert names(ip="10.0.2") == ["reached"]
+    assert names(ip="0.2.15") == []  # matched from the start, as Nova's re.match
+    assert names(ip6="10.0.2") == []  # an IPv4 address is no match for ip6
+    assert service.servers.get(ALICE, reached.uuid).network_info == info

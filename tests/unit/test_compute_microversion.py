@@ -98,3 +98,15 @@ def test_middleware_answers_406_and_400_in_openstack_shape() -> None:
     malformed = client.get("/compute/v2.1/thing", headers={"OpenStack-API-Version": "compute 2.x"})
     assert malformed.status_code == 400
     assert "badRequest" in malformed.json()
+
+
+def test_every_version_up_to_the_maximum_is_accounted_for() -> None:
+    from overcast.api.openstack.compute.version_history import HISTORY
+
+    versions = [change.version for change in HISTORY]
+    expected = [APIVersion(2, minor) for minor in range(MIN_VERSION.minor + 1, MAX_VERSION.minor + 1)]
+    assert versions == expected
+    for change in HISTORY:
+        assert change.summary
+        # An implemented change says where; absent and no-op ones need not.
+        assert change.where or change.status != "implemented", change

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from overcast.db import Database
 from overcast.image import formats
 from overcast.image.api import SIZE_QUOTA, ImageAPI
 from overcast.image.cache import ImageDataCorrupt, fetch_to_path
-from overcast.image.data import ImageTooLarge, RangeNotSatisfiable, parse_range
+from overcast.image.data import DataPipeline, DataSummary, ImageTooLarge, RangeNotSatisfiable, parse_range
 from overcast.image.patch import ImageChanges, from_create_body
 from overcast.image.registry import ImageFilters
 from overcast.image.settings import ImageSettings
@@ -64,6 +65,32 @@ def test_upload_hashes_and_activates(images: ImageAPI) -> None:
     assert b"".join(download.chunks) == data[10:20]
     with pytest.raises(errors.Conflict):
         images.upload(ALICE, image_id, [b"again"])
+
+
+def test_pipeline_hashes_many_uneven_chunks_in_order() -> None:
+    data = os.urandom(5 * MIB + 3)
+    pieces = [data[start : start + 700_001] for start in range(0, len(data), 700_001)]
+    pipeline = DataPipeline(pieces, len(data), "raw")
+    assert b"".join(pipeline) == data
+    md5, sha512 = hashlib.md5(data).hexdigest(), hashlib.sha512(data).hexdigest()
+    assert pipeline.summary() == DataSummary(len(data), md5, sha512, len(data))
+
+
+def test_a_pipeline_abandoned_midway_stops_its_hash_threads() -> None:
+    def hash_threads() -> list[threading.Thread]:
+        return [
+            thread
+            for thread in threading.enumerate()
+            if thread.name.startswith(("image-md5", "image-sha512"))
+        ]
+
+    before = hash_threads()
+    stream = iter(DataPipeline([bytes(MIB)] * 8, 8 * MIB, "raw"))
+    for _ in range(4):
+        next(stream)
+    assert len(hash_threads()) == len(before) + 2
+    stream.close()  # what a store that fails mid-write does
+    assert hash_threads() == before
 
 
 def test_download_of_an_image_without_data_is_empty(images: ImageAPI) -> None:

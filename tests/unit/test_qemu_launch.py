@@ -61,7 +61,10 @@ def test_ssh_is_forwarded_from_loopback_only() -> None:
 
 def test_console_qmp_and_pidfile_live_in_the_instance_folder() -> None:
     args = build_qemu_command(_config())
-    assert _option(args, "-chardev") == ["file,id=console,path=console.log,append=on"]
+    # An interactive serial socket whose output QEMU also appends to the console log.
+    assert _option(args, "-chardev") == [
+        "socket,id=console,path=serial.sock,server=on,wait=off,logfile=console.log,logappend=on"
+    ]
     assert _option(args, "-serial") == ["chardev:console"]
     assert _option(args, "-qmp") == ["unix:qmp.sock,server=on,wait=off"]
     assert _option(args, "-pidfile") == ["qemu.pid"]

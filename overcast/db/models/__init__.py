@@ -13,6 +13,7 @@ from overcast.db.models import (  # noqa: F401
     instance_actions,
     quota,
     server_groups,
+    server_tags,
 )
 from overcast.db.models.service import ServiceRecord
 

@@ -78,6 +78,13 @@ class Instance(Base, TimestampMixin):
     access_ip_v4: Mapped[str | None] = mapped_column(String(39), nullable=True)
     access_ip_v6: Mapped[str | None] = mapped_column(String(39), nullable=True)
     progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Compute API 2.19 (the server's description) and 2.3 (the image's kernel and ramdisk at boot).
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    kernel_id: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    ramdisk_id: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    # The passthrough devices this instance holds on its node, as its claim took them:
+    # [{kind, vendor_id, product_id, model, count}] (overcast.scheduler.device_pools.held_json).
+    devices: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
     reservation_id: Mapped[str] = mapped_column(String(255), nullable=False, default="")
     launch_index: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -133,9 +140,12 @@ class ComputeNode(Base, TimestampMixin):
     hypervisor_type: Mapped[str] = mapped_column(String(255), nullable=False)
     hypervisor_version: Mapped[int] = mapped_column(Integer, nullable=False)
     cpu_info: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
-    # Passthrough devices (GPUs, PCI) as the driver reports them: [{kind, vendor_id, product_id, model,
-    # count}].
+    # Passthrough devices (GPUs, PCI) as the driver reports them, with how many are claimed:
+    # [{kind, vendor_id, product_id, model, count, used}].
     devices: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    # Bumped by every write of `devices`: a device claim is a compare-and-swap on it (a JSON column
+    # cannot be compared portably), in the same UPDATE that checks vCPUs, RAM and disk.
+    device_generation: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     vcpus: Mapped[int] = mapped_column(Integer, nullable=False)
     memory_mb: Mapped[int] = mapped_column(Integer, nullable=False)
     local_gb: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -29,6 +29,8 @@ class InstanceAction(Base):
     project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     start_time: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     finish_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The last change to the action or one of its events (compute API 2.58 shows and filters on it).
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Nova's wording: None while all is well, "Error" once an event of the action failed.
     message: Mapped[str | None] = mapped_column(String(255), nullable=True)
 

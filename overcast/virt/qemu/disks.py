@@ -94,7 +94,12 @@ class ImageCache:
                 )
             self.base_dir.mkdir(parents=True, exist_ok=True)
             staging = base.with_name(f".{base.name}.part")
-            shutil.copyfile(image.path, staging)
+            staging.unlink(missing_ok=True)
+            try:
+                # The manager's image cache usually sits on the same filesystem: share its blocks.
+                os.link(image.path, staging)
+            except OSError:
+                shutil.copyfile(image.path, staging)
             image_info(staging)  # refuse anything qemu-img cannot read before it becomes a base
             staging.chmod(0o444)
             os.replace(staging, base)

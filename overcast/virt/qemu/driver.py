@@ -64,6 +64,7 @@ class QemuDriver(ComputeDriver):
         "supports_snapshot": True,
         "supports_console_output": True,
     }
+    needs_image_files: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -141,7 +142,8 @@ class QemuDriver(ComputeDriver):
     def get_available_resource(self) -> HostResources:
         found = hardware.detect_host_hardware(str(self.data_dir if self.data_dir.exists() else "/"))
         return HostResources(
-            hypervisor_type="QEMU",
+            # Nova's libvirt driver says QEMU for TCG; KVM only when the probe VM really ran under it.
+            hypervisor_type="KVM" if self.accelerator.name == "kvm" else "QEMU",
             hypervisor_version=_encoded_version(qemu_version_string(self.qemu_binary)),
             hypervisor_hostname=self.host or "localhost",
             cpu_arch=found.cpu_arch,
@@ -151,6 +153,7 @@ class QemuDriver(ComputeDriver):
             memory_mb=found.memory_mb,
             local_gb=found.local_gb,
             devices=list(found.devices),
+            accelerator=self.accelerator.name,
         )
 
     def list_instance_uuids(self) -> list[str]:
@@ -391,6 +394,13 @@ class QemuDriver(ComputeDriver):
         """The serial console, its last `length` lines when given."""
         vm = self._get(uuid)
         return console.tail(vm.path(launch.CONSOLE_FILE), length)
+
+    def get_serial_console(self, uuid: str) -> dict[str, Any]:
+        """The unix socket of the VM's serial port (one client at a time; output is also logged)."""
+        vm = self._get(uuid)
+        if not self._runtime.alive(vm):
+            raise InstanceActionInvalid(f"Instance {uuid} is not running: its serial console is closed.")
+        return {"kind": "unix", "path": str(vm.path(launch.SERIAL_SOCKET))}
 
     def get_diagnostics(self, uuid: str) -> dict[str, Any]:
         with self._locked(uuid) as vm:

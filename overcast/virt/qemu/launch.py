@@ -18,6 +18,7 @@ from pathlib import Path
 from overcast.virt.driver import DriverError
 
 CONSOLE_FILE = "console.log"
+SERIAL_SOCKET = "serial.sock"
 QMP_SOCKET = "qmp.sock"
 PID_FILE = "qemu.pid"
 LOG_FILE = "qemu.log"
@@ -73,8 +74,11 @@ def build_qemu_command(config: LaunchConfig, qemu: str = "qemu-system-x86_64") -
     if config.mac_address:
         nic += f",mac={config.mac_address}"
     args += ["-netdev", netdev, "-device", nic]
+    # The serial port is a socket for an interactive console (os-remote-consoles) whose output QEMU
+    # also appends to the console log, connected or not.
     args += [
-        "-chardev", f"file,id=console,path={CONSOLE_FILE},append=on",
+        "-chardev", f"socket,id=console,path={SERIAL_SOCKET},server=on,wait=off,"
+                    f"logfile={CONSOLE_FILE},logappend=on",
         "-serial", "chardev:console",
         "-qmp", f"unix:{QMP_SOCKET},server=on,wait=off",
         "-pidfile", PID_FILE,
@@ -86,7 +90,7 @@ def build_qemu_command(config: LaunchConfig, qemu: str = "qemu-system-x86_64") -
 
 def launch(command: list[str], instance_dir: Path, timeout: float = 30.0) -> subprocess.Popen[bytes]:
     """Start QEMU in `instance_dir`; returns once its QMP socket is listening (QEMU finished its set-up)."""
-    for leftover in (PID_FILE, QMP_SOCKET):
+    for leftover in (PID_FILE, QMP_SOCKET, SERIAL_SOCKET):
         (instance_dir / leftover).unlink(missing_ok=True)
     log = instance_dir / LOG_FILE
     try:

@@ -134,7 +134,7 @@ class Runtime:
             vm.pid = None
             vm.started_at = None
             vm.generation += 1
-            for leftover in (launch.QMP_SOCKET, launch.PID_FILE):
+            for leftover in (launch.QMP_SOCKET, launch.PID_FILE, launch.SERIAL_SOCKET):
                 vm.path(leftover).unlink(missing_ok=True)
             vm.save()
 

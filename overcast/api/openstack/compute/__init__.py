@@ -13,12 +13,15 @@ from overcast.api.openstack.compute import (
     flavors,
     hypervisors,
     instance_actions,
+    keypairs,
     limits,
     quota_sets,
+    remote_consoles,
     server_actions,
     server_groups,
     server_metadata,
     server_password,
+    server_tags,
     servers,
     services,
     usage,
@@ -38,6 +41,7 @@ def build_router() -> APIRouter:
     router.include_router(versions.router)
     router.include_router(servers.router, prefix=PREFIX)
     router.include_router(flavors.router, prefix=PREFIX)
+    router.include_router(keypairs.router, prefix=PREFIX)
     router.include_router(flavor_extra_specs.router, prefix=PREFIX)
     router.include_router(flavor_access.router, prefix=PREFIX)
     router.include_router(limits.router, prefix=PREFIX)
@@ -52,6 +56,8 @@ def build_router() -> APIRouter:
     router.include_router(server_metadata.router, prefix=PREFIX)
     router.include_router(instance_actions.router, prefix=PREFIX)
     router.include_router(server_password.router, prefix=PREFIX)
+    router.include_router(server_tags.router, prefix=PREFIX)
+    router.include_router(remote_consoles.router)  # its own paths: /compute/v2.1/... and /serial
     return router
 
 

@@ -39,6 +39,9 @@ class Rebuild(_Strict):
     # Accepted for compatibility (no config drive files, no ephemeral disks to keep yet).
     personality: list[dict[str, Any]] | None = None
     preserve_ephemeral: StrictBool | None = None
+    description: Annotated[str, Field(max_length=255)] | None = None
+    key_name: Name | None = None
+    user_data: Annotated[str, Field(max_length=65535)] | None = None
 
 
 class CreateImage(_Strict):

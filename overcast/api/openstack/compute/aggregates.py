@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Response
 
 from overcast import errors, policy
+from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import (
     AdminRequest,
     admin_request,
@@ -17,6 +18,7 @@ from overcast.api.openstack.compute.admin_common import (
     json_object,
     nova_time,
 )
+from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.compute.aggregates import AggregateInfo
 
 router = APIRouter()
@@ -26,7 +28,9 @@ RULES = {action: f"os_compute_api:os-aggregates:{action}" for action in ACTIONS}
 policy.register(dict.fromkeys(RULES.values(), policy.ADMIN))
 
 
-def aggregate_view(aggregate: AggregateInfo, *, with_members: bool = True) -> dict[str, Any]:
+def aggregate_view(
+    aggregate: AggregateInfo, version: APIVersion, *, with_members: bool = True
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "availability_zone": aggregate.availability_zone,
         "created_at": nova_time(aggregate.created_at),
@@ -39,6 +43,8 @@ def aggregate_view(aggregate: AggregateInfo, *, with_members: bool = True) -> di
         if aggregate.updated_at == aggregate.created_at
         else nova_time(aggregate.updated_at),
     }
+    if version >= v.AGGREGATE_UUID:
+        body["uuid"] = aggregate.uuid
     if with_members:
         body["hosts"] = list(aggregate.hosts)
         body["metadata"] = dict(aggregate.metadata)
@@ -69,7 +75,11 @@ def _only(fields: dict[str, Any], allowed: set[str], what: str) -> None:
 @router.get("/os-aggregates")
 def list_aggregates(req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
     policy.enforce(req.context, RULES["index"])
-    return {"aggregates": [aggregate_view(aggregate) for aggregate in req.admin.aggregates.list()]}
+    return {
+        "aggregates": [
+            aggregate_view(aggregate, req.compute.version) for aggregate in req.admin.aggregates.list()
+        ]
+    }
 
 
 @router.post("/os-aggregates")
@@ -78,13 +88,13 @@ def create_aggregate(body: Any = Body(None), req: AdminRequest = Depends(admin_r
     fields = json_object(body, "aggregate")
     _only(fields, {"name", "availability_zone"}, "aggregate")
     created = req.admin.aggregates.create(_name(fields.get("name")), _zone(fields.get("availability_zone")))
-    return {"aggregate": aggregate_view(created, with_members=False)}
+    return {"aggregate": aggregate_view(created, req.compute.version, with_members=False)}
 
 
 @router.get("/os-aggregates/{aggregate_id}")
 def show_aggregate(aggregate_id: str, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
     policy.enforce(req.context, RULES["show"])
-    return {"aggregate": aggregate_view(req.admin.aggregates.get(aggregate_id))}
+    return {"aggregate": aggregate_view(req.admin.aggregates.get(aggregate_id), req.compute.version)}
 
 
 @router.put("/os-aggregates/{aggregate_id}")
@@ -103,7 +113,7 @@ def update_aggregate(
     updated = req.admin.aggregates.update(
         aggregate_id, name, _zone(fields.get("availability_zone")), zone_given
     )
-    return {"aggregate": aggregate_view(updated)}
+    return {"aggregate": aggregate_view(updated, req.compute.version)}
 
 
 @router.delete("/os-aggregates/{aggregate_id}")
@@ -125,7 +135,8 @@ def aggregate_action(
         _only(fields, {"host"}, action)
         return {
             "aggregate": aggregate_view(
-                aggregates.add_host(aggregate_id, bounded_string("host", fields.get("host")))
+                aggregates.add_host(aggregate_id, bounded_string("host", fields.get("host"))),
+                req.compute.version,
             )
         }
     if action == "remove_host":
@@ -133,13 +144,15 @@ def aggregate_action(
         fields = json_object(body, action)
         _only(fields, {"host"}, action)
         host = bounded_string("host", fields.get("host"))
-        return {"aggregate": aggregate_view(aggregates.remove_host(aggregate_id, host))}
+        return {"aggregate": aggregate_view(aggregates.remove_host(aggregate_id, host), req.compute.version)}
     if action == "set_metadata":
         policy.enforce(req.context, RULES["set_metadata"])
         fields = json_object(body, action)
         _only(fields, {"metadata"}, action)
         metadata = _metadata(json_object(fields, "metadata"))
-        return {"aggregate": aggregate_view(aggregates.set_metadata(aggregate_id, metadata))}
+        return {
+            "aggregate": aggregate_view(aggregates.set_metadata(aggregate_id, metadata), req.compute.version)
+        }
     raise errors.BadRequest("There is no such action")
 
 

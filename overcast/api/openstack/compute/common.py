@@ -38,6 +38,12 @@ def compute_request(request: Request, context: RequestContext = Depends(get_cont
     return ComputeRequest(context, get_version(request), service, ServerView(links), FlavorView(links), links)
 
 
+def require_version(req: ComputeRequest, since: APIVersion, until: APIVersion | None = None) -> None:
+    """A route that exists only from `since` (and before `until`): Nova's 404 at other versions."""
+    if req.version < since or (until is not None and req.version >= until):
+        raise errors.NotFound("The resource could not be found.")
+
+
 def parse_bool(name: str, value: str | None) -> bool | None:
     """Nova's query booleans: true/false/1/0/yes/no/on/off (any case); None when absent."""
     if value is None:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends
 
 from overcast import errors, policy
+from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import (
     AdminRequest,
     admin_request,
@@ -39,7 +40,10 @@ def flavor_action(
     if isinstance(body, dict) and "addTenantAccess" in body:
         policy.enforce(req.context, ADD)
         tenant = bounded_string("tenant", json_object(body, "addTenantAccess").get("tenant"))
-        return _access_list(flavor_id, req.admin.flavor_access.add_project(flavor_id, tenant))
+        refuse_public = req.compute.version >= v.FLAVOR_ACCESS_CONFLICT
+        return _access_list(
+            flavor_id, req.admin.flavor_access.add_project(flavor_id, tenant, refuse_public=refuse_public)
+        )
     if isinstance(body, dict) and "removeTenantAccess" in body:
         policy.enforce(req.context, REMOVE)
         tenant = bounded_string("tenant", json_object(body, "removeTenantAccess").get("tenant"))

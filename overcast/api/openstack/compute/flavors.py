@@ -1,4 +1,4 @@
-"""/flavors (list, detail, show; create and delete for admins) and /os-keypairs."""
+"""/flavors: list, detail, show; create, update (description, 2.55) and delete for admins."""
 
 from __future__ import annotations
 
@@ -6,11 +6,19 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from overcast import errors, policy
-from overcast.api.openstack.compute import policies, views
-from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_bool, parse_int
-from overcast.api.openstack.compute.schemas import FlavorCreateBody, KeyPairCreateBody
+from overcast import policy
+from overcast.api.openstack.compute import policies
+from overcast.api.openstack.compute import version_history as v
+from overcast.api.openstack.compute.common import (
+    ComputeRequest,
+    compute_request,
+    parse_bool,
+    parse_int,
+    require_version,
+)
+from overcast.api.openstack.compute.schemas import FlavorCreateBody, FlavorUpdateBody, refuse_out_of_version
 from overcast.compute.flavors import FlavorCreate, FlavorFilters
+from overcast.db.models.compute import Flavor
 
 router = APIRouter()
 
@@ -43,12 +51,17 @@ def _flavor_links(
     return {"flavors_links": req.links.next_page(collection, query)}
 
 
+def _detail(req: ComputeRequest, flavor: Flavor) -> dict[str, Any]:
+    extra_specs = policy.authorize(req.context, policies.FLAVOR_EXTRA_SPECS_INDEX, {})
+    return req.flavors_view.detail(flavor, req.version, extra_specs=extra_specs)
+
+
 @router.get("/flavors")
 def list_flavors(request: Request, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
     policy.enforce(req.context, policies.FLAVORS_INDEX)
     filters = _flavor_filters(request, req)
     flavors = req.service.flavors.list(req.context, filters)
-    body: dict[str, Any] = {"flavors": [req.flavors_view.basic(flavor) for flavor in flavors]}
+    body: dict[str, Any] = {"flavors": [req.flavors_view.basic(flavor, req.version) for flavor in flavors]}
     last = flavors[-1].flavorid if flavors else None
     body.update(_flavor_links(request, req, "flavors", last, len(flavors), filters.limit))
     return body
@@ -59,7 +72,7 @@ def list_flavors_detail(request: Request, req: ComputeRequest = Depends(compute_
     policy.enforce(req.context, policies.FLAVORS_INDEX)
     filters = _flavor_filters(request, req)
     flavors = req.service.flavors.list(req.context, filters)
-    body: dict[str, Any] = {"flavors": [req.flavors_view.detail(flavor, req.version) for flavor in flavors]}
+    body: dict[str, Any] = {"flavors": [_detail(req, flavor) for flavor in flavors]}
     last = flavors[-1].flavorid if flavors else None
     body.update(_flavor_links(request, req, "flavors/detail", last, len(flavors), filters.limit))
     return body
@@ -68,63 +81,34 @@ def list_flavors_detail(request: Request, req: ComputeRequest = Depends(compute_
 @router.get("/flavors/{flavor_id}")
 def show_flavor(flavor_id: str, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
     policy.enforce(req.context, policies.FLAVORS_SHOW)
-    return {"flavor": req.flavors_view.detail(req.service.flavors.get(req.context, flavor_id), req.version)}
+    return {"flavor": _detail(req, req.service.flavors.get(req.context, flavor_id))}
 
 
 @router.post("/flavors")
 def create_flavor(body: FlavorCreateBody, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
     policy.enforce(req.context, policies.FLAVORS_MANAGE)
     fields = body.flavor
+    refuse_out_of_version(fields.model_fields_set, req.version, {"description": v.FLAVOR_DESCRIPTION})
     flavor = req.service.flavors.create(req.context, FlavorCreate(
         name=fields.name, ram=fields.ram, vcpus=fields.vcpus, disk=fields.disk, flavorid=fields.id,
         ephemeral=fields.ephemeral, swap=fields.swap, rxtx_factor=fields.rxtx_factor,
-        is_public=fields.is_public,
+        is_public=fields.is_public, description=fields.description,
     ))  # fmt: skip
-    return {"flavor": req.flavors_view.detail(flavor, req.version)}
+    return {"flavor": _detail(req, flavor)}
+
+
+@router.put("/flavors/{flavor_id}")
+def update_flavor(
+    flavor_id: str, body: FlavorUpdateBody, req: ComputeRequest = Depends(compute_request)
+) -> dict[str, Any]:
+    require_version(req, v.FLAVOR_DESCRIPTION)
+    policy.enforce(req.context, policies.FLAVORS_UPDATE)
+    flavor = req.service.flavors.update_description(req.context, flavor_id, body.flavor.description)
+    return {"flavor": _detail(req, flavor)}
 
 
 @router.delete("/flavors/{flavor_id}", status_code=202)
 def delete_flavor(flavor_id: str, req: ComputeRequest = Depends(compute_request)) -> Response:
     policy.enforce(req.context, policies.FLAVORS_MANAGE)
     req.service.flavors.delete(req.context, flavor_id)
-    return Response(status_code=202)
-
-
-# --- os-keypairs ----------------------------------------------------------------------------------
-def _keypair_target(req: ComputeRequest, user_id: str | None) -> dict[str, Any]:
-    return {"user_id": user_id or req.context.user_id, "project_id": req.context.project_id}
-
-
-@router.get("/os-keypairs")
-def list_keypairs(request: Request, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
-    user_id = request.query_params.get("user_id")
-    policy.enforce(req.context, policies.KEYPAIRS, _keypair_target(req, user_id))
-    keypairs = req.service.keypairs.list(req.context, user_id)
-    return {"keypairs": [views.keypair_list_item(keypair) for keypair in keypairs]}
-
-
-@router.get("/os-keypairs/{name}")
-def show_keypair(
-    name: str, request: Request, req: ComputeRequest = Depends(compute_request)
-) -> dict[str, Any]:
-    user_id = request.query_params.get("user_id")
-    policy.enforce(req.context, policies.KEYPAIRS, _keypair_target(req, user_id))
-    return views.keypair_show(req.service.keypairs.get(req.context, name, user_id))
-
-
-@router.post("/os-keypairs")
-def create_keypair(body: KeyPairCreateBody, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
-    policy.enforce(req.context, policies.KEYPAIRS, _keypair_target(req, None))
-    fields = body.keypair
-    if fields.public_key is not None and not fields.public_key.strip():
-        raise errors.BadRequest("Keypair data is invalid: public_key must not be empty")
-    keypair, private_key = req.service.keypairs.create(req.context, fields.name, fields.public_key)
-    return views.keypair_created(keypair, private_key)
-
-
-@router.delete("/os-keypairs/{name}", status_code=202)
-def delete_keypair(name: str, request: Request, req: ComputeRequest = Depends(compute_request)) -> Response:
-    user_id = request.query_params.get("user_id")
-    policy.enforce(req.context, policies.KEYPAIRS, _keypair_target(req, user_id))
-    req.service.keypairs.delete(req.context, name, user_id)
     return Response(status_code=202)

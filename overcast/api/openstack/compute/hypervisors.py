@@ -1,19 +1,25 @@
-"""/os-hypervisors: list, detail, show, statistics, search, servers and uptime, as at 2.1 (admins only).
+"""/os-hypervisors (admins only): list, detail, show, statistics, uptime; search and servers before 2.53.
 
-At 2.1 a hypervisor's id is the compute node's integer id and cpu_info is a JSON string (an object only
-from 2.28).
+Versions: cpu_info is a JSON string before 2.28 and an object from it; limit/marker paging from 2.33;
+from 2.53 hypervisors and their services are named by uuid, and the search/servers routes give way to
+the hypervisor_hostname_pattern and with_servers query parameters.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from overcast import errors, policy
+from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request
+from overcast.api.openstack.compute.common import parse_bool, parse_int, require_version
+from overcast.api.openstack.compute.microversion import MIN_VERSION, APIVersion
 from overcast.compute.hosts import HypervisorInfo
+from overcast.compute.server_queries import MAX_LIMIT
 
 router = APIRouter()
 
@@ -28,17 +34,20 @@ class FeatureNotSupported(errors.OvercastError):
     default_message = "Feature not supported."
 
 
-def summary(hypervisor: HypervisorInfo) -> dict[str, Any]:
+def summary(hypervisor: HypervisorInfo, version: APIVersion) -> dict[str, Any]:
     return {
-        "id": hypervisor.id,
+        "id": hypervisor.uuid if version >= v.UUID_IDS else hypervisor.id,
         "hypervisor_hostname": hypervisor.hypervisor_hostname,
         "state": "up" if hypervisor.service.up else "down",
         "status": "disabled" if hypervisor.service.disabled else "enabled",
     }
 
 
-def detail(hypervisor: HypervisorInfo) -> dict[str, Any]:
-    body = summary(hypervisor)
+def detail(hypervisor: HypervisorInfo, version: APIVersion) -> dict[str, Any]:
+    body = summary(hypervisor, version)
+    cpu_info: Any = hypervisor.cpu_info
+    if version < v.CPU_INFO_OBJECT:
+        cpu_info = json.dumps(hypervisor.cpu_info, sort_keys=True)
     body.update({
         "vcpus": hypervisor.vcpus,
         "memory_mb": hypervisor.memory_mb,
@@ -52,30 +61,82 @@ def detail(hypervisor: HypervisorInfo) -> dict[str, Any]:
         "free_disk_gb": hypervisor.free_disk_gb,
         "current_workload": hypervisor.current_workload,
         "running_vms": hypervisor.running_vms,
-        "cpu_info": json.dumps(hypervisor.cpu_info, sort_keys=True),
+        "cpu_info": cpu_info,
         # No sparse-disk accounting exists, so the least available disk is the free disk.
         "disk_available_least": hypervisor.free_disk_gb,
         # compute_nodes records no management address for a host.
         "host_ip": None,
         "service": {
             "host": hypervisor.host,
-            "id": hypervisor.service.id,
+            "id": hypervisor.service.uuid if version >= v.UUID_IDS else hypervisor.service.id,
             "disabled_reason": hypervisor.service.disabled_reason,
         },
     })  # fmt: skip
     return body
 
 
+def _with_servers(body: dict[str, Any], hypervisor: HypervisorInfo) -> dict[str, Any]:
+    # Before 2.75 Nova leaves the key out for a hypervisor without servers.
+    if hypervisor.servers:
+        body["servers"] = [{"name": name, "uuid": server_uuid} for name, server_uuid in hypervisor.servers]
+    return body
+
+
+def _page(
+    request: Request, req: AdminRequest, hypervisors: list[HypervisorInfo], collection: str
+) -> tuple[list[HypervisorInfo], dict[str, Any]]:
+    """2.33's limit/marker paging (marker: the id as this version shows it)."""
+    version = req.compute.version
+    query = request.query_params
+    if version < v.HYPERVISOR_PAGING:
+        return hypervisors, {}
+    marker = query.get("marker")
+    if marker is not None:
+        ids = [str(hyp.uuid if version >= v.UUID_IDS else hyp.id) for hyp in hypervisors]
+        if marker not in ids:
+            raise errors.BadRequest(f"marker [{marker}] not found")
+        hypervisors = hypervisors[ids.index(marker) + 1 :]
+    limit = min(parse_int("limit", query.get("limit")) or MAX_LIMIT, MAX_LIMIT)
+    hypervisors = hypervisors[:limit]
+    if not hypervisors or len(hypervisors) != limit:
+        return hypervisors, {}
+    last = hypervisors[-1]
+    next_query = dict(sorted(query.items()))
+    next_query["marker"] = str(last.uuid if version >= v.UUID_IDS else last.id)
+    return hypervisors, {"hypervisors_links": req.compute.links.next_page(collection, next_query)}
+
+
+def _listing(request: Request, req: AdminRequest, *, detailed: bool) -> dict[str, Any]:
+    version = req.compute.version
+    query = request.query_params
+    pattern = with_servers = None
+    if version >= v.UUID_IDS:
+        with_servers = bool(parse_bool("with_servers", query.get("with_servers")))
+        pattern = query.get("hypervisor_hostname_pattern")
+        if pattern is not None and ("limit" in query or "marker" in query):
+            raise errors.BadRequest(
+                "Paging over hypervisors with the hypervisor_hostname_pattern query parameter is not "
+                "supported."
+            )
+    found = req.admin.hosts.hypervisors(pattern, with_servers=bool(with_servers))
+    if pattern is not None and not found:
+        raise errors.NotFound(f"No hypervisor matching '{pattern}' could be found.")
+    collection = "os-hypervisors/detail" if detailed else "os-hypervisors"
+    page, links = _page(request, req, found, collection)
+    render = detail if detailed else summary
+    return {"hypervisors": [_with_servers(render(hyp, version), hyp) for hyp in page], **links}
+
+
 @router.get("/os-hypervisors")
-def list_hypervisors(req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
+def list_hypervisors(request: Request, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
     policy.enforce(req.context, RULES["list"])
-    return {"hypervisors": [summary(hypervisor) for hypervisor in req.admin.hosts.hypervisors()]}
+    return _listing(request, req, detailed=False)
 
 
 @router.get("/os-hypervisors/detail")
-def list_hypervisors_detail(req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
+def list_hypervisors_detail(request: Request, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
     policy.enforce(req.context, RULES["list-detail"])
-    return {"hypervisors": [detail(hypervisor) for hypervisor in req.admin.hosts.hypervisors()]}
+    return _listing(request, req, detailed=True)
 
 
 @router.get("/os-hypervisors/statistics")
@@ -84,40 +145,53 @@ def hypervisor_statistics(req: AdminRequest = Depends(admin_request)) -> dict[st
     return {"hypervisor_statistics": req.admin.hosts.statistics()}
 
 
+def _checked_id(hypervisor_id: str, version: APIVersion) -> str:
+    if version >= v.UUID_IDS:
+        try:
+            uuid.UUID(hypervisor_id)
+        except ValueError:
+            raise errors.BadRequest(f"Invalid uuid {hypervisor_id}") from None
+    elif not hypervisor_id.isdigit():
+        raise errors.NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
+    return hypervisor_id
+
+
 @router.get("/os-hypervisors/{hypervisor_id}")
-def show_hypervisor(hypervisor_id: str, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
+def show_hypervisor(
+    hypervisor_id: str, request: Request, req: AdminRequest = Depends(admin_request)
+) -> dict[str, Any]:
     policy.enforce(req.context, RULES["show"])
-    return {"hypervisor": detail(req.admin.hosts.hypervisor(hypervisor_id))}
+    version = req.compute.version
+    with_servers = version >= v.UUID_IDS and bool(
+        parse_bool("with_servers", request.query_params.get("with_servers"))
+    )
+    found = req.admin.hosts.hypervisor(_checked_id(hypervisor_id, version), with_servers=with_servers)
+    return {"hypervisor": _with_servers(detail(found, version), found)}
 
 
 @router.get("/os-hypervisors/{hypervisor_id}/uptime")
 def hypervisor_uptime(hypervisor_id: str, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
     policy.enforce(req.context, RULES["uptime"])
-    req.admin.hosts.hypervisor(hypervisor_id)  # 404 first, as Nova
+    req.admin.hosts.hypervisor(_checked_id(hypervisor_id, req.compute.version))  # 404 first, as Nova
     # The virt driver interface has no host uptime; Nova answers 501 for such drivers.
     raise FeatureNotSupported("Virt driver does not implement host uptime.")
 
 
 @router.get("/os-hypervisors/{pattern}/search")
 def search_hypervisors(pattern: str, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
+    require_version(req.compute, MIN_VERSION, v.UUID_IDS)
     policy.enforce(req.context, RULES["search"])
     found = req.admin.hosts.hypervisors(pattern)
     if not found:
         raise errors.NotFound(f"No hypervisor matching '{pattern}' could be found.")
-    return {"hypervisors": [summary(hypervisor) for hypervisor in found]}
+    return {"hypervisors": [summary(hypervisor, req.compute.version) for hypervisor in found]}
 
 
 @router.get("/os-hypervisors/{pattern}/servers")
 def hypervisor_servers(pattern: str, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
+    require_version(req.compute, MIN_VERSION, v.UUID_IDS)
     policy.enforce(req.context, RULES["servers"])
     found = req.admin.hosts.hypervisors(pattern, with_servers=True)
     if not found:
         raise errors.NotFound(f"No hypervisor matching '{pattern}' could be found.")
-    listed = []
-    for hypervisor in found:
-        body = summary(hypervisor)
-        # Before 2.53 Nova leaves the key out for a hypervisor without servers.
-        if hypervisor.servers:
-            body["servers"] = [{"name": name, "uuid": uuid} for name, uuid in hypervisor.servers]
-        listed.append(body)
-    return {"hypervisors": listed}
+    return {"hypervisors": [_with_servers(summary(hyp, req.compute.version), hyp) for hyp in found]}

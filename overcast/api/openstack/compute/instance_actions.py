@@ -1,23 +1,32 @@
-"""/servers/{id}/os-instance-actions[/{request_id}]: what was asked of a server; events for admins."""
+"""/servers/{id}/os-instance-actions[/{request_id}]: what was asked of a server, with its events.
+
+Versions: deleted servers' actions from 2.21; events for every reader from 2.51 (the traceback stays the
+admins'); paging, changes-since and updated_at from 2.58; the event's hostId (and host for admins) from
+2.62.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
-from overcast import policy
+from overcast import errors, policy
 from overcast.api.openstack.compute import action_policies as rules
-from overcast.api.openstack.compute.common import ComputeRequest, compute_request
-from overcast.api.openstack.compute.views import naive_iso
+from overcast.api.openstack.compute import version_history as v
+from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_int
+from overcast.api.openstack.compute.server_filters import parse_time
+from overcast.api.openstack.compute.views import host_id, naive_iso
 from overcast.compute import instance_actions
+from overcast.compute.server_queries import MAX_LIMIT
+from overcast.db.models.compute import Instance
 from overcast.db.models.instance_actions import InstanceAction, InstanceActionEvent
 
 router = APIRouter()
 
 
-def action_view(action: InstanceAction) -> dict[str, Any]:
-    return {
+def action_view(action: InstanceAction, req: ComputeRequest) -> dict[str, Any]:
+    body = {
         "action": action.action,
         "instance_uuid": action.instance_uuid,
         "request_id": action.request_id,
@@ -26,41 +35,83 @@ def action_view(action: InstanceAction) -> dict[str, Any]:
         "start_time": naive_iso(action.start_time),
         "message": action.message,
     }
+    if req.version >= v.ACTIONS_PAGING:
+        body["updated_at"] = naive_iso(action.updated_at or action.start_time)
+    return body
 
 
-def event_view(event: InstanceActionEvent) -> dict[str, Any]:
-    return {
+def event_view(
+    event: InstanceActionEvent, project_id: str, req: ComputeRequest, *, privileged: bool
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "event": event.event,
         "start_time": naive_iso(event.start_time),
         "finish_time": naive_iso(event.finish_time),
         "result": event.result,
-        "traceback": event.traceback,
     }
+    if privileged:
+        body["traceback"] = event.traceback
+        if req.version >= v.EVENT_HOST:
+            body["host"] = event.host
+    if req.version >= v.EVENT_HOST:
+        body["hostId"] = host_id(project_id, event.host)
+    return body
 
 
-def _target(req: ComputeRequest, server_id: str) -> dict[str, Any]:
-    server = req.service.servers.get(req.context, server_id)
-    return {"project_id": server.instance.project_id, "user_id": req.context.user_id}
+def _instance(req: ComputeRequest, server_id: str) -> Instance:
+    return req.service.servers.find(
+        req.context, server_id, include_deleted=req.version >= v.ACTIONS_OF_DELETED
+    )
+
+
+def _target(req: ComputeRequest, instance: Instance) -> dict[str, Any]:
+    return {"project_id": instance.project_id, "user_id": req.context.user_id}
 
 
 @router.get("/servers/{server_id}/os-instance-actions")
-def list_instance_actions(server_id: str, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
-    policy.enforce(req.context, rules.INSTANCE_ACTIONS_LIST, _target(req, server_id))
+def list_instance_actions(
+    server_id: str, request: Request, req: ComputeRequest = Depends(compute_request)
+) -> dict[str, Any]:
+    instance = _instance(req, server_id)
+    policy.enforce(req.context, rules.INSTANCE_ACTIONS_LIST, _target(req, instance))
+    query = request.query_params
+    paged = req.version >= v.ACTIONS_PAGING
+    limit = min(parse_int("limit", query.get("limit")) or MAX_LIMIT, MAX_LIMIT) if paged else None
+    changes_since = None
+    if paged and query.get("changes-since"):
+        changes_since = parse_time("changes-since", query["changes-since"])
     with req.service.servers.db.reader() as session:
-        actions = instance_actions.list_actions(session, server_id)
-    return {"instanceActions": [action_view(action) for action in actions]}
+        actions = instance_actions.list_actions(
+            session, server_id, changes_since=changes_since, marker=query.get("marker") if paged else None,
+            limit=limit,
+        )  # fmt: skip
+    body: dict[str, Any] = {"instanceActions": [action_view(action, req) for action in actions]}
+    if limit is not None and actions and len(actions) == limit:
+        next_query = dict(sorted(query.items()))
+        next_query["marker"] = actions[-1].request_id
+        body["links"] = req.links.next_page(f"servers/{server_id}/os-instance-actions", next_query)
+    return body
 
 
 @router.get("/servers/{server_id}/os-instance-actions/{request_id}")
 def show_instance_action(
     server_id: str, request_id: str, req: ComputeRequest = Depends(compute_request)
 ) -> dict[str, Any]:
-    target = _target(req, server_id)
+    instance = _instance(req, server_id)
+    target = _target(req, instance)
     policy.enforce(req.context, rules.INSTANCE_ACTIONS_SHOW, target)
     with req.service.servers.db.reader() as session:
-        record = instance_actions.get_action(session, server_id, request_id)
-    body = action_view(record.action)
-    # Before 2.51 Nova shows the events (with their tracebacks) to admins only.
-    if policy.authorize(req.context, rules.INSTANCE_ACTIONS_EVENTS, target):
-        body["events"] = [event_view(event) for event in record.events]
+        try:
+            record = instance_actions.get_action(session, server_id, request_id)
+        except errors.NotFound:
+            raise errors.NotFound(f"Action {request_id} not found") from None
+    body = action_view(record.action, req)
+    # Before 2.51 Nova shows the events (with their tracebacks) to admins only; from 2.51 to everyone
+    # who may see the action, the traceback (and from 2.62 the host) still to admins only.
+    privileged = policy.authorize(req.context, rules.INSTANCE_ACTIONS_EVENTS, target)
+    if privileged or req.version >= v.EVENTS_FOR_MEMBERS:
+        project_id = record.action.project_id or instance.project_id
+        body["events"] = [
+            event_view(event, project_id, req, privileged=privileged) for event in record.events
+        ]
     return {"instanceAction": body}

@@ -1,4 +1,7 @@
-"""/os-quota-sets/{project_id} (+ /defaults, /detail) and /os-quota-class-sets/{class}, as at 2.1.
+"""/os-quota-sets/{project_id} (+ /defaults, /detail) and /os-quota-class-sets/{class}.
+
+Versions: the network quotas go at 2.36 (quota class sets keep them until 2.50, which adds the server
+group ones there), the file injection quotas at 2.57.
 
 Per-user quotas (the ``user_id`` query) do not exist in Overcast: such requests are refused with 400
 rather than silently answered with the project's quotas.
@@ -12,7 +15,9 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Request, Response
 
 from overcast import errors, policy
+from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, json_object
+from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.compute.quota_views import QUOTA_CLASS_RESOURCES, QUOTA_SET_RESOURCES
 
 router = APIRouter()
@@ -32,6 +37,31 @@ MAX_LIMIT = 0x7FFFFFFF
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _TRUE = ("true", "1", "on", "yes")
 _FALSE = ("false", "0", "off", "no")
+
+
+NETWORK_QUOTAS = frozenset({"fixed_ips", "floating_ips", "security_group_rules", "security_groups"})
+INJECTION_QUOTAS = frozenset({"injected_files", "injected_file_content_bytes", "injected_file_path_bytes"})
+SERVER_GROUP_QUOTAS = frozenset({"server_groups", "server_group_members"})
+
+
+def quota_set_resources(version: APIVersion) -> tuple[str, ...]:
+    hidden: set[str] = set()
+    if version >= v.NETWORK_QUOTAS_GONE:
+        hidden |= NETWORK_QUOTAS
+    if version >= v.PERSONALITY_GONE:
+        hidden |= INJECTION_QUOTAS
+    return tuple(name for name in QUOTA_SET_RESOURCES if name not in hidden)
+
+
+def quota_class_resources(version: APIVersion) -> tuple[str, ...]:
+    if version < v.QUOTA_CLASS_SERVER_GROUPS:
+        return QUOTA_CLASS_RESOURCES
+    hidden = NETWORK_QUOTAS | (INJECTION_QUOTAS if version >= v.PERSONALITY_GONE else frozenset())
+    return tuple(name for name in QUOTA_SET_RESOURCES if name not in hidden)
+
+
+def _only(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: values[name] for name in names if name in values}
 
 
 def _no_user_quotas(request: Request) -> None:
@@ -74,7 +104,8 @@ def _changes(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, int]
 def show_defaults(project_id: str, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
     policy.enforce(req.context, DEFAULTS, {"project_id": project_id})
     req.admin.quotas.check_project(project_id)
-    return {"quota_set": {"id": project_id, **req.admin.quotas.defaults()}}
+    defaults = _only(req.admin.quotas.defaults(), quota_set_resources(req.compute.version))
+    return {"quota_set": {"id": project_id, **defaults}}
 
 
 @router.get("/os-quota-sets/{project_id}/detail")
@@ -84,7 +115,7 @@ def show_detail(
     policy.enforce(req.context, DETAIL, {"project_id": project_id})
     _no_user_quotas(request)
     req.admin.quotas.check_project(project_id)
-    details = req.admin.quotas.details(project_id)
+    details = _only(req.admin.quotas.details(project_id), quota_set_resources(req.compute.version))
     body: dict[str, Any] = {"id": project_id}
     for name, detail in details.items():
         body[name] = {"in_use": detail.in_use, "limit": detail.limit, "reserved": detail.reserved}
@@ -98,7 +129,8 @@ def show_quota_set(
     policy.enforce(req.context, SHOW, {"project_id": project_id})
     _no_user_quotas(request)
     req.admin.quotas.check_project(project_id)
-    return {"quota_set": {"id": project_id, **req.admin.quotas.limits(project_id)}}
+    limits = _only(req.admin.quotas.limits(project_id), quota_set_resources(req.compute.version))
+    return {"quota_set": {"id": project_id, **limits}}
 
 
 @router.put("/os-quota-sets/{project_id}")
@@ -109,9 +141,10 @@ def update_quota_set(
     _no_user_quotas(request)
     fields = dict(json_object(body, "quota_set"))
     force = _force(fields.pop("force")) if "force" in fields else False
-    changes = _changes(fields, QUOTA_SET_RESOURCES)
+    shown = quota_set_resources(req.compute.version)
+    changes = _changes(fields, shown)
     req.admin.quotas.check_project(project_id)
-    return {"quota_set": req.admin.quotas.update(project_id, changes, force=force)}
+    return {"quota_set": _only(req.admin.quotas.update(project_id, changes, force=force), shown)}
 
 
 @router.delete("/os-quota-sets/{project_id}", status_code=202)
@@ -128,7 +161,8 @@ def delete_quota_set(
 @router.get("/os-quota-class-sets/{class_name}")
 def show_quota_class_set(class_name: str, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
     policy.enforce(req.context, CLASS_SHOW)
-    return {"quota_class_set": {"id": class_name, **req.admin.quotas.class_limits(class_name)}}
+    limits = _only(req.admin.quotas.class_limits(class_name), quota_class_resources(req.compute.version))
+    return {"quota_class_set": {"id": class_name, **limits}}
 
 
 @router.put("/os-quota-class-sets/{class_name}")
@@ -138,5 +172,6 @@ def update_quota_class_set(
     policy.enforce(req.context, CLASS_UPDATE)
     if len(class_name) > 255:
         raise errors.BadRequest("The quota class name must be at most 255 characters.")
-    changes = _changes(json_object(body, "quota_class_set"), QUOTA_CLASS_RESOURCES)
-    return {"quota_class_set": req.admin.quotas.update_class(class_name, changes)}
+    shown = quota_class_resources(req.compute.version)
+    changes = _changes(json_object(body, "quota_class_set"), shown)
+    return {"quota_class_set": _only(req.admin.quotas.update_class(class_name, changes), shown)}

@@ -1,13 +1,29 @@
-"""Request bodies of the compute API at microversion 2.1 (the shape of Nova's JSON schemas)."""
+"""Request bodies of the compute API (the shape of Nova's JSON schemas), with their microversion gates.
+
+Each model is the union of what any supported microversion accepts; `refuse_out_of_version` then turns a
+field the requested microversion does not know into Nova's 400 ("Additional properties are not allowed").
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+
+from overcast import errors
+from overcast.api.openstack.compute import version_history as v
+from overcast.api.openstack.compute.microversion import APIVersion
 
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 DiskConfig = Literal["AUTO", "MANUAL"]
+Description = Annotated[str, Field(max_length=255)] | None
+Tag = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[^,/]*$")]
+Uuid = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+                                     r"[0-9a-fA-F]{12}$")]  # fmt: skip
+BootIndex = StrictInt | Annotated[str, Field(pattern=r"^-?[0-9]+$")] | None
+Boolish = StrictBool | Literal["true", "True", "TRUE", "false", "False", "FALSE", "1", "0", "yes", "no"]
 
 
 def _no_edge_whitespace(value: str) -> str:
@@ -16,24 +32,90 @@ def _no_edge_whitespace(value: str) -> str:
     return value
 
 
+def _printable(value: str | None) -> str | None:
+    if value is not None and not all(ch.isprintable() or ch in "\n\r\t" for ch in value):
+        raise ValueError("must be printable characters")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def refuse_fields(names: Iterable[str]) -> None:
+    unexpected = sorted(names)
+    if unexpected:
+        listed = ", ".join(repr(name) for name in unexpected)
+        raise errors.BadRequest(
+            f"Additional properties are not allowed ({listed} {'was' if len(unexpected) == 1 else 'were'} "
+            "unexpected)"
+        )
+
+
+def refuse_out_of_version(
+    given: Iterable[str],
+    version: APIVersion,
+    since: Mapping[str, APIVersion] = {},
+    until: Mapping[str, APIVersion] = {},  # the first version without the field
+) -> None:
+    refuse_fields(
+        name for name in given
+        if (name in since and version < since[name]) or (name in until and version >= until[name])
+    )  # fmt: skip
+
+
+def refuse_personality(files: list[dict[str, Any]] | None) -> None:
+    # Nova writes these files into the guest; nothing here can, so asking for any is an error.
+    if files:
+        raise errors.BadRequest("Personality files are not supported here: pass the files in user_data.")
 
 
 class SecurityGroupRef(_Strict):
     name: Name
 
 
+class NetworkRequest(_Strict):
+    uuid: str | None = None
+    port: Uuid | None = None
+    fixed_ip: str | None = None
+    tag: Tag | None = None
+
+
+class BlockDeviceMapping(_Strict):
+    """One block_device_mapping_v2 item (Nova's new and legacy item properties)."""
+
+    source_type: Literal["volume", "image", "snapshot", "blank"] | None = None
+    uuid: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[a-zA-Z0-9._-]*$")] | None = None
+    image_id: str | None = None
+    destination_type: Literal["local", "volume"] | None = None
+    guest_format: Annotated[str, Field(max_length=255)] | None = None
+    device_type: Annotated[str, Field(max_length=255)] | None = None
+    disk_bus: Annotated[str, Field(max_length=255)] | None = None
+    boot_index: BootIndex = None
+    virtual_name: Annotated[str, Field(max_length=255)] | None = None
+    volume_id: str | None = None
+    snapshot_id: str | None = None
+    volume_size: StrictInt | Annotated[str, Field(pattern=r"^[0-9]+$")] | None = None
+    device_name: (
+        Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[a-zA-Z0-9._\-r/]*$")] | None
+    ) = None
+    delete_on_termination: Boolish | None = None
+    no_device: Any = None
+    connection_info: Annotated[str, Field(max_length=16777215)] | None = None
+    tag: Tag | None = None
+    volume_type: Annotated[str, Field(max_length=255)] | None = None
+
+
 class ServerCreateFields(_Strict):
     name: Name
-    imageRef: Annotated[str, Field(min_length=1, max_length=255)]
+    imageRef: Annotated[str, Field(max_length=255)] | None = None
     flavorRef: Annotated[str, Field(min_length=1, max_length=255)]
     metadata: dict[str, str] = Field(default_factory=dict)
     key_name: Name | None = None
     adminPass: str | None = None
-    availability_zone: str | None = None
+    availability_zone: Name | None = None
     security_groups: list[SecurityGroupRef] | None = None
-    user_data: str | None = None
+    user_data: Annotated[str, Field(max_length=65535)] | None = None
     accessIPv4: str | None = None
     accessIPv6: str | None = None
     config_drive: StrictBool | Literal["true", "True", "false", "False", ""] | None = None
@@ -41,10 +123,20 @@ class ServerCreateFields(_Strict):
     max_count: Annotated[int, Field(ge=1)] | None = None
     return_reservation_id: StrictBool = False
     disk_config: DiskConfig | None = Field(default=None, alias="OS-DCF:diskConfig")
-    # Accepted for compatibility; there is no network service yet, so it does not change the build.
-    networks: list[dict[str, Any]] | Literal["auto", "none"] | None = None
+    networks: list[NetworkRequest] | Literal["auto", "none"] | None = None
+    block_device_mapping_v2: list[BlockDeviceMapping] | None = None
+    # The legacy (v1) mappings name volumes and snapshots only.
+    block_device_mapping: list[dict[str, Any]] | None = None
+    personality: list[dict[str, Any]] | None = None
+    description: Description = None
+    tags: Annotated[list[Tag], Field(max_length=50)] | None = None
 
     _name = field_validator("name")(_no_edge_whitespace)
+    _description = field_validator("description")(_printable)
+
+
+CREATE_SINCE = {"description": v.DESCRIPTION, "tags": v.TAGS_AT_CREATE}
+CREATE_UNTIL = {"personality": v.PERSONALITY_GONE}
 
 
 class ServerCreateBody(_Strict):
@@ -54,18 +146,56 @@ class ServerCreateBody(_Strict):
     # Nova accepts the hints under this key too (openstacksdk sends it).
     scheduler_hints_sdk: dict[str, Any] | None = Field(default=None, alias="OS-SCH-HNT:scheduler_hints")
 
+    def check_version(self, version: APIVersion) -> None:
+        fields = self.server
+        refuse_out_of_version(fields.model_fields_set, version, CREATE_SINCE, CREATE_UNTIL)
+        refuse_personality(fields.personality)
+        networks = fields.networks
+        if networks is None and version >= v.NETWORKS_REQUIRED:
+            raise errors.BadRequest(
+                "Invalid input for field/attribute server: 'networks' is a required property"
+            )
+        if isinstance(networks, str) and version < v.NETWORKS_REQUIRED:
+            raise errors.BadRequest(f"Invalid input for field/attribute networks. Value: {networks}. "
+                                    f"'{networks}' is not of type 'array'")  # fmt: skip
+        if isinstance(networks, list):
+            tags_ok = v.DEVICE_TAGS <= version < v.NETWORKS_REQUIRED or version >= v.DEVICE_TAGS_RESTORED
+            for network in networks:
+                if not tags_ok:
+                    refuse_fields(network.model_fields_set & {"tag"})
+                if version >= v.NETWORKS_REQUIRED and network.uuid is not None and not _is_uuid(network.uuid):
+                    raise errors.BadRequest(f"Invalid input for field/attribute uuid. Value: {network.uuid}. "
+                                            f"'{network.uuid}' is not a 'uuid'")  # fmt: skip
+        bdm_tags_ok = version == v.DEVICE_TAGS or version >= v.DEVICE_TAGS_RESTORED
+        for mapping in fields.block_device_mapping_v2 or ():
+            # volume_type joins at 2.67, beyond our maximum.
+            refuse_fields(mapping.model_fields_set & ({"volume_type"} | (set() if bdm_tags_ok else {"tag"})))
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
 
 class ServerUpdateFields(_Strict):
     name: Name | None = None
     accessIPv4: str | None = None
     accessIPv6: str | None = None
     disk_config: DiskConfig | None = Field(default=None, alias="OS-DCF:diskConfig")
+    description: Description = None
 
     _name = field_validator("name")(lambda value: value if value is None else _no_edge_whitespace(value))
+    _description = field_validator("description")(_printable)
 
 
 class ServerUpdateBody(_Strict):
     server: ServerUpdateFields
+
+    def check_version(self, version: APIVersion) -> None:
+        refuse_out_of_version(self.server.model_fields_set, version, {"description": v.DESCRIPTION})
 
 
 class FlavorCreateFields(_Strict):
@@ -78,18 +208,37 @@ class FlavorCreateFields(_Strict):
     swap: Annotated[int, Field(ge=0)] = 0
     rxtx_factor: Annotated[float, Field(gt=0)] = 1.0
     is_public: StrictBool = Field(default=True, alias="os-flavor-access:is_public")
+    description: Annotated[str, Field(max_length=65535)] | None = None
 
     _name = field_validator("name")(_no_edge_whitespace)
+    _description = field_validator("description")(_printable)
 
 
 class FlavorCreateBody(_Strict):
     flavor: FlavorCreateFields
 
 
+class FlavorUpdateFields(_Strict):
+    description: Annotated[str, Field(max_length=65535)] | None
+
+    _description = field_validator("description")(_printable)
+
+
+class FlavorUpdateBody(_Strict):
+    flavor: FlavorUpdateFields
+
+
 class KeyPairCreateFields(_Strict):
     name: Name
     public_key: str | None = None
+    type: Literal["ssh", "x509"] | None = None
+    user_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
 
 
 class KeyPairCreateBody(_Strict):
     keypair: KeyPairCreateFields
+
+    def check_version(self, version: APIVersion) -> None:
+        refuse_out_of_version(
+            self.keypair.model_fields_set, version, {"type": v.KEYPAIR_TYPE, "user_id": v.KEYPAIR_USER_ID}
+        )

@@ -12,8 +12,11 @@ from fastapi.responses import JSONResponse
 from overcast import errors, policy
 from overcast.api.openstack.compute import action_policies as rules
 from overcast.api.openstack.compute import action_schemas as schemas
-from overcast.api.openstack.compute import policies
+from overcast.api.openstack.compute import remote_consoles
+from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request
+from overcast.api.openstack.compute.schemas import refuse_out_of_version, refuse_personality
+from overcast.api.openstack.compute.servers import audience
 
 router = APIRouter()
 
@@ -59,21 +62,35 @@ def _resize(req: ComputeRequest, uuid: str, value: Any) -> Response:
 
 def _rebuild(req: ComputeRequest, uuid: str, value: Any) -> Response:
     body = schemas.parse("rebuild", schemas.Rebuild, value)
+    given = body.model_fields_set
+    refuse_out_of_version(
+        given, req.version,
+        {"description": v.DESCRIPTION, "key_name": v.REBUILD_KEY_NAME, "user_data": v.PERSONALITY_GONE},
+        {"personality": v.PERSONALITY_GONE},
+    )  # fmt: skip
+    refuse_personality(body.personality)
+    optional = {name: getattr(body, name) for name in ("description", "key_name", "user_data")
+                if name in given}  # fmt: skip
     password = req.service.actions.rebuild(
         req.context, uuid, body.imageRef, name=body.name, admin_password=body.adminPass,
         metadata=body.metadata, access_ip_v4=body.accessIPv4, access_ip_v6=body.accessIPv6,
+        optional=optional,
     )  # fmt: skip
     server = req.service.servers.get(req.context, uuid)
-    target = {"project_id": server.instance.project_id, "user_id": req.context.user_id}
-    is_admin = policy.authorize(req.context, policies.EXTENDED_SERVER_ATTRIBUTES, target)
-    view = req.servers_view.detail(server, req.version, is_admin=is_admin)
+    view = req.servers_view.detail(
+        server, req.version, audience(req, server.instance.project_id), form="rebuild"
+    )
     view["adminPass"] = password
+    if req.version >= v.PERSONALITY_GONE:
+        view["user_data"] = server.instance.user_data
     return JSONResponse({"server": view}, status_code=202)
 
 
 def _create_image(req: ComputeRequest, uuid: str, value: Any) -> Response:
     body = schemas.parse("createImage", schemas.CreateImage, value)
     image_id = req.service.actions.create_image(req.context, uuid, body.name)
+    if req.version >= v.IMAGE_ID_BODY:
+        return JSONResponse({"image_id": image_id}, status_code=202)
     # 2.1 names the image by its URL in the image service (2.45 moved it into the body).
     location = f"{req.links.bookmark_root.rsplit('/compute', 1)[0]}/image/v2/images/{image_id}"
     return Response(status_code=202, headers={"Location": location})
@@ -122,6 +139,7 @@ ACTIONS: dict[str, Entry] = {
     "rebuild": Entry(rules.REBUILD, _rebuild),
     "createImage": Entry(rules.CREATE_IMAGE, _create_image),
     "os-getConsoleOutput": Entry(rules.CONSOLE_OUTPUT, _console_output),
+    "os-getSerialConsole": Entry(remote_consoles.REMOTE_CONSOLES, remote_consoles.get_serial_console_action),
     "shelve": Entry(rules.SHELVE, _simple("shelve", "shelve")),
     "shelveOffload": Entry(rules.SHELVE_OFFLOAD, _simple("shelve_offload", "shelveOffload")),
     "unshelve": Entry(rules.UNSHELVE, _simple("unshelve", "unshelve")),

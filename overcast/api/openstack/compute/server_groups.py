@@ -1,4 +1,4 @@
-"""/os-server-groups: list, create, show, delete (bodies of microversion 2.1)."""
+"""/os-server-groups: list, create, show, delete (soft policies from 2.15, owner shown from 2.13)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from overcast import policy
+from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_bool
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.compute.server_groups import GroupView, ServerGroupAPI
 
 router = APIRouter()
-SOFT_POLICIES_VERSION = APIVersion(2, 15)
 
 
 class _Strict(BaseModel):
@@ -37,10 +37,13 @@ def _target(req: ComputeRequest, project_id: str | None = None) -> dict[str, Any
     return {"project_id": project_id or req.context.project_id, "user_id": req.context.user_id}
 
 
-def _view(view: GroupView) -> dict[str, Any]:
+def _view(view: GroupView, version: APIVersion) -> dict[str, Any]:
     group = view.group
-    return {"id": group.uuid, "name": group.name, "policies": list(group.policies), "members": view.members,
+    body = {"id": group.uuid, "name": group.name, "policies": list(group.policies), "members": view.members,
             "metadata": dict(group.metadata_items or {})}  # fmt: skip
+    if version >= v.SERVER_GROUP_OWNER:
+        body.update(project_id=group.project_id, user_id=group.user_id)
+    return body
 
 
 @router.get("/os-server-groups")
@@ -53,7 +56,7 @@ def list_server_groups(request: Request, req: ComputeRequest = Depends(compute_r
     offset = int(request.query_params.get("offset", "0") or 0)
     limit = request.query_params.get("limit")
     groups = groups[offset : offset + int(limit)] if limit else groups[offset:]
-    return {"server_groups": [_view(group) for group in groups]}
+    return {"server_groups": [_view(group, req.version) for group in groups]}
 
 
 @router.post("/os-server-groups")
@@ -63,15 +66,15 @@ def create_server_group(
     policy.enforce(req.context, "os_compute_api:os-server-groups:create", _target(req))
     fields = body.server_group
     created = _api(req).create(req.context, fields.name, fields.policies,
-                               allow_soft=req.version >= SOFT_POLICIES_VERSION)  # fmt: skip
-    return {"server_group": _view(created)}
+                               allow_soft=req.version >= v.SOFT_AFFINITY)  # fmt: skip
+    return {"server_group": _view(created, req.version)}
 
 
 @router.get("/os-server-groups/{group_id}")
 def show_server_group(group_id: str, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
     found = _api(req).get(req.context, group_id)
     policy.enforce(req.context, "os_compute_api:os-server-groups:show", _target(req, found.group.project_id))
-    return {"server_group": _view(found)}
+    return {"server_group": _view(found, req.version)}
 
 
 @router.delete("/os-server-groups/{group_id}", status_code=204)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -10,15 +9,28 @@ from fastapi.responses import JSONResponse
 
 from overcast import errors, policy
 from overcast.api.openstack.compute import policies
-from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_bool, parse_int
+from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_bool
 from overcast.api.openstack.compute.schemas import ServerCreateBody, ServerUpdateBody
+from overcast.api.openstack.compute.server_filters import server_filters
+from overcast.api.openstack.compute.views import Audience
 from overcast.compute.api import Server, ServerCreate, ServerFilters, ServerUpdate
+from overcast.compute.block_devices import NEEDS_VOLUME_SERVICE
 
 router = APIRouter()
 
 
 def _target(req: ComputeRequest, project_id: str | None = None) -> dict[str, Any]:
     return {"project_id": project_id or req.context.project_id, "user_id": req.context.user_id}
+
+
+def audience(req: ComputeRequest, project_id: str | None = None) -> Audience:
+    """What policy lets this caller see in server bodies (of servers in `project_id`)."""
+    target = _target(req, project_id)
+    return Audience(
+        extended_attributes=policy.authorize(req.context, policies.EXTENDED_SERVER_ATTRIBUTES, target),
+        host_status=policy.authorize(req.context, policies.SERVERS_HOST_STATUS, target),
+        flavor_extra_specs=policy.authorize(req.context, policies.FLAVOR_EXTRA_SPECS_INDEX, target),
+    )
 
 
 def _config_drive(value: bool | str | None) -> bool:
@@ -30,16 +42,28 @@ def _config_drive(value: bool | str | None) -> bool:
 @router.post("/servers", status_code=202)
 def create_server(body: ServerCreateBody, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
     policy.enforce(req.context, policies.SERVERS_CREATE, _target(req))
+    body.check_version(req.version)
     fields = body.server
     groups = tuple(group.name for group in fields.security_groups or ()) or ("default",)
+    if fields.block_device_mapping:
+        # Legacy (v1) mappings always name a volume or a snapshot.
+        raise errors.BadRequest(NEEDS_VOLUME_SERVICE.format(what="volumes or snapshots"))
+    networks = fields.networks
     created = req.service.servers.create(req.context, ServerCreate(
-        name=fields.name, image_ref=fields.imageRef, flavor_ref=fields.flavorRef, metadata=fields.metadata,
-        key_name=fields.key_name, admin_password=fields.adminPass,
+        name=fields.name, image_ref=fields.imageRef or "", flavor_ref=fields.flavorRef,
+        metadata=fields.metadata, key_name=fields.key_name, admin_password=fields.adminPass,
         availability_zone=fields.availability_zone, security_groups=groups, user_data=fields.user_data,
         access_ip_v4=fields.accessIPv4, access_ip_v6=fields.accessIPv6,
         config_drive=_config_drive(fields.config_drive), disk_config=fields.disk_config or "MANUAL",
         min_count=fields.min_count, max_count=fields.max_count or fields.min_count,
         scheduler_hints=body.scheduler_hints or body.scheduler_hints_sdk or {},
+        description=fields.description, tags=tuple(fields.tags or ()),
+        block_device_mappings=tuple(
+            mapping.model_dump(exclude_unset=True) for mapping in fields.block_device_mapping_v2 or ()
+        ),
+        networks=networks if isinstance(networks, str) else tuple(
+            network.model_dump(exclude_unset=True) for network in networks or ()
+        ),
     ))  # fmt: skip
     if fields.return_reservation_id:
         return {"reservation_id": created.reservation_id}
@@ -48,43 +72,20 @@ def create_server(body: ServerCreateBody, req: ComputeRequest = Depends(compute_
 
 def _filters(request: Request, req: ComputeRequest) -> ServerFilters:
     query = request.query_params
-    all_tenants = query.get("all_tenants")
-    wants_all = all_tenants is not None and (
-        all_tenants == "" or bool(parse_bool("all_tenants", all_tenants))
-    )
+    raw = query.get("all_tenants")
+    wants_all = raw is not None and (raw == "" or bool(parse_bool("all_tenants", raw)))
     if wants_all:
         policy.enforce(req.context, policies.SERVERS_ALL_TENANTS, _target(req))
-    changes_since = None
-    if query.get("changes-since"):
-        try:
-            changes_since = datetime.fromisoformat(query["changes-since"].replace("Z", "+00:00"))
-        except ValueError:
-            raise errors.BadRequest("Invalid filter field: changes-since.") from None
-        if changes_since.tzinfo is None:
-            changes_since = changes_since.replace(tzinfo=UTC)
-    return ServerFilters(
-        all_tenants=wants_all,
-        project_id=query.get("project_id") or query.get("tenant_id"),
-        name=query.get("name"),
-        status=query.get("status"),
-        image=query.get("image"),
-        flavor=query.get("flavor"),
-        host=query.get("host"),
-        reservation_id=query.get("reservation_id"),
-        changes_since=changes_since,
-        sort_key=query.get("sort_key", "created_at"),
-        sort_dir=query.get("sort_dir", "desc"),
-        marker=query.get("marker"),
-        limit=parse_int("limit", query.get("limit")),
-    )
+    return server_filters(query, req.context, req.version, all_tenants=wants_all)
 
 
 def _page_links(
-    request: Request, req: ComputeRequest, servers: list[Server], collection: str, limit: int | None
+    request: Request, req: ComputeRequest, servers: list[Server], collection: str, filters: ServerFilters
 ) -> dict[str, Any]:
-    if not servers or limit is None or len(servers) < limit:
+    # Nova links the next page whenever the page is full (a limit, or the max_limit, reached).
+    if not servers or len(servers) != filters.page_size:
         return {}
-    query = {key: value for key, value in request.query_params.items() if key != "marker"}
+    query = dict(sorted(request.query_params.items()))
     query["marker"] = servers[-1].instance.uuid
     return {"servers_links": req.links.next_page(collection, query)}
 
@@ -95,7 +96,7 @@ def list_servers(request: Request, req: ComputeRequest = Depends(compute_request
     filters = _filters(request, req)
     servers = req.service.servers.list(req.context, filters, with_faults=False)
     body: dict[str, Any] = {"servers": [req.servers_view.basic(server.instance) for server in servers]}
-    body.update(_page_links(request, req, servers, "servers", filters.limit))
+    body.update(_page_links(request, req, servers, "servers", filters))
     return body
 
 
@@ -104,12 +105,10 @@ def list_servers_detail(request: Request, req: ComputeRequest = Depends(compute_
     policy.enforce(req.context, policies.SERVERS_DETAIL, _target(req))
     filters = _filters(request, req)
     servers = req.service.servers.list(req.context, filters)
-    is_admin = policy.authorize(req.context, policies.EXTENDED_SERVER_ATTRIBUTES, _target(req))
+    seen = audience(req)
     view = req.servers_view
-    body: dict[str, Any] = {
-        "servers": [view.detail(server, req.version, is_admin=is_admin) for server in servers]
-    }
-    body.update(_page_links(request, req, servers, "servers/detail", filters.limit))
+    body: dict[str, Any] = {"servers": [view.detail(server, req.version, seen) for server in servers]}
+    body.update(_page_links(request, req, servers, "servers/detail", filters))
     # Straight to JSONResponse: FastAPI's response validation of an untyped dict only costs time here.
     return JSONResponse(body)
 
@@ -118,8 +117,8 @@ def list_servers_detail(request: Request, req: ComputeRequest = Depends(compute_
 def show_server(server_id: str, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
     server = req.service.servers.get(req.context, server_id)
     policy.enforce(req.context, policies.SERVERS_SHOW, _target(req, server.instance.project_id))
-    is_admin = policy.authorize(req.context, policies.EXTENDED_SERVER_ATTRIBUTES, _target(req))
-    return {"server": req.servers_view.detail(server, req.version, is_admin=is_admin)}
+    seen = audience(req, server.instance.project_id)
+    return {"server": req.servers_view.detail(server, req.version, seen)}
 
 
 @router.put("/servers/{server_id}")
@@ -128,18 +127,19 @@ def update_server(
 ) -> dict[str, Any]:
     current = req.service.servers.get(req.context, server_id)
     policy.enforce(req.context, policies.SERVERS_UPDATE, _target(req, current.instance.project_id))
+    body.check_version(req.version)
     fields = body.server
     provided = frozenset(
         {"name": "name", "accessIPv4": "access_ip_v4", "accessIPv6": "access_ip_v6",
-         "disk_config": "disk_config"}[name]
+         "disk_config": "disk_config", "description": "description"}[name]
         for name in fields.model_fields_set
     )  # fmt: skip
     server = req.service.servers.update(req.context, server_id, ServerUpdate(
         name=fields.name, access_ip_v4=fields.accessIPv4, access_ip_v6=fields.accessIPv6,
-        disk_config=fields.disk_config, provided=provided,
+        disk_config=fields.disk_config, description=fields.description, provided=provided,
     ))  # fmt: skip
-    is_admin = policy.authorize(req.context, policies.EXTENDED_SERVER_ATTRIBUTES, _target(req))
-    return {"server": req.servers_view.detail(server, req.version, is_admin=is_admin)}
+    seen = audience(req, server.instance.project_id)
+    return {"server": req.servers_view.detail(server, req.version, seen, form="update")}
 
 
 @router.delete("/servers/{server_id}", status_code=204)

@@ -1,4 +1,5 @@
-"""/os-simple-tenant-usage (admins: every project) and /{tenant_id} (the project's readers), as at 2.1."""
+"""/os-simple-tenant-usage (admins: every project) and /{tenant_id} (the project's readers); paged by
+instance from 2.40 (limit/marker, with tenant_usage[s]_links)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from overcast import errors, policy
+from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, nova_time
+from overcast.api.openstack.compute.common import parse_int
+from overcast.compute.server_queries import MAX_LIMIT
 from overcast.compute.usage import ServerUsage, TenantUsage
 
 router = APIRouter()
@@ -72,13 +76,37 @@ def _tenant(usage: TenantUsage, *, detailed: bool) -> dict[str, Any]:
     return body
 
 
+def _paging(request: Request, req: AdminRequest) -> tuple[str | None, int | None]:
+    if req.compute.version < v.USAGE_PAGING:
+        return None, None
+    limit = parse_int("limit", request.query_params.get("limit"))
+    return request.query_params.get("marker"), min(limit or MAX_LIMIT, MAX_LIMIT)
+
+
+def _links(
+    request: Request, req: AdminRequest, usages: list[TenantUsage], collection: str, limit: int | None
+) -> list[dict[str, str]]:
+    """Nova links the next page by the last instance of this one, when the page is full."""
+    servers = [server for usage in usages for server in usage.server_usages]
+    if limit is None or not servers or len(servers) != limit:
+        return []
+    query = dict(sorted(request.query_params.items()))
+    query["marker"] = servers[-1].instance_id
+    return req.compute.links.next_page(collection, query)
+
+
 @router.get("/os-simple-tenant-usage")
 def list_usage(request: Request, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
     policy.enforce(req.context, LIST)
     start, stop = _period(request, req)
     detailed = request.query_params.get("detailed", "0") == "1"
-    usages = req.admin.usage.tenant_usages(start, stop)
-    return {"tenant_usages": [_tenant(usage, detailed=detailed) for usage in usages]}
+    marker, limit = _paging(request, req)
+    usages = req.admin.usage.tenant_usages(start, stop, marker=marker, limit=limit)
+    body: dict[str, Any] = {"tenant_usages": [_tenant(usage, detailed=detailed) for usage in usages]}
+    links = _links(request, req, usages, "os-simple-tenant-usage", limit)
+    if links:
+        body["tenant_usages_links"] = links
+    return body
 
 
 @router.get("/os-simple-tenant-usage/{tenant_id}")
@@ -87,6 +115,11 @@ def show_usage(
 ) -> dict[str, Any]:
     policy.enforce(req.context, SHOW, {"project_id": tenant_id})
     start, stop = _period(request, req)
-    usages = req.admin.usage.tenant_usages(start, stop, tenant_id)
+    marker, limit = _paging(request, req)
+    usages = req.admin.usage.tenant_usages(start, stop, tenant_id, marker=marker, limit=limit)
     # A project with nothing in the period gets an empty object, as in Nova.
-    return {"tenant_usage": _tenant(usages[0], detailed=True) if usages else {}}
+    body: dict[str, Any] = {"tenant_usage": _tenant(usages[0], detailed=True) if usages else {}}
+    links = _links(request, req, usages, f"os-simple-tenant-usage/{tenant_id}", limit)
+    if links:
+        body["tenant_usage_links"] = links
+    return body

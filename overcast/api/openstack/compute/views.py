@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlencode
 
+from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.versions import service_url
-from overcast.compute import states
-from overcast.compute.api import DEFAULT_AVAILABILITY_ZONE, Server
+from overcast.compute import network_info, states
+from overcast.compute.server_queries import Server
 from overcast.config import Settings
 from overcast.db.models.compute import Flavor, Instance, InstanceFault, KeyPair
 
 # Nova shows progress only in these statuses, and a fault only in these.
 PROGRESS_STATUSES = frozenset({"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"})
 FAULT_STATUSES = frozenset({"ERROR", "DELETED"})
+ROOT_DEVICE = "/dev/vda"
 
 
 def api_time(moment: datetime | None) -> str | None:
@@ -47,9 +52,25 @@ class Links:
             self.bookmark(collection, item_id),
         ]
 
-    def next_page(self, collection: str, query: dict[str, str]) -> list[dict[str, str]]:
-        encoded = "&".join(f"{key}={value}" for key, value in query.items())
-        return [{"rel": "next", "href": f"{self.endpoint}/{collection}?{encoded}"}]
+    def next_page(
+        self, collection: str, query: Mapping[str, str] | Sequence[tuple[str, str]]
+    ) -> list[dict[str, str]]:
+        pairs = list(query.items()) if isinstance(query, Mapping) else list(query)
+        return [{"rel": "next", "href": f"{self.endpoint}/{collection}?{urlencode(pairs)}"}]
+
+
+@dataclass(frozen=True)
+class Audience:
+    """What policy lets this caller see in a server body."""
+
+    extended_attributes: bool = False
+    host_status: bool = False
+    flavor_extra_specs: bool = False
+
+
+# Which server body: GET (show and detail list) or the answer to PUT or rebuild, which before 2.75 is
+# the GET body without the extension attributes.
+Form = Literal["show", "update", "rebuild"]
 
 
 class ServerView:
@@ -72,7 +93,28 @@ class ServerView:
             "links": self.links.pair("servers", instance.uuid),
         }
 
-    def detail(self, server: Server, version: APIVersion, *, is_admin: bool) -> dict[str, Any]:
+    def _flavor(self, server: Server, version: APIVersion, audience: Audience) -> dict[str, Any]:
+        instance = server.instance
+        if version < v.FLAVOR_EMBEDDED:
+            return {"id": instance.flavor_id, "links": [self.links.bookmark("flavors", instance.flavor_id)]}
+        # The instance keeps the sizes it was built with; name, swap and extra specs come from the flavor
+        # (a deleted flavor leaves its id as the name, no swap and no extra specs).
+        flavor = server.flavor
+        body: dict[str, Any] = {
+            "vcpus": instance.vcpus,
+            "ram": instance.memory_mb,
+            "disk": instance.root_gb,
+            "ephemeral": instance.ephemeral_gb,
+            "swap": flavor.swap if flavor is not None else 0,
+            "original_name": flavor.name if flavor is not None else instance.flavor_id,
+        }
+        if audience.flavor_extra_specs:
+            body["extra_specs"] = dict(flavor.extra_specs) if flavor is not None else {}
+        return body
+
+    def detail(
+        self, server: Server, version: APIVersion, audience: Audience, form: Form = "show"
+    ) -> dict[str, Any]:
         instance = server.instance
         status = states.status_from_state(instance.vm_state, instance.task_state)
         body: dict[str, Any] = {
@@ -84,20 +126,38 @@ class ServerView:
             "metadata": dict(instance.metadata_items),
             "hostId": host_id(instance.project_id, instance.host),
             "image": {"id": instance.image_ref, "links": [self.links.bookmark("images", instance.image_ref)]},
-            "flavor": {
-                "id": instance.flavor_id,
-                "links": [self.links.bookmark("flavors", instance.flavor_id)],
-            },
+            "flavor": self._flavor(server, version, audience),
             "created": api_time(instance.created_at),
             "updated": api_time(instance.updated_at),
-            "addresses": {},
+            "addresses": addresses(server, extended=form == "show" or version >= v.FULL_UPDATE_BODIES),
             "accessIPv4": instance.access_ip_v4 or "",
             "accessIPv6": instance.access_ip_v6 or "",
             "links": self.links.pair("servers", instance.uuid),
             "OS-DCF:diskConfig": instance.disk_config,
-            "OS-EXT-AZ:availability_zone": (
-                DEFAULT_AVAILABILITY_ZONE if instance.host else instance.availability_zone or ""
-            ),
+        }
+        if status in PROGRESS_STATUSES:
+            body["progress"] = instance.progress
+        everything = form == "show" or version >= v.FULL_UPDATE_BODIES
+        if everything:
+            body.update(self._extensions(server, version, audience))
+        elif form == "rebuild" and version >= v.REBUILD_KEY_NAME:
+            body["key_name"] = instance.key_name
+        if version >= v.LOCKED:
+            body["locked"] = server.locked
+        if version >= v.DESCRIPTION:
+            body["description"] = instance.description
+        if version >= v.TAGS:
+            body["tags"] = list(server.tags)
+        if status in FAULT_STATUSES and server.fault is not None:
+            body["fault"] = fault_view(server.fault, is_admin=audience.extended_attributes)
+        return body
+
+    @staticmethod
+    def _extensions(server: Server, version: APIVersion, audience: Audience) -> dict[str, Any]:
+        """The attributes Nova's extensions add to GET bodies (AZ, config drive, usage, states, ...)."""
+        instance = server.instance
+        body: dict[str, Any] = {
+            "OS-EXT-AZ:availability_zone": server.availability_zone,
             "config_drive": "True" if instance.config_drive else "",
             "key_name": instance.key_name,
             "OS-SRV-USG:launched_at": naive_iso(instance.launched_at),
@@ -108,15 +168,31 @@ class ServerView:
             "os-extended-volumes:volumes_attached": [],
             "security_groups": [{"name": name} for name in instance.security_groups],
         }
-        if status in PROGRESS_STATUSES:
-            body["progress"] = instance.progress
-        if is_admin:
+        if audience.extended_attributes:
             body["OS-EXT-SRV-ATTR:host"] = instance.host
             body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = instance.node
             body["OS-EXT-SRV-ATTR:instance_name"] = instance.instance_name
-        if status in FAULT_STATUSES and server.fault is not None:
-            body["fault"] = fault_view(server.fault, is_admin=is_admin)
+            if version >= v.EXTENDED_SERVER_ATTRS:
+                body["OS-EXT-SRV-ATTR:reservation_id"] = instance.reservation_id
+                body["OS-EXT-SRV-ATTR:launch_index"] = instance.launch_index
+                body["OS-EXT-SRV-ATTR:hostname"] = instance.hostname
+                body["OS-EXT-SRV-ATTR:kernel_id"] = instance.kernel_id
+                body["OS-EXT-SRV-ATTR:ramdisk_id"] = instance.ramdisk_id
+                # Both virt drivers give the root disk the first virtio name once it is built.
+                body["OS-EXT-SRV-ATTR:root_device_name"] = ROOT_DEVICE if instance.launched_at else None
+                body["OS-EXT-SRV-ATTR:user_data"] = instance.user_data
+        if audience.host_status and version >= v.HOST_STATUS:
+            body["host_status"] = server.host_status
         return body
+
+
+def addresses(server: Server, *, extended: bool) -> dict[str, list[dict[str, Any]]]:
+    """`addresses`; the OS-EXT-IPS keys only in GET bodies (and in all of them from 2.75)."""
+    found = network_info.addresses(server.network_info)
+    if extended:
+        return found
+    return {name: [{"version": entry["version"], "addr": entry["addr"]} for entry in entries]
+            for name, entries in found.items()}  # fmt: skip
 
 
 def fault_view(fault: InstanceFault, *, is_admin: bool) -> dict[str, Any]:
@@ -135,15 +211,18 @@ class FlavorView:
     def __init__(self, links: Links) -> None:
         self.links = links
 
-    def basic(self, flavor: Flavor) -> dict[str, Any]:
-        return {
+    def basic(self, flavor: Flavor, version: APIVersion) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "id": flavor.flavorid,
             "name": flavor.name,
             "links": self.links.pair("flavors", flavor.flavorid),
         }
+        if version >= v.FLAVOR_DESCRIPTION:
+            body["description"] = flavor.description
+        return body
 
-    def detail(self, flavor: Flavor, version: APIVersion) -> dict[str, Any]:
-        return {
+    def detail(self, flavor: Flavor, version: APIVersion, *, extra_specs: bool = False) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "id": flavor.flavorid,
             "name": flavor.name,
             "ram": flavor.memory_mb,
@@ -154,38 +233,43 @@ class FlavorView:
             "OS-FLV-DISABLED:disabled": flavor.disabled,
             "os-flavor-access:is_public": flavor.is_public,
             # Before 2.75 Nova shows no swap as "" rather than 0.
-            "swap": flavor.swap or "",
+            "swap": flavor.swap if flavor.swap or version >= v.FLAVOR_SWAP_ZERO else "",
             "rxtx_factor": flavor.rxtx_factor,
         }
+        if version >= v.FLAVOR_DESCRIPTION:
+            body["description"] = flavor.description
+        if version >= v.FLAVOR_EXTRA_SPECS and extra_specs:
+            body["extra_specs"] = dict(flavor.extra_specs)
+        return body
 
 
-def keypair_list_item(keypair: KeyPair) -> dict[str, Any]:
-    return {
-        "keypair": {
-            "name": keypair.name,
-            "public_key": keypair.public_key,
-            "fingerprint": keypair.fingerprint,
-        }
+def _keypair_type(body: dict[str, Any], keypair: KeyPair, version: APIVersion) -> dict[str, Any]:
+    if version >= v.KEYPAIR_TYPE:
+        body["type"] = keypair.type
+    return {"keypair": body}
+
+
+def keypair_list_item(keypair: KeyPair, version: APIVersion) -> dict[str, Any]:
+    body = {"name": keypair.name, "public_key": keypair.public_key, "fingerprint": keypair.fingerprint}
+    return _keypair_type(body, keypair, version)
+
+
+def keypair_show(keypair: KeyPair, version: APIVersion) -> dict[str, Any]:
+    body = {
+        "id": keypair.id,
+        "name": keypair.name,
+        "public_key": keypair.public_key,
+        "fingerprint": keypair.fingerprint,
+        "user_id": keypair.user_id,
+        "created_at": naive_iso(keypair.created_at),
+        "updated_at": None,
+        "deleted_at": None,
+        "deleted": False,
     }
+    return _keypair_type(body, keypair, version)
 
 
-def keypair_show(keypair: KeyPair) -> dict[str, Any]:
-    return {
-        "keypair": {
-            "id": keypair.id,
-            "name": keypair.name,
-            "public_key": keypair.public_key,
-            "fingerprint": keypair.fingerprint,
-            "user_id": keypair.user_id,
-            "created_at": naive_iso(keypair.created_at),
-            "updated_at": None,
-            "deleted_at": None,
-            "deleted": False,
-        }
-    }
-
-
-def keypair_created(keypair: KeyPair, private_key: str | None) -> dict[str, Any]:
+def keypair_created(keypair: KeyPair, private_key: str | None, version: APIVersion) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": keypair.name,
         "public_key": keypair.public_key,
@@ -194,4 +278,4 @@ def keypair_created(keypair: KeyPair, private_key: str | None) -> dict[str, Any]
     }
     if private_key is not None:
         body["private_key"] = private_key
-    return {"keypair": body}
+    return _keypair_type(body, keypair, version)

@@ -1,0 +1,68 @@
+"""What a server's network looks like to users until the network service exists.
+
+The compute host stores what its driver reports (`get_instance_network`: QEMU user-mode networking,
+the guest's address and the host port forwarded to its SSH port) in the instance's system metadata
+under "network_info"; the API renders `addresses` from it and `overcast server ssh-info` the SSH command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast.db.models.instance_actions import InstanceExtra
+
+SYSTEM_METADATA_KEY = "network_info"
+# User-mode networking has no Neutron network; its name is what `addresses` is keyed by.
+USER_NETWORK = "user"
+# Nova's (and Neutron's) base MAC prefix.
+MAC_PREFIX = "fa:16:3e"
+
+
+def default_vif(instance_uuid: str) -> dict[str, Any]:
+    """The one NIC of a driver-networked guest, with a MAC stable for the instance's lifetime."""
+    digest = hashlib.sha256(instance_uuid.encode()).digest()
+    return {"id": f"{USER_NETWORK}-0", "address": f"{MAC_PREFIX}:" + ":".join(f"{b:02x}" for b in digest[:3])}
+
+
+def addresses(network_info: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
+    """The server view's `addresses` ({network name: [address]}) for the stored network info."""
+    if not network_info or not network_info.get("guest_ip"):
+        return {}
+    entry = {
+        "version": 4,
+        "addr": network_info["guest_ip"],
+        "OS-EXT-IPS:type": "fixed",
+        "OS-EXT-IPS-MAC:mac_addr": network_info.get("mac_address"),
+    }
+    return {str(network_info.get("mode") or USER_NETWORK): [entry]}
+
+
+def ssh_command(network_info: dict[str, Any] | None, user: str = "root") -> str | None:
+    """`ssh -p PORT root@HOST` for a guest whose SSH port is forwarded; None when there is none."""
+    if not network_info or not network_info.get("ssh_port"):
+        return None
+    host = network_info.get("ssh_host") or "127.0.0.1"
+    return f"ssh -p {int(network_info['ssh_port'])} {user}@{host}"
+
+
+def load(session: Session, instance_uuids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The stored network info of each of `instance_uuids` that has some (one query)."""
+    uuids = list(instance_uuids)
+    if not uuids:
+        return {}
+    rows = session.execute(
+        select(InstanceExtra.instance_uuid, InstanceExtra.system_metadata).where(
+            InstanceExtra.instance_uuid.in_(uuids)
+        )
+    )
+    found = {}
+    for uuid, system_metadata in rows:
+        info = (system_metadata or {}).get(SYSTEM_METADATA_KEY)
+        if info:
+            found[uuid] = dict(info)
+    return found

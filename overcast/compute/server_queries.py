@@ -1,0 +1,298 @@
+"""Reading servers: the list filters, sort keys and pages of GET /servers, and what a view needs beside
+the instance row (fault, zone, lock, tags, host status, flavor), loaded in a few batched queries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from overcast import errors, servicegroup
+from overcast.compute import instances, network_info, states, tags
+from overcast.compute.aggregates import COMPUTE_BINARY, DEFAULT_AVAILABILITY_ZONE, host_zones
+from overcast.context import RequestContext
+from overcast.db.models.compute import Flavor, Instance, InstanceFault
+from overcast.db.models.instance_actions import InstanceExtra
+from overcast.db.models.service import ServiceRecord
+from overcast.db.pagination import paginate
+
+# Nova's osapi_max_limit: the most rows one list request returns.
+MAX_LIMIT = 1000
+# Nova's sort keys (its query schema's enum) and the columns they sort by here.
+SORT_COLUMNS = {
+    "access_ip_v4": "access_ip_v4", "access_ip_v6": "access_ip_v6", "auto_disk_config": "disk_config",
+    "availability_zone": "availability_zone", "config_drive": "config_drive", "created_at": "created_at",
+    "display_description": "description", "display_name": "display_name", "host": "host",
+    "hostname": "hostname", "image_ref": "image_ref", "instance_type_id": "flavor_id",
+    "kernel_id": "kernel_id", "key_name": "key_name", "launch_index": "launch_index",
+    "launched_at": "launched_at", "node": "node",
+    "power_state": "power_state", "progress": "progress", "project_id": "project_id",
+    "ramdisk_id": "ramdisk_id", "task_state": "task_state", "terminated_at": "terminated_at",
+    "updated_at": "updated_at", "user_id": "user_id", "uuid": "uuid", "vm_state": "vm_state",
+}  # fmt: skip
+# Valid in Nova's schema but silently dropped (its SERVER_LIST_IGNORE_SORT_KEY), plus the two keys whose
+# values live outside the instance row here (the lock's owner, the root device name).
+IGNORED_SORT_KEYS = frozenset({
+    "architecture", "cell_name", "cleaned", "default_ephemeral_device", "default_swap_device", "deleted",
+    "deleted_at", "disable_terminate", "ephemeral_gb", "ephemeral_key_uuid", "id", "key_data",
+    "launched_on", "locked", "memory_mb", "os_type", "reservation_id", "root_gb", "shutdown_terminate",
+    "user_data", "vcpus", "vm_mode", "locked_by", "root_device_name",
+})  # fmt: skip
+ADMIN_SORT_KEYS = frozenset({"host", "node"})
+# Admin filters compared for equality, and those matched as regular expressions (Nova's REGEXP filters).
+EXACT_FILTERS = {"uuid": Instance.uuid, "user_id": Instance.user_id, "vm_state": Instance.vm_state,
+                 "task_state": Instance.task_state, "host": Instance.host,
+                 "reservation_id": Instance.reservation_id, "image_ref": Instance.image_ref}  # fmt: skip
+INTEGER_FILTERS = {"power_state": Instance.power_state, "progress": Instance.progress,
+                   "launch_index": Instance.launch_index}  # fmt: skip
+REGEX_FILTERS: dict[str, InstrumentedAttribute[str] | InstrumentedAttribute[str | None]] = {
+    "name": Instance.display_name, "display_name": Instance.display_name, "hostname": Instance.hostname,
+    "node": Instance.node, "availability_zone": Instance.availability_zone, "key_name": Instance.key_name,
+    "description": Instance.description, "display_description": Instance.description,
+    "kernel_id": Instance.kernel_id, "ramdisk_id": Instance.ramdisk_id, "access_ip_v4": Instance.access_ip_v4,
+    "access_ip_v6": Instance.access_ip_v6,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Server:
+    """What the views render: the instance and what Nova keeps beside it."""
+
+    instance: Instance
+    fault: InstanceFault | None = None
+    availability_zone: str = ""
+    locked: bool = False
+    tags: tuple[str, ...] = ()
+    # Nova's host_status: UP, DOWN, MAINTENANCE, UNKNOWN, or "" for an unplaced server.
+    host_status: str = ""
+    flavor: Flavor | None = None
+    # What the compute host reported about the guest's network (compute/network_info.py).
+    network_info: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ServerFilters:
+    """A list request, already cut down to what the caller may filter by (see the router)."""
+
+    all_tenants: bool = False
+    project_id: str | None = None
+    statuses: tuple[str, ...] = ()
+    image: str | None = None
+    flavor: str | None = None
+    changes_since: datetime | None = None
+    deleted: bool | None = None
+    # Soft-deleted servers (restorable) are left out of lists unless asked for, as in Nova.
+    soft_deleted: bool | None = None
+    # Nova's ip/ip6 filters: a regular expression matched at the start of the server's IPv4/IPv6 addresses.
+    ip: str | None = None
+    ip6: str | None = None
+    exact: dict[str, str] = field(default_factory=dict)
+    regex: dict[str, str] = field(default_factory=dict)
+    tags_all: tuple[str, ...] = ()
+    tags_any: tuple[str, ...] = ()
+    not_tags_all: tuple[str, ...] = ()
+    not_tags_any: tuple[str, ...] = ()
+    sort: tuple[tuple[str, str], ...] = ()
+    marker: str | None = None
+    limit: int | None = None
+    strict_status: bool = False
+
+    @property
+    def page_size(self) -> int:
+        return MAX_LIMIT if self.limit is None else min(self.limit, MAX_LIMIT)
+
+
+def sort_order(keys: list[str], directions: list[str], *, is_admin: bool) -> tuple[tuple[str, str], ...]:
+    """Nova's get_sort_params + process_sort_params: created_at desc by default; created_at and id appended
+    with the first direction; unknown keys 400, ignored keys dropped; host/node for admins only."""
+    keys = keys or ["created_at"]
+    directions = directions or ["desc"]
+    for direction in directions:
+        if direction not in ("asc", "desc"):
+            raise errors.BadRequest(f"Invalid input for query parameters sort_dir. Value: {direction}. "
+                                    f"'{direction}' is not one of ['asc', 'desc']")  # fmt: skip
+    if len(directions) > len(keys):
+        raise errors.BadRequest("Sort direction size exceeds sort key size")
+    directions = directions + [directions[0]] * (len(keys) - len(directions))
+    order: list[tuple[str, str]] = []
+    for key, direction in zip(keys, directions, strict=True):
+        if key not in SORT_COLUMNS and key not in IGNORED_SORT_KEYS:
+            raise errors.BadRequest(
+                f"Invalid input for query parameters sort_key. Value: {key}. '{key}' is not a valid sort key."
+            )
+        if key in IGNORED_SORT_KEYS or (key in ADMIN_SORT_KEYS and not is_admin):
+            continue
+        order.append((SORT_COLUMNS[key], direction))
+    if all(column != "created_at" for column, _ in order):
+        order.append(("created_at", directions[0]))
+    return tuple(order)
+
+
+def _status_clause(statuses: Iterable[str], strict: bool) -> ColumnElement[bool] | None:
+    clauses: list[ColumnElement[bool]] = []
+    for status in statuses:
+        pairs = states.states_for_status(status)
+        if not pairs and strict:
+            raise errors.BadRequest("Invalid status value")
+        for vm_state, task in pairs:
+            if isinstance(task, states._Any):
+                clauses.append(Instance.vm_state == vm_state)
+            else:
+                task_clause = Instance.task_state.is_(None) if task is None else Instance.task_state == task
+                clauses.append(and_(Instance.vm_state == vm_state, task_clause))
+    return or_(*clauses) if clauses else None
+
+
+def _regex(column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None], name: str, pattern: str
+           ) -> ColumnElement[bool]:  # fmt: skip
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise errors.BadRequest(
+            f"Invalid regular expression for filter {name}: {pattern!r} ({exc})."
+        ) from None
+    return column.regexp_match(pattern)
+
+
+def filtered(ctxt: RequestContext, filters: ServerFilters) -> Select[Instance]:
+    stmt = select(Instance)
+    deleted = filters.deleted
+    if deleted is None and filters.changes_since is None:
+        deleted = False
+    # Without a deleted filter, changes-since lists recently deleted servers too (status DELETED).
+    if deleted is True:
+        gone = Instance.deleted.is_(True)
+        soft = Instance.vm_state == states.SOFT_DELETED
+        stmt = stmt.where(gone if filters.soft_deleted is False else or_(gone, soft))
+    elif deleted is False:
+        stmt = stmt.where(Instance.deleted.is_(False))
+        if not filters.soft_deleted:
+            stmt = stmt.where(Instance.vm_state != states.SOFT_DELETED)
+    if not filters.all_tenants:
+        stmt = stmt.where(Instance.project_id == ctxt.project_id)
+    elif filters.project_id is not None:
+        stmt = stmt.where(Instance.project_id == filters.project_id)
+    if filters.image:
+        stmt = stmt.where(Instance.image_ref == filters.image.rstrip("/").rsplit("/", 1)[-1])
+    if filters.flavor:
+        stmt = stmt.where(Instance.flavor_id == filters.flavor.rstrip("/").rsplit("/", 1)[-1])
+    if filters.changes_since is not None:
+        stmt = stmt.where(Instance.updated_at >= filters.changes_since)
+    for name, value in filters.exact.items():
+        stmt = stmt.where(
+            integer_filter(name, value) if name in INTEGER_FILTERS else EXACT_FILTERS[name] == value
+        )
+    for name, pattern in filters.regex.items():
+        stmt = stmt.where(_regex(REGEX_FILTERS[name], name, pattern))
+    if filters.statuses:
+        clause = _status_clause(filters.statuses, filters.strict_status)
+        stmt = stmt.where(clause if clause is not None else false())
+    for clause in tags.filter_clauses(
+        all_of=list(filters.tags_all), any_of=list(filters.tags_any),
+        not_all_of=list(filters.not_tags_all), not_any_of=list(filters.not_tags_any),
+    ):  # fmt: skip
+        stmt = stmt.where(clause)
+    return stmt
+
+
+def integer_filter(name: str, value: str) -> ColumnElement[bool]:
+    try:
+        number = int(value)
+    except ValueError:
+        raise errors.BadRequest(f"Invalid filter value for {name}: {value!r} is not an integer.") from None
+    return INTEGER_FILTERS[name] == number
+
+
+def _with_address(session: Session, stmt: Select[Instance], ip: str | None, ip6: str | None) -> list[str]:
+    """The servers of `stmt` with an address `ip` (IPv4) or `ip6` (IPv6) matches (Nova's _ip_filter)."""
+    patterns = {4: _compiled("ip", ip), 6: _compiled("ip6", ip6)}
+    uuids = list(session.scalars(stmt.with_only_columns(Instance.uuid).order_by(None)))
+    matched = []
+    for uuid, info in network_info.load(session, uuids).items():
+        entries = [entry for found in network_info.addresses(info).values() for entry in found]
+        for entry in entries:
+            pattern = patterns.get(int(entry.get("version") or 4))
+            if pattern is not None and pattern.match(str(entry.get("addr") or "")):
+                matched.append(uuid)
+                break
+    return matched
+
+
+def _compiled(name: str, pattern: str | None) -> re.Pattern[str] | None:
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise errors.BadRequest(
+            f"Invalid regular expression for filter {name}: {pattern!r} ({exc})."
+        ) from None
+
+
+def list_page(session: Session, ctxt: RequestContext, filters: ServerFilters) -> list[Instance]:
+    stmt = filtered(ctxt, filters)
+    if filters.ip is not None or filters.ip6 is not None:
+        stmt = stmt.where(Instance.uuid.in_(_with_address(session, stmt, filters.ip, filters.ip6)))
+    if filters.page_size == 0:
+        return []
+    stmt = paginate(
+        stmt, Instance, sort_keys=list(filters.sort), marker=filters.marker, limit=filters.page_size,
+        session=session,
+    )  # fmt: skip
+    return list(session.scalars(stmt))
+
+
+# --- what a view needs beside the row ---------------------------------------------------------------------
+def host_status(record: ServiceRecord | None, now: datetime, down_time: float) -> str:
+    if record is None:
+        return ""
+    if record.forced_down:
+        return "DOWN"
+    if record.disabled:
+        return "MAINTENANCE"
+    return "UP" if servicegroup.service_is_up(record, now, down_time) else "UNKNOWN"
+
+
+def with_details(
+    session: Session, rows: list[Instance], *, clock: Callable[[], datetime], down_time: float,
+    with_faults: bool = True,
+) -> list[Server]:  # fmt: skip
+    uuids = [row.uuid for row in rows]
+    faulted = [row.uuid for row in rows if row.vm_state in (states.ERROR, states.DELETED)]
+    faults = instances.latest_faults(session, faulted) if with_faults else {}
+    zones = host_zones(session)
+    locked_query = select(InstanceExtra.instance_uuid).where(
+        InstanceExtra.instance_uuid.in_(uuids), InstanceExtra.locked
+    )
+    locked = set(session.scalars(locked_query)) if uuids else set()
+    server_tags = tags.tags_of(session, uuids)
+    networks = network_info.load(session, uuids)
+    hosts = {row.host for row in rows if row.host}
+    services = {
+        record.host: record
+        for record in session.scalars(
+            select(ServiceRecord).where(ServiceRecord.binary == COMPUTE_BINARY, ServiceRecord.host.in_(hosts))
+        )
+    } if hosts else {}  # fmt: skip
+    flavor_ids = {row.flavor_id for row in rows}
+    flavors = {
+        flavor.flavorid: flavor
+        for flavor in session.scalars(select(Flavor).where(Flavor.flavorid.in_(flavor_ids)))
+    } if flavor_ids else {}  # fmt: skip
+    now = clock()
+    servers = []
+    for row in rows:
+        zone = zones.get(row.host, DEFAULT_AVAILABILITY_ZONE) if row.host else (row.availability_zone or "")
+        status = host_status(services.get(row.host), now, down_time) if row.host else ""
+        servers.append(Server(
+            row, faults.get(row.uuid), availability_zone=zone, locked=row.uuid in locked,
+            tags=tuple(server_tags.get(row.uuid, ())), host_status=status, flavor=flavors.get(row.flavor_id),
+            network_info=networks.get(row.uuid),
+        ))  # fmt: skip
+    return servers

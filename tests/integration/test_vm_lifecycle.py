@@ -1,0 +1,232 @@
+"""Real VMs through the public API: openstacksdk against the in-process cloud whose compute host runs the
+QEMU driver (TCG), the guest image uploaded as the default public image overcast-tiny.
+
+One server lives through the whole story (boot, console, SSH with the booted key pair, user data, every
+power action, a snapshot booted as a second server, a compute service restart, a QEMU killed by hand,
+delete), so the guest boots as few times as the story needs.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openstack import utils
+from openstack.connection import Connection
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect as websocket_connect
+from websockets.typing import Subprotocol
+
+from overcast.cli.servers import ssh_command
+from overcast.compute.manager import ComputeManager
+from overcast.guest import guest_image_path
+from overcast.guest.publish import DEFAULT_IMAGE_ID, publish_guest_image
+from overcast.service import Service
+from overcast.virt.qemu.driver import QemuDriver
+from overcast.virt.qemu.launch import PID_FILE, pid_alive
+from tests import qemu
+from tests.functional.cloud import TINY, InProcessCloud
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not qemu.qemu_available(), reason="qemu-system-x86_64 is not installed"),
+]
+HOST = "qemu-1"
+USER_DATA = b"#!/bin/sh\necho user-data-ran > /root/user-data.out\n"
+READY = "OVERCAST-GUEST-READY"
+WAIT = 120
+
+
+def new_driver(data_dir: Path) -> QemuDriver:
+    # ACTIVE means the VM runs (as in Nova); the tests wait for the guest's READY line themselves.
+    return QemuDriver(data_dir, accelerator="tcg", boot_timeout=0, soft_reboot_timeout=30)
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Iterator[Path]:
+    folder = qemu.new_data_dir()
+    yield folder
+    qemu.kill_leftover_vms(folder)  # whatever a failure left running
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cloud(data_dir: Path) -> Iterator[InProcessCloud]:
+    guest = guest_image_path(data_dir)
+    guest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(qemu.guest_image(), guest)  # built once per test process
+    running = InProcessCloud(data_dir, compute_hosts=(HOST,), drivers={HOST: new_driver(data_dir)})
+    try:
+        assert publish_guest_image(running.cloud).uploaded
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def conn(cloud: InProcessCloud) -> Connection:
+    return cloud.connect("demo")
+
+
+def networks(conn: Connection) -> dict[str, str]:
+    """From 2.37 a server create must say which networks: "auto" is user-mode networking here."""
+    return {"networks": "auto"} if utils.supports_microversion(conn.compute, "2.37") else {}
+
+
+def wait_until(predicate: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return result
+
+
+def console(conn: Connection, server: Any, length: int | None = None) -> str:
+    output: str = conn.compute.get_server_console_output(server, length=length)["output"]
+    return output
+
+
+def wait_boots(conn: Connection, server: Any, count: int) -> None:
+    """Until the console shows the guest's READY line `count` times (one per boot)."""
+    marker = f"{READY} {server.id}"
+    wait_until(lambda: console(conn, server).count(marker) >= count, f"boot #{count} of {server.name}")
+
+
+def wait_status(conn: Connection, server: Any, status: str) -> Any:
+    # Fetched first: wait_for_server trusts the status of the object it is given.
+    return conn.compute.wait_for_server(
+        conn.compute.get_server(server), status=status, wait=WAIT, interval=0.3
+    )
+
+
+def ssh(cloud: InProcessCloud, server: Any, command: str) -> str:
+    port = int(re.fullmatch(r"ssh -p (\d+) root@127\.0\.0\.1", ssh_command(cloud.cloud, server.name))[1])
+    result = wait_until(lambda: (r := qemu.ssh(port, command)).returncode == 0 and r, f"ssh {command!r}", 60)
+    return str(result.stdout)
+
+
+def qemu_pid(data_dir: Path, server: Any) -> int:
+    return int((data_dir / "instances" / server.id / PID_FILE).read_text())
+
+
+def restart_compute(cloud: InProcessCloud, data_dir: Path) -> None:
+    """Stop the compute service (its VMs keep running) and start a new one with a new driver."""
+    old = next(s for s in cloud.services if isinstance(s.manager, ComputeManager))
+    old.stop()
+    driver = new_driver(data_dir)
+    service = Service(cloud.cloud, ComputeManager(cloud.cloud, HOST, driver=driver))
+    service.start()
+    cloud.services[cloud.services.index(old)] = service
+    cloud.drivers[HOST] = cloud.driver = driver
+
+
+def serial_console_says_login(url: str) -> bool:
+    with websocket_connect(url, subprotocols=[Subprotocol("binary")], open_timeout=10) as websocket:
+        websocket.send(b"\n")
+        seen = b""
+        deadline = time.monotonic() + 20
+        while b"login:" not in seen and time.monotonic() < deadline:
+            message = websocket.recv(timeout=deadline - time.monotonic())
+            seen += message if isinstance(message, bytes) else message.encode()
+    return b"login:" in seen
+
+
+def test_a_real_vm_through_its_whole_life(cloud: InProcessCloud, conn: Connection, data_dir: Path) -> None:
+    _, public_key = qemu.ssh_key()
+    conn.compute.create_keypair(name="qemu-key", public_key=public_key)
+    started = time.monotonic()
+    server = conn.compute.create_server(
+        name="vm-1", image_id=DEFAULT_IMAGE_ID, flavor_id=TINY, key_name="qemu-key",
+        user_data=base64.b64encode(USER_DATA).decode(), **networks(conn),
+    )  # fmt: skip
+    server = wait_status(conn, server, "ACTIVE")
+    wait_boots(conn, server, 1)
+    print(f"API request to READY on the console: {time.monotonic() - started:.1f}s")
+
+    # The console (with length), the address, SSH with the key pair it booted with, the user data.
+    assert len(console(conn, server, length=2).splitlines()) == 2
+    assert server.addresses["user"][0]["addr"] == "10.0.2.15"
+    assert server.addresses["user"][0]["OS-EXT-IPS-MAC:mac_addr"].startswith("fa:16:3e:")
+    assert ssh(cloud, server, "cat /root/user-data.out").strip() == "user-data-ran"
+    hypervisors = list(cloud.connect("admin").compute.hypervisors(details=True))
+    assert [h.hypervisor_type for h in hypervisors] == ["QEMU"]  # TCG; "KVM" only when the probe ran
+
+    # An interactive serial console over a websocket, with a single-use token.
+    url = conn.compute.create_console(server, console_type="serial")["url"]
+    assert serial_console_says_login(url)
+    with pytest.raises(InvalidStatus):
+        serial_console_says_login(url)
+
+    conn.compute.reboot_server(server, "SOFT")
+    wait_status(conn, server, "ACTIVE")
+    wait_boots(conn, server, 2)
+    conn.compute.stop_server(server)
+    wait_status(conn, server, "SHUTOFF")
+    conn.compute.start_server(server)
+    wait_status(conn, server, "ACTIVE")
+    wait_boots(conn, server, 3)
+
+    conn.compute.pause_server(server)
+    wait_status(conn, server, "PAUSED")
+    conn.compute.unpause_server(server)
+    wait_status(conn, server, "ACTIVE")
+    ssh(cloud, server, "echo in-memory > /run/volatile; echo on-disk > /root/marker; sync")
+    conn.compute.suspend_server(server)
+    wait_status(conn, server, "SUSPENDED")
+    conn.compute.resume_server(server)
+    wait_status(conn, server, "ACTIVE")
+    assert ssh(cloud, server, "cat /run/volatile").strip() == "in-memory"  # the same boot, resumed
+
+    # A snapshot becomes an image that boots a second server with the first one's disk.
+    image = conn.compute.create_server_image(server, name="vm-1-snap", wait=True, timeout=WAIT)
+    assert conn.image.get_image(image.id).disk_format == "qcow2"
+    clone = conn.compute.create_server(name="vm-2", image_id=image.id, flavor_id=TINY, key_name="qemu-key",
+                                       **networks(conn))  # fmt: skip
+    clone = wait_status(conn, clone, "ACTIVE")
+    wait_boots(conn, clone, 1)
+    assert ssh(cloud, clone, "cat /root/marker").strip() == "on-disk"
+    conn.compute.delete_server(clone)
+    conn.compute.wait_for_delete(clone, wait=WAIT)
+
+    # The compute service restarts; the VM runs on, and the new service drives it.
+    pid = qemu_pid(data_dir, server)
+    restart_compute(cloud, data_dir)
+    assert pid_alive(pid, server.id) and qemu_pid(data_dir, server) == pid
+    assert conn.compute.get_server(server).status == "ACTIVE"
+    conn.compute.pause_server(server)
+    wait_status(conn, server, "PAUSED")
+    conn.compute.unpause_server(server)
+    wait_status(conn, server, "ACTIVE")
+
+    # QEMU dies by hand: QMP's closed connection (or the periodic sync) turns the server SHUTOFF.
+    os.kill(pid, signal.SIGKILL)
+    wait_status(conn, server, "SHUTOFF")
+
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, wait=WAIT)
+    assert not pid_alive(pid, server.id)
+    for uuid in (server.id, clone.id):
+        assert not (data_dir / "instances" / uuid).exists()
+        assert not any(f"process=overcast-{uuid}".encode() in _cmdline(proc) for proc in _processes())
+    assert list((data_dir / "instances").iterdir()) == [data_dir / "instances" / "_base"]
+    assert list((data_dir / "instances" / "_base").iterdir()) == []
+    wait_until(lambda: not list((data_dir / "image-cache" / HOST).iterdir()), "the image cache pruned", 10)
+
+
+def _processes() -> list[Path]:
+    return list(Path("/proc").glob("[0-9]*"))
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
