@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -65,10 +65,21 @@ class MoveTasksMixin:
                 "flavor_extra_specs": dict(extra_specs or {})}  # fmt: skip
         return self.scheduler.select_destinations(ctxt, spec, num_alternates=2)
 
-    def _give_up(self, uuid: str, expected: str, error: BaseException, **values: Any) -> None:
+    def _give_up(
+        self,
+        uuid: str,
+        expected: str,
+        error: BaseException,
+        undo: Callable[[Session, str], None] | None = None,
+        **values: Any,
+    ) -> None:
+        """Clear the task with a fault; `undo` runs in the same transaction, so nobody sees half of it."""
+
         def write(session: Session) -> None:
             if instances.compare_and_swap(session, uuid, (expected,), task_state=None, **values):
                 instances.record_fault(session, uuid, error)
+                if undo is not None:
+                    undo(session, uuid)
 
         self.cloud.db.write(write)
 
@@ -84,8 +95,7 @@ class MoveTasksMixin:
             LOG.warning(
                 "[%s] Resize of instance %s failed in the conductor: %s", ctxt.request_id, instance_uuid, exc
             )
-            self._give_up(instance_uuid, states.RESIZE_PREP, exc)
-            self.cloud.db.write(functools.partial(self._undo_resize_quota, uuid=instance_uuid))
+            self._give_up(instance_uuid, states.RESIZE_PREP, exc, undo=self._undo_resize_quota)
 
     def _migrate(self, ctxt: RequestContext, uuid: str, flavor: dict[str, Any]) -> None:
         with self.cloud.db.reader() as session:
