@@ -96,8 +96,12 @@ class QemuDriver(ComputeDriver):
         self._vms: dict[str, VM] = {}
         self._ports: set[int] = set()
         self._runtime = Runtime(qemu_binary, _forced(accelerator), self._ports, threading.Lock())
-        self._dispatcher = threading.Thread(target=run_dispatcher, args=(self._runtime.notices, self._notice),
-                                            daemon=True, name="qemu-driver-events")  # fmt: skip
+        self._dispatcher = threading.Thread(
+            target=run_dispatcher,
+            args=(self._runtime.notices, self._notice, self._running_vms),
+            daemon=True,
+            name="qemu-driver-events",
+        )
         self._dispatcher.start()
 
     @property
@@ -484,6 +488,12 @@ class QemuDriver(ComputeDriver):
             pending, vm.pending_events = vm.pending_events, []
         for transition in pending:
             self.emit_event(LifecycleEvent(uuid=vm.uuid, transition=transition, at=datetime.now(UTC)))
+
+    def _running_vms(self) -> list[tuple[str, int]]:
+        """(uuid, generation) of every VM whose QEMU should be running: what the quiet-time sweep checks."""
+        with self._lock:
+            vms = list(self._vms.values())
+        return [(vm.uuid, vm.generation) for vm in vms if vm.state in (PowerState.RUNNING, PowerState.PAUSED)]
 
     def _notice(self, uuid: str, generation: int) -> None:
         with self._lock:

@@ -267,13 +267,30 @@ class Runtime:
 NoticeHandler = Callable[[str, int], None]
 
 
-def run_dispatcher(notices: queue.Queue[tuple[str, int] | None], handle: NoticeHandler) -> None:
-    """Deliver QMP notices one at a time until a None arrives."""
+def run_dispatcher(
+    notices: queue.Queue[tuple[str, int] | None],
+    handle: NoticeHandler,
+    sweep: Callable[[], list[tuple[str, int]]] | None = None,
+    sweep_interval: float = 2.0,
+) -> None:
+    """Deliver QMP notices one at a time until a None arrives.
+
+    QMP events can race a dying QEMU (the socket closes before the process is gone), so whenever the
+    queue stays quiet for `sweep_interval` seconds every running VM is looked at again: a VM that died or
+    powered itself off is noticed within seconds even when its last event was missed.
+    """
     while True:
-        item = notices.get()
-        if item is None:
-            return
         try:
-            handle(*item)
-        except Exception:
-            LOG.exception("Handling a QMP notice for %s failed", item[0])
+            item = notices.get(timeout=sweep_interval if sweep else None)
+        except queue.Empty:
+            assert sweep is not None
+            pending = sweep()
+        else:
+            if item is None:
+                return
+            pending = [item]
+        for uuid, generation in pending:
+            try:
+                handle(uuid, generation)
+            except Exception:
+                LOG.exception("Handling a QMP notice for %s failed", uuid)
