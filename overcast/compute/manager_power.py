@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from overcast.compute import states
@@ -21,6 +22,19 @@ class PowerActionsMixin(ComputeManagerBase):
             self._advance(uuid, current, step)
             current = step
 
+    def _driver_action(
+        self, ctxt: RequestContext, instance_uuid: str, action: str, notify: str, call: Callable[[], None]
+    ) -> None:
+        """An action that is one driver call, recorded as the event `compute_<action>_instance`."""
+        self._run_action(
+            ctxt,
+            instance_uuid,
+            action,
+            event=f"compute_{action}_instance",
+            notify=notify,
+            work=lambda instance: call(),
+        )
+
     @rpc_method
     def reboot_instance(self, ctxt: RequestContext, instance_uuid: str, reboot_type: RebootType) -> None:
         action = "reboot_hard" if reboot_type == "HARD" else "reboot_soft"
@@ -35,68 +49,42 @@ class PowerActionsMixin(ComputeManagerBase):
 
     @rpc_method
     def stop_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
-        self._run_action(
+        self._driver_action(
             ctxt,
             instance_uuid,
             "stop",
-            event="compute_stop_instance",
-            notify="power_off",
-            work=lambda instance: self.driver.power_off(ctxt, instance_uuid, CLEAN_SHUTDOWN_TIMEOUT),
+            "power_off",
+            lambda: self.driver.power_off(ctxt, instance_uuid, CLEAN_SHUTDOWN_TIMEOUT),
         )
 
     @rpc_method
     def start_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
-        self._run_action(
-            ctxt,
-            instance_uuid,
-            "start",
-            event="compute_start_instance",
-            notify="power_on",
-            work=lambda instance: self.driver.power_on(ctxt, instance_uuid),
+        self._driver_action(
+            ctxt, instance_uuid, "start", "power_on", lambda: self.driver.power_on(ctxt, instance_uuid)
         )
 
     @rpc_method
     def pause_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
-        self._run_action(
-            ctxt,
-            instance_uuid,
-            "pause",
-            event="compute_pause_instance",
-            notify="pause",
-            work=lambda instance: self.driver.pause(ctxt, instance_uuid),
+        self._driver_action(
+            ctxt, instance_uuid, "pause", "pause", lambda: self.driver.pause(ctxt, instance_uuid)
         )
 
     @rpc_method
     def unpause_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
-        self._run_action(
-            ctxt,
-            instance_uuid,
-            "unpause",
-            event="compute_unpause_instance",
-            notify="unpause",
-            work=lambda instance: self.driver.unpause(ctxt, instance_uuid),
+        self._driver_action(
+            ctxt, instance_uuid, "unpause", "unpause", lambda: self.driver.unpause(ctxt, instance_uuid)
         )
 
     @rpc_method
     def suspend_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
-        self._run_action(
-            ctxt,
-            instance_uuid,
-            "suspend",
-            event="compute_suspend_instance",
-            notify="suspend",
-            work=lambda instance: self.driver.suspend(ctxt, instance_uuid),
+        self._driver_action(
+            ctxt, instance_uuid, "suspend", "suspend", lambda: self.driver.suspend(ctxt, instance_uuid)
         )
 
     @rpc_method
     def resume_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
-        self._run_action(
-            ctxt,
-            instance_uuid,
-            "resume",
-            event="compute_resume_instance",
-            notify="resume",
-            work=lambda instance: self.driver.resume(ctxt, instance_uuid),
+        self._driver_action(
+            ctxt, instance_uuid, "resume", "resume", lambda: self.driver.resume(ctxt, instance_uuid)
         )
 
     # --- rescue and passwords ---------------------------------------------------------------------
@@ -115,13 +103,8 @@ class PowerActionsMixin(ComputeManagerBase):
 
     @rpc_method
     def unrescue_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
-        self._run_action(
-            ctxt,
-            instance_uuid,
-            "unrescue",
-            event="compute_unrescue_instance",
-            notify="unrescue",
-            work=lambda instance: self.driver.unrescue(ctxt, instance_uuid),
+        self._driver_action(
+            ctxt, instance_uuid, "unrescue", "unrescue", lambda: self.driver.unrescue(ctxt, instance_uuid)
         )
 
     @rpc_method
@@ -153,22 +136,16 @@ class PowerActionsMixin(ComputeManagerBase):
     # --- soft delete ------------------------------------------------------------------------------
     @rpc_method
     def soft_delete_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
-        self._run_action(
+        self._driver_action(
             ctxt,
             instance_uuid,
             "soft_delete",
-            event="compute_soft_delete_instance",
-            notify="soft_delete",
-            work=lambda instance: self.driver.power_off(ctxt, instance_uuid, CLEAN_SHUTDOWN_TIMEOUT),
+            "soft_delete",
+            lambda: self.driver.power_off(ctxt, instance_uuid, CLEAN_SHUTDOWN_TIMEOUT),
         )
 
     @rpc_method
     def restore_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
-        self._run_action(
-            ctxt,
-            instance_uuid,
-            "restore",
-            event="compute_restore_instance",
-            notify="restore",
-            work=lambda instance: self.driver.power_on(ctxt, instance_uuid),
+        self._driver_action(
+            ctxt, instance_uuid, "restore", "restore", lambda: self.driver.power_on(ctxt, instance_uuid)
         )
