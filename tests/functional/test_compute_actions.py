@@ -52,13 +52,6 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
-    running = InProcessCloud(tmp_path_factory.mktemp("actions-cloud"))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def recorder(cloud: InProcessCloud) -> Iterator[Recorder]:
     recorder = Recorder()
     listener = NotificationListener(cloud.cloud.transport, [recorder], pool="actions-test")
@@ -66,16 +59,6 @@ def recorder(cloud: InProcessCloud) -> Iterator[Recorder]:
     yield recorder
     listener.stop()
     listener.wait(5)
-
-
-@pytest.fixture(scope="module")
-def demo(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("demo")
-
-
-@pytest.fixture(scope="module")
-def admin(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("admin")
 
 
 def active(conn: Connection, name: str, **extra: Any) -> Any:

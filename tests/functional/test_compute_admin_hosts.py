@@ -5,7 +5,6 @@ compute hosts)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,26 +13,9 @@ from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
 
 from tests.functional.cloud import COMPUTE_HOSTS, IMAGE_ID, TINY, InProcessCloud
-from tests.functional.compute_admin_helpers import compute, openstack_cli
+from tests.functional.compute_admin_helpers import compute
 
 COMPUTE = "overcast-compute"
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
-    running = InProcessCloud(tmp_path_factory.mktemp("compute-admin-hosts"))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def demo(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("demo")
-
-
-@pytest.fixture(scope="module")
-def admin(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("admin")
 
 
 def boot(conn: Connection, name: str) -> Any:
@@ -214,17 +196,25 @@ def test_usage_counts_launched_servers(admin: Connection, demo: Connection) -> N
 
 @pytest.mark.slow
 def test_openstack_cli_admin_views(cloud: InProcessCloud) -> None:
-    services = openstack_cli(cloud, "compute", "service", "list")
+    services = cloud.openstack("compute", "service", "list", "-f", "json", user="overcast-admin")
     assert {row["Host"] for row in services if row["Binary"] == COMPUTE} == set(COMPUTE_HOSTS)
-    hypervisors = openstack_cli(cloud, "hypervisor", "list")
+    hypervisors = cloud.openstack("hypervisor", "list", "-f", "json", user="overcast-admin")
     assert len(hypervisors) == 2 and {row["State"] for row in hypervisors} == {"up"}
-    aggregate = openstack_cli(cloud, "aggregate", "create", "--zone", "cli-zone", "cli-rack")
-    added = openstack_cli(cloud, "aggregate", "add", "host", "cli-rack", "compute-2")
+    aggregate = cloud.openstack(
+        "aggregate", "create", "--zone", "cli-zone", "cli-rack", "-f", "json", user="overcast-admin"
+    )
+    added = cloud.openstack(
+        "aggregate", "add", "host", "cli-rack", "compute-2", "-f", "json", user="overcast-admin"
+    )
     assert added["hosts"] == ["compute-2"]
-    zones = openstack_cli(cloud, "availability", "zone", "list", "--compute")
+    zones = cloud.openstack("availability", "zone", "list", "--compute", "-f", "json", user="overcast-admin")
     # An admin's CLI lists the detailed zones, the internal one included (as against Nova).
     assert {row["Zone Name"] for row in zones} == {"cli-zone", "internal", "nova"}
-    openstack_cli(cloud, "aggregate", "remove", "host", "cli-rack", "compute-2")
-    openstack_cli(cloud, "aggregate", "delete", str(aggregate["id"]), formatted=False)
-    usage = openstack_cli(cloud, "usage", "list", "--start", "2020-01-01", "--end", "2020-01-02")
+    cloud.openstack(
+        "aggregate", "remove", "host", "cli-rack", "compute-2", "-f", "json", user="overcast-admin"
+    )
+    cloud.openstack("aggregate", "delete", str(aggregate["id"]), user="overcast-admin")
+    usage = cloud.openstack(
+        "usage", "list", "--start", "2020-01-01", "--end", "2020-01-02", "-f", "json", user="overcast-admin"
+    )
     assert usage == []

@@ -3,31 +3,12 @@ where the SDK hides the status code, and the `openstack` CLI, against the whole 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
 
 from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
-from tests.functional.compute_admin_helpers import compute, openstack_cli
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
-    running = InProcessCloud(tmp_path_factory.mktemp("compute-admin-quotas"))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def demo(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("demo")
-
-
-@pytest.fixture(scope="module")
-def admin(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("admin")
+from tests.functional.compute_admin_helpers import compute
 
 
 # --- os-flavor-access -------------------------------------------------------------------------------
@@ -208,21 +189,23 @@ def test_quota_class_default_drives_the_defaults(admin: Connection, demo: Connec
 
 @pytest.mark.slow
 def test_openstack_cli_quotas_limits_and_flavor_properties(cloud: InProcessCloud, demo: Connection) -> None:
-    openstack_cli(cloud, "quota", "set", "--cores", "33", "demo", formatted=False)
-    shown = openstack_cli(cloud, "quota", "show", "--compute", "demo")
+    cloud.openstack("quota", "set", "--cores", "33", "demo", user="overcast-admin")
+    shown = cloud.openstack("quota", "show", "--compute", "demo", "-f", "json", user="overcast-admin")
     cores = (
         shown["cores"]
         if isinstance(shown, dict)
         else next(r["Limit"] for r in shown if r["Resource"] == "cores")
     )
     assert cores == 33
-    limits = openstack_cli(cloud, "limits", "show", "--absolute", name="overcast-demo")
+    limits = cloud.openstack("limits", "show", "--absolute", "-f", "json", user="overcast-demo")
     shown_limits = {row["Name"]: row["Value"] for row in limits}
     assert (shown_limits["max_total_cores"], shown_limits["total_cores_used"]) == (33, 0)
-    openstack_cli(cloud, "flavor", "create", "--ram", "128", "--disk", "1", "--vcpus", "1", "--private",
-                  "--property", "hw:mem_page_size=large", "cli.private")  # fmt: skip
-    flavor = openstack_cli(cloud, "flavor", "show", "cli.private")
+    cloud.openstack(
+        "flavor", "create", "--ram", "128", "--disk", "1", "--vcpus", "1", "--private",
+        "--property", "hw:mem_page_size=large", "cli.private", "-f", "json", user="overcast-admin",
+    )  # fmt: skip
+    flavor = cloud.openstack("flavor", "show", "cli.private", "-f", "json", user="overcast-admin")
     assert flavor["os-flavor-access:is_public"] is False
     assert flavor["properties"] == {"hw:mem_page_size": "large"}
-    openstack_cli(cloud, "quota", "delete", "--compute", "demo", formatted=False)
+    cloud.openstack("quota", "delete", "--compute", "demo", user="overcast-admin")
     assert demo.compute.get_quota_set(demo.current_project_id).cores == 20

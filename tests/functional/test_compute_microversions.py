@@ -4,7 +4,6 @@ version document that makes openstacksdk negotiate our maximum."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -59,23 +58,6 @@ ADMIN_2_3 = {
         "user_data",
     )
 }
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
-    running = InProcessCloud(tmp_path_factory.mktemp("microversions"))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def demo(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("demo")
-
-
-@pytest.fixture(scope="module")
-def admin(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("admin")
 
 
 @pytest.fixture(scope="module")

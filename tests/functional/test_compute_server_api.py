@@ -3,7 +3,6 @@ zones, the list filters, sorting and paging of GET /servers, and server tags."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,23 +12,6 @@ from openstack.connection import Connection
 from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
 
 WAIT = {"interval": 0.1, "wait": 30}
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
-    running = InProcessCloud(tmp_path_factory.mktemp("server-api"))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def demo(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("demo")
-
-
-@pytest.fixture(scope="module")
-def admin(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("admin")
 
 
 def boot(conn: Connection, name: str, **extra: Any) -> Any:

@@ -3,7 +3,6 @@ an in-process bus, SQLite) driven by openstacksdk, the client users actually run
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,23 +14,6 @@ from overcast.context import RequestContext
 from overcast.scheduler.rpcapi import SchedulerAPI
 from overcast.virt.driver import DriverError
 from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
-    running = InProcessCloud(tmp_path_factory.mktemp("compute-cloud"))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def demo(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("demo")
-
-
-@pytest.fixture(scope="module")
-def admin(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("admin")
 
 
 def boot(conn: Connection, name: str, **extra: Any) -> Any:

@@ -31,16 +31,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
     running.stop()
 
 
-@pytest.fixture(scope="module")
-def demo(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("demo")
-
-
-@pytest.fixture(scope="module")
-def admin(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("admin")
-
-
 def http(cloud: InProcessCloud, conn: Connection) -> httpx.Client:
     return httpx.Client(
         base_url=f"{cloud.base_url}/image/v2",

@@ -71,11 +71,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
 
 
 @pytest.fixture(scope="module")
-def demo(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("demo")
-
-
-@pytest.fixture(scope="module")
 def server(demo: Connection) -> Any:
     created = demo.compute.create_server(
         name="console-vm", image_id=IMAGE_ID, flavor_id=TINY, networks="none"

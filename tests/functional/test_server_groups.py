@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from openstack.connection import Connection
 
 from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
-    running = InProcessCloud(tmp_path_factory.mktemp("server-groups-cloud"))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def demo(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("demo")
 
 
 def test_server_group_crud_and_soft_policies_refused_at_2_1(cloud: InProcessCloud, demo: Connection) -> None:
