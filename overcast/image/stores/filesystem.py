@@ -5,18 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
-from overcast.image.stores.base import CHUNK_SIZE, Store, StoreError, StoreNotFound
+from overcast.image.stores.base import CHUNK_SIZE, Store, StoreNotFound
+from overcast.image.stores.file_writer import FileWriter, disk_call
 
-T = TypeVar("T")
 PARTIAL_SUFFIX = ".partial"
 STALE_AFTER = 3600.0
-FLUSH_EVERY = 32 * 1024 * 1024
 
 
 class FilesystemStore(Store):
@@ -49,33 +46,20 @@ class FilesystemStore(Store):
         final = self.directory / image_id
         # A private name until complete: a reader can never see half the data under the final name.
         partial = self.directory / f"{image_id}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}"
-        try:
-            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError as exc:
-            raise StoreError(f"Cannot create image file: {exc.strerror}") from exc
-        flusher = _Flusher(fd)
+        writer = FileWriter.create(partial)
         try:
             try:
                 for chunk in chunks:
-                    self._write(fd, chunk)
-                    flusher.wrote(len(chunk))
-                flusher.finish()
-                _disk_call(os.fsync, fd)
+                    writer.write(chunk)
+                writer.finish()
             finally:
-                flusher.finish()
-                os.close(fd)
-            _disk_call(os.replace, partial, final)
+                writer.close()
+            disk_call(os.replace, partial, final)
         except BaseException:
             with contextlib.suppress(OSError):
                 partial.unlink()
             raise
         return f"file://{final}"
-
-    @staticmethod
-    def _write(fd: int, chunk: bytes) -> None:
-        view = memoryview(chunk)
-        while view:
-            view = view[_disk_call(os.write, fd, view) :]
 
     def read(self, location: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         path = self._path(location)
@@ -111,39 +95,3 @@ class FilesystemStore(Store):
     def delete(self, location: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._path(location).unlink()
-
-
-def _disk_call(function: Callable[..., T], *args: Any) -> T:
-    # Disk errors become StoreError; errors of the incoming stream (a client cut off) pass unchanged.
-    try:
-        return function(*args)
-    except OSError as exc:
-        raise StoreError(f"Writing image data failed: {exc.strerror or exc}") from exc
-
-
-class _Flusher:
-    """Pushes written data to disk in the background while the upload goes on.
-
-    Without it the kernel keeps a whole image dirty in memory and the final fsync writes it all at
-    once, after the upload; flushing every FLUSH_EVERY bytes overlaps the disk with the network.
-    """
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.unflushed = 0
-        self.thread: threading.Thread | None = None
-
-    def wrote(self, size: int) -> None:
-        self.unflushed += size
-        if self.unflushed >= FLUSH_EVERY and (self.thread is None or not self.thread.is_alive()):
-            self.unflushed = 0
-            self.thread = threading.Thread(target=self._flush, name="image-flush", daemon=True)
-            self.thread.start()
-
-    def _flush(self) -> None:
-        with contextlib.suppress(OSError):
-            os.fdatasync(self.fd)
-
-    def finish(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
