@@ -10,10 +10,11 @@ unshelve), which finishes the transition. Resize, rebuild, snapshot, shelve and 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -27,6 +28,9 @@ from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance, PlaceholderImage
 from overcast.quota import QuotaEngine
+
+if TYPE_CHECKING:
+    from overcast.image.api import ImageAPI
 
 LOG = logging.getLogger(__name__)
 
@@ -66,6 +70,13 @@ class ActionAPI:
         self.quotas = quotas
         self.compute_rpc = ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
         self.conductor = ConductorAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+
+    @functools.cached_property
+    def images(self) -> ImageAPI:
+        """The image service: snapshots are images, made and counted like any other."""
+        from overcast.image.api import ImageAPI
+
+        return ImageAPI(self.cloud)
 
     # --- the one way an action starts -------------------------------------------------------------
     def _start(

@@ -155,11 +155,15 @@ class ServerActionAPI(ActionAPI):
         return password
 
     # --- images -----------------------------------------------------------------------------------
-    def create_image(self, ctxt: RequestContext, uuid: str, name: str) -> str:
+    def create_image(
+        self, ctxt: RequestContext, uuid: str, name: str, metadata: dict[str, str] | None = None
+    ) -> str:
+        if metadata:
+            check_metadata(metadata)
         image_ids: list[str] = []
 
         def prepare(session: Session, instance: Instance, transition: states.Transition) -> None:
-            image_ids.append(create_snapshot_image(session, instance, name))
+            image_ids.append(create_snapshot_image(session, self.images, ctxt, instance, name, metadata))
 
         # Nova does not check the lock for snapshots: a locked server may still be backed up.
         started = self._start(ctxt, uuid, "create_image", ia.CREATE_IMAGE, check_lock=False, prepare=prepare)
@@ -171,7 +175,9 @@ class ServerActionAPI(ActionAPI):
         image_ids: list[str] = []
 
         def prepare(session: Session, instance: Instance, transition: states.Transition) -> None:
-            image_id = create_snapshot_image(session, instance, f"{instance.display_name}-shelved")
+            image_id = create_snapshot_image(
+                session, self.images, ctxt, instance, f"{instance.display_name}-shelved"
+            )
             instance_extra.update_system_metadata(session, uuid, shelved_image_id=image_id)
             image_ids.append(image_id)
 

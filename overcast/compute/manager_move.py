@@ -9,11 +9,12 @@ the new VM on the destination and restores the old one on the source.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from overcast.compute import instance_extra, states
+from overcast.compute import instance_extra, network_info, states
 from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, ComputeManagerBase
 from overcast.compute.resource_tracker import Resources, release
 from overcast.compute.snapshot_images import delete_snapshot_image
@@ -25,7 +26,10 @@ from overcast.virt.driver import PowerState
 
 LOG = logging.getLogger(__name__)
 
-_RESIZE_KEYS = ("old_flavor", "new_flavor", "vm_state_before", "resize_quota", "resize_source", "resize_dest")
+_RESIZE_KEYS = (
+    "old_flavor", "new_flavor", "vm_state_before", "resize_quota", "resize_source", "resize_dest",
+    "resize_migration_data",
+)  # fmt: skip
 
 
 def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
@@ -53,9 +57,13 @@ class MoveActionsMixin(ComputeManagerBase):
         meta = self._sysmeta(instance_uuid)
 
         def work(instance: Instance) -> dict[str, Any]:
-            self.driver.migrate_disk_and_power_off(
+            moved = self.driver.migrate_disk_and_power_off(
                 ctxt, instance_uuid, self._spec(instance, meta["new_flavor"])
             )
+            # Where the source set the disks aside, for the destination's finish_migration.
+            self.cloud.db.write(lambda session: instance_extra.update_system_metadata(
+                session, instance_uuid, resize_migration_data=moved or None
+            ))  # fmt: skip
             return {"task_state": states.RESIZE_MIGRATED, "vm_state": instance.vm_state}
 
         moved = self._resize_step(
@@ -80,7 +88,10 @@ class MoveActionsMixin(ComputeManagerBase):
         def work(instance: Instance) -> dict[str, Any]:
             power_on = meta.get("vm_state_before") != states.STOPPED
             spec = self._spec(instance, meta["new_flavor"])
+            spec = replace(spec, migration_data=meta.get("resize_migration_data") or {})
             self.driver.finish_migration(ctxt, spec, resize_instance=True, power_on=power_on)
+            network = self._network_info(instance_uuid)  # another host forwards another SSH port
+            self.cloud.db.write(lambda session: self._record_network(session, instance_uuid, network))
             return {
                 "vm_state": states.RESIZED, "task_state": None, "host": self.host, "node": dest["node"],
                 "devices": dest.get("devices", []), **_flavor_columns(meta["new_flavor"]),
@@ -132,6 +143,10 @@ class MoveActionsMixin(ComputeManagerBase):
 
         def after(session: Session, instance: Instance) -> None:
             release(session, source["host"], source["node"], _held(meta["old_flavor"], source))
+            if (meta.get("resize_dest") or {}).get("host") != self.host:
+                # The VM runs on the destination: what the source (no VM now) said of its network is moot.
+                key = network_info.SYSTEM_METADATA_KEY
+                instance_extra.update_system_metadata(session, instance_uuid, **{key: meta.get(key)})
             old, new = meta["old_flavor"], meta["new_flavor"]
             shrink = {
                 "cores": max(0, old["vcpus"] - new["vcpus"]),
@@ -246,7 +261,7 @@ class MoveActionsMixin(ComputeManagerBase):
             work=work,
         )
         if not done:
-            self.cloud.db.write(lambda session: delete_snapshot_image(session, image_id))
+            delete_snapshot_image(self.image_cache.image_api, image_id)
 
     # --- shelve -----------------------------------------------------------------------------------
     @rpc_method
@@ -329,8 +344,6 @@ class MoveActionsMixin(ComputeManagerBase):
                 return {"launched_at": utcnow()}
 
         def after(session: Session, unshelved: Instance) -> None:
-            if image_id:
-                delete_snapshot_image(session, image_id)
             instance_extra.update_system_metadata(
                 session, instance_uuid, shelved_image_id=None, shelved_at=None
             )
@@ -345,6 +358,8 @@ class MoveActionsMixin(ComputeManagerBase):
             after=after,
             error_vm_state=instance.vm_state,
         )
+        if done and image_id:
+            delete_snapshot_image(self.image_cache.image_api, image_id)
         if not done and instance.vm_state == states.SHELVED_OFFLOADED:
             self._unshelve_failed(ctxt, instance)
 

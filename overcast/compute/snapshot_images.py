@@ -7,24 +7,58 @@ delete it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Mapping
 from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
+from overcast import errors
 from overcast.cloud import Cloud
 from overcast.context import RequestContext
-from overcast.db.models.compute import Instance, PlaceholderImage
+from overcast.db.models.compute import Instance
+from overcast.db.models.image import Image
 from overcast.image.api import ImageAPI
 
+LOG = logging.getLogger(__name__)
 QCOW2_MAGIC = b"QFI\xfb"
 
 
-def create_snapshot_image(session: Session, instance: Instance, name: str) -> str:
-    """A queued private image owned by the server's project; its data arrives with `store_snapshot`."""
-    image = PlaceholderImage(
+# Properties of the server's image that describe that image's own data, not the snapshot's (Nova's
+# non-inheritable image properties).
+NOT_INHERITED = frozenset({
+    "img_signature", "img_signature_hash_method", "img_signature_certificate_uuid", "img_signature_key_type",
+    "cinder_encryption_key_id", "cinder_encryption_key_deletion_policy", "os_glance_importing_to_stores",
+    "os_glance_failed_import", "os_glance_import_task", "os_glance_stage_host",
+})  # fmt: skip
+
+
+def create_snapshot_image(
+    session: Session,
+    images: ImageAPI,
+    ctxt: RequestContext,
+    instance: Instance,
+    name: str,
+    metadata: Mapping[str, str] | None = None,
+) -> str:
+    """A queued private image owned by the server's project; its data arrives with `store_snapshot`.
+
+    Like Nova's: it inherits the server's image properties, says where it came from (image_type,
+    instance_uuid, base_image_ref, user_id), carries createImage's metadata, and counts against the
+    project's image quota in the same transaction as the action that asked for it.
+    """
+    base = session.get(Image, instance.image_ref) if instance.image_ref else None
+    inherited = {key: value for key, value in (base.properties if base else {}).items()
+                 if key not in NOT_INHERITED}  # fmt: skip
+    properties = {
+        **inherited, "image_type": "snapshot", "instance_uuid": instance.uuid,
+        "base_image_ref": instance.image_ref or "", "user_id": ctxt.user_id or instance.user_id,
+        **(metadata or {}),
+    }  # fmt: skip
+    images.quotas.consume(session, instance.project_id, {"images": 1})
+    image = Image(
         name=name, status="queued", visibility="private", owner=instance.project_id,
-        min_disk=instance.root_gb, min_ram=0, size=0,
+        min_disk=instance.root_gb, min_ram=base.min_ram if base else 0, properties=properties,
     )  # fmt: skip
     session.add(image)
     session.flush()
@@ -40,7 +74,7 @@ def store_snapshot(cloud: Cloud, image_id: str, data: BinaryIO, *, api: ImageAPI
     disk_format = "qcow2" if header == QCOW2_MAGIC else "raw"
 
     def describe(session: Session) -> None:
-        image = session.get(PlaceholderImage, image_id)
+        image = session.get(Image, image_id)
         if image is not None and image.status == "queued":
             image.disk_format, image.container_format = disk_format, "bare"
 
@@ -54,7 +88,11 @@ def store_snapshot(cloud: Cloud, image_id: str, data: BinaryIO, *, api: ImageAPI
     (api or ImageAPI(cloud)).upload(RequestContext.admin(), image_id, chunks())
 
 
-def delete_snapshot_image(session: Session, image_id: str) -> None:
-    image = session.get(PlaceholderImage, image_id)
-    if image is not None:
-        session.delete(image)
+def delete_snapshot_image(images: ImageAPI, image_id: str) -> None:
+    """Delete a snapshot the way a user's delete does: its data, its quota, its registry entry."""
+    try:
+        images.delete(RequestContext.admin(), image_id)
+    except errors.NotFound:
+        pass  # already deleted by its owner
+    except errors.Forbidden as exc:
+        LOG.warning("Snapshot image %s was kept: %s", image_id, exc.message)  # its owner protected it

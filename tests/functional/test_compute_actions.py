@@ -23,7 +23,7 @@ from sqlalchemy import select
 from overcast.bus import NotificationListener
 from overcast.compute.manager import ComputeManager
 from overcast.context import RequestContext
-from overcast.db.models.compute import ComputeNode, PlaceholderImage
+from overcast.db.models.compute import ComputeNode
 from overcast.virt.driver import PowerState
 from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
 
@@ -242,20 +242,16 @@ def test_rebuild_and_create_image(cloud: InProcessCloud, demo: Connection) -> No
     assert rebuilt.admin_password == "pw-1"
     server = wait_status(demo, server, "ACTIVE")
     assert server.name == "rebuilt" and server.metadata == {"new": "2"}
-    # conn.compute.create_server_image() then fetches the image from the image service, which this cloud
-    # does not serve yet; the action itself is the sdk's own Server.create_image.
-    image_id = server.create_image(demo.compute, "snap-1")
-
-    def image_active() -> bool:
-        with cloud.cloud.db.reader() as session:
-            image = session.get(PlaceholderImage, image_id)
-            return image is not None and image.status == "active"
-
-    wait_until(image_active)
+    image = demo.compute.create_server_image(server, "snap-1", metadata={"purpose": "backup"}, wait=True)
     wait_until(lambda: demo.compute.get_server(server.id).task_state is None)
-    with cloud.cloud.db.reader() as session:
-        image = session.get(PlaceholderImage, image_id)
-        assert image is not None and image.owner == server.project_id and (image.size or 0) > 0
+    image_id = image.id
+    assert image.status == "active" and image.owner == server.project_id and image.size > 0
+    # Nova's snapshot properties: where it came from, plus createImage's metadata.
+    shown = demo.image.get(f"/images/{image_id}").json()
+    assert shown["purpose"] == "backup" and shown["image_type"] == "snapshot"
+    assert shown["instance_uuid"] == server.id and shown["base_image_ref"] == IMAGE_ID
+    with pytest.raises(sdk_exceptions.BadRequestException):
+        demo.compute.create_server_image(server, "bad", metadata={"purpose": 1})
     # The snapshot boots like any image of the project.
     child = demo.compute.create_server(
         name="from-snapshot", image_id=image_id, flavor_id=TINY, networks="none"
@@ -265,14 +261,25 @@ def test_rebuild_and_create_image(cloud: InProcessCloud, demo: Connection) -> No
     delete(demo, server)
 
 
+def _stored_files(cloud: InProcessCloud) -> set[str]:
+    return {path.name for path in (cloud.cloud.settings.data_dir / "images").iterdir()}
+
+
 def test_shelve_offload_and_unshelve(cloud: InProcessCloud, demo: Connection, admin: Connection) -> None:
     server = active(demo, "shelver")
     demo.compute.shelve_server(server)
     offloaded = wait_status(demo, server, "SHELVED_OFFLOADED")
     assert admin.compute.get_server(server.id).compute_host is None
+    shelved_images = list(demo.image.images(name="shelver-shelved"))
+    assert [image.status for image in shelved_images] == ["active"]
+    stored = _stored_files(cloud)
     demo.compute.unshelve_server(server)
     assert wait_status(demo, server, "ACTIVE").id == offloaded.id
     assert admin.compute.get_server(server.id).compute_host is not None
+    # Unshelving deletes the shelved snapshot: its registry entry, its data and its quota.
+    with pytest.raises(sdk_exceptions.NotFoundException):
+        demo.image.get_image(shelved_images[0].id)
+    assert _stored_files(cloud) == stored - {shelved_images[0].id}
 
     cloud.cloud.settings.shelved_offload_time = -1
     try:

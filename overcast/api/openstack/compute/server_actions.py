@@ -88,7 +88,7 @@ def _rebuild(req: ComputeRequest, uuid: str, value: Any) -> Response:
 
 def _create_image(req: ComputeRequest, uuid: str, value: Any) -> Response:
     body = schemas.parse("createImage", schemas.CreateImage, value)
-    image_id = req.service.actions.create_image(req.context, uuid, body.name)
+    image_id = req.service.actions.create_image(req.context, uuid, body.name, body.metadata)
     if req.version >= v.IMAGE_ID_BODY:
         return JSONResponse({"image_id": image_id}, status_code=202)
     # 2.1 names the image by its URL in the image service (2.45 moved it into the body).
