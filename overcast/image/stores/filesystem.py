@@ -67,6 +67,9 @@ class FilesystemStore(Store):
             handle = path.open("rb", buffering=0)
         except FileNotFoundError:
             raise StoreNotFound(f"Image data at {location} is gone.") from None
+        # Uploads bypass the page cache, so a download reads the disk: ask for a long readahead.
+        with contextlib.suppress(OSError, AttributeError):
+            os.posix_fadvise(handle.fileno(), offset, length or 0, os.POSIX_FADV_SEQUENTIAL)
         return self._chunks(handle, offset, length)
 
     @staticmethod
