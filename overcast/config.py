@@ -59,6 +59,37 @@ class SchedulerSettings(BaseModel):
     pci_aliases: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
+class SerialConsoleSettings(BaseModel):
+    """[serial_console]: where a compute host's VM serial ports listen (Nova's option names).
+
+    Each VM's serial port is a TCP server on `listen` at a port of `port_range` ("first:last"); the
+    API's websocket proxy connects to `proxyclient_address` (this host as the API host reaches it).
+    An empty `port_range` keeps the serial port a unix socket in the instance folder: consoles then
+    work only when the API runs on the compute host.
+    """
+
+    listen: str = "127.0.0.1"
+    proxyclient_address: str = "127.0.0.1"
+    port_range: str = "10000:20000"
+
+    @field_validator("port_range")
+    @classmethod
+    def _first_last(cls, value: str) -> str:
+        if not value:
+            return value
+        first, sep, last = value.partition(":")
+        if not sep or not first.isdigit() or not last.isdigit() or not 0 < int(first) <= int(last) <= 65535:
+            raise ValueError(f"port_range must be FIRST:LAST (1-65535), got {value!r}")
+        return value
+
+    @property
+    def ports(self) -> range | None:
+        if not self.port_range:
+            return None
+        first, _, last = self.port_range.partition(":")
+        return range(int(first), int(last) + 1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OVERCAST_", env_nested_delimiter="__", extra="ignore")
 
@@ -85,6 +116,7 @@ class Settings(BaseSettings):
     # "auto": QEMU when qemu-system-x86_64 is installed, else the in-memory fake; or "qemu", "fake".
     compute_driver: str = "auto"
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    serial_console: SerialConsoleSettings = Field(default_factory=SerialConsoleSettings)
     # Nova's: seconds a deleted server stays SOFT_DELETED (restorable) before it is reclaimed; 0 deletes
     # at once. shelved_offload_time: seconds a shelved server keeps its host; 0 offloads at once, -1 never.
     reclaim_instance_interval: int = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from overcast import errors, servicegroup
 from overcast.cloud import Cloud
 from overcast.compute import instance_actions as ia
-from overcast.compute import instance_extra, states
+from overcast.compute import instance_extra, instances, migrations, move_bookkeeping, states
 from overcast.compute.actions import ActionAPI, visible_image, visible_instance
 from overcast.compute.api import COMPUTE_BINARY, ServerAPI, check_user_data, generate_password
 from overcast.compute.flavors import FlavorAPI
@@ -19,10 +20,11 @@ from overcast.compute.server_metadata import check_metadata, check_metadata_quot
 from overcast.compute.snapshot_images import create_snapshot_image
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
-from overcast.db.models.compute import Flavor, Instance
+from overcast.db.models.compute import ComputeNode, Flavor, Instance
 from overcast.db.models.service import ServiceRecord
 from overcast.quota import QuotaEngine
 
+LOG = logging.getLogger(__name__)
 
 def flavor_dict(flavor: Flavor) -> dict[str, Any]:
     return {
@@ -75,22 +77,58 @@ class ServerActionAPI(ActionAPI):
                 raise errors.BadRequest("When resizing, instances must change flavor!")
             if flavor.root_gb and flavor.root_gb < instance.root_gb:
                 raise errors.BadRequest("Resizing to a smaller disk flavor is not allowed.")
-            # Usage counts the larger of the two flavors until the resize is confirmed or reverted.
-            grow = {"cores": max(0, flavor.vcpus - instance.vcpus),
-                    "ram": max(0, flavor.memory_mb - instance.memory_mb)}  # fmt: skip
-            self.quotas.consume(session, instance.project_id, grow)
-            instance_extra.update_system_metadata(
-                session, uuid, old_flavor=instance_flavor(instance), new_flavor=flavor_dict(flavor),
-                vm_state_before=instance.vm_state, resize_quota=grow,
-                resize_source={"host": instance.host, "node": instance.node},
-            )  # fmt: skip
-            chosen.append(flavor_dict(flavor))
+            chosen.append(self._begin_move(session, ctxt, instance, flavor_dict(flavor), migrations.RESIZE))
 
         self._start(ctxt, uuid, "resize", ia.RESIZE, prepare=prepare)
         self.conductor.migrate_server(ctxt, uuid, chosen[0])
 
+    def migrate(self, ctxt: RequestContext, uuid: str, host: str | None = None) -> None:
+        """Cold migration: a resize to the same flavor on another host (`host`, or the scheduler's)."""
+        chosen: list[dict[str, Any]] = []
+
+        def prepare(session: Session, instance: Instance, transition: states.Transition) -> None:
+            if host is not None:
+                if host == instance.host:
+                    raise errors.BadRequest("Cannot migrate to the host where the server exists.")
+                if session.scalars(select(ComputeNode.id).where(ComputeNode.host == host)).first() is None:
+                    raise errors.BadRequest(f"Compute host {host} could not be found.")
+            chosen.append(self._begin_move(
+                session, ctxt, instance, instance_flavor(instance), migrations.COLD_MIGRATION, host
+            ))  # fmt: skip
+
+        self._start(ctxt, uuid, "migrate", ia.MIGRATE, prepare=prepare)
+        self.conductor.migrate_server(ctxt, uuid, chosen[0])
+
+    def _begin_move(
+        self,
+        session: Session,
+        ctxt: RequestContext,
+        instance: Instance,
+        new_flavor: dict[str, Any],
+        migration_type: str,
+        requested_host: str | None = None,
+    ) -> dict[str, Any]:
+        """The bookkeeping of a move that starts (quota, system metadata, migration record)."""
+        # Usage counts the larger of the two flavors until the resize is confirmed or reverted.
+        grow = {"cores": max(0, new_flavor["vcpus"] - instance.vcpus),
+                "ram": max(0, new_flavor["memory_mb"] - instance.memory_mb)}  # fmt: skip
+        self.quotas.consume(session, instance.project_id, grow)
+        instance_extra.update_system_metadata(
+            session, instance.uuid, old_flavor=instance_flavor(instance), new_flavor=new_flavor,
+            vm_state_before=instance.vm_state, resize_quota=grow,
+            resize_source={"host": instance.host, "node": instance.node},
+        )  # fmt: skip
+        migrations.start(
+            session, ctxt, instance, new_flavorid=new_flavor["flavorid"], migration_type=migration_type,
+            requested_host=requested_host,
+        )  # fmt: skip
+        return new_flavor
+
     def confirm_resize(self, ctxt: RequestContext, uuid: str) -> None:
-        started = self._start(ctxt, uuid, "confirm_resize", ia.CONFIRM_RESIZE)
+        def prepare(session: Session, instance: Instance, transition: states.Transition) -> None:
+            migrations.advance(session, uuid, (migrations.FINISHED,), migrations.CONFIRMING)
+
+        started = self._start(ctxt, uuid, "confirm_resize", ia.CONFIRM_RESIZE, prepare=prepare)
         with self.db.reader() as session:
             source = instance_extra.system_metadata(session, uuid).get("resize_source") or {}
         self.compute_rpc.confirm_resize(
@@ -98,7 +136,10 @@ class ServerActionAPI(ActionAPI):
         )
 
     def revert_resize(self, ctxt: RequestContext, uuid: str) -> None:
-        started = self._start(ctxt, uuid, "revert_resize", ia.REVERT_RESIZE)
+        def prepare(session: Session, instance: Instance, transition: states.Transition) -> None:
+            migrations.advance(session, uuid, (migrations.FINISHED,), migrations.REVERTING)
+
+        started = self._start(ctxt, uuid, "revert_resize", ia.REVERT_RESIZE, prepare=prepare)
         self.compute_rpc.revert_resize(ctxt, started.host, uuid, started.transition.done_vm_state)
 
     # --- rebuild ----------------------------------------------------------------------------------
@@ -196,6 +237,7 @@ class ServerActionAPI(ActionAPI):
     # --- delete, soft delete, restore -------------------------------------------------------------
     def delete(self, ctxt: RequestContext, uuid: str) -> None:
         """DELETE /servers/{id}: soft when reclaim_instance_interval > 0 and the host can power it off."""
+        self._confirm_before_delete(ctxt, uuid)
         if self.cloud.settings.reclaim_instance_interval > 0 and self._soft_delete(ctxt, uuid):
             return
         self.servers.delete(ctxt, uuid)
@@ -215,6 +257,7 @@ class ServerActionAPI(ActionAPI):
         return True
 
     def force_delete(self, ctxt: RequestContext, uuid: str) -> None:
+        self._confirm_before_delete(ctxt, uuid)
         self.servers.delete(ctxt, uuid, record_as=ia.FORCE_DELETE)
 
     def restore(self, ctxt: RequestContext, uuid: str) -> None:
@@ -223,3 +266,47 @@ class ServerActionAPI(ActionAPI):
 
         started = self._start(ctxt, uuid, "restore", ia.RESTORE, prepare=prepare)
         self.compute_rpc.restore_instance(ctxt, started.host, uuid)
+
+    def _confirm_before_delete(self, ctxt: RequestContext, uuid: str) -> None:
+        """Nova's confirm-on-delete: a server awaiting confirmation is confirmed first, so the source
+        host drops the disks it set aside and gives back its claim before the server goes."""
+
+        def write(session: Session) -> tuple[str, str, bool] | None:
+            instance = visible_instance(session, ctxt, uuid)
+            awaiting = instance.vm_state == states.RESIZED
+            if not awaiting or instance.task_state not in (None, states.RESIZE_CONFIRMING):
+                return None
+            instance_extra.ensure_unlocked(session, ctxt, instance)
+            meta = instance_extra.system_metadata(session, uuid)
+            source = (meta.get("resize_source") or {}).get("host")
+            if source is None:
+                return None
+            before = meta.get("vm_state_before")
+            confirm = states.check_action("confirm_resize", states.RESIZED, None, vm_state_before=before)
+            done_vm_state = confirm.done_vm_state
+            if instance.task_state is None:  # else a confirm is on its way: make sure it is done
+                if not instances.compare_and_swap(
+                    session, uuid, (None,), expected_vm_state=(states.RESIZED,),
+                    task_state=states.RESIZE_CONFIRMING,
+                ):  # fmt: skip
+                    return None
+                migrations.advance(session, uuid, (migrations.FINISHED,), migrations.CONFIRMING)
+                ia.record_action(session, ctxt, uuid, ia.CONFIRM_RESIZE)
+            return source, done_vm_state, compute_is_up(self.cloud, session, source)
+
+        found = self.db.write(write)
+        if found is None:
+            return
+        source, done, source_up = found
+        if not source_up:
+            # Nobody can drop the set-aside disks; the source's claim and the move's quota still go.
+            self.db.write(
+                lambda session: move_bookkeeping.confirm_without_source(session, self.quotas, uuid, done)
+            )
+            return
+        try:
+            self.compute_rpc.confirm_resize(ctxt, source, uuid, done, wait=True)
+        except Exception as exc:  # the delete goes ahead: it is the user's way out of any state
+            LOG.warning(
+                "[%s] Confirming the resize of %s before deleting it failed: %s", ctxt.request_id, uuid, exc
+            )

@@ -7,9 +7,10 @@ the default zone ("nova"); services that are not compute services are in the int
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -25,6 +26,8 @@ DEFAULT_AVAILABILITY_ZONE = "nova"
 INTERNAL_AVAILABILITY_ZONE = "internal"
 ZONE_KEY = "availability_zone"
 COMPUTE_BINARY = "overcast-compute"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,15 @@ def _check_zone_name(zone: str | None) -> None:
 
 
 class AggregateAPI:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_change: Callable[[], None] = lambda: None) -> None:
         self.db = db
+        # Called after every change: aggregates and their metadata steer the schedulers' filters.
+        self.on_change = on_change
+
+    def _write(self, work: Callable[[Session], T]) -> T:
+        result = self.db.write(work)
+        self.on_change()
+        return result
 
     # --- read ---------------------------------------------------------------------------------------
     def list(self) -> list[AggregateInfo]:
@@ -136,7 +146,7 @@ class AggregateAPI:
                 session.flush()
             return self._info(session, row)
 
-        return self.db.write(write)
+        return self._write(write)
 
     @staticmethod
     def _check_name_free(session: Session, name: str, keep: int | None = None) -> None:
@@ -160,7 +170,7 @@ class AggregateAPI:
             session.flush()
             return self._info(session, row)
 
-        return self.db.write(write)
+        return self._write(write)
 
     def delete(self, aggregate_id: str) -> None:
         def write(session: Session) -> None:
@@ -172,7 +182,7 @@ class AggregateAPI:
             session.execute(delete(AggregateMetadata).where(AggregateMetadata.aggregate_id == row.id))
             session.delete(row)
 
-        self.db.write(write)
+        self._write(write)
 
     # --- actions ------------------------------------------------------------------------------------
     def add_host(self, aggregate_id: str, host: str) -> AggregateInfo:
@@ -199,7 +209,7 @@ class AggregateAPI:
             session.flush()
             return self._info(session, row)
 
-        return self.db.write(write)
+        return self._write(write)
 
     def remove_host(self, aggregate_id: str, host: str) -> AggregateInfo:
         def write(session: Session) -> AggregateInfo:
@@ -217,7 +227,7 @@ class AggregateAPI:
             session.flush()
             return self._info(session, row)
 
-        return self.db.write(write)
+        return self._write(write)
 
     def set_metadata(self, aggregate_id: str, metadata: Mapping[str, str | None]) -> AggregateInfo:
         """Merge `metadata` into the aggregate's; a None value deletes that key."""
@@ -229,7 +239,7 @@ class AggregateAPI:
             session.flush()
             return self._info(session, row)
 
-        return self.db.write(write)
+        return self._write(write)
 
     def _apply_metadata(
         self,

@@ -1,9 +1,11 @@
 """Serial consoles: a single-use token per console request, redeemed by the websocket proxy.
 
-The compute host tells where the VM's serial port listens (the QEMU driver: a unix socket in the
-instance's folder); the API process hands out a token bound to that place and the proxy connects there
-when the token comes back on the websocket. Tokens live in this API process's memory (like Nova's
-console_token_ttl, they expire after ten minutes) and are good for one connection.
+The compute host tells where the VM's serial port listens (the QEMU driver: a TCP port on the compute
+host from [serial_console] port_range, reached at its proxyclient_address; or a unix socket in the
+instance's folder, reachable only from the same host); the API process hands out a token bound to that
+place and the proxy connects there when the token comes back on the websocket. Tokens live in this API
+process's memory (like Nova's console_token_ttl, they expire after ten minutes) and are good for one
+connection.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ _CONSOLE_VM_STATES = (states.ACTIVE, states.RESCUED)
 @dataclass(frozen=True)
 class ConsoleTarget:
     instance_uuid: str
-    connect: dict[str, Any]  # what the compute driver returned: {"kind": "unix", "path": ...}
+    # What the compute driver returned: {"kind": "tcp", "host", "port"} or {"kind": "unix", "path"}
+    connect: dict[str, Any]
     expires_at: datetime
 
 

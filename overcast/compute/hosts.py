@@ -74,10 +74,22 @@ HYPERVISOR_TOTALS = ("vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_
 
 
 class HostAPI:
-    def __init__(self, db: Database, clock: Callable[[], datetime], service_down_time: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], datetime],
+        service_down_time: float,
+        on_change: Callable[[], None] = lambda: None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.service_down_time = service_down_time
+        # Called after a service is enabled, disabled, forced down or deleted: schedulers must know now.
+        self.on_change = on_change
+
+    def _write(self, work: Callable[[Session], None]) -> None:
+        self.db.write(work)
+        self.on_change()
 
     def _info(self, record: ServiceRecord, zones: dict[str, str]) -> ServiceInfo:
         return ServiceInfo(
@@ -111,7 +123,7 @@ class HostAPI:
             record.disabled = disabled
             record.disabled_reason = reason if disabled else None
 
-        self.db.write(write)
+        self._write(write)
 
     def service(self, service_uuid: str) -> ServiceInfo:
         with self.db.reader() as session:
@@ -134,7 +146,7 @@ class HostAPI:
             if forced_down is not None:
                 record.forced_down = forced_down
 
-        self.db.write(write)
+        self._write(write)
         return self.service(service_uuid)
 
     def set_forced_down(self, host: str, binary: str, forced_down: bool) -> None:
@@ -146,7 +158,7 @@ class HostAPI:
                 raise errors.NotFound(f"Service {binary} on host {host} could not be found.")
             record.forced_down = forced_down
 
-        self.db.write(write)
+        self._write(write)
 
     def delete_service(self, service_id: str) -> None:
         """Delete by database id (before 2.53) or uuid."""
@@ -174,7 +186,7 @@ class HostAPI:
                 AggregateAPI.forget_host(session, record.host)
             session.delete(record)
 
-        self.db.write(write)
+        self._write(write)
 
     # --- os-hypervisors -----------------------------------------------------------------------------
     def hypervisors(self, pattern: str | None = None, *, with_servers: bool = False) -> list[HypervisorInfo]:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, or_, select, update
 from sqlalchemy.orm import Session
 
-from overcast.compute import states
+from overcast.compute import migrations, states
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance, InstanceFault
 from overcast.errors import NotFound, OvercastError
@@ -156,6 +156,7 @@ def mark_deleted(session: Session, instance: Instance, quotas: QuotaEngine) -> b
     )  # fmt: skip
     if done:
         quotas.release(session, instance.project_id, quota_deltas(instance))
+        migrations.forget(session, instance.uuid)
     return done
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,8 @@ from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance
 from overcast.errors import NotFound
 from overcast.manager import periodic_task, rpc_method
+from overcast.scheduler.group_policy import group_policy_violation
+from overcast.scheduler.rpcapi import notify_host_states_changed
 from overcast.virt.driver import LifecycleEvent, PowerState
 
 LOG = logging.getLogger(__name__)
@@ -49,6 +52,8 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ComputeManagerBase):
         super().__init__(*args, **kwargs)
         # The hypervisor tells us at once when a VM changes on its own (crash, guest shutdown).
         self.driver.register_event_listener(self._on_lifecycle_event)
+        # Builds start one at a time on this host, so the late group check of each sees the ones before.
+        self._build_start_lock = threading.Lock()
 
     # --- lifecycle --------------------------------------------------------------------------------
     def init_host(self) -> None:
@@ -56,6 +61,8 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ComputeManagerBase):
         self.driver.init_host(self.host)
         self._reconcile()
         self.resource_tracker.update_available_resource()
+        # A new host (or one back with other capacity) is a choice for the very next build.
+        notify_host_states_changed(self.cloud.transport)
 
     def cleanup_host(self) -> None:
         """Let go of the driver; its VMs keep running and the next start re-attaches to them."""
@@ -100,6 +107,9 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ComputeManagerBase):
         failed_hosts: list[str] | None = None,
     ) -> None:
         def start(session: Session) -> Any:
+            violation = group_policy_violation(session, instance_uuid, self.host)
+            if violation is not None:
+                return violation if self._unplace(session, instance_uuid) else None
             if not instances.compare_and_swap(
                 session,
                 instance_uuid,
@@ -111,9 +121,18 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ComputeManagerBase):
             instance = instances.get_live(session, instance_uuid)
             return instances.instance_spec(session, instance), Resources.of(instance), instance.node
 
-        started = self.cloud.db.write(start)
+        with self._build_start_lock:
+            started = self.cloud.db.write(start)
         if started is None:
             LOG.info("Not building instance %s: it is no longer scheduled to %s", instance_uuid, self.host)
+            return
+        if isinstance(started, str):  # the late group check refused this host: on to the next alternate
+            LOG.info("Not building instance %s on %s: %s", instance_uuid, self.host, started)
+            self.conductor.build_instances(
+                ctxt, [instance_uuid], admin_password, attempt=attempt + 1, alternates=alternates or [],
+                failed_hosts=[*(failed_hosts or ()), self.host],
+                last_failure={"message": started, "details": ""},
+            )  # fmt: skip
             return
         spec, claimed, node = started
         self._notify(ctxt, instance_uuid, "create.start")
@@ -179,6 +198,17 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ComputeManagerBase):
             ctxt, [uuid], admin_password, attempt=attempt + 1, alternates=alternates,
             failed_hosts=[*failed_hosts, self.host], last_failure=failure,
         )  # fmt: skip
+
+    def _unplace(self, session: Session, uuid: str) -> bool:
+        """Give back a build that has not started here: off this node, claim released, still SCHEDULING."""
+        instance = instances.get_live(session, uuid)
+        held, node = Resources.of(instance), instance.node
+        moved = instances.compare_and_swap(
+            session, uuid, (states.SCHEDULING,), expected_host=self.host, host=None, node=None, devices=[]
+        )
+        if moved:
+            release(session, self.host, node, held)
+        return moved
 
     def _destroy_quietly(self, ctxt: RequestContext, uuid: str) -> None:
         try:

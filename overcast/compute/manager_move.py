@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from overcast.compute import instance_extra, network_info, states
-from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, ComputeManagerBase
+from overcast.compute import instance_extra, migrations, move_bookkeeping, network_info, states
+from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, AfterSwap, ComputeManagerBase
+from overcast.compute.move_bookkeeping import held as _held
 from overcast.compute.resource_tracker import Resources, release
 from overcast.compute.snapshot_images import delete_snapshot_image
 from overcast.context import RequestContext
@@ -26,12 +27,6 @@ from overcast.virt.driver import PowerState
 
 LOG = logging.getLogger(__name__)
 
-_RESIZE_KEYS = (
-    "old_flavor", "new_flavor", "vm_state_before", "resize_quota", "resize_source", "resize_dest",
-    "resize_migration_data",
-)  # fmt: skip
-
-
 def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
     return {
         "flavor_id": flavor["flavorid"], "vcpus": flavor["vcpus"], "memory_mb": flavor["memory_mb"],
@@ -39,15 +34,32 @@ def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _held(flavor: dict[str, Any], side: dict[str, Any]) -> Resources:
-    """What one side of a resize holds: its flavor's sizes and the devices recorded for that side."""
-    return Resources.of_flavor(flavor, side.get("devices"))
-
-
 class MoveActionsMixin(ComputeManagerBase):
     def _sysmeta(self, uuid: str) -> dict[str, Any]:
         with self.cloud.db.reader() as session:
             return instance_extra.system_metadata(session, uuid)
+
+    def _move_status(self, uuid: str, expected: tuple[str, ...], status: str, **values: Any) -> None:
+        self.cloud.db.write(lambda session: migrations.advance(session, uuid, expected, status, **values))
+
+    @staticmethod
+    def _move_advanced(uuid: str, expected: str, status: str, **values: Any) -> AfterSwap:
+        def after(session: Session, instance: Instance) -> None:
+            migrations.advance(session, uuid, (expected,), status, **values)
+
+        return after
+
+    def _erring(self, uuid: str, work: Any) -> Any:
+        """`work` that puts the move in error when it fails (the instance's own failure is the caller's)."""
+
+        def run(instance: Instance) -> Any:
+            try:
+                return work(instance)
+            except Exception:
+                self.cloud.db.write(lambda session: migrations.failed(session, uuid))
+                raise
+
+        return run
 
     # --- resize: source -------------------------------------------------------------------------
     @rpc_method
@@ -57,6 +69,7 @@ class MoveActionsMixin(ComputeManagerBase):
         meta = self._sysmeta(instance_uuid)
 
         def work(instance: Instance) -> dict[str, Any]:
+            self._move_status(instance_uuid, (migrations.PRE_MIGRATING,), migrations.MIGRATING)
             moved = self.driver.migrate_disk_and_power_off(
                 ctxt, instance_uuid, self._spec(instance, meta["new_flavor"])
             )
@@ -73,6 +86,7 @@ class MoveActionsMixin(ComputeManagerBase):
             event="compute_resize_instance",
             notify="resize",
             work=work,
+            after=self._move_advanced(instance_uuid, migrations.MIGRATING, migrations.POST_MIGRATING),
         )
         if moved:
             self.compute_rpc.finish_resize(ctxt, dest_host, instance_uuid)
@@ -104,10 +118,23 @@ class MoveActionsMixin(ComputeManagerBase):
             event="compute_finish_resize",
             notify="finish_resize",
             work=work,
+            # Nova's dest_host is the destination's address (my_ip): the one the API reaches it at.
+            after=self._move_advanced(
+                instance_uuid, migrations.POST_MIGRATING, migrations.FINISHED,
+                dest_host=self.cloud.settings.serial_console.proxyclient_address,
+            ),
         )
 
     def _resize_step(
-        self, ctxt: RequestContext, uuid: str, *, expected: str, event: str, notify: str, work: Any
+        self,
+        ctxt: RequestContext,
+        uuid: str,
+        *,
+        expected: str,
+        event: str,
+        notify: str,
+        work: Any,
+        after: AfterSwap | None = None,
     ) -> bool:
         """One half of a resize; a failure leaves the instance ERROR and gives the destination back."""
         instance = self._load(uuid, on_this_host=False)
@@ -122,16 +149,17 @@ class MoveActionsMixin(ComputeManagerBase):
             meta = self._sysmeta(uuid)
             dest = meta.get("resize_dest") or {}
 
-            def give_back(session: Session, failed: Instance) -> None:
-                release(session, dest["host"], dest["node"], _held(meta["new_flavor"], dest))
+            def give_back(session: Session) -> None:
+                migrations.failed(session, uuid)
+                if dest:
+                    release(session, dest["host"], dest["node"], _held(meta["new_flavor"], dest))
 
             self._action_failed(uuid, exc, (expected,), states.ERROR)
-            if dest:
-                self.cloud.db.write(lambda session: give_back(session, instance))
+            self.cloud.db.write(give_back)
             self._notify(ctxt, uuid, f"{notify}.error", exception=str(exc))
             return False
         values.setdefault("power_state", self._power_state(uuid))
-        swapped = self._swap(uuid, (expected,), **values)
+        swapped = self._swap(uuid, (expected,), after, **values)
         self._notify(ctxt, uuid, f"{notify}.end")
         return swapped
 
@@ -139,21 +167,20 @@ class MoveActionsMixin(ComputeManagerBase):
     @rpc_method
     def confirm_resize(self, ctxt: RequestContext, instance_uuid: str, done_vm_state: str) -> None:
         meta = self._sysmeta(instance_uuid)
-        source = meta["resize_source"]
+        if not meta.get("resize_source"):
+            return  # already confirmed (a delete confirms a confirm that is still on its way)
+
+        def confirm(instance: Instance) -> dict[str, Any]:
+            self.driver.confirm_migration(ctxt, instance_uuid)
+            # The VM runs on the destination, which set its power state: this host (the source) has none.
+            return {"power_state": instance.power_state}
 
         def after(session: Session, instance: Instance) -> None:
-            release(session, source["host"], source["node"], _held(meta["old_flavor"], source))
             if (meta.get("resize_dest") or {}).get("host") != self.host:
                 # The VM runs on the destination: what the source (no VM now) said of its network is moot.
                 key = network_info.SYSTEM_METADATA_KEY
                 instance_extra.update_system_metadata(session, instance_uuid, **{key: meta.get(key)})
-            old, new = meta["old_flavor"], meta["new_flavor"]
-            shrink = {
-                "cores": max(0, old["vcpus"] - new["vcpus"]),
-                "ram": max(0, old["memory_mb"] - new["memory_mb"]),
-            }
-            self.quotas.release(session, instance.project_id, shrink)
-            instance_extra.update_system_metadata(session, instance_uuid, **dict.fromkeys(_RESIZE_KEYS))
+            move_bookkeeping.confirmed(session, self.quotas, instance, meta)
 
         self._run_action(
             ctxt,
@@ -161,7 +188,7 @@ class MoveActionsMixin(ComputeManagerBase):
             "confirm_resize",
             event="compute_confirm_resize",
             notify="resize.confirm",
-            work=lambda instance: self.driver.confirm_migration(ctxt, instance_uuid),
+            work=self._erring(instance_uuid, confirm),
             done_vm_state=done_vm_state,
             on_this_host=False,
             after=after,
@@ -182,6 +209,7 @@ class MoveActionsMixin(ComputeManagerBase):
                     self.driver.destroy(ctxt, instance_uuid)
         except Exception as exc:
             self._action_failed(instance_uuid, exc, (states.RESIZE_REVERTING,), states.ERROR)
+            self.cloud.db.write(lambda session: migrations.failed(session, instance_uuid))
             return
         self.cloud.db.write(
             lambda session: release(session, self.host, dest["node"], _held(meta["new_flavor"], dest))
@@ -200,8 +228,7 @@ class MoveActionsMixin(ComputeManagerBase):
                     **_flavor_columns(meta["old_flavor"])}  # fmt: skip
 
         def after(session: Session, instance: Instance) -> None:
-            self.quotas.release(session, instance.project_id, meta.get("resize_quota") or {})
-            instance_extra.update_system_metadata(session, instance_uuid, **dict.fromkeys(_RESIZE_KEYS))
+            move_bookkeeping.reverted(session, self.quotas, instance, meta)
 
         self._run_action(
             ctxt,
@@ -209,7 +236,7 @@ class MoveActionsMixin(ComputeManagerBase):
             "revert_resize",
             event="compute_finish_revert_resize",
             notify="resize.revert",
-            work=work,
+            work=self._erring(instance_uuid, work),
             done_vm_state=done_vm_state,
             on_this_host=False,
             after=after,

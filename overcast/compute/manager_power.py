@@ -130,7 +130,7 @@ class PowerActionsMixin(ComputeManagerBase):
 
     @rpc_method
     def get_serial_console(self, ctxt: RequestContext, instance_uuid: str) -> dict[str, Any]:
-        """Where this host's serial console proxy connects: {"kind": "unix", "path": ...} (RPC 1.3)."""
+        """Where the serial console proxy connects: {"kind": "tcp", ...} or {"kind": "unix", ...} (1.3)."""
         return self.driver.get_serial_console(instance_uuid)
 
     # --- soft delete ------------------------------------------------------------------------------

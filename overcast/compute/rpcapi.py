@@ -112,7 +112,15 @@ class ComputeAPI(ServiceRPCAPI):
     def finish_resize(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
         self._cast(ctxt, host, "finish_resize", instance_uuid=instance_uuid)
 
-    def confirm_resize(self, ctxt: RequestContext, host: str, instance_uuid: str, done_vm_state: str) -> None:
+    def confirm_resize(
+        self, ctxt: RequestContext, host: str, instance_uuid: str, done_vm_state: str, *, wait: bool = False
+    ) -> None:
+        """A cast; `wait` makes it a call (a delete confirms first and must not overtake the confirm)."""
+        if wait:
+            self.client.prepare(host=host).call(
+                ctxt, "confirm_resize", instance_uuid=instance_uuid, done_vm_state=done_vm_state
+            )
+            return
         self._cast(ctxt, host, "confirm_resize", instance_uuid=instance_uuid, done_vm_state=done_vm_state)
 
     def revert_resize(self, ctxt: RequestContext, host: str, instance_uuid: str, done_vm_state: str) -> None:

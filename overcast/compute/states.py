@@ -196,6 +196,9 @@ ACTIONS: Final[dict[str, Action]] = {
         _row("unrescue", "unrescue", (RESCUED,), UNRESCUING, ACTIVE),
         _row("resize", "resize", (ACTIVE, STOPPED), RESIZE_PREP, RESIZED,
              steps=(RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH)),
+        # A cold migration is a resize to the same flavor on another host (Nova's guard is resize's).
+        _row("migrate", "migrate", (ACTIVE, STOPPED), RESIZE_PREP, RESIZED,
+             steps=(RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH)),
         _row("confirm_resize", "confirmResize", (RESIZED,), RESIZE_CONFIRMING, POWER_RESTORED),
         _row("revert_resize", "revertResize", (RESIZED,), RESIZE_REVERTING, POWER_RESTORED),
         _row("rebuild", "rebuild", (ACTIVE, STOPPED, ERROR), REBUILDING, POWER_RESTORED,

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast import errors
-from overcast.compute import instance_actions, instance_extra, instances, states
+from overcast.compute import instance_actions, instance_extra, instances, migrations, states
 from overcast.compute.resource_tracker import Resources
 from overcast.context import RequestContext
-from overcast.db.models.compute import Flavor
+from overcast.db.models.compute import ComputeNode, Flavor
 from overcast.manager import rpc_method
 from overcast.scheduler import claims
 from overcast.scheduler.device_pools import held_json, requested
@@ -55,7 +55,9 @@ class MoveTasksMixin:
     compute: ComputeAPI
     host: str
 
-    def _candidates(self, ctxt: RequestContext, flavor: dict[str, Any]) -> list[dict[str, str]]:
+    def _candidates(
+        self, ctxt: RequestContext, flavor: dict[str, Any], excluded_hosts: list[str] | None = None
+    ) -> list[dict[str, str]]:
         with self.cloud.db.reader() as session:
             extra_specs = session.scalars(
                 select(Flavor.extra_specs).where(Flavor.flavorid == flavor.get("flavorid"))
@@ -63,7 +65,7 @@ class MoveTasksMixin:
         sizes = Resources.of_flavor(flavor)
         spec = {"vcpus": sizes.vcpus, "memory_mb": sizes.memory_mb, "disk_gb": sizes.disk_gb,
                 "flavor_extra_specs": dict(extra_specs or {})}  # fmt: skip
-        return self.scheduler.select_destinations(ctxt, spec, num_alternates=2)
+        return self.scheduler.select_destinations(ctxt, spec, excluded_hosts, num_alternates=2)
 
     def _give_up(
         self,
@@ -95,12 +97,13 @@ class MoveTasksMixin:
             LOG.warning(
                 "[%s] Resize of instance %s failed in the conductor: %s", ctxt.request_id, instance_uuid, exc
             )
-            self._give_up(instance_uuid, states.RESIZE_PREP, exc, undo=self._undo_resize_quota)
+            self._give_up(instance_uuid, states.RESIZE_PREP, exc, undo=self._undo_move)
 
     def _migrate(self, ctxt: RequestContext, uuid: str, flavor: dict[str, Any]) -> None:
         with self.cloud.db.reader() as session:
             wanted = resize_wanted(session, flavor, self.cloud.settings.scheduler.pci_aliases)
-        for target in self._candidates(ctxt, flavor):
+            excluded = _excluded_hosts(session, uuid)
+        for target in self._candidates(ctxt, flavor, excluded):
             host, node = target["host"], target["nodename"]
 
             def start(session: Session, host: str = host, node: str = node) -> bool | None:
@@ -118,6 +121,10 @@ class MoveTasksMixin:
                 instance_extra.update_system_metadata(
                     session, uuid, resize_dest=dest, resize_source={**source, "devices": source_devices}
                 )
+                migrations.advance(
+                    session, uuid, (migrations.PRE_MIGRATING,), migrations.PRE_MIGRATING,
+                    dest_compute=host, dest_node=node,
+                )  # fmt: skip
                 return True
 
             try:
@@ -130,6 +137,11 @@ class MoveTasksMixin:
                 self.compute.resize_instance(ctxt, source, uuid, host, node)
                 return
         raise errors.NoValidHost("No valid host was found. There are not enough hosts available.")
+
+    @classmethod
+    def _undo_move(cls, session: Session, uuid: str) -> None:
+        cls._undo_resize_quota(session, uuid)
+        migrations.failed(session, uuid)
 
     @staticmethod
     def _undo_resize_quota(session: Session, uuid: str) -> None:
@@ -184,6 +196,17 @@ class MoveTasksMixin:
                 self.compute.unshelve_instance(ctxt, host, uuid)
                 return
         raise errors.NoValidHost("No valid host was found. There are not enough hosts available.")
+
+
+def _excluded_hosts(session: Session, uuid: str) -> list[str]:
+    """Hosts a move may not land on: a cold migration leaves its host; a named host excludes all others."""
+    move = migrations.in_progress(session, uuid)
+    if move is None or move.migration_type != migrations.COLD_MIGRATION:
+        return []  # a resize may stay on its host (Nova's allow_resize_to_same_host)
+    if move.dest_compute is not None:
+        hosts = session.scalars(select(ComputeNode.host).distinct()).all()
+        return sorted(host for host in hosts if host != move.dest_compute)
+    return [move.source_compute] if move.source_compute else []
 
 
 class _Gone(Exception):

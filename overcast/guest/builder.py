@@ -36,7 +36,8 @@ PREREQUISITES: dict[str, str] = {
     "/usr/lib/syslinux/mbr/mbr.bin": "syslinux-common",
     "/boot/vmlinuz-*-cloud-amd64": "linux-image-cloud-amd64",
 }
-GUEST_MODULES = ("virtio_pci", "virtio_blk", "virtio_net", "isofs", "evdev", "button")
+# pvpanic_pci: a panicking kernel tells QEMU, which the driver reports as the CRASHED power state.
+GUEST_MODULES = ("virtio_pci", "virtio_blk", "virtio_net", "isofs", "evdev", "button", "pvpanic_pci")
 MBR_CODE = Path("/usr/lib/syslinux/mbr/mbr.bin")
 BOOT_START, BOOT_SECTORS = 2048, 32 * 2048  # 1 MiB offset, 32 MiB
 ROOT_START, ROOT_SECTORS = BOOT_START + BOOT_SECTORS, 64 * 2048  # 64 MiB
@@ -257,6 +258,7 @@ def stage_root_filesystem(root: Path) -> None:
         "etc/init.d/metadata.sh": (scripts.METADATA_FUNCTIONS, 0o644),
         "etc/udhcpc.script": (scripts.UDHCPC_SCRIPT, 0o755),
         "etc/passwd": (scripts.PASSWD, 0o644),
+        "etc/shadow": (scripts.SHADOW, 0o600),
         "etc/group": (scripts.GROUP, 0o644),
         "etc/shells": (scripts.SHELLS, 0o644),
         "etc/nsswitch.conf": (scripts.NSSWITCH, 0o644),

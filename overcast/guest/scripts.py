@@ -77,6 +77,23 @@ json_string() {
 public_keys() {
     grep -o '"\(ssh\|ecdsa\|sk\)-[^"]*"' "$1" | tr -d '"' | sed 's/\\n$//' | sort -u
 }
+
+# usage: json_line_string FILE KEY -> the string value of KEY where it stands on a line of its own (our
+# indented meta_data.json); unlike json_string it keeps , { } [ ] and undoes \" and \\ (not \uXXXX).
+json_line_string() {
+    sed -n "s/^[[:space:]]*\"$2\":[[:space:]]*\"\(.*\)\",\{0,1\}[[:space:]]*$/\1/p" "$1" | head -n 1 \
+        | sed 's/\\\\/\x01/g; s/\\"/"/g; s/\x01/\\/g'
+}
+
+# usage: set_root_password PASSWORD [SHADOW] -> root's entry in SHADOW (/etc/shadow) gets a SHA-512 hash
+set_root_password() {
+    local shadow="${2:-/etc/shadow}" hash
+    hash=$(printf '%s' "$1" | mkpasswd -m sha512 -P 0) && [ -n "$hash" ] || return 1
+    {
+        echo "root:$hash::0:99999:7:::"
+        grep -v '^root:' "$shadow" 2>/dev/null || :
+    } > "$shadow.new" && chmod 600 "$shadow.new" && mv "$shadow.new" "$shadow"
+}
 """
 
 RCS = r"""#!/bin/sh
@@ -122,6 +139,14 @@ if [ -n "$meta" ] && [ -f "$meta" ]; then
     name=$(json_string "$meta" hostname)
     [ -n "$name" ] && hostname "$name" && echo "$name" > /etc/hostname
     public_keys "$meta" > /root/.ssh/authorized_keys
+    # Nova's admin_pass (the server's adminPass) becomes root's password once per instance, as
+    # cloud-init does: a password changed inside the guest later survives reboots.
+    password=$(json_line_string "$meta" admin_pass)
+    [ -n "$password" ] || password=$(json_string "$meta" admin_pass)
+    if [ -n "$password" ] && [ "$(cat /etc/overcast-password-of 2>/dev/null)" != "$instance" ]; then
+        set_root_password "$password" && echo "$instance" > /etc/overcast-password-of
+    fi
+    password=""
 fi
 [ -f /etc/hostname ] && hostname "$(cat /etc/hostname)"
 chmod 700 /root /root/.ssh
@@ -141,7 +166,8 @@ fi
 echo "OVERCAST-GUEST-READY $instance" > /etc/issue
 """
 
-PASSWD = "root:*:0:0:root:/root:/bin/sh\n"
+PASSWD = "root:x:0:0:root:/root:/bin/sh\n"
+SHADOW = "root:*::0:99999:7:::\n"  # locked until the instance's admin_pass arrives
 GROUP = "root:x:0:\n"
 SHELLS = "/bin/sh\n"
 NSSWITCH = "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"

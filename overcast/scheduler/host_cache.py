@@ -7,6 +7,10 @@
 - Services (enabled, heartbeat), aggregates, in-flight builds (IO ops) and recent build failures are
   small queries repeated at each refresh; a full reload every FULL_RELOAD_EVERY refreshes drops nodes
   that disappeared.
+- What an operator changes (a service disabled or forced down, aggregates and their metadata) and a
+  compute host that starts must not wait for the refresh interval: their writers fan a notice out to
+  every scheduler (`SchedulerAPI.host_states_changed`), which marks the cache stale, and the next
+  decision refreshes first. The interval stays the backstop for a notice that never arrived.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ class HostStateCache:
         self._mark: datetime | None = None
         self._refreshed_at = 0.0
         self._refreshes = 0
+        self._stale = False
         self._aggregates_version: tuple[Any, ...] | None = None
         self._aggregates: dict[str, tuple[AggregateInfo, ...]] = {}
         self._services: dict[str, tuple[bool, float | None]] = {}
@@ -87,37 +92,52 @@ class HostStateCache:
 
     # --- entry points -----------------------------------------------------------------------------
     def ensure_fresh(self) -> None:
-        """Load on first use; afterwards refresh when the refresh interval has passed."""
+        """Load on first use; afterwards refresh when marked stale or the refresh interval has passed."""
         if (
-            not self.loaded
+            self._stale
+            or not self.loaded
             or time.monotonic() - self._refreshed_at >= self.settings.host_state_refresh_interval
         ):
             self.refresh()
+
+    def mark_stale(self) -> None:
+        """Something the cache holds changed in the database: refresh before the next decision.
+
+        No lock: a flag write is atomic, and waiting for a decision in progress would gain nothing.
+        """
+        self._stale = True
 
     def age(self) -> float:
         """Seconds since the last refresh."""
         return time.monotonic() - self._refreshed_at
 
     def refresh(self, *, full: bool = False) -> None:
-        with self.db.reader() as session, self.lock:
-            self._claimed.clear()  # our claims bumped their nodes' updated_at: re-read below
-            full = full or not self.loaded or self._refreshes % FULL_RELOAD_EVERY == 0
-            before = (dict(self._services), self._aggregates, self._io_ops, dict(self._failed_builds))
-            self._load_context(session)
-            if full:
-                self.table = self._new_table()
-                rows = session.execute(select(*_NODE_COLUMNS)).all()
-            elif self._mark is None:  # no node existed at the last look
-                rows = session.execute(select(*_NODE_COLUMNS)).all()
-            else:
-                since = self._mark - CHANGE_SLACK
-                rows = session.execute(select(*_NODE_COLUMNS).where(ComputeNode.updated_at > since)).all()
-            self._apply_nodes(rows)
-            if not full:
-                self._apply_context_changes(*before)
-            self.loaded = True
-            self._refreshes += 1
-            self._refreshed_at = time.monotonic()
+        with self.lock:
+            # Cleared before reading: a notice that arrives while this refresh reads may describe a
+            # write it does not see, so it must leave the cache stale for the next decision.
+            self._stale = False
+            with self.db.reader() as session:
+                self._refresh(session, full=full)
+
+    def _refresh(self, session: Session, *, full: bool) -> None:
+        self._claimed.clear()  # our claims bumped their nodes' updated_at: re-read below
+        full = full or not self.loaded or self._refreshes % FULL_RELOAD_EVERY == 0
+        before = (dict(self._services), self._aggregates, self._io_ops, dict(self._failed_builds))
+        self._load_context(session)
+        if full:
+            self.table = self._new_table()
+            rows = session.execute(select(*_NODE_COLUMNS)).all()
+        elif self._mark is None:  # no node existed at the last look
+            rows = session.execute(select(*_NODE_COLUMNS)).all()
+        else:
+            since = self._mark - CHANGE_SLACK
+            rows = session.execute(select(*_NODE_COLUMNS).where(ComputeNode.updated_at > since)).all()
+        self._apply_nodes(rows)
+        if not full:
+            self._apply_context_changes(*before)
+        self.loaded = True
+        self._refreshes += 1
+        self._refreshed_at = time.monotonic()
 
     def _apply_context_changes(
         self,

@@ -22,7 +22,7 @@ REFRESH_CHECK_INTERVAL = 1.0
 
 
 class SchedulerManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.2"
+    RPC_API_VERSION: ClassVar[str] = "1.3"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = "overcast-scheduler"
 
@@ -69,6 +69,11 @@ class SchedulerManager(Manager):
             self.scheduler.cache.note_build_failures(excluded_hosts)
         placements = self.scheduler.place(list(instance_uuids), excluded_hosts, num_alternates)
         return [placement.to_dict() for placement in placements]
+
+    @rpc_method
+    def host_states_changed(self, ctxt: RequestContext) -> None:
+        """A fanout notice: an operator changed services or aggregates, or a compute host started."""
+        self.scheduler.cache.mark_stale()
 
     @periodic_task(REFRESH_CHECK_INTERVAL)
     def refresh_host_states(self) -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
+from overcast.bus import Transport
 from overcast.context import RequestContext
 from overcast.rpcapi import ServiceRPCAPI
 from overcast.scheduler.manager import TOPIC
 
+LOG = logging.getLogger(__name__)
+
 
 class SchedulerAPI(ServiceRPCAPI):
     TOPIC: ClassVar[str] = TOPIC
-    # 1.1: select_destinations; 1.2: schedule_and_claim
-    VERSION: ClassVar[str] = "1.2"
+    # 1.1: select_destinations; 1.2: schedule_and_claim; 1.3: host_states_changed
+    VERSION: ClassVar[str] = "1.3"
 
     def select_destinations(
         self,
@@ -39,3 +43,18 @@ class SchedulerAPI(ServiceRPCAPI):
             excluded_hosts=list(excluded_hosts or ()), num_alternates=num_alternates,
         )  # fmt: skip
         return result
+
+    def host_states_changed(self, ctxt: RequestContext) -> None:
+        """Tell every scheduler that services, aggregates or compute nodes changed in the database, so
+        each re-reads its host cache before its next decision rather than at its refresh interval."""
+        self.client.prepare(fanout=True).cast(ctxt, "host_states_changed")
+
+
+def notify_host_states_changed(transport: Transport) -> None:
+    """Called by whoever committed a change schedulers must see at once (os-services, os-aggregates, a
+    compute host starting). The change is already saved, so a notice that cannot be sent is no error:
+    the schedulers' periodic refresh still picks the change up."""
+    try:
+        SchedulerAPI(transport).host_states_changed(RequestContext.admin())
+    except Exception:
+        LOG.warning("Could not tell the schedulers that host states changed", exc_info=True)

@@ -95,6 +95,8 @@ class InstanceSpec:
     network_info: list[dict[str, Any]] = field(default_factory=list)
     block_device_info: list[dict[str, Any]] = field(default_factory=list)
     flavor_extra_specs: dict[str, str] = field(default_factory=dict)
+    # On finish_migration: what the source's migrate_disk_and_power_off returned (where its disks are).
+    migration_data: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form for RPC (user_data travels base64-encoded)."""
@@ -270,8 +272,14 @@ class ComputeDriver(ABC):
         raise ActionNotSupported("This compute driver cannot set the admin password.")
 
     # --- cold resize / migration ------------------------------------------------------------------
-    def migrate_disk_and_power_off(self, ctxt: RequestContext, uuid: str, new_spec: InstanceSpec) -> None:
-        """On the source host: stop the VM and set its disks aside (kept until confirm or revert)."""
+    def migrate_disk_and_power_off(
+        self, ctxt: RequestContext, uuid: str, new_spec: InstanceSpec
+    ) -> dict[str, Any] | None:
+        """On the source host: stop the VM and set its disks aside (kept until confirm or revert).
+
+        Returns what the destination needs to find them (JSON-safe), which the compute manager hands
+        to finish_migration as `new_spec.migration_data`; None when the destination needs nothing.
+        """
         raise ActionNotSupported("This compute driver cannot resize instances.")
 
     def finish_migration(
@@ -297,7 +305,8 @@ class ComputeDriver(ABC):
         raise ActionNotSupported("This compute driver cannot show console output.")
 
     def get_serial_console(self, uuid: str) -> dict[str, Any]:
-        """Where the VM's interactive serial port listens: {"kind": "unix", "path": ...}."""
+        """Where the VM's interactive serial port listens: {"kind": "tcp", "host": ..., "port": ...} or
+        {"kind": "unix", "path": ...} (a socket only a proxy on the same host can reach)."""
         raise ActionNotSupported("This compute driver has no interactive serial console.")
 
     def get_instance_network(self, uuid: str) -> dict[str, Any] | None:

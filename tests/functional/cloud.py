@@ -59,13 +59,15 @@ class InProcessCloud:
         compute_hosts: Sequence[str] = COMPUTE_HOSTS,
         image_settings: ImageSettings | None = None,
         drivers: Mapping[str, ComputeDriver] | None = None,
+        **settings: Any,
     ) -> None:
         port = free_port()
         self.data_dir = data_dir
-        self.settings = load_settings(
-            data_dir=data_dir, listen=f"127.0.0.1:{port}", transport_url=f"inproc://test-{uuid.uuid4().hex}",
-            report_interval=1.0, rpc_timeout=10.0, compute_driver="fake",
-        )  # fmt: skip
+        self.settings = load_settings(**{
+            "data_dir": data_dir, "listen": f"127.0.0.1:{port}",
+            "transport_url": f"inproc://test-{uuid.uuid4().hex}", "report_interval": 1.0, "rpc_timeout": 10.0,
+            "compute_driver": "fake", **settings,
+        })  # fmt: skip
         self.cloud = Cloud.from_settings(self.settings)
         # A cheap hash keeps logins fast; the real cost is tested in the identity unit tests.
         hasher = PasswordHasher(time_cost=1, memory_cost_kib=1024)
@@ -117,13 +119,6 @@ class InProcessCloud:
         return next(
             s.manager for s in self.services if isinstance(s.manager, ComputeManager) and s.host == host
         )
-
-    def refresh_scheduler(self) -> None:
-        """Make the scheduler re-read host states now instead of at its next refresh interval (5 s):
-        service and aggregate changes reach it only then (a documented staleness bound)."""
-        for service in self.services:
-            if isinstance(service.manager, SchedulerManager):
-                service.manager.scheduler.cache.refresh()
 
     def openstack(self, *args: str, user: str = "overcast-demo", check: bool = True) -> Any:
         """Run the real `openstack` CLI against this cloud; JSON output (-f json) comes back parsed."""

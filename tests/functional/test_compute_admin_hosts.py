@@ -45,14 +45,13 @@ def test_services_list_at_2_1(admin: Connection, demo: Connection) -> None:
         list(demo.compute.services())
 
 
-def test_a_disabled_compute_service_gets_no_new_servers(cloud: InProcessCloud, admin: Connection) -> None:
+def test_a_disabled_compute_service_gets_no_new_servers(admin: Connection) -> None:
     reason = {"host": "compute-1", "binary": COMPUTE, "disabled_reason": "maintenance"}
     disabled = compute(admin, "PUT", "/os-services/disable-log-reason", json=reason)
     assert disabled.status_code == 200
     assert disabled.json() == {"service": {"host": "compute-1", "binary": COMPUTE, "status": "disabled",
                                            "disabled_reason": "maintenance"}}  # fmt: skip
     try:
-        cloud.refresh_scheduler()
         servers = [boot(admin, f"spread-{index}") for index in range(3)]
         assert {server.compute_host for server in servers} == {"compute-2"}
         hypervisor = next(

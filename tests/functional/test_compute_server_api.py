@@ -81,7 +81,6 @@ def test_availability_zones_at_create_and_in_views(tmp_path_factory: pytest.Temp
         admin, demo = cloud.connect("admin"), cloud.connect("demo")
         rack = admin.compute.create_aggregate(name="rack-1", availability_zone="az1")
         admin.compute.add_host_to_aggregate(rack, "compute-1")
-        cloud.refresh_scheduler()
         zoned = boot(demo, "in-az1", availability_zone="az1")
         assert zoned.availability_zone == "az1"
         assert admin.compute.get_server(zoned.id).compute_host == "compute-1"

@@ -1,9 +1,9 @@
 """Serial consoles through the API: the console request (os-getSerialConsole before 2.6), the single-use
 token, and the websocket proxy joined to the serial port the compute driver names.
 
-The compute host runs the fake driver with a serial port of our own: a unix socket that answers every
-line in upper case, so the proxy is tested byte for byte without QEMU (test_vm_lifecycle does it with a
-real guest).
+The compute host runs the fake driver with a serial port of our own that answers every line in upper
+case: a TCP listener on 127.0.0.1 (where the QEMU driver's serial ports listen) or a unix socket, so the
+proxy is tested byte for byte without QEMU (test_vm_lifecycle does it with a real guest).
 """
 
 from __future__ import annotations
@@ -35,22 +35,32 @@ class _Shout(socketserver.StreamRequestHandler):
 
 
 class SerialFakeDriver(FakeDriver):
-    """The fake driver, plus a serial port per VM that shouts back what it is sent."""
+    """The fake driver, plus a serial port per VM that shouts back what it is sent: on TCP, or on a unix
+    socket when `kind` says so."""
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
         self.folder = folder
-        self.servers: dict[str, socketserver.ThreadingUnixStreamServer] = {}
+        self.kind = "tcp"
+        self.servers: dict[str, socketserver.BaseServer] = {}
 
     def get_serial_console(self, uuid: str) -> dict[str, Any]:
         self.get_info(uuid)  # InstanceNotFound for a VM this host does not have
-        path = self.folder / f"{uuid[:8]}.sock"
-        if uuid not in self.servers:
-            server = socketserver.ThreadingUnixStreamServer(str(path), _Shout)
-            server.daemon_threads = True
+        key = f"{self.kind}-{uuid}"
+        if key not in self.servers:
+            server: socketserver.BaseServer
+            if self.kind == "tcp":
+                server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Shout)
+            else:
+                server = socketserver.ThreadingUnixStreamServer(str(self.folder / f"{uuid[:8]}.sock"), _Shout)
+            server.daemon_threads = True  # type: ignore[attr-defined]
             threading.Thread(target=server.serve_forever, daemon=True).start()
-            self.servers[uuid] = server
-        return {"kind": "unix", "path": str(path)}
+            self.servers[key] = server
+        address = self.servers[key].server_address
+        if self.kind == "tcp":
+            assert isinstance(address, tuple)
+            return {"kind": "tcp", "host": address[0], "port": address[1]}
+        return {"kind": "unix", "path": str(address)}
 
     def close(self) -> None:
         for server in self.servers.values():
@@ -108,6 +118,18 @@ def _post(
 
 def _serial_action(cloud: InProcessCloud, conn: Connection, server_id: str, kind: str) -> httpx.Response:
     return _post(cloud, conn, f"/servers/{server_id}/action", {"os-getSerialConsole": {"type": kind}})
+
+
+def test_the_proxy_also_joins_a_unix_socket_serial_port(
+    cloud: InProcessCloud, demo: Connection, server: Any
+) -> None:
+    driver = cloud.drivers["c1"]
+    driver.kind = "unix"
+    try:
+        console = demo.compute.create_console(server, console_type="serial")
+    finally:
+        driver.kind = "tcp"
+    assert _talk(console["url"], b"over a unix socket\n") == b"OVER A UNIX SOCKET\n"
 
 
 def test_remote_consoles_route_arrives_with_2_6(cloud: InProcessCloud, demo: Connection, server: Any) -> None:

@@ -25,6 +25,7 @@ from tests.functional.test_all_in_one import free_port
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgresql, pytest.mark.slow]
 
 OVERCAST = [sys.executable, "-m", "overcast.cli.main"]
+COMPUTE = "overcast-compute"
 
 
 @pytest.fixture
@@ -87,6 +88,8 @@ def test_services_in_separate_processes_boot_a_server(
         "OVERCAST_REPORT_INTERVAL": "1",
         # The seeded image has no data here: the fake driver boots it (test_vm_lifecycle boots QEMU).
         "OVERCAST_COMPUTE_DRIVER": "fake",
+        # No periodic refresh within the test: the scheduler learns of hosts and changes from notices.
+        "OVERCAST_SCHEDULER__HOST_STATE_REFRESH_INTERVAL": "3600",
     }
     subprocess.run([*OVERCAST, "db", "upgrade"], env=env, check=True, capture_output=True)
     processes = Processes(env)
@@ -120,6 +123,17 @@ def test_services_in_separate_processes_boot_a_server(
                 raise AssertionError(f"build failed: {conn.compute.get_server(server.id).fault}") from None
             hosts.add(conn.compute.get_server(active.id).compute_host)
         assert hosts <= {"compute-1", "compute-2"}
+        # A disabled host reaches the scheduler process at once, over RabbitMQ's fanout.
+        compute_1 = next(s for s in conn.compute.services() if (s.host, s.binary) == ("compute-1", COMPUTE))
+        conn.compute.disable_service(compute_1)
+        later = [
+            conn.compute.create_server(name=f"late-{n}", image_id=image_id, flavor_id="1", networks="none")
+            for n in range(2)
+        ]
+        for server in later:
+            active = conn.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=60)
+            assert conn.compute.get_server(active.id).compute_host == "compute-2"
+        servers += later
         for server in servers:
             conn.compute.delete_server(server)
             conn.compute.wait_for_delete(server, wait=60, interval=0.5)

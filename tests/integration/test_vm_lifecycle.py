@@ -9,10 +9,12 @@ delete), so the guest boots as few times as the story needs.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,6 +43,8 @@ pytestmark = [
 ]
 HOST = "qemu-1"
 USER_DATA = b"#!/bin/sh\necho user-data-ran > /root/user-data.out\n"
+ADMIN_PASS = "Root-Pass-7q"
+CRASHED = 6  # Nova's power_state of a guest that panicked
 READY = "OVERCAST-GUEST-READY"
 WAIT = 120
 
@@ -107,10 +111,26 @@ def wait_status(conn: Connection, server: Any, status: str) -> Any:
     )
 
 
+def ssh_port(cloud: InProcessCloud, server: Any) -> int:
+    return int(re.fullmatch(r"ssh -p (\d+) root@127\.0\.0\.1", ssh_command(cloud.cloud, server.name))[1])
+
+
 def ssh(cloud: InProcessCloud, server: Any, command: str) -> str:
-    port = int(re.fullmatch(r"ssh -p (\d+) root@127\.0\.0\.1", ssh_command(cloud.cloud, server.name))[1])
+    port = ssh_port(cloud, server)
     result = wait_until(lambda: (r := qemu.ssh(port, command)).returncode == 0 and r, f"ssh {command!r}", 60)
     return str(result.stdout)
+
+
+def sha512_crypt(password: str, like: str) -> str:
+    """`password` hashed with the salt of the crypt(3) hash `like` (busybox's mkpasswd, as in the guest)."""
+    salt = like.split("$")[2]
+    return subprocess.run(["busybox", "mkpasswd", "-m", "sha512", password, salt], capture_output=True,
+                          text=True, check=True).stdout.strip()  # fmt: skip
+
+
+def panic_guest(cloud: InProcessCloud, server: Any) -> None:
+    with contextlib.suppress(subprocess.TimeoutExpired):  # the kernel may die under the SSH session
+        qemu.ssh(ssh_port(cloud, server), "sync; echo c > /proc/sysrq-trigger", timeout=15)
 
 
 def qemu_pid(data_dir: Path, server: Any) -> int:
@@ -145,8 +165,9 @@ def test_a_real_vm_through_its_whole_life(cloud: InProcessCloud, conn: Connectio
     started = time.monotonic()
     server = conn.compute.create_server(
         name="vm-1", image_id=DEFAULT_IMAGE_ID, flavor_id=TINY, key_name="qemu-key",
-        user_data=base64.b64encode(USER_DATA).decode(), **networks(conn),
+        user_data=base64.b64encode(USER_DATA).decode(), admin_password=ADMIN_PASS, **networks(conn),
     )  # fmt: skip
+    assert server.admin_password == ADMIN_PASS
     server = wait_status(conn, server, "ACTIVE")
     wait_boots(conn, server, 1)
     print(f"API request to READY on the console: {time.monotonic() - started:.1f}s")
@@ -156,10 +177,20 @@ def test_a_real_vm_through_its_whole_life(cloud: InProcessCloud, conn: Connectio
     assert server.addresses["user"][0]["addr"] == "10.0.2.15"
     assert server.addresses["user"][0]["OS-EXT-IPS-MAC:mac_addr"].startswith("fa:16:3e:")
     assert ssh(cloud, server, "cat /root/user-data.out").strip() == "user-data-ran"
+    # The adminPass from the config drive became root's password (the image ships root locked).
+    root_hash = ssh(cloud, server, "grep '^root:' /etc/shadow").split(":")[1]
+    assert root_hash.startswith("$6$") and sha512_crypt(ADMIN_PASS, root_hash) == root_hash
+    # Setting it later needs a guest agent this driver does not have: Nova's 501, and the server is idle.
+    refused = conn.compute.post(f"/servers/{server.id}/action", json={"changePassword": {"adminPass": "x"}})
+    assert refused.status_code == 501, refused.text
+    assert wait_status(conn, server, "ACTIVE").task_state is None
     hypervisors = list(cloud.connect("admin").compute.hypervisors(details=True))
     assert [h.hypervisor_type for h in hypervisors] == ["QEMU"]  # TCG; "KVM" only when the probe ran
 
-    # An interactive serial console over a websocket, with a single-use token.
+    # An interactive serial console over a websocket, with a single-use token; the proxy reaches the
+    # serial port on TCP (as it would on another host), at a port the VM keeps for its whole life.
+    serial_port = cloud.driver.get_serial_console(server.id)
+    assert serial_port["kind"] == "tcp" and serial_port["host"] == "127.0.0.1"
     url = conn.compute.create_console(server, console_type="serial")["url"]
     assert serial_console_says_login(url)
     with pytest.raises(InvalidStatus):
@@ -193,6 +224,15 @@ def test_a_real_vm_through_its_whole_life(cloud: InProcessCloud, conn: Connectio
     clone = wait_status(conn, clone, "ACTIVE")
     wait_boots(conn, clone, 1)
     assert ssh(cloud, clone, "cat /root/marker").strip() == "on-disk"
+    assert cloud.driver.get_serial_console(clone.id)["port"] != serial_port["port"]
+
+    # A guest kernel panic reaches QEMU through pvpanic: SHUTOFF with the CRASHED power state, and the
+    # panicked QEMU is gone.
+    clone_pid = qemu_pid(data_dir, clone)
+    panic_guest(cloud, clone)
+    crashed = wait_status(conn, clone, "SHUTOFF")
+    assert crashed.power_state == CRASHED and crashed.task_state is None
+    assert not pid_alive(clone_pid, clone.id)
     conn.compute.delete_server(clone)
     conn.compute.wait_for_delete(clone, wait=WAIT)
 
@@ -201,6 +241,8 @@ def test_a_real_vm_through_its_whole_life(cloud: InProcessCloud, conn: Connectio
     restart_compute(cloud, data_dir)
     assert pid_alive(pid, server.id) and qemu_pid(data_dir, server) == pid
     assert conn.compute.get_server(server).status == "ACTIVE"
+    assert cloud.driver.get_serial_console(server.id) == serial_port  # found again in the VM's record
+    assert serial_console_says_login(conn.compute.create_console(server, console_type="serial")["url"])
     conn.compute.pause_server(server)
     wait_status(conn, server, "PAUSED")
     conn.compute.unpause_server(server)

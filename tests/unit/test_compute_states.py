@@ -34,6 +34,7 @@ NOVA: dict[str, tuple[frozenset[str], frozenset[str | None], str | None, str]] =
     "rescue": (frozenset({"active", "stopped", "error"}), IDLE, "rescuing", "rescued"),
     "unrescue": (frozenset({"rescued"}), IDLE, "unrescuing", "active"),
     "resize": (frozenset({"active", "stopped"}), IDLE, "resize_prep", "resized"),
+    "migrate": (frozenset({"active", "stopped"}), IDLE, "resize_prep", "resized"),
     "confirm_resize": (frozenset({"resized"}), IDLE, "resize_confirming", "active"),
     "revert_resize": (frozenset({"resized"}), IDLE, "resize_reverting", "active"),
     "rebuild": (frozenset({"active", "stopped", "error"}), IDLE, "rebuilding", "active"),

@@ -313,8 +313,8 @@ def test_migrate_to_another_host(harness: Harness, make_spec: SpecFactory) -> No
     old = make_spec()
     new = replace(old, memory_mb=old.memory_mb * 2)
     _spawned(source, old)
-    source.migrate_disk_and_power_off(CTXT, old.uuid, new)
-    dest.finish_migration(CTXT, new, resize_instance=True, power_on=True)
+    moved = source.migrate_disk_and_power_off(CTXT, old.uuid, new)  # where the disks wait, for dest
+    dest.finish_migration(CTXT, replace(new, migration_data=moved or {}), resize_instance=True, power_on=True)
     assert dest.get_info(old.uuid).max_mem_kb == new.memory_mb * 1024
     source.confirm_migration(CTXT, old.uuid)
     assert old.uuid not in source.list_instance_uuids()

@@ -11,6 +11,7 @@ from overcast.db.models import (  # noqa: F401
     identity,
     image,
     instance_actions,
+    migrations,
     quota,
     server_groups,
     server_tags,

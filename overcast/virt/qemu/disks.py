@@ -55,6 +55,12 @@ def grow(path: Path, size_bytes: int) -> None:
         qemu_img("resize", "-q", str(path), str(size_bytes))
 
 
+def rebase_unsafe(path: Path, backing: Path) -> None:
+    """Point the overlay at `backing`, a copy of its old backing file (no data is compared or copied)."""
+    backing_format = str(image_info(backing)["format"])
+    qemu_img("rebase", "-q", "-u", "-F", backing_format, "-b", str(backing.absolute()), str(path))
+
+
 def flatten(source: Path, dest: Path, *, force_share: bool = False) -> None:
     """A standalone qcow2 copy of `source` and its backing chain (what a snapshot uploads)."""
     args = ["convert", "-q", "-O", "qcow2"] + (["-U"] if force_share else []) + [str(source), str(dest)]

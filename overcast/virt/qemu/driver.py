@@ -12,15 +12,11 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from overcast.config import Settings, load_settings
+from overcast.config import SerialConsoleSettings, Settings, load_settings
 from overcast.context import RequestContext
-from overcast.guest import READY_PATTERN
 from overcast.virt import hardware
 from overcast.virt.driver import (
     ComputeDriver,
@@ -32,7 +28,6 @@ from overcast.virt.driver import (
     InstanceInfo,
     InstanceNotFound,
     InstanceSpec,
-    LifecycleEvent,
     PowerState,
     RebootType,
     SnapshotUpload,
@@ -48,20 +43,23 @@ from overcast.virt.qemu.instance import (
     VM,
     InstanceRecord,
 )
+from overcast.virt.qemu.resize import ResizeMixin, is_set_aside
 from overcast.virt.qemu.runtime import Runtime, run_dispatcher
+from overcast.virt.qemu.serial_ports import SerialPorts
 
 LOG = logging.getLogger(__name__)
 _ACTIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SUSPENDED)
 GUEST_ADDRESS = "10.0.2.15"  # what QEMU's user-mode DHCP gives the first guest NIC
 
 
-class QemuDriver(ComputeDriver):
+class QemuDriver(ResizeMixin):
     capabilities: ClassVar[dict[str, bool]] = {
         **ComputeDriver.capabilities,
         "supports_pause": True,
         "supports_suspend": True,
         "supports_rescue": True,
         "supports_snapshot": True,
+        "supports_resize": True,
         "supports_console_output": True,
     }
     needs_image_files: ClassVar[bool] = True
@@ -77,11 +75,16 @@ class QemuDriver(ComputeDriver):
         soft_reboot_timeout: float = 60.0,
         config_drive_format: configdrive.DriveFormat = "iso9660",
         availability_zone: str = "nova",
+        serial_console: SerialConsoleSettings | None = None,
     ) -> None:
-        """`boot_timeout` > 0 makes spawn/power_on/reboot/unrescue wait for the guest's READY line."""
+        """`boot_timeout` > 0 makes spawn/power_on/reboot/unrescue wait for the guest's READY line;
+        `serial_console` (default: the settings' [serial_console]) is where the serial ports listen."""
         super().__init__()
         if data_dir is None:
-            data_dir = (settings or load_settings()).data_dir
+            settings = settings or load_settings()
+            data_dir = settings.data_dir
+        if serial_console is None:
+            serial_console = settings.serial_console if settings else SerialConsoleSettings()
         self.data_dir = Path(data_dir).absolute()
         self.instances_dir = self.data_dir / "instances"
         self.qemu_binary = qemu_binary
@@ -95,7 +98,8 @@ class QemuDriver(ComputeDriver):
         self._lock = threading.Lock()
         self._vms: dict[str, VM] = {}
         self._ports: set[int] = set()
-        self._runtime = Runtime(qemu_binary, _forced(accelerator), self._ports, threading.Lock())
+        self._runtime = Runtime(qemu_binary, _forced(accelerator), self._ports, threading.Lock(),
+                                SerialPorts(serial_console))  # fmt: skip
         self._dispatcher = threading.Thread(
             target=run_dispatcher,
             args=(self._runtime.notices, self._notice, self._running_vms),
@@ -117,9 +121,11 @@ class QemuDriver(ComputeDriver):
         LOG.info("QEMU driver on %s uses %s (%s)", host, self.accelerator.name, self.accelerator.reason)
         self.instances_dir.mkdir(parents=True, exist_ok=True)
         for folder in sorted(self.instances_dir.iterdir()):
-            if folder.name in self._vms or not (folder / RECORD_FILE).is_file():
-                continue
+            if folder.name in self._vms or is_set_aside(folder) or not (folder / RECORD_FILE).is_file():
+                continue  # a folder set aside by a resize waits for its confirm or revert
             vm = VM(uuid=folder.name, folder=folder, record=InstanceRecord.load(folder))
+            if vm.record.serial_port is not None and self._runtime.serial_ports is not None:
+                self._runtime.serial_ports.keep(vm.record.serial_port)
             with vm.lock:
                 if self._runtime.attach(vm):
                     vm.state = PowerState.RUNNING
@@ -134,6 +140,8 @@ class QemuDriver(ComputeDriver):
     def shutdown(self) -> None:
         """Let go of the VMs without stopping them (a compute worker restarting)."""
         self._runtime.notices.put(None)
+        if self._runtime.serial_ports is not None:
+            self._runtime.serial_ports.release_all()
         with self._lock:
             vms = list(self._vms.values())
             self._vms.clear()
@@ -210,6 +218,8 @@ class QemuDriver(ComputeDriver):
             raise DriverError(f"Cannot spawn {spec.uuid}: {exc}") from exc
 
     def destroy(self, ctxt: RequestContext, uuid: str, destroy_disks: bool = True) -> None:
+        if destroy_disks:
+            self.confirm_migration(ctxt, uuid)  # a server deleted while resized loses its old disks too
         with self._lock:
             vm = self._vms.get(uuid)
         if vm is None:
@@ -230,17 +240,6 @@ class QemuDriver(ComputeDriver):
                 with self._lock:
                     self._vms.pop(uuid, None)
         self._flush(vm)
-
-    def _remove(self, vm: VM) -> None:
-        with vm.lock:
-            self._runtime.stop(vm)
-            self._runtime.release_port(vm)
-            shutil.rmtree(vm.folder, ignore_errors=True)
-        with self._lock:
-            if self._vms.get(vm.uuid) is vm:
-                del self._vms[vm.uuid]
-            overlays = [p for p in self.instances_dir.glob("*/disk.*") if p.name in (ROOT_DISK, RESCUE_DISK)]
-        self.images.prune(b for b in map(disks.backing_file, overlays) if b is not None)
 
     # --- power ------------------------------------------------------------------------------------
     def reboot(self, ctxt: RequestContext, uuid: str, reboot_type: RebootType) -> None:
@@ -325,12 +324,6 @@ class QemuDriver(ComputeDriver):
             self._discard_saved_state(vm)
             self._runtime.set_state(vm, PowerState.RUNNING)
 
-    def _discard_saved_state(self, vm: VM) -> None:
-        vm.path(SUSPEND_STATE).unlink(missing_ok=True)
-        if vm.record.suspended:
-            vm.record.suspended = False
-            vm.save()
-
     # --- rescue and snapshot ----------------------------------------------------------------------
     def rescue(
         self, ctxt: RequestContext, uuid: str, rescue_image: ImageRef, admin_password: str | None
@@ -400,10 +393,14 @@ class QemuDriver(ComputeDriver):
         return console.tail(vm.path(launch.CONSOLE_FILE), length)
 
     def get_serial_console(self, uuid: str) -> dict[str, Any]:
-        """The unix socket of the VM's serial port (one client at a time; output is also logged)."""
+        """Where the VM's serial port listens: its TCP port on this host as the console proxy reaches it,
+        or (port_range empty) its unix socket. One client at a time; the output is also logged."""
         vm = self._get(uuid)
         if not self._runtime.alive(vm):
             raise InstanceActionInvalid(f"Instance {uuid} is not running: its serial console is closed.")
+        serial = self._runtime.serial_ports
+        if vm.record.serial_port is not None and serial is not None:
+            return {"kind": "tcp", "host": serial.proxyclient_address, "port": vm.record.serial_port}
         return {"kind": "unix", "path": str(vm.path(launch.SERIAL_SOCKET))}
 
     def get_diagnostics(self, uuid: str) -> dict[str, Any]:
@@ -453,70 +450,6 @@ class QemuDriver(ComputeDriver):
                 vm.record.vifs.pop(str(vif["id"]), None)
             if vm.folder.exists():
                 vm.save()
-
-    # --- internals --------------------------------------------------------------------------------
-    def _get(self, uuid: str) -> VM:
-        with self._lock:
-            vm = self._vms.get(uuid)
-        if vm is None:
-            raise InstanceNotFound(f"Instance {uuid} could not be found on host {self.host}.")
-        return vm
-
-    @contextmanager
-    def _locked(self, uuid: str, *, built: bool = False) -> Iterator[VM]:
-        """The VM under its lock; its lifecycle events are delivered after the lock is released."""
-        vm = self._get(uuid)
-        try:
-            with vm.lock:
-                if self._vms.get(uuid) is not vm:
-                    raise InstanceNotFound(f"Instance {uuid} could not be found on host {self.host}.")
-                if built and vm.state == PowerState.NOSTATE:
-                    raise InstanceActionInvalid(f"Instance {uuid} is still being built.")
-                yield vm
-        finally:
-            self._flush(vm)
-
-    def _require(self, vm: VM, action: str, *allowed: PowerState) -> None:
-        state = self._runtime.refresh(vm)
-        if state not in allowed:
-            raise InstanceActionInvalid(
-                f"Cannot {action} instance {vm.uuid} while its power state is {state.name}."
-            )
-
-    def _flush(self, vm: VM) -> None:
-        with vm.lock:
-            pending, vm.pending_events = vm.pending_events, []
-        for transition in pending:
-            self.emit_event(LifecycleEvent(uuid=vm.uuid, transition=transition, at=datetime.now(UTC)))
-
-    def _running_vms(self) -> list[tuple[str, int]]:
-        """(uuid, generation) of every VM whose QEMU should be running: what the quiet-time sweep checks."""
-        with self._lock:
-            vms = list(self._vms.values())
-        return [(vm.uuid, vm.generation) for vm in vms if vm.state in (PowerState.RUNNING, PowerState.PAUSED)]
-
-    def _notice(self, uuid: str, generation: int) -> None:
-        with self._lock:
-            vm = self._vms.get(uuid)
-        if vm is None:
-            return
-        with vm.lock:
-            if vm.generation == generation and vm.state != PowerState.NOSTATE:
-                self._runtime.refresh(vm)
-        self._flush(vm)
-
-    def _wait_ready(self, vm: VM, offset: int) -> None:
-        if self.boot_timeout <= 0:
-            return
-        found = console.wait_for(
-            vm.path(launch.CONSOLE_FILE),
-            READY_PATTERN,
-            offset=offset,
-            timeout=self.boot_timeout,
-            still_running=lambda: self._runtime.alive(vm),
-        )
-        if found is None:
-            raise DriverError(f"Guest {vm.uuid} did not report ready within {self.boot_timeout:.0f}s.")
 
 
 def _forced(accelerator: str | None) -> Accelerator:

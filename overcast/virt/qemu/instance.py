@@ -30,6 +30,7 @@ class InstanceRecord:
 
     spec: dict[str, Any]
     ssh_port: int | None = None
+    serial_port: int | None = None  # the TCP port of the serial console, for the VM's whole life
     suspended: bool = False
     rescued: bool = False
     cpu_time_base_ns: int = 0  # cpu time of earlier QEMU processes of this VM

@@ -44,6 +44,7 @@ class LaunchConfig:
     disks: list[DiskSpec]
     ssh_port: int | None = None  # host port forwarded to the guest's 22, on 127.0.0.1 only
     mac_address: str | None = None
+    serial_tcp: tuple[str, int] | None = None  # (listen host, port) of the serial port; None: a unix socket
     incoming: str | None = None  # state file to resume from
     machine: str = "q35"
     extra_args: list[str] = field(default_factory=list)
@@ -75,11 +76,17 @@ def build_qemu_command(config: LaunchConfig, qemu: str = "qemu-system-x86_64") -
         nic += f",mac={config.mac_address}"
     args += ["-netdev", netdev, "-device", nic]
     # The serial port is a socket for an interactive console (os-remote-consoles) whose output QEMU
-    # also appends to the console log, connected or not.
+    # also appends to the console log, connected or not. On TCP the API's proxy can be on another host.
+    if config.serial_tcp is not None:
+        listener = f"host={config.serial_tcp[0]},port={config.serial_tcp[1]},telnet=off"
+    else:
+        listener = f"path={SERIAL_SOCKET}"
     args += [
-        "-chardev", f"socket,id=console,path={SERIAL_SOCKET},server=on,wait=off,"
-                    f"logfile={CONSOLE_FILE},logappend=on",
+        "-chardev", f"socket,id=console,{listener},server=on,wait=off,logfile={CONSOLE_FILE},logappend=on",
         "-serial", "chardev:console",
+        # A guest kernel that panics tells QEMU through pvpanic; QEMU then holds it paused in the
+        # guest-panicked state, which the driver reports as CRASHED.
+        "-device", "pvpanic-pci", "-action", "panic=pause",
         "-qmp", f"unix:{QMP_SOCKET},server=on,wait=off",
         "-pidfile", PID_FILE,
     ]  # fmt: skip

@@ -28,6 +28,7 @@ from overcast.virt.qemu.instance import (
     transition_for,
 )
 from overcast.virt.qemu.qmp import QMPClient, QMPConnectionError, QMPError
+from overcast.virt.qemu.serial_ports import SerialPorts
 
 LOG = logging.getLogger(__name__)
 _NOTICED_EVENTS = frozenset({"SHUTDOWN", "STOP", "RESUME", "GUEST_PANICKED", "CONNECTION_CLOSED"})
@@ -37,11 +38,12 @@ _MIGRATION_TIMEOUT = 300.0
 
 class Runtime:
     def __init__(self, qemu_binary: str, accelerator: Accelerator, port_reservations: set[int],
-                 port_lock: threading.Lock) -> None:  # fmt: skip
+                 port_lock: threading.Lock, serial_ports: SerialPorts | None = None) -> None:  # fmt: skip
         self.qemu_binary = qemu_binary
         self.accelerator = accelerator
         self._ports = port_reservations
         self._port_lock = port_lock
+        self.serial_ports = serial_ports
         self.notices: queue.Queue[tuple[str, int] | None] = queue.Queue()
         self._children: dict[int, subprocess.Popen[bytes]] = {}  # QEMUs we started: reaped when they end
 
@@ -55,20 +57,24 @@ class Runtime:
         disks.append(launch.DiskSpec(CONFIG_DRIVE, format="raw", readonly=True))
         mac = next((str(v["address"]) for v in spec.network_info if v.get("address")), None)
         offset = console.console_size(vm.path(launch.CONSOLE_FILE))
+        ssh_taken = serial_taken = False
         for attempt in range(3):
-            port = self._port_for(vm, fresh=attempt > 0)
+            port = self._port_for(vm, fresh=ssh_taken)
+            serial = self._serial_for(vm, fresh=serial_taken)
             config = launch.LaunchConfig(
                 uuid=vm.uuid, name=spec.name.replace(",", ",,"), vcpus=spec.vcpus, memory_mb=spec.memory_mb,
                 accelerator=self.accelerator.name, cpu=self.accelerator.cpu, disks=disks, ssh_port=port,
-                mac_address=mac, incoming=shlex.quote(str(incoming.absolute())) if incoming else None,
+                mac_address=mac, serial_tcp=serial,
+                incoming=shlex.quote(str(incoming.absolute())) if incoming else None,
             )  # fmt: skip
             try:
                 process = launch.launch(launch.build_qemu_command(config, self.qemu_binary), vm.folder)
                 break
             except DriverError as exc:
-                if "host forwarding" not in str(exc) or attempt == 2:
+                ssh_taken, serial_taken = "host forwarding" in str(exc), "id=console" in str(exc)
+                if not (ssh_taken or serial_taken) or attempt == 2:
                     raise
-                LOG.info("SSH forward port %s of %s was taken; trying another", port, vm.uuid)
+                LOG.info("A port of %s was taken (SSH %s, serial %s); trying others", vm.uuid, port, serial)
         pid = process.pid
         self._children[pid] = process
         vm.pid = pid
@@ -161,7 +167,12 @@ class Runtime:
         if vm.state == PowerState.NOSTATE:
             return vm.state
         status = self.status(vm) if self.alive(vm) else None
-        if status is not None:
+        if status == "guest-panicked":
+            # QEMU holds a panicked guest paused (-action panic=pause) so the crash cannot be missed;
+            # nothing runs in it any more, so let it go as a hypervisor destroys a crashed domain.
+            self.stop(vm)
+            new = PowerState.CRASHED
+        elif status is not None:
             new = QMP_STATUS.get(status, vm.state)
             if vm.pid is not None:
                 vm.last_cpu_ns = max(vm.last_cpu_ns, launch.process_cpu_time_ns(vm.pid))
@@ -262,6 +273,25 @@ class Runtime:
         with self._port_lock:
             if vm.record.ssh_port is not None:
                 self._ports.discard(vm.record.ssh_port)
+        if self.serial_ports is not None:
+            self.serial_ports.release(vm.record.serial_port)
+
+    def _serial_for(self, vm: VM, *, fresh: bool) -> tuple[str, int] | None:
+        """Where the VM's serial port listens on TCP: its stored port, a new one if it has none (or lost
+        it to another process); None for a unix socket."""
+        serial = self.serial_ports
+        if serial is None or not serial.enabled:
+            if serial is not None:
+                serial.release(vm.record.serial_port)
+            vm.record.serial_port = None
+            return None
+        if vm.record.serial_port is None or fresh:
+            taken = vm.record.serial_port
+            vm.record.serial_port = serial.acquire(avoid=taken)
+            serial.release(taken)
+        else:
+            serial.keep(vm.record.serial_port)
+        return serial.listen, vm.record.serial_port
 
 
 NoticeHandler = Callable[[str, int], None]

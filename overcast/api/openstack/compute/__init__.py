@@ -15,6 +15,7 @@ from overcast.api.openstack.compute import (
     instance_actions,
     keypairs,
     limits,
+    migrations,
     quota_sets,
     remote_consoles,
     server_actions,
@@ -57,6 +58,7 @@ def build_router() -> APIRouter:
     router.include_router(instance_actions.router, prefix=PREFIX)
     router.include_router(server_password.router, prefix=PREFIX)
     router.include_router(server_tags.router, prefix=PREFIX)
+    router.include_router(migrations.router, prefix=PREFIX)
     router.include_router(remote_consoles.router)  # its own paths: /compute/v2.1/... and /serial
     return router
 

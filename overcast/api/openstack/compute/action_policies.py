@@ -11,6 +11,7 @@ RESIZE = "os_compute_api:servers:resize"
 CONFIRM_RESIZE = "os_compute_api:servers:confirm_resize"
 REVERT_RESIZE = "os_compute_api:servers:revert_resize"
 REBUILD = "os_compute_api:servers:rebuild"
+MIGRATE = "os_compute_api:os-migrate-server:migrate"
 CREATE_IMAGE = "os_compute_api:servers:create_image"
 PAUSE = "os_compute_api:os-pause-server:pause"
 UNPAUSE = "os_compute_api:os-pause-server:unpause"
@@ -48,7 +49,7 @@ _MEMBER = (
     METADATA_UPDATE_ALL, METADATA_DELETE,
 )  # fmt: skip
 _READER = (SERVER_PASSWORD_SHOW, METADATA_INDEX, METADATA_SHOW, INSTANCE_ACTIONS_LIST, INSTANCE_ACTIONS_SHOW)
-_ADMIN = (SHELVE_OFFLOAD, RESET_STATE, DIAGNOSTICS, INSTANCE_ACTIONS_EVENTS)
+_ADMIN = (SHELVE_OFFLOAD, RESET_STATE, DIAGNOSTICS, INSTANCE_ACTIONS_EVENTS, MIGRATE)
 
 policy.register(
     {

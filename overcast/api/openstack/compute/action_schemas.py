@@ -28,6 +28,12 @@ class Resize(_Strict):
     disk_config: DiskConfig | None = Field(default=None, alias="OS-DCF:diskConfig")
 
 
+class Migrate(_Strict):
+    """From 2.56 the migrate action may name its destination (before: only null)."""
+
+    host: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+
+
 class Rebuild(_Strict):
     imageRef: Annotated[str, Field(min_length=1)]
     name: Name | None = None

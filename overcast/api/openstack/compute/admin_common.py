@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from overcast.compute.hosts import HostAPI
 from overcast.compute.quota_views import QuotaViewAPI
 from overcast.compute.usage import UsageAPI
 from overcast.context import RequestContext
+from overcast.scheduler.rpcapi import notify_host_states_changed
 
 STATE_KEY = "compute_admin"
 
@@ -27,8 +29,9 @@ class AdminServices:
     def __init__(self, compute: ComputeService) -> None:
         cloud = compute.servers.cloud
         self.compute = compute
-        self.aggregates = AggregateAPI(cloud.db)
-        self.hosts = HostAPI(cloud.db, cloud.clock, cloud.settings.service_down_time)
+        notify_schedulers = functools.partial(notify_host_states_changed, cloud.transport)
+        self.aggregates = AggregateAPI(cloud.db, notify_schedulers)
+        self.hosts = HostAPI(cloud.db, cloud.clock, cloud.settings.service_down_time, notify_schedulers)
         self.usage = UsageAPI(cloud.db, cloud.clock)
         self.quotas = QuotaViewAPI(cloud.db, compute.quotas)
         self.flavor_access = FlavorAccessAPI(cloud.db)

@@ -27,6 +27,7 @@ LOG = logging.getLogger(__name__)
 REMOTE_CONSOLES = "os_compute_api:os-remote-consoles"
 FIRST_VERSION = APIVersion(2, 6)
 _CHUNK = 4096
+_CONNECT_TIMEOUT = 10.0
 # Nova's protocol -> console types; only serial is served here (no VNC/SPICE: the VMs have no display).
 _TYPES = {"vnc": ("novnc", "xvpvnc"), "spice": ("spice-html5",), "rdp": ("rdp-html5",),
           "serial": ("serial",), "mks": ("webmks",)}  # fmt: skip
@@ -93,18 +94,25 @@ def get_serial_console_action(req: ComputeRequest, server_id: str, value: Any) -
 async def serial_proxy(websocket: WebSocket, token: str = "") -> None:
     cloud: Cloud = websocket.app.state.cloud
     target = tokens_for(cloud).redeem(token)
-    if target is None or target.connect.get("kind") != "unix":
+    if target is None or target.connect.get("kind") not in ("tcp", "unix"):
         await websocket.close(code=1008, reason="Invalid or expired console token")
         return
     offered = websocket.scope.get("subprotocols") or []
     try:
-        reader, writer = await asyncio.open_unix_connection(str(target.connect["path"]))
-    except OSError as exc:
+        reader, writer = await asyncio.wait_for(_open_serial_port(target.connect), _CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
         LOG.warning("Serial console of %s is not reachable: %s", target.instance_uuid, exc)
         await websocket.close(code=1011, reason="The serial console is not reachable")
         return
     await websocket.accept(subprotocol="binary" if "binary" in offered else None)
     await _pump(websocket, reader, writer, target)
+
+
+async def _open_serial_port(connect: dict[str, Any]) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect to the serial port the compute host named: TCP on that host, or a unix socket on this one."""
+    if connect["kind"] == "tcp":
+        return await asyncio.open_connection(str(connect["host"]), int(connect["port"]))
+    return await asyncio.open_unix_connection(str(connect["path"]))
 
 
 async def _pump(

@@ -60,6 +60,17 @@ def _resize(req: ComputeRequest, uuid: str, value: Any) -> Response:
     return _accepted()
 
 
+def _migrate(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    if req.version >= v.MIGRATE_HOST:
+        body = schemas.parse("migrate", schemas.Migrate | None, value)
+        host = body.host if body is not None else None
+    else:
+        schemas.parse("migrate", None, value)
+        host = None
+    req.service.actions.migrate(req.context, uuid, host)
+    return _accepted()
+
+
 def _rebuild(req: ComputeRequest, uuid: str, value: Any) -> Response:
     body = schemas.parse("rebuild", schemas.Rebuild, value)
     given = body.model_fields_set
@@ -136,6 +147,7 @@ ACTIONS: dict[str, Entry] = {
     "resize": Entry(rules.RESIZE, _resize),
     "confirmResize": Entry(rules.CONFIRM_RESIZE, _simple("confirm_resize", "confirmResize")),
     "revertResize": Entry(rules.REVERT_RESIZE, _simple("revert_resize", "revertResize")),
+    "migrate": Entry(rules.MIGRATE, _migrate),
     "rebuild": Entry(rules.REBUILD, _rebuild),
     "createImage": Entry(rules.CREATE_IMAGE, _create_image),
     "os-getConsoleOutput": Entry(rules.CONSOLE_OUTPUT, _console_output),

@@ -4,9 +4,9 @@ A reviewer audits ``HISTORY`` row by row. Each row is one of:
 
 * ``implemented`` — we serve the change exactly (bodies, status codes, parameters); ``where`` says where.
 * ``no-op`` — the change alters nothing we serve (a header we always sent, a URL form we never had).
-* ``absent`` — the change concerns an API that does not exist here at any microversion (consoles,
-  migrations, evacuate, volume attachments, network proxies...); such requests fail the same way at every
-  version, so claiming the microversion promises nothing we do not do.
+* ``absent`` — the change concerns an API that does not exist here at any microversion (live migration,
+  evacuate, volume attachments, network proxies...); such requests fail the same way at every version,
+  so claiming the microversion promises nothing we do not do.
 
 The named constants are the versions the code compares against (``req.version >= TAGS``), so a grep for
 a constant finds every place that honours its row.
@@ -33,6 +33,7 @@ SOFT_AFFINITY = APIVersion(2, 15)
 HOST_STATUS = APIVersion(2, 16)
 DESCRIPTION = APIVersion(2, 19)
 ACTIONS_OF_DELETED = APIVersion(2, 21)
+MIGRATION_TYPE = APIVersion(2, 23)
 TAGS = APIVersion(2, 26)
 CPU_INFO_OBJECT = APIVersion(2, 28)
 DEVICE_TAGS = APIVersion(2, 32)
@@ -55,8 +56,10 @@ TAGS_AT_CREATE = APIVersion(2, 52)
 UUID_IDS = APIVersion(2, 53)
 REBUILD_KEY_NAME = APIVersion(2, 54)
 FLAVOR_DESCRIPTION = APIVersion(2, 55)
+MIGRATE_HOST = APIVersion(2, 56)
 PERSONALITY_GONE = APIVersion(2, 57)
 ACTIONS_PAGING = APIVersion(2, 58)
+MIGRATIONS_PAGING = APIVersion(2, 59)
 FLAVOR_EXTRA_SPECS = APIVersion(2, 61)
 EVENT_HOST = APIVersion(2, 62)
 # Beyond our maximum, named so the code that will honour them is written against them already.
@@ -125,8 +128,14 @@ HISTORY: tuple[Change, ...] = (
     ),
     _row(20, "absent", "volume attach/detach while shelved (no volume attachments)"),
     _row(21, "implemented", "instance actions of deleted servers", _S + "instance_actions.py"),
-    _row(22, "absent", "force-complete live migration (no migrations resource)"),
-    _row(23, "absent", "server migrations list/show; migration_type in os-migrations"),
+    _row(22, "absent", "force-complete live migration (no live migration)"),
+    _row(
+        23,
+        "implemented",
+        "migration_type in os-migrations (links only for in-progress live migrations: never here); "
+        "GET /servers/{id}/migrations[/{id}] (in-progress live migrations only: always empty / 404)",
+        _S + "migrations.py",
+    ),
     _row(24, "absent", "abort live migration"),
     _row(25, "absent", "os-migrateLive block_migration auto"),
     _row(
@@ -214,7 +223,7 @@ HISTORY: tuple[Change, ...] = (
     ),
     _row(54, "implemented", "rebuild may set key_name", _S + "server_actions.py"),
     _row(55, "implemented", "flavor description; PUT /flavors/{id}", _S + "flavors.py, views.py"),
-    _row(56, "absent", "migrate action host (no cold-migrate action)"),
+    _row(56, "implemented", "migrate action may name the destination host", _S + "server_actions.py"),
     _row(
         57,
         "implemented",
@@ -227,7 +236,12 @@ HISTORY: tuple[Change, ...] = (
         "instance actions limit/marker/changes-since and updated_at",
         _S + "instance_actions.py",
     ),
-    _row(59, "absent", "migrations paging and uuid"),
+    _row(
+        59,
+        "implemented",
+        "os-migrations uuid, limit/marker paging newest first, changes-since, unknown parameters 400",
+        _S + "migrations.py, compute/migrations.py",
+    ),
     _row(60, "no-op", "multiattach volumes (no volume attachments)"),
     _row(61, "implemented", "flavor extra_specs in flavor bodies", _S + "views.py FlavorView"),
     _row(

@@ -1,0 +1,220 @@
+"""Cold resize and cold migration of QEMU VMs.
+
+The source stops the VM (the ACPI power button, then hard) and renames its folder to `<uuid>_resize`:
+overlay, config drive and record stay there until confirm (removed) or revert (renamed back). It returns
+where that folder is; the compute manager hands this to the destination's finish_migration as
+`InstanceSpec.migration_data`. The destination (this host, or another compute host on the same machine)
+copies the overlay into a new folder, rebases the copy onto its own cached base when the source's base
+lives in another folder, grows it to the new flavor's root disk (never shrinks), writes a fresh config
+drive and starts QEMU with the new vCPUs and memory.
+
+Disks are read through the local filesystem, never sent over a network: a destination that cannot see
+the source's folder (another machine) fails the resize, and the compute manager turns that into ERROR.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from overcast.context import RequestContext
+from overcast.virt.driver import (
+    DriverError,
+    ImageRef,
+    InstanceActionInvalid,
+    InstanceExists,
+    InstanceNotFound,
+    InstanceSpec,
+    PowerState,
+)
+from overcast.virt.qemu import configdrive, disks
+from overcast.virt.qemu.base import QemuDriverBase
+from overcast.virt.qemu.instance import CONFIG_DRIVE, RECORD_FILE, ROOT_DISK, VM, InstanceRecord
+
+LOG = logging.getLogger(__name__)
+RESIZE_SUFFIX = "_resize"
+OWNER_FILE = "resize-source.json"  # which host set the folder aside: only that host may drop it
+
+
+def set_aside_name(uuid: str) -> str:
+    return f"{uuid}{RESIZE_SUFFIX}"
+
+
+def is_set_aside(folder: Path) -> bool:
+    return folder.name.endswith(RESIZE_SUFFIX)
+
+
+class ResizeMixin(QemuDriverBase):
+    # Nova's shutdown_timeout: how long the guest may take to power off cleanly before a hard stop.
+    resize_shutdown_timeout: ClassVar[float] = 60.0
+    availability_zone: str
+    config_drive_format: configdrive.DriveFormat
+
+    # --- source -----------------------------------------------------------------------------------
+    def migrate_disk_and_power_off(
+        self, ctxt: RequestContext, uuid: str, new_spec: InstanceSpec
+    ) -> dict[str, Any]:
+        """Stop the VM and rename its folder to `<uuid>_resize`; returns where it is."""
+        if new_spec.uuid != uuid:
+            raise DriverError(f"Resize spec is for {new_spec.uuid}, not {uuid}.")
+        _check_sizes(new_spec)
+        aside = self.instances_dir / set_aside_name(uuid)
+        with self._locked(uuid, built=True) as vm:
+            if vm.record.rescued:
+                raise InstanceActionInvalid(f"Cannot resize instance {uuid} while it is in rescue mode.")
+            if aside.exists():
+                raise DriverError(f"Disks of an earlier resize of {uuid} are still set aside at {aside}.")
+            if self._runtime.refresh(vm) != PowerState.SHUTDOWN:
+                self._runtime.stop(vm, graceful_timeout=self.resize_shutdown_timeout)
+            self._discard_saved_state(vm)
+            self._runtime.set_state(vm, PowerState.SHUTDOWN)
+            self._runtime.release_port(vm)
+            (vm.folder / OWNER_FILE).write_text(json.dumps({"host": self.host}))
+            vm.folder.rename(aside)
+            with self._lock:
+                self._vms.pop(uuid, None)
+        LOG.info("Instance %s stopped; its disks are set aside at %s", uuid, aside)
+        return {"host": self.host, "folder": str(aside)}
+
+    def confirm_migration(self, ctxt: RequestContext, uuid: str) -> None:
+        if self._drop_set_aside(uuid):
+            self._prune_bases()
+
+    def _drop_set_aside(self, uuid: str) -> bool:
+        """Remove what this host set aside for `uuid` (not another host's, should they share a folder)."""
+        aside = self.instances_dir / set_aside_name(uuid)
+        if not aside.is_dir() or _owner(aside) not in (self.host, None):
+            return False
+        shutil.rmtree(aside, ignore_errors=True)
+        return True
+
+    # --- destination ------------------------------------------------------------------------------
+    def finish_migration(
+        self, ctxt: RequestContext, new_spec: InstanceSpec, resize_instance: bool, power_on: bool
+    ) -> None:
+        """Build the VM from the disk set aside by the source, with the new flavor; start it if asked."""
+        _check_sizes(new_spec)
+        uuid = new_spec.uuid
+        source = self._source_folder(new_spec)
+        if not (source / ROOT_DISK).is_file():
+            where = new_spec.migration_data.get("host") or self.host
+            raise DriverError(
+                f"Cannot finish the move of {uuid} to host {self.host}: its disk, set aside by host {where} "
+                f"at {source}, is not reachable from here (disks are not copied between machines)."
+            )
+        old = _record(source)
+        spec = replace(
+            new_spec,
+            migration_data={},
+            network_info=new_spec.network_info or (old.instance_spec.network_info if old else []),
+        )
+        folder = self.instances_dir / uuid
+        vm = VM(uuid=uuid, folder=folder, record=InstanceRecord(spec=spec.to_dict()))
+        with self._lock:
+            if uuid in self._vms or folder.exists():
+                raise InstanceExists(f"Instance {uuid} already exists on host {self.host}.")
+            self._vms[uuid] = vm
+        offset = 0
+        try:
+            with vm.lock:
+                folder.mkdir(parents=True)
+                _copy_root_disk(source / ROOT_DISK, vm.path(ROOT_DISK), self.images)
+                if resize_instance:
+                    disks.grow(vm.path(ROOT_DISK), spec.root_gb * disks.GiB)
+                files = configdrive.config_drive_files(spec, availability_zone=self.availability_zone)
+                configdrive.build_config_drive(files, vm.path(CONFIG_DRIVE), self.config_drive_format)
+                new_vifs = {str(v["id"]): dict(v) for v in spec.network_info if "id" in v}
+                vm.record.vifs = dict(old.vifs) if old is not None else new_vifs
+                if old is not None and source.parent == self.instances_dir:
+                    # The same host: users keep the SSH and serial ports they know.
+                    vm.record.ssh_port, vm.record.serial_port = old.ssh_port, old.serial_port
+                vm.save()
+                vm.state = PowerState.SHUTDOWN
+                if power_on:
+                    offset = self._runtime.start(vm)
+                    self._runtime.set_state(vm, PowerState.RUNNING)
+            self._flush(vm)
+            if power_on:
+                self._wait_ready(vm, offset)
+        except BaseException as exc:
+            LOG.warning("Finishing the move of %s failed: %s", uuid, exc)
+            self._remove(vm)
+            if isinstance(exc, DriverError):
+                raise
+            raise DriverError(f"Cannot finish the move of {uuid}: {exc}") from exc
+
+    def _source_folder(self, spec: InstanceSpec) -> Path:
+        named = spec.migration_data.get("folder")
+        folder = Path(named) if named else self.instances_dir / set_aside_name(spec.uuid)
+        if folder.name != set_aside_name(spec.uuid):  # only ever a folder a resize of this VM set aside
+            raise DriverError(f"{folder} is not where a resize of {spec.uuid} sets its disks aside.")
+        return folder
+
+    # --- revert (source) --------------------------------------------------------------------------
+    def finish_revert_migration(self, ctxt: RequestContext, old_spec: InstanceSpec, power_on: bool) -> None:
+        """Put the folder set aside back and bring the old VM up (the destination removed the new one)."""
+        uuid = old_spec.uuid
+        aside = self.instances_dir / set_aside_name(uuid)
+        if not (aside / RECORD_FILE).is_file() or _owner(aside) not in (self.host, None):
+            raise InstanceNotFound(f"Instance {uuid} has no pre-resize disks on host {self.host}.")
+        with self._lock:
+            resized = self._vms.get(uuid)
+        if resized is not None:
+            self._remove(resized)  # resized on this very host: the new VM is still here
+        shutil.rmtree(self.instances_dir / uuid, ignore_errors=True)  # what destroy(destroy_disks=False) left
+        (aside / OWNER_FILE).unlink(missing_ok=True)
+        folder = aside.rename(self.instances_dir / uuid)
+        record = InstanceRecord.load(folder)
+        networks = old_spec.network_info or record.instance_spec.network_info
+        spec = replace(old_spec, migration_data={}, network_info=networks)
+        record.spec = spec.to_dict()
+        vm = VM(uuid=uuid, folder=folder, record=record, state=PowerState.SHUTDOWN)
+        vm.save()
+        with self._lock:
+            if uuid in self._vms:
+                raise InstanceExists(f"Instance {uuid} already exists on host {self.host}.")
+            self._vms[uuid] = vm
+        if not power_on:
+            return
+        with vm.lock:
+            offset = self._runtime.start(vm)
+            self._runtime.set_state(vm, PowerState.RUNNING)
+        self._flush(vm)
+        self._wait_ready(vm, offset)
+
+
+def _check_sizes(spec: InstanceSpec) -> None:
+    if spec.vcpus < 1 or spec.memory_mb < 16:
+        raise DriverError(f"Cannot resize {spec.uuid}: a VM needs at least 1 vcpu and 16 MB of memory.")
+
+
+def _owner(aside: Path) -> str | None:
+    try:
+        host = json.loads((aside / OWNER_FILE).read_text()).get("host")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(host) if host else None
+
+
+def _record(folder: Path) -> InstanceRecord | None:
+    try:
+        return InstanceRecord.load(folder)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _copy_root_disk(source: Path, dest: Path, images: disks.ImageCache) -> None:
+    """Copy the overlay; when its base lives in another host's cache, cache that base here and rebase."""
+    backing = disks.backing_file(source)
+    shutil.copyfile(source, dest)
+    if backing is None or backing.parent.resolve() == images.base_dir.resolve():
+        return
+    if not backing.is_file():
+        raise DriverError(f"The base image {backing} of {source} is not reachable from this host.")
+    # The base keeps the source's name (the image it came from), so later spawns of that image share it.
+    local = images.fetch(ImageRef(id=backing.name, path=str(backing)))
+    disks.rebase_unsafe(dest, local)
