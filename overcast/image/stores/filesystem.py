@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from overcast.image.stores.base import CHUNK_SIZE, Store, StoreNotFound
-from overcast.image.stores.file_writer import FileWriter, disk_call
+from overcast.image.stores.direct_io import FileWriter, disk_call, open_for_reading, read_chunks
 
 PARTIAL_SUFFIX = ".partial"
 STALE_AFTER = 3600.0
@@ -64,30 +64,10 @@ class FilesystemStore(Store):
     def read(self, location: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         path = self._path(location)
         try:
-            handle = path.open("rb", buffering=0)
+            fd = open_for_reading(path)
         except FileNotFoundError:
             raise StoreNotFound(f"Image data at {location} is gone.") from None
-        # Uploads bypass the page cache, so a download reads the disk: ask for a long readahead.
-        with contextlib.suppress(OSError, AttributeError):
-            os.posix_fadvise(handle.fileno(), offset, length or 0, os.POSIX_FADV_SEQUENTIAL)
-        return self._chunks(handle, offset, length)
-
-    @staticmethod
-    def _chunks(handle: object, offset: int, length: int | None) -> Iterator[bytes]:
-        import io
-
-        assert isinstance(handle, io.RawIOBase)
-        with handle:
-            handle.seek(offset)
-            remaining = length
-            while remaining is None or remaining > 0:
-                want = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-                chunk = handle.read(want)
-                if not chunk:
-                    return
-                if remaining is not None:
-                    remaining -= len(chunk)
-                yield chunk
+        return read_chunks(fd, offset, length, CHUNK_SIZE)
 
     def size(self, location: str) -> int:
         try:

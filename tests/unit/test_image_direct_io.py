@@ -9,13 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from overcast.image.stores.file_writer import (
+from overcast.image.stores.direct_io import (
     ALIGNMENT,
     DIRECT_BUFFER,
     BufferedFileWriter,
     DirectFileWriter,
     FileWriter,
+    open_for_reading,
+    read_chunks,
 )
+
+CHUNK = 64 * 1024
 
 SIZES = [
     0, 1, ALIGNMENT - 1, ALIGNMENT, ALIGNMENT + 1, DIRECT_BUFFER,
@@ -74,3 +78,31 @@ def test_an_existing_name_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         FileWriter.create(tmp_path / "image")
     assert (tmp_path / "image").read_bytes() == b"somebody else's"
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_reads_return_exactly_the_range_asked_for(tmp_path: Path, direct: bool) -> None:
+    rng = random.Random(11)
+    size = 3 * CHUNK + 777
+    data = rng.randbytes(size)
+    _write(FileWriter.create(tmp_path / "image"), [data])
+    ranges = [(0, None), (0, size), (1, None), (ALIGNMENT - 1, 2), (CHUNK - 3, CHUNK + 9), (size - 1, None),
+              (size - 5, 100), (size, None), (12_345, 0)]  # fmt: skip
+    ranges += [(rng.randrange(size), rng.randrange(1, size)) for _ in range(20)]
+    for offset, length in ranges:
+        fd = open_for_reading(tmp_path / "image")
+        if not direct:
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_DIRECT)
+        chunks = list(read_chunks(fd, offset, length, CHUNK))
+        end = size if length is None else offset + length
+        assert b"".join(chunks) == data[offset:end], (offset, length)
+        assert all(len(chunk) <= CHUNK for chunk in chunks)
+
+
+def test_reading_opens_with_direct_io(tmp_path: Path) -> None:
+    (tmp_path / "image").write_bytes(b"x" * 10)
+    fd = open_for_reading(tmp_path / "image")
+    try:
+        assert fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT
+    finally:
+        os.close(fd)
