@@ -11,14 +11,19 @@ import signal
 import subprocess
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from overcast.guest import build_guest_image
+from overcast.guest import build_guest_image, guest_image_path
 from overcast.guest.builder import ensure_prerequisites
 from overcast.virt.driver import ImageRef
 from overcast.virt.qemu.driver import QemuDriver
 from overcast.virt.qemu.launch import PID_FILE
+
+if TYPE_CHECKING:
+    from tests.functional.cloud import InProcessCloud
 
 QEMU = "qemu-system-x86_64"
 _lock = threading.Lock()
@@ -52,6 +57,24 @@ def guest_image() -> Path:
             ensure_prerequisites()
             build_guest_image(path)
     return path
+
+
+@contextmanager
+def cloud_with_guest(data_dir: Path, drivers: dict[str, QemuDriver]) -> Iterator[InProcessCloud]:
+    """An in-process cloud whose compute hosts (the keys of `drivers`) run real VMs, with the tiny
+    guest image published as the default public image."""
+    from overcast.guest.publish import publish_guest_image
+    from tests.functional.cloud import InProcessCloud
+
+    guest = guest_image_path(data_dir)
+    guest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(guest_image(), guest)  # built once per test process
+    running = InProcessCloud(data_dir, compute_hosts=tuple(drivers), drivers=dict(drivers))
+    try:
+        assert publish_guest_image(running.cloud).uploaded
+        yield running
+    finally:
+        running.stop()
 
 
 def guest_image_ref() -> ImageRef:

@@ -29,8 +29,7 @@ from websockets.typing import Subprotocol
 
 from overcast.cli.servers import ssh_command
 from overcast.compute.manager import ComputeManager
-from overcast.guest import guest_image_path
-from overcast.guest.publish import DEFAULT_IMAGE_ID, publish_guest_image
+from overcast.guest.publish import DEFAULT_IMAGE_ID
 from overcast.service import Service
 from overcast.virt.qemu.driver import QemuDriver
 from overcast.virt.qemu.launch import PID_FILE, pid_alive
@@ -64,15 +63,8 @@ def data_dir() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def cloud(data_dir: Path) -> Iterator[InProcessCloud]:
-    guest = guest_image_path(data_dir)
-    guest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(qemu.guest_image(), guest)  # built once per test process
-    running = InProcessCloud(data_dir, compute_hosts=(HOST,), drivers={HOST: new_driver(data_dir)})
-    try:
-        assert publish_guest_image(running.cloud).uploaded
+    with qemu.cloud_with_guest(data_dir, {HOST: new_driver(data_dir)}) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

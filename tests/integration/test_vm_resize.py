@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 from openstack.connection import Connection
 
-from overcast.guest import guest_image_path
-from overcast.guest.publish import DEFAULT_IMAGE_ID, publish_guest_image
+from overcast.guest.publish import DEFAULT_IMAGE_ID
 from overcast.virt.qemu.driver import QemuDriver
 from overcast.virt.qemu.launch import PID_FILE
 from tests import qemu
@@ -56,18 +55,11 @@ def instances(data_dir: Path, host: str) -> Path:
 
 @pytest.fixture(scope="module")
 def cloud(data_dir: Path) -> Iterator[InProcessCloud]:
-    guest = guest_image_path(data_dir)
-    guest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(qemu.guest_image(), guest)  # built once per test process
     # Two compute hosts on one machine, each with its own instances folder. The drivers wait for the
     # guest's READY line before a server turns ACTIVE or VERIFY_RESIZE, so SSH answers at once.
     drivers = {host: QemuDriver(data_dir / host, accelerator="tcg", boot_timeout=120) for host in HOSTS}
-    running = InProcessCloud(data_dir, compute_hosts=HOSTS, drivers=drivers)
-    try:
-        assert publish_guest_image(running.cloud).uploaded
+    with qemu.cloud_with_guest(data_dir, drivers) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
