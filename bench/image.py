@@ -7,8 +7,11 @@ The API (identity + image, filesystem store, SQLite) runs in a child process so 
 from /proc while the parent uploads with httpx (streaming the file) and downloads to a file; curl does
 the same as a check that the Python client is not the bottleneck. Uploads hash md5 + sha512 and fsync
 the stored file, so the floor is `cp` followed by an fsync of the copy; downloads fsync their file too.
-Each figure is the median of --runs runs (the disk's and the CPUs' speed vary on shared machines), and
-the load average is printed beside them. Targets (httpx rows): >= 50% of cp, peak memory rise < 64 MiB.
+Each API figure is the median of --runs runs (the disk's and the CPUs' speed vary on shared machines)
+and the load average is printed beside them. The floor is the fastest cp of the runs (its median is
+shown too): cp goes through the page cache, whose speed on a VM swings with the state of the guest's
+memory, and a slow cp must not flatter the ratios. Targets (httpx rows): >= 50% of the floor, peak
+memory rise < 64 MiB. The last row is the ceiling the hashes alone put on uploads on this machine.
 """
 
 from __future__ import annotations
@@ -210,6 +213,9 @@ class Row:
     def rate(self, size: int) -> float:
         return size / MIB / statistics.median(self.seconds)
 
+    def best_rate(self, size: int) -> float:
+        return size / MIB / min(self.seconds)
+
 
 def measure(server_pid: int, row: Row, transfer: Callable[[], None]) -> None:
     with PeakMemory(server_pid) as memory:
@@ -235,7 +241,6 @@ def hashing_ceiling(sample_mib: int = 128) -> float:
 def copy_and_fsync(source: Path, copy: Path) -> None:
     subprocess.run(["cp", str(source), str(copy)], check=True)
     fsync_file(copy)
-    copy.unlink()
 
 
 def wait_for_api(base_url: str, server: subprocess.Popen[bytes]) -> None:
@@ -273,7 +278,7 @@ def main() -> int:
         make_source(source, size)
         transfers = Transfers(base_url, token(base_url, admin_password(work / "cloud")), source, work)
         copy = work / "copy.img"
-        floor = Row("cp + fsync (floor)")
+        floor = Row("cp + fsync (median)")
         uploads = {"httpx": Row("API upload, httpx"), "curl": Row("API upload, curl -T")}
         downloads = {"httpx": Row("API download, httpx"), "curl": Row("API download, curl -o")}
         clients = {
@@ -283,6 +288,7 @@ def main() -> int:
         loads = [os.getloadavg()[0]]
         for _ in range(args.runs):
             floor.seconds.append(timed(lambda: copy_and_fsync(source, copy)))
+            copy.unlink()
             for client, (upload, download) in clients.items():
                 image_id = transfers.new_image()
                 measure(server.pid, uploads[client], partial(upload, image_id))
@@ -290,12 +296,13 @@ def main() -> int:
                 transfers.delete(image_id)
             loads.append(os.getloadavg()[0])
 
-        cp_rate = floor.rate(size)
+        cp_rate = floor.best_rate(size)
         ceiling = hashing_ceiling()
         print(f"\nImage data path, {args.size_mib} MiB image, median of {args.runs} runs, files in {work}")
         low, high = min(loads), max(loads)
         print(f"1-minute load average during the runs: {low:.2f}-{high:.2f} ({os.cpu_count()} CPUs)")
         print(f"{'':26}{'MB/s':>10}{'vs cp':>9}{'API RSS rise':>15}")
+        print(f"{'cp + fsync (floor: best)':26}{cp_rate:10.1f}{1:9.0%}")
         for row in (floor, uploads["httpx"], uploads["curl"], downloads["httpx"], downloads["curl"]):
             rise = f"{max(row.rises):.1f} MiB" if row.rises else ""
             print(f"{row.name:26}{row.rate(size):10.1f}{row.rate(size) / cp_rate:9.0%}{rise:>15}")

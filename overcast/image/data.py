@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 HASH_ALGO = "sha512"
+HASH_BATCH = 1024 * 1024
 IMPORT_METHODS = ("glance-direct", "copy-image")
 
 
@@ -60,9 +61,8 @@ class DataPipeline:
     The size limit is enforced while streaming, so an oversized upload stops at the limit rather than
     after it was stored. md5 and sha512 each run on their own thread while the store writes and the
     next chunks arrive (hashlib releases the GIL), so the three overlap instead of adding up; a hash
-    may lag HASH_LAG chunks behind the write, which keeps the cores busy when one of them is briefly
-    taken by something else. Chunks should be large (the API coalesces request bodies to CHUNK_SIZE):
-    each one costs two thread hand-offs.
+    may lag HASH_LAG batches (of HASH_BATCH bytes, two thread hand-offs each) behind the write, which
+    keeps the cores busy when one of them is briefly taken by something else.
     """
 
     HASH_LAG = 2
@@ -78,19 +78,32 @@ class DataPipeline:
         self._inspection: formats.Inspection | None = None
 
     def __iter__(self) -> Generator[bytes, None, None]:
-        # One thread per hash: each must see the chunks in order.
+        # One thread per hash: each must see the data in order. Pieces go to the hashes in batches of
+        # about HASH_BATCH bytes (one hand-off each) and to the store one by one, never joined.
         with (
             ThreadPoolExecutor(1, thread_name_prefix="image-md5") as md5_thread,
             ThreadPoolExecutor(1, thread_name_prefix="image-sha512") as sha512_thread,
         ):
             hashing: deque[tuple[Future[None], ...]] = deque()
-            for chunk in self.chunks:
-                self._check(chunk)
+
+            def hash_batch(batch: list[bytes]) -> None:
                 if len(hashing) == self.HASH_LAG:
                     _wait(hashing.popleft())
-                hashing.append((md5_thread.submit(self.md5.update, chunk),
-                                sha512_thread.submit(self.sha512.update, chunk)))  # fmt: skip
+                hashing.append((md5_thread.submit(_update, self.md5, batch),
+                                sha512_thread.submit(_update, self.sha512, batch)))  # fmt: skip
+
+            batch: list[bytes] = []
+            batch_size = 0
+            for chunk in self.chunks:
+                self._check(chunk)
+                batch.append(chunk)
+                batch_size += len(chunk)
+                if batch_size >= HASH_BATCH:
+                    hash_batch(batch)
+                    batch, batch_size = [], 0
                 yield chunk
+            if batch:
+                hash_batch(batch)
             for pending in hashing:
                 _wait(pending)
         if self._inspection is None:
@@ -115,6 +128,11 @@ class DataPipeline:
         inspection = self._inspection or formats.Inspection("raw")
         virtual = inspection.virtual_size if inspection.format == "qcow2" else self.size
         return DataSummary(self.size, self.md5.hexdigest(), self.sha512.hexdigest(), virtual)
+
+
+def _update(digest: Any, batch: list[bytes]) -> None:
+    for piece in batch:
+        digest.update(piece)
 
 
 def _wait(futures: Iterable[Future[None]]) -> None:

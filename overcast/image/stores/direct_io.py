@@ -16,6 +16,7 @@ import fcntl
 import mmap
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ T = TypeVar("T")
 ALIGNMENT = 4096
 DIRECT_BUFFER = 4 * 1024 * 1024
 FLUSH_EVERY = 32 * 1024 * 1024
+READ_AHEAD = 4
 
 
 def disk_call(function: Callable[..., T], *args: Any) -> T:
@@ -176,31 +178,45 @@ def read_chunks(fd: int, offset: int, length: int | None, chunk_size: int) -> It
     """The bytes [offset, offset+length) (to the end when length is None) in chunks of at most
     chunk_size (a multiple of ALIGNMENT); closes `fd` when done."""
     try:
-        if not fcntl.fcntl(fd, fcntl.F_GETFL) & getattr(os, "O_DIRECT", 0):
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & getattr(os, "O_DIRECT", 0):
+            yield from _direct_chunks(fd, offset, length, chunk_size)
+        else:
             yield from _buffered_chunks(fd, offset, length, chunk_size)
-            return
-        buffer = mmap.mmap(-1, chunk_size)
-        try:
-            position = offset - offset % ALIGNMENT
-            skip = offset - position
-            remaining = length
-            while remaining is None or remaining > 0:
-                got = os.preadv(fd, [buffer], position)
-                end = got if remaining is None else min(got, skip + remaining)
-                if end <= skip:
-                    return
-                piece = buffer[skip:end]
-                yield piece
-                if remaining is not None:
-                    remaining -= len(piece)
-                position += got
-                skip = 0
-                if got < chunk_size:
-                    return  # the end of the file
-        finally:
-            buffer.close()
     finally:
         os.close(fd)
+
+
+def _direct_chunks(fd: int, offset: int, length: int | None, chunk_size: int) -> Iterator[bytes]:
+    # Direct reads get no readahead from the kernel: a reader thread keeps READ_AHEAD chunks in
+    # flight so the disk works while the consumer sends the previous ones.
+    first = offset - offset % ALIGNMENT
+    end = None if length is None else offset + length
+    buffer = mmap.mmap(-1, chunk_size)  # one thread reads, copying out before the next read
+
+    def read(position: int) -> bytes:
+        return buffer[: os.preadv(fd, [buffer], position)]
+
+    reader = ThreadPoolExecutor(1, thread_name_prefix="image-read")
+    try:
+        ahead: deque[tuple[int, Future[bytes]]] = deque()
+        scheduled = first
+        while True:
+            while len(ahead) < READ_AHEAD and (end is None or scheduled < end):
+                ahead.append((scheduled, reader.submit(read, scheduled)))
+                scheduled += chunk_size
+            if not ahead:
+                return
+            position, reading = ahead.popleft()
+            data = reading.result()
+            low = max(offset - position, 0)
+            high = len(data) if end is None else min(len(data), end - position)
+            if high > low:
+                yield data if (low, high) == (0, len(data)) else data[low:high]
+            if len(data) < chunk_size:
+                return  # the end of the file
+    finally:
+        reader.shutdown(cancel_futures=True)
+        buffer.close()
 
 
 def _buffered_chunks(fd: int, offset: int, length: int | None, chunk_size: int) -> Iterator[bytes]:

@@ -1,8 +1,9 @@
 """Image data over HTTP: PUT/GET /file, PUT /stage, POST /import.
 
-Uploads never sit whole in memory: the event loop reads the request body into ~1 MiB chunks and hands
-them through a small bounded queue to a worker thread that hashes and stores them, so receiving,
-hashing and writing overlap while memory stays at a few chunks.
+Uploads never sit whole in memory: the event loop gathers the request body's pieces into ~1 MiB
+batches (a list, not joined: joining would copy every byte once more) and hands them through a small
+bounded queue to a worker thread that hashes and stores them, so receiving, hashing and writing
+overlap while memory stays at a few batches.
 """
 
 from __future__ import annotations
@@ -62,10 +63,10 @@ async def consume_in_thread(request: Request, work: Callable[[Iterator[bytes]], 
                 pending.append(piece)
                 size += len(piece)
                 if size >= CHUNK_SIZE:
-                    await queue.put(b"".join(pending))
+                    await queue.put(pending)
                     pending, size = [], 0
             if pending:
-                await queue.put(b"".join(pending))
+                await queue.put(pending)
             await queue.put(_END)
         except ClientDisconnect:
             await queue.put(UploadCutOff())
@@ -79,7 +80,7 @@ async def consume_in_thread(request: Request, work: Callable[[Iterator[bytes]], 
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            yield from item
 
     def run() -> T:
         try:
