@@ -15,6 +15,8 @@ from overcast.db.models.identity import (
     ApplicationCredential,
     Domain,
     Ec2Credential,
+    GroupMembership,
+    GroupRoleAssignment,
     Project,
     Role,
     RoleAssignment,
@@ -104,6 +106,11 @@ class IdentityAPI:
                     RoleAssignment.target_type == "domain", RoleAssignment.target_id == domain_id
                 )
             )
+            session.execute(
+                delete(GroupRoleAssignment).where(
+                    GroupRoleAssignment.target_type == "domain", GroupRoleAssignment.target_id == domain_id
+                )
+            )
             session.delete(domain)
 
     # Projects -----------------------------------------------------------------------------------------
@@ -167,6 +174,11 @@ class IdentityAPI:
                 )
             )
             session.execute(
+                delete(GroupRoleAssignment).where(
+                    GroupRoleAssignment.target_type == "project", GroupRoleAssignment.target_id == project_id
+                )
+            )
+            session.execute(
                 delete(ApplicationCredential).where(ApplicationCredential.project_id == project_id)
             )
             session.execute(delete(Ec2Credential).where(Ec2Credential.project_id == project_id))
@@ -182,7 +194,11 @@ class IdentityAPI:
         ids = select(RoleAssignment.target_id).where(
             RoleAssignment.user_id == user_id, RoleAssignment.target_type == "project"
         )
-        query = select(Project).where(Project.id.in_(ids)).order_by(Project.name)
+        group_ids = select(GroupRoleAssignment.target_id).where(
+            GroupRoleAssignment.group_id.in_(self.core.group_ids_of(user_id)),
+            GroupRoleAssignment.target_type == "project",
+        )
+        query = select(Project).where(Project.id.in_(ids.union(group_ids))).order_by(Project.name)
         return [project_entity(p) for p in session.scalars(query)]
 
     def list_token_projects(self, user_id: str) -> list[Entity]:
@@ -247,6 +263,7 @@ class IdentityAPI:
                 raise Forbidden("The users of this domain are read-only (LDAP).")
             found[1].delete_user(session, user_id)
             session.execute(delete(RoleAssignment).where(RoleAssignment.user_id == user_id))
+            session.execute(delete(GroupMembership).where(GroupMembership.user_id == user_id))
             session.execute(delete(ApplicationCredential).where(ApplicationCredential.user_id == user_id))
             session.execute(delete(Ec2Credential).where(Ec2Credential.user_id == user_id))
             self.core.revocations.revoke(session, user_id=user_id)
@@ -291,11 +308,15 @@ class IdentityAPI:
             role = self.core.get_role(session, role_id)
             self._revoke_holders(session, role_id)
             session.execute(delete(RoleAssignment).where(RoleAssignment.role_id == role_id))
+            session.execute(delete(GroupRoleAssignment).where(GroupRoleAssignment.role_id == role_id))
             session.delete(role)
 
     def _revoke_holders(self, session: Session, role_id: str) -> None:
-        holders = session.scalars(select(RoleAssignment).where(RoleAssignment.role_id == role_id)).all()
-        for user_id in sorted({holder.user_id for holder in holders}):
+        direct = select(RoleAssignment.user_id).where(RoleAssignment.role_id == role_id)
+        groups = select(GroupRoleAssignment.group_id).where(GroupRoleAssignment.role_id == role_id)
+        members = select(GroupMembership.user_id).where(GroupMembership.group_id.in_(groups))
+        holders = set(session.scalars(direct)) | set(session.scalars(members))
+        for user_id in sorted(holders):
             self.core.revocations.revoke(session, user_id=user_id)
 
     # Grants -------------------------------------------------------------------------------------------

@@ -1,20 +1,31 @@
-"""GET /v3/role_assignments: who holds which role where, optionally with names and implied roles."""
+"""GET /v3/role_assignments: which user or group holds which role where; `effective` expands groups to
+their members and roles to the roles they imply."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.db.models.identity import Domain, Project, Role, RoleAssignment
+from overcast.db.models.identity import (
+    Domain,
+    Group,
+    GroupMembership,
+    GroupRoleAssignment,
+    Project,
+    Role,
+    RoleAssignment,
+)
+from overcast.errors import BadRequest
 from overcast.identity.core import IdentityCore
 
 
 @dataclass(frozen=True)
 class AssignmentFilter:
     user_id: str | None = None
+    group_id: str | None = None
     project_id: str | None = None
     domain_id: str | None = None
     role_id: str | None = None
@@ -22,62 +33,128 @@ class AssignmentFilter:
     include_names: bool = False
 
 
+@dataclass(frozen=True, order=True)
+class _Row:
+    actor_type: str  # "user" or "group"
+    actor_id: str
+    target_type: str
+    target_id: str
+    role_id: str
+    # The group an effective user row comes through ("" for a direct assignment).
+    via_group: str = ""
+
+
 class AssignmentLister:
     def __init__(self, core: IdentityCore) -> None:
         self.core = core
 
     def find(self, wanted: AssignmentFilter) -> list[dict[str, Any]]:
+        if wanted.effective and wanted.group_id:
+            raise BadRequest("Combining effective and group filter will always result in an empty list.")
         with self.core.db.reader() as session:
-            query = select(RoleAssignment)
-            if wanted.user_id:
-                query = query.where(RoleAssignment.user_id == wanted.user_id)
-            if wanted.project_id:
-                query = query.where(
-                    RoleAssignment.target_type == "project", RoleAssignment.target_id == wanted.project_id
-                )
-            if wanted.domain_id:
-                query = query.where(
-                    RoleAssignment.target_type == "domain", RoleAssignment.target_id == wanted.domain_id
-                )
-            rows = [(a.user_id, a.target_type, a.target_id, a.role_id) for a in session.scalars(query)]
+            rows: list[_Row] = []
+            if not wanted.group_id:
+                rows.extend(self._user_rows(session, wanted))
+            if wanted.effective:
+                rows.extend(self._rows_through_groups(session, wanted))
+            elif not wanted.user_id:
+                rows.extend(self._group_rows(session, wanted))
             if wanted.effective:
                 rows = self._with_implied(session, rows)
             if wanted.role_id:
-                rows = [row for row in rows if row[3] == wanted.role_id]
+                rows = [row for row in rows if row.role_id == wanted.role_id]
             rows.sort()
             return [self._render(session, row, wanted.include_names) for row in rows]
 
-    def _with_implied(
-        self, session: Session, rows: list[tuple[str, str, str, str]]
-    ) -> list[tuple[str, str, str, str]]:
-        expanded: set[tuple[str, str, str, str]] = set()
-        for user_id, target_type, target_id, role_id in rows:
-            for implied in self.core.implied_closure(session, [role_id]):
-                expanded.add((user_id, target_type, target_id, implied))
+    @staticmethod
+    def _targeted(query: Any, model: Any, wanted: AssignmentFilter) -> Any:
+        if wanted.project_id:
+            query = query.where(model.target_type == "project", model.target_id == wanted.project_id)
+        if wanted.domain_id:
+            query = query.where(model.target_type == "domain", model.target_id == wanted.domain_id)
+        return query
+
+    def _user_rows(self, session: Session, wanted: AssignmentFilter) -> list[_Row]:
+        query = self._targeted(select(RoleAssignment), RoleAssignment, wanted)
+        if wanted.user_id:
+            query = query.where(RoleAssignment.user_id == wanted.user_id)
+        return [
+            _Row("user", a.user_id, a.target_type, a.target_id, a.role_id) for a in session.scalars(query)
+        ]
+
+    def _group_assignments(self, session: Session, wanted: AssignmentFilter) -> list[GroupRoleAssignment]:
+        query = self._targeted(select(GroupRoleAssignment), GroupRoleAssignment, wanted)
+        if wanted.group_id:
+            query = query.where(GroupRoleAssignment.group_id == wanted.group_id)
+        if wanted.user_id:
+            query = query.where(GroupRoleAssignment.group_id.in_(self.core.group_ids_of(wanted.user_id)))
+        return list(session.scalars(query))
+
+    def _group_rows(self, session: Session, wanted: AssignmentFilter) -> list[_Row]:
+        return [
+            _Row("group", a.group_id, a.target_type, a.target_id, a.role_id)
+            for a in self._group_assignments(session, wanted)
+        ]
+
+    def _rows_through_groups(self, session: Session, wanted: AssignmentFilter) -> list[_Row]:
+        rows = []
+        for assignment in self._group_assignments(session, wanted):
+            members = select(GroupMembership.user_id).where(GroupMembership.group_id == assignment.group_id)
+            if wanted.user_id:
+                members = members.where(GroupMembership.user_id == wanted.user_id)
+            for user_id in session.scalars(members):
+                rows.append(
+                    _Row(
+                        "user",
+                        user_id,
+                        assignment.target_type,
+                        assignment.target_id,
+                        assignment.role_id,
+                        assignment.group_id,
+                    )
+                )
+        return rows
+
+    def _with_implied(self, session: Session, rows: list[_Row]) -> list[_Row]:
+        expanded: set[_Row] = set()
+        for row in rows:
+            for implied in self.core.implied_closure(session, [row.role_id]):
+                expanded.add(replace(row, role_id=implied))
         return list(expanded)
 
-    def _render(self, session: Session, row: tuple[str, str, str, str], names: bool) -> dict[str, Any]:
-        user_id, target_type, target_id, role_id = row
-        role: dict[str, Any] = {"id": role_id}
-        user: dict[str, Any] = {"id": user_id}
-        target: dict[str, Any] = {"id": target_id}
+    def _render(self, session: Session, row: _Row, names: bool) -> dict[str, Any]:
+        role: dict[str, Any] = {"id": row.role_id}
+        actor: dict[str, Any] = {"id": row.actor_id}
+        target: dict[str, Any] = {"id": row.target_id}
         if names:
-            role_row = session.get(Role, role_id)
+            role_row = session.get(Role, row.role_id)
             role["name"] = role_row.name if role_row else None
-            found = self.core.find_user_by_id(session, user_id)
-            if found is not None:
-                user["name"] = found[0].name
-                user["domain"] = self._domain_ref(session, found[0].domain_id)
-            if target_type == "project":
-                project = session.get(Project, target_id)
+            self._name_actor(session, row, actor)
+            if row.target_type == "project":
+                project = session.get(Project, row.target_id)
                 if project is not None:
                     target["name"] = project.name
                     target["domain"] = self._domain_ref(session, project.domain_id)
             else:
-                domain = session.get(Domain, target_id)
+                domain = session.get(Domain, row.target_id)
                 target["name"] = domain.name if domain else None
-        path = f"/{target_type}s/{target_id}/users/{user_id}/roles/{role_id}"
-        return {"role": role, "user": user, "scope": {target_type: target}, "links": {"assignment": path}}
+        holder = f"groups/{row.via_group}" if row.via_group else f"{row.actor_type}s/{row.actor_id}"
+        links = {"assignment": f"/{row.target_type}s/{row.target_id}/{holder}/roles/{row.role_id}"}
+        if row.via_group:
+            links["membership"] = f"/groups/{row.via_group}/users/{row.actor_id}"
+        return {"role": role, row.actor_type: actor, "scope": {row.target_type: target}, "links": links}
+
+    def _name_actor(self, session: Session, row: _Row, actor: dict[str, Any]) -> None:
+        if row.actor_type == "group":
+            group = session.get(Group, row.actor_id)
+            if group is not None:
+                actor["name"] = group.name
+                actor["domain"] = self._domain_ref(session, group.domain_id)
+            return
+        found = self.core.find_user_by_id(session, row.actor_id)
+        if found is not None:
+            actor["name"] = found[0].name
+            actor["domain"] = self._domain_ref(session, found[0].domain_id)
 
     @staticmethod
     def _domain_ref(session: Session, domain_id: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.db.models.identity import CatalogEndpoint, CatalogService
+from overcast.db.models.identity import CatalogEndpoint, CatalogService, Region
 
 PROJECT_ID_TEMPLATE = "$(project_id)s"
 INTERFACES = ("public", "internal")
@@ -48,6 +48,9 @@ def ensure_catalog(
     """Make the stored catalog list exactly `services` at `base_url`; True when something changed."""
     base = base_url.rstrip("/")
     changed = False
+    # The region is not part of the catalog's output: creating its row is not a change to it.
+    if session.get(Region, region) is None:
+        session.add(Region(id=region, description=""))
     wanted_services = {_stable_id(entry.type, entry.name): entry for entry in services}
     for stale in session.scalars(select(CatalogService)):
         if stale.id not in wanted_services:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from overcast.config import Settings
 from overcast.db.engine import Database
-from overcast.db.models.identity import Domain, ImpliedRole, Project, Role, RoleAssignment
+from overcast.db.models.identity import (
+    Domain,
+    GroupMembership,
+    GroupRoleAssignment,
+    ImpliedRole,
+    Project,
+    Role,
+    RoleAssignment,
+)
 from overcast.errors import NotFound
 from overcast.identity.backends import IdentityBackend, UserRecord
 from overcast.identity.backends.sql import SqlIdentityBackend
@@ -136,7 +145,7 @@ class IdentityCore:
         return closure
 
     def effective_roles(self, session: Session, user_id: str, target_type: str, target_id: str) -> list[Role]:
-        """The user's roles on a project or domain, implied roles included, sorted by name."""
+        """The user's roles on a project or domain, through their groups and implied roles too, by name."""
         direct = session.scalars(
             select(RoleAssignment.role_id).where(
                 RoleAssignment.user_id == user_id,
@@ -144,8 +153,21 @@ class IdentityCore:
                 RoleAssignment.target_id == target_id,
             )
         ).all()
+        through_groups = session.scalars(
+            select(GroupRoleAssignment.role_id).where(
+                GroupRoleAssignment.group_id.in_(self.group_ids_of(user_id)),
+                GroupRoleAssignment.target_type == target_type,
+                GroupRoleAssignment.target_id == target_id,
+            )
+        ).all()
+        direct = [*direct, *through_groups]
         if not direct:
             return []
         role_ids = self.implied_closure(session, direct)
         roles = session.scalars(select(Role).where(Role.id.in_(role_ids))).all()
         return sorted(roles, key=lambda role: role.name)
+
+    @staticmethod
+    def group_ids_of(user_id: str) -> Select[Any]:
+        """The ids of the user's groups, as a subquery."""
+        return select(GroupMembership.group_id).where(GroupMembership.user_id == user_id)

@@ -9,7 +9,9 @@ from overcast.identity.assignments import AssignmentLister
 from overcast.identity.auth import TokenService
 from overcast.identity.core import IdentityCore
 from overcast.identity.credentials import CredentialAPI
+from overcast.identity.groups import GroupAPI
 from overcast.identity.passwords import PasswordHasher
+from overcast.identity.regions import RegionAPI
 from overcast.identity.settings import IdentitySettings
 from overcast.identity.tokens import Clock, utc_now
 
@@ -29,3 +31,5 @@ class IdentityService:
         self.tokens = TokenService(self.core)
         self.assignments = AssignmentLister(self.core)
         self.credentials = CredentialAPI(self.core)
+        self.groups = GroupAPI(self.core)
+        self.regions = RegionAPI(self.core)

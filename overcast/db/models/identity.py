@@ -1,4 +1,5 @@
-"""Identity tables: domains, projects, users, roles, assignments, credentials, revocations, catalog."""
+"""Identity tables: domains, projects, users, groups, roles, assignments, credentials, revocations,
+catalog and regions."""
 
 from __future__ import annotations
 
@@ -94,6 +95,43 @@ class RoleAssignment(Base):
     )
 
 
+class Group(Base, TimestampMixin):
+    __tablename__ = "identity_groups"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    domain_id: Mapped[str] = mapped_column(ForeignKey("identity_domains.id"), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class GroupMembership(Base):
+    """user_id is not a foreign key: LDAP users have no row in identity_users."""
+
+    __tablename__ = "identity_group_memberships"
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class GroupRoleAssignment(Base):
+    """A group holds a role on a project or a domain; every member holds it through the group."""
+
+    __tablename__ = "identity_group_role_assignments"
+    __table_args__ = (Index("ix_identity_group_role_assignments_target", "target_type", "target_id"),)
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    target_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_roles.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class ApplicationCredential(Base, TimestampMixin):
     __tablename__ = "identity_application_credentials"
     __table_args__ = (UniqueConstraint("user_id", "name"),)
@@ -157,3 +195,15 @@ class CatalogEndpoint(Base, TimestampMixin):
     # May hold $(project_id)s, substituted per token.
     url: Mapped[str] = mapped_column(Text, nullable=False)
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class Region(Base):
+    """A catalog region; endpoints name theirs in region_id (checked in code, not by a foreign key)."""
+
+    __tablename__ = "identity_regions"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True, default=new_id)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    parent_region_id: Mapped[str | None] = mapped_column(
+        ForeignKey("identity_regions.id"), nullable=True, index=True
+    )

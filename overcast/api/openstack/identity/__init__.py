@@ -12,6 +12,8 @@ from overcast.api.openstack.identity import (
     routes_assignments,
     routes_auth,
     routes_credentials,
+    routes_groups,
+    routes_regions,
     routes_resources,
 )
 from overcast.api.openstack.identity.errors import keystone_error_response
@@ -26,7 +28,14 @@ PREFIX = "/identity"
 def build_router() -> APIRouter:
     """Every identity route, already below /identity."""
     router = APIRouter()
-    for module in (routes_auth, routes_resources, routes_assignments, routes_credentials):
+    for module in (
+        routes_auth,
+        routes_resources,
+        routes_assignments,
+        routes_credentials,
+        routes_groups,
+        routes_regions,
+    ):
         router.include_router(module.router, prefix=PREFIX)
     return router
 

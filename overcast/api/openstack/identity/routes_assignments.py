@@ -95,6 +95,7 @@ def list_role_assignments(
     params = request.query_params
     wanted = AssignmentFilter(
         user_id=params.get("user.id"),
+        group_id=params.get("group.id"),
         project_id=params.get("scope.project.id"),
         domain_id=params.get("scope.domain.id"),
         role_id=params.get("role.id"),
@@ -107,7 +108,8 @@ def list_role_assignments(
         policy.enforce(context, "identity:list_role_assignments")
     assignments = identity.assignments.find(wanted)
     for assignment in assignments:
-        assignment["links"]["assignment"] = v3_url(request) + assignment["links"]["assignment"]
+        for kind, path in assignment["links"].items():
+            assignment["links"][kind] = v3_url(request) + path
     return {
         "role_assignments": assignments,
         "links": {"self": str(request.url), "previous": None, "next": None},

@@ -71,6 +71,26 @@ class RoleBody(_Body):
     role: RoleFields
 
 
+class GroupFields(_Body):
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    domain_id: str | None = None
+    description: str | None = None
+
+
+class GroupBody(_Body):
+    group: GroupFields
+
+
+class RegionFields(_Body):
+    id: str | None = Field(default=None, min_length=1, max_length=255)
+    parent_region_id: str | None = None
+    description: str | None = None
+
+
+class RegionBody(_Body):
+    region: RegionFields
+
+
 class RoleRef(_Body):
     id: str | None = None
     name: str | None = None
