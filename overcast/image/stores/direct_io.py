@@ -53,17 +53,12 @@ class FileWriter:
 
     @staticmethod
     def create(path: os.PathLike[str] | str) -> FileWriter:
-        """A writer for a new file at `path` (FileExistsError-safe: the name must be free)."""
+        """A writer for a new file at `path` (StoreError when the name is taken)."""
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as exc:
             raise StoreError(f"Cannot create image file: {exc.strerror}") from exc
-        direct = getattr(os, "O_DIRECT", 0)
-        try:
-            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | direct)
-        except OSError:
-            direct = 0  # tmpfs and some network filesystems refuse O_DIRECT
-        return DirectFileWriter(fd) if direct else BufferedFileWriter(fd)
+        return DirectFileWriter(fd) if _try_direct_io(fd) else BufferedFileWriter(fd)
 
     def write(self, chunk: bytes) -> None:
         raise NotImplementedError
@@ -169,9 +164,20 @@ class BufferedFileWriter(FileWriter):
 def open_for_reading(path: os.PathLike[str] | str) -> int:
     """A descriptor for reading `path`, with O_DIRECT when the filesystem takes it."""
     fd = os.open(path, os.O_RDONLY)
-    with contextlib.suppress(OSError):
-        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | getattr(os, "O_DIRECT", 0))
+    _try_direct_io(fd)
     return fd
+
+
+def _try_direct_io(fd: int) -> bool:
+    """Switch `fd` to O_DIRECT; False where the filesystem refuses it (some network filesystems)."""
+    direct = getattr(os, "O_DIRECT", 0)
+    if not direct:
+        return False
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | direct)
+    except OSError:
+        return False
+    return True
 
 
 def read_chunks(fd: int, offset: int, length: int | None, chunk_size: int) -> Iterator[bytes]:
