@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     # at once. shelved_offload_time: seconds a shelved server keeps its host; 0 offloads at once, -1 never.
     reclaim_instance_interval: int = 0
     shelved_offload_time: int = 0
+    # True when every compute host sees the others' instances folders (shared storage): a cold move to
+    # another host then reads the set-aside disk in place instead of sending it through the image service.
+    resize_shared_instances_path: bool = False
 
     @field_validator("data_dir", mode="after")
     @classmethod

@@ -2,7 +2,8 @@
 
 Resize: the conductor reserves the destination and casts `resize_instance` to the source, which powers
 the VM off and sets its disks aside, then casts `finish_resize` to the destination, which brings the VM
-up with the new flavor (VERIFY_RESIZE). Confirm drops the source's disks and its claim; revert destroys
+up with the new flavor (VERIFY_RESIZE); to another host the disk travels as a transfer image
+(`resize_transfer.py`). Confirm drops the source's disks and its claim; revert destroys
 the new VM on the destination and restores the old one on the source.
 """
 
@@ -14,7 +15,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from overcast.compute import instance_extra, migrations, move_bookkeeping, network_info, states
+from overcast.compute import (
+    instance_extra,
+    migrations,
+    move_bookkeeping,
+    network_info,
+    resize_transfer,
+    states,
+)
 from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, AfterSwap, ComputeManagerBase
 from overcast.compute.move_bookkeeping import held as _held
 from overcast.compute.resource_tracker import Resources, release
@@ -67,12 +75,18 @@ class MoveActionsMixin(ComputeManagerBase):
         self, ctxt: RequestContext, instance_uuid: str, dest_host: str, dest_node: str
     ) -> None:
         meta = self._sysmeta(instance_uuid)
+        exported: dict[str, Any] = {}
 
         def work(instance: Instance) -> dict[str, Any]:
             self._move_status(instance_uuid, (migrations.PRE_MIGRATING,), migrations.MIGRATING)
             moved = self.driver.migrate_disk_and_power_off(
                 ctxt, instance_uuid, self._spec(instance, meta["new_flavor"])
             )
+            if resize_transfer.crosses_hosts(self.cloud, self.host, dest_host):
+                moved = resize_transfer.export_disk(
+                    self.cloud, self.image_cache, self.driver, instance, moved or {}, self._upload_to
+                )
+                exported.update(moved)
             # Where the source set the disks aside, for the destination's finish_migration.
             self.cloud.db.write(lambda session: instance_extra.update_system_metadata(
                 session, instance_uuid, resize_migration_data=moved or None
@@ -90,19 +104,28 @@ class MoveActionsMixin(ComputeManagerBase):
         )
         if moved:
             self.compute_rpc.finish_resize(ctxt, dest_host, instance_uuid)
+        else:
+            resize_transfer.discard(self.image_cache, exported)
 
     # --- resize: destination --------------------------------------------------------------------
     @rpc_method
     def finish_resize(self, ctxt: RequestContext, instance_uuid: str) -> None:
         meta = self._sysmeta(instance_uuid)
+        moved: dict[str, Any] = meta.get("resize_migration_data") or {}
         if not self._advance(instance_uuid, states.RESIZE_MIGRATED, states.RESIZE_FINISH):
+            current = self._load(instance_uuid, on_this_host=False)
+            if current is None or current.task_state != states.RESIZE_FINISH:
+                resize_transfer.discard(self.image_cache, moved)  # no finish will ever need it
             return
         dest = meta["resize_dest"]
 
         def work(instance: Instance) -> dict[str, Any]:
             power_on = meta.get("vm_state_before") != states.STOPPED
             spec = self._spec(instance, meta["new_flavor"])
-            spec = replace(spec, migration_data=meta.get("resize_migration_data") or {})
+            data = resize_transfer.local_files(self.image_cache, self.driver, moved)
+            if data is not moved:  # the source's folder is out of reach: so is the NIC it recorded there
+                spec = replace(spec, network_info=spec.network_info or [network_info.default_vif(spec.uuid)])
+            spec = replace(spec, migration_data=data)
             self.driver.finish_migration(ctxt, spec, resize_instance=True, power_on=power_on)
             network = self._network_info(instance_uuid)  # another host forwards another SSH port
             self.cloud.db.write(lambda session: self._record_network(session, instance_uuid, network))
@@ -124,6 +147,7 @@ class MoveActionsMixin(ComputeManagerBase):
                 dest_host=self.cloud.settings.serial_console.proxyclient_address,
             ),
         )
+        resize_transfer.discard(self.image_cache, moved)  # the disk is in place, or the move failed
 
     def _resize_step(
         self,

@@ -2,7 +2,7 @@
 compute host uploads through the image service's data path (hashed and stored like any upload).
 
 The only module that knows where snapshot images live: create a queued image, store the captured disk,
-delete it.
+delete it. A cold move's transfer image (the disk on its way to another host) is one of them too.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from overcast.image.api import ImageAPI
 
 LOG = logging.getLogger(__name__)
 QCOW2_MAGIC = b"QFI\xfb"
+TRANSFER_IMAGE_TYPE = "resize-transfer"
 
 
 # Properties of the server's image that describe that image's own data, not the snapshot's (Nova's
@@ -59,6 +60,20 @@ def create_snapshot_image(
     image = Image(
         name=name, status="queued", visibility="private", owner=instance.project_id,
         min_disk=instance.root_gb, min_ram=base.min_ram if base else 0, properties=properties,
+    )  # fmt: skip
+    session.add(image)
+    session.flush()
+    return image.id
+
+
+def create_transfer_image(session: Session, instance: Instance) -> str:
+    """A queued, hidden, private image that carries the server's disk to another host during a cold
+    move (deleted, like any image, once the destination has it). The cloud owns it, not the server's
+    project: a move is the operator's business and must not fail on the project's image quota."""
+    image = Image(
+        name=f"{instance.uuid}-resize", status="queued", visibility="private", os_hidden=True,
+        owner=None, min_disk=instance.root_gb,
+        properties={"image_type": TRANSFER_IMAGE_TYPE, "instance_uuid": instance.uuid},
     )  # fmt: skip
     session.add(image)
     session.flush()

@@ -279,6 +279,8 @@ class ComputeDriver(ABC):
 
         Returns what the destination needs to find them (JSON-safe), which the compute manager hands
         to finish_migration as `new_spec.migration_data`; None when the destination needs nothing.
+        When the disk travelled through the image service, the manager adds `disk_path` (the local
+        file of the exported disk) and, for an overlay, `base_path` (the local file of its base).
         """
         raise ActionNotSupported("This compute driver cannot resize instances.")
 
@@ -287,6 +289,15 @@ class ComputeDriver(ABC):
     ) -> None:
         """On the destination host (maybe the same one): bring the VM up with the new flavor."""
         raise ActionNotSupported("This compute driver cannot resize instances.")
+
+    def export_migration_disk(
+        self, ctxt: RequestContext, uuid: str, upload: SnapshotUpload, *, standalone: bool
+    ) -> None:
+        """On the source host, after migrate_disk_and_power_off: hand the set-aside root disk to `upload`
+        for a destination that cannot read it in place. `standalone`: with its base's data folded in;
+        else the overlay alone, without a backing reference (the destination attaches its own copy of
+        the base named `base_image_id` in the migration data)."""
+        raise ActionNotSupported("This compute driver cannot export a resized instance's disk.")
 
     def confirm_migration(self, ctxt: RequestContext, uuid: str) -> None:
         """On the source host: drop the disks set aside by migrate_disk_and_power_off."""

@@ -83,14 +83,26 @@ class FakeMovesDriver(FakeDriverBase):
             self._emit(uuid, "stopped")
 
     @injectable
+    def export_migration_disk(
+        self, ctxt: RequestContext, uuid: str, upload: SnapshotUpload, *, standalone: bool
+    ) -> None:
+        with self._lock:
+            vm = self._resize_backups.get(uuid)
+            if vm is None:
+                raise InstanceNotFound(f"Instance {uuid} has no disks set aside on host {self.host}.")
+            disk = f"FAKEDISK instance={uuid} base_image={vm.spec.image.id} standalone={standalone}\n"
+        upload(io.BytesIO(disk.encode()))
+
+    @injectable
     def finish_migration(
         self, ctxt: RequestContext, new_spec: InstanceSpec, resize_instance: bool, power_on: bool
     ) -> None:
+        moved_disk = _moved_disk(new_spec)
         with self._lock:
             if new_spec.uuid in self._vms:
                 raise InstanceExists(f"Instance {new_spec.uuid} already exists on host {self.host}.")
             backup = self._resize_backups.get(new_spec.uuid)  # present when resizing on the same host
-            vm = FakeVM(spec=new_spec)
+            vm = FakeVM(spec=new_spec, moved_disk=moved_disk)
             if backup is not None:
                 vm.console.extend(backup.console)
                 vm.volumes = dict(backup.volumes)
@@ -122,3 +134,15 @@ class FakeMovesDriver(FakeDriverBase):
                 self._boot(vm)
         if power_on:
             self._emit(uuid, "started")
+
+
+def _moved_disk(spec: InstanceSpec) -> bytes | None:
+    """The disk that came through the image service (its local file), checked to be this instance's."""
+    path = spec.migration_data.get("disk_path")
+    if not path:
+        return None
+    with open(path, "rb") as handle:
+        disk = handle.read()
+    if not disk.startswith(f"FAKEDISK instance={spec.uuid} ".encode()):
+        raise DriverError(f"The disk at {path} is not the one of instance {spec.uuid}.")
+    return disk

@@ -13,7 +13,9 @@ from openstack.connection import Connection
 from sqlalchemy import select
 
 from overcast.db.models.compute import ComputeNode
+from overcast.db.models.image import Image
 from overcast.db.models.migrations import Migration
+from overcast.virt.driver import DriverError
 from overcast.virt.fake import FakeDriver
 from tests.functional.cloud import COMPUTE_HOSTS, IMAGE_ID, TINY, InProcessCloud
 from tests.functional.compute_admin_helpers import compute
@@ -94,6 +96,74 @@ def test_cold_migrate_then_confirm_moves_the_server_and_releases_the_source(
     # A deleted server's moves go with it (Nova soft-deletes them with the instance).
     assert [record.deleted for record in records(cloud, server.id)] == [True]
     assert list(admin.compute.migrations(server_id=server.id)) == []
+
+
+def transfer_images(cloud: InProcessCloud, server_id: str) -> list[Image]:
+    """Every image (deleted ones too) that carried the server's disk between hosts."""
+    with cloud.cloud.db.reader() as session:
+        query = select(Image).where(Image.name == f"{server_id}-resize").order_by(Image.created_at)
+        return list(session.scalars(query))
+
+
+def listed_image_ids(conn: Connection) -> set[str]:
+    """What the image list shows, hidden images included."""
+    listing = conn.image.get("/images?os_hidden=true&limit=1000").json()["images"]
+    return {image["id"] for image in listing} | {image.id for image in conn.image.images()}
+
+
+def test_a_migration_sends_the_disk_through_a_hidden_transfer_image_deleted_once_it_arrived(
+    cloud: InProcessCloud, demo: Connection, admin: Connection
+) -> None:
+    server = active(demo, "transferred")
+    source = admin.compute.get_server(server.id).compute_host
+    dest = other_host(source)
+    admin.compute.migrate_server(server, host=dest)
+    assert settled(admin, server.id, "VERIFY_RESIZE").compute_host == dest
+    driver = cloud.drivers[dest]
+    assert isinstance(driver, FakeDriver)
+    moved_disk = driver._vms[server.id].moved_disk  # what the destination read: the image's data
+    assert moved_disk is not None and moved_disk.startswith(f"FAKEDISK instance={server.id} ".encode())
+    (image,) = transfer_images(cloud, server.id)
+    # The cloud owns it: a move must not fail on (or use up) the project's image quota.
+    assert (image.os_hidden, image.visibility, image.owner) == (True, "private", None)
+    assert image.properties["image_type"] == "resize-transfer" and image.size == len(moved_disk)
+    assert image.deleted and image.status == "deleted"
+    assert image.id not in listed_image_ids(admin) | listed_image_ids(demo)
+    demo.compute.revert_server_resize(server)
+    assert settled(admin, server.id, "ACTIVE").compute_host == source
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, interval=INTERVAL, wait=WAIT_SECONDS)
+
+
+def test_a_failed_finish_deletes_the_transfer_image_too(
+    cloud: InProcessCloud, demo: Connection, admin: Connection
+) -> None:
+    server = active(demo, "transfer-fails")
+    dest = other_host(admin.compute.get_server(server.id).compute_host)
+    cloud.drivers[dest].fail_next("finish_migration", DriverError("the destination is on fire"))
+    admin.compute.migrate_server(server, host=dest)
+    admin.compute.wait_for_server(server, status="ERROR", interval=INTERVAL, wait=WAIT_SECONDS)
+    (image,) = transfer_images(cloud, server.id)
+    assert image.size and image.deleted  # it was uploaded, then deleted
+    assert image.id not in listed_image_ids(admin)
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, interval=INTERVAL, wait=WAIT_SECONDS)
+
+
+def test_shared_instances_path_moves_no_image(
+    cloud: InProcessCloud, demo: Connection, admin: Connection
+) -> None:
+    server = active(demo, "shared-path")
+    dest = other_host(admin.compute.get_server(server.id).compute_host)
+    cloud.cloud.settings.resize_shared_instances_path = True
+    try:
+        admin.compute.migrate_server(server, host=dest)
+        assert settled(admin, server.id, "VERIFY_RESIZE").compute_host == dest
+    finally:
+        cloud.cloud.settings.resize_shared_instances_path = False
+    assert transfer_images(cloud, server.id) == []
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, interval=INTERVAL, wait=WAIT_SECONDS)
 
 
 def test_migrate_to_a_named_host_then_revert(

@@ -2,8 +2,9 @@
 QEMU compute hosts (TCG), each keeping its VMs in its own folder.
 
 One server lives through the whole story, so the guest boots as few times as the story needs: resized on
-its own host and confirmed, resized and reverted, then stopped and resized to the other host (which copies
-the disk from the folder the first host set it aside in, and leaves the VM off) and confirmed. The guest
+its own host and confirmed, resized and reverted, then stopped and resized to the other host (the disk
+travels as a hidden transfer image through the image service, as between machines, and the VM stays off)
+and confirmed. The guest
 itself is asked for its limits: CPUs, memory and the size of its root disk.
 """
 
@@ -16,7 +17,10 @@ from typing import Any
 
 import pytest
 from openstack.connection import Connection
+from sqlalchemy import select
 
+from overcast.compute import instance_extra
+from overcast.db.models.image import Image
 from overcast.guest.publish import DEFAULT_IMAGE_ID
 from overcast.virt.qemu.driver import QemuDriver
 from overcast.virt.qemu.launch import PID_FILE
@@ -110,6 +114,14 @@ def set_aside(data_dir: Path, host: str, server: Any) -> Path:
     return instances(data_dir, host) / f"{server.id}_resize"
 
 
+def transfer_image(cloud: InProcessCloud, server: Any) -> Image | None:
+    """The image the last move sent the disk through (deleted or not), from the migration data."""
+    with cloud.cloud.db.reader() as session:
+        moved = instance_extra.system_metadata(session, server.id).get("resize_migration_data") or {}
+        image_id = moved.get("transfer_image_id")
+        return session.scalars(select(Image).where(Image.id == image_id)).first() if image_id else None
+
+
 def test_resize_confirm_revert_and_a_stopped_server_to_another_host(
     cloud: InProcessCloud, conn: Connection, admin: Connection, data_dir: Path
 ) -> None:
@@ -145,8 +157,9 @@ def test_resize_confirm_revert_and_a_stopped_server_to_another_host(
     assert ssh(cloud, server, "cat /root/marker; ls /root").split() == ["kept", "marker"]
     assert not set_aside(data_dir, a, server).exists()
 
-    # Stopped, to the other host: its driver copies the disk from the folder host a set it aside in,
-    # and does not start the VM.
+    # Stopped, to the other host: the disk goes through a hidden transfer image (the destination gets
+    # the overlay, without its backing reference, and attaches its own copy of the base), and the VM
+    # stays off.
     conn.compute.stop_server(server)
     wait_status(conn, server, "SHUTOFF")
     only_host(cloud, admin, b)
@@ -154,6 +167,11 @@ def test_resize_confirm_revert_and_a_stopped_server_to_another_host(
     assert admin.compute.get_server(server).compute_host == b
     assert server.power_state == 4 and not (instances(data_dir, b) / server.id / PID_FILE).exists()
     assert set_aside(data_dir, a, server).is_dir()
+    image = transfer_image(cloud, server)
+    assert image is not None and image.os_hidden and image.properties["image_type"] == "resize-transfer"
+    assert image.size and image.deleted  # uploaded, fetched by host b, then deleted
+    hidden = admin.image.get("/images?os_hidden=true").json()["images"]
+    assert image.id not in {listed["id"] for listed in hidden}
     conn.compute.confirm_server_resize(server)
     server = wait_status(conn, server, "SHUTOFF")
     assert not set_aside(data_dir, a, server).exists()

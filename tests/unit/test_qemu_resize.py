@@ -176,3 +176,58 @@ def test_a_host_leaves_alone_what_another_host_set_aside_in_a_shared_folder(tmp_
     finally:
         source.shutdown()
         dest.shutdown()
+
+
+def _export(driver: QemuDriver, uuid: str, into: Path, *, standalone: bool) -> Path:
+    """What the source uploads: kept at `into` (the image service would refuse a backing reference)."""
+
+    def upload(data: Any) -> None:
+        assert isinstance(data, Path)
+        shutil.copyfile(data, into)
+
+    driver.export_migration_disk(CTXT, uuid, upload, standalone=standalone)
+    return into
+
+
+@pytest.mark.parametrize("standalone", [False, True])
+def test_an_exported_disk_arrives_with_its_data_and_without_the_source_folder(
+    drivers: tuple[QemuDriver, QemuDriver], tmp_path: Path, standalone: bool
+) -> None:
+    source, dest = drivers
+    old = _spec()
+    moved = _set_aside(source, old)
+    overlay = Path(moved["folder"]) / ROOT_DISK
+    base = source.images.base_dir / "img-1"
+    for pattern, path in (("write -P 0xa5 0 2M", base), ("write -P 0x5a 1M 1M", overlay)):  # base shows
+        subprocess.run(["qemu-io", "-c", pattern, str(path)], check=True, capture_output=True)
+    exported = _export(source, old.uuid, tmp_path / "transfer", standalone=standalone)
+    assert disks.backing_file(exported) is None
+    assert not (Path(moved["folder"]) / "transfer.qcow2").exists()  # only while it uploads
+    base_copy = tmp_path / "base-fetched"  # the destination manager's cached copy of the image
+    shutil.copyfile(base, base_copy)
+    arrived = {"host": "source", "folder": str(tmp_path / "unreachable" / set_aside_name(old.uuid)),
+               "disk_path": str(exported), "base_image_id": None if standalone else "img-1",
+               "base_path": str(base_copy)}  # fmt: skip
+
+    dest.finish_migration(CTXT, replace(old, root_gb=1, migration_data=arrived), True, False)
+
+    disk = dest.instances_dir / old.uuid / ROOT_DISK
+    expected_backing = None if standalone else dest.images.base_dir / "img-1"
+    assert disks.backing_file(disk) == expected_backing
+    assert _virtual_size(disk) == disks.GiB
+    # Same guest-visible data as the source's disk (qemu-img compare reads both through their chains).
+    disks.qemu_img("compare", "-q", str(overlay), str(disk))
+    assert dest.get_instance_network(old.uuid)["mac_address"] == VIF["address"]
+
+
+def test_a_base_not_on_the_destination_and_not_fetched_fails_and_leaves_nothing(
+    drivers: tuple[QemuDriver, QemuDriver], tmp_path: Path
+) -> None:
+    source, dest = drivers
+    old = _spec()
+    _set_aside(source, old)
+    exported = _export(source, old.uuid, tmp_path / "transfer", standalone=False)
+    arrived = {"disk_path": str(exported), "base_image_id": "img-1"}
+    with pytest.raises(DriverError, match="not cached"):
+        dest.finish_migration(CTXT, replace(old, migration_data=arrived), True, False)
+    assert dest.list_instance_uuids() == [] and not (dest.instances_dir / old.uuid).exists()

@@ -61,6 +61,12 @@ def rebase_unsafe(path: Path, backing: Path) -> None:
     qemu_img("rebase", "-q", "-u", "-F", backing_format, "-b", str(backing.absolute()), str(path))
 
 
+def detach_backing(path: Path) -> None:
+    """Drop the overlay's backing reference, keeping only its own clusters (the base must be re-attached
+    with rebase_unsafe before the disk is used)."""
+    qemu_img("rebase", "-q", "-u", "-b", "", str(path))
+
+
 def flatten(source: Path, dest: Path, *, force_share: bool = False) -> None:
     """A standalone qcow2 copy of `source` and its backing chain (what a snapshot uploads)."""
     args = ["convert", "-q", "-O", "qcow2"] + (["-U"] if force_share else []) + [str(source), str(dest)]

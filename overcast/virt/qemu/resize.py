@@ -3,13 +3,15 @@
 The source stops the VM (the ACPI power button, then hard) and renames its folder to `<uuid>_resize`:
 overlay, config drive and record stay there until confirm (removed) or revert (renamed back). It returns
 where that folder is; the compute manager hands this to the destination's finish_migration as
-`InstanceSpec.migration_data`. The destination (this host, or another compute host on the same machine)
-copies the overlay into a new folder, rebases the copy onto its own cached base when the source's base
-lives in another folder, grows it to the new flavor's root disk (never shrinks), writes a fresh config
-drive and starts QEMU with the new vCPUs and memory.
+`InstanceSpec.migration_data`. The destination (this host, or another compute host) copies the overlay
+into a new folder, rebases the copy onto its own cached base when the source's base lives in another
+folder, grows it to the new flavor's root disk (never shrinks), writes a fresh config drive and starts
+QEMU with the new vCPUs and memory.
 
-Disks are read through the local filesystem, never sent over a network: a destination that cannot see
-the source's folder (another machine) fails the resize, and the compute manager turns that into ERROR.
+For a destination on another host (unless the hosts share their instances folders), the compute manager
+has the source export the disk (`export_migration_disk`: the overlay without its backing reference, or
+flattened when its base is no image any more) through the image service, and hands the destination the
+local files it fetched (`disk_path`, `base_path`): the destination then never reads the source's folder.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from overcast.virt.driver import (
     InstanceNotFound,
     InstanceSpec,
     PowerState,
+    SnapshotUpload,
 )
 from overcast.virt.qemu import configdrive, disks
 from overcast.virt.qemu.base import QemuDriverBase
@@ -38,6 +41,7 @@ from overcast.virt.qemu.instance import CONFIG_DRIVE, RECORD_FILE, ROOT_DISK, VM
 LOG = logging.getLogger(__name__)
 RESIZE_SUFFIX = "_resize"
 OWNER_FILE = "resize-source.json"  # which host set the folder aside: only that host may drop it
+EXPORT_FILE = "transfer.qcow2"  # the exported disk, only while it uploads
 
 
 def set_aside_name(uuid: str) -> str:
@@ -78,7 +82,30 @@ class ResizeMixin(QemuDriverBase):
             with self._lock:
                 self._vms.pop(uuid, None)
         LOG.info("Instance %s stopped; its disks are set aside at %s", uuid, aside)
-        return {"host": self.host, "folder": str(aside)}
+        backing = disks.backing_file(aside / ROOT_DISK)
+        # The base is named after its image: a destination elsewhere fetches that image to re-attach it.
+        base_id = None
+        if backing is not None and backing.parent.resolve() == self.images.base_dir.resolve():
+            base_id = backing.name
+        return {"host": self.host, "folder": str(aside), "base_image_id": base_id}
+
+    def export_migration_disk(
+        self, ctxt: RequestContext, uuid: str, upload: SnapshotUpload, *, standalone: bool
+    ) -> None:
+        aside = self.instances_dir / set_aside_name(uuid)
+        if not (aside / ROOT_DISK).is_file() or _owner(aside) not in (self.host, None):
+            raise InstanceNotFound(f"Instance {uuid} has no disks set aside on host {self.host}.")
+        export = aside / EXPORT_FILE
+        try:
+            if standalone:
+                disks.flatten(aside / ROOT_DISK, export)
+            else:
+                # The image service refuses qcow2 with a backing file (it could point at host files).
+                shutil.copyfile(aside / ROOT_DISK, export)
+                disks.detach_backing(export)
+            upload(export)
+        finally:
+            export.unlink(missing_ok=True)
 
     def confirm_migration(self, ctxt: RequestContext, uuid: str) -> None:
         if self._drop_set_aside(uuid):
@@ -99,14 +126,18 @@ class ResizeMixin(QemuDriverBase):
         """Build the VM from the disk set aside by the source, with the new flavor; start it if asked."""
         _check_sizes(new_spec)
         uuid = new_spec.uuid
-        source = self._source_folder(new_spec)
-        if not (source / ROOT_DISK).is_file():
-            where = new_spec.migration_data.get("host") or self.host
-            raise DriverError(
-                f"Cannot finish the move of {uuid} to host {self.host}: its disk, set aside by host {where} "
-                f"at {source}, is not reachable from here (disks are not copied between machines)."
-            )
-        old = _record(source)
+        data = new_spec.migration_data
+        source: Path | None = None
+        if not data.get("disk_path"):
+            source = self._source_folder(new_spec)
+            if not (source / ROOT_DISK).is_file():
+                where = data.get("host") or self.host
+                raise DriverError(
+                    f"Cannot finish the move of {uuid} to host {self.host}: its disk, set aside by host "
+                    f"{where} at {source}, is not reachable from here (and was not sent through the image "
+                    "service: is resize_shared_instances_path wrongly set?)."
+                )
+        old = _record(source) if source is not None else None
         spec = replace(
             new_spec,
             migration_data={},
@@ -122,14 +153,17 @@ class ResizeMixin(QemuDriverBase):
         try:
             with vm.lock:
                 folder.mkdir(parents=True)
-                _copy_root_disk(source / ROOT_DISK, vm.path(ROOT_DISK), self.images)
+                if source is not None:
+                    _copy_root_disk(source / ROOT_DISK, vm.path(ROOT_DISK), self.images)
+                else:
+                    _adopt_exported_disk(data, vm.path(ROOT_DISK), self.images)
                 if resize_instance:
                     disks.grow(vm.path(ROOT_DISK), spec.root_gb * disks.GiB)
                 files = configdrive.config_drive_files(spec, availability_zone=self.availability_zone)
                 configdrive.build_config_drive(files, vm.path(CONFIG_DRIVE), self.config_drive_format)
                 new_vifs = {str(v["id"]): dict(v) for v in spec.network_info if "id" in v}
                 vm.record.vifs = dict(old.vifs) if old is not None else new_vifs
-                if old is not None and source.parent == self.instances_dir:
+                if old is not None and source is not None and source.parent == self.instances_dir:
                     # The same host: users keep the SSH and serial ports they know.
                     vm.record.ssh_port, vm.record.serial_port = old.ssh_port, old.serial_port
                 vm.save()
@@ -218,3 +252,12 @@ def _copy_root_disk(source: Path, dest: Path, images: disks.ImageCache) -> None:
     # The base keeps the source's name (the image it came from), so later spawns of that image share it.
     local = images.fetch(ImageRef(id=backing.name, path=str(backing)))
     disks.rebase_unsafe(dest, local)
+
+
+def _adopt_exported_disk(data: dict[str, Any], dest: Path, images: disks.ImageCache) -> None:
+    """Copy the disk the manager fetched from the image service; an overlay gets this host's base back."""
+    shutil.copyfile(data["disk_path"], dest)
+    base_id = data.get("base_image_id")
+    if base_id:
+        local = images.fetch(ImageRef(id=str(base_id), path=data.get("base_path")))
+        disks.rebase_unsafe(dest, local)
