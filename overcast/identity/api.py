@@ -24,6 +24,7 @@ from overcast.db.models.identity import (
 from overcast.errors import Conflict, Forbidden, NotFound, Unauthorized
 from overcast.identity.core import IdentityCore
 from overcast.identity.entities import domain_entity, project_entity, role_entity, user_entity
+from overcast.identity.grants import add_grant, drop_target_grants, get_grant
 
 Entity = dict[str, Any]
 
@@ -101,16 +102,7 @@ class IdentityAPI:
             in_use = session.scalars(select(Project.id).where(Project.domain_id == domain_id)).first()
             if in_use or self.core.list_all_users(session, domain_id, None):
                 raise Conflict("The domain still has projects or users; delete them first.")
-            session.execute(
-                delete(RoleAssignment).where(
-                    RoleAssignment.target_type == "domain", RoleAssignment.target_id == domain_id
-                )
-            )
-            session.execute(
-                delete(GroupRoleAssignment).where(
-                    GroupRoleAssignment.target_type == "domain", GroupRoleAssignment.target_id == domain_id
-                )
-            )
+            drop_target_grants(session, "domain", domain_id)
             session.delete(domain)
 
     # Projects -----------------------------------------------------------------------------------------
@@ -168,16 +160,7 @@ class IdentityAPI:
             project = self.core.get_project(session, project_id)
             if session.scalars(select(Project.id).where(Project.parent_id == project_id)).first():
                 raise Forbidden("Cannot delete a project that has child projects.")
-            session.execute(
-                delete(RoleAssignment).where(
-                    RoleAssignment.target_type == "project", RoleAssignment.target_id == project_id
-                )
-            )
-            session.execute(
-                delete(GroupRoleAssignment).where(
-                    GroupRoleAssignment.target_type == "project", GroupRoleAssignment.target_id == project_id
-                )
-            )
+            drop_target_grants(session, "project", project_id)
             session.execute(
                 delete(ApplicationCredential).where(ApplicationCredential.project_id == project_id)
             )
@@ -333,26 +316,16 @@ class IdentityAPI:
     def grant(self, target_type: str, target_id: str, user_id: str, role_id: str) -> None:
         with self.db.writer() as session:
             self._check_target(session, target_type, target_id, user_id, role_id)
-            key = (user_id, target_type, target_id, role_id)
-            if session.get(RoleAssignment, key) is None:
-                session.add(
-                    RoleAssignment(
-                        user_id=user_id, target_type=target_type, target_id=target_id, role_id=role_id
-                    )
-                )
+            add_grant(session, RoleAssignment, user_id, target_type, target_id, role_id)
 
     def check_grant(self, target_type: str, target_id: str, user_id: str, role_id: str) -> None:
         with self.db.reader() as session:
             self._check_target(session, target_type, target_id, user_id, role_id)
-            if session.get(RoleAssignment, (user_id, target_type, target_id, role_id)) is None:
-                raise NotFound(f"Could not find role assignment of role {role_id} to user {user_id}.")
+            get_grant(session, RoleAssignment, user_id, target_type, target_id, role_id)
 
     def revoke_grant(self, target_type: str, target_id: str, user_id: str, role_id: str) -> None:
         with self.db.writer() as session:
-            assignment = session.get(RoleAssignment, (user_id, target_type, target_id, role_id))
-            if assignment is None:
-                raise NotFound(f"Could not find role assignment of role {role_id} to user {user_id}.")
-            session.delete(assignment)
+            session.delete(get_grant(session, RoleAssignment, user_id, target_type, target_id, role_id))
             scope = {"project_id": target_id} if target_type == "project" else {"domain_id": target_id}
             self.core.revocations.revoke(session, user_id=user_id, **scope)
 

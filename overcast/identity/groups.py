@@ -15,6 +15,7 @@ from overcast.db.models.identity import Group, GroupMembership, GroupRoleAssignm
 from overcast.errors import BadRequest, Conflict, NotFound
 from overcast.identity.core import IdentityCore
 from overcast.identity.entities import role_entity, user_entity
+from overcast.identity.grants import add_grant, get_grant
 
 Entity = dict[str, Any]
 
@@ -152,26 +153,16 @@ class GroupAPI:
     def grant(self, target_type: str, target_id: str, group_id: str, role_id: str) -> None:
         with self.db.writer() as session:
             self._check_target(session, target_type, target_id, group_id, role_id)
-            key = (group_id, target_type, target_id, role_id)
-            if session.get(GroupRoleAssignment, key) is None:
-                session.add(
-                    GroupRoleAssignment(
-                        group_id=group_id, target_type=target_type, target_id=target_id, role_id=role_id
-                    )
-                )
+            add_grant(session, GroupRoleAssignment, group_id, target_type, target_id, role_id)
 
     def check_grant(self, target_type: str, target_id: str, group_id: str, role_id: str) -> None:
         with self.db.reader() as session:
             self._check_target(session, target_type, target_id, group_id, role_id)
-            if session.get(GroupRoleAssignment, (group_id, target_type, target_id, role_id)) is None:
-                raise NotFound(f"Could not find role assignment of role {role_id} to group {group_id}.")
+            get_grant(session, GroupRoleAssignment, group_id, target_type, target_id, role_id)
 
     def revoke_grant(self, target_type: str, target_id: str, group_id: str, role_id: str) -> None:
         with self.db.writer() as session:
-            assignment = session.get(GroupRoleAssignment, (group_id, target_type, target_id, role_id))
-            if assignment is None:
-                raise NotFound(f"Could not find role assignment of role {role_id} to group {group_id}.")
-            session.delete(assignment)
+            session.delete(get_grant(session, GroupRoleAssignment, group_id, target_type, target_id, role_id))
             scope = {"project_id": target_id} if target_type == "project" else {"domain_id": target_id}
             for user_id in self._member_ids(session, group_id):
                 self.core.revocations.revoke(session, user_id=user_id, **scope)
