@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from overcast.compute import instance_extra, instances, states
 from overcast.compute.manager_base import TOPIC, ComputeManagerBase
+from overcast.compute.manager_images import ImageActionsMixin
 from overcast.compute.manager_move import MoveActionsMixin
 from overcast.compute.manager_power import PowerActionsMixin
 from overcast.compute.resource_tracker import Resources, release
@@ -47,7 +48,7 @@ _EVENT_POWER = {
 }  # fmt: skip
 
 
-class ComputeManager(PowerActionsMixin, MoveActionsMixin, ComputeManagerBase):
+class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, ComputeManagerBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The hypervisor tells us at once when a VM changes on its own (crash, guest shutdown).

@@ -69,6 +69,10 @@ class ComputeManagerBase(Manager):
         self.notifier = InstanceNotifier(cloud, f"compute.{host}")
 
     # --- reading ----------------------------------------------------------------------------------
+    def _sysmeta(self, uuid: str) -> dict[str, Any]:
+        with self.cloud.db.reader() as session:
+            return instance_extra.system_metadata(session, uuid)
+
     def _load(self, uuid: str, *, on_this_host: bool = True) -> Instance | None:
         with self.cloud.db.reader() as session:
             query = select(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False))

@@ -1,4 +1,4 @@
-"""Compute manager: cold resize (source and destination halves), rebuild, snapshot, shelve, unshelve.
+"""Compute manager: cold resize and migration (source and destination halves, confirm, revert).
 
 Resize: the conductor reserves the destination and casts `resize_instance` to the source, which powers
 the VM off and sets its disks aside, then casts `finish_resize` to the destination, which brings the VM
@@ -23,15 +23,12 @@ from overcast.compute import (
     resize_transfer,
     states,
 )
-from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, AfterSwap, ComputeManagerBase
+from overcast.compute.manager_base import AfterSwap, ComputeManagerBase
 from overcast.compute.move_bookkeeping import held as _held
-from overcast.compute.resource_tracker import Resources, release
-from overcast.compute.snapshot_images import delete_snapshot_image
+from overcast.compute.resource_tracker import release
 from overcast.context import RequestContext
-from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance
 from overcast.manager import rpc_method
-from overcast.virt.driver import PowerState
 
 LOG = logging.getLogger(__name__)
 
@@ -43,10 +40,6 @@ def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
 
 
 class MoveActionsMixin(ComputeManagerBase):
-    def _sysmeta(self, uuid: str) -> dict[str, Any]:
-        with self.cloud.db.reader() as session:
-            return instance_extra.system_metadata(session, uuid)
-
     def _move_status(self, uuid: str, expected: tuple[str, ...], status: str, **values: Any) -> None:
         self.cloud.db.write(lambda session: migrations.advance(session, uuid, expected, status, **values))
 
@@ -266,169 +259,3 @@ class MoveActionsMixin(ComputeManagerBase):
             after=after,
             error_vm_state=states.ERROR,
         )
-
-    # --- rebuild ----------------------------------------------------------------------------------
-    @rpc_method
-    def rebuild_instance(
-        self, ctxt: RequestContext, instance_uuid: str, admin_password: str, done_vm_state: str
-    ) -> None:
-        def work(instance: Instance) -> dict[str, Any]:
-            self._advance(instance_uuid, states.REBUILDING, states.REBUILD_BLOCK_DEVICE_MAPPING)
-            self.driver.destroy(ctxt, instance_uuid)
-            self._advance(instance_uuid, states.REBUILD_BLOCK_DEVICE_MAPPING, states.REBUILD_SPAWNING)
-            self.driver.spawn(ctxt, self._prepared(ctxt, self._spec(instance)), admin_password)
-            if done_vm_state == states.STOPPED:
-                self.driver.power_off(ctxt, instance_uuid, CLEAN_SHUTDOWN_TIMEOUT)
-            return {"launched_at": utcnow()}
-
-        self._run_action(
-            ctxt,
-            instance_uuid,
-            "rebuild",
-            event="compute_rebuild_instance",
-            notify="rebuild",
-            work=work,
-            done_vm_state=done_vm_state,
-            error_vm_state=states.ERROR,
-        )
-
-    # --- snapshot ---------------------------------------------------------------------------------
-    @rpc_method
-    def snapshot_instance(self, ctxt: RequestContext, instance_uuid: str, image_id: str) -> None:
-        def uploading() -> None:
-            self._advance(instance_uuid, states.IMAGE_SNAPSHOT, states.IMAGE_PENDING_UPLOAD)
-            self._advance(instance_uuid, states.IMAGE_PENDING_UPLOAD, states.IMAGE_UPLOADING)
-
-        def work(instance: Instance) -> None:
-            self._advance(instance_uuid, states.IMAGE_SNAPSHOT_PENDING, states.IMAGE_SNAPSHOT)
-            self.driver.snapshot(ctxt, instance_uuid, image_id, self._upload_to(image_id, uploading))
-
-        done = self._run_action(
-            ctxt,
-            instance_uuid,
-            "create_image",
-            event="compute_snapshot_instance",
-            notify="snapshot",
-            work=work,
-        )
-        if not done:
-            delete_snapshot_image(self.image_cache.image_api, image_id)
-
-    # --- shelve -----------------------------------------------------------------------------------
-    @rpc_method
-    def shelve_instance(self, ctxt: RequestContext, instance_uuid: str, image_id: str, offload: bool) -> None:
-        def uploading() -> None:
-            self._advance(
-                instance_uuid, states.SHELVING_IMAGE_PENDING_UPLOAD, states.SHELVING_IMAGE_UPLOADING
-            )
-
-        def work(instance: Instance) -> dict[str, Any]:
-            self._advance(instance_uuid, states.SHELVING, states.SHELVING_IMAGE_PENDING_UPLOAD)
-            self.driver.snapshot(ctxt, instance_uuid, image_id, self._upload_to(image_id, uploading))
-            self.driver.power_off(ctxt, instance_uuid, CLEAN_SHUTDOWN_TIMEOUT)
-            return {}
-
-        def after(session: Session, instance: Instance) -> None:
-            instance_extra.update_system_metadata(session, instance_uuid, shelved_at=utcnow().isoformat())
-
-        shelved = self._run_action(
-            ctxt,
-            instance_uuid,
-            "shelve",
-            event="compute_shelve_instance",
-            notify="shelve",
-            work=work,
-            after=after,
-        )
-        if (
-            shelved
-            and offload
-            and self._swap(
-                instance_uuid,
-                (None,),
-                expected_vm_state=(states.SHELVED,),
-                task_state=states.SHELVING_OFFLOADING,
-            )
-        ):
-            self.shelve_offload_instance(ctxt, instance_uuid)
-
-    @rpc_method
-    def shelve_offload_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
-        def work(instance: Instance) -> dict[str, Any]:
-            self.driver.destroy(ctxt, instance_uuid)
-            return {"host": None, "node": None, "devices": [], "power_state": int(PowerState.NOSTATE)}
-
-        held: dict[str, Any] = {}
-        instance = self._load(instance_uuid)
-        if instance is not None:
-            held.update(node=instance.node, resources=Resources.of(instance))
-
-        def after(session: Session, offloaded: Instance) -> None:
-            if held:
-                release(session, self.host, held["node"], held["resources"])
-
-        self._run_action(
-            ctxt,
-            instance_uuid,
-            "shelve_offload",
-            event="compute_shelve_offload_instance",
-            notify="shelve_offload",
-            work=work,
-            after=after,
-        )
-
-    @rpc_method
-    def unshelve_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
-        """SHELVED: power the VM on again. SHELVED_OFFLOADED (placed here by the conductor): spawn it."""
-        instance = self._load(instance_uuid)
-        if instance is None:
-            return
-        image_id = self._sysmeta(instance_uuid).get("shelved_image_id")
-        if instance.vm_state == states.SHELVED:
-            work: Any = lambda current: self.driver.power_on(ctxt, instance_uuid)  # noqa: E731
-        else:
-            if not self._advance(instance_uuid, states.SCHEDULING, states.SPAWNING):
-                return
-
-            def work(current: Instance) -> dict[str, Any]:
-                self.driver.spawn(ctxt, self._prepared(ctxt, self._spec(current, image_id=image_id)))
-                return {"launched_at": utcnow()}
-
-        def after(session: Session, unshelved: Instance) -> None:
-            instance_extra.update_system_metadata(
-                session, instance_uuid, shelved_image_id=None, shelved_at=None
-            )
-
-        done = self._run_action(
-            ctxt,
-            instance_uuid,
-            "unshelve",
-            event="compute_unshelve_instance",
-            notify="unshelve",
-            work=work,
-            after=after,
-            error_vm_state=instance.vm_state,
-        )
-        if done and image_id:
-            delete_snapshot_image(self.image_cache.image_api, image_id)
-        if not done and instance.vm_state == states.SHELVED_OFFLOADED:
-            self._unshelve_failed(ctxt, instance)
-
-    def _unshelve_failed(self, ctxt: RequestContext, instance: Instance) -> None:
-        """A failed spawn leaves the instance offloaded again, its claim here given back."""
-        try:
-            self.driver.destroy(ctxt, instance.uuid)
-        except Exception:
-            LOG.exception("Cleaning up VM %s after a failed unshelve", instance.uuid)
-
-        def write(session: Session) -> None:
-            current = session.get(Instance, instance.id)
-            if (
-                current is not None
-                and current.host == self.host
-                and current.vm_state == states.SHELVED_OFFLOADED
-            ):
-                release(session, self.host, current.node, Resources.of(current))
-                current.host, current.node, current.devices = None, None, []
-
-        self.cloud.db.write(write)
