@@ -110,7 +110,11 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
         def start(session: Session) -> Any:
             violation = group_policy_violation(session, instance_uuid, self.host)
             if violation is not None:
-                return violation if self._unplace(session, instance_uuid) else None
+                instance = instances.get_live(session, instance_uuid)
+                given_back = self._give_back(
+                    session, instance_uuid, states.SCHEDULING, Resources.of(instance), instance.node
+                )
+                return violation if given_back else None
             if not instances.compare_and_swap(
                 session,
                 instance_uuid,
@@ -129,11 +133,8 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
             return
         if isinstance(started, str):  # the late group check refused this host: on to the next alternate
             LOG.info("Not building instance %s on %s: %s", instance_uuid, self.host, started)
-            self.conductor.build_instances(
-                ctxt, [instance_uuid], admin_password, attempt=attempt + 1, alternates=alternates or [],
-                failed_hosts=[*(failed_hosts or ()), self.host],
-                last_failure={"message": started, "details": ""},
-            )  # fmt: skip
+            failure = {"message": started, "details": ""}
+            self._reschedule(ctxt, instance_uuid, admin_password, attempt, alternates, failed_hosts, failure)
             return
         spec, claimed, node = started
         self._notify(ctxt, instance_uuid, "create.start")
@@ -182,34 +183,42 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
     ) -> None:
         self._destroy_quietly(ctxt, uuid)
 
-        def hand_back(session: Session) -> bool:
-            # Back to SCHEDULING and off this node in one step, so the claim is released exactly once.
-            moved = instances.compare_and_swap(
-                session, uuid, (states.SPAWNING,), expected_host=self.host,
-                task_state=states.SCHEDULING, host=None, node=None, devices=[],
-            )  # fmt: skip
-            if moved:
-                release(session, self.host, node, claimed)
-            return moved
-
-        if not self.cloud.db.write(hand_back):
+        given_back = self.cloud.db.write(
+            lambda session: self._give_back(session, uuid, states.SPAWNING, claimed, node)
+        )
+        if not given_back:
             return  # deleted meanwhile: nothing left to reschedule
         failure = instances.fault_summary(exc)
-        self.conductor.build_instances(
-            ctxt, [uuid], admin_password, attempt=attempt + 1, alternates=alternates,
-            failed_hosts=[*failed_hosts, self.host], last_failure=failure,
-        )  # fmt: skip
+        self._reschedule(ctxt, uuid, admin_password, attempt, alternates, failed_hosts, failure)
 
-    def _unplace(self, session: Session, uuid: str) -> bool:
-        """Give back a build that has not started here: off this node, claim released, still SCHEDULING."""
-        instance = instances.get_live(session, uuid)
-        held, node = Resources.of(instance), instance.node
+    def _give_back(
+        self, session: Session, uuid: str, expected: str, claimed: Resources, node: str | None
+    ) -> bool:
+        """Back to SCHEDULING and off this node in one compare-and-swap, so the claim is released
+        exactly once; False when the instance is no longer `expected` here (deleted meanwhile)."""
         moved = instances.compare_and_swap(
-            session, uuid, (states.SCHEDULING,), expected_host=self.host, host=None, node=None, devices=[]
-        )
+            session, uuid, (expected,), expected_host=self.host,
+            task_state=states.SCHEDULING, host=None, node=None, devices=[],
+        )  # fmt: skip
         if moved:
-            release(session, self.host, node, held)
+            release(session, self.host, node, claimed)
         return moved
+
+    def _reschedule(
+        self,
+        ctxt: RequestContext,
+        uuid: str,
+        admin_password: str | None,
+        attempt: int,
+        alternates: list[dict[str, str]] | None,
+        failed_hosts: list[str] | None,
+        failure: dict[str, Any],
+    ) -> None:
+        """Hand the build back to the conductor, for its next alternate host (never this one again)."""
+        self.conductor.build_instances(
+            ctxt, [uuid], admin_password, attempt=attempt + 1, alternates=alternates or [],
+            failed_hosts=[*(failed_hosts or ()), self.host], last_failure=failure,
+        )  # fmt: skip
 
     def _destroy_quietly(self, ctxt: RequestContext, uuid: str) -> None:
         try:

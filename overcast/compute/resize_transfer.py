@@ -5,7 +5,7 @@ unless `resize_shared_instances_path` says every host reads the others' instance
 destination copies it in place, as on the same host). The overlay travels alone (no backing reference,
 which the image service refuses) when its base is still an active image the destination can fetch;
 else flattened. The destination fetches the transfer image (and the base) into its image cache, hash
-verified, hands the driver their local paths, and deletes the image (data and quota) whatever happened.
+verified, hands the driver their local paths, and deletes the image and its data whatever happened.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def local_files(cache: HostImageCache, driver: ComputeDriver, data: dict[str, An
 
 
 def discard(cache: HostImageCache, data: dict[str, Any] | None) -> None:
-    """Delete the transfer image (data, quota) and this host's copy of it; never fails the caller."""
+    """Delete the transfer image (and its data) and this host's copy of it; never fails the caller."""
     image_id = (data or {}).get(TRANSFER_KEY)
     if not image_id:
         return
