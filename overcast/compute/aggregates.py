@@ -80,6 +80,13 @@ def _check_zone_name(zone: str | None) -> None:
         raise errors.BadRequest(f"Invalid availability zone name: {zone!r}.")
 
 
+def write_then_notify(db: Database, work: Callable[[Session], T], on_change: Callable[[], None]) -> T:
+    """Write, then tell whoever must know at once (the schedulers) that host states changed."""
+    result = db.write(work)
+    on_change()
+    return result
+
+
 class AggregateAPI:
     def __init__(self, db: Database, on_change: Callable[[], None] = lambda: None) -> None:
         self.db = db
@@ -87,9 +94,7 @@ class AggregateAPI:
         self.on_change = on_change
 
     def _write(self, work: Callable[[Session], T]) -> T:
-        result = self.db.write(work)
-        self.on_change()
-        return result
+        return write_then_notify(self.db, work, self.on_change)
 
     # --- read ---------------------------------------------------------------------------------------
     def list(self) -> list[AggregateInfo]:

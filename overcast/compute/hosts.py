@@ -12,7 +12,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from overcast import errors, servicegroup
-from overcast.compute.aggregates import COMPUTE_BINARY, AggregateAPI, host_zones, service_zone
+from overcast.compute.aggregates import (
+    COMPUTE_BINARY,
+    AggregateAPI,
+    host_zones,
+    service_zone,
+    write_then_notify,
+)
 from overcast.db.engine import Database
 from overcast.db.models.compute import ComputeNode, Instance
 from overcast.db.models.service import ServiceRecord
@@ -88,8 +94,7 @@ class HostAPI:
         self.on_change = on_change
 
     def _write(self, work: Callable[[Session], None]) -> None:
-        self.db.write(work)
-        self.on_change()
+        write_then_notify(self.db, work, self.on_change)
 
     def _info(self, record: ServiceRecord, zones: dict[str, str]) -> ServiceInfo:
         return ServiceInfo(
