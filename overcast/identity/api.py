@@ -24,7 +24,7 @@ from overcast.db.models.identity import (
 from overcast.errors import Conflict, Forbidden, NotFound, Unauthorized
 from overcast.identity.core import IdentityCore
 from overcast.identity.entities import domain_entity, project_entity, role_entity, user_entity
-from overcast.identity.grants import add_grant, drop_target_grants, get_grant
+from overcast.identity.grants import add_grant, check_grant_target, drop_target_grants, get_grant
 
 Entity = dict[str, Any]
 
@@ -306,10 +306,7 @@ class IdentityAPI:
     def _check_target(
         self, session: Session, target_type: str, target_id: str, user_id: str, role_id: str
     ) -> None:
-        if target_type == "project":
-            self.core.get_project(session, target_id)
-        else:
-            self.core.get_domain(session, target_id)
+        check_grant_target(self.core, session, target_type, target_id)
         self.core.get_user(session, user_id)
         self.core.get_role(session, role_id)
 

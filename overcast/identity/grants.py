@@ -4,13 +4,16 @@ once here."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from overcast.db.models.identity import GroupRoleAssignment, RoleAssignment
 from overcast.errors import NotFound
+
+if TYPE_CHECKING:
+    from overcast.identity.core import IdentityCore
 
 Grant = RoleAssignment | GroupRoleAssignment
 G = TypeVar("G", RoleAssignment, GroupRoleAssignment)
@@ -45,3 +48,11 @@ def drop_target_grants(session: Session, target_type: str, target_id: str) -> No
     """Every user's and group's grants on a project or domain (which is being deleted)."""
     for model in ACTORS:
         session.execute(delete(model).where(model.target_type == target_type, model.target_id == target_id))
+
+
+def check_grant_target(core: IdentityCore, session: Session, target_type: str, target_id: str) -> None:
+    """NotFound unless the project or domain a grant names exists."""
+    if target_type == "project":
+        core.get_project(session, target_id)
+    else:
+        core.get_domain(session, target_id)

@@ -15,7 +15,7 @@ from overcast.db.models.identity import Group, GroupMembership, GroupRoleAssignm
 from overcast.errors import BadRequest, Conflict, NotFound
 from overcast.identity.core import IdentityCore
 from overcast.identity.entities import role_entity, user_entity
-from overcast.identity.grants import add_grant, get_grant
+from overcast.identity.grants import add_grant, check_grant_target, get_grant
 
 Entity = dict[str, Any]
 
@@ -179,8 +179,5 @@ class GroupAPI:
             return [role_entity(r) for r in session.scalars(query)]
 
     def _check_target_exists(self, session: Session, target_type: str, target_id: str, group_id: str) -> None:
-        if target_type == "project":
-            self.core.get_project(session, target_id)
-        else:
-            self.core.get_domain(session, target_id)
+        check_grant_target(self.core, session, target_type, target_id)
         self.get_group_row(session, group_id)
