@@ -7,6 +7,7 @@ can prove a failed upload left nothing behind).
 
 from __future__ import annotations
 
+import mmap
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +22,17 @@ MIB = 1024 * 1024
 def chunked(data: bytes, size: int) -> Iterator[bytes]:
     for start in range(0, len(data), size):
         yield data[start : start + size]
+
+
+def through_one_buffer(data: bytes, buffer: bytearray | mmap.mmap) -> Iterator[memoryview]:
+    """The data as views of one buffer, scribbled over as soon as the next view is asked for (what
+    the upload pipeline does with its ring of buffers)."""
+    size = len(buffer)
+    for start in range(0, len(data), size):
+        piece = data[start : start + size]
+        buffer[: len(piece)] = piece
+        yield memoryview(buffer)[: len(piece)]
+        buffer[:] = b"\xee" * size
 
 
 class ClientWentAway(Exception):
@@ -39,6 +51,18 @@ class StoreContract:
         location = store.add(str(uuid.uuid4()), chunked(data, 65536 + 7))
         assert b"".join(store.read(location)) == data
         assert store.size(location) == size
+
+    @pytest.mark.parametrize(
+        "buffer",
+        [lambda: bytearray(700_001), lambda: mmap.mmap(-1, MIB)],
+        ids=["uneven-views", "whole-page-aligned-views"],
+    )
+    def test_chunks_are_not_kept_after_the_next_is_asked_for(
+        self, store: Store, buffer: Callable[[], bytearray | mmap.mmap]
+    ) -> None:
+        data = os.urandom(3 * MIB + 4321)
+        location = store.add(str(uuid.uuid4()), through_one_buffer(data, buffer()))
+        assert b"".join(store.read(location)) == data
 
     def test_reads_are_chunked_and_ranged(self, store: Store) -> None:
         data = os.urandom(2 * MIB + 999)

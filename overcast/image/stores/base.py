@@ -13,6 +13,8 @@ from overcast import errors
 
 # How much one read from a store yields at most (and what uploads are coalesced to).
 CHUNK_SIZE = 1024 * 1024
+# What a store is given to write: bytes, or a view of a buffer its caller reuses (see Store.add).
+Chunk = bytes | memoryview
 
 
 class StoreNotFound(errors.NotFound):
@@ -29,9 +31,11 @@ class Store(ABC):
     description: str = ""
 
     @abstractmethod
-    def add(self, image_id: str, chunks: Iterable[bytes]) -> str:
+    def add(self, image_id: str, chunks: Iterable[Chunk]) -> str:
         """Store every chunk as the data of `image_id`; return the location to read it back from.
 
+        A chunk may be a view of memory that is overwritten once the next chunk is asked for (the
+        upload pipeline reuses its buffers): a store copies what it keeps longer than that.
         If `chunks` raises (a client cut off, a limit exceeded) or the store fails, nothing is left
         behind and the exception propagates: a half-written image never becomes readable.
         """
@@ -52,23 +56,23 @@ class Store(ABC):
         """Remove the data; deleting data that is already gone is not an error."""
 
 
-def exact_chunks(chunks: Iterable[bytes], size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """Re-cut a stream into chunks of `size` bytes (the last one shorter), copying as little as possible."""
+def exact_chunks(chunks: Iterable[Chunk], size: int = CHUNK_SIZE) -> Iterator[Chunk]:
+    """Re-cut a stream into chunks of `size` bytes (the last one shorter), copying as little as possible.
+
+    Like the stream it reads, what it yields is valid until the next chunk is asked for; what it
+    carries over to a later chunk is copied, since the input's memory may be reused meanwhile.
+    """
     pending: list[bytes] = []
     pending_size = 0
     for chunk in chunks:
-        if not chunk:
-            continue
-        if not pending and len(chunk) == size:
-            yield chunk
-            continue
-        pending.append(chunk)
-        pending_size += len(chunk)
-        while pending_size >= size:
-            joined = b"".join(pending)
-            yield joined[:size]
-            rest = joined[size:]
-            pending = [rest] if rest else []
-            pending_size = len(rest)
+        view = memoryview(chunk)
+        while pending_size + len(view) >= size:
+            taken = size - pending_size
+            yield b"".join([*pending, view[:taken]]) if pending else view[:taken]
+            pending, pending_size = [], 0
+            view = view[taken:]
+        if view:
+            pending.append(bytes(view))
+            pending_size += len(view)
     if pending_size:
         yield b"".join(pending)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from overcast.image.stores.base import StoreError
+from overcast.image.stores.base import Chunk, StoreError
 
 T = TypeVar("T")
 # A multiple of every logical block size in use (512 and 4096); mmap memory is page aligned.
@@ -39,7 +39,7 @@ def disk_call(function: Callable[..., T], *args: Any) -> T:
         raise StoreError(f"Writing image data failed: {exc.strerror or exc}") from exc
 
 
-def write_all(fd: int, data: bytes | memoryview) -> None:
+def write_all(fd: int, data: Chunk) -> None:
     view = memoryview(data)
     while view:
         view = view[disk_call(os.write, fd, view) :]
@@ -60,7 +60,7 @@ class FileWriter:
             raise StoreError(f"Cannot create image file: {exc.strerror}") from exc
         return DirectFileWriter(fd) if _try_direct_io(fd) else BufferedFileWriter(fd)
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: Chunk) -> None:
         raise NotImplementedError
 
     def finish(self) -> None:
@@ -73,7 +73,11 @@ class FileWriter:
 
 class DirectFileWriter(FileWriter):
     """Two aligned buffers: one fills while a writer thread hands the other to the disk, so the thread
-    feeding us (hashing, receiving) never waits for the device."""
+    feeding us (hashing, receiving) does not wait for the device.
+
+    A chunk that is a whole page-aligned buffer (the upload pipeline's blocks) skips the copy and goes
+    to the disk from where it is, before write() returns: its owner refills it after that.
+    """
 
     def __init__(self, fd: int) -> None:
         super().__init__(fd)
@@ -83,8 +87,12 @@ class DirectFileWriter(FileWriter):
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="image-write")
         self.writing: Future[None] | None = None
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: Chunk) -> None:
         data = memoryview(chunk)
+        if self.filled == 0 and _whole_aligned_buffer(data):
+            self._wait_for_disk()
+            write_all(self.fd, data)
+            return
         while data:
             taken = data[: DIRECT_BUFFER - self.filled]
             self.filling[self.filled : self.filled + len(taken)] = taken
@@ -124,6 +132,16 @@ class DirectFileWriter(FileWriter):
         super().close()
 
 
+def _whole_aligned_buffer(view: memoryview) -> bool:
+    # mmap memory starts on a page; a view as long as its mmap starts where the mmap does.
+    return (
+        isinstance(view.obj, mmap.mmap)
+        and view.nbytes == len(view.obj)
+        and view.nbytes % ALIGNMENT == 0
+        and view.contiguous
+    )
+
+
 class BufferedFileWriter(FileWriter):
     """Through the page cache, pushing data to disk in the background while the upload goes on.
 
@@ -136,7 +154,7 @@ class BufferedFileWriter(FileWriter):
         self.unflushed = 0
         self.flusher: threading.Thread | None = None
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: Chunk) -> None:
         write_all(self.fd, chunk)
         self.unflushed += len(chunk)
         if self.unflushed >= FLUSH_EVERY and (self.flusher is None or not self.flusher.is_alive()):

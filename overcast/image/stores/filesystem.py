@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from overcast.image.stores.base import CHUNK_SIZE, Store, StoreNotFound
+from overcast.image.stores.base import CHUNK_SIZE, Chunk, Store, StoreNotFound
 from overcast.image.stores.direct_io import FileWriter, disk_call, open_for_reading, read_chunks
 
 PARTIAL_SUFFIX = ".partial"
@@ -42,7 +42,7 @@ class FilesystemStore(Store):
             raise StoreNotFound(f"Location {location} is outside this store.")
         return path
 
-    def add(self, image_id: str, chunks: Iterable[bytes]) -> str:
+    def add(self, image_id: str, chunks: Iterable[Chunk]) -> str:
         final = self.directory / image_id
         # A private name until complete: a reader can never see half the data under the final name.
         partial = self.directory / f"{image_id}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}"

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
-from overcast.image.stores.base import CHUNK_SIZE, Store, StoreError, StoreNotFound, exact_chunks
+from overcast.image.stores.base import CHUNK_SIZE, Chunk, Store, StoreError, StoreNotFound, exact_chunks
 
 LOCATION_PREFIX = "swift+http://"
 
@@ -97,7 +97,7 @@ class SwiftStore(Store):
         return f"{quote(container)}/{quote(name)}"
 
     # --- the Store contract -----------------------------------------------------------------------
-    def add(self, image_id: str, chunks: Iterable[bytes]) -> str:
+    def add(self, image_id: str, chunks: Iterable[Chunk]) -> str:
         self._ensure_containers()
         segments: list[dict[str, Any]] = []
         try:
@@ -126,18 +126,20 @@ class SwiftStore(Store):
             raise
         return f"{LOCATION_PREFIX}{self.container}/{image_id}"
 
-    def _segments(self, chunks: Iterable[bytes]) -> Iterator[Iterator[bytes]]:
+    def _segments(self, chunks: Iterable[Chunk]) -> Iterator[Iterator[Chunk]]:
         """Split the stream into segment-sized sub-streams without holding a segment in memory.
 
         Each sub-stream must be consumed before the next one is asked for (one PUT after another).
         """
         source = exact_chunks(chunks, min(CHUNK_SIZE, self.segment_size))
-        carry: list[bytes] = []  # read already, but belongs to the next segment
+        # Read already but belongs to the next segment; taken before `source` is pulled again, so it
+        # may stay a view of the source's current chunk.
+        carry: list[Chunk] = []
 
-        def next_chunk() -> bytes | None:
+        def next_chunk() -> Chunk | None:
             return carry.pop() if carry else next(source, None)
 
-        def segment() -> Iterator[bytes]:
+        def segment() -> Iterator[Chunk]:
             size = 0
             while size < self.segment_size:
                 chunk = next_chunk()
@@ -210,11 +212,11 @@ class SwiftStore(Store):
 class _Counted:
     """An iterable body that counts what it sent (a segment's size for the manifest)."""
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
+    def __init__(self, chunks: Iterator[Chunk]) -> None:
         self.chunks = chunks
         self.size = 0
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[Chunk]:
         for chunk in self.chunks:
             self.size += len(chunk)
             yield chunk
