@@ -25,6 +25,7 @@ from overcast.db.models.image import Image
 from overcast.image import formats, policies, registry
 from overcast.image.registry import ImageRecord
 from overcast.image.stores import Store
+from overcast.image.stores.direct_io import fill_buffer
 from overcast.quota import UNLIMITED
 
 if TYPE_CHECKING:
@@ -99,10 +100,7 @@ class DataPipeline:
                 self._check(chunk)
                 piece = memoryview(chunk)
                 while piece:
-                    taken = piece[: HASH_BLOCK - filled]
-                    ring[current][filled : filled + len(taken)] = taken
-                    filled += len(taken)
-                    piece = piece[len(taken) :]
+                    filled, piece = fill_buffer(ring[current], filled, piece)
                     if filled == HASH_BLOCK:
                         block = memoryview(ring[current])
                         hash_block(block)

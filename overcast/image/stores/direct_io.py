@@ -39,6 +39,14 @@ def disk_call(function: Callable[..., T], *args: Any) -> T:
         raise StoreError(f"Writing image data failed: {exc.strerror or exc}") from exc
 
 
+def fill_buffer(buffer: mmap.mmap, filled: int, data: memoryview) -> tuple[int, memoryview]:
+    """Copy what fits of `data` into `buffer` after its first `filled` bytes: (bytes now filled, the
+    rest of `data`)."""
+    taken = data[: len(buffer) - filled]
+    buffer[filled : filled + len(taken)] = taken
+    return filled + len(taken), data[len(taken) :]
+
+
 def write_all(fd: int, data: Chunk) -> None:
     view = memoryview(data)
     while view:
@@ -94,10 +102,7 @@ class DirectFileWriter(FileWriter):
             write_all(self.fd, data)
             return
         while data:
-            taken = data[: DIRECT_BUFFER - self.filled]
-            self.filling[self.filled : self.filled + len(taken)] = taken
-            self.filled += len(taken)
-            data = data[len(taken) :]
+            self.filled, data = fill_buffer(self.filling, self.filled, data)
             if self.filled == DIRECT_BUFFER:
                 self._wait_for_disk()
                 self.writing = self.writer.submit(write_all, self.fd, memoryview(self.filling))
