@@ -62,15 +62,18 @@ class SchedulerSettings(BaseModel):
 class SerialConsoleSettings(BaseModel):
     """[serial_console]: where a compute host's VM serial ports listen (Nova's option names).
 
-    Each VM's serial port is a TCP server on `listen` at a port of `port_range` ("first:last"); the
-    API's websocket proxy connects to `proxyclient_address` (this host as the API host reaches it).
-    An empty `port_range` keeps the serial port a unix socket in the instance folder: consoles then
-    work only when the API runs on the compute host.
+    By default (an empty `port_range`) a VM's serial port is a unix socket in its instance folder, which
+    only the user running Overcast (the API process on this host) can open: enough for the all-in-one.
+    A multi-host cloud whose API runs elsewhere sets `port_range` ("first:last"): each serial port is
+    then a TCP server at a port of the range on `listen` (empty: `proxyclient_address`, the address the
+    API's websocket proxy connects to). Such a port is plain TCP as in Nova: anyone who reaches it
+    reaches the VM's console, so it must be an address only the API hosts can reach (a management
+    network); a wildcard address is refused.
     """
 
-    listen: str = "127.0.0.1"
+    listen: str = ""
     proxyclient_address: str = "127.0.0.1"
-    port_range: str = "10000:20000"
+    port_range: str = ""
 
     @field_validator("port_range")
     @classmethod
@@ -82,12 +85,30 @@ class SerialConsoleSettings(BaseModel):
             raise ValueError(f"port_range must be FIRST:LAST (1-65535), got {value!r}")
         return value
 
+    @field_validator("listen", "proxyclient_address")
+    @classmethod
+    def _one_address(cls, value: str) -> str:
+        if value.strip("[]") in ("0.0.0.0", "::", "*"):
+            raise ValueError(f"serial ports listen on one address the console proxy reaches, not {value!r}")
+        return value
+
+    @property
+    def listen_address(self) -> str:
+        """Where a TCP serial port binds."""
+        return self.listen or self.proxyclient_address
+
     @property
     def ports(self) -> range | None:
         if not self.port_range:
             return None
         first, _, last = self.port_range.partition(":")
         return range(int(first), int(last) + 1)
+
+
+class ConsoleAuthSettings(BaseModel):
+    """[consoleauth] (Nova's): how long a console URL's token may wait to be used, in seconds."""
+
+    token_ttl: int = Field(default=600, gt=0)
 
 
 class Settings(BaseSettings):
@@ -117,6 +138,7 @@ class Settings(BaseSettings):
     compute_driver: str = "auto"
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     serial_console: SerialConsoleSettings = Field(default_factory=SerialConsoleSettings)
+    consoleauth: ConsoleAuthSettings = Field(default_factory=ConsoleAuthSettings)
     # Nova's: seconds a deleted server stays SOFT_DELETED (restorable) before it is reclaimed; 0 deletes
     # at once. shelved_offload_time: seconds a shelved server keeps its host; 0 offloads at once, -1 never.
     reclaim_instance_interval: int = 0

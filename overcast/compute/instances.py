@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, or_, select, update
 from sqlalchemy.orm import Session
 
-from overcast.compute import migrations, states
+from overcast.compute import console_tokens, migrations, states
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance, InstanceFault
 from overcast.errors import NotFound, OvercastError
@@ -157,6 +157,7 @@ def mark_deleted(session: Session, instance: Instance, quotas: QuotaEngine) -> b
     if done:
         quotas.release(session, instance.project_id, quota_deltas(instance))
         migrations.forget(session, instance.uuid)
+        console_tokens.forget(session, instance.uuid)  # its console must not outlive it
     return done
 
 

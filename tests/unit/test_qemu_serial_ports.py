@@ -35,14 +35,19 @@ def new_ports(allocators: list[SerialPorts], port_range: str = "10000:10005") ->
     return allocator
 
 
-def test_settings_default_to_nova_range_on_loopback() -> None:
+def test_settings_default_to_unix_sockets_and_tcp_binds_the_proxy_address() -> None:
     settings = SerialConsoleSettings()
-    assert settings.listen == "127.0.0.1" and settings.proxyclient_address == "127.0.0.1"
-    assert settings.ports == range(10000, 20001)
-    assert SerialConsoleSettings(port_range="").ports is None  # unix sockets
+    assert settings.ports is None  # unix sockets unless a remote proxy needs TCP
+    tcp = SerialConsoleSettings(port_range="10000:20000", proxyclient_address="192.0.2.7")
+    assert tcp.ports == range(10000, 20001) and tcp.listen_address == "192.0.2.7"
+    assert SerialPorts(tcp).listen == "192.0.2.7"
+    assert SerialConsoleSettings(port_range="10000:10001", listen="192.0.2.8").listen_address == "192.0.2.8"
     for bad in ("10000", "a:b", "20000:10000", "0:10", "1:70000"):
         with pytest.raises(ValidationError):
             SerialConsoleSettings(port_range=bad)
+    for wildcard in ("0.0.0.0", "::", "[::]"):  # every network would reach the consoles
+        with pytest.raises(ValidationError):
+            SerialConsoleSettings(port_range="10000:10001", listen=wildcard)
 
 
 def test_ports_are_taken_lowest_first_skipping_busy_ones(allocators: list[SerialPorts]) -> None:

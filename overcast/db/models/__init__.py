@@ -8,6 +8,7 @@ migrations, so a module missing here shows up as a failing test).
 from overcast.db.models import (  # noqa: F401
     aggregates,
     compute,
+    console_tokens,
     identity,
     image,
     instance_actions,

@@ -7,6 +7,7 @@ cannot run `exec:` migrations (our suspend) once daemonized, and a child we star
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -23,6 +24,8 @@ QMP_SOCKET = "qmp.sock"
 PID_FILE = "qemu.pid"
 LOG_FILE = "qemu.log"
 GUEST_SSH_PORT = 22
+INSTANCE_DIR_MODE = 0o700
+SOCKET_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,11 @@ def build_qemu_command(config: LaunchConfig, qemu: str = "qemu-system-x86_64") -
 
 
 def launch(command: list[str], instance_dir: Path, timeout: float = 30.0) -> subprocess.Popen[bytes]:
-    """Start QEMU in `instance_dir`; returns once its QMP socket is listening (QEMU finished its set-up)."""
+    """Start QEMU in `instance_dir`; returns once its QMP socket is listening (QEMU finished its set-up).
+
+    The serial and QMP sockets are the VM's console and its controls: the folder is the owner's alone
+    (0700) and QEMU creates its sockets and files under umask 077, so no other local user can connect."""
+    instance_dir.chmod(INSTANCE_DIR_MODE)
     for leftover in (PID_FILE, QMP_SOCKET, SERIAL_SOCKET):
         (instance_dir / leftover).unlink(missing_ok=True)
     log = instance_dir / LOG_FILE
@@ -104,7 +111,7 @@ def launch(command: list[str], instance_dir: Path, timeout: float = 30.0) -> sub
         with log.open("ab") as stderr:
             process = subprocess.Popen(
                 command, cwd=instance_dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=stderr, start_new_session=True,
+                stderr=stderr, start_new_session=True, umask=0o077,
             )  # fmt: skip
     except OSError as exc:
         raise DriverError(f"Cannot start QEMU: {exc}") from exc
@@ -117,6 +124,8 @@ def launch(command: list[str], instance_dir: Path, timeout: float = 30.0) -> sub
             errors = log.read_text(errors="replace").strip().splitlines()[-5:]
             raise DriverError(f"QEMU failed to start ({process.returncode}): {' '.join(errors)}")
         time.sleep(0.01)
+    with contextlib.suppress(FileNotFoundError):  # a TCP serial port has no socket file
+        (instance_dir / SERIAL_SOCKET).chmod(SOCKET_MODE)
     return process
 
 

@@ -1,5 +1,10 @@
 """TCP ports for the VMs' serial consoles on this host, from [serial_console] port_range (as in Nova).
 
+Only a multi-host cloud sets port_range (its API's console proxy is on another host); otherwise serial
+ports are unix sockets in the instance folders and nothing here is used. A TCP port listens on one
+address (`listen`, or the proxy's `proxyclient_address`), never a wildcard, and anyone who reaches it
+reaches the console: it belongs on a network only the API hosts reach.
+
 A VM keeps its port for its whole life: the port is stored in its instance.json and claimed again when
 a restarted driver finds the VM, so a console keeps its address across reboots, stop/start and compute
 restarts. Ports are held process-wide, because several drivers may share one process (tests, the
@@ -37,7 +42,7 @@ class SerialPorts:
     """Hands out the serial console ports of one driver's VMs; None from `acquire` means unix sockets."""
 
     def __init__(self, settings: SerialConsoleSettings, probe: PortProbe = port_is_free) -> None:
-        self.listen = settings.listen
+        self.listen = settings.listen_address
         self.proxyclient_address = settings.proxyclient_address
         self.ports = settings.ports
         self._probe = probe

@@ -1,7 +1,8 @@
 """Serial consoles: POST /servers/{id}/remote-consoles (2.6+), the os-getSerialConsole action (2.1-2.5),
 and the websocket at /serial?token=... that joins the user to the VM's serial port.
 
-The websocket is not behind the token middleware: the single-use console token is its credential.
+The websocket is not behind the token middleware: the single-use console token is its credential,
+checked by `compute/consoles.py` (in a worker thread: it waits on the database and the compute host).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Depends, WebSocket
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from overcast import errors, policy
@@ -21,7 +23,8 @@ from overcast.api.auth import register_public_path
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.cloud import Cloud
-from overcast.compute.consoles import SERIAL_PATH, ConsoleTarget, SerialConsoles, tokens_for
+from overcast.compute.console_tokens import ConsoleGrant
+from overcast.compute.consoles import SERIAL_PATH, SerialConsoles
 
 LOG = logging.getLogger(__name__)
 REMOTE_CONSOLES = "os_compute_api:os-remote-consoles"
@@ -93,7 +96,7 @@ def get_serial_console_action(req: ComputeRequest, server_id: str, value: Any) -
 @router.websocket(SERIAL_PATH)
 async def serial_proxy(websocket: WebSocket, token: str = "") -> None:
     cloud: Cloud = websocket.app.state.cloud
-    target = tokens_for(cloud).redeem(token)
+    target = await run_in_threadpool(SerialConsoles(cloud).redeem, token)
     if target is None or target.connect.get("kind") not in ("tcp", "unix"):
         await websocket.close(code=1008, reason="Invalid or expired console token")
         return
@@ -116,7 +119,7 @@ async def _open_serial_port(connect: dict[str, Any]) -> tuple[asyncio.StreamRead
 
 
 async def _pump(
-    websocket: WebSocket, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, target: ConsoleTarget
+    websocket: WebSocket, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, target: ConsoleGrant
 ) -> None:
     async def to_guest() -> None:
         while True:
