@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from overcast.api import openapi
 from overcast.api.app import create_app
 from overcast.api.openstack import compute, identity, image
 from overcast.cloud import Cloud
@@ -27,6 +28,8 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     identity.install(app, cloud.settings, cloud.db)
     compute.install(app, cloud)
     image.install(app, cloud, image_api)
+    # Last: each API's document describes the routes mounted above.
+    openapi.install(app)
     return app
 
 

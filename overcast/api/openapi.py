@@ -1,0 +1,381 @@
+"""OpenAPI 3.1 documents of each OpenStack API the app serves, readable without a token.
+
+FastAPI builds the paths, parameters and schemas from the routes and their request and response models;
+this module cuts that one document into one per API (the paths below its prefix, with the components
+they refer to) and adds what FastAPI cannot know: the `X-Auth-Token` security scheme (none on the
+public paths), the compute microversion header, the errors each API really answers with, in its own
+body shape (Nova's, Keystone's or Glance's, never FastAPI's 422), and the image bodies that Glance's
+routes read by hand (their shapes come from the image API's own JSON schemas). A response without a
+model is documented as what it is, a JSON object, so a client or a fuzzer can check every answer.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from overcast.api.auth import is_public, register_public_path
+from overcast.api.openstack.compute.microversion import LEGACY_HEADER, MAX_VERSION, MIN_VERSION, NEW_HEADER
+from overcast.api.openstack.image.images import PATCH_MEDIA_TYPE
+from overcast.api.openstack.image.schemas import IMAGE_PROPERTIES, MEMBER_PROPERTIES
+from overcast.image.registry import MEMBER_STATUSES
+
+Schema = dict[str, Any]
+JSON = "application/json"
+READS = frozenset({"get", "head"})
+
+SECURITY_SCHEME = "token"
+_SECURITY_SCHEMES: Schema = {
+    SECURITY_SCHEME: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Auth-Token",
+        "description": "A token from POST /identity/v3/auth/tokens (its X-Subject-Token header).",
+    }
+}
+
+_ERROR_DESCRIPTIONS = {
+    400: "The request is malformed or fails validation.",
+    401: "No token, or one that is invalid, expired or revoked; or wrong credentials.",
+    403: "Policy does not allow the caller this operation, or a quota is exceeded.",
+    404: "The resource does not exist or is not visible to the caller.",
+    406: "The requested microversion is outside the supported range.",
+    409: "The resource's state does not allow the operation, or it conflicts with another.",
+    413: "The request body is too large.",
+    415: "The request body's media type is not the one this operation reads.",
+}
+
+# Nova: {"itemNotFound": {"code": 404, "message": "..."}}, the one key naming the error.
+NOVA_ERROR: Schema = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+    },
+}
+# Keystone: {"error": {"code": 401, "message": "...", "title": "Unauthorized"}}.
+KEYSTONE_ERROR: Schema = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "title"],
+            "properties": {
+                "code": {"type": "integer"},
+                "message": {"type": "string"},
+                "title": {"type": "string"},
+            },
+        }
+    },
+}
+# Glance (webob): JSON when the client accepts it, else a small HTML page.
+GLANCE_ERROR: Schema = {
+    "type": "object",
+    "required": ["message", "code", "title"],
+    "properties": {"message": {"type": "string"}, "code": {"type": "string"}, "title": {"type": "string"}},
+}
+
+
+@dataclass(frozen=True)
+class APIDocument:
+    """One API's document: where it is served, which paths it covers and how its errors look."""
+
+    title: str
+    version: str
+    url: str
+    path_prefix: str
+    error_content: Schema
+    statuses_everywhere: tuple[int, ...] = ()
+    operation_extras: dict[tuple[str, str], Schema] = field(default_factory=dict)
+
+
+def _microversions() -> str:
+    minors = "|".join(str(minor) for minor in range(MAX_VERSION.minor, MIN_VERSION.minor - 1, -1))
+    return rf"^(compute ({MAX_VERSION.major}\.({minors})|latest))$"
+
+
+COMPUTE_VERSION_PARAMETER: Schema = {
+    "name": NEW_HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        f"The microversion to serve: `compute X.Y` from {MIN_VERSION} to {MAX_VERSION} or `compute latest`"
+        f" (or `{LEGACY_HEADER}: X.Y`); none means {MIN_VERSION}. Request models accept every version's"
+        " fields and refuse those of a later version than the one asked for with a 400."
+    ),
+    "schema": {"type": "string", "pattern": _microversions()},
+}
+
+
+def _writable(properties: Schema) -> Schema:
+    return {name: spec for name, spec in properties.items() if not spec.get("readOnly")}
+
+
+IMAGE: Schema = {"type": "object", "properties": IMAGE_PROPERTIES, "additionalProperties": {"type": "string"}}
+IMAGE_CREATE: Schema = {
+    "type": "object",
+    "properties": _writable(IMAGE_PROPERTIES),
+    "additionalProperties": {"type": "string"},
+}
+IMAGE_PATCH: Schema = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["op", "path"],
+        "properties": {
+            "op": {"type": "string", "enum": ["add", "remove", "replace"]},
+            "path": {"type": "string"},
+            "value": {},
+        },
+    },
+}
+IMAGE_MEMBER: Schema = {"type": "object", "properties": MEMBER_PROPERTIES}
+OCTETS: Schema = {"type": "string", "format": "binary"}
+
+
+def _json(schema: Schema, description: str = "") -> Schema:
+    return {"description": description or "OK", "content": {JSON: {"schema": schema}}}
+
+
+def _body(media_type: str, schema: Schema) -> Schema:
+    return {"required": True, "content": {media_type: {"schema": schema}}}
+
+
+def _octets(description: str) -> Schema:
+    return {"description": description, "content": {"application/octet-stream": {"schema": OCTETS}}}
+
+
+def _no_content(description: str = "No content") -> Schema:
+    return {"description": description}
+
+
+# Glance's routes read their bodies by hand (JSON-patch, raw data), so FastAPI sees none of them.
+_IMAGE_ID = "/image/v2/images/{image_id}"
+IMAGE_OPERATIONS: dict[tuple[str, str], Schema] = {
+    ("get", "/image"): {"responses": {"300": _json({"type": "object"}, "The versions (Multiple Choices)")}},
+    ("get", "/image/"): {"responses": {"300": _json({"type": "object"}, "The versions (Multiple Choices)")}},
+    ("post", "/image/v2/images"): {
+        "requestBody": _body(JSON, IMAGE_CREATE),
+        "responses": {"201": _json(IMAGE, "The new image")},
+    },
+    ("get", _IMAGE_ID): {"responses": {"200": _json(IMAGE)}},
+    ("patch", _IMAGE_ID): {
+        "requestBody": _body(PATCH_MEDIA_TYPE, IMAGE_PATCH),
+        "responses": {"200": _json(IMAGE, "The updated image")},
+        "x-error-statuses": [415],
+    },
+    ("put", f"{_IMAGE_ID}/file"): {"requestBody": _body("application/octet-stream", OCTETS)},
+    ("put", f"{_IMAGE_ID}/stage"): {"requestBody": _body("application/octet-stream", OCTETS)},
+    ("get", f"{_IMAGE_ID}/file"): {
+        "responses": {
+            "200": _octets("The image data"),
+            "206": _octets("The range asked for"),
+            "204": _no_content("The image has no data"),
+        }
+    },
+    ("post", f"{_IMAGE_ID}/import"): {
+        "requestBody": _body(
+            JSON,
+            {
+                "type": "object",
+                "required": ["method"],
+                "properties": {
+                    "method": {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {"name": {"type": "string"}, "uri": {"type": "string"}},
+                    },
+                    "stores": {"type": "array", "items": {"type": "string"}},
+                    "all_stores": {"type": "boolean"},
+                    "all_stores_must_succeed": {"type": "boolean"},
+                },
+            },
+        )
+    },
+    ("post", f"{_IMAGE_ID}/members"): {
+        "requestBody": _body(
+            JSON, {"type": "object", "required": ["member"], "properties": {"member": {"type": "string"}}}
+        ),
+        "responses": {"200": _json(IMAGE_MEMBER, "The new member")},
+    },
+    ("get", f"{_IMAGE_ID}/members/{{member_id}}"): {"responses": {"200": _json(IMAGE_MEMBER)}},
+    ("put", f"{_IMAGE_ID}/members/{{member_id}}"): {
+        "requestBody": _body(
+            JSON,
+            {
+                "type": "object",
+                "required": ["status"],
+                "properties": {"status": {"type": "string", "enum": list(MEMBER_STATUSES)}},
+            },
+        ),
+        "responses": {"200": _json(IMAGE_MEMBER, "The updated member")},
+    },
+}
+
+COMPUTE = APIDocument(
+    title="Overcast Compute API",
+    version=f"2.1 (microversions {MIN_VERSION} to {MAX_VERSION})",
+    url="/compute/v2.1/openapi.json",
+    path_prefix="/compute",
+    error_content={JSON: {"schema": NOVA_ERROR}},
+    statuses_everywhere=(406,),
+)
+IDENTITY = APIDocument(
+    title="Overcast Identity API",
+    version="3",
+    url="/identity/v3/openapi.json",
+    path_prefix="/identity",
+    error_content={JSON: {"schema": KEYSTONE_ERROR}},
+)
+IMAGE_API = APIDocument(
+    title="Overcast Image API",
+    version="2",
+    url="/image/v2/openapi.json",
+    path_prefix="/image",
+    error_content={JSON: {"schema": GLANCE_ERROR}, "text/html": {"schema": {"type": "string"}}},
+    operation_extras=IMAGE_OPERATIONS,
+)
+DOCUMENTS: tuple[APIDocument, ...] = (COMPUTE, IDENTITY, IMAGE_API)
+
+for _document in DOCUMENTS:
+    register_public_path(_document.url, methods=("GET", "HEAD"))
+
+
+def _covers(prefix: str, path: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def _error_statuses(document: APIDocument, method: str, path: str, operation: Schema) -> list[int]:
+    public = is_public(method.upper(), path)
+    statuses = [400, 404, *document.statuses_everywhere, *operation.pop("x-error-statuses", [])]
+    if not (public and method in READS):
+        statuses.append(401)
+    if not public:
+        statuses.append(403)
+    if method not in READS:
+        statuses.append(409)
+    if "requestBody" in operation:
+        statuses.append(413)
+    return sorted(set(statuses))
+
+
+def _honest_success(responses: Schema) -> None:
+    """A response FastAPI could not describe (no model) is a JSON object, not "anything"."""
+    for status, response in responses.items():
+        content = response.get("content")
+        if not content:
+            continue
+        if status in ("204", "304") or status[0] not in "23":
+            continue
+        json_content = content.get(JSON)
+        if json_content is not None and not json_content.get("schema"):
+            json_content["schema"] = {"type": "object"}
+
+
+def _operations(paths: Schema) -> Iterator[tuple[str, str, Schema]]:
+    for path, item in paths.items():
+        for method, operation in item.items():
+            yield path, method, operation
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value.rsplit("/", 1)[-1]
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _used_schemas(paths: Schema, schemas: Schema) -> Schema:
+    """The component schemas `paths` refer to, directly or through other components."""
+    used: Schema = {}
+    pending = list(_refs(paths))
+    while pending:
+        name = pending.pop()
+        if name in used or name not in schemas:
+            continue
+        used[name] = schemas[name]
+        pending.extend(_refs(schemas[name]))
+    return dict(sorted(used.items()))
+
+
+def build_document(whole: Schema, document: APIDocument, base_url: str) -> Schema:
+    """`document`'s part of FastAPI's `whole` app document, completed as this module explains."""
+    paths = {
+        path: copy.deepcopy(item)
+        for path, item in whole["paths"].items()
+        if _covers(document.path_prefix, path)
+    }
+    for path, method, operation in _operations(paths):
+        extras = copy.deepcopy(document.operation_extras.get((method, path), {}))
+        operation["responses"].pop("422", None)
+        operation["responses"].update(extras.pop("responses", {}))
+        operation.update(extras)
+        if document is COMPUTE and _covers(f"{document.path_prefix}/v2.1", path):
+            operation.setdefault("parameters", []).append(copy.deepcopy(COMPUTE_VERSION_PARAMETER))
+        _honest_success(operation["responses"])
+        for status in _error_statuses(document, method, path, operation):
+            operation["responses"][str(status)] = {
+                "description": _ERROR_DESCRIPTIONS[status],
+                "content": copy.deepcopy(document.error_content),
+            }
+        if is_public(method.upper(), path):
+            operation["security"] = []
+    schemas = {
+        name: schema
+        for name, schema in whole.get("components", {}).get("schemas", {}).items()
+        if name not in ("HTTPValidationError", "ValidationError")
+    }
+    return {
+        "openapi": whole["openapi"],
+        "info": {"title": document.title, "version": document.version},
+        "servers": [{"url": base_url}],
+        "paths": paths,
+        "components": {"schemas": _used_schemas(paths, schemas), "securitySchemes": _SECURITY_SCHEMES},
+        "security": [{SECURITY_SCHEME: []}],
+    }
+
+
+def documents(app: FastAPI) -> dict[str, Schema]:
+    """Every API's document by its URL, built once from the app's routes (they never change once served)."""
+    built: dict[str, Schema] | None = getattr(app.state, "openapi_documents", None)
+    if built is None:
+        whole = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        base_url = app.state.settings.base_url
+        built = {document.url: build_document(whole, document, base_url) for document in DOCUMENTS}
+        app.state.openapi_documents = built
+    return built
+
+
+_NOT_A_NAME = re.compile(r"[^A-Za-z0-9_]")
+
+
+def install(app: FastAPI) -> None:
+    """Serve each API's document at its URL; call it after every API's routes are mounted."""
+    for document in DOCUMENTS:
+        name = _NOT_A_NAME.sub("_", document.url.strip("/"))
+        app.add_api_route(
+            document.url, _server_of(document.url), methods=["GET"], include_in_schema=False, name=name
+        )
+
+
+def _server_of(url: str) -> Callable[[Request], JSONResponse]:
+    def serve(request: Request) -> JSONResponse:
+        return JSONResponse(documents(request.app)[url])
+
+    return serve
