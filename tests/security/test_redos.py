@@ -1,0 +1,92 @@
+"""ReDoS in GET /servers filters (issue #12, defect 3).
+
+Nova's name filter (and the admins' other regex filters, and ip/ip6) are regular expressions any member
+sends. Run by a backtracking engine, `^(a+)+$` over a name of 28 "a"s and a "-" takes 2^28 steps per
+server (minutes for ten servers) while holding the GIL, so even /healthcheck stopped answering. The
+filters must be matched in linear time; what RE2 cannot run (backreferences) is a 400.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from openstack.connection import Connection
+
+from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
+
+# Ten servers (the default instance quota) named "aaaa…a-1" to "aaaa…a-10".
+EVIL_NAME = "a" * 28
+EVIL_PATTERN = "^(a+)+$"
+# A backtracking engine needs minutes here; a linear one needs milliseconds. 2 s cannot be flaky.
+LIST_BUDGET = 2.0
+
+
+def get(conn: Connection, path: str) -> Any:
+    return conn.compute.get(path, microversion="2.62")
+
+
+@pytest.fixture(scope="module")
+def evil_servers(demo: Connection) -> Iterator[list[Any]]:
+    demo.compute.create_server(
+        name=EVIL_NAME, image_id=IMAGE_ID, flavor_id=TINY, networks="none", min_count=10, max_count=10
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        servers = list(demo.compute.servers())
+        if len(servers) == 10 and all(server.status == "ACTIVE" for server in servers):
+            break
+        assert time.monotonic() < deadline, [(server.name, server.status) for server in servers]
+        time.sleep(0.1)
+    yield servers
+    for server in servers:
+        demo.compute.delete_server(server)
+
+
+def test_a_catastrophic_pattern_lists_in_linear_time_and_blocks_nobody(
+    cloud: InProcessCloud, demo: Connection, evil_servers: list[Any]
+) -> None:
+    outcome: dict[str, Any] = {}
+
+    def evil_list() -> None:
+        started = time.monotonic()
+        outcome["response"] = get(demo, f"/servers?name={EVIL_PATTERN.replace('+', '%2B')}")
+        outcome["elapsed"] = time.monotonic() - started
+
+    lister = threading.Thread(target=evil_list)
+    lister.start()
+    try:
+        started = time.monotonic()
+        health = httpx.get(f"{cloud.base_url}/healthcheck", timeout=LIST_BUDGET)
+        health_elapsed = time.monotonic() - started
+    finally:
+        lister.join()
+    assert health.status_code == 200 and health_elapsed < LIST_BUDGET
+    assert outcome["response"].status_code == 200, outcome["response"].text
+    assert outcome["response"].json()["servers"] == []
+    assert outcome["elapsed"] < LIST_BUDGET, f"the list took {outcome['elapsed']:.1f} s"
+
+
+def test_the_name_filter_is_still_novas_search(demo: Connection, evil_servers: list[Any]) -> None:
+    def names(query: str) -> list[str]:
+        response = get(demo, f"/servers?{query}")
+        assert response.status_code == 200, response.text
+        return sorted(server["name"] for server in response.json()["servers"])
+
+    # A search, not a match: the pattern may be found anywhere in the name.
+    assert len(names("name=a-1")) == 2  # "…a-1" and "…a-10"
+    assert names("name=a-10$") == [f"{EVIL_NAME}-10"]
+    assert len(names("name=^(a%2B)%2B-")) == 10
+    assert names("name=(?i)A{28}-7") == [f"{EVIL_NAME}-7"]
+    assert names("name=^b") == []
+
+
+@pytest.mark.parametrize("query", ["name=(a)\\1", "name=(?=a)a", "ip=(1)\\1", "name=" + "a" * 1025])
+def test_patterns_a_linear_engine_cannot_run_are_a_400(demo: Connection, query: str) -> None:
+    response = get(demo, f"/servers?{query}")
+    assert response.status_code == 400, response.text
+    assert "regular expression" in response.json()["badRequest"]["message"]
