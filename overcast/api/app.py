@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from overcast import metrics, servicegroup
 from overcast.api import versions
 from overcast.api.errors import install_error_handlers
-from overcast.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from overcast.api.middleware import BodySizeLimitMiddleware, JsonBodyMiddleware, RequestContextMiddleware
 from overcast.config import Settings
 
 if TYPE_CHECKING:
@@ -108,7 +108,9 @@ def create_app(
     for prefix, router in routers:
         app.include_router(router, prefix=prefix)
 
-    # Added last runs first: request ids and the fault barrier wrap the body limit's 413 too.
+    # Added last runs first: request ids and the fault barrier wrap the body limit's 413 too, and the
+    # JSON check only ever buffers what the body limit let through.
+    app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_body_size=settings.max_request_body_size)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from overcast.context import RequestContext
@@ -61,7 +61,7 @@ for _path in (
 register_public_path("/identity/v3/auth/tokens", methods=("POST",))
 
 TokenValidator = Callable[[str, str | None], RequestContext]
-ErrorRenderer = Callable[[Scope, OvercastError], JSONResponse]
+ErrorRenderer = Callable[[Scope, OvercastError], Response]
 
 
 def _default_renderer(scope: Scope, error: OvercastError) -> JSONResponse:

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids, access log and metrics, fault barrier, request body limit.
+"""Pure ASGI middleware: request ids, access log and metrics, fault barrier, request body limit, JSON
+bodies checked once for every API. Their errors take the shape of the API the path belongs to.
 
 Pure ASGI (not BaseHTTPMiddleware) so the body limit can count a chunked body while it streams and so
 the request-id context variable is visible inside endpoints and their thread-pool workers.
@@ -14,11 +15,11 @@ from typing import Any
 
 import fastapi.routing
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from overcast import errors
-from overcast.api.errors import fault_body
+from overcast.api.errors import Fault, error_response_for
+from overcast.api.json_body import MalformedJSON, UnacceptableJSON, load_json
 from overcast.context import new_request_id
 from overcast.log import request_id_var
 from overcast.metrics import UNMATCHED_ROUTE, observe_http_request
@@ -127,7 +128,7 @@ class RequestContextMiddleware:
             if response_started:
                 # Too late for a fault body: let the server abort the connection.
                 raise
-            await JSONResponse(fault_body(), status_code=500)(scope, receive, send_with_id)
+            await error_response_for(scope, Fault())(scope, receive, send_with_id)
         finally:
             duration = time.perf_counter() - started
             route = self.routes.template(scope)
@@ -146,6 +147,11 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+def is_unbounded(path: str, patterns: Iterable[re.Pattern[str]] | None = None) -> bool:
+    """Whether `path` streams bulk data (`patterns`, or UNBOUNDED_BODY_PATHS when None)."""
+    return any(pattern.match(path) for pattern in (UNBOUNDED_BODY_PATHS if patterns is None else patterns))
 
 
 class _BodyTooLarge(Exception):
@@ -167,14 +173,11 @@ class BodySizeLimitMiddleware:
         self._unbounded_paths = None if unbounded_paths is None else tuple(unbounded_paths)
 
     def _is_unbounded(self, path: str) -> bool:
-        patterns = UNBOUNDED_BODY_PATHS if self._unbounded_paths is None else self._unbounded_paths
-        return any(pattern.match(path) for pattern in patterns)
+        return is_unbounded(path, self._unbounded_paths)
 
     @staticmethod
     async def _reject(scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            errors.RequestTooLarge().to_body(), status_code=413, headers={"Connection": "close"}
-        )
+        response = error_response_for(scope, errors.RequestTooLarge(), headers={"Connection": "close"})
         await response(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -226,3 +229,59 @@ class BodySizeLimitMiddleware:
             if not exceeded or response_started:
                 raise
             await self._reject(scope, receive, send)
+
+
+def _may_be_json(headers: Headers) -> bool:
+    # FastAPI parses a body without a Content-Type as JSON too, and Glance's JSON-patch has its own type.
+    content_type = headers.get("content-type")
+    if content_type is None:
+        return True
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type.endswith(("/json", "+json", "-json-patch"))
+
+
+class JsonBodyMiddleware:
+    """Refuses, for every API, JSON bodies no handler should meet: nested too deep, holding a lone
+    surrogate (overcast.api.json_body). Runs inside the body limit, so what it buffers is bounded;
+    bodies that are not JSON and the streamed image data pass untouched. A body that is not JSON at
+    all is left to the route, whose parser knows what it expected.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or not _may_be_json(Headers(scope=scope))
+            or is_unbounded(_route_path(scope))
+        ):
+            await self.app(scope, receive, send)
+            return
+        pieces: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before its body was complete
+            pieces.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(pieces)
+        if body.strip():
+            try:
+                load_json(body)
+            except MalformedJSON:
+                pass
+            except UnacceptableJSON as error:
+                await error_response_for(scope, error)(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

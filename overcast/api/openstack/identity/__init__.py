@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
-from starlette.responses import JSONResponse
-from starlette.types import Scope
 
 from overcast.api.auth import AuthMiddleware
+from overcast.api.errors import error_response_for
 from overcast.api.openstack.identity import (
     routes_assignments,
     routes_auth,
@@ -16,10 +15,8 @@ from overcast.api.openstack.identity import (
     routes_regions,
     routes_resources,
 )
-from overcast.api.openstack.identity.errors import keystone_error_response
 from overcast.config import Settings
 from overcast.db.engine import Database
-from overcast.errors import OvercastError
 from overcast.identity.service import IdentityService
 
 PREFIX = "/identity"
@@ -49,14 +46,9 @@ def install(app: FastAPI, settings: Settings, db: Database, identity: IdentitySe
     app.state.identity = service
     app.include_router(build_router())
 
-    def render_error(scope: Scope, error: OvercastError) -> JSONResponse:
-        if scope["path"].startswith(PREFIX):
-            return keystone_error_response(error, settings.base_url)
-        return JSONResponse(error.to_body(), status_code=error.status)
-
     if app.middleware_stack is not None:
         raise RuntimeError("install() must run before the app serves its first request")
     # Innermost: it runs after the request-id middleware, so its 401s carry a request id too.
     app.user_middleware.append(
-        Middleware(AuthMiddleware, validate=service.tokens.context, render_error=render_error)
+        Middleware(AuthMiddleware, validate=service.tokens.context, render_error=error_response_for)
     )

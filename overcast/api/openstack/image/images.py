@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -12,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from overcast import errors
 from overcast.api.deps import get_context
+from overcast.api.json_body import load_json
 from overcast.api.openstack.image import views
 from overcast.api.openstack.image.errors import GlanceRoute
 from overcast.context import RequestContext
@@ -33,10 +33,7 @@ def service(request: Request) -> ImageAPI:
 
 async def json_body(request: Request) -> Any:
     raw = await request.body()
-    try:
-        return json.loads(raw) if raw else None
-    except ValueError as exc:
-        raise errors.BadRequest(f"Malformed JSON in request body: {exc}") from None
+    return load_json(raw) if raw else None
 
 
 def import_headers(image_api: ImageAPI) -> dict[str, str]:
