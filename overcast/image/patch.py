@@ -7,6 +7,7 @@ or removing a property that does not exist 409, as Glance does.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,14 @@ CORE = frozenset({
 # Glance keeps these prefixes for itself.
 RESERVED_PREFIXES = ("os_glance",)
 MAX_PROPERTY_LENGTH = 255
+# Glance's bound for integer attributes (its database columns are 32-bit, as min_ram/min_disk are here).
+MAX_DB_INT = 2**31 - 1
+# Glance takes any string of at most 255 characters as a name. We refuse what cannot be stored or
+# shown safely: C0/C1 controls (NUL, which PostgreSQL cannot store in text, newlines, escapes that
+# forge log lines and terminal output), DEL, and the bidirectional overrides and isolates that make a
+# name read differently from what it is ("Trojan Source"). Other format characters (the zero-width
+# joiner of emoji sequences) stay allowed.
+_UNSHOWABLE_IN_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass
@@ -50,6 +59,10 @@ def validate_core(name: str, value: Any) -> Any:
     if name == "name":
         if value is not None and (not isinstance(value, str) or len(value) > 255):
             raise errors.BadRequest("Invalid value for name: must be a string of at most 255 characters.")
+        if value is not None and _UNSHOWABLE_IN_NAME.search(value):
+            raise errors.BadRequest(
+                "Invalid value for name: control characters and bidirectional overrides are not allowed."
+            )
     elif name == "visibility":
         if value not in VISIBILITIES:
             raise errors.BadRequest(f"Invalid visibility value: {value}")
@@ -57,8 +70,8 @@ def validate_core(name: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise errors.BadRequest(f"Invalid value for {name}: must be a boolean.")
     elif name in ("min_ram", "min_disk"):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise errors.BadRequest(f"Invalid value for {name}: must be an integer >= 0.")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DB_INT:
+            raise errors.BadRequest(f"Invalid value for {name}: must be an integer from 0 to {MAX_DB_INT}.")
     elif name == "disk_format":
         if value is not None and value not in DISK_FORMATS:
             raise errors.BadRequest(
