@@ -29,6 +29,7 @@ from websockets.typing import Subprotocol
 
 from overcast.cli.servers import ssh_command
 from overcast.compute.manager import ComputeManager
+from overcast.config import SerialConsoleSettings
 from overcast.guest.publish import DEFAULT_IMAGE_ID
 from overcast.service import Service
 from overcast.virt.qemu.driver import QemuDriver
@@ -50,7 +51,11 @@ WAIT = 120
 
 def new_driver(data_dir: Path) -> QemuDriver:
     # ACTIVE means the VM runs (as in Nova); the tests wait for the guest's READY line themselves.
-    return QemuDriver(data_dir, accelerator="tcg", boot_timeout=0, soft_reboot_timeout=30)
+    # Serial ports on TCP, as a multi-host cloud configures them (the default is a unix socket).
+    serial = SerialConsoleSettings(port_range="10000:20000")
+    return QemuDriver(
+        data_dir, accelerator="tcg", boot_timeout=0, soft_reboot_timeout=30, serial_console=serial
+    )
 
 
 @pytest.fixture(scope="module")
