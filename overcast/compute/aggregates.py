@@ -21,6 +21,7 @@ from overcast.db.engine import Database
 from overcast.db.models.aggregates import Aggregate, AggregateHost, AggregateMetadata
 from overcast.db.models.compute import Instance
 from overcast.db.models.service import ServiceRecord
+from overcast.digits import database_id
 
 DEFAULT_AVAILABILITY_ZONE = "nova"
 INTERNAL_AVAILABILITY_ZONE = "internal"
@@ -108,9 +109,8 @@ class AggregateAPI:
 
     @staticmethod
     def _find(session: Session, aggregate_id: str | int) -> Aggregate:
-        row = None
-        if str(aggregate_id).isdigit():
-            row = session.get(Aggregate, int(aggregate_id))
+        number = database_id(aggregate_id)
+        row = session.get(Aggregate, number) if number is not None else None
         if row is None:
             raise errors.NotFound(f"Aggregate {aggregate_id} could not be found.")
         return row

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid as uuid_lib
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, delete, or_, select
+from sqlalchemy import ColumnElement, Select, delete, false, or_, select
 from sqlalchemy.orm import Session
 
 from overcast import errors
@@ -14,6 +14,7 @@ from overcast.db.engine import Database
 from overcast.db.models.aggregates import FlavorProject
 from overcast.db.models.compute import Flavor
 from overcast.db.pagination import paginate
+from overcast.digits import DB_MAX_INT
 
 # Nova's accepted sort keys for GET /flavors.
 SORT_KEYS = ("created_at", "description", "flavorid", "id", "is_public", "memory_mb", "name",
@@ -73,10 +74,10 @@ class FlavorAPI:
             stmt = stmt.where(or_(Flavor.is_public.is_(True), _shared_with(ctxt)))
         elif is_public is not None:
             stmt = stmt.where(Flavor.is_public.is_(False))
-        if filters.min_ram is not None:
-            stmt = stmt.where(Flavor.memory_mb >= filters.min_ram)
-        if filters.min_disk is not None:
-            stmt = stmt.where(Flavor.root_gb >= filters.min_disk)
+        # Past the columns' range no flavor qualifies (and SQLite could not even bind the number).
+        for column, minimum in ((Flavor.memory_mb, filters.min_ram), (Flavor.root_gb, filters.min_disk)):
+            if minimum is not None:
+                stmt = stmt.where(column >= minimum if minimum <= DB_MAX_INT else false())
         with self.db.reader() as session:
             stmt = paginate(
                 stmt, Flavor, sort_keys=[(filters.sort_key, filters.sort_dir)], marker=filters.marker,

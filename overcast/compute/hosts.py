@@ -22,6 +22,7 @@ from overcast.compute.aggregates import (
 from overcast.db.engine import Database
 from overcast.db.models.compute import ComputeNode, Instance
 from overcast.db.models.service import ServiceRecord
+from overcast.digits import database_id
 
 
 @dataclass(frozen=True)
@@ -170,8 +171,9 @@ class HostAPI:
 
         def write(session: Session) -> None:
             by_uuid = select(ServiceRecord).where(ServiceRecord.uuid == service_id)
+            number = database_id(service_id)
             record = (
-                session.get(ServiceRecord, int(service_id)) if service_id.isdigit()
+                session.get(ServiceRecord, number) if number is not None
                 else session.scalars(by_uuid).first()
             )  # fmt: skip
             if record is None:
@@ -206,8 +208,9 @@ class HostAPI:
         """By compute node id (digits, before 2.53) or uuid."""
         not_found = errors.NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
         with self.db.reader() as session:
-            if hypervisor_id.isdigit():
-                node = session.get(ComputeNode, int(hypervisor_id))
+            number = database_id(hypervisor_id)
+            if number is not None:
+                node = session.get(ComputeNode, number)
             else:
                 node = session.scalars(select(ComputeNode).where(ComputeNode.uuid == hypervisor_id)).first()
             found = self._hypervisors(session, [node] if node else [], with_servers)

@@ -10,6 +10,7 @@ import string
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
@@ -64,10 +65,10 @@ def x509_fingerprint(pem: str) -> str:
     """Nova's x509 fingerprint: the certificate's SHA-1, colon-separated hex."""
     try:
         certificate = x509.load_pem_x509_certificate(pem.encode())
-    except ValueError:
+        # SHA-1 because that is the fingerprint Nova shows, not for security.
+        digest = certificate.fingerprint(hashes.SHA1()).hex()
+    except (ValueError, UnsupportedAlgorithm):
         raise errors.BadRequest("Keypair data is invalid: failed to generate fingerprint") from None
-    # SHA-1 because that is the fingerprint Nova shows, not for security.
-    digest = certificate.fingerprint(hashes.SHA1()).hex()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
@@ -80,7 +81,8 @@ def fingerprint(public_key: str) -> str:
     try:
         serialization.load_ssh_public_key(f"{parts[0]} {parts[1]}".encode())
         blob = base64.b64decode(parts[1], validate=True)
-    except (ValueError, binascii.Error, TypeError, errors.OvercastError):
+    except (ValueError, binascii.Error, TypeError, UnsupportedAlgorithm, errors.OvercastError):
+        # UnsupportedAlgorithm: a well-formed line naming a key type cryptography does not know.
         raise invalid from None
     digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))

@@ -24,6 +24,7 @@ from overcast.db.base import utcnow
 from overcast.db.models.compute import Flavor, Instance
 from overcast.db.models.migrations import Migration
 from overcast.db.pagination import paginate
+from overcast.digits import database_id
 
 PRE_MIGRATING: Final = "pre-migrating"
 MIGRATING: Final = "migrating"
@@ -112,11 +113,12 @@ def in_progress(session: Session, instance_uuid: str) -> Migration | None:
 
 def of_instance(session: Session, instance_uuid: str, migration_id: str) -> Migration | None:
     """The instance's move with this id (the API's path segment), if there is one."""
-    if not migration_id.isdigit():
+    number = database_id(migration_id)
+    if number is None:
         return None
     return session.scalars(
         select(Migration).where(
-            Migration.id == int(migration_id),
+            Migration.id == number,
             Migration.instance_uuid == instance_uuid,
             Migration.deleted.is_(False),
         )

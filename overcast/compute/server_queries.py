@@ -21,6 +21,7 @@ from overcast.db.models.compute import Flavor, Instance, InstanceFault
 from overcast.db.models.instance_actions import InstanceExtra
 from overcast.db.models.service import ServiceRecord
 from overcast.db.pagination import paginate
+from overcast.digits import DB_MAX_INT
 
 # Nova's osapi_max_limit: the most rows one list request returns.
 MAX_LIMIT = 1000
@@ -230,7 +231,8 @@ def integer_filter(name: str, value: str) -> ColumnElement[bool]:
         number = int(value)
     except ValueError:
         raise errors.BadRequest(f"Invalid filter value for {name}: {value!r} is not an integer.") from None
-    return INTEGER_FILTERS[name] == number
+    # No row holds a number past the column's range (which SQLite could not even bind).
+    return INTEGER_FILTERS[name] == number if abs(number) <= DB_MAX_INT else false()
 
 
 def _with_address(session: Session, stmt: Select[Instance], ip: str | None, ip6: str | None) -> list[str]:

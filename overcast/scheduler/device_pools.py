@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from overcast.digits import decimal
+
 ALIAS_KEY = "pci_passthrough:alias"
 VGPU_KEY = "resources:VGPU"
 
@@ -61,13 +63,15 @@ def alias_requests(extra_specs: Mapping[str, str]) -> list[tuple[str, int]]:
     for item in extra_specs.get(ALIAS_KEY, "").split(","):
         name, _, count = item.strip().partition(":")
         if name:
-            requests.append((name, int(count) if count.strip().isdigit() else 1))
+            number = decimal(count.strip())
+            requests.append((name, 1 if number is None else number))
     return requests
 
 
 def vgpus_wanted(extra_specs: Mapping[str, str]) -> int:
     value = extra_specs.get(VGPU_KEY, "0").strip()
-    return int(value) if value.isdigit() else 0
+    number = decimal(value)
+    return 0 if number is None else number
 
 
 def requested(

@@ -6,6 +6,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from overcast.digits import decimal
 from overcast.scheduler.filters.base import BaseFilter
 from overcast.scheduler.host_state import Capabilities, HostStateTable, Indices, Mask
 from overcast.scheduler.request_spec import RequestSpec
@@ -22,7 +23,7 @@ def _arch(value: str) -> str:
 
 def _version(text: str) -> int:
     """'2.11.1' -> Nova's integer form 2011001."""
-    parts = [int(part) for part in text.split(".")[:3] if part.isdigit()] + [0, 0, 0]
+    parts = [number for part in text.split(".")[:3] if (number := decimal(part)) is not None] + [0, 0, 0]
     return parts[0] * 1_000_000 + parts[1] * 1_000 + parts[2]
 
 

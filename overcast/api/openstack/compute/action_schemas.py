@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError, field_validator
 
 from overcast import errors
-from overcast.api.openstack.compute.schemas import DiskConfig, Name
+from overcast.api.openstack.compute.schemas import AccessIPv4, AccessIPv6, DiskConfig, Name
 
 
 class _Strict(BaseModel):
@@ -39,8 +39,8 @@ class Rebuild(_Strict):
     name: Name | None = None
     adminPass: str | None = None
     metadata: dict[str, Any] | None = None
-    accessIPv4: str | None = None
-    accessIPv6: str | None = None
+    accessIPv4: AccessIPv4 | None = None
+    accessIPv6: AccessIPv6 | None = None
     disk_config: DiskConfig | None = Field(default=None, alias="OS-DCF:diskConfig")
     # Accepted for compatibility (no config drive files, no ephemeral disks to keep yet).
     personality: list[dict[str, Any]] | None = None

@@ -20,6 +20,7 @@ from overcast.api.openstack.compute.common import parse_bool, parse_int, require
 from overcast.api.openstack.compute.microversion import MIN_VERSION, APIVersion
 from overcast.compute.hosts import HypervisorInfo
 from overcast.compute.server_queries import MAX_LIMIT
+from overcast.digits import database_id
 
 router = APIRouter()
 
@@ -151,7 +152,7 @@ def _checked_id(hypervisor_id: str, version: APIVersion) -> str:
             uuid.UUID(hypervisor_id)
         except ValueError:
             raise errors.BadRequest(f"Invalid uuid {hypervisor_id}") from None
-    elif not hypervisor_id.isdigit():
+    elif database_id(hypervisor_id) is None:
         raise errors.NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
     return hypervisor_id
 

@@ -6,17 +6,70 @@ field the requested microversion does not know into Nova's 400 ("Additional prop
 
 from __future__ import annotations
 
+import ipaddress
+import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from overcast import errors
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.microversion import APIVersion
+from overcast.digits import DB_MAX_INT
 
-Name = Annotated[str, Field(min_length=1, max_length=255)]
+# Nova's SQL_SP_FLOAT_MAX: the largest single-precision float a column holds (rxtx_factor).
+SQL_SP_FLOAT_MAX = 3.40282e38
+
+
+def _is_printable(char: str) -> bool:
+    """Nova's rule: not "other" (control, format, surrogate, private, unassigned) nor a line or
+    paragraph separator; horizontal spaces (Zs) are printable. Its name pattern lists the Basic
+    Multilingual Plane only, so characters beyond it (emoji) are refused as well."""
+    category = unicodedata.category(char)
+    return (
+        ord(char) < 0xFFFF and not category.startswith("C")
+        and (not category.startswith("Z") or category == "Zs")
+    )  # fmt: skip
+
+
+def _valid_name(value: str) -> str:
+    """Nova's parameter_types.name (valid_name_regex): printable, no leading or trailing whitespace."""
+    if not all(_is_printable(char) for char in value):
+        raise ValueError("must be printable characters")
+    if unicodedata.category(value[:1] or "x") == "Zs" or unicodedata.category(value[-1:] or "x") == "Zs":
+        raise ValueError("must not start or end with whitespace")
+    return value
+
+
+def _ipv4(value: str) -> str:
+    """Nova's format "ipv4": a dotted quad."""
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a 'ipv4'") from None
+    return value
+
+
+def _ipv6(value: str) -> str:
+    """Nova's format "ipv6", without a zone (fe80::1%eth0 names an interface, not an address)."""
+    try:
+        address = ipaddress.IPv6Address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a 'ipv6'") from None
+    if address.scope_id:
+        raise ValueError(f"{value!r} is not a 'ipv6'")
+    return value
+
+
+# Nova's parameter_types, shared by every compute request model.
+Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_valid_name)]
+AccessIPv4 = Annotated[str, AfterValidator(_ipv4)]
+AccessIPv6 = Annotated[str, AfterValidator(_ipv6)]
+# flavor_param_positive / flavor_param_non_negative: integers (or digit strings) within the column's range.
+FlavorPositive = Annotated[int, Field(ge=1, le=DB_MAX_INT)]
+FlavorNonNegative = Annotated[int, Field(ge=0, le=DB_MAX_INT)]
 DiskConfig = Literal["AUTO", "MANUAL"]
 Description = Annotated[str, Field(max_length=255)] | None
 Tag = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[^,/]*$")]
@@ -24,12 +77,6 @@ Uuid = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-
                                      r"[0-9a-fA-F]{12}$")]  # fmt: skip
 BootIndex = StrictInt | Annotated[str, Field(pattern=r"^-?[0-9]+$")] | None
 Boolish = StrictBool | Literal["true", "True", "TRUE", "false", "False", "FALSE", "1", "0", "yes", "no"]
-
-
-def _no_edge_whitespace(value: str) -> str:
-    if value != value.strip():
-        raise ValueError("must not have leading or trailing whitespace")
-    return value
 
 
 def _printable(value: str | None) -> str | None:
@@ -116,8 +163,8 @@ class ServerCreateFields(_Strict):
     availability_zone: Name | None = None
     security_groups: list[SecurityGroupRef] | None = None
     user_data: Annotated[str, Field(max_length=65535)] | None = None
-    accessIPv4: str | None = None
-    accessIPv6: str | None = None
+    accessIPv4: AccessIPv4 | None = None
+    accessIPv6: AccessIPv6 | None = None
     config_drive: StrictBool | Literal["true", "True", "false", "False", ""] | None = None
     min_count: Annotated[int, Field(ge=1)] = 1
     max_count: Annotated[int, Field(ge=1)] | None = None
@@ -131,7 +178,6 @@ class ServerCreateFields(_Strict):
     description: Description = None
     tags: Annotated[list[Tag], Field(max_length=50)] | None = None
 
-    _name = field_validator("name")(_no_edge_whitespace)
     _description = field_validator("description")(_printable)
 
 
@@ -182,12 +228,11 @@ def _is_uuid(text: str) -> bool:
 
 class ServerUpdateFields(_Strict):
     name: Name | None = None
-    accessIPv4: str | None = None
-    accessIPv6: str | None = None
+    accessIPv4: AccessIPv4 | None = None
+    accessIPv6: AccessIPv6 | None = None
     disk_config: DiskConfig | None = Field(default=None, alias="OS-DCF:diskConfig")
     description: Description = None
 
-    _name = field_validator("name")(lambda value: value if value is None else _no_edge_whitespace(value))
     _description = field_validator("description")(_printable)
 
 
@@ -201,16 +246,15 @@ class ServerUpdateBody(_Strict):
 class FlavorCreateFields(_Strict):
     name: Name
     id: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[\w\.\- ]*$")] | None = None
-    ram: Annotated[int, Field(ge=1)]
-    vcpus: Annotated[int, Field(ge=1)]
-    disk: Annotated[int, Field(ge=0)]
-    ephemeral: Annotated[int, Field(ge=0)] = Field(default=0, alias="OS-FLV-EXT-DATA:ephemeral")
-    swap: Annotated[int, Field(ge=0)] = 0
-    rxtx_factor: Annotated[float, Field(gt=0)] = 1.0
+    ram: FlavorPositive
+    vcpus: FlavorPositive
+    disk: FlavorNonNegative
+    ephemeral: FlavorNonNegative = Field(default=0, alias="OS-FLV-EXT-DATA:ephemeral")
+    swap: FlavorNonNegative = 0
+    rxtx_factor: Annotated[float, Field(gt=0, le=SQL_SP_FLOAT_MAX)] = 1.0
     is_public: StrictBool = Field(default=True, alias="os-flavor-access:is_public")
     description: Annotated[str, Field(max_length=65535)] | None = None
 
-    _name = field_validator("name")(_no_edge_whitespace)
     _description = field_validator("description")(_printable)
 
 

@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from overcast import policy
 from overcast.api.openstack.compute import version_history as v
-from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_bool
+from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_bool, parse_int
 from overcast.api.openstack.compute.microversion import APIVersion
+from overcast.api.openstack.compute.schemas import Name
 from overcast.compute.server_groups import GroupView, ServerGroupAPI
 
 router = APIRouter()
@@ -21,7 +22,7 @@ class _Strict(BaseModel):
 
 
 class ServerGroupFields(_Strict):
-    name: Annotated[str, Field(min_length=1, max_length=255)]
+    name: Name
     policies: Annotated[list[str], Field(min_length=1, max_length=1)]
 
 
@@ -53,9 +54,9 @@ def list_server_groups(request: Request, req: ComputeRequest = Depends(compute_r
     if all_projects:
         policy.enforce(req.context, "os_compute_api:os-server-groups:index:all_projects", _target(req))
     groups = _api(req).list(req.context, all_projects=all_projects)
-    offset = int(request.query_params.get("offset", "0") or 0)
-    limit = request.query_params.get("limit")
-    groups = groups[offset : offset + int(limit)] if limit else groups[offset:]
+    offset = parse_int("offset", request.query_params.get("offset") or None) or 0
+    limit = parse_int("limit", request.query_params.get("limit") or None)
+    groups = groups[offset : offset + limit] if limit else groups[offset:]
     return {"server_groups": [_view(group, req.version) for group in groups]}
 
 

@@ -18,6 +18,7 @@ from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.compute.schemas import refuse_fields
 from overcast.compute.aggregates import COMPUTE_BINARY
 from overcast.compute.hosts import ServiceInfo
+from overcast.digits import database_id
 
 router = APIRouter()
 
@@ -155,7 +156,7 @@ def delete_service(service_id: str, req: AdminRequest = Depends(admin_request)) 
             uuid.UUID(service_id)
         except ValueError:
             raise errors.BadRequest(f"Invalid uuid {service_id}") from None
-    elif not service_id.isdigit():
+    elif database_id(service_id) is None:
         raise errors.BadRequest(f"Invalid ID {service_id}: it must be an integer.")
     req.admin.hosts.delete_service(service_id)
     return Response(status_code=204)
