@@ -60,7 +60,9 @@ for _path in (
     register_public_path(_path or "/", methods=("GET", "HEAD"))
 register_public_path("/identity/v3/auth/tokens", methods=("POST",))
 
-TokenValidator = Callable[[str, str | None], RequestContext]
+# (token, request id, method, path): the method and path let a token limited by application-credential
+# access rules be refused for requests its rules do not name.
+TokenValidator = Callable[[str, str | None, str, str], RequestContext]
 ErrorRenderer = Callable[[Scope, OvercastError], Response]
 
 
@@ -87,7 +89,9 @@ class AuthMiddleware:
         public = is_public(scope["method"], scope["path"])
         if token:
             try:
-                state["context"] = self.validate(token, state.get("request_id"))
+                state["context"] = self.validate(
+                    token, state.get("request_id"), scope["method"], scope["path"]
+                )
             except Unauthorized as error:
                 if not public:
                     await self.render_error(scope, error)(scope, receive, send)

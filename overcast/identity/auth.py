@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from overcast.context import RequestContext
 from overcast.db.models.identity import ApplicationCredential, Domain, Project, Role
 from overcast.errors import BadRequest, NotFound, Unauthorized
+from overcast.identity import access_rules
 from overcast.identity.backends import UserRecord
 from overcast.identity.core import IdentityCore
+from overcast.identity.credentials import token_access_rules, token_application_credential
 from overcast.identity.tokens import InvalidToken, TokenPayload, new_audit_id
 
 # Never say whether the user, the password or the domain was wrong.
@@ -222,7 +224,11 @@ class TokenService:
         if credential.expires_at is not None:
             expires = min(expires, credential.expires_at)
         return replace(
-            payload, roles=tuple(names), expires_at=expires, application_credential_id=credential.id
+            payload,
+            roles=tuple(names),
+            expires_at=expires,
+            application_credential_id=credential.id,
+            access_rules=token_access_rules(session, credential.id),
         )
 
     # Validating ---------------------------------------------------------------------------------------
@@ -233,8 +239,13 @@ class TokenService:
             raise InvalidToken("The token has been revoked.")
         return payload
 
-    def context(self, token: str, request_id: str | None = None) -> RequestContext:
+    def context(
+        self, token: str, request_id: str | None = None, method: str | None = None, path: str | None = None
+    ) -> RequestContext:
+        """The context a request with this token acts in; `method` and `path` are checked against the
+        token's access rules, if it has any (a token with rules and no request to check is refused)."""
         payload = self.verify(token)
+        access_rules.enforce(payload.access_rules, method, path)
         extra = {"request_id": request_id} if request_id else {}
         return RequestContext(
             user_id=payload.user_id,
@@ -308,5 +319,7 @@ class TokenService:
         elif include_catalog:
             body["catalog"] = self.core.catalog.for_token(session, None)
         if payload.application_credential_id:
-            body["application_credential"] = {"id": payload.application_credential_id, "restricted": True}
+            body["application_credential"] = token_application_credential(
+                session, payload.application_credential_id
+            )
         return {"token": body}

@@ -27,6 +27,7 @@ class Revocation:
     user_id: str | None = None
     project_id: str | None = None
     domain_id: str | None = None
+    application_credential_id: str | None = None
 
     def matches(self, token: TokenPayload) -> bool:
         if token.issued_at.timestamp() > self.issued_before:
@@ -37,7 +38,23 @@ class Revocation:
             return False
         if self.project_id is not None and self.project_id != token.project_id:
             return False
+        if (
+            self.application_credential_id is not None
+            and self.application_credential_id != token.application_credential_id
+        ):
+            return False
         return self.domain_id is None or self.domain_id in (token.domain_id, token.user_domain_id)
+
+
+def _event_of(row: RevocationEvent) -> Revocation:
+    return Revocation(
+        row.issued_before,
+        row.audit_id,
+        row.user_id,
+        row.project_id,
+        row.domain_id,
+        row.application_credential_id,
+    )
 
 
 class RevocationList:
@@ -82,7 +99,7 @@ class RevocationList:
         return any(event.matches(token) for event in self._events.values() if event.audit_id is None)
 
     def _remember(self, row: RevocationEvent) -> None:
-        event = Revocation(row.issued_before, row.audit_id, row.user_id, row.project_id, row.domain_id)
+        event = _event_of(row)
         with self._lock:
             self._events[row.id] = event
             self._local[row.id] = event
@@ -98,10 +115,7 @@ class RevocationList:
             rows = session.scalars(
                 select(RevocationEvent).where(RevocationEvent.issued_before >= horizon)
             ).all()
-        events = {
-            row.id: Revocation(row.issued_before, row.audit_id, row.user_id, row.project_id, row.domain_id)
-            for row in rows
-        }
+        events = {row.id: _event_of(row) for row in rows}
         with self._lock:
             self._local = {key: e for key, e in self._local.items() if e.issued_before >= horizon}
             events.update(self._local)

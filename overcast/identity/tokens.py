@@ -122,6 +122,9 @@ class TokenPayload:
     user_name: str | None = None
     project_name: str | None = None
     application_credential_id: str | None = None
+    # (service, method, path pattern) triples a token from a credential with access rules may call;
+    # None means no such limit (every other token, and credentials without rules).
+    access_rules: tuple[tuple[str, str, str], ...] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -154,6 +157,8 @@ class TokenPayload:
             "ac": self.application_credential_id,
         }
         wire.update({key: value for key, value in optional.items() if value is not None})
+        if self.access_rules is not None:
+            wire["ar"] = [list(rule) for rule in self.access_rules]
         return wire
 
     @classmethod
@@ -171,7 +176,14 @@ class TokenPayload:
             user_name=wire.get("un"),
             project_name=wire.get("pn"),
             application_credential_id=wire.get("ac"),
+            access_rules=_access_rules_from_wire(wire.get("ar")),
         )
+
+
+def _access_rules_from_wire(rules: Any) -> tuple[tuple[str, str, str], ...] | None:
+    if rules is None:
+        return None
+    return tuple((str(service), str(method), str(path)) for service, method, path in rules)
 
 
 class InvalidToken(Unauthorized):

@@ -10,7 +10,7 @@ import pytest
 
 from overcast.config import Settings, load_settings
 from overcast.db import Database
-from overcast.errors import Forbidden, NotFound, Unauthorized
+from overcast.errors import BadRequest, NotFound, Unauthorized
 from overcast.identity.bootstrap import BootstrapResult, bootstrap
 from overcast.identity.passwords import LoginThrottled, PasswordHasher
 from overcast.identity.service import IdentityService
@@ -206,8 +206,9 @@ def test_application_credential_logs_in_with_its_roles(identity: IdentityService
     make_user(identity, "fay", "fays")
     context = identity.tokens.context(login(identity, "fay", "pw-fay", "fays"))
     assert context.user_id is not None
+    caller = identity.tokens.verify(login(identity, "fay", "pw-fay", "fays"))
     created = identity.credentials.create_application_credential(
-        context, context.user_id, {"name": "ci", "roles": [{"name": "reader"}]}
+        caller, context.user_id, {"name": "ci", "roles": [{"name": "reader"}]}
     )
     token, body = identity.tokens.issue(
         {
@@ -228,15 +229,16 @@ def test_application_credential_logs_in_with_its_roles(identity: IdentityService
                 }
             }
         )
-    with pytest.raises(Forbidden):
+    with pytest.raises(BadRequest):
         identity.credentials.create_application_credential(
-            context, context.user_id, {"name": "greedy", "roles": [{"name": "admin"}]}
+            caller, context.user_id, {"name": "greedy", "roles": [{"name": "admin"}]}
         )
 
 
 def test_ec2_credentials_map_to_a_context(identity: IdentityService) -> None:
     made = make_user(identity, "gus", "guses")
-    credential = identity.credentials.create_ec2_credential(made["user"]["id"], made["project"]["id"])
+    caller = identity.tokens.verify(login(identity, "gus", "pw-gus", "guses"))
+    credential = identity.credentials.create_ec2_credential(caller, made["user"]["id"], made["project"]["id"])
     secret, context = identity.credentials.ec2_context(credential["access"])
     assert secret == credential["secret"]
     assert (context.user_id, context.project_id, context.roles) == (

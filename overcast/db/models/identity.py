@@ -148,14 +148,50 @@ class ApplicationCredential(Base, TimestampMixin):
     roles: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
 
 
+class AccessRule(Base):
+    """What an application credential's tokens may call: a service type, an HTTP method, a path pattern.
+
+    Rules belong to a user and are shared by that user's credentials (Keystone reuses an identical rule,
+    or one named by id, instead of storing it twice).
+    """
+
+    __tablename__ = "identity_access_rules"
+    __table_args__ = (UniqueConstraint("user_id", "service", "method", "path"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    service: Mapped[str] = mapped_column(String(64), nullable=False)
+    method: Mapped[str] = mapped_column(String(16), nullable=False)
+    path: Mapped[str] = mapped_column(String(225), nullable=False)
+
+
+class ApplicationCredentialAccessRule(Base):
+    """A rule an application credential holds; a rule in use cannot be deleted (no cascade from rules)."""
+
+    __tablename__ = "identity_application_credential_access_rules"
+
+    application_credential_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_application_credentials.id", ondelete="CASCADE"), primary_key=True
+    )
+    access_rule_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_access_rules.id"), primary_key=True, index=True
+    )
+
+
 class Ec2Credential(Base, TimestampMixin):
     __tablename__ = "identity_ec2_credentials"
 
     access: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # The EC2 API recomputes signatures with the secret, so it is stored, not hashed (as Keystone does).
-    secret: Mapped[str] = mapped_column(String(128), nullable=False)
+    # The EC2 API recomputes signatures with the secret, so it cannot be hashed: it is encrypted with the
+    # credential key named by key_id (identity/credential_keys.py), which lives outside the database.
+    # key_id NULL marks a plain-text secret written before migration 0013; start-up encrypts those.
+    encrypted_secret: Mapped[str] = mapped_column(Text, nullable=False)
+    key_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     project_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    # Made with a token from this application credential: acts with its roles and dies with it (Keystone's
+    # app_cred_id in the credential's blob).
+    application_credential_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class RevocationEvent(Base):
@@ -168,6 +204,7 @@ class RevocationEvent(Base):
     user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     domain_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    application_credential_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Seconds since the epoch with microseconds: compared against the token's issue time.
     issued_before: Mapped[float] = mapped_column(Float, nullable=False)
     revoked_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)

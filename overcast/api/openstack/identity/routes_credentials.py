@@ -1,4 +1,5 @@
-"""Application credentials, EC2 credentials, and the stored catalog (/v3/services, /v3/endpoints)."""
+"""Application credentials and their access rules, EC2 credentials, and the stored catalog
+(/v3/services, /v3/endpoints)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,24 @@ from overcast.api.deps import get_context
 from overcast.api.openstack.identity.common import get_identity, listing, new_router, with_link
 from overcast.api.openstack.identity.schemas import ApplicationCredentialBody, Ec2CredentialBody
 from overcast.context import RequestContext
+from overcast.errors import Unauthorized
 from overcast.identity.service import IdentityService
+from overcast.identity.tokens import TokenPayload
 
 router = new_router()
 Ctx = Depends(get_context)
 Identity = Depends(get_identity)
 
 APP_CREDENTIALS = "/v3/users/{user_id}/application_credentials"
+ACCESS_RULES = "/v3/users/{user_id}/access_rules"
 EC2 = "/v3/users/{user_id}/credentials/OS-EC2"
+
+
+def _caller(context: RequestContext, identity: IdentityService) -> TokenPayload:
+    """The request's own token: what it may delegate depends on its roles and application credential."""
+    if context.auth_token is None:
+        raise Unauthorized()
+    return identity.tokens.verify(context.auth_token)
 
 
 def _app_link(request: Request, user_id: str, entity: dict[str, Any]) -> dict[str, Any]:
@@ -39,7 +50,8 @@ def create_application_credential(
     if fields["expires_at"] is not None and fields["expires_at"].tzinfo is None:
         fields["expires_at"] = fields["expires_at"].replace(tzinfo=UTC)
     fields["roles"] = [role for role in fields["roles"] or []]
-    created = identity.credentials.create_application_credential(context, user_id, fields)
+    caller = _caller(context, identity)
+    created = identity.credentials.create_application_credential(caller, user_id, fields)
     return {"application_credential": _app_link(request, user_id, created)}
 
 
@@ -77,7 +89,51 @@ def delete_application_credential(
     user_id: str, credential_id: str, context: RequestContext = Ctx, identity: IdentityService = Identity
 ) -> Response:
     policy.enforce(context, "identity:application_credentials", {"user_id": user_id})
-    identity.credentials.delete_application_credential(user_id, credential_id)
+    identity.credentials.delete_application_credential(_caller(context, identity), user_id, credential_id)
+    return Response(status_code=204)
+
+
+def _rule_link(request: Request, user_id: str, entity: dict[str, Any]) -> dict[str, Any]:
+    return with_link(request, f"users/{user_id}/access_rules", entity)
+
+
+@router.get(ACCESS_RULES)
+def list_access_rules(
+    user_id: str,
+    request: Request,
+    service: str | None = None,
+    method: str | None = None,
+    path: str | None = None,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:application_credentials", {"user_id": user_id})
+    rules = identity.credentials.list_access_rules(user_id, service, method, path)
+    return {
+        "access_rules": [_rule_link(request, user_id, rule) for rule in rules],
+        "links": {"self": str(request.url), "previous": None, "next": None},
+    }
+
+
+@router.get(ACCESS_RULES + "/{rule_id}")
+def show_access_rule(
+    user_id: str,
+    rule_id: str,
+    request: Request,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:application_credentials", {"user_id": user_id})
+    rule = identity.credentials.get_access_rule(user_id, rule_id)
+    return {"access_rule": _rule_link(request, user_id, rule)}
+
+
+@router.delete(ACCESS_RULES + "/{rule_id}", status_code=204)
+def delete_access_rule(
+    user_id: str, rule_id: str, context: RequestContext = Ctx, identity: IdentityService = Identity
+) -> Response:
+    policy.enforce(context, "identity:application_credentials", {"user_id": user_id})
+    identity.credentials.delete_access_rule(user_id, rule_id)
     return Response(status_code=204)
 
 
@@ -95,9 +151,8 @@ def create_ec2_credential(
     identity: IdentityService = Identity,
 ) -> dict[str, Any]:
     policy.enforce(context, "identity:ec2_credentials", {"user_id": user_id})
-    return {
-        "credential": _ec2_link(request, identity.credentials.create_ec2_credential(user_id, body.tenant_id))
-    }
+    created = identity.credentials.create_ec2_credential(_caller(context, identity), user_id, body.tenant_id)
+    return {"credential": _ec2_link(request, created)}
 
 
 @router.get(EC2)

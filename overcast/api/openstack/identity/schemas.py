@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,7 +44,8 @@ class UserFields(_Body):
     domain_id: str | None = None
     password: str | None = None
     enabled: bool | None = None
-    email: str | None = None
+    # Keystone keeps e-mail among a user's free-form attributes; our column holds 255 characters.
+    email: str | None = Field(default=None, max_length=255)
     description: str | None = None
     default_project_id: str | None = None
 
@@ -96,6 +97,17 @@ class RoleRef(_Body):
     name: str | None = None
 
 
+class AccessRuleSpec(BaseModel):
+    """Keystone's access-rule schema: an existing rule by id, or service, method and path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9-]+$")
+    service: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9-]+$")
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] | None = None
+    path: str | None = Field(default=None, max_length=225, pattern=r"^/")
+
+
 class ApplicationCredentialFields(_Body):
     name: str = Field(min_length=1, max_length=255)
     description: str | None = None
@@ -103,6 +115,7 @@ class ApplicationCredentialFields(_Body):
     expires_at: datetime | None = None
     roles: list[RoleRef] | None = None
     unrestricted: bool = False
+    access_rules: list[AccessRuleSpec] | None = None
 
 
 class ApplicationCredentialBody(_Body):
