@@ -17,8 +17,7 @@ from overcast import errors
 from overcast.bus import get_transport
 from overcast.cli.servers import ssh_command
 from overcast.cloud import Cloud
-from overcast.compute import instance_extra, network_info
-from overcast.compute.consoles import ConsoleTokens
+from overcast.compute import console_tokens, instance_extra, network_info
 from overcast.compute.image_cache import HostImageCache
 from overcast.config import load_settings
 from overcast.context import RequestContext
@@ -76,20 +75,31 @@ def test_load_reads_the_stored_network_info_of_many_instances(db: Database) -> N
 
 
 # --- console tokens -------------------------------------------------------------------------------
-def test_console_tokens_are_single_use_and_expire() -> None:
-    now = [datetime(2026, 1, 1, tzinfo=UTC)]
-    tokens = ConsoleTokens(lambda: now[0], ttl=timedelta(minutes=10))
-    first = tokens.issue("vm-1", {"kind": "unix", "path": "/x/serial.sock"})
-    second = tokens.issue("vm-1", {"kind": "unix", "path": "/x/serial.sock"})
-    assert first != second
-    target = tokens.redeem(first)
-    assert (
-        target is not None and target.instance_uuid == "vm-1" and target.connect["path"] == "/x/serial.sock"
-    )
-    assert tokens.redeem(first) is None
-    assert tokens.redeem("made-up") is None
-    now[0] += timedelta(minutes=11)
-    assert tokens.redeem(second) is None
+def test_console_tokens_are_single_use_expire_and_go_with_their_instance(db: Database) -> None:
+    vm, other = _instance(db, "vm-1"), _instance(db, "vm-2")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    ttl = timedelta(minutes=10)
+
+    def grant(instance_uuid: str) -> console_tokens.ConsoleGrant:
+        return console_tokens.ConsoleGrant(instance_uuid=instance_uuid, project_id="p1", user_id="u1",
+                                           host="c1", console_type="serial",
+                                           connect={"kind": "unix", "path": "/x/serial.sock"})  # fmt: skip
+
+    def redeem(token: str, at: datetime) -> console_tokens.ConsoleGrant | None:
+        return db.write(lambda session: console_tokens.redeem(session, token, now=at))
+
+    def issue(instance_uuid: str) -> str:
+        return db.write(lambda session: console_tokens.issue(session, grant(instance_uuid), now=now, ttl=ttl))
+
+    first, second, third, gone = issue(vm), issue(vm), issue(vm), issue(other)
+    assert len({first, second, third, gone}) == 4
+    assert redeem(first, now + ttl - timedelta(seconds=1)) == grant(vm)
+    assert redeem(first, now) is None  # spent
+    assert redeem("made-up", now) is None
+    assert redeem(second, now + ttl) is None  # expired
+    db.write(lambda session: console_tokens.forget(session, other))
+    assert redeem(gone, now) is None
+    assert redeem(third, now) == grant(vm)  # another instance's tokens stay
 
 
 # --- the default driver ---------------------------------------------------------------------------
