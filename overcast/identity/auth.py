@@ -11,15 +11,33 @@ from sqlalchemy.orm import Session
 
 from overcast.context import RequestContext
 from overcast.db.models.identity import ApplicationCredential, Domain, Project, Role
-from overcast.errors import BadRequest, NotFound, Unauthorized
+from overcast.errors import NotFound, Unauthorized
 from overcast.identity import access_rules
-from overcast.identity.backends import UserRecord
+from overcast.identity.auth_schema import (
+    APPLICATION_CREDENTIAL,
+    PASSWORD,
+    TOKEN,
+    ApplicationCredentialMethod,
+    Auth,
+    DomainRef,
+    PasswordUser,
+    ProjectScope,
+    Scope,
+    parse_auth,
+)
+from overcast.identity.backends import IdentityBackend, UserRecord
 from overcast.identity.core import IdentityCore
 from overcast.identity.credentials import token_access_rules, token_application_credential
 from overcast.identity.tokens import InvalidToken, TokenPayload, new_audit_id
 
 # Never say whether the user, the password or the domain was wrong.
 AUTH_FAILED = "The request you have made requires authentication."
+
+
+def _domain_key(domain: DomainRef | None) -> str:
+    if domain is None:
+        return "?"
+    return f"id:{domain.id}" if domain.id is not None else f"name:{domain.name}"
 
 
 def isotime(moment: datetime) -> str:
@@ -31,104 +49,129 @@ class TokenService:
         self.core = core
 
     # Issuing ------------------------------------------------------------------------------------------
-    def issue(self, auth: dict[str, Any], include_catalog: bool = True) -> tuple[str, dict[str, Any]]:
-        """POST /v3/auth/tokens: returns (token id, response body)."""
-        identity = auth.get("identity")
-        if not isinstance(identity, dict) or not identity.get("methods"):
-            raise BadRequest("Expecting to find identity.methods in auth.")
-        methods = [str(m) for m in identity["methods"]]
+    def issue(
+        self,
+        auth: Auth | dict[str, Any],
+        include_catalog: bool = True,
+        client_address: str | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """POST /v3/auth/tokens: returns (token id, response body).
+
+        `auth` is the request's validated `auth` object, or its JSON (validated here: a malformed body is a
+        BadRequest, never a lookup with the wrong types). `client_address` feeds the per-address limit.
+        """
+        request = parse_auth(auth)
+        identity = request.identity
+        methods = tuple(identity.methods)
+        if PASSWORD in methods and identity.password is not None:
+            user = self._password_user(identity.password.user, client_address)
+            with self.core.db.reader() as session:
+                payload = self._scoped(session, user, request.scope, methods)
+        elif TOKEN in methods and identity.token is not None:
+            with self.core.db.reader() as session:
+                payload = self._rescoped(session, identity.token.id, request.scope)
+        elif APPLICATION_CREDENTIAL in methods and identity.application_credential is not None:
+            payload = self._from_application_credential(identity.application_credential, client_address)
+        else:
+            raise Unauthorized("Attempted to authenticate with an unsupported method.")
+        token = self.core.signer.encode(payload)
         with self.core.db.reader() as session:
-            if "password" in methods:
-                user = self._password_user(session, identity.get("password") or {})
-                payload = self._scoped(session, user, auth.get("scope"), tuple(methods))
-            elif "token" in methods:
-                payload = self._rescoped(session, identity.get("token") or {}, auth.get("scope"))
-            elif "application_credential" in methods:
-                payload = self._from_application_credential(session, identity["application_credential"])
-            else:
-                raise Unauthorized(f"Unsupported authentication method: {methods[0]}.")
-            token = self.core.signer.encode(payload)
             return token, self.render(session, payload, include_catalog)
 
-    def _password_user(self, session: Session, password_auth: dict[str, Any]) -> UserRecord:
-        spec = password_auth.get("user")
-        if not isinstance(spec, dict) or not isinstance(spec.get("password"), str):
-            raise BadRequest("Expecting to find user.password in identity.password.")
-        password: str = spec["password"]
-        if spec.get("id"):
-            throttle_key = f"id:{spec['id']}"
-            self.core.throttle.check(throttle_key)
-            found = self.core.find_user_by_id(session, str(spec["id"]))
-            user, backend = found if found else (None, None)
-        else:
-            domain = self._domain_of(session, spec.get("domain"))
-            name = str(spec.get("name") or "")
-            throttle_key = f"name:{domain.id if domain else '?'}:{name}"
-            self.core.throttle.check(throttle_key)
-            backend = self.core.backend_for_domain(session, domain.id) if domain else None
-            user = backend.find_user(session, domain.id, name) if backend and domain else None
-        if user is None or backend is None:
-            self.core.hasher.waste_time(password)
-            self.core.throttle.record_failure(throttle_key)
+    def _password_user(self, spec: PasswordUser, client_address: str | None) -> UserRecord:
+        """The user whose password this is, after the limits and at the cost of exactly one hash.
+
+        The lockout is by the user's id, however the client named the user; a name that matches no user
+        is locked the same way in memory, so a lockout does not reveal whether the user exists.
+        """
+        guard = self.core.login_guard
+        typed = f"id:{spec.id}" if spec.id is not None else f"name:{_domain_key(spec.domain)}:{spec.name}"
+        guard.admit(client_address, typed)
+        if spec.password is None:
+            # Keystone's answer too: no password matches nothing (and costs no lookup or hash).
             raise Unauthorized(AUTH_FAILED)
-        if not backend.check_password(session, user.id, password) or not user.enabled:
-            self.core.throttle.record_failure(throttle_key)
+        with self.core.db.reader() as session:
+            user, backend = self._find_password_user(session, spec)
+            lockout = guard.lockouts.state(session, user.id) if user is not None else None
+            now = guard.now()
+            if user is None or backend is None:
+                guard.unknown_names.check(typed)
+                self.core.hasher.waste_time(spec.password)
+                matched = False
+            else:
+                guard.lockouts.check(lockout, now)
+                matched = backend.check_password(session, user.id, spec.password)
+            domain_row = session.get(Domain, user.domain_id) if user is not None else None
+        if user is None:
+            guard.unknown_names.record_failure(typed)
             raise Unauthorized(AUTH_FAILED)
-        domain_row = session.get(Domain, user.domain_id)
-        if domain_row is None or not domain_row.enabled:
+        if not matched:
+            guard.lockouts.record_failure(user.id, now)
             raise Unauthorized(AUTH_FAILED)
-        self.core.throttle.record_success(throttle_key)
+        guard.lockouts.clear(user.id, lockout, now)
+        if not user.enabled or domain_row is None or not domain_row.enabled:
+            raise Unauthorized(AUTH_FAILED)
         return user
 
-    def _domain_of(self, session: Session, spec: Any) -> Domain | None:
-        if not isinstance(spec, dict):
+    def _find_password_user(
+        self, session: Session, spec: PasswordUser
+    ) -> tuple[UserRecord | None, IdentityBackend | None]:
+        if spec.id is not None:
+            found = self.core.find_user_by_id(session, spec.id)
+            return found if found else (None, None)
+        assert spec.name is not None and spec.domain is not None  # the schema requires both
+        domain = self._domain_of(session, spec.domain)
+        if domain is None:
+            return None, None
+        backend = self.core.backend_for_domain(session, domain.id)
+        return backend.find_user(session, domain.id, spec.name), backend
+
+    def _domain_of(self, session: Session, spec: DomainRef | None) -> Domain | None:
+        if spec is None:
             return None
-        if spec.get("id"):
-            return session.get(Domain, str(spec["id"]))
-        if spec.get("name"):
-            return self.core.domain_by_name(session, str(spec["name"]))
+        if spec.id is not None:
+            return session.get(Domain, spec.id)
+        if spec.name is not None:
+            return self.core.domain_by_name(session, spec.name)
         return None
 
     def _scope_target(
-        self, session: Session, user: UserRecord, scope: Any
+        self, session: Session, user: UserRecord, scope: Scope | str | None
     ) -> tuple[Project | None, Domain | None]:
-        if scope is None or scope == "unscoped":
+        if not isinstance(scope, Scope) or scope.unscoped is not None:
             if user.default_project_id:
                 project = session.get(Project, user.default_project_id)
                 if project is not None and self.core.effective_roles(session, user.id, "project", project.id):
                     return project, None
             return None, None
-        if not isinstance(scope, dict):
-            raise BadRequest("Invalid scope.")
-        if "project" in scope:
-            spec = scope["project"] or {}
-            if spec.get("id"):
-                project = session.get(Project, str(spec["id"]))
-            else:
-                domain = self._domain_of(session, spec.get("domain"))
-                project = None
-                if domain is not None:
-                    query = select(Project).where(
-                        Project.domain_id == domain.id, Project.name == spec.get("name")
-                    )
-                    project = session.scalars(query).first()
+        if scope.project is not None:
+            project = self._project_of(session, scope.project)
             if project is None:
                 raise Unauthorized("Could not find the project to scope to.")
             return project, None
-        if "domain" in scope:
-            domain = self._domain_of(session, scope["domain"])
+        if scope.domain is not None:
+            domain = self._domain_of(session, scope.domain)
             if domain is None:
                 raise Unauthorized("Could not find the domain to scope to.")
             return None, domain
-        if "system" in scope:
+        if scope.system is not None:
             raise Unauthorized("System-scoped tokens are not supported.")
-        raise BadRequest("Invalid scope.")
+        raise Unauthorized("Trust-scoped tokens are not supported.")
+
+    def _project_of(self, session: Session, spec: ProjectScope) -> Project | None:
+        if spec.id is not None:
+            return session.get(Project, spec.id)
+        domain = self._domain_of(session, spec.domain)
+        if domain is None:
+            return None
+        query = select(Project).where(Project.domain_id == domain.id, Project.name == spec.name)
+        return session.scalars(query).first()
 
     def _scoped(
         self,
         session: Session,
         user: UserRecord,
-        scope: Any,
+        scope: Scope | str | None,
         methods: tuple[str, ...],
         expires_at: datetime | None = None,
         audit_ids: tuple[str, ...] = (),
@@ -163,8 +206,8 @@ class TokenService:
             project_name=project.name if project else None,
         )
 
-    def _rescoped(self, session: Session, token_auth: dict[str, Any], scope: Any) -> TokenPayload:
-        original = self.verify(str(token_auth.get("id") or ""))
+    def _rescoped(self, session: Session, token_id: str, scope: Scope | str | None) -> TokenPayload:
+        original = self.verify(token_id)
         if original.application_credential_id:
             raise Unauthorized("Tokens from application credentials cannot be rescoped.")
         found = self.core.find_user_by_id(session, original.user_id)
@@ -180,38 +223,52 @@ class TokenService:
             original.audit_ids[:1],
         )
 
-    def _from_application_credential(self, session: Session, spec: dict[str, Any]) -> TokenPayload:
-        secret = str(spec.get("secret") or "")
-        credential: ApplicationCredential | None = None
-        if spec.get("id"):
-            credential = session.get(ApplicationCredential, str(spec["id"]))
-        elif spec.get("name") and isinstance(spec.get("user"), dict):
-            user_spec = spec["user"]
-            user_id = user_spec.get("id")
-            if not user_id:
-                domain = self._domain_of(session, user_spec.get("domain"))
-                if domain is not None:
-                    backend = self.core.backend_for_domain(session, domain.id)
-                    user_record = backend.find_user(session, domain.id, str(user_spec.get("name")))
-                    user_id = user_record.id if user_record else None
-            credential = session.scalars(
-                select(ApplicationCredential).where(
-                    ApplicationCredential.user_id == user_id, ApplicationCredential.name == spec["name"]
-                )
-            ).first()
-        if credential is None or not self.core.hasher.verify(credential.secret_hash, secret):
-            if credential is None:
-                self.core.hasher.waste_time(secret)
-            raise Unauthorized(AUTH_FAILED)
+    def _application_credential(
+        self, session: Session, spec: ApplicationCredentialMethod
+    ) -> ApplicationCredential | None:
+        if spec.id is not None:
+            return session.get(ApplicationCredential, spec.id)
+        assert spec.user is not None and spec.name is not None  # the schema requires both without an id
+        user_id = spec.user.id
+        if user_id is None:
+            domain = self._domain_of(session, spec.user.domain)
+            if domain is None or spec.user.name is None:
+                return None
+            user_record = self.core.backend_for_domain(session, domain.id).find_user(
+                session, domain.id, spec.user.name
+            )
+            if user_record is None:
+                return None
+            user_id = user_record.id
+        query = select(ApplicationCredential).where(
+            ApplicationCredential.user_id == user_id, ApplicationCredential.name == spec.name
+        )
+        return session.scalars(query).first()
+
+    def _from_application_credential(
+        self, spec: ApplicationCredentialMethod, client_address: str | None
+    ) -> TokenPayload:
+        named = f"id:{spec.id}" if spec.id is not None else f"name:{spec.name}"
+        self.core.login_guard.admit(client_address, f"application_credential:{named}")
+        with self.core.db.reader() as session:
+            credential = self._application_credential(session, spec)
+            # One verification either way (against a dummy hash when there is no such credential).
+            matched = self.core.hasher.verify(credential.secret_hash if credential else None, spec.secret)
+            if credential is None or not matched:
+                raise Unauthorized(AUTH_FAILED)
+            return self._application_credential_token(session, credential)
+
+    def _application_credential_token(
+        self, session: Session, credential: ApplicationCredential
+    ) -> TokenPayload:
         now = self.core.clock()
         if credential.expires_at is not None and credential.expires_at <= now:
             raise Unauthorized(AUTH_FAILED)
         found = self.core.find_user_by_id(session, credential.user_id)
         if found is None or not found[0].enabled:
             raise Unauthorized(AUTH_FAILED)
-        payload = self._scoped(
-            session, found[0], {"project": {"id": credential.project_id}}, ("application_credential",)
-        )
+        scope = Scope(project=ProjectScope(id=credential.project_id))
+        payload = self._scoped(session, found[0], scope, ("application_credential",))
         allowed = {role["name"] for role in credential.roles}
         current = set(payload.roles)
         granted = self.core.implied_closure(

@@ -1,4 +1,4 @@
-"""The identity service's parts (backends, signer, revocations, throttle, catalog) and shared lookups."""
+"""The identity service's parts (backends, signer, revocations, login limits, catalog) and shared lookups."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from overcast.errors import NotFound
 from overcast.identity.backends import IdentityBackend, UserRecord
 from overcast.identity.backends.sql import SqlIdentityBackend
 from overcast.identity.catalog import CatalogCache
-from overcast.identity.passwords import LoginThrottle, PasswordHasher
+from overcast.identity.login_limits import LoginGuard
+from overcast.identity.passwords import HashGate, PasswordHasher
 from overcast.identity.revocation import RevocationList
 from overcast.identity.settings import IdentitySettings
 from overcast.identity.tokens import Clock, KeyRepository, TokenSigner, utc_now
@@ -46,7 +47,13 @@ class IdentityCore:
         self.db = db
         self.config = config or IdentitySettings()
         self.clock = clock
-        self.hasher = hasher or PasswordHasher()
+        self.hasher = hasher or PasswordHasher(
+            gate=HashGate(
+                self.config.password_hash_slots or None,
+                None if self.config.password_hash_queue < 0 else self.config.password_hash_queue,
+                self.config.password_hash_wait_seconds,
+            )
+        )
         self.sql_backend = SqlIdentityBackend(self.hasher)
         self.ldap_backend: IdentityBackend | None = None
         self.ldap_domain_id: str | None = None
@@ -59,9 +66,7 @@ class IdentityCore:
         self.revocations = RevocationList(
             db, self.config.token_ttl_seconds, self.config.revocation_refresh_seconds, clock
         )
-        self.throttle = LoginThrottle(
-            self.config.max_failed_logins, self.config.failure_window_seconds, self.config.lockout_seconds
-        )
+        self.login_guard = LoginGuard(db, self.config, lambda: self.clock().timestamp())
         self.catalog = CatalogCache()
 
     # Backends -----------------------------------------------------------------------------------------

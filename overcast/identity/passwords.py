@@ -1,13 +1,14 @@
-"""Password hashing (argon2id) and the per-user throttle on failed logins."""
+"""Password hashing (argon2id), bounded so that logins cannot exhaust the API's memory or cores."""
 
 from __future__ import annotations
 
+import math
+import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import ClassVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -15,22 +16,126 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from overcast.errors import OvercastError
 
 
-class PasswordHasher:
-    """argon2id with the library's recommended cost; tests pass a cheaper cost to stay fast."""
+class LoginThrottled(OvercastError):
+    """Too many logins for one user or from one address: the client should wait, not retry at once."""
 
-    def __init__(self, time_cost: int = 3, memory_cost_kib: int = 65536, parallelism: int = 1) -> None:
+    status = 429
+    title = "Too Many Requests"
+    default_message = "Too many failed authentication attempts; try again later."
+
+    def __init__(self, message: str | None = None, *, retry_after_seconds: float = 1.0) -> None:
+        super().__init__(message, retry_after=max(1, math.ceil(retry_after_seconds)))
+
+
+class LoginBusy(OvercastError):
+    """Every password-hashing slot is taken and the queue in front of them is full or too slow."""
+
+    status = 503
+    title = "Service Unavailable"
+    default_message = "The server is busy authenticating other requests; try again later."
+
+    def __init__(self, message: str | None = None, *, retry_after_seconds: float = 1.0) -> None:
+        super().__init__(message, retry_after=max(1, math.ceil(retry_after_seconds)))
+
+
+class HashGate:
+    """At most `slots` argon2 computations at once, at most `queue_limit` waiting for one.
+
+    Each argon2id computation holds `memory_cost` (64 MiB by default) and a core for its whole run, so
+    the number running at once is the API's memory and CPU spent on logins: sized to the cores, a flood
+    of logins costs at most that and waits in a short queue, and whoever finds the queue full (or waits
+    longer than `max_wait_seconds`) is refused at once instead of holding a worker thread.
+    """
+
+    def __init__(
+        self,
+        slots: int | None = None,
+        queue_limit: int | None = None,
+        max_wait_seconds: float = 2.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.slots = max(1, slots or os.cpu_count() or 1)
+        self.queue_limit = max(0, self.slots * 2 if queue_limit is None else queue_limit)
+        self.max_wait_seconds = max_wait_seconds
+        self.monotonic = monotonic
+        self._changed = threading.Condition()
+        self._running = 0
+        self._waiting = 0
+        # Hashes admitted since start: what a test (or an operator) reads to see what logins cost.
+        self.admitted = 0
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        self._acquire()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._running -= 1
+                self._changed.notify()
+
+    def _acquire(self) -> None:
+        with self._changed:
+            if self._running < self.slots and self._waiting == 0:
+                self._admit()
+                return
+            if self._waiting >= self.queue_limit:
+                raise LoginBusy(retry_after_seconds=self.max_wait_seconds)
+            self._waiting += 1
+            try:
+                deadline = self.monotonic() + self.max_wait_seconds
+                while self._running >= self.slots:
+                    remaining = deadline - self.monotonic()
+                    if remaining <= 0:
+                        raise LoginBusy(retry_after_seconds=self.max_wait_seconds)
+                    self._changed.wait(remaining)
+                self._admit()
+            finally:
+                self._waiting -= 1
+
+    def _admit(self) -> None:
+        self._running += 1
+        self.admitted += 1
+
+
+class PasswordHasher:
+    """argon2id with the library's recommended cost; tests pass a cheaper cost to stay fast.
+
+    Every hash and verification goes through one HashGate, verifications for users that do not exist
+    included, so an unknown user costs what a known one does and no more.
+    """
+
+    def __init__(
+        self,
+        time_cost: int = 3,
+        memory_cost_kib: int = 65536,
+        parallelism: int = 1,
+        gate: HashGate | None = None,
+    ) -> None:
         self._argon2 = Argon2Hasher(time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=parallelism)
+        self.gate = gate or HashGate()
         # Verifying against this when the user does not exist makes both cases cost the same time.
         self._dummy_hash = self._argon2.hash(secrets.token_urlsafe(16))
 
     def hash(self, password: str) -> str:
-        return self._argon2.hash(password)
+        with self.gate.slot():
+            return self._argon2.hash(password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
-        try:
-            return self._argon2.verify(password_hash or self._dummy_hash, password) and bool(password_hash)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return False
+        with self.gate.slot():
+            try:
+                matched = self._argon2.verify(password_hash or self._dummy_hash, password)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                return False
+        return matched and bool(password_hash)
 
     def waste_time(self, password: str) -> None:
         """Spend the cost of one verification (for logins of users that do not exist)."""
@@ -39,70 +144,3 @@ class PasswordHasher:
 
 def generate_password() -> str:
     return secrets.token_urlsafe(18)
-
-
-class LoginThrottled(OvercastError):
-    status = 429
-    title = "Too Many Requests"
-    default_message = "Too many failed authentication attempts; try again later."
-
-
-@dataclass
-class _Failures:
-    times: list[float] = field(default_factory=list)
-    locked_until: float = 0.0
-
-
-class LoginThrottle:
-    """Counts failed logins per user name (existing or not) and locks the name out for a while.
-
-    Keyed by the name the client typed, so that locking behaves the same for unknown users and does not
-    reveal which users exist.
-    """
-
-    max_tracked: ClassVar[int] = 100_000
-
-    def __init__(
-        self,
-        max_failures: int = 5,
-        window_seconds: float = 300.0,
-        lockout_seconds: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.max_failures = max_failures
-        self.window_seconds = window_seconds
-        self.lockout_seconds = lockout_seconds
-        self.clock = clock
-        self._failures: dict[str, _Failures] = {}
-        self._lock = threading.Lock()
-
-    def check(self, key: str) -> None:
-        with self._lock:
-            entry = self._failures.get(key)
-            if entry is not None and entry.locked_until > self.clock():
-                raise LoginThrottled()
-
-    def record_failure(self, key: str) -> None:
-        now = self.clock()
-        with self._lock:
-            if len(self._failures) >= self.max_tracked:
-                self._forget_idle(now)
-            entry = self._failures.setdefault(key, _Failures())
-            entry.times = [t for t in entry.times if now - t < self.window_seconds]
-            entry.times.append(now)
-            if len(entry.times) >= self.max_failures:
-                entry.locked_until = now + self.lockout_seconds
-                entry.times.clear()
-
-    def record_success(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-    def _forget_idle(self, now: float) -> None:
-        idle = [
-            key
-            for key, entry in self._failures.items()
-            if entry.locked_until <= now and all(now - t >= self.window_seconds for t in entry.times)
-        ]
-        for key in idle:
-            del self._failures[key]

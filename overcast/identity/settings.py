@@ -12,10 +12,22 @@ class IdentitySettings(BaseSettings):
     token_ttl_seconds: int = 3600
     # Rotation keeps this many keys so tokens signed before a rotation stay valid until they expire.
     max_active_keys: int = 3
-    # Failed logins per user name before further attempts are refused for lockout_seconds.
+    # Failed logins of one user (by id, shared by every API process through the database) within
+    # failure_window_seconds before further attempts are refused for lockout_seconds.
     max_failed_logins: int = 5
     failure_window_seconds: float = 300.0
     lockout_seconds: float = 60.0
+    # Each login costs one argon2id hash (64 MiB and a core for a tenth of a second or more): at most
+    # password_hash_slots at once (0: one per core), password_hash_queue more waiting (-1: twice the
+    # slots) for at most password_hash_wait_seconds; other logins are refused with 503 and Retry-After.
+    password_hash_slots: int = 0
+    password_hash_queue: int = -1
+    password_hash_wait_seconds: float = 2.0
+    # Login attempts (right or wrong) per client address and per user name typed: a burst, then a rate.
+    login_burst_per_address: int = 30
+    logins_per_second_per_address: float = 3.0
+    login_burst_per_user: int = 10
+    logins_per_second_per_user: float = 0.5
     # How stale the in-memory revocation list may get when another API process revokes a token.
     revocation_refresh_seconds: float = 2.0
 

@@ -223,7 +223,8 @@ class TokenSigner:
             raise InvalidToken()
         try:
             payload = TokenPayload.from_wire(wire)
-        except (KeyError, TypeError, ValueError) as exc:
+        # A time no datetime can hold (a corrupted or forged expiry) overflows rather than failing to parse.
+        except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
             raise InvalidToken() from exc
         if payload.expires_at <= self.clock():
             raise InvalidToken("The token has expired.")

@@ -7,7 +7,7 @@ import uuid as uuid_lib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from overcast.db.base import Base, TimestampMixin
@@ -208,6 +208,21 @@ class RevocationEvent(Base):
     # Seconds since the epoch with microseconds: compared against the token's issue time.
     issued_before: Mapped[float] = mapped_column(Float, nullable=False)
     revoked_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)
+
+
+class LoginLockout(Base):
+    """Recent failed logins of one user, by id (whatever name the client typed), for every API process.
+
+    No foreign key: users of an LDAP domain have no row in identity_users but are locked out the same way.
+    """
+
+    __tablename__ = "identity_login_lockouts"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Seconds since the epoch, like the revocation events: one UPDATE can count and compare them.
+    window_started_at: Mapped[float] = mapped_column(Float, nullable=False)
+    locked_until: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
 
 
 class CatalogService(Base, TimestampMixin):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from overcast.db.models.identity import User
+from overcast.db.models.identity import LoginLockout, User
 from overcast.errors import Conflict, NotFound
 from overcast.identity.backends import UserRecord
 from overcast.identity.passwords import PasswordHasher
@@ -90,3 +90,5 @@ class SqlIdentityBackend:
 
     def delete_user(self, session: Session, user_id: str) -> None:
         session.delete(self._load(session, user_id))
+        # The lockout row has no foreign key (LDAP users have one too): it goes with the user here.
+        session.execute(delete(LoginLockout).where(LoginLockout.user_id == user_id))

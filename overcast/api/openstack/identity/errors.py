@@ -31,6 +31,9 @@ def keystone_error_response(error: OvercastError, base_url: str | None = None) -
     headers = {}
     if isinstance(error, Unauthorized) and base_url:
         headers["WWW-Authenticate"] = f'Keystone uri="{base_url}/identity"'
+    # A throttled or busy login says when to come back (overcast.identity.passwords).
+    if error.details.get("retry_after") is not None:
+        headers["Retry-After"] = str(error.details["retry_after"])
     return JSONResponse(keystone_error_body(error), status_code=error.status, headers=headers)
 
 

@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse
 from overcast import policy
 from overcast.api.deps import get_context
 from overcast.api.openstack.identity.common import get_identity, listing, new_router, v3_url
-from overcast.api.openstack.identity.schemas import AuthRequest
 from overcast.api.versions import STABLE, link, media_type, version_doc
 from overcast.context import RequestContext
 from overcast.errors import NotFound
+from overcast.identity.auth_schema import AuthRequest
 from overcast.identity.service import IdentityService
 
 router = new_router()
@@ -53,7 +53,10 @@ def _nocatalog(request: Request) -> bool:
 def issue_token(
     body: AuthRequest, request: Request, identity: IdentityService = Depends(get_identity)
 ) -> JSONResponse:
-    token, rendered = identity.tokens.issue(body.auth, include_catalog=not _nocatalog(request))
+    client_address = request.client.host if request.client else None
+    token, rendered = identity.tokens.issue(
+        body.auth, include_catalog=not _nocatalog(request), client_address=client_address
+    )
     return JSONResponse(rendered, status_code=201, headers={"X-Subject-Token": token})
 
 

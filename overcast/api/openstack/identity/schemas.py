@@ -12,10 +12,6 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class AuthRequest(_Body):
-    auth: dict[str, Any]
-
-
 class DomainFields(_Body):
     name: str | None = Field(default=None, min_length=1, max_length=64)
     description: str | None = None
