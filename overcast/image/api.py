@@ -218,6 +218,8 @@ class ImageAPI:
                 store.delete(url)
             except errors.OvercastError:
                 LOG.exception("Could not delete the data of image %s from %s", image_id, store_id)
+        # An upload still running, or one whose API died, has written data no location names yet.
+        self.data.discard_partials(image_id)
 
     # --- deactivate / reactivate ------------------------------------------------------------------
     def deactivate(self, ctxt: RequestContext, image_id: str) -> None:

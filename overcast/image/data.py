@@ -15,12 +15,15 @@ import mmap
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from overcast import errors, policy
 from overcast.context import RequestContext
+from overcast.db.base import utcnow
 from overcast.db.models.image import Image
 from overcast.image import formats, policies, registry
 from overcast.image.registry import ImageRecord
@@ -32,6 +35,13 @@ if TYPE_CHECKING:
     from overcast.image.api import ImageAPI
 
 LOG = logging.getLogger(__name__)
+
+# How often a running upload notes its progress, and how long without progress makes an upload of
+# another API host dead (overcast.image.data.ImageData.recover_interrupted_uploads).
+HEARTBEAT_INTERVAL = timedelta(seconds=30)
+STALE_UPLOAD = timedelta(minutes=10)
+# Clears an image's upload bookkeeping when it leaves `saving`.
+NO_UPLOAD: dict[str, None] = {"upload_host": None, "upload_heartbeat_at": None}
 
 HASH_ALGO = "sha512"
 HASH_BLOCK = 4 * 1024 * 1024
@@ -239,11 +249,14 @@ class ImageData:
             allowance = self._allowance(session, image)
             if declared_size is not None and declared_size > allowance:
                 raise ImageTooLarge(f"Image of {declared_size} bytes exceeds the allowed {allowance} bytes.")
-            registry.compare_and_set_status(session, image_id, (image.status,), registry.SAVING)
+            registry.compare_and_set_status(
+                session, image_id, (image.status,), registry.SAVING,
+                upload_host=self.host, upload_heartbeat_at=self.api.cloud.clock(),
+            )  # fmt: skip
             return image.disk_format, allowance, image.status
 
         disk_format, allowance, previous = self.db.write(begin)
-        pipeline = DataPipeline(chunks, allowance, disk_format)
+        pipeline = DataPipeline(self._with_heartbeat(image_id, chunks), allowance, disk_format)
         try:
             location = store.add(image_id, pipeline)
         except (formats.InvalidImageData, ImageTooLarge):
@@ -259,8 +272,76 @@ class ImageData:
 
     def _set_status(self, image_id: str, expected: str, new_status: str) -> None:
         self.db.write(
-            lambda session: registry.compare_and_set_status(session, image_id, (expected,), new_status)
+            lambda session: registry.compare_and_set_status(
+                session, image_id, (expected,), new_status, **NO_UPLOAD
+            )
         )
+
+    @property
+    def host(self) -> str:
+        return self.api.cloud.settings.host
+
+    def _with_heartbeat(self, image_id: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """`chunks`, noting every HEARTBEAT_INTERVAL that the upload still makes progress."""
+        monotonic = self.api.cloud.monotonic
+        last = monotonic()
+        for chunk in chunks:
+            if monotonic() - last >= HEARTBEAT_INTERVAL.total_seconds():
+                last = monotonic()
+                self.db.write(lambda session: self._beat(session, image_id))
+            yield chunk
+
+    def _beat(self, session: Session, image_id: str) -> None:
+        session.execute(
+            update(Image)
+            .where(Image.id == image_id, Image.status == registry.SAVING, Image.upload_host == self.host)
+            .values(upload_heartbeat_at=self.api.cloud.clock())
+            .execution_options(synchronize_session=False)
+        )
+
+    def recover_interrupted_uploads(self) -> list[str]:
+        """Images left `saving` by an API process that died mid-upload go back to `queued`, and what
+        their upload had written is removed; the ids of those images.
+
+        Run when the API starts. The uploads this host owned died with its previous process; an
+        upload of another API host is only taken for dead once it has made no progress for
+        STALE_UPLOAD (that API may still be receiving it). Glance v2 puts an image whose upload
+        failed back to `queued`, so its owner can upload again.
+        """
+        cutoff = self.api.cloud.clock() - STALE_UPLOAD
+        abandoned = and_(
+            Image.status == registry.SAVING,
+            Image.deleted.is_(False),
+            or_(
+                Image.upload_host == self.host,
+                func.coalesce(Image.upload_heartbeat_at, Image.updated_at) < cutoff,
+            ),
+        )
+
+        def requeue(session: Session) -> list[str]:
+            image_ids = list(session.scalars(select(Image.id).where(abandoned)))
+            if image_ids:
+                session.execute(
+                    update(Image)
+                    .where(Image.id.in_(image_ids), abandoned)
+                    .values(status=registry.QUEUED, updated_at=utcnow(), **NO_UPLOAD)
+                    .execution_options(synchronize_session=False)
+                )
+            return image_ids
+
+        image_ids: list[str] = self.db.write(requeue)
+        for image_id in image_ids:
+            LOG.warning("Upload of image %s was interrupted (its API stopped); back to queued", image_id)
+            self.discard_partials(image_id)
+        return image_ids
+
+    def discard_partials(self, image_id: str) -> None:
+        """Remove what unfinished uploads of `image_id` left in every store; failures are only logged."""
+        for store_id, store in self.api.stores.items():
+            try:
+                store.delete_partial(image_id)
+            except errors.OvercastError:
+                LOG.exception("Could not remove the partial data of image %s from %s", image_id, store_id)
 
     def _activate(
         self,
@@ -279,7 +360,7 @@ class ImageData:
             done = registry.compare_and_set_status(
                 session, image_id, (expected,), registry.ACTIVE, size=summary.size,
                 checksum=summary.checksum, os_hash_algo=HASH_ALGO, os_hash_value=summary.os_hash_value,
-                virtual_size=summary.virtual_size,
+                virtual_size=summary.virtual_size, **NO_UPLOAD,
             )  # fmt: skip
             if not done:
                 raise errors.Conflict(f"Image {image_id} was deleted or changed while its data was stored.")

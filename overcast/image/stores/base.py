@@ -55,6 +55,12 @@ class Store(ABC):
     def delete(self, location: str) -> None:
         """Remove the data; deleting data that is already gone is not an error."""
 
+    @abstractmethod
+    def delete_partial(self, image_id: str) -> None:
+        """Remove what an unfinished `add` of `image_id` left (its process died mid-upload, so `add`
+        could not clean up); having nothing to remove is not an error. Any `add` of that image still
+        running fails."""
+
 
 def exact_chunks(chunks: Iterable[Chunk], size: int = CHUNK_SIZE) -> Iterator[Chunk]:
     """Re-cut a stream into chunks of `size` bytes (the last one shorter), copying as little as possible.

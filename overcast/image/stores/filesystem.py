@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
 import time
@@ -22,7 +23,8 @@ class FilesystemStore(Store):
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
+        # Image data is the projects' own: only the user running Overcast may list or read it.
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._remove_stale_partials()
 
     def _remove_stale_partials(self) -> None:
@@ -78,3 +80,8 @@ class FilesystemStore(Store):
     def delete(self, location: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._path(location).unlink()
+
+    def delete_partial(self, image_id: str) -> None:
+        for partial in self.directory.glob(f"{glob.escape(image_id)}.*{PARTIAL_SUFFIX}"):
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()

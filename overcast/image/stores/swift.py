@@ -208,6 +208,20 @@ class SwiftStore(Store):
         if response.status_code not in (200, 204, 404):
             raise StoreError(f"Swift delete failed: HTTP {response.status_code}")
 
+    def delete_partial(self, image_id: str) -> None:
+        # Segments of an upload that never got its manifest: nothing else names them.
+        response = self._request(
+            "GET", quote(self.segment_container), params={"prefix": f"{image_id}/", "format": "json"}
+        )
+        if response.status_code == 404:
+            return
+        if response.status_code >= 300:
+            raise StoreError(f"Swift listing failed: HTTP {response.status_code}")
+        for entry in response.json() if response.status_code == 200 else []:
+            deleted = self._request("DELETE", quote(f"{self.segment_container}/{entry['name']}"))
+            if deleted.status_code not in (200, 204, 404):
+                raise StoreError(f"Swift delete failed: HTTP {deleted.status_code}")
+
 
 class _Counted:
     """An iterable body that counts what it sent (a segment's size for the manifest)."""

@@ -23,3 +23,5 @@ def install(app: FastAPI, cloud: Cloud, service: ImageAPI | None = None) -> None
         raise RuntimeError("install() must run before the app serves its first request")
     app.state.image = service or ImageAPI(cloud)
     app.include_router(build_router())
+    # This API is starting: uploads it was receiving when its process died will never finish.
+    app.state.image.data.recover_interrupted_uploads()

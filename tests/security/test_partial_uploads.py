@@ -1,0 +1,270 @@
+"""An API killed mid-upload (issue #12, defect 9).
+
+SIGKILL during an image upload left the image `saving` forever and its partial file on disk, and
+deleting the image did not remove that file. Now the upload records which API host receives it and
+notes its progress; when that API starts again the image goes back to `queued` (as Glance v2 does
+with a failed upload) and the partial data is removed. Uploads other API hosts are receiving are left
+alone until they have made no progress for a long time. Deleting an image removes partial data too.
+
+The first test is the real thing: an `overcast service api` process killed with SIGKILL while an
+upload streams into it, then started again on the same data directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from openstack.connection import Connection
+
+from overcast.db.models.image import Image
+from overcast.image import registry
+from overcast.image.data import STALE_UPLOAD
+from tests.functional.cloud import InProcessCloud, free_port
+
+MIB = 1024 * 1024
+SENT_BEFORE_THE_KILL = 24 * MIB
+
+
+class StalledBody:
+    """A request body that sends `size` bytes, then waits until released (or the connection dies)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.sent = 0
+        self.release = threading.Event()
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunk = os.urandom(MIB)
+        while self.sent < self.size:
+            self.sent += len(chunk)
+            yield chunk
+        self.release.wait(60)
+
+
+def upload_in_background(url: str, token: str, body: StalledBody) -> threading.Thread:
+    def send() -> None:
+        # The API dies or refuses the rest: what the test wants.
+        headers = {"X-Auth-Token": token, "Content-Type": "application/octet-stream"}
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.put(url, content=body, timeout=120, headers=headers)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+def partials(directory: Path, image_id: str) -> list[Path]:
+    return sorted(directory.glob(f"{image_id}.*.partial"))
+
+
+def wait_for(condition: Any, what: str, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class ApiProcess:
+    """`overcast service api` as its own process on a data directory."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.data_dir = data_dir
+        self.base_url = f"http://127.0.0.1:{port}"
+        env = {key: value for key, value in os.environ.items() if not key.startswith("OVERCAST_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "overcast.cli.main", "service", "api", "--data-dir", str(data_dir),
+             "--listen", f"127.0.0.1:{port}", "--log-level", "WARNING"],
+            cwd=data_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            wait_for(self._healthy, "the API to answer", timeout=60)
+        except AssertionError:
+            self.kill()
+            raise
+
+    def _healthy(self) -> bool:
+        if self.process.poll() is not None:
+            stderr = self.process.stderr.read().decode() if self.process.stderr else ""
+            raise AssertionError(f"the API exited with {self.process.returncode}:\n{stderr}")
+        try:
+            return httpx.get(f"{self.base_url}/healthcheck", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def token(self) -> str:
+        clouds = yaml.safe_load((self.data_dir / "clouds.yaml").read_text())["clouds"]
+        auth = clouds["overcast-admin"]["auth"]
+        body = {"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": auth["username"], "password": auth["password"], "domain": {"name": "Default"}}}},
+            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}},
+        }}  # fmt: skip
+        response = httpx.post(f"{self.base_url}/identity/v3/auth/tokens", json=body, timeout=30)
+        assert response.status_code == 201, response.text
+        return response.headers["X-Subject-Token"]
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+        if self.process.stderr:
+            self.process.stderr.close()
+
+
+def image_row(data_dir: Path, image_id: str) -> tuple[str, str | None]:
+    with sqlite3.connect(data_dir / "overcast.db") as db:
+        row = db.execute("SELECT status, upload_host FROM images WHERE id = ?", (image_id,)).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def test_sigkill_mid_upload_then_restart_requeues_and_removes_the_partial_file(tmp_path: Path) -> None:
+    port = free_port()
+    api = ApiProcess(tmp_path, port)
+    body = StalledBody(SENT_BEFORE_THE_KILL)
+    try:
+        token = api.token()
+        images = f"{api.base_url}/image/v2/images"
+        headers = {"X-Auth-Token": token, "Accept": "application/json"}
+        created = httpx.post(images, json={"name": "big", "disk_format": "raw", "container_format": "bare"},
+                             headers=headers, timeout=30)  # fmt: skip
+        assert created.status_code == 201, created.text
+        image_id = created.json()["id"]
+        upload_in_background(f"{images}/{image_id}/file", token, body)
+        store = tmp_path / "images"
+        # Killed while the data streams in: the partial file holds most of what was sent.
+        wait_for(lambda: body.sent >= SENT_BEFORE_THE_KILL, "the body to be sent")
+        partial = wait_for(lambda: partials(store, image_id), "the partial file")[0]
+        wait_for(lambda: partial.stat().st_size >= 8 * MIB, "data in the partial file")
+        api.kill()
+    finally:
+        body.release.set()
+        api.kill()
+    status, upload_host = image_row(tmp_path, image_id)
+    assert status == "saving" and upload_host  # what the dead API left
+    assert partials(store, image_id)
+
+    api = ApiProcess(tmp_path, port)
+    try:
+        headers = {"X-Auth-Token": api.token(), "Accept": "application/json"}
+        shown = httpx.get(f"{images}/{image_id}", headers=headers, timeout=30).json()
+        assert shown["status"] == "queued"
+        assert partials(store, image_id) == []
+        assert image_row(tmp_path, image_id) == ("queued", None)
+        # Queued again, so the owner can upload once more.
+        data = os.urandom(3 * MIB)
+        uploaded = httpx.put(f"{images}/{image_id}/file", content=data, timeout=60,
+                             headers={**headers, "Content-Type": "application/octet-stream"})  # fmt: skip
+        assert uploaded.status_code == 204, uploaded.text
+        assert httpx.get(f"{images}/{image_id}", headers=headers, timeout=30).json()["status"] == "active"
+    finally:
+        api.kill()
+
+
+# --- in one process ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
+    running = InProcessCloud(tmp_path_factory.mktemp("partial_uploads"), compute_hosts=("compute-1",))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def http(cloud: InProcessCloud, admin: Connection) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=f"{cloud.base_url}/image/v2",
+        headers={"X-Auth-Token": str(admin.auth_token), "Accept": "application/json"},
+        timeout=30,
+    ) as client:
+        yield client
+
+
+def new_image(http: httpx.Client) -> str:
+    body = {"name": "partial", "disk_format": "raw", "container_format": "bare"}
+    response = http.post("/images", json=body)
+    assert response.status_code == 201, response.text
+    image_id: str = response.json()["id"]
+    return image_id
+
+
+def test_deleting_an_image_mid_upload_removes_its_partial_data(
+    cloud: InProcessCloud, http: httpx.Client, admin: Connection
+) -> None:
+    image_id = new_image(http)
+    body = StalledBody(8 * MIB)
+    url = f"{cloud.base_url}/image/v2/images/{image_id}/file"
+    uploader = upload_in_background(url, str(admin.auth_token), body)
+    store = cloud.data_dir / "images"
+    try:
+        wait_for(lambda: partials(store, image_id), "the partial file")
+        assert http.get(f"/images/{image_id}").json()["status"] == "saving"
+        assert http.delete(f"/images/{image_id}").status_code == 204
+        assert partials(store, image_id) == []
+    finally:
+        body.release.set()
+        uploader.join(30)
+    assert partials(store, image_id) == []
+    assert list(store.glob(f"{image_id}*")) == []
+    assert http.get(f"/images/{image_id}").status_code == 404
+
+
+def _leave_saving(cloud: InProcessCloud, image_id: str, host: str, heartbeat_age: timedelta) -> Path:
+    """The state an API on `host` leaves when it dies mid-upload: the row, and a partial file."""
+    now = cloud.cloud.clock()
+    with cloud.cloud.db.writer() as session:
+        assert registry.compare_and_set_status(
+            session, image_id, (registry.QUEUED,), registry.SAVING,
+            upload_host=host, upload_heartbeat_at=now - heartbeat_age,
+        )  # fmt: skip
+    partial = cloud.data_dir / "images" / f"{image_id}.0badc0de.partial"
+    partial.write_bytes(b"x" * 4096)
+    return partial
+
+
+def _status(cloud: InProcessCloud, image_id: str) -> str:
+    with cloud.cloud.db.reader() as session:
+        image = session.get(Image, image_id)
+        assert image is not None
+        return image.status
+
+
+def test_start_up_requeues_only_its_own_and_long_stalled_uploads(
+    cloud: InProcessCloud, http: httpx.Client
+) -> None:
+    this_host = cloud.settings.host
+    own = new_image(http)
+    live_elsewhere = new_image(http)
+    dead_elsewhere = new_image(http)
+    own_partial = _leave_saving(cloud, own, this_host, timedelta(seconds=1))
+    live_partial = _leave_saving(cloud, live_elsewhere, "api-2", timedelta(seconds=5))
+    dead_partial = _leave_saving(cloud, dead_elsewhere, "api-3", STALE_UPLOAD + timedelta(minutes=1))
+
+    # What the API does when it starts (overcast.api.openstack.image.install).
+    recovered = cloud.image_api.data.recover_interrupted_uploads()
+
+    assert sorted(recovered) == sorted([own, dead_elsewhere])
+    assert (_status(cloud, own), _status(cloud, dead_elsewhere)) == ("queued", "queued")
+    assert not own_partial.exists() and not dead_partial.exists()
+    # Another API host may still be receiving this one: untouched.
+    assert _status(cloud, live_elsewhere) == "saving"
+    assert live_partial.exists()
+    # Deleting it removes its partial data as well.
+    assert http.delete(f"/images/{live_elsewhere}").status_code == 204
+    assert not live_partial.exists()
