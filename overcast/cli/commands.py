@@ -97,6 +97,18 @@ def keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def credential_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from overcast.identity.service import IdentityService
+
+    cloud = Cloud.from_settings(settings)
+    try:
+        key_id = IdentityService(settings, cloud.db).credentials.rotate_credential_key()
+    finally:
+        cloud.close()
+    print(f"new credential key {key_id} is now primary; every EC2 secret is re-encrypted with it")
+    return 0
+
+
 def scheduler_explain(settings: Settings, args: argparse.Namespace) -> int:
     from overcast.scheduler.explain import explain
 

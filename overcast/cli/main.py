@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
         "keys_rotate",
         "make a new primary signing key; tokens signed by the last keys stay valid",
     )
+    leaf(
+        branch(manage, "credential-keys", "keys that encrypt EC2 secrets at rest"),
+        "rotate",
+        "credential_keys_rotate",
+        "make a new primary credential key and re-encrypt every stored EC2 secret with it",
+    )
     return parser
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from overcast.context import RequestContext
@@ -446,11 +446,12 @@ class CredentialAPI:
             for access, secret in session.execute(unencrypted).all():
                 key_id, encrypted = self.cipher.encrypt(secret)
                 # Another API process starting at the same time may have done this row already.
-                done += session.execute(
+                changed = session.execute(
                     update(Ec2Credential)
                     .where(Ec2Credential.access == access, Ec2Credential.key_id.is_(None))
                     .values(encrypted_secret=encrypted, key_id=key_id)
-                ).rowcount
+                )
+                done += cast(CursorResult[Any], changed).rowcount
         return done
 
     def rotate_credential_key(self) -> str:
@@ -463,6 +464,8 @@ class CredentialAPI:
                 )
             ).all()
             for access, key_id, encrypted in stale:
+                if key_id is None:
+                    continue
                 new_key_id, re_encrypted = self.cipher.encrypt(self.cipher.decrypt(key_id, encrypted))
                 session.execute(
                     update(Ec2Credential)
