@@ -1,0 +1,200 @@
+"""Failed logins lock the user, by id, in every API process and across restarts (#12 defect 10).
+
+The lockout used to be keyed by the name the client typed and kept in each process's memory: after
+locking a user's name, the right password by user id still got a token, and another API process or a
+restart forgot the count. Two API apps on one database, through real HTTP.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from openstack.connection import Connection
+from sqlalchemy import event, select
+
+from overcast.api.app import create_app
+from overcast.api.openstack.identity import install
+from overcast.db.models.identity import LoginLockout
+from overcast.errors import Unauthorized
+from overcast.identity.passwords import LoginThrottled, PasswordHasher
+from overcast.identity.service import IdentityService
+from overcast.identity.settings import IdentitySettings
+from tests.functional.cloud import InProcessCloud, free_port
+
+TOKENS = "/identity/v3/auth/tokens"
+PASSWORD = "the-right-password"
+
+
+@contextmanager
+def roomy_rate_limits() -> Iterator[None]:
+    """The per-address and per-name rate limits are test_login_flood's subject, not this module's."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("OVERCAST_IDENTITY_LOGIN_BURST_PER_ADDRESS", "100000")
+        env.setenv("OVERCAST_IDENTITY_LOGIN_BURST_PER_USER", "100000")
+        yield
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
+    with roomy_rate_limits():
+        running = InProcessCloud(tmp_path_factory.mktemp("lockout"))
+    yield running
+    running.stop()
+
+
+@contextmanager
+def another_api(cloud: InProcessCloud) -> Iterator[str]:
+    """A second API app (its own identity service and memory) on the cloud's database, served over HTTP."""
+    with roomy_rate_limits():
+        app = create_app(cloud.settings, cloud.cloud.db)
+        install(app, cloud.settings, cloud.cloud.db)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the second API did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def new_user(admin: Connection, name: str) -> str:
+    project = admin.identity.create_project(name=f"{name}-project", domain_id="default")
+    user = admin.identity.create_user(
+        name=name, password=PASSWORD, domain_id="default", default_project_id=project.id
+    )
+    member = admin.identity.find_role("member")
+    admin.identity.assign_project_role_to_user(project, user, member)
+    return str(user.id)
+
+
+def by_name(name: str, password: str) -> dict[str, Any]:
+    user = {"name": name, "domain": {"name": "Default"}, "password": password}
+    return {"auth": {"identity": {"methods": ["password"], "password": {"user": user}}}}
+
+
+def by_id(user_id: str, password: str) -> dict[str, Any]:
+    user = {"id": user_id, "password": password}
+    return {"auth": {"identity": {"methods": ["password"], "password": {"user": user}}}}
+
+
+def login(base_url: str, body: dict[str, Any]) -> httpx.Response:
+    return httpx.post(base_url + TOKENS, json=body, timeout=60)
+
+
+def assert_locked(response: httpx.Response) -> None:
+    assert response.status_code == 429, response.text
+    assert response.json()["error"]["code"] == 429
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_a_name_locked_in_one_api_is_locked_by_id_in_another_and_after_a_restart(
+    cloud: InProcessCloud, admin: Connection
+) -> None:
+    user_id = new_user(admin, "victim")
+    statuses = [login(cloud.base_url, by_name("victim", "guess")).status_code for _ in range(5)]
+    assert statuses == [401] * 5
+    assert_locked(login(cloud.base_url, by_name("victim", PASSWORD)))
+    with another_api(cloud) as second:
+        assert_locked(login(second, by_id(user_id, PASSWORD)))
+    with another_api(cloud) as restarted:
+        assert_locked(login(restarted, by_name("victim", PASSWORD)))
+        assert_locked(login(restarted, by_id(user_id, PASSWORD)))
+
+
+def test_failures_in_two_apis_add_up(cloud: InProcessCloud, admin: Connection) -> None:
+    user_id = new_user(admin, "spread")
+    with another_api(cloud) as second:
+        for _ in range(3):
+            assert login(cloud.base_url, by_name("spread", "guess")).status_code == 401
+        for _ in range(2):
+            assert login(second, by_id(user_id, "guess")).status_code == 401
+        assert_locked(login(cloud.base_url, by_id(user_id, PASSWORD)))
+        assert_locked(login(second, by_name("spread", PASSWORD)))
+
+
+def test_an_unknown_name_locks_like_a_user_so_the_lockout_does_not_reveal_users(
+    cloud: InProcessCloud, admin: Connection
+) -> None:
+    new_user(admin, "real")
+    known = [login(cloud.base_url, by_name("real", "guess")) for _ in range(6)]
+    unknown = [login(cloud.base_url, by_name("ghost", "guess")) for _ in range(6)]
+    assert [r.status_code for r in known] == [r.status_code for r in unknown] == [401] * 5 + [429]
+    assert [r.json() for r in known] == [r.json() for r in unknown]
+
+
+def test_one_small_write_per_failure_and_none_for_a_clean_success(
+    cloud: InProcessCloud, admin: Connection
+) -> None:
+    user_id = new_user(admin, "counted")
+    writes: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "identity_login_lockouts" in statement and not statement.lstrip().upper().startswith("SELECT"):
+            writes.append(statement.split()[0].upper())
+
+    engine = cloud.cloud.db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert login(cloud.base_url, by_name("counted", PASSWORD)).status_code == 201
+        assert writes == []
+        assert login(cloud.base_url, by_id(user_id, "guess")).status_code == 401
+        assert writes == ["UPDATE", "INSERT"]  # the update finds no row: the first failure inserts it
+        writes.clear()
+        assert login(cloud.base_url, by_name("counted", "guess")).status_code == 401
+        assert writes == ["UPDATE"]
+        writes.clear()
+        assert login(cloud.base_url, by_name("counted", PASSWORD)).status_code == 201
+        assert writes == ["DELETE"]  # a success after failures forgets them
+        writes.clear()
+        assert login(cloud.base_url, by_id(user_id, PASSWORD)).status_code == 201
+        assert writes == []
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_the_lock_ends_after_lockout_seconds_and_deleting_the_user_drops_its_row(
+    cloud: InProcessCloud, admin: Connection
+) -> None:
+    user_id = new_user(admin, "patient")
+    clock = FakeClock()
+    config = IdentitySettings(max_failed_logins=2, lockout_seconds=60, login_burst_per_address=1000)
+    identity = IdentityService(
+        cloud.settings, cloud.cloud.db, config, clock=clock, hasher=PasswordHasher(1, 1024)
+    )
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            identity.tokens.issue(by_id(user_id, "guess")["auth"])
+    with pytest.raises(LoginThrottled):
+        identity.tokens.issue(by_name("patient", PASSWORD)["auth"])
+    clock.now += timedelta(seconds=61)
+    identity.tokens.issue(by_name("patient", PASSWORD)["auth"])
+
+    with pytest.raises(Unauthorized):
+        identity.tokens.issue(by_id(user_id, "guess")["auth"])
+    admin.identity.delete_user(user_id)
+    with cloud.cloud.db.reader() as session:
+        assert session.scalars(select(LoginLockout).where(LoginLockout.user_id == user_id)).first() is None
