@@ -20,8 +20,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from overcast.api.auth import is_public, register_public_path
+from overcast.api.openstack.compute import action_schemas, server_actions
 from overcast.api.openstack.compute.microversion import LEGACY_HEADER, MAX_VERSION, MIN_VERSION, NEW_HEADER
 from overcast.api.openstack.image.images import PATCH_MEDIA_TYPE
 from overcast.api.openstack.image.schemas import IMAGE_PROPERTIES, MEMBER_PROPERTIES
@@ -160,11 +162,20 @@ def _no_content(description: str = "No content") -> Schema:
     return {"description": description}
 
 
+_VERSIONS_300: Schema = {
+    "responses": {"300": _json({"type": "object"}, "The versions (Multiple Choices)")},
+    "x-replace-success": True,
+}
+IDENTITY_OPERATIONS: dict[tuple[str, str], Schema] = {
+    ("get", "/identity"): _VERSIONS_300,
+    ("get", "/identity/"): _VERSIONS_300,
+}
+
 # Glance's routes read their bodies by hand (JSON-patch, raw data), so FastAPI sees none of them.
 _IMAGE_ID = "/image/v2/images/{image_id}"
 IMAGE_OPERATIONS: dict[tuple[str, str], Schema] = {
-    ("get", "/image"): {"responses": {"300": _json({"type": "object"}, "The versions (Multiple Choices)")}},
-    ("get", "/image/"): {"responses": {"300": _json({"type": "object"}, "The versions (Multiple Choices)")}},
+    ("get", "/image"): _VERSIONS_300,
+    ("get", "/image/"): _VERSIONS_300,
     ("post", "/image/v2/images"): {
         "requestBody": _body(JSON, IMAGE_CREATE),
         "responses": {"201": _json(IMAGE, "The new image")},
@@ -223,6 +234,85 @@ IMAGE_OPERATIONS: dict[tuple[str, str], Schema] = {
     },
 }
 
+
+def _model_schema(model: type[BaseModel]) -> Schema:
+    """A request model's JSON schema; its definitions go to the document's components."""
+    schema = model.model_json_schema(ref_template=COMPONENT_REF)
+    _ACTION_DEFINITIONS.update(schema.pop("$defs", {}))
+    return schema
+
+
+COMPONENT_REF = "#/components/schemas/{model}"
+_ACTION_DEFINITIONS: Schema = {}
+# The models each server action's value is validated with; the others take no value (null or {}).
+_ACTION_MODELS: dict[str, type[BaseModel]] = {
+    "reboot": action_schemas.Reboot,
+    "rescue": action_schemas.Rescue,
+    "resize": action_schemas.Resize,
+    "migrate": action_schemas.Migrate,
+    "rebuild": action_schemas.Rebuild,
+    "createImage": action_schemas.CreateImage,
+    "os-getConsoleOutput": action_schemas.ConsoleOutput,
+    "os-resetState": action_schemas.ResetState,
+    "changePassword": action_schemas.ChangePassword,
+}
+SERVER_ACTION: Schema = {
+    "type": "object",
+    "description": "Exactly one action, named by the key; its value as the action's model reads it.",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "properties": {
+        name: _model_schema(_ACTION_MODELS[name])
+        if name in _ACTION_MODELS
+        else {"type": ["null", "object"], "maxProperties": 0}
+        for name in server_actions.ACTIONS
+    },
+    "additionalProperties": False,
+}
+_EMPTY_SUCCESS: Schema = {"x-replace-success": True}
+# Routes that answer with a bare Response (no body) or whose status depends on the microversion.
+COMPUTE_OPERATIONS: dict[tuple[str, str], Schema] = {
+    ("post", "/compute/v2.1/servers/{server_id}/action"): {
+        "requestBody": _body(JSON, SERVER_ACTION),
+        **_EMPTY_SUCCESS,
+        "responses": {
+            "200": _json({"type": "object"}, "The action's answer (console output, serial console)"),
+            "202": _no_content("Accepted (rebuild and, from 2.45, createImage answer with a JSON object)"),
+        },
+    },
+    ("post", "/compute/v2.1/os-keypairs"): {
+        **_EMPTY_SUCCESS,
+        "responses": {
+            "200": _json({"type": "object"}, "The key pair (up to 2.1)"),
+            "201": _json({"type": "object"}, "The key pair (from 2.2)"),
+        },
+    },
+    ("delete", "/compute/v2.1/os-keypairs/{name}"): {
+        **_EMPTY_SUCCESS,
+        "responses": {"202": _no_content("Deleted (up to 2.1)"), "204": _no_content("Deleted (from 2.2)")},
+    },
+    ("delete", "/compute/v2.1/os-quota-sets/{project_id}"): {
+        **_EMPTY_SUCCESS,
+        "responses": {"202": _no_content("Reset to the defaults")},
+    },
+    ("delete", "/compute/v2.1/flavors/{flavor_id}"): {
+        **_EMPTY_SUCCESS,
+        "responses": {"202": _no_content("Deleted")},
+    },
+    ("delete", "/compute/v2.1/os-aggregates/{aggregate_id}"): {
+        **_EMPTY_SUCCESS,
+        "responses": {"200": _no_content("Deleted")},
+    },
+    ("delete", "/compute/v2.1/flavors/{flavor_id}/os-extra_specs/{key}"): {
+        **_EMPTY_SUCCESS,
+        "responses": {"200": _no_content("Deleted")},
+    },
+    ("put", "/compute/v2.1/servers/{server_id}/tags/{tag}"): {
+        **_EMPTY_SUCCESS,
+        "responses": {"201": _no_content("Added"), "204": _no_content("The server had the tag already")},
+    },
+}
+
 COMPUTE = APIDocument(
     title="Overcast Compute API",
     version=f"2.1 (microversions {MIN_VERSION} to {MAX_VERSION})",
@@ -230,6 +320,7 @@ COMPUTE = APIDocument(
     path_prefix="/compute",
     error_content={JSON: {"schema": NOVA_ERROR}},
     statuses_everywhere=(406,),
+    operation_extras=COMPUTE_OPERATIONS,
 )
 IDENTITY = APIDocument(
     title="Overcast Identity API",
@@ -237,6 +328,7 @@ IDENTITY = APIDocument(
     url="/identity/v3/openapi.json",
     path_prefix="/identity",
     error_content={JSON: {"schema": KEYSTONE_ERROR}},
+    operation_extras=IDENTITY_OPERATIONS,
 )
 IMAGE_API = APIDocument(
     title="Overcast Image API",
@@ -324,6 +416,9 @@ def build_document(whole: Schema, document: APIDocument, base_url: str) -> Schem
     for path, method, operation in _operations(paths):
         extras = copy.deepcopy(document.operation_extras.get((method, path), {}))
         operation["responses"].pop("422", None)
+        if extras.pop("x-replace-success", False):
+            # The route answers with another success status than its decorator's.
+            operation["responses"] = {}
         operation["responses"].update(extras.pop("responses", {}))
         operation.update(extras)
         if document is COMPUTE and _covers(f"{document.path_prefix}/v2.1", path):
@@ -341,6 +436,7 @@ def build_document(whole: Schema, document: APIDocument, base_url: str) -> Schem
         for name, schema in whole.get("components", {}).get("schemas", {}).items()
         if name not in ("HTTPValidationError", "ValidationError")
     }
+    schemas.update(copy.deepcopy(_ACTION_DEFINITIONS))
     return {
         "openapi": whole["openapi"],
         "info": {"title": document.title, "version": document.version},

@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def _not_null(value: Any) -> Any:
+    # Runs only on a value the client sent (defaults are not validated): leaving it out means "unchanged".
+    if value is None:
+        raise ValueError("may be left out but not null")
+    return value
+
+
+# Attributes Keystone's schemas type as a string or a boolean, never null (the columns are NOT NULL).
+Name64 = Annotated[
+    str | None,
+    BeforeValidator(_not_null),
+    Field(min_length=1, max_length=64),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 64}),
+]
+Name255 = Annotated[
+    str | None,
+    BeforeValidator(_not_null),
+    Field(min_length=1, max_length=255),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 255}),
+]
+Enabled = Annotated[bool | None, BeforeValidator(_not_null), WithJsonSchema({"type": "boolean"})]
+
+
 class DomainFields(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=64)
+    name: Name64 = None
     description: str | None = None
-    enabled: bool | None = None
+    enabled: Enabled = None
 
 
 class DomainBody(_Body):
@@ -23,11 +46,11 @@ class DomainBody(_Body):
 
 
 class ProjectFields(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=64)
+    name: Name64 = None
     domain_id: str | None = None
     parent_id: str | None = None
     description: str | None = None
-    enabled: bool | None = None
+    enabled: Enabled = None
     tags: list[str] | None = None
 
 
@@ -36,10 +59,10 @@ class ProjectBody(_Body):
 
 
 class UserFields(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: Name255 = None
     domain_id: str | None = None
     password: str | None = None
-    enabled: bool | None = None
+    enabled: Enabled = None
     # Keystone keeps e-mail among a user's free-form attributes; our column holds 255 characters.
     email: str | None = Field(default=None, max_length=255)
     description: str | None = None
@@ -60,7 +83,7 @@ class PasswordChangeBody(_Body):
 
 
 class RoleFields(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: Name255 = None
     description: str | None = None
 
 
@@ -69,7 +92,7 @@ class RoleBody(_Body):
 
 
 class GroupFields(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=64)
+    name: Name64 = None
     domain_id: str | None = None
     description: str | None = None
 

@@ -1,0 +1,192 @@
+"""Schemathesis against every API's own OpenAPI document, on a running cloud, as a member and as an admin.
+
+Each role gets a fresh in-process cloud (so what the admin's requests change cannot leak into the member's
+run) and a project-scoped token. Every operation of the three documents gets a fixed number of generated
+requests, valid and invalid (FUZZ_EXAMPLES each way), from a fixed seed: the run is the same every time
+and costs about two thousand requests per role. A request fails the test when the answer is a 5xx, a
+status the document does not list, a content type it does not list, or a body that does not match the
+documented schema. Every operation runs even after another failed, and the report lists each failing
+operation once with the request that showed it.
+
+Each operation runs twice: with generated path ids (they name nothing, so the request stops at a 404
+unless the route has a bug before its lookup) and with the ids of real resources the role's user owns
+(a server, an image, the m1.tiny flavor, a key pair; its project and user, or for the admin the member's,
+so it can never delete or disable itself), so the bodies and queries reach the code behind the lookup.
+
+Operations left out, and why:
+- DELETE /identity/v3/auth/tokens revokes the token named in X-Subject-Token; schemathesis may send the
+  fuzzer's own token there, after which every later request would be a 401.
+The test ends by checking that the fuzzer's token still works, so the cloud stayed usable throughout.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from overcast.api.openstack.image.images import PATCH_MEDIA_TYPE
+from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
+
+pytestmark = pytest.mark.slow
+
+DOCUMENTS = ("/compute/v2.1/openapi.json", "/identity/v3/openapi.json", "/image/v2/openapi.json")
+FUZZ_EXAMPLES = 6
+SEED = 20261205
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# (method, path) pairs the fuzzer must not call; see the module docstring.
+EXCLUDED = {("DELETE", "/identity/v3/auth/tokens")}
+PATH_PARAMETER = re.compile(r"{(\w+)}")
+REQUESTS = [0]  # sent by the running test (a list so the generated tests can count into it)
+
+
+# Glance's JSON-patch body is JSON under its own media type.
+schemathesis.serializer.alias(PATCH_MEDIA_TYPE, "application/json")
+
+
+@dataclass
+class Finding:
+    operation: str
+    mode: str
+    report: str
+
+
+def project_token(cloud: InProcessCloud, user: str) -> str:
+    scope = {"project": {"name": user, "domain": {"name": "Default"}}}
+    password = {"user": {"name": user, "domain": {"name": "Default"}, "password": cloud.password(user)}}
+    body = {"auth": {"identity": {"methods": ["password"], "password": password}, "scope": scope}}
+    response = httpx.post(f"{cloud.base_url}/identity/v3/auth/tokens", json=body, timeout=30)
+    assert response.status_code == 201, response.text
+    return response.headers["X-Subject-Token"]
+
+
+@pytest.fixture
+def fresh_cloud(tmp_path: Path) -> Iterator[InProcessCloud]:
+    running = InProcessCloud(tmp_path / "cloud")
+    yield running
+    running.stop()
+
+
+def real_ids(cloud: InProcessCloud, user: str, token: str) -> dict[str, str]:
+    """Resources the user owns, to put into the paths: (see the module docstring)."""
+    headers = {"X-Auth-Token": token}
+    base = cloud.base_url
+    server = httpx.post(
+        f"{base}/compute/v2.1/servers",
+        json={"server": {"name": "fuzz-target", "imageRef": IMAGE_ID, "flavorRef": TINY}},
+        headers=headers,
+        timeout=30,
+    )
+    assert server.status_code == 202, server.text
+    image = httpx.post(
+        f"{base}/image/v2/images",
+        json={"name": "fuzz-target", "disk_format": "raw", "container_format": "bare"},
+        headers=headers,
+        timeout=30,
+    )
+    assert image.status_code == 201, image.text
+    keypair = httpx.post(
+        f"{base}/compute/v2.1/os-keypairs",
+        json={"keypair": {"name": "fuzz-target"}},
+        headers=headers,
+        timeout=30,
+    )
+    assert keypair.status_code == 200, keypair.text
+    # The admin's identity requests name the member, never the admin itself.
+    member = project_token(cloud, "demo") if user == "admin" else token
+    scope = httpx.get(
+        f"{base}/identity/v3/auth/tokens", headers={**headers, "X-Subject-Token": member}, timeout=30
+    )
+    assert scope.status_code == 200, scope.text
+    owner = scope.json()["token"]
+    return {
+        "server_id": server.json()["server"]["id"],
+        "image_id": image.json()["id"],
+        "flavor_id": TINY,
+        "name": "fuzz-target",
+        "project_id": owner["project"]["id"],
+        "tenant_id": owner["project"]["id"],
+        "target_id": owner["project"]["id"],
+        "user_id": owner["user"]["id"],
+    }
+
+
+def fuzz_operation(
+    operation: Any, mode: GenerationMode, base_url: str, token: str, path_ids: dict[str, str]
+) -> Finding | None:
+    @seed(SEED)
+    @settings(
+        max_examples=FUZZ_EXAMPLES,
+        phases=[Phase.explicit, Phase.generate],  # no shrinking: a few more requests, not hundreds
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_ids or None))
+    def run(case: schemathesis.Case) -> None:
+        REQUESTS[0] += 1
+        case.call_and_validate(base_url=base_url, headers={"X-Auth-Token": token}, checks=CHECKS, timeout=30)
+
+    try:
+        run()
+    except Unsatisfiable:
+        return None  # nothing to make invalid (no parameters, no body): the valid requests ran already
+    except (Exception, BaseExceptionGroup) as error:  # schemathesis's FailureGroup is the latter
+        where = f"{mode.value}, real ids" if path_ids else mode.value
+        return Finding(operation.label, where, str(error))
+    return None
+
+
+def fuzz(cloud: InProcessCloud, user: str, token: str) -> list[Finding]:
+    ids = real_ids(cloud, user, token)
+    findings: list[Finding] = []
+    for url in DOCUMENTS:
+        schema = schemathesis.openapi.from_url(cloud.base_url + url)
+        for result in schema.get_all_operations():
+            assert isinstance(result, Ok), f"{url} has an operation schemathesis cannot read: {result}"
+            operation = result.ok()
+            if (operation.method.upper(), operation.path) in EXCLUDED:
+                continue
+            known = {name: ids[name] for name in PATH_PARAMETER.findall(operation.path) if name in ids}
+            for path_ids in ({}, known) if known else ({},):
+                for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                    finding = fuzz_operation(operation, mode, cloud.base_url, token, path_ids)
+                    if finding is not None:
+                        findings.append(finding)
+    return findings
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("user", ["demo", "admin"])
+def test_no_request_gets_a_5xx_or_an_answer_the_document_does_not_describe(
+    fresh_cloud: InProcessCloud, user: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.CRITICAL)  # the 5xx under test log their traces; the report says enough
+    token = project_token(fresh_cloud, user)
+    started, REQUESTS[0] = time.monotonic(), 0
+    findings = fuzz(fresh_cloud, user, token)
+    print(f"fuzzed as {user}: {REQUESTS[0]} requests in {time.monotonic() - started:.0f} s")
+    still = httpx.get(
+        f"{fresh_cloud.base_url}/compute/v2.1/servers", headers={"X-Auth-Token": token}, timeout=30
+    )
+    assert still.status_code == 200, f"the fuzzer locked itself out: {still.status_code} {still.text}"
+    report = "\n\n".join(f"=== {f.operation} ({f.mode}) ===\n{f.report}" for f in findings)
+    assert not findings, f"{len(findings)} operations failed as {user}:\n\n{report}"
