@@ -16,6 +16,7 @@ from overcast.api.openstack.identity import install
 from overcast.config import Settings, load_settings
 from overcast.db import Database
 from overcast.db.models.identity import Ec2Credential
+from overcast.errors import Unauthorized
 from overcast.identity.access_rules import allows, path_matches
 from overcast.identity.bootstrap import BootstrapResult, bootstrap
 from overcast.identity.credential_keys import KEY_FILE_NAME
@@ -172,3 +173,41 @@ def test_user_email_is_bounded_with_a_400(settings: Settings, db: Database, boot
             f"/identity/v3/users/{user_id}", json={"user": {"email": too_long}}, headers=headers
         )
         assert updated.status_code == 400
+
+
+def test_a_token_carries_its_credentials_access_rules_and_fails_closed(identity: IdentityService) -> None:
+    user_id, project_id = _demo(identity)
+    now = utc_now()
+    caller = TokenPayload(
+        user_id=user_id,
+        user_domain_id="default",
+        methods=("password",),
+        issued_at=now,
+        expires_at=now,
+        audit_ids=("a",),
+        project_id=project_id,
+        roles=("member", "reader"),
+    )
+    rule = {"service": "image", "method": "GET", "path": "/v2/images"}
+    created = identity.credentials.create_application_credential(
+        caller, user_id, {"name": "images", "access_rules": [rule]}
+    )
+    token, body = identity.tokens.issue(
+        {
+            "identity": {
+                "methods": ["application_credential"],
+                "application_credential": {"id": created["id"], "secret": created["secret"]},
+            }
+        }
+    )
+    assert body["token"]["application_credential"]["access_rules"][0]["path"] == "/v2/images"
+    assert identity.tokens.verify(token).access_rules == (("image", "GET", "/v2/images"),)
+    identity.tokens.context(token, None, "GET", "/image/v2/images")
+    refused: list[tuple[str | None, str | None]] = [
+        ("POST", "/image/v2/images"),
+        ("GET", "/compute/v2.1/servers"),
+        (None, None),  # no request to check the rules against
+    ]
+    for method, path in refused:
+        with pytest.raises(Unauthorized):
+            identity.tokens.context(token, None, method, path)
