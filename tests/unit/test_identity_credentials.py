@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, text
 from overcast.api.app import create_app
 from overcast.api.openstack.identity import install
 from overcast.config import Settings, load_settings
-from overcast.db import Database
+from overcast.db import Database, migrate
 from overcast.db.models.identity import Ec2Credential
 from overcast.errors import Unauthorized
 from overcast.identity.access_rules import allows, path_matches
@@ -211,3 +211,30 @@ def test_a_token_carries_its_credentials_access_rules_and_fails_closed(identity:
     for method, path in refused:
         with pytest.raises(Unauthorized):
             identity.tokens.context(token, None, method, path)
+
+
+def test_a_plain_text_secret_survives_migration_0013_and_is_encrypted_at_start_up(
+    empty_db_url: str, settings: Settings
+) -> None:
+    database = Database(empty_db_url)
+    try:
+        with database.engine.begin() as connection:
+            migrate.upgrade(connection, "0012_identity_groups")
+            connection.execute(
+                text(
+                    "INSERT INTO identity_ec2_credentials (access, secret, user_id, project_id, created_at, "
+                    "updated_at) VALUES ('legacy', 'legacy-secret', 'u1', 'p1', :now, :now)"
+                ),
+                {"now": utc_now()},
+            )
+            migrate.upgrade(connection)
+        identity = IdentityService(settings, database, hasher=HASHER)
+        with database.reader() as session:
+            row = session.scalars(select(Ec2Credential)).one()
+            assert row.key_id is not None and row.encrypted_secret != "legacy-secret"
+        assert identity.credentials.get_ec2_credential("u1", "legacy")["secret"] == "legacy-secret"
+        # The key is outside the database: a downgrade cannot decrypt, so it refuses to lose the secret.
+        with pytest.raises(RuntimeError, match="encrypted"), database.engine.begin() as connection:
+            migrate.downgrade(connection, "0012_identity_groups")
+    finally:
+        database.dispose()
