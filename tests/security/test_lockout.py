@@ -7,8 +7,6 @@ restart forgot the count. Two API apps on one database, through real HTTP.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,35 +14,24 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from openstack.connection import Connection
 from sqlalchemy import event, select
 
-from overcast.api.app import create_app
-from overcast.api.openstack.identity import install
 from overcast.db.models.identity import LoginLockout
 from overcast.errors import Unauthorized
 from overcast.identity.passwords import LoginThrottled, PasswordHasher
 from overcast.identity.service import IdentityService
 from overcast.identity.settings import IdentitySettings
-from tests.functional.cloud import InProcessCloud, free_port
+from tests.functional.cloud import InProcessCloud
+from tests.security.api_apps import identity_app, roomy_login_limits, served
 
 TOKENS = "/identity/v3/auth/tokens"
 PASSWORD = "the-right-password"
 
 
-@contextmanager
-def roomy_rate_limits() -> Iterator[None]:
-    """The per-address and per-name rate limits are test_login_flood's subject, not this module's."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("OVERCAST_IDENTITY_LOGIN_BURST_PER_ADDRESS", "100000")
-        env.setenv("OVERCAST_IDENTITY_LOGIN_BURST_PER_USER", "100000")
-        yield
-
-
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
-    with roomy_rate_limits():
+    with roomy_login_limits():
         running = InProcessCloud(tmp_path_factory.mktemp("lockout"))
     yield running
     running.stop()
@@ -52,34 +39,20 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
 
 @contextmanager
 def another_api(cloud: InProcessCloud) -> Iterator[str]:
-    """A second API app (its own identity service and memory) on the cloud's database, served over HTTP."""
-    with roomy_rate_limits():
-        app = create_app(cloud.settings, cloud.cloud.db)
-        install(app, cloud.settings, cloud.cloud.db)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the second API did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    """A second API app (its own identity service and memory) on the cloud's database, over HTTP."""
+    with roomy_login_limits():
+        app = identity_app(cloud)
+    with served(app) as base_url:
+        yield base_url
 
 
 def new_user(admin: Connection, name: str) -> str:
-    project = admin.identity.create_project(name=f"{name}-project", domain_id="default")
-    user = admin.identity.create_user(
+    identity: Any = admin.identity  # the v3 proxy; the SDK's annotations allow v2's too
+    project = identity.create_project(name=f"{name}-project", domain_id="default")
+    user = identity.create_user(
         name=name, password=PASSWORD, domain_id="default", default_project_id=project.id
     )
-    member = admin.identity.find_role("member")
-    admin.identity.assign_project_role_to_user(project, user, member)
+    identity.assign_project_role_to_user(project, user, identity.find_role("member"))
     return str(user.id)
 
 

@@ -22,6 +22,7 @@ import pytest
 
 from overcast.identity.tokens import KeyRepository
 from tests.functional.cloud import InProcessCloud
+from tests.security.api_apps import roomy_login_limits
 
 TOKENS = "/identity/v3/auth/tokens"
 # Values of the wrong JSON type for every kind of field: null, list, object, numbers, bool, huge string.
@@ -33,9 +34,7 @@ def cloud(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[InProcessCloud]:
     # Hundreds of logins from one address: the login rate limits are another module's subject.
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("OVERCAST_IDENTITY_LOGIN_BURST_PER_ADDRESS", "100000")
-        env.setenv("OVERCAST_IDENTITY_LOGIN_BURST_PER_USER", "100000")
+    with roomy_login_limits():
         running = InProcessCloud(tmp_path_factory.mktemp("token-endpoint"))
     yield running
     running.stop()
