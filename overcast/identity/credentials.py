@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from overcast.context import RequestContext
@@ -152,6 +153,21 @@ class CredentialAPI:
         if expires_at is not None and expires_at <= self.core.clock():
             raise BadRequest("expires_at is in the past.")
         secret = fields.get("secret") or secrets.token_urlsafe(32)
+        # Hashed before the write transaction: the hash is slow by design and must not hold the lock.
+        secret_hash = self.core.hasher.hash(secret)
+        try:
+            return self._insert_application_credential(caller, user_id, fields, secret, secret_hash)
+        except IntegrityError:
+            # A concurrent request took the same name or stored the same new access rule first.
+            raise Conflict(
+                f"Duplicate entry: application credential {fields['name']} or one of its "
+                "access rules was created at the same time."
+            ) from None
+
+    def _insert_application_credential(
+        self, caller: TokenPayload, user_id: str, fields: dict[str, Any], secret: str, secret_hash: str
+    ) -> dict[str, Any]:
+        assert caller.project_id is not None
         with self.db.writer() as session:
             self._require_unrestricted(session, caller)
             roles = self._delegated_roles(session, caller, fields.get("roles"))
@@ -165,9 +181,9 @@ class CredentialAPI:
                 name=fields["name"],
                 user_id=user_id,
                 project_id=caller.project_id,
-                secret_hash=self.core.hasher.hash(secret),
+                secret_hash=secret_hash,
                 description=fields.get("description") or "",
-                expires_at=expires_at,
+                expires_at=fields.get("expires_at"),
                 unrestricted=bool(fields.get("unrestricted")),
                 roles=roles,
             )
