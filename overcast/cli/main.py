@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from overcast.cloud import restrict_new_files
+
+    restrict_new_files()
     settings = _settings(args)
     from overcast.cli import commands
     from overcast.errors import OvercastError

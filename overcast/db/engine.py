@@ -19,6 +19,7 @@ Nesting: a reader() or writer() opened inside a writer() of the same Database jo
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -68,7 +69,11 @@ def _sqlite_engine(url: URL, echo: bool, busy_timeout: float) -> Engine:
             url, echo=echo, poolclass=StaticPool, connect_args={"check_same_thread": False}
         )
     else:
-        Path(url.database or "").expanduser().absolute().parent.mkdir(parents=True, exist_ok=True)
+        database = Path(url.database or "").expanduser().absolute()
+        database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Password hashes and secrets live here, and SQLite gives its -wal and -shm files the
+        # database file's mode: create it private before SQLite creates it world-readable.
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
         engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout})
 
     @event.listens_for(engine, "connect")

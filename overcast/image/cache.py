@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from overcast import errors
-from overcast.cloud import Cloud
+from overcast.cloud import Cloud, make_private_dirs
 from overcast.context import RequestContext
 from overcast.image.registry import ImageRecord
 
@@ -40,10 +40,11 @@ def fetch_to_path(
     algo = image.os_hash_algo or "md5"
     expected = image.os_hash_value if image.os_hash_algo else image.checksum
     hasher = hashlib.new(algo)
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(destination.parent)
     partial = destination.with_name(f".{destination.name}.{os.getpid()}.part")
     try:
-        with partial.open("wb") as handle:
+        # Private images are their project's alone, on compute hosts too.
+        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
             for chunk in download.chunks:
                 hasher.update(chunk)
                 handle.write(chunk)

@@ -30,12 +30,14 @@ import pytest
 import yaml
 from openstack.connection import Connection
 
+import overcast
 from overcast.db.models.image import Image
 from overcast.image import registry
 from overcast.image.data import STALE_UPLOAD
 from tests.functional.cloud import InProcessCloud, free_port
 
 MIB = 1024 * 1024
+SOURCE_ROOT = str(Path(overcast.__file__).resolve().parents[1])
 SENT_BEFORE_THE_KILL = 24 * MIB
 
 
@@ -88,6 +90,7 @@ class ApiProcess:
         self.data_dir = data_dir
         self.base_url = f"http://127.0.0.1:{port}"
         env = {key: value for key, value in os.environ.items() if not key.startswith("OVERCAST_")}
+        env["PYTHONPATH"] = SOURCE_ROOT  # the overcast these tests import, wherever it is installed from
         self.process = subprocess.Popen(
             [sys.executable, "-m", "overcast.cli.main", "service", "api", "--data-dir", str(data_dir),
              "--listen", f"127.0.0.1:{port}", "--log-level", "WARNING"],

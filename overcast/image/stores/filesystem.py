@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from overcast.cloud import make_private_dirs
 from overcast.image.stores.base import CHUNK_SIZE, Chunk, Store, StoreNotFound
 from overcast.image.stores.direct_io import FileWriter, disk_call, open_for_reading, read_chunks
 
@@ -24,7 +25,7 @@ class FilesystemStore(Store):
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         # Image data is the projects' own: only the user running Overcast may list or read it.
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dirs(directory)
         self._remove_stale_partials()
 
     def _remove_stale_partials(self) -> None:

@@ -96,6 +96,7 @@ def build_config_drive(files: dict[str, bytes], dest: Path, drive_format: DriveF
             _make_iso(tree, staging)
         else:
             _make_vfat(tree, staging)
+        staging.chmod(0o600)  # it carries the root password (admin_pass) and the user data
         os.replace(staging, dest)
     return dest
 

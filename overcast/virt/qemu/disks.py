@@ -47,6 +47,7 @@ def create_overlay(base: Path, overlay: Path, size_bytes: int = 0) -> None:
     size = max(size_bytes, int(info["virtual-size"]))
     qemu_img("create", "-q", "-f", "qcow2", "-b", str(base.absolute()), "-F", str(info["format"]),
              str(overlay), str(size))  # fmt: skip
+    overlay.chmod(0o600)  # the guest's disk: its root password and data are the project's alone
 
 
 def grow(path: Path, size_bytes: int) -> None:
@@ -104,7 +105,7 @@ class ImageCache:
                 raise DriverError(
                     f"Image {image.id} is not cached on this host and has no local file to copy."
                 )
-            self.base_dir.mkdir(parents=True, exist_ok=True)
+            self.base_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             staging = base.with_name(f".{base.name}.part")
             staging.unlink(missing_ok=True)
             try:
@@ -113,7 +114,7 @@ class ImageCache:
             except OSError:
                 shutil.copyfile(image.path, staging)
             image_info(staging)  # refuse anything qemu-img cannot read before it becomes a base
-            staging.chmod(0o444)
+            staging.chmod(0o400)  # read-only, and a private image's data is not for other users
             os.replace(staging, base)
             return base
 

@@ -119,7 +119,7 @@ class QemuDriver(ResizeMixin):
         if self._forced_accelerator is None:
             self._runtime.accelerator = detect_accelerator(self.data_dir, qemu=self.qemu_binary)
         LOG.info("QEMU driver on %s uses %s (%s)", host, self.accelerator.name, self.accelerator.reason)
-        self.instances_dir.mkdir(parents=True, exist_ok=True)
+        self.instances_dir.mkdir(mode=launch.INSTANCE_DIR_MODE, parents=True, exist_ok=True)
         for folder in sorted(self.instances_dir.iterdir()):
             if folder.name in self._vms or is_set_aside(folder) or not (folder / RECORD_FILE).is_file():
                 continue  # a folder set aside by a resize waits for its confirm or revert
@@ -196,7 +196,7 @@ class QemuDriver(ResizeMixin):
         offset = 0
         try:
             with vm.lock:
-                folder.mkdir(parents=True)
+                folder.mkdir(mode=launch.INSTANCE_DIR_MODE, parents=True)  # its disk and config drive
                 base = self.images.fetch(spec.image)
                 disks.create_overlay(base, vm.path(ROOT_DISK), spec.root_gb * disks.GiB)
                 files = configdrive.config_drive_files(

@@ -37,6 +37,7 @@ from overcast.virt.driver import (
 from overcast.virt.qemu import configdrive, disks
 from overcast.virt.qemu.base import QemuDriverBase
 from overcast.virt.qemu.instance import CONFIG_DRIVE, RECORD_FILE, ROOT_DISK, VM, InstanceRecord
+from overcast.virt.qemu.launch import INSTANCE_DIR_MODE
 
 LOG = logging.getLogger(__name__)
 RESIZE_SUFFIX = "_resize"
@@ -152,7 +153,7 @@ class ResizeMixin(QemuDriverBase):
         offset = 0
         try:
             with vm.lock:
-                folder.mkdir(parents=True)
+                folder.mkdir(mode=INSTANCE_DIR_MODE, parents=True)
                 if source is not None:
                     _copy_root_disk(source / ROOT_DISK, vm.path(ROOT_DISK), self.images)
                 else:
