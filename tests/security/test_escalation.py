@@ -202,6 +202,7 @@ def test_access_rules_are_validated(cloud: InProcessCloud, demo: Connection) -> 
     for bad in (
         {"service": "compute", "method": "FETCH", "path": "/v2.1/servers"},
         {"service": "compute", "method": "GET", "path": "no-slash"},
+        {"service": "compute", "method": "GET", "path": "/v2.1/servers\x00"},
         {"service": "compute", "method": "GET", "path": "/v2.1/servers", "extra": 1},
         {"service": "compute", "method": "GET"},
         {"id": uuid.uuid4().hex},

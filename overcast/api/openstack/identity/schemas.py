@@ -124,7 +124,8 @@ class AccessRuleSpec(BaseModel):
     id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9-]+$")
     service: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9-]+$")
     method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] | None = None
-    path: str | None = Field(default=None, max_length=225, pattern=r"^/")
+    # A request path never holds control characters (and PostgreSQL text cannot hold NUL).
+    path: str | None = Field(default=None, max_length=225, pattern=r"^/[^\x00-\x1f\x7f]*$")
 
 
 class ApplicationCredentialFields(_Body):
