@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import mmap
 import os
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from overcast.image.stores import Store, StoreNotFound
+from overcast.image.stores import Store, StoreError, StoreNotFound
 
 MIB = 1024 * 1024
 
@@ -42,6 +44,14 @@ class ClientWentAway(Exception):
 def cut_off(data: bytes, after: int) -> Iterator[bytes]:
     yield data[:after]
     raise ClientWentAway
+
+
+def stalled(data: bytes, resume: threading.Event) -> Iterator[bytes]:
+    """`data` in 256 KiB chunks, waiting for `resume` halfway (an upload whose client went quiet)."""
+    half = len(data) // 2
+    yield from chunked(data[:half], 256 * 1024)
+    resume.wait(30)
+    yield from chunked(data[half:], 256 * 1024)
 
 
 class StoreContract:
@@ -105,3 +115,36 @@ class StoreContract:
         for location in ("file:///etc/passwd", "swift+http://other-container/x", "http://example.com/x"):
             with pytest.raises(StoreNotFound):
                 store.read(location)
+
+    def test_delete_partial_removes_what_an_unfinished_add_wrote(
+        self, store: Store, stored_names: Callable[[], set[str]]
+    ) -> None:
+        before = stored_names()
+        image_id = str(uuid.uuid4())
+        resume = threading.Event()
+        outcome: list[BaseException | str] = []
+
+        def add() -> None:
+            try:
+                outcome.append(store.add(image_id, stalled(os.urandom(4 * MIB), resume)))
+            except BaseException as exc:
+                outcome.append(exc)
+
+        adding = threading.Thread(target=add)
+        adding.start()
+        try:
+            deadline = time.monotonic() + 30
+            while stored_names() == before:  # what an API killed now would leave behind
+                assert time.monotonic() < deadline, "the add wrote nothing"
+                time.sleep(0.01)
+            store.delete_partial(image_id)
+            assert stored_names() == before
+        finally:
+            resume.set()
+            adding.join(30)
+        # The add still running when its data went away cannot complete (nor leave anything).
+        assert len(outcome) == 1 and isinstance(outcome[0], StoreError), outcome
+        assert stored_names() == before
+        store.delete_partial(image_id)  # nothing left: not an error
+        location = store.add(image_id, [b"second try"])
+        assert b"".join(store.read(location)) == b"second try"
