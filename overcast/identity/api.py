@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from overcast.db.models.identity import (
+    AccessRule,
     ApplicationCredential,
     Domain,
     Ec2Credential,
@@ -248,6 +249,8 @@ class IdentityAPI:
             session.execute(delete(RoleAssignment).where(RoleAssignment.user_id == user_id))
             session.execute(delete(GroupMembership).where(GroupMembership.user_id == user_id))
             session.execute(delete(ApplicationCredential).where(ApplicationCredential.user_id == user_id))
+            # After the credentials: their hold on the rules goes with them (ON DELETE CASCADE).
+            session.execute(delete(AccessRule).where(AccessRule.user_id == user_id))
             session.execute(delete(Ec2Credential).where(Ec2Credential.user_id == user_id))
             self.core.revocations.revoke(session, user_id=user_id)
 

@@ -15,7 +15,7 @@ from overcast.api.app import create_app
 from overcast.api.openstack.identity import install
 from overcast.config import Settings, load_settings
 from overcast.db import Database, migrate
-from overcast.db.models.identity import Ec2Credential
+from overcast.db.models.identity import AccessRule, Ec2Credential
 from overcast.errors import Unauthorized
 from overcast.identity.access_rules import allows, path_matches
 from overcast.identity.bootstrap import BootstrapResult, bootstrap
@@ -238,3 +238,24 @@ def test_a_plain_text_secret_survives_migration_0013_and_is_encrypted_at_start_u
             migrate.downgrade(connection, "0012_identity_groups")
     finally:
         database.dispose()
+
+
+def test_deleting_a_user_deletes_their_access_rules(identity: IdentityService, db: Database) -> None:
+    user_id, project_id = _demo(identity)
+    now = utc_now()
+    caller = TokenPayload(
+        user_id=user_id,
+        user_domain_id="default",
+        methods=("password",),
+        issued_at=now,
+        expires_at=now,
+        audit_ids=("a",),
+        project_id=project_id,
+        roles=("member", "reader"),
+    )
+    rule = {"service": "compute", "method": "GET", "path": "/v2.1/servers"}
+    identity.credentials.create_application_credential(caller, user_id, {"name": "c", "access_rules": [rule]})
+    assert len(identity.credentials.list_access_rules(user_id)) == 1
+    identity.api.delete_user(user_id)
+    with db.reader() as session:
+        assert session.scalars(select(AccessRule).where(AccessRule.user_id == user_id)).all() == []
