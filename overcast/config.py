@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     # Services write a heartbeat every report_interval seconds and count as down after service_down_time.
     report_interval: float = 10.0
     service_down_time: float = 60.0
+    # A build (BUILD) that shows no progress for this long goes to ERROR with a fault (the conductor's sweep);
+    # a compute host spawning one shows it is alive several times within it (compute/build_progress.py).
+    build_stall_timeout: float = Field(default=300.0, gt=0)
 
     # Nova's osapi max_request_body_size default.
     max_request_body_size: int = 114688

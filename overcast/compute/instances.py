@@ -53,10 +53,12 @@ def compare_and_swap(
     *,
     expected_vm_state: Iterable[str] | None = None,
     expected_host: str | None = None,
+    also: Iterable[ColumnElement[bool]] = (),
     **values: Any,
 ) -> bool:
-    """Apply `values` to the live instance `uuid` only if its task_state (and vm_state, host) still match."""
-    stmt = update(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False))
+    """Apply `values` to the live instance `uuid` only if its task_state (and vm_state, host, and the
+    conditions `also`) still match."""
+    stmt = update(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False), *also)
     guard = task_state_guard(expected_task_state)
     if guard is not None:
         stmt = stmt.where(guard)

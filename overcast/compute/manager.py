@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.compute import instance_extra, instances, states
+from overcast.compute import build_progress, instance_extra, instances, states
 from overcast.compute.manager_base import TOPIC, ComputeManagerBase
 from overcast.compute.manager_images import ImageActionsMixin
 from overcast.compute.manager_move import MoveActionsMixin
@@ -139,7 +140,10 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
         spec, claimed, node = started
         self._notify(ctxt, instance_uuid, "create.start")
         try:
-            with self._event(ctxt, instance_uuid, "compute_build_and_run_instance"):
+            with (
+                self._event(ctxt, instance_uuid, "compute_build_and_run_instance"),
+                self._spawn_heartbeat(instance_uuid),
+            ):
                 self.driver.spawn(ctxt, self._prepared(ctxt, spec), admin_password)
         except Exception as exc:
             LOG.warning("Spawning instance %s on %s failed: %s", instance_uuid, self.host, exc)
@@ -168,6 +172,11 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
             self._destroy_quietly(ctxt, instance_uuid)
             return
         self._notify(ctxt, instance_uuid, "create.end")
+
+    def _spawn_heartbeat(self, uuid: str) -> AbstractContextManager[None]:
+        """While the image is fetched and the VM spawns, the conductor's stall sweep sees a live build."""
+        interval = build_progress.heartbeat_interval(self.cloud.settings.build_stall_timeout)
+        return build_progress.spawn_heartbeat(self.cloud.db, self.cloud.clock, uuid, self.host, interval)
 
     def _build_failed(
         self,

@@ -4,8 +4,8 @@ Build: ask the scheduler for a node and alternates → claim the node's resource
 cast the build to that compute host. When the compute host's spawn fails it hands the instance back
 (attempt + 1, the remaining alternates); the conductor claims the next alternate, up to
 MAX_BUILD_ATTEMPTS. An instance that cannot be placed ends in ERROR with a fault, never stuck in BUILD;
-nor does one whose compute host died mid-build (`fail_builds_on_dead_hosts`). Resize and unshelve are in
-moves.py.
+nor does one that a dead compute host, a restart of this conductor or a lost message left behind
+(stuck_builds.py). Resize and unshelve are in moves.py.
 """
 
 from __future__ import annotations
@@ -14,31 +14,25 @@ import functools
 import logging
 from typing import Any, ClassVar
 
-from sqlalchemy import select
-
 from overcast import errors
 from overcast.cloud import Cloud
-from overcast.compute import instances, states
+from overcast.compute import build_progress, instances, states
 from overcast.conductor.moves import MoveTasksMixin
+from overcast.conductor.stuck_builds import StuckBuildsMixin
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
-from overcast.db.models.service import ServiceRecord
-from overcast.manager import Manager, periodic_task, rpc_method
+from overcast.manager import Manager, rpc_method
 from overcast.scheduler import claims
 from overcast.scheduler.request_spec import wanted_of
-from overcast.servicegroup import service_is_up
 
 LOG = logging.getLogger(__name__)
 
 TOPIC = "conductor"
 # Nova's scheduler.max_attempts default: the first try plus two reschedules.
 MAX_BUILD_ATTEMPTS = 3
-# How often builds on hosts that stopped reporting are looked for.
-DEAD_BUILD_CHECK_INTERVAL = 30.0
-COMPUTE_BINARY = "overcast-compute"
 
 
-class ConductorManager(MoveTasksMixin, Manager):
+class ConductorManager(StuckBuildsMixin, MoveTasksMixin, Manager):
     RPC_API_VERSION: ClassVar[str] = "1.2"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = "overcast-conductor"
@@ -52,6 +46,10 @@ class ConductorManager(MoveTasksMixin, Manager):
         self.scheduler = SchedulerAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
         self.compute = ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
 
+    def init_host(self) -> None:
+        """Before taking new work: fail the builds a previous run of this conductor took and dropped."""
+        self.fail_builds_of_a_previous_run()
+
     @rpc_method
     def build_instances(
         self,
@@ -63,6 +61,11 @@ class ConductorManager(MoveTasksMixin, Manager):
         failed_hosts: list[str] | None = None,
         last_failure: dict[str, Any] | None = None,
     ) -> None:
+        # Ours from now until a compute host starts them: if this process dies, its next start fails them.
+        self.cloud.db.write(functools.partial(
+            build_progress.take_ownership, uuids=list(instance_uuids), conductor=self.host,
+            now=self.cloud.clock(),
+        ))  # fmt: skip
         if attempt == 1:
             self._schedule_and_build(ctxt, instance_uuids, admin_password, failed_hosts or [])
             return
@@ -170,46 +173,3 @@ class ConductorManager(MoveTasksMixin, Manager):
 
         if not self.cloud.db.write(write):
             LOG.info("Instance %s was not set to ERROR: it left SCHEDULING (deleted?)", uuid)
-
-    # --- builds whose compute host died -------------------------------------------------------------
-    @periodic_task(DEAD_BUILD_CHECK_INTERVAL)
-    def fail_builds_on_dead_hosts(self) -> list[str]:
-        """ERROR (with a fault) every build placed on a compute host that is down beyond service_down_time.
-
-        The host's own start-up reconcile does the same when it comes back; this covers a host that does
-        not come back, so no server waits in BUILD forever.
-        """
-        now = self.cloud.clock()
-        with self.cloud.db.reader() as session:
-            building = list(session.scalars(
-                select(Instance).where(
-                    Instance.deleted.is_(False), Instance.vm_state == states.BUILDING,
-                    Instance.host.is_not(None),
-                )
-            ))  # fmt: skip
-            hosts = {instance.host for instance in building}
-            records = session.scalars(
-                select(ServiceRecord).where(
-                    ServiceRecord.binary == COMPUTE_BINARY, ServiceRecord.host.in_(hosts)
-                )
-            ).all()
-        up = {r.host for r in records if service_is_up(r, now, self.cloud.settings.service_down_time)}
-        failed = []
-        for instance in building:
-            if instance.host in up:
-                continue
-            message = f"Build was interrupted: the compute service on {instance.host} is down."
-
-            def write(session: Any, instance: Instance = instance, message: str = message) -> bool:
-                if not instances.compare_and_swap(
-                    session, instance.uuid, (instance.task_state,), expected_vm_state=(states.BUILDING,),
-                    expected_host=instance.host, vm_state=states.ERROR, task_state=None,
-                ):  # fmt: skip
-                    return False
-                instances.record_fault(session, instance.uuid, message, host=instance.host)
-                return True
-
-            if self.cloud.db.write(write):
-                LOG.warning("Instance %s: %s", instance.uuid, message)
-                failed.append(instance.uuid)
-        return failed

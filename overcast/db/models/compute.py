@@ -47,6 +47,7 @@ class Instance(Base, TimestampMixin):
     __table_args__ = (
         Index("ix_instances_project_id_deleted", "project_id", "deleted"),
         Index("ix_instances_host_deleted", "host", "deleted"),
+        Index("ix_instances_vm_state_deleted", "vm_state", "deleted"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -91,6 +92,10 @@ class Instance(Base, TimestampMixin):
     terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # While it builds: the conductor that took the build (its start-up fails the ones a crash left behind)
+    # and the last sign of life of a spawn in progress (compute/build_progress.py).
+    build_conductor: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    build_progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     def __repr__(self) -> str:
         return f"<Instance {self.uuid} {self.vm_state}/{self.task_state} host={self.host!r}>"
