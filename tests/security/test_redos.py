@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from openstack.connection import Connection
 
+from overcast import errors
+from overcast.bus import get_transport
+from overcast.cloud import Cloud
+from overcast.compute.api import ComputeService, ServerCreate, ServerFilters
+from overcast.config import load_settings
+from overcast.context import RequestContext
+from overcast.db import Database
 from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
 
 # Ten servers (the default instance quota) named "aaaa…a-1" to "aaaa…a-10".
@@ -90,3 +99,33 @@ def test_patterns_a_linear_engine_cannot_run_are_a_400(demo: Connection, query: 
     response = get(demo, f"/servers?{query}")
     assert response.status_code == 400, response.text
     assert "regular expression" in response.json()["badRequest"]["message"]
+
+
+@pytest.mark.postgresql
+def test_on_postgresql_no_pattern_reaches_the_databases_regex_engine(
+    postgres_db_url: str, tmp_path: Path
+) -> None:
+    """Nova hands the pattern to the database's regex operator; ours never does, on either database, so
+    PostgreSQL's engine (which runs backreferences, and with them exponential time) is out of reach."""
+    db = Database(postgres_db_url)
+    db.upgrade()
+    transport = get_transport(f"inproc://redos-{uuid.uuid4().hex}")
+    try:
+        servers = ComputeService(Cloud(settings=load_settings(data_dir=tmp_path), db=db, transport=transport))
+        member = RequestContext(user_id="u1", project_id="p1", roles=("member", "reader"))
+        create = ServerCreate(name=EVIL_NAME, image_ref=IMAGE_ID, flavor_ref=TINY, min_count=10, max_count=10)
+        servers.servers.create(member, create)
+
+        def names(pattern: str) -> list[str]:
+            found = servers.servers.list(member, ServerFilters(regex={"name": pattern}))
+            return sorted(server.instance.display_name for server in found)
+
+        started = time.monotonic()
+        assert names(EVIL_PATTERN) == []
+        assert time.monotonic() - started < LIST_BUDGET
+        assert names("a-10$") == [f"{EVIL_NAME}-10"]
+        with pytest.raises(errors.BadRequest, match="regular expression"):
+            names("^(a*)*\\1$")
+    finally:
+        transport.close()
+        db.dispose()
