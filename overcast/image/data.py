@@ -52,6 +52,13 @@ class ImageTooLarge(errors.RequestTooLarge):
     default_message = "Image exceeds the storage quota or the maximum image size."
 
 
+class ImageDeletedDuringUpload(errors.OvercastError):
+    # Glance's answer to an upload whose image was deleted meanwhile.
+    status = 410
+    title = "gone"
+    default_message = "The image was deleted during the upload."
+
+
 class RangeNotSatisfiable(errors.OvercastError):
     status = 416
     title = "requestedRangeNotSatisfiable"
@@ -264,18 +271,27 @@ class ImageData:
             raise
         except BaseException:
             LOG.warning("Upload of image %s failed; marking it killed", image_id)
-            self._set_status(
-                image_id, registry.SAVING, registry.KILLED if previous == registry.QUEUED else previous
-            )
+            killed = registry.KILLED if previous == registry.QUEUED else previous
+            if not self._set_status(image_id, registry.SAVING, killed) and self._deleted(image_id):
+                # Deleting the image removed the data being written: the client's doing, not a fault.
+                raise ImageDeletedDuringUpload(
+                    f"Image {image_id} was deleted during the upload; its data was discarded."
+                ) from None
             raise
         return self._activate(image_id, registry.SAVING, previous, pipeline.summary(), [(store_id, location)])
 
-    def _set_status(self, image_id: str, expected: str, new_status: str) -> None:
-        self.db.write(
+    def _set_status(self, image_id: str, expected: str, new_status: str) -> bool:
+        changed: bool = self.db.write(
             lambda session: registry.compare_and_set_status(
                 session, image_id, (expected,), new_status, **NO_UPLOAD
             )
         )
+        return changed
+
+    def _deleted(self, image_id: str) -> bool:
+        with self.db.reader() as session:
+            image = session.get(Image, image_id)
+            return image is None or image.deleted
 
     @property
     def host(self) -> str:

@@ -57,12 +57,17 @@ class StalledBody:
         self.release.wait(60)
 
 
-def upload_in_background(url: str, token: str, body: StalledBody) -> threading.Thread:
+def upload_in_background(
+    url: str, token: str, body: StalledBody, answers: list[httpx.Response] | None = None
+) -> threading.Thread:
     def send() -> None:
-        # The API dies or refuses the rest: what the test wants.
         headers = {"X-Auth-Token": token, "Content-Type": "application/octet-stream"}
+        headers["Accept"] = "application/json"
+        # The API may die or cut the connection: what some tests want.
         with contextlib.suppress(httpx.HTTPError):
-            httpx.put(url, content=body, timeout=120, headers=headers)
+            answer = httpx.put(url, content=body, timeout=120, headers=headers)
+            if answers is not None:
+                answers.append(answer)
 
     thread = threading.Thread(target=send, daemon=True)
     thread.start()
@@ -213,7 +218,8 @@ def test_deleting_an_image_mid_upload_removes_its_partial_data(
     image_id = new_image(http)
     body = StalledBody(8 * MIB)
     url = f"{cloud.base_url}/image/v2/images/{image_id}/file"
-    uploader = upload_in_background(url, str(admin.auth_token), body)
+    answers: list[httpx.Response] = []
+    uploader = upload_in_background(url, str(admin.auth_token), body, answers)
     store = cloud.data_dir / "images"
     try:
         wait_for(lambda: partials(store, image_id), "the partial file")
@@ -226,6 +232,9 @@ def test_deleting_an_image_mid_upload_removes_its_partial_data(
     assert partials(store, image_id) == []
     assert list(store.glob(f"{image_id}*")) == []
     assert http.get(f"/images/{image_id}").status_code == 404
+    # The uploader learns its image is gone (Glance's 410), not that the store failed (a 5xx).
+    assert [answer.status_code for answer in answers] == [410]
+    assert answers[0].json()["title"] == "Gone"
 
 
 def _leave_saving(cloud: InProcessCloud, image_id: str, host: str, heartbeat_age: timedelta) -> Path:
