@@ -218,6 +218,8 @@ class IdentityAPI:
             if backend.read_only:
                 raise Forbidden("The users of this domain are read-only (LDAP).")
             password = fields.pop("password", None)
+            # Keystone lets a null description clear it, as for projects and domains.
+            fields = _clean(fields, tuple(fields))
             user = backend.update_user(session, user_id, fields)
             if password is not None:
                 backend.set_password(session, user_id, password)

@@ -52,3 +52,15 @@ def test_an_identity_update_that_nulls_a_required_attribute_is_a_400_not_a_500(
     )
     assert unchanged.status_code == 200, unchanged.text
     assert unchanged.json()[resource[:-1]]["enabled"] is True
+
+
+def test_a_null_user_description_clears_it_as_for_projects(cloud: InProcessCloud, admin_token: str) -> None:
+    """Found as PATCH /identity/v3/users/{id} {"user": {"description": null}} -> 500 (NOT NULL constraint)."""
+    user_id = demo_identity(cloud, admin_token)["user"]["id"]
+    url = f"{cloud.base_url}/identity/v3/users/{user_id}"
+    headers = {"X-Auth-Token": admin_token}
+    described = httpx.patch(url, json={"user": {"description": "temporary"}}, headers=headers, timeout=30)
+    assert described.status_code == 200, described.text
+    response = httpx.patch(url, json={"user": {"description": None}}, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    assert not response.json()["user"].get("description")
