@@ -31,7 +31,10 @@ from websockets.typing import Subprotocol
 
 from overcast.api.assembly import build_api
 from overcast.cloud import Cloud
+from overcast.compute import console_tokens
 from overcast.config import Settings
+from overcast.db import Database
+from overcast.db.models.compute import Instance
 from overcast.db.models.console_tokens import ConsoleAuthToken
 from overcast.virt.fake import FakeDriver
 from overcast.virt.qemu import launch
@@ -246,6 +249,52 @@ def _race(urls: list[str], greeting: str) -> list[bool]:
     for thread in threads:
         thread.join(30)
     return opened
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def token_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_db_url"))
+    return f"sqlite:///{tmp_path / 'tokens.db'}"
+
+
+def test_a_token_raced_by_two_processes_databases_is_granted_once(token_db_url: str) -> None:
+    """Two engines (as two API processes have) spend the same tokens at the same moment."""
+    engines = [Database(token_db_url), Database(token_db_url)]
+    try:
+        engines[0].upgrade()
+        with engines[0].writer() as session:
+            instance = Instance(display_name="raced", project_id="p1", user_id="u1", flavor_id="1", vcpus=1,
+                                memory_mb=64, root_gb=1, vm_state="active", host="c1")  # fmt: skip
+            session.add(instance)
+            session.flush()
+            grant = console_tokens.ConsoleGrant(
+                instance_uuid=instance.uuid, project_id="p1", user_id="u1", host="c1", console_type="serial",
+                connect={"kind": "tcp", "host": "127.0.0.1", "port": 10000},
+            )  # fmt: skip
+        now = datetime.now(UTC)
+        tokens = [
+            engines[0].write(lambda session: console_tokens.issue(session, grant, now=now, ttl=timedelta(1)))
+            for _ in range(20)
+        ]
+        granted: list[list[str]] = [[], []]
+        start = threading.Barrier(2)
+
+        def spend(index: int) -> None:
+            for token in tokens:
+                start.wait()  # both at the same token at once
+                if engines[index].write(lambda session, t=token: console_tokens.redeem(session, t, now=now)):
+                    granted[index].append(token)
+
+        threads = [threading.Thread(target=spend, args=(index,)) for index in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert sorted(granted[0] + granted[1]) == sorted(tokens)  # each once, by one of the two
+    finally:
+        for engine in engines:
+            engine.dispose()
 
 
 def test_tokens_are_stored_as_hashes_only(cloud: InProcessCloud, demo: Connection) -> None:
