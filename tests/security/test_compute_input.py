@@ -145,6 +145,10 @@ def test_other_compute_names_of_novas_name_type_refuse_them_too(
     refused(call(demo, "POST", "/os-server-groups",
                  json={"server_group": {"name": name, "policies": ["affinity"]}}))  # fmt: skip
     refused(call(admin, "POST", "/flavors", json={"flavor": {"name": name, "ram": 1, "vcpus": 1, "disk": 0}}))
+    if name.strip() == name:  # aggregate names are stripped first, as Nova's legacy v2 API did
+        refused(call(admin, "POST", "/os-aggregates", json={"aggregate": {"name": name}}))
+        zoned = {"aggregate": {"name": "zoned", "availability_zone": name}}
+        refused(call(admin, "POST", "/os-aggregates", json=zoned))
 
 
 ACCESS_IPS = [

@@ -19,6 +19,7 @@ from overcast.api.openstack.compute.admin_common import (
     nova_time,
 )
 from overcast.api.openstack.compute.microversion import APIVersion
+from overcast.api.openstack.compute.schemas import valid_name
 from overcast.compute.aggregates import AggregateInfo
 
 router = APIRouter()
@@ -56,7 +57,10 @@ def _name(value: Any, field: str = "name") -> str:
     name = bounded_string(field, value).strip()
     if not name:
         raise errors.BadRequest(f"Invalid input for field/attribute {field}: it must not be blank.")
-    return name
+    try:
+        return valid_name(name)
+    except ValueError as exc:
+        raise errors.BadRequest(f"Invalid input for field/attribute {field}: it {exc}.") from None
 
 
 def _zone(value: Any) -> str | None:

@@ -34,7 +34,7 @@ def _is_printable(char: str) -> bool:
     )  # fmt: skip
 
 
-def _valid_name(value: str) -> str:
+def valid_name(value: str) -> str:
     """Nova's parameter_types.name (valid_name_regex): printable, no leading or trailing whitespace."""
     if not all(_is_printable(char) for char in value):
         raise ValueError("must be printable characters")
@@ -64,7 +64,7 @@ def _ipv6(value: str) -> str:
 
 
 # Nova's parameter_types, shared by every compute request model.
-Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_valid_name)]
+Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(valid_name)]
 AccessIPv4 = Annotated[str, AfterValidator(_ipv4)]
 AccessIPv6 = Annotated[str, AfterValidator(_ipv6)]
 # flavor_param_positive / flavor_param_non_negative: integers (or digit strings) within the column's range.
