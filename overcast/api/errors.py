@@ -68,6 +68,14 @@ def _below(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
 
 
+def _headers(error: errors.OvercastError, headers: dict[str, str] | None) -> dict[str, str]:
+    merged = dict(headers or {})
+    # A throttled or busy request says when to come back (overcast.identity.passwords, for one).
+    if error.details.get("retry_after") is not None:
+        merged["Retry-After"] = str(error.details["retry_after"])
+    return merged
+
+
 def keystone_error_body(error: errors.OvercastError) -> dict[str, Any]:
     return {"error": {"code": error.status, "message": error.message, "title": reason_phrase(error.status)}}
 
@@ -75,7 +83,7 @@ def keystone_error_body(error: errors.OvercastError) -> dict[str, Any]:
 def keystone_error_response(
     error: errors.OvercastError, base_url: str | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    headers = dict(headers or {})
+    headers = _headers(error, headers)
     if isinstance(error, errors.Unauthorized) and base_url:
         headers["WWW-Authenticate"] = f'Keystone uri="{base_url}{IDENTITY_PREFIX}"'
     return JSONResponse(keystone_error_body(error), status_code=error.status, headers=headers or None)
@@ -86,7 +94,7 @@ def glance_error_response(
 ) -> Response:
     title = reason_phrase(error.status)
     status_line = f"{error.status} {title}"
-    headers = dict(headers or {})
+    headers = _headers(error, headers)
     if "size" in error.details:
         headers["Content-Range"] = f"bytes */{error.details['size']}"
     if "application/json" in accept:
@@ -100,7 +108,7 @@ def glance_error_response(
 
 
 def nova_error_response(error: errors.OvercastError, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error.to_body(), status_code=error.status, headers=headers)
+    return JSONResponse(error.to_body(), status_code=error.status, headers=_headers(error, headers) or None)
 
 
 def error_response_for(

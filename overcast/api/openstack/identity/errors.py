@@ -1,40 +1,24 @@
 """Identity errors in Keystone's shape: {"error": {"code": 401, "message": "...", "title": "Unauthorized"}}.
 
-The identity router uses its own route class, so these bodies stay scoped to /identity while the rest
-of the API keeps the compute-shaped errors of overcast.api.errors.
+The identity router uses its own route class, so these bodies stay scoped to /identity; what the shared
+middleware raises below /identity takes the same shape (overcast.api.errors).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from http import HTTPStatus
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from overcast.api.errors import validation_message
-from overcast.errors import BadRequest, OvercastError, Unauthorized
+# The shape itself lives with the other APIs' shapes, so every error below /identity (the routes',
+# the shared middleware's, the token middleware's) is rendered by the same code.
+from overcast.api.errors import keystone_error_body, keystone_error_response, validation_message
+from overcast.errors import BadRequest, OvercastError
 
-
-def keystone_error_body(error: OvercastError) -> dict[str, Any]:
-    try:
-        title = HTTPStatus(error.status).phrase
-    except ValueError:
-        title = error.title
-    return {"error": {"code": error.status, "message": error.message, "title": title}}
-
-
-def keystone_error_response(error: OvercastError, base_url: str | None = None) -> JSONResponse:
-    headers = {}
-    if isinstance(error, Unauthorized) and base_url:
-        headers["WWW-Authenticate"] = f'Keystone uri="{base_url}/identity"'
-    # A throttled or busy login says when to come back (overcast.identity.passwords).
-    if error.details.get("retry_after") is not None:
-        headers["Retry-After"] = str(error.details["retry_after"])
-    return JSONResponse(keystone_error_body(error), status_code=error.status, headers=headers)
+__all__ = ["IdentityRoute", "keystone_error_body", "keystone_error_response"]
 
 
 class IdentityRoute(APIRoute):
