@@ -232,6 +232,10 @@ class BodySizeLimitMiddleware:
 
 
 def _may_be_json(headers: Headers) -> bool:
+    # Without Content-Length or Transfer-Encoding an HTTP/1.1 request has no body (most GETs): nothing
+    # to read, so nothing to replay on the hot path.
+    if headers.get("content-length") in (None, "0") and "transfer-encoding" not in headers:
+        return False
     # FastAPI parses a body without a Content-Type as JSON too, and Glance's JSON-patch has its own type.
     content_type = headers.get("content-type")
     if content_type is None:

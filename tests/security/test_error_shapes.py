@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from openstack.connection import Connection
 
 from tests.functional.cloud import InProcessCloud
@@ -36,7 +36,7 @@ APIS: dict[str, dict[str, str]] = {
     "compute": {
         "body": "/compute/v2.1/flavors",
         "missing": "/compute/v2.1/no-such-collection",
-        "wrong_method": "/compute/v2.1/flavors/detail",
+        "wrong_method": "/compute/v2.1/limits",
         "boom": "/compute/v2.1/test-boom",
     },
     "identity": {
@@ -71,6 +71,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
     # A route per API that fails unexpectedly, to reach the fault barrier. Added before the first request
     # (the app builds its middleware stack then), behind every route the APIs have.
     app = running.server.config.app
+    assert isinstance(app, FastAPI)
     app.include_router(_boom_router([paths["boom"] for paths in APIS.values()]))
     yield running
     running.stop()
@@ -80,7 +81,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
 def http(cloud: InProcessCloud, admin: Connection) -> Iterator[httpx.Client]:
     with httpx.Client(
         base_url=cloud.base_url,
-        headers={"X-Auth-Token": admin.auth_token, "Accept": "application/json"},
+        headers={"X-Auth-Token": str(admin.auth_token), "Accept": "application/json"},
         timeout=30,
     ) as client:
         yield client
@@ -130,6 +131,13 @@ SHARED_ERRORS: dict[str, tuple[int, Request]] = {
         400,
         lambda http, paths: http.post(
             paths["body"], content=b"[" * 5000 + b"]" * 5000, headers={"Content-Type": "application/json"}
+        ),
+    ),
+    "JSON nested too deep, chunked": (
+        400,
+        lambda http, paths: http.post(
+            paths["body"], content=iter([b"[" * 5000, b"]" * 5000]),
+            headers={"Content-Type": "application/json"},
         ),
     ),
     "lone surrogate": (
