@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import re2
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from overcast import errors, servicegroup
@@ -254,12 +254,19 @@ def _compiled(name: str, pattern: str | None) -> re2._Regexp | None:
     return None if pattern is None else compiled_filter(name, pattern)
 
 
+def _one_of(uuids: list[str]) -> ColumnElement[bool]:
+    """Instance.uuid IN uuids, written into the SQL: an admin's match may be more rows than a statement
+    may have parameters (PostgreSQL's 65,535)."""
+    matched = bindparam("matched_uuids", uuids, expanding=True, literal_execute=True, unique=True)
+    return Instance.uuid.in_(matched)
+
+
 def list_page(session: Session, ctxt: RequestContext, filters: ServerFilters) -> list[Instance]:
     stmt = filtered(ctxt, filters)
     if filters.regex:
-        stmt = stmt.where(Instance.uuid.in_(_regex_matches(session, stmt, filters.regex)))
+        stmt = stmt.where(_one_of(_regex_matches(session, stmt, filters.regex)))
     if filters.ip is not None or filters.ip6 is not None:
-        stmt = stmt.where(Instance.uuid.in_(_with_address(session, stmt, filters.ip, filters.ip6)))
+        stmt = stmt.where(_one_of(_with_address(session, stmt, filters.ip, filters.ip6)))
     if filters.page_size == 0:
         return []
     stmt = paginate(
