@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +23,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from overcast.api.auth import is_public, register_public_path
-from overcast.api.openstack.compute import action_schemas, server_actions
+from overcast.api.openstack.compute import action_schemas, server_actions, server_filters
 from overcast.api.openstack.compute.microversion import LEGACY_HEADER, MAX_VERSION, MIN_VERSION, NEW_HEADER
 from overcast.api.openstack.image.images import PATCH_MEDIA_TYPE
 from overcast.api.openstack.image.schemas import IMAGE_PROPERTIES, MEMBER_PROPERTIES
+from overcast.compute.server_queries import EXACT_FILTERS, INTEGER_FILTERS, REGEX_FILTERS
 from overcast.image.registry import MEMBER_STATUSES
 
 Schema = dict[str, Any]
@@ -313,6 +314,45 @@ COMPUTE_OPERATIONS: dict[tuple[str, str], Schema] = {
     },
 }
 
+_SERVER_QUERY = sorted(
+    server_filters.PAGING
+    | server_filters.MEMBER_FILTERS
+    | server_filters.SPECIAL_FILTERS
+    | set(EXACT_FILTERS)
+    | set(INTEGER_FILTERS)
+    | set(REGEX_FILTERS)
+)
+_PAGING = ("limit", "marker")
+_FLAVOR_QUERY = (*_PAGING, "is_public", "sort_key", "sort_dir", "minRam", "minDisk")
+# The query parameters of routes that read them from the request themselves (FastAPI cannot see them).
+QUERY_PARAMETERS: dict[tuple[str, str], Sequence[str]] = {
+    ("get", "/compute/v2.1/servers"): _SERVER_QUERY,
+    ("get", "/compute/v2.1/servers/detail"): _SERVER_QUERY,
+    ("get", "/compute/v2.1/flavors"): _FLAVOR_QUERY,
+    ("get", "/compute/v2.1/flavors/detail"): _FLAVOR_QUERY,
+    ("get", "/compute/v2.1/os-hypervisors"): (*_PAGING, "hypervisor_hostname_pattern", "with_servers"),
+    ("get", "/compute/v2.1/os-hypervisors/detail"): (*_PAGING, "hypervisor_hostname_pattern", "with_servers"),
+    ("get", "/compute/v2.1/servers/{server_id}/os-instance-actions"): (*_PAGING, "changes-since"),
+    ("get", "/compute/v2.1/os-keypairs"): (*_PAGING, "user_id"),
+    ("get", "/compute/v2.1/os-keypairs/{name}"): ("user_id",),
+    ("delete", "/compute/v2.1/os-keypairs/{name}"): ("user_id",),
+    ("get", "/compute/v2.1/limits"): ("tenant_id",),
+    ("get", "/compute/v2.1/os-migrations"): (
+        *_PAGING, "changes-since", "hidden", "host", "source_compute", "status", "instance_uuid",
+        "migration_type",
+    ),
+    ("get", "/compute/v2.1/os-server-groups"): ("all_projects", "limit", "offset"),
+    ("get", "/compute/v2.1/os-services"): ("binary", "host"),
+    ("get", "/compute/v2.1/os-simple-tenant-usage"): (*_PAGING, "start", "end", "detailed"),
+    ("get", "/compute/v2.1/os-simple-tenant-usage/{tenant_id}"): (*_PAGING, "start", "end"),
+    ("get", "/compute/v2.1/os-quota-sets/{project_id}"): ("user_id",),
+    ("get", "/image/v2/images"): (
+        *_PAGING, "name", "status", "visibility", "owner", "member_status", "tag", "disk_format",
+        "container_format", "size_min", "size_max", "changes-since", "protected", "os_hidden", "id",
+        "sort", "sort_key", "sort_dir", "created_at", "updated_at",
+    ),
+}  # fmt: skip
+
 COMPUTE = APIDocument(
     title="Overcast Compute API",
     version=f"2.1 (microversions {MIN_VERSION} to {MAX_VERSION})",
@@ -375,6 +415,16 @@ def _honest_success(responses: Schema) -> None:
             json_content["schema"] = {"type": "object"}
 
 
+def _query_parameter(name: str) -> Schema:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": "Read by the route itself, as the OpenStack API reference describes it.",
+        "schema": {"type": "string"},
+    }
+
+
 def _operations(paths: Schema) -> Iterator[tuple[str, str, Schema]]:
     for path, item in paths.items():
         for method, operation in item.items():
@@ -421,6 +471,10 @@ def build_document(whole: Schema, document: APIDocument, base_url: str) -> Schem
             operation["responses"] = {}
         operation["responses"].update(extras.pop("responses", {}))
         operation.update(extras)
+        declared = {parameter["name"] for parameter in operation.get("parameters", [])}
+        for name in QUERY_PARAMETERS.get((method, path), ()):
+            if name not in declared:
+                operation.setdefault("parameters", []).append(_query_parameter(name))
         if document is COMPUTE and _covers(f"{document.path_prefix}/v2.1", path):
             operation.setdefault("parameters", []).append(copy.deepcopy(COMPUTE_VERSION_PARAMETER))
         _honest_success(operation["responses"])
