@@ -299,11 +299,11 @@ class ImageData:
 
     def _with_heartbeat(self, image_id: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
         """`chunks`, noting every HEARTBEAT_INTERVAL that the upload still makes progress."""
-        monotonic = self.api.cloud.monotonic
-        last = monotonic()
+        cloud = self.api.cloud
+        last = cloud.monotonic()
         for chunk in chunks:
-            if monotonic() - last >= HEARTBEAT_INTERVAL.total_seconds():
-                last = monotonic()
+            if cloud.monotonic() - last >= HEARTBEAT_INTERVAL.total_seconds():
+                last = cloud.monotonic()
                 self.db.write(lambda session: self._beat(session, image_id))
             yield chunk
 

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from openstack.connection import Connection
 import overcast
 from overcast.db.models.image import Image
 from overcast.image import registry
-from overcast.image.data import STALE_UPLOAD
+from overcast.image.data import HEARTBEAT_INTERVAL, STALE_UPLOAD
 from tests.functional.cloud import InProcessCloud, free_port
 
 MIB = 1024 * 1024
@@ -42,12 +42,15 @@ SENT_BEFORE_THE_KILL = 24 * MIB
 
 
 class StalledBody:
-    """A request body that sends `size` bytes, then waits until released (or the connection dies)."""
+    """A request body that sends `size` bytes, then waits until released (or the connection dies);
+    with `then`, it sends that many bytes more and waits for `release_more` before it ends."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, then: int = 0) -> None:
         self.size = size
+        self.then = then
         self.sent = 0
         self.release = threading.Event()
+        self.release_more = threading.Event()
 
     def __iter__(self) -> Iterator[bytes]:
         chunk = os.urandom(MIB)
@@ -55,6 +58,11 @@ class StalledBody:
             self.sent += len(chunk)
             yield chunk
         self.release.wait(60)
+        if self.then:
+            while self.sent < self.size + self.then:
+                self.sent += len(chunk)
+                yield chunk
+            self.release_more.wait(60)
 
 
 def upload_in_background(
@@ -280,3 +288,39 @@ def test_start_up_requeues_only_its_own_and_long_stalled_uploads(
     # Deleting it removes its partial data as well.
     assert http.delete(f"/images/{live_elsewhere}").status_code == 204
     assert not live_partial.exists()
+
+
+def _upload_state(cloud: InProcessCloud, image_id: str) -> tuple[str, str | None, datetime | None]:
+    with cloud.cloud.db.reader() as session:
+        image = session.get(Image, image_id)
+        assert image is not None
+        return image.status, image.upload_host, image.upload_heartbeat_at
+
+
+def test_a_running_upload_notes_its_progress(
+    cloud: InProcessCloud, http: httpx.Client, admin: Connection
+) -> None:
+    image_id = new_image(http)
+    body = StalledBody(2 * MIB, then=2 * MIB)
+    url = f"{cloud.base_url}/image/v2/images/{image_id}/file"
+    answers: list[httpx.Response] = []
+    uploader = upload_in_background(url, str(admin.auth_token), body, answers)
+    real_monotonic, real_clock = cloud.cloud.monotonic, cloud.cloud.clock
+    try:
+        wait_for(lambda: partials(cloud.data_dir / "images", image_id), "the partial file")
+        status, host, started = _upload_state(cloud, image_id)
+        assert (status, host) == ("saving", cloud.settings.host) and started is not None
+        # HEARTBEAT_INTERVAL later, more data arrives: the upload says it is alive.
+        cloud.cloud.monotonic = lambda: real_monotonic() + HEARTBEAT_INTERVAL.total_seconds() + 1
+        cloud.cloud.clock = lambda: real_clock() + timedelta(minutes=5)
+        body.release.set()
+        wait_for(lambda: (beat := _upload_state(cloud, image_id)[2]) is not None
+                 and beat >= started + timedelta(minutes=4), "a heartbeat")  # fmt: skip
+    finally:
+        cloud.cloud.monotonic, cloud.cloud.clock = real_monotonic, real_clock
+        body.release.set()
+        body.release_more.set()
+        uploader.join(30)
+    assert [answer.status_code for answer in answers] == [204]
+    # Active now: nobody is uploading it any more.
+    assert _upload_state(cloud, image_id) == ("active", None, None)
