@@ -9,13 +9,16 @@ uploads to one image cannot both run, and data is only referenced by the registr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import mmap
+import os
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, select, update
@@ -41,7 +44,7 @@ LOG = logging.getLogger(__name__)
 HEARTBEAT_INTERVAL = timedelta(seconds=30)
 STALE_UPLOAD = timedelta(minutes=10)
 # Clears an image's upload bookkeeping when it leaves `saving`.
-NO_UPLOAD: dict[str, None] = {"upload_host": None, "upload_heartbeat_at": None}
+NO_UPLOAD: dict[str, None] = {"upload_host": None, "upload_process": None, "upload_heartbeat_at": None}
 
 HASH_ALGO = "sha512"
 HASH_BLOCK = 4 * 1024 * 1024
@@ -50,6 +53,28 @@ IMPORT_METHODS = ("glance-direct", "copy-image")
 
 class ImageTooLarge(errors.RequestTooLarge):
     default_message = "Image exceeds the storage quota or the maximum image size."
+
+
+def process_identity(pid: int) -> str | None:
+    """`pid` and its start time ("1234:5678"), which tell a process from a later one given the same
+    pid; None when no such process runs."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22, counted after the command name (which may hold spaces and parentheses).
+    return f"{pid}:{stat.rpartition(')')[2].split()[19]}"
+
+
+@functools.cache
+def this_process() -> str:
+    return process_identity(os.getpid()) or str(os.getpid())
+
+
+def process_is_alive(identity: str) -> bool:
+    """Whether the process `identity` (from this_process on this host) still runs."""
+    pid, _, _ = identity.partition(":")
+    return pid.isdigit() and process_identity(int(pid)) == identity
 
 
 class ImageDeletedDuringUpload(errors.OvercastError):
@@ -258,7 +283,8 @@ class ImageData:
                 raise ImageTooLarge(f"Image of {declared_size} bytes exceeds the allowed {allowance} bytes.")
             registry.compare_and_set_status(
                 session, image_id, (image.status,), registry.SAVING,
-                upload_host=self.host, upload_heartbeat_at=self.api.cloud.clock(),
+                upload_host=self.host, upload_process=this_process(),
+                upload_heartbeat_at=self.api.cloud.clock(),
             )  # fmt: skip
             return image.disk_format, allowance, image.status
 
@@ -316,38 +342,41 @@ class ImageData:
         )
 
     def recover_interrupted_uploads(self) -> list[str]:
-        """Images left `saving` by an API process that died mid-upload go back to `queued`, and what
-        their upload had written is removed; the ids of those images.
+        """Images left `saving` by a process that died mid-upload go back to `queued`, and what their
+        upload had written is removed; the ids of those images.
 
-        Run when the API starts. The uploads this host owned died with its previous process; an
-        upload of another API host is only taken for dead once it has made no progress for
-        STALE_UPLOAD (that API may still be receiving it). Glance v2 puts an image whose upload
-        failed back to `queued`, so its owner can upload again.
+        Run when the API starts. An upload on this host is dead when the process that received it
+        is gone (another process here, a compute service's snapshot say, may be receiving one right
+        now); an upload on another host is taken for dead once it made no progress for STALE_UPLOAD.
+        Glance v2 puts an image whose upload failed back to `queued`, so its owner can upload again.
         """
         cutoff = self.api.cloud.clock() - STALE_UPLOAD
-        abandoned = and_(
-            Image.status == registry.SAVING,
-            Image.deleted.is_(False),
-            or_(
-                Image.upload_host == self.host,
-                func.coalesce(Image.upload_heartbeat_at, Image.updated_at) < cutoff,
-            ),
-        )
+        stalled = func.coalesce(Image.upload_heartbeat_at, Image.updated_at) < cutoff
+        saving = and_(Image.status == registry.SAVING, Image.deleted.is_(False))
 
         def requeue(session: Session) -> list[str]:
-            image_ids = list(session.scalars(select(Image.id).where(abandoned)))
-            if image_ids:
-                session.execute(
+            ours_or_stalled = or_(Image.upload_host == self.host, stalled)
+            query = select(Image.id, Image.upload_host, Image.upload_process).where(saving, ours_or_stalled)
+            candidates = session.execute(query)
+            abandoned = []
+            for image_id, host, process in candidates.all():
+                if host == self.host and process is not None and process_is_alive(process):
+                    continue
+                # Unless the upload made progress or changed hands since the query above.
+                unchanged = Image.upload_process.is_not_distinct_from(process)
+                done = session.execute(
                     update(Image)
-                    .where(Image.id.in_(image_ids), abandoned)
+                    .where(Image.id == image_id, saving, ours_or_stalled, unchanged)
                     .values(status=registry.QUEUED, updated_at=utcnow(), **NO_UPLOAD)
                     .execution_options(synchronize_session=False)
                 )
-            return image_ids
+                if done.rowcount:  # type: ignore[attr-defined]
+                    abandoned.append(image_id)
+            return abandoned
 
         image_ids: list[str] = self.db.write(requeue)
         for image_id in image_ids:
-            LOG.warning("Upload of image %s was interrupted (its API stopped); back to queued", image_id)
+            LOG.warning("Upload of image %s was interrupted (its process stopped); back to queued", image_id)
             self.discard_partials(image_id)
         return image_ids
 

@@ -33,12 +33,13 @@ from openstack.connection import Connection
 import overcast
 from overcast.db.models.image import Image
 from overcast.image import registry
-from overcast.image.data import HEARTBEAT_INTERVAL, STALE_UPLOAD
+from overcast.image.data import HEARTBEAT_INTERVAL, STALE_UPLOAD, process_identity, this_process
 from tests.functional.cloud import InProcessCloud, free_port
 
 MIB = 1024 * 1024
 SOURCE_ROOT = str(Path(overcast.__file__).resolve().parents[1])
 SENT_BEFORE_THE_KILL = 24 * MIB
+NO_SUCH_PROCESS = "999999999:1"  # beyond pid_max: the identity of a process that died
 
 
 class StalledBody:
@@ -245,13 +246,17 @@ def test_deleting_an_image_mid_upload_removes_its_partial_data(
     assert answers[0].json()["title"] == "Gone"
 
 
-def _leave_saving(cloud: InProcessCloud, image_id: str, host: str, heartbeat_age: timedelta) -> Path:
-    """The state an API on `host` leaves when it dies mid-upload: the row, and a partial file."""
+def _leave_saving(
+    cloud: InProcessCloud, image_id: str, host: str, heartbeat_age: timedelta, process: str | None = None
+) -> Path:
+    """The state a process on `host` leaves while it receives an upload (or when it died meanwhile):
+    the row, and a partial file."""
     now = cloud.cloud.clock()
     with cloud.cloud.db.writer() as session:
         assert registry.compare_and_set_status(
             session, image_id, (registry.QUEUED,), registry.SAVING,
-            upload_host=host, upload_heartbeat_at=now - heartbeat_age,
+            upload_host=host, upload_process=process or NO_SUCH_PROCESS,
+            upload_heartbeat_at=now - heartbeat_age,
         )  # fmt: skip
     partial = cloud.data_dir / "images" / f"{image_id}.0badc0de.partial"
     partial.write_bytes(b"x" * 4096)
@@ -288,6 +293,32 @@ def test_start_up_requeues_only_its_own_and_long_stalled_uploads(
     # Deleting it removes its partial data as well.
     assert http.delete(f"/images/{live_elsewhere}").status_code == 204
     assert not live_partial.exists()
+
+
+def test_start_up_leaves_uploads_of_live_processes_on_this_host_alone(
+    cloud: InProcessCloud, http: httpx.Client
+) -> None:
+    # Another process on this host (a compute service's snapshot, a second API) receiving an upload.
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        other_identity = process_identity(other.pid)
+        assert other_identity is not None
+        theirs = new_image(http)
+        ours = new_image(http)
+        their_partial = _leave_saving(cloud, theirs, cloud.settings.host, timedelta(0), other_identity)
+        our_partial = _leave_saving(cloud, ours, cloud.settings.host, timedelta(0), this_process())
+
+        assert cloud.image_api.data.recover_interrupted_uploads() == []
+        assert (_status(cloud, theirs), _status(cloud, ours)) == ("saving", "saving")
+        assert their_partial.exists() and our_partial.exists()
+    finally:
+        other.kill()
+        other.wait(10)
+    # Once that process is gone (killed, like an API or compute service with SIGKILL), its upload is dead.
+    assert cloud.image_api.data.recover_interrupted_uploads() == [theirs]
+    assert _status(cloud, theirs) == "queued" and not their_partial.exists()
+    assert _status(cloud, ours) == "saving" and our_partial.exists()
+    assert http.delete(f"/images/{ours}").status_code == 204
 
 
 def _upload_state(cloud: InProcessCloud, image_id: str) -> tuple[str, str | None, datetime | None]:

@@ -44,9 +44,11 @@ class Image(Base, TimestampMixin):
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    # While an image is `saving`: the API host writing its data and when that upload last made progress,
-    # so an upload whose API process died is recognised (overcast.image.data.recover_uploads).
+    # While an image is `saving`: the host and process receiving its data and when that upload last
+    # made progress, so an upload whose process died is recognised
+    # (overcast.image.data.ImageData.recover_interrupted_uploads).
     upload_host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    upload_process: Mapped[str | None] = mapped_column(String(64), nullable=True)
     upload_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     def __repr__(self) -> str:
