@@ -35,7 +35,7 @@ OUT_OF_RANGE = [2**64, 2**63, 2**31, -1]
 def http(cloud: Any, demo: Connection) -> Iterator[httpx.Client]:
     with httpx.Client(
         base_url=f"{cloud.base_url}/image/v2",
-        headers={"X-Auth-Token": demo.auth_token, "Accept": "application/json"},
+        headers={"X-Auth-Token": str(demo.auth_token), "Accept": "application/json"},
         timeout=30,
     ) as client:
         yield client
@@ -135,10 +135,6 @@ def test_deep_json_patch_is_refused(http: httpx.Client, image: dict[str, Any], d
     assert_glance_400(http.patch(f"/images/{image['id']}", content=body, headers=PATCH))
     # Whatever the Content-Type says, the image routes parse the body through the same checks.
     for content_type in ("text/plain", "application/octet-stream"):
-        response = http.patch(
-            f"/images/{image['id']}", content=body, headers={"Content-Type": PATCH["Content-Type"]}
-        )
-        assert_glance_400(response)
         created = http.post("/images", content=("{" + f'"a": {value}' + "}").encode(),
                             headers={"Content-Type": content_type})  # fmt: skip
         assert_glance_400(created)
