@@ -4,9 +4,11 @@ FastAPI builds the paths, parameters and schemas from the routes and their reque
 this module cuts that one document into one per API (the paths below its prefix, with the components
 they refer to) and adds what FastAPI cannot know: the `X-Auth-Token` security scheme (none on the
 public paths), the compute microversion header, the errors each API really answers with, in its own
-body shape (Nova's, Keystone's or Glance's, never FastAPI's 422), and the image bodies that Glance's
-routes read by hand (their shapes come from the image API's own JSON schemas). A response without a
-model is documented as what it is, a JSON object, so a client or a fuzzer can check every answer.
+body shape (Nova's, Keystone's or Glance's, never FastAPI's 422), and, per route (`RouteNotes`), what
+a route reads or answers by hand: query parameters, Glance's bodies (shaped by the image API's own JSON
+schemas), the server action's body (from the action models), and success statuses that differ from the
+decorator's (bare responses, statuses that depend on the microversion). A response without a model is
+documented as what it is, a JSON object, so a client or a fuzzer can check every answer.
 """
 
 from __future__ import annotations
@@ -91,6 +93,17 @@ GLANCE_ERROR: Schema = {
 
 
 @dataclass(frozen=True)
+class RouteNotes:
+    """What a route reads or answers that FastAPI cannot see in its signature."""
+
+    body: Schema | None = None  # the request body: {media type: {"schema": ...}}
+    successes: Schema | None = None  # replace the decorator's success response (status -> response)
+    responses: Schema = field(default_factory=dict)  # complete or override the responses FastAPI found
+    errors: tuple[int, ...] = ()  # error statuses beyond those every operation lists
+    query: Sequence[str] = ()  # query parameters the route reads from the request itself
+
+
+@dataclass(frozen=True)
 class APIDocument:
     """One API's document: where it is served, which paths it covers and how its errors look."""
 
@@ -100,7 +113,7 @@ class APIDocument:
     path_prefix: str
     error_content: Schema
     statuses_everywhere: tuple[int, ...] = ()
-    operation_extras: dict[tuple[str, str], Schema] = field(default_factory=dict)
+    routes: dict[tuple[str, str], RouteNotes] = field(default_factory=dict)
 
 
 def _microversions() -> str:
@@ -143,109 +156,102 @@ IMAGE_PATCH: Schema = {
         },
     },
 }
+IMAGE_IMPORT: Schema = {
+    "type": "object",
+    "required": ["method"],
+    "properties": {
+        "method": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {"name": {"type": "string"}, "uri": {"type": "string"}},
+        },
+        "stores": {"type": "array", "items": {"type": "string"}},
+        "all_stores": {"type": "boolean"},
+        "all_stores_must_succeed": {"type": "boolean"},
+    },
+}
 IMAGE_MEMBER: Schema = {"type": "object", "properties": MEMBER_PROPERTIES}
+IMAGE_MEMBER_CREATE: Schema = {
+    "type": "object",
+    "required": ["member"],
+    "properties": {"member": {"type": "string"}},
+}
+IMAGE_MEMBER_UPDATE: Schema = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": {"type": "string", "enum": list(MEMBER_STATUSES)}},
+}
 OCTETS: Schema = {"type": "string", "format": "binary"}
+AN_OBJECT: Schema = {"type": "object"}
 
 
-def _json(schema: Schema, description: str = "") -> Schema:
-    return {"description": description or "OK", "content": {JSON: {"schema": schema}}}
-
-
-def _body(media_type: str, schema: Schema) -> Schema:
-    return {"required": True, "content": {media_type: {"schema": schema}}}
+def _json(description: str, schema: Schema = AN_OBJECT) -> Schema:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
 
 
 def _octets(description: str) -> Schema:
     return {"description": description, "content": {"application/octet-stream": {"schema": OCTETS}}}
 
 
-def _no_content(description: str = "No content") -> Schema:
+def _empty(description: str) -> Schema:
     return {"description": description}
 
 
-_VERSIONS_300: Schema = {
-    "responses": {"300": _json({"type": "object"}, "The versions (Multiple Choices)")},
-    "x-replace-success": True,
-}
-IDENTITY_OPERATIONS: dict[tuple[str, str], Schema] = {
-    ("get", "/identity"): _VERSIONS_300,
-    ("get", "/identity/"): _VERSIONS_300,
+def _body(schema: Schema, media_type: str = JSON) -> Schema:
+    return {media_type: {"schema": schema}}
+
+
+# Keystone and Glance answer their roots with 300 Multiple Choices.
+_VERSIONS = RouteNotes(successes={"300": _json("The versions (Multiple Choices)")})
+IDENTITY_ROUTES: dict[tuple[str, str], RouteNotes] = {
+    ("get", "/identity"): _VERSIONS,
+    ("get", "/identity/"): _VERSIONS,
 }
 
-# Glance's routes read their bodies by hand (JSON-patch, raw data), so FastAPI sees none of them.
+# Glance's routes read their bodies and queries by hand (JSON-patch, raw data), so FastAPI sees none.
 _IMAGE_ID = "/image/v2/images/{image_id}"
-IMAGE_OPERATIONS: dict[tuple[str, str], Schema] = {
-    ("get", "/image"): _VERSIONS_300,
-    ("get", "/image/"): _VERSIONS_300,
-    ("post", "/image/v2/images"): {
-        "requestBody": _body(JSON, IMAGE_CREATE),
-        "responses": {"201": _json(IMAGE, "The new image")},
-    },
-    ("get", _IMAGE_ID): {"responses": {"200": _json(IMAGE)}},
-    ("patch", _IMAGE_ID): {
-        "requestBody": _body(PATCH_MEDIA_TYPE, IMAGE_PATCH),
-        "responses": {"200": _json(IMAGE, "The updated image")},
-        "x-error-statuses": [415],
-    },
-    ("put", f"{_IMAGE_ID}/file"): {"requestBody": _body("application/octet-stream", OCTETS)},
-    ("put", f"{_IMAGE_ID}/stage"): {"requestBody": _body("application/octet-stream", OCTETS)},
-    ("get", f"{_IMAGE_ID}/file"): {
-        "responses": {
+_PAGING = ("limit", "marker")
+_IMAGE_QUERY = (
+    *_PAGING, "name", "status", "visibility", "owner", "member_status", "tag", "disk_format",
+    "container_format", "size_min", "size_max", "changes-since", "protected", "os_hidden", "id",
+    "sort", "sort_key", "sort_dir", "created_at", "updated_at",
+)  # fmt: skip
+IMAGE_ROUTES: dict[tuple[str, str], RouteNotes] = {
+    ("get", "/image"): _VERSIONS,
+    ("get", "/image/"): _VERSIONS,
+    ("get", "/image/v2/images"): RouteNotes(query=_IMAGE_QUERY),
+    ("post", "/image/v2/images"): RouteNotes(
+        body=_body(IMAGE_CREATE), responses={"201": _json("The new image", IMAGE)}
+    ),
+    ("get", _IMAGE_ID): RouteNotes(responses={"200": _json("The image", IMAGE)}),
+    ("patch", _IMAGE_ID): RouteNotes(
+        body=_body(IMAGE_PATCH, PATCH_MEDIA_TYPE),
+        responses={"200": _json("The updated image", IMAGE)},
+        errors=(415,),
+    ),
+    ("put", f"{_IMAGE_ID}/file"): RouteNotes(body=_body(OCTETS, "application/octet-stream")),
+    ("put", f"{_IMAGE_ID}/stage"): RouteNotes(body=_body(OCTETS, "application/octet-stream")),
+    ("get", f"{_IMAGE_ID}/file"): RouteNotes(
+        successes={
             "200": _octets("The image data"),
             "206": _octets("The range asked for"),
-            "204": _no_content("The image has no data"),
+            "204": _empty("The image has no data"),
         }
-    },
-    ("post", f"{_IMAGE_ID}/import"): {
-        "requestBody": _body(
-            JSON,
-            {
-                "type": "object",
-                "required": ["method"],
-                "properties": {
-                    "method": {
-                        "type": "object",
-                        "required": ["name"],
-                        "properties": {"name": {"type": "string"}, "uri": {"type": "string"}},
-                    },
-                    "stores": {"type": "array", "items": {"type": "string"}},
-                    "all_stores": {"type": "boolean"},
-                    "all_stores_must_succeed": {"type": "boolean"},
-                },
-            },
-        )
-    },
-    ("post", f"{_IMAGE_ID}/members"): {
-        "requestBody": _body(
-            JSON, {"type": "object", "required": ["member"], "properties": {"member": {"type": "string"}}}
-        ),
-        "responses": {"200": _json(IMAGE_MEMBER, "The new member")},
-    },
-    ("get", f"{_IMAGE_ID}/members/{{member_id}}"): {"responses": {"200": _json(IMAGE_MEMBER)}},
-    ("put", f"{_IMAGE_ID}/members/{{member_id}}"): {
-        "requestBody": _body(
-            JSON,
-            {
-                "type": "object",
-                "required": ["status"],
-                "properties": {"status": {"type": "string", "enum": list(MEMBER_STATUSES)}},
-            },
-        ),
-        "responses": {"200": _json(IMAGE_MEMBER, "The updated member")},
-    },
+    ),
+    ("post", f"{_IMAGE_ID}/import"): RouteNotes(body=_body(IMAGE_IMPORT)),
+    ("post", f"{_IMAGE_ID}/members"): RouteNotes(
+        body=_body(IMAGE_MEMBER_CREATE), responses={"200": _json("The new member", IMAGE_MEMBER)}
+    ),
+    ("get", f"{_IMAGE_ID}/members/{{member_id}}"): RouteNotes(
+        responses={"200": _json("The member", IMAGE_MEMBER)}
+    ),
+    ("put", f"{_IMAGE_ID}/members/{{member_id}}"): RouteNotes(
+        body=_body(IMAGE_MEMBER_UPDATE), responses={"200": _json("The updated member", IMAGE_MEMBER)}
+    ),
 }
 
-
-def _model_schema(model: type[BaseModel]) -> Schema:
-    """A request model's JSON schema; its definitions go to the document's components."""
-    schema = model.model_json_schema(ref_template=COMPONENT_REF)
-    _ACTION_DEFINITIONS.update(schema.pop("$defs", {}))
-    return schema
-
-
 COMPONENT_REF = "#/components/schemas/{model}"
-_ACTION_DEFINITIONS: Schema = {}
-# The models each server action's value is validated with; the others take no value (null or {}).
+# The model each server action's value is validated with; the other actions take no value (null or {}).
 _ACTION_MODELS: dict[str, type[BaseModel]] = {
     "reboot": action_schemas.Reboot,
     "rescue": action_schemas.Rescue,
@@ -257,63 +263,33 @@ _ACTION_MODELS: dict[str, type[BaseModel]] = {
     "os-resetState": action_schemas.ResetState,
     "changePassword": action_schemas.ChangePassword,
 }
-SERVER_ACTION: Schema = {
-    "type": "object",
-    "description": "Exactly one action, named by the key; its value as the action's model reads it.",
-    "minProperties": 1,
-    "maxProperties": 1,
-    "properties": {
-        name: _model_schema(_ACTION_MODELS[name])
-        if name in _ACTION_MODELS
-        else {"type": ["null", "object"], "maxProperties": 0}
-        for name in server_actions.ACTIONS
-    },
-    "additionalProperties": False,
-}
-_EMPTY_SUCCESS: Schema = {"x-replace-success": True}
-# Routes that answer with a bare Response (no body) or whose status depends on the microversion.
-COMPUTE_OPERATIONS: dict[tuple[str, str], Schema] = {
-    ("post", "/compute/v2.1/servers/{server_id}/action"): {
-        "requestBody": _body(JSON, SERVER_ACTION),
-        **_EMPTY_SUCCESS,
-        "responses": {
-            "200": _json({"type": "object"}, "The action's answer (console output, serial console)"),
-            "202": _no_content("Accepted (rebuild and, from 2.45, createImage answer with a JSON object)"),
-        },
-    },
-    ("post", "/compute/v2.1/os-keypairs"): {
-        **_EMPTY_SUCCESS,
-        "responses": {
-            "200": _json({"type": "object"}, "The key pair (up to 2.1)"),
-            "201": _json({"type": "object"}, "The key pair (from 2.2)"),
-        },
-    },
-    ("delete", "/compute/v2.1/os-keypairs/{name}"): {
-        **_EMPTY_SUCCESS,
-        "responses": {"202": _no_content("Deleted (up to 2.1)"), "204": _no_content("Deleted (from 2.2)")},
-    },
-    ("delete", "/compute/v2.1/os-quota-sets/{project_id}"): {
-        **_EMPTY_SUCCESS,
-        "responses": {"202": _no_content("Reset to the defaults")},
-    },
-    ("delete", "/compute/v2.1/flavors/{flavor_id}"): {
-        **_EMPTY_SUCCESS,
-        "responses": {"202": _no_content("Deleted")},
-    },
-    ("delete", "/compute/v2.1/os-aggregates/{aggregate_id}"): {
-        **_EMPTY_SUCCESS,
-        "responses": {"200": _no_content("Deleted")},
-    },
-    ("delete", "/compute/v2.1/flavors/{flavor_id}/os-extra_specs/{key}"): {
-        **_EMPTY_SUCCESS,
-        "responses": {"200": _no_content("Deleted")},
-    },
-    ("put", "/compute/v2.1/servers/{server_id}/tags/{tag}"): {
-        **_EMPTY_SUCCESS,
-        "responses": {"201": _no_content("Added"), "204": _no_content("The server had the tag already")},
-    },
-}
 
+
+def server_action_schema() -> tuple[Schema, Schema]:
+    """The action body (one key naming the action, its value as that action's model reads it) and the
+    component schemas its models refer to."""
+    definitions: Schema = {}
+    actions: Schema = {}
+    for name in server_actions.ACTIONS:
+        model = _ACTION_MODELS.get(name)
+        if model is None:
+            actions[name] = {"type": ["null", "object"], "maxProperties": 0}
+            continue
+        schema = model.model_json_schema(ref_template=COMPONENT_REF)
+        definitions.update(schema.pop("$defs", {}))
+        actions[name] = schema
+    body = {
+        "type": "object",
+        "description": "Exactly one action, named by the key; its value as the action's model reads it.",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "properties": actions,
+        "additionalProperties": False,
+    }
+    return body, definitions
+
+
+SERVER_ACTION, SERVER_ACTION_DEFINITIONS = server_action_schema()
 _SERVER_QUERY = sorted(
     server_filters.PAGING
     | server_filters.MEMBER_FILTERS
@@ -322,36 +298,61 @@ _SERVER_QUERY = sorted(
     | set(INTEGER_FILTERS)
     | set(REGEX_FILTERS)
 )
-_PAGING = ("limit", "marker")
 _FLAVOR_QUERY = (*_PAGING, "is_public", "sort_key", "sort_dir", "minRam", "minDisk")
-# The query parameters of routes that read them from the request themselves (FastAPI cannot see them).
-QUERY_PARAMETERS: dict[tuple[str, str], Sequence[str]] = {
-    ("get", "/compute/v2.1/servers"): _SERVER_QUERY,
-    ("get", "/compute/v2.1/servers/detail"): _SERVER_QUERY,
-    ("get", "/compute/v2.1/flavors"): _FLAVOR_QUERY,
-    ("get", "/compute/v2.1/flavors/detail"): _FLAVOR_QUERY,
-    ("get", "/compute/v2.1/os-hypervisors"): (*_PAGING, "hypervisor_hostname_pattern", "with_servers"),
-    ("get", "/compute/v2.1/os-hypervisors/detail"): (*_PAGING, "hypervisor_hostname_pattern", "with_servers"),
-    ("get", "/compute/v2.1/servers/{server_id}/os-instance-actions"): (*_PAGING, "changes-since"),
-    ("get", "/compute/v2.1/os-keypairs"): (*_PAGING, "user_id"),
-    ("get", "/compute/v2.1/os-keypairs/{name}"): ("user_id",),
-    ("delete", "/compute/v2.1/os-keypairs/{name}"): ("user_id",),
-    ("get", "/compute/v2.1/limits"): ("tenant_id",),
-    ("get", "/compute/v2.1/os-migrations"): (
-        *_PAGING, "changes-since", "hidden", "host", "source_compute", "status", "instance_uuid",
-        "migration_type",
+_HYPERVISOR_QUERY = (*_PAGING, "hypervisor_hostname_pattern", "with_servers")
+_MIGRATION_QUERY = (
+    *_PAGING, "changes-since", "hidden", "host", "source_compute", "status", "instance_uuid",
+    "migration_type",
+)  # fmt: skip
+# Routes that read their queries by hand, answer with a bare Response (no body) or with a status that
+# depends on the microversion.
+COMPUTE_ROUTES: dict[tuple[str, str], RouteNotes] = {
+    ("get", "/compute/v2.1/servers"): RouteNotes(query=_SERVER_QUERY),
+    ("get", "/compute/v2.1/servers/detail"): RouteNotes(query=_SERVER_QUERY),
+    ("post", "/compute/v2.1/servers/{server_id}/action"): RouteNotes(
+        body=_body(SERVER_ACTION),
+        successes={
+            "200": _json("The action's answer (console output, serial console)"),
+            "202": _empty("Accepted (rebuild and, from 2.45, createImage answer with a JSON object)"),
+        },
     ),
-    ("get", "/compute/v2.1/os-server-groups"): ("all_projects", "limit", "offset"),
-    ("get", "/compute/v2.1/os-services"): ("binary", "host"),
-    ("get", "/compute/v2.1/os-simple-tenant-usage"): (*_PAGING, "start", "end", "detailed"),
-    ("get", "/compute/v2.1/os-simple-tenant-usage/{tenant_id}"): (*_PAGING, "start", "end"),
-    ("get", "/compute/v2.1/os-quota-sets/{project_id}"): ("user_id",),
-    ("get", "/image/v2/images"): (
-        *_PAGING, "name", "status", "visibility", "owner", "member_status", "tag", "disk_format",
-        "container_format", "size_min", "size_max", "changes-since", "protected", "os_hidden", "id",
-        "sort", "sort_key", "sort_dir", "created_at", "updated_at",
+    ("get", "/compute/v2.1/servers/{server_id}/os-instance-actions"): RouteNotes(
+        query=(*_PAGING, "changes-since")
     ),
-}  # fmt: skip
+    ("put", "/compute/v2.1/servers/{server_id}/tags/{tag}"): RouteNotes(
+        successes={"201": _empty("Added"), "204": _empty("The server had the tag already")}
+    ),
+    ("get", "/compute/v2.1/flavors"): RouteNotes(query=_FLAVOR_QUERY),
+    ("get", "/compute/v2.1/flavors/detail"): RouteNotes(query=_FLAVOR_QUERY),
+    ("delete", "/compute/v2.1/flavors/{flavor_id}"): RouteNotes(successes={"202": _empty("Deleted")}),
+    ("delete", "/compute/v2.1/flavors/{flavor_id}/os-extra_specs/{key}"): RouteNotes(
+        successes={"200": _empty("Deleted")}
+    ),
+    ("get", "/compute/v2.1/os-keypairs"): RouteNotes(query=(*_PAGING, "user_id")),
+    ("post", "/compute/v2.1/os-keypairs"): RouteNotes(
+        successes={"200": _json("The key pair (up to 2.1)"), "201": _json("The key pair (from 2.2)")}
+    ),
+    ("get", "/compute/v2.1/os-keypairs/{name}"): RouteNotes(query=("user_id",)),
+    ("delete", "/compute/v2.1/os-keypairs/{name}"): RouteNotes(
+        successes={"202": _empty("Deleted (up to 2.1)"), "204": _empty("Deleted (from 2.2)")},
+        query=("user_id",),
+    ),
+    ("get", "/compute/v2.1/limits"): RouteNotes(query=("tenant_id",)),
+    ("get", "/compute/v2.1/os-quota-sets/{project_id}"): RouteNotes(query=("user_id",)),
+    ("delete", "/compute/v2.1/os-quota-sets/{project_id}"): RouteNotes(
+        successes={"202": _empty("Reset to the defaults")}
+    ),
+    ("delete", "/compute/v2.1/os-aggregates/{aggregate_id}"): RouteNotes(
+        successes={"200": _empty("Deleted")}
+    ),
+    ("get", "/compute/v2.1/os-hypervisors"): RouteNotes(query=_HYPERVISOR_QUERY),
+    ("get", "/compute/v2.1/os-hypervisors/detail"): RouteNotes(query=_HYPERVISOR_QUERY),
+    ("get", "/compute/v2.1/os-migrations"): RouteNotes(query=_MIGRATION_QUERY),
+    ("get", "/compute/v2.1/os-server-groups"): RouteNotes(query=("all_projects", "limit", "offset")),
+    ("get", "/compute/v2.1/os-services"): RouteNotes(query=("binary", "host")),
+    ("get", "/compute/v2.1/os-simple-tenant-usage"): RouteNotes(query=(*_PAGING, "start", "end", "detailed")),
+    ("get", "/compute/v2.1/os-simple-tenant-usage/{tenant_id}"): RouteNotes(query=(*_PAGING, "start", "end")),
+}
 
 COMPUTE = APIDocument(
     title="Overcast Compute API",
@@ -360,7 +361,7 @@ COMPUTE = APIDocument(
     path_prefix="/compute",
     error_content={JSON: {"schema": NOVA_ERROR}},
     statuses_everywhere=(406,),
-    operation_extras=COMPUTE_OPERATIONS,
+    routes=COMPUTE_ROUTES,
 )
 IDENTITY = APIDocument(
     title="Overcast Identity API",
@@ -368,7 +369,7 @@ IDENTITY = APIDocument(
     url="/identity/v3/openapi.json",
     path_prefix="/identity",
     error_content={JSON: {"schema": KEYSTONE_ERROR}},
-    operation_extras=IDENTITY_OPERATIONS,
+    routes=IDENTITY_ROUTES,
 )
 IMAGE_API = APIDocument(
     title="Overcast Image API",
@@ -376,7 +377,7 @@ IMAGE_API = APIDocument(
     url="/image/v2/openapi.json",
     path_prefix="/image",
     error_content={JSON: {"schema": GLANCE_ERROR}, "text/html": {"schema": {"type": "string"}}},
-    operation_extras=IMAGE_OPERATIONS,
+    routes=IMAGE_ROUTES,
 )
 DOCUMENTS: tuple[APIDocument, ...] = (COMPUTE, IDENTITY, IMAGE_API)
 
@@ -388,9 +389,11 @@ def _covers(prefix: str, path: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
 
 
-def _error_statuses(document: APIDocument, method: str, path: str, operation: Schema) -> list[int]:
+def _error_statuses(
+    document: APIDocument, method: str, path: str, operation: Schema, extra: tuple[int, ...]
+) -> list[int]:
     public = is_public(method.upper(), path)
-    statuses = [400, 404, *document.statuses_everywhere, *operation.pop("x-error-statuses", [])]
+    statuses = [400, 404, *document.statuses_everywhere, *extra]
     if not (public and method in READS):
         statuses.append(401)
     if not public:
@@ -464,22 +467,24 @@ def build_document(whole: Schema, document: APIDocument, base_url: str) -> Schem
         if _covers(document.path_prefix, path)
     }
     for path, method, operation in _operations(paths):
-        extras = copy.deepcopy(document.operation_extras.get((method, path), {}))
-        operation["responses"].pop("422", None)
-        if extras.pop("x-replace-success", False):
-            # The route answers with another success status than its decorator's.
-            operation["responses"] = {}
-        operation["responses"].update(extras.pop("responses", {}))
-        operation.update(extras)
-        declared = {parameter["name"] for parameter in operation.get("parameters", [])}
-        for name in QUERY_PARAMETERS.get((method, path), ()):
-            if name not in declared:
-                operation.setdefault("parameters", []).append(_query_parameter(name))
+        notes = document.routes.get((method, path), RouteNotes())
+        responses = operation["responses"]
+        responses.pop("422", None)
+        if notes.successes is not None:
+            responses = operation["responses"] = copy.deepcopy(notes.successes)
+        responses.update(copy.deepcopy(notes.responses))
+        if notes.body is not None:
+            operation["requestBody"] = {"required": True, "content": copy.deepcopy(notes.body)}
+        parameters = operation.setdefault("parameters", [])
+        declared = {parameter["name"] for parameter in parameters}
+        parameters.extend(_query_parameter(name) for name in notes.query if name not in declared)
         if document is COMPUTE and _covers(f"{document.path_prefix}/v2.1", path):
-            operation.setdefault("parameters", []).append(copy.deepcopy(COMPUTE_VERSION_PARAMETER))
-        _honest_success(operation["responses"])
-        for status in _error_statuses(document, method, path, operation):
-            operation["responses"][str(status)] = {
+            parameters.append(copy.deepcopy(COMPUTE_VERSION_PARAMETER))
+        if not parameters:
+            del operation["parameters"]
+        _honest_success(responses)
+        for status in _error_statuses(document, method, path, operation, notes.errors):
+            responses[str(status)] = {
                 "description": _ERROR_DESCRIPTIONS[status],
                 "content": copy.deepcopy(document.error_content),
             }
@@ -490,7 +495,7 @@ def build_document(whole: Schema, document: APIDocument, base_url: str) -> Schem
         for name, schema in whole.get("components", {}).get("schemas", {}).items()
         if name not in ("HTTPValidationError", "ValidationError")
     }
-    schemas.update(copy.deepcopy(_ACTION_DEFINITIONS))
+    schemas.update(copy.deepcopy(SERVER_ACTION_DEFINITIONS))
     return {
         "openapi": whole["openapi"],
         "info": {"title": document.title, "version": document.version},
