@@ -1,5 +1,45 @@
-"""Security regression tests share the functional tests' module-scoped cloud and its two users."""
+"""Security regression tests share the functional tests' module-scoped cloud and its two users.
 
+`admin_token` and `demo_token` are project-scoped tokens on that cloud; a test that changes what the
+others would see (a fuzzer, say) takes `fresh_cloud`, a cloud of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.functional.cloud import InProcessCloud
 from tests.functional.conftest import admin, cloud, demo
 
-__all__ = ["admin", "cloud", "demo"]
+__all__ = ["admin", "admin_token", "cloud", "demo", "demo_token", "fresh_cloud", "project_token"]
+
+
+def project_token(cloud: InProcessCloud, user: str) -> str:
+    """A token of the bootstrap `admin` or `demo` user scoped to its own project."""
+    scope = {"project": {"name": user, "domain": {"name": "Default"}}}
+    password = {"user": {"name": user, "domain": {"name": "Default"}, "password": cloud.password(user)}}
+    body = {"auth": {"identity": {"methods": ["password"], "password": password}, "scope": scope}}
+    response = httpx.post(f"{cloud.base_url}/identity/v3/auth/tokens", json=body, timeout=30)
+    assert response.status_code == 201, response.text
+    return response.headers["X-Subject-Token"]
+
+
+@pytest.fixture(scope="module")
+def admin_token(cloud: InProcessCloud) -> str:
+    return project_token(cloud, "admin")
+
+
+@pytest.fixture(scope="module")
+def demo_token(cloud: InProcessCloud) -> str:
+    return project_token(cloud, "demo")
+
+
+@pytest.fixture
+def fresh_cloud(tmp_path: Path) -> Iterator[InProcessCloud]:
+    running = InProcessCloud(tmp_path / "cloud")
+    yield running
+    running.stop()

@@ -24,9 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -45,6 +43,7 @@ from schemathesis.specs.openapi.checks import (
 
 from overcast.api.openstack.image.images import PATCH_MEDIA_TYPE
 from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.security.conftest import project_token
 
 pytestmark = pytest.mark.slow
 
@@ -67,22 +66,6 @@ class Finding:
     operation: str
     mode: str
     report: str
-
-
-def project_token(cloud: InProcessCloud, user: str) -> str:
-    scope = {"project": {"name": user, "domain": {"name": "Default"}}}
-    password = {"user": {"name": user, "domain": {"name": "Default"}, "password": cloud.password(user)}}
-    body = {"auth": {"identity": {"methods": ["password"], "password": password}, "scope": scope}}
-    response = httpx.post(f"{cloud.base_url}/identity/v3/auth/tokens", json=body, timeout=30)
-    assert response.status_code == 201, response.text
-    return response.headers["X-Subject-Token"]
-
-
-@pytest.fixture
-def fresh_cloud(tmp_path: Path) -> Iterator[InProcessCloud]:
-    running = InProcessCloud(tmp_path / "cloud")
-    yield running
-    running.stop()
 
 
 def real_ids(cloud: InProcessCloud, user: str, token: str) -> dict[str, str]:

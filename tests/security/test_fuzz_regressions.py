@@ -8,17 +8,10 @@ import httpx
 import pytest
 
 from tests.functional.cloud import InProcessCloud
-from tests.security.test_fuzz import project_token
 
 
-@pytest.fixture(scope="module")
-def admin_token(cloud: InProcessCloud) -> str:
-    return project_token(cloud, "admin")
-
-
-def demo_identity(cloud: InProcessCloud, admin_token: str) -> dict[str, Any]:
-    subject = project_token(cloud, "demo")
-    headers = {"X-Auth-Token": admin_token, "X-Subject-Token": subject}
+def demo_identity(cloud: InProcessCloud, admin_token: str, demo_token: str) -> dict[str, Any]:
+    headers = {"X-Auth-Token": admin_token, "X-Subject-Token": demo_token}
     token: dict[str, Any] = httpx.get(
         f"{cloud.base_url}/identity/v3/auth/tokens", headers=headers, timeout=30
     ).json()["token"]
@@ -35,10 +28,10 @@ def demo_identity(cloud: InProcessCloud, admin_token: str) -> dict[str, Any]:
     ],
 )
 def test_an_identity_update_that_nulls_a_required_attribute_is_a_400_not_a_500(
-    cloud: InProcessCloud, admin_token: str, resource: str, body: dict[str, Any]
+    cloud: InProcessCloud, admin_token: str, demo_token: str, resource: str, body: dict[str, Any]
 ) -> None:
     """Found as PATCH /identity/v3/projects/{id} {"project": {"name": null}} -> 500 (NOT NULL constraint)."""
-    demo = demo_identity(cloud, admin_token)
+    demo = demo_identity(cloud, admin_token, demo_token)
     target = demo["project"]["id"] if resource == "projects" else demo["user"]["id"]
     url = f"{cloud.base_url}/identity/v3/{resource}/{target}"
     headers = {"X-Auth-Token": admin_token}
@@ -54,9 +47,11 @@ def test_an_identity_update_that_nulls_a_required_attribute_is_a_400_not_a_500(
     assert unchanged.json()[resource[:-1]]["enabled"] is True
 
 
-def test_a_null_user_description_clears_it_as_for_projects(cloud: InProcessCloud, admin_token: str) -> None:
+def test_a_null_user_description_clears_it_as_for_projects(
+    cloud: InProcessCloud, admin_token: str, demo_token: str
+) -> None:
     """Found as PATCH /identity/v3/users/{id} {"user": {"description": null}} -> 500 (NOT NULL constraint)."""
-    user_id = demo_identity(cloud, admin_token)["user"]["id"]
+    user_id = demo_identity(cloud, admin_token, demo_token)["user"]["id"]
     url = f"{cloud.base_url}/identity/v3/users/{user_id}"
     headers = {"X-Auth-Token": admin_token}
     described = httpx.patch(url, json={"user": {"description": "temporary"}}, headers=headers, timeout=30)
