@@ -72,11 +72,16 @@ def test_every_operation_needs_the_token_scheme_except_the_public_ones(
     if url.startswith("/identity"):
         assert ("post", "/identity/v3/auth/tokens") in public
         assert ("get", "/identity/v3/auth/tokens") not in public
-    assert ("get", prefix := "/" + url.split("/")[1]) in public, prefix
+    service_root = "/" + url.split("/")[1]
+    assert ("get", service_root) in public
     for method, path in public:
-        # What the document calls public really answers without a token.
+        # What the document calls public really answers without a token...
         if method == "get":
             assert httpx.get(cloud.base_url + path, timeout=30).status_code < 400, path
+    # ... and what it does not call public refuses a request without one.
+    for path in DOCUMENTS[url]:
+        if "{" not in path and ("get", path) not in public:
+            assert httpx.get(cloud.base_url + path, timeout=30).status_code == 401, path
 
 
 def test_errors_are_documented_in_each_apis_own_shape_never_fastapis_422(cloud: InProcessCloud) -> None:
