@@ -257,8 +257,9 @@ def _compiled(name: str, pattern: str | None) -> re2._Regexp | None:
 def _one_of(uuids: list[str]) -> ColumnElement[bool]:
     """Instance.uuid IN uuids, written into the SQL: an admin's match may be more rows than a statement
     may have parameters (PostgreSQL's 65,535)."""
-    matched = bindparam("matched_uuids", uuids, expanding=True, literal_execute=True, unique=True)
-    return Instance.uuid.in_(matched)
+    return Instance.uuid.in_(
+        bindparam("matched_uuids", uuids, expanding=True, literal_execute=True, unique=True)
+    )
 
 
 def list_page(session: Session, ctxt: RequestContext, filters: ServerFilters) -> list[Instance]:

@@ -61,15 +61,28 @@ class StuckBuildsMixin:
 
     @periodic_task(STUCK_BUILD_CHECK_INTERVAL)
     def fail_stalled_builds(self) -> list[str]:
-        """Every build, wherever it is, that showed no progress for build_stall_timeout."""
+        """Every build, wherever it is, that showed no progress for build_stall_timeout.
+
+        Except a build placed on a host that is busy spawning others (with progress): its message may
+        wait in the host's queue behind them, all of the host's workers taken by slow spawns.
+        """
         timeout = self.cloud.settings.build_stall_timeout
         stalled = build_progress.stalled_since(self.cloud.clock() - timedelta(seconds=timeout))
         with self.cloud.db.reader() as session:
-            stuck = list(session.scalars(
-                select(Instance).where(
-                    Instance.deleted.is_(False), Instance.vm_state == states.BUILDING, stalled
+            busy_hosts = set(session.scalars(
+                select(Instance.host).distinct().where(
+                    Instance.deleted.is_(False), Instance.vm_state == states.BUILDING,
+                    Instance.task_state == states.SPAWNING, ~stalled,
                 )
             ))  # fmt: skip
+            stuck = [
+                instance for instance in session.scalars(
+                    select(Instance).where(
+                        Instance.deleted.is_(False), Instance.vm_state == states.BUILDING, stalled
+                    )
+                )
+                if not (instance.task_state == states.SCHEDULING and instance.host in busy_hosts)
+            ]  # fmt: skip
 
         def message(instance: Instance) -> str:
             where = f"on {instance.host}" if instance.host else "before it was placed"

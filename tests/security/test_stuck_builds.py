@@ -243,3 +243,35 @@ def test_a_spawn_that_finishes_after_it_was_declared_stalled_loses_cleanly(
     wait_for(lambda: uuid not in driver.list_instance_uuids(), "the late VM to be destroyed")
     server = shown(demo, uuid)
     assert server["status"] == "ERROR" and "task state spawning" in server["fault"]["message"]
+
+
+def test_a_build_queued_behind_slow_spawns_on_its_host_is_not_swept(
+    make_cloud: Callable[..., tuple[InProcessCloud, MovableClock]],
+) -> None:
+    gate = SpawnGate()
+    driver = FakeDriver(spawn_delay=1.0, sleep=gate)
+    cloud, clock = make_cloud(build_stall_timeout=2.0, drivers={"compute-1": driver})
+    demo = cloud.connect("demo")
+    demo.compute.create_server(name="queued", image_id=IMAGE_ID, flavor_id=TINY, networks="none",
+                               min_count=9, max_count=9)  # fmt: skip
+
+    def tasks() -> list[str]:
+        with cloud.cloud.db.reader() as session:
+            rows = session.query(Instance).filter(Instance.deleted.is_(False)).all()
+            return sorted(str(row.task_state) for row in rows if row.host == "compute-1")
+
+    # compute-1's eight workers all spawn; the ninth build's message waits in its queue, unstarted.
+    wait_for(lambda: tasks() == [states.SCHEDULING] + [states.SPAWNING] * 8, "eight spawns and one queued")
+    try:
+        clock.advance(3600)
+        beat = clock()
+
+        def beaten() -> list[bool]:
+            with cloud.cloud.db.reader() as session:
+                return [(row.build_progress_at or beat) > beat for row in session.query(Instance)]
+
+        wait_for(lambda: beaten().count(True) == 8, "a heartbeat from each spawn")
+        assert conductor(cloud).fail_stalled_builds() == []
+    finally:
+        gate.opened.set()
+    wait_for(lambda: [server.status for server in demo.compute.servers()] == ["ACTIVE"] * 9, "all nine")
