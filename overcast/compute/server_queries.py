@@ -167,7 +167,7 @@ def compiled_filter(name: str, pattern: str) -> re2._Regexp:
     options.log_errors = False
     try:
         return re2.compile(pattern, options=options)
-    except re2.error as exc:
+    except (re2.error, ValueError) as exc:  # ValueError: text RE2 cannot take as UTF-8 (a lone surrogate)
         reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
         raise errors.BadRequest(
             f"Invalid regular expression for filter {name}: {pattern!r} ({reason})."

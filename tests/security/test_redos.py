@@ -23,6 +23,7 @@ from overcast import errors
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
 from overcast.compute.api import ComputeService, ServerCreate, ServerFilters
+from overcast.compute.server_queries import compiled_filter
 from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database
@@ -129,3 +130,9 @@ def test_on_postgresql_no_pattern_reaches_the_databases_regex_engine(
     finally:
         transport.close()
         db.dispose()
+
+
+def test_a_pattern_re2_cannot_encode_is_a_400_too() -> None:
+    # URLs cannot carry a lone surrogate (unquote replaces it), but the filter may be given one otherwise.
+    with pytest.raises(errors.BadRequest, match="regular expression"):
+        compiled_filter("name", "\ud800")
