@@ -39,8 +39,12 @@ def get_request_id(request: Request) -> str:
     return request_id
 
 
-def get_context(request: Request) -> RequestContext:
-    """The authenticated caller, as the auth middleware left it on request.state.context."""
+async def get_context(request: Request) -> RequestContext:
+    """The authenticated caller, as the auth middleware left it on request.state.context.
+
+    A coroutine so that FastAPI runs it on the event loop: as a plain function it would cost every
+    authenticated request a hop to a worker thread and back just to read an attribute.
+    """
     context: RequestContext | None = getattr(request.state, "context", None)
     if context is None:
         raise errors.Unauthorized()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from overcast.identity.auth_schema import (
     ApplicationCredentialMethod,
     Auth,
     DomainRef,
+    Identity,
     PasswordUser,
     ProjectScope,
     Scope,
@@ -28,6 +30,7 @@ from overcast.identity.auth_schema import (
 from overcast.identity.backends import IdentityBackend, UserRecord
 from overcast.identity.core import IdentityCore
 from overcast.identity.credentials import token_access_rules, token_application_credential
+from overcast.identity.passwords import Reservation
 from overcast.identity.tokens import InvalidToken, TokenPayload, new_audit_id
 
 # Never say whether the user, the password or the domain was wrong.
@@ -40,6 +43,24 @@ def _domain_key(domain: DomainRef | None) -> str:
     return f"id:{domain.id}" if domain.id is not None else f"name:{domain.name}"
 
 
+def _password_user_key(spec: PasswordUser) -> str:
+    return f"id:{spec.id}" if spec.id is not None else f"name:{_domain_key(spec.domain)}:{spec.name}"
+
+
+def _typed_name(identity: Identity) -> str | None:
+    """Whom a login that costs a hash names, as typed (the rate limits' key); None for one that does not."""
+    methods = identity.methods
+    if PASSWORD in methods and identity.password is not None:
+        return _password_user_key(identity.password.user)
+    if TOKEN in methods and identity.token is not None:
+        return None
+    credential = identity.application_credential
+    if APPLICATION_CREDENTIAL in methods and credential is not None:
+        named = f"id:{credential.id}" if credential.id is not None else f"name:{credential.name}"
+        return f"application_credential:{named}"
+    return None
+
+
 def isotime(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -49,44 +70,58 @@ class TokenService:
         self.core = core
 
     # Issuing ------------------------------------------------------------------------------------------
+    def admit(self, auth: Auth | dict[str, Any], client_address: str | None = None) -> AdmittedLogin:
+        """What a login passes before any lookup or hash, without ever blocking: a valid body, the rate
+        limits of its client address and of the name it gives, and a place at the hash gate (429 or 503
+        otherwise). The API runs this on its event loop, so a refused login costs no worker thread.
+
+        `auth` is the request's validated `auth` object, or its JSON (validated here: a malformed body is a
+        BadRequest, never a lookup with the wrong types).
+        """
+        request = parse_auth(auth)
+        identity = request.identity
+        typed = _typed_name(identity)
+        if typed is None:
+            return AdmittedLogin(self, request, None)
+        self.core.login_guard.admit(client_address, typed)
+        return AdmittedLogin(self, request, self.core.hasher.gate.reserve())
+
     def issue(
         self,
         auth: Auth | dict[str, Any],
         include_catalog: bool = True,
         client_address: str | None = None,
     ) -> tuple[str, dict[str, Any]]:
-        """POST /v3/auth/tokens: returns (token id, response body).
+        """POST /v3/auth/tokens: returns (token id, response body)."""
+        with self.admit(auth, client_address) as login:
+            return login.issue(include_catalog)
 
-        `auth` is the request's validated `auth` object, or its JSON (validated here: a malformed body is a
-        BadRequest, never a lookup with the wrong types). `client_address` feeds the per-address limit.
-        """
-        request = parse_auth(auth)
+    def _issue(self, request: Auth, include_catalog: bool) -> tuple[str, dict[str, Any]]:
         identity = request.identity
         methods = tuple(identity.methods)
         if PASSWORD in methods and identity.password is not None:
-            user = self._password_user(identity.password.user, client_address)
+            user = self._password_user(identity.password.user)
             with self.core.db.reader() as session:
                 payload = self._scoped(session, user, request.scope, methods)
         elif TOKEN in methods and identity.token is not None:
             with self.core.db.reader() as session:
                 payload = self._rescoped(session, identity.token.id, request.scope)
         elif APPLICATION_CREDENTIAL in methods and identity.application_credential is not None:
-            payload = self._from_application_credential(identity.application_credential, client_address)
+            payload = self._from_application_credential(identity.application_credential)
         else:
             raise Unauthorized("Attempted to authenticate with an unsupported method.")
         token = self.core.signer.encode(payload)
         with self.core.db.reader() as session:
             return token, self.render(session, payload, include_catalog)
 
-    def _password_user(self, spec: PasswordUser, client_address: str | None) -> UserRecord:
-        """The user whose password this is, after the limits and at the cost of exactly one hash.
+    def _password_user(self, spec: PasswordUser) -> UserRecord:
+        """The user whose password this is, at the cost of exactly one hash (none when locked out).
 
         The lockout is by the user's id, however the client named the user; a name that matches no user
         is locked the same way in memory, so a lockout does not reveal whether the user exists.
         """
         guard = self.core.login_guard
-        typed = f"id:{spec.id}" if spec.id is not None else f"name:{_domain_key(spec.domain)}:{spec.name}"
-        guard.admit(client_address, typed)
+        typed = _password_user_key(spec)
         if spec.password is None:
             # Keystone's answer too: no password matches nothing (and costs no lookup or hash).
             raise Unauthorized(AUTH_FAILED)
@@ -245,11 +280,7 @@ class TokenService:
         )
         return session.scalars(query).first()
 
-    def _from_application_credential(
-        self, spec: ApplicationCredentialMethod, client_address: str | None
-    ) -> TokenPayload:
-        named = f"id:{spec.id}" if spec.id is not None else f"name:{spec.name}"
-        self.core.login_guard.admit(client_address, f"application_credential:{named}")
+    def _from_application_credential(self, spec: ApplicationCredentialMethod) -> TokenPayload:
         with self.core.db.reader() as session:
             credential = self._application_credential(session, spec)
             # One verification either way (against a dummy hash when there is no such credential).
@@ -380,3 +411,28 @@ class TokenService:
                 session, payload.application_credential_id
             )
         return {"token": body}
+
+
+class AdmittedLogin:
+    """A login that passed TokenService.admit: holds its place at the hash gate until it has run.
+
+    A context manager so that a login abandoned before it runs (the client went away) gives its place
+    back; `issue` may run in another thread than the one that admitted it.
+    """
+
+    def __init__(self, tokens: TokenService, request: Auth, reservation: Reservation | None) -> None:
+        self.tokens = tokens
+        self.request = request
+        self.reservation = reservation
+
+    def __enter__(self) -> AdmittedLogin:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.reservation is not None:
+            self.reservation.release()
+
+    def issue(self, include_catalog: bool = True) -> tuple[str, dict[str, Any]]:
+        """Returns (token id, response body)."""
+        with self.reservation.held() if self.reservation is not None else nullcontext():
+            return self.tokens._issue(self.request, include_catalog)

@@ -9,6 +9,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -39,12 +41,14 @@ class LoginBusy(OvercastError):
 
 
 class HashGate:
-    """At most `slots` argon2 computations at once, at most `queue_limit` waiting for one.
+    """At most `slots` argon2 computations at once, at most `queue_limit` more waiting for a slot.
 
     Each argon2id computation holds `memory_cost` (64 MiB by default) and a core for its whole run, so
     the number running at once is the API's memory and CPU spent on logins: sized to the cores, a flood
-    of logins costs at most that and waits in a short queue, and whoever finds the queue full (or waits
-    longer than `max_wait_seconds`) is refused at once instead of holding a worker thread.
+    of logins costs at most that and a short queue, and whoever finds the queue full (or waits longer
+    than `max_wait_seconds`) is refused. A login reserves its place first (`reserve`, never blocking:
+    the API does it on its event loop, so a refused login costs no worker thread), then hashes inside
+    `Reservation.held()`, whose first hash takes the reserved place instead of queueing anew.
     """
 
     def __init__(
@@ -61,6 +65,7 @@ class HashGate:
         self._changed = threading.Condition()
         self._running = 0
         self._waiting = 0
+        self._reserved = 0
         # Hashes admitted since start: what a test (or an operator) reads to see what logins cost.
         self.admitted = 0
 
@@ -72,6 +77,18 @@ class HashGate:
     def waiting(self) -> int:
         return self._waiting
 
+    @property
+    def reserved(self) -> int:
+        return self._reserved
+
+    def reserve(self) -> Reservation:
+        """A place at the gate (a slot or in the queue) for one login, or LoginBusy at once."""
+        with self._changed:
+            if self._full():
+                raise LoginBusy(retry_after_seconds=self.max_wait_seconds)
+            self._reserved += 1
+        return Reservation(self)
+
     @contextmanager
     def slot(self) -> Iterator[None]:
         self._acquire()
@@ -82,12 +99,30 @@ class HashGate:
                 self._running -= 1
                 self._changed.notify()
 
-    def _acquire(self) -> None:
+    def _full(self) -> bool:
+        return self._running + self._waiting + self._reserved >= self.slots + self.queue_limit
+
+    def _give_back(self, reservation: Reservation) -> bool:
+        """Turn an unspent reservation back into room; False if it was spent already."""
         with self._changed:
+            if reservation.spent:
+                return False
+            reservation.spent = True
+            self._reserved -= 1
+            self._changed.notify()
+            return True
+
+    def _acquire(self) -> None:
+        reservation = _HELD_RESERVATION.get()
+        with self._changed:  # reentrant: spending the reservation and queueing are one step
+            holds_a_place = (
+                reservation is not None and reservation.gate is self and self._give_back(reservation)
+            )
             if self._running < self.slots and self._waiting == 0:
                 self._admit()
                 return
-            if self._waiting >= self.queue_limit:
+            # A reserved place was counted when it was taken: only a newcomer can find the gate full.
+            if not holds_a_place and self._full():
                 raise LoginBusy(retry_after_seconds=self.max_wait_seconds)
             self._waiting += 1
             try:
@@ -104,6 +139,32 @@ class HashGate:
     def _admit(self) -> None:
         self._running += 1
         self.admitted += 1
+
+
+@dataclass
+class Reservation:
+    """One login's place at a HashGate, from `HashGate.reserve` until its first hash or the end of `held`."""
+
+    gate: HashGate
+    spent: bool = False
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hashes in this block (this thread or task) use the place; an unused place is given back."""
+        token = _HELD_RESERVATION.set(self)
+        try:
+            yield
+        finally:
+            _HELD_RESERVATION.reset(token)
+            self.gate._give_back(self)
+
+    def release(self) -> None:
+        """Give the place back if no hash used it (a login refused before its hash, or abandoned)."""
+        self.gate._give_back(self)
+
+
+# The reservation of the login running in this context, which its hash spends instead of queueing anew.
+_HELD_RESERVATION: ContextVar[Reservation | None] = ContextVar("overcast_hash_reservation", default=None)
 
 
 class PasswordHasher:

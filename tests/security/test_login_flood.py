@@ -189,3 +189,13 @@ def test_every_login_costs_one_hash_whether_the_user_exists_or_not(cloud: InProc
         assert hashes(password_login("demo", cloud.password("demo"))) == (429, 0)
         assert hashes(password_login("nobody", "guess")) == (401, 1)
         assert hashes(password_login("nobody", "guess")) == (429, 0)
+
+
+def test_a_login_refused_before_its_hash_gives_its_place_back(cloud: InProcessCloud) -> None:
+    gate = HashGate(slots=1, queue_limit=0)
+    with served(identity_app(cloud, identity_service(cloud, gate))) as base_url, client(base_url) as http:
+        no_password = user_login({"name": "admin", "domain": {"id": "default"}})
+        for _ in range(3):
+            assert http.post(TOKENS, json=no_password).status_code == 401
+        assert (gate.reserved, gate.running, gate.waiting) == (0, 0, 0)
+        assert http.post(TOKENS, json=password_login("admin", cloud.password("admin"))).status_code == 201

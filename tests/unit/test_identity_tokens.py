@@ -106,3 +106,16 @@ def test_rotate_keys_entry_point_changes_the_primary_key(tmp_path: Path) -> None
     assert new_id != before
     assert [key.key_id for key in repository.load()][:2] == [new_id, before]
     assert (repository.path.stat().st_mode & 0o777) == 0o600
+
+
+def test_a_remembered_token_stops_working_once_another_process_rotates_its_key_out(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    signer = TokenSigner(KeyRepository(path, max_active_keys=2), FakeClock(), key_recheck_seconds=0)
+    token = signer.encode(payload())
+    assert signer.decode(token).user_id == "u1"
+    assert signer.decode(token).user_id == "u1"  # from the map of verified tokens
+    other_process = KeyRepository(path, max_active_keys=2)
+    other_process.rotate()
+    other_process.rotate()
+    with pytest.raises(InvalidToken):
+        signer.decode(token)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from overcast import policy
 from overcast.api.deps import get_context
@@ -50,13 +51,13 @@ def _nocatalog(request: Request) -> bool:
 
 
 @router.post("/v3/auth/tokens", status_code=201)
-def issue_token(
-    body: AuthRequest, request: Request, identity: IdentityService = Depends(get_identity)
-) -> JSONResponse:
+async def issue_token(body: AuthRequest, request: Request) -> JSONResponse:
+    # On the event loop: admission never blocks, and a login refused there (429, 503) costs no worker
+    # thread, so a flood of them cannot starve the threads every other request needs.
+    identity = get_identity(request)
     client_address = request.client.host if request.client else None
-    token, rendered = identity.tokens.issue(
-        body.auth, include_catalog=not _nocatalog(request), client_address=client_address
-    )
+    with identity.tokens.admit(body.auth, client_address) as login:
+        token, rendered = await run_in_threadpool(login.issue, not _nocatalog(request))
     return JSONResponse(rendered, status_code=201, headers={"X-Subject-Token": token})
 
 
