@@ -55,6 +55,8 @@ _ERROR_DESCRIPTIONS = {
     409: "The resource's state does not allow the operation, or it conflicts with another.",
     413: "The request body is too large.",
     415: "The request body's media type is not the one this operation reads.",
+    429: "Too many logins from this address or for this user, or the user is locked out (Retry-After).",
+    503: "Every password-hashing slot is busy and its queue is full (Retry-After).",
 }
 
 # Nova: {"itemNotFound": {"code": 404, "message": "..."}}, the one key naming the error.
@@ -206,6 +208,8 @@ _VERSIONS = RouteNotes(successes={"300": _json("The versions (Multiple Choices)"
 IDENTITY_ROUTES: dict[tuple[str, str], RouteNotes] = {
     ("get", "/identity"): _VERSIONS,
     ("get", "/identity/"): _VERSIONS,
+    # Logins are rate-limited and pass a bounded hash gate (identity/login_limits.py, passwords.py).
+    ("post", "/identity/v3/auth/tokens"): RouteNotes(errors=(429, 503)),
 }
 
 # Glance's routes read their bodies and queries by hand (JSON-patch, raw data), so FastAPI sees none.
@@ -347,6 +351,7 @@ COMPUTE_ROUTES: dict[tuple[str, str], RouteNotes] = {
     ),
     ("get", "/compute/v2.1/os-hypervisors"): RouteNotes(query=_HYPERVISOR_QUERY),
     ("get", "/compute/v2.1/os-hypervisors/detail"): RouteNotes(query=_HYPERVISOR_QUERY),
+    ("get", "/compute/v2.1/os-hypervisors/{hypervisor_id}/uptime"): RouteNotes(errors=(501,)),
     ("get", "/compute/v2.1/os-migrations"): RouteNotes(query=_MIGRATION_QUERY),
     ("get", "/compute/v2.1/os-server-groups"): RouteNotes(query=("all_projects", "limit", "offset")),
     ("get", "/compute/v2.1/os-services"): RouteNotes(query=("binary", "host")),
