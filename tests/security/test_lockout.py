@@ -7,9 +7,11 @@ restart forgot the count. Two API apps on one database, through real HTTP.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,8 +19,10 @@ import pytest
 from openstack.connection import Connection
 from sqlalchemy import event, select
 
+from overcast.db import Database
 from overcast.db.models.identity import LoginLockout
 from overcast.errors import Unauthorized
+from overcast.identity.login_limits import LockoutState, LoginLockouts
 from overcast.identity.passwords import LoginThrottled, PasswordHasher
 from overcast.identity.service import IdentityService
 from overcast.identity.settings import IdentitySettings
@@ -171,3 +175,42 @@ def test_the_lock_ends_after_lockout_seconds_and_deleting_the_user_drops_its_row
     admin.identity.delete_user(user_id)
     with cloud.cloud.db.reader() as session:
         assert session.scalars(select(LoginLockout).where(LoginLockout.user_id == user_id)).first() is None
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def shared_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """One database that every thread below writes to, as every API process does."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'lockout.db'}"
+    else:
+        url = request.getfixturevalue("postgres_db_url")
+    database = Database(url)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+def test_concurrent_failures_all_count_then_lock(shared_db: Database) -> None:
+    now = 1_000_000.0
+    lockouts = LoginLockouts(shared_db, max_failures=41, window_seconds=300, lockout_seconds=60)
+    start = threading.Barrier(8)
+
+    def fail_five_times() -> None:
+        start.wait()  # the first failures race to insert the row, the rest to update it
+        for _ in range(5):
+            lockouts.record_failure("user-x", now)
+
+    workers = [threading.Thread(target=fail_five_times) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    with shared_db.reader() as session:
+        assert lockouts.state(session, "user-x") == LockoutState(failures=40, locked_until=0.0)
+    lockouts.record_failure("user-x", now + 1)
+    with shared_db.reader() as session:
+        state = lockouts.state(session, "user-x")
+    assert state == LockoutState(failures=0, locked_until=now + 61)
+    with pytest.raises(LoginThrottled):
+        LoginLockouts.check(state, now + 60)
+    LoginLockouts.check(state, now + 61)
