@@ -56,6 +56,7 @@ _ERROR_DESCRIPTIONS = {
     413: "The request body is too large.",
     415: "The request body's media type is not the one this operation reads.",
     429: "Too many logins from this address or for this user, or the user is locked out (Retry-After).",
+    501: "The virt driver does not implement this (as Nova answers).",
     503: "Every password-hashing slot is busy and its queue is full (Retry-After).",
 }
 
