@@ -17,6 +17,7 @@ import copy
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -491,7 +492,7 @@ def build_document(whole: Schema, document: APIDocument, base_url: str) -> Schem
         _honest_success(responses)
         for status in _error_statuses(document, method, path, operation, notes.errors):
             responses[str(status)] = {
-                "description": _ERROR_DESCRIPTIONS[status],
+                "description": _ERROR_DESCRIPTIONS.get(status) or HTTPStatus(status).phrase,
                 "content": copy.deepcopy(document.error_content),
             }
         if is_public(method.upper(), path):
