@@ -29,7 +29,11 @@ from overcast.identity.auth_schema import (
 )
 from overcast.identity.backends import IdentityBackend, UserRecord
 from overcast.identity.core import IdentityCore
-from overcast.identity.credentials import token_access_rules, token_application_credential
+from overcast.identity.credentials import (
+    granted_role_names,
+    token_access_rules,
+    token_application_credential,
+)
 from overcast.identity.passwords import Reservation
 from overcast.identity.tokens import InvalidToken, TokenPayload, new_audit_id
 
@@ -300,12 +304,7 @@ class TokenService:
             raise Unauthorized(AUTH_FAILED)
         scope = Scope(project=ProjectScope(id=credential.project_id))
         payload = self._scoped(session, found[0], scope, ("application_credential",))
-        allowed = {role["name"] for role in credential.roles}
-        current = set(payload.roles)
-        granted = self.core.implied_closure(
-            session, [r.id for r in session.scalars(select(Role).where(Role.name.in_(allowed & current)))]
-        )
-        names = sorted(r.name for r in session.scalars(select(Role).where(Role.id.in_(granted))))
+        names = granted_role_names(self.core, session, credential)
         if not names:
             raise Unauthorized(AUTH_FAILED)
         expires = payload.expires_at
