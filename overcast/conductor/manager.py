@@ -18,10 +18,10 @@ from overcast import errors
 from overcast.cloud import Cloud
 from overcast.compute import build_progress, instances, states
 from overcast.conductor.moves import MoveTasksMixin
-from overcast.conductor.stuck_builds import StuckBuildsMixin
+from overcast.conductor.stuck_builds import STUCK_BUILD_CHECK_INTERVAL, StuckBuildSweeper
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
-from overcast.manager import Manager, rpc_method
+from overcast.manager import Manager, periodic_task, rpc_method
 from overcast.scheduler import claims
 from overcast.scheduler.request_spec import wanted_of
 
@@ -32,7 +32,7 @@ TOPIC = "conductor"
 MAX_BUILD_ATTEMPTS = 3
 
 
-class ConductorManager(StuckBuildsMixin, MoveTasksMixin, Manager):
+class ConductorManager(MoveTasksMixin, Manager):
     RPC_API_VERSION: ClassVar[str] = "1.2"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = "overcast-conductor"
@@ -45,10 +45,19 @@ class ConductorManager(StuckBuildsMixin, MoveTasksMixin, Manager):
         self.max_build_attempts = max_build_attempts
         self.scheduler = SchedulerAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
         self.compute = ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+        self.stuck_builds = StuckBuildSweeper(cloud, host)
 
     def init_host(self) -> None:
         """Before taking new work: fail the builds a previous run of this conductor took and dropped."""
-        self.fail_builds_of_a_previous_run()
+        self.stuck_builds.fail_builds_of_a_previous_run()
+
+    @periodic_task(STUCK_BUILD_CHECK_INTERVAL)
+    def fail_stalled_builds(self) -> list[str]:
+        return self.stuck_builds.fail_stalled_builds()
+
+    @periodic_task(STUCK_BUILD_CHECK_INTERVAL)
+    def fail_builds_on_dead_hosts(self) -> list[str]:
+        return self.stuck_builds.fail_builds_on_dead_hosts()
 
     @rpc_method
     def build_instances(

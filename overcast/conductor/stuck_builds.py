@@ -29,7 +29,6 @@ from overcast.cloud import Cloud
 from overcast.compute import build_progress, instances, states
 from overcast.db.models.compute import Instance
 from overcast.db.models.service import ServiceRecord
-from overcast.manager import periodic_task
 from overcast.servicegroup import service_is_up
 
 LOG = logging.getLogger(__name__)
@@ -39,9 +38,12 @@ STUCK_BUILD_CHECK_INTERVAL = 30.0
 COMPUTE_BINARY = "overcast-compute"
 
 
-class StuckBuildsMixin:
-    cloud: Cloud
-    host: str
+class StuckBuildSweeper:
+    """The conductor's sweeps over abandoned builds; the conductor runs them at start-up and periodically."""
+
+    def __init__(self, cloud: Cloud, host: str) -> None:
+        self.cloud = cloud
+        self.host = host
 
     def fail_builds_of_a_previous_run(self) -> list[str]:
         """At start-up: the builds this conductor took and had not handed to a compute host yet.
@@ -59,7 +61,6 @@ class StuckBuildsMixin:
         message = f"Build was interrupted by a restart of the conductor on {self.host}."
         return self._fail_stuck(orphans, lambda instance: message)
 
-    @periodic_task(STUCK_BUILD_CHECK_INTERVAL)
     def fail_stalled_builds(self) -> list[str]:
         """Every build, wherever it is, that showed no progress for build_stall_timeout.
 
@@ -93,7 +94,6 @@ class StuckBuildsMixin:
 
         return self._fail_stuck(stuck, message, stalled)
 
-    @periodic_task(STUCK_BUILD_CHECK_INTERVAL)
     def fail_builds_on_dead_hosts(self) -> list[str]:
         """ERROR (with a fault) every build placed on a compute host that is down beyond service_down_time.
 
