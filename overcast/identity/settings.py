@@ -24,10 +24,12 @@ class IdentitySettings(BaseSettings):
     password_hash_queue: int = -1
     password_hash_wait_seconds: float = 2.0
     # Login attempts (right or wrong) per client address and per user name typed: a burst, then a rate.
+    # A name's limit is the looser: one service user's scripts may log in from many hosts, and wrong
+    # passwords for a real user are held by the lockout above long before the rate matters.
     login_burst_per_address: int = 30
     logins_per_second_per_address: float = 3.0
-    login_burst_per_user: int = 10
-    logins_per_second_per_user: float = 0.5
+    login_burst_per_user: int = 20
+    logins_per_second_per_user: float = 2.0
     # How stale the in-memory revocation list may get when another API process revokes a token.
     revocation_refresh_seconds: float = 2.0
 
