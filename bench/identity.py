@@ -315,7 +315,9 @@ def login_flood(clients: int, seconds: float) -> None:
     print(f"{'authenticated GET p50 during the flood (ms)':44} {p50:10.1f}")
     p99_verdict = "met" if p99 < FLOOD_P99_TARGET_MS else "NOT met"
     print(f"{'authenticated GET p99 during the flood (ms)':44} {p99:10.1f} {'< 500':>12}  {p99_verdict}")
-    print(f"{'authenticated GETs (failed)':44} {len(latencies_ms):10d} {sum(failures.values()):>12}")
+    print(f"{'authenticated GETs during the flood':44} {len(latencies_ms):10d}")
+    failed_verdict = "met" if not failures else "NOT met"
+    print(f"{'authenticated GETs that failed':44} {sum(failures.values()):10d} {'0':>12}  {failed_verdict}")
     answers = ", ".join(f"{status}: {count}" for status, count in statuses.items())
     print(f"flood answers by status: {answers}")
 
