@@ -26,6 +26,11 @@ CORE = frozenset({
 })  # fmt: skip
 # Glance keeps these prefixes for itself.
 RESERVED_PREFIXES = ("os_glance",)
+# Properties the compute host acts on, and the values it knows: anything else would fail only at boot.
+PROPERTY_CHOICES: dict[str, tuple[str, ...]] = {
+    "hw_disk_bus": ("virtio", "scsi", "ide", "sata", "usb"),
+    "hw_firmware_type": ("bios", "uefi"),
+}
 MAX_PROPERTY_LENGTH = 255
 # Glance's bound for integer attributes (its database columns are 32-bit, as min_ram/min_disk are here).
 MAX_DB_INT = 2**31 - 1
@@ -103,6 +108,9 @@ def validate_property(name: str, value: Any) -> str:
             f"Invalid value for property {name!r}: must be a string of at most "
             f"{MAX_PROPERTY_LENGTH} characters."
         )
+    choices = PROPERTY_CHOICES.get(name)
+    if choices is not None and value not in choices:
+        raise errors.BadRequest(f"Invalid value for property {name!r}: must be one of {', '.join(choices)}.")
     return value
 
 

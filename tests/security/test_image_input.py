@@ -138,3 +138,20 @@ def test_deep_json_patch_is_refused(http: httpx.Client, image: dict[str, Any], d
         created = http.post("/images", content=("{" + f'"a": {value}' + "}").encode(),
                             headers={"Content-Type": content_type})  # fmt: skip
         assert_glance_400(created)
+
+
+@pytest.mark.parametrize("name", ["hw_firmware_type", "hw_disk_bus"])
+def test_a_property_with_choices_in_the_image_schema_refuses_other_values(
+    http: httpx.Client, image: dict[str, Any], name: str
+) -> None:
+    """Found by the fuzzer: the value was stored although /v2/schemas/image names its only choices."""
+    choices = http.get("/schemas/image").json()["properties"][name]["enum"]
+    before = _image_count(http)
+    assert_glance_400(http.post("/images", json={"name": "choice", name: "__not_a_choice__"}))
+    assert _image_count(http) == before
+    patch = [{"op": "add", "path": f"/{name}", "value": "__not_a_choice__"}]
+    assert_glance_400(http.patch(f"/images/{image['id']}", content=json.dumps(patch), headers=PATCH))
+    patch = [{"op": "add", "path": f"/{name}", "value": choices[0]}]
+    accepted = http.patch(f"/images/{image['id']}", content=json.dumps(patch), headers=PATCH)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()[name] == choices[0]

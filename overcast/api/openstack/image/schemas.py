@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from overcast.api.openstack.image.errors import GlanceRoute
 from overcast.image.data import IMPORT_METHODS
 from overcast.image.formats import CONTAINER_FORMATS, DISK_FORMATS
+from overcast.image.patch import PROPERTY_CHOICES
 from overcast.image.registry import MEMBER_STATUSES, STATUSES, VISIBILITIES
 
 router = APIRouter(route_class=GlanceRoute)
@@ -54,9 +55,9 @@ IMAGE_PROPERTIES: dict[str, Any] = {
     "schema": {"type": "string", **_READ_ONLY},
     # Properties the scheduler and the QEMU driver read.
     "hw_architecture": {"type": "string", "description": "CPU architecture the image needs (e.g. x86_64)"},
-    "hw_disk_bus": {"type": "string", "enum": ["virtio", "scsi", "ide", "sata", "usb"]},
+    "hw_disk_bus": {"type": "string", "enum": list(PROPERTY_CHOICES["hw_disk_bus"])},
     "hw_vif_model": {"type": "string"},
-    "hw_firmware_type": {"type": "string", "enum": ["bios", "uefi"]},
+    "hw_firmware_type": {"type": "string", "enum": list(PROPERTY_CHOICES["hw_firmware_type"])},
     "hw_machine_type": {"type": "string"},
     "os_distro": {"type": "string"},
     "os_version": {"type": "string"},
