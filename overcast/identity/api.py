@@ -24,7 +24,13 @@ from overcast.db.models.identity import (
 )
 from overcast.errors import Conflict, Forbidden, NotFound, Unauthorized
 from overcast.identity.core import IdentityCore
-from overcast.identity.entities import domain_entity, project_entity, role_entity, user_entity
+from overcast.identity.entities import (
+    domain_entity,
+    project_entity,
+    refuse_domain_move,
+    role_entity,
+    user_entity,
+)
 from overcast.identity.grants import add_grant, check_grant_target, drop_target_grants, get_grant
 
 Entity = dict[str, Any]
@@ -142,6 +148,7 @@ class IdentityAPI:
     def update_project(self, project_id: str, fields: dict[str, Any]) -> Entity:
         with self.db.writer() as session:
             project = self.core.get_project(session, project_id)
+            refuse_domain_move(fields, project.domain_id)
             values = _clean(fields, ("name", "description", "enabled", "tags"))
             if values.get("name") not in (None, project.name):
                 query = select(Project.id).where(
@@ -217,6 +224,8 @@ class IdentityAPI:
             backend = found[1]
             if backend.read_only:
                 raise Forbidden("The users of this domain are read-only (LDAP).")
+            refuse_domain_move(fields, found[0].domain_id)
+            fields.pop("domain_id", None)
             password = fields.pop("password", None)
             # Keystone lets a null description clear it, as for projects and domains.
             fields = _clean(fields, tuple(fields))

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from overcast.db.models.identity import Domain, Project, Role
+from overcast.errors import BadRequest
 from overcast.identity.backends import UserRecord
+
+
+def refuse_domain_move(fields: dict[str, Any], domain_id: str | None) -> None:
+    """Keystone keeps a user, project or group in the domain it was created in: an update naming
+    another domain (or none) is a 400, not a change silently dropped."""
+    if "domain_id" in fields and fields["domain_id"] != domain_id:
+        raise BadRequest("Update of `domain_id` is not allowed.")
 
 
 def isotime(value: Any) -> str | None:

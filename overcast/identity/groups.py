@@ -12,9 +12,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from overcast.db.models.identity import Group, GroupMembership, GroupRoleAssignment, Role
-from overcast.errors import BadRequest, Conflict, NotFound
+from overcast.errors import Conflict, NotFound
 from overcast.identity.core import IdentityCore
-from overcast.identity.entities import role_entity, user_entity
+from overcast.identity.entities import refuse_domain_move, role_entity, user_entity
 from overcast.identity.grants import add_grant, check_grant_target, get_grant
 
 Entity = dict[str, Any]
@@ -75,8 +75,7 @@ class GroupAPI:
     def update_group(self, group_id: str, fields: dict[str, Any]) -> Entity:
         with self.db.writer() as session:
             group = self.get_group_row(session, group_id)
-            if fields.get("domain_id") not in (None, group.domain_id):
-                raise BadRequest("A group cannot move to another domain.")
+            refuse_domain_move(fields, group.domain_id)
             if fields.get("name") not in (None, group.name):
                 self._check_unique_name(session, group.domain_id, fields["name"])
                 group.name = fields["name"]

@@ -59,3 +59,23 @@ def test_a_null_user_description_clears_it_as_for_projects(
     response = httpx.patch(url, json={"user": {"description": None}}, headers=headers, timeout=30)
     assert response.status_code == 200, response.text
     assert not response.json()["user"].get("description")
+
+
+@pytest.mark.parametrize("resource", ["projects", "users"])
+@pytest.mark.parametrize("domain_id", ["another-domain", None])
+def test_moving_a_user_or_project_to_another_domain_is_a_400_not_silently_ignored(
+    cloud: InProcessCloud, admin_token: str, demo_token: str, resource: str, domain_id: str | None
+) -> None:
+    """Found as PATCH /identity/v3/users/{id} {"user": {"domain_id": "a"}} -> 200, the domain unchanged."""
+    demo = demo_identity(cloud, admin_token, demo_token)
+    target = demo["project"] if resource == "projects" else demo["user"]
+    url = f"{cloud.base_url}/identity/v3/{resource}/{target['id']}"
+    headers = {"X-Auth-Token": admin_token}
+    key = resource[:-1]
+    response = httpx.patch(url, json={key: {"domain_id": domain_id}}, headers=headers, timeout=30)
+    assert response.status_code == 400, response.text
+    assert "domain_id" in response.json()["error"]["message"]
+    # Naming the domain it is already in changes nothing and is allowed, as in Keystone.
+    same = httpx.patch(url, json={key: {"domain_id": target["domain"]["id"]}}, headers=headers, timeout=30)
+    assert same.status_code == 200, same.text
+    assert same.json()[key]["domain_id"] == target["domain"]["id"]
