@@ -24,6 +24,8 @@ from overcast.cloud import Cloud
 from overcast.compute import instance_actions as ia
 from overcast.compute import instance_extra, instances, states
 from overcast.compute.api import generate_password, image_id_from_ref
+from overcast.compute.rpcapi import ComputeAPI
+from overcast.conductor.rpcapi import ConductorAPI
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance, PlaceholderImage
@@ -62,9 +64,6 @@ class Started:
 
 class ActionAPI:
     def __init__(self, cloud: Cloud, quotas: QuotaEngine) -> None:
-        from overcast.compute.rpcapi import ComputeAPI
-        from overcast.conductor.rpcapi import ConductorAPI
-
         self.cloud = cloud
         self.db = cloud.db
         self.quotas = quotas

@@ -26,8 +26,11 @@ from overcast.compute.aggregates import host_zones
 from overcast.compute.block_devices import boot_image
 from overcast.compute.flavors import FlavorAPI
 from overcast.compute.keypairs import KeyPairAPI
+from overcast.compute.notifications import InstanceNotifier
 from overcast.compute.resource_tracker import Resources, release
+from overcast.compute.rpcapi import ComputeAPI
 from overcast.compute.server_queries import MAX_LIMIT, Server, ServerFilters, list_page, with_details
+from overcast.conductor.rpcapi import ConductorAPI
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Flavor, Instance
@@ -118,10 +121,6 @@ def image_id_from_ref(image_ref: str) -> str:
 
 class ServerAPI:
     def __init__(self, cloud: Cloud, quotas: QuotaEngine) -> None:
-        from overcast.compute.notifications import InstanceNotifier
-        from overcast.compute.rpcapi import ComputeAPI
-        from overcast.conductor.rpcapi import ConductorAPI
-
         self.cloud = cloud
         self.db = cloud.db
         self.quotas = quotas

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.compute import build_progress, instance_extra, instances, states
-from overcast.compute.manager_base import TOPIC, ComputeManagerBase
+from overcast.compute.manager_base import ComputeManagerBase
 from overcast.compute.manager_images import ImageActionsMixin
 from overcast.compute.manager_move import MoveActionsMixin
 from overcast.compute.manager_power import PowerActionsMixin
@@ -34,7 +34,7 @@ from overcast.virt.driver import LifecycleEvent, PowerState
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["TOPIC", "ComputeManager"]
+__all__ = ["ComputeManager"]
 
 # Nova: update_resources_interval (60 s) and sync_power_state_interval (600 s); ours are cheaper.
 RESOURCE_REPORT_INTERVAL = 60.0

@@ -24,7 +24,9 @@ from overcast.compute import instance_actions, instance_extra, instances, networ
 from overcast.compute.image_cache import HostImageCache
 from overcast.compute.notifications import InstanceNotifier
 from overcast.compute.resource_tracker import ResourceTracker
+from overcast.compute.rpcapi import BINARY, TOPIC, ComputeAPI
 from overcast.compute.snapshot_images import store_snapshot
+from overcast.conductor.rpcapi import ConductorAPI
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
 from overcast.errors import OvercastError
@@ -42,7 +44,6 @@ from overcast.virt.driver import (
 
 LOG = logging.getLogger(__name__)
 
-TOPIC = "compute"
 # Nova's shutdown_timeout: how long a clean shutdown may take before the VM is powered off hard.
 CLEAN_SHUTDOWN_TIMEOUT = 60
 
@@ -53,13 +54,10 @@ Work = Callable[[Instance], dict[str, Any] | None]
 class ComputeManagerBase(Manager):
     RPC_API_VERSION: ClassVar[str] = "1.3"
     topic: ClassVar[str] = TOPIC
-    binary: ClassVar[str] = "overcast-compute"
+    binary: ClassVar[str] = BINARY
 
     def __init__(self, cloud: Cloud, host: str, *, driver: ComputeDriver | None = None) -> None:
         super().__init__(cloud, host)
-        from overcast.compute.rpcapi import ComputeAPI
-        from overcast.conductor.rpcapi import ConductorAPI
-
         self.driver = driver or _load_driver(cloud)
         self.image_cache = HostImageCache(cloud, host)
         self.resource_tracker = ResourceTracker(cloud.db, host, self.driver)

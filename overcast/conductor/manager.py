@@ -17,17 +17,19 @@ from typing import Any, ClassVar
 from overcast import errors
 from overcast.cloud import Cloud
 from overcast.compute import build_progress, instances, states
+from overcast.compute.rpcapi import ComputeAPI
 from overcast.conductor.moves import MoveTasksMixin
+from overcast.conductor.rpcapi import BINARY, TOPIC
 from overcast.conductor.stuck_builds import STUCK_BUILD_CHECK_INTERVAL, StuckBuildSweeper
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
 from overcast.manager import Manager, periodic_task, rpc_method
 from overcast.scheduler import claims
 from overcast.scheduler.request_spec import wanted_of
+from overcast.scheduler.rpcapi import SchedulerAPI
 
 LOG = logging.getLogger(__name__)
 
-TOPIC = "conductor"
 # Nova's scheduler.max_attempts default: the first try plus two reschedules.
 MAX_BUILD_ATTEMPTS = 3
 
@@ -35,13 +37,10 @@ MAX_BUILD_ATTEMPTS = 3
 class ConductorManager(MoveTasksMixin, Manager):
     RPC_API_VERSION: ClassVar[str] = "1.2"
     topic: ClassVar[str] = TOPIC
-    binary: ClassVar[str] = "overcast-conductor"
+    binary: ClassVar[str] = BINARY
 
     def __init__(self, cloud: Cloud, host: str, *, max_build_attempts: int = MAX_BUILD_ATTEMPTS) -> None:
         super().__init__(cloud, host)
-        from overcast.compute.rpcapi import ComputeAPI
-        from overcast.scheduler.rpcapi import SchedulerAPI
-
         self.max_build_attempts = max_build_attempts
         self.scheduler = SchedulerAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
         self.compute = ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)

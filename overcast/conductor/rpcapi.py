@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from overcast.conductor.manager import TOPIC
 from overcast.context import RequestContext
 from overcast.rpcapi import ServiceRPCAPI
+
+# The client owns the names its server answers to, so sending a message imports nothing of the server.
+TOPIC = "conductor"
+BINARY = "overcast-conductor"
 
 
 class ConductorAPI(ServiceRPCAPI):

@@ -14,9 +14,9 @@ from overcast.context import RequestContext
 from overcast.manager import Manager, periodic_task, rpc_method
 from overcast.scheduler.core import Scheduler
 from overcast.scheduler.request_spec import RequestSpec
+from overcast.scheduler.rpcapi import BINARY, TOPIC
 from overcast.scheduler.selector import no_valid_host
 
-TOPIC = "scheduler"
 # How often the periodic task looks; settings.scheduler.host_state_refresh_interval decides when to reload.
 REFRESH_CHECK_INTERVAL = 1.0
 
@@ -24,7 +24,7 @@ REFRESH_CHECK_INTERVAL = 1.0
 class SchedulerManager(Manager):
     RPC_API_VERSION: ClassVar[str] = "1.3"
     topic: ClassVar[str] = TOPIC
-    binary: ClassVar[str] = "overcast-scheduler"
+    binary: ClassVar[str] = BINARY
 
     def __init__(self, cloud: Cloud, host: str, *, rng: random.Random | None = None) -> None:
         super().__init__(cloud, host)

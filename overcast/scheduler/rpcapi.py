@@ -8,9 +8,12 @@ from typing import Any, ClassVar
 from overcast.bus import Transport
 from overcast.context import RequestContext
 from overcast.rpcapi import ServiceRPCAPI
-from overcast.scheduler.manager import TOPIC
 
 LOG = logging.getLogger(__name__)
+
+# The client owns the names its server answers to, so sending a message imports nothing of the server.
+TOPIC = "scheduler"
+BINARY = "overcast-scheduler"
 
 
 class SchedulerAPI(ServiceRPCAPI):
