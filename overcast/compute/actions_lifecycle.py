@@ -13,9 +13,10 @@ from overcast.cloud import Cloud
 from overcast.compute import instance_actions as ia
 from overcast.compute import instance_extra, instances, migrations, move_bookkeeping, states
 from overcast.compute.actions import ActionAPI, visible_image, visible_instance
-from overcast.compute.api import COMPUTE_BINARY, ServerAPI, check_user_data, generate_password
+from overcast.compute.api import ServerAPI, check_user_data, generate_password
 from overcast.compute.flavors import FlavorAPI
 from overcast.compute.keypairs import KeyPairAPI
+from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.compute.server_metadata import check_metadata, check_metadata_quota
 from overcast.compute.snapshot_images import create_snapshot_image
 from overcast.context import RequestContext

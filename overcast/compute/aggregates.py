@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from overcast import errors
+from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.db.base import utcnow
 from overcast.db.engine import Database
 from overcast.db.models.aggregates import Aggregate, AggregateHost, AggregateMetadata
@@ -26,7 +27,6 @@ from overcast.digits import database_id
 DEFAULT_AVAILABILITY_ZONE = "nova"
 INTERNAL_AVAILABILITY_ZONE = "internal"
 ZONE_KEY = "availability_zone"
-COMPUTE_BINARY = "overcast-compute"
 
 T = TypeVar("T")
 

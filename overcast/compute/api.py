@@ -28,6 +28,7 @@ from overcast.compute.flavors import FlavorAPI
 from overcast.compute.keypairs import KeyPairAPI
 from overcast.compute.notifications import InstanceNotifier
 from overcast.compute.resource_tracker import Resources, release
+from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.compute.rpcapi import ComputeAPI
 from overcast.compute.server_queries import MAX_LIMIT, Server, ServerFilters, list_page, with_details
 from overcast.conductor.rpcapi import ConductorAPI
@@ -44,7 +45,6 @@ __all__ = ["MAX_LIMIT", "ComputeService", "Server", "ServerAPI", "ServerCreate",
 LOG = logging.getLogger(__name__)
 
 DEFAULT_AVAILABILITY_ZONE = "nova"
-COMPUTE_BINARY = "overcast-compute"
 # Nova's password_length and its alphabet without look-alike characters.
 ADMIN_PASSWORD_LENGTH = 12
 _PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")

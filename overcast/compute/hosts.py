@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from overcast import errors, servicegroup
 from overcast.compute.aggregates import (
-    COMPUTE_BINARY,
     AggregateAPI,
     host_zones,
     service_zone,
     write_then_notify,
 )
+from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.db.engine import Database
 from overcast.db.models.compute import ComputeNode, Instance
 from overcast.db.models.service import ServiceRecord

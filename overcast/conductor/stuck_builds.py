@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import Cloud
 from overcast.compute import build_progress, instances, states
+from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.db.models.compute import Instance
 from overcast.db.models.service import ServiceRecord
 from overcast.servicegroup import service_is_up
@@ -35,7 +36,6 @@ LOG = logging.getLogger(__name__)
 
 # How often builds on hosts that stopped reporting, and builds that stopped progressing, are looked for.
 STUCK_BUILD_CHECK_INTERVAL = 30.0
-COMPUTE_BINARY = "overcast-compute"
 
 
 class StuckBuildSweeper:

@@ -27,6 +27,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from overcast.compute import states
+from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.config import Settings
 from overcast.db.engine import Database
 from overcast.db.models.aggregates import Aggregate, AggregateHost, AggregateMetadata
@@ -45,7 +46,6 @@ from overcast.servicegroup import last_heartbeat
 
 LOG = logging.getLogger(__name__)
 
-COMPUTE_BINARY = "overcast-compute"
 # A node row committed up to this long after its updated_at was stamped is still picked up.
 CHANGE_SLACK = timedelta(seconds=30)
 FULL_RELOAD_EVERY = 120

@@ -16,8 +16,8 @@ from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, bounded_string, nova_time
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.compute.schemas import refuse_fields
-from overcast.compute.aggregates import COMPUTE_BINARY
 from overcast.compute.hosts import ServiceInfo
+from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.digits import database_id
 
 router = APIRouter()
