@@ -34,6 +34,7 @@ from overcast.db import Database
 from overcast.db.base import utcnow
 from overcast.db.models.compute import ComputeNode, Instance
 from overcast.db.models.service import ServiceRecord
+from overcast.placement.resources import Wanted
 from overcast.scheduler.core import Scheduler
 from overcast.scheduler.host_state import (
     AggregateInfo,
@@ -41,7 +42,6 @@ from overcast.scheduler.host_state import (
     DeviceInfo,
     HostState,
     HostStateTable,
-    Wanted,
 )
 from overcast.scheduler.request_spec import RequestSpec
 from overcast.scheduler.selector import HostSelector

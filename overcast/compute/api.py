@@ -27,7 +27,6 @@ from overcast.compute.block_devices import boot_image
 from overcast.compute.flavors import FlavorAPI
 from overcast.compute.keypairs import KeyPairAPI
 from overcast.compute.notifications import InstanceNotifier
-from overcast.compute.resource_tracker import Resources, release
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.compute.rpcapi import ComputeAPI
 from overcast.compute.server_queries import MAX_LIMIT, Server, ServerFilters, list_page, with_details
@@ -37,6 +36,7 @@ from overcast.db.base import utcnow
 from overcast.db.models.compute import Flavor, Instance
 from overcast.db.models.service import ServiceRecord
 from overcast.quota import QuotaEngine
+from overcast.placement.claims import Resources, release
 from overcast.virt.driver import PowerState
 
 __all__ = ["MAX_LIMIT", "ComputeService", "Server", "ServerAPI", "ServerCreate", "ServerFilters",

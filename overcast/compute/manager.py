@@ -22,12 +22,12 @@ from overcast.compute.manager_base import ComputeManagerBase
 from overcast.compute.manager_images import ImageActionsMixin
 from overcast.compute.manager_move import MoveActionsMixin
 from overcast.compute.manager_power import PowerActionsMixin
-from overcast.compute.resource_tracker import Resources, release
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance
 from overcast.errors import NotFound
 from overcast.manager import periodic_task, rpc_method
+from overcast.placement.claims import Resources, release
 from overcast.scheduler.group_policy import group_policy_violation
 from overcast.scheduler.rpcapi import notify_host_states_changed
 from overcast.virt.driver import LifecycleEvent, PowerState

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from overcast.compute import instance_extra, states
 from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, ComputeManagerBase
-from overcast.compute.resource_tracker import Resources, release
 from overcast.compute.snapshot_images import delete_snapshot_image
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance
 from overcast.manager import rpc_method
+from overcast.placement.claims import Resources, release
 from overcast.virt.driver import PowerState
 
 LOG = logging.getLogger(__name__)

@@ -25,10 +25,10 @@ from overcast.compute import (
 )
 from overcast.compute.manager_base import AfterSwap, ComputeManagerBase
 from overcast.compute.move_bookkeeping import held as _held
-from overcast.compute.resource_tracker import release
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
 from overcast.manager import rpc_method
+from overcast.placement.claims import release
 
 LOG = logging.getLogger(__name__)
 

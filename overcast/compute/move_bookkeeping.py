@@ -12,8 +12,8 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from overcast.compute import instance_extra, instances, migrations, states
-from overcast.compute.resource_tracker import Resources, release
 from overcast.db.models.compute import Instance
+from overcast.placement.claims import Resources, release
 from overcast.quota import QuotaEngine
 
 # What a move keeps in the instance's system metadata until it is settled.

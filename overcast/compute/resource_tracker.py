@@ -1,19 +1,15 @@
-"""What each hypervisor has and what is claimed on it: the compute_nodes table.
+"""The compute host's report of its node: capacity from the driver, usage recounted from its instances.
 
-The compute service reports capacity periodically (`ResourceTracker.update_available_resource`) and
-recounts usage from the instances assigned to the node, which repairs any drift. Between reports,
-claims and releases change the usage counters with compare-and-swap updates, so two builds racing for
-the last free memory on a node cannot both win.
+The compute service reports periodically (`ResourceTracker.update_available_resource`), and the recount
+repairs any drift. Between reports only `overcast.placement` changes the usage counters (claims and
+releases, by compare-and-swap).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict
 
-from sqlalchemy import ColumnElement, case, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from overcast.compute import states
@@ -21,115 +17,16 @@ from overcast.db.base import utcnow
 from overcast.db.engine import Database
 from overcast.db.models.compute import ComputeNode, Instance
 from overcast.db.models.instance_actions import InstanceExtra
-from overcast.scheduler.device_pools import Held, held_from_json, pools_json, pools_of, total_held, used_after
+from overcast.placement.devices import pools_json, total_held
+from overcast.placement.resources import Resources
 from overcast.virt.driver import ComputeDriver, HostResources
-
-LOG = logging.getLogger(__name__)
 
 # Nova's initial allocation ratios: vCPUs are overcommitted 16:1, memory 1.5:1, disk not at all.
 CPU_ALLOCATION_RATIO = 16.0
 RAM_ALLOCATION_RATIO = 1.5
 DISK_ALLOCATION_RATIO = 1.0
-# A device write loses its compare-and-swap only to another device write committed in between.
-DEVICE_WRITE_ATTEMPTS = 5
 # A resize's destination is reserved (by the conductor) while its instance is in these tasks.
 _DESTINATION_RESERVED = (states.RESIZE_MIGRATING, states.RESIZE_MIGRATED, states.RESIZE_FINISH)
-
-
-@dataclass(frozen=True)
-class Resources:
-    """What an instance holds on its node: the one vector every release gives back.
-
-    A claim produces it (overcast.scheduler.claims: the flavor's sizes and the device pools it took)
-    and records it on the instance; `of` reads it back, so a release cannot give back other amounts
-    than the claim took.
-    """
-
-    vcpus: int
-    memory_mb: int
-    disk_gb: int
-    devices: Held = ()
-
-    @classmethod
-    def of(cls, instance: Instance) -> Resources:
-        return cls.of_flavor(instance, instance.devices)
-
-    @classmethod
-    def of_flavor(cls, flavor: Any, devices: Iterable[Mapping[str, Any]] | None = ()) -> Resources:
-        """From a flavor-shaped object or dict (vcpus, memory_mb, root_gb, ephemeral_gb) and held devices."""
-
-        def size(name: str) -> int:
-            return int(flavor[name] if isinstance(flavor, Mapping) else getattr(flavor, name))
-
-        return cls(size("vcpus"), size("memory_mb"), size("root_gb") + size("ephemeral_gb"),
-                   held_from_json(devices))  # fmt: skip
-
-
-def claim(session: Session, instance_uuid: str, host: str, node: str, wanted: Resources) -> bool:
-    """Place a SCHEDULING instance on (host, node) if `wanted` (no devices) fits; see scheduler.claims."""
-    from overcast.scheduler import claims
-
-    if wanted.devices:
-        raise ValueError("devices are claimed from a request (claims.Wanted), not from held pools")
-    sizes = claims.Wanted(wanted.vcpus, wanted.memory_mb, wanted.disk_gb)
-    return claims.claim(session, instance_uuid, host, node, sizes) is claims.Outcome.CLAIMED
-
-
-def release(session: Session, host: str, node: str | None, freed: Resources) -> None:
-    """Give back what a claim took (the instance left the node: deleted, moved, or its build failed)."""
-    if node is None:
-        return
-    session.execute(
-        update(ComputeNode)
-        .where(ComputeNode.host == host, ComputeNode.hypervisor_hostname == node)
-        .values(
-            vcpus_used=_floor_zero(ComputeNode.vcpus_used - freed.vcpus),
-            memory_mb_used=_floor_zero(ComputeNode.memory_mb_used - freed.memory_mb),
-            local_gb_used=_floor_zero(ComputeNode.local_gb_used - freed.disk_gb),
-            running_vms=_floor_zero(ComputeNode.running_vms - 1),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if freed.devices:
-        release_devices(session, host, node, freed.devices)
-
-
-def release_devices(session: Session, host: str, node: str, held: Held) -> None:
-    """Give devices back with a compare-and-swap on the node's device generation (retried if it moved)."""
-    for _ in range(DEVICE_WRITE_ATTEMPTS):
-        row = node_devices(session, host, node)
-        if row is None:
-            return
-        devices, generation = row
-        used = used_after(pools_of(devices), held, -1)
-        result = session.execute(
-            update(ComputeNode)
-            .where(
-                ComputeNode.host == host,
-                ComputeNode.hypervisor_hostname == node,
-                ComputeNode.device_generation == generation,
-            )
-            .values(devices=pools_json(devices, used), device_generation=generation + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(result, "rowcount", 0) == 1:
-            return
-    LOG.warning("Could not give back devices %s on %s/%s; the next report recounts them", held, host, node)
-
-
-def node_devices(session: Session, host: str, node: str) -> tuple[list[dict[str, Any]], int] | None:
-    """A node's device pools (with used counts) and their generation, read for a compare-and-swap."""
-    row = session.execute(
-        select(ComputeNode.devices, ComputeNode.device_generation).where(
-            ComputeNode.host == host, ComputeNode.hypervisor_hostname == node
-        )
-    ).first()
-    return None if row is None else (list(row.devices or ()), int(row.device_generation))
-
-
-def _floor_zero(value: ColumnElement[int]) -> ColumnElement[int]:
-    # A release after the periodic recount already dropped the instance must not go negative.
-    return case((value < 0, 0), else_=value)
 
 
 class ResourceTracker:

@@ -24,7 +24,7 @@ from overcast.conductor.stuck_builds import STUCK_BUILD_CHECK_INTERVAL, StuckBui
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
 from overcast.manager import Manager, periodic_task, rpc_method
-from overcast.scheduler import claims
+from overcast.placement import claims
 from overcast.scheduler.request_spec import wanted_of
 from overcast.scheduler.rpcapi import SchedulerAPI
 

@@ -19,13 +19,12 @@ from sqlalchemy.orm import Session
 
 from overcast import errors
 from overcast.compute import instance_actions, instance_extra, instances, migrations, states
-from overcast.compute.resource_tracker import Resources
 from overcast.context import RequestContext
 from overcast.db.models.compute import ComputeNode, Flavor
 from overcast.manager import rpc_method
-from overcast.scheduler import claims
-from overcast.scheduler.device_pools import held_json, requested
-from overcast.scheduler.host_state import Wanted
+from overcast.placement import claims
+from overcast.placement.devices import held_json, requested
+from overcast.placement.resources import Resources, Wanted
 from overcast.scheduler.request_spec import wanted_of
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from overcast import errors
 from overcast.config import Settings
 from overcast.db.engine import Database
-from overcast.scheduler import claims
+from overcast.placement import claims
 from overcast.scheduler.host_cache import HostStateCache
 from overcast.scheduler.request_spec import RequestSpec, load_spec, with_devices
 from overcast.scheduler.selector import HostSelector, Selection, no_valid_host

@@ -9,8 +9,8 @@ from sqlalchemy import or_, select
 from overcast import errors
 from overcast.cloud import Cloud
 from overcast.db.models.compute import Flavor
+from overcast.placement.resources import Wanted
 from overcast.scheduler.core import Scheduler
-from overcast.scheduler.host_state import Wanted
 from overcast.scheduler.request_spec import build_spec
 
 

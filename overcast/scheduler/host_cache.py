@@ -33,14 +33,14 @@ from overcast.db.engine import Database
 from overcast.db.models.aggregates import Aggregate, AggregateHost, AggregateMetadata
 from overcast.db.models.compute import ComputeNode, Instance, InstanceFault
 from overcast.db.models.service import ServiceRecord
-from overcast.scheduler.device_pools import Held
+from overcast.placement.devices import Held
+from overcast.placement.resources import Wanted
 from overcast.scheduler.host_state import (
     AggregateInfo,
     Capabilities,
     DeviceInfo,
     HostState,
     HostStateTable,
-    Wanted,
 )
 from overcast.servicegroup import last_heartbeat
 

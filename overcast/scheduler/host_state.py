@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from overcast.scheduler.device_pools import DeviceWant, Held, Pool, PoolKey, used_after
+from overcast.placement.devices import Held, Pool, PoolKey, used_after
+from overcast.placement.resources import Wanted
 
 DEFAULT_AVAILABILITY_ZONE = "nova"
 AZ_METADATA_KEY = "availability_zone"
@@ -23,16 +24,6 @@ AZ_METADATA_KEY = "availability_zone"
 Mask = npt.NDArray[np.bool_]
 Indices = npt.NDArray[np.intp]
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Wanted:
-    """The resources one instance claims: a claim turns `devices` into the pools it takes (a Held)."""
-
-    vcpus: int
-    memory_mb: int
-    disk_gb: int
-    devices: tuple[DeviceWant, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from overcast import errors
 from overcast.db.models.compute import Flavor, Instance, PlaceholderImage
 from overcast.db.models.server_groups import RequestSpecRecord, ServerGroup, ServerGroupMember
-from overcast.scheduler.device_pools import requested
-from overcast.scheduler.host_state import Wanted
+from overcast.placement.devices import requested
+from overcast.placement.resources import Wanted
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from overcast.cloud import Cloud
 from overcast.compute import instance_actions, states
 from overcast.compute.api import ComputeService, ServerCreate
 from overcast.compute.manager import ComputeManager
-from overcast.compute.resource_tracker import Resources, claim
 from overcast.compute.rpcapi import ComputeAPI
 from overcast.compute.server_metadata import check_metadata
 from overcast.conductor.manager import ConductorManager
@@ -28,6 +27,7 @@ from overcast.context import RequestContext
 from overcast.db import Database
 from overcast.db.models.compute import Instance, InstanceFault
 from overcast.db.models.service import ServiceRecord
+from overcast.placement.claims import Outcome, Wanted, claim
 from overcast.scheduler.manager import SchedulerManager
 from overcast.service import Service
 from overcast.virt.driver import DriverError, PowerState
@@ -62,7 +62,10 @@ def cloud(db: Database, tmp_path: Path, clock: Clock) -> Iterator[Cloud]:
 def placed_instance(cloud: Cloud, manager: ComputeManager) -> str:
     """An instance claimed on the manager's host and built there (ACTIVE)."""
     uuid_ = ComputeService(cloud).servers.create(ALICE, ServerCreate("vm", IMAGE_ID, "1")).servers[0].uuid
-    assert cloud.db.write(lambda s: claim(s, uuid_, manager.host, manager.host, Resources(1, 512, 1)))
+    assert (
+        cloud.db.write(lambda s: claim(s, uuid_, manager.host, manager.host, Wanted(1, 512, 1)))
+        is Outcome.CLAIMED
+    )
     manager.build_and_run_instance(ALICE, uuid_)
     return uuid_
 
@@ -226,7 +229,7 @@ def test_compute_killed_mid_build_leaves_error_never_build(cloud: Cloud, clock: 
     compute = Service(cloud, manager, report_interval=3600)
     compute.start()
     uuid_ = ComputeService(cloud).servers.create(ALICE, ServerCreate("vm", IMAGE_ID, "1")).servers[0].uuid
-    cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Resources(1, 512, 1)))
+    cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Wanted(1, 512, 1)))
     ComputeAPI(cloud.transport).build_and_run_instance(ALICE, "h1", uuid_)
     wait_until(lambda: load(cloud, uuid_).task_state == states.SPAWNING)
     compute.stop(timeout=0.1)  # the service is gone: no heartbeats, its spawn hangs
@@ -252,7 +255,7 @@ def test_compute_restarted_mid_build_sets_error_on_start(cloud: Cloud) -> None:
     compute = Service(cloud, manager, report_interval=3600)
     compute.start()
     uuid_ = ComputeService(cloud).servers.create(ALICE, ServerCreate("vm", IMAGE_ID, "1")).servers[0].uuid
-    cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Resources(1, 512, 1)))
+    cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Wanted(1, 512, 1)))
     ComputeAPI(cloud.transport).build_and_run_instance(ALICE, "h1", uuid_)
     wait_until(lambda: load(cloud, uuid_).task_state == states.SPAWNING)
     compute.stop(timeout=0.1)

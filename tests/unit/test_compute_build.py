@@ -16,13 +16,13 @@ from overcast.cloud import Cloud
 from overcast.compute import instances, states
 from overcast.compute.api import ComputeService, ServerCreate
 from overcast.compute.manager import ComputeManager
-from overcast.compute.resource_tracker import Resources, claim
 from overcast.conductor.manager import ConductorManager
 from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database
 from overcast.db.models.compute import ComputeNode, Instance, InstanceFault
 from overcast.db.models.service import ServiceRecord
+from overcast.placement.claims import Outcome, Wanted, claim
 from overcast.scheduler.manager import SchedulerManager
 from overcast.service import Service
 from overcast.virt.driver import PowerState
@@ -88,21 +88,21 @@ def test_scheduler_prefers_free_ram_and_skips_down_full_and_excluded_hosts(cloud
 def test_claims_stop_at_capacity_and_place_the_instance(cloud: Cloud) -> None:
     compute_host(cloud, "h1", memory_mb=1024)  # 1536 MB claimable
     first, second, third = (boot_record(cloud, flavor="1") for _ in range(3))
-    wanted = Resources(1, 512, 1)
+    wanted = Wanted(1, 512, 1)
     for uuid_ in (first, second, third):
-        assert cloud.db.write(lambda s, u=uuid_: claim(s, u, "h1", "h1", wanted))
+        assert cloud.db.write(lambda s, u=uuid_: claim(s, u, "h1", "h1", wanted)) is Outcome.CLAIMED
     fourth = boot_record(cloud)
-    assert not cloud.db.write(lambda s: claim(s, fourth, "h1", "h1", wanted))
+    assert cloud.db.write(lambda s: claim(s, fourth, "h1", "h1", wanted)) is not Outcome.CLAIMED
     assert load(cloud, fourth).host is None
     assert (node(cloud, "h1").memory_mb_used, node(cloud, "h1").running_vms) == (1536, 3)
     # Claiming an already placed instance again must not count it twice.
-    assert not cloud.db.write(lambda s: claim(s, first, "h1", "h1", Resources(0, 0, 0)))
+    assert cloud.db.write(lambda s: claim(s, first, "h1", "h1", Wanted(0, 0, 0))) is not Outcome.CLAIMED
 
 
 def test_resource_tracker_recounts_usage_from_instances(cloud: Cloud) -> None:
     manager = compute_host(cloud, "h1")
     uuid_ = boot_record(cloud)
-    cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Resources(1, 512, 1)))
+    cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Wanted(1, 512, 1)))
     with cloud.db.writer() as session:
         session.execute(ComputeNode.__table__.update().values(memory_mb_used=9999, vcpus_used=99))
     manager.update_available_resource()
@@ -112,7 +112,7 @@ def test_resource_tracker_recounts_usage_from_instances(cloud: Cloud) -> None:
 def test_build_on_the_claimed_host_ends_active(cloud: Cloud) -> None:
     manager = compute_host(cloud, "h1")
     uuid_ = boot_record(cloud)
-    cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Resources(1, 512, 1)))
+    cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Wanted(1, 512, 1)))
     manager.build_and_run_instance(ALICE, uuid_, "secret")
     built = load(cloud, uuid_)
     assert (built.vm_state, built.task_state, built.power_state) == (states.ACTIVE, None, PowerState.RUNNING)
@@ -124,7 +124,7 @@ def test_build_for_another_host_does_nothing(cloud: Cloud) -> None:
     manager = compute_host(cloud, "h1")
     compute_host(cloud, "h2")
     uuid_ = boot_record(cloud)
-    cloud.db.write(lambda s: claim(s, uuid_, "h2", "h2", Resources(1, 512, 1)))
+    cloud.db.write(lambda s: claim(s, uuid_, "h2", "h2", Wanted(1, 512, 1)))
     manager.build_and_run_instance(ALICE, uuid_)
     assert load(cloud, uuid_).task_state == states.SCHEDULING
     assert not manager.driver.instance_exists(uuid_)
@@ -160,7 +160,7 @@ def test_conductor_gives_up_after_the_last_attempt(cloud: Cloud) -> None:
 def test_power_sync_stops_an_instance_whose_guest_crashed(cloud: Cloud) -> None:
     manager = compute_host(cloud, "h1")
     uuid_ = boot_record(cloud)
-    cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Resources(1, 512, 1)))
+    cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Wanted(1, 512, 1)))
     manager.build_and_run_instance(ALICE, uuid_)
     manager.driver.crash(uuid_)
     manager.sync_power_states()
@@ -172,7 +172,7 @@ def test_init_host_reconciles_what_a_restart_left_behind(cloud: Cloud) -> None:
     manager = compute_host(cloud, "h1")
     interrupted, deleting = boot_record(cloud), boot_record(cloud)
     for uuid_ in (interrupted, deleting):
-        cloud.db.write(lambda s, u=uuid_: claim(s, u, "h1", "h1", Resources(1, 512, 1)))
+        cloud.db.write(lambda s, u=uuid_: claim(s, u, "h1", "h1", Wanted(1, 512, 1)))
     cloud.db.write(lambda s: instances.compare_and_swap(s, interrupted, (states.SCHEDULING,),
                                                         task_state=states.SPAWNING))  # fmt: skip
     cloud.db.write(lambda s: instances.compare_and_swap(s, deleting, states.ANY, task_state=states.DELETING))
@@ -191,7 +191,7 @@ def test_init_host_reconciles_what_a_restart_left_behind(cloud: Cloud) -> None:
 def test_terminate_releases_the_claim_and_the_quota(cloud: Cloud) -> None:
     manager = compute_host(cloud, "h1")
     uuid_ = boot_record(cloud)
-    cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Resources(1, 512, 1)))
+    cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Wanted(1, 512, 1)))
     manager.build_and_run_instance(ALICE, uuid_)
     cloud.db.write(lambda s: instances.compare_and_swap(s, uuid_, (None,), task_state=states.DELETING))
     manager.terminate_instance(ALICE, uuid_)

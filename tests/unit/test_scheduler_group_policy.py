@@ -18,13 +18,13 @@ from overcast.cloud import Cloud
 from overcast.compute import states
 from overcast.compute.api import ComputeService, ServerCreate
 from overcast.compute.manager import ComputeManager
-from overcast.compute.resource_tracker import Resources, claim
 from overcast.compute.server_groups import ServerGroupAPI
 from overcast.conductor.manager import ConductorManager
 from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database
 from overcast.db.models.compute import ComputeNode, Instance, InstanceFault
+from overcast.placement.claims import Outcome, Wanted, claim
 from overcast.quota import QuotaEngine
 from overcast.scheduler.group_policy import group_policy_violation
 from overcast.service import Service
@@ -33,7 +33,7 @@ from overcast.virt.fake import FakeDriver
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
 ALICE = RequestContext(user_id="alice", project_id="p1", roles=("member", "reader"))
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
-TINY = Resources(1, 512, 1)  # flavor "1"
+TINY = Wanted(1, 512, 1)  # flavor "1"
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def members(cloud: Cloud, policy: str, count: int) -> list[str]:
 
 
 def claimed_on(cloud: Cloud, instance_uuid: str, host: str) -> None:
-    assert cloud.db.write(lambda session: claim(session, instance_uuid, host, host, TINY))
+    assert cloud.db.write(lambda session: claim(session, instance_uuid, host, host, TINY)) is Outcome.CLAIMED
 
 
 def settled(cloud: Cloud, instance_uuid: str, timeout: float = 10.0) -> Instance:

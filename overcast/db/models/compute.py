@@ -84,7 +84,7 @@ class Instance(Base, TimestampMixin):
     kernel_id: Mapped[str] = mapped_column(String(255), nullable=False, default="")
     ramdisk_id: Mapped[str] = mapped_column(String(255), nullable=False, default="")
     # The passthrough devices this instance holds on its node, as its claim took them:
-    # [{kind, vendor_id, product_id, model, count}] (overcast.scheduler.device_pools.held_json).
+    # [{kind, vendor_id, product_id, model, count}] (overcast.placement.devices.held_json).
     devices: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
     reservation_id: Mapped[str] = mapped_column(String(255), nullable=False, default="")
     launch_index: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from overcast.scheduler.device_pools import ALIAS_KEY, VGPU_KEY, DeviceWant, Pool, assign, requested
+from overcast.placement.devices import ALIAS_KEY, VGPU_KEY, DeviceWant, Pool, assign, requested
 from overcast.scheduler.filters.base import BaseFilter
 from overcast.scheduler.host_state import Capabilities, HostState, HostStateTable, Indices, Mask
 from overcast.scheduler.request_spec import RequestSpec

@@ -17,13 +17,12 @@ from sqlalchemy import select, update
 from overcast import errors
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
-from overcast.compute.resource_tracker import Resources, release
 from overcast.config import load_settings
 from overcast.db import Database
 from overcast.db.models.compute import ComputeNode, Flavor, Instance
-from overcast.quota import QuotaEngine
-from overcast.scheduler import claims
-from overcast.scheduler.device_pools import (
+from overcast.placement import claims
+from overcast.placement.claims import Resources, release
+from overcast.placement.devices import (
     VGPU_KEY,
     DeviceWant,
     Pool,
@@ -33,11 +32,13 @@ from overcast.scheduler.device_pools import (
     requested,
     used_after,
 )
-from overcast.scheduler.host_state import Capabilities, DeviceInfo, HostState, HostStateTable, Wanted
+from overcast.placement.resources import Wanted
+from overcast.quota import QuotaEngine
+from overcast.scheduler.host_state import Capabilities, DeviceInfo, HostState, HostStateTable
 from overcast.scheduler.request_spec import RequestSpec
 from overcast.scheduler.selector import HostSelector
 from overcast.virt.driver import Device
-from tests.unit.test_scheduler_claims import NOW, boot, compute_host, scheduler_for
+from tests.unit.test_placement_claims import NOW, boot, compute_host, scheduler_for
 
 A100 = Device(kind="gpu", vendor_id="10de", product_id="20b5", model="A100", count=1)
 A100_KEY = ("gpu", "10de", "20b5", "A100")

@@ -1,4 +1,4 @@
-"""Claims: a decision is final only once the node's resources and the instance are updated atomically.
+"""Claims and releases: the only writes of a compute node's usage and devices.
 
 `claim` is one compare-and-swap on the node (usage grows only while it stays within capacity times the
 allocation ratio) and one on the instance (placed only if still SCHEDULING, unplaced, not deleted), in
@@ -6,7 +6,7 @@ the caller's transaction. Two schedulers, or two requests, racing for the last s
 the database serialises the updates and the second finds no room.
 
 Devices ride in the same node UPDATE: the claim reads the node's device pools, chooses the pools to
-take (`device_pools.assign`) and writes the new used counts only if the node's device generation is
+take (`devices.assign`) and writes the new used counts only if the node's device generation is
 still the one it read, in the statement that checks vCPUs, RAM and disk. The instance records the pools
 it took, which is what every release gives back (`Resources.of`).
 """
@@ -15,23 +15,30 @@ from __future__ import annotations
 
 import enum
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import ColumnElement, bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from overcast.compute import states
-from overcast.compute.resource_tracker import DEVICE_WRITE_ATTEMPTS, Resources, node_devices, release
 from overcast.db.base import utcnow
 from overcast.db.engine import Database
 from overcast.db.models.compute import ComputeNode, Instance
-from overcast.scheduler.device_pools import assign, held_json, pools_json, pools_of, used_after
-from overcast.scheduler.host_state import Wanted
+from overcast.placement.devices import Held, assign, held_json, pools_json, pools_of, used_after
+from overcast.placement.resources import Resources, Wanted
 
-__all__ = ["Outcome", "Wanted", "claim", "claim_first", "claim_held", "reserve"]
+__all__ = [
+    "DEVICE_WRITE_ATTEMPTS", "Outcome", "Resources", "Wanted", "claim", "claim_first", "claim_held",
+    "node_devices", "release", "release_devices", "reserve",
+]  # fmt: skip
+
+LOG = logging.getLogger(__name__)
 
 Ratios = tuple[float | None, float | None, float | None]
+# A device write loses its compare-and-swap only to another device write committed in between.
+DEVICE_WRITE_ATTEMPTS = 5
 
 
 class Outcome(enum.Enum):
@@ -193,3 +200,60 @@ def claim_first(
         if outcome is Outcome.GONE or not still_wanted():
             return None
     return None
+
+
+def release(session: Session, host: str, node: str | None, freed: Resources) -> None:
+    """Give back what a claim took (the instance left the node: deleted, moved, or its build failed)."""
+    if node is None:
+        return
+    session.execute(
+        update(ComputeNode)
+        .where(ComputeNode.host == host, ComputeNode.hypervisor_hostname == node)
+        .values(
+            vcpus_used=_floor_zero(ComputeNode.vcpus_used - freed.vcpus),
+            memory_mb_used=_floor_zero(ComputeNode.memory_mb_used - freed.memory_mb),
+            local_gb_used=_floor_zero(ComputeNode.local_gb_used - freed.disk_gb),
+            running_vms=_floor_zero(ComputeNode.running_vms - 1),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if freed.devices:
+        release_devices(session, host, node, freed.devices)
+
+
+def release_devices(session: Session, host: str, node: str, held: Held) -> None:
+    """Give devices back with a compare-and-swap on the node's device generation (retried if it moved)."""
+    for _ in range(DEVICE_WRITE_ATTEMPTS):
+        row = node_devices(session, host, node)
+        if row is None:
+            return
+        devices, generation = row
+        used = used_after(pools_of(devices), held, -1)
+        result = session.execute(
+            update(ComputeNode)
+            .where(
+                ComputeNode.host == host,
+                ComputeNode.hypervisor_hostname == node,
+                ComputeNode.device_generation == generation,
+            )
+            .values(devices=pools_json(devices, used), device_generation=generation + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) == 1:
+            return
+    LOG.warning("Could not give back devices %s on %s/%s; the next report recounts them", held, host, node)
+
+
+def node_devices(session: Session, host: str, node: str) -> tuple[list[dict[str, Any]], int] | None:
+    """A node's device pools (with used counts) and their generation, read for a compare-and-swap."""
+    row = session.execute(
+        select(ComputeNode.devices, ComputeNode.device_generation).where(
+            ComputeNode.host == host, ComputeNode.hypervisor_hostname == node
+        )
+    ).first()
+    return None if row is None else (list(row.devices or ()), int(row.device_generation))
+
+
+def _floor_zero(value: ColumnElement[int]) -> ColumnElement[int]:
+    # A release after the periodic recount already dropped the instance must not go negative.
+    return case((value < 0, 0), else_=value)
