@@ -35,8 +35,8 @@ from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Flavor, Instance
 from overcast.db.models.service import ServiceRecord
-from overcast.quota import QuotaEngine
 from overcast.placement.claims import Resources, release
+from overcast.quota import QuotaEngine
 from overcast.virt.driver import PowerState
 
 __all__ = ["MAX_LIMIT", "ComputeService", "Server", "ServerAPI", "ServerCreate", "ServerFilters",
