@@ -23,12 +23,13 @@ from overcast import errors, policy
 from overcast.cloud import Cloud
 from overcast.compute import instance_actions as ia
 from overcast.compute import instance_extra, instances, states
-from overcast.compute.api import generate_password, image_id_from_ref
+from overcast.compute.api import generate_password
+from overcast.compute.lookup import visible_image, visible_instance
 from overcast.compute.rpcapi import ComputeAPI
 from overcast.conductor.rpcapi import ConductorAPI
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
-from overcast.db.models.compute import Instance, PlaceholderImage
+from overcast.db.models.compute import Instance
 from overcast.quota import QuotaEngine
 
 if TYPE_CHECKING:
@@ -258,23 +259,3 @@ class ActionAPI:
 
 # The name Nova's conflict messages use for each ACTIONS row.
 ACTION_NAMES: dict[str, str] = {name: row.api_name for name, row in states.ACTIONS.items()}
-
-
-def visible_instance(session: Session, ctxt: RequestContext, uuid: str) -> Instance:
-    """The live instance if the caller may see it; NotFound (never Forbidden) otherwise."""
-    try:
-        instance = instances.get_live(session, uuid)
-        policy.ensure_visible(ctxt, instance.project_id, "instance")
-    except errors.NotFound:
-        raise errors.NotFound(f"Instance {uuid} could not be found.") from None
-    return instance
-
-
-def visible_image(session: Session, ctxt: RequestContext, image_ref: str) -> PlaceholderImage:
-    image_id = image_id_from_ref(image_ref)
-    image = session.get(PlaceholderImage, image_id)
-    if image is None or not (image.visibility == "public" or ctxt.is_admin or image.owner == ctxt.project_id):
-        raise errors.BadRequest("Can not find requested image")
-    if image.status != "active":
-        raise errors.BadRequest(f"Image {image_id} is not active.")
-    return image

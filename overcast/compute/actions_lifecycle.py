@@ -12,10 +12,10 @@ from overcast import errors, servicegroup
 from overcast.cloud import Cloud
 from overcast.compute import instance_actions as ia
 from overcast.compute import instance_extra, instances, migrations, move_bookkeeping, states
-from overcast.compute.actions import ActionAPI, visible_image, visible_instance
+from overcast.compute.actions import ActionAPI
 from overcast.compute.api import ServerAPI, check_user_data, generate_password
-from overcast.compute.flavors import FlavorAPI
 from overcast.compute.keypairs import KeyPairAPI
+from overcast.compute.lookup import id_from_ref, visible_flavor, visible_image, visible_instance
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.compute.server_metadata import check_metadata, check_metadata_quota
 from overcast.compute.snapshot_images import create_snapshot_image
@@ -64,12 +64,12 @@ class ServerActionAPI(ActionAPI):
 
     # --- resize -----------------------------------------------------------------------------------
     def resize(self, ctxt: RequestContext, uuid: str, flavor_ref: str) -> None:
-        flavorid = flavor_ref.rstrip("/").rsplit("/", 1)[-1]
+        flavorid = id_from_ref(flavor_ref)
         chosen: list[dict[str, Any]] = []
 
         def prepare(session: Session, instance: Instance, transition: states.Transition) -> None:
             try:
-                flavor = FlavorAPI._visible(session, ctxt, flavorid)
+                flavor = visible_flavor(session, ctxt, flavorid)
             except errors.NotFound:
                 raise errors.BadRequest("Unable to locate requested flavor.") from None
             if flavor.disabled:

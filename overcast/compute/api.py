@@ -19,13 +19,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast import errors, policy, servicegroup
+from overcast import errors, servicegroup
 from overcast.cloud import Cloud
 from overcast.compute import instance_actions, instance_extra, instances, server_groups, states, tags
 from overcast.compute.aggregates import host_zones
 from overcast.compute.block_devices import boot_image
 from overcast.compute.flavors import FlavorAPI
 from overcast.compute.keypairs import KeyPairAPI
+from overcast.compute.lookup import id_from_ref, visible_flavor, visible_image, visible_instance
 from overcast.compute.notifications import InstanceNotifier
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.compute.rpcapi import ComputeAPI
@@ -112,11 +113,6 @@ def check_user_data(user_data: str) -> None:
         raise errors.BadRequest("User data needs to be valid base 64.") from None
     if len(decoded) > MAX_USER_DATA_BYTES:
         raise errors.BadRequest("User data too large.")
-
-
-def image_id_from_ref(image_ref: str) -> str:
-    # imageRef may be an image URL; its last path segment is the id.
-    return image_ref.rstrip("/").rsplit("/", 1)[-1]
 
 
 class ServerAPI:
@@ -220,9 +216,8 @@ class ServerAPI:
 
     @staticmethod
     def _flavor_for_boot(session: Session, ctxt: RequestContext, flavor_ref: str) -> Flavor:
-        flavorid = flavor_ref.rstrip("/").rsplit("/", 1)[-1]
         try:
-            flavor = FlavorAPI._visible(session, ctxt, flavorid)
+            flavor = visible_flavor(session, ctxt, id_from_ref(flavor_ref))
         except errors.NotFound:
             raise errors.BadRequest("Invalid flavorRef provided.") from None
         if flavor.disabled:
@@ -245,29 +240,21 @@ class ServerAPI:
         if zone not in {zones.get(host, DEFAULT_AVAILABILITY_ZONE) for host in hosts}:
             raise errors.BadRequest("The requested availability zone is not available")
 
+    @staticmethod
     def _image_for_boot(
-        self, session: Session, ctxt: RequestContext, image_ref: str, flavor: Flavor
+        session: Session, ctxt: RequestContext, image_ref: str, flavor: Flavor
     ) -> tuple[str, dict[str, Any]]:
-        from overcast.image.api import ImageAPI
-
-        image_id = image_id_from_ref(image_ref)
-        try:
-            # Inside this writer the image registry reads through the same session.
-            image = ImageAPI(self.cloud).get(ctxt, image_id).image
-        except errors.NotFound:
-            raise errors.BadRequest("Can not find requested image") from None
-        if image.status != "active":
-            raise errors.BadRequest(f"Image {image_id} is not active.")
+        image = visible_image(session, ctxt, image_ref)
         if flavor.memory_mb < image.min_ram:
             raise errors.BadRequest("Flavor's memory is too small for requested image.")
         if flavor.root_gb and flavor.root_gb < image.min_disk:
             raise errors.BadRequest("Flavor's disk is too small for requested image.")
-        return image_id, dict(image.properties or {})
+        return image.id, dict(image.properties or {})
 
     # --- read -------------------------------------------------------------------------------------
     def get(self, ctxt: RequestContext, uuid: str) -> Server:
         with self.db.reader() as session:
-            instance = self._visible(session, ctxt, uuid)
+            instance = visible_instance(session, ctxt, uuid)
             return self._details(session, [instance])[0]
 
     def _details(self, session: Session, rows: list[Instance], *, with_faults: bool = True) -> list[Server]:
@@ -279,29 +266,7 @@ class ServerAPI:
     def find(self, ctxt: RequestContext, uuid: str, *, include_deleted: bool = False) -> Instance:
         """The instance row if the caller may see it (deleted ones too when asked: 2.21's actions)."""
         with self.db.reader() as session:
-            stmt = select(Instance).where(Instance.uuid == uuid)
-            if not include_deleted:
-                stmt = stmt.where(Instance.deleted.is_(False))
-            instance = session.scalars(stmt.order_by(Instance.id.desc())).first()
-            try:
-                if instance is None:
-                    raise errors.NotFound(uuid)
-                policy.ensure_visible(ctxt, instance.project_id, "instance")
-            except errors.NotFound:
-                raise errors.NotFound(f"Instance {uuid} could not be found.") from None
-            return instance
-
-    @staticmethod
-    def _visible(session: Session, ctxt: RequestContext, uuid: str) -> Instance:
-        try:
-            instance = instances.get_live(session, uuid)
-        except errors.NotFound:
-            raise errors.NotFound(f"Instance {uuid} could not be found.") from None
-        try:
-            policy.ensure_visible(ctxt, instance.project_id, "instance")
-        except errors.NotFound:
-            raise errors.NotFound(f"Instance {uuid} could not be found.") from None
-        return instance
+            return visible_instance(session, ctxt, uuid, include_deleted=include_deleted)
 
     def list(self, ctxt: RequestContext, filters: ServerFilters, *, with_faults: bool = True) -> list[Server]:
         """One page of the servers `filters` selects (project-scoped unless an admin asked for all)."""
@@ -314,7 +279,7 @@ class ServerAPI:
     # --- update -----------------------------------------------------------------------------------
     def update(self, ctxt: RequestContext, uuid: str, changes: ServerUpdate) -> Server:
         def write(session: Session) -> Instance:
-            instance = self._visible(session, ctxt, uuid)
+            instance = visible_instance(session, ctxt, uuid)
             if changes.name is not None:
                 instance.display_name = changes.name
             if "access_ip_v4" in changes.provided:
@@ -337,7 +302,7 @@ class ServerAPI:
         """Start the delete (task_state DELETING); the compute host finishes it, or we do if it cannot."""
 
         def start(session: Session) -> tuple[Instance, bool]:
-            instance = self._visible(session, ctxt, uuid)
+            instance = visible_instance(session, ctxt, uuid)
             instance_extra.ensure_unlocked(session, ctxt, instance)
             transition = states.check_action("delete", instance.vm_state, instance.task_state, uuid)
             # Guarded by the task_state we read, so a concurrent action or delete cannot be overwritten.

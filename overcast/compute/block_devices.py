@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from overcast import errors
+from overcast.compute.lookup import id_from_ref
 
 NEEDS_VOLUME_SERVICE = (
     "Block device mappings with {what} need the block storage (volume) service, which this cloud does not "
@@ -81,7 +82,7 @@ def boot_image(image_ref: str | None, mappings: Sequence[Mapping[str, Any]] | No
         if image_ref is None:
             raise errors.BadRequest("Missing imageRef attribute")
         return image_ref
-    if image_ref is not None and image_ref.rstrip("/").rsplit("/", 1)[-1] != image_from_mappings:
+    if image_ref is not None and id_from_ref(image_ref) != image_from_mappings:
         raise errors.BadRequest(
             f"The image of block_device_mapping_v2 ({image_from_mappings}) is not imageRef ({image_ref})."
         )

@@ -1,5 +1,5 @@
 """Private flavors' access lists and every flavor's extra specs (logic behind os-flavor-access and
-os-extra_specs). Visibility itself (who sees a private flavor) is FlavorAPI's, in flavors.py."""
+os-extra_specs). Visibility itself (who sees a private flavor) is lookup.visible_flavor's."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from overcast import errors
-from overcast.compute.flavors import FlavorAPI
+from overcast.compute.lookup import visible_flavor
 from overcast.context import RequestContext
 from overcast.db.engine import Database
 from overcast.db.models.aggregates import FlavorProject
@@ -84,7 +84,7 @@ class FlavorAccessAPI:
     # --- os-extra_specs -----------------------------------------------------------------------------
     def extra_specs(self, ctxt: RequestContext, flavorid: str) -> dict[str, str]:
         with self.db.reader() as session:
-            return dict(FlavorAPI._visible(session, ctxt, flavorid).extra_specs)
+            return dict(visible_flavor(session, ctxt, flavorid).extra_specs)
 
     def extra_spec(self, ctxt: RequestContext, flavorid: str, key: str) -> str:
         specs = self.extra_specs(ctxt, flavorid)

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, delete, false, or_, select
 from sqlalchemy.orm import Session
 
 from overcast import errors
+from overcast.compute.lookup import visible_flavor
 from overcast.context import RequestContext
 from overcast.db.engine import Database
 from overcast.db.models.aggregates import FlavorProject
@@ -52,13 +53,6 @@ def _shared_with(ctxt: RequestContext) -> ColumnElement[bool]:
     return Flavor.id.in_(select(FlavorProject.flavor_id).where(FlavorProject.project_id == ctxt.project_id))
 
 
-def _is_shared(session: Session, flavor: Flavor, ctxt: RequestContext) -> bool:
-    shared = select(FlavorProject.id).where(
-        FlavorProject.flavor_id == flavor.id, FlavorProject.project_id == ctxt.project_id
-    )
-    return session.scalars(shared).first() is not None
-
-
 class FlavorAPI:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -87,15 +81,7 @@ class FlavorAPI:
 
     def get(self, ctxt: RequestContext, flavorid: str) -> Flavor:
         with self.db.reader() as session:
-            return self._visible(session, ctxt, flavorid)
-
-    @staticmethod
-    def _visible(session: Session, ctxt: RequestContext, flavorid: str) -> Flavor:
-        flavor = session.scalars(select(Flavor).where(Flavor.flavorid == flavorid)).first()
-        hidden = flavor is not None and not flavor.is_public and not ctxt.is_admin
-        if flavor is None or (hidden and not _is_shared(session, flavor, ctxt)):
-            raise errors.NotFound(f"Flavor {flavorid} could not be found.")
-        return flavor
+            return visible_flavor(session, ctxt, flavorid)
 
     def create(self, ctxt: RequestContext, request: FlavorCreate) -> Flavor:
         flavorid = request.flavorid or str(uuid_lib.uuid4())
@@ -121,7 +107,7 @@ class FlavorAPI:
         """The one thing about a flavor that may change after creation (compute API 2.55)."""
 
         def write(session: Session) -> Flavor:
-            flavor = self._visible(session, ctxt, flavorid)
+            flavor = visible_flavor(session, ctxt, flavorid)
             flavor.description = description
             session.flush()
             return flavor

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from overcast import errors
 from overcast.compute import instance_extra, states
+from overcast.compute.lookup import visible_instance
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.engine import Database
@@ -47,8 +48,6 @@ class MetadataAPI:
         self.quotas = quotas
 
     def get_all(self, ctxt: RequestContext, uuid: str) -> dict[str, str]:
-        from overcast.compute.actions import visible_instance
-
         with self.db.reader() as session:
             return dict(visible_instance(session, ctxt, uuid).metadata_items)
 
@@ -90,8 +89,6 @@ class MetadataAPI:
         api_name: str,
         change: Callable[[dict[str, str]], dict[str, str]],
     ) -> dict[str, str]:
-        from overcast.compute.actions import visible_instance
-
         def write(session: Session) -> dict[str, str]:
             instance: Instance = visible_instance(session, ctxt, uuid)
             instance_extra.ensure_unlocked(session, ctxt, instance)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from overcast import errors, servicegroup
 from overcast.compute import instances, network_info, states, tags
 from overcast.compute.aggregates import DEFAULT_AVAILABILITY_ZONE, host_zones
+from overcast.compute.lookup import id_from_ref
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.context import RequestContext
 from overcast.db.models.compute import Flavor, Instance, InstanceFault
@@ -207,9 +208,9 @@ def filtered(ctxt: RequestContext, filters: ServerFilters) -> Select[Instance]:
     elif filters.project_id is not None:
         stmt = stmt.where(Instance.project_id == filters.project_id)
     if filters.image:
-        stmt = stmt.where(Instance.image_ref == filters.image.rstrip("/").rsplit("/", 1)[-1])
+        stmt = stmt.where(Instance.image_ref == id_from_ref(filters.image))
     if filters.flavor:
-        stmt = stmt.where(Instance.flavor_id == filters.flavor.rstrip("/").rsplit("/", 1)[-1])
+        stmt = stmt.where(Instance.flavor_id == id_from_ref(filters.flavor))
     if filters.changes_since is not None:
         stmt = stmt.where(Instance.updated_at >= filters.changes_since)
     for name, value in filters.exact.items():

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from overcast import errors
 from overcast.compute import instances, states
+from overcast.compute.lookup import visible_instance
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.engine import Database
@@ -103,7 +104,7 @@ class TagAPI:
 
     def of(self, ctxt: RequestContext, uuid: str) -> list[str]:
         with self.db.reader() as session:
-            _visible(session, ctxt, uuid)
+            visible_instance(session, ctxt, uuid)
             return tags_of(session, [uuid])[uuid]
 
     def has(self, ctxt: RequestContext, uuid: str, tag: str) -> bool:
@@ -164,14 +165,8 @@ class TagAPI:
         self.db.write(write)
 
 
-def _visible(session: Session, ctxt: RequestContext, uuid: str) -> Instance:
-    from overcast.compute.actions import visible_instance
-
-    return visible_instance(session, ctxt, uuid)
-
-
 def _changeable(session: Session, ctxt: RequestContext, uuid: str, api_name: str) -> Instance:
-    instance = _visible(session, ctxt, uuid)
+    instance = visible_instance(session, ctxt, uuid)
     if instance.vm_state not in TAGGABLE_VM_STATES:
         raise errors.Conflict(states.invalid_state_message(api_name, uuid, "vm_state", instance.vm_state))
     return instance

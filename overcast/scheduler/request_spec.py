@@ -11,11 +11,12 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, literal, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from overcast import errors
-from overcast.db.models.compute import Flavor, Instance, PlaceholderImage
+from overcast.db.models.compute import Flavor, Instance
+from overcast.db.models.image import Image
 from overcast.db.models.server_groups import RequestSpecRecord, ServerGroup, ServerGroupMember
 from overcast.placement.devices import requested
 from overcast.placement.resources import Wanted
@@ -74,16 +75,6 @@ def with_devices(spec: RequestSpec, pci_aliases: Mapping[str, Mapping[str, str]]
     return replace(spec, wanted=replace(spec.wanted, devices=devices)) if devices else spec
 
 
-def _image_model() -> Any:
-    # Whatever model maps the images table: the image registry's, or the compute slice's placeholder.
-    from overcast.db.base import Base
-
-    for mapper in Base.registry.mappers:
-        if getattr(mapper.class_, "__tablename__", None) == "images":
-            return mapper.class_
-    return PlaceholderImage
-
-
 def _as_list(value: Any) -> list[str]:
     if value is None:
         return []
@@ -138,14 +129,14 @@ def build_spec(
     excluded_hosts: frozenset[str] = frozenset(),
 ) -> RequestSpec:
     """A spec from its parts (the dry run's path; `load_spec` reads an instance's in one query)."""
-    image = session.get(_image_model(), image_id) if image_id else None
+    image = session.get(Image, image_id) if image_id else None
     found = group_of(session, instance_uuid) if instance_uuid is not None else None
     return _spec(
         session, wanted=wanted, project_id=project_id, instance_uuid=instance_uuid,
         availability_zone=availability_zone,
         extra_specs=flavor.extra_specs if flavor is not None else None,
-        image_properties=getattr(image, "properties", None), image_min_ram=getattr(image, "min_ram", 0),
-        image_min_disk=getattr(image, "min_disk", 0), hints=hints,
+        image_properties=image.properties if image else None, image_min_ram=image.min_ram if image else 0,
+        image_min_disk=image.min_disk if image else 0, hints=hints,
         group_policies=found[0].policies if found else None, group_hosts=found[1] if found else (),
         excluded_hosts=excluded_hosts,
     )  # fmt: skip
@@ -182,18 +173,18 @@ def _spec(
 
 
 @lru_cache(maxsize=1)
-def _spec_query(image_model: Any) -> Any:
+def _spec_query() -> Any:
     """Instance, flavor extra specs, image, hints and group in one round trip (built once)."""
     return (
         select(
             Instance.vcpus, Instance.memory_mb, Instance.root_gb, Instance.ephemeral_gb, Instance.project_id,
-            Instance.availability_zone, Flavor.extra_specs, image_model.min_ram, image_model.min_disk,
-            getattr(image_model, "properties", literal(None)).label("image_properties"),
+            Instance.availability_zone, Flavor.extra_specs, Image.min_ram, Image.min_disk,
+            Image.properties.label("image_properties"),
             RequestSpecRecord.scheduler_hints, ServerGroup.id.label("group_id"), ServerGroup.policies,
         )
         .select_from(Instance)
         .outerjoin(Flavor, Flavor.flavorid == Instance.flavor_id)
-        .outerjoin(image_model, image_model.id == Instance.image_ref)
+        .outerjoin(Image, Image.id == Instance.image_ref)
         .outerjoin(RequestSpecRecord, RequestSpecRecord.instance_uuid == Instance.uuid)
         .outerjoin(ServerGroupMember, ServerGroupMember.instance_uuid == Instance.uuid)
         .outerjoin(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
@@ -204,7 +195,7 @@ def _spec_query(image_model: Any) -> Any:
 def load_spec(
     session: Session, instance_uuid: str, excluded_hosts: frozenset[str] = frozenset()
 ) -> RequestSpec:
-    row = session.execute(_spec_query(_image_model()), {"b_uuid": instance_uuid}).first()
+    row = session.execute(_spec_query(), {"b_uuid": instance_uuid}).first()
     if row is None:
         raise errors.NotFound(f"Instance {instance_uuid} could not be found.")
     return _spec(

@@ -10,7 +10,6 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from overcast.db.base import Base, TimestampMixin, utcnow
-from overcast.db.models.image import Image
 from overcast.db.types import UTCDateTime
 
 
@@ -35,11 +34,6 @@ class Flavor(Base, TimestampMixin):
     disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     extra_specs: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False, default=dict)
-
-
-# The image registry (overcast.db.models.image) now owns the `images` table; this alias keeps the
-# compute modules that still say PlaceholderImage working until they call overcast.image.api instead.
-PlaceholderImage = Image
 
 
 class Instance(Base, TimestampMixin):
