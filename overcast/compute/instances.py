@@ -29,12 +29,12 @@ LOG = logging.getLogger(__name__)
 # Nova's instance_fault.message column is 255 characters; longer messages are cut, details keep the rest.
 MAX_FAULT_MESSAGE = 255
 
-ExpectedTaskState = Iterable[str | None] | states._Any
+ExpectedTaskState = Iterable[str | None] | states.Wildcard
 
 
 def task_state_guard(expected: ExpectedTaskState) -> ColumnElement[bool] | None:
     """The WHERE clause for "task_state is one of `expected`" (None for the ANY wildcard)."""
-    if isinstance(expected, states._Any):
+    if isinstance(expected, states.Wildcard):
         return None
     wanted = list(expected)
     named = [value for value in wanted if value is not None]

@@ -146,7 +146,7 @@ def _status_clause(statuses: Iterable[str], strict: bool) -> ColumnElement[bool]
         if not pairs and strict:
             raise errors.BadRequest("Invalid status value")
         for vm_state, task in pairs:
-            if isinstance(task, states._Any):
+            if isinstance(task, states.Wildcard):
                 clauses.append(Instance.vm_state == vm_state)
             else:
                 task_clause = Instance.task_state.is_(None) if task is None else Instance.task_state == task

@@ -99,12 +99,12 @@ ALLOW_SOFT_REBOOT: Final = (ACTIVE,)
 ALLOW_HARD_REBOOT: Final = (ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR)
 
 
-class _Any:
+class Wildcard:
     """Wildcard for a guard ("any vm_state" / "any task_state") or a status filter pair."""
 
-    _instance: _Any | None = None
+    _instance: Wildcard | None = None
 
-    def __new__(cls) -> _Any:
+    def __new__(cls) -> Wildcard:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -113,7 +113,7 @@ class _Any:
         return "ANY"
 
 
-ANY: Final = _Any()
+ANY: Final = Wildcard()
 
 # Sentinels for an action's final vm_state that depends on the instance rather than the action.
 UNCHANGED: Final = "<unchanged>"  # the vm_state the action started from
@@ -126,8 +126,8 @@ class Action:
 
     name: str
     api_name: str  # the name Nova's conflict messages use ("reboot", "confirmResize", ...)
-    vm_states: tuple[str, ...] | _Any
-    task_states: tuple[str | None, ...] | _Any
+    vm_states: tuple[str, ...] | Wildcard
+    task_states: tuple[str | None, ...] | Wildcard
     new_task_state: str | None  # set by the compare-and-swap; None: the action sets no task_state
     done_vm_state: str
     done_task_state: str | None = None
@@ -137,10 +137,10 @@ class Action:
         return self.allows_vm_state(vm_state) and self.allows_task_state(task_state)
 
     def allows_vm_state(self, vm_state: str) -> bool:
-        return isinstance(self.vm_states, _Any) or vm_state in self.vm_states
+        return isinstance(self.vm_states, Wildcard) or vm_state in self.vm_states
 
     def allows_task_state(self, task_state: str | None) -> bool:
-        return isinstance(self.task_states, _Any) or task_state in self.task_states
+        return isinstance(self.task_states, Wildcard) or task_state in self.task_states
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class Transition:
     action: str
     vm_state: str
     task_state: str | None
-    expected_task_state: tuple[str | None, ...] | _Any  # the CAS guard on task_state
+    expected_task_state: tuple[str | None, ...] | Wildcard  # the CAS guard on task_state
     new_task_state: str | None
     sets_task_state: bool  # False: no CAS needed (read-only or task-less actions)
     done_vm_state: str
@@ -166,11 +166,11 @@ _SNAPSHOT_VM_STATES: Final = (ACTIVE, STOPPED, PAUSED, SUSPENDED)
 def _row(
     name: str,
     api_name: str,
-    vm_states: tuple[str, ...] | _Any,
+    vm_states: tuple[str, ...] | Wildcard,
     new_task_state: str | None,
     done_vm_state: str,
     *,
-    task_states: tuple[str | None, ...] | _Any = _IDLE,
+    task_states: tuple[str | None, ...] | Wildcard = _IDLE,
     done_task_state: str | None = None,
     steps: tuple[str, ...] = (),
 ) -> Action:
@@ -332,7 +332,7 @@ def status_from_state(vm_state: str | None, task_state: str | None = None) -> st
     return row.get(task_state, row[_DEFAULT])
 
 
-def states_for_status(status: str) -> list[tuple[str, str | _Any | None]]:
+def states_for_status(status: str) -> list[tuple[str, str | Wildcard | None]]:
     """The (vm_state, task_state) pairs whose status is `status` (case-insensitive), for list filters.
 
     A vm_state whose every task_state shows this status comes back as one (vm_state, ANY) pair; one
@@ -340,7 +340,7 @@ def states_for_status(status: str) -> list[tuple[str, str | _Any | None]]:
     task_state by task_state, so the filter is exact. An unknown status matches nothing.
     """
     wanted = status.strip().upper()
-    pairs: list[tuple[str, str | _Any | None]] = []
+    pairs: list[tuple[str, str | Wildcard | None]] = []
     for vm_state, row in STATUS_MAP.items():
         matching = [task for task in TASK_STATES if row.get(task, row[_DEFAULT]) == wanted]
         if len(matching) == len(TASK_STATES):

@@ -197,7 +197,7 @@ def test_status_from_state(vm_state: str | None, task_state: str | None, status:
     assert s.status_from_state(vm_state, task_state) == status
 
 
-def _matches(pairs: list[tuple[str, str | s._Any | None]], vm_state: str, task_state: str | None) -> bool:
+def _matches(pairs: list[tuple[str, str | s.Wildcard | None]], vm_state: str, task_state: str | None) -> bool:
     return any(vm == vm_state and (task is s.ANY or task == task_state) for vm, task in pairs)
 
 
