@@ -1,0 +1,443 @@
+"""Rules of the house.
+
+- **A service = manager + rpcapi.** A service's manager (`<pkg>/manager.py`) receives its messages; its
+  client (`<pkg>/rpcapi.py`) is the only code that sends them, and owns the topic and the binary name
+  the service answers to, so sending a message never imports the receiving server. RPC APIs carry a
+  version; a manager refuses versions it does not know.
+- **Dependencies point one way.** No import cycles between modules; `virt/` (the drivers) sits below
+  everything that uses it; the scheduler knows compute only by its state table and its client.
+- **Drivers sit behind one small ABC** with a fake and a contract test suite.
+- **Routers are thin**: validate, authorize, call the service's `api.py`, render a view. No SQL in
+  routers: they never open a database session.
+- **State changes are compare-and-swap writes** against an explicit state table (`compute/states.py`).
+- **Errors are typed** (`overcast.errors`); time and randomness are injected where tests need control.
+- **Everything a user does is observable**: request id from API through RPC, notifications, metrics.
+- **A module's `_private` names are its own**: no other module imports or reaches for them.
+
+The tests below hold the rules an import graph can show. They read every module of `overcast/` with
+`ast`, so imports inside functions and under `TYPE_CHECKING` count as much as those at the top. Each
+`KNOWN_*` allow-list names the #13 item that removes its entries: a violation on a list does not fail,
+any other one does (and a list only shrinks).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import overcast
+
+SOURCE_ROOT = Path(overcast.__file__).parent
+
+
+@dataclass(frozen=True)
+class Import:
+    importer: str
+    # The overcast module imported, or imported from.
+    module: str
+    # The name taken from `module` (`from module import name`), or None when the module itself is bound.
+    name: str | None
+    line: int
+    # The local name the import binds, when code can reach the module or name through it.
+    bound_as: str | None = None
+
+    def __str__(self) -> str:
+        taken = f" ({self.name})" if self.name else ""
+        return f"{self.importer}:{self.line} -> {self.module}{taken}"
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    tree: ast.Module
+    imports: tuple[Import, ...]
+
+    @property
+    def leaf(self) -> str:
+        return self.name.rpartition(".")[2]
+
+
+Graph = Mapping[str, Module]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SOURCE_ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def read_imports(name: str, tree: ast.Module, is_package: bool, known: set[str]) -> tuple[Import, ...]:
+    """Every import of an overcast module anywhere in `tree`, resolved to the module it binds or reads."""
+    package = name if is_package else name.rpartition(".")[0]
+    found: list[Import] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            if base.split(".")[0] != "overcast":
+                continue
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                bound_as = alias.asname or alias.name
+                if submodule in known:
+                    found.append(Import(name, submodule, None, node.lineno, bound_as))
+                else:
+                    found.append(Import(name, base, alias.name, node.lineno, bound_as))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "overcast":
+                    target = alias.name
+                    while target not in known:
+                        target = target.rpartition(".")[0]
+                    found.append(Import(name, target, None, node.lineno, alias.asname))
+    return tuple(found)
+
+
+@functools.cache
+def overcast_sources() -> dict[str, tuple[ast.Module, bool]]:
+    """Each module of overcast/ by name: its syntax tree, and whether it is a package's __init__."""
+    paths = SOURCE_ROOT.rglob("*.py")
+    return {module_name(path): (ast.parse(path.read_text()), path.name == "__init__.py") for path in paths}
+
+
+def import_graph(extra: Mapping[str, str] | None = None) -> dict[str, Module]:
+    """The import graph of overcast/, plus `extra` modules (name -> source) for the rules' self-test."""
+    sources = dict(overcast_sources())
+    sources.update({name: (ast.parse(text), False) for name, text in (extra or {}).items()})
+    known = set(sources)
+    return {
+        name: Module(name, tree, read_imports(name, tree, is_package, known))
+        for name, (tree, is_package) in sources.items()
+    }
+
+
+@functools.cache
+def overcast_graph() -> Graph:
+    return import_graph()
+
+
+def within(module: str, *packages: str) -> bool:
+    return any(module == package or module.startswith(package + ".") for package in packages)
+
+
+def imported_modules(module: Module) -> list[str]:
+    return sorted({i.module for i in module.imports if i.module != module.name})
+
+
+# --- cycles ---------------------------------------------------------------------------------------------
+def strongly_connected(graph: Graph) -> list[list[str]]:
+    """Tarjan's algorithm, iterative: every set of modules that import each other, directly or not."""
+    edges = {name: imported_modules(module) for name, module in graph.items()}
+    index: dict[str, int] = {}
+    lowlink: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(edges[root]))]
+        index[root] = lowlink[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            for successor in successors:
+                if successor not in index:
+                    index[successor] = lowlink[successor] = len(index)
+                    stack.append(successor)
+                    on_stack.add(successor)
+                    work.append((successor, iter(edges[successor])))
+                    break
+                if successor in on_stack:
+                    lowlink[node] = min(lowlink[node], index[successor])
+            else:
+                work.pop()
+                if work:
+                    lowlink[work[-1][0]] = min(lowlink[work[-1][0]], lowlink[node])
+                if lowlink[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        components.append(sorted(component))
+    return components
+
+
+def one_cycle(graph: Graph, component: list[str]) -> list[str]:
+    """A shortest import path from the component's first module back to itself, for the failure message."""
+    members = set(component)
+    start = component[0]
+    came_from: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for successor in sorted({i.module for i in graph[node].imports} & members):
+                if successor == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(came_from[path[-1]])
+                    return [start, *reversed(path[:-1]), start]
+                if successor not in came_from:
+                    came_from[successor] = node
+                    following.append(successor)
+        frontier = following
+    return component
+
+
+# Cycles that exist today, each with the #13 item that removes it; a cycle may lose members, never gain any.
+KNOWN_CYCLES: list[frozenset[str]] = [
+    # #13 item 5: ImageAPI builds ImageData(self), which reaches back for MIB, SIZE_QUOTA and size_in_mib;
+    # handed its stores and quota instead, ImageData imports nothing of image/api.py.
+    frozenset({"overcast.image.api", "overcast.image.data"}),
+    # #13 item 3 (one compute lookup module): the knot of compute's API side around visible_instance,
+    # generate_password and ServerAPI.
+    frozenset({
+        "overcast.compute.api", "overcast.compute.actions", "overcast.compute.actions_lifecycle",
+        "overcast.compute.server_metadata", "overcast.compute.tags", "overcast.compute.server_queries",
+    }),
+    # #13 item 6, not done yet: the transport factory, in the ABC's module, imports the transports, which
+    # import the ABC; the factory belongs in bus/transports/__init__.py.
+    frozenset({"overcast.bus.transport", "overcast.bus.transports.amqp", "overcast.bus.transports.inproc"}),
+]  # fmt: skip
+
+
+def unexpected_cycles(graph: Graph) -> list[list[str]]:
+    return [
+        component for component in strongly_connected(graph)
+        if not any(set(component) <= known for known in KNOWN_CYCLES)
+    ]  # fmt: skip
+
+
+def test_no_import_cycles() -> None:
+    graph = overcast_graph()
+    unexpected = unexpected_cycles(graph)
+    described = "\n".join(
+        f"  {' -> '.join(one_cycle(graph, component))}   (all of: {', '.join(component)})"
+        for component in strongly_connected(graph)
+    )
+    assert not unexpected, f"new import cycles among {unexpected}; every cycle of the graph:\n{described}"
+
+
+# --- forbidden edges ------------------------------------------------------------------------------------
+Rule = Callable[[Graph], list[Import]]
+
+
+def reachable(graph: Graph, start: str) -> dict[str, Import]:
+    """Every module `start` imports directly or not, each with the import that first reached it."""
+    seen: dict[str, Import] = {}
+    todo = [start]
+    while todo:
+        for imported in graph[todo.pop()].imports:
+            if imported.module not in seen and imported.module != start:
+                seen[imported.module] = imported
+                todo.append(imported.module)
+    return seen
+
+
+def clients_reaching_a_manager(graph: Graph) -> list[Import]:
+    """An RPC client, with everything it imports, must not load a manager: a sender stays a light leaf."""
+    found = []
+    for name, module in graph.items():
+        if module.leaf == "rpcapi":
+            loaded = reachable(graph, name)
+            found += [
+                Import(name, target, f"through {via}", 0)
+                for target, via in loaded.items() if graph[target].leaf.startswith("manager")
+            ]  # fmt: skip
+    return found
+
+
+def rpc_clients_outside_rpcapi(graph: Graph) -> list[Import]:
+    """Only `overcast.rpcapi.ServiceRPCAPI` (the base of every `<pkg>/rpcapi.py`) builds an RPCClient."""
+    return [
+        i for module in graph.values() if not within(module.name, "overcast.bus", "overcast.rpcapi")
+        for i in module.imports if i.name == "RPCClient"
+    ]  # fmt: skip
+
+
+def virt_reaching_up(graph: Graph) -> list[Import]:
+    above = ("overcast.db", "overcast.compute", "overcast.scheduler", "overcast.image")
+    return [
+        i for module in graph.values() if within(module.name, "overcast.virt")
+        for i in module.imports if within(i.module, *above)
+    ]  # fmt: skip
+
+
+# What the scheduler may know of compute: the state table, and the client that names compute's binary.
+SCHEDULER_MAY_IMPORT_FROM_COMPUTE = frozenset({"overcast.compute.states", "overcast.compute.rpcapi"})
+
+
+def scheduler_reaching_into_compute(graph: Graph) -> list[Import]:
+    return [
+        i for module in graph.values() if within(module.name, "overcast.scheduler")
+        for i in module.imports
+        if within(i.module, "overcast.compute") and i.module not in SCHEDULER_MAY_IMPORT_FROM_COMPUTE
+    ]  # fmt: skip
+
+
+SESSION_NAMES = frozenset({"Session", "sessionmaker", "scoped_session"})
+
+
+def routers_touching_the_database(graph: Graph) -> list[Import]:
+    """Routers (`api/openstack/**`) open no session (`.reader()`, `.writer()`, `db.write()`, a SQLAlchemy
+    Session) and import no `db.engine`; a found session is reported as an Import of `overcast.db.engine`."""
+    found = []
+    for module in graph.values():
+        if not within(module.name, "overcast.api.openstack"):
+            continue
+        found += [i for i in module.imports if i.module == "overcast.db.engine"]
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+                if SESSION_NAMES & {alias.name for alias in node.names}:
+                    found.append(Import(module.name, "overcast.db.engine", "Session", node.lineno))
+            elif isinstance(node, ast.Call) and opens_session(node.func):
+                found.append(Import(module.name, "overcast.db.engine", ast.unparse(node.func), node.lineno))
+    return found
+
+
+def opens_session(called: ast.expr) -> bool:
+    if not isinstance(called, ast.Attribute):
+        return False
+    if called.attr in ("reader", "writer"):
+        return True
+    receiver = called.value
+    receiver_name = receiver.attr if isinstance(receiver, ast.Attribute) else getattr(receiver, "id", "")
+    return called.attr == "write" and receiver_name == "db"
+
+
+def is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def private_names_of_other_modules(graph: Graph) -> list[Import]:
+    """`from m import _x`, `m._x` for an imported module m, and `C._x` for a class C imported from m."""
+    found = []
+    for module in graph.values():
+        found += [i for i in module.imports if i.name and is_private(i.name) and i.module != module.name]
+        bound = {i.bound_as: i for i in module.imports if i.bound_as and i.module != module.name}
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and is_private(node.attr):
+                owner = bound.get(node.value.id)
+                if owner is not None:
+                    taken = f"{owner.name}.{node.attr}" if owner.name else node.attr
+                    found.append(Import(module.name, owner.module, taken, node.lineno))
+    return found
+
+
+# Violations that exist today, as (importer, imported module[, name]); each names the #13 item removing it.
+KNOWN_VIOLATIONS: dict[str, set[tuple[str, ...]]] = {
+    "clients_reaching_a_manager": set(),
+    "rpc_clients_outside_rpcapi": set(),
+    "virt_reaching_up": set(),
+    "scheduler_reaching_into_compute": set(),
+    "routers_touching_the_database": {
+        # #13 item 5 (one composition root): identity's install() takes the Cloud like the others.
+        ("overcast.api.openstack.identity", "overcast.db.engine"),
+        # Not yet in a #13 item: the compute service gains reads of instance actions and migrations
+        # (review 2.3, "Routers open database sessions"), so these routers stop opening a reader.
+        ("overcast.api.openstack.compute.instance_actions", "overcast.db.engine"),
+        ("overcast.api.openstack.compute.migrations", "overcast.db.engine"),
+    },
+    "private_names_of_other_modules": set(),
+}
+
+
+def known(rule: str, found: Import) -> bool:
+    keys = {(found.importer, found.module), (found.importer, found.module, found.name or "")}
+    return not keys.isdisjoint(KNOWN_VIOLATIONS[rule])
+
+
+RULES: dict[str, Rule] = {
+    "clients_reaching_a_manager": clients_reaching_a_manager,
+    "rpc_clients_outside_rpcapi": rpc_clients_outside_rpcapi,
+    "virt_reaching_up": virt_reaching_up,
+    "scheduler_reaching_into_compute": scheduler_reaching_into_compute,
+    "routers_touching_the_database": routers_touching_the_database,
+    "private_names_of_other_modules": private_names_of_other_modules,
+}
+
+
+def new_violations(graph: Graph, rule: str) -> list[str]:
+    return sorted(str(found) for found in RULES[rule](graph) if not known(rule, found))
+
+
+def test_rpc_clients_import_no_manager() -> None:
+    assert new_violations(overcast_graph(), "clients_reaching_a_manager") == []
+
+
+def test_only_the_rpcapi_base_builds_rpc_clients() -> None:
+    assert new_violations(overcast_graph(), "rpc_clients_outside_rpcapi") == []
+
+
+def test_virt_imports_nothing_above_it() -> None:
+    assert new_violations(overcast_graph(), "virt_reaching_up") == []
+
+
+def test_scheduler_knows_compute_only_by_its_states_and_client() -> None:
+    assert new_violations(overcast_graph(), "scheduler_reaching_into_compute") == []
+
+
+def test_routers_open_no_database_session() -> None:
+    assert new_violations(overcast_graph(), "routers_touching_the_database") == []
+
+
+def test_no_module_takes_another_modules_private_names() -> None:
+    assert new_violations(overcast_graph(), "private_names_of_other_modules") == []
+
+
+def module_constants(module: Module) -> dict[str, object]:
+    return {
+        target.id: node.value.value
+        for node in module.tree.body if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        for target in node.targets if isinstance(target, ast.Name)
+    }  # fmt: skip
+
+
+def test_topic_and_binary_names_are_spelled_only_by_their_client() -> None:
+    """Each service's TOPIC and BINARY are constants of its rpcapi.py; its binary is spelled nowhere else."""
+    graph = overcast_graph()
+    packages = {name.rpartition(".")[0] for name, module in graph.items() if module.leaf == "manager"}
+    services = packages - {"overcast"}
+    binaries = set()
+    for package in services:
+        constants = module_constants(graph[f"{package}.rpcapi"])
+        assert isinstance(constants.get("TOPIC"), str) and isinstance(constants.get("BINARY"), str), package
+        binaries.add(constants["BINARY"])
+    spelled_elsewhere = [
+        f"{name}:{node.lineno} {node.value!r}"
+        for name, module in graph.items() if module.leaf != "rpcapi"
+        for node in ast.walk(module.tree) if isinstance(node, ast.Constant) and node.value in binaries
+    ]  # fmt: skip
+    assert spelled_elsewhere == []
+
+
+# --- the rules catch what they should -------------------------------------------------------------------
+def test_each_rule_catches_a_forbidden_import() -> None:
+    forbidden = {
+        "clients_reaching_a_manager": ("overcast.volume.rpcapi", "from overcast.conductor import manager\n"),
+        "rpc_clients_outside_rpcapi": ("overcast.volume.api", "from overcast.bus import RPCClient\n"),
+        "virt_reaching_up": ("overcast.virt.broken", "def f():\n    from overcast.db import engine\n"),
+        "scheduler_reaching_into_compute": ("overcast.scheduler.broken", "import overcast.compute.api\n"),
+        "routers_touching_the_database": (
+            "overcast.api.openstack.broken", "def route(req):\n    with req.db.reader():\n        ...\n"
+        ),
+        "private_names_of_other_modules": (
+            "overcast.volume.broken", "from overcast.compute.flavors import FlavorAPI\nFlavorAPI._hidden()\n"
+        ),
+    }  # fmt: skip
+    for rule, (name, source) in forbidden.items():
+        graph = import_graph({name: source})
+        assert any(name in found for found in new_violations(graph, rule)), rule
+    cyclic = import_graph({"overcast.volume.one": "import overcast.volume.two\n",
+                           "overcast.volume.two": "import overcast.volume.one\n"})  # fmt: skip
+    assert ["overcast.volume.one", "overcast.volume.two"] in unexpected_cycles(cyclic)
