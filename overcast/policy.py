@@ -2,14 +2,17 @@
 
 Rules are small composable checks: ``ADMIN | PROJECT_MEMBER``. A rule is evaluated against the request
 context and a *target* (the attributes of the resource acted on, e.g. ``{"project_id": ...}``).
-Services register their rules once at import time with :func:`register`; :func:`enforce` raises
-Forbidden. Project isolation is the default: :func:`ensure_visible` answers 404, never the data, when a
-non-admin reaches for another project's resource.
+Each service lists its rules in its own ``policies.py`` (name, check, description, the operations it
+guards), loaded on first use; :func:`list_rules` returns them all; :func:`enforce` raises Forbidden.
+Project isolation is the default: :func:`ensure_visible` answers 404, never the data, when a non-admin
+reaches for another project's resource.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,70 +94,96 @@ class PolicyNotRegistered(KeyError):
     pass
 
 
-_RULES: dict[str, Check] = {
-    "admin": ADMIN,
-    "project_member": PROJECT_MEMBER,
-    "project_reader": PROJECT_READER,
-    "owner": OWNER,
-    "admin_or_member": ADMIN_OR_MEMBER,
-    "admin_or_reader": ADMIN_OR_READER,
-    "admin_or_owner": ADMIN_OR_OWNER,
-    # Identity.
-    "identity:list_domains": ADMIN,
-    "identity:get_domain": ADMIN | Matches("domain_id", "domain_id"),
-    "identity:manage_domain": ADMIN,
-    "identity:list_projects": ADMIN,
-    "identity:get_project": ADMIN_OR_READER,
-    "identity:manage_project": ADMIN,
-    "identity:list_users": ADMIN,
-    "identity:get_user": ADMIN_OR_OWNER,
-    "identity:manage_user": ADMIN,
-    "identity:change_password": OWNER,
-    "identity:list_user_projects": ADMIN_OR_OWNER,
-    "identity:list_roles": ADMIN | HasRole("reader"),
-    "identity:get_role": ADMIN | HasRole("reader"),
-    "identity:manage_role": ADMIN,
-    "identity:list_role_assignments": ADMIN,
-    "identity:list_groups": ADMIN,
-    "identity:get_group": ADMIN,
-    "identity:manage_group": ADMIN,
-    "identity:list_user_groups": ADMIN_OR_OWNER,
-    "identity:list_regions": ANYONE,
-    "identity:manage_region": ADMIN,
-    "identity:manage_grant": ADMIN,
-    "identity:check_grant": ADMIN,
-    "identity:validate_token": ADMIN_OR_OWNER,
-    "identity:revoke_token": ADMIN_OR_OWNER,
-    "identity:manage_catalog": ADMIN,
-    "identity:list_catalog": ANYONE,
-    "identity:application_credentials": OWNER,
-    "identity:ec2_credentials": ADMIN_OR_OWNER,
-    # Quotas (os-quota-sets): anyone in the project may read its own, only admins change them.
-    "quota:show": ADMIN_OR_READER,
-    "quota:update": ADMIN,
-    "quota:delete": ADMIN,
-    "quota:defaults": ANYONE,
-}
+@dataclass(frozen=True)
+class Operation:
+    """An HTTP operation a rule guards: the method and the path as the app routes it."""
+
+    method: str
+    path: str
 
 
-def register(rules: Mapping[str, Check], *, replace: bool = False) -> None:
-    """Add a service's rules to the table; re-registering a name differently is a programming error."""
-    for name, check in rules.items():
-        existing = _RULES.get(name)
-        if existing is not None and existing != check and not replace:
-            raise ValueError(f"policy rule {name!r} is already registered differently")
-        _RULES[name] = check
+@dataclass(frozen=True)
+class DocumentedRule:
+    """A rule with what it allows and the operations it guards (Nova's DocumentedRuleDefault)."""
+
+    name: str
+    check: Check
+    description: str
+    operations: tuple[Operation, ...] = ()
+
+
+def documented(name: str, check: Check, description: str, *operations: tuple[str, str]) -> DocumentedRule:
+    return DocumentedRule(
+        name, check, description, tuple(Operation(method, path) for method, path in operations)
+    )
+
+
+# Each service lists its rules in its policies.py and never registers them itself: the table loads the
+# lists on first use (as oslo.policy finds services' rules by entry point), so a rule exists whether or
+# not the router that enforces it was imported, and the services' rule modules import nothing but this.
+SERVICE_RULE_MODULES = ("overcast.identity.policies", "overcast.compute.policies", "overcast.image.policies")
+
+# Building blocks a deployment or a test may name; the services' own rules are in their policies.py.
+BASE_RULES: tuple[DocumentedRule, ...] = (
+    documented("admin", ADMIN, "Holds the admin role."),
+    documented("project_member", PROJECT_MEMBER, "A member of the target's project."),
+    documented("project_reader", PROJECT_READER, "A reader of the target's project."),
+    documented("owner", OWNER, "The user the target belongs to."),
+    documented("admin_or_member", ADMIN_OR_MEMBER, "An admin, or a member of the target's project."),
+    documented("admin_or_reader", ADMIN_OR_READER, "An admin, or a reader of the target's project."),
+    documented("admin_or_owner", ADMIN_OR_OWNER, "An admin, or the user the target belongs to."),
+)
+
+_RULES: dict[str, DocumentedRule] = {}
+_loaded_services = False
+_loading = threading.Lock()
+
+
+def _table() -> dict[str, DocumentedRule]:
+    global _loaded_services
+    if not _loaded_services:
+        with _loading:
+            if not _loaded_services:
+                _add(BASE_RULES, replace=False)
+                for module in SERVICE_RULE_MODULES:
+                    _add(importlib.import_module(module).RULES, replace=False)
+                _loaded_services = True
+    return _RULES
+
+
+def _add(rules: Iterable[DocumentedRule], *, replace: bool) -> None:
+    for documented_rule in rules:
+        existing = _RULES.get(documented_rule.name)
+        if existing is not None and existing.check == documented_rule.check:
+            continue  # the same rule again keeps its documentation
+        if existing is not None and not replace:
+            raise ValueError(f"policy rule {documented_rule.name!r} is already registered differently")
+        _RULES[documented_rule.name] = documented_rule
+
+
+def register(rules: Mapping[str, Check] | Iterable[DocumentedRule], *, replace: bool = False) -> None:
+    """Add rules to the table; re-registering a name differently is a programming error."""
+    _table()
+    if isinstance(rules, Mapping):
+        rules = [DocumentedRule(name, check, "") for name, check in rules.items()]
+    with _loading:
+        _add(rules, replace=replace)
 
 
 def rule(name: str) -> Check:
     try:
-        return _RULES[name]
+        return _table()[name].check
     except KeyError:
         raise PolicyNotRegistered(name) from None
 
 
 def registered_rules() -> dict[str, Check]:
-    return dict(_RULES)
+    return {name: documented_rule.check for name, documented_rule in _table().items()}
+
+
+def list_rules() -> tuple[DocumentedRule, ...]:
+    """Every rule with its description and operations: what a policy reference is generated from."""
+    return tuple(_table().values())
 
 
 def authorize(context: RequestContext, name: str, target: Target | None = None) -> bool:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from overcast import errors, policy
 from overcast.cloud import Cloud
 from overcast.compute import instance_actions as ia
-from overcast.compute import instance_extra, instances, states
+from overcast.compute import instance_extra, instances, policies, states
 from overcast.compute.api import generate_password
 from overcast.compute.lookup import visible_image, visible_instance
 from overcast.compute.rpcapi import ComputeAPI
@@ -39,8 +39,6 @@ LOG = logging.getLogger(__name__)
 
 # What os-resetState accepts, and the vm_state each means.
 RESET_STATES = {"active": states.ACTIVE, "error": states.ERROR}
-UNLOCK_OVERRIDE = "os_compute_api:os-lock-server:unlock:unlock_override"
-policy.register({UNLOCK_OVERRIDE: policy.ADMIN})
 
 Prepare = Callable[[Session, Instance, states.Transition], dict[str, Any] | None]
 
@@ -211,7 +209,7 @@ class ActionAPI:
             extra = instance_extra.get(session, uuid)
             if extra.locked and extra.locked_by == instance_extra.LOCKED_BY_ADMIN:
                 # Only an admin may lift an admin's lock (Nova's unlock_override rule).
-                policy.enforce(ctxt, UNLOCK_OVERRIDE, {"project_id": instance.project_id})
+                policy.enforce(ctxt, policies.UNLOCK_OVERRIDE, {"project_id": instance.project_id})
             extra.locked, extra.locked_by = False, None
             ia.record_action(session, ctxt, uuid, ia.UNLOCK)
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from overcast import errors, policy
+from overcast import errors
 from overcast.context import RequestContext
 from overcast.db.engine import Database
 from overcast.db.models.compute import Instance
@@ -131,16 +131,3 @@ def record_scheduler_hints(
     for uuid in instance_uuids:
         session.add(RequestSpecRecord(instance_uuid=uuid, scheduler_hints=dict(hints)))
     session.flush()
-
-
-def register_policies() -> None:
-    policy.register({
-        "os_compute_api:os-server-groups:create": policy.ADMIN_OR_MEMBER,
-        "os_compute_api:os-server-groups:index": policy.ADMIN_OR_READER,
-        "os_compute_api:os-server-groups:index:all_projects": policy.ADMIN,
-        "os_compute_api:os-server-groups:show": policy.ADMIN_OR_READER,
-        "os_compute_api:os-server-groups:delete": policy.ADMIN_OR_MEMBER,
-    })  # fmt: skip
-
-
-register_policies()

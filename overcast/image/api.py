@@ -96,10 +96,12 @@ class ImageAPI:
     # --- read -------------------------------------------------------------------------------------
     def get(self, ctxt: RequestContext, image_id: str) -> ImageRecord:
         """The image `ctxt` may see, with its tags and stores; NotFound otherwise."""
+        policy.enforce(ctxt, policies.GET_IMAGE)
         with self.db.reader() as session:
             return registry.record(session, registry.get_visible(session, ctxt, image_id))
 
     def list(self, ctxt: RequestContext, filters: ImageFilters) -> list[ImageRecord]:
+        policy.enforce(ctxt, policies.GET_IMAGES)
         for key, direction in filters.sort:
             if key not in SORT_KEYS:
                 raise errors.BadRequest(f"Invalid sort key: {key}. Valid keys: {', '.join(SORT_KEYS)}.")

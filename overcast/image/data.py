@@ -436,6 +436,7 @@ class ImageData:
         self, ctxt: RequestContext, image_id: str, range_header: str | None = None
     ) -> Download | None:
         """The data (or the requested range) of an image; None when it has no data (HTTP 204)."""
+        policy.enforce(ctxt, policies.DOWNLOAD_IMAGE)
         record = self.api.get(ctxt, image_id)
         image = record.image
         if image.status == registry.DEACTIVATED and not ctxt.is_admin:

@@ -26,6 +26,7 @@ class MemberAPI:
         return image
 
     def list(self, ctxt: RequestContext, image_id: str) -> list[ImageMember]:
+        policy.enforce(ctxt, policies.GET_MEMBERS)
         with self.db.reader() as session:
             image = registry.get_visible(session, ctxt, image_id)
             if image.visibility != "shared":
@@ -39,6 +40,7 @@ class MemberAPI:
             return list(session.scalars(stmt))
 
     def get(self, ctxt: RequestContext, image_id: str, member: str) -> ImageMember:
+        policy.enforce(ctxt, policies.GET_MEMBER)
         with self.db.reader() as session:
             image = registry.get_visible(session, ctxt, image_id)
             row = session.get(ImageMember, (image_id, member))

@@ -28,7 +28,6 @@ from overcast.api.openstack.compute import (
     usage,
     versions,
 )
-from overcast.api.openstack.compute import policies as _policies  # noqa: F401  (registers the rules)
 from overcast.api.openstack.compute.microversion import MicroversionMiddleware
 from overcast.api.openstack.compute.views import Links
 from overcast.cloud import Cloud

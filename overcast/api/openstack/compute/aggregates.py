@@ -20,13 +20,12 @@ from overcast.api.openstack.compute.admin_common import (
 )
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.compute.schemas import valid_name
+from overcast.compute import policies
 from overcast.compute.aggregates import AggregateInfo
 
 router = APIRouter()
 
-ACTIONS = ("index", "create", "show", "update", "delete", "add_host", "remove_host", "set_metadata")
-RULES = {action: f"os_compute_api:os-aggregates:{action}" for action in ACTIONS}
-policy.register(dict.fromkeys(RULES.values(), policy.ADMIN))
+RULES = policies.AGGREGATE_RULES
 
 
 def aggregate_view(

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends
 
 from overcast import policy
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, nova_time
+from overcast.compute import policies
 from overcast.compute.aggregates import INTERNAL_AVAILABILITY_ZONE
 from overcast.compute.hosts import ZoneInfo
 
 router = APIRouter()
 
-LIST = "os_compute_api:os-availability-zone:list"
-DETAIL = "os_compute_api:os-availability-zone:detail"
-policy.register({LIST: policy.ANYONE, DETAIL: policy.ADMIN})
+LIST = policies.ZONES_LIST
+DETAIL = policies.ZONES_DETAIL
 
 
 def _zone(zone: ZoneInfo) -> dict[str, Any]:

@@ -14,13 +14,13 @@ from overcast.api.openstack.compute.admin_common import (
     bounded_string,
     json_object,
 )
+from overcast.compute import policies
 
 router = APIRouter()
 
-LIST = "os_compute_api:os-flavor-access"
-ADD = "os_compute_api:os-flavor-access:add_tenant_access"
-REMOVE = "os_compute_api:os-flavor-access:remove_tenant_access"
-policy.register({LIST: policy.ADMIN, ADD: policy.ADMIN, REMOVE: policy.ADMIN})
+LIST = policies.FLAVOR_ACCESS_LIST
+ADD = policies.FLAVOR_ACCESS_ADD
+REMOVE = policies.FLAVOR_ACCESS_REMOVE
 
 
 def _access_list(flavor_id: str, projects: list[str]) -> dict[str, Any]:

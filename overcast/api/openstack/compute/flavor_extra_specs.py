@@ -9,16 +9,15 @@ from fastapi import APIRouter, Body, Depends, Response
 
 from overcast import errors, policy
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, json_object
+from overcast.compute import policies
 
 router = APIRouter()
 
-INDEX = "os_compute_api:os-flavor-extra-specs:index"
-SHOW = "os_compute_api:os-flavor-extra-specs:show"
-CREATE = "os_compute_api:os-flavor-extra-specs:create"
-UPDATE = "os_compute_api:os-flavor-extra-specs:update"
-DELETE = "os_compute_api:os-flavor-extra-specs:delete"
-policy.register({INDEX: policy.ANYONE, SHOW: policy.ANYONE, CREATE: policy.ADMIN, UPDATE: policy.ADMIN,
-                 DELETE: policy.ADMIN})  # fmt: skip
+INDEX = policies.FLAVOR_EXTRA_SPECS_INDEX
+SHOW = policies.FLAVOR_EXTRA_SPECS_SHOW
+CREATE = policies.FLAVOR_EXTRA_SPECS_CREATE
+UPDATE = policies.FLAVOR_EXTRA_SPECS_UPDATE
+DELETE = policies.FLAVOR_EXTRA_SPECS_DELETE
 
 # Nova's key pattern for extra specs (before 2.86 validated only their shape, not their meaning).
 _KEY = re.compile(r"^[a-zA-Z0-9\-_:. ]{1,255}$")

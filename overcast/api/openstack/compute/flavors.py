@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from overcast import policy
-from overcast.api.openstack.compute import policies
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import (
     ComputeRequest,
@@ -17,6 +16,7 @@ from overcast.api.openstack.compute.common import (
     require_version,
 )
 from overcast.api.openstack.compute.schemas import FlavorCreateBody, FlavorUpdateBody, refuse_out_of_version
+from overcast.compute import policies
 from overcast.compute.flavors import FlavorCreate, FlavorFilters
 from overcast.db.models.compute import Flavor
 

@@ -18,15 +18,14 @@ from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request
 from overcast.api.openstack.compute.common import parse_bool, parse_int, require_version
 from overcast.api.openstack.compute.microversion import MIN_VERSION, APIVersion
+from overcast.compute import policies
 from overcast.compute.hosts import HypervisorInfo
 from overcast.compute.server_queries import MAX_LIMIT
 from overcast.digits import database_id
 
 router = APIRouter()
 
-ACTIONS = ("list", "list-detail", "show", "statistics", "search", "servers", "uptime")
-RULES = {action: f"os_compute_api:os-hypervisors:{action}" for action in ACTIONS}
-policy.register(dict.fromkeys(RULES.values(), policy.ADMIN))
+RULES = policies.HYPERVISOR_RULES
 
 
 class FeatureNotSupported(errors.OvercastError):

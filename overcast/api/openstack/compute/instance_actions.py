@@ -12,12 +12,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from overcast import errors, policy
-from overcast.api.openstack.compute import action_policies as rules
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_int
 from overcast.api.openstack.compute.server_filters import parse_time
 from overcast.api.openstack.compute.views import host_id, naive_iso
 from overcast.compute import instance_actions
+from overcast.compute import policies as rules
 from overcast.compute.server_queries import MAX_LIMIT
 from overcast.db.models.compute import Instance
 from overcast.db.models.instance_actions import InstanceAction, InstanceActionEvent

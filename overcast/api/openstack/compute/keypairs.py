@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from overcast import errors, policy
-from overcast.api.openstack.compute import policies, views
 from overcast.api.openstack.compute import version_history as v
+from overcast.api.openstack.compute import views
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_int
 from overcast.api.openstack.compute.schemas import KeyPairCreateBody
+from overcast.compute import policies
 from overcast.compute.server_queries import MAX_LIMIT
 
 router = APIRouter()

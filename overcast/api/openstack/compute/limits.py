@@ -12,15 +12,15 @@ from fastapi import APIRouter, Depends, Request
 from overcast import errors, policy
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request
+from overcast.compute import policies
 
 router = APIRouter()
 
 NETWORK_LIMITS = frozenset({"maxSecurityGroupRules", "maxSecurityGroups", "maxTotalFloatingIps",
                             "totalFloatingIpsUsed", "totalSecurityGroupsUsed"})  # fmt: skip
 
-LIMITS = "os_compute_api:limits"
-OTHER_PROJECT = "os_compute_api:limits:other_project"
-policy.register({LIMITS: policy.ANYONE, OTHER_PROJECT: policy.ADMIN})
+LIMITS = policies.LIMITS
+OTHER_PROJECT = policies.LIMITS_OTHER_PROJECT
 
 
 @router.get("/limits")

@@ -16,16 +16,15 @@ from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_int, require_version
 from overcast.api.openstack.compute.server_filters import parse_time
 from overcast.api.openstack.compute.views import naive_iso
-from overcast.compute import migrations
+from overcast.compute import migrations, policies
 from overcast.compute.server_queries import MAX_LIMIT
 from overcast.db.models.migrations import Migration
 
 router = APIRouter()
 
-INDEX = "os_compute_api:os-migrations:index"
-SERVER_MIGRATIONS_INDEX = "os_compute_api:servers:migrations:index"
-SERVER_MIGRATIONS_SHOW = "os_compute_api:servers:migrations:show"
-policy.register(dict.fromkeys((INDEX, SERVER_MIGRATIONS_INDEX, SERVER_MIGRATIONS_SHOW), policy.ADMIN))
+INDEX = policies.MIGRATIONS_INDEX
+SERVER_MIGRATIONS_INDEX = policies.SERVER_MIGRATIONS_INDEX
+SERVER_MIGRATIONS_SHOW = policies.SERVER_MIGRATIONS_SHOW
 
 _FILTERS = ("host", "source_compute", "status", "instance_uuid", "migration_type")
 _PAGED_PARAMETERS = frozenset({*_FILTERS, "hidden", "limit", "marker", "changes-since"})

@@ -18,20 +18,18 @@ from overcast import errors, policy
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, json_object
 from overcast.api.openstack.compute.microversion import APIVersion
+from overcast.compute import policies
 from overcast.compute.quota_views import QUOTA_CLASS_RESOURCES, QUOTA_SET_RESOURCES
 
 router = APIRouter()
 
-SHOW = "os_compute_api:os-quota-sets:show"
-DETAIL = "os_compute_api:os-quota-sets:detail"
-DEFAULTS = "os_compute_api:os-quota-sets:defaults"
-UPDATE = "os_compute_api:os-quota-sets:update"
-DELETE = "os_compute_api:os-quota-sets:delete"
-CLASS_SHOW = "os_compute_api:os-quota-class-sets:show"
-CLASS_UPDATE = "os_compute_api:os-quota-class-sets:update"
-policy.register({SHOW: policy.ADMIN_OR_READER, DETAIL: policy.ADMIN_OR_READER, DEFAULTS: policy.ANYONE,
-                 UPDATE: policy.ADMIN, DELETE: policy.ADMIN, CLASS_SHOW: policy.ADMIN,
-                 CLASS_UPDATE: policy.ADMIN})  # fmt: skip
+SHOW = policies.QUOTA_SHOW
+DETAIL = policies.QUOTA_DETAIL
+DEFAULTS = policies.QUOTA_DEFAULTS
+UPDATE = policies.QUOTA_UPDATE
+DELETE = policies.QUOTA_DELETE
+CLASS_SHOW = policies.QUOTA_CLASS_SHOW
+CLASS_UPDATE = policies.QUOTA_CLASS_UPDATE
 
 MAX_LIMIT = 0x7FFFFFFF
 _INTEGER = re.compile(r"^-?[0-9]+$")

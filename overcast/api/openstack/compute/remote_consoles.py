@@ -23,11 +23,12 @@ from overcast.api.auth import register_public_path
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.cloud import Cloud
+from overcast.compute import policies
 from overcast.compute.console_tokens import ConsoleGrant
 from overcast.compute.consoles import SERIAL_PATH, SerialConsoles
 
 LOG = logging.getLogger(__name__)
-REMOTE_CONSOLES = "os_compute_api:os-remote-consoles"
+REMOTE_CONSOLES = policies.REMOTE_CONSOLES
 FIRST_VERSION = APIVersion(2, 6)
 _CHUNK = 4096
 _CONNECT_TIMEOUT = 10.0
@@ -35,7 +36,6 @@ _CONNECT_TIMEOUT = 10.0
 _TYPES = {"vnc": ("novnc", "xvpvnc"), "spice": ("spice-html5",), "rdp": ("rdp-html5",),
           "serial": ("serial",), "mks": ("webmks",)}  # fmt: skip
 
-policy.register({REMOTE_CONSOLES: policy.ADMIN_OR_MEMBER})
 register_public_path(SERIAL_PATH)
 
 router = APIRouter()

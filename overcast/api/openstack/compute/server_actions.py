@@ -10,13 +10,13 @@ from fastapi import APIRouter, Body, Depends, Response
 from fastapi.responses import JSONResponse
 
 from overcast import errors, policy
-from overcast.api.openstack.compute import action_policies as rules
 from overcast.api.openstack.compute import action_schemas as schemas
 from overcast.api.openstack.compute import remote_consoles
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request
 from overcast.api.openstack.compute.schemas import refuse_out_of_version, refuse_personality
 from overcast.api.openstack.compute.servers import audience
+from overcast.compute import policies as rules
 
 router = APIRouter()
 
@@ -151,7 +151,7 @@ ACTIONS: dict[str, Entry] = {
     "rebuild": Entry(rules.REBUILD, _rebuild),
     "createImage": Entry(rules.CREATE_IMAGE, _create_image),
     "os-getConsoleOutput": Entry(rules.CONSOLE_OUTPUT, _console_output),
-    "os-getSerialConsole": Entry(remote_consoles.REMOTE_CONSOLES, remote_consoles.get_serial_console_action),
+    "os-getSerialConsole": Entry(rules.REMOTE_CONSOLES, remote_consoles.get_serial_console_action),
     "shelve": Entry(rules.SHELVE, _simple("shelve", "shelve")),
     "shelveOffload": Entry(rules.SHELVE_OFFLOAD, _simple("shelve_offload", "shelveOffload")),
     "unshelve": Entry(rules.UNSHELVE, _simple("unshelve", "unshelve")),

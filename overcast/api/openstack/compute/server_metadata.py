@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict
 
 from overcast import policy
-from overcast.api.openstack.compute import action_policies as rules
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request
+from overcast.compute import policies as rules
 
 router = APIRouter()
 

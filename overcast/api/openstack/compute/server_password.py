@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 
 from overcast import policy
-from overcast.api.openstack.compute import action_policies as rules
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request
+from overcast.compute import policies as rules
 
 router = APIRouter()
 

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Response
 
 from overcast import errors, policy
-from overcast.api.openstack.compute import policies
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, require_version
+from overcast.compute import policies
 
 router = APIRouter()
 

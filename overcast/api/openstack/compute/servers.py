@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from overcast import errors, policy
-from overcast.api.openstack.compute import policies
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_bool
 from overcast.api.openstack.compute.schemas import ServerCreateBody, ServerUpdateBody
 from overcast.api.openstack.compute.server_filters import server_filters
 from overcast.api.openstack.compute.views import Audience
+from overcast.compute import policies
 from overcast.compute.api import Server, ServerCreate, ServerFilters, ServerUpdate
 from overcast.compute.block_devices import NEEDS_VOLUME_SERVICE
 

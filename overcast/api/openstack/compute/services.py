@@ -16,16 +16,16 @@ from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, bounded_string, nova_time
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.compute.schemas import refuse_fields
+from overcast.compute import policies
 from overcast.compute.hosts import ServiceInfo
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.digits import database_id
 
 router = APIRouter()
 
-LIST = "os_compute_api:os-services:list"
-UPDATE = "os_compute_api:os-services:update"
-DELETE = "os_compute_api:os-services:delete"
-policy.register({LIST: policy.ADMIN, UPDATE: policy.ADMIN, DELETE: policy.ADMIN})
+LIST = policies.SERVICES_LIST
+UPDATE = policies.SERVICES_UPDATE
+DELETE = policies.SERVICES_DELETE
 
 _TRUE = ("true", "1", "yes", "on", "t", "y")
 _FALSE = ("false", "0", "no", "off", "f", "n")

@@ -12,14 +12,14 @@ from overcast import errors, policy
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, nova_time
 from overcast.api.openstack.compute.common import parse_int
+from overcast.compute import policies
 from overcast.compute.server_queries import MAX_LIMIT
 from overcast.compute.usage import ServerUsage, TenantUsage
 
 router = APIRouter()
 
-LIST = "os_compute_api:os-simple-tenant-usage:list"
-SHOW = "os_compute_api:os-simple-tenant-usage:show"
-policy.register({LIST: policy.ADMIN, SHOW: policy.ADMIN_OR_READER})
+LIST = policies.USAGE_LIST
+SHOW = policies.USAGE_SHOW
 
 
 def parse_time(name: str, text: str | None, default: datetime) -> datetime:

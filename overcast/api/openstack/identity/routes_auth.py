@@ -107,6 +107,7 @@ def token_catalog(
     context: RequestContext = Depends(get_context),
     identity: IdentityService = Depends(get_identity),
 ) -> dict[str, Any]:
+    policy.enforce(context, "identity:list_catalog")
     catalog = identity.api.catalog_for(context.project_id)
     return {"catalog": catalog, "links": {"self": str(request.url), "previous": None, "next": None}}
 
@@ -117,10 +118,12 @@ def token_projects(
     context: RequestContext = Depends(get_context),
     identity: IdentityService = Depends(get_identity),
 ) -> dict[str, Any]:
+    policy.enforce(context, "identity:get_auth_projects")
     assert context.user_id is not None
     return listing(request, "projects", "projects", identity.api.list_token_projects(context.user_id))
 
 
 @router.get("/v3/auth/domains")
 def token_domains(request: Request, context: RequestContext = Depends(get_context)) -> dict[str, Any]:
+    policy.enforce(context, "identity:get_auth_domains")
     return listing(request, "domains", "domains", [])

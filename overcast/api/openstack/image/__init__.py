@@ -6,7 +6,6 @@ from fastapi import APIRouter, FastAPI
 
 from overcast.api.openstack.image import data, images, schemas, versions
 from overcast.cloud import Cloud
-from overcast.image import policies as _policies  # noqa: F401  (registers the rules)
 from overcast.image.api import ImageAPI
 
 

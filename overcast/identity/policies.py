@@ -1,0 +1,220 @@
+"""Identity API policy rules (Keystone's names): admins manage, users see and manage what is theirs.
+
+The identity routers enforce these: only HTTP reaches the identity API. Targets carry the id the rule
+compares (``user_id`` for a user's own resources, ``domain_id``, ``project_id``).
+"""
+
+from __future__ import annotations
+
+from overcast.policy import (
+    ADMIN,
+    ADMIN_OR_OWNER,
+    ADMIN_OR_READER,
+    ANYONE,
+    OWNER,
+    DocumentedRule,
+    HasRole,
+    Matches,
+    documented,
+)
+
+V3 = "/identity/v3"
+USER_GRANT = f"{V3}/{{target_type}}/{{target_id}}/users/{{user_id}}/roles/{{role_id}}"
+GROUP_GRANT = f"{V3}/{{target_type}}/{{target_id}}/groups/{{group_id}}/roles/{{role_id}}"
+GROUP_MEMBER = f"{V3}/groups/{{group_id}}/users/{{user_id}}"
+APPLICATION_CREDENTIALS = f"{V3}/users/{{user_id}}/application_credentials"
+ACCESS_RULES = f"{V3}/users/{{user_id}}/access_rules"
+EC2_CREDENTIALS = f"{V3}/users/{{user_id}}/credentials/OS-EC2"
+
+RULES: tuple[DocumentedRule, ...] = (
+    documented("identity:list_domains", ADMIN, "List domains.", ("GET", f"{V3}/domains")),
+    documented(
+        "identity:get_domain",
+        ADMIN | Matches("domain_id", "domain_id"),
+        "Show a domain: admins, or a user scoped to that domain.",
+        ("GET", f"{V3}/domains/{{domain_id}}"),
+    ),
+    documented(
+        "identity:manage_domain",
+        ADMIN,
+        "Create, update or delete a domain.",
+        ("POST", f"{V3}/domains"),
+        ("PATCH", f"{V3}/domains/{{domain_id}}"),
+        ("DELETE", f"{V3}/domains/{{domain_id}}"),
+    ),
+    documented("identity:list_projects", ADMIN, "List every project.", ("GET", f"{V3}/projects")),
+    documented(
+        "identity:get_project",
+        ADMIN_OR_READER,
+        "Show a project: admins, or its readers.",
+        ("GET", f"{V3}/projects/{{project_id}}"),
+    ),
+    documented(
+        "identity:manage_project",
+        ADMIN,
+        "Create, update or delete a project.",
+        ("POST", f"{V3}/projects"),
+        ("PATCH", f"{V3}/projects/{{project_id}}"),
+        ("DELETE", f"{V3}/projects/{{project_id}}"),
+    ),
+    documented("identity:list_users", ADMIN, "List users.", ("GET", f"{V3}/users")),
+    documented(
+        "identity:get_user",
+        ADMIN_OR_OWNER,
+        "Show a user: admins, or the user itself.",
+        ("GET", f"{V3}/users/{{user_id}}"),
+    ),
+    documented(
+        "identity:manage_user",
+        ADMIN,
+        "Create, update or delete a user.",
+        ("POST", f"{V3}/users"),
+        ("PATCH", f"{V3}/users/{{user_id}}"),
+        ("DELETE", f"{V3}/users/{{user_id}}"),
+    ),
+    documented(
+        "identity:change_password",
+        OWNER,
+        "Change one's own password (not even an admin changes another's).",
+        ("POST", f"{V3}/users/{{user_id}}/password"),
+    ),
+    documented(
+        "identity:list_user_projects",
+        ADMIN_OR_OWNER,
+        "List the projects a user has roles on.",
+        ("GET", f"{V3}/users/{{user_id}}/projects"),
+    ),
+    documented("identity:list_roles", ADMIN | HasRole("reader"), "List roles.", ("GET", f"{V3}/roles")),
+    documented(
+        "identity:get_role", ADMIN | HasRole("reader"), "Show a role.", ("GET", f"{V3}/roles/{{role_id}}")
+    ),
+    documented(
+        "identity:manage_role",
+        ADMIN,
+        "Create, update or delete a role.",
+        ("POST", f"{V3}/roles"),
+        ("PATCH", f"{V3}/roles/{{role_id}}"),
+        ("DELETE", f"{V3}/roles/{{role_id}}"),
+    ),
+    documented(
+        "identity:list_role_assignments", ADMIN, "List role assignments.", ("GET", f"{V3}/role_assignments")
+    ),
+    documented("identity:list_groups", ADMIN, "List groups.", ("GET", f"{V3}/groups")),
+    documented(
+        "identity:get_group",
+        ADMIN,
+        "Show a group, its members, or whether a user is one.",
+        ("GET", f"{V3}/groups/{{group_id}}"),
+        ("GET", f"{V3}/groups/{{group_id}}/users"),
+        ("GET", GROUP_MEMBER),
+        ("HEAD", GROUP_MEMBER),
+    ),
+    documented(
+        "identity:manage_group",
+        ADMIN,
+        "Create, update or delete a group; add or remove its members.",
+        ("POST", f"{V3}/groups"),
+        ("PATCH", f"{V3}/groups/{{group_id}}"),
+        ("DELETE", f"{V3}/groups/{{group_id}}"),
+        ("PUT", GROUP_MEMBER),
+        ("DELETE", GROUP_MEMBER),
+    ),
+    documented(
+        "identity:list_user_groups",
+        ADMIN_OR_OWNER,
+        "List the groups a user belongs to.",
+        ("GET", f"{V3}/users/{{user_id}}/groups"),
+    ),
+    documented(
+        "identity:list_regions",
+        ANYONE,
+        "List or show regions.",
+        ("GET", f"{V3}/regions"),
+        ("GET", f"{V3}/regions/{{region_id}}"),
+    ),
+    documented(
+        "identity:manage_region",
+        ADMIN,
+        "Create, update or delete a region.",
+        ("POST", f"{V3}/regions"),
+        ("PUT", f"{V3}/regions/{{region_id}}"),
+        ("PATCH", f"{V3}/regions/{{region_id}}"),
+        ("DELETE", f"{V3}/regions/{{region_id}}"),
+    ),
+    documented(
+        "identity:manage_grant",
+        ADMIN,
+        "Grant or revoke a user's or a group's role on a project or domain.",
+        ("PUT", USER_GRANT),
+        ("DELETE", USER_GRANT),
+        ("PUT", GROUP_GRANT),
+        ("DELETE", GROUP_GRANT),
+    ),
+    documented(
+        "identity:check_grant",
+        ADMIN,
+        "Check or list a user's or a group's roles on a project or domain.",
+        ("GET", USER_GRANT),
+        ("HEAD", USER_GRANT),
+        ("GET", f"{V3}/{{target_type}}/{{target_id}}/users/{{user_id}}/roles"),
+        ("GET", GROUP_GRANT),
+        ("HEAD", GROUP_GRANT),
+        ("GET", f"{V3}/{{target_type}}/{{target_id}}/groups/{{group_id}}/roles"),
+    ),
+    documented(
+        "identity:validate_token",
+        ADMIN_OR_OWNER,
+        "Validate or check a token: admins, or its own user.",
+        ("GET", f"{V3}/auth/tokens"),
+        ("HEAD", f"{V3}/auth/tokens"),
+    ),
+    documented(
+        "identity:revoke_token",
+        ADMIN_OR_OWNER,
+        "Revoke a token: admins, or its own user.",
+        ("DELETE", f"{V3}/auth/tokens"),
+    ),
+    documented(
+        "identity:manage_catalog",
+        ADMIN,
+        "List the catalog's services and endpoints.",
+        ("GET", f"{V3}/services"),
+        ("GET", f"{V3}/endpoints"),
+    ),
+    documented(
+        "identity:list_catalog", ANYONE, "The catalog of the caller's token.", ("GET", f"{V3}/auth/catalog")
+    ),
+    documented(
+        "identity:get_auth_projects",
+        ANYONE,
+        "The projects the caller's user may scope a token to.",
+        ("GET", f"{V3}/auth/projects"),
+    ),
+    documented(
+        "identity:get_auth_domains",
+        ANYONE,
+        "The domains the caller's user may scope a token to.",
+        ("GET", f"{V3}/auth/domains"),
+    ),
+    documented(
+        "identity:application_credentials",
+        OWNER,
+        "A user's own application credentials and their access rules (not even an admin reads another's).",
+        ("POST", APPLICATION_CREDENTIALS),
+        ("GET", APPLICATION_CREDENTIALS),
+        ("GET", f"{APPLICATION_CREDENTIALS}/{{credential_id}}"),
+        ("DELETE", f"{APPLICATION_CREDENTIALS}/{{credential_id}}"),
+        ("GET", ACCESS_RULES),
+        ("GET", f"{ACCESS_RULES}/{{rule_id}}"),
+        ("DELETE", f"{ACCESS_RULES}/{{rule_id}}"),
+    ),
+    documented(
+        "identity:ec2_credentials",
+        ADMIN_OR_OWNER,
+        "A user's EC2 credentials: admins, or the user itself.",
+        ("POST", EC2_CREDENTIALS),
+        ("GET", EC2_CREDENTIALS),
+        ("GET", f"{EC2_CREDENTIALS}/{{access}}"),
+        ("DELETE", f"{EC2_CREDENTIALS}/{{access}}"),
+    ),
+)

@@ -1,0 +1,95 @@
+"""Every route of the API service's app names the rules that guard it, and every rule names real routes.
+
+The rules come from each service's ``policies.py`` (``policy.list_rules``); the routes from the app
+``api/assembly.py`` builds. Public routes (read before a token exists) and the API's own documents guard
+nothing and name no rule.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.routing import iter_route_contexts
+
+from overcast import policy
+from overcast.api.assembly import build_api
+from overcast.bus import get_transport
+from overcast.cloud import Cloud
+from overcast.config import load_settings
+from overcast.db import Database
+
+Route = tuple[str, str]
+
+
+def _version_documents(*paths: str) -> set[Route]:
+    return {("GET", path) for path in paths}
+
+
+# What answers without a token: version documents, logging in, health, metrics, each API's OpenAPI document.
+PUBLIC: set[Route] = _version_documents(
+    "/", "/healthcheck", "/metrics",
+    "/identity", "/identity/", "/identity/v3", "/identity/v3/",
+    "/compute", "/compute/", "/compute/v2.1", "/compute/v2.1/",
+    "/image", "/image/", "/image/versions",
+    "/compute/v2.1/openapi.json", "/identity/v3/openapi.json", "/image/v2/openapi.json",
+) | {("POST", "/identity/v3/auth/tokens")}  # fmt: skip
+
+# Glance's JSON schemas and discovery documents describe the API to any authenticated client, and Glance
+# guards them with no rule either.
+IMAGE_API_DOCUMENTS: set[Route] = _version_documents(
+    "/image/v2/schemas/image", "/image/v2/schemas/images", "/image/v2/schemas/member",
+    "/image/v2/schemas/members", "/image/v2/info/import", "/image/v2/info/stores",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def routes(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[set[Route]]:
+    data_dir = tmp_path_factory.mktemp("policy-coverage")
+    shutil.copyfile(sqlite_template, data_dir / "overcast.db")
+    database = Database(f"sqlite:///{data_dir / 'overcast.db'}")
+    transport = get_transport(f"inproc://policy-coverage-{uuid.uuid4().hex}")
+    cloud = Cloud(settings=load_settings(data_dir=data_dir), db=database, transport=transport)
+    app = build_api(cloud)
+    # The serial console's websocket has no HTTP method: its single-use console token is its check.
+    yield {
+        (method, route.path) for route in iter_route_contexts(app.routes) for method in route.methods or ()
+    }
+    cloud.close()
+
+
+def _guarded(rules: tuple[policy.DocumentedRule, ...]) -> set[Route]:
+    return {(operation.method, operation.path) for rule in rules for operation in rule.operations}
+
+
+def test_every_route_but_the_public_ones_names_a_rule(routes: set[Route]) -> None:
+    unguarded = routes - PUBLIC - IMAGE_API_DOCUMENTS - _guarded(policy.list_rules())
+    assert not unguarded, f"routes no rule names: {sorted(unguarded)}"
+
+
+def test_every_operation_a_rule_names_is_a_route(routes: set[Route]) -> None:
+    unknown = {
+        (rule.name, operation)
+        for rule in policy.list_rules()
+        for operation in rule.operations
+        if (operation.method, operation.path) not in routes
+    }
+    assert not unknown, f"operations that are no route: {sorted(unknown)}"
+
+
+def test_public_routes_exist_and_name_no_rule(routes: set[Route]) -> None:
+    assert routes >= PUBLIC | IMAGE_API_DOCUMENTS
+    assert not (PUBLIC | IMAGE_API_DOCUMENTS) & _guarded(policy.list_rules())
+
+
+def test_each_rule_is_listed_once_with_a_description() -> None:
+    names = [rule.name for rule in policy.BASE_RULES]
+    for module in policy.SERVICE_RULE_MODULES:
+        names += [rule.name for rule in importlib.import_module(module).RULES]
+    assert len(names) == len(set(names)), sorted({name for name in names if names.count(name) > 1})
+    assert set(names) <= {rule.name for rule in policy.list_rules()}
+    assert all(rule.description for rule in policy.list_rules() if rule.name in names)
