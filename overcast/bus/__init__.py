@@ -4,7 +4,8 @@ from overcast.bus.dispatcher import NoSuchMethod, version_is_compatible
 from overcast.bus.notify import NotificationListener, Notifier
 from overcast.bus.rpc import RPCClient, RPCServer
 from overcast.bus.target import Target
-from overcast.bus.transport import Listener, Reply, Transport, get_transport
+from overcast.bus.transport import Listener, Reply, Transport
+from overcast.bus.transports import get_transport
 
 __all__ = [
     "Listener",

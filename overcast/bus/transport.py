@@ -61,6 +61,9 @@ class Listener(ABC):
 class Transport(ABC):
     def __init__(self, url: str) -> None:
         self.url = url
+        # Set by the factory that hands out one transport per URL (bus/transports), so that a closed
+        # transport is forgotten and the URL's next user gets a new one.
+        self.when_closed: Callable[[Transport], None] = lambda transport: None
 
     @property
     @abstractmethod
@@ -91,44 +94,7 @@ class Transport(ABC):
 
     def close(self) -> None:
         """Release connections and threads; the transport is unusable afterwards."""
-        _forget(self)
-
-
-_registry: dict[str, Transport] = {}
-_registry_lock = threading.Lock()
-
-
-def get_transport(url: str = "inproc://") -> Transport:
-    """The process-wide transport for ``url`` (created on first use).
-
-    ``inproc://`` (or ``inproc://name`` for a separate bus) keeps every service in this process;
-    ``rabbit://user:pass@host:port/vhost`` or ``amqp://...`` uses a RabbitMQ broker.
-    """
-    with _registry_lock:
-        transport = _registry.get(url)
-        if transport is None:
-            transport = _create(url)
-            _registry[url] = transport
-        return transport
-
-
-def _create(url: str) -> Transport:
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme == "inproc":
-        from overcast.bus.transports.inproc import InprocTransport
-
-        return InprocTransport(url)
-    if scheme in ("rabbit", "amqp", "pyamqp"):
-        from overcast.bus.transports.amqp import AmqpTransport
-
-        return AmqpTransport(url)
-    raise ValueError(f"unsupported message bus URL {url!r}: use inproc://, rabbit:// or amqp://")
-
-
-def _forget(transport: Transport) -> None:
-    with _registry_lock:
-        if _registry.get(transport.url) is transport:
-            del _registry[transport.url]
+        self.when_closed(self)
 
 
 class ListeningServer(ABC):

@@ -205,9 +205,6 @@ KNOWN_CYCLES: list[frozenset[str]] = [
         "overcast.compute.api", "overcast.compute.actions", "overcast.compute.actions_lifecycle",
         "overcast.compute.server_metadata", "overcast.compute.tags", "overcast.compute.server_queries",
     }),
-    # #13 item 6, not done yet: the transport factory, in the ABC's module, imports the transports, which
-    # import the ABC; the factory belongs in bus/transports/__init__.py.
-    frozenset({"overcast.bus.transport", "overcast.bus.transports.amqp", "overcast.bus.transports.inproc"}),
 ]  # fmt: skip
 
 
