@@ -25,6 +25,7 @@ from overcast.manager import rpc_method
 from overcast.placement import claims
 from overcast.placement.devices import held_json, requested
 from overcast.placement.resources import Resources, Wanted
+from overcast.quota import QuotaEngine
 from overcast.scheduler.request_spec import wanted_of
 
 if TYPE_CHECKING:
@@ -146,8 +147,6 @@ class MoveTasksMixin:
     def _undo_resize_quota(session: Session, uuid: str) -> None:
         meta = instance_extra.system_metadata(session, uuid)
         instance = instances.get_live(session, uuid)
-        from overcast.quota import QuotaEngine
-
         QuotaEngine().release(session, instance.project_id, meta.get("resize_quota") or {})
         instance_extra.update_system_metadata(
             session, uuid, old_flavor=None, new_flavor=None, vm_state_before=None, resize_quota=None,
