@@ -13,8 +13,9 @@ from overcast import errors
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
 from overcast.compute import instances, states
-from overcast.compute.api import ComputeService, ServerCreate, ServerFilters, ServerUpdate
+from overcast.compute.api import ComputeService
 from overcast.compute.server_queries import sort_order
+from overcast.compute.servers import ServerCreate, ServerFilters, ServerUpdate
 from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database

@@ -1,0 +1,331 @@
+"""Servers: the logic behind /compute/v2.1/servers (validate, write the instance, hand work to services).
+
+`ComputeService` (api.py) bundles it with the flavors, key pairs, actions, metadata and tags the HTTP
+router calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import logging
+import re
+import secrets
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast import errors, servicegroup
+from overcast.cloud import Cloud
+from overcast.compute import instance_actions, instance_extra, instances, server_groups, states, tags
+from overcast.compute.aggregates import host_zones
+from overcast.compute.block_devices import boot_image
+from overcast.compute.keypairs import KeyPairAPI
+from overcast.compute.lookup import id_from_ref, visible_flavor, visible_image, visible_instance
+from overcast.compute.notifications import InstanceNotifier
+from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
+from overcast.compute.rpcapi import ComputeAPI
+from overcast.compute.server_queries import MAX_LIMIT, Server, ServerFilters, list_page, with_details
+from overcast.conductor.rpcapi import ConductorAPI
+from overcast.context import RequestContext
+from overcast.db.base import utcnow
+from overcast.db.models.compute import Flavor, Instance
+from overcast.db.models.service import ServiceRecord
+from overcast.placement.claims import Resources, release
+from overcast.quota import QuotaEngine
+from overcast.virt.driver import PowerState
+
+__all__ = ["MAX_LIMIT", "Server", "ServerAPI", "ServerCreate", "ServerFilters", "ServerUpdate"]
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_AVAILABILITY_ZONE = "nova"
+# Nova's password_length and its alphabet without look-alike characters.
+ADMIN_PASSWORD_LENGTH = 12
+_PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
+MAX_USER_DATA_BYTES = 65535
+
+
+@dataclass(frozen=True)
+class ServerCreate:
+    name: str
+    image_ref: str
+    flavor_ref: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    key_name: str | None = None
+    admin_password: str | None = None
+    availability_zone: str | None = None
+    security_groups: tuple[str, ...] = ("default",)
+    user_data: str | None = None
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+    config_drive: bool = False
+    disk_config: str = "MANUAL"
+    min_count: int = 1
+    max_count: int = 1
+    scheduler_hints: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    # block_device_mapping_v2 items; only a boot-from-image root disk can be built (compute.block_devices).
+    block_device_mappings: tuple[dict[str, Any], ...] = ()
+    # "auto", "none" or the requested networks; there is no network service, so only the first two work.
+    networks: str | tuple[dict[str, Any], ...] = "auto"
+
+
+@dataclass(frozen=True)
+class ServerUpdate:
+    name: str | None = None
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+    disk_config: str | None = None
+    description: str | None = None
+    # Which of the nullable fields the request named (so null can clear them).
+    provided: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class CreatedServers:
+    servers: list[Instance]
+    admin_password: str
+    reservation_id: str
+
+
+def generate_password(length: int = ADMIN_PASSWORD_LENGTH) -> str:
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(length))
+
+
+def hostname_for(name: str) -> str:
+    """Nova's sanitize_hostname: lowercase, letters/digits/hyphens, at most 63 characters."""
+    hostname = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-.")[:63]
+    return hostname or "server"
+
+
+def check_user_data(user_data: str) -> None:
+    try:
+        decoded = base64.b64decode(user_data, validate=True)
+    except (binascii.Error, ValueError):
+        raise errors.BadRequest("User data needs to be valid base 64.") from None
+    if len(decoded) > MAX_USER_DATA_BYTES:
+        raise errors.BadRequest("User data too large.")
+
+
+class ServerAPI:
+    def __init__(self, cloud: Cloud, quotas: QuotaEngine) -> None:
+        self.cloud = cloud
+        self.db = cloud.db
+        self.quotas = quotas
+        self.conductor = ConductorAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+        self.compute_rpc = ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+        self.notifier = InstanceNotifier(cloud, "compute-api")
+
+    # --- create -----------------------------------------------------------------------------------
+    def create(self, ctxt: RequestContext, request: ServerCreate) -> CreatedServers:
+        if ctxt.project_id is None or ctxt.user_id is None:
+            raise errors.Forbidden("Creating a server needs a project-scoped token.")
+        self._check_request(request)
+        image_ref = boot_image(request.image_ref, request.block_device_mappings)
+        count = request.max_count
+        admin_password = request.admin_password or generate_password()
+        reservation_id = f"r-{secrets.token_hex(4)}"
+
+        def write(session: Session) -> list[Instance]:
+            flavor = self._flavor_for_boot(session, ctxt, request.flavor_ref)
+            image_id, image_properties = self._image_for_boot(session, ctxt, image_ref, flavor)
+            self._check_zone(session, request.availability_zone)
+            key_data = None
+            if request.key_name is not None:
+                try:
+                    key_data = KeyPairAPI.find(session, ctxt.user_id or "", request.key_name).public_key
+                except errors.NotFound:
+                    raise errors.BadRequest("Invalid key_name provided.") from None
+            limit = self.quotas.get_limits(session, ctxt.project_id or "")["metadata_items"]
+            if 0 <= limit < len(request.metadata):
+                raise errors.QuotaExceeded("Quota exceeded for metadata_items: too many metadata items.")
+            self.quotas.consume(
+                session,
+                ctxt.project_id or "",
+                {"instances": count, "cores": flavor.vcpus * count, "ram": flavor.memory_mb * count},
+            )
+            created = []
+            for index in range(count):
+                name = request.name if count == 1 else f"{request.name}-{index + 1}"
+                instance = Instance(
+                    display_name=name, hostname=hostname_for(name), project_id=ctxt.project_id,
+                    user_id=ctxt.user_id, image_ref=image_id, flavor_id=flavor.flavorid, vcpus=flavor.vcpus,
+                    memory_mb=flavor.memory_mb, root_gb=flavor.root_gb, ephemeral_gb=flavor.ephemeral_gb,
+                    vm_state=states.BUILDING, task_state=states.SCHEDULING,
+                    power_state=int(PowerState.NOSTATE), availability_zone=request.availability_zone,
+                    key_name=request.key_name, key_data=key_data, user_data=request.user_data,
+                    metadata_items=dict(request.metadata), security_groups=list(request.security_groups),
+                    disk_config=request.disk_config, config_drive=request.config_drive,
+                    access_ip_v4=request.access_ip_v4, access_ip_v6=request.access_ip_v6, progress=0,
+                    reservation_id=reservation_id, launch_index=index, description=request.description,
+                    kernel_id=str(image_properties.get("kernel_id") or ""),
+                    ramdisk_id=str(image_properties.get("ramdisk_id") or ""),
+                )  # fmt: skip
+                session.add(instance)
+                created.append(instance)
+            session.flush()
+            for instance in created:
+                tags.add_all(session, instance.uuid, request.tags)
+            server_groups.record_scheduler_hints(
+                session, ctxt, [i.uuid for i in created], request.scheduler_hints, self.quotas
+            )
+            for instance in created:
+                instance_actions.record_action(session, ctxt, instance.uuid, instance_actions.CREATE)
+            return created
+
+        created = self.db.write(write)
+        uuids = [instance.uuid for instance in created]
+        try:
+            self.conductor.build_instances(ctxt, uuids, admin_password)
+        except Exception as exc:
+            LOG.exception("Could not hand instances %s to the conductor", uuids)
+            for uuid in uuids:
+                self.db.write(
+                    functools.partial(
+                        instances.set_error, uuid=uuid, error=exc, expected_task_state=(states.SCHEDULING,)
+                    )
+                )
+        return CreatedServers(created, admin_password, reservation_id)
+
+    @staticmethod
+    def _check_request(request: ServerCreate) -> None:
+        if request.min_count < 1 or request.max_count < request.min_count:
+            raise errors.BadRequest("min_count must be at least 1 and not more than max_count.")
+        if request.tags:
+            tags.check_tags(request.tags)
+        if not isinstance(request.networks, str):
+            for network in request.networks:
+                # No network service exists yet, so no network or port can be found.
+                if network.get("port"):
+                    raise errors.BadRequest(f"Port {network['port']} could not be found.")
+                if network.get("uuid"):
+                    raise errors.BadRequest(f"Network {network['uuid']} could not be found.")
+        for key, value in request.metadata.items():
+            if not 1 <= len(key) <= 255 or len(value) > 255:
+                raise errors.BadRequest("Metadata keys must be 1-255 characters and values at most 255.")
+        if request.user_data is not None:
+            check_user_data(request.user_data)
+
+    @staticmethod
+    def _flavor_for_boot(session: Session, ctxt: RequestContext, flavor_ref: str) -> Flavor:
+        try:
+            flavor = visible_flavor(session, ctxt, id_from_ref(flavor_ref))
+        except errors.NotFound:
+            raise errors.BadRequest("Invalid flavorRef provided.") from None
+        if flavor.disabled:
+            raise errors.BadRequest("Flavor is disabled.")
+        return flavor
+
+    @staticmethod
+    def _check_zone(session: Session, zone: str | None) -> None:
+        """Nova's check: the zone must hold an enabled compute service (no "zone:host" forcing here)."""
+        if zone is None:
+            return
+        if ":" in zone:
+            raise errors.BadRequest(f"Forcing a host through availability_zone '{zone}' is not supported.")
+        zones = host_zones(session)
+        hosts = session.scalars(
+            select(ServiceRecord.host).where(
+                ServiceRecord.binary == COMPUTE_BINARY, ServiceRecord.disabled.is_(False)
+            )
+        )
+        if zone not in {zones.get(host, DEFAULT_AVAILABILITY_ZONE) for host in hosts}:
+            raise errors.BadRequest("The requested availability zone is not available")
+
+    @staticmethod
+    def _image_for_boot(
+        session: Session, ctxt: RequestContext, image_ref: str, flavor: Flavor
+    ) -> tuple[str, dict[str, Any]]:
+        image = visible_image(session, ctxt, image_ref)
+        if flavor.memory_mb < image.min_ram:
+            raise errors.BadRequest("Flavor's memory is too small for requested image.")
+        if flavor.root_gb and flavor.root_gb < image.min_disk:
+            raise errors.BadRequest("Flavor's disk is too small for requested image.")
+        return image.id, dict(image.properties or {})
+
+    # --- read -------------------------------------------------------------------------------------
+    def get(self, ctxt: RequestContext, uuid: str) -> Server:
+        with self.db.reader() as session:
+            instance = visible_instance(session, ctxt, uuid)
+            return self._details(session, [instance])[0]
+
+    def _details(self, session: Session, rows: list[Instance], *, with_faults: bool = True) -> list[Server]:
+        return with_details(
+            session, rows, clock=self.cloud.clock, down_time=self.cloud.settings.service_down_time,
+            with_faults=with_faults,
+        )  # fmt: skip
+
+    def find(self, ctxt: RequestContext, uuid: str, *, include_deleted: bool = False) -> Instance:
+        """The instance row if the caller may see it (deleted ones too when asked: 2.21's actions)."""
+        with self.db.reader() as session:
+            return visible_instance(session, ctxt, uuid, include_deleted=include_deleted)
+
+    def list(self, ctxt: RequestContext, filters: ServerFilters, *, with_faults: bool = True) -> list[Server]:
+        """One page of the servers `filters` selects (project-scoped unless an admin asked for all)."""
+        if filters.all_tenants and not ctxt.is_admin:
+            filters = ServerFilters(**{**filters.__dict__, "all_tenants": False})
+        with self.db.reader() as session:
+            rows = list_page(session, ctxt, filters)
+            return self._details(session, rows, with_faults=with_faults)
+
+    # --- update -----------------------------------------------------------------------------------
+    def update(self, ctxt: RequestContext, uuid: str, changes: ServerUpdate) -> Server:
+        def write(session: Session) -> Instance:
+            instance = visible_instance(session, ctxt, uuid)
+            if changes.name is not None:
+                instance.display_name = changes.name
+            if "access_ip_v4" in changes.provided:
+                instance.access_ip_v4 = changes.access_ip_v4
+            if "access_ip_v6" in changes.provided:
+                instance.access_ip_v6 = changes.access_ip_v6
+            if changes.disk_config is not None:
+                instance.disk_config = changes.disk_config
+            if "description" in changes.provided:
+                instance.description = changes.description
+            instance.updated_at = utcnow()
+            session.flush()
+            return instance
+
+        instance = self.db.write(write)
+        return self.get(ctxt, instance.uuid)
+
+    # --- delete -----------------------------------------------------------------------------------
+    def delete(self, ctxt: RequestContext, uuid: str, *, record_as: str = instance_actions.DELETE) -> None:
+        """Start the delete (task_state DELETING); the compute host finishes it, or we do if it cannot."""
+
+        def start(session: Session) -> tuple[Instance, bool]:
+            instance = visible_instance(session, ctxt, uuid)
+            instance_extra.ensure_unlocked(session, ctxt, instance)
+            transition = states.check_action("delete", instance.vm_state, instance.task_state, uuid)
+            # Guarded by the task_state we read, so a concurrent action or delete cannot be overwritten.
+            if not instances.compare_and_swap(
+                session, uuid, (instance.task_state,), task_state=transition.new_task_state
+            ):
+                raise errors.Conflict(f"Instance {uuid} changed state while being deleted; try again.")
+            instance_actions.record_action(session, ctxt, uuid, record_as)
+            if instance.host is not None and self._compute_is_up(session, instance.host):
+                return instance, False
+            # Nobody runs it (never placed, or its host is down): delete it here and now.
+            if instances.mark_deleted(session, instance, self.quotas) and instance.host is not None:
+                release(session, instance.host, instance.node, Resources.of(instance))
+            return instance, True
+
+        instance, deleted_here = self.db.write(start)
+        if not deleted_here and instance.host is not None:
+            self.compute_rpc.terminate_instance(ctxt, instance.host, uuid)
+        elif deleted_here:
+            self.notifier.notify(ctxt, uuid, "delete.end")
+
+    def _compute_is_up(self, session: Session, host: str) -> bool:
+        record = session.scalars(
+            select(ServiceRecord).where(ServiceRecord.host == host, ServiceRecord.binary == COMPUTE_BINARY)
+        ).first()
+        return record is not None and servicegroup.service_is_up(
+            record, self.cloud.clock(), self.cloud.settings.service_down_time
+        )
