@@ -7,7 +7,9 @@ nothing and name no rule.
 
 from __future__ import annotations
 
+import ast
 import importlib
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -24,6 +26,8 @@ from overcast.config import load_settings
 from overcast.db import Database
 
 Route = tuple[str, str]
+PACKAGE = Path(__file__).resolve().parents[2] / "overcast"
+RULE_NAME = re.compile(r"(identity|os_compute_api|image|quota):[\w:-]+")
 
 
 def _version_documents(*paths: str) -> set[Route]:
@@ -57,7 +61,10 @@ def routes(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
     app = build_api(cloud)
     # The serial console's websocket has no HTTP method: its single-use console token is its check.
     yield {
-        (method, route.path) for route in iter_route_contexts(app.routes) for method in route.methods or ()
+        (method, route.path)
+        for route in iter_route_contexts(app.routes)
+        if route.path is not None
+        for method in route.methods or ()
     }
     cloud.close()
 
@@ -93,3 +100,17 @@ def test_each_rule_is_listed_once_with_a_description() -> None:
     assert len(names) == len(set(names)), sorted({name for name in names if names.count(name) > 1})
     assert set(names) <= {rule.name for rule in policy.list_rules()}
     assert all(rule.description for rule in policy.list_rules() if rule.name in names)
+
+
+def test_every_rule_the_code_names_is_listed() -> None:
+    """A rule name written out where it is enforced (identity's routers do) must be a listed rule."""
+    named = {
+        (str(source.relative_to(PACKAGE)), node.value)
+        for source in PACKAGE.rglob("*.py")
+        if source.name != "policies.py"
+        for node in ast.walk(ast.parse(source.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and RULE_NAME.fullmatch(node.value)
+    }
+    listed = {rule.name for rule in policy.list_rules()}
+    assert named, "no rule names found: the scan is broken"
+    assert not {(where, name) for where, name in named if name not in listed}
