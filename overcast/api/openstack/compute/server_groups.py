@@ -12,6 +12,7 @@ from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_bool, parse_int
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.compute.schemas import Name
+from overcast.compute import policies
 from overcast.compute.server_groups import GroupView, ServerGroupAPI
 
 router = APIRouter()
@@ -49,10 +50,10 @@ def _view(view: GroupView, version: APIVersion) -> dict[str, Any]:
 
 @router.get("/os-server-groups")
 def list_server_groups(request: Request, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
-    policy.enforce(req.context, "os_compute_api:os-server-groups:index", _target(req))
+    policy.enforce(req.context, policies.SERVER_GROUPS_INDEX, _target(req))
     all_projects = bool(parse_bool("all_projects", request.query_params.get("all_projects")))
     if all_projects:
-        policy.enforce(req.context, "os_compute_api:os-server-groups:index:all_projects", _target(req))
+        policy.enforce(req.context, policies.SERVER_GROUPS_ALL_PROJECTS, _target(req))
     groups = _api(req).list(req.context, all_projects=all_projects)
     offset = parse_int("offset", request.query_params.get("offset") or None) or 0
     limit = parse_int("limit", request.query_params.get("limit") or None)
@@ -64,7 +65,7 @@ def list_server_groups(request: Request, req: ComputeRequest = Depends(compute_r
 def create_server_group(
     body: ServerGroupCreateBody, req: ComputeRequest = Depends(compute_request)
 ) -> dict[str, Any]:
-    policy.enforce(req.context, "os_compute_api:os-server-groups:create", _target(req))
+    policy.enforce(req.context, policies.SERVER_GROUPS_CREATE, _target(req))
     fields = body.server_group
     created = _api(req).create(req.context, fields.name, fields.policies,
                                allow_soft=req.version >= v.SOFT_AFFINITY)  # fmt: skip
@@ -74,15 +75,13 @@ def create_server_group(
 @router.get("/os-server-groups/{group_id}")
 def show_server_group(group_id: str, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
     found = _api(req).get(req.context, group_id)
-    policy.enforce(req.context, "os_compute_api:os-server-groups:show", _target(req, found.group.project_id))
+    policy.enforce(req.context, policies.SERVER_GROUPS_SHOW, _target(req, found.group.project_id))
     return {"server_group": _view(found, req.version)}
 
 
 @router.delete("/os-server-groups/{group_id}", status_code=204)
 def delete_server_group(group_id: str, req: ComputeRequest = Depends(compute_request)) -> Response:
     found = _api(req).get(req.context, group_id)
-    policy.enforce(
-        req.context, "os_compute_api:os-server-groups:delete", _target(req, found.group.project_id)
-    )
+    policy.enforce(req.context, policies.SERVER_GROUPS_DELETE, _target(req, found.group.project_id))
     _api(req).delete(req.context, group_id)
     return Response(status_code=204)
