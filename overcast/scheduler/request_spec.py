@@ -195,7 +195,8 @@ def _spec_query() -> Any:
 def load_spec(
     session: Session, instance_uuid: str, excluded_hosts: frozenset[str] = frozenset()
 ) -> RequestSpec:
-    row = session.execute(_spec_query(), {"b_uuid": instance_uuid}).first()
+    # On the connection: a Core row, without the ORM execution path that costs twice the query.
+    row = session.connection().execute(_spec_query(), {"b_uuid": instance_uuid}).first()
     if row is None:
         raise errors.NotFound(f"Instance {instance_uuid} could not be found.")
     return _spec(
