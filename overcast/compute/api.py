@@ -9,7 +9,9 @@ from __future__ import annotations
 from overcast.cloud import Cloud
 from overcast.compute.actions_lifecycle import ServerActionAPI
 from overcast.compute.flavors import FlavorAPI
+from overcast.compute.instance_actions import InstanceActionReader
 from overcast.compute.keypairs import KeyPairAPI
+from overcast.compute.migrations import MigrationReader
 from overcast.compute.server_metadata import MetadataAPI
 from overcast.compute.servers import ServerAPI
 from overcast.compute.tags import TagAPI
@@ -29,3 +31,5 @@ class ComputeService:
         self.flavors = FlavorAPI(cloud.db)
         self.keypairs = KeyPairAPI(cloud.db, self.quotas)
         self.tags = TagAPI(cloud.db)
+        self.instance_actions = InstanceActionReader(cloud.db)
+        self.migrations = MigrationReader(cloud.db)

@@ -163,6 +163,25 @@ def list_actions(
     return list(session.scalars(stmt))
 
 
+class InstanceActionReader:
+    """What the os-instance-actions router reads, each in a reader of its own."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def actions_of(
+        self, instance_uuid: str, *, changes_since: datetime | None, marker: str | None, limit: int | None
+    ) -> list[InstanceAction]:
+        with self.db.reader() as session:
+            return list_actions(
+                session, instance_uuid, changes_since=changes_since, marker=marker, limit=limit
+            )
+
+    def action(self, instance_uuid: str, request_id: str) -> ActionRecord:
+        with self.db.reader() as session:
+            return get_action(session, instance_uuid, request_id)
+
+
 def get_action(session: Session, instance_uuid: str, request_id: str) -> ActionRecord:
     action = _find_action(session, instance_uuid, request_id)
     if action is None:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from overcast import errors
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
+from overcast.db.engine import Database
 from overcast.db.models.compute import Flavor, Instance
 from overcast.db.models.migrations import Migration
 from overcast.db.pagination import paginate
@@ -169,6 +170,21 @@ def _filtered(filters: MigrationFilters) -> Select[Any]:
     if filters.changes_since is not None:
         stmt = stmt.where(Migration.updated_at >= filters.changes_since)
     return stmt
+
+
+class MigrationReader:
+    """What the os-migrations and server migrations routers read, each in a reader of its own."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def matching(self, filters: MigrationFilters) -> list[Migration]:
+        with self.db.reader() as session:
+            return list_migrations(session, filters)
+
+    def of_instance(self, instance_uuid: str, migration_id: str) -> Migration | None:
+        with self.db.reader() as session:
+            return of_instance(session, instance_uuid, migration_id)
 
 
 def list_migrations(session: Session, filters: MigrationFilters) -> list[Migration]:

@@ -340,10 +340,6 @@ KNOWN_VIOLATIONS: dict[str, set[tuple[str, ...]]] = {
     "routers_touching_the_database": {
         # #13 item 5 (one composition root): identity's install() takes the Cloud like the others.
         ("overcast.api.openstack.identity", "overcast.db.engine"),
-        # Not yet in a #13 item: the compute service gains reads of instance actions and migrations
-        # (review 2.3, "Routers open database sessions"), so these routers stop opening a reader.
-        ("overcast.api.openstack.compute.instance_actions", "overcast.db.engine"),
-        ("overcast.api.openstack.compute.migrations", "overcast.db.engine"),
     },
     "private_names_of_other_modules": set(),
 }

@@ -16,7 +16,6 @@ from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_int
 from overcast.api.openstack.compute.server_filters import parse_time
 from overcast.api.openstack.compute.views import host_id, naive_iso
-from overcast.compute import instance_actions
 from overcast.compute import policies as rules
 from overcast.compute.server_queries import MAX_LIMIT
 from overcast.db.models.compute import Instance
@@ -80,11 +79,9 @@ def list_instance_actions(
     changes_since = None
     if paged and query.get("changes-since"):
         changes_since = parse_time("changes-since", query["changes-since"])
-    with req.service.servers.db.reader() as session:
-        actions = instance_actions.list_actions(
-            session, server_id, changes_since=changes_since, marker=query.get("marker") if paged else None,
-            limit=limit,
-        )  # fmt: skip
+    actions = req.service.instance_actions.actions_of(
+        server_id, changes_since=changes_since, marker=query.get("marker") if paged else None, limit=limit
+    )
     body: dict[str, Any] = {"instanceActions": [action_view(action, req) for action in actions]}
     if limit is not None and actions and len(actions) == limit:
         next_query = dict(sorted(query.items()))
@@ -100,11 +97,10 @@ def show_instance_action(
     instance = _instance(req, server_id)
     target = _target(req, instance)
     policy.enforce(req.context, rules.INSTANCE_ACTIONS_SHOW, target)
-    with req.service.servers.db.reader() as session:
-        try:
-            record = instance_actions.get_action(session, server_id, request_id)
-        except errors.NotFound:
-            raise errors.NotFound(f"Action {request_id} not found") from None
+    try:
+        record = req.service.instance_actions.action(server_id, request_id)
+    except errors.NotFound:
+        raise errors.NotFound(f"Action {request_id} not found") from None
     body = action_view(record.action, req)
     # Before 2.51 Nova shows the events (with their tracebacks) to admins only; from 2.51 to everyone
     # who may see the action, the traceback (and from 2.62 the host) still to admins only.

@@ -74,8 +74,7 @@ def list_migrations(request: Request, req: ComputeRequest = Depends(compute_requ
         changes_since=changes_since, marker=query.get("marker") if paged else None, limit=limit,
         newest_first=paged,
     )  # fmt: skip
-    with req.service.servers.db.reader() as session:
-        records = migrations.list_migrations(session, filters)
+    records = req.service.migrations.matching(filters)
     body: dict[str, Any] = {"migrations": [migration_view(record, req) for record in records]}
     if limit and len(records) == limit:
         next_query = {**dict(sorted(query.items())), "marker": records[-1].uuid}
@@ -102,8 +101,7 @@ def show_server_migration(
 ) -> dict[str, Any]:
     require_version(req, v.MIGRATION_TYPE)
     _server_target(req, server_id, SERVER_MIGRATIONS_SHOW)
-    with req.service.servers.db.reader() as session:
-        found = migrations.of_instance(session, server_id, migration_id)
+    found = req.service.migrations.of_instance(server_id, migration_id)
     if found is not None:
         raise errors.NotFound(f"Migration {migration_id} for server {server_id} is not live-migration.")
     raise errors.NotFound(f"In-progress live migration {migration_id} is not found for server {server_id}.")
