@@ -14,7 +14,7 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -30,10 +30,8 @@ from overcast.conductor.rpcapi import ConductorAPI
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance
+from overcast.image.api import ImageAPI
 from overcast.quota import QuotaEngine
-
-if TYPE_CHECKING:
-    from overcast.image.api import ImageAPI
 
 LOG = logging.getLogger(__name__)
 
@@ -72,8 +70,6 @@ class ActionAPI:
     @functools.cached_property
     def images(self) -> ImageAPI:
         """The image service: snapshots are images, made and counted like any other."""
-        from overcast.image.api import ImageAPI
-
         return ImageAPI(self.cloud)
 
     # --- the one way an action starts -------------------------------------------------------------
