@@ -12,13 +12,15 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast import errors
+from overcast.cloud import Cloud
 from overcast.compute import instance_actions, instance_extra, instances, migrations, states
+from overcast.compute.rpcapi import ComputeAPI
 from overcast.context import RequestContext
 from overcast.db.models.compute import ComputeNode, Flavor
 from overcast.manager import rpc_method
@@ -27,11 +29,7 @@ from overcast.placement.devices import held_json, requested
 from overcast.placement.resources import Resources, Wanted
 from overcast.quota import QuotaEngine
 from overcast.scheduler.request_spec import wanted_of
-
-if TYPE_CHECKING:
-    from overcast.cloud import Cloud
-    from overcast.compute.rpcapi import ComputeAPI
-    from overcast.scheduler.rpcapi import SchedulerAPI
+from overcast.scheduler.rpcapi import SchedulerAPI
 
 LOG = logging.getLogger(__name__)
 
