@@ -10,6 +10,7 @@ import pytest
 
 from overcast import errors
 from overcast.config import SchedulerSettings
+from overcast.placement.resources import Wanted
 from overcast.scheduler.filters import FILTERS
 from overcast.scheduler.host_state import (
     AggregateInfo,
@@ -17,7 +18,6 @@ from overcast.scheduler.host_state import (
     DeviceInfo,
     HostState,
     HostStateTable,
-    Wanted,
 )
 from overcast.scheduler.request_spec import RequestSpec
 from overcast.scheduler.selector import HostSelector, no_valid_host
