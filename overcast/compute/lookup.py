@@ -8,6 +8,8 @@ with the project), never from the images table directly.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,8 +17,10 @@ from overcast import errors, policy
 from overcast.context import RequestContext
 from overcast.db.models.aggregates import FlavorProject
 from overcast.db.models.compute import Flavor, Instance
-from overcast.db.models.image import Image
 from overcast.image import registry
+
+if TYPE_CHECKING:
+    from overcast.db.models.image import Image
 
 
 def id_from_ref(ref: str) -> str:

@@ -17,7 +17,7 @@ from overcast import errors
 from overcast.cloud import Cloud
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
-from overcast.db.models.image import Image
+from overcast.image import registry
 from overcast.image.api import ImageAPI
 
 LOG = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def create_snapshot_image(
     instance_uuid, base_image_ref, user_id), carries createImage's metadata, and counts against the
     project's image quota in the same transaction as the action that asked for it.
     """
-    base = session.get(Image, instance.image_ref) if instance.image_ref else None
+    base = registry.get_any(session, instance.image_ref) if instance.image_ref else None
     inherited = {key: value for key, value in (base.properties if base else {}).items()
                  if key not in NOT_INHERITED}  # fmt: skip
     properties = {
@@ -57,12 +57,10 @@ def create_snapshot_image(
         **(metadata or {}),
     }  # fmt: skip
     images.quotas.consume(session, instance.project_id, {"images": 1})
-    image = Image(
-        name=name, status="queued", visibility="private", owner=instance.project_id,
-        min_disk=instance.root_gb, min_ram=base.min_ram if base else 0, properties=properties,
+    image = registry.add_queued(
+        session, name=name, owner=instance.project_id, min_disk=instance.root_gb,
+        min_ram=base.min_ram if base else 0, properties=properties,
     )  # fmt: skip
-    session.add(image)
-    session.flush()
     return image.id
 
 
@@ -70,13 +68,10 @@ def create_transfer_image(session: Session, instance: Instance) -> str:
     """A queued, hidden, private image that carries the server's disk to another host during a cold
     move (deleted, like any image, once the destination has it). The cloud owns it, not the server's
     project: a move is the operator's business and must not fail on the project's image quota."""
-    image = Image(
-        name=f"{instance.uuid}-resize", status="queued", visibility="private", os_hidden=True,
-        owner=None, min_disk=instance.root_gb,
+    image = registry.add_queued(
+        session, name=f"{instance.uuid}-resize", owner=None, min_disk=instance.root_gb, os_hidden=True,
         properties={"image_type": TRANSFER_IMAGE_TYPE, "instance_uuid": instance.uuid},
     )  # fmt: skip
-    session.add(image)
-    session.flush()
     return image.id
 
 
@@ -88,12 +83,7 @@ def store_snapshot(cloud: Cloud, image_id: str, data: BinaryIO, *, api: ImageAPI
     header = data.read(len(QCOW2_MAGIC))
     disk_format = "qcow2" if header == QCOW2_MAGIC else "raw"
 
-    def describe(session: Session) -> None:
-        image = session.get(Image, image_id)
-        if image is not None and image.status == "queued":
-            image.disk_format, image.container_format = disk_format, "bare"
-
-    cloud.db.write(describe)
+    cloud.db.write(lambda session: registry.describe_queued(session, image_id, disk_format, "bare"))
 
     def chunks() -> Iterator[bytes]:
         yield header

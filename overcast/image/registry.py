@@ -91,6 +91,12 @@ def get_live(session: Session, image_id: str) -> Image:
     return image
 
 
+def get_any(session: Session, image_id: str) -> Image | None:
+    """The row whatever its status, visibility or deletion: the cloud's own record of an image a server
+    was built from (a server outlives its image); never for a user's request."""
+    return session.get(Image, image_id)
+
+
 def get_visible(session: Session, ctxt: RequestContext, image_id: str, *, for_update: bool = False) -> Image:
     stmt = select(Image).where(Image.id == image_id, Image.deleted.is_(False), can_see(ctxt))
     if for_update:
@@ -195,6 +201,34 @@ def compare_and_set_status(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def add_queued(
+    session: Session,
+    *,
+    name: str,
+    owner: str | None,
+    min_disk: int,
+    min_ram: int = 0,
+    properties: dict[str, Any],
+    os_hidden: bool = False,
+) -> Image:
+    """A private image waiting for its data, added in the caller's transaction: a server's snapshot, or
+    a cold move's transfer image (whose quota, if any, the caller counts)."""
+    image = Image(
+        name=name, status=QUEUED, visibility="private", os_hidden=os_hidden, owner=owner, min_disk=min_disk,
+        min_ram=min_ram, properties=properties,
+    )  # fmt: skip
+    session.add(image)
+    session.flush()
+    return image
+
+
+def describe_queued(session: Session, image_id: str, disk_format: str, container_format: str) -> None:
+    """Name the formats of an image still waiting for its data; an image that moved on keeps its own."""
+    image = session.get(Image, image_id)
+    if image is not None and image.status == QUEUED:
+        image.disk_format, image.container_format = disk_format, container_format
+
+
 def set_tags(session: Session, image_id: str, tags: Iterable[str]) -> None:
     session.execute(delete(ImageTag).where(ImageTag.image_id == image_id))
     for value in dict.fromkeys(tags):
@@ -224,7 +258,7 @@ def boot_properties(session: Session, image_id: str) -> dict[str, Any]:
     The image's own properties (hw_architecture, hw_disk_bus, os_distro, ...) plus the core attributes
     the driver and its cache use; {} when the image is gone (a server outlives its image).
     """
-    image = session.get(Image, image_id)
+    image = get_any(session, image_id)
     if image is None:
         return {}
     core = {
