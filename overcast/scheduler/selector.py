@@ -57,6 +57,38 @@ class Selection:
         return "; ".join(rejecting) if rejecting else "no compute hosts are known"
 
 
+# Up to this many hosts (the choice and its alternates) are picked by one argmax each: numpy's
+# argpartition slows down about 15 times when most weights are equal (a cloud of identical empty hosts).
+FEW = 8
+
+
+def _highest(weights: Weights, count: int) -> list[int]:
+    """Positions of the `count` highest weights, highest first, a tie to the lower position: `idx` is
+    sorted, so that is the lower table index, and the same state gives the same decision."""
+    remaining = np.where(np.isnan(weights), -np.inf, weights)  # NaN ranks last, as in a sort
+    order: list[int] = []
+    for _ in range(min(count, len(remaining))):
+        position = int(np.argmax(remaining))
+        if position in order:  # only -inf is left: the rest go in position order
+            order += [p for p in range(len(remaining)) if p not in order][: count - len(order)]
+            break
+        order.append(position)
+        remaining[position] = -np.inf
+    return order
+
+
+def _highest_many(weights: Weights, count: int) -> list[int]:
+    """`_highest` for many: a partition finds the count-th weight, ties at it go to the lower positions."""
+    ranked = np.where(np.isnan(weights), -np.inf, weights)
+    if count < len(ranked):
+        last = ranked[np.argpartition(-ranked, count - 1)[count - 1]]
+        above = np.flatnonzero(ranked > last)
+        top = np.concatenate((above, np.flatnonzero(ranked == last)[: count - len(above)]))
+    else:
+        top = np.arange(len(ranked))
+    return [int(i) for i in top[np.lexsort((top, -ranked[top]))]]
+
+
 def no_valid_host(selection: Selection) -> errors.NoValidHost:
     return errors.NoValidHost(f"{NO_VALID_HOST} {selection.explanation()}")
 
@@ -136,10 +168,8 @@ class HostSelector:
     def _best(self, idx: Indices, weights: Weights, count: int) -> list[int]:
         subset = max(1, self.settings.host_subset_size)
         wanted = min(len(idx), max(count, subset))
-        top = np.argpartition(-weights, wanted - 1)[:wanted] if wanted < len(idx) else np.arange(len(idx))
-        # Highest weight first, then the lower table index: the same state gives the same decision.
-        order = top[np.lexsort((idx[top], -weights[top]))]
-        best = [int(idx[i]) for i in order]
+        positions = _highest(weights, wanted) if wanted <= FEW else _highest_many(weights, wanted)
+        best = [int(idx[i]) for i in positions]
         if subset > 1:
             chosen = self.rng.randrange(min(subset, len(best)))
             best.insert(0, best.pop(chosen))

@@ -267,3 +267,12 @@ def test_table_tracks_consumption_and_release() -> None:
     assert passing("RamFilter", table, spec(wanted=Wanted(1, 100, 1))) == ["h"]
     table.upsert(replace(table.hosts[0], memory_mb_used=1024))
     assert passing("RamFilter", table, spec(wanted=Wanted(1, 100, 1))) == []
+
+
+@pytest.mark.parametrize("alternates", [2, 12])  # picked one by one, and by a partition past FEW
+def test_equal_weights_go_to_the_lower_table_index(alternates: int) -> None:
+    # A new cloud: identical empty hosts, and a few that took instances and weigh less.
+    hosts = [host(f"h{i:02d}", memory_mb_used=4096 if i % 7 == 3 else 0) for i in range(40)]
+    chosen = choose(table_of(*hosts), spec(), count=1 + alternates)
+    empty = [state.host for state in hosts if state.memory_mb_used == 0]
+    assert chosen == empty[: 1 + alternates]
