@@ -16,7 +16,6 @@ from __future__ import annotations
 import enum
 import functools
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, case, select, update
@@ -24,13 +23,12 @@ from sqlalchemy.orm import Session
 
 from overcast.compute import states
 from overcast.db.base import utcnow
-from overcast.db.engine import Database
 from overcast.db.models.compute import ComputeNode, Instance
 from overcast.placement.devices import Held, assign, held_json, pools_json, pools_of, used_after
 from overcast.placement.resources import Resources, Wanted
 
 __all__ = [
-    "DEVICE_WRITE_ATTEMPTS", "Outcome", "Resources", "Wanted", "claim", "claim_first", "claim_held",
+    "DEVICE_WRITE_ATTEMPTS", "Outcome", "Resources", "Wanted", "claim", "claim_held",
     "node_devices", "release", "release_devices", "reserve",
 ]  # fmt: skip
 
@@ -176,35 +174,6 @@ def claim(
     ratios: Ratios = (None, None, None),
 ) -> Outcome:
     return claim_held(session, instance_uuid, host, node, wanted, ratios)[0]
-
-
-def claim_first(
-    db: Database,
-    instance_uuid: str,
-    candidates: list[dict[str, str]],
-    wanted: Wanted,
-    ratios: Ratios = (None, None, None),
-    still_wanted: Callable[[], bool] = lambda: True,
-) -> dict[str, str] | None:
-    """Claim the first candidate that has room, consuming `candidates` up to it (the conductor's
-    reschedule path: the alternates the scheduler returned). None when none fits or the instance left."""
-    while candidates:
-        target = candidates.pop(0)
-        outcome = db.write(
-            functools.partial(
-                claim,
-                instance_uuid=instance_uuid,
-                host=target["host"],
-                node=target["nodename"],
-                wanted=wanted,
-                ratios=ratios,
-            )
-        )
-        if outcome is Outcome.CLAIMED:
-            return target
-        if outcome is Outcome.GONE or not still_wanted():
-            return None
-    return None
 
 
 def release(session: Session, host: str, node: str | None, freed: Resources) -> None:
