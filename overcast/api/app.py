@@ -94,7 +94,7 @@ def create_app(
     routers: Sequence[tuple[str, APIRouter]] = (),
 ) -> FastAPI:
     """The API app: foundation routes (/, /healthcheck, /metrics) plus `routers` at their prefixes."""
-    # No generated docs: every public path belongs to an OpenStack API or to the dashboard.
+    # No generated docs: every public path belongs to an OpenStack API.
     app = FastAPI(title="Overcast", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.db = db
