@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from overcast.cloud import Cloud
 from overcast.context import RequestContext
@@ -31,22 +31,37 @@ def rpc_method(fn: F) -> F:
     return fn
 
 
-class RPCEndpoint:
-    """What the RPCServer dispatches to: the manager's @rpc_method methods and its RPC_API_VERSION, only."""
+class Endpoint(Protocol):
+    """An object whose @rpc_method methods a service serves: a manager or one of its additional endpoints."""
 
-    def __init__(self, manager: Manager) -> None:
-        self._manager = manager
-        self.RPC_API_VERSION = manager.RPC_API_VERSION
+    @property
+    def RPC_API_VERSION(self) -> str: ...
+
+
+class RPCEndpoint:
+    """What the RPCServer dispatches to: an object's @rpc_method methods and its RPC_API_VERSION, only.
+
+    Each endpoint's version is checked on its own, so endpoints of one service may serve different versions.
+    """
+
+    def __init__(self, served: Endpoint) -> None:
+        self._served = served
+        self.RPC_API_VERSION = served.RPC_API_VERSION
 
     def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._manager, name, None)
+        attr = getattr(self._served, name, None)
         if attr is None or not getattr(attr, "_rpc_exposed", False):
             raise AttributeError(name)
         return attr
 
 
 class Manager:
-    """A service's worker. Public methods are its RPC API; their first argument is the RequestContext."""
+    """A service's worker. Its @rpc_method methods, and those of its additional endpoints, are its RPC API.
+
+    An additional endpoint is an object the manager composes (Nova's additional_endpoints): its own
+    @rpc_method methods and RPC_API_VERSION, served on the manager's topic, so each RPC method lives in
+    one class. Periodic tasks and the lifecycle hooks stay on the manager.
+    """
 
     RPC_API_VERSION: ClassVar[str] = "1.0"
     topic: ClassVar[str] = ""
@@ -55,6 +70,7 @@ class Manager:
     def __init__(self, cloud: Cloud, host: str) -> None:
         self.cloud = cloud
         self.host = host
+        self.additional_endpoints: list[Endpoint] = []
 
     @rpc_method
     def ping(self, ctxt: RequestContext, payload: Any = None) -> dict[str, Any]:

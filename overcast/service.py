@@ -63,7 +63,7 @@ class PeriodicRunner:
 
 
 class Service:
-    """One manager serving its topic on one host."""
+    """One manager (and its additional endpoints) serving its topic on one host."""
 
     def __init__(self, cloud: Cloud, manager: Manager, *, report_interval: float | None = None) -> None:
         if not manager.topic or not manager.binary:
@@ -76,9 +76,8 @@ class Service:
         interval = cloud.settings.report_interval if report_interval is None else report_interval
         tasks = [*manager.periodic_tasks(), ("report_state", interval, True, self.report_state)]
         self._periodic = PeriodicRunner(tasks, cloud.monotonic)
-        self._rpc_server = RPCServer(
-            cloud.transport, Target(topic=self.topic, host=self.host), [RPCEndpoint(manager)]
-        )
+        endpoints = [RPCEndpoint(served) for served in (manager, *manager.additional_endpoints)]
+        self._rpc_server = RPCServer(cloud.transport, Target(topic=self.topic, host=self.host), endpoints)
         self.started = False
 
     def start(self) -> None:

@@ -1,4 +1,4 @@
-"""The service runner: RPC dispatch through RPCEndpoint, periodic tasks, heartbeat and liveness."""
+"""The service runner: RPC dispatch to a manager and its additional endpoints, periodic tasks, heartbeat."""
 
 from __future__ import annotations
 
@@ -99,6 +99,40 @@ def test_rpc_reaches_only_marked_methods(cloud: Cloud) -> None:
         for forbidden in ("not_exposed", "init_host", "cleanup_host", "report_state"):
             with pytest.raises(errors.OvercastError):
                 api.client.call(ctxt, forbidden)
+    finally:
+        service.stop()
+
+
+class WhisperEndpoint:
+    """An additional endpoint: its own RPC methods and version, served on the manager's topic."""
+
+    RPC_API_VERSION: ClassVar[str] = "1.1"
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    @rpc_method
+    def whisper(self, ctxt: RequestContext, word: str) -> str:
+        return f"{word.lower()} from {self.host}"
+
+    def not_exposed(self, ctxt: RequestContext) -> str:
+        return "secret"
+
+
+def test_additional_endpoints_are_served_each_with_its_version(cloud: Cloud) -> None:
+    manager = EchoManager(cloud, "host-a")
+    manager.additional_endpoints.append(WhisperEndpoint("host-a"))
+    service = Service(cloud, manager)
+    service.start()
+    try:
+        api = EchoAPI(cloud.transport, timeout=5)
+        ctxt = RequestContext(request_id="req-1")
+        assert api.shout(ctxt, "hi") == "HI from host-a for req-1"
+        assert api.client.prepare(version="1.1").call(ctxt, "whisper", word="HUSH") == "hush from host-a"
+        with pytest.raises(errors.UnsupportedVersion):
+            api.client.call(ctxt, "whisper", word="HUSH")  # the client speaks 1.2; the endpoint serves 1.1
+        with pytest.raises(errors.OvercastError):
+            api.client.call(ctxt, "not_exposed")
     finally:
         service.stop()
 
