@@ -5,7 +5,7 @@ cast the build to that compute host. When the compute host's spawn fails it hand
 (attempt + 1, the remaining alternates); the conductor claims the next alternate, up to
 MAX_BUILD_ATTEMPTS. An instance that cannot be placed ends in ERROR with a fault, never stuck in BUILD;
 nor does one that a dead compute host, a restart of this conductor or a lost message left behind
-(stuck_builds.py). Resize and unshelve are in moves.py.
+(stuck_builds.py). Resize and unshelve are moves.py's MoveTasks, an additional RPC endpoint.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from overcast import errors
 from overcast.cloud import Cloud
 from overcast.compute import build_progress, instances, states
 from overcast.compute.rpcapi import ComputeAPI
-from overcast.conductor.moves import MoveTasksMixin
+from overcast.conductor.moves import MoveTasks
 from overcast.conductor.rpcapi import BINARY, TOPIC
 from overcast.conductor.stuck_builds import STUCK_BUILD_CHECK_INTERVAL, StuckBuildSweeper
 from overcast.context import RequestContext
@@ -34,7 +34,7 @@ LOG = logging.getLogger(__name__)
 MAX_BUILD_ATTEMPTS = 3
 
 
-class ConductorManager(MoveTasksMixin, Manager):
+class ConductorManager(Manager):
     RPC_API_VERSION: ClassVar[str] = "1.2"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
@@ -45,6 +45,8 @@ class ConductorManager(MoveTasksMixin, Manager):
         self.scheduler = SchedulerAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
         self.compute = ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
         self.stuck_builds = StuckBuildSweeper(cloud, host)
+        self.move_tasks = MoveTasks(cloud, host, self.scheduler, self.compute, self.RPC_API_VERSION)
+        self.additional_endpoints.append(self.move_tasks)
 
     def init_host(self) -> None:
         """Before taking new work: fail the builds a previous run of this conductor took and dropped."""

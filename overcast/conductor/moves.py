@@ -45,13 +45,18 @@ def resize_wanted(
     return Wanted(sizes.vcpus, sizes.memory_mb, sizes.disk_gb, requested(extra_specs or {}, pci_aliases))
 
 
-class MoveTasksMixin:
-    """Mixed into ConductorManager, which provides cloud, scheduler and compute."""
+class MoveTasks:
+    """The conductor's move workflows: an additional RPC endpoint of the conductor service."""
 
-    cloud: Cloud
-    scheduler: SchedulerAPI
-    compute: ComputeAPI
-    host: str
+    def __init__(
+        self, cloud: Cloud, host: str, scheduler: SchedulerAPI, compute: ComputeAPI, rpc_api_version: str
+    ) -> None:
+        self.cloud = cloud
+        self.host = host
+        self.scheduler = scheduler
+        self.compute = compute
+        # The conductor's client sends one version for every method, so this serves the manager's.
+        self.RPC_API_VERSION = rpc_api_version
 
     def _candidates(
         self, ctxt: RequestContext, flavor: dict[str, Any], excluded_hosts: list[str] | None = None
@@ -130,11 +135,18 @@ class MoveTasksMixin:
             except _Gone:
                 return  # deleted (or reset) while we looked for a host
             if reserved:
-                source = instances_source(self, uuid)
+                source = self._source_host(uuid)
                 LOG.info("[%s] Resizing instance %s from %s to %s", ctxt.request_id, uuid, source, host)
                 self.compute.resize_instance(ctxt, source, uuid, host, node)
                 return
         raise errors.NoValidHost("No valid host was found. There are not enough hosts available.")
+
+    def _source_host(self, uuid: str) -> str:
+        with self.cloud.db.reader() as session:
+            host = instances.get_live(session, uuid).host
+        if host is None:
+            raise errors.Conflict(f"Instance {uuid} has no host to resize from.")
+        return host
 
     @classmethod
     def _undo_move(cls, session: Session, uuid: str) -> None:
@@ -207,11 +219,3 @@ def _excluded_hosts(session: Session, uuid: str) -> list[str]:
 
 class _Gone(Exception):
     """The instance left the state the workflow expected; the transaction is rolled back."""
-
-
-def instances_source(mixin: MoveTasksMixin, uuid: str) -> str:
-    with mixin.cloud.db.reader() as session:
-        host = instances.get_live(session, uuid).host
-    if host is None:
-        raise errors.Conflict(f"Instance {uuid} has no host to resize from.")
-    return host
