@@ -12,25 +12,27 @@ import logging
 import threading
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.cloud import Cloud
 from overcast.compute import build_progress, instance_extra, instances, states
-from overcast.compute.manager_base import ComputeManagerBase
+from overcast.compute.manager_base import ComputeHost, load_configured_driver
 from overcast.compute.manager_images import ImageActionsMixin
 from overcast.compute.manager_move import MoveActionsMixin
 from overcast.compute.manager_power import PowerActionsMixin
+from overcast.compute.rpcapi import BINARY, TOPIC
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance
 from overcast.errors import NotFound
-from overcast.manager import periodic_task, rpc_method
+from overcast.manager import Manager, periodic_task, rpc_method
 from overcast.placement.claims import Resources, release
 from overcast.scheduler.group_policy import group_policy_violation
 from overcast.scheduler.rpcapi import notify_host_states_changed
-from overcast.virt.driver import LifecycleEvent, PowerState
+from overcast.virt.driver import ComputeDriver, LifecycleEvent, PowerState
 
 LOG = logging.getLogger(__name__)
 
@@ -49,9 +51,17 @@ _EVENT_POWER = {
 }  # fmt: skip
 
 
-class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, ComputeManagerBase):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Manager):
+    RPC_API_VERSION: ClassVar[str] = "1.3"
+    topic: ClassVar[str] = TOPIC
+    binary: ClassVar[str] = BINARY
+
+    def __init__(self, cloud: Cloud, host: str, *, driver: ComputeDriver | None = None) -> None:
+        super().__init__(cloud, host)
+        self.compute_host = ComputeHost(cloud, host, driver or load_configured_driver(cloud))
+        # What the manager itself drives at start-up and in its periodic tasks.
+        self.driver = self.compute_host.driver
+        self.resource_tracker = self.compute_host.resource_tracker
         # The hypervisor tells us at once when a VM changes on its own (crash, guest shutdown).
         self.driver.register_event_listener(self._on_lifecycle_event)
         # Builds start one at a time on this host, so the late group check of each sees the ones before.
@@ -138,23 +148,23 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
             self._reschedule(ctxt, instance_uuid, admin_password, attempt, alternates, failed_hosts, failure)
             return
         spec, claimed, node = started
-        self._notify(ctxt, instance_uuid, "create.start")
+        self.compute_host.notify(ctxt, instance_uuid, "create.start")
         try:
             with (
-                self._event(ctxt, instance_uuid, "compute_build_and_run_instance"),
+                self.compute_host.event(ctxt, instance_uuid, "compute_build_and_run_instance"),
                 self._spawn_heartbeat(instance_uuid),
             ):
-                self.driver.spawn(ctxt, self._prepared(ctxt, spec), admin_password)
+                self.driver.spawn(ctxt, self.compute_host.prepared(ctxt, spec), admin_password)
         except Exception as exc:
             LOG.warning("Spawning instance %s on %s failed: %s", instance_uuid, self.host, exc)
-            self._notify(ctxt, instance_uuid, "create.error", exception=str(exc))
+            self.compute_host.notify(ctxt, instance_uuid, "create.error", exception=str(exc))
             self._build_failed(
                 ctxt, instance_uuid, exc, claimed, node, admin_password, attempt, alternates or [],
                 failed_hosts or [],
             )  # fmt: skip
             return
 
-        network = self._network_info(instance_uuid)
+        network = self.compute_host.guest_network(instance_uuid)
 
         def finish(session: Session) -> bool:
             done = instances.compare_and_swap(
@@ -163,7 +173,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
                 launched_at=utcnow(),
             )  # fmt: skip
             if done:
-                self._record_network(session, instance_uuid, network)
+                self.compute_host.record_network(session, instance_uuid, network)
             return done
 
         if not self.cloud.db.write(finish):
@@ -171,7 +181,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
             LOG.info("Instance %s left SPAWNING while it was spawning; destroying the VM", instance_uuid)
             self._destroy_quietly(ctxt, instance_uuid)
             return
-        self._notify(ctxt, instance_uuid, "create.end")
+        self.compute_host.notify(ctxt, instance_uuid, "create.end")
 
     def _spawn_heartbeat(self, uuid: str) -> AbstractContextManager[None]:
         """While the image is fetched and the VM spawns, the conductor's stall sweep sees a live build."""
@@ -224,7 +234,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
         failure: dict[str, Any],
     ) -> None:
         """Hand the build back to the conductor, for its next alternate host (never this one again)."""
-        self.conductor.build_instances(
+        self.compute_host.conductor.build_instances(
             ctxt, [uuid], admin_password, attempt=attempt + 1, alternates=alternates or [],
             failed_hosts=[*(failed_hosts or ()), self.host], last_failure=failure,
         )  # fmt: skip
@@ -241,9 +251,9 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
         self._terminate(ctxt, instance_uuid)
 
     def _terminate(self, ctxt: RequestContext, uuid: str) -> None:
-        self._notify(ctxt, uuid, "delete.start")
+        self.compute_host.notify(ctxt, uuid, "delete.start")
         try:
-            with self._event(ctxt, uuid, "compute_terminate_instance"):
+            with self.compute_host.event(ctxt, uuid, "compute_terminate_instance"):
                 self.driver.destroy(ctxt, uuid)
         except Exception as exc:
             LOG.exception("Destroying instance %s on %s failed", uuid, self.host)
@@ -255,7 +265,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
                 )
 
             self.cloud.db.write(give_up)
-            self._notify(ctxt, uuid, "delete.error", exception=str(exc))
+            self.compute_host.notify(ctxt, uuid, "delete.error", exception=str(exc))
             return
 
         def finish(session: Session) -> bool:
@@ -263,19 +273,20 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
                 instance = instances.get_live(session, uuid)
             except NotFound:
                 return False
-            if instance.host == self.host and instances.mark_deleted(session, instance, self.quotas):
+            quotas = self.compute_host.quotas
+            if instance.host == self.host and instances.mark_deleted(session, instance, quotas):
                 release(session, self.host, instance.node, Resources.of(instance))
                 return True
             return False
 
         if self.cloud.db.write(finish):
-            self._notify(ctxt, uuid, "delete.end")
-        self._prune_image_cache()
+            self.compute_host.notify(ctxt, uuid, "delete.end")
+        self.compute_host.prune_image_cache()
 
     # --- power truth ------------------------------------------------------------------------------
     def _on_lifecycle_event(self, event: LifecycleEvent) -> None:
         power = _EVENT_POWER.get(event.transition)
-        instance = self._load(event.uuid)
+        instance = self.compute_host.load(event.uuid)
         if power is None or instance is None or instance.task_state is not None:
             return  # an action of ours is running: it sets the state when it finishes
         self._sync_power_state(instance, power)
@@ -302,7 +313,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
     def sync_power_states(self) -> None:
         """Make the database agree with the hypervisor for instances that have no task running."""
         for instance in self._idle_instances():
-            self._sync_power_state(instance, PowerState(self._power_state(instance.uuid)))
+            self._sync_power_state(instance, PowerState(self.compute_host.power_state(instance.uuid)))
 
     def _idle_instances(self, *vm_states: str) -> list[Instance]:
         query = select(Instance).where(
@@ -324,7 +335,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
         for instance in self._idle_instances(states.SOFT_DELETED):
             if instance.deleted_at is None or instance.deleted_at > cutoff:
                 continue
-            if self._swap(instance.uuid, (None,), expected_vm_state=(states.SOFT_DELETED,),
+            if self.compute_host.swap(instance.uuid, (None,), expected_vm_state=(states.SOFT_DELETED,),
                           task_state=states.DELETING):  # fmt: skip
                 LOG.info("Reclaiming soft-deleted instance %s", instance.uuid)
                 self._terminate(ctxt, instance.uuid)
@@ -342,6 +353,6 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Com
                 shelved_at = instance_extra.system_metadata(session, instance.uuid).get("shelved_at")
             if shelved_at is None or datetime.fromisoformat(shelved_at) > cutoff:
                 continue
-            if self._swap(instance.uuid, (None,), expected_vm_state=(states.SHELVED,),
+            if self.compute_host.swap(instance.uuid, (None,), expected_vm_state=(states.SHELVED,),
                           task_state=states.SHELVING_OFFLOADING):  # fmt: skip
                 self.shelve_offload_instance(ctxt, instance.uuid)

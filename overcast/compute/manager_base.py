@@ -1,6 +1,6 @@
-"""What every part of the compute manager shares: the driver, and one way to run an action's work.
+"""What every part of the compute service shares (`ComputeHost`): the driver, and one way to run an action.
 
-`_run_action` is the compute side of an action the API started: it checks the instance still carries the
+`run_action` is the compute side of an action the API started: it checks the instance still carries the
 action's task_state, emits compute.instance.<action>.start, records the instance-action event around the
 driver call, then finishes the transition with one compare-and-swap (and .end). A failure clears the
 task (or sets the action's error vm_state), records a fault and emits .error.
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,13 +24,12 @@ from overcast.compute import instance_actions, instance_extra, instances, networ
 from overcast.compute.image_cache import HostImageCache
 from overcast.compute.notifications import InstanceNotifier
 from overcast.compute.resource_tracker import ResourceTracker
-from overcast.compute.rpcapi import BINARY, TOPIC, ComputeAPI
+from overcast.compute.rpcapi import ComputeAPI
 from overcast.compute.snapshot_images import store_snapshot
 from overcast.conductor.rpcapi import ConductorAPI
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
 from overcast.errors import OvercastError
-from overcast.manager import Manager
 from overcast.quota import QuotaEngine
 from overcast.virt.driver import (
     ComputeDriver,
@@ -51,14 +50,14 @@ AfterSwap = Callable[[Session, Instance], None]
 Work = Callable[[Instance], dict[str, Any] | None]
 
 
-class ComputeManagerBase(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.3"
-    topic: ClassVar[str] = TOPIC
-    binary: ClassVar[str] = BINARY
+class ComputeHost:
+    """This host's driver, image cache, resource tracker, notifier and RPC clients, and what every
+    part of the compute service does with them (load, notify, compare-and-swap, run an action)."""
 
-    def __init__(self, cloud: Cloud, host: str, *, driver: ComputeDriver | None = None) -> None:
-        super().__init__(cloud, host)
-        self.driver = driver or _load_driver(cloud)
+    def __init__(self, cloud: Cloud, host: str, driver: ComputeDriver) -> None:
+        self.cloud = cloud
+        self.host = host
+        self.driver = driver
         self.image_cache = HostImageCache(cloud, host)
         self.resource_tracker = ResourceTracker(cloud.db, host, self.driver)
         self.conductor = ConductorAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
@@ -67,18 +66,18 @@ class ComputeManagerBase(Manager):
         self.notifier = InstanceNotifier(cloud, f"compute.{host}")
 
     # --- reading ----------------------------------------------------------------------------------
-    def _sysmeta(self, uuid: str) -> dict[str, Any]:
+    def sysmeta(self, uuid: str) -> dict[str, Any]:
         with self.cloud.db.reader() as session:
             return instance_extra.system_metadata(session, uuid)
 
-    def _load(self, uuid: str, *, on_this_host: bool = True) -> Instance | None:
+    def load(self, uuid: str, *, on_this_host: bool = True) -> Instance | None:
         with self.cloud.db.reader() as session:
             query = select(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False))
             if on_this_host:
                 query = query.where(Instance.host == self.host)
             return session.scalars(query).first()
 
-    def _spec(
+    def spec(
         self, instance: Instance, flavor: dict[str, Any] | None = None, image_id: str | None = None
     ) -> InstanceSpec:
         with self.cloud.db.reader() as session:
@@ -92,18 +91,18 @@ class ComputeManagerBase(Manager):
             spec = replace(spec, image=replace(spec.image, id=image_id))
         return spec
 
-    def _with_image_file(self, ctxt: RequestContext, image: ImageRef) -> ImageRef:
+    def with_image_file(self, ctxt: RequestContext, image: ImageRef) -> ImageRef:
         """`image` with its local file (fetched into this host's cache) when the driver needs one."""
         if not self.driver.needs_image_files or image.path or not image.id:
             return image
         return replace(image, path=str(self.image_cache.fetch(ctxt, image.id)))
 
-    def _prepared(self, ctxt: RequestContext, spec: InstanceSpec) -> InstanceSpec:
+    def prepared(self, ctxt: RequestContext, spec: InstanceSpec) -> InstanceSpec:
         """What spawn needs beyond the database's view: the image file and a NIC with a stable MAC."""
         vifs = spec.network_info or [network_info.default_vif(spec.uuid)]
-        return replace(spec, image=self._with_image_file(ctxt, spec.image), network_info=vifs)
+        return replace(spec, image=self.with_image_file(ctxt, spec.image), network_info=vifs)
 
-    def _prune_image_cache(self) -> None:
+    def prune_image_cache(self) -> None:
         if not self.driver.needs_image_files:
             return
         with self.cloud.db.reader() as session:
@@ -115,19 +114,19 @@ class ComputeManagerBase(Manager):
         except OSError:
             LOG.exception("Pruning the image cache of %s failed", self.host)
 
-    def _network_info(self, uuid: str) -> dict[str, Any] | None:
+    def guest_network(self, uuid: str) -> dict[str, Any] | None:
         try:
             return self.driver.get_instance_network(uuid)
         except InstanceNotFound:
             return None
 
-    def _record_network(self, session: Session, uuid: str, info: dict[str, Any] | None) -> None:
+    def record_network(self, session: Session, uuid: str, info: dict[str, Any] | None) -> None:
         """Store what the driver says about the guest's network (None: it has none, or no VM)."""
         stored = instance_extra.system_metadata(session, uuid).get(network_info.SYSTEM_METADATA_KEY)
         if stored != info:
             instance_extra.update_system_metadata(session, uuid, **{network_info.SYSTEM_METADATA_KEY: info})
 
-    def _power_state(self, uuid: str) -> int:
+    def power_state(self, uuid: str) -> int:
         try:
             return int(self.driver.get_info(uuid).state)
         except InstanceNotFound:
@@ -135,23 +134,23 @@ class ComputeManagerBase(Manager):
 
     # --- recording --------------------------------------------------------------------------------
     @contextmanager
-    def _event(self, ctxt: RequestContext, uuid: str, event: str) -> Iterator[None]:
+    def event(self, ctxt: RequestContext, uuid: str, event: str) -> Iterator[None]:
         with instance_actions.action_event(self.cloud.db, ctxt, uuid, event, self.host):
             yield
 
-    def _notify(self, ctxt: RequestContext, uuid: str, event: str, **extra: Any) -> None:
+    def notify(self, ctxt: RequestContext, uuid: str, event: str, **extra: Any) -> None:
         try:
             self.notifier.notify(ctxt, uuid, event, **extra)
         except Exception:
             LOG.exception("[%s] Could not notify %s for instance %s", ctxt.request_id, event, uuid)
 
     # --- state ------------------------------------------------------------------------------------
-    def _advance(self, uuid: str, from_task: str | None, to_task: str | None) -> bool:
+    def advance(self, uuid: str, from_task: str | None, to_task: str | None) -> bool:
         return bool(self.cloud.db.write(functools.partial(
             instances.compare_and_swap, uuid=uuid, expected_task_state=(from_task,), task_state=to_task,
         )))  # fmt: skip
 
-    def _swap(
+    def swap(
         self, uuid: str, expected: tuple[str | None, ...], after: AfterSwap | None = None, **values: Any
     ) -> bool:
         """Compare-and-swap `values`; when it wins, `after` runs in the same transaction."""
@@ -168,7 +167,7 @@ class ComputeManagerBase(Manager):
 
         return bool(self.cloud.db.write(write))
 
-    def _run_action(
+    def run_action(
         self,
         ctxt: RequestContext,
         uuid: str,
@@ -185,7 +184,7 @@ class ComputeManagerBase(Manager):
     ) -> bool:
         row = states.ACTIONS[action]
         task_states = (row.new_task_state, *row.steps)
-        instance = self._load(uuid, on_this_host=on_this_host)
+        instance = self.load(uuid, on_this_host=on_this_host)
         if instance is None or instance.task_state not in task_states:
             LOG.info(
                 "[%s] Not running %s on instance %s: it left %s", ctxt.request_id, action, uuid, task_states
@@ -195,38 +194,38 @@ class ComputeManagerBase(Manager):
             instance.vm_state if row.done_vm_state == states.UNCHANGED else row.done_vm_state
         )
         if notify:
-            self._notify(ctxt, uuid, f"{notify}.start")
+            self.notify(ctxt, uuid, f"{notify}.start")
         try:
-            with self._event(ctxt, uuid, event):
+            with self.event(ctxt, uuid, event):
                 values = work(instance) or {}
         except Exception as exc:
             LOG.warning("[%s] %s of instance %s failed: %s", ctxt.request_id, action, uuid, exc)
-            self._action_failed(uuid, exc, task_states, error_vm_state)
+            self.action_failed(uuid, exc, task_states, error_vm_state)
             if notify:
-                self._notify(ctxt, uuid, f"{notify}.error", exception=str(exc))
+                self.notify(ctxt, uuid, f"{notify}.error", exception=str(exc))
             if reraise:
                 raise
             return False
-        final = {"vm_state": done, "task_state": row.done_task_state, "power_state": self._power_state(uuid)}
+        final = {"vm_state": done, "task_state": row.done_task_state, "power_state": self.power_state(uuid)}
         final.update(values)
-        network = self._network_info(uuid)  # a (re)start may have moved the SSH forward to another port
+        network = self.guest_network(uuid)  # a (re)start may have moved the SSH forward to another port
 
         def finish(session: Session, instance: Instance) -> None:
-            self._record_network(session, uuid, network)
+            self.record_network(session, uuid, network)
             if after is not None:
                 after(session, instance)
 
-        swapped = self._swap(uuid, task_states, finish, **final)
+        swapped = self.swap(uuid, task_states, finish, **final)
         if not swapped:
             LOG.info("[%s] Instance %s changed while %s ran (deleted?)", ctxt.request_id, uuid, action)
         if notify:
-            self._notify(ctxt, uuid, f"{notify}.end")
+            self.notify(ctxt, uuid, f"{notify}.end")
         return swapped
 
-    def _action_failed(
+    def action_failed(
         self, uuid: str, error: BaseException, task_states: tuple[str | None, ...], error_vm_state: str | None
     ) -> None:
-        values: dict[str, Any] = {"task_state": None, "power_state": self._power_state(uuid)}
+        values: dict[str, Any] = {"task_state": None, "power_state": self.power_state(uuid)}
         if error_vm_state is not None:
             values["vm_state"] = error_vm_state
         code = error.status if isinstance(error, OvercastError) else 500
@@ -237,7 +236,7 @@ class ComputeManagerBase(Manager):
 
         self.cloud.db.write(write)
 
-    def _upload_to(
+    def upload_to(
         self, image_id: str, before: Callable[[], None] | None = None
     ) -> Callable[[BinaryIO | Path], None]:
         def upload(data: BinaryIO | Path) -> None:
@@ -252,7 +251,7 @@ class ComputeManagerBase(Manager):
         return upload
 
 
-def _load_driver(cloud: Cloud) -> ComputeDriver:
+def load_configured_driver(cloud: Cloud) -> ComputeDriver:
     name = resolve_driver_name(cloud.settings.compute_driver)
     # The QEMU driver keeps its VMs under the cloud's data_dir.
     return load_driver(name, **({"settings": cloud.settings} if name == "qemu" else {}))

@@ -10,35 +10,42 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from overcast.cloud import Cloud
 from overcast.compute import instance_extra, states
-from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, ComputeManagerBase
+from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, ComputeHost
 from overcast.compute.snapshot_images import delete_snapshot_image
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance
 from overcast.manager import rpc_method
 from overcast.placement.claims import Resources, release
-from overcast.virt.driver import PowerState
+from overcast.virt.driver import ComputeDriver, PowerState
 
 LOG = logging.getLogger(__name__)
 
 
-class ImageActionsMixin(ComputeManagerBase):
+class ImageActionsMixin:
+    compute_host: ComputeHost
+    driver: ComputeDriver
+    cloud: Cloud
+    host: str
+
     # --- rebuild ----------------------------------------------------------------------------------
     @rpc_method
     def rebuild_instance(
         self, ctxt: RequestContext, instance_uuid: str, admin_password: str, done_vm_state: str
     ) -> None:
         def work(instance: Instance) -> dict[str, Any]:
-            self._advance(instance_uuid, states.REBUILDING, states.REBUILD_BLOCK_DEVICE_MAPPING)
+            shared = self.compute_host
+            shared.advance(instance_uuid, states.REBUILDING, states.REBUILD_BLOCK_DEVICE_MAPPING)
             self.driver.destroy(ctxt, instance_uuid)
-            self._advance(instance_uuid, states.REBUILD_BLOCK_DEVICE_MAPPING, states.REBUILD_SPAWNING)
-            self.driver.spawn(ctxt, self._prepared(ctxt, self._spec(instance)), admin_password)
+            shared.advance(instance_uuid, states.REBUILD_BLOCK_DEVICE_MAPPING, states.REBUILD_SPAWNING)
+            self.driver.spawn(ctxt, shared.prepared(ctxt, shared.spec(instance)), admin_password)
             if done_vm_state == states.STOPPED:
                 self.driver.power_off(ctxt, instance_uuid, CLEAN_SHUTDOWN_TIMEOUT)
             return {"launched_at": utcnow()}
 
-        self._run_action(
+        self.compute_host.run_action(
             ctxt,
             instance_uuid,
             "rebuild",
@@ -53,14 +60,15 @@ class ImageActionsMixin(ComputeManagerBase):
     @rpc_method
     def snapshot_instance(self, ctxt: RequestContext, instance_uuid: str, image_id: str) -> None:
         def uploading() -> None:
-            self._advance(instance_uuid, states.IMAGE_SNAPSHOT, states.IMAGE_PENDING_UPLOAD)
-            self._advance(instance_uuid, states.IMAGE_PENDING_UPLOAD, states.IMAGE_UPLOADING)
+            self.compute_host.advance(instance_uuid, states.IMAGE_SNAPSHOT, states.IMAGE_PENDING_UPLOAD)
+            self.compute_host.advance(instance_uuid, states.IMAGE_PENDING_UPLOAD, states.IMAGE_UPLOADING)
 
         def work(instance: Instance) -> None:
-            self._advance(instance_uuid, states.IMAGE_SNAPSHOT_PENDING, states.IMAGE_SNAPSHOT)
-            self.driver.snapshot(ctxt, instance_uuid, image_id, self._upload_to(image_id, uploading))
+            self.compute_host.advance(instance_uuid, states.IMAGE_SNAPSHOT_PENDING, states.IMAGE_SNAPSHOT)
+            upload = self.compute_host.upload_to(image_id, uploading)
+            self.driver.snapshot(ctxt, instance_uuid, image_id, upload)
 
-        done = self._run_action(
+        done = self.compute_host.run_action(
             ctxt,
             instance_uuid,
             "create_image",
@@ -69,26 +77,27 @@ class ImageActionsMixin(ComputeManagerBase):
             work=work,
         )
         if not done:
-            delete_snapshot_image(self.image_cache.image_api, image_id)
+            delete_snapshot_image(self.compute_host.image_cache.image_api, image_id)
 
     # --- shelve -----------------------------------------------------------------------------------
     @rpc_method
     def shelve_instance(self, ctxt: RequestContext, instance_uuid: str, image_id: str, offload: bool) -> None:
         def uploading() -> None:
-            self._advance(
+            self.compute_host.advance(
                 instance_uuid, states.SHELVING_IMAGE_PENDING_UPLOAD, states.SHELVING_IMAGE_UPLOADING
             )
 
         def work(instance: Instance) -> dict[str, Any]:
-            self._advance(instance_uuid, states.SHELVING, states.SHELVING_IMAGE_PENDING_UPLOAD)
-            self.driver.snapshot(ctxt, instance_uuid, image_id, self._upload_to(image_id, uploading))
+            self.compute_host.advance(instance_uuid, states.SHELVING, states.SHELVING_IMAGE_PENDING_UPLOAD)
+            upload = self.compute_host.upload_to(image_id, uploading)
+            self.driver.snapshot(ctxt, instance_uuid, image_id, upload)
             self.driver.power_off(ctxt, instance_uuid, CLEAN_SHUTDOWN_TIMEOUT)
             return {}
 
         def after(session: Session, instance: Instance) -> None:
             instance_extra.update_system_metadata(session, instance_uuid, shelved_at=utcnow().isoformat())
 
-        shelved = self._run_action(
+        shelved = self.compute_host.run_action(
             ctxt,
             instance_uuid,
             "shelve",
@@ -100,7 +109,7 @@ class ImageActionsMixin(ComputeManagerBase):
         if (
             shelved
             and offload
-            and self._swap(
+            and self.compute_host.swap(
                 instance_uuid,
                 (None,),
                 expected_vm_state=(states.SHELVED,),
@@ -116,7 +125,7 @@ class ImageActionsMixin(ComputeManagerBase):
             return {"host": None, "node": None, "devices": [], "power_state": int(PowerState.NOSTATE)}
 
         held: dict[str, Any] = {}
-        instance = self._load(instance_uuid)
+        instance = self.compute_host.load(instance_uuid)
         if instance is not None:
             held.update(node=instance.node, resources=Resources.of(instance))
 
@@ -124,7 +133,7 @@ class ImageActionsMixin(ComputeManagerBase):
             if held:
                 release(session, self.host, held["node"], held["resources"])
 
-        self._run_action(
+        self.compute_host.run_action(
             ctxt,
             instance_uuid,
             "shelve_offload",
@@ -137,18 +146,19 @@ class ImageActionsMixin(ComputeManagerBase):
     @rpc_method
     def unshelve_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
         """SHELVED: power the VM on again. SHELVED_OFFLOADED (placed here by the conductor): spawn it."""
-        instance = self._load(instance_uuid)
+        instance = self.compute_host.load(instance_uuid)
         if instance is None:
             return
-        image_id = self._sysmeta(instance_uuid).get("shelved_image_id")
+        image_id = self.compute_host.sysmeta(instance_uuid).get("shelved_image_id")
         if instance.vm_state == states.SHELVED:
             work: Any = lambda current: self.driver.power_on(ctxt, instance_uuid)  # noqa: E731
         else:
-            if not self._advance(instance_uuid, states.SCHEDULING, states.SPAWNING):
+            if not self.compute_host.advance(instance_uuid, states.SCHEDULING, states.SPAWNING):
                 return
 
             def work(current: Instance) -> dict[str, Any]:
-                self.driver.spawn(ctxt, self._prepared(ctxt, self._spec(current, image_id=image_id)))
+                spec = self.compute_host.spec(current, image_id=image_id)
+                self.driver.spawn(ctxt, self.compute_host.prepared(ctxt, spec))
                 return {"launched_at": utcnow()}
 
         def after(session: Session, unshelved: Instance) -> None:
@@ -156,7 +166,7 @@ class ImageActionsMixin(ComputeManagerBase):
                 session, instance_uuid, shelved_image_id=None, shelved_at=None
             )
 
-        done = self._run_action(
+        done = self.compute_host.run_action(
             ctxt,
             instance_uuid,
             "unshelve",
@@ -167,7 +177,7 @@ class ImageActionsMixin(ComputeManagerBase):
             error_vm_state=instance.vm_state,
         )
         if done and image_id:
-            delete_snapshot_image(self.image_cache.image_api, image_id)
+            delete_snapshot_image(self.compute_host.image_cache.image_api, image_id)
         if not done and instance.vm_state == states.SHELVED_OFFLOADED:
             self._unshelve_failed(ctxt, instance)
 

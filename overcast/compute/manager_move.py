@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from overcast.cloud import Cloud
 from overcast.compute import (
     instance_extra,
     migrations,
@@ -23,12 +24,13 @@ from overcast.compute import (
     resize_transfer,
     states,
 )
-from overcast.compute.manager_base import AfterSwap, ComputeManagerBase
+from overcast.compute.manager_base import AfterSwap, ComputeHost
 from overcast.compute.move_bookkeeping import held as _held
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
 from overcast.manager import rpc_method
 from overcast.placement.claims import release
+from overcast.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
 
@@ -39,7 +41,12 @@ def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class MoveActionsMixin(ComputeManagerBase):
+class MoveActionsMixin:
+    compute_host: ComputeHost
+    driver: ComputeDriver
+    cloud: Cloud
+    host: str
+
     def _move_status(self, uuid: str, expected: tuple[str, ...], status: str, **values: Any) -> None:
         self.cloud.db.write(lambda session: migrations.advance(session, uuid, expected, status, **values))
 
@@ -67,17 +74,18 @@ class MoveActionsMixin(ComputeManagerBase):
     def resize_instance(
         self, ctxt: RequestContext, instance_uuid: str, dest_host: str, dest_node: str
     ) -> None:
-        meta = self._sysmeta(instance_uuid)
+        meta = self.compute_host.sysmeta(instance_uuid)
         exported: dict[str, Any] = {}
 
         def work(instance: Instance) -> dict[str, Any]:
             self._move_status(instance_uuid, (migrations.PRE_MIGRATING,), migrations.MIGRATING)
             moved = self.driver.migrate_disk_and_power_off(
-                ctxt, instance_uuid, self._spec(instance, meta["new_flavor"])
+                ctxt, instance_uuid, self.compute_host.spec(instance, meta["new_flavor"])
             )
             if resize_transfer.crosses_hosts(self.cloud, self.host, dest_host):
                 moved = resize_transfer.export_disk(
-                    self.cloud, self.image_cache, self.driver, instance, moved or {}, self._upload_to
+                    self.cloud, self.compute_host.image_cache, self.driver, instance, moved or {},
+                    self.compute_host.upload_to,
                 )
                 exported.update(moved)
             # Where the source set the disks aside, for the destination's finish_migration.
@@ -96,32 +104,33 @@ class MoveActionsMixin(ComputeManagerBase):
             after=self._move_advanced(instance_uuid, migrations.MIGRATING, migrations.POST_MIGRATING),
         )
         if moved:
-            self.compute_rpc.finish_resize(ctxt, dest_host, instance_uuid)
+            self.compute_host.compute_rpc.finish_resize(ctxt, dest_host, instance_uuid)
         else:
-            resize_transfer.discard(self.image_cache, exported)
+            resize_transfer.discard(self.compute_host.image_cache, exported)
 
     # --- resize: destination --------------------------------------------------------------------
     @rpc_method
     def finish_resize(self, ctxt: RequestContext, instance_uuid: str) -> None:
-        meta = self._sysmeta(instance_uuid)
+        meta = self.compute_host.sysmeta(instance_uuid)
         moved: dict[str, Any] = meta.get("resize_migration_data") or {}
-        if not self._advance(instance_uuid, states.RESIZE_MIGRATED, states.RESIZE_FINISH):
-            current = self._load(instance_uuid, on_this_host=False)
+        if not self.compute_host.advance(instance_uuid, states.RESIZE_MIGRATED, states.RESIZE_FINISH):
+            current = self.compute_host.load(instance_uuid, on_this_host=False)
             if current is None or current.task_state != states.RESIZE_FINISH:
-                resize_transfer.discard(self.image_cache, moved)  # no finish will ever need it
+                resize_transfer.discard(self.compute_host.image_cache, moved)  # no finish will ever need it
             return
         dest = meta["resize_dest"]
 
         def work(instance: Instance) -> dict[str, Any]:
             power_on = meta.get("vm_state_before") != states.STOPPED
-            spec = self._spec(instance, meta["new_flavor"])
-            data = resize_transfer.local_files(self.image_cache, self.driver, moved)
+            spec = self.compute_host.spec(instance, meta["new_flavor"])
+            data = resize_transfer.local_files(self.compute_host.image_cache, self.driver, moved)
             if data is not moved:  # the source's folder is out of reach: so is the NIC it recorded there
                 spec = replace(spec, network_info=spec.network_info or [network_info.default_vif(spec.uuid)])
             spec = replace(spec, migration_data=data)
             self.driver.finish_migration(ctxt, spec, resize_instance=True, power_on=power_on)
-            network = self._network_info(instance_uuid)  # another host forwards another SSH port
-            self.cloud.db.write(lambda session: self._record_network(session, instance_uuid, network))
+            network = self.compute_host.guest_network(instance_uuid)  # another host forwards another SSH port
+            record_network = self.compute_host.record_network
+            self.cloud.db.write(lambda session: record_network(session, instance_uuid, network))
             return {
                 "vm_state": states.RESIZED, "task_state": None, "host": self.host, "node": dest["node"],
                 "devices": dest.get("devices", []), **_flavor_columns(meta["new_flavor"]),
@@ -140,7 +149,8 @@ class MoveActionsMixin(ComputeManagerBase):
                 dest_host=self.cloud.settings.serial_console.proxyclient_address,
             ),
         )
-        resize_transfer.discard(self.image_cache, moved)  # the disk is in place, or the move failed
+        # The disk is in place, or the move failed.
+        resize_transfer.discard(self.compute_host.image_cache, moved)
 
     def _resize_step(
         self,
@@ -154,16 +164,16 @@ class MoveActionsMixin(ComputeManagerBase):
         after: AfterSwap | None = None,
     ) -> bool:
         """One half of a resize; a failure leaves the instance ERROR and gives the destination back."""
-        instance = self._load(uuid, on_this_host=False)
+        instance = self.compute_host.load(uuid, on_this_host=False)
         if instance is None or instance.task_state != expected:
             return False
-        self._notify(ctxt, uuid, f"{notify}.start")
+        self.compute_host.notify(ctxt, uuid, f"{notify}.start")
         try:
-            with self._event(ctxt, uuid, event):
+            with self.compute_host.event(ctxt, uuid, event):
                 values = work(instance)
         except Exception as exc:
             LOG.warning("[%s] Resize of instance %s failed: %s", ctxt.request_id, uuid, exc)
-            meta = self._sysmeta(uuid)
+            meta = self.compute_host.sysmeta(uuid)
             dest = meta.get("resize_dest") or {}
 
             def give_back(session: Session) -> None:
@@ -171,19 +181,19 @@ class MoveActionsMixin(ComputeManagerBase):
                 if dest:
                     release(session, dest["host"], dest["node"], _held(meta["new_flavor"], dest))
 
-            self._action_failed(uuid, exc, (expected,), states.ERROR)
+            self.compute_host.action_failed(uuid, exc, (expected,), states.ERROR)
             self.cloud.db.write(give_back)
-            self._notify(ctxt, uuid, f"{notify}.error", exception=str(exc))
+            self.compute_host.notify(ctxt, uuid, f"{notify}.error", exception=str(exc))
             return False
-        values.setdefault("power_state", self._power_state(uuid))
-        swapped = self._swap(uuid, (expected,), after, **values)
-        self._notify(ctxt, uuid, f"{notify}.end")
+        values.setdefault("power_state", self.compute_host.power_state(uuid))
+        swapped = self.compute_host.swap(uuid, (expected,), after, **values)
+        self.compute_host.notify(ctxt, uuid, f"{notify}.end")
         return swapped
 
     # --- confirm (source) and revert (destination, then source) ---------------------------------
     @rpc_method
     def confirm_resize(self, ctxt: RequestContext, instance_uuid: str, done_vm_state: str) -> None:
-        meta = self._sysmeta(instance_uuid)
+        meta = self.compute_host.sysmeta(instance_uuid)
         if not meta.get("resize_source"):
             return  # already confirmed (a delete confirms a confirm that is still on its way)
 
@@ -197,9 +207,9 @@ class MoveActionsMixin(ComputeManagerBase):
                 # The VM runs on the destination: what the source (no VM now) said of its network is moot.
                 key = network_info.SYSTEM_METADATA_KEY
                 instance_extra.update_system_metadata(session, instance_uuid, **{key: meta.get(key)})
-            move_bookkeeping.confirmed(session, self.quotas, instance, meta)
+            move_bookkeeping.confirmed(session, self.compute_host.quotas, instance, meta)
 
-        self._run_action(
+        self.compute_host.run_action(
             ctxt,
             instance_uuid,
             "confirm_resize",
@@ -214,40 +224,40 @@ class MoveActionsMixin(ComputeManagerBase):
 
     @rpc_method
     def revert_resize(self, ctxt: RequestContext, instance_uuid: str, done_vm_state: str) -> None:
-        meta = self._sysmeta(instance_uuid)
+        meta = self.compute_host.sysmeta(instance_uuid)
         source, dest = meta["resize_source"], meta["resize_dest"]
-        instance = self._load(instance_uuid)
+        instance = self.compute_host.load(instance_uuid)
         if instance is None or instance.task_state != states.RESIZE_REVERTING:
             return
-        self._notify(ctxt, instance_uuid, "resize.revert.start")
+        self.compute_host.notify(ctxt, instance_uuid, "resize.revert.start")
         try:
-            with self._event(ctxt, instance_uuid, "compute_revert_resize"):
+            with self.compute_host.event(ctxt, instance_uuid, "compute_revert_resize"):
                 if source["host"] != self.host:
                     self.driver.destroy(ctxt, instance_uuid)
         except Exception as exc:
-            self._action_failed(instance_uuid, exc, (states.RESIZE_REVERTING,), states.ERROR)
+            self.compute_host.action_failed(instance_uuid, exc, (states.RESIZE_REVERTING,), states.ERROR)
             self.cloud.db.write(lambda session: migrations.failed(session, instance_uuid))
             return
         self.cloud.db.write(
             lambda session: release(session, self.host, dest["node"], _held(meta["new_flavor"], dest))
         )
-        self.compute_rpc.finish_revert_resize(ctxt, source["host"], instance_uuid, done_vm_state)
+        self.compute_host.compute_rpc.finish_revert_resize(ctxt, source["host"], instance_uuid, done_vm_state)
 
     @rpc_method
     def finish_revert_resize(self, ctxt: RequestContext, instance_uuid: str, done_vm_state: str) -> None:
-        meta = self._sysmeta(instance_uuid)
+        meta = self.compute_host.sysmeta(instance_uuid)
         source = meta["resize_source"]
 
         def work(instance: Instance) -> dict[str, Any]:
-            old_spec = self._spec(instance, meta["old_flavor"])
+            old_spec = self.compute_host.spec(instance, meta["old_flavor"])
             self.driver.finish_revert_migration(ctxt, old_spec, power_on=done_vm_state != states.STOPPED)
             return {"host": self.host, "node": source["node"], "devices": source.get("devices", []),
                     **_flavor_columns(meta["old_flavor"])}  # fmt: skip
 
         def after(session: Session, instance: Instance) -> None:
-            move_bookkeeping.reverted(session, self.quotas, instance, meta)
+            move_bookkeeping.reverted(session, self.compute_host.quotas, instance, meta)
 
-        self._run_action(
+        self.compute_host.run_action(
             ctxt,
             instance_uuid,
             "revert_resize",

@@ -5,28 +5,34 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from overcast.cloud import Cloud
 from overcast.compute import states
-from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, ComputeManagerBase
+from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, ComputeHost
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
 from overcast.manager import rpc_method
-from overcast.virt.driver import ImageRef, RebootType
+from overcast.virt.driver import ComputeDriver, ImageRef, RebootType
 
 
-class PowerActionsMixin(ComputeManagerBase):
+class PowerActionsMixin:
+    compute_host: ComputeHost
+    driver: ComputeDriver
+    cloud: Cloud
+    host: str
+
     def _walk_steps(self, uuid: str, action: str) -> None:
         """Move through the action's intermediate task_states (REBOOT_PENDING, REBOOT_STARTED, ...)."""
         row = states.ACTIONS[action]
         current = row.new_task_state
         for step in row.steps:
-            self._advance(uuid, current, step)
+            self.compute_host.advance(uuid, current, step)
             current = step
 
     def _driver_action(
         self, ctxt: RequestContext, instance_uuid: str, action: str, notify: str, call: Callable[[], None]
     ) -> None:
         """An action that is one driver call, recorded as the event `compute_<action>_instance`."""
-        self._run_action(
+        self.compute_host.run_action(
             ctxt,
             instance_uuid,
             action,
@@ -43,7 +49,7 @@ class PowerActionsMixin(ComputeManagerBase):
             self._walk_steps(instance_uuid, action)
             self.driver.reboot(ctxt, instance_uuid, reboot_type)
 
-        self._run_action(
+        self.compute_host.run_action(
             ctxt, instance_uuid, action, event="compute_reboot_instance", notify="reboot", work=work
         )
 
@@ -93,11 +99,12 @@ class PowerActionsMixin(ComputeManagerBase):
         self, ctxt: RequestContext, instance_uuid: str, rescue_image_id: str, admin_password: str
     ) -> None:
         def work(instance: Instance) -> None:
-            image = self._spec(instance, image_id=rescue_image_id).image
-            rescue_image = self._with_image_file(ctxt, ImageRef(id=image.id, properties=image.properties))
+            image = self.compute_host.spec(instance, image_id=rescue_image_id).image
+            rescue_ref = ImageRef(id=image.id, properties=image.properties)
+            rescue_image = self.compute_host.with_image_file(ctxt, rescue_ref)
             self.driver.rescue(ctxt, instance_uuid, rescue_image, admin_password)
 
-        self._run_action(
+        self.compute_host.run_action(
             ctxt, instance_uuid, "rescue", event="compute_rescue_instance", notify="rescue", work=work
         )
 
@@ -109,7 +116,7 @@ class PowerActionsMixin(ComputeManagerBase):
 
     @rpc_method
     def set_admin_password(self, ctxt: RequestContext, instance_uuid: str, password: str) -> None:
-        self._run_action(
+        self.compute_host.run_action(
             ctxt,
             instance_uuid,
             "set_admin_password",

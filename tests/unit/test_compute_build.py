@@ -199,4 +199,4 @@ def test_terminate_releases_the_claim_and_the_quota(cloud: Cloud) -> None:
     assert load(cloud, uuid_).deleted and not manager.driver.instance_exists(uuid_)
     assert (node(cloud, "h1").memory_mb_used, node(cloud, "h1").running_vms) == (0, 0)
     with cloud.db.reader() as session:
-        assert manager.quotas.get_usage(session, "p1")["instances"] == 0
+        assert manager.compute_host.quotas.get_usage(session, "p1")["instances"] == 0
