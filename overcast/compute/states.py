@@ -159,7 +159,6 @@ class Transition:
 
 
 _IDLE: Final[tuple[str | None, ...]] = (None,)
-_VOLUME_VM_STATES: Final = (ACTIVE, PAUSED, STOPPED, RESIZED, SOFT_DELETED, SHELVED, SHELVED_OFFLOADED)
 _SNAPSHOT_VM_STATES: Final = (ACTIVE, STOPPED, PAUSED, SUSPENDED)
 
 
@@ -222,8 +221,6 @@ ACTIONS: Final[dict[str, Action]] = {
         # Read-only or task-less actions: no compare-and-swap, the instance stays as it is.
         _row("get_console_output", "os-getConsoleOutput", ANY, None, UNCHANGED,
              task_states=tuple(t for t in TASK_STATES if t not in (DELETING, MIGRATING))),
-        _row("attach_volume", "attach_volume", _VOLUME_VM_STATES, None, UNCHANGED),
-        _row("detach_volume", "detach_volume", _VOLUME_VM_STATES, None, UNCHANGED),
     )
 }  # fmt: skip
 

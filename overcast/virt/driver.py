@@ -53,10 +53,6 @@ class InstanceActionInvalid(errors.Conflict):
     default_message = "The action is not valid in the instance's current power state."
 
 
-class DeviceNotFound(errors.NotFound):
-    default_message = "No such device is attached to the instance."
-
-
 class DriverError(errors.OvercastError):
     """The hypervisor failed (spawn could not start the VM, qemu died, ...)."""
 
@@ -178,7 +174,6 @@ class ComputeDriver(ABC):
         "supports_rescue": False,
         "supports_snapshot": False,
         "supports_set_admin_password": False,
-        "supports_attach_volume": False,
         "supports_resize": False,
         "supports_console_output": False,
     }
@@ -326,24 +321,6 @@ class ComputeDriver(ABC):
 
     @abstractmethod
     def get_diagnostics(self, uuid: str) -> dict[str, Any]: ...
-
-    # --- volumes and networks ---------------------------------------------------------------------
-    def attach_volume(
-        self, ctxt: RequestContext, uuid: str, connection_info: dict[str, Any], mountpoint: str
-    ) -> None:
-        raise ActionNotSupported("This compute driver cannot attach volumes.")
-
-    def detach_volume(
-        self, ctxt: RequestContext, uuid: str, connection_info: dict[str, Any], mountpoint: str
-    ) -> None:
-        raise ActionNotSupported("This compute driver cannot detach volumes.")
-
-    @abstractmethod
-    def plug_vifs(self, uuid: str, network_info: list[dict[str, Any]]) -> None: ...
-
-    @abstractmethod
-    def unplug_vifs(self, uuid: str, network_info: list[dict[str, Any]]) -> None:
-        """Idempotent: unplugging from a VM that is gone is not an error."""
 
 
 DRIVERS: dict[str, str] = {

@@ -12,9 +12,7 @@ from typing import Any, ClassVar
 from overcast.context import RequestContext
 from overcast.virt.driver import (
     ComputeDriver,
-    DeviceNotFound,
     HostResources,
-    InstanceActionInvalid,
     InstanceExists,
     InstanceInfo,
     InstanceNotFound,
@@ -194,50 +192,14 @@ class FakeDriver(FakeMovesDriver):
                 "config_drive": False,
                 "num_cpus": vm.spec.vcpus,
                 "num_nics": len(vm.vifs),
-                "num_disks": 1 + len(vm.volumes),
+                "num_disks": 1,
                 "cpu_details": [
                     {"id": cpu, "time": cpu_time_ns // vm.spec.vcpus, "utilisation": None}
                     for cpu in range(vm.spec.vcpus)
                 ],
                 "nic_details": [{"mac_address": vif.get("address")} for vif in vm.vifs.values()],
-                "disk_details": [{"device": ROOT_DEVICE}] + [{"device": mp} for mp in vm.volumes],
+                "disk_details": [{"device": ROOT_DEVICE}],
                 "memory_details": {"maximum": vm.spec.memory_mb, "used": vm.spec.memory_mb if up else 0},
                 "boot_count": vm.boots,
                 "rescued": vm.rescued,
             }
-
-    # --- volumes and networks ---------------------------------------------------------------------
-    @injectable
-    def attach_volume(
-        self, ctxt: RequestContext, uuid: str, connection_info: dict[str, Any], mountpoint: str
-    ) -> None:
-        with self._lock:
-            vm = self._get(uuid)
-            if mountpoint == ROOT_DEVICE or mountpoint in vm.volumes:
-                raise InstanceActionInvalid(f"Device {mountpoint} of instance {uuid} is already in use.")
-            vm.volumes[mountpoint] = dict(connection_info)
-
-    @injectable
-    def detach_volume(
-        self, ctxt: RequestContext, uuid: str, connection_info: dict[str, Any], mountpoint: str
-    ) -> None:
-        with self._lock:
-            vm = self._get(uuid)
-            if vm.volumes.pop(mountpoint, None) is None:
-                raise DeviceNotFound(f"No volume is attached to instance {uuid} at {mountpoint}.")
-
-    @injectable
-    def plug_vifs(self, uuid: str, network_info: list[dict[str, Any]]) -> None:
-        with self._lock:
-            vm = self._get(uuid)
-            for vif in network_info:
-                vm.vifs[str(vif["id"])] = dict(vif)
-
-    @injectable
-    def unplug_vifs(self, uuid: str, network_info: list[dict[str, Any]]) -> None:
-        with self._lock:
-            vm = self._vms.get(uuid)
-            if vm is None:
-                return
-            for vif in network_info:
-                vm.vifs.pop(str(vif["id"]), None)

@@ -52,7 +52,6 @@ class FakeVM:
     started_at: float | None = None
     rescued: bool = False
     admin_password: str | None = None
-    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)  # mountpoint -> connection_info
     vifs: dict[str, dict[str, Any]] = field(default_factory=dict)  # vif id -> vif
     moved_disk: bytes | None = None  # what a cold move to another host received through the image service
 

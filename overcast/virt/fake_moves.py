@@ -105,7 +105,6 @@ class FakeMovesDriver(FakeDriverBase):
             vm = FakeVM(spec=new_spec, moved_disk=moved_disk)
             if backup is not None:
                 vm.console.extend(backup.console)
-                vm.volumes = dict(backup.volumes)
                 vm.vifs = dict(backup.vifs)
                 vm.admin_password = backup.admin_password
             vm.state = PowerState.SHUTDOWN

@@ -22,7 +22,6 @@ from overcast.context import RequestContext
 from overcast.virt.driver import (
     ActionNotSupported,
     ComputeDriver,
-    DeviceNotFound,
     ImageRef,
     InstanceActionInvalid,
     InstanceExists,
@@ -342,32 +341,6 @@ def test_diagnostics(driver: ComputeDriver, make_spec: SpecFactory) -> None:
     assert diagnostics["state"] == "running"
     assert diagnostics["num_cpus"] == 2
     assert len(diagnostics["cpu_details"]) == 2
-
-
-def test_volumes_attach_and_detach(driver: ComputeDriver, make_spec: SpecFactory) -> None:
-    _skip_unless(driver, "supports_attach_volume")
-    uuid = _spawned(driver, make_spec())
-    connection = {"driver_volume_type": "file", "data": {"path": "/tmp/vol-1"}}
-    before = driver.get_diagnostics(uuid)["num_disks"]
-    driver.attach_volume(CTXT, uuid, connection, "/dev/vdb")
-    assert driver.get_diagnostics(uuid)["num_disks"] == before + 1
-    with pytest.raises(InstanceActionInvalid):
-        driver.attach_volume(CTXT, uuid, connection, "/dev/vdb")
-    driver.detach_volume(CTXT, uuid, connection, "/dev/vdb")
-    assert driver.get_diagnostics(uuid)["num_disks"] == before
-    with pytest.raises(DeviceNotFound):
-        driver.detach_volume(CTXT, uuid, connection, "/dev/vdb")
-
-
-def test_vifs_plug_and_unplug(driver: ComputeDriver, make_spec: SpecFactory) -> None:
-    spec = make_spec()
-    uuid = _spawned(driver, spec)
-    extra = [{"id": "vif-2", "address": "fa:16:3e:00:00:02"}]
-    driver.plug_vifs(uuid, spec.network_info + extra)
-    assert driver.get_diagnostics(uuid)["num_nics"] == 2
-    driver.unplug_vifs(uuid, extra)
-    assert driver.get_diagnostics(uuid)["num_nics"] == 1
-    driver.unplug_vifs(str(uuidlib.uuid4()), extra)  # a VM that is gone: nothing to do
 
 
 def test_a_vm_that_dies_is_reported(

@@ -283,9 +283,6 @@ class _MinimalDriver(ComputeDriver):
     def get_diagnostics(self, uuid: str) -> dict[str, Any]:
         return {}
 
-    def plug_vifs(self, uuid: str, network_info: list[dict[str, Any]]) -> None: ...
-    def unplug_vifs(self, uuid: str, network_info: list[dict[str, Any]]) -> None: ...
-
 
 def test_optional_features_default_to_not_supported() -> None:
     driver = _MinimalDriver()
@@ -298,7 +295,6 @@ def test_optional_features_default_to_not_supported() -> None:
         lambda: driver.rescue(CTXT, "x", ImageRef("r"), None),
         lambda: driver.snapshot(CTXT, "x", "img", lambda data: None),
         lambda: driver.migrate_disk_and_power_off(CTXT, "x", spec),
-        lambda: driver.attach_volume(CTXT, "x", {}, "/dev/vdb"),
         lambda: driver.get_console_output(CTXT, "x"),
         lambda: driver.set_admin_password("x", "pw"),
     ):

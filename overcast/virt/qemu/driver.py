@@ -433,24 +433,6 @@ class QemuDriver(ResizeMixin):
                 "ssh_port": vm.record.ssh_port,
             }
 
-    # --- networks ---------------------------------------------------------------------------------
-    def plug_vifs(self, uuid: str, network_info: list[dict[str, Any]]) -> None:
-        with self._locked(uuid) as vm:
-            for vif in network_info:
-                vm.record.vifs[str(vif["id"])] = dict(vif)
-            vm.save()
-
-    def unplug_vifs(self, uuid: str, network_info: list[dict[str, Any]]) -> None:
-        with self._lock:
-            vm = self._vms.get(uuid)
-        if vm is None:
-            return
-        with vm.lock:
-            for vif in network_info:
-                vm.record.vifs.pop(str(vif["id"]), None)
-            if vm.folder.exists():
-                vm.save()
-
 
 def _forced(accelerator: str | None) -> Accelerator:
     if accelerator == "kvm":
