@@ -22,7 +22,7 @@ from overcast.compute import build_progress, instance_extra, instances, states
 from overcast.compute.manager_base import ComputeHost, load_configured_driver
 from overcast.compute.manager_images import ImageActionsMixin
 from overcast.compute.manager_move import MoveActionsMixin
-from overcast.compute.manager_power import PowerActionsMixin
+from overcast.compute.manager_power import PowerActions
 from overcast.compute.rpcapi import BINARY, TOPIC
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
@@ -51,7 +51,7 @@ _EVENT_POWER = {
 }  # fmt: skip
 
 
-class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Manager):
+class ComputeManager(MoveActionsMixin, ImageActionsMixin, Manager):
     RPC_API_VERSION: ClassVar[str] = "1.3"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
@@ -62,6 +62,8 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ImageActionsMixin, Man
         # What the manager itself drives at start-up and in its periodic tasks.
         self.driver = self.compute_host.driver
         self.resource_tracker = self.compute_host.resource_tracker
+        self.power_actions = PowerActions(self.compute_host, self.RPC_API_VERSION)
+        self.additional_endpoints.append(self.power_actions)
         # The hypervisor tells us at once when a VM changes on its own (crash, guest shutdown).
         self.driver.register_event_listener(self._on_lifecycle_event)
         # Builds start one at a time on this host, so the late group check of each sees the ones before.

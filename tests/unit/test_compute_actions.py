@@ -118,7 +118,7 @@ def test_a_second_action_cannot_start_while_the_first_runs(cloud: Cloud) -> None
     ):
         actions.reboot(ALICE, uuid_, "SOFT")
     # The compute side finishes what the API started, and records its event under the same request.
-    manager.stop_instance(ALICE, uuid_)
+    manager.power_actions.stop_instance(ALICE, uuid_)
     stopped = load(cloud, uuid_)
     assert (stopped.vm_state, stopped.task_state, stopped.power_state) == (
         states.STOPPED,
@@ -139,7 +139,7 @@ def test_a_failing_driver_call_clears_the_task_and_records_the_error(cloud: Clou
     ctxt = RequestContext(user_id="alice", project_id="p1", roles=("member",))
     ComputeService(cloud).actions._start(ctxt, uuid_, "pause", instance_actions.PAUSE)
     fake(manager).fail_next("pause", DriverError("qemu refused"))
-    manager.pause_instance(ctxt, uuid_)
+    manager.power_actions.pause_instance(ctxt, uuid_)
     instance = load(cloud, uuid_)
     assert (instance.vm_state, instance.task_state) == (states.ACTIVE, None)
     assert any("qemu refused" in message for message in faults(cloud, uuid_))
@@ -209,7 +209,7 @@ def test_soft_deleted_instances_are_reclaimed_after_the_interval(cloud: Cloud, c
         instance_actions.DELETE,
         prepare=lambda s, i, t: {"deleted_at": clock.now},
     )
-    manager.soft_delete_instance(ALICE, uuid_)
+    manager.power_actions.soft_delete_instance(ALICE, uuid_)
     assert load(cloud, uuid_).vm_state == states.SOFT_DELETED
     manager.reclaim_queued_deletes()
     assert not load(cloud, uuid_).deleted
