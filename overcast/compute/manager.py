@@ -21,7 +21,7 @@ from overcast.cloud import Cloud
 from overcast.compute import build_progress, instance_extra, instances, states
 from overcast.compute.manager_base import ComputeHost, load_configured_driver
 from overcast.compute.manager_images import ImageActionsMixin
-from overcast.compute.manager_move import MoveActionsMixin
+from overcast.compute.manager_move import MoveActions
 from overcast.compute.manager_power import PowerActions
 from overcast.compute.rpcapi import BINARY, TOPIC
 from overcast.context import RequestContext
@@ -51,7 +51,7 @@ _EVENT_POWER = {
 }  # fmt: skip
 
 
-class ComputeManager(MoveActionsMixin, ImageActionsMixin, Manager):
+class ComputeManager(ImageActionsMixin, Manager):
     RPC_API_VERSION: ClassVar[str] = "1.3"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
@@ -63,7 +63,8 @@ class ComputeManager(MoveActionsMixin, ImageActionsMixin, Manager):
         self.driver = self.compute_host.driver
         self.resource_tracker = self.compute_host.resource_tracker
         self.power_actions = PowerActions(self.compute_host, self.RPC_API_VERSION)
-        self.additional_endpoints.append(self.power_actions)
+        self.move_actions = MoveActions(self.compute_host, self.RPC_API_VERSION)
+        self.additional_endpoints.extend([self.power_actions, self.move_actions])
         # The hypervisor tells us at once when a VM changes on its own (crash, guest shutdown).
         self.driver.register_event_listener(self._on_lifecycle_event)
         # Builds start one at a time on this host, so the late group check of each sees the ones before.

@@ -1,4 +1,4 @@
-"""Compute manager: cold resize and migration (source and destination halves, confirm, revert).
+"""Compute service: cold resize and migration (source and destination halves, confirm, revert).
 
 Resize: the conductor reserves the destination and casts `resize_instance` to the source, which powers
 the VM off and sets its disks aside, then casts `finish_resize` to the destination, which brings the VM
@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from overcast.cloud import Cloud
 from overcast.compute import (
     instance_extra,
     migrations,
@@ -30,7 +29,6 @@ from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
 from overcast.manager import rpc_method
 from overcast.placement.claims import release
-from overcast.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
 
@@ -41,11 +39,17 @@ def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class MoveActionsMixin:
-    compute_host: ComputeHost
-    driver: ComputeDriver
-    cloud: Cloud
-    host: str
+class MoveActions:
+    """The compute service's halves of a cold move (resize, migrate, confirm, revert): an additional
+    RPC endpoint."""
+
+    def __init__(self, compute_host: ComputeHost, rpc_api_version: str) -> None:
+        self.compute_host = compute_host
+        self.cloud = compute_host.cloud
+        self.host = compute_host.host
+        self.driver = compute_host.driver
+        # The compute client sends one version for every method, so this serves the manager's.
+        self.RPC_API_VERSION = rpc_api_version
 
     def _move_status(self, uuid: str, expected: tuple[str, ...], status: str, **values: Any) -> None:
         self.cloud.db.write(lambda session: migrations.advance(session, uuid, expected, status, **values))
