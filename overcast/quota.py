@@ -22,7 +22,7 @@ from overcast.errors import BadRequest, QuotaExceeded
 UNLIMITED = -1
 DEFAULT_CLASS = "default"
 
-# Nova's, Cinder's, Neutron's and Glance's defaults.
+# Nova's defaults (its quota API still shows Neutron's floating IPs and security groups) and Glance's.
 DEFAULT_LIMITS: dict[str, int] = {
     "instances": 10,
     "cores": 20,
@@ -31,9 +31,6 @@ DEFAULT_LIMITS: dict[str, int] = {
     "metadata_items": 128,
     "server_groups": 10,
     "server_group_members": 10,
-    "volumes": 10,
-    "gigabytes": 1000,
-    "snapshots": 10,
     "floating_ips": 50,
     "security_groups": 10,
     "images": 100,

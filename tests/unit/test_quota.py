@@ -54,11 +54,11 @@ def test_a_refused_request_changes_no_counter(db: Database) -> None:
 
 def test_release_gives_back_and_never_goes_negative(db: Database) -> None:
     with db.writer() as session:
-        ENGINE.consume(session, "p1", {"volumes": 2, "gigabytes": 20})
-        ENGINE.release(session, "p1", {"volumes": 1, "gigabytes": 10})
-        assert ENGINE.get_usage(session, "p1")["gigabytes"] == 10
-        ENGINE.release(session, "p1", {"volumes": 5})
-        assert ENGINE.get_usage(session, "p1")["volumes"] == 0
+        ENGINE.consume(session, "p1", {"instances": 2, "cores": 8})
+        ENGINE.release(session, "p1", {"instances": 1, "cores": 4})
+        assert ENGINE.get_usage(session, "p1")["cores"] == 4
+        ENGINE.release(session, "p1", {"instances": 5})
+        assert ENGINE.get_usage(session, "p1")["instances"] == 0
 
 
 def test_unlimited_and_validation(db: Database) -> None:
