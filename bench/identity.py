@@ -60,7 +60,7 @@ def serve(data_dir: str, port: int, whole_api: bool) -> None:
     from fastapi.responses import JSONResponse
 
     from overcast.api.app import create_app
-    from overcast.api.assembly import build_api, served_catalog
+    from overcast.api.assembly import build_api
     from overcast.api.deps import get_context
     from overcast.api.openstack.identity import install
     from overcast.cloud import Cloud
@@ -70,7 +70,7 @@ def serve(data_dir: str, port: int, whole_api: bool) -> None:
 
     settings = load_settings(data_dir=Path(data_dir), listen=f"127.0.0.1:{port}")
     cloud = Cloud.from_settings(settings)
-    bootstrap(settings, cloud.db, served_catalog(), admin_password=ADMIN_PASSWORD)
+    bootstrap(settings, cloud.db, admin_password=ADMIN_PASSWORD)
     trivial = APIRouter()
 
     # Like /healthcheck, it hands FastAPI a finished response: the two differ by the token check alone.

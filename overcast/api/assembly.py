@@ -9,15 +9,7 @@ from overcast.api.app import create_app
 from overcast.api.openstack import compute, identity, image
 from overcast.cloud import Cloud
 from overcast.identity.bootstrap import BootstrapResult, bootstrap
-from overcast.identity.catalog import DEFAULT_SERVICES, CatalogEntry
 from overcast.image.api import ImageAPI
-
-# The service types whose APIs this app serves; the catalog lists exactly these.
-SERVED_TYPES = frozenset({"identity", "compute", "image"})
-
-
-def served_catalog() -> tuple[CatalogEntry, ...]:
-    return tuple(entry for entry in DEFAULT_SERVICES if entry.type in SERVED_TYPES)
 
 
 def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
@@ -35,4 +27,4 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
 
 def bootstrap_cloud(cloud: Cloud) -> BootstrapResult:
     """First start: identities, the catalog of what this app serves, and clouds.yaml."""
-    return bootstrap(cloud.settings, cloud.db, served_catalog())
+    return bootstrap(cloud.settings, cloud.db)

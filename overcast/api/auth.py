@@ -53,9 +53,6 @@ for _path in (
     "/compute/v2",
     "/image",
     "/image/versions",
-    "/volume",
-    "/volume/v3",
-    "/network",
 ):
     register_public_path(_path or "/", methods=("GET", "HEAD"))
 register_public_path("/identity/v3/auth/tokens", methods=("POST",))

@@ -25,7 +25,7 @@ _PATTERN_TOKENS = re.compile(r"\{[^}]*\}|\*\*|\*|[^{*]+|.")
 
 
 def _service_types_by_mount() -> dict[str, frozenset[str]]:
-    """The catalog's service types by the first segment of their path: /volume serves two types."""
+    """The catalog's service types by the first segment of their path (/compute for /compute/v2.1)."""
     mounts: dict[str, set[str]] = {}
     for entry in DEFAULT_SERVICES:
         mount = "/" + entry.path.strip("/").split("/")[0]

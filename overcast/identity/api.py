@@ -49,9 +49,9 @@ class IdentityAPI:
         self.db = core.db
 
     # Catalog ------------------------------------------------------------------------------------------
-    def catalog_for(self, project_id: str | None) -> list[Entity]:
+    def catalog(self) -> list[Entity]:
         with self.db.reader() as session:
-            return self.core.catalog.for_token(session, project_id)
+            return self.core.catalog.for_token(session)
 
     def list_catalog_services(self, service_type: str | None = None) -> list[Entity]:
         with self.db.reader() as session:

@@ -402,9 +402,9 @@ class TokenService:
             roles = session.scalars(select(Role).where(Role.name.in_(payload.roles)).order_by(Role.name))
             body["roles"] = [{"id": role.id, "name": role.name} for role in roles]
             if include_catalog:
-                body["catalog"] = self.core.catalog.for_token(session, payload.project_id)
+                body["catalog"] = self.core.catalog.for_token(session)
         elif include_catalog:
-            body["catalog"] = self.core.catalog.for_token(session, None)
+            body["catalog"] = self.core.catalog.for_token(session)
         if payload.application_credential_id:
             body["application_credential"] = token_application_credential(
                 session, payload.application_credential_id

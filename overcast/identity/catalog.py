@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from overcast.db.models.identity import CatalogEndpoint, CatalogService, Region
 
-PROJECT_ID_TEMPLATE = "$(project_id)s"
 INTERFACES = ("public", "internal")
 
 
@@ -20,18 +19,14 @@ INTERFACES = ("public", "internal")
 class CatalogEntry:
     type: str
     name: str
-    # Appended to settings.base_url; may hold $(project_id)s.
-    path: str
+    path: str  # appended to settings.base_url
 
 
+# The APIs the assembled app serves: a service joins the catalog with its router.
 DEFAULT_SERVICES: tuple[CatalogEntry, ...] = (
     CatalogEntry("identity", "keystone", "/identity"),
     CatalogEntry("compute", "nova", "/compute/v2.1"),
     CatalogEntry("image", "glance", "/image"),
-    CatalogEntry("block-storage", "cinder", f"/volume/v3/{PROJECT_ID_TEMPLATE}"),
-    CatalogEntry("volumev3", "cinderv3", f"/volume/v3/{PROJECT_ID_TEMPLATE}"),
-    CatalogEntry("network", "neutron", "/network"),
-    CatalogEntry("ec2", "ec2", "/ec2"),
 )
 
 _NAMESPACE = uuid.UUID("6f1d9a52-8c1e-4c1b-9f59-0c8e3a7d2b11")
@@ -122,23 +117,20 @@ class CatalogCache:
                 )
             return self._services
 
-    def for_token(self, session: Session, project_id: str | None) -> list[dict[str, Any]]:
-        """The catalog in a token's body; endpoints needing a project are left out of unscoped ones."""
+    def for_token(self, session: Session) -> list[dict[str, Any]]:
+        """The catalog in a token's body."""
         catalog = []
         for service in self._load(session):
-            endpoints = []
-            for endpoint in service.endpoints:
-                if PROJECT_ID_TEMPLATE in endpoint.url and project_id is None:
-                    continue
-                endpoints.append(
-                    {
-                        "id": endpoint.id,
-                        "interface": endpoint.interface,
-                        "region": endpoint.region_id,
-                        "region_id": endpoint.region_id,
-                        "url": endpoint.url.replace(PROJECT_ID_TEMPLATE, project_id or ""),
-                    }
-                )
+            endpoints = [
+                {
+                    "id": endpoint.id,
+                    "interface": endpoint.interface,
+                    "region": endpoint.region_id,
+                    "region_id": endpoint.region_id,
+                    "url": endpoint.url,
+                }
+                for endpoint in service.endpoints
+            ]
             catalog.append(
                 {"id": service.id, "type": service.type, "name": service.name, "endpoints": endpoints}
             )

@@ -24,7 +24,7 @@ import openstack
 import uvicorn
 from openstack.connection import Connection
 
-from overcast.api.assembly import build_api, served_catalog
+from overcast.api.assembly import build_api
 from overcast.cloud import Cloud
 from overcast.compute.manager import ComputeManager
 from overcast.conductor.manager import ConductorManager
@@ -72,7 +72,7 @@ class InProcessCloud:
         # A cheap hash keeps logins fast; the real cost is tested in the identity unit tests.
         hasher = PasswordHasher(time_cost=1, memory_cost_kib=1024)
         self.credentials: BootstrapResult = bootstrap(
-            self.settings, self.cloud.db, served_catalog(), hasher=hasher
+            self.settings, self.cloud.db, hasher=hasher
         )
         self.image_api = ImageAPI(self.cloud, image_settings or ImageSettings(size_cap=64 * 1024 * 1024))
         self.drivers: dict[str, Any] = dict(drivers or {host: FakeDriver() for host in compute_hosts})

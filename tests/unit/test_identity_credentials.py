@@ -135,11 +135,11 @@ def test_access_rule_paths(pattern: str, path: str, matches: bool) -> None:
 
 
 def test_access_rules_name_the_service_by_its_catalog_type() -> None:
-    rules = (("compute", "GET", "/v2.1/servers"), ("volumev3", "GET", "/v3/**"))
+    rules = (("compute", "GET", "/v2.1/servers"), ("image", "GET", "/v2/**"))
     assert allows(rules, "GET", "/compute/v2.1/servers")
     assert not allows(rules, "POST", "/compute/v2.1/servers")
     assert not allows(rules, "GET", "/image/v2.1/servers")
-    assert allows(rules, "GET", "/volume/v3/p/volumes")
+    assert allows(rules, "GET", "/image/v2/images/i1/members")
     assert not allows(rules, "GET", "/identity/v3/users")
     assert allows(rules, "GET", "/identity/v3/auth/tokens")
 

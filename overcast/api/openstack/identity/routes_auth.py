@@ -108,7 +108,7 @@ def token_catalog(
     identity: IdentityService = Depends(get_identity),
 ) -> dict[str, Any]:
     policy.enforce(context, "identity:list_catalog")
-    catalog = identity.api.catalog_for(context.project_id)
+    catalog = identity.api.catalog()
     return {"catalog": catalog, "links": {"self": str(request.url), "previous": None, "next": None}}
 
 
