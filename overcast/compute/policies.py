@@ -435,10 +435,4 @@ RULES: tuple[DocumentedRule, ...] = (
         "See an action's events before 2.51, and their tracebacks always.",
         ("GET", f"{SERVER}/os-instance-actions/{{request_id}}"),
     ),
-    # No route enforces these (os-quota-sets checks the QUOTA_* rules above); they stay registered because
-    # removing a published rule name is a change of its own.
-    documented("quota:show", ADMIN_OR_READER, "Read one's project's quotas (enforced by no route)."),
-    documented("quota:update", ADMIN, "Change quotas (enforced by no route)."),
-    documented("quota:delete", ADMIN, "Reset quotas (enforced by no route)."),
-    documented("quota:defaults", ANYONE, "Read the default quotas (enforced by no route)."),
 )

@@ -33,8 +33,8 @@ ANONYMOUS = RequestContext()
         ("identity:list_users", MEMBER_A, {}, False),
         ("identity:get_user", MEMBER_A, {"user_id": "alice"}, True),
         ("identity:change_password", ADMIN, {"user_id": "alice"}, False),
-        ("quota:update", MEMBER_A, {"project_id": "pa"}, False),
-        ("quota:show", READER_A, {"project_id": "pa"}, True),
+        ("os_compute_api:os-quota-sets:update", MEMBER_A, {"project_id": "pa"}, False),
+        ("os_compute_api:os-quota-sets:show", READER_A, {"project_id": "pa"}, True),
     ],
 )
 def test_rules(rule: str, context: RequestContext, target: dict[str, str | None], allowed: bool) -> None:
