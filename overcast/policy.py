@@ -177,10 +177,6 @@ def rule(name: str) -> Check:
         raise PolicyNotRegistered(name) from None
 
 
-def registered_rules() -> dict[str, Check]:
-    return {name: documented_rule.check for name, documented_rule in _table().items()}
-
-
 def list_rules() -> tuple[DocumentedRule, ...]:
     """Every rule with its description and operations: what a policy reference is generated from."""
     return tuple(_table().values())

@@ -109,10 +109,6 @@ class QuotaEngine:
         """Back to the defaults (DELETE os-quota-sets/{project_id})."""
         session.execute(delete(QuotaLimit).where(QuotaLimit.project_id == project_id))
 
-    def purge_project(self, session: Session, project_id: str) -> None:
-        self.reset_limits(session, project_id)
-        session.execute(delete(QuotaUsage).where(QuotaUsage.project_id == project_id))
-
     # Usage --------------------------------------------------------------------------------------------
     def get_usage(self, session: Session, project_id: str) -> dict[str, int]:
         usage = dict.fromkeys(self.defaults, 0)
@@ -149,14 +145,6 @@ class QuotaEngine:
     def release(self, session: Session, project_id: str, deltas: Mapping[str, int]) -> None:
         """Give usage back (the resource was deleted); never drops below zero."""
         self.consume(session, project_id, {resource: -abs(amount) for resource, amount in deltas.items()})
-
-    def sync_usage(self, session: Session, project_id: str, actual: Mapping[str, int]) -> None:
-        """Overwrite counters with a recount (repair after a crash between create and consume)."""
-        self._check_resources(actual)
-        usage = self._locked_usage(session, project_id, sorted(actual))
-        for resource, value in actual.items():
-            usage[resource].in_use = value
-        session.flush()
 
     def _locked_usage(self, session: Session, project_id: str, resources: list[str]) -> dict[str, QuotaUsage]:
         """The project's usage rows for `resources`, created when missing, locked until commit."""

@@ -125,15 +125,6 @@ def error_response_for(
     return nova_error_response(error, headers)
 
 
-def error_response(error: errors.OvercastError, headers: dict[str, str] | None = None) -> JSONResponse:
-    """Nova's shape regardless of the path (callers that know they serve the compute API)."""
-    return nova_error_response(error, headers)
-
-
-def fault_body() -> dict[str, Any]:
-    return Fault().to_body()
-
-
 def _field_path(location: Sequence[int | str]) -> str:
     # Drop the "body" root; keep the rest dotted, list indexes included (e.g. server.networks.0.uuid).
     parts = [str(part) for part in location]

@@ -45,9 +45,6 @@ class Notifier:
     def info(self, ctxt: RequestContext, event_type: str, payload: dict[str, Any]) -> None:
         self.notify(ctxt, "INFO", event_type, payload)
 
-    def warn(self, ctxt: RequestContext, event_type: str, payload: dict[str, Any]) -> None:
-        self.notify(ctxt, "WARN", event_type, payload)
-
     def error(self, ctxt: RequestContext, event_type: str, payload: dict[str, Any]) -> None:
         self.notify(ctxt, "ERROR", event_type, payload)
 

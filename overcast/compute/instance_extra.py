@@ -53,8 +53,3 @@ def ensure_unlocked(session: Session, ctxt: RequestContext, instance: Instance) 
     extra = peek(session, instance.uuid)
     if extra is not None and extra.locked and not ctxt.is_admin:
         raise errors.Conflict(f"Instance {instance.uuid} is locked")
-
-
-def is_locked(session: Session, instance_uuid: str) -> bool:
-    extra = peek(session, instance_uuid)
-    return extra is not None and extra.locked

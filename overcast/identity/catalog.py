@@ -92,15 +92,11 @@ class _Service:
 
 
 class CatalogCache:
-    """The catalog read once and kept; writes through this process invalidate it."""
+    """The catalog read once and kept: no API changes it."""
 
     def __init__(self) -> None:
         self._services: tuple[_Service, ...] | None = None
         self._lock = threading.Lock()
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._services = None
 
     def _load(self, session: Session) -> tuple[_Service, ...]:
         with self._lock:

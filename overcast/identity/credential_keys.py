@@ -45,9 +45,6 @@ class CredentialCipher:
     def at(cls, path: Path, max_active_keys: int = 3) -> CredentialCipher:
         return cls(KeyRepository(path, max_active_keys))
 
-    def primary_key_id(self) -> str:
-        return self.repository.load()[0].key_id
-
     def encrypt(self, plaintext: str) -> tuple[str, str]:
         """(key id, ciphertext) under the primary key."""
         primary = self.repository.load()[0]

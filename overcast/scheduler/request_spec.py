@@ -40,12 +40,6 @@ class RequestSpec:
     different_hosts: tuple[str, ...] = ()
     excluded_hosts: frozenset[str] = frozenset()
 
-    def with_placed(self, host: str) -> RequestSpec:
-        """The spec of the next instance of the same request once this one landed on `host`."""
-        if self.group_policy is None:
-            return self
-        return replace(self, group_hosts=(*self.group_hosts, host))
-
     def to_dict(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in self.__dataclass_fields__}
         data["wanted"] = {"vcpus": self.wanted.vcpus, "memory_mb": self.wanted.memory_mb,

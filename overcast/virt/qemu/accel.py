@@ -32,10 +32,6 @@ class Accelerator:
     cpu: str  # -cpu model: "host" under KVM, "max" under TCG
     reason: str
 
-    @property
-    def is_kvm(self) -> bool:
-        return self.name == "kvm"
-
 
 TCG = Accelerator("tcg", "max", "")
 
