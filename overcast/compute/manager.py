@@ -1,8 +1,11 @@
 """The compute service's manager: builds, acts on and deletes instances on this host via the virt driver.
 
-The parts: manager_base.py (shared helpers, `_run_action`), manager_power.py (power, pause, suspend,
-rescue, password, console, soft delete), manager_move.py (resize, rebuild, snapshot, shelve). This
-module keeps build, delete, start-up reconciliation, lifecycle events and the periodic tasks.
+The parts, each its own class: manager_base.py's ComputeHost (the driver, caches, clients and the
+shared helpers such as `run_action`), which the others take; the additional RPC endpoints
+manager_power.py's PowerActions (power, pause, suspend, rescue, password, console, soft delete),
+manager_move.py's MoveActions (resize, migrate, confirm, revert) and manager_images.py's ImageActions
+(rebuild, snapshot, shelve, unshelve). This module keeps build, delete, start-up reconciliation,
+lifecycle events and the periodic tasks (all the service's periodic tasks stay on the manager).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sqlalchemy.orm import Session
 from overcast.cloud import Cloud
 from overcast.compute import build_progress, instance_extra, instances, states
 from overcast.compute.manager_base import ComputeHost, load_configured_driver
-from overcast.compute.manager_images import ImageActionsMixin
+from overcast.compute.manager_images import ImageActions
 from overcast.compute.manager_move import MoveActions
 from overcast.compute.manager_power import PowerActions
 from overcast.compute.rpcapi import BINARY, TOPIC
@@ -51,7 +54,7 @@ _EVENT_POWER = {
 }  # fmt: skip
 
 
-class ComputeManager(ImageActionsMixin, Manager):
+class ComputeManager(Manager):
     RPC_API_VERSION: ClassVar[str] = "1.3"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
@@ -64,7 +67,8 @@ class ComputeManager(ImageActionsMixin, Manager):
         self.resource_tracker = self.compute_host.resource_tracker
         self.power_actions = PowerActions(self.compute_host, self.RPC_API_VERSION)
         self.move_actions = MoveActions(self.compute_host, self.RPC_API_VERSION)
-        self.additional_endpoints.extend([self.power_actions, self.move_actions])
+        self.image_actions = ImageActions(self.compute_host, self.RPC_API_VERSION)
+        self.additional_endpoints.extend([self.power_actions, self.move_actions, self.image_actions])
         # The hypervisor tells us at once when a VM changes on its own (crash, guest shutdown).
         self.driver.register_event_listener(self._on_lifecycle_event)
         # Builds start one at a time on this host, so the late group check of each sees the ones before.
@@ -358,4 +362,4 @@ class ComputeManager(ImageActionsMixin, Manager):
                 continue
             if self.compute_host.swap(instance.uuid, (None,), expected_vm_state=(states.SHELVED,),
                           task_state=states.SHELVING_OFFLOADING):  # fmt: skip
-                self.shelve_offload_instance(ctxt, instance.uuid)
+                self.image_actions.shelve_offload_instance(ctxt, instance.uuid)

@@ -1,4 +1,4 @@
-"""Compute manager: the actions that make or use images of a server: rebuild, snapshot (createImage),
+"""Compute service: the actions that make or use images of a server: rebuild, snapshot (createImage),
 shelve, shelve-offload and unshelve. Snapshots and shelved disks are uploaded through the image
 service's data path (`snapshot_images.py`); unshelve deletes the shelved image once the server runs.
 """
@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from overcast.cloud import Cloud
 from overcast.compute import instance_extra, states
 from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, ComputeHost
 from overcast.compute.snapshot_images import delete_snapshot_image
@@ -19,16 +18,21 @@ from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance
 from overcast.manager import rpc_method
 from overcast.placement.claims import Resources, release
-from overcast.virt.driver import ComputeDriver, PowerState
+from overcast.virt.driver import PowerState
 
 LOG = logging.getLogger(__name__)
 
 
-class ImageActionsMixin:
-    compute_host: ComputeHost
-    driver: ComputeDriver
-    cloud: Cloud
-    host: str
+class ImageActions:
+    """The compute service's actions that make or use images of a server: an additional RPC endpoint."""
+
+    def __init__(self, compute_host: ComputeHost, rpc_api_version: str) -> None:
+        self.compute_host = compute_host
+        self.cloud = compute_host.cloud
+        self.host = compute_host.host
+        self.driver = compute_host.driver
+        # The compute client sends one version for every method, so this serves the manager's.
+        self.RPC_API_VERSION = rpc_api_version
 
     # --- rebuild ----------------------------------------------------------------------------------
     @rpc_method
