@@ -75,12 +75,6 @@ class RequestTooLarge(OvercastError):
     default_message = "Request is too large."
 
 
-class OverLimit(OvercastError):
-    status = 413
-    title = "overLimit"
-    default_message = "Rate limit exceeded."
-
-
 class NoValidHost(OvercastError):
     status = 500
     title = "computeFault"

@@ -80,14 +80,12 @@ class Always(Check):
 ADMIN = HasRole("admin")
 OWN_PROJECT = Matches("project_id", "project_id")
 OWNER = Matches("user_id", "user_id")
-PROJECT_ADMIN = HasRole("admin") & OWN_PROJECT
 PROJECT_MEMBER = HasRole("member") & OWN_PROJECT
 PROJECT_READER = HasRole("reader") & OWN_PROJECT
 ADMIN_OR_MEMBER = ADMIN | PROJECT_MEMBER
 ADMIN_OR_READER = ADMIN | PROJECT_READER
 ADMIN_OR_OWNER = ADMIN | OWNER
 ANYONE = Always(True)
-NOBODY = Always(False)
 
 
 class PolicyNotRegistered(KeyError):

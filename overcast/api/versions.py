@@ -16,7 +16,6 @@ from overcast.config import Settings
 
 CURRENT = "CURRENT"
 SUPPORTED = "SUPPORTED"
-DEPRECATED = "DEPRECATED"
 # Keystone spells its current version's status this way and keystoneauth expects it.
 STABLE = "stable"
 

@@ -18,7 +18,6 @@ from overcast.errors import Unauthorized
 from overcast.identity.catalog import DEFAULT_SERVICES
 
 AccessRuleTriple = tuple[str, str, str]
-METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 _SEGMENT = r"[^/]+"
 _PATTERN_TOKENS = re.compile(r"\{[^}]*\}|\*\*|\*|[^{*]+|.")

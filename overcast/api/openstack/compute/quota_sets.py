@@ -39,7 +39,6 @@ _FALSE = ("false", "0", "off", "no")
 
 NETWORK_QUOTAS = frozenset({"fixed_ips", "floating_ips", "security_group_rules", "security_groups"})
 INJECTION_QUOTAS = frozenset({"injected_files", "injected_file_content_bytes", "injected_file_path_bytes"})
-SERVER_GROUP_QUOTAS = frozenset({"server_groups", "server_group_members"})
 
 
 def quota_set_resources(version: APIVersion) -> tuple[str, ...]:
