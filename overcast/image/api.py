@@ -1,12 +1,12 @@
 """Images: the logic behind /image/v2 (registry metadata, visibility, tags) and what compute calls.
 
 Data (upload, download, staging, import) lives in data.py and sharing in members.py; `ImageAPI` bundles
-them: `ImageAPI(cloud).get(ctxt, image_id)` is how the compute API checks an imageRef.
+them. The API's composition root (`api/assembly.py`) builds one with the configured `ImageSettings` and
+hands it to the image router and to the compute side.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 from collections.abc import Iterable
@@ -23,30 +23,21 @@ from overcast.db.base import utcnow
 from overcast.db.models.image import Image, ImageTag
 from overcast.db.pagination import paginate
 from overcast.image import policies, registry
+from overcast.image.data import SIZE_QUOTA, ImageData, image_quotas, size_in_mib
+from overcast.image.members import MemberAPI
 from overcast.image.patch import ImageChanges, apply
 from overcast.image.registry import ImageFilters, ImageRecord
 from overcast.image.settings import ImageSettings
-from overcast.image.stores import FilesystemStore, Store, build_stores
-from overcast.quota import DEFAULT_LIMITS, QuotaEngine
+from overcast.image.stores import CHUNK_SIZE, FilesystemStore, Store
+from overcast.quota import QuotaEngine
 
 LOG = logging.getLogger(__name__)
 
-MIB = 1024 * 1024
 # Glance's api_limit_max and image_tag_quota.
 MAX_LIMIT = 1000
 MAX_TAGS = 128
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at",
              "visibility", "owner", "min_disk", "min_ram", "virtual_size")  # fmt: skip
-SIZE_QUOTA = "image_size_total"
-
-
-def size_in_mib(size: int | None) -> int:
-    return -(-(size or 0) // MIB)
-
-
-def image_quotas(settings: ImageSettings) -> QuotaEngine:
-    """The quota engine images use: Glance's image count plus total stored MiB per project."""
-    return QuotaEngine({**DEFAULT_LIMITS, SIZE_QUOTA: settings.default_size_total_mib})
 
 
 def owner_target(image: Image) -> dict[str, Any]:
@@ -65,33 +56,20 @@ class ImageAPI:
         self.db = cloud.db
         self.settings = settings or ImageSettings()
         self.quotas = quotas or image_quotas(self.settings)
-        if stores is not None:
-            self.__dict__["stores"] = stores
+        self.data = ImageData(cloud, self.settings, self.quotas, stores=stores)
+        self.members = MemberAPI(self.db)
 
-    # Built on first use: the compute API only reads the registry and needs no store.
-    @functools.cached_property
+    @property
     def stores(self) -> dict[str, Store]:
-        return build_stores(self.settings, self.cloud.settings.data_dir)
+        return self.data.stores
 
-    @functools.cached_property
+    @property
     def staging(self) -> FilesystemStore:
-        return FilesystemStore(self.settings.staging_dir or self.cloud.settings.data_dir / "image-staging")
-
-    @functools.cached_property
-    def data(self) -> Any:
-        from overcast.image.data import ImageData
-
-        return ImageData(self)
-
-    @functools.cached_property
-    def members(self) -> Any:
-        from overcast.image.members import MemberAPI
-
-        return MemberAPI(self.db)
+        return self.data.staging
 
     @property
     def default_store(self) -> str:
-        return next(iter(self.stores))
+        return self.data.default_store
 
     # --- read -------------------------------------------------------------------------------------
     def get(self, ctxt: RequestContext, image_id: str) -> ImageRecord:
@@ -302,8 +280,6 @@ def _publicize_error(message: str) -> Exception:
 
 
 def _chunks_of(source: BinaryIO | Path | Iterable[bytes]) -> Iterable[bytes]:
-    from overcast.image.stores import CHUNK_SIZE
-
     if isinstance(source, Path):
 
         def from_path() -> Iterable[bytes]:

@@ -19,23 +19,21 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from overcast import errors, policy
+from overcast.cloud import Cloud
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.image import Image
 from overcast.image import formats, policies, registry
 from overcast.image.registry import ImageRecord
-from overcast.image.stores import Store
+from overcast.image.settings import ImageSettings
+from overcast.image.stores import FilesystemStore, Store, build_stores
 from overcast.image.stores.direct_io import fill_buffer
-from overcast.quota import UNLIMITED
-
-if TYPE_CHECKING:
-    from overcast.image.api import ImageAPI
+from overcast.quota import DEFAULT_LIMITS, UNLIMITED, QuotaEngine
 
 LOG = logging.getLogger(__name__)
 
@@ -49,6 +47,17 @@ NO_UPLOAD: dict[str, None] = {"upload_host": None, "upload_process": None, "uplo
 HASH_ALGO = "sha512"
 HASH_BLOCK = 4 * 1024 * 1024
 IMPORT_METHODS = ("glance-direct", "copy-image")
+MIB = 1024 * 1024
+SIZE_QUOTA = "image_size_total"
+
+
+def size_in_mib(size: int | None) -> int:
+    return -(-(size or 0) // MIB)
+
+
+def image_quotas(settings: ImageSettings) -> QuotaEngine:
+    """The quota engine images use: Glance's image count plus total stored MiB per project."""
+    return QuotaEngine({**DEFAULT_LIMITS, SIZE_QUOTA: settings.default_size_total_mib})
 
 
 class ImageTooLarge(errors.RequestTooLarge):
@@ -229,26 +238,51 @@ def parse_range(header: str | None, size: int) -> tuple[int, int, bool]:
 
 
 class ImageData:
-    def __init__(self, api: ImageAPI) -> None:
-        self.api = api
-        self.db = api.db
+    def __init__(
+        self,
+        cloud: Cloud,
+        settings: ImageSettings,
+        quotas: QuotaEngine,
+        stores: dict[str, Store] | None = None,
+        staging: FilesystemStore | None = None,
+    ) -> None:
+        self.cloud = cloud
+        self.db = cloud.db
+        self.settings = settings
+        self.quotas = quotas
+        if stores is not None:
+            self.__dict__["stores"] = stores
+        if staging is not None:
+            self.__dict__["staging"] = staging
+
+    # Built on first use: the compute API only reads the registry, and an API that starts with no
+    # interrupted upload to clean up touches no store.
+    @functools.cached_property
+    def stores(self) -> dict[str, Store]:
+        return build_stores(self.settings, self.cloud.settings.data_dir)
+
+    @functools.cached_property
+    def staging(self) -> FilesystemStore:
+        return FilesystemStore(self.settings.staging_dir or self.cloud.settings.data_dir / "image-staging")
+
+    @property
+    def default_store(self) -> str:
+        return next(iter(self.stores))
 
     def _store(self, store_id: str | None) -> tuple[str, Store]:
-        store_id = store_id or self.api.default_store
-        store = self.api.stores.get(store_id)
+        store_id = store_id or self.default_store
+        store = self.stores.get(store_id)
         if store is None:
             raise errors.BadRequest(f"Store {store_id} is not available on this node.")
         return store_id, store
 
     def _allowance(self, session: Session, image: Image) -> int:
         """The most bytes this image may hold: the size cap, or what is left of its owner's quota."""
-        from overcast.image.api import MIB, SIZE_QUOTA
-
-        allowance = self.api.settings.size_cap
+        allowance = self.settings.size_cap
         if image.owner is not None:
-            limit = self.api.quotas.get_limits(session, image.owner)[SIZE_QUOTA]
+            limit = self.quotas.get_limits(session, image.owner)[SIZE_QUOTA]
             if limit != UNLIMITED:
-                used = self.api.quotas.get_usage(session, image.owner)[SIZE_QUOTA]
+                used = self.quotas.get_usage(session, image.owner)[SIZE_QUOTA]
                 allowance = min(allowance, max(0, limit - used) * MIB)
         return allowance
 
@@ -284,7 +318,7 @@ class ImageData:
             registry.compare_and_set_status(
                 session, image_id, (image.status,), registry.SAVING,
                 upload_host=self.host, upload_process=this_process(),
-                upload_heartbeat_at=self.api.cloud.clock(),
+                upload_heartbeat_at=self.cloud.clock(),
             )  # fmt: skip
             return image.disk_format, allowance, image.status
 
@@ -321,11 +355,11 @@ class ImageData:
 
     @property
     def host(self) -> str:
-        return self.api.cloud.settings.host
+        return self.cloud.settings.host
 
     def _with_heartbeat(self, image_id: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
         """`chunks`, noting every HEARTBEAT_INTERVAL that the upload still makes progress."""
-        cloud = self.api.cloud
+        cloud = self.cloud
         last = cloud.monotonic()
         for chunk in chunks:
             if cloud.monotonic() - last >= HEARTBEAT_INTERVAL.total_seconds():
@@ -337,7 +371,7 @@ class ImageData:
         session.execute(
             update(Image)
             .where(Image.id == image_id, Image.status == registry.SAVING, Image.upload_host == self.host)
-            .values(upload_heartbeat_at=self.api.cloud.clock())
+            .values(upload_heartbeat_at=self.cloud.clock())
             .execution_options(synchronize_session=False)
         )
 
@@ -350,7 +384,7 @@ class ImageData:
         now); an upload on another host is taken for dead once it made no progress for STALE_UPLOAD.
         Glance v2 puts an image whose upload failed back to `queued`, so its owner can upload again.
         """
-        cutoff = self.api.cloud.clock() - STALE_UPLOAD
+        cutoff = self.cloud.clock() - STALE_UPLOAD
         stalled = func.coalesce(Image.upload_heartbeat_at, Image.updated_at) < cutoff
         saving = and_(Image.status == registry.SAVING, Image.deleted.is_(False))
 
@@ -382,7 +416,7 @@ class ImageData:
 
     def discard_partials(self, image_id: str) -> None:
         """Remove what unfinished uploads of `image_id` left in every store; failures are only logged."""
-        for store_id, store in self.api.stores.items():
+        for store_id, store in self.stores.items():
             try:
                 store.delete_partial(image_id)
             except errors.OvercastError:
@@ -396,12 +430,10 @@ class ImageData:
         summary: DataSummary,
         stored: list[tuple[str, str]],
     ) -> ImageRecord:
-        from overcast.image.api import SIZE_QUOTA, size_in_mib
-
         def finish(session: Session) -> ImageRecord:
             image = registry.get_live(session, image_id)
             if image.owner is not None:
-                self.api.quotas.consume(session, image.owner, {SIZE_QUOTA: size_in_mib(summary.size)})
+                self.quotas.consume(session, image.owner, {SIZE_QUOTA: size_in_mib(summary.size)})
             done = registry.compare_and_set_status(
                 session, image_id, (expected,), registry.ACTIVE, size=summary.size,
                 checksum=summary.checksum, os_hash_algo=HASH_ALGO, os_hash_value=summary.os_hash_value,
@@ -427,7 +459,7 @@ class ImageData:
     def _discard(self, image_id: str, stored: Iterable[tuple[str, str]]) -> None:
         for store_id, location in stored:
             try:
-                self.api.stores[store_id].delete(location)
+                self.stores[store_id].delete(location)
             except errors.OvercastError:
                 LOG.exception("Could not remove the data of image %s from store %s", image_id, store_id)
 
@@ -437,7 +469,9 @@ class ImageData:
     ) -> Download | None:
         """The data (or the requested range) of an image; None when it has no data (HTTP 204)."""
         policy.enforce(ctxt, policies.DOWNLOAD_IMAGE)
-        record = self.api.get(ctxt, image_id)
+        policy.enforce(ctxt, policies.GET_IMAGE)
+        with self.db.reader() as session:
+            record = registry.record(session, registry.get_visible(session, ctxt, image_id))
         image = record.image
         if image.status == registry.DEACTIVATED and not ctxt.is_admin:
             raise errors.Forbidden(
@@ -447,11 +481,11 @@ class ImageData:
             return None
         size = image.size or 0
         start, length, partial = parse_range(range_header, size)
-        usable = [(store, url) for store, url in record.locations if store in self.api.stores]
+        usable = [(store, url) for store, url in record.locations if store in self.stores]
         if not usable:
             raise errors.ServiceUnavailable(f"No store holding image {image_id} is enabled on this node.")
         store_id, url = usable[0]
-        chunks = self.api.stores[store_id].read(url, start, length)
+        chunks = self.stores[store_id].read(url, start, length)
         return Download(record, size, start, length, partial, chunks)
 
     # --- staging and import -----------------------------------------------------------------------
@@ -473,7 +507,7 @@ class ImageData:
 
         allowance = self.db.write(begin)
         try:
-            self.api.staging.add(image_id, limited(chunks, allowance))
+            self.staging.add(image_id, limited(chunks, allowance))
         except BaseException:
             self._set_status(image_id, registry.UPLOADING, registry.QUEUED)
             raise
@@ -492,7 +526,7 @@ class ImageData:
             raise errors.BadRequest(
                 f"Import method {method} is not supported; use one of {', '.join(IMPORT_METHODS)}."
             )
-        wanted = list(self.api.stores) if all_stores else list(stores or [self.api.default_store])
+        wanted = list(self.stores) if all_stores else list(stores or [self.default_store])
         for store_id in wanted:
             self._store(store_id)
 
@@ -512,7 +546,7 @@ class ImageData:
 
         image, locations = self.db.write(begin)
         if method == "glance-direct":
-            staged = f"file://{self.api.staging.directory / image_id}"
+            staged = f"file://{self.staging.directory / image_id}"
             return lambda: self._import_staged(image, staged, wanted, all_must_succeed)
         missing = [store_id for store_id in wanted if store_id not in {store for store, _ in locations}]
         return lambda: self._copy(image, locations[0], missing, all_must_succeed)
@@ -524,9 +558,9 @@ class ImageData:
         summary: DataSummary | None = None
         try:
             for store_id in store_ids:
-                pipeline = DataPipeline(source(), self.api.settings.size_cap, image.disk_format)
+                pipeline = DataPipeline(source(), self.settings.size_cap, image.disk_format)
                 try:
-                    stored.append((store_id, self.api.stores[store_id].add(image.id, pipeline)))
+                    stored.append((store_id, self.stores[store_id].add(image.id, pipeline)))
                 except errors.OvercastError:
                     if must_succeed:
                         raise
@@ -546,17 +580,17 @@ class ImageData:
     def _import_staged(self, image: Image, staged: str, store_ids: list[str], must_succeed: bool) -> None:
         try:
             summary, stored = self._write_everywhere(
-                image, lambda: self.api.staging.read(staged), store_ids, must_succeed
+                image, lambda: self.staging.read(staged), store_ids, must_succeed
             )
             self._activate(image.id, registry.IMPORTING, registry.QUEUED, summary, stored)
         except Exception:
             LOG.exception("Import of image %s failed; back to queued", image.id)
             self._set_status(image.id, registry.IMPORTING, registry.QUEUED)
         finally:
-            self.api.staging.delete(staged)
+            self.staging.delete(staged)
 
     def _copy(self, image: Image, source: tuple[str, str], store_ids: list[str], must_succeed: bool) -> None:
-        source_store = self.api.stores[source[0]]
+        source_store = self.stores[source[0]]
         try:
             summary, stored = self._write_everywhere(
                 image, lambda: source_store.read(source[1]), store_ids, must_succeed

@@ -195,11 +195,7 @@ def one_cycle(graph: Graph, component: list[str]) -> list[str]:
 
 
 # Cycles that exist today, each with the #13 item that removes it; a cycle may lose members, never gain any.
-KNOWN_CYCLES: list[frozenset[str]] = [
-    # #13 item 5: ImageAPI builds ImageData(self), which reaches back for MIB, SIZE_QUOTA and size_in_mib;
-    # handed its stores and quota instead, ImageData imports nothing of image/api.py.
-    frozenset({"overcast.image.api", "overcast.image.data"}),
-]  # fmt: skip
+KNOWN_CYCLES: list[frozenset[str]] = []
 
 
 def unexpected_cycles(graph: Graph) -> list[list[str]]:
