@@ -71,9 +71,7 @@ class InProcessCloud:
         self.cloud = Cloud.from_settings(self.settings)
         # A cheap hash keeps logins fast; the real cost is tested in the identity unit tests.
         hasher = PasswordHasher(time_cost=1, memory_cost_kib=1024)
-        self.credentials: BootstrapResult = bootstrap(
-            self.settings, self.cloud.db, hasher=hasher
-        )
+        self.credentials: BootstrapResult = bootstrap(self.settings, self.cloud.db, hasher=hasher)
         self.image_api = ImageAPI(self.cloud, image_settings or ImageSettings(size_cap=64 * 1024 * 1024))
         self.drivers: dict[str, Any] = dict(drivers or {host: FakeDriver() for host in compute_hosts})
         self.driver = next(iter(self.drivers.values()))
@@ -113,11 +111,6 @@ class InProcessCloud:
             project_domain_name="Default",
             region_name="RegionOne",
             identity_api_version="3",
-        )
-
-    def compute_manager(self, host: str) -> ComputeManager:
-        return next(
-            s.manager for s in self.services if isinstance(s.manager, ComputeManager) and s.host == host
         )
 
     def openstack(self, *args: str, user: str = "overcast-demo", check: bool = True) -> Any:
