@@ -14,6 +14,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+# Nova's default_availability_zone: the zone of every compute host that no aggregate puts in another.
+DEFAULT_AVAILABILITY_ZONE = "nova"
+
 
 def _default_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "overcast"

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from overcast import errors
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
+from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.db.base import utcnow
 from overcast.db.engine import Database
 from overcast.db.models.aggregates import Aggregate, AggregateHost, AggregateMetadata
@@ -24,7 +25,6 @@ from overcast.db.models.compute import Instance
 from overcast.db.models.service import ServiceRecord
 from overcast.digits import database_id
 
-DEFAULT_AVAILABILITY_ZONE = "nova"
 INTERNAL_AVAILABILITY_ZONE = "internal"
 ZONE_KEY = "availability_zone"
 

@@ -15,9 +15,10 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from overcast import errors, servicegroup
 from overcast.compute import instances, network_info, states, tags
-from overcast.compute.aggregates import DEFAULT_AVAILABILITY_ZONE, host_zones
+from overcast.compute.aggregates import host_zones
 from overcast.compute.lookup import id_from_ref
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
+from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.context import RequestContext
 from overcast.db.models.compute import Flavor, Instance, InstanceFault
 from overcast.db.models.instance_actions import InstanceExtra

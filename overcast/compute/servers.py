@@ -31,6 +31,7 @@ from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.compute.rpcapi import ComputeAPI
 from overcast.compute.server_queries import MAX_LIMIT, Server, ServerFilters, list_page, with_details
 from overcast.conductor.rpcapi import ConductorAPI
+from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Flavor, Instance
@@ -43,7 +44,6 @@ __all__ = ["MAX_LIMIT", "Server", "ServerAPI", "ServerCreate", "ServerFilters", 
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_AVAILABILITY_ZONE = "nova"
 # Nova's password_length and its alphabet without look-alike characters.
 ADMIN_PASSWORD_LENGTH = 12
 _PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.placement.devices import Held, Pool, PoolKey, used_after
 from overcast.placement.resources import Wanted
 
-DEFAULT_AVAILABILITY_ZONE = "nova"
 AZ_METADATA_KEY = "availability_zone"
 
 Mask = npt.NDArray[np.bool_]

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
+from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.virt.driver import DriverError, InstanceSpec
 
 LABEL = "config-2"
@@ -27,7 +28,7 @@ _VFAT_SIZE = 64 * 1024 * 1024
 def meta_data(
     spec: InstanceSpec,
     *,
-    availability_zone: str = "nova",
+    availability_zone: str = DEFAULT_AVAILABILITY_ZONE,
     launch_index: int = 0,
     admin_password: str | None = None,
 ) -> dict[str, Any]:
@@ -67,7 +68,7 @@ def network_data(network_info: list[dict[str, Any]]) -> dict[str, Any]:
 def config_drive_files(
     spec: InstanceSpec,
     *,
-    availability_zone: str = "nova",
+    availability_zone: str = DEFAULT_AVAILABILITY_ZONE,
     launch_index: int = 0,
     admin_password: str | None = None,
 ) -> dict[str, bytes]:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from overcast.config import SerialConsoleSettings, Settings, load_settings
+from overcast.config import DEFAULT_AVAILABILITY_ZONE, SerialConsoleSettings, Settings, load_settings
 from overcast.context import RequestContext
 from overcast.virt import hardware
 from overcast.virt.driver import (
@@ -74,7 +74,7 @@ class QemuDriver(ResizeMixin):
         boot_timeout: float = 0.0,
         soft_reboot_timeout: float = 60.0,
         config_drive_format: configdrive.DriveFormat = "iso9660",
-        availability_zone: str = "nova",
+        availability_zone: str = DEFAULT_AVAILABILITY_ZONE,
         serial_console: SerialConsoleSettings | None = None,
     ) -> None:
         """`boot_timeout` > 0 makes spawn/power_on/reboot/unrescue wait for the guest's READY line;
