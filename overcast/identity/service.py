@@ -6,7 +6,7 @@ from overcast.config import Settings
 from overcast.db.engine import Database
 from overcast.identity.api import IdentityAPI
 from overcast.identity.assignments import AssignmentLister
-from overcast.identity.auth import TokenService
+from overcast.identity.authentication import TokenService
 from overcast.identity.core import IdentityCore
 from overcast.identity.credentials import CredentialAPI
 from overcast.identity.groups import GroupAPI
