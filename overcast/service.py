@@ -62,6 +62,21 @@ class PeriodicRunner:
             self._thread.join(timeout)
 
 
+def _rpc_method_names(endpoint: object) -> set[str]:
+    return {name for name in dir(endpoint) if getattr(getattr(endpoint, name, None), "_rpc_exposed", False)}
+
+
+def _refuse_shared_rpc_methods(endpoints: tuple[object, ...]) -> None:
+    """Each RPC method lives in one endpoint: the dispatcher would otherwise pick one silently."""
+    seen: dict[str, str] = {}
+    for endpoint in endpoints:
+        owner = type(endpoint).__name__
+        for name in _rpc_method_names(endpoint):
+            if name in seen:
+                raise ValueError(f"RPC method {name} is served by both {seen[name]} and {owner}")
+            seen[name] = owner
+
+
 class Service:
     """One manager (and its additional endpoints) serving its topic on one host."""
 
@@ -76,7 +91,9 @@ class Service:
         interval = cloud.settings.report_interval if report_interval is None else report_interval
         tasks = [*manager.periodic_tasks(), ("report_state", interval, True, self.report_state)]
         self._periodic = PeriodicRunner(tasks, cloud.monotonic)
-        endpoints = [RPCEndpoint(served) for served in (manager, *manager.additional_endpoints)]
+        served = (manager, *manager.additional_endpoints)
+        _refuse_shared_rpc_methods(served)
+        endpoints = [RPCEndpoint(one) for one in served]
         self._rpc_server = RPCServer(cloud.transport, Target(topic=self.topic, host=self.host), endpoints)
         self.started = False
 

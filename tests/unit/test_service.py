@@ -137,6 +137,21 @@ def test_additional_endpoints_are_served_each_with_its_version(cloud: Cloud) -> 
         service.stop()
 
 
+class ShoutingEndpoint:
+    RPC_API_VERSION: ClassVar[str] = "1.2"
+
+    @rpc_method
+    def shout(self, ctxt: RequestContext, word: str) -> str:
+        return word
+
+
+def test_a_method_served_by_two_endpoints_is_refused(cloud: Cloud) -> None:
+    manager = EchoManager(cloud, "host-a")
+    manager.additional_endpoints.append(ShoutingEndpoint())
+    with pytest.raises(ValueError, match="shout"):
+        Service(cloud, manager)
+
+
 def test_periodic_tasks_run_and_stop_runs_cleanup(cloud: Cloud) -> None:
     manager = EchoManager(cloud, "host-a")
     service = Service(cloud, manager)
