@@ -278,7 +278,7 @@ def _resolve_done_vm_state(done: str, vm_state: str, vm_state_before: str | None
 
 
 def allowed_actions(vm_state: str, task_state: str | None) -> list[str]:
-    """Names of the actions that may start from this state (for the dashboard's buttons)."""
+    """Names of the actions that may start from this state."""
     return [name for name, row in ACTIONS.items() if row.allows(vm_state, task_state)]
 
 
