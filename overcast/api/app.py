@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from overcast import metrics, servicegroup
 from overcast.api import versions
+from overcast.api.auth import readable_without_token
 from overcast.api.errors import install_error_handlers
 from overcast.api.middleware import BodySizeLimitMiddleware, JsonBodyMiddleware, RequestContextMiddleware
 from overcast.config import Settings
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from overcast.db.engine import Database
 
 LOG = logging.getLogger(__name__)
+# The foundation routes answer probes and scrapers, which hold no token.
+PUBLIC_PATHS = readable_without_token("", "/healthcheck", "/metrics")
 
 
 def utcnow() -> datetime:

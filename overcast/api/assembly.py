@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from overcast.api import app as foundation
 from overcast.api import openapi
 from overcast.api.app import create_app
+from overcast.api.auth import PublicPaths
 from overcast.api.openstack import compute, identity, image
 from overcast.cloud import Cloud
 from overcast.identity.bootstrap import BootstrapResult, bootstrap
@@ -17,7 +19,13 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     app = create_app(cloud.settings, db=cloud.db, transport=cloud.transport)
     app.state.cloud = cloud
     app.state.clock = cloud.clock
-    identity.install(app, cloud.settings, cloud.db)
+    public = PublicPaths(
+        (*foundation.PUBLIC_PATHS, *identity.PUBLIC_PATHS, *compute.PUBLIC_PATHS, *image.PUBLIC_PATHS,
+         *openapi.PUBLIC_PATHS)
+    )  # fmt: skip
+    # The OpenAPI documents leave these paths' operations without the token scheme.
+    app.state.public_paths = public
+    identity.install(app, cloud.settings, cloud.db, public=public)
     compute.install(app, cloud)
     image.install(app, cloud, image_api)
     # Last: each API's document describes the routes mounted above.

@@ -1,13 +1,14 @@
 """Auth middleware: X-Auth-Token -> RequestContext on request.state.context, or 401.
 
-Public paths (version documents, token issue, /metrics, /healthcheck, /) pass without a token; a service
-adds its own with :func:`register_public_path` (e.g. the EC2 API, which signs requests instead).
+What passes without a token (version documents, token issue, /metrics, /healthcheck, /) is the app's
+own: each router package names its public paths and `api/assembly.py` hands them all to the middleware,
+so two apps in one process never share them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
@@ -16,6 +17,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from overcast.context import RequestContext
 from overcast.errors import OvercastError, Unauthorized
+
+READS = ("GET", "HEAD")
 
 
 @dataclass(frozen=True)
@@ -27,35 +30,25 @@ class PublicPath:
         return (self.methods is None or method in self.methods) and bool(self.pattern.fullmatch(path))
 
 
-_PUBLIC: list[PublicPath] = []
-
-
-def register_public_path(path: str, *, prefix: bool = False, methods: tuple[str, ...] | None = None) -> None:
-    """Let requests to `path` (or everything below it with prefix=True) through without a token."""
+def public_path(path: str, *, prefix: bool = False, methods: Iterable[str] | None = None) -> PublicPath:
+    """Requests to `path` (or everything below it with prefix=True) that pass without a token."""
     tail = r"(/.*)?" if prefix else r"/?"
     pattern = re.compile(re.escape(path.rstrip("/")) + tail)
-    _PUBLIC.append(PublicPath(pattern, frozenset(m.upper() for m in methods) if methods else None))
+    return PublicPath(pattern, frozenset(m.upper() for m in methods) if methods else None)
 
 
-def is_public(method: str, path: str) -> bool:
-    return any(entry.allows(method, path) for entry in _PUBLIC)
+def readable_without_token(*paths: str) -> tuple[PublicPath, ...]:
+    """Version documents and the like: clients read them (GET, HEAD) before they have a token."""
+    return tuple(public_path(path or "/", methods=READS) for path in paths)
 
 
-# Version documents of every OpenStack-shaped service answer without a token: clients read them first.
-for _path in (
-    "",
-    "/healthcheck",
-    "/metrics",
-    "/identity",
-    "/identity/v3",
-    "/compute",
-    "/compute/v2.1",
-    "/compute/v2",
-    "/image",
-    "/image/versions",
-):
-    register_public_path(_path or "/", methods=("GET", "HEAD"))
-register_public_path("/identity/v3/auth/tokens", methods=("POST",))
+@dataclass(frozen=True)
+class PublicPaths:
+    entries: tuple[PublicPath, ...]
+
+    def allows(self, method: str, path: str) -> bool:
+        return any(entry.allows(method, path) for entry in self.entries)
+
 
 # (token, request id, method, path): the method and path let a token limited by application-credential
 # access rules be refused for requests its rules do not name.
@@ -71,10 +64,15 @@ class AuthMiddleware:
     """Pure ASGI so it costs one dict lookup and one token check per request."""
 
     def __init__(
-        self, app: ASGIApp, validate: TokenValidator, render_error: ErrorRenderer = _default_renderer
+        self,
+        app: ASGIApp,
+        validate: TokenValidator,
+        public: PublicPaths,
+        render_error: ErrorRenderer = _default_renderer,
     ) -> None:
         self.app = app
         self.validate = validate
+        self.public = public
         self.render_error = render_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -83,7 +81,7 @@ class AuthMiddleware:
             return
         state = scope.setdefault("state", {})
         token = Headers(scope=scope).get("x-auth-token")
-        public = is_public(scope["method"], scope["path"])
+        public = self.public.allows(scope["method"], scope["path"])
         if token:
             try:
                 state["context"] = self.validate(

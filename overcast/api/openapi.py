@@ -25,7 +25,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from overcast.api.auth import is_public, register_public_path
+from overcast.api.auth import PublicPaths, readable_without_token
 from overcast.api.openstack.compute import action_schemas, server_actions, server_filters
 from overcast.api.openstack.compute.microversion import LEGACY_HEADER, MAX_VERSION, MIN_VERSION, NEW_HEADER
 from overcast.api.openstack.image.images import PATCH_MEDIA_TYPE
@@ -388,8 +388,7 @@ IMAGE_API = APIDocument(
 )
 DOCUMENTS: tuple[APIDocument, ...] = (COMPUTE, IDENTITY, IMAGE_API)
 
-for _document in DOCUMENTS:
-    register_public_path(_document.url, methods=("GET", "HEAD"))
+PUBLIC_PATHS = readable_without_token(*(document.url for document in DOCUMENTS))
 
 
 def _covers(prefix: str, path: str) -> bool:
@@ -397,9 +396,8 @@ def _covers(prefix: str, path: str) -> bool:
 
 
 def _error_statuses(
-    document: APIDocument, method: str, path: str, operation: Schema, extra: tuple[int, ...]
+    document: APIDocument, method: str, path: str, operation: Schema, extra: tuple[int, ...], public: bool
 ) -> list[int]:
-    public = is_public(method.upper(), path)
     statuses = [400, 404, *document.statuses_everywhere, *extra]
     if not (public and method in READS):
         statuses.append(401)
@@ -466,7 +464,7 @@ def _used_schemas(paths: Schema, schemas: Schema) -> Schema:
     return dict(sorted(used.items()))
 
 
-def build_document(whole: Schema, document: APIDocument, base_url: str) -> Schema:
+def build_document(whole: Schema, document: APIDocument, base_url: str, public_paths: PublicPaths) -> Schema:
     """`document`'s part of FastAPI's `whole` app document, completed as this module explains."""
     paths = {
         path: copy.deepcopy(item)
@@ -490,12 +488,13 @@ def build_document(whole: Schema, document: APIDocument, base_url: str) -> Schem
         if not parameters:
             del operation["parameters"]
         _honest_success(responses)
-        for status in _error_statuses(document, method, path, operation, notes.errors):
+        public = public_paths.allows(method.upper(), path)
+        for status in _error_statuses(document, method, path, operation, notes.errors, public):
             responses[str(status)] = {
                 "description": _ERROR_DESCRIPTIONS.get(status) or HTTPStatus(status).phrase,
                 "content": copy.deepcopy(document.error_content),
             }
-        if is_public(method.upper(), path):
+        if public:
             operation["security"] = []
     schemas = {
         name: schema
@@ -519,7 +518,10 @@ def documents(app: FastAPI) -> dict[str, Schema]:
     if built is None:
         whole = get_openapi(title=app.title, version=app.version, routes=app.routes)
         base_url = app.state.settings.base_url
-        built = {document.url: build_document(whole, document, base_url) for document in DOCUMENTS}
+        public_paths: PublicPaths = app.state.public_paths
+        built = {
+            document.url: build_document(whole, document, base_url, public_paths) for document in DOCUMENTS
+        }
         app.state.openapi_documents = built
     return built
 

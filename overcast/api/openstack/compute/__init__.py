@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 
+from overcast.api.auth import public_path, readable_without_token
 from overcast.api.openstack.compute import (
     aggregates,
     availability_zones,
@@ -32,8 +33,11 @@ from overcast.api.openstack.compute.microversion import MicroversionMiddleware
 from overcast.api.openstack.compute.views import Links
 from overcast.cloud import Cloud
 from overcast.compute.api import ComputeService
+from overcast.compute.consoles import SERIAL_PATH
 
 PREFIX = "/compute/v2.1"
+# The version documents, and the serial console's websocket, whose single-use console token is its check.
+PUBLIC_PATHS = (*readable_without_token("/compute", PREFIX), public_path(SERIAL_PATH))
 
 
 def build_router() -> APIRouter:

@@ -19,7 +19,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from overcast import errors, policy
-from overcast.api.auth import register_public_path
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.cloud import Cloud
@@ -35,8 +34,6 @@ _CONNECT_TIMEOUT = 10.0
 # Nova's protocol -> console types; only serial is served here (no VNC/SPICE: the VMs have no display).
 _TYPES = {"vnc": ("novnc", "xvpvnc"), "spice": ("spice-html5",), "rdp": ("rdp-html5",),
           "serial": ("serial",), "mks": ("webmks",)}  # fmt: skip
-
-register_public_path(SERIAL_PATH)
 
 router = APIRouter()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 
-from overcast.api.auth import AuthMiddleware
+from overcast.api import app as foundation
+from overcast.api.auth import AuthMiddleware, PublicPaths, public_path, readable_without_token
 from overcast.api.errors import error_response_for
 from overcast.api.openstack.identity import (
     routes_assignments,
@@ -20,6 +21,11 @@ from overcast.db.engine import Database
 from overcast.identity.service import IdentityService
 
 PREFIX = "/identity"
+# The version documents, and logging in.
+PUBLIC_PATHS = (
+    *readable_without_token(PREFIX, f"{PREFIX}/v3"),
+    public_path(f"{PREFIX}/v3/auth/tokens", methods=("POST",)),
+)
 
 
 def build_router() -> APIRouter:
@@ -37,11 +43,21 @@ def build_router() -> APIRouter:
     return router
 
 
-def install(app: FastAPI, settings: Settings, db: Database, identity: IdentityService | None = None) -> None:
+def install(
+    app: FastAPI,
+    settings: Settings,
+    db: Database,
+    identity: IdentityService | None = None,
+    *,
+    public: PublicPaths | None = None,
+) -> None:
     """Mount the Identity API at /identity and authenticate every other request with its tokens.
 
-    `identity` lets tests pass a service with an injected clock or a cheap password hash.
+    `identity` lets tests pass a service with an injected clock or a cheap password hash. `public` is
+    what passes without a token: every mounted API's public paths (by default, the foundation's and
+    identity's, for an app that mounts identity alone).
     """
+    public = public or PublicPaths((*foundation.PUBLIC_PATHS, *PUBLIC_PATHS))
     service = identity or IdentityService(settings, db)
     app.state.identity = service
     app.include_router(build_router())
@@ -50,5 +66,7 @@ def install(app: FastAPI, settings: Settings, db: Database, identity: IdentitySe
         raise RuntimeError("install() must run before the app serves its first request")
     # Innermost: it runs after the request-id middleware, so its 401s carry a request id too.
     app.user_middleware.append(
-        Middleware(AuthMiddleware, validate=service.tokens.context, render_error=error_response_for)
+        Middleware(
+            AuthMiddleware, validate=service.tokens.context, public=public, render_error=error_response_for
+        )
     )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from overcast.api.auth import readable_without_token
 from overcast.api.openstack.image import data, images, schemas, versions
 from overcast.cloud import Cloud
 from overcast.image.api import ImageAPI
+
+PUBLIC_PATHS = readable_without_token("/image", "/image/versions")
 
 
 def build_router() -> APIRouter:
