@@ -67,6 +67,7 @@ def serve(data_dir: str, port: int, whole_api: bool) -> None:
     from overcast.config import load_settings
     from overcast.context import RequestContext
     from overcast.identity.bootstrap import bootstrap
+    from overcast.identity.service import IdentityService
 
     settings = load_settings(data_dir=Path(data_dir), listen=f"127.0.0.1:{port}")
     cloud = Cloud.from_settings(settings)
@@ -89,7 +90,7 @@ def serve(data_dir: str, port: int, whole_api: bool) -> None:
         app.include_router(trivial, prefix="/bench")
     else:
         app = create_app(settings, cloud.db, routers=[("/bench", trivial)])
-        install(app, settings, cloud.db)
+        install(app, IdentityService(settings, cloud.db))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

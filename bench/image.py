@@ -56,13 +56,16 @@ def serve(data_dir: Path, port: int) -> None:
     from overcast.config import load_settings
     from overcast.identity.bootstrap import bootstrap
     from overcast.identity.catalog import DEFAULT_SERVICES
+    from overcast.identity.service import IdentityService
+    from overcast.image.api import ImageAPI
+    from overcast.image.settings import ImageSettings
 
     settings = load_settings(data_dir=data_dir, listen=f"127.0.0.1:{port}", log_level="WARNING")
     cloud = Cloud.from_settings(settings)
     bootstrap(settings, cloud.db, tuple(e for e in DEFAULT_SERVICES if e.type in ("identity", "image")))
     app = create_app(settings, db=cloud.db, transport=cloud.transport)
-    identity.install(app, settings, cloud.db)
-    image.install(app, cloud)
+    identity.install(app, IdentityService(settings, cloud.db))
+    image.install(app, ImageAPI(cloud, ImageSettings()))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
 
 

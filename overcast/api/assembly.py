@@ -10,12 +10,18 @@ from overcast.api.app import create_app
 from overcast.api.auth import PublicPaths
 from overcast.api.openstack import compute, identity, image
 from overcast.cloud import Cloud
+from overcast.compute.api import ComputeService
 from overcast.identity.bootstrap import BootstrapResult, bootstrap
+from overcast.identity.service import IdentityService
 from overcast.image.api import ImageAPI
+from overcast.image.settings import ImageSettings
 
 
 def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
-    """The API service's app; `image_api` lets tests give the image service their own settings."""
+    """The API service's app, and the composition root of the services it serves: each is built once
+    here from the Cloud, and the compute side snapshots through the same image service the image API
+    serves. `image_api` lets tests give the image service their own settings."""
+    images = image_api or ImageAPI(cloud, ImageSettings())
     app = create_app(cloud.settings, db=cloud.db, transport=cloud.transport)
     app.state.cloud = cloud
     app.state.clock = cloud.clock
@@ -25,9 +31,9 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     )  # fmt: skip
     # The OpenAPI documents leave these paths' operations without the token scheme.
     app.state.public_paths = public
-    identity.install(app, cloud.settings, cloud.db, public=public)
-    compute.install(app, cloud)
-    image.install(app, cloud, image_api)
+    identity.install(app, IdentityService(cloud.settings, cloud.db), public=public)
+    compute.install(app, ComputeService(cloud, images=images))
+    image.install(app, images)
     # Last: each API's document describes the routes mounted above.
     openapi.install(app)
     return app

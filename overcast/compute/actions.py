@@ -10,7 +10,6 @@ unshelve), which finishes the transition. Resize, rebuild, snapshot, shelve and 
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,17 +59,14 @@ class Started:
 
 
 class ActionAPI:
-    def __init__(self, cloud: Cloud, quotas: QuotaEngine) -> None:
+    def __init__(self, cloud: Cloud, quotas: QuotaEngine, images: ImageAPI) -> None:
         self.cloud = cloud
         self.db = cloud.db
         self.quotas = quotas
+        # Snapshots are images, made and counted like any other.
+        self.images = images
         self.compute_rpc = ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
         self.conductor = ConductorAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
-
-    @functools.cached_property
-    def images(self) -> ImageAPI:
-        """The image service: snapshots are images, made and counted like any other."""
-        return ImageAPI(self.cloud)
 
     # --- the one way an action starts -------------------------------------------------------------
     def _start(

@@ -23,9 +23,11 @@ from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import ComputeNode, Flavor, Instance
 from overcast.db.models.service import ServiceRecord
+from overcast.image.api import ImageAPI
 from overcast.quota import QuotaEngine
 
 LOG = logging.getLogger(__name__)
+
 
 def flavor_dict(flavor: Flavor) -> dict[str, Any]:
     return {
@@ -58,8 +60,8 @@ def compute_is_up(cloud: Cloud, session: Session, host: str) -> bool:
 
 
 class ServerActionAPI(ActionAPI):
-    def __init__(self, cloud: Cloud, quotas: QuotaEngine, servers: ServerAPI) -> None:
-        super().__init__(cloud, quotas)
+    def __init__(self, cloud: Cloud, quotas: QuotaEngine, servers: ServerAPI, images: ImageAPI) -> None:
+        super().__init__(cloud, quotas, images)
         self.servers = servers
 
     # --- resize -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from overcast.compute.migrations import MigrationReader
 from overcast.compute.server_metadata import MetadataAPI
 from overcast.compute.servers import ServerAPI
 from overcast.compute.tags import TagAPI
+from overcast.image.api import ImageAPI
 from overcast.quota import QuotaEngine
 
 __all__ = ["ComputeService"]
@@ -23,10 +24,13 @@ __all__ = ["ComputeService"]
 class ComputeService:
     """Everything the compute HTTP router calls."""
 
-    def __init__(self, cloud: Cloud, quotas: QuotaEngine | None = None) -> None:
+    def __init__(
+        self, cloud: Cloud, quotas: QuotaEngine | None = None, images: ImageAPI | None = None
+    ) -> None:
+        """`images` is the app's one image service (api/assembly.py's); a default one serves tests."""
         self.quotas = quotas or QuotaEngine()
         self.servers = ServerAPI(cloud, self.quotas)
-        self.actions = ServerActionAPI(cloud, self.quotas, self.servers)
+        self.actions = ServerActionAPI(cloud, self.quotas, self.servers, images or ImageAPI(cloud))
         self.metadata = MetadataAPI(cloud.db, self.quotas)
         self.flavors = FlavorAPI(cloud.db)
         self.keypairs = KeyPairAPI(cloud.db, self.quotas)

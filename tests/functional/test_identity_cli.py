@@ -50,7 +50,7 @@ class IdentityCloud:
         self.bootstrap: BootstrapResult = bootstrap(self.settings, self.db, hasher=hasher)
         self.identity = IdentityService(self.settings, self.db, clock=clock, hasher=hasher)
         app = create_app(self.settings, self.db, routers=routers)
-        install(app, self.settings, self.db, self.identity)
+        install(app, self.identity)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

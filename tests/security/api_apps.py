@@ -30,7 +30,7 @@ def roomy_login_limits() -> Iterator[None]:
 def identity_app(cloud: InProcessCloud, identity: IdentityService | None = None) -> FastAPI:
     """An identity-only API app on the cloud's database (its own identity service unless given one)."""
     app = create_app(cloud.settings, cloud.cloud.db)
-    install(app, cloud.settings, cloud.cloud.db, identity)
+    install(app, identity or IdentityService(cloud.settings, cloud.cloud.db))
     return app
 
 

@@ -146,7 +146,7 @@ def test_access_rules_name_the_service_by_its_catalog_type() -> None:
 
 def test_user_email_is_bounded_with_a_400(settings: Settings, db: Database, boot: BootstrapResult) -> None:
     app = create_app(settings, db)
-    install(app, settings, db, IdentityService(settings, db, hasher=HASHER))
+    install(app, IdentityService(settings, db, hasher=HASHER))
     with TestClient(app) as client:
         auth = {
             "identity": {

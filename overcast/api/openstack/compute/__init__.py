@@ -31,7 +31,6 @@ from overcast.api.openstack.compute import (
 )
 from overcast.api.openstack.compute.microversion import MicroversionMiddleware
 from overcast.api.openstack.compute.views import Links
-from overcast.cloud import Cloud
 from overcast.compute.api import ComputeService
 from overcast.compute.consoles import SERIAL_PATH
 
@@ -66,11 +65,11 @@ def build_router() -> APIRouter:
     return router
 
 
-def install(app: FastAPI, cloud: Cloud, service: ComputeService | None = None) -> None:
-    """Mount the Compute API and its version documents; `service` lets tests inject their own."""
+def install(app: FastAPI, service: ComputeService) -> None:
+    """Mount the Compute API and its version documents, served by `service`."""
     if app.middleware_stack is not None:
         raise RuntimeError("install() must run before the app serves its first request")
-    app.state.compute = service or ComputeService(cloud)
-    app.state.compute_links = Links(cloud.settings)
+    app.state.compute = service
+    app.state.compute_links = Links(app.state.settings)
     app.include_router(build_router())
     app.user_middleware.append(Middleware(MicroversionMiddleware, prefix=PREFIX))

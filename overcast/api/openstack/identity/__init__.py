@@ -16,8 +16,6 @@ from overcast.api.openstack.identity import (
     routes_regions,
     routes_resources,
 )
-from overcast.config import Settings
-from overcast.db.engine import Database
 from overcast.identity.service import IdentityService
 
 PREFIX = "/identity"
@@ -43,22 +41,14 @@ def build_router() -> APIRouter:
     return router
 
 
-def install(
-    app: FastAPI,
-    settings: Settings,
-    db: Database,
-    identity: IdentityService | None = None,
-    *,
-    public: PublicPaths | None = None,
-) -> None:
+def install(app: FastAPI, service: IdentityService, *, public: PublicPaths | None = None) -> None:
     """Mount the Identity API at /identity and authenticate every other request with its tokens.
 
-    `identity` lets tests pass a service with an injected clock or a cheap password hash. `public` is
+    `public` is
     what passes without a token: every mounted API's public paths (by default, the foundation's and
     identity's, for an app that mounts identity alone).
     """
     public = public or PublicPaths((*foundation.PUBLIC_PATHS, *PUBLIC_PATHS))
-    service = identity or IdentityService(settings, db)
     app.state.identity = service
     app.include_router(build_router())
 

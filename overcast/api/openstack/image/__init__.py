@@ -6,7 +6,6 @@ from fastapi import APIRouter, FastAPI
 
 from overcast.api.auth import readable_without_token
 from overcast.api.openstack.image import data, images, schemas, versions
-from overcast.cloud import Cloud
 from overcast.image.api import ImageAPI
 
 PUBLIC_PATHS = readable_without_token("/image", "/image/versions")
@@ -19,11 +18,11 @@ def build_router() -> APIRouter:
     return router
 
 
-def install(app: FastAPI, cloud: Cloud, service: ImageAPI | None = None) -> None:
-    """Mount the Image API; `service` lets tests inject one with their own settings or stores."""
+def install(app: FastAPI, service: ImageAPI) -> None:
+    """Mount the Image API, served by `service`."""
     if app.middleware_stack is not None:
         raise RuntimeError("install() must run before the app serves its first request")
-    app.state.image = service or ImageAPI(cloud)
+    app.state.image = service
     app.include_router(build_router())
     # This API is starting: uploads it was receiving when its process died will never finish.
     app.state.image.data.recover_interrupted_uploads()
