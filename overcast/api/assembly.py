@@ -10,6 +10,7 @@ from overcast.api.app import create_app
 from overcast.api.auth import PublicPaths
 from overcast.api.openstack import compute, identity, image
 from overcast.cloud import Cloud
+from overcast.compute.admin import AdminServices
 from overcast.compute.api import ComputeService
 from overcast.identity.bootstrap import BootstrapResult, bootstrap
 from overcast.identity.service import IdentityService
@@ -32,7 +33,8 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     # The OpenAPI documents leave these paths' operations without the token scheme.
     app.state.public_paths = public
     identity.install(app, IdentityService(cloud.settings, cloud.db), public=public)
-    compute.install(app, ComputeService(cloud, images=images))
+    compute_service = ComputeService(cloud, images=images)
+    compute.install(app, compute_service, AdminServices(cloud, compute_service.quotas))
     image.install(app, images)
     # Last: each API's document describes the routes mounted above.
     openapi.install(app)

@@ -31,6 +31,7 @@ from overcast.api.openstack.compute import (
 )
 from overcast.api.openstack.compute.microversion import MicroversionMiddleware
 from overcast.api.openstack.compute.views import Links
+from overcast.compute.admin import AdminServices
 from overcast.compute.api import ComputeService
 from overcast.compute.consoles import SERIAL_PATH
 
@@ -65,11 +66,12 @@ def build_router() -> APIRouter:
     return router
 
 
-def install(app: FastAPI, service: ComputeService) -> None:
-    """Mount the Compute API and its version documents, served by `service`."""
+def install(app: FastAPI, service: ComputeService, admin: AdminServices) -> None:
+    """Mount the Compute API and its version documents, served by `service` (and `admin`'s APIs)."""
     if app.middleware_stack is not None:
         raise RuntimeError("install() must run before the app serves its first request")
     app.state.compute = service
+    app.state.compute_admin = admin
     app.state.compute_links = Links(app.state.settings)
     app.include_router(build_router())
     app.user_middleware.append(Middleware(MicroversionMiddleware, prefix=PREFIX))

@@ -1,8 +1,7 @@
-"""What the compute admin routers share: their logic objects, the caller, and Nova's value formats."""
+"""What the compute admin routers share: the caller with its admin services, and Nova's value formats."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,30 +10,8 @@ from fastapi import Depends, Request
 
 from overcast import errors
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request
-from overcast.compute.aggregates import AggregateAPI
-from overcast.compute.api import ComputeService
-from overcast.compute.flavor_access import FlavorAccessAPI
-from overcast.compute.hosts import HostAPI
-from overcast.compute.quota_views import QuotaViewAPI
-from overcast.compute.usage import UsageAPI
+from overcast.compute.admin import AdminServices
 from overcast.context import RequestContext
-from overcast.scheduler.rpcapi import notify_host_states_changed
-
-STATE_KEY = "compute_admin"
-
-
-class AdminServices:
-    """The logic behind the admin APIs, built once per ComputeService (and so per cloud)."""
-
-    def __init__(self, compute: ComputeService) -> None:
-        cloud = compute.servers.cloud
-        self.compute = compute
-        notify_schedulers = functools.partial(notify_host_states_changed, cloud.transport)
-        self.aggregates = AggregateAPI(cloud.db, notify_schedulers)
-        self.hosts = HostAPI(cloud.db, cloud.clock, cloud.settings.service_down_time, notify_schedulers)
-        self.usage = UsageAPI(cloud.db, cloud.clock)
-        self.quotas = QuotaViewAPI(cloud.db, compute.quotas)
-        self.flavor_access = FlavorAccessAPI(cloud.db)
 
 
 @dataclass(frozen=True)
@@ -48,11 +25,7 @@ class AdminRequest:
 
 
 def admin_request(request: Request, req: ComputeRequest = Depends(compute_request)) -> AdminRequest:
-    state = request.app.state
-    admin: AdminServices | None = getattr(state, STATE_KEY, None)
-    if admin is None or admin.compute is not req.service:
-        admin = AdminServices(req.service)
-        setattr(state, STATE_KEY, admin)
+    admin: AdminServices = request.app.state.compute_admin
     return AdminRequest(req, admin)
 
 

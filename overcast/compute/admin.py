@@ -1,0 +1,26 @@
+"""The logic behind the compute admin APIs (aggregates, hosts, usage, quota views, flavor access)."""
+
+from __future__ import annotations
+
+import functools
+
+from overcast.cloud import Cloud
+from overcast.compute.aggregates import AggregateAPI
+from overcast.compute.flavor_access import FlavorAccessAPI
+from overcast.compute.hosts import HostAPI
+from overcast.compute.quota_views import QuotaViewAPI
+from overcast.compute.usage import UsageAPI
+from overcast.quota import QuotaEngine
+from overcast.scheduler.rpcapi import notify_host_states_changed
+
+
+class AdminServices:
+    """Built once per app by api/assembly.py, on the quota engine its ComputeService counts with."""
+
+    def __init__(self, cloud: Cloud, quotas: QuotaEngine) -> None:
+        notify_schedulers = functools.partial(notify_host_states_changed, cloud.transport)
+        self.aggregates = AggregateAPI(cloud.db, notify_schedulers)
+        self.hosts = HostAPI(cloud.db, cloud.clock, cloud.settings.service_down_time, notify_schedulers)
+        self.usage = UsageAPI(cloud.db, cloud.clock)
+        self.quotas = QuotaViewAPI(cloud.db, quotas)
+        self.flavor_access = FlavorAccessAPI(cloud.db)
