@@ -75,7 +75,7 @@ def create_transfer_image(session: Session, instance: Instance) -> str:
     return image.id
 
 
-def store_snapshot(cloud: Cloud, image_id: str, data: BinaryIO, *, api: ImageAPI | None = None) -> None:
+def store_snapshot(cloud: Cloud, image_id: str, data: BinaryIO, *, api: ImageAPI) -> None:
     """Store the disk the driver captured as the image's data (hashed, in the image store), activating it.
 
     The format is what the data is: QEMU's snapshots are qcow2, anything else (the fake driver's) raw.
@@ -90,7 +90,7 @@ def store_snapshot(cloud: Cloud, image_id: str, data: BinaryIO, *, api: ImageAPI
         while chunk := data.read(1 << 20):
             yield chunk
 
-    (api or ImageAPI(cloud)).upload(RequestContext.admin(), image_id, chunks())
+    api.upload(RequestContext.admin(), image_id, chunks())
 
 
 def delete_snapshot_image(images: ImageAPI, image_id: str) -> None:
