@@ -255,3 +255,15 @@ def load_configured_driver(cloud: Cloud) -> ComputeDriver:
     name = resolve_driver_name(cloud.settings.compute_driver)
     # The QEMU driver keeps its VMs under the cloud's data_dir.
     return load_driver(name, **({"settings": cloud.settings} if name == "qemu" else {}))
+
+
+class HostEndpoint:
+    """Base of the compute service's additional RPC endpoints: each works on the one ComputeHost."""
+
+    def __init__(self, compute_host: ComputeHost, rpc_api_version: str) -> None:
+        self.compute_host = compute_host
+        self.cloud = compute_host.cloud
+        self.host = compute_host.host
+        self.driver = compute_host.driver
+        # The compute client sends one version for every method, so each endpoint serves the manager's.
+        self.RPC_API_VERSION = rpc_api_version

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from overcast.compute import instance_extra, states
-from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, ComputeHost
+from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, HostEndpoint
 from overcast.compute.snapshot_images import delete_snapshot_image
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
@@ -23,16 +23,8 @@ from overcast.virt.driver import PowerState
 LOG = logging.getLogger(__name__)
 
 
-class ImageActions:
+class ImageActions(HostEndpoint):
     """The compute service's actions that make or use images of a server: an additional RPC endpoint."""
-
-    def __init__(self, compute_host: ComputeHost, rpc_api_version: str) -> None:
-        self.compute_host = compute_host
-        self.cloud = compute_host.cloud
-        self.host = compute_host.host
-        self.driver = compute_host.driver
-        # The compute client sends one version for every method, so this serves the manager's.
-        self.RPC_API_VERSION = rpc_api_version
 
     # --- rebuild ----------------------------------------------------------------------------------
     @rpc_method

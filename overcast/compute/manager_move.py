@@ -23,7 +23,7 @@ from overcast.compute import (
     resize_transfer,
     states,
 )
-from overcast.compute.manager_base import AfterSwap, ComputeHost
+from overcast.compute.manager_base import AfterSwap, HostEndpoint
 from overcast.compute.move_bookkeeping import held as _held
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
@@ -39,17 +39,9 @@ def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class MoveActions:
+class MoveActions(HostEndpoint):
     """The compute service's halves of a cold move (resize, migrate, confirm, revert): an additional
     RPC endpoint."""
-
-    def __init__(self, compute_host: ComputeHost, rpc_api_version: str) -> None:
-        self.compute_host = compute_host
-        self.cloud = compute_host.cloud
-        self.host = compute_host.host
-        self.driver = compute_host.driver
-        # The compute client sends one version for every method, so this serves the manager's.
-        self.RPC_API_VERSION = rpc_api_version
 
     def _move_status(self, uuid: str, expected: tuple[str, ...], status: str, **values: Any) -> None:
         self.cloud.db.write(lambda session: migrations.advance(session, uuid, expected, status, **values))

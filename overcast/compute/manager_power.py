@@ -6,21 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 from overcast.compute import states
-from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, ComputeHost
+from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, HostEndpoint
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
 from overcast.manager import rpc_method
 from overcast.virt.driver import ImageRef, RebootType
 
 
-class PowerActions:
+class PowerActions(HostEndpoint):
     """The compute service's power, console and soft-delete actions: an additional RPC endpoint."""
-
-    def __init__(self, compute_host: ComputeHost, rpc_api_version: str) -> None:
-        self.compute_host = compute_host
-        self.driver = compute_host.driver
-        # The compute client sends one version for every method, so this serves the manager's.
-        self.RPC_API_VERSION = rpc_api_version
 
     def _walk_steps(self, uuid: str, action: str) -> None:
         """Move through the action's intermediate task_states (REBOOT_PENDING, REBOOT_STARTED, ...)."""
