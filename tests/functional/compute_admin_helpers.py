@@ -1,7 +1,8 @@
-"""Helpers of the compute admin functional tests: raw compute calls."""
+"""Helpers of the compute functional tests: raw compute calls, waiting for a server to settle."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from openstack.connection import Connection
@@ -10,3 +11,21 @@ from openstack.connection import Connection
 def compute(conn: Connection, method: str, path: str, **kwargs: Any) -> Any:
     """A raw compute API call through the SDK's authenticated session (status codes, error bodies)."""
     return conn.compute.request(path, method, raise_exc=False, **kwargs)
+
+
+INTERVAL = 0.05
+WAIT_SECONDS = 20
+
+
+def settled(conn: Connection, server_id: str, status: str) -> Any:
+    """The server once it shows `status` with no task running (the sdk's wait trusts a stale object)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        current = conn.compute.get_server(server_id)
+        if current.status == status and current.task_state is None:
+            return current
+        assert current.status != "ERROR" or status == "ERROR", f"{server_id} went to ERROR: {current.fault}"
+        assert time.monotonic() < deadline, (
+            f"{server_id} is {current.status}/{current.task_state}, not {status}"
+        )
+        time.sleep(INTERVAL)

@@ -26,10 +26,9 @@ from overcast.context import RequestContext
 from overcast.db.models.compute import ComputeNode
 from overcast.virt.driver import PowerState
 from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.functional.compute_admin_helpers import INTERVAL, WAIT_SECONDS, settled
 
 OPENSTACK = Path(sys.executable).with_name("openstack")
-INTERVAL = 0.05
-WAIT_SECONDS = 20
 
 
 class Recorder:
@@ -69,18 +68,6 @@ def active(conn: Connection, name: str, **extra: Any) -> Any:
     )
 
 
-def wait_status(conn: Connection, server: Any, status: str) -> Any:
-    """Poll until the server shows `status` with no task running (the sdk's wait trusts a stale object)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        current = conn.compute.get_server(server.id)
-        if current.status == status and current.task_state is None:
-            return current
-        assert current.status != "ERROR" or status == "ERROR", f"{server.id} went to ERROR: {current.fault}"
-        assert time.monotonic() < deadline, (
-            f"{server.id} is {current.status}/{current.task_state}, not {status}"
-        )
-        time.sleep(INTERVAL)
 
 
 def wait_until(predicate: Any, timeout: float = 10.0) -> None:
@@ -104,24 +91,24 @@ def test_power_actions_change_status_and_record_actions_events_and_notifications
 ) -> None:
     server = active(demo, "power")
     demo.compute.stop_server(server)
-    assert wait_status(demo, server, "SHUTOFF").power_state == int(PowerState.SHUTDOWN)
+    assert settled(demo, server.id, "SHUTOFF").power_state == int(PowerState.SHUTDOWN)
     with pytest.raises(sdk_exceptions.ConflictException) as refused:
         demo.compute.stop_server(server)
     assert f"Cannot 'stop' instance {server.id} while it is in vm_state stopped" in str(refused.value)
     demo.compute.start_server(server)
-    wait_status(demo, server, "ACTIVE")
+    settled(demo, server.id, "ACTIVE")
     demo.compute.reboot_server(server, "SOFT")
-    wait_status(demo, server, "ACTIVE")
+    settled(demo, server.id, "ACTIVE")
     demo.compute.reboot_server(server, "HARD")
-    wait_status(demo, server, "ACTIVE")
+    settled(demo, server.id, "ACTIVE")
     demo.compute.pause_server(server)
-    assert wait_status(demo, server, "PAUSED").power_state == int(PowerState.PAUSED)
+    assert settled(demo, server.id, "PAUSED").power_state == int(PowerState.PAUSED)
     demo.compute.unpause_server(server)
-    wait_status(demo, server, "ACTIVE")
+    settled(demo, server.id, "ACTIVE")
     demo.compute.suspend_server(server)
-    wait_status(demo, server, "SUSPENDED")
+    settled(demo, server.id, "SUSPENDED")
     demo.compute.resume_server(server)
-    wait_status(demo, server, "ACTIVE")
+    settled(demo, server.id, "ACTIVE")
 
     actions = list(demo.compute.server_actions(server))
     assert [a.action for a in actions] == [
@@ -161,10 +148,10 @@ def test_lock_refuses_the_owner_but_not_an_admin(demo: Connection, admin: Connec
     with pytest.raises(sdk_exceptions.ConflictException):
         demo.compute.delete_server(server)
     admin.compute.stop_server(server)
-    wait_status(demo, server, "SHUTOFF")
+    settled(demo, server.id, "SHUTOFF")
     demo.compute.unlock_server(server)
     demo.compute.start_server(server)
-    wait_status(demo, server, "ACTIVE")
+    settled(demo, server.id, "ACTIVE")
     admin.compute.lock_server(server)
     with pytest.raises(sdk_exceptions.ForbiddenException):
         demo.compute.unlock_server(server)
@@ -178,16 +165,16 @@ def test_rescue_unrescue_password_console_and_diagnostics(demo: Connection, admi
     server = active(demo, "rescuer")
     response = demo.compute.post(f"/servers/{server.id}/action", json={"rescue": {"adminPass": "s3cret"}})
     assert response.status_code == 200 and response.json() == {"adminPass": "s3cret"}
-    wait_status(demo, server, "RESCUE")
+    settled(demo, server.id, "RESCUE")
     demo.compute.unrescue_server(server)
-    wait_status(demo, server, "ACTIVE")
+    settled(demo, server.id, "ACTIVE")
     demo.compute.rescue_server(server)
-    wait_status(demo, server, "RESCUE")
+    settled(demo, server.id, "RESCUE")
     demo.compute.unrescue_server(server)
-    wait_status(demo, server, "ACTIVE")
+    settled(demo, server.id, "ACTIVE")
 
     demo.compute.change_server_password(server, "n3w-pass")
-    assert wait_status(demo, server, "ACTIVE").status == "ACTIVE"
+    assert settled(demo, server.id, "ACTIVE").status == "ACTIVE"
     assert demo.compute.get_server_password(server) == ""
     demo.compute.clear_server_password(server)
 
@@ -208,17 +195,17 @@ def test_resize_confirm_and_revert_through_the_conductor(
     bigger = admin.compute.create_flavor(name="actions.bigger", ram=1024, vcpus=2, disk=1)
     server = active(demo, "resizer")
     demo.compute.resize_server(server, bigger.id)
-    resized = wait_status(demo, server, "VERIFY_RESIZE")
+    resized = settled(demo, server.id, "VERIFY_RESIZE")
     # From microversion 2.47 a server embeds its flavor (named by original_name) instead of linking it.
     assert resized.flavor["original_name"] == bigger.name and resized.flavor["vcpus"] == 2
     demo.compute.confirm_server_resize(server)
-    confirmed = wait_status(demo, server, "ACTIVE")
+    confirmed = settled(demo, server.id, "ACTIVE")
     assert confirmed.flavor["original_name"] == bigger.name
     demo.compute.resize_server(server, TINY)
-    wait_status(demo, server, "VERIFY_RESIZE")
+    settled(demo, server.id, "VERIFY_RESIZE")
     demo.compute.revert_server_resize(server)
     wait_until(lambda: demo.compute.get_server(server.id).flavor["original_name"] == bigger.name)
-    assert wait_status(demo, server, "ACTIVE").flavor["original_name"] == bigger.name
+    assert settled(demo, server.id, "ACTIVE").flavor["original_name"] == bigger.name
     with pytest.raises(sdk_exceptions.BadRequestException):
         demo.compute.resize_server(server, bigger.id)  # must change flavor
     with pytest.raises(sdk_exceptions.ConflictException):
@@ -240,7 +227,7 @@ def test_rebuild_and_create_image(cloud: InProcessCloud, demo: Connection) -> No
         server, IMAGE_ID, name="rebuilt", admin_password="pw-1", metadata={"new": "2"}
     )
     assert rebuilt.admin_password == "pw-1"
-    server = wait_status(demo, server, "ACTIVE")
+    server = settled(demo, server.id, "ACTIVE")
     assert server.name == "rebuilt" and server.metadata == {"new": "2"}
     image = demo.compute.create_server_image(server, "snap-1", metadata={"purpose": "backup"}, wait=True)
     wait_until(lambda: demo.compute.get_server(server.id).task_state is None)
@@ -256,7 +243,7 @@ def test_rebuild_and_create_image(cloud: InProcessCloud, demo: Connection) -> No
     child = demo.compute.create_server(
         name="from-snapshot", image_id=image_id, flavor_id=TINY, networks="none"
     )
-    assert wait_status(demo, child, "ACTIVE").image["id"] == image_id
+    assert settled(demo, child.id, "ACTIVE").image["id"] == image_id
     delete(demo, child)
     delete(demo, server)
 
@@ -268,13 +255,13 @@ def _stored_files(cloud: InProcessCloud) -> set[str]:
 def test_shelve_offload_and_unshelve(cloud: InProcessCloud, demo: Connection, admin: Connection) -> None:
     server = active(demo, "shelver")
     demo.compute.shelve_server(server)
-    offloaded = wait_status(demo, server, "SHELVED_OFFLOADED")
+    offloaded = settled(demo, server.id, "SHELVED_OFFLOADED")
     assert admin.compute.get_server(server.id).compute_host is None
     shelved_images = list(demo.image.images(name="shelver-shelved"))
     assert [image.status for image in shelved_images] == ["active"]
     stored = _stored_files(cloud)
     demo.compute.unshelve_server(server)
-    assert wait_status(demo, server, "ACTIVE").id == offloaded.id
+    assert settled(demo, server.id, "ACTIVE").id == offloaded.id
     assert admin.compute.get_server(server.id).compute_host is not None
     # Unshelving deletes the shelved snapshot: its registry entry, its data and its quota.
     with pytest.raises(sdk_exceptions.NotFoundException):
@@ -284,13 +271,13 @@ def test_shelve_offload_and_unshelve(cloud: InProcessCloud, demo: Connection, ad
     cloud.cloud.settings.shelved_offload_time = -1
     try:
         demo.compute.shelve_server(server)
-        wait_status(demo, server, "SHELVED")
+        settled(demo, server.id, "SHELVED")
         with pytest.raises(sdk_exceptions.ForbiddenException):
             demo.compute.shelve_offload_server(server)
         admin.compute.shelve_offload_server(server)
-        wait_status(demo, server, "SHELVED_OFFLOADED")
+        settled(demo, server.id, "SHELVED_OFFLOADED")
         demo.compute.unshelve_server(server)
-        wait_status(demo, server, "ACTIVE")
+        settled(demo, server.id, "ACTIVE")
     finally:
         cloud.cloud.settings.shelved_offload_time = 0
     assert _used_memory(cloud) == 512
@@ -304,19 +291,19 @@ def test_soft_delete_restore_force_delete_and_reclaim(
     try:
         server = active(demo, "soft")
         demo.compute.delete_server(server)
-        soft = wait_status(demo, server, "SOFT_DELETED")
+        soft = settled(demo, server.id, "SOFT_DELETED")
         assert soft.power_state == int(PowerState.SHUTDOWN)
         demo.compute.restore_server(server)
-        wait_status(demo, server, "ACTIVE")
+        settled(demo, server.id, "ACTIVE")
         demo.compute.delete_server(server)
-        wait_status(demo, server, "SOFT_DELETED")
+        settled(demo, server.id, "SOFT_DELETED")
         demo.compute.delete_server(server, force=True)
         demo.compute.wait_for_delete(server, interval=INTERVAL, wait=WAIT_SECONDS)
 
         reclaimed = active(demo, "reclaimed")
         host = admin.compute.get_server(reclaimed.id).compute_host
         demo.compute.delete_server(reclaimed)
-        wait_status(demo, reclaimed, "SOFT_DELETED")
+        settled(demo, reclaimed.id, "SOFT_DELETED")
         manager_of(cloud, host).reclaim_queued_deletes()
         assert demo.compute.get_server(reclaimed.id).status == "SOFT_DELETED"  # not old enough yet
         cloud.cloud.settings.reclaim_instance_interval = 1
@@ -368,7 +355,7 @@ def test_a_vm_that_dies_shows_shutoff_at_once(
     crashed = demo.compute.get_server(server.id)
     assert crashed.status == "SHUTOFF" and crashed.power_state == int(PowerState.CRASHED)
     demo.compute.start_server(server)
-    wait_status(demo, server, "ACTIVE")
+    settled(demo, server.id, "ACTIVE")
     delete(demo, server)
 
 
@@ -385,11 +372,11 @@ def _cli(cloud: InProcessCloud, *args: str) -> Any:
 def test_openstack_cli_server_actions(cloud: InProcessCloud, demo: Connection) -> None:
     server = active(demo, "cli-vm")
     _cli(cloud, "server", "stop", server.id)
-    wait_status(demo, server, "SHUTOFF")
+    settled(demo, server.id, "SHUTOFF")
     _cli(cloud, "server", "start", server.id)
-    wait_status(demo, server, "ACTIVE")
+    settled(demo, server.id, "ACTIVE")
     _cli(cloud, "server", "reboot", "--hard", server.id)
-    wait_status(demo, server, "ACTIVE")
+    settled(demo, server.id, "ACTIVE")
     _cli(cloud, "server", "set", "--property", "tier=gold", server.id)
     shown = json.loads(_cli(cloud, "server", "show", server.id, "-f", "json"))
     assert shown["status"] == "ACTIVE" and "gold" in str(shown["properties"])

@@ -7,7 +7,6 @@ to the admin project; `demo` is an ordinary member of another project.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -15,9 +14,7 @@ from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
 
 from tests.functional.cloud import IMAGE_ID, TINY
-
-INTERVAL = 0.05
-WAIT_SECONDS = 20
+from tests.functional.compute_admin_helpers import INTERVAL, WAIT_SECONDS, settled
 
 
 def _image(admin: Connection, name: str, visibility: str) -> Any:
@@ -44,20 +41,11 @@ def private_image(admin: Connection) -> Any:
     return _image(admin, "visibility.private", "private")
 
 
-def _settled(conn: Connection, server_id: str, status: str) -> Any:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        current = conn.compute.get_server(server_id)
-        if current.status == status and current.task_state is None:
-            return current
-        assert current.status != "ERROR", f"{server_id} went to ERROR: {current.fault}"
-        assert time.monotonic() < deadline, f"{server_id} is {current.status}/{current.task_state}"
-        time.sleep(INTERVAL)
 
 
 def _boot(conn: Connection, name: str, image_id: str) -> Any:
     created = conn.compute.create_server(name=name, image_id=image_id, flavor_id=TINY, networks="none")
-    return _settled(conn, created.id, "ACTIVE")
+    return settled(conn, created.id, "ACTIVE")
 
 
 def _delete(conn: Connection, server: Any) -> None:
@@ -76,11 +64,11 @@ def test_an_image_a_project_may_boot_it_may_also_rebuild_and_rescue_with(
 
     server = _boot(demo, f"rebuild-{which}", IMAGE_ID)
     demo.compute.rebuild_server(server, image.id)
-    assert _settled(demo, server.id, "ACTIVE").image["id"] == image.id
+    assert settled(demo, server.id, "ACTIVE").image["id"] == image.id
     demo.compute.rescue_server(server, image=image.id)
-    _settled(demo, server.id, "RESCUE")
+    settled(demo, server.id, "RESCUE")
     demo.compute.unrescue_server(server)
-    _settled(demo, server.id, "ACTIVE")
+    settled(demo, server.id, "ACTIVE")
     _delete(demo, server)
 
 
@@ -94,5 +82,5 @@ def test_an_image_another_project_keeps_private_is_refused_everywhere(
         demo.compute.rebuild_server(server, private_image.id)
     with pytest.raises(sdk_exceptions.BadRequestException, match="Can not find requested image"):
         demo.compute.rescue_server(server, image=private_image.id)
-    assert _settled(demo, server.id, "ACTIVE").image["id"] == IMAGE_ID
+    assert settled(demo, server.id, "ACTIVE").image["id"] == IMAGE_ID
     _delete(demo, server)

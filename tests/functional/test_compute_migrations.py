@@ -18,10 +18,7 @@ from overcast.db.models.migrations import Migration
 from overcast.virt.driver import DriverError
 from overcast.virt.fake import FakeDriver
 from tests.functional.cloud import COMPUTE_HOSTS, IMAGE_ID, TINY, InProcessCloud
-from tests.functional.compute_admin_helpers import compute
-
-INTERVAL = 0.05
-WAIT_SECONDS = 20
+from tests.functional.compute_admin_helpers import INTERVAL, WAIT_SECONDS, compute, settled
 
 
 def active(conn: Connection, name: str) -> Any:
@@ -31,16 +28,6 @@ def active(conn: Connection, name: str) -> Any:
     )
 
 
-def settled(conn: Connection, server_id: str, status: str) -> Any:
-    """The server once it shows `status` with no task running."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        current = conn.compute.get_server(server_id)
-        if current.status == status and current.task_state is None:
-            return current
-        assert current.status != "ERROR", f"{server_id} went to ERROR: {current.fault}"
-        assert time.monotonic() < deadline, f"{server_id} is {current.status}/{current.task_state}"
-        time.sleep(INTERVAL)
 
 
 def other_host(host: str) -> str:
