@@ -5,6 +5,7 @@ and the bounded user e-mail."""
 from __future__ import annotations
 
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,10 @@ def _password_caller(identity: IdentityService, user_id: str) -> TokenPayload:
         expires_at=now,
         audit_ids=("a",),
     )
+
+
+def _member_caller(identity: IdentityService, user_id: str, project_id: str) -> TokenPayload:
+    return replace(_password_caller(identity, user_id), project_id=project_id, roles=("member", "reader"))
 
 
 def _demo(identity: IdentityService) -> tuple[str, str]:
@@ -177,17 +182,7 @@ def test_user_email_is_bounded_with_a_400(settings: Settings, db: Database, boot
 
 def test_a_token_carries_its_credentials_access_rules_and_fails_closed(identity: IdentityService) -> None:
     user_id, project_id = _demo(identity)
-    now = utc_now()
-    caller = TokenPayload(
-        user_id=user_id,
-        user_domain_id="default",
-        methods=("password",),
-        issued_at=now,
-        expires_at=now,
-        audit_ids=("a",),
-        project_id=project_id,
-        roles=("member", "reader"),
-    )
+    caller = _member_caller(identity, user_id, project_id)
     rule = {"service": "image", "method": "GET", "path": "/v2/images"}
     created = identity.credentials.create_application_credential(
         caller, user_id, {"name": "images", "access_rules": [rule]}
@@ -242,17 +237,7 @@ def test_a_plain_text_secret_survives_migration_0013_and_is_encrypted_at_start_u
 
 def test_deleting_a_user_deletes_their_access_rules(identity: IdentityService, db: Database) -> None:
     user_id, project_id = _demo(identity)
-    now = utc_now()
-    caller = TokenPayload(
-        user_id=user_id,
-        user_domain_id="default",
-        methods=("password",),
-        issued_at=now,
-        expires_at=now,
-        audit_ids=("a",),
-        project_id=project_id,
-        roles=("member", "reader"),
-    )
+    caller = _member_caller(identity, user_id, project_id)
     rule = {"service": "compute", "method": "GET", "path": "/v2.1/servers"}
     identity.credentials.create_application_credential(caller, user_id, {"name": "c", "access_rules": [rule]})
     assert len(identity.credentials.list_access_rules(user_id)) == 1
