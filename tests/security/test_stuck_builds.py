@@ -203,16 +203,24 @@ def test_a_restarted_conductor_fails_the_builds_it_had_taken(
     assert instance(cloud, uuid).host is None
 
 
-def test_a_slow_build_that_shows_progress_is_not_swept(
-    make_cloud: Callable[..., tuple[InProcessCloud, MovableClock]],
-) -> None:
+def spawning_build(
+    make_cloud: Callable[..., tuple[InProcessCloud, MovableClock]], build_stall_timeout: float
+) -> tuple[InProcessCloud, MovableClock, Connection, str, SpawnGate, FakeDriver]:
+    """A cloud whose one compute host holds a new build in its spawn until the gate opens."""
     gate = SpawnGate()
     driver = FakeDriver(spawn_delay=1.0, sleep=gate)
-    # A 2 s stall timeout: the compute host marks progress every 0.4 s.
-    cloud, clock = make_cloud(build_stall_timeout=2.0, drivers={"compute-1": driver})
+    cloud, clock = make_cloud(build_stall_timeout=build_stall_timeout, drivers={"compute-1": driver})
     demo = cloud.connect("demo")
     uuid = boot(demo)
     wait_for(lambda: instance(cloud, uuid).task_state == states.SPAWNING, "the spawn to start")
+    return cloud, clock, demo, uuid, gate, driver
+
+
+def test_a_slow_build_that_shows_progress_is_not_swept(
+    make_cloud: Callable[..., tuple[InProcessCloud, MovableClock]],
+) -> None:
+    # A 2 s stall timeout: the compute host marks progress every 0.4 s.
+    cloud, clock, demo, uuid, gate, _ = spawning_build(make_cloud, build_stall_timeout=2.0)
     try:
         clock.advance(3600)
         beat = clock()
@@ -227,13 +235,8 @@ def test_a_slow_build_that_shows_progress_is_not_swept(
 def test_a_spawn_that_finishes_after_it_was_declared_stalled_loses_cleanly(
     make_cloud: Callable[..., tuple[InProcessCloud, MovableClock]],
 ) -> None:
-    gate = SpawnGate()
-    driver = FakeDriver(spawn_delay=1.0, sleep=gate)
     # Heartbeats every 12 s: the clock jumps past the timeout before the first one.
-    cloud, clock = make_cloud(build_stall_timeout=60.0, drivers={"compute-1": driver})
-    demo = cloud.connect("demo")
-    uuid = boot(demo)
-    wait_for(lambda: instance(cloud, uuid).task_state == states.SPAWNING, "the spawn to start")
+    cloud, clock, demo, uuid, gate, driver = spawning_build(make_cloud, build_stall_timeout=60.0)
     try:
         clock.advance(61)
         assert conductor(cloud).fail_stalled_builds() == [uuid]
