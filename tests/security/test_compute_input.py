@@ -199,5 +199,7 @@ def test_a_valid_access_ip_at_create_is_kept(demo: Connection) -> None:
     server_id = response.json()["server"]["id"]
     shown = call(demo, "GET", f"/servers/{server_id}").json()["server"]
     assert (shown["accessIPv4"], shown["accessIPv6"]) == ("192.0.2.7", "2001:db8::7")
-    demo.compute.delete_server(server_id)
-    demo.compute.wait_for_delete(demo.compute.get_server(server_id), interval=0.1, wait=30)
+    # Fetched before the delete: a fast delete leaves nothing to fetch afterwards.
+    server = demo.compute.get_server(server_id)
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, interval=0.1, wait=30)

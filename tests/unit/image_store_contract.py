@@ -46,10 +46,13 @@ def cut_off(data: bytes, after: int) -> Iterator[bytes]:
     raise ClientWentAway
 
 
-def stalled(data: bytes, resume: threading.Event) -> Iterator[bytes]:
-    """`data` in 256 KiB chunks, waiting for `resume` halfway (an upload whose client went quiet)."""
+def stalled(data: bytes, resume: threading.Event, paused: threading.Event | None = None) -> Iterator[bytes]:
+    """`data` in 256 KiB chunks, waiting for `resume` halfway (an upload whose client went quiet);
+    `paused` is set when the wait begins."""
     half = len(data) // 2
     yield from chunked(data[:half], 256 * 1024)
+    if paused is not None:
+        paused.set()
     resume.wait(30)
     yield from chunked(data[half:], 256 * 1024)
 
@@ -121,22 +124,26 @@ class StoreContract:
     ) -> None:
         before = stored_names()
         image_id = str(uuid.uuid4())
-        resume = threading.Event()
+        resume, paused = threading.Event(), threading.Event()
         outcome: list[BaseException | str] = []
 
         def add() -> None:
             try:
-                outcome.append(store.add(image_id, stalled(os.urandom(4 * MIB), resume)))
+                outcome.append(store.add(image_id, stalled(os.urandom(4 * MIB), resume, paused)))
             except BaseException as exc:
                 outcome.append(exc)
 
         adding = threading.Thread(target=add)
         adding.start()
         try:
-            deadline = time.monotonic() + 30
-            while stored_names() == before:  # what an API killed now would leave behind
-                assert time.monotonic() < deadline, "the add wrote nothing"
-                time.sleep(0.01)
+            assert paused.wait(30), "the add never reached its stall"
+            # What an API killed now would leave behind: once the client went quiet, the writes still
+            # under way (a Swift segment that was complete) land; nothing writes after that.
+            deadline, previous = time.monotonic() + 30, None
+            while (written := stored_names()) == before or written != previous:
+                assert time.monotonic() < deadline, "the add's writes did not settle"
+                previous = written
+                time.sleep(0.2)
             store.delete_partial(image_id)
             # A Swift container listing catches up with deletes only eventually (slowly on a busy host).
             deadline = time.monotonic() + 15
