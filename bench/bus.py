@@ -149,7 +149,7 @@ def main() -> int:
     inproc_threads = rpc_calls_per_second("inproc://bench-threads?caller_runs=false", args.seconds)
     rabbit_url = args.rabbit_url
     if rabbit_url is None:
-        from tests.integration.rabbitmq import ensure_rabbitmq
+        from tests.support.rabbitmq import ensure_rabbitmq
 
         rabbit_url = ensure_rabbitmq()
     rabbit_runs, raw_runs = [], []

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from overcast.db import Database
-from tests.postgres import PostgresCluster, PostgresUnavailable
+from tests.support.postgres import PostgresCluster, PostgresUnavailable
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from openstack.connection import Connection
 
-from tests.functional.cloud import InProcessCloud
+from tests.support.cloud import InProcessCloud
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from openstack.connection import Connection
 from overcast.context import RequestContext
 from overcast.virt.driver import InstanceSpec
 from overcast.virt.fake import FakeDriver
-from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 
 WAIT = 20
 

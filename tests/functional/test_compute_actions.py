@@ -25,8 +25,8 @@ from overcast.compute.manager import ComputeManager
 from overcast.context import RequestContext
 from overcast.db.models.compute import ComputeNode
 from overcast.virt.driver import PowerState
-from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
-from tests.functional.compute_admin_helpers import INTERVAL, WAIT_SECONDS, settled
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled
 
 OPENSTACK = Path(sys.executable).with_name("openstack")
 
@@ -66,8 +66,6 @@ def active(conn: Connection, name: str, **extra: Any) -> Any:
     return conn.compute.wait_for_server(
         created, status="ACTIVE", failures=["ERROR"], interval=INTERVAL, wait=WAIT_SECONDS
     )
-
-
 
 
 def wait_until(predicate: Any, timeout: float = 10.0) -> None:

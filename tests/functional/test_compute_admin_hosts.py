@@ -12,8 +12,8 @@ import pytest
 from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
 
-from tests.functional.cloud import COMPUTE_HOSTS, IMAGE_ID, TINY, InProcessCloud
-from tests.functional.compute_admin_helpers import compute
+from tests.support.cloud import COMPUTE_HOSTS, IMAGE_ID, TINY, InProcessCloud
+from tests.support.compute_api import compute
 
 COMPUTE = "overcast-compute"
 

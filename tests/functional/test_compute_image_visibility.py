@@ -13,8 +13,8 @@ import pytest
 from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
 
-from tests.functional.cloud import IMAGE_ID, TINY
-from tests.functional.compute_admin_helpers import INTERVAL, WAIT_SECONDS, settled
+from tests.support.cloud import IMAGE_ID, TINY
+from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled
 
 
 def _image(admin: Connection, name: str, visibility: str) -> Any:
@@ -39,8 +39,6 @@ def community_image(admin: Connection) -> Any:
 @pytest.fixture(scope="module")
 def private_image(admin: Connection) -> Any:
     return _image(admin, "visibility.private", "private")
-
-
 
 
 def _boot(conn: Connection, name: str, image_id: str) -> Any:

@@ -11,7 +11,7 @@ import pytest
 from openstack.connection import Connection
 
 from overcast.api.openstack.compute.microversion import MAX_VERSION
-from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 
 WAIT = {"interval": 0.1, "wait": 30}
 BASE = {

@@ -17,8 +17,8 @@ from overcast.db.models.image import Image
 from overcast.db.models.migrations import Migration
 from overcast.virt.driver import DriverError
 from overcast.virt.fake import FakeDriver
-from tests.functional.cloud import COMPUTE_HOSTS, IMAGE_ID, TINY, InProcessCloud
-from tests.functional.compute_admin_helpers import INTERVAL, WAIT_SECONDS, compute, settled
+from tests.support.cloud import COMPUTE_HOSTS, IMAGE_ID, TINY, InProcessCloud
+from tests.support.compute_api import INTERVAL, WAIT_SECONDS, compute, settled
 
 
 def active(conn: Connection, name: str) -> Any:
@@ -26,8 +26,6 @@ def active(conn: Connection, name: str) -> Any:
     return conn.compute.wait_for_server(
         created, status="ACTIVE", failures=["ERROR"], interval=INTERVAL, wait=WAIT_SECONDS
     )
-
-
 
 
 def other_host(host: str) -> str:

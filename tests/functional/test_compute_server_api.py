@@ -9,7 +9,7 @@ import pytest
 from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
 
-from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 
 WAIT = {"interval": 0.1, "wait": 30}
 

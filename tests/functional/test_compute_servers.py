@@ -13,7 +13,7 @@ from openstack.connection import Connection
 from overcast.context import RequestContext
 from overcast.scheduler.rpcapi import SchedulerAPI
 from overcast.virt.driver import DriverError
-from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 
 
 def boot(conn: Connection, name: str, **extra: Any) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,14 +24,9 @@ from overcast.identity.bootstrap import BootstrapResult, bootstrap
 from overcast.identity.passwords import PasswordHasher
 from overcast.identity.service import IdentityService
 from overcast.identity.tokens import Clock, utc_now
+from tests.support.ports import free_port
 
 OPENSTACK = Path(sys.executable).with_name("openstack")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class IdentityCloud:

@@ -14,7 +14,7 @@ import pytest
 from openstack.connection import Connection
 
 from overcast.image.settings import ImageSettings
-from tests.functional.cloud import InProcessCloud
+from tests.support.cloud import InProcessCloud
 
 MIB = 1024 * 1024
 SIZE_CAP = 8 * MIB

@@ -25,7 +25,7 @@ from websockets.typing import Subprotocol
 
 from overcast.api.openstack.compute.microversion import MAX_VERSION, APIVersion
 from overcast.virt.fake import FakeDriver
-from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 
 
 class _Shout(socketserver.StreamRequestHandler):

@@ -16,8 +16,8 @@ from openstack.connection import Connection
 from overcast.compute.manager import ComputeManager
 from overcast.service import Service
 from overcast.virt.fake import FakeDriver
-from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
-from tests.functional.compute_admin_helpers import compute
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.compute_api import compute
 
 COMPUTE = "overcast-compute"
 

@@ -10,7 +10,7 @@ from openstack.compute.v2.server import Server
 
 from overcast.virt.driver import Device
 from overcast.virt.fake import FakeDriver
-from tests.functional.cloud import IMAGE_ID, InProcessCloud
+from tests.support.cloud import IMAGE_ID, InProcessCloud
 
 A100 = Device(kind="gpu", vendor_id="10de", product_id="20b5", model="A100", count=1)
 

@@ -11,7 +11,7 @@ from openstack.connection import Connection
 
 from overcast.virt.driver import DriverError
 from overcast.virt.fake import FakeDriver
-from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 
 
 def test_server_group_crud_and_soft_policies_refused_at_2_1(cloud: InProcessCloud, demo: Connection) -> None:

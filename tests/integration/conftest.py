@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.rabbitmq import RabbitMQUnavailable, ensure_rabbitmq
+from tests.support.rabbitmq import RabbitMQUnavailable, ensure_rabbitmq
 
 
 @pytest.fixture(scope="session")

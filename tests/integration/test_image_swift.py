@@ -18,7 +18,7 @@ from overcast.image.api import ImageAPI
 from overcast.image.patch import from_create_body
 from overcast.image.settings import ImageSettings
 from overcast.image.stores import FilesystemStore, Store, SwiftStore
-from tests.integration.swift import KEY, USER, SwiftCluster, SwiftUnavailable
+from tests.support.swift import KEY, USER, SwiftCluster, SwiftUnavailable
 from tests.unit.image_store_contract import MIB, StoreContract
 
 

@@ -18,6 +18,7 @@ from overcast.identity.bootstrap import bootstrap
 from overcast.identity.passwords import PasswordHasher
 from overcast.identity.service import IdentityService
 from overcast.identity.settings import IdentitySettings
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -56,12 +57,6 @@ def ldif() -> str:
             f"sn: {name.title()}\nmail: {name}@overcast.test\nuserPassword: {password}\n"
         )
     return "\n".join(entries)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import openstack
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.functional.test_all_in_one import free_port
+from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgresql, pytest.mark.slow]
 

@@ -20,7 +20,7 @@ from overcast.virt.driver import ImageRef, InstanceSpec, LifecycleEvent, PowerSt
 from overcast.virt.qemu.driver import QemuDriver
 from overcast.virt.qemu.instance import SUSPEND_STATE
 from overcast.virt.qemu.launch import pid_alive
-from tests import qemu
+from tests.support import qemu
 
 pytestmark = [
     pytest.mark.slow,

@@ -34,8 +34,8 @@ from overcast.guest.publish import DEFAULT_IMAGE_ID
 from overcast.service import Service
 from overcast.virt.qemu.driver import QemuDriver
 from overcast.virt.qemu.launch import PID_FILE, pid_alive
-from tests import qemu
-from tests.functional.cloud import TINY, InProcessCloud
+from tests.support import qemu
+from tests.support.cloud import TINY, InProcessCloud
 
 pytestmark = [
     pytest.mark.slow,

@@ -24,10 +24,10 @@ from overcast.db.models.image import Image
 from overcast.guest.publish import DEFAULT_IMAGE_ID
 from overcast.virt.qemu.driver import QemuDriver
 from overcast.virt.qemu.launch import PID_FILE
-from tests import qemu
-from tests.functional.cloud import InProcessCloud
-from tests.functional.compute_admin_helpers import compute
 from tests.integration.test_vm_lifecycle import networks, ssh, wait_status, wait_until
+from tests.support import qemu
+from tests.support.cloud import InProcessCloud
+from tests.support.compute_api import compute
 
 pytestmark = [
     pytest.mark.slow,

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.functional.cloud import InProcessCloud
 from tests.functional.conftest import admin, cloud, demo
+from tests.support.cloud import InProcessCloud
 
 __all__ = ["admin", "admin_token", "cloud", "demo", "demo_token", "fresh_cloud", "project_token"]
 

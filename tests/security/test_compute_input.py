@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from openstack.connection import Connection
 
-from tests.functional.cloud import IMAGE_ID, TINY
+from tests.support.cloud import IMAGE_ID, TINY
 
 VERSION = "2.62"
 HUGE = str(2**64)

@@ -38,7 +38,8 @@ from overcast.db.models.compute import Instance
 from overcast.db.models.console_tokens import ConsoleAuthToken
 from overcast.virt.fake import FakeDriver
 from overcast.virt.qemu import launch
-from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud, free_port
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.ports import free_port
 
 _SLOTS = 2
 

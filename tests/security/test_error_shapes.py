@@ -19,7 +19,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from openstack.connection import Connection
 
-from tests.functional.cloud import InProcessCloud
+from tests.support.cloud import InProcessCloud
 
 NOVA_TITLES = {
     400: "badRequest", 401: "unauthorized", 404: "itemNotFound", 405: "methodNotAllowed", 413: "overLimit",

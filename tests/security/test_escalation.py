@@ -18,7 +18,7 @@ from openstack.connection import Connection
 
 from overcast.errors import Unauthorized
 from overcast.identity.service import IdentityService
-from tests.functional.cloud import InProcessCloud
+from tests.support.cloud import InProcessCloud
 
 
 def _identity_service(cloud: InProcessCloud) -> IdentityService:

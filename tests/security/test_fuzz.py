@@ -43,8 +43,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from overcast.api.openstack.image.images import PATCH_MEDIA_TYPE
-from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
 from tests.security.conftest import project_token
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.functional.cloud import InProcessCloud
+from tests.support.cloud import InProcessCloud
 
 
 def demo_identity(cloud: InProcessCloud, admin_token: str, demo_token: str) -> dict[str, Any]:

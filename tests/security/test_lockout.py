@@ -26,8 +26,8 @@ from overcast.identity.login_limits import LockoutState, LoginLockouts
 from overcast.identity.passwords import LoginThrottled, PasswordHasher
 from overcast.identity.service import IdentityService
 from overcast.identity.settings import IdentitySettings
-from tests.functional.cloud import InProcessCloud
-from tests.security.api_apps import identity_app, roomy_login_limits, served
+from tests.support.api_apps import identity_app, roomy_login_limits, served
+from tests.support.cloud import InProcessCloud
 
 TOKENS = "/identity/v3/auth/tokens"
 PASSWORD = "the-right-password"

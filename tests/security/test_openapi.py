@@ -9,7 +9,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from tests.functional.cloud import InProcessCloud
+from tests.support.cloud import InProcessCloud
 
 DOCUMENTS = {
     "/compute/v2.1/openapi.json": (

@@ -34,7 +34,8 @@ import overcast
 from overcast.db.models.image import Image
 from overcast.image import registry
 from overcast.image.data import HEARTBEAT_INTERVAL, STALE_UPLOAD, process_identity, this_process
-from tests.functional.cloud import InProcessCloud, free_port
+from tests.support.cloud import InProcessCloud
+from tests.support.ports import free_port
 
 MIB = 1024 * 1024
 SOURCE_ROOT = str(Path(overcast.__file__).resolve().parents[1])

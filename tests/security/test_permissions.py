@@ -28,7 +28,8 @@ from overcast.compute.image_cache import HostImageCache
 from overcast.context import RequestContext
 from overcast.virt.driver import ImageRef
 from overcast.virt.qemu import configdrive, disks
-from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud, free_port
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.ports import free_port
 
 GROUP_OR_OTHER = 0o077
 SOURCE_ROOT = str(Path(overcast.__file__).resolve().parents[1])

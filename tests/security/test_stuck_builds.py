@@ -26,7 +26,7 @@ from overcast.db.models.compute import Instance
 from overcast.scheduler.manager import SchedulerManager
 from overcast.service import Service
 from overcast.virt.fake import FakeDriver
-from tests.functional.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 
 
 class MovableClock:

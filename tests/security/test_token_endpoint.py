@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from overcast.identity.tokens import KeyRepository
-from tests.functional.cloud import InProcessCloud
-from tests.security.api_apps import roomy_login_limits
+from tests.support.api_apps import roomy_login_limits
+from tests.support.cloud import InProcessCloud
 
 TOKENS = "/identity/v3/auth/tokens"
 # Values of the wrong JSON type for every kind of field: null, list, object, numbers, bool, huge string.

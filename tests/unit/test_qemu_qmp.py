@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from overcast.virt.qemu.qmp import QMPClient, QMPConnectionError, QMPError
-from tests.unit.qmp_server import FakeQMPServer
+from tests.support.qmp_server import FakeQMPServer
 
 
 @pytest.fixture

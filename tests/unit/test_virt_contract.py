@@ -33,7 +33,7 @@ from overcast.virt.driver import (
 )
 from overcast.virt.fake import FakeDriver
 from overcast.virt.qemu.launch import pid_alive
-from tests import qemu
+from tests.support import qemu
 
 
 @dataclass

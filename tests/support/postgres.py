@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
+from tests.support.ports import free_port
 
 PG_VERSION = "15"
 PG_BIN = Path(f"/usr/lib/postgresql/{PG_VERSION}/bin")
@@ -41,12 +42,6 @@ def ensure_installed() -> None:
         raise PostgresUnavailable(f"apt-get install postgresql failed: {result.stderr[-2000:]}")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _as_server_user(*command: str | Path) -> list[str]:
     args = [str(part) for part in command]
     return ["runuser", "-u", SERVER_USER, "--", *args] if os.geteuid() == 0 else args
@@ -58,7 +53,7 @@ class PostgresCluster:
         self.data_dir = self.root / "data"
         self.socket_dir = self.root / "sock"
         self.log_file = self.root / "server.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.running = False
 
     def start(self) -> None:

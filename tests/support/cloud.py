@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -37,18 +36,13 @@ from overcast.scheduler.manager import SchedulerManager
 from overcast.service import Service
 from overcast.virt.driver import ComputeDriver
 from overcast.virt.fake import FakeDriver
+from tests.support.ports import free_port
 
 # The image every cloud starts with (migration 0003, kept by the image registry) and m1.tiny.
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
 TINY = "1"
 COMPUTE_HOSTS = ("compute-1", "compute-2")
 OPENSTACK = Path(sys.executable).with_name("openstack")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class InProcessCloud:

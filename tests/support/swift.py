@@ -11,12 +11,13 @@ import getpass
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
+
+from tests.support.ports import free_port
 
 PACKAGES = ("swift", "swift-proxy", "swift-account", "swift-container", "swift-object", "memcached")
 SERVERS = ("account", "container", "object")
@@ -26,12 +27,6 @@ _START_TIMEOUT = 60.0
 
 class SwiftUnavailable(RuntimeError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _install() -> None:

@@ -23,7 +23,7 @@ from overcast.virt.qemu.driver import QemuDriver
 from overcast.virt.qemu.launch import PID_FILE
 
 if TYPE_CHECKING:
-    from tests.functional.cloud import InProcessCloud
+    from tests.support.cloud import InProcessCloud
 
 QEMU = "qemu-system-x86_64"
 _lock = threading.Lock()
@@ -64,7 +64,7 @@ def cloud_with_guest(data_dir: Path, drivers: dict[str, QemuDriver]) -> Iterator
     """An in-process cloud whose compute hosts (the keys of `drivers`) run real VMs, with the tiny
     guest image published as the default public image."""
     from overcast.guest.publish import publish_guest_image
-    from tests.functional.cloud import InProcessCloud
+    from tests.support.cloud import InProcessCloud
 
     guest = guest_image_path(data_dir)
     guest.parent.mkdir(parents=True, exist_ok=True)

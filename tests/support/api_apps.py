@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from overcast.api.app import create_app
 from overcast.api.openstack.identity import install
 from overcast.identity.service import IdentityService
-from tests.functional.cloud import InProcessCloud, free_port
+from tests.support.cloud import InProcessCloud
+from tests.support.ports import free_port
 
 
 @contextmanager
