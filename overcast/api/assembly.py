@@ -33,7 +33,7 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     # The OpenAPI documents leave these paths' operations without the token scheme.
     app.state.public_paths = public
     identity.install(app, IdentityService(cloud.settings, cloud.db), public=public)
-    compute_service = ComputeService(cloud, images=images)
+    compute_service = ComputeService(cloud, images)
     compute.install(app, compute_service, AdminServices(cloud, compute_service.quotas))
     image.install(app, images)
     # Last: each API's document describes the routes mounted above.

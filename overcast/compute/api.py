@@ -24,13 +24,11 @@ __all__ = ["ComputeService"]
 class ComputeService:
     """Everything the compute HTTP router calls."""
 
-    def __init__(
-        self, cloud: Cloud, quotas: QuotaEngine | None = None, images: ImageAPI | None = None
-    ) -> None:
-        """`images` is the app's one image service (api/assembly.py's); a default one serves tests."""
+    def __init__(self, cloud: Cloud, images: ImageAPI, quotas: QuotaEngine | None = None) -> None:
+        """`images` is the process's one image service (api/assembly.py's in the API service)."""
         self.quotas = quotas or QuotaEngine()
         self.servers = ServerAPI(cloud, self.quotas)
-        self.actions = ServerActionAPI(cloud, self.quotas, self.servers, images or ImageAPI(cloud))
+        self.actions = ServerActionAPI(cloud, self.quotas, self.servers, images)
         self.metadata = MetadataAPI(cloud.db, self.quotas)
         self.flavors = FlavorAPI(cloud.db)
         self.keypairs = KeyPairAPI(cloud.db, self.quotas)

@@ -24,18 +24,12 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
 class HostImageCache:
-    def __init__(self, cloud: Cloud, host: str, *, image_api: ImageAPI | None = None) -> None:
+    def __init__(self, cloud: Cloud, host: str, image_api: ImageAPI) -> None:
         self.cloud = cloud
         self.folder = cloud.settings.data_dir / "image-cache" / _file_name(host)
-        self._image_api = image_api
+        self.image_api = image_api
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
-
-    @property
-    def image_api(self) -> ImageAPI:
-        if self._image_api is None:
-            self._image_api = ImageAPI(self.cloud)
-        return self._image_api
 
     def path_for(self, image_id: str) -> Path:
         return self.folder / _file_name(image_id)
@@ -46,7 +40,7 @@ class HostImageCache:
         with self._lock_for(path.name):
             if not path.is_file():
                 LOG.info("[%s] Fetching image %s into %s", ctxt.request_id, image_id, self.folder)
-                fetch_to_path(self.cloud, ctxt, image_id, path, api=self.image_api)
+                fetch_to_path(self.image_api, ctxt, image_id, path)
         return path
 
     def prune(self, in_use: Iterable[str]) -> list[str]:

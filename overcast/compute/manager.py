@@ -31,6 +31,8 @@ from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance
 from overcast.errors import NotFound
+from overcast.image.api import ImageAPI
+from overcast.image.settings import ImageSettings
 from overcast.manager import Manager, periodic_task, rpc_method
 from overcast.placement.claims import Resources, release
 from overcast.scheduler.group_policy import group_policy_violation
@@ -61,7 +63,10 @@ class ComputeManager(Manager):
 
     def __init__(self, cloud: Cloud, host: str, *, driver: ComputeDriver | None = None) -> None:
         super().__init__(cloud, host)
-        self.compute_host = ComputeHost(cloud, host, driver or load_configured_driver(cloud))
+        # The compute host's composition root: its image cache, snapshots and transfer images all go
+        # through this one image service.
+        images = ImageAPI(cloud, ImageSettings())
+        self.compute_host = ComputeHost(cloud, host, driver or load_configured_driver(cloud), images)
         # What the manager itself drives at start-up and in its periodic tasks.
         self.driver = self.compute_host.driver
         self.resource_tracker = self.compute_host.resource_tracker

@@ -30,6 +30,7 @@ from overcast.conductor.rpcapi import ConductorAPI
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
 from overcast.errors import OvercastError
+from overcast.image.api import ImageAPI
 from overcast.quota import QuotaEngine
 from overcast.virt.driver import (
     ComputeDriver,
@@ -54,11 +55,11 @@ class ComputeHost:
     """This host's driver, image cache, resource tracker, notifier and RPC clients, and what every
     part of the compute service does with them (load, notify, compare-and-swap, run an action)."""
 
-    def __init__(self, cloud: Cloud, host: str, driver: ComputeDriver) -> None:
+    def __init__(self, cloud: Cloud, host: str, driver: ComputeDriver, images: ImageAPI) -> None:
         self.cloud = cloud
         self.host = host
         self.driver = driver
-        self.image_cache = HostImageCache(cloud, host)
+        self.image_cache = HostImageCache(cloud, host, images)
         self.resource_tracker = ResourceTracker(cloud.db, host, self.driver)
         self.conductor = ConductorAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
         self.compute_rpc = ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)

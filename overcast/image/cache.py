@@ -8,8 +8,9 @@ import os
 from pathlib import Path
 
 from overcast import errors
-from overcast.cloud import Cloud, make_private_dirs
+from overcast.cloud import make_private_dirs
 from overcast.context import RequestContext
+from overcast.image.api import ImageAPI
 from overcast.image.registry import ImageRecord
 
 
@@ -19,22 +20,17 @@ class ImageDataCorrupt(errors.OvercastError):
     default_message = "The image data does not match its recorded hash."
 
 
-def fetch_to_path(
-    cloud: Cloud, ctxt: RequestContext, image_id: str, destination: Path, *, api: object | None = None
-) -> ImageRecord:
+def fetch_to_path(images: ImageAPI, ctxt: RequestContext, image_id: str, destination: Path) -> ImageRecord:
     """Stream image `image_id` into `destination`, verifying its os_hash_value (or md5 checksum).
 
     The data goes to a temporary file beside `destination` that is renamed into place only once the
     hash matches, so a reader never sees a partial or corrupt file at `destination`. Raises NotFound
     (no such image for `ctxt`), Conflict (the image has no data yet) or ImageDataCorrupt.
     """
-    from overcast.image.api import ImageAPI
-
-    image_api = api if isinstance(api, ImageAPI) else ImageAPI(cloud)
-    download = image_api.data.download(ctxt, image_id)
+    download = images.data.download(ctxt, image_id)
     if download is None:
         raise errors.Conflict(
-            f"Image {image_id} has no data yet (status {image_api.get(ctxt, image_id).image.status})."
+            f"Image {image_id} has no data yet (status {images.get(ctxt, image_id).image.status})."
         )
     image = download.record.image
     algo = image.os_hash_algo or "md5"

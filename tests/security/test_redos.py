@@ -22,13 +22,13 @@ from openstack.connection import Connection
 from overcast import errors
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
-from overcast.compute.api import ComputeService
 from overcast.compute.server_queries import compiled_filter
 from overcast.compute.servers import ServerCreate, ServerFilters
 from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.unit.compute_service import compute_service
 
 # Ten servers (the default instance quota) named "aaaa…a-1" to "aaaa…a-10".
 EVIL_NAME = "a" * 28
@@ -113,7 +113,8 @@ def test_on_postgresql_no_pattern_reaches_the_databases_regex_engine(
     db.upgrade()
     transport = get_transport(f"inproc://redos-{uuid.uuid4().hex}")
     try:
-        servers = ComputeService(Cloud(settings=load_settings(data_dir=tmp_path), db=db, transport=transport))
+        cloud = Cloud(settings=load_settings(data_dir=tmp_path), db=db, transport=transport)
+        servers = compute_service(cloud)
         member = RequestContext(user_id="u1", project_id="p1", roles=("member", "reader"))
         create = ServerCreate(name=EVIL_NAME, image_ref=IMAGE_ID, flavor_ref=TINY, min_count=10, max_count=10)
         servers.servers.create(member, create)

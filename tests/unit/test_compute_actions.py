@@ -17,7 +17,6 @@ from overcast import errors
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
 from overcast.compute import instance_actions, states
-from overcast.compute.api import ComputeService
 from overcast.compute.manager import ComputeManager
 from overcast.compute.rpcapi import ComputeAPI
 from overcast.compute.server_metadata import check_metadata
@@ -33,6 +32,7 @@ from overcast.scheduler.manager import SchedulerManager
 from overcast.service import Service
 from overcast.virt.driver import DriverError, PowerState
 from overcast.virt.fake import FakeDriver
+from tests.unit.compute_service import compute_service
 
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
 ALICE = RequestContext(user_id="alice", project_id="p1", roles=("member", "reader"))
@@ -62,7 +62,7 @@ def cloud(db: Database, tmp_path: Path, clock: Clock) -> Iterator[Cloud]:
 
 def placed_instance(cloud: Cloud, manager: ComputeManager) -> str:
     """An instance claimed on the manager's host and built there (ACTIVE)."""
-    uuid_ = ComputeService(cloud).servers.create(ALICE, ServerCreate("vm", IMAGE_ID, "1")).servers[0].uuid
+    uuid_ = compute_service(cloud).servers.create(ALICE, ServerCreate("vm", IMAGE_ID, "1")).servers[0].uuid
     assert (
         cloud.db.write(lambda s: claim(s, uuid_, manager.host, manager.host, Wanted(1, 512, 1)))
         is Outcome.CLAIMED
@@ -111,7 +111,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
 def test_a_second_action_cannot_start_while_the_first_runs(cloud: Cloud) -> None:
     manager = compute_host(cloud, "h1")
     uuid_ = placed_instance(cloud, manager)
-    actions = ComputeService(cloud).actions
+    actions = compute_service(cloud).actions
     actions._start(ALICE, uuid_, "stop", instance_actions.STOP)  # started; its cast never sent
     with pytest.raises(
         errors.Conflict, match=f"Cannot 'reboot' instance {uuid_} while it is in task_state powering-off"
@@ -137,7 +137,7 @@ def test_a_failing_driver_call_clears_the_task_and_records_the_error(cloud: Clou
     manager = compute_host(cloud, "h1")
     uuid_ = placed_instance(cloud, manager)
     ctxt = RequestContext(user_id="alice", project_id="p1", roles=("member",))
-    ComputeService(cloud).actions._start(ctxt, uuid_, "pause", instance_actions.PAUSE)
+    compute_service(cloud).actions._start(ctxt, uuid_, "pause", instance_actions.PAUSE)
     fake(manager).fail_next("pause", DriverError("qemu refused"))
     manager.power_actions.pause_instance(ctxt, uuid_)
     instance = load(cloud, uuid_)
@@ -152,12 +152,12 @@ def test_a_failing_driver_call_clears_the_task_and_records_the_error(cloud: Clou
 def test_locked_instances_refuse_members_not_admins(cloud: Cloud) -> None:
     manager = compute_host(cloud, "h1")
     uuid_ = placed_instance(cloud, manager)
-    actions = ComputeService(cloud).actions
+    actions = compute_service(cloud).actions
     actions.lock(ALICE, uuid_)
     with pytest.raises(errors.Conflict, match=f"Instance {uuid_} is locked"):
         actions.stop(ALICE, uuid_)
     with pytest.raises(errors.Conflict, match="is locked"):
-        ComputeService(cloud).metadata.update(ALICE, uuid_, {"k": "v"})
+        compute_service(cloud).metadata.update(ALICE, uuid_, {"k": "v"})
     actions._start(RequestContext.admin(), uuid_, "stop", instance_actions.STOP)
     assert load(cloud, uuid_).task_state == states.POWERING_OFF
 
@@ -182,7 +182,7 @@ def test_resize_without_a_destination_clears_the_task_and_gives_quota_back(cloud
     for service in services:
         service.start()
     try:
-        compute = ComputeService(cloud)
+        compute = compute_service(cloud)
         with cloud.db.reader() as session:
             before = compute.quotas.get_usage(session, "p1")
         compute.actions.resize(ALICE, uuid_, "5")  # m1.xlarge: 16 GB, no node is that big
@@ -201,7 +201,7 @@ def test_soft_deleted_instances_are_reclaimed_after_the_interval(cloud: Cloud, c
     cloud.settings.reclaim_instance_interval = 600
     manager = compute_host(cloud, "h1")
     uuid_ = placed_instance(cloud, manager)
-    actions = ComputeService(cloud).actions
+    actions = compute_service(cloud).actions
     actions._start(
         ALICE,
         uuid_,
@@ -217,7 +217,7 @@ def test_soft_deleted_instances_are_reclaimed_after_the_interval(cloud: Cloud, c
     manager.reclaim_queued_deletes()
     assert load(cloud, uuid_).deleted and not manager.driver.instance_exists(uuid_)
     with cloud.db.reader() as session:
-        assert ComputeService(cloud).quotas.get_usage(session, "p1")["instances"] == 0
+        assert compute_service(cloud).quotas.get_usage(session, "p1")["instances"] == 0
 
 
 def test_compute_killed_mid_build_leaves_error_never_build(cloud: Cloud, clock: Clock) -> None:
@@ -229,7 +229,7 @@ def test_compute_killed_mid_build_leaves_error_never_build(cloud: Cloud, clock: 
     manager = compute_host(cloud, "h1", spawn_delay=1.0, sleep=hang)
     compute = Service(cloud, manager, report_interval=3600)
     compute.start()
-    uuid_ = ComputeService(cloud).servers.create(ALICE, ServerCreate("vm", IMAGE_ID, "1")).servers[0].uuid
+    uuid_ = compute_service(cloud).servers.create(ALICE, ServerCreate("vm", IMAGE_ID, "1")).servers[0].uuid
     cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Wanted(1, 512, 1)))
     ComputeAPI(cloud.transport).build_and_run_instance(ALICE, "h1", uuid_)
     wait_until(lambda: load(cloud, uuid_).task_state == states.SPAWNING)
@@ -255,7 +255,7 @@ def test_compute_restarted_mid_build_sets_error_on_start(cloud: Cloud) -> None:
     manager = compute_host(cloud, "h1", spawn_delay=1.0, sleep=hang)
     compute = Service(cloud, manager, report_interval=3600)
     compute.start()
-    uuid_ = ComputeService(cloud).servers.create(ALICE, ServerCreate("vm", IMAGE_ID, "1")).servers[0].uuid
+    uuid_ = compute_service(cloud).servers.create(ALICE, ServerCreate("vm", IMAGE_ID, "1")).servers[0].uuid
     cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Wanted(1, 512, 1)))
     ComputeAPI(cloud.transport).build_and_run_instance(ALICE, "h1", uuid_)
     wait_until(lambda: load(cloud, uuid_).task_state == states.SPAWNING)

@@ -20,6 +20,7 @@ from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database
 from overcast.db.models.compute import Instance
+from tests.unit.compute_service import compute_service
 
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
 ALICE = RequestContext(user_id="alice", project_id="p1", roles=("member", "reader"))
@@ -32,7 +33,7 @@ def service(db: Database, tmp_path: Path) -> Iterator[ComputeService]:
     # No conductor listens on this bus: builds stay in SCHEDULING, which is what these tests look at.
     settings = load_settings(data_dir=tmp_path)
     transport = get_transport(f"inproc://compute-api-{uuid.uuid4().hex}")
-    yield ComputeService(Cloud(settings=settings, db=db, transport=transport))
+    yield compute_service(Cloud(settings=settings, db=db, transport=transport))
     transport.close()
 
 

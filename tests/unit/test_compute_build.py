@@ -14,7 +14,6 @@ from overcast import errors
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
 from overcast.compute import instances, states
-from overcast.compute.api import ComputeService
 from overcast.compute.manager import ComputeManager
 from overcast.compute.servers import ServerCreate
 from overcast.conductor.manager import ConductorManager
@@ -28,6 +27,7 @@ from overcast.scheduler.manager import SchedulerManager
 from overcast.service import Service
 from overcast.virt.driver import PowerState
 from overcast.virt.fake import FakeDriver
+from tests.unit.compute_service import compute_service
 
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
 ALICE = RequestContext(user_id="alice", project_id="p1", roles=("member", "reader"))
@@ -54,7 +54,7 @@ def compute_host(cloud: Cloud, host: str, memory_mb: int = 4096, *, up: bool = T
 
 
 def boot_record(cloud: Cloud, flavor: str = "1") -> str:
-    created = ComputeService(cloud).servers.create(ALICE, ServerCreate("vm", IMAGE_ID, flavor))
+    created = compute_service(cloud).servers.create(ALICE, ServerCreate("vm", IMAGE_ID, flavor))
     return created.servers[0].uuid
 
 

@@ -148,7 +148,7 @@ def test_image_cache_fetches_once_verified_and_prunes_unused(cloud: Cloud) -> No
 
 def test_image_cache_refuses_an_image_without_data(cloud: Cloud) -> None:
     seeded = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"  # active, public, no data
-    cache = HostImageCache(cloud, "host-1")
+    cache = HostImageCache(cloud, "host-1", ImageAPI(cloud))
     with pytest.raises(errors.Conflict):
         cache.fetch(RequestContext.admin(), seeded)
     assert not cache.path_for(seeded).exists()

@@ -257,13 +257,13 @@ def test_fetch_to_path_verifies_the_hash(images: ImageAPI, tmp_path: Path) -> No
     image_id = create(images)
     images.upload(ALICE, image_id, [b"disk contents"])
     target = tmp_path / "cache" / image_id
-    fetch_to_path(images.cloud, ALICE, image_id, target, api=images)
+    fetch_to_path(images, ALICE, image_id, target)
     assert target.read_bytes() == b"disk contents"
     location = images.get(ALICE, image_id).locations[0][1]
     Path(location.removeprefix("file://")).write_bytes(b"disk c0ntents")
     target.unlink()
     with pytest.raises(ImageDataCorrupt):
-        fetch_to_path(images.cloud, ALICE, image_id, target, api=images)
+        fetch_to_path(images, ALICE, image_id, target)
     assert list(target.parent.iterdir()) == []
 
 

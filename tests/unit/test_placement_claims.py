@@ -21,7 +21,6 @@ from overcast import errors
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
 from overcast.compute import instances
-from overcast.compute.api import ComputeService
 from overcast.compute.manager import ComputeManager
 from overcast.compute.server_groups import ServerGroupAPI
 from overcast.compute.servers import ServerCreate
@@ -38,6 +37,7 @@ from overcast.scheduler.manager import SchedulerManager
 from overcast.service import Service
 from overcast.virt.driver import Device
 from overcast.virt.fake import FakeDriver
+from tests.unit.compute_service import compute_service
 
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
 ALICE = RequestContext(user_id="alice", project_id="p1", roles=("member", "reader"))
@@ -68,7 +68,7 @@ def compute_host(cloud: Cloud, host: str, memory_mb: int = 4096, **hardware: Any
 
 def boot(cloud: Cloud, flavor: str = "1", count: int = 1, **fields: Any) -> list[str]:
     request = ServerCreate("vm", IMAGE_ID, flavor, min_count=count, max_count=count, **fields)
-    return [instance.uuid for instance in ComputeService(cloud).servers.create(ALICE, request).servers]
+    return [instance.uuid for instance in compute_service(cloud).servers.create(ALICE, request).servers]
 
 
 def placed_hosts(cloud: Cloud, uuids: list[str]) -> dict[str, str | None]:

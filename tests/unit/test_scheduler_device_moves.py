@@ -14,7 +14,6 @@ from sqlalchemy import select
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
 from overcast.compute import states
-from overcast.compute.api import ComputeService
 from overcast.compute.manager import ComputeManager
 from overcast.compute.servers import ServerCreate
 from overcast.conductor.manager import ConductorManager
@@ -26,6 +25,7 @@ from overcast.scheduler.manager import SchedulerManager
 from overcast.service import Service
 from overcast.virt.driver import Device, DriverError
 from overcast.virt.fake import FakeDriver
+from tests.unit.compute_service import compute_service
 from tests.unit.test_placement_claims import ALICE, IMAGE_ID, NOW
 
 A100 = Device(kind="gpu", vendor_id="10de", product_id="20b5", model="A100", count=1)
@@ -46,7 +46,7 @@ class GpuCloud:
         self.services = [Service(cloud, manager) for manager in managers]
         for service in self.services:
             service.start()
-        self.api = ComputeService(cloud)
+        self.api = compute_service(cloud)
 
     def stop(self) -> None:
         for service in reversed(self.services):

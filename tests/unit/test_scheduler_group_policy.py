@@ -16,7 +16,6 @@ from sqlalchemy import select
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
 from overcast.compute import states
-from overcast.compute.api import ComputeService
 from overcast.compute.manager import ComputeManager
 from overcast.compute.server_groups import ServerGroupAPI
 from overcast.compute.servers import ServerCreate
@@ -30,6 +29,7 @@ from overcast.quota import QuotaEngine
 from overcast.scheduler.group_policy import group_policy_violation
 from overcast.service import Service
 from overcast.virt.fake import FakeDriver
+from tests.unit.compute_service import compute_service
 
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
 ALICE = RequestContext(user_id="alice", project_id="p1", roles=("member", "reader"))
@@ -65,7 +65,7 @@ def members(cloud: Cloud, policy: str, count: int) -> list[str]:
     group = ServerGroupAPI(cloud.db, QuotaEngine()).create(ALICE, "g", [policy], allow_soft=True).group
     unserved = Cloud(settings=cloud.settings, db=cloud.db, transport=get_transport(f"inproc://{uuid.uuid4()}"),
                      clock=cloud.clock)  # fmt: skip
-    api = ComputeService(unserved).servers
+    api = compute_service(unserved).servers
     request = ServerCreate("member", IMAGE_ID, "1", scheduler_hints={"group": group.uuid})
     return [api.create(ALICE, request).servers[0].uuid for _ in range(count)]
 
