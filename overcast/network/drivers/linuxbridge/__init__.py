@@ -1,0 +1,1 @@
+"""The linuxbridge network driver: bridges, VXLAN, taps, dnsmasq and nftables (see driver.py)."""

@@ -1,0 +1,125 @@
+"""Simulated hosts and VMs for the network driver's integration tests, all in namespaces a test makes.
+
+A `Lab` names everything it creates ``ovct-<tag>-…`` (and the driver's own namespaces for a lab host
+end in that host's name), so `cleanup` finds and removes all of it, dnsmasq processes included, even
+after a failed test, and `leftovers` proves it did. Underlay addresses are in 198.18.0.0/15 (RFC 2544's
+benchmarking range) and exist only inside the lab's namespaces; the root namespace gets no address or
+route for any of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from overcast.network.drivers.linuxbridge.commands import namespaces, run
+from overcast.network.drivers.model import Port
+
+UNDERLAY_PREFIX = 24
+
+
+def tools_available() -> bool:
+    return os.geteuid() == 0 and all(
+        subprocess.run(["which", tool], capture_output=True, check=False).returncode == 0
+        for tool in ("ip", "bridge", "nft", "nsenter", "dnsmasq")
+    )
+
+
+@dataclass
+class VM:
+    """A namespace standing for a VM: its NIC ``eth0`` is the peer of the port's device on the host."""
+
+    namespace: str
+    port: Port
+
+    def run(self, *args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["ip", "netns", "exec", self.namespace, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def ping(self, address: str, count: int = 1) -> bool:
+        """Busybox's ping (busybox-static is a runtime package): true if a reply came back."""
+        reply = self.run("busybox", "ping", "-c", str(count), "-W", "1", "-w", str(count + 1), address)
+        return reply.returncode == 0
+
+
+@dataclass
+class Lab:
+    state_dir: Path
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
+
+    def name(self, role: str) -> str:
+        return f"ovct-{self.tag}-{role}"
+
+    def namespace(self, role: str) -> str:
+        name = self.name(role)
+        run(["ip", "netns", "add", name])
+        run(["ip", "-n", name, "link", "set", "lo", "up"])
+        return name
+
+    def underlay(self, hosts: dict[str, str], extra_peer_ips: tuple[str, ...] = ()) -> str:
+        """A namespace acting as the switch between hosts: each host namespace gets a veth to it with
+        its underlay address; ``extra_peer_ips`` are answered by the switch itself."""
+        switch = self.namespace("underlay")
+        run(["ip", "-n", switch, "link", "add", "ovct-sw", "type", "bridge"])
+        run(["ip", "-n", switch, "link", "set", "ovct-sw", "up"])
+        for address in extra_peer_ips:
+            run(["ip", "-n", switch, "addr", "add", f"{address}/{UNDERLAY_PREFIX}", "dev", "ovct-sw"])
+        for index, (host, address) in enumerate(hosts.items()):
+            switch_end = f"ovct-sw{index}"
+            run(["ip", "-n", host, "link", "add", "ovct-uplink", "type", "veth", "peer", "name", switch_end,
+                 "netns", switch])
+            run(["ip", "-n", switch, "link", "set", switch_end, "master", "ovct-sw", "up"])
+            run(["ip", "-n", host, "addr", "add", f"{address}/{UNDERLAY_PREFIX}", "dev", "ovct-uplink"])
+            run(["ip", "-n", host, "link", "set", "ovct-uplink", "mtu", "1550", "up"])
+        return switch
+
+    def physical_interface(self, host: str, name: str = "ovct-phys") -> str:
+        """A veth in ``host`` to stand for a physical NIC of a flat network (its peer in a namespace of
+        its own, the "outside")."""
+        outside = self.namespace(f"outside-{name[-4:]}")
+        run(["ip", "-n", host, "link", "add", name, "type", "veth", "peer", "name", "ovct-out",
+             "netns", outside])
+        run(["ip", "-n", outside, "link", "set", "ovct-out", "up"])
+        return name
+
+    def vm(self, host: str, port: Port, prefix: int = 24, address: bool = True) -> VM:
+        """A VM namespace whose eth0 (with the port's MAC, and its first fixed IP unless ``address`` is
+        False, for a DHCP client) is the peer of ``port.device`` in ``host``."""
+        namespace = self.namespace(f"vm-{port.id[:6]}")
+        run(["ip", "-n", host, "link", "add", port.device, "type", "veth", "peer", "name", "eth0",
+             "netns", namespace])
+        run(["ip", "-n", namespace, "link", "set", "eth0", "address", port.mac_address, "up"])
+        if address and port.fixed_ips:
+            address_with_prefix = f"{port.fixed_ips[0].ip_address}/{prefix}"
+            run(["ip", "-n", namespace, "addr", "add", address_with_prefix, "dev", "eth0"])
+        return VM(namespace, port)
+
+    def _pid_files(self) -> list[Path]:
+        return list(self.state_dir.rglob("*.pid")) if self.state_dir.exists() else []
+
+    def cleanup(self) -> None:
+        for pid_file in self._pid_files():
+            with contextlib.suppress(ValueError, ProcessLookupError):
+                os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
+        for name in namespaces():
+            if self.tag in name:
+                subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+
+    def leftovers(self) -> list[str]:
+        """Namespaces and live dnsmasq processes of this lab that still exist."""
+        found = [name for name in namespaces() if self.tag in name]
+        for pid_file in self._pid_files():
+            pid = pid_file.read_text().strip()
+            if pid.isascii() and pid.isdecimal() and Path(f"/proc/{pid}").exists():
+                found.append(f"dnsmasq {pid}")
+        return found

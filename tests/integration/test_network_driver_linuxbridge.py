@@ -1,0 +1,147 @@
+"""The linuxbridge driver on real kernel networking: the driver contract, and traffic between "VMs"
+(namespaces on veth ports) on one host and across two hosts over VXLAN. Each host is a namespace the
+test makes; everything is removed after each test, and a test proves nothing is left behind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from overcast.network.drivers import names
+from overcast.network.drivers.base import NetworkDriver
+from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
+from overcast.network.drivers.model import HostState, Inventory
+from tests.integration.network_hosts import Lab, tools_available
+from tests.unit.network.driver_contract import DriverContract, flat_network, port_on, vxlan_network
+
+pytestmark = pytest.mark.skipif(
+    not tools_available(), reason="prerequisites: root and iproute2, nftables, dnsmasq are not installed"
+)
+HOST_1_VTEP, HOST_2_VTEP, SWITCH_VTEP = "198.18.0.1", "198.18.0.2", "198.18.0.3"
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    lab = Lab(state_dir=tmp_path / "network")
+    try:
+        yield lab
+    finally:
+        lab.cleanup()
+    assert lab.leftovers() == []
+
+
+def host_driver(lab: Lab, host: str, vtep: str, physical: str | None = None) -> LinuxBridgeDriver:
+    return LinuxBridgeDriver(
+        host,
+        local_vtep_ip=vtep,
+        physical_interfaces={"physnet1": physical} if physical else {},
+        state_dir=lab.state_dir / host,
+    )
+
+
+@pytest.fixture
+def host(lab: Lab) -> str:
+    return lab.namespace("host1")
+
+
+@pytest.fixture
+def driver(lab: Lab, host: str) -> LinuxBridgeDriver:
+    lab.underlay({host: HOST_1_VTEP}, extra_peer_ips=(HOST_2_VTEP, SWITCH_VTEP))
+    return host_driver(lab, host, HOST_1_VTEP, lab.physical_interface(host))
+
+
+@pytest.fixture
+def vtep_peers() -> tuple[str, str]:
+    return (HOST_2_VTEP, SWITCH_VTEP)
+
+
+FIREWALL_PENDING = pytest.mark.xfail(strict=True, raises=NotImplementedError, reason="the firewall is next")
+
+
+class TestLinuxBridgeDriver(DriverContract):
+    @FIREWALL_PENDING
+    def test_security_groups_are_ensured_and_removed(self, driver: NetworkDriver) -> None:
+        super().test_security_groups_are_ensured_and_removed(driver)
+
+    @FIREWALL_PENDING
+    def test_sync_converges_from_whatever_the_host_holds(
+        self, driver: NetworkDriver, vtep_peers: tuple[str, str]
+    ) -> None:
+        super().test_sync_converges_from_whatever_the_host_holds(driver, vtep_peers)
+
+    @FIREWALL_PENDING
+    def test_sync_to_nothing_removes_everything(self, driver: NetworkDriver) -> None:
+        super().test_sync_to_nothing_removes_everything(driver)
+
+
+def overcast_links(host: str) -> list[str]:
+    from overcast.network.drivers.linuxbridge.commands import HostCommands
+
+    return [
+        entry["ifname"]
+        for entry in HostCommands(host).ip_json("link", "show")
+        if entry["ifname"].startswith((names.BRIDGE, names.VXLAN, names.TAP, names.DHCP_HOST_SIDE))
+    ]
+
+
+def test_syncing_to_nothing_leaves_no_device_behind(lab: Lab, host: str, driver: LinuxBridgeDriver) -> None:
+    network, flat = vxlan_network(), flat_network()
+    state = HostState(
+        networks=(network, flat),
+        ports=(port_on(network, 10), port_on(flat, 11)),
+        remote_vteps={network.id: frozenset({SWITCH_VTEP})},
+    )
+    driver.sync(state)
+    assert len(overcast_links(host)) == 5  # two bridges, a VXLAN device, two taps
+    driver.sync(HostState())
+    assert overcast_links(host) == []
+    assert driver.inventory() == Inventory()
+
+
+def test_a_deleted_tap_and_a_downed_bridge_are_repaired(host: str, driver: LinuxBridgeDriver) -> None:
+    network = vxlan_network()
+    port = port_on(network)
+    state = HostState(networks=(network,), ports=(port,))
+    driver.sync(state)
+    driver.commands.ip("link", "del", "dev", port.device)
+    driver.commands.ip("link", "set", "dev", names.bridge(network.id), "down", "mtu", "1300")
+    driver.sync(state)
+    bridge = driver.links.find(names.bridge(network.id))
+    tap = driver.links.find(port.device)
+    assert bridge is not None and bridge.up and bridge.mtu == network.mtu
+    assert tap is not None and tap.kind == "tun" and tap.master == bridge.name and tap.mtu == network.mtu
+
+
+def test_two_vms_on_one_host_reach_each_other_and_not_another_network(
+    lab: Lab, host: str, driver: LinuxBridgeDriver
+) -> None:
+    network, other = vxlan_network(1001), vxlan_network(1002)
+    first, second, elsewhere = port_on(network, 10), port_on(network, 11), port_on(other, 12)
+    vms = [lab.vm(host, port) for port in (first, second, elsewhere)]
+    driver.sync(HostState(networks=(network, other), ports=(first, second, elsewhere)))
+    assert vms[0].ping("10.0.0.11")
+    assert not vms[0].ping("10.0.0.12")
+
+
+def test_vms_on_two_hosts_reach_each_other_over_vxlan(lab: Lab) -> None:
+    host_1, host_2 = lab.namespace("host1"), lab.namespace("host2")
+    lab.underlay({host_1: HOST_1_VTEP, host_2: HOST_2_VTEP})
+    network = vxlan_network(4242)
+    port_1, port_2 = port_on(network, 10), port_on(network, 11)
+    vm_1, vm_2 = lab.vm(host_1, port_1), lab.vm(host_2, port_2)
+    host_driver(lab, host_1, HOST_1_VTEP).sync(
+        HostState(networks=(network,), ports=(port_1,), remote_vteps={network.id: frozenset({HOST_2_VTEP})})
+    )
+    driver_2 = host_driver(lab, host_2, HOST_2_VTEP)
+    driver_2.sync(
+        HostState(networks=(network,), ports=(port_2,), remote_vteps={network.id: frozenset({HOST_1_VTEP})})
+    )
+    assert vm_1.ping("10.0.0.11", count=2)
+    assert vm_2.ping("10.0.0.10")
+
+    # host 2 forgets host 1 as a peer: broadcasts (ARP) no longer cross, so a new neighbour is unreachable
+    driver_2.ensure_network(network, frozenset())
+    vm_2.run("ip", "neigh", "flush", "dev", "eth0")
+    assert not vm_2.ping("10.0.0.10")
