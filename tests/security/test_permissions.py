@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 import overcast
-from overcast.compute.image_cache import HostImageCache
+from overcast.compute.manager.image_cache import HostImageCache
 from overcast.context import RequestContext
 from overcast.virt.driver import ImageRef
 from overcast.virt.qemu import configdrive, disks

@@ -18,7 +18,7 @@ from overcast.bus import get_transport
 from overcast.cli.servers import ssh_command
 from overcast.cloud import Cloud
 from overcast.compute import console_tokens, instance_extra, network_info
-from overcast.compute.image_cache import HostImageCache
+from overcast.compute.manager.image_cache import HostImageCache
 from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database

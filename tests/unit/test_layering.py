@@ -231,6 +231,11 @@ def reachable(graph: Graph, start: str) -> dict[str, Import]:
     return seen
 
 
+def is_manager_code(name: str) -> bool:
+    """A manager module (`conductor/manager.py`), or any module of a manager package (`compute/manager/`)."""
+    return any(part.startswith("manager") for part in name.split(".")[1:])
+
+
 def clients_reaching_a_manager(graph: Graph) -> list[Import]:
     """An RPC client, with everything it imports, must not load a manager: a sender stays a light leaf."""
     found = []
@@ -239,7 +244,7 @@ def clients_reaching_a_manager(graph: Graph) -> list[Import]:
             loaded = reachable(graph, name)
             found += [
                 Import(name, target, f"through {via}", 0)
-                for target, via in loaded.items() if graph[target].leaf.startswith("manager")
+                for target, via in loaded.items() if is_manager_code(target)
             ]  # fmt: skip
     return found
 

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import Cloud
 from overcast.compute import instance_actions, instance_extra, instances, network_info, states
-from overcast.compute.image_cache import HostImageCache
+from overcast.compute.manager.image_cache import HostImageCache
+from overcast.compute.manager.resource_tracker import ResourceTracker
 from overcast.compute.notifications import InstanceNotifier
-from overcast.compute.resource_tracker import ResourceTracker
 from overcast.compute.rpcapi import ComputeAPI
 from overcast.compute.snapshot_images import store_snapshot
 from overcast.conductor.rpcapi import ConductorAPI

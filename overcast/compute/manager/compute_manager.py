@@ -1,11 +1,11 @@
 """The compute service's manager: builds, acts on and deletes instances on this host via the virt driver.
 
-The parts, each its own class: manager_base.py's ComputeHost (the driver, caches, clients and the
-shared helpers such as `run_action`), which the others take; the additional RPC endpoints
-manager_power.py's PowerActions (power, pause, suspend, rescue, password, console, soft delete),
-manager_move.py's MoveActions (resize, migrate, confirm, revert) and manager_images.py's ImageActions
-(rebuild, snapshot, shelve, unshelve). This module keeps build, delete, start-up reconciliation,
-lifecycle events and the periodic tasks (all the service's periodic tasks stay on the manager).
+The parts, each its own class: host.py's ComputeHost (the driver, caches, clients and the shared
+helpers such as `run_action`), which the others take; the additional RPC endpoints power.py's
+PowerActions (power, pause, suspend, rescue, password, console, soft delete), moves.py's MoveActions
+(resize, migrate, confirm, revert) and images.py's ImageActions (rebuild, snapshot, shelve, unshelve).
+This module keeps build, delete, start-up reconciliation, lifecycle events and the periodic tasks (all
+the service's periodic tasks stay on the manager).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import Cloud
 from overcast.compute import build_progress, instance_extra, instances, states
-from overcast.compute.manager_base import ComputeHost, load_configured_driver
-from overcast.compute.manager_images import ImageActions
-from overcast.compute.manager_move import MoveActions
-from overcast.compute.manager_power import PowerActions
+from overcast.compute.manager.host import ComputeHost, load_configured_driver
+from overcast.compute.manager.images import ImageActions
+from overcast.compute.manager.moves import MoveActions
+from overcast.compute.manager.power import PowerActions
 from overcast.compute.rpcapi import BINARY, TOPIC
 from overcast.context import RequestContext
 from overcast.db.base import utcnow

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from overcast.compute import states
-from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, HostEndpoint
+from overcast.compute.manager.host import CLEAN_SHUTDOWN_TIMEOUT, HostEndpoint
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
 from overcast.manager import rpc_method

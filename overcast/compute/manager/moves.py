@@ -15,15 +15,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from overcast.compute import (
-    instance_extra,
-    migrations,
-    move_bookkeeping,
-    network_info,
-    resize_transfer,
-    states,
-)
-from overcast.compute.manager_base import AfterSwap, HostEndpoint
+from overcast.compute import instance_extra, migrations, move_bookkeeping, network_info, states
+from overcast.compute.manager import resize_transfer
+from overcast.compute.manager.host import AfterSwap, HostEndpoint
 from overcast.compute.move_bookkeeping import held as _held
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance

@@ -16,7 +16,7 @@ from typing import Any
 
 from overcast import errors
 from overcast.cloud import Cloud
-from overcast.compute.image_cache import HostImageCache
+from overcast.compute.manager.image_cache import HostImageCache
 from overcast.compute.snapshot_images import create_transfer_image, delete_snapshot_image
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from overcast.compute import instance_extra, states
-from overcast.compute.manager_base import CLEAN_SHUTDOWN_TIMEOUT, HostEndpoint
+from overcast.compute.manager.host import CLEAN_SHUTDOWN_TIMEOUT, HostEndpoint
 from overcast.compute.snapshot_images import delete_snapshot_image
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
