@@ -46,7 +46,7 @@ class VM:
             check=False,
         )
 
-    def ping(self, address: str, count: int = 1) -> bool:
+    def ping(self, address: str, count: int = 2) -> bool:
         """Busybox's ping (busybox-static is a runtime package): true if a reply came back."""
         reply = self.run("busybox", "ping", "-c", str(count), "-W", "1", "-w", str(count + 1), address)
         return reply.returncode == 0
@@ -56,6 +56,20 @@ class VM:
 class Lab:
     state_dir: Path
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
+    processes: list[subprocess.Popen[str]] = field(default_factory=list)
+
+    def spawn(self, vm: VM, *args: str) -> subprocess.Popen[str]:
+        """A long-running process in the VM (a server, a client holding a connection), killed by cleanup:
+        deleting a namespace does not end the processes in it."""
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", vm.namespace, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.processes.append(process)
+        return process
 
     def name(self, role: str) -> str:
         return f"ovct-{self.tag}-{role}"
@@ -108,6 +122,9 @@ class Lab:
         return list(self.state_dir.rglob("*.pid")) if self.state_dir.exists() else []
 
     def cleanup(self) -> None:
+        for process in self.processes:
+            process.kill()
+            process.wait()
         for pid_file in self._pid_files():
             with contextlib.suppress(ValueError, ProcessLookupError):
                 os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)

@@ -5,16 +5,17 @@ test makes; everything is removed after each test, and a test proves nothing is 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from overcast.network.drivers import names
-from overcast.network.drivers.base import NetworkDriver
+from overcast.network.drivers.linuxbridge.commands import HostCommands
 from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
-from overcast.network.drivers.model import HostState, Inventory
+from overcast.network.drivers.model import HostState, Inventory, Port
 from tests.integration.network_hosts import Lab, tools_available
-from tests.unit.network.driver_contract import DriverContract, flat_network, port_on, vxlan_network
+from tests.unit.network.driver_contract import DriverContract, flat_network, port_on, ssh_group, vxlan_network
 
 pytestmark = pytest.mark.skipif(
     not tools_available(), reason="prerequisites: root and iproute2, nftables, dnsmasq are not installed"
@@ -57,28 +58,16 @@ def vtep_peers() -> tuple[str, str]:
     return (HOST_2_VTEP, SWITCH_VTEP)
 
 
-FIREWALL_PENDING = pytest.mark.xfail(strict=True, raises=NotImplementedError, reason="the firewall is next")
-
-
 class TestLinuxBridgeDriver(DriverContract):
-    @FIREWALL_PENDING
-    def test_security_groups_are_ensured_and_removed(self, driver: NetworkDriver) -> None:
-        super().test_security_groups_are_ensured_and_removed(driver)
+    pass
 
-    @FIREWALL_PENDING
-    def test_sync_converges_from_whatever_the_host_holds(
-        self, driver: NetworkDriver, vtep_peers: tuple[str, str]
-    ) -> None:
-        super().test_sync_converges_from_whatever_the_host_holds(driver, vtep_peers)
 
-    @FIREWALL_PENDING
-    def test_sync_to_nothing_removes_everything(self, driver: NetworkDriver) -> None:
-        super().test_sync_to_nothing_removes_everything(driver)
+def unfiltered(port: Port) -> Port:
+    """The port without port security: these tests are about L2 only."""
+    return replace(port, port_security_enabled=False)
 
 
 def overcast_links(host: str) -> list[str]:
-    from overcast.network.drivers.linuxbridge.commands import HostCommands
-
     return [
         entry["ifname"]
         for entry in HostCommands(host).ip_json("link", "show")
@@ -87,16 +76,18 @@ def overcast_links(host: str) -> list[str]:
 
 
 def test_syncing_to_nothing_leaves_no_device_behind(lab: Lab, host: str, driver: LinuxBridgeDriver) -> None:
-    network, flat = vxlan_network(), flat_network()
+    network, flat, group = vxlan_network(), flat_network(), ssh_group()
     state = HostState(
         networks=(network, flat),
-        ports=(port_on(network, 10), port_on(flat, 11)),
+        ports=(port_on(network, 10, (group.id,)), port_on(flat, 11)),
+        security_groups=(group,),
         remote_vteps={network.id: frozenset({SWITCH_VTEP})},
     )
     driver.sync(state)
     assert len(overcast_links(host)) == 5  # two bridges, a VXLAN device, two taps
     driver.sync(HostState())
     assert overcast_links(host) == []
+    assert driver.commands.inside("nft", "list", "tables") == ""
     assert driver.inventory() == Inventory()
 
 
@@ -118,7 +109,8 @@ def test_two_vms_on_one_host_reach_each_other_and_not_another_network(
     lab: Lab, host: str, driver: LinuxBridgeDriver
 ) -> None:
     network, other = vxlan_network(1001), vxlan_network(1002)
-    first, second, elsewhere = port_on(network, 10), port_on(network, 11), port_on(other, 12)
+    first, second = unfiltered(port_on(network, 10)), unfiltered(port_on(network, 11))
+    elsewhere = unfiltered(port_on(other, 12))
     vms = [lab.vm(host, port) for port in (first, second, elsewhere)]
     driver.sync(HostState(networks=(network, other), ports=(first, second, elsewhere)))
     assert vms[0].ping("10.0.0.11")
@@ -129,7 +121,7 @@ def test_vms_on_two_hosts_reach_each_other_over_vxlan(lab: Lab) -> None:
     host_1, host_2 = lab.namespace("host1"), lab.namespace("host2")
     lab.underlay({host_1: HOST_1_VTEP, host_2: HOST_2_VTEP})
     network = vxlan_network(4242)
-    port_1, port_2 = port_on(network, 10), port_on(network, 11)
+    port_1, port_2 = unfiltered(port_on(network, 10)), unfiltered(port_on(network, 11))
     vm_1, vm_2 = lab.vm(host_1, port_1), lab.vm(host_2, port_2)
     host_driver(lab, host_1, HOST_1_VTEP).sync(
         HostState(networks=(network,), ports=(port_1,), remote_vteps={network.id: frozenset({HOST_2_VTEP})})

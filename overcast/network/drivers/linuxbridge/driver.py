@@ -1,8 +1,9 @@
 """The linuxbridge driver: one host's data plane from kernel bridges, VXLAN, taps, dnsmasq and nftables.
 
-Each concern is a part of its own (``links.py``: bridges, VXLAN and port devices), and the driver only
-orders them. Everything it makes carries a prefix (``names.py``) and its object's id, so ``inventory``
-reads the host back from the kernel alone: the driver keeps no state that a restart could lose.
+Each concern is a part of its own (``links.py``: bridges, VXLAN and port devices; ``firewall.py``:
+anti-spoofing and security groups in nftables), and the driver only orders them. Everything it makes
+carries a prefix (``names.py``) and its object's id, so ``inventory`` reads the host back from the
+kernel alone: the driver keeps no state that a restart could lose.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from overcast.network.drivers.base import NetworkDriver
+from overcast.network.drivers import names
+from overcast.network.drivers.base import NetworkDriver, NetworkNotWired
 from overcast.network.drivers.linuxbridge.commands import HostCommands
+from overcast.network.drivers.linuxbridge.firewall import Firewall
 from overcast.network.drivers.linuxbridge.links import NETWORK_ALIAS, PORT_ALIAS, VXLAN_ALIAS, Links
 from overcast.network.drivers.model import (
     DhcpServer,
+    HostState,
     Inventory,
     Network,
     Port,
@@ -34,25 +38,40 @@ class LinuxBridgeDriver(NetworkDriver):
         super().__init__(host_namespace)
         self.commands = HostCommands(host_namespace)
         self.links = Links(self.commands, local_vtep_ip, physical_interfaces or {})
+        self.firewall = Firewall(self.commands)
         self.state_dir = state_dir
 
     def ensure_network(self, network: Network, remote_vteps: frozenset[str] = frozenset()) -> None:
+        self.firewall.ensure_zone(network.id)  # before the bridge: its first packet gets its zone
         self.links.ensure_network(network, remote_vteps)
 
     def remove_network(self, network_id: str) -> None:
-        self.links.remove_network(network_id)
+        for port_id in self.links.remove_network(network_id):
+            self.firewall.remove_port(port_id)
+        self.firewall.remove_zone(network_id)
 
     def ensure_port(self, port: Port) -> None:
+        # The filter goes in before the device joins the bridge, so no packet passes unfiltered.
+        if self.links.find(names.bridge(port.network_id)) is None:
+            raise NetworkNotWired(f"Network {port.network_id} of port {port.id} is not wired here.")
+        self.firewall.ensure_port(port)
         self.links.ensure_port(port)
 
     def remove_port(self, port_id: str) -> None:
         self.links.remove_port(port_id)
+        self.firewall.remove_port(port_id)
 
     def ensure_security_group(self, group: SecurityGroup) -> None:
-        raise NotImplementedError
+        self.firewall.ensure_group(group)
 
     def remove_security_group(self, group_id: str) -> None:
-        raise NotImplementedError
+        self.firewall.remove_group(group_id)
+
+    def sync(self, state: HostState) -> None:
+        super().sync(state)
+        self.firewall.prune_ports({port.id for port in state.ports if port.port_security_enabled})
+        if state == HostState():
+            self.firewall.remove_all()
 
     def ensure_dhcp(self, server: DhcpServer) -> None:
         raise NotImplementedError
@@ -81,6 +100,7 @@ class LinuxBridgeDriver(NetworkDriver):
         return Inventory(
             networks=frozenset(network_of_bridge.values()),
             ports=ports,
+            security_groups=self.firewall.groups(),
             vteps=vteps,
         )
 

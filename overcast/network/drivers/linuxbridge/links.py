@@ -145,21 +145,26 @@ class Links:
         for vtep in sorted(found - wanted):
             self.commands.bridge("fdb", "del", FLOOD_MAC, "dev", device, "dst", vtep)
 
-    def remove_network(self, network_id: str) -> None:
+    def remove_network(self, network_id: str) -> list[str]:
+        """Delete the network's bridge and VXLAN device and take its ports off; returns their ids."""
         bridge = names.bridge(network_id)
         links = self.all()
         if bridge not in links:
-            return
-        lines = []
+            return []
+        lines, port_ids = [], []
         for link in links.values():
             if link.master != bridge:
                 continue
-            if link.owned_id(PORT_ALIAS) is not None or link.owned_id(VXLAN_ALIAS) is not None:
+            port_id = link.owned_id(PORT_ALIAS)
+            if port_id is not None:
+                port_ids.append(port_id)
+            if port_id is not None or link.owned_id(VXLAN_ALIAS) is not None:
                 lines.append(self._removal(link))
             else:  # an uplink, or a device the driver did not make: left as it was, off the bridge
                 lines.append(f"link set dev {link.name} nomaster")
         lines.append(f"link del dev {bridge}")
         self.commands.ip_batch(lines)
+        return port_ids
 
     # --- ports ------------------------------------------------------------------------------------
     def ensure_port(self, port: Port) -> None:
