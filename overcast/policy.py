@@ -119,7 +119,10 @@ def documented(name: str, check: Check, description: str, *operations: tuple[str
 # Each service lists its rules in its policies.py and never registers them itself: the table loads the
 # lists on first use (as oslo.policy finds services' rules by entry point), so a rule exists whether or
 # not the router that enforces it was imported, and the services' rule modules import nothing but this.
-SERVICE_RULE_MODULES = ("overcast.identity.policies", "overcast.compute.policies", "overcast.image.policies")
+SERVICE_RULE_MODULES = (
+    "overcast.identity.policies", "overcast.compute.policies", "overcast.image.policies",
+    "overcast.network.policies",
+)  # fmt: skip
 
 # Building blocks a deployment or a test may name; the services' own rules are in their policies.py.
 BASE_RULES: tuple[DocumentedRule, ...] = (

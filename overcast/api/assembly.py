@@ -8,7 +8,7 @@ from overcast.api import app as foundation
 from overcast.api import openapi
 from overcast.api.app import create_app
 from overcast.api.auth import PublicPaths
-from overcast.api.openstack import compute, identity, image
+from overcast.api.openstack import compute, identity, image, network
 from overcast.cloud import Cloud
 from overcast.compute.admin import AdminServices
 from overcast.compute.api import ComputeService
@@ -16,6 +16,7 @@ from overcast.identity.bootstrap import BootstrapResult, bootstrap
 from overcast.identity.service import IdentityService
 from overcast.image.api import ImageAPI
 from overcast.image.settings import ImageSettings
+from overcast.network.api.service import NetworkAPI
 
 
 def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
@@ -28,7 +29,7 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     app.state.clock = cloud.clock
     public = PublicPaths(
         (*foundation.PUBLIC_PATHS, *identity.PUBLIC_PATHS, *compute.PUBLIC_PATHS, *image.PUBLIC_PATHS,
-         *openapi.PUBLIC_PATHS)
+         *network.PUBLIC_PATHS, *openapi.PUBLIC_PATHS)
     )  # fmt: skip
     # The OpenAPI documents leave these paths' operations without the token scheme.
     app.state.public_paths = public
@@ -36,6 +37,7 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     compute_service = ComputeService(cloud, images)
     compute.install(app, compute_service, AdminServices(cloud, compute_service.quotas))
     image.install(app, images)
+    network.install(app, NetworkAPI(cloud))
     # Last: each API's document describes the routes mounted above.
     openapi.install(app)
     return app

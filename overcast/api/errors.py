@@ -3,9 +3,10 @@
 Compute (and the paths outside any API) answer Nova's ``{"itemNotFound": {"code": 404, "message": ...}}``,
 identity answers Keystone's ``{"error": {"code": 404, "title": "Not Found", "message": ...}}`` and image
 answers Glance's (webob's): ``{"code": "404 Not Found", "title": "Not Found", "message": ...}`` when the
-client accepts JSON, else webob's HTML page. `error_response_for` is the one place that chooses: the
-exception handlers, the shared middleware (413, 500, malformed JSON) and the token middleware's 401 all
-render through it, and so do the identity and image routes.
+client accepts JSON, else webob's HTML page; networking answers Neutron's
+``{"NeutronError": {"type": "NetworkNotFound", "message": ..., "detail": ""}}``. `error_response_for` is
+the one place that chooses: the exception handlers, the shared middleware (413, 500, malformed JSON) and
+the token middleware's 401 all render through it, and so do the identity and image routes.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ LOG = logging.getLogger(__name__)
 FAULT_MESSAGE = "The server has either erred or is incapable of performing the requested operation."
 IDENTITY_PREFIX = "/identity"
 IMAGE_PREFIX = "/image"
+NETWORK_PREFIX = "/networking"
 
 # Statuses Starlette raises on its own (routing, body parsing) and the OpenStack error each stands for.
 _HTTP_STATUS_ERRORS: dict[int, type[errors.OvercastError]] = {
@@ -111,6 +113,12 @@ def nova_error_response(error: errors.OvercastError, headers: dict[str, str] | N
     return JSONResponse(error.to_body(), status_code=error.status, headers=_headers(error, headers) or None)
 
 
+def neutron_error_body(error: errors.OvercastError) -> dict[str, Any]:
+    # Neutron names the exception class; a typed network error carries its own (NetworkNotFound, ...).
+    kind = getattr(error, "neutron_type", "") or "HTTP" + reason_phrase(error.status).replace(" ", "")
+    return {"NeutronError": {"type": kind, "message": error.message, "detail": ""}}
+
+
 def error_response_for(
     scope: Scope, error: errors.OvercastError, headers: dict[str, str] | None = None
 ) -> Response:
@@ -122,6 +130,9 @@ def error_response_for(
         return keystone_error_response(error, getattr(settings, "base_url", None), headers)
     if _below(path, IMAGE_PREFIX):
         return glance_error_response(Headers(scope=scope).get("accept", ""), error, headers)
+    if _below(path, NETWORK_PREFIX):
+        body = neutron_error_body(error)
+        return JSONResponse(body, status_code=error.status, headers=_headers(error, headers) or None)
     return nova_error_response(error, headers)
 
 

@@ -36,7 +36,7 @@ SERVICE_ROOTS: tuple[ServiceRoot, ...] = (
     ServiceRoot("compute", "/compute"),
     ServiceRoot("image", "/image"),
     ServiceRoot("volume", "/volume"),
-    ServiceRoot("network", "/network"),
+    ServiceRoot("network", "/networking"),
 )
 
 

@@ -27,6 +27,8 @@ DEFAULT_SERVICES: tuple[CatalogEntry, ...] = (
     CatalogEntry("identity", "keystone", "/identity"),
     CatalogEntry("compute", "nova", "/compute/v2.1"),
     CatalogEntry("image", "glance", "/image"),
+    # Clients append /v2.0 themselves.
+    CatalogEntry("network", "neutron", "/networking"),
 )
 
 _NAMESPACE = uuid.UUID("6f1d9a52-8c1e-4c1b-9f59-0c8e3a7d2b11")

@@ -13,6 +13,7 @@ from overcast.db.models import (  # noqa: F401
     image,
     instance_actions,
     migrations,
+    network,
     quota,
     server_groups,
     server_tags,

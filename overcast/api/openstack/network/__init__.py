@@ -1,0 +1,27 @@
+"""The Networking v2.0 API (Neutron's) under /networking: versions, extensions, networks, subnets, ports
+and their tags."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from overcast.api.auth import readable_without_token
+from overcast.api.openstack.network import networks, ports, subnets, tags, versions
+from overcast.network.api.service import NetworkAPI
+
+PUBLIC_PATHS = readable_without_token(versions.ROOT, versions.ROOT + "/v2.0")
+
+
+def build_router() -> APIRouter:
+    router = APIRouter()
+    for module in (versions, networks, subnets, ports, tags):
+        router.include_router(module.router)
+    return router
+
+
+def install(app: FastAPI, service: NetworkAPI) -> None:
+    """Mount the Networking API, served by `service`."""
+    if app.middleware_stack is not None:
+        raise RuntimeError("install() must run before the app serves its first request")
+    app.state.network = service
+    app.include_router(build_router())

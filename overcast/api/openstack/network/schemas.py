@@ -1,0 +1,131 @@
+"""Request bodies of the Networking v2 API, shaped like Neutron's resource attribute maps.
+
+Types and lengths are checked here (a wrong type is a 400 in Neutron's shape); what needs the network's
+state or address arithmetic (CIDRs, pools, fixed IPs, MACs) is checked by the service with Neutron's
+messages, which is why those fields are taken as they come.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+Name = Annotated[StrictStr, Field(max_length=255)]
+Description = Annotated[StrictStr, Field(max_length=255)]
+ProjectId = Annotated[StrictStr, Field(max_length=255)]
+DeviceField = Annotated[StrictStr, Field(max_length=255)]
+
+
+class Attributes(BaseModel):
+    # Unknown attributes are a 400, as Neutron's "Unrecognized attribute(s)"; colon names by alias.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def given(self) -> dict[str, Any]:
+        """The attributes the client sent, under their Neutron names."""
+        return self.model_dump(exclude_unset=True, by_alias=True)
+
+
+class NetworkAttributes(Attributes):
+    name: Name | None = None
+    description: Description | None = None
+    admin_state_up: StrictBool | None = None
+    shared: StrictBool | None = None
+    router_external: StrictBool | None = Field(None, alias="router:external")
+    mtu: StrictInt | None = None
+    port_security_enabled: StrictBool | None = None
+    provider_network_type: StrictStr | None = Field(None, alias="provider:network_type")
+    provider_physical_network: StrictStr | None = Field(None, alias="provider:physical_network")
+    provider_segmentation_id: StrictInt | None = Field(None, alias="provider:segmentation_id")
+
+
+class NetworkCreate(NetworkAttributes):
+    project_id: ProjectId | None = None
+    tenant_id: ProjectId | None = None
+    tags: list[Any] | None = None
+
+
+class NetworkCreateBody(Attributes):
+    network: NetworkCreate
+
+
+class NetworkUpdateBody(Attributes):
+    network: NetworkAttributes
+
+
+class SubnetAttributes(Attributes):
+    name: Name | None = None
+    description: Description | None = None
+    gateway_ip: StrictStr | None = None
+    allocation_pools: list[Any] | None = None
+    dns_nameservers: list[Any] | None = None
+    host_routes: list[Any] | None = None
+    enable_dhcp: StrictBool | None = None
+
+
+class SubnetCreate(SubnetAttributes):
+    network_id: StrictStr
+    ip_version: StrictInt
+    cidr: StrictStr | None = None
+    subnetpool_id: StrictStr | None = None
+    ipv6_ra_mode: None = None
+    ipv6_address_mode: None = None
+    project_id: ProjectId | None = None
+    tenant_id: ProjectId | None = None
+    tags: list[Any] | None = None
+
+
+class SubnetUpdate(SubnetAttributes):
+    # Read-only after create: named so the service answers Neutron's "Cannot update read-only attribute".
+    cidr: Any = None
+    network_id: Any = None
+    ip_version: Any = None
+    subnetpool_id: Any = None
+    project_id: Any = None
+    tenant_id: Any = None
+
+
+class SubnetCreateBody(Attributes):
+    subnet: SubnetCreate
+
+
+class SubnetUpdateBody(Attributes):
+    subnet: SubnetUpdate
+
+
+class PortAttributes(Attributes):
+    name: Name | None = None
+    description: Description | None = None
+    admin_state_up: StrictBool | None = None
+    mac_address: StrictStr | None = None
+    fixed_ips: list[Any] | None = None
+    device_id: DeviceField | None = None
+    device_owner: DeviceField | None = None
+    binding_host_id: DeviceField | None = Field(None, alias="binding:host_id")
+    port_security_enabled: StrictBool | None = None
+    allowed_address_pairs: list[Any] | None = None
+
+
+class PortCreate(PortAttributes):
+    network_id: StrictStr
+    project_id: ProjectId | None = None
+    tenant_id: ProjectId | None = None
+    tags: list[Any] | None = None
+
+
+class PortUpdate(PortAttributes):
+    network_id: Any = None
+    project_id: Any = None
+    tenant_id: Any = None
+
+
+class PortCreateBody(Attributes):
+    port: PortCreate
+
+
+class PortUpdateBody(Attributes):
+    port: PortUpdate
+
+
+class TagsBody(Attributes):
+    tags: list[Any]

@@ -1,0 +1,95 @@
+"""Discovery: the version document (no token), v2.0's resource list, and the extensions implemented.
+
+Clients decide what they may send from GET /v2.0/extensions, so it lists exactly what this API serves:
+no security groups, quotas, routers or floating IPs yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from overcast import policy
+from overcast.api.deps import get_context, get_settings
+from overcast.api.versions import CURRENT, link
+from overcast.config import Settings
+from overcast.context import RequestContext
+from overcast.network import policies
+from overcast.network.api.errors import ExtensionNotFound, PolicyNotAuthorized
+
+router = APIRouter()
+ROOT = "/networking"
+RESOURCES = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"))
+UPDATED = "2026-12-05T00:00:00-00:00"
+
+# (alias, name, what it adds here)
+EXTENSIONS: tuple[tuple[str, str, str], ...] = (
+    ("external-net", "Neutron external network", "The router:external attribute of networks."),
+    (
+        "provider",
+        "Provider Network",
+        "Admin-only provider:network_type (flat, vxlan), physical_network and segmentation_id of networks.",
+    ),
+    ("net-mtu", "Network MTU", "The mtu attribute of networks."),
+    ("net-mtu-writable", "Network MTU (writable)", "A network's mtu may be set and changed."),
+    ("port-security", "Port Security", "port_security_enabled on networks and ports."),
+    ("allowed-address-pairs", "Allowed Address Pairs", "Addresses besides its own a port may send from."),
+    (
+        "binding",
+        "Port Binding",
+        "The host a port is bound to (binding:host_id, admins) and its binding details.",
+    ),
+    ("project-id", "project_id field enabled", "Resources carry project_id beside tenant_id."),
+    ("standard-attr-description", "standard-attr-description", "A description on every resource."),
+    ("standard-attr-revisions", "Resource revision numbers", "revision_number, raised by every change."),
+    ("standard-attr-timestamp", "Resource timestamps", "created_at and updated_at on every resource."),
+    (
+        "standard-attr-tag",
+        "Tag support for resources with standard attribute",
+        "Tags on networks, subnets and ports, and the tags, tags-any, not-tags, not-tags-any filters.",
+    ),
+    ("sorting", "Sorting support", "sort_key and sort_dir on lists."),
+    ("pagination", "Pagination support", "limit and marker on lists, with a next link."),
+    ("filter-validation", "Filter parameters validation", "A filter on an unknown attribute is a 400."),
+)
+
+
+def _base(settings: Settings) -> str:
+    return settings.base_url + ROOT
+
+
+def extension_document(alias: str, name: str, description: str) -> dict[str, Any]:
+    return {"alias": alias, "name": name, "description": description, "updated": UPDATED, "links": []}
+
+
+@router.get(ROOT)
+@router.get(ROOT + "/")
+def list_versions(settings: Settings = Depends(get_settings)) -> dict[str, Any]:
+    return {"versions": [{"id": "v2.0", "status": CURRENT, "links": [link(_base(settings) + "/v2.0/")]}]}
+
+
+@router.get(ROOT + "/v2.0")
+@router.get(ROOT + "/v2.0/")
+def list_resources(settings: Settings = Depends(get_settings)) -> dict[str, Any]:
+    return {
+        "resources": [
+            {"name": name, "collection": plural, "links": [link(f"{_base(settings)}/v2.0/{plural}")]}
+            for name, plural in RESOURCES
+        ]
+    }
+
+
+@router.get(policies.EXTENSIONS)
+def list_extensions(ctxt: RequestContext = Depends(get_context)) -> dict[str, Any]:
+    policy.enforce(ctxt, policies.GET_EXTENSIONS, error=PolicyNotAuthorized)
+    return {"extensions": [extension_document(*extension) for extension in EXTENSIONS]}
+
+
+@router.get(policies.EXTENSIONS + "/{alias}")
+def show_extension(alias: str, ctxt: RequestContext = Depends(get_context)) -> dict[str, Any]:
+    policy.enforce(ctxt, policies.GET_EXTENSIONS, error=PolicyNotAuthorized)
+    for extension in EXTENSIONS:
+        if extension[0] == alias:
+            return {"extension": extension_document(*extension)}
+    raise ExtensionNotFound(f"Extension with alias {alias} does not exist")

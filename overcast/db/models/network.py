@@ -1,0 +1,98 @@
+"""Networking v2 tables (Neutron's): networks, subnets, ports, their IP allocations and standard tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from overcast.db.base import Base, TimestampMixin
+
+
+class Network(Base, TimestampMixin):
+    __tablename__ = "networks"
+    # One tenant network per VXLAN id and one flat network per physical network; vxlan networks have no
+    # physical network and flat ones no segmentation id, and NULLs never collide.
+    __table_args__ = (
+        UniqueConstraint("network_type", "segmentation_id"),
+        UniqueConstraint("physical_network"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    description: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="ACTIVE")
+    shared: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    external: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    network_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    physical_network: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    segmentation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    mtu: Mapped[int] = mapped_column(Integer, nullable=False)
+    port_security_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    revision_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class Subnet(Base, TimestampMixin):
+    __tablename__ = "subnets"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    network_id: Mapped[str] = mapped_column(ForeignKey("networks.id"), nullable=False, index=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    description: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    ip_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    cidr: Mapped[str] = mapped_column(String(64), nullable=False)
+    gateway_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    enable_dhcp: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # [{"start": ip, "end": ip}, ...], [ip, ...] and [{"destination": cidr, "nexthop": ip}, ...]
+    allocation_pools: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False, default=list)
+    dns_nameservers: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    host_routes: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False, default=list)
+    revision_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class Port(Base, TimestampMixin):
+    __tablename__ = "ports"
+    __table_args__ = (UniqueConstraint("network_id", "mac_address"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    network_id: Mapped[str] = mapped_column(ForeignKey("networks.id"), nullable=False, index=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    description: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    mac_address: Mapped[str] = mapped_column(String(32), nullable=False)
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="DOWN")
+    device_id: Mapped[str] = mapped_column(String(255), nullable=False, default="", index=True)
+    device_owner: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    binding_host_id: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    port_security_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # [{"ip_address": ip or cidr, "mac_address": mac}, ...]
+    allowed_address_pairs: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    revision_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class IPAllocation(Base):
+    """An address a port holds. The primary key is (network, address): two ports can never commit one
+    address on a network, whatever two API processes decided concurrently."""
+
+    __tablename__ = "ip_allocations"
+
+    network_id: Mapped[str] = mapped_column(ForeignKey("networks.id"), primary_key=True)
+    ip_address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subnet_id: Mapped[str] = mapped_column(ForeignKey("subnets.id"), nullable=False, index=True)
+    port_id: Mapped[str] = mapped_column(
+        ForeignKey("ports.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+
+
+class NetworkTag(Base):
+    """A standard tag on a networking resource (resource ids are UUIDs, unique across the types)."""
+
+    __tablename__ = "network_tags"
+
+    resource_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -1,0 +1,95 @@
+"""What a caller may see, and the lookups every operation starts from (another project's is a 404).
+
+A network is visible to its project, to everyone when shared or external, and to admins. A subnet is
+visible with its project or its network's sharing; a port to its project and to its network's owner.
+Ids that are not UUIDs name nothing (clients look an id up first, then try it as a name).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from overcast.context import RequestContext
+from overcast.db.models.network import Network, Port, Subnet
+from overcast.network.api.errors import NetworkNotFound, PortNotFound, SubnetNotFound
+
+
+def is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except (ValueError, AttributeError, TypeError):
+        return False
+
+
+def network_visible(ctxt: RequestContext) -> ColumnElement[bool]:
+    if ctxt.is_admin:
+        return true()
+    if ctxt.project_id is None:
+        return or_(Network.shared, Network.external)
+    return or_(Network.project_id == ctxt.project_id, Network.shared, Network.external)
+
+
+def _owned_network_ids(ctxt: RequestContext) -> Select[Any]:
+    return select(Network.id).where(Network.project_id == ctxt.project_id)
+
+
+def subnet_visible(ctxt: RequestContext) -> ColumnElement[bool]:
+    if ctxt.is_admin:
+        return true()
+    shared = Subnet.network_id.in_(select(Network.id).where(Network.shared))
+    if ctxt.project_id is None:
+        return shared
+    return or_(Subnet.project_id == ctxt.project_id, shared, Subnet.network_id.in_(_owned_network_ids(ctxt)))
+
+
+def port_visible(ctxt: RequestContext) -> ColumnElement[bool]:
+    if ctxt.is_admin:
+        return true()
+    if ctxt.project_id is None:
+        return false()
+    return or_(Port.project_id == ctxt.project_id, Port.network_id.in_(_owned_network_ids(ctxt)))
+
+
+def get_network(session: Session, ctxt: RequestContext, network_id: str, *, lock: bool = False) -> Network:
+    """The network if `ctxt` may see it; `lock` holds its row until the transaction ends, which is what
+    serialises subnet and port changes on one network (SQLite's writer lock does it anyway)."""
+    if not is_uuid(network_id):
+        raise NetworkNotFound(f"Network {network_id} could not be found.")
+    query = select(Network).where(Network.id == network_id.lower(), network_visible(ctxt))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    network = session.scalars(query).first()
+    if network is None:
+        raise NetworkNotFound(f"Network {network_id} could not be found.")
+    return network
+
+
+def get_subnet(session: Session, ctxt: RequestContext, subnet_id: str) -> Subnet:
+    if not is_uuid(subnet_id):
+        raise SubnetNotFound(f"Subnet {subnet_id} could not be found.")
+    subnet = session.scalars(
+        select(Subnet).where(Subnet.id == subnet_id.lower(), subnet_visible(ctxt))
+    ).first()
+    if subnet is None:
+        raise SubnetNotFound(f"Subnet {subnet_id} could not be found.")
+    return subnet
+
+
+def get_port(session: Session, ctxt: RequestContext, port_id: str) -> Port:
+    if not is_uuid(port_id):
+        raise PortNotFound(f"Port {port_id} could not be found.")
+    port = session.scalars(select(Port).where(Port.id == port_id.lower(), port_visible(ctxt))).first()
+    if port is None:
+        raise PortNotFound(f"Port {port_id} could not be found.")
+    return port
+
+
+def lock_network(session: Session, network_id: str) -> Network:
+    """The network's row, locked until the transaction ends (the caller has already checked access)."""
+    query = select(Network).where(Network.id == network_id).with_for_update()
+    network = session.scalars(query.execution_options(populate_existing=True)).one()
+    return network

@@ -1,0 +1,104 @@
+"""Typed network errors: each carries the exception name Neutron's error body names as its `type`.
+
+Messages are whole sentences in Neutron's words, written where the error is raised.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from overcast import errors
+
+
+class NeutronTyped:
+    """Names the error's Neutron type after its class, as Neutron's bodies do."""
+
+    neutron_type: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.neutron_type = cls.__name__
+
+
+class InvalidInput(NeutronTyped, errors.BadRequest):
+    pass
+
+
+class NetworkNotFound(NeutronTyped, errors.NotFound):
+    pass
+
+
+class SubnetNotFound(NeutronTyped, errors.NotFound):
+    pass
+
+
+class PortNotFound(NeutronTyped, errors.NotFound):
+    pass
+
+
+class TagNotFound(NeutronTyped, errors.NotFound):
+    pass
+
+
+class PolicyNotAuthorized(NeutronTyped, errors.Forbidden):
+    pass
+
+
+class OverQuota(NeutronTyped, errors.Conflict):
+    pass
+
+
+class NetworkInUse(NeutronTyped, errors.Conflict):
+    pass
+
+
+class SubnetInUse(NeutronTyped, errors.Conflict):
+    pass
+
+
+class SubnetOverlap(NeutronTyped, errors.Conflict):
+    pass
+
+
+class InvalidSharedSetting(NeutronTyped, errors.Conflict):
+    pass
+
+
+class IpAddressAlreadyAllocated(NeutronTyped, errors.Conflict):
+    pass
+
+
+class IpAddressGenerationFailure(NeutronTyped, errors.Conflict):
+    pass
+
+
+class MacAddressInUse(NeutronTyped, errors.Conflict):
+    pass
+
+
+class GatewayConflictWithAllocationPools(NeutronTyped, errors.Conflict):
+    pass
+
+
+class OverlappingAllocationPools(NeutronTyped, errors.Conflict):
+    pass
+
+
+class NoNetworkAvailable(NeutronTyped, errors.ServiceUnavailable):
+    """Every VXLAN id of the configured range is taken."""
+
+
+class TunnelIdInUse(NeutronTyped, errors.Conflict):
+    pass
+
+
+class FlatNetworkInUse(NeutronTyped, errors.Conflict):
+    pass
+
+
+class AddressPairAndPortSecurityRequired(NeutronTyped, errors.Conflict):
+    pass
+
+
+class ExtensionNotFound(NeutronTyped, errors.NotFound):
+    pass

@@ -1,0 +1,149 @@
+"""Rows as Neutron represents them: the attributes of each resource, with what the caller may not see
+left out (provider attributes and bindings are an admin's)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast import policy
+from overcast.context import RequestContext
+from overcast.db.models.network import IPAllocation, Network, Port, Subnet
+from overcast.network import policies
+from overcast.network.api import tags
+
+Record = dict[str, Any]
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _standard(row: Network | Subnet | Port, tag_list: list[str]) -> Record:
+    return {
+        "tenant_id": row.project_id,
+        "project_id": row.project_id,
+        "tags": tag_list,
+        "created_at": timestamp(row.created_at),
+        "updated_at": timestamp(row.updated_at),
+        "revision_number": row.revision_number,
+    }
+
+
+def network_records(session: Session, ctxt: RequestContext, networks: Sequence[Network]) -> list[Record]:
+    ids = [network.id for network in networks]
+    subnets: dict[str, list[str]] = {network_id: [] for network_id in ids}
+    if ids:
+        query = select(Subnet.network_id, Subnet.id).where(Subnet.network_id.in_(ids)).order_by(Subnet.id)
+        for network_id, subnet_id in session.execute(query):
+            subnets[network_id].append(subnet_id)
+    tag_lists = tags.tags_of(session, ids)
+    shown = {
+        attribute: policy.authorize(ctxt, policies.attribute_rule(policies.GET_NETWORK, attribute))
+        for attribute in policies.PROVIDER_ATTRIBUTES
+    }
+    records = []
+    for network in networks:
+        record = {
+            "id": network.id,
+            "name": network.name,
+            "description": network.description,
+            "admin_state_up": network.admin_state_up,
+            "status": network.status,
+            "shared": network.shared,
+            "router:external": network.external,
+            "subnets": subnets[network.id],
+            "mtu": network.mtu,
+            "port_security_enabled": network.port_security_enabled,
+            **_standard(network, tag_lists[network.id]),
+        }
+        provider = {
+            "provider:network_type": network.network_type,
+            "provider:physical_network": network.physical_network,
+            "provider:segmentation_id": network.segmentation_id,
+        }
+        record.update({name: value for name, value in provider.items() if shown[name]})
+        records.append(record)
+    return records
+
+
+def subnet_records(session: Session, subnets: Sequence[Subnet]) -> list[Record]:
+    tag_lists = tags.tags_of(session, [subnet.id for subnet in subnets])
+    return [
+        {
+            "id": subnet.id,
+            "name": subnet.name,
+            "description": subnet.description,
+            "network_id": subnet.network_id,
+            "ip_version": subnet.ip_version,
+            "cidr": subnet.cidr,
+            "gateway_ip": subnet.gateway_ip,
+            "enable_dhcp": subnet.enable_dhcp,
+            "allocation_pools": list(subnet.allocation_pools),
+            "dns_nameservers": list(subnet.dns_nameservers),
+            "host_routes": list(subnet.host_routes),
+            "ipv6_ra_mode": None,
+            "ipv6_address_mode": None,
+            "subnetpool_id": None,
+            **_standard(subnet, tag_lists[subnet.id]),
+        }
+        for subnet in subnets
+    ]
+
+
+def fixed_ips_of(session: Session, port_ids: Iterable[str]) -> dict[str, list[dict[str, str]]]:
+    ids = list(port_ids)
+    found: dict[str, list[dict[str, str]]] = {port_id: [] for port_id in ids}
+    if ids:
+        query = select(IPAllocation).where(IPAllocation.port_id.in_(ids))
+        for allocation in session.scalars(query):
+            found[allocation.port_id].append(
+                {"subnet_id": allocation.subnet_id, "ip_address": allocation.ip_address}
+            )
+    for addresses in found.values():
+        addresses.sort(key=lambda fixed_ip: (fixed_ip["subnet_id"], _address_key(fixed_ip["ip_address"])))
+    return found
+
+
+def _address_key(address: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in address.split("."))
+
+
+def port_records(session: Session, ctxt: RequestContext, ports: Sequence[Port]) -> list[Record]:
+    ids = [port.id for port in ports]
+    fixed_ips = fixed_ips_of(session, ids)
+    tag_lists = tags.tags_of(session, ids)
+    binding_shown = policy.authorize(ctxt, policies.GET_PORT_BINDING)
+    records = []
+    for port in ports:
+        record = {
+            "id": port.id,
+            "name": port.name,
+            "description": port.description,
+            "network_id": port.network_id,
+            "mac_address": port.mac_address,
+            "admin_state_up": port.admin_state_up,
+            "status": port.status,
+            "device_id": port.device_id,
+            "device_owner": port.device_owner,
+            "fixed_ips": fixed_ips[port.id],
+            "allowed_address_pairs": list(port.allowed_address_pairs),
+            "port_security_enabled": port.port_security_enabled,
+            "binding:vnic_type": "normal",
+            **_standard(port, tag_lists[port.id]),
+        }
+        if binding_shown:
+            record.update(
+                {
+                    "binding:host_id": port.binding_host_id,
+                    "binding:profile": {},
+                    "binding:vif_details": {},
+                    "binding:vif_type": "unbound",
+                }
+            )
+        records.append(record)
+    return records

@@ -1,0 +1,112 @@
+"""NetworkAPI: the logic behind /networking/v2.0, built once by the API's composition root.
+
+It bundles the resources (networks, subnets, ports) and their standard tags; compute will call it
+in-process for a server's ports, which is why the rules are enforced here and not in the routers.
+"""
+
+from __future__ import annotations
+
+import random
+
+from sqlalchemy.orm import Session
+
+from overcast import policy
+from overcast.cloud import Cloud
+from overcast.context import RequestContext
+from overcast.db.models.network import Network, Port, Subnet
+from overcast.network import policies
+from overcast.network.api import access, tags
+from overcast.network.api.errors import InvalidInput, PolicyNotAuthorized, TagNotFound
+from overcast.network.api.networks import Networks, bump
+from overcast.network.api.ports import Ports
+from overcast.network.api.quotas import NetworkQuotas
+from overcast.network.api.settings import NetworkSettings
+from overcast.network.api.subnets import Subnets
+
+Tagged = Network | Subnet | Port
+
+
+class NetworkAPI:
+    def __init__(
+        self,
+        cloud: Cloud,
+        settings: NetworkSettings | None = None,
+        quotas: NetworkQuotas | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = cloud.db
+        self.settings = settings or NetworkSettings()
+        self.quotas = quotas or NetworkQuotas()
+        # MAC addresses need no secrecy, only spread; tests pass a seeded generator.
+        rng = rng or random.Random()
+        self.networks = Networks(self.db, self.settings, self.quotas)
+        self.subnets = Subnets(self.db, self.settings, self.quotas, rng)
+        self.ports = Ports(self.db, self.settings, self.quotas, rng)
+        self.tags = Tags(self)
+
+
+class Tags:
+    """GET/PUT/DELETE /v2.0/{collection}/{id}/tags[/{tag}] for networks, subnets and ports."""
+
+    def __init__(self, api: NetworkAPI) -> None:
+        self.db = api.db
+
+    @staticmethod
+    def _resource(session: Session, ctxt: RequestContext, collection: str, resource_id: str) -> Tagged:
+        if collection == "networks":
+            return access.get_network(session, ctxt, resource_id)
+        if collection == "subnets":
+            return access.get_subnet(session, ctxt, resource_id)
+        if collection == "ports":
+            return access.get_port(session, ctxt, resource_id)
+        raise InvalidInput(f"Tags are not supported on {collection}.")
+
+    @staticmethod
+    def _enforce(ctxt: RequestContext, action: str, collection: str, resource: Tagged) -> None:
+        rule = policies.tags_rule(action, collection)
+        policy.enforce(ctxt, rule, {"project_id": resource.project_id}, error=PolicyNotAuthorized)
+
+    def get(self, ctxt: RequestContext, collection: str, resource_id: str) -> list[str]:
+        with self.db.reader() as session:
+            resource = self._resource(session, ctxt, collection, resource_id)
+            self._enforce(ctxt, "get", collection, resource)
+            return tags.tags_of(session, [resource.id])[resource.id]
+
+    def check(self, ctxt: RequestContext, collection: str, resource_id: str, tag: str) -> None:
+        if tag not in self.get(ctxt, collection, resource_id):
+            raise TagNotFound(f"Tag {tag} could not be found for resource {resource_id}.")
+
+    def replace(self, ctxt: RequestContext, collection: str, resource_id: str, wanted: object) -> list[str]:
+        checked = tags.check_tags(wanted)
+
+        def write(session: Session) -> list[str]:
+            resource = self._resource(session, ctxt, collection, resource_id)
+            self._enforce(ctxt, "update", collection, resource)
+            tags.replace(session, resource.id, checked)
+            bump(resource)
+            return checked
+
+        return self.db.write(write)
+
+    def add(self, ctxt: RequestContext, collection: str, resource_id: str, tag: str) -> None:
+        tags.check_tag(tag)
+
+        def write(session: Session) -> None:
+            resource = self._resource(session, ctxt, collection, resource_id)
+            self._enforce(ctxt, "create", collection, resource)
+            if tags.add(session, resource.id, tag):
+                bump(resource)
+
+        self.db.write(write)
+
+    def remove(self, ctxt: RequestContext, collection: str, resource_id: str, tag: str | None) -> None:
+        def write(session: Session) -> None:
+            resource = self._resource(session, ctxt, collection, resource_id)
+            self._enforce(ctxt, "delete", collection, resource)
+            if tag is None:
+                tags.remove_all(session, resource.id)
+            elif not tags.remove(session, resource.id, tag):
+                raise TagNotFound(f"Tag {tag} could not be found for resource {resource_id}.")
+            bump(resource)
+
+        self.db.write(write)

@@ -1,0 +1,258 @@
+"""Subnets (IPv4): create with checked pools, gateway, DNS servers and routes; list, show, update, delete.
+
+A network with DHCP-enabled subnets has one DHCP port (`network:dhcp`, as Neutron's DHCP agent makes)
+holding an address on each of them, so no VM port is ever given the DHCP server's address. There is no
+DHCP agent yet: the port stays DOWN with Neutron's `reserved_dhcp_port` device id until the data plane
+takes it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from overcast.context import RequestContext
+from overcast.db.engine import Database
+from overcast.db.models.network import IPAllocation, Network, Port, Subnet
+from overcast.network import policies
+from overcast.network.api import access, allocations, ipam, queries, records, tags
+from overcast.network.api.errors import InvalidInput, SubnetInUse, SubnetOverlap
+from overcast.network.api.networks import SERVICE_DEVICE_OWNERS, bump, enforce, owner_project
+from overcast.network.api.quotas import NetworkQuotas
+from overcast.network.api.records import Record
+from overcast.network.api.settings import NetworkSettings
+
+DHCP_OWNER = "network:dhcp"
+RESERVED_DHCP_DEVICE = "reserved_dhcp_port"
+IMMUTABLE = ("cidr", "network_id", "ip_version", "subnetpool_id", "project_id", "tenant_id")
+ATTRIBUTES: dict[str, queries.Attribute] = {
+    "id": queries.Attribute("id"),
+    "name": queries.Attribute("name"),
+    "description": queries.Attribute("description"),
+    "tenant_id": queries.Attribute("project_id"),
+    "project_id": queries.Attribute("project_id"),
+    "network_id": queries.Attribute("network_id"),
+    "ip_version": queries.Attribute("ip_version", queries.as_int),
+    "cidr": queries.Attribute("cidr"),
+    "gateway_ip": queries.Attribute("gateway_ip"),
+    "enable_dhcp": queries.Attribute("enable_dhcp", queries.as_bool),
+    "revision_number": queries.Attribute("revision_number", queries.as_int),
+    "created_at": queries.Attribute("created_at"),
+    "updated_at": queries.Attribute("updated_at"),
+}
+
+
+def _gateway(cidr: ipaddress.IPv4Network, attrs: Mapping[str, Any]) -> ipaddress.IPv4Address | None:
+    if "gateway_ip" not in attrs:
+        return ipaddress.IPv4Address(int(cidr.network_address) + 1)
+    if attrs["gateway_ip"] is None:
+        return None
+    gateway = ipam.parse_ip(attrs["gateway_ip"], "gateway_ip")
+    ipam.check_gateway(cidr, gateway)
+    return gateway
+
+
+def _pools(cidr: ipaddress.IPv4Network, gateway: ipaddress.IPv4Address | None, given: Any) -> list[ipam.Pool]:
+    if given is None:
+        return ipam.default_pools(cidr, gateway)
+    if not isinstance(given, list):
+        raise InvalidInput(f"Invalid data format for allocation pools: '{given}'")
+    pools = [ipam.Pool.parse(value) for value in given]
+    ipam.check_pools(cidr, pools, gateway)
+    return pools
+
+
+def _check_no_overlap(session: Session, network_id: str, cidr: ipaddress.IPv4Network) -> None:
+    for other in session.scalars(select(Subnet).where(Subnet.network_id == network_id)):
+        if cidr.overlaps(ipaddress.IPv4Network(other.cidr)):
+            raise SubnetOverlap(
+                f"Invalid input for operation: Requested subnet with cidr: {cidr} for network: {network_id} "
+                f"overlaps with another subnet ({other.id}, {other.cidr})."
+            )
+
+
+def sync_dhcp_port(session: Session, network: Network, rng: random.Random, base_mac: str) -> None:
+    """Make the network's DHCP port hold one address on each DHCP-enabled subnet, and exist only while
+    there is one. Runs under the network's row lock."""
+    port = session.scalars(
+        select(Port).where(Port.network_id == network.id, Port.device_owner == DHCP_OWNER)
+    ).first()
+    wanted = [subnet for subnet in allocations.network_subnets(session, network.id) if subnet.enable_dhcp]
+    if not wanted:
+        if port is not None:
+            allocations.release(session, port.id)
+            tags.remove_all(session, port.id)
+            session.delete(port)
+            session.flush()
+        return
+    if port is None:
+        port = Port(
+            id=str(uuid.uuid4()),
+            network_id=network.id,
+            project_id=network.project_id,
+            mac_address=allocations.choose_mac(session, network.id, None, base_mac, rng),
+            admin_state_up=True,
+            status="DOWN",
+            device_id=RESERVED_DHCP_DEVICE,
+            device_owner=DHCP_OWNER,
+            binding_host_id="",
+            port_security_enabled=False,
+            allowed_address_pairs=[],
+            revision_number=0,
+            name="",
+            description="",
+        )
+        session.add(port)
+        session.flush()
+    held = set(session.scalars(select(IPAllocation.subnet_id).where(IPAllocation.port_id == port.id)))
+    wanted_ids = {subnet.id for subnet in wanted}
+    for subnet_id in held - wanted_ids:
+        allocations.release_in_subnet(session, port.id, subnet_id)
+    missing = [allocations.FixedIPRequest(subnet.id, None) for subnet in wanted if subnet.id not in held]
+    if missing:
+        allocations.allocate(session, port, missing)
+        bump(port)
+
+
+class Subnets:
+    def __init__(
+        self, db: Database, settings: NetworkSettings, quotas: NetworkQuotas, rng: random.Random
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.quotas = quotas
+        self.rng = rng
+
+    def create(self, ctxt: RequestContext, attrs: Mapping[str, Any]) -> Record:
+        project = owner_project(ctxt, attrs)
+        if attrs.get("ip_version") != 4:
+            raise InvalidInput(f"ip_version {attrs.get('ip_version')!r} is not supported: only 4.")
+        if attrs.get("subnetpool_id") is not None:
+            raise InvalidInput("Subnet pools are not supported: give a cidr.")
+        if "cidr" not in attrs:
+            raise InvalidInput("A cidr must be specified in the absence of a subnet pool")
+        cidr = ipam.parse_cidr(attrs["cidr"])
+        gateway = _gateway(cidr, attrs)
+        pools = _pools(cidr, gateway, attrs.get("allocation_pools"))
+        dns = ipam.check_dns_nameservers(attrs.get("dns_nameservers", []))
+        routes = ipam.check_host_routes(attrs.get("host_routes", []))
+        tag_list = tags.check_tags(attrs.get("tags", []))
+
+        def write(session: Session) -> Record:
+            network = access.get_network(session, ctxt, str(attrs.get("network_id")), lock=True)
+            enforce(ctxt, policies.CREATE_SUBNET, network.project_id)
+            _check_no_overlap(session, network.id, cidr)
+            self.quotas.consume(session, project, {"subnet": 1})
+            subnet = Subnet(
+                id=str(uuid.uuid4()),
+                network_id=network.id,
+                project_id=project,
+                name=attrs.get("name") or "",
+                description=attrs.get("description") or "",
+                ip_version=4,
+                cidr=str(cidr),
+                gateway_ip=str(gateway) if gateway else None,
+                enable_dhcp=attrs.get("enable_dhcp", True),
+                allocation_pools=[pool.as_dict() for pool in pools],
+                dns_nameservers=dns,
+                host_routes=routes,
+                revision_number=0,
+            )
+            session.add(subnet)
+            session.flush()
+            tags.replace(session, subnet.id, tag_list)
+            sync_dhcp_port(session, network, self.rng, self.settings.base_mac)
+            bump(network)
+            return records.subnet_records(session, [subnet])[0]
+
+        return self.db.write(write)
+
+    def get(self, ctxt: RequestContext, subnet_id: str) -> Record:
+        enforce(ctxt, policies.GET_SUBNET, ctxt.project_id)
+        with self.db.reader() as session:
+            return records.subnet_records(session, [access.get_subnet(session, ctxt, subnet_id)])[0]
+
+    def list(self, ctxt: RequestContext, query: queries.ListQuery) -> list[Record]:
+        enforce(ctxt, policies.GET_SUBNET, ctxt.project_id)
+        with self.db.reader() as session:
+            stmt = queries.filtered(
+                select(Subnet).where(access.subnet_visible(ctxt)), Subnet, ATTRIBUTES, query.filters
+            )
+            return records.subnet_records(session, queries.page(session, stmt, Subnet, ATTRIBUTES, query))
+
+    def update(self, ctxt: RequestContext, subnet_id: str, attrs: Mapping[str, Any]) -> Record:
+        for attribute in IMMUTABLE:
+            if attribute in attrs:
+                raise InvalidInput(f"Cannot update read-only attribute {attribute}")
+
+        def write(session: Session) -> Record:
+            subnet = access.get_subnet(session, ctxt, subnet_id)
+            network = access.lock_network(session, subnet.network_id)
+            enforce(ctxt, policies.UPDATE_SUBNET, network.project_id)
+            self._apply(session, subnet, attrs)
+            if "enable_dhcp" in attrs:
+                sync_dhcp_port(session, network, self.rng, self.settings.base_mac)
+            bump(subnet)
+            session.flush()
+            return records.subnet_records(session, [subnet])[0]
+
+        return self.db.write(write)
+
+    @staticmethod
+    def _apply(session: Session, subnet: Subnet, attrs: Mapping[str, Any]) -> None:
+        cidr = ipaddress.IPv4Network(subnet.cidr)
+        if "gateway_ip" in attrs or "allocation_pools" in attrs:
+            gateway = (
+                _gateway(cidr, attrs)
+                if "gateway_ip" in attrs
+                else (ipaddress.IPv4Address(subnet.gateway_ip) if subnet.gateway_ip else None)
+            )
+            given = attrs.get("allocation_pools", subnet.allocation_pools)
+            pools = _pools(cidr, gateway, given)
+            if gateway is not None and str(gateway) != subnet.gateway_ip:
+                held = session.get(IPAllocation, (subnet.network_id, str(gateway)))
+                if held is not None:
+                    raise SubnetInUse(f"Gateway {gateway} is already allocated to port {held.port_id}.")
+            subnet.gateway_ip = str(gateway) if gateway else None
+            subnet.allocation_pools = [pool.as_dict() for pool in pools]
+        if "dns_nameservers" in attrs:
+            subnet.dns_nameservers = ipam.check_dns_nameservers(attrs["dns_nameservers"])
+        if "host_routes" in attrs:
+            subnet.host_routes = ipam.check_host_routes(attrs["host_routes"])
+        for attribute in ("name", "description"):
+            if attribute in attrs:
+                setattr(subnet, attribute, attrs[attribute] or "")
+        if "enable_dhcp" in attrs:
+            subnet.enable_dhcp = bool(attrs["enable_dhcp"])
+        session.flush()
+
+    def delete(self, ctxt: RequestContext, subnet_id: str) -> None:
+        def write(session: Session) -> None:
+            subnet = access.get_subnet(session, ctxt, subnet_id)
+            network = access.lock_network(session, subnet.network_id)
+            enforce(ctxt, policies.DELETE_SUBNET, network.project_id)
+            used = exists().where(
+                IPAllocation.subnet_id == subnet.id,
+                IPAllocation.port_id == Port.id,
+                Port.device_owner.not_in(SERVICE_DEVICE_OWNERS),
+            )
+            if session.scalar(select(used)):
+                raise SubnetInUse(
+                    f"Unable to complete operation on subnet {subnet.id}: One or more ports have an IP "
+                    "allocation from this subnet."
+                )
+            subnet.enable_dhcp = False
+            session.flush()
+            sync_dhcp_port(session, network, self.rng, self.settings.base_mac)
+            tags.remove_all(session, subnet.id)
+            session.delete(subnet)
+            self.quotas.release(session, subnet.project_id, {"subnet": 1})
+            bump(network)
+
+        self.db.write(write)

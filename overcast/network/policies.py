@@ -1,0 +1,209 @@
+"""Networking v2 policy rules (Neutron's names and defaults), enforced by the network service layer.
+
+The service layer enforces them, not the routers: compute will create and delete ports on a user's
+behalf in-process, and those calls must meet the same rules as HTTP ones. Reads name a rule that allows
+anyone: what the caller may see (its own, shared and external networks; its own ports and those on its
+networks) is the lookup's question, which answers 404. Targets carry {"project_id": ...}: the resource's
+own project, or for the `network owner` rules the project of the network the resource is on.
+"""
+
+from __future__ import annotations
+
+from overcast.policy import ADMIN, ANYONE, OWN_PROJECT, DocumentedRule, HasRole, documented
+
+OWNER_MEMBER = ADMIN | ((HasRole("member") | HasRole("admin")) & OWN_PROJECT)
+
+V2 = "/networking/v2.0"
+NETWORKS = f"{V2}/networks"
+NETWORK = f"{NETWORKS}/{{network_id}}"
+SUBNETS = f"{V2}/subnets"
+SUBNET = f"{SUBNETS}/{{subnet_id}}"
+PORTS = f"{V2}/ports"
+PORT = f"{PORTS}/{{port_id}}"
+EXTENSIONS = f"{V2}/extensions"
+
+GET_EXTENSIONS = "get_extensions"
+CREATE_NETWORK = "create_network"
+GET_NETWORK = "get_network"
+UPDATE_NETWORK = "update_network"
+DELETE_NETWORK = "delete_network"
+CREATE_SUBNET = "create_subnet"
+GET_SUBNET = "get_subnet"
+UPDATE_SUBNET = "update_subnet"
+DELETE_SUBNET = "delete_subnet"
+CREATE_PORT = "create_port"
+GET_PORT = "get_port"
+UPDATE_PORT = "update_port"
+DELETE_PORT = "delete_port"
+
+# Attributes only some callers may set (create_network:shared, ...) or see (get_port:binding:host_id).
+NETWORK_ADMIN_ATTRIBUTES = (
+    "shared",
+    "router:external",
+    "provider:network_type",
+    "provider:physical_network",
+    "provider:segmentation_id",
+)
+PROVIDER_ATTRIBUTES = NETWORK_ADMIN_ATTRIBUTES[2:]
+CREATE_PORT_MAC = "create_port:mac_address"
+CREATE_PORT_FIXED_IP = "create_port:fixed_ips:ip_address"
+CREATE_PORT_BINDING = "create_port:binding:host_id"
+UPDATE_PORT_MAC = "update_port:mac_address"
+UPDATE_PORT_FIXED_IP = "update_port:fixed_ips:ip_address"
+UPDATE_PORT_BINDING = "update_port:binding:host_id"
+GET_PORT_BINDING = "get_port:binding:host_id"
+
+TAGGED_COLLECTIONS = ("networks", "subnets", "ports")
+
+
+def attribute_rule(action: str, attribute: str) -> str:
+    """e.g. create_network:shared, get_network:provider:network_type."""
+    return f"{action}:{attribute}"
+
+
+def tags_rule(action: str, collection: str) -> str:
+    """Neutron's tag rules: get_networks_tags, create_ports_tags, ..."""
+    return f"{action}_{collection}_tags"
+
+
+def _tag_rules() -> tuple[DocumentedRule, ...]:
+    rules = []
+    for collection in TAGGED_COLLECTIONS:
+        tags = f"{V2}/{collection}/{{resource_id}}/tags"
+        tag = f"{tags}/{{tag}}"
+        rules += [
+            documented(
+                tags_rule("get", collection),
+                ANYONE,
+                f"List or check the tags of {collection} one may see.",
+                ("GET", tags),
+                ("GET", tag),
+            ),
+            documented(
+                tags_rule("create", collection),
+                OWNER_MEMBER,
+                f"Add a tag to one of the project's {collection}.",
+                ("PUT", tag),
+            ),
+            documented(
+                tags_rule("update", collection),
+                OWNER_MEMBER,
+                f"Replace the tags of one of the project's {collection}.",
+                ("PUT", tags),
+            ),
+            documented(
+                tags_rule("delete", collection),
+                OWNER_MEMBER,
+                f"Remove one or every tag of one of the project's {collection}.",
+                ("DELETE", tags),
+                ("DELETE", tag),
+            ),
+        ]
+    return tuple(rules)
+
+
+def _network_attribute_rules() -> tuple[DocumentedRule, ...]:
+    rules = []
+    for attribute in NETWORK_ADMIN_ATTRIBUTES:
+        rules.append(
+            documented(
+                attribute_rule(CREATE_NETWORK, attribute),
+                ADMIN,
+                f"Set {attribute} on a new network.",
+                ("POST", NETWORKS),
+            )
+        )
+    for attribute in ("shared", "router:external"):
+        rules.append(
+            documented(
+                attribute_rule(UPDATE_NETWORK, attribute),
+                ADMIN,
+                f"Change a network's {attribute}.",
+                ("PUT", NETWORK),
+            )
+        )
+    for attribute in PROVIDER_ATTRIBUTES:
+        rules.append(
+            documented(
+                attribute_rule(GET_NETWORK, attribute),
+                ADMIN,
+                f"See a network's {attribute}.",
+                ("GET", NETWORKS),
+                ("GET", NETWORK),
+            )
+        )
+    return tuple(rules)
+
+
+RULES: tuple[DocumentedRule, ...] = (
+    documented(
+        GET_EXTENSIONS,
+        ANYONE,
+        "List or show the API extensions this cloud implements.",
+        ("GET", EXTENSIONS),
+        ("GET", f"{EXTENSIONS}/{{alias}}"),
+    ),
+    documented(CREATE_NETWORK, OWNER_MEMBER, "Create a network in one's project.", ("POST", NETWORKS)),
+    documented(
+        GET_NETWORK,
+        ANYONE,
+        "List or show the networks one may see (own, shared, external).",
+        ("GET", NETWORKS),
+        ("GET", NETWORK),
+    ),
+    documented(UPDATE_NETWORK, OWNER_MEMBER, "Change a network of one's project.", ("PUT", NETWORK)),
+    documented(DELETE_NETWORK, OWNER_MEMBER, "Delete a network of one's project.", ("DELETE", NETWORK)),
+    *_network_attribute_rules(),
+    documented(
+        CREATE_SUBNET, OWNER_MEMBER, "Create a subnet on a network of one's project.", ("POST", SUBNETS)
+    ),
+    documented(
+        GET_SUBNET,
+        ANYONE,
+        "List or show the subnets one may see (own, on shared networks).",
+        ("GET", SUBNETS),
+        ("GET", SUBNET),
+    ),
+    documented(UPDATE_SUBNET, OWNER_MEMBER, "Change a subnet of one's network.", ("PUT", SUBNET)),
+    documented(DELETE_SUBNET, OWNER_MEMBER, "Delete a subnet of one's network.", ("DELETE", SUBNET)),
+    documented(
+        CREATE_PORT,
+        OWNER_MEMBER,
+        "Create a port in one's project (on its own or a shared network).",
+        ("POST", PORTS),
+    ),
+    documented(
+        CREATE_PORT_MAC,
+        OWNER_MEMBER,
+        "Choose a new port's MAC address (the network's owner).",
+        ("POST", PORTS),
+    ),
+    documented(
+        CREATE_PORT_FIXED_IP,
+        OWNER_MEMBER,
+        "Choose a new port's IP address (the network's owner).",
+        ("POST", PORTS),
+    ),
+    documented(CREATE_PORT_BINDING, ADMIN, "Bind a new port to a host.", ("POST", PORTS)),
+    documented(
+        GET_PORT,
+        ANYONE,
+        "List or show the ports one may see (own, on one's networks).",
+        ("GET", PORTS),
+        ("GET", PORT),
+    ),
+    documented(GET_PORT_BINDING, ADMIN, "See the host a port is bound to.", ("GET", PORTS), ("GET", PORT)),
+    documented(UPDATE_PORT, OWNER_MEMBER, "Change a port of one's project.", ("PUT", PORT)),
+    documented(UPDATE_PORT_MAC, ADMIN, "Change a port's MAC address.", ("PUT", PORT)),
+    documented(
+        UPDATE_PORT_FIXED_IP,
+        OWNER_MEMBER,
+        "Choose a port's IP addresses (the network's owner).",
+        ("PUT", PORT),
+    ),
+    documented(UPDATE_PORT_BINDING, ADMIN, "Bind a port to another host.", ("PUT", PORT)),
+    documented(
+        DELETE_PORT, OWNER_MEMBER, "Delete a port of one's project or on one's network.", ("DELETE", PORT)
+    ),
+    *_tag_rules(),
+)

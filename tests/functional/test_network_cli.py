@@ -1,0 +1,100 @@
+"""The `openstack` CLI's network commands against the in-process cloud, as an OpenStack user types them."""
+
+from __future__ import annotations
+
+from tests.support.cloud import InProcessCloud
+
+
+def test_network_subnet_and_port_with_the_cli(cloud: InProcessCloud) -> None:
+    network = cloud.openstack("network", "create", "cli-net", "-f", "json")
+    assert network["name"] == "cli-net" and network["status"] == "ACTIVE" and network["mtu"] == 1450
+    subnet = cloud.openstack(
+        "subnet",
+        "create",
+        "--network",
+        "cli-net",
+        "--subnet-range",
+        "192.168.50.0/24",
+        "--allocation-pool",
+        "start=192.168.50.100,end=192.168.50.199",
+        "--dns-nameserver",
+        "192.168.50.53",
+        "--host-route",
+        "destination=10.99.0.0/16,gateway=192.168.50.254",
+        "cli-subnet",
+        "-f",
+        "json",
+    )
+    assert subnet["cidr"] == "192.168.50.0/24" and subnet["gateway_ip"] == "192.168.50.1"
+    assert subnet["allocation_pools"] == [{"start": "192.168.50.100", "end": "192.168.50.199"}]
+    port = cloud.openstack(
+        "port",
+        "create",
+        "--network",
+        "cli-net",
+        "--fixed-ip",
+        "subnet=cli-subnet,ip-address=192.168.50.150",
+        "cli-port",
+        "-f",
+        "json",
+    )
+    assert port["fixed_ips"] == [{"subnet_id": subnet["id"], "ip_address": "192.168.50.150"}]
+    assert port["status"] == "DOWN"
+    auto = cloud.openstack("port", "create", "--network", "cli-net", "auto-port", "-f", "json")
+    # .100 went to the DHCP port.
+    assert auto["fixed_ips"] == [{"subnet_id": subnet["id"], "ip_address": "192.168.50.101"}]
+    listed = cloud.openstack("port", "list", "--network", "cli-net", "-f", "json")
+    assert {entry["Name"] for entry in listed} == {"cli-port", "auto-port", ""}
+    assert cloud.openstack("network", "show", "cli-net", "-f", "json")["subnets"] == [subnet["id"]]
+
+    taken = cloud.openstack(
+        "port",
+        "create",
+        "--network",
+        "cli-net",
+        "--fixed-ip",
+        "ip-address=192.168.50.150",
+        "twin",
+        check=False,
+    )
+    assert taken.returncode != 0 and "already allocated" in taken.stderr
+    overlap = cloud.openstack(
+        "subnet",
+        "create",
+        "--network",
+        "cli-net",
+        "--subnet-range",
+        "192.168.50.128/25",
+        "overlap",
+        check=False,
+    )
+    assert overlap.returncode != 0 and "overlaps with another subnet" in overlap.stderr
+    in_use = cloud.openstack("network", "delete", "cli-net", check=False)
+    assert in_use.returncode != 0
+
+    cloud.openstack("port", "delete", "cli-port", "auto-port")
+    cloud.openstack("network", "delete", "cli-net")
+    assert cloud.openstack("network", "list", "-f", "json") == []
+
+
+def test_admin_creates_a_shared_external_flat_network(cloud: InProcessCloud) -> None:
+    public = cloud.openstack(
+        "network",
+        "create",
+        "--external",
+        "--share",
+        "--provider-network-type",
+        "flat",
+        "--provider-physical-network",
+        "public",
+        "public",
+        "-f",
+        "json",
+        user="overcast-admin",
+    )
+    assert public["router:external"] and public["shared"] and public["provider:network_type"] == "flat"
+    seen = cloud.openstack("network", "list", "--external", "-f", "json")
+    assert [entry["Name"] for entry in seen] == ["public"]
+    refused = cloud.openstack("network", "create", "--provider-network-type", "vxlan", "mine", check=False)
+    assert refused.returncode != 0
+    cloud.openstack("network", "delete", "public", user="overcast-admin")
