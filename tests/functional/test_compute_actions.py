@@ -8,11 +8,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,10 +23,9 @@ from overcast.compute.manager import ComputeManager
 from overcast.context import RequestContext
 from overcast.db.models.compute import ComputeNode
 from overcast.virt.driver import PowerState
-from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.cloud import IMAGE_ID, OPENSTACK, TINY, InProcessCloud
 from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled
-
-OPENSTACK = Path(sys.executable).with_name("openstack")
+from tests.support.waiting import wait_until
 
 
 class Recorder:
@@ -66,13 +63,6 @@ def active(conn: Connection, name: str, **extra: Any) -> Any:
     return conn.compute.wait_for_server(
         created, status="ACTIVE", failures=["ERROR"], interval=INTERVAL, wait=WAIT_SECONDS
     )
-
-
-def wait_until(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 def delete(conn: Connection, server: Any) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,15 +12,8 @@ from fastapi import APIRouter, Depends
 
 from overcast.api.deps import get_context
 from overcast.context import RequestContext
-from tests.functional.test_identity_cli import IdentityCloud
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.support.clock import FakeClock
+from tests.support.identity_cloud import IdentityCloud
 
 
 def whoami_router() -> APIRouter:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.functional.test_identity_cli import OPENSTACK, IdentityCloud, openstack
+from tests.support.identity_cloud import OPENSTACK, IdentityCloud, openstack
 
 
 @pytest.fixture(scope="module")

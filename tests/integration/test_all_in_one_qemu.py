@@ -17,8 +17,8 @@ from openstack.config import OpenStackConfig
 from openstack.connection import Connection
 
 from overcast.guest.publish import DEFAULT_IMAGE_ID
-from tests.functional.test_all_in_one import OVERCAST, start_cloud, stop_cloud
 from tests.support import qemu
+from tests.support.all_in_one import OVERCAST, start_cloud, stop_cloud
 
 pytestmark = [
     pytest.mark.slow,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,11 +19,11 @@ import openstack
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.support.all_in_one import OVERCAST
 from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgresql, pytest.mark.slow]
 
-OVERCAST = [sys.executable, "-m", "overcast.cli.main"]
 COMPUTE = "overcast-compute"
 
 

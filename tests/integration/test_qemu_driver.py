@@ -76,13 +76,6 @@ def boots(driver: QemuDriver, uuid: str) -> int:
     return driver.get_console_log(uuid).count("OVERCAST-GUEST-READY")
 
 
-def wait_until(predicate: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.1)
-
-
 def test_guest_boots_with_config_drive_user_data_and_ssh(driver: QemuDriver) -> None:
     spec = make_spec()
     started = time.monotonic()

@@ -11,23 +11,20 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
-import re
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from openstack import utils
 from openstack.connection import Connection
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as websocket_connect
 from websockets.typing import Subprotocol
 
-from overcast.cli.servers import ssh_command
 from overcast.compute.manager import ComputeManager
 from overcast.config import SerialConsoleSettings
 from overcast.guest.publish import DEFAULT_IMAGE_ID
@@ -36,6 +33,8 @@ from overcast.virt.qemu.driver import QemuDriver
 from overcast.virt.qemu.launch import PID_FILE, pid_alive
 from tests.support import qemu
 from tests.support.cloud import TINY, InProcessCloud
+from tests.support.guests import WAIT, networks, ssh, ssh_port, wait_status
+from tests.support.waiting import wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -46,7 +45,6 @@ USER_DATA = b"#!/bin/sh\necho user-data-ran > /root/user-data.out\n"
 ADMIN_PASS = "Root-Pass-7q"
 CRASHED = 6  # Nova's power_state of a guest that panicked
 READY = "OVERCAST-GUEST-READY"
-WAIT = 120
 
 
 def new_driver(data_dir: Path) -> QemuDriver:
@@ -77,19 +75,6 @@ def conn(cloud: InProcessCloud) -> Connection:
     return cloud.connect("demo")
 
 
-def networks(conn: Connection) -> dict[str, str]:
-    """From 2.37 a server create must say which networks: "auto" is user-mode networking here."""
-    return {"networks": "auto"} if utils.supports_microversion(conn.compute, "2.37") else {}
-
-
-def wait_until(predicate: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-    return result
-
-
 def console(conn: Connection, server: Any, length: int | None = None) -> str:
     output: str = conn.compute.get_server_console_output(server, length=length)["output"]
     return output
@@ -98,24 +83,8 @@ def console(conn: Connection, server: Any, length: int | None = None) -> str:
 def wait_boots(conn: Connection, server: Any, count: int) -> None:
     """Until the console shows the guest's READY line `count` times (one per boot)."""
     marker = f"{READY} {server.id}"
-    wait_until(lambda: console(conn, server).count(marker) >= count, f"boot #{count} of {server.name}")
-
-
-def wait_status(conn: Connection, server: Any, status: str) -> Any:
-    # Fetched first: wait_for_server trusts the status of the object it is given.
-    return conn.compute.wait_for_server(
-        conn.compute.get_server(server), status=status, wait=WAIT, interval=0.3
-    )
-
-
-def ssh_port(cloud: InProcessCloud, server: Any) -> int:
-    return int(re.fullmatch(r"ssh -p (\d+) root@127\.0\.0\.1", ssh_command(cloud.cloud, server.name))[1])
-
-
-def ssh(cloud: InProcessCloud, server: Any, command: str) -> str:
-    port = ssh_port(cloud, server)
-    result = wait_until(lambda: (r := qemu.ssh(port, command)).returncode == 0 and r, f"ssh {command!r}", 60)
-    return str(result.stdout)
+    booted = f"boot #{count} of {server.name}"
+    wait_until(lambda: console(conn, server).count(marker) >= count, WAIT, what=booted, interval=0.2)
 
 
 def sha512_crypt(password: str, like: str) -> str:
@@ -257,7 +226,8 @@ def test_a_real_vm_through_its_whole_life(cloud: InProcessCloud, conn: Connectio
         assert not any(f"process=overcast-{uuid}".encode() in _cmdline(proc) for proc in _processes())
     assert list((data_dir / "instances").iterdir()) == [data_dir / "instances" / "_base"]
     assert list((data_dir / "instances" / "_base").iterdir()) == []
-    wait_until(lambda: not list((data_dir / "image-cache" / HOST).iterdir()), "the image cache pruned", 10)
+    cache = data_dir / "image-cache" / HOST
+    wait_until(lambda: not list(cache.iterdir()), 10, what="the image cache pruned", interval=0.2)
 
 
 def _processes() -> list[Path]:

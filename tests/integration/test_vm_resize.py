@@ -24,10 +24,11 @@ from overcast.db.models.image import Image
 from overcast.guest.publish import DEFAULT_IMAGE_ID
 from overcast.virt.qemu.driver import QemuDriver
 from overcast.virt.qemu.launch import PID_FILE
-from tests.integration.test_vm_lifecycle import networks, ssh, wait_status, wait_until
 from tests.support import qemu
 from tests.support.cloud import InProcessCloud
 from tests.support.compute_api import compute
+from tests.support.guests import WAIT, networks, ssh, wait_status
+from tests.support.waiting import wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -184,6 +185,5 @@ def test_resize_confirm_revert_and_a_stopped_server_to_another_host(
     conn.compute.wait_for_delete(server, wait=120)
     for host in HOSTS:
         assert [p.name for p in instances(data_dir, host).iterdir()] == ["_base"]
-        wait_until(
-            lambda host=host: not list((instances(data_dir, host) / "_base").iterdir()), "bases pruned"
-        )
+        bases = instances(data_dir, host) / "_base"
+        wait_until(lambda bases=bases: not list(bases.iterdir()), WAIT, what="bases pruned", interval=0.2)

@@ -9,23 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.functional.conftest import admin, cloud, demo
-from tests.support.cloud import InProcessCloud
+from tests.support.cloud import InProcessCloud, project_token
 
-__all__ = ["admin", "admin_token", "cloud", "demo", "demo_token", "fresh_cloud", "project_token"]
-
-
-def project_token(cloud: InProcessCloud, user: str) -> str:
-    """A token of the bootstrap `admin` or `demo` user scoped to its own project."""
-    scope = {"project": {"name": user, "domain": {"name": "Default"}}}
-    password = {"user": {"name": user, "domain": {"name": "Default"}, "password": cloud.password(user)}}
-    body = {"auth": {"identity": {"methods": ["password"], "password": password}, "scope": scope}}
-    response = httpx.post(f"{cloud.base_url}/identity/v3/auth/tokens", json=body, timeout=30)
-    assert response.status_code == 201, response.text
-    return response.headers["X-Subject-Token"]
+__all__ = ["admin", "admin_token", "cloud", "demo", "demo_token", "fresh_cloud"]
 
 
 @pytest.fixture(scope="module")

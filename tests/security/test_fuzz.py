@@ -43,8 +43,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from overcast.api.openstack.image.images import PATCH_MEDIA_TYPE
-from tests.security.conftest import project_token
-from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, project_token
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from overcast.identity.passwords import LoginThrottled, PasswordHasher
 from overcast.identity.service import IdentityService
 from overcast.identity.settings import IdentitySettings
 from tests.support.api_apps import identity_app, roomy_login_limits, served
+from tests.support.clock import FakeClock
 from tests.support.cloud import InProcessCloud
 
 TOKENS = "/identity/v3/auth/tokens"
@@ -143,14 +144,6 @@ def test_one_small_write_per_failure_and_none_for_a_clean_success(
         assert writes == []
     finally:
         event.remove(engine, "before_cursor_execute", record)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def test_the_lock_ends_after_lockout_seconds_and_deleting_the_user_drops_its_row(

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openstack
 import uvicorn
 from openstack.connection import Connection
@@ -129,3 +130,13 @@ class InProcessCloud:
         for service in reversed(self.services):
             service.stop()
         self.cloud.close()
+
+
+def project_token(cloud: InProcessCloud, user: str) -> str:
+    """A token of the bootstrap `admin` or `demo` user scoped to its own project."""
+    scope = {"project": {"name": user, "domain": {"name": "Default"}}}
+    password = {"user": {"name": user, "domain": {"name": "Default"}, "password": cloud.password(user)}}
+    body = {"auth": {"identity": {"methods": ["password"], "password": password}, "scope": scope}}
+    response = httpx.post(f"{cloud.base_url}/identity/v3/auth/tokens", json=body, timeout=30)
+    assert response.status_code == 201, response.text
+    return response.headers["X-Subject-Token"]

@@ -35,19 +35,11 @@ from overcast.errors import (
     RemoteError,
     UnsupportedVersion,
 )
+from tests.support.waiting import wait_until
 
 HOSTS = ("host-a", "host-b", "down-host")
 POOLS = ("metering", "audit", "shared")
 SHORT_TIMEOUT = 0.5
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 class Endpoint:
@@ -333,8 +325,9 @@ class BusContract:
                 with sinks[name].lock:
                     return len(sinks[name].events)
 
-            assert wait_until(lambda: all(count(name) == 5 for name in ("metering", "audit", "own")))
-            assert wait_until(lambda: count("shared-1") + count("shared-2") == 5)
+            every_listener = ("metering", "audit", "own")
+            wait_until(lambda: all(count(name) == 5 for name in every_listener), 5.0, interval=0.01)
+            wait_until(lambda: count("shared-1") + count("shared-2") == 5, 5.0, interval=0.01)
             time.sleep(0.2)  # time for any duplicate to show up
             assert count("shared-1") + count("shared-2") == 5
             publisher, event_type, payload, metadata, request_id = sinks["metering"].events[0]

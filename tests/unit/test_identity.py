@@ -15,16 +15,9 @@ from overcast.identity.bootstrap import BootstrapResult, bootstrap
 from overcast.identity.passwords import LoginThrottled, PasswordHasher
 from overcast.identity.service import IdentityService
 from overcast.identity.settings import IdentitySettings
+from tests.support.clock import FakeClock
 
 HASHER = PasswordHasher(time_cost=1, memory_cost_kib=1024)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2030, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -34,7 +27,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
 
 
 @pytest.fixture

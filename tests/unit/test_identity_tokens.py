@@ -16,16 +16,9 @@ from overcast.identity.tokens import (
     new_audit_id,
     rotate_keys,
 )
+from tests.support.clock import FakeClock
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def payload(ttl: timedelta = timedelta(hours=1), **changes: object) -> TokenPayload:
@@ -51,13 +44,13 @@ def keys(tmp_path: Path) -> KeyRepository:
 
 
 def test_round_trip_keeps_every_field(keys: KeyRepository) -> None:
-    signer = TokenSigner(keys, FakeClock())
+    signer = TokenSigner(keys, FakeClock(START))
     original = payload(domain_id=None, application_credential_id="ac1")
     assert signer.decode(signer.encode(original)) == original
 
 
 def test_tampered_payload_or_mac_is_rejected(keys: KeyRepository) -> None:
-    signer = TokenSigner(keys, FakeClock())
+    signer = TokenSigner(keys, FakeClock(START))
     token = signer.encode(payload())
     prefix, body, mac = token.split(".")
     forged = signer.encode(payload(roles=("admin",))).split(".")[1]
@@ -67,13 +60,13 @@ def test_tampered_payload_or_mac_is_rejected(keys: KeyRepository) -> None:
 
 
 def test_token_signed_by_another_repository_is_rejected(tmp_path: Path, keys: KeyRepository) -> None:
-    other = TokenSigner(KeyRepository(tmp_path / "other.json"), FakeClock())
+    other = TokenSigner(KeyRepository(tmp_path / "other.json"), FakeClock(START))
     with pytest.raises(InvalidToken):
-        TokenSigner(keys, FakeClock()).decode(other.encode(payload()))
+        TokenSigner(keys, FakeClock(START)).decode(other.encode(payload()))
 
 
 def test_expired_token_is_rejected(keys: KeyRepository) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     signer = TokenSigner(keys, clock)
     token = signer.encode(payload(ttl=timedelta(minutes=5)))
     clock.now = START + timedelta(minutes=4, seconds=59)
@@ -84,7 +77,7 @@ def test_expired_token_is_rejected(keys: KeyRepository) -> None:
 
 
 def test_rotation_keeps_recent_keys_and_forgets_old_ones(keys: KeyRepository) -> None:
-    signer = TokenSigner(keys, FakeClock())
+    signer = TokenSigner(keys, FakeClock(START))
     first = signer.encode(payload())
     keys.rotate()
     second = signer.encode(payload())
@@ -110,7 +103,7 @@ def test_rotate_keys_entry_point_changes_the_primary_key(tmp_path: Path) -> None
 
 def test_a_remembered_token_stops_working_once_another_process_rotates_its_key_out(tmp_path: Path) -> None:
     path = tmp_path / "keys.json"
-    signer = TokenSigner(KeyRepository(path, max_active_keys=2), FakeClock(), key_recheck_seconds=0)
+    signer = TokenSigner(KeyRepository(path, max_active_keys=2), FakeClock(START), key_recheck_seconds=0)
     token = signer.encode(payload())
     assert signer.decode(token).user_id == "u1"
     assert signer.decode(token).user_id == "u1"  # from the map of verified tokens
