@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,6 +84,19 @@ def config_drive_files(
     if spec.user_data is not None:
         files[f"{LATEST}/user_data"] = spec.user_data
     return files
+
+
+@dataclass(frozen=True)
+class ConfigDrives:
+    """How this host writes its VMs' config drives: its availability zone, in its volume format."""
+
+    availability_zone: str = DEFAULT_AVAILABILITY_ZONE
+    drive_format: DriveFormat = "iso9660"
+
+    def write(self, spec: InstanceSpec, dest: Path, *, admin_password: str | None = None) -> Path:
+        zone = self.availability_zone
+        files = config_drive_files(spec, availability_zone=zone, admin_password=admin_password)
+        return build_config_drive(files, dest, self.drive_format)
 
 
 def build_config_drive(files: dict[str, bytes], dest: Path, drive_format: DriveFormat = "iso9660") -> Path:

@@ -4,6 +4,10 @@ Networking is QEMU user-mode networking: the guest gets 10.0.2.15 by DHCP and it
 forwarded from a free port on 127.0.0.1 (`get_instance_network`). Metadata reaches the guest on a
 config drive. Every action runs under the VM's lock; lifecycle events the hypervisor notices on its
 own (the guest powered off, QEMU died) come from QMP events and process checks.
+
+The driver is composed of parts with their own files: `Runtime` (the QEMU processes), `HostVMs` (this
+host's VMs, their locks and events), `ImageCache` (the bases of their disks), `ConfigDrives` and
+`ColdResize` (both ends of a cold resize or migration), to which it hands those moves.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ from overcast.virt.driver import (
     HostResources,
     ImageRef,
     InstanceActionInvalid,
-    InstanceExists,
     InstanceInfo,
     InstanceNotFound,
     InstanceSpec,
@@ -43,16 +46,17 @@ from overcast.virt.qemu.instance import (
     VM,
     InstanceRecord,
 )
-from overcast.virt.qemu.resize import ResizeMixin, is_set_aside
+from overcast.virt.qemu.resize import ColdResize, is_set_aside
 from overcast.virt.qemu.runtime import Runtime, run_dispatcher
 from overcast.virt.qemu.serial_ports import SerialPorts
+from overcast.virt.qemu.vms import HostVMs
 
 LOG = logging.getLogger(__name__)
 _ACTIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SUSPENDED)
 GUEST_ADDRESS = "10.0.2.15"  # what QEMU's user-mode DHCP gives the first guest NIC
 
 
-class QemuDriver(ResizeMixin):
+class QemuDriver(ComputeDriver):
     capabilities: ClassVar[dict[str, bool]] = {
         **ComputeDriver.capabilities,
         "supports_pause": True,
@@ -88,25 +92,26 @@ class QemuDriver(ResizeMixin):
         self.data_dir = Path(data_dir).absolute()
         self.instances_dir = self.data_dir / "instances"
         self.qemu_binary = qemu_binary
-        self.boot_timeout = boot_timeout
         self.soft_reboot_timeout = soft_reboot_timeout
-        self.config_drive_format = config_drive_format
-        self.availability_zone = availability_zone
-        self.host: str | None = None
         self.images = disks.ImageCache(self.instances_dir / "_base")
         self._forced_accelerator = accelerator
-        self._lock = threading.Lock()
-        self._vms: dict[str, VM] = {}
-        self._ports: set[int] = set()
-        self._runtime = Runtime(qemu_binary, _forced(accelerator), self._ports, threading.Lock(),
-                                SerialPorts(serial_console))  # fmt: skip
+        self._config_drives = configdrive.ConfigDrives(availability_zone, config_drive_format)
+        self._runtime = Runtime(qemu_binary, _forced(accelerator), set(), threading.Lock(),
+                                SerialPorts(serial_console), boot_timeout=boot_timeout)  # fmt: skip
+        self._vms = HostVMs(self.instances_dir, self.images, self._runtime, self.emit_event)
+        self._resize = ColdResize(self._vms, self._runtime, self.images, self._config_drives)
         self._dispatcher = threading.Thread(
             target=run_dispatcher,
-            args=(self._runtime.notices, self._notice, self._running_vms),
+            args=(self._runtime.notices, self._vms.notice, self._vms.running),
             daemon=True,
             name="qemu-driver-events",
         )
         self._dispatcher.start()
+
+    @property
+    def host(self) -> str | None:
+        """The compute host this driver serves (init_host names it)."""
+        return self._vms.host
 
     @property
     def accelerator(self) -> Accelerator:
@@ -115,13 +120,14 @@ class QemuDriver(ResizeMixin):
     # --- host -------------------------------------------------------------------------------------
     def init_host(self, host: str) -> None:
         """Pick the accelerator and re-attach to the VMs (and QEMU processes) this host already has."""
-        self.host = host
+        self._vms.host = host
         if self._forced_accelerator is None:
             self._runtime.accelerator = detect_accelerator(self.data_dir, qemu=self.qemu_binary)
         LOG.info("QEMU driver on %s uses %s (%s)", host, self.accelerator.name, self.accelerator.reason)
         self.instances_dir.mkdir(mode=launch.INSTANCE_DIR_MODE, parents=True, exist_ok=True)
         for folder in sorted(self.instances_dir.iterdir()):
-            if folder.name in self._vms or is_set_aside(folder) or not (folder / RECORD_FILE).is_file():
+            known = self._vms.find(folder.name) is not None
+            if known or is_set_aside(folder) or not (folder / RECORD_FILE).is_file():
                 continue  # a folder set aside by a resize waits for its confirm or revert
             vm = VM(uuid=folder.name, folder=folder, record=InstanceRecord.load(folder))
             if vm.record.serial_port is not None and self._runtime.serial_ports is not None:
@@ -134,18 +140,14 @@ class QemuDriver(ResizeMixin):
                     vm.state = PowerState.SUSPENDED if suspended else PowerState.SHUTDOWN
                 self._runtime.refresh(vm)
                 vm.pending_events.clear()  # the manager syncs states after init_host; no replayed events
-            with self._lock:
-                self._vms[vm.uuid] = vm
+            self._vms.add(vm, new_folder=False)
 
     def shutdown(self) -> None:
         """Let go of the VMs without stopping them (a compute worker restarting)."""
         self._runtime.notices.put(None)
         if self._runtime.serial_ports is not None:
             self._runtime.serial_ports.release_all()
-        with self._lock:
-            vms = list(self._vms.values())
-            self._vms.clear()
-        for vm in vms:
+        for vm in self._vms.forget_all():
             with vm.lock:
                 if vm.qmp is not None:
                     vm.qmp.close()
@@ -169,12 +171,11 @@ class QemuDriver(ResizeMixin):
         )
 
     def list_instance_uuids(self) -> list[str]:
-        with self._lock:
-            return list(self._vms)
+        return self._vms.uuids()
 
     def get_instance_network(self, uuid: str) -> dict[str, Any]:
         """How to reach the guest: user-mode NAT, SSH forwarded from 127.0.0.1:<ssh_port>."""
-        vm = self._get(uuid)
+        vm = self._vms.get(uuid)
         return {
             "mode": "user",
             "guest_ip": GUEST_ADDRESS,
@@ -189,30 +190,24 @@ class QemuDriver(ResizeMixin):
             raise DriverError(f"Cannot spawn {spec.uuid}: a VM needs at least 1 vcpu and 16 MB of memory.")
         folder = self.instances_dir / spec.uuid
         vm = VM(uuid=spec.uuid, folder=folder, record=InstanceRecord(spec=spec.to_dict()))
-        with self._lock:
-            if spec.uuid in self._vms or folder.exists():
-                raise InstanceExists(f"Instance {spec.uuid} already exists on host {self.host}.")
-            self._vms[spec.uuid] = vm
+        self._vms.add(vm, new_folder=True)
         offset = 0
         try:
             with vm.lock:
                 folder.mkdir(mode=launch.INSTANCE_DIR_MODE, parents=True)  # its disk and config drive
                 base = self.images.fetch(spec.image)
                 disks.create_overlay(base, vm.path(ROOT_DISK), spec.root_gb * disks.GiB)
-                files = configdrive.config_drive_files(
-                    spec, availability_zone=self.availability_zone, admin_password=admin_password
-                )
-                configdrive.build_config_drive(files, vm.path(CONFIG_DRIVE), self.config_drive_format)
+                self._config_drives.write(spec, vm.path(CONFIG_DRIVE), admin_password=admin_password)
                 vm.record.vifs = {str(v["id"]): dict(v) for v in spec.network_info if "id" in v}
                 vm.save()
                 offset = self._runtime.start(vm)
                 vm.state = PowerState.SHUTDOWN  # built; the launch makes it RUNNING ("started")
                 self._runtime.set_state(vm, PowerState.RUNNING)
-            self._flush(vm)
-            self._wait_ready(vm, offset)
+            self._vms.flush(vm)
+            self._runtime.wait_ready(vm, offset)
         except BaseException as exc:
             LOG.warning("Spawning %s failed: %s", spec.uuid, exc)
-            self._remove(vm)
+            self._vms.remove(vm)
             if isinstance(exc, DriverError | InstanceNotFound):
                 raise
             raise DriverError(f"Cannot spawn {spec.uuid}: {exc}") from exc
@@ -220,8 +215,7 @@ class QemuDriver(ResizeMixin):
     def destroy(self, ctxt: RequestContext, uuid: str, destroy_disks: bool = True) -> None:
         if destroy_disks:
             self.confirm_migration(ctxt, uuid)  # a server deleted while resized loses its old disks too
-        with self._lock:
-            vm = self._vms.get(uuid)
+        vm = self._vms.find(uuid)
         if vm is None:
             folder = self.instances_dir / uuid
             if destroy_disks and folder.is_dir() and not (folder / RECORD_FILE).exists():
@@ -234,16 +228,15 @@ class QemuDriver(ResizeMixin):
             if was_active:
                 vm.pending_events.append("stopped")
             if destroy_disks:
-                self._remove(vm)
+                self._vms.remove(vm)
             else:
                 (vm.folder / RECORD_FILE).rename(vm.folder / f"{RECORD_FILE}.destroyed")
-                with self._lock:
-                    self._vms.pop(uuid, None)
-        self._flush(vm)
+                self._vms.forget(uuid)
+        self._vms.flush(vm)
 
     # --- power ------------------------------------------------------------------------------------
     def reboot(self, ctxt: RequestContext, uuid: str, reboot_type: RebootType) -> None:
-        with self._locked(uuid, built=True) as vm:
+        with self._vms.locked(uuid, built=True) as vm:
             state = self._runtime.refresh(vm)
             offset = console.console_size(vm.path(launch.CONSOLE_FILE))
             soft_done = False
@@ -260,46 +253,46 @@ class QemuDriver(ResizeMixin):
                         self._runtime.execute(vm, "cont")
                 else:
                     self._runtime.stop(vm)
-                    self._discard_saved_state(vm)
+                    vm.discard_saved_state()
                     offset = self._runtime.start(vm)
             self._runtime.set_state(vm, PowerState.RUNNING)
             if state in (PowerState.PAUSED, PowerState.SUSPENDED):
                 vm.pending_events[-1:] = ["started"]  # a reboot is a new boot, not an unpause
-        self._wait_ready(vm, offset)
+        self._runtime.wait_ready(vm, offset)
 
     def power_off(self, ctxt: RequestContext, uuid: str, timeout: int = 0) -> None:
-        with self._locked(uuid, built=True) as vm:
+        with self._vms.locked(uuid, built=True) as vm:
             state = self._runtime.refresh(vm)
             if state in (PowerState.SHUTDOWN, PowerState.CRASHED):
                 return
             self._runtime.stop(vm, graceful_timeout=timeout)
-            self._discard_saved_state(vm)
+            vm.discard_saved_state()
             self._runtime.set_state(vm, PowerState.SHUTDOWN)
 
     def power_on(self, ctxt: RequestContext, uuid: str) -> None:
-        with self._locked(uuid, built=True) as vm:
+        with self._vms.locked(uuid, built=True) as vm:
             if self._runtime.refresh(vm) == PowerState.RUNNING:
                 return
             self._require(vm, "power on", PowerState.SHUTDOWN, PowerState.CRASHED)
             offset = self._runtime.start(vm)
             self._runtime.set_state(vm, PowerState.RUNNING)
-        self._wait_ready(vm, offset)
+        self._runtime.wait_ready(vm, offset)
 
     def pause(self, ctxt: RequestContext, uuid: str) -> None:
-        with self._locked(uuid, built=True) as vm:
+        with self._vms.locked(uuid, built=True) as vm:
             self._require(vm, "pause", PowerState.RUNNING)
             self._runtime.execute(vm, "stop")
             self._runtime.set_state(vm, PowerState.PAUSED)
 
     def unpause(self, ctxt: RequestContext, uuid: str) -> None:
-        with self._locked(uuid, built=True) as vm:
+        with self._vms.locked(uuid, built=True) as vm:
             self._require(vm, "unpause", PowerState.PAUSED)
             self._runtime.execute(vm, "cont")
             self._runtime.set_state(vm, PowerState.RUNNING)
 
     def suspend(self, ctxt: RequestContext, uuid: str) -> None:
         """Save the whole VM (memory and devices) to state.suspend and stop QEMU."""
-        with self._locked(uuid, built=True) as vm:
+        with self._vms.locked(uuid, built=True) as vm:
             self._require(vm, "suspend", PowerState.RUNNING)
             self._runtime.execute(vm, "stop")
             try:
@@ -313,7 +306,7 @@ class QemuDriver(ResizeMixin):
             self._runtime.set_state(vm, PowerState.SUSPENDED)
 
     def resume(self, ctxt: RequestContext, uuid: str) -> None:
-        with self._locked(uuid, built=True) as vm:
+        with self._vms.locked(uuid, built=True) as vm:
             self._require(vm, "resume", PowerState.SUSPENDED)
             self._runtime.start(vm, incoming=vm.path(SUSPEND_STATE))
             try:
@@ -321,15 +314,22 @@ class QemuDriver(ResizeMixin):
             except DriverError:
                 self._runtime.stop(vm)
                 raise
-            self._discard_saved_state(vm)
+            vm.discard_saved_state()
             self._runtime.set_state(vm, PowerState.RUNNING)
+
+    def _require(self, vm: VM, action: str, *allowed: PowerState) -> None:
+        state = self._runtime.refresh(vm)
+        if state not in allowed:
+            raise InstanceActionInvalid(
+                f"Cannot {action} instance {vm.uuid} while its power state is {state.name}."
+            )
 
     # --- rescue and snapshot ----------------------------------------------------------------------
     def rescue(
         self, ctxt: RequestContext, uuid: str, rescue_image: ImageRef, admin_password: str | None
     ) -> None:
         """Boot the rescue image (default: the instance's own image) with the VM's disk as /dev/vdb."""
-        with self._locked(uuid, built=True) as vm:
+        with self._vms.locked(uuid, built=True) as vm:
             if vm.record.rescued:
                 raise InstanceActionInvalid(f"Instance {uuid} is already in rescue mode.")
             self._require(vm, "rescue", PowerState.RUNNING, PowerState.SHUTDOWN, PowerState.CRASHED)
@@ -340,10 +340,10 @@ class QemuDriver(ResizeMixin):
             vm.record.rescued = True
             offset = self._runtime.start(vm)
             self._runtime.set_state(vm, PowerState.RUNNING)
-        self._wait_ready(vm, offset)
+        self._runtime.wait_ready(vm, offset)
 
     def unrescue(self, ctxt: RequestContext, uuid: str) -> None:
-        with self._locked(uuid, built=True) as vm:
+        with self._vms.locked(uuid, built=True) as vm:
             if not vm.record.rescued:
                 raise InstanceActionInvalid(f"Instance {uuid} is not in rescue mode.")
             self._runtime.stop(vm)
@@ -351,13 +351,13 @@ class QemuDriver(ResizeMixin):
             vm.record.rescued = False
             offset = self._runtime.start(vm)
             self._runtime.set_state(vm, PowerState.RUNNING)
-        self._wait_ready(vm, offset)
+        self._runtime.wait_ready(vm, offset)
 
     def snapshot(self, ctxt: RequestContext, uuid: str, image_id: str, upload: SnapshotUpload) -> None:
         """Flatten the root disk (overlay + base) into a standalone qcow2 and hand its path to `upload`."""
         target = self.instances_dir / f".snapshot-{uuid}-{time.monotonic_ns()}.qcow2"
         try:
-            with self._locked(uuid, built=True) as vm:
+            with self._vms.locked(uuid, built=True) as vm:
                 running = self._runtime.refresh(vm) == PowerState.RUNNING
                 if running:
                     self._runtime.execute(vm, "stop")  # flushes the disk; the guest sees no gap in time
@@ -370,9 +370,31 @@ class QemuDriver(ResizeMixin):
         finally:
             target.unlink(missing_ok=True)
 
+    # --- cold resize / migration: ColdResize ------------------------------------------------------
+    def migrate_disk_and_power_off(
+        self, ctxt: RequestContext, uuid: str, new_spec: InstanceSpec
+    ) -> dict[str, Any]:
+        return self._resize.migrate_disk_and_power_off(ctxt, uuid, new_spec)
+
+    def export_migration_disk(
+        self, ctxt: RequestContext, uuid: str, upload: SnapshotUpload, *, standalone: bool
+    ) -> None:
+        self._resize.export_migration_disk(ctxt, uuid, upload, standalone=standalone)
+
+    def finish_migration(
+        self, ctxt: RequestContext, new_spec: InstanceSpec, resize_instance: bool, power_on: bool
+    ) -> None:
+        self._resize.finish_migration(ctxt, new_spec, resize_instance, power_on)
+
+    def confirm_migration(self, ctxt: RequestContext, uuid: str) -> None:
+        self._resize.confirm_migration(ctxt, uuid)
+
+    def finish_revert_migration(self, ctxt: RequestContext, old_spec: InstanceSpec, power_on: bool) -> None:
+        self._resize.finish_revert_migration(ctxt, old_spec, power_on)
+
     # --- inspection -------------------------------------------------------------------------------
     def get_info(self, uuid: str) -> InstanceInfo:
-        with self._locked(uuid) as vm:
+        with self._vms.locked(uuid) as vm:
             state = self._runtime.refresh(vm)
             spec = vm.spec
             max_mem_kb = spec.memory_mb * 1024
@@ -389,13 +411,13 @@ class QemuDriver(ResizeMixin):
 
     def get_console_log(self, uuid: str, length: int | None = None) -> str:
         """The serial console, its last `length` lines when given."""
-        vm = self._get(uuid)
+        vm = self._vms.get(uuid)
         return console.tail(vm.path(launch.CONSOLE_FILE), length)
 
     def get_serial_console(self, uuid: str) -> dict[str, Any]:
         """Where the VM's serial port listens: its TCP port on this host as the console proxy reaches it,
         or (port_range empty) its unix socket. One client at a time; the output is also logged."""
-        vm = self._get(uuid)
+        vm = self._vms.get(uuid)
         if not self._runtime.alive(vm):
             raise InstanceActionInvalid(f"Instance {uuid} is not running: its serial console is closed.")
         serial = self._runtime.serial_ports
@@ -404,7 +426,7 @@ class QemuDriver(ResizeMixin):
         return {"kind": "unix", "path": str(vm.path(launch.SERIAL_SOCKET))}
 
     def get_diagnostics(self, uuid: str) -> dict[str, Any]:
-        with self._locked(uuid) as vm:
+        with self._vms.locked(uuid) as vm:
             state = self._runtime.refresh(vm)
             spec = vm.spec
             cpu_ns = self._runtime.cpu_time_ns(vm)

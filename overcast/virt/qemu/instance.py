@@ -75,6 +75,13 @@ class VM:
     def save(self) -> None:
         self.record.save(self.folder)
 
+    def discard_saved_state(self) -> None:
+        """Forget a suspended VM's saved memory: the next start is a fresh boot."""
+        self.path(SUSPEND_STATE).unlink(missing_ok=True)
+        if self.record.suspended:
+            self.record.suspended = False
+            self.save()
+
 
 # Which lifecycle event a change of power state means (None: nothing to tell).
 def transition_for(old: PowerState, new: PowerState) -> LifecycleTransition | None:

@@ -21,28 +21,31 @@ import logging
 import shutil
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from overcast.context import RequestContext
 from overcast.virt.driver import (
     DriverError,
     ImageRef,
     InstanceActionInvalid,
-    InstanceExists,
     InstanceNotFound,
     InstanceSpec,
     PowerState,
     SnapshotUpload,
 )
-from overcast.virt.qemu import configdrive, disks
-from overcast.virt.qemu.base import QemuDriverBase
+from overcast.virt.qemu import disks
+from overcast.virt.qemu.configdrive import ConfigDrives
 from overcast.virt.qemu.instance import CONFIG_DRIVE, RECORD_FILE, ROOT_DISK, VM, InstanceRecord
 from overcast.virt.qemu.launch import INSTANCE_DIR_MODE
+from overcast.virt.qemu.runtime import Runtime
+from overcast.virt.qemu.vms import HostVMs
 
 LOG = logging.getLogger(__name__)
 RESIZE_SUFFIX = "_resize"
 OWNER_FILE = "resize-source.json"  # which host set the folder aside: only that host may drop it
 EXPORT_FILE = "transfer.qcow2"  # the exported disk, only while it uploads
+# Nova's shutdown_timeout: how long the guest may take to power off cleanly before a hard stop.
+SHUTDOWN_TIMEOUT = 60.0
 
 
 def set_aside_name(uuid: str) -> str:
@@ -53,11 +56,25 @@ def is_set_aside(folder: Path) -> bool:
     return folder.name.endswith(RESIZE_SUFFIX)
 
 
-class ResizeMixin(QemuDriverBase):
-    # Nova's shutdown_timeout: how long the guest may take to power off cleanly before a hard stop.
-    resize_shutdown_timeout: ClassVar[float] = 60.0
-    availability_zone: str
-    config_drive_format: configdrive.DriveFormat
+class ColdResize:
+    """The QEMU driver's cold resize and migration, on both ends, over the host's VMs and disks."""
+
+    def __init__(
+        self,
+        vms: HostVMs,
+        runtime: Runtime,
+        images: disks.ImageCache,
+        config_drives: ConfigDrives,
+    ) -> None:
+        self._vms = vms
+        self._instances_dir = vms.instances_dir
+        self._runtime = runtime
+        self._images = images
+        self._config_drives = config_drives
+
+    @property
+    def _host(self) -> str | None:
+        return self._vms.host  # named by the driver's init_host
 
     # --- source -----------------------------------------------------------------------------------
     def migrate_disk_and_power_off(
@@ -67,35 +84,34 @@ class ResizeMixin(QemuDriverBase):
         if new_spec.uuid != uuid:
             raise DriverError(f"Resize spec is for {new_spec.uuid}, not {uuid}.")
         _check_sizes(new_spec)
-        aside = self.instances_dir / set_aside_name(uuid)
-        with self._locked(uuid, built=True) as vm:
+        aside = self._instances_dir / set_aside_name(uuid)
+        with self._vms.locked(uuid, built=True) as vm:
             if vm.record.rescued:
                 raise InstanceActionInvalid(f"Cannot resize instance {uuid} while it is in rescue mode.")
             if aside.exists():
                 raise DriverError(f"Disks of an earlier resize of {uuid} are still set aside at {aside}.")
             if self._runtime.refresh(vm) != PowerState.SHUTDOWN:
-                self._runtime.stop(vm, graceful_timeout=self.resize_shutdown_timeout)
-            self._discard_saved_state(vm)
+                self._runtime.stop(vm, graceful_timeout=SHUTDOWN_TIMEOUT)
+            vm.discard_saved_state()
             self._runtime.set_state(vm, PowerState.SHUTDOWN)
             self._runtime.release_port(vm)
-            (vm.folder / OWNER_FILE).write_text(json.dumps({"host": self.host}))
+            (vm.folder / OWNER_FILE).write_text(json.dumps({"host": self._host}))
             vm.folder.rename(aside)
-            with self._lock:
-                self._vms.pop(uuid, None)
+            self._vms.forget(uuid)
         LOG.info("Instance %s stopped; its disks are set aside at %s", uuid, aside)
         backing = disks.backing_file(aside / ROOT_DISK)
         # The base is named after its image: a destination elsewhere fetches that image to re-attach it.
         base_id = None
-        if backing is not None and backing.parent.resolve() == self.images.base_dir.resolve():
+        if backing is not None and backing.parent.resolve() == self._images.base_dir.resolve():
             base_id = backing.name
-        return {"host": self.host, "folder": str(aside), "base_image_id": base_id}
+        return {"host": self._host, "folder": str(aside), "base_image_id": base_id}
 
     def export_migration_disk(
         self, ctxt: RequestContext, uuid: str, upload: SnapshotUpload, *, standalone: bool
     ) -> None:
-        aside = self.instances_dir / set_aside_name(uuid)
-        if not (aside / ROOT_DISK).is_file() or _owner(aside) not in (self.host, None):
-            raise InstanceNotFound(f"Instance {uuid} has no disks set aside on host {self.host}.")
+        aside = self._instances_dir / set_aside_name(uuid)
+        if not (aside / ROOT_DISK).is_file() or _owner(aside) not in (self._host, None):
+            raise InstanceNotFound(f"Instance {uuid} has no disks set aside on host {self._host}.")
         export = aside / EXPORT_FILE
         try:
             if standalone:
@@ -110,12 +126,12 @@ class ResizeMixin(QemuDriverBase):
 
     def confirm_migration(self, ctxt: RequestContext, uuid: str) -> None:
         if self._drop_set_aside(uuid):
-            self._prune_bases()
+            self._vms.prune_bases()
 
     def _drop_set_aside(self, uuid: str) -> bool:
         """Remove what this host set aside for `uuid` (not another host's, should they share a folder)."""
-        aside = self.instances_dir / set_aside_name(uuid)
-        if not aside.is_dir() or _owner(aside) not in (self.host, None):
+        aside = self._instances_dir / set_aside_name(uuid)
+        if not aside.is_dir() or _owner(aside) not in (self._host, None):
             return False
         shutil.rmtree(aside, ignore_errors=True)
         return True
@@ -132,9 +148,9 @@ class ResizeMixin(QemuDriverBase):
         if not data.get("disk_path"):
             source = self._source_folder(new_spec)
             if not (source / ROOT_DISK).is_file():
-                where = data.get("host") or self.host
+                where = data.get("host") or self._host
                 raise DriverError(
-                    f"Cannot finish the move of {uuid} to host {self.host}: its disk, set aside by host "
+                    f"Cannot finish the move of {uuid} to host {self._host}: its disk, set aside by host "
                     f"{where} at {source}, is not reachable from here (and was not sent through the image "
                     "service: is resize_shared_instances_path wrongly set?)."
                 )
@@ -144,27 +160,23 @@ class ResizeMixin(QemuDriverBase):
             migration_data={},
             network_info=new_spec.network_info or (old.instance_spec.network_info if old else []),
         )
-        folder = self.instances_dir / uuid
+        folder = self._instances_dir / uuid
         vm = VM(uuid=uuid, folder=folder, record=InstanceRecord(spec=spec.to_dict()))
-        with self._lock:
-            if uuid in self._vms or folder.exists():
-                raise InstanceExists(f"Instance {uuid} already exists on host {self.host}.")
-            self._vms[uuid] = vm
+        self._vms.add(vm, new_folder=True)
         offset = 0
         try:
             with vm.lock:
                 folder.mkdir(mode=INSTANCE_DIR_MODE, parents=True)
                 if source is not None:
-                    _copy_root_disk(source / ROOT_DISK, vm.path(ROOT_DISK), self.images)
+                    _copy_root_disk(source / ROOT_DISK, vm.path(ROOT_DISK), self._images)
                 else:
-                    _adopt_exported_disk(data, vm.path(ROOT_DISK), self.images)
+                    _adopt_exported_disk(data, vm.path(ROOT_DISK), self._images)
                 if resize_instance:
                     disks.grow(vm.path(ROOT_DISK), spec.root_gb * disks.GiB)
-                files = configdrive.config_drive_files(spec, availability_zone=self.availability_zone)
-                configdrive.build_config_drive(files, vm.path(CONFIG_DRIVE), self.config_drive_format)
+                self._config_drives.write(spec, vm.path(CONFIG_DRIVE))
                 new_vifs = {str(v["id"]): dict(v) for v in spec.network_info if "id" in v}
                 vm.record.vifs = dict(old.vifs) if old is not None else new_vifs
-                if old is not None and source is not None and source.parent == self.instances_dir:
+                if old is not None and source is not None and source.parent == self._instances_dir:
                     # The same host: users keep the SSH and serial ports they know.
                     vm.record.ssh_port, vm.record.serial_port = old.ssh_port, old.serial_port
                 vm.save()
@@ -172,19 +184,19 @@ class ResizeMixin(QemuDriverBase):
                 if power_on:
                     offset = self._runtime.start(vm)
                     self._runtime.set_state(vm, PowerState.RUNNING)
-            self._flush(vm)
+            self._vms.flush(vm)
             if power_on:
-                self._wait_ready(vm, offset)
+                self._runtime.wait_ready(vm, offset)
         except BaseException as exc:
             LOG.warning("Finishing the move of %s failed: %s", uuid, exc)
-            self._remove(vm)
+            self._vms.remove(vm)
             if isinstance(exc, DriverError):
                 raise
             raise DriverError(f"Cannot finish the move of {uuid}: {exc}") from exc
 
     def _source_folder(self, spec: InstanceSpec) -> Path:
         named = spec.migration_data.get("folder")
-        folder = Path(named) if named else self.instances_dir / set_aside_name(spec.uuid)
+        folder = Path(named) if named else self._instances_dir / set_aside_name(spec.uuid)
         if folder.name != set_aside_name(spec.uuid):  # only ever a folder a resize of this VM set aside
             raise DriverError(f"{folder} is not where a resize of {spec.uuid} sets its disks aside.")
         return folder
@@ -193,33 +205,30 @@ class ResizeMixin(QemuDriverBase):
     def finish_revert_migration(self, ctxt: RequestContext, old_spec: InstanceSpec, power_on: bool) -> None:
         """Put the folder set aside back and bring the old VM up (the destination removed the new one)."""
         uuid = old_spec.uuid
-        aside = self.instances_dir / set_aside_name(uuid)
-        if not (aside / RECORD_FILE).is_file() or _owner(aside) not in (self.host, None):
-            raise InstanceNotFound(f"Instance {uuid} has no pre-resize disks on host {self.host}.")
-        with self._lock:
-            resized = self._vms.get(uuid)
+        aside = self._instances_dir / set_aside_name(uuid)
+        if not (aside / RECORD_FILE).is_file() or _owner(aside) not in (self._host, None):
+            raise InstanceNotFound(f"Instance {uuid} has no pre-resize disks on host {self._host}.")
+        resized = self._vms.find(uuid)
         if resized is not None:
-            self._remove(resized)  # resized on this very host: the new VM is still here
-        shutil.rmtree(self.instances_dir / uuid, ignore_errors=True)  # what destroy(destroy_disks=False) left
+            self._vms.remove(resized)  # resized on this very host: the new VM is still here
+        # What destroy(destroy_disks=False) left.
+        shutil.rmtree(self._instances_dir / uuid, ignore_errors=True)
         (aside / OWNER_FILE).unlink(missing_ok=True)
-        folder = aside.rename(self.instances_dir / uuid)
+        folder = aside.rename(self._instances_dir / uuid)
         record = InstanceRecord.load(folder)
         networks = old_spec.network_info or record.instance_spec.network_info
         spec = replace(old_spec, migration_data={}, network_info=networks)
         record.spec = spec.to_dict()
         vm = VM(uuid=uuid, folder=folder, record=record, state=PowerState.SHUTDOWN)
         vm.save()
-        with self._lock:
-            if uuid in self._vms:
-                raise InstanceExists(f"Instance {uuid} already exists on host {self.host}.")
-            self._vms[uuid] = vm
+        self._vms.add(vm, new_folder=False)
         if not power_on:
             return
         with vm.lock:
             offset = self._runtime.start(vm)
             self._runtime.set_state(vm, PowerState.RUNNING)
-        self._flush(vm)
-        self._wait_ready(vm, offset)
+        self._vms.flush(vm)
+        self._runtime.wait_ready(vm, offset)
 
 
 def _check_sizes(spec: InstanceSpec) -> None:

@@ -1,6 +1,6 @@
-"""The mechanics under QemuDriver: start and stop QEMU for a VM, reconcile its power state, and
-turn QMP events into lifecycle events. Callers hold the VM's lock; events are queued on the VM and
-delivered by the driver once the lock is released.
+"""The mechanics under QemuDriver: start and stop QEMU for a VM, wait for its guest to boot, reconcile
+its power state, and turn QMP events into lifecycle events. Callers hold the VM's lock; events are queued
+on the VM and delivered (`HostVMs.flush`) once the lock is released.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from overcast.guest import READY_PATTERN
 from overcast.virt.driver import DriverError, InstanceActionInvalid, PowerState
 from overcast.virt.qemu import console, launch
 from overcast.virt.qemu.accel import Accelerator
@@ -38,9 +39,12 @@ _MIGRATION_TIMEOUT = 300.0
 
 class Runtime:
     def __init__(self, qemu_binary: str, accelerator: Accelerator, port_reservations: set[int],
-                 port_lock: threading.Lock, serial_ports: SerialPorts | None = None) -> None:  # fmt: skip
+                 port_lock: threading.Lock, serial_ports: SerialPorts | None = None, *,
+                 boot_timeout: float = 0.0) -> None:  # fmt: skip
+        """`boot_timeout` > 0: how long `wait_ready` waits for the guest's READY line (0: it does not)."""
         self.qemu_binary = qemu_binary
         self.accelerator = accelerator
+        self.boot_timeout = boot_timeout
         self._ports = port_reservations
         self._port_lock = port_lock
         self.serial_ports = serial_ports
@@ -143,6 +147,20 @@ class Runtime:
             for leftover in (launch.QMP_SOCKET, launch.PID_FILE, launch.SERIAL_SOCKET):
                 vm.path(leftover).unlink(missing_ok=True)
             vm.save()
+
+    def wait_ready(self, vm: VM, offset: int) -> None:
+        """Wait for the guest's READY line on the console after `offset` (where its boot began)."""
+        if self.boot_timeout <= 0:
+            return
+        found = console.wait_for(
+            vm.path(launch.CONSOLE_FILE),
+            READY_PATTERN,
+            offset=offset,
+            timeout=self.boot_timeout,
+            still_running=lambda: self.alive(vm),
+        )
+        if found is None:
+            raise DriverError(f"Guest {vm.uuid} did not report ready within {self.boot_timeout:.0f}s.")
 
     # --- state ----------------------------------------------------------------------------------
     def alive(self, vm: VM) -> bool:
