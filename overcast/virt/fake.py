@@ -2,17 +2,28 @@
 
 One `FakeDriver` simulates one compute host; hundreds can live in one process because a VM is a small
 record (no thread, no timer: cpu time is computed from the injected clock when asked). Tests steer it
-with our own fault injection: `fail_next`, `delays`/`spawn_delay` and `crash`.
+with our own fault injection: `fail_next`, `delays`/`spawn_delay` and `crash`; they may read what the
+simulated host holds in `hypervisor` (fake_hypervisor.py). Cold resize and migration are handed to
+`FakeColdResize` (fake_moves.py).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import functools
+import io
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
 from overcast.context import RequestContext
 from overcast.virt.driver import (
     ComputeDriver,
     HostResources,
+    ImageRef,
+    InstanceActionInvalid,
     InstanceExists,
     InstanceInfo,
     InstanceNotFound,
@@ -20,28 +31,106 @@ from overcast.virt.driver import (
     LifecycleTransition,
     PowerState,
     RebootType,
+    SnapshotUpload,
 )
-from overcast.virt.fake_base import (
+from overcast.virt.fake_hypervisor import (
     ACTIVE_STATES,
     CPU_UTILISATION,
     MAX_CONSOLE_LINES,
     ROOT_DEVICE,
     FakeHostConfig,
+    FakeHypervisor,
     FakeVM,
-    injectable,
 )
-from overcast.virt.fake_moves import FakeMovesDriver
+from overcast.virt.fake_moves import FakeColdResize
 
 __all__ = ["CPU_UTILISATION", "MAX_CONSOLE_LINES", "ROOT_DEVICE", "FakeDriver", "FakeHostConfig"]
 
+P = ParamSpec("P")
+R = TypeVar("R")
+D = TypeVar("D", bound="FakeDriver")
 
-class FakeDriver(FakeMovesDriver):
+
+def injectable(method: Callable[Concatenate[D, P], R]) -> Callable[Concatenate[D, P], R]:
+    """Let tests make the next call of this method fail or run slowly (see fail_next, delays)."""
+
+    @functools.wraps(method)
+    def wrapper(self: D, *args: P.args, **kwargs: P.kwargs) -> R:
+        self._before_call(method.__name__)
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+class FakeDriver(ComputeDriver):
     capabilities: ClassVar[dict[str, bool]] = dict.fromkeys(ComputeDriver.capabilities, True)
+
+    def __init__(
+        self,
+        config: FakeHostConfig | None = None,
+        *,
+        spawn_delay: float = 0.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        **host_overrides: Any,
+    ) -> None:
+        super().__init__()
+        self.config = replace(config or FakeHostConfig(), **host_overrides)
+        self.hypervisor = FakeHypervisor(self.config, clock, self.emit_event)
+        self.delays: dict[str, float] = {"spawn": spawn_delay}
+        self._sleep = sleep
+        self._failures: dict[str, deque[BaseException]] = {}
+        self._failures_lock = threading.Lock()
+        self._moves = FakeColdResize(self.hypervisor)
+
+    @property
+    def host(self) -> str | None:
+        """The compute host this driver serves (init_host names it)."""
+        return self.hypervisor.host
+
+    # --- fault injection --------------------------------------------------------------------------
+    @property
+    def spawn_delay(self) -> float:
+        return self.delays.get("spawn", 0.0)
+
+    @spawn_delay.setter
+    def spawn_delay(self, seconds: float) -> None:
+        self.delays["spawn"] = seconds
+
+    def fail_next(self, method_name: str, exc: BaseException) -> None:
+        """Make the next call of `method_name` raise `exc` (calls queue up: one failure per call)."""
+        if not callable(getattr(ComputeDriver, method_name, None)):
+            raise ValueError(f"{method_name!r} is not a ComputeDriver method")
+        with self._failures_lock:
+            self._failures.setdefault(method_name, deque()).append(exc)
+
+    def crash(self, uuid: str, state: PowerState = PowerState.CRASHED) -> None:
+        """Simulate the guest dying (CRASHED) or shutting itself down (SHUTDOWN) behind our back."""
+        if state not in (PowerState.CRASHED, PowerState.SHUTDOWN):
+            raise ValueError("a VM can only crash into CRASHED or SHUTDOWN")
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get(uuid)
+            if vm.state not in ACTIVE_STATES:
+                raise InstanceActionInvalid(f"Instance {uuid} is not running ({vm.state.name}).")
+            vm.console.append("Kernel panic - not syncing: Fatal exception" if state == PowerState.CRASHED
+                              else "reboot: Power down")  # fmt: skip
+            self.hypervisor.halt(vm, state)
+        self.hypervisor.emit(uuid, "crashed" if state == PowerState.CRASHED else "stopped")
+
+    def _before_call(self, method_name: str) -> None:
+        with self._failures_lock:
+            pending = self._failures.get(method_name)
+            failure = pending.popleft() if pending else None
+        if failure is not None:
+            raise failure
+        delay = self.delays.get(method_name, 0.0)
+        if delay and method_name != "spawn":  # spawn sleeps while the VM exists in NOSTATE
+            self._sleep(delay)
 
     # --- host -------------------------------------------------------------------------------------
     @injectable
     def init_host(self, host: str) -> None:
-        self.host = host
+        self.hypervisor.host = host
 
     @injectable
     def get_available_resource(self) -> HostResources:
@@ -61,76 +150,76 @@ class FakeDriver(FakeMovesDriver):
 
     @injectable
     def list_instance_uuids(self) -> list[str]:
-        with self._lock:
-            return list(self._vms)
+        with self.hypervisor.lock:
+            return list(self.hypervisor.vms)
 
     # --- build and delete -------------------------------------------------------------------------
     @injectable
     def spawn(self, ctxt: RequestContext, spec: InstanceSpec, admin_password: str | None = None) -> None:
-        self._validate(spec)
+        self.hypervisor.validate(spec)
         record = FakeVM(spec=spec, admin_password=admin_password)
-        with self._lock:
-            if spec.uuid in self._vms:
+        with self.hypervisor.lock:
+            if spec.uuid in self.hypervisor.vms:
                 raise InstanceExists(f"Instance {spec.uuid} already exists on host {self.host}.")
-            self._vms[spec.uuid] = record
+            self.hypervisor.vms[spec.uuid] = record
         if self.spawn_delay:
             self._sleep(self.spawn_delay)
-        with self._lock:
-            if self._vms.get(spec.uuid) is not record:
+        with self.hypervisor.lock:
+            if self.hypervisor.vms.get(spec.uuid) is not record:
                 raise InstanceNotFound(f"Instance {spec.uuid} was deleted while it was being built.")
-            self._boot(record)
-        self._emit(spec.uuid, "started")
+            self.hypervisor.boot(record)
+        self.hypervisor.emit(spec.uuid, "started")
 
     @injectable
     def destroy(self, ctxt: RequestContext, uuid: str, destroy_disks: bool = True) -> None:
-        with self._lock:
-            vm = self._vms.pop(uuid, None)
+        with self.hypervisor.lock:
+            vm = self.hypervisor.vms.pop(uuid, None)
             if vm is None:
                 # Nothing live here: whatever a resize left on this host goes too.
-                self._resize_backups.pop(uuid, None)
+                self.hypervisor.set_aside.pop(uuid, None)
                 return
             was_active = vm.state in ACTIVE_STATES
-            self._halt(vm, PowerState.SHUTDOWN)
+            self.hypervisor.halt(vm, PowerState.SHUTDOWN)
         if was_active:
-            self._emit(uuid, "stopped")
+            self.hypervisor.emit(uuid, "stopped")
 
     # --- power ------------------------------------------------------------------------------------
     @injectable
     def reboot(self, ctxt: RequestContext, uuid: str, reboot_type: RebootType) -> None:
-        with self._lock:
-            vm = self._get_built(uuid)
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get_built(uuid)
             was_running = vm.state == PowerState.RUNNING
             # Like libvirt: a soft reboot of a guest that is not running falls back to a hard one.
             if was_running and reboot_type == "SOFT":
                 vm.console.append("reboot: Restarting system")
-            self._halt(vm, PowerState.SHUTDOWN)
-            self._boot(vm)
+            self.hypervisor.halt(vm, PowerState.SHUTDOWN)
+            self.hypervisor.boot(vm)
         if not was_running:
-            self._emit(uuid, "started")
+            self.hypervisor.emit(uuid, "started")
 
     @injectable
     def power_off(self, ctxt: RequestContext, uuid: str, timeout: int = 0) -> None:
-        with self._lock:
-            vm = self._get_built(uuid)
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get_built(uuid)
             if vm.state in (PowerState.SHUTDOWN, PowerState.CRASHED):
                 was_active = False
             else:
                 was_active = True
                 if timeout > 0 and vm.state == PowerState.RUNNING:
                     vm.console.append("reboot: Power down")
-            self._halt(vm, PowerState.SHUTDOWN)
+            self.hypervisor.halt(vm, PowerState.SHUTDOWN)
         if was_active:
-            self._emit(uuid, "stopped")
+            self.hypervisor.emit(uuid, "stopped")
 
     @injectable
     def power_on(self, ctxt: RequestContext, uuid: str) -> None:
-        with self._lock:
-            vm = self._get_built(uuid)
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get_built(uuid)
             if vm.state == PowerState.RUNNING:
                 return
-            self._require(vm, "power on", PowerState.SHUTDOWN, PowerState.CRASHED)
-            self._boot(vm)
-        self._emit(uuid, "started")
+            self.hypervisor.require(vm, "power on", PowerState.SHUTDOWN, PowerState.CRASHED)
+            self.hypervisor.boot(vm)
+        self.hypervisor.emit(uuid, "started")
 
     @injectable
     def pause(self, ctxt: RequestContext, uuid: str) -> None:
@@ -151,44 +240,118 @@ class FakeDriver(FakeMovesDriver):
     def _switch(
         self, uuid: str, action: str, source: PowerState, target: PowerState, event: LifecycleTransition
     ) -> None:
-        with self._lock:
-            vm = self._get(uuid)
-            self._require(vm, action, source)
-            self._set_state(vm, target)
-        self._emit(uuid, event)
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get(uuid)
+            self.hypervisor.require(vm, action, source)
+            self.hypervisor.set_state(vm, target)
+        self.hypervisor.emit(uuid, event)
+
+    # --- rescue, snapshot, password ---------------------------------------------------------------
+    @injectable
+    def rescue(
+        self, ctxt: RequestContext, uuid: str, rescue_image: ImageRef, admin_password: str | None
+    ) -> None:
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get(uuid)
+            if vm.rescued:
+                raise InstanceActionInvalid(f"Instance {uuid} is already in rescue mode.")
+            self.hypervisor.require(vm, "rescue", PowerState.RUNNING, PowerState.SHUTDOWN, PowerState.CRASHED)
+            was_running = vm.state == PowerState.RUNNING
+            self.hypervisor.halt(vm, PowerState.SHUTDOWN)
+            vm.rescued = True
+            vm.admin_password = admin_password or vm.admin_password
+            vm.console.append(f"Booting rescue image {rescue_image.id}; original disk on /dev/vdb")
+            self.hypervisor.boot(vm)
+        if not was_running:
+            self.hypervisor.emit(uuid, "started")
+
+    @injectable
+    def unrescue(self, ctxt: RequestContext, uuid: str) -> None:
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get(uuid)
+            if not vm.rescued:
+                raise InstanceActionInvalid(f"Instance {uuid} is not in rescue mode.")
+            was_running = vm.state == PowerState.RUNNING
+            self.hypervisor.halt(vm, PowerState.SHUTDOWN)
+            vm.rescued = False
+            self.hypervisor.boot(vm)
+        if not was_running:
+            self.hypervisor.emit(uuid, "started")
+
+    @injectable
+    def snapshot(self, ctxt: RequestContext, uuid: str, image_id: str, upload: SnapshotUpload) -> None:
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get_built(uuid)
+            disk = (
+                f"FAKEDISK instance={uuid} base_image={vm.spec.image.id} snapshot={image_id} "
+                f"root_gb={vm.spec.root_gb} boots={vm.boots}\n"
+            ).encode()
+        upload(io.BytesIO(disk))  # outside the lock: an upload may take long
+
+    @injectable
+    def set_admin_password(self, uuid: str, password: str) -> None:
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get(uuid)
+            self.hypervisor.require(vm, "set the admin password of", PowerState.RUNNING)
+            vm.admin_password = password
+
+    # --- cold resize / migration: FakeColdResize --------------------------------------------------
+    @injectable
+    def migrate_disk_and_power_off(self, ctxt: RequestContext, uuid: str, new_spec: InstanceSpec) -> None:
+        self._moves.migrate_disk_and_power_off(ctxt, uuid, new_spec)
+
+    @injectable
+    def export_migration_disk(
+        self, ctxt: RequestContext, uuid: str, upload: SnapshotUpload, *, standalone: bool
+    ) -> None:
+        self._moves.export_migration_disk(ctxt, uuid, upload, standalone=standalone)
+
+    @injectable
+    def finish_migration(
+        self, ctxt: RequestContext, new_spec: InstanceSpec, resize_instance: bool, power_on: bool
+    ) -> None:
+        self._moves.finish_migration(ctxt, new_spec, resize_instance, power_on)
+
+    @injectable
+    def confirm_migration(self, ctxt: RequestContext, uuid: str) -> None:
+        self._moves.confirm_migration(ctxt, uuid)
+
+    @injectable
+    def finish_revert_migration(self, ctxt: RequestContext, old_spec: InstanceSpec, power_on: bool) -> None:
+        self._moves.finish_revert_migration(ctxt, old_spec, power_on)
 
     # --- inspection -------------------------------------------------------------------------------
     @injectable
     def get_info(self, uuid: str) -> InstanceInfo:
-        with self._lock:
-            vm = self._get(uuid)
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get(uuid)
             max_mem_kb = vm.spec.memory_mb * 1024
             return InstanceInfo(
                 state=vm.state,
                 max_mem_kb=max_mem_kb,
                 mem_kb=max_mem_kb if vm.state in (PowerState.RUNNING, PowerState.PAUSED) else 0,
                 num_cpu=vm.spec.vcpus,
-                cpu_time_ns=self._cpu_time_ns(vm),
+                cpu_time_ns=self.hypervisor.cpu_time_ns(vm),
             )
 
     @injectable
     def get_console_output(self, ctxt: RequestContext, uuid: str) -> str:
-        with self._lock:
-            vm = self._get(uuid)
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get(uuid)
             return "".join(f"{line}\n" for line in vm.console)
 
     @injectable
     def get_diagnostics(self, uuid: str) -> dict[str, Any]:
-        with self._lock:
-            vm = self._get(uuid)
-            cpu_time_ns = self._cpu_time_ns(vm)
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get(uuid)
+            cpu_time_ns = self.hypervisor.cpu_time_ns(vm)
             up = vm.state in ACTIVE_STATES and vm.started_at is not None
             return {
                 "state": vm.state.name.lower(),
                 "driver": "fake",
                 "hypervisor": self.config.hypervisor_type,
                 "hypervisor_os": "linux",
-                "uptime": int(self._clock() - vm.started_at) if up and vm.started_at else 0,
+                "uptime": int(self.hypervisor.now() - vm.started_at) if up and vm.started_at else 0,
                 "config_drive": False,
                 "num_cpus": vm.spec.vcpus,
                 "num_nics": len(vm.vifs),

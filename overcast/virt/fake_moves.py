@@ -1,4 +1,4 @@
-"""The fake hypervisor's rescue, snapshot, admin password and cold resize (migration) operations."""
+"""The fake hypervisor's cold resize and cold migration (the "moves")."""
 
 from __future__ import annotations
 
@@ -7,132 +7,87 @@ import io
 from overcast.context import RequestContext
 from overcast.virt.driver import (
     DriverError,
-    ImageRef,
-    InstanceActionInvalid,
     InstanceExists,
     InstanceNotFound,
     InstanceSpec,
     PowerState,
     SnapshotUpload,
 )
-from overcast.virt.fake_base import ACTIVE_STATES, FakeDriverBase, FakeVM, injectable
+from overcast.virt.fake_hypervisor import ACTIVE_STATES, FakeHypervisor, FakeVM
 
 
-class FakeMovesDriver(FakeDriverBase):
-    # --- rescue, snapshot, password ---------------------------------------------------------------
-    @injectable
-    def rescue(
-        self, ctxt: RequestContext, uuid: str, rescue_image: ImageRef, admin_password: str | None
-    ) -> None:
-        with self._lock:
-            vm = self._get(uuid)
-            if vm.rescued:
-                raise InstanceActionInvalid(f"Instance {uuid} is already in rescue mode.")
-            self._require(vm, "rescue", PowerState.RUNNING, PowerState.SHUTDOWN, PowerState.CRASHED)
-            was_running = vm.state == PowerState.RUNNING
-            self._halt(vm, PowerState.SHUTDOWN)
-            vm.rescued = True
-            vm.admin_password = admin_password or vm.admin_password
-            vm.console.append(f"Booting rescue image {rescue_image.id}; original disk on /dev/vdb")
-            self._boot(vm)
-        if not was_running:
-            self._emit(uuid, "started")
+class FakeColdResize:
+    """The fake driver's cold resize and migration, on both ends: the source sets the VM aside, the
+    destination (maybe the same host) builds it anew with the new flavor."""
 
-    @injectable
-    def unrescue(self, ctxt: RequestContext, uuid: str) -> None:
-        with self._lock:
-            vm = self._get(uuid)
-            if not vm.rescued:
-                raise InstanceActionInvalid(f"Instance {uuid} is not in rescue mode.")
-            was_running = vm.state == PowerState.RUNNING
-            self._halt(vm, PowerState.SHUTDOWN)
-            vm.rescued = False
-            self._boot(vm)
-        if not was_running:
-            self._emit(uuid, "started")
+    def __init__(self, hypervisor: FakeHypervisor) -> None:
+        self._hypervisor = hypervisor
 
-    @injectable
-    def snapshot(self, ctxt: RequestContext, uuid: str, image_id: str, upload: SnapshotUpload) -> None:
-        with self._lock:
-            vm = self._get_built(uuid)
-            disk = (
-                f"FAKEDISK instance={uuid} base_image={vm.spec.image.id} snapshot={image_id} "
-                f"root_gb={vm.spec.root_gb} boots={vm.boots}\n"
-            ).encode()
-        upload(io.BytesIO(disk))  # outside the lock: an upload may take long
-
-    @injectable
-    def set_admin_password(self, uuid: str, password: str) -> None:
-        with self._lock:
-            vm = self._get(uuid)
-            self._require(vm, "set the admin password of", PowerState.RUNNING)
-            vm.admin_password = password
-
-    # --- cold resize / migration ------------------------------------------------------------------
-    @injectable
+    # --- source ---------------------------------------------------------------------------------
     def migrate_disk_and_power_off(self, ctxt: RequestContext, uuid: str, new_spec: InstanceSpec) -> None:
         if new_spec.uuid != uuid:
             raise DriverError(f"Resize spec is for {new_spec.uuid}, not {uuid}.")
-        self._validate(new_spec)
-        with self._lock:
-            vm = self._get_built(uuid)
+        self._hypervisor.validate(new_spec)
+        with self._hypervisor.lock:
+            vm = self._hypervisor.get_built(uuid)
             was_active = vm.state in ACTIVE_STATES
-            self._halt(vm, PowerState.SHUTDOWN)
-            self._resize_backups[uuid] = self._vms.pop(uuid)
+            self._hypervisor.halt(vm, PowerState.SHUTDOWN)
+            self._hypervisor.set_aside[uuid] = self._hypervisor.vms.pop(uuid)
         if was_active:
-            self._emit(uuid, "stopped")
+            self._hypervisor.emit(uuid, "stopped")
 
-    @injectable
     def export_migration_disk(
         self, ctxt: RequestContext, uuid: str, upload: SnapshotUpload, *, standalone: bool
     ) -> None:
-        with self._lock:
-            vm = self._resize_backups.get(uuid)
+        with self._hypervisor.lock:
+            vm = self._hypervisor.set_aside.get(uuid)
             if vm is None:
-                raise InstanceNotFound(f"Instance {uuid} has no disks set aside on host {self.host}.")
+                host = self._hypervisor.host
+                raise InstanceNotFound(f"Instance {uuid} has no disks set aside on host {host}.")
             disk = f"FAKEDISK instance={uuid} base_image={vm.spec.image.id} standalone={standalone}\n"
         upload(io.BytesIO(disk.encode()))
 
-    @injectable
+    # --- destination ------------------------------------------------------------------------------
     def finish_migration(
         self, ctxt: RequestContext, new_spec: InstanceSpec, resize_instance: bool, power_on: bool
     ) -> None:
         moved_disk = _moved_disk(new_spec)
-        with self._lock:
-            if new_spec.uuid in self._vms:
-                raise InstanceExists(f"Instance {new_spec.uuid} already exists on host {self.host}.")
-            backup = self._resize_backups.get(new_spec.uuid)  # present when resizing on the same host
+        with self._hypervisor.lock:
+            if new_spec.uuid in self._hypervisor.vms:
+                host = self._hypervisor.host
+                raise InstanceExists(f"Instance {new_spec.uuid} already exists on host {host}.")
+            backup = self._hypervisor.set_aside.get(new_spec.uuid)  # present when resizing on the same host
             vm = FakeVM(spec=new_spec, moved_disk=moved_disk)
             if backup is not None:
                 vm.console.extend(backup.console)
                 vm.vifs = dict(backup.vifs)
                 vm.admin_password = backup.admin_password
             vm.state = PowerState.SHUTDOWN
-            self._vms[new_spec.uuid] = vm
+            self._hypervisor.vms[new_spec.uuid] = vm
             if power_on:
-                self._boot(vm)
+                self._hypervisor.boot(vm)
         if power_on:
-            self._emit(new_spec.uuid, "started")
+            self._hypervisor.emit(new_spec.uuid, "started")
 
-    @injectable
+    # --- settling (source) ------------------------------------------------------------------------
     def confirm_migration(self, ctxt: RequestContext, uuid: str) -> None:
-        with self._lock:
-            self._resize_backups.pop(uuid, None)
+        with self._hypervisor.lock:
+            self._hypervisor.set_aside.pop(uuid, None)
 
-    @injectable
     def finish_revert_migration(self, ctxt: RequestContext, old_spec: InstanceSpec, power_on: bool) -> None:
         uuid = old_spec.uuid
-        with self._lock:
-            vm = self._resize_backups.pop(uuid, None)
+        with self._hypervisor.lock:
+            vm = self._hypervisor.set_aside.pop(uuid, None)
             if vm is None:
-                raise InstanceNotFound(f"Instance {uuid} has no pre-resize disks on host {self.host}.")
-            self._vms.pop(uuid, None)  # the resized VM, if the destination (this host) left it
+                host = self._hypervisor.host
+                raise InstanceNotFound(f"Instance {uuid} has no pre-resize disks on host {host}.")
+            self._hypervisor.vms.pop(uuid, None)  # the resized VM, if the destination (this host) left it
             vm.spec = old_spec
-            self._vms[uuid] = vm
+            self._hypervisor.vms[uuid] = vm
             if power_on:
-                self._boot(vm)
+                self._hypervisor.boot(vm)
         if power_on:
-            self._emit(uuid, "started")
+            self._hypervisor.emit(uuid, "started")
 
 
 def _moved_disk(spec: InstanceSpec) -> bytes | None:

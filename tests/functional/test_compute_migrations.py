@@ -47,7 +47,7 @@ def set_aside(cloud: InProcessCloud, host: str) -> set[str]:
     """The instances whose pre-move disks the fake hypervisor of `host` still keeps."""
     driver = cloud.drivers[host]
     assert isinstance(driver, FakeDriver)
-    return set(driver._resize_backups)
+    return set(driver.hypervisor.set_aside)
 
 
 def test_cold_migrate_then_confirm_moves_the_server_and_releases_the_source(
@@ -106,7 +106,7 @@ def test_a_migration_sends_the_disk_through_a_hidden_transfer_image_deleted_once
     assert settled(admin, server.id, "VERIFY_RESIZE").compute_host == dest
     driver = cloud.drivers[dest]
     assert isinstance(driver, FakeDriver)
-    moved_disk = driver._vms[server.id].moved_disk  # what the destination read: the image's data
+    moved_disk = driver.hypervisor.vms[server.id].moved_disk  # what the destination read: the image's data
     assert moved_disk is not None and moved_disk.startswith(f"FAKEDISK instance={server.id} ".encode())
     (image,) = transfer_images(cloud, server.id)
     # The cloud owns it: a move must not fail on (or use up) the project's image quota.

@@ -93,7 +93,7 @@ def test_boot_a_server_from_an_uploaded_image(
     )
     server = demo.compute.wait_for_server(created, status="ACTIVE", failures=["ERROR"], interval=0.1, wait=30)
     assert server.image["id"] == image.id
-    spec = cloud.driver._vms[server.id].spec  # the fake hypervisor's record of what it booted
+    spec = cloud.driver.hypervisor.vms[server.id].spec  # the fake hypervisor's record of what it booted
     assert spec.image.id == image.id
     assert spec.image.properties["hw_disk_bus"] == "virtio"
     assert spec.image.properties["os_hash_algo"] == "sha512"
