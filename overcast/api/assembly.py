@@ -10,8 +10,8 @@ from overcast.api.app import create_app
 from overcast.api.auth import PublicPaths
 from overcast.api.openstack import compute, identity, image, network
 from overcast.cloud import Cloud
-from overcast.compute.admin import AdminServices
 from overcast.compute.api import ComputeService
+from overcast.compute.api.admin import AdminServices
 from overcast.identity.bootstrap import BootstrapResult, bootstrap
 from overcast.identity.service import IdentityService
 from overcast.image.api import ImageAPI

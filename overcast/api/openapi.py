@@ -30,7 +30,7 @@ from overcast.api.openstack.compute import action_schemas, server_actions, serve
 from overcast.api.openstack.compute.microversion import LEGACY_HEADER, MAX_VERSION, MIN_VERSION, NEW_HEADER
 from overcast.api.openstack.image.images import PATCH_MEDIA_TYPE
 from overcast.api.openstack.image.schemas import IMAGE_PROPERTIES, MEMBER_PROPERTIES
-from overcast.compute.server_queries import EXACT_FILTERS, INTEGER_FILTERS, REGEX_FILTERS
+from overcast.compute.api.server_queries import EXACT_FILTERS, INTEGER_FILTERS, REGEX_FILTERS
 from overcast.image.registry import MEMBER_STATUSES
 
 Schema = dict[str, Any]

@@ -384,7 +384,8 @@ RULES: tuple[DocumentedRule, ...] = (
     _action(LOCK, ADMIN_OR_MEMBER, "lock", "Lock a server"),
     _action(UNLOCK, ADMIN_OR_MEMBER, "unlock", "Unlock a server one's project locked"),
     _action(
-        UNLOCK_OVERRIDE, ADMIN, "unlock", "Unlock a server an admin locked (checked by compute/actions.py)"
+        UNLOCK_OVERRIDE, ADMIN, "unlock",
+        "Unlock a server an admin locked (checked by compute/api/actions.py)",
     ),
     _action(RESCUE, ADMIN_OR_MEMBER, "rescue", "Boot a server from a rescue image"),
     _action(UNRESCUE, ADMIN_OR_MEMBER, "unrescue", "Leave rescue"),

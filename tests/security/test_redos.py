@@ -22,8 +22,8 @@ from openstack.connection import Connection
 from overcast import errors
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
-from overcast.compute.server_queries import compiled_filter
-from overcast.compute.servers import ServerCreate, ServerFilters
+from overcast.compute.api.server_queries import compiled_filter
+from overcast.compute.api.servers import ServerCreate, ServerFilters
 from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database

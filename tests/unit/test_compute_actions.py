@@ -17,10 +17,10 @@ from overcast import errors
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
 from overcast.compute import instance_actions, states
+from overcast.compute.api.server_metadata import check_metadata
+from overcast.compute.api.servers import ServerCreate
 from overcast.compute.manager import ComputeManager
 from overcast.compute.rpcapi import ComputeAPI
-from overcast.compute.server_metadata import check_metadata
-from overcast.compute.servers import ServerCreate
 from overcast.conductor.manager import ConductorManager
 from overcast.config import load_settings
 from overcast.context import RequestContext

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from overcast import errors
-from overcast.compute.aggregates import AggregateAPI, zone_of_host
-from overcast.compute.hosts import HostAPI
-from overcast.compute.quota_views import QUOTA_SET_RESOURCES, QuotaViewAPI
-from overcast.compute.usage import UsageAPI, hours_in_period
+from overcast.compute.api.aggregates import AggregateAPI, zone_of_host
+from overcast.compute.api.hosts import HostAPI
+from overcast.compute.api.quota_views import QUOTA_SET_RESOURCES, QuotaViewAPI
+from overcast.compute.api.usage import UsageAPI, hours_in_period
 from overcast.db import Database
 from overcast.db.models.compute import ComputeNode, Instance
 from overcast.db.models.service import ServiceRecord

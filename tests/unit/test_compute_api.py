@@ -14,8 +14,8 @@ from overcast.bus import get_transport
 from overcast.cloud import Cloud
 from overcast.compute import instances, states
 from overcast.compute.api import ComputeService
-from overcast.compute.server_queries import sort_order
-from overcast.compute.servers import ServerCreate, ServerFilters, ServerUpdate
+from overcast.compute.api.server_queries import sort_order
+from overcast.compute.api.servers import ServerCreate, ServerFilters, ServerUpdate
 from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database
@@ -119,7 +119,7 @@ def test_an_image_mapping_is_the_same_as_image_ref(service: ComputeService) -> N
 
 
 def test_zones_are_those_of_enabled_compute_services(service: ComputeService, db: Database) -> None:
-    from overcast.compute.aggregates import AggregateAPI
+    from overcast.compute.api.aggregates import AggregateAPI
     from overcast.db.models.service import ServiceRecord
 
     with db.writer() as session:

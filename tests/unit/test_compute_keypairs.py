@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from overcast import errors
-from overcast.compute.keypairs import KeyPairAPI, fingerprint, generate_key
+from overcast.compute.api.keypairs import KeyPairAPI, fingerprint, generate_key
 from overcast.context import RequestContext
 from overcast.db import Database
 from overcast.quota import QuotaEngine

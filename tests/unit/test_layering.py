@@ -6,6 +6,9 @@
   version; a manager refuses versions it does not know.
 - **Dependencies point one way.** No import cycles between modules; `virt/` (the drivers) sits below
   everything that uses it; the scheduler knows compute only by its state table and its client.
+- **Compute is split by the process a line runs in.** `compute/api/` runs in the API process,
+  `compute/manager/` on each compute host; neither imports the other. They, the conductor and the
+  scheduler meet through `compute/rpcapi.py` and the records at `compute/`'s top, which import neither.
 - **Drivers sit behind one small ABC** with a fake and a contract test suite.
 - **Routers are thin**: validate, authorize, call the service's `api.py`, render a view. No SQL in
   routers: they never open a database session.
@@ -277,6 +280,30 @@ def scheduler_reaching_into_compute(graph: Graph) -> list[Import]:
     ]  # fmt: skip
 
 
+COMPUTE_API = "overcast.compute.api"
+COMPUTE_HOST = "overcast.compute.manager"
+# Code both processes share, and the services that are neither: they may import neither side.
+NEITHER_SIDE = ("overcast.compute", "overcast.conductor", "overcast.scheduler", "overcast.placement")
+
+
+def compute_sides_reaching_each_other(graph: Graph) -> list[Import]:
+    """The API process (`overcast.api`, `compute/api/`) imports nothing of the compute host
+    (`compute/manager/`), nor the host anything of the API process; the rest of compute (the shared
+    records, rpcapi) and the conductor, scheduler and placement import neither side."""
+    found = []
+    for module in graph.values():
+        if within(module.name, "overcast.api", COMPUTE_API):
+            forbidden: tuple[str, ...] = (COMPUTE_HOST,)
+        elif within(module.name, COMPUTE_HOST):
+            forbidden = ("overcast.api", COMPUTE_API)
+        elif within(module.name, *NEITHER_SIDE):
+            forbidden = (COMPUTE_API, COMPUTE_HOST)
+        else:
+            continue
+        found += [i for i in module.imports if within(i.module, *forbidden)]
+    return found
+
+
 SESSION_NAMES = frozenset({"Session", "sessionmaker", "scoped_session"})
 
 
@@ -332,6 +359,7 @@ KNOWN_VIOLATIONS: dict[str, set[tuple[str, ...]]] = {
     "rpc_clients_outside_rpcapi": set(),
     "virt_reaching_up": set(),
     "scheduler_reaching_into_compute": set(),
+    "compute_sides_reaching_each_other": set(),
     "routers_touching_the_database": set(),
     "private_names_of_other_modules": set(),
 }
@@ -350,6 +378,7 @@ RULES: dict[str, Rule] = {
     "rpc_clients_outside_rpcapi": rpc_clients_outside_rpcapi,
     "virt_reaching_up": virt_reaching_up,
     "scheduler_reaching_into_compute": scheduler_reaching_into_compute,
+    "compute_sides_reaching_each_other": compute_sides_reaching_each_other,
     "routers_touching_the_database": routers_touching_the_database,
     "private_names_of_other_modules": private_names_of_other_modules,
 }
@@ -373,6 +402,10 @@ def test_virt_imports_nothing_above_it() -> None:
 
 def test_scheduler_knows_compute_only_by_its_states_and_client() -> None:
     assert new_violations(overcast_graph(), "scheduler_reaching_into_compute") == []
+
+
+def test_compute_api_and_compute_host_meet_only_through_rpcapi_and_shared_records() -> None:
+    assert new_violations(overcast_graph(), "compute_sides_reaching_each_other") == []
 
 
 def test_routers_open_no_database_session() -> None:
@@ -427,16 +460,28 @@ def test_each_rule_catches_a_forbidden_import() -> None:
         "rpc_clients_outside_rpcapi": ("overcast.volume.api", "from overcast.bus import RPCClient\n"),
         "virt_reaching_up": ("overcast.virt.broken", "def f():\n    from overcast.db import engine\n"),
         "scheduler_reaching_into_compute": ("overcast.scheduler.broken", "import overcast.compute.api\n"),
+        "compute_sides_reaching_each_other": (
+            "overcast.compute.api.broken", "def f():\n    from overcast.compute.manager import host\n"
+        ),
         "routers_touching_the_database": (
             "overcast.api.openstack.broken", "def route(req):\n    with req.db.reader():\n        ...\n"
         ),
         "private_names_of_other_modules": (
-            "overcast.volume.broken", "from overcast.compute.flavors import FlavorAPI\nFlavorAPI._hidden()\n"
+            "overcast.volume.broken",
+            "from overcast.compute.api.flavors import FlavorAPI\nFlavorAPI._hidden()\n",
         ),
     }  # fmt: skip
     for rule, (name, source) in forbidden.items():
         graph = import_graph({name: source})
         assert any(name in found for found in new_violations(graph, rule)), rule
+    sides = {
+        "overcast.compute.manager.broken": "from overcast.compute.api.servers import ServerAPI\n",
+        "overcast.compute.broken": "from overcast.compute.manager.host import ComputeHost\n",
+        "overcast.conductor.broken": "import overcast.compute.api.lookup\n",
+    }
+    for name, source in sides.items():
+        found = new_violations(import_graph({name: source}), "compute_sides_reaching_each_other")
+        assert any(name in violation for violation in found), name
     cyclic = import_graph({"overcast.volume.one": "import overcast.volume.two\n",
                            "overcast.volume.two": "import overcast.volume.one\n"})  # fmt: skip
     assert ["overcast.volume.one", "overcast.volume.two"] in unexpected_cycles(cyclic)

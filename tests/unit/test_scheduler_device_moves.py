@@ -14,8 +14,8 @@ from sqlalchemy import select
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
 from overcast.compute import states
+from overcast.compute.api.servers import ServerCreate
 from overcast.compute.manager import ComputeManager
-from overcast.compute.servers import ServerCreate
 from overcast.conductor.manager import ConductorManager
 from overcast.config import load_settings
 from overcast.db import Database

@@ -12,7 +12,7 @@ import pytest
 
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
-from overcast.compute.hosts import HostAPI
+from overcast.compute.api.hosts import HostAPI
 from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database

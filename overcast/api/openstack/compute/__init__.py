@@ -31,9 +31,9 @@ from overcast.api.openstack.compute import (
 )
 from overcast.api.openstack.compute.microversion import MicroversionMiddleware
 from overcast.api.openstack.compute.views import Links
-from overcast.compute.admin import AdminServices
 from overcast.compute.api import ComputeService
-from overcast.compute.consoles import SERIAL_PATH
+from overcast.compute.api.admin import AdminServices
+from overcast.compute.api.consoles import SERIAL_PATH
 
 PREFIX = "/compute/v2.1"
 # The version documents, and the serial console's websocket, whose single-use console token is its check.

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 
 from overcast import errors
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request
-from overcast.compute.admin import AdminServices
+from overcast.compute.api.admin import AdminServices
 from overcast.context import RequestContext
 
 

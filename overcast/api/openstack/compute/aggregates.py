@@ -21,7 +21,7 @@ from overcast.api.openstack.compute.admin_common import (
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.compute.schemas import valid_name
 from overcast.compute import policies
-from overcast.compute.aggregates import AggregateInfo
+from overcast.compute.api.aggregates import AggregateInfo
 
 router = APIRouter()
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends
 from overcast import policy
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, nova_time
 from overcast.compute import policies
-from overcast.compute.aggregates import INTERNAL_AVAILABILITY_ZONE
-from overcast.compute.hosts import ZoneInfo
+from overcast.compute.api.aggregates import INTERNAL_AVAILABILITY_ZONE
+from overcast.compute.api.hosts import ZoneInfo
 
 router = APIRouter()
 

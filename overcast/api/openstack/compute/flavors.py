@@ -17,7 +17,7 @@ from overcast.api.openstack.compute.common import (
 )
 from overcast.api.openstack.compute.schemas import FlavorCreateBody, FlavorUpdateBody, refuse_out_of_version
 from overcast.compute import policies
-from overcast.compute.flavors import FlavorCreate, FlavorFilters
+from overcast.compute.api.flavors import FlavorCreate, FlavorFilters
 from overcast.db.models.compute import Flavor
 
 router = APIRouter()

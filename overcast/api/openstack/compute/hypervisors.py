@@ -19,8 +19,8 @@ from overcast.api.openstack.compute.admin_common import AdminRequest, admin_requ
 from overcast.api.openstack.compute.common import parse_bool, parse_int, require_version
 from overcast.api.openstack.compute.microversion import MIN_VERSION, APIVersion
 from overcast.compute import policies
-from overcast.compute.hosts import HypervisorInfo
-from overcast.compute.server_queries import MAX_LIMIT
+from overcast.compute.api.hosts import HypervisorInfo
+from overcast.compute.api.server_queries import MAX_LIMIT
 from overcast.digits import database_id
 
 router = APIRouter()

@@ -17,7 +17,7 @@ from overcast.api.openstack.compute.common import ComputeRequest, compute_reques
 from overcast.api.openstack.compute.server_filters import parse_time
 from overcast.api.openstack.compute.views import host_id, naive_iso
 from overcast.compute import policies as rules
-from overcast.compute.server_queries import MAX_LIMIT
+from overcast.compute.api.server_queries import MAX_LIMIT
 from overcast.db.models.compute import Instance
 from overcast.db.models.instance_actions import InstanceAction, InstanceActionEvent
 

@@ -13,7 +13,7 @@ from overcast.api.openstack.compute import views
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_int
 from overcast.api.openstack.compute.schemas import KeyPairCreateBody
 from overcast.compute import policies
-from overcast.compute.server_queries import MAX_LIMIT
+from overcast.compute.api.server_queries import MAX_LIMIT
 
 router = APIRouter()
 

@@ -17,7 +17,7 @@ from overcast.api.openstack.compute.common import ComputeRequest, compute_reques
 from overcast.api.openstack.compute.server_filters import parse_time
 from overcast.api.openstack.compute.views import naive_iso
 from overcast.compute import migrations, policies
-from overcast.compute.server_queries import MAX_LIMIT
+from overcast.compute.api.server_queries import MAX_LIMIT
 from overcast.db.models.migrations import Migration
 
 router = APIRouter()

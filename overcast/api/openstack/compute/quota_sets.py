@@ -19,7 +19,7 @@ from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, json_object
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.compute import policies
-from overcast.compute.quota_views import QUOTA_CLASS_RESOURCES, QUOTA_SET_RESOURCES
+from overcast.compute.api.quota_views import QUOTA_CLASS_RESOURCES, QUOTA_SET_RESOURCES
 
 router = APIRouter()
 

@@ -23,8 +23,8 @@ from overcast.api.openstack.compute.common import ComputeRequest, compute_reques
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.cloud import Cloud
 from overcast.compute import policies
+from overcast.compute.api.consoles import SERIAL_PATH, SerialConsoles
 from overcast.compute.console_tokens import ConsoleGrant
-from overcast.compute.consoles import SERIAL_PATH, SerialConsoles
 
 LOG = logging.getLogger(__name__)
 REMOTE_CONSOLES = policies.REMOTE_CONSOLES

@@ -187,7 +187,7 @@ CREATE_UNTIL = {"personality": v.PERSONALITY_GONE}
 
 class ServerCreateBody(_Strict):
     server: ServerCreateFields
-    # Scheduler hints go into the request spec (overcast.compute.server_groups.record_scheduler_hints).
+    # Scheduler hints go into the request spec (overcast.compute.api.server_groups.record_scheduler_hints).
     scheduler_hints: dict[str, Any] | None = Field(default=None, alias="os:scheduler_hints")
     # Nova accepts the hints under this key too (openstacksdk sends it).
     scheduler_hints_sdk: dict[str, Any] | None = Field(default=None, alias="OS-SCH-HNT:scheduler_hints")

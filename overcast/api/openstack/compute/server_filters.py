@@ -15,8 +15,8 @@ from overcast import errors
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import parse_bool, parse_int
 from overcast.api.openstack.compute.microversion import APIVersion
-from overcast.compute import tags
-from overcast.compute.server_queries import (
+from overcast.compute.api import tags
+from overcast.compute.api.server_queries import (
     EXACT_FILTERS,
     INTEGER_FILTERS,
     REGEX_FILTERS,

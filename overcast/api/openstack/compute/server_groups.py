@@ -13,7 +13,7 @@ from overcast.api.openstack.compute.common import ComputeRequest, compute_reques
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.compute.schemas import Name
 from overcast.compute import policies
-from overcast.compute.server_groups import GroupView, ServerGroupAPI
+from overcast.compute.api.server_groups import GroupView, ServerGroupAPI
 
 router = APIRouter()
 

@@ -13,8 +13,8 @@ from overcast.api.openstack.compute.schemas import ServerCreateBody, ServerUpdat
 from overcast.api.openstack.compute.server_filters import server_filters
 from overcast.api.openstack.compute.views import Audience
 from overcast.compute import policies
-from overcast.compute.block_devices import NEEDS_VOLUME_SERVICE
-from overcast.compute.servers import Server, ServerCreate, ServerFilters, ServerUpdate
+from overcast.compute.api.block_devices import NEEDS_VOLUME_SERVICE
+from overcast.compute.api.servers import Server, ServerCreate, ServerFilters, ServerUpdate
 
 router = APIRouter()
 

@@ -17,7 +17,7 @@ from overcast.api.openstack.compute.admin_common import AdminRequest, admin_requ
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.compute.schemas import refuse_fields
 from overcast.compute import policies
-from overcast.compute.hosts import ServiceInfo
+from overcast.compute.api.hosts import ServiceInfo
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.digits import database_id
 

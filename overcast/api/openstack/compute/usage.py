@@ -13,8 +13,8 @@ from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, nova_time
 from overcast.api.openstack.compute.common import parse_int
 from overcast.compute import policies
-from overcast.compute.server_queries import MAX_LIMIT
-from overcast.compute.usage import ServerUsage, TenantUsage
+from overcast.compute.api.server_queries import MAX_LIMIT
+from overcast.compute.api.usage import ServerUsage, TenantUsage
 
 router = APIRouter()
 

@@ -13,7 +13,7 @@ from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.versions import service_url
 from overcast.compute import network_info, states
-from overcast.compute.server_queries import Server
+from overcast.compute.api.server_queries import Server
 from overcast.config import Settings
 from overcast.db.models.compute import Flavor, Instance, InstanceFault, KeyPair
 

@@ -14,9 +14,10 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, selec
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from overcast import errors, servicegroup
-from overcast.compute import instances, network_info, states, tags
-from overcast.compute.aggregates import host_zones
-from overcast.compute.lookup import id_from_ref
+from overcast.compute import instances, network_info, states
+from overcast.compute.api import tags
+from overcast.compute.api.aggregates import host_zones
+from overcast.compute.api.lookup import id_from_ref
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.context import RequestContext

@@ -22,9 +22,9 @@ from overcast import errors, policy
 from overcast.cloud import Cloud
 from overcast.compute import instance_actions as ia
 from overcast.compute import instance_extra, instances, policies, states
-from overcast.compute.lookup import visible_image, visible_instance
+from overcast.compute.api.lookup import visible_image, visible_instance
+from overcast.compute.api.servers import generate_password
 from overcast.compute.rpcapi import ComputeAPI
-from overcast.compute.servers import generate_password
 from overcast.conductor.rpcapi import ConductorAPI
 from overcast.context import RequestContext
 from overcast.db.base import utcnow

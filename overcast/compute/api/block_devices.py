@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from overcast import errors
-from overcast.compute.lookup import id_from_ref
+from overcast.compute.api.lookup import id_from_ref
 
 NEEDS_VOLUME_SERVICE = (
     "Block device mappings with {what} need the block storage (volume) service, which this cloud does not "

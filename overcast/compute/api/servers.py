@@ -21,15 +21,16 @@ from sqlalchemy.orm import Session
 
 from overcast import errors, servicegroup
 from overcast.cloud import Cloud
-from overcast.compute import instance_actions, instance_extra, instances, server_groups, states, tags
-from overcast.compute.aggregates import host_zones
-from overcast.compute.block_devices import boot_image
-from overcast.compute.keypairs import KeyPairAPI
-from overcast.compute.lookup import id_from_ref, visible_flavor, visible_image, visible_instance
+from overcast.compute import instance_actions, instance_extra, instances, states
+from overcast.compute.api import server_groups, tags
+from overcast.compute.api.aggregates import host_zones
+from overcast.compute.api.block_devices import boot_image
+from overcast.compute.api.keypairs import KeyPairAPI
+from overcast.compute.api.lookup import id_from_ref, visible_flavor, visible_image, visible_instance
+from overcast.compute.api.server_queries import MAX_LIMIT, Server, ServerFilters, list_page, with_details
 from overcast.compute.notifications import InstanceNotifier
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.compute.rpcapi import ComputeAPI
-from overcast.compute.server_queries import MAX_LIMIT, Server, ServerFilters, list_page, with_details
 from overcast.conductor.rpcapi import ConductorAPI
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.context import RequestContext

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from overcast import errors
 from overcast.compute import instances, states
-from overcast.compute.lookup import visible_instance
+from overcast.compute.api.lookup import visible_instance
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.engine import Database

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Select, delete, false, or_, select
 from sqlalchemy.orm import Session
 
 from overcast import errors
-from overcast.compute.lookup import visible_flavor
+from overcast.compute.api.lookup import visible_flavor
 from overcast.context import RequestContext
 from overcast.db.engine import Database
 from overcast.db.models.aggregates import FlavorProject

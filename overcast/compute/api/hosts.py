@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from overcast import errors, servicegroup
-from overcast.compute.aggregates import (
+from overcast.compute.api.aggregates import (
     AggregateAPI,
     host_zones,
     service_zone,

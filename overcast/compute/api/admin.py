@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 
 from overcast.cloud import Cloud
-from overcast.compute.aggregates import AggregateAPI
-from overcast.compute.flavor_access import FlavorAccessAPI
-from overcast.compute.hosts import HostAPI
-from overcast.compute.quota_views import QuotaViewAPI
-from overcast.compute.usage import UsageAPI
+from overcast.compute.api.aggregates import AggregateAPI
+from overcast.compute.api.flavor_access import FlavorAccessAPI
+from overcast.compute.api.hosts import HostAPI
+from overcast.compute.api.quota_views import QuotaViewAPI
+from overcast.compute.api.usage import UsageAPI
 from overcast.quota import QuotaEngine
 from overcast.scheduler.rpcapi import notify_host_states_changed
 

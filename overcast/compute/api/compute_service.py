@@ -7,14 +7,14 @@ actions_lifecycle.py (server actions), server_metadata.py, flavors.py, keypairs.
 from __future__ import annotations
 
 from overcast.cloud import Cloud
-from overcast.compute.actions_lifecycle import ServerActionAPI
-from overcast.compute.flavors import FlavorAPI
+from overcast.compute.api.actions_lifecycle import ServerActionAPI
+from overcast.compute.api.flavors import FlavorAPI
+from overcast.compute.api.keypairs import KeyPairAPI
+from overcast.compute.api.server_metadata import MetadataAPI
+from overcast.compute.api.servers import ServerAPI
+from overcast.compute.api.tags import TagAPI
 from overcast.compute.instance_actions import InstanceActionReader
-from overcast.compute.keypairs import KeyPairAPI
 from overcast.compute.migrations import MigrationReader
-from overcast.compute.server_metadata import MetadataAPI
-from overcast.compute.servers import ServerAPI
-from overcast.compute.tags import TagAPI
 from overcast.image.api import ImageAPI
 from overcast.quota import QuotaEngine
 

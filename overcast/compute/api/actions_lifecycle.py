@@ -12,12 +12,12 @@ from overcast import errors, servicegroup
 from overcast.cloud import Cloud
 from overcast.compute import instance_actions as ia
 from overcast.compute import instance_extra, instances, migrations, move_bookkeeping, states
-from overcast.compute.actions import ActionAPI
-from overcast.compute.keypairs import KeyPairAPI
-from overcast.compute.lookup import id_from_ref, visible_flavor, visible_image, visible_instance
+from overcast.compute.api.actions import ActionAPI
+from overcast.compute.api.keypairs import KeyPairAPI
+from overcast.compute.api.lookup import id_from_ref, visible_flavor, visible_image, visible_instance
+from overcast.compute.api.server_metadata import check_metadata, check_metadata_quota
+from overcast.compute.api.servers import ServerAPI, check_user_data, generate_password
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
-from overcast.compute.server_metadata import check_metadata, check_metadata_quota
-from overcast.compute.servers import ServerAPI, check_user_data, generate_password
 from overcast.compute.snapshot_images import create_snapshot_image
 from overcast.context import RequestContext
 from overcast.db.base import utcnow

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from overcast import errors
 from overcast.cloud import Cloud
 from overcast.compute import console_tokens, instances, states
+from overcast.compute.api.lookup import visible_instance
 from overcast.compute.console_tokens import ConsoleGrant
-from overcast.compute.lookup import visible_instance
 from overcast.compute.rpcapi import ComputeAPI
 from overcast.context import RequestContext
 
