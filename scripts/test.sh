@@ -8,4 +8,10 @@ scripts/install.sh --test
 .venv/bin/mypy
 # Every prerequisite was just installed: a test skipped for a missing one is a failure here.
 export OVERCAST_STRICT_PREREQUISITES=1
-.venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 "$@"
+# Line coverage of overcast/ as the tests run it in-process (the API, services and drivers in threads);
+# the processes the all-in-one and multi-process tests start are not measured.
+status=0
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 \
+    --cov --cov-report=term:skip-covered "$@" || status=$?
+echo "Total line coverage of overcast/: $(.venv/bin/coverage report --format=total)%"
+exit "$status"
