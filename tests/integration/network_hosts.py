@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,18 +126,28 @@ class Lab:
         for process in self.processes:
             process.kill()
             process.wait()
-        for pid_file in self._pid_files():
-            with contextlib.suppress(ValueError, ProcessLookupError):
-                os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
+        for pid in self._live_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 3
+        while self._live_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
         for name in namespaces():
             if self.tag in name:
                 subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
 
     def leftovers(self) -> list[str]:
         """Namespaces and live dnsmasq processes of this lab that still exist."""
-        found = [name for name in namespaces() if self.tag in name]
+        processes = [f"dnsmasq {pid}" for pid in self._live_pids()]
+        return [name for name in namespaces() if self.tag in name] + processes
+
+    def _live_pids(self) -> list[int]:
+        """Processes named by the lab's pid files that still run (a zombie waiting for init is gone)."""
+        live = []
         for pid_file in self._pid_files():
             pid = pid_file.read_text().strip()
-            if pid.isascii() and pid.isdecimal() and Path(f"/proc/{pid}").exists():
-                found.append(f"dnsmasq {pid}")
-        return found
+            with contextlib.suppress(OSError):
+                stat = Path(f"/proc/{pid}/stat").read_text() if pid.isascii() and pid.isdecimal() else ""
+                if stat and stat.rsplit(")", 1)[1].split()[0] != "Z":
+                    live.append(int(pid))
+        return live

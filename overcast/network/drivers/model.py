@@ -113,6 +113,7 @@ class DhcpServer:
     fixed_ips: tuple[FixedIP, ...]
     subnets: tuple[Subnet, ...]
     hosts: tuple[DhcpHost, ...] = ()
+    mtu: int | None = None  # told to the guests (option 26): a VXLAN network's is below 1500
 
 
 @dataclass(frozen=True)

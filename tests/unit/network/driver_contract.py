@@ -16,6 +16,8 @@ import pytest
 from overcast.network.drivers import names
 from overcast.network.drivers.base import NetworkDriver, NetworkNotWired
 from overcast.network.drivers.model import (
+    DhcpHost,
+    DhcpServer,
     FixedIP,
     HostState,
     Inventory,
@@ -23,6 +25,7 @@ from overcast.network.drivers.model import (
     Port,
     SecurityGroup,
     SecurityGroupRule,
+    Subnet,
 )
 
 
@@ -43,6 +46,27 @@ def port_on(network: Network, last_octet: int = 10, groups: tuple[str, ...] = ()
         device=names.tap(port_id),
         fixed_ips=(FixedIP(subnet_id=str(uuid.uuid4()), ip_address=f"10.0.0.{last_octet}"),),
         security_group_ids=groups,
+    )
+
+
+def first_ip(port: Port) -> str:
+    return port.fixed_ips[0].ip_address
+
+
+def hostname(port: Port) -> str:
+    return "host-" + first_ip(port).replace(".", "-")
+
+
+def dhcp_for(network: Network, *ports: Port) -> DhcpServer:
+    """The network's DHCP server on 10.0.0.2 of a 10.0.0.0/24 subnet, with an entry for each port."""
+    subnet = Subnet(id=str(uuid.uuid4()), network_id=network.id, cidr="10.0.0.0/24", gateway_ip="10.0.0.1")
+    return DhcpServer(
+        network_id=network.id,
+        mac_address="fa:16:3e:00:00:02",
+        fixed_ips=(FixedIP(subnet.id, "10.0.0.2"),),
+        subnets=(subnet,),
+        hosts=tuple(DhcpHost(port.mac_address, first_ip(port), hostname(port)) for port in ports),
+        mtu=network.mtu,
     )
 
 
@@ -137,6 +161,29 @@ class DriverContract:
         driver.remove_security_group(group.id)
         assert driver.inventory().security_groups == frozenset()
 
+    def test_a_dhcp_server_needs_its_network(self, driver: NetworkDriver) -> None:
+        with pytest.raises(NetworkNotWired):
+            driver.ensure_dhcp(dhcp_for(vxlan_network()))
+        assert driver.inventory().dhcp_servers == frozenset()
+
+    def test_a_dhcp_server_is_ensured_once_and_removed(self, driver: NetworkDriver) -> None:
+        network = vxlan_network()
+        port = port_on(network)
+        driver.ensure_network(network)
+        driver.ensure_dhcp(dhcp_for(network))
+        driver.ensure_dhcp(dhcp_for(network, port))
+        assert driver.inventory().dhcp_servers == {network.id}
+        driver.remove_dhcp(network.id)
+        driver.remove_dhcp(network.id)
+        assert driver.inventory().dhcp_servers == frozenset()
+
+    def test_removing_a_network_removes_its_dhcp_server(self, driver: NetworkDriver) -> None:
+        network = vxlan_network()
+        driver.ensure_network(network)
+        driver.ensure_dhcp(dhcp_for(network))
+        driver.remove_network(network.id)
+        assert driver.inventory() == Inventory()
+
     def test_sync_converges_from_whatever_the_host_holds(
         self, driver: NetworkDriver, vtep_peers: tuple[str, str]
     ) -> None:
@@ -148,6 +195,8 @@ class DriverContract:
         stale_port = port_on(kept_network, 10, (stale_group.id,))
         driver.ensure_port(stale_port)
         driver.ensure_port(port_on(stale_network, 11))
+        driver.ensure_dhcp(dhcp_for(stale_network))
+        driver.ensure_dhcp(dhcp_for(kept_network))
 
         flat = flat_network()
         wanted_port = port_on(kept_network, 12, (kept_group.id,))
@@ -155,6 +204,7 @@ class DriverContract:
             networks=(kept_network, flat),
             ports=(wanted_port, port_on(flat, 13)),
             security_groups=(kept_group,),
+            dhcp_servers=(dhcp_for(kept_network, wanted_port),),
             remote_vteps={kept_network.id: frozenset(vtep_peers[1:])},
         )
         driver.sync(state)
@@ -164,6 +214,7 @@ class DriverContract:
         assert found.networks == {kept_network.id, flat.id}
         assert found.ports == {port.id: port.network_id for port in state.ports}
         assert found.security_groups == {kept_group.id}
+        assert found.dhcp_servers == {kept_network.id}
         assert found.vteps == {kept_network.id: frozenset(vtep_peers[1:])}
 
     def test_sync_to_nothing_removes_everything(self, driver: NetworkDriver) -> None:
@@ -172,5 +223,6 @@ class DriverContract:
         driver.ensure_network(network)
         driver.ensure_security_group(group)
         driver.ensure_port(port_on(network, 10, (group.id,)))
+        driver.ensure_dhcp(dhcp_for(network))
         driver.sync(HostState())
         assert driver.inventory() == Inventory()

@@ -1,9 +1,9 @@
 """The linuxbridge driver: one host's data plane from kernel bridges, VXLAN, taps, dnsmasq and nftables.
 
 Each concern is a part of its own (``links.py``: bridges, VXLAN and port devices; ``firewall.py``:
-anti-spoofing and security groups in nftables), and the driver only orders them. Everything it makes
-carries a prefix (``names.py``) and its object's id, so ``inventory`` reads the host back from the
-kernel alone: the driver keeps no state that a restart could lose.
+anti-spoofing and security groups in nftables; ``dhcp.py``: dnsmasq), and the driver only orders
+them. Everything it makes carries a prefix (``names.py``) and its object's id, so ``inventory`` reads
+the host back from the kernel alone: the driver keeps no state that a restart could lose.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from overcast.network.drivers import names
 from overcast.network.drivers.base import NetworkDriver, NetworkNotWired
 from overcast.network.drivers.linuxbridge.commands import HostCommands
+from overcast.network.drivers.linuxbridge.dhcp import Dhcp
 from overcast.network.drivers.linuxbridge.firewall import Firewall
 from overcast.network.drivers.linuxbridge.links import NETWORK_ALIAS, PORT_ALIAS, VXLAN_ALIAS, Links
 from overcast.network.drivers.model import (
@@ -39,13 +40,14 @@ class LinuxBridgeDriver(NetworkDriver):
         self.commands = HostCommands(host_namespace)
         self.links = Links(self.commands, local_vtep_ip, physical_interfaces or {})
         self.firewall = Firewall(self.commands)
-        self.state_dir = state_dir
+        self.dhcp = Dhcp(self.commands, state_dir / "dhcp")
 
     def ensure_network(self, network: Network, remote_vteps: frozenset[str] = frozenset()) -> None:
         self.firewall.ensure_zone(network.id)  # before the bridge: its first packet gets its zone
         self.links.ensure_network(network, remote_vteps)
 
     def remove_network(self, network_id: str) -> None:
+        self.dhcp.remove(network_id)
         for port_id in self.links.remove_network(network_id):
             self.firewall.remove_port(port_id)
         self.firewall.remove_zone(network_id)
@@ -74,10 +76,10 @@ class LinuxBridgeDriver(NetworkDriver):
             self.firewall.remove_all()
 
     def ensure_dhcp(self, server: DhcpServer) -> None:
-        raise NotImplementedError
+        self.dhcp.ensure(server)
 
     def remove_dhcp(self, network_id: str) -> None:
-        raise NotImplementedError
+        self.dhcp.remove(network_id)
 
     def inventory(self) -> Inventory:
         links = self.links.all()
@@ -101,6 +103,7 @@ class LinuxBridgeDriver(NetworkDriver):
             networks=frozenset(network_of_bridge.values()),
             ports=ports,
             security_groups=self.firewall.groups(),
+            dhcp_servers=self.dhcp.networks(),
             vteps=vteps,
         )
 

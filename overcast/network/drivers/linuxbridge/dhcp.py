@@ -1,0 +1,208 @@
+"""DHCP for a network: ``dnsmasq`` in a namespace of its own, joined to the network's bridge by a veth.
+
+The namespace (``ovc-dhcp-<network id>``, plus ``-on-<host namespace>`` for a simulated host) holds the
+veth end ``ovn-…`` with the DHCP port's MAC and addresses; the bridge end is ``ovd-…``. dnsmasq serves
+static entries only (``static`` ranges: a port's MAC gets its fixed IP and host name, nobody else gets
+anything), with DNS off (``--port=0``), the subnets' gateway, DNS servers, host routes (option 121
+with the default route added, since clients that take 121 ignore option 3) and the network's MTU.
+Its files live in ``state_dir/<network id>/``: the command line, the hosts file and the options file.
+A change of entries or options rewrites the files and sends SIGHUP (dnsmasq re-reads both); a change
+of subnets or addresses restarts it; a dead dnsmasq is started again, so ``ensure`` is the check the
+agent runs. dnsmasq runs as root because the state directory is private to root (it re-reads its
+files after a SIGHUP).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+from overcast.network.drivers import names
+from overcast.network.drivers.base import NetworkNotWired
+from overcast.network.drivers.linuxbridge.commands import CommandFailed, HostCommands, namespaces, run
+from overcast.network.drivers.model import DhcpServer, Subnet
+
+DHCP_ALIAS = "overcast dhcp "
+LEASE_SECONDS = 86400
+STOP_WAIT_SECONDS = 2.0
+
+
+class Dhcp:
+    def __init__(self, commands: HostCommands, state_dir: Path) -> None:
+        self.commands = commands
+        self.state_dir = state_dir
+
+    def namespace(self, network_id: str) -> str:
+        return names.dhcp_namespace(network_id, self.commands.namespace)
+
+    def _folder(self, network_id: str) -> Path:
+        return self.state_dir / network_id
+
+    # --- reading ----------------------------------------------------------------------------------
+    def networks(self) -> frozenset[str]:
+        """The networks with a DHCP namespace of this host."""
+        found = set()
+        for name in namespaces():
+            for network_id in _network_ids(name):
+                if name == self.namespace(network_id):
+                    found.add(network_id)
+        return frozenset(found)
+
+    def pid(self, network_id: str) -> int | None:
+        """The running dnsmasq's pid, if it runs (checked against its command line: pids are reused)."""
+        pid_file = self._folder(network_id) / "dnsmasq.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+            command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        return pid if str(pid_file).encode() in command_line else None
+
+    # --- ensure and remove ------------------------------------------------------------------------
+    def ensure(self, server: DhcpServer) -> None:
+        bridge = names.bridge(server.network_id)
+        try:
+            mtu = self.commands.ip_json("link", "show", "dev", bridge)[0]["mtu"]
+        except CommandFailed as error:
+            raise NetworkNotWired(f"Network {server.network_id} is not wired here.") from error
+        namespace = self.namespace(server.network_id)
+        if namespace not in namespaces():
+            run(["ip", "netns", "add", namespace])
+            run(["ip", "-n", namespace, "link", "set", "lo", "up"])
+        self._ensure_veth(server, bridge, mtu, namespace)
+        folder = self._folder(server.network_id)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        arguments = self._arguments(server, folder)
+        restart = _write_if_changed(folder / "command", "\n".join(arguments) + "\n")
+        reload = _write_if_changed(folder / "hosts", _hosts_file(server))
+        reload = _write_if_changed(folder / "options", _options_file(server)) or reload
+        pid = self.pid(server.network_id)
+        if pid is not None and restart:
+            self._stop(pid)
+            pid = None
+        if pid is None:
+            run(["nsenter", f"--net=/run/netns/{namespace}", *arguments])
+        elif reload:
+            os.kill(pid, signal.SIGHUP)
+
+    def _ensure_veth(self, server: DhcpServer, bridge: str, mtu: int, namespace: str) -> None:
+        host_side = names.dhcp_host_side(server.network_id)
+        inner = names.dhcp_namespace_side(server.network_id)
+        inside = HostCommands(namespace)
+        try:
+            found = inside.ip_json("addr", "show", "dev", inner)
+        except CommandFailed:
+            found = []
+        if not found:
+            with contextlib.suppress(CommandFailed):  # a bridge end whose peer went with its namespace
+                self.commands.ip("link", "del", "dev", host_side)
+            pair = ("type", "veth", "peer", "name", inner, "netns", namespace)
+            self.commands.ip("link", "add", host_side, *pair)
+        alias = f"{DHCP_ALIAS}{server.network_id}"
+        self.commands.ip("link", "set", "dev", host_side, "master", bridge, "mtu", str(mtu), "alias", alias)
+        self.commands.ip("link", "set", "dev", host_side, "up")
+        inside.ip("link", "set", "dev", inner, "address", server.mac_address, "mtu", str(mtu), "up")
+        wanted = _interface_addresses(server)
+        held = {
+            f"{address['local']}/{address['prefixlen']}"
+            for entry in found
+            for address in entry.get("addr_info", [])
+            if address.get("family") == "inet"
+        }
+        for address in sorted(wanted - held):
+            inside.ip("addr", "add", address, "dev", inner)
+        for address in sorted(held - wanted):
+            inside.ip("addr", "del", address, "dev", inner)
+
+    def _arguments(self, server: DhcpServer, folder: Path) -> list[str]:
+        arguments = [
+            "dnsmasq", "--conf-file=/dev/null", "--no-hosts", "--no-resolv", "--port=0",
+            "--user=root", "--group=root", "--bind-interfaces", "--except-interface=lo",
+            f"--interface={names.dhcp_namespace_side(server.network_id)}",
+            f"--pid-file={folder / 'dnsmasq.pid'}", f"--dhcp-leasefile={folder / 'leases'}",
+            f"--dhcp-hostsfile={folder / 'hosts'}", f"--dhcp-optsfile={folder / 'options'}",
+            "--dhcp-authoritative", "--no-ping",
+        ]  # fmt: skip
+        for subnet in _dhcp_subnets(server):
+            network = ipaddress.ip_network(subnet.cidr)
+            arguments.append(
+                f"--dhcp-range=set:{_tag(subnet)},{network.network_address},static,{network.netmask},{LEASE_SECONDS}s"
+            )
+        return arguments
+
+    def _stop(self, pid: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+    def remove(self, network_id: str) -> None:
+        pid = self.pid(network_id)
+        if pid is not None:
+            self._stop(pid)
+        namespace = self.namespace(network_id)
+        if namespace in namespaces():
+            run(["ip", "netns", "del", namespace])  # takes the veth pair with it
+        with contextlib.suppress(CommandFailed):
+            self.commands.ip("link", "del", "dev", names.dhcp_host_side(network_id))
+        shutil.rmtree(self._folder(network_id), ignore_errors=True)
+
+
+def _network_ids(namespace: str) -> list[str]:
+    prefix = f"{names.NAMESPACE_PREFIX}dhcp-"
+    return [namespace[len(prefix) : len(prefix) + 36]] if namespace.startswith(prefix) else []
+
+
+def _dhcp_subnets(server: DhcpServer) -> list[Subnet]:
+    return [subnet for subnet in server.subnets if subnet.enable_dhcp and ":" not in subnet.cidr]
+
+
+def _tag(subnet: Subnet) -> str:
+    return f"subnet-{subnet.id}"
+
+
+def _interface_addresses(server: DhcpServer) -> set[str]:
+    prefixes = {subnet.id: ipaddress.ip_network(subnet.cidr).prefixlen for subnet in server.subnets}
+    return {
+        f"{fixed.ip_address}/{prefixes[fixed.subnet_id]}"
+        for fixed in server.fixed_ips
+        if fixed.subnet_id in prefixes and ":" not in fixed.ip_address
+    }
+
+
+def _hosts_file(server: DhcpServer) -> str:
+    return "".join(f"{host.mac_address},{host.ip_address},{host.hostname}\n" for host in server.hosts)
+
+
+def _options_file(server: DhcpServer) -> str:
+    lines = []
+    for subnet in _dhcp_subnets(server):
+        tag = f"tag:{_tag(subnet)}"
+        lines.append(f"{tag},option:router{',' + subnet.gateway_ip if subnet.gateway_ip else ''}")
+        if subnet.dns_nameservers:
+            lines.append(f"{tag},option:dns-server,{','.join(subnet.dns_nameservers)}")
+        if subnet.host_routes:
+            routes = [(route.destination, route.nexthop) for route in subnet.host_routes]
+            if subnet.gateway_ip:
+                routes.append(("0.0.0.0/0", subnet.gateway_ip))
+            lines.append(f"{tag},option:classless-static-route,{','.join(f'{d},{n}' for d, n in routes)}")
+        if server.mtu:
+            lines.append(f"{tag},option:mtu,{server.mtu}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _write_if_changed(path: Path, content: str) -> bool:
+    if path.exists() and path.read_text() == content:
+        return False
+    partial = path.with_suffix(".partial")
+    partial.write_text(content)
+    partial.replace(path)
+    return True

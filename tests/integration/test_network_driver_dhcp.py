@@ -1,0 +1,134 @@
+"""DHCP from the linuxbridge driver's dnsmasq: a "VM" namespace runs busybox's udhcpc through its port
+(anti-spoofing and security groups on) and gets the port's address, gateway, DNS servers, host
+routes, MTU and host name; entries reload without a restart, and a killed dnsmasq is started again."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
+from overcast.network.drivers.model import HostRoute, HostState, SecurityGroup, SecurityGroupRule, Subnet
+from tests.integration.network_hosts import VM, Lab, tools_available
+from tests.unit.network.driver_contract import dhcp_for, port_on, vxlan_network
+
+pytestmark = pytest.mark.skipif(
+    not tools_available(), reason="prerequisites: root and iproute2, nftables, dnsmasq are not installed"
+)
+UDHCPC_SCRIPT = """#!/bin/sh
+[ "$1" = bound ] || exit 0
+for name in ip subnet router dns mtu hostname staticroutes; do
+    eval "echo $name=\\$$name"
+done > "$0.lease"
+"""
+EGRESS_ONLY = SecurityGroup(
+    id=str(uuid.uuid4()), rules=(SecurityGroupRule(id=str(uuid.uuid4()), direction="egress"),)
+)
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    lab = Lab(state_dir=tmp_path / "network")
+    try:
+        yield lab
+    finally:
+        lab.cleanup()
+    assert lab.leftovers() == []
+
+
+def lease(vm: VM, folder: Path) -> dict[str, str]:
+    """Run udhcpc in the VM until it is bound (or gives up) and return what it was offered."""
+    script = folder / f"udhcpc-{vm.port.id}"
+    script.write_text(UDHCPC_SCRIPT)
+    script.chmod(0o700)
+    vm.run(
+        "busybox", "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "5", "-T", "1", "-s", str(script),
+        "-O", "mtu", "-O", "staticroutes", "-O", "hostname",
+        timeout=30,
+    )  # fmt: skip
+    written = script.with_name(script.name + ".lease")
+    if not written.exists():
+        return {}
+    offered = dict(line.split("=", 1) for line in written.read_text().splitlines())
+    written.unlink()
+    return offered
+
+
+def test_a_vm_gets_its_ports_address_and_options(lab: Lab, tmp_path: Path) -> None:
+    host = lab.namespace("host1")
+    network = vxlan_network()
+    port = port_on(network, 10, (EGRESS_ONLY.id,))
+    vm = lab.vm(host, port, address=False)
+    server = dhcp_for(network, port)
+    subnet = replace(
+        server.subnets[0],
+        dns_nameservers=("10.0.0.53",),
+        host_routes=(HostRoute("10.9.0.0/16", "10.0.0.254"),),
+    )
+    server_ip = replace(server.fixed_ips[0], subnet_id=subnet.id)
+    server = replace(server, subnets=(subnet,), fixed_ips=(server_ip,))
+    driver = LinuxBridgeDriver(host, local_vtep_ip="198.18.0.1", state_dir=lab.state_dir / host)
+    groups = (EGRESS_ONLY,)
+    state = HostState(networks=(network,), ports=(port,), security_groups=groups, dhcp_servers=(server,))
+    driver.sync(state)
+
+    offered = lease(vm, tmp_path)
+    assert offered["ip"] == "10.0.0.10"
+    assert offered["subnet"] == "255.255.255.0"
+    assert offered["router"] == "10.0.0.1"
+    assert offered["dns"] == "10.0.0.53"
+    assert offered["mtu"] == "1450"
+    assert offered["hostname"] == "host-10-0-0-10"
+    assert offered["staticroutes"].split() == ["10.9.0.0/16", "10.0.0.254", "0.0.0.0/0", "10.0.0.1"]
+
+
+def test_new_entries_reload_and_a_killed_dnsmasq_comes_back(lab: Lab, tmp_path: Path) -> None:
+    host = lab.namespace("host1")
+    network = vxlan_network()
+    first, second = port_on(network, 10, (EGRESS_ONLY.id,)), port_on(network, 11, (EGRESS_ONLY.id,))
+    vm_first, vm_second = lab.vm(host, first, address=False), lab.vm(host, second, address=False)
+    driver = LinuxBridgeDriver(host, local_vtep_ip="198.18.0.1", state_dir=lab.state_dir / host)
+    both = dhcp_for(network, first, second)
+    only_first = replace(both, hosts=both.hosts[:1])
+    state = HostState(networks=(network,), ports=(first, second), security_groups=(EGRESS_ONLY,))
+    driver.sync(replace(state, dhcp_servers=(only_first,)))
+    pid = driver.dhcp.pid(network.id)
+    assert pid is not None
+    assert lease(vm_first, tmp_path)["ip"] == "10.0.0.10"
+    assert lease(vm_second, tmp_path) == {}  # no entry: static ranges give nobody else an address
+
+    driver.ensure_dhcp(both)
+    assert driver.dhcp.pid(network.id) == pid  # SIGHUP, not a restart
+    assert lease(vm_second, tmp_path)["ip"] == "10.0.0.11"
+
+    kill(pid)
+    assert driver.dhcp.pid(network.id) is None
+    driver.ensure_dhcp(both)
+    restarted = driver.dhcp.pid(network.id)
+    assert restarted is not None and restarted != pid
+    assert lease(vm_first, tmp_path)["ip"] == "10.0.0.10"
+
+    another = Subnet(id=str(uuid.uuid4()), network_id=network.id, cidr="10.1.0.0/24", gateway_ip="10.1.0.1")
+    driver.ensure_dhcp(replace(both, subnets=(*both.subnets, another)))
+    assert driver.dhcp.pid(network.id) not in (None, restarted)  # a new range: a restart
+    assert lease(vm_second, tmp_path)["ip"] == "10.0.0.11"
+
+
+def kill(pid: int) -> None:
+    """SIGKILL, then wait until the process has died (a zombie has an empty command line)."""
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/cmdline").read_bytes():
+                time.sleep(0.05)
+                continue
+        return
