@@ -21,6 +21,10 @@ SUBNET = f"{SUBNETS}/{{subnet_id}}"
 PORTS = f"{V2}/ports"
 PORT = f"{PORTS}/{{port_id}}"
 EXTENSIONS = f"{V2}/extensions"
+SECURITY_GROUPS = f"{V2}/security-groups"
+SECURITY_GROUP = f"{SECURITY_GROUPS}/{{security_group_id}}"
+SECURITY_GROUP_RULES = f"{V2}/security-group-rules"
+SECURITY_GROUP_RULE = f"{SECURITY_GROUP_RULES}/{{security_group_rule_id}}"
 
 GET_EXTENSIONS = "get_extensions"
 CREATE_NETWORK = "create_network"
@@ -35,6 +39,13 @@ CREATE_PORT = "create_port"
 GET_PORT = "get_port"
 UPDATE_PORT = "update_port"
 DELETE_PORT = "delete_port"
+CREATE_SECURITY_GROUP = "create_security_group"
+GET_SECURITY_GROUP = "get_security_group"
+UPDATE_SECURITY_GROUP = "update_security_group"
+DELETE_SECURITY_GROUP = "delete_security_group"
+CREATE_SECURITY_GROUP_RULE = "create_security_group_rule"
+GET_SECURITY_GROUP_RULE = "get_security_group_rule"
+DELETE_SECURITY_GROUP_RULE = "delete_security_group_rule"
 
 # Attributes only some callers may set (create_network:shared, ...) or see (get_port:binding:host_id).
 NETWORK_ADMIN_ATTRIBUTES = (
@@ -53,7 +64,7 @@ UPDATE_PORT_FIXED_IP = "update_port:fixed_ips:ip_address"
 UPDATE_PORT_BINDING = "update_port:binding:host_id"
 GET_PORT_BINDING = "get_port:binding:host_id"
 
-TAGGED_COLLECTIONS = ("networks", "subnets", "ports")
+TAGGED_COLLECTIONS = ("networks", "subnets", "ports", "security-groups")
 
 
 def attribute_rule(action: str, attribute: str) -> str:
@@ -63,7 +74,7 @@ def attribute_rule(action: str, attribute: str) -> str:
 
 def tags_rule(action: str, collection: str) -> str:
     """Neutron's tag rules: get_networks_tags, create_ports_tags, ..."""
-    return f"{action}_{collection}_tags"
+    return f"{action}_{collection.replace('-', '_')}_tags"
 
 
 def _tag_rules() -> tuple[DocumentedRule, ...]:
@@ -204,6 +215,50 @@ RULES: tuple[DocumentedRule, ...] = (
     documented(UPDATE_PORT_BINDING, ADMIN, "Bind a port to another host.", ("PUT", PORT)),
     documented(
         DELETE_PORT, OWNER_MEMBER, "Delete a port of one's project or on one's network.", ("DELETE", PORT)
+    ),
+    documented(
+        CREATE_SECURITY_GROUP,
+        OWNER_MEMBER,
+        "Create a security group in one's project.",
+        ("POST", SECURITY_GROUPS),
+    ),
+    documented(
+        GET_SECURITY_GROUP,
+        ANYONE,
+        "List or show one's security groups (made the project's default first).",
+        ("GET", SECURITY_GROUPS),
+        ("GET", SECURITY_GROUP),
+    ),
+    documented(
+        UPDATE_SECURITY_GROUP,
+        OWNER_MEMBER,
+        "Change a security group of one's project.",
+        ("PUT", SECURITY_GROUP),
+    ),
+    documented(
+        DELETE_SECURITY_GROUP,
+        OWNER_MEMBER,
+        "Delete a security group no port uses.",
+        ("DELETE", SECURITY_GROUP),
+    ),
+    documented(
+        CREATE_SECURITY_GROUP_RULE,
+        OWNER_MEMBER,
+        "Add a rule to a security group of one's project.",
+        ("POST", SECURITY_GROUP_RULES),
+    ),
+    documented(
+        GET_SECURITY_GROUP_RULE,
+        ANYONE,
+        "List or show the rules of one's security groups.",
+        ("GET", SECURITY_GROUP_RULES),
+        ("GET", SECURITY_GROUP_RULE),
+    ),
+    documented(
+        DELETE_SECURITY_GROUP_RULE,
+        OWNER_MEMBER,
+        "Remove a rule from a security group of one's project.",
+        ("DELETE", SECURITY_GROUP_RULE),
     ),
     *_tag_rules(),
 )

@@ -36,7 +36,13 @@ def test_version_documents_answer_without_a_token(cloud: InProcessCloud) -> None
     assert version["id"] == "v2.0" and version["status"] == "CURRENT"
     assert version["links"][0]["href"] == f"{cloud.base_url}/networking/v2.0/"
     resources = requests.get(f"{cloud.base_url}/networking/v2.0/", timeout=10).json()["resources"]
-    assert {resource["collection"] for resource in resources} == {"networks", "subnets", "ports"}
+    assert {resource["collection"] for resource in resources} == {
+        "networks",
+        "subnets",
+        "ports",
+        "security-groups",
+        "security-group-rules",
+    }
     unauthenticated = requests.get(f"{cloud.base_url}/networking/v2.0/networks", timeout=10)
     assert unauthenticated.status_code == 401
     assert _neutron_error(unauthenticated)["type"] == "HTTPUnauthorized"
@@ -47,9 +53,17 @@ def test_catalog_and_extensions(demo: Connection) -> None:
     assert catalog.url_for(service_type="network").endswith("/networking")
     assert _v2_url(demo).endswith("/networking/v2.0")
     aliases = {extension.alias for extension in demo.network.extensions()}
-    assert {"external-net", "provider", "net-mtu", "port-security", "standard-attr-tag", "binding"} <= aliases
+    assert {
+        "external-net",
+        "provider",
+        "net-mtu",
+        "port-security",
+        "standard-attr-tag",
+        "binding",
+        "security-group",
+    } <= aliases
     # Only what is implemented: clients switch features on from this list.
-    assert not aliases & {"security-group", "router", "quotas", "dhcp_agent_scheduler", "subnet_allocation"}
+    assert not aliases & {"router", "quotas", "dhcp_agent_scheduler", "subnet_allocation"}
     assert demo.network.find_extension("external-net") is not None
     missing = _raw(demo, "GET", "/extensions/router")
     assert missing.status_code == 404 and _neutron_error(missing)["type"] == "ExtensionNotFound"
@@ -250,3 +264,61 @@ def test_network_quota_is_neutrons_409(cloud: InProcessCloud, demo: Connection) 
     finally:
         with cloud.cloud.db.writer() as session:
             quotas.engine.reset_limits(session, demo.current_project_id)
+
+
+def test_security_groups_with_openstacksdk(demo: Connection) -> None:
+    default = demo.network.find_security_group("default")
+    assert default is not None and len(default.security_group_rules) == 4
+    group = demo.network.create_security_group(name="ssh", description="ssh in")
+    rule = demo.network.create_security_group_rule(
+        security_group_id=group.id,
+        direction="ingress",
+        protocol="tcp",
+        port_range_min=22,
+        port_range_max=22,
+        remote_ip_prefix="0.0.0.0/0",
+    )
+    assert rule.protocol == "tcp" and rule.ether_type == "IPv4"
+    duplicate = _raw(
+        demo,
+        "POST",
+        "/security-group-rules",
+        json={
+            "security_group_rule": {
+                "security_group_id": group.id,
+                "direction": "ingress",
+                "protocol": "6",
+                "port_range_min": 22,
+                "port_range_max": 22,
+                "remote_ip_prefix": "0.0.0.0/0",
+            }
+        },
+    )
+    assert duplicate.status_code == 409 and _neutron_error(duplicate)["type"] == "SecurityGroupRuleExists"
+    bad_range = _raw(
+        demo,
+        "POST",
+        "/security-group-rules",
+        json={
+            "security_group_rule": {
+                "security_group_id": group.id,
+                "direction": "ingress",
+                "protocol": "udp",
+                "port_range_min": 53,
+                "port_range_max": 52,
+            }
+        },
+    )
+    assert bad_range.status_code == 400 and _neutron_error(bad_range)["type"] == "InvalidInput"
+    network = demo.network.create_network(name="sg-net")
+    demo.network.create_subnet(network_id=network.id, ip_version=4, cidr="10.77.0.0/24")
+    port = demo.network.create_port(network_id=network.id, security_group_ids=[group.id])
+    assert port.security_group_ids == [group.id]
+    in_use = _raw(demo, "DELETE", f"/security-groups/{group.id}")
+    assert in_use.status_code == 409 and _neutron_error(in_use)["type"] == "SecurityGroupInUse"
+    demo.network.delete_port(port)
+    demo.network.delete_security_group_rule(rule)
+    demo.network.delete_security_group(group)
+    for subnet in demo.network.subnets(network_id=network.id):
+        demo.network.delete_subnet(subnet)
+    demo.network.delete_network(network)

@@ -98,3 +98,56 @@ def test_admin_creates_a_shared_external_flat_network(cloud: InProcessCloud) -> 
     refused = cloud.openstack("network", "create", "--provider-network-type", "vxlan", "mine", check=False)
     assert refused.returncode != 0
     cloud.openstack("network", "delete", "public", user="overcast-admin")
+
+
+def test_security_group_rules_with_the_cli(cloud: InProcessCloud) -> None:
+    groups = cloud.openstack("security", "group", "list", "-f", "json")
+    assert [group["Name"] for group in groups] == ["default"]
+    ssh = cloud.openstack(
+        "security",
+        "group",
+        "rule",
+        "create",
+        "--protocol",
+        "tcp",
+        "--dst-port",
+        "22",
+        "--remote-ip",
+        "0.0.0.0/0",
+        "default",
+        "-f",
+        "json",
+    )
+    assert (ssh["port_range_min"], ssh["port_range_max"], ssh["protocol"]) == (22, 22, "tcp")
+    icmp = cloud.openstack(
+        "security", "group", "rule", "create", "--protocol", "icmp", "default", "-f", "json"
+    )
+    assert icmp["protocol"] == "icmp" and icmp["direction"] == "ingress"
+    rules = cloud.openstack("security", "group", "rule", "list", "default", "-f", "json")
+    assert len(rules) == 6
+    bad = cloud.openstack(
+        "security",
+        "group",
+        "rule",
+        "create",
+        "--protocol",
+        "tcp",
+        "--dst-port",
+        "70000",
+        "default",
+        check=False,
+    )
+    assert bad.returncode != 0
+    web = cloud.openstack("security", "group", "create", "web", "-f", "json")
+    cloud.openstack("network", "create", "sg-cli-net")
+    cloud.openstack(
+        "subnet", "create", "--network", "sg-cli-net", "--subnet-range", "10.88.0.0/24", "sg-cli-sub"
+    )
+    port = cloud.openstack(
+        "port", "create", "--network", "sg-cli-net", "--security-group", "web", "sg-port", "-f", "json"
+    )
+    assert port["security_group_ids"] == [web["id"]]
+    cloud.openstack("port", "delete", "sg-port")
+    cloud.openstack("security", "group", "rule", "delete", ssh["id"])
+    cloud.openstack("security", "group", "delete", "web")
+    cloud.openstack("network", "delete", "sg-cli-net")

@@ -8,6 +8,7 @@ import pytest
 
 from overcast.db import Database
 from tests.unit.network.test_ports import check_parallel_ports_get_distinct_addresses, network_api
+from tests.unit.network.test_security_groups import check_first_lists_make_one_default_group
 
 pytestmark = pytest.mark.postgresql
 
@@ -19,3 +20,7 @@ def db_url(postgres_db_url: str) -> str:
 
 def test_parallel_port_creates_never_share_an_address_on_postgresql(db: Database, tmp_path: Path) -> None:
     check_parallel_ports_get_distinct_addresses(network_api(db, tmp_path))
+
+
+def test_concurrent_first_lists_make_one_default_group_on_postgresql(db: Database, tmp_path: Path) -> None:
+    check_first_lists_make_one_default_group(network_api(db, tmp_path))

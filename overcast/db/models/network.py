@@ -96,3 +96,57 @@ class NetworkTag(Base):
 
     resource_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class SecurityGroup(Base, TimestampMixin):
+    __tablename__ = "security_groups"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    description: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    stateful: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    revision_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class DefaultSecurityGroup(Base):
+    """A project's `default` group. The project is the primary key: of two transactions making a
+    project's first default group at once, one commits and the other retries and finds it."""
+
+    __tablename__ = "default_security_groups"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    security_group_id: Mapped[str] = mapped_column(
+        ForeignKey("security_groups.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+
+
+class SecurityGroupRule(Base, TimestampMixin):
+    __tablename__ = "security_group_rules"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    security_group_id: Mapped[str] = mapped_column(
+        ForeignKey("security_groups.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    direction: Mapped[str] = mapped_column(String(8), nullable=False)
+    ethertype: Mapped[str] = mapped_column(String(4), nullable=False)
+    # A name (tcp, icmp, ...) or a number as the client gave it; None is any protocol.
+    protocol: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    port_range_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    port_range_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    remote_ip_prefix: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    remote_group_id: Mapped[str | None] = mapped_column(
+        ForeignKey("security_groups.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    description: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    revision_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class PortSecurityGroup(Base):
+    __tablename__ = "port_security_groups"
+
+    port_id: Mapped[str] = mapped_column(ForeignKey("ports.id", ondelete="CASCADE"), primary_key=True)
+    security_group_id: Mapped[str] = mapped_column(
+        ForeignKey("security_groups.id"), primary_key=True, index=True
+    )

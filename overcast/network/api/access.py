@@ -14,8 +14,8 @@ from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from overcast.context import RequestContext
-from overcast.db.models.network import Network, Port, Subnet
-from overcast.network.api.errors import NetworkNotFound, PortNotFound, SubnetNotFound
+from overcast.db.models.network import Network, Port, SecurityGroup, Subnet
+from overcast.network.api.errors import NetworkNotFound, PortNotFound, SecurityGroupNotFound, SubnetNotFound
 
 
 def is_uuid(text: str) -> bool:
@@ -93,3 +93,28 @@ def lock_network(session: Session, network_id: str) -> Network:
     query = select(Network).where(Network.id == network_id).with_for_update()
     network = session.scalars(query.execution_options(populate_existing=True)).one()
     return network
+
+
+def security_group_visible(ctxt: RequestContext) -> ColumnElement[bool]:
+    if ctxt.is_admin:
+        return true()
+    return SecurityGroup.project_id == ctxt.project_id if ctxt.project_id else false()
+
+
+def security_group_not_found(group_id: str) -> SecurityGroupNotFound:
+    return SecurityGroupNotFound(f"Security group {group_id} does not exist")
+
+
+def get_security_group(
+    session: Session, ctxt: RequestContext, group_id: str, *, lock: bool = False
+) -> SecurityGroup:
+    """The group if `ctxt` may see it; `lock` serialises changes to its rules."""
+    if not is_uuid(group_id):
+        raise security_group_not_found(group_id)
+    query = select(SecurityGroup).where(SecurityGroup.id == group_id.lower(), security_group_visible(ctxt))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    group = session.scalars(query).first()
+    if group is None:
+        raise security_group_not_found(group_id)
+    return group

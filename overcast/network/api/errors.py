@@ -102,3 +102,39 @@ class AddressPairAndPortSecurityRequired(NeutronTyped, errors.Conflict):
 
 class ExtensionNotFound(NeutronTyped, errors.NotFound):
     pass
+
+
+class SecurityGroupNotFound(NeutronTyped, errors.NotFound):
+    pass
+
+
+class SecurityGroupRuleNotFound(NeutronTyped, errors.NotFound):
+    pass
+
+
+class SecurityGroupInUse(NeutronTyped, errors.Conflict):
+    pass
+
+
+class SecurityGroupRuleExists(NeutronTyped, errors.Conflict):
+    pass
+
+
+class SecurityGroupCannotRemoveDefault(NeutronTyped, errors.Conflict):
+    pass
+
+
+class SecurityGroupCannotUpdateDefault(NeutronTyped, errors.Conflict):
+    pass
+
+
+class SecurityGroupDefaultAlreadyExists(NeutronTyped, errors.Conflict):
+    pass
+
+
+class PortSecurityAndIPRequiredForSecurityGroups(NeutronTyped, errors.BadRequest):
+    pass
+
+
+class PortSecurityPortHasSecurityGroup(NeutronTyped, errors.Conflict):
+    pass

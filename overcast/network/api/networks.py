@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from overcast import policy
 from overcast.context import RequestContext
 from overcast.db.engine import Database
-from overcast.db.models.network import IPAllocation, Network, Port, Subnet
+from overcast.db.models.network import IPAllocation, Network, Port, SecurityGroup, Subnet
 from overcast.network import policies
 from overcast.network.api import access, queries, records, segments, tags
 from overcast.network.api.errors import (
@@ -70,7 +70,7 @@ def owner_project(ctxt: RequestContext, attrs: Mapping[str, Any]) -> str:
     return str(project)
 
 
-def bump(row: Network | Subnet | Port) -> None:
+def bump(row: Network | Subnet | Port | SecurityGroup) -> None:
     row.revision_number += 1
 
 
@@ -235,6 +235,7 @@ class Networks:
                 tags.remove_all(session, subnet.id)
                 session.delete(subnet)
                 self.quotas.release(session, subnet.project_id, {"subnet": 1})
+            session.flush()
             tags.remove_all(session, network.id)
             session.delete(network)
             self.quotas.release(session, network.project_id, {"network": 1})

@@ -10,20 +10,27 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, select
 from sqlalchemy.orm import Session
 
 from overcast import policy
 from overcast.context import RequestContext
 from overcast.db.engine import Database
-from overcast.db.models.network import IPAllocation, Network, Port
+from overcast.db.models.network import IPAllocation, Network, Port, PortSecurityGroup
 from overcast.network import policies
 from overcast.network.api import access, allocations, ipam, queries, records, tags
 from overcast.network.api.allocations import FixedIPRequest
-from overcast.network.api.errors import AddressPairAndPortSecurityRequired, InvalidInput, PolicyNotAuthorized
+from overcast.network.api.errors import (
+    AddressPairAndPortSecurityRequired,
+    InvalidInput,
+    PolicyNotAuthorized,
+    PortSecurityAndIPRequiredForSecurityGroups,
+    PortSecurityPortHasSecurityGroup,
+)
 from overcast.network.api.networks import bump, enforce, owner_project
 from overcast.network.api.quotas import NetworkQuotas
 from overcast.network.api.records import Record
+from overcast.network.api.security_groups import SecurityGroups
 from overcast.network.api.settings import NetworkSettings
 
 # Neutron's max_allowed_address_pair.
@@ -60,6 +67,13 @@ def _fixed_ips_filter(values: Sequence[str]) -> ColumnElement[bool]:
     return Port.id.in_(select(IPAllocation.port_id).where(and_(*conditions)))
 
 
+def _security_groups_filter(values: Sequence[str]) -> ColumnElement[bool]:
+    """?security_groups=X: ports in any of the named groups."""
+    return Port.id.in_(
+        select(PortSecurityGroup.port_id).where(PortSecurityGroup.security_group_id.in_(values))
+    )
+
+
 def _address_pairs(value: Any) -> list[dict[str, str]]:
     if not isinstance(value, list):
         raise InvalidInput(f"Allowed address pairs must be a list, not {value!r}.")
@@ -94,12 +108,18 @@ def _fixed_ip_requests(value: Any) -> list[FixedIPRequest]:
 
 class Ports:
     def __init__(
-        self, db: Database, settings: NetworkSettings, quotas: NetworkQuotas, rng: random.Random
+        self,
+        db: Database,
+        settings: NetworkSettings,
+        quotas: NetworkQuotas,
+        rng: random.Random,
+        security_groups: SecurityGroups,
     ) -> None:
         self.db = db
         self.settings = settings
         self.quotas = quotas
         self.rng = rng
+        self.security_groups = security_groups
 
     def create(self, ctxt: RequestContext, attrs: Mapping[str, Any]) -> Record:
         project = owner_project(ctxt, attrs)
@@ -109,6 +129,9 @@ class Ports:
         tag_list = tags.check_tags(attrs.get("tags", []))
         if "binding:host_id" in attrs:
             enforce(ctxt, policies.CREATE_PORT_BINDING, project)
+        groups = attrs.get("security_groups")
+        # Made before the port's transaction, which then finds it, so two first ports race on nothing.
+        self.security_groups.ensure_default(project)
 
         def write(session: Session) -> Record:
             network = access.get_network(session, ctxt, str(attrs.get("network_id")), lock=True)
@@ -122,6 +145,11 @@ class Ports:
             if pairs and not security:
                 raise AddressPairAndPortSecurityRequired(
                     "Port Security must be enabled in order to have allowed address pairs on a port."
+                )
+            if groups and not security:
+                raise PortSecurityAndIPRequiredForSecurityGroups(
+                    "Port security must be enabled and port must have an IP address in order to use "
+                    "security groups."
                 )
             self.quotas.consume(session, project, {"port": 1})
             port = Port(
@@ -145,6 +173,9 @@ class Ports:
             session.add(port)
             session.flush()
             allocations.allocate(session, port, requests, router_port=port.device_owner in ROUTER_OWNERS)
+            # Ports the network service owns (DHCP, routers) and ports without port security get no groups.
+            if groups is not None or (security and not port.device_owner.startswith("network:")):
+                self.security_groups.bind(session, ctxt, port.id, project, groups)
             tags.replace(session, port.id, tag_list)
             return records.port_records(session, ctxt, [port])[0]
 
@@ -165,7 +196,10 @@ class Ports:
         enforce(ctxt, policies.GET_PORT, ctxt.project_id)
         if "binding:host_id" in query.filters and not policy.authorize(ctxt, policies.GET_PORT_BINDING):
             raise InvalidInput("[binding:host_id] is invalid attribute for filtering")
-        special: dict[str, Callable[[Sequence[str]], ColumnElement[bool]]] = {"fixed_ips": _fixed_ips_filter}
+        special: dict[str, Callable[[Sequence[str]], ColumnElement[bool]]] = {
+            "fixed_ips": _fixed_ips_filter,
+            "security_groups": _security_groups_filter,
+        }
         with self.db.reader() as session:
             stmt = queries.filtered(
                 select(Port).where(access.port_visible(ctxt)), Port, ATTRIBUTES, query.filters, special
@@ -193,6 +227,22 @@ class Ports:
             if requests is not None:
                 self._readdress(ctxt, session, port, network, requests)
             self._apply(port, attrs)
+            if "security_groups" in attrs:
+                if attrs["security_groups"] and not port.port_security_enabled:
+                    raise PortSecurityAndIPRequiredForSecurityGroups(
+                        "Port security must be enabled and port must have an IP address in order to use "
+                        "security groups."
+                    )
+                self.security_groups.bind(
+                    session, ctxt, port.id, port.project_id, attrs["security_groups"] or []
+                )
+            elif attrs.get("port_security_enabled") is False and session.scalar(
+                select(exists().where(PortSecurityGroup.port_id == port.id))
+            ):
+                raise PortSecurityPortHasSecurityGroup(
+                    "Port has security group associated. Cannot disable port security or ip address until "
+                    "security group is removed"
+                )
             bump(port)
             session.flush()
             return records.port_records(session, ctxt, [port])[0]
@@ -253,6 +303,7 @@ class Ports:
             if not policy.authorize(ctxt, policies.DELETE_PORT, {"project_id": network.project_id}):
                 enforce(ctxt, policies.DELETE_PORT, port.project_id)
             allocations.release(session, port.id)
+            session.execute(delete(PortSecurityGroup).where(PortSecurityGroup.port_id == port.id))
             tags.remove_all(session, port.id)
             session.delete(port)
             if port.device_owner != "network:dhcp":

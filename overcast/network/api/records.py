@@ -12,9 +12,17 @@ from sqlalchemy.orm import Session
 
 from overcast import policy
 from overcast.context import RequestContext
-from overcast.db.models.network import IPAllocation, Network, Port, Subnet
+from overcast.db.models.network import (
+    IPAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    SecurityGroup,
+    SecurityGroupRule,
+    Subnet,
+)
 from overcast.network import policies
-from overcast.network.api import tags
+from overcast.network.api import rule_checks, tags
 
 Record = dict[str, Any]
 
@@ -23,7 +31,9 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _standard(row: Network | Subnet | Port, tag_list: list[str]) -> Record:
+def _standard(
+    row: Network | Subnet | Port | SecurityGroup | SecurityGroupRule, tag_list: list[str]
+) -> Record:
     return {
         "tenant_id": row.project_id,
         "project_id": row.project_id,
@@ -116,6 +126,11 @@ def _address_key(address: str) -> tuple[int, ...]:
 def port_records(session: Session, ctxt: RequestContext, ports: Sequence[Port]) -> list[Record]:
     ids = [port.id for port in ports]
     fixed_ips = fixed_ips_of(session, ids)
+    groups: dict[str, list[str]] = {port_id: [] for port_id in ids}
+    if ids:
+        query = select(PortSecurityGroup).where(PortSecurityGroup.port_id.in_(ids))
+        for binding in session.scalars(query.order_by(PortSecurityGroup.security_group_id)):
+            groups[binding.port_id].append(binding.security_group_id)
     tag_lists = tags.tags_of(session, ids)
     binding_shown = policy.authorize(ctxt, policies.GET_PORT_BINDING)
     records = []
@@ -133,6 +148,7 @@ def port_records(session: Session, ctxt: RequestContext, ports: Sequence[Port]) 
             "fixed_ips": fixed_ips[port.id],
             "allowed_address_pairs": list(port.allowed_address_pairs),
             "port_security_enabled": port.port_security_enabled,
+            "security_groups": groups[port.id],
             "binding:vnic_type": "normal",
             **_standard(port, tag_lists[port.id]),
         }
@@ -147,3 +163,55 @@ def port_records(session: Session, ctxt: RequestContext, ports: Sequence[Port]) 
             )
         records.append(record)
     return records
+
+
+def rule_of(row: SecurityGroupRule) -> rule_checks.Rule:
+    return rule_checks.Rule(
+        row.direction,
+        row.ethertype,
+        row.protocol,
+        row.port_range_min,
+        row.port_range_max,
+        row.remote_ip_prefix,
+        row.remote_group_id,
+    )
+
+
+def rule_records(rules: Sequence[SecurityGroupRule]) -> list[Record]:
+    return [
+        {
+            "id": rule.id,
+            "security_group_id": rule.security_group_id,
+            "direction": rule.direction,
+            "ethertype": rule.ethertype,
+            "protocol": rule.protocol,
+            "port_range_min": rule.port_range_min,
+            "port_range_max": rule.port_range_max,
+            "remote_ip_prefix": rule.remote_ip_prefix,
+            "remote_group_id": rule.remote_group_id,
+            "description": rule.description,
+            **_standard(rule, []),
+        }
+        for rule in rules
+    ]
+
+
+def security_group_records(session: Session, groups: Sequence[SecurityGroup]) -> list[Record]:
+    ids = [group.id for group in groups]
+    rules: dict[str, list[SecurityGroupRule]] = {group_id: [] for group_id in ids}
+    if ids:
+        query = select(SecurityGroupRule).where(SecurityGroupRule.security_group_id.in_(ids))
+        for rule in session.scalars(query.order_by(SecurityGroupRule.created_at, SecurityGroupRule.id)):
+            rules[rule.security_group_id].append(rule)
+    tag_lists = tags.tags_of(session, ids)
+    return [
+        {
+            "id": group.id,
+            "name": group.name,
+            "description": group.description,
+            "stateful": group.stateful,
+            "security_group_rules": rule_records(rules[group.id]),
+            **_standard(group, tag_lists[group.id]),
+        }
+        for group in groups
+    ]

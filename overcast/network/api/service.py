@@ -1,7 +1,8 @@
 """NetworkAPI: the logic behind /networking/v2.0, built once by the API's composition root.
 
-It bundles the resources (networks, subnets, ports) and their standard tags; compute will call it
-in-process for a server's ports, which is why the rules are enforced here and not in the routers.
+It bundles the resources (networks, subnets, ports, security groups) and their standard tags; compute
+will call it in-process for a server's ports, which is why the rules are enforced here and not in the
+routers.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ from sqlalchemy.orm import Session
 from overcast import policy
 from overcast.cloud import Cloud
 from overcast.context import RequestContext
-from overcast.db.models.network import Network, Port, Subnet
+from overcast.db.models.network import Network, Port, SecurityGroup, Subnet
 from overcast.network import policies
 from overcast.network.api import access, tags
 from overcast.network.api.errors import InvalidInput, PolicyNotAuthorized, TagNotFound
 from overcast.network.api.networks import Networks, bump
 from overcast.network.api.ports import Ports
 from overcast.network.api.quotas import NetworkQuotas
+from overcast.network.api.security_groups import SecurityGroups
 from overcast.network.api.settings import NetworkSettings
 from overcast.network.api.subnets import Subnets
 
-Tagged = Network | Subnet | Port
+Tagged = Network | Subnet | Port | SecurityGroup
 
 
 class NetworkAPI:
@@ -41,7 +43,8 @@ class NetworkAPI:
         rng = rng or random.Random()
         self.networks = Networks(self.db, self.settings, self.quotas)
         self.subnets = Subnets(self.db, self.settings, self.quotas, rng)
-        self.ports = Ports(self.db, self.settings, self.quotas, rng)
+        self.security_groups = SecurityGroups(self.db, self.quotas)
+        self.ports = Ports(self.db, self.settings, self.quotas, rng, self.security_groups)
         self.tags = Tags(self)
 
 
@@ -59,6 +62,8 @@ class Tags:
             return access.get_subnet(session, ctxt, resource_id)
         if collection == "ports":
             return access.get_port(session, ctxt, resource_id)
+        if collection == "security-groups":
+            return access.get_security_group(session, ctxt, resource_id)
         raise InvalidInput(f"Tags are not supported on {collection}.")
 
     @staticmethod

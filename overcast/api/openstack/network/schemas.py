@@ -104,6 +104,7 @@ class PortAttributes(Attributes):
     binding_host_id: DeviceField | None = Field(None, alias="binding:host_id")
     port_security_enabled: StrictBool | None = None
     allowed_address_pairs: list[Any] | None = None
+    security_groups: list[Any] | None = None
 
 
 class PortCreate(PortAttributes):
@@ -129,3 +130,42 @@ class PortUpdateBody(Attributes):
 
 class TagsBody(Attributes):
     tags: list[Any]
+
+
+class SecurityGroupAttributes(Attributes):
+    name: Name | None = None
+    description: Description | None = None
+    stateful: StrictBool | None = None
+
+
+class SecurityGroupCreate(SecurityGroupAttributes):
+    project_id: ProjectId | None = None
+    tenant_id: ProjectId | None = None
+    tags: list[Any] | None = None
+
+
+class SecurityGroupCreateBody(Attributes):
+    security_group: SecurityGroupCreate
+
+
+class SecurityGroupUpdateBody(Attributes):
+    security_group: SecurityGroupAttributes
+
+
+class SecurityGroupRuleCreate(Attributes):
+    security_group_id: StrictStr
+    direction: StrictStr
+    ethertype: StrictStr | None = None
+    # A name or a number, as a string or an integer.
+    protocol: StrictStr | StrictInt | None = None
+    port_range_min: StrictInt | StrictStr | None = None
+    port_range_max: StrictInt | StrictStr | None = None
+    remote_ip_prefix: StrictStr | None = None
+    remote_group_id: StrictStr | None = None
+    description: Description | None = None
+    project_id: ProjectId | None = None
+    tenant_id: ProjectId | None = None
+
+
+class SecurityGroupRuleCreateBody(Attributes):
+    security_group_rule: SecurityGroupRuleCreate

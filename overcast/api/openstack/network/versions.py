@@ -1,7 +1,7 @@
 """Discovery: the version document (no token), v2.0's resource list, and the extensions implemented.
 
 Clients decide what they may send from GET /v2.0/extensions, so it lists exactly what this API serves:
-no security groups, quotas, routers or floating IPs yet.
+no quotas, routers or floating IPs yet.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ from overcast.network.api.errors import ExtensionNotFound, PolicyNotAuthorized
 
 router = APIRouter()
 ROOT = "/networking"
-RESOURCES = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"))
+RESOURCES = (
+    ("network", "networks"), ("subnet", "subnets"), ("port", "ports"), ("security_group", "security-groups"),
+    ("security_group_rule", "security-group-rules"),
+)  # fmt: skip
 UPDATED = "2026-12-05T00:00:00-00:00"
 
 # (alias, name, what it adds here)
@@ -47,11 +50,18 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     (
         "standard-attr-tag",
         "Tag support for resources with standard attribute",
-        "Tags on networks, subnets and ports, and the tags, tags-any, not-tags, not-tags-any filters.",
+        "Tags on networks, subnets, ports and security groups, and the tags, tags-any, not-tags and "
+        "not-tags-any filters.",
     ),
     ("sorting", "Sorting support", "sort_key and sort_dir on lists."),
     ("pagination", "Pagination support", "limit and marker on lists, with a next link."),
     ("filter-validation", "Filter parameters validation", "A filter on an unknown attribute is a 400."),
+    (
+        "security-group",
+        "security-group",
+        "Security groups and their rules; each project has a default group.",
+    ),
+    ("stateful-security-group", "Stateful security group", "A security group's stateful attribute."),
 )
 
 
