@@ -224,7 +224,7 @@ class Firewall:
     def _port_chains(self, port: Port) -> list[str]:
         spoof = _spoof_chain(port.id)
         lines = [f"add chain bridge {TABLE} {spoof}", f"flush chain bridge {TABLE} {spoof}"]
-        lines += [f"add rule bridge {TABLE} {spoof} {rule}" for rule in _spoof_rules(port)]
+        lines += [f"add rule bridge {TABLE} {spoof} {rule}" for rule in spoof_rules(port)]
         for direction in ("ingress", "egress"):
             chain = _port_chain(port.id, direction)
             lines += [f"add chain inet {TABLE} {chain}", f"flush chain inet {TABLE} {chain}"]
@@ -251,26 +251,8 @@ class Firewall:
 
     # --- groups -----------------------------------------------------------------------------------
     def ensure_group(self, group: SecurityGroup) -> None:
-        members = _members_set(group.id)
-        lines = [
-            f"add set inet {TABLE} {members} {{ type ipv4_addr; flags interval; }}",
-            f"flush set inet {TABLE} {members}",
-        ]
-        addresses = sorted(str(ipaddress.ip_address(ip)) for ip in group.member_ips if ":" not in ip)
-        if addresses:
-            lines.append(f"add element inet {TABLE} {members} {_elements(addresses)}")
-        for direction in ("ingress", "egress"):
-            chain = _group_chain(group.id, direction)
-            lines += [f"add chain inet {TABLE} {chain}", f"flush chain inet {TABLE} {chain}"]
-        for rule in group.rules:
-            if rule.ethertype != "IPv4":
-                continue  # the anti-spoofing chains let no IPv6 through yet
-            if rule.remote_group_id:
-                remote = _members_set(rule.remote_group_id)
-                lines.append(f"add set inet {TABLE} {remote} {{ type ipv4_addr; flags interval; }}")
-            chain = _group_chain(group.id, rule.direction)
-            lines.append(f"add rule inet {TABLE} {chain} {_rule_match(rule)} accept")
-        self._transaction(lambda: "\n".join(lines) + "\n")
+        script = group_script(group)
+        self._transaction(lambda: script)
 
     def remove_group(self, group_id: str) -> None:
         lines = _delete_chain("inet", _group_chain(group_id, "ingress"))
@@ -315,6 +297,30 @@ class Firewall:
             self._filters = self._zones = None
 
 
+def group_script(group: SecurityGroup) -> str:
+    """The one transaction that makes the group's chains and member set hold exactly ``group``."""
+    members = _members_set(group.id)
+    lines = [
+        f"add set inet {TABLE} {members} {{ type ipv4_addr; flags interval; }}",
+        f"flush set inet {TABLE} {members}",
+    ]
+    addresses = sorted(str(ipaddress.ip_address(ip)) for ip in group.member_ips if ":" not in ip)
+    if addresses:
+        lines.append(f"add element inet {TABLE} {members} {_elements(addresses)}")
+    for direction in ("ingress", "egress"):
+        chain = _group_chain(group.id, direction)
+        lines += [f"add chain inet {TABLE} {chain}", f"flush chain inet {TABLE} {chain}"]
+    for rule in group.rules:
+        if rule.ethertype != "IPv4":
+            continue  # the anti-spoofing chains let no IPv6 through yet
+        if rule.remote_group_id:
+            remote = _members_set(rule.remote_group_id)
+            lines.append(f"add set inet {TABLE} {remote} {{ type ipv4_addr; flags interval; }}")
+        chain = _group_chain(group.id, rule.direction)
+        lines.append(f"add rule inet {TABLE} {chain} {_rule_match(rule)} accept")
+    return "\n".join(lines) + "\n"
+
+
 def _delete_table(family: str) -> str:
     return f"add table {family} {TABLE}\ndelete table {family} {TABLE}\n"
 
@@ -324,7 +330,8 @@ def _delete_chain(family: str, chain: str) -> list[str]:
     return [f"add chain {family} {TABLE} {chain}", f"delete chain {family} {TABLE} {chain}"]
 
 
-def _spoof_rules(port: Port) -> list[str]:
+def spoof_rules(port: Port) -> list[str]:
+    """The stateless checks on what a port sends: its MACs, MAC.IP pairs, DHCP requests, nothing else."""
     macs = {port.mac_address.lower()}
     pairs = {(port.mac_address.lower(), fixed.ip_address) for fixed in port.fixed_ips}
     for pair in port.allowed_address_pairs:
