@@ -23,7 +23,7 @@ class FakeColdResize:
     def __init__(self, hypervisor: FakeHypervisor) -> None:
         self._hypervisor = hypervisor
 
-    # --- source ---------------------------------------------------------------------------------
+    # --- source -----------------------------------------------------------------------------------
     def migrate_disk_and_power_off(self, ctxt: RequestContext, uuid: str, new_spec: InstanceSpec) -> None:
         if new_spec.uuid != uuid:
             raise DriverError(f"Resize spec is for {new_spec.uuid}, not {uuid}.")
