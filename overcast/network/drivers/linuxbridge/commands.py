@@ -45,6 +45,17 @@ class HostCommands:
         if lines:
             run(["ip", *self._netns(), "-batch", "-"], stdin="\n".join(lines) + "\n")
 
+    def ip_json_batch(self, lines: Sequence[str]) -> list[dict[str, Any]]:
+        """Several ``ip -j -d`` reads in one process; a read that fails (a missing device) adds nothing."""
+        completed = subprocess.run(
+            ["ip", *self._netns(), "-j", "-d", "-force", "-batch", "-"],
+            input="\n".join(lines) + "\n",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return [entry for line in completed.stdout.splitlines() if line.strip() for entry in json.loads(line)]
+
     def ip_json(self, *args: str) -> list[dict[str, Any]]:
         output = self.ip("-j", *args)
         return json.loads(output) if output.strip() else []

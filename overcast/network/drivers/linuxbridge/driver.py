@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from overcast.network.drivers import names
-from overcast.network.drivers.base import NetworkDriver, NetworkNotWired
+from overcast.network.drivers.base import NetworkDriver
 from overcast.network.drivers.linuxbridge.commands import HostCommands
 from overcast.network.drivers.linuxbridge.dhcp import Dhcp
 from overcast.network.drivers.linuxbridge.firewall import Firewall
@@ -53,11 +52,10 @@ class LinuxBridgeDriver(NetworkDriver):
         self.firewall.remove_zone(network_id)
 
     def ensure_port(self, port: Port) -> None:
+        bridge, device = self.links.port_links(port)
         # The filter goes in before the device joins the bridge, so no packet passes unfiltered.
-        if self.links.find(names.bridge(port.network_id)) is None:
-            raise NetworkNotWired(f"Network {port.network_id} of port {port.id} is not wired here.")
         self.firewall.ensure_port(port)
-        self.links.ensure_port(port)
+        self.links.ensure_port(port, bridge, device)
 
     def remove_port(self, port_id: str) -> None:
         self.links.remove_port(port_id)

@@ -76,6 +76,11 @@ class Links:
             return None
         return Link.parse(entries[0]) if entries else None
 
+    def find_many(self, *link_names: str) -> dict[str, Link]:
+        """The links of these names that exist, read in one process."""
+        entries = self.commands.ip_json_batch([f"link show dev {name}" for name in link_names])
+        return {entry["ifname"]: Link.parse(entry) for entry in entries}
+
     def flood_vteps(self) -> dict[str, frozenset[str]]:
         """Each VXLAN device's remote VTEPs (its all-zeros FDB entries), by device name."""
         found: dict[str, set[str]] = {}
@@ -167,11 +172,16 @@ class Links:
         return port_ids
 
     # --- ports ------------------------------------------------------------------------------------
-    def ensure_port(self, port: Port) -> None:
-        bridge = self.find(names.bridge(port.network_id))
-        if bridge is None:
+    def port_links(self, port: Port) -> tuple[Link, Link | None]:
+        """The port's bridge (NetworkNotWired if it has none) and its device, if it exists."""
+        bridge_name = names.bridge(port.network_id)
+        found = self.find_many(bridge_name, port.device)
+        if bridge_name not in found:
             raise NetworkNotWired(f"Network {port.network_id} of port {port.id} is not wired here.")
-        found = self.find(port.device)
+        return found[bridge_name], found.get(port.device)
+
+    def ensure_port(self, port: Port, bridge: Link, found: Link | None) -> None:
+        """Create the port's tap if ``found`` is None, and put the device on ``bridge`` with its MTU."""
         lines = []
         if found is None:
             lines.append(f"tuntap add dev {port.device} mode tap")
