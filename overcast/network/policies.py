@@ -21,6 +21,8 @@ SUBNET = f"{SUBNETS}/{{subnet_id}}"
 PORTS = f"{V2}/ports"
 PORT = f"{PORTS}/{{port_id}}"
 EXTENSIONS = f"{V2}/extensions"
+QUOTAS = f"{V2}/quotas"
+QUOTA = f"{QUOTAS}/{{project_id}}"
 SECURITY_GROUPS = f"{V2}/security-groups"
 SECURITY_GROUP = f"{SECURITY_GROUPS}/{{security_group_id}}"
 SECURITY_GROUP_RULES = f"{V2}/security-group-rules"
@@ -39,6 +41,9 @@ CREATE_PORT = "create_port"
 GET_PORT = "get_port"
 UPDATE_PORT = "update_port"
 DELETE_PORT = "delete_port"
+GET_QUOTA = "get_quota"
+UPDATE_QUOTA = "update_quota"
+DELETE_QUOTA = "delete_quota"
 CREATE_SECURITY_GROUP = "create_security_group"
 GET_SECURITY_GROUP = "get_security_group"
 UPDATE_SECURITY_GROUP = "update_security_group"
@@ -259,6 +264,19 @@ RULES: tuple[DocumentedRule, ...] = (
         OWNER_MEMBER,
         "Remove a rule from a security group of one's project.",
         ("DELETE", SECURITY_GROUP_RULE),
+    ),
+    documented(
+        GET_QUOTA,
+        ADMIN | OWN_PROJECT,
+        "Read a project's networking quotas, usage and defaults (admins: any project's).",
+        ("GET", QUOTAS),
+        ("GET", QUOTA),
+        ("GET", f"{QUOTA}/details"),
+        ("GET", f"{QUOTA}/default"),
+    ),
+    documented(UPDATE_QUOTA, ADMIN, "Set a project's networking quotas.", ("PUT", QUOTA)),
+    documented(
+        DELETE_QUOTA, ADMIN, "Reset a project's networking quotas to the defaults.", ("DELETE", QUOTA)
     ),
     *_tag_rules(),
 )

@@ -9,7 +9,6 @@ import requests
 from openstack import exceptions
 from openstack.connection import Connection
 
-from overcast.network.api.quotas import NetworkQuotas
 from tests.support.cloud import InProcessCloud
 
 
@@ -63,7 +62,8 @@ def test_catalog_and_extensions(demo: Connection) -> None:
         "security-group",
     } <= aliases
     # Only what is implemented: clients switch features on from this list.
-    assert not aliases & {"router", "quotas", "dhcp_agent_scheduler", "subnet_allocation"}
+    assert {"quotas", "quota_details"} <= aliases
+    assert not aliases & {"router", "dhcp_agent_scheduler", "subnet_allocation"}
     assert demo.network.find_extension("external-net") is not None
     missing = _raw(demo, "GET", "/extensions/router")
     assert missing.status_code == 404 and _neutron_error(missing)["type"] == "ExtensionNotFound"
@@ -253,17 +253,33 @@ def test_bad_subnets_are_refused_and_create_nothing(
     demo.network.delete_network(network)
 
 
-def test_network_quota_is_neutrons_409(cloud: InProcessCloud, demo: Connection) -> None:
-    # Limits are rows: any engine with the networking resources sets them (the quota API comes later).
-    quotas = NetworkQuotas()
-    with cloud.cloud.db.writer() as session:
-        quotas.engine.set_limits(session, demo.current_project_id, {"network": 0}, force=True)
+def test_quotas_with_openstacksdk(admin: Connection, demo: Connection) -> None:
+    project = demo.current_project_id
+    assert demo.network.get_quota(project).networks == 100
+    admin.network.update_quota(project, networks=1, security_group_rules=50)
     try:
-        response = _raw(demo, "POST", "/networks", json={"network": {"name": "over"}})
-        assert response.status_code == 409 and _neutron_error(response)["type"] == "OverQuota"
+        details = demo.network.get_quota(project, details=True)
+        assert details.networks == {"limit": 1, "used": 0, "reserved": 0}
+        assert details.security_group_rules["limit"] == 50
+        network = demo.network.create_network(name="counted")
+        over = _raw(demo, "POST", "/networks", json={"network": {"name": "over"}})
+        assert over.status_code == 409 and _neutron_error(over)["type"] == "OverQuota"
+        assert demo.network.get_quota(project, details=True).networks["used"] == 1
+        below = _raw(admin, "PUT", f"/quotas/{project}", json={"quota": {"network": 0, "check_limit": True}})
+        assert below.status_code == 400 and _neutron_error(below)["type"] == "InvalidQuotaValue"
+        demo.network.delete_network(network)
     finally:
-        with cloud.cloud.db.writer() as session:
-            quotas.engine.reset_limits(session, demo.current_project_id)
+        admin.network.delete_quota(project)
+    assert demo.network.get_quota(project).networks == 100
+    assert demo.network.get_quota_default(project).ports == 500
+    refused = _raw(demo, "PUT", f"/quotas/{project}", json={"quota": {"network": 1000}})
+    assert refused.status_code == 403 and _neutron_error(refused)["type"] == "PolicyNotAuthorized"
+    other = _raw(demo, "GET", f"/quotas/{admin.current_project_id}")
+    assert other.status_code == 403
+    for bad in ({"colour": 1}, {"network": -2}, {"network": "lots"}, {"network": True}):
+        response = _raw(admin, "PUT", f"/quotas/{project}", json={"quota": bad})
+        assert response.status_code == 400, bad
+    assert demo.network.get_quota(project).networks == 100
 
 
 def test_security_groups_with_openstacksdk(demo: Connection) -> None:

@@ -151,3 +151,18 @@ def test_security_group_rules_with_the_cli(cloud: InProcessCloud) -> None:
     cloud.openstack("security", "group", "rule", "delete", ssh["id"])
     cloud.openstack("security", "group", "delete", "web")
     cloud.openstack("network", "delete", "sg-cli-net")
+
+
+def test_network_quotas_with_the_cli(cloud: InProcessCloud) -> None:
+    cloud.openstack("quota", "set", "--networks", "7", "--ports", "30", "demo", user="overcast-admin")
+    shown = cloud.openstack("quota", "show", "--network", "demo", "-f", "json", user="overcast-admin")
+    limits = {row["Resource"]: row["Limit"] for row in shown}
+    assert (limits["networks"], limits["ports"], limits["subnets"]) == (7, 30, 100)
+    cloud.openstack("network", "create", "counted")
+    usage = cloud.openstack("quota", "show", "--network", "--usage", "-f", "json")
+    networks = next(row for row in usage if row["Resource"] == "networks")
+    assert (networks["Limit"], networks["In Use"]) == (7, 1)
+    listed = cloud.openstack("quota", "list", "--network", "-f", "json", user="overcast-admin")
+    assert [row["Networks"] for row in listed] == [7]
+    cloud.openstack("network", "delete", "counted")
+    cloud.openstack("quota", "delete", "--network", "demo", user="overcast-admin")

@@ -138,3 +138,7 @@ class PortSecurityAndIPRequiredForSecurityGroups(NeutronTyped, errors.BadRequest
 
 class PortSecurityPortHasSecurityGroup(NeutronTyped, errors.Conflict):
     pass
+
+
+class InvalidQuotaValue(NeutronTyped, errors.BadRequest):
+    pass

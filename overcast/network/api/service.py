@@ -20,7 +20,7 @@ from overcast.network.api import access, tags
 from overcast.network.api.errors import InvalidInput, PolicyNotAuthorized, TagNotFound
 from overcast.network.api.networks import Networks, bump
 from overcast.network.api.ports import Ports
-from overcast.network.api.quotas import NetworkQuotas
+from overcast.network.api.quotas import NetworkQuotas, QuotaAPI
 from overcast.network.api.security_groups import SecurityGroups
 from overcast.network.api.settings import NetworkSettings
 from overcast.network.api.subnets import Subnets
@@ -46,6 +46,7 @@ class NetworkAPI:
         self.security_groups = SecurityGroups(self.db, self.quotas)
         self.ports = Ports(self.db, self.settings, self.quotas, rng, self.security_groups)
         self.tags = Tags(self)
+        self.quota_api = QuotaAPI(self.db, self.quotas)
 
 
 class Tags:

@@ -1,12 +1,12 @@
 """The Networking v2.0 API (Neutron's) under /networking: versions, extensions, networks, subnets, ports,
-security groups and their rules, and standard tags."""
+security groups and their rules, quotas, and standard tags."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
 from overcast.api.auth import readable_without_token
-from overcast.api.openstack.network import networks, ports, security_groups, subnets, tags, versions
+from overcast.api.openstack.network import networks, ports, quotas, security_groups, subnets, tags, versions
 from overcast.network.api.service import NetworkAPI
 
 PUBLIC_PATHS = readable_without_token(versions.ROOT, versions.ROOT + "/v2.0")
@@ -14,7 +14,7 @@ PUBLIC_PATHS = readable_without_token(versions.ROOT, versions.ROOT + "/v2.0")
 
 def build_router() -> APIRouter:
     router = APIRouter()
-    for module in (versions, networks, subnets, ports, security_groups, tags):
+    for module in (versions, networks, subnets, ports, security_groups, quotas, tags):
         router.include_router(module.router)
     return router
 

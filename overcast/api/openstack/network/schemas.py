@@ -169,3 +169,8 @@ class SecurityGroupRuleCreate(Attributes):
 
 class SecurityGroupRuleCreateBody(Attributes):
     security_group_rule: SecurityGroupRuleCreate
+
+
+class QuotaBody(Attributes):
+    # Resource names are checked by the service against the quota engine's (Neutron's "Unrecognized").
+    quota: dict[str, Any]

@@ -1,7 +1,7 @@
 """Discovery: the version document (no token), v2.0's resource list, and the extensions implemented.
 
 Clients decide what they may send from GET /v2.0/extensions, so it lists exactly what this API serves:
-no quotas, routers or floating IPs yet.
+no routers or floating IPs yet.
 """
 
 from __future__ import annotations
@@ -56,6 +56,18 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("sorting", "Sorting support", "sort_key and sort_dir on lists."),
     ("pagination", "Pagination support", "limit and marker on lists, with a next link."),
     ("filter-validation", "Filter parameters validation", "A filter on an unknown attribute is a 400."),
+    (
+        "quotas",
+        "Quota management support",
+        "Per-project limits on networks, subnets, ports, security groups and rules (routers and floating IPs "
+        "too, though this API serves neither yet).",
+    ),
+    (
+        "quota_details",
+        "Quota details management support",
+        "Each limit with its usage at /quotas/{id}/details.",
+    ),
+    ("quota-check-limit", "Quota check limit", "check_limit refuses a limit below the current usage."),
     (
         "security-group",
         "security-group",
