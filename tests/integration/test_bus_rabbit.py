@@ -1,4 +1,4 @@
-"""The bus contract (tests/unit/test_bus_contract.py) on a real RabbitMQ, plus broker-only guarantees."""
+"""The bus contract (tests/unit/bus/test_contract.py) on a real RabbitMQ, plus broker-only guarantees."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from overcast.bus.transports.amqp import kombu_url
 from overcast.context import RequestContext
 from overcast.errors import MessagingTimeout
 from tests.support.waiting import wait_until
-from tests.unit.test_bus_contract import HOSTS, POOLS, BusContract
+from tests.unit.bus.test_contract import HOSTS, POOLS, BusContract
 
 pytestmark = pytest.mark.rabbitmq
 

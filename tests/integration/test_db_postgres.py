@@ -1,4 +1,4 @@
-"""The tests of tests/unit/test_db_*.py again on a real PostgreSQL server, plus PostgreSQL-only ones.
+"""The tests of tests/unit/db/ again on a real PostgreSQL server, plus PostgreSQL-only ones.
 
 Every test function there not named test_sqlite_* is collected here too; `db_url` and `empty_db_url` are
 overridden so that each test gets its own fresh PostgreSQL database.
@@ -14,15 +14,15 @@ from sqlalchemy import select, update
 
 from overcast.db import Database, retry_on_deadlock
 from overcast.db.models import ServiceRecord
-from tests.unit import test_db_concurrency, test_db_engine, test_db_migrations, test_db_pagination
+from tests.unit.db import test_concurrency, test_engine, test_migrations, test_pagination
 
 pytestmark = pytest.mark.postgresql
 
 _SHARED_MODULES: tuple[ModuleType, ...] = (
-    test_db_engine,
-    test_db_concurrency,
-    test_db_migrations,
-    test_db_pagination,
+    test_engine,
+    test_concurrency,
+    test_migrations,
+    test_pagination,
 )
 
 
@@ -33,7 +33,7 @@ def _share_tests(namespace: dict[str, object]) -> None:
                 assert name not in namespace, f"two shared database tests are called {name}"
                 namespace[name] = value
     # Module-level fixtures those tests use.
-    namespace["services"] = test_db_pagination.services
+    namespace["services"] = test_pagination.services
 
 
 _share_tests(globals())

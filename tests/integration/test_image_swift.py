@@ -19,7 +19,7 @@ from overcast.image.patch import from_create_body
 from overcast.image.settings import ImageSettings
 from overcast.image.stores import FilesystemStore, Store, SwiftStore
 from tests.support.swift import KEY, USER, SwiftCluster, SwiftUnavailable
-from tests.unit.image_store_contract import MIB, StoreContract
+from tests.unit.image.stores.store_contract import MIB, StoreContract
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
-from tests.unit.compute_service import compute_service
+from tests.support.compute_service import compute_service
 
 # Ten servers (the default instance quota) named "aaaa…a-1" to "aaaa…a-10".
 EVIL_NAME = "a" * 28

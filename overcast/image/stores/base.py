@@ -1,6 +1,6 @@
 """The image store ABC: where image data lives (the registry keeps only its metadata and locations).
 
-Every store passes the same contract tests (tests/unit/image_store_contract.py). Stores see plain byte
+Every store passes the same contract tests (tests/unit/image/stores/store_contract.py). Stores see plain byte
 chunks: hashing, size limits and format checks happen above them (overcast.image.data).
 """
 

@@ -20,7 +20,7 @@ from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database
 from overcast.db.models.compute import Instance
-from tests.unit.compute_service import compute_service
+from tests.support.compute_service import compute_service
 
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
 ALICE = RequestContext(user_id="alice", project_id="p1", roles=("member", "reader"))

@@ -1,4 +1,4 @@
-"""The QMP client against an in-process QMP server (tests/unit/qmp_server.py)."""
+"""The QMP client against an in-process QMP server (tests/support/qmp_server.py)."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ from overcast.scheduler.host_state import Capabilities, DeviceInfo, HostState, H
 from overcast.scheduler.request_spec import RequestSpec
 from overcast.scheduler.selector import HostSelector
 from overcast.virt.driver import Device
-from tests.unit.test_placement_claims import NOW, boot, compute_host, scheduler_for
+from tests.unit.placement.test_claims import NOW, boot, compute_host, scheduler_for
 
 A100 = Device(kind="gpu", vendor_id="10de", product_id="20b5", model="A100", count=1)
 A100_KEY = ("gpu", "10de", "20b5", "A100")

@@ -28,7 +28,7 @@ from overcast.config import load_settings
 from overcast.db import Database
 
 Route = tuple[str, str]
-PACKAGE = Path(__file__).resolve().parents[2] / "overcast"
+PACKAGE = Path(__file__).resolve().parents[3] / "overcast"
 RULE_NAME = re.compile(r"(identity|os_compute_api|image|quota):[\w:-]+")
 
 

@@ -25,8 +25,8 @@ from overcast.scheduler.manager import SchedulerManager
 from overcast.service import Service
 from overcast.virt.driver import Device, DriverError
 from overcast.virt.fake import FakeDriver
-from tests.unit.compute_service import compute_service
-from tests.unit.test_placement_claims import ALICE, IMAGE_ID, NOW
+from tests.support.compute_service import compute_service
+from tests.unit.placement.test_claims import ALICE, IMAGE_ID, NOW
 
 A100 = Device(kind="gpu", vendor_id="10de", product_id="20b5", model="A100", count=1)
 A100_HELD = [{"kind": "gpu", "vendor_id": "10de", "product_id": "20b5", "model": "A100", "count": 1}]

@@ -14,7 +14,7 @@ from overcast.image.stores import FilesystemStore, Store
 from overcast.image.stores.base import exact_chunks
 from overcast.image.stores.direct_io import DIRECT_BUFFER, FileWriter
 from overcast.image.stores.filesystem import STALE_AFTER
-from tests.unit.image_store_contract import StoreContract, through_one_buffer
+from tests.unit.image.stores.store_contract import StoreContract, through_one_buffer
 
 
 class TestFilesystemStore(StoreContract):
