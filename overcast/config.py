@@ -152,6 +152,19 @@ class Settings(BaseSettings):
     # True when every compute host sees the others' instances folders (shared storage): a cold move to
     # another host then reads the set-aside disk in place instead of sending it through the image service.
     resize_shared_instances_path: bool = False
+    # The network agent's data plane: "linuxbridge", "noop", or "auto" (linuxbridge when root on Linux with
+    # iproute2, nftables and dnsmasq and the virt driver is QEMU, else noop).
+    network_driver: str = "auto"
+    # This host's address on the underlay: the other hosts' VXLAN tunnels end here. Loopback serves one host.
+    network_underlay_ip: str = "127.0.0.1"
+    # Neutron's physical_interface_mappings: the host interface of each flat physical network.
+    network_physical_interfaces: dict[str, str] = Field(default_factory=dict)
+    # Seconds between the agent's full syncs of its host's data plane (repairing drift).
+    network_sync_interval: float = Field(default=30.0, gt=0)
+    # Neutron's and Nova's metadata_proxy_shared_secret: the metadata proxies sign the instance id with it
+    # and the API's metadata service trusts only what it signed. Empty: a secret generated on first use in
+    # data_dir/metadata-proxy-secret (0600), which every process of a one-data-directory cloud shares.
+    metadata_proxy_shared_secret: str = ""
 
     @field_validator("data_dir", mode="after")
     @classmethod

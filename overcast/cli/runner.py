@@ -24,9 +24,16 @@ def manager_factories() -> dict[str, ManagerFactory]:
     """The services `overcast service NAME` can run, besides `api`."""
     from overcast.compute.manager import ComputeManager
     from overcast.conductor.manager import ConductorManager
+    from overcast.network.manager import NetworkManager
     from overcast.scheduler.manager import SchedulerManager
 
-    return {"conductor": ConductorManager, "scheduler": SchedulerManager, "compute": ComputeManager}
+    # The network agent starts before compute, whose start-up may wire the ports of its VMs.
+    return {
+        "conductor": ConductorManager,
+        "scheduler": SchedulerManager,
+        "network": NetworkManager,
+        "compute": ComputeManager,
+    }
 
 
 def start_services(cloud: Cloud, names: Iterable[str], host: str) -> list[Service]:

@@ -1,0 +1,42 @@
+"""Typed RPC client of the network agent: the only code that sends it messages."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from overcast.context import RequestContext
+from overcast.rpcapi import ServiceRPCAPI
+
+# The client owns the names its server answers to, so sending a message imports nothing of the server.
+TOPIC = "network"
+BINARY = "overcast-network"
+
+
+class NetworkAgentAPI(ServiceRPCAPI):
+    TOPIC: ClassVar[str] = TOPIC
+    # 1.1: wire_port, unwire_port, network_changed
+    VERSION: ClassVar[str] = "1.1"
+
+    def wire_port(
+        self, ctxt: RequestContext, host: str, port_id: str, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Wire a port bound to `host` on that host's data plane and set it ACTIVE (call).
+
+        Returns the VIF the virt driver needs: port_id, mac_address, device (the tap's name), mtu,
+        network_id and fixed_ips.
+        """
+        client = self.client.prepare(host=host, timeout=timeout)
+        vif: dict[str, Any] = client.call(ctxt, "wire_port", port_id=port_id)
+        return vif
+
+    def unwire_port(
+        self, ctxt: RequestContext, host: str, port_id: str, timeout: float | None = None
+    ) -> None:
+        """Take a port off `host`'s data plane (absent is fine) and set it DOWN (call)."""
+        client = self.client.prepare(host=host, timeout=timeout)
+        client.call(ctxt, "unwire_port", port_id=port_id)
+
+    def network_changed(self, ctxt: RequestContext, network_id: str) -> None:
+        """Tell every agent that a port was wired on the network (fanout cast): hosts that have it
+        re-converge its tunnels and DHCP entries."""
+        self.client.prepare(fanout=True).cast(ctxt, "network_changed", network_id=network_id)

@@ -1,0 +1,57 @@
+"""What the network agent's unit tests share: a cloud on a migrated database, the Networking API that
+makes its rows, and a bound port."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from pathlib import Path
+from typing import Any
+
+from overcast.bus import get_transport
+from overcast.cloud import Cloud
+from overcast.config import load_settings
+from overcast.context import RequestContext
+from overcast.db import Database
+from overcast.network.api.service import NetworkAPI
+
+ALICE = RequestContext(user_id="alice", project_id="project-a", roles=("member",))
+ADMIN = RequestContext(user_id="root", project_id="admin", roles=("admin", "member"), is_admin=True)
+
+
+def agent_cloud(db: Database, data_dir: Path, **settings: Any) -> Cloud:
+    transport = get_transport(f"inproc://network-agent-{uuid.uuid4().hex}")
+    return Cloud(
+        settings=load_settings(data_dir=data_dir, network_driver="noop", **settings),
+        db=db,
+        transport=transport,
+    )
+
+
+def network_api(cloud: Cloud) -> NetworkAPI:
+    return NetworkAPI(cloud, rng=random.Random(7))
+
+
+def network_with_subnet(api: NetworkAPI, cidr: str = "10.0.0.0/24", **subnet: Any) -> tuple[str, str]:
+    network = api.networks.create(ALICE, {"name": "net"})
+    created = api.subnets.create(
+        ALICE, {"network_id": network["id"], "ip_version": 4, "cidr": cidr, **subnet}
+    )
+    return network["id"], created["id"]
+
+
+def bound_port(api: NetworkAPI, network_id: str, host: str, **attrs: Any) -> dict[str, Any]:
+    """A VM's port as the compute host makes it: in the project, owned by compute, bound to `host`."""
+    body = {
+        "network_id": network_id,
+        "project_id": ALICE.project_id,
+        "device_id": str(uuid.uuid4()),
+        "device_owner": "compute:nova",
+        "binding:host_id": host,
+        **attrs,
+    }
+    return api.ports.create(ADMIN, body)
+
+
+def port_row(api: NetworkAPI, port_id: str) -> dict[str, Any]:
+    return api.ports.get(ADMIN, port_id)

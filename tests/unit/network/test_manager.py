@@ -1,0 +1,217 @@
+"""The network agent on the noop driver: wiring and unwiring ports, their status by compare-and-swap, the
+DHCP port's claim, and the sync that repairs drift; over the bus as the compute host calls it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from overcast.cloud import Cloud
+from overcast.config import Settings, load_settings
+from overcast.db import Database
+from overcast.db.models.network import Port as PortRow
+from overcast.network.api.service import NetworkAPI
+from overcast.network.driver_choice import load_network_driver, resolve_network_driver_name
+from overcast.network.drivers import names
+from overcast.network.drivers.base import NetworkDriverError
+from overcast.network.drivers.noop import NoopDriver
+from overcast.network.manager import NetworkManager, PortNotBoundHere, PortNotFound, dhcp_device_id
+from overcast.network.rpcapi import NetworkAgentAPI
+from overcast.service import Service
+from tests.support.waiting import wait_until
+from tests.unit.network.agent_setup import (
+    ADMIN,
+    ALICE,
+    agent_cloud,
+    bound_port,
+    network_api,
+    network_with_subnet,
+    port_row,
+)
+
+
+@pytest.fixture
+def cloud(db: Database, tmp_path: Path) -> Cloud:
+    return agent_cloud(db, tmp_path)
+
+
+@pytest.fixture
+def api(cloud: Cloud) -> NetworkAPI:
+    return network_api(cloud)
+
+
+@pytest.fixture
+def driver() -> NoopDriver:
+    return NoopDriver()
+
+
+@pytest.fixture
+def agent(cloud: Cloud, driver: NoopDriver) -> NetworkManager:
+    return NetworkManager(cloud, "host-a", driver=driver)
+
+
+def dhcp_port(api: NetworkAPI, network_id: str) -> dict[str, Any]:
+    with api.db.reader() as session:
+        port_id = session.scalars(
+            select(PortRow.id).where(PortRow.network_id == network_id, PortRow.device_owner == "network:dhcp")
+        ).one()
+    return port_row(api, port_id)
+
+
+def test_wiring_a_port_plugs_it_claims_dhcp_and_sets_it_active(
+    api: NetworkAPI, agent: NetworkManager, driver: NoopDriver
+) -> None:
+    network_id, subnet_id = network_with_subnet(api)
+    port = bound_port(api, network_id, "host-a")
+
+    vif = agent.wire_port(ALICE, port["id"])
+
+    assert vif == {
+        "port_id": port["id"],
+        "mac_address": port["mac_address"],
+        "device": names.tap(port["id"]),
+        "mtu": 1450,
+        "network_id": network_id,
+        "fixed_ips": [{"subnet_id": subnet_id, "ip_address": port["fixed_ips"][0]["ip_address"]}],
+    }
+    assert set(driver.ports) == {port["id"]} and set(driver.networks) == {network_id}
+    assert set(driver.security_groups) == set(port["security_groups"])
+    (server,) = driver.dhcp_servers.values()
+    assert [host.mac_address for host in server.hosts] == [port["mac_address"]]
+    shown = port_row(api, port["id"])
+    assert shown["status"] == "ACTIVE" and shown["revision_number"] > port["revision_number"]
+    dhcp = dhcp_port(api, network_id)
+    assert dhcp["binding:host_id"] == "host-a"
+    assert dhcp["device_id"] == dhcp_device_id("host-a", network_id)
+
+
+def test_only_ports_bound_here_are_wired(api: NetworkAPI, agent: NetworkManager, driver: NoopDriver) -> None:
+    network_id, _ = network_with_subnet(api)
+    elsewhere = bound_port(api, network_id, "host-b")
+    unbound = api.ports.create(ALICE, {"network_id": network_id})
+
+    for port in (elsewhere, unbound):
+        with pytest.raises(PortNotBoundHere):
+            agent.wire_port(ALICE, port["id"])
+        assert port_row(api, port["id"])["status"] == "DOWN"
+    with pytest.raises(PortNotFound):
+        agent.wire_port(ALICE, "9b1c1a5e-0000-4000-8000-000000000000")
+    assert driver.ports == {} and driver.networks == {}
+    # Another host's network keeps its DHCP port for the agent that will have a port on it.
+    assert dhcp_port(api, network_id)["binding:host_id"] == ""
+
+
+def test_unwiring_takes_the_port_off_and_sets_it_down(
+    api: NetworkAPI, agent: NetworkManager, driver: NoopDriver
+) -> None:
+    network_id, _ = network_with_subnet(api)
+    port = bound_port(api, network_id, "host-a")
+    agent.wire_port(ALICE, port["id"])
+
+    agent.unwire_port(ALICE, port["id"])
+    agent.unwire_port(ALICE, port["id"])  # absent is fine
+
+    assert driver.ports == {}
+    assert port_row(api, port["id"])["status"] == "DOWN"
+    agent.unwire_port(ALICE, "9b1c1a5e-0000-4000-8000-000000000000")
+
+
+def test_a_port_rebound_to_another_host_keeps_the_status_that_host_gave_it(
+    api: NetworkAPI, agent: NetworkManager, db: Database
+) -> None:
+    network_id, _ = network_with_subnet(api)
+    port = bound_port(api, network_id, "host-a")
+    agent.wire_port(ALICE, port["id"])
+    api.ports.update(ADMIN, port["id"], {"binding:host_id": "host-b"})
+
+    agent.unwire_port(ALICE, port["id"])  # host-a's late clean-up after the move
+
+    assert port_row(api, port["id"])["status"] == "ACTIVE"
+    with db.writer() as session:
+        session.execute(update(PortRow).where(PortRow.id == port["id"]).values(status="DOWN"))
+    agent.sync()
+    assert port_row(api, port["id"])["status"] == "DOWN"  # not this host's to report any more
+
+
+def test_sync_converges_the_host_and_repairs_drift(
+    api: NetworkAPI, agent: NetworkManager, driver: NoopDriver
+) -> None:
+    network_id, _ = network_with_subnet(api)
+    kept = bound_port(api, network_id, "host-a")
+    deleted = bound_port(api, network_id, "host-a")
+    agent.sync()
+    assert set(driver.ports) == {kept["id"], deleted["id"]}
+    assert {port_row(api, port["id"])["status"] for port in (kept, deleted)} == {"ACTIVE"}
+    assert set(driver.dhcp_servers) == {network_id}
+
+    # Drift: a tap gone, a DHCP server dead, a port deleted while the agent was not looking.
+    driver.remove_port(kept["id"])
+    driver.remove_dhcp(network_id)
+    api.ports.delete(ADMIN, deleted["id"])
+    driver.calls.clear()
+    agent.sync()
+
+    assert set(driver.ports) == {kept["id"]}
+    (server,) = driver.dhcp_servers.values()
+    assert [host.mac_address for host in server.hosts] == [kept["mac_address"]]
+    assert ("remove_port", deleted["id"]) in driver.calls and ("ensure_port", kept["id"]) in driver.calls
+
+    # Converged: a second sync removes nothing.
+    driver.calls.clear()
+    agent.sync()
+    assert [call for call in driver.calls if call[0].startswith("remove_")] == []
+
+    # Nothing bound here any more: the host ends up empty.
+    api.ports.delete(ADMIN, kept["id"])
+    api.ports.update(ADMIN, dhcp_port(api, network_id)["id"], {"binding:host_id": ""})
+    agent.sync()
+    assert (driver.networks, driver.ports, driver.dhcp_servers, driver.security_groups) == ({}, {}, {}, {})
+
+
+@pytest.fixture
+def agents(cloud: Cloud) -> Iterator[dict[str, NetworkManager]]:
+    managers = {host: NetworkManager(cloud, host, driver=NoopDriver()) for host in ("host-a", "host-b")}
+    services = [Service(cloud, manager) for manager in managers.values()]
+    for service in services:
+        service.start()
+    yield managers
+    for service in services:
+        service.stop()
+
+
+def test_the_compute_host_wires_over_the_bus_and_peers_learn_of_it(
+    api: NetworkAPI, cloud: Cloud, agents: dict[str, NetworkManager]
+) -> None:
+    network_id, _ = network_with_subnet(api)
+    client = NetworkAgentAPI(cloud.transport, timeout=10)
+    first = bound_port(api, network_id, "host-a")
+    assert client.wire_port(ALICE, "host-a", first["id"])["device"] == names.tap(first["id"])
+    second = bound_port(api, network_id, "host-b")
+
+    vif = client.wire_port(ALICE, "host-b", second["id"])
+
+    assert vif["port_id"] == second["id"] and port_row(api, second["id"])["status"] == "ACTIVE"
+    # host-a serves the network's DHCP: host-b's wiring tells it of the new port's entry at once.
+    served = agents["host-a"].driver
+    assert isinstance(served, NoopDriver)
+    wait_until(lambda: len(served.dhcp_servers[network_id].hosts) == 2, timeout=10)
+    assert agents["host-b"].driver.inventory().dhcp_servers == frozenset()
+    with pytest.raises(PortNotBoundHere):
+        client.wire_port(ALICE, "host-a", second["id"])
+    client.unwire_port(ALICE, "host-b", second["id"])
+    assert port_row(api, second["id"])["status"] == "DOWN"
+
+
+def test_the_fake_virt_driver_pairs_with_noop_and_unknown_drivers_are_refused(tmp_path: Path) -> None:
+    def settings(**values: str) -> Settings:
+        return load_settings(data_dir=tmp_path, **values)
+
+    assert resolve_network_driver_name(settings(network_driver="auto", compute_driver="fake")) == "noop"
+    assert resolve_network_driver_name(settings(network_driver="linuxbridge")) == "linuxbridge"
+    assert isinstance(load_network_driver(settings(network_driver="noop"), "host-a"), NoopDriver)
+    with pytest.raises(NetworkDriverError, match="Unknown network driver 'ovs'"):
+        load_network_driver(settings(network_driver="ovs"), "host-a")
