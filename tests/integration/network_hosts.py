@@ -59,11 +59,12 @@ class Lab:
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     processes: list[subprocess.Popen[str]] = field(default_factory=list)
 
-    def spawn(self, vm: VM, *args: str) -> subprocess.Popen[str]:
-        """A long-running process in the VM (a server, a client holding a connection), killed by cleanup:
-        deleting a namespace does not end the processes in it."""
+    def spawn(self, vm: VM | str, *args: str) -> subprocess.Popen[str]:
+        """A long-running process in the VM or namespace (a server, a client holding a connection),
+        killed by cleanup: deleting a namespace does not end the processes in it."""
+        namespace = vm if isinstance(vm, str) else vm.namespace
         process = subprocess.Popen(
-            ["ip", "netns", "exec", vm.namespace, *args],
+            ["ip", "netns", "exec", namespace, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -14,6 +14,8 @@ VXLAN = "ovx-"  # a VXLAN network's tunnel endpoint, on the bridge
 TAP = "ovt-"  # a VM port's device (QEMU's tap)
 DHCP_HOST_SIDE = "ovd-"  # the DHCP namespace's veth, bridge end
 DHCP_NAMESPACE_SIDE = "ovn-"  # the same veth pair, DHCP namespace end
+ROUTER_HOST_SIDE = "ovr-"  # a router's leg (interface or gateway port), bridge end
+ROUTER_NAMESPACE_SIDE = "ovi-"  # the same veth pair, router namespace end
 NAMESPACE_PREFIX = "ovc-"
 NFT_TABLE = "overcast"
 
@@ -43,7 +45,30 @@ def dhcp_namespace_side(network_id: str) -> str:
     return _short(DHCP_NAMESPACE_SIDE, network_id)
 
 
-def dhcp_namespace(network_id: str, host_namespace: str | None) -> str:
-    """The DHCP server's namespace; a simulated host's name is part of it, so hosts never share one."""
-    name = f"{NAMESPACE_PREFIX}dhcp-{network_id}"
+def router_host_side(port_id: str) -> str:
+    return _short(ROUTER_HOST_SIDE, port_id)
+
+
+def router_namespace_side(port_id: str) -> str:
+    return _short(ROUTER_NAMESPACE_SIDE, port_id)
+
+
+def _namespace(kind: str, object_id: str, host_namespace: str | None) -> str:
+    """A simulated host's name is part of its namespaces' names, so hosts never share one."""
+    name = f"{NAMESPACE_PREFIX}{kind}-{object_id}"
     return f"{name}-on-{host_namespace}" if host_namespace else name
+
+
+def dhcp_namespace(network_id: str, host_namespace: str | None) -> str:
+    return _namespace("dhcp", network_id, host_namespace)
+
+
+def router_namespace(router_id: str, host_namespace: str | None) -> str:
+    return _namespace("router", router_id, host_namespace)
+
+
+def owned_namespaces(kind: str, found: set[str], host_namespace: str | None) -> frozenset[str]:
+    """The ids of the ``kind`` namespaces (dhcp, router) of this host among ``found``."""
+    prefix = f"{NAMESPACE_PREFIX}{kind}-"
+    ids = {name[len(prefix) : len(prefix) + 36] for name in found if name.startswith(prefix)}
+    return frozenset(object_id for object_id in ids if _namespace(kind, object_id, host_namespace) in found)

@@ -84,6 +84,11 @@ class NoopDriver(NetworkDriver):
     def ensure_router(self, router: Router) -> None:
         with self._lock:
             self.calls.append(("ensure_router", router.id))
+            legs = [interface.network_id for interface in router.interfaces]
+            legs += [router.gateway.network_id] if router.gateway else []
+            for network_id in legs:
+                if network_id not in self.networks:
+                    raise NetworkNotWired(f"Network {network_id} of router {router.id} is not wired here.")
             self.routers[router.id] = router
 
     def remove_router(self, router_id: str) -> None:

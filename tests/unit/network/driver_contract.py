@@ -18,11 +18,15 @@ from overcast.network.drivers.base import NetworkDriver, NetworkNotWired
 from overcast.network.drivers.model import (
     DhcpHost,
     DhcpServer,
+    ExternalGateway,
     FixedIP,
+    FloatingIP,
     HostState,
     Inventory,
     Network,
     Port,
+    Router,
+    RouterInterface,
     SecurityGroup,
     SecurityGroupRule,
     Subnet,
@@ -68,6 +72,18 @@ def dhcp_for(network: Network, *ports: Port) -> DhcpServer:
         hosts=tuple(DhcpHost(port.mac_address, first_ip(port), hostname(port)) for port in ports),
         mtu=network.mtu,
     )
+
+
+def router_between(internal: Network, external: Network, floating_for: Port | None = None) -> Router:
+    """A router with 10.0.0.1 on ``internal`` and its gateway 198.51.100.10 on ``external`` (whose
+    outside is 198.51.100.1), SNAT on; a floating IP 198.51.100.20 for ``floating_for``, if given."""
+    floating = (FloatingIP("198.51.100.20", first_ip(floating_for)),) if floating_for else ()
+    inside = RouterInterface(str(uuid.uuid4()), internal.id, "fa:16:3e:00:01:01", "10.0.0.1", "10.0.0.0/24")
+    gateway_port = str(uuid.uuid4())
+    outside = ExternalGateway(
+        gateway_port, external.id, "fa:16:3e:00:02:0a", "198.51.100.10", "198.51.100.0/24", "198.51.100.1"
+    )
+    return Router(id=str(uuid.uuid4()), interfaces=(inside,), gateway=outside, floating_ips=floating)
 
 
 def ssh_group() -> SecurityGroup:
@@ -184,6 +200,27 @@ class DriverContract:
         driver.remove_network(network.id)
         assert driver.inventory() == Inventory()
 
+    def test_a_router_needs_its_networks(self, driver: NetworkDriver) -> None:
+        internal = vxlan_network()
+        driver.ensure_network(internal)
+        with pytest.raises(NetworkNotWired):
+            driver.ensure_router(router_between(internal, flat_network()))
+        assert driver.inventory().routers == frozenset()
+
+    def test_a_router_is_ensured_once_and_removed(self, driver: NetworkDriver) -> None:
+        internal, external = vxlan_network(), flat_network()
+        port = port_on(internal)
+        driver.ensure_network(internal)
+        driver.ensure_network(external)
+        router = router_between(internal, external)
+        driver.ensure_router(router)
+        floating = router_between(internal, external, port).floating_ips
+        driver.ensure_router(Router(**{**router.__dict__, "floating_ips": floating}))
+        assert driver.inventory().routers == {router.id}
+        driver.remove_router(router.id)
+        driver.remove_router(router.id)
+        assert driver.inventory().routers == frozenset()
+
     def test_sync_converges_from_whatever_the_host_holds(
         self, driver: NetworkDriver, vtep_peers: tuple[str, str]
     ) -> None:
@@ -197,14 +234,17 @@ class DriverContract:
         driver.ensure_port(port_on(stale_network, 11))
         driver.ensure_dhcp(dhcp_for(stale_network))
         driver.ensure_dhcp(dhcp_for(kept_network))
+        driver.ensure_router(router_between(stale_network, kept_network))
 
         flat = flat_network()
         wanted_port = port_on(kept_network, 12, (kept_group.id,))
+        wanted_router = router_between(kept_network, flat, wanted_port)
         state = HostState(
             networks=(kept_network, flat),
             ports=(wanted_port, port_on(flat, 13)),
             security_groups=(kept_group,),
             dhcp_servers=(dhcp_for(kept_network, wanted_port),),
+            routers=(wanted_router,),
             remote_vteps={kept_network.id: frozenset(vtep_peers[1:])},
         )
         driver.sync(state)
@@ -215,6 +255,7 @@ class DriverContract:
         assert found.ports == {port.id: port.network_id for port in state.ports}
         assert found.security_groups == {kept_group.id}
         assert found.dhcp_servers == {kept_network.id}
+        assert found.routers == {wanted_router.id}
         assert found.vteps == {kept_network.id: frozenset(vtep_peers[1:])}
 
     def test_sync_to_nothing_removes_everything(self, driver: NetworkDriver) -> None:
@@ -224,5 +265,8 @@ class DriverContract:
         driver.ensure_security_group(group)
         driver.ensure_port(port_on(network, 10, (group.id,)))
         driver.ensure_dhcp(dhcp_for(network))
+        external = flat_network()
+        driver.ensure_network(external)
+        driver.ensure_router(router_between(network, external))
         driver.sync(HostState())
         assert driver.inventory() == Inventory()

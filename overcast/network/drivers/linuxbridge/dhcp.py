@@ -25,6 +25,7 @@ from pathlib import Path
 from overcast.network.drivers import names
 from overcast.network.drivers.base import NetworkNotWired
 from overcast.network.drivers.linuxbridge.commands import CommandFailed, HostCommands, namespaces, run
+from overcast.network.drivers.linuxbridge.legs import Leg, ensure_leg, ensure_namespace, remove_namespace
 from overcast.network.drivers.model import DhcpServer, Subnet
 
 DHCP_ALIAS = "overcast dhcp "
@@ -46,12 +47,7 @@ class Dhcp:
     # --- reading ----------------------------------------------------------------------------------
     def networks(self) -> frozenset[str]:
         """The networks with a DHCP namespace of this host."""
-        found = set()
-        for name in namespaces():
-            for network_id in _network_ids(name):
-                if name == self.namespace(network_id):
-                    found.add(network_id)
-        return frozenset(found)
+        return names.owned_namespaces("dhcp", namespaces(), self.commands.namespace)
 
     def pid(self, network_id: str) -> int | None:
         """The running dnsmasq's pid, if it runs (checked against its command line: pids are reused)."""
@@ -71,10 +67,8 @@ class Dhcp:
         except CommandFailed as error:
             raise NetworkNotWired(f"Network {server.network_id} is not wired here.") from error
         namespace = self.namespace(server.network_id)
-        if namespace not in namespaces():
-            run(["ip", "netns", "add", namespace])
-            run(["ip", "-n", namespace, "link", "set", "lo", "up"])
-        self._ensure_veth(server, bridge, mtu, namespace)
+        ensure_namespace(namespace)
+        ensure_leg(self.commands, namespace, self._leg(server, bridge, mtu))
         folder = self._folder(server.network_id)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         arguments = self._arguments(server, folder)
@@ -90,34 +84,16 @@ class Dhcp:
         elif reload:
             os.kill(pid, signal.SIGHUP)
 
-    def _ensure_veth(self, server: DhcpServer, bridge: str, mtu: int, namespace: str) -> None:
-        host_side = names.dhcp_host_side(server.network_id)
-        inner = names.dhcp_namespace_side(server.network_id)
-        inside = HostCommands(namespace)
-        try:
-            found = inside.ip_json("addr", "show", "dev", inner)
-        except CommandFailed:
-            found = []
-        if not found:
-            with contextlib.suppress(CommandFailed):  # a bridge end whose peer went with its namespace
-                self.commands.ip("link", "del", "dev", host_side)
-            pair = ("type", "veth", "peer", "name", inner, "netns", namespace)
-            self.commands.ip("link", "add", host_side, *pair)
-        alias = f"{DHCP_ALIAS}{server.network_id}"
-        self.commands.ip("link", "set", "dev", host_side, "master", bridge, "mtu", str(mtu), "alias", alias)
-        self.commands.ip("link", "set", "dev", host_side, "up")
-        inside.ip("link", "set", "dev", inner, "address", server.mac_address, "mtu", str(mtu), "up")
-        wanted = _interface_addresses(server)
-        held = {
-            f"{address['local']}/{address['prefixlen']}"
-            for entry in found
-            for address in entry.get("addr_info", [])
-            if address.get("family") == "inet"
-        }
-        for address in sorted(wanted - held):
-            inside.ip("addr", "add", address, "dev", inner)
-        for address in sorted(held - wanted):
-            inside.ip("addr", "del", address, "dev", inner)
+    def _leg(self, server: DhcpServer, bridge: str, mtu: int) -> Leg:
+        return Leg(
+            bridge=bridge,
+            mtu=mtu,
+            host_side=names.dhcp_host_side(server.network_id),
+            inner=names.dhcp_namespace_side(server.network_id),
+            mac_address=server.mac_address,
+            addresses=frozenset(_interface_addresses(server)),
+            alias=f"{DHCP_ALIAS}{server.network_id}",
+        )
 
     def _arguments(self, server: DhcpServer, folder: Path) -> list[str]:
         arguments = [
@@ -148,17 +124,10 @@ class Dhcp:
         pid = self.pid(network_id)
         if pid is not None:
             self._stop(pid)
-        namespace = self.namespace(network_id)
-        if namespace in namespaces():
-            run(["ip", "netns", "del", namespace])  # takes the veth pair with it
-        with contextlib.suppress(CommandFailed):
+        remove_namespace(self.namespace(network_id))
+        with contextlib.suppress(CommandFailed):  # gone with the namespace, unless that was lost
             self.commands.ip("link", "del", "dev", names.dhcp_host_side(network_id))
         shutil.rmtree(self._folder(network_id), ignore_errors=True)
-
-
-def _network_ids(namespace: str) -> list[str]:
-    prefix = f"{names.NAMESPACE_PREFIX}dhcp-"
-    return [namespace[len(prefix) : len(prefix) + 36]] if namespace.startswith(prefix) else []
 
 
 def _dhcp_subnets(server: DhcpServer) -> list[Subnet]:

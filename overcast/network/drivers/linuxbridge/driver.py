@@ -1,7 +1,8 @@
 """The linuxbridge driver: one host's data plane from kernel bridges, VXLAN, taps, dnsmasq and nftables.
 
 Each concern is a part of its own (``links.py``: bridges, VXLAN and port devices; ``firewall.py``:
-anti-spoofing and security groups in nftables; ``dhcp.py``: dnsmasq), and the driver only orders
+anti-spoofing and security groups in nftables; ``dhcp.py``: dnsmasq; ``routers.py``: router
+namespaces and their NAT; ``legs.py``: a namespace's veth on a bridge), and the driver only orders
 them. Everything it makes carries a prefix (``names.py``) and its object's id, so ``inventory`` reads
 the host back from the kernel alone: the driver keeps no state that a restart could lose.
 """
@@ -16,12 +17,14 @@ from overcast.network.drivers.linuxbridge.commands import HostCommands
 from overcast.network.drivers.linuxbridge.dhcp import Dhcp
 from overcast.network.drivers.linuxbridge.firewall import Firewall
 from overcast.network.drivers.linuxbridge.links import NETWORK_ALIAS, PORT_ALIAS, VXLAN_ALIAS, Links
+from overcast.network.drivers.linuxbridge.routers import Routers
 from overcast.network.drivers.model import (
     DhcpServer,
     HostState,
     Inventory,
     Network,
     Port,
+    Router,
     SecurityGroup,
 )
 
@@ -40,6 +43,7 @@ class LinuxBridgeDriver(NetworkDriver):
         self.links = Links(self.commands, local_vtep_ip, physical_interfaces or {})
         self.firewall = Firewall(self.commands)
         self.dhcp = Dhcp(self.commands, state_dir / "dhcp")
+        self.routers = Routers(self.commands)
 
     def ensure_network(self, network: Network, remote_vteps: frozenset[str] = frozenset()) -> None:
         self.firewall.ensure_zone(network.id)  # before the bridge: its first packet gets its zone
@@ -66,6 +70,12 @@ class LinuxBridgeDriver(NetworkDriver):
 
     def remove_security_group(self, group_id: str) -> None:
         self.firewall.remove_group(group_id)
+
+    def ensure_router(self, router: Router) -> None:
+        self.routers.ensure(router)
+
+    def remove_router(self, router_id: str) -> None:
+        self.routers.remove(router_id)
 
     def sync(self, state: HostState) -> None:
         super().sync(state)
@@ -102,6 +112,7 @@ class LinuxBridgeDriver(NetworkDriver):
             ports=ports,
             security_groups=self.firewall.groups(),
             dhcp_servers=self.dhcp.networks(),
+            routers=self.routers.routers(),
             vteps=vteps,
         )
 
