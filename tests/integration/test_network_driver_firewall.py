@@ -5,6 +5,7 @@ changes and an agent restart, and anti-spoofing drops forged addresses and DHCP 
 from __future__ import annotations
 
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -195,3 +196,15 @@ def test_a_vm_cannot_answer_as_a_dhcp_server(pair: Pair) -> None:
 
     assert not offer_arrives(pair.a.port)
     assert offer_arrives(replace(pair.a.port, port_security_enabled=False))  # what the check stops
+
+
+def test_a_restarted_driver_converging_the_host_loses_no_ping(pair: Pair) -> None:
+    loop = pair.lab.spawn(pair.a, "busybox", "ping", "-c", "25", "-i", "0.2", "-W", "1", B_IP)
+    time.sleep(1)
+    for _ in range(3):  # three agent restarts, each converging the whole host from the kernel
+        restarted = LinuxBridgeDriver(
+            pair.driver.host_namespace, local_vtep_ip="198.18.0.1", state_dir=pair.lab.state_dir
+        )
+        restarted.sync(pair.state)
+    output, _ = loop.communicate(timeout=20)
+    assert "25 packets transmitted, 25 packets received" in output
