@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from overcast.api import app as foundation
-from overcast.api import openapi
+from overcast.api import metadata, openapi
 from overcast.api.app import create_app
 from overcast.api.auth import PublicPaths
 from overcast.api.openstack import compute, identity, image, network
@@ -16,6 +16,7 @@ from overcast.identity.bootstrap import BootstrapResult, bootstrap
 from overcast.identity.service import IdentityService
 from overcast.image.api import ImageAPI
 from overcast.image.settings import ImageSettings
+from overcast.metadata.api import MetadataAPI
 from overcast.network.api.service import NetworkAPI
 
 
@@ -29,7 +30,7 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     app.state.clock = cloud.clock
     public = PublicPaths(
         (*foundation.PUBLIC_PATHS, *identity.PUBLIC_PATHS, *compute.PUBLIC_PATHS, *image.PUBLIC_PATHS,
-         *network.PUBLIC_PATHS, *openapi.PUBLIC_PATHS)
+         *network.PUBLIC_PATHS, *metadata.PUBLIC_PATHS, *openapi.PUBLIC_PATHS)
     )  # fmt: skip
     # The OpenAPI documents leave these paths' operations without the token scheme.
     app.state.public_paths = public
@@ -38,6 +39,7 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     compute.install(app, compute_service, AdminServices(cloud, compute_service.quotas))
     image.install(app, images)
     network.install(app, NetworkAPI(cloud))
+    metadata.install(app, MetadataAPI(cloud))
     # Last: each API's document describes the routes mounted above.
     openapi.install(app)
     return app
