@@ -132,3 +132,34 @@ def kill(pid: int) -> None:
                 time.sleep(0.05)
                 continue
         return
+
+
+def test_a_vm_on_another_host_leases_over_vxlan_and_pings_through_both_firewalls(
+    lab: Lab, tmp_path: Path
+) -> None:
+    host_1, host_2 = lab.namespace("host1"), lab.namespace("host2")
+    lab.underlay({host_1: "198.18.0.1", host_2: "198.18.0.2"})
+    network = vxlan_network(4243)
+    icmp_in = SecurityGroupRule(id=str(uuid.uuid4()), direction="ingress", protocol="icmp")
+    group = replace(EGRESS_ONLY, rules=(*EGRESS_ONLY.rules, icmp_in))
+    local, remote = port_on(network, 10, (group.id,)), port_on(network, 11, (group.id,))
+    vm_local, vm_remote = lab.vm(host_1, local), lab.vm(host_2, remote, address=False)
+    network_host = LinuxBridgeDriver(host_1, local_vtep_ip="198.18.0.1", state_dir=lab.state_dir / host_1)
+    network_host.sync(
+        HostState(
+            networks=(network,), ports=(local,), security_groups=(group,),
+            dhcp_servers=(dhcp_for(network, local, remote),),
+            remote_vteps={network.id: frozenset({"198.18.0.2"})},
+        )
+    )  # fmt: skip
+    LinuxBridgeDriver(host_2, local_vtep_ip="198.18.0.2", state_dir=lab.state_dir / host_2).sync(
+        HostState(
+            networks=(network,), ports=(remote,), security_groups=(group,),
+            remote_vteps={network.id: frozenset({"198.18.0.1"})},
+        )
+    )  # fmt: skip
+    offered = lease(vm_remote, tmp_path)
+    assert offered["ip"] == "10.0.0.11"
+    vm_remote.run("ip", "addr", "add", f"{offered['ip']}/24", "dev", "eth0")
+    assert vm_remote.ping("10.0.0.10")
+    assert vm_local.ping("10.0.0.11")

@@ -208,3 +208,12 @@ def test_a_restarted_driver_converging_the_host_loses_no_ping(pair: Pair) -> Non
         restarted.sync(pair.state)
     output, _ = loop.communicate(timeout=20)
     assert "25 packets transmitted, 25 packets received" in output
+
+
+def test_a_deleted_table_is_rebuilt_by_the_next_call(pair: Pair) -> None:
+    pair.driver.commands.inside("nft", "delete", "table", "inet", "overcast")
+    pair.driver.commands.inside("nft", "delete", "table", "bridge", "overcast")
+    assert pair.connects(pair.a, B_IP, 80)  # drift: nothing filters any more
+    pair.driver.sync(pair.state)  # the same driver, whose cached marks are now wrong
+    assert not pair.connects(pair.a, B_IP, 80)
+    assert pair.connects(pair.a, B_IP, 22)
