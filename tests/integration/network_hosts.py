@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import time
@@ -47,10 +48,14 @@ class VM:
             check=False,
         )
 
-    def ping(self, address: str, count: int = 2) -> bool:
-        """Busybox's ping (busybox-static is a runtime package): true if a reply came back."""
-        reply = self.run("busybox", "ping", "-c", str(count), "-W", "1", "-w", str(count + 1), address)
-        return reply.returncode == 0
+    def ping(self, address: str, count: int = 2, source: str | None = None) -> bool:
+        """Busybox's ping (busybox-static is a runtime package): true if any reply came back. Its exit
+        status would say whether every one did, and a link just set up may drop the first (the kernel
+        activates a new carrier's queue up to a second late)."""
+        options = ["-c", str(count), "-W", "1", "-w", str(count + 1), *(["-I", source] if source else [])]
+        reply = self.run("busybox", "ping", *options, address)
+        match = re.search(r"(\d+) packets received", reply.stdout)
+        return match is not None and int(match[1]) > 0
 
 
 @dataclass
