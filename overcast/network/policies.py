@@ -21,6 +21,10 @@ SUBNET = f"{SUBNETS}/{{subnet_id}}"
 PORTS = f"{V2}/ports"
 PORT = f"{PORTS}/{{port_id}}"
 EXTENSIONS = f"{V2}/extensions"
+ROUTERS = f"{V2}/routers"
+ROUTER = f"{ROUTERS}/{{router_id}}"
+FLOATING_IPS = f"{V2}/floatingips"
+FLOATING_IP = f"{FLOATING_IPS}/{{floatingip_id}}"
 QUOTAS = f"{V2}/quotas"
 QUOTA = f"{QUOTAS}/{{project_id}}"
 SECURITY_GROUPS = f"{V2}/security-groups"
@@ -41,6 +45,17 @@ CREATE_PORT = "create_port"
 GET_PORT = "get_port"
 UPDATE_PORT = "update_port"
 DELETE_PORT = "delete_port"
+CREATE_ROUTER = "create_router"
+GET_ROUTER = "get_router"
+UPDATE_ROUTER = "update_router"
+DELETE_ROUTER = "delete_router"
+ADD_ROUTER_INTERFACE = "add_router_interface"
+REMOVE_ROUTER_INTERFACE = "remove_router_interface"
+CREATE_FLOATING_IP = "create_floatingip"
+CREATE_FLOATING_IP_ADDRESS = "create_floatingip:floating_ip_address"
+GET_FLOATING_IP = "get_floatingip"
+UPDATE_FLOATING_IP = "update_floatingip"
+DELETE_FLOATING_IP = "delete_floatingip"
 GET_QUOTA = "get_quota"
 UPDATE_QUOTA = "update_quota"
 DELETE_QUOTA = "delete_quota"
@@ -69,7 +84,7 @@ UPDATE_PORT_FIXED_IP = "update_port:fixed_ips:ip_address"
 UPDATE_PORT_BINDING = "update_port:binding:host_id"
 GET_PORT_BINDING = "get_port:binding:host_id"
 
-TAGGED_COLLECTIONS = ("networks", "subnets", "ports", "security-groups")
+TAGGED_COLLECTIONS = ("networks", "subnets", "ports", "security-groups", "routers", "floatingips")
 
 
 def attribute_rule(action: str, attribute: str) -> str:
@@ -265,6 +280,49 @@ RULES: tuple[DocumentedRule, ...] = (
         "Remove a rule from a security group of one's project.",
         ("DELETE", SECURITY_GROUP_RULE),
     ),
+    documented(CREATE_ROUTER, OWNER_MEMBER, "Create a router in one's project.", ("POST", ROUTERS)),
+    *(
+        documented(
+            attribute_rule(action, f"external_gateway_info:{attribute}"),
+            ADMIN,
+            f"Choose a router gateway's {attribute}.",
+            ("POST", ROUTERS) if action == CREATE_ROUTER else ("PUT", ROUTER),
+        )
+        for action in (CREATE_ROUTER, UPDATE_ROUTER)
+        for attribute in ("enable_snat", "external_fixed_ips")
+    ),
+    documented(GET_ROUTER, ANYONE, "List or show one's routers.", ("GET", ROUTERS), ("GET", ROUTER)),
+    documented(UPDATE_ROUTER, OWNER_MEMBER, "Change a router: gateway, routes, name.", ("PUT", ROUTER)),
+    documented(DELETE_ROUTER, OWNER_MEMBER, "Delete a router with no interfaces.", ("DELETE", ROUTER)),
+    documented(
+        ADD_ROUTER_INTERFACE,
+        OWNER_MEMBER,
+        "Attach a router to a subnet or a port.",
+        ("PUT", f"{ROUTER}/add_router_interface"),
+    ),
+    documented(
+        REMOVE_ROUTER_INTERFACE,
+        OWNER_MEMBER,
+        "Detach a router from a subnet or a port.",
+        ("PUT", f"{ROUTER}/remove_router_interface"),
+    ),
+    documented(
+        CREATE_FLOATING_IP, OWNER_MEMBER, "Allocate a floating IP to one's project.", ("POST", FLOATING_IPS)
+    ),
+    documented(
+        CREATE_FLOATING_IP_ADDRESS, ADMIN, "Choose a new floating IP's address.", ("POST", FLOATING_IPS)
+    ),
+    documented(
+        GET_FLOATING_IP,
+        ANYONE,
+        "List or show one's floating IPs.",
+        ("GET", FLOATING_IPS),
+        ("GET", FLOATING_IP),
+    ),
+    documented(
+        UPDATE_FLOATING_IP, OWNER_MEMBER, "Associate or disassociate a floating IP.", ("PUT", FLOATING_IP)
+    ),
+    documented(DELETE_FLOATING_IP, OWNER_MEMBER, "Release a floating IP.", ("DELETE", FLOATING_IP)),
     documented(
         GET_QUOTA,
         ADMIN | OWN_PROJECT,

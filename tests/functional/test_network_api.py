@@ -41,6 +41,8 @@ def test_version_documents_answer_without_a_token(cloud: InProcessCloud) -> None
         "ports",
         "security-groups",
         "security-group-rules",
+        "routers",
+        "floatingips",
     }
     unauthenticated = requests.get(f"{cloud.base_url}/networking/v2.0/networks", timeout=10)
     assert unauthenticated.status_code == 401
@@ -63,9 +65,10 @@ def test_catalog_and_extensions(demo: Connection) -> None:
     } <= aliases
     # Only what is implemented: clients switch features on from this list.
     assert {"quotas", "quota_details"} <= aliases
-    assert not aliases & {"router", "dhcp_agent_scheduler", "subnet_allocation"}
+    assert {"router", "ext-gw-mode", "extraroute"} <= aliases
+    assert not aliases & {"dhcp_agent_scheduler", "subnet_allocation", "dvr", "l3-ha", "qos"}
     assert demo.network.find_extension("external-net") is not None
-    missing = _raw(demo, "GET", "/extensions/router")
+    missing = _raw(demo, "GET", "/extensions/dvr")
     assert missing.status_code == 404 and _neutron_error(missing)["type"] == "ExtensionNotFound"
 
 
@@ -338,3 +341,33 @@ def test_security_groups_with_openstacksdk(demo: Connection) -> None:
     for subnet in demo.network.subnets(network_id=network.id):
         demo.network.delete_subnet(subnet)
     demo.network.delete_network(network)
+
+
+def test_router_and_floating_ip_with_openstacksdk(admin: Connection, demo: Connection) -> None:
+    public = admin.network.create_network(name="sdk-public", is_router_external=True)
+    admin.network.create_subnet(
+        network_id=public.id, ip_version=4, cidr="198.51.100.0/24", is_dhcp_enabled=False
+    )
+    private = demo.network.create_network(name="sdk-private")
+    subnet = demo.network.create_subnet(network_id=private.id, ip_version=4, cidr="10.60.0.0/24")
+    router = demo.network.create_router(name="sdk-router", external_gateway_info={"network_id": public.id})
+    assert router.external_gateway_info["external_fixed_ips"][0]["ip_address"] == "198.51.100.2"
+    demo.network.add_interface_to_router(router, subnet_id=subnet.id)
+    port = demo.network.create_port(network_id=private.id)
+    fip = demo.network.create_ip(floating_network_id=public.id, port_id=port.id)
+    assert fip.fixed_ip_address == port.fixed_ips[0]["ip_address"] and fip.router_id == router.id
+    assert fip.status == "DOWN"  # no network agent wires it yet
+    assert [ip.id for ip in demo.network.ips(port_id=port.id)] == [fip.id]
+    in_use = _raw(demo, "DELETE", f"/routers/{router.id}")
+    assert in_use.status_code == 409 and _neutron_error(in_use)["type"] == "RouterInUse"
+    not_external = _raw(
+        demo, "POST", "/floatingips", json={"floatingip": {"floating_network_id": private.id}}
+    )
+    assert not_external.status_code == 400 and _neutron_error(not_external)["type"] == "BadRequest"
+    demo.network.delete_ip(fip)
+    demo.network.delete_port(port)
+    demo.network.remove_interface_from_router(router, subnet_id=subnet.id)
+    demo.network.delete_router(router)
+    demo.network.delete_subnet(subnet)
+    demo.network.delete_network(private)
+    admin.network.delete_network(public)

@@ -166,3 +166,55 @@ def test_network_quotas_with_the_cli(cloud: InProcessCloud) -> None:
     assert [row["Networks"] for row in listed] == [7]
     cloud.openstack("network", "delete", "counted")
     cloud.openstack("quota", "delete", "--network", "demo", user="overcast-admin")
+
+
+def test_router_and_floating_ip_with_the_cli(cloud: InProcessCloud) -> None:
+    cloud.openstack(
+        "network",
+        "create",
+        "--external",
+        "--provider-network-type",
+        "flat",
+        "--provider-physical-network",
+        "public",
+        "public",
+        user="overcast-admin",
+    )
+    cloud.openstack(
+        "subnet",
+        "create",
+        "--network",
+        "public",
+        "--subnet-range",
+        "203.0.113.0/24",
+        "--no-dhcp",
+        "public-v4",
+        user="overcast-admin",
+    )
+    cloud.openstack("network", "create", "private")
+    cloud.openstack("subnet", "create", "--network", "private", "--subnet-range", "10.0.0.0/24", "private-v4")
+    cloud.openstack("router", "create", "r1")
+    cloud.openstack("router", "set", "--external-gateway", "public", "r1")
+    cloud.openstack("router", "add", "subnet", "r1", "private-v4")
+    router = cloud.openstack("router", "show", "r1", "-f", "json")
+    assert (
+        router["external_gateway_info"]["network_id"]
+        == cloud.openstack("network", "show", "public", "-f", "json")["id"]
+    )
+    port = cloud.openstack("port", "create", "--network", "private", "vm-port", "-f", "json")
+    fip = cloud.openstack("floating", "ip", "create", "public", "-f", "json")
+    assert fip["status"] == "DOWN"
+    cloud.openstack("floating", "ip", "set", "--port", "vm-port", fip["floating_ip_address"])
+    shown = cloud.openstack("floating", "ip", "show", fip["floating_ip_address"], "-f", "json")
+    assert shown["port_id"] == port["id"] and shown["fixed_ip_address"] == port["fixed_ips"][0]["ip_address"]
+    assert shown["router_id"] == router["id"]
+    busy = cloud.openstack("router", "remove", "subnet", "r1", "private-v4", check=False)
+    assert busy.returncode != 0 and "floating IP" in busy.stderr
+    cloud.openstack("floating", "ip", "unset", "--port", fip["floating_ip_address"])
+    cloud.openstack("floating", "ip", "delete", fip["floating_ip_address"])
+    cloud.openstack("router", "remove", "subnet", "r1", "private-v4")
+    cloud.openstack("router", "unset", "--external-gateway", "r1")
+    cloud.openstack("router", "delete", "r1")
+    cloud.openstack("port", "delete", "vm-port")
+    cloud.openstack("network", "delete", "private")
+    cloud.openstack("network", "delete", "public", user="overcast-admin")

@@ -150,3 +150,47 @@ class PortSecurityGroup(Base):
     security_group_id: Mapped[str] = mapped_column(
         ForeignKey("security_groups.id"), primary_key=True, index=True
     )
+
+
+class Router(Base, TimestampMixin):
+    """A router. Its interfaces and its gateway are ports whose device_id is the router's id
+    (device_owner network:router_interface, network:router_gateway)."""
+
+    __tablename__ = "routers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    description: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="ACTIVE")
+    gateway_port_id: Mapped[str | None] = mapped_column(ForeignKey("ports.id"), nullable=True)
+    enable_snat: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # [{"destination": cidr, "nexthop": ip}, ...]
+    routes: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False, default=list)
+    revision_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class FloatingIP(Base, TimestampMixin):
+    """A floating IP: an address on an external network (held by a network:floatingip port there),
+    mapped to one fixed address of one port through a router."""
+
+    __tablename__ = "floating_ips"
+    # One floating IP per fixed address of a port on each external network.
+    __table_args__ = (
+        UniqueConstraint(
+            "floating_network_id", "fixed_port_id", "fixed_ip_address", name="uq_floating_ips_fixed_address"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    description: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    floating_network_id: Mapped[str] = mapped_column(ForeignKey("networks.id"), nullable=False, index=True)
+    floating_ip_address: Mapped[str] = mapped_column(String(64), nullable=False)
+    floating_port_id: Mapped[str] = mapped_column(ForeignKey("ports.id"), nullable=False, unique=True)
+    fixed_port_id: Mapped[str | None] = mapped_column(ForeignKey("ports.id"), nullable=True, index=True)
+    fixed_ip_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    router_id: Mapped[str | None] = mapped_column(ForeignKey("routers.id"), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="DOWN")
+    revision_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -14,8 +14,15 @@ from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from overcast.context import RequestContext
-from overcast.db.models.network import Network, Port, SecurityGroup, Subnet
-from overcast.network.api.errors import NetworkNotFound, PortNotFound, SecurityGroupNotFound, SubnetNotFound
+from overcast.db.models.network import FloatingIP, Network, Port, Router, SecurityGroup, Subnet
+from overcast.network.api.errors import (
+    FloatingIPNotFound,
+    NetworkNotFound,
+    PortNotFound,
+    RouterNotFound,
+    SecurityGroupNotFound,
+    SubnetNotFound,
+)
 
 
 def is_uuid(text: str) -> bool:
@@ -118,3 +125,44 @@ def get_security_group(
     if group is None:
         raise security_group_not_found(group_id)
     return group
+
+
+def owned(model: type[Router] | type[FloatingIP], ctxt: RequestContext) -> ColumnElement[bool]:
+    """Routers and floating IPs are their project's alone."""
+    if ctxt.is_admin:
+        return true()
+    return model.project_id == ctxt.project_id if ctxt.project_id else false()
+
+
+def get_router(session: Session, ctxt: RequestContext, router_id: str, *, lock: bool = False) -> Router:
+    if not is_uuid(router_id):
+        raise RouterNotFound(f"Router {router_id} could not be found")
+    query = select(Router).where(Router.id == router_id.lower(), owned(Router, ctxt))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    router = session.scalars(query).first()
+    if router is None:
+        raise RouterNotFound(f"Router {router_id} could not be found")
+    return router
+
+
+def get_floating_ip(
+    session: Session, ctxt: RequestContext, floating_ip_id: str, *, lock: bool = False
+) -> FloatingIP:
+    if not is_uuid(floating_ip_id):
+        raise FloatingIPNotFound(f"Floating IP {floating_ip_id} could not be found")
+    query = select(FloatingIP).where(FloatingIP.id == floating_ip_id.lower(), owned(FloatingIP, ctxt))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    found = session.scalars(query).first()
+    if found is None:
+        raise FloatingIPNotFound(f"Floating IP {floating_ip_id} could not be found")
+    return found
+
+
+def subnet_not_found(subnet_id: str) -> SubnetNotFound:
+    return SubnetNotFound(f"Subnet {subnet_id} could not be found.")
+
+
+def port_not_found(port_id: str) -> PortNotFound:
+    return PortNotFound(f"Port {port_id} could not be found.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -161,3 +162,41 @@ def choose_mac(
         if not in_use(mac):
             return mac
     raise MacAddressInUse(f"Unable to generate a unique mac address on network {network_id}.")
+
+
+def service_port(
+    session: Session,
+    network_id: str,
+    project_id: str,
+    device_owner: str,
+    device_id: str,
+    requests: Sequence[FixedIPRequest] | None,
+    base_mac: str,
+    rng: random.Random,
+) -> Port:
+    """A port the network service makes for itself (a router's gateway or interface, a floating IP's
+    address), under the network's lock like any other; it counts against no project's port quota."""
+    port = Port(
+        id=str(uuid.uuid4()),
+        network_id=network_id,
+        project_id=project_id,
+        name="",
+        description="",
+        mac_address=choose_mac(session, network_id, None, base_mac, rng),
+        admin_state_up=True,
+        status="DOWN",
+        device_id=device_id,
+        device_owner=device_owner,
+        binding_host_id="",
+        port_security_enabled=False,
+        allowed_address_pairs=[],
+        revision_number=0,
+    )
+    session.add(port)
+    session.flush()
+    allocate(session, port, requests, router_port=device_owner.startswith("network:router"))
+    return port
+
+
+def held_by(session: Session, port_id: str) -> list[IPAllocation]:
+    return list(session.scalars(select(IPAllocation).where(IPAllocation.port_id == port_id)))

@@ -142,3 +142,51 @@ class PortSecurityPortHasSecurityGroup(NeutronTyped, errors.Conflict):
 
 class InvalidQuotaValue(NeutronTyped, errors.BadRequest):
     pass
+
+
+class RouterNotFound(NeutronTyped, errors.NotFound):
+    pass
+
+
+class RouterInUse(NeutronTyped, errors.Conflict):
+    pass
+
+
+class RouterInterfaceNotFound(NeutronTyped, errors.NotFound):
+    pass
+
+
+class RouterInterfaceInUseByFloatingIP(NeutronTyped, errors.Conflict):
+    pass
+
+
+class RouterExternalGatewayInUseByFloatingIp(NeutronTyped, errors.Conflict):
+    pass
+
+
+class InvalidRoutes(NeutronTyped, errors.BadRequest):
+    pass
+
+
+class BadRequest(NeutronTyped, errors.BadRequest):
+    """Neutron's "Bad router request": what a router cannot take (a subnet twice, no gateway, ...)."""
+
+
+class PortInUse(NeutronTyped, errors.Conflict):
+    pass
+
+
+class FloatingIPNotFound(NeutronTyped, errors.NotFound):
+    pass
+
+
+class ExternalGatewayForFloatingIPNotFound(NeutronTyped, errors.NotFound):
+    pass
+
+
+class FloatingIPPortAlreadyAssociated(NeutronTyped, errors.Conflict):
+    pass
+
+
+class L3PortInUse(NeutronTyped, errors.Conflict):
+    pass

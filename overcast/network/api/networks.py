@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from overcast import policy
 from overcast.context import RequestContext
 from overcast.db.engine import Database
-from overcast.db.models.network import IPAllocation, Network, Port, SecurityGroup, Subnet
+from overcast.db.models.network import IPAllocation, Network, Port, Subnet
 from overcast.network import policies
 from overcast.network.api import access, queries, records, segments, tags
 from overcast.network.api.errors import (
@@ -70,7 +70,7 @@ def owner_project(ctxt: RequestContext, attrs: Mapping[str, Any]) -> str:
     return str(project)
 
 
-def bump(row: Network | Subnet | Port | SecurityGroup) -> None:
+def bump(row: records.Standard) -> None:
     row.revision_number += 1
 
 

@@ -23,10 +23,12 @@ from overcast.network.api.allocations import FixedIPRequest
 from overcast.network.api.errors import (
     AddressPairAndPortSecurityRequired,
     InvalidInput,
+    L3PortInUse,
     PolicyNotAuthorized,
     PortSecurityAndIPRequiredForSecurityGroups,
     PortSecurityPortHasSecurityGroup,
 )
+from overcast.network.api.floating_ips import disassociate_port
 from overcast.network.api.networks import bump, enforce, owner_project
 from overcast.network.api.quotas import NetworkQuotas
 from overcast.network.api.records import Record
@@ -35,6 +37,8 @@ from overcast.network.api.settings import NetworkSettings
 
 # Neutron's max_allowed_address_pair.
 MAX_ADDRESS_PAIRS = 10
+# Ports a router or a floating IP holds: deleted through them, never directly.
+L3_OWNERS = ("network:router_interface", "network:router_gateway", "network:floatingip")
 ROUTER_OWNERS = ("network:router_interface", "network:router_gateway", "network:router_interface_distributed")
 ATTRIBUTES: dict[str, queries.Attribute] = {
     "id": queries.Attribute("id"),
@@ -302,11 +306,17 @@ class Ports:
             # The network's owner may delete ports on it (Neutron's admin_or_network_owner).
             if not policy.authorize(ctxt, policies.DELETE_PORT, {"project_id": network.project_id}):
                 enforce(ctxt, policies.DELETE_PORT, port.project_id)
+            if port.device_owner in L3_OWNERS:
+                raise L3PortInUse(
+                    f"Port {port.id} cannot be deleted directly via the port API: has device owner "
+                    f"{port.device_owner}."
+                )
+            disassociate_port(session, port.id)
             allocations.release(session, port.id)
             session.execute(delete(PortSecurityGroup).where(PortSecurityGroup.port_id == port.id))
             tags.remove_all(session, port.id)
             session.delete(port)
-            if port.device_owner != "network:dhcp":
+            if port.project_id and port.device_owner != "network:dhcp":
                 self.quotas.release(session, port.project_id, {"port": 1})
 
         self.db.write(write)

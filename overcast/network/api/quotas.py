@@ -29,7 +29,6 @@ NETWORK_QUOTA_DEFAULTS: dict[str, int] = {
     "security_group": 10,
     "security_group_rule": 100,
 }
-# Routers and floating IPs are not served yet: their limits can be read and set, nothing consumes them.
 
 
 def _limit(resource: str, value: Any) -> int:

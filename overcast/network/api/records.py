@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 from overcast import policy
 from overcast.context import RequestContext
 from overcast.db.models.network import (
+    FloatingIP,
     IPAllocation,
     Network,
     Port,
     PortSecurityGroup,
+    Router,
     SecurityGroup,
     SecurityGroupRule,
     Subnet,
@@ -31,9 +33,10 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _standard(
-    row: Network | Subnet | Port | SecurityGroup | SecurityGroupRule, tag_list: list[str]
-) -> Record:
+Standard = Network | Subnet | Port | SecurityGroup | SecurityGroupRule | Router | FloatingIP
+
+
+def _standard(row: Standard, tag_list: list[str]) -> Record:
     return {
         "tenant_id": row.project_id,
         "project_id": row.project_id,
@@ -214,4 +217,54 @@ def security_group_records(session: Session, groups: Sequence[SecurityGroup]) ->
             **_standard(group, tag_lists[group.id]),
         }
         for group in groups
+    ]
+
+
+def router_records(session: Session, routers: Sequence[Router]) -> list[Record]:
+    tag_lists = tags.tags_of(session, [router.id for router in routers])
+    gateway_ports = [router.gateway_port_id for router in routers if router.gateway_port_id]
+    gateways = {port.id: port for port in session.scalars(select(Port).where(Port.id.in_(gateway_ports)))}
+    addresses = fixed_ips_of(session, gateways)
+    result = []
+    for router in routers:
+        gateway = gateways.get(router.gateway_port_id or "")
+        info = (
+            None
+            if gateway is None
+            else {
+                "network_id": gateway.network_id,
+                "enable_snat": router.enable_snat,
+                "external_fixed_ips": addresses[gateway.id],
+            }
+        )
+        result.append(
+            {
+                "id": router.id,
+                "name": router.name,
+                "description": router.description,
+                "admin_state_up": router.admin_state_up,
+                "status": router.status,
+                "external_gateway_info": info,
+                "routes": list(router.routes),
+                **_standard(router, tag_lists[router.id]),
+            }
+        )
+    return result
+
+
+def floating_ip_records(session: Session, floating_ips: Sequence[FloatingIP]) -> list[Record]:
+    tag_lists = tags.tags_of(session, [floating_ip.id for floating_ip in floating_ips])
+    return [
+        {
+            "id": fip.id,
+            "description": fip.description,
+            "floating_network_id": fip.floating_network_id,
+            "floating_ip_address": fip.floating_ip_address,
+            "port_id": fip.fixed_port_id,
+            "fixed_ip_address": fip.fixed_ip_address,
+            "router_id": fip.router_id,
+            "status": fip.status,
+            **_standard(fip, tag_lists[fip.id]),
+        }
+        for fip in floating_ips
     ]

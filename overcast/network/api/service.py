@@ -1,8 +1,8 @@
 """NetworkAPI: the logic behind /networking/v2.0, built once by the API's composition root.
 
-It bundles the resources (networks, subnets, ports, security groups) and their standard tags; compute
-will call it in-process for a server's ports, which is why the rules are enforced here and not in the
-routers.
+It bundles the resources (networks, subnets, ports, security groups, routers, floating IPs), their
+standard tags and quotas; compute will call it in-process for a server's ports, which is why the rules
+are enforced here and not in the routers.
 """
 
 from __future__ import annotations
@@ -14,18 +14,20 @@ from sqlalchemy.orm import Session
 from overcast import policy
 from overcast.cloud import Cloud
 from overcast.context import RequestContext
-from overcast.db.models.network import Network, Port, SecurityGroup, Subnet
+from overcast.db.models.network import FloatingIP, Network, Port, Router, SecurityGroup, Subnet
 from overcast.network import policies
 from overcast.network.api import access, tags
 from overcast.network.api.errors import InvalidInput, PolicyNotAuthorized, TagNotFound
+from overcast.network.api.floating_ips import FloatingIPs
 from overcast.network.api.networks import Networks, bump
 from overcast.network.api.ports import Ports
 from overcast.network.api.quotas import NetworkQuotas, QuotaAPI
+from overcast.network.api.routers import Routers
 from overcast.network.api.security_groups import SecurityGroups
 from overcast.network.api.settings import NetworkSettings
 from overcast.network.api.subnets import Subnets
 
-Tagged = Network | Subnet | Port | SecurityGroup
+Tagged = Network | Subnet | Port | SecurityGroup | Router | FloatingIP
 
 
 class NetworkAPI:
@@ -45,6 +47,8 @@ class NetworkAPI:
         self.subnets = Subnets(self.db, self.settings, self.quotas, rng)
         self.security_groups = SecurityGroups(self.db, self.quotas)
         self.ports = Ports(self.db, self.settings, self.quotas, rng, self.security_groups)
+        self.routers = Routers(self.db, self.settings, self.quotas, rng)
+        self.floating_ips = FloatingIPs(self.db, self.settings, self.quotas, rng)
         self.tags = Tags(self)
         self.quota_api = QuotaAPI(self.db, self.quotas)
 
@@ -65,6 +69,10 @@ class Tags:
             return access.get_port(session, ctxt, resource_id)
         if collection == "security-groups":
             return access.get_security_group(session, ctxt, resource_id)
+        if collection == "routers":
+            return access.get_router(session, ctxt, resource_id)
+        if collection == "floatingips":
+            return access.get_floating_ip(session, ctxt, resource_id)
         raise InvalidInput(f"Tags are not supported on {collection}.")
 
     @staticmethod

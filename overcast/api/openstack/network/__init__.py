@@ -1,12 +1,21 @@
 """The Networking v2.0 API (Neutron's) under /networking: versions, extensions, networks, subnets, ports,
-security groups and their rules, quotas, and standard tags."""
+security groups and their rules, routers, floating IPs, quotas, and standard tags."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
 from overcast.api.auth import readable_without_token
-from overcast.api.openstack.network import networks, ports, quotas, security_groups, subnets, tags, versions
+from overcast.api.openstack.network import (
+    networks,
+    ports,
+    quotas,
+    routers,
+    security_groups,
+    subnets,
+    tags,
+    versions,
+)
 from overcast.network.api.service import NetworkAPI
 
 PUBLIC_PATHS = readable_without_token(versions.ROOT, versions.ROOT + "/v2.0")
@@ -14,7 +23,7 @@ PUBLIC_PATHS = readable_without_token(versions.ROOT, versions.ROOT + "/v2.0")
 
 def build_router() -> APIRouter:
     router = APIRouter()
-    for module in (versions, networks, subnets, ports, security_groups, quotas, tags):
+    for module in (versions, networks, subnets, ports, security_groups, routers, quotas, tags):
         router.include_router(module.router)
     return router
 

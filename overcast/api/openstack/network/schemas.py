@@ -174,3 +174,56 @@ class SecurityGroupRuleCreateBody(Attributes):
 class QuotaBody(Attributes):
     # Resource names are checked by the service against the quota engine's (Neutron's "Unrecognized").
     quota: dict[str, Any]
+
+
+class RouterAttributes(Attributes):
+    name: Name | None = None
+    description: Description | None = None
+    admin_state_up: StrictBool | None = None
+    # {"network_id", "enable_snat", "external_fixed_ips"}, or null to clear it: checked by the service.
+    external_gateway_info: dict[str, Any] | None = None
+
+
+class RouterCreate(RouterAttributes):
+    project_id: ProjectId | None = None
+    tenant_id: ProjectId | None = None
+    tags: list[Any] | None = None
+
+
+class RouterUpdate(RouterAttributes):
+    routes: list[Any] | None = None
+
+
+class RouterCreateBody(Attributes):
+    router: RouterCreate
+
+
+class RouterUpdateBody(Attributes):
+    router: RouterUpdate
+
+
+class RouterInterfaceBody(Attributes):
+    subnet_id: StrictStr | None = None
+    port_id: StrictStr | None = None
+
+
+class FloatingIPAttributes(Attributes):
+    port_id: StrictStr | None = None
+    fixed_ip_address: StrictStr | None = None
+    description: Description | None = None
+
+
+class FloatingIPCreate(FloatingIPAttributes):
+    floating_network_id: StrictStr
+    floating_ip_address: StrictStr | None = None
+    project_id: ProjectId | None = None
+    tenant_id: ProjectId | None = None
+    tags: list[Any] | None = None
+
+
+class FloatingIPCreateBody(Attributes):
+    floatingip: FloatingIPCreate
+
+
+class FloatingIPUpdateBody(Attributes):
+    floatingip: FloatingIPAttributes

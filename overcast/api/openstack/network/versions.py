@@ -1,7 +1,7 @@
 """Discovery: the version document (no token), v2.0's resource list, and the extensions implemented.
 
 Clients decide what they may send from GET /v2.0/extensions, so it lists exactly what this API serves:
-no routers or floating IPs yet.
+no network agent wires any of it yet (ports and floating IPs stay DOWN).
 """
 
 from __future__ import annotations
@@ -21,9 +21,14 @@ from overcast.network.api.errors import ExtensionNotFound, PolicyNotAuthorized
 router = APIRouter()
 ROOT = "/networking"
 RESOURCES = (
-    ("network", "networks"), ("subnet", "subnets"), ("port", "ports"), ("security_group", "security-groups"),
+    ("network", "networks"),
+    ("subnet", "subnets"),
+    ("port", "ports"),
+    ("security_group", "security-groups"),
     ("security_group_rule", "security-group-rules"),
-)  # fmt: skip
+    ("router", "routers"),
+    ("floatingip", "floatingips"),
+)
 UPDATED = "2026-12-05T00:00:00-00:00"
 
 # (alias, name, what it adds here)
@@ -56,11 +61,13 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("sorting", "Sorting support", "sort_key and sort_dir on lists."),
     ("pagination", "Pagination support", "limit and marker on lists, with a next link."),
     ("filter-validation", "Filter parameters validation", "A filter on an unknown attribute is a 400."),
+    ("router", "Neutron L3 Router", "Routers with an external gateway and interfaces, and floating IPs."),
+    ("ext-gw-mode", "Neutron L3 Configurable external gateway mode", "enable_snat on a router's gateway."),
+    ("extraroute", "Neutron Extra Route", "Static routes on routers (nexthops on their subnets)."),
     (
         "quotas",
         "Quota management support",
-        "Per-project limits on networks, subnets, ports, security groups and rules (routers and floating IPs "
-        "too, though this API serves neither yet).",
+        "Per-project limits on networks, subnets, ports, routers, floating IPs, security groups and rules.",
     ),
     (
         "quota_details",
