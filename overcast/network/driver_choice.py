@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable
 
 from overcast.config import Settings
 from overcast.network.drivers.base import NetworkDriver, NetworkDriverError
@@ -49,3 +50,10 @@ def load_network_driver(settings: Settings, host: str) -> NetworkDriver:
             state_dir=settings.data_dir / "network" / host,
         )
     raise NetworkDriverError(f"Unknown network driver {name!r}; known: auto, {', '.join(DRIVERS)}.")
+
+
+def dhcp_namespace_of(driver: NetworkDriver) -> Callable[[str], str] | None:
+    """Where a network's DHCP server (and so its metadata proxy) lives, if the driver has namespaces."""
+    from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
+
+    return driver.dhcp.namespace if isinstance(driver, LinuxBridgeDriver) else None

@@ -4,7 +4,8 @@ At start-up and every ``network_sync_interval`` seconds it reads the host's whol
 (``host_state.py``) and hands it to its driver's ``sync``, which repairs drift (a dead dnsmasq, a lost
 tap or bridge) and removes what is no longer wanted without flushing anything that is right. A compute
 host wires a VM's port through ``wire_port`` before the VM starts: the agent converges the port's
-network (bridge, VXLAN, security groups, the port's tap, the DHCP entry) and sets the port ACTIVE.
+network (bridge, VXLAN, security groups, the port's tap, the DHCP entry) and sets the port ACTIVE. A
+metadata proxy (``metadata_proxies.py``) runs in the namespace of each DHCP server the host serves.
 
 Every write the agent makes is a compare-and-swap on the port's binding: a port deleted or bound to
 another host meanwhile is left as the other side made it. A network's DHCP port is served by the
@@ -28,9 +29,10 @@ from overcast.context import RequestContext
 from overcast.db.models.network import Port as PortRow
 from overcast.manager import Manager, periodic_task, rpc_method
 from overcast.network import host_state
-from overcast.network.driver_choice import load_network_driver
+from overcast.network.driver_choice import dhcp_namespace_of, load_network_driver
 from overcast.network.drivers.base import NetworkDriver
 from overcast.network.drivers.model import HostState
+from overcast.network.metadata_proxies import MetadataProxies
 from overcast.network.rpcapi import BINARY, TOPIC, NetworkAgentAPI
 
 LOG = logging.getLogger(__name__)
@@ -65,6 +67,7 @@ class NetworkManager(Manager):
         super().__init__(cloud, host)
         self.driver = driver or load_network_driver(cloud.settings, host)
         self.peers = NetworkAgentAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+        self.metadata_proxies = MetadataProxies(cloud, dhcp_namespace_of(self.driver))
         # One change of the data plane at a time: a wire and the periodic sync never interleave commands.
         self._lock = threading.Lock()
 
@@ -72,6 +75,11 @@ class NetworkManager(Manager):
     def init_host(self) -> None:
         """Converge before serving: what a previous run wired stays, what was removed meanwhile goes."""
         self.sync()
+
+    def cleanup_host(self) -> None:
+        """The data plane stays as it is (VMs keep their network); the metadata proxies are threads of
+        this process and end with it."""
+        self.metadata_proxies.stop_all()
 
     @periodic_task(DEFAULT_SYNC_INTERVAL)
     def periodic_sync(self) -> None:
@@ -91,6 +99,7 @@ class NetworkManager(Manager):
         with self._lock:
             state = self._read_state(None)
             self.driver.sync(state)
+            self.metadata_proxies.converge([server.network_id for server in state.dhcp_servers], only=True)
         self._set_status([port.id for port in state.ports], ACTIVE)
         return state
 
@@ -109,8 +118,7 @@ class NetworkManager(Manager):
             for group in state.security_groups:
                 self.driver.ensure_security_group(group)
             self.driver.ensure_port(port)
-            for server in state.dhcp_servers:
-                self.driver.ensure_dhcp(server)
+            self._ensure_dhcp(state)
         if not self._set_status([port_id], ACTIVE):
             raise PortNotBoundHere(f"Port {port_id} was deleted or bound elsewhere while it was wired.")
         LOG.info("wired port %s as %s on network %s", port_id, port.device, network_id)
@@ -145,8 +153,12 @@ class NetworkManager(Manager):
                 self.driver.ensure_network(network, state.remote_vteps.get(network.id, frozenset()))
             for group in state.security_groups:
                 self.driver.ensure_security_group(group)
-            for server in state.dhcp_servers:
-                self.driver.ensure_dhcp(server)
+            self._ensure_dhcp(state)
+
+    def _ensure_dhcp(self, state: HostState) -> None:
+        for server in state.dhcp_servers:
+            self.driver.ensure_dhcp(server)
+        self.metadata_proxies.converge([server.network_id for server in state.dhcp_servers], only=False)
 
     # --- database ---------------------------------------------------------------------------------
     def _bound_network(self, port_id: str) -> str:

@@ -1,7 +1,8 @@
 """The network agent on the linuxbridge driver, in a namespace standing for its host (real kernel): ports
-the Networking API binds to the host are wired (taps on the network's bridge, DHCP entries), two VM
-namespaces ping each other, the periodic sync restarts a killed dnsmasq, a restarted agent cuts no
-established traffic, and once everything is deleted the host holds nothing of Overcast's."""
+the Networking API binds to the host are wired (taps on the network's bridge, DHCP entries, a metadata
+proxy in the DHCP namespace), two VM namespaces ping each other, the periodic sync restarts a killed
+dnsmasq, a restarted agent cuts no established traffic, and once everything is deleted the host holds
+nothing of Overcast's."""
 
 from __future__ import annotations
 
@@ -140,6 +141,12 @@ def nft_tables(namespace: str) -> str:
     ).stdout
 
 
+def listening(namespace: str) -> str:
+    return subprocess.run(
+        ["ip", "netns", "exec", namespace, "ss", "-ltnH"], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def kill(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
@@ -182,6 +189,8 @@ def test_the_agent_wires_repairs_restarts_and_cleans_up(cloud: Cloud, lab: Lab, 
     assert all(str(port["mac_address"]) in entries for port in ports)
     address_of_second = ports[1]["fixed_ips"][0]["ip_address"]
     assert vms[0].ping(address_of_second)
+    dhcp_namespace = agent.driver.dhcp.namespace(network_id)
+    assert "169.254.169.254:80" in listening(dhcp_namespace)  # the network's metadata proxy
 
     # A killed dnsmasq comes back with the next periodic sync.
     first_pid = agent.driver.dhcp.pid(network_id)
@@ -198,6 +207,7 @@ def test_the_agent_wires_repairs_restarts_and_cleans_up(cloud: Cloud, lab: Lab, 
     output, _ = pinging.communicate(timeout=30)
     assert lost_packets(output) <= 1, output
     assert agent.driver.dhcp.pid(network_id) == restarted  # the restart's sync kept the running dnsmasq
+    assert "169.254.169.254:80" in listening(dhcp_namespace)  # the new agent's proxy
 
     # Delete everything: the sync leaves the host empty.
     for port in ports:

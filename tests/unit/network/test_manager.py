@@ -172,9 +172,24 @@ def test_sync_converges_the_host_and_repairs_drift(
     assert (driver.networks, driver.ports, driver.dhcp_servers, driver.security_groups) == ({}, {}, {}, {})
 
 
+UNDERLAY = {"host-a": "192.0.2.1", "host-b": "192.0.2.2"}
+
+
 @pytest.fixture
 def agents(cloud: Cloud) -> Iterator[dict[str, NetworkManager]]:
-    managers = {host: NetworkManager(cloud, host, driver=NoopDriver()) for host in ("host-a", "host-b")}
+    """Two hosts' agents on one bus and database, each with its own underlay address."""
+    managers = {
+        host: NetworkManager(
+            Cloud(
+                settings=cloud.settings.model_copy(update={"network_underlay_ip": address}),
+                db=cloud.db,
+                transport=cloud.transport,
+            ),
+            host,
+            driver=NoopDriver(),
+        )
+        for host, address in UNDERLAY.items()
+    }
     services = [Service(cloud, manager) for manager in managers.values()]
     for service in services:
         service.start()
