@@ -1,0 +1,128 @@
+"""The metadata proxy in a namespace, as the agent runs it: a "VM" namespace whose address is its port's
+fixed IP curls http://169.254.169.254 and reads its own instance's metadata from the in-process cloud; a
+source address that is no port's gets a 404. Everything lives in namespaces the test makes (`Lab`); the
+proxy reaches the API on loopback from this process, so the host gets no route into them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openstack.connection import Connection
+
+from overcast.network.drivers.linuxbridge.commands import run
+from overcast.network.metadata import METADATA_ADDRESS, MetadataProxy
+from tests.integration.network_hosts import Lab, tools_available
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.compute_api import settled
+
+pytestmark = pytest.mark.skipif(
+    not tools_available(), reason="prerequisites: root and iproute2, nftables, dnsmasq are not installed"
+)
+PROXY_ADDRESS = "10.77.0.2"
+VM_A, VM_B, SPOOFED = "10.77.0.10", "10.77.0.12", "10.77.0.11"
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
+    running = InProcessCloud(tmp_path_factory.mktemp("metadata-netns"), compute_hosts=("compute-1",))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def demo(cloud: InProcessCloud) -> Connection:
+    return cloud.connect("demo")
+
+
+@pytest.fixture(scope="module")
+def admin(cloud: InProcessCloud) -> Connection:
+    return cloud.connect("admin")
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    lab = Lab(state_dir=tmp_path / "network")
+    try:
+        yield lab
+    finally:
+        lab.cleanup()
+    assert lab.leftovers() == []
+
+
+def boot_with_port(demo: Connection, admin: Connection, network_id: str, name: str, address: str) -> str:
+    """A server and the port the compute host would give it (made here through the Networking API)."""
+    server = demo.compute.create_server(name=name, image_id=IMAGE_ID, flavor_id=TINY, networks="none")
+    settled(demo, server.id, "ACTIVE")
+    admin.network.create_port(network_id=network_id, project_id=demo.current_project_id, device_id=server.id,
+                              device_owner="compute:nova", fixed_ips=[{"ip_address": address}])  # fmt: skip
+    return str(server.id)
+
+
+def curl(namespace: str, path: str, source: str | None = None) -> tuple[int, str]:
+    args = ["ip", "netns", "exec", namespace, "curl", "-s", "-m", "10", "-w", "\n%{http_code}"]
+    if source:
+        args += ["--interface", source]
+    done = subprocess.run([*args, f"http://{METADATA_ADDRESS}/{path}"], capture_output=True, text=True,
+                          timeout=30, check=False)  # fmt: skip
+    body, _, status = done.stdout.rpartition("\n")
+    return int(status or 0), body
+
+
+def test_a_vm_reads_its_own_metadata_and_a_spoofed_source_nothing(
+    cloud: InProcessCloud, demo: Connection, admin: Connection, lab: Lab
+) -> None:
+    network = admin.network.create_network(name="metadata-netns", project_id=demo.current_project_id)
+    admin.network.create_subnet(network_id=network.id, ip_version=4, cidr="10.77.0.0/24", enable_dhcp=False,
+                                project_id=demo.current_project_id)  # fmt: skip
+    vm_a = boot_with_port(demo, admin, network.id, "netns-a", VM_A)
+    vm_b = boot_with_port(demo, admin, network.id, "netns-b", VM_B)
+
+    # The proxy's namespace (a DHCP namespace's stand-in) and the "VM", joined by a veth.
+    proxy_ns, vm_ns = lab.namespace("mdproxy"), lab.namespace("mdvm")
+    run(
+        [
+            "ip",
+            "-n",
+            proxy_ns,
+            "link",
+            "add",
+            "ovct-md",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            vm_ns,
+        ]
+    )
+    run(["ip", "-n", proxy_ns, "addr", "add", f"{PROXY_ADDRESS}/24", "dev", "ovct-md"])
+    run(["ip", "-n", proxy_ns, "addr", "add", f"{METADATA_ADDRESS}/32", "dev", "ovct-md"])
+    run(["ip", "-n", proxy_ns, "link", "set", "ovct-md", "up"])
+    for address in (VM_A, SPOOFED, VM_B):
+        run(["ip", "-n", vm_ns, "addr", "add", f"{address}/24", "dev", "eth0"])
+    run(["ip", "-n", vm_ns, "link", "set", "eth0", "up"])
+    run(["ip", "-n", vm_ns, "route", "add", f"{METADATA_ADDRESS}/32", "via", PROXY_ADDRESS, "src", VM_A])
+
+    proxy = MetadataProxy.for_cloud(cloud.cloud, [network.id], proxy_ns)
+    proxy.start()
+    try:
+        status, body = curl(vm_ns, "openstack/latest/meta_data.json")
+        assert status == 200, body
+        meta: dict[str, Any] = json.loads(body)
+        assert (meta["uuid"], meta["name"], meta["project_id"]) == (vm_a, "netns-a", demo.current_project_id)
+        assert curl(vm_ns, "latest/meta-data/local-ipv4") == (200, VM_A)
+        # Another port's address is that port's instance; an address no port holds is nobody's.
+        status, body = curl(vm_ns, "openstack/latest/meta_data.json", source=VM_B)
+        assert status == 200 and json.loads(body)["uuid"] == vm_b
+        status, body = curl(vm_ns, "openstack/latest/meta_data.json", source=SPOOFED)
+        assert status == 404 and vm_a not in body and vm_b not in body
+        assert curl(vm_ns, "openstack/latest/user_data")[0] == 404
+    finally:
+        proxy.stop()
+    assert curl(vm_ns, "openstack/latest/meta_data.json")[0] == 0  # nothing listens any more
