@@ -191,6 +191,10 @@ def test_filters_fields_sorting_and_pages(demo: Connection) -> None:
     assert down >= {"page-1", "page-3"} and not down & {"page-0", "page-2", "page-4"}
     bad_filter = _raw(demo, "GET", "/networks", params={"colour": "blue"})
     assert bad_filter.status_code == 400 and _neutron_error(bad_filter)["type"] == "InvalidInput"
+    bad_time = _raw(demo, "GET", "/networks", params={"created_at": "yesterday"})
+    assert bad_time.status_code == 400 and _neutron_error(bad_time)["type"] == "InvalidInput"
+    since = _raw(demo, "GET", "/networks", params={"created_at": created[0].created_at, "name": "page-0"})
+    assert [network["id"] for network in since.json()["networks"]] == [created[0].id]
     bad_sort = _raw(demo, "GET", "/networks", params={"sort_key": "subnets", "sort_dir": "asc"})
     assert bad_sort.status_code == 400
     for network in created:

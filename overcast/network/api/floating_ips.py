@@ -47,8 +47,8 @@ ATTRIBUTES: dict[str, queries.Attribute] = {
     "router_id": queries.Attribute("router_id"),
     "status": queries.Attribute("status"),
     "revision_number": queries.Attribute("revision_number", queries.as_int),
-    "created_at": queries.Attribute("created_at"),
-    "updated_at": queries.Attribute("updated_at"),
+    "created_at": queries.Attribute("created_at", queries.as_time),
+    "updated_at": queries.Attribute("updated_at", queries.as_time),
 }
 
 

@@ -46,8 +46,8 @@ ATTRIBUTES: dict[str, queries.Attribute] = {
     "provider:physical_network": queries.Attribute("physical_network"),
     "provider:segmentation_id": queries.Attribute("segmentation_id", queries.as_int),
     "revision_number": queries.Attribute("revision_number", queries.as_int),
-    "created_at": queries.Attribute("created_at"),
-    "updated_at": queries.Attribute("updated_at"),
+    "created_at": queries.Attribute("created_at", queries.as_time),
+    "updated_at": queries.Attribute("updated_at", queries.as_time),
 }
 # A lost race for the lowest free VXLAN id is retried this many times.
 SEGMENT_ATTEMPTS = 5

@@ -55,8 +55,8 @@ ATTRIBUTES: dict[str, queries.Attribute] = {
     "binding:host_id": queries.Attribute("binding_host_id"),
     "port_security_enabled": queries.Attribute("port_security_enabled", queries.as_bool),
     "revision_number": queries.Attribute("revision_number", queries.as_int),
-    "created_at": queries.Attribute("created_at"),
-    "updated_at": queries.Attribute("updated_at"),
+    "created_at": queries.Attribute("created_at", queries.as_time),
+    "updated_at": queries.Attribute("updated_at", queries.as_time),
 }
 
 

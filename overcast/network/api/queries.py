@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, not_, select
+from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from overcast.db.models.network import NetworkTag
@@ -24,6 +25,7 @@ MAX_LIMIT = 1000
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
 TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
+SECOND = timedelta(seconds=1)
 
 
 def as_bool(name: str, text: str) -> bool:
@@ -40,6 +42,15 @@ def as_int(name: str, text: str) -> int:
     if number is None or number > DB_MAX_INT:
         raise InvalidInput(f"'{text}' is not an integer for filter {name}.")
     return number
+
+
+def as_time(name: str, text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"'{text}' is not a valid time for filter {name}: use ISO 8601.") from None
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return moment.replace(microsecond=0)
 
 
 def as_text(name: str, text: str) -> str:
@@ -92,7 +103,14 @@ def filtered(
         elif name in attributes:
             attribute = attributes[name]
             column = getattr(model, attribute.column)
-            stmt = stmt.where(column.in_([attribute.convert(name, value) for value in values]))
+            wanted = [attribute.convert(name, value) for value in values]
+            if attribute.convert is as_time:
+                # Times are shown to the second: a shown time matches every row within that second.
+                stmt = stmt.where(
+                    or_(*(and_(column >= moment, column < moment + SECOND) for moment in wanted))
+                )
+            else:
+                stmt = stmt.where(column.in_(wanted))
         else:
             raise InvalidInput(f"[{name}] is invalid attribute for filtering")
     return stmt

@@ -52,8 +52,8 @@ ATTRIBUTES: dict[str, queries.Attribute] = {
     "status": queries.Attribute("status"),
     "admin_state_up": queries.Attribute("admin_state_up", queries.as_bool),
     "revision_number": queries.Attribute("revision_number", queries.as_int),
-    "created_at": queries.Attribute("created_at"),
-    "updated_at": queries.Attribute("updated_at"),
+    "created_at": queries.Attribute("created_at", queries.as_time),
+    "updated_at": queries.Attribute("updated_at", queries.as_time),
 }
 
 

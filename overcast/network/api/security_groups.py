@@ -52,8 +52,8 @@ GROUP_ATTRIBUTES: dict[str, queries.Attribute] = {
     "project_id": queries.Attribute("project_id"),
     "stateful": queries.Attribute("stateful", queries.as_bool),
     "revision_number": queries.Attribute("revision_number", queries.as_int),
-    "created_at": queries.Attribute("created_at"),
-    "updated_at": queries.Attribute("updated_at"),
+    "created_at": queries.Attribute("created_at", queries.as_time),
+    "updated_at": queries.Attribute("updated_at", queries.as_time),
 }
 RULE_ATTRIBUTES: dict[str, queries.Attribute] = {
     "id": queries.Attribute("id"),
@@ -69,8 +69,8 @@ RULE_ATTRIBUTES: dict[str, queries.Attribute] = {
     "remote_group_id": queries.Attribute("remote_group_id"),
     "description": queries.Attribute("description"),
     "revision_number": queries.Attribute("revision_number", queries.as_int),
-    "created_at": queries.Attribute("created_at"),
-    "updated_at": queries.Attribute("updated_at"),
+    "created_at": queries.Attribute("created_at", queries.as_time),
+    "updated_at": queries.Attribute("updated_at", queries.as_time),
 }
 
 

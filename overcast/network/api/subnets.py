@@ -43,8 +43,8 @@ ATTRIBUTES: dict[str, queries.Attribute] = {
     "gateway_ip": queries.Attribute("gateway_ip"),
     "enable_dhcp": queries.Attribute("enable_dhcp", queries.as_bool),
     "revision_number": queries.Attribute("revision_number", queries.as_int),
-    "created_at": queries.Attribute("created_at"),
-    "updated_at": queries.Attribute("updated_at"),
+    "created_at": queries.Attribute("created_at", queries.as_time),
+    "updated_at": queries.Attribute("updated_at", queries.as_time),
 }
 
 
