@@ -35,10 +35,11 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     # The OpenAPI documents leave these paths' operations without the token scheme.
     app.state.public_paths = public
     identity.install(app, IdentityService(cloud.settings, cloud.db), public=public)
-    compute_service = ComputeService(cloud, images)
+    network_api = NetworkAPI(cloud)
+    compute_service = ComputeService(cloud, images, network=network_api)
     compute.install(app, compute_service, AdminServices(cloud, compute_service.quotas))
     image.install(app, images)
-    network.install(app, NetworkAPI(cloud))
+    network.install(app, network_api)
     metadata.install(app, MetadataAPI(cloud))
     # Last: each API's document describes the routes mounted above.
     openapi.install(app)

@@ -1,8 +1,13 @@
-"""What a server's network looks like to users until the network service exists.
+"""What a server's network looks like to users: its ports', or the driver's own networking.
 
-The compute host stores what its driver reports (`get_instance_network`: QEMU user-mode networking,
-the guest's address and the host port forwarded to its SSH port) in the instance's system metadata
-under "network_info"; the API renders `addresses` from it and `overcast server ssh-info` the SSH command.
+A server on networks has ports (device_id = the server): `port_addresses` reads their fixed and
+floating addresses for a page of servers in one query. A server without ports keeps what its compute
+host stored from the driver (`get_instance_network`: QEMU user-mode networking, the guest's address and
+the host port forwarded to its SSH port) in the instance's system metadata under "network_info"; the API
+renders `addresses` from one or the other and `overcast server ssh-info` the SSH command.
+
+The system metadata keys of a server's ports live here too, shared by the API (which resolves the
+request) and the compute host (which makes the ports).
 """
 
 from __future__ import annotations
@@ -15,8 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.db.models.instance_actions import InstanceExtra
+from overcast.db.models.network import IPAllocation, Network, Port
 
 SYSTEM_METADATA_KEY = "network_info"
+# [{"network_id", "fixed_ip"?} | {"port_id"}]: what the server asked for, as the API resolved it.
+REQUESTED_NETWORKS = "requested_networks"
+# The groups the ports the host makes are given.
+SECURITY_GROUP_IDS = "security_group_ids"
+# The ports the compute host made (deleted with the server); the others are the user's (unbound).
+CREATED_PORT_IDS = "created_port_ids"
 # User-mode networking has no Neutron network; its name is what `addresses` is keyed by.
 USER_NETWORK = "user"
 # Nova's (and Neutron's) base MAC prefix.
@@ -65,4 +77,30 @@ def load(session: Session, instance_uuids: Iterable[str]) -> dict[str, dict[str,
         info = (system_metadata or {}).get(SYSTEM_METADATA_KEY)
         if info:
             found[uuid] = dict(info)
+    return found
+
+
+def port_addresses(
+    session: Session, instance_uuids: Iterable[str]
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """`addresses` of each of `instance_uuids` that has ports, from its ports (one query for them all)."""
+    uuids = list(instance_uuids)
+    if not uuids:
+        return {}
+    rows = session.execute(
+        select(Port.device_id, Port.mac_address, Network.name, IPAllocation.ip_address)
+        .join(Network, Network.id == Port.network_id)
+        .join(IPAllocation, IPAllocation.port_id == Port.id)
+        .where(Port.device_id.in_(uuids))
+        .order_by(Port.device_id, Port.created_at, Port.id, IPAllocation.ip_address)
+    )
+    found: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for uuid, mac, network_name, address in rows:
+        entry = {
+            "version": 6 if ":" in address else 4,
+            "addr": address,
+            "OS-EXT-IPS:type": "fixed",
+            "OS-EXT-IPS-MAC:mac_addr": mac,
+        }
+        found.setdefault(uuid, {}).setdefault(network_name, []).append(entry)
     return found

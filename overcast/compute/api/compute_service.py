@@ -16,6 +16,7 @@ from overcast.compute.api.tags import TagAPI
 from overcast.compute.instance_actions import InstanceActionReader
 from overcast.compute.migrations import MigrationReader
 from overcast.image.api import ImageAPI
+from overcast.network.api.service import NetworkAPI
 from overcast.quota import QuotaEngine
 
 __all__ = ["ComputeService"]
@@ -24,10 +25,19 @@ __all__ = ["ComputeService"]
 class ComputeService:
     """Everything the compute HTTP router calls."""
 
-    def __init__(self, cloud: Cloud, images: ImageAPI, quotas: QuotaEngine | None = None) -> None:
-        """`images` is the process's one image service (api/assembly.py's in the API service)."""
+    def __init__(
+        self,
+        cloud: Cloud,
+        images: ImageAPI,
+        quotas: QuotaEngine | None = None,
+        *,
+        network: NetworkAPI | None = None,
+    ) -> None:
+        """`images` and `network` are the process's image and network services (api/assembly.py's in
+        the API service); a caller without a network service of its own gets one."""
         self.quotas = quotas or QuotaEngine()
-        self.servers = ServerAPI(cloud, self.quotas)
+        self.network = network or NetworkAPI(cloud)
+        self.servers = ServerAPI(cloud, self.quotas, self.network)
         self.actions = ServerActionAPI(cloud, self.quotas, self.servers, images)
         self.metadata = MetadataAPI(cloud.db, self.quotas)
         self.flavors = FlavorAPI(cloud.db)

@@ -81,6 +81,8 @@ class Server:
     flavor: Flavor | None = None
     # What the compute host reported about the guest's network (compute/network_info.py).
     network_info: dict[str, Any] | None = None
+    # The addresses of its ports ({network name: [address]}), when it is on networks.
+    port_addresses: dict[str, list[dict[str, Any]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -244,8 +246,9 @@ def _with_address(session: Session, stmt: Select[Instance], ip: str | None, ip6:
     patterns = {4: _compiled("ip", ip), 6: _compiled("ip6", ip6)}
     uuids = list(session.scalars(stmt.with_only_columns(Instance.uuid).order_by(None)))
     matched = []
-    for uuid, info in network_info.load(session, uuids).items():
-        entries = [entry for found in network_info.addresses(info).values() for entry in found]
+    stored = {uuid: network_info.addresses(info) for uuid, info in network_info.load(session, uuids).items()}
+    for uuid, found in {**stored, **network_info.port_addresses(session, uuids)}.items():
+        entries = [entry for listed in found.values() for entry in listed]
         for entry in entries:
             pattern = patterns.get(int(entry.get("version") or 4))
             if pattern is not None and pattern.match(str(entry.get("addr") or "")):
@@ -306,6 +309,7 @@ def with_details(
     locked = set(session.scalars(locked_query)) if uuids else set()
     server_tags = tags.tags_of(session, uuids)
     networks = network_info.load(session, uuids)
+    port_addresses = network_info.port_addresses(session, uuids)
     hosts = {row.host for row in rows if row.host}
     services = {
         record.host: record
@@ -326,6 +330,6 @@ def with_details(
         servers.append(Server(
             row, faults.get(row.uuid), availability_zone=zone, locked=row.uuid in locked,
             tags=tuple(server_tags.get(row.uuid, ())), host_status=status, flavor=flavors.get(row.flavor_id),
-            network_info=networks.get(row.uuid),
+            network_info=networks.get(row.uuid), port_addresses=port_addresses.get(row.uuid),
         ))  # fmt: skip
     return servers

@@ -27,7 +27,9 @@ from overcast.compute.api.aggregates import host_zones
 from overcast.compute.api.block_devices import boot_image
 from overcast.compute.api.keypairs import KeyPairAPI
 from overcast.compute.api.lookup import id_from_ref, visible_flavor, visible_image, visible_instance
+from overcast.compute.api.requested_networks import resolve_networks, resolve_security_groups
 from overcast.compute.api.server_queries import MAX_LIMIT, Server, ServerFilters, list_page, with_details
+from overcast.compute.network_info import REQUESTED_NETWORKS, SECURITY_GROUP_IDS
 from overcast.compute.notifications import InstanceNotifier
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.compute.rpcapi import ComputeAPI
@@ -36,7 +38,9 @@ from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Flavor, Instance
+from overcast.db.models.network import DefaultSecurityGroup
 from overcast.db.models.service import ServiceRecord
+from overcast.network.api.service import NetworkAPI
 from overcast.placement.claims import Resources, release
 from overcast.quota import QuotaEngine
 from overcast.virt.driver import PowerState
@@ -73,8 +77,8 @@ class ServerCreate:
     tags: tuple[str, ...] = ()
     # block_device_mapping_v2 items; only a boot-from-image root disk can be built (compute.block_devices).
     block_device_mappings: tuple[dict[str, Any], ...] = ()
-    # "auto", "none" or the requested networks; there is no network service, so only the first two work.
-    networks: str | tuple[dict[str, Any], ...] = "auto"
+    # "auto", "none", the requested networks, or None when the request had no `networks` key.
+    networks: str | tuple[dict[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,9 @@ def check_user_data(user_data: str) -> None:
 
 
 class ServerAPI:
-    def __init__(self, cloud: Cloud, quotas: QuotaEngine) -> None:
+    def __init__(self, cloud: Cloud, quotas: QuotaEngine, network: NetworkAPI) -> None:
         self.cloud = cloud
+        self.network = network
         self.db = cloud.db
         self.quotas = quotas
         self.conductor = ConductorAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
@@ -132,6 +137,8 @@ class ServerAPI:
         count = request.max_count
         admin_password = request.admin_password or generate_password()
         reservation_id = f"r-{secrets.token_hex(4)}"
+        if request.networks != "none" and "default" in request.security_groups:
+            self._ensure_default_group(ctxt.project_id)
 
         def write(session: Session) -> list[Instance]:
             flavor = self._flavor_for_boot(session, ctxt, request.flavor_ref)
@@ -146,6 +153,10 @@ class ServerAPI:
             limit = self.quotas.get_limits(session, ctxt.project_id or "")["metadata_items"]
             if 0 <= limit < len(request.metadata):
                 raise errors.QuotaExceeded("Quota exceeded for metadata_items: too many metadata items.")
+            requested_networks = resolve_networks(session, ctxt, request.networks, count)
+            group_ids = (
+                resolve_security_groups(session, ctxt, request.security_groups) if requested_networks else []
+            )
             self.quotas.consume(
                 session,
                 ctxt.project_id or "",
@@ -173,6 +184,10 @@ class ServerAPI:
             session.flush()
             for instance in created:
                 tags.add_all(session, instance.uuid, request.tags)
+                instance_extra.update_system_metadata(
+                    session, instance.uuid,
+                    **{REQUESTED_NETWORKS: requested_networks, SECURITY_GROUP_IDS: group_ids},
+                )  # fmt: skip
             server_groups.record_scheduler_hints(
                 session, ctxt, [i.uuid for i in created], request.scheduler_hints, self.quotas
             )
@@ -194,19 +209,20 @@ class ServerAPI:
                 )
         return CreatedServers(created, admin_password, reservation_id)
 
+    def _ensure_default_group(self, project_id: str) -> None:
+        """Made in its own transaction before the create's, so two first servers of a project race on
+        nothing (the network service's own rule); one read when it exists, as it mostly does."""
+        with self.db.reader() as session:
+            if session.get(DefaultSecurityGroup, project_id) is not None:
+                return
+        self.network.security_groups.ensure_default(project_id)
+
     @staticmethod
     def _check_request(request: ServerCreate) -> None:
         if request.min_count < 1 or request.max_count < request.min_count:
             raise errors.BadRequest("min_count must be at least 1 and not more than max_count.")
         if request.tags:
             tags.check_tags(request.tags)
-        if not isinstance(request.networks, str):
-            for network in request.networks:
-                # No network service exists yet, so no network or port can be found.
-                if network.get("port"):
-                    raise errors.BadRequest(f"Port {network['port']} could not be found.")
-                if network.get("uuid"):
-                    raise errors.BadRequest(f"Network {network['uuid']} could not be found.")
         for key, value in request.metadata.items():
             if not 1 <= len(key) <= 255 or len(value) > 255:
                 raise errors.BadRequest("Metadata keys must be 1-255 characters and values at most 255.")

@@ -61,8 +61,8 @@ def create_server(body: ServerCreateBody, req: ComputeRequest = Depends(compute_
         block_device_mappings=tuple(
             mapping.model_dump(exclude_unset=True) for mapping in fields.block_device_mapping_v2 or ()
         ),
-        networks=networks if isinstance(networks, str) else tuple(
-            network.model_dump(exclude_unset=True) for network in networks or ()
+        networks=networks if networks is None or isinstance(networks, str) else tuple(
+            network.model_dump(exclude_unset=True) for network in networks
         ),
     ))  # fmt: skip
     if fields.return_reservation_id:

@@ -188,7 +188,7 @@ class ServerView:
 
 def addresses(server: Server, *, extended: bool) -> dict[str, list[dict[str, Any]]]:
     """`addresses`; the OS-EXT-IPS keys only in GET bodies (and in all of them from 2.75)."""
-    found = network_info.addresses(server.network_info)
+    found = server.port_addresses or network_info.addresses(server.network_info)
     if extended:
         return found
     return {name: [{"version": entry["version"], "addr": entry["addr"]} for entry in entries]
