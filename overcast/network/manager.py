@@ -27,6 +27,7 @@ from overcast import errors
 from overcast.cloud import Cloud
 from overcast.context import RequestContext
 from overcast.db.models.network import Port as PortRow
+from overcast.db.models.network_agents import NetworkAgent
 from overcast.manager import Manager, periodic_task, rpc_method
 from overcast.network import host_state
 from overcast.network.driver_choice import dhcp_namespace_of, load_network_driver
@@ -74,12 +75,26 @@ class NetworkManager(Manager):
     # --- lifecycle --------------------------------------------------------------------------------
     def init_host(self) -> None:
         """Converge before serving: what a previous run wired stays, what was removed meanwhile goes."""
+        self.record_underlay_ip()
         self.sync()
 
     def cleanup_host(self) -> None:
         """The data plane stays as it is (VMs keep their network); the metadata proxies are threads of
         this process and end with it."""
         self.metadata_proxies.stop_all()
+
+    def record_underlay_ip(self) -> None:
+        """Tell the other agents where this host's VXLAN tunnels end (they read it for remote VTEPs)."""
+        underlay_ip = self.cloud.settings.network_underlay_ip
+
+        def write(session: Session) -> None:
+            row = session.get(NetworkAgent, self.host)
+            if row is None:
+                session.add(NetworkAgent(host=self.host, underlay_ip=underlay_ip))
+            elif row.underlay_ip != underlay_ip:
+                row.underlay_ip = underlay_ip
+
+        self.cloud.db.write(write)
 
     @periodic_task(DEFAULT_SYNC_INTERVAL)
     def periodic_sync(self) -> None:
@@ -175,8 +190,10 @@ class NetworkManager(Manager):
             return host_state.read_host_state(session, self.host, self.underlay_ips(session), network_ids)
 
     def underlay_ips(self, session: Session) -> dict[str, str]:
-        """Each host's underlay (VXLAN) address; this host's from its settings."""
-        return {self.host: self.cloud.settings.network_underlay_ip}
+        """Each host's underlay (VXLAN) address as its agent recorded it; this host's from its settings."""
+        rows = session.execute(select(NetworkAgent.host, NetworkAgent.underlay_ip))
+        recorded = {host: underlay_ip for host, underlay_ip in rows}
+        return recorded | {self.host: self.cloud.settings.network_underlay_ip}
 
     def _claim_dhcp_ports(self, network_ids: Collection[str] | None) -> None:
         """Serve DHCP on the networks of this host's VM ports whose DHCP port no agent serves yet."""

@@ -14,6 +14,7 @@ from overcast.db.models import (  # noqa: F401
     instance_actions,
     migrations,
     network,
+    network_agents,
     quota,
     server_groups,
     server_tags,

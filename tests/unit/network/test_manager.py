@@ -214,6 +214,10 @@ def test_the_compute_host_wires_over_the_bus_and_peers_learn_of_it(
     served = agents["host-a"].driver
     assert isinstance(served, NoopDriver)
     wait_until(lambda: len(served.dhcp_servers[network_id].hosts) == 2, timeout=10)
+    # Each host's VXLAN tunnel reaches the other's recorded underlay address.
+    assert served.remote_vteps[network_id] == {UNDERLAY["host-b"]}
+    other = agents["host-b"].driver
+    assert isinstance(other, NoopDriver) and other.remote_vteps[network_id] == {UNDERLAY["host-a"]}
     assert agents["host-b"].driver.inventory().dhcp_servers == frozenset()
     with pytest.raises(PortNotBoundHere):
         client.wire_port(ALICE, "host-a", second["id"])
