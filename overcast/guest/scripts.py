@@ -56,8 +56,15 @@ case "$1" in
     deconfig) ifconfig "$interface" 0.0.0.0 ;;
     bound|renew)
         ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}"
-        if [ -n "$router" ]; then
+        if [ -n "$router" ] || [ -n "$staticroutes" ]; then
             while route del default 2>/dev/null; do :; done
+        fi
+        if [ -n "$staticroutes" ]; then
+            # Classless routes (option 121) replace the router option (RFC 3442); an isolated network's
+            # route to the metadata service (169.254.169.254 via its DHCP port) comes this way.
+            set -- $staticroutes
+            while [ $# -ge 2 ]; do route add -net "$1" gw "$2" dev "$interface" 2>/dev/null; shift 2; done
+        elif [ -n "$router" ]; then
             for gateway in $router; do route add default gw "$gateway" dev "$interface"; break; done
         fi
         : > /etc/resolv.conf
@@ -115,7 +122,8 @@ for event in /sys/class/input/event*; do
 done
 
 ifconfig lo 127.0.0.1 up
-ifconfig eth0 up 2>/dev/null && udhcpc -i eth0 -s /etc/udhcpc.script -q -n -t 10 -T 1 >/dev/null 2>&1
+ifconfig eth0 up 2>/dev/null \
+    && udhcpc -i eth0 -s /etc/udhcpc.script -O staticroutes -q -n -t 10 -T 1 >/dev/null 2>&1
 
 meta=""
 userdata=""
