@@ -131,7 +131,7 @@ class Lab:
     def cleanup(self) -> None:
         for process in self.processes:
             process.kill()
-            process.wait()
+            process.communicate()  # reaps it and closes its pipes
         for pid in self._live_pids():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

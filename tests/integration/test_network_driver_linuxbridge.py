@@ -11,11 +11,19 @@ from pathlib import Path
 import pytest
 
 from overcast.network.drivers import names
-from overcast.network.drivers.linuxbridge.commands import HostCommands
+from overcast.network.drivers.linuxbridge.commands import HostCommands, namespaces
 from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
 from overcast.network.drivers.model import HostState, Inventory, Port
 from tests.integration.network_hosts import Lab, tools_available
-from tests.unit.network.driver_contract import DriverContract, flat_network, port_on, ssh_group, vxlan_network
+from tests.unit.network.driver_contract import (
+    DriverContract,
+    dhcp_for,
+    flat_network,
+    port_on,
+    router_between,
+    ssh_group,
+    vxlan_network,
+)
 
 pytestmark = pytest.mark.skipif(
     not tools_available(), reason="prerequisites: root and iproute2, nftables, dnsmasq are not installed"
@@ -71,23 +79,32 @@ def overcast_links(host: str) -> list[str]:
     return [
         entry["ifname"]
         for entry in HostCommands(host).ip_json("link", "show")
-        if entry["ifname"].startswith((names.BRIDGE, names.VXLAN, names.TAP, names.DHCP_HOST_SIDE))
+        if entry["ifname"].startswith(
+            (names.BRIDGE, names.VXLAN, names.TAP, names.DHCP_HOST_SIDE, names.ROUTER_HOST_SIDE)
+        )
     ]
 
 
-def test_syncing_to_nothing_leaves_no_device_behind(lab: Lab, host: str, driver: LinuxBridgeDriver) -> None:
+def test_syncing_to_nothing_leaves_nothing_behind(lab: Lab, host: str, driver: LinuxBridgeDriver) -> None:
     network, flat, group = vxlan_network(), flat_network(), ssh_group()
     state = HostState(
         networks=(network, flat),
         ports=(port_on(network, 10, (group.id,)), port_on(flat, 11)),
         security_groups=(group,),
+        dhcp_servers=(dhcp_for(network),),
+        routers=(router_between(network, flat),),
         remote_vteps={network.id: frozenset({SWITCH_VTEP})},
     )
     driver.sync(state)
-    assert len(overcast_links(host)) == 5  # two bridges, a VXLAN device, two taps
+    # two bridges, a VXLAN device, two taps, the DHCP server's leg, the router's two legs
+    assert len(overcast_links(host)) == 8
+    assert driver.dhcp.pid(network.id) is not None
     driver.sync(HostState())
     assert overcast_links(host) == []
     assert driver.commands.inside("nft", "list", "tables") == ""
+    made_by_driver = [name for name in namespaces() if name.startswith(names.NAMESPACE_PREFIX)]
+    assert [name for name in made_by_driver if name.endswith(host)] == []
+    assert driver.dhcp.pid(network.id) is None
     assert driver.inventory() == Inventory()
 
 
