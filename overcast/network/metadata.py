@@ -19,12 +19,14 @@ import ctypes
 import ctypes.util
 import logging
 import os
+import posixpath
 import socket
 import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import uvicorn
@@ -78,6 +80,15 @@ class PortDirectory:
         return Requester(row.device_id, row.project_id) if row else None
 
 
+def api_path(guest_path: str) -> str:
+    """The API path a guest's path is forwarded to. Dot segments are resolved here, so no path a guest
+    sends leaves the API's metadata routes; a trailing slash (a listing) is kept."""
+    normalized = posixpath.normpath("/" + guest_path.lstrip("/")).lstrip("/")
+    if not normalized:
+        return API_PATH + "/"
+    return f"{API_PATH}/{quote(normalized)}" + ("/" if guest_path.endswith("/") else "")
+
+
 def _plain(status: int, text: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     body = f"{text}\n".encode()
     headers = [(b"content-type", b"text/plain; charset=UTF-8"), (b"content-length", str(len(body)).encode())]
@@ -111,11 +122,11 @@ class MetadataProxyApp:
         await self._forward(scope, send, source, requester)
 
     async def _forward(self, scope: Scope, send: Send, source: str, requester: Requester) -> None:
-        url = self.api_url + API_PATH + scope["path"]
+        url = self.api_url + api_path(scope["path"])
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
         headers = {**signing.signed_headers(self.secret, requester.instance_id, requester.project_id),
-                   "X-Forwarded-For": source}  # fmt: skip
+                   "X-Forwarded-For": source, "Accept-Encoding": "identity"}  # fmt: skip
         client = self._client or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
         self._client = client
         try:
@@ -225,7 +236,7 @@ class MetadataProxy:
         sock = listening_socket(self.namespace, self.address, self.port)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, lifespan="off", log_level="warning", access_log=False,
-                                server_header=False)  # fmt: skip
+                                server_header=False, date_header=False)  # fmt: skip
         server = uvicorn.Server(config)
         self._server = server
         self._thread = threading.Thread(target=self._serve, args=(server, sock), daemon=True,

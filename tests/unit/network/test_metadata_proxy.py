@@ -6,6 +6,7 @@ one, bound in this process's namespace on 127.0.0.1 (the namespace case is in te
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import threading
@@ -111,6 +112,32 @@ def test_a_known_source_is_signed_and_forwarded(proxy: MetadataProxy, upstream: 
     assert seen["headers"]["x-tenant-id"] == "project-a"
     assert seen["headers"]["x-instance-id-signature"] == sign(SECRET, INSTANCE)
     assert seen["headers"]["x-forwarded-for"] == "127.0.0.1"
+    # The guest gets the bytes the API sent, never an encoding it did not ask for.
+    assert seen["headers"]["accept-encoding"] == "identity"
+    assert answer.headers.get_list("date") == [answer.headers["date"]]
+
+
+def raw_get(port: int, target: str) -> tuple[int, bytes]:
+    """A GET with the target exactly as given (httpx resolves dot segments before sending)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", target)
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("target", "forwarded"),
+    [("/../identity/v3", "/metadata/identity/v3"), ("/openstack/../../../image/v2", "/metadata/image/v2"),
+     ("/%2e%2e/compute", "/metadata/compute"), ("/openstack/latest/", "/metadata/openstack/latest/"),
+     ("/", "/metadata/")],
+)  # fmt: skip
+def test_no_path_leaves_the_metadata_routes(proxy: MetadataProxy, target: str, forwarded: str) -> None:
+    status, body = raw_get(proxy.bound_port, target)
+    assert status == 200
+    assert json.loads(body)["path"] == forwarded
 
 
 def test_the_answer_streams_back_whole_with_its_status(proxy: MetadataProxy) -> None:
