@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.db.models.instance_actions import InstanceExtra
-from overcast.db.models.network import IPAllocation, Network, Port
+from overcast.db.models.network import FloatingIP, IPAllocation, Network, Port
 
 SYSTEM_METADATA_KEY = "network_info"
 # [{"network_id", "fixed_ip"?} | {"port_id"}]: what the server asked for, as the API resolved it.
@@ -83,24 +83,41 @@ def load(session: Session, instance_uuids: Iterable[str]) -> dict[str, dict[str,
 def port_addresses(
     session: Session, instance_uuids: Iterable[str]
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """`addresses` of each of `instance_uuids` that has ports, from its ports (one query for them all)."""
+    """`addresses` of each of `instance_uuids` that has ports, from its ports: each fixed address, then
+    the floating address associated with it, as Nova lists them (one query for them all)."""
     uuids = list(instance_uuids)
     if not uuids:
         return {}
     rows = session.execute(
-        select(Port.device_id, Port.mac_address, Network.name, IPAllocation.ip_address)
+        select(
+            Port.device_id,
+            Port.mac_address,
+            Network.name,
+            IPAllocation.ip_address,
+            FloatingIP.floating_ip_address,
+        )
         .join(Network, Network.id == Port.network_id)
         .join(IPAllocation, IPAllocation.port_id == Port.id)
+        .outerjoin(
+            FloatingIP,
+            (FloatingIP.fixed_port_id == Port.id) & (FloatingIP.fixed_ip_address == IPAllocation.ip_address),
+        )
         .where(Port.device_id.in_(uuids))
         .order_by(Port.device_id, Port.created_at, Port.id, IPAllocation.ip_address)
     )
     found: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for uuid, mac, network_name, address in rows:
-        entry = {
-            "version": 6 if ":" in address else 4,
-            "addr": address,
-            "OS-EXT-IPS:type": "fixed",
-            "OS-EXT-IPS-MAC:mac_addr": mac,
-        }
-        found.setdefault(uuid, {}).setdefault(network_name, []).append(entry)
+    for uuid, mac, network_name, address, floating in rows:
+        listed = found.setdefault(uuid, {}).setdefault(network_name, [])
+        listed.append(_address(address, "fixed", mac))
+        if floating:
+            listed.append(_address(floating, "floating", mac))
     return found
+
+
+def _address(address: str, kind: str, mac: str) -> dict[str, Any]:
+    return {
+        "version": 6 if ":" in address else 4,
+        "addr": address,
+        "OS-EXT-IPS:type": kind,
+        "OS-EXT-IPS-MAC:mac_addr": mac,
+    }

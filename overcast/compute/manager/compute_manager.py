@@ -14,6 +14,7 @@ import functools
 import logging
 import threading
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -26,7 +27,9 @@ from overcast.compute.manager.host import ComputeHost, load_configured_driver
 from overcast.compute.manager.images import ImageActions
 from overcast.compute.manager.moves import MoveActions
 from overcast.compute.manager.power import PowerActions
+from overcast.compute.manager.server_ports import ServerPorts, VifSettings
 from overcast.compute.rpcapi import BINARY, TOPIC
+from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance
@@ -34,6 +37,7 @@ from overcast.errors import NotFound
 from overcast.image.api import ImageAPI
 from overcast.image.settings import ImageSettings
 from overcast.manager import Manager, periodic_task, rpc_method
+from overcast.network.api.service import NetworkAPI
 from overcast.placement.claims import Resources, release
 from overcast.scheduler.group_policy import group_policy_violation
 from overcast.scheduler.rpcapi import notify_host_states_changed
@@ -61,12 +65,20 @@ class ComputeManager(Manager):
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
 
-    def __init__(self, cloud: Cloud, host: str, *, driver: ComputeDriver | None = None) -> None:
+    def __init__(
+        self,
+        cloud: Cloud,
+        host: str,
+        *,
+        driver: ComputeDriver | None = None,
+        vif_settings: VifSettings | None = None,
+    ) -> None:
         super().__init__(cloud, host)
         # The compute host's composition root: its image cache, snapshots and transfer images all go
-        # through this one image service.
+        # through this one image service, and a server's ports through this one network service.
         images = ImageAPI(cloud, ImageSettings())
         self.compute_host = ComputeHost(cloud, host, driver or load_configured_driver(cloud), images)
+        self.ports = ServerPorts(cloud, host, NetworkAPI(cloud), vif_settings)
         # What the manager itself drives at start-up and in its periodic tasks.
         self.driver = self.compute_host.driver
         self.resource_tracker = self.compute_host.resource_tracker
@@ -166,6 +178,7 @@ class ComputeManager(Manager):
                 self.compute_host.event(ctxt, instance_uuid, "compute_build_and_run_instance"),
                 self._spawn_heartbeat(instance_uuid),
             ):
+                spec = replace(spec, network_info=self._allocate_ports(ctxt, instance_uuid))
                 self.driver.spawn(ctxt, self.compute_host.prepared(ctxt, spec), admin_password)
         except Exception as exc:
             LOG.warning("Spawning instance %s on %s failed: %s", instance_uuid, self.host, exc)
@@ -192,8 +205,21 @@ class ComputeManager(Manager):
             # Deleted (or declared lost) while spawning: the row is someone else's; the VM is ours to remove.
             LOG.info("Instance %s left SPAWNING while it was spawning; destroying the VM", instance_uuid)
             self._destroy_quietly(ctxt, instance_uuid)
+            self._deallocate_ports(ctxt, instance_uuid)
             return
         self.compute_host.notify(ctxt, instance_uuid, "create.end")
+
+    def _allocate_ports(self, ctxt: RequestContext, uuid: str) -> list[dict[str, Any]]:
+        instance = self.compute_host.load(uuid)
+        if instance is None:
+            raise NotFound(f"Instance {uuid} is no longer on {self.host}.")
+        return self.ports.allocate(ctxt, instance, instance.availability_zone or DEFAULT_AVAILABILITY_ZONE)
+
+    def _deallocate_ports(self, ctxt: RequestContext, uuid: str) -> None:
+        try:
+            self.ports.deallocate(ctxt, uuid)
+        except Exception:
+            LOG.exception("Releasing the ports of instance %s on %s failed", uuid, self.host)
 
     def _spawn_heartbeat(self, uuid: str) -> AbstractContextManager[None]:
         """While the image is fetched and the VM spawns, the conductor's stall sweep sees a live build."""
@@ -213,6 +239,8 @@ class ComputeManager(Manager):
         failed_hosts: list[str],
     ) -> None:
         self._destroy_quietly(ctxt, uuid)
+        # The next host makes its own ports; the user's go back to being free for it.
+        self._deallocate_ports(ctxt, uuid)
 
         given_back = self.cloud.db.write(
             lambda session: self._give_back(session, uuid, states.SPAWNING, claimed, node)
@@ -279,6 +307,7 @@ class ComputeManager(Manager):
             self.cloud.db.write(give_up)
             self.compute_host.notify(ctxt, uuid, "delete.error", exception=str(exc))
             return
+        self._deallocate_ports(ctxt, uuid)
 
         def finish(session: Session) -> bool:
             try:

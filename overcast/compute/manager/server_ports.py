@@ -1,0 +1,144 @@
+"""A server's ports on this compute host: made or bound before the VM spawns, wired by the host's network
+agent, unwired and deleted (or unbound, if the user brought them) when the server goes.
+
+The API resolved what the server asked for into its system metadata (`compute/api/requested_networks.py`:
+`requested_networks`, `security_group_ids`); the ports the host made are listed there too
+(`created_port_ids`), so a delete knows which ports are the user's to keep, as Nova's
+`preserve_on_delete` does.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import select
+
+from overcast import errors
+from overcast.cloud import Cloud
+from overcast.compute import instance_extra
+from overcast.compute.network_info import CREATED_PORT_IDS, REQUESTED_NETWORKS, SECURITY_GROUP_IDS
+from overcast.context import RequestContext
+from overcast.db.models.compute import Instance
+from overcast.db.models.network import Port
+from overcast.network.api.errors import PortNotFound
+from overcast.network.api.service import NetworkAPI
+from overcast.network.rpcapi import NetworkAgentAPI
+
+LOG = logging.getLogger(__name__)
+
+OWNER_PREFIX = "compute:"
+
+
+class VifSettings(BaseSettings):
+    """Read from OVERCAST_VIF_* variables (the shared Settings stays small)."""
+
+    model_config = SettingsConfigDict(env_prefix="OVERCAST_VIF_", extra="ignore")
+
+    # Nova's vif_plugging_timeout: how long a build waits for the agent to wire one port.
+    plugging_timeout: float = Field(default=60.0, gt=0)
+
+
+class PortWiringFailed(errors.OvercastError):
+    status = 500
+    title = "computeFault"
+    default_message = "A port of the server could not be wired."
+
+
+class ServerPorts:
+    def __init__(
+        self, cloud: Cloud, host: str, network: NetworkAPI, settings: VifSettings | None = None
+    ) -> None:
+        self.cloud = cloud
+        self.host = host
+        self.network = network
+        self.settings = settings or VifSettings()
+        self.agent = NetworkAgentAPI(cloud.transport, timeout=self.settings.plugging_timeout)
+
+    def allocate(self, ctxt: RequestContext, instance: Instance, zone: str) -> list[dict[str, Any]]:
+        """Make or bind the server's ports on this host and have the agent wire each; the VIFs the
+        driver plugs, in the order the server asked for them ([]: the driver's own networking)."""
+        with self.cloud.db.reader() as session:
+            sysmeta = instance_extra.system_metadata(session, instance.uuid)
+        requested: list[dict[str, str]] = list(sysmeta.get(REQUESTED_NETWORKS) or [])
+        if not requested:
+            return []
+        admin = RequestContext.admin(ctxt.request_id)
+        binding = {
+            "device_id": instance.uuid,
+            "device_owner": f"{OWNER_PREFIX}{zone}",
+            "binding:host_id": self.host,
+        }
+        port_ids: list[str] = []
+        for item in requested:
+            if "port_id" in item:
+                self.network.ports.update(admin, item["port_id"], binding)
+                port_ids.append(item["port_id"])
+                continue
+            attrs: dict[str, Any] = {
+                "network_id": item["network_id"],
+                "project_id": instance.project_id,
+                "security_groups": list(sysmeta.get(SECURITY_GROUP_IDS) or []),
+                **binding,
+            }
+            if item.get("fixed_ip"):
+                attrs["fixed_ips"] = [{"ip_address": item["fixed_ip"]}]
+            created = self.network.ports.create(admin, attrs)
+            port_ids.append(str(created["id"]))
+            # Recorded at once, so a failure further on still deletes every port made so far.
+            self._remember_created(instance.uuid, str(created["id"]))
+        return [self._wire(ctxt, instance.uuid, port_id) for port_id in port_ids]
+
+    def _wire(self, ctxt: RequestContext, uuid: str, port_id: str) -> dict[str, Any]:
+        try:
+            vif = self.agent.wire_port(ctxt, self.host, port_id, timeout=self.settings.plugging_timeout)
+        except Exception as exc:
+            LOG.warning("Wiring port %s of instance %s on %s failed: %s", port_id, uuid, self.host, exc)
+            # Short enough to survive in the fault after the conductor's "Exhausted all hosts" preface.
+            limit = self.settings.plugging_timeout
+            raise PortWiringFailed(
+                f"Port {port_id} was not wired on {self.host} within {limit:g} s: {exc}"
+            ) from exc
+        return {
+            "id": vif["port_id"],
+            "address": vif["mac_address"],
+            "type": "tap",
+            "device": vif["device"],
+            "mtu": vif["mtu"],
+            "network_id": vif["network_id"],
+            "fixed_ips": list(vif.get("fixed_ips") or []),
+        }
+
+    def _remember_created(self, uuid: str, port_id: str) -> None:
+        def write(session: Any) -> None:
+            created = instance_extra.system_metadata(session, uuid).get(CREATED_PORT_IDS) or []
+            instance_extra.update_system_metadata(session, uuid, **{CREATED_PORT_IDS: [*created, port_id]})
+
+        self.cloud.db.write(write)
+
+    def deallocate(self, ctxt: RequestContext, uuid: str) -> None:
+        """Unwire the server's ports; delete those this host made, unbind the ones the user brought.
+        Each step is best effort: a delete never stops on a port someone already removed."""
+        with self.cloud.db.reader() as session:
+            port_ids = list(session.scalars(select(Port.id).where(Port.device_id == uuid)))
+            created = set(instance_extra.system_metadata(session, uuid).get(CREATED_PORT_IDS) or [])
+        admin = RequestContext.admin(ctxt.request_id)
+        for port_id in port_ids:
+            try:
+                self.agent.unwire_port(ctxt, self.host, port_id, timeout=self.settings.plugging_timeout)
+            except Exception:
+                LOG.exception("Unwiring port %s of instance %s on %s failed", port_id, uuid, self.host)
+            try:
+                if port_id in created:
+                    self.network.ports.delete(admin, port_id)
+                else:
+                    unbound = {"device_id": "", "device_owner": "", "binding:host_id": ""}
+                    self.network.ports.update(admin, port_id, unbound)
+            except PortNotFound:
+                pass
+        if created:
+            self.cloud.db.write(
+                lambda session: instance_extra.update_system_metadata(session, uuid, **{CREATED_PORT_IDS: []})
+            )
