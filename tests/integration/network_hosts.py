@@ -28,7 +28,7 @@ UNDERLAY_PREFIX = 24
 def tools_available() -> bool:
     return os.geteuid() == 0 and all(
         subprocess.run(["which", tool], capture_output=True, check=False).returncode == 0
-        for tool in ("ip", "bridge", "nft", "nsenter", "dnsmasq")
+        for tool in ("ip", "bridge", "nft", "nsenter", "dnsmasq", "busybox")
     )
 
 

@@ -7,6 +7,8 @@ is what the driver reads back. Namespaces and nftables objects have room for the
 
 from __future__ import annotations
 
+import uuid
+
 IFNAME_MAX = 15
 INTERFACE_PREFIX = "ov"
 BRIDGE = "ovb-"  # a network's bridge
@@ -71,4 +73,15 @@ def owned_namespaces(kind: str, found: set[str], host_namespace: str | None) -> 
     """The ids of the ``kind`` namespaces (dhcp, router) of this host among ``found``."""
     prefix = f"{NAMESPACE_PREFIX}{kind}-"
     ids = {name[len(prefix) : len(prefix) + 36] for name in found if name.startswith(prefix)}
-    return frozenset(object_id for object_id in ids if _namespace(kind, object_id, host_namespace) in found)
+    return frozenset(
+        object_id
+        for object_id in ids
+        if _is_uuid(object_id) and _namespace(kind, object_id, host_namespace) in found
+    )
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False

@@ -45,7 +45,7 @@ class Routers:
         namespace = self.namespace(router.id)
         ensure_namespace(namespace)
         inside = HostCommands(namespace)
-        inside.inside("sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+        inside.inside("busybox", "sysctl", "-w", "net.ipv4.ip_forward=1")
         announced = self._floating_addresses_held(inside, router)
         wanted = {leg.inner for leg in legs}
         for link in inside.ip_json("link", "show"):
