@@ -2,7 +2,8 @@
 
 A host wires the ports bound to it (``binding:host_id``) that belong to VMs, the networks they are on,
 their security groups (and the groups their rules name as remote, whose member sets they match), and
-the DHCP server of every network whose DHCP port is bound to it. Everything is read in one read
+the DHCP server of every network whose DHCP port is bound to it, and the routers whose ports are bound
+to it (their legs' networks with them, their associated floating IPs). Everything is read in one read
 transaction, so the records are one consistent snapshot. A VXLAN network's remote VTEPs are the
 underlay addresses of the other hosts with ports bound on it.
 """
@@ -16,34 +17,46 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.db.models.network import (
+    FloatingIP as FloatingIPRow,
+)
+from overcast.db.models.network import (
     IPAllocation,
     PortSecurityGroup,
     SecurityGroupRule,
 )
 from overcast.db.models.network import Network as NetworkRow
 from overcast.db.models.network import Port as PortRow
+from overcast.db.models.network import Router as RouterRow
 from overcast.db.models.network import Subnet as SubnetRow
 from overcast.network.drivers import names
 from overcast.network.drivers.model import (
     AddressPair,
     DhcpHost,
     DhcpServer,
+    ExternalGateway,
     FixedIP,
+    FloatingIP,
     HostRoute,
     HostState,
     Network,
     Port,
+    Router,
+    RouterInterface,
     SecurityGroup,
     Subnet,
 )
 from overcast.network.drivers.model import SecurityGroupRule as RuleRecord
 
 DHCP_OWNER = "network:dhcp"
+ROUTER_INTERFACE_OWNER = "network:router_interface"
+ROUTER_GATEWAY_OWNER = "network:router_gateway"
+ROUTER_OWNERS = (ROUTER_INTERFACE_OWNER, ROUTER_GATEWAY_OWNER)
 # Ports Neutron's own agents serve (DHCP, router interfaces and gateways, floating IPs): never a VM's tap.
 SERVICE_OWNER_PREFIX = "network:"
 
 
 def is_vm_port(port: PortRow) -> bool:
+    """A VM's NIC (compute:*, or a port an operator bound by hand); DHCP and router ports are not."""
     return not port.device_owner.startswith(SERVICE_OWNER_PREFIX)
 
 
@@ -67,7 +80,14 @@ class HostStateReader:
         bound = list(self.session.scalars(query.order_by(PortRow.id)))
         vm_ports = [port for port in bound if is_vm_port(port)]
         dhcp_ports = [port for port in bound if port.device_owner == DHCP_OWNER]
-        wired_network_ids = sorted({port.network_id for port in [*vm_ports, *dhcp_ports]})
+        # A slice (one network, for a wire) leaves routers alone: only the full sync converges them.
+        router_ids = (
+            self._routers_of({port.device_id for port in bound if port.device_owner in ROUTER_OWNERS})
+            if network_ids is None
+            else []
+        )
+        router_ports = self._router_ports(router_ids)
+        wired_network_ids = sorted({port.network_id for port in [*vm_ports, *dhcp_ports, *router_ports]})
         if not wired_network_ids:
             return HostState()
         networks = list(
@@ -94,6 +114,7 @@ class HostStateReader:
                 }
             ),
             dhcp_servers=self._dhcp_servers(networks, dhcp_ports, on_networks, fixed_ips),
+            routers=self._routers(router_ids, router_ports, fixed_ips),
             remote_vteps=self._remote_vteps(networks, on_networks),
         )
 
@@ -197,6 +218,59 @@ class HostStateReader:
             )
         return tuple(servers)
 
+    def _routers_of(self, device_ids: set[str]) -> list[str]:
+        if not device_ids:
+            return []
+        return list(
+            self.session.scalars(
+                select(RouterRow.id).where(RouterRow.id.in_(sorted(device_ids))).order_by(RouterRow.id)
+            )
+        )
+
+    def _router_ports(self, router_ids: list[str]) -> list[PortRow]:
+        if not router_ids:
+            return []
+        return list(
+            self.session.scalars(
+                select(PortRow)
+                .where(PortRow.device_id.in_(router_ids), PortRow.device_owner.in_(ROUTER_OWNERS))
+                .order_by(PortRow.id)
+            )
+        )
+
+    def _routers(
+        self, router_ids: list[str], ports: list[PortRow], fixed_ips: Mapping[str, tuple[FixedIP, ...]]
+    ) -> tuple[Router, ...]:
+        """Each router's legs (one per port, on its first address) and its associated floating IPs."""
+        if not router_ids:
+            return ()
+        subnet_ids = sorted({fixed_ips[port.id][0].subnet_id for port in ports if fixed_ips[port.id]})
+        subnets = {
+            row.id: row for row in self.session.scalars(select(SubnetRow).where(SubnetRow.id.in_(subnet_ids)))
+        }
+        legs: dict[str, list[tuple[PortRow, FixedIP, SubnetRow]]] = defaultdict(list)
+        for port in ports:
+            if fixed_ips[port.id]:
+                first = fixed_ips[port.id][0]
+                legs[port.device_id].append((port, first, subnets[first.subnet_id]))
+        floating = self._floating_ips(router_ids)
+        rows = self.session.scalars(
+            select(RouterRow).where(RouterRow.id.in_(router_ids)).order_by(RouterRow.id)
+        )
+        return tuple(_router(row, legs[row.id], floating[row.id]) for row in rows)
+
+    def _floating_ips(self, router_ids: list[str]) -> dict[str, list[FloatingIP]]:
+        floating: dict[str, list[FloatingIP]] = defaultdict(list)
+        rows = self.session.execute(
+            select(FloatingIPRow.router_id, FloatingIPRow.floating_ip_address, FloatingIPRow.fixed_ip_address)
+            .where(FloatingIPRow.router_id.in_(router_ids), FloatingIPRow.fixed_ip_address.is_not(None))
+            .order_by(FloatingIPRow.floating_ip_address)
+        )
+        for router_id, floating_ip_address, fixed_ip_address in rows:
+            if router_id and fixed_ip_address:  # both by the query; the columns are nullable
+                floating[router_id].append(FloatingIP(floating_ip_address, fixed_ip_address))
+        return floating
+
     def _remote_vteps(
         self, networks: list[NetworkRow], on_networks: list[PortRow]
     ) -> dict[str, frozenset[str]]:
@@ -274,3 +348,31 @@ def _rule(row: SecurityGroupRule) -> RuleRecord:
         remote_ip_prefix=row.remote_ip_prefix,
         remote_group_id=row.remote_group_id,
     )
+
+
+def _router(
+    row: RouterRow, legs: list[tuple[PortRow, FixedIP, SubnetRow]], floating: list[FloatingIP]
+) -> Router:
+    interfaces = tuple(
+        RouterInterface(port.id, port.network_id, port.mac_address, fixed.ip_address, subnet.cidr)
+        for port, fixed, subnet in legs
+        if port.device_owner == ROUTER_INTERFACE_OWNER
+    )
+    gateway = next(
+        (
+            ExternalGateway(
+                port_id=port.id,
+                network_id=port.network_id,
+                mac_address=port.mac_address,
+                ip_address=fixed.ip_address,
+                cidr=subnet.cidr,
+                gateway_ip=subnet.gateway_ip,
+                enable_snat=row.enable_snat,
+            )
+            for port, fixed, subnet in legs
+            if port.id == row.gateway_port_id
+        ),
+        None,
+    )
+    # Floating IPs live on the gateway leg: without a gateway there is nowhere to hold them.
+    return Router(row.id, interfaces, gateway, tuple(floating) if gateway is not None else ())

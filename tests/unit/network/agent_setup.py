@@ -55,3 +55,28 @@ def bound_port(api: NetworkAPI, network_id: str, host: str, **attrs: Any) -> dic
 
 def port_row(api: NetworkAPI, port_id: str) -> dict[str, Any]:
     return api.ports.get(ADMIN, port_id)
+
+
+def external_network(api: NetworkAPI, cidr: str = "203.0.113.0/24") -> tuple[str, str]:
+    """The cloud's `public` network, as an admin makes it: external, flat on the `public` physical network."""
+    network = api.networks.create(
+        ADMIN,
+        {
+            "name": "public",
+            "router:external": True,
+            "provider:network_type": "flat",
+            "provider:physical_network": "public",
+        },
+    )
+    subnet = api.subnets.create(
+        ADMIN, {"network_id": network["id"], "ip_version": 4, "cidr": cidr, "enable_dhcp": False}
+    )
+    return network["id"], subnet["id"]
+
+
+def routed_network(api: NetworkAPI, public_id: str) -> tuple[str, str, str]:
+    """A project network whose subnet a router joins to `public`: (network, subnet, router)."""
+    network_id, subnet_id = network_with_subnet(api)
+    router = api.routers.create(ALICE, {"name": "router", "external_gateway_info": {"network_id": public_id}})
+    api.routers.add_interface(ALICE, router["id"], {"subnet_id": subnet_id})
+    return network_id, subnet_id, router["id"]

@@ -12,15 +12,17 @@ from overcast.db import Database
 from overcast.db.models.network import Port as PortRow
 from overcast.network.api.service import NetworkAPI
 from overcast.network.drivers import names
-from overcast.network.drivers.model import DhcpHost, FixedIP, HostState
+from overcast.network.drivers.model import DhcpHost, FixedIP, FloatingIP, HostState
 from overcast.network.host_state import read_host_state
 from tests.unit.network.agent_setup import (
     ADMIN,
     ALICE,
     agent_cloud,
     bound_port,
+    external_network,
     network_api,
     network_with_subnet,
+    routed_network,
 )
 
 UNDERLAY = {"host-a": "192.0.2.1", "host-b": "192.0.2.2", "host-c": "127.0.0.1"}
@@ -179,3 +181,44 @@ def test_service_ports_bound_to_a_host_are_no_taps(api: NetworkAPI, db: Database
     network_id, _ = network_with_subnet(api)
     bound_port(api, network_id, "host-a", device_owner="network:router_interface")
     assert state_of(db, "host-a") == HostState()
+
+
+def test_a_router_served_here_comes_with_its_legs_networks_and_floating_ips(
+    api: NetworkAPI, db: Database
+) -> None:
+    public_id, public_subnet = external_network(api)
+    network_id, _, router_id = routed_network(api, public_id)
+    vm = bound_port(api, network_id, "host-a")
+    floating = api.floating_ips.create(ALICE, {"floating_network_id": public_id, "port_id": vm["id"]})
+    assert state_of(db, "host-a").routers == ()  # no host serves the router yet
+    with db.writer() as session:
+        session.execute(
+            update(PortRow).where(PortRow.device_id == router_id).values(binding_host_id="host-a")
+        )
+
+    state = state_of(db, "host-a")
+
+    assert {network.id for network in state.networks} == {network_id, public_id}
+    public = next(network for network in state.networks if network.id == public_id)
+    assert (public.segmentation_type, public.physical_network) == ("flat", "public")
+    (router,) = state.routers
+    (interface,) = router.interfaces
+    assert (interface.network_id, interface.ip_address, interface.cidr) == (
+        network_id,
+        "10.0.0.1",
+        "10.0.0.0/24",
+    )
+    assert router.gateway is not None
+    gateway = api.routers.get(ALICE, router_id)["external_gateway_info"]["external_fixed_ips"][0]
+    assert (router.gateway.network_id, router.gateway.ip_address, router.gateway.cidr) == (
+        public_id,
+        gateway["ip_address"],
+        "203.0.113.0/24",
+    )
+    assert router.gateway.gateway_ip == "203.0.113.1" and router.gateway.enable_snat
+    assert gateway["subnet_id"] == public_subnet
+    assert router.floating_ips == (
+        FloatingIP(floating["floating_ip_address"], vm["fixed_ips"][0]["ip_address"]),
+    )
+    # A wire's slice leaves routers to the full sync.
+    assert state_of(db, "host-a", [network_id]).routers == ()

@@ -14,12 +14,13 @@ from overcast.cloud import Cloud
 from overcast.config import Settings, load_settings
 from overcast.db import Database
 from overcast.db.models.network import Port as PortRow
+from overcast.network.agent_records import dhcp_device_id
 from overcast.network.api.service import NetworkAPI
 from overcast.network.driver_choice import load_network_driver, resolve_network_driver_name
 from overcast.network.drivers import names
 from overcast.network.drivers.base import NetworkDriverError
 from overcast.network.drivers.noop import NoopDriver
-from overcast.network.manager import NetworkManager, PortNotBoundHere, PortNotFound, dhcp_device_id
+from overcast.network.manager import NetworkManager, PortNotBoundHere, PortNotFound
 from overcast.network.rpcapi import NetworkAgentAPI
 from overcast.service import Service
 from tests.support.waiting import wait_until
@@ -28,9 +29,11 @@ from tests.unit.network.agent_setup import (
     ALICE,
     agent_cloud,
     bound_port,
+    external_network,
     network_api,
     network_with_subnet,
     port_row,
+    routed_network,
 )
 
 
@@ -234,3 +237,44 @@ def test_the_fake_virt_driver_pairs_with_noop_and_unknown_drivers_are_refused(tm
     assert isinstance(load_network_driver(settings(network_driver="noop"), "host-a"), NoopDriver)
     with pytest.raises(NetworkDriverError, match="Unknown network driver 'ovs'"):
         load_network_driver(settings(network_driver="ovs"), "host-a")
+
+
+def test_the_first_host_with_a_vm_behind_a_router_serves_it_and_its_floating_ips(
+    api: NetworkAPI, cloud: Cloud, agent: NetworkManager, driver: NoopDriver
+) -> None:
+    public_id, _ = external_network(api)
+    network_id, _, router_id = routed_network(api, public_id)
+    other_host = NetworkManager(cloud, "host-b", driver=NoopDriver())
+    vm = bound_port(api, network_id, "host-a")
+    bound_port(api, network_id, "host-b")
+    floating = api.floating_ips.create(ALICE, {"floating_network_id": public_id, "port_id": vm["id"]})
+    assert floating["status"] == "DOWN"
+
+    agent.sync()
+    other_host.sync()
+
+    assert set(driver.routers) == {router_id} and other_host.driver.inventory().routers == frozenset()
+    assert [fip.fixed_ip_address for fip in driver.routers[router_id].floating_ips] == [
+        vm["fixed_ips"][0]["ip_address"]
+    ]
+    assert set(driver.networks) == {network_id, public_id}
+    router_ports = [api.ports.get(ADMIN, port_id) for port_id in router_port_ids(api, router_id)]
+    assert len(router_ports) == 2 and {port["binding:host_id"] for port in router_ports} == {"host-a"}
+    assert api.floating_ips.get(ALICE, floating["id"])["status"] == "ACTIVE"
+
+    # A second interface joins the router: the host serving it binds the new port too.
+    second_network, second_subnet = network_with_subnet(api, cidr="10.1.0.0/24")
+    api.routers.add_interface(ALICE, router_id, {"subnet_id": second_subnet})
+    other_host.sync()
+    agent.sync()
+    assert {leg.network_id for leg in driver.routers[router_id].interfaces} == {network_id, second_network}
+
+    api.floating_ips.update(ALICE, floating["id"], {"port_id": None})
+    agent.sync()
+    assert driver.routers[router_id].floating_ips == ()
+    assert api.floating_ips.get(ALICE, floating["id"])["status"] == "DOWN"
+
+
+def router_port_ids(api: NetworkAPI, router_id: str) -> list[str]:
+    with api.db.reader() as session:
+        return list(session.scalars(select(PortRow.id).where(PortRow.device_id == router_id)))
