@@ -47,7 +47,7 @@ from overcast.virt.qemu.instance import (
     InstanceRecord,
 )
 from overcast.virt.qemu.resize import ColdResize, is_set_aside
-from overcast.virt.qemu.runtime import Runtime, run_dispatcher
+from overcast.virt.qemu.runtime import Runtime, run_dispatcher, tap_vifs
 from overcast.virt.qemu.serial_ports import SerialPorts
 from overcast.virt.qemu.vms import HostVMs
 
@@ -173,9 +173,12 @@ class QemuDriver(ComputeDriver):
     def list_instance_uuids(self) -> list[str]:
         return self._vms.uuids()
 
-    def get_instance_network(self, uuid: str) -> dict[str, Any]:
-        """How to reach the guest: user-mode NAT, SSH forwarded from 127.0.0.1:<ssh_port>."""
+    def get_instance_network(self, uuid: str) -> dict[str, Any] | None:
+        """How to reach the guest: user-mode NAT, SSH forwarded from 127.0.0.1:<ssh_port>; None when
+        its NICs are on taps (its ports' networks say how to reach it)."""
         vm = self._vms.get(uuid)
+        if tap_vifs(vm.spec.network_info):
+            return None
         return {
             "mode": "user",
             "guest_ip": GUEST_ADDRESS,

@@ -47,10 +47,34 @@ class LaunchConfig:
     disks: list[DiskSpec]
     ssh_port: int | None = None  # host port forwarded to the guest's 22, on 127.0.0.1 only
     mac_address: str | None = None
+    # One NIC per VIF the network agent wired: (tap device, MAC). None: QEMU's user-mode NAT.
+    taps: tuple[tuple[str, str], ...] = ()
     serial_tcp: tuple[str, int] | None = None  # (listen host, port) of the serial port; None: a unix socket
     incoming: str | None = None  # state file to resume from
     machine: str = "q35"
     extra_args: list[str] = field(default_factory=list)
+
+
+def tap_netdev(netdev_id: str, device: str) -> str:
+    """A NIC's back end on a tap the network agent made and plugged: QEMU runs no script on it."""
+    return f"tap,id={netdev_id},ifname={device},script=no,downscript=no"
+
+
+def nic_device(netdev_id: str, mac: str | None) -> str:
+    # No iPXE option ROM: we never boot from the network.
+    return f"virtio-net-pci,netdev={netdev_id},id={netdev_id}-nic,romfile=" + (f",mac={mac}" if mac else "")
+
+
+def _network_args(config: LaunchConfig) -> list[str]:
+    if config.taps:
+        args = []
+        for index, (device, mac) in enumerate(config.taps):
+            args += ["-netdev", tap_netdev(f"net{index}", device), "-device", nic_device(f"net{index}", mac)]
+        return args
+    netdev = "user,id=net0"
+    if config.ssh_port is not None:
+        netdev += f",hostfwd=tcp:127.0.0.1:{config.ssh_port}-:{GUEST_SSH_PORT}"
+    return ["-netdev", netdev, "-device", nic_device("net0", config.mac_address)]
 
 
 def build_qemu_command(config: LaunchConfig, qemu: str = "qemu-system-x86_64") -> list[str]:
@@ -71,13 +95,7 @@ def build_qemu_command(config: LaunchConfig, qemu: str = "qemu-system-x86_64") -
             drive += ",readonly=on"
         device = f"virtio-blk-pci,drive=disk{index}" + (",bootindex=1" if disk.boot else "")
         args += ["-drive", drive, "-device", device]
-    netdev = "user,id=net0"
-    if config.ssh_port is not None:
-        netdev += f",hostfwd=tcp:127.0.0.1:{config.ssh_port}-:{GUEST_SSH_PORT}"
-    nic = "virtio-net-pci,netdev=net0,romfile="  # no iPXE option ROM: we never boot from the network
-    if config.mac_address:
-        nic += f",mac={config.mac_address}"
-    args += ["-netdev", netdev, "-device", nic]
+    args += _network_args(config)
     # The serial port is a socket for an interactive console (os-remote-consoles) whose output QEMU
     # also appends to the console log, connected or not. On TCP the API's proxy can be on another host.
     if config.serial_tcp is not None:

@@ -37,6 +37,11 @@ _QUIT_TIMEOUT = 10.0
 _MIGRATION_TIMEOUT = 300.0
 
 
+def tap_vifs(network_info: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """(tap device, MAC) of each VIF the network agent wired, in the order the server asked for them."""
+    return tuple((str(v["device"]), str(v["address"])) for v in network_info if v.get("type") == "tap")
+
+
 class Runtime:
     def __init__(self, qemu_binary: str, accelerator: Accelerator, port_reservations: set[int],
                  port_lock: threading.Lock, serial_ports: SerialPorts | None = None, *,
@@ -60,15 +65,17 @@ class Runtime:
             disks.insert(0, launch.DiskSpec(RESCUE_DISK, boot=True))
         disks.append(launch.DiskSpec(CONFIG_DRIVE, format="raw", readonly=True))
         mac = next((str(v["address"]) for v in spec.network_info if v.get("address")), None)
+        taps = tap_vifs(spec.network_info)
         offset = console.console_size(vm.path(launch.CONSOLE_FILE))
         ssh_taken = serial_taken = False
         for attempt in range(3):
-            port = self._port_for(vm, fresh=ssh_taken)
+            # On taps the guest is reached on its network: nothing of the host is forwarded to it.
+            port = None if taps else self._port_for(vm, fresh=ssh_taken)
             serial = self._serial_for(vm, fresh=serial_taken)
             config = launch.LaunchConfig(
                 uuid=vm.uuid, name=spec.name.replace(",", ",,"), vcpus=spec.vcpus, memory_mb=spec.memory_mb,
                 accelerator=self.accelerator.name, cpu=self.accelerator.cpu, disks=disks, ssh_port=port,
-                mac_address=mac, serial_tcp=serial,
+                mac_address=mac, taps=taps, serial_tcp=serial,
                 incoming=shlex.quote(str(incoming.absolute())) if incoming else None,
             )  # fmt: skip
             try:

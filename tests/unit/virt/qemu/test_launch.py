@@ -92,3 +92,18 @@ def test_free_port_is_bindable_and_skips_reserved_ones() -> None:
         reserved.add(port)
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", port))
+
+
+def test_vifs_on_taps_replace_user_mode_networking() -> None:
+    taps = (("ovt-1a2b3c4d-5e", "fa:16:3e:00:00:0a"), ("ovt-9f8e7d6c-5b", "fa:16:3e:00:00:0b"))
+    args = build_qemu_command(_config(taps=taps))
+    assert _option(args, "-netdev") == [
+        "tap,id=net0,ifname=ovt-1a2b3c4d-5e,script=no,downscript=no",
+        "tap,id=net1,ifname=ovt-9f8e7d6c-5b,script=no,downscript=no",
+    ]
+    nics = [d for d in _option(args, "-device") if d.startswith("virtio-net-pci")]
+    assert nics == [
+        "virtio-net-pci,netdev=net0,id=net0-nic,romfile=,mac=fa:16:3e:00:00:0a",
+        "virtio-net-pci,netdev=net1,id=net1-nic,romfile=,mac=fa:16:3e:00:00:0b",
+    ]
+    assert "hostfwd" not in " ".join(args)
