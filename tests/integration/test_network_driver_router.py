@@ -14,9 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from overcast.network.drivers.linuxbridge.commands import namespaces, run
+from overcast.network.drivers import names
+from overcast.network.drivers.linuxbridge.commands import HostCommands, namespaces, run
 from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
-from overcast.network.drivers.model import FloatingIP, HostState, Router, SecurityGroup, SecurityGroupRule
+from overcast.network.drivers.model import (
+    FloatingIP,
+    HostRoute,
+    HostState,
+    Router,
+    SecurityGroup,
+    SecurityGroupRule,
+)
 from tests.integration.network_hosts import VM, Lab, tools_available
 from tests.unit.network.driver_contract import flat_network, port_on, router_between, vxlan_network
 
@@ -151,3 +159,18 @@ def test_removing_the_router_removes_its_namespace_and_legs(site: Site) -> None:
     assert [link for link in site.driver.links.all() if link.startswith("ovr-")] == []
     assert site.seen_from(site.vm.namespace, OUTSIDE_IP, 8080) == ""
 
+
+
+def test_extra_routes_and_interfaces_converge_on_what_is_asked(site: Site) -> None:
+    namespace = HostCommands(site.driver.routers.namespace(site.router.id))
+    routes = (HostRoute("10.9.0.0/16", OUTSIDE_IP), HostRoute("10.8.0.5/32", OUTSIDE_IP))
+    site.driver.ensure_router(replace(site.router, routes=routes))
+    site.driver.ensure_router(replace(site.router, routes=routes[1:]))
+    static = namespace.ip_json("route", "show", "proto", "static")
+    assert [(entry["dst"], entry["gateway"]) for entry in static] == [("10.8.0.5", OUTSIDE_IP)]
+
+    site.driver.ensure_router(replace(site.router, interfaces=()))  # the subnet detached
+    assert [link["ifname"] for link in namespace.ip_json("link", "show") if link["ifname"] != "lo"] == [
+        names.router_namespace_side(site.router.gateway.port_id)  # type: ignore[union-attr]
+    ]
+    assert site.seen_from(site.vm.namespace, OUTSIDE_IP, 8080) == ""

@@ -148,6 +148,7 @@ class Router:
     interfaces: tuple[RouterInterface, ...] = ()
     gateway: ExternalGateway | None = None
     floating_ips: tuple[FloatingIP, ...] = ()
+    routes: tuple[HostRoute, ...] = ()  # Neutron's extra routes
 
 
 @dataclass(frozen=True)

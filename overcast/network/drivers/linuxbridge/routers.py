@@ -62,6 +62,7 @@ class Routers:
         else:
             with contextlib.suppress(CommandFailed):
                 inside.ip("route", "del", "default")
+        self._converge_routes(inside, router)
         inside.inside("nft", "-f", "-", stdin=nat_script(router, self._gateway_device(router)))
         for floating in router.floating_ips:
             if floating.floating_ip_address not in announced:
@@ -99,6 +100,19 @@ class Routers:
         return legs
 
     @staticmethod
+    def _converge_routes(inside: HostCommands, router: Router) -> None:
+        """The router's extra routes are its ``proto static`` routes (its legs' routes are the kernel's,
+        its default route ``proto boot``), so the ones no longer asked for are found and deleted."""
+        wanted = {_network(route.destination): route.nexthop for route in router.routes}
+        static = inside.ip_json("route", "show", "proto", "static")
+        held = {_network(entry["dst"]): entry.get("gateway") for entry in static}
+        for destination in sorted(set(held) - set(wanted)):
+            inside.ip("route", "del", destination, "proto", "static")
+        for destination, nexthop in sorted(wanted.items()):
+            if held.get(destination) != nexthop:
+                inside.ip("route", "replace", destination, "via", nexthop, "proto", "static")
+
+    @staticmethod
     def _gateway_device(router: Router) -> str:
         return names.router_namespace_side(router.gateway.port_id) if router.gateway else ""
 
@@ -134,6 +148,11 @@ class Routers:
             with contextlib.suppress(CommandFailed):
                 self.commands.ip("link", "del", "dev", host_side)
         remove_namespace(namespace)
+
+
+def _network(destination: str) -> str:
+    """A destination as one spelling (ip shows a /32 as a bare address)."""
+    return str(ipaddress.ip_network(destination, strict=False))
 
 
 def _with_prefix(address: str, cidr: str) -> str:
