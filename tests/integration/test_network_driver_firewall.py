@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from overcast.network.drivers import names
 from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
 from overcast.network.drivers.model import AddressPair, HostState, Port, SecurityGroup, SecurityGroupRule
 from tests.integration.network_hosts import VM, Lab, tools_available
@@ -207,6 +208,16 @@ def test_a_restarted_driver_converging_the_host_loses_no_ping(pair: Pair) -> Non
         restarted.sync(pair.state)
     output, _ = loop.communicate(timeout=20)
     assert "25 packets transmitted, 25 packets received" in output
+
+
+def test_a_bridge_that_stopped_calling_the_firewall_is_repaired(pair: Pair) -> None:
+    # The namespace-wide switch (on by default) is off here, so only the bridge's own flag counts.
+    pair.driver.commands.inside("busybox", "sysctl", "-w", "net.bridge.bridge-nf-call-iptables=0")
+    bridge = names.bridge(pair.state.networks[0].id)
+    pair.driver.commands.ip("link", "set", "dev", bridge, "type", "bridge", "nf_call_iptables", "0")
+    assert pair.connects(pair.a, B_IP, 80)  # drift: the inet table no longer sees the bridge
+    pair.driver.sync(pair.state)
+    assert not pair.connects(pair.a, B_IP, 80)
 
 
 def test_a_deleted_table_is_rebuilt_by_the_next_call(pair: Pair) -> None:

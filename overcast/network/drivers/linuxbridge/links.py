@@ -37,6 +37,7 @@ class Link:
     alias: str
     vni: int | None = None
     local: str | None = None
+    filtered: bool = False  # a bridge whose IPv4 traffic meets the inet firewall (nf_call_iptables)
 
     @classmethod
     def parse(cls, entry: dict[str, Any]) -> Link:
@@ -51,6 +52,7 @@ class Link:
             alias=entry.get("ifalias", ""),
             vni=data.get("id"),
             local=data.get("local"),
+            filtered=data.get("nf_call_iptables") == 1,
         )
 
     def owned_id(self, alias_prefix: str) -> str | None:
@@ -109,9 +111,12 @@ class Links:
                 f"link add name {bridge} type bridge forward_delay 0 stp_state 0 nf_call_iptables 1",
                 f'link set dev {bridge} mtu {network.mtu} alias "{NETWORK_ALIAS}{network.id}" up',
             ]
+        lines = []
+        if not found.filtered:  # without it, security groups would let everything through
+            lines.append(f"link set dev {bridge} type bridge nf_call_iptables 1")
         if found.mtu != network.mtu or not found.up or found.owned_id(NETWORK_ALIAS) != network.id:
-            return [f'link set dev {bridge} mtu {network.mtu} alias "{NETWORK_ALIAS}{network.id}" up']
-        return []
+            lines.append(f'link set dev {bridge} mtu {network.mtu} alias "{NETWORK_ALIAS}{network.id}" up')
+        return lines
 
     def _vxlan_repairs(self, bridge: str, network: Network) -> list[str]:
         if self.local_vtep_ip is None:
