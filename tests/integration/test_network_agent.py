@@ -2,7 +2,8 @@
 the Networking API binds to the host are wired (taps on the network's bridge, DHCP entries, a metadata
 proxy in the DHCP namespace), two VM namespaces ping each other, the periodic sync restarts a killed
 dnsmasq, a restarted agent cuts no established traffic, and once everything is deleted the host holds
-nothing of Overcast's."""
+nothing of Overcast's; a router the agent serves takes a VM out through SNAT to a lab "outside" and
+brings its floating IP in."""
 
 from __future__ import annotations
 
@@ -17,13 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from overcast.cloud import Cloud
 from overcast.db import Database
+from overcast.db.models.network import Port as PortRow
 from overcast.network.api.service import NetworkAPI
 from overcast.network.drivers import names
 from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
-from overcast.network.drivers.model import FixedIP, Port
+from overcast.network.drivers.model import FixedIP, Inventory, Port
 from overcast.network.manager import NetworkManager
 from overcast.service import Service
 from tests.integration.network_hosts import VM, Lab, tools_available
@@ -33,8 +36,10 @@ from tests.unit.network.agent_setup import (
     ALICE,
     agent_cloud,
     bound_port,
+    external_network,
     network_api,
     network_with_subnet,
+    routed_network,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -80,9 +85,12 @@ class Agent:
         assert self.service is not None and isinstance(self.service.manager, NetworkManager)
         return self.service.manager
 
-    def start(self) -> None:
+    def start(self, physical_interfaces: dict[str, str] | None = None) -> None:
         driver = LinuxBridgeDriver(
-            self.host_namespace, local_vtep_ip=UNDERLAY_IP, state_dir=self.lab.state_dir / self.host_namespace
+            self.host_namespace,
+            local_vtep_ip=UNDERLAY_IP,
+            physical_interfaces=physical_interfaces,
+            state_dir=self.lab.state_dir / self.host_namespace,
         )
         self.service = Service(self.cloud, NetworkManager(self.cloud, AGENT_HOST, driver=driver))
         self.service.start()
@@ -224,3 +232,72 @@ def test_the_agent_wires_repairs_restarts_and_cleans_up(cloud: Cloud, lab: Lab, 
     assert "overcast" not in nft_tables(host)
     assert agent.driver.dhcp.pid(network_id) is None and agent.driver.dhcp.networks() == frozenset()
     agent.stop()
+
+
+def test_a_router_the_agent_serves_takes_a_vm_outside_and_brings_its_floating_ip_in(
+    cloud: Cloud, lab: Lab, agent: Agent
+) -> None:
+    host = agent.host_namespace
+    uplink = lab.physical_interface(host)
+    outside = lab.name("outside-phys")
+    # The outside world's router on the public network: an address inside the lab's own namespace.
+    subprocess.run(["ip", "-n", outside, "addr", "add", "203.0.113.1/24", "dev", "ovct-out"], check=True)
+    api = network_api(cloud)
+    public_id, _ = external_network(api)
+    network_id, _, router_id = routed_network(api, public_id)
+    port = bound_port(api, network_id, AGENT_HOST)
+    (group,) = port["security_groups"]
+    api.security_groups.create_rule(
+        ALICE, {"security_group_id": group, "direction": "ingress", "protocol": "icmp"}
+    )
+    floating = api.floating_ips.create(ALICE, {"floating_network_id": public_id, "port_id": port["id"]})
+    vm = lab.vm(host, port_record(port))
+    subprocess.run(["ip", "-n", vm.namespace, "route", "add", "default", "via", "10.0.0.1"], check=True)
+
+    agent.start(physical_interfaces={"public": uplink})
+
+    assert agent.driver.inventory().routers == {router_id}
+    assert vm.ping("203.0.113.1")  # out through the router's SNAT
+    from_outside = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            outside,
+            "busybox",
+            "ping",
+            "-c",
+            "2",
+            "-W",
+            "1",
+            floating["floating_ip_address"],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert from_outside.returncode == 0, from_outside.stdout + from_outside.stderr
+    assert api.floating_ips.get(ALICE, floating["id"])["status"] == "ACTIVE"
+
+    api.floating_ips.delete(ALICE, floating["id"])
+    api.routers.update(ALICE, router_id, {"external_gateway_info": {}})
+    api.routers.remove_interface(ALICE, router_id, {"port_id": router_interface(api, router_id)})
+    api.routers.delete(ALICE, router_id)
+    api.ports.delete(ADMIN, port["id"])
+    api.networks.delete(ALICE, network_id)
+    api.networks.delete(ADMIN, public_id)
+    agent.manager.sync()
+    assert agent.driver.inventory() == Inventory()
+    # The uplink is the host's, not the agent's: it stays, off any bridge.
+    assert [str(link["ifname"]) for link in ip_json(host, "link", "show") if "master" in link] == []
+    assert "overcast" not in nft_tables(host)
+
+
+def router_interface(api: NetworkAPI, router_id: str) -> str:
+    with api.db.reader() as session:
+        return session.scalars(
+            select(PortRow.id).where(
+                PortRow.device_id == router_id, PortRow.device_owner == "network:router_interface"
+            )
+        ).one()
