@@ -120,6 +120,8 @@ FORCE_DELETE = "os_compute_api:os-deferred-delete:force"
 RESTORE = "os_compute_api:os-deferred-delete:restore"
 RESET_STATE = "os_compute_api:os-admin-actions:reset_state"
 CHANGE_PASSWORD = "os_compute_api:os-admin-password"
+SECURITY_GROUPS_ADD = "os_compute_api:os-security-groups:add"
+SECURITY_GROUPS_REMOVE = "os_compute_api:os-security-groups:remove"
 CONSOLE_OUTPUT = "os_compute_api:os-console-output"
 SERVER_PASSWORD_SHOW = "os_compute_api:os-server-password:show"
 SERVER_PASSWORD_CLEAR = "os_compute_api:os-server-password:clear"
@@ -396,6 +398,15 @@ RULES: tuple[DocumentedRule, ...] = (
     _action(RESTORE, ADMIN_OR_MEMBER, "restore", "Restore a soft-deleted server"),
     _action(RESET_STATE, ADMIN, "os-resetState", "Reset a server's state to active or error"),
     _action(CHANGE_PASSWORD, ADMIN_OR_MEMBER, "changePassword", "Change a server's admin password"),
+    _action(
+        SECURITY_GROUPS_ADD, ADMIN_OR_MEMBER, "addSecurityGroup", "Add a security group to a server's ports"
+    ),
+    _action(
+        SECURITY_GROUPS_REMOVE,
+        ADMIN_OR_MEMBER,
+        "removeSecurityGroup",
+        "Remove a security group from a server's ports",
+    ),
     _action(CONSOLE_OUTPUT, ADMIN_OR_MEMBER, "os-getConsoleOutput", "Read a server's console log"),
     documented(
         SERVER_PASSWORD_SHOW,

@@ -159,7 +159,9 @@ def test_nic_choices_through_the_cli(cloud: InProcessCloud, demo: Connection, ad
         demo.network.delete_network(net)
 
 
-def test_security_groups_on_create_by_name_and_by_id(demo: Connection) -> None:
+def test_security_groups_on_create_and_added_or_removed_later(
+    cloud: InProcessCloud, demo: Connection
+) -> None:
     network, subnet = make_network(demo, "guarded", "10.50.0.0/24")
     web = demo.network.create_security_group(name="web")
     ssh = demo.network.create_security_group(name="ssh")
@@ -167,6 +169,28 @@ def test_security_groups_on_create_by_name_and_by_id(demo: Connection) -> None:
                   security_groups=[{"name": "web"}, {"name": ssh.id}])  # fmt: skip
     [port] = ports_of(demo, server.id)
     assert sorted(port.security_group_ids) == sorted([web.id, ssh.id])
+
+    # The CLI sends the group's id in the action's name field.
+    cloud.openstack("server", "remove", "security", "group", "guarded-vm", ssh.id)
+    assert demo.network.get_port(port.id).security_group_ids == [web.id]
+    assert [group["name"] for group in demo.compute.get_server(server.id).security_groups] == ["web"]
+    cloud.openstack("server", "add", "security", "group", "guarded-vm", "default")
+    default = demo.network.find_security_group("default", project_id=server.project_id)
+    assert sorted(demo.network.get_port(port.id).security_group_ids) == sorted([web.id, default.id])
+    names = {group["name"] for group in demo.compute.get_server(server.id).security_groups}
+    assert names == {"web", "default"}
+
+    def action(body: dict[str, Any]) -> Any:
+        return demo.compute.post(f"/servers/{server.id}/action", json=body, microversion="2.62")
+
+    twice = action({"addSecurityGroup": {"name": "web"}})
+    assert twice.status_code == 400 and "is already associated with the instance" in twice.text
+    absent = action({"removeSecurityGroup": {"name": "ssh"}})
+    assert absent.status_code == 400 and "is not associated with the instance" in absent.text
+    unknown = action({"addSecurityGroup": {"name": "nope"}})
+    assert unknown.status_code == 404 and "Security group nope not found" in unknown.text
+    assert action({"addSecurityGroup": {}}).status_code == 400
+
     wait_gone(demo, server)
     demo.network.delete_security_group(web)
     demo.network.delete_security_group(ssh)

@@ -11,6 +11,7 @@ from overcast.compute.api.actions_lifecycle import ServerActionAPI
 from overcast.compute.api.flavors import FlavorAPI
 from overcast.compute.api.keypairs import KeyPairAPI
 from overcast.compute.api.server_metadata import MetadataAPI
+from overcast.compute.api.server_security_groups import ServerSecurityGroupAPI
 from overcast.compute.api.servers import ServerAPI
 from overcast.compute.api.tags import TagAPI
 from overcast.compute.instance_actions import InstanceActionReader
@@ -38,6 +39,7 @@ class ComputeService:
         self.quotas = quotas or QuotaEngine()
         self.network = network or NetworkAPI(cloud)
         self.servers = ServerAPI(cloud, self.quotas, self.network)
+        self.security_groups = ServerSecurityGroupAPI(cloud.db, self.network)
         self.actions = ServerActionAPI(cloud, self.quotas, self.servers, images)
         self.metadata = MetadataAPI(cloud.db, self.quotas)
         self.flavors = FlavorAPI(cloud.db)

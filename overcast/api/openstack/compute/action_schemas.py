@@ -74,6 +74,10 @@ class ChangePassword(_Strict):
     adminPass: str
 
 
+class SecurityGroupAction(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+
+
 class _Empty(_Strict):
     pass
 

@@ -128,6 +128,18 @@ def _change_password(req: ComputeRequest, uuid: str, value: Any) -> Response:
     return _accepted()
 
 
+def _add_security_group(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    body = schemas.parse("addSecurityGroup", schemas.SecurityGroupAction, value)
+    req.service.security_groups.add(req.context, uuid, body.name)
+    return _accepted()
+
+
+def _remove_security_group(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    body = schemas.parse("removeSecurityGroup", schemas.SecurityGroupAction, value)
+    req.service.security_groups.remove(req.context, uuid, body.name)
+    return _accepted()
+
+
 def _simple(method: str, action: str) -> Handler:
     return _no_body(lambda req, uuid: getattr(req.service.actions, method)(req.context, uuid), action)
 
@@ -159,6 +171,8 @@ ACTIONS: dict[str, Entry] = {
     "restore": Entry(rules.RESTORE, _simple("restore", "restore")),
     "os-resetState": Entry(rules.RESET_STATE, _reset_state),
     "changePassword": Entry(rules.CHANGE_PASSWORD, _change_password),
+    "addSecurityGroup": Entry(rules.SECURITY_GROUPS_ADD, _add_security_group),
+    "removeSecurityGroup": Entry(rules.SECURITY_GROUPS_REMOVE, _remove_security_group),
 }
 
 
