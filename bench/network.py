@@ -10,6 +10,10 @@ host, ``ovcb-<tag>``) and removes at the end; no traffic is sent. Measured:
   the floor is the same two commands (one ``ip -batch``, one ``nft -f``) with nothing read first.
 - a security-group rule change with every port of the host in the group: ``ensure_security_group``
   alternating between two rule sets; the floor is ``nft -f`` of the same transaction. Target < 1 s.
+- a floating IP associated to reachable: ``ensure_router`` with the floating IP, until a TCP connect
+  from the "outside" (a namespace at the far end of the flat external network) reaches a listener in
+  the "VM" (a namespace on the private network); the floor makes the same changes directly (the /32,
+  the NAT table, the gratuitous ARP). The outside forgets the address between samples.
 """
 
 from __future__ import annotations
@@ -27,10 +31,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from overcast.network.drivers import names
-from overcast.network.drivers.linuxbridge.commands import HostCommands, run
+from overcast.network.drivers.linuxbridge.commands import HostCommands, namespaces, run
 from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
 from overcast.network.drivers.linuxbridge.firewall import MARK_TAG, TABLE, group_script, spoof_rules
-from overcast.network.drivers.model import FixedIP, Network, Port, SecurityGroup, SecurityGroupRule
+from overcast.network.drivers.linuxbridge.routers import nat_script
+from overcast.network.drivers.model import (
+    ExternalGateway,
+    FixedIP,
+    FloatingIP,
+    Network,
+    Port,
+    Router,
+    RouterInterface,
+    SecurityGroup,
+    SecurityGroupRule,
+)
 
 TARGET_PORT_P50_MS = 100.0
 TARGET_RULE_CHANGE_MS = 1000.0
@@ -93,6 +108,131 @@ def timed_ms(action: object) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+# In the outside namespace: for each address read, connect to its port 22 until one connect succeeds,
+# then print the monotonic clock (the same clock in every namespace).
+PROBER = """
+import socket, sys, time
+for line in sys.stdin:
+    while True:
+        try:
+            socket.create_connection((line.strip(), 22), timeout=0.05).close()
+            break
+        except OSError:
+            time.sleep(0.002)
+    print(time.monotonic(), flush=True)
+"""
+LISTENER = """
+import socket
+server = socket.create_server(("0.0.0.0", 22))
+print("up", flush=True)
+while True:
+    server.accept()[0].close()
+"""
+FLOATING, FIXED, OUTSIDE = "198.51.100.20", "10.0.0.10", "198.51.100.1"
+
+
+class FloatingIPSite:
+    """A host with a private network (one "VM" namespace listening on port 22), a flat external
+    network whose far end is the "outside" namespace, and a router between them."""
+
+    def __init__(self, state_dir: Path) -> None:
+        tag = uuid.uuid4().hex[:6]
+        self.host, self.outside, self.vm = f"ovcb-{tag}-host", f"ovcb-{tag}-out", f"ovcb-{tag}-vm"
+        self.processes: list[subprocess.Popen[str]] = []
+        for namespace in (self.host, self.outside, self.vm):
+            run(["ip", "netns", "add", namespace])
+            run(["ip", "-n", namespace, "link", "set", "lo", "up"])
+        self._veth(self.outside, "ovcb-phys", f"{OUTSIDE}/24")
+        uplinks = {"physnet1": "ovcb-phys"}
+        self.driver = LinuxBridgeDriver(
+            self.host, physical_interfaces=uplinks, state_dir=state_dir, local_vtep_ip="198.18.0.1"
+        )
+        private = vxlan(100)
+        public = Network(str(uuid.uuid4()), segmentation_type="flat", physical_network="physnet1", mtu=1500)
+        port_id = str(uuid.uuid4())
+        port = Port(port_id, private.id, "fa:16:3e:00:00:0a", names.tap(port_id), port_security_enabled=False)
+        self._veth(self.vm, port.device, f"{FIXED}/24")
+        run(["ip", "-n", self.vm, "route", "add", "default", "via", "10.0.0.1"])
+        leg = RouterInterface(str(uuid.uuid4()), private.id, "fa:16:3e:00:01:01", "10.0.0.1", "10.0.0.0/24")
+        gateway = ExternalGateway(
+            str(uuid.uuid4()), public.id, "fa:16:3e:00:02:0a", "198.51.100.10", "198.51.100.0/24", OUTSIDE
+        )
+        self.router = Router(id=str(uuid.uuid4()), interfaces=(leg,), gateway=gateway)
+        self.associated = Router(self.router.id, (leg,), gateway, (FloatingIP(FLOATING, FIXED),))
+        self.driver.ensure_network(private)
+        self.driver.ensure_network(public)
+        self.driver.ensure_port(port)
+        self.driver.ensure_router(self.router)
+        self.router_namespace = HostCommands(self.driver.routers.namespace(self.router.id))
+        self.gateway_device = names.router_namespace_side(gateway.port_id)
+        listener = self._spawn(self.vm, LISTENER)
+        assert listener.stdout is not None and listener.stdout.readline().strip() == "up"
+        self.prober = self._spawn(self.outside, PROBER)
+
+    def _veth(self, namespace: str, host_end: str, address: str) -> None:
+        pair = ["type", "veth", "peer", "name", "eth0", "netns", namespace]
+        run(["ip", "-n", self.host, "link", "add", host_end, *pair])
+        run(["ip", "-n", namespace, "addr", "add", address, "dev", "eth0"])
+        run(["ip", "-n", namespace, "link", "set", "eth0", "up"])
+
+    def _spawn(self, namespace: str, script: str) -> subprocess.Popen[str]:
+        command = ["ip", "netns", "exec", namespace, sys.executable, "-c", script]
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.processes.append(process)
+        return process
+
+    def associate_directly(self) -> None:
+        """What associating takes at least: the /32, the NAT table, the gratuitous ARP."""
+        inside, device = self.router_namespace, self.gateway_device
+        inside.ip("addr", "add", f"{FLOATING}/32", "dev", device)
+        inside.inside("nft", "-f", "-", stdin=nat_script(self.associated, device))
+        inside.inside("busybox", "arping", "-U", "-c", "1", "-w", "1", "-I", device, "-s", FLOATING, FLOATING)
+
+    def disassociate_directly(self) -> None:
+        self.router_namespace.ip("addr", "del", f"{FLOATING}/32", "dev", self.gateway_device)
+        self.router_namespace.inside("nft", "-f", "-", stdin=nat_script(self.router, self.gateway_device))
+
+    def reachable_ms(self, associate: object) -> float:
+        """From calling ``associate`` until the outside's connect to the floating IP succeeds."""
+        run(["ip", "-n", self.outside, "neigh", "flush", "all"])
+        assert self.prober.stdin is not None and self.prober.stdout is not None
+        started = time.monotonic()
+        associate()  # type: ignore[operator]
+        self.prober.stdin.write(FLOATING + "\n")
+        self.prober.stdin.flush()
+        return (float(self.prober.stdout.readline()) - started) * 1000
+
+    def close(self) -> None:
+        for process in self.processes:
+            process.kill()
+            process.communicate()
+        remove_namespaces(self.host, self.outside, self.vm)
+
+
+def floating_ip_samples(samples: int) -> tuple[list[float], list[float]]:
+    """Associate-to-reachable times in ms through the driver, then through the same commands directly."""
+    with tempfile.TemporaryDirectory() as state_dir:
+        site = FloatingIPSite(Path(state_dir))
+        try:
+            ours, floor = [], []
+            for _ in range(samples):
+                ours.append(site.reachable_ms(lambda: site.driver.ensure_router(site.associated)))
+                site.driver.ensure_router(site.router)
+            for _ in range(samples):
+                floor.append(site.reachable_ms(site.associate_directly))
+                site.disassociate_directly()
+            return ours, floor
+        finally:
+            site.close()
+
+
+def remove_namespaces(host: str, *others: str) -> None:
+    """The benchmark's namespaces and those the driver made for its host (a router's, a DHCP server's)."""
+    made = [name for name in namespaces() if name.endswith(f"-on-{host}")]
+    for namespace in (*made, host, *others):
+        subprocess.run(["ip", "netns", "del", namespace], check=False)
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -105,7 +245,9 @@ def main() -> None:
     parser.add_argument("--ports", type=int, default=1000)
     parser.add_argument("--floor-ports", type=int, default=200)
     parser.add_argument("--rule-changes", type=int, default=20)
+    parser.add_argument("--floating-ips", type=int, default=20)
     args = parser.parse_args()
+    floating, floating_floor = floating_ip_samples(args.floating_ips)
 
     host = f"ovcb-{uuid.uuid4().hex[:6]}"
     run(["ip", "netns", "add", host])
@@ -139,7 +281,7 @@ def main() -> None:
             scripts = [group_script(versions[i % 2]) for i in range(args.rule_changes)]
             floor_changes = [timed_ms(lambda t=text: nft("nft", "-f", "-", stdin=t)) for text in scripts]
     finally:
-        subprocess.run(["ip", "netns", "del", host], check=False)
+        remove_namespaces(host)
 
     total = args.ports + args.floor_ports
     print(f"linuxbridge driver, one host namespace, {total} ports in one security group")
@@ -151,6 +293,7 @@ def main() -> None:
         ("port wired, p99 ms", percentile(wiring, 0.99), percentile(floor_wiring, 0.99), ""),
         (f"rule change on {total} ports, p50 ms", median(changes), median(floor_changes), change_target),
         (f"rule change on {total} ports, max ms", max(changes), max(floor_changes), ""),
+        ("floating IP associated to reachable, p50 ms", median(floating), median(floating_floor), ""),
     ]
     for label, ours, floor, target in rows:
         print(f"{label:<46} {ours:>10.1f} {floor:>10.1f} {ours / floor:>7.2f} {target:>10}")
