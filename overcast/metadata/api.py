@@ -13,21 +13,24 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session
 
 from overcast import errors
 from overcast.cloud import Cloud
-from overcast.compute import network_info
+from overcast.compute import instance_extra, network_info
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.db.base import Base
 from overcast.db.models.compute import Flavor, Instance, KeyPair
+from overcast.db.models.instance_actions import InstanceExtra
 from overcast.db.models.network import IPAllocation, Network, Port, Subnet
 from overcast.metadata import signing
 from overcast.metadata.ec2_ids import DerivedEc2Ids, Ec2Ids
 
 LOG = logging.getLogger(__name__)
 
+# Nova's limit on what a guest may post as its (encrypted) password.
+MAX_PASSWORD_BYTES = 256
 # Neutron's device_owner of its DHCP ports: a subnet with one is served by DHCP (network_data's ipv4_dhcp).
 DHCP_OWNER = "network:dhcp"
 
@@ -89,6 +92,8 @@ class InstanceFacts:
     floating_ips: tuple[str, ...] = ()
     # QEMU user-mode networking's guest address, for instances without ports.
     user_mode_ip: str | None = None
+    # What the guest posted to the password path (encrypted with its key pair), "" before it has.
+    password: str = ""
 
     @property
     def fixed_ips(self) -> tuple[str, ...]:
@@ -156,7 +161,34 @@ class MetadataAPI:
             ports=ports,
             floating_ips=_floating_ips(session, [port.id for port in ports]),
             user_mode_ip=stored_network.get("guest_ip"),
+            password=_password(session, instance.uuid),
         )
+
+    def post_password(self, facts: InstanceFacts, body: bytes) -> None:
+        """The guest's password, posted once (Nova's): a second post is a 409 until an admin clears it
+        (os-server-password's DELETE); more than 256 bytes is a 400."""
+        if len(body) > MAX_PASSWORD_BYTES:
+            raise errors.BadRequest("Request is too large.")
+        try:
+            password = body.decode()
+        except UnicodeDecodeError as exc:
+            raise errors.BadRequest("The password must be text.") from exc
+
+        def write(session: Session) -> bool:
+            instance_extra.get(session, facts.uuid)
+            # A compare-and-swap on "no password yet", so of two posts at once exactly one is kept.
+            unset = or_(InstanceExtra.password.is_(None), InstanceExtra.password == "")
+            result = session.execute(
+                update(InstanceExtra)
+                .where(InstanceExtra.instance_uuid == facts.uuid, unset)
+                .values(password=password)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(getattr(result, "rowcount", 0) == 1)
+
+        stored = self.cloud.db.write(write)
+        if not stored:
+            raise errors.Conflict("Password already set.")
 
 
 def _decoded(user_data: str | None) -> bytes | None:
@@ -167,6 +199,11 @@ def _decoded(user_data: str | None) -> bytes | None:
         return base64.b64decode(user_data, validate=True)
     except (binascii.Error, ValueError):
         return user_data.encode()
+
+
+def _password(session: Session, instance_uuid: str) -> str:
+    extra = instance_extra.peek(session, instance_uuid)
+    return (extra.password if extra is not None else None) or ""
 
 
 def _flavor_name(session: Session, flavorid: str) -> str:

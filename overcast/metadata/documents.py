@@ -1,10 +1,11 @@
 """Every path of the metadata service, rendered from an instance's facts.
 
 Two trees, as Nova serves them. OpenStack's: `/openstack` lists the dated versions, each version lists
-its files (meta_data.json, user_data when there is some, vendor_data.json, network_data.json,
-vendor_data2.json, by the version that introduced them). EC2's: `/` lists the EC2 versions, each holds
-`meta-data/` (a tree whose directories list their entries, a trailing `/` marking a subtree) and
-`user-data`. A path in neither is a `MetadataNotFound`; `latest` is every tree's newest version.
+its files (meta_data.json, user_data when there is some, password, vendor_data.json,
+network_data.json, vendor_data2.json, by the version that introduced them). EC2's: `/` lists the EC2
+versions, each holds `meta-data/` (a tree whose directories list their entries, a trailing `/` marking
+a subtree) and `user-data`. A path in neither is a `MetadataNotFound`; `latest` is every tree's newest
+version.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ EC2_VERSIONS = ("1.0", "2007-01-19", "2007-03-01", "2007-08-29", "2007-10-10", "
                 "2008-09-01", "2009-04-04")  # fmt: skip
 LATEST = "latest"
 
-META_DATA, USER_DATA, NETWORK_DATA = "meta_data.json", "user_data", "network_data.json"
+META_DATA, USER_DATA, NETWORK_DATA, PASSWORD = "meta_data.json", "user_data", "network_data.json", "password"
 VENDOR_DATA, VENDOR_DATA2 = "vendor_data.json", "vendor_data2.json"
 # Each file of a version and the version that introduced it.
-OPENSTACK_FILES = ((META_DATA, FOLSOM), (USER_DATA, FOLSOM), (VENDOR_DATA, HAVANA), (NETWORK_DATA, LIBERTY),
-                   (VENDOR_DATA2, NEWTON_TWO))  # fmt: skip
+OPENSTACK_FILES = ((META_DATA, FOLSOM), (USER_DATA, FOLSOM), (PASSWORD, GRIZZLY), (VENDOR_DATA, HAVANA),
+                   (NETWORK_DATA, LIBERTY), (VENDOR_DATA2, NEWTON_TWO))  # fmt: skip
 RANDOM_SEED_BYTES = 512
 
 
@@ -66,6 +67,15 @@ def _version(requested: str, versions: tuple[str, ...]) -> str:
     if version not in versions:
         raise MetadataNotFound(requested)
     return version
+
+
+def is_password_path(path: str) -> bool:
+    """Whether `path` is a version's password file, the one path a guest may post to."""
+    tokens = [token for token in posixpath.normpath("/" + path).split("/") if token]
+    if len(tokens) != 3 or tokens[0] != "openstack" or tokens[2] != PASSWORD:
+        return False
+    version = OPENSTACK_VERSIONS[-1] if tokens[1] == LATEST else tokens[1]
+    return version in OPENSTACK_VERSIONS and _at_least(GRIZZLY, version, OPENSTACK_VERSIONS)
 
 
 def render(facts: InstanceFacts, path: str, random_bytes: Callable[[int], bytes] = os.urandom) -> Document:
@@ -99,6 +109,8 @@ def _openstack(facts: InstanceFacts, tokens: list[str], random_bytes: Callable[[
         return Document(facts.user_data, "application/octet-stream")
     if name == NETWORK_DATA:
         return _json(network_data(facts))
+    if name == PASSWORD:
+        return _text(facts.password)
     # Vendor data is the operator's to add (Nova's vendordata providers); none configured is {}.
     return _json({})
 

@@ -44,6 +44,9 @@ METADATA_ADDRESS = "169.254.169.254"
 METADATA_PORT = 80
 NETNS_DIR = "/run/netns"
 API_PATH = "/metadata"
+# What a guest may do: read, and post its password.
+METHODS = ("GET", "HEAD", "POST")
+MAX_BODY_BYTES = 4096
 _CLONE_NEWNET = 0x40000000
 _IP_FREEBIND = 15
 # Hop-by-hop headers are the connection's, not the answer's (RFC 9110 7.6.1).
@@ -89,6 +92,21 @@ def api_path(guest_path: str) -> str:
     return f"{API_PATH}/{quote(normalized)}" + ("/" if guest_path.endswith("/") else "")
 
 
+async def _body(receive: Receive) -> bytes | None:
+    """A guest's POST body (its password: Nova takes 256 bytes), or None past MAX_BODY_BYTES."""
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b""
+        body += message.get("body", b"")
+        if len(body) > MAX_BODY_BYTES:
+            return None
+        more = message.get("more_body", False)
+    return body
+
+
 def _plain(status: int, text: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     body = f"{text}\n".encode()
     headers = [(b"content-type", b"text/plain; charset=UTF-8"), (b"content-length", str(len(body)).encode())]
@@ -110,7 +128,7 @@ class MetadataProxyApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        if scope["method"] not in ("GET", "HEAD"):
+        if scope["method"] not in METHODS:
             await self._send(send, *_plain(405, "405 Method Not Allowed"))
             return
         source = (scope.get("client") or ("", 0))[0]
@@ -119,9 +137,15 @@ class MetadataProxyApp:
             LOG.info("metadata request from %s, which is no instance's address here", source)
             await self._send(send, *_plain(404, "404 Not Found"))
             return
-        await self._forward(scope, send, source, requester)
+        body = await _body(receive) if scope["method"] == "POST" else b""
+        if body is None:
+            await self._send(send, *_plain(413, "413 Request Entity Too Large"))
+            return
+        await self._forward(scope, send, source, requester, body)
 
-    async def _forward(self, scope: Scope, send: Send, source: str, requester: Requester) -> None:
+    async def _forward(
+        self, scope: Scope, send: Send, source: str, requester: Requester, body: bytes
+    ) -> None:
         url = self.api_url + api_path(scope["path"])
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
@@ -130,7 +154,7 @@ class MetadataProxyApp:
         client = self._client or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
         self._client = client
         try:
-            async with client.stream(scope["method"], url, headers=headers) as answer:
+            async with client.stream(scope["method"], url, headers=headers, content=body or None) as answer:
                 await send({"type": "http.response.start", "status": answer.status_code,
                             "headers": [(name.encode("latin-1"), value.encode("latin-1"))
                                         for name, value in answer.headers.items()

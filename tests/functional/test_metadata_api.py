@@ -17,7 +17,7 @@ from openstack.connection import Connection
 from overcast.metadata.documents import EC2_VERSIONS, OPENSTACK_VERSIONS
 from overcast.metadata.signing import shared_secret, signed_headers
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, project_token
-from tests.support.compute_api import settled
+from tests.support.compute_api import compute, settled
 
 USER_DATA = b"#!/bin/sh\necho hello from user-data\n"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk1Rh0y9dmVc2HXHqDbX3A5mXRrSdd3xJZOhM0bNtNM demo@laptop"
@@ -80,7 +80,8 @@ def document(cloud: InProcessCloud, server: dict[str, Any], path: str) -> Any:
 def test_openstack_tree(cloud: InProcessCloud, server: dict[str, Any], demo: Connection) -> None:
     assert text(cloud, server, "openstack").split("\n") == [*OPENSTACK_VERSIONS, "latest"]
     assert text(cloud, server, "openstack/latest/").split("\n") == [
-        "meta_data.json", "user_data", "vendor_data.json", "network_data.json", "vendor_data2.json"
+        "meta_data.json", "user_data", "password", "vendor_data.json", "network_data.json",
+        "vendor_data2.json",
     ]  # fmt: skip
     meta = document(cloud, server, "openstack/latest/meta_data.json")
     assert meta["uuid"] == server["id"] and meta["name"] == "vm1" and meta["hostname"] == "vm1"
@@ -202,3 +203,44 @@ def test_a_deleted_server_has_no_metadata(cloud: InProcessCloud, demo: Connectio
     demo.compute.delete_server(created.id)
     demo.compute.wait_for_delete(created, wait=20)
     assert read(cloud, "openstack/latest/meta_data.json", headers).status_code == 404
+
+
+def test_the_guest_posts_its_password_once_and_the_owner_reads_it(
+    cloud: InProcessCloud, server: dict[str, Any], demo: Connection
+) -> None:
+    path = "openstack/latest/password"
+    headers = signed(cloud, server)
+    assert "password" in text(cloud, server, "openstack/latest").split("\n")
+    assert text(cloud, server, path) == ""
+    assert (
+        httpx.post(f"{cloud.base_url}/metadata/{path}", content=b"x" * 257, headers=headers).status_code
+        == 400
+    )
+    posted = httpx.post(f"{cloud.base_url}/metadata/{path}", content=b"ZW5jcnlwdGVk", headers=headers)
+    assert posted.status_code == 200
+    assert text(cloud, server, path) == "ZW5jcnlwdGVk"
+    again = httpx.post(f"{cloud.base_url}/metadata/{path}", content=b"b3RoZXI=", headers=headers)
+    assert again.status_code == 409
+    shown = compute(demo, "GET", f"/servers/{server['id']}/os-server-password")
+    assert shown.json() == {"password": "ZW5jcnlwdGVk"}
+    # Cleared by its owner, the guest may post a new one.
+    assert compute(demo, "DELETE", f"/servers/{server['id']}/os-server-password").status_code == 204
+    assert (
+        httpx.post(f"{cloud.base_url}/metadata/{path}", content=b"b3RoZXI=", headers=headers).status_code
+        == 200
+    )
+    assert text(cloud, server, path) == "b3RoZXI="
+    # Posts go nowhere else, and are signed like reads.
+    other = httpx.post(
+        f"{cloud.base_url}/metadata/openstack/latest/meta_data.json", content=b"x", headers=headers
+    )
+    assert other.status_code == 405
+    assert httpx.post(f"{cloud.base_url}/metadata/{path}", content=b"x").status_code == 400
+
+
+def test_head_answers_like_get_without_a_body(cloud: InProcessCloud, server: dict[str, Any]) -> None:
+    answer = httpx.head(
+        f"{cloud.base_url}/metadata/openstack/latest/meta_data.json", headers=signed(cloud, server)
+    )
+    assert answer.status_code == 200 and answer.content == b""
+    assert answer.headers["content-type"] == "application/json"

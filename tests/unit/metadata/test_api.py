@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import random
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,3 +131,37 @@ def test_facts_carry_the_instances_ports_and_their_subnets(service: MetadataAPI,
     assert by_address["10.0.0.10"].dhcp and by_address["10.0.0.10"].gateway_ip == "10.0.0.1"
     assert not by_address["10.0.1.10"].dhcp and by_address["10.0.1.10"].dns_nameservers == ("192.0.2.53",)
     assert sorted(facts.fixed_ips) == ["10.0.0.10", "10.0.1.10"]
+
+
+def test_a_guest_posts_its_password_once(service: MetadataAPI, cloud: Cloud) -> None:
+    facts = service.instance_for(headers(add_instance(cloud)))
+    assert facts.password == ""
+    with pytest.raises(errors.BadRequest):
+        service.post_password(facts, b"x" * 257)
+    with pytest.raises(errors.BadRequest):
+        service.post_password(facts, b"\xff\xfe")
+    service.post_password(facts, b"x" * 256)
+    assert service.instance_for(headers(facts.uuid)).password == "x" * 256
+    with pytest.raises(errors.Conflict):
+        service.post_password(facts, b"another")
+    assert service.instance_for(headers(facts.uuid)).password == "x" * 256
+
+
+def test_of_two_posts_at_once_one_is_kept(service: MetadataAPI, cloud: Cloud) -> None:
+    facts = service.instance_for(headers(add_instance(cloud)))
+    outcomes: list[str] = []
+
+    def post(password: bytes) -> None:
+        try:
+            service.post_password(facts, password)
+            outcomes.append("stored")
+        except errors.Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=post, args=(f"password-{n}".encode(),)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict"] * 5 + ["stored"]
+    assert service.instance_for(headers(facts.uuid)).password.startswith("password-")

@@ -14,6 +14,7 @@ from overcast.metadata.documents import (
     EC2_VERSIONS,
     OPENSTACK_VERSIONS,
     MetadataNotFound,
+    is_password_path,
     render,
 )
 
@@ -52,10 +53,12 @@ def test_openstack_lists_its_versions_and_latest() -> None:
 
 def test_each_version_lists_the_files_it_introduced() -> None:
     assert text(FACTS, "openstack/2012-08-10").split("\n") == ["meta_data.json", "user_data"]
-    havana = ["meta_data.json", "user_data", "vendor_data.json"]
+    assert text(FACTS, "openstack/2013-04-04").split("\n") == ["meta_data.json", "user_data", "password"]
+    havana = ["meta_data.json", "user_data", "password", "vendor_data.json"]
     assert text(FACTS, "openstack/2013-10-17").split("\n") == havana
     assert text(FACTS, "openstack/latest").split("\n") == [
-        "meta_data.json", "user_data", "vendor_data.json", "network_data.json", "vendor_data2.json"
+        "meta_data.json", "user_data", "password", "vendor_data.json", "network_data.json",
+        "vendor_data2.json",
     ]  # fmt: skip
     assert "user_data" not in text(replace(FACTS, user_data=None), "openstack/latest").split("\n")
 
@@ -87,6 +90,26 @@ def test_user_data_verbatim_or_404() -> None:
     assert render(FACTS, "openstack/latest/user_data").body == b"#!/bin/sh\necho hi\n"
     with pytest.raises(MetadataNotFound):
         render(replace(FACTS, user_data=None), "openstack/latest/user_data")
+
+
+def test_password_is_what_the_guest_posted_or_empty() -> None:
+    assert render(FACTS, "openstack/latest/password").body == b""
+    assert (
+        render(replace(FACTS, password="ZW5jcnlwdGVk"), "openstack/2013-04-04/password").body
+        == b"ZW5jcnlwdGVk"
+    )
+    with pytest.raises(MetadataNotFound):
+        render(FACTS, "openstack/2012-08-10/password")
+
+
+@pytest.mark.parametrize(
+    ("path", "postable"),
+    [("openstack/latest/password", True), ("/openstack/2013-04-04/password/", True),
+     ("openstack/2012-08-10/password", False), ("openstack/latest/meta_data.json", False),
+     ("openstack/1999-01-01/password", False), ("latest/password", False), ("openstack/password", False)],
+)  # fmt: skip
+def test_only_a_versions_password_takes_a_post(path: str, postable: bool) -> None:
+    assert is_password_path(path) is postable
 
 
 def test_vendor_data_documents_are_empty_objects() -> None:
@@ -127,7 +150,7 @@ def test_network_data_dhcp_subnet_and_no_ports() -> None:
     assert data["networks"] == [{"id": "network0", "type": "ipv4_dhcp", "link": "ovt-aabbccddeef",
                                  "network_id": "net-1"}]  # fmt: skip
     assert data["services"] == []
-    empty = {"links": [], "networks": [], "services": []}
+    empty: dict[str, list[Any]] = {"links": [], "networks": [], "services": []}
     assert as_json(replace(FACTS, ports=()), "openstack/latest/network_data.json") == empty
 
 

@@ -53,8 +53,16 @@ class EchoAPI:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        seen = {"path": scope["path"], "query": scope["query_string"].decode(),
-                "headers": {k.decode(): v.decode() for k, v in scope["headers"]}}  # fmt: skip
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        seen = {
+            "method": scope["method"], "path": scope["path"], "query": scope["query_string"].decode(),
+            "headers": {k.decode(): v.decode() for k, v in scope["headers"]}, "body": body.decode(),
+        }  # fmt: skip
         self.requests.append(seen)
         status, body = 200, json.dumps(seen).encode()
         if scope["path"] == "/metadata/missing":
@@ -166,11 +174,17 @@ def test_an_unknown_source_gets_404_and_nothing_reaches_the_api(upstream: tuple[
         elsewhere.stop()
 
 
-def test_only_reads_are_proxied(proxy: MetadataProxy) -> None:
-    answer = httpx.post(
-        f"http://127.0.0.1:{proxy.bound_port}/openstack/latest/password", content=b"x", timeout=10
-    )
-    assert answer.status_code == 405
+def test_a_posted_password_is_forwarded_and_nothing_else_is_written(proxy: MetadataProxy) -> None:
+    url = f"http://127.0.0.1:{proxy.bound_port}/openstack/latest/password"
+    answer = httpx.post(url, content=b"ZW5jcnlwdGVk", timeout=10)
+    assert answer.status_code == 200
+    seen = answer.json()
+    assert (seen["method"], seen["path"], seen["body"]) == ("POST", "/metadata/openstack/latest/password",
+                                                            "ZW5jcnlwdGVk")  # fmt: skip
+    assert seen["headers"]["x-instance-id-signature"] == sign(SECRET, INSTANCE)
+    assert httpx.post(url, content=b"x" * 5000, timeout=10).status_code == 413
+    assert httpx.put(url, content=b"x", timeout=10).status_code == 405
+    assert httpx.delete(url, timeout=10).status_code == 405
 
 
 def test_an_unreachable_api_is_a_bad_gateway() -> None:
