@@ -70,6 +70,14 @@ def owner_project(ctxt: RequestContext, attrs: Mapping[str, Any]) -> str:
     return str(project)
 
 
+def flag(attrs: Mapping[str, Any], name: str, default: bool) -> bool:
+    """A boolean attribute as given, or its default when absent; null is not a boolean."""
+    value = attrs.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not a valid boolean value.")
+    return value
+
+
 def bump(row: records.Standard) -> None:
     row.revision_number += 1
 
@@ -124,14 +132,14 @@ class Networks:
                 project_id=project,
                 name=attrs.get("name") or "",
                 description=attrs.get("description") or "",
-                admin_state_up=attrs.get("admin_state_up", True),
-                shared=attrs.get("shared", False),
-                external=attrs.get("router:external", False),
+                admin_state_up=flag(attrs, "admin_state_up", True),
+                shared=flag(attrs, "shared", False),
+                external=flag(attrs, "router:external", False),
                 network_type=segment.network_type,
                 physical_network=segment.physical_network,
                 segmentation_id=segmentation_id,
                 mtu=mtu,
-                port_security_enabled=attrs.get("port_security_enabled", True),
+                port_security_enabled=flag(attrs, "port_security_enabled", True),
                 revision_number=0,
             )
             session.add(network)
@@ -188,16 +196,17 @@ class Networks:
                 network.mtu = segments.check_mtu(largest, attrs["mtu"])
             if attrs.get("shared") is False and network.shared:
                 self._check_unshare(session, network)
+            for attribute in ("name", "description"):
+                if attribute in attrs:
+                    setattr(network, attribute, attrs[attribute] or "")
             for attribute, column in (
-                ("name", "name"),
-                ("description", "description"),
                 ("shared", "shared"),
                 ("admin_state_up", "admin_state_up"),
                 ("router:external", "external"),
                 ("port_security_enabled", "port_security_enabled"),
             ):
                 if attribute in attrs:
-                    setattr(network, column, attrs[attribute] if attrs[attribute] is not None else "")
+                    setattr(network, column, flag(attrs, attribute, False))
             bump(network)
             session.flush()
             return self.records(session, ctxt, [network])[0]

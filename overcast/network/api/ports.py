@@ -29,7 +29,7 @@ from overcast.network.api.errors import (
     PortSecurityPortHasSecurityGroup,
 )
 from overcast.network.api.floating_ips import disassociate_port
-from overcast.network.api.networks import bump, enforce, owner_project
+from overcast.network.api.networks import bump, enforce, flag, owner_project
 from overcast.network.api.quotas import NetworkQuotas
 from overcast.network.api.records import Record
 from overcast.network.api.security_groups import SecurityGroups
@@ -144,8 +144,7 @@ class Ports:
                 enforce(ctxt, policies.CREATE_PORT_MAC, network.project_id)
             if requests and any(request.ip_address is not None for request in requests):
                 enforce(ctxt, policies.CREATE_PORT_FIXED_IP, network.project_id)
-            security = attrs.get("port_security_enabled")
-            security = network.port_security_enabled if security is None else bool(security)
+            security = flag(attrs, "port_security_enabled", network.port_security_enabled)
             if pairs and not security:
                 raise AddressPairAndPortSecurityRequired(
                     "Port Security must be enabled in order to have allowed address pairs on a port."
@@ -165,7 +164,7 @@ class Ports:
                 mac_address=allocations.choose_mac(
                     session, network.id, attrs.get("mac_address"), self.settings.base_mac, self.rng
                 ),
-                admin_state_up=attrs.get("admin_state_up", True),
+                admin_state_up=flag(attrs, "admin_state_up", True),
                 status="DOWN",
                 device_id=attrs.get("device_id") or "",
                 device_owner=attrs.get("device_owner") or "",
@@ -289,9 +288,9 @@ class Ports:
             if attribute in attrs:
                 setattr(port, attribute, attrs[attribute] or "")
         if "admin_state_up" in attrs:
-            port.admin_state_up = bool(attrs["admin_state_up"])
+            port.admin_state_up = flag(attrs, "admin_state_up", True)
         if "port_security_enabled" in attrs:
-            port.port_security_enabled = bool(attrs["port_security_enabled"])
+            port.port_security_enabled = flag(attrs, "port_security_enabled", True)
         if "allowed_address_pairs" in attrs:
             port.allowed_address_pairs = _address_pairs(attrs["allowed_address_pairs"] or [])
         if port.allowed_address_pairs and not port.port_security_enabled:

@@ -34,7 +34,7 @@ from overcast.network.api.errors import (
     RouterInterfaceNotFound,
     RouterInUse,
 )
-from overcast.network.api.networks import bump, enforce, owner_project
+from overcast.network.api.networks import bump, enforce, flag, owner_project
 from overcast.network.api.quotas import NetworkQuotas
 from overcast.network.api.records import Record
 from overcast.network.api.settings import NetworkSettings
@@ -99,7 +99,7 @@ class Routers:
                 project_id=project,
                 name=attrs.get("name") or "",
                 description=attrs.get("description") or "",
-                admin_state_up=attrs.get("admin_state_up", True),
+                admin_state_up=flag(attrs, "admin_state_up", True),
                 status="ACTIVE",
                 enable_snat=True,
                 routes=[],
@@ -215,7 +215,7 @@ class Routers:
                 if attribute in attrs:
                     setattr(router, attribute, attrs[attribute] or "")
             if "admin_state_up" in attrs:
-                router.admin_state_up = bool(attrs["admin_state_up"])
+                router.admin_state_up = flag(attrs, "admin_state_up", True)
             bump(router)
             session.flush()
             return records.router_records(session, [router])[0]

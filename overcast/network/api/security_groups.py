@@ -36,7 +36,7 @@ from overcast.network.api.errors import (
     SecurityGroupRuleExists,
     SecurityGroupRuleNotFound,
 )
-from overcast.network.api.networks import bump, enforce, owner_project
+from overcast.network.api.networks import bump, enforce, flag, owner_project
 from overcast.network.api.quotas import NetworkQuotas
 from overcast.network.api.records import Record
 
@@ -160,7 +160,7 @@ class SecurityGroups:
                 project_id=project,
                 name=attrs.get("name") or "",
                 description=attrs.get("description") or "",
-                stateful=attrs.get("stateful", True),
+                stateful=flag(attrs, "stateful", True),
                 revision_number=0,
             )
             session.add(group)
@@ -200,15 +200,13 @@ class SecurityGroups:
             )
             if "name" in attrs and attrs["name"] != group.name and (is_default or attrs["name"] == DEFAULT):
                 raise SecurityGroupCannotUpdateDefault("Updating default security group not allowed.")
-            if (
-                "stateful" in attrs
-                and attrs["stateful"] != group.stateful
-                and self._in_use(session, group.id)
-            ):
+            stateful = flag(attrs, "stateful", group.stateful)
+            if stateful != group.stateful and self._in_use(session, group.id):
                 raise SecurityGroupInUse(f"Security Group {group.id} in use: its statefulness cannot change.")
-            for attribute in ("name", "description", "stateful"):
+            group.stateful = stateful
+            for attribute in ("name", "description"):
                 if attribute in attrs:
-                    setattr(group, attribute, attrs[attribute] if attrs[attribute] is not None else "")
+                    setattr(group, attribute, attrs[attribute] or "")
             bump(group)
             session.flush()
             return records.security_group_records(session, [group])[0]

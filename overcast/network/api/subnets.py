@@ -23,7 +23,7 @@ from overcast.db.models.network import IPAllocation, Network, Port, Subnet
 from overcast.network import policies
 from overcast.network.api import access, allocations, ipam, queries, records, tags
 from overcast.network.api.errors import InvalidInput, SubnetInUse, SubnetOverlap
-from overcast.network.api.networks import SERVICE_DEVICE_OWNERS, bump, enforce, owner_project
+from overcast.network.api.networks import SERVICE_DEVICE_OWNERS, bump, enforce, flag, owner_project
 from overcast.network.api.quotas import NetworkQuotas
 from overcast.network.api.records import Record
 from overcast.network.api.settings import NetworkSettings
@@ -158,7 +158,7 @@ class Subnets:
                 ip_version=4,
                 cidr=str(cidr),
                 gateway_ip=str(gateway) if gateway else None,
-                enable_dhcp=attrs.get("enable_dhcp", True),
+                enable_dhcp=flag(attrs, "enable_dhcp", True),
                 allocation_pools=[pool.as_dict() for pool in pools],
                 dns_nameservers=dns,
                 host_routes=routes,
@@ -229,7 +229,7 @@ class Subnets:
             if attribute in attrs:
                 setattr(subnet, attribute, attrs[attribute] or "")
         if "enable_dhcp" in attrs:
-            subnet.enable_dhcp = bool(attrs["enable_dhcp"])
+            subnet.enable_dhcp = flag(attrs, "enable_dhcp", True)
         session.flush()
 
     def delete(self, ctxt: RequestContext, subnet_id: str) -> None:

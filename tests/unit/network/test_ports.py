@@ -243,3 +243,19 @@ def check_parallel_ports_get_distinct_addresses(api: NetworkAPI) -> None:
 
 def test_parallel_creates_never_share_an_address(api: NetworkAPI) -> None:
     check_parallel_ports_get_distinct_addresses(api)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda api, ids: api.networks.create(ALICE, {"admin_state_up": None}),
+        lambda api, ids: api.networks.update(ALICE, ids[0], {"admin_state_up": None}),
+        lambda api, ids: api.subnets.update(ALICE, ids[1], {"enable_dhcp": None}),
+        lambda api, ids: api.ports.create(ALICE, {"network_id": ids[0], "port_security_enabled": None}),
+        lambda api, ids: api.security_groups.create(ALICE, {"name": "x", "stateful": None}),
+    ],
+)
+def test_null_is_no_boolean(api: NetworkAPI, change: Callable[[NetworkAPI, tuple[str, str]], Any]) -> None:
+    ids = make_subnet(api, ALICE)
+    with pytest.raises(InvalidInput, match="not a valid boolean"):
+        change(api, ids)
