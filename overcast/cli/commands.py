@@ -11,6 +11,7 @@ from overcast.cli import runner
 from overcast.cloud import Cloud
 from overcast.config import Settings
 from overcast.log import setup_logging
+from overcast.network import defaults as network_defaults
 from overcast.virt.driver import resolve_driver_name
 
 LOG = logging.getLogger(__name__)
@@ -21,8 +22,10 @@ def all_in_one(settings: Settings, args: argparse.Namespace) -> int:
     # Resolved once, so the guest image and the compute service agree on the driver.
     settings = settings.model_copy(update={"compute_driver": resolve_driver_name(settings.compute_driver)})
     print(f"Compute driver: {settings.compute_driver}", flush=True)
+    settings = network_defaults.all_in_one_settings(settings)
     cloud = Cloud.from_settings(settings)
     clouds_yaml = bootstrap_cloud(cloud).clouds_yaml
+    network_defaults.bootstrap_networks(cloud)
     if settings.compute_driver == "qemu":
         _publish_guest_image(cloud)
     runner.run(

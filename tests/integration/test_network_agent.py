@@ -24,7 +24,9 @@ from overcast.cloud import Cloud
 from overcast.db import Database
 from overcast.db.models.network import Port as PortRow
 from overcast.network.api.service import NetworkAPI
+from overcast.network.defaults import Outside
 from overcast.network.drivers import names
+from overcast.network.drivers.linuxbridge.commands import namespaces
 from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
 from overcast.network.drivers.model import FixedIP, Inventory, Port
 from overcast.network.manager import NetworkManager
@@ -123,7 +125,7 @@ def port_record(port: dict[str, Any]) -> Port:
     )
 
 
-def ip_json(namespace: str, *args: str) -> list[dict[str, object]]:
+def ip_json(namespace: str, *args: str) -> list[dict[str, Any]]:
     shown = subprocess.run(["ip", "-n", namespace, "-j", *args], capture_output=True, text=True, check=True)
     return json.loads(shown.stdout or "[]")  # type: ignore[no-any-return]
 
@@ -301,3 +303,24 @@ def router_interface(api: NetworkAPI, router_id: str) -> str:
                 PortRow.device_id == router_id, PortRow.device_owner == "network:router_interface"
             )
         ).one()
+
+
+def test_the_all_in_ones_outside_is_made_once_and_repaired(lab: Lab) -> None:
+    host = lab.namespace("host")
+    outside = Outside(namespace=lab.name("outside"), host_side="ovct-pub", host_namespace=host)
+
+    outside.ensure()
+    outside.ensure()
+    subprocess.run(["ip", "-n", host, "link", "del", "ovct-pub"], check=True)  # drift: the host end gone
+    outside.ensure()
+
+    (inside,) = [link for link in ip_json(outside.namespace, "addr", "show") if link["ifname"] == "eth0"]
+    assert ipv4(inside) == [("172.24.4.1", 24)]
+    assert "ovct-pub" in {str(link["ifname"]) for link in ip_json(host, "link", "show")}
+    assert ipv4(ip_json(host, "addr", "show", "dev", "ovct-pub")[0]) == []  # the host gets no address
+    outside.remove()
+    assert outside.namespace not in namespaces()
+
+
+def ipv4(link: dict[str, Any]) -> list[tuple[str, int]]:
+    return [(found["local"], found["prefixlen"]) for found in link["addr_info"] if found["family"] == "inet"]
