@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from overcast.network.drivers import names
 from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
 from overcast.network.drivers.model import HostRoute, HostState, SecurityGroup, SecurityGroupRule, Subnet
 from tests.integration.network_hosts import VM, Lab, tools_available
@@ -111,6 +112,7 @@ def test_new_entries_reload_and_a_killed_dnsmasq_comes_back(lab: Lab, tmp_path: 
 
     kill(pid)
     assert driver.dhcp.pid(network.id) is None
+    driver.commands.ip("link", "set", "dev", names.dhcp_host_side(network.id), "nomaster")  # more drift
     driver.ensure_dhcp(both)
     restarted = driver.dhcp.pid(network.id)
     assert restarted is not None and restarted != pid
