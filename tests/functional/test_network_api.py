@@ -283,6 +283,8 @@ def test_quotas_with_openstacksdk(admin: Connection, demo: Connection) -> None:
     assert refused.status_code == 403 and _neutron_error(refused)["type"] == "PolicyNotAuthorized"
     other = _raw(demo, "GET", f"/quotas/{admin.current_project_id}")
     assert other.status_code == 403
+    unchanged = _raw(admin, "PUT", f"/quotas/{project}", json={"quota": {}})
+    assert unchanged.status_code == 200 and unchanged.json()["quota"]["network"] == 100
     for bad in ({"colour": 1}, {"network": -2}, {"network": "lots"}, {"network": True}):
         response = _raw(admin, "PUT", f"/quotas/{project}", json={"quota": bad})
         assert response.status_code == 400, bad
