@@ -31,6 +31,7 @@ from urllib.parse import quote
 import httpx
 import uvicorn
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import Receive, Scope, Send
 
 from overcast.cloud import Cloud
@@ -132,7 +133,12 @@ class MetadataProxyApp:
             await self._send(send, *_plain(405, "405 Method Not Allowed"))
             return
         source = (scope.get("client") or ("", 0))[0]
-        requester = await asyncio.to_thread(self.directory.requester, self.network_ids, source)
+        try:
+            requester = await asyncio.to_thread(self.directory.requester, self.network_ids, source)
+        except SQLAlchemyError:
+            LOG.exception("the ports table could not be read for a metadata request from %s", source)
+            await self._send(send, *_plain(503, "503 Service Unavailable"))
+            return
         if requester is None:
             LOG.info("metadata request from %s, which is no instance's address here", source)
             await self._send(send, *_plain(404, "404 Not Found"))
@@ -153,18 +159,22 @@ class MetadataProxyApp:
                    "X-Forwarded-For": source, "Accept-Encoding": "identity"}  # fmt: skip
         client = self._client or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
         self._client = client
+        started = False
         try:
             async with client.stream(scope["method"], url, headers=headers, content=body or None) as answer:
                 await send({"type": "http.response.start", "status": answer.status_code,
                             "headers": [(name.encode("latin-1"), value.encode("latin-1"))
                                         for name, value in answer.headers.items()
                                         if name.lower() not in _HOP_BY_HOP]})  # fmt: skip
+                started = True
                 async for chunk in answer.aiter_raw():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except httpx.HTTPError as error:
             LOG.warning("metadata API at %s did not answer: %s", self.api_url, error)
-            await self._send(send, *_plain(502, "502 Bad Gateway"))
+            if not started:
+                await self._send(send, *_plain(502, "502 Bad Gateway"))
+            # Cut off mid-answer: the guest sees a short body on a closed connection, never a spliced one.
 
     @staticmethod
     async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

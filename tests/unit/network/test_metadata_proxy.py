@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy.exc import OperationalError
 from starlette.types import Receive, Scope, Send
 
 from overcast.bus import get_transport
@@ -69,6 +70,12 @@ class EchoAPI:
             status, body = 404, b"404 Not Found\n"
         elif scope["path"] == "/metadata/big":
             body = bytes(range(256)) * 4096
+        elif scope["path"] == "/metadata/cut":
+            # Promises 1,000 bytes, sends 10 and dies: the API process going away mid-answer.
+            start = {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]}
+            await send(start)
+            await send({"type": "http.response.body", "body": b"0123456789", "more_body": True})
+            raise ConnectionError("the API died")
         headers = [(b"content-type", b"application/json"), (b"x-upstream", b"yes")]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         half = len(body) // 2
@@ -185,6 +192,30 @@ def test_a_posted_password_is_forwarded_and_nothing_else_is_written(proxy: Metad
     assert httpx.post(url, content=b"x" * 5000, timeout=10).status_code == 413
     assert httpx.put(url, content=b"x", timeout=10).status_code == 405
     assert httpx.delete(url, timeout=10).status_code == 405
+
+
+def test_an_answer_cut_off_reaches_the_guest_cut_off(proxy: MetadataProxy) -> None:
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(f"http://127.0.0.1:{proxy.bound_port}/cut", timeout=10)
+    assert httpx.get(f"http://127.0.0.1:{proxy.bound_port}/", timeout=10).status_code == 200
+
+
+class BrokenDirectory(PortDirectory):
+    def __init__(self) -> None:
+        pass
+
+    def requester(self, network_ids: Collection[str], address: str) -> Requester | None:
+        raise OperationalError("SELECT ...", {}, Exception("database is locked"))
+
+
+def test_an_unreadable_ports_table_is_unavailable_not_an_error(upstream: tuple[EchoAPI, str]) -> None:
+    app = MetadataProxyApp(BrokenDirectory(), ("net-1",), upstream[1], SECRET)
+    broken = MetadataProxy(app, None, address="127.0.0.1", port=0)
+    broken.start()
+    try:
+        assert httpx.get(f"http://127.0.0.1:{broken.bound_port}/", timeout=10).status_code == 503
+    finally:
+        broken.stop()
 
 
 def test_an_unreachable_api_is_a_bad_gateway() -> None:
