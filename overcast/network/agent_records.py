@@ -158,6 +158,25 @@ class AgentRecords:
 
         return self.db.write(write)
 
+    def set_dhcp_ports_active(self, network_ids: list[str]) -> None:
+        """The DHCP ports this host serves on these networks are ACTIVE (Neutron's DHCP agent's view)."""
+        if not network_ids:
+            return
+
+        def write(session: Session) -> None:
+            session.execute(
+                update(PortRow)
+                .where(
+                    PortRow.network_id.in_(network_ids),
+                    PortRow.device_owner == host_state.DHCP_OWNER,
+                    PortRow.binding_host_id == self.host,
+                    PortRow.status != ACTIVE,
+                )
+                .values(status=ACTIVE, revision_number=PortRow.revision_number + 1)
+            )
+
+        self.db.write(write)
+
     def set_floating_ip_statuses(self, served_router_ids: list[str]) -> None:
         """Floating IPs associated through a router served here are ACTIVE; one left with no router is
         DOWN (whichever agent sees it first)."""

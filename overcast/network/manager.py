@@ -92,7 +92,13 @@ class NetworkManager(Manager):
             state = self._read_state(None)
             self.driver.sync(state)
             self.metadata_proxies.converge([server.network_id for server in state.dhcp_servers], only=True)
-        self.records.set_port_status([port.id for port in state.ports], ACTIVE)
+        router_legs = [
+            leg.port_id
+            for router in state.routers
+            for leg in (*router.interfaces, *((router.gateway,) if router.gateway else ()))
+        ]
+        self.records.set_port_status([port.id for port in state.ports] + router_legs, ACTIVE)
+        self.records.set_dhcp_ports_active([server.network_id for server in state.dhcp_servers])
         self.records.set_floating_ip_statuses([router.id for router in state.routers])
         return state
 
@@ -114,6 +120,7 @@ class NetworkManager(Manager):
             self._ensure_dhcp(state)
         if not self.records.set_port_status([port_id], ACTIVE):
             raise PortNotBoundHere(f"Port {port_id} was deleted or bound elsewhere while it was wired.")
+        self.records.set_dhcp_ports_active([server.network_id for server in state.dhcp_servers])
         LOG.info("wired port %s as %s on network %s", port_id, port.device, network_id)
         # The other hosts on the network learn of this host's tunnel end and the port's DHCP entry now,
         # not at their next sync.

@@ -88,7 +88,7 @@ def test_wiring_a_port_plugs_it_claims_dhcp_and_sets_it_active(
     shown = port_row(api, port["id"])
     assert shown["status"] == "ACTIVE" and shown["revision_number"] > port["revision_number"]
     dhcp = dhcp_port(api, network_id)
-    assert dhcp["binding:host_id"] == "host-a"
+    assert dhcp["binding:host_id"] == "host-a" and dhcp["status"] == "ACTIVE"
     assert dhcp["device_id"] == dhcp_device_id("host-a", network_id)
 
 
@@ -260,6 +260,7 @@ def test_the_first_host_with_a_vm_behind_a_router_serves_it_and_its_floating_ips
     assert set(driver.networks) == {network_id, public_id}
     router_ports = [api.ports.get(ADMIN, port_id) for port_id in router_port_ids(api, router_id)]
     assert len(router_ports) == 2 and {port["binding:host_id"] for port in router_ports} == {"host-a"}
+    assert {port["status"] for port in router_ports} == {"ACTIVE"}
     assert api.floating_ips.get(ALICE, floating["id"])["status"] == "ACTIVE"
 
     # A second interface joins the router: the host serving it binds the new port too.
