@@ -1,26 +1,37 @@
-"""Concurrent port creates on PostgreSQL: never one address for two ports, one winner for a wanted one."""
+"""The network service's tests of tests/unit/network/ again on a real PostgreSQL server.
+
+Every test function of the service's modules is collected here too, with `db_url` overridden so each test
+gets a fresh PostgreSQL database: concurrent port creates never share an address and a wanted address has
+one winner, concurrent first lists make one default security group, and everything else holds as on SQLite.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from overcast.db import Database
-from tests.unit.network.test_ports import check_parallel_ports_get_distinct_addresses, network_api
-from tests.unit.network.test_security_groups import check_first_lists_make_one_default_group
+from tests.unit.network import test_ports, test_routers, test_security_groups
 
 pytestmark = pytest.mark.postgresql
+
+_SHARED_MODULES: tuple[ModuleType, ...] = (test_ports, test_security_groups, test_routers)
+
+
+def _share_tests(namespace: dict[str, object]) -> None:
+    for module in _SHARED_MODULES:
+        for name, value in vars(module).items():
+            if name.startswith("test_") and callable(value):
+                assert name not in namespace, f"two shared network tests are called {name}"
+                namespace[name] = value
+    # Module-level fixtures those tests use.
+    namespace["api"] = test_ports.api
+    namespace["public"] = test_routers.public
+
+
+_share_tests(globals())
 
 
 @pytest.fixture
 def db_url(postgres_db_url: str) -> str:
     return postgres_db_url
-
-
-def test_parallel_port_creates_never_share_an_address_on_postgresql(db: Database, tmp_path: Path) -> None:
-    check_parallel_ports_get_distinct_addresses(network_api(db, tmp_path))
-
-
-def test_concurrent_first_lists_make_one_default_group_on_postgresql(db: Database, tmp_path: Path) -> None:
-    check_first_lists_make_one_default_group(network_api(db, tmp_path))
