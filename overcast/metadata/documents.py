@@ -169,7 +169,7 @@ def _network(network_id: str, link_id: str, port: PortFacts, address: str) -> di
         routes.insert(0, _route(default, subnet.gateway_ip))
     return {
         "id": network_id, "type": f"ipv{version}", "link": link_id, "ip_address": address,
-        "netmask": str(cidr.netmask) if version == 4 else str(cidr.prefixlen), "routes": routes,
+        "netmask": str(cidr.netmask), "routes": routes,
         "network_id": port.network_id,
         "services": [{"type": "dns", "address": server} for server in subnet.dns_nameservers],
     }  # fmt: skip

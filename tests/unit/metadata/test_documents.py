@@ -144,6 +144,16 @@ def test_network_data_static_subnet() -> None:
     }  # fmt: skip
 
 
+def test_network_data_ipv6_static_subnet() -> None:
+    v6 = SubnetFacts(id="subnet-v6", cidr="2001:db8::/64", gateway_ip="2001:db8::1", dns_nameservers=(),
+                     host_routes=(), dhcp=False)  # fmt: skip
+    port = replace(PORT, fixed_ips=(FixedIP("2001:db8::10", v6),))
+    (network,) = as_json(replace(FACTS, ports=(port,)), "openstack/latest/network_data.json")["networks"]
+    expected = ("ipv6", "2001:db8::10", "ffff:ffff:ffff:ffff::")
+    assert (network["type"], network["ip_address"], network["netmask"]) == expected
+    assert network["routes"] == [{"network": "::", "netmask": "::", "gateway": "2001:db8::1"}]
+
+
 def test_network_data_dhcp_subnet_and_no_ports() -> None:
     dhcp_port = replace(PORT, fixed_ips=(FixedIP("10.0.0.5", replace(STATIC, dhcp=True)),))
     data = as_json(replace(FACTS, ports=(dhcp_port,)), "openstack/latest/network_data.json")
