@@ -65,7 +65,11 @@ class NetworkManager(Manager):
     def init_host(self) -> None:
         """Converge before serving: what a previous run wired stays, what was removed meanwhile goes."""
         self.records.record_underlay_ip(self.cloud.settings.network_underlay_ip)
-        self.sync()
+        try:
+            self.sync()
+        except Exception:
+            # The agent still starts: a wire reports its own error, and the periodic sync tries again.
+            LOG.exception("the start-up sync of host %s failed", self.host)
 
     def cleanup_host(self) -> None:
         """The data plane stays as it is (VMs keep their network); the metadata proxies are threads of

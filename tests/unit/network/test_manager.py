@@ -19,6 +19,7 @@ from overcast.network.api.service import NetworkAPI
 from overcast.network.driver_choice import load_network_driver, resolve_network_driver_name
 from overcast.network.drivers import names
 from overcast.network.drivers.base import NetworkDriverError
+from overcast.network.drivers.model import Network
 from overcast.network.drivers.noop import NoopDriver
 from overcast.network.manager import NetworkManager, PortNotBoundHere, PortNotFound
 from overcast.network.rpcapi import NetworkAgentAPI
@@ -279,3 +280,27 @@ def test_the_first_host_with_a_vm_behind_a_router_serves_it_and_its_floating_ips
 def router_port_ids(api: NetworkAPI, router_id: str) -> list[str]:
     with api.db.reader() as session:
         return list(session.scalars(select(PortRow.id).where(PortRow.device_id == router_id)))
+
+
+class BrokenDriver(NoopDriver):
+    """A data plane that cannot wire a flat network (as linuxbridge without its physical interface)."""
+
+    def ensure_network(self, network: Network, remote_vteps: frozenset[str] = frozenset()) -> None:
+        if network.segmentation_type == "flat":
+            raise NetworkDriverError(f"Physical network {network.physical_network} has no interface here.")
+        super().ensure_network(network, remote_vteps)
+
+
+def test_an_agent_whose_start_up_sync_fails_still_starts_and_wires(api: NetworkAPI, cloud: Cloud) -> None:
+    public_id, _ = external_network(api)
+    network_id, _, _ = routed_network(api, public_id)
+    first = bound_port(api, network_id, "host-a")
+    agent = NetworkManager(cloud, "host-a", driver=BrokenDriver())
+    service = Service(cloud, agent)
+    service.start()  # the sync fails on the router's flat public leg
+    try:
+        assert agent.driver.inventory().routers == frozenset()
+        assert agent.wire_port(ALICE, first["id"])["port_id"] == first["id"]
+        assert port_row(api, first["id"])["status"] == "ACTIVE"
+    finally:
+        service.stop()
