@@ -87,6 +87,30 @@ def server_ssh_info(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def server_ssh(settings: Settings, args: argparse.Namespace) -> int:
+    from overcast.cli.server_ssh import login
+
+    return login(settings, args)
+
+
+def network_host(settings: Settings, args: argparse.Namespace) -> int:
+    from overcast.cli import network
+
+    return network.host(settings, args)
+
+
+def network_port(settings: Settings, args: argparse.Namespace) -> int:
+    from overcast.cli import network
+
+    return network.port(settings, args)
+
+
+def network_trace(settings: Settings, args: argparse.Namespace) -> int:
+    from overcast.cli import network
+
+    return network.trace(settings, args)
+
+
 def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     Cloud.from_settings(settings).close()
     print(f"database at {settings.sql_url} is up to date")

@@ -64,13 +64,29 @@ def build_parser() -> argparse.ArgumentParser:
         "build the tiny guest image and upload it as the public image overcast-tiny (if it has no data)",
     )
     build_guest.add_argument("--force", action="store_true", help="rebuild the image file")
+    servers = branch(commands, "server", "servers")
     ssh_info = leaf(
-        branch(commands, "server", "servers"),
+        servers,
         "ssh-info",
         "server_ssh_info",
         "print the ssh command that reaches a server's guest (QEMU driver)",
     )
     ssh_info.add_argument("server", help="server name or id")
+    ssh = leaf(
+        servers,
+        "ssh",
+        "server_ssh",
+        "log into a server (floating IP, router or DHCP namespace, forwarded port); options go before NAME",
+    )
+    ssh.add_argument("server", help="server name or id")
+    ssh.add_argument(
+        "-i", dest="identity", help="private key (default: <data dir>/ssh/id_ed25519 if it exists)"
+    )
+    ssh.add_argument("--user", default="root", help="guest user (default root)")
+    ssh.add_argument("--namespace", help="the namespace standing for the outside (default overcast-public)")
+    ssh.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
+    # Everything after the name is ssh's (as with ssh's own command), so options come before it.
+    ssh.add_argument("ssh_args", nargs=argparse.REMAINDER, help="[--] arguments for ssh")
 
     manage = branch(commands, "manage", "operator commands")
     leaf(branch(manage, "service", "services and their liveness"), "list", "service_list", "list services")
@@ -84,6 +100,28 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--image", help="image id")
     explain.add_argument("--availability-zone")
     explain.add_argument("--project", default="", help="project id the request would come from")
+    network = branch(manage, "network", "the network data plane: what the kernel holds, why a packet drops")
+    host_command = leaf(
+        network, "host", "network_host", "this host's data plane beside the database, drift marked"
+    )
+    port_command = leaf(network, "port", "network_port", "a port's path checked against the kernel")
+    port_command.add_argument("port", help="port id, or a server's name or id (all its ports)")
+    trace_command = leaf(network, "trace", "network_trace", "which rule accepts or drops a packet at a port")
+    trace_command.add_argument("--port", required=True, help="the port id")
+    trace_command.add_argument("--src", required=True, help="source IPv4 address")
+    trace_command.add_argument("--dst", required=True, help="destination IPv4 address")
+    trace_command.add_argument("--proto", required=True, choices=("tcp", "udp", "icmp"))
+    trace_command.add_argument("--dport", type=int, help="destination port (tcp, udp)")
+    trace_command.add_argument("--sport", type=int, help="source port (tcp, udp)")
+    trace_command.add_argument("--icmp-type", type=int, default=8, help="ICMP type (default 8, echo request)")
+    trace_command.add_argument("--icmp-code", type=int, default=0)
+    trace_command.add_argument(
+        "--established", action="store_true", help="the packet belongs to a connection conntrack knows"
+    )
+    for command in (host_command, port_command):
+        command.add_argument("--host", help="the host whose data plane to read (default: this one)")
+    for command in (host_command, port_command, trace_command):
+        command.add_argument("--format", choices=("text", "json"), default="text")
     leaf(
         branch(manage, "keys", "token signing keys"),
         "rotate",

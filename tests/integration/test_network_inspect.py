@@ -1,0 +1,158 @@
+"""`overcast manage network` against a real kernel: the network agent wires two ports on the linuxbridge
+driver in a lab host namespace; the port report calls them healthy and the host report finds no drift;
+a tap deleted by hand is reported by both; the trace names the rule that accepts ICMP (and the VMs
+really ping) and the default drop for TCP 22, which no rule allows."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from overcast.cloud import Cloud
+from overcast.db import Database
+from overcast.network import inspect
+from overcast.network.drivers import names
+from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
+from overcast.network.drivers.model import FixedIP, HostState, Port
+from overcast.network.kernel_view import KernelView
+from overcast.network.manager import NetworkManager
+from overcast.network.trace import Packet
+from overcast.service import Service
+from tests.integration.network_hosts import Lab, tools_available
+from tests.unit.network.agent_setup import (
+    ADMIN,
+    ALICE,
+    agent_cloud,
+    bound_port,
+    network_api,
+    network_with_subnet,
+)
+
+pytestmark = pytest.mark.skipif(
+    not tools_available(), reason="prerequisites: root and iproute2, nftables, dnsmasq are not installed"
+)
+AGENT_HOST = "lab-host"
+UNDERLAY_IP = "198.18.0.1"
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    lab = Lab(state_dir=tmp_path / "network")
+    try:
+        yield lab
+    finally:
+        lab.cleanup()
+    assert lab.leftovers() == []
+
+
+@pytest.fixture
+def cloud(db: Database, tmp_path: Path) -> Cloud:
+    # No periodic sync during the test: it would repair the drift the test makes on purpose.
+    return agent_cloud(db, tmp_path, network_sync_interval=3600, network_underlay_ip=UNDERLAY_IP)
+
+
+def port_record(port: dict[str, object]) -> Port:
+    (fixed,) = port["fixed_ips"]  # type: ignore[misc]
+    return Port(
+        id=str(port["id"]),
+        network_id=str(port["network_id"]),
+        mac_address=str(port["mac_address"]),
+        device=names.tap(str(port["id"])),
+        fixed_ips=(FixedIP(fixed["subnet_id"], fixed["ip_address"]),),
+    )
+
+
+def reports(cloud: Cloud, view: KernelView, port_ids: list[str]) -> list[inspect.PortReport]:
+    with cloud.db.reader() as session:
+        desired = inspect.desired_state(session, AGENT_HOST)
+        inspector = inspect.PortInspector(session, view, AGENT_HOST, desired)
+        return [inspector.report(port_id) for port_id in port_ids]
+
+
+def host_items(cloud: Cloud, view: KernelView) -> list[inspect.Item]:
+    with cloud.db.reader() as session:
+        desired = inspect.desired_state(session, AGENT_HOST)
+        servers = inspect.servers_of_ports(session, [port.id for port in desired.ports])
+    return inspect.host_items(view, desired, servers)
+
+
+def trace(cloud: Cloud, port_id: str, packet: Packet) -> inspect.Decision:
+    with cloud.db.reader() as session:
+        return inspect.trace_port(session, port_id, packet)
+
+
+def test_reports_healthy_ports_the_drift_of_a_deleted_tap_and_traces_rules(cloud: Cloud, lab: Lab) -> None:
+    api = network_api(cloud)
+    network_id, _ = network_with_subnet(api, cidr="10.0.0.0/24")
+    group = api.security_groups.create(ALICE, {"name": "ping-only"})
+    icmp_rule = api.security_groups.create_rule(
+        ALICE, {"security_group_id": group["id"], "direction": "ingress", "protocol": "icmp"}
+    )
+    ports = [bound_port(api, network_id, AGENT_HOST, security_groups=[group["id"]]) for _ in range(2)]
+    host = lab.namespace("host")
+    vms = [lab.vm(host, port_record(port)) for port in ports]
+    driver = LinuxBridgeDriver(host, local_vtep_ip=UNDERLAY_IP, state_dir=lab.state_dir / host)
+    service = Service(cloud, NetworkManager(cloud, AGENT_HOST, driver=driver))
+    port_ids = [str(port["id"]) for port in ports]
+    service.start()  # its start-up sync wires both ports and the network's DHCP server
+    try:
+        view = KernelView(driver)
+        found = reports(cloud, view, port_ids)
+        assert [report.healthy for report in found] == [True, True], [report.checks for report in found]
+        checked = {check.name for check in found[0].checks}
+        assert {
+            "binding",
+            "bridge",
+            "tap",
+            "anti-spoofing",
+            "ingress-chain",
+            "egress-chain",
+            "dhcp",
+        } <= checked
+        assert f"security-group {group['id']} ingress" in checked
+        assert {rule["rule_id"] for rule in found[0].rules} >= {icmp_rule["id"]}
+        items = host_items(cloud, view)
+        assert not [item for item in items if item.drift], items
+        assert {item.kind for item in items} >= {
+            "bridge",
+            "vxlan",
+            "tap",
+            "dhcp-namespace",
+            "dnsmasq",
+            "nft-table",
+        }
+
+        # The trace's verdicts are the kernel's: the ICMP rule lets the ping through.
+        first, second = (str(port["fixed_ips"][0]["ip_address"]) for port in ports)
+        accepted = trace(cloud, port_ids[1], Packet(first, second, "icmp"))
+        assert (accepted.verdict, accepted.rule_id, accepted.security_group_id) == (
+            "accept", icmp_rule["id"], group["id"],
+        )  # fmt: skip
+        assert vms[0].ping(second)
+        dropped = trace(cloud, port_ids[1], Packet(first, second, "tcp", dport=22))
+        assert (dropped.verdict, dropped.stage, dropped.rule_id) == ("drop", "default-drop", None)
+
+        # An operator deletes the second VM's device by hand: both reports name it.
+        device = names.tap(port_ids[1])
+        subprocess.run(["ip", "-n", host, "link", "del", device], check=True)
+        first_report, second_report = reports(cloud, view, port_ids)
+        assert first_report.healthy and not second_report.healthy
+        failed = {check.name: check.detail for check in second_report.checks if not check.ok}
+        assert list(failed) == ["tap"] and "does not exist" in failed["tap"]
+        drifted = [item for item in host_items(cloud, view) if item.drift]
+        assert [(item.kind, item.name, item.expected, item.found) for item in drifted] == [
+            ("tap", device, True, False)
+        ]
+
+        # Once the port is deleted, the next sync removes its chains and nothing is left to report.
+        api.ports.delete(ADMIN, port_ids[1])
+        service.manager.sync()  # type: ignore[attr-defined]
+        assert not [item for item in host_items(cloud, view) if item.drift]
+        with pytest.raises(inspect.PortNotFound):
+            reports(cloud, view, [port_ids[1]])
+    finally:
+        service.stop()
+        driver.sync(HostState())  # the host namespace holds nothing of Overcast's for the lab to find
