@@ -23,7 +23,7 @@ from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.db.base import Base
 from overcast.db.models.compute import Flavor, Instance, KeyPair
 from overcast.db.models.instance_actions import InstanceExtra
-from overcast.db.models.network import IPAllocation, Network, Port, Subnet
+from overcast.db.models.network import IPAllocation, Network, Port, PortSecurityGroup, SecurityGroup, Subnet
 from overcast.metadata import signing
 from overcast.metadata.ec2_ids import DerivedEc2Ids, Ec2Ids
 
@@ -155,7 +155,7 @@ class MetadataAPI:
             flavor_name=_flavor_name(session, instance.flavor_id),
             ephemeral_gb=instance.ephemeral_gb,
             meta=dict(instance.metadata_items),
-            security_groups=tuple(instance.security_groups),
+            security_groups=_security_groups(session, ports) or tuple(instance.security_groups),
             user_data=_decoded(instance.user_data),
             key=_key(session, instance),
             ports=ports,
@@ -251,6 +251,20 @@ def _ports(session: Session, instance_uuid: str) -> tuple[PortFacts, ...]:
         PortFacts(port.id, port.mac_address, port.network_id, mtu, by_subnet.get(port.id, ()))
         for port, mtu in rows
     )
+
+
+def _security_groups(session: Session, ports: tuple[PortFacts, ...]) -> tuple[str, ...]:
+    """The names of the groups on the instance's ports, as Nova asks the network service for them."""
+    if not ports:
+        return ()
+    names = session.scalars(
+        select(SecurityGroup.name)
+        .join(PortSecurityGroup, PortSecurityGroup.security_group_id == SecurityGroup.id)
+        .where(PortSecurityGroup.port_id.in_([port.id for port in ports]))
+        .distinct()
+        .order_by(SecurityGroup.name)
+    )
+    return tuple(names)
 
 
 def _dhcp_subnets(session: Session, subnet_ids: set[str]) -> set[str]:

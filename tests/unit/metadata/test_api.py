@@ -105,7 +105,7 @@ def test_facts_of_an_instance_without_ports(service: MetadataAPI, cloud: Cloud) 
 
 
 def test_facts_carry_the_instances_ports_and_their_subnets(service: MetadataAPI, cloud: Cloud) -> None:
-    instance_id = add_instance(cloud, user_data=None, key_name=None, key_data=None)
+    instance_id = add_instance(cloud, user_data=None, key_name=None, key_data=None, security_groups=["ssh"])
     network = NetworkAPI(cloud, rng=random.Random(3))
     net = network.networks.create(ALICE, {"name": "private"})
     served = network.subnets.create(ALICE, {"network_id": net["id"], "ip_version": 4, "cidr": "10.0.0.0/24"})
@@ -131,6 +131,11 @@ def test_facts_carry_the_instances_ports_and_their_subnets(service: MetadataAPI,
     assert by_address["10.0.0.10"].dhcp and by_address["10.0.0.10"].gateway_ip == "10.0.0.1"
     assert not by_address["10.0.1.10"].dhcp and by_address["10.0.1.10"].dns_nameservers == ("192.0.2.53",)
     assert sorted(facts.fixed_ips) == ["10.0.0.10", "10.0.1.10"]
+    # The groups are the port's (the project's default one here), not what the server was created with.
+    assert facts.security_groups == ("default",)
+    web = network.security_groups.create(ALICE, {"name": "web"})
+    network.ports.update(ADMIN, port["id"], {"security_groups": [web["id"]]})
+    assert service.instance_for(headers(instance_id)).security_groups == ("web",)
 
 
 def test_a_guest_posts_its_password_once(service: MetadataAPI, cloud: Cloud) -> None:
