@@ -33,6 +33,7 @@ done > "$0.lease"
 EGRESS_ONLY = SecurityGroup(
     id=str(uuid.uuid4()), rules=(SecurityGroupRule(id=str(uuid.uuid4()), direction="egress"),)
 )
+NO_RULES = SecurityGroup(id=str(uuid.uuid4()))
 
 
 @pytest.fixture
@@ -89,6 +90,17 @@ def test_a_vm_gets_its_ports_address_and_options(lab: Lab, tmp_path: Path) -> No
     assert offered["mtu"] == "1450"
     assert offered["hostname"] == "host-10-0-0-10"
     assert offered["staticroutes"].split() == ["10.9.0.0/16", "10.0.0.254", "0.0.0.0/0", "10.0.0.1"]
+
+
+def test_dhcp_passes_a_group_with_no_rules(lab: Lab, tmp_path: Path) -> None:
+    host = lab.namespace("host1")
+    network = vxlan_network()
+    port = port_on(network, 10, (NO_RULES.id,))
+    vm = lab.vm(host, port, address=False)
+    driver = LinuxBridgeDriver(host, local_vtep_ip="198.18.0.1", state_dir=lab.state_dir / host)
+    state = HostState(networks=(network,), ports=(port,), security_groups=(NO_RULES,))
+    driver.sync(replace(state, dhcp_servers=(dhcp_for(network, port),)))
+    assert lease(vm, tmp_path)["ip"] == "10.0.0.10"
 
 
 def test_new_entries_reload_and_a_killed_dnsmasq_comes_back(lab: Lab, tmp_path: Path) -> None:

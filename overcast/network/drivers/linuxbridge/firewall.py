@@ -228,8 +228,10 @@ class Firewall:
         for direction in ("ingress", "egress"):
             chain = _port_chain(port.id, direction)
             lines += [f"add chain inet {TABLE} {chain}", f"flush chain inet {TABLE} {chain}"]
-            if direction == "ingress":  # DHCP offers come from the network's server, not a group member
-                lines.append(f"add rule inet {TABLE} {chain} udp sport 67 udp dport 68 accept")
+            # DHCP works whatever the groups say (as in Neutron): the client's requests out, the
+            # network's server's answers in (anti-spoofing keeps VMs from answering).
+            dhcp = "udp sport 67 udp dport 68" if direction == "ingress" else "udp sport 68 udp dport 67"
+            lines.append(f"add rule inet {TABLE} {chain} {dhcp} accept")
             for group_id in port.security_group_ids:
                 group_chain = _group_chain(group_id, direction)
                 lines.append(f"add chain inet {TABLE} {group_chain}")
