@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 with_tests=0
 [ "${1:-}" = "--test" ] && with_tests=1
 
-# The cloud itself: Python, QEMU, and what the guest-image builder and config drives are made from.
+# The cloud itself: Python, QEMU, and what the guest-image builder and config drives are made from;
+# the network data plane: iproute2, nftables, dnsmasq, and busybox's udhcpc, arping and sysctl.
 packages=(python3 python3-venv python3-dev gcc ca-certificates openssh-client
           qemu-system-x86 qemu-utils linux-image-cloud-amd64 busybox-static dropbear-bin
           genisoimage e2fsprogs dosfstools mtools syslinux syslinux-common fdisk
