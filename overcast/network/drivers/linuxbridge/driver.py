@@ -71,6 +71,12 @@ class LinuxBridgeDriver(NetworkDriver):
     def remove_security_group(self, group_id: str) -> None:
         self.firewall.remove_group(group_id)
 
+    def ensure_dhcp(self, server: DhcpServer) -> None:
+        self.dhcp.ensure(server)
+
+    def remove_dhcp(self, network_id: str) -> None:
+        self.dhcp.remove(network_id)
+
     def ensure_router(self, router: Router) -> None:
         self.routers.ensure(router)
 
@@ -82,12 +88,6 @@ class LinuxBridgeDriver(NetworkDriver):
         self.firewall.prune_ports({port.id for port in state.ports if port.port_security_enabled})
         if state == HostState():
             self.firewall.remove_all()
-
-    def ensure_dhcp(self, server: DhcpServer) -> None:
-        self.dhcp.ensure(server)
-
-    def remove_dhcp(self, network_id: str) -> None:
-        self.dhcp.remove(network_id)
 
     def inventory(self) -> Inventory:
         links = self.links.all()
@@ -115,6 +115,3 @@ class LinuxBridgeDriver(NetworkDriver):
             routers=self.routers.routers(),
             vteps=vteps,
         )
-
-
-
