@@ -302,6 +302,20 @@ class ComputeDriver(ABC):
         """On the source host, after the destination destroyed the new VM: restore the old one."""
         raise ActionNotSupported("This compute driver cannot resize instances.")
 
+    # --- network interfaces -----------------------------------------------------------------------
+    def attach_interface(self, ctxt: RequestContext, uuid: str, vif: dict[str, Any]) -> None:
+        """Plug one more NIC into the VM: `vif` is what the network agent wired (id = the port's id,
+        address, type "tap", device). Raises DriverError when the VM already has it."""
+        raise ActionNotSupported("This compute driver cannot attach interfaces.")
+
+    def detach_interface(self, ctxt: RequestContext, uuid: str, vif: dict[str, Any]) -> None:
+        """Unplug the NIC of `vif` (its id is enough); one the VM does not have is not an error."""
+        raise ActionNotSupported("This compute driver cannot detach interfaces.")
+
+    def interface_ids(self, uuid: str) -> list[str]:
+        """The ids of the VM's NICs, in the order it has them."""
+        raise ActionNotSupported("This compute driver cannot list interfaces.")
+
     # --- inspection -------------------------------------------------------------------------------
     @abstractmethod
     def get_info(self, uuid: str) -> InstanceInfo:

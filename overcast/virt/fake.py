@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 from overcast.context import RequestContext
 from overcast.virt.driver import (
     ComputeDriver,
+    DriverError,
     HostResources,
     ImageRef,
     InstanceActionInvalid,
@@ -157,7 +158,8 @@ class FakeDriver(ComputeDriver):
     @injectable
     def spawn(self, ctxt: RequestContext, spec: InstanceSpec, admin_password: str | None = None) -> None:
         self.hypervisor.validate(spec)
-        record = FakeVM(spec=spec, admin_password=admin_password)
+        vifs = {str(vif["id"]): dict(vif) for vif in spec.network_info if "id" in vif}
+        record = FakeVM(spec=spec, admin_password=admin_password, vifs=vifs)
         with self.hypervisor.lock:
             if spec.uuid in self.hypervisor.vms:
                 raise InstanceExists(f"Instance {spec.uuid} already exists on host {self.host}.")
@@ -182,6 +184,24 @@ class FakeDriver(ComputeDriver):
             self.hypervisor.halt(vm, PowerState.SHUTDOWN)
         if was_active:
             self.hypervisor.emit(uuid, "stopped")
+
+    # --- network interfaces -----------------------------------------------------------------------
+    @injectable
+    def attach_interface(self, ctxt: RequestContext, uuid: str, vif: dict[str, Any]) -> None:
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get_built(uuid)
+            if str(vif["id"]) in vm.vifs:
+                raise DriverError(f"Instance {uuid} already has interface {vif['id']}.")
+            vm.vifs[str(vif["id"])] = dict(vif)
+
+    @injectable
+    def detach_interface(self, ctxt: RequestContext, uuid: str, vif: dict[str, Any]) -> None:
+        with self.hypervisor.lock:
+            self.hypervisor.get_built(uuid).vifs.pop(str(vif["id"]), None)
+
+    def interface_ids(self, uuid: str) -> list[str]:
+        with self.hypervisor.lock:
+            return list(self.hypervisor.get(uuid).vifs)
 
     # --- power ------------------------------------------------------------------------------------
     @injectable

@@ -35,7 +35,7 @@ from overcast.virt.driver import (
     RebootType,
     SnapshotUpload,
 )
-from overcast.virt.qemu import configdrive, console, disks, launch
+from overcast.virt.qemu import configdrive, console, disks, launch, nics
 from overcast.virt.qemu.accel import Accelerator, detect_accelerator, qemu_version_string
 from overcast.virt.qemu.instance import (
     CONFIG_DRIVE,
@@ -408,6 +408,18 @@ class QemuDriver(ComputeDriver):
                 num_cpu=spec.vcpus,
                 cpu_time_ns=self._runtime.cpu_time_ns(vm),
             )
+
+    # --- network interfaces -----------------------------------------------------------------------
+    def attach_interface(self, ctxt: RequestContext, uuid: str, vif: dict[str, Any]) -> None:
+        with self._vms.locked(uuid, built=True) as vm:
+            nics.plug(self._runtime, vm, vif)
+
+    def detach_interface(self, ctxt: RequestContext, uuid: str, vif: dict[str, Any]) -> None:
+        with self._vms.locked(uuid, built=True) as vm:
+            nics.unplug(self._runtime, vm, str(vif["id"]))
+
+    def interface_ids(self, uuid: str) -> list[str]:
+        return [str(vif["id"]) for vif in self._vms.get(uuid).spec.network_info if "id" in vif]
 
     def get_console_output(self, ctxt: RequestContext, uuid: str) -> str:
         return self.get_console_log(uuid)

@@ -47,12 +47,27 @@ class LaunchConfig:
     disks: list[DiskSpec]
     ssh_port: int | None = None  # host port forwarded to the guest's 22, on 127.0.0.1 only
     mac_address: str | None = None
-    # One NIC per VIF the network agent wired: (tap device, MAC). None: QEMU's user-mode NAT.
-    taps: tuple[tuple[str, str], ...] = ()
+    # One NIC per VIF the network agent wired: (port id, tap device, MAC). None: QEMU's user-mode NAT.
+    taps: tuple[tuple[str, str, str], ...] = ()
     serial_tcp: tuple[str, int] | None = None  # (listen host, port) of the serial port; None: a unix socket
     incoming: str | None = None  # state file to resume from
     machine: str = "q35"
     extra_args: list[str] = field(default_factory=list)
+
+
+# Empty PCIe root ports a running VM's new NICs are hot-plugged into (q35's root bus takes none).
+HOTPLUG_PORTS = 4
+_FIRST_HOTPLUG_CHASSIS = 100
+
+
+def nic_ids(port_id: str) -> tuple[str, str]:
+    """QEMU's ids of a port's back end and NIC, the same at boot and when hot-plugged."""
+    short = port_id.replace("-", "")[:12]
+    return f"tap-{short}", f"nic-{short}"
+
+
+def hotplug_port(index: int) -> str:
+    return f"hotplug{index}"
 
 
 def tap_netdev(netdev_id: str, device: str) -> str:
@@ -60,21 +75,30 @@ def tap_netdev(netdev_id: str, device: str) -> str:
     return f"tap,id={netdev_id},ifname={device},script=no,downscript=no"
 
 
-def nic_device(netdev_id: str, mac: str | None) -> str:
+def nic_device(netdev_id: str, mac: str | None, *, nic_id: str | None = None, bus: str | None = None) -> str:
     # No iPXE option ROM: we never boot from the network.
-    return f"virtio-net-pci,netdev={netdev_id},id={netdev_id}-nic,romfile=" + (f",mac={mac}" if mac else "")
+    device = f"virtio-net-pci,netdev={netdev_id}" + (f",id={nic_id}" if nic_id else "") + ",romfile="
+    return device + (f",mac={mac}" if mac else "") + (f",bus={bus}" if bus else "")
 
 
 def _network_args(config: LaunchConfig) -> list[str]:
+    args: list[str] = []
     if config.taps:
-        args = []
-        for index, (device, mac) in enumerate(config.taps):
-            args += ["-netdev", tap_netdev(f"net{index}", device), "-device", nic_device(f"net{index}", mac)]
-        return args
-    netdev = "user,id=net0"
-    if config.ssh_port is not None:
-        netdev += f",hostfwd=tcp:127.0.0.1:{config.ssh_port}-:{GUEST_SSH_PORT}"
-    return ["-netdev", netdev, "-device", nic_device("net0", config.mac_address)]
+        # Each NIC on a root port of its own, so any of them can be unplugged later.
+        for index, (port_id, device, mac) in enumerate(config.taps):
+            netdev_id, nic_id = nic_ids(port_id)
+            args += ["-device", f"pcie-root-port,id=port-{nic_id},chassis={index + 1}"]
+            args += ["-netdev", tap_netdev(netdev_id, device)]
+            args += ["-device", nic_device(netdev_id, mac, nic_id=nic_id, bus=f"port-{nic_id}")]
+    else:
+        netdev = "user,id=net0"
+        if config.ssh_port is not None:
+            netdev += f",hostfwd=tcp:127.0.0.1:{config.ssh_port}-:{GUEST_SSH_PORT}"
+        args += ["-netdev", netdev, "-device", nic_device("net0", config.mac_address)]
+    for index in range(HOTPLUG_PORTS):
+        chassis = _FIRST_HOTPLUG_CHASSIS + index
+        args += ["-device", f"pcie-root-port,id={hotplug_port(index)},chassis={chassis}"]
+    return args
 
 
 def build_qemu_command(config: LaunchConfig, qemu: str = "qemu-system-x86_64") -> list[str]:

@@ -37,9 +37,11 @@ _QUIT_TIMEOUT = 10.0
 _MIGRATION_TIMEOUT = 300.0
 
 
-def tap_vifs(network_info: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
-    """(tap device, MAC) of each VIF the network agent wired, in the order the server asked for them."""
-    return tuple((str(v["device"]), str(v["address"])) for v in network_info if v.get("type") == "tap")
+def tap_vifs(network_info: list[dict[str, Any]]) -> tuple[tuple[str, str, str], ...]:
+    """(port id, tap device, MAC) of each VIF the network agent wired, in the order the server has them."""
+    return tuple(
+        (str(v["id"]), str(v["device"]), str(v["address"])) for v in network_info if v.get("type") == "tap"
+    )
 
 
 class Runtime:

@@ -22,6 +22,7 @@ from overcast.context import RequestContext
 from overcast.virt.driver import (
     ActionNotSupported,
     ComputeDriver,
+    DriverError,
     ImageRef,
     InstanceActionInvalid,
     InstanceExists,
@@ -327,6 +328,22 @@ def test_cpu_time_never_goes_back(driver: ComputeDriver, make_spec: SpecFactory)
     stopped = driver.get_info(uuid).cpu_time_ns
     assert stopped >= first
     assert driver.get_info(uuid).cpu_time_ns == stopped  # a stopped VM burns no cpu
+
+
+def test_interfaces_are_attached_and_detached(driver: ComputeDriver, make_spec: SpecFactory) -> None:
+    uuid = _spawned(driver, make_spec())
+    port_id = str(uuidlib.uuid4())
+    # A tap QEMU makes itself (never persistent, no address): it is gone when the NIC is.
+    vif = {"id": port_id, "address": "fa:16:3e:12:34:56", "type": "tap", "device": f"octest-{port_id[:8]}"}
+    driver.attach_interface(CTXT, uuid, vif)
+    assert driver.interface_ids(uuid) == ["vif-1", port_id]
+    with pytest.raises(DriverError):
+        driver.attach_interface(CTXT, uuid, vif)
+    driver.detach_interface(CTXT, uuid, vif)
+    assert driver.interface_ids(uuid) == ["vif-1"]
+    driver.detach_interface(CTXT, uuid, vif)  # absent: nothing to do
+    with pytest.raises(InstanceNotFound):
+        driver.attach_interface(CTXT, str(uuidlib.uuid4()), vif)
 
 
 def test_console_output_shows_the_boot(driver: ComputeDriver, make_spec: SpecFactory) -> None:

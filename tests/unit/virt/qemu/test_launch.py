@@ -6,6 +6,7 @@ import os
 import socket
 
 from overcast.virt.qemu.launch import (
+    HOTPLUG_PORTS,
     DiskSpec,
     LaunchConfig,
     build_qemu_command,
@@ -95,15 +96,24 @@ def test_free_port_is_bindable_and_skips_reserved_ones() -> None:
 
 
 def test_vifs_on_taps_replace_user_mode_networking() -> None:
-    taps = (("ovt-1a2b3c4d-5e", "fa:16:3e:00:00:0a"), ("ovt-9f8e7d6c-5b", "fa:16:3e:00:00:0b"))
+    taps = (
+        ("1a2b3c4d-5e6f-4a1b-8c9d-0e1f2a3b4c5d", "ovt-1a2b3c4d-5e", "fa:16:3e:00:00:0a"),
+        ("9f8e7d6c-5b4a-4f3e-8d2c-1b0a9f8e7d6c", "ovt-9f8e7d6c-5b", "fa:16:3e:00:00:0b"),
+    )
     args = build_qemu_command(_config(taps=taps))
     assert _option(args, "-netdev") == [
-        "tap,id=net0,ifname=ovt-1a2b3c4d-5e,script=no,downscript=no",
-        "tap,id=net1,ifname=ovt-9f8e7d6c-5b,script=no,downscript=no",
+        "tap,id=tap-1a2b3c4d5e6f,ifname=ovt-1a2b3c4d-5e,script=no,downscript=no",
+        "tap,id=tap-9f8e7d6c5b4a,ifname=ovt-9f8e7d6c-5b,script=no,downscript=no",
     ]
-    nics = [d for d in _option(args, "-device") if d.startswith("virtio-net-pci")]
+    devices = _option(args, "-device")
+    nics = [d for d in devices if d.startswith("virtio-net-pci")]
     assert nics == [
-        "virtio-net-pci,netdev=net0,id=net0-nic,romfile=,mac=fa:16:3e:00:00:0a",
-        "virtio-net-pci,netdev=net1,id=net1-nic,romfile=,mac=fa:16:3e:00:00:0b",
+        "virtio-net-pci,netdev=tap-1a2b3c4d5e6f,id=nic-1a2b3c4d5e6f,romfile=,mac=fa:16:3e:00:00:0a,"
+        "bus=port-nic-1a2b3c4d5e6f",
+        "virtio-net-pci,netdev=tap-9f8e7d6c5b4a,id=nic-9f8e7d6c5b4a,romfile=,mac=fa:16:3e:00:00:0b,"
+        "bus=port-nic-9f8e7d6c5b4a",
     ]
+    # Every NIC on a root port of its own (unpluggable), and empty ones for NICs plugged later.
+    ports = [d for d in devices if d.startswith("pcie-root-port")]
+    assert len(ports) == 2 + HOTPLUG_PORTS and len({p.split("chassis=")[1] for p in ports}) == len(ports)
     assert "hostfwd" not in " ".join(args)
