@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
+import subprocess
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from overcast.guest.scripts import METADATA_FUNCTIONS
 from overcast.metadata.api import FixedIP, InstanceFacts, KeyFacts, PortFacts, SubnetFacts
 from overcast.metadata.documents import (
     EC2_VERSIONS,
@@ -206,3 +210,18 @@ def test_ec2_items_by_version_and_without_addresses() -> None:
     with_disk = replace(FACTS, ephemeral_gb=1, kernel_id="aki-00000000000000001")
     assert text(with_disk, "latest/meta-data/block-device-mapping/ephemeral0") == "/dev/vdb"
     assert text(with_disk, "latest/meta-data/kernel-id") == "aki-00000000000000001"
+
+
+def test_the_tiny_guest_reads_hostname_uuid_and_keys_from_the_service(tmp_path: Path) -> None:
+    """The guest's shell parsing (guest/scripts.py), which falls back to this service without a config
+    drive, over the compact JSON the service sends (the drive's is indented), key newline included."""
+    meta = tmp_path / "meta_data.json"
+    facts = replace(FACTS, key=replace(KEY, data=KEY.data + "\n"), meta={"name": "decoy, {tricky}"})
+    meta.write_bytes(render(facts, "openstack/latest/meta_data.json").body)
+    script = f'{METADATA_FUNCTIONS}\njson_string "$1" hostname; json_string "$1" uuid; public_keys "$1"\n'
+    shell = shutil.which("busybox")
+    command = [shell, "sh"] if shell else ["sh"]
+    out = subprocess.run(
+        [*command, "-c", script, "sh", str(meta)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.splitlines() == ["vm1", UUID, KEY.data]
