@@ -3,7 +3,7 @@ the Networking API binds to the host are wired (taps on the network's bridge, DH
 proxy in the DHCP namespace), two VM namespaces ping each other, the periodic sync restarts a killed
 dnsmasq, a restarted agent cuts no established traffic, and once everything is deleted the host holds
 nothing of Overcast's; a router the agent serves takes a VM out through SNAT to a lab "outside" and
-brings its floating IP in."""
+brings its floating IP in; two hosts' agents join a network over VXLAN."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from overcast.network.drivers.linuxbridge.commands import namespaces
 from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
 from overcast.network.drivers.model import FixedIP, Inventory, Port
 from overcast.network.manager import NetworkManager
+from overcast.network.rpcapi import NetworkAgentAPI
 from overcast.service import Service
 from tests.integration.network_hosts import VM, Lab, tools_available
 from tests.support.waiting import wait_until
@@ -324,3 +325,49 @@ def test_the_all_in_ones_outside_is_made_once_and_repaired(lab: Lab) -> None:
 
 def ipv4(link: dict[str, Any]) -> list[tuple[str, int]]:
     return [(found["local"], found["prefixlen"]) for found in link["addr_info"] if found["family"] == "inet"]
+
+
+def test_two_hosts_agents_join_a_network_over_vxlan_without_waiting_for_a_sync(
+    db: Database, tmp_path: Path, lab: Lab
+) -> None:
+    underlay = {lab.namespace("host1"): "198.18.0.1", lab.namespace("host2"): "198.18.0.2"}
+    lab.underlay(underlay)
+    # A sync every 5 minutes: what the second host's wiring changes on the first comes by the fanout.
+    shared = agent_cloud(db, tmp_path, network_sync_interval=300)
+    services = []
+    for host, address in underlay.items():
+        cloud = Cloud(
+            settings=shared.settings.model_copy(update={"network_underlay_ip": address}),
+            db=db,
+            transport=shared.transport,
+        )
+        driver = LinuxBridgeDriver(host, local_vtep_ip=address, state_dir=lab.state_dir / host)
+        services.append(Service(cloud, NetworkManager(cloud, host, driver=driver)))
+    for service in services:
+        service.start()
+    try:
+        api = network_api(shared)
+        network_id, _ = network_with_subnet(api)
+        first_host, second_host = underlay
+        agents = NetworkAgentAPI(shared.transport, timeout=30)
+        ports, vms = {}, {}
+        # One after the other: the first host has wired its port (and serves DHCP) before the second
+        # host's port exists, so only the second wiring's fanout can tell the first about it.
+        for host in underlay:
+            ports[host] = bound_port(api, network_id, host)
+            vms[host] = lab.vm(host, port_record(ports[host]))
+            agents.wire_port(ALICE, host, ports[host]["id"])
+
+        first_driver = services[0].manager.driver  # type: ignore[attr-defined]
+        wait_until(
+            lambda: first_driver.inventory().vteps == {network_id: frozenset({"198.18.0.2"})}, what="the VTEP"
+        )
+        hosts_file = first_driver.dhcp.state_dir / network_id / "hosts"
+        wait_until(lambda: ports[second_host]["mac_address"] in hosts_file.read_text(), what="the DHCP entry")
+        second_driver = services[1].manager.driver  # type: ignore[attr-defined]
+        assert second_driver.inventory().vteps == {network_id: frozenset({"198.18.0.1"})}
+        assert second_driver.inventory().dhcp_servers == frozenset()  # the first host serves DHCP
+        assert vms[second_host].ping(ports[first_host]["fixed_ips"][0]["ip_address"])
+    finally:
+        for service in services:
+            service.stop()
