@@ -23,9 +23,9 @@ from overcast.db.models.network import Port as PortRow
 from overcast.network import host_state
 from overcast.network.agent_records import AgentRecords
 from overcast.network.drivers import names
-from overcast.network.drivers.linuxbridge.firewall import spoof_rules
+from overcast.network.drivers.linuxbridge.firewall import group_script, spoof_rules
 from overcast.network.drivers.linuxbridge.links import PORT_ALIAS, Link
-from overcast.network.drivers.model import HostState, Port
+from overcast.network.drivers.model import HostState, Port, SecurityGroup
 from overcast.network.kernel_view import KernelView
 from overcast.network.trace import Decision, Packet, describe_rule, trace
 
@@ -314,9 +314,9 @@ class PortInspector:
                 ),
             ),
         ]
-        groups = len(port.security_group_ids)
-        for direction, expected in (("ingress", groups + 2), ("egress", groups + 1)):
+        for direction in ("ingress", "egress"):
             chain = f"port-{port.id}-{direction}"
+            expected = self.view.port_chain_rules(port, direction)
             count = self.view.chain_rules("inet", chain)
             checks.append(
                 Check(
@@ -338,9 +338,7 @@ class PortInspector:
                     {"security_group_id": group_id, "rule_id": rule.id, "rule": describe_rule(rule)}
                 )
             for direction in ("ingress", "egress"):
-                expected = sum(
-                    1 for rule in rules if rule.direction == direction and rule.ethertype == "IPv4"
-                )
+                expected = group_rule_count(group, direction) if group is not None else 0
                 chain = f"sg-{group_id}-{direction}"
                 count = self.view.chain_rules("inet", chain)
                 checks.append(
@@ -435,3 +433,9 @@ def trace_port(session: Session, port_id: str, packet: Packet) -> Decision:
     if port is None:
         raise errors.Conflict(f"Port {port_id} is not a VM port: the firewall does not filter it.")
     return trace(port, desired.security_groups, packet)
+
+
+def group_rule_count(group: SecurityGroup, direction: str) -> int:
+    """How many rules the firewall writes into the group's chain (its own script, counted)."""
+    prefix = f"add rule inet {names.NFT_TABLE} sg-{group.id}-{direction} "
+    return sum(1 for line in group_script(group).splitlines() if line.startswith(prefix))

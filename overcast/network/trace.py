@@ -5,8 +5,8 @@ It walks the chains ``drivers/linuxbridge/firewall.py`` writes, in the kernel's 
 
 - a packet the VM sends (its source is, or claims to be, the port's) meets the port's stateless
   anti-spoofing chain (bridge prerouting), then conntrack (established and related pass), then the
-  egress rules of the port's groups, then the port's default drop;
-- a packet to the VM meets conntrack, the DHCP offer rule, the ingress rules of the port's groups, and
+  DHCP request rule, the egress rules of the port's groups, then the port's default drop;
+- a packet to the VM meets conntrack, the DHCP answer rule, the ingress rules of the port's groups, and
   the default drop.
 
 A port without port security has no chain at all. IPv6 rules are skipped as the firewall skips them.
@@ -77,10 +77,8 @@ def trace(port: Port, groups: Iterable[SecurityGroup], packet: Packet) -> Decisi
             return spoofed
     if packet.established:
         return Decision("accept", "conntrack", direction, "ct state established,related accept")
-    if direction == "ingress" and _is_dhcp_offer(packet):
-        return Decision(
-            "accept", "dhcp", direction, "udp sport 67 udp dport 68 accept (the network's DHCP server)"
-        )
+    if _is_dhcp(packet, direction):
+        return Decision("accept", "dhcp", direction, _DHCP_REASONS[direction])
     by_id = {group.id: group for group in groups}
     for group_id in port.security_group_ids:
         group = by_id.get(group_id)
@@ -122,7 +120,8 @@ def _port_addresses(port: Port) -> set[str]:
 
 
 def _anti_spoofing(port: Port, packet: Packet) -> Decision | None:
-    """The port's spoof chain for an IPv4 packet from its own MAC; None if it passes."""
+    """The port's spoof chain for an IPv4 packet from its own MAC: a drop, or None if it passes on to
+    the inet table (its accepts are the bridge table's only)."""
     if packet.protocol == "udp" and packet.sport == DHCP_SERVER_PORT:
         return Decision(
             "drop", "anti-spoofing", "egress", "udp sport 67 drop: no DHCP server behind a VM port"
@@ -134,7 +133,8 @@ def _anti_spoofing(port: Port, packet: Packet) -> Decision | None:
         and packet.sport == DHCP_CLIENT_PORT
         and packet.dport == DHCP_SERVER_PORT
     ):
-        return Decision("accept", "anti-spoofing", "egress", "a DHCP request from 0.0.0.0 is accepted")
+        # The bridge table's accept ends only that table: the inet table's port chain still decides.
+        return None
     source = ipaddress.ip_address(packet.src)
     allowed = [ipaddress.ip_network(address) for address in _port_addresses(port) if ":" not in address]
     allowed += [
@@ -153,8 +153,17 @@ def _anti_spoofing(port: Port, packet: Packet) -> Decision | None:
     return None
 
 
-def _is_dhcp_offer(packet: Packet) -> bool:
-    return packet.protocol == "udp" and packet.sport == DHCP_SERVER_PORT and packet.dport == DHCP_CLIENT_PORT
+_DHCP_REASONS = {
+    "ingress": "udp sport 67 udp dport 68 accept: the network's DHCP server answers, whatever the groups say",
+    "egress": "udp sport 68 udp dport 67 accept: the port asks for its address, whatever the groups say",
+}
+
+
+def _is_dhcp(packet: Packet, direction: str) -> bool:
+    """DHCP passes the port's chains before its groups (Neutron's behaviour): answers in, requests out."""
+    client, server = DHCP_CLIENT_PORT, DHCP_SERVER_PORT
+    ports = (server, client) if direction == "ingress" else (client, server)
+    return packet.protocol == "udp" and (packet.sport, packet.dport) == ports
 
 
 def rule_matches(

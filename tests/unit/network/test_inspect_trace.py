@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from overcast.network.drivers.model import AddressPair, FixedIP, Port, SecurityGroup, SecurityGroupRule
+from overcast.network.inspect import group_rule_count
 from overcast.network.trace import Packet, TraceError, describe_rule, trace
 
 WEB = SecurityGroup(
@@ -95,12 +96,14 @@ def test_an_allowed_address_pair_may_send() -> None:
     assert trace(paired, GROUPS, forged).rule_id == "r-out"
 
 
-def test_a_vm_may_not_answer_as_a_dhcp_server_but_may_ask_for_an_address() -> None:
+def test_a_vm_may_not_answer_as_a_dhcp_server_but_may_ask_for_an_address_whatever_its_groups() -> None:
     server = Packet("10.0.0.5", "10.0.0.8", "udp", sport=67, dport=68)
     assert trace(port("sg-web"), GROUPS, server).stage == "anti-spoofing"
     request = Packet("0.0.0.0", "255.255.255.255", "udp", sport=68, dport=67)
-    decision = trace(port(), GROUPS, request)
-    assert (decision.verdict, decision.stage) == ("accept", "anti-spoofing")
+    decision = trace(port(), GROUPS, request)  # no group: the port chain's DHCP rule lets it out
+    assert (decision.verdict, decision.stage, decision.direction) == ("accept", "dhcp", "egress")
+    renewal = Packet("10.0.0.5", "10.0.0.2", "udp", sport=68, dport=67)
+    assert trace(port(), GROUPS, renewal).stage == "dhcp"
 
 
 def test_dhcp_offers_reach_a_port_without_groups() -> None:
@@ -162,3 +165,9 @@ def test_rules_are_described_as_operators_read_them() -> None:
     assert describe_rule(WEB.rules[1]) == "ingress IPv4 tcp ports 80-81 from anywhere"
     assert describe_rule(ADMINS.rules[0]) == "ingress IPv4 tcp port 22 from members of group sg-peers"
     assert describe_rule(ADMINS.rules[2]) == "ingress IPv4 icmp type 0 from anywhere"
+
+
+def test_the_rule_counts_a_port_report_expects_are_what_the_firewall_writes() -> None:
+    assert group_rule_count(WEB, "ingress") == 2  # the IPv6 rule is not written
+    assert group_rule_count(WEB, "egress") == 1
+    assert group_rule_count(PEERS, "ingress") == 0
