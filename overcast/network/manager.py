@@ -48,7 +48,7 @@ class PortNotBoundHere(errors.Conflict):
 
 
 class NetworkManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.1"
+    RPC_API_VERSION: ClassVar[str] = "1.2"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
 
@@ -158,6 +158,15 @@ class NetworkManager(Manager):
             for group in state.security_groups:
                 self.driver.ensure_security_group(group)
             self._ensure_dhcp(state)
+
+    @rpc_method
+    def security_groups_changed(self, ctxt: RequestContext, group_ids: list[str]) -> None:
+        """Rules or members of these groups changed (fanout cast): re-apply those this host uses."""
+        with self._lock:
+            state = self._read_state(None)
+            for group in state.security_groups:
+                if group.id in group_ids:
+                    self.driver.ensure_security_group(group)
 
     def _ensure_dhcp(self, state: HostState) -> None:
         for server in state.dhcp_servers:

@@ -14,8 +14,8 @@ BINARY = "overcast-network"
 
 class NetworkAgentAPI(ServiceRPCAPI):
     TOPIC: ClassVar[str] = TOPIC
-    # 1.1: wire_port, unwire_port, network_changed
-    VERSION: ClassVar[str] = "1.1"
+    # 1.1: wire_port, unwire_port, network_changed; 1.2: security_groups_changed
+    VERSION: ClassVar[str] = "1.2"
 
     def wire_port(
         self, ctxt: RequestContext, host: str, port_id: str, timeout: float | None = None
@@ -40,3 +40,8 @@ class NetworkAgentAPI(ServiceRPCAPI):
         """Tell every agent that a port was wired on the network (fanout cast): hosts that have it
         re-converge its tunnels and DHCP entries."""
         self.client.prepare(fanout=True).cast(ctxt, "network_changed", network_id=network_id)
+
+    def security_groups_changed(self, ctxt: RequestContext, group_ids: list[str]) -> None:
+        """Tell every agent that these groups' rules or members changed (fanout cast): hosts that use
+        them re-apply them at once instead of at their next sync."""
+        self.client.prepare(fanout=True).cast(ctxt, "security_groups_changed", group_ids=list(group_ids))

@@ -304,3 +304,25 @@ def test_an_agent_whose_start_up_sync_fails_still_starts_and_wires(api: NetworkA
         assert port_row(api, first["id"])["status"] == "ACTIVE"
     finally:
         service.stop()
+
+
+def test_a_changed_group_is_applied_at_once_by_the_hosts_that_use_it(
+    api: NetworkAPI, cloud: Cloud, agents: dict[str, NetworkManager]
+) -> None:
+    network_id, _ = network_with_subnet(api)
+    port = bound_port(api, network_id, "host-a")
+    client = NetworkAgentAPI(cloud.transport, timeout=10)
+    client.wire_port(ALICE, "host-a", port["id"])
+    (group_id,) = port["security_groups"]
+    ssh = {"direction": "ingress", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22}
+    rule = api.security_groups.create_rule(ALICE, {"security_group_id": group_id, **ssh})
+
+    client.security_groups_changed(ALICE, [group_id])
+
+    used_here = agents["host-a"].driver
+    assert isinstance(used_here, NoopDriver)
+    wait_until(
+        lambda: rule["id"] in {one.id for one in used_here.security_groups[group_id].rules}, timeout=10
+    )
+    unused = agents["host-b"].driver
+    assert isinstance(unused, NoopDriver) and unused.security_groups == {}
