@@ -13,17 +13,24 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from overcast import errors
 from overcast.cloud import Cloud
 from overcast.compute import instance_extra, network_info
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
-from overcast.db.base import Base
 from overcast.db.models.compute import Flavor, Instance, KeyPair
 from overcast.db.models.instance_actions import InstanceExtra
-from overcast.db.models.network import IPAllocation, Network, Port, PortSecurityGroup, SecurityGroup, Subnet
+from overcast.db.models.network import (
+    FloatingIP,
+    IPAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    SecurityGroup,
+    Subnet,
+)
 from overcast.metadata import signing
 from overcast.metadata.ec2_ids import DerivedEc2Ids, Ec2Ids
 
@@ -279,14 +286,11 @@ def _dhcp_subnets(session: Session, subnet_ids: set[str]) -> set[str]:
 
 
 def _floating_ips(session: Session, port_ids: list[str]) -> tuple[str, ...]:
-    # Floating IPs arrive with routers (#14): read their table once its model is registered, so this
-    # module needs no change when they land.
-    table = Base.metadata.tables.get("floating_ips")
-    if not port_ids or not isinstance(table, Table):
+    if not port_ids:
         return ()
-    rows = session.execute(
-        select(table.c.floating_ip_address)
-        .where(table.c.fixed_port_id.in_(port_ids))
-        .order_by(table.c.floating_ip_address)
+    rows = session.scalars(
+        select(FloatingIP.floating_ip_address)
+        .where(FloatingIP.fixed_port_id.in_(port_ids))
+        .order_by(FloatingIP.created_at, FloatingIP.floating_ip_address)
     )
-    return tuple(str(address) for (address,) in rows)
+    return tuple(rows)

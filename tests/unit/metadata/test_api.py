@@ -170,3 +170,30 @@ def test_of_two_posts_at_once_one_is_kept(service: MetadataAPI, cloud: Cloud) ->
         thread.join()
     assert sorted(outcomes) == ["conflict"] * 5 + ["stored"]
     assert service.instance_for(headers(facts.uuid)).password.startswith("password-")
+
+
+def test_a_floating_ip_on_the_instances_port_is_its_public_address(
+    service: MetadataAPI, cloud: Cloud
+) -> None:
+    instance_id = add_instance(cloud)
+    network = NetworkAPI(cloud, rng=random.Random(4))
+    public = network.networks.create(ADMIN, {
+        "name": "public", "router:external": True, "provider:network_type": "flat",
+        "provider:physical_network": "public",
+    })  # fmt: skip
+    network.subnets.create(ADMIN, {"network_id": public["id"], "ip_version": 4, "cidr": "203.0.113.0/24",
+                                   "enable_dhcp": False})  # fmt: skip
+    private = network.networks.create(ALICE, {"name": "private"})
+    subnet = network.subnets.create(
+        ALICE, {"network_id": private["id"], "ip_version": 4, "cidr": "10.0.0.0/24"}
+    )
+    router = network.routers.create(ALICE, {"external_gateway_info": {"network_id": public["id"]}})
+    network.routers.add_interface(ALICE, router["id"], {"subnet_id": subnet["id"]})
+    owned = {"project_id": "project-a", "device_id": instance_id, "device_owner": "compute:nova"}
+    port = network.ports.create(ADMIN, {"network_id": private["id"], **owned})
+    assert service.instance_for(headers(instance_id)).floating_ips == ()
+    floating = network.floating_ips.create(ALICE, {"floating_network_id": public["id"]})
+    network.floating_ips.update(ALICE, floating["id"], {"port_id": port["id"]})
+    facts = service.instance_for(headers(instance_id))
+    assert facts.floating_ips == (floating["floating_ip_address"],)
+    assert facts.fixed_ips == (port["fixed_ips"][0]["ip_address"],)
