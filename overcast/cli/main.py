@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for command in (host_command, port_command):
         command.add_argument("--host", help="the host whose data plane to read (default: this one)")
+        command.add_argument("--host-namespace", help="the namespace standing for a simulated host")
     for command in (host_command, port_command, trace_command):
         command.add_argument("--format", choices=("text", "json"), default="text")
     leaf(

@@ -23,7 +23,18 @@ from overcast.network.kernel_view import KernelView
 from overcast.network.trace import Packet
 
 
-def _view(settings: Settings, host: str) -> KernelView:
+def _view(settings: Settings, host: str, host_namespace: str | None = None) -> KernelView:
+    """The kernel of ``host``: this machine's, or the namespace standing for a simulated host (a lab's,
+    a benchmark's), read as that host's agent drives it."""
+    if host_namespace:
+        return KernelView(
+            LinuxBridgeDriver(
+                host_namespace,
+                local_vtep_ip=settings.network_underlay_ip,
+                physical_interfaces=settings.network_physical_interfaces,
+                state_dir=settings.data_dir / "network" / host,
+            )
+        )
     driver = load_network_driver(settings, host)
     if not isinstance(driver, LinuxBridgeDriver):
         raise errors.Conflict(
@@ -39,7 +50,7 @@ def _emit(data: Any, text: str, output_format: str) -> None:
 # --- host ------------------------------------------------------------------------------------------
 def host(settings: Settings, args: argparse.Namespace) -> int:
     name = args.host or settings.host
-    view = _view(settings, name)
+    view = _view(settings, name, args.host_namespace)
     cloud = Cloud.from_settings(settings)
     try:
         with cloud.db.reader() as session:
@@ -83,7 +94,7 @@ def _item_state(item: inspect.Item) -> str:
 # --- port ------------------------------------------------------------------------------------------
 def port(settings: Settings, args: argparse.Namespace) -> int:
     name = args.host or settings.host
-    view = _view(settings, name)
+    view = _view(settings, name, args.host_namespace)
     cloud = Cloud.from_settings(settings)
     try:
         with cloud.db.reader() as session:

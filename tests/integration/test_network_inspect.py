@@ -5,9 +5,12 @@ really ping) and the default drop for TCP 22, which no rule allows."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,7 +87,20 @@ def trace(cloud: Cloud, port_id: str, packet: Packet) -> inspect.Decision:
         return inspect.trace_port(session, port_id, packet)
 
 
-def test_reports_healthy_ports_the_drift_of_a_deleted_tap_and_traces_rules(cloud: Cloud, lab: Lab) -> None:
+def overcast(data_dir: Path, db_url: str, *args: str) -> tuple[int, Any]:
+    """`overcast manage network ...` as an operator runs it, its JSON output parsed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "overcast.cli.main", "manage", "network", *args, "--format", "json",
+         "--data-dir", str(data_dir), "--database-url", db_url],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_reports_healthy_ports_the_drift_of_a_deleted_tap_and_traces_rules(
+    cloud: Cloud, lab: Lab, db_url: str, tmp_path: Path
+) -> None:
     api = network_api(cloud)
     network_id, _ = network_with_subnet(api, cidr="10.0.0.0/24")
     group = api.security_groups.create(ALICE, {"name": "ping-only"})
@@ -94,7 +110,9 @@ def test_reports_healthy_ports_the_drift_of_a_deleted_tap_and_traces_rules(cloud
     ports = [bound_port(api, network_id, AGENT_HOST, security_groups=[group["id"]]) for _ in range(2)]
     host = lab.namespace("host")
     vms = [lab.vm(host, port_record(port)) for port in ports]
-    driver = LinuxBridgeDriver(host, local_vtep_ip=UNDERLAY_IP, state_dir=lab.state_dir / host)
+    # Where the CLI finds the agent's dnsmasq files for the host: <data dir>/network/<host>.
+    driver = LinuxBridgeDriver(host, local_vtep_ip=UNDERLAY_IP, state_dir=tmp_path / "network" / AGENT_HOST)
+    lab_host = ("--host", AGENT_HOST, "--host-namespace", host)
     service = Service(cloud, NetworkManager(cloud, AGENT_HOST, driver=driver))
     port_ids = [str(port["id"]) for port in ports]
     service.start()  # its start-up sync wires both ports and the network's DHCP server
@@ -135,6 +153,17 @@ def test_reports_healthy_ports_the_drift_of_a_deleted_tap_and_traces_rules(cloud
         dropped = trace(cloud, port_ids[1], Packet(first, second, "tcp", dport=22))
         assert (dropped.verdict, dropped.stage, dropped.rule_id) == ("drop", "default-drop", None)
 
+        # The same through the CLI, as scripts read it.
+        status, shown = overcast(tmp_path, db_url, "port", port_ids[0], *lab_host)
+        assert status == 0 and [report["healthy"] for report in shown] == [True]
+        status, shown = overcast(tmp_path, db_url, "host", *lab_host)
+        assert (status, shown["drift"]) == (0, False)
+        status, shown = overcast(
+            tmp_path, db_url, "trace", "--port", port_ids[1], "--src", first, "--dst", second,
+            "--proto", "tcp", "--dport", "22",
+        )  # fmt: skip
+        assert (status, shown["stage"], shown["verdict"]) == (1, "default-drop", "drop")
+
         # An operator deletes the second VM's device by hand: both reports name it.
         device = names.tap(port_ids[1])
         subprocess.run(["ip", "-n", host, "link", "del", device], check=True)
@@ -146,6 +175,8 @@ def test_reports_healthy_ports_the_drift_of_a_deleted_tap_and_traces_rules(cloud
         assert [(item.kind, item.name, item.expected, item.found) for item in drifted] == [
             ("tap", device, True, False)
         ]
+        status, shown = overcast(tmp_path, db_url, "port", port_ids[1], *lab_host)
+        assert status == 1 and [check["name"] for check in shown[0]["checks"] if not check["ok"]] == ["tap"]
 
         # Once the port is deleted, the next sync removes its chains and nothing is left to report.
         api.ports.delete(ADMIN, port_ids[1])
