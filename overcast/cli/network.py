@@ -124,7 +124,7 @@ def render_port(report: inspect.PortReport) -> str:
     ]
     lines += [f"  {'ok' if check.ok else 'FAIL':<5} {check.name}: {check.detail}" for check in report.checks]
     if report.rules:
-        lines.append("  security group rules (as the firewall holds them):")
+        lines.append("  security group rules:")
         lines += [
             f"    {rule['rule_id']} ({rule['security_group_id']}): {rule['rule']}" for rule in report.rules
         ]

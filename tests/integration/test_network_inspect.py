@@ -30,8 +30,10 @@ from tests.unit.network.agent_setup import (
     ALICE,
     agent_cloud,
     bound_port,
+    external_network,
     network_api,
     network_with_subnet,
+    routed_network,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -187,3 +189,51 @@ def test_reports_healthy_ports_the_drift_of_a_deleted_tap_and_traces_rules(
     finally:
         service.stop()
         driver.sync(HostState())  # the host namespace holds nothing of Overcast's for the lab to find
+
+
+def test_the_port_report_follows_the_router_and_its_floating_ip(
+    cloud: Cloud, lab: Lab, tmp_path: Path
+) -> None:
+    host = lab.namespace("host")
+    uplink = lab.physical_interface(host)
+    api = network_api(cloud)
+    public_id, _ = external_network(api)
+    network_id, _, router_id = routed_network(api, public_id)
+    port = bound_port(api, network_id, AGENT_HOST)
+    floating = api.floating_ips.create(ALICE, {"floating_network_id": public_id, "port_id": port["id"]})
+    address = str(floating["floating_ip_address"])
+    lab.vm(host, port_record(port))
+    driver = LinuxBridgeDriver(
+        host,
+        local_vtep_ip=UNDERLAY_IP,
+        physical_interfaces={"public": uplink},
+        state_dir=tmp_path / "network" / AGENT_HOST,
+    )
+    service = Service(cloud, NetworkManager(cloud, AGENT_HOST, driver=driver))
+    service.start()
+    try:
+        view = KernelView(driver)
+        (report,) = reports(cloud, view, [str(port["id"])])
+        checks = {check.name: check for check in report.checks}
+        assert report.healthy, report.checks
+        assert "10.0.0.1" in checks[f"router {router_id}"].detail
+        assert checks[f"floating-ip {address}"].ok
+
+        # The floating IP's /32 taken off the router's gateway leg by hand: the path is broken there.
+        namespace = driver.routers.namespace(router_id)
+        (leg,) = [
+            link["ifname"]
+            for link in json.loads(
+                subprocess.run(["ip", "-n", namespace, "-j", "addr", "show"], capture_output=True, text=True,
+                               check=True).stdout
+            )
+            if any(held["local"] == address for held in link.get("addr_info", []))
+        ]  # fmt: skip
+        subprocess.run(["ip", "-n", namespace, "addr", "del", f"{address}/32", "dev", leg], check=True)
+        (report,) = reports(cloud, view, [str(port["id"])])
+        failed = [check for check in report.checks if not check.ok]
+        assert [check.name for check in failed] == [f"floating-ip {address}"]
+        assert "NOT held" in failed[0].detail
+    finally:
+        service.stop()
+        driver.sync(HostState())
