@@ -55,6 +55,8 @@ LOCK = "lock"
 UNLOCK = "unlock"
 CREATE_IMAGE = "createImage"
 RESET_STATE = "resetState"
+ATTACH_INTERFACE = "attach_interface"
+DETACH_INTERFACE = "detach_interface"
 
 
 @dataclass(frozen=True)

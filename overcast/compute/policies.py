@@ -122,6 +122,10 @@ RESET_STATE = "os_compute_api:os-admin-actions:reset_state"
 CHANGE_PASSWORD = "os_compute_api:os-admin-password"
 SECURITY_GROUPS_ADD = "os_compute_api:os-security-groups:add"
 SECURITY_GROUPS_REMOVE = "os_compute_api:os-security-groups:remove"
+INTERFACES_LIST = "os_compute_api:os-attach-interfaces:list"
+INTERFACES_SHOW = "os_compute_api:os-attach-interfaces:show"
+INTERFACES_CREATE = "os_compute_api:os-attach-interfaces:create"
+INTERFACES_DELETE = "os_compute_api:os-attach-interfaces:delete"
 CONSOLE_OUTPUT = "os_compute_api:os-console-output"
 SERVER_PASSWORD_SHOW = "os_compute_api:os-server-password:show"
 SERVER_PASSWORD_CLEAR = "os_compute_api:os-server-password:clear"
@@ -408,6 +412,30 @@ RULES: tuple[DocumentedRule, ...] = (
         "Remove a security group from a server's ports",
     ),
     _action(CONSOLE_OUTPUT, ADMIN_OR_MEMBER, "os-getConsoleOutput", "Read a server's console log"),
+    documented(
+        INTERFACES_LIST,
+        ADMIN_OR_READER,
+        "List a server's network interfaces (ports).",
+        ("GET", f"{SERVER}/os-interface"),
+    ),
+    documented(
+        INTERFACES_SHOW,
+        ADMIN_OR_READER,
+        "Show one of a server's network interfaces.",
+        ("GET", f"{SERVER}/os-interface/{{port_id}}"),
+    ),
+    documented(
+        INTERFACES_CREATE,
+        ADMIN_OR_MEMBER,
+        "Attach a network interface (a new or given port) to a server.",
+        ("POST", f"{SERVER}/os-interface"),
+    ),
+    documented(
+        INTERFACES_DELETE,
+        ADMIN_OR_MEMBER,
+        "Detach a network interface from a server.",
+        ("DELETE", f"{SERVER}/os-interface/{{port_id}}"),
+    ),
     documented(
         SERVER_PASSWORD_SHOW,
         ADMIN_OR_READER,

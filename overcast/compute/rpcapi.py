@@ -18,7 +18,8 @@ class ComputeAPI(ServiceRPCAPI):
     # 1.2: server actions (power, pause, suspend, rescue, password, console, diagnostics, resize,
     #      rebuild, snapshot, shelve, soft delete, restore)
     # 1.3: get_serial_console
-    VERSION: ClassVar[str] = "1.3"
+    # 1.4: attach_interface, detach_interface
+    VERSION: ClassVar[str] = "1.4"
 
     def _cast(self, ctxt: RequestContext, host: str, method: str, **kwargs: Any) -> None:
         self.client.prepare(host=host).cast(ctxt, method, **kwargs)
@@ -86,6 +87,21 @@ class ComputeAPI(ServiceRPCAPI):
             ctxt, "get_console_output", instance_uuid=instance_uuid
         )
         return output
+
+    def attach_interface(
+        self, ctxt: RequestContext, host: str, instance_uuid: str, requested: dict[str, str], timeout: float
+    ) -> str:
+        """Give the server a port on `requested` ({"network_id", "fixed_ip"?} or {"port_id"}) and plug it
+        (call, as Nova's: the API answers with the attachment); the port's id."""
+        port_id: str = self.client.prepare(host=host, version="1.4", timeout=timeout).call(
+            ctxt, "attach_interface", instance_uuid=instance_uuid, requested=requested
+        )
+        return port_id
+
+    def detach_interface(self, ctxt: RequestContext, host: str, instance_uuid: str, port_id: str) -> None:
+        self.client.prepare(host=host, version="1.4").cast(
+            ctxt, "detach_interface", instance_uuid=instance_uuid, port_id=port_id
+        )
 
     def get_serial_console(self, ctxt: RequestContext, host: str, instance_uuid: str) -> dict[str, Any]:
         result: dict[str, Any] = self.client.prepare(host=host, version="1.3").call(

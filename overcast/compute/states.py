@@ -219,6 +219,9 @@ ACTIONS: Final[dict[str, Action]] = {
         _row("restore", "restore", (SOFT_DELETED,), RESTORING, ACTIVE),
         _row("set_admin_password", "changePassword", (ACTIVE,), UPDATING_PASSWORD, ACTIVE),
         # Read-only or task-less actions: no compare-and-swap, the instance stays as it is.
+        # os-interface: no task of their own (the compute host's call is synchronous for attach).
+        _row("attach_interface", "attach_interface", (ACTIVE, PAUSED, STOPPED), None, UNCHANGED),
+        _row("detach_interface", "detach_interface", (ACTIVE, PAUSED, STOPPED), None, UNCHANGED),
         _row("get_console_output", "os-getConsoleOutput", ANY, None, UNCHANGED,
              task_states=tuple(t for t in TASK_STATES if t not in (DELETING, MIGRATING))),
     )

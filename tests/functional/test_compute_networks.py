@@ -12,7 +12,7 @@ import pytest
 from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
 
-from overcast.compute.manager.server_ports import VifSettings
+from overcast.compute.vif_settings import VifSettings
 from overcast.network.drivers.model import Port
 from overcast.network.drivers.noop import NoopDriver
 from overcast.network.manager import NetworkManager
@@ -224,6 +224,66 @@ def test_a_floating_ip_shows_in_the_server_view_at_once(demo: Connection, admin:
     demo.network.delete_network(network)
     admin.network.delete_subnet(public_subnet)
     admin.network.delete_network(public)
+
+
+def test_interfaces_attached_and_detached(
+    networked: NetworkedCloud, cloud: InProcessCloud, demo: Connection, admin: Connection
+) -> None:
+    first, first_subnet = make_network(demo, "if-first", "10.90.0.0/24")
+    second, second_subnet = make_network(demo, "if-second", "10.91.0.0/24")
+    server = boot(demo, "plugged", networks=[{"uuid": first.id}])
+    host = admin.compute.get_server(server.id).compute_host
+    [boot_port] = ports_of(demo, server.id)
+
+    attached = demo.compute.create_server_interface(server, net_id=second.id)
+    assert attached.net_id == second.id and attached.port_state == "ACTIVE"
+    assert attached.fixed_ips[0]["ip_address"].startswith("10.91.0.")
+    listed = {interface.port_id for interface in demo.compute.server_interfaces(server)}
+    assert listed == {boot_port.id, attached.port_id}
+    shown = demo.compute.get_server_interface(attached.port_id, server)
+    assert shown.mac_addr == demo.network.get_port(attached.port_id).mac_address
+    driver = networked.cloud.drivers[host]
+    assert driver.interface_ids(server.id) == [boot_port.id, attached.port_id]
+    assert attached.port_id in networked.drivers[host].ports
+    assert set(demo.compute.get_server(server.id).addresses) == {"if-first", "if-second"}
+
+    # The CLI: a user's port in, then out again (kept, unbound); the host's own port out (deleted).
+    mine = demo.network.create_port(network_id=second.id, name="mine")
+    cloud.openstack("server", "add", "port", "plugged", mine.id)
+    assert demo.network.get_port(mine.id).device_id == server.id
+    cloud.openstack("server", "remove", "port", "plugged", mine.id)
+    cloud.openstack("server", "remove", "port", "plugged", attached.port_id)
+
+    def detached() -> bool:
+        return {interface.port_id for interface in demo.compute.server_interfaces(server)} == {boot_port.id}
+
+    deadline = time.monotonic() + 30
+    while not detached() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert detached() and driver.interface_ids(server.id) == [boot_port.id]
+    assert demo.network.get_port(mine.id).device_id == ""
+    with pytest.raises(sdk_exceptions.NotFoundException):
+        demo.network.get_port(attached.port_id)
+
+    def attach(body: dict[str, Any]) -> Any:
+        return demo.compute.post(f"/servers/{server.id}/os-interface", json=body, microversion="2.62")
+
+    both = attach({"interfaceAttachment": {"net_id": first.id, "port_id": mine.id}})
+    assert both.status_code == 400 and "Must not input both network_id and port_id" in both.text
+    missing = attach({"interfaceAttachment": {"net_id": "3f1a4c9e-0000-4000-8000-000000000000"}})
+    assert missing.status_code == 404
+    ambiguous = attach({"interfaceAttachment": {}})
+    assert ambiguous.status_code == 400 and "Multiple possible networks found" in ambiguous.text
+    in_use = attach({"interfaceAttachment": {"port_id": boot_port.id}})
+    assert in_use.status_code == 409
+    not_attached = demo.compute.delete(f"/servers/{server.id}/os-interface/{mine.id}", microversion="2.62")
+    assert not_attached.status_code == 404
+
+    wait_gone(demo, server)
+    demo.network.delete_port(mine)
+    for subnet, network in ((first_subnet, first), (second_subnet, second)):
+        demo.network.delete_subnet(subnet)
+        demo.network.delete_network(network)
 
 
 class FailingWiring(NoopDriver):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from overcast.cloud import Cloud
 from overcast.compute.api.actions_lifecycle import ServerActionAPI
 from overcast.compute.api.flavors import FlavorAPI
+from overcast.compute.api.interfaces import InterfaceAPI
 from overcast.compute.api.keypairs import KeyPairAPI
 from overcast.compute.api.server_metadata import MetadataAPI
 from overcast.compute.api.server_security_groups import ServerSecurityGroupAPI
@@ -16,6 +17,7 @@ from overcast.compute.api.servers import ServerAPI
 from overcast.compute.api.tags import TagAPI
 from overcast.compute.instance_actions import InstanceActionReader
 from overcast.compute.migrations import MigrationReader
+from overcast.compute.vif_settings import VifSettings
 from overcast.image.api import ImageAPI
 from overcast.network.api.service import NetworkAPI
 from overcast.quota import QuotaEngine
@@ -40,6 +42,7 @@ class ComputeService:
         self.network = network or NetworkAPI(cloud)
         self.servers = ServerAPI(cloud, self.quotas, self.network)
         self.security_groups = ServerSecurityGroupAPI(cloud.db, self.network)
+        self.interfaces = InterfaceAPI(cloud, VifSettings().plugging_timeout)
         self.actions = ServerActionAPI(cloud, self.quotas, self.servers, images)
         self.metadata = MetadataAPI(cloud.db, self.quotas)
         self.flavors = FlavorAPI(cloud.db)

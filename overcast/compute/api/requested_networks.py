@@ -30,6 +30,11 @@ class NetworkAmbiguous(errors.Conflict):
     default_message = "Multiple possible networks found, use a Network ID to be more specific."
 
 
+class RequestedNotFound(errors.BadRequest):
+    """A network or port the request names does not exist for the caller: a 400 on create, where Nova
+    validates the whole request, and a 404 on os-interface's attach."""
+
+
 def resolve_networks(
     session: Session, ctxt: RequestContext, networks: NetworksRequest, count: int
 ) -> list[dict[str, str]]:
@@ -39,11 +44,11 @@ def resolve_networks(
     if networks is None or isinstance(networks, str) or not networks:
         # Without routers there is no network to allocate the project ("get me a network"), so like a
         # cloud without networks at all, the server keeps the driver's user-mode networking.
-        return _only_usable_network(session, ctxt)
+        return only_usable_network(session, ctxt)
     return [_resolve_item(session, ctxt, item, count) for item in networks]
 
 
-def _only_usable_network(session: Session, ctxt: RequestContext) -> list[dict[str, str]]:
+def only_usable_network(session: Session, ctxt: RequestContext) -> list[dict[str, str]]:
     """The project's own networks and the shared ones; more than one is Nova's 409."""
     usable = list(
         session.scalars(
@@ -74,7 +79,7 @@ def _resolve_item(session: Session, ctxt: RequestContext, item: dict[str, Any], 
     try:
         network = access.get_network(session, ctxt, str(network_id))
     except NetworkNotFound:
-        raise errors.BadRequest(f"Network {network_id} could not be found.") from None
+        raise RequestedNotFound(f"Network {network_id} could not be found.") from None
     if network.external and not network.shared and not ctxt.is_admin:
         raise errors.Forbidden(f"It is not allowed to create an interface on external network {network.id}")
     subnets = _require_subnet(session, network.id)
@@ -96,7 +101,7 @@ def _resolve_port(session: Session, ctxt: RequestContext, port_id: str, count: i
     try:
         port = access.get_port(session, ctxt, port_id)
     except PortNotFound:
-        raise errors.BadRequest(f"Port id {port_id} could not be found.") from None
+        raise RequestedNotFound(f"Port id {port_id} could not be found.") from None
     if port.device_id or port.device_owner:
         raise errors.Conflict(f"Port {port.id} is still in use.")
     if (

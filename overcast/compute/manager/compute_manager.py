@@ -25,10 +25,12 @@ from overcast.cloud import Cloud
 from overcast.compute import build_progress, instance_extra, instances, states
 from overcast.compute.manager.host import ComputeHost, load_configured_driver
 from overcast.compute.manager.images import ImageActions
+from overcast.compute.manager.interfaces import InterfaceActions
 from overcast.compute.manager.moves import MoveActions
 from overcast.compute.manager.power import PowerActions
-from overcast.compute.manager.server_ports import ServerPorts, VifSettings
+from overcast.compute.manager.server_ports import ServerPorts
 from overcast.compute.rpcapi import BINARY, TOPIC
+from overcast.compute.vif_settings import VifSettings
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
@@ -61,7 +63,7 @@ _EVENT_POWER = {
 
 
 class ComputeManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.3"
+    RPC_API_VERSION: ClassVar[str] = "1.4"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
 
@@ -85,7 +87,10 @@ class ComputeManager(Manager):
         self.power_actions = PowerActions(self.compute_host, self.RPC_API_VERSION)
         self.move_actions = MoveActions(self.compute_host, self.RPC_API_VERSION)
         self.image_actions = ImageActions(self.compute_host, self.RPC_API_VERSION)
-        self.additional_endpoints.extend([self.power_actions, self.move_actions, self.image_actions])
+        self.interface_actions = InterfaceActions(self.compute_host, self.RPC_API_VERSION, self.ports)
+        self.additional_endpoints.extend(
+            [self.power_actions, self.move_actions, self.image_actions, self.interface_actions]
+        )
         # The hypervisor tells us at once when a VM changes on its own (crash, guest shutdown).
         self.driver.register_event_listener(self._on_lifecycle_event)
         # Builds start one at a time on this host, so the late group check of each sees the ones before.

@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from overcast import errors
 from overcast.cloud import Cloud
 from overcast.compute import instance_extra
 from overcast.compute.network_info import CREATED_PORT_IDS, REQUESTED_NETWORKS, SECURITY_GROUP_IDS
+from overcast.compute.vif_settings import VifSettings
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
 from overcast.db.models.network import Port
@@ -30,15 +30,6 @@ from overcast.network.rpcapi import NetworkAgentAPI
 LOG = logging.getLogger(__name__)
 
 OWNER_PREFIX = "compute:"
-
-
-class VifSettings(BaseSettings):
-    """Read from OVERCAST_VIF_* variables (the shared Settings stays small)."""
-
-    model_config = SettingsConfigDict(env_prefix="OVERCAST_VIF_", extra="ignore")
-
-    # Nova's vif_plugging_timeout: how long a build waits for the agent to wire one port.
-    plugging_timeout: float = Field(default=60.0, gt=0)
 
 
 class PortWiringFailed(errors.OvercastError):
@@ -63,33 +54,52 @@ class ServerPorts:
         with self.cloud.db.reader() as session:
             sysmeta = instance_extra.system_metadata(session, instance.uuid)
         requested: list[dict[str, str]] = list(sysmeta.get(REQUESTED_NETWORKS) or [])
-        if not requested:
-            return []
+        groups = list(sysmeta.get(SECURITY_GROUP_IDS) or [])
+        port_ids = [self._bind(ctxt, instance, item, zone, groups) for item in requested]
+        return [self._wire(ctxt, instance.uuid, port_id) for port_id in port_ids]
+
+    def attach(
+        self, ctxt: RequestContext, instance: Instance, item: dict[str, str], zone: str
+    ) -> dict[str, Any]:
+        """One more port for a built server (os-interface): made or bound, then wired; its VIF. A port
+        made here gets the project's default group, as Nova's attach does."""
+        port_id = self._bind(ctxt, instance, item, zone, None)
+        try:
+            return self._wire(ctxt, instance.uuid, port_id)
+        except Exception:
+            self.release(ctxt, instance.uuid, port_id)
+            raise
+
+    def _bind(
+        self,
+        ctxt: RequestContext,
+        instance: Instance,
+        item: dict[str, str],
+        zone: str,
+        groups: list[str] | None,
+    ) -> str:
         admin = RequestContext.admin(ctxt.request_id)
         binding = {
             "device_id": instance.uuid,
             "device_owner": f"{OWNER_PREFIX}{zone}",
             "binding:host_id": self.host,
         }
-        port_ids: list[str] = []
-        for item in requested:
-            if "port_id" in item:
-                self.network.ports.update(admin, item["port_id"], binding)
-                port_ids.append(item["port_id"])
-                continue
-            attrs: dict[str, Any] = {
-                "network_id": item["network_id"],
-                "project_id": instance.project_id,
-                "security_groups": list(sysmeta.get(SECURITY_GROUP_IDS) or []),
-                **binding,
-            }
-            if item.get("fixed_ip"):
-                attrs["fixed_ips"] = [{"ip_address": item["fixed_ip"]}]
-            created = self.network.ports.create(admin, attrs)
-            port_ids.append(str(created["id"]))
-            # Recorded at once, so a failure further on still deletes every port made so far.
-            self._remember_created(instance.uuid, str(created["id"]))
-        return [self._wire(ctxt, instance.uuid, port_id) for port_id in port_ids]
+        if "port_id" in item:
+            self.network.ports.update(admin, item["port_id"], binding)
+            return item["port_id"]
+        attrs: dict[str, Any] = {
+            "network_id": item["network_id"],
+            "project_id": instance.project_id,
+            **binding,
+        }
+        if groups is not None:
+            attrs["security_groups"] = groups
+        if item.get("fixed_ip"):
+            attrs["fixed_ips"] = [{"ip_address": item["fixed_ip"]}]
+        port_id = str(self.network.ports.create(admin, attrs)["id"])
+        # Recorded at once, so a failure further on still deletes every port made so far.
+        self._remember_created(instance.uuid, port_id)
+        return port_id
 
     def _wire(self, ctxt: RequestContext, uuid: str, port_id: str) -> dict[str, Any]:
         try:
@@ -112,33 +122,42 @@ class ServerPorts:
         }
 
     def _remember_created(self, uuid: str, port_id: str) -> None:
-        def write(session: Any) -> None:
+        def write(session: Session) -> None:
             created = instance_extra.system_metadata(session, uuid).get(CREATED_PORT_IDS) or []
             instance_extra.update_system_metadata(session, uuid, **{CREATED_PORT_IDS: [*created, port_id]})
 
         self.cloud.db.write(write)
 
     def deallocate(self, ctxt: RequestContext, uuid: str) -> None:
-        """Unwire the server's ports; delete those this host made, unbind the ones the user brought.
-        Each step is best effort: a delete never stops on a port someone already removed."""
+        """Unwire the server's ports; delete those this host made, unbind the ones the user brought."""
         with self.cloud.db.reader() as session:
             port_ids = list(session.scalars(select(Port.id).where(Port.device_id == uuid)))
-            created = set(instance_extra.system_metadata(session, uuid).get(CREATED_PORT_IDS) or [])
-        admin = RequestContext.admin(ctxt.request_id)
         for port_id in port_ids:
-            try:
-                self.agent.unwire_port(ctxt, self.host, port_id, timeout=self.settings.plugging_timeout)
-            except Exception:
-                LOG.exception("Unwiring port %s of instance %s on %s failed", port_id, uuid, self.host)
-            try:
-                if port_id in created:
-                    self.network.ports.delete(admin, port_id)
-                else:
-                    unbound = {"device_id": "", "device_owner": "", "binding:host_id": ""}
-                    self.network.ports.update(admin, port_id, unbound)
-            except PortNotFound:
-                pass
+            self.release(ctxt, uuid, port_id)
+
+    def release(self, ctxt: RequestContext, uuid: str, port_id: str) -> None:
+        """Unwire one port of the server; delete it if this host made it, else unbind it. Best effort
+        each step: a delete never stops on a port someone already removed."""
+        try:
+            self.agent.unwire_port(ctxt, self.host, port_id, timeout=self.settings.plugging_timeout)
+        except Exception:
+            LOG.exception("Unwiring port %s of instance %s on %s failed", port_id, uuid, self.host)
+        admin = RequestContext.admin(ctxt.request_id)
+        with self.cloud.db.reader() as session:
+            created = port_id in (instance_extra.system_metadata(session, uuid).get(CREATED_PORT_IDS) or [])
+        try:
+            if created:
+                self.network.ports.delete(admin, port_id)
+            else:
+                unbound = {"device_id": "", "device_owner": "", "binding:host_id": ""}
+                self.network.ports.update(admin, port_id, unbound)
+        except PortNotFound:
+            pass
         if created:
-            self.cloud.db.write(
-                lambda session: instance_extra.update_system_metadata(session, uuid, **{CREATED_PORT_IDS: []})
-            )
+            self.cloud.db.write(lambda session: self._forget_created(session, uuid, port_id))
+
+    @staticmethod
+    def _forget_created(session: Session, uuid: str, port_id: str) -> None:
+        created = instance_extra.system_metadata(session, uuid).get(CREATED_PORT_IDS) or []
+        left = [one for one in created if one != port_id]
+        instance_extra.update_system_metadata(session, uuid, **{CREATED_PORT_IDS: left})

@@ -50,6 +50,8 @@ NOVA: dict[str, tuple[frozenset[str], frozenset[str | None], str | None, str]] =
     "restore": (frozenset({"soft-delete"}), IDLE, "restoring", "active"),
     "set_admin_password": (frozenset({"active"}), IDLE, "updating_password", "active"),
     "get_console_output": (ALL_VM, ALL_TASKS - {"deleting", "migrating"}, None, "active"),
+    "attach_interface": (frozenset({"active", "paused", "stopped"}), IDLE, None, "active"),
+    "detach_interface": (frozenset({"active", "paused", "stopped"}), IDLE, None, "active"),
 }  # fmt: skip
 
 UUID = "0b5e8a8c-1111-4c3e-9a57-7f6a2c0d9e11"

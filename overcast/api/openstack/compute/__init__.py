@@ -14,6 +14,7 @@ from overcast.api.openstack.compute import (
     flavors,
     hypervisors,
     instance_actions,
+    interfaces,
     keypairs,
     limits,
     migrations,
@@ -60,6 +61,7 @@ def build_router() -> APIRouter:
     router.include_router(server_metadata.router, prefix=PREFIX)
     router.include_router(instance_actions.router, prefix=PREFIX)
     router.include_router(server_password.router, prefix=PREFIX)
+    router.include_router(interfaces.router, prefix=PREFIX)
     router.include_router(server_tags.router, prefix=PREFIX)
     router.include_router(migrations.router, prefix=PREFIX)
     router.include_router(remote_consoles.router)  # its own paths: /compute/v2.1/... and /serial

@@ -1,0 +1,75 @@
+"""/servers/{id}/os-interface: list, show, attach and detach a server's network interfaces (ports)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from overcast import policy
+from overcast.api.openstack.compute.common import ComputeRequest, compute_request
+from overcast.compute import policies as rules
+
+router = APIRouter()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FixedIP(_Strict):
+    ip_address: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class InterfaceAttachment(_Strict):
+    net_id: str | None = None
+    port_id: str | None = None
+    fixed_ips: Annotated[list[FixedIP], Field(min_length=1, max_length=1)] | None = None
+    # Device tags (2.49) are not kept: the guest's metadata does not carry them yet.
+    tag: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+
+
+class AttachBody(_Strict):
+    interfaceAttachment: InterfaceAttachment = Field(default_factory=InterfaceAttachment)
+
+
+def _authorize(req: ComputeRequest, server_id: str, rule: str) -> None:
+    server = req.service.servers.get(req.context, server_id)
+    policy.enforce(
+        req.context, rule, {"project_id": server.instance.project_id, "user_id": req.context.user_id}
+    )
+
+
+@router.get("/servers/{server_id}/os-interface")
+def list_interfaces(server_id: str, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
+    _authorize(req, server_id, rules.INTERFACES_LIST)
+    return {"interfaceAttachments": req.service.interfaces.list(req.context, server_id)}
+
+
+@router.get("/servers/{server_id}/os-interface/{port_id}")
+def show_interface(
+    server_id: str, port_id: str, req: ComputeRequest = Depends(compute_request)
+) -> dict[str, Any]:
+    _authorize(req, server_id, rules.INTERFACES_SHOW)
+    return {"interfaceAttachment": req.service.interfaces.show(req.context, server_id, port_id)}
+
+
+@router.post("/servers/{server_id}/os-interface")
+def attach_interface(
+    server_id: str, body: AttachBody, req: ComputeRequest = Depends(compute_request)
+) -> dict[str, Any]:
+    _authorize(req, server_id, rules.INTERFACES_CREATE)
+    wanted = body.interfaceAttachment
+    fixed_ip = wanted.fixed_ips[0].ip_address if wanted.fixed_ips else None
+    attached = req.service.interfaces.attach(req.context, server_id, wanted.net_id, wanted.port_id, fixed_ip)
+    return {"interfaceAttachment": attached}
+
+
+@router.delete("/servers/{server_id}/os-interface/{port_id}", status_code=202)
+def detach_interface(
+    server_id: str, port_id: str, req: ComputeRequest = Depends(compute_request)
+) -> Response:
+    _authorize(req, server_id, rules.INTERFACES_DELETE)
+    req.service.interfaces.detach(req.context, server_id, port_id)
+    return Response(status_code=202)
