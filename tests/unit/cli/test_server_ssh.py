@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from overcast import errors
 from overcast.cli.main import build_parser
-from overcast.cli.server_ssh import ServerFacts, ServerPort, SshRoute, choose_route, default_key, ssh_argv
+from overcast.cli.server_ssh import (
+    ServerFacts,
+    ServerPort,
+    SshRoute,
+    choose_route,
+    default_key,
+    login,
+    read_server,
+    ssh_argv,
+)
+from overcast.cloud import Cloud
+from overcast.compute import instance_extra
+from overcast.db import Database
+from overcast.db.models.compute import Instance
+from tests.unit.network.agent_setup import (
+    ALICE,
+    agent_cloud,
+    bound_port,
+    external_network,
+    network_api,
+    network_with_subnet,
+    routed_network,
+)
 
 SERVER = "5f0c3c52-6f0e-4c4e-9d3a-1c2b3d4e5f60"
 NETWORK = "0b8a1c52-1111-4c4e-9d3a-1c2b3d4e5f60"
@@ -94,3 +117,52 @@ def test_everything_after_the_server_name_goes_to_ssh() -> None:
         ["-v", "uptime"],
     )
     assert build_parser().parse_args(["server", "ssh", "vm1"]).ssh_args == []
+
+
+# --- what the database says of a server ----------------------------------------------------------
+@pytest.fixture
+def cloud(db: Database, tmp_path: Path) -> Cloud:
+    return agent_cloud(db, tmp_path)
+
+
+def instance(db: Database, name: str, **system_metadata: Any) -> str:
+    with db.writer() as session:
+        row = Instance(display_name=name, project_id=ALICE.project_id, user_id="alice", flavor_id="1",
+                       vcpus=1, memory_mb=512, root_gb=1, vm_state="active")  # fmt: skip
+        session.add(row)
+        session.flush()
+        if system_metadata:
+            instance_extra.update_system_metadata(session, row.uuid, **system_metadata)
+        return row.uuid
+
+
+def test_a_servers_ports_floating_ips_and_routers_come_from_the_database(cloud: Cloud) -> None:
+    api = network_api(cloud)
+    public_id, _ = external_network(api)
+    network_id, _, router_id = routed_network(api, public_id)
+    isolated_id, _ = network_with_subnet(api, cidr="10.1.0.0/24")
+    server = instance(cloud.db, "web")
+    routed = bound_port(api, network_id, "host-1", device_id=server)
+    bound_port(api, isolated_id, "host-1", device_id=server)
+    floating = api.floating_ips.create(ALICE, {"floating_network_id": public_id, "port_id": routed["id"]})
+
+    facts = read_server(cloud, "web")
+    assert facts.uuid == server
+    by_network = {port.network_id: port for port in facts.ports}
+    assert by_network[network_id].fixed_ips == (routed["fixed_ips"][0]["ip_address"],)
+    assert by_network[network_id].floating_ips == (floating["floating_ip_address"],)
+    assert by_network[network_id].router_ids == (router_id,)
+    assert by_network[isolated_id].router_ids == by_network[isolated_id].floating_ips == ()
+    outside = choose_route(facts, {"overcast-public"})
+    assert (outside.namespace, outside.address) == ("overcast-public", floating["floating_ip_address"])
+    dhcp = choose_route(facts, {f"ovc-dhcp-{isolated_id}"})
+    assert dhcp.address == by_network[isolated_id].fixed_ips[0]
+
+
+def test_login_prints_the_forwarded_ssh_command_of_a_server_without_ports(
+    cloud: Cloud, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    instance(cloud.db, "vm1", network_info={"mode": "user", "guest_ip": "10.0.2.15", "ssh_port": 40022})
+    args = build_parser().parse_args(["server", "ssh", "--dry-run", "-i", "/keys/k", "vm1", "--", "-v"])
+    assert login(cloud.settings.model_copy(update={"database_url": db_url}), args) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "ssh -p 40022 -i /keys/k -v root@127.0.0.1"
