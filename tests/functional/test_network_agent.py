@@ -1,5 +1,6 @@
 """The network agent in the whole in-process cloud (noop data plane): a port an admin binds to a host with
-the `openstack` CLI turns ACTIVE when that host's agent wires it, as a compute host will ask."""
+the `openstack` CLI turns ACTIVE when that host's agent wires it, as a compute host will ask; a router
+and a floating IP made with the CLI turn ACTIVE once the agent with a port behind the router serves it."""
 
 from __future__ import annotations
 
@@ -72,3 +73,49 @@ def test_a_port_bound_to_a_host_is_active_once_its_agent_wired_it(
     assert driver.ports == {}
     cloud.openstack("port", "delete", "vm-port", "unbound", user="overcast-admin")
     cloud.openstack("network", "delete", "wired-net")
+
+
+def test_a_router_and_floating_ip_made_with_the_cli_turn_active_on_the_host_that_serves_them(
+    cloud: InProcessCloud, agent: NetworkManager
+) -> None:
+    admin = "overcast-admin"
+    cloud.openstack(
+        "network", "create", "--external", "--share", "--provider-network-type", "flat",
+        "--provider-physical-network", "public", "ext-net", user=admin,
+    )  # fmt: skip
+    cloud.openstack(
+        "subnet", "create", "--network", "ext-net", "--subnet-range", "203.0.113.0/24", "--no-dhcp",
+        "ext-subnet", user=admin,
+    )  # fmt: skip
+    cloud.openstack("network", "create", "inner-net")
+    cloud.openstack(
+        "subnet", "create", "--network", "inner-net", "--subnet-range", "10.20.0.0/24", "inner-subnet"
+    )
+    cloud.openstack("router", "create", "edge")
+    cloud.openstack("router", "set", "--external-gateway", "ext-net", "edge")
+    cloud.openstack("router", "add", "subnet", "edge", "inner-subnet")
+    # As the compute host makes a VM's port: bound to its host, in the VM's project.
+    port = cloud.openstack(
+        "port", "create", "--network", "inner-net", "--host", HOST, "--project", "demo", "inner-port",
+        "-f", "json", user=admin,
+    )  # fmt: skip
+    floating = cloud.openstack("floating", "ip", "create", "--port", port["id"], "ext-net", "-f", "json")
+    assert floating["status"] == "DOWN"
+
+    NetworkAgentAPI(cloud.cloud.transport, timeout=10).wire_port(COMPUTE_CONTEXT, HOST, port["id"])
+    agent.sync()  # routers are the periodic sync's
+
+    assert cloud.openstack("floating", "ip", "show", floating["id"], "-f", "json")["status"] == "ACTIVE"
+    router_ports = cloud.openstack("port", "list", "--router", "edge", "-f", "json", "--long", user=admin)
+    assert {entry["Status"] for entry in router_ports} == {"ACTIVE"} and len(router_ports) == 2
+    driver = agent.driver
+    assert isinstance(driver, NoopDriver)
+    (router,) = driver.routers.values()
+    assert [fip.floating_ip_address for fip in router.floating_ips] == [floating["floating_ip_address"]]
+
+    cloud.openstack("floating", "ip", "delete", floating["id"])
+    cloud.openstack("router", "remove", "subnet", "edge", "inner-subnet")
+    cloud.openstack("router", "delete", "edge")
+    cloud.openstack("port", "delete", "inner-port", user=admin)
+    agent.sync()
+    assert driver.routers == {}
