@@ -318,9 +318,9 @@ def test_reset_state_is_for_admins(demo: Connection, admin: Connection) -> None:
 def test_server_metadata(demo: Connection) -> None:
     server = active(demo, "meta", metadata={"a": "1"})
     demo.compute.set_server_metadata(server, b="2")
-    assert demo.compute.get_server_metadata(server).metadata == {"a": "1", "b": "2"}
+    assert demo.compute.fetch_server_metadata(server).metadata == {"a": "1", "b": "2"}
     demo.compute.delete_server_metadata(server, ["a"])
-    assert demo.compute.get_server_metadata(server).metadata == {"b": "2"}
+    assert demo.compute.fetch_server_metadata(server).metadata == {"b": "2"}
     url = f"/servers/{server.id}/metadata"
     assert demo.compute.put(url, json={"metadata": {"only": "this"}}).json() == {"metadata": {"only": "this"}}
     assert demo.compute.get(f"{url}/only").json() == {"meta": {"only": "this"}}

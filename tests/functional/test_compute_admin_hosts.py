@@ -145,7 +145,7 @@ def test_aggregates_define_availability_zones(admin: Connection, demo: Connectio
     compute_1 = next(s for s in admin.compute.services() if s.host == "compute-1" and s.binary == COMPUTE)
     assert compute_1.availability_zone == "az1"
 
-    rack = admin.compute.set_aggregate_metadata(rack, {"ssd": "true"})
+    rack = admin.compute.set_aggregate_metadata(rack, ssd="true")
     assert rack.metadata == {"availability_zone": "az1", "ssd": "true"}
     assert compute(admin, "DELETE", f"/os-aggregates/{rack.id}").status_code == 400  # not empty
     rack = admin.compute.remove_host_from_aggregate(rack, "compute-1")

@@ -150,12 +150,12 @@ def test_quota_sets_through_the_sdk(admin: Connection, demo: Connection) -> None
     # openstacksdk speaks 2.56: network quotas (fixed_ips...) left at 2.36; injected files stay until 2.57.
     assert (shown.instances, shown.cores, shown.injected_files, shown.fixed_ips) == (10, 20, 5, None)
     assert compute(admin, "GET", f"/os-quota-sets/{project}").json()["quota_set"]["fixed_ips"] == -1
-    updated = admin.compute.update_quota_set(admin.compute.get_quota_set(project), instances=3, cores="7")
+    updated = admin.compute.update_quota_set(project, instances=3, cores="7")
     assert (updated.instances, updated.cores) == (3, 7)
     assert demo.compute.get_quota_set(project).instances == 3
     assert demo.compute.get_quota_set_defaults(project).instances == 10
     with pytest.raises(sdk_exceptions.ForbiddenException):
-        demo.compute.update_quota_set(demo.compute.get_quota_set(project), instances=100)
+        demo.compute.update_quota_set(project, instances=100)
     with pytest.raises(sdk_exceptions.ForbiddenException):
         demo.compute.get_quota_set(admin.current_project_id)
 

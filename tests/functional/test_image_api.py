@@ -81,9 +81,10 @@ def test_boot_a_server_from_an_uploaded_image(
 ) -> None:
     disk = tmp_path / "boot.raw"
     disk.write_bytes(os.urandom(MIB))
-    image = demo.image.create_image("bootable", filename=str(disk), disk_format="raw",
-                                    container_format="bare",
-                                    min_ram=128, hw_disk_bus="virtio")  # fmt: skip
+    with disk.open("rb") as source:  # openstacksdk leaves a file it opens from filename= open
+        image = demo.image.create_image("bootable", data=source, disk_format="raw",
+                                        container_format="bare",
+                                        min_ram=128, hw_disk_bus="virtio")  # fmt: skip
     assert demo.image.get_image(image.id).status == "active"
     # openstacksdk, since `openstack server create` sends block_device_mapping_v2, which the compute API
     # does not take yet.

@@ -94,5 +94,5 @@ def test_postgres_deadlock_is_retried_until_both_transactions_commit(db: Databas
     assert errors == []
     assert len(attempts) == 3  # one of the two was chosen as the deadlock victim and ran again
     with db.reader() as session:
-        counts = dict(session.execute(select(ServiceRecord.host, ServiceRecord.report_count)).tuples().all())
+        counts = dict(session.execute(select(ServiceRecord.host, ServiceRecord.report_count)).all())
     assert counts == {"a": 2, "b": 2}

@@ -68,7 +68,10 @@ class Processes:
                 codes[name] = process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
                 codes[name] = None
+            if process.stdout is not None:
+                process.stdout.close()
         self.running.clear()
         return codes
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
 
 from overcast.compute import states
@@ -50,6 +51,14 @@ class SpawnGate:
 
     def __call__(self, seconds: float) -> None:
         assert self.opened.wait(60), "the test never let the spawn finish"
+
+
+def server_gone(conn: Connection, uuid: str) -> bool:
+    try:
+        conn.compute.get_server(uuid)
+    except sdk_exceptions.NotFoundException:
+        return True
+    return False
 
 
 @pytest.fixture
@@ -154,7 +163,7 @@ def test_a_build_whose_message_was_lost_goes_to_error_after_the_timeout(
 
     # As after any failed build, deleting the server gives its claim and quota back.
     demo.compute.delete_server(uuid)
-    wait_for(lambda: demo.compute.find_server(uuid) is None, "the delete")
+    wait_for(lambda: server_gone(demo, uuid), "the delete")
     assert usage(admin, demo.current_project_id) == (0, 0)
 
 

@@ -106,10 +106,10 @@ class SwiftCluster:
                     )
 
     def _spawn(self, name: str, command: list[str]) -> None:
-        log = (self.root / f"{name}.log").open("wb")
-        self.processes.append(
-            subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        )
+        with (self.root / f"{name}.log").open("wb") as log:  # the server writes through its own copy
+            self.processes.append(
+                subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            )
 
     def start(self) -> None:
         _install()
