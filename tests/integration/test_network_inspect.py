@@ -1,7 +1,9 @@
 """`overcast manage network` against a real kernel: the network agent wires two ports on the linuxbridge
 driver in a lab host namespace; the port report calls them healthy and the host report finds no drift;
-a tap deleted by hand is reported by both; the trace names the rule that accepts ICMP (and the VMs
-really ping) and the default drop for TCP 22, which no rule allows."""
+a tap deleted by hand is reported by both; the trace names the rule that accepts ICMP and the default
+drop for TCP 22 while no rule allows it, then the SSH rule once one does, and each time the kernel
+agrees (the VMs ping; a TCP connection fails, then succeeds). The CLI runs as an operator runs it, and
+a router's legs and floating IP are checked, and found missing once taken off by hand."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from overcast.network.manager import NetworkManager
 from overcast.network.trace import Packet
 from overcast.service import Service
 from tests.integration.network_hosts import Lab, tools_available
+from tests.support.waiting import wait_until
 from tests.unit.network.agent_setup import (
     ADMIN,
     ALICE,
@@ -87,6 +90,22 @@ def host_items(cloud: Cloud, view: KernelView) -> list[inspect.Item]:
 def trace(cloud: Cloud, port_id: str, packet: Packet) -> inspect.Decision:
     with cloud.db.reader() as session:
         return inspect.trace_port(session, port_id, packet)
+
+
+def listens(namespace: str, port: int) -> bool:
+    shown = subprocess.run(
+        ["ip", "netns", "exec", namespace, "ss", "-ltnH"], capture_output=True, text=True, check=True
+    ).stdout
+    return f":{port} " in shown
+
+
+def connects(namespace: str, address: str, port: int) -> bool:
+    """Whether a TCP connection from ``namespace`` reaches ``address:port`` (and says hello)."""
+    done = subprocess.run(
+        ["ip", "netns", "exec", namespace, "busybox", "nc", "-w", "2", address, str(port)],
+        input="hello\n", capture_output=True, text=True, timeout=20, check=False,
+    )  # fmt: skip
+    return done.returncode == 0
 
 
 def overcast(data_dir: Path, db_url: str, *args: str) -> tuple[int, Any]:
@@ -154,6 +173,26 @@ def test_reports_healthy_ports_the_drift_of_a_deleted_tap_and_traces_rules(
         assert vms[0].ping(second)
         dropped = trace(cloud, port_ids[1], Packet(first, second, "tcp", dport=22))
         assert (dropped.verdict, dropped.stage, dropped.rule_id) == ("drop", "default-drop", None)
+        listener = lab.spawn(vms[1], "busybox", "nc", "-l", "-p", "22")
+        wait_until(lambda: listens(vms[1].namespace, 22), timeout=10, what="nc to listen")
+        assert not connects(vms[0].namespace, second, 22)
+        listener.kill()
+        listener.communicate()
+
+        # A rule for SSH: the trace names it once the agent converges the group, and the kernel agrees.
+        ssh_rule = api.security_groups.create_rule(
+            ALICE,
+            {"security_group_id": group["id"], "direction": "ingress", "protocol": "tcp",
+             "port_range_min": 22, "port_range_max": 22},
+        )  # fmt: skip
+        service.manager.sync()  # type: ignore[attr-defined]
+        allowed = trace(cloud, port_ids[1], Packet(first, second, "tcp", dport=22))
+        assert (allowed.verdict, allowed.rule_id) == ("accept", ssh_rule["id"])
+        listener = lab.spawn(vms[1], "busybox", "nc", "-l", "-p", "22")
+        wait_until(lambda: listens(vms[1].namespace, 22), timeout=10, what="nc to listen")
+        assert connects(vms[0].namespace, second, 22)
+        assert listener.communicate(timeout=10)[0] == "hello\n"
+        assert trace(cloud, port_ids[1], Packet(first, second, "tcp", dport=23)).stage == "default-drop"
 
         # The same through the CLI, as scripts read it.
         status, shown = overcast(tmp_path, db_url, "port", port_ids[0], *lab_host)
@@ -162,7 +201,7 @@ def test_reports_healthy_ports_the_drift_of_a_deleted_tap_and_traces_rules(
         assert (status, shown["drift"]) == (0, False)
         status, shown = overcast(
             tmp_path, db_url, "trace", "--port", port_ids[1], "--src", first, "--dst", second,
-            "--proto", "tcp", "--dport", "22",
+            "--proto", "tcp", "--dport", "23",
         )  # fmt: skip
         assert (status, shown["stage"], shown["verdict"]) == (1, "default-drop", "drop")
 
