@@ -358,7 +358,7 @@ def test_router_and_floating_ip_with_openstacksdk(admin: Connection, demo: Conne
     subnet = demo.network.create_subnet(network_id=private.id, ip_version=4, cidr="10.60.0.0/24")
     router = demo.network.create_router(name="sdk-router", external_gateway_info={"network_id": public.id})
     assert router.external_gateway_info["external_fixed_ips"][0]["ip_address"] == "198.51.100.2"
-    demo.network.add_interface_to_router(router, subnet_id=subnet.id)
+    demo.network.add_interface_to_router(router, subnet=subnet.id)
     port = demo.network.create_port(network_id=private.id)
     fip = demo.network.create_ip(floating_network_id=public.id, port_id=port.id)
     assert fip.fixed_ip_address == port.fixed_ips[0]["ip_address"] and fip.router_id == router.id
@@ -372,7 +372,7 @@ def test_router_and_floating_ip_with_openstacksdk(admin: Connection, demo: Conne
     assert not_external.status_code == 400 and _neutron_error(not_external)["type"] == "BadRequest"
     demo.network.delete_ip(fip)
     demo.network.delete_port(port)
-    demo.network.remove_interface_from_router(router, subnet_id=subnet.id)
+    demo.network.remove_interface_from_router(router, subnet=subnet.id)
     demo.network.delete_router(router)
     demo.network.delete_subnet(subnet)
     demo.network.delete_network(private)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast import policy
@@ -99,7 +99,7 @@ class QuotaAPI:
         """The projects with limits of their own (Neutron lists only those) that the caller may read."""
         with self.db.reader() as session:
             resources = list(self.engine.resources)
-            query = select(distinct(QuotaLimit.project_id)).where(QuotaLimit.resource.in_(resources))
+            query = select(QuotaLimit.project_id).where(QuotaLimit.resource.in_(resources)).distinct()
             projects = [
                 project
                 for project in sorted(session.scalars(query))
