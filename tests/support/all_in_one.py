@@ -57,3 +57,6 @@ def stop_cloud(cloud: RunningCloud) -> int:
     finally:
         if cloud.process.poll() is None:
             cloud.process.kill()
+            cloud.process.wait()
+        if cloud.process.stdout is not None:
+            cloud.process.stdout.close()
