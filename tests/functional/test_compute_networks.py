@@ -274,6 +274,12 @@ def test_interfaces_attached_and_detached(
     assert missing.status_code == 404
     ambiguous = attach({"interfaceAttachment": {}})
     assert ambiguous.status_code == 400 and "Multiple possible networks found" in ambiguous.text
+    early_tag = demo.compute.post(
+        f"/servers/{server.id}/os-interface",
+        json={"interfaceAttachment": {"net_id": first.id, "tag": "nic"}},
+        microversion="2.48",
+    )
+    assert early_tag.status_code == 400 and "'tag' was unexpected" in early_tag.text
     in_use = attach({"interfaceAttachment": {"port_id": boot_port.id}})
     assert in_use.status_code == 409
     not_attached = demo.compute.delete(f"/servers/{server.id}/os-interface/{mine.id}", microversion="2.62")
@@ -284,6 +290,37 @@ def test_interfaces_attached_and_detached(
     for subnet, network in ((first_subnet, first), (second_subnet, second)):
         demo.network.delete_subnet(subnet)
         demo.network.delete_network(network)
+
+
+def test_a_server_deleted_while_its_host_is_down_gives_its_ports_back(
+    demo: Connection, admin: Connection
+) -> None:
+    network, subnet = make_network(demo, "orphaned", "10.95.0.0/24")
+    mine = demo.network.create_port(network_id=network.id, name="kept")
+    server = boot(demo, "on-a-dead-host", networks=[{"uuid": network.id}, {"port": mine.id}])
+    made = {port.id for port in ports_of(demo, server.id)} - {mine.id}
+    host = admin.compute.get_server(server.id).compute_host
+
+    def force_down(down: bool) -> None:
+        body = {"host": host, "binary": "overcast-compute", "forced_down": down}
+        response = admin.compute.put("/os-services/force-down", json=body, microversion="2.11")
+        assert response.status_code == 200, response.text
+
+    force_down(True)
+    try:
+        demo.compute.delete_server(server)
+        demo.compute.wait_for_delete(server, **WAIT)
+    finally:
+        force_down(False)
+    # Deleted by the API itself (the host is down): its own port is gone, the user's unbound.
+    assert ports_of(demo, server.id) == []
+    for port_id in made:
+        with pytest.raises(sdk_exceptions.NotFoundException):
+            demo.network.get_port(port_id)
+    assert admin.network.get_port(mine.id).binding_host_id == ""
+    demo.network.delete_port(mine)
+    demo.network.delete_subnet(subnet)
+    demo.network.delete_network(network)
 
 
 class FailingWiring(NoopDriver):

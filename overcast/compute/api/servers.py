@@ -29,7 +29,7 @@ from overcast.compute.api.keypairs import KeyPairAPI
 from overcast.compute.api.lookup import id_from_ref, visible_flavor, visible_image, visible_instance
 from overcast.compute.api.requested_networks import resolve_networks, resolve_security_groups
 from overcast.compute.api.server_queries import MAX_LIMIT, Server, ServerFilters, list_page, with_details
-from overcast.compute.network_info import REQUESTED_NETWORKS, SECURITY_GROUP_IDS
+from overcast.compute.network_info import CREATED_PORT_IDS, REQUESTED_NETWORKS, SECURITY_GROUP_IDS
 from overcast.compute.notifications import InstanceNotifier
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.compute.rpcapi import ComputeAPI
@@ -38,8 +38,9 @@ from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Flavor, Instance
-from overcast.db.models.network import DefaultSecurityGroup
+from overcast.db.models.network import DefaultSecurityGroup, Port
 from overcast.db.models.service import ServiceRecord
+from overcast.network.api.errors import PortNotFound
 from overcast.network.api.service import NetworkAPI
 from overcast.placement.claims import Resources, release
 from overcast.quota import QuotaEngine
@@ -337,7 +338,27 @@ class ServerAPI:
         if not deleted_here and instance.host is not None:
             self.compute_rpc.terminate_instance(ctxt, instance.host, uuid)
         elif deleted_here:
+            self._release_ports(uuid)
             self.notifier.notify(ctxt, uuid, "delete.end")
+
+    def _release_ports(self, uuid: str) -> None:
+        """The ports of a server deleted here because its host is down, as Nova's local delete: those its
+        host made are deleted, the user's unbound; the host's agent removes their taps at its next sync."""
+        admin = RequestContext.admin()
+        with self.db.reader() as session:
+            port_ids = list(session.scalars(select(Port.id).where(Port.device_id == uuid)))
+            if not port_ids:
+                return
+            created = set(instance_extra.system_metadata(session, uuid).get(CREATED_PORT_IDS) or [])
+        for port_id in port_ids:
+            try:
+                if port_id in created:
+                    self.network.ports.delete(admin, port_id)
+                else:
+                    unbound = {"device_id": "", "device_owner": "", "binding:host_id": ""}
+                    self.network.ports.update(admin, port_id, unbound)
+            except PortNotFound:
+                pass  # deleted by its owner meanwhile
 
     def _compute_is_up(self, session: Session, host: str) -> bool:
         record = session.scalars(

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from overcast import policy
+from overcast import errors, policy
+from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request
 from overcast.compute import policies as rules
 
@@ -26,7 +27,7 @@ class InterfaceAttachment(_Strict):
     net_id: str | None = None
     port_id: str | None = None
     fixed_ips: Annotated[list[FixedIP], Field(min_length=1, max_length=1)] | None = None
-    # Device tags (2.49) are not kept: the guest's metadata does not carry them yet.
+    # Device tags (from 2.49) are not kept: the guest's metadata does not carry them yet.
     tag: Annotated[str, Field(min_length=1, max_length=60)] | None = None
 
 
@@ -61,6 +62,12 @@ def attach_interface(
 ) -> dict[str, Any]:
     _authorize(req, server_id, rules.INTERFACES_CREATE)
     wanted = body.interfaceAttachment
+    if wanted.tag is not None and req.version < v.TAGGED_ATTACH:
+        given = wanted.model_dump(exclude_unset=True)
+        raise errors.BadRequest(
+            f"Invalid input for field/attribute interfaceAttachment. Value: {given}. "
+            "Additional properties are not allowed ('tag' was unexpected)"
+        )
     fixed_ip = wanted.fixed_ips[0].ip_address if wanted.fixed_ips else None
     attached = req.service.interfaces.attach(req.context, server_id, wanted.net_id, wanted.port_id, fixed_ip)
     return {"interfaceAttachment": attached}

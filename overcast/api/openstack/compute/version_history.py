@@ -49,6 +49,7 @@ DEVICE_TAGS_RESTORED = APIVersion(2, 42)
 IMAGE_ID_BODY = APIVersion(2, 45)
 FLAVOR_EMBEDDED = APIVersion(2, 47)
 DIAGNOSTICS_STANDARD = APIVersion(2, 48)
+TAGGED_ATTACH = APIVersion(2, 49)
 QUOTA_CLASS_SERVER_GROUPS = APIVersion(2, 50)
 EVENTS_FOR_MEMBERS = APIVersion(2, 51)
 TAGS_AT_CREATE = APIVersion(2, 52)
@@ -198,7 +199,12 @@ HISTORY: tuple[Change, ...] = (
     _row(46, "no-op", "X-OpenStack-Request-ID header (sent on every response)"),
     _row(47, "implemented", "server flavor is the embedded flavor (extra_specs if allowed)", _S + "views.py"),
     _row(48, "implemented", "standard diagnostics format", _S + "server_password.py"),
-    _row(49, "absent", "tagged volume/interface attach"),
+    _row(
+        49,
+        "implemented",
+        "tag on os-interface attach (accepted, not kept: no device metadata yet; no volume attach)",
+        _S + "interfaces.py",
+    ),
     _row(
         50,
         "implemented",
