@@ -115,6 +115,10 @@ class SecurityGroups:
     def ensure_default(self, project_id: str | None) -> None:
         if not project_id:
             return
+        # Almost always there already: a read costs no write lock (SQLite has one for the whole file).
+        with self.db.reader() as session:
+            if session.get(DefaultSecurityGroup, project_id) is not None:
+                return
         for attempt in range(DEFAULT_ATTEMPTS):
             try:
                 self.db.write(lambda session: self.default_in(session, project_id))
