@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -19,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from overcast.guest.scripts import UDHCPC_SCRIPT
 from overcast.network.drivers.linuxbridge.commands import namespaces, run
 from overcast.network.drivers.model import Port
 
@@ -28,7 +30,7 @@ UNDERLAY_PREFIX = 24
 def tools_available() -> bool:
     return os.geteuid() == 0 and all(
         subprocess.run(["which", tool], capture_output=True, check=False).returncode == 0
-        for tool in ("ip", "bridge", "nft", "nsenter", "dnsmasq", "busybox")
+        for tool in ("ip", "bridge", "nft", "nsenter", "dnsmasq", "busybox", "unshare")
     )
 
 
@@ -47,6 +49,37 @@ class VM:
             timeout=timeout,
             check=False,
         )
+
+    def configure_by_dhcp(self, folder: Path) -> subprocess.CompletedProcess[str]:
+        """Run udhcpc with the tiny guest's own script (``overcast.guest.scripts``), as the guest boots: it
+        sets eth0's address and the routes it was offered. The script's busybox applets come first on
+        PATH, and a private mount namespace gives it a resolv.conf of the test's to rewrite."""
+        applets = folder / "guest-bin"
+        applets.mkdir(exist_ok=True)
+        busybox = shutil.which("busybox") or "busybox"
+        for applet in ("ifconfig", "route"):
+            if not (applets / applet).exists():
+                (applets / applet).symlink_to(busybox)
+        script = folder / "guest-udhcpc.script"
+        script.write_text(UDHCPC_SCRIPT)
+        script.chmod(0o700)
+        resolv = folder / f"resolv-{self.namespace}.conf"
+        resolv.write_text("")
+        udhcpc = f'"{busybox}" udhcpc -i eth0 -s "{script}" -O staticroutes -q -n -t 5 -T 1'
+        command = f'mount --bind "{resolv}" /etc/resolv.conf && exec {udhcpc}'
+        return subprocess.run(
+            ["ip", "netns", "exec", self.namespace, "unshare", "--mount", "sh", "-c", command],
+            env={"PATH": f"{applets}:/usr/sbin:/usr/bin:/sbin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+    def routes(self) -> set[str]:
+        """The VM's routes as ``<destination> via <next hop>`` (or ``<destination> dev eth0``)."""
+        listed = self.run("ip", "route")
+        return {" ".join(line.split()[:3]) for line in listed.stdout.splitlines()}
 
     def ping(self, address: str, count: int = 2, source: str | None = None) -> bool:
         """Busybox's ping (busybox-static is a runtime package): true if any reply came back. Its exit

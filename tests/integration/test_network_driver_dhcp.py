@@ -1,6 +1,8 @@
 """DHCP from the linuxbridge driver's dnsmasq: a "VM" namespace runs busybox's udhcpc through its port
 (anti-spoofing and security groups on) and gets the port's address, gateway, DNS servers, host
-routes, MTU and host name; entries reload without a restart, and a killed dnsmasq is started again."""
+routes (with the metadata service's, via the DHCP port), MTU and host name; the tiny guest's own
+script installs those routes; the DHCP namespace holds the metadata address, put back if taken;
+entries reload without a restart, and a killed dnsmasq is started again."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from overcast.network.drivers import names
+from overcast.network.drivers.linuxbridge.commands import HostCommands
+from overcast.network.drivers.linuxbridge.dhcp import METADATA_ADDRESS
 from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
 from overcast.network.drivers.model import HostRoute, HostState, SecurityGroup, SecurityGroupRule, Subnet
 from tests.integration.network_hosts import VM, Lab, tools_available
@@ -89,7 +93,61 @@ def test_a_vm_gets_its_ports_address_and_options(lab: Lab, tmp_path: Path) -> No
     assert offered["dns"] == "10.0.0.53"
     assert offered["mtu"] == "1450"
     assert offered["hostname"] == "host-10-0-0-10"
-    assert offered["staticroutes"].split() == ["10.9.0.0/16", "10.0.0.254", "0.0.0.0/0", "10.0.0.1"]
+    assert offered["staticroutes"].split() == [
+        "169.254.169.254/32", "10.0.0.2", "10.9.0.0/16", "10.0.0.254", "0.0.0.0/0", "10.0.0.1",
+    ]  # fmt: skip
+
+
+def metadata_address_held(driver: LinuxBridgeDriver, network_id: str) -> bool:
+    inner = names.dhcp_namespace_side(network_id)
+    listed = HostCommands(driver.dhcp.namespace(network_id)).ip_json("addr", "show", "dev", inner)
+    return any(
+        (address["local"], address["prefixlen"]) == (METADATA_ADDRESS, 32)
+        for link in listed
+        for address in link.get("addr_info", [])
+    )
+
+
+def test_the_guests_script_routes_the_metadata_address_to_the_dhcp_namespace(
+    lab: Lab, tmp_path: Path
+) -> None:
+    host = lab.namespace("host1")
+    network = vxlan_network()
+    port = port_on(network, 10, (EGRESS_ONLY.id,))
+    vm = lab.vm(host, port, address=False)
+    driver = LinuxBridgeDriver(host, local_vtep_ip="198.18.0.1", state_dir=lab.state_dir / host)
+    server = dhcp_for(network, port)
+    driver.sync(HostState(networks=(network,), ports=(port,), security_groups=(EGRESS_ONLY,),
+                          dhcp_servers=(server,)))  # fmt: skip
+    assert metadata_address_held(driver, network.id)
+
+    done = vm.configure_by_dhcp(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert {"10.0.0.0/24 dev eth0", "169.254.169.254 via 10.0.0.2", "default via 10.0.0.1"} <= vm.routes()
+    assert vm.ping(METADATA_ADDRESS)  # answered by the DHCP namespace, through the port's firewall
+
+    # Taken off by hand, the address comes back with the next ensure, and the VM reaches it again.
+    inner = names.dhcp_namespace_side(network.id)
+    HostCommands(driver.dhcp.namespace(network.id)).ip("addr", "del", f"{METADATA_ADDRESS}/32", "dev", inner)
+    assert not vm.ping(METADATA_ADDRESS, count=1)
+    driver.ensure_dhcp(server)
+    assert metadata_address_held(driver, network.id)
+    assert vm.ping(METADATA_ADDRESS)
+
+
+def test_a_subnets_own_route_to_the_metadata_address_or_default_wins(lab: Lab, tmp_path: Path) -> None:
+    host = lab.namespace("host1")
+    network = vxlan_network()
+    port = port_on(network, 10, (EGRESS_ONLY.id,))
+    vm = lab.vm(host, port, address=False)
+    server = dhcp_for(network, port)
+    own_routes = (HostRoute("169.254.169.254/32", "10.0.0.1"), HostRoute("0.0.0.0/0", "10.0.0.254"))
+    server = replace(server, subnets=(replace(server.subnets[0], host_routes=own_routes),))
+    driver = LinuxBridgeDriver(host, local_vtep_ip="198.18.0.1", state_dir=lab.state_dir / host)
+    driver.sync(HostState(networks=(network,), ports=(port,), security_groups=(EGRESS_ONLY,),
+                          dhcp_servers=(server,)))  # fmt: skip
+    offered = lease(vm, tmp_path)["staticroutes"].split()
+    assert offered == ["169.254.169.254/32", "10.0.0.1", "0.0.0.0/0", "10.0.0.254"]
 
 
 def test_dhcp_passes_a_group_with_no_rules(lab: Lab, tmp_path: Path) -> None:

@@ -1,10 +1,13 @@
 """DHCP for a network: ``dnsmasq`` in a namespace of its own, joined to the network's bridge by a veth.
 
 The namespace (``ovc-dhcp-<network id>``, plus ``-on-<host namespace>`` for a simulated host) holds the
-veth end ``ovn-…`` with the DHCP port's MAC and addresses; the bridge end is ``ovd-…``. dnsmasq serves
-static entries only (``static`` ranges: a port's MAC gets its fixed IP and host name, nobody else gets
-anything), with DNS off (``--port=0``), the subnets' gateway, DNS servers, host routes (option 121
-with the default route added, since clients that take 121 ignore option 3) and the network's MTU.
+veth end ``ovn-…`` with the DHCP port's MAC and addresses, and the metadata address 169.254.169.254/32
+on which the agent's metadata proxy listens; the bridge end is ``ovd-…``. dnsmasq serves static entries
+only (``static`` ranges: a port's MAC gets its fixed IP and host name, nobody else gets anything), with
+DNS off (``--port=0``), the subnets' gateway, DNS servers, MTU and classless static routes (option 121):
+the metadata address via the DHCP port, the subnet's host routes, and the default route via its gateway,
+since clients that take 121 ignore option 3 (Neutron's force-metadata mode: every guest reaches the
+metadata service through its network's DHCP namespace, with or without a router).
 Its files live in ``state_dir/<network id>/``: the command line, the hosts file and the options file.
 A change of entries or options rewrites the files and sends SIGHUP (dnsmasq re-reads both); a change
 of subnets or addresses restarts it; a dead dnsmasq is started again, so ``ensure`` is the check the
@@ -29,6 +32,9 @@ from overcast.network.drivers.linuxbridge.legs import Leg, ensure_leg, ensure_na
 from overcast.network.drivers.model import DhcpServer, Subnet
 
 DHCP_ALIAS = "overcast dhcp "
+# overcast.network.metadata's, not imported from there: the proxy's module pulls in the whole cloud.
+METADATA_ADDRESS = "169.254.169.254"
+METADATA_ROUTE = f"{METADATA_ADDRESS}/32"
 LEASE_SECONDS = 86400
 STOP_WAIT_SECONDS = 2.0
 
@@ -140,11 +146,24 @@ def _tag(subnet: Subnet) -> str:
 
 def _interface_addresses(server: DhcpServer) -> set[str]:
     prefixes = {subnet.id: ipaddress.ip_network(subnet.cidr).prefixlen for subnet in server.subnets}
-    return {
+    addresses = {
         f"{fixed.ip_address}/{prefixes[fixed.subnet_id]}"
         for fixed in server.fixed_ips
         if fixed.subnet_id in prefixes and ":" not in fixed.ip_address
     }
+    return addresses | {METADATA_ROUTE} if addresses else addresses
+
+
+def _classless_routes(server: DhcpServer, subnet: Subnet) -> list[tuple[str, str]]:
+    """Option 121 for the subnet: the metadata address via the DHCP port's address on it, the host routes,
+    and the default route via the gateway; a host route of the subnet to either destination wins."""
+    routes = [(route.destination, route.nexthop) for route in subnet.host_routes]
+    own_address = next((fixed.ip_address for fixed in server.fixed_ips if fixed.subnet_id == subnet.id), None)
+    if own_address and METADATA_ROUTE not in {destination for destination, _ in routes}:
+        routes.insert(0, (METADATA_ROUTE, own_address))
+    if subnet.gateway_ip and routes and "0.0.0.0/0" not in {destination for destination, _ in routes}:
+        routes.append(("0.0.0.0/0", subnet.gateway_ip))
+    return routes
 
 
 def _hosts_file(server: DhcpServer) -> str:
@@ -158,10 +177,8 @@ def _options_file(server: DhcpServer) -> str:
         lines.append(f"{tag},option:router{',' + subnet.gateway_ip if subnet.gateway_ip else ''}")
         if subnet.dns_nameservers:
             lines.append(f"{tag},option:dns-server,{','.join(subnet.dns_nameservers)}")
-        if subnet.host_routes:
-            routes = [(route.destination, route.nexthop) for route in subnet.host_routes]
-            if subnet.gateway_ip:
-                routes.append(("0.0.0.0/0", subnet.gateway_ip))
+        routes = _classless_routes(server, subnet)
+        if routes:
             lines.append(f"{tag},option:classless-static-route,{','.join(f'{d},{n}' for d, n in routes)}")
         if server.mtu:
             lines.append(f"{tag},option:mtu,{server.mtu}")
