@@ -1,7 +1,9 @@
 """Metadata behind the real data plane: two "VM" namespaces on ports the linuxbridge driver wires
 (anti-spoofing and a security group on), the metadata proxy in the network's DHCP namespace, the
-in-process cloud behind it. Each VM reads its own instance's metadata; a VM sending from another
-instance's address is dropped by anti-spoofing, so it never reads another's."""
+in-process cloud behind it. Each VM configures itself by DHCP with the tiny guest's script, as the guest
+boots, so its route to 169.254.169.254 and the address there are the driver's (option 121, the DHCP
+leg), not the test's. Each VM reads its own instance's metadata; a VM sending from another instance's
+address is dropped by anti-spoofing, so it never reads another's."""
 
 from __future__ import annotations
 
@@ -69,7 +71,7 @@ def server_with_port(demo: Connection, admin: Connection, network_id: str, name:
     return server, port
 
 
-def test_each_vm_reads_only_its_own_metadata(cloud: InProcessCloud, lab: Lab) -> None:
+def test_each_vm_reads_only_its_own_metadata(cloud: InProcessCloud, lab: Lab, tmp_path: Path) -> None:
     demo, admin = cloud.connect("demo"), cloud.connect("admin")
     network = admin.network.create_network(name="antispoofing", project_id=demo.current_project_id)
     admin.network.create_subnet(network_id=network.id, ip_version=4, cidr="10.0.0.0/24", enable_dhcp=False,
@@ -89,15 +91,15 @@ def test_each_vm_reads_only_its_own_metadata(cloud: InProcessCloud, lab: Lab) ->
         for port in (port_a, port_b)
     ]  # fmt: skip
     # Each VM's NIC is the peer of its port's device, which the driver then wires.
-    vm_a, vm_b = lab.vm(host, ports[0]), lab.vm(host, ports[1])
+    vm_a, vm_b = lab.vm(host, ports[0], address=False), lab.vm(host, ports[1], address=False)
     driver = LinuxBridgeDriver(host, local_vtep_ip="198.18.0.1", state_dir=lab.state_dir / host)
     driver.sync(HostState(networks=(wired,), ports=tuple(ports), security_groups=(EGRESS_ONLY,),
                           dhcp_servers=(dhcp_for(wired, *ports),)))  # fmt: skip
     dhcp_namespace = driver.dhcp.namespace(network.id)
-    run(["ip", "-n", dhcp_namespace, "addr", "add", f"{METADATA_ADDRESS}/32", "dev",
-         names.dhcp_namespace_side(network.id)])  # fmt: skip
     for vm in (vm_a, vm_b):
-        run(["ip", "-n", vm.namespace, "route", "add", f"{METADATA_ADDRESS}/32", "via", DHCP_ADDRESS])
+        done = vm.configure_by_dhcp(tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert f"{METADATA_ADDRESS} via {DHCP_ADDRESS}" in vm.routes()
 
     proxy = MetadataProxy.for_cloud(cloud.cloud, [network.id], dhcp_namespace)
     proxy.start()

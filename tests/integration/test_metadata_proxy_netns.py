@@ -1,24 +1,30 @@
-"""The metadata proxy in a namespace, as the agent runs it: a "VM" namespace whose address is its port's
-fixed IP curls http://169.254.169.254 and reads its own instance's metadata from the in-process cloud; a
-source address that is no port's gets a 404. Everything lives in namespaces the test makes (`Lab`); the
-proxy reaches the API on loopback from this process, so the host gets no route into them."""
+"""The metadata proxy in a DHCP namespace, as the agent runs it: a "VM" namespace on a port the linuxbridge
+driver wires (port security off, so it may send from any address) configures itself by DHCP with the tiny
+guest's script, curls http://169.254.169.254 over the route and to the address the driver set up, and
+reads its own instance's metadata from the in-process cloud; a source address that is another port's is
+that port's instance, one that is no port's gets a 404. Everything lives in namespaces the test makes
+(`Lab`); the proxy reaches the API on loopback from this process, so the host gets no route into them."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openstack.connection import Connection
 
-from overcast.network.drivers.linuxbridge.commands import run
+from overcast.network.drivers import names
+from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
+from overcast.network.drivers.model import DhcpHost, DhcpServer, FixedIP, HostState, Port, Subnet
 from overcast.network.metadata import METADATA_ADDRESS, MetadataProxy
 from tests.integration.network_hosts import Lab, tools_available
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 from tests.support.compute_api import settled
+from tests.unit.network.driver_contract import vxlan_network
 
 pytestmark = pytest.mark.skipif(
     not tools_available(), reason="prerequisites: root and iproute2, nftables, dnsmasq are not installed"
@@ -54,13 +60,16 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
     assert lab.leftovers() == []
 
 
-def boot_with_port(demo: Connection, admin: Connection, network_id: str, name: str, address: str) -> str:
+def boot_with_port(
+    demo: Connection, admin: Connection, network_id: str, name: str, address: str
+) -> tuple[str, Any]:
     """A server and the port the compute host would give it (made here through the Networking API)."""
     server = demo.compute.create_server(name=name, image_id=IMAGE_ID, flavor_id=TINY, networks="none")
     settled(demo, server.id, "ACTIVE")
-    admin.network.create_port(network_id=network_id, project_id=demo.current_project_id, device_id=server.id,
-                              device_owner="compute:nova", fixed_ips=[{"ip_address": address}])  # fmt: skip
-    return str(server.id)
+    port = admin.network.create_port(network_id=network_id, project_id=demo.current_project_id,
+                                     device_id=server.id, device_owner="compute:nova",
+                                     fixed_ips=[{"ip_address": address}])  # fmt: skip
+    return str(server.id), port
 
 
 def curl(namespace: str, path: str, source: str | None = None) -> tuple[int, str]:
@@ -74,42 +83,34 @@ def curl(namespace: str, path: str, source: str | None = None) -> tuple[int, str
 
 
 def test_a_vm_reads_its_own_metadata_and_a_spoofed_source_nothing(
-    cloud: InProcessCloud, demo: Connection, admin: Connection, lab: Lab
+    cloud: InProcessCloud, demo: Connection, admin: Connection, lab: Lab, tmp_path: Path
 ) -> None:
     network = admin.network.create_network(name="metadata-netns", project_id=demo.current_project_id)
-    admin.network.create_subnet(network_id=network.id, ip_version=4, cidr="10.77.0.0/24", enable_dhcp=False,
-                                project_id=demo.current_project_id)  # fmt: skip
-    vm_a = boot_with_port(demo, admin, network.id, "netns-a", VM_A)
-    vm_b = boot_with_port(demo, admin, network.id, "netns-b", VM_B)
+    created = admin.network.create_subnet(network_id=network.id, ip_version=4, cidr="10.77.0.0/24",
+                                          enable_dhcp=False, project_id=demo.current_project_id)  # fmt: skip
+    vm_a, port_a = boot_with_port(demo, admin, network.id, "netns-a", VM_A)
+    vm_b, _ = boot_with_port(demo, admin, network.id, "netns-b", VM_B)
 
-    # The proxy's namespace (a DHCP namespace's stand-in) and the "VM", joined by a veth.
-    proxy_ns, vm_ns = lab.namespace("mdproxy"), lab.namespace("mdvm")
-    run(
-        [
-            "ip",
-            "-n",
-            proxy_ns,
-            "link",
-            "add",
-            "ovct-md",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            vm_ns,
-        ]
-    )
-    run(["ip", "-n", proxy_ns, "addr", "add", f"{PROXY_ADDRESS}/24", "dev", "ovct-md"])
-    run(["ip", "-n", proxy_ns, "addr", "add", f"{METADATA_ADDRESS}/32", "dev", "ovct-md"])
-    run(["ip", "-n", proxy_ns, "link", "set", "ovct-md", "up"])
-    for address in (VM_A, SPOOFED, VM_B):
-        run(["ip", "-n", vm_ns, "addr", "add", f"{address}/24", "dev", "eth0"])
-    run(["ip", "-n", vm_ns, "link", "set", "eth0", "up"])
-    run(["ip", "-n", vm_ns, "route", "add", f"{METADATA_ADDRESS}/32", "via", PROXY_ADDRESS, "src", VM_A])
+    # The host's data plane for port a, as the agent would build it from the database.
+    host = lab.namespace("host")
+    wired = replace(vxlan_network(), id=network.id)
+    subnet = Subnet(id=created.id, network_id=network.id, cidr="10.77.0.0/24", gateway_ip="10.77.0.1")
+    port = Port(id=port_a.id, network_id=network.id, mac_address=port_a.mac_address,
+                device=names.tap(port_a.id), fixed_ips=(FixedIP(subnet.id, VM_A),),
+                port_security_enabled=False)  # fmt: skip
+    dhcp = DhcpServer(network_id=network.id, mac_address="fa:16:3e:77:00:02",
+                      fixed_ips=(FixedIP(subnet.id, PROXY_ADDRESS),), subnets=(subnet,),
+                      hosts=(DhcpHost(port.mac_address, VM_A, "netns-a"),), mtu=wired.mtu)  # fmt: skip
+    vm = lab.vm(host, port, address=False)
+    driver = LinuxBridgeDriver(host, local_vtep_ip="198.18.0.1", state_dir=lab.state_dir / host)
+    driver.sync(HostState(networks=(wired,), ports=(port,), dhcp_servers=(dhcp,)))
+    done = vm.configure_by_dhcp(tmp_path)
+    assert done.returncode == 0, done.stderr
+    for address in (SPOOFED, VM_B):  # port security is off: the VM may send from these too
+        vm.run("ip", "addr", "add", f"{address}/24", "dev", "eth0")
+    vm_ns = vm.namespace
 
-    proxy = MetadataProxy.for_cloud(cloud.cloud, [network.id], proxy_ns)
+    proxy = MetadataProxy.for_cloud(cloud.cloud, [network.id], driver.dhcp.namespace(network.id))
     proxy.start()
     try:
         status, body = curl(vm_ns, "openstack/latest/meta_data.json")
