@@ -31,6 +31,7 @@ from overcast.network.host_state import ROUTER_INTERFACE_OWNER
 
 GUEST_USER = "root"  # the tiny guest's only user
 DEFAULT_KEY = Path("ssh") / "id_ed25519"  # under the data directory
+KNOWN_HOSTS = Path("ssh") / "known_hosts"  # a file per server, under the data directory
 
 
 @dataclass(frozen=True)
@@ -120,15 +121,25 @@ def choose_route(facts: ServerFacts, present: set[str], outside: str = OUTSIDE_N
 
 
 def ssh_argv(
-    route: SshRoute, key: Path | None, user: str = GUEST_USER, extra: tuple[str, ...] = ()
+    route: SshRoute,
+    key: Path | None,
+    user: str = GUEST_USER,
+    extra: tuple[str, ...] = (),
+    known_hosts: Path | None = None,
 ) -> list[str]:
-    """The command that logs in by ``route`` (``ip netns exec`` for a namespace)."""
+    """The command that logs in by ``route`` (``ip netns exec`` for a namespace). ``extra`` follows the
+    destination, where ssh takes a remote command and (OpenSSH) options too.
+
+    Addresses are reused by other servers (a floating IP, a fixed IP, a forwarded port), so a server's
+    host key is kept in its own ``known_hosts`` file: accepted on first use, checked afterwards."""
     argv = ["ssh"]
     if route.port is not None:
         argv += ["-p", str(route.port)]
     if key is not None:
         argv += ["-i", str(key)]
-    argv += [*extra, f"{user}@{route.address}"]
+    if known_hosts is not None:
+        argv += ["-o", f"UserKnownHostsFile={known_hosts}", "-o", "StrictHostKeyChecking=accept-new"]
+    argv += [f"{user}@{route.address}", *extra]
     return ["ip", "netns", "exec", route.namespace, *argv] if route.namespace else argv
 
 
@@ -149,7 +160,9 @@ def login(settings: Settings, args: argparse.Namespace) -> int:
     route = choose_route(facts, present, args.namespace or OUTSIDE_NAMESPACE)
     key = Path(args.identity) if args.identity else default_key(settings.data_dir)
     extra = list(args.ssh_args)
-    argv = ssh_argv(route, key, args.user, tuple(extra[1:] if extra[:1] == ["--"] else extra))
+    known_hosts = settings.data_dir / KNOWN_HOSTS / facts.uuid
+    known_hosts.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    argv = ssh_argv(route, key, args.user, tuple(extra[1:] if extra[:1] == ["--"] else extra), known_hosts)
     if args.dry_run:
         print(f"# {route.via}\n{shlex.join(argv)}")
         return 0

@@ -10,7 +10,7 @@ DHCP entry, the router behind its subnet and its floating IPs, each a check that
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -434,7 +434,17 @@ def trace_port(session: Session, port_id: str, packet: Packet) -> Decision:
     port = next((one for one in desired.ports if one.id == port_id), None)
     if port is None:
         raise errors.Conflict(f"Port {port_id} is not a VM port: the firewall does not filter it.")
-    return trace(port, desired.security_groups, packet)
+    floating = session.execute(
+        select(FloatingIPRow.fixed_ip_address, FloatingIPRow.router_id).where(
+            FloatingIPRow.fixed_port_id == port_id, FloatingIPRow.floating_ip_address == packet.dst
+        )
+    ).first()
+    if floating is None or floating.fixed_ip_address is None:
+        return trace(port, desired.security_groups, packet)
+    # The port sees a packet to its floating IP after the router's DNAT: to the fixed address.
+    decision = trace(port, desired.security_groups, replace(packet, dst=floating.fixed_ip_address))
+    translated = f"router {floating.router_id} translates {packet.dst} to {floating.fixed_ip_address}; "
+    return replace(decision, reason=translated + decision.reason)
 
 
 def group_rule_count(group: SecurityGroup, direction: str) -> int:

@@ -257,6 +257,12 @@ def test_the_port_report_follows_the_router_and_its_floating_ip(
         assert report.healthy, report.checks
         assert "10.0.0.1" in checks[f"router {router_id}"].detail
         assert checks[f"floating-ip {address}"].ok
+        # From the outside to the floating IP: the port sees it after the router's DNAT, and its
+        # default group lets no ICMP in from the outside.
+        fixed = str(port["fixed_ips"][0]["ip_address"])
+        decision = trace(cloud, str(port["id"]), Packet("203.0.113.1", address, "icmp"))
+        assert (decision.verdict, decision.direction, decision.stage) == ("drop", "ingress", "default-drop")
+        assert f"translates {address} to {fixed}" in decision.reason
 
         # The floating IP's /32 taken off the router's gateway leg by hand: the path is broken there.
         namespace = driver.routers.namespace(router_id)

@@ -46,8 +46,8 @@ KEY = Path("/home/op/.ssh/cloud")
 def test_a_floating_ip_is_reached_from_the_outside_namespace() -> None:
     route = choose_route(ServerFacts(SERVER, (FLOATING,)), {"overcast-public", ROUTER_NS, DHCP_NS})
     assert route == SshRoute("172.24.4.20", "floating IP, from overcast-public", "overcast-public")
-    assert ssh_argv(route, KEY, extra=("-v",)) == [
-        "ip", "netns", "exec", "overcast-public", "ssh", "-i", str(KEY), "-v", "root@172.24.4.20",
+    assert ssh_argv(route, KEY, extra=("-v", "uptime")) == [
+        "ip", "netns", "exec", "overcast-public", "ssh", "-i", str(KEY), "root@172.24.4.20", "-v", "uptime",
     ]  # fmt: skip
 
 
@@ -159,10 +159,14 @@ def test_a_servers_ports_floating_ips_and_routers_come_from_the_database(cloud: 
     assert dhcp.address == by_network[isolated_id].fixed_ips[0]
 
 
-def test_login_prints_the_forwarded_ssh_command_of_a_server_without_ports(
+def test_login_prints_the_forwarded_ssh_command_keeping_the_servers_host_key_apart(
     cloud: Cloud, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    instance(cloud.db, "vm1", network_info={"mode": "user", "guest_ip": "10.0.2.15", "ssh_port": 40022})
     args = build_parser().parse_args(["server", "ssh", "--dry-run", "-i", "/keys/k", "vm1", "--", "-v"])
+    server = instance(cloud.db, "vm1", network_info={"mode": "user", "ssh_port": 40022})
     assert login(cloud.settings.model_copy(update={"database_url": db_url}), args) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "ssh -p 40022 -i /keys/k -v root@127.0.0.1"
+    known = cloud.settings.data_dir / "ssh" / "known_hosts" / server
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"ssh -p 40022 -i /keys/k -o UserKnownHostsFile={known} -o StrictHostKeyChecking=accept-new "
+        "root@127.0.0.1 -v"
+    )
