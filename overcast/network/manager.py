@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Collection
+from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
@@ -94,7 +95,11 @@ class NetworkManager(Manager):
         self.records.claim_routers()
         with self._lock:
             state = self._read_state(None)
-            self.driver.sync(state)
+            if state != HostState() or self._has_wired():
+                self.driver.sync(state)
+                self._note_wired(state)
+            else:
+                LOG.debug("host %s has nothing of this cloud's yet: its data plane is left alone", self.host)
             self.metadata_proxies.converge([server.network_id for server in state.dhcp_servers], only=True)
         router_legs = [
             leg.port_id
@@ -120,6 +125,7 @@ class NetworkManager(Manager):
             self.driver.ensure_network(network, state.remote_vteps.get(network_id, frozenset()))
             for group in state.security_groups:
                 self.driver.ensure_security_group(group)
+            self._note_wired(state)
             self.driver.ensure_port(port)
             self._ensure_dhcp(state)
         if not self.records.set_port_status([port_id], ACTIVE):
@@ -172,6 +178,23 @@ class NetworkManager(Manager):
         for server in state.dhcp_servers:
             self.driver.ensure_dhcp(server)
         self.metadata_proxies.converge([server.network_id for server in state.dhcp_servers], only=False)
+
+    # --- what this cloud has wired here ----------------------------------------------------------
+    # Overcast's names carry object ids, not the cloud's: a second cloud's agent in the same namespace
+    # (an all-in-one started beside another, as root, on one machine) would see the first's bridges as
+    # stale and remove them. So an agent converges its host only once its own cloud has wired something
+    # there, which a file in this cloud's data directory remembers; until then the host is not its own.
+    def _wired_marker(self) -> Path:
+        return self.cloud.settings.data_dir / "network" / self.host / "wired"
+
+    def _has_wired(self) -> bool:
+        return self._wired_marker().exists()
+
+    def _note_wired(self, state: HostState) -> None:
+        if state != HostState() and not self._has_wired():
+            marker = self._wired_marker()
+            marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            marker.touch(mode=0o600)
 
     # --- database ---------------------------------------------------------------------------------
     def _bound_network(self, port_id: str) -> str:

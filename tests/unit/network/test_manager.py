@@ -326,3 +326,24 @@ def test_a_changed_group_is_applied_at_once_by_the_hosts_that_use_it(
     )
     unused = agents["host-b"].driver
     assert isinstance(unused, NoopDriver) and unused.security_groups == {}
+
+
+def test_an_agent_leaves_a_host_alone_until_its_cloud_wires_something_there(
+    api: NetworkAPI, agent: NetworkManager, driver: NoopDriver
+) -> None:
+    # Another cloud's network in the same namespace (a second all-in-one beside this one, as root).
+    foreign = Network(id="0f0f0f0f-0000-4000-8000-000000000000", segmentation_type="vxlan", segmentation_id=7)
+    driver.ensure_network(foreign)
+
+    agent.init_host()
+    agent.sync()
+    assert set(driver.networks) == {foreign.id}
+
+    network_id, _ = network_with_subnet(api)
+    port = bound_port(api, network_id, "host-a")
+    agent.wire_port(ALICE, port["id"])
+    api.ports.delete(ADMIN, port["id"])
+    api.networks.delete(ALICE, network_id)
+    agent.sync()
+    # Once it has wired here the host is its own: the sync converges it whole, to nothing.
+    assert driver.networks == {}
