@@ -124,10 +124,10 @@ def render_port(report: inspect.PortReport) -> str:
     ]
     lines += [f"  {'ok' if check.ok else 'FAIL':<5} {check.name}: {check.detail}" for check in report.checks]
     if report.rules:
-        lines.append("  security group rules:")
-        lines += [
-            f"    {rule['rule_id']} ({rule['security_group_id']}): {rule['rule']}" for rule in report.rules
-        ]
+        lines.append("  security group rules, and the line nftables holds for each:")
+        for rule in report.rules:
+            lines.append(f"    {rule['rule_id']} ({rule['security_group_id']}): {rule['rule']}")
+            lines.append(f"      nft: {rule['nft']}")
     return "\n".join(lines)
 
 

@@ -328,21 +328,19 @@ class PortInspector:
         return checks
 
     def _group_checks(self, port: Port, report: PortReport) -> list[Check]:
+        """Each group's chains against its rules; each rule shown beside the line the kernel holds for
+        it (the firewall writes a group's IPv4 rules in order, one line each)."""
         groups = {group.id: group for group in self.desired.security_groups}
         checks = []
         for group_id in port.security_group_ids:
             group = groups.get(group_id)
             rules = group.rules if group is not None else ()
-            for rule in rules:
-                # The firewall writes IPv4 rules only (its anti-spoofing lets no IPv6 through yet).
-                written = "" if rule.ethertype == "IPv4" else " (not written: IPv6 is not filtered yet)"
-                report.rules.append(
-                    {"security_group_id": group_id, "rule_id": rule.id, "rule": describe_rule(rule) + written}
-                )
+            held: dict[str, list[str] | None] = {}
             for direction in ("ingress", "egress"):
                 expected = group_rule_count(group, direction) if group is not None else 0
                 chain = f"sg-{group_id}-{direction}"
-                count = self.view.chain_rules("inet", chain)
+                lines = held[direction] = self.view.chain_lines("inet", chain)
+                count = len(lines) if lines is not None else None
                 checks.append(
                     Check(
                         f"security-group {group_id} {direction}",
@@ -350,6 +348,16 @@ class PortInspector:
                         f"chain {chain}: {count if count is not None else 'missing'} of {expected} rules",
                     )
                 )
+            written = {"ingress": 0, "egress": 0}
+            for rule in rules:
+                entry = {"security_group_id": group_id, "rule_id": rule.id, "rule": describe_rule(rule)}
+                if rule.ethertype != "IPv4":  # the anti-spoofing chains let no IPv6 through yet
+                    entry["nft"] = "(not written: IPv6 is not filtered yet)"
+                else:
+                    lines, index = held[rule.direction], written[rule.direction]
+                    written[rule.direction] += 1
+                    entry["nft"] = lines[index] if lines is not None and index < len(lines) else "(missing)"
+                report.rules.append(entry)
         return checks
 
     def _dhcp_checks(self, port: Port) -> list[Check]:

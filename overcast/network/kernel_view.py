@@ -65,6 +65,22 @@ class KernelView:
             return None
         return sum(1 for item in listed if "rule" in item)
 
+    def chain_lines(self, family: str, chain: str) -> list[str] | None:
+        """The chain's rules as ``nft list`` prints them, one line each; None if it does not exist."""
+        try:
+            output = self.commands.inside("nft", "list", "chain", family, TABLE, chain)
+        except CommandFailed:
+            return None
+        lines = [line.strip() for line in output.splitlines()]
+        opening = next(
+            (index for index, line in enumerate(lines) if line.startswith(f"chain {chain} ")), None
+        )
+        if opening is None:
+            return []
+        body = lines[opening + 1 :]
+        body = body[: body.index("}")] if "}" in body else body
+        return [line for line in body if line and not line.startswith(("type ", "policy "))]
+
     def _nft_json(self, *args: str) -> list[dict[str, Any]] | None:
         try:
             output = self.commands.inside("nft", "-j", *args)
