@@ -377,3 +377,35 @@ def test_router_and_floating_ip_with_openstacksdk(admin: Connection, demo: Conne
     demo.network.delete_subnet(subnet)
     demo.network.delete_network(private)
     admin.network.delete_network(public)
+
+
+def test_bulk_creates_are_all_or_nothing(demo: Connection) -> None:
+    made = _raw(demo, "POST", "/networks", json={"networks": [{"name": "bulk-1"}, {"name": "bulk-2"}]})
+    assert made.status_code == 201, made.text
+    first, second = made.json()["networks"]
+    assert (first["name"], second["name"]) == ("bulk-1", "bulk-2")
+    subnet = demo.network.create_subnet(network_id=first["id"], ip_version=4, cidr="10.70.0.0/24")
+    ports = list(
+        demo.network.create_ports([{"network_id": first["id"]}, {"network_id": first["id"], "name": "b"}])
+    )
+    assert [port.fixed_ips[0]["ip_address"] for port in ports] == ["10.70.0.3", "10.70.0.4"]
+    half_bad = _raw(
+        demo,
+        "POST",
+        "/ports",
+        json={
+            "ports": [
+                {"network_id": first["id"], "name": "fine"},
+                {"network_id": first["id"], "fixed_ips": [{"ip_address": "10.70.0.3"}]},
+            ]
+        },
+    )
+    assert half_bad.status_code == 409 and _neutron_error(half_bad)["type"] == "IpAddressAlreadyAllocated"
+    assert not list(demo.network.ports(name="fine"))
+    both = _raw(demo, "POST", "/networks", json={"network": {"name": "x"}, "networks": [{"name": "y"}]})
+    assert both.status_code == 400
+    for port in ports:
+        demo.network.delete_port(port)
+    demo.network.delete_subnet(subnet)
+    demo.network.delete_network(first["id"])
+    demo.network.delete_network(second["id"])

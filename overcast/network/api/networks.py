@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, exists, select
@@ -92,6 +93,27 @@ class Networks:
         return records.network_records(session, ctxt, networks)
 
     def create(self, ctxt: RequestContext, attrs: Mapping[str, Any]) -> Record:
+        return self.create_many(ctxt, [attrs])[0]
+
+    def create_many(self, ctxt: RequestContext, bodies: Sequence[Mapping[str, Any]]) -> builtins.list[Record]:
+        """Neutron's bulk create: every resource or none, in one transaction."""
+        writers = [self._writer(ctxt, attrs) for attrs in bodies]
+
+        def write(session: Session) -> builtins.list[Record]:
+            return [one(session) for one in writers]
+
+        for _ in range(SEGMENT_ATTEMPTS - 1):
+            try:
+                return self.db.write(write)
+            except IntegrityError:
+                continue  # another network took the same VXLAN id or physical network first
+        try:
+            return self.db.write(write)
+        except IntegrityError:
+            raise TunnelIdInUse("Unable to create the network: its segment was taken concurrently.") from None
+
+    def _writer(self, ctxt: RequestContext, attrs: Mapping[str, Any]) -> Callable[[Session], Record]:
+        """Checks what needs no database, then returns the work of creating it in a transaction."""
         project = owner_project(ctxt, attrs)
         enforce(ctxt, policies.CREATE_NETWORK, project)
         for attribute in policies.NETWORK_ADMIN_ATTRIBUTES:
@@ -147,15 +169,7 @@ class Networks:
             tags.replace(session, network.id, tag_list)
             return self.records(session, ctxt, [network])[0]
 
-        for _ in range(SEGMENT_ATTEMPTS - 1):
-            try:
-                return self.db.write(write)
-            except IntegrityError:
-                continue  # another network took the same VXLAN id or physical network first
-        try:
-            return self.db.write(write)
-        except IntegrityError:
-            raise TunnelIdInUse("Unable to create the network: its segment was taken concurrently.") from None
+        return write
 
     def get(self, ctxt: RequestContext, network_id: str) -> Record:
         enforce(ctxt, policies.GET_NETWORK, ctxt.project_id)

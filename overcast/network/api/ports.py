@@ -5,6 +5,7 @@ A port is DOWN until a data plane binds it; there is no network agent yet, so ev
 
 from __future__ import annotations
 
+import builtins
 import random
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -126,6 +127,15 @@ class Ports:
         self.security_groups = security_groups
 
     def create(self, ctxt: RequestContext, attrs: Mapping[str, Any]) -> Record:
+        return self.create_many(ctxt, [attrs])[0]
+
+    def create_many(self, ctxt: RequestContext, bodies: Sequence[Mapping[str, Any]]) -> builtins.list[Record]:
+        """Neutron's bulk create: every resource or none, in one transaction."""
+        writers = [self._writer(ctxt, attrs) for attrs in bodies]
+        return self.db.write(lambda session: [write(session) for write in writers])
+
+    def _writer(self, ctxt: RequestContext, attrs: Mapping[str, Any]) -> Callable[[Session], Record]:
+        """Checks what needs no database, then returns the work of creating it in a transaction."""
         project = owner_project(ctxt, attrs)
         enforce(ctxt, policies.CREATE_PORT, project)
         requests = _fixed_ip_requests(attrs["fixed_ips"]) if attrs.get("fixed_ips") is not None else None
@@ -182,7 +192,7 @@ class Ports:
             tags.replace(session, port.id, tag_list)
             return records.port_records(session, ctxt, [port])[0]
 
-        return self.db.write(write)
+        return write
 
     @staticmethod
     def _check_network_access(ctxt: RequestContext, network: Network, project: str) -> None:

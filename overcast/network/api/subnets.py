@@ -8,10 +8,11 @@ takes it.
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -130,6 +131,15 @@ class Subnets:
         self.rng = rng
 
     def create(self, ctxt: RequestContext, attrs: Mapping[str, Any]) -> Record:
+        return self.create_many(ctxt, [attrs])[0]
+
+    def create_many(self, ctxt: RequestContext, bodies: Sequence[Mapping[str, Any]]) -> builtins.list[Record]:
+        """Neutron's bulk create: every resource or none, in one transaction."""
+        writers = [self._writer(ctxt, attrs) for attrs in bodies]
+        return self.db.write(lambda session: [write(session) for write in writers])
+
+    def _writer(self, ctxt: RequestContext, attrs: Mapping[str, Any]) -> Callable[[Session], Record]:
+        """Checks what needs no database, then returns the work of creating it in a transaction."""
         project = owner_project(ctxt, attrs)
         if attrs.get("ip_version") != 4:
             raise InvalidInput(f"ip_version {attrs.get('ip_version')!r} is not supported: only 4.")
@@ -171,7 +181,7 @@ class Subnets:
             bump(network)
             return records.subnet_records(session, [subnet])[0]
 
-        return self.db.write(write)
+        return write
 
     def get(self, ctxt: RequestContext, subnet_id: str) -> Record:
         enforce(ctxt, policies.GET_SUBNET, ctxt.project_id)

@@ -23,7 +23,10 @@ def create_network(
     ctxt: RequestContext = Depends(get_context),
     api: NetworkAPI = Depends(common.service),
 ) -> dict[str, Any]:
-    return {"network": api.networks.create(ctxt, body.network.given())}
+    bodies = body.bodies()
+    if body.networks is not None:
+        return {"networks": api.networks.create_many(ctxt, bodies)}
+    return {"network": api.networks.create(ctxt, bodies[0])}
 
 
 @router.get(COLLECTION)

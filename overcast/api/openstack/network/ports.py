@@ -23,7 +23,10 @@ def create_port(
     ctxt: RequestContext = Depends(get_context),
     api: NetworkAPI = Depends(common.service),
 ) -> dict[str, Any]:
-    return {"port": api.ports.create(ctxt, body.port.given())}
+    bodies = body.bodies()
+    if body.ports is not None:
+        return {"ports": api.ports.create_many(ctxt, bodies)}
+    return {"port": api.ports.create(ctxt, bodies[0])}
 
 
 @router.get(COLLECTION)

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from overcast.network.api.errors import InvalidInput
+
 Name = Annotated[StrictStr, Field(max_length=255)]
 Description = Annotated[StrictStr, Field(max_length=255)]
 ProjectId = Annotated[StrictStr, Field(max_length=255)]
@@ -24,6 +26,14 @@ class Attributes(BaseModel):
     def given(self) -> dict[str, Any]:
         """The attributes the client sent, under their Neutron names."""
         return self.model_dump(exclude_unset=True, by_alias=True)
+
+
+def bulk_bodies(one: Attributes | None, many: list[Any] | None, name: str) -> list[dict[str, Any]]:
+    if (one is None) == (many is None):
+        raise InvalidInput(f"Give either '{name}' or '{name}s' (a list), not both or neither.")
+    if many is not None and not many:
+        raise InvalidInput(f"'{name}s' is an empty list.")
+    return [one.given()] if one is not None else [item.given() for item in many or []]
 
 
 class NetworkAttributes(Attributes):
@@ -46,7 +56,12 @@ class NetworkCreate(NetworkAttributes):
 
 
 class NetworkCreateBody(Attributes):
-    network: NetworkCreate
+    # One resource, or a list of them created all or none (Neutron's bulk create).
+    network: NetworkCreate | None = None
+    networks: list[NetworkCreate] | None = None
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return bulk_bodies(self.network, self.networks, "network")
 
 
 class NetworkUpdateBody(Attributes):
@@ -86,7 +101,12 @@ class SubnetUpdate(SubnetAttributes):
 
 
 class SubnetCreateBody(Attributes):
-    subnet: SubnetCreate
+    # One resource, or a list of them created all or none (Neutron's bulk create).
+    subnet: SubnetCreate | None = None
+    subnets: list[SubnetCreate] | None = None
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return bulk_bodies(self.subnet, self.subnets, "subnet")
 
 
 class SubnetUpdateBody(Attributes):
@@ -121,7 +141,12 @@ class PortUpdate(PortAttributes):
 
 
 class PortCreateBody(Attributes):
-    port: PortCreate
+    # One resource, or a list of them created all or none (Neutron's bulk create).
+    port: PortCreate | None = None
+    ports: list[PortCreate] | None = None
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return bulk_bodies(self.port, self.ports, "port")
 
 
 class PortUpdateBody(Attributes):

@@ -23,7 +23,10 @@ def create_subnet(
     ctxt: RequestContext = Depends(get_context),
     api: NetworkAPI = Depends(common.service),
 ) -> dict[str, Any]:
-    return {"subnet": api.subnets.create(ctxt, body.subnet.given())}
+    bodies = body.bodies()
+    if body.subnets is not None:
+        return {"subnets": api.subnets.create_many(ctxt, bodies)}
+    return {"subnet": api.subnets.create(ctxt, bodies[0])}
 
 
 @router.get(COLLECTION)
