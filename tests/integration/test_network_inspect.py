@@ -220,7 +220,16 @@ def test_reports_healthy_ports_the_drift_of_a_deleted_tap_and_traces_rules(
         status, shown = overcast(tmp_path, db_url, "port", port_ids[1], *lab_host)
         assert status == 1 and [check["name"] for check in shown[0]["checks"] if not check["ok"]] == ["tap"]
 
-        # Once the port is deleted, the next sync removes its chains and nothing is left to report.
+        # A tunnel end no host has: the VXLAN device is there but floods to a VTEP it should not.
+        vxlan = names.vxlan(network_id)
+        subprocess.run(["bridge", "-n", host, "fdb", "append", "00:00:00:00:00:00", "dev", vxlan,
+                        "dst", "198.18.0.99"], check=True)  # fmt: skip
+        (tunnel,) = [item for item in host_items(cloud, view) if item.kind == "vxlan"]
+        assert tunnel.drift and tunnel.found and "198.18.0.99" in tunnel.detail
+        assert tunnel.mismatch == "remote VTEPs should be none"
+
+        # Once the port is deleted, the next sync removes its chains (and the stray VTEP), and nothing
+        # is left to report.
         api.ports.delete(ADMIN, port_ids[1])
         service.manager.sync()  # type: ignore[attr-defined]
         assert not [item for item in host_items(cloud, view) if item.drift]
