@@ -134,9 +134,11 @@ if [ -n "$configdev" ] && mount -o ro "$configdev" /mnt/config 2>/dev/null; then
     echo "overcast-guest: config drive $configdev"
 else
     base=http://169.254.169.254/openstack/latest
-    if wget -q -T 3 -O /run/meta_data.json "$base/meta_data.json" 2>/dev/null; then
+    # timeout, not wget -T: Debian's busybox (before 1.36.1-5) is built without wget's timeout and
+    # crashes on -T.
+    if timeout 3 wget -q -O /run/meta_data.json "$base/meta_data.json" 2>/dev/null; then
         meta=/run/meta_data.json
-        wget -q -T 3 -O /run/user_data "$base/user_data" 2>/dev/null && userdata=/run/user_data
+        timeout 3 wget -q -O /run/user_data "$base/user_data" 2>/dev/null && userdata=/run/user_data
         echo "overcast-guest: metadata service"
     fi
 fi
