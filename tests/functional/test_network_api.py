@@ -24,7 +24,7 @@ def _neutron_error(response: requests.Response) -> dict[str, Any]:
 
 
 def _raw(conn: Connection, method: str, path: str, **kwargs: Any) -> requests.Response:
-    headers = {"X-Auth-Token": conn.auth_token}
+    headers = {"X-Auth-Token": conn.auth_token, **kwargs.pop("headers", {})}
     return requests.request(method, f"{_v2_url(conn)}{path}", headers=headers, timeout=30, **kwargs)
 
 
@@ -409,3 +409,33 @@ def test_bulk_creates_are_all_or_nothing(demo: Connection) -> None:
     demo.network.delete_subnet(subnet)
     demo.network.delete_network(first["id"])
     demo.network.delete_network(second["id"])
+
+
+def test_if_match_revision_number(demo: Connection) -> None:
+    network = demo.network.create_network(name="guarded")
+    stale = _raw(
+        demo,
+        "PUT",
+        f"/networks/{network.id}",
+        json={"network": {"name": "x"}},
+        headers={"If-Match": "revision_number=7"},
+    )
+    assert stale.status_code == 412 and _neutron_error(stale)["type"] == "RevisionNumberConstraintFailed"
+    current = _raw(
+        demo,
+        "PUT",
+        f"/networks/{network.id}",
+        json={"network": {"name": "renamed"}},
+        headers={"If-Match": "revision_number=0"},
+    )
+    assert current.status_code == 200 and current.json()["network"]["revision_number"] == 1
+    malformed = _raw(demo, "DELETE", f"/networks/{network.id}", headers={"If-Match": "etag-ish"})
+    assert malformed.status_code == 400
+    assert (
+        _raw(demo, "DELETE", f"/networks/{network.id}", headers={"If-Match": "revision_number=0"}).status_code
+        == 412
+    )
+    assert (
+        _raw(demo, "DELETE", f"/networks/{network.id}", headers={"If-Match": "revision_number=1"}).status_code
+        == 204
+    )

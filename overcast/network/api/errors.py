@@ -190,3 +190,8 @@ class FloatingIPPortAlreadyAssociated(NeutronTyped, errors.Conflict):
 
 class L3PortInUse(NeutronTyped, errors.Conflict):
     pass
+
+
+class RevisionNumberConstraintFailed(NeutronTyped, errors.OvercastError):
+    status = 412
+    title = "preconditionFailed"

@@ -28,7 +28,7 @@ from overcast.network.api.errors import (
     FloatingIPPortAlreadyAssociated,
     InvalidInput,
 )
-from overcast.network.api.networks import bump, enforce, owner_project
+from overcast.network.api.networks import bump, check_revision, enforce, owner_project
 from overcast.network.api.quotas import NetworkQuotas
 from overcast.network.api.records import Record
 from overcast.network.api.routers import routers_reaching
@@ -197,9 +197,17 @@ class FloatingIPs:
                 session, queries.page(session, stmt, FloatingIP, ATTRIBUTES, query)
             )
 
-    def update(self, ctxt: RequestContext, floating_ip_id: str, attrs: Mapping[str, Any]) -> Record:
+    def update(
+        self,
+        ctxt: RequestContext,
+        floating_ip_id: str,
+        attrs: Mapping[str, Any],
+        *,
+        revision: int | None = None,
+    ) -> Record:
         def write(session: Session) -> Record:
             floating_ip = access.get_floating_ip(session, ctxt, floating_ip_id, lock=True)
+            check_revision(floating_ip, revision)
             enforce(ctxt, policies.UPDATE_FLOATING_IP, floating_ip.project_id)
             if "port_id" in attrs:
                 if attrs["port_id"] is None:
@@ -218,9 +226,10 @@ class FloatingIPs:
 
         return self.db.write(write)
 
-    def delete(self, ctxt: RequestContext, floating_ip_id: str) -> None:
+    def delete(self, ctxt: RequestContext, floating_ip_id: str, *, revision: int | None = None) -> None:
         def write(session: Session) -> None:
             floating_ip = access.get_floating_ip(session, ctxt, floating_ip_id, lock=True)
+            check_revision(floating_ip, revision)
             enforce(ctxt, policies.DELETE_FLOATING_IP, floating_ip.project_id)
             access.lock_network(session, floating_ip.floating_network_id)
             port_id = floating_ip.floating_port_id

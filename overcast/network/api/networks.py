@@ -23,6 +23,7 @@ from overcast.network.api.errors import (
     InvalidSharedSetting,
     NetworkInUse,
     PolicyNotAuthorized,
+    RevisionNumberConstraintFailed,
     TunnelIdInUse,
 )
 from overcast.network.api.quotas import NetworkQuotas
@@ -77,6 +78,14 @@ def flag(attrs: Mapping[str, Any], name: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise InvalidInput(f"Invalid input for {name}. Reason: '{value}' is not a valid boolean value.")
     return value
+
+
+def check_revision(row: records.Standard, expected: int | None) -> None:
+    """If-Match: revision_number=N (Neutron's revision-if-match): change the resource only as it was seen."""
+    if expected is not None and row.revision_number != expected:
+        raise RevisionNumberConstraintFailed(
+            f"Constrained to {expected}, but current revision is {row.revision_number}"
+        )
 
 
 def bump(row: records.Standard) -> None:
@@ -192,13 +201,16 @@ class Networks:
             )
             return self.records(session, ctxt, queries.page(session, stmt, Network, ATTRIBUTES, query))
 
-    def update(self, ctxt: RequestContext, network_id: str, attrs: Mapping[str, Any]) -> Record:
+    def update(
+        self, ctxt: RequestContext, network_id: str, attrs: Mapping[str, Any], *, revision: int | None = None
+    ) -> Record:
         for attribute in ("provider:network_type", "provider:physical_network", "provider:segmentation_id"):
             if attribute in attrs:
                 raise InvalidInput("Plugin does not support updating provider attributes")
 
         def write(session: Session) -> Record:
             network = access.get_network(session, ctxt, network_id, lock=True)
+            check_revision(network, revision)
             enforce(ctxt, policies.UPDATE_NETWORK, network.project_id)
             for attribute in ("shared", "router:external"):
                 if attribute in attrs:
@@ -236,9 +248,10 @@ class Networks:
                 "Multiple tenants are using it."
             )
 
-    def delete(self, ctxt: RequestContext, network_id: str) -> None:
+    def delete(self, ctxt: RequestContext, network_id: str, *, revision: int | None = None) -> None:
         def write(session: Session) -> None:
             network = access.get_network(session, ctxt, network_id, lock=True)
+            check_revision(network, revision)
             enforce(ctxt, policies.DELETE_NETWORK, network.project_id)
             in_use = exists().where(
                 Port.network_id == network.id, Port.device_owner.not_in(SERVICE_DEVICE_OWNERS)

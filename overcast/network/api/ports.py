@@ -30,7 +30,7 @@ from overcast.network.api.errors import (
     PortSecurityPortHasSecurityGroup,
 )
 from overcast.network.api.floating_ips import disassociate_port
-from overcast.network.api.networks import bump, enforce, flag, owner_project
+from overcast.network.api.networks import bump, check_revision, enforce, flag, owner_project
 from overcast.network.api.quotas import NetworkQuotas
 from overcast.network.api.records import Record
 from overcast.network.api.security_groups import SecurityGroups
@@ -219,7 +219,9 @@ class Ports:
             )
             return records.port_records(session, ctxt, queries.page(session, stmt, Port, ATTRIBUTES, query))
 
-    def update(self, ctxt: RequestContext, port_id: str, attrs: Mapping[str, Any]) -> Record:
+    def update(
+        self, ctxt: RequestContext, port_id: str, attrs: Mapping[str, Any], *, revision: int | None = None
+    ) -> Record:
         for attribute in ("network_id", "project_id", "tenant_id"):
             if attribute in attrs:
                 raise InvalidInput(f"Cannot update read-only attribute {attribute}")
@@ -227,6 +229,7 @@ class Ports:
 
         def write(session: Session) -> Record:
             port = access.get_port(session, ctxt, port_id)
+            check_revision(port, revision)
             network = access.lock_network(session, port.network_id)
             enforce(ctxt, policies.UPDATE_PORT, port.project_id)
             if "binding:host_id" in attrs:
@@ -308,9 +311,10 @@ class Ports:
                 "Port Security must be enabled in order to have allowed address pairs on a port."
             )
 
-    def delete(self, ctxt: RequestContext, port_id: str) -> None:
+    def delete(self, ctxt: RequestContext, port_id: str, *, revision: int | None = None) -> None:
         def write(session: Session) -> None:
             port = access.get_port(session, ctxt, port_id)
+            check_revision(port, revision)
             network = access.lock_network(session, port.network_id)
             # The network's owner may delete ports on it (Neutron's admin_or_network_owner).
             if not policy.authorize(ctxt, policies.DELETE_PORT, {"project_id": network.project_id}):

@@ -34,7 +34,7 @@ from overcast.network.api.errors import (
     RouterInterfaceNotFound,
     RouterInUse,
 )
-from overcast.network.api.networks import bump, enforce, flag, owner_project
+from overcast.network.api.networks import bump, check_revision, enforce, flag, owner_project
 from overcast.network.api.quotas import NetworkQuotas
 from overcast.network.api.records import Record
 from overcast.network.api.settings import NetworkSettings
@@ -198,9 +198,12 @@ class Routers:
             session.flush()
 
     # --- update, delete -------------------------------------------------------------------------------
-    def update(self, ctxt: RequestContext, router_id: str, attrs: Mapping[str, Any]) -> Record:
+    def update(
+        self, ctxt: RequestContext, router_id: str, attrs: Mapping[str, Any], *, revision: int | None = None
+    ) -> Record:
         def write(session: Session) -> Record:
             router = access.get_router(session, ctxt, router_id, lock=True)
+            check_revision(router, revision)
             enforce(ctxt, policies.UPDATE_ROUTER, router.project_id)
             if "external_gateway_info" in attrs:
                 gateway = attrs["external_gateway_info"] or None
@@ -236,9 +239,10 @@ class Routers:
                 )
         return checked
 
-    def delete(self, ctxt: RequestContext, router_id: str) -> None:
+    def delete(self, ctxt: RequestContext, router_id: str, *, revision: int | None = None) -> None:
         def write(session: Session) -> None:
             router = access.get_router(session, ctxt, router_id, lock=True)
+            check_revision(router, revision)
             enforce(ctxt, policies.DELETE_ROUTER, router.project_id)
             if interfaces_of(session, router.id):
                 raise RouterInUse(f"Router {router.id} still has ports")

@@ -36,7 +36,7 @@ from overcast.network.api.errors import (
     SecurityGroupRuleExists,
     SecurityGroupRuleNotFound,
 )
-from overcast.network.api.networks import bump, enforce, flag, owner_project
+from overcast.network.api.networks import bump, check_revision, enforce, flag, owner_project
 from overcast.network.api.quotas import NetworkQuotas
 from overcast.network.api.records import Record
 
@@ -195,9 +195,12 @@ class SecurityGroups:
             found = queries.page(session, stmt, SecurityGroup, GROUP_ATTRIBUTES, query)
             return records.security_group_records(session, found)
 
-    def update(self, ctxt: RequestContext, group_id: str, attrs: Mapping[str, Any]) -> Record:
+    def update(
+        self, ctxt: RequestContext, group_id: str, attrs: Mapping[str, Any], *, revision: int | None = None
+    ) -> Record:
         def write(session: Session) -> Record:
             group = access.get_security_group(session, ctxt, group_id, lock=True)
+            check_revision(group, revision)
             enforce(ctxt, policies.UPDATE_SECURITY_GROUP, group.project_id)
             is_default = session.scalar(
                 select(exists().where(DefaultSecurityGroup.security_group_id == group.id))
@@ -221,9 +224,10 @@ class SecurityGroups:
     def _in_use(session: Session, group_id: str) -> bool:
         return bool(session.scalar(select(exists().where(PortSecurityGroup.security_group_id == group_id))))
 
-    def delete(self, ctxt: RequestContext, group_id: str) -> None:
+    def delete(self, ctxt: RequestContext, group_id: str, *, revision: int | None = None) -> None:
         def write(session: Session) -> None:
             group = access.get_security_group(session, ctxt, group_id, lock=True)
+            check_revision(group, revision)
             enforce(ctxt, policies.DELETE_SECURITY_GROUP, group.project_id)
             default = session.scalars(
                 select(DefaultSecurityGroup).where(DefaultSecurityGroup.security_group_id == group.id)

@@ -24,7 +24,14 @@ from overcast.db.models.network import IPAllocation, Network, Port, Subnet
 from overcast.network import policies
 from overcast.network.api import access, allocations, ipam, queries, records, tags
 from overcast.network.api.errors import InvalidInput, SubnetInUse, SubnetOverlap
-from overcast.network.api.networks import SERVICE_DEVICE_OWNERS, bump, enforce, flag, owner_project
+from overcast.network.api.networks import (
+    SERVICE_DEVICE_OWNERS,
+    bump,
+    check_revision,
+    enforce,
+    flag,
+    owner_project,
+)
 from overcast.network.api.quotas import NetworkQuotas
 from overcast.network.api.records import Record
 from overcast.network.api.settings import NetworkSettings
@@ -196,13 +203,16 @@ class Subnets:
             )
             return records.subnet_records(session, queries.page(session, stmt, Subnet, ATTRIBUTES, query))
 
-    def update(self, ctxt: RequestContext, subnet_id: str, attrs: Mapping[str, Any]) -> Record:
+    def update(
+        self, ctxt: RequestContext, subnet_id: str, attrs: Mapping[str, Any], *, revision: int | None = None
+    ) -> Record:
         for attribute in IMMUTABLE:
             if attribute in attrs:
                 raise InvalidInput(f"Cannot update read-only attribute {attribute}")
 
         def write(session: Session) -> Record:
             subnet = access.get_subnet(session, ctxt, subnet_id)
+            check_revision(subnet, revision)
             network = access.lock_network(session, subnet.network_id)
             enforce(ctxt, policies.UPDATE_SUBNET, network.project_id)
             self._apply(session, subnet, attrs)
@@ -242,9 +252,10 @@ class Subnets:
             subnet.enable_dhcp = flag(attrs, "enable_dhcp", True)
         session.flush()
 
-    def delete(self, ctxt: RequestContext, subnet_id: str) -> None:
+    def delete(self, ctxt: RequestContext, subnet_id: str, *, revision: int | None = None) -> None:
         def write(session: Session) -> None:
             subnet = access.get_subnet(session, ctxt, subnet_id)
+            check_revision(subnet, revision)
             network = access.lock_network(session, subnet.network_id)
             enforce(ctxt, policies.DELETE_SUBNET, network.project_id)
             used = exists().where(

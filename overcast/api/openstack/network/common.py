@@ -22,6 +22,18 @@ def service(request: Request) -> NetworkAPI:
     return network_api
 
 
+def if_match_revision(request: Request) -> int | None:
+    """Neutron's revision-if-match: `If-Match: revision_number=N` changes or deletes only revision N."""
+    header = request.headers.get("if-match")
+    if header is None:
+        return None
+    name, _, value = header.strip().partition("=")
+    number = decimal(value.strip())
+    if name.strip() != "revision_number" or number is None:
+        raise InvalidInput(f"If-Match header {header!r}: use revision_number=N.")
+    return number
+
+
 def list_query(request: Request) -> ListQuery:
     params = request.query_params
     keys, directions = params.getlist("sort_key"), params.getlist("sort_dir")

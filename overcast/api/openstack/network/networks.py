@@ -52,14 +52,18 @@ def update_network(
     network_id: str,
     body: NetworkUpdateBody,
     ctxt: RequestContext = Depends(get_context),
+    revision: int | None = Depends(common.if_match_revision),
     api: NetworkAPI = Depends(common.service),
 ) -> dict[str, Any]:
-    return {"network": api.networks.update(ctxt, network_id, body.network.given())}
+    return {"network": api.networks.update(ctxt, network_id, body.network.given(), revision=revision)}
 
 
 @router.delete(ITEM, status_code=204)
 def delete_network(
-    network_id: str, ctxt: RequestContext = Depends(get_context), api: NetworkAPI = Depends(common.service)
+    network_id: str,
+    ctxt: RequestContext = Depends(get_context),
+    revision: int | None = Depends(common.if_match_revision),
+    api: NetworkAPI = Depends(common.service),
 ) -> Response:
-    api.networks.delete(ctxt, network_id)
+    api.networks.delete(ctxt, network_id, revision=revision)
     return Response(status_code=204)

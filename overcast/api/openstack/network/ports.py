@@ -52,14 +52,18 @@ def update_port(
     port_id: str,
     body: PortUpdateBody,
     ctxt: RequestContext = Depends(get_context),
+    revision: int | None = Depends(common.if_match_revision),
     api: NetworkAPI = Depends(common.service),
 ) -> dict[str, Any]:
-    return {"port": api.ports.update(ctxt, port_id, body.port.given())}
+    return {"port": api.ports.update(ctxt, port_id, body.port.given(), revision=revision)}
 
 
 @router.delete(ITEM, status_code=204)
 def delete_port(
-    port_id: str, ctxt: RequestContext = Depends(get_context), api: NetworkAPI = Depends(common.service)
+    port_id: str,
+    ctxt: RequestContext = Depends(get_context),
+    revision: int | None = Depends(common.if_match_revision),
+    api: NetworkAPI = Depends(common.service),
 ) -> Response:
-    api.ports.delete(ctxt, port_id)
+    api.ports.delete(ctxt, port_id, revision=revision)
     return Response(status_code=204)

@@ -54,16 +54,20 @@ def update_router(
     router_id: str,
     body: RouterUpdateBody,
     ctxt: RequestContext = Depends(get_context),
+    revision: int | None = Depends(common.if_match_revision),
     api: NetworkAPI = Depends(common.service),
 ) -> dict[str, Any]:
-    return {"router": api.routers.update(ctxt, router_id, body.router.given())}
+    return {"router": api.routers.update(ctxt, router_id, body.router.given(), revision=revision)}
 
 
 @router.delete(policies.ROUTER, status_code=204)
 def delete_router(
-    router_id: str, ctxt: RequestContext = Depends(get_context), api: NetworkAPI = Depends(common.service)
+    router_id: str,
+    ctxt: RequestContext = Depends(get_context),
+    revision: int | None = Depends(common.if_match_revision),
+    api: NetworkAPI = Depends(common.service),
 ) -> Response:
-    api.routers.delete(ctxt, router_id)
+    api.routers.delete(ctxt, router_id, revision=revision)
     return Response(status_code=204)
 
 
@@ -119,14 +123,20 @@ def update_floating_ip(
     floatingip_id: str,
     body: FloatingIPUpdateBody,
     ctxt: RequestContext = Depends(get_context),
+    revision: int | None = Depends(common.if_match_revision),
     api: NetworkAPI = Depends(common.service),
 ) -> dict[str, Any]:
-    return {"floatingip": api.floating_ips.update(ctxt, floatingip_id, body.floatingip.given())}
+    return {
+        "floatingip": api.floating_ips.update(ctxt, floatingip_id, body.floatingip.given(), revision=revision)
+    }
 
 
 @router.delete(policies.FLOATING_IP, status_code=204)
 def delete_floating_ip(
-    floatingip_id: str, ctxt: RequestContext = Depends(get_context), api: NetworkAPI = Depends(common.service)
+    floatingip_id: str,
+    ctxt: RequestContext = Depends(get_context),
+    revision: int | None = Depends(common.if_match_revision),
+    api: NetworkAPI = Depends(common.service),
 ) -> Response:
-    api.floating_ips.delete(ctxt, floatingip_id)
+    api.floating_ips.delete(ctxt, floatingip_id, revision=revision)
     return Response(status_code=204)

@@ -53,9 +53,12 @@ def update_security_group(
     security_group_id: str,
     body: SecurityGroupUpdateBody,
     ctxt: RequestContext = Depends(get_context),
+    revision: int | None = Depends(common.if_match_revision),
     api: NetworkAPI = Depends(common.service),
 ) -> dict[str, Any]:
-    changed = api.security_groups.update(ctxt, security_group_id, body.security_group.given())
+    changed = api.security_groups.update(
+        ctxt, security_group_id, body.security_group.given(), revision=revision
+    )
     return {"security_group": changed}
 
 
@@ -63,9 +66,10 @@ def update_security_group(
 def delete_security_group(
     security_group_id: str,
     ctxt: RequestContext = Depends(get_context),
+    revision: int | None = Depends(common.if_match_revision),
     api: NetworkAPI = Depends(common.service),
 ) -> Response:
-    api.security_groups.delete(ctxt, security_group_id)
+    api.security_groups.delete(ctxt, security_group_id, revision=revision)
     return Response(status_code=204)
 
 

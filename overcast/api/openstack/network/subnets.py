@@ -52,14 +52,18 @@ def update_subnet(
     subnet_id: str,
     body: SubnetUpdateBody,
     ctxt: RequestContext = Depends(get_context),
+    revision: int | None = Depends(common.if_match_revision),
     api: NetworkAPI = Depends(common.service),
 ) -> dict[str, Any]:
-    return {"subnet": api.subnets.update(ctxt, subnet_id, body.subnet.given())}
+    return {"subnet": api.subnets.update(ctxt, subnet_id, body.subnet.given(), revision=revision)}
 
 
 @router.delete(ITEM, status_code=204)
 def delete_subnet(
-    subnet_id: str, ctxt: RequestContext = Depends(get_context), api: NetworkAPI = Depends(common.service)
+    subnet_id: str,
+    ctxt: RequestContext = Depends(get_context),
+    revision: int | None = Depends(common.if_match_revision),
+    api: NetworkAPI = Depends(common.service),
 ) -> Response:
-    api.subnets.delete(ctxt, subnet_id)
+    api.subnets.delete(ctxt, subnet_id, revision=revision)
     return Response(status_code=204)

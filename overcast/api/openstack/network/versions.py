@@ -51,6 +51,11 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("project-id", "project_id field enabled", "Resources carry project_id beside tenant_id."),
     ("standard-attr-description", "standard-attr-description", "A description on every resource."),
     ("standard-attr-revisions", "Resource revision numbers", "revision_number, raised by every change."),
+    (
+        "revision-if-match",
+        "If-Match constraints based on revision_number",
+        "If-Match: revision_number=N on an update or delete changes only that revision (else 412).",
+    ),
     ("standard-attr-timestamp", "Resource timestamps", "created_at and updated_at on every resource."),
     (
         "standard-attr-tag",
