@@ -169,6 +169,8 @@ def test_security_groups_on_create_and_added_or_removed_later(
                   security_groups=[{"name": "web"}, {"name": ssh.id}])  # fmt: skip
     [port] = ports_of(demo, server.id)
     assert sorted(port.security_group_ids) == sorted([web.id, ssh.id])
+    # Named by id in the request, by name in the view.
+    assert sorted(group["name"] for group in server.security_groups) == ["ssh", "web"]
 
     # The CLI sends the group's id in the action's name field.
     cloud.openstack("server", "remove", "security", "group", "guarded-vm", ssh.id)

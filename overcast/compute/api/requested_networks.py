@@ -138,13 +138,16 @@ def _free_address(session: Session, network_id: str, fixed_ip: str, subnets: lis
     return str(address)
 
 
-def resolve_security_groups(session: Session, ctxt: RequestContext, names: Sequence[str]) -> list[str]:
-    """The ids of the project's groups `names` names, each by name or by id (the CLI sends ids as names)."""
-    resolved = []
+def resolve_security_groups(
+    session: Session, ctxt: RequestContext, names: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(id, name) of each of the project's groups `names` names, by name or by id (the CLI sends ids in
+    the name field)."""
+    resolved: dict[str, str] = {}
     for name in dict.fromkeys(names):
         found = list(
-            session.scalars(
-                select(SecurityGroup.id)
+            session.execute(
+                select(SecurityGroup.id, SecurityGroup.name)
                 .where(SecurityGroup.project_id == ctxt.project_id)
                 .where(or_(SecurityGroup.id == name, SecurityGroup.name == name))
                 .limit(2)
@@ -156,5 +159,5 @@ def resolve_security_groups(session: Session, ctxt: RequestContext, names: Seque
             )
         if not found:
             raise errors.BadRequest(f"Security group {name} not found for project {ctxt.project_id}.")
-        resolved.append(found[0])
-    return resolved
+        resolved[found[0].id] = found[0].name
+    return list(resolved.items())

@@ -155,9 +155,10 @@ class ServerAPI:
             if 0 <= limit < len(request.metadata):
                 raise errors.QuotaExceeded("Quota exceeded for metadata_items: too many metadata items.")
             requested_networks = resolve_networks(session, ctxt, request.networks, count)
-            group_ids = (
-                resolve_security_groups(session, ctxt, request.security_groups) if requested_networks else []
-            )
+            named = request.security_groups
+            groups = resolve_security_groups(session, ctxt, named) if requested_networks else []
+            # The view names the groups as Nova does, whichever way the request named them.
+            group_names = [name for _, name in groups] or list(request.security_groups)
             self.quotas.consume(
                 session,
                 ctxt.project_id or "",
@@ -173,7 +174,7 @@ class ServerAPI:
                     vm_state=states.BUILDING, task_state=states.SCHEDULING,
                     power_state=int(PowerState.NOSTATE), availability_zone=request.availability_zone,
                     key_name=request.key_name, key_data=key_data, user_data=request.user_data,
-                    metadata_items=dict(request.metadata), security_groups=list(request.security_groups),
+                    metadata_items=dict(request.metadata), security_groups=group_names,
                     disk_config=request.disk_config, config_drive=request.config_drive,
                     access_ip_v4=request.access_ip_v4, access_ip_v6=request.access_ip_v6, progress=0,
                     reservation_id=reservation_id, launch_index=index, description=request.description,
@@ -187,7 +188,8 @@ class ServerAPI:
                 tags.add_all(session, instance.uuid, request.tags)
                 instance_extra.update_system_metadata(
                     session, instance.uuid,
-                    **{REQUESTED_NETWORKS: requested_networks, SECURITY_GROUP_IDS: group_ids},
+                    **{REQUESTED_NETWORKS: requested_networks,
+                       SECURITY_GROUP_IDS: [group_id for group_id, _ in groups]},
                 )  # fmt: skip
             server_groups.record_scheduler_hints(
                 session, ctxt, [i.uuid for i in created], request.scheduler_hints, self.quotas
