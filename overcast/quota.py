@@ -160,6 +160,8 @@ class QuotaEngine:
 
     @staticmethod
     def _insert_missing(session: Session, project_id: str, resources: list[str]) -> None:
+        if not resources:  # a multi-row INSERT of no rows is not SQL
+            return
         now = utcnow()
         values = [
             {"project_id": project_id, "resource": r, "in_use": 0, "created_at": now, "updated_at": now}

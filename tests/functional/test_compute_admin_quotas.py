@@ -170,6 +170,17 @@ def test_quota_sets_through_the_sdk(admin: Connection, demo: Connection) -> None
     assert demo.compute.get_quota_set(project).instances == 10
 
 
+def test_quota_set_update_that_names_no_limit_changes_nothing(admin: Connection, demo: Connection) -> None:
+    # Nova's schema has no minProperties: an empty quota_set (or force alone) answers the current limits.
+    project = demo.current_project_id
+    admin.compute.update_quota_set(project, instances=4)
+    for body in ({}, {"force": True}):
+        answer = compute(admin, "PUT", f"/os-quota-sets/{project}", json={"quota_set": body})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["quota_set"]["instances"] == 4
+    assert compute(admin, "DELETE", f"/os-quota-sets/{project}").status_code == 202
+
+
 def test_quota_class_default_drives_the_defaults(admin: Connection, demo: Connection) -> None:
     shown = compute(admin, "GET", "/os-quota-class-sets/default").json()["quota_class_set"]
     assert shown["id"] == "default" and shown["instances"] == 10

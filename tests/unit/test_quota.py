@@ -75,6 +75,13 @@ def test_unlimited_and_validation(db: Database) -> None:
         ENGINE.set_limits(session, "p1", {"instances": 2}, force=True)
 
 
+def test_setting_no_limits_changes_nothing(db: Database) -> None:
+    with db.writer() as session:
+        ENGINE.set_limits(session, "p1", {"instances": 4})
+        assert ENGINE.set_limits(session, "p1", {})["instances"] == 4
+        assert ENGINE.set_limits(session, "p2", {}, force=True) == ENGINE.get_defaults(session)
+
+
 def consume_concurrently(db: Database, project_id: str, attempts: int) -> list[str]:
     """Fire `attempts` threads that each create one instance; returns each one's outcome."""
     outcomes: list[str] = []

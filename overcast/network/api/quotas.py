@@ -131,12 +131,7 @@ class QuotaAPI:
                             f"Quota limit {limit} for {resource} must be greater than or equal to already "
                             f"used {usage[resource]}."
                         )
-            # An empty body changes nothing (the engine's bulk insert takes no empty list).
-            changed = (
-                self.engine.set_limits(session, project_id, limits, force=True)
-                if limits
-                else self.engine.get_limits(session, project_id)
-            )
+            changed = self.engine.set_limits(session, project_id, limits, force=True)
             return {**changed, "project_id": project_id, "tenant_id": project_id}
 
         return self.db.write(write)
