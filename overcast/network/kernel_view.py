@@ -14,6 +14,7 @@ from typing import Any
 from overcast.network.drivers import names
 from overcast.network.drivers.linuxbridge.commands import CommandFailed, HostCommands, namespaces
 from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
+from overcast.network.drivers.linuxbridge.firewall import port_chain_rules
 from overcast.network.drivers.linuxbridge.links import Link
 from overcast.network.drivers.model import Inventory, Port
 
@@ -113,5 +114,4 @@ class KernelView:
     def port_chain_rules(self, port: Port, direction: str) -> int:
         """How many rules the firewall writes into the port's chain for ``direction`` (counted from the
         script it would run, so the report follows the driver)."""
-        prefix = f"add rule inet {TABLE} port-{port.id}-{direction} "
-        return sum(1 for line in self.driver.firewall._port_chains(port) if line.startswith(prefix))
+        return len(port_chain_rules(port, direction))

@@ -338,18 +338,45 @@ def is_private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
+def private_names_defined(tree: ast.Module) -> set[str]:
+    """The private names a module gives a meaning: its functions, classes, variables, attributes it sets."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return {name for name in names if is_private(name)}
+
+
 def private_names_of_other_modules(graph: Graph) -> list[Import]:
-    """`from m import _x`, `m._x` for an imported module m, and `C._x` for a class C imported from m."""
+    """`from m import _x`, `m._x` for an imported module m, `C._x` for a class C imported from m, and
+    `obj._x` on an object reached through attributes (`self.driver.firewall._x`) when `_x` is a private
+    name another overcast module defines and this one does not (its own `self._x`/`cls._x` are its own)."""
     found = []
+    defined = {name: private_names_defined(module.tree) for name, module in graph.items()}
+    definers: dict[str, set[str]] = {}
+    for name, privates in defined.items():
+        for private in privates:
+            definers.setdefault(private, set()).add(name)
     for module in graph.values():
         found += [i for i in module.imports if i.name and is_private(i.name) and i.module != module.name]
         bound = {i.bound_as: i for i in module.imports if i.bound_as and i.module != module.name}
         for node in ast.walk(module.tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and is_private(node.attr):
-                owner = bound.get(node.value.id)
-                if owner is not None:
-                    taken = f"{owner.name}.{node.attr}" if owner.name else node.attr
-                    found.append(Import(module.name, owner.module, taken, node.lineno))
+            if not (isinstance(node, ast.Attribute) and is_private(node.attr)):
+                continue
+            receiver = node.value.id if isinstance(node.value, ast.Name) else None
+            owner = bound.get(receiver) if receiver else None
+            if owner is not None:
+                taken = f"{owner.name}.{node.attr}" if owner.name else node.attr
+                found.append(Import(module.name, owner.module, taken, node.lineno))
+            elif receiver not in ("self", "cls") and node.attr not in defined[module.name]:
+                for definer in sorted(definers.get(node.attr, set())):
+                    found.append(Import(module.name, definer, ast.unparse(node), node.lineno))
     return found
 
 
@@ -471,6 +498,10 @@ def test_each_rule_catches_a_forbidden_import() -> None:
             "from overcast.compute.api.flavors import FlavorAPI\nFlavorAPI._hidden()\n",
         ),
     }  # fmt: skip
+    reached = import_graph({"overcast.volume.broken": "def f(driver):\n    driver.firewall._port_chains()\n",
+                            "overcast.volume.owner": "class Firewall:\n    def _port_chains(self): ...\n"})
+    found = new_violations(reached, "private_names_of_other_modules")
+    assert any("overcast.volume.broken" in violation for violation in found)
     for rule, (name, source) in forbidden.items():
         graph = import_graph({name: source})
         assert any(name in found for found in new_violations(graph, rule)), rule

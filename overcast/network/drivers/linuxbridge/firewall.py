@@ -189,7 +189,7 @@ class Firewall:
 
         def build() -> str:
             assert self._filters is not None
-            lines = self._unmap(port.device) + self._port_chains(port)
+            lines = self._unmap(port.device) + port_chains_script(port)
             mark, device = self._free_mark(), port.device
             self._filters[device] = PortFilter(mark, port.id)
             egress, ingress = _port_chain(port.id, "egress"), _port_chain(port.id, "ingress")
@@ -220,24 +220,6 @@ class Firewall:
             f"delete element inet {TABLE} egress_ports {{ {found.mark} }}",
             f"delete element inet {TABLE} ingress_ports {{ {found.mark} }}",
         ]
-
-    def _port_chains(self, port: Port) -> list[str]:
-        spoof = _spoof_chain(port.id)
-        lines = [f"add chain bridge {TABLE} {spoof}", f"flush chain bridge {TABLE} {spoof}"]
-        lines += [f"add rule bridge {TABLE} {spoof} {rule}" for rule in spoof_rules(port)]
-        for direction in ("ingress", "egress"):
-            chain = _port_chain(port.id, direction)
-            lines += [f"add chain inet {TABLE} {chain}", f"flush chain inet {TABLE} {chain}"]
-            # DHCP works whatever the groups say (as in Neutron): the client's requests out, the
-            # network's server's answers in (anti-spoofing keeps VMs from answering).
-            dhcp = "udp sport 67 udp dport 68" if direction == "ingress" else "udp sport 68 udp dport 67"
-            lines.append(f"add rule inet {TABLE} {chain} {dhcp} accept")
-            for group_id in port.security_group_ids:
-                group_chain = _group_chain(group_id, direction)
-                lines.append(f"add chain inet {TABLE} {group_chain}")
-                lines.append(f"add rule inet {TABLE} {chain} jump {group_chain}")
-            lines.append(f"add rule inet {TABLE} {chain} drop")
-        return lines
 
     def remove_port(self, port_id: str) -> None:
         def build() -> str:
@@ -297,6 +279,34 @@ class Firewall:
         with self._lock:
             self._apply("".join(_delete_table(family) for family in ("bridge", "inet")))
             self._filters = self._zones = None
+
+
+def port_chains_script(port: Port) -> list[str]:
+    """The nft lines that (re)write a port's chains: its anti-spoofing chain and one chain per direction
+    (DHCP, a jump to each of its groups' chains, then drop)."""
+    spoof = _spoof_chain(port.id)
+    lines = [f"add chain bridge {TABLE} {spoof}", f"flush chain bridge {TABLE} {spoof}"]
+    lines += [f"add rule bridge {TABLE} {spoof} {rule}" for rule in spoof_rules(port)]
+    for direction in ("ingress", "egress"):
+        chain = _port_chain(port.id, direction)
+        lines += [f"add chain inet {TABLE} {chain}", f"flush chain inet {TABLE} {chain}"]
+        # DHCP works whatever the groups say (as in Neutron): the client's requests out, the
+        # network's server's answers in (anti-spoofing keeps VMs from answering).
+        dhcp = "udp sport 67 udp dport 68" if direction == "ingress" else "udp sport 68 udp dport 67"
+        lines.append(f"add rule inet {TABLE} {chain} {dhcp} accept")
+        for group_id in port.security_group_ids:
+            group_chain = _group_chain(group_id, direction)
+            lines.append(f"add chain inet {TABLE} {group_chain}")
+            lines.append(f"add rule inet {TABLE} {chain} jump {group_chain}")
+        lines.append(f"add rule inet {TABLE} {chain} drop")
+    return lines
+
+
+def port_chain_rules(port: Port, direction: str) -> list[str]:
+    """The rules (nft syntax, in order) the firewall writes into the port's ``direction`` chain: what a
+    report compares with the kernel's."""
+    prefix = f"add rule inet {TABLE} {_port_chain(port.id, direction)} "
+    return [line.removeprefix(prefix) for line in port_chains_script(port) if line.startswith(prefix)]
 
 
 def group_script(group: SecurityGroup) -> str:
