@@ -57,10 +57,12 @@ class FakeColdResize:
                 host = self._hypervisor.host
                 raise InstanceExists(f"Instance {new_spec.uuid} already exists on host {host}.")
             backup = self._hypervisor.set_aside.get(new_spec.uuid)  # present when resizing on the same host
-            vm = FakeVM(spec=new_spec, moved_disk=moved_disk)
+            # The VM's NICs: the ones the compute host gives it here, else (same host) the ones it had.
+            vifs = {str(vif["id"]): dict(vif) for vif in new_spec.network_info if "id" in vif}
+            vm = FakeVM(spec=new_spec, moved_disk=moved_disk, vifs=vifs)
             if backup is not None:
                 vm.console.extend(backup.console)
-                vm.vifs = dict(backup.vifs)
+                vm.vifs = vifs or dict(backup.vifs)
                 vm.admin_password = backup.admin_password
             vm.state = PowerState.SHUTDOWN
             self._hypervisor.vms[new_spec.uuid] = vm

@@ -325,6 +325,45 @@ def test_a_server_deleted_while_its_host_is_down_gives_its_ports_back(
     demo.network.delete_network(network)
 
 
+def test_ports_follow_a_server_through_rebuild_migration_and_revert(
+    networked: NetworkedCloud, demo: Connection, admin: Connection
+) -> None:
+    network, subnet = make_network(demo, "moving", "10.96.0.0/24")
+    server = boot(demo, "mover", networks=[{"uuid": network.id}])
+    [port] = ports_of(demo, server.id)
+    source = admin.compute.get_server(server.id).compute_host
+    dest = next(host for host in networked.drivers if host != source)
+
+    def settled(status: str) -> Any:
+        return admin.compute.wait_for_server(admin.compute.get_server(server.id), status=status, **WAIT)
+
+    def where() -> tuple[str, list[str], bool, bool]:
+        host = admin.network.get_port(port.id).binding_host_id
+        nics = networked.cloud.drivers[host].interface_ids(server.id)
+        return (
+            host,
+            nics,
+            port.id in networked.drivers[source].ports,
+            port.id in networked.drivers[dest].ports,
+        )
+
+    demo.compute.rebuild_server(server, image=IMAGE_ID)
+    settled("ACTIVE")
+    assert where() == (source, [port.id], True, False)
+
+    admin.compute.migrate_server(server, host=dest)
+    settled("VERIFY_RESIZE")
+    assert where() == (dest, [port.id], False, True)
+    demo.compute.revert_server_resize(server)
+    settled("ACTIVE")
+    assert where() == (source, [port.id], True, False)
+    assert demo.network.get_port(port.id).status == "ACTIVE"
+
+    wait_gone(demo, server)
+    demo.network.delete_subnet(subnet)
+    demo.network.delete_network(network)
+
+
 class FailingWiring(NoopDriver):
     def ensure_port(self, port: Port) -> None:
         raise RuntimeError("the tap could not be created")

@@ -40,6 +40,7 @@ from overcast.image.api import ImageAPI
 from overcast.image.settings import ImageSettings
 from overcast.manager import Manager, periodic_task, rpc_method
 from overcast.network.api.service import NetworkAPI
+from overcast.network.rpcapi import NetworkAgentAPI
 from overcast.placement.claims import Resources, release
 from overcast.scheduler.group_policy import group_policy_violation
 from overcast.scheduler.rpcapi import notify_host_states_changed
@@ -79,8 +80,10 @@ class ComputeManager(Manager):
         # The compute host's composition root: its image cache, snapshots and transfer images all go
         # through this one image service, and a server's ports through this one network service.
         images = ImageAPI(cloud, ImageSettings())
-        self.compute_host = ComputeHost(cloud, host, driver or load_configured_driver(cloud), images)
-        self.ports = ServerPorts(cloud, host, NetworkAPI(cloud), vif_settings)
+        agents = NetworkAgentAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+        self.ports = ServerPorts(cloud, host, NetworkAPI(cloud, agents=agents), vif_settings)
+        driver = driver or load_configured_driver(cloud)
+        self.compute_host = ComputeHost(cloud, host, driver, images, self.ports)
         # What the manager itself drives at start-up and in its periodic tasks.
         self.driver = self.compute_host.driver
         self.resource_tracker = self.compute_host.resource_tracker

@@ -23,6 +23,7 @@ from overcast.cloud import Cloud
 from overcast.compute import instance_actions, instance_extra, instances, network_info, states
 from overcast.compute.manager.image_cache import HostImageCache
 from overcast.compute.manager.resource_tracker import ResourceTracker
+from overcast.compute.manager.server_ports import ServerPorts
 from overcast.compute.notifications import InstanceNotifier
 from overcast.compute.rpcapi import ComputeAPI
 from overcast.compute.snapshot_images import store_snapshot
@@ -55,10 +56,13 @@ class ComputeHost:
     """This host's driver, image cache, resource tracker, notifier and RPC clients, and what every
     part of the compute service does with them (load, notify, compare-and-swap, run an action)."""
 
-    def __init__(self, cloud: Cloud, host: str, driver: ComputeDriver, images: ImageAPI) -> None:
+    def __init__(
+        self, cloud: Cloud, host: str, driver: ComputeDriver, images: ImageAPI, ports: ServerPorts
+    ) -> None:
         self.cloud = cloud
         self.host = host
         self.driver = driver
+        self.ports = ports
         self.image_cache = HostImageCache(cloud, host, images)
         self.resource_tracker = ResourceTracker(cloud.db, host, self.driver)
         self.conductor = ConductorAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
@@ -99,8 +103,10 @@ class ComputeHost:
         return replace(image, path=str(self.image_cache.fetch(ctxt, image.id)))
 
     def prepared(self, ctxt: RequestContext, spec: InstanceSpec) -> InstanceSpec:
-        """What spawn needs beyond the database's view: the image file and a NIC with a stable MAC."""
-        vifs = spec.network_info or [network_info.default_vif(spec.uuid)]
+        """What spawn needs beyond the database's view: the image file and the NICs: the server's ports
+        bound and wired here, else one driver-networked NIC with a stable MAC."""
+        vifs = spec.network_info or self.ports.rebind(ctxt, spec.uuid)
+        vifs = vifs or [network_info.default_vif(spec.uuid)]
         return replace(spec, image=self.with_image_file(ctxt, spec.image), network_info=vifs)
 
     def prune_image_cache(self) -> None:

@@ -114,8 +114,11 @@ class MoveActions(HostEndpoint):
             power_on = meta.get("vm_state_before") != states.STOPPED
             spec = self.compute_host.spec(instance, meta["new_flavor"])
             data = resize_transfer.local_files(self.compute_host.image_cache, self.driver, moved)
-            if data is not moved:  # the source's folder is out of reach: so is the NIC it recorded there
-                spec = replace(spec, network_info=spec.network_info or [network_info.default_vif(spec.uuid)])
+            # The server's ports follow it here; without ports, a NIC of the driver's own when the
+            # source's folder (and the NIC it recorded there) is out of reach.
+            vifs = self.compute_host.ports.rebind(ctxt, instance_uuid)
+            if vifs or data is not moved:
+                spec = replace(spec, network_info=vifs or [network_info.default_vif(spec.uuid)])
             spec = replace(spec, migration_data=data)
             self.driver.finish_migration(ctxt, spec, resize_instance=True, power_on=power_on)
             network = self.compute_host.guest_network(instance_uuid)  # another host forwards another SSH port
@@ -240,6 +243,10 @@ class MoveActions(HostEndpoint):
 
         def work(instance: Instance) -> dict[str, Any]:
             old_spec = self.compute_host.spec(instance, meta["old_flavor"])
+            # The ports come back to this host (from the destination, whose VM is gone).
+            vifs = self.compute_host.ports.rebind(ctxt, instance_uuid)
+            if vifs:
+                old_spec = replace(old_spec, network_info=vifs)
             self.driver.finish_revert_migration(ctxt, old_spec, power_on=done_vm_state != states.STOPPED)
             return {"host": self.host, "node": source["node"], "devices": source.get("devices", []),
                     **_flavor_columns(meta["old_flavor"])}  # fmt: skip

@@ -101,6 +101,32 @@ class ServerPorts:
         self._remember_created(instance.uuid, port_id)
         return port_id
 
+    def rebind(self, ctxt: RequestContext, uuid: str) -> list[dict[str, Any]]:
+        """The VIFs of a server's ports for a VM this host (re)creates (rebuild, unshelve, a move's
+        destination, a revert's source): each port bound to this host (unwired from the one it leaves)
+        and wired here. [] for a server without ports."""
+        with self.cloud.db.reader() as session:
+            bound = list(
+                session.execute(
+                    select(Port.id, Port.binding_host_id)
+                    .where(Port.device_id == uuid)
+                    .order_by(Port.created_at)
+                )
+            )
+        admin = RequestContext.admin(ctxt.request_id)
+        for port_id, host in bound:
+            if host == self.host:
+                continue
+            if host:
+                try:
+                    self.agent.unwire_port(ctxt, host, port_id, timeout=self.settings.plugging_timeout)
+                except Exception:
+                    LOG.warning(
+                        "Port %s could not be unwired on %s, which it leaves for %s", port_id, host, self.host
+                    )
+            self.network.ports.update(admin, port_id, {"binding:host_id": self.host})
+        return [self._wire(ctxt, uuid, port_id) for port_id, _ in bound]
+
     def _wire(self, ctxt: RequestContext, uuid: str, port_id: str) -> dict[str, Any]:
         try:
             vif = self.agent.wire_port(ctxt, self.host, port_id, timeout=self.settings.plugging_timeout)
