@@ -178,6 +178,7 @@ def instance_spec(session: Session, instance: Instance) -> InstanceSpec:
         user_data=_decoded_user_data(instance.user_data),
         metadata=dict(instance.metadata_items),
         key_data=instance.key_data,
+        config_drive=bool(instance.config_drive),
     )
 
 

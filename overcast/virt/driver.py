@@ -91,6 +91,7 @@ class InstanceSpec:
     network_info: list[dict[str, Any]] = field(default_factory=list)
     block_device_info: list[dict[str, Any]] = field(default_factory=list)
     flavor_extra_specs: dict[str, str] = field(default_factory=dict)
+    config_drive: bool = False  # the server asked for one (a host may attach one to every VM anyway)
     # On finish_migration: what the source's migrate_disk_and_power_off returned (where its disks are).
     migration_data: dict[str, Any] = field(default_factory=dict)
 

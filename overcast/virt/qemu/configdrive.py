@@ -92,8 +92,16 @@ class ConfigDrives:
 
     availability_zone: str = DEFAULT_AVAILABILITY_ZONE
     drive_format: DriveFormat = "iso9660"
+    force: bool = True  # Nova's force_config_drive; without it, only a server or image asking gets one
 
-    def write(self, spec: InstanceSpec, dest: Path, *, admin_password: str | None = None) -> Path:
+    def wanted(self, spec: InstanceSpec) -> bool:
+        return self.force or spec.config_drive or spec.image.properties.get("img_config_drive") == "mandatory"
+
+    def write(self, spec: InstanceSpec, dest: Path, *, admin_password: str | None = None) -> Path | None:
+        """The VM's config drive at ``dest``, or none (the guest then asks the metadata service)."""
+        if not self.wanted(spec):
+            dest.unlink(missing_ok=True)
+            return None
         zone = self.availability_zone
         files = config_drive_files(spec, availability_zone=zone, admin_password=admin_password)
         return build_config_drive(files, dest, self.drive_format)

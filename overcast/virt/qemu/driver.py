@@ -78,11 +78,13 @@ class QemuDriver(ComputeDriver):
         boot_timeout: float = 0.0,
         soft_reboot_timeout: float = 60.0,
         config_drive_format: configdrive.DriveFormat = "iso9660",
+        force_config_drive: bool = True,
         availability_zone: str = DEFAULT_AVAILABILITY_ZONE,
         serial_console: SerialConsoleSettings | None = None,
     ) -> None:
         """`boot_timeout` > 0 makes spawn/power_on/reboot/unrescue wait for the guest's READY line;
-        `serial_console` (default: the settings' [serial_console]) is where the serial ports listen."""
+        `serial_console` (default: the settings' [serial_console]) is where the serial ports listen;
+        without `force_config_drive`, a VM gets a config drive only if its server or image asks for one."""
         super().__init__()
         if data_dir is None:
             settings = settings or load_settings()
@@ -95,7 +97,9 @@ class QemuDriver(ComputeDriver):
         self.soft_reboot_timeout = soft_reboot_timeout
         self.images = disks.ImageCache(self.instances_dir / "_base")
         self._forced_accelerator = accelerator
-        self._config_drives = configdrive.ConfigDrives(availability_zone, config_drive_format)
+        self._config_drives = configdrive.ConfigDrives(
+            availability_zone, config_drive_format, force=force_config_drive
+        )
         self._runtime = Runtime(qemu_binary, _forced(accelerator), set(), threading.Lock(),
                                 SerialPorts(serial_console), boot_timeout=boot_timeout)  # fmt: skip
         self._vms = HostVMs(self.instances_dir, self.images, self._runtime, self.emit_event)

@@ -65,7 +65,8 @@ class Runtime:
         disks = [launch.DiskSpec(ROOT_DISK, boot=not vm.record.rescued)]
         if vm.record.rescued:
             disks.insert(0, launch.DiskSpec(RESCUE_DISK, boot=True))
-        disks.append(launch.DiskSpec(CONFIG_DRIVE, format="raw", readonly=True))
+        if vm.path(CONFIG_DRIVE).exists():
+            disks.append(launch.DiskSpec(CONFIG_DRIVE, format="raw", readonly=True))
         mac = next((str(v["address"]) for v in spec.network_info if v.get("address")), None)
         taps = tap_vifs(spec.network_info)
         offset = console.console_size(vm.path(launch.CONSOLE_FILE))

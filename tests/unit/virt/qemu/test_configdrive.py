@@ -12,7 +12,13 @@ import pytest
 
 from overcast.guest.scripts import METADATA_FUNCTIONS
 from overcast.virt.driver import ImageRef, InstanceSpec
-from overcast.virt.qemu.configdrive import build_config_drive, config_drive_files, meta_data, network_data
+from overcast.virt.qemu.configdrive import (
+    ConfigDrives,
+    build_config_drive,
+    config_drive_files,
+    meta_data,
+    network_data,
+)
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0verca5tTestKeyMaterial000000000000000000 me@laptop"
 
@@ -93,3 +99,14 @@ def test_the_guest_reads_hostname_uuid_and_keys_from_our_meta_data(tmp_path: Pat
     assert lines[0] == "web-1"
     assert lines[1] == spec.uuid
     assert sorted(lines[2:]) == sorted([KEY, other])
+
+
+def test_a_host_that_does_not_force_one_writes_a_drive_only_when_asked(tmp_path: Path) -> None:
+    drive = tmp_path / "disk.config"
+    optional = ConfigDrives(force=False)
+    assert optional.write(_spec(), drive) is None and not drive.exists()
+    assert optional.write(_spec(config_drive=True), drive) == drive and drive.exists()
+    assert optional.write(_spec(), drive) is None and not drive.exists()  # a rebuild without: gone
+    mandatory = ImageRef(id="guest", properties={"img_config_drive": "mandatory"})
+    assert optional.write(_spec(image=mandatory), drive) == drive
+    assert ConfigDrives().write(_spec(), drive) == drive  # forced, as before
