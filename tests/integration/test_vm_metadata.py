@@ -1,18 +1,16 @@
-"""A real guest on a tenant network reads the metadata service: the tiny image under QEMU (TCG) on the
-compute host, whose network agent runs the linuxbridge driver. The compute host makes the server's port
-and has the agent wire it (tap, anti-spoofing, security groups, DHCP entry, the metadata proxy in the
-network's DHCP namespace); the guest's udhcpc gets the port's address and, by option 121, the route to
-169.254.169.254 via the DHCP port; its user data then fetches meta_data.json and user_data from there and
-prints what it got on the serial console. Sending from an address that is not its port's gets nothing:
-anti-spoofing drops it before the proxy could answer.
+"""A real guest on a tenant network reads the metadata service: the tiny image under QEMU (TCG), with no
+config drive, on the compute host, whose network agent runs the linuxbridge driver. The compute host makes
+the server's port and has the agent wire it (tap, anti-spoofing, security groups, DHCP entry, the metadata
+proxy in the network's DHCP namespace); the guest's udhcpc gets the port's address and, by option 121,
+the route to 169.254.169.254 via the DHCP port; at boot it reads its meta_data.json (its uuid is in the
+READY line) and user_data from there, and that user data fetches both again and prints them on the serial
+console. Sending from an address that is not its port's gets nothing: anti-spoofing drops it before the
+proxy could answer.
 
 The lab host's namespace stands for the compute host's root namespace: the agent wires there and QEMU
 runs there (through a wrapper that enters it), since a VM's tap must be in its QEMU's namespace. The API
 and the rest of the cloud run in this process; the proxy reaches the API on loopback from the agent's
 thread, so the host gets no route into the lab.
-
-The QEMU driver always attaches a config drive (it has no switch per server or per host yet), so the guest
-boots from the config drive and its user data is what asks the metadata service.
 """
 
 from __future__ import annotations
@@ -95,7 +93,8 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
 def cloud(lab: Lab, tmp_path: Path) -> Iterator[InProcessCloud]:
     host_namespace = lab.namespace("host")
     data_dir = qemu.new_data_dir()
-    driver = QemuDriver(data_dir, qemu_binary=qemu_entering(host_namespace, tmp_path), accelerator="tcg")
+    driver = QemuDriver(data_dir, qemu_binary=qemu_entering(host_namespace, tmp_path), accelerator="tcg",
+                        force_config_drive=False)  # fmt: skip
     try:
         with qemu.cloud_with_guest(data_dir, {HOST: driver}) as running:
             network_driver = LinuxBridgeDriver(
@@ -133,6 +132,8 @@ def test_a_guest_leases_its_address_and_reads_its_metadata_from_169_254_169_254(
                what="the guest's READY line", interval=0.5)  # fmt: skip
     print(f"API request to READY on the console: {time.monotonic() - started:.1f}s")
 
+    output = demo.compute.get_server_console_output(server)["output"]
+    assert "overcast-guest: metadata service" in output and "config drive" not in output
     (port,) = admin.network.ports(device_id=server.id)
     (dhcp_port,) = admin.network.ports(network_id=network.id, device_owner="network:dhcp")
     seen = console_lines(demo, server)
