@@ -18,6 +18,7 @@ from overcast.image.api import ImageAPI
 from overcast.image.settings import ImageSettings
 from overcast.metadata.api import MetadataAPI
 from overcast.network.api.service import NetworkAPI
+from overcast.network.rpcapi import NetworkAgentAPI
 
 
 def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
@@ -35,7 +36,8 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     # The OpenAPI documents leave these paths' operations without the token scheme.
     app.state.public_paths = public
     identity.install(app, IdentityService(cloud.settings, cloud.db), public=public)
-    network_api = NetworkAPI(cloud)
+    agents = NetworkAgentAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+    network_api = NetworkAPI(cloud, agents=agents)
     compute_service = ComputeService(cloud, images, network=network_api)
     compute.install(app, compute_service, AdminServices(cloud, compute_service.quotas))
     image.install(app, images)

@@ -21,6 +21,7 @@ from overcast.db.engine import Database
 from overcast.db.models.network import FloatingIP, IPAllocation, Port
 from overcast.network import policies
 from overcast.network.api import access, allocations, ipam, queries, records, tags
+from overcast.network.api.agent_notices import AgentNotices
 from overcast.network.api.allocations import FixedIPRequest
 from overcast.network.api.errors import (
     BadRequest,
@@ -66,10 +67,24 @@ def disassociate_port(session: Session, port_id: str) -> None:
     )
 
 
+def _fixed_network(session: Session, floating_ip: FloatingIP) -> str | None:
+    """The network of the port the floating IP is associated with, if any."""
+    if floating_ip.fixed_port_id is None:
+        return None
+    port = session.get(Port, floating_ip.fixed_port_id)
+    return port.network_id if port is not None else None
+
+
 class FloatingIPs:
     def __init__(
-        self, db: Database, settings: NetworkSettings, quotas: NetworkQuotas, rng: random.Random
+        self,
+        db: Database,
+        settings: NetworkSettings,
+        quotas: NetworkQuotas,
+        rng: random.Random,
+        notices: AgentNotices | None = None,
     ) -> None:
+        self.notices = notices or AgentNotices()
         self.db = db
         self.settings = settings
         self.quotas = quotas
@@ -84,7 +99,7 @@ class FloatingIPs:
             wanted = str(ipam.parse_ip(wanted, "floating_ip_address"))
         tag_list = tags.check_tags(attrs.get("tags", []))
 
-        def write(session: Session) -> Record:
+        def write(session: Session) -> tuple[Record, str | None]:
             network = access.get_network(session, ctxt, str(attrs.get("floating_network_id")), lock=True)
             if not network.external:
                 raise BadRequest(
@@ -122,9 +137,13 @@ class FloatingIPs:
                 self._associate(session, ctxt, floating_ip, attrs["port_id"], attrs.get("fixed_ip_address"))
             tags.replace(session, floating_ip.id, tag_list)
             session.flush()
-            return records.floating_ip_records(session, [floating_ip])[0]
+            fixed_network = _fixed_network(session, floating_ip)
+            return records.floating_ip_records(session, [floating_ip])[0], fixed_network
 
-        return self.db.write(write)
+        created, fixed_network = self.db.write(write)
+        # The host serving the fixed port's router NATs the new address.
+        self.notices.networks_changed(ctxt, [fixed_network])
+        return created
 
     def _associate(
         self,
@@ -205,10 +224,11 @@ class FloatingIPs:
         *,
         revision: int | None = None,
     ) -> Record:
-        def write(session: Session) -> Record:
+        def write(session: Session) -> tuple[Record, builtins.list[str | None]]:
             floating_ip = access.get_floating_ip(session, ctxt, floating_ip_id, lock=True)
             check_revision(floating_ip, revision)
             enforce(ctxt, policies.UPDATE_FLOATING_IP, floating_ip.project_id)
+            before = _fixed_network(session, floating_ip)
             if "port_id" in attrs:
                 if attrs["port_id"] is None:
                     floating_ip.fixed_port_id = floating_ip.fixed_ip_address = floating_ip.router_id = None
@@ -222,15 +242,19 @@ class FloatingIPs:
                 floating_ip.description = attrs["description"] or ""
             bump(floating_ip)
             session.flush()
-            return records.floating_ip_records(session, [floating_ip])[0]
+            after = _fixed_network(session, floating_ip)
+            return records.floating_ip_records(session, [floating_ip])[0], [before, after]
 
-        return self.db.write(write)
+        updated, fixed_networks = self.db.write(write)
+        self.notices.networks_changed(ctxt, fixed_networks)
+        return updated
 
     def delete(self, ctxt: RequestContext, floating_ip_id: str, *, revision: int | None = None) -> None:
-        def write(session: Session) -> None:
+        def write(session: Session) -> str | None:
             floating_ip = access.get_floating_ip(session, ctxt, floating_ip_id, lock=True)
             check_revision(floating_ip, revision)
             enforce(ctxt, policies.DELETE_FLOATING_IP, floating_ip.project_id)
+            fixed_network = _fixed_network(session, floating_ip)
             access.lock_network(session, floating_ip.floating_network_id)
             port_id = floating_ip.floating_port_id
             tags.remove_all(session, floating_ip.id)
@@ -241,5 +265,6 @@ class FloatingIPs:
             if port is not None:
                 session.delete(port)
             self.quotas.release(session, floating_ip.project_id, {"floatingip": 1})
+            return fixed_network
 
-        self.db.write(write)
+        self.notices.networks_changed(ctxt, [self.db.write(write)])

@@ -20,6 +20,7 @@ from overcast.db.engine import Database
 from overcast.db.models.network import IPAllocation, Network, Port, PortSecurityGroup
 from overcast.network import policies
 from overcast.network.api import access, allocations, ipam, queries, records, tags
+from overcast.network.api.agent_notices import AgentNotices
 from overcast.network.api.allocations import FixedIPRequest
 from overcast.network.api.errors import (
     AddressPairAndPortSecurityRequired,
@@ -119,7 +120,9 @@ class Ports:
         quotas: NetworkQuotas,
         rng: random.Random,
         security_groups: SecurityGroups,
+        notices: AgentNotices | None = None,
     ) -> None:
+        self.notices = notices or AgentNotices()
         self.db = db
         self.settings = settings
         self.quotas = quotas
@@ -132,7 +135,10 @@ class Ports:
     def create_many(self, ctxt: RequestContext, bodies: Sequence[Mapping[str, Any]]) -> builtins.list[Record]:
         """Neutron's bulk create: every resource or none, in one transaction."""
         writers = [self._writer(ctxt, attrs) for attrs in bodies]
-        return self.db.write(lambda session: [write(session) for write in writers])
+        created = self.db.write(lambda session: [write(session) for write in writers])
+        # A new member: rules naming its groups as remote now match its addresses.
+        self.notices.groups_changed(ctxt, [group for port in created for group in port["security_groups"]])
+        return created
 
     def _writer(self, ctxt: RequestContext, attrs: Mapping[str, Any]) -> Callable[[Session], Record]:
         """Checks what needs no database, then returns the work of creating it in a transaction."""
@@ -227,11 +233,12 @@ class Ports:
                 raise InvalidInput(f"Cannot update read-only attribute {attribute}")
         requests = _fixed_ip_requests(attrs["fixed_ips"]) if attrs.get("fixed_ips") is not None else None
 
-        def write(session: Session) -> Record:
+        def write(session: Session) -> tuple[Record, builtins.list[str]]:
             port = access.get_port(session, ctxt, port_id)
             check_revision(port, revision)
             network = access.lock_network(session, port.network_id)
             enforce(ctxt, policies.UPDATE_PORT, port.project_id)
+            before = self._groups_of(session, port.id)
             if "binding:host_id" in attrs:
                 enforce(ctxt, policies.UPDATE_PORT_BINDING, port.project_id)
                 port.binding_host_id = attrs["binding:host_id"] or ""
@@ -261,9 +268,21 @@ class Ports:
                 )
             bump(port)
             session.flush()
-            return records.port_records(session, ctxt, [port])[0]
+            return records.port_records(session, ctxt, [port])[0], before
 
-        return self.db.write(write)
+        updated, before = self.db.write(write)
+        # The port's host re-applies its groups and addresses; the groups it left and joined change members.
+        self.notices.groups_changed(ctxt, [*before, *updated["security_groups"]])
+        self.notices.networks_changed(ctxt, [updated["network_id"]])
+        return updated
+
+    @staticmethod
+    def _groups_of(session: Session, port_id: str) -> builtins.list[str]:
+        return list(
+            session.scalars(
+                select(PortSecurityGroup.security_group_id).where(PortSecurityGroup.port_id == port_id)
+            )
+        )
 
     @staticmethod
     def _readdress(
@@ -312,7 +331,7 @@ class Ports:
             )
 
     def delete(self, ctxt: RequestContext, port_id: str, *, revision: int | None = None) -> None:
-        def write(session: Session) -> None:
+        def write(session: Session) -> tuple[str, builtins.list[str]]:
             port = access.get_port(session, ctxt, port_id)
             check_revision(port, revision)
             network = access.lock_network(session, port.network_id)
@@ -324,6 +343,7 @@ class Ports:
                     f"Port {port.id} cannot be deleted directly via the port API: has device owner "
                     f"{port.device_owner}."
                 )
+            groups = self._groups_of(session, port.id)
             disassociate_port(session, port.id)
             allocations.release(session, port.id)
             session.execute(delete(PortSecurityGroup).where(PortSecurityGroup.port_id == port.id))
@@ -331,5 +351,8 @@ class Ports:
             session.delete(port)
             if port.project_id and port.device_owner != "network:dhcp":
                 self.quotas.release(session, port.project_id, {"port": 1})
+            return port.network_id, groups
 
-        self.db.write(write)
+        network_id, groups = self.db.write(write)
+        self.notices.groups_changed(ctxt, groups)
+        self.notices.networks_changed(ctxt, [network_id])

@@ -27,6 +27,7 @@ from overcast.db.models.network import (
 )
 from overcast.network import policies
 from overcast.network.api import access, queries, records, rule_checks, tags
+from overcast.network.api.agent_notices import AgentNotices
 from overcast.network.api.errors import (
     InvalidInput,
     SecurityGroupCannotRemoveDefault,
@@ -107,7 +108,8 @@ def _default_rules(group: SecurityGroup) -> list[SecurityGroupRule]:
 
 
 class SecurityGroups:
-    def __init__(self, db: Database, quotas: NetworkQuotas) -> None:
+    def __init__(self, db: Database, quotas: NetworkQuotas, notices: AgentNotices | None = None) -> None:
+        self.notices = notices or AgentNotices()
         self.db = db
         self.quotas = quotas
 
@@ -225,7 +227,7 @@ class SecurityGroups:
         return bool(session.scalar(select(exists().where(PortSecurityGroup.security_group_id == group_id))))
 
     def delete(self, ctxt: RequestContext, group_id: str, *, revision: int | None = None) -> None:
-        def write(session: Session) -> None:
+        def write(session: Session) -> set[str]:
             group = access.get_security_group(session, ctxt, group_id, lock=True)
             check_revision(group, revision)
             enforce(ctxt, policies.DELETE_SECURITY_GROUP, group.project_id)
@@ -248,7 +250,9 @@ class SecurityGroups:
             referring = select(SecurityGroupRule).where(
                 SecurityGroupRule.remote_group_id == group.id, SecurityGroupRule.security_group_id != group.id
             )
+            referrers: set[str] = set()
             for rule in session.scalars(referring):
+                referrers.add(rule.security_group_id)
                 self.quotas.release(session, rule.project_id, {"security_group_rule": 1})
                 session.delete(rule)
             session.execute(delete(SecurityGroupRule).where(SecurityGroupRule.security_group_id == group.id))
@@ -258,8 +262,9 @@ class SecurityGroups:
             tags.remove_all(session, group.id)
             session.delete(group)
             self.quotas.release(session, group.project_id, {"security_group": 1})
+            return referrers
 
-        self.db.write(write)
+        self.notices.groups_changed(ctxt, self.db.write(write))
 
     # --- rules ----------------------------------------------------------------------------------------
     def create_rule(self, ctxt: RequestContext, attrs: Mapping[str, Any]) -> Record:
@@ -288,7 +293,9 @@ class SecurityGroups:
             session.flush()
             return records.rule_records([row])[0]
 
-        return self.db.write(write)
+        created = self.db.write(write)
+        self.notices.groups_changed(ctxt, [created["security_group_id"]])
+        return created
 
     def get_rule(self, ctxt: RequestContext, rule_id: str) -> Record:
         enforce(ctxt, policies.GET_SECURITY_GROUP_RULE, ctxt.project_id)
@@ -321,15 +328,16 @@ class SecurityGroups:
             )
 
     def delete_rule(self, ctxt: RequestContext, rule_id: str) -> None:
-        def write(session: Session) -> None:
+        def write(session: Session) -> str:
             rule = self._rule(session, ctxt, rule_id)
             group = access.get_security_group(session, ctxt, rule.security_group_id, lock=True)
             enforce(ctxt, policies.DELETE_SECURITY_GROUP_RULE, group.project_id)
             session.delete(rule)
             self.quotas.release(session, group.project_id, {"security_group_rule": 1})
             bump(group)
+            return group.id
 
-        self.db.write(write)
+        self.notices.groups_changed(ctxt, [self.db.write(write)])
 
     # --- ports ----------------------------------------------------------------------------------------
     def bind(

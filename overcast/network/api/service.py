@@ -17,6 +17,7 @@ from overcast.context import RequestContext
 from overcast.db.models.network import FloatingIP, Network, Port, Router, SecurityGroup, Subnet
 from overcast.network import policies
 from overcast.network.api import access, tags
+from overcast.network.api.agent_notices import AgentNotices
 from overcast.network.api.errors import InvalidInput, PolicyNotAuthorized, TagNotFound
 from overcast.network.api.floating_ips import FloatingIPs
 from overcast.network.api.networks import Networks, bump
@@ -26,6 +27,7 @@ from overcast.network.api.routers import Routers
 from overcast.network.api.security_groups import SecurityGroups
 from overcast.network.api.settings import NetworkSettings
 from overcast.network.api.subnets import Subnets
+from overcast.network.rpcapi import NetworkAgentAPI
 
 Tagged = Network | Subnet | Port | SecurityGroup | Router | FloatingIP
 
@@ -37,18 +39,22 @@ class NetworkAPI:
         settings: NetworkSettings | None = None,
         quotas: NetworkQuotas | None = None,
         rng: random.Random | None = None,
+        agents: NetworkAgentAPI | None = None,
     ) -> None:
+        """`agents` is the network agents' client the composition root hands in: writes that change a
+        host's data plane tell the agents with it; without it they converge at their next sync."""
         self.db = cloud.db
         self.settings = settings or NetworkSettings()
         self.quotas = quotas or NetworkQuotas()
         # MAC addresses need no secrecy, only spread; tests pass a seeded generator.
         rng = rng or random.Random()
+        notices = AgentNotices(agents)
         self.networks = Networks(self.db, self.settings, self.quotas)
-        self.subnets = Subnets(self.db, self.settings, self.quotas, rng)
-        self.security_groups = SecurityGroups(self.db, self.quotas)
-        self.ports = Ports(self.db, self.settings, self.quotas, rng, self.security_groups)
+        self.subnets = Subnets(self.db, self.settings, self.quotas, rng, notices)
+        self.security_groups = SecurityGroups(self.db, self.quotas, notices)
+        self.ports = Ports(self.db, self.settings, self.quotas, rng, self.security_groups, notices)
         self.routers = Routers(self.db, self.settings, self.quotas, rng)
-        self.floating_ips = FloatingIPs(self.db, self.settings, self.quotas, rng)
+        self.floating_ips = FloatingIPs(self.db, self.settings, self.quotas, rng, notices)
         self.tags = Tags(self)
         self.quota_api = QuotaAPI(self.db, self.quotas)
 

@@ -23,6 +23,7 @@ from overcast.db.engine import Database
 from overcast.db.models.network import IPAllocation, Network, Port, Subnet
 from overcast.network import policies
 from overcast.network.api import access, allocations, ipam, queries, records, tags
+from overcast.network.api.agent_notices import AgentNotices
 from overcast.network.api.errors import InvalidInput, SubnetInUse, SubnetOverlap
 from overcast.network.api.networks import (
     SERVICE_DEVICE_OWNERS,
@@ -130,8 +131,14 @@ def sync_dhcp_port(session: Session, network: Network, rng: random.Random, base_
 
 class Subnets:
     def __init__(
-        self, db: Database, settings: NetworkSettings, quotas: NetworkQuotas, rng: random.Random
+        self,
+        db: Database,
+        settings: NetworkSettings,
+        quotas: NetworkQuotas,
+        rng: random.Random,
+        notices: AgentNotices | None = None,
     ) -> None:
+        self.notices = notices or AgentNotices()
         self.db = db
         self.settings = settings
         self.quotas = quotas
@@ -143,7 +150,10 @@ class Subnets:
     def create_many(self, ctxt: RequestContext, bodies: Sequence[Mapping[str, Any]]) -> builtins.list[Record]:
         """Neutron's bulk create: every resource or none, in one transaction."""
         writers = [self._writer(ctxt, attrs) for attrs in bodies]
-        return self.db.write(lambda session: [write(session) for write in writers])
+        created = self.db.write(lambda session: [write(session) for write in writers])
+        # Hosts serving the network's DHCP start answering for the new subnet.
+        self.notices.networks_changed(ctxt, [subnet["network_id"] for subnet in created])
+        return created
 
     def _writer(self, ctxt: RequestContext, attrs: Mapping[str, Any]) -> Callable[[Session], Record]:
         """Checks what needs no database, then returns the work of creating it in a transaction."""
@@ -222,7 +232,9 @@ class Subnets:
             session.flush()
             return records.subnet_records(session, [subnet])[0]
 
-        return self.db.write(write)
+        updated = self.db.write(write)
+        self.notices.networks_changed(ctxt, [updated["network_id"]])
+        return updated
 
     @staticmethod
     def _apply(session: Session, subnet: Subnet, attrs: Mapping[str, Any]) -> None:
@@ -253,7 +265,7 @@ class Subnets:
         session.flush()
 
     def delete(self, ctxt: RequestContext, subnet_id: str, *, revision: int | None = None) -> None:
-        def write(session: Session) -> None:
+        def write(session: Session) -> str:
             subnet = access.get_subnet(session, ctxt, subnet_id)
             check_revision(subnet, revision)
             network = access.lock_network(session, subnet.network_id)
@@ -275,5 +287,6 @@ class Subnets:
             session.delete(subnet)
             self.quotas.release(session, subnet.project_id, {"subnet": 1})
             bump(network)
+            return network.id
 
-        self.db.write(write)
+        self.notices.networks_changed(ctxt, [self.db.write(write)])
