@@ -132,6 +132,10 @@ class NetworkManager(Manager):
             raise PortNotBoundHere(f"Port {port_id} was deleted or bound elsewhere while it was wired.")
         self.records.set_dhcp_ports_active([server.network_id for server in state.dhcp_servers])
         LOG.info("wired port %s as %s on network %s", port_id, port.device, network_id)
+        # The first VM behind a router brings the router up with it: a VM booted there would otherwise
+        # have no gateway, nor its floating IP, until the next periodic sync.
+        if self.records.claim_routers():
+            self.sync()
         # The other hosts on the network learn of this host's tunnel end and the port's DHCP entry now,
         # not at their next sync.
         self.peers.network_changed(ctxt, network_id)
