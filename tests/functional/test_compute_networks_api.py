@@ -66,6 +66,13 @@ def test_requests_the_network_service_refuses(demo: Connection, admin: Connectio
         403,
         f"It is not allowed to create an interface on external network {outside.id}",
     )
+    # No room for the server's port in the project's port quota: Nova's 403 before anything is made.
+    used = demo.network.get_quota(demo.current_project_id, details=True).ports["used"]
+    admin.network.update_quota(demo.current_project_id, ports=used)
+    try:
+        refused([{"uuid": network.id}], 403, "Maximum number of ports exceeded")
+    finally:
+        admin.network.delete_quota(demo.current_project_id)
     # Nothing was half-created: no server, no port beyond the DHCP port and ours.
     assert [server.name for server in demo.compute.servers()] == []
     assert {port.id for port in demo.network.ports(network_id=network.id, device_owner="")} == {taken.id}

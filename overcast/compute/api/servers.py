@@ -155,6 +155,7 @@ class ServerAPI:
             if 0 <= limit < len(request.metadata):
                 raise errors.QuotaExceeded("Quota exceeded for metadata_items: too many metadata items.")
             requested_networks = resolve_networks(session, ctxt, request.networks, count)
+            self._check_port_quota(session, ctxt.project_id or "", requested_networks, count)
             named = request.security_groups
             groups = resolve_security_groups(session, ctxt, named) if requested_networks else []
             # The view names the groups as Nova does, whichever way the request named them.
@@ -211,6 +212,20 @@ class ServerAPI:
                     )
                 )
         return CreatedServers(created, admin_password, reservation_id)
+
+    def _check_port_quota(
+        self, session: Session, project_id: str, requested: list[dict[str, str]], count: int
+    ) -> None:
+        """Nova's check before the hosts make the ports: room for every port of every server (the hosts
+        consume it, so two creates at once may still find the quota full at build time)."""
+        needed = count * sum(1 for item in requested if "port_id" not in item)
+        if not needed:
+            return
+        engine = self.network.quotas.engine
+        limit = engine.get_limits(session, project_id).get("port", -1)
+        used = engine.get_usage(session, project_id).get("port", 0)
+        if 0 <= limit < used + needed:
+            raise errors.Forbidden("Maximum number of ports exceeded")
 
     def _ensure_default_group(self, project_id: str) -> None:
         """Made in its own transaction before the create's, so two first servers of a project race on
