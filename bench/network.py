@@ -8,6 +8,9 @@ host, ``ovcb-<tag>``) and removes at the end; no traffic is sent. Measured:
 - wiring a port: ``ensure_port`` (a persistent tap on the network's bridge, its anti-spoofing chain,
   its security-group chains and map elements), once per port while the host fills up to ``--ports``;
   the floor is the same two commands (one ``ip -batch``, one ``nft -f``) with nothing read first.
+- a no-op sync: ``sync`` of the host's whole state (its network, group and ``--ports`` ports) when it
+  already holds all of it, as the agent's periodic sync mostly is; the floor reads the host once
+  (``ip -d link``, ``bridge fdb``, ``nft list ruleset``) and compares nothing. Target < 1 s.
 - a security-group rule change with every port of the host in the group: ``ensure_security_group``
   alternating between two rule sets; the floor is ``nft -f`` of the same transaction. Target < 1 s.
 - a floating IP associated to reachable: ``ensure_router`` with the floating IP, until a TCP connect
@@ -39,6 +42,7 @@ from overcast.network.drivers.model import (
     ExternalGateway,
     FixedIP,
     FloatingIP,
+    HostState,
     Network,
     Port,
     Router,
@@ -49,6 +53,7 @@ from overcast.network.drivers.model import (
 
 TARGET_PORT_P50_MS = 100.0
 TARGET_RULE_CHANGE_MS = 1000.0
+TARGET_NOOP_SYNC_MS = 1000.0
 FLOOR_MARK_BASE = MARK_TAG + 0x8000  # far from the driver's own marks, which count up from MARK_TAG + 1
 
 
@@ -100,6 +105,13 @@ def floor_port(commands: HostCommands, bridge: str, port: Port, mark: int) -> No
         f"add element inet {TABLE} ingress_ports {{ {mark} : jump {ingress} }}",
     ]
     commands.inside("nft", "-f", "-", stdin="\n".join(lines) + "\n")
+
+
+def read_host(commands: HostCommands) -> None:
+    """What a sync must read of a host at least: its links, its FDB and its ruleset, once each."""
+    commands.ip_json("-d", "link", "show")
+    commands.bridge_json("fdb", "show")
+    commands.inside("nft", "-j", "list", "ruleset")
 
 
 def timed_ms(action: object) -> float:
@@ -246,6 +258,7 @@ def main() -> None:
     parser.add_argument("--floor-ports", type=int, default=200)
     parser.add_argument("--rule-changes", type=int, default=20)
     parser.add_argument("--floating-ips", type=int, default=20)
+    parser.add_argument("--syncs", type=int, default=5)
     args = parser.parse_args()
     floating, floating_floor = floating_ip_samples(args.floating_ips)
 
@@ -261,6 +274,11 @@ def main() -> None:
 
             ports = [new_port(network, index + 1, closed) for index in range(args.ports)]
             wiring = [timed_ms(lambda port=port: driver.ensure_port(port)) for port in ports]
+            # The agent's periodic sync when nothing changed; the floor is reading the host alone.
+            state = HostState(networks=(network,), ports=tuple(ports), security_groups=(closed,))
+            driver.sync(state)
+            noop_syncs = [timed_ms(lambda: driver.sync(state)) for _ in range(args.syncs)]
+            host_reads = [timed_ms(lambda: read_host(driver.commands)) for _ in range(args.syncs)]
             # A bridge takes at most 1,023 ports (BR_MAX_PORTS): the floor's go on a second network.
             floor_network = vxlan(101)
             driver.ensure_network(floor_network)
@@ -288,9 +306,11 @@ def main() -> None:
     print(f"{'measure':<46} {'overcast':>10} {'floor':>10} {'ratio':>7} {'target':>10}")
     median = statistics.median
     port_target, change_target = f"< {TARGET_PORT_P50_MS:.0f}", f"< {TARGET_RULE_CHANGE_MS:.0f}"
+    sync_target = f"< {TARGET_NOOP_SYNC_MS:.0f}"
     rows = [
         ("port wired (tap + bridge + nft), p50 ms", median(wiring), median(floor_wiring), port_target),
         ("port wired, p99 ms", percentile(wiring, 0.99), percentile(floor_wiring, 0.99), ""),
+        (f"no-op sync of {args.ports} ports, p50 ms", median(noop_syncs), median(host_reads), sync_target),
         (f"rule change on {total} ports, p50 ms", median(changes), median(floor_changes), change_target),
         (f"rule change on {total} ports, max ms", max(changes), max(floor_changes), ""),
         ("floating IP associated to reachable, p50 ms", median(floating), median(floating_floor), ""),

@@ -4,9 +4,11 @@ test makes; everything is removed after each test, and a test proves nothing is 
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,6 +122,57 @@ def test_a_deleted_tap_and_a_downed_bridge_are_repaired(host: str, driver: Linux
     tap = driver.links.find(port.device)
     assert bridge is not None and bridge.up and bridge.mtu == network.mtu
     assert tap is not None and tap.kind == "tun" and tap.master == bridge.name and tap.mtu == network.mtu
+
+
+def spawns_of(driver: LinuxBridgeDriver, state: HostState, monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many processes one sync of ``state`` starts (a spy on subprocess.run, which still runs)."""
+    started: list[str] = []
+    real_run = subprocess.run
+
+    def counting(args: list[str], *rest: Any, **options: Any) -> Any:
+        started.append(" ".join(args))
+        return real_run(args, *rest, **options)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(subprocess, "run", counting)
+        driver.sync(state)
+    return len(started)
+
+
+def test_a_sync_that_changes_nothing_starts_no_process_per_port(
+    driver: LinuxBridgeDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    network, group = vxlan_network(), ssh_group()
+    ports = tuple(port_on(network, 10 + index, (group.id,)) for index in range(12))
+    few = HostState(networks=(network,), ports=ports[:2], security_groups=(group,))
+    many = HostState(networks=(network,), ports=ports, security_groups=(group,))
+    driver.sync(few)
+    reads_for_few = spawns_of(driver, few, monkeypatch)
+    driver.sync(many)
+    assert spawns_of(driver, many, monkeypatch) == reads_for_few
+    assert driver.ports_in_place(ports) == {port.id for port in ports}
+
+
+def test_a_sync_repairs_a_flushed_port_chain_a_device_off_its_bridge_and_a_ports_new_groups(
+    driver: LinuxBridgeDriver,
+) -> None:
+    network, group, other = vxlan_network(), ssh_group(), ssh_group()
+    flushed, unplugged, regrouped = (port_on(network, 10 + index, (group.id,)) for index in range(3))
+    state = HostState(
+        networks=(network,), ports=(flushed, unplugged, regrouped), security_groups=(group, other)
+    )
+    driver.sync(state)
+    driver.commands.inside("nft", "flush", "chain", "inet", names.NFT_TABLE, f"port-{flushed.id}-ingress")
+    driver.commands.ip("link", "set", "dev", unplugged.device, "nomaster")
+    moved = replace(regrouped, security_group_ids=(other.id,))
+    changed = replace(state, ports=(flushed, unplugged, moved))
+    assert driver.ports_in_place(changed.ports) == set()
+    driver.sync(changed)
+    assert driver.ports_in_place(changed.ports) == {flushed.id, unplugged.id, moved.id}
+    ingress = driver.commands.inside(
+        "nft", "list", "chain", "inet", names.NFT_TABLE, f"port-{moved.id}-ingress"
+    )
+    assert f"sg-{other.id}-ingress" in ingress and f"sg-{group.id}-ingress" not in ingress
 
 
 def test_two_vms_on_one_host_reach_each_other_and_not_another_network(

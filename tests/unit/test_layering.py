@@ -498,8 +498,12 @@ def test_each_rule_catches_a_forbidden_import() -> None:
             "from overcast.compute.api.flavors import FlavorAPI\nFlavorAPI._hidden()\n",
         ),
     }  # fmt: skip
-    reached = import_graph({"overcast.volume.broken": "def f(driver):\n    driver.firewall._port_chains()\n",
-                            "overcast.volume.owner": "class Firewall:\n    def _port_chains(self): ...\n"})
+    reached = import_graph(
+        {
+            "overcast.volume.broken": "def f(driver):\n    driver.firewall._port_chains()\n",
+            "overcast.volume.owner": "class Firewall:\n    def _port_chains(self): ...\n",
+        }
+    )
     found = new_violations(reached, "private_names_of_other_modules")
     assert any("overcast.volume.broken" in violation for violation in found)
     for rule, (name, source) in forbidden.items():

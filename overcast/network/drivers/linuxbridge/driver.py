@@ -15,7 +15,7 @@ from pathlib import Path
 from overcast.network.drivers.base import NetworkDriver
 from overcast.network.drivers.linuxbridge.commands import HostCommands
 from overcast.network.drivers.linuxbridge.dhcp import Dhcp
-from overcast.network.drivers.linuxbridge.firewall import Firewall
+from overcast.network.drivers.linuxbridge.firewall import Firewall, Ruleset
 from overcast.network.drivers.linuxbridge.links import NETWORK_ALIAS, PORT_ALIAS, VXLAN_ALIAS, Links
 from overcast.network.drivers.linuxbridge.routers import Routers
 from overcast.network.drivers.model import (
@@ -44,6 +44,7 @@ class LinuxBridgeDriver(NetworkDriver):
         self.firewall = Firewall(self.commands)
         self.dhcp = Dhcp(self.commands, state_dir / "dhcp")
         self.routers = Routers(self.commands)
+        self._ruleset: Ruleset | None = None  # the firewall as this sync read it
 
     def ensure_network(self, network: Network, remote_vteps: frozenset[str] = frozenset()) -> None:
         self.firewall.ensure_zone(network.id)  # before the bridge: its first packet gets its zone
@@ -83,9 +84,18 @@ class LinuxBridgeDriver(NetworkDriver):
     def remove_router(self, router_id: str) -> None:
         self.routers.remove(router_id)
 
+    def ports_in_place(self, ports: tuple[Port, ...]) -> set[str]:
+        """One ``ip -d link`` and one ``nft list ruleset`` for the whole host, compared in memory."""
+        links = self.links.all()
+        ruleset = self._ruleset = self.firewall.read()
+        return {port.id for port in ports if ruleset.holds(port) and self.links.port_in_place(port, links)}
+
     def sync(self, state: HostState) -> None:
+        self._ruleset = None
         super().sync(state)
-        self.firewall.prune_ports({port.id for port in state.ports if port.port_security_enabled})
+        # The read ports_in_place made still shows every stale chain: only desired ports were written since.
+        chains = self._ruleset.chains if self._ruleset is not None else None
+        self.firewall.prune_ports({port.id for port in state.ports if port.port_security_enabled}, chains)
         if state == HostState():
             self.firewall.remove_all()
 

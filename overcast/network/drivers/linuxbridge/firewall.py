@@ -26,6 +26,7 @@ transaction fails) so a restarted agent keeps every port's number.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import threading
@@ -128,12 +129,16 @@ class Firewall:
         with self._lock:
             try:
                 self._load()
-                self._apply(build())
+                self._apply_if_any(build())
             except CommandFailed:
                 self._filters = self._zones = None
                 self._apply(BASE)
                 self._load()
-                self._apply(build())
+                self._apply_if_any(build())
+
+    def _apply_if_any(self, script: str) -> None:
+        if script.strip():  # a zone already mapped: no process at all
+            self._apply(script)
 
     def _load(self) -> None:
         if self._filters is not None and self._zones is not None:
@@ -148,6 +153,25 @@ class Firewall:
             if device in owners
         }
         self._zones = dict(self._map_elements("inet", "zones"))
+
+    def read(self) -> Ruleset:
+        """The tables as the kernel holds them, in one read, which also refreshes the cached maps (a
+        table that is missing reads as empty: the next write re-creates the base)."""
+        with self._lock:
+            ruleset = Ruleset.read(self.commands)
+            marks = ruleset.maps.get(("bridge", "port_marks"), {})
+            owners = {
+                device: verdict["jump"]["target"]
+                for device, verdict in ruleset.maps.get(("bridge", "spoof_checks"), {}).items()
+                if isinstance(verdict, dict) and "jump" in verdict
+            }
+            self._filters = {
+                device: PortFilter(mark, owners[device].removeprefix("spoof-"))
+                for device, mark in marks.items()
+                if device in owners
+            }
+            self._zones = dict(ruleset.maps.get(("inet", "zones"), {}))
+            return ruleset
 
     def _map_elements(self, family: str, name: str) -> list[tuple[Any, Any]]:
         output = self.commands.inside("nft", "-j", "list", "map", family, TABLE, name)
@@ -267,9 +291,10 @@ class Firewall:
             if family == "inet" and name.startswith("sg-") and name.endswith("-ingress")
         )
 
-    def prune_ports(self, keep: set[str]) -> None:
-        """Remove the chains of every port not in ``keep`` (a port removed while the agent was down)."""
-        for family, name in self.chains():
+    def prune_ports(self, keep: set[str], chains: Iterable[tuple[str, str]] | None = None) -> None:
+        """Remove the chains of every port not in ``keep`` (a port removed while the agent was down),
+        among ``chains`` (a read the caller already made) or the kernel's."""
+        for family, name in self.chains() if chains is None else set(chains):
             port_id = name.removeprefix("spoof-")
             if family == "bridge" and name.startswith("spoof-") and port_id not in keep:
                 self.remove_port(port_id)
@@ -283,7 +308,12 @@ class Firewall:
 
 def port_chains_script(port: Port) -> list[str]:
     """The nft lines that (re)write a port's chains: its anti-spoofing chain and one chain per direction
-    (DHCP, a jump to each of its groups' chains, then drop)."""
+    (DHCP, a jump to each of its groups' chains, then drop), each chain's last rule commented with the
+    script's fingerprint."""
+    return _fingerprinted(_port_lines(port))
+
+
+def _port_lines(port: Port) -> list[str]:
     spoof = _spoof_chain(port.id)
     lines = [f"add chain bridge {TABLE} {spoof}", f"flush chain bridge {TABLE} {spoof}"]
     lines += [f"add rule bridge {TABLE} {spoof} {rule}" for rule in spoof_rules(port)]
@@ -300,6 +330,76 @@ def port_chains_script(port: Port) -> list[str]:
             lines.append(f"add rule inet {TABLE} {chain} jump {group_chain}")
         lines.append(f"add rule inet {TABLE} {chain} drop")
     return lines
+
+
+def _fingerprinted(lines: list[str]) -> list[str]:
+    """The script with its fingerprint as the comment of each chain's last rule: a sync that finds it
+    there (and the chain's rule count) knows the chain is as this script wrote it."""
+    fingerprint = port_fingerprint(lines)
+    # "add rule <family> <table> <chain> ...": the last line of each chain wins
+    last_rule = {line.split(" ", 5)[4]: at for at, line in enumerate(lines) if line.startswith("add rule ")}
+    marked = list(lines)
+    for index in last_rule.values():
+        marked[index] += f' comment "{fingerprint}"'
+    return marked
+
+
+def port_fingerprint(lines: list[str]) -> str:
+    return "overcast " + hashlib.sha256("\n".join(lines).encode()).hexdigest()[:24]
+
+
+class Ruleset:
+    """Overcast's two tables as one ``nft -j list ruleset`` shows them: each chain's rules, each map's
+    elements."""
+
+    def __init__(self, listing: list[dict[str, Any]]) -> None:
+        self.chains: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.maps: dict[tuple[str, str], dict[Any, Any]] = {}
+        for item in listing:
+            if "chain" in item and item["chain"]["table"] == TABLE:
+                self.chains.setdefault((item["chain"]["family"], item["chain"]["name"]), [])
+            elif "rule" in item and item["rule"]["table"] == TABLE:
+                rule = item["rule"]
+                self.chains.setdefault((rule["family"], rule["chain"]), []).append(rule)
+            elif "map" in item and item["map"]["table"] == TABLE:
+                found = item["map"]
+                self.maps[(found["family"], found["name"])] = {
+                    _hashable(key): value for key, value in found.get("elem", [])
+                }
+
+    @classmethod
+    def read(cls, commands: HostCommands) -> Ruleset:
+        output = commands.inside("nft", "-j", "list", "ruleset")
+        return cls(json.loads(output)["nftables"] if output.strip() else [])
+
+    def holds(self, port: Port) -> bool:
+        """Whether the port's chains and map elements are what ``ensure_port`` writes: each chain holds
+        as many rules as the script and its last one carries the script's fingerprint."""
+        device, spoof = port.device, _spoof_chain(port.id)
+        mark = self.maps.get(("bridge", "port_marks"), {}).get(device)
+        if not port.port_security_enabled:
+            return mark is None and ("bridge", spoof) not in self.chains
+        lines = _port_lines(port)
+        fingerprint = port_fingerprint(lines)
+        chains = [("bridge", spoof), *(("inet", _port_chain(port.id, way)) for way in ("ingress", "egress"))]
+        for family, chain in chains:
+            rules = self.chains.get((family, chain))
+            written = sum(1 for line in lines if line.startswith(f"add rule {family} {TABLE} {chain} "))
+            if not rules or len(rules) != written or rules[-1].get("comment") != fingerprint:
+                return False
+        egress, ingress = _port_chain(port.id, "egress"), _port_chain(port.id, "ingress")
+        return mark is not None and all(
+            self.maps.get(where, {}).get(key) == {"jump": {"target": target}}
+            for where, key, target in (
+                (("bridge", "spoof_checks"), device, spoof),
+                (("inet", "egress_ports"), mark, egress),
+                (("inet", "ingress_ports"), mark, ingress),
+            )
+        )
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(key) if isinstance(key, list) else key
 
 
 def port_chain_rules(port: Port, direction: str) -> list[str]:

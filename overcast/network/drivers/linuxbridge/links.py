@@ -185,6 +185,19 @@ class Links:
             raise NetworkNotWired(f"Network {port.network_id} of port {port.id} is not wired here.")
         return found[bridge_name], found.get(port.device)
 
+    @staticmethod
+    def port_in_place(port: Port, links: Mapping[str, Link]) -> bool:
+        """Whether ``links`` (one read of the host) show the port's device as ``ensure_port`` leaves it."""
+        bridge, device = links.get(names.bridge(port.network_id)), links.get(port.device)
+        return (
+            bridge is not None
+            and device is not None
+            and device.master == bridge.name
+            and device.mtu == bridge.mtu
+            and device.up
+            and device.owned_id(PORT_ALIAS) == port.id
+        )
+
     def ensure_port(self, port: Port, bridge: Link, found: Link | None) -> None:
         """Create the port's tap if ``found`` is None, and put the device on ``bridge`` with its MTU."""
         lines = []
