@@ -57,6 +57,7 @@ _ERROR_DESCRIPTIONS = {
     413: "The request body is too large.",
     415: "The request body's media type is not the one this operation reads.",
     429: "Too many logins from this address or for this user, or the user is locked out (Retry-After).",
+    412: "The resource is no longer at the revision named by If-Match (revision_number=N).",
     501: "The virt driver does not implement this (as Nova answers).",
     503: "Every password-hashing slot is busy and its queue is full (Retry-After).",
 }
@@ -361,6 +362,37 @@ COMPUTE_ROUTES: dict[tuple[str, str], RouteNotes] = {
     ("get", "/compute/v2.1/os-simple-tenant-usage/{tenant_id}"): RouteNotes(query=(*_PAGING, "start", "end")),
 }
 
+# Neutron: {"NeutronError": {"type": "NetworkNotFound", "message": "...", "detail": ""}}.
+NEUTRON_ERROR: Schema = {
+    "type": "object",
+    "required": ["NeutronError"],
+    "properties": {
+        "NeutronError": {
+            "type": "object",
+            "required": ["type", "message"],
+            "properties": {
+                "type": {"type": "string"},
+                "message": {"type": "string"},
+                "detail": {"type": "string"},
+            },
+        }
+    },
+}
+# A PUT or DELETE with If-Match: revision_number=N acts only on that revision.
+_REVISED = RouteNotes(errors=(412,))
+NETWORKING_ROUTES: dict[tuple[str, str], RouteNotes] = {
+    (method, f"/networking/v2.0/{collection}/{{{key}}}"): _REVISED
+    for collection, key in (
+        ("networks", "network_id"),
+        ("subnets", "subnet_id"),
+        ("ports", "port_id"),
+        ("security-groups", "security_group_id"),
+        ("routers", "router_id"),
+        ("floatingips", "floatingip_id"),
+    )
+    for method in ("put", "delete")
+}
+
 COMPUTE = APIDocument(
     title="Overcast Compute API",
     version=f"2.1 (microversions {MIN_VERSION} to {MAX_VERSION})",
@@ -386,7 +418,17 @@ IMAGE_API = APIDocument(
     error_content={JSON: {"schema": GLANCE_ERROR}, "text/html": {"schema": {"type": "string"}}},
     routes=IMAGE_ROUTES,
 )
-DOCUMENTS: tuple[APIDocument, ...] = (COMPUTE, IDENTITY, IMAGE_API)
+NETWORKING = APIDocument(
+    title="Overcast Networking API",
+    version="2.0",
+    url="/networking/v2.0/openapi.json",
+    path_prefix="/networking",
+    error_content={JSON: {"schema": NEUTRON_ERROR}},
+    routes=NETWORKING_ROUTES,
+)
+# No document for /metadata: guests reach it only through the agent's proxy, which signs each request
+# (X-Instance-ID-Signature); it is not an API a client with a token calls, nor a Keystone-catalogued one.
+DOCUMENTS: tuple[APIDocument, ...] = (COMPUTE, IDENTITY, IMAGE_API, NETWORKING)
 
 PUBLIC_PATHS = readable_without_token(*(document.url for document in DOCUMENTS))
 

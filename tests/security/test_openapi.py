@@ -23,6 +23,13 @@ DOCUMENTS = {
         "/identity/v3/projects/{project_id}",
         "/identity/v3/users/{user_id}/application_credentials",
     ),
+    "/networking/v2.0/openapi.json": (
+        "/networking/v2.0/networks",
+        "/networking/v2.0/networks/{network_id}",
+        "/networking/v2.0/ports/{port_id}",
+        "/networking/v2.0/routers/{router_id}/add_router_interface",
+        "/networking/v2.0/security-group-rules",
+    ),
     "/image/v2/openapi.json": (
         "/image/v2/images",
         "/image/v2/images/{image_id}",
@@ -88,7 +95,8 @@ def test_errors_are_documented_in_each_apis_own_shape_never_fastapis_422(cloud: 
     compute = fetch(cloud, "/compute/v2.1/openapi.json")
     identity = fetch(cloud, "/identity/v3/openapi.json")
     image = fetch(cloud, "/image/v2/openapi.json")
-    for document in (compute, identity, image):
+    networking = fetch(cloud, "/networking/v2.0/openapi.json")
+    for document in (compute, identity, image, networking):
         for item in document["paths"].values():
             for operation in item.values():
                 assert "422" not in operation["responses"]
@@ -108,6 +116,11 @@ def test_errors_are_documented_in_each_apis_own_shape_never_fastapis_422(cloud: 
     assert keystone["required"] == ["error"]
     glance = error_schema(image, "/image/v2/images/{image_id}", "get", "404")
     assert glance["required"] == ["message", "code", "title"]
+    neutron = error_schema(networking, "/networking/v2.0/ports/{port_id}", "get", "404")
+    assert neutron["required"] == ["NeutronError"]
+    assert neutron["properties"]["NeutronError"]["required"] == ["type", "message"]
+    # revision_number in If-Match: a stale one is a 412 on the resources that carry revisions.
+    assert "412" in networking["paths"]["/networking/v2.0/ports/{port_id}"]["put"]["responses"]
     # Glance answers a client that does not ask for JSON with its HTML page.
     assert "text/html" in image["paths"]["/image/v2/images/{image_id}"]["get"]["responses"]["404"]["content"]
 
