@@ -59,25 +59,28 @@ class FakeQMPServer:
             self._conn, _ = self._listener.accept()
         except OSError:
             return
-        self._send(GREETING)
-        for line in self._conn.makefile("rb"):
-            request = json.loads(line)
-            self.received.append(request)
-            name = request["execute"]
-            if name == "qmp_capabilities":
-                self.negotiated.set()
-            elif not self.negotiated.is_set():
-                reply: dict[str, Any] = {"error": {"class": "CommandNotFound", "desc": "negotiate first"}}
-                self._send({**reply, "id": request.get("id")})
-                continue
-            handler = self.handlers.get(name)
-            if handler is None:
-                reply = {
-                    "error": {"class": "CommandNotFound", "desc": f"The command {name} has not been found"}
-                }
-            else:
-                reply = handler(request.get("arguments", {}))
-            if "id" in request:
-                reply = {**reply, "id": request["id"]}
-            self._send(reply)
-        self._conn.close()
+        try:
+            with self._conn, self._conn.makefile("rb") as lines:
+                self._send(GREETING)
+                for line in lines:
+                    self._answer(json.loads(line))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client hung up first, as one whose command timed out does before the late reply
+
+    def _answer(self, request: dict[str, Any]) -> None:
+        self.received.append(request)
+        name = request["execute"]
+        if name == "qmp_capabilities":
+            self.negotiated.set()
+        elif not self.negotiated.is_set():
+            reply: dict[str, Any] = {"error": {"class": "CommandNotFound", "desc": "negotiate first"}}
+            self._send({**reply, "id": request.get("id")})
+            return
+        handler = self.handlers.get(name)
+        if handler is None:
+            reply = {"error": {"class": "CommandNotFound", "desc": f"The command {name} has not been found"}}
+        else:
+            reply = handler(request.get("arguments", {}))
+        if "id" in request:
+            reply = {**reply, "id": request["id"]}
+        self._send(reply)
