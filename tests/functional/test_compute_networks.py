@@ -207,7 +207,7 @@ def test_a_floating_ip_shows_in_the_server_view_at_once(demo: Connection, admin:
     )
     network, subnet = make_network(demo, "fip-private", "10.80.0.0/24")
     router = demo.network.create_router(name="fip-router", external_gateway_info={"network_id": public.id})
-    demo.network.add_interface_to_router(router, subnet_id=subnet.id)
+    demo.network.add_interface_to_router(router, subnet=subnet.id)
     server = boot(demo, "floating", networks=[{"uuid": network.id}])
     [port] = ports_of(demo, server.id)
     fip = demo.network.create_ip(floating_network_id=public.id, port_id=port.id)
@@ -220,7 +220,7 @@ def test_a_floating_ip_shows_in_the_server_view_at_once(demo: Connection, admin:
     assert len(demo.compute.get_server(server.id).addresses["fip-private"]) == 1
     demo.network.delete_ip(fip)
     wait_gone(demo, server)
-    demo.network.remove_interface_from_router(router, subnet_id=subnet.id)
+    demo.network.remove_interface_from_router(router, subnet=subnet.id)
     demo.network.delete_router(router)
     demo.network.delete_subnet(subnet)
     demo.network.delete_network(network)
