@@ -162,8 +162,9 @@ class Settings(BaseSettings):
     # Seconds between the agent's full syncs of its host's data plane (repairing drift).
     network_sync_interval: float = Field(default=30.0, gt=0)
     # The all-in-one makes DevStack's networks on every start (network/defaults.py: the overcast-public
-    # outside, public, the demo project's private and router1) when it wires VMs for real (linuxbridge).
-    all_in_one_networks: bool = False
+    # outside, public, the demo project's private and router1) when it wires VMs for real (linuxbridge:
+    # root on Linux with QEMU); false keeps its VMs on QEMU's user-mode network even then.
+    all_in_one_networks: bool = True
     # Neutron's and Nova's metadata_proxy_shared_secret: the metadata proxies sign the instance id with it
     # and the API's metadata service trusts only what it signed. Empty: a secret generated on first use in
     # data_dir/metadata-proxy-secret (0600), which every process of a one-data-directory cloud shares.

@@ -22,6 +22,7 @@ def all_in_one(settings: Settings, args: argparse.Namespace) -> int:
     # Resolved once, so the guest image and the compute service agree on the driver.
     settings = settings.model_copy(update={"compute_driver": resolve_driver_name(settings.compute_driver)})
     print(f"Compute driver: {settings.compute_driver}", flush=True)
+    print(network_defaults.startup_line(settings), flush=True)
     settings = network_defaults.all_in_one_settings(settings)
     cloud = Cloud.from_settings(settings)
     clouds_yaml = bootstrap_cloud(cloud).clouds_yaml

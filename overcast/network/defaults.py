@@ -1,14 +1,16 @@
 """The all-in-one's networks, as DevStack leaves a cloud: what a user needs to boot a reachable VM.
 
-When the all-in-one wires VMs for real (the linuxbridge driver) and ``all_in_one_networks`` is set,
-every start makes sure of, and makes only what is missing:
+When the all-in-one wires VMs for real (the linuxbridge driver: by default when it runs as root on Linux
+with QEMU) and ``all_in_one_networks`` is on (the default), every start makes sure of, and makes only
+what is missing:
 
 - the "outside": a namespace ``overcast-public`` joined by a veth to this host, the physical
   interface of the ``public`` physical network, holding the public subnet's gateway address. It stands
   for the world beyond the cloud: floating IPs are reached from inside it
   (``ip netns exec overcast-public ssh root@<floating ip>``); the host's own namespace gets no address
   or route to any of the cloud's ranges;
-- ``public``: a shared external flat network on it, with ``public-subnet`` (no DHCP);
+- ``public``: an external flat network on it, with ``public-subnet`` (no DHCP); not shared, as
+  DevStack's, so a server created without ``--nic`` has one network to land on (``private``);
 - for the demo project, ``private`` with ``private-subnet`` and ``router1`` joining it to ``public``,
   and its default security group letting SSH and ICMP in.
 """
@@ -30,6 +32,7 @@ from overcast.identity.core import DEFAULT_DOMAIN_ID
 from overcast.network.api.service import NetworkAPI
 from overcast.network.driver_choice import resolve_network_driver_name
 from overcast.network.drivers.linuxbridge.commands import HostCommands, namespaces, run
+from overcast.virt.driver import resolve_driver_name
 
 LOG = logging.getLogger(__name__)
 
@@ -49,9 +52,29 @@ INGRESS_RULES: tuple[dict[str, Any], ...] = (
 
 
 def wires_vms(settings: Settings) -> bool:
-    """The all-in-one makes its networks only if asked to and if it wires VMs for real: a server booted
-    with networks "auto" is then on `private`, not on QEMU's user-mode network."""
+    """The all-in-one makes its networks only if it wires VMs for real and was not told not to: a server
+    booted with networks "auto" is then on `private`, not on QEMU's user-mode network."""
     return settings.all_in_one_networks and resolve_network_driver_name(settings) == "linuxbridge"
+
+
+def startup_line(settings: Settings) -> str:
+    """What the all-in-one says at start-up about its VMs' networks, and why when they are user-mode."""
+    if wires_vms(settings):
+        return (
+            "Networks: public (floating IPs, reached from the overcast-public namespace), the demo "
+            "project's private and router1 (linuxbridge)"
+        )
+    compute = resolve_driver_name(settings.compute_driver)
+    if compute != "qemu":
+        return f"Networks: not wired (the {compute} virt driver's VMs are not real)"
+    driver = resolve_network_driver_name(settings)
+    if driver == "linuxbridge":
+        why = "all_in_one_networks is off"
+    elif settings.network_driver.lower() != "auto":
+        why = f"the network driver is {driver}"
+    else:
+        why = "wiring VMs needs root on Linux with iproute2, nftables and dnsmasq"
+    return f"Networks: QEMU user-mode NAT for each VM ({why})"
 
 
 def all_in_one_settings(settings: Settings) -> Settings:
@@ -141,10 +164,10 @@ class DefaultNetworks:
         public_id = self._network(admin.project_id or "", "public")
         if public_id is None:
             public_id = self.api.networks.create(admin, {
-                "name": "public", "shared": True, "router:external": True,
+                "name": "public", "shared": False, "router:external": True,
                 "provider:network_type": "flat", "provider:physical_network": PUBLIC_PHYSICAL_NETWORK,
             })["id"]  # fmt: skip
-            LOG.info("made the shared external network public (%s)", public_id)
+            LOG.info("made the external network public (%s)", public_id)
         if self._subnet(public_id) is None:
             self.api.subnets.create(admin, {
                 "name": "public-subnet", "network_id": public_id, "ip_version": 4, "cidr": PUBLIC_CIDR,

@@ -11,7 +11,13 @@ from overcast.db import Database
 from overcast.db.models.network import Network, Port, Router, SecurityGroupRule, Subnet
 from overcast.identity.bootstrap import bootstrap
 from overcast.identity.passwords import PasswordHasher
-from overcast.network.defaults import OUTSIDE_HOST_SIDE, DefaultNetworks, all_in_one_settings
+from overcast.network.defaults import (
+    OUTSIDE_HOST_SIDE,
+    DefaultNetworks,
+    all_in_one_settings,
+    startup_line,
+    wires_vms,
+)
 from tests.unit.network.agent_setup import ADMIN, agent_cloud, network_api
 
 
@@ -38,7 +44,8 @@ def test_default_networks_are_made_once_and_found_again(db: Database, tmp_path: 
         rules = list(
             session.scalars(select(SecurityGroupRule).where(SecurityGroupRule.direction == "ingress"))
         )
-    assert public.external and public.shared and public.network_type == "flat"
+    # Not shared, as DevStack's: "auto" then finds one network, private, for a demo server.
+    assert public.external and not public.shared and public.network_type == "flat"
     assert private.project_id == router.project_id != public.project_id  # the demo project's, not admin's
     shown = api.routers.get(ADMIN, router.id)
     assert shown["external_gateway_info"]["network_id"] == public.id
@@ -58,3 +65,17 @@ def test_the_public_network_is_the_outside_veth_when_asked_unless_mapped_elsewhe
     assert all_in_one_settings(mapped).network_physical_interfaces == {"public": "eth1"}
     noop = load_settings(data_dir=tmp_path, network_driver="noop", all_in_one_networks=True)
     assert all_in_one_settings(noop).network_physical_interfaces == {}
+
+
+def test_the_all_in_one_says_at_start_up_whether_its_vms_get_networks_and_why_not(tmp_path: Path) -> None:
+    wired = load_settings(data_dir=tmp_path, network_driver="linuxbridge", compute_driver="qemu")
+    assert wired.all_in_one_networks  # on by default
+    assert startup_line(wired).startswith("Networks: public")
+    assert startup_line(wired.model_copy(update={"all_in_one_networks": False})) == (
+        "Networks: QEMU user-mode NAT for each VM (all_in_one_networks is off)"
+    )
+    noop = load_settings(data_dir=tmp_path, network_driver="noop", compute_driver="qemu")
+    assert startup_line(noop) == "Networks: QEMU user-mode NAT for each VM (the network driver is noop)"
+    fake = load_settings(data_dir=tmp_path, network_driver="auto", compute_driver="fake")
+    assert startup_line(fake) == "Networks: not wired (the fake virt driver's VMs are not real)"
+    assert not wires_vms(fake) and not wires_vms(noop)
