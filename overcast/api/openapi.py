@@ -32,6 +32,7 @@ from overcast.api.openstack.image.images import PATCH_MEDIA_TYPE
 from overcast.api.openstack.image.schemas import IMAGE_PROPERTIES, MEMBER_PROPERTIES
 from overcast.compute.api.server_queries import EXACT_FILTERS, INTEGER_FILTERS, REGEX_FILTERS
 from overcast.image.registry import MEMBER_STATUSES
+from overcast.network.policies import TAGGED_COLLECTIONS
 
 Schema = dict[str, Any]
 JSON = "application/json"
@@ -391,6 +392,12 @@ NETWORKING_ROUTES: dict[tuple[str, str], RouteNotes] = {
         ("floatingips", "floatingip_id"),
     )
     for method in ("put", "delete")
+} | {
+    # Adding a tag answers 201 with no body, as Neutron's.
+    ("put", f"/networking/v2.0/{collection}/{{resource_id}}/tags/{{tag}}"): RouteNotes(
+        successes={"201": _empty("Tagged")}
+    )
+    for collection in TAGGED_COLLECTIONS
 }
 
 COMPUTE = APIDocument(

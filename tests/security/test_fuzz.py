@@ -1,7 +1,7 @@
 """Schemathesis against every API's own OpenAPI document, on a running cloud, as a member and as an admin.
 
 Each role gets a fresh in-process cloud (so what the admin's requests change cannot leak into the member's
-run) and a project-scoped token. Every operation of the three documents gets a fixed number of generated
+run) and a project-scoped token. Every operation of the four documents gets a fixed number of generated
 requests, valid and invalid (FUZZ_EXAMPLES each way), from a fixed seed: the run is the same every time
 and costs about two thousand requests per role. A request fails the test when the answer is a 5xx, a
 status the document does not list, a content type it does not list, or a body that does not match the
@@ -10,7 +10,8 @@ operation once with the request that showed it.
 
 Each operation runs twice: with generated path ids (they name nothing, so the request stops at a 404
 unless the route has a bug before its lookup) and with the ids of real resources the role's user owns
-(a server, an image, the m1.tiny flavor, a key pair; its project and user, or for the admin the member's,
+(a server, an image, the m1.tiny flavor, a key pair; a network, subnet, port, security group and rule,
+router with a gateway and an interface, floating IP; its project and user, or for the admin the member's,
 so it can never delete or disable itself), so the bodies and queries reach the code behind the lookup.
 
 Operations left out, and why:
@@ -47,7 +48,12 @@ from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, project_token
 
 pytestmark = pytest.mark.slow
 
-DOCUMENTS = ("/compute/v2.1/openapi.json", "/identity/v3/openapi.json", "/image/v2/openapi.json")
+DOCUMENTS = (
+    "/compute/v2.1/openapi.json",
+    "/identity/v3/openapi.json",
+    "/image/v2/openapi.json",
+    "/networking/v2.0/openapi.json",
+)
 # OVERCAST_FUZZ_EXAMPLES=50 digs deeper by hand; the suite's 6 keep it near 3,200 requests a role.
 FUZZ_EXAMPLES = int(os.environ.get("OVERCAST_FUZZ_EXAMPLES", "6"))
 SEED = 20261205
@@ -118,6 +124,7 @@ def real_ids(cloud: InProcessCloud, user: str, token: str) -> dict[str, str]:
     assert scope.status_code == 200, scope.text
     owner = scope.json()["token"]
     return {
+        **networking_ids(cloud, token),
         "server_id": server.json()["server"]["id"],
         "image_id": image.json()["id"],
         "flavor_id": TINY,
@@ -126,6 +133,54 @@ def real_ids(cloud: InProcessCloud, user: str, token: str) -> dict[str, str]:
         "tenant_id": owner["project"]["id"],
         "target_id": owner["project"]["id"],
         "user_id": owner["user"]["id"],
+    }
+
+
+def _created(client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post("/networking/v2.0" + path, json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = next(iter(response.json().values()))
+    return created
+
+
+def networking_ids(cloud: InProcessCloud, token: str) -> dict[str, str]:
+    """The user's network, subnet, port, security group and rule, router (its gateway on the admin's
+    external network, an interface on the subnet) and floating IP."""
+    admin_token = project_token(cloud, "admin")
+    with (
+        httpx.Client(base_url=cloud.base_url, headers={"X-Auth-Token": token}, timeout=30) as mine,
+        httpx.Client(base_url=cloud.base_url, headers={"X-Auth-Token": admin_token}, timeout=30) as admin,
+    ):
+        public = _created(admin, "/networks", {"network": {"name": "fuzz-public", "router:external": True}})
+        external = {"network_id": public["id"], "ip_version": 4, "cidr": "203.0.113.0/24"}
+        _created(admin, "/subnets", {"subnet": external})
+        network = _created(mine, "/networks", {"network": {"name": "fuzz"}})
+        subnet = _created(
+            mine,
+            "/subnets",
+            {"subnet": {"network_id": network["id"], "ip_version": 4, "cidr": "10.0.0.0/24"}},
+        )
+        port = _created(mine, "/ports", {"port": {"network_id": network["id"]}})
+        group = _created(mine, "/security-groups", {"security_group": {"name": "fuzz"}})
+        gateway = {"network_id": public["id"]}
+        router = _created(mine, "/routers", {"router": {"name": "fuzz", "external_gateway_info": gateway}})
+        added = mine.put(
+            f"/networking/v2.0/routers/{router['id']}/add_router_interface", json={"subnet_id": subnet["id"]}
+        )
+        assert added.status_code == 200, added.text
+        floating_ip = _created(
+            mine, "/floatingips", {"floatingip": {"floating_network_id": public["id"], "port_id": port["id"]}}
+        )
+    return {
+        "network_id": network["id"],
+        "subnet_id": subnet["id"],
+        "port_id": port["id"],
+        "security_group_id": group["id"],
+        "security_group_rule_id": group["security_group_rules"][0]["id"],
+        "router_id": router["id"],
+        "floatingip_id": floating_ip["id"],
+        "resource_id": network["id"],
+        "alias": "router",
     }
 
 
