@@ -73,17 +73,19 @@ class HostStateReader:
         self.host = host
         self.underlay_ips = underlay_ips
 
-    def build(self, network_ids: Collection[str] | None = None) -> HostState:
+    def build(self, network_ids: Collection[str] | None = None, *, with_routers: bool = False) -> HostState:
+        """The whole host (``network_ids`` None, routers included), or the slice on some networks: a
+        wire's leaves routers to the sync; a change's (``with_routers``) takes the routers served here
+        with a leg on them, each with every leg's network, so a floating IP reaches its router at once."""
         query = select(PortRow).where(PortRow.binding_host_id == self.host)
         if network_ids is not None:
             query = query.where(PortRow.network_id.in_(list(network_ids)))
         bound = list(self.session.scalars(query.order_by(PortRow.id)))
         vm_ports = [port for port in bound if is_vm_port(port)]
         dhcp_ports = [port for port in bound if port.device_owner == DHCP_OWNER]
-        # A slice (one network, for a wire) leaves routers alone: only the full sync converges them.
         router_ids = (
             self._routers_of({port.device_id for port in bound if port.device_owner in ROUTER_OWNERS})
-            if network_ids is None
+            if network_ids is None or with_routers
             else []
         )
         router_ports = self._router_ports(router_ids)
@@ -295,8 +297,10 @@ def read_host_state(
     host: str,
     underlay_ips: Mapping[str, str],
     network_ids: Collection[str] | None = None,
+    *,
+    with_routers: bool = False,
 ) -> HostState:
-    return HostStateReader(session, host, underlay_ips).build(network_ids)
+    return HostStateReader(session, host, underlay_ips).build(network_ids, with_routers=with_routers)
 
 
 def _network(row: NetworkRow) -> Network:

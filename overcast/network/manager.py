@@ -49,7 +49,7 @@ class PortNotBoundHere(errors.Conflict):
 
 
 class NetworkManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.2"
+    RPC_API_VERSION: ClassVar[str] = "1.3"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
 
@@ -159,15 +159,26 @@ class NetworkManager(Manager):
 
     @rpc_method
     def network_changed(self, ctxt: RequestContext, network_id: str) -> None:
-        """A peer wired a port on the network: re-converge it here if this host has it (fanout cast)."""
+        """Something on the network changed (fanout cast: a peer's wire, a port's groups or addresses, a
+        subnet, a floating IP): if this host has it, re-converge it, its ports here and the routers it
+        serves with a leg on it, at once rather than at the next periodic sync."""
         self.records.claim_dhcp_ports([network_id])
         with self._lock:
-            state = self._read_state([network_id])
+            state = self._read_state([network_id], with_routers=True)
             for network in state.networks:
                 self.driver.ensure_network(network, state.remote_vteps.get(network.id, frozenset()))
             for group in state.security_groups:
                 self.driver.ensure_security_group(group)
+            # A port already exactly as its record says (its chain names the same groups) is skipped.
+            in_place = self.driver.ports_in_place(state.ports)
+            for port in state.ports:
+                if port.id not in in_place:
+                    self.driver.ensure_port(port)
             self._ensure_dhcp(state)
+            for router in state.routers:
+                self.driver.ensure_router(router)
+        if state.routers:
+            self.records.set_floating_ip_statuses([router.id for router in state.routers])
 
     @rpc_method
     def security_groups_changed(self, ctxt: RequestContext, group_ids: list[str]) -> None:
@@ -210,9 +221,11 @@ class NetworkManager(Manager):
                 raise PortNotBoundHere(f"Port {port_id} is not bound to host {self.host}.")
             return port.network_id
 
-    def _read_state(self, network_ids: Collection[str] | None) -> HostState:
+    def _read_state(self, network_ids: Collection[str] | None, *, with_routers: bool = False) -> HostState:
         with self.cloud.db.reader() as session:
-            return host_state.read_host_state(session, self.host, self.underlay_ips(session), network_ids)
+            return host_state.read_host_state(
+                session, self.host, self.underlay_ips(session), network_ids, with_routers=with_routers
+            )
 
     def underlay_ips(self, session: Session) -> dict[str, str]:
         """Each host's underlay (VXLAN) address as its agent recorded it; this host's from its settings."""

@@ -14,8 +14,9 @@ BINARY = "overcast-network"
 
 class NetworkAgentAPI(ServiceRPCAPI):
     TOPIC: ClassVar[str] = TOPIC
-    # 1.1: wire_port, unwire_port, network_changed; 1.2: security_groups_changed
-    VERSION: ClassVar[str] = "1.2"
+    # 1.1: wire_port, unwire_port, network_changed; 1.2: security_groups_changed; 1.3: network_changed
+    # also converges the network's ports and the routers on it (same arguments)
+    VERSION: ClassVar[str] = "1.3"
 
     def wire_port(
         self, ctxt: RequestContext, host: str, port_id: str, timeout: float | None = None
@@ -37,8 +38,9 @@ class NetworkAgentAPI(ServiceRPCAPI):
         client.call(ctxt, "unwire_port", port_id=port_id)
 
     def network_changed(self, ctxt: RequestContext, network_id: str) -> None:
-        """Tell every agent that a port was wired on the network (fanout cast): hosts that have it
-        re-converge its tunnels and DHCP entries."""
+        """Tell every agent that the network's ports, subnets or floating IPs changed (fanout cast):
+        hosts that have it re-converge its tunnels, DHCP entries, their ports on it (groups, addresses)
+        and the routers they serve on it (interfaces, floating IPs)."""
         self.client.prepare(fanout=True).cast(ctxt, "network_changed", network_id=network_id)
 
     def security_groups_changed(self, ctxt: RequestContext, group_ids: list[str]) -> None:
