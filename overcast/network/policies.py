@@ -31,8 +31,11 @@ SECURITY_GROUPS = f"{V2}/security-groups"
 SECURITY_GROUP = f"{SECURITY_GROUPS}/{{security_group_id}}"
 SECURITY_GROUP_RULES = f"{V2}/security-group-rules"
 SECURITY_GROUP_RULE = f"{SECURITY_GROUP_RULES}/{{security_group_rule_id}}"
+AUTO_ALLOCATED_TOPOLOGY = f"{V2}/auto-allocated-topology/{{project_id}}"
 
 GET_EXTENSIONS = "get_extensions"
+GET_AUTO_ALLOCATED_TOPOLOGY = "get_auto_allocated_topology"
+DELETE_AUTO_ALLOCATED_TOPOLOGY = "delete_auto_allocated_topology"
 CREATE_NETWORK = "create_network"
 GET_NETWORK = "get_network"
 UPDATE_NETWORK = "update_network"
@@ -335,6 +338,18 @@ RULES: tuple[DocumentedRule, ...] = (
     documented(UPDATE_QUOTA, ADMIN, "Set a project's networking quotas.", ("PUT", QUOTA)),
     documented(
         DELETE_QUOTA, ADMIN, "Reset a project's networking quotas to the defaults.", ("DELETE", QUOTA)
+    ),
+    documented(
+        GET_AUTO_ALLOCATED_TOPOLOGY,
+        ADMIN | OWN_PROJECT,
+        "Get (making it at first) a project's auto-allocated network, subnet and router.",
+        ("GET", AUTO_ALLOCATED_TOPOLOGY),
+    ),
+    documented(
+        DELETE_AUTO_ALLOCATED_TOPOLOGY,
+        ADMIN | OWN_PROJECT,
+        "Delete a project's auto-allocated topology.",
+        ("DELETE", AUTO_ALLOCATED_TOPOLOGY),
     ),
     *_tag_rules(),
 )

@@ -33,6 +33,25 @@ class Network(Base, TimestampMixin):
     mtu: Mapped[int] = mapped_column(Integer, nullable=False)
     port_security_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     revision_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Neutron's is_default: the external network get-me-a-network puts projects' routers' gateways on.
+    is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="0")
+
+
+class AutoAllocatedTopology(Base):
+    """A project's get-me-a-network topology. The project is the primary key: of two first servers
+    asking at once, one claims the row and builds, the other waits for it. Network and router are
+    empty while the claimant builds them."""
+
+    __tablename__ = "auto_allocated_topologies"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Deleting the network by hand ends the topology (the next request makes a new one).
+    network_id: Mapped[str | None] = mapped_column(
+        ForeignKey("networks.id", ondelete="CASCADE"), nullable=True
+    )
+    router_id: Mapped[str | None] = mapped_column(
+        ForeignKey("routers.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class Subnet(Base, TimestampMixin):

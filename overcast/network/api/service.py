@@ -18,6 +18,7 @@ from overcast.db.models.network import FloatingIP, Network, Port, Router, Securi
 from overcast.network import policies
 from overcast.network.api import access, tags
 from overcast.network.api.agent_notices import AgentNotices
+from overcast.network.api.auto_topology import AutoTopology
 from overcast.network.api.errors import InvalidInput, PolicyNotAuthorized, TagNotFound
 from overcast.network.api.floating_ips import FloatingIPs
 from overcast.network.api.networks import Networks, bump
@@ -55,6 +56,7 @@ class NetworkAPI:
         self.ports = Ports(self.db, self.settings, self.quotas, rng, self.security_groups, notices)
         self.routers = Routers(self.db, self.settings, self.quotas, rng)
         self.floating_ips = FloatingIPs(self.db, self.settings, self.quotas, rng, notices)
+        self.auto_topology = AutoTopology(self.db, self.settings, self.networks, self.subnets, self.routers)
         self.tags = Tags(self)
         self.quota_api = QuotaAPI(self.db, self.quotas)
 

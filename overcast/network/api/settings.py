@@ -20,3 +20,6 @@ class NetworkSettings(BaseSettings):
     physnet_mtu: int = 1500
     # Neutron's base_mac: generated MAC addresses keep its first three bytes (fa:16:3e is OpenStack's).
     base_mac: str = "fa:16:3e:00:00:00"
+    # Where Neutron takes a default subnet pool's prefix: the subnet of each project's auto-allocated
+    # (get-me-a-network) network. Projects' networks are isolated, so they all may share it.
+    auto_allocated_cidr: str = "10.0.0.0/24"
