@@ -30,8 +30,8 @@ from overcast.manager import Manager, periodic_task, rpc_method
 from overcast.network import host_state
 from overcast.network.agent_records import ACTIVE, DOWN, AgentRecords
 from overcast.network.driver_choice import dhcp_namespace_of, load_network_driver
-from overcast.network.drivers.base import NetworkDriver
-from overcast.network.drivers.model import HostState
+from overcast.network.drivers.base import NetworkDriver, NetworkDriverError
+from overcast.network.drivers.model import HostState, Router
 from overcast.network.metadata_proxies import MetadataProxies
 from overcast.network.rpcapi import BINARY, TOPIC, NetworkAgentAPI
 
@@ -166,7 +166,8 @@ class NetworkManager(Manager):
         with self._lock:
             state = self._read_state([network_id], with_routers=True)
             for network in state.networks:
-                self.driver.ensure_network(network, state.remote_vteps.get(network.id, frozenset()))
+                if network.id == network_id:
+                    self.driver.ensure_network(network, state.remote_vteps.get(network.id, frozenset()))
             for group in state.security_groups:
                 self.driver.ensure_security_group(group)
             # A port already exactly as its record says (its chain names the same groups) is skipped.
@@ -175,10 +176,24 @@ class NetworkManager(Manager):
                 if port.id not in in_place:
                     self.driver.ensure_port(port)
             self._ensure_dhcp(state)
-            for router in state.routers:
-                self.driver.ensure_router(router)
-        if state.routers:
-            self.records.set_floating_ip_statuses([router.id for router in state.routers])
+            served = [router.id for router in state.routers if self._ensure_router(router, state)]
+        if served:
+            self.records.set_floating_ip_statuses(served)
+
+    def _ensure_router(self, router: Router, state: HostState) -> bool:
+        """Wire the router's other legs' networks, then the router. A leg this host cannot wire (a flat
+        network with no interface here) fails that router only, not the change's network."""
+        legs = {interface.network_id for interface in router.interfaces}
+        legs |= {router.gateway.network_id} if router.gateway else set()
+        try:
+            for network in state.networks:
+                if network.id in legs:
+                    self.driver.ensure_network(network, state.remote_vteps.get(network.id, frozenset()))
+            self.driver.ensure_router(router)
+        except NetworkDriverError:
+            LOG.exception("host %s could not converge router %s", self.host, router.id)
+            return False
+        return True
 
     @rpc_method
     def security_groups_changed(self, ctxt: RequestContext, group_ids: list[str]) -> None:

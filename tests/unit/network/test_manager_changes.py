@@ -12,6 +12,8 @@ import pytest
 from overcast.cloud import Cloud
 from overcast.db import Database
 from overcast.network.api.service import NetworkAPI
+from overcast.network.drivers.base import NetworkDriverError
+from overcast.network.drivers.model import Network
 from overcast.network.drivers.noop import NoopDriver
 from overcast.network.manager import NetworkManager
 from overcast.network.rpcapi import NetworkAgentAPI
@@ -144,3 +146,29 @@ def test_the_apis_casts_apply_a_floating_ip_and_a_ports_groups_with_no_sync(
     api.ports.update(ALICE, vm["id"], {"security_groups": [web["id"]]})
     wait_until(lambda: driver.ports[vm["id"]].security_group_ids == (web["id"],), timeout=5)
     assert web["id"] in driver.security_groups
+
+
+class NoFlatDriver(NoopDriver):
+    """A data plane that cannot wire a flat network (as linuxbridge without its physical interface)."""
+
+    def ensure_network(self, network: Network, remote_vteps: frozenset[str] = frozenset()) -> None:
+        if network.segmentation_type == "flat":
+            raise NetworkDriverError(f"Physical network {network.physical_network} has no interface here.")
+        super().ensure_network(network, remote_vteps)
+
+
+def test_a_router_leg_the_host_cannot_wire_fails_only_that_router(api: NetworkAPI, cloud: Cloud) -> None:
+    public_id, _ = external_network(api)
+    network_id, _, router_id = routed_network(api, public_id)
+    vm = bound_port(api, network_id, "host-a")
+    driver = NoFlatDriver()
+    agent = NetworkManager(cloud, "host-a", driver=driver)
+    with pytest.raises(NetworkDriverError):
+        agent.sync()  # claims the router, then fails on its flat public leg
+    web = api.security_groups.create(ALICE, {"name": "web"})
+    api.ports.update(ALICE, vm["id"], {"security_groups": [web["id"]]})
+
+    agent.network_changed(ALICE, network_id)
+
+    assert driver.ports[vm["id"]].security_group_ids == (web["id"],)
+    assert network_id in driver.dhcp_servers and router_id not in driver.routers
