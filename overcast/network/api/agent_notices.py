@@ -35,7 +35,9 @@ class AgentNotices:
         _after_commit(lambda: agents.security_groups_changed(ctxt, wanted), f"groups {wanted}")
 
     def networks_changed(self, ctxt: RequestContext, network_ids: Iterable[str | None]) -> None:
-        """These networks' ports, subnets or floating IPs changed: hosts having them re-converge them."""
+        """These networks' ports, subnets or floating IPs changed: hosts having them re-converge them,
+        their ports there (a port's groups) and the routers they serve on them (a floating IP's NAT,
+        cast with its fixed port's network), so no per-port or per-router cast is needed."""
         agents = self.agents
         if agents is None:
             return
