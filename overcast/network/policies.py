@@ -74,6 +74,7 @@ DELETE_SECURITY_GROUP_RULE = "delete_security_group_rule"
 NETWORK_ADMIN_ATTRIBUTES = (
     "shared",
     "router:external",
+    "is_default",
     "provider:network_type",
     "provider:physical_network",
     "provider:segmentation_id",
@@ -147,7 +148,7 @@ def _network_attribute_rules() -> tuple[DocumentedRule, ...]:
                 ("POST", NETWORKS),
             )
         )
-    for attribute in ("shared", "router:external"):
+    for attribute in ("shared", "router:external", "is_default"):
         rules.append(
             documented(
                 attribute_rule(UPDATE_NETWORK, attribute),

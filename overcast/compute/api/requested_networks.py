@@ -5,6 +5,12 @@ The result goes into the instance's system metadata in the create transaction: `
 list of `{"network_id", "fixed_ip"?}` and `{"port_id"}` items (`[]`: no network, the guest keeps the
 driver's own user-mode networking), and `security_group_ids`, the groups the host gives the ports it
 makes. The host creates the ports (as Nova's compute manager does), so nothing here writes a port.
+
+"auto" with no usable network is Nova's get-me-a-network (2.37): `allocate_auto_network` has the network
+service make the project's network, subnet and router, before the create transaction, which then finds
+that network as the project's only one. Without a default external network (`is_default`) there is
+nothing to route it to, and the server keeps the driver's user-mode networking instead of Nova's 400,
+so the CLI's "auto" on a laptop without networks still boots.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from overcast import errors
 from overcast.context import RequestContext
 from overcast.db.models.network import IPAllocation, Network, Port, SecurityGroup, Subnet
 from overcast.network.api import access
+from overcast.network.api.auto_topology import AutoAllocationFailure
 from overcast.network.api.errors import NetworkNotFound, PortNotFound
+from overcast.network.api.service import NetworkAPI
 
 # What a create names: "auto", "none", None (no `networks` key) or its list of items.
 NetworksRequest = str | Sequence[dict[str, Any]] | None
@@ -42,21 +50,46 @@ def resolve_networks(
     if networks == "none":
         return []
     if networks is None or isinstance(networks, str) or not networks:
-        # Without routers there is no network to allocate the project ("get me a network"), so like a
+        # "auto" found its network in allocate_auto_network if the cloud can route one; else, like a
         # cloud without networks at all, the server keeps the driver's user-mode networking.
         return only_usable_network(session, ctxt)
     return [_resolve_item(session, ctxt, item, count) for item in networks]
 
 
-def only_usable_network(session: Session, ctxt: RequestContext) -> list[dict[str, str]]:
-    """The project's own networks and the shared ones; more than one is Nova's 409."""
-    usable = list(
+def allocate_auto_network(network: NetworkAPI, ctxt: RequestContext, networks: NetworksRequest) -> None:
+    """Get-me-a-network for an "auto" request of a project with no usable network, when the cloud has a
+    default external network (Nova's 400 if it cannot be made). Runs outside the create transaction: the
+    network service writes in its own."""
+    if networks != "auto" or not ctxt.project_id:
+        return
+    with network.db.reader() as session:
+        if _usable_networks(session, ctxt):
+            return
+    try:
+        network.auto_topology.default_external_network()
+    except AutoAllocationFailure:
+        return
+    try:
+        network.auto_topology.allocate(ctxt, ctxt.project_id)
+    except errors.OvercastError as error:
+        raise errors.BadRequest(
+            f"Unable to automatically allocate a network for project {ctxt.project_id}: {error}"
+        ) from None
+
+
+def _usable_networks(session: Session, ctxt: RequestContext) -> list[str]:
+    return list(
         session.scalars(
             select(Network.id)
             .where(or_(Network.shared, (Network.project_id == ctxt.project_id) & ~Network.external))
             .limit(2)
         )
     )
+
+
+def only_usable_network(session: Session, ctxt: RequestContext) -> list[dict[str, str]]:
+    """The project's own networks and the shared ones; more than one is Nova's 409."""
+    usable = _usable_networks(session, ctxt)
     if len(usable) > 1:
         raise NetworkAmbiguous()
     if not usable:

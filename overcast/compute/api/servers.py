@@ -27,7 +27,11 @@ from overcast.compute.api.aggregates import host_zones
 from overcast.compute.api.block_devices import boot_image
 from overcast.compute.api.keypairs import KeyPairAPI
 from overcast.compute.api.lookup import id_from_ref, visible_flavor, visible_image, visible_instance
-from overcast.compute.api.requested_networks import resolve_networks, resolve_security_groups
+from overcast.compute.api.requested_networks import (
+    allocate_auto_network,
+    resolve_networks,
+    resolve_security_groups,
+)
 from overcast.compute.api.server_queries import MAX_LIMIT, Server, ServerFilters, list_page, with_details
 from overcast.compute.network_info import CREATED_PORT_IDS, REQUESTED_NETWORKS, SECURITY_GROUP_IDS
 from overcast.compute.notifications import InstanceNotifier
@@ -140,6 +144,7 @@ class ServerAPI:
         reservation_id = f"r-{secrets.token_hex(4)}"
         if request.networks != "none" and "default" in request.security_groups:
             self._ensure_default_group(ctxt.project_id)
+        allocate_auto_network(self.network, ctxt, request.networks)
 
         def write(session: Session) -> list[Instance]:
             flavor = self._flavor_for_boot(session, ctxt, request.flavor_ref)

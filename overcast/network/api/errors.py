@@ -168,6 +168,10 @@ class InvalidRoutes(NeutronTyped, errors.BadRequest):
     pass
 
 
+class DefaultExternalNetworkExists(NeutronTyped, errors.Conflict):
+    pass
+
+
 class BadRequest(NeutronTyped, errors.BadRequest):
     """Neutron's "Bad router request": what a router cannot take (a subnet twice, no gateway, ...)."""
 

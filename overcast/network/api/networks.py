@@ -18,6 +18,7 @@ from overcast.db.models.network import IPAllocation, Network, Port, Subnet
 from overcast.network import policies
 from overcast.network.api import access, queries, records, segments, tags
 from overcast.network.api.errors import (
+    DefaultExternalNetworkExists,
     FlatNetworkInUse,
     InvalidInput,
     InvalidSharedSetting,
@@ -42,6 +43,7 @@ ATTRIBUTES: dict[str, queries.Attribute] = {
     "admin_state_up": queries.Attribute("admin_state_up", queries.as_bool),
     "shared": queries.Attribute("shared", queries.as_bool),
     "router:external": queries.Attribute("external", queries.as_bool),
+    "is_default": queries.Attribute("is_default", queries.as_bool),
     "mtu": queries.Attribute("mtu", queries.as_int),
     "port_security_enabled": queries.Attribute("port_security_enabled", queries.as_bool),
     "provider:network_type": queries.Attribute("network_type"),
@@ -70,6 +72,21 @@ def owner_project(ctxt: RequestContext, attrs: Mapping[str, Any]) -> str:
     if project != ctxt.project_id and not ctxt.is_admin:
         raise PolicyNotAuthorized("Only admins may create a resource in another project.")
     return str(project)
+
+
+def check_default_external(session: Session, network: Network) -> None:
+    """Neutron's is_default: only an external network, and only one, is get-me-a-network's."""
+    if not network.is_default:
+        return
+    if not network.external:
+        raise InvalidInput("is_default may only be set on a router:external network")
+    other = session.scalar(
+        select(Network.id).where(Network.is_default, Network.external, Network.id != network.id).limit(1)
+    )
+    if other is not None:
+        raise DefaultExternalNetworkExists(
+            f"Unable to set {network.id} as default external network, since {other} is already the default."
+        )
 
 
 def flag(attrs: Mapping[str, Any], name: str, default: bool) -> bool:
@@ -166,6 +183,7 @@ class Networks:
                 admin_state_up=flag(attrs, "admin_state_up", True),
                 shared=flag(attrs, "shared", False),
                 external=flag(attrs, "router:external", False),
+                is_default=flag(attrs, "is_default", False),
                 network_type=segment.network_type,
                 physical_network=segment.physical_network,
                 segmentation_id=segmentation_id,
@@ -173,6 +191,7 @@ class Networks:
                 port_security_enabled=flag(attrs, "port_security_enabled", True),
                 revision_number=0,
             )
+            check_default_external(session, network)
             session.add(network)
             session.flush()
             tags.replace(session, network.id, tag_list)
@@ -212,7 +231,7 @@ class Networks:
             network = access.get_network(session, ctxt, network_id, lock=True)
             check_revision(network, revision)
             enforce(ctxt, policies.UPDATE_NETWORK, network.project_id)
-            for attribute in ("shared", "router:external"):
+            for attribute in ("shared", "router:external", "is_default"):
                 if attribute in attrs:
                     enforce(
                         ctxt, policies.attribute_rule(policies.UPDATE_NETWORK, attribute), network.project_id
@@ -229,10 +248,12 @@ class Networks:
                 ("shared", "shared"),
                 ("admin_state_up", "admin_state_up"),
                 ("router:external", "external"),
+                ("is_default", "is_default"),
                 ("port_security_enabled", "port_security_enabled"),
             ):
                 if attribute in attrs:
                     setattr(network, column, flag(attrs, attribute, False))
+            check_default_external(session, network)
             bump(network)
             session.flush()
             return self.records(session, ctxt, [network])[0]

@@ -69,6 +69,7 @@ def network_records(session: Session, ctxt: RequestContext, networks: Sequence[N
             "status": network.status,
             "shared": network.shared,
             "router:external": network.external,
+            "is_default": network.is_default,
             "subnets": subnets[network.id],
             "mtu": network.mtu,
             "port_security_enabled": network.port_security_enabled,

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from overcast.db import Database
 from overcast.db.models.network import AutoAllocatedTopology, Network, Port, Router
@@ -16,7 +16,7 @@ from overcast.network.api.auto_topology import (
     ROUTER_NAME,
     AutoAllocationFailure,
 )
-from overcast.network.api.errors import PolicyNotAuthorized
+from overcast.network.api.errors import DefaultExternalNetworkExists, InvalidInput, PolicyNotAuthorized
 from overcast.network.api.queries import ListQuery
 from overcast.network.api.routers import INTERFACE_OWNER
 from overcast.network.api.service import NetworkAPI
@@ -36,15 +36,12 @@ def make_external(api: NetworkAPI, *, default: bool) -> str:
             "router:external": True,
             "provider:network_type": "flat",
             "provider:physical_network": "public",
+            "is_default": default,
         },
     )
     api.subnets.create(
         ADMIN, {"network_id": network["id"], "ip_version": 4, "cidr": "203.0.113.0/24", "enable_dhcp": False}
     )
-    if default:
-        # The flag's API (network create/update is_default) is not served yet; the operator's choice is
-        # the row's.
-        api.db.write(lambda session: session.execute(update(Network).values(is_default=True)))
     return str(network["id"])
 
 
@@ -167,3 +164,19 @@ def test_another_projects_topology_is_refused_to_members(api: NetworkAPI, public
 def test_an_unknown_field_is_a_400(api: NetworkAPI, public: str) -> None:
     with pytest.raises(Exception, match="Unrecognized field"):
         api.auto_topology.get(ALICE, "project-a", ["name"])
+
+
+def test_only_one_external_network_is_the_default_and_only_admins_choose_it(
+    api: NetworkAPI, public: str
+) -> None:
+    with pytest.raises(DefaultExternalNetworkExists, match=f"since {public} is already the default"):
+        api.networks.create(
+            ADMIN, {"router:external": True, "is_default": True, "provider:network_type": "vxlan"}
+        )
+    with pytest.raises(InvalidInput, match="router:external"):
+        api.networks.create(ADMIN, {"is_default": True})
+    with pytest.raises(PolicyNotAuthorized):
+        api.networks.create(ALICE, {"is_default": False})
+    assert api.networks.update(ADMIN, public, {"is_default": False})["is_default"] is False
+    with pytest.raises(AutoAllocationFailure):
+        api.auto_topology.get(ALICE, "project-a", ["dry-run"])

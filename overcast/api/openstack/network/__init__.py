@@ -1,5 +1,5 @@
 """The Networking v2.0 API (Neutron's) under /networking: versions, extensions, networks, subnets, ports,
-security groups and their rules, routers, floating IPs, quotas, and standard tags."""
+security groups and their rules, routers, floating IPs, quotas, standard tags, and get-me-a-network."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 
 from overcast.api.auth import readable_without_token
 from overcast.api.openstack.network import (
+    auto_topology,
     networks,
     ports,
     quotas,
@@ -23,7 +24,7 @@ PUBLIC_PATHS = readable_without_token(versions.ROOT, versions.ROOT + "/v2.0")
 
 def build_router() -> APIRouter:
     router = APIRouter()
-    for module in (versions, networks, subnets, ports, security_groups, routers, quotas, tags):
+    for module in (versions, networks, subnets, ports, security_groups, routers, quotas, tags, auto_topology):
         router.include_router(module.router)
     return router
 

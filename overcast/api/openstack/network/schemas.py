@@ -42,6 +42,7 @@ class NetworkAttributes(Attributes):
     admin_state_up: StrictBool | None = None
     shared: StrictBool | None = None
     router_external: StrictBool | None = Field(None, alias="router:external")
+    is_default: StrictBool | None = None
     mtu: StrictInt | None = None
     port_security_enabled: StrictBool | None = None
     provider_network_type: StrictStr | None = Field(None, alias="provider:network_type")

@@ -86,6 +86,12 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
         "Security groups and their rules; each project has a default group.",
     ),
     ("stateful-security-group", "Stateful security group", "A security group's stateful attribute."),
+    (
+        "auto-allocated-topology",
+        "Auto Allocated Topology Services",
+        "Get-me-a-network: a project's network, subnet and router on the is_default external network, "
+        "made at its first GET.",
+    ),
 )
 
 
