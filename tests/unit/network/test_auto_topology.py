@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from overcast.compute.api.requested_networks import allocate_auto_network, resolve_networks
 from overcast.db import Database
 from overcast.db.models.network import AutoAllocatedTopology, Network, Port, Router
+from overcast.errors import BadRequest
 from overcast.network.api.auto_topology import (
     NETWORK_NAME,
     ROUTER_NAME,
@@ -180,3 +182,36 @@ def test_only_one_external_network_is_the_default_and_only_admins_choose_it(
     assert api.networks.update(ADMIN, public, {"is_default": False})["is_default"] is False
     with pytest.raises(AutoAllocationFailure):
         api.auto_topology.get(ALICE, "project-a", ["dry-run"])
+
+
+def test_compute_auto_allocates_only_for_auto_without_a_usable_network(api: NetworkAPI, public: str) -> None:
+    allocate_auto_network(api, ALICE, None)
+    allocate_auto_network(api, ALICE, "none")
+    assert api.auto_topology.exists("project-a") is None
+
+    allocate_auto_network(api, ALICE, "auto")
+
+    network_id = api.auto_topology.exists("project-a")
+    with api.db.reader() as session:
+        assert resolve_networks(session, ALICE, "auto", 1) == [{"network_id": network_id}]
+    own = api.networks.create(BOB, {"name": "own"})
+    api.subnets.create(BOB, {"network_id": own["id"], "ip_version": 4, "cidr": "10.9.0.0/24"})
+    allocate_auto_network(api, BOB, "auto")
+    assert api.auto_topology.exists("project-b") is None
+
+
+def test_compute_auto_keeps_user_mode_without_a_default_external_network(api: NetworkAPI) -> None:
+    make_external(api, default=False)
+
+    allocate_auto_network(api, ALICE, "auto")
+
+    assert api.auto_topology.exists("project-a") is None
+    with api.db.reader() as session:
+        assert resolve_networks(session, ALICE, "auto", 1) == []
+
+
+def test_compute_auto_that_cannot_be_made_is_novas_400(api: NetworkAPI, public: str) -> None:
+    api.quota_api.update(ADMIN, "project-a", {"router": 0})
+
+    with pytest.raises(BadRequest, match="Unable to automatically allocate a network for project project-a"):
+        allocate_auto_network(api, ALICE, "auto")
