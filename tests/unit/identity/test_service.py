@@ -72,7 +72,7 @@ def test_login_gives_a_scoped_token_with_implied_roles(
     rendered = body["token"]
     assert rendered["project"]["name"] == "admin"
     assert [role["name"] for role in rendered["roles"]] == ["admin", "member", "reader"]
-    assert {entry["type"] for entry in rendered["catalog"]} == {"identity", "compute", "image"}
+    assert {entry["type"] for entry in rendered["catalog"]} == {"identity", "compute", "image", "network"}
     context = identity.tokens.context(token, "req-1")
     assert (context.is_admin, context.project_name, context.request_id) == (True, "admin", "req-1")
 
