@@ -23,6 +23,7 @@ from overcast.db.engine import Database
 from overcast.db.models.network import FloatingIP, IPAllocation, Port, Router, Subnet
 from overcast.network import policies
 from overcast.network.api import access, allocations, ipam, queries, records, tags
+from overcast.network.api.agent_notices import AgentNotices
 from overcast.network.api.allocations import FixedIPRequest
 from overcast.network.api.errors import (
     BadRequest,
@@ -62,6 +63,11 @@ def interfaces_of(session: Session, router_id: str) -> list[Port]:
     return list(session.scalars(query))
 
 
+def leg_networks(session: Session, router_id: str) -> set[str]:
+    """The networks the router has a leg on: its interfaces' and its gateway's."""
+    return set(session.scalars(select(Port.network_id).where(Port.device_id == router_id)))
+
+
 def attached_subnets(session: Session, router_id: str) -> list[Subnet]:
     query = select(Subnet).where(
         Subnet.id.in_(
@@ -77,12 +83,25 @@ def attached_subnets(session: Session, router_id: str) -> list[Subnet]:
 
 class Routers:
     def __init__(
-        self, db: Database, settings: NetworkSettings, quotas: NetworkQuotas, rng: random.Random
+        self,
+        db: Database,
+        settings: NetworkSettings,
+        quotas: NetworkQuotas,
+        rng: random.Random,
+        notices: AgentNotices | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.quotas = quotas
         self.rng = rng
+        self.notices = notices or AgentNotices()
+
+    def _legs_changed(self, ctxt: RequestContext, session: Session, router: Router, *gone: str) -> None:
+        """After the write commits, the host serving the router re-converges it: an agent's
+        network_changed re-applies every router with a leg on that network, so telling the networks
+        it keeps reaches it (a leg taken away goes with that), and the networks it left tell the hosts
+        holding them."""
+        self.notices.networks_changed(ctxt, [*leg_networks(session, router.id), *gone])
 
     # --- create, read -----------------------------------------------------------------------------------
     def create(self, ctxt: RequestContext, attrs: Mapping[str, Any]) -> Record:
@@ -205,6 +224,7 @@ class Routers:
             router = access.get_router(session, ctxt, router_id, lock=True)
             check_revision(router, revision)
             enforce(ctxt, policies.UPDATE_ROUTER, router.project_id)
+            legs_before = leg_networks(session, router.id)
             if "external_gateway_info" in attrs:
                 gateway = attrs["external_gateway_info"] or None
                 self._check_gateway_rules(ctxt, policies.UPDATE_ROUTER, router.project_id, gateway)
@@ -221,6 +241,7 @@ class Routers:
                 router.admin_state_up = flag(attrs, "admin_state_up", True)
             bump(router)
             session.flush()
+            self._legs_changed(ctxt, session, router, *legs_before)
             return records.router_records(session, [router])[0]
 
         return self.db.write(write)
@@ -268,6 +289,7 @@ class Routers:
             subnets = [allocation.subnet_id for allocation in allocations.held_by(session, port.id)]
             bump(router)
             session.flush()
+            self._legs_changed(ctxt, session, router)
             return {
                 "id": router.id,
                 "tenant_id": router.project_id,
@@ -359,6 +381,8 @@ class Routers:
             session.delete(port)
             self.quotas.release(session, router.project_id, {"port": 1})
             bump(router)
+            session.flush()
+            self._legs_changed(ctxt, session, router, port.network_id)
             return {
                 "id": router.id,
                 "tenant_id": router.project_id,

@@ -54,7 +54,7 @@ class NetworkAPI:
         self.subnets = Subnets(self.db, self.settings, self.quotas, rng, notices)
         self.security_groups = SecurityGroups(self.db, self.quotas, notices)
         self.ports = Ports(self.db, self.settings, self.quotas, rng, self.security_groups, notices)
-        self.routers = Routers(self.db, self.settings, self.quotas, rng)
+        self.routers = Routers(self.db, self.settings, self.quotas, rng, notices)
         self.floating_ips = FloatingIPs(self.db, self.settings, self.quotas, rng, notices)
         self.auto_topology = AutoTopology(self.db, self.settings, self.networks, self.subnets, self.routers)
         self.tags = Tags(self)

@@ -140,6 +140,29 @@ def test_a_floating_ip_associated_and_disassociated_tells_the_fixed_ports_networ
     assert agents.sent == [("network_changed", network_id)] * 4
 
 
+def test_router_writes_tell_the_networks_the_router_has_legs_on_and_those_it_left(
+    api: NetworkAPI, agents: RecordingAgents
+) -> None:
+    public_id, _ = external_network(api)
+    network_id, _, router_id = routed_network(api, public_id)
+    other_id, other_subnet_id = network_with_subnet(api, "10.1.0.0/24")
+    agents.sent.clear()
+
+    api.routers.add_interface(ALICE, router_id, {"subnet_id": other_subnet_id})
+    added = sorted(agents.sent)
+    agents.sent.clear()
+    api.routers.remove_interface(ALICE, router_id, {"subnet_id": other_subnet_id})
+    removed = sorted(agents.sent)
+    agents.sent.clear()
+    api.routers.update(ALICE, router_id, {"external_gateway_info": None})
+    cleared = sorted(agents.sent)
+
+    legs = [("network_changed", one) for one in (network_id, other_id, public_id)]
+    assert added == sorted(legs)
+    assert removed == sorted(legs)  # the left network too: hosts holding it drop the leg
+    assert cleared == sorted(("network_changed", one) for one in (network_id, public_id))
+
+
 def test_a_write_inside_a_callers_transaction_casts_after_its_commit_and_not_on_rollback(
     api: NetworkAPI, agents: RecordingAgents
 ) -> None:
