@@ -1,9 +1,14 @@
-"""Fixtures for tests against real servers (RabbitMQ; PostgreSQL's live in tests/conftest.py)."""
+"""Fixtures for tests against real servers (RabbitMQ; PostgreSQL's live in tests/conftest.py) and the
+network lab (namespaces standing for hosts and VMs)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
+from tests.integration.network_hosts import Lab
 from tests.support.rabbitmq import RabbitMQUnavailable, ensure_rabbitmq
 
 
@@ -14,3 +19,14 @@ def rabbitmq_url() -> str:
         return ensure_rabbitmq()
     except RabbitMQUnavailable as exc:
         pytest.fail(f"RabbitMQ is needed by this test: {exc}")
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    """A network lab whose namespaces, links, nft tables and processes are all gone after the test."""
+    lab = Lab(state_dir=tmp_path / "network")
+    try:
+        yield lab
+    finally:
+        lab.cleanup()
+    assert lab.leftovers() == []

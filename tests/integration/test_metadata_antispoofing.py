@@ -43,16 +43,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
     running.stop()
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    lab = Lab(state_dir=tmp_path / "network")
-    try:
-        yield lab
-    finally:
-        lab.cleanup()
-    assert lab.leftovers() == []
-
-
 def curl(vm: VM, source: str | None = None) -> tuple[int, str]:
     args = ["curl", "-s", "-m", "3", "-w", "\n%{http_code}"]
     if source:

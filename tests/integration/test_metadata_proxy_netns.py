@@ -50,16 +50,6 @@ def admin(cloud: InProcessCloud) -> Connection:
     return cloud.connect("admin")
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    lab = Lab(state_dir=tmp_path / "network")
-    try:
-        yield lab
-    finally:
-        lab.cleanup()
-    assert lab.leftovers() == []
-
-
 def boot_with_port(
     demo: Connection, admin: Connection, network_id: str, name: str, address: str
 ) -> tuple[str, Any]:

@@ -53,16 +53,6 @@ UNDERLAY_IP = "198.18.0.1"
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    lab = Lab(state_dir=tmp_path / "network")
-    try:
-        yield lab
-    finally:
-        lab.cleanup()
-    assert lab.leftovers() == []
-
-
-@pytest.fixture
 def cloud(db: Database, tmp_path: Path) -> Cloud:
     return agent_cloud(db, tmp_path, network_sync_interval=0.5, network_underlay_ip=UNDERLAY_IP)
 

@@ -71,16 +71,6 @@ except OSError:
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    lab = Lab(state_dir=tmp_path / "network")
-    try:
-        yield lab
-    finally:
-        lab.cleanup()
-    assert lab.leftovers() == []
-
-
-@pytest.fixture
 def cloud(db: Database, tmp_path: Path) -> Cloud:
     # No periodic sync during the test: only the API's fanout can change the firewall.
     return agent_cloud(db, tmp_path, network_sync_interval=3600, network_underlay_ip="198.18.0.1")

@@ -11,7 +11,6 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,16 +37,6 @@ EGRESS_ONLY = SecurityGroup(
     id=str(uuid.uuid4()), rules=(SecurityGroupRule(id=str(uuid.uuid4()), direction="egress"),)
 )
 NO_RULES = SecurityGroup(id=str(uuid.uuid4()))
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    lab = Lab(state_dir=tmp_path / "network")
-    try:
-        yield lab
-    finally:
-        lab.cleanup()
-    assert lab.leftovers() == []
 
 
 def lease(vm: VM, folder: Path) -> dict[str, str]:

@@ -5,9 +5,7 @@ test makes; everything is removed after each test, and a test proves nothing is 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,16 +29,6 @@ pytestmark = pytest.mark.skipif(
     not tools_available(), reason="prerequisites: root and iproute2, nftables, dnsmasq are not installed"
 )
 HOST_1_VTEP, HOST_2_VTEP, SWITCH_VTEP = "198.18.0.1", "198.18.0.2", "198.18.0.3"
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    lab = Lab(state_dir=tmp_path / "network")
-    try:
-        yield lab
-    finally:
-        lab.cleanup()
-    assert lab.leftovers() == []
 
 
 def host_driver(lab: Lab, host: str, vtep: str, physical: str | None = None) -> LinuxBridgeDriver:

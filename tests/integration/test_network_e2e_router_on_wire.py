@@ -38,16 +38,6 @@ HOST = "lab-host"
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    lab = Lab(state_dir=tmp_path / "network")
-    try:
-        yield lab
-    finally:
-        lab.cleanup()
-    assert lab.leftovers() == []
-
-
-@pytest.fixture
 def cloud(db: Database, tmp_path: Path, lab: Lab) -> Iterator[tuple[Cloud, str]]:
     cloud = agent_cloud(db, tmp_path, network_sync_interval=300, network_underlay_ip="198.18.0.1")
     host_namespace = lab.namespace("host")

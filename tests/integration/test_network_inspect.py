@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +43,6 @@ pytestmark = pytest.mark.skipif(
 )
 AGENT_HOST = "lab-host"
 UNDERLAY_IP = "198.18.0.1"
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    lab = Lab(state_dir=tmp_path / "network")
-    try:
-        yield lab
-    finally:
-        lab.cleanup()
-    assert lab.leftovers() == []
 
 
 @pytest.fixture

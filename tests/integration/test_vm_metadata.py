@@ -80,16 +80,6 @@ def qemu_entering(namespace: str, folder: Path) -> str:
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    lab = Lab(state_dir=tmp_path / "network")
-    try:
-        yield lab
-    finally:
-        lab.cleanup()
-    assert lab.leftovers() == []
-
-
-@pytest.fixture
 def cloud(lab: Lab, tmp_path: Path) -> Iterator[InProcessCloud]:
     host_namespace = lab.namespace("host")
     data_dir = qemu.new_data_dir()
