@@ -77,17 +77,27 @@ class RecyclingSerialDriver(FakeDriver):
 
     def get_serial_console(self, uuid: str) -> dict[str, Any]:
         self.get_info(uuid)  # InstanceNotFound for a VM this host does not have
+        # A previous test's VM may still be on its way out: wait for its port as QEMU's range would
+        # have a new VM wait for a free one, instead of failing the console call.
+        deadline = time.monotonic() + 10
+        while (slot := self._take_slot(uuid)) is None:
+            assert time.monotonic() < deadline, f"no serial port freed up: held by {self.holders}"
+            time.sleep(0.05)
+        host, port = self.listeners[slot].server_address[:2]
+        return {"kind": "tcp", "host": host, "port": port}
+
+    def _take_slot(self, uuid: str) -> int | None:
         live = set(self.list_instance_uuids())
         with self._slots_lock:
             for slot, holder in list(self.holders.items()):
                 if holder not in live:
                     del self.holders[slot]
             slot = next((s for s, holder in self.holders.items() if holder == uuid), None)
-            if slot is None:
-                slot = min(set(range(_SLOTS)) - set(self.holders))
+            free = set(range(_SLOTS)) - set(self.holders)
+            if slot is None and free:
+                slot = min(free)
                 self.holders[slot] = uuid
-        host, port = self.listeners[slot].server_address[:2]
-        return {"kind": "tcp", "host": host, "port": port}
+            return slot
 
     def close(self) -> None:
         for listener in self.listeners:
