@@ -19,6 +19,7 @@ from overcast.db.models import (  # noqa: F401
     quota,
     server_groups,
     server_tags,
+    volume,
 )
 from overcast.db.models.service import ServiceRecord
 
