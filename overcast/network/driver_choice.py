@@ -18,7 +18,7 @@ from overcast.network.drivers.noop import NoopDriver
 from overcast.virt.driver import resolve_driver_name
 
 DRIVERS = ("linuxbridge", "noop")
-LINUXBRIDGE_TOOLS = ("ip", "bridge", "nft", "dnsmasq")
+LINUXBRIDGE_TOOLS = ("ip", "bridge", "nft", "dnsmasq", "dhcp_release")
 
 
 def can_wire_vms() -> bool:

@@ -20,7 +20,15 @@ from overcast.network.drivers import names
 from overcast.network.drivers.linuxbridge.commands import HostCommands
 from overcast.network.drivers.linuxbridge.dhcp import METADATA_ADDRESS
 from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
-from overcast.network.drivers.model import HostRoute, HostState, SecurityGroup, SecurityGroupRule, Subnet
+from overcast.network.drivers.model import (
+    DhcpServer,
+    HostRoute,
+    HostState,
+    Port,
+    SecurityGroup,
+    SecurityGroupRule,
+    Subnet,
+)
 from tests.integration.network_hosts import VM, Lab, tools_available
 from tests.unit.network.driver_contract import dhcp_for, port_on, vxlan_network
 
@@ -181,6 +189,59 @@ def test_new_entries_reload_and_a_killed_dnsmasq_comes_back(lab: Lab, tmp_path: 
     driver.ensure_dhcp(replace(both, subnets=(*both.subnets, another)))
     assert driver.dhcp.pid(network.id) not in (None, restarted)  # a new range: a restart
     assert lease(vm_second, tmp_path)["ip"] == "10.0.0.11"
+
+
+def reused_address(network_first: Port) -> Port:
+    """A new port (another MAC) holding the address a deleted port had: sequential IPAM does this."""
+    return replace(port_on(vxlan_network(), 10, (EGRESS_ONLY.id,)), network_id=network_first.network_id,
+                   mac_address="fa:16:3e:00:01:10", fixed_ips=network_first.fixed_ips)  # fmt: skip
+
+
+def with_hosts_of(server: DhcpServer, *ports: Port) -> DhcpServer:
+    """The same DHCP server (subnets unchanged: no restart) with entries for these ports only."""
+    return replace(server, hosts=dhcp_for(vxlan_network(), *ports).hosts)
+
+
+def test_an_address_leased_to_a_deleted_port_is_offered_to_its_next_holder(lab: Lab, tmp_path: Path) -> None:
+    host = lab.namespace("host1")
+    network = vxlan_network()
+    first = port_on(network, 10, (EGRESS_ONLY.id,))
+    vm_first = lab.vm(host, first, address=False)
+    driver = LinuxBridgeDriver(host, local_vtep_ip="198.18.0.1", state_dir=lab.state_dir / host)
+    state = HostState(networks=(network,), ports=(first,), security_groups=(EGRESS_ONLY,))
+    server = dhcp_for(network, first)
+    driver.sync(replace(state, dhcp_servers=(server,)))
+    assert lease(vm_first, tmp_path)["ip"] == "10.0.0.10"
+    pid = driver.dhcp.pid(network.id)
+
+    second = reused_address(first)
+    vm_second = lab.vm(host, second, address=False)
+    driver.sync(replace(state, ports=(second,), dhcp_servers=(with_hosts_of(server, second),)))
+    assert driver.dhcp.pid(network.id) == pid  # released in the running dnsmasq, not by a restart
+    assert lease(vm_second, tmp_path)["ip"] == "10.0.0.10"
+
+
+def test_a_restarted_dnsmasq_forgets_leases_of_entries_gone_while_it_was_down(
+    lab: Lab, tmp_path: Path
+) -> None:
+    host = lab.namespace("host1")
+    network = vxlan_network()
+    first = port_on(network, 10, (EGRESS_ONLY.id,))
+    vm_first = lab.vm(host, first, address=False)
+    driver = LinuxBridgeDriver(host, local_vtep_ip="198.18.0.1", state_dir=lab.state_dir / host)
+    state = HostState(networks=(network,), ports=(first,), security_groups=(EGRESS_ONLY,))
+    server = dhcp_for(network, first)
+    driver.sync(replace(state, dhcp_servers=(server,)))
+    assert lease(vm_first, tmp_path)["ip"] == "10.0.0.10"
+
+    pid = driver.dhcp.pid(network.id)
+    assert pid is not None
+    kill(pid)
+    second = reused_address(first)
+    vm_second = lab.vm(host, second, address=False)
+    driver.sync(replace(state, ports=(second,), dhcp_servers=(with_hosts_of(server, second),)))
+    assert driver.dhcp.pid(network.id) not in (None, pid)
+    assert lease(vm_second, tmp_path)["ip"] == "10.0.0.10"
 
 
 def kill(pid: int) -> None:

@@ -11,14 +11,18 @@ metadata service through its network's DHCP namespace, with or without a router)
 Its files live in ``state_dir/<network id>/``: the command line, the hosts file and the options file.
 A change of entries or options rewrites the files and sends SIGHUP (dnsmasq re-reads both); a change
 of subnets or addresses restarts it; a dead dnsmasq is started again, so ``ensure`` is the check the
-agent runs. dnsmasq runs as root because the state directory is private to root (it re-reads its
-files after a SIGHUP).
+agent runs. An entry that leaves (its port deleted or readdressed) has its lease released with
+``dhcp_release``, and a dnsmasq (re)starts from a lease file without such leases: dnsmasq refuses to
+offer an address leased to another MAC, and IPAM gives a freed address to the next port, whose VM
+would otherwise get no answer until the old lease expired a day later. dnsmasq runs as root because
+the state directory is private to root (it re-reads its files after a SIGHUP).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import os
 import shutil
 import signal
@@ -31,6 +35,7 @@ from overcast.network.drivers.linuxbridge.commands import CommandFailed, HostCom
 from overcast.network.drivers.linuxbridge.legs import Leg, ensure_leg, ensure_namespace, remove_namespace
 from overcast.network.drivers.model import DhcpServer, Subnet
 
+LOG = logging.getLogger(__name__)
 DHCP_ALIAS = "overcast dhcp "
 # overcast.network.metadata's, not imported from there: the proxy's module pulls in the whole cloud.
 METADATA_ADDRESS = "169.254.169.254"
@@ -79,16 +84,32 @@ class Dhcp:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         arguments = self._arguments(server, folder)
         restart = _write_if_changed(folder / "command", "\n".join(arguments) + "\n")
-        reload = _write_if_changed(folder / "hosts", _hosts_file(server))
+        hosts_file = folder / "hosts"
+        gone = _entries(hosts_file) - _entries_of(server)
+        reload = _write_if_changed(hosts_file, _hosts_file(server))
         reload = _write_if_changed(folder / "options", _options_file(server)) or reload
         pid = self.pid(server.network_id)
         if pid is not None and restart:
             self._stop(pid)
             pid = None
         if pid is None:
+            _drop_leases_not_in(folder / "leases", _entries_of(server))
             run(["nsenter", f"--net=/run/netns/{namespace}", *arguments])
-        elif reload:
+            return
+        if reload:
             os.kill(pid, signal.SIGHUP)
+        for mac_address, ip_address in sorted(gone):
+            self._release(server.network_id, mac_address, ip_address)
+
+    def _release(self, network_id: str, mac_address: str, ip_address: str) -> None:
+        """Have the running dnsmasq forget the lease (a DHCPRELEASE sent as if from the client); one
+        that fails is dropped from the lease file at dnsmasq's next start."""
+        interface = names.dhcp_namespace_side(network_id)
+        try:
+            run(["nsenter", f"--net=/run/netns/{self.namespace(network_id)}",
+                 "dhcp_release", interface, ip_address, mac_address])  # fmt: skip
+        except CommandFailed as error:
+            LOG.warning("could not release the DHCP lease of %s on %s: %s", mac_address, ip_address, error)
 
     def _leg(self, server: DhcpServer, bridge: str, mtu: int) -> Leg:
         return Leg(
@@ -183,6 +204,32 @@ def _options_file(server: DhcpServer) -> str:
         if server.mtu:
             lines.append(f"{tag},option:mtu,{server.mtu}")
     return "".join(line + "\n" for line in lines)
+
+
+def _entries_of(server: DhcpServer) -> set[tuple[str, str]]:
+    return {(host.mac_address.lower(), host.ip_address) for host in server.hosts}
+
+
+def _entries(hosts_file: Path) -> set[tuple[str, str]]:
+    """The (MAC, address) pairs of a hosts file as `_hosts_file` writes it."""
+    try:
+        lines = hosts_file.read_text().splitlines()
+    except FileNotFoundError:
+        return set()
+    return {
+        (fields[0].lower(), fields[1]) for fields in (line.split(",") for line in lines) if len(fields) >= 2
+    }
+
+
+def _drop_leases_not_in(lease_file: Path, entries: set[tuple[str, str]]) -> None:
+    """Keep only leases of current entries (a lease line: expiry, MAC, address, host name, client id)."""
+    try:
+        lines = lease_file.read_text().splitlines()
+    except FileNotFoundError:
+        return
+    kept = [line for line in lines if tuple(line.split()[1:3]) in entries]
+    if len(kept) != len(lines):
+        _write_if_changed(lease_file, "".join(line + "\n" for line in kept))
 
 
 def _write_if_changed(path: Path, content: str) -> bool:
