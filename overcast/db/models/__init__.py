@@ -20,6 +20,7 @@ from overcast.db.models import (  # noqa: F401
     server_groups,
     server_tags,
     volume,
+    volume_backup,
 )
 from overcast.db.models.service import ServiceRecord
 
