@@ -31,7 +31,13 @@ from overcast.identity.entities import (
     role_entity,
     user_entity,
 )
-from overcast.identity.grants import add_grant, check_grant_target, drop_target_grants, get_grant
+from overcast.identity.grants import (
+    GrantTarget,
+    add_grant,
+    check_grant_target,
+    drop_target_grants,
+    get_grant,
+)
 
 Entity = dict[str, Any]
 
@@ -182,14 +188,8 @@ class IdentityAPI:
             return self._projects_of(session, user_id)
 
     def _projects_of(self, session: Session, user_id: str) -> list[Entity]:
-        ids = select(RoleAssignment.target_id).where(
-            RoleAssignment.user_id == user_id, RoleAssignment.target_type == "project"
-        )
-        group_ids = select(GroupRoleAssignment.target_id).where(
-            GroupRoleAssignment.group_id.in_(self.core.group_ids_of(user_id)),
-            GroupRoleAssignment.target_type == "project",
-        )
-        query = select(Project).where(Project.id.in_(ids.union(group_ids))).order_by(Project.name)
+        project_ids = self.core.project_ids_with_roles(session, user_id)
+        query = select(Project).where(Project.id.in_(project_ids)).order_by(Project.name)
         return [project_entity(p) for p in session.scalars(query)]
 
     def list_token_projects(self, user_id: str) -> list[Entity]:
@@ -317,34 +317,32 @@ class IdentityAPI:
             self.core.revocations.revoke(session, user_id=user_id)
 
     # Grants -------------------------------------------------------------------------------------------
-    def _check_target(
-        self, session: Session, target_type: str, target_id: str, user_id: str, role_id: str
-    ) -> None:
-        check_grant_target(self.core, session, target_type, target_id)
+    def _check_target(self, session: Session, target: GrantTarget, user_id: str, role_id: str) -> None:
+        check_grant_target(self.core, session, target)
         self.core.get_user(session, user_id)
         self.core.get_role(session, role_id)
 
-    def grant(self, target_type: str, target_id: str, user_id: str, role_id: str) -> None:
+    def grant(self, target: GrantTarget, user_id: str, role_id: str) -> None:
         with self.db.writer() as session:
-            self._check_target(session, target_type, target_id, user_id, role_id)
-            add_grant(session, RoleAssignment, user_id, target_type, target_id, role_id)
+            self._check_target(session, target, user_id, role_id)
+            add_grant(session, RoleAssignment, user_id, target, role_id)
 
-    def check_grant(self, target_type: str, target_id: str, user_id: str, role_id: str) -> None:
+    def check_grant(self, target: GrantTarget, user_id: str, role_id: str) -> None:
         with self.db.reader() as session:
-            self._check_target(session, target_type, target_id, user_id, role_id)
-            get_grant(session, RoleAssignment, user_id, target_type, target_id, role_id)
+            self._check_target(session, target, user_id, role_id)
+            get_grant(session, RoleAssignment, user_id, target, role_id)
 
-    def revoke_grant(self, target_type: str, target_id: str, user_id: str, role_id: str) -> None:
+    def revoke_grant(self, target: GrantTarget, user_id: str, role_id: str) -> None:
         with self.db.writer() as session:
-            session.delete(get_grant(session, RoleAssignment, user_id, target_type, target_id, role_id))
-            scope = {"project_id": target_id} if target_type == "project" else {"domain_id": target_id}
-            self.core.revocations.revoke(session, user_id=user_id, **scope)
+            session.delete(get_grant(session, RoleAssignment, user_id, target, role_id))
+            self.core.revocations.revoke(session, user_id=user_id, **target.revocation_scope)
 
-    def list_grants(self, target_type: str, target_id: str, user_id: str) -> list[Entity]:
+    def list_grants(self, target: GrantTarget, user_id: str) -> list[Entity]:
         with self.db.reader() as session:
+            check_grant_target(self.core, session, target)
+            self.core.get_user(session, user_id)
             role_ids = select(RoleAssignment.role_id).where(
-                RoleAssignment.user_id == user_id,
-                RoleAssignment.target_type == target_type,
-                RoleAssignment.target_id == target_id,
+                RoleAssignment.user_id == user_id, target.matches(RoleAssignment)
             )
-            return [role_entity(r) for r in session.scalars(select(Role).where(Role.id.in_(role_ids)))]
+            query = select(Role).where(Role.id.in_(role_ids)).order_by(Role.name)
+            return [role_entity(r) for r in session.scalars(query)]

@@ -34,6 +34,7 @@ from overcast.identity.credentials import (
     token_access_rules,
     token_application_credential,
 )
+from overcast.identity.grants import SYSTEM, SYSTEM_ALL
 from overcast.identity.passwords import Reservation
 from overcast.identity.tokens import InvalidToken, TokenPayload, new_audit_id
 
@@ -193,8 +194,6 @@ class TokenService:
             if domain is None:
                 raise Unauthorized("Could not find the domain to scope to.")
             return None, domain
-        if scope.system is not None:
-            raise Unauthorized("System-scoped tokens are not supported.")
         raise Unauthorized("Trust-scoped tokens are not supported.")
 
     def _project_of(self, session: Session, spec: ProjectScope) -> Project | None:
@@ -215,9 +214,17 @@ class TokenService:
         expires_at: datetime | None = None,
         audit_ids: tuple[str, ...] = (),
     ) -> TokenPayload:
-        project, domain = self._scope_target(session, user, scope)
+        system = isinstance(scope, Scope) and scope.system is not None
+        project, domain = (None, None) if system else self._scope_target(session, user, scope)
         roles: list[Role] = []
-        if project is not None:
+        if system:
+            assert isinstance(scope, Scope) and scope.system is not None
+            if not scope.system.all:
+                raise Unauthorized('The only system to scope to is the whole system: {"all": true}.')
+            roles = self.core.effective_roles(session, user.id, SYSTEM, SYSTEM_ALL)
+            if not roles:
+                raise Unauthorized(f"User {user.id} has no access to the system.")
+        elif project is not None:
             project_domain = session.get(Domain, project.domain_id)
             if not project.enabled or project_domain is None or not project_domain.enabled:
                 raise Unauthorized(f"Project {project.id} is disabled.")
@@ -240,6 +247,7 @@ class TokenService:
             audit_ids=(new_audit_id(), *audit_ids),
             project_id=project.id if project else None,
             domain_id=domain.id if domain else None,
+            system=system,
             roles=tuple(role.name for role in roles),
             user_name=user.name,
             project_name=project.name if project else None,
@@ -398,7 +406,9 @@ class TokenService:
         elif payload.domain_id:
             domain = self.core.get_domain(session, payload.domain_id)
             body["domain"] = {"id": domain.id, "name": domain.name}
-        if payload.project_id or payload.domain_id:
+        elif payload.system:
+            body["system"] = {"all": True}
+        if payload.scope != "unscoped":
             roles = session.scalars(select(Role).where(Role.name.in_(payload.roles)).order_by(Role.name))
             body["roles"] = [{"id": role.id, "name": role.name} for role in roles]
             if include_catalog:

@@ -1,4 +1,5 @@
-"""First start: the Default domain, admin and demo projects and users, roles, catalog and clouds.yaml.
+"""First start: the Default domain, admin and demo projects and users, the default roles, catalog and
+clouds.yaml.
 
 Idempotent: once the admin user exists, a start only makes the catalog match settings.base_url.
 Passwords are generated (never a fixed default) and shown only through the written clouds.yaml.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +22,14 @@ from overcast.db.engine import Database
 from overcast.db.models.identity import Domain, ImpliedRole, Project, Role, RoleAssignment, User
 from overcast.identity.catalog import DEFAULT_SERVICES, CatalogEntry, ensure_catalog
 from overcast.identity.core import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME
+from overcast.identity.grants import GrantTarget, add_grant
 from overcast.identity.passwords import PasswordHasher, generate_password
 
 LOG = logging.getLogger(__name__)
 
-ROLE_NAMES = ("admin", "member", "reader")
+# Keystone's default roles: each of the first four implies the next; `service` is for the services.
+ROLE_NAMES = ("admin", "manager", "member", "reader", "service")
+IMPLIED_ROLES = (("admin", "manager"), ("manager", "member"), ("member", "reader"))
 CLOUDS_FILE_NAME = "clouds.yaml"
 
 
@@ -44,17 +49,22 @@ def bootstrap(
     *,
     admin_password: str | None = None,
     hasher: PasswordHasher | None = None,
+    network_options: Mapping[str, str] | None = None,
 ) -> BootstrapResult:
+    """`network_options` are openstacksdk's cloud options naming the networks floating IPs come from
+    and go to (`nat_source`, `nat_destination`), written into clouds.yaml when the cloud makes them."""
     clouds_yaml = settings.data_dir / CLOUDS_FILE_NAME
     with db.writer() as session:
         catalog_changed = ensure_catalog(session, settings.base_url, settings.region, services)
+        # Every start, so a cloud bootstrapped before a default role existed gets it too.
+        ensure_default_roles(session)
         if _already_bootstrapped(session):
             return BootstrapResult(False, catalog_changed, clouds_yaml)
         hasher = hasher or PasswordHasher()
         admin_password = admin_password or generate_password()
         demo_password = generate_password()
         _create_identities(session, hasher, admin_password, demo_password)
-    write_clouds_yaml(clouds_yaml, settings, admin_password, demo_password)
+    write_clouds_yaml(clouds_yaml, settings, admin_password, demo_password, network_options)
     print(f"Overcast: credentials for overcast-admin and overcast-demo written to {clouds_yaml}")
     LOG.info("bootstrap created the admin and demo users; clouds.yaml at %s", clouds_yaml)
     return BootstrapResult(True, catalog_changed, clouds_yaml, admin_password, demo_password)
@@ -70,17 +80,7 @@ def _create_identities(
 ) -> None:
     if session.get(Domain, DEFAULT_DOMAIN_ID) is None:
         session.add(Domain(id=DEFAULT_DOMAIN_ID, name=DEFAULT_DOMAIN_NAME, description="The default domain"))
-    roles: dict[str, Role] = {}
-    for name in ROLE_NAMES:
-        role = session.scalars(select(Role).where(Role.name == name)).first()
-        if role is None:
-            role = Role(name=name)
-            session.add(role)
-        roles[name] = role
-    session.flush()
-    for prior, implied in (("admin", "member"), ("member", "reader")):
-        if session.get(ImpliedRole, (roles[prior].id, roles[implied].id)) is None:
-            session.add(ImpliedRole(prior_role_id=roles[prior].id, implied_role_id=roles[implied].id))
+    roles = ensure_default_roles(session)
     for user_name, password, role_name in (
         ("admin", admin_password, "admin"),
         ("demo", demo_password, "member"),
@@ -102,17 +102,42 @@ def _create_identities(
             session.add(user)
         user.password_hash = hasher.hash(password)
         session.flush()
-        key = (user.id, "project", project.id, roles[role_name].id)
-        if session.get(RoleAssignment, key) is None:
-            session.add(
-                RoleAssignment(
-                    user_id=user.id, target_type="project", target_id=project.id, role_id=roles[role_name].id
-                )
-            )
+        add_grant(session, RoleAssignment, user.id, GrantTarget("project", project.id), roles[role_name].id)
+        if user_name == "admin":
+            # As keystone-manage bootstrap: the admin is the system's admin too.
+            add_grant(session, RoleAssignment, user.id, GrantTarget.system(), roles["admin"].id)
     session.flush()
 
 
-def clouds_yaml_text(settings: Settings, admin_password: str, demo_password: str) -> str:
+def ensure_default_roles(session: Session) -> dict[str, Role]:
+    """Keystone's default roles and the implications between them, made where missing."""
+    roles: dict[str, Role] = {}
+    for name in ROLE_NAMES:
+        role = session.scalars(select(Role).where(Role.name == name)).first()
+        if role is None:
+            role = Role(name=name)
+            session.add(role)
+        roles[name] = role
+    session.flush()
+    for prior, implied in IMPLIED_ROLES:
+        if session.get(ImpliedRole, (roles[prior].id, roles[implied].id)) is None:
+            session.add(ImpliedRole(prior_role_id=roles[prior].id, implied_role_id=roles[implied].id))
+    session.flush()
+    return roles
+
+
+def clouds_yaml_text(
+    settings: Settings,
+    admin_password: str,
+    demo_password: str,
+    network_options: Mapping[str, str] | None = None,
+) -> str:
+    # Floating IPs come from the Networking API (openstacksdk's cloud layer then gives a server on a
+    # routed network one in create_server(auto_ip=True), and finds a server's public address there).
+    networking = "    floating_ip_source: neutron\n" + "".join(
+        f"    {name}: {json.dumps(value)}\n" for name, value in sorted((network_options or {}).items())
+    )
+
     # JSON strings are valid YAML scalars, which keeps any generated character safe without a YAML library.
     def entry(name: str, user: str, password: str) -> str:
         return (
@@ -126,7 +151,7 @@ def clouds_yaml_text(settings: Settings, admin_password: str, demo_password: str
             f"      project_domain_name: {json.dumps(DEFAULT_DOMAIN_NAME)}\n"
             f"    region_name: {json.dumps(settings.region)}\n"
             "    interface: public\n"
-            '    identity_api_version: "3"\n'
+            '    identity_api_version: "3"\n' + networking
         )
 
     return (
@@ -136,10 +161,16 @@ def clouds_yaml_text(settings: Settings, admin_password: str, demo_password: str
     )
 
 
-def write_clouds_yaml(path: Path, settings: Settings, admin_password: str, demo_password: str) -> None:
+def write_clouds_yaml(
+    path: Path,
+    settings: Settings,
+    admin_password: str,
+    demo_password: str,
+    network_options: Mapping[str, str] | None = None,
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(clouds_yaml_text(settings, admin_password, demo_password))
+        handle.write(clouds_yaml_text(settings, admin_password, demo_password, network_options))
     os.replace(temporary, path)

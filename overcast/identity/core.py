@@ -23,6 +23,7 @@ from overcast.errors import NotFound
 from overcast.identity.backends import IdentityBackend, UserRecord
 from overcast.identity.backends.sql import SqlIdentityBackend
 from overcast.identity.catalog import CatalogCache
+from overcast.identity.grants import GrantTarget, any_target
 from overcast.identity.login_limits import LoginGuard
 from overcast.identity.passwords import HashGate, PasswordHasher
 from overcast.identity.revocation import RevocationList
@@ -149,28 +150,107 @@ class IdentityCore:
                 pending.extend(implications.get(role_id, []))
         return closure
 
-    def effective_roles(self, session: Session, user_id: str, target_type: str, target_id: str) -> list[Role]:
-        """The user's roles on a project or domain, through their groups and implied roles too, by name."""
+    def grant_targets(self, session: Session, target_type: str, target_id: str) -> list[GrantTarget]:
+        """Where a grant gives roles on a project (the project, inherited grants on its domain and on
+        each of its ancestors), a domain or the system."""
+        targets = [GrantTarget(target_type, target_id)]
+        if target_type != "project":
+            return targets
+        project = session.get(Project, target_id)
+        if project is None:
+            return targets
+        targets.append(GrantTarget("domain", project.domain_id, inherited=True))
+        targets.extend(
+            GrantTarget("project", parent, inherited=True) for parent in self.ancestor_ids(session, project)
+        )
+        return targets
+
+    @staticmethod
+    def ancestor_ids(session: Session, project: Project) -> list[str]:
+        """The project's parent, its parent's parent, ... (a cycle, which the API never makes, ends it)."""
+        ancestors: list[str] = []
+        parent_id = project.parent_id
+        while parent_id and parent_id not in ancestors and parent_id != project.id:
+            ancestors.append(parent_id)
+            parent = session.get(Project, parent_id)
+            parent_id = parent.parent_id if parent is not None else None
+        return ancestors
+
+    def effective_role_ids(
+        self, session: Session, user_id: str, target_type: str, target_id: str
+    ) -> set[str]:
+        """The ids of the roles the user holds on a project, domain or the system: directly, through
+        their groups, inherited from above, and implied by those."""
+        targets = self.grant_targets(session, target_type, target_id)
         direct = session.scalars(
             select(RoleAssignment.role_id).where(
-                RoleAssignment.user_id == user_id,
-                RoleAssignment.target_type == target_type,
-                RoleAssignment.target_id == target_id,
+                RoleAssignment.user_id == user_id, any_target(RoleAssignment, targets)
             )
         ).all()
         through_groups = session.scalars(
             select(GroupRoleAssignment.role_id).where(
                 GroupRoleAssignment.group_id.in_(self.group_ids_of(user_id)),
-                GroupRoleAssignment.target_type == target_type,
-                GroupRoleAssignment.target_id == target_id,
+                any_target(GroupRoleAssignment, targets),
             )
         ).all()
-        direct = [*direct, *through_groups]
-        if not direct:
+        held = [*direct, *through_groups]
+        return self.implied_closure(session, held) if held else set()
+
+    def effective_roles(self, session: Session, user_id: str, target_type: str, target_id: str) -> list[Role]:
+        """The user's roles on a project, domain or the system (see effective_role_ids), by name."""
+        role_ids = self.effective_role_ids(session, user_id, target_type, target_id)
+        if not role_ids:
             return []
-        role_ids = self.implied_closure(session, direct)
         roles = session.scalars(select(Role).where(Role.id.in_(role_ids))).all()
         return sorted(roles, key=lambda role: role.name)
+
+    def project_ids_with_roles(self, session: Session, user_id: str) -> set[str]:
+        """Every project the user holds some role on, inherited grants included."""
+        grants: list[tuple[str, str, bool]] = []
+        for model, actor in (
+            (RoleAssignment, RoleAssignment.user_id == user_id),
+            (GroupRoleAssignment, GroupRoleAssignment.group_id.in_(self.group_ids_of(user_id))),
+        ):
+            query = select(model.target_type, model.target_id, model.inherited).where(
+                actor, model.target_type.in_(("project", "domain"))
+            )
+            grants.extend((row[0], row[1], row[2]) for row in session.execute(query))
+        project_ids = {
+            target_id
+            for target_type, target_id, inherited in grants
+            if target_type == "project" and not inherited
+        }
+        inherited_domains = {
+            target_id for target_type, target_id, inherited in grants if target_type == "domain" and inherited
+        }
+        inherited_projects = {
+            target_id
+            for target_type, target_id, inherited in grants
+            if target_type == "project" and inherited
+        }
+        if inherited_domains:
+            project_ids.update(
+                session.scalars(select(Project.id).where(Project.domain_id.in_(inherited_domains)))
+            )
+        if inherited_projects:
+            project_ids.update(self.descendant_ids(session, inherited_projects))
+        return project_ids
+
+    @staticmethod
+    def descendant_ids(session: Session, roots: set[str]) -> set[str]:
+        """Every project below the given ones (not the roots themselves)."""
+        children: dict[str, list[str]] = {}
+        for project_id, parent_id in session.execute(select(Project.id, Project.parent_id)):
+            if parent_id:
+                children.setdefault(parent_id, []).append(project_id)
+        found: set[str] = set()
+        pending = [child for root in roots for child in children.get(root, [])]
+        while pending:
+            project_id = pending.pop()
+            if project_id not in found:
+                found.add(project_id)
+                pending.extend(children.get(project_id, []))
+        return found
 
     @staticmethod
     def group_ids_of(user_id: str) -> Select[Any]:

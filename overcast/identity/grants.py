@@ -1,12 +1,18 @@
 """Role grants rows, for users (`RoleAssignment`) and groups (`GroupRoleAssignment`) alike: the two
 tables share their shape but for the actor column, so adding, finding and dropping grants is written
-once here."""
+once here.
+
+A grant's target is a project, a domain or the system (Keystone's system scope, whose only id is
+"all"); an inherited grant (OS-INHERIT) on a domain or project holds on every project below it
+instead of on the target itself.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, and_, delete, false, or_
 from sqlalchemy.orm import Session
 
 from overcast.db.models.identity import GroupRoleAssignment, RoleAssignment
@@ -22,22 +28,59 @@ ACTORS: dict[type[Grant], tuple[str, str]] = {
     RoleAssignment: ("user_id", "user"),
     GroupRoleAssignment: ("group_id", "group"),
 }
+SYSTEM = "system"
+SYSTEM_ALL = "all"
 
 
-def add_grant(
-    session: Session, model: type[Grant], actor_id: str, target_type: str, target_id: str, role_id: str
-) -> None:
+@dataclass(frozen=True)
+class GrantTarget:
+    """Where a grant holds: ("project", id), ("domain", id) or ("system", "all"), inherited or not."""
+
+    kind: str
+    id: str
+    inherited: bool = False
+
+    @classmethod
+    def system(cls) -> GrantTarget:
+        return cls(SYSTEM, SYSTEM_ALL)
+
+    @property
+    def revocation_scope(self) -> dict[str, str]:
+        """What a revoked grant's tokens are: an inherited or system grant reaches past its target."""
+        if self.inherited or self.kind == SYSTEM:
+            return {}
+        return {f"{self.kind}_id": self.id}
+
+    def key(self, actor_id: str, role_id: str) -> tuple[str, str, str, str, bool]:
+        return (actor_id, self.kind, self.id, role_id, self.inherited)
+
+    def matches(self, model: type[Grant]) -> ColumnElement[bool]:
+        return and_(
+            model.target_type == self.kind, model.target_id == self.id, model.inherited.is_(self.inherited)
+        )
+
+
+def any_target(model: type[Grant], targets: list[GrantTarget]) -> ColumnElement[bool]:
+    """A WHERE clause matching grants on any of the targets (none matches nothing)."""
+    return or_(false(), *(target.matches(model) for target in targets))
+
+
+def add_grant(session: Session, model: type[Grant], actor_id: str, target: GrantTarget, role_id: str) -> None:
     """Grant the role (granting it again changes nothing)."""
-    if session.get(model, (actor_id, target_type, target_id, role_id)) is None:
+    if session.get(model, target.key(actor_id, role_id)) is None:
         column, _ = ACTORS[model]
-        values = {column: actor_id, "target_type": target_type, "target_id": target_id, "role_id": role_id}
+        values = {
+            column: actor_id,
+            "target_type": target.kind,
+            "target_id": target.id,
+            "role_id": role_id,
+            "inherited": target.inherited,
+        }
         session.add(model(**values))
 
 
-def get_grant(
-    session: Session, model: type[G], actor_id: str, target_type: str, target_id: str, role_id: str
-) -> G:
-    grant = session.get(model, (actor_id, target_type, target_id, role_id))
+def get_grant(session: Session, model: type[G], actor_id: str, target: GrantTarget, role_id: str) -> G:
+    grant = session.get(model, target.key(actor_id, role_id))
     if grant is None:
         _, word = ACTORS[model]
         raise NotFound(f"Could not find role assignment of role {role_id} to {word} {actor_id}.")
@@ -45,14 +88,16 @@ def get_grant(
 
 
 def drop_target_grants(session: Session, target_type: str, target_id: str) -> None:
-    """Every user's and group's grants on a project or domain (which is being deleted)."""
+    """Every user's and group's grants on a project or domain (which is being deleted), inherited too."""
     for model in ACTORS:
         session.execute(delete(model).where(model.target_type == target_type, model.target_id == target_id))
 
 
-def check_grant_target(core: IdentityCore, session: Session, target_type: str, target_id: str) -> None:
-    """NotFound unless the project or domain a grant names exists."""
-    if target_type == "project":
-        core.get_project(session, target_id)
-    else:
-        core.get_domain(session, target_id)
+def check_grant_target(core: IdentityCore, session: Session, target: GrantTarget) -> None:
+    """NotFound unless the project, domain or system a grant names exists."""
+    if target.kind == "project":
+        core.get_project(session, target.id)
+    elif target.kind == "domain":
+        core.get_domain(session, target.id)
+    elif target.id != SYSTEM_ALL:
+        raise NotFound(f"Could not find system: {target.id}.")

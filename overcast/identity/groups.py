@@ -15,7 +15,7 @@ from overcast.db.models.identity import Group, GroupMembership, GroupRoleAssignm
 from overcast.errors import Conflict, NotFound
 from overcast.identity.core import IdentityCore
 from overcast.identity.entities import refuse_domain_move, role_entity, user_entity
-from overcast.identity.grants import add_grant, check_grant_target, get_grant
+from overcast.identity.grants import GrantTarget, add_grant, check_grant_target, get_grant
 
 Entity = dict[str, Any]
 
@@ -143,40 +143,33 @@ class GroupAPI:
             return [group_entity(g) for g in session.scalars(query)]
 
     # Grants -------------------------------------------------------------------------------------------
-    def _check_target(
-        self, session: Session, target_type: str, target_id: str, group_id: str, role_id: str
-    ) -> None:
-        self._check_target_exists(session, target_type, target_id, group_id)
-        self.core.get_role(session, role_id)
-
-    def grant(self, target_type: str, target_id: str, group_id: str, role_id: str) -> None:
+    def grant(self, target: GrantTarget, group_id: str, role_id: str) -> None:
         with self.db.writer() as session:
-            self._check_target(session, target_type, target_id, group_id, role_id)
-            add_grant(session, GroupRoleAssignment, group_id, target_type, target_id, role_id)
+            self._check_target_exists(session, target, group_id)
+            self.core.get_role(session, role_id)
+            add_grant(session, GroupRoleAssignment, group_id, target, role_id)
 
-    def check_grant(self, target_type: str, target_id: str, group_id: str, role_id: str) -> None:
+    def check_grant(self, target: GrantTarget, group_id: str, role_id: str) -> None:
         with self.db.reader() as session:
-            self._check_target(session, target_type, target_id, group_id, role_id)
-            get_grant(session, GroupRoleAssignment, group_id, target_type, target_id, role_id)
+            self._check_target_exists(session, target, group_id)
+            self.core.get_role(session, role_id)
+            get_grant(session, GroupRoleAssignment, group_id, target, role_id)
 
-    def revoke_grant(self, target_type: str, target_id: str, group_id: str, role_id: str) -> None:
+    def revoke_grant(self, target: GrantTarget, group_id: str, role_id: str) -> None:
         with self.db.writer() as session:
-            session.delete(get_grant(session, GroupRoleAssignment, group_id, target_type, target_id, role_id))
-            scope = {"project_id": target_id} if target_type == "project" else {"domain_id": target_id}
+            session.delete(get_grant(session, GroupRoleAssignment, group_id, target, role_id))
             for user_id in self._member_ids(session, group_id):
-                self.core.revocations.revoke(session, user_id=user_id, **scope)
+                self.core.revocations.revoke(session, user_id=user_id, **target.revocation_scope)
 
-    def list_grants(self, target_type: str, target_id: str, group_id: str) -> list[Entity]:
+    def list_grants(self, target: GrantTarget, group_id: str) -> list[Entity]:
         with self.db.reader() as session:
-            self._check_target_exists(session, target_type, target_id, group_id)
+            self._check_target_exists(session, target, group_id)
             role_ids = select(GroupRoleAssignment.role_id).where(
-                GroupRoleAssignment.group_id == group_id,
-                GroupRoleAssignment.target_type == target_type,
-                GroupRoleAssignment.target_id == target_id,
+                GroupRoleAssignment.group_id == group_id, target.matches(GroupRoleAssignment)
             )
             query = select(Role).where(Role.id.in_(role_ids)).order_by(Role.name)
             return [role_entity(r) for r in session.scalars(query)]
 
-    def _check_target_exists(self, session: Session, target_type: str, target_id: str, group_id: str) -> None:
-        check_grant_target(self.core, session, target_type, target_id)
+    def _check_target_exists(self, session: Session, target: GrantTarget, group_id: str) -> None:
+        check_grant_target(self.core, session, target)
         self.get_group_row(session, group_id)

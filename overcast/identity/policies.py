@@ -19,8 +19,21 @@ from overcast.policy import (
 )
 
 V3 = "/identity/v3"
-USER_GRANT = f"{V3}/{{target_type}}/{{target_id}}/users/{{user_id}}/roles/{{role_id}}"
-GROUP_GRANT = f"{V3}/{{target_type}}/{{target_id}}/groups/{{group_id}}/roles/{{role_id}}"
+# Where grants live: on a project or domain, inherited by the projects below one, on the system.
+GRANT_PLACES = (
+    (f"{V3}/{{target_type}}/{{target_id}}", ""),
+    (f"{V3}/OS-INHERIT/{{target_type}}/{{target_id}}", "/inherited_to_projects"),
+    (f"{V3}/system", ""),
+)
+GRANT_ACTORS = (("users", "user_id"), ("groups", "group_id"))
+ONE_GRANT = [
+    f"{place}/{actors}/{{{key}}}/roles/{{role_id}}{tail}"
+    for place, tail in GRANT_PLACES
+    for actors, key in GRANT_ACTORS
+]
+GRANT_LISTS = [
+    f"{place}/{actors}/{{{key}}}/roles{tail}" for place, tail in GRANT_PLACES for actors, key in GRANT_ACTORS
+]
 GROUP_MEMBER = f"{V3}/groups/{{group_id}}/users/{{user_id}}"
 APPLICATION_CREDENTIALS = f"{V3}/users/{{user_id}}/application_credentials"
 ACCESS_RULES = f"{V3}/users/{{user_id}}/access_rules"
@@ -97,6 +110,37 @@ RULES: tuple[DocumentedRule, ...] = (
         ("DELETE", f"{V3}/roles/{{role_id}}"),
     ),
     documented(
+        "identity:create_implied_role",
+        ADMIN,
+        "Make one role imply another.",
+        ("PUT", f"{V3}/roles/{{prior_role_id}}/implies/{{implied_role_id}}"),
+    ),
+    documented(
+        "identity:delete_implied_role",
+        ADMIN,
+        "Stop one role implying another.",
+        ("DELETE", f"{V3}/roles/{{prior_role_id}}/implies/{{implied_role_id}}"),
+    ),
+    documented(
+        "identity:get_implied_role",
+        ADMIN | HasRole("reader"),
+        "Show or check that one role implies another.",
+        ("GET", f"{V3}/roles/{{prior_role_id}}/implies/{{implied_role_id}}"),
+        ("HEAD", f"{V3}/roles/{{prior_role_id}}/implies/{{implied_role_id}}"),
+    ),
+    documented(
+        "identity:list_implied_roles",
+        ADMIN | HasRole("reader"),
+        "List the roles a role implies.",
+        ("GET", f"{V3}/roles/{{prior_role_id}}/implies"),
+    ),
+    documented(
+        "identity:list_role_inference_rules",
+        ADMIN | HasRole("reader"),
+        "List every implied-role rule.",
+        ("GET", f"{V3}/role_inferences"),
+    ),
+    documented(
         "identity:list_role_assignments", ADMIN, "List role assignments.", ("GET", f"{V3}/role_assignments")
     ),
     documented("identity:list_groups", ADMIN, "List groups.", ("GET", f"{V3}/groups")),
@@ -144,22 +188,16 @@ RULES: tuple[DocumentedRule, ...] = (
     documented(
         "identity:manage_grant",
         ADMIN,
-        "Grant or revoke a user's or a group's role on a project or domain.",
-        ("PUT", USER_GRANT),
-        ("DELETE", USER_GRANT),
-        ("PUT", GROUP_GRANT),
-        ("DELETE", GROUP_GRANT),
+        "Grant or revoke a user's or a group's role on a project, a domain (or the projects below either:"
+        " OS-INHERIT) or the system.",
+        *[(method, path) for path in ONE_GRANT for method in ("PUT", "DELETE")],
     ),
     documented(
         "identity:check_grant",
         ADMIN,
-        "Check or list a user's or a group's roles on a project or domain.",
-        ("GET", USER_GRANT),
-        ("HEAD", USER_GRANT),
-        ("GET", f"{V3}/{{target_type}}/{{target_id}}/users/{{user_id}}/roles"),
-        ("GET", GROUP_GRANT),
-        ("HEAD", GROUP_GRANT),
-        ("GET", f"{V3}/{{target_type}}/{{target_id}}/groups/{{group_id}}/roles"),
+        "Check or list a user's or a group's roles on a project, a domain (OS-INHERIT too) or the system.",
+        *[(method, path) for path in ONE_GRANT for method in ("GET", "HEAD")],
+        *[("GET", path) for path in GRANT_LISTS],
     ),
     documented(
         "identity:validate_token",

@@ -10,6 +10,7 @@ from overcast.identity.authentication import TokenService
 from overcast.identity.core import IdentityCore
 from overcast.identity.credentials import CredentialAPI
 from overcast.identity.groups import GroupAPI
+from overcast.identity.implied_roles import ImpliedRoleAPI
 from overcast.identity.passwords import PasswordHasher
 from overcast.identity.regions import RegionAPI
 from overcast.identity.settings import IdentitySettings
@@ -33,3 +34,4 @@ class IdentityService:
         self.credentials = CredentialAPI(self.core)
         self.groups = GroupAPI(self.core)
         self.regions = RegionAPI(self.core)
+        self.implied_roles = ImpliedRoleAPI(self.core)

@@ -123,6 +123,8 @@ class TokenPayload:
     audit_ids: tuple[str, ...]
     project_id: str | None = None
     domain_id: str | None = None
+    # Scoped to the whole system (Keystone's {"system": {"all": true}}).
+    system: bool = False
     roles: tuple[str, ...] = ()
     user_name: str | None = None
     project_name: str | None = None
@@ -142,6 +144,8 @@ class TokenPayload:
             return "project"
         if self.domain_id:
             return "domain"
+        if self.system:
+            return "system"
         return "unscoped"
 
     def to_wire(self) -> dict[str, Any]:
@@ -162,6 +166,8 @@ class TokenPayload:
             "ac": self.application_credential_id,
         }
         wire.update({key: value for key, value in optional.items() if value is not None})
+        if self.system:
+            wire["s"] = 1
         if self.access_rules is not None:
             wire["ar"] = [list(rule) for rule in self.access_rules]
         return wire
@@ -177,6 +183,7 @@ class TokenPayload:
             audit_ids=tuple(wire["a"]),
             project_id=wire.get("p"),
             domain_id=wire.get("d"),
+            system=bool(wire.get("s")),
             roles=tuple(wire.get("r", ())),
             user_name=wire.get("un"),
             project_name=wire.get("pn"),

@@ -15,6 +15,7 @@ from overcast.config import Settings, load_settings
 from overcast.db import Database
 from overcast.errors import Forbidden, Unauthorized
 from overcast.identity.bootstrap import bootstrap
+from overcast.identity.grants import GrantTarget
 from overcast.identity.passwords import PasswordHasher
 from overcast.identity.service import IdentityService
 from overcast.identity.settings import IdentitySettings
@@ -152,7 +153,7 @@ def test_ldap_users_are_listed_in_their_domain(identity: IdentityService) -> Non
 def test_ldap_user_logs_in_with_the_directory_password(identity: IdentityService) -> None:
     demo = identity.api.list_projects(name="demo")[0]
     member = identity.api.list_roles("member")[0]
-    identity.api.grant("project", demo["id"], "alice", member["id"])
+    identity.api.grant(GrantTarget("project", demo["id"]), "alice", member["id"])
     token = corp_login(identity, "alice", "alice-pass", "demo")
     context = identity.tokens.context(token)
     assert (context.user_id, context.project_id, context.roles) == ("alice", demo["id"], ("member", "reader"))

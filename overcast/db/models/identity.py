@@ -38,6 +38,8 @@ class Project(Base, TimestampMixin):
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     tags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    # Attributes Keystone does not know by name but keeps and returns (its `extra` column).
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
 
 
 class User(Base, TimestampMixin):
@@ -79,8 +81,10 @@ class ImpliedRole(Base):
 
 
 class RoleAssignment(Base):
-    """A user holds a role on a project or a domain (target_type "project" or "domain").
+    """A user holds a role on a project, a domain or the system (target_type "project", "domain" or
+    "system", whose target_id is "all").
 
+    An inherited grant (OS-INHERIT) holds on every project below its target instead of on the target.
     user_id is not a foreign key: LDAP users have no row in identity_users.
     """
 
@@ -93,6 +97,7 @@ class RoleAssignment(Base):
     role_id: Mapped[str] = mapped_column(
         ForeignKey("identity_roles.id", ondelete="CASCADE"), primary_key=True
     )
+    inherited: Mapped[bool] = mapped_column(Boolean, primary_key=True, default=False)
 
 
 class Group(Base, TimestampMixin):
@@ -117,7 +122,8 @@ class GroupMembership(Base):
 
 
 class GroupRoleAssignment(Base):
-    """A group holds a role on a project or a domain; every member holds it through the group."""
+    """A group holds a role on a project, a domain or the system; every member holds it through the
+    group (inherited as RoleAssignment's)."""
 
     __tablename__ = "identity_group_role_assignments"
     __table_args__ = (Index("ix_identity_group_role_assignments_target", "target_type", "target_id"),)
@@ -130,6 +136,7 @@ class GroupRoleAssignment(Base):
     role_id: Mapped[str] = mapped_column(
         ForeignKey("identity_roles.id", ondelete="CASCADE"), primary_key=True
     )
+    inherited: Mapped[bool] = mapped_column(Boolean, primary_key=True, default=False)
 
 
 class ApplicationCredential(Base, TimestampMixin):

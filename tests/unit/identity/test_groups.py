@@ -12,6 +12,7 @@ from overcast.db import Database
 from overcast.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from overcast.identity.assignments import AssignmentFilter
 from overcast.identity.bootstrap import bootstrap
+from overcast.identity.grants import GrantTarget
 from overcast.identity.passwords import PasswordHasher
 from overcast.identity.service import IdentityService
 
@@ -81,7 +82,9 @@ def test_a_group_role_reaches_the_members_token(identity: IdentityService, team:
     auth = scoped_auth("alice", "alice-pass", "team-project")
     with pytest.raises(Unauthorized):
         identity.tokens.issue(auth)
-    identity.groups.grant("project", team["project"]["id"], team["group"]["id"], role_id(identity, "member"))
+    identity.groups.grant(
+        GrantTarget("project", team["project"]["id"]), team["group"]["id"], role_id(identity, "member")
+    )
     _, body = identity.tokens.issue(auth)
     assert sorted(role["name"] for role in body["token"]["roles"]) == ["member", "reader"]
     assert [p["name"] for p in identity.api.list_token_projects(team["user"]["id"])] == ["team-project"]
@@ -92,7 +95,7 @@ def test_role_assignments_show_groups_and_expand_them_when_effective(
 ) -> None:
     project_id, group_id, user_id = team["project"]["id"], team["group"]["id"], team["user"]["id"]
     member = role_id(identity, "member")
-    identity.groups.grant("project", project_id, group_id, member)
+    identity.groups.grant(GrantTarget("project", project_id), group_id, member)
     listed = identity.assignments.find(AssignmentFilter(project_id=project_id, include_names=True))
     assert [(a["group"]["name"], a["role"]["name"]) for a in listed] == [("team", "member")]
     assert "user" not in listed[0]
@@ -110,7 +113,9 @@ def test_deleting_a_group_removes_its_assignments_and_revokes(
     identity: IdentityService, team: dict[str, Any]
 ) -> None:
     auth = scoped_auth("alice", "alice-pass", "team-project")
-    identity.groups.grant("project", team["project"]["id"], team["group"]["id"], role_id(identity, "member"))
+    identity.groups.grant(
+        GrantTarget("project", team["project"]["id"]), team["group"]["id"], role_id(identity, "member")
+    )
     token, _ = identity.tokens.issue(auth)
     identity.groups.delete_group(team["group"]["id"])
     with pytest.raises(Unauthorized):

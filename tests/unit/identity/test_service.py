@@ -12,6 +12,7 @@ from overcast.config import Settings, load_settings
 from overcast.db import Database
 from overcast.errors import BadRequest, NotFound, Unauthorized
 from overcast.identity.bootstrap import BootstrapResult, bootstrap
+from overcast.identity.grants import GrantTarget
 from overcast.identity.passwords import LoginThrottled, PasswordHasher
 from overcast.identity.service import IdentityService
 from overcast.identity.settings import IdentitySettings
@@ -61,7 +62,7 @@ def make_user(identity: IdentityService, name: str, project: str, role: str = "m
     project_entity = identity.api.create_project({"name": project, "domain_id": "default"})
     user = identity.api.create_user({"name": name, "domain_id": "default"}, "pw-" + name)
     role_id = identity.api.list_roles(role)[0]["id"]
-    identity.api.grant("project", project_entity["id"], user["id"], role_id)
+    identity.api.grant(GrantTarget("project", project_entity["id"]), user["id"], role_id)
     return {"user": user, "project": project_entity, "role_id": role_id}
 
 
@@ -71,7 +72,7 @@ def test_login_gives_a_scoped_token_with_implied_roles(
     token, body = identity.tokens.issue(password_auth("admin", boot.admin_password or "", "admin"))
     rendered = body["token"]
     assert rendered["project"]["name"] == "admin"
-    assert [role["name"] for role in rendered["roles"]] == ["admin", "member", "reader"]
+    assert [role["name"] for role in rendered["roles"]] == ["admin", "manager", "member", "reader"]
     assert {entry["type"] for entry in rendered["catalog"]} == {"identity", "compute", "image", "network"}
     context = identity.tokens.context(token, "req-1")
     assert (context.is_admin, context.project_name, context.request_id) == (True, "admin", "req-1")
@@ -139,7 +140,9 @@ def test_rescoped_token_dies_with_its_parent(identity: IdentityService, boot: Bo
     parent = login(identity, "admin", boot.admin_password or "", "admin")
     demo = identity.api.list_projects(name="demo")[0]
     admin = identity.api.list_users(name="admin")[0]
-    identity.api.grant("project", demo["id"], admin["id"], identity.api.list_roles("reader")[0]["id"])
+    identity.api.grant(
+        GrantTarget("project", demo["id"]), admin["id"], identity.api.list_roles("reader")[0]["id"]
+    )
     child, body = identity.tokens.issue(
         {
             "identity": {"methods": ["token"], "token": {"id": parent}},
@@ -167,10 +170,12 @@ def test_tokens_die_when_the_project_goes_or_the_role_is_removed(
 ) -> None:
     made = make_user(identity, "dave", "daves")
     token = login(identity, "dave", "pw-dave", "daves")
-    identity.api.revoke_grant("project", made["project"]["id"], made["user"]["id"], made["role_id"])
+    identity.api.revoke_grant(
+        GrantTarget("project", made["project"]["id"]), made["user"]["id"], made["role_id"]
+    )
     with pytest.raises(Unauthorized):
         identity.tokens.context(token)
-    identity.api.grant("project", made["project"]["id"], made["user"]["id"], made["role_id"])
+    identity.api.grant(GrantTarget("project", made["project"]["id"]), made["user"]["id"], made["role_id"])
     clock.now += timedelta(seconds=1)
     token = login(identity, "dave", "pw-dave", "daves")
     assert identity.tokens.context(token).project_name == "daves"

@@ -12,7 +12,9 @@ from overcast.api.openstack.identity import (
     routes_assignments,
     routes_auth,
     routes_credentials,
+    routes_grants,
     routes_groups,
+    routes_implied_roles,
     routes_regions,
     routes_resources,
 )
@@ -33,8 +35,10 @@ def build_router() -> APIRouter:
         routes_auth,
         routes_resources,
         routes_assignments,
+        routes_grants,
         routes_credentials,
         routes_groups,
+        routes_implied_roles,
         routes_regions,
     ):
         router.include_router(module.router, prefix=PREFIX)

@@ -1,4 +1,4 @@
-"""/v3/groups, group membership, and role grants to groups on projects and domains."""
+"""/v3/groups and group membership (a group's role grants are routes_grants')."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from overcast.api.deps import get_context
 from overcast.api.openstack.identity.common import get_identity, listing, new_router, with_link
 from overcast.api.openstack.identity.schemas import GroupBody, set_fields
 from overcast.context import RequestContext
-from overcast.errors import BadRequest, NotFound
+from overcast.errors import BadRequest
 from overcast.identity.core import DEFAULT_DOMAIN_ID
 from overcast.identity.service import IdentityService
 
@@ -20,13 +20,6 @@ Ctx = Depends(get_context)
 Identity = Depends(get_identity)
 
 MEMBER = "/v3/groups/{group_id}/users/{user_id}"
-GRANT = "/v3/{target_type}/{target_id}/groups/{group_id}/roles/{role_id}"
-
-
-def _target(target_type: str) -> str:
-    if target_type not in ("projects", "domains"):
-        raise NotFound(f"Unknown grant target {target_type}.")
-    return target_type[:-1]
 
 
 # Groups -------------------------------------------------------------------------------------------------
@@ -127,61 +120,3 @@ def list_user_groups(
 ) -> dict[str, Any]:
     policy.enforce(context, "identity:list_user_groups", {"user_id": user_id})
     return listing(request, "groups", "groups", identity.groups.list_user_groups(user_id))
-
-
-# Grants -------------------------------------------------------------------------------------------------
-@router.put(GRANT, status_code=204)
-def grant_role(
-    target_type: str,
-    target_id: str,
-    group_id: str,
-    role_id: str,
-    context: RequestContext = Ctx,
-    identity: IdentityService = Identity,
-) -> Response:
-    policy.enforce(context, "identity:manage_grant")
-    identity.groups.grant(_target(target_type), target_id, group_id, role_id)
-    return Response(status_code=204)
-
-
-@router.head(GRANT, status_code=204)
-@router.get(GRANT, status_code=204)
-def check_role(
-    target_type: str,
-    target_id: str,
-    group_id: str,
-    role_id: str,
-    context: RequestContext = Ctx,
-    identity: IdentityService = Identity,
-) -> Response:
-    policy.enforce(context, "identity:check_grant")
-    identity.groups.check_grant(_target(target_type), target_id, group_id, role_id)
-    return Response(status_code=204)
-
-
-@router.delete(GRANT, status_code=204)
-def revoke_role(
-    target_type: str,
-    target_id: str,
-    group_id: str,
-    role_id: str,
-    context: RequestContext = Ctx,
-    identity: IdentityService = Identity,
-) -> Response:
-    policy.enforce(context, "identity:manage_grant")
-    identity.groups.revoke_grant(_target(target_type), target_id, group_id, role_id)
-    return Response(status_code=204)
-
-
-@router.get("/v3/{target_type}/{target_id}/groups/{group_id}/roles")
-def list_grants(
-    target_type: str,
-    target_id: str,
-    group_id: str,
-    request: Request,
-    context: RequestContext = Ctx,
-    identity: IdentityService = Identity,
-) -> dict[str, Any]:
-    policy.enforce(context, "identity:check_grant")
-    roles = identity.groups.list_grants(_target(target_type), target_id, group_id)
-    return listing(request, "roles", "roles", roles)
