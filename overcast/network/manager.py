@@ -49,7 +49,7 @@ class PortNotBoundHere(errors.Conflict):
 
 
 class NetworkManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.3"
+    RPC_API_VERSION: ClassVar[str] = "1.4"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
 
@@ -179,6 +179,24 @@ class NetworkManager(Manager):
             served = [router.id for router in state.routers if self._ensure_router(router, state)]
         if served:
             self.records.set_floating_ip_statuses(served)
+
+    @rpc_method
+    def network_deleted(self, ctxt: RequestContext, network_id: str) -> None:
+        """The network is gone (fanout cast): take its metadata proxy, DHCP server and bridge off this
+        host now (absent is fine), not at the next periodic sync."""
+        self.metadata_proxies.stop(network_id)
+        with self._lock:
+            self.driver.remove_dhcp(network_id)
+            self.driver.remove_network(network_id)
+
+    @rpc_method
+    def router_deleted(self, ctxt: RequestContext, router_id: str) -> None:
+        """The router is gone (fanout cast): take its namespace off this host now (absent is fine)."""
+        with self._lock:
+            try:
+                self.driver.remove_router(router_id)
+            except NetworkDriverError:
+                LOG.exception("host %s could not remove router %s", self.host, router_id)
 
     def _ensure_router(self, router: Router, state: HostState) -> bool:
         """Wire the router's other legs' networks, then the router. A leg this host cannot wire (a flat

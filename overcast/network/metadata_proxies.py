@@ -75,6 +75,12 @@ class MetadataProxies:
             return
         self.proxies[network_id] = proxy
 
+    def stop(self, network_id: str) -> None:
+        with self._lock:
+            proxy = self.proxies.pop(network_id, None)
+        if proxy is not None:
+            proxy.stop()
+
     def stop_all(self) -> None:
         with self._lock:
             for proxy in self.proxies.values():

@@ -15,8 +15,9 @@ BINARY = "overcast-network"
 class NetworkAgentAPI(ServiceRPCAPI):
     TOPIC: ClassVar[str] = TOPIC
     # 1.1: wire_port, unwire_port, network_changed; 1.2: security_groups_changed; 1.3: network_changed
-    # also converges the network's ports and the routers on it (same arguments)
-    VERSION: ClassVar[str] = "1.3"
+    # also converges the network's ports and the routers on it (same arguments); 1.4: network_deleted,
+    # router_deleted
+    VERSION: ClassVar[str] = "1.4"
 
     def wire_port(
         self, ctxt: RequestContext, host: str, port_id: str, timeout: float | None = None
@@ -42,6 +43,16 @@ class NetworkAgentAPI(ServiceRPCAPI):
         hosts that have it re-converge its tunnels, DHCP entries, their ports on it (groups, addresses)
         and the routers they serve on it (interfaces, floating IPs)."""
         self.client.prepare(fanout=True).cast(ctxt, "network_changed", network_id=network_id)
+
+    def network_deleted(self, ctxt: RequestContext, network_id: str) -> None:
+        """Tell every agent that the network is gone (fanout cast): a host holding it takes its DHCP
+        server and bridge away at once instead of at its next sync."""
+        self.client.prepare(fanout=True).cast(ctxt, "network_deleted", network_id=network_id)
+
+    def router_deleted(self, ctxt: RequestContext, router_id: str) -> None:
+        """Tell every agent that the router is gone (fanout cast): the host serving it takes its
+        namespace away at once."""
+        self.client.prepare(fanout=True).cast(ctxt, "router_deleted", router_id=router_id)
 
     def security_groups_changed(self, ctxt: RequestContext, group_ids: list[str]) -> None:
         """Tell every agent that these groups' rules or members changed (fanout cast): hosts that use

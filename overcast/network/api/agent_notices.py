@@ -45,6 +45,16 @@ class AgentNotices:
             send = functools.partial(agents.network_changed, ctxt, network_id)
             _after_commit(send, f"network {network_id}")
 
+    def network_deleted(self, ctxt: RequestContext, network_id: str) -> None:
+        agents = self.agents
+        if agents is not None:
+            _after_commit(lambda: agents.network_deleted(ctxt, network_id), f"network {network_id}")
+
+    def router_deleted(self, ctxt: RequestContext, router_id: str) -> None:
+        agents = self.agents
+        if agents is not None:
+            _after_commit(lambda: agents.router_deleted(ctxt, router_id), f"router {router_id}")
+
 
 def _after_commit(send: Callable[[], None], what: str) -> None:
     """Send now, or when the caller's own outer transaction commits (never if it rolls back)."""

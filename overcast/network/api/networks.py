@@ -17,6 +17,7 @@ from overcast.db.engine import Database
 from overcast.db.models.network import IPAllocation, Network, Port, Subnet
 from overcast.network import policies
 from overcast.network.api import access, queries, records, segments, tags
+from overcast.network.api.agent_notices import AgentNotices
 from overcast.network.api.errors import (
     DefaultExternalNetworkExists,
     FlatNetworkInUse,
@@ -110,10 +111,17 @@ def bump(row: records.Standard) -> None:
 
 
 class Networks:
-    def __init__(self, db: Database, settings: NetworkSettings, quotas: NetworkQuotas) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: NetworkSettings,
+        quotas: NetworkQuotas,
+        notices: AgentNotices | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.quotas = quotas
+        self.notices = notices or AgentNotices()
 
     def records(self, session: Session, ctxt: RequestContext, networks: list[Network]) -> list[Record]:
         return records.network_records(session, ctxt, networks)
@@ -298,3 +306,4 @@ class Networks:
             self.quotas.release(session, network.project_id, {"network": 1})
 
         self.db.write(write)
+        self.notices.network_deleted(ctxt, network_id)

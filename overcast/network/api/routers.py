@@ -273,6 +273,7 @@ class Routers:
             self.quotas.release(session, router.project_id, {"router": 1})
 
         self.db.write(write)
+        self.notices.router_deleted(ctxt, router_id)
 
     # --- interfaces -----------------------------------------------------------------------------------
     def add_interface(self, ctxt: RequestContext, router_id: str, body: Mapping[str, Any]) -> Record:

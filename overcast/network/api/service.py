@@ -50,7 +50,7 @@ class NetworkAPI:
         # MAC addresses need no secrecy, only spread; tests pass a seeded generator.
         rng = rng or random.Random()
         notices = AgentNotices(agents)
-        self.networks = Networks(self.db, self.settings, self.quotas)
+        self.networks = Networks(self.db, self.settings, self.quotas, notices)
         self.subnets = Subnets(self.db, self.settings, self.quotas, rng, notices)
         self.security_groups = SecurityGroups(self.db, self.quotas, notices)
         self.ports = Ports(self.db, self.settings, self.quotas, rng, self.security_groups, notices)

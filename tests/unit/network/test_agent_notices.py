@@ -41,6 +41,12 @@ class RecordingAgents(NetworkAgentAPI):
     def security_groups_changed(self, ctxt: RequestContext, group_ids: list[str]) -> None:
         self._send("security_groups_changed", sorted(group_ids))
 
+    def network_deleted(self, ctxt: RequestContext, network_id: str) -> None:
+        self._send("network_deleted", network_id)
+
+    def router_deleted(self, ctxt: RequestContext, router_id: str) -> None:
+        self._send("router_deleted", router_id)
+
     def _send(self, method: str, argument: Any) -> None:
         if self.failing:
             raise ConnectionError("the bus is down")
@@ -161,6 +167,19 @@ def test_router_writes_tell_the_networks_the_router_has_legs_on_and_those_it_lef
     assert added == sorted(legs)
     assert removed == sorted(legs)  # the left network too: hosts holding it drop the leg
     assert cleared == sorted(("network_changed", one) for one in (network_id, public_id))
+
+
+def test_deleting_a_router_or_a_network_tells_the_agents_it_is_gone(
+    api: NetworkAPI, agents: RecordingAgents
+) -> None:
+    network_id, _ = network_with_subnet(api)
+    router = api.routers.create(ALICE, {"name": "lonely"})
+    agents.sent.clear()
+
+    api.routers.delete(ALICE, router["id"])
+    api.networks.delete(ALICE, network_id)
+
+    assert agents.sent == [("router_deleted", router["id"]), ("network_deleted", network_id)]
 
 
 def test_a_write_inside_a_callers_transaction_casts_after_its_commit_and_not_on_rollback(

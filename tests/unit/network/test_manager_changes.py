@@ -148,6 +148,24 @@ def test_the_apis_casts_apply_a_floating_ip_and_a_ports_groups_with_no_sync(
     assert web["id"] in driver.security_groups
 
 
+def test_a_deleted_router_and_network_leave_the_host_at_once_with_no_sync(
+    served: NetworkAPI, agent: NetworkManager, driver: NoopDriver
+) -> None:
+    api = served
+    public_id, _ = external_network(api)
+    network_id, subnet_id, router_id = routed_network(api, public_id)
+    vm = bound_port(api, network_id, "host-a")
+    agent.sync()
+    assert router_id in driver.routers and network_id in driver.dhcp_servers
+
+    api.ports.delete(ALICE, vm["id"])
+    api.routers.remove_interface(ALICE, router_id, {"subnet_id": subnet_id})
+    api.routers.delete(ALICE, router_id)
+    wait_until(lambda: router_id not in driver.routers, timeout=5)
+    api.networks.delete(ALICE, network_id)
+    wait_until(lambda: network_id not in driver.networks and network_id not in driver.dhcp_servers, timeout=5)
+
+
 class NoFlatDriver(NoopDriver):
     """A data plane that cannot wire a flat network (as linuxbridge without its physical interface)."""
 
