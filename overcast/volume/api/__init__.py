@@ -1,0 +1,1 @@
+"""VolumeAPI: the Block Storage logic the /volume routers and compute call in-process."""

@@ -1,0 +1,143 @@
+"""Block Storage v3 policy rules (Cinder's names and defaults), enforced by VolumeAPI.
+
+VolumeAPI enforces them, not the routers: compute attaches and creates volumes in-process on a user's
+behalf, and those calls meet the same rules. Targets carry {"project_id": ...} of the volume (or of the
+project a quota or type access is about). What a caller may see is the lookup's question (404).
+"""
+
+from __future__ import annotations
+
+from overcast.policy import ADMIN, ANYONE, OWN_PROJECT, DocumentedRule, HasRole, documented
+
+OWNER_MEMBER = ADMIN | ((HasRole("member") | HasRole("admin")) & OWN_PROJECT)
+OWNER_READER = ADMIN | OWN_PROJECT
+
+V3 = "/volume/v3/{project_id}"
+VOLUMES = f"{V3}/volumes"
+VOLUME = f"{VOLUMES}/{{volume_id}}"
+VOLUME_ACTION = f"{VOLUME}/action"
+TYPES = f"{V3}/types"
+TYPE = f"{TYPES}/{{type_id}}"
+QOS_SPECS = f"{V3}/qos-specs"
+ATTACHMENTS = f"{V3}/attachments"
+QUOTAS = f"{V3}/os-quota-sets/{{target_project_id}}"
+
+CREATE = "volume:create"
+CREATE_FROM_IMAGE = "volume:create_from_image"
+GET = "volume:get"
+GET_ALL = "volume:get_all"
+UPDATE = "volume:update"
+DELETE = "volume:delete"
+FORCE_DELETE = "volume:force_delete"
+EXTEND = "volume:extend"
+EXTEND_ATTACHED = "volume:extend_attached_volume"
+RETYPE = "volume:retype"
+UPDATE_READONLY = "volume:update_readonly_flag"
+UPLOAD_IMAGE = "volume_extension:volume_actions:upload_image"
+RESET_STATUS = "volume_extension:volume_admin_actions:reset_status"
+SET_BOOTABLE = "volume_extension:volume_actions:set_bootable"
+ATTACH = "volume_extension:volume_actions:attach"
+METADATA_GET = "volume:get_volume_metadata"
+METADATA_UPDATE = "volume:update_volume_metadata"
+METADATA_DELETE = "volume:delete_volume_metadata"
+# Attributes only admins see on a volume (Cinder's attribute extensions).
+HOST_ATTRIBUTE = "volume_extension:volume_host_attribute"
+MIG_STATUS_ATTRIBUTE = "volume_extension:volume_mig_status_attribute"
+PROVIDER_ID_ATTRIBUTE = "volume:get_provider_id"
+ALL_TENANTS = "volume:get_all_tenants"
+
+ATTACHMENT_CREATE = "volume:attachment_create"
+ATTACHMENT_UPDATE = "volume:attachment_update"
+ATTACHMENT_DELETE = "volume:attachment_delete"
+ATTACHMENT_COMPLETE = "volume:attachment_complete"
+ATTACHMENT_GET = "volume:attachment_get"
+
+TYPE_GET = "volume_extension:type_get"
+TYPE_MANAGE = "volume_extension:types_manage"
+TYPE_ACCESS = "volume_extension:volume_type_access"
+TYPE_ACCESS_MANAGE = "volume_extension:volume_type_access:addProjectAccess"
+QOS_GET = "volume_extension:qos_specs_manage:get"
+QOS_MANAGE = "volume_extension:qos_specs_manage:create"
+
+QUOTA_SHOW = "volume_extension:quotas:show"
+QUOTA_UPDATE = "volume_extension:quotas:update"
+QUOTA_DELETE = "volume_extension:quotas:delete"
+LIMITS = "volume_extension:limits_extension:used_limits"
+SERVICES = "volume_extension:services:index"
+AVAILABILITY_ZONES = "volume_extension:availability_zone_list"
+
+RULES: tuple[DocumentedRule, ...] = (
+    documented(CREATE, OWNER_MEMBER, "Create a volume.", ("POST", VOLUMES)),
+    documented(CREATE_FROM_IMAGE, OWNER_MEMBER, "Create a volume from an image.", ("POST", VOLUMES)),
+    documented(GET, OWNER_READER, "Show a volume.", ("GET", VOLUME)),
+    documented(
+        GET_ALL, ANYONE, "List the volumes one may see.", ("GET", VOLUMES), ("GET", f"{VOLUMES}/detail")
+    ),
+    documented(ALL_TENANTS, ADMIN, "List every project's volumes (all_tenants).", ("GET", VOLUMES)),
+    documented(UPDATE, OWNER_MEMBER, "Update a volume's name, description or metadata.", ("PUT", VOLUME)),
+    documented(DELETE, OWNER_MEMBER, "Delete a volume.", ("DELETE", VOLUME)),
+    documented(
+        FORCE_DELETE, ADMIN, "Delete a volume whatever its status (os-force_delete).", ("POST", VOLUME_ACTION)
+    ),
+    documented(EXTEND, OWNER_MEMBER, "Extend a volume (os-extend).", ("POST", VOLUME_ACTION)),
+    documented(EXTEND_ATTACHED, OWNER_MEMBER, "Extend an attached volume (3.42).", ("POST", VOLUME_ACTION)),
+    documented(RETYPE, OWNER_MEMBER, "Change a volume's type (os-retype).", ("POST", VOLUME_ACTION)),
+    documented(UPDATE_READONLY, OWNER_MEMBER, "Set a volume's readonly flag.", ("POST", VOLUME_ACTION)),
+    documented(UPLOAD_IMAGE, OWNER_MEMBER, "Upload a volume to an image.", ("POST", VOLUME_ACTION)),
+    documented(RESET_STATUS, ADMIN, "Reset a volume's statuses (os-reset_status).", ("POST", VOLUME_ACTION)),
+    documented(SET_BOOTABLE, OWNER_MEMBER, "Set a volume's bootable flag.", ("POST", VOLUME_ACTION)),
+    documented(
+        ATTACH,
+        OWNER_MEMBER,
+        "The legacy attach and detach actions (os-reserve, os-attach, ...).",
+        ("POST", VOLUME_ACTION),
+    ),
+    documented(METADATA_GET, OWNER_READER, "Read a volume's metadata.", ("GET", f"{VOLUME}/metadata")),
+    documented(METADATA_UPDATE, OWNER_MEMBER, "Set a volume's metadata.", ("PUT", f"{VOLUME}/metadata")),
+    documented(
+        METADATA_DELETE,
+        OWNER_MEMBER,
+        "Delete a volume's metadata key.",
+        ("DELETE", f"{VOLUME}/metadata/{{key}}"),
+    ),
+    documented(HOST_ATTRIBUTE, ADMIN, "See os-vol-host-attr:host.", ("GET", VOLUME)),
+    documented(
+        MIG_STATUS_ATTRIBUTE, ADMIN, "See migration_status and os-vol-mig-status-attr.", ("GET", VOLUME)
+    ),
+    documented(PROVIDER_ID_ATTRIBUTE, ADMIN, "See provider_id (3.21).", ("GET", VOLUME)),
+    documented(ATTACHMENT_CREATE, OWNER_MEMBER, "Reserve a volume for a server.", ("POST", ATTACHMENTS)),
+    documented(ATTACHMENT_UPDATE, OWNER_MEMBER, "Connect an attachment.", ("PUT", f"{ATTACHMENTS}/{{id}}")),
+    documented(
+        ATTACHMENT_COMPLETE,
+        OWNER_MEMBER,
+        "Mark an attachment attached (3.44).",
+        ("POST", f"{ATTACHMENTS}/{{id}}/action"),
+    ),
+    documented(ATTACHMENT_DELETE, OWNER_MEMBER, "Detach.", ("DELETE", f"{ATTACHMENTS}/{{id}}")),
+    documented(ATTACHMENT_GET, OWNER_READER, "Show or list attachments.", ("GET", ATTACHMENTS)),
+    documented(
+        TYPE_GET, ANYONE, "List and show the volume types one may use.", ("GET", TYPES), ("GET", TYPE)
+    ),
+    documented(
+        TYPE_MANAGE, ADMIN, "Create, update and delete volume types and their extra specs.", ("POST", TYPES)
+    ),
+    documented(
+        TYPE_ACCESS, ADMIN, "List the projects of a private type.", ("GET", f"{TYPE}/os-volume-type-access")
+    ),
+    documented(
+        TYPE_ACCESS_MANAGE, ADMIN, "Add or remove a project's access to a type.", ("POST", f"{TYPE}/action")
+    ),
+    documented(QOS_GET, ADMIN, "List and show QoS specs and associations.", ("GET", QOS_SPECS)),
+    documented(QOS_MANAGE, ADMIN, "Create, update, associate and delete QoS specs.", ("POST", QOS_SPECS)),
+    documented(QUOTA_SHOW, OWNER_READER, "Show a project's volume quotas.", ("GET", QUOTAS)),
+    documented(QUOTA_UPDATE, ADMIN, "Set a project's volume quotas.", ("PUT", QUOTAS)),
+    documented(QUOTA_DELETE, ADMIN, "Reset a project's volume quotas.", ("DELETE", QUOTAS)),
+    documented(LIMITS, ANYONE, "Show one's own project's absolute limits.", ("GET", f"{V3}/limits")),
+    documented(SERVICES, ADMIN, "List the volume services.", ("GET", f"{V3}/os-services")),
+    documented(
+        AVAILABILITY_ZONES,
+        ANYONE,
+        "List the volume availability zones.",
+        ("GET", f"{V3}/os-availability-zone"),
+    ),
+)
