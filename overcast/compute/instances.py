@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, or_, select, update
 from sqlalchemy.orm import Session
 
-from overcast.compute import console_tokens, migrations, states
+from overcast.compute import block_device_mappings, console_tokens, migrations, states
 from overcast.db.base import utcnow
-from overcast.db.models.compute import Instance, InstanceFault
+from overcast.db.models.compute import Flavor, Instance, InstanceFault
 from overcast.errors import NotFound, OvercastError
 from overcast.image.registry import boot_properties
 from overcast.quota import QuotaEngine
@@ -179,6 +179,11 @@ def instance_spec(session: Session, instance: Instance) -> InstanceSpec:
         metadata=dict(instance.metadata_items),
         key_data=instance.key_data,
         config_drive=bool(instance.config_drive),
+        block_device_info=block_device_mappings.block_device_info(session, instance.uuid),
+        # The flavor's extra specs the driver honours (quota:disk_* throttle the root disk).
+        flavor_extra_specs=dict(
+            session.scalar(select(Flavor.extra_specs).where(Flavor.flavorid == instance.flavor_id)) or {}
+        ),
     )
 
 

@@ -89,6 +89,8 @@ class InstanceSpec:
     metadata: dict[str, str] = field(default_factory=dict)
     key_data: str | None = None
     network_info: list[dict[str, Any]] = field(default_factory=list)
+    # The volumes the VM has from boot: [{"volume_id", "connection_info", "mountpoint", "boot_index",
+    # "serial"}] (boot_index 0: it is the root disk, and the image is not used).
     block_device_info: list[dict[str, Any]] = field(default_factory=list)
     flavor_extra_specs: dict[str, str] = field(default_factory=dict)
     config_drive: bool = False  # the server asked for one (a host may attach one to every VM anyway)
@@ -108,6 +110,28 @@ class InstanceSpec:
         if values.get("user_data") is not None:
             values["user_data"] = base64.b64decode(values["user_data"])
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class VolumeDevice:
+    """Where an attached volume appears in the guest: its device name (Nova's mountpoint, "/dev/vdb")
+    and the serial the guest reads (/dev/disk/by-id/virtio-<serial>: the volume id's first 20 chars)."""
+
+    volume_id: str
+    mountpoint: str
+    boot_index: int | None = None
+
+    @property
+    def serial(self) -> str:
+        return self.volume_id[:20]
+
+
+def iscsi_initiator_name(host: str) -> str:
+    """The iSCSI initiator name of a compute host (the connector's `initiator`): the volume service binds
+    each attachment's target to it, and QEMU's initiator logs in with it. IQNs allow lowercase letters,
+    digits, '.', '-' and ':' only."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in ".-") else "-" for c in host.lower())
+    return f"iqn.2010-10.org.overcast:host:{safe}"
 
 
 # --- data out -------------------------------------------------------------------------------------
@@ -316,6 +340,27 @@ class ComputeDriver(ABC):
     def interface_ids(self, uuid: str) -> list[str]:
         """The ids of the VM's NICs, in the order it has them."""
         raise ActionNotSupported("This compute driver cannot list interfaces.")
+
+    # --- volumes ----------------------------------------------------------------------------------
+    def attach_volume(
+        self, ctxt: RequestContext, uuid: str, connection_info: dict[str, Any], device: VolumeDevice
+    ) -> None:
+        """Hot-plug the volume `connection_info` reaches (Cinder's shape: driver_volume_type and data)
+        into the VM as `device`; it joins the VM's spec, so the next start has it from boot. Raises
+        DriverError (the VM keeps nothing of it) when the hypervisor cannot connect or plug it."""
+        raise ActionNotSupported("This compute driver cannot attach volumes.")
+
+    def detach_volume(self, ctxt: RequestContext, uuid: str, volume_id: str) -> None:
+        """Unplug the volume once the guest let go of it; one the VM does not have is not an error."""
+        raise ActionNotSupported("This compute driver cannot detach volumes.")
+
+    def extend_volume(self, ctxt: RequestContext, uuid: str, volume_id: str, new_size_bytes: int) -> None:
+        """Tell the VM its attached volume grew (the backend already grew it), so the guest sees it."""
+        raise ActionNotSupported("This compute driver cannot extend attached volumes.")
+
+    def volume_ids(self, uuid: str) -> list[str]:
+        """The ids of the volumes plugged into the VM, in the order it has them."""
+        raise ActionNotSupported("This compute driver cannot list volumes.")
 
     # --- inspection -------------------------------------------------------------------------------
     @abstractmethod

@@ -33,6 +33,7 @@ from overcast.virt.driver import (
     PowerState,
     RebootType,
     SnapshotUpload,
+    VolumeDevice,
 )
 from overcast.virt.fake_hypervisor import (
     ACTIVE_STATES,
@@ -42,8 +43,12 @@ from overcast.virt.fake_hypervisor import (
     FakeHostConfig,
     FakeHypervisor,
     FakeVM,
+    volumes_of,
 )
 from overcast.virt.fake_moves import FakeColdResize
+
+# The address QEMU's user-mode network gives its guest, which the QEMU driver reports for such a guest.
+USER_MODE_GUEST_ADDRESS = "10.0.2.15"
 
 __all__ = ["CPU_UTILISATION", "MAX_CONSOLE_LINES", "ROOT_DEVICE", "FakeDriver", "FakeHostConfig"]
 
@@ -154,12 +159,28 @@ class FakeDriver(ComputeDriver):
         with self.hypervisor.lock:
             return list(self.hypervisor.vms)
 
+    def get_instance_network(self, uuid: str) -> dict[str, Any] | None:
+        """What the QEMU driver reports: a guest without wired ports is on user-mode NAT at its fixed
+        address (nothing is forwarded to it here: no SSH port); one on taps is reached through its
+        ports, which the API reads itself (None)."""
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get(uuid)
+            vifs = list(vm.vifs.values())
+        if any(vif.get("type") == "tap" for vif in vifs):
+            return None
+        return {
+            "mode": "user",
+            "guest_ip": USER_MODE_GUEST_ADDRESS,
+            "mac_address": next((vif.get("address") for vif in vifs if vif.get("address")), None),
+        }
+
     # --- build and delete -------------------------------------------------------------------------
     @injectable
     def spawn(self, ctxt: RequestContext, spec: InstanceSpec, admin_password: str | None = None) -> None:
         self.hypervisor.validate(spec)
         vifs = {str(vif["id"]): dict(vif) for vif in spec.network_info if "id" in vif}
-        record = FakeVM(spec=spec, admin_password=admin_password, vifs=vifs)
+        volumes = volumes_of(spec)
+        record = FakeVM(spec=spec, admin_password=admin_password, vifs=vifs, volumes=volumes)
         with self.hypervisor.lock:
             if spec.uuid in self.hypervisor.vms:
                 raise InstanceExists(f"Instance {spec.uuid} already exists on host {self.host}.")
@@ -202,6 +223,41 @@ class FakeDriver(ComputeDriver):
     def interface_ids(self, uuid: str) -> list[str]:
         with self.hypervisor.lock:
             return list(self.hypervisor.get(uuid).vifs)
+
+    # --- volumes ----------------------------------------------------------------------------------
+    @injectable
+    def attach_volume(
+        self, ctxt: RequestContext, uuid: str, connection_info: dict[str, Any], device: VolumeDevice
+    ) -> None:
+        if not connection_info.get("driver_volume_type"):
+            raise DriverError(f"Volume {device.volume_id} has no driver_volume_type in its connection_info.")
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get_built(uuid)
+            if device.volume_id in vm.volumes:
+                raise DriverError(f"Instance {uuid} already has volume {device.volume_id}.")
+            taken = {volume["mountpoint"] for volume in vm.volumes.values()}
+            if device.mountpoint in taken:
+                raise DriverError(f"Instance {uuid} already has a disk at {device.mountpoint}.")
+            vm.volumes[device.volume_id] = {
+                "connection_info": dict(connection_info), "mountpoint": device.mountpoint,
+            }  # fmt: skip
+
+    @injectable
+    def detach_volume(self, ctxt: RequestContext, uuid: str, volume_id: str) -> None:
+        with self.hypervisor.lock:
+            self.hypervisor.get_built(uuid).volumes.pop(volume_id, None)
+
+    @injectable
+    def extend_volume(self, ctxt: RequestContext, uuid: str, volume_id: str, new_size_bytes: int) -> None:
+        with self.hypervisor.lock:
+            volume = self.hypervisor.get_built(uuid).volumes.get(volume_id)
+            if volume is None:
+                raise DriverError(f"Instance {uuid} has no volume {volume_id}.")
+            volume["size_bytes"] = new_size_bytes
+
+    def volume_ids(self, uuid: str) -> list[str]:
+        with self.hypervisor.lock:
+            return list(self.hypervisor.get(uuid).volumes)
 
     # --- power ------------------------------------------------------------------------------------
     @injectable

@@ -51,7 +51,19 @@ class FakeVM:
     rescued: bool = False
     admin_password: str | None = None
     vifs: dict[str, dict[str, Any]] = field(default_factory=dict)  # vif id -> vif
+    # volume id -> {"connection_info", "mountpoint", "size_bytes"?}: what is plugged in
+    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
     moved_disk: bytes | None = None  # what a cold move to another host received through the image service
+
+
+def volumes_of(spec: InstanceSpec) -> dict[str, dict[str, Any]]:
+    """The volumes a VM built from `spec` has from boot (what the compute host connected for it)."""
+    return {
+        str(volume["volume_id"]): {
+            "connection_info": volume["connection_info"], "mountpoint": volume.get("mountpoint"),
+        }
+        for volume in spec.block_device_info
+    }  # fmt: skip
 
 
 class FakeHypervisor:

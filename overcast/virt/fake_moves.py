@@ -13,7 +13,7 @@ from overcast.virt.driver import (
     PowerState,
     SnapshotUpload,
 )
-from overcast.virt.fake_hypervisor import ACTIVE_STATES, FakeHypervisor, FakeVM
+from overcast.virt.fake_hypervisor import ACTIVE_STATES, FakeHypervisor, FakeVM, volumes_of
 
 
 class FakeColdResize:
@@ -59,7 +59,7 @@ class FakeColdResize:
             backup = self._hypervisor.set_aside.get(new_spec.uuid)  # present when resizing on the same host
             # The VM's NICs: the ones the compute host gives it here, else (same host) the ones it had.
             vifs = {str(vif["id"]): dict(vif) for vif in new_spec.network_info if "id" in vif}
-            vm = FakeVM(spec=new_spec, moved_disk=moved_disk, vifs=vifs)
+            vm = FakeVM(spec=new_spec, moved_disk=moved_disk, vifs=vifs, volumes=volumes_of(new_spec))
             if backup is not None:
                 vm.console.extend(backup.console)
                 vm.vifs = vifs or dict(backup.vifs)
@@ -85,6 +85,7 @@ class FakeColdResize:
                 raise InstanceNotFound(f"Instance {uuid} has no pre-resize disks on host {host}.")
             self._hypervisor.vms.pop(uuid, None)  # the resized VM, if the destination (this host) left it
             vm.spec = old_spec
+            vm.volumes = volumes_of(old_spec)
             self._hypervisor.vms[uuid] = vm
             if power_on:
                 self._hypervisor.boot(vm)

@@ -34,8 +34,9 @@ from overcast.virt.driver import (
     PowerState,
     RebootType,
     SnapshotUpload,
+    VolumeDevice,
 )
-from overcast.virt.qemu import configdrive, console, disks, launch, nics
+from overcast.virt.qemu import configdrive, console, disks, launch, nics, volumes
 from overcast.virt.qemu.accel import Accelerator, detect_accelerator, qemu_version_string
 from overcast.virt.qemu.instance import (
     CONFIG_DRIVE,
@@ -125,6 +126,7 @@ class QemuDriver(ComputeDriver):
     def init_host(self, host: str) -> None:
         """Pick the accelerator and re-attach to the VMs (and QEMU processes) this host already has."""
         self._vms.host = host
+        self._runtime.host = host
         if self._forced_accelerator is None:
             self._runtime.accelerator = detect_accelerator(self.data_dir, qemu=self.qemu_binary)
         LOG.info("QEMU driver on %s uses %s (%s)", host, self.accelerator.name, self.accelerator.reason)
@@ -202,8 +204,9 @@ class QemuDriver(ComputeDriver):
         try:
             with vm.lock:
                 folder.mkdir(mode=launch.INSTANCE_DIR_MODE, parents=True)  # its disk and config drive
-                base = self.images.fetch(spec.image)
-                disks.create_overlay(base, vm.path(ROOT_DISK), spec.root_gb * disks.GiB)
+                if not any(volume.get("boot_index") == 0 for volume in spec.block_device_info):
+                    base = self.images.fetch(spec.image)
+                    disks.create_overlay(base, vm.path(ROOT_DISK), spec.root_gb * disks.GiB)
                 self._config_drives.write(spec, vm.path(CONFIG_DRIVE), admin_password=admin_password)
                 vm.record.vifs = {str(v["id"]): dict(v) for v in spec.network_info if "id" in v}
                 vm.save()
@@ -424,6 +427,24 @@ class QemuDriver(ComputeDriver):
 
     def interface_ids(self, uuid: str) -> list[str]:
         return [str(vif["id"]) for vif in self._vms.get(uuid).spec.network_info if "id" in vif]
+
+    # --- volumes ----------------------------------------------------------------------------------
+    def attach_volume(
+        self, ctxt: RequestContext, uuid: str, connection_info: dict[str, Any], device: VolumeDevice
+    ) -> None:
+        with self._vms.locked(uuid, built=True) as vm:
+            volumes.plug(self._runtime, vm, self._runtime.host, connection_info, device)
+
+    def detach_volume(self, ctxt: RequestContext, uuid: str, volume_id: str) -> None:
+        with self._vms.locked(uuid, built=True) as vm:
+            volumes.unplug(self._runtime, vm, volume_id)
+
+    def extend_volume(self, ctxt: RequestContext, uuid: str, volume_id: str, new_size_bytes: int) -> None:
+        with self._vms.locked(uuid, built=True) as vm:
+            volumes.resize(self._runtime, vm, volume_id, new_size_bytes)
+
+    def volume_ids(self, uuid: str) -> list[str]:
+        return volumes.volume_ids(self._vms.get(uuid))
 
     def get_console_output(self, ctxt: RequestContext, uuid: str) -> str:
         return self.get_console_log(uuid)

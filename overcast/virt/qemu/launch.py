@@ -34,6 +34,7 @@ class DiskSpec:
     format: str = "qcow2"
     readonly: bool = False
     boot: bool = False
+    options: str = ""  # more -drive options (",throttling.bps-total=N": the flavor's disk QoS)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def build_qemu_command(config: LaunchConfig, qemu: str = "qemu-system-x86_64") -
         drive = f"file={disk.path},if=none,id=disk{index},format={disk.format},cache=writeback"
         if disk.readonly:
             drive += ",readonly=on"
+        drive += disk.options
         device = f"virtio-blk-pci,drive=disk{index}" + (",bootindex=1" if disk.boot else "")
         args += ["-drive", drive, "-device", device]
     args += _network_args(config)

@@ -17,7 +17,7 @@ from typing import Any
 
 from overcast.guest import READY_PATTERN
 from overcast.virt.driver import DriverError, InstanceActionInvalid, PowerState
-from overcast.virt.qemu import console, launch
+from overcast.virt.qemu import console, launch, volumes
 from overcast.virt.qemu.accel import Accelerator
 from overcast.virt.qemu.instance import (
     CONFIG_DRIVE,
@@ -55,6 +55,7 @@ class Runtime:
         self._ports = port_reservations
         self._port_lock = port_lock
         self.serial_ports = serial_ports
+        self.host = ""  # the compute host (init_host names it): its iSCSI initiator name logs in to volumes
         self.notices: queue.Queue[tuple[str, int] | None] = queue.Queue()
         self._children: dict[int, subprocess.Popen[bytes]] = {}  # QEMUs we started: reaped when they end
 
@@ -62,7 +63,12 @@ class Runtime:
     def start(self, vm: VM, *, incoming: Path | None = None) -> int:
         """Launch QEMU for `vm`; returns the console offset where this boot's output begins."""
         spec = vm.spec
-        disks = [launch.DiskSpec(ROOT_DISK, boot=not vm.record.rescued)]
+        # A volume-backed VM boots from its volume (boot_index 0) and has no image-backed root disk.
+        boots_from_volume = any(v.get("boot_index") == 0 for v in spec.block_device_info)
+        root_qos = volumes.drive_throttling(spec.flavor_extra_specs)
+        disks = [] if boots_from_volume else [
+            launch.DiskSpec(ROOT_DISK, boot=not vm.record.rescued, options=root_qos)
+        ]
         if vm.record.rescued:
             disks.insert(0, launch.DiskSpec(RESCUE_DISK, boot=True))
         if vm.path(CONFIG_DRIVE).exists():
@@ -70,6 +76,11 @@ class Runtime:
         mac = next((str(v["address"]) for v in spec.network_info if v.get("address")), None)
         taps = tap_vifs(spec.network_info)
         offset = console.console_size(vm.path(launch.CONSOLE_FILE))
+        volume_args = volumes.boot_args(vm.folder, spec.block_device_info, self.host)
+        # What QEMU plugs at boot sits on its boot ports: hot-plug ports are free again.
+        for volume in vm.record.spec.get("block_device_info") or []:
+            volume.pop("bus", None)
+            volume.pop("qemu_pid", None)
         ssh_taken = serial_taken = False
         for attempt in range(3):
             # On taps the guest is reached on its network: nothing of the host is forwarded to it.
@@ -78,7 +89,7 @@ class Runtime:
             config = launch.LaunchConfig(
                 uuid=vm.uuid, name=spec.name.replace(",", ",,"), vcpus=spec.vcpus, memory_mb=spec.memory_mb,
                 accelerator=self.accelerator.name, cpu=self.accelerator.cpu, disks=disks, ssh_port=port,
-                mac_address=mac, taps=taps, serial_tcp=serial,
+                mac_address=mac, taps=taps, serial_tcp=serial, extra_args=volume_args,
                 incoming=shlex.quote(str(incoming.absolute())) if incoming else None,
             )  # fmt: skip
             try:
