@@ -43,6 +43,9 @@ from overcast.context import RequestContext
 from overcast.guest import READY_PATTERN, build_guest_image, guest_image_path
 from overcast.guest.builder import ensure_prerequisites
 from overcast.guest.publish import DEFAULT_IMAGE_ID
+from overcast.network.defaults import Outside
+from overcast.network.drivers import names
+from overcast.network.drivers.linuxbridge.commands import namespaces
 from overcast.virt.driver import ImageRef, InstanceSpec
 from overcast.virt.qemu import configdrive, console, disks, launch
 from overcast.virt.qemu.accel import Accelerator, detect_accelerator
@@ -115,11 +118,39 @@ class AllInOne:
             self.conn.compute.wait_for_delete(server, wait=120)
 
     def stop(self) -> None:
+        """Stop the cloud and take its data plane off this machine: a stopped all-in-one leaves its VMs'
+        networks up on purpose (a restarted cloud's VMs keep them), which a throw-away cloud must not."""
+        made = self._remove_networks()
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        if made:
+            Outside().remove()
+
+    def _remove_networks(self) -> bool:
+        """Delete the all-in-one's networks and router through the API and wait until the agent has taken
+        their namespaces away; False when it made none (the cloud kept user-mode NAT)."""
+        admin = openstack.connect(cloud="overcast-admin")
+        routers = list(admin.network.routers())
+        networks = list(admin.network.networks())
+        if not networks:
+            return False
+        made = {names.router_namespace(router.id, None) for router in routers}
+        made |= {names.dhcp_namespace(network.id, None) for network in networks}
+        for floating_ip in admin.network.ips():
+            admin.network.delete_ip(floating_ip)
+        for router in routers:
+            for port in admin.network.ports(device_id=router.id, device_owner="network:router_interface"):
+                admin.network.remove_interface_from_router(router, port=port.id)
+            admin.network.delete_router(router)
+        for network in networks:
+            admin.network.delete_network(network)
+        deadline = time.monotonic() + 60
+        while made & set(namespaces()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return True
 
 
 # --- the driver alone and bare QEMU ---------------------------------------------------------------
