@@ -6,6 +6,7 @@ create time and its server group), so callers pass instance uuids, not the spec.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -103,11 +104,24 @@ def group_of(session: Session, instance_uuid: str) -> tuple[ServerGroup, tuple[s
     return group, _hosts_of(session, list(members))
 
 
-def _group_hosts(session: Session, group_id: int, instance_uuid: str | None) -> tuple[str, ...]:
+def _group_hosts(
+    session: Session, group_id: int, instance_uuid: str | None, most_per_host: int = 1
+) -> tuple[str, ...]:
+    """Hosts of the group's other members; with 2.64's max_server_per_host above 1, only the hosts that
+    already hold that many (the anti-affinity filter keeps the instance off these)."""
     members = select(ServerGroupMember.instance_uuid).where(ServerGroupMember.group_id == group_id)
     if instance_uuid is not None:
         members = members.where(ServerGroupMember.instance_uuid != instance_uuid)
-    return _hosts_of(session, list(session.scalars(members)))
+    if most_per_host <= 1:
+        return _hosts_of(session, list(session.scalars(members)))
+    counts = Counter(
+        session.scalars(
+            select(Instance.host).where(
+                Instance.uuid.in_(members), Instance.deleted.is_(False), Instance.host.is_not(None)
+            )
+        )
+    )
+    return tuple(sorted(host for host, count in counts.items() if host and count >= most_per_host))
 
 
 def build_spec(
@@ -175,6 +189,7 @@ def _spec_query() -> Any:
             Instance.availability_zone, Flavor.extra_specs, Image.min_ram, Image.min_disk,
             Image.properties.label("image_properties"),
             RequestSpecRecord.scheduler_hints, ServerGroup.id.label("group_id"), ServerGroup.policies,
+            ServerGroup.rules.label("group_rules"),
         )
         .select_from(Instance)
         .outerjoin(Flavor, Flavor.flavorid == Instance.flavor_id)
@@ -198,7 +213,9 @@ def load_spec(
         project_id=row.project_id, instance_uuid=instance_uuid, availability_zone=row.availability_zone,
         extra_specs=row.extra_specs, image_properties=row.image_properties, image_min_ram=row.min_ram,
         image_min_disk=row.min_disk, hints=row.scheduler_hints, group_policies=row.policies,
-        group_hosts=_group_hosts(session, row.group_id, instance_uuid) if row.group_id is not None else (),
+        group_hosts=_group_hosts(
+            session, row.group_id, instance_uuid, int((row.group_rules or {}).get("max_server_per_host") or 1)
+        ) if row.group_id is not None else (),
         excluded_hosts=excluded_hosts,
     )  # fmt: skip
 

@@ -89,6 +89,10 @@ def body(conn: Connection, path: str, version: str, key: str) -> Any:
     return response.json()[key]
 
 
+SINCE_2_63 = {"trusted_image_certificates", "server_groups", "locked_reason", "pinned_availability_zone",
+              "scheduler_hints"}  # fmt: skip
+
+
 def test_openstacksdk_negotiates_our_maximum(cloud: InProcessCloud, demo: Connection) -> None:
     document = httpx.get(f"{cloud.base_url}/compute/v2.1").json()["version"]
     assert (document["min_version"], document["version"]) == ("2.1", str(MAX_VERSION))
@@ -117,8 +121,16 @@ def test_server_bodies(demo: Connection, admin: Connection, server: Any) -> None
         "description",
         "tags",
         "host_status",
-    }
+    } | SINCE_2_63
     assert latest["host_status"] == "UP" and latest["locked"] is False
+    # What 2.63-2.100 add, as a server created with none of them shows it.
+    assert {key: latest[key] for key in SINCE_2_63 - {"image"}} == {
+        "trusted_image_certificates": None, "server_groups": [], "locked_reason": None,
+        "pinned_availability_zone": None, "scheduler_hints": {},
+    }  # fmt: skip
+    assert "properties" in latest["image"] and "properties" not in body(demo, path, "2.97", "server")["image"]
+    # 2.90 shows the hostname to its owner too.
+    assert body(demo, path, "2.90", "server")["OS-EXT-SRV-ATTR:hostname"] == "versioned"
     # 2.47 embeds the flavor (its extra specs for those allowed to read them).
     assert set(body(demo, path, "2.46", "server")["flavor"]) == {"id", "links"}
     assert latest["flavor"] == {

@@ -23,6 +23,7 @@ from overcast.cloud import Cloud
 from overcast.compute import instance_actions as ia
 from overcast.compute import instance_extra, instances, policies, states
 from overcast.compute.api.lookup import visible_image, visible_instance
+from overcast.compute.api.server_queries import LOCKED_REASON_KEY
 from overcast.compute.api.servers import generate_password
 from overcast.compute.rpcapi import ComputeAPI
 from overcast.conductor.rpcapi import ConductorAPI
@@ -184,13 +185,16 @@ class ActionAPI:
         self.db.write(write)
 
     # --- lock -------------------------------------------------------------------------------------
-    def lock(self, ctxt: RequestContext, uuid: str) -> None:
+    def lock(self, ctxt: RequestContext, uuid: str, reason: str | None = None) -> None:
+        """Lock the server; 2.73's reason is kept in system metadata, as Nova keeps it, until unlock."""
+
         def write(session: Session) -> None:
             instance = visible_instance(session, ctxt, uuid)
             extra = instance_extra.get(session, uuid)
             extra.locked = True
             owner = ctxt.project_id == instance.project_id
             extra.locked_by = instance_extra.LOCKED_BY_OWNER if owner else instance_extra.LOCKED_BY_ADMIN
+            instance_extra.update_system_metadata(session, uuid, **{LOCKED_REASON_KEY: reason})
             ia.record_action(session, ctxt, uuid, ia.LOCK)
 
         self.db.write(write)
@@ -203,6 +207,7 @@ class ActionAPI:
                 # Only an admin may lift an admin's lock (Nova's unlock_override rule).
                 policy.enforce(ctxt, policies.UNLOCK_OVERRIDE, {"project_id": instance.project_id})
             extra.locked, extra.locked_by = False, None
+            instance_extra.update_system_metadata(session, uuid, **{LOCKED_REASON_KEY: None})
             ia.record_action(session, ctxt, uuid, ia.UNLOCK)
 
         self.db.write(write)

@@ -16,7 +16,8 @@ from overcast.compute.api.actions import ActionAPI
 from overcast.compute.api.keypairs import KeyPairAPI
 from overcast.compute.api.lookup import id_from_ref, visible_flavor, visible_image, visible_instance
 from overcast.compute.api.server_metadata import check_metadata, check_metadata_quota
-from overcast.compute.api.servers import ServerAPI, check_user_data, generate_password
+from overcast.compute.api.server_queries import IMAGE_PROPERTIES_KEY, TRUSTED_CERTS_KEY
+from overcast.compute.api.servers import ServerAPI, check_user_data, generate_password, shown_image_properties
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.compute.snapshot_images import create_snapshot_image
 from overcast.context import RequestContext
@@ -157,9 +158,10 @@ class ServerActionAPI(ActionAPI):
         metadata: dict[str, str] | None = None,
         access_ip_v4: str | None = None,
         access_ip_v6: str | None = None,
-        optional: dict[str, str | None] | None = None,
+        optional: dict[str, Any] | None = None,
     ) -> str:
-        """`optional` holds what the request named of description, key_name and user_data (null clears)."""
+        """`optional` holds what the request named of description, key_name, user_data, hostname and
+        trusted_image_certificates (null clears)."""
         password = admin_password or generate_password()
         named = dict(optional or {})
         if named.get("user_data") is not None:
@@ -190,6 +192,14 @@ class ServerActionAPI(ActionAPI):
                 key_name = named["key_name"]
                 values["key_name"] = key_name
                 values["key_data"] = None if key_name is None else _public_key(session, ctxt, key_name)
+            if named.get("hostname") is not None:
+                values["hostname"] = named["hostname"]
+            kept: dict[str, Any] = {
+                IMAGE_PROPERTIES_KEY: shown_image_properties(dict(image.properties or {}))
+            }
+            if "trusted_image_certificates" in named:
+                kept[TRUSTED_CERTS_KEY] = named["trusted_image_certificates"]
+            instance_extra.update_system_metadata(session, uuid, **kept)
             return values
 
         started = self._start(ctxt, uuid, "rebuild", ia.REBUILD, prepare=prepare)
@@ -233,8 +243,23 @@ class ServerActionAPI(ActionAPI):
         started = self._start(ctxt, uuid, "shelve_offload", ia.SHELVE_OFFLOAD)
         self.compute_rpc.shelve_offload_instance(ctxt, started.host, uuid)
 
-    def unshelve(self, ctxt: RequestContext, uuid: str) -> None:
-        self._start(ctxt, uuid, "unshelve", ia.UNSHELVE, needs_host=False)
+    def unshelve(
+        self, ctxt: RequestContext, uuid: str, zone: str | None = None, *, unpin: bool = False
+    ) -> None:
+        """Unshelve; 2.77's zone pins an offloaded server to that zone, 2.91's `unpin` (a null zone) frees
+        it to land in any (both only for an offloaded server, as in Nova)."""
+
+        def prepare(session: Session, instance: Instance, transition: states.Transition) -> dict[str, Any]:
+            if zone is None and not unpin:
+                return {}
+            if instance.vm_state != states.SHELVED_OFFLOADED:
+                raise errors.Conflict(
+                    f"The server {uuid} is not shelved offloaded: an availability zone cannot be given."
+                )
+            ServerAPI.check_zone(session, zone)
+            return {"availability_zone": zone}
+
+        self._start(ctxt, uuid, "unshelve", ia.UNSHELVE, needs_host=False, prepare=prepare)
         self.conductor.unshelve_instance(ctxt, uuid)
 
     # --- delete, soft delete, restore -------------------------------------------------------------

@@ -59,11 +59,16 @@ class ServerGroupAPI:
         self.quotas = quotas
 
     def create(
-        self, ctxt: RequestContext, name: str, policies: Sequence[str], *, allow_soft: bool
-    ) -> GroupView:
+        self, ctxt: RequestContext, name: str, policies: Sequence[str], *, allow_soft: bool,
+        rules: dict[str, Any] | None = None,
+    ) -> GroupView:  # fmt: skip
+        """`rules` (2.64): max_server_per_host, for anti-affinity only."""
         allowed = HARD_POLICIES + (SOFT_POLICIES if allow_soft else ())
         if len(policies) != 1 or policies[0] not in allowed:
             raise errors.BadRequest(f"Invalid input: policies must be exactly one of {', '.join(allowed)}.")
+        rules = dict(rules or {})
+        if rules and policies[0] != "anti-affinity":
+            raise errors.BadRequest("Only anti-affinity policy supports rules.")
         if ctxt.project_id is None or ctxt.user_id is None:
             raise errors.Forbidden("Creating a server group needs a project-scoped token.")
         project_id, user_id = ctxt.project_id, ctxt.user_id
@@ -78,7 +83,7 @@ class ServerGroupAPI:
             if limit != UNLIMITED and (used or 0) + 1 > limit:
                 raise errors.QuotaExceeded("Quota exceeded, too many server groups.")
             group = ServerGroup(name=name, project_id=project_id, user_id=user_id, policies=list(policies),
-                                metadata_items={})  # fmt: skip
+                                metadata_items={}, rules=rules)  # fmt: skip
             session.add(group)
             session.flush()
             return GroupView(group, [])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import json
 import logging
 import re
 import secrets
@@ -32,7 +33,15 @@ from overcast.compute.api.requested_networks import (
     resolve_networks,
     resolve_security_groups,
 )
-from overcast.compute.api.server_queries import MAX_LIMIT, Server, ServerFilters, list_page, with_details
+from overcast.compute.api.server_queries import (
+    IMAGE_PROPERTIES_KEY,
+    MAX_LIMIT,
+    TRUSTED_CERTS_KEY,
+    Server,
+    ServerFilters,
+    list_page,
+    with_details,
+)
 from overcast.compute.network_info import CREATED_PORT_IDS, REQUESTED_NETWORKS, SECURITY_GROUP_IDS
 from overcast.compute.notifications import InstanceNotifier
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
@@ -84,6 +93,9 @@ class ServerCreate:
     block_device_mappings: tuple[dict[str, Any], ...] = ()
     # "auto", "none", the requested networks, or None when the request had no `networks` key.
     networks: str | tuple[dict[str, Any], ...] | None = None
+    # 2.63's certificate ids (kept and shown; nothing here verifies image signatures) and 2.90's hostname.
+    trusted_certs: tuple[str, ...] | None = None
+    hostname: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,7 @@ class ServerUpdate:
     access_ip_v6: str | None = None
     disk_config: str | None = None
     description: str | None = None
+    hostname: str | None = None
     # Which of the nullable fields the request named (so null can clear them).
     provided: frozenset[str] = frozenset()
 
@@ -102,6 +115,13 @@ class CreatedServers:
     servers: list[Instance]
     admin_password: str
     reservation_id: str
+
+
+def shown_image_properties(properties: dict[str, Any]) -> dict[str, str]:
+    """2.98's image properties as Nova keeps them in system metadata at boot: every value a string."""
+    return {
+        str(key): value if isinstance(value, str) else json.dumps(value) for key, value in properties.items()
+    }
 
 
 def generate_password(length: int = ADMIN_PASSWORD_LENGTH) -> str:
@@ -149,7 +169,7 @@ class ServerAPI:
         def write(session: Session) -> list[Instance]:
             flavor = self._flavor_for_boot(session, ctxt, request.flavor_ref)
             image_id, image_properties = self._image_for_boot(session, ctxt, image_ref, flavor)
-            self._check_zone(session, request.availability_zone)
+            self.check_zone(session, request.availability_zone)
             key_data = None
             if request.key_name is not None:
                 try:
@@ -174,8 +194,9 @@ class ServerAPI:
             for index in range(count):
                 name = request.name if count == 1 else f"{request.name}-{index + 1}"
                 instance = Instance(
-                    display_name=name, hostname=hostname_for(name), project_id=ctxt.project_id,
-                    user_id=ctxt.user_id, image_ref=image_id, flavor_id=flavor.flavorid, vcpus=flavor.vcpus,
+                    display_name=name, hostname=request.hostname or hostname_for(name),
+                    project_id=ctxt.project_id, user_id=ctxt.user_id, image_ref=image_id,
+                    flavor_id=flavor.flavorid, vcpus=flavor.vcpus,
                     memory_mb=flavor.memory_mb, root_gb=flavor.root_gb, ephemeral_gb=flavor.ephemeral_gb,
                     vm_state=states.BUILDING, task_state=states.SCHEDULING,
                     power_state=int(PowerState.NOSTATE), availability_zone=request.availability_zone,
@@ -195,7 +216,10 @@ class ServerAPI:
                 instance_extra.update_system_metadata(
                     session, instance.uuid,
                     **{REQUESTED_NETWORKS: requested_networks,
-                       SECURITY_GROUP_IDS: [group_id for group_id, _ in groups]},
+                       SECURITY_GROUP_IDS: [group_id for group_id, _ in groups],
+                       IMAGE_PROPERTIES_KEY: shown_image_properties(image_properties),
+                       TRUSTED_CERTS_KEY: (None if request.trusted_certs is None
+                                           else list(request.trusted_certs))},
                 )  # fmt: skip
             server_groups.record_scheduler_hints(
                 session, ctxt, [i.uuid for i in created], request.scheduler_hints, self.quotas
@@ -244,6 +268,9 @@ class ServerAPI:
     def _check_request(request: ServerCreate) -> None:
         if request.min_count < 1 or request.max_count < request.min_count:
             raise errors.BadRequest("min_count must be at least 1 and not more than max_count.")
+        if request.hostname is not None and request.max_count > 1:
+            # Nova's rule: several servers cannot share one requested hostname.
+            raise errors.BadRequest("Cannot specify a hostname when creating multiple servers.")
         if request.tags:
             tags.check_tags(request.tags)
         for key, value in request.metadata.items():
@@ -263,7 +290,7 @@ class ServerAPI:
         return flavor
 
     @staticmethod
-    def _check_zone(session: Session, zone: str | None) -> None:
+    def check_zone(session: Session, zone: str | None) -> None:
         """Nova's check: the zone must hold an enabled compute service (no "zone:host" forcing here)."""
         if zone is None:
             return
@@ -328,6 +355,8 @@ class ServerAPI:
                 instance.disk_config = changes.disk_config
             if "description" in changes.provided:
                 instance.description = changes.description
+            if changes.hostname is not None:
+                instance.hostname = changes.hostname
             instance.updated_at = utcnow()
             session.flush()
             return instance

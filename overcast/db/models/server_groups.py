@@ -28,6 +28,8 @@ class ServerGroup(Base, TimestampMixin):
     # Exactly one of affinity, anti-affinity, soft-affinity, soft-anti-affinity (a list as in API 2.1).
     policies: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     metadata_items: Mapped[dict[str, str]] = mapped_column("metadata", JSON, nullable=False, default=dict)
+    # 2.64's rules: {"max_server_per_host": N} for anti-affinity, else {}.
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
 
 
 class ServerGroupMember(Base):

@@ -7,7 +7,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError, field_validator
 
 from overcast import errors
-from overcast.api.openstack.compute.schemas import AccessIPv4, AccessIPv6, DiskConfig, Name
+from overcast.api.openstack.compute.schemas import (
+    AccessIPv4,
+    AccessIPv6,
+    DiskConfig,
+    Hostname,
+    Name,
+    TrustedCerts,
+)
 
 
 class _Strict(BaseModel):
@@ -48,6 +55,8 @@ class Rebuild(_Strict):
     description: Annotated[str, Field(max_length=255)] | None = None
     key_name: Name | None = None
     user_data: Annotated[str, Field(max_length=65535)] | None = None
+    trusted_image_certificates: TrustedCerts = None
+    hostname: Hostname | None = None
 
 
 class CreateImage(_Strict):
@@ -96,3 +105,16 @@ def parse(action: str, model: Any, value: Any) -> Any:
         raise errors.BadRequest(
             f"Invalid input for field/attribute {where}. Value: {value}. {first['msg']}"
         ) from None
+
+
+class Lock(_Strict):
+    """2.73: a lock may say why (null, or up to 255 characters)."""
+
+    locked_reason: Annotated[str, Field(max_length=255)] | None = None
+
+
+class Unshelve(_Strict):
+    """2.77: an offloaded server may be unshelved into a zone (2.91: or onto a host, or unpinned)."""
+
+    availability_zone: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    host: Annotated[str, Field(min_length=1, max_length=255)] | None = None

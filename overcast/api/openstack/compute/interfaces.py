@@ -42,10 +42,16 @@ def _authorize(req: ComputeRequest, server_id: str, rule: str) -> None:
     )
 
 
+def _tagged(req: ComputeRequest, attachment: dict[str, Any], tag: str | None = None) -> dict[str, Any]:
+    """From 2.70 an attachment shows its device tag: the one just given, else null (tags are not kept)."""
+    return {**attachment, "tag": tag} if req.version >= v.ATTACH_TAGS_SHOWN else attachment
+
+
 @router.get("/servers/{server_id}/os-interface")
 def list_interfaces(server_id: str, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
     _authorize(req, server_id, rules.INTERFACES_LIST)
-    return {"interfaceAttachments": req.service.interfaces.list(req.context, server_id)}
+    listed = req.service.interfaces.list(req.context, server_id)
+    return {"interfaceAttachments": [_tagged(req, attachment) for attachment in listed]}
 
 
 @router.get("/servers/{server_id}/os-interface/{port_id}")
@@ -53,7 +59,7 @@ def show_interface(
     server_id: str, port_id: str, req: ComputeRequest = Depends(compute_request)
 ) -> dict[str, Any]:
     _authorize(req, server_id, rules.INTERFACES_SHOW)
-    return {"interfaceAttachment": req.service.interfaces.show(req.context, server_id, port_id)}
+    return {"interfaceAttachment": _tagged(req, req.service.interfaces.show(req.context, server_id, port_id))}
 
 
 @router.post("/servers/{server_id}/os-interface")
@@ -70,7 +76,7 @@ def attach_interface(
         )
     fixed_ip = wanted.fixed_ips[0].ip_address if wanted.fixed_ips else None
     attached = req.service.interfaces.attach(req.context, server_id, wanted.net_id, wanted.port_id, fixed_ip)
-    return {"interfaceAttachment": attached}
+    return {"interfaceAttachment": _tagged(req, attached, wanted.tag)}
 
 
 @router.delete("/servers/{server_id}/os-interface/{port_id}", status_code=202)

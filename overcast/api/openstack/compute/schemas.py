@@ -153,6 +153,24 @@ class BlockDeviceMapping(_Strict):
     volume_type: Annotated[str, Field(max_length=255)] | None = None
 
 
+def _distinct(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("has non-unique elements")
+    return values
+
+
+# 2.90's hostname: one DNS label; from 2.94 a fully qualified name of such labels (Nova's fqdn).
+_LABEL = r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+Hostname = Annotated[str, Field(min_length=1, max_length=255, pattern=rf"^{_LABEL}(\.{_LABEL})*\.?$")]
+
+
+def check_hostname(hostname: str | None, version: APIVersion) -> None:
+    """Before 2.94 a hostname is a single label of at most 63 characters."""
+    if hostname is not None and version < v.FQDN_HOSTNAME and ("." in hostname or len(hostname) > 63):
+        raise errors.BadRequest(f"Invalid input for field/attribute hostname. Value: {hostname}. "
+                                "Does not match a hostname of one label (FQDNs from 2.94)")  # fmt: skip
+
+
 class ServerCreateFields(_Strict):
     name: Name
     imageRef: Annotated[str, Field(max_length=255)] | None = None
@@ -177,11 +195,17 @@ class ServerCreateFields(_Strict):
     personality: list[dict[str, Any]] | None = None
     description: Description = None
     tags: Annotated[list[Tag], Field(max_length=50)] | None = None
+    trusted_image_certificates: TrustedCerts = None
+    hostname: Hostname | None = None
 
     _description = field_validator("description")(_printable)
 
 
-CREATE_SINCE = {"description": v.DESCRIPTION, "tags": v.TAGS_AT_CREATE}
+# 2.63's trusted_image_certificates: 1-50 distinct non-empty ids, or null.
+TrustedCerts = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=50),
+                         AfterValidator(_distinct)] | None  # fmt: skip
+CREATE_SINCE = {"description": v.DESCRIPTION, "tags": v.TAGS_AT_CREATE,
+                "trusted_image_certificates": v.TRUSTED_CERTS, "hostname": v.HOSTNAME}  # fmt: skip
 CREATE_UNTIL = {"personality": v.PERSONALITY_GONE}
 
 
@@ -196,6 +220,7 @@ class ServerCreateBody(_Strict):
         fields = self.server
         refuse_out_of_version(fields.model_fields_set, version, CREATE_SINCE, CREATE_UNTIL)
         refuse_personality(fields.personality)
+        check_hostname(fields.hostname, version)
         networks = fields.networks
         if networks is None and version >= v.NETWORKS_REQUIRED:
             raise errors.BadRequest(
@@ -214,8 +239,8 @@ class ServerCreateBody(_Strict):
                                             f"'{network.uuid}' is not a 'uuid'")  # fmt: skip
         bdm_tags_ok = version == v.DEVICE_TAGS or version >= v.DEVICE_TAGS_RESTORED
         for mapping in fields.block_device_mapping_v2 or ():
-            # volume_type joins at 2.67, beyond our maximum.
-            refuse_fields(mapping.model_fields_set & ({"volume_type"} | (set() if bdm_tags_ok else {"tag"})))
+            too_new = set() if version >= v.BDM_VOLUME_TYPE else {"volume_type"}
+            refuse_fields(mapping.model_fields_set & (too_new | (set() if bdm_tags_ok else {"tag"})))
 
 
 def _is_uuid(text: str) -> bool:
@@ -232,6 +257,7 @@ class ServerUpdateFields(_Strict):
     accessIPv6: AccessIPv6 | None = None
     disk_config: DiskConfig | None = Field(default=None, alias="OS-DCF:diskConfig")
     description: Description = None
+    hostname: Hostname | None = None
 
     _description = field_validator("description")(_printable)
 
@@ -240,7 +266,10 @@ class ServerUpdateBody(_Strict):
     server: ServerUpdateFields
 
     def check_version(self, version: APIVersion) -> None:
-        refuse_out_of_version(self.server.model_fields_set, version, {"description": v.DESCRIPTION})
+        refuse_out_of_version(
+            self.server.model_fields_set, version, {"description": v.DESCRIPTION, "hostname": v.HOSTNAME}
+        )
+        check_hostname(self.server.hostname, version)
 
 
 class FlavorCreateFields(_Strict):

@@ -14,11 +14,13 @@ from overcast.api.openstack.compute import action_schemas as schemas
 from overcast.api.openstack.compute import remote_consoles
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request
-from overcast.api.openstack.compute.schemas import refuse_out_of_version, refuse_personality
+from overcast.api.openstack.compute.schemas import check_hostname, refuse_out_of_version, refuse_personality
 from overcast.api.openstack.compute.servers import audience
 from overcast.compute import policies as rules
 
 router = APIRouter()
+# What a rebuild changes only when the request names it (null clears).
+REBUILD_OPTIONAL = ("description", "key_name", "user_data", "trusted_image_certificates", "hostname")
 
 Handler = Callable[[ComputeRequest, str, Any], Response]
 
@@ -76,12 +78,13 @@ def _rebuild(req: ComputeRequest, uuid: str, value: Any) -> Response:
     given = body.model_fields_set
     refuse_out_of_version(
         given, req.version,
-        {"description": v.DESCRIPTION, "key_name": v.REBUILD_KEY_NAME, "user_data": v.PERSONALITY_GONE},
+        {"description": v.DESCRIPTION, "key_name": v.REBUILD_KEY_NAME, "user_data": v.PERSONALITY_GONE,
+         "trusted_image_certificates": v.TRUSTED_CERTS, "hostname": v.HOSTNAME},
         {"personality": v.PERSONALITY_GONE},
     )  # fmt: skip
     refuse_personality(body.personality)
-    optional = {name: getattr(body, name) for name in ("description", "key_name", "user_data")
-                if name in given}  # fmt: skip
+    check_hostname(body.hostname, req.version)
+    optional = {name: getattr(body, name) for name in REBUILD_OPTIONAL if name in given}
     password = req.service.actions.rebuild(
         req.context, uuid, body.imageRef, name=body.name, admin_password=body.adminPass,
         metadata=body.metadata, access_ip_v4=body.accessIPv4, access_ip_v6=body.accessIPv6,
@@ -95,6 +98,35 @@ def _rebuild(req: ComputeRequest, uuid: str, value: Any) -> Response:
     if req.version >= v.PERSONALITY_GONE:
         view["user_data"] = server.instance.user_data
     return JSONResponse({"server": view}, status_code=202)
+
+
+def _lock(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    if req.version >= v.LOCKED_REASON:
+        body = schemas.parse("lock", schemas.Lock | None, value) or schemas.Lock()
+        reason = body.locked_reason
+    else:
+        schemas.parse("lock", schemas.NoBody, value)
+        reason = None
+    req.service.actions.lock(req.context, uuid, reason)
+    return _accepted()
+
+
+def _unshelve(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    if req.version < v.UNSHELVE_ZONE:
+        schemas.parse("unshelve", schemas.NoBody, value)
+        req.service.actions.unshelve(req.context, uuid)
+        return _accepted()
+    body = schemas.parse("unshelve", schemas.Unshelve | None, value) or schemas.Unshelve()
+    given = body.model_fields_set
+    refuse_out_of_version(given, req.version, {"host": v.UNSHELVE_HOST})
+    if body.host is not None:
+        raise errors.BadRequest("Unshelving onto a named host is not supported by this cloud.")
+    if "availability_zone" in given and body.availability_zone is None and req.version < v.UNSHELVE_HOST:
+        raise errors.BadRequest("Invalid input for field/attribute availability_zone. Value: None. "
+                                "None is not of type 'string'")  # fmt: skip
+    unpin = "availability_zone" in given and body.availability_zone is None
+    req.service.actions.unshelve(req.context, uuid, body.availability_zone, unpin=unpin)
+    return _accepted()
 
 
 def _create_image(req: ComputeRequest, uuid: str, value: Any) -> Response:
@@ -152,7 +184,7 @@ ACTIONS: dict[str, Entry] = {
     "unpause": Entry(rules.UNPAUSE, _simple("unpause", "unpause")),
     "suspend": Entry(rules.SUSPEND, _simple("suspend", "suspend")),
     "resume": Entry(rules.RESUME, _simple("resume", "resume")),
-    "lock": Entry(rules.LOCK, _simple("lock", "lock")),
+    "lock": Entry(rules.LOCK, _lock),
     "unlock": Entry(rules.UNLOCK, _simple("unlock", "unlock")),
     "rescue": Entry(rules.RESCUE, _rescue),
     "unrescue": Entry(rules.UNRESCUE, _simple("unrescue", "unrescue")),
@@ -166,7 +198,7 @@ ACTIONS: dict[str, Entry] = {
     "os-getSerialConsole": Entry(rules.REMOTE_CONSOLES, remote_consoles.get_serial_console_action),
     "shelve": Entry(rules.SHELVE, _simple("shelve", "shelve")),
     "shelveOffload": Entry(rules.SHELVE_OFFLOAD, _simple("shelve_offload", "shelveOffload")),
-    "unshelve": Entry(rules.UNSHELVE, _simple("unshelve", "unshelve")),
+    "unshelve": Entry(rules.UNSHELVE, _unshelve),
     "forceDelete": Entry(rules.FORCE_DELETE, _simple("force_delete", "forceDelete")),
     "restore": Entry(rules.RESTORE, _simple("restore", "restore")),
     "os-resetState": Entry(rules.RESET_STATE, _reset_state),

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from overcast import policy
+from overcast import errors, policy
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_bool, parse_int
 from overcast.api.openstack.compute.microversion import APIVersion
-from overcast.api.openstack.compute.schemas import Name
+from overcast.api.openstack.compute.schemas import Name, refuse_fields
 from overcast.compute import policies
 from overcast.compute.api.server_groups import GroupView, ServerGroupAPI
 
@@ -22,9 +22,36 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Policy = Literal["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]
+
+
+class GroupRules(_Strict):
+    max_server_per_host: Annotated[int, Field(ge=1)] | Annotated[str, Field(pattern=r"^[0-9]*[1-9][0-9]*$")]
+
+
 class ServerGroupFields(_Strict):
     name: Name
-    policies: Annotated[list[str], Field(min_length=1, max_length=1)]
+    # Before 2.64 a list of one policy; from 2.64 one `policy` and its `rules`.
+    policies: Annotated[list[str], Field(min_length=1, max_length=1)] | None = None
+    policy: Policy | None = None
+    rules: GroupRules | None = None
+
+    def chosen(self, version: APIVersion) -> tuple[list[str], dict[str, Any]]:
+        given = self.model_fields_set
+        if version >= v.GROUP_POLICY_RULES:
+            refuse_fields(given & {"policies"})
+            if self.policy is None:
+                raise errors.BadRequest(
+                    "Invalid input for field/attribute server_group: 'policy' is a required property"
+                )
+            rules = {"max_server_per_host": int(self.rules.max_server_per_host)} if self.rules else {}
+            return [self.policy], rules
+        refuse_fields(given & {"policy", "rules"})
+        if self.policies is None:
+            raise errors.BadRequest(
+                "Invalid input for field/attribute server_group: 'policies' is a required property"
+            )
+        return list(self.policies), {}
 
 
 class ServerGroupCreateBody(_Strict):
@@ -41,8 +68,11 @@ def _target(req: ComputeRequest, project_id: str | None = None) -> dict[str, Any
 
 def _view(view: GroupView, version: APIVersion) -> dict[str, Any]:
     group = view.group
-    body = {"id": group.uuid, "name": group.name, "policies": list(group.policies), "members": view.members,
-            "metadata": dict(group.metadata_items or {})}  # fmt: skip
+    body: dict[str, Any] = {"id": group.uuid, "name": group.name, "members": view.members}
+    if version >= v.GROUP_POLICY_RULES:
+        body.update(policy=group.policies[0] if group.policies else None, rules=dict(group.rules or {}))
+    else:
+        body.update(policies=list(group.policies), metadata=dict(group.metadata_items or {}))
     if version >= v.SERVER_GROUP_OWNER:
         body.update(project_id=group.project_id, user_id=group.user_id)
     return body
@@ -66,9 +96,9 @@ def create_server_group(
     body: ServerGroupCreateBody, req: ComputeRequest = Depends(compute_request)
 ) -> dict[str, Any]:
     policy.enforce(req.context, policies.SERVER_GROUPS_CREATE, _target(req))
-    fields = body.server_group
-    created = _api(req).create(req.context, fields.name, fields.policies,
-                               allow_soft=req.version >= v.SOFT_AFFINITY)  # fmt: skip
+    policies_chosen, rules = body.server_group.chosen(req.version)
+    created = _api(req).create(req.context, body.server_group.name, policies_chosen,
+                               allow_soft=req.version >= v.SOFT_AFFINITY, rules=rules)  # fmt: skip
     return {"server_group": _view(created, req.version)}
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
 
 from overcast import errors, policy
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_bool
@@ -64,6 +64,10 @@ def create_server(body: ServerCreateBody, req: ComputeRequest = Depends(compute_
         networks=networks if networks is None or isinstance(networks, str) else tuple(
             network.model_dump(exclude_unset=True) for network in networks
         ),
+        trusted_certs=None if fields.trusted_image_certificates is None else tuple(
+            fields.trusted_image_certificates
+        ),
+        hostname=fields.hostname,
     ))  # fmt: skip
     if fields.return_reservation_id:
         return {"reservation_id": created.reservation_id}
@@ -107,10 +111,12 @@ def list_servers_detail(request: Request, req: ComputeRequest = Depends(compute_
     servers = req.service.servers.list(req.context, filters)
     seen = audience(req)
     view = req.servers_view
-    body: dict[str, Any] = {"servers": [view.detail(server, req.version, seen) for server in servers]}
+    version = req.version
+    body: dict[str, Any] = {"servers": [view.detail(server, version, seen, "list") for server in servers]}
     body.update(_page_links(request, req, servers, "servers/detail", filters))
-    # Straight to JSONResponse: FastAPI's response validation of an untyped dict only costs time here.
-    return JSONResponse(body)
+    # Straight to a response: FastAPI's validation of an untyped dict only costs time here, and orjson
+    # encodes a page of a thousand servers about ten times faster than json.
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 @router.get("/servers/{server_id}")
@@ -131,12 +137,13 @@ def update_server(
     fields = body.server
     provided = frozenset(
         {"name": "name", "accessIPv4": "access_ip_v4", "accessIPv6": "access_ip_v6",
-         "disk_config": "disk_config", "description": "description"}[name]
+         "disk_config": "disk_config", "description": "description", "hostname": "hostname"}[name]
         for name in fields.model_fields_set
     )  # fmt: skip
     server = req.service.servers.update(req.context, server_id, ServerUpdate(
         name=fields.name, access_ip_v4=fields.accessIPv4, access_ip_v6=fields.accessIPv6,
-        disk_config=fields.disk_config, description=fields.description, provided=provided,
+        disk_config=fields.disk_config, description=fields.description, hostname=fields.hostname,
+        provided=provided,
     ))  # fmt: skip
     seen = audience(req, server.instance.project_id)
     return {"server": req.servers_view.detail(server, req.version, seen, form="update")}

@@ -62,9 +62,38 @@ ACTIONS_PAGING = APIVersion(2, 58)
 MIGRATIONS_PAGING = APIVersion(2, 59)
 FLAVOR_EXTRA_SPECS = APIVersion(2, 61)
 EVENT_HOST = APIVersion(2, 62)
-# Beyond our maximum, named so the code that will honour them is written against them already.
+TRUSTED_CERTS = APIVersion(2, 63)
+GROUP_POLICY_RULES = APIVersion(2, 64)
+ABORT_COLD_MIGRATION = APIVersion(2, 65)
+CHANGES_BEFORE = APIVersion(2, 66)
+BDM_VOLUME_TYPE = APIVersion(2, 67)
+ATTACH_TAGS_SHOWN = APIVersion(2, 70)
+SERVER_GROUPS_SHOWN = APIVersion(2, 71)
+LOCKED_REASON = APIVersion(2, 73)
+CREATE_HOST = APIVersion(2, 74)
 FULL_UPDATE_BODIES = APIVersion(2, 75)
 FLAVOR_SWAP_ZERO = APIVersion(2, 75)
+STRICT_QUERY = APIVersion(2, 75)
+POWER_UPDATE_EVENT = APIVersion(2, 76)
+UNSHELVE_ZONE = APIVersion(2, 77)
+SERVER_TOPOLOGY = APIVersion(2, 78)
+MIGRATION_OWNER = APIVersion(2, 80)
+IMAGE_CACHE = APIVersion(2, 81)
+ACCELERATOR_EVENT = APIVersion(2, 82)
+MEMBER_FILTERS = APIVersion(2, 83)
+EVENT_DETAILS = APIVersion(2, 84)
+EXTRA_SPEC_VALIDATION = APIVersion(2, 86)
+STABLE_RESCUE = APIVersion(2, 87)
+HYPERVISOR_CLEANUP = APIVersion(2, 88)
+HOSTNAME = APIVersion(2, 90)
+UNSHELVE_HOST = APIVersion(2, 91)
+KEYPAIR_IMPORT_ONLY = APIVersion(2, 92)
+REBUILD_VOLUME_BACKED = APIVersion(2, 93)
+FQDN_HOSTNAME = APIVersion(2, 94)
+EVACUATE_STOPPED = APIVersion(2, 95)
+PINNED_ZONE = APIVersion(2, 96)
+IMAGE_PROPERTIES = APIVersion(2, 98)
+SCHEDULER_HINTS_SHOWN = APIVersion(2, 100)
 
 
 @dataclass(frozen=True)
@@ -255,5 +284,67 @@ HISTORY: tuple[Change, ...] = (
         "instance action events show host (if allowed) and hostId",
         _S + "instance_actions.py",
     ),
+    _row(63, "implemented", "trusted_image_certificates at create and rebuild (unique, 1-50 strings; kept; "
+         "null clears at rebuild) and in the server bodies", _S + "schemas.py, views.py, compute/servers.py"),
+    _row(64, "implemented", "server groups take policy (one string) and rules (max_server_per_host, "
+         "anti-affinity only) instead of policies; no metadata in bodies", _S + "server_groups.py"),
+    _row(65, "absent", "abort a cold migration queued or pre-migrating: DELETE /servers/{id}/migrations/{id} "
+         "answers 404 at every version (a cold move here is one RPC cast that never waits in a queue)"),
+    _row(66, "implemented", "changes-before filter on servers, instance actions and migrations (with "
+         "changes-since, not before it)", _S + "server_filters.py, instance_actions.py, migrations.py"),
+    _row(67, "implemented", "volume_type in block_device_mapping_v2 (a volume mapping is 400 until the "
+         "volume service builds them: V3's os-volume_attachments)", _S + "schemas.py"),
+    _row(68, "absent", "live-migrate force flag removed (no live migration)"),
+    _row(69, "no-op", "minimal views of servers, services and hypervisors in down cells: one database, no "
+         "cells, so no record is ever partial"),
+    _row(70, "implemented", "tag in os-interface bodies (null: no device metadata kept yet); volume "
+         "attachments' tag is V3's os-volume_attachments", _S + "interfaces.py"),
+    _row(71, "implemented", "server_groups (the group's uuid) in server show, update and rebuild",
+         _S + "views.py, compute/server_queries.py"),
+    _row(72, "no-op", "neutron ports with resource requests at create: no port here carries a QoS "
+         "minimum-bandwidth request, so nothing is refused or scheduled differently"),
+    _row(73, "implemented", "lock with locked_reason; locked_reason in server bodies; locked list filter",
+         _S + "server_actions.py, views.py, server_filters.py"),
+    _row(74, "implemented", "host and hypervisor_hostname at create (admins; 400 when unknown)",
+         _S + "schemas.py, compute/servers.py"),
+    _row(75, "implemented", "full server bodies for update and rebuild; unknown list query parameters 400; "
+         "flavor swap 0 instead of \"\"", _S + "views.py, server_filters.py"),
+    _row(76, "absent", "power-update external event (os-server-external-events is item 3 of issue #16, not "
+         "served yet)"),
+    _row(77, "implemented", "unshelve may name an availability_zone", _S + "server_actions.py"),
+    _row(78, "implemented", "GET /servers/{id}/topology (NUMA nodes, admins see host numbers)",
+         _S + "server_topology.py"),
+    _row(79, "absent", "delete_on_termination on volume attachments (V3's os-volume_attachments)"),
+    _row(80, "implemented", "os-migrations user_id and project_id filters and fields",
+         _S + "migrations.py"),
+    _row(81, "absent", "image pre-caching through POST /os-aggregates/{id}/images (compute hosts cache on "
+         "demand only)"),
+    _row(82, "absent", "accelerator-request-bound external event (no accelerators, no external events API)"),
+    _row(83, "implemented", "non-admins may filter servers by availability_zone, config_drive, key_name, "
+         "created_at, launched_at, terminated_at, power_state, task_state, vm_state, progress, user_id",
+         _S + "server_filters.py"),
+    _row(84, "implemented", "instance action events show details", _S + "instance_actions.py"),
+    _row(85, "absent", "PUT os-volume_attachments delete_on_termination (V3's os-volume_attachments)"),
+    _row(86, "implemented", "flavor extra specs validated: unknown keys of known namespaces refused, "
+         "custom namespaces allowed", _S + "flavor_extra_specs.py"),
+    _row(87, "implemented", "stable rescue: rescue of a volume-backed server is 400 until volumes are "
+         "served (no server here is volume-backed)", _S + "server_actions.py"),
+    _row(88, "implemented", "hypervisors lose cpu_info, free/used resources, workload and vms counts; "
+         "uptime in show; statistics and /uptime 404", _S + "hypervisors.py"),
+    _row(89, "absent", "volume attachments show attachment_id and bdm_uuid (V3's os-volume_attachments)"),
+    _row(90, "implemented", "hostname at create, update and rebuild; OS-EXT-SRV-ATTR:hostname shown to all",
+         _S + "schemas.py, server_actions.py, views.py"),
+    _row(91, "implemented", "unshelve may name a host (admins) or unpin the zone with null",
+         _S + "server_actions.py"),
+    _row(92, "implemented", "key pairs are imported only: public_key required", _S + "keypairs.py"),
+    _row(93, "implemented", "rebuild of a volume-backed server (400: no server here is volume-backed)",
+         _S + "server_actions.py"),
+    _row(94, "implemented", "hostnames may be FQDNs (up to 255 characters)", _S + "schemas.py"),
+    _row(95, "absent", "evacuate leaves the server STOPPED (no evacuate action)"),
+    _row(96, "implemented", "pinned_availability_zone in server bodies", _S + "views.py"),
+    _row(97, "absent", "shares attached to servers (/servers/{id}/shares: no shared file system service)"),
+    _row(98, "implemented", "image properties in the server body's image", _S + "views.py"),
+    _row(99, "no-op", "spice-direct console connection details (no SPICE consoles: serial only)"),
+    _row(100, "implemented", "scheduler_hints in server bodies", _S + "views.py"),
 )
 # fmt: on
