@@ -59,16 +59,6 @@ class IdentityAPI:
         with self.db.reader() as session:
             return self.core.catalog.for_token(session)
 
-    def list_catalog_services(self, service_type: str | None = None) -> list[Entity]:
-        with self.db.reader() as session:
-            services = self.core.catalog.services(session)
-        return [s for s in services if service_type in (None, s["type"])]
-
-    def list_catalog_endpoints(self, interface: str | None = None) -> list[Entity]:
-        with self.db.reader() as session:
-            endpoints = self.core.catalog.endpoints(session)
-        return [e for e in endpoints if interface in (None, e["interface"])]
-
     # Domains ------------------------------------------------------------------------------------------
     def list_domains(self, name: str | None = None, enabled: bool | None = None) -> list[Entity]:
         with self.db.reader() as session:

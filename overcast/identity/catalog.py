@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,14 @@ def _stable_id(*parts: str) -> str:
     return uuid.uuid5(_NAMESPACE, "/".join(parts)).hex
 
 
+def made_by_bootstrap(service_id: str) -> bool:
+    """Bootstrap names its services by a name-based (version 5) UUID; the API gives random ones."""
+    try:
+        return uuid.UUID(hex=service_id).version == 5
+    except ValueError:
+        return False
+
+
 def ensure_catalog(
     session: Session, base_url: str, region: str, services: tuple[CatalogEntry, ...] = DEFAULT_SERVICES
 ) -> bool:
@@ -50,7 +60,8 @@ def ensure_catalog(
         session.add(Region(id=region, description=""))
     wanted_services = {_stable_id(entry.type, entry.name): entry for entry in services}
     for stale in session.scalars(select(CatalogService)):
-        if stale.id not in wanted_services:
+        # Services an operator made through the API are theirs: only a service bootstrap made goes.
+        if made_by_bootstrap(stale.id) and stale.id not in wanted_services:
             session.delete(stale)
             changed = True
     session.flush()
@@ -81,7 +92,7 @@ def ensure_catalog(
 class _Endpoint:
     id: str
     interface: str
-    region_id: str
+    region_id: str | None
     url: str
 
 
@@ -94,15 +105,24 @@ class _Service:
 
 
 class CatalogCache:
-    """The catalog read once and kept: no API changes it."""
+    """The enabled services and endpoints tokens carry, read again at most `refresh_seconds` after a
+    change in another API process, and at once after one in this process (`invalidate`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, refresh_seconds: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._services: tuple[_Service, ...] | None = None
+        self._loaded_at = 0.0
+        self._refresh_seconds = refresh_seconds
+        self._clock = clock
         self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._services = None
 
     def _load(self, session: Session) -> tuple[_Service, ...]:
         with self._lock:
-            if self._services is None:
+            if self._services is None or self._clock() - self._loaded_at >= self._refresh_seconds:
+                self._loaded_at = self._clock()
                 endpoints: dict[str, list[_Endpoint]] = {}
                 for row in session.scalars(select(CatalogEndpoint).where(CatalogEndpoint.enabled.is_(True))):
                     endpoints.setdefault(row.service_id, []).append(
@@ -133,24 +153,3 @@ class CatalogCache:
                 {"id": service.id, "type": service.type, "name": service.name, "endpoints": endpoints}
             )
         return catalog
-
-    def services(self, session: Session) -> list[dict[str, Any]]:
-        return [
-            {"id": s.id, "type": s.type, "name": s.name, "enabled": True, "description": ""}
-            for s in self._load(session)
-        ]
-
-    def endpoints(self, session: Session) -> list[dict[str, Any]]:
-        return [
-            {
-                "id": e.id,
-                "service_id": s.id,
-                "interface": e.interface,
-                "region": e.region_id,
-                "region_id": e.region_id,
-                "url": e.url,
-                "enabled": True,
-            }
-            for s in self._load(session)
-            for e in s.endpoints
-        ]

@@ -213,11 +213,24 @@ RULES: tuple[DocumentedRule, ...] = (
         ("DELETE", f"{V3}/auth/tokens"),
     ),
     documented(
+        "identity:get_catalog",
+        ADMIN,
+        "List or show the catalog's services and endpoints.",
+        ("GET", f"{V3}/services"),
+        ("GET", f"{V3}/services/{{service_id}}"),
+        ("GET", f"{V3}/endpoints"),
+        ("GET", f"{V3}/endpoints/{{endpoint_id}}"),
+    ),
+    documented(
         "identity:manage_catalog",
         ADMIN,
-        "List the catalog's services and endpoints.",
-        ("GET", f"{V3}/services"),
-        ("GET", f"{V3}/endpoints"),
+        "Create, update or delete the catalog's services and endpoints.",
+        ("POST", f"{V3}/services"),
+        ("PATCH", f"{V3}/services/{{service_id}}"),
+        ("DELETE", f"{V3}/services/{{service_id}}"),
+        ("POST", f"{V3}/endpoints"),
+        ("PATCH", f"{V3}/endpoints/{{endpoint_id}}"),
+        ("DELETE", f"{V3}/endpoints/{{endpoint_id}}"),
     ),
     documented(
         "identity:list_catalog", ANYONE, "The catalog of the caller's token.", ("GET", f"{V3}/auth/catalog")

@@ -7,6 +7,7 @@ from overcast.db.engine import Database
 from overcast.identity.api import IdentityAPI
 from overcast.identity.assignments import AssignmentLister
 from overcast.identity.authentication import TokenService
+from overcast.identity.catalog_api import CatalogAPI
 from overcast.identity.core import IdentityCore
 from overcast.identity.credentials import CredentialAPI
 from overcast.identity.groups import GroupAPI
@@ -35,3 +36,4 @@ class IdentityService:
         self.groups = GroupAPI(self.core)
         self.regions = RegionAPI(self.core)
         self.implied_roles = ImpliedRoleAPI(self.core)
+        self.catalog = CatalogAPI(self.core)

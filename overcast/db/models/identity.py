@@ -250,7 +250,8 @@ class CatalogEndpoint(Base, TimestampMixin):
         ForeignKey("identity_catalog_services.id", ondelete="CASCADE"), nullable=False
     )
     interface: Mapped[str] = mapped_column(String(16), nullable=False)
-    region_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    # Keystone lets an endpoint name no region.
+    region_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # May hold $(project_id)s, substituted per token.
     url: Mapped[str] = mapped_column(Text, nullable=False)
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)

@@ -133,7 +133,7 @@ def test_deleting_a_user_removes_memberships(identity: IdentityService, team: di
 
 def test_bootstrap_region_exists_and_endpoints_name_it(identity: IdentityService, settings: Settings) -> None:
     assert [r["id"] for r in identity.regions.list_regions()] == [settings.region]
-    assert {e["region_id"] for e in identity.api.list_catalog_endpoints()} == {settings.region}
+    assert {e["region_id"] for e in identity.catalog.list_endpoints()} == {settings.region}
     with pytest.raises(Forbidden):
         identity.regions.delete_region(settings.region)
 

@@ -262,8 +262,7 @@ def test_bootstrap_is_idempotent_and_follows_the_base_url(
     moved = load_settings(data_dir=settings.data_dir, public_url="https://cloud.example.test")
     assert bootstrap(moved, db, hasher=HASHER).catalog_changed
     service = IdentityService(moved, db, hasher=HASHER)
-    with db.reader() as session:
-        urls = [e["url"] for e in service.core.catalog.endpoints(session)]
+    urls = [e["url"] for e in service.catalog.list_endpoints()]
     assert urls and all(url.startswith("https://cloud.example.test/") for url in urls)
 
 

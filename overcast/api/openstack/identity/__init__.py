@@ -11,6 +11,7 @@ from overcast.api.errors import error_response_for
 from overcast.api.openstack.identity import (
     routes_assignments,
     routes_auth,
+    routes_catalog,
     routes_credentials,
     routes_grants,
     routes_groups,
@@ -37,6 +38,7 @@ def build_router() -> APIRouter:
         routes_assignments,
         routes_grants,
         routes_credentials,
+        routes_catalog,
         routes_groups,
         routes_implied_roles,
         routes_regions,

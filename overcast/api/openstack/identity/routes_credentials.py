@@ -10,7 +10,7 @@ from fastapi import Depends, Request, Response
 
 from overcast import policy
 from overcast.api.deps import get_context
-from overcast.api.openstack.identity.common import get_identity, listing, new_router, with_link
+from overcast.api.openstack.identity.common import get_identity, new_router, with_link
 from overcast.api.openstack.identity.schemas import ApplicationCredentialBody, Ec2CredentialBody
 from overcast.context import RequestContext
 from overcast.errors import Unauthorized
@@ -186,25 +186,3 @@ def delete_ec2_credential(
     policy.enforce(context, "identity:ec2_credentials", {"user_id": user_id})
     identity.credentials.delete_ec2_credential(user_id, access)
     return Response(status_code=204)
-
-
-@router.get("/v3/services")
-def list_services(
-    request: Request,
-    type: str | None = None,
-    context: RequestContext = Ctx,
-    identity: IdentityService = Identity,
-) -> dict[str, Any]:
-    policy.enforce(context, "identity:manage_catalog")
-    return listing(request, "services", "services", identity.api.list_catalog_services(type))
-
-
-@router.get("/v3/endpoints")
-def list_endpoints(
-    request: Request,
-    interface: str | None = None,
-    context: RequestContext = Ctx,
-    identity: IdentityService = Identity,
-) -> dict[str, Any]:
-    policy.enforce(context, "identity:manage_catalog")
-    return listing(request, "endpoints", "endpoints", identity.api.list_catalog_endpoints(interface))

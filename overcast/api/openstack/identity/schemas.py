@@ -111,6 +111,31 @@ class RegionBody(_Body):
     region: RegionFields
 
 
+class ServiceFields(_Body):
+    type: Name255 = None
+    name: str | None = Field(default=None, max_length=255)
+    description: str | None = None
+    enabled: Enabled = None
+
+
+class ServiceBody(_Body):
+    service: ServiceFields
+
+
+class EndpointFields(_Body):
+    service_id: Name64 = None
+    interface: Literal["public", "internal", "admin"] | None = None
+    url: Annotated[str | None, BeforeValidator(_not_null), Field(min_length=1, max_length=225)] = None
+    region_id: str | None = Field(default=None, max_length=255)
+    # Keystone's older spelling of region_id, still sent by some clients.
+    region: str | None = Field(default=None, max_length=255)
+    enabled: Enabled = None
+
+
+class EndpointBody(_Body):
+    endpoint: EndpointFields
+
+
 class RoleRef(_Body):
     id: str | None = None
     name: str | None = None
