@@ -141,3 +141,132 @@ RULES: tuple[DocumentedRule, ...] = (
         ("GET", f"{V3}/os-availability-zone"),
     ),
 )
+
+# --- snapshots, backups, transfers (V4's block) ---------------------------------------------------------
+SNAPSHOTS = f"{V3}/snapshots"
+SNAPSHOT = f"{SNAPSHOTS}/{{snapshot_id}}"
+BACKUPS = f"{V3}/backups"
+BACKUP = f"{BACKUPS}/{{backup_id}}"
+LEGACY_TRANSFERS = f"{V3}/os-volume-transfer"
+TRANSFERS = f"{V3}/volume-transfers"
+
+SNAPSHOT_CREATE = "volume:create_snapshot"
+SNAPSHOT_GET = "volume:get_snapshot"
+SNAPSHOT_GET_ALL = "volume:get_all_snapshots"
+SNAPSHOT_ALL_TENANTS = "volume:get_all_snapshots:all_tenants"
+SNAPSHOT_UPDATE = "volume:update_snapshot"
+SNAPSHOT_DELETE = "volume:delete_snapshot"
+SNAPSHOT_FORCE_DELETE = "volume_extension:snapshot_admin_actions:force_delete"
+SNAPSHOT_RESET_STATUS = "volume_extension:snapshot_admin_actions:reset_status"
+REVERT = "volume:revert_to_snapshot"
+BACKUP_CREATE = "backup:create"
+BACKUP_GET = "backup:get"
+BACKUP_GET_ALL = "backup:get_all"
+BACKUP_ALL_TENANTS = "backup:get_all:all_tenants"
+BACKUP_UPDATE = "backup:update"
+BACKUP_DELETE = "backup:delete"
+BACKUP_RESTORE = "backup:restore"
+BACKUP_FORCE_DELETE = "volume_extension:backup_admin_actions:force_delete"
+BACKUP_RESET_STATUS = "volume_extension:backup_admin_actions:reset_status"
+BACKUP_PROJECT_ATTRIBUTE = "backup:backup_project_attribute"
+TRANSFER_CREATE = "volume:create_transfer"
+TRANSFER_GET = "volume:get_transfer"
+TRANSFER_GET_ALL = "volume:get_all_transfers"
+TRANSFER_ACCEPT = "volume:accept_transfer"
+TRANSFER_DELETE = "volume:delete_transfer"
+
+
+def _both_transfer_paths(method: str, suffix: str = "") -> tuple[tuple[str, str], tuple[str, str]]:
+    return (method, f"{LEGACY_TRANSFERS}{suffix}"), (method, f"{TRANSFERS}{suffix}")
+
+
+RULES = (
+    *RULES,
+    documented(SNAPSHOT_CREATE, OWNER_MEMBER, "Snapshot a volume.", ("POST", SNAPSHOTS)),
+    documented(
+        SNAPSHOT_GET,
+        OWNER_READER,
+        "Show a snapshot and its metadata.",
+        ("GET", SNAPSHOT),
+        ("GET", f"{SNAPSHOT}/metadata"),
+        ("GET", f"{SNAPSHOT}/metadata/{{key}}"),
+    ),
+    documented(
+        SNAPSHOT_GET_ALL,
+        ANYONE,
+        "List the snapshots one may see.",
+        ("GET", SNAPSHOTS),
+        ("GET", f"{SNAPSHOTS}/detail"),
+    ),
+    documented(
+        SNAPSHOT_ALL_TENANTS, ADMIN, "List every project's snapshots (all_tenants).", ("GET", SNAPSHOTS)
+    ),
+    documented(
+        SNAPSHOT_UPDATE,
+        OWNER_MEMBER,
+        "Update a snapshot or its metadata.",
+        ("PUT", SNAPSHOT),
+        ("POST", f"{SNAPSHOT}/metadata"),
+        ("PUT", f"{SNAPSHOT}/metadata"),
+        ("PUT", f"{SNAPSHOT}/metadata/{{key}}"),
+        ("DELETE", f"{SNAPSHOT}/metadata/{{key}}"),
+    ),
+    documented(SNAPSHOT_DELETE, OWNER_MEMBER, "Delete a snapshot.", ("DELETE", SNAPSHOT)),
+    documented(
+        SNAPSHOT_FORCE_DELETE, ADMIN, "Delete a snapshot whatever its status.", ("POST", f"{SNAPSHOT}/action")
+    ),
+    documented(SNAPSHOT_RESET_STATUS, ADMIN, "Reset a snapshot's status.", ("POST", f"{SNAPSHOT}/action")),
+    documented(
+        REVERT, OWNER_MEMBER, "Revert a volume to its latest snapshot (3.40).", ("POST", VOLUME_ACTION)
+    ),
+    documented(BACKUP_CREATE, OWNER_MEMBER, "Back up a volume.", ("POST", BACKUPS)),
+    documented(BACKUP_GET, OWNER_READER, "Show a backup.", ("GET", BACKUP)),
+    documented(
+        BACKUP_GET_ALL,
+        ANYONE,
+        "List the backups one may see.",
+        ("GET", BACKUPS),
+        ("GET", f"{BACKUPS}/detail"),
+    ),
+    documented(BACKUP_ALL_TENANTS, ADMIN, "List every project's backups (all_tenants).", ("GET", BACKUPS)),
+    documented(BACKUP_UPDATE, OWNER_MEMBER, "Update a backup (3.9).", ("PUT", BACKUP)),
+    documented(BACKUP_DELETE, OWNER_MEMBER, "Delete a backup.", ("DELETE", BACKUP)),
+    documented(
+        BACKUP_RESTORE,
+        OWNER_MEMBER,
+        "Restore a backup to a new or existing volume.",
+        ("POST", f"{BACKUP}/restore"),
+    ),
+    documented(
+        BACKUP_FORCE_DELETE, ADMIN, "Delete a backup whatever its status.", ("POST", f"{BACKUP}/action")
+    ),
+    documented(BACKUP_RESET_STATUS, ADMIN, "Reset a backup's status.", ("POST", f"{BACKUP}/action")),
+    documented(
+        BACKUP_PROJECT_ATTRIBUTE, ADMIN, "See os-backup-project-attr:project_id (3.18).", ("GET", BACKUP)
+    ),
+    documented(
+        TRANSFER_CREATE, OWNER_MEMBER, "Offer a volume to another project.", *_both_transfer_paths("POST")
+    ),
+    documented(
+        TRANSFER_GET, OWNER_READER, "Show a volume transfer.", *_both_transfer_paths("GET", "/{transfer_id}")
+    ),
+    documented(
+        TRANSFER_GET_ALL,
+        ANYONE,
+        "List one's volume transfers.",
+        *_both_transfer_paths("GET"),
+        *_both_transfer_paths("GET", "/detail"),
+    ),
+    documented(
+        TRANSFER_ACCEPT,
+        ANYONE,
+        "Accept a volume transfer with its auth key.",
+        *_both_transfer_paths("POST", "/{transfer_id}/accept"),
+    ),
+    documented(
+        TRANSFER_DELETE,
+        OWNER_MEMBER,
+        "Cancel a volume transfer.",
+        *_both_transfer_paths("DELETE", "/{transfer_id}"),
+    ),
+)

@@ -71,3 +71,30 @@ class VolumeHostAPI(ServiceRPCAPI):
     def copy_volume_to_image(self, ctxt: RequestContext, host: str, volume_id: str, image_id: str) -> None:
         """Upload the volume's bytes into the (queued) image (cast): `uploading` → its previous status."""
         self._cast(ctxt, host, "copy_volume_to_image", volume_id=volume_id, image_id=image_id)
+
+    # --- snapshots and backups (the manager's DataActions endpoint) ----------------------------------------
+    def create_snapshot(self, ctxt: RequestContext, host: str, snapshot_id: str) -> None:
+        """Make the (creating) snapshot's storage (cast): `available` or `error`."""
+        self._cast(ctxt, host, "create_snapshot", snapshot_id=snapshot_id)
+
+    def delete_snapshot(self, ctxt: RequestContext, host: str, snapshot_id: str) -> None:
+        """Remove the (deleting) snapshot's storage and row (cast); `error_deleting` if the storage stays."""
+        self._cast(ctxt, host, "delete_snapshot", snapshot_id=snapshot_id)
+
+    def revert_to_snapshot(self, ctxt: RequestContext, host: str, volume_id: str, snapshot_id: str) -> None:
+        """Write the snapshot's bytes over the (reverting) volume (cast): `available` or `error`."""
+        self._cast(ctxt, host, "revert_to_snapshot", volume_id=volume_id, snapshot_id=snapshot_id)
+
+    def create_backup(self, ctxt: RequestContext, host: str, backup_id: str) -> None:
+        """Store the (creating) backup's data (cast): `available` or `error`; its volume goes back to where
+        it was."""
+        self._cast(ctxt, host, "create_backup", backup_id=backup_id)
+
+    def restore_backup(self, ctxt: RequestContext, host: str, backup_id: str, volume_id: str) -> None:
+        """Write the backup's data onto the (restoring-backup) volume (cast): `available` or
+        `error_restoring`; the backup goes back to `available`."""
+        self._cast(ctxt, host, "restore_backup", backup_id=backup_id, volume_id=volume_id)
+
+    def delete_backup(self, ctxt: RequestContext, host: str, backup_id: str) -> None:
+        """Remove the (deleting) backup's data and row (cast); `error_deleting` if the data stays."""
+        self._cast(ctxt, host, "delete_backup", backup_id=backup_id)

@@ -13,7 +13,10 @@ from typing import Any
 from overcast.cloud import Cloud
 from overcast.context import RequestContext
 from overcast.volume.api.attachments import Attachments
+from overcast.volume.api.backups import Backups
 from overcast.volume.api.records import Record
+from overcast.volume.api.snapshots import Snapshots
+from overcast.volume.api.transfers import Transfers
 from overcast.volume.api.volumes import CreateRequest, Volumes, VolumeSettings
 from overcast.volume.quotas import VolumeQuotaEngine
 from overcast.volume.rpcapi import VolumeHostAPI
@@ -36,6 +39,9 @@ class VolumeAPI:
         self.settings = VolumeSettings(service_down_time=cloud.settings.service_down_time)
         self.volumes = Volumes(self.db, hosts, self.quota_engine, self.settings, cloud.clock)
         self.attachments = Attachments(self.db, hosts, rpc_timeout=cloud.settings.rpc_timeout)
+        self.snapshots = Snapshots(self.db, hosts, self.quota_engine, cloud.clock)
+        self.backups = Backups(self.db, hosts, self.quota_engine, clock=cloud.clock)
+        self.transfers = Transfers(self.db, self.quota_engine)
 
     # --- what compute calls (names fixed by the #15 contract) -------------------------------------------
     def get(self, ctxt: RequestContext, volume_id: str) -> Record:
@@ -66,6 +72,20 @@ class VolumeAPI:
 
     def delete(self, ctxt: RequestContext, volume_id: str) -> None:
         self.volumes.delete(ctxt, volume_id)
+
+    def create_snapshot(
+        self,
+        ctxt: RequestContext,
+        volume_id: str,
+        *,
+        force: bool = True,
+        name: str | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Record:
+        return self.snapshots.create(
+            ctxt, volume_id, force=force, name=name, description=description, metadata=dict(metadata or {})
+        )
 
     def attachment_create(
         self,

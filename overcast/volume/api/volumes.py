@@ -31,7 +31,7 @@ from overcast.db.models.volume import (
 from overcast.db.pagination import paginate
 from overcast.errors import BadRequest, NotFound
 from overcast.image import registry
-from overcast.volume import policies, quotas, states
+from overcast.volume import data_records, policies, quotas, states
 from overcast.volume.api import access, scheduling
 from overcast.volume.api.records import Record, metadata_of, timestamp, volume_records
 from overcast.volume.rpcapi import VolumeHostAPI
@@ -346,9 +346,8 @@ class Volumes:
             }  # fmt: skip
             return size, {"image_id": image.id}, None, True, image_metadata
         if request.backup_id:
-            # The backup's size and restore are the backup engine's (V4's); the manager reads the data.
-            if size is None:
-                raise BadRequest("Invalid input received: size is required with backup_id.")
+            # The backup goes restoring in this transaction; the volume host restores it into the volume.
+            size = data_records.volume_source(session, ctxt, request.backup_id, size)
             return size, {"backup_id": request.backup_id}, None, False, {}
         if size is None:
             raise BadRequest("Invalid input received: size is required.")
