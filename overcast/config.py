@@ -169,6 +169,18 @@ class Settings(BaseSettings):
     # and the API's metadata service trusts only what it signed. Empty: a secret generated on first use in
     # data_dir/metadata-proxy-secret (0600), which every process of a one-data-directory cloud shares.
     metadata_proxy_shared_secret: str = ""
+    # The volume service's storage: "iscsi" (sparse files in volume_pool_dir exported by its own tgtd),
+    # "fake" (the same files, exports only remembered), or "auto" (iscsi when root on Linux with tgt and
+    # QEMU's iSCSI client installed, else fake). Empty volume_pool_dir: data_dir/volumes.
+    volume_driver: str = "auto"
+    volume_pool_dir: Path | None = None
+    # The backend name the host's pool reports (a volume type's volume_backend_name extra spec picks it).
+    volume_backend_name: str = "pool"
+    # Seconds between the volume service's capacity reports (and sweeps of exports nothing needs).
+    volume_report_interval: float = Field(default=60.0, gt=0)
+    # Where compute hosts reach this host's iSCSI targets; its tgtd listens there (3260: iSCSI's port).
+    iscsi_portal_address: str = "127.0.0.1"
+    iscsi_port: int = Field(default=3260, gt=0, le=65535)
 
     @field_validator("data_dir", mode="after")
     @classmethod

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from overcast import errors
@@ -111,6 +112,11 @@ class VolumeDriver(ABC):
     def exports(self) -> set[str]:
         """The ids of the attachments exported now."""
 
+    def local_path(self, volume_id: str) -> Path | None:
+        """The file holding the volume, when it is one on this host (tools like qemu-img then work on it
+        in place); None otherwise."""
+        return None
+
     def write_volume_from(self, volume_id: str, source: BinaryIO) -> None:
         """Copy a raw byte stream onto the start of the volume, leaving runs of zeros unwritten when the
         volume was all zeros (drivers with sparse storage keep their holes)."""
@@ -133,4 +139,3 @@ def copy_stream(source: BinaryIO, target: BinaryIO, *, skip_zeros: bool = False)
             target.write(chunk)
         copied += len(chunk)
     return copied
-

@@ -143,6 +143,9 @@ class FilePoolDriver(VolumeDriver, ABC):
             raise VolumeDriverError(f"{size_gb} GiB is smaller than the source ({source_size} bytes).")
         sparse_copy(source, target, size_gb * GiB)
 
+    def local_path(self, volume_id: str) -> Path | None:
+        return self._existing_volume(volume_id)
+
     def volume_size(self, volume_id: str) -> int:
         return self._existing_volume(volume_id).stat().st_size
 

@@ -1,0 +1,392 @@
+"""The volume service: one per volume host, doing the storage work of the volumes placed on it.
+
+The API (`volume/api/`) moves a volume into a transitional status by compare-and-swap and casts or calls
+this manager, which does the driver's work and ends the operation with a compare-and-swap to its final
+status (`available`, `in-use`, or Cinder's error statuses with the reason in `fail_reason`): a volume is
+never left `creating` or `deleting`. A manager that died mid-operation finishes it at its next start
+(`states.RECOVERY`), and removes every export that no attachment row needs. It reports its pool's
+capacity to `volume_pools` at start and every `volume_report_interval` seconds; placement reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Collection
+from typing import Any, ClassVar
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from overcast import errors
+from overcast.cloud import Cloud
+from overcast.compute.rpcapi import ComputeAPI
+from overcast.context import RequestContext
+from overcast.db.models.volume import (
+    Snapshot,
+    Volume,
+    VolumeAdminMetadata,
+    VolumeAttachment,
+    VolumeMetadata,
+    VolumePool,
+)
+from overcast.image.api import ImageAPI
+from overcast.image.settings import ImageSettings
+from overcast.manager import Manager, periodic_task, rpc_method
+from overcast.volume import image_transfer, states
+from overcast.volume.drivers.base import GiB, VolumeDriver
+from overcast.volume.drivers.choice import load_volume_driver
+from overcast.volume.quotas import release_volume
+from overcast.volume.rpcapi import BINARY, TOPIC
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_REPORT_INTERVAL = 60.0
+# fail_reason is for admins: the exception's message, bounded.
+_REASON_LIMIT = 1000
+CREATE_STATUSES = frozenset({states.CREATING, states.DOWNLOADING})
+
+
+class VolumeNotHere(errors.NotFound):
+    default_message = "The volume does not exist on this volume host."
+
+
+class VolumeBusy(errors.Conflict):
+    default_message = "The volume is not in the status this operation needs."
+
+
+def _settled_status(volume: Volume) -> str:
+    """Where an operation that leaves the data usable returns the volume: where it started from."""
+    if volume.previous_status in (states.IN_USE, states.AVAILABLE):
+        return volume.previous_status
+    return states.IN_USE if volume.attach_status == states.ATTACHED else states.AVAILABLE
+
+
+def _reason(exc: BaseException) -> str:
+    message = exc.message if isinstance(exc, errors.OvercastError) else f"{type(exc).__name__}: {exc}"
+    return message[:_REASON_LIMIT]
+
+
+class VolumeManager(Manager):
+    RPC_API_VERSION: ClassVar[str] = "1.0"
+    topic: ClassVar[str] = TOPIC
+    binary: ClassVar[str] = BINARY
+
+    def __init__(
+        self,
+        cloud: Cloud,
+        host: str,
+        *,
+        driver: VolumeDriver | None = None,
+        images: ImageAPI | None = None,
+    ) -> None:
+        super().__init__(cloud, host)
+        self.driver = driver or load_volume_driver(cloud.settings, host)
+        # The volume host's composition root: image → volume copies and uploads go through this one image
+        # service, as a compute host's image cache does.
+        self.images = images or ImageAPI(cloud, ImageSettings())
+        self.compute = ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+        self.backend_name = cloud.settings.volume_backend_name
+        self.scratch = cloud.settings.data_dir / "volume-scratch" / host
+        # Reports and export sweeps do not interleave with each other.
+        self._sweep_lock = threading.Lock()
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    def init_host(self) -> None:
+        """Ready the pool, finish what a previous run left transitional, drop unneeded exports, report."""
+        self.driver.init_host(self.host)
+        self.recover()
+        self.prune_exports()
+        self.report_capacity()
+
+    def cleanup_host(self) -> None:
+        self.driver.cleanup_host()
+
+    @periodic_task(DEFAULT_REPORT_INTERVAL)
+    def periodic_report(self) -> None:
+        self.prune_exports()
+        self.report_capacity()
+
+    def periodic_tasks(self) -> list[tuple[str, float, bool, Callable[[], Any]]]:
+        """The report runs every `volume_report_interval` seconds (a setting, so tests run it often)."""
+        interval = self.cloud.settings.volume_report_interval
+        return [
+            (name, interval if name == "periodic_report" else spacing, run_now, fn)
+            for name, spacing, run_now, fn in super().periodic_tasks()
+        ]
+
+    def recover(self) -> list[str]:
+        """Move this host's volumes (and their snapshots) out of the transitional statuses a dead service
+        left them in; returns the ids of the volumes moved."""
+        with self.cloud.db.reader() as session:
+            stuck = [
+                (volume.id, volume.status, volume.attach_status)
+                for volume in session.scalars(
+                    select(Volume).where(Volume.host == self.host, Volume.status.in_(list(states.RECOVERY)))
+                )
+            ]
+            stuck_snapshots = [
+                (snapshot.id, snapshot.status)
+                for snapshot in session.scalars(
+                    select(Snapshot)
+                    .join(Volume, Volume.id == Snapshot.volume_id)
+                    .where(Volume.host == self.host, Snapshot.status.in_(list(states.SNAPSHOT_RECOVERY)))
+                )
+            ]
+        moved = []
+        for volume_id, status, attach_status in stuck:
+            target = states.recovery_status(status, attach_status)
+            if target is None:
+                continue
+            reason = f"The volume service on host {self.host} stopped while the volume was {status}."
+            columns: dict[str, Any] = {"fail_reason": reason} if target.startswith("error") else {}
+            if self._finish(volume_id, {status}, target, **columns):
+                LOG.warning("volume %s was %s when the service stopped: now %s", volume_id, status, target)
+                moved.append(volume_id)
+        for snapshot_id, status in stuck_snapshots:
+            target = states.SNAPSHOT_RECOVERY[status]
+            self._finish_snapshot(snapshot_id, status, target)
+            LOG.warning("snapshot %s was %s when the service stopped: now %s", snapshot_id, status, target)
+        return moved
+
+    def prune_exports(self) -> set[str]:
+        """Remove every export that no attachment row of this host's volumes needs; returns their ids."""
+        with self._sweep_lock:
+            exported = self.driver.exports()
+            if not exported:
+                return set()
+            with self.cloud.db.reader() as session:
+                needed = set(
+                    session.scalars(
+                        select(VolumeAttachment.id)
+                        .join(Volume, Volume.id == VolumeAttachment.volume_id)
+                        .where(
+                            Volume.host == self.host,
+                            VolumeAttachment.attach_status != states.DETACHED,
+                        )
+                    )
+                )
+            stale = exported - needed
+            for attachment_id in stale:
+                LOG.info("removing export of attachment %s: no attachment needs it", attachment_id)
+                self.driver.unexport(attachment_id)
+            return stale
+
+    def report_capacity(self) -> None:
+        """Write the pool's capacity and what this host's volumes hold to `volume_pools`."""
+        capacity = self.driver.capacity()
+
+        def write(session: Session) -> None:
+            allocated_gb = session.scalar(
+                select(func.coalesce(func.sum(Volume.size), 0)).where(Volume.host == self.host)
+            )
+            row = session.get(VolumePool, (self.host, self.backend_name))
+            if row is None:
+                row = VolumePool(host=self.host, backend_name=self.backend_name)
+                session.add(row)
+            row.total_gb = capacity.total_gb
+            row.free_gb = capacity.free_gb
+            row.allocated_bytes = int(allocated_gb or 0) * GiB
+            row.updated_at = self.cloud.clock()
+
+        with self._sweep_lock:
+            self.cloud.db.write(write)
+
+    # --- RPC: volumes -----------------------------------------------------------------------------
+    @rpc_method
+    def create_volume(self, ctxt: RequestContext, volume_id: str, source: dict[str, Any]) -> None:
+        volume = self._volume(volume_id)
+        if volume is None or volume.status != states.CREATING:
+            LOG.warning("not creating volume %s: it is %s", volume_id, volume and volume.status)
+            return
+        finished: dict[str, Any] = {}
+        try:
+            finished = self._make_storage(ctxt, volume, source)
+        except Exception as exc:
+            LOG.exception("creating volume %s failed", volume_id)
+            try:
+                self.driver.delete_volume(volume_id)
+            except Exception:
+                LOG.exception("removing the storage of failed volume %s failed", volume_id)
+            self._finish(volume_id, CREATE_STATUSES, states.ERROR, fail_reason=_reason(exc))
+            return
+        if not self._finish(
+            volume_id,
+            CREATE_STATUSES,
+            states.AVAILABLE,
+            launched_at=self.cloud.clock(),
+            fail_reason=None,
+            **finished,
+        ):
+            LOG.warning("volume %s changed while it was created: its delete removes the storage", volume_id)
+        self._report_quietly()
+
+    def _make_storage(self, ctxt: RequestContext, volume: Volume, source: dict[str, Any]) -> dict[str, Any]:
+        """Create the volume's storage from its source; returns the columns its final status sets."""
+        if source.get("snapshot_id"):
+            self.driver.create_volume_from_snapshot(str(source["snapshot_id"]), volume.id, volume.size)
+            return {}
+        if source.get("source_volid"):
+            self.driver.clone_volume(str(source["source_volid"]), volume.id, volume.size)
+            return {}
+        if source.get("backup_id"):
+            raise errors.Conflict("Restoring a backup into a new volume is not supported by this host yet.")
+        self.driver.create_volume(volume.id, volume.size)
+        if not source.get("image_id"):
+            return {}
+        image_id = str(source["image_id"])
+        if not self.cloud.db.write(
+            lambda session: states.change_status(session, volume.id, {states.CREATING}, states.DOWNLOADING)
+        ):
+            raise VolumeBusy(f"Volume {volume.id} left creating before its image was copied.")
+        metadata = image_transfer.copy_image_to_volume(
+            self.images, ctxt, image_id, self.driver, volume.id, self.scratch
+        )
+        return {"bootable": True, "image_metadata": metadata, "image_id": image_id}
+
+    @rpc_method
+    def delete_volume(self, ctxt: RequestContext, volume_id: str) -> None:
+        volume = self._volume(volume_id)
+        if volume is None or volume.status != states.DELETING:
+            LOG.warning("not deleting volume %s: it is %s", volume_id, volume and volume.status)
+            return
+        try:
+            for attachment_id in self._attachment_ids(volume_id):
+                self.driver.unexport(attachment_id)
+            self.driver.delete_volume(volume_id)
+        except Exception as exc:
+            LOG.exception("deleting volume %s failed", volume_id)
+            self._finish(volume_id, {states.DELETING}, states.ERROR_DELETING, fail_reason=_reason(exc))
+            return
+
+        def remove_row(session: Session) -> bool:
+            row = session.get(Volume, volume_id)
+            if row is None or row.status != states.DELETING:
+                return False
+            release_volume(session, row)
+            for table in (VolumeMetadata, VolumeAdminMetadata, VolumeAttachment):
+                session.execute(delete(table).where(table.volume_id == volume_id))
+            session.execute(delete(Volume).where(Volume.id == volume_id, Volume.status == states.DELETING))
+            return True
+
+        if not self.cloud.db.write(remove_row):
+            LOG.warning("volume %s left deleting while its storage was removed", volume_id)
+        self._report_quietly()
+
+    @rpc_method
+    def extend_volume(self, ctxt: RequestContext, volume_id: str, new_size: int) -> None:
+        volume = self._volume(volume_id)
+        if volume is None or volume.host != self.host:
+            raise VolumeNotHere(f"Volume {volume_id} is not on volume host {self.host}.")
+        if volume.status != states.EXTENDING:
+            raise VolumeBusy(f"Volume {volume_id} is {volume.status}, not extending.")
+        back_to = _settled_status(volume)
+        try:
+            self.driver.extend_volume(volume_id, new_size)
+        except Exception as exc:
+            LOG.exception("extending volume %s to %s GiB failed", volume_id, new_size)
+            self._finish(volume_id, {states.EXTENDING}, states.ERROR_EXTENDING, fail_reason=_reason(exc))
+            raise
+        self._finish(volume_id, {states.EXTENDING}, back_to, size=new_size, fail_reason=None)
+        if back_to == states.IN_USE:
+            self._tell_computes_of_new_size(ctxt, volume_id, new_size)
+        self._report_quietly()
+
+    def _tell_computes_of_new_size(self, ctxt: RequestContext, volume_id: str, new_size: int) -> None:
+        with self.cloud.db.reader() as session:
+            attached = [
+                (row.attached_host, row.instance_uuid)
+                for row in session.scalars(
+                    select(VolumeAttachment).where(
+                        VolumeAttachment.volume_id == volume_id,
+                        VolumeAttachment.attach_status == states.ATTACHED,
+                    )
+                )
+                if row.attached_host and row.instance_uuid
+            ]
+        # The compute host resizes the guest's disk (QEMU's block_resize) now that the export serves the
+        # new size. Compute's client gains extend_volume with the compute side of volumes; a cloud
+        # without it shows the new size at the volume's next attach.
+        extend: Callable[..., None] | None = getattr(self.compute, "extend_volume", None)
+        for host, instance_uuid in attached:
+            if extend is None:
+                LOG.warning("compute cannot resize attached volumes yet: %s sees the old size", instance_uuid)
+            else:
+                extend(ctxt, host, instance_uuid, volume_id, new_size)
+
+    @rpc_method
+    def copy_volume_to_image(self, ctxt: RequestContext, volume_id: str, image_id: str) -> None:
+        volume = self._volume(volume_id)
+        if volume is None or volume.status != states.UPLOADING:
+            LOG.warning("not uploading volume %s: it is %s", volume_id, volume and volume.status)
+            return
+        back_to = _settled_status(volume)
+        try:
+            disk_format = self.images.get(RequestContext.admin(), image_id).image.disk_format or "raw"
+            image_transfer.upload_volume_to_image(
+                self.images, self.driver, volume_id, image_id, disk_format, self.scratch
+            )
+        except Exception as exc:
+            LOG.exception("uploading volume %s to image %s failed", volume_id, image_id)
+            self._finish(volume_id, {states.UPLOADING}, back_to, fail_reason=_reason(exc))
+            return
+        self._finish(volume_id, {states.UPLOADING}, back_to)
+
+    # --- RPC: connections -------------------------------------------------------------------------
+    @rpc_method
+    def initialize_connection(
+        self, ctxt: RequestContext, volume_id: str, attachment_id: str, connector: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Export the volume for the attachment and return Cinder's connection_info."""
+        volume = self._volume(volume_id)
+        if volume is None or volume.host != self.host:
+            raise VolumeNotHere(f"Volume {volume_id} is not on volume host {self.host}.")
+        with self.cloud.db.reader() as session:
+            attachment = session.get(VolumeAttachment, attachment_id)
+            mode = attachment.attach_mode if attachment is not None else "rw"
+        info = self.driver.export(attachment_id, volume_id, connector)
+        data = {
+            **info["data"],
+            "volume_id": volume_id,
+            "access_mode": "ro" if volume.readonly or mode == "ro" else "rw",
+            "encrypted": False,
+            "qos_specs": None,
+        }
+        return {"driver_volume_type": info["driver_volume_type"], "data": data}
+
+    @rpc_method
+    def terminate_connection(self, ctxt: RequestContext, volume_id: str, attachment_id: str) -> None:
+        """Remove the attachment's export (absent is fine)."""
+        self.driver.unexport(attachment_id)
+
+    # --- helpers ----------------------------------------------------------------------------------
+    def _volume(self, volume_id: str) -> Volume | None:
+        with self.cloud.db.reader() as session:
+            return session.get(Volume, volume_id)
+
+    def _attachment_ids(self, volume_id: str) -> list[str]:
+        with self.cloud.db.reader() as session:
+            return list(
+                session.scalars(select(VolumeAttachment.id).where(VolumeAttachment.volume_id == volume_id))
+            )
+
+    def _finish(self, volume_id: str, expected: Collection[str], new: str, **columns: Any) -> bool:
+        changed: bool = self.cloud.db.write(
+            lambda session: states.change_status(session, volume_id, expected, new, **columns)
+        )
+        if not changed:
+            LOG.warning("volume %s was no longer %s: not set %s", volume_id, "/".join(expected), new)
+        return changed
+
+    def _finish_snapshot(self, snapshot_id: str, status: str, new: str) -> bool:
+        changed: bool = self.cloud.db.write(
+            lambda session: states.change_snapshot_status(session, snapshot_id, {status}, new)
+        )
+        return changed
+
+    def _report_quietly(self) -> None:
+        """Placement sees a create or delete at once rather than at the next periodic report."""
+        try:
+            self.report_capacity()
+        except Exception:
+            LOG.exception("reporting the capacity of host %s failed", self.host)
