@@ -9,11 +9,13 @@ with_tests=0
 [ "${1:-}" = "--test" ] && with_tests=1
 
 # The cloud itself: Python, QEMU, and what the guest-image builder and config drives are made from;
-# the network data plane: iproute2, nftables, dnsmasq with dhcp_release, busybox (udhcpc, arping, sysctl).
+# the network data plane: iproute2, nftables, dnsmasq with dhcp_release, busybox (udhcpc, arping, sysctl);
+# volumes: tgt (the iSCSI target daemon) and QEMU's iSCSI client (qemu-block-extra).
 packages=(python3 python3-venv python3-dev gcc ca-certificates openssh-client
           qemu-system-x86 qemu-utils linux-image-cloud-amd64 busybox-static dropbear-bin
           genisoimage e2fsprogs dosfstools mtools syslinux syslinux-common fdisk
-          iproute2 nftables dnsmasq-base dnsmasq-utils)
+          iproute2 nftables dnsmasq-base dnsmasq-utils
+          tgt qemu-block-extra)
 if [ "$with_tests" = 1 ]; then
     # Real servers the integration tests start privately on loopback.
     packages+=(rabbitmq-server postgresql slapd ldap-utils memcached

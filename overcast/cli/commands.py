@@ -13,6 +13,7 @@ from overcast.config import Settings
 from overcast.log import setup_logging
 from overcast.network import defaults as network_defaults
 from overcast.virt.driver import resolve_driver_name
+from overcast.volume.drivers import choice as volume_driver_choice
 
 LOG = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ def all_in_one(settings: Settings, args: argparse.Namespace) -> int:
     settings = settings.model_copy(update={"compute_driver": resolve_driver_name(settings.compute_driver)})
     print(f"Compute driver: {settings.compute_driver}", flush=True)
     print(network_defaults.startup_line(settings), flush=True)
+    print(volume_driver_choice.startup_line(settings), flush=True)
     settings = network_defaults.all_in_one_settings(settings)
     cloud = Cloud.from_settings(settings)
     clouds_yaml = bootstrap_cloud(cloud).clouds_yaml

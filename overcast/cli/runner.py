@@ -26,6 +26,7 @@ def manager_factories() -> dict[str, ManagerFactory]:
     from overcast.conductor.manager import ConductorManager
     from overcast.network.manager import NetworkManager
     from overcast.scheduler.manager import SchedulerManager
+    from overcast.volume.manager import VolumeManager
 
     # The network agent starts before compute, whose start-up may wire the ports of its VMs.
     return {
@@ -33,6 +34,8 @@ def manager_factories() -> dict[str, ManagerFactory]:
         "scheduler": SchedulerManager,
         "network": NetworkManager,
         "compute": ComputeManager,
+        # After compute, as in a cloud whose volume hosts join last: nothing at start waits on volumes.
+        "volume": VolumeManager,
     }
 
 

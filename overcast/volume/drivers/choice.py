@@ -1,8 +1,8 @@
 """Which volume driver a volume host runs: the `volume_driver` setting, "auto" resolved here.
 
 "auto" is iscsi when this process can serve volumes for real (root on Linux with tgt's tgtd and tgtadm,
-and QEMU's iSCSI client, qemu-block-extra, for the VMs to connect with), else the fake driver, whose
-volumes hold real bytes but whose exports only the fake virt driver can use.
+and QEMU's iSCSI client, qemu-block-extra, for the VMs to connect with) and the VMs are QEMU's; else the
+fake driver, whose volumes hold real bytes but whose exports only the fake virt driver uses.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from overcast.config import Settings
+from overcast.virt.driver import resolve_driver_name
 from overcast.volume.drivers.base import VolumeDriver, VolumeDriverError
 
 DRIVERS = ("iscsi", "fake")
@@ -42,7 +43,8 @@ def resolve_volume_driver_name(settings: Settings) -> str:
     name = settings.volume_driver.lower()
     if name != "auto":
         return name
-    return "iscsi" if can_serve_iscsi() else "fake"
+    qemu = resolve_driver_name(settings.compute_driver) == "qemu"
+    return "iscsi" if qemu and can_serve_iscsi() else "fake"
 
 
 def pool_dir_of(settings: Settings) -> Path:
@@ -75,6 +77,8 @@ def startup_line(settings: Settings) -> str:
         )
     if settings.volume_driver.lower() != "auto":
         why = f"the volume driver is {name}"
+    elif resolve_driver_name(settings.compute_driver) != "qemu":
+        why = "the fake virt driver's VMs connect to no iSCSI target"
     else:
         why = "iSCSI exports need root on Linux with tgt and qemu-block-extra"
     return f"Volumes: sparse files in {pool}, fake exports ({why})"

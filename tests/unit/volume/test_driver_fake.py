@@ -81,11 +81,17 @@ def test_auto_is_fake_without_tgt_and_the_pool_defaults_under_the_data_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    settings = load_settings(data_dir=tmp_path)
+    settings = load_settings(data_dir=tmp_path, compute_driver="qemu")
     assert resolve_volume_driver_name(settings) == "fake"
     assert pool_dir_of(settings) == tmp_path / "volumes"
     assert isinstance(load_volume_driver(settings, "host-a"), FakeVolumeDriver)
-    assert "fake exports" in startup_line(settings) and "tgt" in startup_line(settings)
+    assert "fake exports" in startup_line(settings) and "tgt and qemu-block-extra" in startup_line(settings)
+
+
+def test_auto_is_fake_beside_the_fake_virt_driver(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, compute_driver="fake")
+    assert resolve_volume_driver_name(settings) == "fake"
+    assert "fake virt driver" in startup_line(settings)
 
 
 def test_an_unknown_driver_name_is_refused(tmp_path: Path) -> None:
