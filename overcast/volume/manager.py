@@ -34,6 +34,7 @@ from overcast.image.api import ImageAPI
 from overcast.image.settings import ImageSettings
 from overcast.manager import Manager, periodic_task, rpc_method
 from overcast.volume import image_transfer, states
+from overcast.volume.data_actions import DataActions
 from overcast.volume.drivers.base import GiB, VolumeDriver
 from overcast.volume.drivers.choice import load_volume_driver
 from overcast.volume.quotas import release_volume
@@ -90,12 +91,16 @@ class VolumeManager(Manager):
         self.scratch = cloud.settings.data_dir / "volume-scratch" / host
         # Reports and export sweeps do not interleave with each other.
         self._sweep_lock = threading.Lock()
+        # Snapshots, reverts, backups and restores: an endpoint of its own on this service's topic.
+        self.data = DataActions(cloud, host, self.driver)
+        self.additional_endpoints.append(self.data)
 
     # --- lifecycle --------------------------------------------------------------------------------
     def init_host(self) -> None:
         """Ready the pool, finish what a previous run left transitional, drop unneeded exports, report."""
         self.driver.init_host(self.host)
         self.recover()
+        self.data.recover()
         self.prune_exports()
         self.report_capacity()
 
@@ -230,7 +235,13 @@ class VolumeManager(Manager):
             self.driver.clone_volume(str(source["source_volid"]), volume.id, volume.size)
             return {}
         if source.get("backup_id"):
-            raise errors.Conflict("Restoring a backup into a new volume is not supported by this host yet.")
+            backup_id = str(source["backup_id"])
+            try:
+                self.driver.create_volume(volume.id, volume.size)
+                self.data.restore_into(backup_id, volume.id, target_is_zeroed=True)
+            finally:
+                self.data.finish_restore_of_new_volume(backup_id)
+            return {}
         self.driver.create_volume(volume.id, volume.size)
         if not source.get("image_id"):
             return {}
