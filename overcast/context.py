@@ -25,6 +25,8 @@ class RequestContext:
     user_name: str | None = None
     project_name: str | None = None
     auth_token: str | None = None
+    # "all" for a system-scoped token (Keystone's {"system": {"all": true}}), else None.
+    system_scope: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

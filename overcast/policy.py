@@ -77,6 +77,14 @@ class Always(Check):
         return self.allowed
 
 
+@dataclass(frozen=True)
+class SystemScoped(Check):
+    """The token is scoped to the whole system (Keystone's system_scope:all)."""
+
+    def __call__(self, context: RequestContext, target: Target) -> bool:
+        return context.system_scope == "all"
+
+
 ADMIN = HasRole("admin")
 OWN_PROJECT = Matches("project_id", "project_id")
 OWNER = Matches("user_id", "user_id")
@@ -86,6 +94,13 @@ ADMIN_OR_MEMBER = ADMIN | PROJECT_MEMBER
 ADMIN_OR_READER = ADMIN | PROJECT_READER
 ADMIN_OR_OWNER = ADMIN | OWNER
 ANYONE = Always(True)
+# Keystone's default personas beyond admin/member/reader: a reader of the whole system, a project's
+# manager (manager implies member), and the services' own users (the `service` role).
+SYSTEM_READER = HasRole("reader") & SystemScoped()
+PROJECT_MANAGER = HasRole("manager") & OWN_PROJECT
+ADMIN_OR_PROJECT_MANAGER = ADMIN | PROJECT_MANAGER
+SERVICE = HasRole("service")
+ADMIN_OR_SERVICE = ADMIN | SERVICE
 
 
 class PolicyNotRegistered(KeyError):
@@ -133,6 +148,15 @@ BASE_RULES: tuple[DocumentedRule, ...] = (
     documented("admin_or_member", ADMIN_OR_MEMBER, "An admin, or a member of the target's project."),
     documented("admin_or_reader", ADMIN_OR_READER, "An admin, or a reader of the target's project."),
     documented("admin_or_owner", ADMIN_OR_OWNER, "An admin, or the user the target belongs to."),
+    documented("system_reader", SYSTEM_READER, "A reader with a system-scoped token."),
+    documented("project_manager", PROJECT_MANAGER, "A manager of the target's project."),
+    documented(
+        "admin_or_project_manager",
+        ADMIN_OR_PROJECT_MANAGER,
+        "An admin, or a manager of the target's project.",
+    ),
+    documented("service", SERVICE, "Holds the service role (the services' own users)."),
+    documented("admin_or_service", ADMIN_OR_SERVICE, "An admin, or a holder of the service role."),
 )
 
 _RULES: dict[str, DocumentedRule] = {}

@@ -348,6 +348,7 @@ class TokenService:
             roles=payload.roles,
             is_admin="admin" in payload.roles,
             domain_id=payload.domain_id or payload.user_domain_id,
+            system_scope="all" if payload.system else None,
             user_name=payload.user_name,
             project_name=payload.project_name,
             auth_token=token,

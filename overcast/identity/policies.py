@@ -1,21 +1,67 @@
 """Identity API policy rules (Keystone's names): admins manage, users see and manage what is theirs.
 
 The identity routers enforce these: only HTTP reaches the identity API. Targets carry the id the rule
-compares (``user_id`` for a user's own resources, ``domain_id``, ``project_id``).
+compares (``user_id`` for a user's own resources, ``domain_id``, ``project_id``; for a grant, the
+domain of its target and of its user or group and the role's name).
+
+Keystone's personas: readers with a system-scoped token read everything; a domain manager (the
+`manager` role on a domain-scoped token) manages the projects and users of that domain and grants
+them the roles up to manager, never admin.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from overcast.context import RequestContext
 from overcast.policy import (
     ADMIN,
     ADMIN_OR_OWNER,
     ADMIN_OR_READER,
     ANYONE,
     OWNER,
+    SYSTEM_READER,
+    Check,
     DocumentedRule,
     HasRole,
     Matches,
     documented,
+)
+
+
+@dataclass(frozen=True)
+class DomainScoped(Check):
+    """A token scoped to a domain (not a project, not the system)."""
+
+    def __call__(self, context: RequestContext, target: Mapping[str, Any]) -> bool:
+        return context.project_id is None and context.system_scope is None and context.domain_id is not None
+
+
+@dataclass(frozen=True)
+class TargetIn(Check):
+    """The target's value at `key` is one of `allowed`."""
+
+    key: str
+    allowed: tuple[str, ...]
+
+    def __call__(self, context: RequestContext, target: Mapping[str, Any]) -> bool:
+        return target.get(self.key) in self.allowed
+
+
+MANAGER_GRANTABLE_ROLES = ("manager", "member", "reader")
+DOMAIN_MANAGER = HasRole("manager") & DomainScoped() & Matches("domain_id", "domain_id")
+ADMIN_OR_SYSTEM_READER = ADMIN | SYSTEM_READER
+ADMIN_OR_DOMAIN_MANAGER = ADMIN | DOMAIN_MANAGER
+READ_IN_DOMAIN = ADMIN | SYSTEM_READER | DOMAIN_MANAGER
+# What a domain manager may hand out, on the projects of their domain to its users and groups
+# (Keystone's domain manager persona: never admin, never on the domain itself).
+GRANT_IN_DOMAIN = ADMIN | (
+    DOMAIN_MANAGER
+    & TargetIn("target_kind", ("project",))
+    & Matches("domain_id", "actor_domain_id")
+    & TargetIn("role_name", MANAGER_GRANTABLE_ROLES)
 )
 
 V3 = "/identity/v3"
@@ -40,10 +86,10 @@ ACCESS_RULES = f"{V3}/users/{{user_id}}/access_rules"
 EC2_CREDENTIALS = f"{V3}/users/{{user_id}}/credentials/OS-EC2"
 
 RULES: tuple[DocumentedRule, ...] = (
-    documented("identity:list_domains", ADMIN, "List domains.", ("GET", f"{V3}/domains")),
+    documented("identity:list_domains", ADMIN_OR_SYSTEM_READER, "List domains.", ("GET", f"{V3}/domains")),
     documented(
         "identity:get_domain",
-        ADMIN | Matches("domain_id", "domain_id"),
+        ADMIN | SYSTEM_READER | Matches("domain_id", "domain_id"),
         "Show a domain: admins, or a user scoped to that domain.",
         ("GET", f"{V3}/domains/{{domain_id}}"),
     ),
@@ -55,32 +101,32 @@ RULES: tuple[DocumentedRule, ...] = (
         ("PATCH", f"{V3}/domains/{{domain_id}}"),
         ("DELETE", f"{V3}/domains/{{domain_id}}"),
     ),
-    documented("identity:list_projects", ADMIN, "List every project.", ("GET", f"{V3}/projects")),
+    documented("identity:list_projects", READ_IN_DOMAIN, "List every project.", ("GET", f"{V3}/projects")),
     documented(
         "identity:get_project",
-        ADMIN_OR_READER,
-        "Show a project: admins, or its readers.",
+        ADMIN_OR_READER | SYSTEM_READER | DOMAIN_MANAGER,
+        "Show a project: admins, its readers, system readers, its domain's managers.",
         ("GET", f"{V3}/projects/{{project_id}}"),
     ),
     documented(
         "identity:manage_project",
-        ADMIN,
-        "Create, update or delete a project.",
+        ADMIN_OR_DOMAIN_MANAGER,
+        "Create, update or delete a project: admins, or managers of its domain.",
         ("POST", f"{V3}/projects"),
         ("PATCH", f"{V3}/projects/{{project_id}}"),
         ("DELETE", f"{V3}/projects/{{project_id}}"),
     ),
-    documented("identity:list_users", ADMIN, "List users.", ("GET", f"{V3}/users")),
+    documented("identity:list_users", READ_IN_DOMAIN, "List users.", ("GET", f"{V3}/users")),
     documented(
         "identity:get_user",
-        ADMIN_OR_OWNER,
+        ADMIN_OR_OWNER | SYSTEM_READER | DOMAIN_MANAGER,
         "Show a user: admins, or the user itself.",
         ("GET", f"{V3}/users/{{user_id}}"),
     ),
     documented(
         "identity:manage_user",
-        ADMIN,
-        "Create, update or delete a user.",
+        ADMIN_OR_DOMAIN_MANAGER,
+        "Create, update or delete a user: admins, or managers of its domain.",
         ("POST", f"{V3}/users"),
         ("PATCH", f"{V3}/users/{{user_id}}"),
         ("DELETE", f"{V3}/users/{{user_id}}"),
@@ -93,7 +139,7 @@ RULES: tuple[DocumentedRule, ...] = (
     ),
     documented(
         "identity:list_user_projects",
-        ADMIN_OR_OWNER,
+        ADMIN_OR_OWNER | SYSTEM_READER | DOMAIN_MANAGER,
         "List the projects a user has roles on.",
         ("GET", f"{V3}/users/{{user_id}}/projects"),
     ),
@@ -141,12 +187,15 @@ RULES: tuple[DocumentedRule, ...] = (
         ("GET", f"{V3}/role_inferences"),
     ),
     documented(
-        "identity:list_role_assignments", ADMIN, "List role assignments.", ("GET", f"{V3}/role_assignments")
+        "identity:list_role_assignments",
+        ADMIN_OR_SYSTEM_READER,
+        "List role assignments.",
+        ("GET", f"{V3}/role_assignments"),
     ),
-    documented("identity:list_groups", ADMIN, "List groups.", ("GET", f"{V3}/groups")),
+    documented("identity:list_groups", ADMIN_OR_SYSTEM_READER, "List groups.", ("GET", f"{V3}/groups")),
     documented(
         "identity:get_group",
-        ADMIN,
+        ADMIN_OR_SYSTEM_READER,
         "Show a group, its members, or whether a user is one.",
         ("GET", f"{V3}/groups/{{group_id}}"),
         ("GET", f"{V3}/groups/{{group_id}}/users"),
@@ -165,7 +214,7 @@ RULES: tuple[DocumentedRule, ...] = (
     ),
     documented(
         "identity:list_user_groups",
-        ADMIN_OR_OWNER,
+        ADMIN_OR_OWNER | SYSTEM_READER,
         "List the groups a user belongs to.",
         ("GET", f"{V3}/users/{{user_id}}/groups"),
     ),
@@ -187,14 +236,14 @@ RULES: tuple[DocumentedRule, ...] = (
     ),
     documented(
         "identity:manage_grant",
-        ADMIN,
+        GRANT_IN_DOMAIN,
         "Grant or revoke a user's or a group's role on a project, a domain (or the projects below either:"
         " OS-INHERIT) or the system.",
         *[(method, path) for path in ONE_GRANT for method in ("PUT", "DELETE")],
     ),
     documented(
         "identity:check_grant",
-        ADMIN,
+        ADMIN | SYSTEM_READER | DOMAIN_MANAGER,
         "Check or list a user's or a group's roles on a project, a domain (OS-INHERIT too) or the system.",
         *[(method, path) for path in ONE_GRANT for method in ("GET", "HEAD")],
         *[("GET", path) for path in GRANT_LISTS],
@@ -214,7 +263,7 @@ RULES: tuple[DocumentedRule, ...] = (
     ),
     documented(
         "identity:get_catalog",
-        ADMIN,
+        ADMIN_OR_SYSTEM_READER,
         "List or show the catalog's services and endpoints.",
         ("GET", f"{V3}/services"),
         ("GET", f"{V3}/services/{{service_id}}"),

@@ -13,6 +13,7 @@ from overcast.identity.credentials import CredentialAPI
 from overcast.identity.groups import GroupAPI
 from overcast.identity.implied_roles import ImpliedRoleAPI
 from overcast.identity.passwords import PasswordHasher
+from overcast.identity.policy_targets import PolicyTargets
 from overcast.identity.regions import RegionAPI
 from overcast.identity.settings import IdentitySettings
 from overcast.identity.tokens import Clock, utc_now
@@ -37,3 +38,4 @@ class IdentityService:
         self.regions = RegionAPI(self.core)
         self.implied_roles = ImpliedRoleAPI(self.core)
         self.catalog = CatalogAPI(self.core)
+        self.policy_targets = PolicyTargets(self.core)

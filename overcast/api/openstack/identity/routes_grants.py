@@ -44,6 +44,23 @@ def _scoped_target(target_type: str, target_id: str, *, inherited: bool) -> Gran
 TargetOf = Callable[..., GrantTarget]
 
 
+def _where(
+    identity: IdentityService, target: GrantTarget, actors: str, actor_id: str, role_id: str
+) -> dict[str, Any]:
+    return identity.policy_targets.grant(target, actors, actor_id, role_id)
+
+
+def _enforce_manage(
+    context: RequestContext,
+    identity: IdentityService,
+    target: GrantTarget,
+    actors: str,
+    actor_id: str,
+    role_id: str,
+) -> None:
+    policy.enforce(context, "identity:manage_grant", _where(identity, target, actors, actor_id, role_id))
+
+
 def _add_routes(prefix: str, suffix: str, actors: str, id_name: str, target_of: TargetOf) -> None:
     """PUT, GET/HEAD and DELETE of one grant at prefix/{actors}/{id}/roles/{role_id}suffix, and the list
     of grants at prefix/{actors}/{id}/roles{suffix}; `target_of` reads the target from the path."""
@@ -58,8 +75,9 @@ def _add_routes(prefix: str, suffix: str, actors: str, id_name: str, target_of: 
         context: RequestContext = Ctx,
         identity: IdentityService = Identity,
     ) -> Response:
-        policy.enforce(context, "identity:manage_grant")
-        _grantor(identity, actors).grant(target_of(**request.path_params), actor_id, role_id)
+        target = target_of(**request.path_params)
+        _enforce_manage(context, identity, target, actors, actor_id, role_id)
+        _grantor(identity, actors).grant(target, actor_id, role_id)
         return Response(status_code=204)
 
     def check_role(
@@ -69,8 +87,9 @@ def _add_routes(prefix: str, suffix: str, actors: str, id_name: str, target_of: 
         context: RequestContext = Ctx,
         identity: IdentityService = Identity,
     ) -> Response:
-        policy.enforce(context, "identity:check_grant")
-        _grantor(identity, actors).check_grant(target_of(**request.path_params), actor_id, role_id)
+        target = target_of(**request.path_params)
+        policy.enforce(context, "identity:check_grant", _where(identity, target, actors, actor_id, role_id))
+        _grantor(identity, actors).check_grant(target, actor_id, role_id)
         return Response(status_code=204)
 
     def revoke_role(
@@ -80,8 +99,9 @@ def _add_routes(prefix: str, suffix: str, actors: str, id_name: str, target_of: 
         context: RequestContext = Ctx,
         identity: IdentityService = Identity,
     ) -> Response:
-        policy.enforce(context, "identity:manage_grant")
-        _grantor(identity, actors).revoke_grant(target_of(**request.path_params), actor_id, role_id)
+        target = target_of(**request.path_params)
+        _enforce_manage(context, identity, target, actors, actor_id, role_id)
+        _grantor(identity, actors).revoke_grant(target, actor_id, role_id)
         return Response(status_code=204)
 
     def list_roles(
@@ -90,8 +110,9 @@ def _add_routes(prefix: str, suffix: str, actors: str, id_name: str, target_of: 
         context: RequestContext = Ctx,
         identity: IdentityService = Identity,
     ) -> dict[str, Any]:
-        policy.enforce(context, "identity:check_grant")
-        roles = _grantor(identity, actors).list_grants(target_of(**request.path_params), actor_id)
+        target = target_of(**request.path_params)
+        policy.enforce(context, "identity:check_grant", _where(identity, target, actors, actor_id, ""))
+        roles = _grantor(identity, actors).list_grants(target, actor_id)
         return listing(request, "roles", "roles", roles)
 
     kind = f"{actors}_{'inherited' if suffix else prefix.rsplit('/', 1)[-1].strip('{}')}"

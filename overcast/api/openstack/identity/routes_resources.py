@@ -32,6 +32,13 @@ def _required_name(fields: dict[str, Any], what: str) -> None:
         raise BadRequest(f"Invalid input for field 'name': a {what} needs a name.")
 
 
+def _own_domain_unless_everyone(context: RequestContext, domain_id: str | None) -> str | None:
+    """A domain manager lists their own domain's projects and users; admins and system readers, all."""
+    if domain_id is None and not context.is_admin and context.system_scope is None:
+        return context.domain_id
+    return domain_id
+
+
 # Domains ------------------------------------------------------------------------------------------------
 @router.get("/v3/domains")
 def list_domains(
@@ -98,8 +105,10 @@ def list_projects(
     context: RequestContext = Ctx,
     identity: IdentityService = Identity,
 ) -> dict[str, Any]:
-    policy.enforce(context, "identity:list_projects")
-    projects = identity.api.list_projects(domain_id, name, query_bool(enabled))
+    policy.enforce(context, "identity:list_projects", {"domain_id": domain_id or context.domain_id})
+    projects = identity.api.list_projects(
+        _own_domain_unless_everyone(context, domain_id), name, query_bool(enabled)
+    )
     return listing(request, "projects", "projects", projects)
 
 
@@ -107,10 +116,10 @@ def list_projects(
 def create_project(
     body: ProjectBody, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
 ) -> dict[str, Any]:
-    policy.enforce(context, "identity:manage_project")
     fields = set_fields(body.project)
     _required_name(fields, "project")
     fields["domain_id"] = fields.get("domain_id") or context.domain_id or DEFAULT_DOMAIN_ID
+    policy.enforce(context, "identity:manage_project", {"domain_id": fields["domain_id"]})
     return {"project": with_link(request, "projects", identity.api.create_project(fields))}
 
 
@@ -122,7 +131,7 @@ def show_project(
     policy.enforce(
         context,
         "identity:get_project",
-        {"project_id": project_id},
+        identity.policy_targets.project(project_id),
         error=lambda _: NotFound(f"Could not find project: {project_id}."),
     )
     return {"project": with_link(request, "projects", identity.api.get_project(project_id))}
@@ -136,7 +145,7 @@ def update_project(
     context: RequestContext = Ctx,
     identity: IdentityService = Identity,
 ) -> dict[str, Any]:
-    policy.enforce(context, "identity:manage_project")
+    policy.enforce(context, "identity:manage_project", identity.policy_targets.project(project_id))
     project = identity.api.update_project(project_id, set_fields(body.project))
     return {"project": with_link(request, "projects", project)}
 
@@ -145,7 +154,7 @@ def update_project(
 def delete_project(
     project_id: str, context: RequestContext = Ctx, identity: IdentityService = Identity
 ) -> Response:
-    policy.enforce(context, "identity:manage_project")
+    policy.enforce(context, "identity:manage_project", identity.policy_targets.project(project_id))
     identity.api.delete_project(project_id)
     return Response(status_code=204)
 
@@ -159,18 +168,19 @@ def list_users(
     context: RequestContext = Ctx,
     identity: IdentityService = Identity,
 ) -> dict[str, Any]:
-    policy.enforce(context, "identity:list_users")
-    return listing(request, "users", "users", identity.api.list_users(domain_id, name))
+    policy.enforce(context, "identity:list_users", {"domain_id": domain_id or context.domain_id})
+    users = identity.api.list_users(_own_domain_unless_everyone(context, domain_id), name)
+    return listing(request, "users", "users", users)
 
 
 @router.post("/v3/users", status_code=201)
 def create_user(
     body: UserBody, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
 ) -> dict[str, Any]:
-    policy.enforce(context, "identity:manage_user")
     fields = set_fields(body.user)
     _required_name(fields, "user")
     fields["domain_id"] = fields.get("domain_id") or context.domain_id or DEFAULT_DOMAIN_ID
+    policy.enforce(context, "identity:manage_user", {"domain_id": fields["domain_id"]})
     password = fields.pop("password", None)
     return {"user": with_link(request, "users", identity.api.create_user(fields, password))}
 
@@ -179,7 +189,7 @@ def create_user(
 def show_user(
     user_id: str, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
 ) -> dict[str, Any]:
-    policy.enforce(context, "identity:get_user", {"user_id": user_id})
+    policy.enforce(context, "identity:get_user", identity.policy_targets.user(user_id))
     return {"user": with_link(request, "users", identity.api.get_user(user_id))}
 
 
@@ -191,7 +201,7 @@ def update_user(
     context: RequestContext = Ctx,
     identity: IdentityService = Identity,
 ) -> dict[str, Any]:
-    policy.enforce(context, "identity:manage_user")
+    policy.enforce(context, "identity:manage_user", identity.policy_targets.user(user_id))
     return {"user": with_link(request, "users", identity.api.update_user(user_id, set_fields(body.user)))}
 
 
@@ -211,7 +221,7 @@ def change_password(
 def delete_user(
     user_id: str, context: RequestContext = Ctx, identity: IdentityService = Identity
 ) -> Response:
-    policy.enforce(context, "identity:manage_user")
+    policy.enforce(context, "identity:manage_user", identity.policy_targets.user(user_id))
     identity.api.delete_user(user_id)
     return Response(status_code=204)
 
@@ -220,7 +230,7 @@ def delete_user(
 def list_user_projects(
     user_id: str, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
 ) -> dict[str, Any]:
-    policy.enforce(context, "identity:list_user_projects", {"user_id": user_id})
+    policy.enforce(context, "identity:list_user_projects", identity.policy_targets.user(user_id))
     return listing(request, "projects", "projects", identity.api.list_user_projects(user_id))
 
 
