@@ -29,6 +29,7 @@ from overcast.db.models.volume import (
     VolumeAttachment,
     VolumeMetadata,
     VolumePool,
+    VolumeType,
 )
 from overcast.image.api import ImageAPI
 from overcast.image.settings import ImageSettings
@@ -37,7 +38,7 @@ from overcast.volume import image_transfer, states
 from overcast.volume.data_actions import DataActions
 from overcast.volume.drivers.base import GiB, VolumeDriver
 from overcast.volume.drivers.choice import load_volume_driver
-from overcast.volume.quotas import release_volume
+from overcast.volume.quotas import VolumeQuotaEngine, release_volume
 from overcast.volume.rpcapi import BINARY, TOPIC
 
 LOG = logging.getLogger(__name__)
@@ -296,12 +297,32 @@ class VolumeManager(Manager):
             self.driver.extend_volume(volume_id, new_size)
         except Exception as exc:
             LOG.exception("extending volume %s to %s GiB failed", volume_id, new_size)
-            self._finish(volume_id, {states.EXTENDING}, states.ERROR_EXTENDING, fail_reason=_reason(exc))
+            self._fail_extend(volume_id, new_size, _reason(exc))
             raise
         self._finish(volume_id, {states.EXTENDING}, back_to, size=new_size, fail_reason=None)
         if back_to == states.IN_USE:
             self._tell_computes_of_new_size(ctxt, volume_id, new_size)
         self._report_quietly()
+
+    def _fail_extend(self, volume_id: str, new_size: int, reason: str) -> None:
+        """error_extending, and the gigabytes the API counted for the growth given back: the volume keeps
+        its old size."""
+
+        def write(session: Session) -> bool:
+            row = session.get(Volume, volume_id)
+            if row is None or not states.change_status(
+                session, volume_id, {states.EXTENDING}, states.ERROR_EXTENDING, fail_reason=reason
+            ):
+                return False
+            grown = new_size - row.size
+            volume_type = session.get(VolumeType, row.volume_type_id)
+            if grown > 0 and row.use_quota and volume_type is not None:
+                deltas = {"gigabytes": grown, f"gigabytes_{volume_type.name}": grown}
+                VolumeQuotaEngine().release(session, row.project_id, deltas)
+            return True
+
+        if not self.cloud.db.write(write):
+            LOG.warning("volume %s was no longer extending: not set error_extending", volume_id)
 
     def _tell_computes_of_new_size(self, ctxt: RequestContext, volume_id: str, new_size: int) -> None:
         with self.cloud.db.reader() as session:

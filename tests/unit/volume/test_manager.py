@@ -32,6 +32,7 @@ from overcast.volume import states
 from overcast.volume.drivers.base import GiB, VolumeMissing
 from overcast.volume.drivers.fake import FakeVolumeDriver
 from overcast.volume.manager import VolumeBusy, VolumeManager
+from overcast.volume.quotas import VolumeQuotaEngine
 from overcast.volume.rpcapi import BINARY, VolumeHostAPI
 from tests.support.waiting import wait_until
 from tests.unit.volume.driver_contract import CONNECTOR, read_at, write_at
@@ -39,6 +40,7 @@ from tests.unit.volume.driver_contract import CONNECTOR, read_at, write_at
 DEFAULT_TYPE_ID = "5a3b8f4e-7c1d-4e0a-9a55-0c2f61d3b9e1"
 ADMIN = RequestContext(user_id="u-admin", project_id="p-admin", roles=("admin", "member"), is_admin=True)
 ALICE = RequestContext(user_id="u-alice", project_id="p-alice", roles=("member",))
+ALICE_PROJECT = "p-alice"
 MIB = 1024 * 1024
 
 
@@ -277,12 +279,21 @@ def test_a_failed_extend_is_error_extending_and_keeps_the_size(
     manager: VolumeManager, driver: FakeVolumeDriver
 ) -> None:
     volume_id = made(manager)
+    engine = VolumeQuotaEngine()
+    growth = {"gigabytes": 2, "gigabytes___DEFAULT__": 2}
+    # What the API's extend counted before casting.
+    manager.cloud.db.write(lambda session: engine.consume(session, ALICE_PROJECT, growth))
+    with manager.cloud.db.reader() as session:
+        assert engine.get_usage(session, ALICE_PROJECT)["gigabytes"] == 2
     manager.cloud.db.write(lambda session: states.start(session, volume_id, "extend"))
     driver.fail_next("extend_volume")
     with pytest.raises(errors.OvercastError):
         manager.extend_volume(ADMIN, volume_id, 3)
     row = volume(manager.cloud, volume_id)
     assert row is not None and (row.status, row.size) == (states.ERROR_EXTENDING, 1)
+    with manager.cloud.db.reader() as session:
+        usage = engine.get_usage(session, ALICE_PROJECT)
+    assert (usage["gigabytes"], usage["gigabytes___DEFAULT__"]) == (0, 0)
 
 
 def test_extend_needs_the_volume_extending(manager: VolumeManager) -> None:
