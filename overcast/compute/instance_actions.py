@@ -57,6 +57,10 @@ CREATE_IMAGE = "createImage"
 RESET_STATE = "resetState"
 ATTACH_INTERFACE = "attach_interface"
 DETACH_INTERFACE = "detach_interface"
+ATTACH_VOLUME = "attach_volume"
+DETACH_VOLUME = "detach_volume"
+SWAP_VOLUME = "swap_volume"
+EXTEND_VOLUME = "extend_volume"
 
 
 @dataclass(frozen=True)

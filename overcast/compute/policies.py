@@ -126,6 +126,12 @@ INTERFACES_LIST = "os_compute_api:os-attach-interfaces:list"
 INTERFACES_SHOW = "os_compute_api:os-attach-interfaces:show"
 INTERFACES_CREATE = "os_compute_api:os-attach-interfaces:create"
 INTERFACES_DELETE = "os_compute_api:os-attach-interfaces:delete"
+VOLUME_ATTACHMENTS_LIST = "os_compute_api:os-volumes-attachments:index"
+VOLUME_ATTACHMENTS_SHOW = "os_compute_api:os-volumes-attachments:show"
+VOLUME_ATTACHMENTS_CREATE = "os_compute_api:os-volumes-attachments:create"
+VOLUME_ATTACHMENTS_UPDATE = "os_compute_api:os-volumes-attachments:update"
+VOLUME_ATTACHMENTS_SWAP = "os_compute_api:os-volumes-attachments:swap"
+VOLUME_ATTACHMENTS_DELETE = "os_compute_api:os-volumes-attachments:delete"
 CONSOLE_OUTPUT = "os_compute_api:os-console-output"
 SERVER_PASSWORD_SHOW = "os_compute_api:os-server-password:show"
 SERVER_PASSWORD_CLEAR = "os_compute_api:os-server-password:clear"
@@ -435,6 +441,42 @@ RULES: tuple[DocumentedRule, ...] = (
         ADMIN_OR_MEMBER,
         "Detach a network interface from a server.",
         ("DELETE", f"{SERVER}/os-interface/{{port_id}}"),
+    ),
+    documented(
+        VOLUME_ATTACHMENTS_LIST,
+        ADMIN_OR_READER,
+        "List the volumes attached to a server.",
+        ("GET", f"{SERVER}/os-volume_attachments"),
+    ),
+    documented(
+        VOLUME_ATTACHMENTS_SHOW,
+        ADMIN_OR_READER,
+        "Show one volume attachment of a server.",
+        ("GET", f"{SERVER}/os-volume_attachments/{{volume_id}}"),
+    ),
+    documented(
+        VOLUME_ATTACHMENTS_CREATE,
+        ADMIN_OR_MEMBER,
+        "Attach a volume to a server.",
+        ("POST", f"{SERVER}/os-volume_attachments"),
+    ),
+    documented(
+        VOLUME_ATTACHMENTS_UPDATE,
+        ADMIN_OR_MEMBER,
+        "Change a volume attachment's delete_on_termination (compute API 2.85).",
+        ("PUT", f"{SERVER}/os-volume_attachments/{{volume_id}}"),
+    ),
+    documented(
+        VOLUME_ATTACHMENTS_SWAP,
+        ADMIN,
+        "Swap an attached volume for another one (the data is copied to it).",
+        ("PUT", f"{SERVER}/os-volume_attachments/{{volume_id}}"),
+    ),
+    documented(
+        VOLUME_ATTACHMENTS_DELETE,
+        ADMIN_OR_MEMBER,
+        "Detach a volume from a server.",
+        ("DELETE", f"{SERVER}/os-volume_attachments/{{volume_id}}"),
     ),
     documented(
         SERVER_PASSWORD_SHOW,

@@ -19,7 +19,8 @@ class ComputeAPI(ServiceRPCAPI):
     #      rebuild, snapshot, shelve, soft delete, restore)
     # 1.3: get_serial_console
     # 1.4: attach_interface, detach_interface
-    VERSION: ClassVar[str] = "1.4"
+    # 1.5: attach_volume, detach_volume, extend_volume, swap_volume
+    VERSION: ClassVar[str] = "1.5"
 
     def _cast(self, ctxt: RequestContext, host: str, method: str, **kwargs: Any) -> None:
         self.client.prepare(host=host).cast(ctxt, method, **kwargs)
@@ -102,6 +103,44 @@ class ComputeAPI(ServiceRPCAPI):
         self.client.prepare(host=host, version="1.4").cast(
             ctxt, "detach_interface", instance_uuid=instance_uuid, port_id=port_id
         )
+
+    # --- volumes (os-volume_attachments; extend_volume comes from the volume host) ------------------
+    def attach_volume(self, ctxt: RequestContext, host: str, instance_uuid: str, bdm_uuid: str) -> None:
+        """Connect and plug the volume the API reserved in block device mapping `bdm_uuid` (a cast, as
+        Nova's: the API answers once the volume is reserved)."""
+        self.client.prepare(host=host, version="1.5").cast(
+            ctxt, "attach_volume", instance_uuid=instance_uuid, bdm_uuid=bdm_uuid
+        )
+
+    def detach_volume(
+        self, ctxt: RequestContext, host: str, instance_uuid: str, volume_id: str, attachment_id: str | None
+    ) -> None:
+        self.client.prepare(host=host, version="1.5").cast(
+            ctxt, "detach_volume", instance_uuid=instance_uuid, volume_id=volume_id,
+            attachment_id=attachment_id,
+        )  # fmt: skip
+
+    def extend_volume(
+        self, ctxt: RequestContext, host: str, instance_uuid: str, volume_id: str, new_size: int
+    ) -> None:
+        """The volume host grew `volume_id` to `new_size` GiB: the guest of `instance_uuid` is told."""
+        self.client.prepare(host=host, version="1.5").cast(
+            ctxt, "extend_volume", instance_uuid=instance_uuid, volume_id=volume_id, new_size=new_size
+        )
+
+    def swap_volume(
+        self,
+        ctxt: RequestContext,
+        host: str,
+        instance_uuid: str,
+        old_volume_id: str,
+        new_volume_id: str,
+        new_attachment_id: str,
+    ) -> None:
+        self.client.prepare(host=host, version="1.5").cast(
+            ctxt, "swap_volume", instance_uuid=instance_uuid, old_volume_id=old_volume_id,
+            new_volume_id=new_volume_id, new_attachment_id=new_attachment_id,
+        )  # fmt: skip
 
     def get_serial_console(self, ctxt: RequestContext, host: str, instance_uuid: str) -> dict[str, Any]:
         result: dict[str, Any] = self.client.prepare(host=host, version="1.3").call(

@@ -222,6 +222,10 @@ ACTIONS: Final[dict[str, Action]] = {
         # os-interface: no task of their own (the compute host's call is synchronous for attach).
         _row("attach_interface", "attach_interface", (ACTIVE, PAUSED, STOPPED), None, UNCHANGED),
         _row("detach_interface", "detach_interface", (ACTIVE, PAUSED, STOPPED), None, UNCHANGED),
+        # os-volume_attachments: no task either (Nova's guards; a stopped VM has its spec changed only).
+        _row("attach_volume", "attach_volume", (ACTIVE, PAUSED, STOPPED, RESIZED), None, UNCHANGED),
+        _row("detach_volume", "detach_volume", (ACTIVE, PAUSED, STOPPED, RESIZED), None, UNCHANGED),
+        _row("swap_volume", "swap_volume", (ACTIVE, PAUSED, RESIZED), None, UNCHANGED),
         _row("get_console_output", "os-getConsoleOutput", ANY, None, UNCHANGED,
              task_states=tuple(t for t in TASK_STATES if t not in (DELETING, MIGRATING))),
     )

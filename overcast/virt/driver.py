@@ -358,6 +358,18 @@ class ComputeDriver(ABC):
         """Tell the VM its attached volume grew (the backend already grew it), so the guest sees it."""
         raise ActionNotSupported("This compute driver cannot extend attached volumes.")
 
+    def swap_volume(
+        self,
+        ctxt: RequestContext,
+        uuid: str,
+        old_volume_id: str,
+        connection_info: dict[str, Any],
+        device: VolumeDevice,
+    ) -> None:
+        """Copy the attached `old_volume_id` onto the volume `connection_info` reaches and switch the
+        guest's disk to it in place (Nova's swap: the guest keeps its device); the old one is let go."""
+        raise ActionNotSupported("This compute driver cannot swap volumes.")
+
     def volume_ids(self, uuid: str) -> list[str]:
         """The ids of the volumes plugged into the VM, in the order it has them."""
         raise ActionNotSupported("This compute driver cannot list volumes.")

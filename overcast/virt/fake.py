@@ -255,6 +255,24 @@ class FakeDriver(ComputeDriver):
                 raise DriverError(f"Instance {uuid} has no volume {volume_id}.")
             volume["size_bytes"] = new_size_bytes
 
+    @injectable
+    def swap_volume(
+        self,
+        ctxt: RequestContext,
+        uuid: str,
+        old_volume_id: str,
+        connection_info: dict[str, Any],
+        device: VolumeDevice,
+    ) -> None:
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get_built(uuid)
+            old = vm.volumes.pop(old_volume_id, None)
+            if old is None:
+                raise DriverError(f"Instance {uuid} has no volume {old_volume_id}.")
+            vm.volumes[device.volume_id] = {
+                "connection_info": dict(connection_info), "mountpoint": old["mountpoint"],
+            }  # fmt: skip
+
     def volume_ids(self, uuid: str) -> list[str]:
         with self.hypervisor.lock:
             return list(self.hypervisor.get(uuid).volumes)

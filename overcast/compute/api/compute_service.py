@@ -15,12 +15,15 @@ from overcast.compute.api.server_metadata import MetadataAPI
 from overcast.compute.api.server_security_groups import ServerSecurityGroupAPI
 from overcast.compute.api.servers import ServerAPI
 from overcast.compute.api.tags import TagAPI
+from overcast.compute.api.volume_attachments import VolumeAttachmentAPI
 from overcast.compute.instance_actions import InstanceActionReader
 from overcast.compute.migrations import MigrationReader
 from overcast.compute.vif_settings import VifSettings
 from overcast.image.api import ImageAPI
 from overcast.network.api.service import NetworkAPI
 from overcast.quota import QuotaEngine
+from overcast.volume.api.service import VolumeAPI
+from overcast.volume.rpcapi import VolumeHostAPI
 
 __all__ = ["ComputeService"]
 
@@ -35,12 +38,18 @@ class ComputeService:
         quotas: QuotaEngine | None = None,
         *,
         network: NetworkAPI | None = None,
+        volumes: VolumeAPI | None = None,
     ) -> None:
-        """`images` and `network` are the process's image and network services (api/assembly.py's in
-        the API service); a caller without a network service of its own gets one."""
+        """`images`, `network` and `volumes` are the process's image, network and volume services
+        (api/assembly.py's in the API service); a caller without a network or volume service of its own
+        gets one."""
         self.quotas = quotas or QuotaEngine()
         self.network = network or NetworkAPI(cloud)
-        self.servers = ServerAPI(cloud, self.quotas, self.network)
+        self.volumes = volumes or VolumeAPI(
+            cloud, VolumeHostAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+        )
+        self.volume_attachments = VolumeAttachmentAPI(cloud, self.volumes)
+        self.servers = ServerAPI(cloud, self.quotas, self.network, volume_attachments=self.volume_attachments)
         self.security_groups = ServerSecurityGroupAPI(cloud.db, self.network)
         self.interfaces = InterfaceAPI(cloud, VifSettings().plugging_timeout)
         self.actions = ServerActionAPI(cloud, self.quotas, self.servers, images)

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, selec
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from overcast import errors, servicegroup
-from overcast.compute import instances, network_info, states
+from overcast.compute import block_device_mappings, instances, network_info, states
 from overcast.compute.api import tags
 from overcast.compute.api.aggregates import host_zones
 from overcast.compute.api.lookup import id_from_ref
@@ -95,6 +95,8 @@ class Server:
     # 2.63's certificate ids and 2.98's image properties (both kept in system metadata at create/rebuild).
     trusted_certs: list[str] | None = None
     image_properties: dict[str, str] | None = None
+    # Its volumes ({"id", "delete_on_termination"}), from its block device mappings.
+    volumes_attached: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -349,6 +351,7 @@ def with_details(
     }  # fmt: skip
     server_tags = tags.tags_of(session, uuids)
     port_addresses = network_info.port_addresses(session, uuids)
+    volumes = block_device_mappings.volumes_attached(session, uuids)
     groups: dict[str, list[str]] = {}
     for uuid, group_uuid in session.execute(
         select(ServerGroupMember.instance_uuid, ServerGroup.uuid)
@@ -394,5 +397,6 @@ def with_details(
             server_groups=tuple(groups.get(uuid, ())), scheduler_hints=hints.get(uuid),
             trusted_certs=system_metadata.get(TRUSTED_CERTS_KEY),
             image_properties=system_metadata.get(IMAGE_PROPERTIES_KEY),
+            volumes_attached=tuple(volumes.get(uuid, ())),
         ))  # fmt: skip
     return servers

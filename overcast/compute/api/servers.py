@@ -42,6 +42,7 @@ from overcast.compute.api.server_queries import (
     list_page,
     with_details,
 )
+from overcast.compute.api.volume_attachments import VolumeAttachmentAPI
 from overcast.compute.network_info import CREATED_PORT_IDS, REQUESTED_NETWORKS, SECURITY_GROUP_IDS
 from overcast.compute.notifications import InstanceNotifier
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
@@ -144,9 +145,17 @@ def check_user_data(user_data: str) -> None:
 
 
 class ServerAPI:
-    def __init__(self, cloud: Cloud, quotas: QuotaEngine, network: NetworkAPI) -> None:
+    def __init__(
+        self,
+        cloud: Cloud,
+        quotas: QuotaEngine,
+        network: NetworkAPI,
+        *,
+        volume_attachments: VolumeAttachmentAPI | None = None,
+    ) -> None:
         self.cloud = cloud
         self.network = network
+        self.volume_attachments = volume_attachments
         self.db = cloud.db
         self.quotas = quotas
         self.conductor = ConductorAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
@@ -390,6 +399,8 @@ class ServerAPI:
             self.compute_rpc.terminate_instance(ctxt, instance.host, uuid)
         elif deleted_here:
             self._release_ports(uuid)
+            if self.volume_attachments is not None:
+                self.volume_attachments.release_all(uuid)
             self.notifier.notify(ctxt, uuid, "delete.end")
 
     def _release_ports(self, uuid: str) -> None:

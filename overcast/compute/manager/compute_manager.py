@@ -29,6 +29,7 @@ from overcast.compute.manager.interfaces import InterfaceActions
 from overcast.compute.manager.moves import MoveActions
 from overcast.compute.manager.power import PowerActions
 from overcast.compute.manager.server_ports import ServerPorts
+from overcast.compute.manager.volumes import VolumeActions
 from overcast.compute.rpcapi import BINARY, TOPIC
 from overcast.compute.vif_settings import VifSettings
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
@@ -45,6 +46,8 @@ from overcast.placement.claims import Resources, release
 from overcast.scheduler.group_policy import group_policy_violation
 from overcast.scheduler.rpcapi import notify_host_states_changed
 from overcast.virt.driver import ComputeDriver, LifecycleEvent, PowerState
+from overcast.volume.api.service import VolumeAPI
+from overcast.volume.rpcapi import VolumeHostAPI
 
 LOG = logging.getLogger(__name__)
 
@@ -64,7 +67,7 @@ _EVENT_POWER = {
 
 
 class ComputeManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.4"
+    RPC_API_VERSION: ClassVar[str] = "1.5"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
 
@@ -91,8 +94,19 @@ class ComputeManager(Manager):
         self.move_actions = MoveActions(self.compute_host, self.RPC_API_VERSION)
         self.image_actions = ImageActions(self.compute_host, self.RPC_API_VERSION)
         self.interface_actions = InterfaceActions(self.compute_host, self.RPC_API_VERSION, self.ports)
+        # A server's volumes go through this one volume service (attachments, boot volumes).
+        volume_hosts = VolumeHostAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+        self.volume_actions = VolumeActions(
+            self.compute_host, self.RPC_API_VERSION, VolumeAPI(cloud, volume_hosts)
+        )
         self.additional_endpoints.extend(
-            [self.power_actions, self.move_actions, self.image_actions, self.interface_actions]
+            [
+                self.power_actions,
+                self.move_actions,
+                self.image_actions,
+                self.interface_actions,
+                self.volume_actions,
+            ]
         )
         # The hypervisor tells us at once when a VM changes on its own (crash, guest shutdown).
         self.driver.register_event_listener(self._on_lifecycle_event)
@@ -316,6 +330,7 @@ class ComputeManager(Manager):
             self.compute_host.notify(ctxt, uuid, "delete.error", exception=str(exc))
             return
         self._deallocate_ports(ctxt, uuid)
+        self.volume_actions.release_all(ctxt, uuid)
 
         def finish(session: Session) -> bool:
             try:

@@ -443,6 +443,17 @@ class QemuDriver(ComputeDriver):
         with self._vms.locked(uuid, built=True) as vm:
             volumes.resize(self._runtime, vm, volume_id, new_size_bytes)
 
+    def swap_volume(
+        self,
+        ctxt: RequestContext,
+        uuid: str,
+        old_volume_id: str,
+        connection_info: dict[str, Any],
+        device: VolumeDevice,
+    ) -> None:
+        with self._vms.locked(uuid, built=True) as vm:
+            volumes.swap(self._runtime, vm, self._runtime.host, old_volume_id, connection_info, device)
+
     def volume_ids(self, uuid: str) -> list[str]:
         return volumes.volume_ids(self._vms.get(uuid))
 

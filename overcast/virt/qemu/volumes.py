@@ -39,7 +39,9 @@ _QOS_LIMITS = {
     "read_bytes_sec": "bps-read", "write_bytes_sec": "bps-write", "total_bytes_sec": "bps-total",
     "read_iops_sec": "iops-read", "write_iops_sec": "iops-write", "total_iops_sec": "iops-total",
 }  # fmt: skip
-FLAVOR_DISK_QUOTA_PREFIX = "quota:disk_"
+# Nova's flavor keys are quota:disk_<Cinder's key> (the scope spelled apart: it is no policy rule name).
+FLAVOR_QUOTA_SCOPE = "quota"
+FLAVOR_DISK_QUOTA_PREFIX = f"{FLAVOR_QUOTA_SCOPE}:disk_"
 
 
 class Runtime(Protocol):
@@ -215,26 +217,49 @@ def _hot_plug(
     bus: str,
     initiator: str,
 ) -> None:
-    read_only = data.get("access_mode") == "ro"
     undo: list[tuple[str, dict[str, Any]]] = []
     try:
-        if data.get("auth_method") == "CHAP":
-            runtime.execute(vm, "object-add", {
-                "qom-type": "secret", "id": nodes.secret, "data": str(data["auth_password"]), "format": "raw",
-            })  # fmt: skip
-            undo.append(("object-del", {"id": nodes.secret}))
-        runtime.execute(vm, "object-add", _throttle_group(nodes, data))
-        undo.append(("object-del", {"id": nodes.group}))
-        # Connecting to the target happens here: a wrong password or an unreachable portal fails it.
-        runtime.execute(vm, "blockdev-add", _protocol_node(nodes, data, initiator))
-        undo.append(("blockdev-del", {"node-name": nodes.protocol}))
-        runtime.execute(vm, "blockdev-add", _throttle_node(nodes, read_only))
-        undo.append(("blockdev-del", {"node-name": nodes.throttle}))
+        _add_nodes(runtime, vm, nodes, data, initiator, undo)
         runtime.execute(vm, "device_add", _disk(nodes, device, bus))
     except DriverError:
-        for command, arguments in reversed(undo):
-            _quietly(runtime, vm, command, arguments)
+        _undo(runtime, vm, undo)
         raise
+
+
+def _add_nodes(
+    runtime: Runtime,
+    vm: VM,
+    nodes: VolumeNodes,
+    data: Mapping[str, Any],
+    initiator: str,
+    undo: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """The secret, throttle group, iSCSI and throttle nodes of a volume; what was added goes to `undo`."""
+    if data.get("auth_method") == "CHAP":
+        runtime.execute(vm, "object-add", {
+            "qom-type": "secret", "id": nodes.secret, "data": str(data["auth_password"]), "format": "raw",
+        })  # fmt: skip
+        undo.append(("object-del", {"id": nodes.secret}))
+    runtime.execute(vm, "object-add", _throttle_group(nodes, data))
+    undo.append(("object-del", {"id": nodes.group}))
+    # Connecting to the target happens here: a wrong password or an unreachable portal fails it.
+    runtime.execute(vm, "blockdev-add", _protocol_node(nodes, data, initiator))
+    undo.append(("blockdev-del", {"node-name": nodes.protocol}))
+    runtime.execute(vm, "blockdev-add", _throttle_node(nodes, data.get("access_mode") == "ro"))
+    undo.append(("blockdev-del", {"node-name": nodes.throttle}))
+
+
+def _undo(runtime: Runtime, vm: VM, undo: list[tuple[str, dict[str, Any]]]) -> None:
+    for command, arguments in reversed(undo):
+        _quietly(runtime, vm, command, arguments)
+
+
+def _removal(nodes: VolumeNodes) -> list[tuple[str, dict[str, Any]]]:
+    """What _add_nodes adds, in its order (an `_undo` list that removes a volume's nodes)."""
+    return [
+        ("object-del", {"id": nodes.secret}), ("object-del", {"id": nodes.group}),
+        ("blockdev-del", {"node-name": nodes.protocol}), ("blockdev-del", {"node-name": nodes.throttle}),
+    ]  # fmt: skip
 
 
 def _quietly(runtime: Runtime, vm: VM, command: str, arguments: dict[str, Any]) -> None:
@@ -249,17 +274,16 @@ def unplug(runtime: Runtime, vm: VM, volume_id: str, timeout: float = UNPLUG_TIM
     if not any(str(volume.get("volume_id")) == volume_id for volume in volumes):
         return
     nodes = VolumeNodes.of(volume_id)
+    entry = next(volume for volume in volumes if str(volume.get("volume_id")) == volume_id)
     if runtime.alive(vm) and vm.qmp is not None:
         mark = vm.qmp.event_mark()
-        runtime.execute(vm, "device_del", {"id": nodes.disk})
+        # A swapped-in volume keeps the disk device of the one it replaced (its id is recorded).
+        runtime.execute(vm, "device_del", {"id": entry.get("disk") or nodes.disk})
         if vm.qmp.wait_event("DEVICE_DELETED", timeout, after=mark) is None:
             raise DriverError(
                 f"The guest of instance {vm.uuid} did not release volume {volume_id} in {timeout:g} s."
             )
-        _quietly(runtime, vm, "blockdev-del", {"node-name": nodes.throttle})
-        _quietly(runtime, vm, "blockdev-del", {"node-name": nodes.protocol})
-        _quietly(runtime, vm, "object-del", {"id": nodes.group})
-        _quietly(runtime, vm, "object-del", {"id": nodes.secret})
+        _undo(runtime, vm, _removal(nodes))
     _secret_file(vm.folder, nodes).unlink(missing_ok=True)
     vm.record.spec["block_device_info"] = [v for v in volumes if str(v.get("volume_id")) != volume_id]
     vm.save()
@@ -272,6 +296,56 @@ def resize(runtime: Runtime, vm: VM, volume_id: str, new_size_bytes: int) -> Non
     if runtime.alive(vm):
         runtime.execute(vm, "block_resize", {"node-name": VolumeNodes.of(volume_id).throttle,
                                              "size": new_size_bytes})  # fmt: skip
+
+
+def swap(
+    runtime: Runtime,
+    vm: VM,
+    host: str,
+    old_volume_id: str,
+    connection_info: dict[str, Any],
+    device: VolumeDevice,
+    timeout: float = 3600.0,
+) -> None:
+    """Mirror the attached `old_volume_id` onto the new volume and pivot the guest's disk to it
+    (`blockdev-mirror`, then `block-job-complete` once the copy is in sync); a stopped VM just has the
+    new volume in its spec in place of the old one."""
+    volumes = _volumes(vm)
+    old = next((v for v in volumes if str(v.get("volume_id")) == old_volume_id), None)
+    if old is None:
+        raise DriverError(f"Instance {vm.uuid} has no volume {old_volume_id}.")
+    old_nodes, new_nodes = VolumeNodes.of(old_volume_id), VolumeNodes.of(device.volume_id)
+    data = _iscsi_data(device.volume_id, connection_info)
+    recorded = {
+        **old, "volume_id": device.volume_id, "connection_info": connection_info, "serial": device.serial,
+    }  # fmt: skip
+    if runtime.alive(vm) and vm.qmp is not None:
+        undo: list[tuple[str, dict[str, Any]]] = []
+        job = f"swap-{new_nodes.protocol}"
+        try:
+            _add_nodes(runtime, vm, new_nodes, data, iscsi_initiator_name(host), undo)
+            mark = vm.qmp.event_mark()
+            runtime.execute(vm, "blockdev-mirror", {
+                "job-id": job, "device": old_nodes.throttle, "target": new_nodes.throttle, "sync": "full",
+            })  # fmt: skip
+            if vm.qmp.wait_event("BLOCK_JOB_READY", timeout, after=mark) is None:
+                _quietly(runtime, vm, "block-job-cancel", {"device": job, "force": True})
+                raise DriverError(
+                    f"Copying volume {old_volume_id} of {vm.uuid} did not finish in {timeout:g} s."
+                )
+            runtime.execute(vm, "block-job-complete", {"device": job})
+            if vm.qmp.wait_event("BLOCK_JOB_COMPLETED", 60.0, after=mark) is None:
+                raise DriverError(f"QEMU did not switch {vm.uuid} to volume {device.volume_id}.")
+        except DriverError:
+            _undo(runtime, vm, undo)
+            raise
+        _undo(runtime, vm, _removal(old_nodes))
+        recorded["disk"] = old.get("disk") or old_nodes.disk
+    _secret_file(vm.folder, old_nodes).unlink(missing_ok=True)
+    vm.record.spec["block_device_info"] = [
+        recorded if str(v.get("volume_id")) == old_volume_id else v for v in volumes
+    ]
+    vm.save()
 
 
 def volume_ids(vm: VM) -> list[str]:

@@ -29,6 +29,7 @@ from overcast.api.openstack.compute import (
     services,
     usage,
     versions,
+    volume_attachments,
 )
 from overcast.api.openstack.compute.microversion import MicroversionMiddleware
 from overcast.api.openstack.compute.views import Links
@@ -62,6 +63,7 @@ def build_router() -> APIRouter:
     router.include_router(instance_actions.router, prefix=PREFIX)
     router.include_router(server_password.router, prefix=PREFIX)
     router.include_router(interfaces.router, prefix=PREFIX)
+    router.include_router(volume_attachments.router, prefix=PREFIX)
     router.include_router(server_tags.router, prefix=PREFIX)
     router.include_router(migrations.router, prefix=PREFIX)
     router.include_router(remote_consoles.router)  # its own paths: /compute/v2.1/... and /serial
