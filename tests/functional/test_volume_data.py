@@ -1,0 +1,243 @@
+"""Snapshots, backups and transfers through real HTTP: openstacksdk's block_storage proxy and the
+`openstack volume snapshot|backup|transfer request` CLI against the in-process cloud, with a volume host
+on the fake volume driver whose volumes hold real bytes (written and read here through the driver)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from openstack import exceptions
+from openstack.connection import Connection
+
+from overcast.service import Service
+from overcast.volume import states
+from overcast.volume.drivers.fake import FakeVolumeDriver
+from overcast.volume.manager import VolumeManager
+from tests.support.cloud import InProcessCloud, project_token
+from tests.support.waiting import wait_until
+
+VOLUME_HOST = "volume-1"
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> FakeVolumeDriver:
+    return FakeVolumeDriver(tmp_path_factory.mktemp("volume_pool"))
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory, driver: FakeVolumeDriver) -> Iterator[InProcessCloud]:
+    running = InProcessCloud(tmp_path_factory.mktemp("volume_data"))
+    manager = VolumeManager(running.cloud, VOLUME_HOST, driver=driver, images=running.image_api)
+    service = Service(running.cloud, manager)
+    service.start()
+    yield running
+    service.stop()
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def demo(cloud: InProcessCloud) -> Connection:
+    return cloud.connect("demo")
+
+
+def wait_for(get: Any, resource_id: str, status: str) -> Any:
+    def reached() -> Any:
+        found = get(resource_id)
+        assert found.status not in ("error", "error_restoring") or status == found.status, found
+        return found if found.status == status else None
+
+    return wait_until(reached, timeout=30, what=f"{resource_id} to be {status}")
+
+
+def write(driver: FakeVolumeDriver, volume_id: str, offset: int, data: bytes) -> None:
+    with driver.open_volume(volume_id, writable=True) as handle:
+        handle.seek(offset)
+        handle.write(data)
+
+
+def read(driver: FakeVolumeDriver, volume_id: str, offset: int, length: int) -> bytes:
+    with driver.open_volume(volume_id, writable=False) as handle:
+        handle.seek(offset)
+        return handle.read(length)
+
+
+def new_volume(demo: Connection, size: int = 1, name: str = "data") -> Any:
+    volume = demo.block_storage.create_volume(size=size, name=name)
+    return wait_for(demo.block_storage.get_volume, volume.id, "available")
+
+
+def test_snapshot_and_volume_from_snapshot_with_openstacksdk(
+    demo: Connection, driver: FakeVolumeDriver
+) -> None:
+    volume = new_volume(demo)
+    write(driver, volume.id, 0, b"snapshot me")
+    snapshot = demo.block_storage.create_snapshot(volume_id=volume.id, name="snap", metadata={"k": "v"})
+    snapshot = wait_for(demo.block_storage.get_snapshot, snapshot.id, "available")
+    assert (snapshot.size, snapshot.name, snapshot.metadata, snapshot.progress) == (
+        1,
+        "snap",
+        {"k": "v"},
+        "100%",
+    )
+    assert snapshot.user_id and snapshot.consumes_quota is True
+    assert snapshot.id in [s.id for s in demo.block_storage.snapshots(details=True, volume_id=volume.id)]
+    write(driver, volume.id, 0, b"overwritten")
+
+    copy = demo.block_storage.create_volume(snapshot_id=snapshot.id, name="copy")
+    copy = wait_for(demo.block_storage.get_volume, copy.id, "available")
+    assert read(driver, copy.id, 0, 11) == b"snapshot me"
+
+    demo.block_storage.delete_snapshot(snapshot)
+    demo.block_storage.wait_for_delete(snapshot, wait=30)
+
+
+def test_full_incremental_restore_and_volume_from_backup_with_openstacksdk(
+    demo: Connection, driver: FakeVolumeDriver
+) -> None:
+    volume = new_volume(demo)
+    first = os.urandom(MIB)
+    write(driver, volume.id, 0, first)
+    full = demo.block_storage.create_backup(volume_id=volume.id, name="full")
+    full = wait_for(demo.block_storage.get_backup, full.id, "available")
+    assert (full.size, full.is_incremental, full.volume_id) == (1, False, volume.id)
+    write(driver, volume.id, 512 * MIB, b"second state")
+    incremental = demo.block_storage.create_backup(volume_id=volume.id, name="inc", is_incremental=True)
+    incremental = wait_for(demo.block_storage.get_backup, incremental.id, "available")
+    assert incremental.is_incremental and incremental.object_count < full.object_count + 1
+    assert demo.block_storage.get_backup(full.id).has_dependent_backups
+
+    # A parent with children stays: a clear 400.
+    with pytest.raises(exceptions.BadRequestException, match="Incremental backups exist"):
+        demo.block_storage.delete_backup(full)
+
+    # Change the volume again, then restore the full backup onto it: the first state comes back.
+    write(driver, volume.id, 0, b"third state")
+    demo.block_storage.restore_backup(full, volume=volume.id)
+    wait_for(demo.block_storage.get_backup, full.id, "available")
+    wait_for(demo.block_storage.get_volume, volume.id, "available")
+    assert read(driver, volume.id, 0, MIB) == first
+    assert read(driver, volume.id, 512 * MIB, 12) == bytes(12)
+
+    # The incremental one into a new volume (restore with a name) and through 3.47's backup_id.
+    restored = demo.block_storage.restore_backup(incremental, name="restored")
+    restored_volume = wait_for(demo.block_storage.get_volume, restored.volume_id, "available")
+    assert restored_volume.name == "restored"
+    assert read(driver, restored_volume.id, 0, MIB) == first
+    assert read(driver, restored_volume.id, 512 * MIB, 12) == b"second state"
+    from_backup = demo.block_storage.create_volume(backup_id=incremental.id, name="from-backup")
+    from_backup = wait_for(demo.block_storage.get_volume, from_backup.id, "available")
+    assert read(driver, from_backup.id, 512 * MIB, 12) == b"second state"
+
+    demo.block_storage.delete_backup(incremental)
+    demo.block_storage.wait_for_delete(incremental, wait=30)
+    demo.block_storage.delete_backup(full)
+    demo.block_storage.wait_for_delete(full, wait=30)
+
+
+def test_bad_input_is_a_clear_4xx(cloud: InProcessCloud, demo: Connection) -> None:
+    big = new_volume(demo, size=2, name="big")
+    small = new_volume(demo, size=1, name="small")
+    backup = demo.block_storage.create_backup(volume_id=big.id)
+    wait_for(demo.block_storage.get_backup, backup.id, "available")
+    with pytest.raises(exceptions.BadRequestException, match="too small to restore backup"):
+        demo.block_storage.restore_backup(backup.id, volume=small.id)
+    assert demo.block_storage.get_volume(small.id).status == "available"
+
+    token = project_token(cloud, "demo")
+    base = f"{cloud.base_url}/volume/v3"
+    headers = {"X-Auth-Token": token, "OpenStack-API-Version": "volume 3.60"}
+    # An in-use volume without force (before 3.66).
+    cloud.cloud.db.write(lambda s: states.change_status(s, small.id, {states.AVAILABLE}, states.IN_USE))
+    refused = httpx.post(f"{base}/snapshots", headers=headers, json={"snapshot": {"volume_id": small.id}})
+    assert refused.status_code == 400 and "in-use" in refused.json()["badRequest"]["message"]
+    forced = httpx.post(
+        f"{base}/snapshots", headers=headers, json={"snapshot": {"volume_id": small.id, "force": True}}
+    )
+    assert forced.status_code == 202 and forced.json()["snapshot"]["status"] == "creating"
+    unknown = httpx.post(
+        f"{base}/backups", headers=headers, json={"backup": {"volume_id": small.id, "bogus": 1}}
+    )
+    assert unknown.status_code == 400
+    missing = httpx.get(f"{base}/backups/nope", headers=headers)
+    assert missing.status_code == 404 and "itemNotFound" in missing.json()
+    no_increment = httpx.post(
+        f"{base}/backups", headers=headers, json={"backup": {"volume_id": big.id, "incremental": "maybe"}}
+    )
+    assert no_increment.status_code == 400
+
+
+def test_transfer_to_another_project_with_the_cli(cloud: InProcessCloud, demo: Connection) -> None:
+    volume = new_volume(demo, name="gift")
+    offer = cloud.openstack(
+        "volume",
+        "transfer",
+        "request",
+        "create",
+        "--name",
+        "to-admin",
+        volume.id,
+        "-f",
+        "json",
+        user="overcast-demo",
+    )
+    assert offer["auth_key"] and offer["volume_id"] == volume.id
+    assert demo.block_storage.get_volume(volume.id).status == "awaiting-transfer"
+    listed = cloud.openstack("volume", "transfer", "request", "list", "-f", "json", user="overcast-demo")
+    assert [t["ID"] for t in listed] == [offer["id"]]
+
+    wrong = cloud.openstack(
+        "volume",
+        "transfer",
+        "request",
+        "accept",
+        "--auth-key",
+        "0123456789abcdef",
+        offer["id"],
+        user="overcast-admin",
+        check=False,
+    )
+    assert wrong.returncode != 0 and "invalid auth key" in wrong.stderr.lower()
+    accepted = cloud.openstack(
+        "volume",
+        "transfer",
+        "request",
+        "accept",
+        "--auth-key",
+        offer["auth_key"],
+        offer["id"],
+        "-f",
+        "json",
+        user="overcast-admin",
+    )
+    assert accepted["volume_id"] == volume.id
+    admin = cloud.connect("admin")
+    moved = admin.block_storage.get_volume(volume.id)
+    assert moved.status == "available" and moved.project_id == admin.current_project_id
+    with pytest.raises(exceptions.NotFoundException):
+        demo.block_storage.get_volume(volume.id)
+
+
+def test_snapshot_and_backup_with_the_cli(cloud: InProcessCloud, demo: Connection) -> None:
+    volume = new_volume(demo, name="cli-source")
+    snapshot = cloud.openstack(
+        "volume", "snapshot", "create", "--volume", volume.id, "cli-snap", "-f", "json"
+    )
+    wait_for(demo.block_storage.get_snapshot, snapshot["id"], "available")
+    shown = cloud.openstack("volume", "snapshot", "show", "cli-snap", "-f", "json")
+    assert shown["status"] == "available" and shown["volume_id"] == volume.id
+    backup = cloud.openstack("volume", "backup", "create", "--name", "cli-backup", volume.id, "-f", "json")
+    wait_for(demo.block_storage.get_backup, backup["id"], "available")
+    listed = cloud.openstack("volume", "backup", "list", "-f", "json")
+    assert "cli-backup" in [row["Name"] for row in listed]
+    cloud.openstack("volume", "backup", "delete", "cli-backup")
+    cloud.openstack("volume", "snapshot", "delete", "cli-snap")
+    wait_until(
+        lambda: not demo.block_storage.find_snapshot("cli-snap", ignore_missing=True),
+        timeout=30,
+        what="the snapshot to go",
+    )
