@@ -1,0 +1,233 @@
+"""os-volume_attachments through real HTTP: the whole cloud in-process (fake virt driver, a volume host on
+the fake volume driver) driven by openstacksdk and the `openstack` CLI as users drive Nova and Cinder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openstack import exceptions as sdk_exceptions
+from openstack.connection import Connection
+from sqlalchemy import select
+
+from overcast.db.models.block_device_mapping import BlockDeviceMapping
+from overcast.service import Service
+from overcast.virt.driver import DriverError
+from overcast.virt.fake import FakeDriver
+from overcast.volume.drivers.fake import FakeVolumeDriver
+from overcast.volume.manager import VolumeManager
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.waiting import wait_until
+
+WAIT: dict[str, Any] = {"interval": 0.1, "wait": 30}
+COMPUTE_HOST = "compute-1"
+
+
+class VolumeCloud:
+    """An in-process cloud with one compute host and one volume host beside it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.compute = FakeDriver()
+        self.cloud = InProcessCloud(data_dir, drivers={COMPUTE_HOST: self.compute}, volume_driver="fake")
+        self.volume_driver = FakeVolumeDriver(data_dir / "volume-pool")
+        manager = VolumeManager(self.cloud.cloud, "volume-1", driver=self.volume_driver)
+        self.volume_service = Service(self.cloud.cloud, manager)
+        self.volume_service.start()
+
+    def mappings(self, server_id: str) -> list[BlockDeviceMapping]:
+        with self.cloud.cloud.db.reader() as session:
+            query = select(BlockDeviceMapping).where(BlockDeviceMapping.instance_uuid == server_id)
+            return list(session.scalars(query))
+
+    def stop(self) -> None:
+        self.volume_service.stop()
+        self.cloud.stop()
+
+
+@pytest.fixture(scope="module")
+def volumes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VolumeCloud]:
+    running = VolumeCloud(tmp_path_factory.mktemp("volume-attachments"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def cloud(volumes: VolumeCloud) -> InProcessCloud:
+    return volumes.cloud
+
+
+def boot(conn: Connection, name: str) -> Any:
+    created = conn.compute.create_server(name=name, image_id=IMAGE_ID, flavor_id=TINY, networks="none")
+    return conn.compute.wait_for_server(created, status="ACTIVE", failures=["ERROR"], **WAIT)
+
+
+def make_volume(conn: Connection, name: str, size: int = 1) -> Any:
+    volume = conn.block_storage.create_volume(name=name, size=size)
+    return conn.block_storage.wait_for_status(volume, "available", failures=["error"], **WAIT)
+
+
+def wait_volume(conn: Connection, volume: Any, status: str) -> Any:
+    return conn.block_storage.wait_for_status(volume, status, failures=["error"], **WAIT)
+
+
+def test_attach_list_show_and_detach_with_openstacksdk(volumes: VolumeCloud, demo: Connection) -> None:
+    server = boot(demo, "vol-sdk")
+    volume = make_volume(demo, "data-sdk")
+
+    attachment = demo.compute.create_volume_attachment(server, volume=volume.id)
+    assert attachment.volume_id == volume.id and attachment.device == "/dev/vdb"
+
+    in_use = wait_volume(demo, volume, "in-use")
+    assert [a["server_id"] for a in in_use.attachments] == [server.id]
+    assert volumes.compute.volume_ids(server.id) == [volume.id]
+    listed = list(demo.compute.volume_attachments(server))
+    assert [(a.volume_id, a.device) for a in listed] == [(volume.id, "/dev/vdb")]
+    shown = demo.compute.get_server(server)
+    assert [v["id"] for v in shown.attached_volumes] == [volume.id]
+    mapping = volumes.mappings(server.id)[0]
+    assert mapping.connection_info is not None and mapping.connection_info["driver_volume_type"] == "fake"
+
+    demo.compute.delete_volume_attachment(server, volume)
+    wait_volume(demo, volume, "available")
+    wait_until(lambda: not volumes.mappings(server.id), what="the mapping removed")
+    assert volumes.compute.volume_ids(server.id) == []
+    assert not list(demo.compute.volume_attachments(server))
+    # Nothing stays exported for the attachment that ended.
+    assert volumes.volume_driver.exports() == set()
+    demo.compute.delete_server(server)
+
+
+def test_the_cli_adds_and_removes_a_volume(
+    volumes: VolumeCloud, cloud: InProcessCloud, demo: Connection
+) -> None:
+    server = boot(demo, "vol-cli")
+    volume = make_volume(demo, "data-cli")
+
+    cloud.openstack("server", "add", "volume", server.id, volume.id)
+    wait_volume(demo, volume, "in-use")
+    listed = cloud.openstack("server", "volume", "list", server.id, "-f", "json")
+    assert [row["Volume ID"] for row in listed] == [volume.id]
+
+    cloud.openstack("server", "remove", "volume", server.id, volume.id)
+    wait_volume(demo, volume, "available")
+    demo.compute.delete_server(server)
+
+
+def test_bad_attaches_are_clear_4xx_and_leave_nothing(volumes: VolumeCloud, demo: Connection) -> None:
+    server = boot(demo, "vol-bad")
+    other = boot(demo, "vol-bad-2")
+    volume = make_volume(demo, "data-bad")
+    demo.compute.create_volume_attachment(server, volume=volume.id)
+    wait_volume(demo, volume, "in-use")
+
+    with pytest.raises(sdk_exceptions.BadRequestException, match="Invalid volume"):
+        demo.compute.create_volume_attachment(other, volume=volume.id)  # in use elsewhere
+    with pytest.raises(sdk_exceptions.BadRequestException):
+        demo.compute.create_volume_attachment(server, volume=volume.id)  # already attached here
+    with pytest.raises(sdk_exceptions.NotFoundException):
+        demo.compute.create_volume_attachment(server, volume="4b7c1a6e-0d5f-4e52-9c1b-8a2f3e4d5c6b")
+    with pytest.raises(sdk_exceptions.NotFoundException):
+        demo.compute.get_volume_attachment(other, volume.id)
+    response = demo.compute.post(
+        f"/servers/{server.id}/os-volume_attachments",
+        json={"volumeAttachment": {"volumeId": volume.id, "device": "not-a-device"}},
+    )
+    assert response.status_code == 400 and "badRequest" in response.json()
+    assert [m.volume_id for m in volumes.mappings(other.id)] == []
+    assert [m.volume_id for m in volumes.mappings(server.id)] == [volume.id]
+
+    demo.compute.stop_server(other)
+    demo.compute.wait_for_server(other, status="SHUTOFF", **WAIT)
+    second = make_volume(demo, "data-stopped")
+    demo.compute.create_volume_attachment(other, volume=second.id)  # a stopped server takes volumes too
+    wait_volume(demo, second, "in-use")
+    demo.compute.delete_server(other)
+    demo.compute.wait_for_delete(other, **WAIT)
+    wait_volume(demo, second, "available")  # the delete ended the attachment; not delete_on_termination
+    demo.compute.delete_server(server)
+
+
+def test_a_failed_plug_gives_everything_back(volumes: VolumeCloud, demo: Connection) -> None:
+    server = boot(demo, "vol-fail")
+    volume = make_volume(demo, "data-fail")
+    volumes.compute.fail_next("attach_volume", DriverError("the hypervisor refused the disk"))
+
+    demo.compute.create_volume_attachment(server, volume=volume.id)
+
+    wait_volume(demo, volume, "available")
+    wait_until(lambda: not volumes.mappings(server.id), what="the mapping removed")
+    assert demo.compute.get_server(server).status == "ACTIVE"
+    assert volumes.volume_driver.exports() == set()
+    actions = list(demo.compute.server_actions(server))
+    attach = next(a for a in actions if a.action == "attach_volume")
+    events = demo.compute.get_server_action(attach.request_id, server).events
+    assert [e["result"] for e in events if e["event"] == "compute_attach_volume"] == ["Error"]
+    demo.compute.delete_server(server)
+
+
+def test_delete_on_termination_at_2_79_and_its_update_at_2_85(volumes: VolumeCloud, demo: Connection) -> None:
+    server = boot(demo, "vol-dot")
+    doomed = make_volume(demo, "doomed")
+    kept = make_volume(demo, "kept")
+    attach = {"volumeAttachment": {"volumeId": doomed.id, "delete_on_termination": True}}
+    old = demo.compute.post(f"/servers/{server.id}/os-volume_attachments", json=attach, microversion="2.78")
+    assert old.status_code == 400
+    made = demo.compute.post(f"/servers/{server.id}/os-volume_attachments", json=attach, microversion="2.79")
+    assert made.status_code == 200 and made.json()["volumeAttachment"]["delete_on_termination"] is True
+    demo.compute.create_volume_attachment(server, volume=kept.id)
+    wait_volume(demo, doomed, "in-use")
+    wait_volume(demo, kept, "in-use")
+    body = {"volumeAttachment": {"volumeId": kept.id, "delete_on_termination": False}}
+    changed = demo.compute.put(
+        f"/servers/{server.id}/os-volume_attachments/{kept.id}", json=body, microversion="2.85"
+    )
+    assert changed.status_code == 202
+    shown = demo.compute.get(f"/servers/{server.id}", microversion="2.85").json()["server"]
+    assert shown["os-extended-volumes:volumes_attached"] == [
+        {"id": doomed.id, "delete_on_termination": True}, {"id": kept.id, "delete_on_termination": False},
+    ]  # fmt: skip
+
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, **WAIT)
+    demo.block_storage.wait_for_delete(doomed, **WAIT)
+    wait_volume(demo, kept, "available")
+
+
+def test_an_admin_detaches_from_a_server_whose_host_is_down(
+    volumes: VolumeCloud, demo: Connection, admin: Connection
+) -> None:
+    server = boot(demo, "vol-down")
+    volume = make_volume(demo, "data-down")
+    demo.compute.create_volume_attachment(server, volume=volume.id)
+    wait_volume(demo, volume, "in-use")
+    service = next(
+        s for s in admin.compute.services() if s.host == COMPUTE_HOST and s.binary == "nova-compute"
+    )
+    admin.compute.update_service_forced_down(service, COMPUTE_HOST, "nova-compute", True)
+    try:
+        admin.compute.delete_volume_attachment(server, volume)
+        wait_volume(demo, volume, "available")
+        assert volumes.mappings(server.id) == []
+    finally:
+        admin.compute.update_service_forced_down(service, COMPUTE_HOST, "nova-compute", False)
+    demo.compute.delete_server(server)
+
+
+def test_an_online_extend_reaches_the_guest(volumes: VolumeCloud, demo: Connection) -> None:
+    server = boot(demo, "vol-extend")
+    volume = make_volume(demo, "data-extend")
+    demo.compute.create_volume_attachment(server, volume=volume.id)
+    wait_volume(demo, volume, "in-use")
+    response = demo.block_storage.post(
+        f"/volumes/{volume.id}/action", json={"os-extend": {"new_size": 2}}, microversion="3.42"
+    )
+    assert response.status_code == 202, response.text
+
+    def grown() -> bool:
+        vm = volumes.compute.hypervisor.vms[server.id]
+        return bool(vm.volumes[volume.id].get("size_bytes") == 2 * 1024**3)
+
+    wait_until(grown, timeout=20, what="the guest told of the new size")
+    demo.compute.delete_server(server)
