@@ -337,14 +337,9 @@ class VolumeManager(Manager):
                 if row.attached_host and row.instance_uuid
             ]
         # The compute host resizes the guest's disk (QEMU's block_resize) now that the export serves the
-        # new size. Compute's client gains extend_volume with the compute side of volumes; a cloud
-        # without it shows the new size at the volume's next attach.
-        extend: Callable[..., None] | None = getattr(self.compute, "extend_volume", None)
+        # new size.
         for host, instance_uuid in attached:
-            if extend is None:
-                LOG.warning("compute cannot resize attached volumes yet: %s sees the old size", instance_uuid)
-            else:
-                extend(ctxt, host, instance_uuid, volume_id, new_size)
+            self.compute.extend_volume(ctxt, host, instance_uuid, volume_id, new_size)
 
     @rpc_method
     def copy_volume_to_image(self, ctxt: RequestContext, volume_id: str, image_id: str) -> None:

@@ -11,7 +11,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import select
@@ -19,6 +19,8 @@ from sqlalchemy import select
 from overcast import errors
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
+from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
+from overcast.compute.rpcapi import TOPIC as COMPUTE_TOPIC
 from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database
@@ -27,6 +29,7 @@ from overcast.db.models.volume import Volume, VolumeAttachment, VolumeMetadata, 
 from overcast.image.api import ImageAPI
 from overcast.image.patch import from_create_body
 from overcast.image.settings import ImageSettings
+from overcast.manager import Manager, rpc_method
 from overcast.service import Service
 from overcast.volume import states
 from overcast.volume.drivers.base import GiB, VolumeMissing
@@ -294,6 +297,43 @@ def test_a_failed_extend_is_error_extending_and_keeps_the_size(
     with manager.cloud.db.reader() as session:
         usage = engine.get_usage(session, ALICE_PROJECT)
     assert (usage["gigabytes"], usage["gigabytes___DEFAULT__"]) == (0, 0)
+
+
+class RecordingComputeHost(Manager):
+    """A compute host that records the extends the volume host tells it of."""
+
+    RPC_API_VERSION: ClassVar[str] = "1.5"
+    topic: ClassVar[str] = COMPUTE_TOPIC
+    binary: ClassVar[str] = COMPUTE_BINARY
+
+    def __init__(self, cloud: Cloud, host: str) -> None:
+        super().__init__(cloud, host)
+        self.extended: list[tuple[str, str, int]] = []
+
+    @rpc_method
+    def extend_volume(self, ctxt: RequestContext, instance_uuid: str, volume_id: str, new_size: int) -> None:
+        self.extended.append((instance_uuid, volume_id, new_size))
+
+
+def test_extending_an_attached_volume_tells_its_compute_host(manager: VolumeManager, cloud: Cloud) -> None:
+    compute = RecordingComputeHost(cloud, "compute-1")
+    service = Service(cloud, compute)
+    service.start()
+    try:
+        volume_id = made(manager)
+        instance_uuid = str(uuid.uuid4())
+        add_attachment(cloud, volume_id, attached_host="compute-1", instance_uuid=instance_uuid)
+        add_attachment(cloud, volume_id, attach_status=states.DETACHED, attached_host="compute-1")
+        cloud.db.write(
+            lambda session: states.change_status(session, volume_id, {states.AVAILABLE}, states.IN_USE)
+        )
+        cloud.db.write(lambda session: states.start(session, volume_id, "extend_attached"))
+        manager.extend_volume(ADMIN, volume_id, 2)
+        assert status_of(cloud, volume_id) == states.IN_USE
+        wait_until(lambda: compute.extended, what="the compute host to hear of the extend")
+        assert compute.extended == [(instance_uuid, volume_id, 2)]
+    finally:
+        service.stop()
 
 
 def test_extend_needs_the_volume_extending(manager: VolumeManager) -> None:
