@@ -8,7 +8,7 @@ from overcast.api import app as foundation
 from overcast.api import metadata, openapi
 from overcast.api.app import create_app
 from overcast.api.auth import PublicPaths
-from overcast.api.openstack import compute, identity, image, network
+from overcast.api.openstack import compute, identity, image, network, volume
 from overcast.cloud import Cloud
 from overcast.compute.api import ComputeService
 from overcast.compute.api.admin import AdminServices
@@ -19,6 +19,8 @@ from overcast.image.settings import ImageSettings
 from overcast.metadata.api import MetadataAPI
 from overcast.network.api.service import NetworkAPI
 from overcast.network.rpcapi import NetworkAgentAPI
+from overcast.volume.api.service import VolumeAPI
+from overcast.volume.rpcapi import VolumeHostAPI
 
 
 def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
@@ -31,17 +33,20 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     app.state.clock = cloud.clock
     public = PublicPaths(
         (*foundation.PUBLIC_PATHS, *identity.PUBLIC_PATHS, *compute.PUBLIC_PATHS, *image.PUBLIC_PATHS,
-         *network.PUBLIC_PATHS, *metadata.PUBLIC_PATHS, *openapi.PUBLIC_PATHS)
+         *network.PUBLIC_PATHS, *volume.PUBLIC_PATHS, *metadata.PUBLIC_PATHS, *openapi.PUBLIC_PATHS)
     )  # fmt: skip
     # The OpenAPI documents leave these paths' operations without the token scheme.
     app.state.public_paths = public
     identity.install(app, IdentityService(cloud.settings, cloud.db), public=public)
     agents = NetworkAgentAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
     network_api = NetworkAPI(cloud, agents=agents)
-    compute_service = ComputeService(cloud, images, network=network_api)
+    volume_hosts = VolumeHostAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+    volume_api = VolumeAPI(cloud, volume_hosts, image_quotas=images.quotas)
+    compute_service = ComputeService(cloud, images, network=network_api, volumes=volume_api)
     compute.install(app, compute_service, AdminServices(cloud, compute_service.quotas))
     image.install(app, images)
     network.install(app, network_api)
+    volume.install(app, volume_api)
     metadata.install(app, MetadataAPI(cloud))
     # Last: each API's document describes the routes mounted above.
     openapi.install(app)

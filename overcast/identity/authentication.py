@@ -413,7 +413,7 @@ class TokenService:
             roles = session.scalars(select(Role).where(Role.name.in_(payload.roles)).order_by(Role.name))
             body["roles"] = [{"id": role.id, "name": role.name} for role in roles]
             if include_catalog:
-                body["catalog"] = self.core.catalog.for_token(session)
+                body["catalog"] = self.core.catalog.for_token(session, payload.project_id)
         elif include_catalog:
             body["catalog"] = self.core.catalog.for_token(session)
         if payload.application_credential_id:

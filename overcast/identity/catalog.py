@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from overcast.db.models.identity import CatalogEndpoint, CatalogService, Region
 
 INTERFACES = ("public", "internal")
+PROJECT_ID_TEMPLATE = "$(project_id)s"
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ DEFAULT_SERVICES: tuple[CatalogEntry, ...] = (
     CatalogEntry("image", "glance", "/image"),
     # Clients append /v2.0 themselves.
     CatalogEntry("network", "neutron", "/networking"),
+    # Keystone's template: each token's catalog names its own project (Cinder's URL form).
+    CatalogEntry("block-storage", "cinderv3", f"/volume/v3/{PROJECT_ID_TEMPLATE}"),
+    CatalogEntry("volumev3", "cinderv3", f"/volume/v3/{PROJECT_ID_TEMPLATE}"),
 )
 
 _NAMESPACE = uuid.UUID("6f1d9a52-8c1e-4c1b-9f59-0c8e3a7d2b11")
@@ -135,8 +139,9 @@ class CatalogCache:
                 )
             return self._services
 
-    def for_token(self, session: Session) -> list[dict[str, Any]]:
-        """The catalog in a token's body."""
+    def for_token(self, session: Session, project_id: str | None = None) -> list[dict[str, Any]]:
+        """The catalog in a token's body: URL templates name the token's project; without a project
+        (unscoped, domain or system scope) endpoints that need one are left out, as Keystone does."""
         catalog = []
         for service in self._load(session):
             endpoints = [
@@ -145,10 +150,13 @@ class CatalogCache:
                     "interface": endpoint.interface,
                     "region": endpoint.region_id,
                     "region_id": endpoint.region_id,
-                    "url": endpoint.url,
+                    "url": endpoint.url.replace(PROJECT_ID_TEMPLATE, project_id or ""),
                 }
                 for endpoint in service.endpoints
+                if project_id or PROJECT_ID_TEMPLATE not in endpoint.url
             ]
+            if service.endpoints and not endpoints:
+                continue  # every endpoint needs a project this token has not
             catalog.append(
                 {"id": service.id, "type": service.type, "name": service.name, "endpoints": endpoints}
             )

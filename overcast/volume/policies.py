@@ -7,7 +7,9 @@ project a quota or type access is about). What a caller may see is the lookup's 
 
 from __future__ import annotations
 
-from overcast.policy import ADMIN, ANYONE, OWN_PROJECT, DocumentedRule, HasRole, documented
+from dataclasses import replace
+
+from overcast.policy import ADMIN, ANYONE, OWN_PROJECT, DocumentedRule, HasRole, Operation, documented
 
 OWNER_MEMBER = ADMIN | ((HasRole("member") | HasRole("admin")) & OWN_PROJECT)
 OWNER_READER = ADMIN | OWN_PROJECT
@@ -19,7 +21,9 @@ VOLUME_ACTION = f"{VOLUME}/action"
 TYPES = f"{V3}/types"
 TYPE = f"{TYPES}/{{type_id}}"
 QOS_SPECS = f"{V3}/qos-specs"
+QOS_SPEC = f"{QOS_SPECS}/{{qos_id}}"
 ATTACHMENTS = f"{V3}/attachments"
+ATTACHMENT = f"{ATTACHMENTS}/{{attachment_id}}"
 QUOTAS = f"{V3}/os-quota-sets/{{target_project_id}}"
 
 CREATE = "volume:create"
@@ -71,7 +75,12 @@ RULES: tuple[DocumentedRule, ...] = (
     documented(CREATE_FROM_IMAGE, OWNER_MEMBER, "Create a volume from an image.", ("POST", VOLUMES)),
     documented(GET, OWNER_READER, "Show a volume.", ("GET", VOLUME)),
     documented(
-        GET_ALL, ANYONE, "List the volumes one may see.", ("GET", VOLUMES), ("GET", f"{VOLUMES}/detail")
+        GET_ALL,
+        ANYONE,
+        "List the volumes one may see, and their summary (3.12).",
+        ("GET", VOLUMES),
+        ("GET", f"{VOLUMES}/detail"),
+        ("GET", f"{VOLUMES}/summary"),
     ),
     documented(ALL_TENANTS, ADMIN, "List every project's volumes (all_tenants).", ("GET", VOLUMES)),
     documented(UPDATE, OWNER_MEMBER, "Update a volume's name, description or metadata.", ("PUT", VOLUME)),
@@ -92,8 +101,21 @@ RULES: tuple[DocumentedRule, ...] = (
         "The legacy attach and detach actions (os-reserve, os-attach, ...).",
         ("POST", VOLUME_ACTION),
     ),
-    documented(METADATA_GET, OWNER_READER, "Read a volume's metadata.", ("GET", f"{VOLUME}/metadata")),
-    documented(METADATA_UPDATE, OWNER_MEMBER, "Set a volume's metadata.", ("PUT", f"{VOLUME}/metadata")),
+    documented(
+        METADATA_GET,
+        OWNER_READER,
+        "Read a volume's metadata.",
+        ("GET", f"{VOLUME}/metadata"),
+        ("GET", f"{VOLUME}/metadata/{{key}}"),
+    ),
+    documented(
+        METADATA_UPDATE,
+        OWNER_MEMBER,
+        "Set (merge or replace) a volume's metadata or one key of it.",
+        ("POST", f"{VOLUME}/metadata"),
+        ("PUT", f"{VOLUME}/metadata"),
+        ("PUT", f"{VOLUME}/metadata/{{key}}"),
+    ),
     documented(
         METADATA_DELETE,
         OWNER_MEMBER,
@@ -106,20 +128,42 @@ RULES: tuple[DocumentedRule, ...] = (
     ),
     documented(PROVIDER_ID_ATTRIBUTE, ADMIN, "See provider_id (3.21).", ("GET", VOLUME)),
     documented(ATTACHMENT_CREATE, OWNER_MEMBER, "Reserve a volume for a server.", ("POST", ATTACHMENTS)),
-    documented(ATTACHMENT_UPDATE, OWNER_MEMBER, "Connect an attachment.", ("PUT", f"{ATTACHMENTS}/{{id}}")),
+    documented(ATTACHMENT_UPDATE, OWNER_MEMBER, "Connect an attachment.", ("PUT", ATTACHMENT)),
     documented(
         ATTACHMENT_COMPLETE,
         OWNER_MEMBER,
         "Mark an attachment attached (3.44).",
-        ("POST", f"{ATTACHMENTS}/{{id}}/action"),
+        ("POST", f"{ATTACHMENT}/action"),
     ),
-    documented(ATTACHMENT_DELETE, OWNER_MEMBER, "Detach.", ("DELETE", f"{ATTACHMENTS}/{{id}}")),
-    documented(ATTACHMENT_GET, OWNER_READER, "Show or list attachments.", ("GET", ATTACHMENTS)),
+    documented(ATTACHMENT_DELETE, OWNER_MEMBER, "Detach.", ("DELETE", ATTACHMENT)),
     documented(
-        TYPE_GET, ANYONE, "List and show the volume types one may use.", ("GET", TYPES), ("GET", TYPE)
+        ATTACHMENT_GET,
+        OWNER_READER,
+        "Show or list attachments.",
+        ("GET", ATTACHMENTS),
+        ("GET", f"{ATTACHMENTS}/detail"),
+        ("GET", ATTACHMENT),
     ),
     documented(
-        TYPE_MANAGE, ADMIN, "Create, update and delete volume types and their extra specs.", ("POST", TYPES)
+        TYPE_GET,
+        ANYONE,
+        "List and show the volume types one may use, the default type and their extra specs.",
+        ("GET", TYPES),
+        ("GET", TYPE),
+        ("GET", f"{TYPES}/default"),
+        ("GET", f"{TYPE}/extra_specs"),
+        ("GET", f"{TYPE}/extra_specs/{{key}}"),
+    ),
+    documented(
+        TYPE_MANAGE,
+        ADMIN,
+        "Create, update and delete volume types and their extra specs.",
+        ("POST", TYPES),
+        ("PUT", TYPE),
+        ("DELETE", TYPE),
+        ("POST", f"{TYPE}/extra_specs"),
+        ("PUT", f"{TYPE}/extra_specs/{{key}}"),
+        ("DELETE", f"{TYPE}/extra_specs/{{key}}"),
     ),
     documented(
         TYPE_ACCESS, ADMIN, "List the projects of a private type.", ("GET", f"{TYPE}/os-volume-type-access")
@@ -127,9 +171,33 @@ RULES: tuple[DocumentedRule, ...] = (
     documented(
         TYPE_ACCESS_MANAGE, ADMIN, "Add or remove a project's access to a type.", ("POST", f"{TYPE}/action")
     ),
-    documented(QOS_GET, ADMIN, "List and show QoS specs and associations.", ("GET", QOS_SPECS)),
-    documented(QOS_MANAGE, ADMIN, "Create, update, associate and delete QoS specs.", ("POST", QOS_SPECS)),
-    documented(QUOTA_SHOW, OWNER_READER, "Show a project's volume quotas.", ("GET", QUOTAS)),
+    documented(
+        QOS_GET,
+        ADMIN,
+        "List and show QoS specs and associations.",
+        ("GET", QOS_SPECS),
+        ("GET", QOS_SPEC),
+        ("GET", f"{QOS_SPEC}/associations"),
+    ),
+    documented(
+        QOS_MANAGE,
+        ADMIN,
+        "Create, update, associate and delete QoS specs.",
+        ("POST", QOS_SPECS),
+        ("PUT", QOS_SPEC),
+        ("PUT", f"{QOS_SPEC}/delete_keys"),
+        ("DELETE", QOS_SPEC),
+        ("GET", f"{QOS_SPEC}/associate"),
+        ("GET", f"{QOS_SPEC}/disassociate"),
+        ("GET", f"{QOS_SPEC}/disassociate_all"),
+    ),
+    documented(
+        QUOTA_SHOW,
+        OWNER_READER,
+        "Show a project's volume quotas.",
+        ("GET", QUOTAS),
+        ("GET", f"{QUOTAS}/defaults"),
+    ),
     documented(QUOTA_UPDATE, ADMIN, "Set a project's volume quotas.", ("PUT", QUOTAS)),
     documented(QUOTA_DELETE, ADMIN, "Reset a project's volume quotas.", ("DELETE", QUOTAS)),
     documented(LIMITS, ANYONE, "Show one's own project's absolute limits.", ("GET", f"{V3}/limits")),
@@ -270,3 +338,18 @@ RULES = (
         *_both_transfer_paths("DELETE", "/{transfer_id}"),
     ),
 )
+
+
+def _with_projectless_twins(rule: DocumentedRule) -> DocumentedRule:
+    """Each operation below /volume/v3/{project_id} is served below /volume/v3 too (3.67's URLs, at
+    every version): the rule guards both."""
+    prefix = f"{V3}/"
+    twins = tuple(
+        Operation(operation.method, "/volume/v3/" + operation.path[len(prefix) :])
+        for operation in rule.operations
+        if operation.path.startswith(prefix)
+    )
+    return replace(rule, operations=rule.operations + twins)
+
+
+RULES = tuple(_with_projectless_twins(rule) for rule in RULES)

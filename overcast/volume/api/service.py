@@ -12,11 +12,17 @@ from typing import Any
 
 from overcast.cloud import Cloud
 from overcast.context import RequestContext
+from overcast.quota import QuotaEngine
 from overcast.volume.api.attachments import Attachments
 from overcast.volume.api.backups import Backups
+from overcast.volume.api.catalog import VolumeCatalog
+from overcast.volume.api.legacy_attach import LegacyAttach
+from overcast.volume.api.qos import QosSpecsAPI
+from overcast.volume.api.quota_sets import QuotaSets
 from overcast.volume.api.records import Record
 from overcast.volume.api.snapshots import Snapshots
 from overcast.volume.api.transfers import Transfers
+from overcast.volume.api.types import VolumeTypes
 from overcast.volume.api.volumes import CreateRequest, Volumes, VolumeSettings
 from overcast.volume.quotas import VolumeQuotaEngine
 from overcast.volume.rpcapi import VolumeHostAPI
@@ -29,16 +35,24 @@ class VolumeAPI:
         hosts: VolumeHostAPI | None = None,
         *,
         quota_engine: VolumeQuotaEngine | None = None,
+        image_quotas: QuotaEngine | None = None,
     ) -> None:
         """`hosts` is the volume hosts' RPC client; without one (a test of the API alone) volumes are
-        written but no host is asked to make, export or delete them."""
+        written but no host is asked to make, export or delete them. `image_quotas` is the image service's
+        quota engine: an upload to an image counts against the project's images."""
         self.cloud = cloud
         self.db = cloud.db
         self.hosts = hosts
         self.quota_engine = quota_engine or VolumeQuotaEngine()
+        self.image_quotas = image_quotas
         self.settings = VolumeSettings(service_down_time=cloud.settings.service_down_time)
         self.volumes = Volumes(self.db, hosts, self.quota_engine, self.settings, cloud.clock)
         self.attachments = Attachments(self.db, hosts, rpc_timeout=cloud.settings.rpc_timeout)
+        self.legacy = LegacyAttach(self.db, hosts, self.attachments)
+        self.types = VolumeTypes(self.db)
+        self.qos_specs = QosSpecsAPI(self.db)
+        self.quota_sets = QuotaSets(self.db, self.quota_engine)
+        self.catalog = VolumeCatalog(self.db, cloud.clock, cloud.settings.service_down_time)
         self.snapshots = Snapshots(self.db, hosts, self.quota_engine, cloud.clock)
         self.backups = Backups(self.db, hosts, self.quota_engine, clock=cloud.clock)
         self.transfers = Transfers(self.db, self.quota_engine)

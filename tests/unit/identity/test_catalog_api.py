@@ -41,11 +41,11 @@ def test_a_new_service_and_endpoint_join_tokens_catalogs_and_leave_with_the_serv
 ) -> None:
     token_catalog(identity)  # loaded and cached before the change
     service = identity.catalog.create_service(
-        {"type": "volumev3", "name": "cinderv3", "description": "blocks"}
+        {"type": "volumev2", "name": "cinderv2", "description": "blocks"}
     )
     assert (service["type"], service["name"], service["description"], service["enabled"]) == (
-        "volumev3",
-        "cinderv3",
+        "volumev2",
+        "cinderv2",
         "blocks",
         True,
     )
@@ -57,17 +57,17 @@ def test_a_new_service_and_endpoint_join_tokens_catalogs_and_leave_with_the_serv
             "region_id": settings.region,
         }
     )
-    assert token_catalog(identity)["volumev3"] == ["http://x/v3"]
+    assert token_catalog(identity)["volumev2"] == ["http://x/v3"]
     identity.catalog.update_endpoint(endpoint["id"], {"url": "http://y/v3"})
-    assert token_catalog(identity)["volumev3"] == ["http://y/v3"]
+    assert token_catalog(identity)["volumev2"] == ["http://y/v3"]
     identity.catalog.update_service(service["id"], {"enabled": False})
-    assert "volumev3" not in token_catalog(identity)
-    assert [s["enabled"] for s in identity.catalog.list_services("volumev3")] == [False]
+    assert "volumev2" not in token_catalog(identity)
+    assert [s["enabled"] for s in identity.catalog.list_services("volumev2")] == [False]
 
     identity.catalog.delete_service(service["id"])
     with pytest.raises(NotFound):
         identity.catalog.get_endpoint(endpoint["id"])
-    assert identity.catalog.list_services("volumev3") == []
+    assert identity.catalog.list_services("volumev2") == []
 
 
 def test_endpoints_name_a_real_service_and_region(identity: IdentityService) -> None:

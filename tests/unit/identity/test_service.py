@@ -73,7 +73,11 @@ def test_login_gives_a_scoped_token_with_implied_roles(
     rendered = body["token"]
     assert rendered["project"]["name"] == "admin"
     assert [role["name"] for role in rendered["roles"]] == ["admin", "manager", "member", "reader"]
-    assert {entry["type"] for entry in rendered["catalog"]} == {"identity", "compute", "image", "network"}
+    assert {entry["type"] for entry in rendered["catalog"]} == {
+        "identity", "compute", "image", "network", "block-storage", "volumev3",
+    }  # fmt: skip
+    volume = next(entry for entry in rendered["catalog"] if entry["type"] == "block-storage")
+    assert volume["endpoints"][0]["url"].endswith(f"/volume/v3/{rendered['project']['id']}")
     context = identity.tokens.context(token, "req-1")
     assert (context.is_admin, context.project_name, context.request_id) == (True, "admin", "req-1")
 

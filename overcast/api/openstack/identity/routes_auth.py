@@ -108,7 +108,7 @@ def token_catalog(
     identity: IdentityService = Depends(get_identity),
 ) -> dict[str, Any]:
     policy.enforce(context, "identity:list_catalog")
-    catalog = identity.api.catalog()
+    catalog = identity.api.catalog(context.project_id)
     return {"catalog": catalog, "links": {"self": str(request.url), "previous": None, "next": None}}
 
 

@@ -1,0 +1,67 @@
+"""What the volume API says about the deployment: the volume services (os-services, as Cinder's
+cinder-volume rows, one per host and backend) and the availability zones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from overcast import policy
+from overcast.context import RequestContext
+from overcast.db.engine import Database
+from overcast.db.models.volume import VolumePool
+from overcast.servicegroup import service_is_up
+from overcast.volume import policies
+from overcast.volume.api import scheduling
+from overcast.volume.api.records import timestamp
+
+# What clients filter the service list on (`openstack volume service list --service cinder-volume`).
+CINDER_VOLUME = "cinder-volume"
+
+
+class VolumeCatalog:
+    def __init__(self, db: Database, clock: Callable[[], datetime], down_time: float) -> None:
+        self.db = db
+        self.clock = clock
+        self.down_time = down_time
+
+    def services(
+        self, ctxt: RequestContext, *, host: str | None = None, binary: str | None = None
+    ) -> list[dict[str, Any]]:
+        policy.enforce(ctxt, policies.SERVICES, {"project_id": ctxt.project_id})
+        if binary not in (None, CINDER_VOLUME):
+            return []
+        with self.db.reader() as session:
+            records = scheduling.volume_services(session)
+            backends: dict[str, list[str]] = {}
+            for pool in session.scalars(select(VolumePool).order_by(VolumePool.backend_name)):
+                backends.setdefault(pool.host, []).append(pool.backend_name)
+            zone = sorted(scheduling.zones(session))[0]
+        listed = []
+        for record in records:
+            for backend in backends.get(record.host, [None]):  # type: ignore[list-item]
+                name = f"{record.host}@{backend}" if backend else record.host
+                if host is not None and host not in (name, record.host):
+                    continue
+                listed.append({
+                    "binary": CINDER_VOLUME, "host": name, "zone": zone,
+                    "status": "disabled" if record.disabled else "enabled",
+                    "state": "up" if service_is_up(record, self.clock(), self.down_time) else "down",
+                    "updated_at": timestamp(record.last_seen_up or record.updated_at),
+                    "disabled_reason": record.disabled_reason, "replication_status": "disabled",
+                    "active_backend_id": None, "frozen": False,
+                })  # fmt: skip
+        return listed
+
+    def availability_zones(self, ctxt: RequestContext) -> list[dict[str, Any]]:
+        policy.enforce(ctxt, policies.AVAILABILITY_ZONES, {"project_id": ctxt.project_id})
+        with self.db.reader() as session:
+            up = any(
+                service_is_up(record, self.clock(), self.down_time) and not record.disabled
+                for record in scheduling.volume_services(session)
+            )
+            zones = sorted(scheduling.zones(session))
+        return [{"zoneName": zone, "zoneState": {"available": up}} for zone in zones]
