@@ -32,6 +32,11 @@ _COMPRESSORS: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]
 }
 
 
+# A chunk whose first _SAMPLE bytes do not shrink below this ratio is stored plain.
+_SAMPLE = 256 * 1024
+_INCOMPRESSIBLE = 0.97
+
+
 class BackupCorrupt(errors.Conflict):
     default_message = "The backup's data does not match its manifest."
 
@@ -135,10 +140,7 @@ class BackupEngine:
         digest = hashlib.sha256(data).hexdigest()
         if previous is not None and previous.sha256 == digest and previous.length == length:
             return previous
-        compress = _COMPRESSORS[self.compression][0]
-        packed, compression = compress(data), self.compression
-        if len(packed) >= length:
-            packed, compression = data, "none"
+        packed, compression = self._pack(data)
         location = self.store.add(chunk_name(backup_id, index), [packed])
         return ChunkRecord(
             index=index,
@@ -148,6 +150,19 @@ class BackupEngine:
             owner=backup_id,
             compression=compression,
         )
+
+    def _pack(self, data: bytes) -> tuple[bytes, str]:
+        """The chunk compressed, or plain when compression would not pay (judged on a sample first:
+        compressing random or already compressed bytes costs the most and gains nothing)."""
+        compress = _COMPRESSORS[self.compression][0]
+        if self.compression != "none" and len(data) > 2 * _SAMPLE:
+            sample = data[:_SAMPLE]
+            if len(compress(sample)) >= _INCOMPRESSIBLE * len(sample):
+                return data, "none"
+        packed = compress(data)
+        if len(packed) >= len(data):
+            return data, "none"
+        return packed, self.compression
 
     # --- restore ----------------------------------------------------------------------------------
     def read_manifest(self, location: str) -> Manifest:
