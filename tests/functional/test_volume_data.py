@@ -241,3 +241,46 @@ def test_snapshot_and_backup_with_the_cli(cloud: InProcessCloud, demo: Connectio
         timeout=30,
         what="the snapshot to go",
     )
+
+
+def test_revert_to_the_latest_snapshot_with_openstacksdk_and_the_cli(
+    cloud: InProcessCloud, demo: Connection, driver: FakeVolumeDriver
+) -> None:
+    volume = new_volume(demo, name="revertible")
+    write(driver, volume.id, 0, b"version one")
+    older = demo.block_storage.create_snapshot(volume_id=volume.id, name="older")
+    wait_for(demo.block_storage.get_snapshot, older.id, "available")
+    write(driver, volume.id, 0, b"version two")
+    latest = demo.block_storage.create_snapshot(volume_id=volume.id, name="latest")
+    wait_for(demo.block_storage.get_snapshot, latest.id, "available")
+    write(driver, volume.id, 0, b"version 3!!")
+
+    with pytest.raises(exceptions.BadRequestException, match="not the latest"):
+        demo.block_storage.revert_volume_to_snapshot(volume, older)
+    demo.block_storage.revert_volume_to_snapshot(volume, latest)
+    wait_for(demo.block_storage.get_volume, volume.id, "available")
+    assert read(driver, volume.id, 0, 11) == b"version two"
+
+    write(driver, volume.id, 0, b"version 4!!")
+    cloud.openstack("--os-volume-api-version", "3.40", "volume", "revert", "latest")
+    wait_for(demo.block_storage.get_volume, volume.id, "available")
+    assert read(driver, volume.id, 0, 11) == b"version two"
+
+
+def test_admin_actions_on_snapshots_and_backups(cloud: InProcessCloud, demo: Connection) -> None:
+    volume = new_volume(demo, name="admin-actions")
+    snapshot = demo.block_storage.create_snapshot(volume_id=volume.id)
+    wait_for(demo.block_storage.get_snapshot, snapshot.id, "available")
+    backup = demo.block_storage.create_backup(volume_id=volume.id)
+    wait_for(demo.block_storage.get_backup, backup.id, "available")
+    with pytest.raises(exceptions.ForbiddenException):
+        demo.block_storage.reset_snapshot_status(snapshot, "error")
+    admin = cloud.connect("admin")
+    admin.block_storage.reset_snapshot_status(snapshot, "error")
+    admin.block_storage.reset_backup_status(backup, "error")
+    assert demo.block_storage.get_snapshot(snapshot.id).status == "error"
+    assert demo.block_storage.get_backup(backup.id).status == "error"
+    admin.block_storage.delete_snapshot(snapshot, force=True)
+    admin.block_storage.delete_backup(backup, force=True)
+    demo.block_storage.wait_for_delete(snapshot, wait=30)
+    demo.block_storage.wait_for_delete(backup, wait=30)
