@@ -16,13 +16,15 @@ from overcast.db.models.identity import (
     ApplicationCredential,
     Domain,
     Ec2Credential,
+    Group,
     GroupMembership,
     GroupRoleAssignment,
     Project,
     Role,
     RoleAssignment,
 )
-from overcast.errors import Conflict, Forbidden, NotFound, Unauthorized
+from overcast.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from overcast.identity.backends import IdentityBackend
 from overcast.identity.core import IdentityCore
 from overcast.identity.entities import (
     domain_entity,
@@ -38,8 +40,18 @@ from overcast.identity.grants import (
     drop_target_grants,
     get_grant,
 )
+from overcast.identity.project_tags import check_tags
 
 Entity = dict[str, Any]
+
+
+PROJECT_ATTRIBUTES = ("name", "domain_id", "description", "enabled", "tags")
+# Read-only or computed: accepted in a body (clients echo them back), never stored as extras.
+PROJECT_COMPUTED = ("id", "parent_id", "is_domain", "links", "options")
+
+
+def _project_extra(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if k not in PROJECT_ATTRIBUTES and k not in PROJECT_COMPUTED}
 
 
 def _clean(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -98,15 +110,44 @@ class IdentityAPI:
             return domain_entity(domain)
 
     def delete_domain(self, domain_id: str) -> None:
+        """A disabled domain goes with everything in it, as in Keystone: its projects (leaves first), users,
+        groups and every grant on them."""
         with self.db.writer() as session:
             domain = self.core.get_domain(session, domain_id)
             if domain.enabled:
                 raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
-            in_use = session.scalars(select(Project.id).where(Project.domain_id == domain_id)).first()
-            if in_use or self.core.list_all_users(session, domain_id, None):
-                raise Conflict("The domain still has projects or users; delete them first.")
+            backend = self.core.backend_for_domain(session, domain_id)
+            if backend.read_only and backend.list_users(session, domain_id, None):
+                raise Forbidden("The users of this domain are read-only (LDAP): it cannot be deleted.")
+            for project_id in self._leaves_first(session, domain_id):
+                self._delete_project_row(session, project_id)
+            for user in backend.list_users(session, domain_id, None):
+                self._delete_user_rows(session, backend, user.id)
+            for group_id in session.scalars(select(Group.id).where(Group.domain_id == domain_id)).all():
+                self._delete_group_rows(session, group_id)
             drop_target_grants(session, "domain", domain_id)
             session.delete(domain)
+            self.core.revocations.revoke(session, domain_id=domain_id)
+
+    def _leaves_first(self, session: Session, domain_id: str) -> list[str]:
+        rows = session.execute(
+            select(Project.id, Project.parent_id).where(Project.domain_id == domain_id)
+        ).all()
+        depth: dict[str, int] = {}
+        parents = {project_id: parent_id for project_id, parent_id in rows}
+
+        def depth_of(project_id: str) -> int:
+            if project_id not in depth:
+                parent = parents.get(project_id)
+                depth[project_id] = 1 + depth_of(parent) if parent is not None and parent in parents else 0
+            return depth[project_id]
+
+        return sorted(parents, key=depth_of, reverse=True)
+
+    def _delete_group_rows(self, session: Session, group_id: str) -> None:
+        session.execute(delete(GroupRoleAssignment).where(GroupRoleAssignment.group_id == group_id))
+        session.execute(delete(GroupMembership).where(GroupMembership.group_id == group_id))
+        session.execute(delete(Group).where(Group.id == group_id))
 
     # Projects -----------------------------------------------------------------------------------------
     def list_projects(
@@ -134,9 +175,17 @@ class IdentityAPI:
                 raise Conflict(f"Duplicate entry: a project named {fields['name']} exists in the domain.")
             parent_id = fields.get("parent_id")
             if parent_id and parent_id != domain.id:
-                self.core.get_project(session, parent_id)
-            values = _clean(fields, ("name", "domain_id", "description", "enabled", "tags"))
-            project = Project(**values, parent_id=parent_id if parent_id != domain.id else None)
+                parent = self.core.get_project(session, parent_id)
+                if parent.domain_id != domain.id:
+                    raise BadRequest("Cannot create a project in a domain other than its parent's.")
+            values = _clean(fields, PROJECT_ATTRIBUTES)
+            if "tags" in values:
+                values["tags"] = check_tags(values["tags"] or [])
+            project = Project(
+                **values,
+                parent_id=parent_id if parent_id != domain.id else None,
+                extra=_project_extra(fields),
+            )
             session.add(project)
             session.flush()
             return project_entity(project)
@@ -145,7 +194,14 @@ class IdentityAPI:
         with self.db.writer() as session:
             project = self.core.get_project(session, project_id)
             refuse_domain_move(fields, project.domain_id)
+            if fields.get("parent_id") not in (None, project.parent_id or project.domain_id):
+                raise Forbidden("Update of `parent_id` is not allowed.")
             values = _clean(fields, ("name", "description", "enabled", "tags"))
+            if "tags" in values:
+                values["tags"] = check_tags(values["tags"] or [])
+            extra = _project_extra(fields)
+            if extra:
+                project.extra = {**(project.extra or {}), **extra}
             if values.get("name") not in (None, project.name):
                 query = select(Project.id).where(
                     Project.domain_id == project.domain_id, Project.name == values["name"]
@@ -161,16 +217,17 @@ class IdentityAPI:
 
     def delete_project(self, project_id: str) -> None:
         with self.db.writer() as session:
-            project = self.core.get_project(session, project_id)
+            self.core.get_project(session, project_id)
             if session.scalars(select(Project.id).where(Project.parent_id == project_id)).first():
                 raise Forbidden("Cannot delete a project that has child projects.")
-            drop_target_grants(session, "project", project_id)
-            session.execute(
-                delete(ApplicationCredential).where(ApplicationCredential.project_id == project_id)
-            )
-            session.execute(delete(Ec2Credential).where(Ec2Credential.project_id == project_id))
-            session.delete(project)
-            self.core.revocations.revoke(session, project_id=project_id)
+            self._delete_project_row(session, project_id)
+
+    def _delete_project_row(self, session: Session, project_id: str) -> None:
+        drop_target_grants(session, "project", project_id)
+        session.execute(delete(ApplicationCredential).where(ApplicationCredential.project_id == project_id))
+        session.execute(delete(Ec2Credential).where(Ec2Credential.project_id == project_id))
+        session.execute(delete(Project).where(Project.id == project_id))
+        self.core.revocations.revoke(session, project_id=project_id)
 
     def list_user_projects(self, user_id: str) -> list[Entity]:
         with self.db.reader() as session:
@@ -246,14 +303,17 @@ class IdentityAPI:
                 raise NotFound(f"Could not find user: {user_id}.")
             if found[1].read_only:
                 raise Forbidden("The users of this domain are read-only (LDAP).")
-            found[1].delete_user(session, user_id)
-            session.execute(delete(RoleAssignment).where(RoleAssignment.user_id == user_id))
-            session.execute(delete(GroupMembership).where(GroupMembership.user_id == user_id))
-            session.execute(delete(ApplicationCredential).where(ApplicationCredential.user_id == user_id))
-            # After the credentials: their hold on the rules goes with them (ON DELETE CASCADE).
-            session.execute(delete(AccessRule).where(AccessRule.user_id == user_id))
-            session.execute(delete(Ec2Credential).where(Ec2Credential.user_id == user_id))
-            self.core.revocations.revoke(session, user_id=user_id)
+            self._delete_user_rows(session, found[1], user_id)
+
+    def _delete_user_rows(self, session: Session, backend: IdentityBackend, user_id: str) -> None:
+        backend.delete_user(session, user_id)
+        session.execute(delete(RoleAssignment).where(RoleAssignment.user_id == user_id))
+        session.execute(delete(GroupMembership).where(GroupMembership.user_id == user_id))
+        session.execute(delete(ApplicationCredential).where(ApplicationCredential.user_id == user_id))
+        # After the credentials: their hold on the rules goes with them (ON DELETE CASCADE).
+        session.execute(delete(AccessRule).where(AccessRule.user_id == user_id))
+        session.execute(delete(Ec2Credential).where(Ec2Credential.user_id == user_id))
+        self.core.revocations.revoke(session, user_id=user_id)
 
     # Roles --------------------------------------------------------------------------------------------
     def list_roles(self, name: str | None = None) -> list[Entity]:

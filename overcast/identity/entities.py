@@ -32,7 +32,9 @@ def domain_entity(domain: Domain) -> dict[str, Any]:
 
 
 def project_entity(project: Project) -> dict[str, Any]:
+    # The attributes Keystone does not know by name come first, so none can hide a real one.
     return {
+        **(project.extra or {}),
         "id": project.id,
         "name": project.name,
         "domain_id": project.domain_id,

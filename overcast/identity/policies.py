@@ -116,6 +116,23 @@ RULES: tuple[DocumentedRule, ...] = (
         ("PATCH", f"{V3}/projects/{{project_id}}"),
         ("DELETE", f"{V3}/projects/{{project_id}}"),
     ),
+    documented(
+        "identity:get_project_tags",
+        ADMIN_OR_READER | SYSTEM_READER | DOMAIN_MANAGER,
+        "List a project's tags or check one.",
+        ("GET", f"{V3}/projects/{{project_id}}/tags"),
+        ("GET", f"{V3}/projects/{{project_id}}/tags/{{tag}}"),
+        ("HEAD", f"{V3}/projects/{{project_id}}/tags/{{tag}}"),
+    ),
+    documented(
+        "identity:manage_project_tags",
+        ADMIN_OR_DOMAIN_MANAGER,
+        "Add, replace or remove a project's tags: admins, or managers of its domain.",
+        ("PUT", f"{V3}/projects/{{project_id}}/tags"),
+        ("DELETE", f"{V3}/projects/{{project_id}}/tags"),
+        ("PUT", f"{V3}/projects/{{project_id}}/tags/{{tag}}"),
+        ("DELETE", f"{V3}/projects/{{project_id}}/tags/{{tag}}"),
+    ),
     documented("identity:list_users", READ_IN_DOMAIN, "List users.", ("GET", f"{V3}/users")),
     documented(
         "identity:get_user",

@@ -11,9 +11,11 @@ from overcast.identity.catalog_api import CatalogAPI
 from overcast.identity.core import IdentityCore
 from overcast.identity.credentials import CredentialAPI
 from overcast.identity.groups import GroupAPI
+from overcast.identity.hierarchy import ProjectHierarchy
 from overcast.identity.implied_roles import ImpliedRoleAPI
 from overcast.identity.passwords import PasswordHasher
 from overcast.identity.policy_targets import PolicyTargets
+from overcast.identity.project_tags import ProjectTagAPI
 from overcast.identity.regions import RegionAPI
 from overcast.identity.settings import IdentitySettings
 from overcast.identity.tokens import Clock, utc_now
@@ -39,3 +41,5 @@ class IdentityService:
         self.implied_roles = ImpliedRoleAPI(self.core)
         self.catalog = CatalogAPI(self.core)
         self.policy_targets = PolicyTargets(self.core)
+        self.project_tags = ProjectTagAPI(self.core)
+        self.hierarchy = ProjectHierarchy(self.core)

@@ -16,6 +16,7 @@ from overcast.api.openstack.identity import (
     routes_grants,
     routes_groups,
     routes_implied_roles,
+    routes_project_tags,
     routes_regions,
     routes_resources,
 )
@@ -41,6 +42,7 @@ def build_router() -> APIRouter:
         routes_catalog,
         routes_groups,
         routes_implied_roles,
+        routes_project_tags,
         routes_regions,
     ):
         router.include_router(module.router, prefix=PREFIX)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from overcast import policy
 from overcast.api.deps import get_context
@@ -20,6 +20,7 @@ from overcast.api.openstack.identity.schemas import (
 from overcast.context import RequestContext
 from overcast.errors import BadRequest, NotFound
 from overcast.identity.core import DEFAULT_DOMAIN_ID
+from overcast.identity.project_tags import tags_match
 from overcast.identity.service import IdentityService
 
 router = new_router()
@@ -96,12 +97,22 @@ def delete_domain(
 
 
 # Projects -----------------------------------------------------------------------------------------------
+def _tag_list(value: str | None) -> list[str] | None:
+    return [tag for tag in value.split(",") if tag] if value else None
+
+
 @router.get("/v3/projects")
 def list_projects(
     request: Request,
     name: str | None = None,
     domain_id: str | None = None,
     enabled: str | None = None,
+    parent_id: str | None = None,
+    is_domain: str | None = None,
+    tags: str | None = None,
+    tags_any: str | None = Query(default=None, alias="tags-any"),
+    not_tags: str | None = Query(default=None, alias="not-tags"),
+    not_tags_any: str | None = Query(default=None, alias="not-tags-any"),
     context: RequestContext = Ctx,
     identity: IdentityService = Identity,
 ) -> dict[str, Any]:
@@ -109,6 +120,14 @@ def list_projects(
     projects = identity.api.list_projects(
         _own_domain_unless_everyone(context, domain_id), name, query_bool(enabled)
     )
+    if query_bool(is_domain):
+        projects = []  # no project here acts as a domain
+    wanted = (_tag_list(tags), _tag_list(tags_any), _tag_list(not_tags), _tag_list(not_tags_any))
+    projects = [
+        project
+        for project in projects
+        if (parent_id is None or project["parent_id"] == parent_id) and tags_match(project["tags"], *wanted)
+    ]
     return listing(request, "projects", "projects", projects)
 
 
@@ -125,7 +144,14 @@ def create_project(
 
 @router.get("/v3/projects/{project_id}")
 def show_project(
-    project_id: str, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
+    project_id: str,
+    request: Request,
+    parents_as_list: str | None = None,
+    subtree_as_list: str | None = None,
+    parents_as_ids: str | None = None,
+    subtree_as_ids: str | None = None,
+    context: RequestContext = Ctx,
+    identity: IdentityService = Identity,
 ) -> dict[str, Any]:
     # Another project is invisible to a non-admin: 404, not 403, so ids cannot be probed.
     policy.enforce(
@@ -134,7 +160,28 @@ def show_project(
         identity.policy_targets.project(project_id),
         error=lambda _: NotFound(f"Could not find project: {project_id}."),
     )
-    return {"project": with_link(request, "projects", identity.api.get_project(project_id))}
+    project = with_link(request, "projects", identity.api.get_project(project_id))
+    parents = _hierarchy_form(parents_as_list, parents_as_ids, "parents")
+    subtree = _hierarchy_form(subtree_as_list, subtree_as_ids, "subtree")
+    if parents or subtree:
+        everyone = context.is_admin or context.system_scope is not None
+        around = identity.hierarchy.around(
+            project_id, parents=parents, subtree=subtree, viewer=None if everyone else context.user_id
+        )
+        for key, shown in around.items():
+            if isinstance(shown, list):
+                for entry in shown:
+                    entry["project"] = with_link(request, "projects", entry["project"])
+            project[key] = shown
+    return {"project": project}
+
+
+def _hierarchy_form(as_list: str | None, as_ids: str | None, what: str) -> str | None:
+    """Which form of the parents or subtree the query asks for (a bare flag counts as asked)."""
+    wants_list, wants_ids = query_bool(as_list), query_bool(as_ids)
+    if wants_list and wants_ids:
+        raise BadRequest(f"Cannot use {what}_as_list and {what}_as_ids query params at the same time.")
+    return "list" if wants_list else "ids" if wants_ids else None
 
 
 @router.patch("/v3/projects/{project_id}")

@@ -46,6 +46,9 @@ class DomainBody(_Body):
 
 
 class ProjectFields(_Body):
+    # Keystone keeps the attributes it does not know by name and shows them back.
+    model_config = ConfigDict(extra="allow")
+
     name: Name64 = None
     domain_id: str | None = None
     parent_id: str | None = None
