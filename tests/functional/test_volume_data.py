@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from openstack import exceptions
+from openstack.block_storage.v3._proxy import Proxy as BlockStorageV3
 from openstack.connection import Connection
 
 from overcast.service import Service
@@ -52,6 +53,13 @@ def wait_for(get: Any, resource_id: str, status: str) -> Any:
         return found if found.status == status else None
 
     return wait_until(reached, timeout=30, what=f"{resource_id} to be {status}")
+
+
+def v3(conn: Connection) -> BlockStorageV3:
+    """The block storage proxy as the v3 one it is (the catalog lists no v2)."""
+    proxy = conn.block_storage
+    assert isinstance(proxy, BlockStorageV3)
+    return proxy
 
 
 def write(driver: FakeVolumeDriver, volume_id: str, offset: int, data: bytes) -> None:
@@ -256,8 +264,8 @@ def test_revert_to_the_latest_snapshot_with_openstacksdk_and_the_cli(
     write(driver, volume.id, 0, b"version 3!!")
 
     with pytest.raises(exceptions.BadRequestException, match="not the latest"):
-        demo.block_storage.revert_volume_to_snapshot(volume, older)
-    demo.block_storage.revert_volume_to_snapshot(volume, latest)
+        v3(demo).revert_volume_to_snapshot(volume.id, older.id)
+    v3(demo).revert_volume_to_snapshot(volume.id, latest.id)
     wait_for(demo.block_storage.get_volume, volume.id, "available")
     assert read(driver, volume.id, 0, 11) == b"version two"
 
@@ -274,13 +282,13 @@ def test_admin_actions_on_snapshots_and_backups(cloud: InProcessCloud, demo: Con
     backup = demo.block_storage.create_backup(volume_id=volume.id)
     wait_for(demo.block_storage.get_backup, backup.id, "available")
     with pytest.raises(exceptions.ForbiddenException):
-        demo.block_storage.reset_snapshot_status(snapshot, "error")
+        demo.block_storage.reset_snapshot_status(snapshot.id, "error")
     admin = cloud.connect("admin")
-    admin.block_storage.reset_snapshot_status(snapshot, "error")
-    admin.block_storage.reset_backup_status(backup, "error")
+    admin.block_storage.reset_snapshot_status(snapshot.id, "error")
+    admin.block_storage.reset_backup_status(backup.id, "error")
     assert demo.block_storage.get_snapshot(snapshot.id).status == "error"
     assert demo.block_storage.get_backup(backup.id).status == "error"
-    admin.block_storage.delete_snapshot(snapshot, force=True)
-    admin.block_storage.delete_backup(backup, force=True)
+    admin.block_storage.delete_snapshot(snapshot.id, force=True)
+    admin.block_storage.delete_backup(backup.id, force=True)
     demo.block_storage.wait_for_delete(snapshot, wait=30)
     demo.block_storage.wait_for_delete(backup, wait=30)
