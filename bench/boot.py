@@ -5,8 +5,9 @@
 
 The whole cloud runs in this process (API over real HTTP on 127.0.0.1, conductor, scheduler and two
 fake compute hosts on the in-process bus, SQLite). A boot is timed from sending POST /servers until the
-instance row reads ACTIVE. /servers/detail is timed beside a SQLAlchemy Core fetch of the same rows:
-the ratio is what the API adds on top of the database (ORM, faults, views, JSON, HTTP).
+instance row reads ACTIVE. /servers/detail (at the newest microversion) is timed beside a SQLAlchemy Core
+fetch of the same rows: the ratio is what the API adds on top of the database (the related rows, views,
+JSON, HTTP); issue #16 wants it at most 3x.
 """
 
 from __future__ import annotations
@@ -52,8 +53,11 @@ IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"  # the placeholder image seede
 TARGET_BOOT_P50_MS = 100.0
 TARGET_DETAIL_P50_MS = 150.0
 TARGET_BOOTS_PER_SECOND = 50.0
+# /servers/detail of 1,000 rows at most this many times the Core fetch of its rows (issue #16).
+TARGET_FLOOR_RATIO = 3.0
 # Nova's osapi max_limit: a listing never returns more than this many servers per page.
 MAX_PAGE = 1000
+LATEST = {"OpenStack-API-Version": "compute latest"}
 
 
 def free_port() -> int:
@@ -204,7 +208,8 @@ class Bench:
     def detail_once(self, rows: int) -> float:
         page = min(rows, MAX_PAGE)
         started = time.perf_counter()
-        response = self.http.get("/servers/detail", params={"limit": page})
+        # At the newest microversion: every field the server view renders (2.63-2.100's included).
+        response = self.http.get("/servers/detail", params={"limit": page}, headers=LATEST)
         response.raise_for_status()
         elapsed = time.perf_counter() - started
         if len(response.json()["servers"]) != page:
@@ -274,15 +279,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{f'GET /servers/detail ({page} of {size} servers)':<52} {detail_p50:>9.1f} "
             f"{percentile(detail, 0.99):>9.1f} {target:>10} {detail_p50 / TARGET_DETAIL_P50_MS:>7.2f}"
         )
+        floor = f"<= {TARGET_FLOOR_RATIO:.0f}x" if size == 1000 else "-"
         print(f"{f'  Core fetch of the same {page} rows (floor)':<52} {core_p50:>9.1f} "
-              f"{percentile(core, 0.99):>9.1f} {'-':>10} {detail_p50 / core_p50:>6.1f}x")  # fmt: skip
+              f"{percentile(core, 0.99):>9.1f} {floor:>10} {detail_p50 / core_p50:>6.1f}x")  # fmt: skip
     print(
         f"sustained boots at concurrency {args.concurrency}: {active} ACTIVE in up to "
         f"{args.sustain_seconds:.0f} s = {rate:.1f} boots/s (target >= {TARGET_BOOTS_PER_SECOND:.0f}, "
         f"ratio {rate / TARGET_BOOTS_PER_SECOND:.2f}); first failure: {failure or 'none'}"
     )
     detail_1000 = next((statistics.median(d) for size, d, _ in details if size == 1000), 0.0)
+    floor_1000 = next((statistics.median(c) for size, _, c in details if size == 1000), 0.0)
     met = boot_p50 < TARGET_BOOT_P50_MS and detail_1000 < TARGET_DETAIL_P50_MS
+    met = met and (not floor_1000 or detail_1000 <= TARGET_FLOOR_RATIO * floor_1000)
     met = met and rate >= TARGET_BOOTS_PER_SECOND
     print("targets met" if met else "targets NOT met")
     return 0 if met else 1

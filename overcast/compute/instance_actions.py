@@ -146,15 +146,17 @@ def action_event(
 
 def list_actions(
     session: Session, instance_uuid: str, *, changes_since: datetime | None = None, marker: str | None = None,
-    limit: int | None = None,
+    limit: int | None = None, changes_before: datetime | None = None,
 ) -> list[InstanceAction]:  # fmt: skip
     """Newest first, as Nova lists them; from compute API 2.58 a page after the action `marker` (its
-    request id) of at most `limit`, changed at or after `changes_since`."""
+    request id) of at most `limit`, changed at or after `changes_since` (and from 2.66 at or before
+    `changes_before`)."""
     stmt = select(InstanceAction).where(InstanceAction.instance_uuid == instance_uuid)
+    changed = func.coalesce(InstanceAction.updated_at, InstanceAction.start_time)
     if changes_since is not None:
-        stmt = stmt.where(
-            func.coalesce(InstanceAction.updated_at, InstanceAction.start_time) >= changes_since
-        )
+        stmt = stmt.where(changed >= changes_since)
+    if changes_before is not None:
+        stmt = stmt.where(changed <= changes_before)
     if marker is not None:
         found = _find_action(session, instance_uuid, marker)
         if found is None:
@@ -176,12 +178,14 @@ class InstanceActionReader:
         self.db = db
 
     def actions_of(
-        self, instance_uuid: str, *, changes_since: datetime | None, marker: str | None, limit: int | None
-    ) -> list[InstanceAction]:
+        self, instance_uuid: str, *, changes_since: datetime | None, marker: str | None, limit: int | None,
+        changes_before: datetime | None = None,
+    ) -> list[InstanceAction]:  # fmt: skip
         with self.db.reader() as session:
             return list_actions(
-                session, instance_uuid, changes_since=changes_since, marker=marker, limit=limit
-            )
+                session, instance_uuid, changes_since=changes_since, marker=marker, limit=limit,
+                changes_before=changes_before,
+            )  # fmt: skip
 
     def action(self, instance_uuid: str, request_id: str) -> ActionRecord:
         with self.db.reader() as session:

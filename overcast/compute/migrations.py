@@ -150,6 +150,10 @@ class MigrationFilters:
     marker: str | None = None
     limit: int | None = None
     newest_first: bool = False
+    # 2.66's changes-before; 2.80's user_id and project_id.
+    changes_before: datetime | None = None
+    user_id: str | None = None
+    project_id: str | None = None
 
 
 def _filtered(filters: MigrationFilters) -> Select[Any]:
@@ -169,6 +173,12 @@ def _filtered(filters: MigrationFilters) -> Select[Any]:
         stmt = stmt.where(Migration.migration_type == filters.migration_type)
     if filters.changes_since is not None:
         stmt = stmt.where(Migration.updated_at >= filters.changes_since)
+    if filters.changes_before is not None:
+        stmt = stmt.where(Migration.updated_at <= filters.changes_before)
+    if filters.user_id is not None:
+        stmt = stmt.where(Migration.user_id == filters.user_id)
+    if filters.project_id is not None:
+        stmt = stmt.where(Migration.project_id == filters.project_id)
     return stmt
 
 

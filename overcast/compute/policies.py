@@ -145,6 +145,8 @@ METADATA_DELETE = "os_compute_api:server-metadata:delete"
 INSTANCE_ACTIONS_LIST = "os_compute_api:os-instance-actions:list"
 INSTANCE_ACTIONS_SHOW = "os_compute_api:os-instance-actions:show"
 INSTANCE_ACTIONS_EVENTS = "os_compute_api:os-instance-actions:events"
+SERVER_TOPOLOGY = "compute:server:topology:index"
+SERVER_TOPOLOGY_HOST = "compute:server:topology:host:index"
 
 
 def _action(name: str, check: Check, action: str, description: str) -> DocumentedRule:
@@ -516,5 +518,17 @@ RULES: tuple[DocumentedRule, ...] = (
         ADMIN,
         "See an action's events before 2.51, and their tracebacks always.",
         ("GET", f"{SERVER}/os-instance-actions/{{request_id}}"),
+    ),
+    documented(
+        SERVER_TOPOLOGY,
+        ADMIN_OR_READER,
+        "Show a server's NUMA topology (2.78).",
+        ("GET", f"{SERVER}/topology"),
+    ),
+    documented(
+        SERVER_TOPOLOGY_HOST,
+        ADMIN,
+        "See the host's NUMA nodes and CPU pinning in a server's topology (2.78).",
+        ("GET", f"{SERVER}/topology"),
     ),
 )

@@ -109,6 +109,10 @@ class ServerFilters:
     image: str | None = None
     flavor: str | None = None
     changes_since: datetime | None = None
+    # 2.66: changed at or before; 2.73: locked or not; config_drive (admins, and members from 2.83).
+    changes_before: datetime | None = None
+    locked: bool | None = None
+    config_drive: bool | None = None
     deleted: bool | None = None
     # Soft-deleted servers (restorable) are left out of lists unless asked for, as in Nova.
     soft_deleted: bool | None = None
@@ -210,7 +214,7 @@ def _regex_matches(session: Session, stmt: Select[Instance], patterns: dict[str,
 def filtered(ctxt: RequestContext, filters: ServerFilters) -> Select[Instance]:
     stmt = select(Instance)
     deleted = filters.deleted
-    if deleted is None and filters.changes_since is None:
+    if deleted is None and filters.changes_since is None and filters.changes_before is None:
         deleted = False
     # Without a deleted filter, changes-since lists recently deleted servers too (status DELETED).
     if deleted is True:
@@ -231,6 +235,13 @@ def filtered(ctxt: RequestContext, filters: ServerFilters) -> Select[Instance]:
         stmt = stmt.where(Instance.flavor_id == id_from_ref(filters.flavor))
     if filters.changes_since is not None:
         stmt = stmt.where(Instance.updated_at >= filters.changes_since)
+    if filters.changes_before is not None:
+        stmt = stmt.where(Instance.updated_at <= filters.changes_before)
+    if filters.locked is not None:
+        locked = select(InstanceExtra.instance_uuid).where(InstanceExtra.locked.is_(True))
+        stmt = stmt.where(Instance.uuid.in_(locked) if filters.locked else Instance.uuid.not_in(locked))
+    if filters.config_drive is not None:
+        stmt = stmt.where(Instance.config_drive.is_(filters.config_drive))
     for name, value in filters.exact.items():
         stmt = stmt.where(
             integer_filter(name, value) if name in INTEGER_FILTERS else EXACT_FILTERS[name] == value

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from overcast import errors
 from overcast.bus import get_transport
 from overcast.cloud import Cloud
 from overcast.compute import states
@@ -27,6 +28,7 @@ from overcast.db.models.compute import ComputeNode, Instance, InstanceFault
 from overcast.placement.claims import Outcome, Wanted, claim
 from overcast.quota import QuotaEngine
 from overcast.scheduler.group_policy import group_policy_violation
+from overcast.scheduler.request_spec import load_spec
 from overcast.service import Service
 from overcast.virt.fake import FakeDriver
 from tests.support.compute_service import compute_service
@@ -158,3 +160,33 @@ def test_only_started_members_of_hard_policies_count(
         session.execute(Instance.__table__.update().where(Instance.uuid == soft).values(task_state=None))
     with cloud.db.reader() as session:
         assert group_policy_violation(session, soft_too, "h2") is None  # soft policies only weigh
+
+
+def test_max_server_per_host_lets_an_anti_affinity_group_share_a_host_up_to_its_rule(
+    cloud: Cloud, services: dict[str, ComputeManager]
+) -> None:
+    group = ServerGroupAPI(cloud.db, QuotaEngine()).create(
+        ALICE, "pairs", ["anti-affinity"], allow_soft=True, rules={"max_server_per_host": 2}
+    )
+    unserved = Cloud(settings=cloud.settings, db=cloud.db, transport=get_transport(f"inproc://{uuid.uuid4()}"),
+                     clock=cloud.clock)  # fmt: skip
+    api = compute_service(unserved).servers
+    request = ServerCreate("member", IMAGE_ID, "1", scheduler_hints={"group": group.group.uuid})
+    first, second, third = (api.create(ALICE, request).servers[0].uuid for _ in range(3))
+    for member in (first, second):
+        claimed_on(cloud, member, "h1")
+        with cloud.db.writer() as session:
+            started = Instance.__table__.update().where(Instance.uuid == member).values(task_state=None)
+            session.execute(started)
+    with cloud.db.reader() as session:
+        # Two on h1 is the rule's limit: a third may not join them, but may go elsewhere.
+        assert group_policy_violation(session, third, "h1") is not None
+        assert group_policy_violation(session, third, "h2") is None
+        assert load_spec(session, third).group_hosts == ("h1",)
+        assert group_policy_violation(session, second, "h1") is None  # itself and one other: within the rule
+
+
+def test_rules_belong_to_anti_affinity_only(cloud: Cloud) -> None:
+    groups = ServerGroupAPI(cloud.db, QuotaEngine())
+    with pytest.raises(errors.BadRequest):
+        groups.create(ALICE, "g", ["affinity"], allow_soft=True, rules={"max_server_per_host": 2})

@@ -25,6 +25,7 @@ from overcast.api.openstack.compute import (
     server_metadata,
     server_password,
     server_tags,
+    server_topology,
     servers,
     services,
     usage,
@@ -63,6 +64,7 @@ def build_router() -> APIRouter:
     router.include_router(instance_actions.router, prefix=PREFIX)
     router.include_router(server_password.router, prefix=PREFIX)
     router.include_router(interfaces.router, prefix=PREFIX)
+    router.include_router(server_topology.router, prefix=PREFIX)
     router.include_router(volume_attachments.router, prefix=PREFIX)
     router.include_router(server_tags.router, prefix=PREFIX)
     router.include_router(migrations.router, prefix=PREFIX)

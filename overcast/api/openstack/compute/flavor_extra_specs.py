@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Response
 
 from overcast import errors, policy
+from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, json_object
 from overcast.compute import policies
+from overcast.compute.api import extra_spec_rules
 
 router = APIRouter()
 
@@ -54,6 +56,8 @@ def create_extra_specs(
 ) -> dict[str, Any]:
     policy.enforce(req.context, CREATE)
     specs = _specs(json_object(body, "extra_specs"))
+    if req.compute.version >= v.EXTRA_SPEC_VALIDATION:
+        extra_spec_rules.validate(specs)
     req.admin.flavor_access.merge_extra_specs(flavor_id, specs)
     return {"extra_specs": specs}
 
@@ -76,6 +80,8 @@ def update_extra_spec(
     if len(body) > 1:
         raise errors.BadRequest("Request body contains too many items")
     specs = _specs(body)
+    if req.compute.version >= v.EXTRA_SPEC_VALIDATION:
+        extra_spec_rules.validate(specs)
     req.admin.flavor_access.merge_extra_specs(flavor_id, specs)
     return specs
 

@@ -2,7 +2,8 @@
 
 Versions: cpu_info is a JSON string before 2.28 and an object from it; limit/marker paging from 2.33;
 from 2.53 hypervisors and their services are named by uuid, and the search/servers routes give way to
-the hypervisor_hostname_pattern and with_servers query parameters.
+the hypervisor_hostname_pattern and with_servers query parameters; 2.88 drops the resource fields and
+the statistics and uptime routes, and shows uptime in show.
 """
 
 from __future__ import annotations
@@ -43,7 +44,21 @@ def summary(hypervisor: HypervisorInfo, version: APIVersion) -> dict[str, Any]:
     }
 
 
+# What 2.88 takes out of the hypervisor bodies (the resources are placement's to report).
+GONE_AT_2_88 = frozenset({
+    "vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used", "local_gb_used", "free_ram_mb",
+    "free_disk_gb", "current_workload", "running_vms", "cpu_info", "disk_available_least",
+})  # fmt: skip
+
+
 def detail(hypervisor: HypervisorInfo, version: APIVersion) -> dict[str, Any]:
+    body = _detail(hypervisor, version)
+    if version >= v.HYPERVISOR_CLEANUP:
+        return {key: value for key, value in body.items() if key not in GONE_AT_2_88}
+    return body
+
+
+def _detail(hypervisor: HypervisorInfo, version: APIVersion) -> dict[str, Any]:
     body = summary(hypervisor, version)
     cpu_info: Any = hypervisor.cpu_info
     if version < v.CPU_INFO_OBJECT:
@@ -141,6 +156,7 @@ def list_hypervisors_detail(request: Request, req: AdminRequest = Depends(admin_
 
 @router.get("/os-hypervisors/statistics")
 def hypervisor_statistics(req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
+    require_version(req.compute, MIN_VERSION, v.HYPERVISOR_CLEANUP)
     policy.enforce(req.context, RULES["statistics"])
     return {"hypervisor_statistics": req.admin.hosts.statistics()}
 
@@ -166,11 +182,16 @@ def show_hypervisor(
         parse_bool("with_servers", request.query_params.get("with_servers"))
     )
     found = req.admin.hosts.hypervisor(_checked_id(hypervisor_id, version), with_servers=with_servers)
-    return {"hypervisor": _with_servers(detail(found, version), found)}
+    body = _with_servers(detail(found, version), found)
+    if version >= v.HYPERVISOR_CLEANUP:
+        # The virt driver interface reports no host uptime: Nova shows null for such drivers.
+        body["uptime"] = None
+    return {"hypervisor": body}
 
 
 @router.get("/os-hypervisors/{hypervisor_id}/uptime")
 def hypervisor_uptime(hypervisor_id: str, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
+    require_version(req.compute, MIN_VERSION, v.HYPERVISOR_CLEANUP)
     policy.enforce(req.context, RULES["uptime"])
     req.admin.hosts.hypervisor(_checked_id(hypervisor_id, req.compute.version))  # 404 first, as Nova
     # The virt driver interface has no host uptime; Nova answers 501 for such drivers.

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from overcast import errors, policy
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_int
-from overcast.api.openstack.compute.server_filters import parse_time
+from overcast.api.openstack.compute.server_filters import check_change_window, parse_time
 from overcast.api.openstack.compute.views import host_id, naive_iso
 from overcast.compute import policies as rules
 from overcast.compute.api.server_queries import MAX_LIMIT
@@ -54,7 +54,18 @@ def event_view(
             body["host"] = event.host
     if req.version >= v.EVENT_HOST:
         body["hostId"] = host_id(project_id, event.host)
+    if req.version >= v.EVENT_DETAILS:
+        body["details"] = event_details(event)
     return body
+
+
+def event_details(event: InstanceActionEvent) -> str | None:
+    """2.84's details of a failed event: the error it ended with (its traceback's last line, which names
+    the exception and its message), shown to every reader; null for one that did not fail."""
+    if event.result != "Error" or not event.traceback:
+        return None
+    lines = [line.strip() for line in event.traceback.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else None
 
 
 def _instance(req: ComputeRequest, server_id: str) -> Instance:
@@ -76,12 +87,16 @@ def list_instance_actions(
     query = request.query_params
     paged = req.version >= v.ACTIONS_PAGING
     limit = min(parse_int("limit", query.get("limit")) or MAX_LIMIT, MAX_LIMIT) if paged else None
-    changes_since = None
+    changes_since = changes_before = None
     if paged and query.get("changes-since"):
         changes_since = parse_time("changes-since", query["changes-since"])
+    if req.version >= v.CHANGES_BEFORE and query.get("changes-before"):
+        changes_before = parse_time("changes-before", query["changes-before"])
+    check_change_window(changes_since, changes_before)
     actions = req.service.instance_actions.actions_of(
-        server_id, changes_since=changes_since, marker=query.get("marker") if paged else None, limit=limit
-    )
+        server_id, changes_since=changes_since, marker=query.get("marker") if paged else None, limit=limit,
+        changes_before=changes_before,
+    )  # fmt: skip
     body: dict[str, Any] = {"instanceActions": [action_view(action, req) for action in actions]}
     if limit is not None and actions and len(actions) == limit:
         next_query = dict(sorted(query.items()))

@@ -59,6 +59,11 @@ def create_keypair(body: KeyPairCreateBody, req: ComputeRequest = Depends(comput
     body.check_version(req.version)
     fields = body.keypair
     policy.enforce(req.context, policies.KEYPAIRS, _target(req, fields.user_id))
+    if fields.public_key is None and req.version >= v.KEYPAIR_IMPORT_ONLY:
+        # 2.92: the cloud no longer generates key pairs (nor sees their private halves).
+        raise errors.BadRequest(
+            "Invalid input for field/attribute keypair: 'public_key' is a required property"
+        )
     if fields.public_key is not None and not fields.public_key.strip():
         raise errors.BadRequest("Keypair data is invalid: public_key must not be empty")
     keypair, private_key = req.service.keypairs.create(

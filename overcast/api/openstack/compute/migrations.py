@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from overcast import errors, policy
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_int, require_version
-from overcast.api.openstack.compute.server_filters import parse_time
+from overcast.api.openstack.compute.server_filters import check_change_window, parse_time
 from overcast.api.openstack.compute.views import naive_iso
 from overcast.compute import migrations, policies
 from overcast.compute.api.server_queries import MAX_LIMIT
@@ -28,6 +28,14 @@ SERVER_MIGRATIONS_SHOW = policies.SERVER_MIGRATIONS_SHOW
 
 _FILTERS = ("host", "source_compute", "status", "instance_uuid", "migration_type")
 _PAGED_PARAMETERS = frozenset({*_FILTERS, "hidden", "limit", "marker", "changes-since"})
+
+
+def _since(req: ComputeRequest) -> frozenset[str]:
+    """Query parameters later microversions add: changes-before (2.66), user_id and project_id (2.80)."""
+    added = {"changes-before"} if req.version >= v.CHANGES_BEFORE else set()
+    if req.version >= v.MIGRATION_OWNER:
+        added |= {"user_id", "project_id"}
+    return frozenset(added)
 
 
 def migration_view(record: Migration, req: ComputeRequest) -> dict[str, Any]:
@@ -49,6 +57,8 @@ def migration_view(record: Migration, req: ComputeRequest) -> dict[str, Any]:
         body["migration_type"] = record.migration_type
     if req.version >= v.MIGRATIONS_PAGING:
         body["uuid"] = record.uuid
+    if req.version >= v.MIGRATION_OWNER:
+        body.update(user_id=record.user_id, project_id=record.project_id)
     return body
 
 
@@ -57,10 +67,11 @@ def list_migrations(request: Request, req: ComputeRequest = Depends(compute_requ
     policy.enforce(req.context, INDEX, {"project_id": req.context.project_id})
     query = request.query_params
     paged = req.version >= v.MIGRATIONS_PAGING
-    limit = changes_since = None
+    limit = changes_since = changes_before = None
+    known = _PAGED_PARAMETERS | _since(req)
     if paged:
         for name in query:
-            if name not in _PAGED_PARAMETERS:
+            if name not in known:
                 raise errors.BadRequest(
                     f"Invalid input for query parameters {name}. Additional properties are not allowed "
                     f"('{name}' was unexpected)"
@@ -69,10 +80,14 @@ def list_migrations(request: Request, req: ComputeRequest = Depends(compute_requ
         limit = MAX_LIMIT if requested is None else min(requested, MAX_LIMIT)
         if query.get("changes-since"):
             changes_since = parse_time("changes-since", query["changes-since"])
+    if "changes-before" in known and query.get("changes-before"):
+        changes_before = parse_time("changes-before", query["changes-before"])
+    check_change_window(changes_since, changes_before)
+    owners = {name: query.get(name) for name in ("user_id", "project_id") if name in known}
     filters = migrations.MigrationFilters(
         **{name: query.get(name) for name in _FILTERS},
         changes_since=changes_since, marker=query.get("marker") if paged else None, limit=limit,
-        newest_first=paged,
+        newest_first=paged, changes_before=changes_before, **owners,
     )  # fmt: skip
     records = req.service.migrations.matching(filters)
     body: dict[str, Any] = {"migrations": [migration_view(record, req) for record in records]}

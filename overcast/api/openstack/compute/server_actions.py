@@ -105,8 +105,7 @@ def _lock(req: ComputeRequest, uuid: str, value: Any) -> Response:
         body = schemas.parse("lock", schemas.Lock | None, value) or schemas.Lock()
         reason = body.locked_reason
     else:
-        schemas.parse("lock", schemas.NoBody, value)
-        reason = None
+        reason = None  # Nova reads nothing of the lock's body before 2.73
     req.service.actions.lock(req.context, uuid, reason)
     return _accepted()
 

@@ -32,10 +32,23 @@ TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
 SPECIAL_FILTERS = frozenset({"project_id", "tenant_id", "deleted", "soft_deleted", "ip6", *TAG_FILTERS})
 # In Nova's query schema, but their values live where we cannot filter on them (yet).
 UNANSWERABLE_FILTERS = frozenset({
-    "launched_at", "terminated_at", "created_at", "locked_by", "root_device_name", "config_drive",
+    "launched_at", "terminated_at", "created_at", "locked_by", "root_device_name",
     "auto_disk_config", "metadata", "system_metadata", "block_device_mapping", "services", "info_cache",
     "security_groups", "pci_devices", "fixed_ip",
 })  # fmt: skip
+# 2.83 opens these to every member (before, Nova drops them silently for non-admins).
+MEMBER_FILTERS_2_83 = frozenset({
+    "availability_zone", "config_drive", "key_name", "created_at", "launched_at", "terminated_at",
+    "power_state", "task_state", "vm_state", "progress", "user_id",
+})  # fmt: skip
+# Every parameter of Nova's GET /servers query schema: from 2.75 anything else is a 400.
+KNOWN_PARAMETERS = (
+    PAGING | MEMBER_FILTERS | SPECIAL_FILTERS | UNANSWERABLE_FILTERS | MEMBER_FILTERS_2_83
+    | frozenset(EXACT_FILTERS) | frozenset(INTEGER_FILTERS) | frozenset(REGEX_FILTERS)
+    | frozenset({"changes-before", "locked", "uuid", "host", "node", "hostname", "display_description",
+                 "kernel_id", "ramdisk_id", "access_ip_v4", "access_ip_v6", "description", "display_name",
+                 "image_ref", "reservation_id", "launch_index"})
+)  # fmt: skip
 
 
 def _allowed(name: str, version: APIVersion, is_admin: bool) -> bool:
@@ -43,7 +56,17 @@ def _allowed(name: str, version: APIVersion, is_admin: bool) -> bool:
         return True
     if name == "ip6":
         return version >= v.IP6_FILTER
+    if name in ("changes-before", "locked"):
+        return version >= (v.CHANGES_BEFORE if name == "changes-before" else v.LOCKED_REASON)
+    if name in MEMBER_FILTERS_2_83:
+        return version >= v.MEMBER_FILTERS
     return name in TAG_FILTERS and version >= v.TAGS
+
+
+def check_change_window(since: datetime | None, before: datetime | None) -> None:
+    """Nova's 400 when changes-since is after changes-before."""
+    if since is not None and before is not None and since > before:
+        raise errors.BadRequest("The value of changes-since must be less than or equal to changes-before.")
 
 
 def parse_time(name: str, text: str) -> datetime:
@@ -65,6 +88,14 @@ def server_filters(
     query: QueryParams, ctxt: RequestContext, version: APIVersion, *, all_tenants: bool
 ) -> ServerFilters:
     is_admin = ctxt.is_admin
+    if version >= v.STRICT_QUERY:
+        unknown = sorted(set(query) - KNOWN_PARAMETERS)
+        if unknown:
+            raise errors.BadRequest(
+                f"Invalid input for query parameters {unknown[0]}. Additional properties are not allowed "
+                f"({', '.join(repr(name) for name in unknown)} {'was' if len(unknown) == 1 else 'were'} "
+                "unexpected)"
+            )
     given = {name for name in query if name not in PAGING and _allowed(name, version, is_admin)}
     unanswerable = sorted(given & UNANSWERABLE_FILTERS)
     if unanswerable:
@@ -88,7 +119,13 @@ def server_filters(
     regex = {name: query[name] for name in given if name in REGEX_FILTERS}
     project_id = (query.get("project_id") or query.get("tenant_id")) if all_tenants else None
     limit = parse_int("limit", query.get("limit"))
-    changes_since = query.get("changes-since")
+    since_text = query.get("changes-since")
+    changes_since = parse_time("changes-since", since_text) if since_text else None
+    changes_before = (
+        parse_time("changes-before", query["changes-before"])
+        if "changes-before" in given and query["changes-before"] else None
+    )  # fmt: skip
+    check_change_window(changes_since, changes_before)
     return ServerFilters(
         all_tenants=all_tenants,
         project_id=project_id,
@@ -96,7 +133,10 @@ def server_filters(
         strict_status=version >= v.INVALID_STATUS_400,
         image=query.get("image") if "image" in given else None,
         flavor=query.get("flavor") if "flavor" in given else None,
-        changes_since=parse_time("changes-since", changes_since) if changes_since else None,
+        changes_since=changes_since,
+        changes_before=changes_before,
+        locked=parse_bool("locked", query["locked"]) if "locked" in given else None,
+        config_drive=parse_bool("config_drive", query["config_drive"]) if "config_drive" in given else None,
         deleted=deleted,
         soft_deleted=soft_deleted,
         ip=query["ip"] if "ip" in given else None,

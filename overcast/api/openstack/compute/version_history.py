@@ -7,6 +7,8 @@ A reviewer audits ``HISTORY`` row by row. Each row is one of:
 * ``absent`` — the change concerns an API that does not exist here at any microversion (live migration,
   evacuate, volume attachments, network proxies...); such requests fail the same way at every version,
   so claiming the microversion promises nothing we do not do.
+* ``partial`` — we serve the change but for a case the summary names, which answers a clear 4xx at every
+  version instead (a request this cloud cannot carry out yet), never a silent difference.
 
 The named constants are the versions the code compares against (``req.version >= TAGS``), so a grep for
 a constant finds every place that honours its row.
@@ -19,7 +21,7 @@ from typing import Literal
 
 from overcast.api.openstack.compute.microversion import APIVersion
 
-Status = Literal["implemented", "no-op", "absent"]
+Status = Literal["implemented", "no-op", "absent", "partial"]
 
 KEYPAIR_TYPE = APIVersion(2, 2)
 EXTENDED_SERVER_ATTRS = APIVersion(2, 3)
@@ -292,53 +294,56 @@ HISTORY: tuple[Change, ...] = (
          "answers 404 at every version (a cold move here is one RPC cast that never waits in a queue)"),
     _row(66, "implemented", "changes-before filter on servers, instance actions and migrations (with "
          "changes-since, not before it)", _S + "server_filters.py, instance_actions.py, migrations.py"),
-    _row(67, "implemented", "volume_type in block_device_mapping_v2 (a volume mapping is 400 until the "
-         "volume service builds them: V3's os-volume_attachments)", _S + "schemas.py"),
+    _row(67, "implemented", "volume_type accepted in block_device_mapping_v2 items (for the volume a mapping "
+         "creates)", _S + "schemas.py"),
     _row(68, "absent", "live-migrate force flag removed (no live migration)"),
     _row(69, "no-op", "minimal views of servers, services and hypervisors in down cells: one database, no "
          "cells, so no record is ever partial"),
-    _row(70, "implemented", "tag in os-interface bodies (null: no device metadata kept yet); volume "
-         "attachments' tag is V3's os-volume_attachments", _S + "interfaces.py"),
+    _row(70, "implemented", "tag in os-interface bodies (null: no device metadata kept yet) and in "
+         "os-volume_attachments bodies", _S + "interfaces.py, volume_attachments.py"),
     _row(71, "implemented", "server_groups (the group's uuid) in server show, update and rebuild",
          _S + "views.py, compute/server_queries.py"),
     _row(72, "no-op", "neutron ports with resource requests at create: no port here carries a QoS "
          "minimum-bandwidth request, so nothing is refused or scheduled differently"),
     _row(73, "implemented", "lock with locked_reason; locked_reason in server bodies; locked list filter",
          _S + "server_actions.py, views.py, server_filters.py"),
-    _row(74, "implemented", "host and hypervisor_hostname at create (admins; 400 when unknown)",
-         _S + "schemas.py, compute/servers.py"),
+    _row(74, "partial", "host and hypervisor_hostname at create: refused with 400 (no requested "
+         "destination for a build yet)", _S + "schemas.py"),
     _row(75, "implemented", "full server bodies for update and rebuild; unknown list query parameters 400; "
          "flavor swap 0 instead of \"\"", _S + "views.py, server_filters.py"),
     _row(76, "absent", "power-update external event (os-server-external-events is item 3 of issue #16, not "
          "served yet)"),
     _row(77, "implemented", "unshelve may name an availability_zone", _S + "server_actions.py"),
-    _row(78, "implemented", "GET /servers/{id}/topology (NUMA nodes, admins see host numbers)",
+    _row(78, "implemented", "GET /servers/{id}/topology (no server here has a NUMA topology: no nodes)",
          _S + "server_topology.py"),
-    _row(79, "absent", "delete_on_termination on volume attachments (V3's os-volume_attachments)"),
+    _row(79, "implemented", "delete_on_termination when attaching a volume, and shown",
+         _S + "volume_attachments.py"),
     _row(80, "implemented", "os-migrations user_id and project_id filters and fields",
          _S + "migrations.py"),
     _row(81, "absent", "image pre-caching through POST /os-aggregates/{id}/images (compute hosts cache on "
          "demand only)"),
     _row(82, "absent", "accelerator-request-bound external event (no accelerators, no external events API)"),
-    _row(83, "implemented", "non-admins may filter servers by availability_zone, config_drive, key_name, "
-         "created_at, launched_at, terminated_at, power_state, task_state, vm_state, progress, user_id",
-         _S + "server_filters.py"),
+    _row(83, "partial", "non-admins may filter servers by availability_zone, config_drive, key_name, "
+         "power_state, task_state, vm_state, progress, user_id; created_at, launched_at and terminated_at "
+         "are 400 for everyone (no time filters but changes-since/-before)", _S + "server_filters.py"),
     _row(84, "implemented", "instance action events show details", _S + "instance_actions.py"),
-    _row(85, "absent", "PUT os-volume_attachments delete_on_termination (V3's os-volume_attachments)"),
+    _row(85, "implemented", "PUT os-volume_attachments/{id} updates delete_on_termination",
+         _S + "volume_attachments.py"),
     _row(86, "implemented", "flavor extra specs validated: unknown keys of known namespaces refused, "
          "custom namespaces allowed", _S + "flavor_extra_specs.py"),
-    _row(87, "implemented", "stable rescue: rescue of a volume-backed server is 400 until volumes are "
-         "served (no server here is volume-backed)", _S + "server_actions.py"),
+    _row(87, "partial", "stable rescue: image-backed servers rescue as before; a volume-backed server's "
+         "rescue is 400 at every version", _S + "server_actions.py"),
     _row(88, "implemented", "hypervisors lose cpu_info, free/used resources, workload and vms counts; "
          "uptime in show; statistics and /uptime 404", _S + "hypervisors.py"),
-    _row(89, "absent", "volume attachments show attachment_id and bdm_uuid (V3's os-volume_attachments)"),
+    _row(89, "implemented", "volume attachments show attachment_id and bdm_uuid, no longer id",
+         _S + "volume_attachments.py"),
     _row(90, "implemented", "hostname at create, update and rebuild; OS-EXT-SRV-ATTR:hostname shown to all",
          _S + "schemas.py, server_actions.py, views.py"),
-    _row(91, "implemented", "unshelve may name a host (admins) or unpin the zone with null",
-         _S + "server_actions.py"),
+    _row(91, "partial", "unshelve may unpin the zone with a null availability_zone; naming a host is 400 "
+         "(no requested destination for an unshelve yet)", _S + "server_actions.py"),
     _row(92, "implemented", "key pairs are imported only: public_key required", _S + "keypairs.py"),
-    _row(93, "implemented", "rebuild of a volume-backed server (400: no server here is volume-backed)",
-         _S + "server_actions.py"),
+    _row(93, "partial", "rebuild of a volume-backed server: 400 at every version (its root volume cannot "
+         "be reimaged yet)", _S + "server_actions.py"),
     _row(94, "implemented", "hostnames may be FQDNs (up to 255 characters)", _S + "schemas.py"),
     _row(95, "absent", "evacuate leaves the server STOPPED (no evacuate action)"),
     _row(96, "implemented", "pinned_availability_zone in server bodies", _S + "views.py"),

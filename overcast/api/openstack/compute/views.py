@@ -127,14 +127,15 @@ class ServerView:
     def detail(
         self, server: Server, version: APIVersion, audience: Audience, form: Form = "show"
     ) -> dict[str, Any]:
+        shape = _shape(version)
         instance = server.instance
         uuid = instance.uuid
         status = states.status_from_state(instance.vm_state, instance.task_state)
-        everything = form in ("show", "list") or version >= v.FULL_UPDATE_BODIES
+        everything = form in ("show", "list") or shape.full_update_bodies
         image: dict[str, Any] = {"id": instance.image_ref,
                                  "links": [self.links.bookmark("images", instance.image_ref)]}  # fmt: skip
-        if version >= v.IMAGE_PROPERTIES:
-            image["properties"] = dict(server.image_properties or {})
+        if shape.image_properties:
+            image["properties"] = server.image_properties or {}
         body: dict[str, Any] = {
             "id": uuid,
             "name": instance.display_name,
@@ -156,61 +157,61 @@ class ServerView:
         if status in PROGRESS_STATUSES:
             body["progress"] = instance.progress
         if everything:
-            body.update(self._extensions(server, version, audience))
-        elif form == "rebuild" and version >= v.REBUILD_KEY_NAME:
+            self._add_extensions(body, server, shape, audience)
+        elif form == "rebuild" and shape.rebuild_key_name:
             body["key_name"] = instance.key_name
-        if version >= v.LOCKED:
+        if shape.locked:
             body["locked"] = server.locked
-        if version >= v.DESCRIPTION:
+        if shape.description:
             body["description"] = instance.description
-        if version >= v.TAGS:
+        if shape.tags:
             body["tags"] = list(server.tags)
         if status in FAULT_STATUSES and server.fault is not None:
             body["fault"] = fault_view(server.fault, is_admin=audience.extended_attributes)
-        if version >= v.TRUSTED_CERTS:
-            body.update(self._since_2_63(server, version, form))
+        if shape.trusted_certs:
+            self._add_since_2_63(body, server, shape, form)
         return body
 
     @staticmethod
-    def _since_2_63(server: Server, version: APIVersion, form: Form) -> dict[str, Any]:
+    def _add_since_2_63(body: dict[str, Any], server: Server, shape: _Shape, form: Form) -> None:
         """The fields microversions 2.63 to 2.100 added to server bodies."""
         instance = server.instance
-        body: dict[str, Any] = {"trusted_image_certificates": server.trusted_certs}
+        body["trusted_image_certificates"] = server.trusted_certs
         # Nova shows the groups in show, update and rebuild, never in the detail list.
-        if version >= v.SERVER_GROUPS_SHOWN and form != "list":
+        if shape.server_groups and form != "list":
             body["server_groups"] = list(server.server_groups)
-        if version >= v.LOCKED_REASON:
+        if shape.locked_reason:
             body["locked_reason"] = server.locked_reason
-        if version >= v.HOSTNAME:
+        if shape.hostname:
             body["OS-EXT-SRV-ATTR:hostname"] = instance.hostname
-        if version >= v.PINNED_ZONE:
+        if shape.pinned_zone:
             # The zone the server was created (or unshelved) in when one was asked for, as Nova pins it.
             body["pinned_availability_zone"] = instance.availability_zone
-        if version >= v.SCHEDULER_HINTS_SHOWN:
+        if shape.scheduler_hints:
             body["scheduler_hints"] = shown_hints(server.scheduler_hints)
-        return body
 
     @staticmethod
-    def _extensions(server: Server, version: APIVersion, audience: Audience) -> dict[str, Any]:
+    def _add_extensions(body: dict[str, Any], server: Server, shape: _Shape, audience: Audience) -> None:
         """The attributes Nova's extensions add to GET bodies (AZ, config drive, usage, states, ...)."""
         instance = server.instance
-        body: dict[str, Any] = {
-            "OS-EXT-AZ:availability_zone": server.availability_zone,
-            "config_drive": "True" if instance.config_drive else "",
-            "key_name": instance.key_name,
-            "OS-SRV-USG:launched_at": naive_iso(instance.launched_at),
-            "OS-SRV-USG:terminated_at": naive_iso(instance.terminated_at),
-            "OS-EXT-STS:task_state": instance.task_state,
-            "OS-EXT-STS:vm_state": instance.vm_state,
-            "OS-EXT-STS:power_state": instance.power_state,
-            "os-extended-volumes:volumes_attached": [],
-            "security_groups": [{"name": name} for name in instance.security_groups],
-        }
+        body["OS-EXT-AZ:availability_zone"] = server.availability_zone
+        body["config_drive"] = "True" if instance.config_drive else ""
+        body["key_name"] = instance.key_name
+        body["OS-SRV-USG:launched_at"] = naive_iso(instance.launched_at)
+        body["OS-SRV-USG:terminated_at"] = naive_iso(instance.terminated_at)
+        body["OS-EXT-STS:task_state"] = instance.task_state
+        body["OS-EXT-STS:vm_state"] = instance.vm_state
+        body["OS-EXT-STS:power_state"] = instance.power_state
+        body["os-extended-volumes:volumes_attached"] = [
+            volume if shape.extended_server_attrs else {"id": volume["id"]}
+            for volume in server.volumes_attached
+        ]
+        body["security_groups"] = [{"name": name} for name in instance.security_groups]
         if audience.extended_attributes:
             body["OS-EXT-SRV-ATTR:host"] = instance.host
             body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = instance.node
             body["OS-EXT-SRV-ATTR:instance_name"] = instance_name(instance)
-            if version >= v.EXTENDED_SERVER_ATTRS:
+            if shape.extended_server_attrs:
                 body["OS-EXT-SRV-ATTR:reservation_id"] = instance.reservation_id
                 body["OS-EXT-SRV-ATTR:launch_index"] = instance.launch_index
                 body["OS-EXT-SRV-ATTR:hostname"] = instance.hostname
@@ -219,9 +220,42 @@ class ServerView:
                 # Both virt drivers give the root disk the first virtio name once it is built.
                 body["OS-EXT-SRV-ATTR:root_device_name"] = ROOT_DEVICE if instance.launched_at else None
                 body["OS-EXT-SRV-ATTR:user_data"] = instance.user_data
-        if audience.host_status and version >= v.HOST_STATUS:
+        if audience.host_status and shape.host_status:
             body["host_status"] = server.host_status
-        return body
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Which fields a server body has at one microversion, worked out once per version rather than
+    compared field by field for each of a thousand servers."""
+
+    extended_server_attrs: bool
+    host_status: bool
+    locked: bool
+    description: bool
+    tags: bool
+    rebuild_key_name: bool
+    full_update_bodies: bool
+    trusted_certs: bool
+    server_groups: bool
+    locked_reason: bool
+    hostname: bool
+    pinned_zone: bool
+    image_properties: bool
+    scheduler_hints: bool
+
+
+@functools.lru_cache(maxsize=256)
+def _shape(version: APIVersion) -> _Shape:
+    return _Shape(
+        extended_server_attrs=version >= v.EXTENDED_SERVER_ATTRS, host_status=version >= v.HOST_STATUS,
+        locked=version >= v.LOCKED, description=version >= v.DESCRIPTION, tags=version >= v.TAGS,
+        rebuild_key_name=version >= v.REBUILD_KEY_NAME, full_update_bodies=version >= v.FULL_UPDATE_BODIES,
+        trusted_certs=version >= v.TRUSTED_CERTS, server_groups=version >= v.SERVER_GROUPS_SHOWN,
+        locked_reason=version >= v.LOCKED_REASON, hostname=version >= v.HOSTNAME,
+        pinned_zone=version >= v.PINNED_ZONE, image_properties=version >= v.IMAGE_PROPERTIES,
+        scheduler_hints=version >= v.SCHEDULER_HINTS_SHOWN,
+    )  # fmt: skip
 
 
 def shown_hints(hints: Mapping[str, Any] | None) -> dict[str, Any]:
