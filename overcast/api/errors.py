@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
 from overcast import errors
+from overcast.api.openstack.parameter_types import nova_message
 
 LOG = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ def _field_path(location: Sequence[int | str]) -> str:
 
 def _describe(error: dict[str, Any]) -> str:
     location: Sequence[int | str] = error.get("loc", ())
-    message = str(error.get("msg", "is invalid"))
+    message = nova_message(error)
     kind = error.get("type", "")
     if kind == "json_invalid":
         detail = (error.get("ctx") or {}).get("error", "")

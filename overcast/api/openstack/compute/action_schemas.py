@@ -1,19 +1,35 @@
-"""Bodies of POST /servers/{id}/action at microversion 2.1 (the shape of Nova's JSON schemas)."""
+"""Bodies of POST /servers/{id}/action (the shape of Nova's JSON schemas), in Nova's parameter types."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from overcast import errors
-from overcast.api.openstack.compute.schemas import (
-    AccessIPv4,
-    AccessIPv6,
+from overcast.api.openstack.compute.schemas import Hostname, TrustedCerts
+from overcast.api.openstack.parameter_types import (
+    AnyBody,
+    Boolean,
+    Description,
     DiskConfig,
-    Hostname,
+    FlavorRef,
+    IPv4,
+    IPv6,
+    Metadata,
     Name,
-    TrustedCerts,
+    NameOrNone,
+    UserData,
+    integer_rule,
+    reason,
 )
 
 
@@ -31,12 +47,12 @@ class Rescue(_Strict):
 
 
 class Resize(_Strict):
-    flavorRef: Annotated[str, Field(min_length=1)] | Annotated[int, Field(ge=1)]
+    flavorRef: FlavorRef
     disk_config: DiskConfig | None = Field(default=None, alias="OS-DCF:diskConfig")
 
 
 class Migrate(_Strict):
-    """From 2.56 the migrate action may name its destination (before: only null)."""
+    """From 2.56 the migrate action may name its destination (before, Nova reads no value at all)."""
 
     host: Annotated[str, Field(min_length=1, max_length=255)] | None = None
 
@@ -45,34 +61,37 @@ class Rebuild(_Strict):
     imageRef: Annotated[str, Field(min_length=1)]
     name: Name | None = None
     adminPass: str | None = None
-    metadata: dict[str, Any] | None = None
-    accessIPv4: AccessIPv4 | None = None
-    accessIPv6: AccessIPv6 | None = None
+    metadata: Metadata | None = None
+    accessIPv4: IPv4 | None = None
+    accessIPv6: IPv6 | None = None
     disk_config: DiskConfig | None = Field(default=None, alias="OS-DCF:diskConfig")
     # Accepted for compatibility (no config drive files, no ephemeral disks to keep yet).
     personality: list[dict[str, Any]] | None = None
-    preserve_ephemeral: StrictBool | None = None
-    description: Annotated[str, Field(max_length=255)] | None = None
-    key_name: Name | None = None
-    user_data: Annotated[str, Field(max_length=65535)] | None = None
+    preserve_ephemeral: Boolean | None = None
+    description: Description = None
+    key_name: NameOrNone = None
+    user_data: UserData | None = None
     trusted_image_certificates: TrustedCerts = None
     hostname: Hostname | None = None
 
 
 class CreateImage(_Strict):
     name: Name
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
+
+
+# Lines of console output: a number or a string of one, -1 (or null) for all of it.
+ConsoleLength = Annotated[
+    int,
+    PlainValidator(integer_rule(-1, pattern=r"^-?[0-9]+$")),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": -1}, {"type": "string", "pattern": r"^-?[0-9]+$"}]}
+    ),
+]
 
 
 class ConsoleOutput(_Strict):
-    length: int | Annotated[str, Field(pattern=r"^-?[0-9]+$")] | None = None
-
-    @field_validator("length")
-    @classmethod
-    def _at_least_minus_one(cls, value: int | str | None) -> int | str | None:
-        if value is not None and int(value) < -1:
-            raise ValueError("must be -1 or more")
-        return value
+    length: ConsoleLength | None = None
 
 
 class ResetState(_Strict):
@@ -87,11 +106,9 @@ class SecurityGroupAction(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=255)]
 
 
-class _Empty(_Strict):
-    pass
-
-
-NoBody: TypeAdapter[_Empty | None] = TypeAdapter(_Empty | None)
+# The value of an action Nova reads nothing from (os-start, pause, confirmResize...): its schema is
+# `{}`, so null, {} and anything else a client sends are all accepted.
+NoBody: TypeAdapter[Any] = TypeAdapter(AnyBody)
 
 
 def parse(action: str, model: Any, value: Any) -> Any:
@@ -101,10 +118,15 @@ def parse(action: str, model: Any, value: Any) -> Any:
         return adapter.validate_python(value)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in (action, *first["loc"]) if part not in ("_Empty", "none"))
+        where = ".".join(str(part) for part in (action, *first["loc"]) if not _is_union_branch(part))
         raise errors.BadRequest(
-            f"Invalid input for field/attribute {where}. Value: {value}. {first['msg']}"
+            f"Invalid input for field/attribute {where}. Value: {value}. {reason(exc)}"
         ) from None
+
+
+def _is_union_branch(part: int | str) -> bool:
+    # pydantic names the union member it tried (a model's name, "none"); Nova's paths have fields only.
+    return part == "none" or part in {model.__name__ for model in _Strict.__subclasses__()}
 
 
 class Lock(_Strict):

@@ -19,7 +19,11 @@ from overcast.api.openstack.compute.admin_common import (
     nova_time,
 )
 from overcast.api.openstack.compute.microversion import APIVersion
-from overcast.api.openstack.compute.schemas import valid_name
+from overcast.api.openstack.parameter_types import (
+    AzNameWithLeadingTrailingSpaces,
+    NameWithLeadingTrailingSpaces,
+    check,
+)
 from overcast.compute import policies
 from overcast.compute.api.aggregates import AggregateInfo
 
@@ -51,19 +55,17 @@ def aggregate_view(
     return body
 
 
-def _name(value: Any, field: str = "name") -> str:
-    # Nova strips surrounding whitespace from names (common.normalize_name).
-    name = bounded_string(field, value).strip()
-    if not name:
-        raise errors.BadRequest(f"Invalid input for field/attribute {field}: it must not be blank.")
-    try:
-        return valid_name(name)
-    except ValueError as exc:
-        raise errors.BadRequest(f"Invalid input for field/attribute {field}: it {exc}.") from None
+def _name(value: Any) -> str:
+    # Nova takes names with spaces at their ends here and strips them (common.normalize_name).
+    name: str = check(NameWithLeadingTrailingSpaces, "name", value)
+    return name.strip()
 
 
 def _zone(value: Any) -> str | None:
-    return None if value is None else _name(value, "availability_zone")
+    if value is None:
+        return None
+    zone: str = check(AzNameWithLeadingTrailingSpaces, "availability_zone", value)
+    return zone.strip()
 
 
 def _only(fields: dict[str, Any], allowed: set[str], what: str) -> None:

@@ -9,7 +9,6 @@ rather than silently answered with the project's quotas.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
@@ -18,6 +17,7 @@ from overcast import errors, policy
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, json_object
 from overcast.api.openstack.compute.microversion import APIVersion
+from overcast.api.openstack.parameter_types import Boolean, QuotaLimit, check
 from overcast.compute import policies
 from overcast.compute.api.quota_views import QUOTA_CLASS_RESOURCES, QUOTA_SET_RESOURCES
 
@@ -30,11 +30,6 @@ UPDATE = policies.QUOTA_UPDATE
 DELETE = policies.QUOTA_DELETE
 CLASS_SHOW = policies.QUOTA_CLASS_SHOW
 CLASS_UPDATE = policies.QUOTA_CLASS_UPDATE
-
-MAX_LIMIT = 0x7FFFFFFF
-_INTEGER = re.compile(r"^-?[0-9]+$")
-_TRUE = ("true", "1", "on", "yes")
-_FALSE = ("false", "0", "off", "no")
 
 
 NETWORK_QUOTAS = frozenset({"fixed_ips", "floating_ips", "security_group_rules", "security_groups"})
@@ -66,26 +61,6 @@ def _no_user_quotas(request: Request) -> None:
         raise errors.BadRequest("Per-user quotas are not supported: quotas apply to whole projects.")
 
 
-def _limit(name: str, value: Any) -> int:
-    """Nova's quota value: an integer (or a string of one) from -1 (unlimited) to 2**31 - 1."""
-    if isinstance(value, str) and _INTEGER.match(value):
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not -1 <= value <= MAX_LIMIT:
-        raise errors.BadRequest(
-            f"Invalid input for field/attribute {name}. Value: {value!r}. It must be an integer between -1 "
-            f"and {MAX_LIMIT}."
-        )
-    return value
-
-
-def _force(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
-        return value.lower() in _TRUE
-    raise errors.BadRequest(f"Invalid input for field/attribute force. Value: {value!r} is not a boolean.")
-
-
 def _changes(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, int]:
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
@@ -93,7 +68,7 @@ def _changes(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, int]
             f"Invalid input for field/attribute quota_set. Additional properties are not allowed "
             f"({', '.join(repr(name) for name in unknown)} were unexpected)"
         )
-    return {name: _limit(name, value) for name, value in fields.items()}
+    return {name: check(QuotaLimit, name, value) for name, value in fields.items()}
 
 
 # --- os-quota-sets --------------------------------------------------------------------------------
@@ -137,7 +112,7 @@ def update_quota_set(
     policy.enforce(req.context, UPDATE, {"project_id": project_id})
     _no_user_quotas(request)
     fields = dict(json_object(body, "quota_set"))
-    force = _force(fields.pop("force")) if "force" in fields else False
+    force = check(Boolean, "force", fields.pop("force")) if "force" in fields else False
     shown = quota_set_resources(req.compute.version)
     changes = _changes(fields, shown)
     req.admin.quotas.check_project(project_id)

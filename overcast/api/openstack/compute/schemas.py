@@ -6,83 +6,38 @@ field the requested microversion does not know into Nova's 400 ("Additional prop
 
 from __future__ import annotations
 
-import ipaddress
-import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from overcast import errors
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.microversion import APIVersion
-from overcast.digits import DB_MAX_INT
+from overcast.api.openstack.parameter_types import (
+    AzName,
+    Boolean,
+    Description,
+    DiskConfig,
+    FlavorDescription,
+    FlavorId,
+    FlavorNonNegative,
+    FlavorPositive,
+    FlavorRef,
+    IpAddress,
+    Metadata,
+    Name,
+    PositiveInteger,
+    RxtxFactor,
+    Tag,
+    UserData,
+    Uuid,
+)
+from overcast.api.openstack.parameter_types import IPv4 as AccessIPv4
+from overcast.api.openstack.parameter_types import IPv6 as AccessIPv6
 
-# Nova's SQL_SP_FLOAT_MAX: the largest single-precision float a column holds (rxtx_factor).
-SQL_SP_FLOAT_MAX = 3.40282e38
-
-
-def _is_printable(char: str) -> bool:
-    """Nova's rule: not "other" (control, format, surrogate, private, unassigned) nor a line or
-    paragraph separator; horizontal spaces (Zs) are printable. Its name pattern lists the Basic
-    Multilingual Plane only, so characters beyond it (emoji) are refused as well."""
-    category = unicodedata.category(char)
-    return (
-        ord(char) < 0xFFFF and not category.startswith("C")
-        and (not category.startswith("Z") or category == "Zs")
-    )  # fmt: skip
-
-
-def valid_name(value: str) -> str:
-    """Nova's parameter_types.name (valid_name_regex): printable, no leading or trailing whitespace."""
-    if not all(_is_printable(char) for char in value):
-        raise ValueError("must be printable characters")
-    if unicodedata.category(value[:1] or "x") == "Zs" or unicodedata.category(value[-1:] or "x") == "Zs":
-        raise ValueError("must not start or end with whitespace")
-    return value
-
-
-def _ipv4(value: str) -> str:
-    """Nova's format "ipv4": a dotted quad."""
-    try:
-        ipaddress.IPv4Address(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a 'ipv4'") from None
-    return value
-
-
-def _ipv6(value: str) -> str:
-    """Nova's format "ipv6", without a zone (fe80::1%eth0 names an interface, not an address)."""
-    try:
-        address = ipaddress.IPv6Address(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a 'ipv6'") from None
-    if address.scope_id:
-        raise ValueError(f"{value!r} is not a 'ipv6'")
-    return value
-
-
-# Nova's parameter_types, shared by every compute request model.
-Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(valid_name)]
-AccessIPv4 = Annotated[str, AfterValidator(_ipv4)]
-AccessIPv6 = Annotated[str, AfterValidator(_ipv6)]
-# flavor_param_positive / flavor_param_non_negative: integers (or digit strings) within the column's range.
-FlavorPositive = Annotated[int, Field(ge=1, le=DB_MAX_INT)]
-FlavorNonNegative = Annotated[int, Field(ge=0, le=DB_MAX_INT)]
-DiskConfig = Literal["AUTO", "MANUAL"]
-Description = Annotated[str, Field(max_length=255)] | None
-Tag = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[^,/]*$")]
-Uuid = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
-                                     r"[0-9a-fA-F]{12}$")]  # fmt: skip
 BootIndex = StrictInt | Annotated[str, Field(pattern=r"^-?[0-9]+$")] | None
-Boolish = StrictBool | Literal["true", "True", "TRUE", "false", "False", "FALSE", "1", "0", "yes", "no"]
-
-
-def _printable(value: str | None) -> str | None:
-    if value is not None and not all(ch.isprintable() or ch in "\n\r\t" for ch in value):
-        raise ValueError("must be printable characters")
-    return value
 
 
 class _Strict(BaseModel):
@@ -124,7 +79,7 @@ class SecurityGroupRef(_Strict):
 class NetworkRequest(_Strict):
     uuid: str | None = None
     port: Uuid | None = None
-    fixed_ip: str | None = None
+    fixed_ip: IpAddress | None = None
     tag: Tag | None = None
 
 
@@ -142,11 +97,11 @@ class BlockDeviceMapping(_Strict):
     virtual_name: Annotated[str, Field(max_length=255)] | None = None
     volume_id: str | None = None
     snapshot_id: str | None = None
-    volume_size: StrictInt | Annotated[str, Field(pattern=r"^[0-9]+$")] | None = None
+    volume_size: FlavorPositive | None = None
     device_name: (
         Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[a-zA-Z0-9._\-r/]*$")] | None
     ) = None
-    delete_on_termination: Boolish | None = None
+    delete_on_termination: Boolean | None = None
     no_device: Any = None
     connection_info: Annotated[str, Field(max_length=16777215)] | None = None
     tag: Tag | None = None
@@ -174,19 +129,19 @@ def check_hostname(hostname: str | None, version: APIVersion) -> None:
 class ServerCreateFields(_Strict):
     name: Name
     imageRef: Annotated[str, Field(max_length=255)] | None = None
-    flavorRef: Annotated[str, Field(min_length=1, max_length=255)]
-    metadata: dict[str, str] = Field(default_factory=dict)
+    flavorRef: FlavorRef
+    metadata: Metadata = Field(default_factory=dict)
     key_name: Name | None = None
     adminPass: str | None = None
-    availability_zone: Name | None = None
+    availability_zone: AzName | None = None
     security_groups: list[SecurityGroupRef] | None = None
-    user_data: Annotated[str, Field(max_length=65535)] | None = None
+    user_data: UserData | None = None
     accessIPv4: AccessIPv4 | None = None
     accessIPv6: AccessIPv6 | None = None
-    config_drive: StrictBool | Literal["true", "True", "false", "False", ""] | None = None
-    min_count: Annotated[int, Field(ge=1)] = 1
-    max_count: Annotated[int, Field(ge=1)] | None = None
-    return_reservation_id: StrictBool = False
+    config_drive: Boolean | None = None
+    min_count: PositiveInteger = 1
+    max_count: PositiveInteger | None = None
+    return_reservation_id: Boolean = False
     disk_config: DiskConfig | None = Field(default=None, alias="OS-DCF:diskConfig")
     networks: list[NetworkRequest] | Literal["auto", "none"] | None = None
     block_device_mapping_v2: list[BlockDeviceMapping] | None = None
@@ -197,8 +152,6 @@ class ServerCreateFields(_Strict):
     tags: Annotated[list[Tag], Field(max_length=50)] | None = None
     trusted_image_certificates: TrustedCerts = None
     hostname: Hostname | None = None
-
-    _description = field_validator("description")(_printable)
 
 
 # 2.63's trusted_image_certificates: 1-50 distinct non-empty ids, or null.
@@ -259,8 +212,6 @@ class ServerUpdateFields(_Strict):
     description: Description = None
     hostname: Hostname | None = None
 
-    _description = field_validator("description")(_printable)
-
 
 class ServerUpdateBody(_Strict):
     server: ServerUpdateFields
@@ -274,17 +225,15 @@ class ServerUpdateBody(_Strict):
 
 class FlavorCreateFields(_Strict):
     name: Name
-    id: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[\w\.\- ]*$")] | None = None
+    id: FlavorId = None
     ram: FlavorPositive
     vcpus: FlavorPositive
     disk: FlavorNonNegative
     ephemeral: FlavorNonNegative = Field(default=0, alias="OS-FLV-EXT-DATA:ephemeral")
     swap: FlavorNonNegative = 0
-    rxtx_factor: Annotated[float, Field(gt=0, le=SQL_SP_FLOAT_MAX)] = 1.0
-    is_public: StrictBool = Field(default=True, alias="os-flavor-access:is_public")
-    description: Annotated[str, Field(max_length=65535)] | None = None
-
-    _description = field_validator("description")(_printable)
+    rxtx_factor: RxtxFactor = 1.0
+    is_public: Boolean = Field(default=True, alias="os-flavor-access:is_public")
+    description: FlavorDescription = None
 
 
 class FlavorCreateBody(_Strict):
@@ -292,9 +241,7 @@ class FlavorCreateBody(_Strict):
 
 
 class FlavorUpdateFields(_Strict):
-    description: Annotated[str, Field(max_length=65535)] | None
-
-    _description = field_validator("description")(_printable)
+    description: FlavorDescription
 
 
 class FlavorUpdateBody(_Strict):

@@ -67,7 +67,7 @@ def _migrate(req: ComputeRequest, uuid: str, value: Any) -> Response:
         body = schemas.parse("migrate", schemas.Migrate | None, value)
         host = body.host if body is not None else None
     else:
-        schemas.parse("migrate", None, value)
+        schemas.parse("migrate", schemas.NoBody, value)
         host = None
     req.service.actions.migrate(req.context, uuid, host)
     return _accepted()

@@ -33,12 +33,6 @@ def audience(req: ComputeRequest, project_id: str | None = None) -> Audience:
     )
 
 
-def _config_drive(value: bool | str | None) -> bool:
-    if isinstance(value, bool):
-        return value
-    return (value or "").lower() == "true"
-
-
 @router.post("/servers", status_code=202)
 def create_server(body: ServerCreateBody, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
     policy.enforce(req.context, policies.SERVERS_CREATE, _target(req))
@@ -54,7 +48,7 @@ def create_server(body: ServerCreateBody, req: ComputeRequest = Depends(compute_
         metadata=fields.metadata, key_name=fields.key_name, admin_password=fields.adminPass,
         availability_zone=fields.availability_zone, security_groups=groups, user_data=fields.user_data,
         access_ip_v4=fields.accessIPv4, access_ip_v6=fields.accessIPv6,
-        config_drive=_config_drive(fields.config_drive), disk_config=fields.disk_config or "MANUAL",
+        config_drive=bool(fields.config_drive), disk_config=fields.disk_config or "MANUAL",
         min_count=fields.min_count, max_count=fields.max_count or fields.min_count,
         scheduler_hints=body.scheduler_hints or body.scheduler_hints_sdk or {},
         description=fields.description, tags=tuple(fields.tags or ()),

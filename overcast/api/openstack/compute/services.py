@@ -16,6 +16,7 @@ from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, bounded_string, nova_time
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.compute.schemas import refuse_fields
+from overcast.api.openstack.parameter_types import Boolean, check
 from overcast.compute import policies
 from overcast.compute.api.hosts import ServiceInfo
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
@@ -26,9 +27,6 @@ router = APIRouter()
 LIST = policies.SERVICES_LIST
 UPDATE = policies.SERVICES_UPDATE
 DELETE = policies.SERVICES_DELETE
-
-_TRUE = ("true", "1", "yes", "on", "t", "y")
-_FALSE = ("false", "0", "no", "off", "f", "n")
 
 
 def service_view(service: ServiceInfo, version: APIVersion) -> dict[str, Any]:
@@ -45,15 +43,6 @@ def service_view(service: ServiceInfo, version: APIVersion) -> dict[str, Any]:
     if version >= v.FORCED_DOWN:
         body["forced_down"] = service.forced_down
     return body
-
-
-def _strict_bool(name: str, value: Any) -> bool:
-    """Nova's parameter_types.boolean: a JSON boolean or one of its boolean words."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
-        return value.lower() in _TRUE
-    raise errors.BadRequest(f"Invalid input for field/attribute {name}. Value: {value!r}. Not a boolean.")
 
 
 def _object(body: Any) -> dict[str, Any]:
@@ -92,7 +81,7 @@ def _update_by_uuid(service_id: str, body: dict[str, Any], req: AdminRequest) ->
         if not disabled and reason:
             raise errors.BadRequest("Specifying 'disabled_reason' with status 'enabled' is invalid.")
     if "forced_down" in body:
-        forced_down = _strict_bool("forced_down", body["forced_down"])
+        forced_down = check(Boolean, "forced_down", body["forced_down"])
     if disabled is None and forced_down is None:
         raise errors.BadRequest(
             "No updates were requested. Fields 'status' or 'forced_down' should be specified."
@@ -136,7 +125,7 @@ def update_service(
             raise errors.BadRequest(
                 "Invalid input for field/attribute service: 'forced_down' is a required property"
             )
-        forced_down = _strict_bool("forced_down", body["forced_down"])
+        forced_down = check(Boolean, "forced_down", body["forced_down"])
         req.admin.hosts.set_forced_down(host, binary, forced_down)
         result["forced_down"] = forced_down
     else:
