@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from overcast.volume.drivers.base import GiB
+from overcast.volume.drivers.base import GiB, VolumeDriverError
 from overcast.volume.drivers.choice import can_serve_iscsi
 from overcast.volume.drivers.iscsi import IscsiVolumeDriver
 from tests.support.ports import free_port
@@ -161,6 +161,27 @@ def test_a_restarted_service_serves_the_same_exports(driver: IscsiVolumeDriver) 
     assert driver.exports() == {attachment_id}
     assert qemu_io(image_opts(before["data"]), "read 0 4k").returncode == 0
     assert driver.export(attachment_id, volume_id, CONNECTOR) == before
+
+
+def test_another_pool_on_the_same_port_neither_adopts_nor_stops_its_tgtd(
+    driver: IscsiVolumeDriver, tmp_path: Path
+) -> None:
+    volume_id = new_id()
+    driver.create_volume(volume_id, 1)
+    data = driver.export(new_id(), volume_id, CONNECTOR)["data"]
+    intruder = IscsiVolumeDriver(tmp_path / "other", portal_address="127.0.0.1", port=driver.port)
+    intruder.init_host("host-b")
+    try:
+        with pytest.raises(VolumeDriverError, match="Another tgtd"):
+            intruder.tgtd.start()
+        other_volume = new_id()
+        intruder.create_volume(other_volume, 1)
+        with pytest.raises(VolumeDriverError, match="is not running"):
+            intruder.export(new_id(), other_volume, CONNECTOR)
+        assert {iqn for _, iqn in driver.tgtd.targets()} == {data["target_iqn"]}
+    finally:
+        intruder.cleanup_host()
+    assert qemu_io(image_opts(data), "read 0 4k").returncode == 0
 
 
 def _bench(args: list[str]) -> float:

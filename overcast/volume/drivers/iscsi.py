@@ -59,9 +59,14 @@ class IscsiVolumeDriver(FilePoolDriver):
     def init_host(self, host: str) -> None:
         self._prepare_pool()
         self.exports_dir.mkdir(exist_ok=True, mode=0o700)
-        with self._lock:
-            self.tgtd.start()
-            self.restore_exports()
+        try:
+            with self._lock:
+                self.tgtd.start()
+                self.restore_exports()
+        except TgtError:
+            # The service still starts (volumes are created, deleted, copied); attaching fails with this
+            # error until the supervisor's next try succeeds.
+            LOG.exception("tgtd could not start: no volume can be attached until it does")
         self.supervisor.start()
 
     def cleanup_host(self) -> None:
@@ -135,6 +140,8 @@ class IscsiVolumeDriver(FilePoolDriver):
     def extend_volume(self, volume_id: str, size_gb: int) -> None:
         with self._lock:
             super().extend_volume(volume_id, size_gb)
+            if not self.tgtd.ready():
+                return  # a restarted tgtd makes its LUNs over the grown file
             targets = dict((iqn, tid) for tid, iqn in self.tgtd.targets())
             for record in self._records():
                 tid = targets.get(record["iqn"])
@@ -210,6 +217,9 @@ class IscsiVolumeDriver(FilePoolDriver):
             )
 
     def _remove_target_of(self, record: dict[str, Any]) -> None:
+        if not self.tgtd.ready():
+            # No tgtd of ours runs: the target went with it, and a restart re-creates only recorded ones.
+            return
         for tid, iqn in self.tgtd.targets():
             if iqn == record["iqn"]:
                 self._delete_target(tid)

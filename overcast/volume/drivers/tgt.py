@@ -53,11 +53,21 @@ class Tgtd:
     def alive(self) -> bool:
         return self._answers()
 
+    def ready(self) -> bool:
+        """Whether this pool's own tgtd runs and answers (tgtadm calls are refused otherwise)."""
+        return self._owned() and self._answers()
+
     def start(self) -> bool:
-        """Make sure our tgtd runs; True when it was (re)started empty, False when a live one was adopted."""
+        """Make sure our tgtd runs; True when it was (re)started empty, False when a live one was adopted.
+        A tgtd on our control port that this pool did not start (another cloud's) is refused, not used."""
         if self._answers():
-            LOG.info("adopting the running tgtd on control port %s", self.control_port)
-            return False
+            if self._owned():
+                LOG.info("adopting the running tgtd on control port %s", self.control_port)
+                return False
+            raise TgtError(
+                f"Another tgtd (not this volume host's) answers on control port {self.control_port}: "
+                "give this volume host its own iscsi_port."
+            )
         self._kill_recorded()
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         portal = f"{self.portal_address}:{self.port}"
@@ -88,35 +98,39 @@ class Tgtd:
 
     def ensure_running(self) -> bool:
         """Restart tgtd if it died; True when it had to (its targets are gone and must be re-created)."""
-        if self._process is not None and self._process.poll() is None and self._answers():
-            return False
-        if self._process is None and self._answers():
+        if self._owned() and self._answers():
             return False
         LOG.warning("tgtd on control port %s is not answering: restarting it", self.control_port)
         self._reap()
         return self.start()
 
     def stop(self) -> None:
-        if self._answers():
+        if self._owned() and self._answers():
             for tid, _ in self.targets():
                 with contextlib.suppress(TgtError):
                     self.tgtadm(
                         "--lld", "iscsi", "--op", "delete", "--mode", "target", "--tid", str(tid), "--force"
                     )
             with contextlib.suppress(TgtError):
-                self.tgtadm("--op", "delete", "--mode", "system")
-        deadline = time.monotonic() + 5
-        while self._answers() and time.monotonic() < deadline:
-            time.sleep(0.05)
+                self._tgtadm("--op", "delete", "--mode", "system")
+            deadline = time.monotonic() + 5
+            while self._answers() and time.monotonic() < deadline:
+                time.sleep(0.05)
         self._kill_recorded()
         self._reap()
 
     def _answers(self) -> bool:
         try:
-            self.tgtadm("--op", "show", "--mode", "sys")
+            self._tgtadm("--op", "show", "--mode", "sys")
         except TgtError:
             return False
         return True
+
+    def _owned(self) -> bool:
+        """Whether a tgtd this pool started (in this process or a previous run of it) is alive."""
+        if self._process is not None:
+            return self._process.poll() is None
+        return self._recorded_pid() is not None
 
     def _recorded_pid(self) -> int | None:
         try:
@@ -147,6 +161,13 @@ class Tgtd:
 
     # --- tgtadm -----------------------------------------------------------------------------------
     def tgtadm(self, *args: str) -> str:
+        """Run tgtadm against this pool's own tgtd; refused when what answers on the control port is not
+        it (another cloud's targets are not ours to change)."""
+        if not self._owned():
+            raise TgtError(f"This volume host's tgtd (control port {self.control_port}) is not running.")
+        return self._tgtadm(*args)
+
+    def _tgtadm(self, *args: str) -> str:
         command = ["tgtadm", "--control-port", str(self.control_port), *args]
         try:
             result = subprocess.run(
