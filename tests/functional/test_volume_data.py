@@ -20,6 +20,7 @@ from overcast.volume.drivers.fake import FakeVolumeDriver
 from overcast.volume.manager import VolumeManager
 from tests.support.cloud import InProcessCloud, project_token
 from tests.support.waiting import wait_until
+from tests.unit.volume.driver_contract import read_at, write_at
 
 VOLUME_HOST = "volume-1"
 MIB = 1024 * 1024
@@ -62,18 +63,6 @@ def v3(conn: Connection) -> BlockStorageV3:
     return proxy
 
 
-def write(driver: FakeVolumeDriver, volume_id: str, offset: int, data: bytes) -> None:
-    with driver.open_volume(volume_id, writable=True) as handle:
-        handle.seek(offset)
-        handle.write(data)
-
-
-def read(driver: FakeVolumeDriver, volume_id: str, offset: int, length: int) -> bytes:
-    with driver.open_volume(volume_id, writable=False) as handle:
-        handle.seek(offset)
-        return handle.read(length)
-
-
 def new_volume(demo: Connection, size: int = 1, name: str = "data") -> Any:
     volume = demo.block_storage.create_volume(size=size, name=name)
     return wait_for(demo.block_storage.get_volume, volume.id, "available")
@@ -83,7 +72,7 @@ def test_snapshot_and_volume_from_snapshot_with_openstacksdk(
     demo: Connection, driver: FakeVolumeDriver
 ) -> None:
     volume = new_volume(demo)
-    write(driver, volume.id, 0, b"snapshot me")
+    write_at(driver, volume.id, 0, b"snapshot me")
     snapshot = demo.block_storage.create_snapshot(volume_id=volume.id, name="snap", metadata={"k": "v"})
     snapshot = wait_for(demo.block_storage.get_snapshot, snapshot.id, "available")
     assert (snapshot.size, snapshot.name, snapshot.metadata, snapshot.progress) == (
@@ -94,11 +83,11 @@ def test_snapshot_and_volume_from_snapshot_with_openstacksdk(
     )
     assert snapshot.user_id and snapshot.consumes_quota is True
     assert snapshot.id in [s.id for s in demo.block_storage.snapshots(details=True, volume_id=volume.id)]
-    write(driver, volume.id, 0, b"overwritten")
+    write_at(driver, volume.id, 0, b"overwritten")
 
     copy = demo.block_storage.create_volume(snapshot_id=snapshot.id, name="copy")
     copy = wait_for(demo.block_storage.get_volume, copy.id, "available")
-    assert read(driver, copy.id, 0, 11) == b"snapshot me"
+    assert read_at(driver, copy.id, 0, 11) == b"snapshot me"
 
     demo.block_storage.delete_snapshot(snapshot)
     demo.block_storage.wait_for_delete(snapshot, wait=30)
@@ -109,11 +98,11 @@ def test_full_incremental_restore_and_volume_from_backup_with_openstacksdk(
 ) -> None:
     volume = new_volume(demo)
     first = os.urandom(MIB)
-    write(driver, volume.id, 0, first)
+    write_at(driver, volume.id, 0, first)
     full = demo.block_storage.create_backup(volume_id=volume.id, name="full")
     full = wait_for(demo.block_storage.get_backup, full.id, "available")
     assert (full.size, full.is_incremental, full.volume_id) == (1, False, volume.id)
-    write(driver, volume.id, 512 * MIB, b"second state")
+    write_at(driver, volume.id, 512 * MIB, b"second state")
     incremental = demo.block_storage.create_backup(volume_id=volume.id, name="inc", is_incremental=True)
     incremental = wait_for(demo.block_storage.get_backup, incremental.id, "available")
     assert incremental.is_incremental and incremental.object_count < full.object_count + 1
@@ -124,22 +113,22 @@ def test_full_incremental_restore_and_volume_from_backup_with_openstacksdk(
         demo.block_storage.delete_backup(full)
 
     # Change the volume again, then restore the full backup onto it: the first state comes back.
-    write(driver, volume.id, 0, b"third state")
+    write_at(driver, volume.id, 0, b"third state")
     demo.block_storage.restore_backup(full, volume=volume.id)
     wait_for(demo.block_storage.get_backup, full.id, "available")
     wait_for(demo.block_storage.get_volume, volume.id, "available")
-    assert read(driver, volume.id, 0, MIB) == first
-    assert read(driver, volume.id, 512 * MIB, 12) == bytes(12)
+    assert read_at(driver, volume.id, 0, MIB) == first
+    assert read_at(driver, volume.id, 512 * MIB, 12) == bytes(12)
 
     # The incremental one into a new volume (restore with a name) and through 3.47's backup_id.
     restored = demo.block_storage.restore_backup(incremental, name="restored")
     restored_volume = wait_for(demo.block_storage.get_volume, restored.volume_id, "available")
     assert restored_volume.name == "restored"
-    assert read(driver, restored_volume.id, 0, MIB) == first
-    assert read(driver, restored_volume.id, 512 * MIB, 12) == b"second state"
+    assert read_at(driver, restored_volume.id, 0, MIB) == first
+    assert read_at(driver, restored_volume.id, 512 * MIB, 12) == b"second state"
     from_backup = demo.block_storage.create_volume(backup_id=incremental.id, name="from-backup")
     from_backup = wait_for(demo.block_storage.get_volume, from_backup.id, "available")
-    assert read(driver, from_backup.id, 512 * MIB, 12) == b"second state"
+    assert read_at(driver, from_backup.id, 512 * MIB, 12) == b"second state"
 
     demo.block_storage.delete_backup(incremental)
     demo.block_storage.wait_for_delete(incremental, wait=30)
@@ -255,24 +244,24 @@ def test_revert_to_the_latest_snapshot_with_openstacksdk_and_the_cli(
     cloud: InProcessCloud, demo: Connection, driver: FakeVolumeDriver
 ) -> None:
     volume = new_volume(demo, name="revertible")
-    write(driver, volume.id, 0, b"version one")
+    write_at(driver, volume.id, 0, b"version one")
     older = demo.block_storage.create_snapshot(volume_id=volume.id, name="older")
     wait_for(demo.block_storage.get_snapshot, older.id, "available")
-    write(driver, volume.id, 0, b"version two")
+    write_at(driver, volume.id, 0, b"version two")
     latest = demo.block_storage.create_snapshot(volume_id=volume.id, name="latest")
     wait_for(demo.block_storage.get_snapshot, latest.id, "available")
-    write(driver, volume.id, 0, b"version 3!!")
+    write_at(driver, volume.id, 0, b"version 3!!")
 
     with pytest.raises(exceptions.BadRequestException, match="not the latest"):
         v3(demo).revert_volume_to_snapshot(volume.id, older.id)
     v3(demo).revert_volume_to_snapshot(volume.id, latest.id)
     wait_for(demo.block_storage.get_volume, volume.id, "available")
-    assert read(driver, volume.id, 0, 11) == b"version two"
+    assert read_at(driver, volume.id, 0, 11) == b"version two"
 
-    write(driver, volume.id, 0, b"version 4!!")
+    write_at(driver, volume.id, 0, b"version 4!!")
     cloud.openstack("--os-volume-api-version", "3.40", "volume", "revert", "latest")
     wait_for(demo.block_storage.get_volume, volume.id, "available")
-    assert read(driver, volume.id, 0, 11) == b"version two"
+    assert read_at(driver, volume.id, 0, 11) == b"version two"
 
 
 def test_admin_actions_on_snapshots_and_backups(cloud: InProcessCloud, demo: Connection) -> None:

@@ -16,6 +16,7 @@ from overcast.volume.api.service import VolumeAPI
 from overcast.volume.backup import BackupEngine
 from overcast.volume.data_actions import DataActions
 from overcast.volume.drivers.fake import FakeVolumeDriver
+from tests.unit.volume.driver_contract import read_at, write_at
 from tests.unit.volume.volume_api_support import HOST, RecordingHosts, register_volume_host, volume_api
 
 CHUNK = 1024 * 1024
@@ -95,13 +96,14 @@ def in_process_cloud(db: Database, tmp_path: Path) -> tuple[VolumeAPI, InProcess
 
 def write_volume(host: InProcessHost, volume_id: str, offset: int, data: bytes) -> None:
     assert host.driver is not None
-    with host.driver.open_volume(volume_id, writable=True) as handle:
-        handle.seek(offset)
-        handle.write(data)
+    write_at(host.driver, volume_id, offset, data)
 
 
 def read_volume(host: InProcessHost, volume_id: str, offset: int, length: int) -> bytes:
     assert host.driver is not None
-    with host.driver.open_volume(volume_id, writable=False) as handle:
-        handle.seek(offset)
-        return handle.read(length)
+    return read_at(host.driver, volume_id, offset, length)
+
+
+def usage(api: VolumeAPI, project: str | None) -> dict[str, int]:
+    with api.db.reader() as session:
+        return api.quota_engine.get_usage(session, project or "")

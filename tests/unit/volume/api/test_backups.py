@@ -9,23 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from overcast.db import Database
 from overcast.errors import BadRequest, Forbidden, NotFound, RequestTooLarge
 from overcast.volume import states
 from overcast.volume.api.backups import BackupRequest
 from overcast.volume.api.service import VolumeAPI
-from tests.unit.volume.data_support import CHUNK, InProcessHost, in_process_cloud, read_volume, write_volume
+from tests.unit.volume.data_support import CHUNK, InProcessHost, read_volume, usage, write_volume
 from tests.unit.volume.volume_api_support import ADMIN, ALICE, BOB
-
-
-@pytest.fixture
-def cloud(db: Database, tmp_path: Path) -> tuple[VolumeAPI, InProcessHost]:
-    return in_process_cloud(db, tmp_path)
-
-
-def usage(api: VolumeAPI, project: str) -> dict[str, int]:
-    with api.db.reader() as session:
-        return api.quota_engine.get_usage(session, project)
 
 
 def status(api: VolumeAPI, volume_id: str) -> str:

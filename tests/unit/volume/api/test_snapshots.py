@@ -4,27 +4,14 @@ bad input each a clear 4xx that makes nothing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from overcast.db import Database
 from overcast.errors import BadRequest, Forbidden, NotFound, RequestTooLarge
 from overcast.volume import states
 from overcast.volume.api.service import VolumeAPI
 from overcast.volume.drivers.base import GiB
-from tests.unit.volume.data_support import InProcessHost, in_process_cloud, read_volume, write_volume
+from tests.unit.volume.data_support import InProcessHost, read_volume, usage, write_volume
 from tests.unit.volume.volume_api_support import ADMIN, ALICE, BOB
-
-
-@pytest.fixture
-def cloud(db: Database, tmp_path: Path) -> tuple[VolumeAPI, InProcessHost]:
-    return in_process_cloud(db, tmp_path)
-
-
-def usage(api: VolumeAPI, project: str) -> dict[str, int]:
-    with api.db.reader() as session:
-        return api.quota_engine.get_usage(session, project)
 
 
 def set_status(api: VolumeAPI, volume_id: str, status: str) -> None:

@@ -3,27 +3,14 @@ project moving the volume, its snapshots and their quota in one transaction, and
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
-from overcast.db import Database
 from overcast.db.models.volume_backup import VolumeTransfer
 from overcast.errors import BadRequest, NotFound, RequestTooLarge
 from overcast.volume.api.service import VolumeAPI
-from tests.unit.volume.data_support import InProcessHost, in_process_cloud
+from tests.unit.volume.data_support import InProcessHost, usage
 from tests.unit.volume.volume_api_support import ADMIN, ALICE, BOB
-
-
-@pytest.fixture
-def cloud(db: Database, tmp_path: Path) -> tuple[VolumeAPI, InProcessHost]:
-    return in_process_cloud(db, tmp_path)
-
-
-def usage(api: VolumeAPI, project: str | None) -> dict[str, int]:
-    with api.db.reader() as session:
-        return api.quota_engine.get_usage(session, project or "")
 
 
 def test_accept_moves_volume_snapshots_and_quota(cloud: tuple[VolumeAPI, InProcessHost]) -> None:

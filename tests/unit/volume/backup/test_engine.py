@@ -11,6 +11,7 @@ import pytest
 from overcast.image.stores import FilesystemStore
 from overcast.volume.backup import BackupCorrupt, BackupEngine, BackupSettings, Manifest, build_backup_store
 from overcast.volume.drivers.fake import FakeVolumeDriver
+from tests.unit.volume.driver_contract import read_at, write_at
 
 CHUNK = 256 * 1024
 SIZE = 1024**3
@@ -31,18 +32,6 @@ def store(tmp_path: Path) -> FilesystemStore:
 @pytest.fixture
 def engine(store: FilesystemStore) -> BackupEngine:
     return BackupEngine(store, chunk_size=CHUNK, compression="zlib", workers=2)
-
-
-def write(driver: FakeVolumeDriver, volume_id: str, offset: int, data: bytes) -> None:
-    with driver.open_volume(volume_id, writable=True) as handle:
-        handle.seek(offset)
-        handle.write(data)
-
-
-def read(driver: FakeVolumeDriver, volume_id: str, offset: int, length: int) -> bytes:
-    with driver.open_volume(volume_id, writable=False) as handle:
-        handle.seek(offset)
-        return handle.read(length)
 
 
 def backup(engine: BackupEngine, driver: FakeVolumeDriver, backup_id: str, volume_id: str,
@@ -66,9 +55,9 @@ def test_full_backup_stores_only_data_chunks_and_restores_the_same_bytes(
     driver.create_volume("vol-a", 1)
     text = b"overcast backup " * 1000
     random = os.urandom(CHUNK + 17)
-    write(driver, "vol-a", 0, text)
-    write(driver, "vol-a", 100 * CHUNK + 5, random)
-    write(driver, "vol-a", SIZE - 3, b"end")
+    write_at(driver, "vol-a", 0, text)
+    write_at(driver, "vol-a", 100 * CHUNK + 5, random)
+    write_at(driver, "vol-a", SIZE - 3, b"end")
 
     manifest, location = backup(engine, driver, "bk-1", "vol-a")
 
@@ -85,20 +74,20 @@ def test_full_backup_stores_only_data_chunks_and_restores_the_same_bytes(
     driver.create_volume("vol-b", 2)
     with driver.open_volume("vol-b", writable=True) as target:
         engine.restore(manifest, target, target_is_zeroed=True)
-    assert read(driver, "vol-b", 0, len(text)) == text
-    assert read(driver, "vol-b", 100 * CHUNK + 5, len(random)) == random
-    assert read(driver, "vol-b", SIZE - 3, 3) == b"end"
-    assert read(driver, "vol-b", SIZE, 16) == bytes(16)
+    assert read_at(driver, "vol-b", 0, len(text)) == text
+    assert read_at(driver, "vol-b", 100 * CHUNK + 5, len(random)) == random
+    assert read_at(driver, "vol-b", SIZE - 3, 3) == b"end"
+    assert read_at(driver, "vol-b", SIZE, 16) == bytes(16)
 
 
 def test_incremental_stores_changed_chunks_and_each_backup_restores_its_own_state(
     engine: BackupEngine, driver: FakeVolumeDriver, store: FilesystemStore
 ) -> None:
     driver.create_volume("vol-a", 1)
-    write(driver, "vol-a", 0, b"A" * (3 * CHUNK))
+    write_at(driver, "vol-a", 0, b"A" * (3 * CHUNK))
     full, _ = backup(engine, driver, "bk-full", "vol-a")
-    write(driver, "vol-a", CHUNK + 10, b"changed")
-    write(driver, "vol-a", 50 * CHUNK, b"new data")
+    write_at(driver, "vol-a", CHUNK + 10, b"changed")
+    write_at(driver, "vol-a", 50 * CHUNK, b"new data")
 
     incremental, _ = backup(engine, driver, "bk-inc", "vol-a", parent=full)
 
@@ -108,21 +97,21 @@ def test_incremental_stores_changed_chunks_and_each_backup_restores_its_own_stat
 
     # Both restores onto one volume holding other bytes: zero chunks are written too.
     driver.create_volume("vol-r", 1)
-    write(driver, "vol-r", 50 * CHUNK, b"junk" * 100)
+    write_at(driver, "vol-r", 50 * CHUNK, b"junk" * 100)
     with driver.open_volume("vol-r", writable=True) as target:
         engine.restore(full, target)
-    assert read(driver, "vol-r", 0, 3 * CHUNK) == b"A" * (3 * CHUNK)
-    assert read(driver, "vol-r", 50 * CHUNK, 400) == bytes(400)
+    assert read_at(driver, "vol-r", 0, 3 * CHUNK) == b"A" * (3 * CHUNK)
+    assert read_at(driver, "vol-r", 50 * CHUNK, 400) == bytes(400)
     with driver.open_volume("vol-r", writable=True) as target:
         engine.restore(incremental, target)
-    assert read(driver, "vol-r", 0, 51 * CHUNK) == read(driver, "vol-a", 0, 51 * CHUNK)
+    assert read_at(driver, "vol-r", 0, 51 * CHUNK) == read_at(driver, "vol-a", 0, 51 * CHUNK)
 
 
 def test_restore_refuses_a_chunk_whose_bytes_changed_in_the_store(
     engine: BackupEngine, driver: FakeVolumeDriver
 ) -> None:
     driver.create_volume("vol-a", 1)
-    write(driver, "vol-a", 0, b"precious" * 100)
+    write_at(driver, "vol-a", 0, b"precious" * 100)
     manifest, _ = backup(engine, driver, "bk-1", "vol-a")
     chunk_file = stored_path(manifest.chunks[0].location)
     # A well-formed zlib stream of other bytes of the same length: only the hash can tell.
@@ -143,9 +132,9 @@ def test_delete_removes_only_what_the_backup_owns(
     engine: BackupEngine, driver: FakeVolumeDriver, store: FilesystemStore
 ) -> None:
     driver.create_volume("vol-a", 1)
-    write(driver, "vol-a", 0, b"B" * (2 * CHUNK))
+    write_at(driver, "vol-a", 0, b"B" * (2 * CHUNK))
     full, full_location = backup(engine, driver, "bk-full", "vol-a")
-    write(driver, "vol-a", 0, b"C")
+    write_at(driver, "vol-a", 0, b"C")
     _, inc_location = backup(engine, driver, "bk-inc", "vol-a", parent=full)
     full_files = stored_files(store) - {n for n in stored_files(store) if n.startswith("bk-inc")}
 
@@ -169,7 +158,7 @@ def test_a_failed_backup_leaves_nothing_behind(driver: FakeVolumeDriver, store: 
 
     engine = BackupEngine(FailingStore(store.directory), chunk_size=CHUNK, workers=1)
     driver.create_volume("vol-a", 1)
-    write(driver, "vol-a", 0, os.urandom(5 * CHUNK))
+    write_at(driver, "vol-a", 0, os.urandom(5 * CHUNK))
     with pytest.raises(OSError, match="disk full"):
         backup(engine, driver, "bk-1", "vol-a")
     assert stored_files(store) == set()
@@ -179,7 +168,7 @@ def test_a_parent_of_another_chunk_size_means_a_complete_copy(
     engine: BackupEngine, driver: FakeVolumeDriver
 ) -> None:
     driver.create_volume("vol-a", 1)
-    write(driver, "vol-a", 0, b"D" * CHUNK)
+    write_at(driver, "vol-a", 0, b"D" * CHUNK)
     other = BackupEngine(engine.store, chunk_size=CHUNK * 2)
     parent, _ = backup(other, driver, "bk-old", "vol-a")
     incremental, _ = backup(engine, driver, "bk-new", "vol-a", parent=parent)
