@@ -17,6 +17,7 @@ from overcast.identity.service import IdentityService
 from overcast.image.api import ImageAPI
 from overcast.image.settings import ImageSettings
 from overcast.metadata.api import MetadataAPI
+from overcast.network import defaults as network_defaults
 from overcast.network.api.service import NetworkAPI
 from overcast.network.rpcapi import NetworkAgentAPI
 from overcast.volume.api.service import VolumeAPI
@@ -55,4 +56,7 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
 
 def bootstrap_cloud(cloud: Cloud) -> BootstrapResult:
     """First start: identities, the catalog of what this app serves, and clouds.yaml."""
-    return bootstrap(cloud.settings, cloud.db)
+    # With the all-in-one's networks, openstacksdk gives floating IPs from `public` to ports on `private`.
+    wired = network_defaults.wires_vms(cloud.settings)
+    network_options = {"nat_source": "public", "nat_destination": "private"} if wired else {}
+    return bootstrap(cloud.settings, cloud.db, network_options=network_options)

@@ -129,8 +129,8 @@ def test_ec2_tree(cloud: InProcessCloud, server: dict[str, Any], demo: Connectio
     assert text(cloud, server, "latest/meta-data/public-keys/0/") == "openssh-key"
     assert text(cloud, server, "latest/meta-data/public-keys/0/openssh-key").strip() == KEY
     assert text(cloud, server, "latest/meta-data/block-device-mapping/root") == "/dev/vda"
-    # The fake driver reports no address; no floating IP either.
-    assert text(cloud, server, "latest/meta-data/local-ipv4") == ""
+    # The fake driver reports the user-mode guest address, as the QEMU driver does; no floating IP.
+    assert text(cloud, server, "latest/meta-data/local-ipv4") == "10.0.2.15"
     assert text(cloud, server, "latest/meta-data/public-ipv4") == ""
 
 

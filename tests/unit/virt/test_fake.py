@@ -326,3 +326,22 @@ def test_detect_host_hardware_reads_proc_and_sys(tmp_path: Path) -> None:
     ]
     assert hardware.local_gb >= 0 and hardware.vcpus >= 1
     assert encode_version(8, 2, 1) == 8_002_001
+
+
+def test_guests_are_reported_on_the_network_they_are_on() -> None:
+    driver = FakeDriver()
+    driver.init_host("fake-host")
+    user_mode = make_spec(network_info=[{"id": "user-0", "address": "fa:16:3e:00:00:01"}])
+    tap = {"id": "port-1", "type": "tap", "device": "ovt-1", "address": "fa:16:3e:00:00:02"}
+    wired = make_spec(network_info=[tap])
+    for spec in (user_mode, wired):
+        driver.spawn(RequestContext(), spec)
+    # As the QEMU driver: a guest on the driver's own NAT has its address, one on taps has its ports'.
+    assert driver.get_instance_network(user_mode.uuid) == {
+        "mode": "user",
+        "guest_ip": "10.0.2.15",
+        "mac_address": "fa:16:3e:00:00:01",
+    }
+    assert driver.get_instance_network(wired.uuid) is None
+    with pytest.raises(InstanceNotFound):
+        driver.get_instance_network(str(uuidlib.uuid4()))
