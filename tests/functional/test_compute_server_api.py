@@ -49,13 +49,6 @@ def test_the_cli_boots_lists_shows_and_deletes_a_server(cloud: InProcessCloud) -
     assert cloud.openstack("server", "list", "-f", "json") == []
 
 
-def test_the_cli_is_told_clearly_that_volumes_do_not_exist_yet(cloud: InProcessCloud) -> None:
-    result = cloud.openstack("server", "create", "--image", IMAGE_ID, "--flavor", "m1.tiny",
-                             "--boot-from-volume", "1", "bfv-vm", check=False)  # fmt: skip
-    assert result.returncode != 0
-    assert "400" in result.stderr and "block storage (volume) service" in result.stderr
-
-
 def test_block_device_mapping_v2_alone_boots_from_its_image(demo: Connection) -> None:
     root = {"source_type": "image", "destination_type": "local", "boot_index": 0, "uuid": IMAGE_ID,
             "delete_on_termination": True}  # fmt: skip
@@ -65,11 +58,7 @@ def test_block_device_mapping_v2_alone_boots_from_its_image(demo: Connection) ->
     assert response.status_code == 202, response.text
     server = demo.compute.wait_for_server(demo.compute.get_server(response.json()["server"]["id"]), **WAIT)
     assert server.image["id"] == IMAGE_ID
-    # A root disk on a volume, or mappings that disagree with imageRef, are 400s that say why.
-    on_volume = dict(root, destination_type="volume", volume_size=1)
-    on_volume_body = {"server": dict(body["server"], block_device_mapping_v2=[on_volume])}
-    refused = demo.compute.post("/servers", json=on_volume_body, microversion="2.62")
-    assert refused.status_code == 400 and "volume" in refused.json()["badRequest"]["message"]
+    # Mappings that disagree with imageRef are a 400 (boot from volume: test_volume_attachments.py).
     other = dict(body["server"], imageRef="9c1f6a88-0000-4000-8000-000000000000")
     assert demo.compute.post("/servers", json={"server": other}, microversion="2.62").status_code == 400
     delete(demo, server)

@@ -12,6 +12,7 @@ from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
 from sqlalchemy import select
 
+from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.db.models.block_device_mapping import BlockDeviceMapping
 from overcast.service import Service
 from overcast.virt.driver import DriverError
@@ -32,7 +33,9 @@ class VolumeCloud:
         self.compute = FakeDriver()
         self.cloud = InProcessCloud(data_dir, drivers={COMPUTE_HOST: self.compute}, volume_driver="fake")
         self.volume_driver = FakeVolumeDriver(data_dir / "volume-pool")
-        manager = VolumeManager(self.cloud.cloud, "volume-1", driver=self.volume_driver)
+        manager = VolumeManager(
+            self.cloud.cloud, "volume-1", driver=self.volume_driver, images=self.cloud.image_api
+        )
         self.volume_service = Service(self.cloud.cloud, manager)
         self.volume_service.start()
 
@@ -56,6 +59,23 @@ def volumes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VolumeCloud]:
 @pytest.fixture(scope="module")
 def cloud(volumes: VolumeCloud) -> InProcessCloud:
     return volumes.cloud
+
+
+@pytest.fixture(scope="module", autouse=True)
+def room_for_volumes(demo: Connection, admin: Connection) -> None:
+    """The module makes more volumes than Cinder's default quota of 10 allows one project."""
+    quotas = {"quota_set": {"volumes": 100, "gigabytes": 1000}}
+    response = admin.block_storage.put(f"/os-quota-sets/{demo.current_project_id}", json=quotas)
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture(scope="module")
+def small_image(demo: Connection) -> str:
+    """An image with data (the seeded one has none in the in-process cloud) for volumes made from it."""
+    image = demo.image.create_image(
+        name="bfv-raw", data=b"\x00" * 65536 + b"OVERCAST", disk_format="raw", container_format="bare"
+    )
+    return str(image.id)
 
 
 def boot(conn: Connection, name: str) -> Any:
@@ -202,16 +222,15 @@ def test_an_admin_detaches_from_a_server_whose_host_is_down(
     volume = make_volume(demo, "data-down")
     demo.compute.create_volume_attachment(server, volume=volume.id)
     wait_volume(demo, volume, "in-use")
-    service = next(
-        s for s in admin.compute.services() if s.host == COMPUTE_HOST and s.binary == "nova-compute"
-    )
-    admin.compute.update_service_forced_down(service, COMPUTE_HOST, "nova-compute", True)
+    found = admin.compute.services()
+    service = next(s for s in found if s.host == COMPUTE_HOST and s.binary == COMPUTE_BINARY)
+    admin.compute.update_service_forced_down(service, COMPUTE_HOST, COMPUTE_BINARY, True)
     try:
         admin.compute.delete_volume_attachment(server, volume)
         wait_volume(demo, volume, "available")
         assert volumes.mappings(server.id) == []
     finally:
-        admin.compute.update_service_forced_down(service, COMPUTE_HOST, "nova-compute", False)
+        admin.compute.update_service_forced_down(service, COMPUTE_HOST, COMPUTE_BINARY, False)
     demo.compute.delete_server(server)
 
 
@@ -231,3 +250,97 @@ def test_an_online_extend_reaches_the_guest(volumes: VolumeCloud, demo: Connecti
 
     wait_until(grown, timeout=20, what="the guest told of the new size")
     demo.compute.delete_server(server)
+
+
+def test_the_cli_boots_a_server_from_a_new_volume_of_an_image(
+    volumes: VolumeCloud, cloud: InProcessCloud, demo: Connection, small_image: str
+) -> None:
+    created = cloud.openstack(
+        "server", "create", "--image", small_image, "--flavor", "m1.tiny", "--nic", "none",
+        "--boot-from-volume", "1", "--wait", "bfv-cli", "-f", "json",
+    )  # fmt: skip
+    server = demo.compute.get_server(created["id"])
+    assert server.status == "ACTIVE" and not server.image.get("id")
+    (root,) = volumes.mappings(server.id)
+    assert (root.boot_index, root.device_name, root.source_type) == (0, "/dev/vda", "image")
+    volume = demo.block_storage.get_volume(root.volume_id)
+    assert volume.status == "in-use" and volume.size == 1 and volume.is_bootable
+    spec = volumes.compute.hypervisor.vms[server.id].spec
+    assert [(v["volume_id"], v["boot_index"]) for v in spec.block_device_info] == [(volume.id, 0)]
+    # A root volume stays: detaching it is refused; the server's delete leaves it (no delete_on_termination).
+    assert demo.compute.delete(f"/servers/{server.id}/os-volume_attachments/{volume.id}").status_code == 400
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, **WAIT)
+    wait_volume(demo, volume, "available")
+
+
+def test_boot_from_an_existing_volume_with_a_blank_data_volume(
+    volumes: VolumeCloud, demo: Connection, small_image: str
+) -> None:
+    boot_volume = demo.block_storage.create_volume(name="bootable", size=1, image_id=small_image)
+    wait_volume(demo, boot_volume, "available")
+    mappings = [
+        {"source_type": "volume", "destination_type": "volume", "boot_index": 0, "uuid": boot_volume.id},
+        {
+            "source_type": "blank",
+            "destination_type": "volume",
+            "volume_size": 2,
+            "delete_on_termination": True,
+        },
+    ]
+    body = {"server": {"name": "bfv-existing", "flavorRef": TINY, "imageRef": "", "networks": "none",
+                       "block_device_mapping_v2": mappings}}  # fmt: skip
+    response = demo.compute.post("/servers", json=body, microversion="2.79")
+    assert response.status_code == 202, response.text
+    server = demo.compute.wait_for_server(
+        demo.compute.get_server(response.json()["server"]["id"]), failures=["ERROR"], **WAIT
+    )
+    root, data = volumes.mappings(server.id)
+    assert root.volume_id == boot_volume.id and data.device_name == "/dev/vdb" and data.volume_size == 2
+    assert sorted(volumes.compute.volume_ids(server.id)) == sorted([boot_volume.id, str(data.volume_id)])
+    shown = demo.compute.get(f"/servers/{server.id}", microversion="2.79").json()["server"]
+    assert shown["image"] == "" or not shown["image"].get("id")
+    assert {v["id"]: v["delete_on_termination"] for v in shown["os-extended-volumes:volumes_attached"]} == {
+        boot_volume.id: False, data.volume_id: True,
+    }  # fmt: skip
+    # The same volume cannot boot a second server.
+    again = demo.compute.post("/servers", json=dict(body, server=dict(body["server"], name="bfv-twice")),
+                              microversion="2.79")  # fmt: skip
+    assert again.status_code == 400, again.text
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, **WAIT)
+    wait_until(lambda: demo.block_storage.find_volume(data.volume_id) is None, what="the blank volume gone")
+    wait_volume(demo, boot_volume, "available")
+
+
+def test_bad_block_device_mappings_are_400s(demo: Connection) -> None:
+    base = {"name": "bfv-bad", "flavorRef": TINY, "networks": "none"}
+    cases = [
+        # an image on a volume without a size
+        [{"source_type": "image", "destination_type": "volume", "boot_index": 0, "uuid": IMAGE_ID}],
+        [{"source_type": "volume", "destination_type": "volume", "boot_index": 0,
+          "uuid": "4b7c1a6e-0d5f-4e52-9c1b-8a2f3e4d5c6b"}],  # an unknown volume
+        [{"source_type": "blank", "destination_type": "volume", "boot_index": 0, "volume_size": 1}],
+    ]  # fmt: skip
+    for mappings in cases:
+        body = {"server": dict(base, block_device_mapping_v2=mappings)}
+        response = demo.compute.post("/servers", json=body, microversion="2.79")
+        assert response.status_code == 400, (mappings, response.text)
+        assert "Block Device Mapping is Invalid" in response.json()["badRequest"]["message"]
+
+
+def test_a_boot_volume_that_cannot_be_made_fails_the_build_with_a_fault(
+    volumes: VolumeCloud, demo: Connection
+) -> None:
+    volumes.volume_driver.fail_next("create_volume")
+    root = {"source_type": "blank", "destination_type": "volume", "volume_size": 1, "boot_index": 1}
+    body = {"server": {"name": "bfv-broken", "flavorRef": TINY, "imageRef": IMAGE_ID, "networks": "none",
+                       "block_device_mapping_v2": [root]}}  # fmt: skip
+    response = demo.compute.post("/servers", json=body, microversion="2.79")
+    assert response.status_code == 202, response.text
+    server = demo.compute.wait_for_server(
+        demo.compute.get_server(response.json()["server"]["id"]), status="ERROR", **WAIT
+    )
+    assert "aborted" in server.fault["message"] or "error" in server.fault["message"]
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, **WAIT)

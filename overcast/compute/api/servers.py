@@ -25,7 +25,7 @@ from overcast.cloud import Cloud
 from overcast.compute import instance_actions, instance_extra, instances, states
 from overcast.compute.api import server_groups, tags
 from overcast.compute.api.aggregates import host_zones
-from overcast.compute.api.block_devices import boot_image
+from overcast.compute.api.block_devices import add_mappings, boot_plan, check_volumes
 from overcast.compute.api.keypairs import KeyPairAPI
 from overcast.compute.api.lookup import id_from_ref, visible_flavor, visible_image, visible_instance
 from overcast.compute.api.requested_networks import (
@@ -167,8 +167,14 @@ class ServerAPI:
         if ctxt.project_id is None or ctxt.user_id is None:
             raise errors.Forbidden("Creating a server needs a project-scoped token.")
         self._check_request(request)
-        image_ref = boot_image(request.image_ref, request.block_device_mappings)
+        plan = boot_plan(request.image_ref, request.block_device_mappings)
+        image_ref = plan.image_ref
         count = request.max_count
+        if plan.volumes:
+            if self.volume_attachments is None:
+                raise errors.BadRequest("This compute API has no volume service for block device mappings.")
+            volumes = self.volume_attachments.volumes
+            check_volumes(plan, count, lambda volume_id: volumes.get(ctxt, volume_id)["status"])
         admin_password = request.admin_password or generate_password()
         reservation_id = f"r-{secrets.token_hex(4)}"
         if request.networks != "none" and "default" in request.security_groups:
@@ -177,7 +183,13 @@ class ServerAPI:
 
         def write(session: Session) -> list[Instance]:
             flavor = self._flavor_for_boot(session, ctxt, request.flavor_ref)
-            image_id, image_properties = self._image_for_boot(session, ctxt, image_ref, flavor)
+            # A volume-backed server boots from its volume: no image of its own (Nova's empty image_ref).
+            image_id, image_properties = (
+                self._image_for_boot(session, ctxt, image_ref, flavor) if image_ref else ("", {})
+            )
+            for volume in plan.volumes:
+                if volume.source_type == "image":
+                    visible_image(session, ctxt, str(volume.uuid))
             self.check_zone(session, request.availability_zone)
             key_data = None
             if request.key_name is not None:
@@ -220,6 +232,7 @@ class ServerAPI:
                 session.add(instance)
                 created.append(instance)
             session.flush()
+            add_mappings(session, plan, [instance.uuid for instance in created])
             for instance in created:
                 tags.add_all(session, instance.uuid, request.tags)
                 instance_extra.update_system_metadata(

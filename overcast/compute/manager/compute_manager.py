@@ -29,7 +29,7 @@ from overcast.compute.manager.interfaces import InterfaceActions
 from overcast.compute.manager.moves import MoveActions
 from overcast.compute.manager.power import PowerActions
 from overcast.compute.manager.server_ports import ServerPorts
-from overcast.compute.manager.volumes import VolumeActions
+from overcast.compute.manager.volumes import BootVolumeFailed, VolumeActions
 from overcast.compute.rpcapi import BINARY, TOPIC
 from overcast.compute.vif_settings import VifSettings
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
@@ -201,6 +201,8 @@ class ComputeManager(Manager):
                 self._spawn_heartbeat(instance_uuid),
             ):
                 spec = replace(spec, network_info=self._allocate_ports(ctxt, instance_uuid))
+                volumes = self.volume_actions.connect_boot_volumes(ctxt, instance_uuid)
+                spec = replace(spec, block_device_info=volumes)
                 self.driver.spawn(ctxt, self.compute_host.prepared(ctxt, spec), admin_password)
         except Exception as exc:
             LOG.warning("Spawning instance %s on %s failed: %s", instance_uuid, self.host, exc)
@@ -229,6 +231,7 @@ class ComputeManager(Manager):
             self._destroy_quietly(ctxt, instance_uuid)
             self._deallocate_ports(ctxt, instance_uuid)
             return
+        self.volume_actions.complete_boot_volumes(ctxt, instance_uuid)
         self.compute_host.notify(ctxt, instance_uuid, "create.end")
 
     def _allocate_ports(self, ctxt: RequestContext, uuid: str) -> list[dict[str, Any]]:
@@ -263,6 +266,14 @@ class ComputeManager(Manager):
         self._destroy_quietly(ctxt, uuid)
         # The next host makes its own ports; the user's go back to being free for it.
         self._deallocate_ports(ctxt, uuid)
+        self.volume_actions.disconnect_boot_volumes(ctxt, uuid)
+        if isinstance(exc, BootVolumeFailed):
+            # Another host would wait for the same volume: the build ends here (Nova's build abort).
+            self.cloud.db.write(functools.partial(
+                instances.set_error, uuid=uuid, error=exc, expected_task_state=(states.SPAWNING,),
+                host=self.host,
+            ))  # fmt: skip
+            return
 
         given_back = self.cloud.db.write(
             lambda session: self._give_back(session, uuid, states.SPAWNING, claimed, node)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,15 @@ from overcast.volume.api.service import VolumeAPI
 
 LOG = logging.getLogger(__name__)
 GiB = 1024**3
+
+
+class BootVolumeFailed(errors.OvercastError):
+    """A volume the server boots with could not be made or connected: the build stops here (Nova's
+    BuildAbortException), since another host would wait for the same volume."""
+
+    status = 500
+    title = "computeFault"
+    default_message = "A block device of the server could not be prepared."
 
 
 class VolumeAttachFailed(errors.OvercastError):
@@ -50,6 +60,95 @@ class VolumeActions(HostEndpoint):
         super().__init__(compute_host, rpc_api_version)
         self.volumes = volumes
         self.connector = connector(self.host, self.cloud.settings.network_underlay_ip)
+        # Nova's block_device_allocate_retries x _interval (60 x 3 s): how long a new boot volume may
+        # take to become available (an image copy takes its time).
+        self.boot_volume_timeout = 180.0
+        self.boot_volume_poll = 0.25
+
+    # --- boot volumes (a build) -------------------------------------------------------------------
+    def connect_boot_volumes(self, ctxt: RequestContext, uuid: str) -> list[dict[str, Any]]:
+        """Before spawn: make the volumes the server's mappings ask for, reserve and connect each one
+        here; returns the spec's block_device_info. Raises BootVolumeFailed."""
+        with self.cloud.db.reader() as session:
+            mappings = block_device_mappings.of_instance(session, uuid)
+        for mapping in mappings:
+            if mapping.connection_info is not None:
+                continue
+            try:
+                volume_id = mapping.volume_id or self._create_boot_volume(ctxt, uuid, mapping)
+                self._wait_available(ctxt, volume_id)
+                attachment = self.volumes.attachment_create(ctxt, volume_id, uuid)
+                self._update_mapping(mapping.uuid, attachment_id=str(attachment["id"]))
+                wanted = {**self.connector, "mountpoint": mapping.device_name}
+                info = self.volumes.attachment_update(ctxt, str(attachment["id"]), wanted)
+                self._update_mapping(mapping.uuid, connection_info=info)
+            except BootVolumeFailed:
+                raise
+            except Exception as exc:
+                what = (
+                    mapping.volume_id
+                    or f"from {mapping.source_type} {mapping.image_id or mapping.snapshot_id}"
+                )
+                raise BootVolumeFailed(f"Build of instance {uuid} aborted: volume {what}: {exc}") from exc
+        with self.cloud.db.reader() as session:
+            return block_device_mappings.block_device_info(session, uuid)
+
+    def complete_boot_volumes(self, ctxt: RequestContext, uuid: str) -> None:
+        """The VM runs with its volumes: each attachment completes (the volumes turn in-use)."""
+        with self.cloud.db.reader() as session:
+            mappings = block_device_mappings.of_instance(session, uuid)
+        for mapping in mappings:
+            if mapping.attachment_id and mapping.connection_info is not None:
+                complete = self.volumes.attachment_complete
+                self._quietly(
+                    f"completing attachment {mapping.attachment_id}", complete, ctxt, mapping.attachment_id
+                )
+
+    def disconnect_boot_volumes(self, ctxt: RequestContext, uuid: str) -> None:
+        """A build that failed here: its attachments end (the volumes it made stay mapped, so another
+        host, or the server's delete, finds them)."""
+        with self.cloud.db.reader() as session:
+            mappings = block_device_mappings.of_instance(session, uuid)
+        for mapping in mappings:
+            if mapping.attachment_id:
+                self._quietly(f"deleting attachment {mapping.attachment_id}", self.volumes.attachment_delete,
+                              ctxt, mapping.attachment_id)  # fmt: skip
+                self._update_mapping(mapping.uuid, attachment_id=None, connection_info=None)
+
+    def _create_boot_volume(self, ctxt: RequestContext, uuid: str, mapping: BlockDeviceMapping) -> str:
+        volume = self.volumes.create(
+            ctxt, mapping.volume_size, name=f"{uuid}-{mapping.device_name or 'volume'}".replace("/dev/", ""),
+            volume_type=mapping.volume_type, image_id=mapping.image_id, snapshot_id=mapping.snapshot_id,
+        )  # fmt: skip
+        volume_id = str(volume["id"])
+        self._update_mapping(mapping.uuid, volume_id=volume_id)
+        return volume_id
+
+    def _wait_available(self, ctxt: RequestContext, volume_id: str) -> None:
+        deadline = time.monotonic() + self.boot_volume_timeout
+        while True:
+            status = self.volumes.get(ctxt, volume_id)["status"]
+            if status == "available":
+                return
+            if status not in ("creating", "downloading"):
+                raise BootVolumeFailed(f"Volume {volume_id} is {status}, not available.")
+            if time.monotonic() >= deadline:
+                raise BootVolumeFailed(
+                    f"Volume {volume_id} did not finish being created even after we waited "
+                    f"{self.boot_volume_timeout:g} seconds."
+                )
+            time.sleep(self.boot_volume_poll)
+
+    def _update_mapping(self, bdm_uuid: str, **values: Any) -> None:
+        def write(session: Session) -> None:
+            row = session.scalars(
+                select(BlockDeviceMapping).where(BlockDeviceMapping.uuid == bdm_uuid)
+            ).first()
+            if row is not None:
+                for key, value in values.items():
+                    setattr(row, key, value)
+
+        self.cloud.db.write(write)
 
     # --- attach -----------------------------------------------------------------------------------
     @rpc_method

@@ -7,13 +7,13 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 
-from overcast import errors, policy
+from overcast import policy
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_bool
 from overcast.api.openstack.compute.schemas import ServerCreateBody, ServerUpdateBody
 from overcast.api.openstack.compute.server_filters import server_filters
 from overcast.api.openstack.compute.views import Audience
 from overcast.compute import policies
-from overcast.compute.api.block_devices import NEEDS_VOLUME_SERVICE
+from overcast.compute.api.block_devices import legacy_mappings
 from overcast.compute.api.servers import Server, ServerCreate, ServerFilters, ServerUpdate
 
 router = APIRouter()
@@ -39,9 +39,8 @@ def create_server(body: ServerCreateBody, req: ComputeRequest = Depends(compute_
     body.check_version(req.version)
     fields = body.server
     groups = tuple(group.name for group in fields.security_groups or ()) or ("default",)
-    if fields.block_device_mapping:
-        # Legacy (v1) mappings always name a volume or a snapshot.
-        raise errors.BadRequest(NEEDS_VOLUME_SERVICE.format(what="volumes or snapshots"))
+    # Legacy (v1) mappings always name a volume or a snapshot; they join the v2 ones.
+    legacy = legacy_mappings(fields.block_device_mapping or ())
     networks = fields.networks
     created = req.service.servers.create(req.context, ServerCreate(
         name=fields.name, image_ref=fields.imageRef or "", flavor_ref=fields.flavorRef,
@@ -52,9 +51,9 @@ def create_server(body: ServerCreateBody, req: ComputeRequest = Depends(compute_
         min_count=fields.min_count, max_count=fields.max_count or fields.min_count,
         scheduler_hints=body.scheduler_hints or body.scheduler_hints_sdk or {},
         description=fields.description, tags=tuple(fields.tags or ()),
-        block_device_mappings=tuple(
+        block_device_mappings=(*legacy, *(
             mapping.model_dump(exclude_unset=True) for mapping in fields.block_device_mapping_v2 or ()
-        ),
+        )),
         networks=networks if networks is None or isinstance(networks, str) else tuple(
             network.model_dump(exclude_unset=True) for network in networks
         ),
