@@ -23,12 +23,11 @@ from overcast.db.base import utcnow
 from overcast.db.engine import Database
 from overcast.db.models.volume import Snapshot, Volume
 from overcast.db.models.volume_backup import Backup, BackupMetadata
-from overcast.db.pagination import paginate
 from overcast.errors import BadRequest, QuotaExceeded, RequestTooLarge
 from overcast.volume import policies, quotas, states
 from overcast.volume.api import access
 from overcast.volume.api.records import Record, timestamp
-from overcast.volume.api.snapshots import get_snapshot
+from overcast.volume.api.snapshots import get_snapshot, read_page, scoped_query
 from overcast.volume.api.volumes import check_metadata, check_text, strict_bool
 from overcast.volume.backup import BackupSettings
 from overcast.volume.data_records import (
@@ -149,30 +148,22 @@ class Backups:
         with_count: bool = False,
     ) -> tuple[list[Record], int | None]:
         policy.enforce(ctxt, policies.BACKUP_GET_ALL, {"project_id": ctxt.project_id})
-        filters = dict(filters or {})
-        stmt = select(Backup)
-        if all_projects:
-            policy.enforce(ctxt, policies.BACKUP_ALL_TENANTS, {"project_id": ctxt.project_id})
-            if filters.get("project_id"):
-                stmt = stmt.where(Backup.project_id == filters["project_id"])
-        else:
-            stmt = stmt.where(Backup.project_id == (ctxt.project_id or ""))
-        for key in ("name", "status", "volume_id", "id", "snapshot_id", "parent_id"):
-            if filters.get(key) is not None:
-                stmt = stmt.where(getattr(Backup, key) == filters[key])
-        if filters.get("name~") is not None:
-            stmt = stmt.where(Backup.name.contains(filters["name~"]))
+        exact = ("name", "status", "volume_id", "id", "snapshot_id", "parent_id")
+        stmt = scoped_query(
+            ctxt, Backup, dict(filters or {}), exact, policies.BACKUP_ALL_TENANTS if all_projects else None
+        )
         with self.db.reader() as session:
-            count = session.scalar(select(func.count()).select_from(stmt.subquery())) if with_count else None
-            keys = []
-            for key, direction in sort or [("created_at", "desc")]:
-                if key not in SORT_COLUMNS:
-                    raise BadRequest(f"Invalid input received: Invalid sort key {key}.")
-                keys.append((SORT_COLUMNS[key], direction))
-            page = paginate(
-                stmt, Backup, sort_keys=keys, marker=marker, limit=limit, marker_column="id", session=session
+            rows, count = read_page(
+                session,
+                stmt,
+                Backup,
+                SORT_COLUMNS,
+                sort=sort,
+                marker=marker,
+                limit=limit,
+                with_count=with_count,
             )
-            return backup_records(session, list(session.scalars(page))), count
+            return backup_records(session, rows), count
 
     # --- create ---------------------------------------------------------------------------------------
     def create(self, ctxt: RequestContext, request: BackupRequest) -> Record:

@@ -88,6 +88,54 @@ def snapshot_records(session: Session, snapshots: list[Snapshot]) -> list[Record
     return [snapshot_record(snapshot, metadata[snapshot.id]) for snapshot in snapshots]
 
 
+def scoped_query(
+    ctxt: RequestContext,
+    model: Any,
+    filters: Mapping[str, Any],
+    exact: tuple[str, ...],
+    all_tenants_rule: str | None,
+) -> Any:
+    """The caller's project's rows of `model` (every project's, with `all_tenants_rule`, which must pass),
+    narrowed by the `exact` filters given and `name~`."""
+    stmt = select(model)
+    if all_tenants_rule is not None:
+        policy.enforce(ctxt, all_tenants_rule, {"project_id": ctxt.project_id})
+        if filters.get("project_id"):
+            stmt = stmt.where(model.project_id == filters["project_id"])
+    else:
+        stmt = stmt.where(model.project_id == (ctxt.project_id or ""))
+    for key in exact:
+        if filters.get(key) is not None:
+            stmt = stmt.where(getattr(model, key) == filters[key])
+    if filters.get("name~") is not None:
+        stmt = stmt.where(model.name.contains(filters["name~"]))
+    return stmt
+
+
+def read_page(
+    session: Session,
+    stmt: Any,
+    model: Any,
+    sort_columns: Mapping[str, str],
+    *,
+    sort: list[tuple[str, str]] | None,
+    marker: str | None,
+    limit: int | None,
+    with_count: bool,
+) -> tuple[list[Any], int | None]:
+    """One page of `stmt` in the requested order (newest first by default), and the total if asked."""
+    count = session.scalar(select(func.count()).select_from(stmt.subquery())) if with_count else None
+    keys = []
+    for key, direction in sort or [("created_at", "desc")]:
+        if key not in sort_columns:
+            raise BadRequest(f"Invalid input received: Invalid sort key {key}.")
+        keys.append((sort_columns[key], direction))
+    page = paginate(
+        stmt, model, sort_keys=keys, marker=marker, limit=limit, marker_column="id", session=session
+    )
+    return list(session.scalars(page)), count
+
+
 def _type_name(session: Session, volume: Volume) -> str:
     volume_type = session.get(VolumeType, volume.volume_type_id)
     return volume_type.name if volume_type is not None else ""
@@ -126,18 +174,13 @@ class Snapshots:
     ) -> tuple[list[Record], int | None]:
         policy.enforce(ctxt, policies.SNAPSHOT_GET_ALL, {"project_id": ctxt.project_id})
         filters = dict(filters or {})
-        stmt = select(Snapshot)
-        if all_projects:
-            policy.enforce(ctxt, policies.SNAPSHOT_ALL_TENANTS, {"project_id": ctxt.project_id})
-            if filters.get("project_id"):
-                stmt = stmt.where(Snapshot.project_id == filters["project_id"])
-        else:
-            stmt = stmt.where(Snapshot.project_id == (ctxt.project_id or ""))
-        for key in ("name", "status", "volume_id", "id", "user_id"):
-            if filters.get(key) is not None:
-                stmt = stmt.where(getattr(Snapshot, key) == filters[key])
-        if filters.get("name~") is not None:
-            stmt = stmt.where(Snapshot.name.contains(filters["name~"]))
+        stmt = scoped_query(
+            ctxt,
+            Snapshot,
+            filters,
+            ("name", "status", "volume_id", "id", "user_id"),
+            policies.SNAPSHOT_ALL_TENANTS if all_projects else None,
+        )
         if filters.get("metadata"):
             for key, value in check_metadata(filters["metadata"]).items():
                 matching = select(SnapshotMetadata.snapshot_id).where(
@@ -145,22 +188,17 @@ class Snapshots:
                 )
                 stmt = stmt.where(Snapshot.id.in_(matching))
         with self.db.reader() as session:
-            count = session.scalar(select(func.count()).select_from(stmt.subquery())) if with_count else None
-            keys = []
-            for key, direction in sort or [("created_at", "desc")]:
-                if key not in SORT_COLUMNS:
-                    raise BadRequest(f"Invalid input received: Invalid sort key {key}.")
-                keys.append((SORT_COLUMNS[key], direction))
-            page = paginate(
+            rows, count = read_page(
+                session,
                 stmt,
                 Snapshot,
-                sort_keys=keys,
+                SORT_COLUMNS,
+                sort=sort,
                 marker=marker,
                 limit=limit,
-                marker_column="id",
-                session=session,
+                with_count=with_count,
             )
-            return snapshot_records(session, list(session.scalars(page))), count
+            return snapshot_records(session, rows), count
 
     # --- create ---------------------------------------------------------------------------------------
     def create(

@@ -11,7 +11,7 @@ from overcast import policy
 from overcast.api.deps import get_context
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.volume import common
-from overcast.api.openstack.volume import version_history as versions
+from overcast.api.openstack.volume.snapshots import ListQuery, admin_action
 from overcast.context import RequestContext
 from overcast.errors import BadRequest
 from overcast.volume import policies
@@ -48,7 +48,6 @@ CREATE_FIELDS = {
     "display_name",
     "display_description",
 }
-LIST_PARAMETERS = ("all_tenants", "sort", "sort_key", "sort_dir", "limit", "marker", "with_count", "offset")
 
 
 def backup_summary(request: Request, record: Record) -> dict[str, Any]:
@@ -111,38 +110,18 @@ def create_backup(
 
 
 def _list(request: Request, ctxt: RequestContext, api: VolumeAPI, detail: bool) -> dict[str, Any]:
-    params = request.query_params
-    filters: dict[str, Any] = {key: params[key] for key in params if key not in LIST_PARAMETERS}
-    limit = common.limit_param(request)
-    with_count = common.truthy(params.get("with_count")) and common.version(request) >= versions.WITH_COUNT
-    records, count = api.backups.list(
-        ctxt,
-        filters=filters,
-        sort=common.sort_param(request, SORT_COLUMNS),
-        marker=params.get("marker"),
-        limit=limit,
-        all_projects=common.truthy(params.get("all_tenants")),
-        with_count=with_count,
-    )
+    query = ListQuery.of(request, SORT_COLUMNS)
+    records, count = api.backups.list(ctxt, **query.arguments())
     views = [backup_detail(request, ctxt, r) if detail else backup_summary(request, r) for r in records]
-    body: dict[str, Any] = {"backups": views, **common.next_link(request, "backups", records, limit)}
-    if count is not None:
-        body["count"] = count
-    return body
+    return query.page(request, "backups", records, views, count)
 
 
 @routes.get(COLLECTION)
+@routes.get(COLLECTION + "/detail")
 def list_backups(
     request: Request, ctxt: RequestContext = Depends(get_context), api: VolumeAPI = Depends(common.service)
 ) -> dict[str, Any]:
-    return _list(request, ctxt, api, detail=False)
-
-
-@routes.get(COLLECTION + "/detail")
-def list_backups_detail(
-    request: Request, ctxt: RequestContext = Depends(get_context), api: VolumeAPI = Depends(common.service)
-) -> dict[str, Any]:
-    return _list(request, ctxt, api, detail=True)
+    return _list(request, ctxt, api, detail=request.url.path.endswith("/detail"))
 
 
 @routes.get(ITEM)
@@ -212,13 +191,11 @@ def backup_action(
     ctxt: RequestContext = Depends(get_context),
     api: VolumeAPI = Depends(common.service),
 ) -> Response:
-    if not isinstance(body, dict) or len(body) != 1:
-        raise BadRequest("Malformed request body: give exactly one action.")
-    ((name, value),) = body.items()
-    if name == "os-reset_status":
-        api.backups.reset_status(ctxt, backup_id, value if isinstance(value, dict) else {})
-    elif name == "os-force_delete":
-        api.backups.delete(ctxt, backup_id, force=True)
-    else:
-        raise BadRequest(f"There is no such action: {name}")
+    admin_action(
+        body,
+        {
+            "os-reset_status": lambda value: api.backups.reset_status(ctxt, backup_id, value),
+            "os-force_delete": lambda value: api.backups.delete(ctxt, backup_id, force=True),
+        },
+    )
     return Response(status_code=202)

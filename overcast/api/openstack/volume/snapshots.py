@@ -4,6 +4,8 @@ the volume action `revert` (3.40)."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -108,41 +110,74 @@ def _metadata_filter(text: str) -> dict[str, str]:
     return {str(key): str(item) for key, item in value.items()}
 
 
+@dataclass(frozen=True)
+class ListQuery:
+    """A snapshot or backup list's query string: filters (what is not a list parameter), sort, paging."""
+
+    filters: dict[str, Any]
+    sort: list[tuple[str, str]] | None
+    marker: str | None
+    limit: int | None
+    all_projects: bool
+    with_count: bool
+
+    @classmethod
+    def of(cls, request: Request, sort_columns: Mapping[str, str]) -> ListQuery:
+        params = request.query_params
+        return cls(
+            filters={key: params[key] for key in params if key not in LIST_PARAMETERS},
+            sort=common.sort_param(request, sort_columns),
+            marker=params.get("marker"),
+            limit=common.limit_param(request),
+            all_projects=common.truthy(params.get("all_tenants")),
+            with_count=common.truthy(params.get("with_count"))
+            and common.version(request) >= versions.WITH_COUNT,
+        )
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "filters": self.filters,
+            "sort": self.sort,
+            "marker": self.marker,
+            "limit": self.limit,
+            "all_projects": self.all_projects,
+            "with_count": self.with_count,
+        }
+
+    def page(
+        self, request: Request, name: str, records: list[Record], views: list[Any], count: int | None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {name: views, **common.next_link(request, name, records, self.limit)}
+        if count is not None:
+            body["count"] = count
+        return body
+
+
+def admin_action(body: Any, handlers: Mapping[str, Callable[[Any], None]]) -> None:
+    """POST .../action on a snapshot or backup: exactly one of `handlers`' actions."""
+    if not isinstance(body, dict) or len(body) != 1:
+        raise BadRequest("Malformed request body: give exactly one action.")
+    ((name, value),) = body.items()
+    if name not in handlers:
+        raise BadRequest(f"There is no such action: {name}")
+    handlers[name](value)
+
+
 def _list(request: Request, ctxt: RequestContext, api: VolumeAPI, detail: bool) -> dict[str, Any]:
-    params = request.query_params
-    filters: dict[str, Any] = {key: params[key] for key in params if key not in LIST_PARAMETERS}
-    if "metadata" in filters:
-        filters["metadata"] = _metadata_filter(filters["metadata"])
-    limit = common.limit_param(request)
-    with_count = common.truthy(params.get("with_count")) and common.version(request) >= versions.WITH_COUNT
-    records, count = api.snapshots.list(
-        ctxt,
-        filters=filters,
-        sort=common.sort_param(request, SORT_COLUMNS),
-        marker=params.get("marker"),
-        limit=limit,
-        all_projects=common.truthy(params.get("all_tenants")),
-        with_count=with_count,
-    )
+    query = ListQuery.of(request, SORT_COLUMNS)
+    if "metadata" in query.filters:
+        query.filters["metadata"] = _metadata_filter(query.filters["metadata"])
+    records, count = api.snapshots.list(ctxt, **query.arguments())
     views = [snapshot_detail(request, r) if detail else snapshot_summary(r) for r in records]
-    body: dict[str, Any] = {"snapshots": views, **common.next_link(request, "snapshots", records, limit)}
-    if count is not None:
-        body["count"] = count
-    return body
+    return query.page(request, "snapshots", records, views, count)
 
 
 @routes.get(COLLECTION)
+@routes.get(COLLECTION + "/detail")
 def list_snapshots(
     request: Request, ctxt: RequestContext = Depends(get_context), api: VolumeAPI = Depends(common.service)
 ) -> dict[str, Any]:
-    return _list(request, ctxt, api, detail=False)
-
-
-@routes.get(COLLECTION + "/detail")
-def list_snapshots_detail(
-    request: Request, ctxt: RequestContext = Depends(get_context), api: VolumeAPI = Depends(common.service)
-) -> dict[str, Any]:
-    return _list(request, ctxt, api, detail=True)
+    return _list(request, ctxt, api, detail=request.url.path.endswith("/detail"))
 
 
 @routes.get(ITEM)
@@ -185,15 +220,13 @@ def snapshot_action(
     ctxt: RequestContext = Depends(get_context),
     api: VolumeAPI = Depends(common.service),
 ) -> Response:
-    if not isinstance(body, dict) or len(body) != 1:
-        raise BadRequest("Malformed request body: give exactly one action.")
-    ((name, value),) = body.items()
-    if name == "os-reset_status":
-        api.snapshots.reset_status(ctxt, snapshot_id, value if isinstance(value, dict) else {})
-    elif name == "os-force_delete":
-        api.snapshots.delete(ctxt, snapshot_id, force=True)
-    else:
-        raise BadRequest(f"There is no such action: {name}")
+    admin_action(
+        body,
+        {
+            "os-reset_status": lambda value: api.snapshots.reset_status(ctxt, snapshot_id, value),
+            "os-force_delete": lambda value: api.snapshots.delete(ctxt, snapshot_id, force=True),
+        },
+    )
     return Response(status_code=202)
 
 
@@ -206,25 +239,18 @@ def show_metadata(
 
 
 @routes.post(ITEM + "/metadata")
-def merge_metadata(
-    snapshot_id: str,
-    body: Any = Depends(common.json_body),
-    ctxt: RequestContext = Depends(get_context),
-    api: VolumeAPI = Depends(common.service),
-) -> dict[str, Any]:
-    metadata = common.member(body, "metadata")
-    return {"metadata": api.snapshots.set_metadata(ctxt, snapshot_id, metadata, replace=False)}
-
-
 @routes.put(ITEM + "/metadata")
-def replace_metadata(
+def set_metadata(
     snapshot_id: str,
+    request: Request,
     body: Any = Depends(common.json_body),
     ctxt: RequestContext = Depends(get_context),
     api: VolumeAPI = Depends(common.service),
 ) -> dict[str, Any]:
+    """POST merges the given items into the snapshot's metadata, PUT replaces it."""
     metadata = common.member(body, "metadata")
-    return {"metadata": api.snapshots.set_metadata(ctxt, snapshot_id, metadata, replace=True)}
+    replace = request.method == "PUT"
+    return {"metadata": api.snapshots.set_metadata(ctxt, snapshot_id, metadata, replace=replace)}
 
 
 @routes.get(ITEM + "/metadata/{key}")
