@@ -33,6 +33,7 @@ METADATA = f"{SERVER}/metadata"
 TAGS = f"{SERVER}/tags"
 
 SERVERS_CREATE = "os_compute_api:servers:create"
+SERVERS_CREATE_DESTINATION = "compute:servers:create:requested_destination"
 SERVERS_INDEX = "os_compute_api:servers:index"
 SERVERS_DETAIL = "os_compute_api:servers:detail"
 SERVERS_SHOW = "os_compute_api:servers:show"
@@ -116,6 +117,7 @@ UNRESCUE = "os_compute_api:os-unrescue"
 SHELVE = "os_compute_api:os-shelve:shelve"
 SHELVE_OFFLOAD = "os_compute_api:os-shelve:shelve_offload"
 UNSHELVE = "os_compute_api:os-shelve:unshelve"
+UNSHELVE_TO_HOST = "os_compute_api:os-shelve:unshelve_to_host"
 FORCE_DELETE = "os_compute_api:os-deferred-delete:force"
 RESTORE = "os_compute_api:os-deferred-delete:restore"
 RESET_STATE = "os_compute_api:os-admin-actions:reset_state"
@@ -155,6 +157,12 @@ def _action(name: str, check: Check, action: str, description: str) -> Documente
 
 RULES: tuple[DocumentedRule, ...] = (
     documented(SERVERS_CREATE, ADMIN_OR_MEMBER, "Create servers in one's project.", ("POST", f"{C}/servers")),
+    documented(
+        SERVERS_CREATE_DESTINATION,
+        ADMIN,
+        "Name the host or hypervisor a new server is built on (2.74).",
+        ("POST", f"{C}/servers"),
+    ),
     documented(SERVERS_INDEX, ADMIN_OR_READER, "List the project's servers.", ("GET", f"{C}/servers")),
     documented(
         SERVERS_DETAIL,
@@ -406,6 +414,7 @@ RULES: tuple[DocumentedRule, ...] = (
     _action(SHELVE, ADMIN_OR_MEMBER, "shelve", "Shelve a server"),
     _action(SHELVE_OFFLOAD, ADMIN, "shelveOffload", "Offload a shelved server from its host"),
     _action(UNSHELVE, ADMIN_OR_MEMBER, "unshelve", "Unshelve a server"),
+    _action(UNSHELVE_TO_HOST, ADMIN, "unshelve", "Unshelve an offloaded server onto a named host (2.91)"),
     _action(FORCE_DELETE, ADMIN_OR_MEMBER, "forceDelete", "Delete a soft-deleted server now"),
     _action(RESTORE, ADMIN_OR_MEMBER, "restore", "Restore a soft-deleted server"),
     _action(RESET_STATE, ADMIN, "os-resetState", "Reset a server's state to active or error"),

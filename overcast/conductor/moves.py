@@ -28,7 +28,7 @@ from overcast.placement import claims
 from overcast.placement.devices import held_json, requested
 from overcast.placement.resources import Resources, Wanted
 from overcast.quota import QuotaEngine
-from overcast.scheduler.request_spec import wanted_of
+from overcast.scheduler.request_spec import REQUESTED_DESTINATION_KEY, hosts_outside, wanted_of
 from overcast.scheduler.rpcapi import SchedulerAPI
 
 LOG = logging.getLogger(__name__)
@@ -59,15 +59,16 @@ class MoveTasks:
         self.RPC_API_VERSION = rpc_api_version
 
     def _candidates(
-        self, ctxt: RequestContext, flavor: dict[str, Any], excluded_hosts: list[str] | None = None
-    ) -> list[dict[str, str]]:
+        self, ctxt: RequestContext, flavor: dict[str, Any], excluded_hosts: list[str] | None = None,
+        zone: str | None = None,
+    ) -> list[dict[str, str]]:  # fmt: skip
         with self.cloud.db.reader() as session:
             extra_specs = session.scalars(
                 select(Flavor.extra_specs).where(Flavor.flavorid == flavor.get("flavorid"))
             ).first()
         sizes = Resources.of_flavor(flavor)
         spec = {"vcpus": sizes.vcpus, "memory_mb": sizes.memory_mb, "disk_gb": sizes.disk_gb,
-                "flavor_extra_specs": dict(extra_specs or {})}  # fmt: skip
+                "flavor_extra_specs": dict(extra_specs or {}), "availability_zone": zone}  # fmt: skip
         return self.scheduler.select_destinations(ctxt, spec, excluded_hosts, num_alternates=2)
 
     def _give_up(
@@ -191,9 +192,12 @@ class MoveTasks:
         with self.cloud.db.reader() as session:
             instance = instances.get_live(session, uuid)
             wanted = wanted_of(session, uuid, self.cloud.settings.scheduler.pci_aliases)
+            # The zone it is pinned to (2.77) and the host an admin named (2.91) bound where it lands.
+            destination = instance_extra.system_metadata(session, uuid).get(REQUESTED_DESTINATION_KEY)
+            outside = sorted(hosts_outside(session, destination))
         flavor = {"flavorid": instance.flavor_id, "vcpus": instance.vcpus, "memory_mb": instance.memory_mb,
                   "root_gb": instance.root_gb, "ephemeral_gb": instance.ephemeral_gb}  # fmt: skip
-        for target in self._candidates(ctxt, flavor):
+        for target in self._candidates(ctxt, flavor, outside, instance.availability_zone):
             host, node = target["host"], target["nodename"]
             if (
                 self.cloud.db.write(

@@ -16,8 +16,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from overcast import errors
-from overcast.db.models.compute import Flavor, Instance
+from overcast.db.models.compute import ComputeNode, Flavor, Instance
 from overcast.db.models.image import Image
+from overcast.db.models.instance_actions import InstanceExtra
 from overcast.db.models.server_groups import RequestSpecRecord, ServerGroup, ServerGroupMember
 from overcast.placement.devices import requested
 from overcast.placement.resources import Wanted
@@ -189,7 +190,7 @@ def _spec_query() -> Any:
             Instance.availability_zone, Flavor.extra_specs, Image.min_ram, Image.min_disk,
             Image.properties.label("image_properties"),
             RequestSpecRecord.scheduler_hints, ServerGroup.id.label("group_id"), ServerGroup.policies,
-            ServerGroup.rules.label("group_rules"),
+            ServerGroup.rules.label("group_rules"), InstanceExtra.system_metadata,
         )
         .select_from(Instance)
         .outerjoin(Flavor, Flavor.flavorid == Instance.flavor_id)
@@ -197,8 +198,27 @@ def _spec_query() -> Any:
         .outerjoin(RequestSpecRecord, RequestSpecRecord.instance_uuid == Instance.uuid)
         .outerjoin(ServerGroupMember, ServerGroupMember.instance_uuid == Instance.uuid)
         .outerjoin(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
+        .outerjoin(InstanceExtra, InstanceExtra.instance_uuid == Instance.uuid)
         .where(Instance.uuid == bindparam("b_uuid"), Instance.deleted.is_(False))
     )  # fmt: skip
+
+
+# System metadata key of 2.74's requested destination ({"host", "node"}, either may be null), set at create.
+REQUESTED_DESTINATION_KEY = "requested_destination"
+
+
+def hosts_outside(session: Session, destination: Mapping[str, Any] | None) -> frozenset[str]:
+    """The hosts a build with a requested destination may not use: every host but the one asked for."""
+    if not destination:
+        return frozenset()
+    matching = select(ComputeNode.host)
+    if destination.get("host"):
+        matching = matching.where(ComputeNode.host == destination["host"])
+    if destination.get("node"):
+        matching = matching.where(ComputeNode.hypervisor_hostname == destination["node"])
+    allowed = set(session.scalars(matching))
+    every = session.scalars(select(ComputeNode.host).distinct())
+    return frozenset(host for host in every if host not in allowed)
 
 
 def load_spec(
@@ -216,7 +236,9 @@ def load_spec(
         group_hosts=_group_hosts(
             session, row.group_id, instance_uuid, int((row.group_rules or {}).get("max_server_per_host") or 1)
         ) if row.group_id is not None else (),
-        excluded_hosts=excluded_hosts,
+        excluded_hosts=frozenset(excluded_hosts) | hosts_outside(
+            session, (row.system_metadata or {}).get(REQUESTED_DESTINATION_KEY)
+        ),
     )  # fmt: skip
 
 

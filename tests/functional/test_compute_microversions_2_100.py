@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from openstack.connection import Connection
 
-from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.cloud import COMPUTE_HOSTS, IMAGE_ID, TINY, InProcessCloud
 
 WAIT = {"interval": 0.1, "wait": 30}
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHg2LdP1jUpt7Wq9wvyK8M7hQ5jMZJpXyJY6PAbtHmE8 c2@overcast"
@@ -231,6 +231,57 @@ def test_instance_actions_changes_before_and_details(demo: Connection, server: d
 def test_migrations_filters_of_2_80(admin: Connection) -> None:
     ok(call(admin, "GET", "/os-migrations?user_id=nobody&project_id=none", "2.80"))
     assert call(admin, "GET", "/os-migrations?user_id=nobody", "2.79").status_code == 400
+
+
+def test_admins_name_the_host_a_server_is_built_on(admin: Connection, demo: Connection) -> None:
+    host = COMPUTE_HOSTS[-1]
+    base = {"name": "placed", "imageRef": IMAGE_ID, "flavorRef": TINY, "networks": "none"}
+    assert call(admin, "POST", "/servers", "2.73", json={"server": {**base, "host": host}}).status_code == 400
+    assert call(demo, "POST", "/servers", "2.74", json={"server": {**base, "host": host}}).status_code == 403
+    unknown = call(admin, "POST", "/servers", "2.74", json={"server": {**base, "host": "nowhere"}})
+    assert unknown.status_code == 400 and "nowhere" in unknown.json()["badRequest"]["message"]
+    for _ in range(2):
+        created = ok(
+            call(admin, "POST", "/servers", "2.74", json={"server": {**base, "hypervisor_hostname": host}}),
+            202,
+        )
+        placed = wait_active(admin, created["server"]["id"])
+        assert placed["OS-EXT-SRV-ATTR:host"] == host
+        call(admin, "DELETE", f"/servers/{placed['id']}", "2.74")
+
+
+def wait_status(conn: Connection, server_id: str, status: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        server = ok(call(conn, "GET", f"/servers/{server_id}", "2.100"))["server"]
+        if server["status"] == status and server["OS-EXT-STS:task_state"] is None:
+            return dict(server)
+        time.sleep(0.1)
+    raise AssertionError(f"server {server_id} did not become {status}")
+
+
+def test_unshelve_into_a_zone_and_onto_a_named_host(admin: Connection, demo: Connection) -> None:
+    base = {"name": "shelved", "imageRef": IMAGE_ID, "flavorRef": TINY, "networks": "none"}
+    created = ok(call(admin, "POST", "/servers", "2.100", json={"server": base}), 202)["server"]
+    first = wait_active(admin, created["id"])
+    action = f"/servers/{created['id']}/action"
+    try:
+        ok(call(admin, "POST", action, "2.100", json={"shelve": None}), 202)
+        shelved = wait_status(admin, created["id"], "SHELVED_OFFLOADED") if first else None
+        assert shelved is not None
+        # A host from 2.91 (admins) only, and one that exists.
+        assert (
+            call(admin, "POST", action, "2.90", json={"unshelve": {"host": "compute-1"}}).status_code == 400
+        )
+        assert call(admin, "POST", action, "2.91", json={"unshelve": {"host": "nowhere"}}).status_code == 400
+        assert call(demo, "POST", action, "2.91", json={"unshelve": {"host": "compute-1"}}).status_code == 404
+        other = next(host for host in COMPUTE_HOSTS if host != first["OS-EXT-SRV-ATTR:host"])
+        body = {"unshelve": {"availability_zone": "nova", "host": other}}
+        ok(call(admin, "POST", action, "2.91", json=body), 202)
+        back = wait_active(admin, created["id"])
+        assert back["OS-EXT-SRV-ATTR:host"] == other and back["pinned_availability_zone"] == "nova"
+    finally:
+        call(admin, "DELETE", f"/servers/{created['id']}", "2.100")
 
 
 def test_openstack_cli_at_2_100(cloud: InProcessCloud, server: dict[str, Any]) -> None:

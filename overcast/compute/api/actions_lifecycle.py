@@ -26,6 +26,7 @@ from overcast.db.models.compute import ComputeNode, Flavor, Instance
 from overcast.db.models.service import ServiceRecord
 from overcast.image.api import ImageAPI
 from overcast.quota import QuotaEngine
+from overcast.scheduler.request_spec import REQUESTED_DESTINATION_KEY
 
 LOG = logging.getLogger(__name__)
 
@@ -244,20 +245,33 @@ class ServerActionAPI(ActionAPI):
         self.compute_rpc.shelve_offload_instance(ctxt, started.host, uuid)
 
     def unshelve(
-        self, ctxt: RequestContext, uuid: str, zone: str | None = None, *, unpin: bool = False
-    ) -> None:
+        self, ctxt: RequestContext, uuid: str, zone: str | None = None, *, unpin: bool = False,
+        host: str | None = None,
+    ) -> None:  # fmt: skip
         """Unshelve; 2.77's zone pins an offloaded server to that zone, 2.91's `unpin` (a null zone) frees
-        it to land in any (both only for an offloaded server, as in Nova)."""
+        it to land in any, and 2.91's `host` (admins) names where it lands (all only for an offloaded
+        server, as in Nova)."""
 
         def prepare(session: Session, instance: Instance, transition: states.Transition) -> dict[str, Any]:
-            if zone is None and not unpin:
+            if zone is None and not unpin and host is None:
                 return {}
             if instance.vm_state != states.SHELVED_OFFLOADED:
                 raise errors.Conflict(
-                    f"The server {uuid} is not shelved offloaded: an availability zone cannot be given."
+                    f"The server {uuid} is not shelved offloaded: a zone or host cannot be given."
                 )
-            ServerAPI.check_zone(session, zone)
-            return {"availability_zone": zone}
+            values: dict[str, Any] = {}
+            if zone is not None or unpin:
+                ServerAPI.check_zone(session, zone)
+                values["availability_zone"] = zone
+            if host is not None:
+                found = session.scalars(select(ComputeNode.id).where(ComputeNode.host == host)).first()
+                if found is None:
+                    raise errors.BadRequest(f"Compute host {host} could not be found.")
+            # The create's destination (2.74) does not follow the server out of its shelf; a named host does.
+            instance_extra.update_system_metadata(
+                session, uuid, **{REQUESTED_DESTINATION_KEY: {"host": host, "node": None} if host else None}
+            )
+            return values
 
         self._start(ctxt, uuid, "unshelve", ia.UNSHELVE, needs_host=False, prepare=prepare)
         self.conductor.unshelve_instance(ctxt, uuid)

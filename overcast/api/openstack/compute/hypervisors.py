@@ -90,9 +90,11 @@ def _detail(hypervisor: HypervisorInfo, version: APIVersion) -> dict[str, Any]:
     return body
 
 
-def _with_servers(body: dict[str, Any], hypervisor: HypervisorInfo) -> dict[str, Any]:
-    # Before 2.75 Nova leaves the key out for a hypervisor without servers.
-    if hypervisor.servers:
+def _with_servers(
+    body: dict[str, Any], hypervisor: HypervisorInfo, version: APIVersion = MIN_VERSION, asked: bool = False
+) -> dict[str, Any]:
+    # Before 2.75 Nova leaves the key out for a hypervisor without servers; from it, asked for, it is there.
+    if hypervisor.servers or (asked and version >= v.FULL_UPDATE_BODIES):
         body["servers"] = [{"name": name, "uuid": server_uuid} for name, server_uuid in hypervisor.servers]
     return body
 
@@ -139,7 +141,9 @@ def _listing(request: Request, req: AdminRequest, *, detailed: bool) -> dict[str
     collection = "os-hypervisors/detail" if detailed else "os-hypervisors"
     page, links = _page(request, req, found, collection)
     render = detail if detailed else summary
-    return {"hypervisors": [_with_servers(render(hyp, version), hyp) for hyp in page], **links}
+    asked = bool(with_servers)
+    bodies = [_with_servers(render(hyp, version), hyp, version, asked) for hyp in page]
+    return {"hypervisors": bodies, **links}
 
 
 @router.get("/os-hypervisors")
@@ -182,7 +186,7 @@ def show_hypervisor(
         parse_bool("with_servers", request.query_params.get("with_servers"))
     )
     found = req.admin.hosts.hypervisor(_checked_id(hypervisor_id, version), with_servers=with_servers)
-    body = _with_servers(detail(found, version), found)
+    body = _with_servers(detail(found, version), found, version, with_servers)
     if version >= v.HYPERVISOR_CLEANUP:
         # The virt driver interface reports no host uptime: Nova shows null for such drivers.
         body["uptime"] = None

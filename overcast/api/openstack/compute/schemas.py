@@ -152,13 +152,16 @@ class ServerCreateFields(_Strict):
     tags: Annotated[list[Tag], Field(max_length=50)] | None = None
     trusted_image_certificates: TrustedCerts = None
     hostname: Hostname | None = None
+    host: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    hypervisor_hostname: Annotated[str, Field(min_length=1, max_length=255)] | None = None
 
 
 # 2.63's trusted_image_certificates: 1-50 distinct non-empty ids, or null.
 TrustedCerts = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=50),
                          AfterValidator(_distinct)] | None  # fmt: skip
 CREATE_SINCE = {"description": v.DESCRIPTION, "tags": v.TAGS_AT_CREATE,
-                "trusted_image_certificates": v.TRUSTED_CERTS, "hostname": v.HOSTNAME}  # fmt: skip
+                "trusted_image_certificates": v.TRUSTED_CERTS, "hostname": v.HOSTNAME,
+                "host": v.CREATE_HOST, "hypervisor_hostname": v.CREATE_HOST}  # fmt: skip
 CREATE_UNTIL = {"personality": v.PERSONALITY_GONE}
 
 

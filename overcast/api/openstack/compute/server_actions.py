@@ -112,19 +112,20 @@ def _lock(req: ComputeRequest, uuid: str, value: Any) -> Response:
 
 def _unshelve(req: ComputeRequest, uuid: str, value: Any) -> Response:
     if req.version < v.UNSHELVE_ZONE:
-        schemas.parse("unshelve", schemas.NoBody, value)
+        # Nova reads nothing of the unshelve's body before 2.77.
         req.service.actions.unshelve(req.context, uuid)
         return _accepted()
     body = schemas.parse("unshelve", schemas.Unshelve | None, value) or schemas.Unshelve()
     given = body.model_fields_set
     refuse_out_of_version(given, req.version, {"host": v.UNSHELVE_HOST})
     if body.host is not None:
-        raise errors.BadRequest("Unshelving onto a named host is not supported by this cloud.")
+        server = req.service.servers.find(req.context, uuid)
+        policy.enforce(req.context, rules.UNSHELVE_TO_HOST, {"project_id": server.project_id})
     if "availability_zone" in given and body.availability_zone is None and req.version < v.UNSHELVE_HOST:
         raise errors.BadRequest("Invalid input for field/attribute availability_zone. Value: None. "
                                 "None is not of type 'string'")  # fmt: skip
     unpin = "availability_zone" in given and body.availability_zone is None
-    req.service.actions.unshelve(req.context, uuid, body.availability_zone, unpin=unpin)
+    req.service.actions.unshelve(req.context, uuid, body.availability_zone, unpin=unpin, host=body.host)
     return _accepted()
 
 

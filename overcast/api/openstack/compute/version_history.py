@@ -307,10 +307,12 @@ HISTORY: tuple[Change, ...] = (
          "minimum-bandwidth request, so nothing is refused or scheduled differently"),
     _row(73, "implemented", "lock with locked_reason; locked_reason in server bodies; locked list filter",
          _S + "server_actions.py, views.py, server_filters.py"),
-    _row(74, "partial", "host and hypervisor_hostname at create: refused with 400 (no requested "
-         "destination for a build yet)", _S + "schemas.py"),
+    _row(74, "implemented", "host and hypervisor_hostname at create (admins; 400 when no such compute node): "
+         "the build and its reschedules stay there", _S + "servers.py, compute/servers.py, "
+         "scheduler/request_spec.py"),
     _row(75, "implemented", "full server bodies for update and rebuild; unknown list query parameters 400; "
-         "flavor swap 0 instead of \"\"", _S + "views.py, server_filters.py"),
+         "flavor swap 0 instead of \"\"; hypervisors asked with_servers always show servers",
+         _S + "views.py, server_filters.py, hypervisors.py"),
     _row(76, "absent", "power-update external event (os-server-external-events is item 3 of issue #16, not "
          "served yet)"),
     _row(77, "implemented", "unshelve may name an availability_zone", _S + "server_actions.py"),
@@ -339,8 +341,9 @@ HISTORY: tuple[Change, ...] = (
          _S + "volume_attachments.py"),
     _row(90, "implemented", "hostname at create, update and rebuild; OS-EXT-SRV-ATTR:hostname shown to all",
          _S + "schemas.py, server_actions.py, views.py"),
-    _row(91, "partial", "unshelve may unpin the zone with a null availability_zone; naming a host is 400 "
-         "(no requested destination for an unshelve yet)", _S + "server_actions.py"),
+    _row(91, "implemented", "unshelve of an offloaded server may name a host (admins) or unpin the zone "
+         "with a null availability_zone", _S + "server_actions.py, compute/actions_lifecycle.py, "
+         "conductor/moves.py"),
     _row(92, "implemented", "key pairs are imported only: public_key required", _S + "keypairs.py"),
     _row(93, "partial", "rebuild of a volume-backed server: 400 at every version (its root volume cannot "
          "be reimaged yet)", _S + "server_actions.py"),
