@@ -51,13 +51,14 @@ from overcast.conductor.rpcapi import ConductorAPI
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
-from overcast.db.models.compute import Flavor, Instance
+from overcast.db.models.compute import ComputeNode, Flavor, Instance
 from overcast.db.models.network import DefaultSecurityGroup, Port
 from overcast.db.models.service import ServiceRecord
 from overcast.network.api.errors import PortNotFound
 from overcast.network.api.service import NetworkAPI
 from overcast.placement.claims import Resources, release
 from overcast.quota import QuotaEngine
+from overcast.scheduler.request_spec import REQUESTED_DESTINATION_KEY
 from overcast.virt.driver import PowerState
 
 __all__ = ["MAX_LIMIT", "Server", "ServerAPI", "ServerCreate", "ServerFilters", "ServerUpdate"]
@@ -97,6 +98,9 @@ class ServerCreate:
     # 2.63's certificate ids (kept and shown; nothing here verifies image signatures) and 2.90's hostname.
     trusted_certs: tuple[str, ...] | None = None
     hostname: str | None = None
+    # 2.74's requested destination (admins): the build stays on that host (and node).
+    requested_host: str | None = None
+    requested_node: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,7 @@ class ServerAPI:
                 if volume.source_type == "image":
                     visible_image(session, ctxt, str(volume.uuid))
             self.check_zone(session, request.availability_zone)
+            destination = self._requested_destination(session, request)
             key_data = None
             if request.key_name is not None:
                 try:
@@ -241,7 +246,8 @@ class ServerAPI:
                        SECURITY_GROUP_IDS: [group_id for group_id, _ in groups],
                        IMAGE_PROPERTIES_KEY: shown_image_properties(image_properties),
                        TRUSTED_CERTS_KEY: (None if request.trusted_certs is None
-                                           else list(request.trusted_certs))},
+                                           else list(request.trusted_certs)),
+                       REQUESTED_DESTINATION_KEY: destination},
                 )  # fmt: skip
             server_groups.record_scheduler_hints(
                 session, ctxt, [i.uuid for i in created], request.scheduler_hints, self.quotas
@@ -300,6 +306,24 @@ class ServerAPI:
                 raise errors.BadRequest("Metadata keys must be 1-255 characters and values at most 255.")
         if request.user_data is not None:
             check_user_data(request.user_data)
+
+    @staticmethod
+    def _requested_destination(session: Session, request: ServerCreate) -> dict[str, str | None] | None:
+        """2.74's host and hypervisor_hostname, checked against the compute nodes (Nova's 400s)."""
+        host, node = request.requested_host, request.requested_node
+        if host is None and node is None:
+            return None
+        nodes = select(ComputeNode.id)
+        if host is not None:
+            nodes = nodes.where(ComputeNode.host == host)
+        if node is not None:
+            nodes = nodes.where(ComputeNode.hypervisor_hostname == node)
+        if session.scalars(nodes).first() is None:
+            if node is None:
+                raise errors.BadRequest(f"Compute host {host} could not be found.")
+            named = f"Compute host {host} with node {node}" if host else f"Compute node {node}"
+            raise errors.BadRequest(f"{named} could not be found.")
+        return {"host": host, "node": node}
 
     @staticmethod
     def _flavor_for_boot(session: Session, ctxt: RequestContext, flavor_ref: str) -> Flavor:

@@ -38,6 +38,8 @@ def create_server(body: ServerCreateBody, req: ComputeRequest = Depends(compute_
     policy.enforce(req.context, policies.SERVERS_CREATE, _target(req))
     body.check_version(req.version)
     fields = body.server
+    if fields.host is not None or fields.hypervisor_hostname is not None:
+        policy.enforce(req.context, policies.SERVERS_CREATE_DESTINATION, _target(req))
     groups = tuple(group.name for group in fields.security_groups or ()) or ("default",)
     # Legacy (v1) mappings always name a volume or a snapshot; they join the v2 ones.
     legacy = legacy_mappings(fields.block_device_mapping or ())
@@ -60,7 +62,7 @@ def create_server(body: ServerCreateBody, req: ComputeRequest = Depends(compute_
         trusted_certs=None if fields.trusted_image_certificates is None else tuple(
             fields.trusted_image_certificates
         ),
-        hostname=fields.hostname,
+        hostname=fields.hostname, requested_host=fields.host, requested_node=fields.hypervisor_hostname,
     ))  # fmt: skip
     if fields.return_reservation_id:
         return {"reservation_id": created.reservation_id}
