@@ -199,22 +199,47 @@ def test_service_forced_down_as_a_word(admin: Connection) -> None:
     assert up.status_code == 200 and up.json()["service"]["forced_down"] is False
 
 
-def test_aggregate_names_with_spaces_at_their_ends_are_stripped(admin: Connection) -> None:
-    created = compute(
-        admin,
-        "POST",
-        "/os-aggregates",
-        json={"aggregate": {"name": "  rack-7  ", "availability_zone": " az7 "}},
+def test_aggregate_names_zones_hosts_and_metadata(admin: Connection) -> None:
+    def aggregates(method: str, path: str, body: dict[str, Any]) -> Any:
+        return compute(admin, method, f"/os-aggregates{path}", json=body)
+
+    # A new aggregate's name is Nova's name (no spaces at its ends); a rename may have them, stripped.
+    assert_nova_400(aggregates("POST", "", {"aggregate": {"name": "  rack-7  "}}), "Can not start or end")
+    assert_nova_400(
+        aggregates("POST", "", {"aggregate": {"name": "r", "availability_zone": "a:b"}}), "except :"
     )
+    created = aggregates("POST", "", {"aggregate": {"name": "rack-7", "availability_zone": None}})
     assert created.status_code == 200, created.text
-    assert (created.json()["aggregate"]["name"], created.json()["aggregate"]["availability_zone"]) == (
-        "rack-7",
-        "az7",
+    rack = created.json()["aggregate"]["id"]
+    renamed = aggregates("PUT", f"/{rack}", {"aggregate": {"name": "  rack-8  ", "availability_zone": "az8"}})
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["aggregate"]["name"], renamed.json()["aggregate"]["availability_zone"]) == (
+        "rack-8",
+        "az8",
+    )
+    assert_nova_400(aggregates("PUT", f"/{rack}", {"aggregate": {"name": "   "}}), "at least one non space")
+    tagged = aggregates(
+        "POST", f"/{rack}/action", {"set_metadata": {"metadata": {"ssd": "true", "gone": None}}}
+    )
+    assert tagged.status_code == 200, tagged.text
+    # (Nova keeps the zone among the metadata too)
+    assert tagged.json()["aggregate"]["metadata"] == {"ssd": "true", "availability_zone": "az8"}
+    assert_nova_400(
+        aggregates("POST", f"/{rack}/action", {"set_metadata": {"metadata": {"a/b": "v"}}}), "was unexpected"
     )
     assert_nova_400(
-        compute(
-            admin, "POST", "/os-aggregates", json={"aggregate": {"name": "r", "availability_zone": "a:b"}}
-        ),
-        "except :",
+        aggregates("POST", f"/{rack}/action", {"add_host": {"host": "bad$host"}}), "does not match"
     )
-    assert_nova_400(compute(admin, "POST", "/os-aggregates", json={"aggregate": {"name": "   "}}), "name")
+    assert aggregates("DELETE", f"/{rack}", {}).status_code == 200
+
+
+def test_server_metadata_items_in_novas_types(demo: Connection) -> None:
+    created = boot(demo)
+    server_id = created.json()["server"]["id"]
+    settled(demo, server_id, "ACTIVE")
+    path = f"/servers/{server_id}/metadata"
+    merged = compute(demo, "POST", path, json={"metadata": {"a.b c:d": "v"}})
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["metadata"]["a.b c:d"] == "v"
+    assert_nova_400(compute(demo, "POST", path, json={"metadata": {"k": 7}}), "is not of type 'string'")
+    assert_nova_400(compute(demo, "PUT", f"{path}/k", json={"meta": {"k": "v" * 256}}), "is too long")

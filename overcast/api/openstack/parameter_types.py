@@ -326,6 +326,8 @@ Hostname = Annotated[
     PlainValidator(pattern_rule(_HOSTNAME)),
     WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 255, "pattern": _HOSTNAME}),
 ]
+# Newer Nova calls this pattern `fqdn` (a service's host), keeping `hostname` for 2.90's server hostnames.
+Fqdn = Hostname
 HostnameOrIpAddress = Annotated[
     str,
     PlainValidator(pattern_rule(_HOSTNAME_OR_IP, minimum=0)),

@@ -14,13 +14,15 @@ from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import (
     AdminRequest,
     admin_request,
-    bounded_string,
     json_object,
     nova_time,
 )
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.parameter_types import (
-    AzNameWithLeadingTrailingSpaces,
+    AzName,
+    Fqdn,
+    MetadataWithNull,
+    Name,
     NameWithLeadingTrailingSpaces,
     check,
 )
@@ -56,16 +58,19 @@ def aggregate_view(
 
 
 def _name(value: Any) -> str:
-    # Nova takes names with spaces at their ends here and strips them (common.normalize_name).
+    name: str = check(Name, "name", value)
+    return name
+
+
+def _renamed(value: Any) -> str:
+    # An update (only) takes a name with spaces at its ends, which Nova strips (common.normalize_name).
     name: str = check(NameWithLeadingTrailingSpaces, "name", value)
     return name.strip()
 
 
 def _zone(value: Any) -> str | None:
-    if value is None:
-        return None
-    zone: str = check(AzNameWithLeadingTrailingSpaces, "availability_zone", value)
-    return zone.strip()
+    zone: str | None = check(AzName | None, "availability_zone", value)
+    return zone
 
 
 def _only(fields: dict[str, Any], allowed: set[str], what: str) -> None:
@@ -113,7 +118,7 @@ def update_aggregate(
         raise errors.BadRequest(
             "Invalid input for field/attribute aggregate: name or availability_zone needed."
         )
-    name = _name(fields["name"]) if "name" in fields else None
+    name = _renamed(fields["name"]) if "name" in fields else None
     zone_given = "availability_zone" in fields
     updated = req.admin.aggregates.update(
         aggregate_id, name, _zone(fields.get("availability_zone")), zone_given
@@ -140,7 +145,7 @@ def aggregate_action(
         _only(fields, {"host"}, action)
         return {
             "aggregate": aggregate_view(
-                aggregates.add_host(aggregate_id, bounded_string("host", fields.get("host"))),
+                aggregates.add_host(aggregate_id, check(Fqdn, "host", fields.get("host"))),
                 req.compute.version,
             )
         }
@@ -148,25 +153,14 @@ def aggregate_action(
         policy.enforce(req.context, RULES["remove_host"])
         fields = json_object(body, action)
         _only(fields, {"host"}, action)
-        host = bounded_string("host", fields.get("host"))
+        host = check(Fqdn, "host", fields.get("host"))
         return {"aggregate": aggregate_view(aggregates.remove_host(aggregate_id, host), req.compute.version)}
     if action == "set_metadata":
         policy.enforce(req.context, RULES["set_metadata"])
         fields = json_object(body, action)
         _only(fields, {"metadata"}, action)
-        metadata = _metadata(json_object(fields, "metadata"))
+        metadata = check(MetadataWithNull, "metadata", fields.get("metadata"))
         return {
             "aggregate": aggregate_view(aggregates.set_metadata(aggregate_id, metadata), req.compute.version)
         }
     raise errors.BadRequest("There is no such action")
-
-
-def _metadata(raw: dict[str, Any]) -> dict[str, str | None]:
-    """Keys of 1-255 characters; values strings of at most 255 characters, or null to delete the key."""
-    metadata: dict[str, str | None] = {}
-    for key, value in raw.items():
-        bounded_string("metadata key", key)
-        metadata[key] = (
-            None if value is None else bounded_string(f"metadata value of {key}", value, minimum=0)
-        )
-    return metadata

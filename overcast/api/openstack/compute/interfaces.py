@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from overcast import errors, policy
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request
+from overcast.api.openstack.parameter_types import IpAddress, Tag, Uuid
 from overcast.compute import policies as rules
 
 router = APIRouter()
@@ -20,15 +21,15 @@ class _Strict(BaseModel):
 
 
 class FixedIP(_Strict):
-    ip_address: Annotated[str, Field(min_length=1, max_length=64)]
+    ip_address: IpAddress
 
 
 class InterfaceAttachment(_Strict):
-    net_id: str | None = None
-    port_id: str | None = None
+    net_id: Uuid | None = None
+    port_id: Uuid | None = None
     fixed_ips: Annotated[list[FixedIP], Field(min_length=1, max_length=1)] | None = None
     # Device tags (from 2.49) are not kept: the guest's metadata does not carry them yet.
-    tag: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    tag: Tag | None = None
 
 
 class AttachBody(_Strict):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from overcast import policy
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request
+from overcast.api.openstack.parameter_types import Metadata
 from overcast.compute import policies as rules
 
 router = APIRouter()
@@ -16,12 +17,12 @@ router = APIRouter()
 
 class MetadataBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    metadata: dict[str, Any]
+    metadata: Metadata
 
 
 class MetaBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    meta: dict[str, Any]
+    meta: Metadata
 
 
 def _authorize(req: ComputeRequest, server_id: str, rule: str) -> None:
