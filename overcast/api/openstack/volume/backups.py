@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from overcast import policy
 from overcast.api.deps import get_context
-from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.volume import common
+from overcast.api.openstack.volume import version_history as versions
 from overcast.api.openstack.volume.snapshots import ListQuery, admin_action
 from overcast.context import RequestContext
 from overcast.errors import BadRequest
@@ -23,17 +23,11 @@ from overcast.volume.api.volumes import CreateRequest
 routes = APIRouter()
 COLLECTION = "/backups"
 ITEM = COLLECTION + "/{backup_id}"
-BACKUP_UPDATE = APIVersion(3, 9)
-BACKUP_PROJECT = APIVersion(3, 18)
-BACKUP_METADATA = APIVersion(3, 43)
-BACKUP_AZ = APIVersion(3, 51)
-BACKUP_USER_ID = APIVersion(3, 56)
-ENCRYPTION_KEY_ID = APIVersion(3, 64)
 SINCE = {
-    "os-backup-project-attr:project_id": BACKUP_PROJECT,
-    "metadata": BACKUP_METADATA,
-    "user_id": BACKUP_USER_ID,
-    "encryption_key_id": ENCRYPTION_KEY_ID,
+    "os-backup-project-attr:project_id": versions.BACKUP_PROJECT,
+    "metadata": versions.BACKUP_METADATA,
+    "user_id": versions.BACKUP_USER_ID,
+    "encryption_key_id": versions.ENCRYPTION_KEY_ID,
 }
 CREATE_FIELDS = {
     "volume_id",
@@ -78,9 +72,9 @@ def create_backup(
     backup = common.member(body, "backup")
     version = common.version(request)
     unknown = sorted(set(backup) - CREATE_FIELDS)
-    if "metadata" in backup and version < BACKUP_METADATA:
+    if "metadata" in backup and version < versions.BACKUP_METADATA:
         unknown.append("metadata")
-    if "availability_zone" in backup and version < BACKUP_AZ:
+    if "availability_zone" in backup and version < versions.BACKUP_AZ:
         unknown.append("availability_zone")
     if unknown:
         raise BadRequest(
@@ -104,7 +98,7 @@ def create_backup(
         ),
     )
     shown = backup_summary(request, record)
-    if version >= BACKUP_METADATA:
+    if version >= versions.BACKUP_METADATA:
         shown["metadata"] = record["metadata"]
     return {"backup": shown}
 
@@ -143,10 +137,10 @@ def update_backup(
     api: VolumeAPI = Depends(common.service),
 ) -> dict[str, Any]:
     version = common.version(request)
-    if version < BACKUP_UPDATE:
+    if version < versions.BACKUP_UPDATE:
         raise common.NotFoundAtVersion()
     changes = common.member(body, "backup")
-    allowed = {"name", "description"} | ({"metadata"} if version >= BACKUP_METADATA else set())
+    allowed = {"name", "description"} | ({"metadata"} if version >= versions.BACKUP_METADATA else set())
     if not changes or set(changes) - allowed:
         raise BadRequest(f"Invalid input for field/attribute backup: give {', '.join(sorted(allowed))}.")
     return {"backup": backup_summary(request, api.backups.update(ctxt, backup_id, changes))}

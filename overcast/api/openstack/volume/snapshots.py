@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from overcast.api.deps import get_context
-from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.volume import actions, common
 from overcast.api.openstack.volume import version_history as versions
 from overcast.context import RequestContext
@@ -23,14 +22,9 @@ from overcast.volume.api.snapshots import SORT_COLUMNS
 routes = APIRouter()
 COLLECTION = "/snapshots"
 ITEM = COLLECTION + "/{snapshot_id}"
-GROUP_SNAPSHOT_ID = APIVersion(3, 14)
-REVERT = APIVersion(3, 40)
-SNAPSHOT_USER_ID = APIVersion(3, 41)
-# From 3.66 an in-use volume is snapshotted without force (and force=false is refused).
-SNAPSHOT_IN_USE = APIVersion(3, 66)
 SINCE = {
-    "group_snapshot_id": GROUP_SNAPSHOT_ID,
-    "user_id": SNAPSHOT_USER_ID,
+    "group_snapshot_id": versions.GROUP_SNAPSHOT_ID,
+    "user_id": versions.SNAPSHOT_USER_ID,
     "consumes_quota": versions.CONSUMES_QUOTA,
 }
 SUMMARY_FIELDS = (
@@ -66,7 +60,7 @@ def snapshot_detail(request: Request, record: Record) -> dict[str, Any]:
 
 
 def _force(request: Request, value: Any) -> Any:
-    if common.version(request) < SNAPSHOT_IN_USE:
+    if common.version(request) < versions.SNAPSHOT_IN_USE:
         return False if value is None else value
     if value is not None and str(value).strip().lower() in ("false", "0", "no", "off", "f", "n"):
         raise BadRequest("Invalid input received: force flag 'False' is not allowed from microversion 3.66.")
@@ -293,7 +287,7 @@ def delete_metadata_item(
 
 # --- POST /volumes/{id}/action {"revert": {"snapshot_id": ...}} (3.40) --------------------------------
 def _revert(request: Request, ctxt: RequestContext, api: VolumeAPI, volume_id: str, value: Any) -> None:
-    if common.version(request) < REVERT:
+    if common.version(request) < versions.REVERT:
         raise BadRequest("There is no such action: revert")
     snapshot_id = value.get("snapshot_id") if isinstance(value, dict) else None
     if snapshot_id is None:

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from overcast.api.deps import get_context
-from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.volume import common
+from overcast.api.openstack.volume import version_history as versions
 from overcast.context import RequestContext
 from overcast.errors import BadRequest
 from overcast.volume.api.records import Record
@@ -18,13 +18,11 @@ from overcast.volume.api.service import VolumeAPI
 routes = APIRouter()
 LEGACY = "/os-volume-transfer"
 CURRENT = "/volume-transfers"
-TRANSFER_WITH_SNAPSHOTS = APIVersion(3, 55)
-TRANSFER_DETAILS = APIVersion(3, 57)
 DETAIL_FIELDS = ("destination_project_id", "source_project_id", "accepted")
 
 
 def _check_path(request: Request, collection: str) -> None:
-    if collection == CURRENT and common.version(request) < TRANSFER_WITH_SNAPSHOTS:
+    if collection == CURRENT and common.version(request) < versions.TRANSFER_WITH_SNAPSHOTS:
         raise common.NotFoundAtVersion()
 
 
@@ -44,9 +42,9 @@ def transfer_summary(request: Request, collection: str, record: Record) -> dict[
 def transfer_detail(request: Request, collection: str, record: Record) -> dict[str, Any]:
     version = common.version(request)
     shown = {**transfer_summary(request, collection, record), "created_at": record["created_at"]}
-    if version >= TRANSFER_WITH_SNAPSHOTS:
+    if version >= versions.TRANSFER_WITH_SNAPSHOTS:
         shown["no_snapshots"] = record["no_snapshots"]
-    if version >= TRANSFER_DETAILS:
+    if version >= versions.TRANSFER_DETAILS:
         shown.update({key: record[key] for key in DETAIL_FIELDS})
     return shown
 

@@ -42,6 +42,19 @@ CLUSTER_NAME = APIVersion(3, 61)
 DEFAULT_TYPES = APIVersion(3, 62)
 VOLUME_TYPE_ID = APIVersion(3, 63)
 CONSUMES_QUOTA = APIVersion(3, 65)
+# Snapshots, backups, transfers.
+BACKUP_UPDATE = APIVersion(3, 9)
+GROUP_SNAPSHOT_ID = APIVersion(3, 14)
+BACKUP_PROJECT = APIVersion(3, 18)
+REVERT = APIVersion(3, 40)
+SNAPSHOT_USER_ID = APIVersion(3, 41)
+BACKUP_METADATA = APIVersion(3, 43)
+BACKUP_AZ = APIVersion(3, 51)
+TRANSFER_WITH_SNAPSHOTS = APIVersion(3, 55)
+BACKUP_USER_ID = APIVersion(3, 56)
+TRANSFER_DETAILS = APIVersion(3, 57)
+ENCRYPTION_KEY_ID = APIVersion(3, 64)
+SNAPSHOT_IN_USE = APIVersion(3, 66)
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,9 @@ ACTIONS = "overcast/api/openstack/volume/actions.py"
 ATTACH = "overcast/api/openstack/volume/attachments.py"
 TYPES = "overcast/api/openstack/volume/types.py"
 QUOTAS = "overcast/api/openstack/volume/quotas.py"
+SNAPSHOTS = "overcast/api/openstack/volume/snapshots.py"
+BACKUPS = "overcast/api/openstack/volume/backups.py"
+TRANSFERS = "overcast/api/openstack/volume/transfers.py"
 
 HISTORY: tuple[Change, ...] = (
     _c(0, "implemented", "The v2 API and its extensions as v3.", "overcast/api/openstack/volume/"),
@@ -73,7 +89,7 @@ HISTORY: tuple[Change, ...] = (
     _c(6, "absent", "Empty name and description for consistency groups."),
     _c(7, "absent", "Clusters API and cluster_name in the service list."),
     _c(8, "absent", "Manageable volumes and snapshots."),
-    _c(9, "no-op", "Backup update: the backups API's (V4's routers), not this module's."),
+    _c(9, "implemented", "Backup update (name, description).", BACKUPS),
     _c(10, "implemented", "group_id filter on volume lists.", VOLUMES),
     _c(11, "absent", "Group types and group specs."),
     _c(12, "implemented", "GET /volumes/summary.", VOLUMES),
@@ -82,11 +98,11 @@ HISTORY: tuple[Change, ...] = (
     _c(15, "no-op", "ETag on volume metadata: no conditional metadata writes are offered."),
     _c(16, "absent", "Migrating a volume to a cluster."),
     _c(17, "absent", "Manageable resources by cluster."),
-    _c(18, "no-op", "Backup project attribute: the backups API's."),
+    _c(18, "implemented", "os-backup-project-attr:project_id in the backup view, for admins.", BACKUPS),
     _c(19, "absent", "reset_status of group snapshots."),
     _c(20, "absent", "reset_status of groups."),
     _c(21, "implemented", "provider_id in the volume detail view, for admins.", VIEWS),
-    _c(22, "no-op", "Metadata filter on snapshot lists: the snapshots API's."),
+    _c(22, "implemented", "Metadata filter on snapshot lists.", SNAPSHOTS),
     _c(23, "implemented", "force in volume delete (admins).", VOLUMES),
     _c(24, "absent", "workers/cleanup."),
     _c(25, "absent", "volumes in the group views."),
@@ -94,20 +110,20 @@ HISTORY: tuple[Change, ...] = (
     _c(27, "implemented", "The attachments API.", ATTACH),
     _c(28, "absent", "Filters of scheduler-stats/get_pools."),
     _c(29, "absent", "Sorting and paging of group snapshots."),
-    _c(30, "no-op", "Sorting snapshots by name: the snapshots API's."),
+    _c(30, "implemented", "Sorting snapshots by name.", SNAPSHOTS),
     _c(31, "no-op", "Configurable resource query filters: our filters are fixed."),
     _c(32, "absent", "Service set-log and get-log."),
     _c(33, "absent", "The resource_filters API."),
     _c(34, "implemented", "Like filters (name~) on volume lists.", VOLUMES),
     _c(35, "absent", "volume-type filter of get_pools."),
     _c(36, "implemented", "metadata in the volume summary.", VOLUMES),
-    _c(37, "no-op", "Sorting backups by name: the backups API's."),
+    _c(37, "implemented", "Sorting backups by name.", BACKUPS),
     _c(38, "absent", "Replication groups."),
     _c(39, "implemented", "project_id filter of /limits for admins.", QUOTAS),
-    _c(40, "no-op", "Revert a volume to its snapshot: the snapshots module's action (V4)."),
-    _c(41, "no-op", "user_id in the snapshot views: the snapshots API's."),
+    _c(40, "implemented", "Revert a volume to its latest snapshot (the volume action revert).", SNAPSHOTS),
+    _c(41, "implemented", "user_id in the snapshot views.", SNAPSHOTS),
     _c(42, "implemented", "Extending an in-use volume.", ACTIONS),
-    _c(43, "no-op", "Backup metadata: the backups API's."),
+    _c(43, "implemented", "Backup metadata at create, update and in the views.", BACKUPS),
     _c(44, "implemented", "Attachment complete (os-complete).", ATTACH),
     _c(45, "implemented", "with_count on volume lists gives count.", VOLUMES),
     _c(46, "no-op", "Volumes from Nova's 0-size snapshot images: refused as any empty image."),
@@ -115,22 +131,22 @@ HISTORY: tuple[Change, ...] = (
     _c(48, "implemented", "shared_targets and service_uuid in the volume view.", VIEWS),
     _c(49, "no-op", "Backend state in the service list: only with a state column we do not keep."),
     _c(50, "implemented", "multiattach at volume create and in the view.", VOLUMES),
-    _c(51, "no-op", "Cross-AZ backups: the backups API's."),
+    _c(51, "implemented", "availability_zone at backup create.", BACKUPS),
     _c(52, "no-op", "Reserved RESKEY:availability_zones spec and extra_specs filter on type lists."),
     _c(53, "no-op", "Request bodies validated by schema: ours are checked at every version (400)."),
     _c(54, "implemented", "mode in attachment create.", ATTACH),
-    _c(55, "no-op", "Transfers with snapshots: the transfers API's."),
-    _c(56, "no-op", "user_id in backup views: the backups API's."),
-    _c(57, "no-op", "Transfer record details: the transfers API's."),
+    _c(55, "implemented", "/volume-transfers and no_snapshots.", TRANSFERS),
+    _c(56, "implemented", "user_id in the backup views.", BACKUPS),
+    _c(57, "implemented", "source/destination project and accepted in the transfer views.", TRANSFERS),
     _c(58, "absent", "project_id in group views."),
-    _c(59, "no-op", "Transfer pagination: the transfers API's."),
+    _c(59, "implemented", "limit and marker on transfer lists (newest first).", TRANSFERS),
     _c(60, "no-op", "Time comparison filters on created_at and updated_at: unknown filters are ignored."),
     _c(61, "implemented", "cluster_name in the volume detail view for admins (null: no clusters).", VIEWS),
     _c(62, "implemented", "GET /types/default (per-project defaults are not kept).", TYPES),
     _c(63, "implemented", "volume_type_id in the volume detail view.", VIEWS),
     _c(64, "no-op", "encryption_key_id in the volume view when encrypted: no volume is encrypted here."),
     _c(65, "implemented", "consumes_quota in the volume view.", VIEWS),
-    _c(66, "no-op", "Snapshots of in-use volumes without force: the snapshots API's."),
+    _c(66, "implemented", "Snapshots of in-use volumes without force (force=false refused).", SNAPSHOTS),
     _c(67, "no-op", "URLs without project_id: accepted at every version, as Cinder does."),
     _c(68, "absent", "os-reimage."),
     _c(69, "no-op", "shared_targets may be null: ours is always false."),
