@@ -16,7 +16,6 @@ from overcast import errors
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.parameter_types import (
-    AzName,
     Boolean,
     Description,
     DiskConfig,
@@ -133,7 +132,8 @@ class ServerCreateFields(_Strict):
     metadata: Metadata = Field(default_factory=dict)
     key_name: Name | None = None
     adminPass: str | None = None
-    availability_zone: AzName | None = None
+    # Nova's name here, not az_name: "zone:host" asks for a host (which the service answers).
+    availability_zone: Name | None = None
     security_groups: list[SecurityGroupRef] | None = None
     user_data: UserData | None = None
     accessIPv4: AccessIPv4 | None = None
