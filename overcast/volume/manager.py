@@ -123,7 +123,8 @@ class VolumeManager(Manager):
 
     def recover(self) -> list[str]:
         """Move this host's volumes (and their snapshots) out of the transitional statuses a dead service
-        left them in; returns the ids of the volumes moved."""
+        left them in; returns the ids of the volumes moved. A delete it was doing is done now, as Cinder
+        resumes it: its owner asked for it, and error_deleting would make them ask again."""
         with self.cloud.db.reader() as session:
             stuck = [
                 (volume.id, volume.status, volume.attach_status)
@@ -141,6 +142,11 @@ class VolumeManager(Manager):
             ]
         moved = []
         for volume_id, status, attach_status in stuck:
+            if status == states.DELETING:
+                LOG.warning("volume %s was deleting when the service stopped: resuming the delete", volume_id)
+                self.delete_volume(RequestContext.admin(), volume_id)
+                moved.append(volume_id)
+                continue
             target = states.recovery_status(status, attach_status)
             if target is None:
                 continue

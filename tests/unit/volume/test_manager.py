@@ -417,18 +417,28 @@ def test_start_up_moves_this_hosts_transitional_volumes_to_their_recovery_status
 ) -> None:
     creating = add_volume(cloud, states.CREATING)
     downloading = add_volume(cloud, states.DOWNLOADING)
-    deleting = add_volume(cloud, states.DELETING)
     extending = add_volume(cloud, states.EXTENDING)
     uploading = add_volume(cloud, states.UPLOADING, attach_status=states.ATTACHED)
     elsewhere = add_volume(cloud, states.CREATING, host="host-b")
     VolumeManager(cloud, "host-a", driver=driver, images=images).init_host()
-    volumes = (creating, downloading, deleting, extending, uploading, elsewhere)
+    volumes = (creating, downloading, extending, uploading, elsewhere)
     assert [status_of(cloud, one) for one in volumes] == [
-        states.ERROR, states.ERROR, states.ERROR_DELETING, states.ERROR_EXTENDING, states.IN_USE,
-        states.CREATING,
+        states.ERROR, states.ERROR, states.ERROR_EXTENDING, states.IN_USE, states.CREATING,
     ]  # fmt: skip
     row = volume(cloud, creating)
     assert row is not None and "stopped while the volume was creating" in (row.fail_reason or "")
+
+
+def test_start_up_finishes_the_deletes_a_dead_service_was_doing(
+    cloud: Cloud, driver: FakeVolumeDriver, images: ImageAPI
+) -> None:
+    driver.init_host("host-a")
+    deleting = add_volume(cloud, states.DELETING)
+    driver.create_volume(deleting, 1)
+    VolumeManager(cloud, "host-a", driver=driver, images=images).init_host()
+    assert volume(cloud, deleting) is None
+    with pytest.raises(VolumeMissing):
+        driver.volume_size(deleting)
 
 
 def test_start_up_removes_exports_no_attachment_needs(
