@@ -155,6 +155,9 @@ class ActionAPI:
         image_ids: list[str] = []
 
         def prepare(session: Session, instance: Instance, transition: states.Transition) -> None:
+            if not instance.image_ref:
+                # Stable rescue (2.87) would boot a rescue image beside the root volume: not built here.
+                raise errors.BadRequest(f"Cannot rescue a volume-backed instance {uuid}.")
             ref = rescue_image_ref or instance.image_ref
             image_ids.append(visible_image(session, ctxt, ref).id)
 

@@ -169,6 +169,9 @@ class ServerActionAPI(ActionAPI):
             check_user_data(str(named["user_data"]))
 
         def prepare(session: Session, instance: Instance, transition: states.Transition) -> dict[str, Any]:
+            if not instance.image_ref:
+                # Reimaging a root volume (2.93) needs the volume service's reimage: not built here.
+                raise errors.BadRequest(f"Cannot rebuild a volume-backed instance {uuid}.")
             image = visible_image(session, ctxt, image_ref)
             if instance.memory_mb < image.min_ram:
                 raise errors.BadRequest("Flavor's memory is too small for requested image.")

@@ -334,7 +334,7 @@ HISTORY: tuple[Change, ...] = (
     _row(86, "implemented", "flavor extra specs validated: unknown keys of known namespaces refused, "
          "custom namespaces allowed", _S + "flavor_extra_specs.py"),
     _row(87, "partial", "stable rescue: image-backed servers rescue as before; a volume-backed server's "
-         "rescue is 400 at every version", _S + "server_actions.py"),
+         "rescue is 400 at every version", "compute/actions.py"),
     _row(88, "implemented", "hypervisors lose cpu_info, free/used resources, workload and vms counts; "
          "uptime in show; statistics and /uptime 404", _S + "hypervisors.py"),
     _row(89, "implemented", "volume attachments show attachment_id and bdm_uuid, no longer id",
@@ -346,7 +346,7 @@ HISTORY: tuple[Change, ...] = (
          "conductor/moves.py"),
     _row(92, "implemented", "key pairs are imported only: public_key required", _S + "keypairs.py"),
     _row(93, "partial", "rebuild of a volume-backed server: 400 at every version (its root volume cannot "
-         "be reimaged yet)", _S + "server_actions.py"),
+         "be reimaged yet)", "compute/actions_lifecycle.py"),
     _row(94, "implemented", "hostnames may be FQDNs (up to 255 characters)", _S + "schemas.py"),
     _row(95, "absent", "evacuate leaves the server STOPPED (no evacuate action)"),
     _row(96, "implemented", "pinned_availability_zone in server bodies", _S + "views.py"),

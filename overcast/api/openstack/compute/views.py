@@ -132,10 +132,12 @@ class ServerView:
         uuid = instance.uuid
         status = states.status_from_state(instance.vm_state, instance.task_state)
         everything = form in ("show", "list") or shape.full_update_bodies
-        image: dict[str, Any] = {"id": instance.image_ref,
-                                 "links": [self.links.bookmark("images", instance.image_ref)]}  # fmt: skip
-        if shape.image_properties:
-            image["properties"] = server.image_properties or {}
+        # A volume-backed server has no image of its own: Nova shows "".
+        image: dict[str, Any] | str = ""
+        if instance.image_ref:
+            image = {"id": instance.image_ref, "links": [self.links.bookmark("images", instance.image_ref)]}
+            if shape.image_properties:
+                image["properties"] = server.image_properties or {}
         body: dict[str, Any] = {
             "id": uuid,
             "name": instance.display_name,
