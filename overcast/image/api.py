@@ -25,10 +25,12 @@ from overcast.db.pagination import paginate
 from overcast.image import policies, registry
 from overcast.image.data import SIZE_QUOTA, ImageData, image_quotas, size_in_mib
 from overcast.image.members import MemberAPI
+from overcast.image.metadefs import MetadefAPI
 from overcast.image.patch import ImageChanges, apply
 from overcast.image.registry import ImageFilters, ImageRecord
 from overcast.image.settings import ImageSettings
 from overcast.image.stores import CHUNK_SIZE, FilesystemStore, Store
+from overcast.image.tasks import TaskAPI
 from overcast.quota import QuotaEngine
 
 LOG = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ class ImageAPI:
         self.quotas = quotas or image_quotas(self.settings)
         self.data = ImageData(cloud, self.settings, self.quotas, stores=stores)
         self.members = MemberAPI(self.db)
+        self.metadefs = MetadefAPI(self.db)
+        self.tasks = TaskAPI(self.db)
 
     @property
     def stores(self) -> dict[str, Store]:

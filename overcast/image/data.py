@@ -28,7 +28,7 @@ from overcast.cloud import Cloud
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.image import Image
-from overcast.image import formats, policies, registry
+from overcast.image import formats, policies, registry, tasks
 from overcast.image.registry import ImageRecord
 from overcast.image.settings import ImageSettings
 from overcast.image.stores import FilesystemStore, Store, build_stores
@@ -530,26 +530,34 @@ class ImageData:
         for store_id in wanted:
             self._store(store_id)
 
-        def begin(session: Session) -> tuple[Image, list[tuple[str, str]]]:
+        def begin(session: Session) -> tuple[Image, list[tuple[str, str]], list[str], str]:
             image = registry.get_visible(session, ctxt, image_id, for_update=True)
             policy.enforce(ctxt, policies.UPLOAD_IMAGE, {"project_id": image.owner})
             locations = [(row.store, row.url) for row in registry.location_rows(session, image_id)]
             if method == "glance-direct":
                 if image.status != registry.UPLOADING:
                     raise errors.Conflict(f"Image {image_id} has no staged data (status {image.status}).")
-                registry.compare_and_set_status(session, image_id, (registry.UPLOADING,), registry.IMPORTING)
+                targets = wanted
             else:
                 policy.enforce(ctxt, policies.COPY_IMAGE)
                 if image.status != registry.ACTIVE or not locations:
                     raise errors.Conflict(f"Only active images can be copied (status {image.status}).")
-            return image, locations
+                held = {store for store, _ in locations}
+                targets = [store_id for store_id in wanted if store_id not in held]
+                if not targets:
+                    raise errors.Conflict(f"Image {image_id} is already in store(s) {', '.join(wanted)}.")
+            request = {"method": {"name": method}, "stores": wanted,
+                       "all_stores_must_succeed": all_must_succeed}  # fmt: skip
+            task_id = tasks.start_import(session, ctxt, image, method, targets, request)
+            if method == "glance-direct":
+                registry.compare_and_set_status(session, image_id, (registry.UPLOADING,), registry.IMPORTING)
+            return image, locations, targets, task_id
 
-        image, locations = self.db.write(begin)
+        image, locations, targets, task_id = self.db.write(begin)
         if method == "glance-direct":
             staged = f"file://{self.staging.directory / image_id}"
-            return lambda: self._import_staged(image, staged, wanted, all_must_succeed)
-        missing = [store_id for store_id in wanted if store_id not in {store for store, _ in locations}]
-        return lambda: self._copy(image, locations[0], missing, all_must_succeed)
+            return lambda: self._import_staged(image, staged, targets, all_must_succeed, task_id)
+        return lambda: self._copy(image, locations[0], targets, all_must_succeed, task_id)
 
     def _write_everywhere(
         self, image: Image, source: Callable[[], Iterable[bytes]], store_ids: list[str], must_succeed: bool
@@ -565,6 +573,7 @@ class ImageData:
                     if must_succeed:
                         raise
                     LOG.exception("Importing image %s into store %s failed", image.id, store_id)
+                    tasks.store_done(self.db, image.id, store_id, ok=False)
                     continue
                 current = pipeline.summary()
                 if summary is not None and current.os_hash_value != summary.os_hash_value:
@@ -577,20 +586,30 @@ class ImageData:
             raise
         return summary, stored
 
-    def _import_staged(self, image: Image, staged: str, store_ids: list[str], must_succeed: bool) -> None:
+    def _import_staged(
+        self, image: Image, staged: str, store_ids: list[str], must_succeed: bool, task_id: str
+    ) -> None:
+        tasks.processing(self.db, task_id)
         try:
             summary, stored = self._write_everywhere(
                 image, lambda: self.staging.read(staged), store_ids, must_succeed
             )
             self._activate(image.id, registry.IMPORTING, registry.QUEUED, summary, stored)
-        except Exception:
+            for store_id, _ in stored:
+                tasks.store_done(self.db, image.id, store_id, ok=True)
+            tasks.finish_import(self.db, image.id, task_id)
+        except Exception as exc:
             LOG.exception("Import of image %s failed; back to queued", image.id)
             self._set_status(image.id, registry.IMPORTING, registry.QUEUED)
+            tasks.finish_import(self.db, image.id, task_id, error=_reason(exc))
         finally:
             self.staging.delete(staged)
 
-    def _copy(self, image: Image, source: tuple[str, str], store_ids: list[str], must_succeed: bool) -> None:
+    def _copy(
+        self, image: Image, source: tuple[str, str], store_ids: list[str], must_succeed: bool, task_id: str
+    ) -> None:
         source_store = self.stores[source[0]]
+        tasks.processing(self.db, task_id)
         try:
             summary, stored = self._write_everywhere(
                 image, lambda: source_store.read(source[1]), store_ids, must_succeed
@@ -605,5 +624,14 @@ class ImageData:
                     registry.add_location(session, image.id, store_id, location)
 
             self.db.write(record_locations)
-        except Exception:
+            for store_id, _ in stored:
+                tasks.store_done(self.db, image.id, store_id, ok=True)
+            tasks.finish_import(self.db, image.id, task_id)
+        except Exception as exc:
             LOG.exception("Copying image %s to %s failed", image.id, store_ids)
+            tasks.finish_import(self.db, image.id, task_id, error=_reason(exc))
+
+
+def _reason(exc: Exception) -> str:
+    """What a failed import's task says happened."""
+    return exc.message if isinstance(exc, errors.OvercastError) else f"{type(exc).__name__}: {exc}"

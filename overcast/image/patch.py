@@ -1,4 +1,4 @@
-"""JSON-patch (application/openstack-images-v2.1-json-patch) applied to an image's attributes.
+"""JSON-patch (application/openstack-images-v2.1-json-patch, and v2.0's older form) applied to an image.
 
 Paths name one top-level attribute ("/name", "/hw_disk_bus", "/tags"); "~1" and "~0" escape "/" and
 "~" in property names, as RFC 6901 says. Read-only attributes answer 403, malformed paths 400, replacing
@@ -130,6 +130,28 @@ def from_create_body(body: Any) -> ImageChanges:
         else:
             changes.properties[name] = validate_property(name, value)
     return changes
+
+
+def from_v2_0(operations: Any) -> Any:
+    """A v2.0 patch document (application/openstack-images-v2.0-json-patch: the operation is the key,
+    `{"replace": "/name", "value": "x"}`) in the v2.1 shape `apply` takes; what is not such a document
+    is handed on as it is, for `apply` to refuse."""
+    if not isinstance(operations, list):
+        return operations
+    converted = []
+    for operation in operations:
+        if not isinstance(operation, dict):
+            converted.append(operation)
+            continue
+        named = [op for op in OPERATIONS if op in operation]
+        if len(named) != 1 or "op" in operation or "path" in operation:
+            raise errors.BadRequest(
+                f"Each v2.0 JSON-patch operation names exactly one of {', '.join(OPERATIONS)} as its key."
+            )
+        op = named[0]
+        value = {"value": operation["value"]} if "value" in operation else {}
+        converted.append({"op": op, "path": operation[op], **value})
+    return converted
 
 
 def apply(

@@ -15,9 +15,12 @@ class ImageSettings(BaseSettings):
     # Glance's image_size_cap: the largest image one upload may store (413 beyond it).
     size_cap: int = 1024 * GIB
     # Stores this API enables, by id; the first is the default (X-Image-Meta-Store picks another).
+    # "id:file" adds a filesystem store of that id, as Glance's enabled_backends ("fast:file").
     enabled_stores: tuple[str, ...] = ("file",)
     # Filesystem store and staging area (import flow); empty means below Settings.data_dir.
     filesystem_dir: Path | None = None
+    # Folders of the "id:file" stores, by id; a store not named here keeps data_dir's images-<id>.
+    filesystem_store_dirs: dict[str, Path] = {}
     staging_dir: Path | None = None
 
     # Swift store: tempauth (v1) credentials and where the data goes.

@@ -12,6 +12,7 @@ from overcast.db.models import (  # noqa: F401
     console_tokens,
     identity,
     image,
+    image_catalog,
     instance_actions,
     migrations,
     network,

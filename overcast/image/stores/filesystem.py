@@ -22,7 +22,9 @@ class FilesystemStore(Store):
     id = "file"
     description = "Local filesystem"
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, store_id: str = "file", description: str | None = None) -> None:
+        self.id = store_id
+        self.description = description or FilesystemStore.description
         self.directory = directory
         # Image data is the projects' own: only the user running Overcast may list or read it.
         make_private_dirs(directory)

@@ -41,6 +41,7 @@ def _version_documents(*paths: str) -> set[Route]:
 IMAGE_API_DOCUMENTS: set[Route] = _version_documents(
     "/image/v2/schemas/image", "/image/v2/schemas/images", "/image/v2/schemas/member",
     "/image/v2/schemas/members", "/image/v2/info/import", "/image/v2/info/stores",
+    "/image/v2/schemas/task", "/image/v2/schemas/tasks", "/image/v2/schemas/metadefs/{name}",
 )  # fmt: skip
 
 

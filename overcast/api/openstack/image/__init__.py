@@ -1,11 +1,11 @@
-"""The Image API (Glance's v2) under /image: versions, images, data, members, schemas, info."""
+"""The Image API (Glance's v2) under /image: versions, images, data, members, tasks, metadefs, schemas."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
 from overcast.api.auth import readable_without_token
-from overcast.api.openstack.image import data, images, schemas, versions
+from overcast.api.openstack.image import data, images, metadefs, schemas, tasks, versions
 from overcast.image.api import ImageAPI
 
 PUBLIC_PATHS = readable_without_token("/image", "/image/versions")
@@ -13,7 +13,7 @@ PUBLIC_PATHS = readable_without_token("/image", "/image/versions")
 
 def build_router() -> APIRouter:
     router = APIRouter()
-    for module in (versions, schemas, data, images):
+    for module in (versions, schemas, data, tasks, images, metadefs):
         router.include_router(module.router)
     return router
 

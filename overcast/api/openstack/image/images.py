@@ -17,11 +17,13 @@ from overcast.api.openstack.image.errors import GlanceRoute
 from overcast.context import RequestContext
 from overcast.image.api import ImageAPI
 from overcast.image.data import IMPORT_METHODS
-from overcast.image.patch import from_create_body
+from overcast.image.patch import from_create_body, from_v2_0
 from overcast.image.registry import ImageFilters
 
 router = APIRouter(route_class=GlanceRoute)
 PATCH_MEDIA_TYPE = "application/openstack-images-v2.1-json-patch"
+# Glance still takes v2.0's form, whose operations name the op as their key.
+PATCH_MEDIA_TYPE_2_0 = "application/openstack-images-v2.0-json-patch"
 DEFAULT_LIMIT = 25
 TIME_OPERATORS = ("gt", "gte", "lt", "lte", "eq", "neq")
 
@@ -152,6 +154,22 @@ async def create_image(request: Request, ctxt: RequestContext = Depends(get_cont
     return JSONResponse(views.image(record), status_code=201, headers=headers)
 
 
+# An empty id (GET /v2/images/) names no image: Glance answers 404, where a redirect to the list
+# would hand a client that built the path from an empty id the wrong resource.
+@router.get("/image/v2/images/")
+@router.delete("/image/v2/images/")
+@router.patch("/image/v2/images/")
+def empty_image_id(request: Request, ctxt: RequestContext = Depends(get_context)) -> Response:
+    image_api = service(request)
+    if request.method == "GET":
+        image_api.get(ctxt, "")
+    elif request.method == "DELETE":
+        image_api.delete(ctxt, "")
+    else:
+        image_api.update(ctxt, "", [])
+    raise errors.NotFound("No image found with ID ''")  # what the calls above raise first
+
+
 @router.get("/image/v2/images/{image_id}")
 def show_image(image_id: str, request: Request, ctxt: RequestContext = Depends(get_context)) -> Response:
     image_api = service(request)
@@ -163,13 +181,15 @@ async def update_image(
     image_id: str, request: Request, ctxt: RequestContext = Depends(get_context)
 ) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
-    if content_type != PATCH_MEDIA_TYPE:
+    if content_type not in (PATCH_MEDIA_TYPE, PATCH_MEDIA_TYPE_2_0):
         return JSONResponse(
             {"message": f"Unsupported Content-Type {content_type!r}: send {PATCH_MEDIA_TYPE}.",
              "code": "415 Unsupported Media Type", "title": "Unsupported Media Type"},
-            status_code=415, headers={"Accept-Patch": PATCH_MEDIA_TYPE},
+            status_code=415, headers={"Accept-Patch": f"{PATCH_MEDIA_TYPE}, {PATCH_MEDIA_TYPE_2_0}"},
         )  # fmt: skip
     operations = await json_body(request)
+    if content_type == PATCH_MEDIA_TYPE_2_0:
+        operations = from_v2_0(operations)
     record = service(request).update(ctxt, image_id, operations)
     return JSONResponse(views.image(record))
 
