@@ -163,6 +163,28 @@ def test_a_restarted_service_serves_the_same_exports(driver: IscsiVolumeDriver) 
     assert driver.export(attachment_id, volume_id, CONNECTOR) == before
 
 
+def test_a_service_that_crashed_adopts_the_tgtd_it_left_and_its_exports(
+    driver: IscsiVolumeDriver, tmp_path: Path
+) -> None:
+    volume_id, attachment_id = new_id(), new_id()
+    driver.create_volume(volume_id, 1)
+    before = driver.export(attachment_id, volume_id, CONNECTOR)
+    pid = int(driver.tgtd.pid_file.read_text())
+    # A crash: the process is gone without cleanup_host; its tgtd lives on, serving the VM.
+    driver.supervisor.stop()
+    successor = IscsiVolumeDriver(driver.pool_dir, portal_address="127.0.0.1", port=driver.port)
+    successor.init_host("host-a")
+    try:
+        assert int(successor.tgtd.pid_file.read_text()) == pid
+        assert successor.export(attachment_id, volume_id, CONNECTOR) == before
+        assert qemu_io(image_opts(before["data"]), "read 0 4k").returncode == 0
+    finally:
+        successor.cleanup_host()
+    assert (
+        not Path(f"/proc/{pid}/cmdline").exists() or b"tgtd" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    )
+
+
 def test_another_pool_on_the_same_port_neither_adopts_nor_stops_its_tgtd(
     driver: IscsiVolumeDriver, tmp_path: Path
 ) -> None:
