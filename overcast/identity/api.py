@@ -26,6 +26,7 @@ from overcast.db.models.identity import (
 from overcast.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from overcast.identity.backends import IdentityBackend
 from overcast.identity.core import IdentityCore
+from overcast.identity.endpoint_filter import filter_catalog
 from overcast.identity.entities import (
     domain_entity,
     project_entity,
@@ -69,7 +70,7 @@ class IdentityAPI:
     # Catalog ------------------------------------------------------------------------------------------
     def catalog(self, project_id: str | None = None) -> list[Entity]:
         with self.db.reader() as session:
-            return self.core.catalog.for_token(session, project_id)
+            return filter_catalog(session, project_id, self.core.catalog.for_token(session, project_id))
 
     # Domains ------------------------------------------------------------------------------------------
     def list_domains(self, name: str | None = None, enabled: bool | None = None) -> list[Entity]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from overcast.context import RequestContext
 from overcast.db.models.identity import ApplicationCredential, Domain, Project, Role
-from overcast.errors import NotFound, Unauthorized
+from overcast.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from overcast.identity import access_rules
 from overcast.identity.auth_schema import (
     APPLICATION_CREDENTIAL,
@@ -34,9 +34,11 @@ from overcast.identity.credentials import (
     token_access_rules,
     token_application_credential,
 )
+from overcast.identity.endpoint_filter import filter_catalog
 from overcast.identity.grants import SYSTEM, SYSTEM_ALL
 from overcast.identity.passwords import Reservation
 from overcast.identity.tokens import InvalidToken, TokenPayload, new_audit_id
+from overcast.identity.trusts import TrustAPI
 
 # Never say whether the user, the password or the domain was wrong.
 AUTH_FAILED = "The request you have made requires authentication."
@@ -73,6 +75,7 @@ def isotime(moment: datetime) -> str:
 class TokenService:
     def __init__(self, core: IdentityCore) -> None:
         self.core = core
+        self.trusts = TrustAPI(core)
 
     # Issuing ------------------------------------------------------------------------------------------
     def admit(self, auth: Auth | dict[str, Any], client_address: str | None = None) -> AdmittedLogin:
@@ -104,7 +107,10 @@ class TokenService:
     def _issue(self, request: Auth, include_catalog: bool) -> tuple[str, dict[str, Any]]:
         identity = request.identity
         methods = tuple(identity.methods)
-        if PASSWORD in methods and identity.password is not None:
+        trust = request.scope.trust if isinstance(request.scope, Scope) else None
+        if trust is not None:
+            payload = self._trust_scoped(identity, methods, trust.id)
+        elif PASSWORD in methods and identity.password is not None:
             user = self._password_user(identity.password.user)
             with self.core.db.reader() as session:
                 payload = self._scoped(session, user, request.scope, methods)
@@ -118,6 +124,46 @@ class TokenService:
         token = self.core.signer.encode(payload)
         with self.core.db.reader() as session:
             return token, self.render(session, payload, include_catalog)
+
+    def _trust_scoped(
+        self, identity: Identity, methods: tuple[str, ...], trust_id: str | None
+    ) -> TokenPayload:
+        """A token from a trust (OS-TRUST), for its trustee, who logs in with a password or a token."""
+        expires_at: datetime | None = None
+        audit_ids: tuple[str, ...] = ()
+        if PASSWORD in methods and identity.password is not None:
+            trustee = self._password_user(identity.password.user)
+        elif TOKEN in methods and identity.token is not None:
+            original = self.verify(identity.token.id)
+            if original.trust_id or original.application_credential_id:
+                raise Forbidden("A trust-scoped or application credential token cannot be used for a trust.")
+            with self.core.db.reader() as session:
+                found = self.core.find_user_by_id(session, original.user_id)
+            if found is None or not found[0].enabled:
+                raise Unauthorized(AUTH_FAILED)
+            trustee, expires_at, audit_ids = found[0], original.expires_at, original.audit_ids[:1]
+            methods = ("token", *original.methods)
+        else:
+            raise Unauthorized("Attempted to authenticate with an unsupported method.")
+        if not trust_id:
+            raise BadRequest("Invalid input for field 'OS-TRUST:trust': 'id' is a required property.")
+        redeemed = self.trusts.redeem(trust_id, trustee)
+        now = self.core.clock()
+        ends = [now + timedelta(seconds=self.core.config.token_ttl_seconds)]
+        ends += [end for end in (expires_at, redeemed.expires_at) if end is not None]
+        return TokenPayload(
+            user_id=redeemed.user.id,
+            user_domain_id=redeemed.user.domain_id,
+            methods=methods,
+            issued_at=now,
+            expires_at=min(ends),
+            audit_ids=(new_audit_id(), *audit_ids),
+            project_id=redeemed.project.id,
+            roles=redeemed.role_names,
+            user_name=redeemed.user.name,
+            project_name=redeemed.project.name,
+            trust_id=redeemed.trust_id,
+        )
 
     def _password_user(self, spec: PasswordUser) -> UserRecord:
         """The user whose password this is, at the cost of exactly one hash (none when locked out).
@@ -255,6 +301,8 @@ class TokenService:
 
     def _rescoped(self, session: Session, token_id: str, scope: Scope | str | None) -> TokenPayload:
         original = self.verify(token_id)
+        if original.trust_id:
+            raise Forbidden("A trust-scoped token cannot be rescoped.")
         if original.application_credential_id:
             raise Unauthorized("Tokens from application credentials cannot be rescoped.")
         found = self.core.find_user_by_id(session, original.user_id)
@@ -413,9 +461,12 @@ class TokenService:
             roles = session.scalars(select(Role).where(Role.name.in_(payload.roles)).order_by(Role.name))
             body["roles"] = [{"id": role.id, "name": role.name} for role in roles]
             if include_catalog:
-                body["catalog"] = self.core.catalog.for_token(session, payload.project_id)
+                catalog = self.core.catalog.for_token(session, payload.project_id)
+                body["catalog"] = filter_catalog(session, payload.project_id, catalog)
         elif include_catalog:
             body["catalog"] = self.core.catalog.for_token(session)
+        if payload.trust_id:
+            body["OS-TRUST:trust"] = self.trusts.token_view(payload.trust_id, session)
         if payload.application_credential_id:
             body["application_credential"] = token_application_credential(
                 session, payload.application_credential_id

@@ -65,6 +65,8 @@ GRANT_IN_DOMAIN = ADMIN | (
 )
 
 V3 = "/identity/v3"
+EP = f"{V3}/OS-EP-FILTER"
+FED = f"{V3}/OS-FEDERATION"
 # Where grants live: on a project or domain, inherited by the projects below one, on the system.
 GRANT_PLACES = (
     (f"{V3}/{{target_type}}/{{target_id}}", ""),
@@ -297,6 +299,142 @@ RULES: tuple[DocumentedRule, ...] = (
         ("POST", f"{V3}/endpoints"),
         ("PATCH", f"{V3}/endpoints/{{endpoint_id}}"),
         ("DELETE", f"{V3}/endpoints/{{endpoint_id}}"),
+    ),
+    documented(
+        "identity:get_endpoint_filter",
+        ADMIN_OR_SYSTEM_READER,
+        "Read endpoint groups and the endpoints and endpoint groups of projects (OS-EP-FILTER).",
+        ("GET", f"{EP}/endpoint_groups"),
+        ("GET", f"{EP}/endpoint_groups/{{endpoint_group_id}}"),
+        ("HEAD", f"{EP}/endpoint_groups/{{endpoint_group_id}}"),
+        ("GET", f"{EP}/endpoint_groups/{{endpoint_group_id}}/endpoints"),
+        ("GET", f"{EP}/endpoint_groups/{{endpoint_group_id}}/projects"),
+        ("GET", f"{EP}/endpoint_groups/{{endpoint_group_id}}/projects/{{project_id}}"),
+        ("HEAD", f"{EP}/endpoint_groups/{{endpoint_group_id}}/projects/{{project_id}}"),
+        ("GET", f"{EP}/projects/{{project_id}}/endpoint_groups"),
+        ("GET", f"{EP}/projects/{{project_id}}/endpoints"),
+        ("GET", f"{EP}/projects/{{project_id}}/endpoints/{{endpoint_id}}"),
+        ("HEAD", f"{EP}/projects/{{project_id}}/endpoints/{{endpoint_id}}"),
+        ("GET", f"{EP}/endpoints/{{endpoint_id}}/projects"),
+    ),
+    documented(
+        "identity:manage_endpoint_filter",
+        ADMIN,
+        "Create, update or delete endpoint groups; associate endpoints and endpoint groups with projects.",
+        ("POST", f"{EP}/endpoint_groups"),
+        ("PATCH", f"{EP}/endpoint_groups/{{endpoint_group_id}}"),
+        ("DELETE", f"{EP}/endpoint_groups/{{endpoint_group_id}}"),
+        ("PUT", f"{EP}/endpoint_groups/{{endpoint_group_id}}/projects/{{project_id}}"),
+        ("DELETE", f"{EP}/endpoint_groups/{{endpoint_group_id}}/projects/{{project_id}}"),
+        ("PUT", f"{EP}/projects/{{project_id}}/endpoints/{{endpoint_id}}"),
+        ("DELETE", f"{EP}/projects/{{project_id}}/endpoints/{{endpoint_id}}"),
+    ),
+    documented(
+        "identity:get_registered_limits",
+        ANYONE,
+        "List or show registered limits (every service reads them).",
+        ("GET", f"{V3}/registered_limits"),
+        ("GET", f"{V3}/registered_limits/{{limit_id}}"),
+    ),
+    documented(
+        "identity:manage_registered_limits",
+        ADMIN,
+        "Create, update or delete registered limits.",
+        ("POST", f"{V3}/registered_limits"),
+        ("PATCH", f"{V3}/registered_limits/{{limit_id}}"),
+        ("DELETE", f"{V3}/registered_limits/{{limit_id}}"),
+    ),
+    documented(
+        "identity:get_limit_model",
+        ANYONE,
+        "Show the limit enforcement model.",
+        ("GET", f"{V3}/limits/model"),
+    ),
+    documented(
+        "identity:get_limits",
+        ANYONE,
+        "List or show limits: everyone's for admins and system readers, one's own project's otherwise.",
+        ("GET", f"{V3}/limits"),
+        ("GET", f"{V3}/limits/{{limit_id}}"),
+    ),
+    documented("identity:list_every_limit", ADMIN_OR_SYSTEM_READER, "See the limits of every project."),
+    documented(
+        "identity:manage_limits",
+        ADMIN,
+        "Create, update or delete project and domain limits.",
+        ("POST", f"{V3}/limits"),
+        ("PATCH", f"{V3}/limits/{{limit_id}}"),
+        ("DELETE", f"{V3}/limits/{{limit_id}}"),
+    ),
+    documented(
+        "identity:get_policies",
+        ADMIN_OR_SYSTEM_READER,
+        "List or show stored policy documents.",
+        ("GET", f"{V3}/policies"),
+        ("GET", f"{V3}/policies/{{policy_id}}"),
+    ),
+    documented(
+        "identity:manage_policies",
+        ADMIN,
+        "Create, update or delete stored policy documents.",
+        ("POST", f"{V3}/policies"),
+        ("PATCH", f"{V3}/policies/{{policy_id}}"),
+        ("DELETE", f"{V3}/policies/{{policy_id}}"),
+    ),
+    documented(
+        "identity:create_trust",
+        ANYONE,
+        "Create a trust (its trustor must be the caller, checked by the service).",
+        ("POST", f"{V3}/OS-TRUST/trusts"),
+    ),
+    documented(
+        "identity:list_trusts",
+        ADMIN,
+        "List every trust (anyone lists the trusts naming them as trustor or trustee).",
+        ("GET", f"{V3}/OS-TRUST/trusts"),
+    ),
+    documented(
+        "identity:get_trust",
+        ADMIN | Matches("user_id", "trustor_user_id") | Matches("user_id", "trustee_user_id"),
+        "Show a trust and its roles: admins, its trustor or trustee.",
+        ("GET", f"{V3}/OS-TRUST/trusts/{{trust_id}}"),
+        ("GET", f"{V3}/OS-TRUST/trusts/{{trust_id}}/roles"),
+        ("GET", f"{V3}/OS-TRUST/trusts/{{trust_id}}/roles/{{role_id}}"),
+        ("HEAD", f"{V3}/OS-TRUST/trusts/{{trust_id}}/roles/{{role_id}}"),
+    ),
+    documented(
+        "identity:delete_trust",
+        ADMIN | Matches("user_id", "trustor_user_id"),
+        "Delete a trust: admins or its trustor.",
+        ("DELETE", f"{V3}/OS-TRUST/trusts/{{trust_id}}"),
+    ),
+    documented(
+        "identity:get_federation",
+        ADMIN_OR_SYSTEM_READER,
+        "List or show identity providers, their protocols, mappings and service providers.",
+        ("GET", f"{FED}/identity_providers"),
+        ("GET", f"{FED}/identity_providers/{{idp_id}}"),
+        ("GET", f"{FED}/identity_providers/{{idp_id}}/protocols"),
+        ("GET", f"{FED}/identity_providers/{{idp_id}}/protocols/{{protocol_id}}"),
+        ("GET", f"{FED}/mappings"),
+        ("GET", f"{FED}/mappings/{{mapping_id}}"),
+        ("GET", f"{FED}/service_providers"),
+        ("GET", f"{FED}/service_providers/{{sp_id}}"),
+    ),
+    documented(
+        "identity:manage_federation",
+        ADMIN,
+        "Create, update or delete identity providers, their protocols, mappings and service providers.",
+        *[
+            (method, path)
+            for path in (
+                f"{FED}/identity_providers/{{idp_id}}",
+                f"{FED}/identity_providers/{{idp_id}}/protocols/{{protocol_id}}",
+                f"{FED}/mappings/{{mapping_id}}",
+                f"{FED}/service_providers/{{sp_id}}",
+            )
+            for method in ("PUT", "PATCH", "DELETE")
+        ],
     ),
     documented(
         "identity:list_catalog", ANYONE, "The catalog of the caller's token.", ("GET", f"{V3}/auth/catalog")

@@ -28,6 +28,7 @@ class Revocation:
     project_id: str | None = None
     domain_id: str | None = None
     application_credential_id: str | None = None
+    trust_id: str | None = None
 
     def matches(self, token: TokenPayload) -> bool:
         if token.issued_at.timestamp() > self.issued_before:
@@ -43,6 +44,8 @@ class Revocation:
             and self.application_credential_id != token.application_credential_id
         ):
             return False
+        if self.trust_id is not None and self.trust_id != token.trust_id:
+            return False
         return self.domain_id is None or self.domain_id in (token.domain_id, token.user_domain_id)
 
 
@@ -54,6 +57,7 @@ def _event_of(row: RevocationEvent) -> Revocation:
         row.project_id,
         row.domain_id,
         row.application_credential_id,
+        row.trust_id,
     )
 
 

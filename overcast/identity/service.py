@@ -10,10 +10,14 @@ from overcast.identity.authentication import TokenService
 from overcast.identity.catalog_api import CatalogAPI
 from overcast.identity.core import IdentityCore
 from overcast.identity.credentials import CredentialAPI
+from overcast.identity.endpoint_filter import EndpointFilterAPI
+from overcast.identity.federation import FederationAPI
 from overcast.identity.groups import GroupAPI
 from overcast.identity.hierarchy import ProjectHierarchy
 from overcast.identity.implied_roles import ImpliedRoleAPI
+from overcast.identity.limits import LimitAPI
 from overcast.identity.passwords import PasswordHasher
+from overcast.identity.policy_blobs import PolicyBlobAPI
 from overcast.identity.policy_targets import PolicyTargets
 from overcast.identity.project_tags import ProjectTagAPI
 from overcast.identity.regions import RegionAPI
@@ -43,3 +47,8 @@ class IdentityService:
         self.policy_targets = PolicyTargets(self.core)
         self.project_tags = ProjectTagAPI(self.core)
         self.hierarchy = ProjectHierarchy(self.core)
+        self.endpoint_filter = EndpointFilterAPI(self.core)
+        self.limits = LimitAPI(self.core)
+        self.policies = PolicyBlobAPI(self.core)
+        self.trusts = self.tokens.trusts
+        self.federation = FederationAPI(self.core)

@@ -129,6 +129,8 @@ class TokenPayload:
     user_name: str | None = None
     project_name: str | None = None
     application_credential_id: str | None = None
+    # The trust (OS-TRUST) a trust-scoped token was made from.
+    trust_id: str | None = None
     # (service, method, path pattern) triples a token from a credential with access rules may call;
     # None means no such limit (every other token, and credentials without rules).
     access_rules: tuple[tuple[str, str, str], ...] | None = None
@@ -164,6 +166,7 @@ class TokenPayload:
             "un": self.user_name,
             "pn": self.project_name,
             "ac": self.application_credential_id,
+            "t": self.trust_id,
         }
         wire.update({key: value for key, value in optional.items() if value is not None})
         if self.system:
@@ -188,6 +191,7 @@ class TokenPayload:
             user_name=wire.get("un"),
             project_name=wire.get("pn"),
             application_credential_id=wire.get("ac"),
+            trust_id=wire.get("t"),
             access_rules=_access_rules_from_wire(wire.get("ar")),
         )
 

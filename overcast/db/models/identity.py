@@ -212,6 +212,7 @@ class RevocationEvent(Base):
     project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     domain_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     application_credential_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    trust_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Seconds since the epoch with microseconds: compared against the token's issue time.
     issued_before: Mapped[float] = mapped_column(Float, nullable=False)
     revoked_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)
@@ -267,3 +268,147 @@ class Region(Base):
     parent_region_id: Mapped[str | None] = mapped_column(
         ForeignKey("identity_regions.id"), nullable=True, index=True
     )
+
+
+class EndpointGroup(Base):
+    """OS-EP-FILTER: a set of endpoints named by filters (interface, service_id, region_id)."""
+
+    __tablename__ = "identity_endpoint_groups"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+
+
+class ProjectEndpoint(Base):
+    """OS-EP-FILTER: an endpoint associated with a project (its tokens' catalog shows only those)."""
+
+    __tablename__ = "identity_project_endpoints"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    endpoint_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_catalog_endpoints.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ProjectEndpointGroup(Base):
+    """OS-EP-FILTER: an endpoint group associated with a project."""
+
+    __tablename__ = "identity_project_endpoint_groups"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    endpoint_group_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_endpoint_groups.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class RegisteredLimit(Base):
+    """Unified limits: a resource's default limit for every project, per service and region."""
+
+    __tablename__ = "identity_registered_limits"
+    __table_args__ = (UniqueConstraint("service_id", "region_id", "resource_name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    service_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_catalog_services.id", ondelete="CASCADE"), nullable=False
+    )
+    # "" for no region: a unique key treats NULLs as different, and a limit must be found once.
+    region_id: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    resource_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    default_limit: Mapped[int] = mapped_column(Integer, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class ProjectLimit(Base):
+    """Unified limits: one project's (or domain's) own limit of a registered resource."""
+
+    __tablename__ = "identity_project_limits"
+    __table_args__ = (UniqueConstraint("target_id", "service_id", "region_id", "resource_name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    # A project's id, or a domain's (domain_limit true).
+    target_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    domain_limit: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    service_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_catalog_services.id", ondelete="CASCADE"), nullable=False
+    )
+    region_id: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    resource_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    resource_limit: Mapped[int] = mapped_column(Integer, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class PolicyBlob(Base):
+    """The policies API: opaque policy documents stored for other services (Keystone never reads them)."""
+
+    __tablename__ = "identity_policies"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    type: Mapped[str] = mapped_column(String(255), nullable=False)
+    blob: Mapped[str] = mapped_column(Text, nullable=False)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+
+
+class Trust(Base, TimestampMixin):
+    """OS-TRUST: a trustor lets a trustee act with some of the trustor's roles on one project."""
+
+    __tablename__ = "identity_trusts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    trustor_user_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    trustee_user_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    impersonation: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # None: unlimited; each trust-scoped token takes one.
+    remaining_uses: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    allow_redelegation: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    role_ids: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+
+
+class IdentityProvider(Base):
+    """OS-FEDERATION: an identity provider (the resource; no federated login is served)."""
+
+    __tablename__ = "identity_federation_idps"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    domain_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    remote_ids: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    authorization_ttl: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class FederationMapping(Base):
+    __tablename__ = "identity_federation_mappings"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rules: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
+    schema_version: Mapped[str] = mapped_column(String(16), nullable=False, default="1.0")
+
+
+class FederationProtocol(Base):
+    __tablename__ = "identity_federation_protocols"
+
+    idp_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_federation_idps.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mapping_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    remote_id_attribute: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class ServiceProvider(Base):
+    __tablename__ = "identity_federation_sps"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    auth_url: Mapped[str] = mapped_column(String(256), nullable=False)
+    sp_url: Mapped[str] = mapped_column(String(256), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    relay_state_prefix: Mapped[str] = mapped_column(String(256), nullable=False, default="ss:mem:")

@@ -13,12 +13,17 @@ from overcast.api.openstack.identity import (
     routes_auth,
     routes_catalog,
     routes_credentials,
+    routes_endpoint_filter,
+    routes_federation,
     routes_grants,
     routes_groups,
     routes_implied_roles,
+    routes_limits,
+    routes_policies,
     routes_project_tags,
     routes_regions,
     routes_resources,
+    routes_trusts,
 )
 from overcast.identity.service import IdentityService
 
@@ -44,6 +49,11 @@ def build_router() -> APIRouter:
         routes_implied_roles,
         routes_project_tags,
         routes_regions,
+        routes_endpoint_filter,
+        routes_limits,
+        routes_policies,
+        routes_trusts,
+        routes_federation,
     ):
         router.include_router(module.router, prefix=PREFIX)
     return router
