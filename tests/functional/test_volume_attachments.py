@@ -3,6 +3,7 @@ the fake volume driver) driven by openstacksdk and the `openstack` CLI as users 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -349,3 +350,47 @@ def test_a_boot_volume_that_cannot_be_made_fails_the_build_with_a_fault(
     assert "aborted" in server.fault["message"] or "error" in server.fault["message"]
     demo.compute.delete_server(server)
     demo.compute.wait_for_delete(server, **WAIT)
+
+
+def test_create_image_of_a_volume_backed_server_snapshots_its_volumes(
+    volumes: VolumeCloud, demo: Connection, small_image: str
+) -> None:
+    root = {"source_type": "image", "destination_type": "volume", "boot_index": 0, "uuid": small_image,
+            "volume_size": 1, "delete_on_termination": True}  # fmt: skip
+    body = {
+        "server": {
+            "name": "bfv-snap",
+            "flavorRef": TINY,
+            "networks": "none",
+            "block_device_mapping_v2": [root],
+        }
+    }
+    response = demo.compute.post("/servers", json=body, microversion="2.79")
+    assert response.status_code == 202, response.text
+    server = demo.compute.wait_for_server(
+        demo.compute.get_server(response.json()["server"]["id"]), failures=["ERROR"], **WAIT
+    )
+    (volume_id,) = [m.volume_id for m in volumes.mappings(server.id)]
+
+    image = demo.compute.create_server_image(server, "bfv-snap-image", wait=True, timeout=30)
+
+    image = demo.image.get_image(image)
+    assert image.status == "active" and image.properties["bdm_v2"] == "True"
+    (described,) = json.loads(image.properties["block_device_mapping"])
+    assert described["source_type"] == "snapshot" and described["boot_index"] == 0
+    snapshot = demo.block_storage.get_snapshot(described["snapshot_id"])
+    assert snapshot.volume_id == volume_id
+    demo.block_storage.wait_for_status(snapshot, "available", failures=["error"], **WAIT)
+
+    # Booting the image makes a volume-backed server whose root volume comes from the snapshot.
+    again = boot_from(demo, "bfv-from-snap", image.id)
+    (mapping,) = volumes.mappings(again.id)
+    assert mapping.boot_index == 0 and mapping.snapshot_id == snapshot.id and mapping.volume_id != volume_id
+    for made in (server, again):
+        demo.compute.delete_server(made)
+        demo.compute.wait_for_delete(made, **WAIT)
+
+
+def boot_from(conn: Connection, name: str, image_id: str) -> Any:
+    created = conn.compute.create_server(name=name, image_id=image_id, flavor_id=TINY, networks="none")
+    return conn.compute.wait_for_server(created, status="ACTIVE", failures=["ERROR"], **WAIT)

@@ -218,6 +218,10 @@ class ServerActionAPI(ActionAPI):
     ) -> str:
         if metadata:
             check_metadata(metadata)
+        volumes = self.servers.volume_attachments
+        volume_backed = volumes and volumes.snapshot_server(ctxt, uuid, name, metadata, self.images)
+        if volume_backed:
+            return volume_backed
         image_ids: list[str] = []
 
         def prepare(session: Session, instance: Instance, transition: states.Transition) -> None:

@@ -11,6 +11,7 @@ imageRef (Nova keeps its image_ref empty).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -166,6 +167,23 @@ def boot_plan(image_ref: str | None, mappings: Sequence[Mapping[str, Any]] | Non
             f"The image of block_device_mapping_v2 ({image_from_mappings}) is not imageRef ({image_ref})."
         )
     return BootPlan(image_from_mappings, tuple(volumes))
+
+
+def with_image_mappings(plan: BootPlan, image_properties: Mapping[str, Any]) -> BootPlan:
+    """An image made by createImage of a volume-backed server carries its volumes' snapshots in its
+    `block_device_mapping` property (bdm_v2): booting it makes the server volume-backed again, with a
+    volume from each snapshot (Nova merges the image's mappings the same way)."""
+    raw = image_properties.get("block_device_mapping")
+    if plan.volume_backed or not raw or str(image_properties.get("bdm_v2", "")).lower() != "true":
+        return plan
+    try:
+        described = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return plan  # not ours to judge: the image boots as an image
+    if not isinstance(described, list):
+        return plan
+    from_image = boot_plan("", [item for item in described if isinstance(item, Mapping)])
+    return BootPlan("", (*from_image.volumes, *plan.volumes)) if from_image.volume_backed else plan
 
 
 def _refuse_duplicates(volume_ids: Iterable[str | None]) -> None:

@@ -25,7 +25,7 @@ from overcast.cloud import Cloud
 from overcast.compute import instance_actions, instance_extra, instances, states
 from overcast.compute.api import server_groups, tags
 from overcast.compute.api.aggregates import host_zones
-from overcast.compute.api.block_devices import add_mappings, boot_plan, check_volumes
+from overcast.compute.api.block_devices import add_mappings, boot_plan, check_volumes, with_image_mappings
 from overcast.compute.api.keypairs import KeyPairAPI
 from overcast.compute.api.lookup import id_from_ref, visible_flavor, visible_image, visible_instance
 from overcast.compute.api.requested_networks import (
@@ -172,6 +172,8 @@ class ServerAPI:
             raise errors.Forbidden("Creating a server needs a project-scoped token.")
         self._check_request(request)
         plan = boot_plan(request.image_ref, request.block_device_mappings)
+        if plan.image_ref and not plan.volume_backed:
+            plan = with_image_mappings(plan, self._image_properties(ctxt, plan.image_ref))
         image_ref = plan.image_ref
         count = request.max_count
         if plan.volumes:
@@ -350,6 +352,14 @@ class ServerAPI:
         )
         if zone not in {zones.get(host, DEFAULT_AVAILABILITY_ZONE) for host in hosts}:
             raise errors.BadRequest("The requested availability zone is not available")
+
+    def _image_properties(self, ctxt: RequestContext, image_ref: str) -> dict[str, Any]:
+        """The image's properties; {} if it cannot be seen (the create transaction says why, as Nova)."""
+        try:
+            with self.db.reader() as session:
+                return dict(visible_image(session, ctxt, image_ref).properties or {})
+        except errors.OvercastError:
+            return {}
 
     @staticmethod
     def _image_for_boot(

@@ -10,6 +10,8 @@ that does not allow it a 409.
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -25,10 +27,12 @@ from overcast.compute import block_device_mappings, instance_actions, instance_e
 from overcast.compute.api.lookup import visible_instance
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.compute.rpcapi import ComputeAPI
+from overcast.compute.snapshot_images import create_snapshot_image, store_snapshot
 from overcast.context import RequestContext
 from overcast.db.models.block_device_mapping import BlockDeviceMapping
 from overcast.db.models.compute import Instance
 from overcast.db.models.service import ServiceRecord
+from overcast.image.api import ImageAPI
 from overcast.volume.api.service import VolumeAPI
 
 LOG = logging.getLogger(__name__)
@@ -258,6 +262,45 @@ class VolumeAttachmentAPI:
                 delete(BlockDeviceMapping).where(BlockDeviceMapping.instance_uuid == uuid)
             )
         )
+
+    # --- createImage of a volume-backed server ------------------------------------------------------
+    def snapshot_server(
+        self, ctxt: RequestContext, uuid: str, name: str, metadata: dict[str, str] | None, images: ImageAPI
+    ) -> str | None:
+        """Nova's snapshot of a volume-backed server: a snapshot of each of its volumes (forced: they
+        are in use) and an image without data whose `block_device_mapping` property names them, so a
+        server booted from it gets volumes made from the snapshots. None: the server is image-backed."""
+        with self.db.reader() as session:
+            instance = visible_instance(session, ctxt, uuid)
+            mappings = [row for row in block_device_mappings.of_instance(session, uuid) if row.volume_id]
+        if not any(row.boot_index == 0 for row in mappings):
+            return None
+        states.check_action("create_image", instance.vm_state, instance.task_state, uuid)
+        described = []
+        for row in mappings:
+            snapshot = self.volumes.create_snapshot(
+                ctxt, str(row.volume_id), force=True, name=f"snapshot for {name}"
+            )
+            described.append({
+                "source_type": "snapshot", "destination_type": "volume", "snapshot_id": snapshot["id"],
+                "volume_size": snapshot.get("size"), "boot_index": row.boot_index,
+                "device_name": row.device_name, "delete_on_termination": row.delete_on_termination,
+                "tag": row.tag, "volume_type": row.volume_type, "disk_bus": "virtio", "device_type": "disk",
+                "guest_format": None, "no_device": None,
+            })  # fmt: skip
+        properties = {
+            **(metadata or {}), "block_device_mapping": json.dumps(described), "bdm_v2": "True",
+            "root_device_name": block_device_mappings.ROOT_DEVICE_NAME,
+        }  # fmt: skip
+
+        def write(session: Session) -> str:
+            instance = visible_instance(session, ctxt, uuid)
+            instance_actions.record_action(session, ctxt, uuid, instance_actions.CREATE_IMAGE)
+            return create_snapshot_image(session, images, ctxt, instance, name, properties)
+
+        image_id: str = self.db.write(write)
+        store_snapshot(self.cloud, image_id, io.BytesIO(b""), api=images)  # the volumes hold the data
+        return image_id
 
     def _quietly_delete_attachment(self, ctxt: RequestContext, attachment_id: str) -> None:
         try:
