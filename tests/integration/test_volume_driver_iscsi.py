@@ -102,6 +102,21 @@ def test_a_wrong_password_or_another_initiator_is_refused(driver: IscsiVolumeDri
     assert qemu_io(image_opts(data), "read 0 4k").returncode == 0
 
 
+def test_a_read_only_export_refuses_writes_at_the_target(driver: IscsiVolumeDriver) -> None:
+    volume_id = new_id()
+    driver.create_volume(volume_id, 1)
+    write_at(driver, volume_id, 0, b"kept")
+    data = driver.export(new_id(), volume_id, CONNECTOR, read_only=True)["data"]
+    refused = qemu_io(image_opts(data), "write -P 0x11 0 4k")
+    assert refused.returncode != 0 and "write protected" in refused.stderr, refused
+    read = subprocess.run(
+        ["qemu-io", "-r", "--image-opts", image_opts(data), "-c", "read -P 0x6b 0 1"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert read.returncode == 0 and "verification failed" not in read.stdout, read
+    assert read_at(driver, volume_id, 0, 4) == b"kept"
+
+
 def test_unexport_removes_the_target_and_its_account(driver: IscsiVolumeDriver) -> None:
     volume_id, attachment_id = new_id(), new_id()
     driver.create_volume(volume_id, 1)

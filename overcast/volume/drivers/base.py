@@ -100,9 +100,12 @@ class VolumeDriver(ABC):
     def open_snapshot(self, snapshot_id: str) -> contextlib.AbstractContextManager[BinaryIO]: ...
 
     @abstractmethod
-    def export(self, attachment_id: str, volume_id: str, connector: dict[str, Any]) -> dict[str, Any]:
-        """Export the volume to the connector's initiator for one attachment; returns connection_info
-        (`driver_volume_type` and `data`). Exporting an attachment again returns the same credentials."""
+    def export(
+        self, attachment_id: str, volume_id: str, connector: dict[str, Any], *, read_only: bool = False
+    ) -> dict[str, Any]:
+        """Export the volume to the connector's initiator for one attachment (refusing writes when
+        `read_only`); returns connection_info (`driver_volume_type` and `data`). Exporting an attachment
+        again returns the same credentials."""
 
     @abstractmethod
     def unexport(self, attachment_id: str) -> None:

@@ -55,12 +55,18 @@ class FakeVolumeDriver(FilePoolDriver):
         self._maybe_fail("create_snapshot")
         super().create_snapshot(volume_id, snapshot_id)
 
-    def export(self, attachment_id: str, volume_id: str, connector: dict[str, Any]) -> dict[str, Any]:
+    def export(
+        self, attachment_id: str, volume_id: str, connector: dict[str, Any], *, read_only: bool = False
+    ) -> dict[str, Any]:
         self._maybe_fail("export")
         if not self.volume_path(volume_id).exists():
             raise VolumeMissing(f"Volume {volume_id} has no storage in {self.pool_dir}.")
         with self._lock:
-            self._exports[attachment_id] = {"volume_id": volume_id, "connector": dict(connector)}
+            self._exports[attachment_id] = {
+                "volume_id": volume_id,
+                "connector": dict(connector),
+                "read_only": read_only,
+            }
         return {"driver_volume_type": self.driver_volume_type, "data": {"volume_id": volume_id}}
 
     def unexport(self, attachment_id: str) -> None:
@@ -70,6 +76,10 @@ class FakeVolumeDriver(FilePoolDriver):
     def exports(self) -> set[str]:
         with self._lock:
             return set(self._exports)
+
+    def exported_read_only(self, attachment_id: str) -> bool:
+        with self._lock:
+            return bool(self._exports.get(attachment_id, {}).get("read_only"))
 
     def exported_volume(self, attachment_id: str) -> str | None:
         with self._lock:

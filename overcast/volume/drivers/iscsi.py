@@ -91,7 +91,9 @@ class IscsiVolumeDriver(FilePoolDriver):
                     LOG.exception("re-creating the export of attachment %s failed", record["attachment_id"])
 
     # --- exports ----------------------------------------------------------------------------------
-    def export(self, attachment_id: str, volume_id: str, connector: dict[str, Any]) -> dict[str, Any]:
+    def export(
+        self, attachment_id: str, volume_id: str, connector: dict[str, Any], *, read_only: bool = False
+    ) -> dict[str, Any]:
         path = self.volume_path(volume_id)
         if not path.exists():
             raise VolumeMissing(f"Volume {volume_id} has no storage in {self.pool_dir}.")
@@ -100,7 +102,11 @@ class IscsiVolumeDriver(FilePoolDriver):
             raise VolumeDriverError("The connector names no iSCSI initiator.")
         with self._lock:
             record = self._record(attachment_id)
-            if record is None or record["volume_id"] != volume_id or record["initiator"] != initiator:
+            wanted = (volume_id, initiator, read_only)
+            if (
+                record is None
+                or (record["volume_id"], record["initiator"], record.get("read_only", False)) != wanted
+            ):
                 if record is not None:
                     self._remove_target_of(record)
                 record = {
@@ -108,6 +114,7 @@ class IscsiVolumeDriver(FilePoolDriver):
                     "volume_id": volume_id,
                     "iqn": target_iqn(attachment_id),
                     "initiator": initiator,
+                    "read_only": read_only,
                     "user": f"overcast-{attachment_id.replace('-', '')[:16]}",
                     # Hex: QEMU's option syntax would split a password on a comma.
                     "password": secrets.token_hex(10),
@@ -147,7 +154,7 @@ class IscsiVolumeDriver(FilePoolDriver):
                 tid = targets.get(record["iqn"])
                 if record["volume_id"] == volume_id and tid is not None:
                     self._delete_lun(tid)
-                    self._add_lun(tid, volume_id)
+                    self._add_lun(tid, record)
 
     def delete_volume(self, volume_id: str) -> None:
         with self._lock:
@@ -176,7 +183,7 @@ class IscsiVolumeDriver(FilePoolDriver):
             record["iqn"],
         )
         try:
-            self._add_lun(tid, record["volume_id"])
+            self._add_lun(tid, record)
             if record["user"] in self.tgtd.accounts():
                 adm("--lld", "iscsi", "--op", "delete", "--mode", "account", "--user", record["user"])
             adm("--lld", "iscsi", "--op", "new", "--mode", "account", "--user", record["user"],
@@ -199,11 +206,17 @@ class IscsiVolumeDriver(FilePoolDriver):
             self._delete_target(tid)
             raise
 
-    def _add_lun(self, tid: int, volume_id: str) -> None:
+    def _add_lun(self, tid: int, record: dict[str, Any]) -> None:
         self.tgtd.tgtadm(
             "--lld", "iscsi", "--op", "new", "--mode", "logicalunit", "--tid", str(tid), "--lun", str(LUN),
-            "--backing-store", str(self.volume_path(volume_id)), "--bstype", "rdwr",
+            "--backing-store", str(self.volume_path(record["volume_id"])), "--bstype", "rdwr",
         )  # fmt: skip
+        if record.get("read_only"):
+            # The target refuses writes itself, whatever the initiator opens the disk as.
+            self.tgtd.tgtadm(
+                "--lld", "iscsi", "--op", "update", "--mode", "logicalunit", "--tid", str(tid),
+                "--lun", str(LUN), "--params", "readonly=1",
+            )  # fmt: skip
 
     def _delete_lun(self, tid: int) -> None:
         self.tgtd.tgtadm(

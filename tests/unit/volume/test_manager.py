@@ -105,6 +105,13 @@ def volume(cloud: Cloud, volume_id: str) -> Volume | None:
         return session.get(Volume, volume_id)
 
 
+def volume_of(cloud: Cloud, attachment_id: str) -> str:
+    with cloud.db.reader() as session:
+        attachment = session.get(VolumeAttachment, attachment_id)
+        assert attachment is not None
+        return attachment.volume_id
+
+
 def status_of(cloud: Cloud, volume_id: str) -> str | None:
     row = volume(cloud, volume_id)
     return None if row is None else row.status
@@ -355,14 +362,17 @@ def test_initialize_connection_returns_cinders_connection_info(manager: VolumeMa
     assert attachment_id not in manager.driver.exports()
 
 
-def test_a_readonly_volume_is_connected_read_only(manager: VolumeManager) -> None:
+def test_a_readonly_volume_is_connected_and_exported_read_only(
+    manager: VolumeManager, driver: FakeVolumeDriver
+) -> None:
     volume_id = made(manager)
     manager.cloud.db.write(lambda session: session.get(Volume, volume_id).__setattr__("readonly", True))
     attachment_id = add_attachment(manager.cloud, volume_id, attach_status=states.ATTACHMENT_RESERVED)
-    assert (
-        manager.initialize_connection(ADMIN, volume_id, attachment_id, CONNECTOR)["data"]["access_mode"]
-        == "ro"
-    )
+    info = manager.initialize_connection(ADMIN, volume_id, attachment_id, CONNECTOR)
+    assert info["data"]["access_mode"] == "ro" and driver.exported_read_only(attachment_id)
+    read_write = add_attachment(manager.cloud, made(manager), attach_status=states.ATTACHMENT_RESERVED)
+    manager.initialize_connection(ADMIN, volume_of(manager.cloud, read_write), read_write, CONNECTOR)
+    assert not driver.exported_read_only(read_write)
 
 
 def test_a_volume_of_another_host_is_not_exported(manager: VolumeManager) -> None:
