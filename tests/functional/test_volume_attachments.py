@@ -394,3 +394,23 @@ def test_create_image_of_a_volume_backed_server_snapshots_its_volumes(
 def boot_from(conn: Connection, name: str, image_id: str) -> Any:
     created = conn.compute.create_server(name=name, image_id=image_id, flavor_id=TINY, networks="none")
     return conn.compute.wait_for_server(created, status="ACTIVE", failures=["ERROR"], **WAIT)
+
+
+def test_volumes_stay_across_resize_and_stop_start(volumes: VolumeCloud, demo: Connection) -> None:
+    server = boot(demo, "vol-resize")
+    volume = make_volume(demo, "data-resize")
+    demo.compute.create_volume_attachment(server, volume=volume.id)
+    wait_volume(demo, volume, "in-use")
+
+    demo.compute.resize_server(server, "2")
+    demo.compute.wait_for_server(server, status="VERIFY_RESIZE", failures=["ERROR"], **WAIT)
+    assert volumes.compute.volume_ids(server.id) == [volume.id]
+    demo.compute.confirm_server_resize(server)
+    demo.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], **WAIT)
+    demo.compute.stop_server(server)
+    demo.compute.wait_for_server(server, status="SHUTOFF", **WAIT)
+    demo.compute.start_server(server)
+    demo.compute.wait_for_server(server, status="ACTIVE", **WAIT)
+    assert volumes.compute.volume_ids(server.id) == [volume.id]
+    assert demo.block_storage.get_volume(volume).status == "in-use"
+    demo.compute.delete_server(server)

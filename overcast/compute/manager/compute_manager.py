@@ -99,6 +99,7 @@ class ComputeManager(Manager):
         self.volume_actions = VolumeActions(
             self.compute_host, self.RPC_API_VERSION, VolumeAPI(cloud, volume_hosts)
         )
+        self.move_actions.volumes = self.volume_actions
         self.additional_endpoints.extend(
             [
                 self.power_actions,

@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session
 from overcast.compute import instance_extra, migrations, move_bookkeeping, network_info, states
 from overcast.compute.manager import resize_transfer
 from overcast.compute.manager.host import AfterSwap, HostEndpoint
+from overcast.compute.manager.volumes import VolumeActions
 from overcast.compute.move_bookkeeping import held as _held
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
 from overcast.manager import rpc_method
 from overcast.placement.claims import release
+from overcast.virt.driver import InstanceSpec
 
 LOG = logging.getLogger(__name__)
 
@@ -36,6 +38,15 @@ def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
 class MoveActions(HostEndpoint):
     """The compute service's halves of a cold move (resize, migrate, confirm, revert): an additional
     RPC endpoint."""
+
+    # The host's volume side (the manager sets it): the VM a move starts reconnects the server's volumes
+    # for this host, whose initiator the volume host's targets must admit.
+    volumes: VolumeActions | None = None
+
+    def _with_volumes(self, ctxt: RequestContext, spec: InstanceSpec) -> InstanceSpec:
+        if self.volumes is None or not spec.block_device_info:
+            return spec
+        return replace(spec, block_device_info=self.volumes.reconnect(ctxt, spec.uuid))
 
     def _move_status(self, uuid: str, expected: tuple[str, ...], status: str, **values: Any) -> None:
         self.cloud.db.write(lambda session: migrations.advance(session, uuid, expected, status, **values))
@@ -119,7 +130,7 @@ class MoveActions(HostEndpoint):
             vifs = self.compute_host.ports.rebind(ctxt, instance_uuid)
             if vifs or data is not moved:
                 spec = replace(spec, network_info=vifs or [network_info.default_vif(spec.uuid)])
-            spec = replace(spec, migration_data=data)
+            spec = self._with_volumes(ctxt, replace(spec, migration_data=data))
             self.driver.finish_migration(ctxt, spec, resize_instance=True, power_on=power_on)
             network = self.compute_host.guest_network(instance_uuid)  # another host forwards another SSH port
             record_network = self.compute_host.record_network
@@ -247,6 +258,7 @@ class MoveActions(HostEndpoint):
             vifs = self.compute_host.ports.rebind(ctxt, instance_uuid)
             if vifs:
                 old_spec = replace(old_spec, network_info=vifs)
+            old_spec = self._with_volumes(ctxt, old_spec)
             self.driver.finish_revert_migration(ctxt, old_spec, power_on=done_vm_state != states.STOPPED)
             return {"host": self.host, "node": source["node"], "devices": source.get("devices", []),
                     **_flavor_columns(meta["old_flavor"])}  # fmt: skip

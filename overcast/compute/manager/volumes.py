@@ -93,6 +93,19 @@ class VolumeActions(HostEndpoint):
         with self.cloud.db.reader() as session:
             return block_device_mappings.block_device_info(session, uuid)
 
+    def reconnect(self, ctxt: RequestContext, uuid: str) -> list[dict[str, Any]]:
+        """The server's VM is about to start on this host (a move's destination, a revert's source):
+        each attachment is connected for this host's initiator; returns the spec's block_device_info."""
+        with self.cloud.db.reader() as session:
+            mappings = block_device_mappings.of_instance(session, uuid)
+        for mapping in mappings:
+            if mapping.attachment_id and mapping.connection_info is not None:
+                wanted = {**self.connector, "mountpoint": mapping.device_name}
+                info = self.volumes.attachment_update(ctxt, mapping.attachment_id, wanted)
+                self._update_mapping(mapping.uuid, connection_info=info)
+        with self.cloud.db.reader() as session:
+            return block_device_mappings.block_device_info(session, uuid)
+
     def complete_boot_volumes(self, ctxt: RequestContext, uuid: str) -> None:
         """The VM runs with its volumes: each attachment completes (the volumes turn in-use)."""
         with self.cloud.db.reader() as session:
