@@ -112,6 +112,20 @@ class DataActions:
             return
         self._write(lambda s: remove_snapshot_row(s, snapshot_id))
 
+    def delete_snapshots_of(self, volume_id: str) -> None:
+        """The snapshots a cascading volume delete moved to deleting: storage, then row and quota."""
+        with self.cloud.db.reader() as session:
+            query = select(Snapshot.id).where(
+                Snapshot.volume_id == volume_id, Snapshot.status == states.SNAPSHOT_DELETING
+            )
+            snapshot_ids = list(session.scalars(query))
+        for snapshot_id in snapshot_ids:
+            self.driver.delete_snapshot(snapshot_id)
+            self._remove_snapshot(snapshot_id)
+
+    def _remove_snapshot(self, snapshot_id: str) -> None:
+        self._write(lambda s: remove_snapshot_row(s, snapshot_id))
+
     @rpc_method
     def revert_to_snapshot(self, ctxt: RequestContext, volume_id: str, snapshot_id: str) -> None:
         """Write the snapshot's bytes over the volume (its tail, when it grew since, becomes zeros)."""

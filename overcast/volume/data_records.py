@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, Final
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from overcast.context import RequestContext
@@ -113,3 +113,15 @@ def volume_source(session: Session, ctxt: RequestContext, backup_id: str, size: 
     if not change_backup_status(session, backup.id, {BACKUP_AVAILABLE}, BACKUP_RESTORING):
         raise BadRequest("Invalid backup: Backup status must be available.")
     return size
+
+
+def start_cascade(session: Session, volume_id: str) -> None:
+    """A volume delete with cascade=true: every snapshot of the volume goes deleting with it (each must
+    be available or error, as Cinder requires); the volume host removes them before the volume."""
+    deletable = {states.SNAPSHOT_AVAILABLE, states.SNAPSHOT_ERROR}
+    for snapshot in session.scalars(select(Snapshot).where(Snapshot.volume_id == volume_id)):
+        if not states.change_snapshot_status(session, snapshot.id, deletable, states.SNAPSHOT_DELETING):
+            raise BadRequest(
+                f"Invalid volume: Snapshot {snapshot.id} of the volume is {snapshot.status}: it must be "
+                "available or error to delete the volume with its snapshots."
+            )

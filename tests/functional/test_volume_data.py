@@ -281,3 +281,17 @@ def test_admin_actions_on_snapshots_and_backups(cloud: InProcessCloud, demo: Con
     admin.block_storage.delete_backup(backup.id, force=True)
     demo.block_storage.wait_for_delete(snapshot, wait=30)
     demo.block_storage.wait_for_delete(backup, wait=30)
+
+
+def test_cascading_delete_removes_the_volume_and_its_snapshots(
+    demo: Connection, driver: FakeVolumeDriver
+) -> None:
+    volume = new_volume(demo, name="with-snapshots")
+    snapshot = demo.block_storage.create_snapshot(volume_id=volume.id)
+    wait_for(demo.block_storage.get_snapshot, snapshot.id, "available")
+    with pytest.raises(exceptions.BadRequestException, match="dependent snapshots"):
+        demo.block_storage.delete_volume(volume.id)
+    demo.block_storage.delete_volume(volume.id, cascade=True)
+    demo.block_storage.wait_for_delete(volume, wait=30)
+    assert demo.block_storage.find_snapshot(snapshot.id, ignore_missing=True) is None
+    assert not driver.snapshot_path(snapshot.id).exists()

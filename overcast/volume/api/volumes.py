@@ -446,7 +446,9 @@ class Volumes:
                 select(func.count()).select_from(Snapshot).where(Snapshot.volume_id == volume.id)
             )
             if snapshots and not cascade:
-                raise invalid_volume("Volume still has 1 dependent snapshots.")
+                raise invalid_volume(f"Volume still has {snapshots} dependent snapshots.")
+            if snapshots:
+                data_records.start_cascade(session, volume.id)
             action = states.ACTIONS["force_delete" if force else "delete"]
             if volume.status not in action.expected or not states.change_status(
                 session, volume.id, action.expected, states.DELETING, previous_status=volume.status

@@ -152,3 +152,20 @@ def test_a_failed_driver_snapshot_ends_in_error(cloud: tuple[VolumeAPI, InProces
     assert api.snapshots.get(ALICE, snapshot["id"])["status"] == "error"
     api.snapshots.delete(ALICE, snapshot["id"])
     assert api.snapshots.list(ALICE)[0] == []
+
+
+def test_cascading_volume_delete_takes_its_snapshots(cloud: tuple[VolumeAPI, InProcessHost]) -> None:
+    api, host = cloud
+    assert host.driver is not None and host.data is not None
+    volume = api.create(ALICE, 1)
+    snapshot = api.snapshots.create(ALICE, volume["id"])
+    api.snapshots.reset_status(ADMIN, snapshot["id"], {"status": "creating"})
+    with pytest.raises(BadRequest, match="must be available or error"):
+        api.volumes.delete(ALICE, volume["id"], cascade=True)
+    api.snapshots.reset_status(ADMIN, snapshot["id"], {"status": "available"})
+    api.volumes.delete(ALICE, volume["id"], cascade=True)
+    assert api.snapshots.get(ALICE, snapshot["id"])["status"] == "deleting"
+    host.data.delete_snapshots_of(volume["id"])  # what the volume host's delete_volume does first
+    assert api.snapshots.list(ALICE)[0] == []
+    assert not host.driver.snapshot_path(snapshot["id"]).exists()
+    assert usage(api, ALICE.project_id)["snapshots"] == 0
