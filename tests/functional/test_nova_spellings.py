@@ -197,6 +197,8 @@ def test_service_forced_down_as_a_word(admin: Connection) -> None:
     finally:
         up = compute(admin, "PUT", path, json={"forced_down": "Off"}, microversion="2.53")
     assert up.status_code == 200 and up.json()["service"]["forced_down"] is False
+    bad_host = {"host": "bad$host", "binary": COMPUTE}
+    assert_nova_400(compute(admin, "PUT", "/os-services/disable", json=bad_host), "host", "does not match")
 
 
 def test_aggregate_names_zones_hosts_and_metadata(admin: Connection) -> None:

@@ -28,6 +28,7 @@ from overcast.api.openstack.parameter_types import (
     Name,
     NameOrNone,
     UserData,
+    Uuid,
     integer_rule,
     reason,
 )
@@ -43,7 +44,7 @@ class Reboot(_Strict):
 
 class Rescue(_Strict):
     adminPass: str | None = None
-    rescue_image_ref: str | None = None
+    rescue_image_ref: Uuid | None = None
 
 
 class Resize(_Strict):

@@ -16,7 +16,7 @@ from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, bounded_string, nova_time
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.compute.schemas import refuse_fields
-from overcast.api.openstack.parameter_types import Boolean, check
+from overcast.api.openstack.parameter_types import Boolean, Fqdn, check
 from overcast.compute import policies
 from overcast.compute.api.hosts import ServiceInfo
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
@@ -106,7 +106,7 @@ def update_service(
     )
     if action not in actions:
         raise errors.NotFound("Unknown action")
-    host = bounded_string("host", body.get("host"))
+    host: str = check(Fqdn, "host", body.get("host"))
     binary = bounded_string("binary", body.get("binary"))
     allowed = {"host", "binary"} | {
         "disable-log-reason": {"disabled_reason"},
