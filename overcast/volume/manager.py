@@ -379,11 +379,12 @@ class VolumeManager(Manager):
         with self.cloud.db.reader() as session:
             attachment = session.get(VolumeAttachment, attachment_id)
             mode = attachment.attach_mode if attachment is not None else "rw"
-        info = self.driver.export(attachment_id, volume_id, connector)
+        read_only = volume.readonly or mode == "ro"
+        info = self.driver.export(attachment_id, volume_id, connector, read_only=read_only)
         data = {
             **info["data"],
             "volume_id": volume_id,
-            "access_mode": "ro" if volume.readonly or mode == "ro" else "rw",
+            "access_mode": "ro" if read_only else "rw",
             "encrypted": False,
             "qos_specs": None,
         }
