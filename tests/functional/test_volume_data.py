@@ -295,3 +295,29 @@ def test_cascading_delete_removes_the_volume_and_its_snapshots(
     demo.block_storage.wait_for_delete(volume, wait=30)
     assert demo.block_storage.find_snapshot(snapshot.id, ignore_missing=True) is None
     assert not driver.snapshot_path(snapshot.id).exists()
+
+
+def test_transfer_without_snapshots_with_openstacksdk(cloud: InProcessCloud, demo: Connection) -> None:
+    volume = new_volume(demo, name="sdk-gift")
+    snapshot = demo.block_storage.create_snapshot(volume_id=volume.id)
+    wait_for(demo.block_storage.get_snapshot, snapshot.id, "available")
+    transfer = v3(demo).create_transfer(volume_id=volume.id, name="sdk", no_snapshots=True)
+    assert transfer.auth_key and transfer.no_snapshots is True
+    assert [t.id for t in v3(demo).transfers()] == [transfer.id]
+    admin = cloud.connect("admin")
+    accepted = v3(admin).accept_transfer(transfer.id, transfer.auth_key)
+    assert accepted.volume_id == volume.id
+    assert admin.block_storage.get_volume(volume.id).project_id == admin.current_project_id
+    # The snapshot stayed with its project.
+    assert demo.block_storage.get_snapshot(snapshot.id).project_id == demo.current_project_id
+
+
+def test_in_use_snapshot_needs_no_force_from_3_66(cloud: InProcessCloud, demo: Connection) -> None:
+    volume = new_volume(demo, name="attached")
+    cloud.cloud.db.write(lambda s: states.change_status(s, volume.id, {states.AVAILABLE}, states.IN_USE))
+    headers = {"X-Auth-Token": project_token(cloud, "demo"), "OpenStack-API-Version": "volume 3.66"}
+    url = f"{cloud.base_url}/volume/v3/snapshots"
+    made = httpx.post(url, headers=headers, json={"snapshot": {"volume_id": volume.id}})
+    assert made.status_code == 202, made.text
+    refused = httpx.post(url, headers=headers, json={"snapshot": {"volume_id": volume.id, "force": False}})
+    assert refused.status_code == 400 and "force" in refused.json()["badRequest"]["message"]
