@@ -30,6 +30,9 @@ from overcast.api.openstack.compute import action_schemas, server_actions, serve
 from overcast.api.openstack.compute.microversion import LEGACY_HEADER, MAX_VERSION, MIN_VERSION, NEW_HEADER
 from overcast.api.openstack.image.images import PATCH_MEDIA_TYPE
 from overcast.api.openstack.image.schemas import IMAGE_PROPERTIES, MEMBER_PROPERTIES
+from overcast.api.openstack.volume.microversion import HEADER as VOLUME_HEADER
+from overcast.api.openstack.volume.microversion import MAX_VERSION as VOLUME_MAX
+from overcast.api.openstack.volume.microversion import MIN_VERSION as VOLUME_MIN
 from overcast.compute.api.server_queries import EXACT_FILTERS, INTEGER_FILTERS, REGEX_FILTERS
 from overcast.image.registry import MEMBER_STATUSES
 from overcast.network.policies import TAGGED_COLLECTIONS
@@ -433,9 +436,131 @@ NETWORKING = APIDocument(
     error_content={JSON: {"schema": NEUTRON_ERROR}},
     routes=NETWORKING_ROUTES,
 )
+# Cinder's microversion header, and its routes that read their bodies and queries by hand or answer with
+# a bare Response. Paths are the project form; the same routes below /volume/v3 are left out of the
+# document (one URL form is enough to describe and fuzz them).
+_V3 = "/volume/v3/{project_id}"
+_VOLUME_MINORS = "|".join(str(minor) for minor in range(VOLUME_MIN.minor, VOLUME_MAX.minor + 1))
+VOLUME_VERSION_PARAMETER: Schema = {
+    "name": VOLUME_HEADER,
+    "in": "header",
+    "required": False,
+    "description": f"`volume X.Y` from {VOLUME_MIN} to {VOLUME_MAX}, or `volume latest` (none: 3.0).",
+    "schema": {"type": "string", "pattern": rf"^volume (3\.({_VOLUME_MINORS})|latest)$"},
+}
+_VOLUME_LIST_QUERY = (
+    "all_tenants", "project_id", "sort", "sort_key", "sort_dir", "limit", "marker", "with_count", "name",
+    "name~", "status", "metadata", "bootable", "availability_zone", "size", "volume_type", "group_id",
+)  # fmt: skip
+
+
+def _one_key(key: str, value: Schema = AN_OBJECT) -> Schema:
+    return _body({"type": "object", "required": [key], "properties": {key: value}})
+
+
+VOLUME_CREATE: Schema = {
+    "type": "object",
+    "required": ["size"],
+    "properties": {
+        "size": {"type": ["integer", "string"]},
+        "name": {"type": ["string", "null"]},
+        "description": {"type": ["string", "null"]},
+        "volume_type": {"type": ["string", "null"]},
+        "availability_zone": {"type": ["string", "null"]},
+        "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+        "snapshot_id": {"type": ["string", "null"]},
+        "source_volid": {"type": ["string", "null"]},
+        "imageRef": {"type": ["string", "null"]},
+        "backup_id": {"type": ["string", "null"]},
+        "multiattach": {"type": "boolean"},
+    },
+}
+_BARE_202 = RouteNotes(successes={"202": _empty("Accepted")})
+VOLUME_ROUTES: dict[tuple[str, str], RouteNotes] = {
+    ("get", "/volume"): _VERSIONS,
+    ("post", f"{_V3}/volumes"): RouteNotes(body=_one_key("volume", VOLUME_CREATE)),
+    ("get", f"{_V3}/volumes"): RouteNotes(query=_VOLUME_LIST_QUERY),
+    ("get", f"{_V3}/volumes/detail"): RouteNotes(query=_VOLUME_LIST_QUERY),
+    ("get", f"{_V3}/volumes/summary"): RouteNotes(query=("all_tenants",)),
+    ("put", f"{_V3}/volumes/{{volume_id}}"): RouteNotes(body=_one_key("volume")),
+    ("delete", f"{_V3}/volumes/{{volume_id}}"): RouteNotes(
+        successes={"202": _empty("Deleting")}, query=("cascade", "force")
+    ),
+    ("post", f"{_V3}/volumes/{{volume_id}}/action"): RouteNotes(
+        body=_body({"type": "object", "minProperties": 1, "maxProperties": 1}),
+        successes={
+            "200": _json("The action's answer (os-initialize_connection's connection_info; os-set_bootable)"),
+            "202": _empty("Accepted (os-volume_upload_image answers with a JSON object)"),
+        },
+    ),
+    ("post", f"{_V3}/volumes/{{volume_id}}/metadata"): RouteNotes(body=_one_key("metadata")),
+    ("put", f"{_V3}/volumes/{{volume_id}}/metadata"): RouteNotes(body=_one_key("metadata")),
+    ("put", f"{_V3}/volumes/{{volume_id}}/metadata/{{key}}"): RouteNotes(body=_one_key("meta")),
+    ("delete", f"{_V3}/volumes/{{volume_id}}/metadata/{{key}}"): RouteNotes(
+        successes={"200": _empty("Deleted")}
+    ),
+    ("post", f"{_V3}/attachments"): RouteNotes(body=_one_key("attachment")),
+    ("get", f"{_V3}/attachments"): RouteNotes(query=("volume_id", "instance_id", "all_tenants")),
+    ("get", f"{_V3}/attachments/detail"): RouteNotes(query=("volume_id", "instance_id", "all_tenants")),
+    ("put", f"{_V3}/attachments/{{attachment_id}}"): RouteNotes(body=_one_key("attachment")),
+    ("post", f"{_V3}/attachments/{{attachment_id}}/action"): RouteNotes(
+        body=_body({"type": "object", "required": ["os-complete"]}), successes={"204": _empty("Attached")}
+    ),
+    ("get", f"{_V3}/types"): RouteNotes(query=("is_public",)),
+    ("post", f"{_V3}/types"): RouteNotes(body=_one_key("volume_type")),
+    ("put", f"{_V3}/types/{{type_id}}"): RouteNotes(body=_one_key("volume_type")),
+    ("delete", f"{_V3}/types/{{type_id}}"): _BARE_202,
+    ("post", f"{_V3}/types/{{type_id}}/extra_specs"): RouteNotes(body=_one_key("extra_specs")),
+    ("put", f"{_V3}/types/{{type_id}}/extra_specs/{{key}}"): RouteNotes(body=_body(AN_OBJECT)),
+    ("delete", f"{_V3}/types/{{type_id}}/extra_specs/{{key}}"): _BARE_202,
+    ("post", f"{_V3}/types/{{type_id}}/action"): RouteNotes(
+        body=_body({"type": "object", "minProperties": 1, "maxProperties": 1}),
+        successes={"202": _empty("Done")},
+    ),
+    ("post", f"{_V3}/qos-specs"): RouteNotes(body=_one_key("qos_specs")),
+    ("put", f"{_V3}/qos-specs/{{qos_id}}"): RouteNotes(body=_one_key("qos_specs")),
+    ("put", f"{_V3}/qos-specs/{{qos_id}}/delete_keys"): RouteNotes(
+        body=_one_key("keys", {"type": "array", "items": {"type": "string"}}),
+        successes={"202": _empty("Done")},
+    ),
+    ("delete", f"{_V3}/qos-specs/{{qos_id}}"): RouteNotes(
+        successes={"202": _empty("Deleted")}, query=("force",)
+    ),
+    ("get", f"{_V3}/qos-specs/{{qos_id}}/associate"): RouteNotes(
+        successes={"202": _empty("Associated")}, query=("vol_type_id",)
+    ),
+    ("get", f"{_V3}/qos-specs/{{qos_id}}/disassociate"): RouteNotes(
+        successes={"202": _empty("Disassociated")}, query=("vol_type_id",)
+    ),
+    ("get", f"{_V3}/qos-specs/{{qos_id}}/disassociate_all"): RouteNotes(successes={"202": _empty("Done")}),
+    ("get", f"{_V3}/os-quota-sets/{{target_project_id}}"): RouteNotes(query=("usage",)),
+    ("put", f"{_V3}/os-quota-sets/{{target_project_id}}"): RouteNotes(body=_one_key("quota_set")),
+    ("delete", f"{_V3}/os-quota-sets/{{target_project_id}}"): RouteNotes(successes={"200": _empty("Reset")}),
+    ("get", f"{_V3}/limits"): RouteNotes(query=("project_id",)),
+    ("get", f"{_V3}/os-services"): RouteNotes(query=("host", "binary")),
+    # The snapshots, backups and transfers routers' bare answers.
+    ("delete", f"{_V3}/snapshots/{{snapshot_id}}"): _BARE_202,
+    ("post", f"{_V3}/snapshots/{{snapshot_id}}/action"): _BARE_202,
+    ("delete", f"{_V3}/snapshots/{{snapshot_id}}/metadata/{{key}}"): RouteNotes(
+        successes={"200": _empty("Deleted")}
+    ),
+    ("delete", f"{_V3}/backups/{{backup_id}}"): _BARE_202,
+    ("post", f"{_V3}/backups/{{backup_id}}/action"): _BARE_202,
+    ("delete", f"{_V3}/os-volume-transfer/{{transfer_id}}"): _BARE_202,
+    ("delete", f"{_V3}/volume-transfers/{{transfer_id}}"): _BARE_202,
+}
+BLOCK_STORAGE = APIDocument(
+    title="Overcast Block Storage API",
+    version=f"3 (microversions {VOLUME_MIN} to {VOLUME_MAX})",
+    url="/volume/v3/openapi.json",
+    path_prefix="/volume",
+    error_content={JSON: {"schema": NOVA_ERROR}},
+    statuses_everywhere=(406, 413),
+    routes=VOLUME_ROUTES,
+)
 # No document for /metadata: guests reach it only through the agent's proxy, which signs each request
 # (X-Instance-ID-Signature); it is not an API a client with a token calls, nor a Keystone-catalogued one.
-DOCUMENTS: tuple[APIDocument, ...] = (COMPUTE, IDENTITY, IMAGE_API, NETWORKING)
+DOCUMENTS: tuple[APIDocument, ...] = (COMPUTE, IDENTITY, IMAGE_API, NETWORKING, BLOCK_STORAGE)
 
 PUBLIC_PATHS = readable_without_token(*(document.url for document in DOCUMENTS))
 
@@ -534,6 +659,8 @@ def build_document(whole: Schema, document: APIDocument, base_url: str, public_p
         parameters.extend(_query_parameter(name) for name in notes.query if name not in declared)
         if document is COMPUTE and _covers(f"{document.path_prefix}/v2.1", path):
             parameters.append(copy.deepcopy(COMPUTE_VERSION_PARAMETER))
+        if document is BLOCK_STORAGE and _covers("/volume/v3", path):
+            parameters.append(copy.deepcopy(VOLUME_VERSION_PARAMETER))
         if not parameters:
             del operation["parameters"]
         _honest_success(responses)

@@ -216,6 +216,8 @@ def test_project_id_urls_and_catalog(cloud: InProcessCloud, demo_token: str) -> 
     assert endpoint.rstrip("/").endswith(f"/volume/v3/{demo.current_project_id}")
     with_project = _request(cloud, demo_token, "GET", f"/volume/v3/{demo.current_project_id}/volumes/detail")
     assert with_project.status_code == 200
+    other = _request(cloud, demo_token, "GET", "/volume/v3/not-my-project/volumes")
+    assert other.status_code == 400 and "Malformed request url" in other.json()["badRequest"]["message"]
 
 
 def test_types_qos_quotas_limits_services_zones(cloud: InProcessCloud) -> None:
@@ -250,4 +252,39 @@ def test_openstack_cli_volume_flow(cloud: InProcessCloud) -> None:
     assert "cli-volume" in {row["Name"] for row in listed}
     cloud.openstack("volume", "set", "--size", "2", volume_id)
     wait_until(lambda: cloud.openstack("volume", "show", volume_id, "-f", "json")["size"] == 2, timeout=30)
+    cloud.openstack("volume", "set", "--property", "tier=cold", "--bootable", volume_id)
+    shown = cloud.openstack("volume", "show", volume_id, "-f", "json")
+    assert shown["properties"] == {"tier": "cold"} and str(shown["bootable"]).lower() == "true"
     cloud.openstack("volume", "delete", volume_id)
+
+
+def test_openstack_cli_admin_volume_commands(cloud: InProcessCloud) -> None:
+    admin = "overcast-admin"
+    cloud.openstack(
+        "volume", "type", "create", "--property", "volume_backend_name=pool", "cli-cold", user=admin
+    )
+    cloud.openstack(
+        "volume",
+        "qos",
+        "create",
+        "--consumer",
+        "front-end",
+        "--property",
+        "write_bytes_sec=10485760",
+        "cli-capped",
+        user=admin,
+    )
+    cloud.openstack("volume", "qos", "associate", "cli-capped", "cli-cold", user=admin)
+    qos = cloud.openstack("volume", "qos", "show", "cli-capped", "-f", "json", user=admin)
+    assert qos["consumer"] == "front-end" and qos["properties"] == {"write_bytes_sec": "10485760"}
+    types = cloud.openstack("volume", "type", "list", "--long", "-f", "json", user=admin)
+    assert {"cli-cold", "__DEFAULT__"} <= {row["Name"] for row in types}
+    services = cloud.openstack("volume", "service", "list", "-f", "json", user=admin)
+    assert [(row["Binary"], row["Status"], row["State"]) for row in services] == [
+        ("cinder-volume", "enabled", "up")
+    ]
+    zones = cloud.openstack("availability", "zone", "list", "--volume", "-f", "json", user=admin)
+    assert [row["Zone Name"] for row in zones] == ["nova"]
+    cloud.openstack("volume", "qos", "disassociate", "--volume-type", "cli-cold", "cli-capped", user=admin)
+    cloud.openstack("volume", "qos", "delete", "cli-capped", user=admin)
+    cloud.openstack("volume", "type", "delete", "cli-cold", user=admin)

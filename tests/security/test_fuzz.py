@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,7 @@ DOCUMENTS = (
     "/identity/v3/openapi.json",
     "/image/v2/openapi.json",
     "/networking/v2.0/openapi.json",
+    "/volume/v3/openapi.json",
 )
 # OVERCAST_FUZZ_EXAMPLES=50 digs deeper by hand; the suite's 6 keep it near 3,200 requests a role.
 FUZZ_EXAMPLES = int(os.environ.get("OVERCAST_FUZZ_EXAMPLES", "6"))
@@ -125,6 +127,7 @@ def real_ids(cloud: InProcessCloud, user: str, token: str) -> dict[str, str]:
     owner = scope.json()["token"]
     return {
         **networking_ids(cloud, token),
+        **volume_ids(cloud, token),
         "server_id": server.json()["server"]["id"],
         "image_id": image.json()["id"],
         "flavor_id": TINY,
@@ -181,6 +184,42 @@ def networking_ids(cloud: InProcessCloud, token: str) -> dict[str, str]:
         "floatingip_id": floating_ip["id"],
         "resource_id": network["id"],
         "alias": "router",
+    }
+
+
+def volume_ids(cloud: InProcessCloud, token: str) -> dict[str, str]:
+    """The user's volume (in error: no volume host runs here, which the API must answer for too), an
+    attachment of it, and the admin's volume type and QoS spec."""
+    admin_token = project_token(cloud, "admin")
+    with (
+        httpx.Client(
+            base_url=f"{cloud.base_url}/volume/v3", headers={"X-Auth-Token": token}, timeout=30
+        ) as mine,
+        httpx.Client(
+            base_url=f"{cloud.base_url}/volume/v3", headers={"X-Auth-Token": admin_token}, timeout=30
+        ) as admin,
+    ):
+        volume = mine.post("/volumes", json={"volume": {"size": 1, "name": "fuzz", "metadata": {"k": "v"}}})
+        assert volume.status_code == 202, volume.text
+        volume_type = admin.post("/types", json={"volume_type": {"name": f"fuzz-{uuid.uuid4().hex[:8]}"}})
+        assert volume_type.status_code == 200, volume_type.text
+        qos = admin.post("/qos-specs", json={"qos_specs": {"name": f"fuzz-{uuid.uuid4().hex[:8]}"}})
+        assert qos.status_code == 200, qos.text
+        volume_id = volume.json()["volume"]["id"]
+        admin.post(f"/volumes/{volume_id}/action", json={"os-reset_status": {"status": "available"}})
+        attachment = mine.post(
+            "/attachments",
+            json={"attachment": {"volume_uuid": volume_id, "instance_uuid": str(uuid.uuid4())}},
+            headers={"OpenStack-API-Version": "volume 3.27"},
+        )
+        assert attachment.status_code == 200, attachment.text
+    return {
+        "volume_id": volume_id,
+        "attachment_id": attachment.json()["attachment"]["id"],
+        "type_id": volume_type.json()["volume_type"]["id"],
+        "qos_id": qos.json()["qos_specs"]["id"],
+        "key": "k",
+        "target_project_id": volume.json()["volume"]["os-vol-tenant-attr:tenant_id"],
     }
 
 

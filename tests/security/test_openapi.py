@@ -30,6 +30,12 @@ DOCUMENTS = {
         "/networking/v2.0/routers/{router_id}/add_router_interface",
         "/networking/v2.0/security-group-rules",
     ),
+    "/volume/v3/openapi.json": (
+        "/volume/v3/{project_id}/volumes",
+        "/volume/v3/{project_id}/volumes/{volume_id}/action",
+        "/volume/v3/{project_id}/attachments/{attachment_id}",
+        "/volume/v3/{project_id}/types/{type_id}/extra_specs",
+    ),
     "/image/v2/openapi.json": (
         "/image/v2/images",
         "/image/v2/images/{image_id}",

@@ -4,7 +4,7 @@ types, QoS specs, quotas, limits, services and availability zones. Every route i
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.middleware import Middleware
 
 from overcast.api.auth import readable_without_token
@@ -21,7 +21,7 @@ from overcast.api.openstack.volume import (
     versions,
     volumes,
 )
-from overcast.api.openstack.volume.common import PROJECT_PREFIX, ROOT, V3
+from overcast.api.openstack.volume.common import PROJECT_PREFIX, ROOT, V3, project_in_path
 from overcast.api.openstack.volume.microversion import VolumeMicroversionMiddleware
 from overcast.volume.api.service import VolumeAPI
 
@@ -38,7 +38,7 @@ def build_router() -> APIRouter:
     router = APIRouter()
     router.include_router(versions.router)
     for routes in ROUTE_MODULES:
-        router.include_router(routes, prefix=PROJECT_PREFIX)
+        router.include_router(routes, prefix=PROJECT_PREFIX, dependencies=[Depends(project_in_path)])
     for routes in ROUTE_MODULES:
         router.include_router(routes, prefix=V3, include_in_schema=False)
     return router

@@ -8,11 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Depends, Request
 
+from overcast.api.deps import get_context
 from overcast.api.json_body import load_json
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.volume.microversion import MIN_VERSION, STATE_KEY
+from overcast.context import RequestContext
 from overcast.digits import decimal
 from overcast.errors import BadRequest, NotFound
 from overcast.volume.api.service import VolumeAPI
@@ -21,6 +23,16 @@ ROOT = "/volume"
 V3 = "/volume/v3"
 # Routes are written once below this and mounted at both URL forms.
 PROJECT_PREFIX = V3 + "/{project_id}"
+
+
+async def project_in_path(project_id: str, ctxt: RequestContext = Depends(get_context)) -> None:
+    """The URL's project must be the token's (Cinder's "Malformed request url"): the token's project is
+    the one every request acts on, the URL only repeats it."""
+    if project_id != ctxt.project_id:
+        raise BadRequest(
+            f"Malformed request url: URL's project_id '{project_id}' doesn't match Context's project_id "
+            f"'{ctxt.project_id}'"
+        )
 
 
 def service(request: Request) -> VolumeAPI:
