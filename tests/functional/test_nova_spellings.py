@@ -245,3 +245,18 @@ def test_server_metadata_items_in_novas_types(demo: Connection) -> None:
     assert merged.json()["metadata"]["a.b c:d"] == "v"
     assert_nova_400(compute(demo, "POST", path, json={"metadata": {"k": 7}}), "is not of type 'string'")
     assert_nova_400(compute(demo, "PUT", f"{path}/k", json={"meta": {"k": "v" * 256}}), "is too long")
+
+
+# --- per-version additionalProperties ---------------------------------------------------------------------
+def test_a_key_is_refused_before_the_microversion_that_adds_it_and_taken_from_it(
+    demo: Connection, admin: Connection
+) -> None:
+    assert_nova_400(
+        boot(demo, "2.18", description="d"), "Additional properties are not allowed ('description'"
+    )
+    assert boot(demo, "2.19", description="d").status_code == 202
+    assert_nova_400(create_flavor(admin, "2.54", description="d"), "('description' was unexpected)")
+    assert create_flavor(admin, "2.55", description="d").status_code == 200
+    assert_nova_400(
+        boot(demo, "2.37", description="d", networks="none", colour="x"), "('colour' was unexpected)"
+    )
