@@ -4,6 +4,7 @@ on the fake volume driver whose volumes hold real bytes (written and read here t
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -321,3 +322,53 @@ def test_in_use_snapshot_needs_no_force_from_3_66(cloud: InProcessCloud, demo: C
     assert made.status_code == 202, made.text
     refused = httpx.post(url, headers=headers, json={"snapshot": {"volume_id": volume.id, "force": False}})
     assert refused.status_code == 400 and "force" in refused.json()["badRequest"]["message"]
+
+
+ODD_REQUESTS: list[tuple[str, str, Any]] = [
+    ("POST", "/snapshots", {"snapshot": {"volume_id": 7}}),
+    ("POST", "/snapshots", {"snapshot": {"volume_id": "{volume}", "name": 5, "metadata": ["x"]}}),
+    ("POST", "/snapshots", {"snapshot": {"volume_id": "{volume}", "force": {"x": 1}}}),
+    ("POST", "/snapshots", {"snapshot": None}),
+    ("POST", "/snapshots", [1, 2]),
+    ("GET", "/snapshots?limit=-1", None),
+    ("GET", "/snapshots?marker=nope", None),
+    ("GET", "/snapshots?sort=bogus:asc", None),
+    ("GET", "/snapshots?sort=name:sideways", None),
+    ("GET", "/snapshots?metadata=notadict", None),
+    ("PUT", "/snapshots/nope", {"snapshot": {"name": "x"}}),
+    ("POST", "/snapshots/nope/action", {"os-reset_status": None}),
+    ("POST", "/snapshots/nope/metadata", {"metadata": "x"}),
+    ("POST", "/backups", {"backup": {"volume_id": "{volume}", "container": 3}}),
+    ("POST", "/backups", {"backup": {"volume_id": "{volume}", "snapshot_id": 3}}),
+    ("POST", "/backups", {"backup": {"volume_id": "{volume}", "incremental": []}}),
+    ("POST", "/backups", {"backup": {"volume_id": "{volume}", "snapshot_id": "nope"}}),
+    ("GET", "/backups?limit=x&marker=y", None),
+    ("PUT", "/backups/nope", {"backup": {"name": 1}}),
+    ("POST", "/backups/nope/restore", {"restore": "x"}),
+    ("POST", "/backups/nope/restore", {"restore": {"volume_id": 5}}),
+    ("POST", "/backups/nope/restore", {}),
+    ("POST", "/backups/nope/action", {"os-force_delete": {}, "os-reset_status": {}}),
+    ("POST", "/os-volume-transfer", {"transfer": {"volume_id": "{volume}", "name": 1}}),
+    ("POST", "/volume-transfers", {"transfer": {"volume_id": "{volume}", "no_snapshots": "perhaps"}}),
+    ("POST", "/os-volume-transfer/nope/accept", {"accept": {"auth_key": 12}}),
+    ("POST", "/os-volume-transfer/nope/accept", {"accept": {}}),
+    ("GET", "/os-volume-transfer?limit=abc", None),
+    ("POST", "/volumes/{volume}/action", {"revert": {"snapshot_id": 4}}),
+    ("POST", "/volumes/{volume}/action", {"revert": "x"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ODD_REQUESTS)
+def test_odd_requests_are_4xx_in_cinders_shape(
+    cloud: InProcessCloud, demo: Connection, method: str, path: str, body: Any
+) -> None:
+    volume = demo.block_storage.find_volume("odd-input", ignore_missing=True) or new_volume(
+        demo, name="odd-input"
+    )
+    headers = {"X-Auth-Token": project_token(cloud, "demo"), "OpenStack-API-Version": "volume 3.71"}
+    url = f"{cloud.base_url}/volume/v3{path.replace('{volume}', volume.id)}"
+    payload = json.loads(json.dumps(body).replace("{volume}", volume.id)) if body is not None else None
+    answer = httpx.request(method, url, headers=headers, json=payload, timeout=30)
+    assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
+    (kind,) = answer.json()
+    assert answer.json()[kind]["code"] == answer.status_code

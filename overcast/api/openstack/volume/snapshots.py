@@ -18,6 +18,7 @@ from overcast.errors import BadRequest, NotFound
 from overcast.volume.api.records import Record
 from overcast.volume.api.service import VolumeAPI
 from overcast.volume.api.snapshots import SORT_COLUMNS
+from overcast.volume.api.volumes import strict_bool
 
 routes = APIRouter()
 COLLECTION = "/snapshots"
@@ -62,7 +63,7 @@ def snapshot_detail(request: Request, record: Record) -> dict[str, Any]:
 def _force(request: Request, value: Any) -> Any:
     if common.version(request) < versions.SNAPSHOT_IN_USE:
         return False if value is None else value
-    if value is not None and str(value).strip().lower() in ("false", "0", "no", "off", "f", "n"):
+    if value is not None and not strict_bool(value, "force"):
         raise BadRequest("Invalid input received: force flag 'False' is not allowed from microversion 3.66.")
     return True
 
