@@ -162,7 +162,8 @@ class VolumeManager(Manager):
         return moved
 
     def prune_exports(self) -> set[str]:
-        """Remove every export that no attachment row of this host's volumes needs; returns their ids."""
+        """Remove every export that no attachment row of this host's volumes needs (returns their ids)
+        and repair the others."""
         with self._sweep_lock:
             exported = self.driver.exports()
             if not exported:
@@ -182,6 +183,8 @@ class VolumeManager(Manager):
             for attachment_id in stale:
                 LOG.info("removing export of attachment %s: no attachment needs it", attachment_id)
                 self.driver.unexport(attachment_id)
+            # And what is needed is there: a target removed behind the service's back comes back.
+            self.driver.repair_exports()
             return stale
 
     def report_capacity(self) -> None:

@@ -166,6 +166,17 @@ def test_a_killed_tgtd_is_restarted_with_every_export(driver: IscsiVolumeDriver)
     assert int(driver.tgtd.pid_file.read_text()) != pid
 
 
+def test_repair_brings_back_a_target_removed_behind_the_drivers_back(driver: IscsiVolumeDriver) -> None:
+    volume_id = new_id()
+    driver.create_volume(volume_id, 1)
+    data = driver.export(new_id(), volume_id, CONNECTOR)["data"]
+    (tid,) = [tid for tid, iqn in driver.tgtd.targets() if iqn == data["target_iqn"]]
+    driver.tgtd.tgtadm("--lld", "iscsi", "--op", "delete", "--mode", "target", "--tid", str(tid), "--force")
+    assert qemu_io(image_opts(data), "read 0 4k").returncode != 0
+    driver.repair_exports()
+    assert qemu_io(image_opts(data), "read 0 4k").returncode == 0
+
+
 def test_a_restarted_service_serves_the_same_exports(driver: IscsiVolumeDriver) -> None:
     volume_id, attachment_id = new_id(), new_id()
     driver.create_volume(volume_id, 1)

@@ -115,6 +115,9 @@ class VolumeDriver(ABC):
     def exports(self) -> set[str]:
         """The ids of the attachments exported now."""
 
+    def repair_exports(self) -> None:  # noqa: B027 (only drivers with an export daemon have drift to repair)
+        """Make the export daemon hold every export again (one removed behind the driver's back)."""
+
     def local_path(self, volume_id: str) -> Path | None:
         """The file holding the volume, when it is one on this host (tools like qemu-img then work on it
         in place); None otherwise."""

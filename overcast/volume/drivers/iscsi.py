@@ -76,6 +76,10 @@ class IscsiVolumeDriver(FilePoolDriver):
         with self._lock:
             self.tgtd.stop()
 
+    def repair_exports(self) -> None:
+        if self.tgtd.ready():
+            self.restore_exports()
+
     def restore_exports(self) -> None:
         """Make tgtd hold exactly the recorded exports: re-create the missing, remove the unknown."""
         with self._lock:
