@@ -39,6 +39,7 @@ RETYPE = "volume:retype"
 UPDATE_READONLY = "volume:update_readonly_flag"
 UPLOAD_IMAGE = "volume_extension:volume_actions:upload_image"
 RESET_STATUS = "volume_extension:volume_admin_actions:reset_status"
+FORCE_DETACH = "volume_extension:volume_admin_actions:force_detach"
 SET_BOOTABLE = "volume_extension:volume_actions:set_bootable"
 ATTACH = "volume_extension:volume_actions:attach"
 METADATA_GET = "volume:get_volume_metadata"
@@ -94,6 +95,12 @@ RULES: tuple[DocumentedRule, ...] = (
     documented(UPDATE_READONLY, OWNER_MEMBER, "Set a volume's readonly flag.", ("POST", VOLUME_ACTION)),
     documented(UPLOAD_IMAGE, OWNER_MEMBER, "Upload a volume to an image.", ("POST", VOLUME_ACTION)),
     documented(RESET_STATUS, ADMIN, "Reset a volume's statuses (os-reset_status).", ("POST", VOLUME_ACTION)),
+    documented(
+        FORCE_DETACH,
+        ADMIN,
+        "End a volume's attachments whatever the compute host did.",
+        ("POST", VOLUME_ACTION),
+    ),
     documented(SET_BOOTABLE, OWNER_MEMBER, "Set a volume's bootable flag.", ("POST", VOLUME_ACTION)),
     documented(
         ATTACH,

@@ -285,3 +285,38 @@ def test_metadata_summary_count_and_versions(demo: Client) -> None:
     assert demo("GET", "/volumes?sort=colour:asc").status_code == 400
     assert demo("GET", "/volumes?limit=-1").status_code == 400
     assert demo("GET", "/volumes?marker=no-such-volume").status_code == 400
+
+
+def test_admin_force_detach_ends_an_attachment_the_compute_host_left(demo: Client, admin: Client) -> None:
+    volume = demo.make()
+    attachment = demo(
+        "POST",
+        "/attachments",
+        {"attachment": {"volume_uuid": volume["id"], "instance_uuid": "gone"}},
+        version="3.44",
+        expect=200,
+    ).json()["attachment"]
+    demo(
+        "PUT",
+        f"/attachments/{attachment['id']}",
+        {"attachment": {"connector": CONNECTOR}},
+        version="3.44",
+        expect=200,
+    )
+    demo("POST", f"/attachments/{attachment['id']}/action", {"os-complete": None}, version="3.44", expect=204)
+    body = {"os-force_detach": {"attachment_id": attachment["id"], "connector": CONNECTOR}}
+    assert demo.action(volume["id"], body).status_code == 403
+    missing = admin.action(volume["id"], {"os-force_detach": {"attachment_id": "no-such-attachment"}})
+    assert missing.status_code == 404
+    admin.action(volume["id"], body, expect=202)
+    shown = demo.volume(volume["id"])
+    assert (shown["status"], shown["attachments"]) == ("available", [])
+
+
+def test_all_tenants_is_ignored_for_members(demo: Client, admin: Client) -> None:
+    admin.make()
+    mine = {v["id"] for v in demo("GET", "/volumes", expect=200).json()["volumes"]}
+    asked = {v["id"] for v in demo("GET", "/volumes?all_tenants=1", expect=200).json()["volumes"]}
+    assert asked == mine
+    everyone = {v["id"] for v in admin("GET", "/volumes?all_tenants=1", expect=200).json()["volumes"]}
+    assert mine < everyone

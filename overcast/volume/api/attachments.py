@@ -8,6 +8,7 @@ volume host is called after that transaction commits.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.engine import Database
 from overcast.db.models.volume import QosSpecs, Volume, VolumeAttachment, VolumeType
-from overcast.errors import BadRequest, OvercastError
+from overcast.errors import BadRequest, NotFound, OvercastError
 from overcast.volume import policies, states
 from overcast.volume.api import access
 from overcast.volume.api.records import Record, attachment_record
@@ -281,6 +282,50 @@ class Attachments:
             )  # fmt: skip
 
         self.db.write(write)
+
+    def force_detach(self, ctxt: RequestContext, volume_id: str, attachment_id: str | None) -> None:
+        """os-force_detach (admin): end the volume's attachment (all of them without an id) whatever the
+        compute host did. The export goes if the volume host answers; if it does not, the host's export
+        sweep at its next start removes what no attachment needs."""
+
+        def attachments(session: Session) -> tuple[str | None, list[tuple[str, bool]]]:
+            volume = access.get_volume(session, ctxt, volume_id)
+            policy.enforce(ctxt, policies.FORCE_DETACH, {"project_id": volume.project_id})
+            query = select(VolumeAttachment).where(VolumeAttachment.volume_id == volume.id)
+            if attachment_id is not None:
+                query = query.where(VolumeAttachment.id == attachment_id)
+            rows = list(session.scalars(query))
+            if attachment_id is not None and not rows:
+                raise NotFound(
+                    f"Volume attachment could not be found with filter: attachment_id = {attachment_id}."
+                )
+            return volume.host, [(row.id, row.connection_info is not None) for row in rows]
+
+        with self.db.reader() as session:
+            host, found = attachments(session)
+        for found_id, connected in found:
+            if connected and host is not None and self.hosts is not None:
+                try:
+                    self.hosts.terminate_connection(ctxt, host, volume_id, found_id, timeout=self.rpc_timeout)
+                except OvercastError as error:
+                    LOG.warning("force-detach of %s: the volume host did not remove its export: %s",
+                                found_id, error.message)  # fmt: skip
+            self.db.write(functools.partial(self._forget, attachment_id=found_id, volume_id=volume_id))
+
+    @staticmethod
+    def _forget(session: Session, attachment_id: str, volume_id: str) -> None:
+        row = session.get(VolumeAttachment, attachment_id)
+        if row is not None:
+            session.delete(row)
+            session.flush()
+        if _live_attachments(session, volume_id):
+            return
+        states.change_status(
+            session, volume_id,
+            {states.IN_USE, states.DETACHING, states.RESERVED, states.ATTACHING, states.ERROR_ATTACHING,
+             states.ERROR_DETACHING},
+            states.AVAILABLE, attach_status=states.DETACHED,
+        )  # fmt: skip
 
     # --- reads ----------------------------------------------------------------------------------------
     def get(self, ctxt: RequestContext, attachment_id: str) -> Record:

@@ -46,6 +46,13 @@ def _force_delete(request: Request, ctxt: RequestContext, api: VolumeAPI, volume
     api.volumes.delete(ctxt, volume_id, force=True)
 
 
+def _force_detach(request: Request, ctxt: RequestContext, api: VolumeAPI, volume_id: str, value: Any) -> None:
+    attachment_id = _arguments(value, "os-force_detach").get("attachment_id")
+    if attachment_id is not None and not isinstance(attachment_id, str):
+        raise BadRequest("Invalid input for field/attribute attachment_id: it must be a string.")
+    api.attachments.force_detach(ctxt, volume_id, attachment_id)
+
+
 def _set_bootable(request: Request, ctxt: RequestContext, api: VolumeAPI, volume_id: str, value: Any) -> None:
     arguments = _arguments(value, "os-set_bootable")
     if "bootable" not in arguments:
@@ -123,6 +130,7 @@ ACTIONS: dict[str, tuple[Handler, int]] = {
     "os-extend": (_extend, 202),
     "os-reset_status": (_reset_status, 202),
     "os-force_delete": (_force_delete, 202),
+    "os-force_detach": (_force_detach, 202),
     "os-set_bootable": (_set_bootable, 200),
     "os-update_readonly_flag": (_readonly, 202),
     "os-retype": (_retype, 202),
