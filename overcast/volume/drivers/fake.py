@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from overcast.volume.drivers.base import VolumeDriverError, VolumeMissing
-from overcast.volume.drivers.filepool import FilePoolDriver
+from overcast.volume.drivers.filepool import FilePoolDriver, checked_id
 
 
 class FakeVolumeDriver(FilePoolDriver):
@@ -59,6 +59,7 @@ class FakeVolumeDriver(FilePoolDriver):
         self, attachment_id: str, volume_id: str, connector: dict[str, Any], *, read_only: bool = False
     ) -> dict[str, Any]:
         self._maybe_fail("export")
+        checked_id(attachment_id)
         if not self.volume_path(volume_id).exists():
             raise VolumeMissing(f"Volume {volume_id} has no storage in {self.pool_dir}.")
         with self._lock:

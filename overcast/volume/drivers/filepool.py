@@ -26,12 +26,12 @@ from overcast.volume.drivers.base import (
     VolumeMissing,
 )
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-def _checked(object_id: str) -> str:
-    # Ids become file names: nothing that could climb out of the pool.
-    if not _SAFE_ID.match(object_id) or object_id.startswith("."):
+def checked_id(object_id: str) -> str:
+    """The id, refused when it could not be a file name inside the pool (nothing that climbs out)."""
+    if not SAFE_ID.match(object_id) or object_id.startswith("."):
         raise VolumeDriverError(f"{object_id!r} is not a valid volume or snapshot id.")
     return object_id
 
@@ -84,10 +84,10 @@ class FilePoolDriver(VolumeDriver, ABC):
             partial.unlink(missing_ok=True)
 
     def volume_path(self, volume_id: str) -> Path:
-        return self.pool_dir / f"volume-{_checked(volume_id)}"
+        return self.pool_dir / f"volume-{checked_id(volume_id)}"
 
     def snapshot_path(self, snapshot_id: str) -> Path:
-        return self.pool_dir / f"snapshot-{_checked(snapshot_id)}"
+        return self.pool_dir / f"snapshot-{checked_id(snapshot_id)}"
 
     def _existing_volume(self, volume_id: str) -> Path:
         path = self.volume_path(volume_id)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from overcast.volume.drivers.base import VolumeDriverError, VolumeMissing
-from overcast.volume.drivers.filepool import FilePoolDriver
+from overcast.volume.drivers.filepool import SAFE_ID, FilePoolDriver, checked_id
 from overcast.volume.drivers.tgt import Supervisor, Tgtd, TgtError
 
 LOG = logging.getLogger(__name__)
@@ -143,10 +143,11 @@ class IscsiVolumeDriver(FilePoolDriver):
         with self._lock:
             record = self._record(attachment_id) or {"iqn": target_iqn(attachment_id), "user": None}
             self._remove_target_of(record)
-            (self.exports_dir / f"{attachment_id}.json").unlink(missing_ok=True)
+            self._record_path(attachment_id).unlink(missing_ok=True)
 
     def exports(self) -> set[str]:
-        return {path.stem for path in self.exports_dir.glob("*.json")}
+        # Only names the driver could have written (anything else in the folder is not an export).
+        return {path.stem for path in self.exports_dir.glob("*.json") if SAFE_ID.match(path.stem)}
 
     def extend_volume(self, volume_id: str, size_gb: int) -> None:
         with self._lock:
@@ -246,7 +247,7 @@ class IscsiVolumeDriver(FilePoolDriver):
 
     # --- records ----------------------------------------------------------------------------------
     def _record(self, attachment_id: str) -> dict[str, Any] | None:
-        path = self.exports_dir / f"{attachment_id}.json"
+        path = self._record_path(attachment_id)
         try:
             record: dict[str, Any] = json.loads(path.read_text())
         except FileNotFoundError:
@@ -257,12 +258,13 @@ class IscsiVolumeDriver(FilePoolDriver):
         return record
 
     def _records(self) -> list[dict[str, Any]]:
-        return [
-            record for path in sorted(self.exports_dir.glob("*.json")) if (record := self._record(path.stem))
-        ]
+        return [record for attachment_id in sorted(self.exports()) if (record := self._record(attachment_id))]
+
+    def _record_path(self, attachment_id: str) -> Path:
+        return self.exports_dir / f"{checked_id(attachment_id)}.json"
 
     def _write_record(self, record: dict[str, Any]) -> None:
-        path = self.exports_dir / f"{record['attachment_id']}.json"
+        path = self._record_path(record["attachment_id"])
         partial = path.with_name(f".{path.name}.part")
         with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
             json.dump(record, handle)

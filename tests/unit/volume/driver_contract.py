@@ -131,6 +131,10 @@ class DriverContract:
     def test_ids_cannot_name_files_outside_the_pool(self, driver: VolumeDriver) -> None:
         with pytest.raises(VolumeDriverError):
             driver.create_volume("../escape", 1)
+        volume_id = new_id()
+        driver.create_volume(volume_id, 1)
+        with pytest.raises(VolumeDriverError):
+            driver.export("../escape", volume_id, CONNECTOR)
 
     def test_capacity_is_positive_and_free_at_most_total(self, driver: VolumeDriver) -> None:
         capacity = driver.capacity()
