@@ -7,7 +7,9 @@ id>.json` (0600): when tgtd dies the supervisor restarts it and re-creates every
 credentials, as does the next start of the service, so a VM's QEMU reconnects with what it was given.
 
 After an extend, the LUN is re-created over the grown file: tgt reads a backing file's size only when
-the LUN is made, and QEMU's `block_resize` asks the target for its capacity.
+the LUN is made, and QEMU's `block_resize` asks the target for its capacity. A request arriving in the
+milliseconds between the two tgtadm calls is refused (the guest sees an I/O error); taking the target
+offline around them instead leaves such a request unanswered, which QEMU does not retry.
 """
 
 from __future__ import annotations
