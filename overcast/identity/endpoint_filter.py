@@ -70,9 +70,7 @@ class EndpointFilterAPI:
     def create_group(self, fields: dict[str, Any]) -> Entity:
         filters = check_filters(fields.get("filters"))
         with self.db.writer() as session:
-            group = EndpointGroup(
-                name=fields["name"], description=fields.get("description") or "", filters=filters
-            )
+            group = EndpointGroup(name=fields["name"], description=fields.get("description"), filters=filters)
             session.add(group)
             session.flush()
             entity = endpoint_group_entity(group)
@@ -87,7 +85,7 @@ class EndpointFilterAPI:
             if fields.get("name") is not None:
                 group.name = fields["name"]
             if "description" in fields:
-                group.description = fields["description"] or ""
+                group.description = fields["description"]
             session.flush()
             entity = endpoint_group_entity(group)
         self.core.catalog.invalidate()

@@ -437,6 +437,29 @@ RULES: tuple[DocumentedRule, ...] = (
         ],
     ),
     documented(
+        "identity:get_domain_config",
+        ADMIN_OR_SYSTEM_READER,
+        "Show a domain's configuration (whole, a group, an option) or the defaults.",
+        ("GET", f"{V3}/domains/{{domain_id}}/config"),
+        ("GET", f"{V3}/domains/{{domain_id}}/config/{{group}}"),
+        ("GET", f"{V3}/domains/{{domain_id}}/config/{{group}}/{{option}}"),
+        ("GET", f"{V3}/domains/config/default"),
+        ("GET", f"{V3}/domains/config/{{group}}/default"),
+        ("GET", f"{V3}/domains/config/{{group}}/{{option}}/default"),
+    ),
+    documented(
+        "identity:manage_domain_config",
+        ADMIN,
+        "Create, update or delete a domain's configuration.",
+        ("PUT", f"{V3}/domains/{{domain_id}}/config"),
+        ("PATCH", f"{V3}/domains/{{domain_id}}/config"),
+        ("DELETE", f"{V3}/domains/{{domain_id}}/config"),
+        ("PATCH", f"{V3}/domains/{{domain_id}}/config/{{group}}"),
+        ("DELETE", f"{V3}/domains/{{domain_id}}/config/{{group}}"),
+        ("PATCH", f"{V3}/domains/{{domain_id}}/config/{{group}}/{{option}}"),
+        ("DELETE", f"{V3}/domains/{{domain_id}}/config/{{group}}/{{option}}"),
+    ),
+    documented(
         "identity:list_catalog", ANYONE, "The catalog of the caller's token.", ("GET", f"{V3}/auth/catalog")
     ),
     documented(

@@ -10,6 +10,7 @@ from overcast.identity.authentication import TokenService
 from overcast.identity.catalog_api import CatalogAPI
 from overcast.identity.core import IdentityCore
 from overcast.identity.credentials import CredentialAPI
+from overcast.identity.domain_configs import DomainConfigAPI
 from overcast.identity.endpoint_filter import EndpointFilterAPI
 from overcast.identity.federation import FederationAPI
 from overcast.identity.groups import GroupAPI
@@ -52,3 +53,4 @@ class IdentityService:
         self.policies = PolicyBlobAPI(self.core)
         self.trusts = self.tokens.trusts
         self.federation = FederationAPI(self.core)
+        self.domain_configs = DomainConfigAPI(self.core)

@@ -277,7 +277,8 @@ class EndpointGroup(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(255), nullable=False)
-    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # Keystone tells a description never given (null) from an empty one.
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
     filters: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
 
 
@@ -412,3 +413,15 @@ class ServiceProvider(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     relay_state_prefix: Mapped[str] = mapped_column(String(256), nullable=False, default="ss:mem:")
+
+
+class DomainConfig(Base):
+    """A domain's own identity configuration (Keystone's domain-specific configuration API), stored as
+    given: groups ("identity", "ldap") of options."""
+
+    __tablename__ = "identity_domain_configs"
+
+    domain_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_domains.id", ondelete="CASCADE"), primary_key=True
+    )
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)

@@ -160,3 +160,27 @@ def test_federation_resources(identity: IdentityService) -> None:
     fed.delete_idp("acme-idp")
     with pytest.raises(NotFound):
         fed.get_protocol("acme-idp", "saml2")
+
+
+def test_domain_configuration_is_kept_by_group_and_option_without_secrets(identity: IdentityService) -> None:
+    configs = identity.domain_configs
+    domain = identity.api.create_domain({"name": "configured"})["id"]
+    with pytest.raises(NotFound):
+        configs.get(domain)
+    config = {"identity": {"driver": "ldap"}, "ldap": {"url": "ldap://a", "password": "secret"}}
+    shown, created = configs.put(domain, config)
+    assert created and shown == {"identity": {"driver": "ldap"}, "ldap": {"url": "ldap://a"}}
+    assert configs.put(domain, config)[1] is False
+    assert configs.update(domain, {"url": "ldap://b"}, "ldap", "url")["ldap"]["url"] == "ldap://b"
+    assert configs.get(domain, "ldap", "url") == {"url": "ldap://b"}
+    with pytest.raises(Forbidden):
+        configs.put(domain, {"catalog": {"driver": "sql"}})
+    with pytest.raises(Forbidden):
+        configs.update(domain, {"identity": {"colour": "blue"}})
+    configs.delete(domain, "ldap", "url")
+    with pytest.raises(NotFound):
+        configs.get(domain, "ldap", "url")
+    configs.delete(domain)
+    with pytest.raises(NotFound):
+        configs.get(domain)
+    assert configs.defaults("identity", "driver") == {"driver": "sql"}

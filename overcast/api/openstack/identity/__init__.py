@@ -13,6 +13,7 @@ from overcast.api.openstack.identity import (
     routes_auth,
     routes_catalog,
     routes_credentials,
+    routes_domain_configs,
     routes_endpoint_filter,
     routes_federation,
     routes_grants,
@@ -40,6 +41,7 @@ def build_router() -> APIRouter:
     router = APIRouter()
     for module in (
         routes_auth,
+        routes_domain_configs,
         routes_resources,
         routes_assignments,
         routes_grants,
