@@ -52,6 +52,9 @@ NOVA: dict[str, tuple[frozenset[str], frozenset[str | None], str | None, str]] =
     "get_console_output": (ALL_VM, ALL_TASKS - {"deleting", "migrating"}, None, "active"),
     "attach_interface": (frozenset({"active", "paused", "stopped"}), IDLE, None, "active"),
     "detach_interface": (frozenset({"active", "paused", "stopped"}), IDLE, None, "active"),
+    "attach_volume": (frozenset({"active", "paused", "stopped", "resized"}), IDLE, None, "active"),
+    "detach_volume": (frozenset({"active", "paused", "stopped", "resized"}), IDLE, None, "active"),
+    "swap_volume": (frozenset({"active", "paused", "resized"}), IDLE, None, "active"),
 }  # fmt: skip
 
 UUID = "0b5e8a8c-1111-4c3e-9a57-7f6a2c0d9e11"
