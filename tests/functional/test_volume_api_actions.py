@@ -320,3 +320,29 @@ def test_all_tenants_is_ignored_for_members(demo: Client, admin: Client) -> None
     assert asked == mine
     everyone = {v["id"] for v in admin("GET", "/volumes?all_tenants=1", expect=200).json()["volumes"]}
     assert mine < everyone
+
+
+def test_members_see_only_the_user_visible_extra_specs(demo: Client, admin: Client) -> None:
+    specs = {"volume_backend_name": "pool", "multiattach": "<is> True"}
+    made = admin("POST", "/types", {"volume_type": {"name": "shared-disk", "extra_specs": specs}}, expect=200)
+    type_id = made.json()["volume_type"]["id"]
+    assert admin("GET", f"/types/{type_id}", expect=200).json()["volume_type"]["extra_specs"] == specs
+    shown = demo("GET", f"/types/{type_id}", expect=200).json()["volume_type"]
+    assert shown["extra_specs"] == {"multiattach": "<is> True"} and "qos_specs_id" not in shown
+    volume = demo.make(volume_type="shared-disk")
+    assert volume["multiattach"] is True
+    for server in ("server-a", "server-b"):
+        body = {"attachment": {"volume_uuid": volume["id"], "instance_uuid": server, "connector": CONNECTOR}}
+        attachment = demo("POST", "/attachments", body, version="3.44", expect=200).json()["attachment"]
+        demo(
+            "POST",
+            f"/attachments/{attachment['id']}/action",
+            {"os-complete": None},
+            version="3.44",
+            expect=204,
+        )
+    shown = demo.volume(volume["id"])
+    assert shown["status"] == "in-use" and {a["server_id"] for a in shown["attachments"]} == {
+        "server-a",
+        "server-b",
+    }

@@ -21,6 +21,8 @@ from overcast.volume.api.records import Record, extra_specs_of, type_record
 from overcast.volume.api.volumes import strict_bool
 
 MAX_SPEC = 255
+# The extra specs Cinder shows to non-admins (what a user chooses a type by); the rest is the operator's.
+USER_VISIBLE_SPECS = frozenset({"multiattach", "RESKEY:availability_zones", "replication_enabled"})
 
 
 def check_extra_specs(specs: Any) -> dict[str, str]:
@@ -57,6 +59,9 @@ class VolumeTypes:
             record = type_record(volume_type, specs[volume_type.id])
             if not ctxt.is_admin:
                 record.pop("qos_specs_id")
+                record["extra_specs"] = {
+                    key: value for key, value in record["extra_specs"].items() if key in USER_VISIBLE_SPECS
+                }
             records.append(record)
         return records
 
