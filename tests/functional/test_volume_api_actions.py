@@ -265,6 +265,16 @@ def test_metadata_summary_count_and_versions(demo: Client) -> None:
     assert demo("PUT", f"{path}/d", {"meta": {"e": "5"}}).status_code == 400
     demo("DELETE", f"{path}/d", expect=200)
     assert demo("GET", f"{path}/d").status_code == 404
+    demo.action(volume["id"], {"os-set_bootable": {"bootable": True}}, expect=200)
+    bootable = {
+        v["id"]
+        for v in demo("GET", "/volumes?bootable=yes-please", version="3.1", expect=200).json()["volumes"]
+    }
+    assert volume["id"] in bootable
+    assert volume["id"] not in {
+        v["id"] for v in demo("GET", "/volumes?bootable=False", expect=200).json()["volumes"]
+    }
+    assert demo("GET", "/volumes?bootable=yes-please", version="3.2").status_code == 400
     filtered = demo("GET", "/volumes?metadata={'c': '3'}", expect=200).json()["volumes"]
     assert [v["id"] for v in filtered] == [volume["id"]]
 

@@ -87,7 +87,8 @@ def _list(
     if "metadata" in filters:
         filters["metadata"] = _metadata_filter(filters["metadata"])
     if "bootable" in filters and common.version(request) < versions.BOOTABLE_FILTER:
-        filters["bootable"] = "true"  # before 3.2 Cinder read any value as true
+        # Before 3.2 Cinder read false/False as false and any other value as true.
+        filters["bootable"] = "false" if filters["bootable"] in ("false", "False") else "true"
     limit = common.limit_param(request)
     with_count = common.truthy(params.get("with_count")) and common.version(request) >= versions.WITH_COUNT
     all_projects = common.truthy(params.get("all_tenants"))
