@@ -31,8 +31,8 @@ from overcast.volume.data_records import (
     BACKUP_ERROR,
     BACKUP_ERROR_DELETING,
     BACKUP_RECOVERY,
-    BACKUP_RESTORING,
     change_backup_status,
+    end_restore,
     remove_backup_row,
     remove_snapshot_row,
     settled_status,
@@ -220,11 +220,7 @@ class DataActions:
         volume = self._row(Volume, volume_id)
         if volume is None or volume.status != states.RESTORING_BACKUP:
             LOG.warning("not restoring onto volume %s: it is %s", volume_id, volume and volume.status)
-            self._write(
-                lambda s: change_backup_status(
-                    s, backup_id, {BACKUP_RESTORING}, BACKUP_AVAILABLE, restore_volume_id=None
-                )
-            )
+            self.finish_restore_of_new_volume(backup_id)
             return
         try:
             self.restore_into(backup_id, volume_id, target_is_zeroed=False)
@@ -247,19 +243,15 @@ class DataActions:
             self.engine.restore(manifest, target, target_is_zeroed=target_is_zeroed)
 
     def finish_restore_of_new_volume(self, backup_id: str) -> None:
-        """The backup a new volume was made from is free again (whether the restore worked or not)."""
-        self._write(
-            lambda s: change_backup_status(
-                s, backup_id, {BACKUP_RESTORING}, BACKUP_AVAILABLE, restore_volume_id=None
-            )
-        )
+        """The backup a restore read is free again (whether the restore worked or not)."""
+        self._write(lambda s: end_restore(s, backup_id))
 
     @staticmethod
     def _end_restore(
         session: Session, backup_id: str, volume_id: str, status: str, reason: str | None
     ) -> None:
         states.change_status(session, volume_id, {states.RESTORING_BACKUP}, status, fail_reason=reason)
-        change_backup_status(session, backup_id, {BACKUP_RESTORING}, BACKUP_AVAILABLE, restore_volume_id=None)
+        end_restore(session, backup_id)
 
     @rpc_method
     def delete_backup(self, ctxt: RequestContext, backup_id: str) -> None:

@@ -125,3 +125,10 @@ def start_cascade(session: Session, volume_id: str) -> None:
                 f"Invalid volume: Snapshot {snapshot.id} of the volume is {snapshot.status}: it must be "
                 "available or error to delete the volume with its snapshots."
             )
+
+
+def end_restore(session: Session, backup_id: str) -> bool:
+    """The backup a restore read is free again (whether the restore worked or not)."""
+    return change_backup_status(
+        session, backup_id, {BACKUP_RESTORING}, BACKUP_AVAILABLE, restore_volume_id=None
+    )

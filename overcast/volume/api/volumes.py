@@ -265,6 +265,8 @@ class Volumes:
             if placement is None:
                 volume.status = states.ERROR
                 volume.fail_reason = scheduling.NO_VALID_BACKEND
+                if request.backup_id:
+                    data_records.end_restore(session, request.backup_id)
             else:
                 volume.host = placement.host
                 volume.backend_name = placement.backend_name

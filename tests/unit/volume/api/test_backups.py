@@ -8,7 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
+from overcast.db.models.volume import VolumePool
 from overcast.errors import BadRequest, Forbidden, NotFound, RequestTooLarge
 from overcast.volume import states
 from overcast.volume.api.backups import BackupRequest
@@ -150,3 +152,15 @@ def test_a_host_that_dies_mid_backup_leaves_error_and_the_volume_usable(
     assert api.backups.get(ALICE, backup["id"])["status"] == "error"
     host.release()  # a late delivery changes nothing
     assert api.backups.get(ALICE, backup["id"])["status"] == "error"
+
+
+def test_a_volume_from_a_backup_with_no_volume_host_frees_the_backup(
+    cloud: tuple[VolumeAPI, InProcessHost],
+) -> None:
+    api, _ = cloud
+    volume = api.create(ALICE, 1)
+    backup = api.backups.create(ALICE, BackupRequest(volume_id=volume["id"]))
+    api.db.write(lambda s: s.execute(delete(VolumePool)))  # no host reports capacity any more
+    failed = api.create(ALICE, None, backup_id=backup["id"])
+    assert status(api, failed["id"]) == "error"
+    assert api.backups.get(ALICE, backup["id"])["status"] == "available"
