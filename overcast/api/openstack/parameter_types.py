@@ -176,7 +176,8 @@ _FLAVOR_ID = re.compile(r"^(?! )[a-zA-Z0-9. _-]+(?<! )$")
 
 def _flavor_id(value: Any) -> str | None:
     """flavor_manage's id: a string, a number (stored as its text) or null (the service makes a uuid)."""
-    if value is None:
+    if value is None or (_is_json_number(value) and not value):
+        # Nova's flavor create makes a uuid for any false id: null, and 0 too.
         return None
     if _is_json_number(value):
         # Nova stores str(id); what that spells must still be a valid id (1e+20 is not).

@@ -119,6 +119,8 @@ def test_rxtx_factor_refusals(value: Any) -> None:
     ("value", "expected"),
     [
         (None, None),
+        (0, None),
+        ("0", "0"),
         (1, "1"),
         (42, "42"),
         (1.5, "1.5"),
