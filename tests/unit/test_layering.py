@@ -281,6 +281,29 @@ def volume_drivers_reaching_up(graph: Graph) -> list[Import]:
     ]  # fmt: skip
 
 
+VOLUME_API_SIDE = ("overcast.api", "overcast.volume.api")
+# The volume host's code: its manager, the data endpoint, image copies and the drivers.
+VOLUME_HOST_SIDE = (
+    "overcast.volume.manager", "overcast.volume.data_actions", "overcast.volume.image_transfer",
+    "overcast.volume.drivers",
+)  # fmt: skip
+
+
+def volume_sides_reaching_each_other(graph: Graph) -> list[Import]:
+    """The API process (`overcast.api`, `volume/api/`) imports nothing of the volume host, nor the host
+    anything of the API process: they meet through `volume/rpcapi.py` and the shared records."""
+    found = []
+    for module in graph.values():
+        if within(module.name, *VOLUME_API_SIDE):
+            forbidden: tuple[str, ...] = VOLUME_HOST_SIDE
+        elif within(module.name, *VOLUME_HOST_SIDE):
+            forbidden = VOLUME_API_SIDE
+        else:
+            continue
+        found += [i for i in module.imports if within(i.module, *forbidden)]
+    return found
+
+
 # What the scheduler may know of compute: the state table, and the client that names compute's binary.
 SCHEDULER_MAY_IMPORT_FROM_COMPUTE = frozenset({"overcast.compute.states", "overcast.compute.rpcapi"})
 
@@ -398,6 +421,7 @@ KNOWN_VIOLATIONS: dict[str, set[tuple[str, ...]]] = {
     "clients_reaching_a_manager": set(),
     "rpc_clients_outside_rpcapi": set(),
     "virt_reaching_up": set(),
+    "volume_sides_reaching_each_other": set(),
     "volume_drivers_reaching_up": set(),
     "scheduler_reaching_into_compute": set(),
     "compute_sides_reaching_each_other": set(),
@@ -418,6 +442,7 @@ RULES: dict[str, Rule] = {
     "clients_reaching_a_manager": clients_reaching_a_manager,
     "rpc_clients_outside_rpcapi": rpc_clients_outside_rpcapi,
     "virt_reaching_up": virt_reaching_up,
+    "volume_sides_reaching_each_other": volume_sides_reaching_each_other,
     "volume_drivers_reaching_up": volume_drivers_reaching_up,
     "scheduler_reaching_into_compute": scheduler_reaching_into_compute,
     "compute_sides_reaching_each_other": compute_sides_reaching_each_other,
@@ -444,6 +469,10 @@ def test_virt_imports_nothing_above_it() -> None:
 
 def test_volume_drivers_import_nothing_above_them() -> None:
     assert new_violations(overcast_graph(), "volume_drivers_reaching_up") == []
+
+
+def test_volume_api_and_volume_host_meet_only_through_rpcapi_and_shared_records() -> None:
+    assert new_violations(overcast_graph(), "volume_sides_reaching_each_other") == []
 
 
 def test_scheduler_knows_compute_only_by_its_states_and_client() -> None:
@@ -505,6 +534,7 @@ def test_each_rule_catches_a_forbidden_import() -> None:
         "clients_reaching_a_manager": ("overcast.volume.rpcapi", "from overcast.conductor import manager\n"),
         "rpc_clients_outside_rpcapi": ("overcast.volume.api", "from overcast.bus import RPCClient\n"),
         "virt_reaching_up": ("overcast.virt.broken", "def f():\n    from overcast.db import engine\n"),
+        "volume_sides_reaching_each_other": ("overcast.volume.api.broken", "import overcast.volume.manager"),
         "volume_drivers_reaching_up": ("overcast.volume.drivers.broken", "import overcast.volume.api\n"),
         "scheduler_reaching_into_compute": ("overcast.scheduler.broken", "import overcast.compute.api\n"),
         "compute_sides_reaching_each_other": (
