@@ -28,6 +28,7 @@ LOG = logging.getLogger(__name__)
 
 TGTADM_TIMEOUT = 30.0
 START_TIMEOUT = 10.0
+MAX_RETRY_INTERVAL = 60.0
 _TARGET_LINE = re.compile(r"^Target (\d+): (\S+)$", re.MULTILINE)
 
 
@@ -213,10 +214,14 @@ class Supervisor:
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stopped.wait(self._interval):
+        wait = self._interval
+        while not self._stopped.wait(wait):
             try:
                 if self._tgtd.ensure_running():
                     self.restarts += 1
                     self._restore()
+                wait = self._interval
             except Exception:
-                LOG.exception("supervising tgtd failed; trying again in %s s", self._interval)
+                # A tgtd that cannot start (its port taken) is tried ever less often, not logged every second.
+                wait = min(wait * 2, MAX_RETRY_INTERVAL)
+                LOG.exception("supervising tgtd failed; trying again in %s s", wait)
