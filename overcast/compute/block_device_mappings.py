@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.db.models.block_device_mapping import BlockDeviceMapping
+from overcast.db.value_sets import in_values
 
 # The root disk of an image-backed server is the first virtio disk; volumes follow it.
 ROOT_DEVICE_NAME = "/dev/vda"
@@ -65,7 +66,7 @@ def volumes_attached(session: Session, instance_uuids: Collection[str]) -> dict[
             BlockDeviceMapping.delete_on_termination,
         )
         .where(
-            BlockDeviceMapping.instance_uuid.in_(list(attached)),
+            in_values(session, BlockDeviceMapping.instance_uuid, attached),
             BlockDeviceMapping.volume_id.is_not(None),
         )
         .order_by(BlockDeviceMapping.id)

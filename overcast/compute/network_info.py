@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from overcast.db.models.instance_actions import InstanceExtra
 from overcast.db.models.network import FloatingIP, IPAllocation, Network, Port
+from overcast.db.value_sets import in_values
 
 SYSTEM_METADATA_KEY = "network_info"
 # [{"network_id", "fixed_ip"?} | {"port_id"}]: what the server asked for, as the API resolved it.
@@ -102,7 +103,7 @@ def port_addresses(
             FloatingIP,
             (FloatingIP.fixed_port_id == Port.id) & (FloatingIP.fixed_ip_address == IPAllocation.ip_address),
         )
-        .where(Port.device_id.in_(uuids))
+        .where(in_values(session, Port.device_id, uuids))
         .order_by(Port.device_id, Port.created_at, Port.id, IPAllocation.ip_address)
     )
     found: dict[str, dict[str, list[dict[str, Any]]]] = {}

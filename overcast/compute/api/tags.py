@@ -19,6 +19,7 @@ from overcast.db.base import utcnow
 from overcast.db.engine import Database
 from overcast.db.models.compute import Instance
 from overcast.db.models.server_tags import InstanceTag
+from overcast.db.value_sets import in_values
 
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 60
@@ -58,7 +59,7 @@ def tags_of(session: Session, uuids: Iterable[str]) -> dict[str, list[str]]:
         return found
     rows = session.execute(
         select(InstanceTag.instance_uuid, InstanceTag.tag)
-        .where(InstanceTag.instance_uuid.in_(wanted))
+        .where(in_values(session, InstanceTag.instance_uuid, wanted))
         .order_by(InstanceTag.tag)
     )
     for uuid, tag in rows:
