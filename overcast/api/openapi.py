@@ -489,7 +489,7 @@ VOLUME_ROUTES: dict[tuple[str, str], RouteNotes] = {
     ("post", f"{_V3}/volumes/{{volume_id}}/action"): RouteNotes(
         body=_body({"type": "object", "minProperties": 1, "maxProperties": 1}),
         successes={
-            "200": _json("The action's answer (os-initialize_connection's connection_info; os-set_bootable)"),
+            "200": _empty("Done (os-initialize_connection and the image metadata actions answer with JSON)"),
             "202": _empty("Accepted (os-volume_upload_image answers with a JSON object)"),
         },
     ),

@@ -40,6 +40,9 @@ UPDATE_READONLY = "volume:update_readonly_flag"
 UPLOAD_IMAGE = "volume_extension:volume_actions:upload_image"
 RESET_STATUS = "volume_extension:volume_admin_actions:reset_status"
 FORCE_DETACH = "volume_extension:volume_admin_actions:force_detach"
+IMAGE_METADATA_SHOW = "volume_extension:volume_image_metadata:show"
+IMAGE_METADATA_SET = "volume_extension:volume_image_metadata:set"
+IMAGE_METADATA_REMOVE = "volume_extension:volume_image_metadata:remove"
 SET_BOOTABLE = "volume_extension:volume_actions:set_bootable"
 ATTACH = "volume_extension:volume_actions:attach"
 METADATA_GET = "volume:get_volume_metadata"
@@ -102,6 +105,24 @@ RULES: tuple[DocumentedRule, ...] = (
         ("POST", VOLUME_ACTION),
     ),
     documented(SET_BOOTABLE, OWNER_MEMBER, "Set a volume's bootable flag.", ("POST", VOLUME_ACTION)),
+    documented(
+        IMAGE_METADATA_SHOW,
+        OWNER_READER,
+        "Show a volume's image metadata (os-show_image_metadata).",
+        ("POST", VOLUME_ACTION),
+    ),
+    documented(
+        IMAGE_METADATA_SET,
+        OWNER_MEMBER,
+        "Set a volume's image metadata (os-set_image_metadata).",
+        ("POST", VOLUME_ACTION),
+    ),
+    documented(
+        IMAGE_METADATA_REMOVE,
+        OWNER_MEMBER,
+        "Remove a key of a volume's image metadata (os-unset_image_metadata).",
+        ("POST", VOLUME_ACTION),
+    ),
     documented(
         ATTACH,
         OWNER_MEMBER,

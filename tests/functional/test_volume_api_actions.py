@@ -356,3 +356,18 @@ def test_members_see_only_the_user_visible_extra_specs(demo: Client, admin: Clie
         "server-a",
         "server-b",
     }
+
+
+def test_image_metadata_actions(demo: Client) -> None:
+    volume = demo.make()
+    assert demo.action(volume["id"], {"os-show_image_metadata": None}, expect=200).json() == {"metadata": {}}
+    body = {"os-set_image_metadata": {"metadata": {"hw_disk_bus": "virtio", "os_distro": "debian"}}}
+    set_ = demo.action(volume["id"], body, expect=200).json()
+    assert set_ == {"metadata": {"hw_disk_bus": "virtio", "os_distro": "debian"}}
+    assert demo.volume(volume["id"])["volume_image_metadata"]["os_distro"] == "debian"
+    demo.action(volume["id"], {"os-unset_image_metadata": {"key": "os_distro"}}, expect=200)
+    missing = demo.action(volume["id"], {"os-unset_image_metadata": {"key": "os_distro"}})
+    assert missing.status_code == 404
+    shown = demo.action(volume["id"], {"os-show_image_metadata": {}}, expect=200).json()
+    assert shown == {"metadata": {"hw_disk_bus": "virtio"}}
+    assert demo.action(volume["id"], {"os-set_image_metadata": {"metadata": "x"}}).status_code == 400

@@ -546,6 +546,41 @@ class Volumes:
 
         self.db.write(write)
 
+    def image_metadata(self, ctxt: RequestContext, volume_id: str) -> dict[str, str]:
+        """os-show_image_metadata: the image properties the volume carries (Cinder's glance metadata)."""
+        with self.db.reader() as session:
+            volume = access.get_volume(session, ctxt, volume_id)
+            policy.enforce(ctxt, policies.IMAGE_METADATA_SHOW, {"project_id": volume.project_id})
+            return dict(volume.image_metadata)
+
+    def set_image_metadata(self, ctxt: RequestContext, volume_id: str, metadata: Any) -> dict[str, str]:
+        """os-set_image_metadata: merge keys into the volume's image metadata (what boot from volume
+        reads as the image's properties)."""
+        checked = check_metadata(metadata)
+
+        def write(session: Session) -> dict[str, str]:
+            volume = access.get_volume(session, ctxt, volume_id)
+            policy.enforce(ctxt, policies.IMAGE_METADATA_SET, {"project_id": volume.project_id})
+            volume.image_metadata = {**volume.image_metadata, **checked}
+            volume.updated_at = utcnow()
+            return dict(volume.image_metadata)
+
+        return self.db.write(write)
+
+    def unset_image_metadata(self, ctxt: RequestContext, volume_id: str, key: Any) -> None:
+        if not isinstance(key, str) or not key:
+            raise BadRequest("Invalid input received: key must be a non-empty string.")
+
+        def write(session: Session) -> None:
+            volume = access.get_volume(session, ctxt, volume_id)
+            policy.enforce(ctxt, policies.IMAGE_METADATA_REMOVE, {"project_id": volume.project_id})
+            if key not in volume.image_metadata:
+                raise NotFound(f"Glance metadata for volume {volume_id} with key {key} could not be found.")
+            volume.image_metadata = {k: v for k, v in volume.image_metadata.items() if k != key}
+            volume.updated_at = utcnow()
+
+        self.db.write(write)
+
     def update_readonly(self, ctxt: RequestContext, volume_id: str, readonly: Any) -> None:
         flag = strict_bool(readonly, "readonly")
 

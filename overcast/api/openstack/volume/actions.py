@@ -67,6 +67,25 @@ def _readonly(request: Request, ctxt: RequestContext, api: VolumeAPI, volume_id:
     api.volumes.update_readonly(ctxt, volume_id, arguments["readonly"])
 
 
+def _show_image_metadata(
+    request: Request, ctxt: RequestContext, api: VolumeAPI, volume_id: str, value: Any
+) -> dict[str, Any]:
+    return {"metadata": api.volumes.image_metadata(ctxt, volume_id)}
+
+
+def _set_image_metadata(
+    request: Request, ctxt: RequestContext, api: VolumeAPI, volume_id: str, value: Any
+) -> dict[str, Any]:
+    metadata = _arguments(value, "os-set_image_metadata").get("metadata")
+    return {"metadata": api.volumes.set_image_metadata(ctxt, volume_id, metadata)}
+
+
+def _unset_image_metadata(
+    request: Request, ctxt: RequestContext, api: VolumeAPI, volume_id: str, value: Any
+) -> None:
+    api.volumes.unset_image_metadata(ctxt, volume_id, _arguments(value, "os-unset_image_metadata").get("key"))
+
+
 def _retype(request: Request, ctxt: RequestContext, api: VolumeAPI, volume_id: str, value: Any) -> None:
     arguments = _arguments(value, "os-retype")
     api.volumes.retype(ctxt, volume_id, arguments.get("new_type"), arguments.get("migration_policy"))
@@ -134,6 +153,9 @@ ACTIONS: dict[str, tuple[Handler, int]] = {
     "os-set_bootable": (_set_bootable, 200),
     "os-update_readonly_flag": (_readonly, 202),
     "os-retype": (_retype, 202),
+    "os-show_image_metadata": (_show_image_metadata, 200),
+    "os-set_image_metadata": (_set_image_metadata, 200),
+    "os-unset_image_metadata": (_unset_image_metadata, 200),
     "os-volume_upload_image": (_upload_image, 202),
     "os-reserve": (_reserve, 202),
     "os-unreserve": (_unreserve, 202),
