@@ -19,6 +19,7 @@ import pytest
 from overcast.volume.drivers.base import GiB, VolumeDriverError
 from overcast.volume.drivers.choice import can_serve_iscsi
 from overcast.volume.drivers.iscsi import IscsiVolumeDriver
+from overcast.volume.drivers.tgt import CONTROL_DIR
 from tests.support.ports import free_port
 from tests.support.waiting import wait_until
 from tests.unit.volume.driver_contract import CONNECTOR, DriverContract, new_id, read_at, write_at
@@ -40,6 +41,7 @@ def driver(tmp_path: Path) -> Iterator[IscsiVolumeDriver]:
     finally:
         iscsi.cleanup_host()
     assert not iscsi.tgtd.alive()
+    assert not (CONTROL_DIR / f"socket.{iscsi.tgtd.control_port}").exists()
 
 
 def image_opts(data: dict[str, Any], initiator: str = str(CONNECTOR["initiator"]), **override: str) -> str:

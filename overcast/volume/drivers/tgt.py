@@ -29,6 +29,7 @@ LOG = logging.getLogger(__name__)
 TGTADM_TIMEOUT = 30.0
 START_TIMEOUT = 10.0
 MAX_RETRY_INTERVAL = 60.0
+CONTROL_DIR = Path("/var/run/tgtd")
 _TARGET_LINE = re.compile(r"^Target (\d+): (\S+)$", re.MULTILINE)
 
 
@@ -106,7 +107,8 @@ class Tgtd:
         return self.start()
 
     def stop(self) -> None:
-        if self._owned() and self._answers():
+        owned = self._owned()
+        if owned and self._answers():
             for tid, _ in self.targets():
                 with contextlib.suppress(TgtError):
                     self.tgtadm(
@@ -119,6 +121,13 @@ class Tgtd:
                 time.sleep(0.05)
         self._kill_recorded()
         self._reap()
+        if owned:
+            # tgtd leaves its control socket behind when it exits.
+            for leftover in (
+                CONTROL_DIR / f"socket.{self.control_port}",
+                CONTROL_DIR / f"socket.{self.control_port}.lock",
+            ):
+                leftover.unlink(missing_ok=True)
 
     def _answers(self) -> bool:
         try:
