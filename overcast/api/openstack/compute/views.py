@@ -94,6 +94,7 @@ class ServerView:
         self.links = links
         self._flavors: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._group_names: dict[tuple[str, ...], list[dict[str, str]]] = {}
+        self._images: dict[tuple[str, bool], dict[str, Any]] = {}
 
     def created(self, instance: Instance, admin_password: str) -> dict[str, Any]:
         return {
@@ -149,12 +150,7 @@ class ServerView:
         status = states.status_from_state(instance.vm_state, instance.task_state)
         everything = form in ("show", "list") or shape.full_update_bodies
         links = self.links
-        # A volume-backed server has no image of its own: Nova shows "".
-        image: dict[str, Any] | str = ""
-        if image_ref:
-            image = {"id": image_ref, "links": [links.bookmark("images", image_ref)]}
-            if shape.image_properties:
-                image["properties"] = server.image_properties or {}
+        image = self._image(image_ref, server.image_properties, with_properties=shape.image_properties)
         found = server.port_addresses or network_info.addresses(server.network_info)
         # One dict display for the whole body: a page renders a thousand of them.
         body: dict[str, Any] = {
@@ -209,7 +205,25 @@ class ServerView:
             # The zone the server was created (or unshelved) in when one was asked for, as Nova pins it.
             body["pinned_availability_zone"] = instance.availability_zone
         if shape.scheduler_hints:
-            body["scheduler_hints"] = shown_hints(server.scheduler_hints)
+            body["scheduler_hints"] = shown_hints(server.scheduler_hints) if server.scheduler_hints else {}
+
+    def _image(
+        self, image_ref: str, properties: dict[str, str] | None, *, with_properties: bool
+    ) -> dict[str, Any] | str:
+        """The body's image: "" for a volume-backed server, as Nova shows it; from 2.98 with the
+        `properties` the server was built with (an image without any is shared by the page's servers)."""
+        if not image_ref:
+            return ""
+        if with_properties and properties:
+            links = [self.links.bookmark("images", image_ref)]
+            return {"id": image_ref, "links": links, "properties": properties}
+        key = (image_ref, with_properties)
+        shown = self._images.get(key)
+        if shown is None:
+            shown = self._images[key] = {"id": image_ref, "links": [self.links.bookmark("images", image_ref)]}
+            if with_properties:
+                shown["properties"] = {}
+        return shown
 
     def _security_groups(self, names: list[str]) -> list[dict[str, str]]:
         key = tuple(names)
