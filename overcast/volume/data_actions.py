@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from overcast.db.models.volume_backup import Backup
 from overcast.manager import rpc_method
 from overcast.volume import states
 from overcast.volume.backup import BackupEngine, BackupSettings, Manifest, build_backup_store
+from overcast.volume.backup.engine import file_descriptor, is_hole
 from overcast.volume.data_records import (
     BACKUP_AVAILABLE,
     BACKUP_CREATING,
@@ -138,8 +139,7 @@ class DataActions:
                 self.driver.open_snapshot(snapshot_id) as source,
                 self.driver.open_volume(volume_id, True) as target,
             ):
-                written = _copy(source, target)
-                _zero_to(target, written, volume.size * GiB)
+                _overwrite(source, target, volume.size * GiB)
         except Exception as exc:
             LOG.exception("reverting volume %s to snapshot %s failed", volume_id, snapshot_id)
             reason = _reason(exc)
@@ -302,20 +302,24 @@ class DataActions:
         return bool(self._write(lambda s: change_backup_status(s, backup_id, {expected}, new, **columns)))
 
 
-def _copy(source: Any, target: Any) -> int:
-    copied = 0
-    while chunk := source.read(COPY_CHUNK):
-        target.write(chunk)
-        copied += len(chunk)
-    return copied
-
-
-def _zero_to(target: Any, start: int, end: int) -> None:
-    zeros = bytes(COPY_CHUNK)
-    target.seek(start)
-    position = start
-    while position < end:
-        length = min(COPY_CHUNK, end - position)
-        target.write(zeros[:length])
+def _overwrite(source: BinaryIO, target: BinaryIO, size: int) -> None:
+    """Make `target`'s first `size` bytes those of `source` (zeros past its end), writing only the
+    pieces that differ: a revert then rewrites what changed since the snapshot, not the whole volume,
+    and the holes of a sparse volume stay holes."""
+    source_fd, target_fd = file_descriptor(source), file_descriptor(target)
+    position = 0
+    while position < size:
+        length = min(COPY_CHUNK, size - position)
+        if source_fd is not None and target_fd is not None:
+            if is_hole(source_fd, position, length) and is_hole(target_fd, position, length):
+                position += length
+                continue
+            source.seek(position)
+        wanted = source.read(length)
+        wanted += bytes(length - len(wanted))
+        target.seek(position)
+        if target.read(length) != wanted:
+            target.seek(position)
+            target.write(wanted)
         position += length
     target.flush()

@@ -117,10 +117,10 @@ class BackupEngine:
 
     def _read_chunks(self, source: BinaryIO, size_bytes: int) -> Iterator[tuple[int, bytes | None]]:
         """(index, bytes) per chunk, bytes None for a chunk that is all hole."""
-        fileno = _fileno(source)
+        fileno = file_descriptor(source)
         for index, offset in enumerate(range(0, size_bytes, self.chunk_size)):
             length = min(self.chunk_size, size_bytes - offset)
-            if fileno is not None and _is_hole(fileno, offset, length):
+            if fileno is not None and is_hole(fileno, offset, length):
                 yield index, None
                 continue
             source.seek(offset)
@@ -181,12 +181,12 @@ class BackupEngine:
         """
         with ThreadPoolExecutor(self.workers, thread_name_prefix=f"restore-{manifest.backup_id[:8]}") as pool:
             in_flight: deque[tuple[ChunkRecord, Future[bytes]]] = deque()
-            fileno = _fileno(target)
+            fileno = file_descriptor(target)
             for chunk in manifest.chunks:
                 if chunk.is_zero:
                     offset = chunk.index * manifest.chunk_size
                     already_zero = target_is_zeroed or (
-                        fileno is not None and _is_hole(fileno, offset, chunk.length)
+                        fileno is not None and is_hole(fileno, offset, chunk.length)
                     )
                     if not already_zero:
                         in_flight.append((chunk, pool.submit(bytes, chunk.length)))
@@ -237,14 +237,14 @@ class BackupEngine:
                     self.store.delete(chunk.location)
 
 
-def _fileno(source: BinaryIO) -> int | None:
+def file_descriptor(source: BinaryIO) -> int | None:
     try:
         return source.fileno()
     except (AttributeError, OSError, ValueError):
         return None
 
 
-def _is_hole(fileno: int, offset: int, length: int) -> bool:
+def is_hole(fileno: int, offset: int, length: int) -> bool:
     """Whether [offset, offset+length) of a sparse file holds no data (False when it cannot tell)."""
     if not hasattr(os, "SEEK_DATA"):
         return False

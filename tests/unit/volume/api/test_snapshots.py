@@ -136,6 +136,9 @@ def test_revert_to_the_latest_snapshot_only(cloud: tuple[VolumeAPI, InProcessHos
 
     assert read_volume(host, volume["id"], 0, 6) == b"second"
     assert read_volume(host, volume["id"], GiB - 5, 5) == bytes(5)
+    # Only what differed was rewritten: the sparse volume did not fill up with zeros.
+    assert host.driver is not None
+    assert host.driver.volume_path(volume["id"]).stat().st_blocks * 512 < 64 * 1024 * 1024
     assert api.get(ALICE, volume["id"])["status"] == "available"
     assert api.snapshots.get(ALICE, second["id"])["status"] == "available"
     set_status(api, volume["id"], states.IN_USE)
