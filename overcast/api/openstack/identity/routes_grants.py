@@ -63,43 +63,41 @@ def _enforce_manage(
 
 def _add_routes(prefix: str, suffix: str, actors: str, id_name: str, target_of: TargetOf) -> None:
     """PUT, GET/HEAD and DELETE of one grant at prefix/{actors}/{id}/roles/{role_id}suffix, and the list
-    of grants at prefix/{actors}/{id}/roles{suffix}; `target_of` reads the target from the path."""
+    of grants at prefix/{actors}/{id}/roles{suffix}; `target_of`, a dependency, reads the target from the
+    path (and so declares its parameters)."""
     grant_path = f"{prefix}/{actors}/{{{id_name}}}/roles/{{role_id}}{suffix}"
     list_path = f"{prefix}/{actors}/{{{id_name}}}/roles{suffix}"
     actor_id_param = Path(alias=id_name)
 
     def grant_role(
-        request: Request,
         role_id: str,
         actor_id: str = actor_id_param,
+        target: GrantTarget = Depends(target_of),
         context: RequestContext = Ctx,
         identity: IdentityService = Identity,
     ) -> Response:
-        target = target_of(**request.path_params)
         _enforce_manage(context, identity, target, actors, actor_id, role_id)
         _grantor(identity, actors).grant(target, actor_id, role_id)
         return Response(status_code=204)
 
     def check_role(
-        request: Request,
         role_id: str,
         actor_id: str = actor_id_param,
+        target: GrantTarget = Depends(target_of),
         context: RequestContext = Ctx,
         identity: IdentityService = Identity,
     ) -> Response:
-        target = target_of(**request.path_params)
         policy.enforce(context, "identity:check_grant", _where(identity, target, actors, actor_id, role_id))
         _grantor(identity, actors).check_grant(target, actor_id, role_id)
         return Response(status_code=204)
 
     def revoke_role(
-        request: Request,
         role_id: str,
         actor_id: str = actor_id_param,
+        target: GrantTarget = Depends(target_of),
         context: RequestContext = Ctx,
         identity: IdentityService = Identity,
     ) -> Response:
-        target = target_of(**request.path_params)
         _enforce_manage(context, identity, target, actors, actor_id, role_id)
         _grantor(identity, actors).revoke_grant(target, actor_id, role_id)
         return Response(status_code=204)
@@ -107,10 +105,10 @@ def _add_routes(prefix: str, suffix: str, actors: str, id_name: str, target_of: 
     def list_roles(
         request: Request,
         actor_id: str = actor_id_param,
+        target: GrantTarget = Depends(target_of),
         context: RequestContext = Ctx,
         identity: IdentityService = Identity,
     ) -> dict[str, Any]:
-        target = target_of(**request.path_params)
         policy.enforce(context, "identity:check_grant", _where(identity, target, actors, actor_id, ""))
         roles = _grantor(identity, actors).list_grants(target, actor_id)
         return listing(request, "roles", "roles", roles)
@@ -120,20 +118,22 @@ def _add_routes(prefix: str, suffix: str, actors: str, id_name: str, target_of: 
         handler.__name__ = f"{handler.__name__}_{kind}"
     add = router.add_api_route
     add(grant_path, grant_role, methods=["PUT"], status_code=204, response_class=Response)
-    add(grant_path, check_role, methods=["GET", "HEAD"], status_code=204, response_class=Response)
+    # One route per method: FastAPI names an operation after its first method, and ids must be unique.
+    add(grant_path, check_role, methods=["GET"], status_code=204, response_class=Response)
+    add(grant_path, check_role, methods=["HEAD"], status_code=204, response_class=Response)
     add(grant_path, revoke_role, methods=["DELETE"], status_code=204, response_class=Response)
     add(list_path, list_roles, methods=["GET"])
 
 
-def _system_target(**_: str) -> GrantTarget:
+def _system_target() -> GrantTarget:
     return GrantTarget.system()
 
 
-def _direct_target(target_type: str, target_id: str, **_: str) -> GrantTarget:
+def _direct_target(target_type: str, target_id: str) -> GrantTarget:
     return _scoped_target(target_type, target_id, inherited=False)
 
 
-def _inherited_target(target_type: str, target_id: str, **_: str) -> GrantTarget:
+def _inherited_target(target_type: str, target_id: str) -> GrantTarget:
     return _scoped_target(target_type, target_id, inherited=True)
 
 
