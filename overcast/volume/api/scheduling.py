@@ -50,13 +50,18 @@ def place(
     backend_name: str | None,
     now: Callable[[], datetime],
     down_time: float,
+    only_host: str | None = None,
 ) -> Placement | None:
+    """`only_host`: a volume made from a snapshot or another volume goes where its source's storage is
+    (that host and backend, if it is up and has room), as Cinder schedules it to the source's backend."""
     if availability_zone not in zones(session):
         return None
     live = {
         record.host: record
         for record in volume_services(session)
-        if not record.disabled and service_is_up(record, now(), down_time)
+        if not record.disabled
+        and service_is_up(record, now(), down_time)
+        and (only_host is None or record.host == only_host)
     }
     if not live:
         return None

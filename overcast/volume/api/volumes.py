@@ -257,10 +257,12 @@ class Volumes:
                 image_metadata=image_metadata, use_quota=True,
             )  # fmt: skip
             quotas.consume_volume(session, self.engine, volume, volume_type.name)
+            parent = self._parent(session, source)
             placement = scheduling.place(
                 session, size_gb=size, availability_zone=zone,
-                backend_name=extra_specs.get(scheduling.BACKEND_NAME_SPEC),
+                backend_name=parent.backend_name if parent else extra_specs.get(scheduling.BACKEND_NAME_SPEC),
                 now=self.clock, down_time=self.settings.service_down_time,
+                only_host=parent.host if parent else None,
             )  # fmt: skip
             if placement is None:
                 volume.status = states.ERROR
@@ -282,6 +284,17 @@ class Volumes:
         if host is not None and self.hosts is not None:
             self.hosts.create_volume(ctxt, host, record["id"], source)
         return record
+
+    @staticmethod
+    def _parent(session: Session, source: Mapping[str, Any]) -> Volume | None:
+        """The volume whose storage a new volume is copied from (a snapshot's volume, or the source
+        volume): the new one must be made on the same host."""
+        if source.get("source_volid"):
+            return session.get(Volume, source["source_volid"])
+        if source.get("snapshot_id"):
+            snapshot = session.get(Snapshot, source["snapshot_id"])
+            return session.get(Volume, snapshot.volume_id) if snapshot else None
+        return None
 
     def _source(
         self, session: Session, ctxt: RequestContext, request: CreateRequest

@@ -204,3 +204,20 @@ def test_list_filters_sorts_and_pages(api: VolumeAPI) -> None:
     assert [v["id"] for v in named] == [made[1]["id"]]
     everyone, _ = api.volumes.list(ADMIN, all_projects=True)
     assert len(everyone) == 4
+
+
+def test_a_clone_goes_where_its_source_is(db: Database, tmp_path: Path) -> None:
+    register_volume_host(db, "small-host", total_gb=10.0)
+    hosts = RecordingHosts()
+    api = volume_api(db, tmp_path, hosts)
+    source = api.create(ALICE, 1)
+    assert source["_host"] == "small-host"
+    register_volume_host(db, "big-host", total_gb=1000.0)
+    _set_status(db, source["id"], states.AVAILABLE)
+    assert api.create(ALICE, 1)["_host"] == "big-host"  # an empty volume goes where the room is
+    clone = api.create(ALICE, 2, source_volid=source["id"])
+    assert clone["_host"] == "small-host" and clone["source_volid"] == source["id"]
+    assert hosts.messages[-1] == ("create_volume", "small-host", {"volume_id": clone["id"], "source": {
+        "source_volid": source["id"]}})  # fmt: skip
+    too_big = api.create(ALICE, 50, source_volid=source["id"])
+    assert too_big["status"] == "error" and too_big["_fail_reason"] == "No valid backend was found."
