@@ -35,6 +35,8 @@ from overcast.identity.entities import (
     user_entity,
 )
 from overcast.identity.grants import (
+    SYSTEM,
+    SYSTEM_ALL,
     GrantTarget,
     add_grant,
     check_grant_target,
@@ -239,6 +241,21 @@ class IdentityAPI:
         project_ids = self.core.project_ids_with_roles(session, user_id)
         query = select(Project).where(Project.id.in_(project_ids)).order_by(Project.name)
         return [project_entity(p) for p in session.scalars(query)]
+
+    def list_token_domains(self, user_id: str) -> list[Entity]:
+        """GET /v3/auth/domains: the enabled domains the user holds a role on (not only inherited)."""
+        with self.db.reader() as session:
+            query = select(Domain).where(Domain.enabled.is_(True)).order_by(Domain.name)
+            return [
+                domain_entity(domain)
+                for domain in session.scalars(query)
+                if self.core.effective_role_ids(session, user_id, "domain", domain.id)
+            ]
+
+    def has_system_roles(self, user_id: str) -> bool:
+        """Whether the user may scope a token to the system (GET /v3/auth/system)."""
+        with self.db.reader() as session:
+            return bool(self.core.effective_role_ids(session, user_id, SYSTEM, SYSTEM_ALL))
 
     def list_token_projects(self, user_id: str) -> list[Entity]:
         """GET /v3/auth/projects: the enabled projects the token's user can scope to."""

@@ -475,6 +475,12 @@ RULES: tuple[DocumentedRule, ...] = (
         ("GET", f"{V3}/auth/domains"),
     ),
     documented(
+        "identity:get_auth_system",
+        ANYONE,
+        "Whether the caller's user may scope a token to the system.",
+        ("GET", f"{V3}/auth/system"),
+    ),
+    documented(
         "identity:application_credentials",
         OWNER,
         "A user's own application credentials and their access rules (not even an admin reads another's).",

@@ -222,3 +222,17 @@ def test_implied_roles_are_made_listed_and_carried_in_tokens(
         identity.implied_roles.get(auditor["id"], reader)
     token = login(identity, "carol", "carol-pass", project_scope("beside", tree["domain"]["id"]))
     assert [role["name"] for role in token["roles"]] == ["auditor"]
+
+
+def test_auth_domains_and_system_list_what_the_user_may_scope_to(
+    identity: IdentityService, tree: dict[str, Any]
+) -> None:
+    user_id, domain_id = tree["user"]["id"], tree["domain"]["id"]
+    assert identity.api.list_token_domains(user_id) == []
+    assert not identity.api.has_system_roles(user_id)
+    identity.api.grant(GrantTarget("domain", domain_id, inherited=True), user_id, role_id(identity, "reader"))
+    assert identity.api.list_token_domains(user_id) == []  # inherited grants hold on projects only
+    identity.api.grant(GrantTarget("domain", domain_id), user_id, role_id(identity, "reader"))
+    identity.api.grant(GrantTarget.system(), user_id, role_id(identity, "reader"))
+    assert [d["id"] for d in identity.api.list_token_domains(user_id)] == [domain_id]
+    assert identity.api.has_system_roles(user_id)

@@ -124,6 +124,23 @@ def token_projects(
 
 
 @router.get("/v3/auth/domains")
-def token_domains(request: Request, context: RequestContext = Depends(get_context)) -> dict[str, Any]:
+def token_domains(
+    request: Request,
+    context: RequestContext = Depends(get_context),
+    identity: IdentityService = Depends(get_identity),
+) -> dict[str, Any]:
     policy.enforce(context, "identity:get_auth_domains")
-    return listing(request, "domains", "domains", [])
+    assert context.user_id is not None
+    return listing(request, "domains", "domains", identity.api.list_token_domains(context.user_id))
+
+
+@router.get("/v3/auth/system")
+def token_system(
+    request: Request,
+    context: RequestContext = Depends(get_context),
+    identity: IdentityService = Depends(get_identity),
+) -> dict[str, Any]:
+    policy.enforce(context, "identity:get_auth_system")
+    assert context.user_id is not None
+    system = [{"all": True}] if identity.api.has_system_roles(context.user_id) else []
+    return {"system": system, "links": {"self": str(request.url), "previous": None, "next": None}}
