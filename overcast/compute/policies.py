@@ -13,6 +13,7 @@ from overcast.policy import (
     ADMIN_OR_MEMBER,
     ADMIN_OR_OWNER,
     ADMIN_OR_READER,
+    ADMIN_OR_SERVICE,
     ANYONE,
     Check,
     DocumentedRule,
@@ -124,6 +125,17 @@ RESET_STATE = "os_compute_api:os-admin-actions:reset_state"
 CHANGE_PASSWORD = "os_compute_api:os-admin-password"
 SECURITY_GROUPS_ADD = "os_compute_api:os-security-groups:add"
 SECURITY_GROUPS_REMOVE = "os_compute_api:os-security-groups:remove"
+SECURITY_GROUPS_GET = "os_compute_api:os-security-groups:get"
+SECURITY_GROUPS_SHOW = "os_compute_api:os-security-groups:show"
+SECURITY_GROUPS_CREATE = "os_compute_api:os-security-groups:create"
+SECURITY_GROUPS_UPDATE = "os_compute_api:os-security-groups:update"
+SECURITY_GROUPS_DELETE = "os_compute_api:os-security-groups:delete"
+SECURITY_GROUP_RULES_CREATE = "os_compute_api:os-security-groups:rule:create"
+SECURITY_GROUP_RULES_DELETE = "os_compute_api:os-security-groups:rule:delete"
+SERVER_SECURITY_GROUPS_LIST = "os_compute_api:os-security-groups:list"
+IMAGES_PROXY = "os_compute_api:image-metadata"
+EXTERNAL_EVENTS = "os_compute_api:os-server-external-events:create"
+CREATE_BACKUP = "os_compute_api:os-create-backup"
 INTERFACES_LIST = "os_compute_api:os-attach-interfaces:list"
 INTERFACES_SHOW = "os_compute_api:os-attach-interfaces:show"
 INTERFACES_CREATE = "os_compute_api:os-attach-interfaces:create"
@@ -429,6 +441,38 @@ RULES: tuple[DocumentedRule, ...] = (
         "Remove a security group from a server's ports",
     ),
     _action(CONSOLE_OUTPUT, ADMIN_OR_MEMBER, "os-getConsoleOutput", "Read a server's console log"),
+    documented(
+        SECURITY_GROUPS_GET, ADMIN_OR_READER, "List security groups (proxy, up to 2.35).",
+        ("GET", f"{C}/os-security-groups"),
+    ),
+    documented(
+        SECURITY_GROUPS_SHOW, ADMIN_OR_READER, "Show a security group (proxy, up to 2.35).",
+        ("GET", f"{C}/os-security-groups/{{group_id}}"),
+    ),
+    documented(
+        SECURITY_GROUPS_CREATE, ADMIN_OR_MEMBER, "Create a security group (proxy, up to 2.35).",
+        ("POST", f"{C}/os-security-groups"),
+    ),
+    documented(
+        SECURITY_GROUPS_UPDATE, ADMIN_OR_MEMBER, "Update a security group (proxy, up to 2.35).",
+        ("PUT", f"{C}/os-security-groups/{{group_id}}"),
+    ),
+    documented(
+        SECURITY_GROUPS_DELETE, ADMIN_OR_MEMBER, "Delete a security group (proxy, up to 2.35).",
+        ("DELETE", f"{C}/os-security-groups/{{group_id}}"),
+    ),
+    documented(
+        SECURITY_GROUP_RULES_CREATE, ADMIN_OR_MEMBER, "Create a security group rule (proxy, up to 2.35).",
+        ("POST", f"{C}/os-security-group-rules"),
+    ),
+    documented(
+        SECURITY_GROUP_RULES_DELETE, ADMIN_OR_MEMBER, "Delete a security group rule (proxy, up to 2.35).",
+        ("DELETE", f"{C}/os-security-group-rules/{{rule_id}}"),
+    ),
+    documented(
+        SERVER_SECURITY_GROUPS_LIST, ADMIN_OR_READER, "List the security groups of a server's ports.",
+        ("GET", f"{SERVER}/os-security-groups"),
+    ),
     documented(
         INTERFACES_LIST,
         ADMIN_OR_READER,

@@ -11,6 +11,7 @@ from overcast.compute.api.actions_lifecycle import ServerActionAPI
 from overcast.compute.api.flavors import FlavorAPI
 from overcast.compute.api.interfaces import InterfaceAPI
 from overcast.compute.api.keypairs import KeyPairAPI
+from overcast.compute.api.security_group_proxy import SecurityGroupProxy
 from overcast.compute.api.server_metadata import MetadataAPI
 from overcast.compute.api.server_security_groups import ServerSecurityGroupAPI
 from overcast.compute.api.servers import ServerAPI
@@ -51,6 +52,8 @@ class ComputeService:
         self.volume_attachments = VolumeAttachmentAPI(cloud, self.volumes)
         self.servers = ServerAPI(cloud, self.quotas, self.network, volume_attachments=self.volume_attachments)
         self.security_groups = ServerSecurityGroupAPI(cloud.db, self.network)
+        self.security_group_proxy = SecurityGroupProxy(cloud.db, self.network)
+        self.images = images
         self.interfaces = InterfaceAPI(cloud, VifSettings().plugging_timeout)
         self.actions = ServerActionAPI(cloud, self.quotas, self.servers, images)
         self.metadata = MetadataAPI(cloud.db, self.quotas)

@@ -20,6 +20,7 @@ from overcast.api.openstack.compute import (
     migrations,
     quota_sets,
     remote_consoles,
+    security_groups,
     server_actions,
     server_groups,
     server_metadata,
@@ -68,6 +69,7 @@ def build_router() -> APIRouter:
     router.include_router(volume_attachments.router, prefix=PREFIX)
     router.include_router(server_tags.router, prefix=PREFIX)
     router.include_router(migrations.router, prefix=PREFIX)
+    router.include_router(security_groups.router, prefix=PREFIX)
     router.include_router(remote_consoles.router)  # its own paths: /compute/v2.1/... and /serial
     return router
 

@@ -1,0 +1,120 @@
+"""The APIs clients still call at their lower microversions (issue #16 item 3), through real HTTP with
+openstacksdk's raw requests (no client command remains for most of them) and the `openstack` CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openstack.connection import Connection
+
+from tests.support.cloud import IMAGE_ID, InProcessCloud
+
+
+def _server_with_port(demo: Connection, name: str, cidr: str) -> tuple[Any, Any, Any]:
+    """A server and a port of the network service naming it as its device (what a server's interface
+    is to the network service), without waiting for a network agent to wire it."""
+    network = demo.network.create_network(name=f"{name}-net")
+    subnet = demo.network.create_subnet(network_id=network.id, cidr=cidr, ip_version=4)
+    server = demo.compute.create_server(name=name, image_id=IMAGE_ID, flavor_id="1", networks="none")
+    server = demo.compute.wait_for_server(server, wait=60)
+    demo.network.create_port(network_id=network.id, device_id=server.id, device_owner="compute:nova")
+    return network, subnet, server
+
+
+def test_security_group_proxies_in_novas_format(demo: Connection) -> None:
+    created = demo.compute.post(
+        "/os-security-groups",
+        json={"security_group": {"name": "web", "description": "web tier"}},
+        microversion="2.1",
+    )
+    assert created.status_code == 200, created.text
+    group = created.json()["security_group"]
+    assert (group["name"], group["description"], group["tenant_id"]) == (
+        "web",
+        "web tier",
+        demo.current_project_id,
+    )
+    assert group["rules"] == []  # egress rules are not shown, as in Nova
+
+    def add_rule(**fields: Any) -> Any:
+        return demo.compute.post(
+            "/os-security-group-rules",
+            json={"security_group_rule": {"parent_group_id": group["id"], **fields}},
+            microversion="2.35",
+        )
+
+    tcp = add_rule(ip_protocol="tcp", from_port=80, to_port=80, cidr="10.0.0.0/8")
+    assert tcp.status_code == 200, tcp.text
+    assert {k: v for k, v in tcp.json()["security_group_rule"].items() if k != "id"} == {
+        "parent_group_id": group["id"],
+        "ip_protocol": "tcp",
+        "from_port": 80,
+        "to_port": 80,
+        "group": {},
+        "ip_range": {"cidr": "10.0.0.0/8"},
+    }
+    icmp = add_rule(ip_protocol="icmp", from_port=-1, to_port=-1)
+    assert icmp.status_code == 200, icmp.text
+    assert icmp.json()["security_group_rule"]["ip_range"] == {"cidr": "0.0.0.0/0"}
+    assert (
+        icmp.json()["security_group_rule"]["from_port"],
+        icmp.json()["security_group_rule"]["to_port"],
+    ) == (-1, -1)
+    assert add_rule(ip_protocol="tcp", from_port=80, to_port=80, cidr="10.0.0.0/8").status_code == 400
+    assert add_rule(ip_protocol="tcp", from_port=90, to_port=80).status_code == 400
+    assert add_rule(ip_protocol="gre").status_code == 400
+
+    # The group as the network service holds it: Neutron's fields, the ports as -1 became None.
+    neutron_rules = demo.network.security_group_rules(security_group_id=group["id"], direction="ingress")
+    icmp_rule = next(rule for rule in neutron_rules if rule.protocol == "icmp")
+    assert (icmp_rule.port_range_min, icmp_rule.port_range_max) == (None, None)
+
+    listed = demo.compute.get("/os-security-groups", microversion="2.1").json()["security_groups"]
+    default = next(one for one in listed if one["name"] == "default")
+    members = [rule for rule in default["rules"] if rule["group"]]
+    assert members and members[0]["group"] == {"name": "default", "tenant_id": demo.current_project_id}
+    assert all(rule["ip_protocol"] is None and rule["from_port"] is None for rule in members)
+    shown = demo.compute.get(f"/os-security-groups/{group['id']}", microversion="2.1").json()[
+        "security_group"
+    ]
+    assert len(shown["rules"]) == 2
+
+    renamed = demo.compute.put(
+        f"/os-security-groups/{group['id']}",
+        json={"security_group": {"name": "www", "description": "renamed"}},
+        microversion="2.1",
+    )
+    assert renamed.status_code == 200 and renamed.json()["security_group"]["name"] == "www"
+    # Gone from 2.36, as in Nova.
+    assert demo.compute.get("/os-security-groups", microversion="2.36").status_code == 404
+    assert demo.compute.get(f"/os-security-groups/{group['id']}", microversion="2.36").status_code == 404
+    rule_id = tcp.json()["security_group_rule"]["id"]
+    assert demo.compute.delete(f"/os-security-group-rules/{rule_id}", microversion="2.1").status_code == 202
+    assert demo.compute.delete(f"/os-security-group-rules/{rule_id}", microversion="2.1").status_code == 404
+    assert demo.compute.delete(f"/os-security-groups/{group['id']}", microversion="2.1").status_code == 202
+    missing = demo.compute.get(f"/os-security-groups/{group['id']}", microversion="2.1")
+    assert missing.status_code == 404 and f"Security group {group['id']} not found." in missing.text
+
+
+def test_a_servers_security_groups_at_every_version(cloud: InProcessCloud, demo: Connection) -> None:
+    network, subnet, server = _server_with_port(demo, "guarded", "10.81.0.0/24")
+    bare = demo.compute.create_server(name="bare", image_id=IMAGE_ID, flavor_id="1", networks="none")
+    no_ports = demo.compute.get(f"/servers/{bare.id}/os-security-groups", microversion="2.1")
+    assert no_ports.status_code == 200 and no_ports.json() == {"security_groups": []}
+    for version in ("2.1", "2.36", "2.100"):
+        answer = demo.compute.get(f"/servers/{server.id}/os-security-groups", microversion=version)
+        assert answer.status_code == 200, answer.text
+        assert [group["name"] for group in answer.json()["security_groups"]] == ["default"]
+        assert answer.json()["security_groups"][0]["tenant_id"] == demo.current_project_id
+    # The CLI reads the same list.
+    listed = cloud.openstack("server", "show", server.id, "-f", "json")
+    assert listed["id"] == server.id
+    missing = demo.compute.get("/servers/3f1a4c9e-0000-4000-8000-000000000000/os-security-groups")
+    assert missing.status_code == 404
+    for port in demo.network.ports(network_id=network.id, device_owner="compute:nova"):
+        demo.network.delete_port(port)  # first: no agent here would answer the server delete's unwiring
+    for one in (server, bare):
+        demo.compute.delete_server(one)
+        demo.compute.wait_for_delete(one, wait=60)
+    demo.network.delete_subnet(subnet)
+    demo.network.delete_network(network)
