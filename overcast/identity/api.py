@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from overcast.db.models.identity import (
@@ -20,8 +20,10 @@ from overcast.db.models.identity import (
     GroupMembership,
     GroupRoleAssignment,
     Project,
+    ProjectLimit,
     Role,
     RoleAssignment,
+    Trust,
 )
 from overcast.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from overcast.identity.backends import IdentityBackend
@@ -129,6 +131,7 @@ class IdentityAPI:
             for group_id in session.scalars(select(Group.id).where(Group.domain_id == domain_id)).all():
                 self._delete_group_rows(session, group_id)
             drop_target_grants(session, "domain", domain_id)
+            session.execute(delete(ProjectLimit).where(ProjectLimit.target_id == domain_id))
             session.delete(domain)
             self.core.revocations.revoke(session, domain_id=domain_id)
 
@@ -229,6 +232,9 @@ class IdentityAPI:
         drop_target_grants(session, "project", project_id)
         session.execute(delete(ApplicationCredential).where(ApplicationCredential.project_id == project_id))
         session.execute(delete(Ec2Credential).where(Ec2Credential.project_id == project_id))
+        # What names the project without a foreign key goes with it too.
+        session.execute(delete(Trust).where(Trust.project_id == project_id))
+        session.execute(delete(ProjectLimit).where(ProjectLimit.target_id == project_id))
         session.execute(delete(Project).where(Project.id == project_id))
         self.core.revocations.revoke(session, project_id=project_id)
 
@@ -331,6 +337,9 @@ class IdentityAPI:
         # After the credentials: their hold on the rules goes with them (ON DELETE CASCADE).
         session.execute(delete(AccessRule).where(AccessRule.user_id == user_id))
         session.execute(delete(Ec2Credential).where(Ec2Credential.user_id == user_id))
+        session.execute(
+            delete(Trust).where(or_(Trust.trustor_user_id == user_id, Trust.trustee_user_id == user_id))
+        )
         self.core.revocations.revoke(session, user_id=user_id)
 
     # Roles --------------------------------------------------------------------------------------------

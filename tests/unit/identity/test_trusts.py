@@ -155,3 +155,12 @@ def test_trusts_are_listed_by_party(identity: IdentityService, parties: dict[str
     assert [t["id"] for t in identity.trusts.list_trusts(None, parties["trustee"]["id"])] == [trust["id"]]
     assert identity.trusts.list_trusts(parties["trustee"]["id"], None) == []
     assert identity.trusts.role(trust["id"], parties["member"])["name"] == "member"
+
+
+def test_deleting_a_party_or_the_project_deletes_the_trust(
+    identity: IdentityService, parties: dict[str, Any]
+) -> None:
+    trust = make_trust(identity, parties)
+    identity.api.delete_user(parties["trustee"]["id"])
+    with pytest.raises(NotFound):
+        identity.trusts.get(trust["id"])
