@@ -13,7 +13,6 @@ from overcast.policy import (
     ADMIN_OR_MEMBER,
     ADMIN_OR_OWNER,
     ADMIN_OR_READER,
-    ADMIN_OR_SERVICE,
     ANYONE,
     Check,
     DocumentedRule,
@@ -468,6 +467,15 @@ RULES: tuple[DocumentedRule, ...] = (
     documented(
         SECURITY_GROUP_RULES_DELETE, ADMIN_OR_MEMBER, "Delete a security group rule (proxy, up to 2.35).",
         ("DELETE", f"{C}/os-security-group-rules/{{rule_id}}"),
+    ),
+    documented(
+        IMAGES_PROXY, ADMIN_OR_READER, "The compute image proxy and image metadata (up to 2.35).",
+        ("GET", f"{C}/images"), ("GET", f"{C}/images/detail"), ("GET", f"{C}/images/{{image_id}}"),
+        ("DELETE", f"{C}/images/{{image_id}}"), ("GET", f"{C}/images/{{image_id}}/metadata"),
+        ("POST", f"{C}/images/{{image_id}}/metadata"), ("PUT", f"{C}/images/{{image_id}}/metadata"),
+        ("GET", f"{C}/images/{{image_id}}/metadata/{{key}}"),
+        ("PUT", f"{C}/images/{{image_id}}/metadata/{{key}}"),
+        ("DELETE", f"{C}/images/{{image_id}}/metadata/{{key}}"),
     ),
     documented(
         SERVER_SECURITY_GROUPS_LIST, ADMIN_OR_READER, "List the security groups of a server's ports.",

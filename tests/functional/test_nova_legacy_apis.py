@@ -118,3 +118,53 @@ def test_a_servers_security_groups_at_every_version(cloud: InProcessCloud, demo:
         demo.compute.wait_for_delete(one, wait=60)
     demo.network.delete_subnet(subnet)
     demo.network.delete_network(network)
+
+
+def test_compute_image_proxy_up_to_2_35(cloud: InProcessCloud, demo: Connection) -> None:
+    listed = demo.compute.get("/images", microversion="2.1")
+    assert listed.status_code == 200, listed.text
+    summary = next(image for image in listed.json()["images"] if image["id"] == IMAGE_ID)
+    assert set(summary) == {"id", "name", "links"}
+    assert [link["rel"] for link in summary["links"]] == ["self", "bookmark", "alternate"]
+    detail = demo.compute.get("/images/detail", microversion="2.35").json()["images"]
+    seeded = next(image for image in detail if image["id"] == IMAGE_ID)
+    assert (seeded["status"], seeded["progress"], seeded["minDisk"], seeded["minRam"]) == (
+        "ACTIVE",
+        100,
+        0,
+        0,
+    )
+    glance = demo.image.get_image(IMAGE_ID)
+    assert (seeded["OS-EXT-IMG-SIZE:size"], seeded["name"]) == (glance.size, glance.name)
+    assert seeded["created"].endswith("Z")
+    # What a real client library reads through the proxy: openstacksdk's compute Image at 2.1.
+    shown = demo.compute.get(f"/images/{IMAGE_ID}", microversion="2.1").json()["image"]
+    assert shown == seeded
+    for gone in ("/images", "/images/detail", f"/images/{IMAGE_ID}", f"/images/{IMAGE_ID}/metadata"):
+        assert demo.compute.get(gone, microversion="2.36").status_code == 404
+    assert demo.compute.get("/images/3f1a4c9e-0000-4000-8000-000000000000").status_code == 404
+
+    # A snapshot names its server; its metadata is read and written through the proxy.
+    server = demo.compute.create_server(name="snapped", image_id=IMAGE_ID, flavor_id="1", networks="none")
+    server = demo.compute.wait_for_server(server, wait=60)
+    snapshot_id = demo.compute.create_server_image(server, "snap", wait=True, timeout=60).id
+    snapshot = demo.compute.get(f"/images/{snapshot_id}", microversion="2.1").json()["image"]
+    assert snapshot["server"]["id"] == server.id and snapshot["metadata"]["image_type"] == "snapshot"
+    base = f"/images/{snapshot_id}/metadata"
+    added = demo.compute.post(base, json={"metadata": {"color": "blue"}}, microversion="2.1")
+    assert added.status_code == 200 and added.json()["metadata"]["color"] == "blue"
+    item = demo.compute.put(f"{base}/color", json={"meta": {"color": "red"}}, microversion="2.1")
+    assert item.status_code == 200 and item.json() == {"meta": {"color": "red"}}
+    mismatch = demo.compute.put(f"{base}/color", json={"meta": {"shade": "red"}}, microversion="2.1")
+    assert mismatch.status_code == 400 and "Request body and URI mismatch" in mismatch.text
+    assert demo.compute.get(f"{base}/color", microversion="2.1").json() == {"meta": {"color": "red"}}
+    assert demo.image.get_image(snapshot_id).properties["color"] == "red"
+    assert demo.compute.delete(f"{base}/color", microversion="2.1").status_code == 204
+    assert demo.compute.get(f"{base}/color", microversion="2.1").status_code == 404
+    replaced = demo.compute.put(base, json={"metadata": {"only": "this"}}, microversion="2.1")
+    assert replaced.json() == {"metadata": {"only": "this"}}
+    assert demo.compute.get(base, microversion="2.1").json() == {"metadata": {"only": "this"}}
+    assert demo.compute.delete(f"/images/{snapshot_id}", microversion="2.1").status_code == 204
+    assert demo.compute.get(f"/images/{snapshot_id}", microversion="2.1").status_code == 404
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, wait=60)

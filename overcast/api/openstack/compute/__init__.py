@@ -13,6 +13,7 @@ from overcast.api.openstack.compute import (
     flavor_extra_specs,
     flavors,
     hypervisors,
+    images,
     instance_actions,
     interfaces,
     keypairs,
@@ -70,6 +71,7 @@ def build_router() -> APIRouter:
     router.include_router(server_tags.router, prefix=PREFIX)
     router.include_router(migrations.router, prefix=PREFIX)
     router.include_router(security_groups.router, prefix=PREFIX)
+    router.include_router(images.router, prefix=PREFIX)
     router.include_router(remote_consoles.router)  # its own paths: /compute/v2.1/... and /serial
     return router
 
