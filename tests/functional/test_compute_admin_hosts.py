@@ -16,7 +16,7 @@ from openstack.connection import Connection
 from tests.support.cloud import COMPUTE_HOSTS, IMAGE_ID, TINY, InProcessCloud
 from tests.support.compute_api import compute
 
-COMPUTE = "overcast-compute"
+COMPUTE = "nova-compute"
 
 
 def boot(conn: Connection, name: str) -> Any:
@@ -37,7 +37,7 @@ def test_services_list_at_2_1(admin: Connection, demo: Connection) -> None:
     assert {(host, COMPUTE) for host in COMPUTE_HOSTS} <= set(services)
     compute_1 = services[("compute-1", COMPUTE)]
     assert (compute_1.state, compute_1.status, compute_1.availability_zone) == ("up", "enabled", "nova")
-    assert services[("conductor-1", "overcast-conductor")].availability_zone == "internal"
+    assert services[("conductor-1", "nova-conductor")].availability_zone == "internal"
     raw = compute(admin, "GET", "/os-services?binary=overcast-compute").json()["services"]
     assert {item["host"] for item in raw} == set(COMPUTE_HOSTS)
     # forced_down arrives at 2.11 and must not be in a 2.1 body.
@@ -73,7 +73,7 @@ def test_a_disabled_compute_service_gets_no_new_servers(admin: Connection) -> No
 
 
 def test_deleting_a_service(admin: Connection) -> None:
-    scheduler = next(s for s in admin.compute.services() if s.binary == "overcast-scheduler")
+    scheduler = next(s for s in admin.compute.services() if s.binary == "nova-scheduler")
     # openstacksdk speaks 2.53 or later here, where a service's id is its uuid.
     assert compute(admin, "DELETE", f"/os-services/{scheduler.id}", microversion="2.53").status_code == 204
     assert compute(admin, "DELETE", f"/os-services/{scheduler.id}", microversion="2.53").status_code == 404

@@ -240,7 +240,7 @@ def test_admin_bodies(admin: Connection) -> None:
     assert isinstance(hypervisors["2.28"]["cpu_info"], dict)
     service = hypervisors["2.53"]["service"]
     uuids = {(s["host"], s["binary"]): s["id"] for s in body(admin, "/os-services", "2.53", "services")}
-    assert service["id"] == uuids[(service["host"], "overcast-compute")]
+    assert service["id"] == uuids[(service["host"], "nova-compute")]
     limits = {
         version: set(body(admin, "/limits", version, "limits")["absolute"])
         for version in ("2.1", "2.36", "2.39", "2.57")
@@ -348,7 +348,7 @@ def test_create_image_and_diagnostics(demo: Connection, admin: Connection, serve
 
 def test_services_are_updated_by_uuid_from_2_53(admin: Connection) -> None:
     services = {(s["host"], s["binary"]): s for s in body(admin, "/os-services", "2.53", "services")}
-    compute_2 = services[("compute-2", "overcast-compute")]
+    compute_2 = services[("compute-2", "nova-compute")]
     path = f"/os-services/{compute_2['id']}"
     disabled = call(admin, "PUT", path, "2.53", json={"status": "disabled", "disabled_reason": "tests"})
     assert disabled.status_code == 200, disabled.text
@@ -364,7 +364,7 @@ def test_services_are_updated_by_uuid_from_2_53(admin: Connection) -> None:
         call(admin, "PUT", path, "2.53", json={"status": "enabled", "disabled_reason": "x"}).status_code
         == 400
     )
-    conductor = services[("conductor-1", "overcast-conductor")]["id"]
+    conductor = services[("conductor-1", "nova-conductor")]["id"]
     assert (
         call(admin, "PUT", f"/os-services/{conductor}", "2.53", json={"forced_down": True}).status_code == 400
     )

@@ -168,3 +168,21 @@ def test_compute_image_proxy_up_to_2_35(cloud: InProcessCloud, demo: Connection)
     assert demo.compute.get(f"/images/{snapshot_id}", microversion="2.1").status_code == 404
     demo.compute.delete_server(server)
     demo.compute.wait_for_delete(server, wait=60)
+
+
+def test_services_carry_novas_binary_names(cloud: InProcessCloud, admin: Connection) -> None:
+    binaries = {service.binary for service in admin.compute.services()}
+    assert {"nova-compute", "nova-scheduler", "nova-conductor"} <= binaries
+    assert not {binary for binary in binaries if not binary.startswith("nova-")}
+    for name in ("nova-compute", "overcast-compute"):
+        only = admin.compute.get(f"/os-services?binary={name}", microversion="2.1").json()["services"]
+        assert only and {service["binary"] for service in only} == {"nova-compute"}
+    listed = cloud.openstack(
+        "compute", "service", "list", "--service", "nova-scheduler", "-f", "json", user="overcast-admin"
+    )
+    assert listed and {row["Binary"] for row in listed} == {"nova-scheduler"}
+    zones = admin.compute.get("/os-availability-zone/detail", microversion="2.1").json()[
+        "availabilityZoneInfo"
+    ]
+    shown = {binary for zone in zones for services in (zone["hosts"] or {}).values() for binary in services}
+    assert "nova-compute" in shown and "nova-conductor" in shown

@@ -13,7 +13,7 @@ from openstack.connection import Connection
 from tests.support.cloud import IMAGE_ID, TINY
 from tests.support.compute_api import compute, settled
 
-COMPUTE = "overcast-compute"
+COMPUTE = "nova-compute"
 
 
 def assert_nova_400(response: Any, *fragments: str) -> None:

@@ -19,7 +19,7 @@ from overcast.virt.fake import FakeDriver
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 from tests.support.compute_api import compute
 
-COMPUTE = "overcast-compute"
+COMPUTE = "nova-compute"
 
 
 @pytest.fixture(scope="module")

@@ -126,7 +126,8 @@ def test_services_in_separate_processes_boot_a_server(
             hosts.add(conn.compute.get_server(active.id).compute_host)
         assert hosts <= {"compute-1", "compute-2"}
         # A disabled host reaches the scheduler process at once, over RabbitMQ's fanout.
-        compute_1 = next(s for s in conn.compute.services() if (s.host, s.binary) == ("compute-1", COMPUTE))
+        services = conn.compute.services()
+        compute_1 = next(s for s in services if (s.host, s.binary) == ("compute-1", "nova-compute"))
         conn.compute.disable_service(compute_1)
         later = [
             conn.compute.create_server(name=f"late-{n}", image_id=image_id, flavor_id="1", networks="none")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 
 from overcast import policy
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, nova_time
+from overcast.api.openstack.compute.binaries import is_nova_service, nova_name
 from overcast.compute import policies
 from overcast.compute.api.aggregates import INTERNAL_AVAILABILITY_ZONE
 from overcast.compute.api.hosts import ZoneInfo
@@ -23,9 +24,9 @@ def _zone(zone: ZoneInfo) -> dict[str, Any]:
     if zone.hosts is not None:
         hosts = {
             host: {
-                binary: {"available": service.up, "active": not service.disabled,
-                         "updated_at": nova_time(service.updated_at)}
-                for binary, service in sorted(services.items())
+                nova_name(binary): {"available": service.up, "active": not service.disabled,
+                                    "updated_at": nova_time(service.updated_at)}
+                for binary, service in sorted(services.items()) if is_nova_service(binary)
             }
             for host, services in sorted(zone.hosts.items())
         }  # fmt: skip

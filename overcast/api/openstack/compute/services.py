@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from overcast import errors, policy
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.admin_common import AdminRequest, admin_request, bounded_string, nova_time
+from overcast.api.openstack.compute.binaries import NOVA_COMPUTE, is_nova_service, nova_name, overcast_name
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.compute.schemas import refuse_fields
 from overcast.api.openstack.parameter_types import Boolean, Fqdn, check
@@ -31,7 +32,7 @@ DELETE = policies.SERVICES_DELETE
 
 def service_view(service: ServiceInfo, version: APIVersion) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "binary": service.binary,
+        "binary": nova_name(service.binary),
         "disabled_reason": service.disabled_reason,
         "host": service.host,
         "id": service.uuid if version >= v.UUID_IDS else service.id,
@@ -55,8 +56,10 @@ def _object(body: Any) -> dict[str, Any]:
 def list_services(request: Request, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
     policy.enforce(req.context, LIST)
     query = request.query_params
-    services = req.admin.hosts.services(host=query.get("host"), binary=query.get("binary"))
-    return {"services": [service_view(service, req.compute.version) for service in services]}
+    binary = query.get("binary")
+    found = req.admin.hosts.services(host=query.get("host"), binary=overcast_name(binary) if binary else None)
+    shown = [service for service in found if is_nova_service(service.binary)]
+    return {"services": [service_view(service, req.compute.version) for service in shown]}
 
 
 def _update_by_uuid(service_id: str, body: dict[str, Any], req: AdminRequest) -> dict[str, Any]:
@@ -68,8 +71,8 @@ def _update_by_uuid(service_id: str, body: dict[str, Any], req: AdminRequest) ->
     refuse_fields(set(body) - {"status", "disabled_reason", "forced_down"})
     service = req.admin.hosts.service(service_id)
     if service.binary != COMPUTE_BINARY:
-        raise errors.BadRequest(f"Updating a {service.binary} service is not supported. Only "
-                                f"{COMPUTE_BINARY} services can be updated.")  # fmt: skip
+        raise errors.BadRequest(f"Updating a {nova_name(service.binary)} service is not supported. Only "
+                                f"{NOVA_COMPUTE} services can be updated.")  # fmt: skip
     disabled = reason = forced_down = None
     if "status" in body:
         if body["status"] not in ("enabled", "disabled"):
@@ -115,10 +118,10 @@ def update_service(
     refuse_fields(set(body) - allowed)
     result: dict[str, Any] = {"host": host, "binary": binary}
     if action == "enable":
-        req.admin.hosts.set_disabled(host, binary, False)
+        req.admin.hosts.set_disabled(host, overcast_name(binary), False)
         result["status"] = "enabled"
     elif action == "disable":
-        req.admin.hosts.set_disabled(host, binary, True)
+        req.admin.hosts.set_disabled(host, overcast_name(binary), True)
         result["status"] = "disabled"
     elif action == "force-down":
         if "forced_down" not in body:
@@ -126,13 +129,13 @@ def update_service(
                 "Invalid input for field/attribute service: 'forced_down' is a required property"
             )
         forced_down = check(Boolean, "forced_down", body["forced_down"])
-        req.admin.hosts.set_forced_down(host, binary, forced_down)
+        req.admin.hosts.set_forced_down(host, overcast_name(binary), forced_down)
         result["forced_down"] = forced_down
     else:
         if "disabled_reason" not in body:
             raise errors.BadRequest("Missing disabled reason field")
         reason = bounded_string("disabled_reason", body["disabled_reason"])
-        req.admin.hosts.set_disabled(host, binary, True, reason)
+        req.admin.hosts.set_disabled(host, overcast_name(binary), True, reason)
         result.update(status="disabled", disabled_reason=reason)
     return {"service": result}
 
