@@ -36,7 +36,7 @@ from overcast.virt.driver import (
     SnapshotUpload,
     VolumeDevice,
 )
-from overcast.virt.qemu import configdrive, console, disks, launch, nics, volumes
+from overcast.virt.qemu import configdrive, console, diagnostics, disks, launch, nics, volumes
 from overcast.virt.qemu.accel import Accelerator, detect_accelerator, qemu_version_string
 from overcast.virt.qemu.instance import (
     CONFIG_DRIVE,
@@ -477,34 +477,23 @@ class QemuDriver(ComputeDriver):
         return {"kind": "unix", "path": str(vm.path(launch.SERIAL_SOCKET))}
 
     def get_diagnostics(self, uuid: str) -> dict[str, Any]:
+        """Nova's libvirt diagnostics with what QEMU and the host measure (virt/qemu/diagnostics.py)."""
         with self._vms.locked(uuid) as vm:
             state = self._runtime.refresh(vm)
-            spec = vm.spec
-            cpu_ns = self._runtime.cpu_time_ns(vm)
             up = vm.started_at is not None and state in (PowerState.RUNNING, PowerState.PAUSED)
-            return {
-                "state": state.name.lower(),
-                "driver": "qemu",
-                "hypervisor": "QEMU",
-                "hypervisor_os": "linux",
-                "accelerator": self.accelerator.name,
-                "uptime": int(time.time() - vm.started_at) if up and vm.started_at else 0,
-                "config_drive": vm.path(CONFIG_DRIVE).exists(),
-                "num_cpus": spec.vcpus,
-                "num_nics": len(vm.record.vifs),
-                "num_disks": 2 if vm.record.rescued else 1,
-                "cpu_details": [
-                    {"id": cpu, "time": cpu_ns // spec.vcpus, "utilisation": None}
-                    for cpu in range(spec.vcpus)
-                ],
-                "nic_details": [{"mac_address": vif.get("address")} for vif in vm.record.vifs.values()],
-                "disk_details": [{"device": "/dev/vda"}]
-                + ([{"device": "/dev/vdb"}] if vm.record.rescued else []),
-                "memory_details": {"maximum": spec.memory_mb, "used": spec.memory_mb if up else 0},
-                "rescued": vm.record.rescued,
-                "pid": vm.pid,
-                "ssh_port": vm.record.ssh_port,
-            }
+            config_drive = vm.path(CONFIG_DRIVE).exists()
+            facts = diagnostics.VMFacts(
+                state=state.name.lower(), vcpus=vm.spec.vcpus, memory_mb=vm.spec.memory_mb,
+                uptime=int(time.time() - vm.started_at) if up and vm.started_at else 0,
+                config_drive=config_drive, hypervisor="kvm" if self.accelerator.name == "kvm" else "qemu",
+                pid=vm.pid if up else None, vifs=list(vm.record.vifs.values()),
+                cpu_time_ns=self._runtime.cpu_time_ns(vm),
+                drives=(2 if vm.record.rescued else 1) + (1 if config_drive else 0),
+            )  # fmt: skip
+            execute = (lambda command: self._runtime.execute(vm, command, timeout=10)) if up else None
+            report = diagnostics.collect(facts, execute)
+            extra = {"accelerator": self.accelerator.name, "rescued": vm.record.rescued, "pid": vm.pid}
+            return {**report, **extra, "ssh_port": vm.record.ssh_port}
 
 
 def _forced(accelerator: str | None) -> Accelerator:
