@@ -14,7 +14,7 @@ READY_MARKER = "OVERCAST-GUEST-READY"
 READY_PATTERN = re.compile(rf"{READY_MARKER} (\S+)\s*\n\s*\S+ login: ")
 
 ROOT_LABEL = "overcast-root"
-KERNEL_ARGS = "root=/dev/vda2 rootfstype=ext4 console=ttyS0 quiet panic=10 mitigations=off"
+KERNEL_ARGS = f"root=LABEL={ROOT_LABEL} rootfstype=ext4 console=ttyS0 quiet panic=10 mitigations=off"
 
 # Runs from the initramfs: load the virtio/input/iso9660 modules, then hand over to the root disk.
 INITRAMFS_INIT = r"""#!/bin/busybox sh
@@ -29,7 +29,15 @@ root=/dev/vda2
 for arg in $(/bin/busybox cat /proc/cmdline); do
     case "$arg" in root=*) root="${arg#root=}" ;; esac
 done
+# By label: a server booted from a volume sees its config drive first (vda), the boot volume after it.
+wanted=$root
 tries=0
+while [ "${wanted#LABEL=}" != "$wanted" ] && [ "$tries" -lt 200 ]; do
+    root=$(/bin/busybox findfs "$wanted" 2>/dev/null) && break
+    root=$wanted
+    /bin/busybox usleep 20000
+    tries=$((tries + 1))
+done
 while [ ! -b "$root" ] && [ "$tries" -lt 200 ]; do
     /bin/busybox usleep 20000
     tries=$((tries + 1))
