@@ -77,11 +77,15 @@ def conn(cloud: tuple[InProcessCloud, VolumeHost]) -> Connection:
 
 
 @pytest.fixture(scope="module")
-def server(cloud: tuple[InProcessCloud, VolumeHost], conn: Connection) -> Iterator[Any]:
+def key_name(conn: Connection) -> str:
     _, public_key = qemu.ssh_key()
-    conn.compute.create_keypair(name="vol-key", public_key=public_key)
+    return str(conn.compute.create_keypair(name="vol-key", public_key=public_key).name)
+
+
+@pytest.fixture(scope="module")
+def server(cloud: tuple[InProcessCloud, VolumeHost], conn: Connection, key_name: str) -> Iterator[Any]:
     created = conn.compute.create_server(
-        name="vol-vm", image_id=DEFAULT_IMAGE_ID, flavor_id=TINY, key_name="vol-key", **networks(conn)
+        name="vol-vm", image_id=DEFAULT_IMAGE_ID, flavor_id=TINY, key_name=key_name, **networks(conn)
     )
     server = wait_status(conn, created, "ACTIVE")
     ssh(cloud[0], server, "true")  # booted and reachable
@@ -190,3 +194,44 @@ def test_a_qos_byte_limit_caps_reads_in_the_guest(
         conn.compute.delete_volume_attachment(server, volume)
         wait_volume(conn, volume, "available")
         conn.block_storage.delete_volume(volume)
+
+
+def wait_ready(conn: Connection, server: Any, boots: int) -> None:
+    """Until the guest's console shows its READY line `boots` times (the console says why if never)."""
+
+    def console() -> str:
+        return str(conn.compute.get_server_console_output(server)["output"])
+
+    try:
+        wait_until(lambda: console().count(f"OVERCAST-GUEST-READY {server.id}") >= boots, WAIT, interval=0.5)
+    except AssertionError:
+        raise AssertionError(f"boot #{boots} never finished; console:\n{console()[-3000:]}") from None
+
+
+def test_a_server_boots_from_a_volume_of_the_guest_image_and_keeps_its_data(
+    cloud: tuple[InProcessCloud, VolumeHost], conn: Connection, key_name: str
+) -> None:
+    volume = conn.block_storage.create_volume(name="root-1", size=1, image_id=DEFAULT_IMAGE_ID)
+    volume = wait_volume(conn, volume, "available")
+    root = {"boot_index": 0, "uuid": volume.id, "source_type": "volume", "destination_type": "volume"}
+    created = conn.compute.create_server(
+        name="bfv-vm", flavor_id=TINY, key_name=key_name, block_device_mapping=[root], **networks(conn)
+    )
+    server = wait_status(conn, created, "ACTIVE")
+    wait_ready(conn, server, 1)
+    disk = device_of(cloud, server, volume.id)
+    assert disk and guest(cloud, server, "awk '$2 == \"/\" {print $1}' /proc/mounts") == f"/dev/{disk}2"
+    assert guest(cloud, server, "echo kept-on-the-volume > /root/bfv.txt; sync; cat /root/bfv.txt") == (
+        "kept-on-the-volume"
+    )
+
+    conn.compute.stop_server(server)
+    wait_status(conn, server, "SHUTOFF")
+    conn.compute.start_server(server)
+    wait_status(conn, server, "ACTIVE")
+    wait_ready(conn, server, 2)
+    assert guest(cloud, server, "cat /root/bfv.txt") == "kept-on-the-volume"
+
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, wait=WAIT)
+    wait_volume(conn, volume, "available")  # not delete_on_termination: the volume outlives the server
