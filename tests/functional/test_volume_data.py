@@ -19,6 +19,7 @@ from overcast.service import Service
 from overcast.volume import states
 from overcast.volume.drivers.fake import FakeVolumeDriver
 from overcast.volume.manager import VolumeManager
+from overcast.volume.quotas import VolumeQuotaEngine
 from tests.support.cloud import InProcessCloud, project_token
 from tests.support.waiting import wait_until
 from tests.unit.volume.driver_contract import read_at, write_at
@@ -45,7 +46,12 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, driver: FakeVolumeDriver) ->
 
 @pytest.fixture(scope="module")
 def demo(cloud: InProcessCloud) -> Connection:
-    return cloud.connect("demo")
+    connection = cloud.connect("demo")
+    # The module makes more volumes than Cinder's default quota of 10 allows one project.
+    with cloud.cloud.db.writer() as session:
+        limits = {"volumes": 100, "snapshots": 100}
+        VolumeQuotaEngine().set_limits(session, connection.current_project_id, limits)
+    return connection
 
 
 def wait_for(get: Any, resource_id: str, status: str) -> Any:
