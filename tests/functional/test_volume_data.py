@@ -50,7 +50,7 @@ def demo(cloud: InProcessCloud) -> Connection:
     # The module makes more volumes than Cinder's default quota of 10 allows one project.
     with cloud.cloud.db.writer() as session:
         limits = {"volumes": 100, "snapshots": 100}
-        VolumeQuotaEngine().set_limits(session, connection.current_project_id, limits)
+        VolumeQuotaEngine().set_limits(session, connection.current_project_id or "", limits)
     return connection
 
 
