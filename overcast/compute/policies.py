@@ -81,6 +81,7 @@ QUOTA_CLASS_UPDATE = "os_compute_api:os-quota-class-sets:update"
 MIGRATIONS_INDEX = "os_compute_api:os-migrations:index"
 SERVER_MIGRATIONS_INDEX = "os_compute_api:servers:migrations:index"
 SERVER_MIGRATIONS_SHOW = "os_compute_api:servers:migrations:show"
+SERVER_MIGRATIONS_DELETE = "os_compute_api:servers:migrations:delete"
 AGGREGATE_RULES = {
     action: f"os_compute_api:os-aggregates:{action}"
     for action in ("index", "create", "show", "update", "delete", "add_host", "remove_host", "set_metadata")
@@ -323,6 +324,12 @@ RULES: tuple[DocumentedRule, ...] = (
         "Show a server's live migration.",
         ("GET", f"{SERVER}/migrations/{{migration_id}}"),
     ),
+    documented(
+        SERVER_MIGRATIONS_DELETE,
+        ADMIN,
+        "Abort a server's live migration (2.24; 2.65 while queued or preparing too).",
+        ("DELETE", f"{SERVER}/migrations/{{migration_id}}"),
+    ),
     documented(AGGREGATE_RULES["index"], ADMIN, "List host aggregates.", ("GET", f"{C}/os-aggregates")),
     documented(AGGREGATE_RULES["create"], ADMIN, "Create a host aggregate.", ("POST", f"{C}/os-aggregates")),
     documented(AGGREGATE_RULES["show"], ADMIN, "Show a host aggregate.", ("GET", AGGREGATE)),
@@ -440,6 +447,7 @@ RULES: tuple[DocumentedRule, ...] = (
         "Remove a security group from a server's ports",
     ),
     _action(CONSOLE_OUTPUT, ADMIN_OR_MEMBER, "os-getConsoleOutput", "Read a server's console log"),
+    _action(CREATE_BACKUP, ADMIN_OR_MEMBER, "createBackup", "Back a server up into a rotated image"),
     documented(
         SECURITY_GROUPS_GET, ADMIN_OR_READER, "List security groups (proxy, up to 2.35).",
         ("GET", f"{C}/os-security-groups"),

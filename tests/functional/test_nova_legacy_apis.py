@@ -3,6 +3,7 @@ openstacksdk's raw requests (no client command remains for most of them) and the
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from openstack.connection import Connection
@@ -186,3 +187,51 @@ def test_services_carry_novas_binary_names(cloud: InProcessCloud, admin: Connect
     ]
     shown = {binary for zone in zones for services in (zone["hosts"] or {}).values() for binary in services}
     assert "nova-compute" in shown and "nova-conductor" in shown
+
+
+def _daily_backups(demo: Connection) -> dict[str, Any]:
+    """The project's daily backups as Glance lists them (their properties are top-level fields)."""
+    listed = demo.image.get("/images?limit=100").json()["images"]
+    return {image["id"]: image for image in listed if image.get("backup_type") == "daily"}
+
+
+def _settled(demo: Connection, server_id: str) -> None:
+    """Until the server's snapshot upload is over (its task state cleared)."""
+    for _ in range(600):
+        if demo.compute.get_server(server_id).task_state is None:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"server {server_id} kept a task state")
+
+
+def test_create_backup_rotates_the_oldest_away(demo: Connection) -> None:
+    server = demo.compute.create_server(name="backed", image_id=IMAGE_ID, flavor_id="1", networks="none")
+    server = demo.compute.wait_for_server(server, wait=60)
+
+    def backup(name: str, rotation: Any, version: str = "2.45") -> Any:
+        body = {"createBackup": {"name": name, "backup_type": "daily", "rotation": rotation}}
+        answer = demo.compute.post(f"/servers/{server.id}/action", json=body, microversion=version)
+        assert answer.status_code == 202, answer.text
+        _settled(demo, server.id)
+        return answer
+
+    first = backup("b1", 2).json()["image_id"]
+    second = backup("b2", "2").json()["image_id"]  # Nova's non_negative_integer takes a digit string
+    old_style = backup("b3", 2, version="2.1")
+    assert "image_id" not in old_style.text and "/images/" in old_style.headers["Location"]
+    third = old_style.headers["Location"].rsplit("/", 1)[1]
+    assert set(_daily_backups(demo)) == {second, third}  # rotation 2: the first is gone
+    assert first not in _daily_backups(demo)
+    image = _daily_backups(demo)[third]
+    assert (image["image_type"], image["instance_uuid"], image["name"]) == ("backup", server.id, "b3")
+    # openstacksdk's own call (Server.backup) at its default microversion.
+    demo.compute.backup_server(server, "b4", "daily", 1)
+    _settled(demo, server.id)
+    assert [image["name"] for image in _daily_backups(demo).values()] == ["b4"]
+    for bad in ({"name": "x", "backup_type": "daily", "rotation": -1}, {"name": "x", "backup_type": "daily"}):
+        refused = demo.compute.post(f"/servers/{server.id}/action", json={"createBackup": bad})
+        assert refused.status_code == 400, refused.text
+    for image_id in _daily_backups(demo):
+        demo.image.delete_image(image_id)
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, wait=60)

@@ -27,6 +27,7 @@ from overcast.api.openstack.parameter_types import (
     Metadata,
     Name,
     NameOrNone,
+    NonNegativeInteger,
     UserData,
     Uuid,
     integer_rule,
@@ -78,6 +79,13 @@ class Rebuild(_Strict):
 
 class CreateImage(_Strict):
     name: Name
+    metadata: Metadata | None = None
+
+
+class CreateBackup(_Strict):
+    name: Name
+    backup_type: str
+    rotation: NonNegativeInteger
     metadata: Metadata | None = None
 
 

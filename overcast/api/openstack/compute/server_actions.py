@@ -139,6 +139,19 @@ def _create_image(req: ComputeRequest, uuid: str, value: Any) -> Response:
     return Response(status_code=202, headers={"Location": location})
 
 
+def _create_backup(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    body = schemas.parse("createBackup", schemas.CreateBackup, value)
+    image_id = req.service.backups.backup(
+        req.context, uuid, body.name, body.backup_type, body.rotation, body.metadata
+    )
+    if req.version >= v.IMAGE_ID_BODY:
+        return JSONResponse({"image_id": image_id}, status_code=202)
+    if body.rotation == 0:
+        return _accepted()  # Nova names the image only when rotation keeps it
+    location = f"{req.links.endpoint}/images/{image_id}"
+    return Response(status_code=202, headers={"Location": location})
+
+
 def _console_output(req: ComputeRequest, uuid: str, value: Any) -> Response:
     body = (
         schemas.parse("os-getConsoleOutput", schemas.ConsoleOutput | None, value) or schemas.ConsoleOutput()
@@ -194,6 +207,7 @@ ACTIONS: dict[str, Entry] = {
     "migrate": Entry(rules.MIGRATE, _migrate),
     "rebuild": Entry(rules.REBUILD, _rebuild),
     "createImage": Entry(rules.CREATE_IMAGE, _create_image),
+    "createBackup": Entry(rules.CREATE_BACKUP, _create_backup),
     "os-getConsoleOutput": Entry(rules.CONSOLE_OUTPUT, _console_output),
     "os-getSerialConsole": Entry(rules.REMOTE_CONSOLES, remote_consoles.get_serial_console_action),
     "shelve": Entry(rules.SHELVE, _simple("shelve", "shelve")),
