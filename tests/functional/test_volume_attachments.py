@@ -414,3 +414,24 @@ def test_volumes_stay_across_resize_and_stop_start(volumes: VolumeCloud, demo: C
     assert volumes.compute.volume_ids(server.id) == [volume.id]
     assert demo.block_storage.get_volume(volume).status == "in-use"
     demo.compute.delete_server(server)
+
+
+def test_an_admin_swaps_an_attached_volume_for_another(
+    volumes: VolumeCloud, demo: Connection, admin: Connection
+) -> None:
+    server = boot(demo, "vol-swap")
+    old = make_volume(demo, "swap-old")
+    new = make_volume(demo, "swap-new")
+    demo.compute.create_volume_attachment(server, volume=old.id)
+    wait_volume(demo, old, "in-use")
+    body = {"volumeAttachment": {"volumeId": new.id}}
+    path = f"/servers/{server.id}/os-volume_attachments/{old.id}"
+    assert demo.compute.put(path, json=body).status_code == 403  # swapping is an admin's
+    assert admin.compute.put(path, json=body).status_code == 202
+
+    wait_volume(demo, new, "in-use")
+    wait_volume(demo, old, "available")
+    assert volumes.compute.volume_ids(server.id) == [new.id]
+    (mapping,) = volumes.mappings(server.id)
+    assert (mapping.volume_id, mapping.device_name) == (new.id, "/dev/vdb")
+    demo.compute.delete_server(server)

@@ -235,3 +235,31 @@ def test_a_server_boots_from_a_volume_of_the_guest_image_and_keeps_its_data(
     conn.compute.delete_server(server)
     conn.compute.wait_for_delete(server, wait=WAIT)
     wait_volume(conn, volume, "available")  # not delete_on_termination: the volume outlives the server
+
+
+def test_an_admin_swap_copies_the_data_to_the_new_volume_while_the_guest_runs(
+    cloud: tuple[InProcessCloud, VolumeHost], conn: Connection, server: Any
+) -> None:
+    admin = cloud[0].connect("admin")
+    old = wait_volume(conn, conn.block_storage.create_volume(name="swap-old", size=1), "available")
+    new = wait_volume(conn, conn.block_storage.create_volume(name="swap-new", size=1), "available")
+    conn.compute.create_volume_attachment(server, volume=old.id)
+    wait_volume(conn, old, "in-use")
+    disk = wait_until(lambda: device_of(cloud, server, old.id), 60, what="the old volume's disk")
+    write = f"printf SWAPPED-BYTES | dd of=/dev/{disk} bs=512 seek=4096 conv=fsync 2>/dev/null; echo ok"
+    assert guest(cloud, server, write) == "ok"
+
+    path = f"/servers/{server.id}/os-volume_attachments/{old.id}"
+    assert admin.compute.put(path, json={"volumeAttachment": {"volumeId": new.id}}).status_code == 202
+    wait_volume(conn, new, "in-use")
+    wait_volume(conn, old, "available")
+
+    # The guest kept its disk (same device, same serial) while QEMU moved it onto the new volume.
+    assert device_of(cloud, server, old.id) == disk
+    with cloud[1].driver.open_volume(new.id, writable=False) as data:
+        data.seek(4096 * 512)
+        assert data.read(len(b"SWAPPED-BYTES")) == b"SWAPPED-BYTES"
+    assert len(cloud[1].driver.exports()) == 1  # only the new volume's attachment is exported
+    conn.compute.delete_volume_attachment(server, new)
+    wait_volume(conn, new, "available")
+    wait_until(lambda: not device_of(cloud, server, old.id), 60, what="the swapped disk gone")
