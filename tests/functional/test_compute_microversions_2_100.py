@@ -228,6 +228,12 @@ def test_instance_actions_changes_before_and_details(demo: Connection, server: d
     assert events and all("details" in event for event in events)
 
 
+def test_no_live_migration_to_abort(admin: Connection, server: dict[str, Any]) -> None:
+    path = f"/servers/{server['id']}/migrations/4242"
+    assert call(admin, "DELETE", path, "2.65").status_code == 404
+    assert call(admin, "DELETE", path, "2.23").status_code == 404
+
+
 def test_migrations_filters_of_2_80(admin: Connection) -> None:
     ok(call(admin, "GET", "/os-migrations?user_id=nobody&project_id=none", "2.80"))
     assert call(admin, "GET", "/os-migrations?user_id=nobody", "2.79").status_code == 400

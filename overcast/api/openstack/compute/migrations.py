@@ -110,6 +110,19 @@ def list_server_migrations(server_id: str, req: ComputeRequest = Depends(compute
     return {"migrations": []}
 
 
+@router.delete("/servers/{server_id}/migrations/{migration_id}", status_code=202)
+def abort_server_migration(
+    server_id: str, migration_id: str, req: ComputeRequest = Depends(compute_request)
+) -> dict[str, Any]:
+    """Aborting a live migration (2.24; 2.65 also while queued or preparing): we have none, so a move
+    of the server is a cold one, which Nova refuses to abort, and anything else is not found."""
+    require_version(req, v.ABORT_LIVE_MIGRATION)
+    _server_target(req, server_id, policies.SERVER_MIGRATIONS_DELETE)
+    if req.service.migrations.of_instance(server_id, migration_id) is not None:
+        raise errors.BadRequest(f"Migration {migration_id} for instance {server_id} is not live-migration.")
+    raise errors.NotFound(f"Migration {migration_id} for instance {server_id} could not be found.")
+
+
 @router.get("/servers/{server_id}/migrations/{migration_id}")
 def show_server_migration(
     server_id: str, migration_id: str, req: ComputeRequest = Depends(compute_request)

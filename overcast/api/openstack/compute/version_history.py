@@ -66,7 +66,8 @@ FLAVOR_EXTRA_SPECS = APIVersion(2, 61)
 EVENT_HOST = APIVersion(2, 62)
 TRUSTED_CERTS = APIVersion(2, 63)
 GROUP_POLICY_RULES = APIVersion(2, 64)
-ABORT_COLD_MIGRATION = APIVersion(2, 65)
+ABORT_LIVE_MIGRATION = APIVersion(2, 24)
+ABORT_QUEUED_LIVE_MIGRATION = APIVersion(2, 65)
 CHANGES_BEFORE = APIVersion(2, 66)
 BDM_VOLUME_TYPE = APIVersion(2, 67)
 ATTACH_TAGS_SHOWN = APIVersion(2, 70)
@@ -167,7 +168,8 @@ HISTORY: tuple[Change, ...] = (
         "GET /servers/{id}/migrations[/{id}] (in-progress live migrations only: always empty / 404)",
         _S + "migrations.py",
     ),
-    _row(24, "absent", "abort live migration"),
+    _row(24, "absent", "abort live migration: DELETE /servers/{id}/migrations/{id} finds no live migration "
+         "(404; a cold move's id is Nova's 400)", _S + "migrations.py"),
     _row(25, "absent", "os-migrateLive block_migration auto"),
     _row(
         26,
@@ -290,8 +292,8 @@ HISTORY: tuple[Change, ...] = (
          "null clears at rebuild) and in the server bodies", _S + "schemas.py, views.py, compute/servers.py"),
     _row(64, "implemented", "server groups take policy (one string) and rules (max_server_per_host, "
          "anti-affinity only) instead of policies; no metadata in bodies", _S + "server_groups.py"),
-    _row(65, "absent", "abort a cold migration queued or pre-migrating: DELETE /servers/{id}/migrations/{id} "
-         "answers 404 at every version (a cold move here is one RPC cast that never waits in a queue)"),
+    _row(65, "absent", "abort a live migration while queued or preparing (DELETE "
+         "/servers/{id}/migrations/{id}): no live migration here to abort in any state"),
     _row(66, "implemented", "changes-before filter on servers, instance actions and migrations (with "
          "changes-since, not before it)", _S + "server_filters.py, instance_actions.py, migrations.py"),
     _row(67, "implemented", "volume_type accepted in block_device_mapping_v2 items (for the volume a mapping "
