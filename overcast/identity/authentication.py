@@ -419,6 +419,12 @@ class TokenService:
         with self.core.db.writer() as session:
             self.core.revocations.revoke(session, audit_id=payload.audit_id)
 
+    def refuse_trust_token(self, token: str | None, what: str) -> None:
+        """Keystone's rule: a token from a trust cannot make trusts or application credentials, which
+        would outlive the trust and widen what it delegates."""
+        if token and self.verify(token).trust_id:
+            raise Forbidden(f"Using a trust-scoped token to create {what} is not allowed.")
+
     def subject_owner(self, subject_token: str) -> str | None:
         try:
             return self.core.signer.decode(subject_token).user_id

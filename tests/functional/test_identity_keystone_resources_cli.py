@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.identity_cloud import OPENSTACK, IdentityCloud, openstack
@@ -133,6 +134,15 @@ def test_a_trust_gives_its_trustee_a_token_for_the_trustors_project(cloud: Ident
     token: dict[str, Any] = json.loads(result.stdout)
     admin_id = openstack(cloud, "user", "show", "admin")["id"]
     assert token["user_id"] == admin_id and token["project_id"]
+    # A trust-scoped token makes no further trust (no redelegation), in Keystone's error shape.
+    again = {"trustor_user_id": admin_id, "trustee_user_id": admin_id, "impersonation": False}
+    refused = httpx.post(
+        f"{cloud.base_url}/identity/v3/OS-TRUST/trusts",
+        json={"trust": again},
+        headers={"X-Auth-Token": token["id"]},
+        timeout=30,
+    )
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == 403
     openstack(cloud, "trust", "delete", trust["id"], formatted=False)
     result = as_user(
         cloud, "helper", "helper-pass", "--os-trust-id", trust["id"], "token", "issue", "-f", "json"

@@ -164,3 +164,19 @@ def test_deleting_a_party_or_the_project_deletes_the_trust(
     identity.api.delete_user(parties["trustee"]["id"])
     with pytest.raises(NotFound):
         identity.trusts.get(trust["id"])
+
+
+def test_a_trust_token_makes_no_trust_or_application_credential(
+    identity: IdentityService, parties: dict[str, Any]
+) -> None:
+    token, _ = trust_login(identity, make_trust(identity, parties)["id"])
+    for what in ("trusts", "application credentials"):
+        with pytest.raises(Forbidden):
+            identity.tokens.refuse_trust_token(token, what)
+    with pytest.raises(Forbidden):
+        identity.tokens.issue(
+            {
+                "identity": {"methods": ["token"], "token": {"id": token}},
+                "scope": {"project": {"id": parties["project"]["id"]}},
+            }
+        )

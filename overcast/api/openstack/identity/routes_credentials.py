@@ -46,6 +46,7 @@ def create_application_credential(
     identity: IdentityService = Identity,
 ) -> dict[str, Any]:
     policy.enforce(context, "identity:application_credentials", {"user_id": user_id})
+    identity.tokens.refuse_trust_token(context.auth_token, "application credentials")
     fields = body.application_credential.model_dump()
     if fields["expires_at"] is not None and fields["expires_at"].tzinfo is None:
         fields["expires_at"] = fields["expires_at"].replace(tzinfo=UTC)

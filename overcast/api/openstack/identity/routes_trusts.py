@@ -65,6 +65,8 @@ def create_trust(
     body: TrustBody, request: Request, context: RequestContext = Ctx, identity: IdentityService = Identity
 ) -> dict[str, Any]:
     policy.enforce(context, "identity:create_trust")
+    # No redelegation: a trust-scoped token never makes another trust.
+    identity.tokens.refuse_trust_token(context.auth_token, "trusts")
     fields = body.trust.model_dump(exclude_unset=True)
     if body.trust.expires_at is not None and body.trust.expires_at.tzinfo is None:
         fields["expires_at"] = body.trust.expires_at.replace(tzinfo=UTC)
