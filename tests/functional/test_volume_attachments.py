@@ -333,6 +333,12 @@ def test_bad_block_device_mappings_are_400s(demo: Connection) -> None:
         response = demo.compute.post("/servers", json=body, microversion="2.79")
         assert response.status_code == 400, (mappings, response.text)
         assert "Block Device Mapping is Invalid" in response.json()["badRequest"]["message"]
+    # 2.63: trusted image certificates validate an image a host downloads; a boot volume is none.
+    from_volume = [{"source_type": "volume", "destination_type": "volume", "boot_index": 0,
+                    "uuid": "4b7c1a6e-0d5f-4e52-9c1b-8a2f3e4d5c6b"}]  # fmt: skip
+    body = {"server": dict(base, block_device_mapping_v2=from_volume, trusted_image_certificates=["c"])}
+    response = demo.compute.post("/servers", json=body, microversion="2.63")
+    assert response.status_code == 400 and "booting from volume" in response.text, response.text
 
 
 def test_a_boot_volume_that_cannot_be_made_fails_the_build_with_a_fault(

@@ -175,6 +175,9 @@ class ServerAPI:
         if plan.image_ref and not plan.volume_backed:
             plan = with_image_mappings(plan, self._image_properties(ctxt, plan.image_ref))
         image_ref = plan.image_ref
+        if request.trusted_certs is not None and plan.volume_backed:
+            # Nova's 2.63 rule: certificates validate an image the host downloads, which a volume is not.
+            raise errors.BadRequest("Image certificate validation is not supported when booting from volume")
         count = request.max_count
         if plan.volumes:
             if self.volume_attachments is None:
