@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -268,3 +269,31 @@ def test_json_patch_v2_0_and_an_empty_image_id(demo: Connection) -> None:
         assert empty.status_code == 404, method
         assert empty.json()["code"] == "404 Not Found"
     demo.image.delete_image(image)
+
+
+def test_stores_imports_and_tasks_with_the_cli(cloud: InProcessCloud, tmp_path: Path) -> None:
+    stores = cloud.openstack("image", "stores", "list", "-f", "json")
+    assert {(store["ID"], bool(store.get("Default"))) for store in stores} == {
+        ("fast", True),
+        ("cheap", False),
+    }
+    data = tmp_path / "disk.raw"
+    data.write_bytes(DATA)
+    image = cloud.openstack("image", "create", "--disk-format", "raw", "--container-format", "bare",
+                            "--file", str(data), "--import", "cli-imported", "-f", "json")  # fmt: skip
+    assert wait_for(lambda: cloud.openstack("image", "show", image["id"], "-f", "json")["status"] == "active")
+    cloud.openstack(  # --store takes several ids: the image goes first
+        "image", "import", image["id"], "--method", "copy-image", "--store", "cheap", user="overcast-admin"
+    )
+    tasks = wait_for(
+        lambda: [
+            task for task in cloud.openstack("image", "task", "list", "-f", "json", user="overcast-admin")
+            if task["Status"] == "success"
+        ]
+    )  # fmt: skip
+    assert len(tasks) >= 2
+    shown = cloud.openstack("image", "task", "show", tasks[0]["ID"], "-f", "json", user="overcast-admin")
+    assert shown["type"] == "api_image_import" and shown["status"] == "success"
+    assert wait_for(lambda: cloud.openstack("image", "show", image["id"], "-f", "json")["properties"].get(
+        "os_glance_importing_to_stores") == "")  # fmt: skip
+    assert cloud.openstack("image", "task", "list", check=False).returncode != 0  # a member: 403
