@@ -116,7 +116,3 @@ class NotFoundAtVersion(NotFound):
     """A route the negotiated microversion does not have yet (Cinder's 404)."""
 
     default_message = "The resource could not be found."
-
-
-def metadata_not_found(volume_id: str, key: str) -> NotFound:
-    return NotFound(f"Volume {volume_id} has no metadata with key {key}.")

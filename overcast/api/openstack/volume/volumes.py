@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from overcast.api.deps import get_context
-from overcast.api.openstack.volume import common, views
+from overcast.api.openstack.volume import common, metadata, views
 from overcast.api.openstack.volume import version_history as versions
 from overcast.context import RequestContext
 from overcast.errors import BadRequest
@@ -184,68 +184,10 @@ def delete_volume(
 
 
 # --- metadata -------------------------------------------------------------------------------------------
-@routes.get(ITEM + "/metadata")
-def show_metadata(
-    volume_id: str, ctxt: RequestContext = Depends(get_context), api: VolumeAPI = Depends(common.service)
-) -> dict[str, Any]:
-    return {"metadata": api.volumes.metadata(ctxt, volume_id)}
-
-
-@routes.post(ITEM + "/metadata")
-def merge_metadata(
-    volume_id: str,
-    body: Any = Depends(common.json_body),
-    ctxt: RequestContext = Depends(get_context),
-    api: VolumeAPI = Depends(common.service),
-) -> dict[str, Any]:
-    metadata = common.member(body, "metadata")
-    return {"metadata": api.volumes.set_metadata(ctxt, volume_id, metadata, replace=False)}
-
-
-@routes.put(ITEM + "/metadata")
-def replace_metadata(
-    volume_id: str,
-    body: Any = Depends(common.json_body),
-    ctxt: RequestContext = Depends(get_context),
-    api: VolumeAPI = Depends(common.service),
-) -> dict[str, Any]:
-    metadata = common.member(body, "metadata")
-    return {"metadata": api.volumes.set_metadata(ctxt, volume_id, metadata, replace=True)}
-
-
-@routes.get(ITEM + "/metadata/{key}")
-def show_metadata_item(
-    volume_id: str,
-    key: str,
-    ctxt: RequestContext = Depends(get_context),
-    api: VolumeAPI = Depends(common.service),
-) -> dict[str, Any]:
-    metadata = api.volumes.metadata(ctxt, volume_id)
-    if key not in metadata:
-        raise common.metadata_not_found(volume_id, key)
-    return {"meta": {key: metadata[key]}}
-
-
-@routes.put(ITEM + "/metadata/{key}")
-def set_metadata_item(
-    volume_id: str,
-    key: str,
-    body: Any = Depends(common.json_body),
-    ctxt: RequestContext = Depends(get_context),
-    api: VolumeAPI = Depends(common.service),
-) -> dict[str, Any]:
-    meta = common.member(body, "meta")
-    if list(meta) != [key]:
-        raise BadRequest("Request body and URI mismatch")
-    return {"meta": api.volumes.set_metadata_item(ctxt, volume_id, key, meta[key])}
-
-
-@routes.delete(ITEM + "/metadata/{key}")
-def delete_metadata_item(
-    volume_id: str,
-    key: str,
-    ctxt: RequestContext = Depends(get_context),
-    api: VolumeAPI = Depends(common.service),
-) -> Response:
-    api.volumes.delete_metadata_item(ctxt, volume_id, key)
-    return Response(status_code=200)
+metadata.add_metadata_routes(
+    routes,
+    ITEM,
+    "volume_id",
+    lambda api: api.volumes,
+    lambda volume_id, key: f"Volume {volume_id} has no metadata with key {key}.",
+)
