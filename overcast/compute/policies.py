@@ -13,6 +13,7 @@ from overcast.policy import (
     ADMIN_OR_MEMBER,
     ADMIN_OR_OWNER,
     ADMIN_OR_READER,
+    ADMIN_OR_SERVICE,
     ANYONE,
     Check,
     DocumentedRule,
@@ -484,6 +485,10 @@ RULES: tuple[DocumentedRule, ...] = (
         ("GET", f"{C}/images/{{image_id}}/metadata/{{key}}"),
         ("PUT", f"{C}/images/{{image_id}}/metadata/{{key}}"),
         ("DELETE", f"{C}/images/{{image_id}}/metadata/{{key}}"),
+    ),
+    documented(
+        EXTERNAL_EVENTS, ADMIN_OR_SERVICE, "Tell servers of external events (network, volume, power).",
+        ("POST", f"{C}/os-server-external-events"),
     ),
     documented(
         SERVER_SECURITY_GROUPS_LIST, ADMIN_OR_READER, "List the security groups of a server's ports.",

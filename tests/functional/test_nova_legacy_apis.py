@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import openstack
 from openstack.connection import Connection
 
 from tests.support.cloud import IMAGE_ID, InProcessCloud
@@ -233,5 +234,63 @@ def test_create_backup_rotates_the_oldest_away(demo: Connection) -> None:
         assert refused.status_code == 400, refused.text
     for image_id in _daily_backups(demo):
         demo.image.delete_image(image_id)
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, wait=60)
+
+
+def _service_user(cloud: InProcessCloud, admin: Connection) -> Connection:
+    """A user holding only Keystone's `service` role (what Neutron and Cinder call Nova with)."""
+    project = admin.identity.create_project(name="service-project", domain_id="default")
+    user = admin.identity.create_user(
+        name="neutron-svc", password="secret-pass", default_project_id=project.id, domain_id="default"
+    )
+    role = next(role for role in admin.identity.roles() if role.name == "service")
+    admin.identity.assign_project_role_to_user(project, user, role)
+    return openstack.connect(
+        auth_url=f"{cloud.base_url}/identity",
+        username="neutron-svc",
+        password="secret-pass",
+        project_name="service-project",
+        user_domain_name="Default",
+        project_domain_name="Default",
+        region_name="RegionOne",
+        identity_api_version="3",
+    )
+
+
+def test_server_external_events_as_nova_answers(
+    cloud: InProcessCloud, admin: Connection, demo: Connection
+) -> None:
+    server = demo.compute.create_server(name="evented", image_id=IMAGE_ID, flavor_id="1", networks="none")
+    server = demo.compute.wait_for_server(server, wait=60)
+    missing = "3f1a4c9e-0000-4000-8000-000000000000"
+    service = _service_user(cloud, admin)
+
+    def send(conn: Connection, events: list[dict[str, Any]], version: str = "2.1") -> Any:
+        return conn.compute.post("/os-server-external-events", json={"events": events}, microversion=version)
+
+    plugged = {"name": "network-vif-plugged", "server_uuid": server.id, "tag": "port-1"}
+    answer = send(service, [plugged])
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"events": [{**plugged, "status": "completed", "code": 200}]}
+    mixed = send(admin, [plugged, {"name": "network-changed", "server_uuid": missing}])
+    assert mixed.status_code == 207
+    assert [(event["code"], event["status"]) for event in mixed.json()["events"]] == [
+        (200, "completed"),
+        (404, "failed"),
+    ]
+    assert send(service, [{"name": "network-changed", "server_uuid": missing}]).status_code == 404
+    # Names arrive with their microversions: volume-extended at 2.51, power-update at 2.76.
+    extended = {"name": "volume-extended", "server_uuid": server.id, "tag": "vol-1"}
+    assert send(service, [extended], "2.50").status_code == 400
+    assert send(service, [extended], "2.51").status_code == 200
+    power = {"name": "power-update", "server_uuid": server.id, "tag": "POWER_OFF"}
+    assert send(service, [power], "2.75").status_code == 400
+    assert send(service, [power], "2.76").status_code == 200
+    assert send(service, [{**power, "tag": "SLEEP"}], "2.76").status_code == 400
+    assert send(service, [{**plugged, "status": "done"}]).status_code == 400
+    assert send(service, []).status_code == 400
+    # Members may not speak for other services.
+    assert send(demo, [plugged]).status_code == 403
     demo.compute.delete_server(server)
     demo.compute.wait_for_delete(server, wait=60)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from overcast.cloud import Cloud
 from overcast.compute.api.actions_lifecycle import ServerActionAPI
 from overcast.compute.api.backups import BackupAPI
+from overcast.compute.api.external_events import ExternalEventAPI
 from overcast.compute.api.flavors import FlavorAPI
 from overcast.compute.api.interfaces import InterfaceAPI
 from overcast.compute.api.keypairs import KeyPairAPI
@@ -58,6 +59,7 @@ class ComputeService:
         self.interfaces = InterfaceAPI(cloud, VifSettings().plugging_timeout)
         self.actions = ServerActionAPI(cloud, self.quotas, self.servers, images)
         self.backups = BackupAPI(cloud.db, self.actions, images)
+        self.external_events = ExternalEventAPI(cloud.db)
         self.metadata = MetadataAPI(cloud.db, self.quotas)
         self.flavors = FlavorAPI(cloud.db)
         self.keypairs = KeyPairAPI(cloud.db, self.quotas)

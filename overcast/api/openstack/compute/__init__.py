@@ -23,6 +23,7 @@ from overcast.api.openstack.compute import (
     remote_consoles,
     security_groups,
     server_actions,
+    server_external_events,
     server_groups,
     server_metadata,
     server_password,
@@ -72,6 +73,7 @@ def build_router() -> APIRouter:
     router.include_router(migrations.router, prefix=PREFIX)
     router.include_router(security_groups.router, prefix=PREFIX)
     router.include_router(images.router, prefix=PREFIX)
+    router.include_router(server_external_events.router, prefix=PREFIX)
     router.include_router(remote_consoles.router)  # its own paths: /compute/v2.1/... and /serial
     return router
 

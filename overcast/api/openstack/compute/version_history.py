@@ -199,8 +199,8 @@ HISTORY: tuple[Change, ...] = (
     _row(
         36,
         "implemented",
-        "network quotas and limits removed; proxy APIs 404 (never served here)",
-        _S + "quota_sets.py, limits.py",
+        "network quotas and limits removed; the image, os-networks and security-group proxies 404",
+        _S + "quota_sets.py, limits.py, images.py, security_groups.py",
     ),
     _row(
         37,
@@ -248,8 +248,8 @@ HISTORY: tuple[Change, ...] = (
         51,
         "implemented",
         "instance action events shown to non-admins (without traceback); "
-        "volume-extended external event (no external events API)",
-        _S + "instance_actions.py",
+        "volume-extended external event (acknowledged)",
+        _S + "instance_actions.py, server_external_events.py",
     ),
     _row(52, "implemented", "tags at server create", _S + "schemas.py, compute/api.py"),
     _row(
@@ -315,8 +315,8 @@ HISTORY: tuple[Change, ...] = (
     _row(75, "implemented", "full server bodies for update and rebuild; unknown list query parameters 400; "
          "flavor swap 0 instead of \"\"; hypervisors asked with_servers always show servers",
          _S + "views.py, server_filters.py, hypervisors.py"),
-    _row(76, "absent", "power-update external event (os-server-external-events is item 3 of issue #16, not "
-         "served yet)"),
+    _row(76, "implemented", "power-update external event (tag POWER_ON/POWER_OFF; acknowledged)",
+         _S + "server_external_events.py"),
     _row(77, "implemented", "unshelve may name an availability_zone", _S + "server_actions.py"),
     _row(78, "implemented", "GET /servers/{id}/topology (no server here has a NUMA topology: no nodes)",
          _S + "server_topology.py"),
@@ -326,7 +326,8 @@ HISTORY: tuple[Change, ...] = (
          _S + "migrations.py"),
     _row(81, "absent", "image pre-caching through POST /os-aggregates/{id}/images (compute hosts cache on "
          "demand only)"),
-    _row(82, "absent", "accelerator-request-bound external event (no accelerators, no external events API)"),
+    _row(82, "implemented", "accelerator-request-bound external event (acknowledged: no accelerators)",
+         _S + "server_external_events.py"),
     _row(83, "partial", "non-admins may filter servers by availability_zone, config_drive, key_name, "
          "power_state, task_state, vm_state, progress, user_id; created_at, launched_at and terminated_at "
          "are 400 for everyone (no time filters but changes-since/-before)", _S + "server_filters.py"),
