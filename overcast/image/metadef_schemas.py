@@ -23,7 +23,7 @@ _STRING = {"type": "string"}
 _TIME = {"type": "string", "readOnly": True, "format": "date-time"}
 
 NAMESPACE_FIELDS: dict[str, Any] = {
-    "namespace": {"type": "string", "maxLength": NAME_LENGTH,
+    "namespace": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH,
                   "description": "The unique namespace text."},
     "display_name": {"type": "string", "maxLength": NAME_LENGTH,
                      "description": "The user friendly name for the namespace."},
@@ -36,7 +36,7 @@ NAMESPACE_FIELDS: dict[str, Any] = {
 }  # fmt: skip
 
 PROPERTY_FIELDS: dict[str, Any] = {
-    "name": {"type": "string", "maxLength": NAME_LENGTH},
+    "name": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH},
     "title": _STRING,
     "description": _STRING,
     "operators": {"type": "array", "items": _STRING},
@@ -58,16 +58,16 @@ PROPERTY_FIELDS: dict[str, Any] = {
 PROPERTY_REQUIRED = ("name", "title", "type")
 
 OBJECT_FIELDS: dict[str, Any] = {
-    "name": {"type": "string", "maxLength": NAME_LENGTH},
+    "name": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH},
     "description": _STRING,
     "required": {"type": "array", "items": _STRING},
     "properties": {"type": "object", "additionalProperties": {"type": "object"}},
 }
 
-TAG_FIELDS: dict[str, Any] = {"name": {"type": "string", "maxLength": TAG_LENGTH}}
+TAG_FIELDS: dict[str, Any] = {"name": {"type": "string", "minLength": 1, "maxLength": TAG_LENGTH}}
 
 RESOURCE_TYPE_FIELDS: dict[str, Any] = {
-    "name": {"type": "string", "maxLength": NAME_LENGTH,
+    "name": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH,
              "description": "Resource type names should be aligned with Heat resource types."},
     "prefix": {"type": "string", "maxLength": NAME_LENGTH,
                "description": "Prefix the namespace's properties take on this resource type."},
@@ -100,6 +100,8 @@ def _check(kind: str, body: Any, fields: dict[str, Any], required: tuple[str, ..
             raise errors.BadRequest(
                 f"Invalid value for {name} in the {kind}: must be of type {spec['type']}."
             )
+        if "minLength" in spec and len(value) < spec["minLength"]:
+            raise errors.BadRequest(f"{name} of the {kind} must not be empty.")
         if "maxLength" in spec and len(value) > spec["maxLength"]:
             raise errors.BadRequest(f"{name} of the {kind} is longer than {spec['maxLength']} characters.")
         if "enum" in spec and value not in spec["enum"]:

@@ -83,6 +83,11 @@ def test_objects_properties_and_tags_by_name(metadefs: MetadefAPI) -> None:
         metadefs.replace_tags(ADMIN, "ns", {"tags": [{"name": "c"}, {"name": "c"}]}, append=False)
     metadefs.update_in(ADMIN, MetadefTag, "ns", "a", {"name": "z"})
     assert sorted(t["name"] for t in metadefs.list_in(ADMIN, MetadefTag, "ns")) == ["b", "z"]
+    for empty in ({"namespace": ""}, {"display_name": 7}):
+        with pytest.raises(errors.BadRequest):
+            metadefs.update_namespace(ADMIN, "ns", empty)
+    with pytest.raises(errors.BadRequest):
+        metadefs.update_in(ADMIN, MetadefTag, "ns", "b", {"name": ""})
     metadefs.update_namespace(ADMIN, "ns", {"protected": True})
     for attempt in (lambda: metadefs.delete_in(ADMIN, MetadefTag, "ns"),
                     lambda: metadefs.delete_in(ADMIN, MetadefProperty, "ns", "p"),
