@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 import openstack
 from openstack.connection import Connection
 
@@ -294,3 +295,16 @@ def test_server_external_events_as_nova_answers(
     assert send(demo, [plugged]).status_code == 403
     demo.compute.delete_server(server)
     demo.compute.wait_for_delete(server, wait=60)
+
+
+def test_version_documents_list_v2_0_and_v2_1(cloud: InProcessCloud, demo: Connection) -> None:
+    listed = httpx.get(f"{cloud.base_url}/compute/", timeout=30).json()["versions"]
+    assert [(one["id"], one["status"]) for one in listed] == [("v2.0", "SUPPORTED"), ("v2.1", "CURRENT")]
+    legacy = listed[0]
+    assert (legacy["version"], legacy["min_version"]) == ("", "")
+    assert legacy["links"][0]["href"] == f"{cloud.base_url}/compute/v2/"
+    shown = httpx.get(legacy["links"][0]["href"], timeout=30).json()["version"]
+    assert shown == legacy
+    assert listed[1]["version"] == "2.100"
+    # Discovery still settles on v2.1 and its microversions.
+    assert demo.compute.get_endpoint().rstrip("/").endswith("/compute/v2.1")

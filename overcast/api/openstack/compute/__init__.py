@@ -43,7 +43,10 @@ from overcast.compute.api.consoles import SERIAL_PATH
 
 PREFIX = "/compute/v2.1"
 # The version documents, and the serial console's websocket, whose single-use console token is its check.
-PUBLIC_PATHS = (*readable_without_token("/compute", PREFIX), public_path(SERIAL_PATH))
+PUBLIC_PATHS = (
+    *readable_without_token("/compute", PREFIX, "/compute/v2"),
+    public_path(SERIAL_PATH),
+)
 
 
 def build_router() -> APIRouter:

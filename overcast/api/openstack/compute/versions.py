@@ -15,6 +15,9 @@ VERSION_ID = "v2.1"
 MEDIA_TYPE = "application/vnd.openstack.compute+json;version=2.1"
 # The date Nova gives its v2.1 API in version documents.
 UPDATED = "2013-07-23T11:33:21Z"
+# Nova still lists its v2.0 API (SUPPORTED, no microversions): discovery code that looks for it finds it.
+LEGACY_ID = "v2.0"
+LEGACY_UPDATED = "2011-01-21T11:33:21Z"
 
 router = APIRouter()
 
@@ -29,10 +32,23 @@ def version_document(settings: Settings, *, full: bool) -> dict[str, Any]:
     )  # fmt: skip
 
 
+def legacy_document(settings: Settings) -> dict[str, Any]:
+    links = [versions.link(versions.service_url(settings, "compute", "v2") + "/")]
+    return versions.version_doc(
+        LEGACY_ID, versions.SUPPORTED, min_version="", max_version="", links=links, updated=LEGACY_UPDATED
+    )
+
+
 @router.get("/compute")
 @router.get("/compute/")
 def list_versions(settings: Settings = Depends(get_settings)) -> dict[str, Any]:
-    return {"versions": [version_document(settings, full=False)]}
+    return {"versions": [legacy_document(settings), version_document(settings, full=False)]}
+
+
+@router.get("/compute/v2")
+@router.get("/compute/v2/")
+def show_legacy_version(settings: Settings = Depends(get_settings)) -> dict[str, Any]:
+    return {"version": legacy_document(settings)}
 
 
 @router.get("/compute/v2.1")
