@@ -89,14 +89,19 @@ class MetadefAPI:
                              else self._namespace(row))  # fmt: skip
             return found
 
-    def get_namespace(self, ctxt: RequestContext, name: str) -> dict[str, Any]:
+    def get_namespace(
+        self, ctxt: RequestContext, name: str, resource_type: str | None = None
+    ) -> dict[str, Any]:
+        """The namespace with what it holds; with `resource_type`, its properties named with the prefix they
+        take on that resource type (Glance's ?resource_type=)."""
         policy.enforce(ctxt, policies.GET_METADEF_NAMESPACE)
         with self.db.reader() as session:
             row = self._visible(session, ctxt, name)
             body = self._namespace(row)
             associations = self._associations(session, row)
+            prefix = next((a.get("prefix") or "" for a in associations if a["name"] == resource_type), "")
             properties = {
-                prop.name: dict(prop.body) for prop in self._rows(session, MetadefProperty, row)
+                prefix + prop.name: dict(prop.body) for prop in self._rows(session, MetadefProperty, row)
             }
             objects = [self._object(obj) for obj in self._rows(session, MetadefObject, row)]
             tags = [{"name": tag.name} for tag in self._rows(session, MetadefTag, row)]

@@ -52,6 +52,8 @@ def test_a_namespace_is_made_with_what_it_nests_and_renamed(metadefs: MetadefAPI
         ("OS::Glance::Image", "hw_")
     ]
     assert [rt["name"] for rt in metadefs.list_resource_types(ALICE)] == ["OS::Glance::Image"]
+    as_image = metadefs.get_namespace(ALICE, "OS::Compute::Watchdog", resource_type="OS::Glance::Image")
+    assert list(as_image["properties"]) == ["hw_watchdog_action"]
     assert [
         ns["namespace"] for ns in metadefs.list_namespaces(ALICE, resource_types=["OS::Nova::Flavor"])
     ] == []

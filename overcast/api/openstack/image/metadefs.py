@@ -85,7 +85,8 @@ async def create_namespace(request: Request, ctxt: RequestContext = Depends(get_
 
 @router.get(NAMESPACE)
 def show_namespace(namespace_name: str, request: Request, ctxt: RequestContext = Depends(get_context)) -> Any:
-    return namespace_view(metadefs(request).get_namespace(ctxt, namespace_name))
+    resource_type = request.query_params.get("resource_type")
+    return namespace_view(metadefs(request).get_namespace(ctxt, namespace_name, resource_type))
 
 
 @router.put(NAMESPACE)
