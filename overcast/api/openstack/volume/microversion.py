@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from overcast import errors
+from overcast.api.openstack.compute import microversion as compute_microversion
 from overcast.api.openstack.compute.microversion import APIVersion
 
 SERVICE_TYPE = "volume"
@@ -33,17 +34,8 @@ def requested_version_text(headers: Headers) -> str | None:
 
 
 def negotiate(text: str | None) -> APIVersion:
-    if text is None:
-        return MIN_VERSION
-    if text.strip().lower() == "latest":
-        return MAX_VERSION
-    version = APIVersion.parse(text)
-    if not MIN_VERSION <= version <= MAX_VERSION:
-        raise errors.NotAcceptable(
-            f"Version {version} is not supported by the API. Minimum is {MIN_VERSION} and maximum is "
-            f"{MAX_VERSION}."
-        )
-    return version
+    """The version to serve (compute's rules: none is the minimum, `latest` the maximum)."""
+    return compute_microversion.negotiate(text, MIN_VERSION, MAX_VERSION)
 
 
 class VolumeMicroversionMiddleware:
