@@ -137,6 +137,9 @@ SERVER_SECURITY_GROUPS_LIST = "os_compute_api:os-security-groups:list"
 IMAGES_PROXY = "os_compute_api:image-metadata"
 EXTERNAL_EVENTS = "os_compute_api:os-server-external-events:create"
 CREATE_BACKUP = "os_compute_api:os-create-backup"
+NETWORKS_LIST = "os_compute_api:os-networks:list"
+NETWORKS_SHOW = "os_compute_api:os-networks:view"
+EXTENSIONS = "os_compute_api:extensions"
 INTERFACES_LIST = "os_compute_api:os-attach-interfaces:list"
 INTERFACES_SHOW = "os_compute_api:os-attach-interfaces:show"
 INTERFACES_CREATE = "os_compute_api:os-attach-interfaces:create"
@@ -489,6 +492,17 @@ RULES: tuple[DocumentedRule, ...] = (
     documented(
         EXTERNAL_EVENTS, ADMIN_OR_SERVICE, "Tell servers of external events (network, volume, power).",
         ("POST", f"{C}/os-server-external-events"),
+    ),
+    documented(
+        NETWORKS_LIST, ADMIN_OR_READER, "List networks (proxy, up to 2.35).", ("GET", f"{C}/os-networks"),
+    ),
+    documented(
+        NETWORKS_SHOW, ADMIN_OR_READER, "Show a network (proxy, up to 2.35).",
+        ("GET", f"{C}/os-networks/{{network_id}}"),
+    ),
+    documented(
+        EXTENSIONS, ANYONE, "List the API extensions.",
+        ("GET", f"{C}/extensions"), ("GET", f"{C}/extensions/{{alias}}"),
     ),
     documented(
         SERVER_SECURITY_GROUPS_LIST, ADMIN_OR_READER, "List the security groups of a server's ports.",

@@ -308,3 +308,41 @@ def test_version_documents_list_v2_0_and_v2_1(cloud: InProcessCloud, demo: Conne
     assert listed[1]["version"] == "2.100"
     # Discovery still settles on v2.1 and its microversions.
     assert demo.compute.get_endpoint().rstrip("/").endswith("/compute/v2.1")
+
+
+def test_networks_proxy_and_extensions(cloud: InProcessCloud, demo: Connection) -> None:
+    network = demo.network.create_network(name="proxied")
+    subnet = demo.network.create_subnet(
+        network_id=network.id, cidr="10.93.0.0/24", ip_version=4, dns_nameservers=["192.0.2.53"]
+    )
+    listed = demo.compute.get("/os-networks", microversion="2.1").json()["networks"]
+    mine = next(one for one in listed if one["id"] == network.id)
+    assert (mine["label"], mine["cidr"], mine["netmask"], mine["gateway"]) == (
+        "proxied",
+        "10.93.0.0/24",
+        "255.255.255.0",
+        "10.93.0.1",
+    )
+    assert (mine["broadcast"], mine["dns1"], mine["dns2"], mine["cidr_v6"]) == (
+        "10.93.0.255",
+        "192.0.2.53",
+        None,
+        None,
+    )
+    assert "project_id" not in mine  # nova-network's admin fields are for admins
+    shown = demo.compute.get(f"/os-networks/{network.id}", microversion="2.35").json()["network"]
+    assert shown == mine
+    assert demo.compute.get("/os-networks", microversion="2.36").status_code == 404
+    missing = demo.compute.get("/os-networks/3f1a4c9e-0000-4000-8000-000000000000", microversion="2.1")
+    assert missing.status_code == 404 and "Network could not be found." in missing.text
+    demo.network.delete_subnet(subnet)
+    demo.network.delete_network(network)
+
+    extensions = demo.compute.get("/extensions", microversion="2.100").json()["extensions"]
+    aliases = {extension["alias"] for extension in extensions}
+    assert {"os-security-groups", "os-create-backup", "os-server-external-events"} <= aliases
+    one = demo.compute.get("/extensions/os-keypairs").json()["extension"]
+    assert (one["name"], one["links"]) == ("Keypairs", [])
+    assert demo.compute.get("/extensions/os-nope").status_code == 404
+    cli = cloud.openstack("extension", "list", "--compute", "-f", "json")
+    assert "os-keypairs" in {row["Alias"] for row in cli}

@@ -9,6 +9,7 @@ from overcast.api.auth import public_path, readable_without_token
 from overcast.api.openstack.compute import (
     aggregates,
     availability_zones,
+    extensions,
     flavor_access,
     flavor_extra_specs,
     flavors,
@@ -19,6 +20,7 @@ from overcast.api.openstack.compute import (
     keypairs,
     limits,
     migrations,
+    networks_proxy,
     quota_sets,
     remote_consoles,
     security_groups,
@@ -77,6 +79,8 @@ def build_router() -> APIRouter:
     router.include_router(security_groups.router, prefix=PREFIX)
     router.include_router(images.router, prefix=PREFIX)
     router.include_router(server_external_events.router, prefix=PREFIX)
+    router.include_router(networks_proxy.router, prefix=PREFIX)
+    router.include_router(extensions.router, prefix=PREFIX)
     router.include_router(remote_consoles.router)  # its own paths: /compute/v2.1/... and /serial
     return router
 
