@@ -58,5 +58,8 @@ def bootstrap_cloud(cloud: Cloud) -> BootstrapResult:
     """First start: identities, the catalog of what this app serves, and clouds.yaml."""
     # With the all-in-one's networks, openstacksdk gives floating IPs from `public` to ports on `private`.
     wired = network_defaults.wires_vms(cloud.settings)
-    network_options = {"nat_source": "public", "nat_destination": "private"} if wired else {}
-    return bootstrap(cloud.settings, cloud.db, network_options=network_options)
+    networks: tuple[dict[str, str | bool], ...] = (
+        {"name": "public", "routes_externally": True, "nat_source": True},
+        {"name": "private", "nat_destination": True},
+    )
+    return bootstrap(cloud.settings, cloud.db, networks=networks if wired else ())

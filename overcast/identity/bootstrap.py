@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,10 +49,10 @@ def bootstrap(
     *,
     admin_password: str | None = None,
     hasher: PasswordHasher | None = None,
-    network_options: Mapping[str, str] | None = None,
+    networks: Sequence[Mapping[str, str | bool]] = (),
 ) -> BootstrapResult:
-    """`network_options` are openstacksdk's cloud options naming the networks floating IPs come from
-    and go to (`nat_source`, `nat_destination`), written into clouds.yaml when the cloud makes them."""
+    """`networks` are openstacksdk's `networks` entries of clouds.yaml (the network floating IPs come from,
+    `nat_source`, and the one they lead to, `nat_destination`), written when the cloud makes them."""
     clouds_yaml = settings.data_dir / CLOUDS_FILE_NAME
     with db.writer() as session:
         catalog_changed = ensure_catalog(session, settings.base_url, settings.region, services)
@@ -64,7 +64,7 @@ def bootstrap(
         admin_password = admin_password or generate_password()
         demo_password = generate_password()
         _create_identities(session, hasher, admin_password, demo_password)
-    write_clouds_yaml(clouds_yaml, settings, admin_password, demo_password, network_options)
+    write_clouds_yaml(clouds_yaml, settings, admin_password, demo_password, networks)
     print(f"Overcast: credentials for overcast-admin and overcast-demo written to {clouds_yaml}")
     LOG.info("bootstrap created the admin and demo users; clouds.yaml at %s", clouds_yaml)
     return BootstrapResult(True, catalog_changed, clouds_yaml, admin_password, demo_password)
@@ -130,13 +130,19 @@ def clouds_yaml_text(
     settings: Settings,
     admin_password: str,
     demo_password: str,
-    network_options: Mapping[str, str] | None = None,
+    networks: Sequence[Mapping[str, str | bool]] = (),
 ) -> str:
     # Floating IPs come from the Networking API (openstacksdk's cloud layer then gives a server on a
     # routed network one in create_server(auto_ip=True), and finds a server's public address there).
-    networking = "    floating_ip_source: neutron\n" + "".join(
-        f"    {name}: {json.dumps(value)}\n" for name, value in sorted((network_options or {}).items())
-    )
+    networking = "    floating_ip_source: neutron\n"
+    if networks:
+        networking += "    networks:\n" + "".join(
+            "".join(
+                f"      {'-' if index == 0 else ' '} {key}: {json.dumps(value)}\n"
+                for index, (key, value) in enumerate(network.items())
+            )
+            for network in networks
+        )
 
     # JSON strings are valid YAML scalars, which keeps any generated character safe without a YAML library.
     def entry(name: str, user: str, password: str) -> str:
@@ -166,11 +172,11 @@ def write_clouds_yaml(
     settings: Settings,
     admin_password: str,
     demo_password: str,
-    network_options: Mapping[str, str] | None = None,
+    networks: Sequence[Mapping[str, str | bool]] = (),
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(clouds_yaml_text(settings, admin_password, demo_password, network_options))
+        handle.write(clouds_yaml_text(settings, admin_password, demo_password, networks))
     os.replace(temporary, path)

@@ -5,17 +5,23 @@ address on the fake driver, on user-mode networking as on a routed network, wher
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import openstack.config
 import pytest
 from openstack.connection import Connection
 
+from overcast.identity.bootstrap import write_clouds_yaml
 from overcast.network.drivers.noop import NoopDriver
 from tests.functional.test_compute_networks import NetworkedCloud
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 
 TIMEOUT = 60
+NETWORKS = (
+    {"name": "public", "routes_externally": True, "nat_source": True},
+    {"name": "private", "nat_destination": True},
+)
 # openstacksdk's cloud layer itself reads servers by the dict keys its resources deprecate (accessIPv4...)
 # and looks floating IPs up with its own deprecated search_* helpers.
 pytestmark = [
@@ -94,5 +100,35 @@ def test_create_server_wait_on_a_routed_network_adds_a_floating_ip(cloud: InProc
             kinds["floating"],
             kinds["floating"],
         )
+    finally:
+        conn.delete_server(server.id, wait=True, timeout=TIMEOUT, delete_ips=True)
+
+
+def test_nat_destination_picks_the_port_a_server_on_two_networks_gets_its_floating_ip_on(
+    cloud: InProcessCloud, tmp_path: Path
+) -> None:
+    # The clouds.yaml the all-in-one writes with its networks (public -> private), read by openstacksdk.
+    clouds_yaml = tmp_path / "clouds.yaml"
+    write_clouds_yaml(clouds_yaml, cloud.settings, cloud.password("admin"), cloud.password("demo"), NETWORKS)
+    config = openstack.config.OpenStackConfig(config_files=[str(clouds_yaml)])
+    admin, conn = (Connection(config=config.get_one(name)) for name in ("overcast-admin", "overcast-demo"))
+    public = admin.network.create_network(name="public", is_router_external=True)
+    admin.network.create_subnet(network_id=public.id, cidr="203.0.113.0/24", ip_version=4, enable_dhcp=False)
+    router = conn.network.create_router(name="router1", external_gateway_info={"network_id": public.id})
+    nets = {}
+    for name, cidr in (("private", "10.0.0.0/26"), ("backend", "10.88.0.0/24")):
+        nets[name] = conn.network.create_network(name=name)
+        subnet = conn.network.create_subnet(network_id=nets[name].id, cidr=cidr, ip_version=4)
+        conn.network.add_interface_to_router(router, subnet=subnet.id)
+    server = conn.create_server(
+        "two-legs", image=IMAGE_ID, flavor=TINY, network=[nets["backend"].id, nets["private"].id], wait=True,
+        timeout=TIMEOUT,
+    )  # fmt: skip
+    try:
+        shown = conn.get_server(server.id)
+        floating = {name: [a["addr"] for a in entries if a["OS-EXT-IPS:type"] == "floating"]
+                    for name, entries in shown.addresses.items()}  # fmt: skip
+        assert floating["backend"] == [] and floating["private"][0].startswith("203.0.113.")
+        assert shown.public_v4 == floating["private"][0]
     finally:
         conn.delete_server(server.id, wait=True, timeout=TIMEOUT, delete_ips=True)
