@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -152,13 +153,24 @@ def _create_backup(req: ComputeRequest, uuid: str, value: Any) -> Response:
     return Response(status_code=202, headers={"Location": location})
 
 
+# Nova drops ASCII control characters but tab and newline from console output.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f]")
+
+
+def _tail(output: str, length: int | None) -> str:
+    """Nova's last `length` lines: the text split on newlines, so output ending in a newline has an empty
+    last line (length 1 of "a\nb\n" is ""); -1 or none is everything."""
+    if length is None or length == -1:
+        return output
+    return "\n".join(output.split("\n")[-length:]) if length else ""
+
+
 def _console_output(req: ComputeRequest, uuid: str, value: Any) -> Response:
     body = (
         schemas.parse("os-getConsoleOutput", schemas.ConsoleOutput | None, value) or schemas.ConsoleOutput()
     )
-    length = None if body.length is None else int(body.length)
-    output = req.service.actions.console_output(req.context, uuid, length)
-    return JSONResponse({"output": output}, status_code=200)
+    output = CONTROL_CHARACTERS.sub("", req.service.actions.console_output(req.context, uuid, None))
+    return JSONResponse({"output": _tail(output, body.length)}, status_code=200)
 
 
 def _reset_state(req: ComputeRequest, uuid: str, value: Any) -> Response:
