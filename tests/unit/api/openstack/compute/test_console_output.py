@@ -1,4 +1,5 @@
-"""os-getConsoleOutput's length counts lines as Nova does (split on newlines) and control characters go (but tab and newline)."""
+"""os-getConsoleOutput's length counts lines as Nova does (split on newlines); control characters but
+tab and newline are dropped."""
 
 from __future__ import annotations
 
