@@ -55,18 +55,18 @@ def create_attachment(
 def list_attachments(
     request: Request, ctxt: RequestContext = Depends(get_context), api: VolumeAPI = Depends(common.service)
 ) -> dict[str, Any]:
-    _since(request)
-    params = request.query_params
-    records = api.attachments.search(
-        ctxt, volume_id=params.get("volume_id"), instance_id=params.get("instance_id"),
-        all_projects=common.truthy(params.get("all_tenants")),
-    )  # fmt: skip
-    return {"attachments": [_view(record, SUMMARY) for record in records]}
+    return _listed(request, ctxt, api, SUMMARY)
 
 
 @routes.get(COLLECTION + "/detail")
 def list_attachments_detail(
     request: Request, ctxt: RequestContext = Depends(get_context), api: VolumeAPI = Depends(common.service)
+) -> dict[str, Any]:
+    return _listed(request, ctxt, api, DETAIL)
+
+
+def _listed(
+    request: Request, ctxt: RequestContext, api: VolumeAPI, fields: tuple[str, ...]
 ) -> dict[str, Any]:
     _since(request)
     params = request.query_params
@@ -74,7 +74,7 @@ def list_attachments_detail(
         ctxt, volume_id=params.get("volume_id"), instance_id=params.get("instance_id"),
         all_projects=common.truthy(params.get("all_tenants")),
     )  # fmt: skip
-    return {"attachments": [_view(record, DETAIL) for record in records]}
+    return {"attachments": [_view(record, fields) for record in records]}
 
 
 @routes.get(ITEM)

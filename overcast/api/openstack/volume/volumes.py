@@ -104,20 +104,22 @@ def _list(
 def list_volumes(
     request: Request, ctxt: RequestContext = Depends(get_context), api: VolumeAPI = Depends(common.service)
 ) -> dict[str, Any]:
-    records, count, limit = _list(request, ctxt, api)
-    body: dict[str, Any] = {"volumes": [views.volume_summary(request, record) for record in records]}
-    body.update(common.next_link(request, "volumes", records, limit))
-    if count is not None:
-        body["count"] = count
-    return body
+    return _listed(request, ctxt, api, detail=False)
 
 
 @routes.get(COLLECTION + "/detail")
 def list_volumes_detail(
     request: Request, ctxt: RequestContext = Depends(get_context), api: VolumeAPI = Depends(common.service)
 ) -> dict[str, Any]:
+    return _listed(request, ctxt, api, detail=True)
+
+
+def _listed(request: Request, ctxt: RequestContext, api: VolumeAPI, *, detail: bool) -> dict[str, Any]:
     records, count, limit = _list(request, ctxt, api)
-    body: dict[str, Any] = {"volumes": [views.volume_detail(request, ctxt, record) for record in records]}
+    views_of = [
+        views.volume_detail(request, ctxt, r) if detail else views.volume_summary(request, r) for r in records
+    ]
+    body: dict[str, Any] = {"volumes": views_of}
     body.update(common.next_link(request, "volumes", records, limit))
     if count is not None:
         body["count"] = count
