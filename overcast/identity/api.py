@@ -41,7 +41,6 @@ from overcast.identity.grants import (
     SYSTEM_ALL,
     GrantTarget,
     add_grant,
-    check_grant_target,
     drop_target_grants,
     get_grant,
 )
@@ -395,7 +394,7 @@ class IdentityAPI:
 
     # Grants -------------------------------------------------------------------------------------------
     def _check_target(self, session: Session, target: GrantTarget, user_id: str, role_id: str) -> None:
-        check_grant_target(self.core, session, target)
+        self.core.check_grant_target(session, target)
         self.core.get_user(session, user_id)
         self.core.get_role(session, role_id)
 
@@ -416,7 +415,7 @@ class IdentityAPI:
 
     def list_grants(self, target: GrantTarget, user_id: str) -> list[Entity]:
         with self.db.reader() as session:
-            check_grant_target(self.core, session, target)
+            self.core.check_grant_target(session, target)
             self.core.get_user(session, user_id)
             role_ids = select(RoleAssignment.role_id).where(
                 RoleAssignment.user_id == user_id, target.matches(RoleAssignment)

@@ -23,7 +23,7 @@ from overcast.errors import NotFound
 from overcast.identity.backends import IdentityBackend, UserRecord
 from overcast.identity.backends.sql import SqlIdentityBackend
 from overcast.identity.catalog import CatalogCache
-from overcast.identity.grants import GrantTarget, any_target
+from overcast.identity.grants import SYSTEM_ALL, GrantTarget, any_target
 from overcast.identity.login_limits import LoginGuard
 from overcast.identity.passwords import HashGate, PasswordHasher
 from overcast.identity.revocation import RevocationList
@@ -132,6 +132,15 @@ class IdentityCore:
         if role is None:
             raise NotFound(f"Could not find role: {role_id}.")
         return role
+
+    def check_grant_target(self, session: Session, target: GrantTarget) -> None:
+        """NotFound unless the project, domain or system a grant names exists."""
+        if target.kind == "project":
+            self.get_project(session, target.id)
+        elif target.kind == "domain":
+            self.get_domain(session, target.id)
+        elif target.id != SYSTEM_ALL:
+            raise NotFound(f"Could not find system: {target.id}.")
 
     def domain_by_name(self, session: Session, name: str) -> Domain | None:
         return session.scalars(select(Domain).where(Domain.name == name)).first()

@@ -10,16 +10,13 @@ instead of on the target itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, and_, delete, false, or_
 from sqlalchemy.orm import Session
 
 from overcast.db.models.identity import GroupRoleAssignment, RoleAssignment
 from overcast.errors import NotFound
-
-if TYPE_CHECKING:
-    from overcast.identity.core import IdentityCore
 
 Grant = RoleAssignment | GroupRoleAssignment
 G = TypeVar("G", RoleAssignment, GroupRoleAssignment)
@@ -91,13 +88,3 @@ def drop_target_grants(session: Session, target_type: str, target_id: str) -> No
     """Every user's and group's grants on a project or domain (which is being deleted), inherited too."""
     for model in ACTORS:
         session.execute(delete(model).where(model.target_type == target_type, model.target_id == target_id))
-
-
-def check_grant_target(core: IdentityCore, session: Session, target: GrantTarget) -> None:
-    """NotFound unless the project, domain or system a grant names exists."""
-    if target.kind == "project":
-        core.get_project(session, target.id)
-    elif target.kind == "domain":
-        core.get_domain(session, target.id)
-    elif target.id != SYSTEM_ALL:
-        raise NotFound(f"Could not find system: {target.id}.")

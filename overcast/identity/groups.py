@@ -15,7 +15,7 @@ from overcast.db.models.identity import Group, GroupMembership, GroupRoleAssignm
 from overcast.errors import Conflict, NotFound
 from overcast.identity.core import IdentityCore
 from overcast.identity.entities import refuse_domain_move, role_entity, user_entity
-from overcast.identity.grants import GrantTarget, add_grant, check_grant_target, get_grant
+from overcast.identity.grants import GrantTarget, add_grant, get_grant
 
 Entity = dict[str, Any]
 
@@ -171,5 +171,5 @@ class GroupAPI:
             return [role_entity(r) for r in session.scalars(query)]
 
     def _check_target_exists(self, session: Session, target: GrantTarget, group_id: str) -> None:
-        check_grant_target(self.core, session, target)
+        self.core.check_grant_target(session, target)
         self.get_group_row(session, group_id)
