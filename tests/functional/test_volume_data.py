@@ -378,3 +378,22 @@ def test_odd_requests_are_4xx_in_cinders_shape(
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
     (kind,) = answer.json()
     assert answer.json()[kind]["code"] == answer.status_code
+
+
+def test_snapshot_metadata_routes(cloud: InProcessCloud, demo: Connection) -> None:
+    volume = new_volume(demo, name="meta-source")
+    snapshot = demo.block_storage.create_snapshot(volume_id=volume.id, metadata={"a": "1"})
+    base = f"{cloud.base_url}/volume/v3/snapshots/{snapshot.id}/metadata"
+    headers = {"X-Auth-Token": project_token(cloud, "demo")}
+    assert httpx.post(base, headers=headers, json={"metadata": {"b": "2"}}).json() == {
+        "metadata": {"a": "1", "b": "2"}
+    }
+    assert httpx.put(f"{base}/b", headers=headers, json={"meta": {"b": "3"}}).json() == {"meta": {"b": "3"}}
+    assert httpx.get(f"{base}/b", headers=headers).json() == {"meta": {"b": "3"}}
+    assert httpx.delete(f"{base}/a", headers=headers).status_code == 200
+    assert httpx.get(f"{base}/a", headers=headers).status_code == 404
+    assert httpx.put(base, headers=headers, json={"metadata": {"c": "4"}}).json() == {"metadata": {"c": "4"}}
+    listed = httpx.get(
+        f"{cloud.base_url}/volume/v3/snapshots/detail", headers=headers, params={"metadata": "{'c': '4'}"}
+    ).json()["snapshots"]
+    assert [s["id"] for s in listed] == [snapshot.id]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -14,6 +15,17 @@ from overcast.api.openstack.volume import common
 from overcast.context import RequestContext
 from overcast.errors import BadRequest, NotFound
 from overcast.volume.api.service import VolumeAPI
+
+
+def metadata_filter(text: str) -> dict[str, str]:
+    """A list's `metadata` filter: Cinder takes metadata={'key': 'value'} (a Python literal) or JSON."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise BadRequest(f"Invalid input received: metadata filter {text!r} is not a dict.") from None
+    if not isinstance(value, dict):
+        raise BadRequest(f"Invalid input received: metadata filter {text!r} is not a dict.")
+    return {str(key): str(item) for key, item in value.items()}
 
 
 class MetadataHolder(Protocol):

@@ -3,7 +3,6 @@ the volume action `revert` (3.40)."""
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,8 +12,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from overcast.api.deps import get_context
 from overcast.api.openstack.volume import actions, common
 from overcast.api.openstack.volume import version_history as versions
+from overcast.api.openstack.volume.metadata import add_metadata_routes, metadata_filter
 from overcast.context import RequestContext
-from overcast.errors import BadRequest, NotFound
+from overcast.errors import BadRequest
 from overcast.volume.api.records import Record
 from overcast.volume.api.service import VolumeAPI
 from overcast.volume.api.snapshots import SORT_COLUMNS
@@ -95,16 +95,6 @@ def create_snapshot(
     return {"snapshot": snapshot_detail(request, record)}
 
 
-def _metadata_filter(text: str) -> dict[str, str]:
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        raise BadRequest(f"Invalid input received: metadata filter {text!r} is not a dict.") from None
-    if not isinstance(value, dict):
-        raise BadRequest(f"Invalid input received: metadata filter {text!r} is not a dict.")
-    return {str(key): str(item) for key, item in value.items()}
-
-
 @dataclass(frozen=True)
 class ListQuery:
     """A snapshot or backup list's query string: filters (what is not a list parameter), sort, paging."""
@@ -161,7 +151,7 @@ def admin_action(body: Any, handlers: Mapping[str, Callable[[Any], None]]) -> No
 def _list(request: Request, ctxt: RequestContext, api: VolumeAPI, detail: bool) -> dict[str, Any]:
     query = ListQuery.of(request, SORT_COLUMNS)
     if "metadata" in query.filters:
-        query.filters["metadata"] = _metadata_filter(query.filters["metadata"])
+        query.filters["metadata"] = metadata_filter(query.filters["metadata"])
     records, count = api.snapshots.list(ctxt, **query.arguments())
     views = [snapshot_detail(request, r) if detail else snapshot_summary(r) for r in records]
     return query.page(request, "snapshots", records, views, count)
@@ -225,65 +215,14 @@ def snapshot_action(
     return Response(status_code=202)
 
 
-# --- metadata -------------------------------------------------------------------------------------------
-@routes.get(ITEM + "/metadata")
-def show_metadata(
-    snapshot_id: str, ctxt: RequestContext = Depends(get_context), api: VolumeAPI = Depends(common.service)
-) -> dict[str, Any]:
-    return {"metadata": api.snapshots.metadata(ctxt, snapshot_id)}
-
-
-@routes.post(ITEM + "/metadata")
-@routes.put(ITEM + "/metadata")
-def set_metadata(
-    snapshot_id: str,
-    request: Request,
-    body: Any = Depends(common.json_body),
-    ctxt: RequestContext = Depends(get_context),
-    api: VolumeAPI = Depends(common.service),
-) -> dict[str, Any]:
-    """POST merges the given items into the snapshot's metadata, PUT replaces it."""
-    metadata = common.member(body, "metadata")
-    replace = request.method == "PUT"
-    return {"metadata": api.snapshots.set_metadata(ctxt, snapshot_id, metadata, replace=replace)}
-
-
-@routes.get(ITEM + "/metadata/{key}")
-def show_metadata_item(
-    snapshot_id: str,
-    key: str,
-    ctxt: RequestContext = Depends(get_context),
-    api: VolumeAPI = Depends(common.service),
-) -> dict[str, Any]:
-    metadata = api.snapshots.metadata(ctxt, snapshot_id)
-    if key not in metadata:
-        raise NotFound(f"Metadata item was not found for snapshot {snapshot_id} and key {key}.")
-    return {"meta": {key: metadata[key]}}
-
-
-@routes.put(ITEM + "/metadata/{key}")
-def set_metadata_item(
-    snapshot_id: str,
-    key: str,
-    body: Any = Depends(common.json_body),
-    ctxt: RequestContext = Depends(get_context),
-    api: VolumeAPI = Depends(common.service),
-) -> dict[str, Any]:
-    meta = common.member(body, "meta")
-    if list(meta) != [key]:
-        raise BadRequest("Request body and URI mismatch")
-    return {"meta": api.snapshots.set_metadata_item(ctxt, snapshot_id, key, meta[key])}
-
-
-@routes.delete(ITEM + "/metadata/{key}")
-def delete_metadata_item(
-    snapshot_id: str,
-    key: str,
-    ctxt: RequestContext = Depends(get_context),
-    api: VolumeAPI = Depends(common.service),
-) -> Response:
-    api.snapshots.delete_metadata_item(ctxt, snapshot_id, key)
-    return Response(status_code=200)
+# --- metadata (the routes volumes share) ---------------------------------------------------------------
+add_metadata_routes(
+    routes,
+    ITEM,
+    "snapshot_id",
+    lambda api: api.snapshots,
+    lambda snapshot_id, key: f"Metadata item was not found for snapshot {snapshot_id} and key {key}.",
+)
 
 
 # --- POST /volumes/{id}/action {"revert": {"snapshot_id": ...}} (3.40) --------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -68,24 +67,13 @@ def create_volume(
     return {"volume": views.volume_detail(request, ctxt, record)}
 
 
-def _metadata_filter(text: str) -> dict[str, str]:
-    """Cinder takes metadata={'key': 'value'} (a Python literal) or JSON."""
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        raise BadRequest(f"Invalid input received: metadata filter {text!r} is not a dict.") from None
-    if not isinstance(value, dict):
-        raise BadRequest(f"Invalid input received: metadata filter {text!r} is not a dict.")
-    return {str(key): str(item) for key, item in value.items()}
-
-
 def _list(
     request: Request, ctxt: RequestContext, api: VolumeAPI
 ) -> tuple[list[dict[str, Any]], int | None, int | None]:
     params = request.query_params
     filters: dict[str, Any] = {key: params[key] for key in params if key not in LIST_PARAMETERS}
     if "metadata" in filters:
-        filters["metadata"] = _metadata_filter(filters["metadata"])
+        filters["metadata"] = metadata.metadata_filter(filters["metadata"])
     if "bootable" in filters and common.version(request) < versions.BOOTABLE_FILTER:
         # Before 3.2 Cinder read false/False as false and any other value as true.
         filters["bootable"] = "false" if filters["bootable"] in ("false", "False") else "true"
