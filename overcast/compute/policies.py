@@ -140,6 +140,10 @@ CREATE_BACKUP = "os_compute_api:os-create-backup"
 NETWORKS_LIST = "os_compute_api:os-networks:list"
 NETWORKS_SHOW = "os_compute_api:os-networks:view"
 EXTENSIONS = "os_compute_api:extensions"
+HOSTS_LIST = "os_compute_api:os-hosts:list"
+HOSTS_SHOW = "os_compute_api:os-hosts:show"
+HOSTS_UPDATE = "os_compute_api:os-hosts:update"
+HOSTS_POWER = {action: f"os_compute_api:os-hosts:{action}" for action in ("reboot", "shutdown", "startup")}
 INTERFACES_LIST = "os_compute_api:os-attach-interfaces:list"
 INTERFACES_SHOW = "os_compute_api:os-attach-interfaces:show"
 INTERFACES_CREATE = "os_compute_api:os-attach-interfaces:create"
@@ -503,6 +507,18 @@ RULES: tuple[DocumentedRule, ...] = (
     documented(
         EXTENSIONS, ANYONE, "List the API extensions.",
         ("GET", f"{C}/extensions"), ("GET", f"{C}/extensions/{{alias}}"),
+    ),
+    documented(HOSTS_LIST, ADMIN, "List hosts (up to 2.42).", ("GET", f"{C}/os-hosts")),
+    documented(
+        HOSTS_SHOW, ADMIN, "Show a host's resources (up to 2.42).", ("GET", f"{C}/os-hosts/{{host_name}}")
+    ),
+    documented(
+        HOSTS_UPDATE, ADMIN, "Enable or disable a host (up to 2.42).", ("PUT", f"{C}/os-hosts/{{host_name}}")
+    ),
+    *(
+        documented(rule, ADMIN, f"Host {action} (up to 2.42; 501: no driver here can).",
+                   ("GET", f"{C}/os-hosts/{{host_name}}/{{action}}"))
+        for action, rule in HOSTS_POWER.items()
     ),
     documented(
         SERVER_SECURITY_GROUPS_LIST, ADMIN_OR_READER, "List the security groups of a server's ports.",

@@ -346,3 +346,36 @@ def test_networks_proxy_and_extensions(cloud: InProcessCloud, demo: Connection) 
     assert demo.compute.get("/extensions/os-nope").status_code == 404
     cli = cloud.openstack("extension", "list", "--compute", "-f", "json")
     assert "os-keypairs" in {row["Alias"] for row in cli}
+
+
+def test_os_hosts_up_to_2_42(admin: Connection, demo: Connection) -> None:
+    hosts = admin.compute.get("/os-hosts", microversion="2.42").json()["hosts"]
+    assert {"host_name": "compute-1", "service": "compute", "zone": "nova"} in hosts
+    assert {host["service"] for host in hosts} == {"compute", "conductor", "scheduler"}
+    assert all(host["zone"] == "internal" for host in hosts if host["service"] != "compute")
+    shown = admin.compute.get("/os-hosts/compute-1", microversion="2.1").json()["host"]
+    assert [row["resource"]["project"] for row in shown] == ["(total)", "(used_now)", "(used_max)"]
+    nodes = admin.compute.get("/os-hypervisors/detail", microversion="2.87").json()["hypervisors"]
+    node = next(one for one in nodes if one["hypervisor_hostname"] == "compute-1")
+    assert (shown[0]["resource"]["cpu"], shown[0]["resource"]["memory_mb"]) == (
+        node["vcpus"],
+        node["memory_mb"],
+    )
+    disabled = admin.compute.put("/os-hosts/compute-1", json={"status": "disable"}, microversion="2.1")
+    assert disabled.json() == {"host": "compute-1", "status": "disabled"}
+    service = next(
+        s for s in admin.compute.services() if s.host == "compute-1" and s.binary == "nova-compute"
+    )
+    assert service.status == "disabled"
+    enabled = admin.compute.put("/os-hosts/compute-1", json={"status": "enable"}, microversion="2.1")
+    assert enabled.json() == {"host": "compute-1", "status": "enabled"}
+    maintenance = {"maintenance_mode": "enable"}
+    assert admin.compute.put("/os-hosts/compute-1", json=maintenance, microversion="2.1").status_code == 501
+    assert admin.compute.get("/os-hosts/compute-1/reboot", microversion="2.1").status_code == 501
+    assert (
+        admin.compute.put("/os-hosts/compute-1", json={"status": "off"}, microversion="2.1").status_code
+        == 400
+    )
+    assert admin.compute.get("/os-hosts/nowhere", microversion="2.1").status_code == 404
+    assert admin.compute.get("/os-hosts", microversion="2.43").status_code == 404
+    assert demo.compute.get("/os-hosts", microversion="2.1").status_code == 403

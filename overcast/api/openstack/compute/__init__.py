@@ -13,6 +13,7 @@ from overcast.api.openstack.compute import (
     flavor_access,
     flavor_extra_specs,
     flavors,
+    hosts,
     hypervisors,
     images,
     instance_actions,
@@ -81,6 +82,7 @@ def build_router() -> APIRouter:
     router.include_router(server_external_events.router, prefix=PREFIX)
     router.include_router(networks_proxy.router, prefix=PREFIX)
     router.include_router(extensions.router, prefix=PREFIX)
+    router.include_router(hosts.router, prefix=PREFIX)
     router.include_router(remote_consoles.router)  # its own paths: /compute/v2.1/... and /serial
     return router
 

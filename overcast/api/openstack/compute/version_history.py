@@ -219,7 +219,7 @@ HISTORY: tuple[Change, ...] = (
     _row(40, "implemented", "simple tenant usage limit/marker paging", _S + "usage.py"),
     _row(41, "implemented", "aggregates show uuid", _S + "aggregates.py"),
     _row(42, "implemented", "device tags accepted again on networks and bdm", _S + "schemas.py"),
-    _row(43, "absent", "os-hosts removed (never served)"),
+    _row(43, "implemented", "os-hosts removed (served up to 2.42)", _S + "hosts.py"),
     _row(
         44, "absent", "add/removeFixedIp, add/removeFloatingIp, os-virtual-interfaces removed (never served)"
     ),
