@@ -1,4 +1,4 @@
-"""Fixtures for tests against real servers (RabbitMQ; PostgreSQL's live in tests/conftest.py) and the
+"""Fixtures for tests against real servers (RabbitMQ, Swift; PostgreSQL's live in tests/conftest.py) and the
 network lab (namespaces standing for hosts and VMs)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import pytest
 
 from tests.integration.network_hosts import Lab
 from tests.support.rabbitmq import RabbitMQUnavailable, ensure_rabbitmq
+from tests.support.swift import SwiftCluster, SwiftUnavailable
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +20,19 @@ def rabbitmq_url() -> str:
         return ensure_rabbitmq()
     except RabbitMQUnavailable as exc:
         pytest.fail(f"RabbitMQ is needed by this test: {exc}")
+
+
+@pytest.fixture(scope="module")
+def swift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwiftCluster]:
+    """A one-node Swift on 127.0.0.1 (tempauth), for one test module."""
+    cluster = SwiftCluster(tmp_path_factory.mktemp("swift"))
+    try:
+        cluster.start()
+    except SwiftUnavailable as exc:
+        cluster.stop()
+        pytest.fail(f"Swift is needed by this test: {exc}")
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture

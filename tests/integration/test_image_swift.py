@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -18,20 +18,8 @@ from overcast.image.api import ImageAPI
 from overcast.image.patch import from_create_body
 from overcast.image.settings import ImageSettings
 from overcast.image.stores import FilesystemStore, Store, SwiftStore
-from tests.support.swift import KEY, USER, SwiftCluster, SwiftUnavailable
+from tests.support.swift import KEY, USER, SwiftCluster
 from tests.unit.image.stores.store_contract import MIB, StoreContract
-
-
-@pytest.fixture(scope="module")
-def swift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwiftCluster]:
-    cluster = SwiftCluster(tmp_path_factory.mktemp("swift"))
-    try:
-        cluster.start()
-    except SwiftUnavailable as exc:
-        cluster.stop()
-        pytest.fail(f"Swift is needed by this test: {exc}")
-    yield cluster
-    cluster.stop()
 
 
 def _listing(store: SwiftStore, container: str) -> set[str]:

@@ -5,31 +5,16 @@ fake-driver volume's bytes, leaving no object behind."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from overcast.image.settings import ImageSettings
 from overcast.image.stores import SwiftStore
 from overcast.volume.backup import BackupEngine, BackupSettings, build_backup_store
 from overcast.volume.drivers.fake import FakeVolumeDriver
-from tests.support.swift import KEY, USER, SwiftCluster, SwiftUnavailable
+from tests.support.swift import KEY, USER, SwiftCluster
 from tests.unit.volume.driver_contract import read_at, write_at
 
 MIB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def swift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwiftCluster]:
-    cluster = SwiftCluster(tmp_path_factory.mktemp("swift"))
-    try:
-        cluster.start()
-    except SwiftUnavailable as exc:
-        cluster.stop()
-        pytest.fail(f"Swift is needed by this test: {exc}")
-    yield cluster
-    cluster.stop()
 
 
 def objects(store: SwiftStore) -> set[str]:
