@@ -13,7 +13,6 @@ from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
 from sqlalchemy import select
 
-from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.db.models.block_device_mapping import BlockDeviceMapping
 from overcast.service import Service
 from overcast.virt.driver import DriverError
@@ -223,15 +222,16 @@ def test_an_admin_detaches_from_a_server_whose_host_is_down(
     volume = make_volume(demo, "data-down")
     demo.compute.create_volume_attachment(server, volume=volume.id)
     wait_volume(demo, volume, "in-use")
+    # os-services names the binary as Nova does (nova-compute) or as we do: either is the compute service.
     found = admin.compute.services()
-    service = next(s for s in found if s.host == COMPUTE_HOST and s.binary == COMPUTE_BINARY)
-    admin.compute.update_service_forced_down(service, COMPUTE_HOST, COMPUTE_BINARY, True)
+    service = next(s for s in found if s.host == COMPUTE_HOST and s.binary.endswith("-compute"))
+    admin.compute.update_service_forced_down(service, COMPUTE_HOST, service.binary, True)
     try:
         admin.compute.delete_volume_attachment(server, volume)
         wait_volume(demo, volume, "available")
         assert volumes.mappings(server.id) == []
     finally:
-        admin.compute.update_service_forced_down(service, COMPUTE_HOST, COMPUTE_BINARY, False)
+        admin.compute.update_service_forced_down(service, COMPUTE_HOST, service.binary, False)
     demo.compute.delete_server(server)
 
 
