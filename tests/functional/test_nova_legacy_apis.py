@@ -379,3 +379,27 @@ def test_os_hosts_up_to_2_42(admin: Connection, demo: Connection) -> None:
     assert admin.compute.get("/os-hosts/nowhere", microversion="2.1").status_code == 404
     assert admin.compute.get("/os-hosts", microversion="2.43").status_code == 404
     assert demo.compute.get("/os-hosts", microversion="2.1").status_code == 403
+
+
+def test_cold_migration_without_another_host_is_a_synchronous_400(
+    admin: Connection, demo: Connection
+) -> None:
+    server = demo.compute.create_server(name="alone", image_id=IMAGE_ID, flavor_id="1", networks="none")
+    server = demo.compute.wait_for_server(server, wait=60)
+    here = admin.compute.get_server(server.id).compute_host
+    others = [s for s in admin.compute.services() if s.binary == "nova-compute" and s.host != here]
+    for other in others:
+        admin.compute.disable_service(other)
+    try:
+        refused = admin.compute.post(
+            f"/servers/{server.id}/action", json={"migrate": None}, microversion="2.1"
+        )
+        assert refused.status_code == 400, refused.text
+        assert "No valid host was found. No valid host found for cold migrate" in refused.text
+        assert demo.compute.get_server(server.id).status == "ACTIVE"
+        assert admin.compute.get(f"/os-migrations?instance_uuid={server.id}").json()["migrations"] == []
+    finally:
+        for other in others:
+            admin.compute.enable_service(other)
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, wait=60)

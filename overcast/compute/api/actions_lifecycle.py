@@ -97,12 +97,26 @@ class ServerActionAPI(ActionAPI):
                     raise errors.BadRequest("Cannot migrate to the host where the server exists.")
                 if session.scalars(select(ComputeNode.id).where(ComputeNode.host == host)).first() is None:
                     raise errors.BadRequest(f"Compute host {host} could not be found.")
+            elif not self._other_hosts(session, instance.host):
+                # Nova schedules a cold migration before it answers: no other host is its 400.
+                raise errors.BadRequest("No valid host was found. No valid host found for cold migrate")
             chosen.append(self._begin_move(
                 session, ctxt, instance, instance_flavor(instance), migrations.COLD_MIGRATION, host
             ))  # fmt: skip
 
         self._start(ctxt, uuid, "migrate", ia.MIGRATE, prepare=prepare)
         self.conductor.migrate_server(ctxt, uuid, chosen[0])
+
+    def _other_hosts(self, session: Session, current: str | None) -> list[str]:
+        """The enabled compute hosts that are up, but the server's own."""
+        candidates = session.scalars(
+            select(ServiceRecord.host).where(
+                ServiceRecord.binary == COMPUTE_BINARY,
+                ServiceRecord.disabled.is_(False),
+                ServiceRecord.host != (current or ""),
+            )
+        )
+        return [host for host in candidates if compute_is_up(self.cloud, session, host)]
 
     def _begin_move(
         self,
