@@ -140,6 +140,8 @@ CREATE_BACKUP = "os_compute_api:os-create-backup"
 NETWORKS_LIST = "os_compute_api:os-networks:list"
 NETWORKS_SHOW = "os_compute_api:os-networks:view"
 EXTENSIONS = "os_compute_api:extensions"
+USAGE_AUDIT_LIST = "os_compute_api:os-instance-usage-audit-log:list"
+USAGE_AUDIT_SHOW = "os_compute_api:os-instance-usage-audit-log:show"
 HOSTS_LIST = "os_compute_api:os-hosts:list"
 HOSTS_SHOW = "os_compute_api:os-hosts:show"
 HOSTS_UPDATE = "os_compute_api:os-hosts:update"
@@ -519,6 +521,14 @@ RULES: tuple[DocumentedRule, ...] = (
         documented(rule, ADMIN, f"Host {action} (up to 2.42; 501: no driver here can).",
                    ("GET", f"{C}/os-hosts/{{host_name}}/{{action}}"))
         for action, rule in HOSTS_POWER.items()
+    ),
+    documented(
+        USAGE_AUDIT_LIST, ADMIN, "Show the last instance usage audit.",
+        ("GET", f"{C}/os-instance_usage_audit_log"),
+    ),
+    documented(
+        USAGE_AUDIT_SHOW, ADMIN, "Show the instance usage audit before a time.",
+        ("GET", f"{C}/os-instance_usage_audit_log/{{before_timestamp}}"),
     ),
     documented(
         SERVER_SECURITY_GROUPS_LIST, ADMIN_OR_READER, "List the security groups of a server's ports.",

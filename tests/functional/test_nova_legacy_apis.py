@@ -403,3 +403,20 @@ def test_cold_migration_without_another_host_is_a_synchronous_400(
             admin.compute.enable_service(other)
     demo.compute.delete_server(server)
     demo.compute.wait_for_delete(server, wait=60)
+
+
+def test_instance_usage_audit_log(cloud: InProcessCloud, admin: Connection, demo: Connection) -> None:
+    latest = admin.compute.get("/os-instance_usage_audit_log").json()["instance_usage_audit_logs"]
+    assert latest["num_hosts"] == latest["num_hosts_not_run"] == 2
+    assert latest["hosts_not_run"] == ["compute-1", "compute-2"]
+    assert latest["overall_status"] == "0 of 2 hosts done. 0 errors."
+    before = admin.compute.get("/os-instance_usage_audit_log/2024-03-15 10:00:00").json()
+    report = before["instance_usage_audit_logs"]
+    assert (report["period_beginning"], report["period_ending"]) == (
+        "2024-02-01 00:00:00",
+        "2024-03-01 00:00:00",
+    )
+    january = admin.compute.get("/os-instance_usage_audit_log/2024-01-02 00:00:00.5").json()
+    assert january["instance_usage_audit_logs"]["period_beginning"] == "2023-12-01 00:00:00"
+    assert admin.compute.get("/os-instance_usage_audit_log/yesterday").status_code == 400
+    assert demo.compute.get("/os-instance_usage_audit_log").status_code == 403

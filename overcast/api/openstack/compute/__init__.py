@@ -17,6 +17,7 @@ from overcast.api.openstack.compute import (
     hypervisors,
     images,
     instance_actions,
+    instance_usage_audit_log,
     interfaces,
     keypairs,
     limits,
@@ -83,6 +84,7 @@ def build_router() -> APIRouter:
     router.include_router(networks_proxy.router, prefix=PREFIX)
     router.include_router(extensions.router, prefix=PREFIX)
     router.include_router(hosts.router, prefix=PREFIX)
+    router.include_router(instance_usage_audit_log.router, prefix=PREFIX)
     router.include_router(remote_consoles.router)  # its own paths: /compute/v2.1/... and /serial
     return router
 
