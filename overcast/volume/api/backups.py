@@ -27,7 +27,7 @@ from overcast.errors import BadRequest, QuotaExceeded, RequestTooLarge
 from overcast.volume import policies, quotas, states
 from overcast.volume.api import access
 from overcast.volume.api.records import Record, timestamp
-from overcast.volume.api.snapshots import get_snapshot, read_page, scoped_query
+from overcast.volume.api.snapshots import ListOptions, get_snapshot, read_page, scoped_query
 from overcast.volume.api.volumes import check_metadata, check_text, strict_bool
 from overcast.volume.backup import BackupSettings
 from overcast.volume.data_records import (
@@ -137,32 +137,20 @@ class Backups:
             return backup_records(session, [backup])[0]
 
     def list(
-        self,
-        ctxt: RequestContext,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        sort: list[tuple[str, str]] | None = None,
-        marker: str | None = None,
-        limit: int | None = None,
-        all_projects: bool = False,
-        with_count: bool = False,
+        self, ctxt: RequestContext, options: ListOptions | None = None
     ) -> tuple[list[Record], int | None]:
+        options = options or ListOptions()
         policy.enforce(ctxt, policies.BACKUP_GET_ALL, {"project_id": ctxt.project_id})
         exact = ("name", "status", "volume_id", "id", "snapshot_id", "parent_id")
         stmt = scoped_query(
-            ctxt, Backup, dict(filters or {}), exact, policies.BACKUP_ALL_TENANTS if all_projects else None
+            ctxt,
+            Backup,
+            options.filters,
+            exact,
+            policies.BACKUP_ALL_TENANTS if options.all_projects else None,
         )
         with self.db.reader() as session:
-            rows, count = read_page(
-                session,
-                stmt,
-                Backup,
-                SORT_COLUMNS,
-                sort=sort,
-                marker=marker,
-                limit=limit,
-                with_count=with_count,
-            )
+            rows, count = read_page(session, stmt, Backup, SORT_COLUMNS, options)
             return backup_records(session, rows), count
 
     # --- create ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -88,6 +89,18 @@ def snapshot_records(session: Session, snapshots: list[Snapshot]) -> list[Record
     return [snapshot_record(snapshot, metadata[snapshot.id]) for snapshot in snapshots]
 
 
+@dataclass
+class ListOptions:
+    """A snapshot or backup list's filters (by column, `name~`, `metadata`), order, page and count."""
+
+    filters: dict[str, Any] = field(default_factory=dict)
+    sort: list[tuple[str, str]] | None = None
+    marker: str | None = None
+    limit: int | None = None
+    all_projects: bool = False
+    with_count: bool = False
+
+
 def scoped_query(
     ctxt: RequestContext,
     model: Any,
@@ -113,25 +126,23 @@ def scoped_query(
 
 
 def read_page(
-    session: Session,
-    stmt: Any,
-    model: Any,
-    sort_columns: Mapping[str, str],
-    *,
-    sort: list[tuple[str, str]] | None,
-    marker: str | None,
-    limit: int | None,
-    with_count: bool,
+    session: Session, stmt: Any, model: Any, sort_columns: Mapping[str, str], options: ListOptions
 ) -> tuple[list[Any], int | None]:
     """One page of `stmt` in the requested order (newest first by default), and the total if asked."""
-    count = session.scalar(select(func.count()).select_from(stmt.subquery())) if with_count else None
+    count = session.scalar(select(func.count()).select_from(stmt.subquery())) if options.with_count else None
     keys = []
-    for key, direction in sort or [("created_at", "desc")]:
+    for key, direction in options.sort or [("created_at", "desc")]:
         if key not in sort_columns:
             raise BadRequest(f"Invalid input received: Invalid sort key {key}.")
         keys.append((sort_columns[key], direction))
     page = paginate(
-        stmt, model, sort_keys=keys, marker=marker, limit=limit, marker_column="id", session=session
+        stmt,
+        model,
+        sort_keys=keys,
+        marker=options.marker,
+        limit=options.limit,
+        marker_column="id",
+        session=session,
     )
     return list(session.scalars(page)), count
 
@@ -162,24 +173,17 @@ class Snapshots:
             return snapshot_records(session, [snapshot])[0]
 
     def list(
-        self,
-        ctxt: RequestContext,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        sort: list[tuple[str, str]] | None = None,
-        marker: str | None = None,
-        limit: int | None = None,
-        all_projects: bool = False,
-        with_count: bool = False,
+        self, ctxt: RequestContext, options: ListOptions | None = None
     ) -> tuple[list[Record], int | None]:
+        options = options or ListOptions()
         policy.enforce(ctxt, policies.SNAPSHOT_GET_ALL, {"project_id": ctxt.project_id})
-        filters = dict(filters or {})
+        filters = options.filters
         stmt = scoped_query(
             ctxt,
             Snapshot,
             filters,
             ("name", "status", "volume_id", "id", "user_id"),
-            policies.SNAPSHOT_ALL_TENANTS if all_projects else None,
+            policies.SNAPSHOT_ALL_TENANTS if options.all_projects else None,
         )
         if filters.get("metadata"):
             for key, value in check_metadata(filters["metadata"]).items():
@@ -188,16 +192,7 @@ class Snapshots:
                 )
                 stmt = stmt.where(Snapshot.id.in_(matching))
         with self.db.reader() as session:
-            rows, count = read_page(
-                session,
-                stmt,
-                Snapshot,
-                SORT_COLUMNS,
-                sort=sort,
-                marker=marker,
-                limit=limit,
-                with_count=with_count,
-            )
+            rows, count = read_page(session, stmt, Snapshot, SORT_COLUMNS, options)
             return snapshot_records(session, rows), count
 
     # --- create ---------------------------------------------------------------------------------------

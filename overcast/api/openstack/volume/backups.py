@@ -11,7 +11,7 @@ from overcast import policy
 from overcast.api.deps import get_context
 from overcast.api.openstack.volume import common
 from overcast.api.openstack.volume import version_history as versions
-from overcast.api.openstack.volume.snapshots import ListQuery, admin_action
+from overcast.api.openstack.volume.snapshots import admin_action, list_options, page
 from overcast.context import RequestContext
 from overcast.errors import BadRequest
 from overcast.volume import policies
@@ -104,10 +104,10 @@ def create_backup(
 
 
 def _list(request: Request, ctxt: RequestContext, api: VolumeAPI, detail: bool) -> dict[str, Any]:
-    query = ListQuery.of(request, SORT_COLUMNS)
-    records, count = api.backups.list(ctxt, **query.arguments())
+    options = list_options(request, SORT_COLUMNS)
+    records, count = api.backups.list(ctxt, options)
     views = [backup_detail(request, ctxt, r) if detail else backup_summary(request, r) for r in records]
-    return query.page(request, "backups", records, views, count)
+    return page(request, "backups", records, views, count, options.limit)
 
 
 @routes.get(COLLECTION)

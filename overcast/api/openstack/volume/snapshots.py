@@ -4,7 +4,6 @@ the volume action `revert` (3.40)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -17,7 +16,7 @@ from overcast.context import RequestContext
 from overcast.errors import BadRequest
 from overcast.volume.api.records import Record
 from overcast.volume.api.service import VolumeAPI
-from overcast.volume.api.snapshots import SORT_COLUMNS
+from overcast.volume.api.snapshots import SORT_COLUMNS, ListOptions
 from overcast.volume.api.volumes import strict_bool
 
 routes = APIRouter()
@@ -95,47 +94,26 @@ def create_snapshot(
     return {"snapshot": snapshot_detail(request, record)}
 
 
-@dataclass(frozen=True)
-class ListQuery:
+def list_options(request: Request, sort_columns: Mapping[str, str]) -> ListOptions:
     """A snapshot or backup list's query string: filters (what is not a list parameter), sort, paging."""
+    params = request.query_params
+    return ListOptions(
+        filters={key: params[key] for key in params if key not in LIST_PARAMETERS},
+        sort=common.sort_param(request, sort_columns),
+        marker=params.get("marker"),
+        limit=common.limit_param(request),
+        all_projects=common.truthy(params.get("all_tenants")),
+        with_count=common.truthy(params.get("with_count")) and common.version(request) >= versions.WITH_COUNT,
+    )
 
-    filters: dict[str, Any]
-    sort: list[tuple[str, str]] | None
-    marker: str | None
-    limit: int | None
-    all_projects: bool
-    with_count: bool
 
-    @classmethod
-    def of(cls, request: Request, sort_columns: Mapping[str, str]) -> ListQuery:
-        params = request.query_params
-        return cls(
-            filters={key: params[key] for key in params if key not in LIST_PARAMETERS},
-            sort=common.sort_param(request, sort_columns),
-            marker=params.get("marker"),
-            limit=common.limit_param(request),
-            all_projects=common.truthy(params.get("all_tenants")),
-            with_count=common.truthy(params.get("with_count"))
-            and common.version(request) >= versions.WITH_COUNT,
-        )
-
-    def arguments(self) -> dict[str, Any]:
-        return {
-            "filters": self.filters,
-            "sort": self.sort,
-            "marker": self.marker,
-            "limit": self.limit,
-            "all_projects": self.all_projects,
-            "with_count": self.with_count,
-        }
-
-    def page(
-        self, request: Request, name: str, records: list[Record], views: list[Any], count: int | None
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {name: views, **common.next_link(request, name, records, self.limit)}
-        if count is not None:
-            body["count"] = count
-        return body
+def page(
+    request: Request, name: str, records: list[Record], views: list[Any], count: int | None, limit: int | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {name: views, **common.next_link(request, name, records, limit)}
+    if count is not None:
+        body["count"] = count
+    return body
 
 
 def admin_action(body: Any, handlers: Mapping[str, Callable[[Any], None]]) -> None:
@@ -149,12 +127,12 @@ def admin_action(body: Any, handlers: Mapping[str, Callable[[Any], None]]) -> No
 
 
 def _list(request: Request, ctxt: RequestContext, api: VolumeAPI, detail: bool) -> dict[str, Any]:
-    query = ListQuery.of(request, SORT_COLUMNS)
-    if "metadata" in query.filters:
-        query.filters["metadata"] = metadata_filter(query.filters["metadata"])
-    records, count = api.snapshots.list(ctxt, **query.arguments())
+    options = list_options(request, SORT_COLUMNS)
+    if "metadata" in options.filters:
+        options.filters["metadata"] = metadata_filter(options.filters["metadata"])
+    records, count = api.snapshots.list(ctxt, options)
     views = [snapshot_detail(request, r) if detail else snapshot_summary(r) for r in records]
-    return query.page(request, "snapshots", records, views, count)
+    return page(request, "snapshots", records, views, count, options.limit)
 
 
 @routes.get(COLLECTION)

@@ -15,6 +15,7 @@ from overcast.errors import BadRequest, Forbidden, NotFound, RequestTooLarge
 from overcast.volume import states
 from overcast.volume.api.backups import BackupRequest
 from overcast.volume.api.service import VolumeAPI
+from overcast.volume.api.snapshots import ListOptions
 from tests.unit.volume.data_support import CHUNK, InProcessHost, read_volume, usage, write_volume
 from tests.unit.volume.volume_api_support import ADMIN, ALICE, BOB
 
@@ -135,7 +136,7 @@ def test_backup_of_a_snapshot_and_the_admin_actions(cloud: tuple[VolumeAPI, InPr
     with pytest.raises(Forbidden):
         api.backups.delete(ALICE, backup["id"], force=True)
     api.backups.delete(ADMIN, backup["id"], force=True)
-    assert api.backups.list(ADMIN, all_projects=True)[0] == []
+    assert api.backups.list(ADMIN, ListOptions(all_projects=True))[0] == []
 
 
 def test_a_host_that_dies_mid_backup_leaves_error_and_the_volume_usable(

@@ -9,6 +9,7 @@ import pytest
 from overcast.errors import BadRequest, Forbidden, NotFound, RequestTooLarge
 from overcast.volume import states
 from overcast.volume.api.service import VolumeAPI
+from overcast.volume.api.snapshots import ListOptions
 from overcast.volume.drivers.base import GiB
 from tests.unit.volume.data_support import InProcessHost, read_volume, usage, write_volume
 from tests.unit.volume.volume_api_support import ADMIN, ALICE, BOB
@@ -91,13 +92,13 @@ def test_update_metadata_and_filters(cloud: tuple[VolumeAPI, InProcessHost]) -> 
     api.snapshots.delete_metadata_item(ALICE, one["id"], "c")
     with pytest.raises(NotFound):
         api.snapshots.delete_metadata_item(ALICE, one["id"], "c")
-    names = [s["name"] for s in api.snapshots.list(ALICE, filters={"name": "uno"})[0]]
+    names = [s["name"] for s in api.snapshots.list(ALICE, ListOptions(filters={"name": "uno"}))[0]]
     assert names == ["uno"]
-    ordered = api.snapshots.list(ALICE, sort=[("name", "asc")], limit=1)[0]
+    ordered = api.snapshots.list(ALICE, ListOptions(sort=[("name", "asc")], limit=1))[0]
     assert [s["name"] for s in ordered] == ["two"]
-    assert api.snapshots.list(ALICE, with_count=True)[1] == 2
+    assert api.snapshots.list(ALICE, ListOptions(with_count=True))[1] == 2
     with pytest.raises(BadRequest, match="sort key"):
-        api.snapshots.list(ALICE, sort=[("bogus", "asc")])
+        api.snapshots.list(ALICE, ListOptions(sort=[("bogus", "asc")]))
 
 
 def test_other_projects_and_non_admins(cloud: tuple[VolumeAPI, InProcessHost]) -> None:
@@ -117,7 +118,7 @@ def test_other_projects_and_non_admins(cloud: tuple[VolumeAPI, InProcessHost]) -
     with pytest.raises(BadRequest, match="must be available or error"):
         api.snapshots.delete(ALICE, snapshot["id"])
     api.snapshots.delete(ADMIN, snapshot["id"], force=True)
-    assert api.snapshots.list(ADMIN, all_projects=True)[0] == []
+    assert api.snapshots.list(ADMIN, ListOptions(all_projects=True))[0] == []
 
 
 def test_revert_to_the_latest_snapshot_only(cloud: tuple[VolumeAPI, InProcessHost]) -> None:
