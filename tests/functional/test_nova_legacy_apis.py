@@ -72,6 +72,11 @@ def test_security_group_proxies_in_novas_format(demo: Connection) -> None:
     icmp_rule = next(rule for rule in neutron_rules if rule.protocol == "icmp")
     assert (icmp_rule.port_range_min, icmp_rule.port_range_max) == (None, None)
 
+    assert demo.compute.get("/os-security-groups?limit=x", microversion="2.1").status_code == 400
+    assert (
+        len(demo.compute.get("/os-security-groups?limit=1", microversion="2.1").json()["security_groups"])
+        == 1
+    )
     listed = demo.compute.get("/os-security-groups", microversion="2.1").json()["security_groups"]
     default = next(one for one in listed if one["name"] == "default")
     members = [rule for rule in default["rules"] if rule["group"]]

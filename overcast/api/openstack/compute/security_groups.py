@@ -13,7 +13,13 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 
 from overcast import errors, policy
 from overcast.api.openstack.compute import version_history as v
-from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_bool, require_version
+from overcast.api.openstack.compute.common import (
+    ComputeRequest,
+    compute_request,
+    parse_bool,
+    parse_int,
+    require_version,
+)
 from overcast.api.openstack.compute.microversion import MIN_VERSION
 from overcast.compute import policies as rules
 from overcast.compute.api.security_group_proxy import WHOLE_RANGE_PROTOCOLS, LegacyRule, SecurityGroupProxy
@@ -121,9 +127,9 @@ def list_groups(request: Request, req: ComputeRequest = Depends(compute_request)
     proxy = _proxy(req, rules.SECURITY_GROUPS_GET)
     everyone = parse_bool("all_tenants", request.query_params.get("all_tenants")) or False
     found = proxy.list(req.context, everyone)
-    offset = int(request.query_params.get("offset") or 0)
-    limit = request.query_params.get("limit")
-    page = found[offset:] if limit is None else found[offset : offset + int(limit)]
+    offset = parse_int("offset", request.query_params.get("offset")) or 0
+    limit = parse_int("limit", request.query_params.get("limit"))
+    page = found[offset:] if limit is None else found[offset : offset + limit]
     return {"security_groups": _views(req, page)}
 
 
