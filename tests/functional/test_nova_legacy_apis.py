@@ -159,8 +159,11 @@ def test_compute_image_proxy_up_to_2_35(cloud: InProcessCloud, demo: Connection)
     snapshot = demo.compute.get(f"/images/{snapshot_id}", microversion="2.1").json()["image"]
     assert snapshot["server"]["id"] == server.id and snapshot["metadata"]["image_type"] == "snapshot"
     base = f"/images/{snapshot_id}/metadata"
-    added = demo.compute.post(base, json={"metadata": {"color": "blue"}}, microversion="2.1")
+    added = demo.compute.post(
+        base, json={"metadata": {"color": "blue", "os/~arch": "x86"}}, microversion="2.1"
+    )
     assert added.status_code == 200 and added.json()["metadata"]["color"] == "blue"
+    assert added.json()["metadata"]["os/~arch"] == "x86"
     item = demo.compute.put(f"{base}/color", json={"meta": {"color": "red"}}, microversion="2.1")
     assert item.status_code == 200 and item.json() == {"meta": {"color": "red"}}
     mismatch = demo.compute.put(f"{base}/color", json={"meta": {"shade": "red"}}, microversion="2.1")

@@ -174,14 +174,19 @@ def _metadata_body(body: Any, key: str) -> dict[str, str]:
     return dict(given)
 
 
+def _pointer(name: str) -> str:
+    """A property's JSON pointer (a key may hold '/' or '~')."""
+    return "/" + name.replace("~", "~0").replace("/", "~1")
+
+
 def _write(images: ImageAPI, req: ComputeRequest, record: ImageRecord, wanted: dict[str, str]) -> ImageRecord:
     """Make the image's properties `wanted` (a JSON-patch of the difference, through the image service)."""
     current = record.image.properties
     operations: list[dict[str, Any]] = [
-        {"op": "remove", "path": f"/{name}"} for name in current if name not in wanted
+        {"op": "remove", "path": _pointer(name)} for name in current if name not in wanted
     ]
     operations += [
-        {"op": "add", "path": f"/{name}", "value": value}
+        {"op": "add", "path": _pointer(name), "value": value}
         for name, value in wanted.items()
         if current.get(name) != value
     ]
