@@ -54,6 +54,12 @@ def demo(cloud: InProcessCloud) -> Connection:
     return connection
 
 
+@pytest.fixture(scope="module")
+def demo_token(cloud: InProcessCloud) -> str:
+    """One login for the module's raw requests (a login per request meets the login rate limit)."""
+    return project_token(cloud, "demo")
+
+
 def wait_for(get: Any, resource_id: str, status: str) -> Any:
     def reached() -> Any:
         found = get(resource_id)
@@ -143,7 +149,7 @@ def test_full_incremental_restore_and_volume_from_backup_with_openstacksdk(
     demo.block_storage.wait_for_delete(full, wait=30)
 
 
-def test_bad_input_is_a_clear_4xx(cloud: InProcessCloud, demo: Connection) -> None:
+def test_bad_input_is_a_clear_4xx(cloud: InProcessCloud, demo: Connection, demo_token: str) -> None:
     big = new_volume(demo, size=2, name="big")
     small = new_volume(demo, size=1, name="small")
     backup = demo.block_storage.create_backup(volume_id=big.id)
@@ -152,7 +158,7 @@ def test_bad_input_is_a_clear_4xx(cloud: InProcessCloud, demo: Connection) -> No
         demo.block_storage.restore_backup(backup.id, volume=small.id)
     assert demo.block_storage.get_volume(small.id).status == "available"
 
-    token = project_token(cloud, "demo")
+    token = demo_token
     base = f"{cloud.base_url}/volume/v3"
     headers = {"X-Auth-Token": token, "OpenStack-API-Version": "volume 3.60"}
     # An in-use volume without force (before 3.66).
@@ -319,10 +325,12 @@ def test_transfer_without_snapshots_with_openstacksdk(cloud: InProcessCloud, dem
     assert demo.block_storage.get_snapshot(snapshot.id).project_id == demo.current_project_id
 
 
-def test_in_use_snapshot_needs_no_force_from_3_66(cloud: InProcessCloud, demo: Connection) -> None:
+def test_in_use_snapshot_needs_no_force_from_3_66(
+    cloud: InProcessCloud, demo: Connection, demo_token: str
+) -> None:
     volume = new_volume(demo, name="attached")
     cloud.cloud.db.write(lambda s: states.change_status(s, volume.id, {states.AVAILABLE}, states.IN_USE))
-    headers = {"X-Auth-Token": project_token(cloud, "demo"), "OpenStack-API-Version": "volume 3.66"}
+    headers = {"X-Auth-Token": demo_token, "OpenStack-API-Version": "volume 3.66"}
     url = f"{cloud.base_url}/volume/v3/snapshots"
     made = httpx.post(url, headers=headers, json={"snapshot": {"volume_id": volume.id}})
     assert made.status_code == 202, made.text
@@ -366,12 +374,12 @@ ODD_REQUESTS: list[tuple[str, str, Any]] = [
 
 @pytest.mark.parametrize(("method", "path", "body"), ODD_REQUESTS)
 def test_odd_requests_are_4xx_in_cinders_shape(
-    cloud: InProcessCloud, demo: Connection, method: str, path: str, body: Any
+    cloud: InProcessCloud, demo: Connection, method: str, path: str, body: Any, demo_token: str
 ) -> None:
     volume = demo.block_storage.find_volume("odd-input", ignore_missing=True) or new_volume(
         demo, name="odd-input"
     )
-    headers = {"X-Auth-Token": project_token(cloud, "demo"), "OpenStack-API-Version": "volume 3.71"}
+    headers = {"X-Auth-Token": demo_token, "OpenStack-API-Version": "volume 3.71"}
     url = f"{cloud.base_url}/volume/v3{path.replace('{volume}', volume.id)}"
     payload = json.loads(json.dumps(body).replace("{volume}", volume.id)) if body is not None else None
     answer = httpx.request(method, url, headers=headers, json=payload, timeout=30)
@@ -380,11 +388,11 @@ def test_odd_requests_are_4xx_in_cinders_shape(
     assert answer.json()[kind]["code"] == answer.status_code
 
 
-def test_snapshot_metadata_routes(cloud: InProcessCloud, demo: Connection) -> None:
+def test_snapshot_metadata_routes(cloud: InProcessCloud, demo: Connection, demo_token: str) -> None:
     volume = new_volume(demo, name="meta-source")
     snapshot = demo.block_storage.create_snapshot(volume_id=volume.id, metadata={"a": "1"})
     base = f"{cloud.base_url}/volume/v3/snapshots/{snapshot.id}/metadata"
-    headers = {"X-Auth-Token": project_token(cloud, "demo")}
+    headers = {"X-Auth-Token": demo_token}
     assert httpx.post(base, headers=headers, json={"metadata": {"b": "2"}}).json() == {
         "metadata": {"a": "1", "b": "2"}
     }
