@@ -1,7 +1,7 @@
 """identity: endpoint groups and project endpoints (OS-EP-FILTER), unified limits, the policies API,
 trusts (and their revocations), federation resources
 
-Revision ID: 0026b_identity_resources
+Revision ID: 0029_identity_resources
 Revises: 0026_identity_inherited_system
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 from overcast.db.types import UTCDateTime
 
-revision = '0026b_identity_resources'
+revision = '0029_identity_resources'
 down_revision = '0026_identity_inherited_system'
 branch_labels = None
 depends_on = None

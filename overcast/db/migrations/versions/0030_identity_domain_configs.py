@@ -1,14 +1,14 @@
 """identity: domain-specific configurations; an endpoint group's description may be null
 
-Revision ID: 0026c_identity_domain_configs
-Revises: 0026b_identity_resources
+Revision ID: 0030_identity_domain_configs
+Revises: 0029_identity_resources
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0026c_identity_domain_configs'
-down_revision = '0026b_identity_resources'
+revision = '0030_identity_domain_configs'
+down_revision = '0029_identity_resources'
 branch_labels = None
 depends_on = None
 
