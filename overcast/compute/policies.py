@@ -137,6 +137,7 @@ SERVER_SECURITY_GROUPS_LIST = "os_compute_api:os-security-groups:list"
 IMAGES_PROXY = "os_compute_api:image-metadata"
 EXTERNAL_EVENTS = "os_compute_api:os-server-external-events:create"
 CREATE_BACKUP = "os_compute_api:os-create-backup"
+TRIGGER_CRASH_DUMP = "os_compute_api:servers:trigger_crash_dump"
 NETWORKS_LIST = "os_compute_api:os-networks:list"
 NETWORKS_SHOW = "os_compute_api:os-networks:view"
 EXTENSIONS = "os_compute_api:extensions"
@@ -458,6 +459,7 @@ RULES: tuple[DocumentedRule, ...] = (
     ),
     _action(CONSOLE_OUTPUT, ADMIN_OR_MEMBER, "os-getConsoleOutput", "Read a server's console log"),
     _action(CREATE_BACKUP, ADMIN_OR_MEMBER, "createBackup", "Back a server up into a rotated image"),
+    _action(TRIGGER_CRASH_DUMP, ADMIN_OR_MEMBER, "trigger_crash_dump", "Send a server's guest an NMI (2.17)"),
     documented(
         SECURITY_GROUPS_GET, ADMIN_OR_READER, "List security groups (proxy, up to 2.35).",
         ("GET", f"{C}/os-security-groups"),

@@ -83,6 +83,10 @@ class ComputeAPI(ServiceRPCAPI):
             ctxt, "set_admin_password", instance_uuid=instance_uuid, password=password
         )
 
+    def trigger_crash_dump(self, ctxt: RequestContext, host: str, instance_uuid: str) -> None:
+        """A call, not a cast: a driver that cannot inject an NMI is the request's 400, as in Nova."""
+        self.client.prepare(host=host).call(ctxt, "trigger_crash_dump", instance_uuid=instance_uuid)
+
     def get_console_output(self, ctxt: RequestContext, host: str, instance_uuid: str) -> str:
         output: str = self.client.prepare(host=host).call(
             ctxt, "get_console_output", instance_uuid=instance_uuid

@@ -226,6 +226,8 @@ ACTIONS: Final[dict[str, Action]] = {
         _row("attach_volume", "attach_volume", (ACTIVE, PAUSED, STOPPED, RESIZED), None, UNCHANGED),
         _row("detach_volume", "detach_volume", (ACTIVE, PAUSED, STOPPED, RESIZED), None, UNCHANGED),
         _row("swap_volume", "swap_volume", (ACTIVE, PAUSED, RESIZED), None, UNCHANGED),
+        _row("trigger_crash_dump", "trigger_crash_dump", (ACTIVE, PAUSED, RESCUED, RESIZED, ERROR), None,
+             UNCHANGED),
         _row("get_console_output", "os-getConsoleOutput", ANY, None, UNCHANGED,
              task_states=tuple(t for t in TASK_STATES if t not in (DELETING, MIGRATING))),
     )

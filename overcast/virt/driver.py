@@ -382,6 +382,10 @@ class ComputeDriver(ABC):
     def get_console_output(self, ctxt: RequestContext, uuid: str) -> str:
         raise ActionNotSupported("This compute driver cannot show console output.")
 
+    def trigger_crash_dump(self, uuid: str) -> None:
+        """Send the guest a non-maskable interrupt (its kernel's crash dump, if configured)."""
+        raise ActionNotSupported("Triggering crash dump is not supported.")
+
     def get_serial_console(self, uuid: str) -> dict[str, Any]:
         """Where the VM's interactive serial port listens: {"kind": "tcp", "host": ..., "port": ...} or
         {"kind": "unix", "path": ...} (a socket only a proxy on the same host can reach)."""

@@ -429,6 +429,15 @@ class FakeDriver(ComputeDriver):
             )
 
     @injectable
+    def trigger_crash_dump(self, uuid: str) -> None:
+        with self.hypervisor.lock:
+            vm = self.hypervisor.get(uuid)
+            if vm.state not in (PowerState.RUNNING, PowerState.PAUSED):
+                raise InstanceActionInvalid(f"Cannot trigger_crash_dump instance {uuid}: it is not running.")
+            vm.nmis += 1
+            vm.console.append("Uhhuh. NMI received for unknown reason on CPU 0.")
+
+    @injectable
     def get_console_output(self, ctxt: RequestContext, uuid: str) -> str:
         with self.hypervisor.lock:
             vm = self.hypervisor.get(uuid)

@@ -54,6 +54,7 @@ class FakeVM:
     # volume id -> {"connection_info", "mountpoint", "size_bytes"?}: what is plugged in
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
     moved_disk: bytes | None = None  # what a cold move to another host received through the image service
+    nmis: int = 0  # trigger_crash_dump's interrupts received
 
 
 def volumes_of(spec: InstanceSpec) -> dict[str, dict[str, Any]]:

@@ -428,3 +428,23 @@ def test_instance_usage_audit_log(cloud: InProcessCloud, admin: Connection, demo
     assert january["instance_usage_audit_logs"]["period_beginning"] == "2023-12-01 00:00:00"
     assert admin.compute.get("/os-instance_usage_audit_log/yesterday").status_code == 400
     assert demo.compute.get("/os-instance_usage_audit_log").status_code == 403
+
+
+def test_trigger_crash_dump_from_2_17(cloud: InProcessCloud, demo: Connection) -> None:
+    server = demo.compute.create_server(name="crashy", image_id=IMAGE_ID, flavor_id="1", networks="none")
+    server = demo.compute.wait_for_server(server, wait=60)
+    driver = next(d for d in cloud.drivers.values() if server.id in d.hypervisor.vms)
+    path = f"/servers/{server.id}/action"
+    too_old = demo.compute.post(path, json={"trigger_crash_dump": None}, microversion="2.16")
+    assert too_old.status_code == 400, too_old.text
+    assert demo.compute.post(path, json={"trigger_crash_dump": {}}, microversion="2.17").status_code == 400
+    sent = demo.compute.post(path, json={"trigger_crash_dump": None}, microversion="2.17")
+    assert sent.status_code == 202, sent.text
+    assert driver.hypervisor.vms[server.id].nmis == 1
+    assert "NMI received" in demo.compute.get_server_console_output(server)["output"]
+    demo.compute.stop_server(server)
+    demo.compute.wait_for_server(server, status="SHUTOFF", wait=60)
+    stopped = demo.compute.post(path, json={"trigger_crash_dump": None}, microversion="2.17")
+    assert stopped.status_code == 409, stopped.text
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, wait=60)

@@ -124,6 +124,10 @@ class PowerActions(HostEndpoint):
 
     # --- inspection -------------------------------------------------------------------------------
     @rpc_method
+    def trigger_crash_dump(self, ctxt: RequestContext, instance_uuid: str) -> None:
+        self.driver.trigger_crash_dump(instance_uuid)
+
+    @rpc_method
     def get_console_output(self, ctxt: RequestContext, instance_uuid: str) -> str:
         return self.driver.get_console_output(ctxt, instance_uuid)
 

@@ -294,6 +294,11 @@ class QemuDriver(ComputeDriver):
             self._runtime.execute(vm, "stop")
             self._runtime.set_state(vm, PowerState.PAUSED)
 
+    def trigger_crash_dump(self, uuid: str) -> None:
+        with self._vms.locked(uuid, built=True) as vm:
+            self._require(vm, "trigger_crash_dump", PowerState.RUNNING, PowerState.PAUSED)
+            self._runtime.execute(vm, "inject-nmi")
+
     def unpause(self, ctxt: RequestContext, uuid: str) -> None:
         with self._vms.locked(uuid, built=True) as vm:
             self._require(vm, "unpause", PowerState.PAUSED)

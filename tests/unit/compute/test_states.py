@@ -55,6 +55,9 @@ NOVA: dict[str, tuple[frozenset[str], frozenset[str | None], str | None, str]] =
     "attach_volume": (frozenset({"active", "paused", "stopped", "resized"}), IDLE, None, "active"),
     "detach_volume": (frozenset({"active", "paused", "stopped", "resized"}), IDLE, None, "active"),
     "swap_volume": (frozenset({"active", "paused", "resized"}), IDLE, None, "active"),
+    "trigger_crash_dump": (
+        frozenset({"active", "paused", "rescued", "resized", "error"}), IDLE, None, "active",
+    ),
 }  # fmt: skip
 
 UUID = "0b5e8a8c-1111-4c3e-9a57-7f6a2c0d9e11"

@@ -165,6 +165,18 @@ def _tail(output: str, length: int | None) -> str:
     return "\n".join(output.split("\n")[-length:]) if length else ""
 
 
+def _trigger_crash_dump(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    if req.version < v.CRASH_DUMP:
+        raise errors.BadRequest("There is no such action: trigger_crash_dump")
+    if value is not None:
+        raise errors.BadRequest(
+            f"Invalid input for field/attribute trigger_crash_dump. Value: {value}. "
+            f"{value!r} is not of type 'null'"
+        )
+    req.service.actions.trigger_crash_dump(req.context, uuid)
+    return _accepted()
+
+
 def _console_output(req: ComputeRequest, uuid: str, value: Any) -> Response:
     body = (
         schemas.parse("os-getConsoleOutput", schemas.ConsoleOutput | None, value) or schemas.ConsoleOutput()
@@ -220,6 +232,7 @@ ACTIONS: dict[str, Entry] = {
     "rebuild": Entry(rules.REBUILD, _rebuild),
     "createImage": Entry(rules.CREATE_IMAGE, _create_image),
     "createBackup": Entry(rules.CREATE_BACKUP, _create_backup),
+    "trigger_crash_dump": Entry(rules.TRIGGER_CRASH_DUMP, _trigger_crash_dump),
     "os-getConsoleOutput": Entry(rules.CONSOLE_OUTPUT, _console_output),
     "os-getSerialConsole": Entry(rules.REMOTE_CONSOLES, remote_consoles.get_serial_console_action),
     "shelve": Entry(rules.SHELVE, _simple("shelve", "shelve")),
