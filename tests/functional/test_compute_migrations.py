@@ -160,10 +160,6 @@ def test_migrate_to_a_named_host_then_revert(
         with pytest.raises(sdk_exceptions.BadRequestException):
             admin.compute.migrate_server(server, host=wrong)
     assert records(cloud, server.id) == []  # a refused move leaves no record behind
-    old_microversion = compute(
-        admin, "POST", f"/servers/{server.id}/action", json={"migrate": {"host": dest}}, microversion="2.55"
-    )
-    assert old_microversion.status_code == 400
     admin.compute.migrate_server(server, host=dest)
     assert settled(admin, server.id, "VERIFY_RESIZE").compute_host == dest
     demo.compute.revert_server_resize(server)
