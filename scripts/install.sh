@@ -38,6 +38,15 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "$with_tests" = 1 ]; then
     .venv/bin/python -m pip install -q -e ".[test]"
+    # openstacksdk's functional tests (tests/compat/) come from the sdist of the installed version.
+    sdk_version=$(.venv/bin/python -c 'from importlib.metadata import version; print(version("openstacksdk"))')
+    if [ ! -d ".venv/share/openstacksdk-$sdk_version" ]; then
+        sdk_download=$(mktemp -d)
+        .venv/bin/python -m pip download -q --no-binary :all: --no-deps -d "$sdk_download" "openstacksdk==$sdk_version"
+        mkdir -p .venv/share
+        tar -xzf "$sdk_download/openstacksdk-$sdk_version.tar.gz" -C .venv/share
+        rm -rf "$sdk_download"
+    fi
 else
     .venv/bin/python -m pip install -q -e .
 fi
