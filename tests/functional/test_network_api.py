@@ -220,7 +220,6 @@ def test_standard_tags(demo: Connection) -> None:
     [
         ({"cidr": "10.0.0.0/33"}, 400, "InvalidInput"),
         ({"cidr": "not-a-cidr"}, 400, "InvalidInput"),
-        ({"cidr": "10.0.0.1/24"}, 400, "InvalidInput"),
         ({"cidr": "10.50.0.0/24", "gateway_ip": "10.51.0.1"}, 400, "InvalidInput"),
         (
             {"cidr": "10.50.0.0/24", "allocation_pools": [{"start": "10.50.0.10", "end": "10.50.1.5"}]},

@@ -43,7 +43,8 @@ def parse_ip(text: Any, what: str = "ip_address") -> IPv4:
 
 
 def parse_cidr(text: Any) -> ipaddress.IPv4Network:
-    """A subnet's CIDR, which must name its network address (Neutron refuses 10.0.0.1/24 too)."""
+    """A subnet's CIDR, normalised to its network address as Neutron stores it (10.99.99.0/16 is taken as
+    10.99.0.0/16); a spelling that is not address/prefix in canonical form names the one to use."""
     if not isinstance(text, str) or "/" not in text:
         raise InvalidInput(f"'{text}' is not a valid IP subnet.")
     try:
@@ -52,7 +53,7 @@ def parse_cidr(text: Any) -> ipaddress.IPv4Network:
         raise InvalidInput(f"'{text}' is not a valid IP subnet.") from None
     if not isinstance(loose, ipaddress.IPv4Network):
         raise InvalidInput(f"'{text}' is not an IPv4 subnet: only IPv4 is supported.")
-    if str(loose) != text:
+    if str(ipaddress.ip_interface(text)) != text:
         raise InvalidInput(f"'{text}' isn't a recognized IP subnet cidr, '{loose}' is recommended.")
     if loose.prefixlen > LONGEST_PREFIX or loose.prefixlen < 1:
         raise InvalidInput(f"'{text}': an IPv4 subnet's prefix length must be 1 to {LONGEST_PREFIX}.")

@@ -23,7 +23,6 @@ CIDR = ipaddress.IPv4Network("10.0.0.0/24")
         "10.0.0.0/33",
         "10.0.0.0",
         "fd00::/64",
-        "10.0.0.1/24",
         "",
         "a.b.c.d/8",
         "10.0.0.0/31",
@@ -37,10 +36,11 @@ def test_bad_cidrs_are_invalid_input(text: object) -> None:
         ipam.parse_cidr(text)
 
 
-def test_a_cidr_with_host_bits_names_the_one_to_use() -> None:
-    with pytest.raises(InvalidInput, match=r"'10\.0\.0\.0/24' is recommended"):
-        ipam.parse_cidr("10.0.0.1/24")
+def test_a_cidr_with_host_bits_is_its_network_and_an_odd_spelling_names_the_one_to_use() -> None:
+    assert ipam.parse_cidr("10.99.99.0/16") == ipaddress.IPv4Network("10.99.0.0/16")  # as Neutron stores it
     assert ipam.parse_cidr("10.0.0.0/30") == ipaddress.IPv4Network("10.0.0.0/30")
+    with pytest.raises(InvalidInput, match=r"'10\.0\.0\.0/24' is recommended"):
+        ipam.parse_cidr("10.0.0.0/024")
 
 
 def test_default_pools_leave_out_the_gateway() -> None:
