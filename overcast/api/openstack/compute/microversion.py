@@ -8,6 +8,7 @@ response below /compute/v2.1 carries both headers and ``Vary`` naming them, erro
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -80,12 +81,30 @@ def version_headers(version: APIVersion) -> dict[str, str]:
     return {NEW_HEADER: f"{SERVICE_TYPE} {version}", LEGACY_HEADER: str(version), "Vary": VARY}
 
 
-class MicroversionMiddleware:
-    """Pure ASGI, scoped to one path prefix; stores the version on request.state.compute_api_version."""
+@dataclass(frozen=True)
+class VersionedAPI:
+    """What differs between the APIs that take microversions (compute here, block storage too)."""
 
-    def __init__(self, app: ASGIApp, prefix: str) -> None:
+    state_key: str
+    vary: str
+    version_of: Callable[[Headers], APIVersion]  # BadRequest/NotAcceptable for a version it cannot serve
+    headers_for: Callable[[APIVersion], dict[str, str]]
+
+
+def _compute_version(headers: Headers) -> APIVersion:
+    return negotiate(requested_version_text(headers))
+
+
+COMPUTE = VersionedAPI(STATE_KEY, VARY, _compute_version, version_headers)
+
+
+class MicroversionMiddleware:
+    """Pure ASGI, scoped to one path prefix; stores the version on request.state under the API's key."""
+
+    def __init__(self, app: ASGIApp, prefix: str, api: VersionedAPI = COMPUTE) -> None:
         self.app = app
         self.prefix = prefix.rstrip("/")
+        self.api = api
 
     def _applies(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")
@@ -95,14 +114,16 @@ class MicroversionMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            version = negotiate(requested_version_text(Headers(scope=scope)))
+            version = self.api.version_of(Headers(scope=scope))
         except errors.OvercastError as error:
             # The negotiated version is unknown here, so answer with the range's bounds only.
-            response = JSONResponse(error.to_body(), status_code=error.status, headers={"Vary": VARY})
+            response = JSONResponse(
+                error.to_body(), status_code=error.status, headers={"Vary": self.api.vary}
+            )
             await response(scope, receive, send)
             return
-        scope.setdefault("state", {})[STATE_KEY] = version
-        echo = version_headers(version)
+        scope.setdefault("state", {})[self.api.state_key] = version
+        echo = self.api.headers_for(version)
 
         async def send_with_version(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.middleware import Middleware
 
 from overcast.api.auth import readable_without_token
+from overcast.api.openstack.compute.microversion import MicroversionMiddleware
 from overcast.api.openstack.volume import (
     actions,
     attachments,
@@ -22,7 +23,7 @@ from overcast.api.openstack.volume import (
     volumes,
 )
 from overcast.api.openstack.volume.common import PROJECT_PREFIX, ROOT, V3, project_in_path
-from overcast.api.openstack.volume.microversion import VolumeMicroversionMiddleware
+from overcast.api.openstack.volume.microversion import VOLUME
 from overcast.volume.api.service import VolumeAPI
 
 PUBLIC_PATHS = readable_without_token(ROOT, V3)
@@ -50,4 +51,4 @@ def install(app: FastAPI, service: VolumeAPI) -> None:
         raise RuntimeError("install() must run before the app serves its first request")
     app.state.volume = service
     app.include_router(build_router())
-    app.user_middleware.append(Middleware(VolumeMicroversionMiddleware, prefix=V3))
+    app.user_middleware.append(Middleware(MicroversionMiddleware, prefix=V3, api=VOLUME))

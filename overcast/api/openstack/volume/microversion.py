@@ -6,13 +6,10 @@ Every response below /volume/v3 carries the header and `Vary`, errors included.
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.datastructures import Headers
 
-from overcast import errors
 from overcast.api.openstack.compute import microversion as compute_microversion
-from overcast.api.openstack.compute.microversion import APIVersion
+from overcast.api.openstack.compute.microversion import APIVersion, VersionedAPI
 
 SERVICE_TYPE = "volume"
 HEADER = "OpenStack-API-Version"
@@ -38,34 +35,14 @@ def negotiate(text: str | None) -> APIVersion:
     return compute_microversion.negotiate(text, MIN_VERSION, MAX_VERSION)
 
 
-class VolumeMicroversionMiddleware:
-    """Pure ASGI, scoped to /volume/v3; stores the version on request.state.volume_api_version."""
+def _volume_version(headers: Headers) -> APIVersion:
+    return negotiate(requested_version_text(headers))
 
-    def __init__(self, app: ASGIApp, prefix: str) -> None:
-        self.app = app
-        self.prefix = prefix.rstrip("/")
 
-    def _applies(self, path: str) -> bool:
-        return path == self.prefix or path.startswith(self.prefix + "/")
+def _echo(version: APIVersion) -> dict[str, str]:
+    return {HEADER: f"{SERVICE_TYPE} {version}", "Vary": HEADER}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._applies(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        try:
-            version = negotiate(requested_version_text(Headers(scope=scope)))
-        except errors.OvercastError as error:
-            response = JSONResponse(error.to_body(), status_code=error.status, headers={"Vary": HEADER})
-            await response(scope, receive, send)
-            return
-        scope.setdefault("state", {})[STATE_KEY] = version
-        echo = {HEADER: f"{SERVICE_TYPE} {version}", "Vary": HEADER}
 
-        async def send_with_version(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in echo.items():
-                    headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_version)
+# Served by compute's MicroversionMiddleware, scoped to /volume/v3; the version is on
+# request.state.volume_api_version.
+VOLUME = VersionedAPI(STATE_KEY, HEADER, _volume_version, _echo)
