@@ -85,7 +85,8 @@ class Dhcp:
         arguments = self._arguments(server, folder)
         restart = _write_if_changed(folder / "command", "\n".join(arguments) + "\n")
         hosts_file = folder / "hosts"
-        gone = _entries(hosts_file) - _entries_of(server)
+        wanted = _entries_of(server)
+        gone = _entries(hosts_file) - wanted
         reload = _write_if_changed(hosts_file, _hosts_file(server))
         reload = _write_if_changed(folder / "options", _options_file(server)) or reload
         pid = self.pid(server.network_id)
@@ -93,7 +94,7 @@ class Dhcp:
             self._stop(pid)
             pid = None
         if pid is None:
-            _drop_leases_not_in(folder / "leases", _entries_of(server))
+            _drop_leases_not_in(folder / "leases", wanted)
             run(["nsenter", f"--net=/run/netns/{namespace}", *arguments])
             return
         if reload:
