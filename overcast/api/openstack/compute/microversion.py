@@ -49,14 +49,22 @@ MIN_VERSION = APIVersion(2, 1)
 MAX_VERSION = APIVersion(2, 100)
 
 
-def requested_version_text(headers: Headers) -> str | None:
-    """The version string the client asked for, or None when it sent no compute version header."""
+def service_version_text(headers: Headers, service_type: str) -> str | None:
+    """The version `OpenStack-API-Version` asks of one service, or None when it names no such service."""
     for value in headers.getlist(NEW_HEADER):
         # The header may name several services: "compute 2.10, volume 3.40".
         for item in value.split(","):
             parts = item.strip().split()
-            if len(parts) == 2 and parts[0].lower() == SERVICE_TYPE:
+            if len(parts) == 2 and parts[0].lower() == service_type:
                 return parts[1]
+    return None
+
+
+def requested_version_text(headers: Headers) -> str | None:
+    """The version string the client asked for, or None when it sent no compute version header."""
+    new = service_version_text(headers, SERVICE_TYPE)
+    if new is not None:
+        return new
     legacy = headers.get(LEGACY_HEADER)
     return legacy.strip() if legacy else None
 

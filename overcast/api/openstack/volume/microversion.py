@@ -21,13 +21,7 @@ MAX_VERSION = APIVersion(3, 71)
 
 
 def requested_version_text(headers: Headers) -> str | None:
-    for value in headers.getlist(HEADER):
-        # The header may name several services: "compute 2.10, volume 3.40".
-        for item in value.split(","):
-            parts = item.strip().split()
-            if len(parts) == 2 and parts[0].lower() == SERVICE_TYPE:
-                return parts[1]
-    return None
+    return compute_microversion.service_version_text(headers, SERVICE_TYPE)
 
 
 def negotiate(text: str | None) -> APIVersion:
