@@ -14,6 +14,7 @@ from overcast.db.models import (  # noqa: F401
     image,
     image_catalog,
     instance_actions,
+    metering,
     migrations,
     network,
     network_agents,
