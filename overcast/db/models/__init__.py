@@ -7,6 +7,7 @@ migrations, so a module missing here shows up as a failing test).
 # Imported for their tables: compute (flavors, instances, key pairs, nodes), identity, quota.
 from overcast.db.models import (  # noqa: F401
     aggregates,
+    billing,
     block_device_mapping,
     compute,
     console_tokens,
