@@ -358,7 +358,6 @@ COMPUTE_ROUTES: dict[tuple[str, str], RouteNotes] = {
     ),
     ("get", "/compute/v2.1/os-hypervisors"): RouteNotes(query=_HYPERVISOR_QUERY),
     ("get", "/compute/v2.1/os-hypervisors/detail"): RouteNotes(query=_HYPERVISOR_QUERY),
-    ("get", "/compute/v2.1/os-hypervisors/{hypervisor_id}/uptime"): RouteNotes(errors=(501,)),
     ("get", "/compute/v2.1/os-migrations"): RouteNotes(query=_MIGRATION_QUERY),
     ("get", "/compute/v2.1/os-server-groups"): RouteNotes(query=("all_projects", "limit", "offset")),
     ("get", "/compute/v2.1/os-services"): RouteNotes(query=("binary", "host")),

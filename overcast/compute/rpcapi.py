@@ -20,7 +20,8 @@ class ComputeAPI(ServiceRPCAPI):
     # 1.3: get_serial_console
     # 1.4: attach_interface, detach_interface
     # 1.5: attach_volume, detach_volume, extend_volume, swap_volume
-    VERSION: ClassVar[str] = "1.5"
+    # 1.6: get_host_uptime
+    VERSION: ClassVar[str] = "1.6"
 
     def _cast(self, ctxt: RequestContext, host: str, method: str, **kwargs: Any) -> None:
         self.client.prepare(host=host).cast(ctxt, method, **kwargs)
@@ -151,6 +152,10 @@ class ComputeAPI(ServiceRPCAPI):
             ctxt, "get_serial_console", instance_uuid=instance_uuid
         )
         return result
+
+    def get_host_uptime(self, ctxt: RequestContext, host: str) -> str:
+        uptime: str = self.client.prepare(host=host, version="1.6").call(ctxt, "get_host_uptime")
+        return uptime
 
     def get_diagnostics(self, ctxt: RequestContext, host: str, instance_uuid: str) -> dict[str, Any]:
         result: dict[str, Any] = self.client.prepare(host=host).call(

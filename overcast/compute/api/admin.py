@@ -7,9 +7,10 @@ import functools
 from overcast.cloud import Cloud
 from overcast.compute.api.aggregates import AggregateAPI
 from overcast.compute.api.flavor_access import FlavorAccessAPI
-from overcast.compute.api.hosts import HostAPI
+from overcast.compute.api.hosts import HostAPI, HypervisorUptimes
 from overcast.compute.api.quota_views import QuotaViewAPI
 from overcast.compute.api.usage import UsageAPI
+from overcast.compute.rpcapi import ComputeAPI
 from overcast.quota import QuotaEngine
 from overcast.scheduler.rpcapi import notify_host_states_changed
 
@@ -21,6 +22,7 @@ class AdminServices:
         notify_schedulers = functools.partial(notify_host_states_changed, cloud.transport)
         self.aggregates = AggregateAPI(cloud.db, notify_schedulers)
         self.hosts = HostAPI(cloud.db, cloud.clock, cloud.settings.service_down_time, notify_schedulers)
+        self.uptimes = HypervisorUptimes(ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout))
         self.usage = UsageAPI(cloud.db, cloud.clock)
         self.quotas = QuotaViewAPI(cloud.db, quotas)
         self.flavor_access = FlavorAccessAPI(cloud.db)

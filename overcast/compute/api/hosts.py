@@ -19,6 +19,8 @@ from overcast.compute.api.aggregates import (
     write_then_notify,
 )
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
+from overcast.compute.rpcapi import ComputeAPI
+from overcast.context import RequestContext
 from overcast.db.engine import Database
 from overcast.db.models.compute import ComputeNode, Instance
 from overcast.db.models.service import ServiceRecord
@@ -78,6 +80,23 @@ class ZoneInfo:
 
 HYPERVISOR_TOTALS = ("vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used", "local_gb_used",
                      "free_ram_mb", "free_disk_gb", "current_workload", "running_vms")  # fmt: skip
+
+
+class HypervisorUptimes:
+    """A hypervisor's uptime line, asked of its compute host (Nova's host_api.get_host_uptime)."""
+
+    def __init__(self, compute_rpc: ComputeAPI) -> None:
+        self.compute_rpc = compute_rpc
+
+    def uptime(self, ctxt: RequestContext, hypervisor: HypervisorInfo) -> str:
+        """BadRequest when the host's service is down, as Nova's ComputeServiceUnavailable."""
+        if not hypervisor.service.up:
+            raise errors.BadRequest(f"Compute service of {hypervisor.host} is unavailable at this time.")
+        return self.compute_rpc.get_host_uptime(ctxt, hypervisor.host)
+
+    def uptime_if_up(self, ctxt: RequestContext, hypervisor: HypervisorInfo) -> str | None:
+        """For the hypervisor's show from 2.88: a down host has no uptime (null), not an error."""
+        return self.uptime(ctxt, hypervisor) if hypervisor.service.up else None
 
 
 class HostAPI:

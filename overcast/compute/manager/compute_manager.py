@@ -29,6 +29,7 @@ from overcast.compute.manager.interfaces import InterfaceActions
 from overcast.compute.manager.moves import MoveActions
 from overcast.compute.manager.power import PowerActions
 from overcast.compute.manager.server_ports import ServerPorts
+from overcast.compute.manager.uptime import uptime_line
 from overcast.compute.manager.volumes import BootVolumeFailed, VolumeActions
 from overcast.compute.rpcapi import BINARY, TOPIC
 from overcast.compute.vif_settings import VifSettings
@@ -67,7 +68,7 @@ _EVENT_POWER = {
 
 
 class ComputeManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.5"
+    RPC_API_VERSION: ClassVar[str] = "1.6"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
 
@@ -113,6 +114,11 @@ class ComputeManager(Manager):
         self.driver.register_event_listener(self._on_lifecycle_event)
         # Builds start one at a time on this host, so the late group check of each sees the ones before.
         self._build_start_lock = threading.Lock()
+
+    @rpc_method
+    def get_host_uptime(self, ctxt: RequestContext) -> str:
+        """This host's `uptime` line (os-hypervisors/{id}/uptime, and show from 2.88) (1.6)."""
+        return uptime_line()
 
     # --- lifecycle --------------------------------------------------------------------------------
     def init_host(self) -> None:

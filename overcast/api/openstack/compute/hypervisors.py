@@ -188,8 +188,7 @@ def show_hypervisor(
     found = req.admin.hosts.hypervisor(_checked_id(hypervisor_id, version), with_servers=with_servers)
     body = _with_servers(detail(found, version), found, version, with_servers)
     if version >= v.HYPERVISOR_CLEANUP:
-        # The virt driver interface reports no host uptime: Nova shows null for such drivers.
-        body["uptime"] = None
+        body["uptime"] = req.admin.uptimes.uptime_if_up(req.context, found)
     return {"hypervisor": body}
 
 
@@ -197,9 +196,9 @@ def show_hypervisor(
 def hypervisor_uptime(hypervisor_id: str, req: AdminRequest = Depends(admin_request)) -> dict[str, Any]:
     require_version(req.compute, MIN_VERSION, v.HYPERVISOR_CLEANUP)
     policy.enforce(req.context, RULES["uptime"])
-    req.admin.hosts.hypervisor(_checked_id(hypervisor_id, req.compute.version))  # 404 first, as Nova
-    # The virt driver interface has no host uptime; Nova answers 501 for such drivers.
-    raise FeatureNotSupported("Virt driver does not implement host uptime.")
+    found = req.admin.hosts.hypervisor(_checked_id(hypervisor_id, req.compute.version))
+    uptime = req.admin.uptimes.uptime(req.context, found)
+    return {"hypervisor": {**summary(found, req.compute.version), "uptime": uptime}}
 
 
 @router.get("/os-hypervisors/{pattern}/search")

@@ -341,7 +341,8 @@ HISTORY: tuple[Change, ...] = (
     _row(87, "partial", "stable rescue: image-backed servers rescue as before; a volume-backed server's "
          "rescue is 400 at every version", "compute/actions.py"),
     _row(88, "implemented", "hypervisors lose cpu_info, free/used resources, workload and vms counts; "
-         "uptime in show; statistics and /uptime 404", _S + "hypervisors.py"),
+         "uptime in show (the compute host's own `uptime` line, null when it is down); statistics and "
+         "/uptime 404", _S + "hypervisors.py, compute/manager/uptime.py"),
     _row(89, "implemented", "volume attachments show attachment_id and bdm_uuid, no longer id",
          _S + "volume_attachments.py"),
     _row(90, "implemented", "hostname at create, update and rebuild; OS-EXT-SRV-ATTR:hostname shown to all",
