@@ -63,6 +63,14 @@ class NotAcceptable(OvercastError):
     default_message = "The requested version is not supported."
 
 
+class PaymentRequired(OvercastError):
+    """The billing account paying for the project is past its credit limit (new resources are refused)."""
+
+    status = 402
+    title = "paymentRequired"
+    default_message = "The billing account is past its credit limit."
+
+
 class Conflict(OvercastError):
     status = 409
     title = "conflict"
