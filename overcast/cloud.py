@@ -62,7 +62,8 @@ class Cloud:
         return cls(settings=settings, db=db, transport=get_transport(settings.transport_url))
 
     def notifier(self, publisher_id: str) -> Notifier:
-        return Notifier(self.transport, publisher_id)
+        # Read through `self` at each notification: tests replace `clock` after services have their notifiers.
+        return Notifier(self.transport, publisher_id, clock=lambda: self.clock())
 
     def close(self) -> None:
         self.transport.close()

@@ -11,7 +11,7 @@ import decimal
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from overcast.bus.transport import Listener, ListeningServer, Transport
@@ -31,16 +31,26 @@ def _payload_default(value: object) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+def _system_clock() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
 class Notifier:
     def __init__(
-        self, transport: Transport, publisher_id: str, topics: tuple[str, ...] = ("notifications",)
+        self,
+        transport: Transport,
+        publisher_id: str,
+        topics: tuple[str, ...] = ("notifications",),
+        clock: Callable[[], datetime.datetime] = _system_clock,
     ) -> None:
         self.transport = transport
         self.publisher_id = publisher_id
         self.topics = tuple(topics)
+        # The cloud's clock: metering bills from these timestamps, so a test's injected clock drives usage.
+        self.clock = clock
 
     def prepare(self, publisher_id: str) -> Notifier:
-        return Notifier(self.transport, publisher_id, self.topics)
+        return Notifier(self.transport, publisher_id, self.topics, self.clock)
 
     def info(self, ctxt: RequestContext, event_type: str, payload: dict[str, Any]) -> None:
         self.notify(ctxt, "INFO", event_type, payload)
@@ -55,7 +65,7 @@ class Notifier:
             "event_type": event_type,
             "priority": priority.upper(),
             "payload": payload,
-            "timestamp": datetime.datetime.now(datetime.UTC).isoformat(),
+            "timestamp": self.clock().isoformat(),
             "context": ctxt.to_dict(),
         }
         body = json.dumps(message, default=_payload_default)

@@ -167,12 +167,12 @@ class UsageReader:
         )
         return list(session.scalars(query))
 
-    def last_events(self, session: Session, resource_type: str) -> dict[str, UsageEvent]:
-        """The latest event of every resource of one type (what the audit compares with the database)."""
-        latest: dict[str, UsageEvent] = {}
-        query = select(UsageEvent).where(UsageEvent.resource_type == resource_type)
-        for event in session.scalars(query):
-            known = latest.get(event.resource_id)
-            if known is None or event_order(event) > event_order(known):
-                latest[event.resource_id] = event
-        return latest
+
+def latest_events(session: Session, resource_type: str) -> dict[str, UsageEvent]:
+    """The latest event of every resource of one type (what the audit compares with the database)."""
+    latest: dict[str, UsageEvent] = {}
+    for event in session.scalars(select(UsageEvent).where(UsageEvent.resource_type == resource_type)):
+        known = latest.get(event.resource_id)
+        if known is None or event_order(event) > event_order(known):
+            latest[event.resource_id] = event
+    return latest
