@@ -24,6 +24,7 @@ def manager_factories() -> dict[str, ManagerFactory]:
     """The services `overcast service NAME` can run, besides `api`."""
     from overcast.compute.manager import ComputeManager
     from overcast.conductor.manager import ConductorManager
+    from overcast.metering.manager import MeteringManager
     from overcast.network.manager import NetworkManager
     from overcast.scheduler.manager import SchedulerManager
     from overcast.volume.manager import VolumeManager
@@ -36,6 +37,8 @@ def manager_factories() -> dict[str, ManagerFactory]:
         "compute": ComputeManager,
         # After compute, as in a cloud whose volume hosts join last: nothing at start waits on volumes.
         "volume": VolumeManager,
+        # Last: nothing waits on it; what it misses meanwhile the audit heals.
+        "metering": MeteringManager,
     }
 
 
