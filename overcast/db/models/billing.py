@@ -48,6 +48,9 @@ class BillingAccount(Base, TimestampMixin):
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     price_list: Mapped[str] = mapped_column(String(255), nullable=False)
     mode: Mapped[str] = mapped_column(String(16), nullable=False)  # prepaid | postpaid
+    # From when the account pays for its projects' usage (its open usage is counted from here until the
+    # first issued invoice): the billing clock's time at creation, so an injected clock governs it too.
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     # How far below zero the balance may go (net of the open period's usage); None: no limit.
     credit_limit: Mapped[str | None] = mapped_column(String(AMOUNT), nullable=True)
     # [{"kind", "value", "metric", "description"}]

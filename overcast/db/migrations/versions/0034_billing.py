@@ -21,6 +21,7 @@ def upgrade() -> None:
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('price_list', sa.String(length=255), nullable=False),
     sa.Column('mode', sa.String(length=16), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('credit_limit', sa.String(length=40), nullable=True),
     sa.Column('discounts', sa.JSON(), nullable=False),
     sa.Column('budget', sa.String(length=40), nullable=True),
