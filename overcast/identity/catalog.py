@@ -35,6 +35,8 @@ DEFAULT_SERVICES: tuple[CatalogEntry, ...] = (
     # Keystone's template: each token's catalog names its own project (Cinder's URL form).
     CatalogEntry("block-storage", "cinderv3", f"/volume/v3/{PROJECT_ID_TEMPLATE}"),
     CatalogEntry("volumev3", "cinderv3", f"/volume/v3/{PROJECT_ID_TEMPLATE}"),
+    # The EC2 Query API (botocore's endpoint_url).
+    CatalogEntry("ec2", "ec2", "/ec2"),
 )
 
 _NAMESPACE = uuid.UUID("6f1d9a52-8c1e-4c1b-9f59-0c8e3a7d2b11")

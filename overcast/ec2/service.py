@@ -1,0 +1,69 @@
+"""`Ec2API`: runs an EC2 action for an authenticated caller (the `/ec2` router's only entry)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+
+from overcast import errors, policy
+from overcast.cloud import Cloud
+from overcast.compute.api import ComputeService
+from overcast.compute.api.admin import AdminServices
+from overcast.context import RequestContext
+from overcast.ec2 import regions, tags, unsupported
+from overcast.ec2.actions import Action, table
+from overcast.ec2.backends import Backends, Ec2Request, Response
+from overcast.ec2.errors import Ec2Error, dry_run_succeeded, from_service_error, unauthorized
+from overcast.ec2.ids import IdTable
+from overcast.ec2.params import Params
+from overcast.identity.credentials import CredentialAPI
+from overcast.image.api import ImageAPI
+
+LOG = logging.getLogger(__name__)
+ACTIONS: dict[str, Action] = table(regions.ACTIONS, tags.ACTIONS, unsupported.ACTIONS)
+# Where the API serves EC2, below the cloud's base URL.
+PATH = "/ec2"
+
+
+class Ec2API:
+    def __init__(
+        self, cloud: Cloud, compute: ComputeService, admin: AdminServices, images: ImageAPI,
+        credentials: CredentialAPI, ids: IdTable | None = None,
+    ) -> None:  # fmt: skip
+        self.credentials = credentials
+        self.region = cloud.settings.region
+        # NextToken values are signed: a token the service did not make reads as invalid, not as a page.
+        key = hashlib.sha256(f"ec2-next-token:{cloud.settings.data_dir}".encode()).digest()
+        self.backends = Backends(
+            db=cloud.db, compute=compute, admin=admin, images=images, ids=ids or IdTable(cloud.db),
+            clock=cloud.clock, region=self.region, endpoint=cloud.settings.base_url.rstrip("/") + PATH,
+            token_key=key,
+        )  # fmt: skip
+
+    @property
+    def ids(self) -> IdTable:
+        return self.backends.ids
+
+    def authenticate(self, access_key: str, request_id: str | None) -> tuple[str, RequestContext]:
+        """The secret to check the request's signature with and the context its key acts as."""
+        try:
+            return self.credentials.ec2_context(access_key, request_id)
+        except errors.Unauthorized as error:
+            raise Ec2Error("AuthFailure", error.message) from None
+
+    def call(self, context: RequestContext, name: str, values: Mapping[str, str]) -> Response:
+        action = ACTIONS.get(name)
+        if action is None:
+            raise Ec2Error("InvalidAction", f"The action {name} is not valid for this web service.")
+        params = Params(values)
+        request = Ec2Request(context, params, name)
+        dry_run = params.boolean("DryRun")
+        if action.rule is not None and not policy.authorize(context, action.rule, request.target()):
+            raise unauthorized()
+        if dry_run:
+            raise dry_run_succeeded()
+        try:
+            return action.handler(self.backends, request)
+        except errors.OvercastError as error:
+            raise from_service_error(error, not_found=action.not_found, quota=action.quota) from None
