@@ -5,13 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from overcast.api import app as foundation
-from overcast.api import metadata, openapi
+from overcast.api import ec2, metadata, openapi
 from overcast.api.app import create_app
 from overcast.api.auth import PublicPaths
 from overcast.api.openstack import compute, identity, image, network, volume
 from overcast.cloud import Cloud
 from overcast.compute.api import ComputeService
 from overcast.compute.api.admin import AdminServices
+from overcast.ec2.ids import IdTable
+from overcast.ec2.service import Ec2API
 from overcast.identity.bootstrap import BootstrapResult, bootstrap
 from overcast.identity.service import IdentityService
 from overcast.image.api import ImageAPI
@@ -34,21 +36,29 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     app.state.clock = cloud.clock
     public = PublicPaths(
         (*foundation.PUBLIC_PATHS, *identity.PUBLIC_PATHS, *compute.PUBLIC_PATHS, *image.PUBLIC_PATHS,
-         *network.PUBLIC_PATHS, *volume.PUBLIC_PATHS, *metadata.PUBLIC_PATHS, *openapi.PUBLIC_PATHS)
+         *network.PUBLIC_PATHS, *volume.PUBLIC_PATHS, *metadata.PUBLIC_PATHS, *openapi.PUBLIC_PATHS,
+         *ec2.PUBLIC_PATHS)
     )  # fmt: skip
     # The OpenAPI documents leave these paths' operations without the token scheme.
     app.state.public_paths = public
-    identity.install(app, IdentityService(cloud.settings, cloud.db), public=public)
+    identity_service = IdentityService(cloud.settings, cloud.db)
+    identity.install(app, identity_service, public=public)
     agents = NetworkAgentAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
     network_api = NetworkAPI(cloud, agents=agents)
     volume_hosts = VolumeHostAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
     volume_api = VolumeAPI(cloud, volume_hosts, image_quotas=images.quotas)
     compute_service = ComputeService(cloud, images, network=network_api, volumes=volume_api)
-    compute.install(app, compute_service, AdminServices(cloud, compute_service.quotas))
+    admin_services = AdminServices(cloud, compute_service.quotas)
+    compute.install(app, compute_service, admin_services)
     image.install(app, images)
     network.install(app, network_api)
     volume.install(app, volume_api)
-    metadata.install(app, MetadataAPI(cloud))
+    # One id table: the metadata service's EC2 paths and the EC2 API name each object alike.
+    ec2_ids = IdTable(cloud.db)
+    metadata.install(app, MetadataAPI(cloud, ec2_ids))
+    ec2.install(
+        app, Ec2API(cloud, compute_service, admin_services, images, identity_service.credentials, ec2_ids)
+    )
     # Last: each API's document describes the routes mounted above.
     openapi.install(app)
     return app
