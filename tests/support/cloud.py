@@ -15,7 +15,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ class InProcessCloud:
         compute_hosts: Sequence[str] = COMPUTE_HOSTS,
         image_settings: ImageSettings | None = None,
         drivers: Mapping[str, ComputeDriver] | None = None,
+        clock: Callable[[], datetime] | None = None,
         **settings: Any,
     ) -> None:
         port = free_port()
@@ -64,6 +66,8 @@ class InProcessCloud:
             "compute_driver": "fake", **settings,
         })  # fmt: skip
         self.cloud = Cloud.from_settings(self.settings)
+        if clock is not None:  # before the services are built: some keep the clock they are given
+            self.cloud.clock = clock
         # A cheap hash keeps logins fast; the real cost is tested in the identity unit tests.
         hasher = PasswordHasher(time_cost=1, memory_cost_kib=1024)
         self.credentials: BootstrapResult = bootstrap(self.settings, self.cloud.db, hasher=hasher)
