@@ -5,18 +5,23 @@ transaction that creates the resource. It locks the project's usage rows (SELECT
 PostgreSQL and MySQL; SQLite's writer() holds the database write lock from BEGIN IMMEDIATE), checks
 every delta against its limit and adds it, so concurrent requests are serialised per project and can
 never exceed a limit. `release` gives usage back in the deleting transaction. A limit of -1 is unlimited.
+
+Per-user limits (Nova's legacy quota driver): a user may get a limit of their own inside the project's.
+A user without one has the project's limit. The sum of the users' own limits fits in the project's limit
+(a user's limit may grow only into what the other users' limits leave of it), and the project's limit
+cannot drop below that sum. What a user holds is counted by the service that owns the resource.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from overcast.db.base import utcnow
-from overcast.db.models.quota import QuotaClassLimit, QuotaLimit, QuotaUsage
+from overcast.db.models.quota import QuotaClassLimit, QuotaLimit, QuotaUsage, QuotaUserLimit
 from overcast.errors import BadRequest, QuotaExceeded
 
 UNLIMITED = -1
@@ -91,11 +96,13 @@ class QuotaEngine:
         self._check_resources(limits)
         self._check_limit_values(limits)
         usage = self._locked_usage(session, project_id, list(limits))
+        given_to_users = self._user_limit_sums(session, project_id)
         for resource, value in limits.items():
-            if not force and value != UNLIMITED and usage[resource].in_use > value:
+            minimum = max(usage[resource].in_use, given_to_users.get(resource, 0))
+            if not force and value != UNLIMITED and minimum > value:
                 raise BadRequest(
                     f"Quota limit {value} for {resource} must be greater than or equal to already used and "
-                    f"reserved {usage[resource].in_use}."
+                    f"reserved {minimum}."
                 )
             row = session.get(QuotaLimit, (project_id, resource))
             if row is None:
@@ -106,8 +113,113 @@ class QuotaEngine:
         return self.get_limits(session, project_id)
 
     def reset_limits(self, session: Session, project_id: str) -> None:
-        """Back to the defaults (DELETE os-quota-sets/{project_id})."""
+        """Back to the defaults (DELETE os-quota-sets/{project_id}), the users' own limits with them."""
         session.execute(delete(QuotaLimit).where(QuotaLimit.project_id == project_id))
+        session.execute(delete(QuotaUserLimit).where(QuotaUserLimit.project_id == project_id))
+
+    # Per-user limits ----------------------------------------------------------------------------------
+    def get_user_limits(self, session: Session, project_id: str, user_id: str) -> dict[str, int]:
+        """The user's limits: their own where set, the project's elsewhere."""
+        return {**self.get_limits(session, project_id), **self.own_user_limits(session, project_id, user_id)}
+
+    def own_user_limits(self, session: Session, project_id: str, user_id: str) -> dict[str, int]:
+        query = select(QuotaUserLimit).where(
+            QuotaUserLimit.project_id == project_id, QuotaUserLimit.user_id == user_id
+        )
+        rows = session.scalars(query)
+        return {row.resource: row.hard_limit for row in rows if row.resource in self.defaults}
+
+    def set_user_limits(
+        self,
+        session: Session,
+        project_id: str,
+        user_id: str,
+        limits: Mapping[str, int],
+        used: Mapping[str, int],
+        *,
+        force: bool = False,
+    ) -> dict[str, int]:
+        """Give a user limits of their own: at least what they hold (`used`), at most what the project's
+        limit leaves once the other users' own limits are taken out; force skips both checks."""
+        self._check_resources(limits)
+        self._check_limit_values(limits)
+        # Locks the project's usage rows: concurrent changes to the project's limits wait for this one.
+        self._locked_usage(session, project_id, sorted(limits))
+        project_limits = self.get_limits(session, project_id)
+        given_to_users = self._user_limit_sums(session, project_id)
+        own = self.own_user_limits(session, project_id, user_id)
+        for resource, value in limits.items():
+            if force:
+                continue
+            minimum = used.get(resource, 0)
+            if value != UNLIMITED and value < minimum:
+                raise BadRequest(
+                    f"Quota limit {value} for {resource} must be greater than or equal to already used and "
+                    f"reserved {minimum}."
+                )
+            project_limit = project_limits[resource]
+            if project_limit == UNLIMITED:
+                continue
+            maximum = project_limit - given_to_users.get(resource, 0) + max(own.get(resource, 0), 0)
+            if value == UNLIMITED or value > maximum:
+                raise BadRequest(
+                    f"Quota limit {value} for {resource} must be less than or equal to {maximum}."
+                )
+        for resource, value in limits.items():
+            row = session.get(QuotaUserLimit, (project_id, user_id, resource))
+            if row is None:
+                row = QuotaUserLimit(project_id=project_id, user_id=user_id, resource=resource)
+                session.add(row)
+            row.hard_limit = value
+        session.flush()
+        return self.get_user_limits(session, project_id, user_id)
+
+    def reset_user_limits(self, session: Session, project_id: str, user_id: str) -> None:
+        """The user has the project's limits again (DELETE os-quota-sets/{project_id}?user_id=)."""
+        session.execute(
+            delete(QuotaUserLimit).where(
+                QuotaUserLimit.project_id == project_id, QuotaUserLimit.user_id == user_id
+            )
+        )
+
+    def check_user(
+        self,
+        session: Session,
+        project_id: str,
+        user_id: str,
+        deltas: Mapping[str, int],
+        count: Callable[[], Mapping[str, int]],
+    ) -> None:
+        """QuotaExceeded when `deltas` take the user past a limit of their own, `count` telling what they
+        hold (asked only when they have such a limit). Run it after `consume` in the same transaction:
+        consume's locks serialise the project's writers, so the count cannot go stale. Without an own
+        limit the project's check is the whole check (a user holds no more than the project)."""
+        own = self.own_user_limits(session, project_id, user_id)
+        if not own.keys() & {resource for resource, amount in deltas.items() if amount > 0}:
+            return
+        used = count()
+        for resource in sorted(deltas):
+            amount, limit = deltas[resource], own.get(resource, UNLIMITED)
+            held = used.get(resource, 0)
+            if amount > 0 and limit != UNLIMITED and held + amount > limit:
+                raise QuotaExceeded(
+                    f"Quota exceeded for {resource}: Requested {amount}, but already used {held} of "
+                    f"{limit} {resource}",
+                    resource=resource,
+                    requested=amount,
+                    used=held,
+                    limit=limit,
+                )
+
+    @staticmethod
+    def _user_limit_sums(session: Session, project_id: str) -> dict[str, int]:
+        """Per resource, the sum of the limits the project's users have of their own (unlimited aside)."""
+        sums: dict[str, int] = {}
+        query = select(QuotaUserLimit).where(QuotaUserLimit.project_id == project_id)
+        for row in session.scalars(query):
+            if row.hard_limit != UNLIMITED:
+                sums[row.resource] = sums.get(row.resource, 0) + row.hard_limit
+        return sums
 
     # Usage --------------------------------------------------------------------------------------------
     def get_usage(self, session: Session, project_id: str) -> dict[str, int]:

@@ -350,8 +350,10 @@ COMPUTE_ROUTES: dict[tuple[str, str], RouteNotes] = {
     ),
     ("get", "/compute/v2.1/limits"): RouteNotes(query=("tenant_id",)),
     ("get", "/compute/v2.1/os-quota-sets/{project_id}"): RouteNotes(query=("user_id",)),
+    ("get", "/compute/v2.1/os-quota-sets/{project_id}/detail"): RouteNotes(query=("user_id",)),
+    ("put", "/compute/v2.1/os-quota-sets/{project_id}"): RouteNotes(query=("user_id",)),
     ("delete", "/compute/v2.1/os-quota-sets/{project_id}"): RouteNotes(
-        successes={"202": _empty("Reset to the defaults")}
+        successes={"202": _empty("Reset to the defaults")}, query=("user_id",)
     ),
     ("delete", "/compute/v2.1/os-aggregates/{aggregate_id}"): RouteNotes(
         successes={"200": _empty("Deleted")}

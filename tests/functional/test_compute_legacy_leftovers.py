@@ -4,11 +4,16 @@ per-user quotas, and the tenant-usage, backup rotation, image paging and crash-d
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import openstack
+import pytest
+from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
 
-from tests.support.cloud import InProcessCloud
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 from tests.support.compute_api import compute
 
 UPTIME = re.compile(r"^ \d\d:\d\d:\d\d up .+,\s+\d+ users?,  load average: \d+\.\d\d, \d+\.\d\d, \d+\.\d\d$")
@@ -53,3 +58,95 @@ def test_a_down_hosts_uptime(admin: Connection) -> None:
     finally:
         forced["forced_down"] = False
         compute(admin, "PUT", "/os-services/force-down", json=forced, microversion="2.11")
+
+
+# --- per-user quotas ------------------------------------------------------------------------------
+def boot(conn: Connection, name: str) -> Any:
+    server = conn.compute.create_server(name=name, image_id=IMAGE_ID, flavor_id=TINY, networks="none")
+    return conn.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], interval=0.1, wait=30)
+
+
+@pytest.fixture(scope="module")
+def teammate(cloud: InProcessCloud, admin: Connection, demo: Connection) -> Iterator[Connection]:
+    """A second member of demo's project, logged in there."""
+    password = "teammate-secret-password"
+    user = admin.identity.create_user(name="teammate", password=password, domain_id="default")
+    admin.identity.assign_project_role_to_user(
+        demo.current_project_id, user, admin.identity.find_role("member")
+    )
+    conn = openstack.connect(
+        auth_url=f"{cloud.base_url}/identity", username="teammate", password=password,
+        project_name="demo", user_domain_name="Default", project_domain_name="Default",
+        region_name="RegionOne", identity_api_version="3",
+    )  # fmt: skip
+    yield conn
+    conn.close()
+
+
+def test_a_users_own_limit_inside_the_projects(
+    admin: Connection, demo: Connection, teammate: Connection
+) -> None:
+    project, user = demo.current_project_id, demo.current_user_id
+    mine = f"/os-quota-sets/{project}?user_id={user}"
+    # openstacksdk 4.x's update_quota_set(user=...) fails in the client itself (commit() is given a
+    # user_id it cannot take), so the PUT goes raw, as novaclient's quota-update --user sent it.
+    updated = compute(admin, "PUT", mine, json={"quota_set": {"instances": 1, "cores": 4}}).json()
+    assert "id" not in updated["quota_set"]
+    assert (updated["quota_set"]["instances"], updated["quota_set"]["cores"]) == (1, 4)
+    shown = compute(admin, "GET", mine).json()["quota_set"]
+    assert (shown["id"], shown["instances"], shown["cores"], shown["ram"]) == (project, 1, 4, 51200)
+    assert compute(admin, "GET", f"/os-quota-sets/{project}").json()["quota_set"]["instances"] == 10
+
+    first = boot(demo, "mine-1")
+    try:
+        with pytest.raises(
+            sdk_exceptions.ForbiddenException, match="Requested 1, but already used 1 of 1 instances"
+        ):
+            demo.compute.create_server(name="mine-2", image_id=IMAGE_ID, flavor_id=TINY, networks="none")
+        # The project's limit is not the user's: a teammate still boots.
+        theirs = boot(teammate, "theirs-1")
+        detail = compute(admin, "GET", f"/os-quota-sets/{project}/detail?user_id={user}").json()["quota_set"]
+        assert detail["instances"] == {"in_use": 1, "limit": 1, "reserved": 0}
+        whole = compute(admin, "GET", f"/os-quota-sets/{project}/detail").json()["quota_set"]
+        assert whole["instances"] == {"in_use": 2, "limit": 10, "reserved": 0}
+        via_sdk = admin.compute.get_quota_set(project, usage=True, user_id=user)
+        assert via_sdk.usage["instances"] == 1 and via_sdk.instances == 1
+
+        # At least what the user holds, at most what the project leaves once other users' limits are out.
+        below = compute(admin, "PUT", mine, json={"quota_set": {"instances": 0}})
+        assert below.status_code == 400
+        assert "must be greater than or equal to already used and reserved 1" in below.text
+        teammates = f"/os-quota-sets/{project}?user_id={teammate.current_user_id}"
+        above = compute(admin, "PUT", teammates, json={"quota_set": {"instances": 10}})
+        assert above.status_code == 400 and "must be less than or equal to 9" in above.text
+        assert compute(admin, "PUT", teammates, json={"quota_set": {"instances": 9}}).status_code == 200
+        # The project's limit cannot drop under what its users were given (1 + 9).
+        shrink = compute(admin, "PUT", f"/os-quota-sets/{project}", json={"quota_set": {"instances": 8}})
+        assert shrink.status_code == 400 and "reserved 10" in shrink.text
+        forced = compute(admin, "PUT", mine, json={"quota_set": {"instances": 0, "force": "True"}})
+        assert forced.json()["quota_set"]["instances"] == 0
+
+        admin.compute.revert_quota_set(project, user_id=user)
+        assert compute(admin, "GET", mine).json()["quota_set"]["instances"] == 10
+        second = boot(demo, "mine-2")
+        for conn, server in ((demo, first), (demo, second), (teammate, theirs)):
+            conn.compute.delete_server(server)
+            conn.compute.wait_for_delete(server, interval=0.1, wait=30)
+    finally:
+        compute(admin, "DELETE", f"/os-quota-sets/{project}")
+    # Deleting the project's quotas takes the users' own with them.
+    gone = compute(admin, "GET", f"/os-quota-sets/{project}?user_id={teammate.current_user_id}")
+    assert gone.json()["quota_set"]["instances"] == 10
+
+
+def test_key_pairs_count_against_their_owners_limit(admin: Connection, demo: Connection) -> None:
+    project, user = demo.current_project_id, demo.current_user_id
+    mine = f"/os-quota-sets/{project}?user_id={user}"
+    assert compute(admin, "PUT", mine, json={"quota_set": {"key_pairs": 1}}).status_code == 200
+    try:
+        demo.compute.create_keypair(name="only-one")
+        with pytest.raises(sdk_exceptions.ForbiddenException, match="too many key pairs"):
+            demo.compute.create_keypair(name="one-too-many")
+        demo.compute.delete_keypair("only-one")
+    finally:
+        admin.compute.revert_quota_set(project, user_id=user)

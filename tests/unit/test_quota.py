@@ -114,3 +114,57 @@ def test_concurrent_consumption_never_exceeds_the_limit(db: Database) -> None:
     assert sorted(outcomes) == ["ok"] * limit + ["over"] * (20 - limit)
     with db.reader() as session:
         assert ENGINE.get_usage(session, "p1")["instances"] == limit
+
+
+# --- per-user limits --------------------------------------------------------------------------------
+def test_a_user_has_the_projects_limits_until_given_their_own(db: Database) -> None:
+    with db.writer() as session:
+        ENGINE.set_limits(session, "p1", {"instances": 6})
+        assert ENGINE.get_user_limits(session, "p1", "u1")["instances"] == 6
+        limits = ENGINE.set_user_limits(session, "p1", "u1", {"instances": 2, "ram": 1024}, {})
+        assert (limits["instances"], limits["ram"], limits["cores"]) == (2, 1024, DEFAULT_LIMITS["cores"])
+        assert ENGINE.get_user_limits(session, "p1", "u2")["instances"] == 6
+        ENGINE.reset_user_limits(session, "p1", "u1")
+        assert ENGINE.get_user_limits(session, "p1", "u1")["instances"] == 6
+
+
+def test_users_share_the_projects_limit(db: Database) -> None:
+    with db.writer() as session:
+        ENGINE.set_limits(session, "p1", {"instances": 10})
+        ENGINE.set_user_limits(session, "p1", "u1", {"instances": 4}, {})
+    with pytest.raises(BadRequest, match="must be less than or equal to 6"), db.writer() as session:
+        ENGINE.set_user_limits(session, "p1", "u2", {"instances": 7}, {})
+    with pytest.raises(BadRequest, match="must be less than or equal to 6"), db.writer() as session:
+        ENGINE.set_user_limits(session, "p1", "u2", {"instances": -1}, {})
+    with db.writer() as session:
+        # u1 may grow into what is left, and their own 4 on top of it.
+        assert ENGINE.set_user_limits(session, "p1", "u1", {"instances": 10}, {})["instances"] == 10
+    with pytest.raises(BadRequest, match="already used and reserved 10"), db.writer() as session:
+        ENGINE.set_limits(session, "p1", {"instances": 9})
+    with pytest.raises(BadRequest, match="already used and reserved 3"), db.writer() as session:
+        ENGINE.set_user_limits(session, "p1", "u1", {"instances": 2}, {"instances": 3})
+    with db.writer() as session:
+        assert ENGINE.set_user_limits(session, "p1", "u1", {"instances": 2}, {"instances": 3}, force=True)
+        ENGINE.reset_limits(session, "p1")
+        assert ENGINE.own_user_limits(session, "p1", "u1") == {}
+
+
+def test_check_user_counts_only_for_a_user_with_an_own_limit(db: Database) -> None:
+    counted: list[str] = []
+
+    def count(held: int) -> dict[str, int]:
+        counted.append("asked")
+        return {"instances": held}
+
+    with db.writer() as session:
+        ENGINE.check_user(session, "p1", "u1", {"instances": 1}, lambda: count(99))
+        assert counted == []
+        ENGINE.set_user_limits(session, "p1", "u1", {"instances": 2}, {})
+        ENGINE.check_user(session, "p1", "u1", {"instances": 1}, lambda: count(1))
+        ENGINE.check_user(session, "p1", "u1", {"instances": -1, "cores": 5}, lambda: count(9))
+        assert counted == ["asked"]
+    with pytest.raises(QuotaExceeded) as caught, db.writer() as session:
+        ENGINE.check_user(session, "p1", "u1", {"instances": 1}, lambda: count(2))
+    assert (
+        caught.value.message == "Quota exceeded for instances: Requested 1, but already used 2 of 2 instances"
+    )

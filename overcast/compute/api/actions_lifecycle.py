@@ -18,6 +18,7 @@ from overcast.compute.api.lookup import id_from_ref, visible_flavor, visible_ima
 from overcast.compute.api.server_metadata import check_metadata, check_metadata_quota
 from overcast.compute.api.server_queries import IMAGE_PROPERTIES_KEY, TRUSTED_CERTS_KEY
 from overcast.compute.api.servers import ServerAPI, check_user_data, generate_password, shown_image_properties
+from overcast.compute.api.user_quotas import user_usage
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.compute.snapshot_images import create_snapshot_image
 from overcast.context import RequestContext
@@ -132,6 +133,8 @@ class ServerActionAPI(ActionAPI):
         grow = {"cores": max(0, new_flavor["vcpus"] - instance.vcpus),
                 "ram": max(0, new_flavor["memory_mb"] - instance.memory_mb)}  # fmt: skip
         self.quotas.consume(session, instance.project_id, grow)
+        owner = (instance.project_id, instance.user_id)
+        self.quotas.check_user(session, *owner, grow, lambda: user_usage(session, *owner))
         instance_extra.update_system_metadata(
             session, instance.uuid, old_flavor=instance_flavor(instance), new_flavor=new_flavor,
             vm_state_before=instance.vm_state, resize_quota=grow,

@@ -155,7 +155,8 @@ class KeyPairAPI:
 
         def write(session: Session) -> KeyPair:
             if ctxt.project_id is not None:
-                limit = self.quotas.get_limits(session, ctxt.project_id)["key_pairs"]
+                # Key pairs are a user's own: their own limit inside the project's, if they have one.
+                limit = self.quotas.get_user_limits(session, ctxt.project_id, owner)["key_pairs"]
                 owned = session.scalar(select(func.count(KeyPair.id)).where(KeyPair.user_id == owner)) or 0
                 if limit >= 0 and owned + 1 > limit:
                     raise errors.QuotaExceeded("Quota exceeded, too many key pairs.")

@@ -3,6 +3,10 @@
 The compute API at 2.1 names some resources the shared QuotaEngine does not count (file injection, fixed
 IPs, security group rules). They get Nova's defaults and can be changed like any other limit; nothing
 consumes them, so their usage is always 0.
+
+Per-user quotas (``user_id`` on os-quota-sets) are Nova's legacy driver's: a user's limits are their own
+where set and the project's elsewhere; their usage is what they hold (user_quotas.py) for the resources
+counted per user and the project's for the others.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast import errors
+from overcast.compute.api.user_quotas import USER_COUNTED, user_usage
 from overcast.db.engine import Database
 from overcast.db.models.identity import Project
 from overcast.db.models.quota import QuotaClassLimit
@@ -68,6 +73,37 @@ class QuotaViewAPI:
             limits = self.engine.get_limits(session, project_id)
             usage = self.engine.get_usage(session, project_id)
         return {name: QuotaDetail(limits[name], usage[name]) for name in QUOTA_SET_RESOURCES}
+
+    # --- os-quota-sets?user_id= ---------------------------------------------------------------------
+    def user_limits(self, project_id: str, user_id: str) -> dict[str, int]:
+        with self.db.reader() as session:
+            limits = self.engine.get_user_limits(session, project_id, user_id)
+        return {name: limits[name] for name in QUOTA_SET_RESOURCES}
+
+    def user_details(self, project_id: str, user_id: str) -> dict[str, QuotaDetail]:
+        with self.db.reader() as session:
+            limits = self.engine.get_user_limits(session, project_id, user_id)
+            usage = {**self.engine.get_usage(session, project_id), **user_usage(session, project_id, user_id)}
+        return {name: QuotaDetail(limits[name], usage[name]) for name in QUOTA_SET_RESOURCES}
+
+    def update_user(
+        self, project_id: str, user_id: str, changes: Mapping[str, int], *, force: bool
+    ) -> dict[str, int]:
+        """At least what the user holds, at most what the project's limit leaves (BadRequest, as Nova)."""
+        self._check_names(changes, QUOTA_SET_RESOURCES)
+
+        def write(session: Session) -> None:
+            used = user_usage(session, project_id, user_id)
+            self.engine.set_user_limits(
+                session, project_id, user_id, changes,
+                {name: used[name] for name in USER_COUNTED}, force=force,
+            )  # fmt: skip
+
+        self.db.write(write)
+        return self.user_limits(project_id, user_id)
+
+    def reset_user(self, project_id: str, user_id: str) -> None:
+        self.db.write(lambda session: self.engine.reset_user_limits(session, project_id, user_id))
 
     def defaults(self) -> dict[str, int]:
         with self.db.reader() as session:

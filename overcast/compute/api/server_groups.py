@@ -2,7 +2,7 @@
 
 A group has one policy: affinity or anti-affinity (hard, enforced by the scheduler's filters), or from
 microversion 2.15 soft-affinity / soft-anti-affinity (weighers). Members are the group's live instances;
-quotas: server_groups per project (counted), server_group_members per group (counted at join).
+quotas: server_groups per project and per user (counted), server_group_members per group (counted at join).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from overcast import errors
+from overcast.compute.api.user_quotas import user_usage
 from overcast.context import RequestContext
 from overcast.db.engine import Database
 from overcast.db.models.compute import Instance
@@ -82,6 +83,13 @@ class ServerGroupAPI:
             limit = _limit(self.quotas, session, project_id, "server_groups")
             if limit != UNLIMITED and (used or 0) + 1 > limit:
                 raise errors.QuotaExceeded("Quota exceeded, too many server groups.")
+            self.quotas.check_user(
+                session,
+                project_id,
+                user_id,
+                {"server_groups": 1},
+                lambda: user_usage(session, project_id, user_id),
+            )
             group = ServerGroup(name=name, project_id=project_id, user_id=user_id, policies=list(policies),
                                 metadata_items={}, rules=rules)  # fmt: skip
             session.add(group)

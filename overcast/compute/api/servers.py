@@ -42,6 +42,7 @@ from overcast.compute.api.server_queries import (
     list_page,
     with_details,
 )
+from overcast.compute.api.user_quotas import user_usage
 from overcast.compute.api.volume_attachments import VolumeAttachmentAPI
 from overcast.compute.network_info import CREATED_PORT_IDS, REQUESTED_NETWORKS, SECURITY_GROUP_IDS
 from overcast.compute.notifications import InstanceNotifier
@@ -216,10 +217,11 @@ class ServerAPI:
             groups = resolve_security_groups(session, ctxt, named) if requested_networks else []
             # The view names the groups as Nova does, whichever way the request named them.
             group_names = [name for _, name in groups] or list(request.security_groups)
-            self.quotas.consume(
-                session,
-                ctxt.project_id or "",
-                {"instances": count, "cores": flavor.vcpus * count, "ram": flavor.memory_mb * count},
+            project_id, user_id = ctxt.project_id or "", ctxt.user_id or ""
+            deltas = {"instances": count, "cores": flavor.vcpus * count, "ram": flavor.memory_mb * count}
+            self.quotas.consume(session, project_id, deltas)
+            self.quotas.check_user(
+                session, project_id, user_id, deltas, lambda: user_usage(session, project_id, user_id)
             )
             created = []
             for index in range(count):

@@ -1,4 +1,4 @@
-"""Quota tables: per-project limits, changed defaults, and the per-project usage counters."""
+"""Quota tables: per-project and per-user limits, changed defaults, and the per-project usage counters."""
 
 from __future__ import annotations
 
@@ -36,3 +36,14 @@ class QuotaUsage(Base, TimestampMixin):
     project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     resource: Mapped[str] = mapped_column(String(64), primary_key=True)
     in_use: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class QuotaUserLimit(Base, TimestampMixin):
+    """A user's own limit inside a project (Nova's per-user quotas; absent: the project's limit applies)."""
+
+    __tablename__ = "quota_user_limits"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(BigInteger, nullable=False)

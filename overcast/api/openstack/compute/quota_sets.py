@@ -3,8 +3,8 @@
 Versions: the network quotas go at 2.36 (quota class sets keep them until 2.50, which adds the server
 group ones there), the file injection quotas at 2.57.
 
-Per-user quotas (the ``user_id`` query) do not exist in Overcast: such requests are refused with 400
-rather than silently answered with the project's quotas.
+Per-user quotas: the ``user_id`` query on show, detail, update and delete names a user inside the project
+(Nova's legacy quota driver); the body's ``id`` stays the project's.
 """
 
 from __future__ import annotations
@@ -56,9 +56,9 @@ def _only(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     return {name: values[name] for name in names if name in values}
 
 
-def _no_user_quotas(request: Request) -> None:
-    if "user_id" in request.query_params:
-        raise errors.BadRequest("Per-user quotas are not supported: quotas apply to whole projects.")
+def _user_id(request: Request) -> str | None:
+    """The user the request is about, if any (an empty user_id is Nova's "no user")."""
+    return request.query_params.get("user_id") or None
 
 
 def _changes(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, int]:
@@ -85,9 +85,11 @@ def show_detail(
     project_id: str, request: Request, req: AdminRequest = Depends(admin_request)
 ) -> dict[str, Any]:
     policy.enforce(req.context, DETAIL, {"project_id": project_id})
-    _no_user_quotas(request)
+    user_id = _user_id(request)
     req.admin.quotas.check_project(project_id)
-    details = _only(req.admin.quotas.details(project_id), quota_set_resources(req.compute.version))
+    quotas = req.admin.quotas
+    found = quotas.user_details(project_id, user_id) if user_id else quotas.details(project_id)
+    details = _only(found, quota_set_resources(req.compute.version))
     body: dict[str, Any] = {"id": project_id}
     for name, detail in details.items():
         body[name] = {"in_use": detail.in_use, "limit": detail.limit, "reserved": detail.reserved}
@@ -99,9 +101,11 @@ def show_quota_set(
     project_id: str, request: Request, req: AdminRequest = Depends(admin_request)
 ) -> dict[str, Any]:
     policy.enforce(req.context, SHOW, {"project_id": project_id})
-    _no_user_quotas(request)
+    user_id = _user_id(request)
     req.admin.quotas.check_project(project_id)
-    limits = _only(req.admin.quotas.limits(project_id), quota_set_resources(req.compute.version))
+    quotas = req.admin.quotas
+    found = quotas.user_limits(project_id, user_id) if user_id else quotas.limits(project_id)
+    limits = _only(found, quota_set_resources(req.compute.version))
     return {"quota_set": {"id": project_id, **limits}}
 
 
@@ -110,13 +114,16 @@ def update_quota_set(
     project_id: str, request: Request, body: Any = Body(None), req: AdminRequest = Depends(admin_request)
 ) -> dict[str, Any]:
     policy.enforce(req.context, UPDATE, {"project_id": project_id})
-    _no_user_quotas(request)
+    user_id = _user_id(request)
     fields = dict(json_object(body, "quota_set"))
     force = check(Boolean, "force", fields.pop("force")) if "force" in fields else False
     shown = quota_set_resources(req.compute.version)
     changes = _changes(fields, shown)
-    req.admin.quotas.check_project(project_id)
-    return {"quota_set": _only(req.admin.quotas.update(project_id, changes, force=force), shown)}
+    quotas = req.admin.quotas
+    quotas.check_project(project_id)
+    if user_id:
+        return {"quota_set": _only(quotas.update_user(project_id, user_id, changes, force=force), shown)}
+    return {"quota_set": _only(quotas.update(project_id, changes, force=force), shown)}
 
 
 @router.delete("/os-quota-sets/{project_id}", status_code=202)
@@ -124,8 +131,11 @@ def delete_quota_set(
     project_id: str, request: Request, req: AdminRequest = Depends(admin_request)
 ) -> Response:
     policy.enforce(req.context, DELETE, {"project_id": project_id})
-    _no_user_quotas(request)
-    req.admin.quotas.reset(project_id)
+    user_id = _user_id(request)
+    if user_id:
+        req.admin.quotas.reset_user(project_id, user_id)
+    else:
+        req.admin.quotas.reset(project_id)
     return Response(status_code=202)
 
 
