@@ -1,0 +1,27 @@
+"""The web dashboard (#19): server-rendered pages at /dashboard, a client of the cloud's public APIs.
+
+It holds each user's token in its server-side session and reaches the APIs only over their HTTP
+interface, so every page obeys the same policies and quotas as the CLI. The API process mounts it
+(`install`), reaching the APIs in-process through their own ASGI app; `overcast service dashboard` serves
+it alone, reaching them over HTTP.
+"""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from overcast.api.auth import public_path
+from overcast.dashboard.app import PREFIX, build_dashboard
+from overcast.dashboard.settings import DashboardSettings
+
+# The dashboard checks its own sessions: the token middleware lets every request to it through.
+PUBLIC_PATHS = (public_path(PREFIX, prefix=True),)
+
+
+def install(app: FastAPI, base_url: str, settings: DashboardSettings | None = None) -> None:
+    """Mounts the dashboard in the API app; its calls to the APIs go through `app` itself, in-process."""
+    settings = settings or DashboardSettings()
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), timeout=60.0)
+    auth_url = settings.auth_url or base_url.rstrip("/") + "/identity"
+    app.mount(PREFIX, build_dashboard(http, auth_url, settings, clock=lambda: app.state.clock()))

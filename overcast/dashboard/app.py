@@ -1,0 +1,76 @@
+"""The dashboard's ASGI app: its pages, its static files, and how a refusal becomes a page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.staticfiles import StaticFiles
+
+from overcast.dashboard.client import APIError
+from overcast.dashboard.pages import auth, instances, project
+from overcast.dashboard.sessions import SessionStore
+from overcast.dashboard.settings import DashboardSettings
+from overcast.dashboard.web import PACKAGE_DIR, SESSION_COOKIE, CSRFRefused, Dashboard, LoginRequired
+
+PREFIX = "/dashboard"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_dashboard(
+    http: httpx.AsyncClient,
+    auth_url: str,
+    settings: DashboardSettings | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+) -> FastAPI:
+    """The dashboard, to be mounted at PREFIX; `http` reaches the APIs and `auth_url` is Keystone's."""
+    settings = settings or DashboardSettings()
+    sessions = SessionStore(clock, settings.session_idle_seconds)
+    dashboard = Dashboard(http, auth_url, sessions, PREFIX)
+    app = FastAPI(title="Overcast dashboard", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.dashboard = dashboard
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+    for pages in (auth.router(dashboard), project.router(dashboard), instances.router(dashboard)):
+        app.include_router(pages)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, error: LoginRequired) -> Response:
+        response = dashboard.login_redirect(request, error.reason)
+        if error.reason:
+            response.delete_cookie(SESSION_COOKIE, path=request.scope.get("root_path") or "/")
+        return response
+
+    @app.exception_handler(CSRFRefused)
+    async def csrf_refused(request: Request, error: CSRFRefused) -> Response:
+        message = (
+            "The form was not sent from this dashboard (its security token is missing or stale). "
+            "Reload the page and try again."
+        )
+        return dashboard.render(request, "error.html", status=403, status_code=403, message=message)
+
+    @app.exception_handler(APIError)
+    async def api_refused(request: Request, error: APIError) -> Response:
+        if error.status == 401:
+            # The token died under the session (revoked, expired, the user disabled): log in again.
+            signed = getattr(request.state, "signed_in", None)
+            if signed is not None:
+                dashboard.sessions.drop(signed.session_id)
+            return dashboard.login_redirect(request, "expired")
+        template = "message.html" if request.headers.get("HX-Request") == "true" else "error.html"
+        return dashboard.render(
+            request, template, status=error.status, status_code=error.status, message=error.message
+        )
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, error: Exception) -> Response:
+        return dashboard.render(
+            request, "error.html", status=404, status_code=404, message="There is no such page."
+        )
+
+    return app

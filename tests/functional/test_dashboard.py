@@ -1,0 +1,372 @@
+"""The dashboard over real HTTP, as a browser without JavaScript meets it: log-in, sessions, CSRF, the
+project overview and the instance pages, against the whole in-process cloud."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from openstack.connection import Connection
+
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, project_token
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until
+
+SMALL = "2"
+OVERCAST = Path(sys.executable).with_name("overcast")
+FAILED_LOGINS_TO_LOCK = 2
+
+
+class Browser:
+    """A cookie-keeping HTTP client that reads the CSRF token from the last page, as a form would."""
+
+    def __init__(self, cloud: InProcessCloud) -> None:
+        self.http = httpx.Client(base_url=cloud.base_url + "/dashboard", timeout=30)
+        self.page = ""
+
+    def get(self, path: str, **params: str) -> httpx.Response:
+        response = self.http.get(path, params=params)
+        self.page = response.text
+        return response
+
+    def csrf(self) -> str:
+        found = re.search(r'name="csrf_token" value="([^"]+)"', self.page)
+        assert found, "the page has no form with a CSRF token"
+        return found.group(1)
+
+    def post(
+        self, path: str, data: dict[str, str | list[str]] | None = None, csrf: bool = True
+    ) -> httpx.Response:
+        form = dict(data or {})
+        if csrf:
+            form["csrf_token"] = self.csrf()
+        response = self.http.post(path, data=form)
+        self.page = response.text
+        return response
+
+    def log_in(self, user: str, password: str, domain: str = "Default") -> httpx.Response:
+        self.get("/login")
+        return self.post("/login", {"domain": domain, "username": user, "password": password, "next": ""})
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def dashboard_sessions(cloud: InProcessCloud) -> object:
+    for route in cloud.server.config.app.routes:  # type: ignore[attr-defined]
+        if getattr(route, "path", "") == "/dashboard":
+            return route.app.state.dashboard.sessions
+    raise AssertionError("the API app mounts no dashboard")
+
+
+@pytest.fixture(scope="module")
+def cloud(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[InProcessCloud]:
+    """The shared cloud, but a user is locked after two failed log-ins (each costs a real password hash)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OVERCAST_IDENTITY_MAX_FAILED_LOGINS", str(FAILED_LOGINS_TO_LOCK))
+        running = InProcessCloud(tmp_path_factory.mktemp("dashboard"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def other_user(cloud: InProcessCloud, admin: Connection) -> tuple[str, str]:
+    """A member of two projects of their own (other-a, other-b), none shared with demo."""
+    password = "other-secret-password"
+    user = admin.identity.create_user(name="other", password=password, domain_id="default")
+    member = admin.identity.find_role("member")
+    for name in ("other-a", "other-b"):
+        project = admin.identity.create_project(name=name, domain_id="default")
+        admin.identity.assign_project_role_to_user(project, user, member)
+    return "other", password
+
+
+@pytest.fixture(scope="module")
+def demo_browser(cloud: InProcessCloud) -> Iterator[Browser]:
+    browser = Browser(cloud)
+    response = browser.log_in("demo", cloud.password("demo"))
+    assert response.status_code == 303, response.text
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def launched(cloud: InProcessCloud, demo_browser: Browser, demo: Connection) -> str:
+    """A server launched with the wizard, ACTIVE."""
+    demo_browser.get("/project/instances/launch")
+    response = demo_browser.post(
+        "/project/instances/launch",
+        {
+            "name": "from-the-wizard",
+            "count": "1",
+            "image": IMAGE_ID,
+            "flavor": TINY,
+            "security_group": "default",
+            "user_data": "#!/bin/sh\necho hello\n",
+        },
+    )
+    assert response.status_code == 303, response.text
+    server = demo.compute.find_server("from-the-wizard")
+    assert server is not None
+    wait_until(lambda: demo.compute.get_server(server.id).status == "ACTIVE", timeout=30)
+    return str(server.id)
+
+
+def test_pages_send_a_browser_without_a_session_to_the_log_in(cloud: InProcessCloud) -> None:
+    with httpx.Client(base_url=cloud.base_url) as http:
+        response = http.get("/dashboard/project/instances/")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/dashboard/login?next=/dashboard/project/instances/"
+
+
+def test_log_in_sets_a_private_session_cookie_and_lands_on_the_overview(cloud: InProcessCloud) -> None:
+    browser = Browser(cloud)
+    try:
+        response = browser.log_in("demo", cloud.password("demo"))
+        assert response.status_code == 303
+        assert response.headers["location"] == "/dashboard/"
+        cookie = next(
+            value
+            for value in response.headers.get_list("set-cookie")
+            if value.startswith("overcast_dashboard=")
+        )
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/dashboard" in cookie
+        assert "Secure" not in cookie  # plain HTTP here; HTTPS adds it
+        overview = browser.get("/project/")
+        assert overview.status_code == 200
+        for label in (
+            "Instances",
+            "vCPUs",
+            "RAM",
+            "Volumes",
+            "Volume storage",
+            "Floating IPs",
+            "Security groups",
+        ):
+            assert f">{label}</span>" in overview.text
+        # The token never reaches the browser.
+        token = dashboard_sessions(cloud).get(browser.http.cookies["overcast_dashboard"]).login.token  # type: ignore[attr-defined]
+        assert token not in overview.text and token not in str(response.headers)
+    finally:
+        browser.close()
+
+
+def test_a_wrong_password_is_a_clear_page(cloud: InProcessCloud) -> None:
+    browser = Browser(cloud)
+    try:
+        response = browser.log_in("demo", "not-the-password")
+        assert response.status_code == 401
+        assert "The domain, user name or password is not correct." in response.text
+        assert "overcast_dashboard=" not in str(response.headers.get_list("set-cookie"))
+    finally:
+        browser.close()
+
+
+def test_a_log_in_without_its_csrf_token_is_refused(cloud: InProcessCloud) -> None:
+    browser = Browser(cloud)
+    try:
+        browser.get("/login")
+        response = browser.post(
+            "/login", {"username": "demo", "password": cloud.password("demo")}, csrf=False
+        )
+        assert response.status_code == 403
+        assert "security token" in response.text
+    finally:
+        browser.close()
+
+
+def test_a_locked_account_is_told_so(cloud: InProcessCloud, admin: Connection) -> None:
+    user = admin.identity.create_user(name="lockable", password="right-password-1", domain_id="default")
+    browser = Browser(cloud)
+    try:
+        for _ in range(FAILED_LOGINS_TO_LOCK):
+            assert browser.log_in("lockable", "wrong-password").status_code == 401
+        response = browser.log_in("lockable", "right-password-1")
+    finally:
+        browser.close()
+        admin.identity.delete_user(user)
+    assert response.status_code == 429
+    assert re.search(
+        r"The account is locked after too many failed log-ins .*Try again in \d+ seconds", response.text
+    )
+
+
+def test_the_wizard_launches_a_server_that_the_list_shows(
+    cloud: InProcessCloud, demo_browser: Browser, launched: str
+) -> None:
+    listing = demo_browser.get("/project/instances/")
+    assert listing.status_code == 200
+    row = re.search(rf'<tr id="server-{launched}" data-status="(\w+)">', listing.text)
+    assert row and row.group(1) == "ACTIVE"
+    assert "from-the-wizard" in listing.text and "m1.tiny" in listing.text
+    # Nothing is changing: the rows do not poll.
+    assert 'hx-trigger="every' not in listing.text
+
+
+def test_the_list_polls_while_a_server_changes_and_stops_when_it_settles(
+    cloud: InProcessCloud, demo_browser: Browser, launched: str, demo: Connection
+) -> None:
+    demo_browser.get(f"/project/instances/{launched}")
+    response = demo_browser.post(
+        f"/project/instances/{launched}/action/stop", {"back": f"/project/instances/{launched}"}
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/dashboard/project/instances/{launched}"
+    wait_until(lambda: demo.compute.get_server(launched).status == "SHUTOFF", timeout=30)
+    rows = demo_browser.get("/project/instances/", rows="1")
+    assert rows.text.lstrip().startswith('<tbody id="instance-rows"')
+    assert f'<tr id="server-{launched}" data-status="SHUTOFF">' in rows.text
+    assert "Start" in rows.text and "Shut off" not in rows.text
+    demo_browser.get("/project/instances/")
+    demo_browser.post(f"/project/instances/{launched}/action/start")
+    wait_until(lambda: demo.compute.get_server(launched).status == "ACTIVE", timeout=30)
+
+
+def test_an_action_without_the_csrf_token_is_refused_and_not_done(
+    cloud: InProcessCloud, demo_browser: Browser, launched: str, demo: Connection
+) -> None:
+    response = demo_browser.post(f"/project/instances/{launched}/action/stop", csrf=False)
+    assert response.status_code == 403
+    assert demo.compute.get_server(launched).status == "ACTIVE"
+    # Another session's token is no better.
+    response = demo_browser.post(
+        f"/project/instances/{launched}/action/stop", {"csrf_token": "forged"}, csrf=False
+    )
+    assert response.status_code == 403
+
+
+def test_the_detail_page_shows_the_action_log_and_console_log(demo_browser: Browser, launched: str) -> None:
+    page = demo_browser.get(f"/project/instances/{launched}")
+    assert page.status_code == 200
+    assert '<h2 id="actions-heading">Action log</h2>' in page.text
+    assert "<td>create</td>" in page.text
+    assert 'class="console-log"' in page.text
+
+
+def test_an_api_refusal_is_shown_with_the_apis_own_message(demo_browser: Browser) -> None:
+    missing = "00000000-0000-4000-8000-000000000000"
+    page = demo_browser.get(f"/project/instances/{missing}")
+    assert page.status_code == 404
+    assert f"Instance {missing} could not be found." in page.text
+    demo_browser.get("/project/instances/launch")
+    refused = demo_browser.post(
+        "/project/instances/launch",
+        {"name": "x", "count": "1", "image": IMAGE_ID, "flavor": "no-such-flavor"},
+    )
+    assert refused.status_code == 400
+    assert "Flavor no-such-flavor could not be found." in refused.text or "flavor" in refused.text.lower()
+
+
+def test_another_projects_user_sees_nothing_and_gets_404(
+    cloud: InProcessCloud, launched: str, other_user: tuple[str, str]
+) -> None:
+    browser = Browser(cloud)
+    try:
+        assert browser.log_in(*other_user).status_code == 303
+        listing = browser.get("/project/instances/")
+        assert "from-the-wizard" not in listing.text and launched not in listing.text
+        assert browser.get(f"/project/instances/{launched}").status_code == 404
+        assert browser.get(f"/project/instances/{launched}/action/resize").status_code == 404
+        browser.get("/project/instances/")
+        assert browser.post(f"/project/instances/{launched}/action/stop").status_code == 404
+    finally:
+        browser.close()
+
+
+def test_the_project_switcher_moves_the_session_to_another_project(
+    cloud: InProcessCloud, other_user: tuple[str, str]
+) -> None:
+    browser = Browser(cloud)
+    try:
+        browser.log_in(*other_user)
+        overview = browser.get("/project/")
+        assert "Overview of other-a" in overview.text
+        projects = dict(re.findall(r'<option value="(\w+)"[^>]*>(other-\w)</option>', overview.text))
+        assert set(projects.values()) == {"other-a", "other-b"}
+        target = next(project for project, name in projects.items() if name == "other-b")
+        response = browser.post("/switch", {"project_id": target})
+        assert response.status_code == 303
+        assert "Overview of other-b" in browser.get("/project/").text
+        # Not a project of theirs: refused.
+        browser.get("/project/")
+        assert browser.post("/switch", {"project_id": "0" * 32}).status_code == 404
+    finally:
+        browser.close()
+
+
+def test_log_out_revokes_the_token_and_ends_the_session(cloud: InProcessCloud) -> None:
+    browser = Browser(cloud)
+    try:
+        browser.log_in("demo", cloud.password("demo"))
+        session_id = browser.http.cookies["overcast_dashboard"]
+        token = dashboard_sessions(cloud).get(session_id).login.token  # type: ignore[attr-defined]
+        browser.get("/project/")
+        response = browser.post("/logout")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/dashboard/login?reason=logged_out"
+        admin_token = project_token(cloud, "admin")
+        check = httpx.get(
+            f"{cloud.base_url}/identity/v3/auth/tokens",
+            headers={"X-Auth-Token": admin_token, "X-Subject-Token": token},
+        )
+        assert check.status_code == 404
+        # The old cookie, replayed, finds no session.
+        with httpx.Client(base_url=cloud.base_url, cookies={"overcast_dashboard": session_id}) as replay:
+            assert replay.get("/dashboard/project/").status_code == 303
+    finally:
+        browser.close()
+
+
+def test_overcast_service_dashboard_serves_it_alone_over_the_apis_http(cloud: InProcessCloud) -> None:
+    """The scaled-out shape: its own process, no database, the APIs only over the network."""
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OVERCAST_")}
+    env.update(
+        OVERCAST_DASHBOARD_LISTEN=f"127.0.0.1:{port}",
+        OVERCAST_PUBLIC_URL=cloud.base_url,
+        OVERCAST_DATA_DIR=str(cloud.data_dir / "dashboard-service"),
+    )
+    process = subprocess.Popen(
+        [str(OVERCAST), "service", "dashboard"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        assert (
+            process.stdout.readline().strip()
+            == f"overcast dashboard serving http://127.0.0.1:{port}/dashboard/"
+        )
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            assert http.get("/").headers["location"] == "/dashboard/"
+            page = http.get("/dashboard/login")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert csrf
+            form = {
+                "csrf_token": csrf.group(1),
+                "domain": "Default",
+                "username": "demo",
+                "password": cloud.password("demo"),
+                "next": "",
+            }
+            assert http.post("/dashboard/login", data=form).status_code == 303
+            overview = http.get("/dashboard/project/")
+        assert overview.status_code == 200 and "Overview of demo" in overview.text
+        assert not (cloud.data_dir / "dashboard-service").exists()  # it opened no database
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_flavors_of_the_launch_wizard_show_their_size(demo_browser: Browser) -> None:
+    page = demo_browser.get("/project/instances/launch")
+    assert re.search(r"m1\.small: 1 vCPU, 2048 MiB RAM, 20 GiB disk", page.text)
+    assert f'value="{SMALL}"' in page.text
