@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from overcast import dashboard
 from overcast.api import app as foundation
 from overcast.api import ec2, metadata, openapi
 from overcast.api.app import create_app
@@ -37,7 +38,7 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     public = PublicPaths(
         (*foundation.PUBLIC_PATHS, *identity.PUBLIC_PATHS, *compute.PUBLIC_PATHS, *image.PUBLIC_PATHS,
          *network.PUBLIC_PATHS, *volume.PUBLIC_PATHS, *metadata.PUBLIC_PATHS, *openapi.PUBLIC_PATHS,
-         *ec2.PUBLIC_PATHS)
+         *ec2.PUBLIC_PATHS, *dashboard.PUBLIC_PATHS)
     )  # fmt: skip
     # The OpenAPI documents leave these paths' operations without the token scheme.
     app.state.public_paths = public
@@ -59,6 +60,7 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     ec2.install(
         app, Ec2API(cloud, compute_service, admin_services, images, identity_service.credentials, ec2_ids)
     )
+    dashboard.install(app, cloud.settings.base_url)
     # Last: each API's document describes the routes mounted above.
     openapi.install(app)
     return app
