@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from overcast import __version__
 from overcast.config import Settings, load_settings
 
-SERVICES = ("api", "conductor", "scheduler", "compute", "network", "volume", "metering")
+SERVICES = ("api", "dashboard", "conductor", "scheduler", "compute", "network", "volume", "metering")
 
 
 def _common_options() -> argparse.ArgumentParser:
