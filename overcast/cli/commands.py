@@ -43,6 +43,12 @@ def all_in_one(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_service(settings: Settings, args: argparse.Namespace) -> int:
     setup_logging(settings.log_level)
+    if args.name == "dashboard":
+        # A client of the public APIs: no database, no bus.
+        from overcast.dashboard.service import serve
+
+        serve(settings.base_url, on_ready=lambda url: print(f"overcast dashboard serving {url}", flush=True))
+        return 0
     cloud = Cloud.from_settings(settings)
     if args.name == "api":
         bootstrap_cloud(cloud)
