@@ -15,7 +15,8 @@ packages=(python3 python3-venv python3-dev gcc ca-certificates openssh-client
           qemu-system-x86 qemu-utils linux-image-cloud-amd64 busybox-static dropbear-bin
           genisoimage e2fsprogs dosfstools mtools syslinux syslinux-common fdisk
           iproute2 nftables dnsmasq-base dnsmasq-utils
-          tgt qemu-block-extra)
+          tgt qemu-block-extra
+          npm)  # the dashboard's pinned JavaScript (scripts/dashboard_assets.sh)
 if [ "$with_tests" = 1 ]; then
     # Real servers the integration tests start privately on loopback.
     packages+=(rabbitmq-server postgresql slapd ldap-utils memcached
@@ -50,3 +51,4 @@ if [ "$with_tests" = 1 ]; then
 else
     .venv/bin/python -m pip install -q -e .
 fi
+scripts/dashboard_assets.sh
