@@ -17,6 +17,8 @@
 - **Errors are typed** (`overcast.errors`); time and randomness are injected where tests need control.
 - **Everything a user does is observable**: request id from API through RPC, notifications, metrics.
 - **A module's `_private` names are its own**: no other module imports or reaches for them.
+- **The dashboard is a client of the public APIs**: `dashboard/` imports nothing of Overcast but itself
+  (and the token middleware's public-path helper), so it cannot read the database or skip a policy.
 
 The tests below hold the rules an import graph can show. They read every module of `overcast/` with
 `ast`, so imports inside functions and under `TYPE_CHECKING` count as much as those at the top. Each
@@ -281,6 +283,18 @@ def volume_drivers_reaching_up(graph: Graph) -> list[Import]:
     ]  # fmt: skip
 
 
+# What the dashboard may import of Overcast: itself, and how the API app names paths without a token.
+DASHBOARD_MAY_IMPORT = ("overcast.dashboard", "overcast.api.auth")
+
+
+def dashboard_reaching_past_the_apis(graph: Graph) -> list[Import]:
+    return [
+        i for module in graph.values() if within(module.name, "overcast.dashboard")
+        for i in module.imports
+        if within(i.module, "overcast") and not within(i.module, *DASHBOARD_MAY_IMPORT)
+    ]  # fmt: skip
+
+
 VOLUME_API_SIDE = ("overcast.api", "overcast.volume.api")
 # The volume host's code: its manager, the data endpoint, image copies and the drivers.
 VOLUME_HOST_SIDE = (
@@ -427,6 +441,7 @@ KNOWN_VIOLATIONS: dict[str, set[tuple[str, ...]]] = {
     "compute_sides_reaching_each_other": set(),
     "routers_touching_the_database": set(),
     "private_names_of_other_modules": set(),
+    "dashboard_reaching_past_the_apis": set(),
 }
 
 
@@ -448,6 +463,7 @@ RULES: dict[str, Rule] = {
     "compute_sides_reaching_each_other": compute_sides_reaching_each_other,
     "routers_touching_the_database": routers_touching_the_database,
     "private_names_of_other_modules": private_names_of_other_modules,
+    "dashboard_reaching_past_the_apis": dashboard_reaching_past_the_apis,
 }
 
 
@@ -489,6 +505,10 @@ def test_routers_open_no_database_session() -> None:
 
 def test_no_module_takes_another_modules_private_names() -> None:
     assert new_violations(overcast_graph(), "private_names_of_other_modules") == []
+
+
+def test_the_dashboard_reaches_the_cloud_only_through_its_apis() -> None:
+    assert new_violations(overcast_graph(), "dashboard_reaching_past_the_apis") == []
 
 
 def module_constants(module: Module) -> dict[str, object]:
@@ -534,6 +554,7 @@ def test_each_rule_catches_a_forbidden_import() -> None:
         "clients_reaching_a_manager": ("overcast.volume.rpcapi", "from overcast.conductor import manager\n"),
         "rpc_clients_outside_rpcapi": ("overcast.volume.api", "from overcast.bus import RPCClient\n"),
         "virt_reaching_up": ("overcast.virt.broken", "def f():\n    from overcast.db import engine\n"),
+        "dashboard_reaching_past_the_apis": ("overcast.dashboard.broken", "from overcast.db import engine\n"),
         "volume_sides_reaching_each_other": ("overcast.volume.api.broken", "import overcast.volume.manager"),
         "volume_drivers_reaching_up": ("overcast.volume.drivers.broken", "import overcast.volume.api\n"),
         "scheduler_reaching_into_compute": ("overcast.scheduler.broken", "import overcast.compute.api\n"),
