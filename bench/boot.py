@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from overcast.api.assembly import build_api
 from overcast.bus import NotificationListener
+from overcast.cli.runner import settle_heap
 from overcast.cloud import Cloud
 from overcast.compute import states
 from overcast.compute.manager import ComputeManager
@@ -93,6 +94,7 @@ class Bench:
         config = uvicorn.Config(build_api(self.cloud), host="127.0.0.1", port=port, log_level="warning",
                                 lifespan="off", access_log=False)  # fmt: skip
         self.server = uvicorn.Server(config)
+        settle_heap()  # as `overcast service api` does before it serves
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         while not self.server.started:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -100,7 +101,26 @@ def _serve_api(cloud: Cloud, on_ready: Callable[[], None] | None) -> None:
     # process lives on to stop its services gracefully instead of dying before they finish.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _log_signal)
+    settle_heap()
     server.run()
+
+
+# A page of a thousand servers holds some 30,000 containers at once. At the default first threshold (700)
+# the collector runs dozens of times per page and promotes the page to the oldest generation, whose
+# collection then walks every object of the process every few requests.
+YOUNG_COLLECTION_THRESHOLD = 10_000
+
+
+def settle_heap() -> None:
+    """Tune the cyclic collector for serving: freeze what start-up built (modules, the app, its services),
+    and collect the young generation less often.
+
+    Collections were some 40% of GET /servers/detail: start-up objects live as long as the process, yet
+    each full collection walked them all again. Call it once everything long-lived exists, before serving.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _call_when_started(server: uvicorn.Server, on_ready: Callable[[], None]) -> None:
