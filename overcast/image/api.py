@@ -22,6 +22,7 @@ from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.image import Image, ImageTag
 from overcast.db.pagination import paginate
+from overcast.image import notifications as image_notifications
 from overcast.image import policies, registry
 from overcast.image.data import SIZE_QUOTA, ImageData, image_quotas, size_in_mib
 from overcast.image.members import MemberAPI
@@ -173,7 +174,7 @@ class ImageAPI:
 
     # --- delete -----------------------------------------------------------------------------------
     def delete(self, ctxt: RequestContext, image_id: str) -> None:
-        def write(session: Session) -> list[tuple[str, str]]:
+        def write(session: Session) -> tuple[list[tuple[str, str]], dict[str, Any]]:
             image = registry.get_visible(session, ctxt, image_id, for_update=True)
             policy.enforce(ctxt, policies.DELETE_IMAGE, owner_target(image))
             if image.protected:
@@ -186,9 +187,10 @@ class ImageAPI:
             image.deleted = True
             image.deleted_at = utcnow()
             session.flush()
-            return locations
+            return locations, image_notifications.image_payload(image)
 
-        locations = self.db.write(write)
+        locations, deleted = self.db.write(write)
+        self.data.notifier.info(ctxt, "image.delete", deleted)
         self.discard_data(image_id, locations)
 
     def discard_data(self, image_id: str, locations: Iterable[tuple[str, str]]) -> None:

@@ -29,6 +29,7 @@ from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.image import Image
 from overcast.image import formats, policies, registry, tasks
+from overcast.image import notifications as image_notifications
 from overcast.image.registry import ImageRecord
 from overcast.image.settings import ImageSettings
 from overcast.image.stores import FilesystemStore, Store, build_stores
@@ -249,6 +250,7 @@ class ImageData:
         self.cloud = cloud
         self.db = cloud.db
         self.settings = settings
+        self.notifier = cloud.notifier(image_notifications.PUBLISHER)
         self.quotas = quotas
         if stores is not None:
             self.__dict__["stores"] = stores
@@ -447,7 +449,9 @@ class ImageData:
             return registry.record(session, registry.get_live(session, image_id))
 
         try:
-            return self.db.write(finish)
+            activated = self.db.write(finish)
+            image_notifications.notify(self.notifier, None, "image.activate", activated.image)
+            return activated
         except errors.QuotaExceeded as exc:
             self._discard(image_id, stored)
             self._set_status(image_id, expected, on_failure)

@@ -39,6 +39,7 @@ from overcast.volume.data_records import (
     settled_status,
 )
 from overcast.volume.drivers.base import COPY_CHUNK, GiB, VolumeDriver
+from overcast.volume.notifications import VolumeNotifier
 
 LOG = logging.getLogger(__name__)
 
@@ -64,12 +65,18 @@ class DataActions:
     RPC_API_VERSION: ClassVar[str] = "1.0"
 
     def __init__(
-        self, cloud: Cloud, host: str, driver: VolumeDriver, engine: BackupEngine | None = None
+        self,
+        cloud: Cloud,
+        host: str,
+        driver: VolumeDriver,
+        engine: BackupEngine | None = None,
+        notifier: VolumeNotifier | None = None,
     ) -> None:
         self.cloud = cloud
         self.host = host
         self.driver = driver
         self._engine = engine
+        self.notifier = notifier or VolumeNotifier(cloud, f"volume.{host}")
 
     @property
     def engine(self) -> BackupEngine:
@@ -94,7 +101,10 @@ class DataActions:
                 snapshot_id, states.SNAPSHOT_CREATING, states.SNAPSHOT_ERROR, fail_reason=reason
             )
             return
-        self._snapshot_to(snapshot_id, states.SNAPSHOT_CREATING, states.SNAPSHOT_AVAILABLE, progress="100%")
+        if self._snapshot_to(
+            snapshot_id, states.SNAPSHOT_CREATING, states.SNAPSHOT_AVAILABLE, progress="100%"
+        ):
+            self.notifier.current(ctxt, "snapshot", snapshot_id, "create.end")
 
     @rpc_method
     def delete_snapshot(self, ctxt: RequestContext, snapshot_id: str) -> None:
@@ -111,7 +121,9 @@ class DataActions:
                 snapshot_id, states.SNAPSHOT_DELETING, states.SNAPSHOT_ERROR_DELETING, fail_reason=reason
             )
             return
+        deleted = self.notifier.payload("snapshot", snapshot_id)
         self._write(lambda s: remove_snapshot_row(s, snapshot_id))
+        self.notifier.send(ctxt, "snapshot.delete.end", deleted, status="deleted")
 
     def delete_snapshots_of(self, volume_id: str) -> None:
         """The snapshots a cascading volume delete moved to deleting: storage, then row and quota."""
@@ -122,7 +134,9 @@ class DataActions:
             snapshot_ids = list(session.scalars(query))
         for snapshot_id in snapshot_ids:
             self.driver.delete_snapshot(snapshot_id)
+            deleted = self.notifier.payload("snapshot", snapshot_id)
             self._remove_snapshot(snapshot_id)
+            self.notifier.send(RequestContext.admin(), "snapshot.delete.end", deleted, status="deleted")
 
     def _remove_snapshot(self, snapshot_id: str) -> None:
         self._write(lambda s: remove_snapshot_row(s, snapshot_id))
@@ -191,6 +205,8 @@ class DataActions:
         ):
             # Deleted or reset meanwhile: what was stored belongs to nobody.
             self.engine.delete(backup_id, location)
+        else:
+            self.notifier.current(ctxt, "backup", backup_id, "create.end")
 
     def _parent_manifest(self, backup: Backup) -> Manifest | None:
         if backup.parent_id is None:
@@ -270,7 +286,9 @@ class DataActions:
                 )
             )
             return
+        deleted = self.notifier.payload("backup", backup_id)
         self._write(lambda s: remove_backup_row(s, backup_id))
+        self.notifier.send(ctxt, "backup.delete.end", deleted, status="deleted")
 
     # --- crash recovery -------------------------------------------------------------------------------
     def recover(self) -> None:

@@ -38,6 +38,7 @@ from overcast.volume import image_transfer, states
 from overcast.volume.data_actions import DataActions
 from overcast.volume.drivers.base import GiB, VolumeDriver
 from overcast.volume.drivers.choice import load_volume_driver
+from overcast.volume.notifications import VolumeNotifier
 from overcast.volume.quotas import VolumeQuotaEngine, release_volume
 from overcast.volume.rpcapi import BINARY, TOPIC
 
@@ -92,8 +93,9 @@ class VolumeManager(Manager):
         self.scratch = cloud.settings.data_dir / "volume-scratch" / host
         # Reports and export sweeps do not interleave with each other.
         self._sweep_lock = threading.Lock()
+        self.notifier = VolumeNotifier(cloud, f"volume.{host}")
         # Snapshots, reverts, backups and restores: an endpoint of its own on this service's topic.
-        self.data = DataActions(cloud, host, self.driver)
+        self.data = DataActions(cloud, host, self.driver, notifier=self.notifier)
         self.additional_endpoints.append(self.data)
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -234,6 +236,8 @@ class VolumeManager(Manager):
             **finished,
         ):
             LOG.warning("volume %s changed while it was created: its delete removes the storage", volume_id)
+        else:
+            self.notifier.current(ctxt, "volume", volume_id, "create.end")
         self._report_quietly()
 
     def _make_storage(self, ctxt: RequestContext, volume: Volume, source: dict[str, Any]) -> dict[str, Any]:
@@ -281,6 +285,7 @@ class VolumeManager(Manager):
             LOG.exception("deleting volume %s failed", volume_id)
             self._finish(volume_id, {states.DELETING}, states.ERROR_DELETING, fail_reason=_reason(exc))
             return
+        deleted = self.notifier.payload("volume", volume_id)
 
         def remove_row(session: Session) -> bool:
             row = session.get(Volume, volume_id)
@@ -294,6 +299,8 @@ class VolumeManager(Manager):
 
         if not self.cloud.db.write(remove_row):
             LOG.warning("volume %s left deleting while its storage was removed", volume_id)
+        else:
+            self.notifier.send(ctxt, "volume.delete.end", deleted, status="deleted")
         self._report_quietly()
 
     @rpc_method
@@ -310,7 +317,8 @@ class VolumeManager(Manager):
             LOG.exception("extending volume %s to %s GiB failed", volume_id, new_size)
             self._fail_extend(volume_id, new_size, _reason(exc))
             raise
-        self._finish(volume_id, {states.EXTENDING}, back_to, size=new_size, fail_reason=None)
+        if self._finish(volume_id, {states.EXTENDING}, back_to, size=new_size, fail_reason=None):
+            self.notifier.current(ctxt, "volume", volume_id, "resize.end")
         if back_to == states.IN_USE:
             self._tell_computes_of_new_size(ctxt, volume_id, new_size)
         self._report_quietly()

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from overcast.bus import Notifier
 from overcast.context import RequestContext
 from overcast.db.engine import Database
 from overcast.db.models.network import FloatingIP, IPAllocation, Port
@@ -83,8 +84,11 @@ class FloatingIPs:
         quotas: NetworkQuotas,
         rng: random.Random,
         notices: AgentNotices | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.notices = notices or AgentNotices()
+        # Neutron's floatingip.create.end / floatingip.delete.end, which metering bills from.
+        self.notifier = notifier
         self.db = db
         self.settings = settings
         self.quotas = quotas
@@ -143,7 +147,12 @@ class FloatingIPs:
         created, fixed_network = self.db.write(write)
         # The host serving the fixed port's router NATs the new address.
         self.notices.networks_changed(ctxt, [fixed_network])
+        self._notify(ctxt, "floatingip.create.end", created)
         return created
+
+    def _notify(self, ctxt: RequestContext, event_type: str, floating_ip: Record) -> None:
+        if self.notifier is not None:
+            self.notifier.info(ctxt, event_type, {"floatingip": dict(floating_ip)})
 
     def _associate(
         self,
@@ -250,11 +259,12 @@ class FloatingIPs:
         return updated
 
     def delete(self, ctxt: RequestContext, floating_ip_id: str, *, revision: int | None = None) -> None:
-        def write(session: Session) -> str | None:
+        def write(session: Session) -> tuple[str | None, Record]:
             floating_ip = access.get_floating_ip(session, ctxt, floating_ip_id, lock=True)
             check_revision(floating_ip, revision)
             enforce(ctxt, policies.DELETE_FLOATING_IP, floating_ip.project_id)
             fixed_network = _fixed_network(session, floating_ip)
+            deleted = records.floating_ip_records(session, [floating_ip])[0]
             access.lock_network(session, floating_ip.floating_network_id)
             port_id = floating_ip.floating_port_id
             tags.remove_all(session, floating_ip.id)
@@ -265,6 +275,8 @@ class FloatingIPs:
             if port is not None:
                 session.delete(port)
             self.quotas.release(session, floating_ip.project_id, {"floatingip": 1})
-            return fixed_network
+            return fixed_network, deleted
 
-        self.notices.networks_changed(ctxt, [self.db.write(write)])
+        fixed_network, deleted = self.db.write(write)
+        self.notices.networks_changed(ctxt, [fixed_network])
+        self._notify(ctxt, "floatingip.delete.end", deleted)

@@ -55,7 +55,9 @@ class NetworkAPI:
         self.security_groups = SecurityGroups(self.db, self.quotas, notices)
         self.ports = Ports(self.db, self.settings, self.quotas, rng, self.security_groups, notices)
         self.routers = Routers(self.db, self.settings, self.quotas, rng, notices)
-        self.floating_ips = FloatingIPs(self.db, self.settings, self.quotas, rng, notices)
+        self.floating_ips = FloatingIPs(
+            self.db, self.settings, self.quotas, rng, notices, cloud.notifier("network")
+        )
         self.auto_topology = AutoTopology(self.db, self.settings, self.networks, self.subnets, self.routers)
         self.tags = Tags(self)
         self.quota_api = QuotaAPI(self.db, self.quotas)

@@ -24,6 +24,7 @@ from overcast.volume.api.snapshots import Snapshots
 from overcast.volume.api.transfers import Transfers
 from overcast.volume.api.types import VolumeTypes
 from overcast.volume.api.volumes import CreateRequest, Volumes, VolumeSettings
+from overcast.volume.notifications import VolumeNotifier
 from overcast.volume.quotas import VolumeQuotaEngine
 from overcast.volume.rpcapi import VolumeHostAPI
 
@@ -46,7 +47,9 @@ class VolumeAPI:
         self.quota_engine = quota_engine or VolumeQuotaEngine()
         self.image_quotas = image_quotas
         self.settings = VolumeSettings(service_down_time=cloud.settings.service_down_time)
-        self.volumes = Volumes(self.db, hosts, self.quota_engine, self.settings, cloud.clock)
+        self.volumes = Volumes(
+            self.db, hosts, self.quota_engine, self.settings, cloud.clock, VolumeNotifier(cloud, "volume-api")
+        )
         self.attachments = Attachments(self.db, hosts, rpc_timeout=cloud.settings.rpc_timeout)
         self.legacy = LegacyAttach(self.db, hosts, self.attachments)
         self.types = VolumeTypes(self.db)

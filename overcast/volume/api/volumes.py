@@ -34,6 +34,7 @@ from overcast.image import registry
 from overcast.volume import data_records, policies, quotas, states
 from overcast.volume.api import access, scheduling
 from overcast.volume.api.records import Record, metadata_of, timestamp, volume_records
+from overcast.volume.notifications import VolumeNotifier
 from overcast.volume.rpcapi import VolumeHostAPI
 
 GiB = 1024**3
@@ -134,12 +135,14 @@ class Volumes:
         engine: quotas.VolumeQuotaEngine,
         settings: VolumeSettings,
         clock: Callable[[], datetime] = utcnow,
+        notifier: VolumeNotifier | None = None,
     ) -> None:
         self.db = db
         self.hosts = hosts
         self.engine = engine
         self.settings = settings
         self.clock = clock
+        self.notifier = notifier
 
     # --- reads ----------------------------------------------------------------------------------------
     def get(self, ctxt: RequestContext, volume_id: str) -> Record:
@@ -642,6 +645,8 @@ class Volumes:
                 raise invalid_volume("Volume status changed during retype.")
 
         self.db.write(write)
+        if self.notifier is not None:  # Cinder's volume.retype: the new type is billed from now on
+            self.notifier.current(ctxt, "volume", volume_id, "retype")
 
     def upload_to_image(
         self, ctxt: RequestContext, volume_id: str, body: Mapping[str, Any], images_quota: Any
