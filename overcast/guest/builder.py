@@ -6,6 +6,9 @@ Disk layout (a plain BIOS/MBR disk, bootable on its own by any PC-like hyperviso
   partition 2    ext4 root (label overcast-root): busybox, dropbear and its libraries, the boot scripts
 Everything is written without root privileges or mounts: cpio and MBR in Python, `mke2fs -d`,
 `mkfs.vfat` + `syslinux --install` + `mcopy` on image files, `qemu-img convert` to qcow2.
+
+Beside the whole disk the same build leaves its parts for a direct kernel boot (EC2's AKI + ARI + AMI):
+the kernel, the initramfs and the root filesystem alone (qcow2), which boot with no firmware boot loader.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from overcast.guest import scripts
@@ -53,10 +57,31 @@ def guest_image_path(data_dir: Path) -> Path:
     return Path(data_dir) / "images" / "overcast-guest.qcow2"
 
 
+@dataclass(frozen=True)
+class GuestParts:
+    """The guest for a direct kernel boot: kernel, initramfs, and the root filesystem as a qcow2 disk."""
+
+    kernel: Path
+    ramdisk: Path
+    root: Path
+
+    def all(self) -> tuple[Path, Path, Path]:
+        return self.kernel, self.ramdisk, self.root
+
+
+def guest_parts(dest: Path) -> GuestParts:
+    """Where `build_guest_image(dest)` leaves the direct-kernel-boot parts: beside the whole disk."""
+    stem = Path(dest).with_suffix("").name
+    folder = Path(dest).parent
+    return GuestParts(folder / f"{stem}-kernel", folder / f"{stem}-ramdisk", folder / f"{stem}-root.qcow2")
+
+
 def build_guest_image(dest: Path, *, force: bool = False) -> Path:
-    """Build the guest qcow2 at `dest` (reused when it exists unless `force`); returns `dest`."""
+    """Build the guest qcow2 at `dest` and its parts (`guest_parts`), reused when they exist unless
+    `force`; returns `dest`."""
     dest = Path(dest)
-    if dest.exists() and not force:
+    parts = guest_parts(dest)
+    if not force and all(path.exists() for path in (dest, *parts.all())):
         return dest
     ensure_prerequisites()
     kernel, release = find_kernel()
@@ -84,7 +109,12 @@ def build_guest_image(dest: Path, *, force: bool = False) -> Path:
         copy_into(raw, root, ROOT_START)
         staged = work / "disk.qcow2"
         _run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", str(raw), str(staged)])
-        os.replace(staged, dest)
+        staged_root = work / "root.qcow2"
+        _run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", str(root), str(staged_root)])
+        shutil.copyfile(kernel, work / "kernel")
+        for source, target in zip((work / "kernel", initrd, staged_root), parts.all(), strict=True):
+            os.replace(source, target)
+        os.replace(staged, dest)  # last: a whole disk present means its parts are too
     LOG.info("Built guest image %s (kernel %s)", dest, release)
     return dest
 

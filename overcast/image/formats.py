@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from overcast import errors
 
-DISK_FORMATS = ("qcow2", "raw", "iso")
+# EC2's kernel (aki), ramdisk (ari) and machine (ami: a filesystem) images are raw data too.
+EC2_DISK_FORMATS = ("aki", "ari", "ami")
+DISK_FORMATS = ("qcow2", "raw", "iso", *EC2_DISK_FORMATS)
 CONTAINER_FORMATS = ("bare", "ovf", "ova", "aki", "ari", "ami", "docker", "compressed")
 
 QCOW2_MAGIC = b"QFI\xfb"
@@ -63,9 +65,9 @@ def _qcow2(header: bytes) -> Inspection:
 def check(disk_format: str, header: bytes, total_size: int) -> Inspection:
     """Refuse data whose header contradicts `disk_format`; the inspection when it agrees."""
     found = detect(header)
-    if disk_format == "raw":
+    if disk_format == "raw" or disk_format in EC2_DISK_FORMATS:
         if found.format != "raw" and found.format != "iso":
-            raise InvalidImageData(f"Image data is in {found.format} format, not raw.")
+            raise InvalidImageData(f"Image data is in {found.format} format, not {disk_format}.")
         return Inspection("raw", total_size)
     if found.format != disk_format:
         raise InvalidImageData(

@@ -71,6 +71,10 @@ class ImageRef:
     id: str
     path: str | None = None  # local file of the cached image, if the manager fetched it
     properties: dict[str, Any] = field(default_factory=dict)
+    # Local files of the kernel and ramdisk images its properties name (kernel_id, ramdisk_id): a
+    # machine image booted by direct kernel boot, as EC2's AMI + AKI + ARI.
+    kernel_path: str | None = None
+    ramdisk_path: str | None = None
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from overcast.guest import build_guest_image, guest_image_path
-from overcast.guest.builder import ensure_prerequisites
+from overcast.guest.builder import ensure_prerequisites, guest_parts
 from overcast.virt.driver import ImageRef
 from overcast.virt.qemu.driver import QemuDriver
 from overcast.virt.qemu.launch import PID_FILE
@@ -68,7 +68,10 @@ def cloud_with_guest(data_dir: Path, drivers: dict[str, QemuDriver]) -> Iterator
 
     guest = guest_image_path(data_dir)
     guest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(guest_image(), guest)  # built once per test process
+    built = guest_image()  # built once per test process, with its direct-kernel-boot parts
+    for source, target in zip(guest_parts(built).all(), guest_parts(guest).all(), strict=True):
+        shutil.copyfile(source, target)
+    shutil.copyfile(built, guest)
     running = InProcessCloud(data_dir, compute_hosts=tuple(drivers), drivers=dict(drivers))
     try:
         assert publish_guest_image(running.cloud).uploaded

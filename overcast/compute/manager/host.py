@@ -97,10 +97,22 @@ class ComputeHost:
         return spec
 
     def with_image_file(self, ctxt: RequestContext, image: ImageRef) -> ImageRef:
-        """`image` with its local file (fetched into this host's cache) when the driver needs one."""
+        """`image` with its local file (fetched into this host's cache) when the driver needs one, and
+        those of the kernel and ramdisk it boots."""
         if not self.driver.needs_image_files or image.path or not image.id:
+            return self.with_kernel_files(ctxt, image)
+        path = str(self.image_cache.fetch(ctxt, image.id))
+        return self.with_kernel_files(ctxt, replace(image, path=path))
+
+    def with_kernel_files(self, ctxt: RequestContext, image: ImageRef) -> ImageRef:
+        """`image` with the local files of the kernel and ramdisk images its properties name (a direct
+        kernel boot), fetched as `ctxt`, as Nova fetches them with the booting user's context."""
+        kernel_id, ramdisk_id = image.properties.get("kernel_id"), image.properties.get("ramdisk_id")
+        if not self.driver.needs_image_files or not (kernel_id or ramdisk_id):
             return image
-        return replace(image, path=str(self.image_cache.fetch(ctxt, image.id)))
+        kernel = str(self.image_cache.fetch(ctxt, str(kernel_id))) if kernel_id else image.kernel_path
+        ramdisk = str(self.image_cache.fetch(ctxt, str(ramdisk_id))) if ramdisk_id else image.ramdisk_path
+        return replace(image, kernel_path=kernel, ramdisk_path=ramdisk)
 
     def prepared(self, ctxt: RequestContext, spec: InstanceSpec) -> InstanceSpec:
         """What spawn needs beyond the database's view: the image file and the NICs: the server's ports
@@ -113,9 +125,12 @@ class ComputeHost:
         if not self.driver.needs_image_files:
             return
         with self.cloud.db.reader() as session:
-            in_use = session.scalars(
-                select(Instance.image_ref).where(Instance.host == self.host, Instance.deleted.is_(False))
+            rows = session.execute(
+                select(Instance.image_ref, Instance.kernel_id, Instance.ramdisk_id).where(
+                    Instance.host == self.host, Instance.deleted.is_(False)
+                )
             ).all()
+        in_use = {image_id for row in rows for image_id in row if image_id}
         try:
             self.image_cache.prune(in_use)
         except OSError:

@@ -131,6 +131,7 @@ class MoveActions(HostEndpoint):
             if vifs or data is not moved:
                 spec = replace(spec, network_info=vifs or [network_info.default_vif(spec.uuid)])
             spec = self._with_volumes(ctxt, replace(spec, migration_data=data))
+            spec = replace(spec, image=self.compute_host.with_kernel_files(ctxt, spec.image))
             self.driver.finish_migration(ctxt, spec, resize_instance=True, power_on=power_on)
             network = self.compute_host.guest_network(instance_uuid)  # another host forwards another SSH port
             record_network = self.compute_host.record_network

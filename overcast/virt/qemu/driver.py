@@ -36,7 +36,7 @@ from overcast.virt.driver import (
     SnapshotUpload,
     VolumeDevice,
 )
-from overcast.virt.qemu import configdrive, console, diagnostics, disks, launch, nics, volumes
+from overcast.virt.qemu import configdrive, console, diagnostics, disks, kernel_boot, launch, nics, volumes
 from overcast.virt.qemu.accel import Accelerator, detect_accelerator, qemu_version_string
 from overcast.virt.qemu.instance import (
     CONFIG_DRIVE,
@@ -47,6 +47,7 @@ from overcast.virt.qemu.instance import (
     VM,
     InstanceRecord,
 )
+from overcast.virt.qemu.kernel_boot import KernelBoot
 from overcast.virt.qemu.resize import ColdResize, is_set_aside
 from overcast.virt.qemu.runtime import Runtime, run_dispatcher, tap_vifs
 from overcast.virt.qemu.serial_ports import SerialPorts
@@ -207,6 +208,8 @@ class QemuDriver(ComputeDriver):
                 if not any(volume.get("boot_index") == 0 for volume in spec.block_device_info):
                     base = self.images.fetch(spec.image)
                     disks.create_overlay(base, vm.path(ROOT_DISK), spec.root_gb * disks.GiB)
+                    boot = kernel_boot.install(spec.image, folder)
+                    vm.record.kernel_boot = boot.to_record() if boot else None
                 self._config_drives.write(spec, vm.path(CONFIG_DRIVE), admin_password=admin_password)
                 vm.record.vifs = {str(v["id"]): dict(v) for v in spec.network_info if "id" in v}
                 vm.save()
@@ -343,15 +346,21 @@ class QemuDriver(ComputeDriver):
     def rescue(
         self, ctxt: RequestContext, uuid: str, rescue_image: ImageRef, admin_password: str | None
     ) -> None:
-        """Boot the rescue image (default: the instance's own image) with the VM's disk as /dev/vdb."""
+        """Boot the rescue image (default: the instance's own image) with the VM's disk as /dev/vdb; a
+        rescue image with a kernel boots that kernel, the instance's own image the VM's kernel."""
         with self._vms.locked(uuid, built=True) as vm:
             if vm.record.rescued:
                 raise InstanceActionInvalid(f"Instance {uuid} is already in rescue mode.")
             self._require(vm, "rescue", PowerState.RUNNING, PowerState.SHUTDOWN, PowerState.CRASHED)
             known = rescue_image.path or self.images.path_for(rescue_image.id).exists()
             base = self.images.fetch(rescue_image if known else vm.spec.image)
+            rescue_boot = (
+                kernel_boot.install(rescue_image, vm.folder, rescue=True) if known else
+                KernelBoot.from_record(vm.record.kernel_boot)
+            )  # fmt: skip
             self._runtime.stop(vm)
             disks.create_overlay(base, vm.path(RESCUE_DISK))
+            vm.record.rescue_kernel_boot = rescue_boot.to_record() if rescue_boot else None
             vm.record.rescued = True
             offset = self._runtime.start(vm)
             self._runtime.set_state(vm, PowerState.RUNNING)
@@ -363,6 +372,10 @@ class QemuDriver(ComputeDriver):
                 raise InstanceActionInvalid(f"Instance {uuid} is not in rescue mode.")
             self._runtime.stop(vm)
             vm.path(RESCUE_DISK).unlink(missing_ok=True)
+            rescue_boot = KernelBoot.from_record(vm.record.rescue_kernel_boot)
+            if rescue_boot != KernelBoot.from_record(vm.record.kernel_boot):
+                kernel_boot.remove(rescue_boot, vm.folder)
+            vm.record.rescue_kernel_boot = None
             vm.record.rescued = False
             offset = self._runtime.start(vm)
             self._runtime.set_state(vm, PowerState.RUNNING)

@@ -1,8 +1,9 @@
 """One VM on this host: its folder, its persisted record (instance.json) and its live state.
 
 The folder `<data_dir>/instances/<uuid>/` holds everything: disk.qcow2 (overlay over a cached base),
-disk.config (config drive), disk.rescue, console.log, qmp.sock, qemu.pid, state.suspend and
-instance.json. A driver that restarts rebuilds its view from these files and the live QEMU processes.
+disk.config (config drive), disk.rescue, kernel and ramdisk (a direct kernel boot's, and their .rescue
+twins), console.log, qmp.sock, qemu.pid, state.suspend and instance.json. A driver that restarts
+rebuilds its view from these files and the live QEMU processes.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class InstanceRecord:
     serial_port: int | None = None  # the TCP port of the serial console, for the VM's whole life
     suspended: bool = False
     rescued: bool = False
+    # Direct kernel boot (kernel_boot.KernelBoot records): the VM's own, and its rescue image's.
+    kernel_boot: dict[str, Any] | None = None
+    rescue_kernel_boot: dict[str, Any] | None = None
     cpu_time_base_ns: int = 0  # cpu time of earlier QEMU processes of this VM
     vifs: dict[str, dict[str, Any]] = field(default_factory=dict)
 

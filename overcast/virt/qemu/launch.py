@@ -52,6 +52,11 @@ class LaunchConfig:
     taps: tuple[tuple[str, str, str], ...] = ()
     serial_tcp: tuple[str, int] | None = None  # (listen host, port) of the serial port; None: a unix socket
     incoming: str | None = None  # state file to resume from
+    # Direct kernel boot (kernel_boot.py): kernel and initrd files, the kernel's arguments; none of the
+    # disks is then a boot device, so the firmware hands over to the kernel at once.
+    kernel: str | None = None
+    initrd: str | None = None
+    append: str | None = None
     machine: str = "q35"
     extra_args: list[str] = field(default_factory=list)
 
@@ -119,8 +124,12 @@ def build_qemu_command(config: LaunchConfig, qemu: str = "qemu-system-x86_64") -
         if disk.readonly:
             drive += ",readonly=on"
         drive += disk.options
-        device = f"virtio-blk-pci,drive=disk{index}" + (",bootindex=1" if disk.boot else "")
+        boots = disk.boot and config.kernel is None
+        device = f"virtio-blk-pci,drive=disk{index}" + (",bootindex=1" if boots else "")
         args += ["-drive", drive, "-device", device]
+    if config.kernel is not None:
+        args += ["-kernel", config.kernel] + (["-initrd", config.initrd] if config.initrd else [])
+        args += ["-append", config.append or ""]
     args += _network_args(config)
     # The serial port is a socket for an interactive console (os-remote-consoles) whose output QEMU
     # also appends to the console log, connected or not. On TCP the API's proxy can be on another host.

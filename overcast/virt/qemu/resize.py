@@ -33,7 +33,7 @@ from overcast.virt.driver import (
     PowerState,
     SnapshotUpload,
 )
-from overcast.virt.qemu import disks
+from overcast.virt.qemu import disks, kernel_boot
 from overcast.virt.qemu.configdrive import ConfigDrives
 from overcast.virt.qemu.instance import CONFIG_DRIVE, RECORD_FILE, ROOT_DISK, VM, InstanceRecord
 from overcast.virt.qemu.launch import INSTANCE_DIR_MODE
@@ -173,6 +173,8 @@ class ColdResize:
                     _adopt_exported_disk(data, vm.path(ROOT_DISK), self._images)
                 if resize_instance:
                     disks.grow(vm.path(ROOT_DISK), spec.root_gb * disks.GiB)
+                boot = _kernel_boot_here(spec, old, source, folder)
+                vm.record.kernel_boot = boot.to_record() if boot else None
                 self._config_drives.write(spec, vm.path(CONFIG_DRIVE))
                 new_vifs = {str(v["id"]): dict(v) for v in spec.network_info if "id" in v}
                 vm.record.vifs = dict(old.vifs) if old is not None else new_vifs
@@ -262,6 +264,19 @@ def _copy_root_disk(source: Path, dest: Path, images: disks.ImageCache) -> None:
     # The base keeps the source's name (the image it came from), so later spawns of that image share it.
     local = images.fetch(ImageRef(id=backing.name, path=str(backing)))
     disks.rebase_unsafe(dest, local)
+
+
+def _kernel_boot_here(
+    spec: InstanceSpec, old: InstanceRecord | None, source: Path | None, folder: Path
+) -> kernel_boot.KernelBoot | None:
+    """The moved VM's direct kernel boot: from the image files this host was given, else carried from the
+    folder the source set aside (the same host, or a shared instances path)."""
+    if spec.image.kernel_path:
+        return kernel_boot.install(spec.image, folder)
+    boot = kernel_boot.KernelBoot.from_record(old.kernel_boot) if old is not None else None
+    if boot is not None and source is not None:
+        return kernel_boot.carry(boot, source, folder)
+    return kernel_boot.install(spec.image, folder)  # None, or the error that names what is missing
 
 
 def _adopt_exported_disk(data: dict[str, Any], dest: Path, images: disks.ImageCache) -> None:

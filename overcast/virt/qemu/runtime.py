@@ -28,6 +28,7 @@ from overcast.virt.qemu.instance import (
     VM,
     transition_for,
 )
+from overcast.virt.qemu.kernel_boot import KernelBoot
 from overcast.virt.qemu.qmp import QMPClient, QMPConnectionError, QMPError
 from overcast.virt.qemu.serial_ports import SerialPorts
 
@@ -81,6 +82,8 @@ class Runtime:
         for volume in vm.record.spec.get("block_device_info") or []:
             volume.pop("bus", None)
             volume.pop("qemu_pid", None)
+        rescued = vm.record.rescued
+        boot = KernelBoot.from_record(vm.record.rescue_kernel_boot if rescued else vm.record.kernel_boot)
         ssh_taken = serial_taken = False
         for attempt in range(3):
             # On taps the guest is reached on its network: nothing of the host is forwarded to it.
@@ -90,6 +93,8 @@ class Runtime:
                 uuid=vm.uuid, name=spec.name.replace(",", ",,"), vcpus=spec.vcpus, memory_mb=spec.memory_mb,
                 accelerator=self.accelerator.name, cpu=self.accelerator.cpu, disks=disks, ssh_port=port,
                 mac_address=mac, taps=taps, serial_tcp=serial, extra_args=volume_args,
+                kernel=boot.kernel if boot else None, initrd=boot.ramdisk if boot else None,
+                append=boot.command_line if boot else None,
                 incoming=shlex.quote(str(incoming.absolute())) if incoming else None,
             )  # fmt: skip
             try:

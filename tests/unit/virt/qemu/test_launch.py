@@ -117,3 +117,19 @@ def test_vifs_on_taps_replace_user_mode_networking() -> None:
     ports = [d for d in devices if d.startswith("pcie-root-port")]
     assert len(ports) == 2 + HOTPLUG_PORTS and len({p.split("chassis=")[1] for p in ports}) == len(ports)
     assert "hostfwd" not in " ".join(args)
+
+
+def test_direct_kernel_boot_names_kernel_initrd_and_arguments_and_no_boot_disk() -> None:
+    args = build_qemu_command(_config(kernel="kernel", initrd="ramdisk", append="root=LABEL=r console=ttyS0"))
+    assert _option(args, "-kernel") == ["kernel"] and _option(args, "-initrd") == ["ramdisk"]
+    assert _option(args, "-append") == ["root=LABEL=r console=ttyS0"]
+    # The kernel is what boots: no disk claims a boot index the firmware would try first.
+    assert not any("bootindex" in device for device in _option(args, "-device"))
+
+
+def test_a_kernel_without_ramdisk_has_no_initrd_and_a_disk_boot_has_neither() -> None:
+    args = build_qemu_command(_config(kernel="kernel", append="root=/dev/vda"))
+    assert _option(args, "-kernel") == ["kernel"] and _option(args, "-initrd") == []
+    disk_boot = build_qemu_command(_config())
+    assert _option(disk_boot, "-kernel") == [] and _option(disk_boot, "-append") == []
+    assert "virtio-blk-pci,drive=disk0,bootindex=1" in _option(disk_boot, "-device")
