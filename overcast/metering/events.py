@@ -15,8 +15,6 @@ from overcast.db.models.metering import UsageEvent
 
 NOTIFICATION = "notification"
 AUDIT = "audit"
-# Rows per INSERT: well under SQLite's limit of bound parameters per statement.
-BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -53,9 +51,7 @@ def record(session: Session, events: Sequence[NewUsageEvent], received_at: datet
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    added = 0
-    for first in range(0, len(events), BATCH):
-        rows = [event.row(received_at) for event in events[first : first + BATCH]]
-        result = session.execute(insert(UsageEvent).values(rows).on_conflict_do_nothing())
-        added += max(int(getattr(result, "rowcount", 0) or 0), 0)
-    return added
+    # One statement with the rows as parameters (executemany): compiled once and cached, not per call.
+    statement = insert(UsageEvent).on_conflict_do_nothing()
+    result = session.connection().execute(statement, [event.row(received_at) for event in events])
+    return max(int(result.rowcount or 0), 0)
