@@ -17,6 +17,8 @@ class Action:
     # The codes a service object's NotFound and quota errors become for this action's resource.
     not_found: str = "InvalidParameterValue"
     quota: str = "ResourceLimitExceeded"
+    # The code of a service's Conflict (a state the operation cannot start from).
+    conflict: str = "IncorrectState"
 
 
 def table(*families: tuple[Action, ...]) -> dict[str, Action]:

@@ -46,7 +46,9 @@ def unauthorized() -> Ec2Error:
     return Ec2Error("UnauthorizedOperation", "You are not authorized to perform this operation.")
 
 
-def from_service_error(error: errors.OvercastError, *, not_found: str, quota: str) -> Ec2Error:
+def from_service_error(
+    error: errors.OvercastError, *, not_found: str, quota: str, conflict: str = "IncorrectState"
+) -> Ec2Error:
     """The EC2 answer to an error a service object raised: `not_found` and `quota` are the codes of
     the action's resource (InvalidInstanceID.NotFound, InstanceLimitExceeded, ...)."""
     message = error.message
@@ -57,7 +59,7 @@ def from_service_error(error: errors.OvercastError, *, not_found: str, quota: st
     if isinstance(error, errors.NotFound):
         return Ec2Error(not_found, message)
     if isinstance(error, errors.Conflict):
-        return Ec2Error("IncorrectState", message)
+        return Ec2Error(conflict, message)
     if isinstance(error, errors.RequestTooLarge):
         return Ec2Error("ResourceLimitExceeded", message)
     if isinstance(error, errors.NoValidHost):

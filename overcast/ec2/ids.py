@@ -105,7 +105,7 @@ class IdTable:
                     select(Ec2Id.uuid, Ec2Id.ec2_id).where(
                         Ec2Id.kind == kind, in_values(session, Ec2Id.uuid, list(objects))
                     )
-                ).tuples()
+                ).all()
             )
         missing = {uuid: project for uuid, project in objects.items() if uuid not in known}
         if missing:
