@@ -8,6 +8,7 @@ duplicate count once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from overcast.bus import NotificationListener
@@ -30,11 +31,14 @@ class MeteringManager(Manager):
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
 
-    def __init__(self, cloud: Cloud, host: str) -> None:
+    def __init__(
+        self, cloud: Cloud, host: str, *, topics: Sequence[str] = ("notifications",), pool: str = POOL
+    ) -> None:
         super().__init__(cloud, host)
         self.recorder = UsageRecorder(cloud.db, lambda: cloud.clock())
         self.audit = UsageAudit(cloud.db, lambda: cloud.clock())
-        self.listener = NotificationListener(cloud.transport, [self.recorder], pool=POOL)
+        # Tests sharing one broker give each cloud its own topic and pool.
+        self.listener = NotificationListener(cloud.transport, [self.recorder], topics=topics, pool=pool)
 
     def init_host(self) -> None:
         self.listener.start()
