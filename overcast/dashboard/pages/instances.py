@@ -185,6 +185,9 @@ def launch_body(form: Form) -> dict[str, Any]:
     }
     if form.get("key_name"):
         server["key_name"] = form.get("key_name")
+    admin_password = form.fields.get("admin_password", [""])[0]
+    if admin_password:
+        server["adminPass"] = admin_password
     groups = form.all("security_group")
     if groups:
         server["security_groups"] = [{"name": group} for group in groups]

@@ -79,6 +79,7 @@ def test_launch_body_from_the_wizard() -> None:
             "network": ["n1", "n2"],
             "security_group": ["default", "web"],
             "key_name": ["mine"],
+            "admin_password": ["Secret 1"],
             "user_data": ["#!/bin/sh\n"],
         }
     )
@@ -87,12 +88,14 @@ def test_launch_body_from_the_wizard() -> None:
     assert server["networks"] == [{"uuid": "n1"}, {"uuid": "n2"}]
     assert server["security_groups"] == [{"name": "default"}, {"name": "web"}]
     assert server["key_name"] == "mine"
+    assert server["adminPass"] == "Secret 1"
     assert base64.b64decode(server["user_data"]) == b"#!/bin/sh\n"
 
 
 def test_launch_without_network_lets_the_cloud_choose_and_refuses_a_bad_count() -> None:
     server = launch_body(Form({"name": ["a"], "image": ["i"], "flavor": ["1"]}))["server"]
-    assert server["networks"] == "auto" and "key_name" not in server and "user_data" not in server
+    assert server["networks"] == "auto"
+    assert not {"key_name", "user_data", "adminPass", "security_groups"} & set(server)
     for count in ("0", "many"):
         with pytest.raises(APIError) as refused:
             launch_body(Form({"count": [count]}))
