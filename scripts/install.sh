@@ -20,7 +20,8 @@ packages=(python3 python3-venv python3-dev gcc ca-certificates openssh-client
 if [ "$with_tests" = 1 ]; then
     # Real servers the integration tests start privately on loopback.
     packages+=(rabbitmq-server postgresql slapd ldap-utils memcached
-               swift swift-proxy swift-account swift-container swift-object)
+               swift swift-proxy swift-account swift-container swift-object
+               chromium)  # the dashboard's browser tests (Playwright drives Debian's binary)
 fi
 
 missing=()
