@@ -54,6 +54,7 @@ UNSHELVE = "unshelve"
 LOCK = "lock"
 UNLOCK = "unlock"
 CREATE_IMAGE = "createImage"
+BACKUP = "createBackup"
 RESET_STATE = "resetState"
 ATTACH_INTERFACE = "attach_interface"
 DETACH_INTERFACE = "detach_interface"
@@ -61,6 +62,7 @@ ATTACH_VOLUME = "attach_volume"
 DETACH_VOLUME = "detach_volume"
 SWAP_VOLUME = "swap_volume"
 EXTEND_VOLUME = "extend_volume"
+TRIGGER_CRASH_DUMP = "trigger_crash_dump"
 
 
 @dataclass(frozen=True)

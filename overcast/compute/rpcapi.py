@@ -21,7 +21,8 @@ class ComputeAPI(ServiceRPCAPI):
     # 1.4: attach_interface, detach_interface
     # 1.5: attach_volume, detach_volume, extend_volume, swap_volume
     # 1.6: get_host_uptime
-    VERSION: ClassVar[str] = "1.6"
+    # 1.7: backup_instance
+    VERSION: ClassVar[str] = "1.7"
 
     def _cast(self, ctxt: RequestContext, host: str, method: str, **kwargs: Any) -> None:
         self.client.prepare(host=host).cast(ctxt, method, **kwargs)
@@ -207,6 +208,20 @@ class ComputeAPI(ServiceRPCAPI):
         self._cast(
             ctxt, host, "rebuild_instance", instance_uuid=instance_uuid, admin_password=admin_password,
             done_vm_state=done_vm_state,
+        )  # fmt: skip
+
+    def backup_instance(
+        self,
+        ctxt: RequestContext,
+        host: str,
+        instance_uuid: str,
+        image_id: str,
+        backup_type: str,
+        rotation: int,
+    ) -> None:
+        self.client.prepare(host=host, version="1.7").cast(
+            ctxt, "backup_instance", instance_uuid=instance_uuid, image_id=image_id, backup_type=backup_type,
+            rotation=rotation,
         )  # fmt: skip
 
     def snapshot_instance(self, ctxt: RequestContext, host: str, instance_uuid: str, image_id: str) -> None:

@@ -11,18 +11,21 @@ import logging
 from collections.abc import Iterator, Mapping
 from typing import BinaryIO
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast import errors
 from overcast.cloud import Cloud
 from overcast.context import RequestContext
 from overcast.db.models.compute import Instance
+from overcast.db.models.image import Image
 from overcast.image import registry
 from overcast.image.api import ImageAPI
 
 LOG = logging.getLogger(__name__)
 QCOW2_MAGIC = b"QFI\xfb"
 TRANSFER_IMAGE_TYPE = "resize-transfer"
+BACKUP_IMAGE_TYPE = "backup"
 
 
 # Properties of the server's image that describe that image's own data, not the snapshot's (Nova's
@@ -101,3 +104,26 @@ def delete_snapshot_image(images: ImageAPI, image_id: str) -> None:
         pass  # already deleted by its owner
     except errors.Forbidden as exc:
         LOG.warning("Snapshot image %s was kept: %s", image_id, exc.message)  # its owner protected it
+
+
+def rotate_backups(
+    cloud: Cloud, images: ImageAPI, instance_uuid: str, backup_type: str, rotation: int
+) -> list[str]:
+    """Nova's rotation, run by the compute host once a new backup is uploaded: the server's backups of
+    this type beyond the newest `rotation` are deleted (0 deletes them all, the new one too). The ids
+    deleted, oldest last."""
+    with cloud.db.reader() as session:
+        found = session.scalars(
+            select(Image).where(Image.deleted.is_(False)).order_by(Image.created_at.desc(), Image.id.desc())
+        )
+        backups = [
+            image.id
+            for image in found
+            if image.properties.get("instance_uuid") == instance_uuid
+            and image.properties.get("image_type") == BACKUP_IMAGE_TYPE
+            and image.properties.get("backup_type") == backup_type
+        ]
+    excess = backups[rotation:]
+    for image_id in excess:
+        delete_snapshot_image(images, image_id)
+    return excess

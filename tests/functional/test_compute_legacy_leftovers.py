@@ -14,7 +14,7 @@ from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
 
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
-from tests.support.compute_api import compute
+from tests.support.compute_api import compute, settled
 
 UPTIME = re.compile(r"^ \d\d:\d\d:\d\d up .+,\s+\d+ users?,  load average: \d+\.\d\d, \d+\.\d\d, \d+\.\d\d$")
 
@@ -150,3 +150,60 @@ def test_key_pairs_count_against_their_owners_limit(admin: Connection, demo: Con
         demo.compute.delete_keypair("only-one")
     finally:
         admin.compute.revert_quota_set(project, user_id=user)
+
+
+# --- os-simple-tenant-usage -----------------------------------------------------------------------
+def test_tenant_usage_of_an_empty_tenant_id_is_not_found(admin: Connection) -> None:
+    period = "start=2026-01-01T00:00:00&end=2026-02-01T00:00:00"
+    # tempest's negative test: show_tenant_usage('') is GET os-simple-tenant-usage/?start=...
+    empty = compute(admin, "GET", f"/os-simple-tenant-usage/?{period}", allow_redirects=False)
+    assert empty.status_code == 404, empty.text
+    assert "itemNotFound" in empty.json()
+    assert compute(admin, "GET", f"/os-simple-tenant-usage?{period}").status_code == 200
+
+
+# --- os-instance-actions --------------------------------------------------------------------------
+def test_trigger_crash_dump_is_an_instance_action(demo: Connection) -> None:
+    server = boot(demo, "dumped")
+    try:
+        path = f"/servers/{server.id}/action"
+        sent = demo.compute.post(path, json={"trigger_crash_dump": None}, microversion="2.17")
+        assert sent.status_code == 202, sent.text
+        actions = {action.action: action for action in demo.compute.server_actions(server)}
+        assert set(actions) == {"create", "trigger_crash_dump"}
+        dumped = demo.compute.get_server_action(actions["trigger_crash_dump"].request_id, server)
+        assert [(event["event"], event["result"]) for event in dumped.events] == [
+            ("compute_trigger_crash_dump", "Success")
+        ]
+    finally:
+        demo.compute.delete_server(server)
+        demo.compute.wait_for_delete(server, interval=0.1, wait=30)
+
+
+# --- createBackup ---------------------------------------------------------------------------------
+def weekly_backups(demo: Connection) -> list[str]:
+    listed = demo.image.get("/images?limit=100").json()["images"]
+    return sorted(image["name"] for image in listed if image.get("backup_type") == "weekly")
+
+
+def test_backups_rotate_on_the_host_once_uploaded(demo: Connection) -> None:
+    server = boot(demo, "rotated")
+    try:
+        kept = []
+        for name in ("w1", "w2", "w3"):
+            demo.compute.backup_server(server, name, "weekly", 2)
+            settled(demo, server.id, "ACTIVE")
+            kept = weekly_backups(demo)
+        # When the task is over the rotation is done: the oldest went once the third was uploaded.
+        assert kept == ["w2", "w3"]
+        actions = [action.action for action in demo.compute.server_actions(server)]
+        assert actions.count("createBackup") == 3 and "createImage" not in actions
+        backup = next(a for a in demo.compute.server_actions(server) if a.action == "createBackup")
+        events = demo.compute.get_server_action(backup.request_id, server).events
+        assert [event["event"] for event in events] == ["compute_backup_instance"]
+        demo.compute.backup_server(server, "w4", "weekly", 0)  # Nova: 0 deletes them all, the new one too
+        settled(demo, server.id, "ACTIVE")
+        assert weekly_backups(demo) == []
+    finally:
+        demo.compute.delete_server(server)
+        demo.compute.wait_for_delete(server, interval=0.1, wait=30)

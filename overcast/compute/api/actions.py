@@ -233,15 +233,21 @@ class ActionAPI:
         self.db.write(write)
 
     def trigger_crash_dump(self, ctxt: RequestContext, uuid: str) -> None:
-        """An NMI to the guest, at once (a call: the driver's refusal is this request's answer)."""
-        with self.db.reader() as session:
+        """An NMI to the guest, at once (a call: the driver's refusal is this request's answer); recorded
+        as Nova's trigger_crash_dump instance action, the host's event in it."""
+
+        def write(session: Session) -> str:
             instance = visible_instance(session, ctxt, uuid)
             instance_extra.ensure_unlocked(session, ctxt, instance)
-        states.check_action("trigger_crash_dump", instance.vm_state, instance.task_state, uuid)
-        if instance.host is None:
-            raise errors.Conflict(f"Instance {uuid} is not ready yet: it has no host.")
+            states.check_action("trigger_crash_dump", instance.vm_state, instance.task_state, uuid)
+            if instance.host is None:
+                raise errors.Conflict(f"Instance {uuid} is not ready yet: it has no host.")
+            ia.record_action(session, ctxt, uuid, ia.TRIGGER_CRASH_DUMP)
+            return instance.host
+
+        host = self.db.write(write)
         try:
-            self.compute_rpc.trigger_crash_dump(ctxt, instance.host, uuid)
+            self.compute_rpc.trigger_crash_dump(ctxt, host, uuid)
         except errors.OvercastError as exc:
             if exc.status == 501:
                 raise errors.BadRequest("Triggering crash dump is not supported") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -60,6 +61,14 @@ def compute_is_up(cloud: Cloud, session: Session, host: str) -> bool:
     return record is not None and servicegroup.service_is_up(
         record, cloud.clock(), cloud.settings.service_down_time
     )
+
+
+@dataclass(frozen=True)
+class BackupRotation:
+    """createBackup's type and how many backups of it the server keeps."""
+
+    backup_type: str
+    rotation: int
 
 
 class ServerActionAPI(ActionAPI):
@@ -231,8 +240,15 @@ class ServerActionAPI(ActionAPI):
 
     # --- images -----------------------------------------------------------------------------------
     def create_image(
-        self, ctxt: RequestContext, uuid: str, name: str, metadata: dict[str, str] | None = None
+        self,
+        ctxt: RequestContext,
+        uuid: str,
+        name: str,
+        metadata: dict[str, str] | None = None,
+        *,
+        backup: BackupRotation | None = None,
     ) -> str:
+        """createImage, or createBackup given its rotation (the compute host rotates once uploaded)."""
         if metadata:
             check_metadata(metadata)
         volumes = self.servers.volume_attachments
@@ -245,8 +261,14 @@ class ServerActionAPI(ActionAPI):
             image_ids.append(create_snapshot_image(session, self.images, ctxt, instance, name, metadata))
 
         # Nova does not check the lock for snapshots: a locked server may still be backed up.
-        started = self._start(ctxt, uuid, "create_image", ia.CREATE_IMAGE, check_lock=False, prepare=prepare)
-        self.compute_rpc.snapshot_instance(ctxt, started.host, uuid, image_ids[0])
+        record = ia.BACKUP if backup else ia.CREATE_IMAGE
+        started = self._start(ctxt, uuid, "create_image", record, check_lock=False, prepare=prepare)
+        if backup:
+            self.compute_rpc.backup_instance(
+                ctxt, started.host, uuid, image_ids[0], backup.backup_type, backup.rotation
+            )
+        else:
+            self.compute_rpc.snapshot_instance(ctxt, started.host, uuid, image_ids[0])
         return image_ids[0]
 
     # --- shelve -----------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ class ComputeService:
         self.images = images
         self.interfaces = InterfaceAPI(cloud, VifSettings().plugging_timeout)
         self.actions = ServerActionAPI(cloud, self.quotas, self.servers, images)
-        self.backups = BackupAPI(cloud.db, self.actions, images)
+        self.backups = BackupAPI(cloud.db, self.actions)
         self.external_events = ExternalEventAPI(cloud.db)
         self.metadata = MetadataAPI(cloud.db, self.quotas)
         self.flavors = FlavorAPI(cloud.db)

@@ -68,7 +68,7 @@ _EVENT_POWER = {
 
 
 class ComputeManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.6"
+    RPC_API_VERSION: ClassVar[str] = "1.7"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
 

@@ -6,13 +6,14 @@ service's data path (`snapshot_images.py`); unshelve deletes the shelved image o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from overcast.compute import instance_extra, states
 from overcast.compute.manager.host import CLEAN_SHUTDOWN_TIMEOUT, HostEndpoint
-from overcast.compute.snapshot_images import delete_snapshot_image
+from overcast.compute.snapshot_images import delete_snapshot_image, rotate_backups
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import Instance
@@ -21,6 +22,10 @@ from overcast.placement.claims import Resources, release
 from overcast.virt.driver import PowerState
 
 LOG = logging.getLogger(__name__)
+
+
+def _nothing() -> None:
+    return None
 
 
 class ImageActions(HostEndpoint):
@@ -55,6 +60,30 @@ class ImageActions(HostEndpoint):
     # --- snapshot ---------------------------------------------------------------------------------
     @rpc_method
     def snapshot_instance(self, ctxt: RequestContext, instance_uuid: str, image_id: str) -> None:
+        self._snapshot(ctxt, instance_uuid, image_id, "compute_snapshot_instance")
+
+    @rpc_method
+    def backup_instance(
+        self, ctxt: RequestContext, instance_uuid: str, image_id: str, backup_type: str, rotation: int
+    ) -> None:
+        """createBackup (1.7): a snapshot, then, once it is uploaded, the rotation of the server's backups
+        of that type (as Nova's compute manager: a failed upload deletes none of the older ones). The
+        rotation is part of the action, so a client that sees the task end sees the rotated list."""
+        images = self.compute_host.image_cache.image_api
+
+        def rotate() -> None:
+            rotate_backups(self.compute_host.cloud, images, instance_uuid, backup_type, rotation)
+
+        self._snapshot(ctxt, instance_uuid, image_id, "compute_backup_instance", then=rotate)
+
+    def _snapshot(
+        self,
+        ctxt: RequestContext,
+        instance_uuid: str,
+        image_id: str,
+        event: str,
+        then: Callable[[], None] = _nothing,
+    ) -> None:
         def uploading() -> None:
             self.compute_host.advance(instance_uuid, states.IMAGE_SNAPSHOT, states.IMAGE_PENDING_UPLOAD)
             self.compute_host.advance(instance_uuid, states.IMAGE_PENDING_UPLOAD, states.IMAGE_UPLOADING)
@@ -63,12 +92,13 @@ class ImageActions(HostEndpoint):
             self.compute_host.advance(instance_uuid, states.IMAGE_SNAPSHOT_PENDING, states.IMAGE_SNAPSHOT)
             upload = self.compute_host.upload_to(image_id, uploading)
             self.driver.snapshot(ctxt, instance_uuid, image_id, upload)
+            then()
 
         done = self.compute_host.run_action(
             ctxt,
             instance_uuid,
             "create_image",
-            event="compute_snapshot_instance",
+            event=event,
             notify="snapshot",
             work=work,
         )

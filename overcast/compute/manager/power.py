@@ -125,7 +125,8 @@ class PowerActions(HostEndpoint):
     # --- inspection -------------------------------------------------------------------------------
     @rpc_method
     def trigger_crash_dump(self, ctxt: RequestContext, instance_uuid: str) -> None:
-        self.driver.trigger_crash_dump(instance_uuid)
+        with self.compute_host.event(ctxt, instance_uuid, "compute_trigger_crash_dump"):
+            self.driver.trigger_crash_dump(instance_uuid)
 
     @rpc_method
     def get_console_output(self, ctxt: RequestContext, instance_uuid: str) -> str:
