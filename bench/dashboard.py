@@ -52,7 +52,8 @@ def fill(cloud: InProcessCloud, project_id: str, servers: int) -> None:
                 display_name=f"web-{index:04d}", hostname=f"web-{index:04d}", project_id=project_id,
                 user_id="bench", image_ref=IMAGE_ID, flavor_id="1", vcpus=1, memory_mb=512, root_gb=1,
                 vm_state=states.ACTIVE, task_state=None, power_state=1, host="compute-1", node="compute-1",
-                launched_at=now, key_name="bench", metadata_items={"role": "web"}, security_groups=["default"],
+                launched_at=now, key_name="bench", metadata_items={"role": "web"},
+                security_groups=["default"],
             ))  # fmt: skip
 
 
