@@ -42,11 +42,19 @@ def _own_image(backends: Backends, context: RequestContext, uuid: str) -> None:
         raise Ec2Error("UnauthorizedOperation", "You may tag only your own images.")
 
 
+def _own_volume(backends: Backends, context: RequestContext, uuid: str) -> None:
+    backends.compute.volumes.get(context, uuid)
+
+
+def _own_snapshot(backends: Backends, context: RequestContext, uuid: str) -> None:
+    backends.compute.volumes.snapshots.get(context, uuid)
+
+
 # How the service that keeps each kind of object shows that the caller may tag it (its own NotFound for
 # another project's object); a kind absent here cannot be tagged yet.
 OWNER_CHECKS: dict[str, Callable[[Backends, RequestContext, str], None]] = {
     ids.INSTANCE: _own_instance, ids.MACHINE_IMAGE: _own_image, ids.KERNEL_IMAGE: _own_image,
-    ids.RAMDISK_IMAGE: _own_image,
+    ids.RAMDISK_IMAGE: _own_image, ids.VOLUME: _own_volume, ids.SNAPSHOT: _own_snapshot,
 }  # fmt: skip
 
 

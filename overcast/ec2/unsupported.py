@@ -14,14 +14,10 @@ WAITING_FOR_NETWORK = (
     "RevokeSecurityGroupEgress", "DescribeNetworkInterfaces", "AllocateAddress", "AssociateAddress",
     "DisassociateAddress", "ReleaseAddress", "DescribeAddresses",
 )  # fmt: skip
-WAITING_FOR_VOLUMES = (
-    "CreateVolume", "DescribeVolumes", "AttachVolume", "DetachVolume", "DeleteVolume", "ModifyVolume",
-    "CreateSnapshot", "DescribeSnapshots", "DeleteSnapshot",
-)  # fmt: skip
 
 
 def unsupported(backends: Backends, request: Ec2Request) -> Response:
     raise Ec2Error("UnsupportedOperation", f"The action {request.action} is not supported by this cloud yet.")
 
 
-ACTIONS = tuple(Action(name, unsupported) for name in (*WAITING_FOR_NETWORK, *WAITING_FOR_VOLUMES))
+ACTIONS = tuple(Action(name, unsupported) for name in WAITING_FOR_NETWORK)

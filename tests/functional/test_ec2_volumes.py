@@ -1,0 +1,238 @@
+"""The EC2 API's EBS actions (volumes, attachments, snapshots) driven by boto3's client, resource API and
+the volume_available waiter, against the in-process cloud with the fake virt driver and a volume host on
+the fake volume driver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from overcast.metadata.ec2_ids import derived_id
+from overcast.service import Service
+from overcast.virt.fake import FakeDriver
+from overcast.volume.drivers.fake import FakeVolumeDriver
+from overcast.volume.manager import VolumeManager
+from tests.support.cloud import IMAGE_ID, InProcessCloud
+from tests.support.ec2 import client_options, ec2_session
+
+AMI = derived_id("ami", IMAGE_ID)
+FAST = {"Delay": 0.2, "MaxAttempts": 100}
+COMPUTE_HOST = "compute-1"
+
+
+class VolumeCloud:
+    """An in-process cloud with one compute host and one volume host beside it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.cloud = InProcessCloud(data_dir, drivers={COMPUTE_HOST: FakeDriver()}, volume_driver="fake")
+        manager = VolumeManager(
+            self.cloud.cloud, "volume-1", driver=FakeVolumeDriver(data_dir / "volume-pool"),
+            images=self.cloud.image_api,
+        )  # fmt: skip
+        self.volume_service = Service(self.cloud.cloud, manager)
+        self.volume_service.start()
+
+    def stop(self) -> None:
+        self.volume_service.stop()
+        self.cloud.stop()
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
+    running = VolumeCloud(tmp_path_factory.mktemp("ec2-volumes"))
+    yield running.cloud
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def session(cloud: InProcessCloud) -> boto3.session.Session:
+    return ec2_session(cloud, "demo")
+
+
+@pytest.fixture(scope="module")
+def ec2(cloud: InProcessCloud, session: boto3.session.Session) -> Any:
+    return session.client("ec2", **client_options(cloud))
+
+
+@pytest.fixture(scope="module")
+def admin_ec2(cloud: InProcessCloud) -> Any:
+    return ec2_session(cloud, "admin").client("ec2", **client_options(cloud))
+
+
+def _code(error: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
+    response: Any = error.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def _available(ec2: Any, *volume_ids: str) -> list[dict[str, Any]]:
+    ec2.get_waiter("volume_available").wait(VolumeIds=list(volume_ids), WaiterConfig=FAST)
+    volumes: list[dict[str, Any]] = ec2.describe_volumes(VolumeIds=list(volume_ids))["Volumes"]
+    return volumes
+
+
+@pytest.fixture(scope="module")
+def instance(ec2: Any) -> Iterator[str]:
+    made = ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, InstanceType="m1.tiny")
+    instance_id = str(made["Instances"][0]["InstanceId"])
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+    yield instance_id
+    ec2.terminate_instances(InstanceIds=[instance_id])
+
+
+def test_create_describe_filter_tag_and_delete_volumes(ec2: Any) -> None:
+    made = ec2.create_volume(
+        Size=2, AvailabilityZone="nova", VolumeType="gp2",
+        TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "role", "Value": "data"}]}],
+    )  # fmt: skip
+    volume_id = made["VolumeId"]
+    assert volume_id.startswith("vol-") and len(volume_id) == 4 + 17
+    assert (made["Size"], made["AvailabilityZone"], made["Encrypted"]) == (2, "nova", False)
+    assert made["State"] in ("creating", "available") and made["Tags"] == [{"Key": "role", "Value": "data"}]
+    other = ec2.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
+    [volume] = _available(ec2, volume_id)
+    assert volume["State"] == "available" and volume["Attachments"] == [] and volume["Size"] == 2
+    assert volume["VolumeType"] and volume["CreateTime"].tzinfo is not None
+
+    # Filters (tags and attributes), ids, pages of MaxResults.
+    tagged = ec2.describe_volumes(Filters=[{"Name": "tag:role", "Values": ["data"]}])["Volumes"]
+    assert [v["VolumeId"] for v in tagged] == [volume_id]
+    by_size = ec2.describe_volumes(Filters=[{"Name": "size", "Values": ["1"]}])["Volumes"]
+    assert [v["VolumeId"] for v in by_size] == [other]
+    ec2.create_tags(Resources=[other], Tags=[{"Key": "role", "Value": "scratch"}])
+    roles = ec2.describe_volumes(Filters=[{"Name": "tag-key", "Values": ["role"]}])["Volumes"]
+    assert {v["VolumeId"] for v in roles} == {volume_id, other}
+    pages = list(ec2.get_paginator("describe_volumes").paginate(PaginationConfig={"PageSize": 5}))
+    assert {v["VolumeId"] for p in pages for v in p["Volumes"]} >= {volume_id, other}
+
+    ec2.delete_volume(VolumeId=other)
+    with pytest.raises(ClientError) as gone:
+        ec2.describe_volumes(VolumeIds=[derived_id("vol", "00000000-0000-0000-0000-000000000000")])
+    assert _code(gone) == ("InvalidVolume.NotFound", 400)
+
+
+def test_attach_and_detach_with_ebs_device_names(ec2: Any, instance: str) -> None:
+    volume_id = ec2.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
+    _available(ec2, volume_id)
+    attached = ec2.attach_volume(VolumeId=volume_id, InstanceId=instance, Device="/dev/sdf")
+    assert (attached["VolumeId"], attached["InstanceId"]) == (volume_id, instance)
+    assert attached["State"] == "attaching"
+    # The device the guest got (its vdb), as DescribeInstances names it.
+    assert attached["Device"] == "/dev/sdb"
+    ec2.get_waiter("volume_in_use").wait(VolumeIds=[volume_id], WaiterConfig=FAST)
+    [volume] = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
+    [attachment] = volume["Attachments"]
+    assert (attachment["InstanceId"], attachment["Device"], attachment["State"]) == (
+        instance,
+        "/dev/sdb",
+        "attached",
+    )
+    by_instance = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id", "Values": [instance]}])
+    assert [v["VolumeId"] for v in by_instance["Volumes"]] == [volume_id]
+    [reservation] = ec2.describe_instances(InstanceIds=[instance])["Reservations"]
+    devices = reservation["Instances"][0]["BlockDeviceMappings"]
+    assert [(d["DeviceName"], d["Ebs"]["VolumeId"]) for d in devices] == [("/dev/sdb", volume_id)]
+
+    # An attached volume cannot be deleted; a bad device name is AWS's error.
+    with pytest.raises(ClientError) as busy:
+        ec2.delete_volume(VolumeId=volume_id)
+    assert _code(busy)[0] in ("IncorrectState", "InvalidParameterValue", "VolumeInUse")
+    with pytest.raises(ClientError) as bad_device:
+        ec2.attach_volume(VolumeId=volume_id, InstanceId=instance, Device="sdf")
+    assert _code(bad_device) == ("InvalidParameterValue", 400)
+
+    detached = ec2.detach_volume(VolumeId=volume_id)
+    assert (detached["State"], detached["InstanceId"]) == ("detaching", instance)
+    _available(ec2, volume_id)
+    with pytest.raises(ClientError) as not_attached:
+        ec2.detach_volume(VolumeId=volume_id)
+    assert _code(not_attached) == ("IncorrectState", 400)
+    ec2.delete_volume(VolumeId=volume_id)
+
+
+def test_modify_volume_grows_it(ec2: Any) -> None:
+    volume_id = ec2.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
+    _available(ec2, volume_id)
+    modification = ec2.modify_volume(VolumeId=volume_id, Size=3)["VolumeModification"]
+    assert (modification["OriginalSize"], modification["TargetSize"]) == (1, 3)
+    assert modification["ModificationState"] == "modifying"
+    ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=FAST)
+    [volume] = _available(ec2, volume_id)
+    assert volume["Size"] == 3
+    with pytest.raises(ClientError) as smaller:
+        ec2.modify_volume(VolumeId=volume_id, Size=2)
+    assert _code(smaller)[1] == 400
+    ec2.delete_volume(VolumeId=volume_id)
+
+
+def test_snapshots_and_a_volume_made_from_one(ec2: Any, cloud: InProcessCloud) -> None:
+    volume_id = ec2.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
+    _available(ec2, volume_id)
+    snapshot = ec2.create_snapshot(VolumeId=volume_id, Description="nightly")
+    snapshot_id = snapshot["SnapshotId"]
+    assert snapshot_id.startswith("snap-") and snapshot["VolumeId"] == volume_id
+    assert snapshot["State"] in ("pending", "completed") and snapshot["VolumeSize"] == 1
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig=FAST)
+    [listed] = ec2.describe_snapshots(
+        OwnerIds=["self"], Filters=[{"Name": "volume-id", "Values": [volume_id]}]
+    )["Snapshots"]
+    assert (listed["SnapshotId"], listed["Description"], listed["State"]) == (
+        snapshot_id,
+        "nightly",
+        "completed",
+    )
+    assert listed["Progress"] == "100%"
+
+    restored = ec2.create_volume(SnapshotId=snapshot_id, AvailabilityZone="nova")
+    assert restored["SnapshotId"] == snapshot_id and restored["Size"] == 1
+    _available(ec2, restored["VolumeId"])
+    ec2.delete_volume(VolumeId=restored["VolumeId"])
+    ec2.delete_snapshot(SnapshotId=snapshot_id)
+    ec2.delete_volume(VolumeId=volume_id)
+
+
+def test_resource_api(session: boto3.session.Session, cloud: InProcessCloud) -> None:
+    resource = session.resource("ec2", **client_options(cloud))
+    volume = resource.create_volume(Size=1, AvailabilityZone="nova")
+    _available(resource.meta.client, volume.id)
+    volume.reload()
+    assert volume.state == "available" and volume.size == 1
+    snapshot = volume.create_snapshot(Description="via resource")
+    snapshot.wait_until_completed(WaiterConfig=FAST)
+    assert [s.id for s in volume.snapshots.all()] == [snapshot.id]
+    snapshot.delete()
+    volume.delete()
+
+
+def test_bad_input_and_other_projects_volumes(ec2: Any, admin_ec2: Any) -> None:
+    with pytest.raises(ClientError) as malformed:
+        ec2.describe_volumes(VolumeIds=["i-0123456789abcdef0"])
+    assert _code(malformed) == ("InvalidVolumeID.Malformed", 400)
+    with pytest.raises(ClientError) as no_size:
+        ec2.create_volume(AvailabilityZone="nova")
+    assert _code(no_size) == ("MissingParameter", 400)
+    with pytest.raises(ClientError) as too_big:
+        ec2.create_volume(Size=100000, AvailabilityZone="nova")
+    assert _code(too_big) == ("InvalidParameterValue", 400)
+    with pytest.raises(ClientError) as dry:
+        ec2.create_volume(Size=1, AvailabilityZone="nova", DryRun=True)
+    assert _code(dry) == ("DryRunOperation", 412)
+
+    # Another project's volume is one the caller cannot find.
+    theirs = admin_ec2.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
+    _available(admin_ec2, theirs)
+    for call in (
+        lambda: ec2.describe_volumes(VolumeIds=[theirs]),
+        lambda: ec2.delete_volume(VolumeId=theirs),
+        lambda: ec2.create_snapshot(VolumeId=theirs),
+        lambda: ec2.create_tags(Resources=[theirs], Tags=[{"Key": "k", "Value": "v"}]),
+    ):
+        with pytest.raises(ClientError) as hidden:
+            call()
+        assert _code(hidden)[0] in ("InvalidVolume.NotFound", "InvalidID")
+    assert theirs not in {v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]}
+    admin_ec2.delete_volume(VolumeId=theirs)
