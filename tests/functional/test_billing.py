@@ -1,0 +1,301 @@
+"""Billing end to end (issue #17's scenario): servers driven through the real API with openstacksdk, the
+fake driver, the metering service and an injected clock, over two months and a price change; the invoices
+equal amounts computed by hand to the cent, an issued month never changes (a late event is billed as an
+adjustment on the next one), and an account past its credit limit cannot create a server.
+
+Prices (EUR per hour), version 1 from January 1st, version 2 from T0 + 5 h:
+    running m1.tiny 0.10 -> 0.20, running m1.small 0.40 -> 0.60, stopped 0.01, shelved 0.005.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from openstack.connection import Connection
+from openstack.exceptions import HttpException, ResourceFailure
+
+import overcast.db.base
+from overcast import servicegroup
+from overcast.billing import balances
+from overcast.context import RequestContext
+from overcast.metering.manager import MeteringManager
+from overcast.metering.rpcapi import MeteringAPI
+from overcast.scheduler.core import FRESH_ENOUGH
+from overcast.service import Service
+from tests.functional.test_metering import LossyNotifications
+from tests.support.clock import FakeClock
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, project_token
+from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled
+from tests.support.waiting import wait_until
+
+SMALL = "2"  # m1.small
+JANUARY = datetime(2031, 1, 1, tzinfo=UTC)
+FEBRUARY = datetime(2031, 2, 1, tzinfo=UTC)
+MARCH = datetime(2031, 3, 1, tzinfo=UTC)
+T0 = datetime(2031, 1, 20, tzinfo=UTC)  # February begins at T0 + 288 h
+HOUR = timedelta(hours=1)
+SECRET = "webhook-secret-for-tests"
+PRICES: dict[str, dict[str | None, tuple[str, str]]] = {
+    "instance.running": {"m1.tiny": ("0.10", "0.20"), "m1.small": ("0.40", "0.60")},
+    "instance.stopped": {None: ("0.01", "0.01")},
+    "instance.shelved": {None: ("0.005", "0.005")},
+}
+
+
+@pytest.fixture(scope="module")
+def clock() -> Iterator[FakeClock]:
+    clock = FakeClock(T0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(overcast.db.base, "clock", clock)
+        yield clock
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory, clock: FakeClock) -> Iterator[InProcessCloud]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OVERCAST_BILLING_WEBHOOK_SECRET", SECRET)
+        running = InProcessCloud(
+            tmp_path_factory.mktemp("billing"), clock=clock, reclaim_instance_interval=3600
+        )
+    metering = Service(running.cloud, MeteringManager(running.cloud, "metering-1"))
+    metering.start()
+    running.services.append(metering)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def lossy(cloud: InProcessCloud, monkeypatch: pytest.MonkeyPatch) -> LossyNotifications:
+    bus = LossyNotifications(cloud)
+    monkeypatch.setattr(cloud.cloud.transport, "notify", bus.notify)
+    return bus
+
+
+class Billing:
+    """The /billing/v1 API over HTTP with a project token."""
+
+    def __init__(self, cloud: InProcessCloud, user: str) -> None:
+        self.base = f"{cloud.base_url}/billing/v1"
+        self.headers = {"X-Auth-Token": project_token(cloud, user)}
+
+    def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+        response = httpx.request(method, self.base + path, json=body, headers=self.headers, timeout=30)
+        assert response.status_code == expect, response.text
+        return response.json() if response.content and expect != 204 else None
+
+
+@pytest.fixture(scope="module")
+def admin_billing(cloud: InProcessCloud) -> Billing:
+    return Billing(cloud, "admin")
+
+
+@pytest.fixture(scope="module")
+def demo_billing(cloud: InProcessCloud) -> Billing:
+    return Billing(cloud, "demo")
+
+
+def advance_to(cloud: InProcessCloud, clock: FakeClock, at: timedelta) -> None:
+    """Move the clock, then wait for every service's heartbeat to catch up (or they would look down)."""
+    clock.now = T0 + at
+
+    def all_up() -> bool:
+        records = servicegroup.list_services(cloud.cloud.db)
+        return all(servicegroup.service_is_up(record, clock.now, 2.0) for record in records)
+
+    wait_until(all_up, 10, what="heartbeats at the new time")
+    # A scheduler cache read before the heartbeats caught up is refreshed only once older than this.
+    time.sleep(FRESH_ENOUGH)
+
+
+def new_server(conn: Connection, name: str) -> Any:
+    created = conn.compute.create_server(name=name, image_id=IMAGE_ID, flavor_id=TINY, networks="none")
+    try:
+        return conn.compute.wait_for_server(
+            created, status="ACTIVE", failures=["ERROR"], interval=INTERVAL, wait=WAIT_SECONDS
+        )
+    except ResourceFailure:
+        raise AssertionError(f"server {name}: {conn.compute.get_server(created).fault}") from None
+
+
+def rates(version: int) -> list[dict[str, Any]]:
+    return [
+        {"metric": metric, "unit": "hour", "price": pair[version - 1], "match": flavor}
+        for metric, by_flavor in PRICES.items()
+        for flavor, pair in by_flavor.items()
+    ]
+
+
+def summary(invoice: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    return sorted(
+        (line["kind"], line["description"], line["quantity"], line["amount"]) for line in invoice["lines"]
+    )
+
+
+def invoice_of(billing: Billing, account_id: str, period: datetime) -> dict[str, Any]:
+    [made] = billing.call(
+        "POST", "/invoices", {"invoices": {"period_start": period.isoformat(), "account_id": account_id}}
+    )["invoices"]
+    invoice: dict[str, Any] = billing.call("GET", f"/invoices/{made['id']}")["invoice"]
+    return invoice
+
+
+def rated(billing: Billing, account_id: str, period: datetime, expected: list[Any]) -> dict[str, Any]:
+    """The period's draft once metering has recorded every notification sent so far."""
+    deadline = time.monotonic() + 10
+    while summary(invoice := invoice_of(billing, account_id, period)) != sorted(expected):
+        if time.monotonic() > deadline:
+            assert summary(invoice) == sorted(expected)
+        time.sleep(0.1)
+    return invoice
+
+
+def test_two_months_of_servers_are_invoiced_to_the_cent_and_a_closed_month_never_changes(
+    cloud: InProcessCloud,
+    clock: FakeClock,
+    demo: Connection,
+    admin_billing: Billing,
+    demo_billing: Billing,
+    lossy: LossyNotifications,
+) -> None:
+    admin_billing.call("POST", "/price-lists", {"price_list": {
+        "name": "standard", "currency": "EUR", "effective_from": JANUARY.isoformat(), "rates": rates(1),
+    }}, expect=201)  # fmt: skip
+    admin_billing.call("POST", "/price-lists", {"price_list": {
+        "name": "standard", "currency": "EUR", "effective_from": (T0 + 5 * HOUR).isoformat(),
+        "rates": rates(2),
+    }}, expect=201)  # fmt: skip
+    account = admin_billing.call("POST", "/accounts", {"account": {
+        "name": "acme", "currency": "EUR", "price_list": "standard", "mode": "postpaid", "credit_limit": "20",
+    }}, expect=201)["account"]  # fmt: skip
+    admin_billing.call("PUT", f"/accounts/{account['id']}/projects/{demo.current_project_id}")
+
+    # Server A: a stop/start, a resize, a shelve across the price change, a deleted and restored server.
+    a = new_server(demo, "a")
+    advance_to(cloud, clock, 1 * HOUR)
+    demo.compute.stop_server(a)
+    settled(demo, a.id, "SHUTOFF")
+    advance_to(cloud, clock, 2 * HOUR)
+    demo.compute.start_server(a)
+    settled(demo, a.id, "ACTIVE")
+    advance_to(cloud, clock, 3 * HOUR)
+    demo.compute.resize_server(a, SMALL)
+    settled(demo, a.id, "VERIFY_RESIZE")
+    advance_to(cloud, clock, 3.25 * HOUR)
+    demo.compute.confirm_server_resize(a)
+    settled(demo, a.id, "ACTIVE")
+    advance_to(cloud, clock, 4 * HOUR)
+    demo.compute.shelve_server(a)
+    settled(demo, a.id, "SHELVED_OFFLOADED")
+    advance_to(cloud, clock, 6 * HOUR)
+    demo.compute.unshelve_server(a)
+    settled(demo, a.id, "ACTIVE")
+    advance_to(cloud, clock, 8 * HOUR)
+    demo.compute.delete_server(a)  # soft: reclaim_instance_interval is set
+    settled(demo, a.id, "SOFT_DELETED")
+    advance_to(cloud, clock, 9 * HOUR)
+    demo.compute.restore_server(a)
+    settled(demo, a.id, "ACTIVE")
+    advance_to(cloud, clock, 10 * HOUR)
+    demo.compute.delete_server(a, force=True)
+    demo.compute.wait_for_delete(a)
+
+    # Server B: its create notification is published twice, its stop is lost and the audit heals it.
+    advance_to(cloud, clock, 20 * HOUR)
+    lossy.double.add("compute.instance.create.end")
+    b = new_server(demo, "b")
+    advance_to(cloud, clock, 21 * HOUR)
+    lossy.drop.add("compute.instance.power_off.end")
+    demo.compute.stop_server(b)
+    settled(demo, b.id, "SHUTOFF")
+    advance_to(cloud, clock, 22 * HOUR)  # the audit leaves rows changed within its grace alone
+    MeteringAPI(cloud.cloud.transport).audit_now(RequestContext.admin())
+
+    # Server C runs into February; its stop's notification is lost and healed only after January is issued.
+    advance_to(cloud, clock, 280 * HOUR)
+    c = new_server(demo, "c")
+    advance_to(cloud, clock, 284 * HOUR)
+    lossy.drop.add("compute.instance.power_off.end")
+    demo.compute.stop_server(c)
+    settled(demo, c.id, "SHUTOFF")
+    advance_to(cloud, clock, 290 * HOUR)
+
+    january_lines = [
+        ("usage", "instance.running m1.tiny", "2", "0.20"),  # A: 0-1 h and 2-3 h at 0.10
+        ("usage", "instance.stopped m1.tiny", "1", "0.01"),  # A: 1-2 h
+        ("usage", "instance.running m1.small", "1", "0.40"),  # A: 3-4 h at 0.40
+        ("usage", "instance.shelved m1.small", "1", "0.01"),  # A: 4-5 h at 0.005, rounded half up
+        ("usage", "instance.shelved m1.small", "1", "0.01"),  # A: 5-6 h, the new version
+        ("usage", "instance.running m1.small", "3", "1.80"),  # A: 6-8 h and 9-10 h at 0.60
+        ("usage", "instance.running m1.tiny", "1", "0.20"),  # B: 20-21 h at 0.20
+        ("usage", "instance.stopped m1.tiny", "267", "2.67"),  # B: 21-288 h
+        ("usage", "instance.running m1.tiny", "8", "1.60"),  # C: 280-288 h, its stop unknown yet
+    ]
+    january = rated(admin_billing, account["id"], JANUARY, january_lines)
+    assert (january["status"], january["total"]) == ("draft", "6.90")
+    issued = admin_billing.call("POST", f"/invoices/{january['id']}/action", {"issue": {}})["invoice"]
+    assert issued["status"] == "issued" and issued["number"].startswith("INV-")
+
+    # The late healing of C's stop changes what metering says of January: January stays as issued.
+    MeteringAPI(cloud.cloud.transport).audit_now(RequestContext.admin())
+    unchanged = {**january, **issued, "lines": january["lines"]}
+    assert invoice_of(admin_billing, account["id"], JANUARY) == unchanged
+
+    advance_to(cloud, clock, 300 * HOUR)
+    demo.compute.delete_server(b, force=True)
+    demo.compute.wait_for_delete(b)
+    advance_to(cloud, clock, 310 * HOUR)
+    demo.compute.delete_server(c, force=True)
+    demo.compute.wait_for_delete(c)
+    advance_to(cloud, clock, 400 * HOUR)
+    d = new_server(demo, "d")
+    advance_to(cloud, clock, 410 * HOUR)
+    demo.compute.delete_server(d, force=True)
+    demo.compute.wait_for_delete(d)
+    advance_to(cloud, clock, MARCH - T0 + HOUR)
+
+    adjusted = "adjustment for 2031-01: instance"
+    february_lines = [
+        ("usage", "instance.stopped m1.tiny", "12", "0.12"),  # B: 288-300 h
+        ("usage", "instance.stopped m1.tiny", "22", "0.22"),  # C: 288-310 h
+        ("usage", "instance.running m1.tiny", "10", "2.00"),  # D: 400-410 h
+        ("adjustment", f"{adjusted}.running m1.tiny", "-4", "-0.80"),  # C ran 4 h, not 8
+        ("adjustment", f"{adjusted}.stopped m1.tiny", "4", "0.04"),  # C stopped 284-288 h
+    ]
+    february = rated(admin_billing, account["id"], FEBRUARY, february_lines)
+    assert february["total"] == "1.58"
+    admin_billing.call("POST", f"/invoices/{february['id']}/action", {"issue": {}})
+    assert summary(invoice_of(admin_billing, account["id"], JANUARY)) == sorted(january_lines)
+
+    # A member sees their own account's invoices and balance, and may not issue one.
+    mine = demo_billing.call("GET", "/invoices")["invoices"]
+    assert [(invoice["period_start"], invoice["total"]) for invoice in mine] == [
+        (JANUARY.isoformat(), "6.90"), (FEBRUARY.isoformat(), "1.58"),
+    ]  # fmt: skip
+    demo_billing.call("POST", f"/invoices/{february['id']}/action", {"void": {}}, expect=403)
+    balance = demo_billing.call("GET", "/balance")["balance"]
+    assert (balance["invoiced"], balance["balance"], balance["over_limit"]) == ("8.48", "-8.48", False)
+
+    # Past the credit limit: no new server, and the message names the account.
+    admin_billing.call("PATCH", f"/accounts/{account['id']}", {"account": {"credit_limit": "5"}})
+    with pytest.raises(HttpException) as refused:
+        demo.compute.create_server(name="e", image_id=IMAGE_ID, flavor_id=TINY, networks="none")
+    assert refused.value.status_code == 402
+    assert f"Billing account acme ({account['id']}) is past its credit limit" in str(refused.value)
+
+    # A payment through the signed webhook, sent twice, counts once and lets the account create again.
+    body = json.dumps(
+        {"account_id": account["id"], "amount": "8.48", "currency": "EUR", "reference": "psp-0001"}
+    ).encode()
+    headers = {balances.SIGNATURE_HEADER: balances.sign(SECRET, int(clock.now.timestamp()), body)}
+    url = f"{cloud.base_url}/billing/v1/payments/webhook"
+    assert httpx.post(url, content=body, headers=headers, timeout=30).status_code == 201
+    assert httpx.post(url, content=body, headers=headers, timeout=30).status_code == 200
+    assert demo_billing.call("GET", "/balance")["balance"]["balance"] == "0.00"
+    e = new_server(demo, "e")
+    demo.compute.delete_server(e, force=True)
