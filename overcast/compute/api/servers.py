@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,6 +141,16 @@ def hostname_for(name: str) -> str:
     return hostname or "server"
 
 
+# Called before a create with the caller and what is created ("server", "volume", "floating IP"); raises
+# to refuse it (billing's credit limit: PaymentRequired). The composition root gives it: compute imports
+# nothing of billing.
+Admission = Callable[[RequestContext, str], None]
+
+
+def admit_everything(ctxt: RequestContext, kind: str) -> None:
+    return None
+
+
 def check_user_data(user_data: str) -> None:
     try:
         decoded = base64.b64decode(user_data, validate=True)
@@ -157,8 +168,10 @@ class ServerAPI:
         network: NetworkAPI,
         *,
         volume_attachments: VolumeAttachmentAPI | None = None,
+        admission: Admission = admit_everything,
     ) -> None:
         self.cloud = cloud
+        self.admission = admission
         self.network = network
         self.volume_attachments = volume_attachments
         self.db = cloud.db
@@ -172,6 +185,7 @@ class ServerAPI:
         if ctxt.project_id is None or ctxt.user_id is None:
             raise errors.Forbidden("Creating a server needs a project-scoped token.")
         self._check_request(request)
+        self.admission(ctxt, "server")
         plan = boot_plan(request.image_ref, request.block_device_mappings)
         if plan.image_ref and not plan.volume_backed:
             plan = with_image_mappings(plan, self._image_properties(ctxt, plan.image_ref))
