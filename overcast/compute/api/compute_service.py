@@ -16,7 +16,7 @@ from overcast.compute.api.keypairs import KeyPairAPI
 from overcast.compute.api.security_group_proxy import SecurityGroupProxy
 from overcast.compute.api.server_metadata import MetadataAPI
 from overcast.compute.api.server_security_groups import ServerSecurityGroupAPI
-from overcast.compute.api.servers import ServerAPI
+from overcast.compute.api.servers import Admission, ServerAPI, admit_everything
 from overcast.compute.api.tags import TagAPI
 from overcast.compute.api.volume_attachments import VolumeAttachmentAPI
 from overcast.compute.instance_actions import InstanceActionReader
@@ -42,17 +42,20 @@ class ComputeService:
         *,
         network: NetworkAPI | None = None,
         volumes: VolumeAPI | None = None,
+        admission: Admission = admit_everything,
     ) -> None:
         """`images`, `network` and `volumes` are the process's image, network and volume services
         (api/assembly.py's in the API service); a caller without a network or volume service of its own
-        gets one."""
+        gets one. `admission` may refuse a create (billing's credit limit)."""
         self.quotas = quotas or QuotaEngine()
         self.network = network or NetworkAPI(cloud)
         self.volumes = volumes or VolumeAPI(
             cloud, VolumeHostAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
         )
         self.volume_attachments = VolumeAttachmentAPI(cloud, self.volumes)
-        self.servers = ServerAPI(cloud, self.quotas, self.network, volume_attachments=self.volume_attachments)
+        self.servers = ServerAPI(
+            cloud, self.quotas, self.network, volume_attachments=self.volume_attachments, admission=admission
+        )
         self.security_groups = ServerSecurityGroupAPI(cloud.db, self.network)
         self.security_group_proxy = SecurityGroupProxy(cloud.db, self.network)
         self.images = images
