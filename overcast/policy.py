@@ -136,7 +136,7 @@ def documented(name: str, check: Check, description: str, *operations: tuple[str
 # not the router that enforces it was imported, and the services' rule modules import nothing but this.
 SERVICE_RULE_MODULES = (
     "overcast.identity.policies", "overcast.compute.policies", "overcast.image.policies",
-    "overcast.network.policies", "overcast.volume.policies",
+    "overcast.network.policies", "overcast.volume.policies", "overcast.billing.policies",
 )  # fmt: skip
 
 # Building blocks a deployment or a test may name; the services' own rules are in their policies.py.
