@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from overcast.api.auth import PublicPaths, readable_without_token
+from overcast.api.billing import document as billing_document
 from overcast.api.openstack.compute import action_schemas, server_actions, server_filters
 from overcast.api.openstack.compute.microversion import LEGACY_HEADER, MAX_VERSION, MIN_VERSION, NEW_HEADER
 from overcast.api.openstack.image.images import PATCH_MEDIA_TYPE
@@ -559,9 +560,17 @@ BLOCK_STORAGE = APIDocument(
     statuses_everywhere=(406, 413),
     routes=VOLUME_ROUTES,
 )
+BILLING = APIDocument(
+    title="Overcast Billing API",
+    version="1",
+    url="/billing/v1/openapi.json",
+    path_prefix="/billing",
+    error_content={JSON: {"schema": NOVA_ERROR}},
+    routes={key: RouteNotes(**notes) for key, notes in billing_document.ROUTE_NOTES.items()},
+)
 # No document for /metadata: guests reach it only through the agent's proxy, which signs each request
 # (X-Instance-ID-Signature); it is not an API a client with a token calls, nor a Keystone-catalogued one.
-DOCUMENTS: tuple[APIDocument, ...] = (COMPUTE, IDENTITY, IMAGE_API, NETWORKING, BLOCK_STORAGE)
+DOCUMENTS: tuple[APIDocument, ...] = (COMPUTE, IDENTITY, IMAGE_API, NETWORKING, BLOCK_STORAGE, BILLING)
 
 PUBLIC_PATHS = readable_without_token(*(document.url for document in DOCUMENTS))
 
