@@ -6,10 +6,12 @@ from fastapi import FastAPI
 
 from overcast import dashboard
 from overcast.api import app as foundation
-from overcast.api import ec2, metadata, openapi
+from overcast.api import billing, ec2, metadata, openapi
 from overcast.api.app import create_app
 from overcast.api.auth import PublicPaths
 from overcast.api.openstack import compute, identity, image, network, volume
+from overcast.billing.api import BillingAPI
+from overcast.billing.settings import BillingSettings
 from overcast.cloud import Cloud
 from overcast.compute.api import ComputeService
 from overcast.compute.api.admin import AdminServices
@@ -20,6 +22,7 @@ from overcast.identity.service import IdentityService
 from overcast.image.api import ImageAPI
 from overcast.image.settings import ImageSettings
 from overcast.metadata.api import MetadataAPI
+from overcast.metering.usage import UsageReader
 from overcast.network import defaults as network_defaults
 from overcast.network.api.service import NetworkAPI
 from overcast.network.rpcapi import NetworkAgentAPI
@@ -37,6 +40,7 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     app.state.clock = cloud.clock
     public = PublicPaths(
         (*foundation.PUBLIC_PATHS, *identity.PUBLIC_PATHS, *compute.PUBLIC_PATHS, *image.PUBLIC_PATHS,
+         *billing.PUBLIC_PATHS,
          *network.PUBLIC_PATHS, *volume.PUBLIC_PATHS, *metadata.PUBLIC_PATHS, *openapi.PUBLIC_PATHS,
          *ec2.PUBLIC_PATHS, *dashboard.PUBLIC_PATHS)
     )  # fmt: skip
@@ -48,12 +52,18 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     network_api = NetworkAPI(cloud, agents=agents)
     volume_hosts = VolumeHostAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
     volume_api = VolumeAPI(cloud, volume_hosts, image_quotas=images.quotas)
-    compute_service = ComputeService(cloud, images, network=network_api, volumes=volume_api)
+    clock = lambda: cloud.clock()  # noqa: E731 - read at each call: tests set the cloud's clock
+    billing_api = BillingAPI(cloud.db, UsageReader(cloud.db, clock), clock, BillingSettings())
+    # Billing's credit limit may refuse a create; compute knows it only as this callable.
+    compute_service = ComputeService(
+        cloud, images, network=network_api, volumes=volume_api, admission=billing_api.admission
+    )
     admin_services = AdminServices(cloud, compute_service.quotas)
     compute.install(app, compute_service, admin_services)
     image.install(app, images)
     network.install(app, network_api)
     volume.install(app, volume_api)
+    billing.install(app, billing_api)
     # One id table: the metadata service's EC2 paths and the EC2 API name each object alike.
     ec2_ids = IdTable(cloud.db)
     metadata.install(app, MetadataAPI(cloud, ec2_ids))
