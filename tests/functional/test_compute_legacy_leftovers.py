@@ -207,3 +207,34 @@ def test_backups_rotate_on_the_host_once_uploaded(demo: Connection) -> None:
     finally:
         demo.compute.delete_server(server)
         demo.compute.wait_for_delete(server, interval=0.1, wait=30)
+
+
+# --- the compute image proxy ------------------------------------------------------------------------
+def test_image_proxy_filters_before_it_pages(demo: Connection) -> None:
+    server_id = "5bd1f4a3-0f7e-4c36-9a52-2c7f0d3e4b61"
+    made = []
+    for index in range(5):
+        # Every other image came from the server; the others are newer and in between.
+        props = {"instance_uuid": server_id, "image_type": "snapshot"} if index % 2 == 0 else {}
+        body = {"name": f"paged-{index}", "disk_format": "raw", "container_format": "bare", **props}
+        made.append(demo.image.post("/images", json=body).json()["id"])
+    try:
+        seen: list[str] = []
+        path = f"/images?server={server_id}&limit=2"
+        while path:
+            page = compute(demo, "GET", path, microversion="2.35").json()
+            assert len(page["images"]) <= 2
+            seen += [image["name"] for image in page["images"]]
+            links = page.get("images_links", [])
+            path = links[0]["href"].split("/v2.1", 1)[1] if links else ""
+        assert seen == ["paged-4", "paged-2", "paged-0"]
+        detail = compute(demo, "GET", "/images/detail?type=snapshot&limit=1", microversion="2.35").json()
+        assert [image["name"] for image in detail["images"]] == ["paged-4"]
+        since = compute(demo, "GET", "/images?changes-since=not-a-time", microversion="2.35")
+        assert since.status_code == 400
+        assert compute(
+            demo, "GET", "/images?changes-since=2999-01-01T00:00:00Z", microversion="2.35"
+        ).json() == {"images": []}
+    finally:
+        for image_id in made:
+            demo.image.delete_image(image_id)

@@ -7,6 +7,7 @@ min_ram/min_disk as minRam/minDisk, its properties as `metadata`, and the server
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +17,9 @@ from overcast import errors, policy
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_int, require_version
 from overcast.api.openstack.compute.microversion import MIN_VERSION
+from overcast.api.openstack.compute.server_filters import parse_time
 from overcast.compute import policies as rules
-from overcast.image.api import ImageAPI
+from overcast.image.api import MAX_LIMIT, ImageAPI
 from overcast.image.registry import ImageFilters, ImageRecord
 
 router = APIRouter()
@@ -95,55 +97,70 @@ def _found(images: ImageAPI, req: ComputeRequest, image_id: str) -> ImageRecord:
 
 
 def _listed(request: Request, req: ComputeRequest) -> tuple[list[ImageRecord], int]:
+    """Nova's filters (name, status, changes-since, server, type, minRam, minDisk) applied before the
+    page is cut, so limit and marker count only the images that match."""
     images = _images(req)
     query = request.query_params
     limit = parse_int("limit", query.get("limit")) or DEFAULT_PAGE
     status = query.get("status")
+    since = query.get("changes-since")
     filters = ImageFilters(
         name=query.get("name"),
         status=status.lower() if status else None,
+        changes_since=parse_time("changes-since", since) if since is not None else None,
         marker=query.get("marker"),
-        limit=limit,
+        limit=min(limit, MAX_LIMIT),
     )
-    try:
-        found = images.list(req.context, filters)
-    except errors.NotFound:
-        raise errors.BadRequest(f"marker [{query.get('marker')}] not found") from None
-    wanted = {
-        "server": ("instance_uuid", query.get("server")),
-        "type": ("image_type", query.get("type")),
-    }
-    for key, value in wanted.values():
-        if value is not None:
-            found = [record for record in found if str(record.image.properties.get(key)) == value]
-    for field, attribute in (("minRam", "min_ram"), ("minDisk", "min_disk")):
-        least = parse_int(field, query.get(field))
-        if least is not None:
-            found = [record for record in found if getattr(record.image, attribute) >= least]
-    return found, limit
+    properties = {"instance_uuid": query.get("server"), "image_type": query.get("type")}
+    at_least = {"min_ram": parse_int("minRam", query.get("minRam")),
+                "min_disk": parse_int("minDisk", query.get("minDisk"))}  # fmt: skip
+
+    def matches(record: ImageRecord) -> bool:
+        image = record.image
+        if any(
+            value is not None and str(image.properties.get(key)) != value for key, value in properties.items()
+        ):
+            return False
+        return all(least is None or getattr(image, name) >= least for name, least in at_least.items())
+
+    found: list[ImageRecord] = []
+    while len(found) < limit:
+        try:
+            batch = images.list(req.context, filters)
+        except errors.NotFound:
+            raise errors.BadRequest(f"marker [{query.get('marker')}] not found") from None
+        found.extend(record for record in batch if matches(record))
+        if len(batch) < filters.limit:
+            break
+        filters = replace(filters, marker=batch[-1].image.id)
+    return found[:limit], limit
 
 
 def _paged(
-    req: ComputeRequest, found: list[ImageRecord], limit: int, body: list[dict[str, Any]]
+    request: Request, req: ComputeRequest, found: list[ImageRecord], limit: int, body: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    """The next page's link keeps the request's filters (as Nova's collection links do)."""
     page: dict[str, Any] = {"images": body}
     if found and len(found) >= limit:
-        page["images_links"] = req.links.next_page(
-            "images", {"limit": str(limit), "marker": found[-1].image.id}
-        )
+        query = {
+            **dict(sorted(request.query_params.items())),
+            "limit": str(limit),
+            "marker": found[-1].image.id,
+        }
+        page["images_links"] = req.links.next_page("images", query)
     return page
 
 
 @router.get("/images")
 def list_images(request: Request, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
     found, limit = _listed(request, req)
-    return _paged(req, found, limit, [summary_view(req, record) for record in found])
+    return _paged(request, req, found, limit, [summary_view(req, record) for record in found])
 
 
 @router.get("/images/detail")
 def list_images_detail(request: Request, req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
     found, limit = _listed(request, req)
-    return _paged(req, found, limit, [image_view(req, record) for record in found])
+    return _paged(request, req, found, limit, [image_view(req, record) for record in found])
 
 
 @router.get("/images/{image_id}")
