@@ -49,6 +49,11 @@ if [ "$with_tests" = 1 ]; then
         tar -xzf "$sdk_download/openstacksdk-$sdk_version.tar.gz" -C .venv/share
         rm -rf "$sdk_download"
     fi
+    # Ansible's openstack.cloud collection (tests/compat/) needs an older openstacksdk than ours: its own venv,
+    # with the pins of pyproject.toml's `ansible` extra.
+    [ -x .venv-ansible/bin/python ] || python3 -m venv .venv-ansible
+    .venv-ansible/bin/python -m pip install -q -r <(.venv/bin/python -c 'import tomllib
+print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["ansible"]))')
 else
     .venv/bin/python -m pip install -q -e .
 fi
