@@ -37,6 +37,8 @@ DEFAULT_SERVICES: tuple[CatalogEntry, ...] = (
     CatalogEntry("volumev3", "cinderv3", f"/volume/v3/{PROJECT_ID_TEMPLATE}"),
     # The EC2 Query API (botocore's endpoint_url).
     CatalogEntry("ec2", "ec2", "/ec2"),
+    # Overcast's own billing API (usage, prices, invoices, balances).
+    CatalogEntry("billing", "overcast-billing", "/billing/v1"),
 )
 
 _NAMESPACE = uuid.UUID("6f1d9a52-8c1e-4c1b-9f59-0c8e3a7d2b11")
