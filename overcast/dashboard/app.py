@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from overcast.dashboard.client import APIError
-from overcast.dashboard.pages import auth, instances, project
+from overcast.dashboard.pages import auth, instances, keypairs, project
 from overcast.dashboard.sessions import SessionStore
 from overcast.dashboard.settings import DashboardSettings
 from overcast.dashboard.web import PACKAGE_DIR, SESSION_COOKIE, CSRFRefused, Dashboard, LoginRequired
@@ -36,7 +36,12 @@ def build_dashboard(
     app = FastAPI(title="Overcast dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.dashboard = dashboard
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
-    for pages in (auth.router(dashboard), project.router(dashboard), instances.router(dashboard)):
+    for pages in (
+        auth.router(dashboard),
+        project.router(dashboard),
+        instances.router(dashboard),
+        keypairs.router(dashboard),
+    ):
         app.include_router(pages)
 
     @app.exception_handler(LoginRequired)

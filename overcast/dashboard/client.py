@@ -178,10 +178,10 @@ class ProjectAPI:
             raise ServiceUnavailable(503, f"This cloud offers no {service} service to your project.")
         return base + path
 
-    def _headers(self, service: str) -> dict[str, str]:
+    def _headers(self, service: str, version: str | None = None) -> dict[str, str]:
         headers = {"X-Auth-Token": self.login.token, "Accept": "application/json"}
         if service == "compute":
-            headers["OpenStack-API-Version"] = COMPUTE_VERSION
+            headers["OpenStack-API-Version"] = version or COMPUTE_VERSION
         return headers
 
     async def get(self, service: str, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -189,9 +189,10 @@ class ProjectAPI:
         response = await self.http.get(self.url(service, path), params=query, headers=self._headers(service))
         return _checked(response).json()
 
-    async def post(self, service: str, path: str, body: Any) -> Any:
+    async def post(self, service: str, path: str, body: Any, version: str | None = None) -> Any:
+        """`version`: a compute microversion other than the pages' own, for a call that needs it."""
         response = _checked(
-            await self.http.post(self.url(service, path), json=body, headers=self._headers(service))
+            await self.http.post(self.url(service, path), json=body, headers=self._headers(service, version))
         )
         return response.json() if response.content else None
 

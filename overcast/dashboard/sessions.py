@@ -30,6 +30,8 @@ class Session:
     login: Login
     csrf_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     projects: tuple[tuple[str, str], ...] = ()  # (id, name) of the projects the user may switch to
+    # Private keys the cloud made for this user, by key pair name, until their one download.
+    private_keys: dict[str, str] = field(default_factory=dict, repr=False)
 
     def csrf_matches(self, offered: str | None) -> bool:
         return offered is not None and hmac.compare_digest(offered.encode(), self.csrf_token.encode())

@@ -370,3 +370,40 @@ def test_flavors_of_the_launch_wizard_show_their_size(demo_browser: Browser) -> 
     page = demo_browser.get("/project/instances/launch")
     assert re.search(r"m1\.small: 1 vCPU, 2048 MiB RAM, 20 GiB disk", page.text)
     assert f'value="{SMALL}"' in page.text
+
+
+def test_a_key_pair_made_by_the_cloud_is_downloaded_once(demo_browser: Browser, demo: Connection) -> None:
+    demo_browser.get("/project/key_pairs/create")
+    response = demo_browser.post(
+        "/project/key_pairs/create", {"name": "made-here", "type": "ssh", "public_key": ""}
+    )
+    assert response.status_code == 303
+    listing = demo_browser.get("/project/key_pairs/")
+    assert "made-here" in listing.text and "download made-here's private key" in listing.text
+    download = demo_browser.get("/project/key_pairs/made-here/private-key")
+    assert download.status_code == 200
+    assert download.headers["content-disposition"] == 'attachment; filename="made-here.pem"'
+    assert download.headers["cache-control"] == "no-store"
+    assert "PRIVATE KEY-----" in download.text
+    # The key pair the cloud keeps is the public half of the downloaded key.
+    assert demo.compute.get_keypair("made-here").public_key.startswith("ssh-")
+    again = demo_browser.get("/project/key_pairs/made-here/private-key")
+    assert again.status_code == 404
+    assert "downloaded already" in again.text
+    assert "download made-here" not in demo_browser.get("/project/key_pairs/").text
+
+
+def test_a_key_pair_is_imported_and_deleted(demo_browser: Browser, demo: Connection) -> None:
+    public_key = demo.compute.create_keypair(name="throwaway").public_key
+    demo.compute.delete_keypair("throwaway")
+    demo_browser.get("/project/key_pairs/create")
+    imported = demo_browser.post("/project/key_pairs/create", {"name": "imported", "public_key": public_key})
+    assert imported.status_code == 303
+    assert demo.compute.get_keypair("imported").public_key == public_key
+    assert demo_browser.get("/project/key_pairs/imported/private-key").status_code == 404
+    refused = demo_browser.post("/project/key_pairs/create", {"name": "imported", "public_key": public_key})
+    assert refused.status_code == 409
+    assert "already exists" in refused.text
+    demo_browser.get("/project/key_pairs/")
+    assert demo_browser.post("/project/key_pairs/imported/delete").status_code == 303
+    assert demo.compute.find_keypair("imported") is None
