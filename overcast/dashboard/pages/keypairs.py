@@ -48,8 +48,14 @@ def router(dashboard: Dashboard) -> APIRouter:
                 )
                 signed.session.private_keys[name] = made["keypair"]["private_key"]
         except APIError as refusal:
-            return dashboard.render(request, "keypair_form.html", status=refusal.status, error=refusal.message,
-                                    name=name, public_key=public_key)  # fmt: skip
+            return dashboard.render(
+                request,
+                "keypair_form.html",
+                status=refusal.status,
+                error=refusal.message,
+                name=name,
+                public_key=public_key,
+            )
         return dashboard.redirect(request, "/project/key_pairs/")
 
     @pages.get("/{name}/private-key")
