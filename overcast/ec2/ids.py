@@ -9,7 +9,7 @@ maps an id back to its UUID, its kind and its project.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -130,13 +130,23 @@ class IdTable:
         rows = session.scalars(query)
         return {row.ec2_id: Named(row.ec2_id, row.kind, row.uuid, row.project_id) for row in rows}
 
-    def resolve(self, ec2_ids: Collection[str], kinds: Collection[str]) -> dict[str, Named]:
+    def resolve(
+        self, ec2_ids: Collection[str], kinds: Collection[str], discover: Callable[[], object] | None = None
+    ) -> dict[str, Named]:
         """What each id names; AWS's Malformed for an id of another shape or kind, NotFound for an id
-        nothing has (visibility is the caller's: the service objects refuse another project's)."""
+        nothing has (visibility is the caller's: the service objects refuse another project's).
+
+        An object made through the OpenStack APIs has no row until an EC2 action names it: `discover`
+        names every object of the kinds the caller can see (a Describe of them), once, on a miss."""
         wanted = {ec2_id: check_shape(ec2_id, kinds) for ec2_id in ec2_ids}
         with self.db.reader() as session:
             found = self.find(session, list(wanted))
         missing = [ec2_id for ec2_id in wanted if ec2_id not in found]
+        if missing and discover is not None:
+            discover()
+            with self.db.reader() as session:
+                found.update(self.find(session, missing))
+            missing = [ec2_id for ec2_id in wanted if ec2_id not in found]
         if missing:
             raise not_found(wanted[missing[0]], missing)
         return found

@@ -31,7 +31,9 @@ from overcast.ec2.actions import Action
 from overcast.ec2.backends import Backends, Ec2Request, Response
 from overcast.ec2.errors import Ec2Error, invalid_value, missing_parameter
 from overcast.ec2.filtering import FilterTable
+from overcast.ec2.images import record_visible
 from overcast.ec2.instance_views import (
+    PENDING,
     RUNNING,
     SHUTTING_DOWN,
     TERMINATED,
@@ -87,7 +89,8 @@ def _servers(
 def _named_servers(backends: Backends, request: Ec2Request, ec2_ids: Sequence[str]) -> list[Server]:
     """The servers `ec2_ids` name, each visible to the caller (another project's is NotFound), recently
     terminated ones too."""
-    named = backends.ids.resolve(ec2_ids, (ids.INSTANCE,))
+    named = backends.ids.resolve(ec2_ids, (ids.INSTANCE,), discover=lambda: view_context(backends, _servers(
+        backends, request)))  # fmt: skip
     wanted = {named[ec2_id].uuid: ec2_id for ec2_id in ec2_ids}
     if len(wanted) <= FEW_INSTANCES:
         listed = [server for uuid in wanted for server in _servers(backends, request, uuid=uuid)]
@@ -216,8 +219,9 @@ def _flavor_id(backends: Backends, request: Ec2Request, name: str) -> str:
     raise invalid_value("InstanceType", name, "The instance type does not exist.")
 
 
-def _image_uuid(backends: Backends, image_id: str, kinds: tuple[str, ...] = (ids.MACHINE_IMAGE,)) -> str:
-    return backends.ids.resolve([image_id], kinds)[image_id].uuid
+def _image_uuid(backends: Backends, request: Ec2Request, image_id: str) -> str:
+    return backends.ids.resolve([image_id], (ids.MACHINE_IMAGE,), discover=lambda: record_visible(
+        backends, request))[image_id].uuid  # fmt: skip
 
 
 def _user_data(params: Params) -> str | None:
@@ -364,7 +368,7 @@ def run_instances(backends: Backends, request: Ec2Request) -> Response:
         raise missing_parameter("MaxCount")
     if min_count > max_count:
         raise invalid_value("MinCount", min_count, "MinCount must not be greater than MaxCount.")
-    image_uuid = _image_uuid(backends, image_id)
+    image_uuid = _image_uuid(backends, request, image_id)
     flavor_id = _flavor_id(backends, request, params.get("InstanceType") or DEFAULT_INSTANCE_TYPE)
     if params.get("KernelId") or params.get("RamdiskId"):
         raise Ec2Error(
@@ -403,7 +407,11 @@ def run_instances(backends: Backends, request: Ec2Request) -> Response:
     if params.boolean("DisableApiTermination"):
         for instance in created.servers:
             backends.compute.actions.lock(request.context, instance.uuid)
-    return _reservation(backends, request, created.reservation_id, token)
+    launched = _reservation(backends, request, created.reservation_id, token)
+    # AWS answers a launch with its instances pending, however far a fast host has got already.
+    for item in launched["instancesSet"]:
+        item["instanceState"] = state_view(PENDING)
+    return launched
 
 
 # --- state changes -------------------------------------------------------------------------------------
