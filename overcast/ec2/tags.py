@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from overcast import errors
 from overcast.context import RequestContext
 from overcast.db.models.ec2 import Ec2Tag
 from overcast.db.value_sets import in_values
@@ -50,11 +51,17 @@ def _own_snapshot(backends: Backends, context: RequestContext, uuid: str) -> Non
     backends.compute.volumes.snapshots.get(context, uuid)
 
 
+def _own_key_pair(backends: Backends, context: RequestContext, key_pair_id: str) -> None:
+    if not any(str(keypair.id) == key_pair_id for keypair in backends.compute.keypairs.list(context)):
+        raise errors.NotFound("The key pair does not exist.")
+
+
 # How the service that keeps each kind of object shows that the caller may tag it (its own NotFound for
 # another project's object); a kind absent here cannot be tagged yet.
 OWNER_CHECKS: dict[str, Callable[[Backends, RequestContext, str], None]] = {
     ids.INSTANCE: _own_instance, ids.MACHINE_IMAGE: _own_image, ids.KERNEL_IMAGE: _own_image,
     ids.RAMDISK_IMAGE: _own_image, ids.VOLUME: _own_volume, ids.SNAPSHOT: _own_snapshot,
+    ids.KEY_PAIR: _own_key_pair,
 }  # fmt: skip
 
 
