@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from openstack.connection import Connection
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from openstack.connection import Connection
 
 from overcast.metadata.ec2_ids import derived_id
 from tests.support.cloud import IMAGE_ID, InProcessCloud
@@ -184,8 +184,9 @@ def test_register_image_points_an_ami_at_its_kernel_and_ramdisk(ec2: Any, demo: 
     with pytest.raises(ClientError) as error:
         ec2.register_image(Name="no-data", ImageLocation=AMI)
     assert _code(error) == "InvalidManifest"
-    registered = ec2.register_image(Name="direct-boot", ImageLocation=root, KernelId=kernel, RamdiskId=ramdisk,
-                                    Architecture="x86_64")  # fmt: skip
+    registered = ec2.register_image(
+        Name="direct-boot", ImageLocation=root, KernelId=kernel, RamdiskId=ramdisk, Architecture="x86_64"
+    )
     image = ec2.describe_images(ImageIds=[registered["ImageId"]])["Images"][0]
     assert (image["Name"], image["State"], image["KernelId"], image["RamdiskId"]) == (
         "direct-boot",
