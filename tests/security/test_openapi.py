@@ -42,6 +42,12 @@ DOCUMENTS = {
         "/image/v2/images/{image_id}/file",
         "/image/v2/images/{image_id}/members/{member_id}",
     ),
+    "/billing/v1/openapi.json": (
+        "/billing/v1/invoices",
+        "/billing/v1/accounts/{account_id}",
+        "/billing/v1/price-lists",
+        "/billing/v1/payments/webhook",
+    ),
 }
 
 
