@@ -22,7 +22,8 @@ class ComputeAPI(ServiceRPCAPI):
     # 1.5: attach_volume, detach_volume, extend_volume, swap_volume
     # 1.6: get_host_uptime
     # 1.7: backup_instance
-    VERSION: ClassVar[str] = "1.7"
+    # 1.8: external_instance_event
+    VERSION: ClassVar[str] = "1.8"
 
     def _cast(self, ctxt: RequestContext, host: str, method: str, **kwargs: Any) -> None:
         self.client.prepare(host=host).cast(ctxt, method, **kwargs)
@@ -153,6 +154,10 @@ class ComputeAPI(ServiceRPCAPI):
             ctxt, "get_serial_console", instance_uuid=instance_uuid
         )
         return result
+
+    def external_instance_event(self, ctxt: RequestContext, host: str, events: list[dict[str, Any]]) -> None:
+        """os-server-external-events for the servers on `host` (power-update, volume-extended)."""
+        self.client.prepare(host=host, version="1.8").cast(ctxt, "external_instance_event", events=events)
 
     def get_host_uptime(self, ctxt: RequestContext, host: str) -> str:
         uptime: str = self.client.prepare(host=host, version="1.6").call(ctxt, "get_host_uptime")

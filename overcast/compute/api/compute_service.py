@@ -20,6 +20,7 @@ from overcast.compute.api.servers import Admission, ServerAPI, admit_everything
 from overcast.compute.api.tags import TagAPI
 from overcast.compute.api.volume_attachments import VolumeAttachmentAPI
 from overcast.compute.instance_actions import InstanceActionReader
+from overcast.compute.rpcapi import ComputeAPI
 from overcast.compute.migrations import MigrationReader
 from overcast.compute.vif_settings import VifSettings
 from overcast.image.api import ImageAPI
@@ -62,7 +63,9 @@ class ComputeService:
         self.interfaces = InterfaceAPI(cloud, VifSettings().plugging_timeout)
         self.actions = ServerActionAPI(cloud, self.quotas, self.servers, images)
         self.backups = BackupAPI(cloud.db, self.actions)
-        self.external_events = ExternalEventAPI(cloud.db)
+        self.external_events = ExternalEventAPI(
+            cloud.db, ComputeAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+        )
         self.metadata = MetadataAPI(cloud.db, self.quotas)
         self.flavors = FlavorAPI(cloud.db)
         self.keypairs = KeyPairAPI(cloud.db, self.quotas)

@@ -2,8 +2,9 @@
 operator's power management) tell Nova about its servers, answered per event as Nova answers.
 
 Each event names a server: one that does not exist is that event's 404, one not on a host yet its 422;
-the rest are accepted (200). Overcast's hosts learn of port wiring and volume changes through their own
-RPCs, so an accepted event is acknowledged, not replayed to the host.
+the rest are accepted (200). The accepted events a host acts on (power-update, volume-extended) are cast
+to the server's host, one message per host (compute/manager/external_events.py); the network events
+and accelerator-request-bound (no Cyborg: no server ever waits for an accelerator) are acknowledged.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from overcast.compute.rpcapi import ComputeAPI
+from overcast.context import RequestContext
 from overcast.db.engine import Database
 from overcast.db.models.compute import Instance
 
 ACCEPTED = 200
 NOT_FOUND = 404
 NOT_ON_A_HOST = 422
+# What a compute host does something about; the others are acknowledged here.
+HOST_EVENTS = frozenset({"power-update", "volume-extended"})
 
 
 @dataclass(frozen=True)
@@ -39,10 +44,11 @@ class Outcome:
 
 
 class ExternalEventAPI:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, compute_rpc: ComputeAPI) -> None:
         self.db = db
+        self.compute_rpc = compute_rpc
 
-    def accept(self, events: list[Event]) -> list[Outcome]:
+    def accept(self, ctxt: RequestContext, events: list[Event]) -> list[Outcome]:
         uuids = {event.server_uuid for event in events}
         with self.db.reader() as session:
             rows = session.execute(
@@ -60,4 +66,19 @@ class ExternalEventAPI:
             else:
                 code = ACCEPTED
             outcomes.append(Outcome(event, code))
+        by_host: dict[str, list[dict[str, str | None]]] = {}
+        for outcome in outcomes:
+            event = outcome.event
+            host = hosts.get(event.server_uuid)
+            if outcome.code == ACCEPTED and event.name in HOST_EVENTS and host is not None:
+                by_host.setdefault(host, []).append(
+                    {
+                        "name": event.name,
+                        "server_uuid": event.server_uuid,
+                        "status": event.status,
+                        "tag": event.tag,
+                    }
+                )
+        for host, host_events in by_host.items():
+            self.compute_rpc.external_instance_event(ctxt, host, host_events)
         return outcomes

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from overcast.cloud import Cloud
 from overcast.compute import build_progress, instance_extra, instances, states
+from overcast.compute.manager.external_events import ExternalEventActions
 from overcast.compute.manager.host import ComputeHost, load_configured_driver
 from overcast.compute.manager.images import ImageActions
 from overcast.compute.manager.interfaces import InterfaceActions
@@ -68,7 +69,7 @@ _EVENT_POWER = {
 
 
 class ComputeManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.7"
+    RPC_API_VERSION: ClassVar[str] = "1.8"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
 
@@ -101,6 +102,9 @@ class ComputeManager(Manager):
             self.compute_host, self.RPC_API_VERSION, VolumeAPI(cloud, volume_hosts)
         )
         self.move_actions.volumes = self.volume_actions
+        self.external_events = ExternalEventActions(
+            self.compute_host, self.RPC_API_VERSION, self.volume_actions
+        )
         self.additional_endpoints.extend(
             [
                 self.power_actions,
@@ -108,6 +112,7 @@ class ComputeManager(Manager):
                 self.image_actions,
                 self.interface_actions,
                 self.volume_actions,
+                self.external_events,
             ]
         )
         # The hypervisor tells us at once when a VM changes on its own (crash, guest shutdown).

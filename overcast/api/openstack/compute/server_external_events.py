@@ -76,7 +76,7 @@ def create_events(body: Any = Body(None), req: ComputeRequest = Depends(compute_
             "Invalid input for field/attribute events. 'events' is a required non-empty list of events"
         )
     events = [_event(item, req.version) for item in items]
-    outcomes = req.service.external_events.accept(events)
+    outcomes = req.service.external_events.accept(req.context, events)
     answered = []
     for outcome in outcomes:
         shown: dict[str, Any] = {

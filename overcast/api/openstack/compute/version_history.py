@@ -250,8 +250,8 @@ HISTORY: tuple[Change, ...] = (
         51,
         "implemented",
         "instance action events shown to non-admins (without traceback); "
-        "volume-extended external event (acknowledged)",
-        _S + "instance_actions.py, server_external_events.py",
+        "volume-extended external event (the server's host tells the guest its disk grew)",
+        _S + "instance_actions.py, server_external_events.py, compute/manager/external_events.py",
     ),
     _row(52, "implemented", "tags at server create", _S + "schemas.py, compute/api.py"),
     _row(
@@ -317,8 +317,9 @@ HISTORY: tuple[Change, ...] = (
     _row(75, "implemented", "full server bodies for update and rebuild; unknown list query parameters 400; "
          "flavor swap 0 instead of \"\"; hypervisors asked with_servers always show servers",
          _S + "views.py, server_filters.py, hypervisors.py"),
-    _row(76, "implemented", "power-update external event (tag POWER_ON/POWER_OFF; acknowledged)",
-         _S + "server_external_events.py"),
+    _row(76, "implemented", "power-update external event (tag POWER_ON/POWER_OFF): the server's host "
+         "stops or starts the server and its VM as Nova's manager does", _S + "server_external_events.py, "
+         "compute/manager/external_events.py"),
     _row(77, "implemented", "unshelve may name an availability_zone", _S + "server_actions.py"),
     _row(78, "implemented", "GET /servers/{id}/topology (no server here has a NUMA topology: no nodes)",
          _S + "server_topology.py"),
