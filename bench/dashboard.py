@@ -41,20 +41,36 @@ TARGET_RATIO = 1.5
 def fill(cloud: InProcessCloud, project_id: str, servers: int) -> None:
     """`servers` live instances in the project (booting them would add nothing to what is measured)."""
     with cloud.cloud.db.writer() as session:
-        QuotaEngine().set_limits(session, project_id, {"instances": UNLIMITED, "cores": UNLIMITED,
-                                                       "ram": UNLIMITED})  # fmt: skip
+        QuotaEngine().set_limits(
+            session, project_id, {"instances": UNLIMITED, "cores": UNLIMITED, "ram": UNLIMITED}
+        )
         have = session.scalar(
             select(func.count()).select_from(Instance).where(Instance.project_id == project_id)
         )
         now = utcnow()
         for index in range(max(0, servers - (have or 0))):
-            session.add(Instance(
-                display_name=f"web-{index:04d}", hostname=f"web-{index:04d}", project_id=project_id,
-                user_id="bench", image_ref=IMAGE_ID, flavor_id="1", vcpus=1, memory_mb=512, root_gb=1,
-                vm_state=states.ACTIVE, task_state=None, power_state=1, host="compute-1", node="compute-1",
-                launched_at=now, key_name="bench", metadata_items={"role": "web"},
-                security_groups=["default"],
-            ))  # fmt: skip
+            session.add(
+                Instance(
+                    display_name=f"web-{index:04d}",
+                    hostname=f"web-{index:04d}",
+                    project_id=project_id,
+                    user_id="bench",
+                    image_ref=IMAGE_ID,
+                    flavor_id="1",
+                    vcpus=1,
+                    memory_mb=512,
+                    root_gb=1,
+                    vm_state=states.ACTIVE,
+                    task_state=None,
+                    power_state=1,
+                    host="compute-1",
+                    node="compute-1",
+                    launched_at=now,
+                    key_name="bench",
+                    metadata_items={"role": "web"},
+                    security_groups=["default"],
+                )
+            )
 
 
 def log_in(cloud: InProcessCloud) -> httpx.Client:
@@ -122,10 +138,14 @@ def main() -> None:
     print(
         f"{f'{args.servers:,} servers, a page of {PAGE_SIZE}':<52} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}"
     )
-    for name, samples in ((f"GET servers/detail?limit={PAGE_SIZE} (the page's call)", api_ms),
-                          ("GET /dashboard/project/instances/ (rendered)", page_ms)):  # fmt: skip
-        print(f"{name:<52} {statistics.median(samples):8.2f} {p99(samples):8.2f} "
-              f"{statistics.median(samples) / floor:7.2f}")  # fmt: skip
+    for name, samples in (
+        (f"GET servers/detail?limit={PAGE_SIZE} (the page's call)", api_ms),
+        ("GET /dashboard/project/instances/ (rendered)", page_ms),
+    ):
+        print(
+            f"{name:<52} {statistics.median(samples):8.2f} {p99(samples):8.2f} "
+            f"{statistics.median(samples) / floor:7.2f}"
+        )
     ratio = statistics.median(page_ms) / floor
     verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
     print(f"the page costs {ratio:.2f}x its API call at p50; target <= {TARGET_RATIO}: {verdict}")

@@ -8,10 +8,13 @@ it alone, reaching them over HTTP.
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from fastapi import FastAPI
 
 from overcast.api.auth import public_path
+from overcast.api.middleware import UNBOUNDED_BODY_PATHS
 from overcast.dashboard.app import PREFIX, build_dashboard
 from overcast.dashboard.settings import DashboardSettings
 
@@ -25,3 +28,5 @@ def install(app: FastAPI, base_url: str, settings: DashboardSettings | None = No
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), timeout=60.0)
     auth_url = settings.auth_url or base_url.rstrip("/") + "/identity"
     app.mount(PREFIX, build_dashboard(http, auth_url, settings, clock=lambda: app.state.clock()))
+    # An image upload streams through the dashboard as it does through the image API: no body limit.
+    UNBOUNDED_BODY_PATHS.add(re.compile(rf"^{PREFIX}/project/images/[^/]+/data/?$"))

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from overcast.dashboard.client import APIError
-from overcast.dashboard.pages import auth, instances, keypairs, project
+from overcast.dashboard.pages import auth, images, instances, keypairs, project
 from overcast.dashboard.sessions import SessionStore
 from overcast.dashboard.settings import DashboardSettings
 from overcast.dashboard.web import PACKAGE_DIR, SESSION_COOKIE, CSRFRefused, Dashboard, LoginRequired
@@ -41,8 +41,15 @@ def build_dashboard(
         project.router(dashboard),
         instances.router(dashboard),
         keypairs.router(dashboard),
+        images.router(dashboard),
     ):
         app.include_router(pages)
+
+    def refusal_page(request: Request, status: int, message: str) -> Response:
+        """The refusal as a page, or as {"message"} for the page scripts that asked for JSON."""
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse({"message": message}, status_code=status)
+        return dashboard.render(request, "error.html", status=status, status_code=status, message=message)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, error: LoginRequired) -> Response:
@@ -57,7 +64,7 @@ def build_dashboard(
             "The form was not sent from this dashboard (its security token is missing or stale). "
             "Reload the page and try again."
         )
-        return dashboard.render(request, "error.html", status=403, status_code=403, message=message)
+        return refusal_page(request, 403, message)
 
     @app.exception_handler(APIError)
     async def api_refused(request: Request, error: APIError) -> Response:
@@ -67,10 +74,7 @@ def build_dashboard(
             if signed is not None:
                 dashboard.sessions.drop(signed.session_id)
             return dashboard.login_redirect(request, "expired")
-        template = "message.html" if request.headers.get("HX-Request") == "true" else "error.html"
-        return dashboard.render(
-            request, template, status=error.status, status_code=error.status, message=error.message
-        )
+        return refusal_page(request, error.status, error.message)
 
     @app.exception_handler(404)
     async def not_found(request: Request, error: Exception) -> Response:

@@ -6,7 +6,7 @@ the service URLs come from the token's catalog, never from the database or the s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -201,6 +201,16 @@ class ProjectAPI:
             await self.http.put(self.url(service, path), json=body, headers=self._headers(service))
         )
         return response.json() if response.content else None
+
+    async def patch(self, service: str, path: str, body: Any, content_type: str) -> Any:
+        headers = {**self._headers(service), "Content-Type": content_type}
+        response = _checked(await self.http.patch(self.url(service, path), json=body, headers=headers))
+        return response.json() if response.content else None
+
+    async def upload(self, service: str, path: str, data: AsyncIterator[bytes], content_type: str) -> None:
+        """Streams `data` to the API as it arrives: an image's bytes never sit whole in the dashboard."""
+        headers = {**self._headers(service), "Content-Type": content_type}
+        _checked(await self.http.put(self.url(service, path), content=data, headers=headers, timeout=None))
 
     async def delete(self, service: str, path: str) -> None:
         _checked(await self.http.delete(self.url(service, path), headers=self._headers(service)))

@@ -104,6 +104,11 @@ class Dashboard:
         request.state.signed_in = signed
         return signed
 
+    def check_csrf_header(self, request: Request, signed: SignedIn) -> None:
+        """For a request whose body is data, not a form (an image upload): the token comes as a header."""
+        if not signed.session.csrf_matches(request.headers.get(CSRF_HEADER)):
+            raise CSRFRefused()
+
     async def form(self, request: Request, signed: SignedIn | None) -> Form:
         """The posted form, once its CSRF token matched the session's (or the log-in cookie's)."""
         body = (await request.body()).decode("utf-8", errors="replace")

@@ -3,6 +3,7 @@ project overview and the instance pages, against the whole in-process cloud."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -407,3 +408,121 @@ def test_a_key_pair_is_imported_and_deleted(demo_browser: Browser, demo: Connect
     demo_browser.get("/project/key_pairs/")
     assert demo_browser.post("/project/key_pairs/imported/delete").status_code == 303
     assert demo.compute.find_keypair("imported") is None
+
+
+def upload_image(browser: Browser, name: str, data: bytes, visibility: str = "private") -> httpx.Response:
+    """What the upload page's script does: make the record (JSON answer), then PUT the file."""
+    browser.get("/project/images/create")
+    form = {
+        "csrf_token": browser.csrf(),
+        "name": name,
+        "disk_format": "raw",
+        "container_format": "bare",
+        "visibility": visibility,
+        "min_disk": "0",
+        "min_ram": "0",
+    }
+    made = browser.http.post("/project/images/create", data=form, headers={"Accept": "application/json"})
+    assert made.status_code == 201, made.text
+    return browser.http.put(
+        made.json()["data_url"].removeprefix("/dashboard"),
+        content=data,
+        headers={"X-CSRF-Token": form["csrf_token"], "Accept": "application/json"},
+    )
+
+
+def test_an_image_is_uploaded_through_the_dashboard(demo_browser: Browser, demo: Connection) -> None:
+    data = bytes(range(256)) * 4096 * 3  # 3 MiB
+    response = upload_image(demo_browser, "uploaded-here", data)
+    assert response.status_code == 200, response.text
+    image = demo.image.find_image("uploaded-here")
+    assert image is not None and image.status == "active" and image.size == len(data)
+    assert response.json()["detail_url"] == f"/dashboard/project/images/{image.id}"
+    assert f'<tr id="image-{image.id}" data-status="active">' in demo_browser.get("/project/images/").text
+    assert hashlib.sha512(data).hexdigest() in demo_browser.get(f"/project/images/{image.id}").text
+
+
+def test_an_upload_without_the_csrf_header_is_refused(demo_browser: Browser, demo: Connection) -> None:
+    demo_browser.get("/project/images/create")
+    form = {
+        "csrf_token": demo_browser.csrf(),
+        "name": "no-token",
+        "disk_format": "raw",
+        "container_format": "bare",
+    }
+    made = demo_browser.http.post("/project/images/create", data=form, headers={"Accept": "application/json"})
+    refused = demo_browser.http.put(
+        made.json()["data_url"].removeprefix("/dashboard"),
+        content=b"x" * 1024,
+        headers={"Accept": "application/json"},
+    )
+    assert refused.status_code == 403 and "security token" in refused.json()["message"]
+    assert demo.image.get_image(made.json()["id"]).status == "queued"
+
+
+def test_image_properties_visibility_members_and_delete(
+    demo_browser: Browser, demo: Connection, admin: Connection, other_user: tuple[str, str]
+) -> None:
+    upload_image(demo_browser, "to-edit", b"\0" * 4096)
+    image = demo.image.find_image("to-edit")
+    assert image is not None
+    other_project = admin.identity.find_project("other-a")
+    demo_browser.get(f"/project/images/{image.id}")
+    saved = demo_browser.post(
+        f"/project/images/{image.id}/edit",
+        {
+            "name": "edited",
+            "visibility": "shared",
+            "min_disk": "1",
+            "min_ram": "64",
+            "properties": "os_distro=cirros\nhw_disk_bus = virtio\n",
+        },
+    )
+    assert saved.status_code == 303
+    edited = demo.image.get_image(image.id)
+    assert (edited.name, edited.visibility, edited.min_disk, edited.min_ram) == ("edited", "shared", 1, 64)
+    assert edited.os_distro == "cirros" and edited.hw_disk_bus == "virtio"
+    page = demo_browser.get(f"/project/images/{image.id}")
+    assert "os_distro=cirros" in page.text and "Members" in page.text
+    added = demo_browser.post(f"/project/images/{image.id}/members", {"member": other_project.id})
+    assert added.status_code == 303
+    assert f"{other_project.id} (pending)" in demo_browser.get(f"/project/images/{image.id}").text
+    # A property line gone removes the property; a bad line is the form's own 400.
+    demo_browser.post(
+        f"/project/images/{image.id}/edit",
+        {
+            "name": "edited",
+            "visibility": "shared",
+            "min_disk": "1",
+            "min_ram": "64",
+            "properties": "os_distro=cirros",
+        },
+    )
+    assert demo.image.get_image(image.id).hw_disk_bus is None
+    demo_browser.get(f"/project/images/{image.id}")
+    bad = demo_browser.post(
+        f"/project/images/{image.id}/edit", {"name": "edited", "properties": "no equals sign"}
+    )
+    assert bad.status_code == 400 and "is not key=value" in bad.text
+    demo_browser.get(f"/project/images/{image.id}")
+    assert demo_browser.post(f"/project/images/{image.id}/delete").status_code == 303
+    assert demo.image.find_image(image.id) is None
+
+
+def test_another_projects_private_image_is_a_404(
+    cloud: InProcessCloud, demo_browser: Browser, other_user: tuple[str, str]
+) -> None:
+    upload_image(demo_browser, "demo-private", b"\1" * 512)
+    browser = Browser(cloud)
+    try:
+        browser.log_in(*other_user)
+        listing = browser.get("/project/images/")
+        assert "demo-private" not in listing.text
+        image_id = re.search(
+            r'<tr id="image-([0-9a-f-]+)"[^>]*>\s*<td><a [^>]*>demo-private<',
+            demo_browser.get("/project/images/").text,
+        )
+        assert image_id
+        assert browser.get(f"/project/images/{image_id[1]}").status_code == 404
+    finally:
+        browser.close()

@@ -24,8 +24,9 @@ def router(dashboard: Dashboard) -> APIRouter:
         signed = dashboard.signed_in(request)
         body = await signed.api.get("compute", "/os-keypairs")
         keypairs = [entry["keypair"] for entry in body["keypairs"]]
-        return dashboard.render(request, "keypairs.html", keypairs=keypairs,
-                                downloadable=sorted(signed.session.private_keys))  # fmt: skip
+        return dashboard.render(
+            request, "keypairs.html", keypairs=keypairs, downloadable=sorted(signed.session.private_keys)
+        )
 
     @pages.get("/create")
     async def create_form(request: Request) -> Response:
