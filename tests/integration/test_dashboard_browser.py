@@ -190,6 +190,56 @@ def test_a_form_without_its_csrf_token_is_refused(page: Page, demo: Connection) 
     assert server is not None and demo.compute.get_server(server.id).status == "SHUTOFF"
 
 
+def test_an_image_upload_shows_its_progress(page: Page, demo: Connection, tmp_path: Path) -> None:
+    image_file = tmp_path / "disk.raw"
+    image_file.write_bytes(os.urandom(8 * 1024 * 1024))
+    page.get_by_role("link", name="Images").click()
+    page.get_by_role("link", name="Upload image").click()
+    page.get_by_label("Name").fill("uploaded-in-the-browser")
+    page.get_by_label("Image file").set_input_files(image_file)
+    page.get_by_label("Disk format").select_option("raw")
+    # Throttled to 4 MiB/s, so the 8 MiB take long enough to watch the bar move.
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 4 * 1024 * 1024},
+    )
+    try:
+        page.get_by_role("button", name="Upload").click()
+        expect(page.locator("#upload-progress")).to_be_visible()
+        page.wait_for_function(
+            "() => { const bar = document.getElementById('upload-bar');"
+            " return bar && bar.value > 0 && bar.value < 100; }"
+        )
+        expect(page.get_by_role("heading", name="uploaded-in-the-browser")).to_be_visible(timeout=WAIT_MS)
+    finally:
+        network.send(
+            "Network.emulateNetworkConditions",
+            {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+        )
+        network.detach()
+    expect(page.locator(".status")).to_have_text("active")
+    image = demo.image.find_image("uploaded-in-the-browser")
+    assert image is not None and image.size == 8 * 1024 * 1024
+
+
+def test_a_key_pair_is_made_and_its_private_key_downloaded(page: Page, demo: Connection) -> None:
+    page.get_by_role("link", name="Key pairs").click()
+    page.get_by_role("link", name="Create or import key pair").click()
+    page.get_by_label("Name").fill("browser-key")
+    page.get_by_role("button", name="Create key pair").click()
+    with page.expect_download() as downloading:
+        page.get_by_role("link", name="download browser-key's private key").click()
+    download = downloading.value
+    assert download.suggested_filename == "browser-key.pem"
+    private_key = Path(download.path()).read_text()
+    assert "PRIVATE KEY-----" in private_key
+    page.reload()
+    expect(page.get_by_role("link", name="download browser-key's private key")).to_have_count(0)
+    assert demo.compute.get_keypair("browser-key").fingerprint in page.content()
+
+
 def test_the_instances_page_fits_a_phone(page: Page) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/dashboard/project/instances/")
