@@ -4,8 +4,9 @@
 image or key pair rule the OpenStack API checks for the same operation), answers DryRun, and calls the
 action's handler, which calls the compute, image and identity service objects in-process as the
 OpenStack routers do. `actions.py` is the table of actions; each family of actions is a module
-(`regions.py`, `instances.py`, `images.py`, `keypairs.py`, `tags.py`; `unsupported.py` names those
-waiting for the network and volume services). `ids.py` maps EC2 ids to UUIDs through one table,
-`params.py` reads AWS's flattened query parameters, `filtering.py` and `pagination.py` are the
-Filter.N and MaxResults/NextToken every Describe action shares, `errors.py` AWS's error codes.
+(`regions.py`, `instances.py`, `images.py`, `keypairs.py`, `tags.py`; on the volume service
+`volumes.py`; on the network service `vpcs.py`, `security_groups.py`, `addresses.py`). `ids.py` maps
+EC2 ids to UUIDs through one table, `params.py` reads AWS's flattened query parameters, `filtering.py`
+and `pagination.py` are the Filter.N and MaxResults/NextToken every Describe action shares, `errors.py`
+AWS's error codes.
 """

@@ -11,7 +11,7 @@ from overcast.cloud import Cloud
 from overcast.compute.api import ComputeService
 from overcast.compute.api.admin import AdminServices
 from overcast.context import RequestContext
-from overcast.ec2 import images, instances, keypairs, regions, tags, unsupported, volumes
+from overcast.ec2 import addresses, images, instances, keypairs, regions, security_groups, tags, volumes, vpcs
 from overcast.ec2.actions import Action, table
 from overcast.ec2.backends import Backends, Ec2Request, Response
 from overcast.ec2.errors import Ec2Error, dry_run_succeeded, from_service_error, unauthorized
@@ -28,7 +28,9 @@ ACTIONS: dict[str, Action] = table(
     keypairs.ACTIONS,
     tags.ACTIONS,
     volumes.ACTIONS,
-    unsupported.ACTIONS,
+    vpcs.ACTIONS,
+    security_groups.ACTIONS,
+    addresses.ACTIONS,
 )
 # Where the API serves EC2, below the cloud's base URL.
 PATH = "/ec2"

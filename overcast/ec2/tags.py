@@ -33,6 +33,9 @@ RESOURCE_TYPES = {
 }  # fmt: skip
 
 
+OwnerCheck = Callable[[Backends, RequestContext, str], None]
+
+
 def _own_instance(backends: Backends, context: RequestContext, uuid: str) -> None:
     backends.compute.servers.find(context, uuid)
 
@@ -56,12 +59,26 @@ def _own_key_pair(backends: Backends, context: RequestContext, key_pair_id: str)
         raise errors.NotFound("The key pair does not exist.")
 
 
+def _own_network_object(get: Callable[[Backends], Callable[[RequestContext, str], object]]) -> OwnerCheck:
+    """The network service's own NotFound for an object the caller does not see."""
+
+    def check(backends: Backends, context: RequestContext, uuid: str) -> None:
+        get(backends)(context, uuid)
+
+    return check
+
+
 # How the service that keeps each kind of object shows that the caller may tag it (its own NotFound for
 # another project's object); a kind absent here cannot be tagged yet.
-OWNER_CHECKS: dict[str, Callable[[Backends, RequestContext, str], None]] = {
+OWNER_CHECKS: dict[str, OwnerCheck] = {
     ids.INSTANCE: _own_instance, ids.MACHINE_IMAGE: _own_image, ids.KERNEL_IMAGE: _own_image,
     ids.RAMDISK_IMAGE: _own_image, ids.VOLUME: _own_volume, ids.SNAPSHOT: _own_snapshot,
     ids.KEY_PAIR: _own_key_pair,
+    ids.VPC: _own_network_object(lambda b: b.compute.network.networks.get),
+    ids.SUBNET: _own_network_object(lambda b: b.compute.network.subnets.get),
+    ids.SECURITY_GROUP: _own_network_object(lambda b: b.compute.network.security_groups.get),
+    ids.NETWORK_INTERFACE: _own_network_object(lambda b: b.compute.network.ports.get),
+    ids.ADDRESS: _own_network_object(lambda b: b.compute.network.floating_ips.get),
 }  # fmt: skip
 
 
