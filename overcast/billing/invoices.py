@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from overcast import errors
@@ -186,7 +186,7 @@ class Invoicer:
         return result
 
     def _store(
-        self, session: Session, account: Any, start: datetime, end: datetime, lines: Iterable[DatedLine]
+        self, session: Session, account: Any, start: datetime, end: datetime, lines: Sequence[DatedLine]
     ) -> Invoice:
         invoice = session.scalar(
             select(Invoice)
@@ -208,31 +208,11 @@ class Invoicer:
             session.add(invoice)
             session.flush()
         session.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id))
-        total = Decimal(0)
-        for position, dated in enumerate(lines, start=1):
-            line = dated.line
-            total += line.amount
-            session.add(
-                InvoiceLine(
-                    invoice_id=invoice.id,
-                    position=position,
-                    key=line.key,
-                    kind=line.kind,
-                    period_start=dated.period_start,
-                    project_id=line.project_id,
-                    resource_type=line.resource_type,
-                    resource_id=line.resource_id,
-                    metric=line.metric,
-                    description=line.description,
-                    unit=line.unit,
-                    quantity=text(_stored_quantity(line.quantity)),
-                    unit_price=text(line.unit_price),
-                    amount=text(line.amount),
-                    start=line.start,
-                    end=line.end,
-                    price_list_id=line.price_list_id,
-                )
-            )
+        rows = [_line_row(invoice.id, position, dated) for position, dated in enumerate(lines, start=1)]
+        if rows:
+            # One Core executemany, not the ORM's bulk path: a month of 10,000 servers is 40,000 lines.
+            session.connection().execute(insert(InvoiceLine), rows)
+        total = sum((dated.line.amount for dated in lines), Decimal(0))
         invoice.total = text(total)
         session.flush()
         return invoice
@@ -288,6 +268,29 @@ class Invoicer:
             return invoice
 
         return self.db.write(work)
+
+
+def _line_row(invoice_id: str, position: int, dated: DatedLine) -> dict[str, Any]:
+    line = dated.line
+    return {
+        "invoice_id": invoice_id,
+        "position": position,
+        "key": line.key,
+        "kind": line.kind,
+        "period_start": dated.period_start,
+        "project_id": line.project_id,
+        "resource_type": line.resource_type,
+        "resource_id": line.resource_id,
+        "metric": line.metric,
+        "description": line.description,
+        "unit": line.unit,
+        "quantity": text(_stored_quantity(line.quantity)),
+        "unit_price": text(line.unit_price),
+        "amount": text(line.amount),
+        "start": line.start,
+        "end": line.end,
+        "price_list_id": line.price_list_id,
+    }
 
 
 def _stored_quantity(quantity: Decimal) -> Decimal:

@@ -174,10 +174,6 @@ def _segments(
             yield low, high, price_list
 
 
-def _subject(metric: str, attributes: Mapping[str, str]) -> str:
-    return next((attributes[name] for name in MATCHED_ATTRIBUTES.get(metric, ()) if attributes.get(name)), "")
-
-
 def _describe(metric: str, rate: Rate, subject: str) -> str:
     unit = {VCPU_HOUR: " (vCPU-hours)", RAM_GB_HOUR: " (GB-RAM-hours)"}.get(rate.unit, "")
     return f"{metric} {subject}{unit}" if subject else f"{metric}{unit}"
@@ -187,18 +183,30 @@ def rate_usage(
     slices: Iterable[Usage], schedule_of: Callable[[str], Sequence[PriceList]], currency: str
 ) -> list[Line]:
     """One usage line per resource x metric x rate x price-list version, in first-use order."""
-    groups: dict[tuple[str, str, str, str, str, Rate], _Accumulator] = {}
+    groups: dict[tuple[str, str, str, str, str, int], _Accumulator] = {}
+    # Which rates bill what: asked once per version, metric and matched attributes, not once per slice.
+    chosen: dict[tuple[str, str, tuple[str | None, ...]], tuple[Rate, ...]] = {}
     for usage in slices:
-        subject = _subject(usage.metric, usage.attributes)
+        metric, attributes = usage.metric, usage.attributes
+        matched = tuple(attributes.get(name) for name in MATCHED_ATTRIBUTES.get(metric, ()))
+        subject = next((value for value in matched if value), "")
         for low, high, price_list in _segments(usage.start, usage.end, schedule_of(usage.project_id)):
             seconds = Decimal(int((high - low).total_seconds()))
-            for rate in price_list.rates_for(usage.metric, usage.attributes):
-                key = (usage.project_id, usage.resource_id, usage.metric, subject, price_list.id, rate)
+            rates = chosen.get((price_list.id, metric, matched))
+            if rates is None:
+                rates = chosen[(price_list.id, metric, matched)] = price_list.rates_for(metric, attributes)
+            for rate in rates:
+                # id(rate): the schedule holds its rates for the whole call, and a Rate's hash is slow.
+                key = (usage.project_id, usage.resource_id, metric, subject, price_list.id, id(rate))
                 group = groups.get(key)
                 if group is None:
                     group = groups[key] = _Accumulator(usage, rate, price_list, subject, low, high)
-                group.unit_seconds += usage.quantity * _multiplier(rate, usage.attributes) * seconds
-                group.start, group.end = min(group.start, low), max(group.end, high)
+                elif low < group.start:
+                    group.start = low
+                if high > group.end:
+                    group.end = high
+                multiplier = _multiplier(rate, attributes) if rate.unit in FLAVOR_UNITS else 1
+                group.unit_seconds += usage.quantity * multiplier * seconds
     return [_usage_line(group, currency) for group in groups.values()]
 
 

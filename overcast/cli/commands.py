@@ -102,6 +102,12 @@ def server_ssh(settings: Settings, args: argparse.Namespace) -> int:
     return login(settings, args)
 
 
+def billing(settings: Settings, args: argparse.Namespace) -> int:
+    from overcast.cli import billing as billing_commands
+
+    return billing_commands.run(settings, args)
+
+
 def network_host(settings: Settings, args: argparse.Namespace) -> int:
     from overcast.cli import network
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from overcast import __version__
+from overcast.cli import billing as billing_commands
 from overcast.config import Settings, load_settings
 
 SERVICES = ("api", "dashboard", "conductor", "scheduler", "compute", "network", "volume", "metering")
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Everything after the name is ssh's (as with ssh's own command), so options come before it.
     ssh.add_argument("ssh_args", nargs=argparse.REMAINDER, help="[--] arguments for ssh")
 
+    billing_commands.add_commands(commands, common)
     manage = branch(commands, "manage", "operator commands")
     leaf(branch(manage, "service", "services and their liveness"), "list", "service_list", "list services")
     explain = leaf(

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from overcast.dashboard.client import APIError
-from overcast.dashboard.pages import auth, images, instances, keypairs, project
+from overcast.dashboard.pages import admin, auth, images, instances, keypairs, project
 from overcast.dashboard.sessions import SessionStore
 from overcast.dashboard.settings import DashboardSettings
 from overcast.dashboard.web import PACKAGE_DIR, SESSION_COOKIE, CSRFRefused, Dashboard, LoginRequired
@@ -42,6 +42,7 @@ def build_dashboard(
         instances.router(dashboard),
         keypairs.router(dashboard),
         images.router(dashboard),
+        admin.router(dashboard),
     ):
         app.include_router(pages)
 

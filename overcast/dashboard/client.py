@@ -25,7 +25,7 @@ SERVICE_TYPES: Mapping[str, tuple[str, ...]] = {
     "volume": ("block-storage", "volumev3"),
 }
 # Path each service's versioned API has below its catalog URL (clients append it, as openstacksdk does).
-_VERSION_SUFFIX = {"image": "/v2", "network": "/v2.0"}
+_VERSION_SUFFIX = {"identity": "/v3", "image": "/v2", "network": "/v2.0"}
 
 
 class APIError(Exception):
@@ -184,9 +184,12 @@ class ProjectAPI:
             headers["OpenStack-API-Version"] = version or COMPUTE_VERSION
         return headers
 
-    async def get(self, service: str, path: str, params: Mapping[str, Any] | None = None) -> Any:
+    async def get(
+        self, service: str, path: str, params: Mapping[str, Any] | None = None, version: str | None = None
+    ) -> Any:
         query = {key: value for key, value in (params or {}).items() if value not in (None, "")}
-        response = await self.http.get(self.url(service, path), params=query, headers=self._headers(service))
+        headers = self._headers(service, version)
+        response = await self.http.get(self.url(service, path), params=query, headers=headers)
         return _checked(response).json()
 
     async def post(self, service: str, path: str, body: Any, version: str | None = None) -> Any:

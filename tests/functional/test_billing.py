@@ -10,9 +10,13 @@ Prices (EUR per hour), version 1 from January 1st, version 2 from T0 + 5 h:
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,6 +45,7 @@ MARCH = datetime(2031, 3, 1, tzinfo=UTC)
 T0 = datetime(2031, 1, 20, tzinfo=UTC)  # February begins at T0 + 288 h
 HOUR = timedelta(hours=1)
 SECRET = "webhook-secret-for-tests"
+OVERCAST = Path(sys.executable).with_name("overcast")
 PRICES: dict[str, dict[str | None, tuple[str, str]]] = {
     "instance.running": {"m1.tiny": ("0.10", "0.20"), "m1.small": ("0.40", "0.60")},
     "instance.stopped": {None: ("0.01", "0.01")},
@@ -143,6 +148,15 @@ def invoice_of(billing: Billing, account_id: str, period: datetime) -> dict[str,
     )["invoices"]
     invoice: dict[str, Any] = billing.call("GET", f"/invoices/{made['id']}")["invoice"]
     return invoice
+
+
+def overcast_cli(cloud: InProcessCloud, *args: str) -> str:
+    """The real `overcast` command on this cloud's database."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OVERCAST_")}
+    command = [str(OVERCAST), *args, "--data-dir", str(cloud.data_dir)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def rated(billing: Billing, account_id: str, period: datetime, expected: list[Any]) -> dict[str, Any]:
@@ -299,3 +313,17 @@ def test_two_months_of_servers_are_invoiced_to_the_cent_and_a_closed_month_never
     assert demo_billing.call("GET", "/balance")["balance"]["balance"] == "0.00"
     e = new_server(demo, "e")
     demo.compute.delete_server(e, force=True)
+
+    # The operator's CLI reads the same invoices: January as CSV and PDF, and the account's balance.
+    csv_rows = overcast_cli(
+        cloud, "billing", "invoice", "export", january["id"], "--format", "csv"
+    ).splitlines()
+    assert csv_rows[0].startswith("position,kind,period_start,project_id")
+    assert sorted(row.split(",")[-3] for row in csv_rows[1:]) == sorted(line[3] for line in january_lines)
+    pdf = cloud.data_dir / "january.pdf"
+    overcast_cli(
+        cloud, "billing", "invoice", "export", january["id"], "--format", "pdf", "--output", str(pdf)
+    )
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    shown = json.loads(overcast_cli(cloud, "billing", "account", "show", account["id"]))
+    assert (shown["name"], shown["balance"]["paid"], shown["balance"]["invoiced"]) == ("acme", "8.48", "8.48")

@@ -526,3 +526,64 @@ def test_another_projects_private_image_is_a_404(
         assert browser.get(f"/project/images/{image_id[1]}").status_code == 404
     finally:
         browser.close()
+
+
+ADMIN_PAGES = ("/admin/hypervisors/", "/admin/services/", "/admin/instances/")
+
+
+@pytest.fixture(scope="module")
+def admin_browser(cloud: InProcessCloud) -> Iterator[Browser]:
+    browser = Browser(cloud)
+    assert browser.log_in("admin", cloud.password("admin")).status_code == 303
+    yield browser
+    browser.close()
+
+
+def service_status(admin: Connection, service_id: str) -> str:
+    return str(next(service.status for service in admin.compute.services() if service.id == service_id))
+
+
+def test_a_member_is_refused_every_admin_page(demo_browser: Browser, admin: Connection) -> None:
+    overview = demo_browser.get("/project/")
+    assert "/dashboard/admin/" not in overview.text  # no admin links for a member
+    for path in ADMIN_PAGES:
+        page = demo_browser.get(path)
+        assert page.status_code == 403, path
+        assert "This page is for administrators of the cloud." in page.text
+    service = next(iter(admin.compute.services()))
+    demo_browser.get("/project/")
+    refused = demo_browser.post(f"/admin/services/{service.id}/status", {"status": "disabled"})
+    assert refused.status_code == 403
+    assert service_status(admin, service.id) == "enabled"
+
+
+def test_an_admin_sees_hypervisors_use_as_bars(admin_browser: Browser) -> None:
+    page = admin_browser.get("/admin/hypervisors/")
+    assert page.status_code == 200
+    for host in ("compute-1", "compute-2"):
+        assert f">{host}</h2>" in page.text
+    assert page.text.count("<meter") == 6
+    assert re.search(r">vCPUs</span>\s*<meter", page.text)
+
+
+def test_an_admin_disables_and_enables_a_compute_service(admin_browser: Browser, admin: Connection) -> None:
+    service = next(s for s in admin.compute.services() if s.host == "compute-2" and "compute" in s.binary)
+    page = admin_browser.get("/admin/services/")
+    assert f'<tr id="service-{service.id}" data-status="enabled" data-state="up">' in page.text
+    disabled = admin_browser.post(f"/admin/services/{service.id}/status", {"status": "disabled"})
+    assert disabled.status_code == 303
+    page = admin_browser.get("/admin/services/")
+    assert f'<tr id="service-{service.id}" data-status="disabled" data-state="up">' in page.text
+    assert "Disabled by admin from the dashboard" in page.text
+    assert service_status(admin, service.id) == "disabled"
+    admin_browser.post(f"/admin/services/{service.id}/status", {"status": "enabled"})
+    assert service_status(admin, service.id) == "enabled"
+
+
+def test_an_admin_sees_every_projects_instances_with_their_host(
+    admin_browser: Browser, launched: str, admin: Connection
+) -> None:
+    page = admin_browser.get("/admin/instances/")
+    assert page.status_code == 200
+    row = re.search(rf'<tr id="server-{launched}">\s*<td>demo</td>\s*<td>(compute-\d)</td>', page.text)
+    assert row and row[1] == admin.compute.get_server(launched).compute_host

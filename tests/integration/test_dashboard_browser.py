@@ -240,6 +240,28 @@ def test_a_key_pair_is_made_and_its_private_key_downloaded(page: Page, demo: Con
     assert demo.compute.get_keypair("browser-key").fingerprint in page.content()
 
 
+def test_an_admin_disables_a_compute_service_and_sees_it_marked(
+    browser: Browser, cloud: InProcessCloud
+) -> None:
+    context = browser.new_context(base_url=cloud.base_url)
+    try:
+        admin = context.new_page()
+        admin.goto("/dashboard/login")
+        admin.get_by_label("User name").fill("admin")
+        admin.get_by_label("Password").fill(cloud.password("admin"))
+        admin.get_by_role("button", name="Log in").click()
+        admin.get_by_role("link", name="Services").click()
+        row = admin.locator("tbody tr", has_text=HOST)
+        expect(row).to_have_attribute("data-status", "enabled")
+        row.get_by_role("button", name=f"Disable {HOST}").click()
+        expect(row).to_have_attribute("data-status", "disabled")
+        expect(row).to_contain_text("Disabled by admin from the dashboard")
+        row.get_by_role("button", name=f"Enable {HOST}").click()
+        expect(row).to_have_attribute("data-status", "enabled")
+    finally:
+        context.close()
+
+
 def test_the_instances_page_fits_a_phone(page: Page) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/dashboard/project/instances/")

@@ -141,13 +141,8 @@ def canonical_request(request: SignedRequest, signature: Signature) -> str:
             raise Ec2Error("SignatureDoesNotMatch", f"The request signature names the header {name}, "
                                                     "which the request does not have.")  # fmt: skip
         headers.append(f"{name}:{','.join(' '.join(value.split()) for value in values)}\n")
-    payload = request.header("x-amz-content-sha256")
-    if payload is None:
-        payload = (
-            "UNSIGNED-PAYLOAD"
-            if signature.presigned_expires is not None
-            else hashlib.sha256(request.body).hexdigest()
-        )
+    # A presigned request's payload is hashed too (its body is empty): only S3 signs UNSIGNED-PAYLOAD.
+    payload = request.header("x-amz-content-sha256") or hashlib.sha256(request.body).hexdigest()
     return "\n".join((
         request.method, path,
         _canonical_query(request.raw_query, drop_signature=signature.presigned_expires is not None),

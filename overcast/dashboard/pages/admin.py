@@ -1,0 +1,85 @@
+"""The operator's pages (admin role): hypervisors with their use as bars, compute services (enable and
+disable), and every project's instances with their host. The APIs refuse a member too; the pages refuse
+first, with a page that says so."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from overcast.dashboard.client import APIError
+from overcast.dashboard.pages.instances import PAGE_SIZE, addresses
+from overcast.dashboard.pages.project import QuotaBar
+from overcast.dashboard.web import Dashboard, SignedIn
+
+# The last microversion whose hypervisor bodies carry their resources (2.88 leaves them to placement).
+HYPERVISOR_RESOURCES_VERSION = "compute 2.87"
+
+
+def admin_only(dashboard: Dashboard, request: Request) -> SignedIn:
+    signed = dashboard.signed_in(request)
+    if not signed.session.login.is_admin:
+        raise APIError(403, "This page is for administrators of the cloud.")
+    return signed
+
+
+def hypervisor_bars(hypervisor: dict[str, Any]) -> list[QuotaBar]:
+    return [
+        QuotaBar("vCPUs", hypervisor["vcpus_used"], hypervisor["vcpus"]),
+        QuotaBar("RAM", hypervisor["memory_mb_used"], hypervisor["memory_mb"], " MiB"),
+        QuotaBar("Disk", hypervisor["local_gb_used"], hypervisor["local_gb"], " GiB"),
+    ]
+
+
+def router(dashboard: Dashboard) -> APIRouter:
+    pages = APIRouter(prefix="/admin")
+
+    @pages.get("/hypervisors/")
+    async def hypervisors(request: Request) -> Response:
+        signed = admin_only(dashboard, request)
+        body = await signed.api.get("compute", "/os-hypervisors/detail", version=HYPERVISOR_RESOURCES_VERSION)
+        found = sorted(body["hypervisors"], key=lambda hypervisor: str(hypervisor["hypervisor_hostname"]))
+        return dashboard.render(request, "admin_hypervisors.html", hypervisors=found, bars=hypervisor_bars)
+
+    @pages.get("/services/")
+    async def services(request: Request) -> Response:
+        signed = admin_only(dashboard, request)
+        found = (await signed.api.get("compute", "/os-services"))["services"]
+        found.sort(key=lambda service: (str(service["binary"]), str(service["host"])))
+        return dashboard.render(request, "admin_services.html", services=found)
+
+    @pages.post("/services/{service_id}/status")
+    async def set_service_status(request: Request, service_id: str) -> Response:
+        signed = admin_only(dashboard, request)
+        form = await dashboard.form(request, signed)
+        if form.get("status") == "disabled":
+            reason = form.get("reason") or f"Disabled by {signed.session.login.user_name} from the dashboard"
+            body: dict[str, Any] = {"status": "disabled", "disabled_reason": reason}
+        else:
+            body = {"status": "enabled"}
+        await signed.api.put("compute", f"/os-services/{service_id}", body)
+        return dashboard.redirect(request, "/admin/services/")
+
+    @pages.get("/instances/")
+    async def all_instances(request: Request) -> Response:
+        signed = admin_only(dashboard, request)
+        query = {"all_tenants": "1", "limit": PAGE_SIZE, "marker": request.query_params.get("marker", "")}
+        servers, projects = await asyncio.gather(
+            signed.api.get("compute", "/servers/detail", query),
+            signed.api.get("identity", "/projects"),
+        )
+        names = {project["id"]: project["name"] for project in projects["projects"]}
+        next_marker = servers["servers"][-1]["id"] if len(servers["servers"]) == PAGE_SIZE else None
+        return dashboard.render(
+            request,
+            "admin_instances.html",
+            servers=servers["servers"],
+            project_names=names,
+            addresses=addresses,
+            next_marker=next_marker,
+        )
+
+    return pages
