@@ -301,8 +301,8 @@ def test_boot_from_an_existing_volume_with_a_blank_data_volume(
     assert sorted(volumes.compute.volume_ids(server.id)) == sorted([boot_volume.id, str(data.volume_id)])
     shown = demo.compute.get(f"/servers/{server.id}", microversion="2.79").json()["server"]
     assert shown["image"] == ""  # Nova's image of a volume-backed server
-    # Rescue (2.87's stable rescue) and rebuild (2.93's reimage) of a volume-backed server are not built:
-    # a 400 at every version, never a rebuilt or rescued root disk.
+    # Rebuild (2.93's reimage) of a volume-backed server is not built: a 400 at every version. Its rescue
+    # (2.87) needs an image, and this root volume was not made from one (test_volume_backed_rescue.py).
     for action in ({"rescue": None}, {"rebuild": {"imageRef": small_image}}):
         refused = demo.compute.post(f"/servers/{server.id}/action", json=action, microversion="2.100")
         assert refused.status_code == 400 and "volume-backed" in refused.text, refused.text

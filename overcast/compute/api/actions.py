@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from overcast import errors, policy
 from overcast.cloud import Cloud
+from overcast.compute import block_device_mappings, instance_extra, instances, policies, states
 from overcast.compute import instance_actions as ia
-from overcast.compute import instance_extra, instances, policies, states
 from overcast.compute.api.lookup import visible_image, visible_instance
 from overcast.compute.api.server_queries import LOCKED_REASON_KEY
 from overcast.compute.api.servers import generate_password
@@ -149,16 +149,33 @@ class ActionAPI:
 
     # --- rescue and passwords ---------------------------------------------------------------------
     def rescue(
-        self, ctxt: RequestContext, uuid: str, admin_password: str | None, rescue_image_ref: str | None
+        self,
+        ctxt: RequestContext,
+        uuid: str,
+        admin_password: str | None,
+        rescue_image_ref: str | None,
+        *,
+        volume_backed_allowed: bool = False,
     ) -> str:
+        """Boot a rescue image with the server's disk beside it. A volume-backed server (stable rescue,
+        2.87: `volume_backed_allowed`) boots the rescue image first with its root volume as the second
+        disk; the rescue image is the one asked for, else the image its root volume was made from."""
         password = admin_password or generate_password()
         image_ids: list[str] = []
 
         def prepare(session: Session, instance: Instance, transition: states.Transition) -> None:
-            if not instance.image_ref:
-                # Stable rescue (2.87) would boot a rescue image beside the root volume: not built here.
-                raise errors.BadRequest(f"Cannot rescue a volume-backed instance {uuid}.")
             ref = rescue_image_ref or instance.image_ref
+            if not instance.image_ref:
+                if not volume_backed_allowed:
+                    raise errors.BadRequest(f"Cannot rescue a volume-backed instance {uuid}.")
+                root = next((row for row in block_device_mappings.of_instance(session, uuid)
+                             if row.boot_index == 0), None)  # fmt: skip
+                ref = ref or (root.image_id if root is not None else None) or ""
+                if not ref:
+                    raise errors.BadRequest(
+                        f"Cannot rescue a volume-backed instance {uuid} without a rescue image: its root "
+                        "volume was not made from an image, so rescue_image_ref is required."
+                    )
             image_ids.append(visible_image(session, ctxt, ref).id)
 
         started = self._start(ctxt, uuid, "rescue", ia.RESCUE, prepare=prepare)

@@ -77,7 +77,9 @@ class Runtime:
         mac = next((str(v["address"]) for v in spec.network_info if v.get("address")), None)
         taps = tap_vifs(spec.network_info)
         offset = console.console_size(vm.path(launch.CONSOLE_FILE))
-        volume_args = volumes.boot_args(vm.folder, spec.block_device_info, self.host)
+        volume_args = volumes.boot_args(
+            vm.folder, spec.block_device_info, self.host, rescued=vm.record.rescued
+        )
         # What QEMU plugs at boot sits on its boot ports: hot-plug ports are free again.
         for volume in vm.record.spec.get("block_device_info") or []:
             volume.pop("bus", None)

@@ -148,16 +148,20 @@ def _secret_file(folder: Path, nodes: VolumeNodes) -> Path:
     return folder / f"{nodes.secret}.key"
 
 
-def boot_args(folder: Path, block_device_info: list[dict[str, Any]], host: str) -> list[str]:
+def boot_args(
+    folder: Path, block_device_info: list[dict[str, Any]], host: str, *, rescued: bool = False
+) -> list[str]:
     """The command-line arguments that give a VM its volumes from boot, each on a root port of its own,
-    then the empty root ports for volumes attached later. Writes each CHAP password to a 0600 file."""
+    then the empty root ports for volumes attached later. Writes each CHAP password to a 0600 file.
+    A rescued VM boots its rescue disk, so its root volume is only the second disk (stable rescue)."""
     args: list[str] = []
     initiator = iscsi_initiator_name(host)
     for index, volume in enumerate(block_device_info):
         volume_id = str(volume["volume_id"])
         nodes = VolumeNodes.of(volume_id)
         data = _iscsi_data(volume_id, volume["connection_info"])
-        device = VolumeDevice(volume_id, str(volume.get("mountpoint") or ""), volume.get("boot_index"))
+        boot_index = None if rescued else volume.get("boot_index")
+        device = VolumeDevice(volume_id, str(volume.get("mountpoint") or ""), boot_index)
         read_only = data.get("access_mode") == "ro"
         if data.get("auth_method") == "CHAP":
             secret = _secret_file(folder, nodes)

@@ -53,7 +53,10 @@ def _reboot(req: ComputeRequest, uuid: str, value: Any) -> Response:
 
 def _rescue(req: ComputeRequest, uuid: str, value: Any) -> Response:
     body = schemas.parse("rescue", schemas.Rescue | None, value) or schemas.Rescue()
-    password = req.service.actions.rescue(req.context, uuid, body.adminPass, body.rescue_image_ref)
+    password = req.service.actions.rescue(
+        req.context, uuid, body.adminPass, body.rescue_image_ref,
+        volume_backed_allowed=req.version >= v.STABLE_RESCUE,
+    )  # fmt: skip
     return JSONResponse({"adminPass": password}, status_code=200)
 
 

@@ -339,8 +339,9 @@ HISTORY: tuple[Change, ...] = (
          _S + "volume_attachments.py"),
     _row(86, "implemented", "flavor extra specs validated: unknown keys of known namespaces refused, "
          "custom namespaces allowed", _S + "flavor_extra_specs.py"),
-    _row(87, "partial", "stable rescue: image-backed servers rescue as before; a volume-backed server's "
-         "rescue is 400 at every version", "compute/actions.py"),
+    _row(87, "implemented", "stable rescue: a volume-backed server boots the rescue image (the one asked "
+         "for, else its root volume's) first with its root volume beside it; 400 before 2.87 or with no "
+         "image to rescue with", _S + "server_actions.py, compute/api/actions.py, virt/qemu/volumes.py"),
     _row(88, "implemented", "hypervisors lose cpu_info, free/used resources, workload and vms counts; "
          "uptime in show (the compute host's own `uptime` line, null when it is down); statistics and "
          "/uptime 404", _S + "hypervisors.py, compute/manager/uptime.py"),

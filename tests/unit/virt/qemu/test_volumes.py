@@ -109,6 +109,16 @@ def test_boot_args_keep_the_password_off_the_command_line_and_throttle_by_qos(tm
     assert len(hotplug_ports) == volumes.HOTPLUG_PORTS
 
 
+def test_a_rescued_vm_boots_its_rescue_disk_not_its_root_volume(tmp_path: Path) -> None:
+    info = [
+        {"volume_id": VOLUME, "connection_info": iscsi(VOLUME), "mountpoint": "/dev/vda", "boot_index": 0}
+    ]
+    for rescued, bootindex in ((False, 1), (True, None)):
+        args = volumes.boot_args(tmp_path, info, "compute-1", rescued=rescued)
+        disk = next(json.loads(arg) for arg in args if arg.startswith('{"driver": "virtio-blk-pci"'))
+        assert disk.get("bootindex") == bootindex
+
+
 def test_flavor_quota_extra_specs_throttle_the_root_drive() -> None:
     specs = {"quota:disk_read_bytes_sec": "2048", "quota:disk_total_iops_sec": "50",
              "quota:disk_write_bytes_sec": "nope", "hw:cpu_policy": "dedicated"}  # fmt: skip
