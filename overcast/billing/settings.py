@@ -10,6 +10,8 @@ class BillingSettings(BaseSettings):
 
     # The invoice period: calendar months (UTC), ISO weeks or days.
     period: str = "month"
+    # Issue each account's invoice as soon as its period closes (else an operator issues the drafts).
+    auto_issue: bool = False
     # How many issued periods back a late event is still looked for (and billed as an adjustment).
     adjustment_periods: int = 3
     # Running servers of an account past its credit limit for this long are stopped (never deleted);
@@ -23,5 +25,3 @@ class BillingSettings(BaseSettings):
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_sender: str = "billing@overcast.invalid"
-    # How often the billing service closes periods, checks credit limits and budgets (seconds).
-    check_interval: float = 60.0

@@ -1,0 +1,158 @@
+"""The billing service's checks end to end: budget alerts by e-mail (an aiosmtpd relay on loopback), a
+prepaid account going past its credit limit, its running server stopped after the grace period (never
+deleted), and no new server for it, with the fake driver and an injected clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from openstack.connection import Connection
+from openstack.exceptions import HttpException
+
+import overcast.db.base
+from overcast import servicegroup
+from overcast.billing.manager import BillingManager, compute_stopper
+from overcast.billing.rpcapi import BillingServiceAPI
+from overcast.billing.settings import BillingSettings
+from overcast.context import RequestContext
+from overcast.metering.manager import MeteringManager
+from overcast.scheduler.core import FRESH_ENOUGH
+from overcast.service import Service
+from tests.support.clock import FakeClock
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, project_token
+from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until
+
+T0 = datetime(2031, 5, 10, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+class Inbox:
+    """aiosmtpd's handler: every message the relay accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd calls it by name
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 Message accepted"
+
+
+@pytest.fixture(scope="module")
+def clock() -> Iterator[FakeClock]:
+    clock = FakeClock(T0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(overcast.db.base, "clock", clock)
+        yield clock
+
+
+@pytest.fixture(scope="module")
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler, port = Inbox(), free_port()
+    relay = Controller(handler, hostname="127.0.0.1", port=port)
+    relay.start()
+    yield handler, port
+    relay.stop()
+
+
+@pytest.fixture(scope="module")
+def cloud(
+    tmp_path_factory: pytest.TempPathFactory, clock: FakeClock, inbox: tuple[Inbox, int]
+) -> Iterator[InProcessCloud]:
+    running = InProcessCloud(tmp_path_factory.mktemp("billing-service"), clock=clock)
+    settings = BillingSettings(smtp_host="127.0.0.1", smtp_port=inbox[1], stop_servers_after=3600)
+    managers = [
+        MeteringManager(running.cloud, "metering-1"),
+        BillingManager(
+            running.cloud, "billing-1", settings=settings, stop_server=compute_stopper(running.cloud)
+        ),
+    ]
+    for manager in managers:
+        service = Service(running.cloud, manager)
+        service.start()
+        running.services.append(service)
+    yield running
+    running.stop()
+
+
+def advance_to(cloud: InProcessCloud, clock: FakeClock, at: timedelta) -> None:
+    clock.now = T0 + at
+
+    def all_up() -> bool:
+        records = servicegroup.list_services(cloud.cloud.db)
+        return all(servicegroup.service_is_up(record, clock.now, 2.0) for record in records)
+
+    wait_until(all_up, 10, what="heartbeats at the new time")
+    time.sleep(FRESH_ENOUGH)  # a scheduler cache read before the heartbeats caught up is refreshed then
+
+
+def billing(
+    cloud: InProcessCloud, token: str, method: str, path: str, body: Any = None, expect: int = 200
+) -> Any:
+    response = httpx.request(
+        method, f"{cloud.base_url}/billing/v1{path}", json=body, headers={"X-Auth-Token": token}, timeout=30
+    )
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+def test_budget_alerts_mail_once_and_a_server_past_the_credit_limit_is_stopped_after_the_grace(
+    cloud: InProcessCloud, clock: FakeClock, admin: Connection, inbox: tuple[Inbox, int]
+) -> None:
+    token = project_token(cloud, "admin")
+    billing(cloud, token, "POST", "/price-lists", {"price_list": {
+        "name": "flat", "currency": "EUR", "effective_from": (T0 - 30 * 24 * HOUR).isoformat(),
+        "rates": [{"metric": "instance.running", "price": "1.00"}],
+    }}, expect=201)  # fmt: skip
+    account = billing(cloud, token, "POST", "/accounts", {"account": {
+        "name": "beta", "currency": "EUR", "price_list": "flat", "mode": "prepaid", "budget": "2.00",
+        "alert_percentages": [50, 100], "email": "ops@example.com",
+    }}, expect=201)["account"]  # fmt: skip
+    assert account["credit_limit"] == "0"  # prepaid: what was paid, no more
+    billing(cloud, token, "PUT", f"/accounts/{account['id']}/projects/{admin.current_project_id}")
+    billing(cloud, token, "POST", "/payments", {"payment": {
+        "account_id": account["id"], "amount": "2.00", "currency": "EUR", "reference": "top-up-1",
+    }}, expect=201)  # fmt: skip
+    service = BillingServiceAPI(cloud.cloud.transport)
+    server = admin.compute.wait_for_server(
+        admin.compute.create_server(name="paid", image_id=IMAGE_ID, flavor_id=TINY, networks="none"),
+        status="ACTIVE", failures=["ERROR"], interval=INTERVAL, wait=WAIT_SECONDS,
+    )  # fmt: skip
+
+    def check() -> dict[str, Any]:
+        return service.check_now(RequestContext.admin())
+
+    advance_to(cloud, clock, HOUR)  # 1.00 spent: half the budget
+    wait_until(
+        lambda: billing(cloud, token, "GET", "/balance")["balance"]["accrued"] == "1.00", 10, what="usage"
+    )
+    first = check()
+    assert [(alert["percentage"], alert["spent"]) for alert in first["alerts"]] == [(50, "1.00")]
+    assert (first["over_limit"], first["stopped"]) == ([], [])
+    [mail] = inbox[0].messages
+    assert (mail["To"], mail["Subject"]) == (
+        "ops@example.com",
+        "Overcast budget alert: beta has spent 50% of its budget",
+    )
+
+    advance_to(cloud, clock, 3 * HOUR)  # 3.00 spent, 2.00 paid: past the limit, within the grace
+    second = check()
+    assert [alert["percentage"] for alert in second["alerts"]] == [100]
+    assert (second["over_limit"], second["stopped"]) == ([account["id"]], [])
+    assert check()["alerts"] == []  # each alert once
+    with pytest.raises(HttpException) as refused:
+        admin.compute.create_server(name="more", image_id=IMAGE_ID, flavor_id=TINY, networks="none")
+    assert refused.value.status_code == 402 and "Billing account beta" in str(refused.value)
+
+    advance_to(cloud, clock, 4 * HOUR + timedelta(seconds=1))  # an hour past the limit: stopped, not deleted
+    assert check()["stopped"] == [server.id]
+    settled(admin, server.id, "SHUTOFF")
+    assert len(inbox[0].messages) == 2
