@@ -23,6 +23,7 @@ ManagerFactory = Callable[[Cloud, str], Manager]
 
 def manager_factories() -> dict[str, ManagerFactory]:
     """The services `overcast service NAME` can run, besides `api`."""
+    from overcast.billing.manager import BillingManager
     from overcast.compute.manager import ComputeManager
     from overcast.conductor.manager import ConductorManager
     from overcast.metering.manager import MeteringManager
@@ -40,6 +41,8 @@ def manager_factories() -> dict[str, ManagerFactory]:
         "volume": VolumeManager,
         # Last: nothing waits on it; what it misses meanwhile the audit heals.
         "metering": MeteringManager,
+        # After metering, whose usage it rates: invoices, budget alerts, credit limits.
+        "billing": BillingManager,
     }
 
 
