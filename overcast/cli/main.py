@@ -10,7 +10,9 @@ from overcast import __version__
 from overcast.cli import billing as billing_commands
 from overcast.config import Settings, load_settings
 
-SERVICES = ("api", "dashboard", "conductor", "scheduler", "compute", "network", "volume", "metering", "billing")
+SERVICES = (
+    "api", "dashboard", "conductor", "scheduler", "compute", "network", "volume", "metering", "billing",
+)  # fmt: skip
 
 
 def _common_options() -> argparse.ArgumentParser:
