@@ -10,8 +10,13 @@ scripts/install.sh --test
 export OVERCAST_STRICT_PREREQUISITES=1
 # Line coverage of overcast/ as the tests run it in-process (the API, services and drivers in threads);
 # the processes the all-in-one and multi-process tests start are not measured.
+# The tests run on parallel workers (pytest-xdist; much of their time is waiting on servers, guests and
+# subprocesses, so more workers than cores): tests/conftest.py's work_unit says what one worker runs whole
+# (all of tests/integration/, serially; one functional or security module, sharing its cloud). pytest-cov
+# combines the workers' coverage.
+workers=${OVERCAST_TEST_WORKERS:-3}
 status=0
-.venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 \
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 -n "$workers" --dist loadscope \
     --cov --cov-report=term:skip-covered "$@" || status=$?
 echo "Total line coverage of overcast/: $(.venv/bin/coverage report --format=total)%"
 exit "$status"

@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,6 +76,48 @@ def postgres_db_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
     name = postgres_cluster.create_database()
     yield postgres_cluster.url(name)
     postgres_cluster.drop_database(name)
+
+
+# Work units of the parallel run beyond the tiers' rule (see `pytest_xdist_make_scheduler`): modules
+# whose tests each build their own cloud, so they spread over the workers one test at a time.
+SPREAD_MODULES = frozenset({"tests/security/test_fuzz.py"})
+
+
+def work_unit(nodeid: str) -> str:
+    """What one xdist worker runs as a whole, from the test's node id (all the controller knows of it).
+
+    tests/integration/ starts real servers and kernel objects that are machine-wide (RabbitMQ on its fixed
+    port, tgtd, network namespaces, CPU-bound QEMU guests): it is one unit, so one worker runs it serially
+    while the others run the rest. A functional, security or compat module shares one in-process cloud (a
+    module fixture) between its tests: it is one unit, so the cloud is built once. Unit tests and the
+    modules in SPREAD_MODULES go one test at a time.
+    """
+    module = nodeid.partition("::")[0]
+    if module.startswith("tests/integration/"):
+        return "tests/integration"
+    if (
+        module.startswith(("tests/functional/", "tests/security/", "tests/compat/"))
+        and module not in SPREAD_MODULES
+    ):
+        return module
+    return nodeid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadscope` (scripts/test.sh) schedules by `work_unit` instead of by module or class.
+
+    (xdist's own `loadgroup` reads groups from renamed node ids, which pytest 9 no longer lets it rename.)
+    """
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return WorkUnitScheduling(config, log)
 
 
 # Words in a skip reason that mean "a prerequisite of this machine is missing", not "not applicable".
