@@ -68,6 +68,11 @@ def _views(backends: Backends, records: Sequence[ImageRecord]) -> list[dict[str,
     }
     kernel_ids = backends.ids.ids_of(ids.KERNEL_IMAGE, dict.fromkeys(kernels))
     ramdisk_ids = backends.ids.ids_of(ids.RAMDISK_IMAGE, dict.fromkeys(ramdisks))
+    # A snapshot names the instance it was made from.
+    source_instances = backends.ids.ids_of(ids.INSTANCE, {
+        str(record.image.properties["instance_uuid"]): None
+        for record in records if record.image.properties.get("instance_uuid")
+    })  # fmt: skip
     with backends.db.reader() as session:
         tags = tags_of(session, list(image_ids.values()))
     views = []
@@ -100,7 +105,8 @@ def _views(backends: Backends, records: Sequence[ImageRecord]) -> list[dict[str,
             "enaSupport": False,
             "platformDetails": "Linux/UNIX",
             "usageOperation": "RunInstances",
-            "sourceInstanceId": None,
+            "sourceInstanceId": source_instances.get(str(properties.get("instance_uuid"))),
+            "bootMode": "legacy-bios",
             "_owner": image.owner,
             "_uuid": image.id,
         })  # fmt: skip

@@ -189,7 +189,6 @@ def _status(server: Server, context: ViewContext) -> dict[str, Any]:
     return {
         "instanceId": context.instance_ids[instance.uuid],
         "availabilityZone": server.availability_zone or instance.availability_zone or "",
-        "eventsSet": [],
         "instanceState": state_view(state),
         "instanceStatus": {"status": summary, "details": [{"name": "reachability", "status": reachable}]},
         "systemStatus": {"status": summary if host_ok else "impaired",
@@ -411,6 +410,7 @@ def run_instances(backends: Backends, request: Ec2Request) -> Response:
     # AWS answers a launch with its instances pending, however far a fast host has got already.
     for item in launched["instancesSet"]:
         item["instanceState"] = state_view(PENDING)
+        item["stateReason"] = {"code": "pending", "message": "pending"}
     return launched
 
 
@@ -625,7 +625,7 @@ def _instance_type(flavor: Flavor) -> dict[str, Any]:
         if flavor.root_gb else None,
         "hibernationSupported": False, "burstablePerformanceSupported": False,
         "dedicatedHostsSupported": False, "autoRecoverySupported": False,
-        "supportedBootModes": ["legacy-bios"],
+        "supportedBootModes": ["legacy-bios"], "supportedInRegion": True,
     }  # fmt: skip
 
 

@@ -127,8 +127,10 @@ def create_key_pair(backends: Backends, request: Ec2Request) -> Response:
     key_id = backends.ids.id_of(ids.KEY_PAIR, str(keypair.id), request.project_id)
     tags = tag_specifications(request.params, "key-pair")
     set_tags(backends, request.project_id, [key_id], tags)
-    return {"keyPairId": key_id, "tagSet": tag_set(tags), "keyName": name, "keyFingerprint": fingerprint,
-            "keyMaterial": material.decode()}  # fmt: skip
+    return {
+        "keyPairId": key_id, "tagSet": tag_set(tags) or None, "keyName": name, "keyFingerprint": fingerprint,
+        "keyMaterial": material.decode(),
+    }  # fmt: skip
 
 
 def import_key_pair(backends: Backends, request: Ec2Request) -> Response:
@@ -148,7 +150,12 @@ def import_key_pair(backends: Backends, request: Ec2Request) -> Response:
     key_id = backends.ids.id_of(ids.KEY_PAIR, str(keypair.id), request.project_id)
     tags = tag_specifications(request.params, "key-pair")
     set_tags(backends, request.project_id, [key_id], tags)
-    return {"keyFingerprint": fingerprint, "keyName": name, "keyPairId": key_id, "tagSet": tag_set(tags)}
+    return {
+        "keyFingerprint": fingerprint,
+        "keyName": name,
+        "keyPairId": key_id,
+        "tagSet": tag_set(tags),
+    }
 
 
 KEY_FILTERS: FilterTable[dict[str, Any]] = FilterTable({
