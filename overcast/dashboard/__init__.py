@@ -27,6 +27,13 @@ def install(app: FastAPI, base_url: str, settings: DashboardSettings | None = No
     settings = settings or DashboardSettings()
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), timeout=60.0)
     auth_url = settings.auth_url or base_url.rstrip("/") + "/identity"
-    app.mount(PREFIX, build_dashboard(http, auth_url, settings, clock=lambda: app.state.clock()))
+    dashboard = build_dashboard(
+        http,
+        auth_url,
+        settings,
+        clock=lambda: app.state.clock(),
+        login_transport=lambda address: httpx.ASGITransport(app=app, client=(address, 0)),
+    )
+    app.mount(PREFIX, dashboard)
     # An image upload streams through the dashboard as it does through the image API: no body limit.
     UNBOUNDED_BODY_PATHS.add(re.compile(rf"^{PREFIX}/project/images/[^/]+/data/?$"))

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from overcast.dashboard.client import APIError
+from overcast.dashboard.client import APIError, LoginTransport
 from overcast.dashboard.pages import admin, auth, images, instances, keypairs, project
 from overcast.dashboard.sessions import SessionStore
 from overcast.dashboard.settings import DashboardSettings
@@ -28,11 +28,12 @@ def build_dashboard(
     auth_url: str,
     settings: DashboardSettings | None = None,
     clock: Callable[[], datetime] = _utcnow,
+    login_transport: LoginTransport | None = None,
 ) -> FastAPI:
     """The dashboard, to be mounted at PREFIX; `http` reaches the APIs and `auth_url` is Keystone's."""
     settings = settings or DashboardSettings()
     sessions = SessionStore(clock, settings.session_idle_seconds)
-    dashboard = Dashboard(http, auth_url, sessions, PREFIX)
+    dashboard = Dashboard(http, auth_url, sessions, PREFIX, login_transport)
     app = FastAPI(title="Overcast dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.dashboard = dashboard
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")

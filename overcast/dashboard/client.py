@@ -6,7 +6,7 @@ the service URLs come from the token's catalog, never from the database or the s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -105,15 +105,26 @@ def _login_from(response: httpx.Response) -> Login:
     )
 
 
+# The transport a log-in goes through, given the browser's address (None: the dashboard's own client).
+LoginTransport = Callable[[str], httpx.AsyncBaseTransport]
+
+
 class Identity:
     """Keystone's token calls, made on the user's behalf."""
 
-    def __init__(self, http: httpx.AsyncClient, auth_url: str) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, auth_url: str, login_transport: LoginTransport | None = None
+    ) -> None:
         self.http = http
+        # In the API process a log-in reaches Keystone as coming from the browser's address, so its
+        # per-address rate limit holds each browser to its own bucket rather than all to the dashboard's.
+        self.login_transport = login_transport
         self.tokens_url = auth_url.rstrip("/") + "/v3/auth/tokens"
         self.projects_url = auth_url.rstrip("/") + "/v3/auth/projects"
 
-    async def password_login(self, domain: str, user: str, password: str) -> Login:
+    async def password_login(
+        self, domain: str, user: str, password: str, client_address: str | None = None
+    ) -> Login:
         """A token for the user's default project, else their first project by name, else unscoped.
 
         The unscoped token is not revoked after the re-scope: Keystone revokes a token's whole chain, so
@@ -122,9 +133,12 @@ class Identity:
             "methods": ["password"],
             "password": {"user": {"name": user, "domain": {"name": domain}, "password": password}},
         }
-        login = _login_from(
-            _checked(await self.http.post(self.tokens_url, json={"auth": {"identity": identity}}))
-        )
+        body = {"auth": {"identity": identity}}
+        if self.login_transport is not None and client_address:
+            async with httpx.AsyncClient(transport=self.login_transport(client_address)) as http:
+                login = _login_from(_checked(await http.post(self.tokens_url, json=body)))
+        else:
+            login = _login_from(_checked(await self.http.post(self.tokens_url, json=body)))
         if login.project_id is not None:
             return login
         projects = await self.projects(login.token)

@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from overcast.dashboard.client import Identity, ProjectAPI
+from overcast.dashboard.client import Identity, LoginTransport, ProjectAPI
 from overcast.dashboard.sessions import Session, SessionStore
 
 PACKAGE_DIR = Path(__file__).parent
@@ -57,9 +57,16 @@ class Form:
 class Dashboard:
     """The dashboard's state, one per app: templates, sessions and the HTTP client of the APIs."""
 
-    def __init__(self, http: httpx.AsyncClient, auth_url: str, sessions: SessionStore, prefix: str) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        auth_url: str,
+        sessions: SessionStore,
+        prefix: str,
+        login_transport: LoginTransport | None = None,
+    ) -> None:
         self.http = http
-        self.identity = Identity(http, auth_url)
+        self.identity = Identity(http, auth_url, login_transport)
         self.sessions = sessions
         self.prefix = prefix
         self.templates = Environment(

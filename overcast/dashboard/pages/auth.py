@@ -72,7 +72,8 @@ def router(dashboard: Dashboard) -> APIRouter:
         if not user or not password:
             return login_page(request, 400, "Enter your user name and password.", domain, user, next_path)
         try:
-            login = await dashboard.identity.password_login(domain or "Default", user, password)
+            address = request.client.host if request.client else None
+            login = await dashboard.identity.password_login(domain or "Default", user, password, address)
             projects = await dashboard.identity.projects(login.token)
         except APIError as refusal:
             message = _REFUSALS.get(refusal.status, refusal.message).format(seconds=refusal.retry_after or 1)

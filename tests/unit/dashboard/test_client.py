@@ -220,3 +220,26 @@ def test_a_project_api_sends_the_token_and_compute_microversion_to_the_catalogs_
     assert str(seen[0].url) == "http://cloud/compute/v2.1/servers/detail?limit=20"
     assert seen[0].headers["X-Auth-Token"] == "tok"
     assert seen[0].headers["OpenStack-API-Version"].startswith("compute 2.")
+
+
+def test_a_log_in_goes_through_the_transport_of_the_browsers_address() -> None:
+    keystone = FakeKeystone(default_project=True)
+    addresses: list[str] = []
+
+    def transport_for(address: str) -> httpx.AsyncBaseTransport:
+        addresses.append(address)
+        return httpx.MockTransport(keystone)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(
+            transport=httpx.MockTransport(lambda request: response(500, text="no"))
+        ) as http:
+            identity = Identity(http, "http://cloud/identity", login_transport=transport_for)
+            login = await identity.password_login("Default", "demo", "right", "192.0.2.7")
+            assert login.token == "t-unscoped"
+            # Without a known address the dashboard's own client is used (here: one that always fails).
+            with pytest.raises(APIError):
+                await identity.password_login("Default", "demo", "right", None)
+
+    asyncio.run(scenario())
+    assert addresses == ["192.0.2.7"]
