@@ -9,7 +9,8 @@ from typing import Any
 
 from overcast.context import RequestContext
 from overcast.db.engine import Database
-from overcast.metering import events, translate
+from overcast.metering import translate
+from overcast.metering.group_commit import GroupCommit
 
 LOG = logging.getLogger(__name__)
 
@@ -27,11 +28,12 @@ class UsageRecorder:
 
     The event is committed before the call returns, so a bus that acknowledges after the handler (RabbitMQ)
     redelivers whatever a killed service had not recorded, and the idempotency keys drop what it had.
+    Several listeners may share one recorder: their events are committed together (`GroupCommit`).
     """
 
     def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
-        self.db = db
         self.clock = clock
+        self.committer = GroupCommit(db, clock)
 
     def info(
         self, ctxt: RequestContext, publisher_id: str, event_type: str, payload: dict[str, Any],
@@ -57,4 +59,5 @@ class UsageRecorder:
             return False
         if event is None or not message_id:
             return False
-        return bool(self.db.write(lambda session: events.record(session, [event], received_at)))
+        self.committer.record(event)
+        return True

@@ -24,6 +24,7 @@ LOG = logging.getLogger(__name__)
 POOL = "metering"
 # Nova's instance_usage_audit runs hourly; ours is cheap enough to run every ten minutes.
 AUDIT_INTERVAL = 600.0
+CONSUMERS = 32
 
 
 class MeteringManager(Manager):
@@ -37,15 +38,22 @@ class MeteringManager(Manager):
         super().__init__(cloud, host)
         self.recorder = UsageRecorder(cloud.db, lambda: cloud.clock())
         self.audit = UsageAudit(cloud.db, lambda: cloud.clock())
-        # Tests sharing one broker give each cloud its own topic and pool.
-        self.listener = NotificationListener(cloud.transport, [self.recorder], topics=topics, pool=pool)
+        # Tests sharing one broker give each cloud its own topic and pool. Several consumers of the pool
+        # let their events share commits (the recorder's group commit): one commit per event is the cost.
+        self.listeners = [
+            NotificationListener(cloud.transport, [self.recorder], topics=topics, pool=pool)
+            for _ in range(CONSUMERS)
+        ]
 
     def init_host(self) -> None:
-        self.listener.start()
+        for listener in self.listeners:
+            listener.start()
 
     def cleanup_host(self) -> None:
-        self.listener.stop()
-        self.listener.wait(10.0)
+        for listener in self.listeners:
+            listener.stop()
+        for listener in self.listeners:
+            listener.wait(10.0)
 
     @periodic_task(AUDIT_INTERVAL)
     def audit_usage(self) -> None:

@@ -26,6 +26,7 @@ from overcast.metering.usage import (
     UsageReader,
     UsageSlice,
 )
+from overcast.scheduler.rpcapi import notify_host_states_changed
 from overcast.service import Service
 from tests.support.clock import FakeClock
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
@@ -93,6 +94,8 @@ def advance_to(cloud: InProcessCloud, clock: FakeClock, at: timedelta) -> None:
         return all(servicegroup.service_is_up(r, clock.now, 2.0) for r in records)
 
     wait_until(all_up, 20, what="heartbeats at the new time")
+    # The schedulers cache which hosts are up: re-read now, not at their next refresh.
+    notify_host_states_changed(cloud.cloud.transport)
 
 
 def usage(cloud: InProcessCloud, clock: FakeClock, server_id: str) -> list[tuple[str, str, float, float]]:
