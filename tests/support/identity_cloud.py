@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Sequence
@@ -23,7 +22,8 @@ from overcast.identity.bootstrap import BootstrapResult, bootstrap
 from overcast.identity.passwords import PasswordHasher
 from overcast.identity.service import IdentityService
 from overcast.identity.tokens import Clock, utc_now
-from tests.support.cloud import OPENSTACK
+from tests.support.cloud import OPENSTACK as OPENSTACK
+from tests.support.openstack_cli import run_openstack
 from tests.support.ports import free_port
 
 
@@ -75,12 +75,6 @@ def openstack(cloud: IdentityCloud, *args: str, name: str = "overcast-admin", fo
     for key in list(env):
         if key.startswith("OS_") and key not in ("OS_CLIENT_CONFIG_FILE", "OS_CLOUD"):
             del env[key]
-    result = subprocess.run(
-        [str(OPENSTACK), *args, *(["-f", "json"] if formatted else [])],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_openstack([*args, *(["-f", "json"] if formatted else [])], env, timeout=120)
     assert result.returncode == 0, f"openstack {' '.join(args)} failed:\n{result.stderr}"
     return json.loads(result.stdout) if result.stdout.strip() else None
