@@ -3,15 +3,14 @@
 The API is the real app (`build_api`: identity, compute, image) served by uvicorn on a free loopback
 port; conductor, scheduler and compute hosts (fake drivers unless a test passes its own, e.g. QEMU) run
 as real Services on a private in-process bus; state lives in SQLite under the test's directory. Clients
-are the real ones: openstacksdk and the `openstack` CLI.
+are the real ones: openstacksdk and the `openstack` CLI (each command forked from one warmed
+process: tests/support/openstack_cli.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -38,13 +37,14 @@ from overcast.scheduler.manager import SchedulerManager
 from overcast.service import Service
 from overcast.virt.driver import ComputeDriver
 from overcast.virt.fake import FakeDriver
+from tests.support.openstack_cli import OPENSTACK as OPENSTACK
+from tests.support.openstack_cli import run_openstack
 from tests.support.ports import free_port
 
 # The image every cloud starts with (migration 0003, kept by the image registry) and m1.tiny.
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
 TINY = "1"
 COMPUTE_HOSTS = ("compute-1", "compute-2")
-OPENSTACK = Path(sys.executable).with_name("openstack")
 
 
 class InProcessCloud:
@@ -118,9 +118,7 @@ class InProcessCloud:
         env.update(
             OS_CLIENT_CONFIG_FILE=str(self.credentials.clouds_yaml), OS_CLOUD=user, HOME=str(self.data_dir)
         )
-        result = subprocess.run(
-            [str(OPENSTACK), *args], env=env, capture_output=True, text=True, timeout=120, check=False
-        )
+        result = run_openstack(args, env, timeout=120)
         if not check:
             return result
         assert result.returncode == 0, f"openstack {' '.join(args)} failed:\n{result.stderr}"
