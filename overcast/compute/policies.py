@@ -85,7 +85,9 @@ SERVER_MIGRATIONS_SHOW = "os_compute_api:servers:migrations:show"
 SERVER_MIGRATIONS_DELETE = "os_compute_api:servers:migrations:delete"
 AGGREGATE_RULES = {
     action: f"os_compute_api:os-aggregates:{action}"
-    for action in ("index", "create", "show", "update", "delete", "add_host", "remove_host", "set_metadata")
+    for action in (
+        "index", "create", "show", "update", "delete", "add_host", "remove_host", "set_metadata", "images"
+    )
 }
 HYPERVISOR_RULES = {
     action: f"os_compute_api:os-hypervisors:{action}"
@@ -293,6 +295,7 @@ RULES: tuple[DocumentedRule, ...] = (
         ADMIN_OR_READER,
         "A project's usage over a period.",
         ("GET", f"{C}/os-simple-tenant-usage/{{tenant_id}}"),
+        ("GET", f"{C}/os-simple-tenant-usage/"),
     ),
     documented(ZONES_LIST, ANYONE, "List availability zones.", ("GET", f"{C}/os-availability-zone")),
     documented(
@@ -359,6 +362,12 @@ RULES: tuple[DocumentedRule, ...] = (
         ADMIN,
         "Remove a host from an aggregate (the remove_host action).",
         ("POST", f"{AGGREGATE}/action"),
+    ),
+    documented(
+        AGGREGATE_RULES["images"],
+        ADMIN,
+        "Pre-cache images on an aggregate's compute hosts (2.81).",
+        ("POST", f"{AGGREGATE}/images"),
     ),
     documented(
         AGGREGATE_RULES["set_metadata"],

@@ -23,7 +23,8 @@ class ComputeAPI(ServiceRPCAPI):
     # 1.6: get_host_uptime
     # 1.7: backup_instance
     # 1.8: external_instance_event
-    VERSION: ClassVar[str] = "1.8"
+    # 1.9: cache_images
+    VERSION: ClassVar[str] = "1.9"
 
     def _cast(self, ctxt: RequestContext, host: str, method: str, **kwargs: Any) -> None:
         self.client.prepare(host=host).cast(ctxt, method, **kwargs)
@@ -158,6 +159,10 @@ class ComputeAPI(ServiceRPCAPI):
     def external_instance_event(self, ctxt: RequestContext, host: str, events: list[dict[str, Any]]) -> None:
         """os-server-external-events for the servers on `host` (power-update, volume-extended)."""
         self.client.prepare(host=host, version="1.8").cast(ctxt, "external_instance_event", events=events)
+
+    def cache_images(self, ctxt: RequestContext, host: str, image_ids: list[str]) -> None:
+        """Fetch the images into the host's image cache ahead of builds (2.81's aggregate pre-caching)."""
+        self.client.prepare(host=host, version="1.9").cast(ctxt, "cache_images", image_ids=image_ids)
 
     def get_host_uptime(self, ctxt: RequestContext, host: str) -> str:
         uptime: str = self.client.prepare(host=host, version="1.6").call(ctxt, "get_host_uptime")

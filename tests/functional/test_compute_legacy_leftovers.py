@@ -15,6 +15,7 @@ from openstack.connection import Connection
 
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 from tests.support.compute_api import compute, settled
+from tests.support.waiting import wait_until
 
 UPTIME = re.compile(r"^ \d\d:\d\d:\d\d up .+,\s+\d+ users?,  load average: \d+\.\d\d, \d+\.\d\d, \d+\.\d\d$")
 
@@ -238,3 +239,35 @@ def test_image_proxy_filters_before_it_pages(demo: Connection) -> None:
     finally:
         for image_id in made:
             demo.image.delete_image(image_id)
+
+
+# --- 2.81 image pre-caching ---------------------------------------------------------------------------
+def test_an_aggregate_precaches_images_on_its_hosts(cloud: InProcessCloud, admin: Connection) -> None:
+    image = admin.image.create_image(
+        name="precached", data=b"\x07" * 4096, disk_format="raw", container_format="bare"
+    )
+    rack = admin.compute.create_aggregate(name="precache-rack")
+    admin.compute.add_host_to_aggregate(rack, "compute-2")
+    cache = cloud.settings.data_dir / "image-cache"
+    try:
+        path = f"/os-aggregates/{rack.id}/images"
+        body = {"cache": [{"id": image.id}]}
+        assert compute(admin, "POST", path, json=body, microversion="2.80").status_code == 404
+        for bad in ({"cache": []}, {"cache": [{"id": image.id}, {"id": image.id}]}, {"cache": [{"id": "x"}]}):
+            assert compute(admin, "POST", path, json=bad, microversion="2.81").status_code == 400, bad
+        unknown = {"cache": [{"id": "0c6e4d6e-7f49-4d1c-9a3b-6c1c2d9f0e55"}]}
+        assert compute(admin, "POST", path, json=unknown, microversion="2.81").status_code == 400
+        missing = compute(admin, "POST", "/os-aggregates/987654/images", json=body, microversion="2.81")
+        assert missing.status_code == 404
+        # The CLI's own command for it.
+        cloud.openstack(
+            "--os-compute-api-version", "2.81", "aggregate", "cache", "image", rack.name, image.id,
+            user="overcast-admin",
+        )  # fmt: skip
+        wait_until(lambda: list(cache.glob(f"*/{image.id}")), timeout=20, what="the image in a host cache")
+        # Only the aggregate's host fetched it.
+        assert [found.parent.name for found in cache.glob(f"*/{image.id}")] == ["compute-2"]
+    finally:
+        admin.compute.remove_host_from_aggregate(rack, "compute-2")
+        admin.compute.delete_aggregate(rack)
+        admin.image.delete_image(image)

@@ -69,7 +69,7 @@ _EVENT_POWER = {
 
 
 class ComputeManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.8"
+    RPC_API_VERSION: ClassVar[str] = "1.9"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
 
@@ -119,6 +119,16 @@ class ComputeManager(Manager):
         self.driver.register_event_listener(self._on_lifecycle_event)
         # Builds start one at a time on this host, so the late group check of each sees the ones before.
         self._build_start_lock = threading.Lock()
+
+    @rpc_method
+    def cache_images(self, ctxt: RequestContext, image_ids: list[str]) -> None:
+        """Fetch each image into this host's cache (2.81's pre-caching, 1.9); one that fails is logged and
+        the others still come, as Nova's manager does."""
+        for image_id in image_ids:
+            try:
+                self.compute_host.image_cache.fetch(ctxt, image_id)
+            except Exception:
+                LOG.exception("[%s] Caching image %s on %s failed", ctxt.request_id, image_id, self.host)
 
     @rpc_method
     def get_host_uptime(self, ctxt: RequestContext) -> str:

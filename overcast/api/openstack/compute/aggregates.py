@@ -17,6 +17,7 @@ from overcast.api.openstack.compute.admin_common import (
     json_object,
     nova_time,
 )
+from overcast.api.openstack.compute.common import require_version
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.openstack.parameter_types import (
     AzName,
@@ -24,6 +25,7 @@ from overcast.api.openstack.parameter_types import (
     MetadataWithNull,
     Name,
     NameWithLeadingTrailingSpaces,
+    Uuid,
     check,
 )
 from overcast.compute import policies
@@ -164,3 +166,27 @@ def aggregate_action(
             "aggregate": aggregate_view(aggregates.set_metadata(aggregate_id, metadata), req.compute.version)
         }
     raise errors.BadRequest("There is no such action")
+
+
+@router.post("/os-aggregates/{aggregate_id}/images", status_code=202)
+def cache_images(
+    aggregate_id: str, body: Any = Body(None), req: AdminRequest = Depends(admin_request)
+) -> Response:
+    """2.81: the aggregate's compute hosts fetch these images into their caches (in the background)."""
+    require_version(req.compute, v.IMAGE_CACHE)
+    policy.enforce(req.context, RULES["images"])
+    fields = body if isinstance(body, dict) else None
+    items = fields.get("cache") if fields is not None else None
+    if fields is None or not isinstance(items, list) or not items:
+        raise errors.BadRequest(
+            "Invalid input for field/attribute cache. 'cache' is a required non-empty list"
+        )
+    _only(fields, {"cache"}, "request body")
+    image_ids = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise errors.BadRequest(f"Invalid input for field/attribute cache. {item!r} needs an 'id' string")
+        _only(item, {"id"}, "cache")
+        image_ids.append(check(Uuid, "id", item["id"]))
+    req.admin.image_precache.cache(req.context, aggregate_id, image_ids)
+    return Response(status_code=202)

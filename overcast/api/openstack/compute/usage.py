@@ -110,9 +110,10 @@ def list_usage(request: Request, req: AdminRequest = Depends(admin_request)) -> 
 
 
 @router.get("/os-simple-tenant-usage/", include_in_schema=False)
-def show_usage_of_no_tenant() -> None:
+def show_usage_of_no_tenant(req: AdminRequest = Depends(admin_request)) -> None:
     """An empty tenant id names nothing (tempest's negative test): Nova's router finds no route, so 404
     rather than the listing the path would reach without its slash."""
+    policy.enforce(req.context, SHOW, {"project_id": ""})
     raise errors.NotFound()
 
 

@@ -327,8 +327,9 @@ HISTORY: tuple[Change, ...] = (
          _S + "volume_attachments.py"),
     _row(80, "implemented", "os-migrations user_id and project_id filters and fields",
          _S + "migrations.py"),
-    _row(81, "absent", "image pre-caching through POST /os-aggregates/{id}/images (compute hosts cache on "
-         "demand only)"),
+    _row(81, "implemented", "image pre-caching: POST /os-aggregates/{id}/images has each compute host of "
+         "the aggregate fetch the images into its cache (202)", _S + "aggregates.py, "
+         "compute/api/image_precache.py"),
     _row(82, "implemented", "accelerator-request-bound external event (acknowledged: no accelerators)",
          _S + "server_external_events.py"),
     _row(83, "partial", "non-admins may filter servers by availability_zone, config_drive, key_name, "
