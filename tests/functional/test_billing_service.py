@@ -151,6 +151,9 @@ def test_budget_alerts_mail_once_and_a_server_past_the_credit_limit_is_stopped_a
     with pytest.raises(HttpException) as refused:
         admin.compute.create_server(name="more", image_id=IMAGE_ID, flavor_id=TINY, networks="none")
     assert refused.value.status_code == 402 and "Billing account beta" in str(refused.value)
+    with pytest.raises(HttpException) as refused:
+        admin.block_storage.create_volume(size=1, name="more")
+    assert refused.value.status_code == 402 and "No new volume" in str(refused.value)
 
     advance_to(cloud, clock, 4 * HOUR + timedelta(seconds=1))  # an hour past the limit: stopped, not deleted
     assert check()["stopped"] == [server.id]
