@@ -14,7 +14,6 @@ import logging
 import re
 import secrets
 import string
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast import errors, servicegroup
+from overcast.admission import Admission, admit_everything
 from overcast.cloud import Cloud
 from overcast.compute import instance_actions, instance_extra, instances, states
 from overcast.compute.api import server_groups, tags
@@ -139,16 +139,6 @@ def hostname_for(name: str) -> str:
     """Nova's sanitize_hostname: lowercase, letters/digits/hyphens, at most 63 characters."""
     hostname = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-.")[:63]
     return hostname or "server"
-
-
-# Called before a create with the caller and what is created ("server", "volume", "floating IP"); raises
-# to refuse it (billing's credit limit: PaymentRequired). The composition root gives it: compute imports
-# nothing of billing.
-Admission = Callable[[RequestContext, str], None]
-
-
-def admit_everything(ctxt: RequestContext, kind: str) -> None:
-    return None
 
 
 def check_user_data(user_data: str) -> None:
