@@ -6,6 +6,7 @@ actions_lifecycle.py (server actions), server_metadata.py, flavors.py, keypairs.
 
 from __future__ import annotations
 
+from overcast.admission import Admission, admit_everything
 from overcast.cloud import Cloud
 from overcast.compute.api.actions_lifecycle import ServerActionAPI
 from overcast.compute.api.backups import BackupAPI
@@ -16,12 +17,12 @@ from overcast.compute.api.keypairs import KeyPairAPI
 from overcast.compute.api.security_group_proxy import SecurityGroupProxy
 from overcast.compute.api.server_metadata import MetadataAPI
 from overcast.compute.api.server_security_groups import ServerSecurityGroupAPI
-from overcast.compute.api.servers import Admission, ServerAPI, admit_everything
+from overcast.compute.api.servers import ServerAPI
 from overcast.compute.api.tags import TagAPI
 from overcast.compute.api.volume_attachments import VolumeAttachmentAPI
 from overcast.compute.instance_actions import InstanceActionReader
-from overcast.compute.rpcapi import ComputeAPI
 from overcast.compute.migrations import MigrationReader
+from overcast.compute.rpcapi import ComputeAPI
 from overcast.compute.vif_settings import VifSettings
 from overcast.image.api import ImageAPI
 from overcast.network.api.service import NetworkAPI
