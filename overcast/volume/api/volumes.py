@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from overcast import policy
+from overcast.admission import Admission, admit_everything
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.engine import Database
@@ -136,9 +137,12 @@ class Volumes:
         settings: VolumeSettings,
         clock: Callable[[], datetime] = utcnow,
         notifier: VolumeNotifier | None = None,
+        *,
+        admission: Admission = admit_everything,
     ) -> None:
         self.db = db
         self.hosts = hosts
+        self.admission = admission
         self.engine = engine
         self.settings = settings
         self.clock = clock
@@ -221,6 +225,7 @@ class Volumes:
         policy.enforce(ctxt, policies.CREATE, {"project_id": ctxt.project_id})
         if request.image_id:
             policy.enforce(ctxt, policies.CREATE_FROM_IMAGE, {"project_id": ctxt.project_id})
+        self.admission(ctxt, "volume")
         sources = [
             s for s in (request.snapshot_id, request.source_volid, request.image_id, request.backup_id) if s
         ]
