@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from overcast.admission import Admission, admit_everything
 from overcast.cloud import Cloud
 from overcast.context import RequestContext
 from overcast.quota import QuotaEngine
@@ -37,10 +38,12 @@ class VolumeAPI:
         *,
         quota_engine: VolumeQuotaEngine | None = None,
         image_quotas: QuotaEngine | None = None,
+        admission: Admission = admit_everything,
     ) -> None:
         """`hosts` is the volume hosts' RPC client; without one (a test of the API alone) volumes are
         written but no host is asked to make, export or delete them. `image_quotas` is the image service's
-        quota engine: an upload to an image counts against the project's images."""
+        quota engine: an upload to an image counts against the project's images. `admission` may refuse a
+        create (billing's credit limit)."""
         self.cloud = cloud
         self.db = cloud.db
         self.hosts = hosts
@@ -48,7 +51,13 @@ class VolumeAPI:
         self.image_quotas = image_quotas
         self.settings = VolumeSettings(service_down_time=cloud.settings.service_down_time)
         self.volumes = Volumes(
-            self.db, hosts, self.quota_engine, self.settings, cloud.clock, VolumeNotifier(cloud, "volume-api")
+            self.db,
+            hosts,
+            self.quota_engine,
+            self.settings,
+            cloud.clock,
+            VolumeNotifier(cloud, "volume-api"),
+            admission=admission,
         )
         self.attachments = Attachments(self.db, hosts, rpc_timeout=cloud.settings.rpc_timeout)
         self.legacy = LegacyAttach(self.db, hosts, self.attachments)
