@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from overcast.admission import Admission, admit_everything
 from overcast.bus import Notifier
 from overcast.context import RequestContext
 from overcast.db.engine import Database
@@ -85,8 +86,10 @@ class FloatingIPs:
         rng: random.Random,
         notices: AgentNotices | None = None,
         notifier: Notifier | None = None,
+        admission: Admission = admit_everything,
     ) -> None:
         self.notices = notices or AgentNotices()
+        self.admission = admission
         # Neutron's floatingip.create.end / floatingip.delete.end, which metering bills from.
         self.notifier = notifier
         self.db = db
@@ -97,6 +100,7 @@ class FloatingIPs:
     def create(self, ctxt: RequestContext, attrs: Mapping[str, Any]) -> Record:
         project = owner_project(ctxt, attrs)
         enforce(ctxt, policies.CREATE_FLOATING_IP, project)
+        self.admission(ctxt, "floating IP")
         wanted = attrs.get("floating_ip_address")
         if wanted is not None:
             enforce(ctxt, policies.CREATE_FLOATING_IP_ADDRESS, project)
