@@ -12,6 +12,7 @@ import random
 from sqlalchemy.orm import Session
 
 from overcast import policy
+from overcast.admission import Admission, admit_everything
 from overcast.cloud import Cloud
 from overcast.context import RequestContext
 from overcast.db.models.network import FloatingIP, Network, Port, Router, SecurityGroup, Subnet
@@ -41,9 +42,11 @@ class NetworkAPI:
         quotas: NetworkQuotas | None = None,
         rng: random.Random | None = None,
         agents: NetworkAgentAPI | None = None,
+        admission: Admission = admit_everything,
     ) -> None:
         """`agents` is the network agents' client the composition root hands in: writes that change a
-        host's data plane tell the agents with it; without it they converge at their next sync."""
+        host's data plane tell the agents with it; without it they converge at their next sync.
+        `admission` may refuse a floating IP (billing's credit limit)."""
         self.db = cloud.db
         self.settings = settings or NetworkSettings()
         self.quotas = quotas or NetworkQuotas()
@@ -56,7 +59,7 @@ class NetworkAPI:
         self.ports = Ports(self.db, self.settings, self.quotas, rng, self.security_groups, notices)
         self.routers = Routers(self.db, self.settings, self.quotas, rng, notices)
         self.floating_ips = FloatingIPs(
-            self.db, self.settings, self.quotas, rng, notices, cloud.notifier("network")
+            self.db, self.settings, self.quotas, rng, notices, cloud.notifier("network"), admission
         )
         self.auto_topology = AutoTopology(self.db, self.settings, self.networks, self.subnets, self.routers)
         self.tags = Tags(self)
