@@ -48,13 +48,13 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     app.state.public_paths = public
     identity_service = IdentityService(cloud.settings, cloud.db)
     identity.install(app, identity_service, public=public)
-    agents = NetworkAgentAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
-    network_api = NetworkAPI(cloud, agents=agents)
-    volume_hosts = VolumeHostAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
-    volume_api = VolumeAPI(cloud, volume_hosts, image_quotas=images.quotas)
     clock = lambda: cloud.clock()  # noqa: E731 - read at each call: tests set the cloud's clock
     billing_api = BillingAPI(cloud.db, UsageReader(cloud.db, clock), clock, BillingSettings())
-    # Billing's credit limit may refuse a create; compute knows it only as this callable.
+    # Billing's credit limit may refuse a create; the services know it only as this callable.
+    agents = NetworkAgentAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+    network_api = NetworkAPI(cloud, agents=agents, admission=billing_api.admission)
+    volume_hosts = VolumeHostAPI(cloud.transport, timeout=cloud.settings.rpc_timeout)
+    volume_api = VolumeAPI(cloud, volume_hosts, image_quotas=images.quotas, admission=billing_api.admission)
     compute_service = ComputeService(
         cloud, images, network=network_api, volumes=volume_api, admission=billing_api.admission
     )
