@@ -68,12 +68,13 @@ def leg_networks(session: Session, router_id: str) -> set[str]:
     return set(session.scalars(select(Port.network_id).where(Port.device_id == router_id)))
 
 
-def attached_subnets(session: Session, router_id: str) -> list[Subnet]:
+def attached_subnets(session: Session, router_id: str, *, with_gateway: bool = False) -> list[Subnet]:
+    owners = (INTERFACE_OWNER, GATEWAY_OWNER) if with_gateway else (INTERFACE_OWNER,)
     query = select(Subnet).where(
         Subnet.id.in_(
             select(IPAllocation.subnet_id).where(
                 IPAllocation.port_id.in_(
-                    select(Port.id).where(Port.device_id == router_id, Port.device_owner == INTERFACE_OWNER)
+                    select(Port.id).where(Port.device_id == router_id, Port.device_owner.in_(owners))
                 )
             )
         )
@@ -251,7 +252,9 @@ class Routers:
         checked = ipam.check_host_routes(routes)
         if len(checked) > MAX_ROUTES:
             raise InvalidRoutes(f"Invalid format for routes: more than {MAX_ROUTES} routes.")
-        connected = [ipaddress.IPv4Network(subnet.cidr) for subnet in attached_subnets(session, router.id)]
+        # As Neutron: a nexthop on any of the router's subnets, its gateway's included.
+        subnets = attached_subnets(session, router.id, with_gateway=True)
+        connected = [ipaddress.IPv4Network(subnet.cidr) for subnet in subnets]
         for route in checked:
             nexthop = ipaddress.IPv4Address(route["nexthop"])
             if not any(nexthop in cidr for cidr in connected):

@@ -129,6 +129,15 @@ def test_interface_by_port_and_routes(api: NetworkAPI, public: str) -> None:
     assert hidden.value.status == 404
 
 
+def test_a_route_may_go_through_the_gateway_subnet(api: NetworkAPI, public: str) -> None:
+    router = api.routers.create(ADMIN, {"name": "edge", "external_gateway_info": {"network_id": public}})
+    route = {"destination": "198.51.100.0/24", "nexthop": "203.0.113.99"}
+    assert api.routers.update(ADMIN, router["id"], {"routes": [route]})["routes"] == [route]
+    with pytest.raises(InvalidRoutes):
+        api.routers.update(
+            ADMIN, router["id"], {"routes": [{"destination": "198.51.100.0/24", "nexthop": "192.0.2.1"}]}
+        )
+
 def test_floating_ips(api: NetworkAPI, public: str) -> None:
     router, network_id, subnet_id = router_with_interface(api, public)
     port = api.ports.create(ALICE, {"network_id": network_id})
