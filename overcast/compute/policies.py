@@ -142,6 +142,7 @@ CREATE_BACKUP = "os_compute_api:os-create-backup"
 TRIGGER_CRASH_DUMP = "os_compute_api:servers:trigger_crash_dump"
 NETWORKS_LIST = "os_compute_api:os-networks:list"
 NETWORKS_SHOW = "os_compute_api:os-networks:view"
+FLOATING_IP_POOLS = "os_compute_api:os-floating-ip-pools"
 EXTENSIONS = "os_compute_api:extensions"
 USAGE_AUDIT_LIST = "os_compute_api:os-instance-usage-audit-log:list"
 USAGE_AUDIT_SHOW = "os_compute_api:os-instance-usage-audit-log:show"
@@ -516,6 +517,10 @@ RULES: tuple[DocumentedRule, ...] = (
     documented(
         NETWORKS_SHOW, ADMIN_OR_READER, "Show a network (proxy, up to 2.35).",
         ("GET", f"{C}/os-networks/{{network_id}}"),
+    ),
+    documented(
+        FLOATING_IP_POOLS, ANYONE, "List the floating IP pools (proxy, up to 2.35).",
+        ("GET", f"{C}/os-floating-ip-pools"),
     ),
     documented(
         EXTENSIONS, ANYONE, "List the API extensions.",

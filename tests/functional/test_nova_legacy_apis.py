@@ -356,6 +356,18 @@ def test_networks_proxy_and_extensions(cloud: InProcessCloud, demo: Connection) 
     assert "os-keypairs" in {row["Alias"] for row in cli}
 
 
+def test_floating_ip_pools_up_to_2_35(admin: Connection, demo: Connection) -> None:
+    public = admin.network.create_network(name="pool-public", is_router_external=True)
+    inside = demo.network.create_network(name="pool-inside")
+    pools = demo.compute.get("/os-floating-ip-pools", microversion="2.1").json()["floating_ip_pools"]
+    # The external networks, whoever owns them; a project's own network is no pool.
+    assert {"name": "pool-public"} in pools and {"name": "pool-inside"} not in pools
+    assert all(set(pool) == {"name"} for pool in pools)
+    assert demo.compute.get("/os-floating-ip-pools", microversion="2.36").status_code == 404
+    assert {"name": "pool-public"} in demo.list_floating_ip_pools()
+    demo.network.delete_network(inside)
+    admin.network.delete_network(public)
+
 def test_os_hosts_up_to_2_42(admin: Connection, demo: Connection) -> None:
     hosts = admin.compute.get("/os-hosts", microversion="2.42").json()["hosts"]
     assert {"host_name": "compute-1", "service": "compute", "zone": "nova"} in hosts

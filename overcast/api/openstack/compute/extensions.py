@@ -28,6 +28,7 @@ EXTENSIONS = (
     ("os-flavor-access", "FlavorAccess", "Flavor access support."),
     ("os-flavor-extra-specs", "FlavorExtraSpecs", "Flavors extra specs support."),
     ("os-flavor-manage", "FlavorManage", "Flavor create/delete API support."),
+    ("os-floating-ip-pools", "FloatingIpPools", "Floating IPs support."),
     ("os-hypervisors", "Hypervisors", "Admin-only hypervisor administration."),
     ("os-instance-actions", "InstanceActions", "View a log of actions and events taken on an instance."),
     ("os-keypairs", "Keypairs", "Keypair Support."),

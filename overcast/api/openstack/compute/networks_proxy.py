@@ -1,6 +1,7 @@
 """Nova's os-networks proxy (list and show, up to 2.35, 404 after), answered from the network service
 in Nova's network format: a network's name is its `label`, its first IPv4 and IPv6 subnets give `cidr`,
-`gateway`, `netmask`, `cidr_v6`, `gateway_v6` and `netmask_v6`; nova-network's other fields are null."""
+`gateway`, `netmask`, `cidr_v6`, `gateway_v6` and `netmask_v6`; nova-network's other fields are null.
+os-floating-ip-pools (up to 2.35 too) names the external networks, where floating IPs come from."""
 
 from __future__ import annotations
 
@@ -81,3 +82,12 @@ def show_network(network_id: str, req: ComputeRequest = Depends(compute_request)
     except errors.NotFound:
         raise errors.NotFound("Network could not be found.") from None
     return {"network": network_view(req, network, _subnets_of(req, [network["id"]])[network["id"]])}
+
+
+@router.get("/os-floating-ip-pools")
+def list_floating_ip_pools(req: ComputeRequest = Depends(compute_request)) -> dict[str, Any]:
+    require_version(req, MIN_VERSION, v.NETWORK_QUOTAS_GONE)
+    policy.enforce(req.context, rules.FLOATING_IP_POOLS, {"project_id": req.context.project_id})
+    external = queries.ListQuery(filters={"router:external": ["true"]})
+    networks = req.service.network.networks.list(req.context, external)
+    return {"floating_ip_pools": [{"name": network["name"]} for network in networks]}
