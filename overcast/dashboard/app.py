@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from overcast.dashboard.client import APIError, LoginTransport
-from overcast.dashboard.pages import admin, auth, images, instances, keypairs, project
+from overcast.dashboard.pages import admin, auth, images, instances, keypairs, project, volumes
 from overcast.dashboard.sessions import SessionStore
 from overcast.dashboard.settings import DashboardSettings
 from overcast.dashboard.web import PACKAGE_DIR, SESSION_COOKIE, CSRFRefused, Dashboard, LoginRequired
@@ -44,6 +44,7 @@ def build_dashboard(
         keypairs.router(dashboard),
         images.router(dashboard),
         admin.router(dashboard),
+        volumes.router(dashboard),
     ):
         app.include_router(pages)
 

@@ -16,6 +16,8 @@ import httpx
 # The compute microversion the pages are written against: embedded flavors (2.47), instance-action
 # events and their details (2.51, 2.84), server tags and hostnames (2.26, 2.90).
 COMPUTE_VERSION = "compute 2.96"
+# The block storage microversion: extending an attached volume (3.42), attachments' own records (3.27).
+VOLUME_VERSION = "volume 3.60"
 # Catalog types in the order the dashboard looks for each service.
 SERVICE_TYPES: Mapping[str, tuple[str, ...]] = {
     "identity": ("identity",),
@@ -196,6 +198,8 @@ class ProjectAPI:
         headers = {"X-Auth-Token": self.login.token, "Accept": "application/json"}
         if service == "compute":
             headers["OpenStack-API-Version"] = version or COMPUTE_VERSION
+        elif service == "volume":
+            headers["OpenStack-API-Version"] = VOLUME_VERSION
         return headers
 
     async def get(

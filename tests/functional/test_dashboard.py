@@ -15,6 +15,9 @@ import httpx
 import pytest
 from openstack.connection import Connection
 
+from overcast.service import Service
+from overcast.volume.drivers.fake import FakeVolumeDriver
+from overcast.volume.manager import VolumeManager
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, project_token
 from tests.support.ports import free_port
 from tests.support.waiting import wait_until
@@ -70,11 +73,19 @@ def dashboard_sessions(cloud: InProcessCloud) -> object:
 def cloud(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[InProcessCloud]:
-    """The shared cloud, but a user is locked after two failed log-ins (each costs a real password hash)."""
+    """The shared cloud with a volume host beside it; a user is locked after two failed log-ins (each
+    costs a real password hash)."""
+    data_dir = tmp_path_factory.mktemp("dashboard")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OVERCAST_IDENTITY_MAX_FAILED_LOGINS", str(FAILED_LOGINS_TO_LOCK))
-        running = InProcessCloud(tmp_path_factory.mktemp("dashboard"))
+        running = InProcessCloud(data_dir, volume_driver="fake")
+    volume_host = VolumeManager(
+        running.cloud, "volume-1", driver=FakeVolumeDriver(data_dir / "volume-pool"), images=running.image_api
+    )
+    volume_service = Service(running.cloud, volume_host)
+    volume_service.start()
     yield running
+    volume_service.stop()
     running.stop()
 
 
@@ -587,3 +598,60 @@ def test_an_admin_sees_every_projects_instances_with_their_host(
     assert page.status_code == 200
     row = re.search(rf'<tr id="server-{launched}">\s*<td>demo</td>\s*<td>(compute-\d)</td>', page.text)
     assert row and row[1] == admin.compute.get_server(launched).compute_host
+
+
+def volume_row(browser: Browser, volume_id: str) -> str:
+    found = re.search(
+        rf'<tr id="volume-{volume_id}" data-status="([\w-]+)">', browser.get("/project/volumes/").text
+    )
+    return found[1] if found else ""
+
+
+def test_a_volume_is_created_attached_extended_snapshotted_detached_and_deleted(
+    demo_browser: Browser, demo: Connection, launched: str
+) -> None:
+    demo_browser.get("/project/volumes/create")
+    created = demo_browser.post("/project/volumes/create", {"name": "data", "size": "1", "source": ""})
+    assert created.status_code == 303, created.text
+    volume = demo.block_storage.find_volume("data")
+    assert volume is not None
+    wait_until(lambda: volume_row(demo_browser, volume.id) == "available", 30, what="the volume to be made")
+    page = demo_browser.get(f"/project/volumes/{volume.id}/action/attach")
+    assert "from-the-wizard" in page.text
+    assert (
+        demo_browser.post(f"/project/volumes/{volume.id}/action/attach", {"server": launched}).status_code
+        == 303
+    )
+    wait_until(lambda: volume_row(demo_browser, volume.id) == "in-use", 30, what="the attachment")
+    assert re.search(r"from-the-wizard on /dev/vd\w", demo_browser.get("/project/volumes/").text)
+    demo_browser.get(f"/project/volumes/{volume.id}/action/extend")
+    extended = demo_browser.post(f"/project/volumes/{volume.id}/action/extend", {"size": "2"})
+    assert extended.status_code == 303, extended.text
+    wait_until(lambda: demo.block_storage.get_volume(volume.id).size == 2, 30, what="the extend")
+    wait_until(lambda: volume_row(demo_browser, volume.id) == "in-use", 30, what="the extend to end")
+    demo_browser.get(f"/project/volumes/{volume.id}/action/snapshot")
+    demo_browser.post(f"/project/volumes/{volume.id}/action/snapshot", {"name": "data-snap"})
+    snapshot = demo.block_storage.find_snapshot("data-snap")
+    assert snapshot is not None
+    demo_browser.get("/project/volumes/")
+    demo_browser.post(f"/project/volumes/{volume.id}/action/detach")
+    wait_until(lambda: volume_row(demo_browser, volume.id) == "available", 30, what="the detach")
+    wait_until(
+        lambda: demo.block_storage.get_snapshot(snapshot.id).status == "available", 30, what="snapshot"
+    )
+    demo_browser.get("/project/volumes/")
+    assert demo_browser.post(f"/project/volumes/snapshots/{snapshot.id}/delete").status_code == 303
+    wait_until(lambda: demo.block_storage.find_snapshot(snapshot.id) is None, 30, what="the snapshot delete")
+    demo_browser.get("/project/volumes/")
+    assert demo_browser.post(f"/project/volumes/{volume.id}/action/delete").status_code == 303
+    wait_until(lambda: demo.block_storage.find_volume(volume.id) is None, 30, what="the volume delete")
+
+
+def test_a_refused_volume_shows_the_apis_message(demo_browser: Browser) -> None:
+    demo_browser.get("/project/volumes/create")
+    refused = demo_browser.post("/project/volumes/create", {"name": "huge", "size": "100000", "source": ""})
+    assert refused.status_code == 413
+    assert "exceed" in refused.text.lower() or "quota" in refused.text.lower()
+    demo_browser.get("/project/volumes/create")
+    bad = demo_browser.post("/project/volumes/create", {"name": "x", "size": "lots", "source": ""})
+    assert bad.status_code == 400 and "The size must be a whole number." in bad.text
