@@ -12,13 +12,16 @@ from overcast.db.engine import Database
 from overcast.db.models.compute import Instance
 from overcast.db.models.image import Image
 from overcast.db.models.metering import UsageEvent
+from overcast.db.models.volume import Volume
 from overcast.metering import events
 from overcast.metering.audit import UsageAudit
 from overcast.metering.events import NewUsageEvent
-from overcast.metering.usage import IMAGE_GB, INSTANCE_RUNNING, INSTANCE_STOPPED, UsageReader
+from overcast.metering.usage import IMAGE_GB, INSTANCE_RUNNING, INSTANCE_STOPPED, VOLUME_GB, UsageReader
 from tests.support.clock import FakeClock
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
+# Cinder's default volume type, made by migration 0023.
+DEFAULT_TYPE_ID = "5a3b8f4e-7c1d-4e0a-9a55-0c2f61d3b9e1"
 TINY = {"flavor_id": "1", "flavor_name": "m1.tiny", "vcpus": "1", "memory_mb": "512"}
 
 
@@ -102,3 +105,30 @@ def test_an_active_image_nobody_metered_is_billed_from_its_last_change(db: Datab
     assert healed_by(db, now=60) == [("img", IMAGE_GB, minutes(1))]
     (image,) = UsageReader(db, FakeClock(minutes(60))).slices(minutes(0), minutes(60))
     assert (image.quantity, image.attributes, image.seconds) == (Decimal(2), {"disk_format": "raw"}, 59 * 60)
+
+
+def test_storage_nobody_metered_is_billed_and_a_lost_delete_ends_when_the_audit_finds_it(
+    db: Database,
+) -> None:
+    with db.writer() as session:
+        session.add(Volume(
+            id="vol-unmetered", project_id="p1", size=4, status="available", availability_zone="nova",
+            volume_type_id=DEFAULT_TYPE_ID, launched_at=minutes(2), created_at=minutes(1), updated_at=minutes(2),
+        ))  # fmt: skip
+    gone = NewUsageEvent(
+        "vol-gone-create", "volume.create.end", minutes(0), "p1", "volume", "vol-gone", VOLUME_GB, Decimal(8),
+        {"volume_type": "__DEFAULT__"},
+    )  # fmt: skip
+    with db.writer() as session:
+        events.record(session, [gone], minutes(0))
+
+    assert healed_by(db, now=60) == [
+        ("vol-gone", None, minutes(60)),
+        ("vol-unmetered", VOLUME_GB, minutes(2)),
+    ]
+    assert healed_by(db, now=70) == []
+    usage = UsageReader(db, FakeClock(minutes(90))).slices(minutes(0), minutes(90))
+    assert [(s.resource_id, s.quantity, s.start, s.end) for s in usage] == [
+        ("vol-gone", Decimal(8), minutes(0), minutes(60)),
+        ("vol-unmetered", Decimal(4), minutes(2), minutes(90)),
+    ]
