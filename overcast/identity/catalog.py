@@ -38,7 +38,7 @@ DEFAULT_SERVICES: tuple[CatalogEntry, ...] = (
     # The EC2 Query API (botocore's endpoint_url).
     CatalogEntry("ec2", "ec2", "/ec2"),
     # Overcast's own billing API (usage, prices, invoices, balances).
-    CatalogEntry("billing", "overcast-billing", "/billing/v1"),
+    CatalogEntry("billing", "billing", "/billing/v1"),
 )
 
 _NAMESPACE = uuid.UUID("6f1d9a52-8c1e-4c1b-9f59-0c8e3a7d2b11")
