@@ -113,7 +113,8 @@ def test_storage_nobody_metered_is_billed_and_a_lost_delete_ends_when_the_audit_
     with db.writer() as session:
         session.add(Volume(
             id="vol-unmetered", project_id="p1", size=4, status="available", availability_zone="nova",
-            volume_type_id=DEFAULT_TYPE_ID, launched_at=minutes(2), created_at=minutes(1), updated_at=minutes(2),
+            volume_type_id=DEFAULT_TYPE_ID, launched_at=minutes(2), created_at=minutes(1),
+            updated_at=minutes(2),
         ))  # fmt: skip
     gone = NewUsageEvent(
         "vol-gone-create", "volume.create.end", minutes(0), "p1", "volume", "vol-gone", VOLUME_GB, Decimal(8),
