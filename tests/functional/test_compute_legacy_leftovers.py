@@ -271,3 +271,29 @@ def test_an_aggregate_precaches_images_on_its_hosts(cloud: InProcessCloud, admin
         admin.compute.remove_host_from_aggregate(rack, "compute-2")
         admin.compute.delete_aggregate(rack)
         admin.image.delete_image(image)
+
+
+# --- 2.83: the time filters for members -----------------------------------------------------------
+def test_members_filter_servers_by_their_times_from_2_83(demo: Connection) -> None:
+    server = boot(demo, "timed")
+    try:
+        created = demo.compute.get_server(server.id).created_at  # 2026-12-06T02:10:11Z
+
+        def listed(query: str, version: str = "2.83") -> list[str]:
+            found = compute(demo, "GET", f"/servers?{query}", microversion=version)
+            assert found.status_code == 200, found.text
+            return [item["id"] for item in found.json()["servers"]]
+
+        day, moment = created[:10], created[:19].replace("T", " ")
+        assert server.id in listed(f"created_at={day}")
+        assert server.id in listed(f"created_at={created}")  # its ISO 8601 form too
+        assert server.id in listed(f"created_at=^{moment}$".replace(" ", "%20"))
+        assert listed("created_at=1999-01-01") == []
+        assert server.id in listed(f"launched_at=^{day[:4]}")
+        assert listed("terminated_at=.") == []  # a live server has no terminated_at: nothing matches it
+        # Before 2.83 Nova drops a member's time filter without a word.
+        assert server.id in listed("created_at=1999-01-01", version="2.82")
+        assert compute(demo, "GET", "/servers?created_at=(", microversion="2.83").status_code == 400
+    finally:
+        demo.compute.delete_server(server)
+        demo.compute.wait_for_delete(server, interval=0.1, wait=30)

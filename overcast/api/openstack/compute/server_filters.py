@@ -32,7 +32,7 @@ TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
 SPECIAL_FILTERS = frozenset({"project_id", "tenant_id", "deleted", "soft_deleted", "ip6", *TAG_FILTERS})
 # In Nova's query schema, but their values live where we cannot filter on them (yet).
 UNANSWERABLE_FILTERS = frozenset({
-    "launched_at", "terminated_at", "created_at", "locked_by", "root_device_name",
+    "locked_by", "root_device_name",
     "auto_disk_config", "metadata", "system_metadata", "block_device_mapping", "services", "info_cache",
     "security_groups", "pci_devices", "fixed_ip",
 })  # fmt: skip

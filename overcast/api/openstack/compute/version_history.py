@@ -332,9 +332,9 @@ HISTORY: tuple[Change, ...] = (
          "compute/api/image_precache.py"),
     _row(82, "implemented", "accelerator-request-bound external event (acknowledged: no accelerators)",
          _S + "server_external_events.py"),
-    _row(83, "partial", "non-admins may filter servers by availability_zone, config_drive, key_name, "
-         "power_state, task_state, vm_state, progress, user_id; created_at, launched_at and terminated_at "
-         "are 400 for everyone (no time filters but changes-since/-before)", _S + "server_filters.py"),
+    _row(83, "implemented", "non-admins may filter servers by availability_zone, config_drive, key_name, "
+         "created_at, launched_at, terminated_at (Nova's REGEXP on the timestamp's text), power_state, "
+         "task_state, vm_state, progress, user_id", _S + "server_filters.py, compute/api/server_queries.py"),
     _row(84, "implemented", "instance action events show details", _S + "instance_actions.py"),
     _row(85, "implemented", "PUT os-volume_attachments/{id} updates delete_on_termination",
          _S + "volume_attachments.py"),
