@@ -11,7 +11,16 @@ from fastapi.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from overcast.dashboard.client import APIError, LoginTransport
-from overcast.dashboard.pages import admin, auth, images, instances, keypairs, project, volumes
+from overcast.dashboard.pages import (
+    admin,
+    auth,
+    images,
+    instances,
+    keypairs,
+    network_security,
+    project,
+    volumes,
+)
 from overcast.dashboard.sessions import SessionStore
 from overcast.dashboard.settings import DashboardSettings
 from overcast.dashboard.web import PACKAGE_DIR, SESSION_COOKIE, CSRFRefused, Dashboard, LoginRequired
@@ -45,6 +54,7 @@ def build_dashboard(
         images.router(dashboard),
         admin.router(dashboard),
         volumes.router(dashboard),
+        network_security.router(dashboard),
     ):
         app.include_router(pages)
 

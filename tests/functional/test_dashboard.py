@@ -655,3 +655,64 @@ def test_a_refused_volume_shows_the_apis_message(demo_browser: Browser) -> None:
     demo_browser.get("/project/volumes/create")
     bad = demo_browser.post("/project/volumes/create", {"name": "x", "size": "lots", "source": ""})
     assert bad.status_code == 400 and "The size must be a whole number." in bad.text
+
+
+def test_security_groups_and_their_rules(demo_browser: Browser, demo: Connection) -> None:
+    demo_browser.get("/project/security_groups/")
+    created = demo_browser.post("/project/security_groups/create", {"name": "web", "description": "HTTP in"})
+    assert created.status_code == 303
+    group = demo.network.find_security_group("web", project_id=demo.current_project_id)
+    assert (
+        group is not None and created.headers["location"] == f"/dashboard/project/security_groups/{group.id}"
+    )
+    demo_browser.get(f"/project/security_groups/{group.id}")
+    added = demo_browser.post(
+        f"/project/security_groups/{group.id}/rules",
+        {
+            "direction": "ingress",
+            "protocol": "tcp",
+            "port_range_min": "80",
+            "port_range_max": "",
+            "remote_ip_prefix": "203.0.113.0/24",
+        },
+    )
+    assert added.status_code == 303
+    rule = next(
+        r for r in demo.network.security_group_rules(security_group_id=group.id) if r.port_range_min == 80
+    )
+    assert (rule.protocol, rule.port_range_max, rule.remote_ip_prefix) == ("tcp", 80, "203.0.113.0/24")
+    page = demo_browser.get(f"/project/security_groups/{group.id}")
+    assert re.search(
+        rf'<tr id="rule-{rule.id}">\s*<td>ingress</td>\s*<td>IPv4</td>\s*<td>tcp</td>\s*<td>80</td>'
+        r"\s*<td>203\.0\.113\.0/24</td>",
+        page.text,
+    )
+    refused = demo_browser.post(
+        f"/project/security_groups/{group.id}/rules", {"protocol": "tcp", "port_range_min": "70000"}
+    )
+    assert refused.status_code == 400 and "from 0 to 65535" in refused.text
+    demo_browser.get(f"/project/security_groups/{group.id}")
+    assert demo_browser.post(f"/project/security_groups/{group.id}/rules/{rule.id}/delete").status_code == 303
+    assert all(r.id != rule.id for r in demo.network.security_group_rules(security_group_id=group.id))
+    demo_browser.get(f"/project/security_groups/{group.id}")
+    assert demo_browser.post(f"/project/security_groups/{group.id}/delete").status_code == 303
+    assert demo.network.find_security_group(group.id) is None
+
+
+def test_floating_ips_are_allocated_and_released(
+    demo_browser: Browser, demo: Connection, admin: Connection
+) -> None:
+    public = admin.network.create_network(name="public", is_router_external=True)
+    admin.network.create_subnet(
+        network_id=public.id, ip_version=4, cidr="198.51.100.0/24", is_dhcp_enabled=False
+    )
+    page = demo_browser.get("/project/floating_ips/")
+    assert "No floating IPs." in page.text and f'<option value="{public.id}">public</option>' in page.text
+    assert demo_browser.post("/project/floating_ips/allocate", {"network": public.id}).status_code == 303
+    (address,) = list(demo.network.ips(project_id=demo.current_project_id))
+    page = demo_browser.get("/project/floating_ips/")
+    assert re.search(
+        rf'<tr id="floating-ip-{address.id}">\s*<td>198\.51\.100\.\d+</td>\s*<td>nothing</td>', page.text
+    )
+    assert demo_browser.post(f"/project/floating_ips/{address.id}/release").status_code == 303
+    assert list(demo.network.ips(project_id=demo.current_project_id)) == []
