@@ -396,10 +396,13 @@ class ComputeManager(Manager):
             # Nova stops such an instance so the API tells the truth: the guest is not running.
             values["vm_state"] = states.STOPPED
         LOG.info("Instance %s power state %s -> %s", instance.uuid, instance.power_state, power.name)
-        self.cloud.db.write(functools.partial(
+        swapped = self.cloud.db.write(functools.partial(
             instances.compare_and_swap, uuid=instance.uuid, expected_task_state=(None,),
             expected_vm_state=(instance.vm_state,), expected_host=self.host, **values,
         ))  # fmt: skip
+        if swapped and values.get("vm_state") == states.STOPPED:
+            # As a user's stop does, so metering bills the server as stopped from now on.
+            self.compute_host.notify(RequestContext.admin(), instance.uuid, "power_off.end")
 
     # --- periodic tasks ---------------------------------------------------------------------------
     @periodic_task(RESOURCE_REPORT_INTERVAL)
