@@ -28,6 +28,7 @@ from overcast.metering.usage import (
 )
 from overcast.scheduler.rpcapi import notify_host_states_changed
 from overcast.service import Service
+from overcast.virt.driver import PowerState
 from tests.support.clock import FakeClock
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled
@@ -194,3 +195,17 @@ def test_a_duplicated_notification_counts_once_and_the_audit_heals_a_lost_one(
     ]  # fmt: skip
     again = MeteringAPI(cloud.cloud.transport).audit_now(RequestContext.admin())
     assert [entry for entry in again["healed"] if entry["resource_id"] == server.id] == []
+
+
+def test_a_guest_that_shuts_itself_down_is_billed_as_stopped_from_then(
+    cloud: InProcessCloud, clock: FakeClock, demo: Connection, admin: Connection
+) -> None:
+    advance_to(cloud, clock, 20 * HOUR)
+    server = new_server(demo, "self-stopping")
+    advance_to(cloud, clock, 21 * HOUR)
+    host = admin.compute.get_server(server.id).compute_host
+    cloud.drivers[host].crash(server.id, PowerState.SHUTDOWN)
+    settled(demo, server.id, "SHUTOFF")
+    advance_to(cloud, clock, 22 * HOUR)
+    expected = [(INSTANCE_RUNNING, "m1.tiny", 20, 21), (INSTANCE_STOPPED, "m1.tiny", 21, 22)]
+    wait_for_usage(cloud, clock, server.id, expected)
