@@ -42,6 +42,19 @@ DEFAULT_LIMITS: dict[str, int] = {
 }
 
 
+def _refuse_beyond(resource: str, amount: int, used: int, limit: int) -> None:
+    """QuotaExceeded (Nova's message) when `amount` more of `resource` would pass `limit`."""
+    if amount > 0 and limit != UNLIMITED and used + amount > limit:
+        raise QuotaExceeded(
+            f"Quota exceeded for {resource}: Requested {amount}, but already used {used} of "
+            f"{limit} {resource}",
+            resource=resource,
+            requested=amount,
+            used=used,
+            limit=limit,
+        )
+
+
 class QuotaEngine:
     def __init__(self, defaults: Mapping[str, int] | None = None) -> None:
         self.defaults = dict(defaults or DEFAULT_LIMITS)
@@ -199,17 +212,7 @@ class QuotaEngine:
             return
         used = count()
         for resource in sorted(deltas):
-            amount, limit = deltas[resource], own.get(resource, UNLIMITED)
-            held = used.get(resource, 0)
-            if amount > 0 and limit != UNLIMITED and held + amount > limit:
-                raise QuotaExceeded(
-                    f"Quota exceeded for {resource}: Requested {amount}, but already used {held} of "
-                    f"{limit} {resource}",
-                    resource=resource,
-                    requested=amount,
-                    used=held,
-                    limit=limit,
-                )
+            _refuse_beyond(resource, deltas[resource], used.get(resource, 0), own.get(resource, UNLIMITED))
 
     @staticmethod
     def _user_limit_sums(session: Session, project_id: str) -> dict[str, int]:
@@ -238,18 +241,7 @@ class QuotaEngine:
         usage = self._locked_usage(session, project_id, sorted(wanted))
         limits = self.get_limits(session, project_id)
         for resource in sorted(wanted):
-            amount = wanted[resource]
-            limit = limits[resource]
-            used = usage[resource].in_use
-            if amount > 0 and limit != UNLIMITED and used + amount > limit:
-                raise QuotaExceeded(
-                    f"Quota exceeded for {resource}: Requested {amount}, but already used {used} of "
-                    f"{limit} {resource}",
-                    resource=resource,
-                    requested=amount,
-                    used=used,
-                    limit=limit,
-                )
+            _refuse_beyond(resource, wanted[resource], usage[resource].in_use, limits[resource])
         for resource, amount in wanted.items():
             usage[resource].in_use = max(0, usage[resource].in_use + amount)
         session.flush()
