@@ -65,7 +65,7 @@ def _address_views(
             "privateIpAddress": record.get("fixed_ip_address"),
             "publicIpv4Pool": pools.get(str(record["floating_network_id"]), ""),
             "networkBorderGroup": backends.region,
-            "tagSet": tag_set(tags.get(allocation, {})),
+            "tagSet": tag_set(tags.get(allocation, {})) or None,
         })  # fmt: skip
     return views
 
@@ -191,7 +191,7 @@ ADDRESS_FILTERS: FilterTable[dict[str, Any]] = FilterTable({
     "network-interface-owner-id": lambda a: a["networkInterfaceOwnerId"],
     "private-ip-address": lambda a: a["privateIpAddress"],
     "public-ip": lambda a: a["publicIp"],
-}, tags=lambda a: {tag["key"]: tag["value"] for tag in a["tagSet"]})  # fmt: skip
+}, tags=lambda a: {tag["key"]: tag["value"] for tag in a["tagSet"] or []})  # fmt: skip
 
 
 def describe_addresses(backends: Backends, request: Ec2Request) -> Response:

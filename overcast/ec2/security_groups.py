@@ -51,6 +51,10 @@ def _group_uuid(backends: Backends, request: Ec2Request, params: Params) -> str:
     return str(named[0]["id"])
 
 
+def _arn(backends: Backends, owner: str, group_id: str) -> str:
+    return f"arn:aws:ec2:{backends.region}:{owner}:security-group/{group_id}"
+
+
 # --- create, describe, delete -----------------------------------------------------------------------
 def create_security_group(backends: Backends, request: Ec2Request) -> Response:
     params = request.params
@@ -74,7 +78,8 @@ def create_security_group(backends: Backends, request: Ec2Request) -> Response:
     )
     group_id = backends.ids.id_of(ids.SECURITY_GROUP, str(record["id"]), request.project_id)
     set_tags(backends, request.project_id, [group_id], tags)
-    return {"return": True, "groupId": group_id, "tagSet": tag_set(tags)}
+    return {"return": True, "groupId": group_id, "tagSet": tag_set(tags) or None,
+            "securityGroupArn": _arn(backends, request.project_id, group_id)}  # fmt: skip
 
 
 def _range_of(rule: Record) -> tuple[str, int | None, int | None]:
@@ -137,7 +142,8 @@ def _group_views(backends: Backends, groups: Sequence[Record]) -> list[dict[str,
             "groupDescription": group["description"] or "",
             "ipPermissions": permissions_of(rules, "ingress", group_ids, owners),
             "ipPermissionsEgress": permissions_of(rules, "egress", group_ids, owners),
-            "vpcId": None, "tagSet": tag_set(tags.get(group_id, {})),
+            "vpcId": None, "tagSet": tag_set(tags.get(group_id, {})) or None,
+            "securityGroupArn": _arn(backends, owners[str(group["id"])], group_id),
         })  # fmt: skip
     return views
 
@@ -173,7 +179,7 @@ GROUP_FILTERS: FilterTable[dict[str, Any]] = FilterTable({
        for field in ("cidr", "ipv6-cidr", "group-id", "protocol", "from-port", "to-port")},
     **{f"egress.ip-permission.{field}": _permission_values(field, "ipPermissionsEgress")
        for field in ("cidr", "ipv6-cidr", "group-id", "protocol", "from-port", "to-port")},
-}, tags=lambda g: {tag["key"]: tag["value"] for tag in g["tagSet"]})  # fmt: skip
+}, tags=lambda g: {tag["key"]: tag["value"] for tag in g["tagSet"] or []})  # fmt: skip
 
 
 def describe_security_groups(backends: Backends, request: Ec2Request) -> Response:

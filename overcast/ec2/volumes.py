@@ -93,7 +93,7 @@ def _volume_views(backends: Backends, records: Sequence[Record]) -> list[dict[st
             "status": _volume_state(record),
             "createTime": _time(record["created_at"]),
             "attachmentSet": _attachment_view(record, volume_id, instance_ids),
-            "tagSet": tag_set(tags.get(volume_id, {})),
+            "tagSet": tag_set(tags.get(volume_id, {})) or None,
             "volumeType": record["volume_type"],
             "encrypted": False,
             "multiAttachEnabled": bool(record["multiattach"]),
@@ -153,7 +153,7 @@ VOLUME_FILTERS: FilterTable[dict[str, Any]] = FilterTable({
     "status": lambda v: v["status"],
     "volume-id": lambda v: v["volumeId"],
     "volume-type": lambda v: v["volumeType"],
-}, tags=lambda v: {tag["key"]: tag["value"] for tag in v["tagSet"]})  # fmt: skip
+}, tags=lambda v: {tag["key"]: tag["value"] for tag in v["tagSet"] or []})  # fmt: skip
 
 
 def describe_volumes(backends: Backends, request: Ec2Request) -> Response:
@@ -201,7 +201,7 @@ def attach_volume(backends: Backends, request: Ec2Request) -> Response:
         raise ids.not_found(ids.INSTANCE, [instance]) from None
     return {
         "attachTime": backends.clock(), "device": ec2_device_name(attached.device), "instanceId": instance,
-        "status": "attaching", "volumeId": volume, "deleteOnTermination": attached.delete_on_termination,
+        "status": "attaching", "volumeId": volume,
     }  # fmt: skip
 
 
@@ -223,7 +223,7 @@ def detach_volume(backends: Backends, request: Ec2Request) -> Response:
         "attachTime": _time(attachment.get("attached_at")),
         "device": ec2_device_name(attachment.get("device")),
         "instanceId": instance or backends.ids.id_of(ids.INSTANCE, server_uuid, record["_project_id"]),
-        "status": "detaching", "volumeId": volume, "deleteOnTermination": False,
+        "status": "detaching", "volumeId": volume,
     }  # fmt: skip
 
 
@@ -272,7 +272,7 @@ def _snapshot_views(backends: Backends, records: Sequence[Record]) -> list[dict[
             "volumeSize": record["size"],
             "description": record["description"] or "",
             "encrypted": False,
-            "tagSet": tag_set(tags.get(snapshot_id, {})),
+            "tagSet": tag_set(tags.get(snapshot_id, {})) or None,
             "storageTier": "standard",
         })  # fmt: skip
     return views
@@ -304,7 +304,7 @@ SNAPSHOT_FILTERS: FilterTable[dict[str, Any]] = FilterTable({
     "storage-tier": lambda s: s["storageTier"],
     "volume-id": lambda s: s["volumeId"],
     "volume-size": lambda s: s["volumeSize"],
-}, tags=lambda s: {tag["key"]: tag["value"] for tag in s["tagSet"]})  # fmt: skip
+}, tags=lambda s: {tag["key"]: tag["value"] for tag in s["tagSet"] or []})  # fmt: skip
 
 
 def describe_snapshots(backends: Backends, request: Ec2Request) -> Response:
@@ -356,7 +356,10 @@ ACTIONS = (
     _volume_action("ModifyVolume", modify_volume, volume_policies.EXTEND),
     # The resource CreateSnapshot names is a volume.
     Action(
-        "CreateSnapshot", create_snapshot, rule=volume_policies.SNAPSHOT_CREATE, not_found=VOLUME_NOT_FOUND,
+        "CreateSnapshot",
+        create_snapshot,
+        rule=volume_policies.SNAPSHOT_CREATE,
+        not_found=VOLUME_NOT_FOUND,
         quota=SNAPSHOT_LIMIT,
     ),
     _snapshot_action("DescribeSnapshots", describe_snapshots, volume_policies.SNAPSHOT_GET_ALL),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,8 +31,16 @@ from overcast.network.api.queries import ListQuery
 Record = dict[str, Any]
 
 
+def _time(text: object) -> datetime | None:
+    """A network record's timestamp (ISO 8601, UTC) as the datetime the XML renders."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _tags(v: dict[str, Any]) -> dict[str, str]:
-    return {tag["key"]: tag["value"] for tag in v["tagSet"]}
+    return {tag["key"]: tag["value"] for tag in v["tagSet"] or []}
 
 
 def _ids_for(backends: Backends, kind: str, records: Sequence[Record]) -> dict[str, str]:
@@ -104,7 +113,7 @@ def describe_vpcs(backends: Backends, request: Ec2Request) -> Response:
                  "cidrBlockState": {"state": "associated"}}
                 for index, block in enumerate(blocks)
             ],
-            "tagSet": tag_set(tags.get(vpc_id, {})),
+            "tagSet": tag_set(tags.get(vpc_id, {})) or None,
         })  # fmt: skip
     return _listed(request, "vpcSet", views, backends, VPC_FILTERS)
 
@@ -164,8 +173,13 @@ def describe_subnets(backends: Backends, request: Ec2Request) -> Response:
             "cidrBlock": subnet["cidr"], "availableIpAddressCount": free[str(subnet["id"])],
             "availabilityZone": DEFAULT_AVAILABILITY_ZONE, "availabilityZoneId": DEFAULT_AVAILABILITY_ZONE,
             "defaultForAz": False, "mapPublicIpOnLaunch": False, "ownerId": subnet.get("project_id") or "",
-            "assignIpv6AddressOnCreation": False, "ipv6CidrBlockAssociationSet": [],
-            "tagSet": tag_set(tags.get(subnet_id, {})),
+            "assignIpv6AddressOnCreation": False, "ipv6CidrBlockAssociationSet": [], "ipv6Native": False,
+            "subnetArn": f"arn:aws:ec2:{backends.region}:{subnet.get('project_id') or ''}:subnet/{subnet_id}",
+            "privateDnsNameOptionsOnLaunch": {
+                "hostnameType": "ip-name", "enableResourceNameDnsARecord": False,
+                "enableResourceNameDnsAAAARecord": False,
+            },
+            "tagSet": tag_set(tags.get(subnet_id, {})) or None,
         })  # fmt: skip
     return _listed(request, "subnetSet", views, backends, SUBNET_FILTERS)
 
@@ -238,6 +252,7 @@ def describe_network_interfaces(backends: Backends, request: Ec2Request) -> Resp
                          for g in port.get("security_groups") or [] if g in group_ids],
             "attachment": {
                 "attachmentId": f"eni-attach-{eni_id[4:]}", "instanceId": instance, "deviceIndex": 0,
+                "networkCardIndex": 0, "attachTime": _time(port.get("created_at")),
                 "status": "attached", "deleteOnTermination": True, "instanceOwnerId": port.get("project_id"),
             } if instance else None,
             "association": {
@@ -248,7 +263,7 @@ def describe_network_interfaces(backends: Backends, request: Ec2Request) -> Resp
             "privateIpAddressesSet": [
                 {"privateIpAddress": f["ip_address"], "primary": index == 0} for index, f in enumerate(fixed)
             ],
-            "tagSet": tag_set(tags.get(eni_id, {})),
+            "tagSet": tag_set(tags.get(eni_id, {})) or None,
         })  # fmt: skip
     return _listed(request, "networkInterfaceSet", views, backends, INTERFACE_FILTERS)
 
