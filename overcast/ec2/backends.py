@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,9 +11,11 @@ from overcast.compute.api import ComputeService
 from overcast.compute.api.admin import AdminServices
 from overcast.context import RequestContext
 from overcast.db.engine import Database
-from overcast.ec2.ids import IdTable
+from overcast.ec2.ids import IdTable, Named
 from overcast.ec2.params import Params
 from overcast.image.api import ImageAPI
+
+Recorder = Callable[["Backends", RequestContext], None]
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,23 @@ class Backends:
     # The endpoint DescribeRegions names, and the key NextToken values are signed with.
     endpoint: str
     token_key: bytes
+    # For each kind of id, what records the ids of every such object the caller can see (listings show
+    # ids without recording them); service.py names them.
+    recorders: Mapping[str, Recorder] = field(default_factory=dict)
+
+    def resolve(
+        self, context: RequestContext, ec2_ids: Collection[str], kinds: Collection[str]
+    ) -> dict[str, Named]:
+        """What each id names (ids.IdTable.resolve), recording the caller's objects of these kinds first
+        when an id is not in the table yet."""
+
+        def discover() -> None:
+            for kind in dict.fromkeys(kinds):
+                recorder = self.recorders.get(kind)
+                if recorder is not None:
+                    recorder(self, context)
+
+        return self.ids.resolve(ec2_ids, kinds, discover=discover)
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,14 @@ from typing import Any
 
 from overcast import errors, policy
 from overcast.compute import policies as compute_policies
+from overcast.context import RequestContext
 from overcast.ec2 import ids
 from overcast.ec2.actions import Action
 from overcast.ec2.backends import Backends, Ec2Request, Response
 from overcast.ec2.errors import Ec2Error, invalid_value, missing_parameter
 from overcast.ec2.filtering import FilterTable
 from overcast.ec2.pagination import page
-from overcast.ec2.params import filters_of
+from overcast.ec2.params import Params, filters_of
 from overcast.ec2.tags import set_tags, tag_set, tag_specifications, tags_of
 from overcast.image import registry
 from overcast.image.patch import ImageChanges
@@ -145,15 +146,13 @@ def _owned_by(view: dict[str, Any], owners: Sequence[str], project_id: str) -> b
     return False
 
 
-def record_visible(backends: Backends, request: Ec2Request) -> None:
+def record_visible(backends: Backends, context: RequestContext) -> None:
     """Records the ids of every image the caller can see (an image the EC2 API never named has none)."""
-    _views(backends, _listed(backends, request))
+    _views(backends, _listed(backends, Ec2Request(context, Params({}), "DescribeImages")))
 
 
 def _image_uuids(backends: Backends, request: Ec2Request, image_ids: Sequence[str]) -> dict[str, str]:
-    named = backends.ids.resolve(
-        image_ids, ids.IMAGE_KINDS, discover=lambda: record_visible(backends, request)
-    )
+    named = backends.resolve(request.context, image_ids, ids.IMAGE_KINDS)
     return {ec2_id: named[ec2_id].uuid for ec2_id in image_ids}
 
 
@@ -213,7 +212,7 @@ def create_image(backends: Backends, request: Ec2Request) -> Response:
     name = params.required("Name")
     if not 3 <= len(name) <= 128:
         raise invalid_value("Name", name, "AMI names are 3 to 128 characters.")
-    instance_uuid = backends.ids.resolve([instance_id], (ids.INSTANCE,))[instance_id].uuid
+    instance_uuid = backends.resolve(request.context, [instance_id], (ids.INSTANCE,))[instance_id].uuid
     try:
         server = backends.compute.servers.get(request.context, instance_uuid)
     except errors.NotFound:
@@ -394,9 +393,7 @@ def register_image(backends: Backends, request: Ec2Request) -> Response:
                                    ("RamdiskId", ids.RAMDISK_IMAGE, "ramdisk_id")):  # fmt: skip
         given = params.get(parameter)
         if given is not None:
-            named = backends.ids.resolve(
-                [given], (prefix,), discover=lambda: record_visible(backends, request)
-            )[given]
+            named = backends.resolve(request.context, [given], (prefix,))[given]
             try:
                 backends.images.get(request.context, named.uuid)
             except errors.NotFound:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import select
@@ -34,10 +35,14 @@ _AT_REST = {
 }  # fmt: skip
 ROOT_DEVICE = "/dev/sda1"
 # The metadata service as every instance has it: IMDSv1 and v2, tags not in it.
-METADATA_OPTIONS = {
+# Read-only mappings: the same in every instance, so the XML renderer renders each once.
+METADATA_OPTIONS = MappingProxyType({
     "state": "applied", "httpTokens": "optional", "httpPutResponseHopLimit": 1, "httpEndpoint": "enabled",
     "httpProtocolIpv6": "disabled", "instanceMetadataTags": "disabled",
-}  # fmt: skip
+})  # fmt: skip
+MONITORING = MappingProxyType({"state": "disabled"})
+HIBERNATION = MappingProxyType({"configured": False})
+ENCLAVE = MappingProxyType({"enabled": False})
 # Nova names a server's disks vda, vdb...; EC2 clients expect the sd names of a block device mapping.
 _DEVICE_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -83,11 +88,11 @@ class ViewContext:
 def view_context(backends: Backends, servers: Sequence[Server]) -> ViewContext:
     table = backends.ids
     instances = [server.instance for server in servers]
-    instance_ids = table.ids_of(ids.INSTANCE, {i.uuid: i.project_id for i in instances})
-    image_ids = table.ids_of(ids.MACHINE_IMAGE, {i.image_ref: None for i in instances if i.image_ref})
-    kernel_ids = table.ids_of(ids.KERNEL_IMAGE, {i.kernel_id: None for i in instances if i.kernel_id})
-    ramdisk_ids = table.ids_of(ids.RAMDISK_IMAGE, {i.ramdisk_id: None for i in instances if i.ramdisk_id})
-    reservation_ids = table.ids_of(ids.RESERVATION, {i.reservation_id: i.project_id for i in instances})
+    instance_ids = table.shown_ids(ids.INSTANCE, (i.uuid for i in instances))
+    image_ids = table.shown_ids(ids.MACHINE_IMAGE, {i.image_ref for i in instances if i.image_ref})
+    kernel_ids = table.shown_ids(ids.KERNEL_IMAGE, {i.kernel_id for i in instances if i.kernel_id})
+    ramdisk_ids = table.shown_ids(ids.RAMDISK_IMAGE, {i.ramdisk_id for i in instances if i.ramdisk_id})
+    reservation_ids = table.shown_ids(ids.RESERVATION, {i.reservation_id for i in instances})
     with backends.db.reader() as session:
         tags = tags_of(session, list(instance_ids.values()))
         names = {name for i in instances for name in i.security_groups or ()}
@@ -111,13 +116,13 @@ def view_context(backends: Backends, servers: Sequence[Server]) -> ViewContext:
                     "root": mapping.boot_index == 0, "delete": bool(mapping.delete_on_termination),
                     "attached": mapping.created_at,
                 })  # fmt: skip
-    volume_ids = table.ids_of(ids.VOLUME, {
-        volume["volume"]: None for listed in volumes.values() for volume in listed if volume["volume"]
+    volume_ids = table.shown_ids(ids.VOLUME, {
+        volume["volume"] for listed in volumes.values() for volume in listed if volume["volume"]
     })  # fmt: skip
     for listed in volumes.values():
         for volume in listed:
             volume["volume"] = volume_ids.get(volume["volume"], "")
-    group_ids = table.ids_of(ids.SECURITY_GROUP, {group: project for (project, _), group in groups.items()})
+    group_ids = table.shown_ids(ids.SECURITY_GROUP, groups.values())
     return ViewContext(
         instance_ids, image_ids, kernel_ids, ramdisk_ids, reservation_ids, tags,
         {key: group_ids[group] for key, group in groups.items()}, volumes,
@@ -169,7 +174,7 @@ def instance_view(server: Server, context: ViewContext) -> dict[str, Any]:
         "placement": {"availabilityZone": zone, "groupName": "", "tenancy": "default"},
         "kernelId": context.kernel_ids.get(instance.kernel_id) if instance.kernel_id else None,
         "ramdiskId": context.ramdisk_ids.get(instance.ramdisk_id) if instance.ramdisk_id else None,
-        "monitoring": {"state": "disabled"},
+        "monitoring": MONITORING,
         "privateIpAddress": fixed,
         "ipAddress": floating,
         "architecture": "x86_64",
@@ -193,9 +198,9 @@ def instance_view(server: Server, context: ViewContext) -> dict[str, Any]:
         "ebsOptimized": False,
         "enaSupport": False,
         "cpuOptions": {"coreCount": instance.vcpus, "threadsPerCore": 1},
-        "hibernationOptions": {"configured": False},
+        "hibernationOptions": HIBERNATION,
         "metadataOptions": METADATA_OPTIONS,
-        "enclaveOptions": {"enabled": False},
+        "enclaveOptions": ENCLAVE,
         "platformDetails": "Linux/UNIX",
         "usageOperation": "RunInstances",
         "bootMode": "legacy-bios",

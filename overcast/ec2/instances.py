@@ -23,6 +23,7 @@ from overcast.compute import states
 from overcast.compute.api.flavors import FlavorFilters
 from overcast.compute.api.server_queries import MAX_LIMIT, Server
 from overcast.compute.api.servers import ServerCreate, ServerFilters
+from overcast.context import RequestContext
 from overcast.db.models.compute import Flavor, Instance
 from overcast.db.models.ec2 import Ec2ClientToken
 from overcast.db.models.network import Network, Subnet
@@ -31,7 +32,6 @@ from overcast.ec2.actions import Action
 from overcast.ec2.backends import Backends, Ec2Request, Response
 from overcast.ec2.errors import Ec2Error, invalid_value, missing_parameter
 from overcast.ec2.filtering import FilterTable
-from overcast.ec2.images import record_visible
 from overcast.ec2.instance_views import (
     PENDING,
     RUNNING,
@@ -86,11 +86,18 @@ def _servers(
     return found
 
 
+def record_visible(backends: Backends, context: RequestContext) -> None:
+    """Records the ids of the caller's instances (listings show ids without recording them)."""
+    servers = _servers(backends, Ec2Request(context, Params({}), "DescribeInstances"))
+    backends.ids.ids_of(
+        ids.INSTANCE, {server.instance.uuid: server.instance.project_id for server in servers}
+    )
+
+
 def _named_servers(backends: Backends, request: Ec2Request, ec2_ids: Sequence[str]) -> list[Server]:
     """The servers `ec2_ids` name, each visible to the caller (another project's is NotFound), recently
     terminated ones too."""
-    named = backends.ids.resolve(ec2_ids, (ids.INSTANCE,), discover=lambda: view_context(backends, _servers(
-        backends, request)))  # fmt: skip
+    named = backends.resolve(request.context, ec2_ids, (ids.INSTANCE,))
     wanted = {named[ec2_id].uuid: ec2_id for ec2_id in ec2_ids}
     if len(wanted) <= FEW_INSTANCES:
         listed = [server for uuid in wanted for server in _servers(backends, request, uuid=uuid)]
@@ -219,8 +226,7 @@ def _flavor_id(backends: Backends, request: Ec2Request, name: str) -> str:
 
 
 def _image_uuid(backends: Backends, request: Ec2Request, image_id: str) -> str:
-    return backends.ids.resolve([image_id], (ids.MACHINE_IMAGE,), discover=lambda: record_visible(
-        backends, request))[image_id].uuid  # fmt: skip
+    return backends.resolve(request.context, [image_id], (ids.MACHINE_IMAGE,))[image_id].uuid
 
 
 def _user_data(params: Params) -> str | None:
@@ -243,7 +249,7 @@ def _networks(backends: Backends, request: Ec2Request) -> tuple[dict[str, Any], 
         if address is not None:
             raise Ec2Error("InvalidParameterCombination", "PrivateIpAddress needs a SubnetId.")
         return None
-    subnet_uuid = backends.ids.resolve([subnet_id], (ids.SUBNET,))[subnet_id].uuid
+    subnet_uuid = backends.resolve(request.context, [subnet_id], (ids.SUBNET,))[subnet_id].uuid
     with backends.db.reader() as session:
         subnet = session.get(Subnet, subnet_uuid)
     if subnet is None or not (subnet.project_id == request.context.project_id or request.context.is_admin
@@ -261,11 +267,11 @@ def _shared_network(backends: Backends, network_id: str) -> bool:
         return bool(network is not None and network.shared)
 
 
-def _block_devices(backends: Backends, params: Params, image_uuid: str) -> tuple[dict[str, Any], ...]:
+def _block_devices(backends: Backends, request: Ec2Request, image_uuid: str) -> tuple[dict[str, Any], ...]:
     """BlockDeviceMapping.N as Nova's block_device_mapping_v2: the root device's EBS size boots from a
     volume of that size, other EBS entries are new (or snapshot) volumes, ephemeralN local disks."""
     mappings: list[dict[str, Any]] = []
-    for item in params.structs("BlockDeviceMapping"):
+    for item in request.params.structs("BlockDeviceMapping"):
         device = item.required("DeviceName")
         if item.has("NoDevice"):
             continue
@@ -292,7 +298,7 @@ def _block_devices(backends: Backends, params: Params, image_uuid: str) -> tuple
         if root:
             mapping.update(source_type="image", uuid=image_uuid, boot_index=0)
         elif snapshot_id is not None:
-            snapshot = backends.ids.resolve([snapshot_id], (ids.SNAPSHOT,))[snapshot_id]
+            snapshot = backends.resolve(request.context, [snapshot_id], (ids.SNAPSHOT,))[snapshot_id]
             mapping.update(source_type="snapshot", uuid=snapshot.uuid, boot_index=-1)
         else:
             if size is None:
@@ -376,7 +382,7 @@ def run_instances(backends: Backends, request: Ec2Request) -> Response:
         )
     groups = [*params.strings("SecurityGroup")]
     for group_id in params.strings("SecurityGroupId"):
-        groups.append(backends.ids.resolve([group_id], (ids.SECURITY_GROUP,))[group_id].uuid)
+        groups.append(backends.resolve(request.context, [group_id], (ids.SECURITY_GROUP,))[group_id].uuid)
     tags = tag_specifications(params, "instance")
     token = params.get("ClientToken")
     if token is not None and len(token) > 64:
@@ -392,7 +398,7 @@ def run_instances(backends: Backends, request: Ec2Request) -> Response:
             key_name=params.get("KeyName") or None, availability_zone=zone,
             security_groups=tuple(groups) or ("default",), user_data=_user_data(params),
             min_count=min_count, max_count=max_count,
-            block_device_mappings=_block_devices(backends, params, image_uuid),
+            block_device_mappings=_block_devices(backends, request, image_uuid),
             networks=_networks(backends, request),
         ))  # fmt: skip
     except BaseException:

@@ -11,9 +11,20 @@ from overcast.cloud import Cloud
 from overcast.compute.api import ComputeService
 from overcast.compute.api.admin import AdminServices
 from overcast.context import RequestContext
-from overcast.ec2 import addresses, images, instances, keypairs, regions, security_groups, tags, volumes, vpcs
+from overcast.ec2 import (
+    addresses,
+    ids,
+    images,
+    instances,
+    keypairs,
+    regions,
+    security_groups,
+    tags,
+    volumes,
+    vpcs,
+)
 from overcast.ec2.actions import Action, table
-from overcast.ec2.backends import Backends, Ec2Request, Response
+from overcast.ec2.backends import Backends, Ec2Request, Recorder, Response
 from overcast.ec2.errors import Ec2Error, dry_run_succeeded, from_service_error, unauthorized
 from overcast.ec2.ids import IdTable
 from overcast.ec2.params import Params
@@ -32,6 +43,12 @@ ACTIONS: dict[str, Action] = table(
     security_groups.ACTIONS,
     addresses.ACTIONS,
 )
+# What records the ids of each kind of object the caller can see, for an id a listing showed before any
+# action named it (Backends.resolve).
+RECORDERS: dict[str, Recorder] = {
+    ids.INSTANCE: instances.record_visible, ids.MACHINE_IMAGE: images.record_visible,
+    ids.KERNEL_IMAGE: images.record_visible, ids.RAMDISK_IMAGE: images.record_visible,
+}  # fmt: skip
 # Where the API serves EC2, below the cloud's base URL.
 PATH = "/ec2"
 
@@ -48,7 +65,7 @@ class Ec2API:
         self.backends = Backends(
             db=cloud.db, compute=compute, admin=admin, images=images, ids=ids or IdTable(cloud.db),
             clock=cloud.clock, region=self.region, endpoint=cloud.settings.base_url.rstrip("/") + PATH,
-            token_key=key,
+            token_key=key, recorders=RECORDERS,
         )  # fmt: skip
 
     @property

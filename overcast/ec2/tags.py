@@ -160,7 +160,7 @@ def _owned_resources(backends: Backends, request: Ec2Request) -> list[Named]:
     resource_ids = request.params.strings("ResourceId")
     if not resource_ids:
         raise Ec2Error("MissingParameter", "The request must contain the parameter ResourceId")
-    named = backends.ids.resolve(resource_ids, RESOURCE_TYPES)
+    named = backends.resolve(request.context, resource_ids, RESOURCE_TYPES)
     for resource in named.values():
         check = OWNER_CHECKS.get(resource.kind)
         if check is None:

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from openstack.connection import Connection
 
 from overcast.metadata.ec2_ids import derived_id
 from tests.support.cloud import IMAGE_ID, InProcessCloud
@@ -223,3 +224,17 @@ def test_another_projects_instances_do_not_exist(ec2: Any, admin_ec2: Any) -> No
         assert _code(error)[0] == "InvalidID"
     finally:
         admin_ec2.terminate_instances(InstanceIds=[their_id])
+
+
+def test_a_server_made_through_openstack_is_an_instance_with_a_stable_id(ec2: Any, demo: Connection) -> None:
+    server = demo.compute.create_server(name="from-nova", image_id=IMAGE_ID, flavor_id="1", networks="none")
+    demo.compute.wait_for_server(server, wait=60)
+    instance_id = derived_id("i", server.id)
+    listed = ec2.describe_instances(Filters=[{"Name": "instance-id", "Values": [instance_id]}])[
+        "Reservations"
+    ]
+    assert [i["InstanceId"] for r in listed for i in r["Instances"]] == [instance_id]
+    ec2.create_tags(Resources=[instance_id], Tags=[{"Key": "from", "Value": "nova"}])
+    again = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert again["Tags"] == [{"Key": "from", "Value": "nova"}] and again["InstanceType"] == "m1.tiny"
+    ec2.terminate_instances(InstanceIds=[instance_id])
