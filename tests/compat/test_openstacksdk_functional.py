@@ -2,6 +2,8 @@
 
 scripts/install.sh --test unpacks the sdist of the installed openstacksdk under the venv's share/. Each area
 runs in a pytest subprocess with a clouds.yaml that names the cloud's users as the sdk's devstack clouds.
+Beside the in-process cloud's compute hosts (fake virt driver) run a network agent on each (noop data plane)
+and one volume host (fake volume driver), as a deployment has them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from overcast.network.drivers.noop import NoopDriver
+from overcast.network.manager import NetworkManager
+from overcast.service import Service
+from overcast.volume.drivers.fake import FakeVolumeDriver
+from overcast.volume.manager import VolumeManager
 from tests.compat.sdk_functional_exclusions import EXCLUDED
 from tests.support.cloud import InProcessCloud
 
@@ -26,6 +33,8 @@ AREAS: dict[str, tuple[str, ...]] = {
     "identity": ("identity/v3", "cloud/test_identity.py"),
     "compute": ("compute/v2", "cloud/test_compute.py"),
     "image": ("image/v2", "cloud/test_image.py"),
+    "network": ("network/v2", "cloud/test_network.py"),
+    "block_storage": ("block_storage/v3", "cloud/test_block_storage.py"),
 }
 IMAGE_NAME = "cirros-sdk"
 
@@ -53,10 +62,20 @@ def clouds_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         # The sdk's tests log in hundreds of times from one address within a minute.
         patch.setenv("OVERCAST_IDENTITY_LOGIN_BURST_PER_ADDRESS", "100000")
         patch.setenv("OVERCAST_IDENTITY_LOGIN_BURST_PER_USER", "100000")
-        cloud = InProcessCloud(data / "cloud")
-    cloud.connect("admin").image.create_image(
+        cloud = InProcessCloud(data / "cloud", volume_driver="fake")
+    agents = [NetworkManager(cloud.cloud, host, driver=NoopDriver()) for host in cloud.drivers]
+    volumes = VolumeManager(cloud.cloud, "volume-1", driver=FakeVolumeDriver(data / "volume-pool"),
+                            images=cloud.image_api)  # fmt: skip
+    services = [Service(cloud.cloud, manager) for manager in (*agents, volumes)]
+    for service in services:
+        service.start()
+    admin = cloud.connect("admin")
+    admin.image.create_image(
         name=IMAGE_NAME, data=b"\0" * 65536, disk_format="raw", container_format="bare", visibility="public"
     )
+    # The external network a deployment gives routers and floating IPs (devstack's "public").
+    public = admin.network.create_network(name="public", is_router_external=True, is_default=True)
+    admin.network.create_subnet(network_id=public.id, ip_version=4, cidr="172.24.4.0/24", name="public")
     clouds = {
         "devstack-admin": _cloud_entry(cloud, "admin", "admin"),
         "devstack": _cloud_entry(cloud, "demo", "demo"),
@@ -66,6 +85,8 @@ def clouds_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = data / "clouds.yaml"
     path.write_text(json.dumps({"clouds": clouds}))
     yield path
+    for service in services:
+        service.stop()
     cloud.stop()
 
 
@@ -95,16 +116,21 @@ def _outcomes(report: Path) -> tuple[int, dict[str, str]]:
 @pytest.mark.parametrize("area", sorted(AREAS))
 def test_sdk_functional_area_passes(area: str, clouds_file: Path, tmp_path: Path) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("OS_", "OPENSTACKSDK_"))}
-    env |= {"OS_CLIENT_CONFIG_FILE": str(clouds_file), "OPENSTACKSDK_IMAGE": IMAGE_NAME,
-            "OPENSTACKSDK_FUNC_TEST_TIMEOUT": "60"}
+    # OS_TEST_TIMEOUT bounds each test (5 s unless set; the sdk's tox sets 600 for its functional tests).
+    env |= {
+        "OS_CLIENT_CONFIG_FILE": str(clouds_file),
+        "OPENSTACKSDK_IMAGE": IMAGE_NAME,
+        "OPENSTACKSDK_FUNC_TEST_TIMEOUT": "60",
+        "OS_TEST_TIMEOUT": "120",
+    }
     report = tmp_path / "report.xml"
     command = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", os.devnull,
         "--rootdir", str(SDK_SOURCE), "--timeout", "120", f"--junitxml={report}", *_exclusion_args(area),
         *(f"{FUNCTIONAL}/{path}" for path in AREAS[area]),
-    ]
+    ]  # fmt: skip
     # From the sdist's root, as tox runs them: some tests read files of the tree (CONTRIBUTING.rst).
-    subprocess.run(command, env=env, cwd=SDK_SOURCE, timeout=240, check=False, capture_output=True)
+    subprocess.run(command, env=env, cwd=SDK_SOURCE, timeout=900, check=False, capture_output=True)
     passed, failed = _outcomes(report)
     print(f"openstacksdk {area}: {passed} passed, {len(failed)} failed")
     assert passed > 0
