@@ -18,6 +18,7 @@ from overcast.dashboard.pages import (
     instances,
     keypairs,
     network_security,
+    networks,
     project,
     volumes,
 )
@@ -55,6 +56,7 @@ def build_dashboard(
         admin.router(dashboard),
         volumes.router(dashboard),
         network_security.router(dashboard),
+        networks.router(dashboard),
     ):
         app.include_router(pages)
 

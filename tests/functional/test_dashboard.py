@@ -716,3 +716,30 @@ def test_floating_ips_are_allocated_and_released(
     )
     assert demo_browser.post(f"/project/floating_ips/{address.id}/release").status_code == 303
     assert list(demo.network.ips(project_id=demo.current_project_id)) == []
+
+
+def test_networks_page_draws_networks_routers_and_instances(
+    demo_browser: Browser, demo: Connection, admin: Connection, launched: str
+) -> None:
+    outside = admin.network.create_network(name="outside", is_router_external=True)
+    admin.network.create_subnet(
+        network_id=outside.id, ip_version=4, cidr="192.0.2.0/24", is_dhcp_enabled=False
+    )
+    demo_browser.get("/project/networks/")
+    created = demo_browser.post("/project/networks/create", {"name": "inside", "cidr": "10.20.0.0/24"})
+    assert created.status_code == 303
+    inside = demo.network.find_network("inside")
+    assert inside is not None
+    subnet = next(demo.network.subnets(network_id=inside.id))
+    router = demo.network.create_router(name="edge", external_gateway_info={"network_id": outside.id})
+    demo.network.add_interface_to_router(router, subnet=subnet.id)
+    demo.network.create_port(network_id=inside.id, device_owner="compute:nova", device_id=launched)
+    page = demo_browser.get("/project/networks/")
+    assert page.status_code == 200
+    assert re.search(r"<text [^>]*>inside \(10\.20\.0\.0/24\)</text>", page.text)
+    assert f'id="topology-router-{router.id}"' in page.text and ">edge</text>" in page.text
+    assert page.text.count('class="leg"') >= 2
+    assert re.search(
+        r">from-the-wizard</text>\s*<text [^>]*class=\"address\">10\.20\.0\.\d+</text>", page.text
+    )
+    assert "Network inside: from-the-wizard 10.20.0." in page.text  # the picture's facts as text
