@@ -204,7 +204,8 @@ def main() -> int:
           f"{len(rows) / batched_s:>11,.0f} {batched_s / floor_s:>8.2f}x")  # fmt: skip
     verdict = "meets" if per_second >= TARGET_EVENTS_PER_SECOND else "MISSES"
     target = f"{TARGET_EVENTS_PER_SECOND:,.0f}/s target"
-    print(f"usage events ingested per second by the service: {per_second:,.0f} ({verdict} the {target})")
+    print(f"usage events ingested per second by the service: {per_second:,.0f} ({verdict} the {target}); "
+          f"notifications consumed per second: {len(bodies) / service_s:,.0f}")  # fmt: skip
     return 0
 
 
