@@ -539,7 +539,7 @@ def test_another_projects_private_image_is_a_404(
         browser.close()
 
 
-ADMIN_PAGES = ("/admin/hypervisors/", "/admin/services/", "/admin/instances/")
+ADMIN_PAGES = ("/admin/hypervisors/", "/admin/services/", "/admin/instances/", "/admin/flavors/")
 
 
 @pytest.fixture(scope="module")
@@ -743,3 +743,37 @@ def test_networks_page_draws_networks_routers_and_instances(
         r">from-the-wizard</text>\s*<text [^>]*class=\"address\">10\.20\.0\.\d+</text>", page.text
     )
     assert "Network inside: from-the-wizard 10.20.0." in page.text  # the picture's facts as text
+
+
+def test_an_admin_creates_a_private_flavor_with_extra_specs_and_deletes_it(
+    admin_browser: Browser, admin: Connection, other_user: tuple[str, str]
+) -> None:
+    project = admin.identity.find_project("other-a")
+    admin_browser.get("/admin/flavors/")
+    created = admin_browser.post(
+        "/admin/flavors/create",
+        {
+            "name": "gpu.small",
+            "vcpus": "2",
+            "ram": "2048",
+            "disk": "10",
+            "projects": project.id,
+            "extra_specs": "hw:cpu_policy=dedicated\nquota:disk_read_iops_sec = 500",
+        },
+    )
+    assert created.status_code == 303, created.text
+    flavor = admin.compute.find_flavor("gpu.small", is_public=None)
+    assert flavor is not None and not flavor.is_public
+    assert admin.compute.fetch_flavor_extra_specs(flavor).extra_specs == {
+        "hw:cpu_policy": "dedicated",
+        "quota:disk_read_iops_sec": "500",
+    }
+    assert [access["tenant_id"] for access in admin.compute.get_flavor_access(flavor)] == [project.id]
+    page = admin_browser.get("/admin/flavors/")
+    assert re.search(rf'<tr id="flavor-{flavor.id}">\s*<td>gpu\.small</td>\s*<td>2</td>', page.text)
+    assert "<code>hw:cpu_policy=dedicated</code>" in page.text
+    bad = admin_browser.post("/admin/flavors/create", {"name": "x", "vcpus": "two", "ram": "1", "disk": "1"})
+    assert bad.status_code == 400 and "vCPUs must be a whole number." in bad.text
+    admin_browser.get("/admin/flavors/")
+    assert admin_browser.post(f"/admin/flavors/{flavor.id}/delete").status_code == 303
+    assert admin.compute.find_flavor("gpu.small", is_public=None) is None

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from overcast.dashboard.client import APIError
 from overcast.dashboard.pages.instances import PAGE_SIZE, addresses
 from overcast.dashboard.pages.project import QuotaBar
-from overcast.dashboard.web import Dashboard, SignedIn
+from overcast.dashboard.web import Dashboard, Form, SignedIn
 
 # The last microversion whose hypervisor bodies carry their resources (2.88 leaves them to placement).
 HYPERVISOR_RESOURCES_VERSION = "compute 2.87"
@@ -82,4 +82,64 @@ def router(dashboard: Dashboard) -> APIRouter:
             next_marker=next_marker,
         )
 
+    @pages.get("/flavors/")
+    async def flavors(request: Request) -> Response:
+        signed = admin_only(dashboard, request)
+        found = (await signed.api.get("compute", "/flavors/detail", {"is_public": "None"}))["flavors"]
+        found.sort(key=lambda flavor: (flavor["vcpus"], flavor["ram"], str(flavor["name"])))
+        return dashboard.render(request, "admin_flavors.html", flavors=found, error="")
+
+    @pages.post("/flavors/create")
+    async def create_flavor(request: Request) -> Response:
+        signed = admin_only(dashboard, request)
+        form = await dashboard.form(request, signed)
+        body, extra_specs, projects = flavor_request(form)
+        made = (await signed.api.post("compute", "/flavors", body))["flavor"]
+        if extra_specs:
+            await signed.api.post(
+                "compute", f"/flavors/{made['id']}/os-extra_specs", {"extra_specs": extra_specs}
+            )
+        for project in projects:
+            await signed.api.post(
+                "compute", f"/flavors/{made['id']}/action", {"addTenantAccess": {"tenant": project}}
+            )
+        return dashboard.redirect(request, "/admin/flavors/")
+
+    @pages.post("/flavors/{flavor_id}/delete")
+    async def delete_flavor(request: Request, flavor_id: str) -> Response:
+        signed = admin_only(dashboard, request)
+        await dashboard.form(request, signed)
+        await signed.api.delete("compute", f"/flavors/{flavor_id}")
+        return dashboard.redirect(request, "/admin/flavors/")
+
     return pages
+
+
+def _count(form: Form, name: str, label: str) -> int:
+    text = form.get(name)
+    if not text.isascii() or not text.isdigit():
+        raise APIError(400, f"{label} must be a whole number.")
+    return int(text)
+
+
+def flavor_request(form: Form) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """Nova's flavor create body, its extra specs (`key=value` a line) and the projects a private flavor
+    is given to (one a line)."""
+    public = form.get("public") == "on"
+    flavor = {
+        "name": form.get("name"),
+        "vcpus": _count(form, "vcpus", "vCPUs"),
+        "ram": _count(form, "ram", "RAM"),
+        "disk": _count(form, "disk", "Disk"),
+        "os-flavor-access:is_public": public,
+    }
+    extra_specs: dict[str, str] = {}
+    for line in form.get("extra_specs").splitlines():
+        if not line.strip():
+            continue
+        key, equals, value = line.partition("=")
+        if not equals or not key.strip():
+            raise APIError(400, f"Extra spec line {line.strip()!r} is not key=value.")
+        extra_specs[key.strip()] = value.strip()
+    projects = [] if public else [line.strip() for line in form.get("projects").splitlines() if line.strip()]
+    return {"flavor": flavor}, extra_specs, projects
