@@ -170,8 +170,22 @@ class UsageReader:
 
 def latest_events(session: Session, resource_type: str) -> dict[str, UsageEvent]:
     """The latest event of every resource of one type (what the audit compares with the database)."""
+    last = (
+        select(UsageEvent.resource_id, func.max(UsageEvent.occurred_at).label("at"))
+        .where(UsageEvent.resource_type == resource_type)
+        .group_by(UsageEvent.resource_id)
+        .subquery()
+    )
+    query = select(UsageEvent).join(
+        last,
+        and_(
+            UsageEvent.resource_type == resource_type,
+            UsageEvent.resource_id == last.c.resource_id,
+            UsageEvent.occurred_at == last.c.at,
+        ),
+    )
     latest: dict[str, UsageEvent] = {}
-    for event in session.scalars(select(UsageEvent).where(UsageEvent.resource_type == resource_type)):
+    for event in session.scalars(query):  # several at one instant: the last recorded
         known = latest.get(event.resource_id)
         if known is None or event_order(event) > event_order(known):
             latest[event.resource_id] = event
