@@ -539,7 +539,13 @@ def test_another_projects_private_image_is_a_404(
         browser.close()
 
 
-ADMIN_PAGES = ("/admin/hypervisors/", "/admin/services/", "/admin/instances/", "/admin/flavors/")
+ADMIN_PAGES = (
+    "/admin/hypervisors/",
+    "/admin/services/",
+    "/admin/instances/",
+    "/admin/flavors/",
+    "/admin/quotas/",
+)
 
 
 @pytest.fixture(scope="module")
@@ -777,3 +783,31 @@ def test_an_admin_creates_a_private_flavor_with_extra_specs_and_deletes_it(
     admin_browser.get("/admin/flavors/")
     assert admin_browser.post(f"/admin/flavors/{flavor.id}/delete").status_code == 303
     assert admin.compute.find_flavor("gpu.small", is_public=None) is None
+
+
+def test_an_admin_sets_a_projects_quotas_across_the_services(
+    admin_browser: Browser, admin: Connection, other_user: tuple[str, str]
+) -> None:
+    project = admin.identity.find_project("other-b")
+    assert "other-b</a>" in admin_browser.get("/admin/quotas/").text
+    page = admin_browser.get(f"/admin/quotas/{project.id}")
+    assert re.search(r'<tr id="quota-instances">.*?name="instances" value="10"', page.text, re.S)
+    limits = {
+        "instances": "4",
+        "cores": "8",
+        "ram": "8192",
+        "volumes": "3",
+        "gigabytes": "30",
+        "floatingip": "2",
+        "security_group": "-1",
+    }
+    assert admin_browser.post(f"/admin/quotas/{project.id}", limits).status_code == 303
+    compute = admin.compute.get_quota_set(project.id)
+    assert (compute.instances, compute.cores, compute.ram) == (4, 8, 8192)
+    volume = admin.block_storage.get_quota_set(project.id)
+    assert (volume.volumes, volume.gigabytes) == (3, 30)
+    network = admin.network.get_quota(project.id)
+    assert (network.floating_ips, network.security_groups) == (2, -1)
+    assert 'name="floatingip" value="2"' in admin_browser.get(f"/admin/quotas/{project.id}").text
+    bad = admin_browser.post(f"/admin/quotas/{project.id}", {**limits, "cores": "-5"})
+    assert bad.status_code == 400 and "vCPUs must be a whole number." in bad.text

@@ -5,6 +5,7 @@ first, with a page that says so."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -112,7 +113,90 @@ def router(dashboard: Dashboard) -> APIRouter:
         await signed.api.delete("compute", f"/flavors/{flavor_id}")
         return dashboard.redirect(request, "/admin/flavors/")
 
+    @pages.get("/quotas/")
+    async def quota_projects(request: Request) -> Response:
+        signed = admin_only(dashboard, request)
+        projects = (await signed.api.get("identity", "/projects"))["projects"]
+        projects.sort(key=lambda project: str(project["name"]))
+        return dashboard.render(request, "admin_quota_projects.html", projects=projects)
+
+    @pages.get("/quotas/{project_id}")
+    async def project_quotas(request: Request, project_id: str) -> Response:
+        signed = admin_only(dashboard, request)
+        project, rows = await asyncio.gather(
+            signed.api.get("identity", f"/projects/{project_id}"), quota_rows(signed, project_id)
+        )
+        return dashboard.render(request, "admin_quotas.html", project=project["project"], rows=rows)
+
+    @pages.post("/quotas/{project_id}")
+    async def set_project_quotas(request: Request, project_id: str) -> Response:
+        signed = admin_only(dashboard, request)
+        form = await dashboard.form(request, signed)
+        limits = {row.key: _limit(form, row.key, row.label) for row in QUOTAS}
+        by_service: dict[str, dict[str, int]] = {}
+        for row in QUOTAS:
+            by_service.setdefault(row.service, {})[row.api_name] = limits[row.key]
+        await asyncio.gather(
+            signed.api.put("compute", f"/os-quota-sets/{project_id}", {"quota_set": by_service["compute"]}),
+            signed.api.put("volume", f"/os-quota-sets/{project_id}", {"quota_set": by_service["volume"]}),
+            signed.api.put("network", f"/quotas/{project_id}", {"quota": by_service["network"]}),
+        )
+        return dashboard.redirect(request, f"/admin/quotas/{project_id}")
+
     return pages
+
+
+@dataclass(frozen=True)
+class QuotaRow:
+    key: str  # the form field
+    label: str
+    service: str
+    api_name: str
+    used: int = 0
+    limit: int = -1
+
+
+QUOTAS = (
+    QuotaRow("instances", "Instances", "compute", "instances"),
+    QuotaRow("cores", "vCPUs", "compute", "cores"),
+    QuotaRow("ram", "RAM (MiB)", "compute", "ram"),
+    QuotaRow("volumes", "Volumes", "volume", "volumes"),
+    QuotaRow("gigabytes", "Volume storage (GiB)", "volume", "gigabytes"),
+    QuotaRow("floatingip", "Floating IPs", "network", "floatingip"),
+    QuotaRow("security_group", "Security groups", "network", "security_group"),
+)
+
+
+async def quota_rows(signed: SignedIn, project_id: str) -> list[QuotaRow]:
+    compute, volume, network = await asyncio.gather(
+        signed.api.get("compute", f"/os-quota-sets/{project_id}/detail"),
+        signed.api.get("volume", f"/os-quota-sets/{project_id}", {"usage": "true"}),
+        signed.api.get("network", f"/quotas/{project_id}/details"),
+    )
+    usage = {
+        "compute": {
+            key: (value["in_use"], value["limit"])
+            for key, value in compute["quota_set"].items()
+            if isinstance(value, dict)
+        },
+        "volume": {
+            key: (value["in_use"], value["limit"])
+            for key, value in volume["quota_set"].items()
+            if isinstance(value, dict)
+        },
+        "network": {key: (value["used"], value["limit"]) for key, value in network["quota"].items()},
+    }
+    return [
+        replace(row, used=usage[row.service][row.api_name][0], limit=usage[row.service][row.api_name][1])
+        for row in QUOTAS
+    ]
+
+
+def _limit(form: Form, name: str, label: str) -> int:
+    text = form.get(name)
+    if text == "-1":
+        return -1
+    return _count(form, name, label)
 
 
 def _count(form: Form, name: str, label: str) -> int:
