@@ -2,9 +2,10 @@
 operator's power management) tell Nova about its servers, answered per event as Nova answers.
 
 Each event names a server: one that does not exist is that event's 404, one not on a host yet its 422;
-the rest are accepted (200). The accepted events a host acts on (power-update, volume-extended) are cast
-to the server's host, one message per host (compute/manager/external_events.py); the network events
-and accelerator-request-bound (no Cyborg: no server ever waits for an accelerator) are acknowledged.
+the rest are accepted (200). The accepted events a host acts on (power-update, volume-extended,
+network-vif-deleted) are cast to the server's host, one message per host
+(compute/manager/external_events.py); the other network events and accelerator-request-bound (no
+Cyborg: no server ever waits for an accelerator) are acknowledged.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ ACCEPTED = 200
 NOT_FOUND = 404
 NOT_ON_A_HOST = 422
 # What a compute host does something about; the others are acknowledged here.
-HOST_EVENTS = frozenset({"power-update", "volume-extended"})
+HOST_EVENTS = frozenset({"power-update", "volume-extended", "network-vif-deleted"})
 
 
 @dataclass(frozen=True)

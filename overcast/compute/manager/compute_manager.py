@@ -103,7 +103,7 @@ class ComputeManager(Manager):
         )
         self.move_actions.volumes = self.volume_actions
         self.external_events = ExternalEventActions(
-            self.compute_host, self.RPC_API_VERSION, self.volume_actions
+            self.compute_host, self.RPC_API_VERSION, self.volume_actions, self.ports
         )
         self.additional_endpoints.extend(
             [

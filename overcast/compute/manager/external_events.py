@@ -5,8 +5,10 @@ state its tag names, as Nova's compute manager does: POWER_OFF an ACTIVE server 
 STOPPED, POWER_ON a STOPPED one to ACTIVE, anything else ignored; the hypervisor is then made to agree
 (the VM powered off or on when it is not already), since no periodic task here would correct a VM that
 runs while the database says STOPPED. `volume-extended` (2.51, tag: the volume) tells the guest its disk
-grew (the QEMU driver's QMP block_resize) when the volume is attached to the server. The network events
-need nothing here: addresses are read from the ports at every request and no build waits for a plug.
+grew (the QEMU driver's QMP block_resize) when the volume is attached to the server.
+`network-vif-deleted` (tag: the port, deleted in the network service) unplugs that NIC from the guest
+and unwires it, as Nova's manager detaches it. The other network events need nothing here: addresses
+are read from the ports at every request and no build waits for a plug.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from overcast.compute import block_device_mappings, instances, states
 from overcast.compute.manager.host import ComputeHost, HostEndpoint
+from overcast.compute.manager.server_ports import ServerPorts
 from overcast.compute.manager.volumes import VolumeActions
 from overcast.context import RequestContext
 from overcast.manager import rpc_method
@@ -32,9 +35,12 @@ POWER_UPDATES = {
 
 
 class ExternalEventActions(HostEndpoint):
-    def __init__(self, compute_host: ComputeHost, rpc_api_version: str, volumes: VolumeActions) -> None:
+    def __init__(
+        self, compute_host: ComputeHost, rpc_api_version: str, volumes: VolumeActions, ports: ServerPorts
+    ) -> None:
         super().__init__(compute_host, rpc_api_version)
         self.volumes = volumes
+        self.ports = ports
 
     @rpc_method
     def external_instance_event(self, ctxt: RequestContext, events: list[dict[str, Any]]) -> None:
@@ -45,6 +51,8 @@ class ExternalEventActions(HostEndpoint):
                     self.power_update(ctxt, event["server_uuid"], event["tag"])
                 elif event["name"] == "volume-extended":
                     self.volume_extended(ctxt, event["server_uuid"], event["tag"])
+                elif event["name"] == "network-vif-deleted":
+                    self.vif_deleted(ctxt, event["server_uuid"], event["tag"])
             except Exception:
                 LOG.exception(
                     "[%s] External event %s for %s failed", ctxt.request_id, event, event["server_uuid"]
@@ -87,3 +95,11 @@ class ExternalEventActions(HostEndpoint):
             return
         size = int(self.volumes.volumes.get(RequestContext.admin(), volume_id)["size"])
         self.volumes.extend_volume(ctxt, uuid, volume_id, size)
+
+    def vif_deleted(self, ctxt: RequestContext, uuid: str, port_id: str) -> None:
+        with self.compute_host.event(ctxt, uuid, "compute_detach_interface"):
+            try:
+                self.driver.detach_interface(ctxt, uuid, {"id": port_id})
+            except Exception as exc:  # the guest may never have had it, or lost it already
+                LOG.info("[%s] NIC %s of %s not unplugged: %s", ctxt.request_id, port_id, uuid, exc)
+            self.ports.release(ctxt, uuid, port_id)
