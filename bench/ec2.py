@@ -33,7 +33,6 @@ from boot import IMAGE_ID, LATEST, Bench, percentile, timed
 
 from overcast.compute import states
 from overcast.db.models.compute import Instance
-from overcast.db.models.ec2 import Ec2Id
 from overcast.metadata.ec2_ids import derived_id
 
 TARGET_RATIO = 1.5
@@ -78,8 +77,12 @@ class Ec2Bench:
         started = time.perf_counter()
         response = self.call(body)
         ec2_id = response.text.split("<instanceId>", 1)[1].split("<", 1)[0]
+        # The newest instance is the one launched (the bench launches one at a time).
+        newest = select(Instance.uuid).order_by(Instance.id.desc()).limit(1)
         with self.bench.cloud.db.engine.connect() as connection:
-            instance_uuid = connection.execute(select(Ec2Id.uuid).where(Ec2Id.ec2_id == ec2_id)).scalar_one()
+            instance_uuid = connection.execute(newest).scalar_one()
+        if derived_id("i", instance_uuid) != ec2_id:
+            raise RuntimeError(f"{ec2_id} is not the newest instance")
         query = select(Instance.vm_state).where(Instance.uuid == instance_uuid)
         while True:
             with self.bench.cloud.db.engine.connect() as connection:

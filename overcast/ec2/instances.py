@@ -63,7 +63,12 @@ _NOT_COMPARED = frozenset({"ClientToken", "DryRun"})
 
 # --- reading -------------------------------------------------------------------------------------------
 def _servers(
-    backends: Backends, request: Ec2Request, *, reservation: str | None = None, uuid: str | None = None
+    backends: Backends,
+    request: Ec2Request,
+    *,
+    reservation: str | None = None,
+    uuid: str | None = None,
+    live_only: bool = False,
 ) -> list[Server]:
     """The caller's servers (of one reservation, or one server), oldest first, with those terminated in
     the last hour."""
@@ -72,7 +77,7 @@ def _servers(
         exact["uuid"] = uuid
     found: list[Server] = []
     cutoff = backends.clock() - TERMINATED_VISIBLE_FOR
-    for deleted, since in ((False, None), (True, cutoff)):
+    for deleted, since in ((False, None),) if live_only else ((False, None), (True, cutoff)):
         marker: str | None = None
         while True:
             filters = ServerFilters(deleted=deleted, changes_since=since, exact=exact, marker=marker,
@@ -352,8 +357,11 @@ def _release_token(backends: Backends, request: Ec2Request, token: str, reservat
     backends.db.write(write)
 
 
-def _reservation(backends: Backends, request: Ec2Request, reservation: str, token: str | None) -> Response:
-    servers = _servers(backends, request, reservation=reservation)
+def _reservation(
+    backends: Backends, request: Ec2Request, reservation: str, token: str | None, *, launched: bool = False
+) -> Response:
+    """The reservation's instances (`launched`: just now, so none is terminated yet)."""
+    servers = _servers(backends, request, reservation=reservation, live_only=launched)
     context = view_context(backends, servers)
     body = reservation_view(context.reservation_ids[reservation], request.project_id, servers, context)
     if token:
@@ -407,12 +415,14 @@ def run_instances(backends: Backends, request: Ec2Request) -> Response:
         raise
     if token:
         _release_token(backends, request, token, created.reservation_id)
-    instance_ids = backends.ids.ids_of(ids.INSTANCE, {i.uuid: i.project_id for i in created.servers})
-    set_tags(backends, request.project_id, list(instance_ids.values()), tags)
+    if tags:
+        # A tag names its resource's row: the ids are recorded now rather than when first named.
+        instance_ids = backends.ids.ids_of(ids.INSTANCE, {i.uuid: i.project_id for i in created.servers})
+        set_tags(backends, request.project_id, list(instance_ids.values()), tags)
     if params.boolean("DisableApiTermination"):
         for instance in created.servers:
             backends.compute.actions.lock(request.context, instance.uuid)
-    launched = _reservation(backends, request, created.reservation_id, token)
+    launched = _reservation(backends, request, created.reservation_id, token, launched=True)
     # AWS answers a launch with its instances pending, however far a fast host has got already.
     for item in launched["instancesSet"]:
         item["instanceState"] = state_view(PENDING)

@@ -21,6 +21,17 @@ _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CONSTANTS: dict[tuple[str, int], str] = {}
 
 
+class _Tags(dict[str, tuple[str, str]]):
+    """Each element name's opening and closing tag, made once."""
+
+    def __missing__(self, name: str) -> tuple[str, str]:
+        tags = self[name] = (f"<{name}>", f"</{name}>")
+        return tags
+
+
+_TAGS = _Tags()
+
+
 def aws_time(value: datetime) -> str:
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
@@ -39,19 +50,23 @@ def _element(name: str, value: Any, out: list[str]) -> None:
     if kind is str:
         out.append(f"<{name}>{_escaped(value)}</{name}>")
     elif kind is dict:
-        out.append(f"<{name}>")
+        opening, closing = _TAGS[name]
+        out.append(opening)
         # Most children are strings: rendered here rather than in a call each.
         for key, child in value.items():
             child_kind = type(child)
             if child_kind is str:
-                out.append(f"<{key}>{_escaped(child)}</{key}>")
+                child_open, child_close = _TAGS[key]
+                out += (child_open, _escaped(child), child_close)
             elif child_kind is int:
-                out.append(f"<{key}>{child}</{key}>")
+                child_open, child_close = _TAGS[key]
+                out += (child_open, str(child), child_close)
             elif child_kind is bool:
-                out.append(f"<{key}>{'true' if child else 'false'}</{key}>")
+                child_open, child_close = _TAGS[key]
+                out += (child_open, "true" if child else "false", child_close)
             elif child is not None:
                 _element(key, child, out)
-        out.append(f"</{name}>")
+        out.append(closing)
     elif kind is list or kind is tuple:
         out.append(f"<{name}>")
         for item in value:
