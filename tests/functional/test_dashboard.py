@@ -811,3 +811,14 @@ def test_an_admin_sets_a_projects_quotas_across_the_services(
     assert 'name="floatingip" value="2"' in admin_browser.get(f"/admin/quotas/{project.id}").text
     bad = admin_browser.post(f"/admin/quotas/{project.id}", {**limits, "cores": "-5"})
     assert bad.status_code == 400 and "vCPUs must be a whole number." in bad.text
+
+
+def test_the_overview_charts_the_last_weeks_vcpu_hours(demo_browser: Browser, launched: str) -> None:
+    page = demo_browser.get("/project/")
+    assert page.status_code == 200
+    days = re.findall(r"<tr><td>(\d{4}-\d\d-\d\d)</td><td>([\d.]+)</td></tr>", page.text)
+    assert len(days) == 7 and days == sorted(days)
+    assert page.text.count('<rect x="') == 7
+    # The wizard's server has run today: today's bar is the week's tallest and not empty.
+    today_hours = float(days[-1][1])
+    assert today_hours > 0 and today_hours == max(float(hours) for _, hours in days)

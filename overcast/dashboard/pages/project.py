@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -74,6 +75,40 @@ async def quota_bars(api: ProjectAPI) -> tuple[list[QuotaBar], list[str]]:
     return bars, problems
 
 
+@dataclass(frozen=True)
+class UsageDay:
+    day: date
+    vcpu_hours: float
+    height: int  # of its bar, in the chart's pixels
+
+
+CHART_DAYS = 7
+CHART_HEIGHT = 120
+
+
+async def usage_by_day(api: ProjectAPI, today: date) -> list[UsageDay]:
+    """vCPU-hours of each of the last CHART_DAYS days (today so far included), one usage report a day."""
+    days = [today - timedelta(days=back) for back in range(CHART_DAYS - 1, -1, -1)]
+
+    async def vcpu_hours(day: date) -> float:
+        end = day + timedelta(days=1)
+        query = {
+            "start": f"{day.isoformat()}T00:00:00",
+            "end": f"{end.isoformat()}T00:00:00",
+            "detailed": "0",
+        }
+        usage = (await api.get("compute", f"/os-simple-tenant-usage/{api.login.project_id}", query))[
+            "tenant_usage"
+        ]
+        return float(usage.get("total_vcpus_usage") or 0.0)
+
+    hours = await asyncio.gather(*(vcpu_hours(day) for day in days))
+    top = max(hours) or 1.0
+    return [
+        UsageDay(day, used, round(CHART_HEIGHT * used / top)) for day, used in zip(days, hours, strict=True)
+    ]
+
+
 def router(dashboard: Dashboard) -> APIRouter:
     pages = APIRouter()
 
@@ -85,7 +120,11 @@ def router(dashboard: Dashboard) -> APIRouter:
     @pages.get("/project/")
     async def overview(request: Request) -> Response:
         signed = dashboard.signed_in(request)
-        bars, problems = await quota_bars(signed.api)
-        return dashboard.render(request, "overview.html", bars=bars, problems=problems)
+        (bars, problems), usage = await asyncio.gather(
+            quota_bars(signed.api), usage_by_day(signed.api, dashboard.sessions.clock().date())
+        )
+        return dashboard.render(
+            request, "overview.html", bars=bars, problems=problems, usage=usage, chart_height=CHART_HEIGHT
+        )
 
     return pages
