@@ -1,9 +1,10 @@
 """EC2-style ids (`i-…`, `ami-…`) of the objects the metadata service's EC2 paths name.
 
-The seam for the EC2 API (#18): there, every object gets a stable id of a prefix and 17 hex digits,
-mapped to its UUID in one table. Until that table exists `DerivedEc2Ids` computes the same shape from
-the UUID (the first 17 hex digits of its SHA-256), so a guest sees one id for its lifetime; #18 can seed
-its table with these values, then hand the metadata service its own `Ec2Ids` in `api/assembly.py`.
+Every object has a stable id of a prefix and 17 hex digits: the first 17 hex digits of its UUID's SHA-256
+(`derived_id`). The EC2 API's id table (`overcast/ec2/ids.py`'s `IdTable`, which `api/assembly.py` gives the
+metadata service) keeps these ids beside their UUIDs; migration 0035 seeded it with them, so a guest sees
+one id for its lifetime. `DerivedEc2Ids` computes them without the table (the metadata service's default
+when built alone, as tests do).
 """
 
 from __future__ import annotations
