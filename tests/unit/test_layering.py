@@ -360,7 +360,8 @@ SESSION_NAMES = frozenset({"Session", "sessionmaker", "scoped_session"})
 
 def routers_touching_the_database(graph: Graph) -> list[Import]:
     """Routers (`api/openstack/**`, `api/ec2/**`) open no session (`.reader()`, `.writer()`, `db.write()`, a
-    SQLAlchemy Session) and import no `db.engine`; a found session is reported as an Import of `overcast.db.engine`."""
+    SQLAlchemy Session) and import no `db.engine`; a found session is reported as an Import of
+    `overcast.db.engine`."""
     found = []
     for module in graph.values():
         if not (within(module.name, "overcast.api.openstack") or within(module.name, "overcast.api.ec2")):
