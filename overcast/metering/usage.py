@@ -8,13 +8,16 @@ changes the periods it falls in and nothing has to be rewritten.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from itertools import groupby
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy import ColumnElement, String, and_, func, select, true, type_coerce
 from sqlalchemy.orm import Session
 
 from overcast.db.engine import Database
@@ -67,7 +70,51 @@ class BilledState:
         )  # fmt: skip
 
 
-def state_of(event: UsageEvent) -> BilledState:
+class EventRow(NamedTuple):
+    """What periods need of a usage event, read as plain rows (loading ORM objects costs more than SQLite)."""
+
+    id: int
+    project_id: str
+    resource_type: str
+    resource_id: str
+    occurred_at: datetime
+    metric: str | None
+    quantity: str
+    attributes: Mapping[str, str]
+
+
+EVENT_COLUMNS = (
+    UsageEvent.id, UsageEvent.project_id, UsageEvent.resource_type, UsageEvent.resource_id,
+    UsageEvent.occurred_at, UsageEvent.metric, UsageEvent.quantity,
+    # As its JSON text: thousands of events share a few attribute sets, decoded once each.
+    type_coerce(UsageEvent.attributes, String),
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def _attributes(text: str | None) -> Mapping[str, str]:
+    decoded = json.loads(text) if text else {}
+    # Shared by every event of that text: read it, never change it (UsageSlice.attributes is a Mapping).
+    return {str(key): str(value) for key, value in decoded.items()}
+
+
+def _event_row(row: Any) -> EventRow:
+    event_id, project_id, resource_type, resource_id, occurred_at, metric, quantity, attributes = row
+    return EventRow(
+        event_id,
+        project_id,
+        resource_type,
+        resource_id,
+        occurred_at,
+        metric,
+        quantity,
+        _attributes(attributes),
+    )
+
+
+def state_of(event: UsageEvent | EventRow) -> BilledState:
+    if isinstance(event, EventRow):
+        return BilledState(event.occurred_at, event.metric, Decimal(event.quantity), event.attributes)
     attributes = {str(key): str(value) for key, value in (event.attributes or {}).items()}
     return BilledState(event.occurred_at, event.metric, Decimal(event.quantity), attributes)
 
@@ -95,7 +142,7 @@ def periods(
         yield since, end, current
 
 
-def event_order(event: UsageEvent) -> tuple[datetime, int]:
+def event_order(event: UsageEvent | EventRow) -> tuple[datetime, int]:
     # Events of one instant keep the order they were recorded in.
     return event.occurred_at, event.id
 
@@ -139,7 +186,7 @@ class UsageReader:
 
     def _in_force_at(
         self, session: Session, start: datetime, project_ids: Collection[str] | None
-    ) -> list[UsageEvent]:
+    ) -> list[EventRow]:
         """Each resource's events at its last instant before `start` (the state it enters the window in)."""
         last = (
             select(
@@ -149,7 +196,7 @@ class UsageReader:
             .group_by(UsageEvent.resource_type, UsageEvent.resource_id)
             .subquery()
         )
-        query = select(UsageEvent).join(
+        query = select(*EVENT_COLUMNS).join(
             last,
             and_(
                 UsageEvent.resource_type == last.c.resource_type,
@@ -157,15 +204,15 @@ class UsageReader:
                 UsageEvent.occurred_at == last.c.at,
             ),
         )
-        return list(session.scalars(query))
+        return [_event_row(row) for row in session.execute(query)]
 
     def _within(
         self, session: Session, start: datetime, end: datetime, project_ids: Collection[str] | None
-    ) -> list[UsageEvent]:
-        query = select(UsageEvent).where(
+    ) -> list[EventRow]:
+        query = select(*EVENT_COLUMNS).where(
             UsageEvent.occurred_at >= start, UsageEvent.occurred_at < end, self._of_projects(project_ids)
         )
-        return list(session.scalars(query))
+        return [_event_row(row) for row in session.execute(query)]
 
 
 def latest_events(session: Session, resource_type: str) -> dict[str, UsageEvent]:
