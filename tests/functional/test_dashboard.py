@@ -822,3 +822,23 @@ def test_the_overview_charts_the_last_weeks_vcpu_hours(demo_browser: Browser, la
     # The wizard's server has run today: today's bar is the week's tallest and not empty.
     today_hours = float(days[-1][1])
     assert today_hours > 0 and today_hours == max(float(hours) for _, hours in days)
+
+
+def test_an_admin_sees_aggregates_zones_projects_users_and_role_assignments(
+    admin_browser: Browser, admin: Connection, other_user: tuple[str, str]
+) -> None:
+    aggregate = admin.compute.create_aggregate(name="fast-disks", availability_zone="zone-b")
+    admin.compute.add_host_to_aggregate(aggregate, "compute-2")
+    try:
+        page = admin_browser.get("/admin/aggregates/")
+        assert page.status_code == 200
+        assert re.search(r"<td>fast-disks</td>\s*<td>zone-b</td>\s*<td>compute-2</td>", page.text)
+        assert "zone-b (available): compute-2" in page.text
+    finally:
+        admin.compute.remove_host_from_aggregate(aggregate, "compute-2")
+        admin.compute.delete_aggregate(aggregate)
+    page = admin_browser.get("/admin/identity/")
+    assert page.status_code == 200
+    for name in ("demo", "other-a", "other-b"):
+        assert f">{name}</li>" in page.text
+    assert re.search(r"<td>user other</td>\s*<td>member</td>\s*<td>project other-b</td>", page.text)

@@ -113,6 +113,41 @@ def router(dashboard: Dashboard) -> APIRouter:
         await signed.api.delete("compute", f"/flavors/{flavor_id}")
         return dashboard.redirect(request, "/admin/flavors/")
 
+    @pages.get("/aggregates/")
+    async def aggregates(request: Request) -> Response:
+        signed = admin_only(dashboard, request)
+        found, zones = await asyncio.gather(
+            signed.api.get("compute", "/os-aggregates"),
+            signed.api.get("compute", "/os-availability-zone/detail"),
+        )
+        return dashboard.render(
+            request,
+            "admin_aggregates.html",
+            aggregates=found["aggregates"],
+            zones=zones["availabilityZoneInfo"],
+        )
+
+    @pages.get("/identity/")
+    async def identity(request: Request) -> Response:
+        """Projects, users, groups and who holds which role where (Keystone's role assignments)."""
+        signed = admin_only(dashboard, request)
+        projects, users, groups, roles, assignments = await asyncio.gather(
+            signed.api.get("identity", "/projects"),
+            signed.api.get("identity", "/users"),
+            signed.api.get("identity", "/groups"),
+            signed.api.get("identity", "/roles"),
+            signed.api.get("identity", "/role_assignments", {"include_names": "true"}),
+        )
+        return dashboard.render(
+            request,
+            "admin_identity.html",
+            projects=projects["projects"],
+            users=users["users"],
+            groups=groups["groups"],
+            roles=roles["roles"],
+            assignments=assignments["role_assignments"],
+        )
+
     @pages.get("/quotas/")
     async def quota_projects(request: Request) -> Response:
         signed = admin_only(dashboard, request)
