@@ -15,6 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from openstack.connection import Connection
 from openstack.exceptions import HttpException
+from sqlalchemy import select
 
 import overcast.db.base
 from overcast import servicegroup
@@ -22,6 +23,7 @@ from overcast.billing.manager import BillingManager, compute_stopper
 from overcast.billing.rpcapi import BillingServiceAPI
 from overcast.billing.settings import BillingSettings
 from overcast.context import RequestContext
+from overcast.db.models.metering import UsageEvent
 from overcast.metering.manager import MeteringManager
 from overcast.scheduler.core import FRESH_ENOUGH
 from overcast.service import Service
@@ -126,6 +128,15 @@ def test_budget_alerts_mail_once_and_a_server_past_the_credit_limit_is_stopped_a
         admin.compute.create_server(name="paid", image_id=IMAGE_ID, flavor_id=TINY, networks="none"),
         status="ACTIVE", failures=["ERROR"], interval=INTERVAL, wait=WAIT_SECONDS,
     )  # fmt: skip
+
+    def metered() -> bool:
+        with cloud.cloud.db.reader() as session:
+            return (
+                session.scalar(select(UsageEvent.id).where(UsageEvent.resource_id == server.id)) is not None
+            )
+
+    # The compute host's notification carries the clock of when it is sent: move it only after.
+    wait_until(metered, 10, what="the server's creation metered")
 
     def check() -> dict[str, Any]:
         return service.check_now(RequestContext.admin())
