@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import kombu
 import pytest
@@ -70,24 +71,30 @@ class MeteringProcess:
         self.process.stdout.close()
 
 
-def publish_lives(bus_url: str, topic: str) -> None:
+def schedule() -> list[tuple[datetime, int, str, str]]:
+    return sorted((T0 + timedelta(seconds=server + offset), server, event, state)
+                  for server in range(SERVERS) for offset, event, state in LIFE)  # fmt: skip
+
+
+def publish_lives(bus_url: str, topic: str, parts: list[list[Any]], go_on: list[threading.Event]) -> None:
+    """Publishes `parts` one after the other, each after its event is set (the first at once)."""
     transport = get_transport(bus_url)
     now = [T0]
     notifier = Notifier(transport, "compute.rabbit-test", topics=(topic,), clock=lambda: now[0])
     ctxt = RequestContext.admin()
-    schedule = sorted((T0 + timedelta(seconds=server + offset), server, event, state)
-                      for server in range(SERVERS) for offset, event, state in LIFE)  # fmt: skip
     try:
-        for at, server, event, state in schedule:
-            now[0] = at
-            payload = {
-                "instance_id": f"server-{server:04d}", "tenant_id": "project-1", "state": state,
-                "flavor": {"flavorid": "1", "name": "m1.tiny", "vcpus": 1, "memory_mb": 512},
-            }  # fmt: skip
-            notifier.info(ctxt, f"compute.instance.{event}", payload)
-            if event == "create.end":  # the same publication sent twice: two message ids
+        for part, ready in zip(parts, [None, *go_on], strict=True):
+            if ready is not None:
+                assert ready.wait(120)
+            for at, server, event, state in part:
+                now[0] = at
+                payload = {
+                    "instance_id": f"server-{server:04d}", "tenant_id": "project-1", "state": state,
+                    "flavor": {"flavorid": "1", "name": "m1.tiny", "vcpus": 1, "memory_mb": 512},
+                }  # fmt: skip
                 notifier.info(ctxt, f"compute.instance.{event}", payload)
-            time.sleep(0.003)  # a stream lasting seconds, so the service is stopped and killed inside it
+                if event == "create.end":  # the same publication sent twice: two message ids
+                    notifier.info(ctxt, f"compute.instance.{event}", payload)
     finally:
         transport.close()
 
@@ -100,16 +107,21 @@ def recorded(db: Database) -> int:
 def test_restarts_and_kills_mid_stream_lose_and_double_count_nothing(
     rabbitmq_url: str, topic: str, db_url: str, db: Database
 ) -> None:
-    expected_events = SERVERS * len(LIFE)
+    events = schedule()
+    expected_events = len(events)
+    part = len(events) // 3
+    parts = [events[:part], events[part : 2 * part], events[2 * part :]]
+    restarted, killed = threading.Event(), threading.Event()
     first = MeteringProcess(db_url, rabbitmq_url, topic)  # its pool queue exists before anything is sent
-    publisher = threading.Thread(target=publish_lives, args=(rabbitmq_url, topic))
+    publisher = threading.Thread(target=publish_lives, args=(rabbitmq_url, topic, parts, [restarted, killed]))
     publisher.start()
-    wait_until(lambda: recorded(db) >= expected_events // 5, 60, what="a fifth of the events")
-    first.end(signal.SIGTERM)  # a restart
+    wait_until(lambda: recorded(db) >= part // 2, 60, what="some events")
+    first.end(signal.SIGTERM)  # a restart, with some of the first part still queued
     second = MeteringProcess(db_url, rabbitmq_url, topic)
-    wait_until(lambda: recorded(db) >= expected_events // 2, 60, what="half the events")
+    restarted.set()
+    wait_until(lambda: recorded(db) >= part + part // 2, 60, what="half the second part")
     second.end(signal.SIGKILL)  # mid-stream: some messages committed but not acknowledged
-    assert publisher.is_alive(), "the stream ended before the kill: slow the publisher down"
+    killed.set()
     publisher.join(120)
     third = MeteringProcess(db_url, rabbitmq_url, topic)
     try:
