@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -357,6 +358,16 @@ def test_two_months_of_servers_are_invoiced_to_the_cent_and_a_closed_month_never
     assert february["total"] == "1.58"
     admin_billing.call("POST", f"/invoices/{february['id']}/action", {"issue": {}})
     assert summary(invoice_of(admin_billing, account["id"], JANUARY)) == sorted(january_lines)
+
+    # /metrics: what issued invoices billed per metric (January's and February's, adjustments included).
+    scraped = httpx.get(f"{cloud.base_url}/metrics", timeout=30).text
+    revenue = {
+        metric: float(value)
+        for metric, value in re.findall(
+            r'overcast_billing_rated_revenue_total\{currency="EUR",metric="([^"]+)"\} (\S+)', scraped
+        )
+    }
+    assert revenue == {"instance.running": 5.40, "instance.stopped": 3.06, "instance.shelved": 0.02}
 
     # A member sees their own account's invoices and balance, and may not issue one.
     mine = demo_billing.call("GET", "/invoices")["invoices"]
