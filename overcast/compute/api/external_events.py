@@ -83,3 +83,8 @@ class ExternalEventAPI:
         for host, host_events in by_host.items():
             self.compute_rpc.external_instance_event(ctxt, host, host_events)
         return outcomes
+
+    def port_deleted(self, ctxt: RequestContext, server_uuid: str, port_id: str) -> None:
+        """The network service deleted a port bound to the server: what Neutron's nova notifier posts."""
+        event = Event("network-vif-deleted", server_uuid, "completed", port_id)
+        self.accept(RequestContext.admin(ctxt.request_id), [event])

@@ -471,7 +471,7 @@ class ServerAPI:
         for port_id in port_ids:
             try:
                 if port_id in created:
-                    self.network.ports.delete(admin, port_id)
+                    self.network.ports.delete(admin, port_id, tell_compute=False)
                 else:
                     unbound = {"device_id": "", "device_owner": "", "binding:host_id": ""}
                     self.network.ports.update(admin, port_id, unbound)

@@ -173,7 +173,7 @@ class ServerPorts:
             created = port_id in (instance_extra.system_metadata(session, uuid).get(CREATED_PORT_IDS) or [])
         try:
             if created:
-                self.network.ports.delete(admin, port_id)
+                self.network.ports.delete(admin, port_id, tell_compute=False)
             else:
                 unbound = {"device_id": "", "device_owner": "", "binding:host_id": ""}
                 self.network.ports.update(admin, port_id, unbound)

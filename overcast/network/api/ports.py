@@ -22,6 +22,7 @@ from overcast.network import policies
 from overcast.network.api import access, allocations, ipam, queries, records, tags
 from overcast.network.api.agent_notices import AgentNotices
 from overcast.network.api.allocations import FixedIPRequest
+from overcast.network.api.compute_notices import ComputeNotices
 from overcast.network.api.errors import (
     AddressPairAndPortSecurityRequired,
     InvalidInput,
@@ -123,6 +124,7 @@ class Ports:
         notices: AgentNotices | None = None,
     ) -> None:
         self.notices = notices or AgentNotices()
+        self.compute = ComputeNotices()
         self.db = db
         self.settings = settings
         self.quotas = quotas
@@ -330,8 +332,14 @@ class Ports:
                 "Port Security must be enabled in order to have allowed address pairs on a port."
             )
 
-    def delete(self, ctxt: RequestContext, port_id: str, *, revision: int | None = None) -> None:
+    def delete(
+        self, ctxt: RequestContext, port_id: str, *, revision: int | None = None, tell_compute: bool = True
+    ) -> None:
+        """`tell_compute=False` is compute's own delete of a port it has already taken off its server."""
+        server_uuid = ""
+
         def write(session: Session) -> tuple[str, builtins.list[str]]:
+            nonlocal server_uuid
             port = access.get_port(session, ctxt, port_id)
             check_revision(port, revision)
             network = access.lock_network(session, port.network_id)
@@ -344,6 +352,8 @@ class Ports:
                     f"{port.device_owner}."
                 )
             groups = self._groups_of(session, port.id)
+            if port.device_owner.startswith("compute:") and port.device_id:
+                server_uuid = port.device_id
             disassociate_port(session, port.id)
             allocations.release(session, port.id)
             session.execute(delete(PortSecurityGroup).where(PortSecurityGroup.port_id == port.id))
@@ -356,3 +366,5 @@ class Ports:
         network_id, groups = self.db.write(write)
         self.notices.groups_changed(ctxt, groups)
         self.notices.networks_changed(ctxt, [network_id])
+        if server_uuid and tell_compute:
+            self.compute.port_deleted(ctxt, server_uuid, port_id)
