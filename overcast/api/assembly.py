@@ -58,6 +58,8 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     compute_service = ComputeService(
         cloud, images, network=network_api, volumes=volume_api, admission=billing_api.admission
     )
+    # A server's port deleted in the network service leaves its guest (Neutron's nova notifier).
+    network_api.ports.compute.connect(compute_service.external_events.port_deleted)
     admin_services = AdminServices(cloud, compute_service.quotas)
     compute.install(app, compute_service, admin_services)
     image.install(app, images)
