@@ -30,10 +30,20 @@ for arg in $(/bin/busybox cat /proc/cmdline); do
     case "$arg" in root=*) root="${arg#root=}" ;; esac
 done
 # By label: a server booted from a volume sees its config drive first (vda), the boot volume after it.
+# A rescued server has two disks with the label (the rescue image first, its own root after it), and
+# findfs may answer either: take the first disk's, read from the ext4 superblock (label at byte 1144).
+first_labelled() {
+    for device in /dev/vd[a-z]*[0-9] /dev/sd[a-z]*[0-9]; do
+        [ -b "$device" ] || continue
+        label=$(/bin/busybox dd if="$device" bs=1 skip=1144 count=16 2>/dev/null | /bin/busybox tr -d '\000')
+        [ "$label" = "$1" ] && echo "$device" && return 0
+    done
+    return 1
+}
 wanted=$root
 tries=0
 while [ "${wanted#LABEL=}" != "$wanted" ] && [ "$tries" -lt 200 ]; do
-    root=$(/bin/busybox findfs "$wanted" 2>/dev/null) && break
+    root=$(first_labelled "${wanted#LABEL=}") && break
     root=$wanted
     /bin/busybox usleep 20000
     tries=$((tries + 1))

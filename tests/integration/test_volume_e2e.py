@@ -177,6 +177,22 @@ def test_a_server_booted_from_a_volume_keeps_what_it_wrote_across_stop_and_start
     assert _once_up(cloud, started, "sha256sum /root/kept") == written
 
 
+def test_a_volume_backed_server_is_rescued_with_its_volume_as_the_second_disk(
+    cloud: InProcessCloud, conn: Connection, second: Any, boot_volume: Any
+) -> None:
+    # Stable rescue (2.87): the rescue image boots as the first disk, the root volume is there to repair.
+    cloud.openstack("--os-compute-api-version", "2.87", "server", "rescue", "--image", DEFAULT_IMAGE_NAME,
+                    second.name)  # fmt: skip
+    rescued = wait_status(conn, second, "RESCUE")
+    mounts = _once_up(cloud, rescued, "cat /proc/mounts")
+    volume_disk = device_of(cloud, rescued, boot_volume.id)
+    assert volume_disk and "/dev/vda2 / " in mounts and f"/dev/{volume_disk}" not in mounts, mounts
+    cloud.openstack("server", "unrescue", second.name)
+    started = wait_status(conn, second, "ACTIVE")
+    mounts = _once_up(cloud, started, "cat /proc/mounts")
+    assert f"/dev/{device_of(cloud, started, boot_volume.id)}2 / " in mounts, "/ not on the boot volume again"
+
+
 def _once_up(cloud: InProcessCloud, server: Any, command: str) -> str:
     """`command`'s output once the rebooting guest answers (SSH to a guest still booting hangs)."""
 
