@@ -51,16 +51,26 @@ LIFE = [(0, "create.end", "active"), (100, "power_off.end", "stopped"), (150, "p
 def topic(rabbitmq_url: str) -> Iterator[str]:
     name = f"metering-test-{os.urandom(6).hex()}"
     yield name
+    for process in MeteringProcess.started:  # what a failed test left running
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
+    MeteringProcess.started.clear()
     with kombu.Connection(kombu_url(rabbitmq_url)) as connection:
         connection.channel().queue_delete(f"{name}.{name}-pool")
 
 
 class MeteringProcess:
+    started: list[subprocess.Popen[str]] = []
+
     def __init__(self, db_url: str, bus_url: str, topic: str) -> None:
         command = [sys.executable, "-m", "tests.integration.test_metering_rabbit", db_url, bus_url, topic]
         self.process = subprocess.Popen(
             [*command, f"{topic}-pool"], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
         )
+        MeteringProcess.started.append(self.process)
         assert self.process.stdout is not None
         assert self.process.stdout.readline().strip() == "ready"
 
