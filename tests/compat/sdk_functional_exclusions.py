@@ -7,10 +7,6 @@ Keys are paths under the sdist's `openstack/tests/functional/`: a whole file, or
 from __future__ import annotations
 
 _NOT_SERVED = "is not served by Overcast's {} API (404)"
-_GATEWAY_WITHOUT_SUBNET = (
-    "gives a router a gateway on an external network without a subnet: Neutron makes the gateway port "
-    "with no address, Overcast answers 400 'No subnet on external network ... to take an address'"
-)
 
 EXCLUDED: dict[str, str] = {
     # compute
@@ -46,6 +42,4 @@ EXCLUDED: dict[str, str] = {
         "wants routers to show ha: false when the cloud lists no l3-ha extension; Overcast's routers have no "
         "ha attribute (there is no HA router mode)"
     ),
-    "cloud/test_network.py::TestRouter::test_create_router_basic": _GATEWAY_WITHOUT_SUBNET,
-    "cloud/test_network.py::TestRouter::test_create_router_project": _GATEWAY_WITHOUT_SUBNET,
 }

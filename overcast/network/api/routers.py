@@ -185,13 +185,11 @@ class Routers:
         requests = (
             [FixedIPRequest.parse(entry) for entry in fixed] if isinstance(fixed, list) and fixed else None
         )
+        # As Neutron: on an external network without a subnet the gateway port holds no address (its
+        # data plane then has no external leg: no SNAT, no default route).
         port = allocations.service_port(
             session, network.id, "", GATEWAY_OWNER, router.id, requests, self.settings.base_mac, self.rng
         )
-        if not allocations.held_by(session, port.id):
-            raise BadRequest(
-                f"Bad router request: No subnet on external network {network.id} to take an address."
-            )
         router.gateway_port_id = port.id
         router.enable_snat = gateway.get("enable_snat", True)
 

@@ -222,3 +222,19 @@ def test_a_router_served_here_comes_with_its_legs_networks_and_floating_ips(
     )
     # A wire's slice leaves routers to the full sync.
     assert state_of(db, "host-a", [network_id]).routers == ()
+
+
+def test_a_gateway_without_an_address_gives_the_router_no_external_leg(api: NetworkAPI, db: Database) -> None:
+    bare = api.networks.create(ADMIN, {"name": "bare-public", "router:external": True})
+    network_id, _, router_id = routed_network(api, bare["id"])
+    bound_port(api, network_id, "host-a")
+    with db.writer() as session:
+        session.execute(
+            update(PortRow).where(PortRow.device_id == router_id).values(binding_host_id="host-a")
+        )
+
+    (router,) = state_of(db, "host-a").routers
+
+    # Nothing to SNAT to nor route through: the router joins its interfaces only.
+    assert router.gateway is None and router.floating_ips == ()
+    assert [interface.network_id for interface in router.interfaces] == [network_id]

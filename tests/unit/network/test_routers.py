@@ -138,6 +138,7 @@ def test_a_route_may_go_through_the_gateway_subnet(api: NetworkAPI, public: str)
             ADMIN, router["id"], {"routes": [{"destination": "198.51.100.0/24", "nexthop": "192.0.2.1"}]}
         )
 
+
 def test_floating_ips(api: NetworkAPI, public: str) -> None:
     router, network_id, subnet_id = router_with_interface(api, public)
     port = api.ports.create(ALICE, {"network_id": network_id})
@@ -178,3 +179,20 @@ def test_floating_ips(api: NetworkAPI, public: str) -> None:
     assert [
         p for p in api.ports.list(ADMIN, ListQuery(filters={"device_owner": ["network:floatingip"]}))
     ] == []
+
+
+def test_a_gateway_on_an_external_network_without_a_subnet_holds_no_address(api: NetworkAPI) -> None:
+    bare = api.networks.create(ADMIN, {"name": "bare-public", "router:external": True})
+    router = api.routers.create(ALICE, {"name": "edge", "external_gateway_info": {"network_id": bare["id"]}})
+    gateway = router["external_gateway_info"]
+    assert (gateway["network_id"], gateway["external_fixed_ips"], gateway["enable_snat"]) == (
+        bare["id"],
+        [],
+        True,
+    )
+    (port,) = api.ports.list(ADMIN, ListQuery(filters={"device_id": [router["id"]]}))
+    assert (port["device_owner"], port["fixed_ips"]) == ("network:router_gateway", [])
+    cleared = api.routers.update(ALICE, router["id"], {"external_gateway_info": None})
+    assert cleared["external_gateway_info"] is None
+    assert api.ports.list(ADMIN, ListQuery(filters={"device_id": [router["id"]]})) == []
+    api.networks.delete(ADMIN, bare["id"])
