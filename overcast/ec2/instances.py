@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from overcast.compute.api.servers import ServerCreate, ServerFilters
 from overcast.context import RequestContext
 from overcast.db.models.compute import Flavor, Instance
 from overcast.db.models.ec2 import Ec2ClientToken
-from overcast.db.models.network import Network, Subnet
+from overcast.db.models.network import Network, SecurityGroup, Subnet
 from overcast.ec2 import ids
 from overcast.ec2.actions import Action
 from overcast.ec2.backends import Backends, Ec2Request, Response
@@ -272,6 +272,21 @@ def _shared_network(backends: Backends, network_id: str) -> bool:
         return bool(network is not None and network.shared)
 
 
+def _known_group_names(backends: Backends, request: Ec2Request, names: list[str]) -> list[str]:
+    """SecurityGroup.N: the caller's groups by name (AWS's InvalidGroup.NotFound for one it has not)."""
+    if not names:
+        return []
+    with backends.db.reader() as session:
+        query = select(SecurityGroup.name).where(
+            SecurityGroup.project_id == request.project_id, SecurityGroup.name.in_(names)
+        )
+        known = set(session.scalars(query))
+    for name in names:
+        if name not in known:
+            raise Ec2Error("InvalidGroup.NotFound", f"The security group '{name}' does not exist")
+    return names
+
+
 def _block_devices(backends: Backends, request: Ec2Request, image_uuid: str) -> tuple[dict[str, Any], ...]:
     """BlockDeviceMapping.N as Nova's block_device_mapping_v2: the root device's EBS size boots from a
     volume of that size, other EBS entries are new (or snapshot) volumes, ephemeralN local disks."""
@@ -388,7 +403,7 @@ def run_instances(backends: Backends, request: Ec2Request) -> Response:
             "InvalidParameterCombination",
             "Launch an image registered with its kernel and ramdisk (RegisterImage's KernelId, RamdiskId).",
         )
-    groups = [*params.strings("SecurityGroup")]
+    groups = _known_group_names(backends, request, params.strings("SecurityGroup"))
     for group_id in params.strings("SecurityGroupId"):
         groups.append(backends.resolve(request.context, [group_id], (ids.SECURITY_GROUP,))[group_id].uuid)
     tags = tag_specifications(params, "instance")
@@ -400,6 +415,10 @@ def run_instances(backends: Backends, request: Ec2Request) -> Response:
         if earlier is not None:
             return _reservation(backends, request, earlier, token)
     zone = params.struct("Placement").get("AvailabilityZone") or None
+    if zone is not None and zone not in {
+        z.name for z in backends.admin.hosts.availability_zones(with_hosts=False)
+    }:
+        raise Ec2Error("InvalidParameterValue", f"Invalid availability zone: [{zone}]")
     try:
         created = backends.compute.servers.create(request.context, ServerCreate(
             name=tags.get("Name") or "ec2-instance", image_ref=image_uuid, flavor_ref=flavor_id,

@@ -238,3 +238,35 @@ def test_a_server_made_through_openstack_is_an_instance_with_a_stable_id(ec2: An
     again = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
     assert again["Tags"] == [{"Key": "from", "Value": "nova"}] and again["InstanceType"] == "m1.tiny"
     ec2.terminate_instances(InstanceIds=[instance_id])
+
+
+def test_run_instances_placement_groups_protection_and_user_data(ec2: Any) -> None:
+    made = ec2.run_instances(
+        ImageId=AMI, MinCount=1, MaxCount=1, InstanceType="m1.tiny", Placement={"AvailabilityZone": "nova"},
+        SecurityGroups=["default"], DisableApiTermination=True,
+    )  # fmt: skip
+    instance_id = made["Instances"][0]["InstanceId"]
+    assert made["Instances"][0]["Placement"]["AvailabilityZone"] == "nova"
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+    with pytest.raises(ClientError) as error:
+        ec2.terminate_instances(InstanceIds=[instance_id])
+    assert _code(error) == ("OperationNotPermitted", 400)
+    # The protection is Nova's lock, which also holds a member's stop (AWS would let it stop).
+    with pytest.raises(ClientError) as error:
+        ec2.stop_instances(InstanceIds=[instance_id])
+    assert _code(error) == ("IncorrectInstanceState", 400)
+    ec2.modify_instance_attribute(InstanceId=instance_id, DisableApiTermination={"Value": False})
+    ec2.stop_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+    ec2.modify_instance_attribute(InstanceId=instance_id, UserData={"Value": b"#cloud-config\n"})
+    user_data = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")["UserData"]
+    assert base64.b64decode(user_data["Value"]) == b"#cloud-config\n"
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    for bad, code in (({"Placement": {"AvailabilityZone": "elsewhere"}}, "InvalidParameterValue"),
+                      ({"SecurityGroups": ["no-such-group"]}, "InvalidGroup.NotFound"),
+                      ({"InstanceType": "m9.huge"}, "InvalidParameterValue")):  # fmt: skip
+        with pytest.raises(ClientError) as error:
+            ec2.run_instances(
+                **{"ImageId": AMI, "MinCount": 1, "MaxCount": 1, "InstanceType": "m1.tiny", **bad}
+            )
+        assert _code(error)[0] == code, bad

@@ -18,7 +18,9 @@ def ec2_credentials(cloud: InProcessCloud, user: str) -> tuple[str, str]:
     """A new (access, secret) pair of the bootstrap `admin` or `demo` user in its own project."""
     token = project_token(cloud, user)
     headers = {"X-Auth-Token": token}
-    me = httpx.get(f"{cloud.base_url}/identity/v3/auth/tokens", headers={**headers, "X-Subject-Token": token})
+    me = httpx.get(
+        f"{cloud.base_url}/identity/v3/auth/tokens", headers={**headers, "X-Subject-Token": token}, timeout=30
+    )
     assert me.status_code == 200, me.text
     body = me.json()["token"]
     made = httpx.post(
