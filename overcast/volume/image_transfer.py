@@ -51,10 +51,18 @@ def inspect(path: Path) -> tuple[str, int]:
 
 
 def copy_image_to_volume(
-    images: ImageAPI, ctxt: RequestContext, image_id: str, driver: VolumeDriver, volume_id: str, scratch: Path
+    images: ImageAPI,
+    ctxt: RequestContext,
+    image_id: str,
+    driver: VolumeDriver,
+    volume_id: str,
+    scratch: Path,
+    *,
+    target_is_zero: bool = True,
 ) -> dict[str, str]:
-    """Write image `image_id` onto the (all-zero) volume; returns the image's properties that become
-    the volume's image metadata (Cinder's volume_image_metadata)."""
+    """Write image `image_id` onto the volume (all zeros unless `target_is_zero` is False: a reimage,
+    whose old data the image's zeros must overwrite); returns the image's properties that become the
+    volume's image metadata (Cinder's volume_image_metadata)."""
     scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
     with tempfile.TemporaryDirectory(dir=scratch) as work:
         fetched = Path(work) / "image"
@@ -69,16 +77,19 @@ def copy_image_to_volume(
         target = driver.local_path(volume_id)
         if disk_format != "raw" and target is not None:
             # Straight onto the volume's file, whose zeros need no writing.
-            _qemu_img(
-                "convert", "-n", "--target-is-zero", "-f", disk_format, "-O", "raw", str(fetched), str(target)
-            )
+            zeros = ["--target-is-zero"] if target_is_zero else []
+            _qemu_img("convert", "-n", *zeros, "-f", disk_format, "-O", "raw", str(fetched), str(target))
         else:
             raw = fetched
             if disk_format != "raw":
                 raw = Path(work) / "raw"
                 _qemu_img("convert", "-f", disk_format, "-O", "raw", str(fetched), str(raw))
             with raw.open("rb") as source:
-                driver.write_volume_from(volume_id, source)
+                if target_is_zero:
+                    driver.write_volume_from(volume_id, source)
+                else:
+                    with driver.open_volume(volume_id, writable=True) as volume:
+                        copy_stream(source, volume)
     image = record.image
     metadata = {"image_id": image.id, "image_name": image.name or "", "checksum": image.checksum or ""}
     metadata.update(

@@ -361,6 +361,27 @@ class VolumeManager(Manager):
             self.compute.extend_volume(ctxt, host, instance_uuid, volume_id, new_size)
 
     @rpc_method
+    def reimage_volume(self, ctxt: RequestContext, volume_id: str, image_id: str) -> None:
+        """os-reimage (3.68): the image written over the volume, which keeps its size, type and id."""
+        volume = self._volume(volume_id)
+        if volume is None or volume.status != states.DOWNLOADING:
+            LOG.warning("not reimaging volume %s: it is %s", volume_id, volume and volume.status)
+            return
+        back_to = states.RESERVED if volume.previous_status == states.RESERVED else states.AVAILABLE
+        try:
+            metadata = image_transfer.copy_image_to_volume(
+                self.images, ctxt, image_id, self.driver, volume_id, self.scratch, target_is_zero=False
+            )
+        except Exception as exc:
+            LOG.exception("reimaging volume %s with image %s failed", volume_id, image_id)
+            self._finish(volume_id, {states.DOWNLOADING}, states.ERROR, fail_reason=_reason(exc))
+            return
+        self._finish(
+            volume_id, {states.DOWNLOADING}, back_to,
+            bootable=True, image_id=image_id, image_metadata=metadata, fail_reason=None,
+        )  # fmt: skip
+
+    @rpc_method
     def copy_volume_to_image(self, ctxt: RequestContext, volume_id: str, image_id: str) -> None:
         volume = self._volume(volume_id)
         if volume is None or volume.status != states.UPLOADING:

@@ -255,6 +255,8 @@ SNAPSHOT_DELETE = "volume:delete_snapshot"
 SNAPSHOT_FORCE_DELETE = "volume_extension:snapshot_admin_actions:force_delete"
 SNAPSHOT_RESET_STATUS = "volume_extension:snapshot_admin_actions:reset_status"
 REVERT = "volume:revert_to_snapshot"
+REIMAGE = "volume:reimage"
+REIMAGE_RESERVED = "volume:reimage_reserved"
 BACKUP_CREATE = "backup:create"
 BACKUP_GET = "backup:get"
 BACKUP_GET_ALL = "backup:get_all"
@@ -314,6 +316,15 @@ RULES = (
     documented(SNAPSHOT_RESET_STATUS, ADMIN, "Reset a snapshot's status.", ("POST", f"{SNAPSHOT}/action")),
     documented(
         REVERT, OWNER_MEMBER, "Revert a volume to its latest snapshot (3.40).", ("POST", VOLUME_ACTION)
+    ),
+    documented(
+        REIMAGE, OWNER_MEMBER, "Write an image over a volume (os-reimage, 3.68).", ("POST", VOLUME_ACTION)
+    ),
+    documented(
+        REIMAGE_RESERVED,
+        OWNER_MEMBER,
+        "Reimage a reserved volume (a server's rebuild).",
+        ("POST", VOLUME_ACTION),
     ),
     documented(BACKUP_CREATE, OWNER_MEMBER, "Back up a volume.", ("POST", BACKUPS)),
     documented(BACKUP_GET, OWNER_READER, "Show a backup.", ("GET", BACKUP)),

@@ -68,6 +68,11 @@ class VolumeHostAPI(ServiceRPCAPI):
         client = self.client.prepare(host=host, timeout=timeout)
         client.call(ctxt, "extend_volume", volume_id=volume_id, new_size=new_size)
 
+    def reimage_volume(self, ctxt: RequestContext, host: str, volume_id: str, image_id: str) -> None:
+        """Write the image over the volume's data (cast): `downloading` → `reserved` if it was, else
+        `available`; `error` if the image cannot be written."""
+        self._cast(ctxt, host, "reimage_volume", volume_id=volume_id, image_id=image_id)
+
     def copy_volume_to_image(self, ctxt: RequestContext, host: str, volume_id: str, image_id: str) -> None:
         """Upload the volume's bytes into the (queued) image (cast): `uploading` → its previous status."""
         self._cast(ctxt, host, "copy_volume_to_image", volume_id=volume_id, image_id=image_id)

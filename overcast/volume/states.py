@@ -116,6 +116,10 @@ ACTIONS: Final[dict[str, Transition]] = {
     "transfer": _t({AVAILABLE}, AWAITING_TRANSFER),
     "accept_transfer": _t({AWAITING_TRANSFER}, AVAILABLE),
     "revert_to_snapshot": _t({AVAILABLE}, REVERTING, AVAILABLE),
+    # 3.68 os-reimage: an image written over the volume; `reserved` (compute rebuilding its server) only
+    # when asked for. Done: back to `reserved`, else `available`.
+    "reimage": _t({AVAILABLE, ERROR}, DOWNLOADING),
+    "reimage_reserved": _t({AVAILABLE, ERROR, RESERVED}, DOWNLOADING),
 }
 
 # A transitional status a volume service left behind when it died mid-operation → where the volume goes

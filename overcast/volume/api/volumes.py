@@ -528,6 +528,36 @@ class Volumes:
         if host is not None and self.hosts is not None:
             self.hosts.extend_volume(ctxt, host, volume_id, size)
 
+    def reimage(self, ctxt: RequestContext, volume_id: str, image_id: Any, *, reimage_reserved: Any) -> None:
+        """os-reimage (3.68): write an image over the volume's data. `reimage_reserved` also takes a volume
+        compute has reserved for a server it rebuilds."""
+        if not isinstance(image_id, str) or not image_id:
+            raise BadRequest("Invalid input for field/attribute image_id: it must be a non-empty string.")
+        reserved_ok = strict_bool(reimage_reserved, "reimage_reserved")
+        action = "reimage_reserved" if reserved_ok else "reimage"
+
+        def write(session: Session) -> str | None:
+            volume = access.get_volume(session, ctxt, volume_id)
+            rule = policies.REIMAGE_RESERVED if reserved_ok else policies.REIMAGE
+            policy.enforce(ctxt, rule, {"project_id": volume.project_id})
+            image = registry.get_visible(session, ctxt, image_id)
+            if image.status != "active":
+                raise BadRequest("Invalid image identifier or unable to access requested image.")
+            needed = max(image.min_disk, -(-(image.virtual_size or image.size or 0) // GiB))
+            if needed > volume.size:
+                raise BadRequest(
+                    f"Invalid input received: Image {image.id} needs {needed} GB, more than the volume's "
+                    f"size {volume.size} GB."
+                )
+            if not states.start(session, volume.id, action):
+                wanted = "'available', 'error' or 'reserved'" if reserved_ok else "'available' or 'error'"
+                raise invalid_volume(f"Volume status must be {wanted} to reimage, currently {volume.status}.")
+            return volume.host
+
+        host = self.db.write(write)
+        if host is not None and self.hosts is not None:
+            self.hosts.reimage_volume(ctxt, host, volume_id, image_id)
+
     def reset_status(self, ctxt: RequestContext, volume_id: str, body: Mapping[str, Any]) -> None:
         """os-reset_status (admin): set status, attach_status and migration_status without checks."""
         status = body.get("status")

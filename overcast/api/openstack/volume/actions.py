@@ -103,6 +103,17 @@ def _upload_image(
     }
 
 
+def _reimage(request: Request, ctxt: RequestContext, api: VolumeAPI, volume_id: str, value: Any) -> None:
+    if common.version(request) < versions.REIMAGE:
+        raise BadRequest("There is no such action: os-reimage")
+    arguments = _arguments(value, "os-reimage")
+    if "image_id" not in arguments:
+        raise BadRequest("Invalid input for field/attribute os-reimage. 'image_id' is a required property")
+    api.volumes.reimage(
+        ctxt, volume_id, arguments["image_id"], reimage_reserved=arguments.get("reimage_reserved", False)
+    )
+
+
 def _reserve(request: Request, ctxt: RequestContext, api: VolumeAPI, volume_id: str, value: Any) -> None:
     api.legacy.reserve(ctxt, volume_id)
 
@@ -157,6 +168,7 @@ ACTIONS: dict[str, tuple[Handler, int]] = {
     "os-set_image_metadata": (_set_image_metadata, 200),
     "os-unset_image_metadata": (_unset_image_metadata, 200),
     "os-volume_upload_image": (_upload_image, 202),
+    "os-reimage": (_reimage, 202),
     "os-reserve": (_reserve, 202),
     "os-unreserve": (_unreserve, 202),
     "os-initialize_connection": (_initialize, 200),

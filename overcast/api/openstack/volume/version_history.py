@@ -55,6 +55,7 @@ BACKUP_USER_ID = APIVersion(3, 56)
 TRANSFER_DETAILS = APIVersion(3, 57)
 ENCRYPTION_KEY_ID = APIVersion(3, 64)
 SNAPSHOT_IN_USE = APIVersion(3, 66)
+REIMAGE = APIVersion(3, 68)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ HISTORY: tuple[Change, ...] = (
     _c(65, "implemented", "consumes_quota in the volume view.", VIEWS),
     _c(66, "implemented", "Snapshots of in-use volumes without force (force=false refused).", SNAPSHOTS),
     _c(67, "no-op", "URLs without project_id: accepted at every version, as Cinder does."),
-    _c(68, "absent", "os-reimage."),
+    _c(68, "implemented", "os-reimage: an image written over an available, error or (reimage_reserved) "
+       "reserved volume.", ACTIONS),
     _c(69, "no-op", "shared_targets may be null: ours is always false."),
     _c(70, "no-op", "Encrypted volume transfers: no volume is encrypted here."),
     _c(71, "absent", "os-extend_volume_completion (only for drivers that extend asynchronously)."),
