@@ -201,8 +201,9 @@ HISTORY: tuple[Change, ...] = (
     _row(
         36,
         "implemented",
-        "network quotas and limits removed; the image, os-networks and security-group proxies 404",
-        _S + "quota_sets.py, limits.py, images.py, security_groups.py",
+        "network quotas and limits removed; the image, os-networks, os-floating-ip-pools and "
+        "security-group proxies 404",
+        _S + "quota_sets.py, limits.py, images.py, networks_proxy.py, security_groups.py",
     ),
     _row(
         37,
