@@ -237,9 +237,15 @@ def test_the_list_polls_while_a_server_changes_and_stops_when_it_settles(
     assert rows.text.lstrip().startswith('<tbody id="instance-rows"')
     assert f'<tr id="server-{launched}" data-status="SHUTOFF">' in rows.text
     assert "Start" in rows.text and "Shut off" not in rows.text
+    # The row menu's one form: the button pressed names the action.
+    assert f'<form method="post" action="/dashboard/project/instances/{launched}/act">' in rows.text
+    assert '<button type="submit" name="action" value="start">Start</button>' in rows.text
     demo_browser.get("/project/instances/")
-    demo_browser.post(f"/project/instances/{launched}/action/start")
+    started = demo_browser.post(f"/project/instances/{launched}/act", {"action": "start", "back": ""})
+    assert started.status_code == 303 and started.headers["location"] == "/dashboard/project/instances/"
     wait_until(lambda: demo.compute.get_server(launched).status == "ACTIVE", timeout=30)
+    demo_browser.get("/project/instances/")
+    assert demo_browser.post(f"/project/instances/{launched}/act", {"action": "explode"}).status_code == 404
 
 
 def test_an_action_without_the_csrf_token_is_refused_and_not_done(

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from overcast.dashboard.client import APIError, ProjectAPI
-from overcast.dashboard.web import Dashboard, Form
+from overcast.dashboard.web import Dashboard, Form, SignedIn
 
 PAGE_SIZE = 20
 # Statuses a server leaves by itself: while one is shown, the list asks for fresh rows every few seconds.
@@ -296,10 +296,20 @@ def router(dashboard: Dashboard) -> APIRouter:
             request, "instance_action.html", server=server, action=action, choices=choices
         )
 
+    @pages.post("/{server_id}/act")
+    async def act_from_menu(request: Request, server_id: str) -> Response:
+        """The row menu's form: the button pressed names the action."""
+        signed = dashboard.signed_in(request)
+        form = await dashboard.form(request, signed)
+        return await perform(request, signed, server_id, form.get("action"), form)
+
     @pages.post("/{server_id}/action/{name}")
     async def act(request: Request, server_id: str, name: str) -> Response:
         signed = dashboard.signed_in(request)
         form = await dashboard.form(request, signed)
+        return await perform(request, signed, server_id, name, form)
+
+    async def perform(request: Request, signed: SignedIn, server_id: str, name: str, form: Form) -> Response:
         action = ACTIONS.get(name)
         if action is None:
             raise APIError(404, f"There is no instance action {name!r}.")
