@@ -218,3 +218,17 @@ def test_router_and_floating_ip_with_the_cli(cloud: InProcessCloud) -> None:
     cloud.openstack("port", "delete", "vm-port")
     cloud.openstack("network", "delete", "private")
     cloud.openstack("network", "delete", "public", user="overcast-admin")
+
+
+def test_a_router_gateway_on_an_external_network_without_a_subnet(cloud: InProcessCloud) -> None:
+    bare = cloud.openstack("network", "create", "--external", "bare-ext", "-f", "json", user="overcast-admin")
+    router = cloud.openstack("router", "create", "--external-gateway", "bare-ext", "edge", "-f", "json")
+    gateway = router["external_gateway_info"]
+    assert (gateway["network_id"], gateway["external_fixed_ips"]) == (bare["id"], [])
+    (port,) = cloud.openstack(
+        "port", "list", "--device-owner", "network:router_gateway", "--network", "bare-ext", "-f", "json",
+        user="overcast-admin",
+    )  # fmt: skip
+    assert port["Fixed IP Addresses"] == []
+    cloud.openstack("router", "delete", "edge")
+    cloud.openstack("network", "delete", "bare-ext", user="overcast-admin")
