@@ -8,6 +8,8 @@ and bills the difference as an adjustment line naming the period.
 
 from __future__ import annotations
 
+import gc
+import threading
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -16,6 +18,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from overcast import errors
@@ -136,6 +139,37 @@ def _adjustment(template: rating.Line, quantity: Decimal, amount: Decimal, label
     )
 
 
+class CollectorPause:
+    """Holds the cyclic garbage collector off while an invoice is made; overlapping holders share the pause.
+
+    A month of 10,000 servers makes a few hundred thousand short-lived objects (slices, lines, rows), and
+    every full collection they trigger walks the whole heap: ~2 s of a ~6 s invoice on the loaded machine.
+    They form no cycles, so reference counting frees them all; the collector resumes (if it was on) when
+    the last holder leaves.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._resume = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._holders == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._holders += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders == 0 and self._resume:
+                gc.enable()
+
+
+COLLECTOR_PAUSE = CollectorPause()
+
+
 @dataclass
 class Invoicer:
     """Generates and moves the invoices of one cloud's billing accounts."""
@@ -148,6 +182,10 @@ class Invoicer:
 
     def generate(self, account_id: str, period_start: datetime) -> Invoice:
         """The account's invoice of the period: made or re-rated as a draft, or the issued one untouched."""
+        with COLLECTOR_PAUSE:
+            return self._generate(account_id, period_start)
+
+    def _generate(self, account_id: str, period_start: datetime) -> Invoice:
         start = periods.checked_start(self.period_kind, period_start)
         end = periods.period_end(self.period_kind, start)
         with self.db.reader() as session:
@@ -210,8 +248,7 @@ class Invoicer:
         session.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id))
         rows = [_line_row(invoice.id, position, dated) for position, dated in enumerate(lines, start=1)]
         if rows:
-            # One Core executemany, not the ORM's bulk path: a month of 10,000 servers is 40,000 lines.
-            session.connection().execute(insert(InvoiceLine), rows)
+            _insert_lines(session.connection(), rows)
         total = sum((dated.line.amount for dated in lines), Decimal(0))
         invoice.total = text(total)
         session.flush()
@@ -291,6 +328,48 @@ def _line_row(invoice_id: str, position: int, dated: DatedLine) -> dict[str, Any
         "end": line.end,
         "price_list_id": line.price_list_id,
     }
+
+
+def _insert_lines(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """One executemany handed to the driver as it is.
+
+    A month of 10,000 servers is ~40,000 lines, and SQLAlchemy's building of every row's parameters
+    (and converting its three timestamps) cost more than the driver's insert itself. The timestamps take
+    a few distinct values (the period's bounds, a price change), so each distinct value goes through its
+    column type's own bind conversion once.
+    """
+    dialect = connection.dialect
+    columns = list(rows[0])
+    compiled = insert(InvoiceLine).compile(dialect=dialect, column_keys=columns)
+    names = list(compiled.positiontup or ()) if compiled.positional else columns
+    if sorted(names) != sorted(columns) or sorted(compiled.binds) != sorted(columns):
+        connection.execute(insert(InvoiceLine), list(rows))  # bind names not the columns': the plain way
+        return
+    table = InvoiceLine.__table__
+    converters = {
+        name: _memoized(processor)
+        for name in names
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    }
+    values = [
+        {name: converters[name](row[name]) if name in converters else row[name] for name in names}
+        for row in rows
+    ]
+    parameters: list[Any] = (
+        [tuple(row[name] for name in names) for row in values] if compiled.positional else values
+    )
+    connection.exec_driver_sql(compiled.string, parameters)
+
+
+def _memoized(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    converted: dict[Any, Any] = {}
+
+    def once(value: Any) -> Any:
+        if value not in converted:
+            converted[value] = convert(value)
+        return converted[value]
+
+    return once
 
 
 def _stored_quantity(quantity: Decimal) -> Decimal:

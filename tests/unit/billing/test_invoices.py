@@ -3,6 +3,7 @@ the state machine's compare-and-swap, numbering, balances, the credit limit and 
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
@@ -114,6 +115,48 @@ def test_a_draft_is_re_rated_until_issued_then_never_changes(billing: Billing) -
     billing.usage.run("s3", MARCH + timedelta(days=4), 7)  # a late event for the closed month
     assert billing.invoicer.generate(billing.account_id, MARCH).total == "1.50"
     assert lines(billing, draft.id) == [("usage", "10", "1.00"), ("usage", "5", "0.50")]
+
+
+def test_stored_lines_keep_their_times_and_values_as_rated(billing: Billing) -> None:
+    billing.usage.run("s1", MARCH + timedelta(hours=1, seconds=7), 10)
+    billing.usage.run("s2", MARCH + timedelta(days=3), 5)
+    billing.clock.now = APRIL + timedelta(hours=1)
+    draft = billing.invoicer.generate(billing.account_id, MARCH)
+    with billing.db.reader() as session:
+        stored = [
+            (line.position, line.resource_id, line.period_start, line.start, line.end, line.unit_price)
+            for line in invoices.lines_of(session, draft.id)
+        ]
+    assert stored == [
+        (
+            1,
+            "s1",
+            MARCH,
+            MARCH + timedelta(hours=1, seconds=7),
+            MARCH + timedelta(hours=11, seconds=7),
+            "0.10",
+        ),
+        (2, "s2", MARCH, MARCH + timedelta(days=3), MARCH + timedelta(days=3, hours=5), "0.10"),
+    ]
+    assert all(time is not None and time.tzinfo == UTC for _, _, *times, _ in stored for time in times)
+
+
+def test_the_collector_pause_is_shared_by_overlapping_holders_and_restores_the_collector() -> None:
+    pause = invoices.CollectorPause()
+    assert gc.isenabled()
+    pause.__enter__()
+    pause.__enter__()
+    pause.__exit__(None, None, None)
+    assert not gc.isenabled()  # one holder still inside
+    pause.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with pause:
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
 
 
 def test_late_usage_of_an_issued_month_is_an_adjustment_on_the_next_invoice_once(billing: Billing) -> None:
