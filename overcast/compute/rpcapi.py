@@ -213,11 +213,18 @@ class ComputeAPI(ServiceRPCAPI):
 
     # --- rebuild, snapshot, shelve ----------------------------------------------------------------
     def rebuild_instance(
-        self, ctxt: RequestContext, host: str, instance_uuid: str, admin_password: str, done_vm_state: str
+        self,
+        ctxt: RequestContext,
+        host: str,
+        instance_uuid: str,
+        admin_password: str,
+        done_vm_state: str,
+        reimage_image_id: str | None = None,
     ) -> None:
+        """`reimage_image_id`: a volume-backed server (2.93) whose root volume is reimaged with it."""
         self._cast(
             ctxt, host, "rebuild_instance", instance_uuid=instance_uuid, admin_password=admin_password,
-            done_vm_state=done_vm_state,
+            done_vm_state=done_vm_state, reimage_image_id=reimage_image_id,
         )  # fmt: skip
 
     def backup_instance(

@@ -21,6 +21,7 @@ from overcast.volume.drivers.fake import FakeVolumeDriver
 from overcast.volume.manager import VolumeManager
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 from tests.support.waiting import wait_until
+from tests.unit.volume.driver_contract import read_at, write_at
 
 WAIT: dict[str, Any] = {"interval": 0.1, "wait": 30}
 COMPUTE_HOST = "compute-1"
@@ -301,11 +302,23 @@ def test_boot_from_an_existing_volume_with_a_blank_data_volume(
     assert sorted(volumes.compute.volume_ids(server.id)) == sorted([boot_volume.id, str(data.volume_id)])
     shown = demo.compute.get(f"/servers/{server.id}", microversion="2.79").json()["server"]
     assert shown["image"] == ""  # Nova's image of a volume-backed server
-    # Rebuild (2.93's reimage) of a volume-backed server is not built: a 400 at every version. Its rescue
-    # (2.87) needs an image, and this root volume was not made from one (test_volume_backed_rescue.py).
-    for action in ({"rescue": None}, {"rebuild": {"imageRef": small_image}}):
-        refused = demo.compute.post(f"/servers/{server.id}/action", json=action, microversion="2.100")
+    # Its rescue (2.87) needs an image, and this root volume was not made from one
+    # (test_volume_backed_rescue.py). Rebuild is a 400 before 2.93.
+    rescue, rebuild = {"rescue": None}, {"rebuild": {"imageRef": small_image}}
+    for action, version in ((rescue, "2.100"), (rebuild, "2.92")):
+        refused = demo.compute.post(f"/servers/{server.id}/action", json=action, microversion=version)
         assert refused.status_code == 400 and "volume-backed" in refused.text, refused.text
+    # From 2.93 the root volume is reimaged (os-reimage) and the server boots from it again.
+    write_at(volumes.volume_driver, boot_volume.id, 65536, b"USERDATA")
+    rebuilt = demo.compute.post(f"/servers/{server.id}/action", json=rebuild, microversion="2.93")
+    assert rebuilt.status_code == 202, rebuilt.text
+    wait_until(lambda: demo.compute.get_server(server.id).status == "ACTIVE", what="the server rebuilt")
+    assert read_at(volumes.volume_driver, boot_volume.id, 65536, 8) == b"OVERCAST"
+    wait_volume(demo, boot_volume, "in-use")
+    [root_again] = [one for one in volumes.mappings(server.id) if one.boot_index == 0]
+    assert root_again.volume_id == boot_volume.id and root_again.connection_info is not None
+    assert boot_volume.id in volumes.compute.volume_ids(server.id)
+    assert demo.compute.get(f"/servers/{server.id}", microversion="2.93").json()["server"]["image"] == ""
     assert {v["id"]: v["delete_on_termination"] for v in shown["os-extended-volumes:volumes_attached"]} == {
         boot_volume.id: False, data.volume_id: True,
     }  # fmt: skip

@@ -186,17 +186,20 @@ class ServerActionAPI(ActionAPI):
         access_ip_v4: str | None = None,
         access_ip_v6: str | None = None,
         optional: dict[str, Any] | None = None,
+        volume_backed_ok: bool = False,
     ) -> str:
         """`optional` holds what the request named of description, key_name, user_data, hostname and
-        trusted_image_certificates (null clears)."""
+        trusted_image_certificates (null clears). `volume_backed_ok` (2.93): a volume-backed server is
+        rebuilt by reimaging its root volume (its image_ref stays empty: it still boots from the volume)."""
         password = admin_password or generate_password()
         named = dict(optional or {})
         if named.get("user_data") is not None:
             check_user_data(str(named["user_data"]))
 
+        reimaged: list[str] = []
+
         def prepare(session: Session, instance: Instance, transition: states.Transition) -> dict[str, Any]:
-            if not instance.image_ref:
-                # Reimaging a root volume (2.93) needs the volume service's reimage: not built here.
+            if not instance.image_ref and not volume_backed_ok:
                 raise errors.BadRequest(f"Cannot rebuild a volume-backed instance {uuid}.")
             image = visible_image(session, ctxt, image_ref)
             if instance.memory_mb < image.min_ram:
@@ -204,6 +207,9 @@ class ServerActionAPI(ActionAPI):
             if instance.root_gb and instance.root_gb < image.min_disk:
                 raise errors.BadRequest("Flavor's disk is too small for requested image.")
             values: dict[str, Any] = {"image_ref": image.id}
+            if not instance.image_ref:
+                reimaged.append(image.id)
+                values = {}
             if name is not None:
                 values["display_name"] = name
             if metadata is not None:
@@ -234,8 +240,9 @@ class ServerActionAPI(ActionAPI):
 
         started = self._start(ctxt, uuid, "rebuild", ia.REBUILD, prepare=prepare)
         self.compute_rpc.rebuild_instance(
-            ctxt, started.host, uuid, password, started.transition.done_vm_state
-        )
+            ctxt, started.host, uuid, password, started.transition.done_vm_state,
+            reimage_image_id=reimaged[0] if reimaged else None,
+        )  # fmt: skip
         return password
 
     # --- images -----------------------------------------------------------------------------------

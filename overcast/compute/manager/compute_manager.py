@@ -102,6 +102,7 @@ class ComputeManager(Manager):
             self.compute_host, self.RPC_API_VERSION, VolumeAPI(cloud, volume_hosts)
         )
         self.move_actions.volumes = self.volume_actions
+        self.image_actions.volumes = self.volume_actions
         self.external_events = ExternalEventActions(
             self.compute_host, self.RPC_API_VERSION, self.volume_actions, self.ports
         )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from overcast.compute import instance_extra, states
 from overcast.compute.manager.host import CLEAN_SHUTDOWN_TIMEOUT, HostEndpoint
+from overcast.compute.manager.volumes import VolumeActions
 from overcast.compute.snapshot_images import delete_snapshot_image, rotate_backups
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
@@ -31,17 +32,30 @@ def _nothing() -> None:
 class ImageActions(HostEndpoint):
     """The compute service's actions that make or use images of a server: an additional RPC endpoint."""
 
+    # The host's volume side (the manager sets it): a volume-backed rebuild (2.93) reimages the root volume.
+    volumes: VolumeActions | None = None
+
     # --- rebuild ----------------------------------------------------------------------------------
     @rpc_method
     def rebuild_instance(
-        self, ctxt: RequestContext, instance_uuid: str, admin_password: str, done_vm_state: str
+        self,
+        ctxt: RequestContext,
+        instance_uuid: str,
+        admin_password: str,
+        done_vm_state: str,
+        reimage_image_id: str | None = None,
     ) -> None:
         def work(instance: Instance) -> dict[str, Any]:
             shared = self.compute_host
             shared.advance(instance_uuid, states.REBUILDING, states.REBUILD_BLOCK_DEVICE_MAPPING)
             self.driver.destroy(ctxt, instance_uuid)
+            volumes = self.volumes
+            if reimage_image_id is not None and volumes is not None:
+                volumes.reimage_boot_volume(ctxt, instance_uuid, reimage_image_id)
             shared.advance(instance_uuid, states.REBUILD_BLOCK_DEVICE_MAPPING, states.REBUILD_SPAWNING)
             self.driver.spawn(ctxt, shared.prepared(ctxt, shared.spec(instance)), admin_password)
+            if reimage_image_id is not None and volumes is not None:
+                volumes.complete_boot_volumes(ctxt, instance_uuid)
             if done_vm_state == states.STOPPED:
                 self.driver.power_off(ctxt, instance_uuid, CLEAN_SHUTDOWN_TIMEOUT)
             return {"launched_at": utcnow()}

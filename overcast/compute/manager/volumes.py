@@ -128,6 +128,30 @@ class VolumeActions(HostEndpoint):
                               ctxt, mapping.attachment_id)  # fmt: skip
                 self._update_mapping(mapping.uuid, attachment_id=None, connection_info=None)
 
+    def reimage_boot_volume(self, ctxt: RequestContext, uuid: str, image_id: str) -> None:
+        """A volume-backed server's rebuild (2.93), its VM gone: the root volume's attachment becomes a
+        reserved one, its volume host writes the image over it (os-reimage with reimage_reserved, as Nova
+        asks Cinder), and the new attachment is connected here for the spawn that follows."""
+        with self.cloud.db.reader() as session:
+            mappings = block_device_mappings.of_instance(session, uuid)
+        root = next((one for one in mappings if one.boot_index == 0 and one.volume_id), None)
+        if root is None:
+            raise BootVolumeFailed(f"Instance {uuid} has no root volume to reimage.")
+        volume_id = str(root.volume_id)
+        if root.attachment_id:
+            self.volumes.attachment_delete(ctxt, root.attachment_id)
+        attachment_id = str(self.volumes.attachment_create(ctxt, volume_id, uuid)["id"])
+        self._update_mapping(root.uuid, attachment_id=attachment_id, connection_info=None)
+        self.volumes.volumes.reimage(ctxt, volume_id, image_id, reimage_reserved=True)
+        deadline = time.monotonic() + self.boot_volume_timeout
+        while (status := self.volumes.get(ctxt, volume_id)["status"]) != "reserved":
+            if status != "downloading" or time.monotonic() >= deadline:
+                raise BootVolumeFailed(f"Volume {volume_id} was not reimaged with {image_id}: {status}.")
+            time.sleep(self.boot_volume_poll)
+        wanted = {**self.connector, "mountpoint": root.device_name}
+        info = self.volumes.attachment_update(ctxt, attachment_id, wanted)
+        self._update_mapping(root.uuid, connection_info=info)
+
     def _create_boot_volume(self, ctxt: RequestContext, uuid: str, mapping: BlockDeviceMapping) -> str:
         volume = self.volumes.create(
             ctxt, mapping.volume_size, name=f"{uuid}-{mapping.device_name or 'volume'}".replace("/dev/", ""),

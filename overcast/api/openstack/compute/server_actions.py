@@ -92,7 +92,7 @@ def _rebuild(req: ComputeRequest, uuid: str, value: Any) -> Response:
     password = req.service.actions.rebuild(
         req.context, uuid, body.imageRef, name=body.name, admin_password=body.adminPass,
         metadata=body.metadata, access_ip_v4=body.accessIPv4, access_ip_v6=body.accessIPv6,
-        optional=optional,
+        optional=optional, volume_backed_ok=req.version >= v.REBUILD_VOLUME_BACKED,
     )  # fmt: skip
     server = req.service.servers.get(req.context, uuid)
     view = req.servers_view.detail(

@@ -355,8 +355,9 @@ HISTORY: tuple[Change, ...] = (
          "with a null availability_zone", _S + "server_actions.py, compute/actions_lifecycle.py, "
          "conductor/moves.py"),
     _row(92, "implemented", "key pairs are imported only: public_key required", _S + "keypairs.py"),
-    _row(93, "partial", "rebuild of a volume-backed server: 400 at every version (its root volume cannot "
-         "be reimaged yet)", "compute/actions_lifecycle.py"),
+    _row(93, "implemented", "rebuild of a volume-backed server: its root volume reimaged (Block Storage "
+         "os-reimage, reimage_reserved) and reattached; 400 before 2.93",
+         "compute/actions_lifecycle.py, compute/manager/images.py, compute/manager/volumes.py"),
     _row(94, "implemented", "hostnames may be FQDNs (up to 255 characters)", _S + "schemas.py"),
     _row(95, "absent", "evacuate leaves the server STOPPED (no evacuate action)"),
     _row(96, "implemented", "pinned_availability_zone in server bodies", _S + "views.py"),
