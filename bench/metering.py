@@ -1,6 +1,10 @@
 """Metering ingest: usage events recorded per second from notifications, beside a bare insert loop.
 
-    .venv/bin/python bench/metering.py [--events 20000] [--rounds 3]
+    .venv/bin/python bench/metering.py [--events 20000] [--instances 10000] [--rounds 3]
+
+One table: the ingest rows against the bare insert loop, then the rating rows of `bench/rating.py` (a month of
+10,000 instances, from usage events to an invoice; issue #17 wants under 5 s) against one Decimal product
+per slice.
 
 The listener path is the metering service's own: each notification body (JSON as the Notifier publishes
 it) goes through `NotificationListener.handle` (decode, context) into `UsageRecorder` (translate, then
@@ -28,6 +32,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import rating as rating_bench  # bench/rating.py: this script's directory is on sys.path
 
 from overcast.bus import NotificationListener, get_transport
 from overcast.bus.transports.inproc import InprocTransport
@@ -159,6 +165,7 @@ def main() -> int:
     )
     parser.add_argument("--events", type=int, default=20_000, help="notifications per run")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--instances", type=int, default=10_000, help="instances in the rated month")
     args = parser.parse_args()
     bodies = notification_bodies(args.events)
     rows = rows_of(bodies)
@@ -188,24 +195,32 @@ def main() -> int:
         )
         assert batched_rows == len(rows)
 
+    rated = rating_bench.measure(args.instances, args.rounds)
+
     per_second = len(rows) / service_s
-    print(f"{len(bodies)} notifications ({len(rows)} usage events; .start ones record nothing), "
+    print(f"{len(bodies)} notifications ({len(rows)} usage events; .start ones record nothing), a month of "
+          f"{rated.instances:,} instances ({rated.slices:,} usage slices, {rated.lines:,} invoice lines); "
           f"SQLite, median of {args.rounds}")  # fmt: skip
-    print(f"{'path':<48} {'seconds':>8} {'per second':>11} {'vs floor':>9}")
-    print(f"{'bare insert loop, one row per transaction':<48} {floor_s:>8.2f} {floor_rows / floor_s:>11,.0f} "
-          f"{'1.00x':>9}")  # fmt: skip
-    print(f"{'listener: notifications -> usage events':<48} {ingest_s:>8.2f} {len(rows) / ingest_s:>11,.0f} "
-          f"{ingest_s / floor_s:>8.2f}x")  # fmt: skip
-    print(f"{'listener, every notification redelivered':<48} {again_s:>8.2f} {len(bodies) / again_s:>11,.0f} "
-          f"{again_s / floor_s:>8.2f}x")  # fmt: skip
-    service_row = f"metering service: {CONSUMERS} consumers, group commit"
-    print(f"{service_row:<48} {service_s:>8.2f} {len(rows) / service_s:>11,.0f} {service_s / floor_s:>8.2f}x")
-    print(f"{'batched: 100 notifications per transaction':<48} {batched_s:>8.2f} "
-          f"{len(rows) / batched_s:>11,.0f} {batched_s / floor_s:>8.2f}x")  # fmt: skip
+    print(f"{'ingest: path':<52} {'seconds':>8} {'per second':>11} {'vs floor':>9}")
+    ingest_rows = [
+        ("floor: bare insert loop, one row per transaction", floor_s, floor_rows),
+        ("listener: notifications -> usage events", ingest_s, len(rows)),
+        ("listener, every notification redelivered", again_s, len(bodies)),
+        (f"metering service: {CONSUMERS} consumers, group commit", service_s, len(rows)),
+        ("batched: 100 notifications per transaction", batched_s, len(rows)),
+    ]
+    for label, seconds, count in ingest_rows:
+        print(f"{label:<52} {seconds:>8.2f} {count / seconds:>11,.0f} {seconds / floor_s:>8.2f}x")
+    print(f"{'rating: stage':<52} {'seconds':>8} {'slices/s':>11} {'vs floor':>9}")
+    for label, seconds in rated.rows():
+        print(
+            f"{label:<52} {seconds:>8.2f} {rated.slices / seconds:>11,.0f} {seconds / rated.floor_s:>8.1f}x"
+        )
     verdict = "meets" if per_second >= TARGET_EVENTS_PER_SECOND else "MISSES"
     target = f"{TARGET_EVENTS_PER_SECOND:,.0f}/s target"
     print(f"usage events ingested per second by the service: {per_second:,.0f} ({verdict} the {target}); "
           f"notifications consumed per second: {len(bodies) / service_s:,.0f}")  # fmt: skip
+    print(rated.verdict())
     return 0
 
 

@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/rating.py [--instances 10000] [--rounds 3]
 
+(`bench/metering.py` prints these rows too, beside the ingest rows.)
+
 Each instance of one billing account (50 projects) runs, stops, starts again and is resized during
 March, so metering returns four slices of it, and a price change on the 15th cuts two of them: about
 50,000 lines' worth of usage. The rows time each stage of the real path: metering's `UsageReader.slices`
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -100,24 +103,49 @@ def timed(rounds: int, run: Callable[[], Any]) -> tuple[float, Any]:
     return statistics.median(seconds for seconds, _ in results), results[-1][1]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--instances", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        db, account_id = cloud_with_a_month(Path(directory), args.instances)
+@dataclass(frozen=True)
+class Rated:
+    """The seconds (medians) of each stage of rating a month, and what the month came to."""
+
+    instances: int
+    slices: int
+    lines: int
+    total: str
+    floor_s: float
+    rate_s: float
+    read_s: float
+    invoice_s: float
+
+    def rows(self) -> list[tuple[str, float]]:
+        return [
+            ("floor: one Decimal product per slice", self.floor_s),
+            ("rating: rate_period (splits, tiers, discounts)", self.rate_s),
+            ("metering: UsageReader.slices for the month", self.read_s),
+            ("invoice: Invoicer.generate (read, rate, store)", self.invoice_s),
+        ]
+
+    def verdict(self) -> str:
+        within = "within" if self.invoice_s < TARGET_SECONDS else "OVER"
+        return (
+            f"rate a month of {self.instances:,} instances: {self.invoice_s:.2f} s "
+            f"({within} the {TARGET_SECONDS:.0f} s target)"
+        )
+
+
+def measure(instances: int, rounds: int) -> Rated:
+    with tempfile.TemporaryDirectory(prefix="bench-rating-") as directory:
+        db, account_id = cloud_with_a_month(Path(directory), instances)
         clock = lambda: APRIL + timedelta(hours=1)  # noqa: E731
         reader = UsageReader(db, clock)
         with db.reader() as session:
             terms = accounts.terms(session, accounts.get(session, account_id))
         projects = list(terms.project_ids)
-        read_s, slices = timed(args.rounds, lambda: list(reader.slices(MARCH, APRIL, projects)))
+        read_s, slices = timed(rounds, lambda: list(reader.slices(MARCH, APRIL, projects)))
         floor_s, _ = timed(
-            args.rounds, lambda: [usage.quantity * Decimal("0.0125") * usage.seconds for usage in slices]
+            rounds, lambda: [usage.quantity * Decimal("0.0125") * usage.seconds for usage in slices]
         )
         rate_s, lines = timed(
-            args.rounds,
+            rounds,
             lambda: rating.rate_period(
                 slices,
                 terms.schedule_of,
@@ -127,24 +155,26 @@ def main() -> int:
             ),
         )
         invoicer = invoices.Invoicer(db, reader, clock, "month", 3)
-        invoice_s, invoice = timed(args.rounds, lambda: invoicer.generate(account_id, MARCH))
+        invoice_s, invoice = timed(rounds, lambda: invoicer.generate(account_id, MARCH))
         db.dispose()
+    return Rated(instances, len(slices), len(lines), invoice.total, floor_s, rate_s, read_s, invoice_s)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--instances", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    rated = measure(args.instances, args.rounds)
     print(
-        f"a month of {args.instances:,} instances: {len(slices):,} usage slices, {len(lines):,} invoice "
-        f"lines, total {invoice.total} EUR (median of {args.rounds})"
+        f"a month of {rated.instances:,} instances: {rated.slices:,} usage slices, {rated.lines:,} invoice "
+        f"lines, total {rated.total} EUR (median of {args.rounds})"
     )
     print(f"{'stage':<52} {'seconds':>8} {'vs floor':>9}")
-    for label, seconds in (
-        ("floor: one Decimal product per slice", floor_s),
-        ("rating: rate_period (splits, tiers, discounts)", rate_s),
-        ("metering: UsageReader.slices for the month", read_s),
-        ("invoice: Invoicer.generate (read, rate, store)", invoice_s),
-    ):
-        print(f"{label:<52} {seconds:>8.2f} {seconds / floor_s:>8.1f}x")
-    verdict = "within" if invoice_s < TARGET_SECONDS else "OVER"
-    target = f"{TARGET_SECONDS:.0f} s target"
-    print(f"rate a month of {args.instances:,} instances: {invoice_s:.2f} s ({verdict} the {target})")
-    return 0 if invoice_s < TARGET_SECONDS else 1
+    for label, seconds in rated.rows():
+        print(f"{label:<52} {seconds:>8.2f} {seconds / rated.floor_s:>8.1f}x")
+    print(rated.verdict())
+    return 0 if rated.invoice_s < TARGET_SECONDS else 1
 
 
 if __name__ == "__main__":
