@@ -104,7 +104,8 @@ def view_context(backends: Backends, servers: Sequence[Server]) -> ViewContext:
             )
             groups = {(project, name): group for project, name, group in session.execute(query)}
         volumes: dict[str, list[dict[str, Any]]] = {}
-        uuids = [i.uuid for i in instances]
+        # The compute API's read already knows which servers have volumes: only theirs are read again.
+        uuids = [server.instance.uuid for server in servers if server.volumes_attached]
         if uuids:
             mappings = select(BlockDeviceMapping).where(
                 in_values(session, BlockDeviceMapping.instance_uuid, uuids),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Mapping
+from dataclasses import replace
 
 from overcast import errors, policy
 from overcast.cloud import Cloud
@@ -49,6 +51,9 @@ RECORDERS: dict[str, Recorder] = {
     ids.INSTANCE: instances.record_visible, ids.MACHINE_IMAGE: images.record_visible,
     ids.KERNEL_IMAGE: images.record_visible, ids.RAMDISK_IMAGE: images.record_visible,
 }  # fmt: skip
+# How long, and for how many keys, authenticate() keeps what a credential's key resolved to.
+CREDENTIAL_CACHE_SECONDS = 5.0
+CREDENTIAL_CACHE_SIZE = 1024
 # Where the API serves EC2, below the cloud's base URL.
 PATH = "/ec2"
 
@@ -59,6 +64,8 @@ class Ec2API:
         credentials: CredentialAPI, ids: IdTable | None = None,
     ) -> None:  # fmt: skip
         self.credentials = credentials
+        # access key -> (valid until, secret, context): see authenticate.
+        self._credentials_seen: dict[str, tuple[float, str, RequestContext]] = {}
         self.region = cloud.settings.region
         # NextToken values are signed: a token the service did not make reads as invalid, not as a page.
         key = hashlib.sha256(f"ec2-next-token:{cloud.settings.data_dir}".encode()).digest()
@@ -73,11 +80,24 @@ class Ec2API:
         return self.backends.ids
 
     def authenticate(self, access_key: str, request_id: str | None) -> tuple[str, RequestContext]:
-        """The secret to check the request's signature with and the context its key acts as."""
-        try:
-            return self.credentials.ec2_context(access_key, request_id)
-        except errors.Unauthorized as error:
-            raise Ec2Error("AuthFailure", error.message) from None
+        """The secret to check the request's signature with and the context its key acts as.
+
+        A key's answer is kept for CREDENTIAL_CACHE_SECONDS (as keystonemiddleware keeps a validated token):
+        a client's requests come in bursts, and each would otherwise read the credential, its user,
+        project and roles and decrypt the secret. A deleted credential or a lost role takes effect within
+        that time."""
+        now = time.monotonic()
+        cached = self._credentials_seen.get(access_key)
+        if cached is None or cached[0] < now:
+            try:
+                secret, context = self.credentials.ec2_context(access_key)
+            except errors.Unauthorized as error:
+                raise Ec2Error("AuthFailure", error.message) from None
+            if len(self._credentials_seen) >= CREDENTIAL_CACHE_SIZE:
+                self._credentials_seen.clear()
+            cached = self._credentials_seen[access_key] = (now + CREDENTIAL_CACHE_SECONDS, secret, context)
+        _, secret, context = cached
+        return secret, replace(context, request_id=request_id) if request_id else context
 
     def call(self, context: RequestContext, name: str, values: Mapping[str, str]) -> Response:
         action = ACTIONS.get(name)
