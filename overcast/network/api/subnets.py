@@ -24,6 +24,7 @@ from overcast.db.models.network import IPAllocation, Network, Port, Subnet
 from overcast.network import policies
 from overcast.network.api import access, allocations, ipam, queries, records, tags
 from overcast.network.api.agent_notices import AgentNotices
+from overcast.network.api.allocations import FixedIPRequest
 from overcast.network.api.errors import InvalidInput, SubnetInUse, SubnetOverlap
 from overcast.network.api.networks import (
     SERVICE_DEVICE_OWNERS,
@@ -35,6 +36,7 @@ from overcast.network.api.networks import (
 )
 from overcast.network.api.quotas import NetworkQuotas
 from overcast.network.api.records import Record
+from overcast.network.api.routers import GATEWAY_OWNER
 from overcast.network.api.settings import NetworkSettings
 
 DHCP_OWNER = "network:dhcp"
@@ -84,6 +86,26 @@ def _check_no_overlap(session: Session, network_id: str, cidr: ipaddress.IPv4Net
                 f"Invalid input for operation: Requested subnet with cidr: {cidr} for network: {network_id} "
                 f"overlaps with another subnet ({other.id}, {other.cidr})."
             )
+
+
+def address_gateways(session: Session, subnet: Subnet) -> None:
+    """As Neutron: router gateways on an external network that had no subnet take an address from the
+    first one it gains, so their routers gain an external leg (and SNAT); those past the end of its pools
+    stay without. Runs under the network's row lock."""
+    holding = select(IPAllocation.port_id).where(IPAllocation.port_id == Port.id)
+    bare = session.scalars(
+        select(Port).where(
+            Port.network_id == subnet.network_id, Port.device_owner == GATEWAY_OWNER, ~exists(holding)
+        )
+    ).all()
+    for port in bare:
+        free = ipam.first_free(
+            ipam.stored_pools(subnet.allocation_pools), allocations.taken_in(session, subnet)
+        )
+        if free is None:
+            return
+        allocations.allocate(session, port, [FixedIPRequest(subnet.id, str(free))], router_port=True)
+        bump(port)
 
 
 def sync_dhcp_port(session: Session, network: Network, rng: random.Random, base_mac: str) -> None:
@@ -195,6 +217,8 @@ class Subnets:
             session.flush()
             tags.replace(session, subnet.id, tag_list)
             sync_dhcp_port(session, network, self.rng, self.settings.base_mac)
+            if network.external:
+                address_gateways(session, subnet)
             bump(network)
             return records.subnet_records(session, [subnet])[0]
 

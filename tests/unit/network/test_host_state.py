@@ -238,3 +238,9 @@ def test_a_gateway_without_an_address_gives_the_router_no_external_leg(api: Netw
     # Nothing to SNAT to nor route through: the router joins its interfaces only.
     assert router.gateway is None and router.floating_ips == ()
     assert [interface.network_id for interface in router.interfaces] == [network_id]
+    api.subnets.create(
+        ADMIN, {"network_id": bare["id"], "ip_version": 4, "cidr": "198.51.100.0/24", "enable_dhcp": False}
+    )
+    (router,) = state_of(db, "host-a").routers
+    assert router.gateway is not None and router.gateway.enable_snat
+    assert (router.gateway.ip_address, router.gateway.gateway_ip) == ("198.51.100.2", "198.51.100.1")

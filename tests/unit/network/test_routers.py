@@ -196,3 +196,37 @@ def test_a_gateway_on_an_external_network_without_a_subnet_holds_no_address(api:
     assert cleared["external_gateway_info"] is None
     assert api.ports.list(ADMIN, ListQuery(filters={"device_id": [router["id"]]})) == []
     api.networks.delete(ADMIN, bare["id"])
+
+
+def test_gateways_without_an_address_take_one_from_the_first_subnet_of_their_network(api: NetworkAPI) -> None:
+    bare = api.networks.create(ADMIN, {"name": "bare-public", "router:external": True})
+    edges = [
+        api.routers.create(ALICE, {"name": name, "external_gateway_info": {"network_id": bare["id"]}})
+        for name in ("edge-1", "edge-2")
+    ]
+    subnet = api.subnets.create(
+        ADMIN,
+        {
+            "network_id": bare["id"],
+            "ip_version": 4,
+            "cidr": "198.51.100.0/24",
+            "allocation_pools": [{"start": "198.51.100.10", "end": "198.51.100.10"}],
+            "enable_dhcp": False,
+        },
+    )
+
+    def addresses() -> list[list[dict[str, str]]]:
+        return [
+            api.routers.get(ALICE, edge["id"])["external_gateway_info"]["external_fixed_ips"]
+            for edge in edges
+        ]
+
+    # One address in the pool: one gateway takes it, the other stays without.
+    taken = [{"subnet_id": subnet["id"], "ip_address": "198.51.100.10"}]
+    assert sorted(addresses(), key=len) == [[], taken]
+    wider = api.subnets.create(
+        ADMIN, {"network_id": bare["id"], "ip_version": 4, "cidr": "198.51.101.0/24", "enable_dhcp": False}
+    )
+    # The one with an address gains no other.
+    second = [{"subnet_id": wider["id"], "ip_address": "198.51.101.2"}]
+    assert sorted(addresses(), key=lambda fixed: fixed[0]["ip_address"]) == [taken, second]
