@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 
 from overcast.db.engine import Database
 from overcast.db.models.metering import UsageEvent
+from overcast.metering import group_commit
 from overcast.metering.events import NewUsageEvent
 from overcast.metering.group_commit import GroupCommit
 from overcast.metering.usage import FLOATING_IP
@@ -69,3 +71,41 @@ def test_a_failed_transaction_is_raised_in_each_of_its_handlers(db: Database) ->
         committer.record(event(1, project_id=None))
     committer.record(event(2))  # the next batch is not affected
     assert count(db) == 1
+
+
+def test_a_leader_gathers_as_many_events_as_the_largest_batch_before_committing(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(group_commit, "GATHER_SECONDS", 5.0)
+    writing = threading.Event()
+    release = threading.Event()
+
+    class HeldCommit(CountingCommit):
+        def _write(self, batch: Any) -> None:
+            if not self.batches:  # hold the first commit until two more handlers are waiting
+                writing.set()
+                release.wait(10)
+            super()._write(batch)
+
+    committer = HeldCommit(db)
+
+    def record_in_thread(n: int) -> threading.Thread:
+        thread = threading.Thread(target=committer.record, args=(event(n),))
+        thread.start()
+        return thread
+
+    threads = [record_in_thread(1)]  # alone: the largest batch so far is one, so it commits at once
+    assert writing.wait(10)
+    threads += [record_in_thread(2), record_in_thread(3)]
+    deadline = time.monotonic() + 10
+    while len(committer._pending) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert committer.batches == [1, 2]
+    late = record_in_thread(4)  # now the leader waits for a second event rather than commit one alone
+    time.sleep(0.2)
+    committer.record(event(5))
+    late.join(10)
+    assert committer.batches == [1, 2, 2] and count(db) == 5
