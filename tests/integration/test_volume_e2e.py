@@ -193,6 +193,20 @@ def test_a_volume_backed_server_is_rescued_with_its_volume_as_the_second_disk(
     assert f"/dev/{device_of(cloud, started, boot_volume.id)}2 / " in mounts, "/ not on the boot volume again"
 
 
+def test_a_volume_backed_server_is_rebuilt_onto_a_reimaged_root_volume(
+    cloud: InProcessCloud, conn: Connection, second: Any, boot_volume: Any
+) -> None:
+    # 2.93: the root volume is rewritten with the image (Block Storage os-reimage) and booted again.
+    assert guest(cloud, second, "echo old > /root/before && sync && cat /root/before") == "old"
+    cloud.openstack("--os-compute-api-version", "2.93", "server", "rebuild", "--image", DEFAULT_IMAGE_NAME,
+                    "--reimage-boot-volume", second.name)  # fmt: skip
+    rebuilt = wait_status(conn, second, "ACTIVE")
+    assert _once_up(cloud, rebuilt, "cat /root/before 2>/dev/null || echo gone").strip() == "gone"
+    mounts = _once_up(cloud, rebuilt, "cat /proc/mounts")
+    assert f"/dev/{device_of(cloud, rebuilt, boot_volume.id)}2 / " in mounts, "/ not on the boot volume"
+    assert conn.block_storage.get_volume(boot_volume.id).status == "in-use"
+
+
 def _once_up(cloud: InProcessCloud, server: Any, command: str) -> str:
     """`command`'s output once the rebooting guest answers (SSH to a guest still booting hangs)."""
 
