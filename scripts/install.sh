@@ -16,8 +16,10 @@ packages=(python3 python3-venv python3-dev gcc ca-certificates openssh-client
           genisoimage e2fsprogs dosfstools mtools syslinux syslinux-common fdisk
           iproute2 nftables dnsmasq-base dnsmasq-utils
           tgt qemu-block-extra
-          libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0  # WeasyPrint: invoices as PDF
-          npm)  # the dashboard's pinned JavaScript (scripts/dashboard_assets.sh)
+          libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)  # WeasyPrint: invoices as PDF
+# The dashboard's pinned JavaScript (scripts/dashboard_assets.sh) comes through npm: Debian's, unless a Node.js
+# that brings its own (NodeSource's nodejs conflicts with Debian's npm package) is installed already.
+command -v npm >/dev/null || packages+=(npm)
 if [ "$with_tests" = 1 ]; then
     # Real servers the integration tests start privately on loopback.
     packages+=(rabbitmq-server postgresql slapd ldap-utils memcached

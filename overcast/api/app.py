@@ -25,6 +25,11 @@ LOG = logging.getLogger(__name__)
 # The foundation routes answer probes and scrapers, which hold no token.
 PUBLIC_PATHS = readable_without_token("", "/healthcheck", "/metrics")
 
+# uvicorn closes a connection idle for 5 s by default, the interval at which the openstack CLI and
+# openstacksdk poll a server (`--wait`): the client then sends on a connection the server is closing and gets
+# "connection reset". Idle connections stay open longer than any client's poll interval (nginx's default).
+IDLE_CONNECTION_SECONDS = 75
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -11,6 +11,7 @@ from types import FrameType
 
 import uvicorn
 
+from overcast.api.app import IDLE_CONNECTION_SECONDS
 from overcast.api.assembly import build_api
 from overcast.cloud import Cloud
 from overcast.manager import Manager
@@ -94,6 +95,7 @@ def _serve_api(cloud: Cloud, on_ready: Callable[[], None] | None) -> None:
         log_config=None,
         access_log=False,
         lifespan="on",
+        timeout_keep_alive=IDLE_CONNECTION_SECONDS,
     )
     server = uvicorn.Server(config)
     if on_ready:

@@ -48,6 +48,8 @@ def serve(api_base_url: str, on_ready: Callable[[str], None] | None = None) -> N
             log_config=None,
             access_log=False,
             proxy_headers=True,
+            # Longer than clients' poll intervals, as the API's (overcast.api.app.IDLE_CONNECTION_SECONDS).
+            timeout_keep_alive=75,
         )
     )
     if on_ready is not None:

@@ -11,7 +11,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from overcast.api.app import create_app
+from overcast.api.app import IDLE_CONNECTION_SECONDS, create_app
 from overcast.api.openstack.identity import install
 from overcast.identity.service import IdentityService
 from tests.support.cloud import InProcessCloud
@@ -40,7 +40,14 @@ def served(app: FastAPI) -> Iterator[str]:
     """Serve `app` with uvicorn on a free loopback port for the block; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            timeout_keep_alive=IDLE_CONNECTION_SECONDS,
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -24,6 +24,7 @@ import openstack
 import uvicorn
 from openstack.connection import Connection
 
+from overcast.api.app import IDLE_CONNECTION_SECONDS
 from overcast.api.assembly import build_api
 from overcast.cloud import Cloud
 from overcast.compute.manager import ComputeManager
@@ -83,7 +84,14 @@ class InProcessCloud:
         for service in self.services:
             service.start()
         app = build_api(self.cloud, image_api=self.image_api)
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            timeout_keep_alive=IDLE_CONNECTION_SECONDS,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -14,7 +14,7 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter
 
-from overcast.api.app import create_app
+from overcast.api.app import IDLE_CONNECTION_SECONDS, create_app
 from overcast.api.openstack.identity import install
 from overcast.config import Settings, load_settings
 from overcast.db import Database
@@ -43,7 +43,14 @@ class IdentityCloud:
         self.identity = IdentityService(self.settings, self.db, clock=clock, hasher=hasher)
         app = create_app(self.settings, self.db, routers=routers)
         install(app, self.identity)
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            timeout_keep_alive=IDLE_CONNECTION_SECONDS,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
