@@ -147,15 +147,16 @@ def main() -> int:
 
     inproc = rpc_calls_per_second("inproc://bench", args.seconds)
     inproc_threads = rpc_calls_per_second("inproc://bench-threads?caller_runs=false", args.seconds)
-    rabbit_url = args.rabbit_url
-    if rabbit_url is None:
-        from tests.support.rabbitmq import ensure_rabbitmq
-
-        rabbit_url = ensure_rabbitmq()
     rabbit_runs, raw_runs = [], []
-    for _ in range(args.rounds):
-        raw_runs.append(raw_kombu_round_trips_per_second(rabbit_url, args.seconds))
-        rabbit_runs.append(rpc_calls_per_second(rabbit_url, args.seconds))
+    with contextlib.ExitStack() as stack:
+        rabbit_url = args.rabbit_url
+        if rabbit_url is None:
+            from tests.support.rabbitmq import running_rabbitmq
+
+            rabbit_url = stack.enter_context(running_rabbitmq())
+        for _ in range(args.rounds):
+            raw_runs.append(raw_kombu_round_trips_per_second(rabbit_url, args.seconds))
+            rabbit_runs.append(rpc_calls_per_second(rabbit_url, args.seconds))
     rabbit, raw = statistics.median(rabbit_runs), statistics.median(raw_runs)
     ratio = rabbit / raw
 

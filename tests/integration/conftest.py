@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 
 from tests.integration.network_hosts import Lab
-from tests.support.rabbitmq import RabbitMQUnavailable, ensure_rabbitmq
+from tests.support.rabbitmq import RabbitMQUnavailable, running_rabbitmq
 from tests.support.swift import SwiftCluster, SwiftUnavailable
 
 
 @pytest.fixture(scope="session")
-def rabbitmq_url() -> str:
-    """``rabbit://guest:guest@127.0.0.1:5672//`` of a local broker, started (and installed) if needed."""
+def rabbitmq_url() -> Iterator[str]:
+    """``rabbit://guest:guest@127.0.0.1:5672//`` of a local broker, started (and installed) if needed, and
+    stopped at the end of the session if this fixture started it."""
     try:
-        return ensure_rabbitmq()
+        with running_rabbitmq() as url:
+            yield url
     except RabbitMQUnavailable as exc:
         pytest.fail(f"RabbitMQ is needed by this test: {exc}")
 

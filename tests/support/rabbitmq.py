@@ -1,4 +1,5 @@
-"""A local RabbitMQ broker for tests and benchmarks: installed, started and reused on 127.0.0.1:5672."""
+"""A local RabbitMQ broker for tests and benchmarks: installed, started and reused on 127.0.0.1:5672, and
+stopped again by whoever started it (`running_rabbitmq`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 HOST, PORT = "127.0.0.1", 5672
 URL = f"rabbit://guest:guest@{HOST}:{PORT}//"
@@ -57,6 +60,25 @@ def ensure_rabbitmq() -> str:
     """Return the URL of a running local broker, installing and starting rabbitmq-server if needed."""
     if port_open():
         return URL
+    _start()
+    return URL
+
+
+@contextmanager
+def running_rabbitmq() -> Iterator[str]:
+    """The URL of a local broker for the block: one already running is reused and left running; one this
+    block starts is stopped (with its epmd) when the block ends, so no broker outlives the test run."""
+    if port_open():
+        yield URL
+        return
+    _start()
+    try:
+        yield URL
+    finally:
+        _stop()
+
+
+def _start() -> None:
     if shutil.which("rabbitmq-server") is None:
         _install()
     subprocess.run(
@@ -65,8 +87,14 @@ def ensure_rabbitmq() -> str:
     deadline = time.monotonic() + _START_TIMEOUT
     while time.monotonic() < deadline:
         if port_open():
-            return URL
+            return
         time.sleep(0.25)
     raise RabbitMQUnavailable(
         f"rabbitmq-server did not listen on {HOST}:{PORT} within {_START_TIMEOUT:.0f} s"
     )
+
+
+def _stop() -> None:
+    subprocess.run(["rabbitmqctl", "stop"], env=_broker_env(), cwd="/", capture_output=True, check=False)
+    # The broker's epmd (Erlang's port mapper) stays behind on its own; nothing else here uses Erlang.
+    subprocess.run(["epmd", "-kill"], env=_broker_env(), capture_output=True, check=False)
