@@ -46,8 +46,9 @@ RULES: tuple[DocumentedRule, ...] = (
     documented(
         BALANCE_SHOW,
         PROJECT_VIEWER,
-        "Show the balance of a project's billing account.",
+        "Show the balance of a project's billing account (or of an account by its id).",
         ("GET", f"{V1}/balance"),
+        ("GET", f"{ACCOUNT}/balance"),
     ),
     documented(ACCOUNT_READ, ADMIN, "List and show billing accounts.", ("GET", ACCOUNTS), ("GET", ACCOUNT)),
     documented(

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from openstack.connection import Connection
 
+from tests.support.api_apps import roomy_login_limits
 from tests.support.cloud import InProcessCloud
 
 
@@ -18,7 +19,10 @@ from tests.support.cloud import InProcessCloud
 def cloud(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[InProcessCloud]:
-    running = InProcessCloud(tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2]))
+    # The `openstack` CLI logs in on every command, and from a warmed process (tests/support/openstack_cli.py)
+    # a module runs them faster than a user's login rate limit allows; the limits have their own tests.
+    with roomy_login_limits():
+        running = InProcessCloud(tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2]))
     yield running
     running.stop()
 
