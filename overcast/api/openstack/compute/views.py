@@ -31,8 +31,9 @@ def api_time(moment: datetime | None) -> str | None:
         return None
     if moment.tzinfo is not UTC and moment.utcoffset() != _NO_OFFSET:
         moment = moment.astimezone(UTC)
-    # isoformat is several times faster than strftime, which a page of a thousand servers calls 2,000 times.
-    return moment.isoformat(timespec="seconds")[:19] + "Z"
+    # isoformat is several times faster than strftime, which a page of a thousand servers calls 2,000 times
+    # (and faster without its timespec argument: the seconds end at the 19th character either way).
+    return moment.isoformat()[:19] + "Z"
 
 
 def naive_iso(moment: datetime | None) -> str | None:
@@ -41,7 +42,8 @@ def naive_iso(moment: datetime | None) -> str | None:
         return None
     if moment.tzinfo is not UTC and moment.utcoffset() != _NO_OFFSET:
         moment = moment.astimezone(UTC)
-    return moment.replace(tzinfo=None).isoformat()
+    # An aware UTC time's text ends in "+00:00": cutting it is cheaper than a naive copy of the time.
+    return moment.isoformat()[:-6]
 
 
 @functools.lru_cache(maxsize=4096)
