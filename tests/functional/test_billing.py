@@ -27,16 +27,14 @@ from openstack.exceptions import HttpException, ResourceFailure
 from sqlalchemy import select
 
 import overcast.db.base
-from overcast import servicegroup
 from overcast.billing import balances
 from overcast.context import RequestContext
 from overcast.db.models.metering import UsageEvent
 from overcast.metering.manager import MeteringManager
 from overcast.metering.rpcapi import MeteringAPI
-from overcast.scheduler.core import FRESH_ENOUGH
 from overcast.service import Service
 from tests.support.clock import FakeClock
-from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, project_token
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, move_clock, project_token
 from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled
 from tests.support.waiting import wait_until
 
@@ -160,16 +158,7 @@ def demo_billing(cloud: InProcessCloud) -> Billing:
 
 
 def advance_to(cloud: InProcessCloud, clock: FakeClock, at: timedelta) -> None:
-    """Move the clock, then wait for every service's heartbeat to catch up (or they would look down)."""
-    clock.now = T0 + at
-
-    def all_up() -> bool:
-        records = servicegroup.list_services(cloud.cloud.db)
-        return all(servicegroup.service_is_up(record, clock.now, 2.0) for record in records)
-
-    wait_until(all_up, 10, what="heartbeats at the new time")
-    # A scheduler cache read before the heartbeats caught up is refreshed only once older than this.
-    time.sleep(FRESH_ENOUGH)
+    move_clock(cloud, clock, T0 + at)
 
 
 def new_server(conn: Connection, name: str) -> Any:

@@ -4,7 +4,6 @@ deleted), and no new server for it, with the fake driver and an injected clock."
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -18,17 +17,15 @@ from openstack.exceptions import HttpException
 from sqlalchemy import select
 
 import overcast.db.base
-from overcast import servicegroup
 from overcast.billing.manager import BillingManager, compute_stopper
 from overcast.billing.rpcapi import BillingServiceAPI
 from overcast.billing.settings import BillingSettings
 from overcast.context import RequestContext
 from overcast.db.models.metering import UsageEvent
 from overcast.metering.manager import MeteringManager
-from overcast.scheduler.core import FRESH_ENOUGH
 from overcast.service import Service
 from tests.support.clock import FakeClock
-from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, project_token
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, move_clock, project_token
 from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled
 from tests.support.ports import free_port
 from tests.support.waiting import wait_until
@@ -86,14 +83,7 @@ def cloud(
 
 
 def advance_to(cloud: InProcessCloud, clock: FakeClock, at: timedelta) -> None:
-    clock.now = T0 + at
-
-    def all_up() -> bool:
-        records = servicegroup.list_services(cloud.cloud.db)
-        return all(servicegroup.service_is_up(record, clock.now, 2.0) for record in records)
-
-    wait_until(all_up, 10, what="heartbeats at the new time")
-    time.sleep(FRESH_ENOUGH)  # a scheduler cache read before the heartbeats caught up is refreshed then
+    move_clock(cloud, clock, T0 + at)
 
 
 def billing(

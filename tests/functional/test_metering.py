@@ -14,7 +14,6 @@ from openstack.connection import Connection
 from sqlalchemy import select
 
 import overcast.db.base
-from overcast import servicegroup
 from overcast.context import RequestContext
 from overcast.db.models.metering import UsageEvent
 from overcast.metering.manager import MeteringManager
@@ -26,11 +25,10 @@ from overcast.metering.usage import (
     UsageReader,
     UsageSlice,
 )
-from overcast.scheduler.rpcapi import notify_host_states_changed
 from overcast.service import Service
 from overcast.virt.driver import PowerState
 from tests.support.clock import FakeClock
-from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, move_clock
 from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled
 from tests.support.waiting import wait_until
 
@@ -87,16 +85,7 @@ def lossy(cloud: InProcessCloud, monkeypatch: pytest.MonkeyPatch) -> LossyNotifi
 
 
 def advance_to(cloud: InProcessCloud, clock: FakeClock, at: timedelta) -> None:
-    """Move the clock, then wait for every service's heartbeat to catch up (or they would look down)."""
-    clock.now = T0 + at
-
-    def all_up() -> bool:
-        records = servicegroup.list_services(cloud.cloud.db)
-        return all(servicegroup.service_is_up(r, clock.now, 2.0) for r in records)
-
-    wait_until(all_up, 20, what="heartbeats at the new time")
-    # The schedulers cache which hosts are up: re-read now, not at their next refresh.
-    notify_host_states_changed(cloud.cloud.transport)
+    move_clock(cloud, clock, T0 + at)
 
 
 def usage(cloud: InProcessCloud, clock: FakeClock, server_id: str) -> list[tuple[str, str, float, float]]:

@@ -14,14 +14,13 @@ import pytest
 from openstack.connection import Connection
 
 import overcast.db.base
-from overcast import servicegroup
 from overcast.metering.manager import MeteringManager
 from overcast.metering.usage import FLOATING_IP, IMAGE_GB, SNAPSHOT_GB, VOLUME_GB, UsageReader
 from overcast.service import Service
 from overcast.volume.drivers.fake import FakeVolumeDriver
 from overcast.volume.manager import VolumeManager
 from tests.support.clock import FakeClock
-from tests.support.cloud import InProcessCloud
+from tests.support.cloud import InProcessCloud, move_clock
 from tests.support.waiting import wait_until
 
 T0 = datetime.now(UTC).replace(microsecond=0)
@@ -53,14 +52,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, clock: FakeClock) -> Iterato
 
 
 def advance_to(cloud: InProcessCloud, clock: FakeClock, at: timedelta) -> None:
-    """Move the clock, then wait for every service's heartbeat to catch up (or they would look down)."""
-    clock.now = T0 + at
-
-    def all_up() -> bool:
-        records = servicegroup.list_services(cloud.cloud.db)
-        return all(servicegroup.service_is_up(r, clock.now, 2.0) for r in records)
-
-    wait_until(all_up, 20, what="heartbeats at the new time")
+    move_clock(cloud, clock, T0 + at)
 
 
 def wait_for(get: Any, resource_id: str, status: str) -> Any:

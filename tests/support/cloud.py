@@ -24,6 +24,7 @@ import openstack
 import uvicorn
 from openstack.connection import Connection
 
+from overcast import servicegroup
 from overcast.api.app import IDLE_CONNECTION_SECONDS
 from overcast.api.assembly import build_api
 from overcast.cloud import Cloud
@@ -35,12 +36,15 @@ from overcast.identity.passwords import PasswordHasher
 from overcast.image.api import ImageAPI
 from overcast.image.settings import ImageSettings
 from overcast.scheduler.manager import SchedulerManager
+from overcast.scheduler.rpcapi import notify_host_states_changed
 from overcast.service import Service
 from overcast.virt.driver import ComputeDriver
 from overcast.virt.fake import FakeDriver
+from tests.support.clock import FakeClock
 from tests.support.openstack_cli import OPENSTACK as OPENSTACK
 from tests.support.openstack_cli import run_openstack
 from tests.support.ports import free_port
+from tests.support.waiting import wait_until
 
 # The image every cloud starts with (migration 0003, kept by the image registry) and m1.tiny.
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
@@ -150,3 +154,16 @@ def project_token(cloud: InProcessCloud, user: str) -> str:
     response = httpx.post(f"{cloud.base_url}/identity/v3/auth/tokens", json=body, timeout=30)
     assert response.status_code == 201, response.text
     return response.headers["X-Subject-Token"]
+
+
+def move_clock(cloud: InProcessCloud, clock: FakeClock, now: datetime) -> None:
+    """Move the cloud's clock to `now`, then wait for every service's heartbeat to catch up (or they would
+    look down) and have the schedulers re-read which hosts are up rather than at their next refresh."""
+    clock.now = now
+
+    def all_up() -> bool:
+        records = servicegroup.list_services(cloud.cloud.db)
+        return all(servicegroup.service_is_up(record, clock.now, 2.0) for record in records)
+
+    wait_until(all_up, 20, what="heartbeats at the new time")
+    notify_host_states_changed(cloud.cloud.transport)
