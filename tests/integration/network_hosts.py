@@ -168,7 +168,7 @@ class Lab:
         for pid in self._live_pids():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 3
+        deadline = time.monotonic() + 10
         while self._live_pids() and time.monotonic() < deadline:
             time.sleep(0.05)
         for name in namespaces():

@@ -79,7 +79,7 @@ class RecyclingSerialDriver(FakeDriver):
         self.get_info(uuid)  # InstanceNotFound for a VM this host does not have
         # A previous test's VM may still be on its way out: wait for its port as QEMU's range would
         # have a new VM wait for a free one, instead of failing the console call.
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while (slot := self._take_slot(uuid)) is None:
             assert time.monotonic() < deadline, f"no serial port freed up: held by {self.holders}"
             time.sleep(0.05)

@@ -97,7 +97,7 @@ def test_a_leader_gathers_as_many_events_as_the_largest_batch_before_committing(
     threads = [record_in_thread(1)]  # alone: the largest batch so far is one, so it commits at once
     assert writing.wait(10)
     threads += [record_in_thread(2), record_in_thread(3)]
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while len(committer._pending) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
     release.set()

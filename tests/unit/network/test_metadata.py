@@ -102,7 +102,7 @@ def upstream() -> Iterator[tuple[EchoAPI, str]]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     yield app, f"http://127.0.0.1:{port}"

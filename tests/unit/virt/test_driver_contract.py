@@ -62,7 +62,7 @@ def _make_qemu_driver() -> ComputeDriver:
 def _kill_qemu_vm(driver: ComputeDriver, uuid: str) -> None:
     pid = driver.get_diagnostics(uuid)["pid"]
     os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while pid_alive(pid, uuid) and time.monotonic() < deadline:
         time.sleep(0.02)
 
