@@ -10,7 +10,7 @@ T = TypeVar("T")
 
 
 def wait_until(
-    predicate: Callable[[], T], timeout: float = 10.0, *, what: str = "the condition", interval: float = 0.05
+    predicate: Callable[[], T], timeout: float = 30.0, *, what: str = "the condition", interval: float = 0.05
 ) -> T:
     """The predicate's first truthy result; fails the test if none comes within `timeout` seconds."""
     deadline = time.monotonic() + timeout
