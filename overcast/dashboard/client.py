@@ -25,6 +25,9 @@ SERVICE_TYPES: Mapping[str, tuple[str, ...]] = {
     "image": ("image",),
     "network": ("network",),
     "volume": ("block-storage", "volumev3"),
+    "ec2": ("ec2",),
+    "billing": ("billing",),
+    "portal": ("portal",),
 }
 # Path each service's versioned API has below its catalog URL (clients append it, as openstacksdk does).
 _VERSION_SUFFIX = {"identity": "/v3", "image": "/v2", "network": "/v2.0"}
@@ -70,6 +73,10 @@ def _checked(response: httpx.Response) -> httpx.Response:
             response.status_code, error_message(response), int(retry_after) if retry_after.isdigit() else None
         )
     return response
+
+
+# For pages calling an API outside ProjectAPI (the portal's public calls, made without a token).
+checked = _checked
 
 
 @dataclass(frozen=True)
@@ -232,6 +239,11 @@ class ProjectAPI:
         """Streams `data` to the API as it arrives: an image's bytes never sit whole in the dashboard."""
         headers = {**self._headers(service), "Content-Type": content_type}
         _checked(await self.http.put(self.url(service, path), content=data, headers=headers, timeout=None))
+
+    async def download(self, service: str, path: str) -> httpx.Response:
+        """The raw response (a PDF, a CSV): its bytes and headers, not JSON."""
+        headers = {**self._headers(service), "Accept": "*/*"}
+        return _checked(await self.http.get(self.url(service, path), headers=headers))
 
     async def delete(self, service: str, path: str) -> None:
         _checked(await self.http.delete(self.url(service, path), headers=self._headers(service)))
