@@ -1,0 +1,115 @@
+"""The customer's billing pages, all read through /billing/v1 with the user's token: usage this period
+(charted per metric and per resource), invoices (list, detail, the PDF), balance with payment history."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from overcast.dashboard.web import Dashboard
+
+BAR_WIDTH = 360  # the longest bar of a chart, in pixels
+_SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _decimal(value: object) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return Decimal(0)
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    amount: Decimal
+    quantity: Decimal
+    unit: str
+    width: int  # pixels, relative to the chart's largest amount
+
+    @property
+    def quantity_text(self) -> str:
+        return f"{self.quantity.normalize():f} {self.unit}".strip()
+
+
+def chart(lines: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], str]) -> list[Bar]:
+    """The usage lines summed by `key`, largest amount first; a bar's length is its share of the top."""
+    amounts: dict[str, Decimal] = {}
+    quantities: dict[str, Decimal] = {}
+    units: dict[str, str] = {}
+    for line in lines:
+        label = key(line)
+        amounts[label] = amounts.get(label, Decimal(0)) + _decimal(line.get("amount"))
+        quantities[label] = quantities.get(label, Decimal(0)) + _decimal(line.get("quantity"))
+        # A resource's lines may have several units: its quantity is only meaningful with one.
+        unit = str(line.get("unit") or "")
+        units[label] = unit if units.get(label, unit) == unit else ""
+    top = max(amounts.values(), default=Decimal(0))
+    bars = [
+        Bar(label, amount, quantities[label], units[label], round(BAR_WIDTH * amount / top) if top > 0 else 0)
+        for label, amount in amounts.items()
+    ]
+    return sorted(bars, key=lambda bar: (-bar.amount, bar.label))
+
+
+def _by_metric(line: dict[str, Any]) -> str:
+    return str(line.get("metric") or line.get("kind") or "other")
+
+
+def _by_resource(line: dict[str, Any]) -> str:
+    resource = line.get("resource_id")
+    if not resource:
+        return str(line.get("description") or line.get("kind") or "other")
+    return f"{line.get('resource_type') or 'resource'} {resource}"
+
+
+def router(dashboard: Dashboard) -> APIRouter:
+    pages = APIRouter(prefix="/billing")
+
+    @pages.get("/usage")
+    async def usage(request: Request) -> Response:
+        signed = dashboard.signed_in(request)
+        rated = (await signed.api.get("billing", "/usage"))["usage"]
+        lines = rated["lines"]
+        return dashboard.render(
+            request, "portal_usage.html", usage=rated, lines=lines, bar_width=BAR_WIDTH,
+            by_metric=chart(lines, _by_metric), by_resource=chart(lines, _by_resource),
+        )  # fmt: skip
+
+    @pages.get("/invoices")
+    async def invoices(request: Request) -> Response:
+        signed = dashboard.signed_in(request)
+        listed = (await signed.api.get("billing", "/invoices"))["invoices"]
+        newest_first = sorted(listed, key=lambda invoice: str(invoice["period_start"]), reverse=True)
+        return dashboard.render(request, "portal_invoices.html", invoices=newest_first)
+
+    @pages.get("/invoices/{invoice_id}")
+    async def invoice(request: Request, invoice_id: str) -> Response:
+        signed = dashboard.signed_in(request)
+        shown = (await signed.api.get("billing", f"/invoices/{invoice_id}"))["invoice"]
+        return dashboard.render(request, "portal_invoice.html", invoice=shown)
+
+    @pages.get("/invoices/{invoice_id}/pdf")
+    async def invoice_pdf(request: Request, invoice_id: str) -> Response:
+        signed = dashboard.signed_in(request)
+        answer = await signed.api.download("billing", f"/invoices/{invoice_id}/export/pdf")
+        found = re.search(r'filename="([^"]+)"', answer.headers.get("Content-Disposition", ""))
+        name = found.group(1) if found and _SAFE_FILE_NAME.fullmatch(found.group(1)) else "invoice.pdf"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private"}
+        return Response(answer.content, media_type="application/pdf", headers=headers)
+
+    @pages.get("/balance")
+    async def balance(request: Request) -> Response:
+        signed = dashboard.signed_in(request)
+        position = (await signed.api.get("billing", "/balance"))["balance"]
+        payments = (await signed.api.get("billing", "/payments"))["payments"]
+        newest_first = sorted(payments, key=lambda payment: str(payment["received_at"]), reverse=True)
+        return dashboard.render(request, "portal_balance.html", balance=position, payments=newest_first)
+
+    return pages
