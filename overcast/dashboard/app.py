@@ -19,9 +19,15 @@ from overcast.dashboard.pages import (
     keypairs,
     network_security,
     networks,
+    portal_account,
+    portal_admin,
+    portal_billing,
+    portal_credentials,
+    portal_public,
     project,
     volumes,
 )
+from overcast.dashboard.pages.portal_public import PublicPortal, portal_url
 from overcast.dashboard.sessions import SessionStore
 from overcast.dashboard.settings import DashboardSettings
 from overcast.dashboard.web import PACKAGE_DIR, SESSION_COOKIE, CSRFRefused, Dashboard, LoginRequired
@@ -57,6 +63,11 @@ def build_dashboard(
         volumes.router(dashboard),
         network_security.router(dashboard),
         networks.router(dashboard),
+        portal_public.router(dashboard, PublicPortal(http, portal_url(auth_url), login_transport)),
+        portal_account.router(dashboard),
+        portal_credentials.router(dashboard),
+        portal_billing.router(dashboard),
+        portal_admin.router(dashboard),
     ):
         app.include_router(pages)
 
