@@ -20,6 +20,7 @@ from overcast.db.models import (  # noqa: F401
     migrations,
     network,
     network_agents,
+    portal_tickets,
     quota,
     server_groups,
     server_tags,
