@@ -108,6 +108,12 @@ def billing(settings: Settings, args: argparse.Namespace) -> int:
     return billing_commands.run(settings, args)
 
 
+def mail(settings: Settings, args: argparse.Namespace) -> int:
+    from overcast.cli import mail as mail_commands
+
+    return mail_commands.run(settings, args)
+
+
 def network_host(settings: Settings, args: argparse.Namespace) -> int:
     from overcast.cli import network
 
