@@ -1,40 +1,30 @@
 """Budget alerts: when an account's spending in the open period passes a percentage of its budget, one
-notification (`billing.budget.alert`) and, with an SMTP relay set, one e-mail, once per period and
-percentage (the alert's row is the lock: of two services, one inserts it and sends)."""
+e-mail (through the cloud's mailer, `overcast.mail`) and one notification (`billing.budget.alert`), once per
+period and percentage (the alert's row is the lock: of two services, one inserts it and sends; a mail the
+mailer could not hand over gives the row back, so the next check tries again)."""
 
 from __future__ import annotations
 
-import smtplib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from email.message import EmailMessage
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from overcast.billing import accounts, invoices, periods, rating
 from overcast.billing.money import text
 from overcast.db.engine import Database
 from overcast.db.models.billing import BillingAccount, BudgetAlert
+from overcast.mail import Mail, Mailer, MailError
+
+LOG = logging.getLogger(__name__)
 
 Notify = Callable[[str, dict[str, Any]], None]
 EVENT_TYPE = "billing.budget.alert"
-
-
-@dataclass(frozen=True)
-class SmtpMailer:
-    host: str
-    port: int
-    sender: str
-
-    def send(self, to: str, subject: str, body: str) -> None:
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = self.sender, to, subject
-        message.set_content(body)
-        with smtplib.SMTP(self.host, self.port, timeout=30) as relay:
-            relay.send_message(message)
 
 
 @dataclass
@@ -44,7 +34,7 @@ class BudgetAlerts:
     clock: Callable[[], datetime]
     period_kind: str
     notify: Notify
-    mailer: SmtpMailer | None = None
+    mailer: Mailer | None = None
 
     def check(self, account: BillingAccount) -> list[dict[str, Any]]:
         """The alerts this check sent for the account (none if it has no budget or nothing new passed)."""
@@ -67,17 +57,38 @@ class BudgetAlerts:
                 "period": periods.label(self.period_kind, start), "percentage": percentage,
                 "budget": account.budget, "spent": text(spent),
             }  # fmt: skip
-            self.notify(EVENT_TYPE, alert)
             if self.mailer is not None and account.email:
-                self.mailer.send(
-                    account.email,
-                    f"Overcast budget alert: {account.name} has spent {percentage}% of its budget",
-                    f"Billing account {account.name} ({account.id}) has spent {text(spent)} "
-                    f"{account.currency} of its {account.budget} {account.currency} budget "
-                    f"for {alert['period']} ({percentage}% alert).\n",
-                )
+                try:
+                    self.mailer.send(self._mail(account, alert))
+                except MailError as exc:
+                    LOG.warning("Budget alert of account %s not mailed, retried later: %s", account.name, exc)
+                    self._release(account.id, start, percentage)
+                    continue
+            self.notify(EVENT_TYPE, alert)
             sent.append(alert)
         return sent
+
+    @staticmethod
+    def _mail(account: BillingAccount, alert: dict[str, Any]) -> Mail:
+        assert account.email is not None  # only accounts with an address are mailed
+        return Mail(
+            to=(account.email,),
+            subject=f"Overcast budget alert: {account.name} has spent {alert['percentage']}% of its budget",
+            body=f"Billing account {account.name} ({account.id}) has spent {alert['spent']} "
+            f"{account.currency} of its {account.budget} {account.currency} budget "
+            f"for {alert['period']} ({alert['percentage']}% alert).\n",
+        )
+
+    def _release(self, account_id: str, start: datetime, percentage: int) -> None:
+        self.db.write(
+            lambda session: session.execute(
+                delete(BudgetAlert).where(
+                    BudgetAlert.account_id == account_id,
+                    BudgetAlert.period_start == start,
+                    BudgetAlert.percentage == percentage,
+                )
+            )
+        )
 
     def _claim(
         self, account_id: str, start: datetime, percentage: int, spent: Decimal, now: datetime

@@ -13,13 +13,14 @@ from sqlalchemy import select
 
 from overcast import errors
 from overcast.billing import invoices, periods
-from overcast.billing.alerts import BudgetAlerts, SmtpMailer
+from overcast.billing.alerts import BudgetAlerts
 from overcast.billing.enforcement import CreditEnforcer, StopServer
 from overcast.billing.rpcapi import BINARY, TOPIC
 from overcast.billing.settings import BillingSettings
 from overcast.cloud import Cloud
 from overcast.context import RequestContext
 from overcast.db.models.billing import BillingAccount
+from overcast.mail import Mailer, mailer_from
 from overcast.manager import Manager, periodic_task, rpc_method
 from overcast.metering.usage import UsageReader
 
@@ -50,6 +51,7 @@ class BillingManager(Manager):
         *,
         settings: BillingSettings | None = None,
         stop_server: StopServer | None = None,
+        mailer: Mailer | None = None,
     ) -> None:
         super().__init__(cloud, host)
         self.settings = settings or BillingSettings()
@@ -59,11 +61,7 @@ class BillingManager(Manager):
         kind = self.settings.period
         self.invoicer = invoices.Invoicer(cloud.db, usage, clock, kind, self.settings.adjustment_periods)
         notifier = cloud.notifier(f"billing.{host}")
-        mailer = (
-            SmtpMailer(self.settings.smtp_host, self.settings.smtp_port, self.settings.smtp_sender)
-            if self.settings.smtp_host
-            else None
-        )
+        mailer = mailer or mailer_from(cloud.settings)
         self.alerts = BudgetAlerts(
             cloud.db,
             usage,

@@ -21,7 +21,3 @@ class BillingSettings(BaseSettings):
     webhook_secret: str = ""
     # A webhook call signed longer ago than this (seconds) is refused, so a captured one cannot be replayed.
     webhook_tolerance: int = 300
-    # Budget alerts by e-mail through this relay; empty host: notifications only.
-    smtp_host: str = ""
-    smtp_port: int = 25
-    smtp_sender: str = "billing@overcast.invalid"

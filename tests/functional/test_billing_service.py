@@ -22,6 +22,7 @@ from overcast.billing.rpcapi import BillingServiceAPI
 from overcast.billing.settings import BillingSettings
 from overcast.context import RequestContext
 from overcast.db.models.metering import UsageEvent
+from overcast.mail import SmtpRelay
 from overcast.metering.manager import MeteringManager
 from overcast.service import Service
 from tests.support.clock import FakeClock
@@ -67,11 +68,16 @@ def cloud(
     tmp_path_factory: pytest.TempPathFactory, clock: FakeClock, inbox: tuple[Inbox, int]
 ) -> Iterator[InProcessCloud]:
     running = InProcessCloud(tmp_path_factory.mktemp("billing-service"), clock=clock)
-    settings = BillingSettings(smtp_host="127.0.0.1", smtp_port=inbox[1], stop_servers_after=3600)
+    settings = BillingSettings(stop_servers_after=3600)
+    relay = SmtpRelay("127.0.0.1", inbox[1], sender="billing@overcast.invalid")
     managers = [
         MeteringManager(running.cloud, "metering-1"),
         BillingManager(
-            running.cloud, "billing-1", settings=settings, stop_server=compute_stopper(running.cloud)
+            running.cloud,
+            "billing-1",
+            settings=settings,
+            stop_server=compute_stopper(running.cloud),
+            mailer=relay,
         ),
     ]
     for manager in managers:
