@@ -22,7 +22,9 @@ ALICE = RequestContext(user_id="u-alice", user_name="alice", project_id="p-alice
 ALICE_READER = RequestContext(user_id="u-carol", user_name="carol", project_id="p-alice", roles=("reader",))
 BOB = RequestContext(user_id="u-bob", user_name="bob", project_id="p-bob", roles=("member", "reader"))
 SUPPORT = RequestContext(user_id="u-sam", user_name="sam", project_id="p-ops", roles=("support",))
-ADMIN = RequestContext(user_id="u-admin", user_name="admin", project_id="p-ops", roles=("admin",), is_admin=True)
+ADMIN = RequestContext(
+    user_id="u-admin", user_name="admin", project_id="p-ops", roles=("admin",), is_admin=True
+)
 TICKET = {"subject": "Server will not boot", "category": "technical", "body": "It stays in BUILD."}
 
 
@@ -70,7 +72,9 @@ def api(db: Database, mailer: RecordingMailer) -> TicketsAPI:
         support = Role(id="r-support", name="support")
         session.add(support)
         session.flush()
-        session.add(RoleAssignment(user_id="u-sam", target_type="project", target_id="p-ops", role_id=support.id))
+        session.add(
+            RoleAssignment(user_id="u-sam", target_type="project", target_id="p-ops", role_id=support.id)
+        )
         for account_id, project in (("a-alice", "p-alice"), ("a-bob", "p-bob")):
             session.add(BillingAccount(id=account_id, name=f"{account_id}-co", currency="EUR",
                                        price_list="standard", mode="postpaid", opened_at=START))  # fmt: skip
@@ -211,8 +215,14 @@ def test_attachments_are_limited_private_and_served_harmlessly(api: TicketsAPI) 
     assert made["filename"] == "boot.log" and made["size"] == 12
     page = api.attach(ALICE, ticket["id"], message_id, "x.html", "text/html", b"<script>alert(1)</script>")
     download = api.download(SUPPORT, ticket["id"], message_id, made["id"])
-    assert (download.data, download.content_type, download.filename) == (b"kernel panic", "text/plain", "boot.log")
-    assert api.download(ALICE, ticket["id"], message_id, page["id"]).content_type == "application/octet-stream"
+    assert (download.data, download.content_type, download.filename) == (
+        b"kernel panic",
+        "text/plain",
+        "boot.log",
+    )
+    assert (
+        api.download(ALICE, ticket["id"], message_id, page["id"]).content_type == "application/octet-stream"
+    )
     assert [item["id"] for item in api.get(ALICE, ticket["id"])["messages"][0]["attachments"]] == [
         made["id"],
         page["id"],
