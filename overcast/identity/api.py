@@ -44,6 +44,7 @@ from overcast.identity.grants import (
     drop_target_grants,
     get_grant,
 )
+from overcast.identity.password_rules import check_password
 from overcast.identity.project_tags import check_tags
 
 Entity = dict[str, Any]
@@ -277,6 +278,8 @@ class IdentityAPI:
             return user_entity(self.core.get_user(session, user_id))
 
     def create_user(self, fields: dict[str, Any], password: str | None) -> Entity:
+        if password is not None:
+            check_password(self.core.config, password)
         with self.db.writer() as session:
             self.core.get_domain(session, fields["domain_id"])
             if fields.get("default_project_id"):
@@ -297,6 +300,8 @@ class IdentityAPI:
             refuse_domain_move(fields, found[0].domain_id)
             fields.pop("domain_id", None)
             password = fields.pop("password", None)
+            if password is not None:
+                check_password(self.core.config, password)
             # Keystone lets a null description clear it, as for projects and domains.
             fields = _clean(fields, tuple(fields))
             user = backend.update_user(session, user_id, fields)
@@ -316,6 +321,7 @@ class IdentityAPI:
                 raise Forbidden("The users of this domain are read-only (LDAP).")
             if not backend.check_password(session, user_id, original):
                 raise Unauthorized("The original password is not correct.")
+            check_password(self.core.config, new)
             backend.set_password(session, user_id, new)
             self.core.revocations.revoke(session, user_id=user_id)
 

@@ -30,6 +30,10 @@ class IdentitySettings(BaseSettings):
     logins_per_second_per_address: float = 3.0
     login_burst_per_user: int = 20
     logins_per_second_per_user: float = 2.0
+    # Keystone's [security_compliance]: every new password must match password_regex (empty: any does);
+    # a refused one is told password_regex_description.
+    password_regex: str = ""
+    password_regex_description: str = ""
     # How stale the in-memory revocation list may get when another API process revokes a token.
     revocation_refresh_seconds: float = 2.0
 
