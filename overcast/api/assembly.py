@@ -15,6 +15,7 @@ from overcast.billing.settings import BillingSettings
 from overcast.cloud import Cloud
 from overcast.compute.api import ComputeService
 from overcast.compute.api.admin import AdminServices
+from overcast.dashboard.sessions import SessionStore
 from overcast.ec2.ids import IdTable
 from overcast.ec2.service import Ec2API
 from overcast.identity.bootstrap import BootstrapResult, bootstrap
@@ -72,7 +73,7 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     ec2.install(
         app, Ec2API(cloud, compute_service, admin_services, images, identity_service.credentials, ec2_ids)
     )
-    dashboard.install(app, cloud.settings.base_url)
+    dashboard.install(app, cloud.settings.base_url, SessionStore.over(cloud.db, clock))
     # Last: each API's document describes the routes mounted above.
     openapi.install(app)
     return app

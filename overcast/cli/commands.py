@@ -44,10 +44,11 @@ def all_in_one(settings: Settings, args: argparse.Namespace) -> int:
 def run_service(settings: Settings, args: argparse.Namespace) -> int:
     setup_logging(settings.log_level)
     if args.name == "dashboard":
-        # A client of the public APIs: no database, no bus.
+        # A client of the public APIs; of the database it uses only its sessions' table, and no bus.
         from overcast.dashboard.service import serve
 
-        serve(settings.base_url, on_ready=lambda url: print(f"overcast dashboard serving {url}", flush=True))
+        ready = lambda url: print(f"overcast dashboard serving {url}", flush=True)  # noqa: E731
+        serve(settings.base_url, settings.sql_url, on_ready=ready)
         return 0
     cloud = Cloud.from_settings(settings)
     if args.name == "api":
@@ -112,6 +113,12 @@ def mail(settings: Settings, args: argparse.Namespace) -> int:
     from overcast.cli import mail as mail_commands
 
     return mail_commands.run(settings, args)
+
+
+def tickets(settings: Settings, args: argparse.Namespace) -> int:
+    from overcast.cli import tickets as tickets_commands
+
+    return tickets_commands.run(settings, args)
 
 
 def network_host(settings: Settings, args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 It holds each user's token in its server-side session and reaches the APIs only over their HTTP
 interface, so every page obeys the same policies and quotas as the CLI. The API process mounts it
 (`install`), reaching the APIs in-process through their own ASGI app; `overcast service dashboard` serves
-it alone, reaching them over HTTP.
+it alone, reaching them over HTTP. Sessions are kept in the cloud's database, so any number of
+dashboard processes share them.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from fastapi import FastAPI
 from overcast.api.auth import public_path
 from overcast.api.middleware import UNBOUNDED_BODY_PATHS
 from overcast.dashboard.app import PREFIX, build_dashboard
+from overcast.dashboard.sessions import SessionStore
 from overcast.dashboard.settings import DashboardSettings
 
 # The dashboard checks its own sessions: the token middleware lets every request to it through.
 PUBLIC_PATHS = (public_path(PREFIX, prefix=True),)
 
 
-def install(app: FastAPI, base_url: str, settings: DashboardSettings | None = None) -> None:
+def install(
+    app: FastAPI, base_url: str, sessions: SessionStore, settings: DashboardSettings | None = None
+) -> None:
     """Mounts the dashboard in the API app; its calls to the APIs go through `app` itself, in-process."""
     settings = settings or DashboardSettings()
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), timeout=60.0)
@@ -30,8 +34,7 @@ def install(app: FastAPI, base_url: str, settings: DashboardSettings | None = No
     dashboard = build_dashboard(
         http,
         auth_url,
-        settings,
-        clock=lambda: app.state.clock(),
+        sessions,
         login_transport=lambda address: httpx.ASGITransport(app=app, client=(address, 0)),
     )
     app.mount(PREFIX, dashboard)

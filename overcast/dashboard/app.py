@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -29,26 +26,18 @@ from overcast.dashboard.pages import (
 )
 from overcast.dashboard.pages.portal_public import PublicPortal, portal_url
 from overcast.dashboard.sessions import SessionStore
-from overcast.dashboard.settings import DashboardSettings
 from overcast.dashboard.web import PACKAGE_DIR, SESSION_COOKIE, CSRFRefused, Dashboard, LoginRequired
 
 PREFIX = "/dashboard"
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def build_dashboard(
     http: httpx.AsyncClient,
     auth_url: str,
-    settings: DashboardSettings | None = None,
-    clock: Callable[[], datetime] = _utcnow,
+    sessions: SessionStore,
     login_transport: LoginTransport | None = None,
 ) -> FastAPI:
     """The dashboard, to be mounted at PREFIX; `http` reaches the APIs and `auth_url` is Keystone's."""
-    settings = settings or DashboardSettings()
-    sessions = SessionStore(clock, settings.session_idle_seconds)
     dashboard = Dashboard(http, auth_url, sessions, PREFIX, login_transport)
     app = FastAPI(title="Overcast dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.dashboard = dashboard

@@ -1,28 +1,55 @@
-"""Dashboard sessions: the user's token stays here, the browser holds only a random session id.
+"""Dashboard sessions: the user's token stays on the server, the browser holds only a random session id.
 
-The id is 256 random bits, so it needs no signature to be unguessable; the store keys sessions by the
-id's SHA-256, so what the process holds in memory is not a cookie anyone could replay. A session ends at
-log-out, after `idle_seconds` without a request, or when its token expires, whichever comes first.
-Sessions live in the process's memory: the all-in-one's API process is the one dashboard there is.
+Sessions live in the cloud's database (`dashboard_sessions`), so every dashboard process of a scaled-out
+cloud sees a log-in and a log-out made at any other at once. A session id is 256 random bits. Its row is
+keyed by the id's SHA-256 and its contents are sealed (Fernet) with a key derived from the id (HKDF): the
+database, or a backup of it, holds no token anyone could use, and the dashboard hosts share no key file,
+since only the browser's cookie opens its session.
+
+A session ends at log-out, after `idle_seconds` without a request, or when its token expires, whichever
+comes first. This module is the dashboard's one reach into the database (the layering rule's exception):
+it reads and writes this table and no other.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import secrets
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session as DBSession
 
 from overcast.dashboard.client import Login
+from overcast.dashboard.settings import DashboardSettings
+from overcast.db.engine import Database
+from overcast.db.models.dashboard_sessions import DashboardSession
 
 Clock = Callable[[], datetime]
+_SEALING_INFO = b"overcast dashboard session contents"
+# A request restarts the idle timer, but writing that down for every page would cost a write per page:
+# the row's last_seen moves once this share of the idle time has passed (30 s of the default 30 minutes).
+_TOUCH_SHARE = 60
 
 
-def _digest(session_id: str) -> str:
+def _id_hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def _cipher(session_id: str) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SEALING_INFO).derive(
+        session_id.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(key))
 
 
 @dataclass(frozen=True)
@@ -31,30 +58,76 @@ class Session:
     csrf_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     projects: tuple[tuple[str, str], ...] = ()  # (id, name) of the projects the user may switch to
     # Private keys the cloud made for this user, by key pair name, until their one download.
-    private_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    private_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def csrf_matches(self, offered: str | None) -> bool:
         return offered is not None and hmac.compare_digest(offered.encode(), self.csrf_token.encode())
 
 
-@dataclass
-class _Entry:
-    session: Session
-    last_seen: datetime
+def _seal(session: Session, session_id: str) -> str:
+    contents = asdict(session)
+    contents["login"]["expires_at"] = session.login.expires_at.isoformat()
+    return _cipher(session_id).encrypt(json.dumps(contents, separators=(",", ":")).encode()).decode("ascii")
+
+
+def _unseal(sealed: str, session_id: str) -> Session | None:
+    try:
+        contents: dict[str, Any] = json.loads(_cipher(session_id).decrypt(sealed.encode("ascii")))
+    except InvalidToken:
+        return None
+    login = contents["login"]
+    return Session(
+        login=Login(
+            **{
+                **login,
+                "expires_at": datetime.fromisoformat(login["expires_at"]),
+                "roles": tuple(login["roles"]),
+                "catalog": tuple(login["catalog"]),
+            }
+        ),
+        csrf_token=contents["csrf_token"],
+        projects=tuple((project_id, name) for project_id, name in contents["projects"]),
+        private_keys=dict(contents["private_keys"]),
+    )
 
 
 class SessionStore:
-    def __init__(self, clock: Clock, idle_seconds: float) -> None:
+    def __init__(self, db: Database, clock: Clock, idle_seconds: float) -> None:
+        self.db = db
         self.clock = clock
         self.idle = timedelta(seconds=idle_seconds)
-        self._entries: dict[str, _Entry] = {}
-        self._lock = threading.Lock()
+        self._touch_every = self.idle / _TOUCH_SHARE
+
+    @classmethod
+    def over(cls, db: Database, clock: Clock, settings: DashboardSettings | None = None) -> SessionStore:
+        return cls(db, clock, (settings or DashboardSettings()).session_idle_seconds)
+
+    @classmethod
+    def at(cls, sql_url: str, clock: Clock, settings: DashboardSettings | None = None) -> SessionStore:
+        """The store of a dashboard process of its own, over the cloud's database (migrated by the API)."""
+        return cls.over(Database(sql_url), clock, settings)
 
     def create(self, session: Session) -> str:
         session_id = secrets.token_urlsafe(32)
-        with self._lock:
-            self._forget_expired()
-            self._entries[_digest(session_id)] = _Entry(session, self.clock())
+        sealed = _seal(session, session_id)
+        now = self.clock()
+
+        def store(db: DBSession) -> None:
+            db.execute(
+                delete(DashboardSession).where(
+                    or_(DashboardSession.expires_at <= now, DashboardSession.last_seen <= now - self.idle)
+                )
+            )
+            db.add(
+                DashboardSession(
+                    id_hash=_id_hash(session_id),
+                    sealed=sealed,
+                    last_seen=now,
+                    expires_at=session.login.expires_at,
+                )
+            )
+
+        self.db.write(store)
         return session_id
 
     def get(self, session_id: str | None) -> Session | None:
@@ -62,40 +135,88 @@ class SessionStore:
         if not session_id:
             return None
         now = self.clock()
-        key = _digest(session_id)
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if self._expired(entry, now):
-                del self._entries[key]
-                return None
-            entry.last_seen = now
-            return entry.session
+        id_hash = _id_hash(session_id)
+        with self.db.reader() as db:
+            row = db.execute(
+                select(
+                    DashboardSession.sealed, DashboardSession.last_seen, DashboardSession.expires_at
+                ).where(DashboardSession.id_hash == id_hash)
+            ).first()
+        if row is None:
+            return None
+        sealed, last_seen, expires_at = row
+        if now - last_seen >= self.idle or now >= expires_at:
+            self.db.write(
+                lambda db: db.execute(delete(DashboardSession).where(DashboardSession.id_hash == id_hash))
+            )
+            return None
+        if now - last_seen >= self._touch_every:
+            self.db.write(
+                lambda db: db.execute(
+                    update(DashboardSession)
+                    .where(DashboardSession.id_hash == id_hash, DashboardSession.last_seen < now)
+                    .values(last_seen=now)
+                )
+            )
+        return _unseal(sealed, session_id)
 
     def replace_login(self, session_id: str, login: Login) -> Session | None:
         """Moves the session to a new token (a project switch), keeping its id and CSRF token."""
-        with self._lock:
-            entry = self._entries.get(_digest(session_id))
-            if entry is None:
-                return None
-            entry.session = replace(entry.session, login=login)
-            return entry.session
+        changed = self._change(session_id, lambda session: replace(session, login=login))
+        return changed[1] if changed else None
+
+    def keep_private_key(self, session_id: str, name: str, private_key: str) -> None:
+        self._change(
+            session_id,
+            lambda session: replace(session, private_keys={**session.private_keys, name: private_key}),
+        )
+
+    def take_private_key(self, session_id: str, name: str) -> str | None:
+        """The private key of this name, forgotten as it is handed out: a second take finds none."""
+        changed = self._change(
+            session_id,
+            lambda session: replace(
+                session,
+                private_keys={key: value for key, value in session.private_keys.items() if key != name},
+            ),
+        )
+        if changed is None:
+            return None
+        before, _ = changed
+        return before.private_keys.get(name)
 
     def drop(self, session_id: str | None) -> Session | None:
         if not session_id:
             return None
-        with self._lock:
-            entry = self._entries.pop(_digest(session_id), None)
-        return entry.session if entry else None
+        id_hash = _id_hash(session_id)
 
-    def __len__(self) -> int:
-        return len(self._entries)
+        def take(db: DBSession) -> str | None:
+            sealed = db.scalar(select(DashboardSession.sealed).where(DashboardSession.id_hash == id_hash))
+            if sealed is not None:
+                db.execute(delete(DashboardSession).where(DashboardSession.id_hash == id_hash))
+            return sealed
 
-    def _expired(self, entry: _Entry, now: datetime) -> bool:
-        return now - entry.last_seen >= self.idle or now >= entry.session.login.expires_at
+        sealed = self.db.write(take)
+        return _unseal(sealed, session_id) if sealed is not None else None
 
-    def _forget_expired(self) -> None:
-        now = self.clock()
-        for key in [key for key, entry in self._entries.items() if self._expired(entry, now)]:
-            del self._entries[key]
+    def _change(
+        self, session_id: str, change: Callable[[Session], Session]
+    ) -> tuple[Session, Session] | None:
+        """(before, after) of the session as `change` left it, compared and swapped on its sealed contents;
+        None when the session is gone."""
+        id_hash = _id_hash(session_id)
+
+        def swap(db: DBSession) -> tuple[Session, Session] | None:
+            sealed = db.scalar(select(DashboardSession.sealed).where(DashboardSession.id_hash == id_hash))
+            before = _unseal(sealed, session_id) if sealed is not None else None
+            if before is None:
+                return None
+            after = change(before)
+            swapped = db.execute(
+                update(DashboardSession)
+                .where(DashboardSession.id_hash == id_hash, DashboardSession.sealed == sealed)
+                .values(sealed=_seal(after, session_id), expires_at=after.login.expires_at)
+            )
+            return (before, after) if swapped.rowcount == 1 else None  # type: ignore[attr-defined]
+
+        return self.db.write(swap)

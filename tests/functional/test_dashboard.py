@@ -343,18 +343,33 @@ def test_log_out_revokes_the_token_and_ends_the_session(cloud: InProcessCloud) -
         browser.close()
 
 
-def test_overcast_service_dashboard_serves_it_alone_over_the_apis_http(cloud: InProcessCloud) -> None:
-    """The scaled-out shape: its own process, no database, the APIs only over the network."""
+def log_out(http: httpx.Client) -> httpx.Response:
+    """Posts the log-out form of the key pairs page (any signed-in page carries it)."""
+    page = http.get("/dashboard/project/key_pairs/")
+    assert page.status_code == 200, page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf
+    return http.post("/dashboard/logout", data={"csrf_token": csrf.group(1)})
+
+
+def test_overcast_service_dashboard_shares_log_ins_and_log_outs_with_the_api_processes_dashboard(
+    cloud: InProcessCloud,
+) -> None:
+    """The scaled-out shape: a dashboard process of its own reaches the APIs over HTTP and keeps sessions in
+    the cloud's database, so a log-in made at one dashboard is good at the other and a log-out at either
+    ends it at both."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("OVERCAST_")}
     env.update(
         OVERCAST_DASHBOARD_LISTEN=f"127.0.0.1:{port}",
         OVERCAST_PUBLIC_URL=cloud.base_url,
         OVERCAST_DATA_DIR=str(cloud.data_dir / "dashboard-service"),
+        OVERCAST_DATABASE_URL=cloud.settings.sql_url,
     )
     process = subprocess.Popen(
         [str(OVERCAST), "service", "dashboard"], env=env, stdout=subprocess.PIPE, text=True
     )
+    browser = Browser(cloud)
     try:
         assert process.stdout is not None
         assert (
@@ -375,9 +390,22 @@ def test_overcast_service_dashboard_serves_it_alone_over_the_apis_http(cloud: In
             }
             assert http.post("/dashboard/login", data=form).status_code == 303
             overview = http.get("/dashboard/project/")
-        assert overview.status_code == 200 and "Overview of demo" in overview.text
-        assert not (cloud.data_dir / "dashboard-service").exists()  # it opened no database
+            assert overview.status_code == 200 and "Overview of demo" in overview.text
+            # The API process's dashboard knows the session the other one made, and ends it at log-out.
+            made_there = {"overcast_dashboard": http.cookies["overcast_dashboard"]}
+            with httpx.Client(base_url=cloud.base_url, cookies=made_there, timeout=30) as at_api:
+                assert "Overview of demo" in at_api.get("/dashboard/project/").text
+                assert log_out(at_api).status_code == 303
+            assert http.get("/dashboard/project/").headers["location"].startswith("/dashboard/login")
+            # And the other way round: a log-in at the API process's dashboard, a log-out at the other.
+            browser.log_in("demo", cloud.password("demo"))
+            made_here = {"overcast_dashboard": browser.http.cookies["overcast_dashboard"]}
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", cookies=made_here, timeout=30) as other:
+                assert log_out(other).status_code == 303
+            assert browser.get("/project/").headers["location"].startswith("/dashboard/login")
+        assert not (cloud.data_dir / "dashboard-service").exists()  # nothing kept on its own disk
     finally:
+        browser.close()
         process.terminate()
         process.wait(10)
         if process.stdout is not None:

@@ -47,7 +47,7 @@ def router(dashboard: Dashboard) -> APIRouter:
                 made = await signed.api.post(
                     "compute", "/os-keypairs", {"keypair": keypair}, GENERATING_VERSION
                 )
-                signed.session.private_keys[name] = made["keypair"]["private_key"]
+                dashboard.sessions.keep_private_key(signed.session_id, name, made["keypair"]["private_key"])
         except APIError as refusal:
             return dashboard.render(
                 request,
@@ -63,7 +63,7 @@ def router(dashboard: Dashboard) -> APIRouter:
     async def download_private_key(request: Request, name: str) -> Response:
         """The private key, once: the cloud never had it stored, and the session forgets it now."""
         signed = dashboard.signed_in(request)
-        private_key = signed.session.private_keys.pop(name, None)
+        private_key = dashboard.sessions.take_private_key(signed.session_id, name)
         if private_key is None:
             raise APIError(404, f"The private key of {name} was downloaded already, or never made here.")
         file_name = f"{name}.pem" if _SAFE_FILE_NAME.fullmatch(name) else "private-key.pem"
@@ -75,7 +75,7 @@ def router(dashboard: Dashboard) -> APIRouter:
         signed = dashboard.signed_in(request)
         await dashboard.form(request, signed)
         await signed.api.delete("compute", f"/os-keypairs/{name}")
-        signed.session.private_keys.pop(name, None)
+        dashboard.sessions.take_private_key(signed.session_id, name)
         return dashboard.redirect(request, "/project/key_pairs/")
 
     return pages

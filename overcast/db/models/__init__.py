@@ -11,6 +11,7 @@ from overcast.db.models import (  # noqa: F401
     block_device_mapping,
     compute,
     console_tokens,
+    dashboard_sessions,
     ec2,
     identity,
     image,

@@ -2,8 +2,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func, select
+
 from overcast.dashboard.client import Login
 from overcast.dashboard.sessions import Session, SessionStore
+from overcast.db.engine import Database
+from overcast.db.models.dashboard_sessions import DashboardSession
 from tests.support.clock import FakeClock
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -19,25 +23,54 @@ def login(expires_in: timedelta = timedelta(hours=1), token: str = "token-1") ->
         project_id="p",
         project_name="demo",
         roles=("member",),
+        catalog=({"type": "compute", "endpoints": [{"interface": "public", "url": "http://cloud/compute"}]},),
     )
 
 
-def store(clock: FakeClock, idle: float = 600) -> SessionStore:
-    return SessionStore(clock, idle_seconds=idle)
+def rows(db: Database) -> int:
+    with db.reader() as session:
+        return session.scalar(select(func.count()).select_from(DashboardSession)) or 0
 
 
-def test_a_session_is_found_by_its_id_only() -> None:
-    sessions = store(FakeClock(START))
-    session_id = sessions.create(Session(login()))
-    assert sessions.get(session_id) is not None
+def test_a_session_is_found_by_its_id_only_and_comes_back_whole(db: Database) -> None:
+    sessions = SessionStore(db, FakeClock(START), idle_seconds=600)
+    made = Session(login(), projects=(("p", "demo"), ("q", "other")))
+    session_id = sessions.create(made)
+    assert sessions.get(session_id) == made
     assert sessions.get(session_id + "x") is None
     assert sessions.get(None) is None
-    assert session_id not in sessions._entries
 
 
-def test_a_session_ends_after_its_idle_time_and_each_request_restarts_it() -> None:
+def test_the_database_holds_neither_the_session_id_nor_the_token(db: Database) -> None:
+    sessions = SessionStore(db, FakeClock(START), idle_seconds=600)
+    made = Session(login(token="gAAAA-the-users-token"))
+    session_id = sessions.create(made)
+    with db.reader() as session:
+        (row,) = session.scalars(select(DashboardSession)).all()
+    stored = f"{row.id_hash} {row.sealed}"
+    assert session_id not in stored
+    assert "the-users-token" not in stored and made.csrf_token not in stored
+
+
+def test_two_stores_over_one_database_share_sessions_and_their_end(db_url: str, db: Database) -> None:
+    """Two dashboard processes: each has its own handle on the cloud's database."""
     clock = FakeClock(START)
-    sessions = store(clock, idle=600)
+    one, other = SessionStore(db, clock, 600), SessionStore.at(db_url, clock)
+    try:
+        session_id = one.create(Session(login()))
+        assert other.get(session_id) == one.get(session_id)
+        other.keep_private_key(session_id, "key", "PRIVATE")
+        assert one.take_private_key(session_id, "key") == "PRIVATE"
+        assert other.take_private_key(session_id, "key") is None
+        other.drop(session_id)
+        assert one.get(session_id) is None
+    finally:
+        other.db.dispose()
+
+
+def test_a_session_ends_after_its_idle_time_and_each_request_restarts_it(db: Database) -> None:
+    clock = FakeClock(START)
+    sessions = SessionStore(db, clock, idle_seconds=600)
     session_id = sessions.create(Session(login()))
     clock.now += timedelta(seconds=599)
     assert sessions.get(session_id) is not None
@@ -45,12 +78,12 @@ def test_a_session_ends_after_its_idle_time_and_each_request_restarts_it() -> No
     assert sessions.get(session_id) is not None
     clock.now += timedelta(seconds=600)
     assert sessions.get(session_id) is None
-    assert len(sessions) == 0
+    assert rows(db) == 0
 
 
-def test_a_session_ends_when_its_token_expires_however_busy() -> None:
+def test_a_session_ends_when_its_token_expires_however_busy(db: Database) -> None:
     clock = FakeClock(START)
-    sessions = store(clock, idle=600)
+    sessions = SessionStore(db, clock, idle_seconds=600)
     session_id = sessions.create(Session(login(expires_in=timedelta(minutes=15))))
     for _ in range(3):
         clock.now += timedelta(minutes=5)
@@ -58,8 +91,8 @@ def test_a_session_ends_when_its_token_expires_however_busy() -> None:
     assert sessions.get(session_id) is None
 
 
-def test_a_project_switch_keeps_the_id_and_csrf_token() -> None:
-    sessions = store(FakeClock(START))
+def test_a_project_switch_keeps_the_id_and_csrf_token(db: Database) -> None:
+    sessions = SessionStore(db, FakeClock(START), idle_seconds=600)
     first = Session(login())
     session_id = sessions.create(first)
     switched = sessions.replace_login(session_id, login(token="token-2"))
@@ -68,8 +101,8 @@ def test_a_project_switch_keeps_the_id_and_csrf_token() -> None:
     assert current is not None and current.login.token == "token-2"
 
 
-def test_drop_ends_the_session_and_returns_it() -> None:
-    sessions = store(FakeClock(START))
+def test_drop_ends_the_session_and_returns_it(db: Database) -> None:
+    sessions = SessionStore(db, FakeClock(START), idle_seconds=600)
     session_id = sessions.create(Session(login()))
     dropped = sessions.drop(session_id)
     assert dropped is not None and dropped.login.token == "token-1"
@@ -86,11 +119,25 @@ def test_csrf_tokens_are_per_session_and_compared_whole() -> None:
     assert not one.csrf_matches(None)
 
 
-def test_expired_sessions_are_forgotten_when_new_ones_come() -> None:
+def test_a_private_key_is_handed_out_once(db: Database) -> None:
+    sessions = SessionStore(db, FakeClock(START), idle_seconds=600)
+    session_id = sessions.create(Session(login()))
+    sessions.keep_private_key(session_id, "one", "PRIVATE-1")
+    sessions.keep_private_key(session_id, "two", "PRIVATE-2")
+    current = sessions.get(session_id)
+    assert current is not None and sorted(current.private_keys) == ["one", "two"]
+    assert sessions.take_private_key(session_id, "one") == "PRIVATE-1"
+    assert sessions.take_private_key(session_id, "one") is None
+    assert sessions.take_private_key(session_id, "two") == "PRIVATE-2"
+    sessions.drop(session_id)
+    assert sessions.take_private_key(session_id, "two") is None
+
+
+def test_expired_sessions_are_forgotten_when_new_ones_come(db: Database) -> None:
     clock = FakeClock(START)
-    sessions = store(clock, idle=60)
+    sessions = SessionStore(db, clock, idle_seconds=60)
     for _ in range(3):
         sessions.create(Session(login()))
     clock.now += timedelta(seconds=61)
     sessions.create(Session(login(expires_in=timedelta(hours=2))))
-    assert len(sessions) == 1
+    assert rows(db) == 1
