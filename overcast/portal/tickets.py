@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select, update
@@ -163,17 +164,16 @@ class TicketsAPI:
         clock: Callable[[], datetime],
         dashboard_url: str,
         settings: TicketSettings | None = None,
-        *,
-        support_address: str = "support@localhost",
     ) -> None:
-        """`dashboard_url` is where the mails' links point (the dashboard's root); `support_address` is
-        support's mailbox unless the settings name one."""
+        """`dashboard_url` is where the mails' links point (the dashboard's root); support's mailbox is
+        the settings' address, else support@ the dashboard's host."""
         self.db = db
         self.mailer = mailer
         self.clock = clock
         self.dashboard_url = dashboard_url.rstrip("/")
         self.settings = settings or TicketSettings()
-        self.support_address = self.settings.support_address or support_address
+        host = urlsplit(self.dashboard_url).hostname or "localhost"
+        self.support_address = self.settings.support_address or f"support@{host}"
 
     # -- who is asking --------------------------------------------------------------------------------
 

@@ -1,0 +1,121 @@
+"""`overcast manage ticket list|show|reply|close`: the support queue from the operator's shell, through
+TicketsAPI on this cloud's database with the same checks as /portal/v1/tickets.
+
+The operator acts as a staff user (`--as`, default `admin`), whose name signs replies; replies e-mail the
+customer as the dashboard's do (the mail folder or the SMTP relay of OVERCAST_MAIL_*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from overcast.config import Settings
+
+STATUSES = ("open", "waiting-for-customer", "waiting-for-support", "closed")
+
+
+def add_commands(manage: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    ticket = manage.add_parser(
+        "ticket", help="support tickets: the queue, conversations, replies", parents=[common]
+    )
+    actions = ticket.add_subparsers(dest="ticket_action", required=True)
+
+    def action(name: str, help: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = actions.add_parser(name, help=help, parents=[common])
+        sub.set_defaults(handler="tickets")
+        sub.add_argument(
+            "--as", dest="staff_user", default="admin", help="the staff user acting (default admin)"
+        )
+        return sub
+
+    listing = action("list", "tickets, newest first")
+    listing.add_argument("--status", choices=STATUSES)
+    listing.add_argument("--category")
+    listing.add_argument("--assignee", help="a user id, or 'none' for unassigned tickets")
+    listing.add_argument("--account", help="a billing account id")
+    listing.add_argument("--limit", default="100")
+    listing.add_argument("--marker", help="the last ticket id of the previous page")
+    listing.add_argument("--format", choices=("text", "json"), default="text")
+    show = action("show", "a ticket and its whole conversation, internal notes included")
+    show.add_argument("ticket")
+    show.add_argument("--format", choices=("text", "json"), default="text")
+    reply = action("reply", "answer a ticket (e-mails the customer), or add an internal note")
+    reply.add_argument("ticket")
+    reply.add_argument("body", help="the reply's text; '-' reads it from standard input")
+    reply.add_argument("--internal", action="store_true", help="a note the customer never sees (no e-mail)")
+    close = action("close", "close a ticket")
+    close.add_argument("ticket")
+
+
+def _conversation(ticket: dict[str, Any]) -> str:
+    assignee = ticket["assignee"]["name"] if ticket["assignee"] else "nobody"
+    lines = [
+        f"{ticket['subject']}  [{ticket['status']}]",
+        f"id {ticket['id']} · {ticket['category']} · account {ticket['account']['name']}",
+        f"assigned to {assignee}",
+    ]
+    if ticket["reference"]:
+        lines.append(f"about {ticket['reference']['type']} {ticket['reference']['id']}")
+    for message in ticket.get("messages", []):
+        who = message["author"]["name"] + (" (support)" if message["staff"] else "")
+        note = " · INTERNAL NOTE" if message["internal"] else ""
+        lines += ["", f"--- {who} · {message['created_at'][:19]}{note}", message["body"]]
+        lines += [f"    [file] {item['filename']} ({item['size']} bytes)" for item in message["attachments"]]
+    return "\n".join(lines) + "\n"
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import or_, select
+
+    from overcast import errors
+    from overcast.cloud import Cloud
+    from overcast.context import RequestContext
+    from overcast.db.models.identity import User
+    from overcast.mail import MailSettings, mailer_from
+    from overcast.portal.tickets import TicketsAPI
+
+    cloud = Cloud.from_settings(settings)
+    try:
+        with cloud.db.reader() as session:
+            user = session.scalars(
+                select(User).where(or_(User.id == args.staff_user, User.name == args.staff_user))
+            ).first()
+            if user is None:
+                raise errors.NotFound(f"User {args.staff_user} could not be found.")
+            ctxt = RequestContext(user_id=user.id, user_name=user.name, roles=("admin",), is_admin=True)
+        base = settings.base_url.rstrip("/")
+        api = TicketsAPI(cloud.db, mailer_from(settings, MailSettings()), cloud.clock, f"{base}/dashboard")
+        if args.ticket_action == "list":
+            tickets = api.list_tickets(
+                ctxt, status=args.status, category=args.category, assignee=args.assignee,
+                account_id=args.account, limit=args.limit, marker=args.marker,
+            )  # fmt: skip
+            if args.format == "json":
+                print(json.dumps(tickets, indent=2, sort_keys=True))
+            for ticket in tickets if args.format == "text" else ():
+                assignee = ticket["assignee"]["name"] if ticket["assignee"] else "-"
+                columns = (
+                    ticket["id"],
+                    f"{ticket['status']:<20}",
+                    f"{ticket['account']['name']:<20}",
+                    assignee,
+                )
+                print("  ".join((*columns, ticket["subject"])))
+        elif args.ticket_action == "show":
+            ticket = api.get(ctxt, args.ticket)
+            sys.stdout.write(
+                json.dumps(ticket, indent=2) + "\n" if args.format == "json" else _conversation(ticket)
+            )
+        elif args.ticket_action == "reply":
+            body = sys.stdin.read() if args.body == "-" else args.body
+            message = api.reply(ctxt, args.ticket, {"body": body, "internal": args.internal})
+            print(json.dumps(message, indent=2, sort_keys=True))
+        else:
+            ticket = api.update(ctxt, args.ticket, {"status": "closed"})
+            print(json.dumps(ticket, indent=2, sort_keys=True))
+        return 0
+    finally:
+        cloud.close()
