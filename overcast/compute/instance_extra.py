@@ -13,6 +13,9 @@ from overcast.db.models.instance_actions import InstanceExtra
 
 LOCKED_BY_OWNER = "owner"
 LOCKED_BY_ADMIN = "admin"
+# Nova's disable_terminate, which EC2's disableApiTermination sets: a DELETE is refused while it is set,
+# for admins too (unlike the lock, it holds no other action).
+DISABLE_TERMINATE = "disable_terminate"
 
 
 def get(session: Session, instance_uuid: str) -> InstanceExtra:
@@ -53,3 +56,12 @@ def ensure_unlocked(session: Session, ctxt: RequestContext, instance: Instance) 
     extra = peek(session, instance.uuid)
     if extra is not None and extra.locked and not ctxt.is_admin:
         raise errors.Conflict(f"Instance {instance.uuid} is locked")
+
+
+def ensure_terminable(session: Session, instance: Instance) -> None:
+    """A server with termination protection refuses to be deleted until it is turned off."""
+    if system_metadata(session, instance.uuid).get(DISABLE_TERMINATE):
+        raise errors.Conflict(
+            f"Instance {instance.uuid} has termination protection (EC2's disableApiTermination): "
+            "turn it off (ModifyInstanceAttribute) before deleting it."
+        )

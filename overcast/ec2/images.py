@@ -15,7 +15,7 @@ from typing import Any
 from overcast import errors, policy
 from overcast.compute import policies as compute_policies
 from overcast.context import RequestContext
-from overcast.ec2 import ids
+from overcast.ec2 import client_tokens, ids
 from overcast.ec2.actions import Action
 from overcast.ec2.backends import Backends, Ec2Request, Response
 from overcast.ec2.errors import Ec2Error, invalid_value, missing_parameter
@@ -37,6 +37,8 @@ STATES = {
 IMAGE_TYPES = {ids.MACHINE_IMAGE: "machine", ids.KERNEL_IMAGE: "kernel", ids.RAMDISK_IMAGE: "ramdisk"}
 PAGE = 1000
 COPIED_CORE = ("disk_format", "container_format", "min_disk", "min_ram")
+# CopyImage takes longer client tokens than the other actions.
+COPY_TOKEN_LENGTH = 128
 
 
 def _listed(backends: Backends, request: Ec2Request, uuids: Sequence[str] = ()) -> list[ImageRecord]:
@@ -357,15 +359,22 @@ def copy_image(backends: Backends, request: Ec2Request) -> Response:
     description = params.get("Description")
     if description is not None:
         properties["description"] = description
-    image_id = _copy(
-        backends, request, source, name, properties, ids.image_kind(source.image.container_format)
-    )
-    tags = tag_specifications(params, "image")
-    if params.boolean("CopyImageTags"):
-        with backends.db.reader() as session:
-            tags = {**tags_of(session, [source_id])[source_id], **tags}
-    set_tags(backends, request.project_id, [image_id], tags)
-    return {"imageId": image_id}
+
+    def copy() -> str:
+        return _copy(
+            backends, request, source, name, properties, ids.image_kind(source.image.container_format)
+        )
+
+    def answer(image_id: str, first: bool) -> Response:
+        if first:
+            tags = tag_specifications(params, "image")
+            if params.boolean("CopyImageTags"):
+                with backends.db.reader() as session:
+                    tags = {**tags_of(session, [source_id])[source_id], **tags}
+            set_tags(backends, request.project_id, [image_id], tags)
+        return {"imageId": image_id}
+
+    return client_tokens.idempotent(backends, request, copy, answer, max_length=COPY_TOKEN_LENGTH)
 
 
 def _source_by_location(backends: Backends, request: Ec2Request, location: str) -> ImageRecord:

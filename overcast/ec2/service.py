@@ -17,6 +17,7 @@ from overcast.ec2 import (
     addresses,
     ids,
     images,
+    instance_reads,
     instances,
     keypairs,
     regions,
@@ -48,7 +49,7 @@ ACTIONS: dict[str, Action] = table(
 # What records the ids of each kind of object the caller can see, for an id a listing showed before any
 # action named it (Backends.resolve).
 RECORDERS: dict[str, Recorder] = {
-    ids.INSTANCE: instances.record_visible, ids.MACHINE_IMAGE: images.record_visible,
+    ids.INSTANCE: instance_reads.record_visible, ids.MACHINE_IMAGE: images.record_visible,
     ids.KERNEL_IMAGE: images.record_visible, ids.RAMDISK_IMAGE: images.record_visible,
 }  # fmt: skip
 # How long, and for how many keys, authenticate() keeps what a credential's key resolved to.

@@ -16,7 +16,7 @@ from typing import Any
 
 from overcast import errors
 from overcast.compute import policies as compute_policies
-from overcast.ec2 import ids
+from overcast.ec2 import client_tokens, ids
 from overcast.ec2.actions import Action
 from overcast.ec2.backends import Backends, Ec2Request, Handler, Response
 from overcast.ec2.errors import Ec2Error, invalid_value, missing_parameter
@@ -123,18 +123,25 @@ def create_volume(backends: Backends, request: Ec2Request) -> Response:
     if snapshot:
         snapshot_uuid = backends.ids.resolve([snapshot], (ids.SNAPSHOT,))[snapshot].uuid
         backends.compute.volumes.snapshots.get(request.context, snapshot_uuid)  # another project's: NotFound
-    volume_type = params.get("VolumeType")
-    record = backends.compute.volumes.create(
-        request.context, size, snapshot_id=snapshot_uuid, availability_zone=params.get("AvailabilityZone"),
-        volume_type=None if volume_type in AWS_VOLUME_TYPES else volume_type,
-        multiattach=params.boolean("MultiAttachEnabled"),
-    )  # fmt: skip
-    view = _volume_views(backends, [record])[0]
-    if tags:
-        set_tags(backends, request.project_id, [view["volumeId"]], tags)
-        view["tagSet"] = tag_set(tags)
-    view.pop("attachmentSet")
-    return view
+    volume_type, zone = params.get("VolumeType"), params.get("AvailabilityZone")
+
+    def create() -> str:
+        record = backends.compute.volumes.create(
+            request.context, size, snapshot_id=snapshot_uuid, availability_zone=zone,
+            volume_type=None if volume_type in AWS_VOLUME_TYPES else volume_type,
+            multiattach=params.boolean("MultiAttachEnabled"),
+        )  # fmt: skip
+        return str(record["id"])
+
+    def answer(uuid: str, first: bool) -> Response:
+        view = _volume_views(backends, [backends.compute.volumes.get(request.context, uuid)])[0]
+        if first and tags:
+            set_tags(backends, request.project_id, [view["volumeId"]], tags)
+            view["tagSet"] = tag_set(tags)
+        view.pop("attachmentSet")
+        return view
+
+    return client_tokens.idempotent(backends, request, create, answer)
 
 
 VOLUME_FILTERS: FilterTable[dict[str, Any]] = FilterTable({

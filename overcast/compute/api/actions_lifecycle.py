@@ -345,6 +345,7 @@ class ServerActionAPI(ActionAPI):
             return False  # nobody could power it off: delete it for good, as Nova's local delete does
 
         def prepare(session: Session, instance: Instance, transition: states.Transition) -> dict[str, Any]:
+            instance_extra.ensure_terminable(session, instance)
             return {"deleted_at": utcnow()}
 
         started = self._start(ctxt, uuid, "soft_delete", ia.DELETE, prepare=prepare)

@@ -42,7 +42,8 @@ class Ec2Tag(Base):
 
 
 class Ec2ClientToken(Base):
-    """RunInstances' idempotency: a project's token names the reservation it made, and what was asked."""
+    """ClientToken idempotency (ec2/client_tokens.py): a project's token names what its request made,
+    and what was asked."""
 
     __tablename__ = "ec2_client_tokens"
 
@@ -50,8 +51,10 @@ class Ec2ClientToken(Base):
     client_token: Mapped[str] = mapped_column(String(64), primary_key=True)
     # A digest of the request's parameters: the same token with other parameters is refused.
     request_digest: Mapped[str] = mapped_column(String(64), nullable=False)
-    # Empty while the first request is still creating the instances.
-    reservation_id: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    # What the first request made (RunInstances: the reservation id; CreateVolume: the volume's UUID;
+    # CopyImage: the new image's EC2 id),
+    # empty while it is still making it. The column keeps the name it had when only RunInstances took one.
+    made: Mapped[str] = mapped_column("reservation_id", String(255), nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 

@@ -1,32 +1,15 @@
 """The reference check of the network and EBS actions: the same boto3 calls against moto's EC2 server
 (started here on loopback) and against the cloud (a network agent on the noop data plane, a volume host on
-the fake volume driver), with the parsed responses compared key by key as test_ec2_moto.py compares the
+the fake volume driver), with the parsed responses compared key by key as test_moto.py compares the
 other actions. DELIBERATE lists what differs on purpose, with the reason."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
-import pytest
-from botocore.config import Config
-from openstack.connection import Connection
+from tests.functional.ec2.support import AMI, FAST, NETWORK, VOLUME, answer_differences
 
-from overcast.metadata.ec2_ids import derived_id
-from overcast.network.drivers.noop import NoopDriver
-from overcast.network.manager import NetworkManager
-from overcast.service import Service
-from overcast.virt.fake import FakeDriver
-from overcast.volume.drivers.fake import FakeVolumeDriver
-from overcast.volume.manager import VolumeManager
-from tests.functional.test_ec2_moto import _differences, _free_moto, _shape
-from tests.support.cloud import IMAGE_ID, InProcessCloud
-from tests.support.ec2 import client_options, ec2_session
-
-FAST = {"Delay": 0.2, "MaxAttempts": 100}
-HOST = "compute-1"
+SERVICES = (NETWORK, VOLUME)
 _NEWER = "AWS's current model has it; moto's predates it"
 _EMPTY = "an empty set: AWS leaves it out, moto shows it"
 _NO_DNS = "the cloud gives instances no DNS names"
@@ -67,50 +50,6 @@ DELIBERATE: dict[tuple[str, str], str] = {
         "OriginalMultiAttachEnabled", "OriginalVolumeType", "TargetMultiAttachEnabled", "TargetVolumeType")},
     ("DeleteSecurityGroup", "Return"): _NEWER,
 }  # fmt: skip
-
-
-class FullCloud:
-    """One compute host with its network agent, and a volume host."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.cloud = InProcessCloud(data_dir, drivers={HOST: FakeDriver()}, volume_driver="fake")
-        volumes = VolumeManager(self.cloud.cloud, "volume-1", driver=FakeVolumeDriver(data_dir / "pool"),
-                                images=self.cloud.image_api)  # fmt: skip
-        self.services = [
-            Service(self.cloud.cloud, NetworkManager(self.cloud.cloud, HOST, driver=NoopDriver())),
-            Service(self.cloud.cloud, volumes),
-        ]
-        for service in self.services:
-            service.start()
-
-    def stop(self) -> None:
-        for service in self.services:
-            service.stop()
-        self.cloud.stop()
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
-    running = FullCloud(tmp_path_factory.mktemp("ec2-moto-network-volumes"))
-    yield running.cloud
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    yield from _free_moto()
-
-
-@pytest.fixture(scope="module")
-def topology(demo: Connection, admin: Connection) -> None:
-    public = admin.network.create_network(name="public", is_router_external=True)
-    admin.network.create_subnet(
-        network_id=public.id, ip_version=4, cidr="203.0.113.0/24", is_dhcp_enabled=False
-    )
-    private = demo.network.create_network(name="private")
-    subnet = demo.network.create_subnet(network_id=private.id, ip_version=4, cidr="10.90.0.0/24")
-    router = demo.network.create_router(name="edge", external_gateway_info={"network_id": public.id})
-    demo.network.add_interface_to_router(router, subnet=subnet.id)
 
 
 def scenario(client: Any, image_id: str, instance_type: str, zone: str) -> dict[str, Any]:
@@ -180,18 +119,10 @@ def scenario(client: Any, image_id: str, instance_type: str, zone: str) -> dict[
 
 
 def test_network_and_volume_response_shapes_match_motos(
-    cloud: InProcessCloud, moto_url: str, topology: None
+    ec2: Any, moto_ec2: Any, topology: dict[str, Any]
 ) -> None:
-    ours = scenario(ec2_session(cloud, "demo").client("ec2", **client_options(cloud)),
-                    derived_id("ami", IMAGE_ID), "m1.tiny", "nova")  # fmt: skip
-    moto = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                 region_name="us-east-1").client(
-        "ec2", endpoint_url=moto_url, config=Config(retries={"max_attempts": 1}))  # fmt: skip
-    moto_image = moto.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    theirs = scenario(moto, moto_image, "t2.micro", "us-east-1a")
-    differences = [
-        difference for action in ours
-        for difference in _differences(action, _shape(ours[action]), _shape(theirs[action]))
-        if not any(difference.startswith(f"{action}: {path}") for name, path in DELIBERATE if name == action)
-    ]  # fmt: skip
-    assert differences == [], "\n".join(differences)
+    ours = scenario(ec2, AMI, "m1.tiny", "nova")
+    moto_image = moto_ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    theirs = scenario(moto_ec2, moto_image, "t2.micro", "us-east-1a")
+    found = answer_differences(ours, theirs, DELIBERATE)
+    assert found == [], "\n".join(found)

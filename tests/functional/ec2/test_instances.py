@@ -13,31 +13,9 @@ from botocore.exceptions import ClientError
 from openstack.connection import Connection
 
 from overcast.metadata.ec2_ids import derived_id
+from tests.functional.ec2.support import AMI, FAST, error_code
 from tests.support.cloud import IMAGE_ID, InProcessCloud
-from tests.support.ec2 import client_options, ec2_session
-
-AMI = derived_id("ami", IMAGE_ID)
-FAST = {"Delay": 0.2, "MaxAttempts": 100}
-
-
-@pytest.fixture(scope="module")
-def session(cloud: InProcessCloud) -> boto3.session.Session:
-    return ec2_session(cloud, "demo")
-
-
-@pytest.fixture(scope="module")
-def ec2(cloud: InProcessCloud, session: boto3.session.Session) -> Any:
-    return session.client("ec2", **client_options(cloud))
-
-
-@pytest.fixture(scope="module")
-def admin_ec2(cloud: InProcessCloud) -> Any:
-    return ec2_session(cloud, "admin").client("ec2", **client_options(cloud))
-
-
-def _code(error: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response: Any = error.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
+from tests.support.ec2 import client_options
 
 
 @pytest.fixture
@@ -63,7 +41,7 @@ def test_regions_zones_and_account_attributes(ec2: Any, cloud: InProcessCloud) -
     assert attributes == [{"AttributeName": "max-instances", "AttributeValues": [{"AttributeValue": "10"}]}]
     with pytest.raises(ClientError) as error:
         ec2.describe_regions(RegionNames=["us-east-1"])
-    assert _code(error) == ("InvalidParameterValue", 400)
+    assert error_code(error) == ("InvalidParameterValue", 400)
 
 
 def test_instance_lifecycle_with_waiters_tags_and_filters(ec2: Any) -> None:
@@ -131,7 +109,7 @@ def test_instance_lifecycle_with_waiters_tags_and_filters(ec2: Any) -> None:
     assert [t["PreviousState"]["Name"] for t in again] == ["terminated"] * 2
     with pytest.raises(ClientError) as error:
         ec2.start_instances(InstanceIds=[ids[0]])
-    assert _code(error)[0] in ("IncorrectInstanceState", "InvalidInstanceID.NotFound")
+    assert error_code(error)[0] in ("IncorrectInstanceState", "InvalidInstanceID.NotFound")
 
 
 def test_client_token_makes_run_instances_idempotent(ec2: Any) -> None:
@@ -146,7 +124,7 @@ def test_client_token_makes_run_instances_idempotent(ec2: Any) -> None:
     assert again["Instances"][0]["ClientToken"] == "once-1"
     with pytest.raises(ClientError) as error:
         ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, InstanceType="m1.small", ClientToken="once-1")
-    assert _code(error) == ("IdempotentParameterMismatch", 400)
+    assert error_code(error) == ("IdempotentParameterMismatch", 400)
     ec2.terminate_instances(InstanceIds=[first["Instances"][0]["InstanceId"]])
 
 
@@ -173,11 +151,11 @@ def test_termination_protection_and_resize_through_attributes(ec2: Any, running:
     assert locked["DisableApiTermination"] == {"Value": True}
     with pytest.raises(ClientError) as error:
         ec2.terminate_instances(InstanceIds=[running])
-    assert _code(error) == ("OperationNotPermitted", 400)
+    assert error_code(error) == ("OperationNotPermitted", 400)
     ec2.modify_instance_attribute(InstanceId=running, DisableApiTermination={"Value": False})
     with pytest.raises(ClientError) as error:
         ec2.modify_instance_attribute(InstanceId=running, InstanceType={"Value": "m1.small"})
-    assert _code(error) == ("IncorrectInstanceState", 400)
+    assert error_code(error) == ("IncorrectInstanceState", 400)
     ec2.stop_instances(InstanceIds=[running])
     ec2.get_waiter("instance_stopped").wait(InstanceIds=[running], WaiterConfig=FAST)
     ec2.modify_instance_attribute(InstanceId=running, InstanceType={"Value": "m1.small"})
@@ -206,7 +184,7 @@ def test_instance_types_tags_and_pages(ec2: Any, running: str) -> None:
     assert sorted(tag["Key"] for tag in left) == [f"k{n}" for n in range(1, 7)]
     with pytest.raises(ClientError) as error:
         ec2.describe_tags(NextToken="forged", MaxResults=5)
-    assert _code(error) == ("InvalidNextToken", 400)
+    assert error_code(error) == ("InvalidNextToken", 400)
 
 
 def test_another_projects_instances_do_not_exist(ec2: Any, admin_ec2: Any) -> None:
@@ -218,10 +196,10 @@ def test_another_projects_instances_do_not_exist(ec2: Any, admin_ec2: Any) -> No
                      lambda: ec2.get_console_output(InstanceId=their_id)):  # fmt: skip
             with pytest.raises(ClientError) as error:
                 call()
-            assert _code(error) == ("InvalidInstanceID.NotFound", 400)
+            assert error_code(error) == ("InvalidInstanceID.NotFound", 400)
         with pytest.raises(ClientError) as error:
             ec2.create_tags(Resources=[their_id], Tags=[{"Key": "mine", "Value": "no"}])
-        assert _code(error)[0] in ("InvalidID", "InvalidInstanceID.NotFound")
+        assert error_code(error)[0] in ("InvalidID", "InvalidInstanceID.NotFound")
     finally:
         admin_ec2.terminate_instances(InstanceIds=[their_id])
 
@@ -240,7 +218,7 @@ def test_a_server_made_through_openstack_is_an_instance_with_a_stable_id(ec2: An
     ec2.terminate_instances(InstanceIds=[instance_id])
 
 
-def test_run_instances_placement_groups_protection_and_user_data(ec2: Any) -> None:
+def test_run_instances_placement_groups_protection_and_user_data(ec2: Any, demo: Connection) -> None:
     made = ec2.run_instances(
         ImageId=AMI, MinCount=1, MaxCount=1, InstanceType="m1.tiny", Placement={"AvailabilityZone": "nova"},
         SecurityGroups=["default"], DisableApiTermination=True,
@@ -250,14 +228,18 @@ def test_run_instances_placement_groups_protection_and_user_data(ec2: Any) -> No
     ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
     with pytest.raises(ClientError) as error:
         ec2.terminate_instances(InstanceIds=[instance_id])
-    assert _code(error) == ("OperationNotPermitted", 400)
-    # The protection is Nova's lock, which also holds a member's stop (AWS would let it stop).
-    with pytest.raises(ClientError) as error:
-        ec2.stop_instances(InstanceIds=[instance_id])
-    assert _code(error) == ("IncorrectInstanceState", 400)
-    ec2.modify_instance_attribute(InstanceId=instance_id, DisableApiTermination={"Value": False})
+    assert error_code(error) == ("OperationNotPermitted", 400)
+    # The OpenStack API holds to it too, and says why; the server is not locked.
+    [server] = [s for s in demo.compute.servers() if derived_id("i", s.id) == instance_id]
+    assert server.is_locked is False
+    refused = demo.compute.delete(f"/servers/{server.id}", raise_exc=False)
+    assert refused.status_code == 409 and "disableApiTermination" in refused.text
+    # As on AWS, a protected instance stops (and starts) at its owner's word.
     ec2.stop_instances(InstanceIds=[instance_id])
     ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+    protected = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="disableApiTermination")
+    assert protected["DisableApiTermination"] == {"Value": True}
+    ec2.modify_instance_attribute(InstanceId=instance_id, DisableApiTermination={"Value": False})
     ec2.modify_instance_attribute(InstanceId=instance_id, UserData={"Value": b"#cloud-config\n"})
     user_data = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")["UserData"]
     assert base64.b64decode(user_data["Value"]) == b"#cloud-config\n"
@@ -269,4 +251,4 @@ def test_run_instances_placement_groups_protection_and_user_data(ec2: Any) -> No
             ec2.run_instances(
                 **{"ImageId": AMI, "MinCount": 1, "MaxCount": 1, "InstanceType": "m1.tiny", **bad}
             )
-        assert _code(error)[0] == code, bad
+        assert error_code(error)[0] == code, bad

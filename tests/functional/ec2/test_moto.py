@@ -5,27 +5,13 @@ not), for every action both implement. DELIBERATE lists what differs on purpose,
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
-import httpx
-import pytest
-from botocore.config import Config
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from overcast.metadata.ec2_ids import derived_id
-from tests.support.cloud import IMAGE_ID, InProcessCloud
-from tests.support.ec2 import client_options, ec2_session
-from tests.support.ports import free_port
-from tests.support.waiting import wait_until
+from tests.functional.ec2.support import AMI, FAST, answer_differences
 
-MOTO_SERVER = Path(sys.executable).with_name("moto_server")
-FAST = {"Delay": 0.2, "MaxAttempts": 100}
 # (action, path of keys below the response): why the two differ there. A path ending in a key names that
 # key, present on one side only; `*` stands for every item of a list.
 _NEWER = "AWS's current model has it; moto's predates it"
@@ -60,67 +46,6 @@ DELIBERATE: dict[tuple[str, str], str] = {
     ("DescribeImages", "Images.*.Platform"): "AWS names a platform for Windows images only",
     ("DescribeImages", "Images.*.Description"): "an image made without a description has none (moto: '')",
 }  # fmt: skip
-
-
-def _free_moto() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"{url}/moto-api/", timeout=1).status_code < 500
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_until(up, 30, what="moto's server")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    yield from _free_moto()
-
-
-def _shape(value: Any) -> Any:
-    """What is compared: dict keys with their shapes, a list's first item, a scalar's type."""
-    if isinstance(value, dict):
-        return {key: _shape(child) for key, child in value.items() if key != "ResponseMetadata"}
-    if isinstance(value, list):
-        return [_shape(value[0])] if value else []
-    return type(value).__name__
-
-
-def _differences(action: str, ours: Any, theirs: Any, path: str = "") -> list[str]:
-    if isinstance(ours, dict) and isinstance(theirs, dict):
-        found = []
-        for key in sorted(set(ours) | set(theirs)):
-            child = f"{path}.{key}" if path else key
-            if (action, child) in DELIBERATE or ("*", child) in DELIBERATE:
-                continue
-            if key not in ours:
-                found.append(f"{action}: {child} only in moto")
-            elif key not in theirs:
-                found.append(f"{action}: {child} only in overcast")
-            else:
-                found.extend(_differences(action, ours[key], theirs[key], child))
-        return found
-    if isinstance(ours, list) and isinstance(theirs, list):
-        if ours and theirs:
-            return _differences(action, ours[0], theirs[0], f"{path}.*")
-        return []
-    if ours != theirs and not (isinstance(ours, (dict, list)) or isinstance(theirs, (dict, list))):
-        return [f"{action}: {path} is {ours} here, {theirs} in moto"]
-    if ours != theirs:
-        return [f"{action}: {path} differs in kind"]
-    return []
 
 
 def scenario(client: Any, image_id: str, instance_type: str, zone_region: str) -> dict[str, Any]:
@@ -176,16 +101,9 @@ def scenario(client: Any, image_id: str, instance_type: str, zone_region: str) -
     return answers
 
 
-def test_response_shapes_match_motos(cloud: InProcessCloud, moto_url: str) -> None:
-    ours = scenario(ec2_session(cloud, "demo").client("ec2", **client_options(cloud)),
-                    derived_id("ami", IMAGE_ID), "m1.tiny", "RegionOne")  # fmt: skip
-    moto = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                 region_name="us-east-1").client(
-        "ec2", endpoint_url=moto_url, config=Config(retries={"max_attempts": 1}))  # fmt: skip
-    moto_image = moto.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    theirs = scenario(moto, moto_image, "t2.micro", "us-east-1")
-    differences = [
-        difference for action in ours
-        for difference in _differences(action, _shape(ours[action]), _shape(theirs[action]))
-    ]  # fmt: skip
-    assert differences == [], "\n".join(differences)
+def test_response_shapes_match_motos(ec2: Any, moto_ec2: Any) -> None:
+    ours = scenario(ec2, AMI, "m1.tiny", "RegionOne")
+    moto_image = moto_ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    theirs = scenario(moto_ec2, moto_image, "t2.micro", "us-east-1")
+    found = answer_differences(ours, theirs, DELIBERATE)
+    assert found == [], "\n".join(found)

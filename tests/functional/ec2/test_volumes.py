@@ -5,7 +5,6 @@ the fake volume driver."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -13,60 +12,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from overcast.metadata.ec2_ids import derived_id
-from overcast.service import Service
-from overcast.virt.fake import FakeDriver
-from overcast.volume.drivers.fake import FakeVolumeDriver
-from overcast.volume.manager import VolumeManager
-from tests.support.cloud import IMAGE_ID, InProcessCloud
-from tests.support.ec2 import client_options, ec2_session
+from tests.functional.ec2.support import AMI, FAST, VOLUME, error_code
+from tests.support.cloud import InProcessCloud
+from tests.support.ec2 import client_options
 
-AMI = derived_id("ami", IMAGE_ID)
-FAST = {"Delay": 0.2, "MaxAttempts": 100}
-COMPUTE_HOST = "compute-1"
-
-
-class VolumeCloud:
-    """An in-process cloud with one compute host and one volume host beside it."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.cloud = InProcessCloud(data_dir, drivers={COMPUTE_HOST: FakeDriver()}, volume_driver="fake")
-        manager = VolumeManager(
-            self.cloud.cloud, "volume-1", driver=FakeVolumeDriver(data_dir / "volume-pool"),
-            images=self.cloud.image_api,
-        )  # fmt: skip
-        self.volume_service = Service(self.cloud.cloud, manager)
-        self.volume_service.start()
-
-    def stop(self) -> None:
-        self.volume_service.stop()
-        self.cloud.stop()
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
-    running = VolumeCloud(tmp_path_factory.mktemp("ec2-volumes"))
-    yield running.cloud
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def session(cloud: InProcessCloud) -> boto3.session.Session:
-    return ec2_session(cloud, "demo")
-
-
-@pytest.fixture(scope="module")
-def ec2(cloud: InProcessCloud, session: boto3.session.Session) -> Any:
-    return session.client("ec2", **client_options(cloud))
-
-
-@pytest.fixture(scope="module")
-def admin_ec2(cloud: InProcessCloud) -> Any:
-    return ec2_session(cloud, "admin").client("ec2", **client_options(cloud))
-
-
-def _code(error: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response: Any = error.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
+SERVICES = (VOLUME,)
 
 
 def _available(ec2: Any, *volume_ids: str) -> list[dict[str, Any]]:
@@ -112,7 +62,22 @@ def test_create_describe_filter_tag_and_delete_volumes(ec2: Any) -> None:
     ec2.delete_volume(VolumeId=other)
     with pytest.raises(ClientError) as gone:
         ec2.describe_volumes(VolumeIds=[derived_id("vol", "00000000-0000-0000-0000-000000000000")])
-    assert _code(gone) == ("InvalidVolume.NotFound", 400)
+    assert error_code(gone) == ("InvalidVolume.NotFound", 400)
+
+
+def test_client_token_makes_create_volume_idempotent(ec2: Any) -> None:
+    asked = {"Size": 1, "AvailabilityZone": "nova", "ClientToken": "volume-once"}
+    made = ec2.create_volume(**asked)
+    again = ec2.create_volume(**asked)
+    assert again["VolumeId"] == made["VolumeId"] and again["Size"] == 1
+    with pytest.raises(ClientError) as error:
+        ec2.create_volume(**{**asked, "Size": 2})
+    assert error_code(error) == ("IdempotentParameterMismatch", 400)
+    # botocore gives every CreateVolume a token of its own: two calls without one are two volumes.
+    first, second = (ec2.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"] for _ in range(2))
+    assert len({made["VolumeId"], first, second}) == 3
+    for volume_id in _available(ec2, made["VolumeId"], first, second):
+        ec2.delete_volume(VolumeId=volume_id["VolumeId"])
 
 
 def test_attach_and_detach_with_ebs_device_names(ec2: Any, instance: str) -> None:
@@ -140,17 +105,17 @@ def test_attach_and_detach_with_ebs_device_names(ec2: Any, instance: str) -> Non
     # An attached volume cannot be deleted; a bad device name is AWS's error.
     with pytest.raises(ClientError) as busy:
         ec2.delete_volume(VolumeId=volume_id)
-    assert _code(busy)[0] in ("IncorrectState", "InvalidParameterValue", "VolumeInUse")
+    assert error_code(busy)[0] in ("IncorrectState", "InvalidParameterValue", "VolumeInUse")
     with pytest.raises(ClientError) as bad_device:
         ec2.attach_volume(VolumeId=volume_id, InstanceId=instance, Device="sdf")
-    assert _code(bad_device) == ("InvalidParameterValue", 400)
+    assert error_code(bad_device) == ("InvalidParameterValue", 400)
 
     detached = ec2.detach_volume(VolumeId=volume_id)
     assert (detached["State"], detached["InstanceId"]) == ("detaching", instance)
     _available(ec2, volume_id)
     with pytest.raises(ClientError) as not_attached:
         ec2.detach_volume(VolumeId=volume_id)
-    assert _code(not_attached) == ("IncorrectState", 400)
+    assert error_code(not_attached) == ("IncorrectState", 400)
     ec2.delete_volume(VolumeId=volume_id)
 
 
@@ -165,7 +130,7 @@ def test_modify_volume_grows_it(ec2: Any) -> None:
     assert volume["Size"] == 3
     with pytest.raises(ClientError) as smaller:
         ec2.modify_volume(VolumeId=volume_id, Size=2)
-    assert _code(smaller)[1] == 400
+    assert error_code(smaller)[1] == 400
     ec2.delete_volume(VolumeId=volume_id)
 
 
@@ -211,16 +176,16 @@ def test_resource_api(session: boto3.session.Session, cloud: InProcessCloud) -> 
 def test_bad_input_and_other_projects_volumes(ec2: Any, admin_ec2: Any) -> None:
     with pytest.raises(ClientError) as malformed:
         ec2.describe_volumes(VolumeIds=["i-0123456789abcdef0"])
-    assert _code(malformed) == ("InvalidVolumeID.Malformed", 400)
+    assert error_code(malformed) == ("InvalidVolumeID.Malformed", 400)
     with pytest.raises(ClientError) as no_size:
         ec2.create_volume(AvailabilityZone="nova")
-    assert _code(no_size) == ("MissingParameter", 400)
+    assert error_code(no_size) == ("MissingParameter", 400)
     with pytest.raises(ClientError) as too_big:
         ec2.create_volume(Size=100000, AvailabilityZone="nova")
-    assert _code(too_big) == ("InvalidParameterValue", 400)
+    assert error_code(too_big) == ("InvalidParameterValue", 400)
     with pytest.raises(ClientError) as dry:
         ec2.create_volume(Size=1, AvailabilityZone="nova", DryRun=True)
-    assert _code(dry) == ("DryRunOperation", 412)
+    assert error_code(dry) == ("DryRunOperation", 412)
 
     # Another project's volume is one the caller cannot find.
     theirs = admin_ec2.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
@@ -233,6 +198,6 @@ def test_bad_input_and_other_projects_volumes(ec2: Any, admin_ec2: Any) -> None:
     ):
         with pytest.raises(ClientError) as hidden:
             call()
-        assert _code(hidden)[0] in ("InvalidVolume.NotFound", "InvalidID")
+        assert error_code(hidden)[0] in ("InvalidVolume.NotFound", "InvalidID")
     assert theirs not in {v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]}
     admin_ec2.delete_volume(VolumeId=theirs)

@@ -4,8 +4,6 @@ networks and router made through Neutron's API as an operator and a user make th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,64 +12,11 @@ from botocore.exceptions import ClientError
 from openstack.connection import Connection
 
 from overcast.metadata.ec2_ids import derived_id
-from overcast.network.drivers.noop import NoopDriver
-from overcast.network.manager import NetworkManager
-from overcast.service import Service
-from tests.support.cloud import IMAGE_ID, InProcessCloud
+from tests.functional.ec2.support import AMI, FAST, NETWORK, error_code
+from tests.support.cloud import InProcessCloud
 from tests.support.ec2 import client_options, ec2_session
 
-AMI = derived_id("ami", IMAGE_ID)
-FAST = {"Delay": 0.2, "MaxAttempts": 100}
-HOST = "compute-1"
-
-
-class NetworkedCloud:
-    """The cloud and the network agent of its one compute host."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.cloud = InProcessCloud(data_dir, compute_hosts=(HOST,))
-        self.agent = Service(self.cloud.cloud, NetworkManager(self.cloud.cloud, HOST, driver=NoopDriver()))
-        self.agent.start()
-
-    def stop(self) -> None:
-        self.agent.stop()
-        self.cloud.stop()
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
-    running = NetworkedCloud(tmp_path_factory.mktemp("ec2-network"))
-    yield running.cloud
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def topology(demo: Connection, admin: Connection) -> dict[str, Any]:
-    """An external network (the elastic IPs' pool) and the user's network, subnet and router to it."""
-    public = admin.network.create_network(name="public", is_router_external=True)
-    admin.network.create_subnet(
-        network_id=public.id, ip_version=4, cidr="198.51.100.0/24", is_dhcp_enabled=False
-    )
-    private = demo.network.create_network(name="private")
-    subnet = demo.network.create_subnet(network_id=private.id, ip_version=4, cidr="10.70.0.0/24", name="apps")
-    router = demo.network.create_router(name="edge", external_gateway_info={"network_id": public.id})
-    demo.network.add_interface_to_router(router, subnet=subnet.id)
-    return {"public": public, "private": private, "subnet": subnet}
-
-
-@pytest.fixture(scope="module")
-def ec2(cloud: InProcessCloud) -> Any:
-    return ec2_session(cloud, "demo").client("ec2", **client_options(cloud))
-
-
-@pytest.fixture(scope="module")
-def session(cloud: InProcessCloud) -> boto3.session.Session:
-    return ec2_session(cloud, "demo")
-
-
-def _code(error: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response: Any = error.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
+SERVICES = (NETWORK,)
 
 
 def test_vpcs_and_subnets_are_the_users_networks(ec2: Any, topology: dict[str, Any]) -> None:
@@ -98,10 +43,10 @@ def test_vpcs_and_subnets_are_the_users_networks(ec2: Any, topology: dict[str, A
 
     with pytest.raises(ClientError) as unknown:
         ec2.describe_vpcs(VpcIds=[derived_id("vpc", "00000000-0000-0000-0000-000000000000")])
-    assert _code(unknown) == ("InvalidVpcID.NotFound", 400)
+    assert error_code(unknown) == ("InvalidVpcID.NotFound", 400)
     with pytest.raises(ClientError) as malformed:
         ec2.describe_subnets(SubnetIds=["vpc-0123456789abcdef0"])
-    assert _code(malformed) == ("InvalidSubnetID.Malformed", 400)
+    assert error_code(malformed) == ("InvalidSubnetID.Malformed", 400)
 
 
 def test_security_groups_and_their_permissions(ec2: Any, topology: dict[str, Any]) -> None:
@@ -110,7 +55,7 @@ def test_security_groups_and_their_permissions(ec2: Any, topology: dict[str, Any
     assert group_id.startswith("sg-")
     with pytest.raises(ClientError) as duplicate_group:
         ec2.create_security_group(GroupName="web", Description="again")
-    assert _code(duplicate_group) == ("InvalidGroup.Duplicate", 400)
+    assert error_code(duplicate_group) == ("InvalidGroup.Duplicate", 400)
 
     ssh = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
     peers = {
@@ -124,7 +69,7 @@ def test_security_groups_and_their_permissions(ec2: Any, topology: dict[str, Any
     assert added["Return"] is True and len(added["SecurityGroupRules"]) == 3
     with pytest.raises(ClientError) as duplicate_rule:
         ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[ssh])
-    assert _code(duplicate_rule) == ("InvalidPermission.Duplicate", 400)
+    assert error_code(duplicate_rule) == ("InvalidPermission.Duplicate", 400)
 
     [group] = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
     assert (group["GroupName"], group["Description"]) == ("web", "web servers")
@@ -142,7 +87,7 @@ def test_security_groups_and_their_permissions(ec2: Any, topology: dict[str, Any
     ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[ssh])
     with pytest.raises(ClientError) as gone:
         ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[ssh])
-    assert _code(gone) == ("InvalidPermission.NotFound", 400)
+    assert error_code(gone) == ("InvalidPermission.NotFound", 400)
     # The flat form of older clients.
     ec2.authorize_security_group_ingress(
         GroupName="web", IpProtocol="udp", FromPort=53, ToPort=53, CidrIp="0.0.0.0/0"
@@ -162,17 +107,17 @@ def test_security_groups_and_their_permissions(ec2: Any, topology: dict[str, Any
         ec2.authorize_security_group_ingress(
             GroupId=group_id, IpProtocol="tcp", FromPort=90, ToPort=80, CidrIp="0.0.0.0/0"
         )
-    assert _code(bad_port) == ("InvalidParameterValue", 400)
+    assert error_code(bad_port) == ("InvalidParameterValue", 400)
     with pytest.raises(ClientError) as default:
         ec2.delete_security_group(GroupName="default")
-    assert _code(default) == ("CannotDelete", 400)
+    assert error_code(default) == ("CannotDelete", 400)
     with pytest.raises(ClientError) as dry:
         ec2.delete_security_group(GroupId=group_id, DryRun=True)
-    assert _code(dry) == ("DryRunOperation", 412)
+    assert error_code(dry) == ("DryRunOperation", 412)
     ec2.delete_security_group(GroupId=group_id)
     with pytest.raises(ClientError) as deleted:
         ec2.describe_security_groups(GroupIds=[group_id])
-    assert _code(deleted) == ("InvalidGroup.NotFound", 400)
+    assert error_code(deleted) == ("InvalidGroup.NotFound", 400)
 
 
 def test_an_instance_in_a_subnet_its_interface_and_an_elastic_ip(
@@ -203,7 +148,7 @@ def test_an_instance_in_a_subnet_its_interface_and_an_elastic_ip(
     assert interface["Attachment"]["InstanceId"] == instance_id
     with pytest.raises(ClientError) as in_use:
         ec2.delete_security_group(GroupId=group_id)
-    assert _code(in_use) == ("DependencyViolation", 400)
+    assert error_code(in_use) == ("DependencyViolation", 400)
 
     allocated = ec2.allocate_address(Domain="vpc")
     allocation_id, public_ip = allocated["AllocationId"], allocated["PublicIp"]
@@ -230,18 +175,18 @@ def test_an_instance_in_a_subnet_its_interface_and_an_elastic_ip(
     assert [a["AllocationId"] for a in by_instance] == [allocation_id]
     with pytest.raises(ClientError) as in_use_address:
         ec2.release_address(AllocationId=allocation_id)
-    assert _code(in_use_address) == ("InvalidIPAddress.InUse", 400)
+    assert error_code(in_use_address) == ("InvalidIPAddress.InUse", 400)
 
     ec2.disassociate_address(AssociationId=association_id)
     [address] = ec2.describe_addresses(PublicIps=[public_ip])["Addresses"]
     assert "AssociationId" not in address and "InstanceId" not in address
     with pytest.raises(ClientError) as not_associated:
         ec2.disassociate_address(AssociationId=association_id)
-    assert _code(not_associated) == ("InvalidAssociationID.NotFound", 400)
+    assert error_code(not_associated) == ("InvalidAssociationID.NotFound", 400)
     ec2.release_address(AllocationId=allocation_id)
     with pytest.raises(ClientError) as released:
         ec2.release_address(AllocationId=allocation_id)
-    assert _code(released) == ("InvalidAllocationID.NotFound", 400)
+    assert error_code(released) == ("InvalidAllocationID.NotFound", 400)
 
     ec2.terminate_instances(InstanceIds=[instance_id])
     ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
@@ -262,10 +207,10 @@ def test_another_projects_network_objects_are_not_found(
     ):
         with pytest.raises(ClientError) as hidden:
             call()
-        assert _code(hidden) == ("InvalidGroup.NotFound", 400)
+        assert error_code(hidden) == ("InvalidGroup.NotFound", 400)
     allocation = admin_ec2.allocate_address(Domain="vpc")["AllocationId"]
     with pytest.raises(ClientError) as not_yours:
         ec2.release_address(AllocationId=allocation)
-    assert _code(not_yours) == ("InvalidAllocationID.NotFound", 400)
+    assert error_code(not_yours) == ("InvalidAllocationID.NotFound", 400)
     admin_ec2.release_address(AllocationId=allocation)
     admin_ec2.delete_security_group(GroupId=theirs)

@@ -6,7 +6,6 @@ import base64
 import hashlib
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
@@ -14,31 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from openstack.connection import Connection
 
 from overcast.metadata.ec2_ids import derived_id
-from tests.support.cloud import IMAGE_ID, InProcessCloud
-from tests.support.ec2 import client_options, ec2_session
-
-AMI = derived_id("ami", IMAGE_ID)
-FAST = {"Delay": 0.2, "MaxAttempts": 100}
-
-
-@pytest.fixture(scope="module")
-def session(cloud: InProcessCloud) -> boto3.session.Session:
-    return ec2_session(cloud, "demo")
-
-
-@pytest.fixture(scope="module")
-def ec2(cloud: InProcessCloud, session: boto3.session.Session) -> Any:
-    return session.client("ec2", **client_options(cloud))
-
-
-@pytest.fixture(scope="module")
-def admin_ec2(cloud: InProcessCloud) -> Any:
-    return ec2_session(cloud, "admin").client("ec2", **client_options(cloud))
-
-
-def _code(error: pytest.ExceptionInfo[ClientError]) -> str:
-    response: Any = error.value.response
-    return str(response["Error"]["Code"])
+from tests.functional.ec2.support import AMI, FAST, error_code
 
 
 def test_created_key_pairs_carry_aws_fingerprints(ec2: Any) -> None:
@@ -54,7 +29,7 @@ def test_created_key_pairs_carry_aws_fingerprints(ec2: Any) -> None:
     assert made["KeyPairId"].startswith("key-") and made["Tags"] == [{"Key": "a", "Value": "b"}]
     with pytest.raises(ClientError) as error:
         ec2.create_key_pair(KeyName="made-rsa")
-    assert _code(error) == "InvalidKeyPair.Duplicate"
+    assert error_code(error)[0] == "InvalidKeyPair.Duplicate"
     edwards = ec2.create_key_pair(KeyName="made-ed", KeyType="ed25519")
     assert edwards["KeyMaterial"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
 
@@ -66,7 +41,7 @@ def test_created_key_pairs_carry_aws_fingerprints(ec2: Any) -> None:
     assert [key["KeyName"] for key in by_tag] == ["made-rsa"]
     with pytest.raises(ClientError) as error:
         ec2.describe_key_pairs(KeyNames=["absent"])
-    assert _code(error) == "InvalidKeyPair.NotFound"
+    assert error_code(error)[0] == "InvalidKeyPair.NotFound"
     assert ec2.delete_key_pair(KeyPairId=made["KeyPairId"])["Return"] is True
     assert ec2.delete_key_pair(KeyName="made-ed")["Return"] is True
     assert ec2.delete_key_pair(KeyName="never-made")["Return"] is True
@@ -88,7 +63,7 @@ def test_imported_key_pairs_fingerprint_their_public_key(ec2: Any) -> None:
     assert ed["KeyFingerprint"] == base64.b64encode(hashlib.sha256(raw).digest()).decode()
     with pytest.raises(ClientError) as error:
         ec2.import_key_pair(KeyName="broken", PublicKeyMaterial=b"ssh-rsa not-a-key")
-    assert _code(error) == "InvalidKey.Format"
+    assert error_code(error)[0] == "InvalidKey.Format"
     instance = ec2.run_instances(
         ImageId=AMI, MinCount=1, MaxCount=1, InstanceType="m1.tiny", KeyName="imported"
     )
@@ -107,10 +82,10 @@ def test_images_described_created_shared_copied_and_deregistered(
     assert ec2.describe_images(Owners=["self"])["Images"] == []
     with pytest.raises(ClientError) as error:
         ec2.describe_images(ImageIds=["ami-00000000000000000"])
-    assert _code(error) == "InvalidAMIID.NotFound"
+    assert error_code(error)[0] == "InvalidAMIID.NotFound"
     with pytest.raises(ClientError) as error:
         ec2.describe_images(ImageIds=["i-00000000000000000"])
-    assert _code(error) == "InvalidAMIID.Malformed"
+    assert error_code(error)[0] == "InvalidAMIID.Malformed"
 
     launched = ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, InstanceType="m1.tiny")
     instance_id = launched["Instances"][0]["InstanceId"]
@@ -129,7 +104,7 @@ def test_images_described_created_shared_copied_and_deregistered(
     ]
     with pytest.raises(ClientError) as error:
         ec2.create_image(InstanceId=instance_id, Name="web-snapshot")
-    assert _code(error) == "InvalidAMIName.Duplicate"
+    assert error_code(error)[0] == "InvalidAMIName.Duplicate"
 
     ec2.modify_image_attribute(ImageId=image_id, Description={"Value": "renamed"})
     assert ec2.describe_image_attribute(ImageId=image_id, Attribute="description")["Description"] == {
@@ -150,18 +125,27 @@ def test_images_described_created_shared_copied_and_deregistered(
         == []
     )
 
-    copied = ec2.copy_image(SourceImageId=image_id, SourceRegion="RegionOne", Name="copy", CopyImageTags=True)
+    token = "copy-" + "t" * 100  # CopyImage's tokens run to 128 characters
+    asked = {"SourceImageId": image_id, "SourceRegion": "RegionOne", "Name": "copy", "CopyImageTags": True}
+    copied = ec2.copy_image(**asked, ClientToken=token)
     copy = ec2.describe_images(ImageIds=[copied["ImageId"]])["Images"][0]
     assert (copy["Name"], copy["State"], copy["Tags"]) == ("copy", "available", [{"Key": "k", "Value": "v"}])
+    # A retry with the token is the same copy; the token with another name is refused.
+    retried = ec2.copy_image(**asked, ClientToken=token)
+    assert retried["ImageId"] == copied["ImageId"]
+    assert len(ec2.describe_images(Filters=[{"Name": "name", "Values": ["copy"]}])["Images"]) == 1
+    with pytest.raises(ClientError) as error:
+        ec2.copy_image(SourceImageId=image_id, SourceRegion="RegionOne", Name="other", ClientToken=token)
+    assert error_code(error)[0] == "IdempotentParameterMismatch"
     with pytest.raises(ClientError) as error:
         ec2.copy_image(SourceImageId=image_id, SourceRegion="us-east-1", Name="far")
-    assert _code(error) == "InvalidParameterValue"
+    assert error_code(error)[0] == "InvalidParameterValue"
 
     for ec2_id in (image_id, copied["ImageId"]):
         assert ec2.deregister_image(ImageId=ec2_id)["Return"] is True
     with pytest.raises(ClientError) as error:
         ec2.deregister_image(ImageId=image_id)
-    assert _code(error) == "InvalidAMIID.NotFound"
+    assert error_code(error)[0] == "InvalidAMIID.NotFound"
     ec2.terminate_instances(InstanceIds=[instance_id])
 
 
@@ -177,13 +161,13 @@ def test_register_image_points_an_ami_at_its_kernel_and_ramdisk(ec2: Any, demo: 
     assert sorted(image["ImageType"] for image in kinds) == ["kernel", "ramdisk"]
     with pytest.raises(ClientError) as error:
         ec2.register_image(Name="no-location")
-    assert _code(error) == "UnsupportedOperation"
+    assert error_code(error)[0] == "UnsupportedOperation"
     with pytest.raises(ClientError) as error:
         ec2.register_image(Name="bad-kernel", ImageLocation=root, KernelId=root)
-    assert _code(error) == "InvalidAMIID.Malformed"
+    assert error_code(error)[0] == "InvalidAMIID.Malformed"
     with pytest.raises(ClientError) as error:
         ec2.register_image(Name="no-data", ImageLocation=AMI)
-    assert _code(error) == "InvalidManifest"
+    assert error_code(error)[0] == "InvalidManifest"
     registered = ec2.register_image(
         Name="direct-boot", ImageLocation=root, KernelId=kernel, RamdiskId=ramdisk, Architecture="x86_64"
     )
