@@ -27,8 +27,9 @@ from overcast.identity.passwords import PasswordHasher, generate_password
 
 LOG = logging.getLogger(__name__)
 
-# Keystone's default roles: each of the first four implies the next; `service` is for the services.
-ROLE_NAMES = ("admin", "manager", "member", "reader", "service")
+# Keystone's default roles: each of the first four implies the next; `service` is for the services;
+# `support` is the portal's support staff (every account's tickets, no other admin power).
+ROLE_NAMES = ("admin", "manager", "member", "reader", "service", "support")
 IMPLIED_ROLES = (("admin", "manager"), ("manager", "member"), ("member", "reader"))
 CLOUDS_FILE_NAME = "clouds.yaml"
 
