@@ -21,6 +21,7 @@ from overcast.dashboard.pages import (
     portal_billing,
     portal_credentials,
     portal_public,
+    support,
     project,
     volumes,
 )
@@ -57,6 +58,7 @@ def build_dashboard(
         portal_credentials.router(dashboard),
         portal_billing.router(dashboard),
         portal_admin.router(dashboard),
+        support.router(dashboard),
     ):
         app.include_router(pages)
 
