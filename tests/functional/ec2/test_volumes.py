@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from openstack.connection import Connection
 
 from overcast.metadata.ec2_ids import derived_id
 from tests.functional.ec2.support import AMI, FAST, VOLUME, error_code
@@ -131,6 +132,26 @@ def test_modify_volume_grows_it(ec2: Any) -> None:
     with pytest.raises(ClientError) as smaller:
         ec2.modify_volume(VolumeId=volume_id, Size=2)
     assert error_code(smaller)[1] == 400
+    ec2.delete_volume(VolumeId=volume_id)
+
+
+def test_modify_volume_changes_its_type_to_one_of_the_clouds(ec2: Any, admin: Connection) -> None:
+    admin.block_storage.create_type(name="fast")
+    made = ec2.create_volume(Size=1, AvailabilityZone="nova")
+    volume_id, original = made["VolumeId"], made["VolumeType"]
+    _available(ec2, volume_id)
+    retyped = ec2.modify_volume(VolumeId=volume_id, VolumeType="fast")["VolumeModification"]
+    assert (retyped["OriginalVolumeType"], retyped["TargetVolumeType"]) == (original, "fast")
+    assert (retyped["ModificationState"], retyped["Progress"]) == ("completed", 100)
+    both = ec2.modify_volume(VolumeId=volume_id, VolumeType=original, Size=2)["VolumeModification"]
+    assert (both["TargetVolumeType"], both["TargetSize"]) == (original, 2)
+    assert both["ModificationState"] == "modifying"
+    [volume] = _available(ec2, volume_id)
+    assert (volume["VolumeType"], volume["Size"]) == (original, 2)
+    for bad in ({"VolumeType": "io9"}, {"Iops": 3000}):
+        with pytest.raises(ClientError) as error:
+            ec2.modify_volume(VolumeId=volume_id, **bad)
+        assert error_code(error) == ("InvalidParameterValue", 400), bad
     ec2.delete_volume(VolumeId=volume_id)
 
 
