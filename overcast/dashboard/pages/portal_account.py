@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from overcast.dashboard.client import APIError
+from overcast.dashboard.client import APIError, ServiceUnavailable
 from overcast.dashboard.web import Dashboard, SignedIn
 
 INVITABLE_ROLES = ("member", "reader")
@@ -22,6 +22,8 @@ def router(dashboard: Dashboard) -> APIRouter:
     ) -> Response:
         try:
             account: dict[str, Any] | None = await signed.api.get("portal", "/account")
+        except ServiceUnavailable:
+            account = None  # A cloud without the portal: only the password form.
         except APIError as refusal:
             if refusal.status != 404:
                 raise
