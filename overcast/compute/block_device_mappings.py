@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.db.models.block_device_mapping import BlockDeviceMapping
-from overcast.db.value_sets import in_values
+from overcast.db.value_sets import ValuesQuery
 
 # The root disk of an image-backed server is the first virtio disk; volumes follow it.
 ROOT_DEVICE_NAME = "/dev/vda"
@@ -40,7 +40,12 @@ def of_volume(session: Session, instance_uuid: str, volume_id: str) -> BlockDevi
 def block_device_info(session: Session, instance_uuid: str) -> list[dict[str, Any]]:
     """The volumes a VM of this server connects at boot (InstanceSpec.block_device_info): those attached
     (exported: connection_info known), the boot volume first."""
-    rows = [row for row in of_instance(session, instance_uuid) if row.connection_info and row.volume_id]
+    return connected_volumes(of_instance(session, instance_uuid))
+
+
+def connected_volumes(mappings: Iterable[BlockDeviceMapping]) -> list[dict[str, Any]]:
+    """`block_device_info` of a server's mappings already read."""
+    rows = [row for row in mappings if row.connection_info and row.volume_id]
     rows.sort(key=lambda row: (row.boot_index is None, row.boot_index or 0, row.device_name or ""))
     return [
         {
@@ -54,24 +59,25 @@ def block_device_info(session: Session, instance_uuid: str) -> list[dict[str, An
     ]
 
 
-def volumes_attached(session: Session, instance_uuids: Collection[str]) -> dict[str, list[dict[str, Any]]]:
-    """Each server's `volumes_attached` (id and delete_on_termination), for a page of servers in one query."""
-    attached: dict[str, list[dict[str, Any]]] = {uuid: [] for uuid in instance_uuids}
-    if not attached:
-        return attached
-    rows = session.execute(
+_VOLUMES_ATTACHED = ValuesQuery(
+    lambda in_page: (
         select(
             BlockDeviceMapping.instance_uuid,
             BlockDeviceMapping.volume_id,
             BlockDeviceMapping.delete_on_termination,
         )
-        .where(
-            in_values(session, BlockDeviceMapping.instance_uuid, attached),
-            BlockDeviceMapping.volume_id.is_not(None),
-        )
+        .where(in_page(BlockDeviceMapping.instance_uuid), BlockDeviceMapping.volume_id.is_not(None))
         .order_by(BlockDeviceMapping.id)
     )
-    for instance_uuid, volume_id, delete_on_termination in rows:
+)
+
+
+def volumes_attached(session: Session, instance_uuids: Collection[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each server's `volumes_attached` (id and delete_on_termination), for a page of servers in one query."""
+    attached: dict[str, list[dict[str, Any]]] = {uuid: [] for uuid in instance_uuids}
+    if not attached:
+        return attached
+    for instance_uuid, volume_id, delete_on_termination in _VOLUMES_ATTACHED.execute(session, attached):
         volume = {"id": volume_id, "delete_on_termination": bool(delete_on_termination)}
         attached[instance_uuid].append(volume)
     return attached

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from overcast.db.models.instance_actions import InstanceExtra
 from overcast.db.models.network import FloatingIP, IPAllocation, Network, Port
-from overcast.db.value_sets import in_values
+from overcast.db.value_sets import ValuesQuery
 
 SYSTEM_METADATA_KEY = "network_info"
 # [{"network_id", "fixed_ip"?} | {"port_id"}]: what the server asked for, as the API resolved it.
@@ -81,15 +81,8 @@ def load(session: Session, instance_uuids: Iterable[str]) -> dict[str, dict[str,
     return found
 
 
-def port_addresses(
-    session: Session, instance_uuids: Iterable[str]
-) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """`addresses` of each of `instance_uuids` that has ports, from its ports: each fixed address, then
-    the floating address associated with it, as Nova lists them (one query for them all)."""
-    uuids = list(instance_uuids)
-    if not uuids:
-        return {}
-    rows = session.execute(
+_PORT_ADDRESSES = ValuesQuery(
+    lambda in_page: (
         select(
             Port.device_id,
             Port.mac_address,
@@ -103,9 +96,21 @@ def port_addresses(
             FloatingIP,
             (FloatingIP.fixed_port_id == Port.id) & (FloatingIP.fixed_ip_address == IPAllocation.ip_address),
         )
-        .where(in_values(session, Port.device_id, uuids))
+        .where(in_page(Port.device_id))
         .order_by(Port.device_id, Port.created_at, Port.id, IPAllocation.ip_address)
     )
+)
+
+
+def port_addresses(
+    session: Session, instance_uuids: Iterable[str]
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """`addresses` of each of `instance_uuids` that has ports, from its ports: each fixed address, then
+    the floating address associated with it, as Nova lists them (one query for them all)."""
+    uuids = list(instance_uuids)
+    if not uuids:
+        return {}
+    rows = _PORT_ADDRESSES.execute(session, uuids)
     found: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for uuid, mac, network_name, address, floating in rows:
         listed = found.setdefault(uuid, {}).setdefault(network_name, [])

@@ -44,15 +44,18 @@ class AggregateInfo:
 
 
 # --- zones (also read by os-availability-zone and os-services) ----------------------------------------
+# Built once: every servers/detail page asks it.
+_HOST_ZONES = (
+    select(AggregateHost.host, AggregateMetadata.value)
+    .join(AggregateMetadata, AggregateMetadata.aggregate_id == AggregateHost.aggregate_id)
+    .where(AggregateMetadata.key == ZONE_KEY)
+    .order_by(AggregateHost.host, AggregateMetadata.value)
+)
+
+
 def host_zones(session: Session) -> dict[str, str]:
     """Every host that an aggregate puts in a zone, with that zone."""
-    rows = session.execute(
-        select(AggregateHost.host, AggregateMetadata.value)
-        .join(AggregateMetadata, AggregateMetadata.aggregate_id == AggregateHost.aggregate_id)
-        .where(AggregateMetadata.key == ZONE_KEY)
-        .order_by(AggregateHost.host, AggregateMetadata.value)
-    )
-    return {host: zone for host, zone in rows}
+    return {host: zone for host, zone in session.execute(_HOST_ZONES)}
 
 
 def zone_of_host(session: Session, host: str) -> str:

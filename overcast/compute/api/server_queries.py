@@ -420,6 +420,13 @@ def _beside(session: Session, rows: list[Instance], uuids: list[str]) -> Beside:
     return extras, groups, hints
 
 
+# Built once: every servers/detail page asks them (a page has few hosts and flavors).
+_COMPUTE_SERVICES = select(ServiceRecord).where(
+    ServiceRecord.binary == COMPUTE_BINARY, ServiceRecord.host.in_(bindparam("hosts", expanding=True))
+)
+_FLAVORS = select(Flavor).where(Flavor.flavorid.in_(bindparam("flavor_ids", expanding=True)))
+
+
 def with_details(
     session: Session, rows: list[Instance], *, clock: Callable[[], datetime], down_time: float,
     with_faults: bool = True,
@@ -436,15 +443,11 @@ def with_details(
     volumes = block_device_mappings.volumes_attached(session, uuids)
     hosts = {row.host for row in rows if row.host}
     services = {
-        record.host: record
-        for record in session.scalars(
-            select(ServiceRecord).where(ServiceRecord.binary == COMPUTE_BINARY, ServiceRecord.host.in_(hosts))
-        )
+        record.host: record for record in session.scalars(_COMPUTE_SERVICES, {"hosts": list(hosts)})
     } if hosts else {}  # fmt: skip
-    flavor_ids = {row.flavor_id for row in rows}
     flavors = {
         flavor.flavorid: flavor
-        for flavor in session.scalars(select(Flavor).where(Flavor.flavorid.in_(flavor_ids)))
+        for flavor in session.scalars(_FLAVORS, {"flavor_ids": list({row.flavor_id for row in rows})})
     }
     now = clock()
     statuses = {host: host_status(record, now, down_time) for host, record in services.items()}

@@ -19,7 +19,7 @@ from overcast.db.base import utcnow
 from overcast.db.engine import Database
 from overcast.db.models.compute import Instance
 from overcast.db.models.server_tags import InstanceTag
-from overcast.db.value_sets import in_values
+from overcast.db.value_sets import ValuesQuery
 
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 60
@@ -52,17 +52,21 @@ def check_tags(tags: Sequence[object]) -> list[str]:
     return unique
 
 
+_TAGS_OF = ValuesQuery(
+    lambda in_page: (
+        select(InstanceTag.instance_uuid, InstanceTag.tag)
+        .where(in_page(InstanceTag.instance_uuid))
+        .order_by(InstanceTag.tag)
+    )
+)
+
+
 def tags_of(session: Session, uuids: Iterable[str]) -> dict[str, list[str]]:
     wanted = list(uuids)
     found: dict[str, list[str]] = {uuid: [] for uuid in wanted}
     if not wanted:
         return found
-    rows = session.execute(
-        select(InstanceTag.instance_uuid, InstanceTag.tag)
-        .where(in_values(session, InstanceTag.instance_uuid, wanted))
-        .order_by(InstanceTag.tag)
-    )
-    for uuid, tag in rows:
+    for uuid, tag in _TAGS_OF.execute(session, wanted):
         found[uuid].append(tag)
     return found
 
