@@ -4,7 +4,8 @@ the image service's images as AMIs (and, by their container format, AKIs and ARI
 Launch permissions are the image's members (and `all` its public visibility). RegisterImage has no S3
 bundles to read: its ImageLocation names an image of the cloud (an `ami-` id or `<owner>/<name>`, as
 DescribeImages shows imageLocation), whose data the new AMI gets, with the KernelId and RamdiskId it
-boots by (the image properties `kernel_id`, `ramdisk_id`)."""
+boots by (the image properties `kernel_id`, `ramdisk_id`); without one, the BlockDeviceMapping's snapshots
+make an EBS-backed AMI (ebs_images.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 from overcast import errors, policy
 from overcast.compute import policies as compute_policies
 from overcast.context import RequestContext
-from overcast.ec2 import client_tokens, ids
+from overcast.ec2 import client_tokens, ebs_images, ids
 from overcast.ec2.actions import Action
 from overcast.ec2.backends import Backends, Ec2Request, Response
 from overcast.ec2.errors import Ec2Error, invalid_value, missing_parameter
@@ -78,6 +79,7 @@ def _views(backends: Backends, records: Sequence[ImageRecord]) -> list[dict[str,
     })  # fmt: skip
     with backends.db.reader() as session:
         tags = tags_of(session, list(image_ids.values()))
+    mappings = ebs_images.mapping_views(backends, records)
     views = []
     for record in records:
         image = record.image
@@ -101,7 +103,7 @@ def _views(backends: Backends, records: Sequence[ImageRecord]) -> list[dict[str,
             "description": str(properties["description"]) if properties.get("description") else None,
             "rootDeviceType": "ebs" if volume_backed else "instance-store",
             "rootDeviceName": str(properties.get("root_device_name") or "/dev/sda1"),
-            "blockDeviceMapping": [],
+            "blockDeviceMapping": mappings[image.id],
             "virtualizationType": "hvm",
             "tagSet": tag_set(tags[ec2_id]),
             "hypervisor": "xen",
@@ -391,12 +393,6 @@ def register_image(backends: Backends, request: Ec2Request) -> Response:
     params = request.params
     name = params.required("Name")
     location = params.get("ImageLocation")
-    if location is None:
-        raise Ec2Error(
-            "UnsupportedOperation",
-            "Give ImageLocation (an image of this cloud): snapshot-backed AMIs are not supported.",
-        )
-    source = _source_by_location(backends, request, location)
     properties: dict[str, str] = {}
     for parameter, prefix, key in (("KernelId", ids.KERNEL_IMAGE, "kernel_id"),
                                    ("RamdiskId", ids.RAMDISK_IMAGE, "ramdisk_id")):  # fmt: skip
@@ -413,7 +409,12 @@ def register_image(backends: Backends, request: Ec2Request) -> Response:
         value = params.get(parameter)
         if value is not None:
             properties[key] = value
-    image_id = _copy(backends, request, source, name, properties)
+    if location is None:
+        image_id = ebs_images.register_from_snapshots(backends, request, name, properties)
+    else:
+        image_id = _copy(
+            backends, request, _source_by_location(backends, request, location), name, properties
+        )
     set_tags(backends, request.project_id, [image_id], tag_specifications(params, "image"))
     return {"imageId": image_id}
 

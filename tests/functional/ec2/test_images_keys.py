@@ -159,9 +159,9 @@ def test_register_image_points_an_ami_at_its_kernel_and_ramdisk(ec2: Any, demo: 
                              (("ami", "raw"), ("aki", "aki"), ("ari", "ari")))  # fmt: skip
     kinds = ec2.describe_images(ImageIds=[kernel, ramdisk])["Images"]
     assert sorted(image["ImageType"] for image in kinds) == ["kernel", "ramdisk"]
-    with pytest.raises(ClientError) as error:
+    with pytest.raises(ClientError) as error:  # neither an image's data nor a snapshot to boot from
         ec2.register_image(Name="no-location")
-    assert error_code(error)[0] == "UnsupportedOperation"
+    assert error_code(error)[0] == "MissingParameter"
     with pytest.raises(ClientError) as error:
         ec2.register_image(Name="bad-kernel", ImageLocation=root, KernelId=root)
     assert error_code(error)[0] == "InvalidAMIID.Malformed"

@@ -16,6 +16,7 @@ from overcast.metadata.ec2_ids import derived_id
 from tests.functional.ec2.support import AMI, FAST, VOLUME, error_code
 from tests.support.cloud import InProcessCloud
 from tests.support.ec2 import client_options
+from tests.support.waiting import wait_until
 
 SERVICES = (VOLUME,)
 
@@ -178,6 +179,49 @@ def test_snapshots_and_a_volume_made_from_one(ec2: Any, cloud: InProcessCloud) -
     _available(ec2, restored["VolumeId"])
     ec2.delete_volume(VolumeId=restored["VolumeId"])
     ec2.delete_snapshot(SnapshotId=snapshot_id)
+    ec2.delete_volume(VolumeId=volume_id)
+
+
+def test_register_image_of_a_snapshot_boots_instances_on_volumes_made_from_it(ec2: Any) -> None:
+    volume_id = ec2.create_volume(Size=2, AvailabilityZone="nova")["VolumeId"]
+    _available(ec2, volume_id)
+    snapshot_id = ec2.create_snapshot(VolumeId=volume_id)["SnapshotId"]
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig=FAST)
+    root = {"DeviceName": "/dev/sda1", "Ebs": {"SnapshotId": snapshot_id, "VolumeSize": 3}}
+    data = {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 1, "DeleteOnTermination": True}}
+    image_id = ec2.register_image(
+        Name="from-snapshot", RootDeviceName="/dev/sda1", BlockDeviceMappings=[root, data]
+    )["ImageId"]
+    [image] = ec2.describe_images(ImageIds=[image_id])["Images"]
+    assert (image["State"], image["RootDeviceType"]) == ("available", "ebs")
+    shown = [
+        (m["DeviceName"], m["Ebs"].get("SnapshotId"), m["Ebs"]["VolumeSize"])
+        for m in image["BlockDeviceMappings"]
+    ]
+    assert shown == [("/dev/sda1", snapshot_id, 3), ("/dev/sdf", None, 1)]
+
+    made = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, InstanceType="m1.tiny")
+    instance_id = made["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+    on_it = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id", "Values": [instance_id]}])
+    assert sorted((v["Size"], v["SnapshotId"]) for v in on_it["Volumes"]) == [(1, ""), (3, snapshot_id)]
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+
+    for mappings, code in (
+        ([data], "InvalidBlockDeviceMapping"),  # the root device has no mapping
+        ([{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 1}}], "MissingParameter"),  # nor a snapshot
+        ([{**root, "Ebs": {"SnapshotId": snapshot_id, "VolumeSize": 1}}], "InvalidParameterValue"),  # < 2 GiB
+        ([{**root, "Ebs": {"SnapshotId": "snap-0123456789abcdef0"}}], "InvalidSnapshot.NotFound"),
+    ):  # fmt: skip
+        with pytest.raises(ClientError) as error:
+            ec2.register_image(Name="bad", RootDeviceName="/dev/sda1", BlockDeviceMappings=mappings)
+        assert error_code(error)[0] == code, mappings
+    ec2.deregister_image(ImageId=image_id)
+    ec2.delete_snapshot(SnapshotId=snapshot_id)
+    # Cinder deletes a volume only once its snapshots are gone.
+    gone = [{"Name": "snapshot-id", "Values": [snapshot_id]}]
+    wait_until(lambda: not ec2.describe_snapshots(Filters=gone)["Snapshots"], what="the snapshot's deletion")
     ec2.delete_volume(VolumeId=volume_id)
 
 
