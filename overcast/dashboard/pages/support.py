@@ -8,6 +8,7 @@ MIME parser (the body is bounded first: a file over the portal's limit is refuse
 
 from __future__ import annotations
 
+import asyncio
 import email.policy
 import re
 from dataclasses import dataclass
@@ -24,7 +25,6 @@ from overcast.dashboard.web import CSRF_FIELD, CSRF_HEADER, CSRFRefused, Dashboa
 
 STATUSES = ("open", "waiting-for-customer", "waiting-for-support", "closed")
 CATEGORIES = ("technical", "billing", "account", "other")
-REFERENCE_TYPES = ("server", "volume", "invoice")
 STAFF_ROLES = ("admin", "support")
 PAGE_SIZE = 50
 # A reply form's whole body (text and one file); the portal's own limit on the file is the one users meet.
@@ -45,6 +45,36 @@ class PostedForm:
 
     def get(self, name: str) -> str:
         return self.fields.get(name, "").strip()
+
+
+async def _listed(signed: SignedIn, service: str, path: str, key: str) -> list[dict[str, Any]]:
+    """A list the picker offers, or nothing when the project has no such service (or may not list it)."""
+    try:
+        found: list[dict[str, Any]] = (await signed.api.get(service, path))[key]
+    except APIError:
+        return []
+    return found
+
+
+async def reference_choices(signed: SignedIn) -> list[tuple[str, str]]:
+    """What a ticket may be about: the project's servers and volumes, the account's invoices, as
+    ("type:id", label) pairs."""
+    servers, volumes, invoices = await asyncio.gather(
+        _listed(signed, "compute", "/servers", "servers"),
+        _listed(signed, "volume", "/volumes", "volumes"),
+        _listed(signed, "billing", "/invoices", "invoices"),
+    )
+    return [
+        *((f"server:{item['id']}", f"Server {item.get('name') or item['id']}") for item in servers),
+        *((f"volume:{item['id']}", f"Volume {item.get('name') or item['id']}") for item in volumes),
+        *(
+            (
+                f"invoice:{item['id']}",
+                f"Invoice {item.get('number') or 'draft'} ({str(item['period_start'])[:10]})",
+            )
+            for item in invoices
+        ),
+    ]
 
 
 def is_staff(signed: SignedIn) -> bool:
@@ -158,16 +188,23 @@ def router(dashboard: Dashboard) -> APIRouter:
             next_marker=tickets[-1]["id"] if len(tickets) == PAGE_SIZE else "",
         )  # fmt: skip
 
-    def new_form(request: Request, status: int = 200, error: str = "", **values: str) -> Response:
+    async def new_form(
+        request: Request, signed: SignedIn, status: int = 200, error: str = "", **values: str
+    ) -> Response:
+        choices = await reference_choices(signed)
+        wanted = values.get("reference", "")
+        if wanted and wanted not in {value for value, _ in choices}:
+            choices.append((wanted, wanted.replace(":", " ", 1)))
         return dashboard.render(
             request, "support_new.html", status=status, error=error, values=values,
-            categories=CATEGORIES, reference_types=REFERENCE_TYPES,
+            categories=CATEGORIES, references=choices,
         )  # fmt: skip
 
     @pages.get("/support/tickets/new")
-    async def new_ticket(request: Request, reference_type: str = "", reference_id: str = "") -> Response:
-        dashboard.signed_in(request)
-        return new_form(request, reference_type=reference_type, reference_id=reference_id)
+    async def new_ticket(request: Request, reference: str = "") -> Response:
+        """`?reference=server:<id>` (a link from the thing in question) chooses what the ticket is about."""
+        signed = dashboard.signed_in(request)
+        return await new_form(request, signed, reference=reference)
 
     @pages.post("/support/tickets/new")
     async def create_ticket(request: Request) -> Response:
@@ -178,16 +215,16 @@ def router(dashboard: Dashboard) -> APIRouter:
             "category": form.get("category"),
             "body": form.get("body"),
         }
-        if form.get("reference_type") and form.get("reference_id"):
-            body["reference"] = {"type": form.get("reference_type"), "id": form.get("reference_id")}
+        kind, _, ident = form.get("reference").partition(":")
+        if kind and ident:
+            body["reference"] = {"type": kind, "id": ident}
         try:
             ticket = (await signed.api.post("portal", "/tickets", body))["ticket"]
         except APIError as refusal:
-            values = {
-                key: form.get(key)
-                for key in ("subject", "category", "body", "reference_type", "reference_id")
-            }
-            return new_form(request, refusal.status, refusal.message, **values)
+            if refusal.status == 401:
+                raise
+            values = {key: form.get(key) for key in ("subject", "category", "body", "reference")}
+            return await new_form(request, signed, refusal.status, refusal.message, **values)
         if form.upload is not None:
             try:
                 await _attach(signed, ticket["id"], ticket["messages"][0]["id"], form.upload)
