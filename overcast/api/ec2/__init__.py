@@ -22,7 +22,7 @@ LOG = logging.getLogger(__name__)
 PUBLIC_PATHS = (public_path(PATH, methods=("GET", "POST")),)
 XML = "text/xml;charset=UTF-8"
 FORM = "application/x-www-form-urlencoded"
-# A presigned GET's own parameters, which are not the action's.
+# A presigned URL's own parameters (botocore presigns GET and POST alike), which are not the action's.
 _SIGNING_PARAMETERS = frozenset({
     "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
     "X-Amz-Signature", "X-Amz-Security-Token",
