@@ -21,12 +21,16 @@ INVOICE = f"{INVOICES}/{{invoice_id}}"
 PROJECT_VIEWER = ADMIN_OR_READER | (
     (HasRole("member") | HasRole("manager")) & Matches("project_id", "project_id")
 )
+# The same, without readers: they may look at the account, not change its budget.
+PROJECT_MEMBER = ADMIN | ((HasRole("member") | HasRole("manager")) & Matches("project_id", "project_id"))
 
 PRICE_LIST_MANAGE = "billing:price_lists:manage"
 PRICE_LIST_READ = "billing:price_lists:read"
 PRICES_SHOW = "billing:prices:show"
 USAGE_SHOW = "billing:usage:show"
 BALANCE_SHOW = "billing:balance:show"
+BUDGET_SHOW = "billing:budget:show"
+BUDGET_UPDATE = "billing:budget:update"
 ACCOUNT_READ = "billing:accounts:read"
 ACCOUNT_MANAGE = "billing:accounts:manage"
 INVOICE_READ = "billing:invoices:read"
@@ -49,6 +53,18 @@ RULES: tuple[DocumentedRule, ...] = (
         "Show the balance of a project's billing account (or of an account by its id).",
         ("GET", f"{V1}/balance"),
         ("GET", f"{ACCOUNT}/balance"),
+    ),
+    documented(
+        BUDGET_SHOW,
+        PROJECT_VIEWER,
+        "Show the budget, alert percentages and alert address of a project's billing account.",
+        ("GET", f"{V1}/budget"),
+    ),
+    documented(
+        BUDGET_UPDATE,
+        PROJECT_MEMBER,
+        "Set the budget, alert percentages and alert address of a project's billing account.",
+        ("PUT", f"{V1}/budget"),
     ),
     documented(ACCOUNT_READ, ADMIN, "List and show billing accounts.", ("GET", ACCOUNTS), ("GET", ACCOUNT)),
     documented(
