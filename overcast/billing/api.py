@@ -25,6 +25,8 @@ from overcast.db.models.billing import (
 )
 
 INVOICE_STATUSES = (invoices.DRAFT, invoices.ISSUED, invoices.PAID, invoices.VOID)
+# The budget's fields as /billing/v1/budget names them, and as an account stores them.
+BUDGET_FIELDS = {"amount": "budget", "alert_percentages": "alert_percentages", "email": "email"}
 
 
 def parse_time(value: object, what: str) -> datetime:
@@ -168,6 +170,40 @@ class BillingAPI:
         with self.db.reader() as session:
             account = self._visible_account(session, ctxt, policies.BALANCE_SHOW, account_id)
             return balances.position(session, self.usage, account, self.settings.period, self.clock()).view()
+
+    # -- a project's budget: what its members may set of their account ------------------------------
+
+    @staticmethod
+    def _budget_view(account: BillingAccount) -> dict[str, Any]:
+        return {
+            "account_id": account.id,
+            "currency": account.currency,
+            "amount": account.budget,
+            "alert_percentages": list(account.alert_percentages or []),
+            "email": account.email,
+        }
+
+    def budget_of(self, ctxt: RequestContext, project_id: str | None) -> dict[str, Any]:
+        with self.db.reader() as session:
+            _, account = self._account_of_project(session, ctxt, policies.BUDGET_SHOW, project_id)
+            return self._budget_view(account)
+
+    def set_budget(
+        self, ctxt: RequestContext, project_id: str | None, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The budget's fields given replace the account's; the alerts follow it at their next check."""
+        unknown = set(body) - set(BUDGET_FIELDS)
+        if unknown:
+            raise errors.BadRequest(
+                f"Unknown budget field(s): {', '.join(sorted(unknown))}; one of {', '.join(BUDGET_FIELDS)}."
+            )
+
+        def work(session: Session) -> dict[str, Any]:
+            _, account = self._account_of_project(session, ctxt, policies.BUDGET_UPDATE, project_id)
+            accounts.update(session, account, {BUDGET_FIELDS[key]: value for key, value in body.items()})
+            return self._budget_view(account)
+
+        return self.db.write(work)
 
     # -- accounts ------------------------------------------------------------------------------------
 
