@@ -122,6 +122,25 @@ def show_balance(
     return {"balance": api.balance_of(ctxt, project_id)}
 
 
+@router.get(f"{V1}/budget")
+def show_budget(
+    project_id: str | None = None,
+    ctxt: RequestContext = Depends(get_context),
+    api: BillingAPI = Depends(service),
+) -> dict[str, Any]:
+    return {"budget": api.budget_of(ctxt, project_id)}
+
+
+@router.put(f"{V1}/budget")
+def set_budget(
+    project_id: str | None = None,
+    body: Any = Depends(json_body),
+    ctxt: RequestContext = Depends(get_context),
+    api: BillingAPI = Depends(service),
+) -> dict[str, Any]:
+    return {"budget": api.set_budget(ctxt, project_id, wrapped(body, "budget"))}
+
+
 # -- accounts --------------------------------------------------------------------------------------
 
 
