@@ -56,6 +56,10 @@ ACCOUNT: Schema = {
     "alert_percentages": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 1000}},
     "email": {"type": ["string", "null"]},
 }  # fmt: skip
+# What a project's members may set of their account (PUT /billing/v1/budget).
+BUDGET: Schema = {
+    "amount": ACCOUNT["budget"], "alert_percentages": ACCOUNT["alert_percentages"], "email": ACCOUNT["email"],
+}  # fmt: skip
 PAYMENT: Schema = {
     "account_id": {"type": "string"}, "amount": DECIMAL, "currency": {"type": "string"},
     "reference": {"type": "string", "description": "Unique per payment: the same reference records once."},
@@ -75,6 +79,7 @@ ROUTE_NOTES: dict[tuple[str, str], Schema] = {
     },
     ("post", f"{V1}/accounts"): {"body": _wrapped("account", ACCOUNT, ("name", "currency", "price_list"))},
     ("patch", f"{V1}/accounts/{{account_id}}"): {"body": _wrapped("account", ACCOUNT)},
+    ("put", f"{V1}/budget"): {"body": _wrapped("budget", BUDGET)},
     ("put", f"{V1}/accounts/{{account_id}}/projects/{{project_id}}"): {
         "body": _wrapped("project", {"price_list": {"type": ["string", "null"]}}),
     },
