@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from overcast.db.base import Base, TimestampMixin
@@ -20,6 +20,11 @@ from overcast.db.types import UTCDateTime
 
 class Ticket(Base, TimestampMixin):
     __tablename__ = "portal_tickets"
+    # Lists are newest first: a page of the queue reads the index, not a sort of every ticket.
+    __table_args__ = (
+        Index("ix_portal_tickets_created_at", "created_at"),
+        Index("ix_portal_tickets_status_created_at", "status", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     account_id: Mapped[str] = mapped_column(
@@ -34,7 +39,7 @@ class Ticket(Base, TimestampMixin):
     # What the ticket is about, if anything: a server, volume or invoice of the account.
     reference_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
     reference_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    status: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
     assignee_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     assignee_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # When the last message (internal notes included) was written: the queue's "last activity".

@@ -39,8 +39,9 @@ def upgrade() -> None:
                                 name='fk_portal_tickets_account_id_billing_accounts', ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name='pk_portal_tickets'),
     )
-    for column in ('account_id', 'category', 'status', 'assignee_user_id'):
+    for column in ('account_id', 'category', 'assignee_user_id', 'created_at'):
         op.create_index(f'ix_portal_tickets_{column}', 'portal_tickets', [column])
+    op.create_index('ix_portal_tickets_status_created_at', 'portal_tickets', ['status', 'created_at'])
     op.create_table(
         'portal_ticket_messages',
         sa.Column('id', sa.String(36), nullable=False),
@@ -81,6 +82,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('portal_ticket_attachments')
     op.drop_table('portal_ticket_messages')
-    for column in ('account_id', 'category', 'status', 'assignee_user_id'):
+    op.drop_index('ix_portal_tickets_status_created_at', table_name='portal_tickets')
+    for column in ('account_id', 'category', 'assignee_user_id', 'created_at'):
         op.drop_index(f'ix_portal_tickets_{column}', table_name='portal_tickets')
     op.drop_table('portal_tickets')
