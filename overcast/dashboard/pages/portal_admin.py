@@ -182,7 +182,7 @@ def router(dashboard: Dashboard) -> APIRouter:
             made = await signed.api.post("portal", "/invitation-codes", body)
         except APIError as refusal:
             return await signup_page(request, signed, refusal.status, error=refusal.message)
-        codes = [entry["code"] if isinstance(entry, dict) else str(entry) for entry in made["codes"]]
+        codes = [str(code) for code in made["invitation_codes"]]
         return await signup_page(request, signed, 201, codes=codes)
 
     return pages

@@ -12,7 +12,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from overcast.dashboard.web import Dashboard
+from overcast.dashboard.client import APIError
+from overcast.dashboard.web import Dashboard, SignedIn
 
 BAR_WIDTH = 360  # the longest bar of a chart, in pixels
 _SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -111,5 +112,42 @@ def router(dashboard: Dashboard) -> APIRouter:
         payments = (await signed.api.get("billing", "/payments"))["payments"]
         newest_first = sorted(payments, key=lambda payment: str(payment["received_at"]), reverse=True)
         return dashboard.render(request, "portal_balance.html", balance=position, payments=newest_first)
+
+    async def alerts_page(
+        request: Request, signed: SignedIn, status: int = 200, notice: str = "", error: str = ""
+    ) -> Response:
+        budget = (await signed.api.get("billing", "/budget"))["budget"]
+        position = (await signed.api.get("billing", "/balance"))["balance"]
+        return dashboard.render(
+            request, "portal_alerts.html", status=status, budget=budget, balance=position,
+            notice=notice, error=error,
+        )  # fmt: skip
+
+    @pages.get("/alerts")
+    async def alerts(request: Request) -> Response:
+        return await alerts_page(request, dashboard.signed_in(request))
+
+    @pages.post("/alerts")
+    async def set_alerts(request: Request) -> Response:
+        signed = dashboard.signed_in(request)
+        form = await dashboard.form(request, signed)
+        try:
+            percentages = [
+                int(value) for value in re.split(r"[\s,;%]+", form.get("alert_percentages")) if value
+            ]
+        except ValueError:
+            return await alerts_page(
+                request, signed, 400, error="Alert percentages are whole numbers, such as 50, 80, 100."
+            )
+        budget = {
+            "amount": form.get("amount") or None,
+            "alert_percentages": percentages,
+            "email": form.get("email") or None,
+        }
+        try:
+            await signed.api.put("billing", "/budget", {"budget": budget})
+        except APIError as refusal:
+            return await alerts_page(request, signed, refusal.status, error=refusal.message)
+        return await alerts_page(request, signed, notice="Your budget alerts are saved.")
 
     return pages
