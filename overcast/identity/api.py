@@ -24,6 +24,7 @@ from overcast.db.models.identity import (
     Role,
     RoleAssignment,
     Trust,
+    User,
 )
 from overcast.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from overcast.identity.backends import IdentityBackend
@@ -288,6 +289,24 @@ class IdentityAPI:
             if backend.read_only:
                 raise Forbidden("The users of this domain are read-only (LDAP).")
             return user_entity(backend.create_user(session, fields, password))
+
+    def hash_new_password(self, password: str) -> str:
+        """The password checked against the rules and hashed, for a user made later (a sign-up's)."""
+        check_password(self.core.config, password)
+        return self.core.hasher.hash(password)
+
+    def create_user_with_hash(self, fields: dict[str, Any], password_hash: str) -> Entity:
+        """A SQL user whose password was checked and hashed earlier (hash_new_password): a sign-up
+        waiting for its address to be verified keeps only the hash."""
+        with self.db.writer() as session:
+            self.core.get_domain(session, fields["domain_id"])
+            if self.core.backend_for_domain(session, fields["domain_id"]) is not self.core.sql_backend:
+                raise Forbidden("The users of this domain are read-only (LDAP).")
+            record = self.core.sql_backend.create_user(session, fields, None)
+            user = session.get(User, record.id)
+            assert user is not None  # just made, in this transaction
+            user.password_hash = password_hash
+            return user_entity(record)
 
     def update_user(self, user_id: str, fields: dict[str, Any]) -> Entity:
         with self.db.writer() as session:

@@ -1,0 +1,24 @@
+"""Portal-only settings, read from OVERCAST_PORTAL_* variables (the shared Settings stays small)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PortalSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OVERCAST_PORTAL_", extra="ignore")
+
+    # Where the e-mails' links point; empty: <the cloud's base URL>/dashboard.
+    dashboard_url: str = ""
+    # Lifetimes of the single-use links, in seconds: verification, password reset, invitation.
+    signup_token_ttl: int = 24 * 3600
+    reset_token_ttl: int = 3600
+    invitation_token_ttl: int = 7 * 24 * 3600
+    # Rate limits: at most this many sign-ups, re-sends and resets per address, and per client address,
+    # within the window (seconds); past them, 429 with Retry-After.
+    attempts_per_address: int = 3
+    attempts_per_client: int = 10
+    attempt_window: int = 3600
+    # A mail the mailer refused is tried again after retry_seconds x its attempts, at most this often.
+    mail_max_attempts: int = 10
+    mail_retry_seconds: int = 60
