@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from overcast import dashboard
 from overcast.api import app as foundation
-from overcast.api import billing, ec2, metadata, openapi
+from overcast.api import billing, ec2, metadata, openapi, portal
 from overcast.api.app import create_app
 from overcast.api.auth import PublicPaths
 from overcast.api.openstack import compute, identity, image, network, volume
@@ -22,11 +22,15 @@ from overcast.identity.bootstrap import BootstrapResult, bootstrap
 from overcast.identity.service import IdentityService
 from overcast.image.api import ImageAPI
 from overcast.image.settings import ImageSettings
+from overcast.mail import mailer_from
 from overcast.metadata.api import MetadataAPI
 from overcast.metering.usage import UsageReader
 from overcast.network import defaults as network_defaults
 from overcast.network.api.service import NetworkAPI
 from overcast.network.rpcapi import NetworkAgentAPI
+from overcast.portal.provisioning import CloudServices
+from overcast.portal.service import PortalAPI
+from overcast.portal.tickets import TicketsAPI
 from overcast.volume.api.service import VolumeAPI
 from overcast.volume.rpcapi import VolumeHostAPI
 
@@ -41,7 +45,7 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     app.state.clock = cloud.clock
     public = PublicPaths(
         (*foundation.PUBLIC_PATHS, *identity.PUBLIC_PATHS, *compute.PUBLIC_PATHS, *image.PUBLIC_PATHS,
-         *billing.PUBLIC_PATHS,
+         *billing.PUBLIC_PATHS, *portal.PUBLIC_PATHS,
          *network.PUBLIC_PATHS, *volume.PUBLIC_PATHS, *metadata.PUBLIC_PATHS, *openapi.PUBLIC_PATHS,
          *ec2.PUBLIC_PATHS, *dashboard.PUBLIC_PATHS)
     )  # fmt: skip
@@ -67,6 +71,17 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     network.install(app, network_api)
     volume.install(app, volume_api)
     billing.install(app, billing_api)
+    # The portal acts on the cloud through the services built above, never through their tables.
+    mailer = mailer_from(cloud.settings)
+    portal_api = PortalAPI(
+        cloud.db,
+        CloudServices(
+            identity_service, billing_api, network_api, volume_api, admin_services.quotas,
+            compute_service.actions.stop,
+        ),
+        mailer, clock, cloud.settings.base_url,
+    )  # fmt: skip
+    portal.install(app, portal_api, TicketsAPI(cloud.db, mailer, clock, portal_api.dashboard_url))
     # One id table: the metadata service's EC2 paths and the EC2 API name each object alike.
     ec2_ids = IdTable(cloud.db)
     metadata.install(app, MetadataAPI(cloud, ec2_ids))

@@ -32,6 +32,8 @@ LOG = logging.getLogger(__name__)
 FAULT_MESSAGE = "The server has either erred or is incapable of performing the requested operation."
 IDENTITY_PREFIX = "/identity"
 IMAGE_PREFIX = "/image"
+# The portal answers as Keystone does: its pages show the message as it is.
+PORTAL_PREFIX = "/portal"
 NETWORK_PREFIX = "/networking"
 
 # Statuses Starlette raises on its own (routing, body parsing) and the OpenStack error each stands for.
@@ -129,6 +131,8 @@ def error_response_for(
         app = scope.get("app")
         settings = getattr(getattr(app, "state", None), "settings", None)
         return keystone_error_response(error, getattr(settings, "base_url", None), headers)
+    if _below(path, PORTAL_PREFIX):
+        return keystone_error_response(error, None, headers)
     if _below(path, IMAGE_PREFIX):
         return glance_error_response(Headers(scope=scope).get("accept", ""), error, headers)
     if _below(path, NETWORK_PREFIX):

@@ -34,6 +34,7 @@ from overcast.api.openstack.image.schemas import IMAGE_PROPERTIES, MEMBER_PROPER
 from overcast.api.openstack.volume.microversion import HEADER as VOLUME_HEADER
 from overcast.api.openstack.volume.microversion import MAX_VERSION as VOLUME_MAX
 from overcast.api.openstack.volume.microversion import MIN_VERSION as VOLUME_MIN
+from overcast.api.portal import document as portal_document
 from overcast.compute.api.server_queries import EXACT_FILTERS, INTEGER_FILTERS, REGEX_FILTERS
 from overcast.image.registry import MEMBER_STATUSES
 from overcast.network.policies import TAGGED_COLLECTIONS
@@ -568,9 +569,19 @@ BILLING = APIDocument(
     error_content={JSON: {"schema": NOVA_ERROR}},
     routes={key: RouteNotes(**notes) for key, notes in billing_document.ROUTE_NOTES.items()},
 )
+PORTAL = APIDocument(
+    title="Overcast Portal API",
+    version="1",
+    url="/portal/v1/openapi.json",
+    path_prefix="/portal",
+    error_content={JSON: {"schema": KEYSTONE_ERROR}},
+    routes={key: RouteNotes(**notes) for key, notes in portal_document.ROUTE_NOTES.items()},
+)
 # No document for /metadata: guests reach it only through the agent's proxy, which signs each request
 # (X-Instance-ID-Signature); it is not an API a client with a token calls, nor a Keystone-catalogued one.
-DOCUMENTS: tuple[APIDocument, ...] = (COMPUTE, IDENTITY, IMAGE_API, NETWORKING, BLOCK_STORAGE, BILLING)
+DOCUMENTS: tuple[APIDocument, ...] = (
+    COMPUTE, IDENTITY, IMAGE_API, NETWORKING, BLOCK_STORAGE, BILLING, PORTAL,
+)  # fmt: skip
 
 PUBLIC_PATHS = readable_without_token(*(document.url for document in DOCUMENTS))
 

@@ -39,6 +39,8 @@ DEFAULT_SERVICES: tuple[CatalogEntry, ...] = (
     CatalogEntry("ec2", "ec2", "/ec2"),
     # Overcast's own billing API (usage, prices, invoices, balances).
     CatalogEntry("billing", "billing", "/billing/v1"),
+    # Overcast's customer portal (sign-up, accounts, plans, support tickets).
+    CatalogEntry("portal", "portal", "/portal/v1"),
 )
 
 _NAMESPACE = uuid.UUID("6f1d9a52-8c1e-4c1b-9f59-0c8e3a7d2b11")

@@ -48,6 +48,12 @@ DOCUMENTS = {
         "/billing/v1/price-lists",
         "/billing/v1/payments/webhook",
     ),
+    "/portal/v1/openapi.json": (
+        "/portal/v1/signups",
+        "/portal/v1/plans/{name}",
+        "/portal/v1/accounts/{account_id}/action",
+        "/portal/v1/tickets",
+    ),
 }
 
 

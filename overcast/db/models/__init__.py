@@ -21,6 +21,7 @@ from overcast.db.models import (  # noqa: F401
     migrations,
     network,
     network_agents,
+    portal,
     portal_tickets,
     quota,
     server_groups,
