@@ -284,3 +284,43 @@ def test_forms_without_their_csrf_token_are_refused(browser: Browser) -> None:
     refused = browser.post("/account/credentials/application", {"name": "sneaky"}, csrf=False)
     assert refused.status_code == 403
     assert "sneaky" not in browser.get("/account/credentials/").text
+
+
+def test_budget_alerts_are_set_by_a_member_and_refused_to_a_reader(
+    cloud: InProcessCloud, browser: Browser, account: dict[str, Any], admin: Connection, demo: Connection
+) -> None:
+    browser.get("/billing/alerts")
+    saved = browser.post(
+        "/billing/alerts",
+        {"amount": "30.00", "alert_percentages": "80%, 50, 100", "email": "ops@demo.example"},
+    )
+    assert saved.status_code == 200 and "Your budget alerts are saved." in saved.text
+    assert 'value="50, 80, 100"' in saved.text
+    assert billing(cloud, "GET", f"/accounts/{account['id']}")["account"]["budget"] == "30.00"
+    bad = browser.post("/billing/alerts", {"amount": "lots", "alert_percentages": "50"})
+    assert bad.status_code == 400 and "Invalid budget" in bad.text
+    # A reader of the project sees the budget but may not change it.
+    reader = admin.identity.create_user(name="watcher", password="Watcher-pass-1", domain_id="default")
+    admin.identity.assign_project_role_to_user(
+        demo.current_project_id, reader, admin.identity.find_role("reader")
+    )
+    watcher = Browser(cloud)
+    try:
+        assert watcher.log_in("watcher", "Watcher-pass-1").status_code == 303
+        assert 'value="30.00"' in watcher.get("/billing/alerts").text
+        refused = watcher.post("/billing/alerts", {"amount": "1.00", "alert_percentages": "10"})
+        assert refused.status_code == 403
+    finally:
+        watcher.close()
+    assert billing(cloud, "GET", f"/accounts/{account['id']}")["account"]["budget"] == "30.00"
+
+
+def test_the_budget_api_takes_only_the_budget_fields(cloud: InProcessCloud, account: dict[str, Any]) -> None:
+    token = project_token(cloud, "demo")
+    response = httpx.put(
+        f"{cloud.base_url}/billing/v1/budget",
+        json={"budget": {"amount": "5.00", "credit_limit": "1000000"}},
+        headers={"X-Auth-Token": token},
+        timeout=30,
+    )
+    assert response.status_code == 400 and "credit_limit" in response.text
