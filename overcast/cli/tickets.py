@@ -75,6 +75,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     from overcast.context import RequestContext
     from overcast.db.models.identity import User
     from overcast.mail import MailSettings, mailer_from
+    from overcast.portal.outbox import Outbox
     from overcast.portal.tickets import TicketsAPI
 
     cloud = Cloud.from_settings(settings)
@@ -87,7 +88,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
                 raise errors.NotFound(f"User {args.staff_user} could not be found.")
             ctxt = RequestContext(user_id=user.id, user_name=user.name, roles=("admin",), is_admin=True)
         base = settings.base_url.rstrip("/")
-        api = TicketsAPI(cloud.db, mailer_from(settings, MailSettings()), cloud.clock, f"{base}/dashboard")
+        outbox = Outbox(cloud.db, mailer_from(settings, MailSettings()), cloud.clock)
+        api = TicketsAPI(cloud.db, outbox, cloud.clock, f"{base}/dashboard")
         if args.ticket_action == "list":
             tickets = api.list_tickets(
                 ctxt, status=args.status, category=args.category, assignee=args.assignee,

@@ -3,8 +3,9 @@
 
 A ticket belongs to a billing account. A customer acts through a project-scoped token whose project is
 billed to that account; anyone else who is not support staff finds no such ticket (404). Each reply
-e-mails the other side once its transaction has committed; a mail that cannot be handed over is logged
-and never undoes the reply.
+e-mails the other side through the portal's outbox: the mail is queued in the reply's transaction and
+handed over after the commit, so a relay that is down neither fails the reply nor loses the mail (the
+portal service retries it).
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ from overcast.db.models.portal_tickets import Ticket, TicketAttachment, TicketMe
 from overcast.db.models.volume import Volume
 from overcast.db.pagination import paginate
 from overcast.digits import decimal
-from overcast.mail import Mail, Mailer, MailError
+from overcast.mail import Mail
 from overcast.portal import tickets_mail
 from overcast.portal import tickets_policies as rules
+from overcast.portal.outbox import Outbox
 from overcast.portal.tickets_states import CLOSED, OPEN, STATUSES, Side, after_reply, check_change
 
 LOG = logging.getLogger(__name__)
@@ -156,11 +158,36 @@ def parse_limit(value: str | None) -> int:
     return number
 
 
+def swap_status(
+    session: Session,
+    ticket: Ticket,
+    status: str,
+    now: datetime,
+    *,
+    last_message_at: datetime | None = None,
+) -> None:
+    """Move the ticket from the status it was read in to `status`, or a 409 if it moved meanwhile."""
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if status != ticket.status:
+        values["closed_at"] = now if status == CLOSED else None
+    if last_message_at is not None:
+        values["last_message_at"] = last_message_at
+    swapped = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.status == ticket.status)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if swapped.rowcount != 1:  # type: ignore[attr-defined]
+        raise errors.Conflict(f"Ticket {ticket.id} changed meanwhile; reload it and try again.")
+    session.refresh(ticket)
+
+
 class TicketsAPI:
     def __init__(
         self,
         db: Database,
-        mailer: Mailer,
+        outbox: Outbox,
         clock: Callable[[], datetime],
         dashboard_url: str,
         settings: TicketSettings | None = None,
@@ -168,7 +195,7 @@ class TicketsAPI:
         """`dashboard_url` is where the mails' links point (the dashboard's root); support's mailbox is
         the settings' address, else support@ the dashboard's host."""
         self.db = db
-        self.mailer = mailer
+        self.outbox = outbox
         self.clock = clock
         self.dashboard_url = dashboard_url.rstrip("/")
         self.settings = settings or TicketSettings()
@@ -298,7 +325,7 @@ class TicketsAPI:
         if not ctxt.project_id or not ctxt.user_id:
             raise errors.BadRequest("Open a ticket with a project-scoped token.")
 
-        def work(session: Session) -> tuple[dict[str, Any], list[Mail]]:
+        def work(session: Session) -> tuple[dict[str, Any], list[str]]:
             account_id = self._account_of(session, ctxt.project_id)
             if account_id is None:
                 raise errors.BadRequest(
@@ -324,11 +351,11 @@ class TicketsAPI:
             session.add(ticket)
             session.flush()
             message = self._add_message(session, ctxt, ticket, text, staff=False, internal=False, now=now)
-            mails = self._mails_for(session, ticket, message, opened=True)
-            return self._full_view(session, ticket, self.side(ctxt)), mails
+            queued = self._queue_mails(session, ticket, message, opened=True)
+            return self._full_view(session, ticket, self.side(ctxt)), queued
 
-        view, mails = self.db.write(work)
-        self._send(mails)
+        view, queued = self.db.write(work)
+        self._deliver(queued)
         return view
 
     def _reference(self, session: Session, account_id: str, value: object) -> tuple[str, str] | None:
@@ -398,19 +425,19 @@ class TicketsAPI:
         if internal and side is not Side.STAFF:
             raise errors.Forbidden("Only support staff write internal notes.")
 
-        def work(session: Session) -> tuple[dict[str, Any], list[Mail]]:
+        def work(session: Session) -> tuple[dict[str, Any], list[str]]:
             ticket = self._visible(session, ctxt, ticket_id, rules.TICKET_REPLY)
             now = self.clock()
             message = self._add_message(
                 session, ctxt, ticket, text, staff=side is Side.STAFF, internal=internal, now=now
             )
             new_status = ticket.status if internal else after_reply(ticket.status, side)
-            self._swap_status(session, ticket, new_status, now, last_message_at=now)
-            mails = [] if internal else self._mails_for(session, ticket, message, opened=False)
-            return message_view(message, []), mails
+            swap_status(session, ticket, new_status, now, last_message_at=now)
+            queued = [] if internal else self._queue_mails(session, ticket, message, opened=False)
+            return message_view(message, []), queued
 
-        view, mails = self.db.write(work)
-        self._send(mails)
+        view, queued = self.db.write(work)
+        self._deliver(queued)
         return view
 
     def update(self, ctxt: RequestContext, ticket_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -430,7 +457,7 @@ class TicketsAPI:
                 ticket.updated_at = now
                 session.flush()
             if "status" in body:
-                self._swap_status(session, ticket, check_change(ticket.status, body["status"], side), now)
+                swap_status(session, ticket, check_change(ticket.status, body["status"], side), now)
             return ticket_view(
                 ticket, self._account_names(session, {ticket.account_id}).get(ticket.account_id, "")
             )
@@ -453,31 +480,6 @@ class TicketsAPI:
         if user is None or holds is None:
             raise errors.BadRequest(f"User {value} is not support staff (the admin or support role).")
         return user.id, user.name
-
-    @staticmethod
-    def _swap_status(
-        session: Session,
-        ticket: Ticket,
-        status: str,
-        now: datetime,
-        *,
-        last_message_at: datetime | None = None,
-    ) -> None:
-        """Move the ticket from the status it was read in to `status`, or a 409 if it moved meanwhile."""
-        values: dict[str, Any] = {"status": status, "updated_at": now}
-        if status != ticket.status:
-            values["closed_at"] = now if status == CLOSED else None
-        if last_message_at is not None:
-            values["last_message_at"] = last_message_at
-        swapped = session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket.id, Ticket.status == ticket.status)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        if swapped.rowcount != 1:  # type: ignore[attr-defined]
-            raise errors.Conflict(f"Ticket {ticket.id} changed meanwhile; reload it and try again.")
-        session.refresh(ticket)
 
     # -- attachments ----------------------------------------------------------------------------------
 
@@ -578,11 +580,15 @@ class TicketsAPI:
         )
         return [mail]
 
-    def _send(self, mails: list[Mail]) -> None:
-        """Send what a committed transaction decided to."""
-        for mail in mails:
-            try:
-                self.mailer.send(mail)
-            except MailError:
-                # The reply is committed: it stays, and the mail's failure is the operator's to see.
-                LOG.exception("could not hand over the ticket mail to %s", ", ".join(mail.to))
+    def _queue_mails(
+        self, session: Session, ticket: Ticket, message: TicketMessage, *, opened: bool
+    ) -> list[str]:
+        return [
+            self.outbox.add(session, mail)
+            for mail in self._mails_for(session, ticket, message, opened=opened)
+        ]
+
+    def _deliver(self, queued: list[str]) -> None:
+        """Hand over what a committed transaction queued; a refused mail stays queued for the retry."""
+        for mail_id in queued:
+            self.outbox.deliver(mail_id)

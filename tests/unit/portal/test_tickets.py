@@ -13,9 +13,11 @@ from overcast.context import RequestContext
 from overcast.db import Database
 from overcast.db.models.billing import BillingAccount, BillingAccountProject
 from overcast.db.models.identity import Domain, Role, RoleAssignment, User
+from overcast.db.models.portal_tickets import Ticket
 from overcast.mail import Mail, Mailer, MailError
 from overcast.portal import tickets_policies
-from overcast.portal.tickets import TicketsAPI, TicketSettings
+from overcast.portal.outbox import Outbox
+from overcast.portal.tickets import TicketsAPI, TicketSettings, swap_status
 
 START = datetime(2031, 3, 1, tzinfo=UTC)
 ALICE = RequestContext(user_id="u-alice", user_name="alice", project_id="p-alice", roles=("member", "reader"))
@@ -81,7 +83,10 @@ def api(db: Database, mailer: RecordingMailer) -> TicketsAPI:
             session.flush()
             session.add(BillingAccountProject(project_id=project, account_id=account_id))
     settings = TicketSettings(attachment_max_bytes=1024, support_address="help@cloud.test")
-    return TicketsAPI(db, mailer, Clock(), "https://cloud.test/dashboard", settings)
+    clock = Clock()
+    return TicketsAPI(
+        db, Outbox(db, mailer, clock, retry_seconds=0), clock, "https://cloud.test/dashboard", settings
+    )
 
 
 def test_a_ticket_is_seen_by_its_account_and_staff_and_nobody_else(api: TicketsAPI) -> None:
@@ -141,11 +146,17 @@ def test_replies_move_the_ticket_and_mail_the_other_side(api: TicketsAPI, mailer
     assert len(mailer.sent) == 3
 
 
-def test_a_mail_that_cannot_be_sent_does_not_undo_the_reply(api: TicketsAPI, mailer: RecordingMailer) -> None:
+def test_a_mail_that_cannot_be_sent_stays_queued_and_the_reply_stays(
+    api: TicketsAPI, mailer: RecordingMailer
+) -> None:
     ticket = api.create(ALICE, TICKET)
     mailer.refuse = True
     api.reply(SUPPORT, ticket["id"], {"body": "Answer while the relay is down."})
     assert len(api.get(ALICE, ticket["id"])["messages"]) == 2
+    assert [mail.to for mail in mailer.sent] == [("help@cloud.test",)]
+    mailer.refuse = False
+    assert api.outbox.deliver_due() == 1
+    assert mailer.sent[-1].to == ("alice@example.test",) and "relay is down" in mailer.sent[-1].body
 
 
 def test_customers_may_only_close_and_staff_assign(api: TicketsAPI) -> None:
@@ -164,6 +175,17 @@ def test_customers_may_only_close_and_staff_assign(api: TicketsAPI) -> None:
     api.reply(ALICE, ticket["id"], {"body": "It broke again."})
     reopened = api.get(ALICE, ticket["id"])
     assert reopened["status"] == "waiting-for-support" and reopened["closed_at"] is None
+
+
+def test_a_status_change_from_a_stale_read_is_a_conflict(api: TicketsAPI, db: Database) -> None:
+    ticket = api.create(ALICE, TICKET)
+    with db.reader() as session:
+        stale = session.get(Ticket, ticket["id"])
+    assert stale is not None and stale.status == "open"
+    api.update(ALICE, ticket["id"], {"status": "closed"})
+    with pytest.raises(errors.Conflict, match="changed meanwhile"), db.writer() as session:
+        swap_status(session, stale, "waiting-for-support", datetime(2031, 3, 2, tzinfo=UTC))
+    assert api.get(SUPPORT, ticket["id"])["status"] == "closed"
 
 
 def test_list_filters_and_pages(api: TicketsAPI) -> None:

@@ -18,6 +18,7 @@ from overcast.db.models.billing import BillingAccount, BillingAccountProject
 from overcast.db.models.identity import Domain, User
 from overcast.mail import MailFolder, mailer_from
 from overcast.portal import tickets_policies
+from overcast.portal.outbox import Outbox
 from overcast.portal.tickets import TicketsAPI
 
 CUSTOMER = RequestContext(user_id="u-ada", user_name="ada", project_id="p-ada", roles=("member", "reader"))
@@ -52,7 +53,8 @@ def test_the_operator_answers_and_closes_a_ticket(data_dir: Path, capsys: pytest
     folder = mailer_from(settings)
     assert isinstance(folder, MailFolder)
     db = Database(f"sqlite:///{data_dir / 'overcast.db'}")
-    customer_side = TicketsAPI(db, folder, lambda: datetime.now(UTC), "http://cloud.test/dashboard")
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    customer_side = TicketsAPI(db, Outbox(db, folder, clock), clock, "http://cloud.test/dashboard")
     ticket = customer_side.create(CUSTOMER, {"subject": "Disk full", "category": "technical", "body": "Help"})
     db.dispose()
     where = ["--data-dir", str(data_dir)]
