@@ -65,6 +65,15 @@ class Ec2Request:
         return {"project_id": project_id or self.context.project_id, "user_id": self.context.user_id}
 
 
+@dataclass(frozen=True, eq=False)
+class Inline:
+    """Constant children written in place of the key that holds them (no element of their own), rendered
+    once for the life of the process: only for module-level constants, such as the many elements every
+    instance of a DescribeInstances page shows alike."""
+
+    children: Mapping[str, Any]
+
+
 # A handler's answer: the elements of the action's response below its root, in order.
 Response = dict[str, Any]
 Handler = Callable[[Backends, Ec2Request], Response]

@@ -3,7 +3,7 @@ launched in, its addresses, block devices and tags, from the compute API's batch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -17,7 +17,7 @@ from overcast.db.models.block_device_mapping import BlockDeviceMapping
 from overcast.db.models.network import SecurityGroup
 from overcast.db.value_sets import in_values
 from overcast.ec2 import ids
-from overcast.ec2.backends import Backends
+from overcast.ec2.backends import Backends, Inline
 from overcast.ec2.tags import tag_set, tags_of
 
 PENDING, RUNNING, SHUTTING_DOWN = (0, "pending"), (16, "running"), (32, "shutting-down")
@@ -41,8 +41,19 @@ METADATA_OPTIONS = MappingProxyType({
     "httpProtocolIpv6": "disabled", "instanceMetadataTags": "disabled",
 })  # fmt: skip
 MONITORING = MappingProxyType({"state": "disabled"})
-HIBERNATION = MappingProxyType({"configured": False})
-ENCLAVE = MappingProxyType({"enabled": False})
+# What every instance shows alike after its CPU options.
+_ALIKE = Inline({
+    "hibernationOptions": {"configured": False}, "metadataOptions": METADATA_OPTIONS,
+    "enclaveOptions": {"enabled": False}, "platformDetails": "Linux/UNIX", "usageOperation": "RunInstances",
+    "bootMode": "legacy-bios", "currentInstanceBootMode": "legacy-bios",
+})  # fmt: skip
+# The few distinct states, zones' placements and CPU counts a page shows, each one object for the process
+# (so the XML renders each once); more than this many zones or CPU counts are not kept.
+_STATE_VIEWS = {state: MappingProxyType({"code": state[0], "name": state[1]})
+                for state in (PENDING, RUNNING, SHUTTING_DOWN, TERMINATED, STOPPING, STOPPED)}  # fmt: skip
+_PLACEMENTS: dict[str, Mapping[str, Any]] = {}
+_CPU_OPTIONS: dict[int, Mapping[str, Any]] = {}
+_KEPT = 64
 # Nova names a server's disks vda, vdb...; EC2 clients expect the sd names of a block device mapping.
 _DEVICE_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -55,8 +66,30 @@ def ec2_state(vm_state: str, task_state: str | None, deleted: bool = False) -> t
     return _AT_REST.get(vm_state, PENDING)
 
 
-def state_view(state: tuple[int, str]) -> dict[str, Any]:
-    return {"code": state[0], "name": state[1]}
+def state_view(state: tuple[int, str]) -> Mapping[str, Any]:
+    return _STATE_VIEWS.get(state) or {"code": state[0], "name": state[1]}
+
+
+def _placement(zone: str) -> Mapping[str, Any]:
+    found = _PLACEMENTS.get(zone)
+    if found is None:
+        found = MappingProxyType({"availabilityZone": zone, "groupName": "", "tenancy": "default"})
+        if len(_PLACEMENTS) < _KEPT:
+            _PLACEMENTS[zone] = found
+        else:
+            return dict(found)  # a proxy not kept could share a dead one's id in the XML's cache
+    return found
+
+
+def _cpu_options(vcpus: int) -> Mapping[str, Any]:
+    found = _CPU_OPTIONS.get(vcpus)
+    if found is None:
+        found = MappingProxyType({"coreCount": vcpus, "threadsPerCore": 1})
+        if len(_CPU_OPTIONS) < _KEPT:
+            _CPU_OPTIONS[vcpus] = found
+        else:
+            return dict(found)
+    return found
 
 
 def ec2_device_name(device: str | None) -> str:
@@ -172,7 +205,7 @@ def instance_view(server: Server, context: ViewContext) -> dict[str, Any]:
         "productCodes": [],
         "instanceType": server.flavor.name if server.flavor is not None else instance.flavor_id,
         "launchTime": instance.launched_at or instance.created_at,
-        "placement": {"availabilityZone": zone, "groupName": "", "tenancy": "default"},
+        "placement": _placement(zone),
         "kernelId": context.kernel_ids.get(instance.kernel_id) if instance.kernel_id else None,
         "ramdiskId": context.ramdisk_ids.get(instance.ramdisk_id) if instance.ramdisk_id else None,
         "monitoring": MONITORING,
@@ -198,14 +231,8 @@ def instance_view(server: Server, context: ViewContext) -> dict[str, Any]:
         if fault is not None and state[1] != "terminated" else None,
         "ebsOptimized": False,
         "enaSupport": False,
-        "cpuOptions": {"coreCount": instance.vcpus, "threadsPerCore": 1},
-        "hibernationOptions": HIBERNATION,
-        "metadataOptions": METADATA_OPTIONS,
-        "enclaveOptions": ENCLAVE,
-        "platformDetails": "Linux/UNIX",
-        "usageOperation": "RunInstances",
-        "bootMode": "legacy-bios",
-        "currentInstanceBootMode": "legacy-bios",
+        "cpuOptions": _cpu_options(instance.vcpus),
+        "_alike": _ALIKE,
     }  # fmt: skip
 
 

@@ -4,7 +4,8 @@
 Handlers answer with plain values: a dict is an element's children in order, a list is `<item>`
 children, a datetime AWS's ISO 8601 with milliseconds, a bool `true`/`false`, None leaves the element
 out. A read-only mapping (`types.MappingProxyType`, the actions' constant parts) is rendered once and
-reused: a page of a thousand instances repeats the same few of them a thousand times."""
+reused, and an `Inline` the same without an element of its own: a page of a thousand instances repeats
+the same few of them a thousand times."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from overcast.ec2.backends import Inline
+
 NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/"
 # What a text needs done to it: markup escaped, and the characters XML 1.0 cannot carry even escaped
 # (a console log may hold them) dropped.
 _NEEDS_WORK = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Rendered constants by element name and object id: only objects that live as long as the process.
 _CONSTANTS: dict[tuple[str, int], str] = {}
 
 
@@ -64,6 +68,8 @@ def _element(name: str, value: Any, out: list[str]) -> None:
             elif child_kind is bool:
                 child_open, child_close = _TAGS[key]
                 out += (child_open, "true" if child else "false", child_close)
+            elif child_kind is MappingProxyType or child_kind is Inline:
+                out.append(_CONSTANTS.get((key, id(child))) or _constant(key, child))
             elif child is not None:
                 _element(key, child, out)
         out.append(closing)
@@ -80,16 +86,21 @@ def _element(name: str, value: Any, out: list[str]) -> None:
         return
     elif isinstance(value, datetime):
         out.append(f"<{name}>{aws_time(value)}</{name}>")
-    elif isinstance(value, MappingProxyType):
-        key = (name, id(value))
-        rendered = _CONSTANTS.get(key)
-        if rendered is None:
-            parts: list[str] = []
-            _element(name, dict(value), parts)
-            rendered = _CONSTANTS[key] = "".join(parts)
-        out.append(rendered)
+    elif kind is MappingProxyType or kind is Inline:
+        out.append(_CONSTANTS.get((name, id(value))) or _constant(name, value))
     else:
         out.append(f"<{name}>{_escaped(str(value))}</{name}>")
+
+
+def _constant(name: str, value: MappingProxyType[str, Any] | Inline) -> str:
+    parts: list[str] = []
+    if isinstance(value, Inline):
+        for key, child in value.children.items():
+            _element(key, child, parts)
+    else:
+        _element(name, dict(value), parts)
+    rendered = _CONSTANTS[(name, id(value))] = "".join(parts)
+    return rendered
 
 
 def response(action: str, request_id: str, body: dict[str, Any]) -> bytes:
