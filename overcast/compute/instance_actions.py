@@ -7,6 +7,7 @@ request id that travels in the context. An event that fails marks its action "Er
 
 from __future__ import annotations
 
+import functools
 import logging
 import traceback
 from collections.abc import Iterator
@@ -90,40 +91,36 @@ def _find_action(session: Session, instance_uuid: str, request_id: str) -> Insta
     ).first()
 
 
-def _start_event(
-    db: Database, ctxt: RequestContext, instance_uuid: str, event: str, host: str | None
+def start_event(
+    session: Session, ctxt: RequestContext, instance_uuid: str, event: str, host: str | None
 ) -> int | None:
-    def write(session: Session) -> int | None:
-        action = _find_action(session, instance_uuid, ctxt.request_id)
-        if action is None:
-            return None  # work nobody asked for through the API (periodic tasks): nothing to attach to
-        now = utcnow()
-        record = InstanceActionEvent(action_id=action.id, event=event, start_time=now, host=host)
-        action.updated_at = now
-        session.add(record)
-        session.flush()
-        return record.id
-
-    return db.write(write)
-
-
-def _finish_event(db: Database, event_id: int, error: BaseException | None) -> None:
+    """Record that `event` of the request's action starts, in the caller's transaction; the event's id,
+    or None for work nobody asked for through the API (periodic tasks): nothing to attach it to."""
+    action = _find_action(session, instance_uuid, ctxt.request_id)
+    if action is None:
+        return None
     now = utcnow()
+    record = InstanceActionEvent(action_id=action.id, event=event, start_time=now, host=host)
+    action.updated_at = now
+    session.add(record)
+    session.flush()
+    return record.id
 
-    def write(session: Session) -> None:
-        record = session.get(InstanceActionEvent, event_id)
-        if record is None:
-            return
-        record.finish_time = now
-        record.result = SUCCESS if error is None else ERROR
-        if error is not None:
-            record.traceback = "".join(traceback.format_exception(error)).strip()
-        values: dict[str, object] = {"finish_time": now, "updated_at": now}
-        if error is not None:
-            values["message"] = ERROR
-        session.execute(update(InstanceAction).where(InstanceAction.id == record.action_id).values(**values))
 
-    db.write(write)
+def finish_event(session: Session, event_id: int, error: BaseException | None) -> None:
+    """Record the end of event `event_id` (a failure marks its action "Error") in the caller's transaction."""
+    record = session.get(InstanceActionEvent, event_id)
+    if record is None:
+        return
+    now = utcnow()
+    record.finish_time = now
+    record.result = SUCCESS if error is None else ERROR
+    if error is not None:
+        record.traceback = "".join(traceback.format_exception(error)).strip()
+    values: dict[str, object] = {"finish_time": now, "updated_at": now}
+    if error is not None:
+        values["message"] = ERROR
+    session.execute(update(InstanceAction).where(InstanceAction.id == record.action_id).values(**values))
 
 
 @contextmanager
@@ -132,7 +129,7 @@ def action_event(
 ) -> Iterator[None]:
     """Record `event` of the request's action around the block; a failure is recorded, then re-raised."""
     try:
-        event_id = _start_event(db, ctxt, instance_uuid, event, host)
+        event_id = db.write(lambda session: start_event(session, ctxt, instance_uuid, event, host))
     except Exception:
         LOG.exception("[%s] Could not record event %s of instance %s", ctxt.request_id, event, instance_uuid)
         event_id = None
@@ -140,10 +137,10 @@ def action_event(
         yield
     except BaseException as exc:
         if event_id is not None:
-            _finish_event(db, event_id, exc)
+            db.write(functools.partial(finish_event, event_id=event_id, error=exc))
         raise
     if event_id is not None:
-        _finish_event(db, event_id, None)
+        db.write(functools.partial(finish_event, event_id=event_id, error=None))
 
 
 def list_actions(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from overcast.compute import block_device_mappings, console_tokens, migrations, states
 from overcast.db.base import utcnow
+from overcast.db.models.block_device_mapping import BlockDeviceMapping
 from overcast.db.models.compute import Flavor, Instance, InstanceFault
 from overcast.errors import NotFound, OvercastError
 from overcast.image.registry import boot_properties
@@ -163,8 +164,13 @@ def mark_deleted(session: Session, instance: Instance, quotas: QuotaEngine) -> b
     return done
 
 
-def instance_spec(session: Session, instance: Instance) -> InstanceSpec:
-    """What the virt driver needs to build `instance`."""
+def instance_spec(
+    session: Session, instance: Instance, *, mappings: Iterable[BlockDeviceMapping] | None = None
+) -> InstanceSpec:
+    """What the virt driver needs to build `instance` (whose block device `mappings` the caller may have
+    read already)."""
+    if mappings is None:
+        mappings = block_device_mappings.of_instance(session, instance.uuid)
     properties: dict[str, Any] = boot_properties(session, instance.image_ref)
     return InstanceSpec(
         uuid=instance.uuid,
@@ -179,7 +185,7 @@ def instance_spec(session: Session, instance: Instance) -> InstanceSpec:
         metadata=dict(instance.metadata_items),
         key_data=instance.key_data,
         config_drive=bool(instance.config_drive),
-        block_device_info=block_device_mappings.block_device_info(session, instance.uuid),
+        block_device_info=block_device_mappings.connected_volumes(mappings),
         # The flavor's extra specs the driver honours (quota:disk_* throttle the root disk).
         flavor_extra_specs=dict(
             session.scalar(select(Flavor.extra_specs).where(Flavor.flavorid == instance.flavor_id)) or {}

@@ -63,10 +63,21 @@ class InstanceNotifier:
     def notify(self, ctxt: RequestContext, instance_uuid: str, event: str, **extra: Any) -> None:
         """`event` is "<action>.start", "<action>.end" or "<action>.error" (sent with ERROR priority)."""
         with self.db.reader() as session:
-            instance = session.scalars(select(Instance).where(Instance.uuid == instance_uuid)).first()
-            if instance is None:
-                return
-            payload = {**instance_payload(session, instance), **extra}
+            payload = self.payload(session, instance_uuid)
+        if payload is not None:
+            self.send(ctxt, event, {**payload, **extra})
+
+    @staticmethod
+    def payload(session: Session, instance_uuid: str) -> dict[str, Any] | None:
+        """The instance as `session` sees it now (None if there is no such row), read in the caller's
+        transaction so a state change and the notification that reports it need one transaction."""
+        fresh = (
+            select(Instance).where(Instance.uuid == instance_uuid).execution_options(populate_existing=True)
+        )
+        instance = session.scalars(fresh).first()
+        return None if instance is None else instance_payload(session, instance)
+
+    def send(self, ctxt: RequestContext, event: str, payload: dict[str, Any]) -> None:
         event_type = f"{EVENT_PREFIX}.{event}"
         if event.endswith(".error"):
             self.notifier.error(ctxt, event_type, payload)

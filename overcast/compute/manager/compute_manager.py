@@ -14,7 +14,7 @@ import functools
 import logging
 import threading
 from contextlib import AbstractContextManager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -22,7 +22,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.cloud import Cloud
-from overcast.compute import build_progress, instance_extra, instances, states
+from overcast.compute import (
+    block_device_mappings,
+    build_progress,
+    instance_actions,
+    instance_extra,
+    instances,
+    states,
+)
 from overcast.compute.manager.external_events import ExternalEventActions
 from overcast.compute.manager.host import ComputeHost, load_configured_driver
 from overcast.compute.manager.images import ImageActions
@@ -37,6 +44,7 @@ from overcast.compute.vif_settings import VifSettings
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
+from overcast.db.models.block_device_mapping import BlockDeviceMapping
 from overcast.db.models.compute import Instance
 from overcast.errors import NotFound
 from overcast.image.api import ImageAPI
@@ -47,7 +55,7 @@ from overcast.network.rpcapi import NetworkAgentAPI
 from overcast.placement.claims import Resources, release
 from overcast.scheduler.group_policy import group_policy_violation
 from overcast.scheduler.rpcapi import notify_host_states_changed
-from overcast.virt.driver import ComputeDriver, LifecycleEvent, PowerState
+from overcast.virt.driver import ComputeDriver, InstanceSpec, LifecycleEvent, PowerState
 from overcast.volume.api.service import VolumeAPI
 from overcast.volume.rpcapi import VolumeHostAPI
 
@@ -62,10 +70,25 @@ POWER_SYNC_INTERVAL = 60.0
 # shelved_offload_time) are looked for.
 RECLAIM_POLL_INTERVAL = 60.0
 _POWERED_OFF = (PowerState.SHUTDOWN, PowerState.CRASHED)
+# Nova's instance-action event name for a build on its host.
+BUILD_EVENT = "compute_build_and_run_instance"
 _EVENT_POWER = {
     "started": PowerState.RUNNING, "resumed": PowerState.RUNNING, "stopped": PowerState.SHUTDOWN,
     "crashed": PowerState.CRASHED, "paused": PowerState.PAUSED, "suspended": PowerState.SUSPENDED,
 }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _BuildStart:
+    """What the transaction that takes a build read: the driver's spec, the claim, the row and its block
+    device mappings, the action event it opened (None outside an API request), the create.start payload."""
+
+    spec: InstanceSpec
+    claimed: Resources
+    instance: Instance
+    mappings: list[BlockDeviceMapping]
+    event_id: int | None
+    payload: dict[str, Any] | None
 
 
 class ComputeManager(Manager):
@@ -203,8 +226,14 @@ class ComputeManager(Manager):
                 task_state=states.SPAWNING,
             ):
                 return None
+            # One transaction takes the build, opens its action event and reads what create.start
+            # reports: a boot is a few transactions, not one per step.
+            payload = self.compute_host.notifier.payload(session, instance_uuid)
             instance = instances.get_live(session, instance_uuid)
-            return instances.instance_spec(session, instance), Resources.of(instance), instance.node
+            event_id = instance_actions.start_event(session, ctxt, instance_uuid, BUILD_EVENT, self.host)
+            mappings = block_device_mappings.of_instance(session, instance_uuid)
+            spec = instances.instance_spec(session, instance, mappings=mappings)
+            return _BuildStart(spec, Resources.of(instance), instance, mappings, event_id, payload)
 
         with self._build_start_lock:
             started = self.cloud.db.write(start)
@@ -216,52 +245,61 @@ class ComputeManager(Manager):
             failure = {"message": started, "details": ""}
             self._reschedule(ctxt, instance_uuid, admin_password, attempt, alternates, failed_hosts, failure)
             return
-        spec, claimed, node = started
-        self.compute_host.notify(ctxt, instance_uuid, "create.start")
+        self.compute_host.send_notice(ctxt, instance_uuid, "create.start", started.payload)
+        spec, instance = started.spec, started.instance
         try:
-            with (
-                self.compute_host.event(ctxt, instance_uuid, "compute_build_and_run_instance"),
-                self._spawn_heartbeat(instance_uuid),
-            ):
-                spec = replace(spec, network_info=self._allocate_ports(ctxt, instance_uuid))
-                volumes = self.volume_actions.connect_boot_volumes(ctxt, instance_uuid)
+            with self._spawn_heartbeat(instance_uuid):
+                zone = instance.availability_zone or DEFAULT_AVAILABILITY_ZONE
+                spec = replace(spec, network_info=self.ports.allocate(ctxt, instance, zone))
+                volumes = self.volume_actions.connect_boot_volumes(ctxt, instance_uuid, started.mappings)
                 spec = replace(spec, block_device_info=volumes)
                 self.driver.spawn(ctxt, self.compute_host.prepared(ctxt, spec), admin_password)
-        except Exception as exc:
+        except BaseException as exc:
+            if started.event_id is not None:
+                self._finish_build_event(started.event_id, exc)
+            if not isinstance(exc, Exception):
+                raise
             LOG.warning("Spawning instance %s on %s failed: %s", instance_uuid, self.host, exc)
             self.compute_host.notify(ctxt, instance_uuid, "create.error", exception=str(exc))
             self._build_failed(
-                ctxt, instance_uuid, exc, claimed, node, admin_password, attempt, alternates or [],
-                failed_hosts or [],
+                ctxt, instance_uuid, exc, started.claimed, instance.node, admin_password, attempt,
+                alternates or [], failed_hosts or [],
             )  # fmt: skip
             return
 
         network = self.compute_host.guest_network(instance_uuid)
 
-        def finish(session: Session) -> bool:
+        def finish(session: Session) -> dict[str, Any] | None:
+            if started.event_id is not None:
+                instance_actions.finish_event(session, started.event_id, None)
             done = instances.compare_and_swap(
                 session, instance_uuid, (states.SPAWNING,), expected_host=self.host,
                 vm_state=states.ACTIVE, task_state=None, power_state=int(PowerState.RUNNING),
                 launched_at=utcnow(),
             )  # fmt: skip
-            if done:
-                self.compute_host.record_network(session, instance_uuid, network)
-            return done
+            if not done:
+                return None
+            self.compute_host.record_network(session, instance_uuid, network)
+            return self.compute_host.notifier.payload(session, instance_uuid)
 
-        if not self.cloud.db.write(finish):
+        ended = self.cloud.db.write(finish)
+        if ended is None:
             # Deleted (or declared lost) while spawning: the row is someone else's; the VM is ours to remove.
             LOG.info("Instance %s left SPAWNING while it was spawning; destroying the VM", instance_uuid)
             self._destroy_quietly(ctxt, instance_uuid)
             self._deallocate_ports(ctxt, instance_uuid)
             return
-        self.volume_actions.complete_boot_volumes(ctxt, instance_uuid)
-        self.compute_host.notify(ctxt, instance_uuid, "create.end")
+        if volumes:  # only a connected volume has an attachment to complete
+            self.volume_actions.complete_boot_volumes(ctxt, instance_uuid)
+        self.compute_host.send_notice(ctxt, instance_uuid, "create.end", ended)
 
-    def _allocate_ports(self, ctxt: RequestContext, uuid: str) -> list[dict[str, Any]]:
-        instance = self.compute_host.load(uuid)
-        if instance is None:
-            raise NotFound(f"Instance {uuid} is no longer on {self.host}.")
-        return self.ports.allocate(ctxt, instance, instance.availability_zone or DEFAULT_AVAILABILITY_ZONE)
+    def _finish_build_event(self, event_id: int, error: BaseException) -> None:
+        try:
+            self.cloud.db.write(
+                functools.partial(instance_actions.finish_event, event_id=event_id, error=error)
+            )
+        except Exception:
+            LOG.exception("Could not record the end of build event %s", event_id)
 
     def _deallocate_ports(self, ctxt: RequestContext, uuid: str) -> None:
         try:

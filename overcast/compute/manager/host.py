@@ -166,6 +166,17 @@ class ComputeHost:
         except Exception:
             LOG.exception("[%s] Could not notify %s for instance %s", ctxt.request_id, event, uuid)
 
+    def send_notice(
+        self, ctxt: RequestContext, uuid: str, event: str, payload: dict[str, Any] | None
+    ) -> None:
+        """Send `event` with a payload read in the transaction that made the change it reports."""
+        if payload is None:
+            return
+        try:
+            self.notifier.send(ctxt, event, payload)
+        except Exception:
+            LOG.exception("[%s] Could not notify %s for instance %s", ctxt.request_id, event, uuid)
+
     # --- state ------------------------------------------------------------------------------------
     def advance(self, uuid: str, from_task: str | None, to_task: str | None) -> bool:
         return bool(self.cloud.db.write(functools.partial(

@@ -66,14 +66,19 @@ class VolumeActions(HostEndpoint):
         self.boot_volume_poll = 0.25
 
     # --- boot volumes (a build) -------------------------------------------------------------------
-    def connect_boot_volumes(self, ctxt: RequestContext, uuid: str) -> list[dict[str, Any]]:
-        """Before spawn: make the volumes the server's mappings ask for, reserve and connect each one
-        here; returns the spec's block_device_info. Raises BootVolumeFailed."""
-        with self.cloud.db.reader() as session:
-            mappings = block_device_mappings.of_instance(session, uuid)
-        for mapping in mappings:
-            if mapping.connection_info is not None:
-                continue
+    def connect_boot_volumes(
+        self, ctxt: RequestContext, uuid: str, mappings: list[BlockDeviceMapping] | None = None
+    ) -> list[dict[str, Any]]:
+        """Before spawn: make the volumes the server's mappings ask for (`mappings`, when the caller
+        has read them), reserve and connect each one here; returns the spec's block_device_info. Raises
+        BootVolumeFailed."""
+        if mappings is None:
+            with self.cloud.db.reader() as session:
+                mappings = block_device_mappings.of_instance(session, uuid)
+        unconnected = [mapping for mapping in mappings if mapping.connection_info is None]
+        if not unconnected:  # nothing changes (an image-backed server): no second read
+            return block_device_mappings.connected_volumes(mappings)
+        for mapping in unconnected:
             try:
                 volume_id = mapping.volume_id or self._create_boot_volume(ctxt, uuid, mapping)
                 self._wait_available(ctxt, volume_id)
