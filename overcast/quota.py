@@ -252,7 +252,6 @@ class QuotaEngine:
 
     def _locked_usage(self, session: Session, project_id: str, resources: list[str]) -> dict[str, QuotaUsage]:
         """The project's usage rows for `resources`, created when missing, locked until commit."""
-        self._insert_missing(session, project_id, resources)
         query = (
             select(QuotaUsage)
             .where(QuotaUsage.project_id == project_id, QuotaUsage.resource.in_(resources))
@@ -260,6 +259,10 @@ class QuotaEngine:
             .with_for_update()
             .execution_options(populate_existing=True)
         )
+        rows = {row.resource: row for row in session.scalars(query)}
+        if len(rows) == len(set(resources)):  # the rows exist once the project has used anything
+            return rows
+        self._insert_missing(session, project_id, resources)
         return {row.resource: row for row in session.scalars(query)}
 
     @staticmethod

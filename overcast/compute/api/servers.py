@@ -54,6 +54,7 @@ from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.models.compute import ComputeNode, Flavor, Instance
+from overcast.db.models.instance_actions import InstanceExtra
 from overcast.db.models.network import DefaultSecurityGroup, Port
 from overcast.db.models.service import ServiceRecord
 from overcast.network.api.errors import PortNotFound
@@ -249,17 +250,19 @@ class ServerAPI:
                 created.append(instance)
             session.flush()
             add_mappings(session, plan, [instance.uuid for instance in created])
+            system_metadata = {
+                REQUESTED_NETWORKS: requested_networks,
+                SECURITY_GROUP_IDS: [group_id for group_id, _ in groups],
+                IMAGE_PROPERTIES_KEY: shown_image_properties(image_properties),
+                TRUSTED_CERTS_KEY: None if request.trusted_certs is None else list(request.trusted_certs),
+                REQUESTED_DESTINATION_KEY: destination,
+            }
+            stored = {key: value for key, value in system_metadata.items() if value is not None}
             for instance in created:
                 tags.add_all(session, instance.uuid, request.tags)
-                instance_extra.update_system_metadata(
-                    session, instance.uuid,
-                    **{REQUESTED_NETWORKS: requested_networks,
-                       SECURITY_GROUP_IDS: [group_id for group_id, _ in groups],
-                       IMAGE_PROPERTIES_KEY: shown_image_properties(image_properties),
-                       TRUSTED_CERTS_KEY: (None if request.trusted_certs is None
-                                           else list(request.trusted_certs)),
-                       REQUESTED_DESTINATION_KEY: destination},
-                )  # fmt: skip
+                # A new server's extra row is made whole here: no read of a row that cannot exist yet.
+                extra = InstanceExtra(instance_uuid=instance.uuid, locked=False, system_metadata=dict(stored))
+                session.add(extra)
             server_groups.record_scheduler_hints(
                 session, ctxt, [i.uuid for i in created], request.scheduler_hints, self.quotas
             )
