@@ -61,7 +61,11 @@ def _element(name: str, value: Any, out: list[str]) -> None:
             child_kind = type(child)
             if child_kind is str:
                 child_open, child_close = _TAGS[key]
-                out += (child_open, _escaped(child), child_close)
+                # Most texts are printable and markup-free: written without the escaping's regex.
+                if child.isprintable() and "&" not in child and "<" not in child and ">" not in child:
+                    out += (child_open, child, child_close)
+                else:
+                    out += (child_open, _escaped(child), child_close)
             elif child_kind is int:
                 child_open, child_close = _TAGS[key]
                 out += (child_open, str(child), child_close)
