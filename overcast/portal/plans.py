@@ -92,6 +92,8 @@ def apply(
         if not isinstance(body["description"], str) or len(body["description"]) > 1000:
             raise errors.BadRequest("Invalid description: text of at most 1000 characters.")
         row.description = body["description"]
+    elif creating:
+        row.description = ""
     if "quotas" in body or creating:
         row.quotas = _quotas(body.get("quotas", {}))
     if "price_list" in body or creating:

@@ -145,7 +145,8 @@ class Signups:
             raise errors.BadRequest(f"There is no plan {name!r}.") from None
 
     def _verification(self, session: Session, signup: PortalSignup, now: datetime) -> Mail:
-        # A new link replaces the sign-up's earlier ones.
+        # A new link replaces the sign-up's earlier ones, and keeps the sign-up from expiring before it.
+        signup.updated_at = now
         session.execute(
             update(PortalToken)
             .where(

@@ -6,6 +6,7 @@ reset; members and invitations; suspend and resume."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,6 +17,7 @@ import openstack
 import pytest
 from openstack.connection import Connection
 
+from overcast.cli.main import main
 from overcast.mail import MailFolder
 from overcast.network.drivers.noop import NoopDriver
 from tests.functional.test_compute_networks import NetworkedCloud
@@ -458,3 +460,47 @@ def test_suspend_stops_servers_and_logins_and_resume_undoes_only_that(
     assert ada(cloud, "new-horse-8").authorize()
     assert admin.identity.get_user(cy).is_enabled is False
     assert admin.compute.get_server(server.id).status == "SHUTOFF"  # never started for the customer
+
+
+def test_the_operator_commands(
+    cloud: InProcessCloud, plan: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = ["--data-dir", str(cloud.data_dir), "--listen", cloud.settings.listen]
+
+    def overcast(*words: str) -> Any:
+        assert main(["manage", *words, *where]) == 0, capsys.readouterr().err
+        return json.loads(capsys.readouterr().out)
+
+    made = overcast(
+        "plan",
+        "create",
+        "pro",
+        "--price-list",
+        "starter-prices",
+        "--quota",
+        "instances=20",
+        "--trial-credit",
+        "none",
+        "--no-default",
+    )["plan"]
+    assert (made["quotas"], made["trial_credit"], made["default"], made["currency"]) == (
+        {"instances": 20},
+        None,
+        False,
+        "EUR",
+    )
+    assert overcast("plan", "set", "pro", "--credit-limit", "50")["plan"]["credit_limit"] == "50"
+    assert [p["name"] for p in overcast("plan", "list")["plans"]] == ["pro", "starter"]
+    assert overcast("plan", "delete", "pro") == {}
+    assert main(["manage", "plan", "show", "pro", *where]) == 1
+    assert "Plan pro could not be found." in capsys.readouterr().err
+    assert overcast("signup", "settings")["signup"] == {"enabled": True, "invitation_only": False}
+    assert overcast("signup", "settings", "--invitation-only")["signup"]["invitation_only"] is True
+    overcast("signup", "settings", "--no-invitation-only")
+    codes = overcast("signup", "codes", "--count", "2", "--plan", "starter")["invitation_codes"]
+    assert len(set(codes)) == 2 and all(re.fullmatch(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){3}", code) for code in codes)
+    (account,) = [a for a in overcast("account", "list")["accounts"] if a["plan"] == "starter"]
+    assert (
+        overcast("account", "suspend", account["id"], "--reason", "cli")["account"]["status"] == "suspended"
+    )
+    assert overcast("account", "resume", account["id"])["account"]["status"] == "active"
