@@ -121,6 +121,12 @@ def tickets(settings: Settings, args: argparse.Namespace) -> int:
     return tickets_commands.run(settings, args)
 
 
+def portal(settings: Settings, args: argparse.Namespace) -> int:
+    from overcast.cli import portal as portal_commands
+
+    return portal_commands.run(settings, args)
+
+
 def network_host(settings: Settings, args: argparse.Namespace) -> int:
     from overcast.cli import network
 

@@ -9,11 +9,13 @@ from collections.abc import Sequence
 from overcast import __version__
 from overcast.cli import billing as billing_commands
 from overcast.cli import mail as mail_commands
+from overcast.cli import portal as portal_commands
 from overcast.cli import tickets as tickets_commands
 from overcast.config import Settings, load_settings
 
 SERVICES = (
     "api", "dashboard", "conductor", "scheduler", "compute", "network", "volume", "metering", "billing",
+    "portal",
 )  # fmt: skip
 
 
@@ -97,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     manage = branch(commands, "manage", "operator commands")
     leaf(branch(manage, "service", "services and their liveness"), "list", "service_list", "list services")
     mail_commands.add_commands(manage, common)
+    portal_commands.add_commands(manage, common)
     tickets_commands.add_commands(manage, common)
     explain = leaf(
         branch(manage, "scheduler", "scheduler operations"),

@@ -29,6 +29,7 @@ def manager_factories() -> dict[str, ManagerFactory]:
     from overcast.conductor.manager import ConductorManager
     from overcast.metering.manager import MeteringManager
     from overcast.network.manager import NetworkManager
+    from overcast.portal.manager import PortalManager
     from overcast.scheduler.manager import SchedulerManager
     from overcast.volume.manager import VolumeManager
 
@@ -44,6 +45,8 @@ def manager_factories() -> dict[str, ManagerFactory]:
         "metering": MeteringManager,
         # After metering, whose usage it rates: invoices, budget alerts, credit limits.
         "billing": BillingManager,
+        # The portal's outbox retries and sign-up expiry.
+        "portal": PortalManager,
     }
 
 

@@ -17,6 +17,9 @@
 - **Errors are typed** (`overcast.errors`); time and randomness are injected where tests need control.
 - **Everything a user does is observable**: request id from API through RPC, notifications, metrics.
 - **A module's `_private` names are its own**: no other module imports or reaches for them.
+- **Mail is at the bottom, the portal at the top.** `mail/` imports nothing of Overcast but its settings
+  and errors, so any service may send mail; `portal/` acts through the other services' objects, so only
+  the composition root, its routes and the CLI import it.
 - **The dashboard is a client of the public APIs**: `dashboard/` imports nothing of Overcast but itself
   (and the API app's public-path and body-limit helpers), so it cannot read the database or skip a policy.
 
@@ -301,6 +304,25 @@ def dashboard_reaching_past_the_apis(graph: Graph) -> list[Import]:
     ]  # fmt: skip
 
 
+MAIL_MAY_IMPORT = ("overcast.mail", "overcast.config", "overcast.errors")
+PORTAL_IMPORTERS = ("overcast.portal", "overcast.api.portal", "overcast.api.assembly", "overcast.api.openapi",
+                    "overcast.cli")  # fmt: skip
+
+
+def mail_reaching_up(graph: Graph) -> list[Import]:
+    return [
+        i for module in graph.values() if within(module.name, "overcast.mail")
+        for i in module.imports if within(i.module, "overcast") and not within(i.module, *MAIL_MAY_IMPORT)
+    ]  # fmt: skip
+
+
+def portal_imported_below(graph: Graph) -> list[Import]:
+    return [
+        i for module in graph.values() if not within(module.name, *PORTAL_IMPORTERS)
+        for i in module.imports if within(i.module, "overcast.portal")
+    ]  # fmt: skip
+
+
 VOLUME_API_SIDE = ("overcast.api", "overcast.volume.api")
 # The volume host's code: its manager, the data endpoint, image copies and the drivers.
 VOLUME_HOST_SIDE = (
@@ -449,6 +471,8 @@ KNOWN_VIOLATIONS: dict[str, set[tuple[str, ...]]] = {
     "routers_touching_the_database": set(),
     "private_names_of_other_modules": set(),
     "dashboard_reaching_past_the_apis": set(),
+    "mail_reaching_up": set(),
+    "portal_imported_below": set(),
 }
 
 
@@ -471,6 +495,8 @@ RULES: dict[str, Rule] = {
     "routers_touching_the_database": routers_touching_the_database,
     "private_names_of_other_modules": private_names_of_other_modules,
     "dashboard_reaching_past_the_apis": dashboard_reaching_past_the_apis,
+    "mail_reaching_up": mail_reaching_up,
+    "portal_imported_below": portal_imported_below,
 }
 
 
@@ -512,6 +538,14 @@ def test_routers_open_no_database_session() -> None:
 
 def test_no_module_takes_another_modules_private_names() -> None:
     assert new_violations(overcast_graph(), "private_names_of_other_modules") == []
+
+
+def test_mail_imports_only_its_settings_and_errors() -> None:
+    assert new_violations(overcast_graph(), "mail_reaching_up") == []
+
+
+def test_only_the_composition_root_routes_and_cli_import_the_portal() -> None:
+    assert new_violations(overcast_graph(), "portal_imported_below") == []
 
 
 def test_the_dashboard_reaches_the_cloud_only_through_its_apis() -> None:
@@ -562,6 +596,8 @@ def test_each_rule_catches_a_forbidden_import() -> None:
         "rpc_clients_outside_rpcapi": ("overcast.volume.api", "from overcast.bus import RPCClient\n"),
         "virt_reaching_up": ("overcast.virt.broken", "def f():\n    from overcast.db import engine\n"),
         "dashboard_reaching_past_the_apis": ("overcast.dashboard.broken", "from overcast.db import engine\n"),
+        "mail_reaching_up": ("overcast.mail.broken", "from overcast.db import engine\n"),
+        "portal_imported_below": ("overcast.billing.broken", "from overcast.portal import service\n"),
         "volume_sides_reaching_each_other": ("overcast.volume.api.broken", "import overcast.volume.manager"),
         "volume_drivers_reaching_up": ("overcast.volume.drivers.broken", "import overcast.volume.api\n"),
         "scheduler_reaching_into_compute": ("overcast.scheduler.broken", "import overcast.compute.api\n"),
