@@ -9,15 +9,20 @@ Everything is written without root privileges or mounts: cpio and MBR in Python,
 
 Beside the whole disk the same build leaves its parts for a direct kernel boot (EC2's AKI + ARI + AMI):
 the kernel, the initramfs and the root filesystem alone (qcow2), which boot with no firmware boot loader.
+That kernel is the uncompressed ELF inside Debian's bzImage: QEMU enters it through its Xen PVH note, so
+the guest decompresses nothing (under TCG the decompressor alone costs ~0.45 s of CPU).
 """
 
 from __future__ import annotations
 
 import logging
+import lzma
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +44,7 @@ PREREQUISITES: dict[str, str] = {
     "/bin/busybox": "busybox-static",
     "/usr/lib/syslinux/mbr/mbr.bin": "syslinux-common",
     "/boot/vmlinuz-*-cloud-amd64": "linux-image-cloud-amd64",
+    "lz4": "lz4",  # Debian's cloud kernel is an LZ4 bzImage: its vmlinux boots without decompressing
 }
 # pvpanic_pci: a panicking kernel tells QEMU, which the driver reports as the CRASHED power state.
 GUEST_MODULES = ("virtio_pci", "virtio_blk", "virtio_net", "isofs", "evdev", "button", "pvpanic_pci")
@@ -111,7 +117,8 @@ def build_guest_image(dest: Path, *, force: bool = False) -> Path:
         _run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", str(raw), str(staged)])
         staged_root = work / "root.qcow2"
         _run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", str(root), str(staged_root)])
-        shutil.copyfile(kernel, work / "kernel")
+        bzimage = kernel.read_bytes()
+        (work / "kernel").write_bytes(pvh_kernel(bzimage) or bzimage)
         for source, target in zip((work / "kernel", initrd, staged_root), parts.all(), strict=True):
             os.replace(source, target)
         os.replace(staged, dest)  # last: a whole disk present means its parts are too
@@ -160,6 +167,83 @@ def find_kernel() -> tuple[Path, str]:
 
 def _version_key(name: str) -> list[int]:
     return [int(part) for part in name.replace("-", ".").split(".") if part.isdigit()]
+
+
+# --- the kernel for a direct kernel boot -------------------------------------------------------------
+_LZ4_LEGACY, _GZIP, _XZ = b"\x02\x21\x4c\x18", b"\x1f\x8b", b"\xfd7zXZ\x00"
+_XEN_NOTE_NAME, _XEN_ELFNOTE_PHYS32_ENTRY, _PT_NOTE = b"Xen\x00", 18, 4
+
+
+def pvh_kernel(bzimage: bytes) -> bytes | None:
+    """The vmlinux ELF inside `bzimage` when it has a PVH entry point (QEMU then starts it directly);
+    None when the payload is not an LZ4, gzip or xz ELF with that note (boot the bzImage instead)."""
+    payload = _bzimage_payload(bzimage)
+    if payload is None:
+        return None
+    try:
+        elf = _decompress_payload(payload)
+    except (GuestBuildError, zlib.error, lzma.LZMAError):
+        LOG.warning("Cannot decompress the kernel's payload: the direct kernel boot decompresses it")
+        return None
+    return elf if elf is not None and has_pvh_entry(elf) else None
+
+
+def _bzimage_payload(bzimage: bytes) -> bytes | None:
+    """The compressed kernel of a bzImage (boot protocol 2.08+), its trailing 4-byte size included."""
+    if len(bzimage) < 0x250 or bzimage[0x202:0x206] != b"HdrS":
+        return None
+    if struct.unpack_from("<H", bzimage, 0x206)[0] < 0x208:  # no payload fields before protocol 2.08
+        return None
+    setup_sectors = bzimage[0x1F1] or 4
+    offset, length = struct.unpack_from("<II", bzimage, 0x248)
+    start = (setup_sectors + 1) * 512 + offset
+    payload = bzimage[start : start + length]
+    return payload if len(payload) == length and length > 4 else None
+
+
+def _decompress_payload(payload: bytes) -> bytes | None:
+    # The kernel's build appends the uncompressed size (4 bytes, little endian) to the compressed stream.
+    size = struct.unpack("<I", payload[-4:])[0]
+    if payload.startswith(_LZ4_LEGACY):
+        lz4 = _which("lz4")
+        if lz4 is None:
+            return None
+        result = subprocess.run([str(lz4), "-d", "-c"], input=payload[:-4], capture_output=True, check=False)
+        if result.returncode != 0:
+            raise GuestBuildError(f"lz4 failed: {result.stderr.decode(errors='replace').strip()}")
+        elf = result.stdout
+    elif payload.startswith(_GZIP):
+        elf = zlib.decompressobj(wbits=31).decompress(payload)
+    elif payload.startswith(_XZ):
+        elf = lzma.LZMADecompressor().decompress(payload)
+    else:
+        return None
+    return elf if len(elf) == size else None
+
+
+def has_pvh_entry(elf: bytes) -> bool:
+    """Does this 64-bit little-endian ELF carry Xen's PHYS32_ENTRY note (PVH, which QEMU's -kernel takes)?"""
+    if not elf.startswith(b"\x7fELF\x02\x01"):
+        return False
+    (table,) = struct.unpack_from("<Q", elf, 0x20)
+    entry_size, count = struct.unpack_from("<HH", elf, 0x36)
+    for index in range(count):
+        kind, _, offset, _, _, size = struct.unpack_from("<IIQQQQ", elf, table + index * entry_size)
+        notes = elf[offset : offset + size]
+        if kind == _PT_NOTE and _has_note(notes, _XEN_NOTE_NAME, _XEN_ELFNOTE_PHYS32_ENTRY):
+            return True
+    return False
+
+
+def _has_note(notes: bytes, name: bytes, note_type: int) -> bool:
+    position = 0
+    while position + 12 <= len(notes):
+        name_size, description_size, kind = struct.unpack_from("<III", notes, position)
+        start = position + 12
+        if kind == note_type and notes[start : start + name_size] == name:
+            return True
+        position = start + (name_size + 3) // 4 * 4 + (description_size + 3) // 4 * 4
+    return False
 
 
 # --- initramfs ------------------------------------------------------------------------------------

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import lzma
 import shutil
 import stat
+import struct
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from overcast.guest.builder import build_guest_image, missing_packages, module_load_order
+from overcast.guest.builder import (
+    build_guest_image,
+    guest_parts,
+    has_pvh_entry,
+    missing_packages,
+    module_load_order,
+    pvh_kernel,
+)
 from overcast.guest.layout import CpioWriter, Partition, read_mbr_partitions, write_mbr
 
 
@@ -85,3 +96,60 @@ def test_build_makes_a_bootable_two_partition_qcow2(tmp_path: Path) -> None:
     mtime = dest.stat().st_mtime_ns
     assert build_guest_image(dest) == dest and dest.stat().st_mtime_ns == mtime  # cached, not rebuilt
     assert stat.S_ISREG(dest.stat().st_mode) and not list(tmp_path.glob("overcast-guest-*"))
+    # The direct kernel boot's kernel is Debian's vmlinux, which QEMU enters through its PVH note.
+    assert has_pvh_entry(guest_parts(dest).kernel.read_bytes())
+
+
+# --- the kernel for a direct kernel boot -------------------------------------------------------------
+def _elf_with_notes(notes: list[tuple[bytes, int]]) -> bytes:
+    """A minimal 64-bit ELF whose one program header is a PT_NOTE holding `notes` (name, type)."""
+    note_bytes = b""
+    for name, kind in notes:
+        description = b"\x50\x08\x00\x01\x00\x00\x00\x00"
+        note_bytes += struct.pack("<III", len(name), len(description), kind)
+        note_bytes += name.ljust((len(name) + 3) // 4 * 4, b"\0") + description
+    header = b"\x7fELF\x02\x01\x01".ljust(16, b"\0")
+    header += struct.pack("<HHIQQQIHHHHHH", 2, 0x3E, 1, 0, 64, 0, 0, 64, 56, 1, 64, 0, 0)
+    program_header = struct.pack("<IIQQQQQQ", 4, 4, 64 + 56, 0, 0, len(note_bytes), len(note_bytes), 4)
+    return header + program_header + note_bytes
+
+
+def _bzimage(elf: bytes, compress: Callable[[bytes], bytes]) -> bytes:
+    """A bzImage (boot protocol 2.15) whose payload is `elf` compressed, then its size as the kernel's
+    build appends it."""
+    setup = bytearray(2 * 512)  # the boot sector and one setup sector
+    setup[0x1F1] = 1
+    payload = compress(elf) + struct.pack("<I", len(elf))
+    setup[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", setup, 0x206, 0x20F)
+    decompressor = b"\x90" * 64  # where the payload sits inside the protected-mode code
+    struct.pack_into("<II", setup, 0x248, len(decompressor), len(payload))
+    return bytes(setup) + decompressor + payload + b"\0" * 16
+
+
+def _lz4_legacy(data: bytes) -> bytes:
+    return subprocess.run(["lz4", "-l", "-c"], input=data, capture_output=True, check=True).stdout
+
+
+PVH_NOTE = (b"Xen\0", 18)
+
+
+@pytest.mark.parametrize(
+    "compress",
+    [gzip.compress, lzma.compress,
+     pytest.param(_lz4_legacy, marks=pytest.mark.skipif(not shutil.which("lz4"), reason="no lz4"))],
+    ids=["gzip", "xz", "lz4"],
+)  # fmt: skip
+def test_pvh_kernel_is_the_uncompressed_elf_of_a_bzimage(compress: Callable[[bytes], bytes]) -> None:
+    elf = _elf_with_notes([(b"Xen\0", 6), PVH_NOTE])
+    assert has_pvh_entry(elf)
+    assert pvh_kernel(_bzimage(elf, compress)) == elf
+
+
+def test_a_kernel_without_a_pvh_entry_boots_as_the_bzimage() -> None:
+    elf = _elf_with_notes([(b"Xen\0", 6), (b"GNU\0", 18)])  # type 18 of another owner is not PVH
+    assert not has_pvh_entry(elf)
+    assert pvh_kernel(_bzimage(elf, gzip.compress)) is None
+    assert pvh_kernel(b"MZ" + b"\0" * 4096) is None  # not a bzImage
+    truncated = _bzimage(_elf_with_notes([PVH_NOTE]), gzip.compress)[:-40]
+    assert pvh_kernel(truncated) is None
