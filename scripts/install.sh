@@ -13,7 +13,7 @@ with_tests=0
 # volumes: tgt (the iSCSI target daemon) and QEMU's iSCSI client (qemu-block-extra).
 packages=(python3 python3-venv python3-dev gcc ca-certificates openssh-client
           qemu-system-x86 qemu-utils linux-image-cloud-amd64 busybox-static dropbear-bin
-          genisoimage e2fsprogs dosfstools mtools syslinux syslinux-common fdisk
+          genisoimage e2fsprogs dosfstools mtools syslinux syslinux-common fdisk lz4
           iproute2 nftables dnsmasq-base dnsmasq-utils
           tgt qemu-block-extra
           libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)  # WeasyPrint: invoices as PDF
