@@ -105,10 +105,18 @@ class Database:
         self.url = make_url(url)
         # An in-memory database lives in one connection, so its sessions must take turns.
         self._turns: threading.RLock | None = None
+        # SQLite has one writer at a time, and a BEGIN IMMEDIATE that finds the lock taken sleeps in
+        # SQLite's busy handler (1, 2, 5, 10 ... 100 ms) rather than waking when it frees: this process's
+        # writers queue here instead, so the next one starts as soon as the last commits. BEGIN IMMEDIATE
+        # still takes SQLite's lock, which other processes share.
+        self._writer_turns: threading.Lock | None = None
+        self._writer_wait = sqlite_busy_timeout
         if self.url.get_backend_name() == "sqlite":
             self.engine: Engine = _sqlite_engine(self.url, echo, sqlite_busy_timeout)
             if _is_memory_sqlite(self.url):
                 self._turns = threading.RLock()
+            else:
+                self._writer_turns = threading.Lock()
             self._reader_options: dict[str, Any] = {_SQLITE_BEGIN: "BEGIN"}
             self._writer_options: dict[str, Any] = {_SQLITE_BEGIN: "BEGIN IMMEDIATE"}
         else:
@@ -152,7 +160,11 @@ class Database:
                 raise RuntimeError("cannot open a writer() inside a reader(); open the writer() first")
             yield outer.session
             return
-        with self._turns or nullcontext(), Session(self.engine, expire_on_commit=False) as session:
+        with (
+            self._turns or nullcontext(),
+            self._writer_turn(),
+            Session(self.engine, expire_on_commit=False) as session,
+        ):
             try:
                 session.connection(execution_options=self._writer_options)
                 with ambient.activated(ambient.ActiveTransaction(self, session, writable=True)):
@@ -161,6 +173,19 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        if self._writer_turns is None:
+            yield
+            return
+        # Past the busy timeout, BEGIN IMMEDIATE waits (and fails) as it would have without the queue.
+        queued = self._writer_turns.acquire(timeout=self._writer_wait)
+        try:
+            yield
+        finally:
+            if queued:
+                self._writer_turns.release()
 
     def write(self, work: Callable[[Session], T], *, attempts: int = 10) -> T:
         """Run `work(session)` in a writer(), running it again when a concurrent transaction aborted it."""
