@@ -449,20 +449,30 @@ class TicketsAPI:
         if "assignee" in body and side is not Side.STAFF:
             raise errors.Forbidden("Only support staff assign tickets.")
 
-        def work(session: Session) -> dict[str, Any]:
+        def work(session: Session) -> tuple[dict[str, Any], list[str]]:
             ticket = self._visible(session, ctxt, ticket_id, rules.TICKET_UPDATE)
             now = self.clock()
+            queued: list[str] = []
             if "assignee" in body:
                 ticket.assignee_user_id, ticket.assignee_name = self._assignee(session, body["assignee"])
                 ticket.updated_at = now
                 session.flush()
             if "status" in body:
-                swap_status(session, ticket, check_change(ticket.status, body["status"], side), now)
-            return ticket_view(
+                was = ticket.status
+                swap_status(session, ticket, check_change(was, body["status"], side), now)
+                if side is Side.STAFF and was != CLOSED and ticket.status == CLOSED:
+                    # The customer hears that support considers it done, as of a reply.
+                    queued = [
+                        self.outbox.add(session, mail) for mail in self._closed_mails(session, ticket, ctxt)
+                    ]
+            view = ticket_view(
                 ticket, self._account_names(session, {ticket.account_id}).get(ticket.account_id, "")
             )
+            return view, queued
 
-        return self.db.write(work)
+        view, queued = self.db.write(work)
+        self._deliver(queued)
+        return view
 
     @staticmethod
     def _assignee(session: Session, value: object) -> tuple[str | None, str | None]:
@@ -547,21 +557,41 @@ class TicketsAPI:
 
     # -- mail -----------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _facts(session: Session, ticket: Ticket) -> tickets_mail.TicketFacts:
+        account = session.get(BillingAccount, ticket.account_id)
+        reference = f"{ticket.reference_type} {ticket.reference_id}" if ticket.reference_type else None
+        return tickets_mail.TicketFacts(
+            ticket.id, ticket.subject, ticket.category, account.name if account else "", reference
+        )
+
+    @staticmethod
+    def _customer_address(session: Session, ticket: Ticket) -> str | None:
+        """The opener's address, else the billing account's (None: the customer cannot be mailed)."""
+        opener = session.get(User, ticket.opener_user_id)
+        account = session.get(BillingAccount, ticket.account_id)
+        address = (opener.email if opener else None) or (account.email if account else None)
+        if not address:
+            LOG.warning("ticket %s: its opener has no e-mail address; it is not mailed", ticket.id)
+        return address
+
+    def _closed_mails(self, session: Session, ticket: Ticket, ctxt: RequestContext) -> list[Mail]:
+        address = self._customer_address(session, ticket)
+        if not address:
+            return []
+        link = f"{self.dashboard_url}/support/tickets/{ticket.id}"
+        author = ctxt.user_name or ctxt.user_id or "Support"
+        return [tickets_mail.closed_to_customer(self._facts(session, ticket), address, author, link)]
+
     def _mails_for(
         self, session: Session, ticket: Ticket, message: TicketMessage, *, opened: bool
     ) -> list[Mail]:
         """The mail a message sends to the other side: staff's to the opener, a customer's to the
         assignee or, with nobody assigned, to support's address."""
-        account = session.get(BillingAccount, ticket.account_id)
-        reference = f"{ticket.reference_type} {ticket.reference_id}" if ticket.reference_type else None
-        facts = tickets_mail.TicketFacts(
-            ticket.id, ticket.subject, ticket.category, account.name if account else "", reference
-        )
+        facts = self._facts(session, ticket)
         if message.staff:
-            opener = session.get(User, ticket.opener_user_id)
-            address = (opener.email if opener else None) or (account.email if account else None)
+            address = self._customer_address(session, ticket)
             if not address:
-                LOG.warning("ticket %s: its opener has no e-mail address; the reply is not mailed", ticket.id)
                 return []
             link = f"{self.dashboard_url}/support/tickets/{ticket.id}"
             return [tickets_mail.to_customer(facts, address, message.author_name, message.body, link, None)]

@@ -1,4 +1,5 @@
-"""The e-mails a ticket sends: to support when a customer writes, to the customer when support answers.
+"""The e-mails a ticket sends: to support when a customer writes, to the customer when support answers
+or closes it.
 
 Each names the ticket in its subject and an `X-Overcast-Ticket` header (so mail clients thread them and a
 relay can route them) and links to the ticket's page for its reader's side of the dashboard. Bodies are
@@ -63,4 +64,14 @@ def to_customer(facts: TicketFacts, to: str, author: str, body: str, link: str, 
         body=text,
         reply_to=reply_to,
         headers={TICKET_HEADER: facts.ticket_id},
+    )
+
+
+def closed_to_customer(facts: TicketFacts, to: str, author: str, link: str) -> Mail:
+    text = (
+        f"{author} of the support team closed your ticket.\n\n"
+        f"If something is still wrong, reply to it at {link} and it opens again.\n"
+    )
+    return Mail(
+        to=(to,), subject=f"{_subject(facts)} (closed)", body=text, headers={TICKET_HEADER: facts.ticket_id}
     )

@@ -366,7 +366,13 @@ def test_a_customer_opens_a_ticket_and_support_answers_it_in_the_dashboard(
         attachment = re.search(r'href="/dashboard(/support/tickets/[^"]+/attachments/[^"]+)"', customer_page)
         assert attachment is not None
         assert ada_browser.get(attachment.group(1)).content == b"sda 99%"
-        assert any("Moved you to c4." in text_of(mail) for mail in mails_to(cloud, "ada@example.test"))
+        to_ada = [
+            mail for mail in mails_to(cloud, "ada@example.test") if mail["X-Overcast-Ticket"] == ticket_id
+        ]
+        assert [("Moved you to c4." in text_of(mail), "(closed)" in mail["Subject"]) for mail in to_ada] == [
+            (True, False),
+            (False, True),
+        ]
 
         assert bob_browser.get(ticket_path).status_code == 404
         assert bob_browser.get(attachment.group(1)).status_code == 404

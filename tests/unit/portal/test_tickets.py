@@ -146,6 +146,20 @@ def test_replies_move_the_ticket_and_mail_the_other_side(api: TicketsAPI, mailer
     assert len(mailer.sent) == 3
 
 
+def test_support_closing_a_ticket_mails_the_customer_and_a_customer_closing_it_does_not(
+    api: TicketsAPI, mailer: RecordingMailer
+) -> None:
+    ticket = api.create(ALICE, TICKET)
+    api.update(SUPPORT, ticket["id"], {"status": "closed"})
+    closed = mailer.sent[-1]
+    assert closed.to == ("alice@example.test",) and closed.subject.endswith("(closed)")
+    assert "sam of the support team closed your ticket" in closed.body
+    api.update(SUPPORT, ticket["id"], {"status": "closed"})  # already closed: nothing new to tell
+    other = api.create(ALICE, TICKET)
+    api.update(ALICE, other["id"], {"status": "closed"})
+    assert [mail.subject.endswith("(closed)") for mail in mailer.sent] == [False, True, False]
+
+
 def test_a_mail_that_cannot_be_sent_stays_queued_and_the_reply_stays(
     api: TicketsAPI, mailer: RecordingMailer
 ) -> None:
