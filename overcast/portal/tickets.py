@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from overcast import errors, policy
@@ -45,6 +45,7 @@ LOG = logging.getLogger(__name__)
 CATEGORIES = ("technical", "billing", "account", "other")
 REFERENCE_TYPES = ("server", "volume", "invoice")
 MAX_BODY = 65536  # characters of one message
+MAX_ATTACHMENTS = 10  # files on one message
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 UNASSIGNED = "none"  # ?assignee=none: the tickets nobody has taken
@@ -513,6 +514,13 @@ class TicketsAPI:
                 raise errors.NotFound(f"Message {message_id} could not be found on this ticket.")
             if message.author_user_id != ctxt.user_id:
                 raise errors.Forbidden("Files are attached to one's own messages only.")
+            held = session.scalar(
+                select(func.count())
+                .select_from(TicketAttachment)
+                .where(TicketAttachment.message_id == message.id)
+            )
+            if (held or 0) >= MAX_ATTACHMENTS:
+                raise errors.Conflict(f"A message holds at most {MAX_ATTACHMENTS} files.")
             row = TicketAttachment(
                 id=str(uuid.uuid4()),
                 message_id=message.id,

@@ -50,7 +50,7 @@ ROUTE_NOTES: dict[tuple[str, str], Schema] = {
     },
     ("post", ATTACHMENTS): {
         "body": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        "errors": (413,),
+        "errors": (409, 413),
     },
     ("get", f"{ATTACHMENTS}/{{attachment_id}}"): {
         "successes": {

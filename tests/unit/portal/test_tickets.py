@@ -265,6 +265,10 @@ def test_attachments_are_limited_private_and_served_harmlessly(api: TicketsAPI) 
     ]
     with pytest.raises(errors.RequestTooLarge):
         api.attach(ALICE, ticket["id"], message_id, "big.bin", None, b"x" * 1025)
+    for number in range(8):
+        api.attach(ALICE, ticket["id"], message_id, f"part{number}.txt", "text/plain", b"x")
+    with pytest.raises(errors.Conflict, match="at most 10 files"):
+        api.attach(ALICE, ticket["id"], message_id, "one-more.txt", "text/plain", b"x")
     with pytest.raises(errors.NotFound):
         api.download(BOB, ticket["id"], message_id, made["id"])
     with pytest.raises(errors.Forbidden, match="own messages"):
