@@ -44,12 +44,12 @@ class Ec2Bench:
         self.bench = bench
         base = bench.settings.base_url
         token = bench.http.headers["X-Auth-Token"]
-        me = httpx.get(
-            f"{base}/identity/v3/auth/tokens", headers={"X-Auth-Token": token, "X-Subject-Token": token}
-        )
+        me = httpx.get(f"{base}/identity/v3/auth/tokens",
+                       headers={"X-Auth-Token": token, "X-Subject-Token": token}, timeout=60)  # fmt: skip
         user_id = me.json()["token"]["user"]["id"]
         made = httpx.post(f"{base}/identity/v3/users/{user_id}/credentials/OS-EC2",
-                          json={"tenant_id": bench.project_id}, headers={"X-Auth-Token": token})  # fmt: skip
+                          json={"tenant_id": bench.project_id}, headers={"X-Auth-Token": token},
+                          timeout=60)  # fmt: skip
         made.raise_for_status()
         credential = made.json()["credential"]
         self.credentials = Credentials(credential["access"], credential["secret"])
