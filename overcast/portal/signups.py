@@ -135,7 +135,7 @@ class Signups:
         if name is None:
             plan = plans.default(session)
             if plan is None:
-                raise errors.ServiceUnavailable("Sign-up is not open yet: the operator offers no plan.")
+                raise errors.Forbidden("Sign-up is not open yet: the operator offers no plan.")
             return plan
         if not isinstance(name, str):
             raise errors.BadRequest("Invalid plan: a plan's name.")

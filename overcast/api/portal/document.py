@@ -59,7 +59,7 @@ ROUTE_NOTES: dict[tuple[str, str], Schema] = {
             },
             ("name", "email", "password"),
         ),
-        "errors": (429, 503),
+        "errors": (403, 429),
     },
     ("post", f"{V1}/signups/resend"): {"body": _json({"email": EMAIL}, ("email",)), "errors": (429,)},
     ("post", f"{V1}/signups/verify"): {"body": _json({"token": {"type": "string"}}, ("token",))},
