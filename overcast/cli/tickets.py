@@ -1,4 +1,4 @@
-"""`overcast manage ticket list|show|reply|close`: the support queue from the operator's shell, through
+"""`overcast manage ticket list|show|reply|close|assign`: the support queue from the operator's shell, through
 TicketsAPI on this cloud's database with the same checks as /portal/v1/tickets.
 
 The operator acts as a staff user (`--as`, default `admin`), whose name signs replies; replies e-mail the
@@ -10,9 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from overcast.config import Settings
+
+if TYPE_CHECKING:
+    from overcast.db.engine import Database
+    from overcast.db.models.identity import User
 
 STATUSES = ("open", "waiting-for-customer", "waiting-for-support", "closed")
 
@@ -48,6 +52,9 @@ def add_commands(manage: argparse._SubParsersAction, common: argparse.ArgumentPa
     reply.add_argument("--internal", action="store_true", help="a note the customer never sees (no e-mail)")
     close = action("close", "close a ticket")
     close.add_argument("ticket")
+    assign = action("assign", "give a ticket to a support user (admin or support role), or to nobody")
+    assign.add_argument("ticket")
+    assign.add_argument("user", help="a user name or id, or 'none'")
 
 
 def _conversation(ticket: dict[str, Any]) -> str:
@@ -67,26 +74,33 @@ def _conversation(ticket: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(settings: Settings, args: argparse.Namespace) -> int:
+def _user(db: Database, name_or_id: str) -> User:
+    """A user of this cloud's database by id or name."""
     from sqlalchemy import or_, select
 
     from overcast import errors
+    from overcast.db.models.identity import User
+
+    with db.reader() as session:
+        user = session.scalars(
+            select(User).where(or_(User.id == name_or_id, User.name == name_or_id))
+        ).first()
+    if user is None:
+        raise errors.NotFound(f"User {name_or_id} could not be found.")
+    return user
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
     from overcast.cloud import Cloud
     from overcast.context import RequestContext
-    from overcast.db.models.identity import User
     from overcast.mail import MailSettings, mailer_from
     from overcast.portal.outbox import Outbox
     from overcast.portal.tickets import TicketsAPI
 
     cloud = Cloud.from_settings(settings)
     try:
-        with cloud.db.reader() as session:
-            user = session.scalars(
-                select(User).where(or_(User.id == args.staff_user, User.name == args.staff_user))
-            ).first()
-            if user is None:
-                raise errors.NotFound(f"User {args.staff_user} could not be found.")
-            ctxt = RequestContext(user_id=user.id, user_name=user.name, roles=("admin",), is_admin=True)
+        user = _user(cloud.db, args.staff_user)
+        ctxt = RequestContext(user_id=user.id, user_name=user.name, roles=("admin",), is_admin=True)
         base = settings.base_url.rstrip("/")
         outbox = Outbox(cloud.db, mailer_from(settings, MailSettings()), cloud.clock)
         api = TicketsAPI(cloud.db, outbox, cloud.clock, f"{base}/dashboard")
@@ -115,6 +129,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             body = sys.stdin.read() if args.body == "-" else args.body
             message = api.reply(ctxt, args.ticket, {"body": body, "internal": args.internal})
             print(json.dumps(message, indent=2, sort_keys=True))
+        elif args.ticket_action == "assign":
+            assignee = None if args.user == "none" else _user(cloud.db, args.user).id
+            print(json.dumps(api.update(ctxt, args.ticket, {"assignee": assignee}), indent=2, sort_keys=True))
         else:
             ticket = api.update(ctxt, args.ticket, {"status": "closed"})
             print(json.dumps(ticket, indent=2, sort_keys=True))

@@ -331,7 +331,7 @@ def router(dashboard: Dashboard) -> APIRouter:
         signed = staff_only(request)
         form = await posted_form(request, signed)
         change: dict[str, Any] = {}
-        assignee = form.get("assignee")
+        assignee = form.get("assignee_user") or form.get("assignee")
         if assignee == "me":
             change["assignee"] = signed.session.login.user_id
         elif assignee == "none":

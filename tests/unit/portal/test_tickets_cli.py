@@ -15,7 +15,7 @@ from overcast.config import Settings
 from overcast.context import RequestContext
 from overcast.db import Database
 from overcast.db.models.billing import BillingAccount, BillingAccountProject
-from overcast.db.models.identity import Domain, User
+from overcast.db.models.identity import Domain, Role, RoleAssignment, User
 from overcast.mail import MailFolder, mailer_from
 from overcast.portal import tickets_policies
 from overcast.portal.outbox import Outbox
@@ -39,6 +39,11 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     with db.writer() as session:
         session.add(Domain(id="default", name="Default"))
         session.add(User(id="u-admin", name="admin", domain_id="default"))
+        session.add(Role(id="r-admin", name="admin"))
+        session.flush()
+        session.add(
+            RoleAssignment(user_id="u-admin", target_type="project", target_id="p-ops", role_id="r-admin")
+        )
         session.add(User(id="u-ada", name="ada", domain_id="default", email="ada@example.test"))
         session.add(BillingAccount(id="a-ada", name="ada-co", currency="EUR", price_list="standard",
                                    mode="postpaid", opened_at=datetime(2031, 1, 1, tzinfo=UTC)))  # fmt: skip
@@ -73,6 +78,10 @@ def test_the_operator_answers_and_closes_a_ticket(data_dir: Path, capsys: pytest
     assert [mail.to for mail in folder.list()] == [("support@cloud.test",), ("ada@example.test",)]
     assert "Grow it with extend" in folder.read(folder.list()[-1].id).get_body(("plain",)).get_content()
 
+    assert main(["manage", "ticket", "assign", ticket["id"], "ada", *where]) == 1
+    assert "not support staff" in capsys.readouterr().err
+    assert main(["manage", "ticket", "assign", ticket["id"], "admin", *where]) == 0
+    assert '"name": "admin"' in capsys.readouterr().out
     assert main(["manage", "ticket", "close", ticket["id"], *where]) == 0
     capsys.readouterr()
     assert main(["manage", "ticket", "list", "--status", "closed", *where]) == 0
