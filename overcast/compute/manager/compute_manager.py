@@ -80,13 +80,15 @@ _EVENT_POWER = {
 
 @dataclass(frozen=True)
 class _BuildStart:
-    """What the transaction that takes a build read: the driver's spec, the claim, the row and its block
-    device mappings, the action event it opened (None outside an API request), the create.start payload."""
+    """What the transaction that takes a build read: the driver's spec, the claim, the row, its block
+    device mappings and system metadata, the action event it opened (None outside an API request), the
+    create.start payload."""
 
     spec: InstanceSpec
     claimed: Resources
     instance: Instance
     mappings: list[BlockDeviceMapping]
+    sysmeta: dict[str, Any]
     event_id: int | None
     payload: dict[str, Any] | None
 
@@ -143,6 +145,9 @@ class ComputeManager(Manager):
         self.driver.register_event_listener(self._on_lifecycle_event)
         # Builds start one at a time on this host, so the late group check of each sees the ones before.
         self._build_start_lock = threading.Lock()
+        # The instances whose VM the driver is spawning now: their SPAWNING build sets the state when it
+        # finishes, so the lifecycle events the spawn itself raises need no read of the row.
+        self._spawning: set[str] = set()
 
     @rpc_method
     def cache_images(self, ctxt: RequestContext, image_ids: list[str]) -> None:
@@ -233,7 +238,8 @@ class ComputeManager(Manager):
             event_id = instance_actions.start_event(session, ctxt, instance_uuid, BUILD_EVENT, self.host)
             mappings = block_device_mappings.of_instance(session, instance_uuid)
             spec = instances.instance_spec(session, instance, mappings=mappings)
-            return _BuildStart(spec, Resources.of(instance), instance, mappings, event_id, payload)
+            sysmeta = instance_extra.system_metadata(session, instance_uuid)
+            return _BuildStart(spec, Resources.of(instance), instance, mappings, sysmeta, event_id, payload)
 
         with self._build_start_lock:
             started = self.cloud.db.write(start)
@@ -250,10 +256,16 @@ class ComputeManager(Manager):
         try:
             with self._spawn_heartbeat(instance_uuid):
                 zone = instance.availability_zone or DEFAULT_AVAILABILITY_ZONE
-                spec = replace(spec, network_info=self.ports.allocate(ctxt, instance, zone))
+                vifs = self.ports.allocate(ctxt, instance, zone, started.sysmeta)
+                spec = replace(spec, network_info=vifs)
                 volumes = self.volume_actions.connect_boot_volumes(ctxt, instance_uuid, started.mappings)
                 spec = replace(spec, block_device_info=volumes)
-                self.driver.spawn(ctxt, self.compute_host.prepared(ctxt, spec), admin_password)
+                prepared = self.compute_host.prepared(ctxt, spec)
+                self._spawning.add(instance_uuid)
+                try:
+                    self.driver.spawn(ctxt, prepared, admin_password)
+                finally:
+                    self._spawning.discard(instance_uuid)
         except BaseException as exc:
             if started.event_id is not None:
                 self._finish_build_event(started.event_id, exc)
@@ -422,8 +434,10 @@ class ComputeManager(Manager):
     # --- power truth ------------------------------------------------------------------------------
     def _on_lifecycle_event(self, event: LifecycleEvent) -> None:
         power = _EVENT_POWER.get(event.transition)
+        if power is None or event.uuid in self._spawning:
+            return  # no power change, or our build is spawning it: the build sets the state when it ends
         instance = self.compute_host.load(event.uuid)
-        if power is None or instance is None or instance.task_state is not None:
+        if instance is None or instance.task_state is not None:
             return  # an action of ours is running: it sets the state when it finishes
         self._sync_power_state(instance, power)
 

@@ -48,11 +48,15 @@ class ServerPorts:
         self.settings = settings or VifSettings()
         self.agent = NetworkAgentAPI(cloud.transport, timeout=self.settings.plugging_timeout)
 
-    def allocate(self, ctxt: RequestContext, instance: Instance, zone: str) -> list[dict[str, Any]]:
+    def allocate(
+        self, ctxt: RequestContext, instance: Instance, zone: str, sysmeta: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """Make or bind the server's ports on this host and have the agent wire each; the VIFs the
-        driver plugs, in the order the server asked for them ([]: the driver's own networking)."""
-        with self.cloud.db.reader() as session:
-            sysmeta = instance_extra.system_metadata(session, instance.uuid)
+        driver plugs, in the order the server asked for them ([]: the driver's own networking).
+        `sysmeta` is the instance's system metadata when the caller has read it."""
+        if sysmeta is None:
+            with self.cloud.db.reader() as session:
+                sysmeta = instance_extra.system_metadata(session, instance.uuid)
         requested: list[dict[str, str]] = list(sysmeta.get(REQUESTED_NETWORKS) or [])
         groups = list(sysmeta.get(SECURITY_GROUP_IDS) or [])
         port_ids = [self._bind(ctxt, instance, item, zone, groups) for item in requested]
