@@ -504,3 +504,33 @@ def test_the_operator_commands(
         overcast("account", "suspend", account["id"], "--reason", "cli")["account"]["status"] == "suspended"
     )
     assert overcast("account", "resume", account["id"])["account"]["status"] == "active"
+
+
+def test_a_failed_provisioning_undoes_itself_and_keeps_the_link(
+    cloud: InProcessCloud, plan: dict[str, Any], admin_token: str, admin: Connection, mail: MailFolder
+) -> None:
+    portal(
+        cloud,
+        "POST",
+        "/plans",
+        {"plan": {"name": "no-routers", "price_list": "starter-prices", "quotas": {"router": 0}}},
+        token=admin_token,
+        expect=201,
+    )
+    portal(
+        cloud,
+        "POST",
+        "/signups",
+        {"name": "Dan", "email": "dan@example.com", "password": PASSWORD, "plan": "no-routers"},
+        expect=202,
+    )
+    token = last_token(mail, "dan@example.com", "Confirm")
+    accounts_before = portal(cloud, "GET", "/accounts", token=admin_token)["accounts"]
+    failed = portal(cloud, "POST", "/signups/verify", {"token": token}, expect=409)
+    assert "router" in failed["error"]["message"].lower()
+    assert admin.identity.find_user("dan@example.com") is None
+    assert admin.identity.find_project("dan@example.com") is None
+    assert portal(cloud, "GET", "/accounts", token=admin_token)["accounts"] == accounts_before
+    portal(cloud, "PATCH", "/plans/no-routers", {"plan": {"quotas": {"router": 1}}}, token=admin_token)
+    account = portal(cloud, "POST", "/signups/verify", {"token": token}, expect=201)["account"]
+    assert account["user_name"] == "dan@example.com"

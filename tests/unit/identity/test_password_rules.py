@@ -50,3 +50,22 @@ def test_every_way_of_setting_a_password_checks_the_rule(tmp_path: Path, db: Dat
     with pytest.raises(PasswordRequirementsError):
         identity.api.change_password(user["id"], "correct1horse", "weak")
     identity.api.change_password(user["id"], "correct1horse", "battery2staple")
+
+
+def test_a_user_made_later_from_a_checked_hash_logs_in_with_the_password(
+    tmp_path: Path, db: Database
+) -> None:
+    settings = load_settings(data_dir=tmp_path / "data", listen="127.0.0.1:9999")
+    bootstrap(settings, db, hasher=HASHER)
+    identity = IdentityService(settings, db, RULES, hasher=HASHER)
+    with pytest.raises(PasswordRequirementsError):
+        identity.api.hash_new_password("weak")
+    password_hash = identity.api.hash_new_password("correct1horse")
+    assert "correct1horse" not in password_hash
+    user = identity.api.create_user_with_hash(
+        {"name": "ada@example.com", "domain_id": DEFAULT_DOMAIN_ID, "email": "ada@example.com"}, password_hash
+    )
+    assert user["email"] == "ada@example.com"
+    with db.reader() as session:
+        assert identity.core.sql_backend.check_password(session, user["id"], "correct1horse")
+        assert not identity.core.sql_backend.check_password(session, user["id"], "correct1horsf")
