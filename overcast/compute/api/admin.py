@@ -13,6 +13,7 @@ from overcast.compute.api.quota_views import QuotaViewAPI
 from overcast.compute.api.usage import UsageAPI
 from overcast.compute.rpcapi import ComputeAPI
 from overcast.quota import QuotaEngine
+from overcast.scheduler.explain import SchedulerDryRun
 from overcast.scheduler.rpcapi import notify_host_states_changed
 
 
@@ -29,3 +30,4 @@ class AdminServices:
         self.usage = UsageAPI(cloud.db, cloud.clock)
         self.quotas = QuotaViewAPI(cloud.db, quotas)
         self.flavor_access = FlavorAccessAPI(cloud.db)
+        self.scheduler = SchedulerDryRun(cloud)

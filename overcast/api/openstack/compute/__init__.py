@@ -25,6 +25,7 @@ from overcast.api.openstack.compute import (
     networks_proxy,
     quota_sets,
     remote_consoles,
+    scheduler_explain,
     security_groups,
     server_actions,
     server_external_events,
@@ -61,6 +62,7 @@ def build_router() -> APIRouter:
     router.include_router(keypairs.router, prefix=PREFIX)
     router.include_router(flavor_extra_specs.router, prefix=PREFIX)
     router.include_router(flavor_access.router, prefix=PREFIX)
+    router.include_router(scheduler_explain.router, prefix=PREFIX)
     router.include_router(limits.router, prefix=PREFIX)
     router.include_router(quota_sets.router, prefix=PREFIX)
     router.include_router(availability_zones.router, prefix=PREFIX)
