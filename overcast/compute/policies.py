@@ -61,6 +61,8 @@ FLAVOR_EXTRA_SPECS_DELETE = "os_compute_api:os-flavor-extra-specs:delete"
 FLAVOR_ACCESS_LIST = "os_compute_api:os-flavor-access"
 FLAVOR_ACCESS_ADD = "os_compute_api:os-flavor-access:add_tenant_access"
 FLAVOR_ACCESS_REMOVE = "os_compute_api:os-flavor-access:remove_tenant_access"
+# Overcast's own: the scheduler's dry run for a flavor (why no valid host).
+SCHEDULER_EXPLAIN = "os_compute_api:os-scheduler-explain"
 KEYPAIRS = "os_compute_api:os-keypairs"
 LIMITS = "os_compute_api:limits"
 LIMITS_OTHER_PROJECT = "os_compute_api:limits:other_project"
@@ -256,6 +258,12 @@ RULES: tuple[DocumentedRule, ...] = (
     documented(FLAVOR_EXTRA_SPECS_UPDATE, ADMIN, "Change an extra spec.", ("PUT", f"{EXTRA_SPECS}/{{key}}")),
     documented(
         FLAVOR_EXTRA_SPECS_DELETE, ADMIN, "Delete an extra spec.", ("DELETE", f"{EXTRA_SPECS}/{{key}}")
+    ),
+    documented(
+        SCHEDULER_EXPLAIN,
+        ADMIN,
+        "Ask the scheduler, without booting, which hosts a flavor would get or why none is valid.",
+        ("GET", f"{FLAVOR}/os-scheduler-explain"),
     ),
     documented(
         FLAVOR_ACCESS_LIST,
