@@ -10,11 +10,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 from openstack.connection import Connection
 
+from overcast.dashboard.pages import images as image_pages
+from overcast.dashboard.pages import instances as instance_pages
 from overcast.service import Service
 from overcast.volume.drivers.fake import FakeVolumeDriver
 from overcast.volume.manager import VolumeManager
@@ -221,6 +224,53 @@ def test_the_wizard_launches_a_server_that_the_list_shows(
     assert "from-the-wizard" in listing.text and "m1.tiny" in listing.text
     # Nothing is changing: the rows do not poll.
     assert 'hx-trigger="every' not in listing.text
+
+
+def walk(browser: Browser, path: str, rel: str, start: str = "") -> list[list[str]]:
+    """The row ids of each page from `start` on, following the `rel` (next or prev) links to the end."""
+    pages: list[list[str]] = []
+    url = start or path
+    while url:
+        assert len(pages) < 50, f"{path} pages on by {rel} without end: {pages[-3:]}"
+        target = urlsplit(url.removeprefix("/dashboard"))
+        page = browser.get(target.path, **dict(parse_qsl(target.query)))
+        assert page.status_code == 200, page.text
+        pages.append(re.findall(r'<tr id="(?:server|image)-([^"]+)"', page.text))
+        found = re.search(rf'<a rel="{rel}" href="([^"]+)"', page.text)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+    return pages
+
+
+def test_paged_lists_go_back_as_they_went_forward(
+    demo_browser: Browser, demo: Connection, launched: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    servers = [
+        demo.compute.create_server(name=f"paged-{index}", image_id=IMAGE_ID, flavor_id=TINY, networks="none")
+        for index in range(2)
+    ]
+    images = [
+        demo.image.post("/images", json={"name": f"paged-{index}", "disk_format": "raw"}).json()["id"]
+        for index in range(2)
+    ]
+    try:
+        monkeypatch.setattr(instance_pages, "PAGE_SIZE", 1)
+        monkeypatch.setattr(image_pages, "PAGE_SIZE", 1)
+        for path in ("/project/instances/", "/project/images/"):
+            forward = walk(demo_browser, path, "next")
+            assert len(forward) >= 3 and all(len(rows) == 1 for rows in forward), forward
+            assert 'rel="prev"' not in demo_browser.get(path).text  # the first page has none
+            # From the last page back to the first, by the Previous links.
+            backward = walk(demo_browser, path, "prev", start=f"{path}?marker={forward[-2][0]}")
+            assert backward == list(reversed(forward)), (path, forward, backward)
+        expected = [server.id for server in demo.compute.servers()]
+        assert [rows[0] for rows in walk(demo_browser, "/project/instances/", "next")] == expected
+    finally:
+        for image_id in images:
+            demo.image.delete(f"/images/{image_id}")
+        for server in servers:
+            demo.compute.delete_server(server)
+        for server in servers:
+            demo.compute.wait_for_delete(server, interval=0.1, wait=30)
 
 
 def test_the_list_polls_while_a_server_changes_and_stops_when_it_settles(
@@ -810,13 +860,57 @@ def test_an_admin_creates_a_private_flavor_with_extra_specs_and_deletes_it(
     }
     assert [access["tenant_id"] for access in admin.compute.get_flavor_access(flavor)] == [project.id]
     page = admin_browser.get("/admin/flavors/")
-    assert re.search(rf'<tr id="flavor-{flavor.id}">\s*<td>gpu\.small</td>\s*<td>2</td>', page.text)
+    assert re.search(
+        rf'<tr id="flavor-{flavor.id}">\s*'
+        rf'<td><a href="/dashboard/admin/flavors/{flavor.id}/">gpu\.small</a></td>\s*<td>2</td>',
+        page.text,
+    )
     assert "<code>hw:cpu_policy=dedicated</code>" in page.text
     bad = admin_browser.post("/admin/flavors/create", {"name": "x", "vcpus": "two", "ram": "1", "disk": "1"})
     assert bad.status_code == 400 and "vCPUs must be a whole number." in bad.text
     admin_browser.get("/admin/flavors/")
     assert admin_browser.post(f"/admin/flavors/{flavor.id}/delete").status_code == 303
     assert admin.compute.find_flavor("gpu.small", is_public=None) is None
+
+
+def test_an_admin_sees_why_a_flavor_has_no_valid_host_and_who_may_use_it(
+    admin_browser: Browser, admin: Connection, other_user: tuple[str, str]
+) -> None:
+    huge = admin.compute.create_flavor(
+        name="huge.private", vcpus=1, ram=64 * 1024 * 1024, disk=1, is_public=False
+    )
+    try:
+        page = admin_browser.get(f"/admin/flavors/{huge.id}/")
+        assert page.status_code == 200, page.text
+        refusal = re.search(r'<p class="error" id="no-valid-host" role="status">([^<]+)</p>', page.text)
+        assert refusal and refusal.group(1).startswith("No valid host was found.")
+        assert re.search(r'<tr class="rejecting">\s*<td>\w+Filter</td>', page.text)
+        fits = admin_browser.get(f"/admin/flavors/{TINY}/")
+        assert 'id="hosts-passing"' in fits.text and "<code>compute-1</code>" in fits.text
+        nowhere = admin_browser.get(f"/admin/flavors/{TINY}/", availability_zone="nowhere")
+        assert 'id="no-valid-host"' in nowhere.text
+        # Access: give the private flavor to other-a, then take it back.
+        project = admin.identity.find_project("other-a")
+        admin_browser.get(f"/admin/flavors/{huge.id}/")
+        given = admin_browser.post(
+            f"/admin/flavors/{huge.id}/access", {"project_id": project.id, "change": "add"}
+        )
+        assert given.status_code == 303, given.text
+        assert [entry["tenant_id"] for entry in admin.compute.get_flavor_access(huge)] == [project.id]
+        page = admin_browser.get(f"/admin/flavors/{huge.id}/")
+        assert re.search(r'<ul id="flavor-access">\s*<li>other-a', page.text)
+        taken = admin_browser.post(
+            f"/admin/flavors/{huge.id}/access", {"project_id": project.id, "change": "remove"}
+        )
+        assert taken.status_code == 303, taken.text
+        assert list(admin.compute.get_flavor_access(huge)) == []
+        admin_browser.get(f"/admin/flavors/{huge.id}/")
+        again = admin_browser.post(
+            f"/admin/flavors/{huge.id}/access", {"project_id": project.id, "change": "remove"}
+        )
+        assert again.status_code == 404  # Nova's own refusal, shown as a page
+    finally:
+        admin.compute.delete_flavor(huge)
 
 
 def test_an_admin_sets_a_projects_quotas_across_the_services(
@@ -866,7 +960,8 @@ def test_an_admin_sees_aggregates_zones_projects_users_and_role_assignments(
     try:
         page = admin_browser.get("/admin/aggregates/")
         assert page.status_code == 200
-        assert re.search(r"<td>fast-disks</td>\s*<td>zone-b</td>\s*<td>compute-2</td>", page.text)
+        assert re.search(r'<tr id="aggregate-\d+">\s*<td>fast-disks</td>\s*<td>zone-b</td>', page.text)
+        assert 'name="host" value="compute-2">compute-2' in page.text
         assert "zone-b (available): compute-2" in page.text
     finally:
         admin.compute.remove_host_from_aggregate(aggregate, "compute-2")
@@ -874,5 +969,103 @@ def test_an_admin_sees_aggregates_zones_projects_users_and_role_assignments(
     page = admin_browser.get("/admin/identity/")
     assert page.status_code == 200
     for name in ("demo", "other-a", "other-b"):
-        assert f">{name}</li>" in page.text
+        assert re.search(rf'<li id="project-[^"]+">{name} <form', page.text), name
     assert re.search(r"<td>user other</td>\s*<td>member</td>\s*<td>project other-b</td>", page.text)
+
+
+def test_an_admin_edits_an_aggregates_name_zone_hosts_and_metadata(
+    admin_browser: Browser, admin: Connection
+) -> None:
+    admin_browser.get("/admin/aggregates/")
+    made = admin_browser.post("/admin/aggregates/create", {"name": "edited", "availability_zone": "zone-c"})
+    assert made.status_code == 303, made.text
+    aggregate = next(found for found in admin.compute.aggregates() if found.name == "edited")
+    try:
+        # The zone first: Nova refuses to move hosts that hold instances (compute-1's) to another zone.
+        for change, form in (
+            ("update", {"name": "edited-again", "availability_zone": ""}),
+            ("add_host", {"host": "compute-1"}),
+            ("metadata", {"metadata": "ssd=true\nspeed = fast"}),
+            ("metadata", {"metadata": "ssd=true"}),
+        ):
+            admin_browser.get("/admin/aggregates/")
+            response = admin_browser.post(f"/admin/aggregates/{aggregate.id}/{change}", form)
+            assert response.status_code == 303, (change, response.text)
+        current = admin.compute.get_aggregate(aggregate)
+        assert current.name == "edited-again" and current.availability_zone is None
+        assert current.hosts == ["compute-1"] and current.metadata == {"ssd": "true"}
+        page = admin_browser.get("/admin/aggregates/")
+        assert "<code>ssd=true</code>" in page.text
+        bad = admin_browser.post(f"/admin/aggregates/{aggregate.id}/metadata", {"metadata": "no equals"})
+        assert bad.status_code == 400 and "is not key=value" in bad.text
+        admin_browser.get("/admin/aggregates/")
+        # Nova refuses to delete an aggregate with hosts: its own message is shown.
+        refused = admin_browser.post(f"/admin/aggregates/{aggregate.id}/delete")
+        assert refused.status_code == 400 and "aggregate is not empty." in refused.text
+        admin_browser.get("/admin/aggregates/")
+        assert (
+            admin_browser.post(
+                f"/admin/aggregates/{aggregate.id}/remove_host", {"host": "compute-1"}
+            ).status_code
+            == 303
+        )
+        admin_browser.get("/admin/aggregates/")
+        assert admin_browser.post(f"/admin/aggregates/{aggregate.id}/delete").status_code == 303
+        assert all(found.id != aggregate.id for found in admin.compute.aggregates())
+    finally:
+        if any(found.id == aggregate.id for found in admin.compute.aggregates()):
+            for host in admin.compute.get_aggregate(aggregate).hosts or []:
+                admin.compute.remove_host_from_aggregate(aggregate, host)
+            admin.compute.delete_aggregate(aggregate)
+
+
+def test_an_admin_makes_a_project_user_and_group_grants_a_role_and_takes_it_all_back(
+    cloud: InProcessCloud, admin_browser: Browser, admin: Connection
+) -> None:
+    password = "made-here-secret-password"
+
+    def post(path: str, form: dict[str, str | list[str]] | None = None) -> None:
+        admin_browser.get("/admin/identity/")
+        response = admin_browser.post(path, form)
+        assert response.status_code == 303, (path, response.text)
+
+    post("/admin/identity/projects/create", {"name": "made-here", "description": "from the dashboard"})
+    project = admin.identity.find_project("made-here")
+    assert project is not None and project.description == "from the dashboard"
+    post(
+        "/admin/identity/users/create",
+        {"name": "made-user", "password": password, "default_project_id": project.id},
+    )
+    user = admin.identity.find_user("made-user")
+    assert user is not None and user.default_project_id == project.id
+    post("/admin/identity/groups/create", {"name": "made-group"})
+    group = admin.identity.find_group("made-group")
+    assert group is not None
+    member = admin.identity.find_role("member")
+    try:
+        post(f"/admin/identity/groups/{group.id}/add_member", {"user_id": user.id})
+        assert admin.identity.check_user_in_group(user, group)
+        grant = {"actor": f"user:{user.id}", "role_id": member.id, "project_id": project.id}
+        post("/admin/identity/assignments/grant", grant)
+        # The user made here logs in to the project made here.
+        newcomer = Browser(cloud)
+        try:
+            assert newcomer.log_in("made-user", password).status_code == 303
+            assert "Overview of made-here" in newcomer.get("/project/").text
+        finally:
+            newcomer.close()
+        page = admin_browser.get("/admin/identity/")
+        assert re.search(r"<td>user made-user</td>\s*<td>member</td>\s*<td>project made-here</td>", page.text)
+        post("/admin/identity/assignments/revoke", grant)
+        assert not list(admin.identity.role_assignments(user_id=user.id, scope_project_id=project.id))
+        post(f"/admin/identity/users/{user.id}/disable")
+        assert admin.identity.get_user(user).is_enabled is False
+        post(f"/admin/identity/groups/{group.id}/remove_member", {"user_id": user.id})
+        assert not admin.identity.check_user_in_group(user, group)
+        post(f"/admin/identity/projects/{project.id}/disable")
+        assert admin.identity.get_project(project).is_enabled is False
+    finally:
+        for kind, entity in (("groups", group), ("users", user), ("projects", project)):
+            post(f"/admin/identity/{kind}/{entity.id}/delete")
+    assert admin.identity.find_project("made-here") is None and admin.identity.find_user("made-user") is None
+    assert admin.identity.find_group("made-group") is None

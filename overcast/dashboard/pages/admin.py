@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from overcast.dashboard.client import APIError
-from overcast.dashboard.pages.instances import PAGE_SIZE, addresses
+from overcast.dashboard.pages.instances import addresses, list_servers
 from overcast.dashboard.pages.project import QuotaBar
 from overcast.dashboard.web import Dashboard, Form, SignedIn
 
@@ -67,20 +67,13 @@ def router(dashboard: Dashboard) -> APIRouter:
     @pages.get("/instances/")
     async def all_instances(request: Request) -> Response:
         signed = admin_only(dashboard, request)
-        query = {"all_tenants": "1", "limit": PAGE_SIZE, "marker": request.query_params.get("marker", "")}
-        servers, projects = await asyncio.gather(
-            signed.api.get("compute", "/servers/detail", query),
+        listing, projects = await asyncio.gather(
+            list_servers(signed.api, request, {"all_tenants": "1"}),
             signed.api.get("identity", "/projects"),
         )
         names = {project["id"]: project["name"] for project in projects["projects"]}
-        next_marker = servers["servers"][-1]["id"] if len(servers["servers"]) == PAGE_SIZE else None
         return dashboard.render(
-            request,
-            "admin_instances.html",
-            servers=servers["servers"],
-            project_names=names,
-            addresses=addresses,
-            next_marker=next_marker,
+            request, "admin_instances.html", listing=listing, project_names=names, addresses=addresses
         )
 
     @pages.get("/flavors/")
@@ -116,15 +109,17 @@ def router(dashboard: Dashboard) -> APIRouter:
     @pages.get("/aggregates/")
     async def aggregates(request: Request) -> Response:
         signed = admin_only(dashboard, request)
-        found, zones = await asyncio.gather(
+        found, zones, services = await asyncio.gather(
             signed.api.get("compute", "/os-aggregates"),
             signed.api.get("compute", "/os-availability-zone/detail"),
+            signed.api.get("compute", "/os-services", {"binary": "nova-compute"}),
         )
         return dashboard.render(
             request,
             "admin_aggregates.html",
-            aggregates=found["aggregates"],
+            aggregates=sorted(found["aggregates"], key=lambda aggregate: str(aggregate["name"])),
             zones=zones["availabilityZoneInfo"],
+            compute_hosts=sorted({str(service["host"]) for service in services["services"]}),
         )
 
     @pages.get("/identity/")
@@ -138,13 +133,20 @@ def router(dashboard: Dashboard) -> APIRouter:
             signed.api.get("identity", "/roles"),
             signed.api.get("identity", "/role_assignments", {"include_names": "true"}),
         )
+        members = await asyncio.gather(
+            *(signed.api.get("identity", f"/groups/{group['id']}/users") for group in groups["groups"])
+        )
         return dashboard.render(
             request,
             "admin_identity.html",
-            projects=projects["projects"],
-            users=users["users"],
-            groups=groups["groups"],
-            roles=roles["roles"],
+            projects=sorted(projects["projects"], key=lambda project: str(project["name"])),
+            users=sorted(users["users"], key=lambda user: str(user["name"])),
+            groups=sorted(groups["groups"], key=lambda group: str(group["name"])),
+            members={
+                group["id"]: sorted(found["users"], key=lambda user: str(user["name"]))
+                for group, found in zip(groups["groups"], members, strict=True)
+            },
+            roles=sorted(roles["roles"], key=lambda role: str(role["name"])),
             assignments=assignments["role_assignments"],
         )
 
@@ -252,13 +254,19 @@ def flavor_request(form: Form) -> tuple[dict[str, Any], dict[str, str], list[str
         "disk": _count(form, "disk", "Disk"),
         "os-flavor-access:is_public": public,
     }
-    extra_specs: dict[str, str] = {}
-    for line in form.get("extra_specs").splitlines():
+    extra_specs = key_values(form.get("extra_specs"), "Extra spec")
+    projects = [] if public else [line.strip() for line in form.get("projects").splitlines() if line.strip()]
+    return {"flavor": flavor}, extra_specs, projects
+
+
+def key_values(text: str, what: str) -> dict[str, str]:
+    """`key=value` a line (blank lines skipped), as the flavor and aggregate forms take them."""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
         if not line.strip():
             continue
         key, equals, value = line.partition("=")
         if not equals or not key.strip():
-            raise APIError(400, f"Extra spec line {line.strip()!r} is not key=value.")
-        extra_specs[key.strip()] = value.strip()
-    projects = [] if public else [line.strip() for line in form.get("projects").splitlines() if line.strip()]
-    return {"flavor": flavor}, extra_specs, projects
+            raise APIError(400, f"{what} line {line.strip()!r} is not key=value.")
+        found[key.strip()] = value.strip()
+    return found

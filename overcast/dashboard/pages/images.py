@@ -9,9 +9,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from overcast.dashboard.client import APIError, ProjectAPI
+from overcast.dashboard.paging import Order, fetch_page
 from overcast.dashboard.web import Dashboard, Form
 
 JSON_PATCH = "application/openstack-images-v2.1-json-patch"
+PAGE_SIZE = 50
+IMAGE_ORDER = Order({"sort": "name:asc"}, {"sort": "name:desc"})
 DISK_FORMATS = ("qcow2", "raw", "iso", "vmdk", "vdi", "vhd", "vhdx", "ami", "ari", "aki")
 CONTAINER_FORMATS = ("bare", "ovf", "ova", "ami", "ari", "aki", "docker")
 VISIBILITIES = ("private", "shared", "community", "public")
@@ -104,8 +107,20 @@ def router(dashboard: Dashboard) -> APIRouter:
     @pages.get("/")
     async def image_list(request: Request) -> Response:
         signed = dashboard.signed_in(request)
-        images = (await signed.api.get("image", "/images", {"limit": 200, "sort": "name:asc"}))["images"]
-        return dashboard.render(request, "images.html", images=images, project_id=signed.api.login.project_id)
+
+        async def fetch(order: Any) -> list[dict[str, Any]]:
+            return list((await signed.api.get("image", "/images", order))["images"])
+
+        page = await fetch_page(
+            fetch,
+            IMAGE_ORDER,
+            PAGE_SIZE,
+            marker=request.query_params.get("marker", "").strip(),
+            before=request.query_params.get("before", "").strip(),
+        )
+        return dashboard.render(
+            request, "images.html", images=page.rows, page=page, project_id=signed.api.login.project_id
+        )
 
     @pages.get("/create")
     async def create_form(request: Request) -> Response:

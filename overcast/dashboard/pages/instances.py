@@ -8,15 +8,20 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from overcast.dashboard.client import APIError, ProjectAPI
+from overcast.dashboard.paging import Order, Page, fetch_page
 from overcast.dashboard.web import Dashboard, Form, SignedIn
 
 PAGE_SIZE = 20
+# Nova's own default order (newest first), spelled out so that a previous page can reverse it.
+SERVER_ORDER = Order(
+    {"sort_key": "created_at", "sort_dir": "desc"}, {"sort_key": "created_at", "sort_dir": "asc"}
+)
 # Statuses a server leaves by itself: while one is shown, the list asks for fresh rows every few seconds.
 _TRANSITIONAL = frozenset(
     {"BUILD", "REBUILD", "RESIZE", "REBOOT", "HARD_REBOOT", "MIGRATING", "PASSWORD", "SHELVED"}
@@ -123,8 +128,9 @@ def addresses(server: dict[str, Any]) -> list[str]:
 @dataclass(frozen=True)
 class Listing:
     servers: list[dict[str, Any]]
-    query: dict[str, str]
+    query: dict[str, str]  # the filters, without the page's marker or before
     next_marker: str | None
+    previous_before: str | None
 
     @property
     def changing(self) -> bool:
@@ -135,18 +141,24 @@ class Listing:
         return urlencode({key: value for key, value in query.items() if value})
 
 
-async def list_servers(api: ProjectAPI, request: Request) -> Listing:
-    wanted = {key: request.query_params.get(key, "").strip() for key in ("name", "status", "marker")}
+async def list_servers(api: ProjectAPI, request: Request, query: dict[str, str] | None = None) -> Listing:
+    """A page of the project's servers (`query`: more of the servers/detail call's parameters)."""
+    wanted = {key: request.query_params.get(key, "").strip() for key in ("name", "status")}
     if wanted["status"] and wanted["status"] not in _FILTERABLE_STATUSES:
         raise APIError(400, f"Unknown status filter {wanted['status']!r}.")
-    body = await api.get("compute", "/servers/detail", {**wanted, "limit": PAGE_SIZE})
-    next_marker = None
-    for link in body.get("servers_links", []):
-        if link.get("rel") == "next":
-            next_marker = parse_qs(urlsplit(link["href"]).query).get("marker", [None])[0]
-    return Listing(
-        body["servers"], {key: value for key, value in wanted.items() if key != "marker"}, next_marker
+
+    async def fetch(order: Any) -> list[dict[str, Any]]:
+        body = await api.get("compute", "/servers/detail", {**(query or {}), **wanted, **order})
+        return list(body["servers"])
+
+    page: Page = await fetch_page(
+        fetch,
+        SERVER_ORDER,
+        PAGE_SIZE,
+        marker=request.query_params.get("marker", "").strip(),
+        before=request.query_params.get("before", "").strip(),
     )
+    return Listing(page.rows, wanted, page.next_marker, page.previous_before)
 
 
 async def launch_choices(api: ProjectAPI) -> dict[str, Any]:

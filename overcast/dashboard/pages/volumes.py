@@ -12,9 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from overcast.dashboard.client import APIError, ProjectAPI
+from overcast.dashboard.paging import Order, fetch_page
 from overcast.dashboard.web import Dashboard, Form
 
 # Statuses a volume leaves by itself: while one is shown, the rows refresh.
+PAGE_SIZE = 20
+VOLUME_ORDER = Order({"sort": "name:asc"}, {"sort": "name:desc"})
 _CHANGING = frozenset(
     {
         "creating",
@@ -119,19 +122,30 @@ def create_body(form: Form) -> dict[str, Any]:
     return {"volume": volume}
 
 
-async def volume_listing(api: ProjectAPI) -> dict[str, Any]:
-    volumes, snapshots, servers = await asyncio.gather(
-        api.get("volume", "/volumes/detail"),
+async def volume_listing(api: ProjectAPI, request: Request) -> dict[str, Any]:
+    """A page of the project's volumes by name, their snapshots and the names of their servers."""
+
+    async def fetch(order: Any) -> list[dict[str, Any]]:
+        return list((await api.get("volume", "/volumes/detail", order))["volumes"])
+
+    page, snapshots, servers = await asyncio.gather(
+        fetch_page(
+            fetch,
+            VOLUME_ORDER,
+            PAGE_SIZE,
+            marker=request.query_params.get("marker", "").strip(),
+            before=request.query_params.get("before", "").strip(),
+        ),
         api.get("volume", "/snapshots/detail"),
         api.get("compute", "/servers", {"limit": 1000}),
     )
     names = {server["id"]: server["name"] for server in servers["servers"]}
-    listed = sorted(volumes["volumes"], key=lambda volume: (str(volume.get("name") or ""), volume["id"]))
     return {
-        "volumes": listed,
+        "volumes": page.rows,
+        "page": page,
         "snapshots": snapshots["snapshots"],
         "server_names": names,
-        "changing": any(volume["status"] in _CHANGING for volume in listed),
+        "changing": any(volume["status"] in _CHANGING for volume in page.rows),
     }
 
 
@@ -143,7 +157,7 @@ def router(dashboard: Dashboard) -> APIRouter:
         signed = dashboard.signed_in(request)
         template = "volume_rows.html" if request.query_params.get("rows") else "volumes.html"
         return dashboard.render(
-            request, template, **await volume_listing(signed.api), actions_for=volume_actions_for
+            request, template, **await volume_listing(signed.api, request), actions_for=volume_actions_for
         )
 
     @pages.get("/create")
