@@ -10,6 +10,9 @@ from starlette.staticfiles import StaticFiles
 from overcast.dashboard.client import APIError, LoginTransport
 from overcast.dashboard.pages import (
     admin,
+    admin_aggregates,
+    admin_flavor,
+    admin_identity,
     auth,
     images,
     instances,
@@ -21,8 +24,8 @@ from overcast.dashboard.pages import (
     portal_billing,
     portal_credentials,
     portal_public,
-    support,
     project,
+    support,
     volumes,
 )
 from overcast.dashboard.pages.portal_public import PublicPortal, portal_url
@@ -50,6 +53,9 @@ def build_dashboard(
         keypairs.router(dashboard),
         images.router(dashboard),
         admin.router(dashboard),
+        admin_aggregates.router(dashboard),
+        admin_flavor.router(dashboard),
+        admin_identity.router(dashboard),
         volumes.router(dashboard),
         network_security.router(dashboard),
         networks.router(dashboard),
