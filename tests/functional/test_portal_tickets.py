@@ -301,6 +301,16 @@ def test_pages_follow_the_marker(http: httpx.Client, people: dict[str, Person]) 
     ]
 
 
+def test_the_queue_is_on_metrics(
+    cloud: InProcessCloud, http: httpx.Client, people: dict[str, Person]
+) -> None:
+    open_ticket(http, people["ada"])
+    scraped = http.get("/metrics").text
+    found = re.search(r'^overcast_portal_tickets\{status="open"\} (\S+)$', scraped, re.MULTILINE)
+    assert found is not None and float(found.group(1)) >= 1
+    assert re.search(r"^overcast_portal_ticket_oldest_wait_seconds \S+$", scraped, re.MULTILINE)
+
+
 # -- the dashboard's pages ----------------------------------------------------------------------------
 
 

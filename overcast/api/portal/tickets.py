@@ -22,6 +22,7 @@ from overcast.api.middleware import UNBOUNDED_BODY_PATHS
 from overcast.context import RequestContext
 from overcast.digits import decimal
 from overcast.portal.tickets import TicketsAPI, parse_limit
+from overcast.portal.tickets_metrics import TicketsCollector
 
 V1 = "/portal/v1"
 TICKETS = f"{V1}/tickets"
@@ -34,9 +35,11 @@ router = APIRouter()
 
 
 def install(app: FastAPI, service: TicketsAPI) -> None:
-    """Mount the ticket routes, served by `service` (the portal's install calls this)."""
+    """Mount the ticket routes, served by `service` (the portal's install calls this), and the queue's
+    metrics on the app's /metrics."""
     app.state.portal_tickets = service
     app.include_router(router)
+    app.state.metrics_registry.register(TicketsCollector(service.db, service.clock))
     # An attachment is bounded by the tickets' own limit (a 413 past it), not the API's JSON body limit.
     UNBOUNDED_BODY_PATHS.add(re.compile(ATTACHMENT_UPLOAD_PATH))
 
