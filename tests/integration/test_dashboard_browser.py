@@ -3,7 +3,8 @@ whose compute host runs real QEMU VMs.
 
 One browser and one server live through the module, in the order a user meets them: log in, launch with
 the wizard and watch it go ACTIVE without a reload, read its console log, log in on the serial console
-and run a command, stop it from the row menu, resize and confirm, snapshot. Set
+and run a command, stop it from the row menu, resize and confirm, snapshot; a user of another project sees
+none of it and gets 404 on its URLs. Set
 OVERCAST_DASHBOARD_SCREENSHOT to a file name to keep the instances page's screenshot (the README's).
 """
 
@@ -36,6 +37,7 @@ pytestmark = [
 HOST = "qemu-1"
 SMALL = "2"
 ROOT_PASSWORD = "Browser-Root-9k"
+RIVAL_PASSWORD = "Rival-Project-7q"
 WAIT_MS = WAIT * 1000
 
 
@@ -238,6 +240,51 @@ def test_a_key_pair_is_made_and_its_private_key_downloaded(page: Page, demo: Con
     page.reload()
     expect(page.get_by_role("link", name="download browser-key's private key")).to_have_count(0)
     assert demo.compute.get_keypair("browser-key").fingerprint in page.content()
+
+
+def test_another_projects_user_sees_none_of_it_and_gets_404_on_its_urls(
+    browser: Browser, cloud: InProcessCloud, demo: Connection
+) -> None:
+    admin = cloud.connect("admin")
+    project = admin.identity.create_project(name="rival", domain_id="default")
+    rival = admin.identity.create_user(name="rival", password=RIVAL_PASSWORD, domain_id="default")
+    admin.identity.assign_project_role_to_user(project, rival, admin.identity.find_role("member"))
+    server = demo.compute.find_server("browser-vm")
+    snapshot = demo.image.find_image("browser-vm-snap")
+    uploaded = demo.image.find_image("uploaded-in-the-browser")
+    assert server is not None and snapshot is not None and uploaded is not None
+    context = browser.new_context(base_url=cloud.base_url)
+    try:
+        tab = context.new_page()
+        tab.goto("/dashboard/login")
+        tab.get_by_label("User name").fill("rival")
+        tab.get_by_label("Password").fill(RIVAL_PASSWORD)
+        tab.get_by_role("button", name="Log in").click()
+        expect(tab.get_by_role("heading", name="Overview of rival")).to_be_visible()
+        for listing, hidden in (
+            ("Instances", ("browser-vm", server.id)),
+            ("Images", ("browser-vm-snap", "uploaded-in-the-browser")),
+            ("Key pairs", ("browser-key",)),
+        ):
+            tab.get_by_role("link", name=listing, exact=True).click()
+            expect(tab.get_by_role("heading", name=listing)).to_be_visible()
+            for text in hidden:
+                assert text not in tab.content(), (listing, text)
+        # Each page says what the API said: Nova's and Glance's own 404 messages.
+        for url, message in (
+            (f"/dashboard/project/instances/{server.id}", "could not be found"),
+            (f"/dashboard/project/instances/{server.id}/console", "could not be found"),
+            (f"/dashboard/project/instances/{server.id}/action/resize", "could not be found"),
+            (f"/dashboard/project/images/{snapshot.id}", "No image found"),
+            (f"/dashboard/project/images/{uploaded.id}", "No image found"),
+        ):
+            response = tab.goto(url)
+            assert response is not None and response.status == 404, url
+            expect(tab.get_by_role("alert")).to_contain_text(message)
+    finally:
+        context.close()
+        admin.identity.delete_user(rival)
+        admin.identity.delete_project(project)
 
 
 def test_an_admin_disables_a_compute_service_and_sees_it_marked(
