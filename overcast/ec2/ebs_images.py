@@ -17,6 +17,7 @@ from overcast.ec2.backends import Backends, Ec2Request
 from overcast.ec2.errors import Ec2Error, invalid_value, missing_parameter
 from overcast.ec2.instance_views import ec2_device_name
 from overcast.ec2.params import Params
+from overcast.ec2.volumes import AWS_VOLUME_TYPES
 from overcast.image.patch import ImageChanges
 from overcast.image.registry import ImageRecord
 
@@ -34,6 +35,12 @@ def _snapshot(backends: Backends, request: Ec2Request, snapshot_id: str) -> tupl
     return uuid, int(record["size"])
 
 
+def _volume_type(ebs: Params) -> str | None:
+    """A type of the cloud by its name; AWS's own names get the cloud's default type, as CreateVolume's."""
+    name = ebs.get("VolumeType")
+    return None if not name or name in AWS_VOLUME_TYPES else name
+
+
 def _mapping(backends: Backends, request: Ec2Request, item: Params, root: bool) -> dict[str, Any]:
     """One BlockDeviceMapping.N as the bdm_v2 item compute boots from."""
     device = item.required("DeviceName")
@@ -45,7 +52,7 @@ def _mapping(backends: Backends, request: Ec2Request, item: Params, root: bool) 
     snapshot_id = ebs.get("SnapshotId")
     mapping: dict[str, Any] = {
         "destination_type": "volume", "device_name": device, "boot_index": 0 if root else None,
-        "delete_on_termination": ebs.boolean("DeleteOnTermination", True), "volume_type": None,
+        "delete_on_termination": ebs.boolean("DeleteOnTermination", True), "volume_type": _volume_type(ebs),
         "disk_bus": "virtio", "device_type": "disk", "guest_format": None, "no_device": None, "tag": None,
     }  # fmt: skip
     if snapshot_id:
@@ -121,6 +128,8 @@ def mapping_views(backends: Backends, records: Sequence[ImageRecord]) -> dict[st
             }  # fmt: skip
             if item.get("snapshot_id"):
                 ebs["snapshotId"] = snapshot_ids[str(item["snapshot_id"])]
+            if item.get("volume_type"):
+                ebs["volumeType"] = str(item["volume_type"])
             views[uuid].append({
                 "deviceName": ec2_device_name(device) if "/vd" in device else device, "ebs": ebs,
             })  # fmt: skip
