@@ -3,19 +3,17 @@ replies and changes, attachments and their limit, and the mails each reply sends
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from overcast import errors, policy
+from overcast import errors
 from overcast.context import RequestContext
 from overcast.db import Database
 from overcast.db.models.billing import BillingAccount, BillingAccountProject
 from overcast.db.models.identity import Domain, Role, RoleAssignment, User
 from overcast.db.models.portal_tickets import Ticket
 from overcast.mail import Mail, Mailer, MailError
-from overcast.portal import tickets_policies
 from overcast.portal.outbox import Outbox
 from overcast.portal.tickets import TicketsAPI, TicketSettings, swap_status
 
@@ -51,13 +49,6 @@ class Clock:
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
         return self.now
-
-
-@pytest.fixture(autouse=True, scope="module")
-def ticket_rules() -> Iterator[None]:
-    # The portal's policies.py lists these with its own; registering the same rules again is a no-op.
-    policy.register(tickets_policies.RULES)
-    yield
 
 
 @pytest.fixture

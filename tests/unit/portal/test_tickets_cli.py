@@ -3,13 +3,11 @@ queue and the conversation (internal notes too), answers (the customer is mailed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from overcast import policy
 from overcast.cli.main import main
 from overcast.config import Settings
 from overcast.context import RequestContext
@@ -17,17 +15,10 @@ from overcast.db import Database
 from overcast.db.models.billing import BillingAccount, BillingAccountProject
 from overcast.db.models.identity import Domain, Role, RoleAssignment, User
 from overcast.mail import MailFolder, mailer_from
-from overcast.portal import tickets_policies
 from overcast.portal.outbox import Outbox
 from overcast.portal.tickets import TicketsAPI
 
 CUSTOMER = RequestContext(user_id="u-ada", user_name="ada", project_id="p-ada", roles=("member", "reader"))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def ticket_rules() -> Iterator[None]:
-    policy.register(tickets_policies.RULES)
-    yield
 
 
 @pytest.fixture
