@@ -114,18 +114,18 @@ class ServerView:
             "links": self.links.pair("servers", instance.uuid),
         }
 
-    def _flavor(self, server: Server, version: APIVersion, audience: Audience) -> dict[str, Any]:
+    def _flavor(self, server: Server, shape: _Shape, audience: Audience) -> dict[str, Any]:
         instance = server.instance
         key = (instance.flavor_id, instance.vcpus, instance.memory_mb, instance.root_gb,
-               instance.ephemeral_gb, version >= v.FLAVOR_EMBEDDED, audience.flavor_extra_specs)  # fmt: skip
+               instance.ephemeral_gb, shape.flavor_embedded, audience.flavor_extra_specs)  # fmt: skip
         body = self._flavors.get(key)
         if body is None:
-            body = self._flavors[key] = self._new_flavor(server, version, audience)
+            body = self._flavors[key] = self._new_flavor(server, shape, audience)
         return body
 
-    def _new_flavor(self, server: Server, version: APIVersion, audience: Audience) -> dict[str, Any]:
+    def _new_flavor(self, server: Server, shape: _Shape, audience: Audience) -> dict[str, Any]:
         instance = server.instance
-        if version < v.FLAVOR_EMBEDDED:
+        if not shape.flavor_embedded:
             return {"id": instance.flavor_id, "links": [self.links.bookmark("flavors", instance.flavor_id)]}
         # The instance keeps the sizes it was built with; name, swap and extra specs come from the flavor
         # (a deleted flavor leaves its id as the name, no swap and no extra specs).
@@ -145,7 +145,15 @@ class ServerView:
     def detail(
         self, server: Server, version: APIVersion, audience: Audience, form: Form = "show"
     ) -> dict[str, Any]:
+        return self._body(server, _shape(version), audience, form)
+
+    def details(self, servers: list[Server], version: APIVersion, audience: Audience) -> list[dict[str, Any]]:
+        """The bodies of a detail list page (the microversion's shape worked out once for the page)."""
         shape = _shape(version)
+        body = self._body
+        return [body(server, shape, audience, "list") for server in servers]
+
+    def _body(self, server: Server, shape: _Shape, audience: Audience, form: Form) -> dict[str, Any]:
         instance = server.instance
         uuid = instance.uuid
         image_ref = instance.image_ref
@@ -164,7 +172,7 @@ class ServerView:
             "metadata": instance.metadata_items,
             "hostId": host_id(instance.project_id, instance.host),
             "image": image,
-            "flavor": self._flavor(server, version, audience),
+            "flavor": self._flavor(server, shape, audience),
             "created": api_time(instance.created_at),
             "updated": api_time(instance.updated_at),
             "addresses": found if everything else brief_addresses(found),
@@ -277,6 +285,7 @@ class _Shape:
     compared field by field for each of a thousand servers."""
 
     extended_server_attrs: bool
+    flavor_embedded: bool
     host_status: bool
     locked: bool
     description: bool
@@ -296,6 +305,7 @@ class _Shape:
 def _shape(version: APIVersion) -> _Shape:
     return _Shape(
         extended_server_attrs=version >= v.EXTENDED_SERVER_ATTRS, host_status=version >= v.HOST_STATUS,
+        flavor_embedded=version >= v.FLAVOR_EMBEDDED,
         locked=version >= v.LOCKED, description=version >= v.DESCRIPTION, tags=version >= v.TAGS,
         rebuild_key_name=version >= v.REBUILD_KEY_NAME, full_update_bodies=version >= v.FULL_UPDATE_BODIES,
         trusted_certs=version >= v.TRUSTED_CERTS, server_groups=version >= v.SERVER_GROUPS_SHOWN,
