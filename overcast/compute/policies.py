@@ -128,6 +128,8 @@ FORCE_DELETE = "os_compute_api:os-deferred-delete:force"
 RESTORE = "os_compute_api:os-deferred-delete:restore"
 RESET_STATE = "os_compute_api:os-admin-actions:reset_state"
 CHANGE_PASSWORD = "os_compute_api:os-admin-password"
+FLOATING_IPS_ADD = "os_compute_api:os-floating-ips:add"
+FLOATING_IPS_REMOVE = "os_compute_api:os-floating-ips:remove"
 SECURITY_GROUPS_ADD = "os_compute_api:os-security-groups:add"
 SECURITY_GROUPS_REMOVE = "os_compute_api:os-security-groups:remove"
 SECURITY_GROUPS_GET = "os_compute_api:os-security-groups:get"
@@ -466,6 +468,15 @@ RULES: tuple[DocumentedRule, ...] = (
     _action(RESTORE, ADMIN_OR_MEMBER, "restore", "Restore a soft-deleted server"),
     _action(RESET_STATE, ADMIN, "os-resetState", "Reset a server's state to active or error"),
     _action(CHANGE_PASSWORD, ADMIN_OR_MEMBER, "changePassword", "Change a server's admin password"),
+    _action(
+        FLOATING_IPS_ADD, ADMIN_OR_MEMBER, "addFloatingIp", "Associate a floating IP with a server (to 2.43)"
+    ),
+    _action(
+        FLOATING_IPS_REMOVE,
+        ADMIN_OR_MEMBER,
+        "removeFloatingIp",
+        "Disassociate a floating IP from a server (up to 2.43)",
+    ),
     _action(
         SECURITY_GROUPS_ADD, ADMIN_OR_MEMBER, "addSecurityGroup", "Add a security group to a server's ports"
     ),
