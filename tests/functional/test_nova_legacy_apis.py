@@ -460,3 +460,60 @@ def test_trigger_crash_dump_from_2_17(cloud: InProcessCloud, demo: Connection) -
     assert stopped.status_code == 409, stopped.text
     demo.compute.delete_server(server)
     demo.compute.wait_for_delete(server, wait=60)
+
+
+def test_add_and_remove_floating_ip_actions_up_to_2_43(admin: Connection, demo: Connection) -> None:
+    public = admin.network.create_network(name="action-fip-public", is_router_external=True)
+    public_subnet = admin.network.create_subnet(
+        network_id=public.id, ip_version=4, cidr="198.51.100.0/24", is_dhcp_enabled=False
+    )
+    network, subnet, server = _server_with_port(demo, "action-fip", "10.91.0.0/24")
+    router = demo.network.create_router(
+        name="action-fip-router", external_gateway_info={"network_id": public.id}
+    )
+    demo.network.add_interface_to_router(router, subnet=subnet.id)
+    [port] = list(demo.network.ports(device_id=server.id))
+    fixed = port.fixed_ips[0]["ip_address"]
+    fip = demo.network.create_ip(floating_network_id=public.id)
+
+    def act(body: dict[str, Any], version: str = "2.43") -> Any:
+        return demo.compute.post(f"/servers/{server.id}/action", json=body, microversion=version)
+
+    added = act({"addFloatingIp": {"address": fip.floating_ip_address}})
+    assert added.status_code == 202, added.text
+    associated = demo.network.get_ip(fip.id)
+    assert (associated.port_id, associated.fixed_ip_address) == (port.id, fixed)
+    shown = demo.compute.get_server(server.id).addresses["action-fip-net"]
+    assert [(entry["addr"], entry["OS-EXT-IPS:type"]) for entry in shown] == [
+        (fixed, "fixed"),
+        (fip.floating_ip_address, "floating"),
+    ]
+
+    removed = act({"removeFloatingIp": {"address": fip.floating_ip_address}})
+    assert removed.status_code == 202, removed.text
+    assert demo.network.get_ip(fip.id).port_id is None
+    # Nova's answers: not held by this server 409, unknown address 404, a fixed address elsewhere 400.
+    assert act({"removeFloatingIp": {"address": fip.floating_ip_address}}).status_code == 409
+    assert act({"addFloatingIp": {"address": "203.0.113.250"}}).status_code == 404
+    elsewhere = act({"addFloatingIp": {"address": fip.floating_ip_address, "fixed_address": "10.91.9.9"}})
+    assert elsewhere.status_code == 400
+    assert "not assigned to instance" in elsewhere.json()["badRequest"]["message"]
+    assert act({"addFloatingIp": {"address": "not-an-ip"}}).status_code == 400
+    assert act({"addFloatingIp": {"address": fip.floating_ip_address, "spare": 1}}).status_code == 400
+    # Gone from 2.44, as in Nova.
+    assert act({"addFloatingIp": {"address": fip.floating_ip_address}}, "2.44").status_code == 404
+    assert demo.network.get_ip(fip.id).port_id is None
+    explicit = act({"addFloatingIp": {"address": fip.floating_ip_address, "fixed_address": fixed}}, "2.1")
+    assert explicit.status_code == 202, explicit.text
+    assert demo.network.get_ip(fip.id).fixed_ip_address == fixed
+
+    demo.network.delete_ip(fip)
+    demo.network.delete_port(port)  # first: no agent here would answer the server delete's unwiring
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, wait=60)
+    demo.network.remove_interface_from_router(router, subnet=subnet.id)
+    demo.network.delete_router(router)
+    demo.network.delete_subnet(subnet)
+    demo.network.delete_network(network)
+    admin.network.delete_subnet(public_subnet)
+    admin.network.delete_network(public)

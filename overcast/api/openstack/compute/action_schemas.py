@@ -22,6 +22,7 @@ from overcast.api.openstack.parameter_types import (
     Description,
     DiskConfig,
     FlavorRef,
+    IpAddress,
     IPv4,
     IPv6,
     Metadata,
@@ -113,6 +114,15 @@ class ChangePassword(_Strict):
 
 class SecurityGroupAction(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class AddFloatingIp(_Strict):
+    address: IpAddress
+    fixed_address: IpAddress | None = None
+
+
+class RemoveFloatingIp(_Strict):
+    address: IpAddress
 
 
 # The value of an action Nova reads nothing from (os-start, pause, confirmResize...): its schema is

@@ -212,6 +212,22 @@ def _remove_security_group(req: ComputeRequest, uuid: str, value: Any) -> Respon
     return _accepted()
 
 
+def _add_floating_ip(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    if req.version >= v.FLOATING_IP_ACTIONS_GONE:
+        raise errors.NotFound("There is no such action: addFloatingIp")
+    body = schemas.parse("addFloatingIp", schemas.AddFloatingIp, value)
+    req.service.floating_ips.add(req.context, uuid, body.address, body.fixed_address)
+    return _accepted()
+
+
+def _remove_floating_ip(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    if req.version >= v.FLOATING_IP_ACTIONS_GONE:
+        raise errors.NotFound("There is no such action: removeFloatingIp")
+    body = schemas.parse("removeFloatingIp", schemas.RemoveFloatingIp, value)
+    req.service.floating_ips.remove(req.context, uuid, body.address)
+    return _accepted()
+
+
 def _simple(method: str, action: str) -> Handler:
     return _no_body(lambda req, uuid: getattr(req.service.actions, method)(req.context, uuid), action)
 
@@ -247,6 +263,8 @@ ACTIONS: dict[str, Entry] = {
     "changePassword": Entry(rules.CHANGE_PASSWORD, _change_password),
     "addSecurityGroup": Entry(rules.SECURITY_GROUPS_ADD, _add_security_group),
     "removeSecurityGroup": Entry(rules.SECURITY_GROUPS_REMOVE, _remove_security_group),
+    "addFloatingIp": Entry(rules.FLOATING_IPS_ADD, _add_floating_ip),
+    "removeFloatingIp": Entry(rules.FLOATING_IPS_REMOVE, _remove_floating_ip),
 }
 
 

@@ -49,6 +49,7 @@ IMAGE_META_LIMIT_GONE = APIVersion(2, 39)
 USAGE_PAGING = APIVersion(2, 40)
 AGGREGATE_UUID = APIVersion(2, 41)
 DEVICE_TAGS_RESTORED = APIVersion(2, 42)
+FLOATING_IP_ACTIONS_GONE = APIVersion(2, 44)
 IMAGE_ID_BODY = APIVersion(2, 45)
 FLAVOR_EMBEDDED = APIVersion(2, 47)
 DIAGNOSTICS_STANDARD = APIVersion(2, 48)
@@ -224,7 +225,12 @@ HISTORY: tuple[Change, ...] = (
     _row(42, "implemented", "device tags accepted again on networks and bdm", _S + "schemas.py"),
     _row(43, "implemented", "os-hosts removed (served up to 2.42)", _S + "hosts.py"),
     _row(
-        44, "absent", "add/removeFixedIp, add/removeFloatingIp, os-virtual-interfaces removed (never served)"
+        44,
+        "partial",
+        "add/removeFloatingIp removed (served up to 2.43 from the network service's floating IPs, a 404 "
+        "from 2.44); add/removeFixedIp and os-virtual-interfaces never served (a 400 or 404 at every "
+        "version)",
+        _S + "server_actions.py, compute/api/server_floating_ips.py",
     ),
     _row(
         45,
