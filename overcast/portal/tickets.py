@@ -150,6 +150,13 @@ def clean_content_type(value: str | None) -> str:
     return media_type if _CONTENT_TYPE.fullmatch(media_type) else "application/octet-stream"
 
 
+def _mailbox(address: str | None) -> str | None:
+    """An address a mail header may carry: one line with an @ (identity keeps e-mails unchecked)."""
+    if not address or "@" not in address or any(character in address for character in "\r\n,"):
+        return None
+    return address.strip()
+
+
 def parse_limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_LIMIT
@@ -578,7 +585,7 @@ class TicketsAPI:
         """The opener's address, else the billing account's (None: the customer cannot be mailed)."""
         opener = session.get(User, ticket.opener_user_id)
         account = session.get(BillingAccount, ticket.account_id)
-        address = (opener.email if opener else None) or (account.email if account else None)
+        address = _mailbox(opener.email if opener else None) or _mailbox(account.email if account else None)
         if not address:
             LOG.warning("ticket %s: its opener has no e-mail address; it is not mailed", ticket.id)
         return address
@@ -604,7 +611,7 @@ class TicketsAPI:
             link = f"{self.dashboard_url}/support/tickets/{ticket.id}"
             return [tickets_mail.to_customer(facts, address, message.author_name, message.body, link, None)]
         assignee = session.get(User, ticket.assignee_user_id) if ticket.assignee_user_id else None
-        address = (assignee.email if assignee else None) or self.support_address
+        address = _mailbox(assignee.email if assignee else None) or self.support_address
         link = f"{self.dashboard_url}/admin/tickets/{ticket.id}"
         opener = session.get(User, ticket.opener_user_id)
         mail = tickets_mail.to_support(
@@ -614,7 +621,7 @@ class TicketsAPI:
             message.body,
             link,
             opened=opened,
-            reply_to=opener.email if opener else None,
+            reply_to=_mailbox(opener.email if opener else None),
         )
         return [mail]
 

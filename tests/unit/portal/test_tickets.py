@@ -151,6 +151,19 @@ def test_support_closing_a_ticket_mails_the_customer_and_a_customer_closing_it_d
     assert [mail.subject.endswith("(closed)") for mail in mailer.sent] == [False, True, False]
 
 
+def test_an_address_no_header_can_carry_is_not_mailed_and_fails_nothing(
+    api: TicketsAPI, db: Database, mailer: RecordingMailer
+) -> None:
+    with db.writer() as session:
+        alice = session.get(User, "u-alice")
+        assert alice is not None
+        alice.email = "alice@example.test\nBcc: everyone@example.test"
+    ticket = api.create(ALICE, TICKET)
+    assert mailer.sent[-1].reply_to is None
+    api.reply(SUPPORT, ticket["id"], {"body": "answer"})
+    assert len(mailer.sent) == 1 and len(api.get(ALICE, ticket["id"])["messages"]) == 2
+
+
 def test_a_mail_that_cannot_be_sent_stays_queued_and_the_reply_stays(
     api: TicketsAPI, mailer: RecordingMailer
 ) -> None:
