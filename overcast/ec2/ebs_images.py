@@ -41,7 +41,7 @@ def _volume_type(ebs: Params) -> str | None:
     return None if not name or name in AWS_VOLUME_TYPES else name
 
 
-def _mapping(backends: Backends, request: Ec2Request, item: Params, root: bool) -> dict[str, Any]:
+def _bdm_item(backends: Backends, request: Ec2Request, item: Params, root: bool) -> dict[str, Any]:
     """One BlockDeviceMapping.N as the bdm_v2 item compute boots from."""
     device = item.required("DeviceName")
     if item.get("VirtualName") is not None:
@@ -86,7 +86,7 @@ def register_from_snapshots(
     if root_device not in devices:
         raise Ec2Error("InvalidBlockDeviceMapping",
                        f"The root device {root_device} has no block device mapping.")  # fmt: skip
-    described = [_mapping(backends, request, item, item.get("DeviceName") == root_device) for item in items]
+    described = [_bdm_item(backends, request, item, item.get("DeviceName") == root_device) for item in items]
     root_size = next(m["volume_size"] for m in described if m["boot_index"] == 0)
     created = backends.images.create(request.context, ImageChanges(
         core={"name": name, "visibility": "private", "disk_format": "raw", "container_format": "bare",
