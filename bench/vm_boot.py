@@ -8,6 +8,10 @@ direct kernel boot (QEMU's -kernel/-initrd/-append; target <= 1.5 s through the 
 "Ready" is the guest's `OVERCAST-GUEST-READY <uuid>` line and login prompt on the serial console: the
 guest has mounted its config drive, run its user data and started dropbear.
 
+The bound row boots the same kernel with the driver's command line but an initramfs whose /init only
+prints a line: what the kernel and QEMU cost before any of the guest's own work, the floor under any
+direct kernel boot of this kernel here.
+
 - Overcast API: a real `overcast all-in-one --compute-driver qemu` in its own process; the clock runs from
   openstacksdk's POST /servers to the READY line in the instance's console log. It covers the API,
   conductor, scheduler, the compute manager (image cache, network info) and everything spawn does
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+import re
 import shutil
 import signal
 import socket
@@ -44,6 +49,7 @@ from openstack.connection import Connection
 from overcast.context import RequestContext
 from overcast.guest import READY_PATTERN, build_guest_image, guest_image_path
 from overcast.guest.builder import GuestParts, ensure_prerequisites, guest_parts
+from overcast.guest.layout import CpioWriter
 from overcast.guest.publish import DEFAULT_IMAGE_ID, DIRECT_IMAGE_ID, KERNEL_IMAGE_ID, RAMDISK_IMAGE_ID
 from overcast.guest.scripts import KERNEL_ARGS
 from overcast.network.defaults import Outside
@@ -63,6 +69,8 @@ TARGET_DIRECT_API_SECONDS = 1.5
 BOOT_TIMEOUT = 180.0
 # QEMU CPU seconds of each bare boot to READY: [whole disk, direct kernel boot].
 floor_cpu: dict[bool, list[float]] = {False: [], True: []}
+KERNEL_ONLY_MARKER = "OVERCAST-BENCH-INIT"
+kernel_only_cpu: list[float] = []
 
 
 def _spec(image: Path, parts: GuestParts | None = None) -> InstanceSpec:
@@ -80,8 +88,9 @@ def _spec(image: Path, parts: GuestParts | None = None) -> InstanceSpec:
     )  # fmt: skip
 
 
-def _wait_ready(console_file: Path, still_running: Callable[[], bool]) -> None:
-    found = console.wait_for(console_file, READY_PATTERN, offset=0, timeout=BOOT_TIMEOUT,
+def _wait_ready(console_file: Path, still_running: Callable[[], bool],
+                pattern: re.Pattern[str] = READY_PATTERN) -> None:  # fmt: skip
+    found = console.wait_for(console_file, pattern, offset=0, timeout=BOOT_TIMEOUT,
                              still_running=still_running)  # fmt: skip
     if found is None:
         raise RuntimeError(f"the guest did not get ready (console {console_file})")
@@ -175,8 +184,23 @@ def boot_through_driver(driver: QemuDriver, image: Path, parts: GuestParts | Non
     return elapsed
 
 
-def boot_bare(workdir: Path, image: Path, accel: Accelerator, parts: GuestParts | None = None) -> float:
-    """QEMU by hand on a fresh overlay and config drive; with `parts`, `qemu -kernel` of the same files."""
+def kernel_only_initramfs(dest: Path) -> Path:
+    """An initramfs whose /init prints KERNEL_ONLY_MARKER and waits: the kernel's boot and nothing else."""
+    archive = CpioWriter()
+    for directory in ("bin", "dev"):
+        archive.directory(directory)
+    archive.char_device("dev/console", 5, 1)
+    archive.file("bin/busybox", Path("/bin/busybox").read_bytes(), 0o755)
+    init = f"#!/bin/busybox sh\n/bin/busybox echo {KERNEL_ONLY_MARKER}\nexec /bin/busybox sleep 3600\n"
+    archive.file("init", init.encode(), 0o755)
+    dest.write_bytes(archive.getvalue())
+    return dest
+
+
+def boot_bare(workdir: Path, image: Path, accel: Accelerator, parts: GuestParts | None = None,
+              kernel_only: Path | None = None) -> float:  # fmt: skip
+    """QEMU by hand on a fresh overlay and config drive; with `parts`, `qemu -kernel` of the same files;
+    with `kernel_only` too, that initramfs instead of the guest's (the bound: the kernel's boot alone)."""
     spec = _spec(image, parts)
     folder = workdir / spec.uuid
     folder.mkdir()
@@ -187,17 +211,20 @@ def boot_bare(workdir: Path, image: Path, accel: Accelerator, parts: GuestParts 
         cpu=accel.cpu, disks=[launch.DiskSpec("disk.qcow2", boot=True),
                               launch.DiskSpec("disk.config", format="raw", readonly=True)],
         ssh_port=launch.free_port(set()), mac_address="fa:16:3e:00:00:99",
-        kernel=str(parts.kernel) if parts else None, initrd=str(parts.ramdisk) if parts else None,
+        kernel=str(parts.kernel) if parts else None,
+        initrd=str(kernel_only or parts.ramdisk) if parts else None,
         append=KERNEL_ARGS if parts else None,
     )  # fmt: skip
     started = time.monotonic()
     process = subprocess.Popen(launch.build_qemu_command(config), cwd=folder, stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        _wait_ready(folder / launch.CONSOLE_FILE, lambda: process.poll() is None)
+        pattern = re.compile(KERNEL_ONLY_MARKER) if kernel_only else READY_PATTERN
+        _wait_ready(folder / launch.CONSOLE_FILE, lambda: process.poll() is None, pattern)
         elapsed = time.monotonic() - started
         # QEMU's own CPU time to the READY line: the work the boot is, whatever else loads the machine.
-        floor_cpu[parts is not None].append(launch.process_cpu_time_ns(process.pid) / 1e9)
+        cpu = launch.process_cpu_time_ns(process.pid) / 1e9
+        (kernel_only_cpu if kernel_only else floor_cpu[parts is not None]).append(cpu)
         return elapsed
     finally:
         process.kill()
@@ -205,12 +232,12 @@ def boot_bare(workdir: Path, image: Path, accel: Accelerator, parts: GuestParts 
         shutil.rmtree(folder, ignore_errors=True)
 
 
-PATHS = ("bare", "driver", "api", "bare-direct", "driver-direct", "api-direct")
+PATHS = ("bare", "driver", "api", "bare-direct", "driver-direct", "api-direct", "kernel-only")
 LABELS = {
     "bare": "bare qemu-system-x86_64 (floor)", "driver": "QemuDriver.spawn",
     "api": "Overcast API: POST /servers",
     "bare-direct": "direct: bare qemu -kernel (floor)", "driver-direct": "direct: QemuDriver.spawn",
-    "api-direct": "direct: Overcast API: POST /servers",
+    "api-direct": "direct: Overcast API: POST /servers", "kernel-only": "direct: kernel to /init (bound)",
 }  # fmt: skip
 
 
@@ -235,6 +262,7 @@ def main() -> None:
         driver.init_host("bench-host")
         bare_dir = workdir / "bare"
         bare_dir.mkdir()
+        kernel_only = kernel_only_initramfs(workdir / "kernel-only.cpio")
         paths: dict[str, Callable[[], float]] = {
             "bare": lambda: boot_bare(bare_dir, image, accel),
             "driver": lambda: boot_through_driver(driver, image),
@@ -242,6 +270,7 @@ def main() -> None:
             "bare-direct": lambda: boot_bare(bare_dir, image, accel, parts),
             "driver-direct": lambda: boot_through_driver(driver, image, parts),
             "api-direct": lambda: cloud.boot(DIRECT_IMAGE_ID),
+            "kernel-only": lambda: boot_bare(bare_dir, image, accel, parts, kernel_only),
         }
         try:
             cloud.boot()  # warm-up: the compute host fetches the images into its cache once
@@ -263,6 +292,8 @@ def main() -> None:
         print(f"{LABELS[name]:<40}{statistics.median(runs):>10.2f}{min(runs):>8.2f}{max(runs):>8.2f}")
     for kernel_boot, title in ((False, "whole disk"), (True, "direct kernel boot")):
         print(f"{title}: QEMU CPU to READY (bare): {statistics.median(floor_cpu[kernel_boot]):.2f}s")
+    bound = statistics.median(kernel_only_cpu)
+    print(f"direct kernel boot: QEMU CPU to a trivial /init (bound): {bound:.2f}s")
     for suffix, title in (("", "whole disk"), ("-direct", "direct kernel boot")):
         bare = statistics.median(times[f"bare{suffix}"])
         print(f"{title}: ratio driver/bare: {statistics.median(times[f'driver{suffix}']) / bare:.2f}")
