@@ -1,5 +1,5 @@
-"""Portal policy rules, enforced by PortalAPI (overcast.portal.service) and, for tickets, by TicketsAPI
-(tickets_policies.py, listed here with the portal's own).
+"""Portal policy rules, enforced by PortalAPI (overcast.portal.service); the ticket rules are
+tickets_policies.py's (the policy table loads both modules).
 
 Customers act through a project-scoped token (targets carry the project); operators hold the admin
 role. The public calls (sign-up, verification, password reset, accepting an invitation) have no rule:
@@ -8,7 +8,6 @@ their token is the link's."""
 from __future__ import annotations
 
 from overcast.policy import ADMIN, ADMIN_OR_READER, OWNER, PROJECT_MEMBER, DocumentedRule, documented
-from overcast.portal import tickets_policies
 
 V1 = "/portal/v1"
 PLANS = f"{V1}/plans"
@@ -26,7 +25,7 @@ PROFILE_UPDATE = "portal:profile:update"
 MEMBERS_LIST = "portal:members:list"
 INVITATIONS_CREATE = "portal:invitations:create"
 
-PORTAL_RULES: tuple[DocumentedRule, ...] = (
+RULES: tuple[DocumentedRule, ...] = (
     documented(PLANS_READ, ADMIN, "List and show plans.", ("GET", PLANS), ("GET", PLAN)),
     documented(
         PLANS_MANAGE,
@@ -75,4 +74,3 @@ PORTAL_RULES: tuple[DocumentedRule, ...] = (
         ("POST", f"{V1}/projects/{{project_id}}/invitations"),
     ),
 )
-RULES: tuple[DocumentedRule, ...] = (*PORTAL_RULES, *tickets_policies.RULES)
