@@ -137,7 +137,7 @@ def documented(name: str, check: Check, description: str, *operations: tuple[str
 SERVICE_RULE_MODULES = (
     "overcast.identity.policies", "overcast.compute.policies", "overcast.image.policies",
     "overcast.network.policies", "overcast.volume.policies", "overcast.billing.policies",
-    "overcast.portal.policies",
+    "overcast.portal.policies", "overcast.portal.tickets_policies",
 )  # fmt: skip
 
 # Building blocks a deployment or a test may name; the services' own rules are in their policies.py.
