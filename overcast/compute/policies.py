@@ -128,6 +128,8 @@ FORCE_DELETE = "os_compute_api:os-deferred-delete:force"
 RESTORE = "os_compute_api:os-deferred-delete:restore"
 RESET_STATE = "os_compute_api:os-admin-actions:reset_state"
 CHANGE_PASSWORD = "os_compute_api:os-admin-password"
+MULTINIC_ADD = "os_compute_api:os-multinic:add"
+MULTINIC_REMOVE = "os_compute_api:os-multinic:remove"
 FLOATING_IPS_ADD = "os_compute_api:os-floating-ips:add"
 FLOATING_IPS_REMOVE = "os_compute_api:os-floating-ips:remove"
 SECURITY_GROUPS_ADD = "os_compute_api:os-security-groups:add"
@@ -468,6 +470,8 @@ RULES: tuple[DocumentedRule, ...] = (
     _action(RESTORE, ADMIN_OR_MEMBER, "restore", "Restore a soft-deleted server"),
     _action(RESET_STATE, ADMIN, "os-resetState", "Reset a server's state to active or error"),
     _action(CHANGE_PASSWORD, ADMIN_OR_MEMBER, "changePassword", "Change a server's admin password"),
+    _action(MULTINIC_ADD, ADMIN_OR_MEMBER, "addFixedIp", "Add a fixed IP on a network to a server (to 2.43)"),
+    _action(MULTINIC_REMOVE, ADMIN_OR_MEMBER, "removeFixedIp", "Remove a fixed IP from a server (to 2.43)"),
     _action(
         FLOATING_IPS_ADD, ADMIN_OR_MEMBER, "addFloatingIp", "Associate a floating IP with a server (to 2.43)"
     ),
