@@ -517,3 +517,43 @@ def test_add_and_remove_floating_ip_actions_up_to_2_43(admin: Connection, demo: 
     demo.network.delete_network(network)
     admin.network.delete_subnet(public_subnet)
     admin.network.delete_network(public)
+
+
+def test_add_and_remove_fixed_ip_actions_up_to_2_43(demo: Connection) -> None:
+    network, subnet, server = _server_with_port(demo, "multinic", "10.92.0.0/24")
+    elsewhere = demo.network.create_network(name="multinic-elsewhere")
+    [port] = list(demo.network.ports(device_id=server.id))
+    first = port.fixed_ips[0]["ip_address"]
+
+    def act(body: dict[str, Any], version: str = "2.43") -> Any:
+        return demo.compute.post(f"/servers/{server.id}/action", json=body, microversion=version)
+
+    added = act({"addFixedIp": {"networkId": network.id}})
+    assert added.status_code == 202, added.text
+    held = [entry["ip_address"] for entry in demo.network.get_port(port.id).fixed_ips]
+    assert len(held) == 2 and first in held
+    [second] = [address for address in held if address != first]
+    shown = demo.compute.get_server(server.id).addresses["multinic-net"]
+    assert sorted(entry["addr"] for entry in shown) == sorted(held)
+
+    removed = act({"removeFixedIp": {"address": second}}, "2.1")
+    assert removed.status_code == 202, removed.text
+    assert [entry["ip_address"] for entry in demo.network.get_port(port.id).fixed_ips] == [first]
+    again = act({"removeFixedIp": {"address": second}})
+    assert again.status_code == 400
+    assert again.json()["badRequest"]["message"] == f"Instance {server.id} does not have fixed IP '{second}'."
+    assert act({"addFixedIp": {"networkId": elsewhere.id}}).status_code == 404
+    assert act({"addFixedIp": {"networkId": ""}}).status_code == 400
+    assert act({"addFixedIp": {}}).status_code == 400
+    assert act({"removeFixedIp": {"address": "10.92.0.300"}}).status_code == 400
+    # Gone from 2.44, as in Nova.
+    assert act({"addFixedIp": {"networkId": network.id}}, "2.44").status_code == 404
+    assert act({"removeFixedIp": {"address": first}}, "2.44").status_code == 404
+    assert [entry["ip_address"] for entry in demo.network.get_port(port.id).fixed_ips] == [first]
+
+    demo.network.delete_port(port)  # first: no agent here would answer the server delete's unwiring
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, wait=60)
+    demo.network.delete_network(elsewhere)
+    demo.network.delete_subnet(subnet)
+    demo.network.delete_network(network)

@@ -15,6 +15,7 @@ from overcast.compute.api.flavors import FlavorAPI
 from overcast.compute.api.interfaces import InterfaceAPI
 from overcast.compute.api.keypairs import KeyPairAPI
 from overcast.compute.api.security_group_proxy import SecurityGroupProxy
+from overcast.compute.api.server_fixed_ips import ServerFixedIPAPI
 from overcast.compute.api.server_floating_ips import ServerFloatingIPAPI
 from overcast.compute.api.server_metadata import MetadataAPI
 from overcast.compute.api.server_security_groups import ServerSecurityGroupAPI
@@ -61,6 +62,7 @@ class ComputeService:
         )
         self.security_groups = ServerSecurityGroupAPI(cloud.db, self.network)
         self.floating_ips = ServerFloatingIPAPI(cloud.db, self.network)
+        self.fixed_ips = ServerFixedIPAPI(cloud.db, self.network)
         self.security_group_proxy = SecurityGroupProxy(cloud.db, self.network)
         self.images = images
         self.interfaces = InterfaceAPI(cloud, VifSettings().plugging_timeout)

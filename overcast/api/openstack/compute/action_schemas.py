@@ -125,6 +125,25 @@ class RemoveFloatingIp(_Strict):
     address: IpAddress
 
 
+def _network_id(value: Any) -> str:
+    """Nova's networkId: a string of 1 to 36 characters (a network's id) or a number."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"{value!r} is not of type 'string', 'number'")
+    if isinstance(value, str) and not value:
+        raise ValueError("'' is too short")
+    if isinstance(value, str) and len(value) > 36:
+        raise ValueError(f"{value!r} is too long")
+    return str(value)
+
+
+class AddFixedIp(_Strict):
+    networkId: Annotated[str, PlainValidator(_network_id)]
+
+
+class RemoveFixedIp(_Strict):
+    address: IpAddress
+
+
 # The value of an action Nova reads nothing from (os-start, pause, confirmResize...): its schema is
 # `{}`, so null, {} and anything else a client sends are all accepted.
 NoBody: TypeAdapter[Any] = TypeAdapter(AnyBody)

@@ -228,6 +228,22 @@ def _remove_floating_ip(req: ComputeRequest, uuid: str, value: Any) -> Response:
     return _accepted()
 
 
+def _add_fixed_ip(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    if req.version >= v.FLOATING_IP_ACTIONS_GONE:
+        raise errors.NotFound("There is no such action: addFixedIp")
+    body = schemas.parse("addFixedIp", schemas.AddFixedIp, value)
+    req.service.fixed_ips.add(req.context, uuid, str(body.networkId))
+    return _accepted()
+
+
+def _remove_fixed_ip(req: ComputeRequest, uuid: str, value: Any) -> Response:
+    if req.version >= v.FLOATING_IP_ACTIONS_GONE:
+        raise errors.NotFound("There is no such action: removeFixedIp")
+    body = schemas.parse("removeFixedIp", schemas.RemoveFixedIp, value)
+    req.service.fixed_ips.remove(req.context, uuid, body.address)
+    return _accepted()
+
+
 def _simple(method: str, action: str) -> Handler:
     return _no_body(lambda req, uuid: getattr(req.service.actions, method)(req.context, uuid), action)
 
@@ -265,6 +281,8 @@ ACTIONS: dict[str, Entry] = {
     "removeSecurityGroup": Entry(rules.SECURITY_GROUPS_REMOVE, _remove_security_group),
     "addFloatingIp": Entry(rules.FLOATING_IPS_ADD, _add_floating_ip),
     "removeFloatingIp": Entry(rules.FLOATING_IPS_REMOVE, _remove_floating_ip),
+    "addFixedIp": Entry(rules.MULTINIC_ADD, _add_fixed_ip),
+    "removeFixedIp": Entry(rules.MULTINIC_REMOVE, _remove_fixed_ip),
 }
 
 

@@ -227,10 +227,10 @@ HISTORY: tuple[Change, ...] = (
     _row(
         44,
         "partial",
-        "add/removeFloatingIp removed (served up to 2.43 from the network service's floating IPs, a 404 "
-        "from 2.44); add/removeFixedIp and os-virtual-interfaces never served (a 400 or 404 at every "
+        "add/removeFloatingIp and add/removeFixedIp removed (served up to 2.43 from the network service's "
+        "floating IPs and ports, a 404 from 2.44); os-virtual-interfaces never served (a 404 at every "
         "version)",
-        _S + "server_actions.py, compute/api/server_floating_ips.py",
+        _S + "server_actions.py, compute/api/server_floating_ips.py, compute/api/server_fixed_ips.py",
     ),
     _row(
         45,
