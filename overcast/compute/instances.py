@@ -132,10 +132,12 @@ def latest_faults(session: Session, uuids: list[str]) -> dict[str, InstanceFault
     return found
 
 
-def get_live(session: Session, uuid: str) -> Instance:
-    instance = session.scalars(
-        select(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False))
-    ).first()
+def get_live(session: Session, uuid: str, *, fresh: bool = False) -> Instance:
+    """The live instance `uuid`; `fresh` re-reads a row this session loaded before (after an UPDATE)."""
+    query = select(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False))
+    if fresh:
+        query = query.execution_options(populate_existing=True)
+    instance = session.scalars(query).first()
     if instance is None:
         raise NotFound(f"Instance {uuid} could not be found.")
     return instance

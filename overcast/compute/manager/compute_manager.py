@@ -39,6 +39,7 @@ from overcast.compute.manager.power import PowerActions
 from overcast.compute.manager.server_ports import ServerPorts
 from overcast.compute.manager.uptime import uptime_line
 from overcast.compute.manager.volumes import BootVolumeFailed, VolumeActions
+from overcast.compute.notifications import instance_payload
 from overcast.compute.rpcapi import BINARY, TOPIC
 from overcast.compute.vif_settings import VifSettings
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
@@ -233,8 +234,8 @@ class ComputeManager(Manager):
                 return None
             # One transaction takes the build, opens its action event and reads what create.start
             # reports: a boot is a few transactions, not one per step.
-            payload = self.compute_host.notifier.payload(session, instance_uuid)
-            instance = instances.get_live(session, instance_uuid)
+            instance = instances.get_live(session, instance_uuid, fresh=True)
+            payload = instance_payload(session, instance)
             event_id = instance_actions.start_event(session, ctxt, instance_uuid, BUILD_EVENT, self.host)
             mappings = block_device_mappings.of_instance(session, instance_uuid)
             spec = instances.instance_spec(session, instance, mappings=mappings)
