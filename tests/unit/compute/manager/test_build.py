@@ -6,21 +6,24 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from overcast import errors
-from overcast.bus import get_transport
+from overcast.bus import NotificationListener, get_transport
 from overcast.cloud import Cloud
 from overcast.compute import instances, states
 from overcast.compute.api.servers import ServerCreate
+from overcast.compute.instance_actions import get_action
 from overcast.compute.manager import ComputeManager
 from overcast.conductor.manager import ConductorManager
 from overcast.config import load_settings
 from overcast.context import RequestContext
 from overcast.db import Database
 from overcast.db.models.compute import ComputeNode, Instance, InstanceFault
+from overcast.db.models.instance_actions import InstanceActionEvent
 from overcast.db.models.service import ServiceRecord
 from overcast.placement.claims import Outcome, Wanted, claim
 from overcast.scheduler.manager import SchedulerManager
@@ -28,6 +31,7 @@ from overcast.service import Service
 from overcast.virt.driver import PowerState
 from overcast.virt.fake import FakeDriver
 from tests.support.compute_service import compute_service
+from tests.support.waiting import wait_until
 
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
 ALICE = RequestContext(user_id="alice", project_id="p1", roles=("member", "reader"))
@@ -119,6 +123,76 @@ def test_build_on_the_claimed_host_ends_active(cloud: Cloud) -> None:
     assert (built.vm_state, built.task_state, built.power_state) == (states.ACTIVE, None, PowerState.RUNNING)
     assert built.launched_at is not None
     assert manager.driver.instance_exists(uuid_)
+
+
+class CreateNotices:
+    """The compute.instance.create.* notifications the bus delivers, in arrival order."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, Any]]] = []
+
+    def info(
+        self, ctxt: Any, publisher_id: str, event_type: str, payload: dict[str, Any], metadata: Any
+    ) -> None:
+        if event_type.startswith("compute.instance.create."):
+            self.received.append((event_type.rsplit(".", 1)[1], payload))
+
+    error = info
+
+    def wait_for(self, count: int) -> list[tuple[str, dict[str, Any]]]:
+        wait_until(lambda: len(self.received) >= count, what=f"{count} create notifications")
+        return self.received
+
+
+@pytest.fixture
+def notices(cloud: Cloud) -> Iterator[CreateNotices]:
+    received = CreateNotices()
+    listener = NotificationListener(cloud.transport, [received], pool="test-build")
+    listener.start()
+    yield received
+    listener.stop()
+    listener.wait(5)
+
+
+def build_event(cloud: Cloud, uuid_: str) -> tuple[str | None, InstanceActionEvent]:
+    with cloud.db.reader() as session:
+        record = get_action(session, uuid_, ALICE.request_id)
+    [event] = record.events
+    return record.action.message, event
+
+
+def test_build_records_its_event_and_reports_its_start_and_end(cloud: Cloud, notices: CreateNotices) -> None:
+    manager = compute_host(cloud, "h1")
+    uuid_ = boot_record(cloud)
+    cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Wanted(1, 512, 1)))
+    manager.build_and_run_instance(ALICE, uuid_, "secret")
+    (start, started), (end, ended) = notices.wait_for(2)
+    # Each payload is the row as the transaction that changed it left it.
+    assert (start, started["state"], started["state_description"]) == (
+        "start",
+        states.BUILDING,
+        states.SPAWNING,
+    )
+    assert (end, ended["state"], ended["state_description"]) == ("end", states.ACTIVE, "")
+    assert (started["host"], ended["power_state"]) == ("h1", PowerState.RUNNING)
+    assert ended["launched_at"] is not None and ended["instance_type"] == started["instance_type"] != ""
+    message, event = build_event(cloud, uuid_)
+    assert (event.event, event.host, event.result) == ("compute_build_and_run_instance", "h1", "Success")
+    assert message is None
+    assert event.finish_time is not None and event.finish_time >= event.start_time
+
+
+def test_a_failed_spawn_records_its_event_as_error(cloud: Cloud, notices: CreateNotices) -> None:
+    manager = compute_host(cloud, "h1")
+    uuid_ = boot_record(cloud)
+    cloud.db.write(lambda s: claim(s, uuid_, "h1", "h1", Wanted(1, 512, 1)))
+    manager.driver.fail_next("spawn", RuntimeError("disk on fire"))
+    manager.build_and_run_instance(ALICE, uuid_, "secret")
+    (start, _), (error, failed) = notices.wait_for(2)
+    assert (start, error) == ("start", "error") and "disk on fire" in failed["exception"]
+    message, event = build_event(cloud, uuid_)
+    assert (event.result, message) == ("Error", "Error") and "disk on fire" in (event.traceback or "")
+    assert not manager.driver.instance_exists(uuid_)
 
 
 def test_build_for_another_host_does_nothing(cloud: Cloud) -> None:
