@@ -95,15 +95,17 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     from overcast.context import RequestContext
     from overcast.mail import MailSettings, mailer_from
     from overcast.portal.outbox import Outbox
+    from overcast.portal.settings import PortalSettings
     from overcast.portal.tickets import TicketsAPI
 
     cloud = Cloud.from_settings(settings)
     try:
         user = _user(cloud.db, args.staff_user)
         ctxt = RequestContext(user_id=user.id, user_name=user.name, roles=("admin",), is_admin=True)
-        base = settings.base_url.rstrip("/")
+        # The links the mails carry: the portal's dashboard URL, as the API process's mails have them.
+        dashboard_url = PortalSettings().dashboard_url or f"{settings.base_url.rstrip('/')}/dashboard"
         outbox = Outbox(cloud.db, mailer_from(settings, MailSettings()), cloud.clock)
-        api = TicketsAPI(cloud.db, outbox, cloud.clock, f"{base}/dashboard")
+        api = TicketsAPI(cloud.db, outbox, cloud.clock, dashboard_url)
         if args.ticket_action == "list":
             tickets = api.list_tickets(
                 ctxt, status=args.status, category=args.category, assignee=args.assignee,
