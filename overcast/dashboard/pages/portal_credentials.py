@@ -46,6 +46,11 @@ def _quoted(value: str) -> str:
     return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
+def _comment(value: str) -> str:
+    """Text for a comment line: a name with a line break must not start a command of its own."""
+    return " ".join(value.split())
+
+
 def _yaml_quoted(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -66,7 +71,7 @@ def application_credential_files(login: Login, credential: dict[str, Any]) -> li
         "    identity_api_version: 3\n"
     )
     openrc = (
-        f"# Application credential {credential['name']} of {login.user_name}\n"
+        f"# Application credential {_comment(credential['name'])} of {_comment(login.user_name)}\n"
         "export OS_AUTH_TYPE=v3applicationcredential\n"
         f"export OS_AUTH_URL={_quoted(auth_url)}\n"
         f"export OS_APPLICATION_CREDENTIAL_ID={_quoted(credential['id'])}\n"
@@ -85,7 +90,8 @@ def application_credential_files(login: Login, credential: dict[str, Any]) -> li
 def ec2_files(login: Login, credential: dict[str, Any]) -> list[Download]:
     ec2_url = endpoint(login.catalog, "ec2") or ""
     environment = (
-        f"# EC2 key {credential['access']} of {login.user_name} in project {login.project_name}\n"
+        f"# EC2 key {_comment(credential['access'])} of {_comment(login.user_name)}"
+        f" in project {_comment(login.project_name or '')}\n"
         f"export AWS_ACCESS_KEY_ID={_quoted(credential['access'])}\n"
         f"export AWS_SECRET_ACCESS_KEY={_quoted(credential['secret'])}\n"
         f"export AWS_DEFAULT_REGION={_quoted(_region(login))}\n"
