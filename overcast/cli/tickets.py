@@ -91,16 +91,22 @@ def _user(db: Database, name_or_id: str) -> User:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
+    from overcast import errors
     from overcast.cloud import Cloud
     from overcast.context import RequestContext
     from overcast.mail import MailSettings, mailer_from
     from overcast.portal.outbox import Outbox
     from overcast.portal.settings import PortalSettings
-    from overcast.portal.tickets import TicketsAPI
+    from overcast.portal.tickets import TicketsAPI, is_staff_user
 
     cloud = Cloud.from_settings(settings)
     try:
         user = _user(cloud.db, args.staff_user)
+        with cloud.db.reader() as session:
+            if not is_staff_user(session, user.id):
+                raise errors.Forbidden(
+                    f"{user.name} is not support staff (the admin or support role): --as names one."
+                )
         ctxt = RequestContext(user_id=user.id, user_name=user.name, roles=("admin",), is_admin=True)
         # The links the mails carry: the portal's dashboard URL, as the API process's mails have them.
         dashboard_url = PortalSettings().dashboard_url or f"{settings.base_url.rstrip('/')}/dashboard"

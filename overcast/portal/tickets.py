@@ -166,6 +166,17 @@ def parse_limit(value: str | None) -> int:
     return number
 
 
+def is_staff_user(session: Session, user_id: str) -> bool:
+    """Whether the user holds the admin or support role directly (on any project, domain or the system)."""
+    staff_roles = select(Role.id).where(Role.name.in_(("admin", rules.SUPPORT_ROLE)))
+    holds = session.scalar(
+        select(RoleAssignment.user_id)
+        .where(RoleAssignment.user_id == user_id, RoleAssignment.role_id.in_(staff_roles))
+        .limit(1)
+    )
+    return holds is not None
+
+
 def swap_status(
     session: Session,
     ticket: Ticket,
@@ -489,13 +500,7 @@ class TicketsAPI:
         if not isinstance(value, str):
             raise errors.BadRequest("Invalid assignee: a user id, or null to unassign.")
         user = session.get(User, value)
-        staff_roles = select(Role.id).where(Role.name.in_(("admin", rules.SUPPORT_ROLE)))
-        holds = session.scalar(
-            select(RoleAssignment.user_id)
-            .where(RoleAssignment.user_id == value, RoleAssignment.role_id.in_(staff_roles))
-            .limit(1)
-        )
-        if user is None or holds is None:
+        if user is None or not is_staff_user(session, user.id):
             raise errors.BadRequest(f"User {value} is not support staff (the admin or support role).")
         return user.id, user.name
 

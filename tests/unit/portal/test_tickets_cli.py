@@ -55,6 +55,8 @@ def test_the_operator_answers_and_closes_a_ticket(data_dir: Path, capsys: pytest
     db.dispose()
     where = ["--data-dir", str(data_dir)]
 
+    assert main(["manage", "ticket", "list", "--as", "ada", *where]) == 1
+    assert "ada is not support staff" in capsys.readouterr().err
     assert main(["manage", "ticket", "list", *where]) == 0
     [row] = capsys.readouterr().out.splitlines()
     assert row.startswith(ticket["id"]) and "open" in row and row.endswith("Disk full")
