@@ -328,3 +328,16 @@ def test_customers_pages_are_refused_to_a_customer(cloud: InProcessCloud, ada: d
         assert customer.get("/admin/accounts").status_code == 403
     finally:
         customer.close()
+
+
+def test_sign_up_flooding_from_one_address_is_told_when_to_try_again(
+    cloud: InProcessCloud, operator: Browser
+) -> None:
+    visitor = Browser(cloud)
+    try:
+        answers = [sign_up(visitor, "Flood", "flood@example.com") for _ in range(4)]
+        assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+        assert re.search(r"Try again in \d+ seconds\.", answers[-1].text), answers[-1].text
+        assert 'value="flood@example.com"' in answers[-1].text  # the form keeps what was typed
+    finally:
+        visitor.close()
