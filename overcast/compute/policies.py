@@ -157,6 +157,7 @@ HOSTS_SHOW = "os_compute_api:os-hosts:show"
 HOSTS_UPDATE = "os_compute_api:os-hosts:update"
 HOSTS_POWER = {action: f"os_compute_api:os-hosts:{action}" for action in ("reboot", "shutdown", "startup")}
 INTERFACES_LIST = "os_compute_api:os-attach-interfaces:list"
+VIRTUAL_INTERFACES = "os_compute_api:os-virtual-interfaces"
 INTERFACES_SHOW = "os_compute_api:os-attach-interfaces:show"
 INTERFACES_CREATE = "os_compute_api:os-attach-interfaces:create"
 INTERFACES_DELETE = "os_compute_api:os-attach-interfaces:delete"
@@ -578,6 +579,12 @@ RULES: tuple[DocumentedRule, ...] = (
         ADMIN_OR_READER,
         "List a server's network interfaces (ports).",
         ("GET", f"{SERVER}/os-interface"),
+    ),
+    documented(
+        VIRTUAL_INTERFACES,
+        ADMIN_OR_READER,
+        "List a server's virtual interfaces (its ports; up to 2.43).",
+        ("GET", f"{SERVER}/os-virtual-interfaces"),
     ),
     documented(
         INTERFACES_SHOW,
