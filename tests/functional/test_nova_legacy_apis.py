@@ -557,3 +557,25 @@ def test_add_and_remove_fixed_ip_actions_up_to_2_43(demo: Connection) -> None:
     demo.network.delete_network(elsewhere)
     demo.network.delete_subnet(subnet)
     demo.network.delete_network(network)
+
+
+def test_virtual_interfaces_are_the_servers_ports_up_to_2_43(demo: Connection) -> None:
+    network, subnet, server = _server_with_port(demo, "vifs", "10.93.0.0/24")
+    [port] = list(demo.network.ports(device_id=server.id))
+    path = f"/servers/{server.id}/os-virtual-interfaces"
+    listed = demo.compute.get(path, microversion="2.11")
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == {"virtual_interfaces": [{"id": port.id, "mac_address": port.mac_address}]}
+    with_network = demo.compute.get(path, microversion="2.43").json()["virtual_interfaces"]
+    assert with_network == [{"id": port.id, "mac_address": port.mac_address, "net_id": network.id}]
+    assert demo.compute.get(f"{path}?offset=1", microversion="2.12").json() == {"virtual_interfaces": []}
+    assert demo.compute.get(f"{path}?limit=x", microversion="2.12").status_code == 400
+    assert demo.compute.get(path, microversion="2.44").status_code == 404
+    unknown = demo.compute.get("/servers/nonexistent/os-virtual-interfaces", microversion="2.1")
+    assert unknown.status_code == 404
+
+    demo.network.delete_port(port)  # first: no agent here would answer the server delete's unwiring
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, wait=60)
+    demo.network.delete_subnet(subnet)
+    demo.network.delete_network(network)

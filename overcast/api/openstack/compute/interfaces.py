@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from overcast import errors, policy
 from overcast.api.openstack.compute import version_history as v
-from overcast.api.openstack.compute.common import ComputeRequest, compute_request
+from overcast.api.openstack.compute.common import ComputeRequest, compute_request, parse_int, require_version
+from overcast.api.openstack.compute.microversion import MIN_VERSION
 from overcast.api.openstack.parameter_types import IpAddress, Tag, Uuid
 from overcast.compute import policies as rules
 
@@ -53,6 +54,27 @@ def list_interfaces(server_id: str, req: ComputeRequest = Depends(compute_reques
     _authorize(req, server_id, rules.INTERFACES_LIST)
     listed = req.service.interfaces.list(req.context, server_id)
     return {"interfaceAttachments": [_tagged(req, attachment) for attachment in listed]}
+
+
+@router.get("/servers/{server_id}/os-virtual-interfaces")
+def list_virtual_interfaces(
+    server_id: str, request: Request, req: ComputeRequest = Depends(compute_request)
+) -> dict[str, Any]:
+    """Nova's virtual interfaces (up to 2.43): the server's ports, as Nova listed them with Neutron."""
+    require_version(req, MIN_VERSION, v.NETWORK_ACTIONS_GONE)
+    _authorize(req, server_id, rules.VIRTUAL_INTERFACES)
+    listed = req.service.interfaces.list(req.context, server_id)
+    offset = parse_int("offset", request.query_params.get("offset")) or 0
+    limit = parse_int("limit", request.query_params.get("limit"))
+    page = listed[offset:] if limit is None else listed[offset : offset + limit]
+    with_network = req.version >= v.VIRTUAL_INTERFACE_NET_ID
+    return {
+        "virtual_interfaces": [
+            {"id": port["port_id"], "mac_address": port["mac_addr"]}
+            | ({"net_id": port["net_id"]} if with_network else {})
+            for port in page
+        ]
+    }
 
 
 @router.get("/servers/{server_id}/os-interface/{port_id}")

@@ -213,7 +213,7 @@ def _remove_security_group(req: ComputeRequest, uuid: str, value: Any) -> Respon
 
 
 def _add_floating_ip(req: ComputeRequest, uuid: str, value: Any) -> Response:
-    if req.version >= v.FLOATING_IP_ACTIONS_GONE:
+    if req.version >= v.NETWORK_ACTIONS_GONE:
         raise errors.NotFound("There is no such action: addFloatingIp")
     body = schemas.parse("addFloatingIp", schemas.AddFloatingIp, value)
     req.service.floating_ips.add(req.context, uuid, body.address, body.fixed_address)
@@ -221,7 +221,7 @@ def _add_floating_ip(req: ComputeRequest, uuid: str, value: Any) -> Response:
 
 
 def _remove_floating_ip(req: ComputeRequest, uuid: str, value: Any) -> Response:
-    if req.version >= v.FLOATING_IP_ACTIONS_GONE:
+    if req.version >= v.NETWORK_ACTIONS_GONE:
         raise errors.NotFound("There is no such action: removeFloatingIp")
     body = schemas.parse("removeFloatingIp", schemas.RemoveFloatingIp, value)
     req.service.floating_ips.remove(req.context, uuid, body.address)
@@ -229,7 +229,7 @@ def _remove_floating_ip(req: ComputeRequest, uuid: str, value: Any) -> Response:
 
 
 def _add_fixed_ip(req: ComputeRequest, uuid: str, value: Any) -> Response:
-    if req.version >= v.FLOATING_IP_ACTIONS_GONE:
+    if req.version >= v.NETWORK_ACTIONS_GONE:
         raise errors.NotFound("There is no such action: addFixedIp")
     body = schemas.parse("addFixedIp", schemas.AddFixedIp, value)
     req.service.fixed_ips.add(req.context, uuid, str(body.networkId))
@@ -237,7 +237,7 @@ def _add_fixed_ip(req: ComputeRequest, uuid: str, value: Any) -> Response:
 
 
 def _remove_fixed_ip(req: ComputeRequest, uuid: str, value: Any) -> Response:
-    if req.version >= v.FLOATING_IP_ACTIONS_GONE:
+    if req.version >= v.NETWORK_ACTIONS_GONE:
         raise errors.NotFound("There is no such action: removeFixedIp")
     body = schemas.parse("removeFixedIp", schemas.RemoveFixedIp, value)
     req.service.fixed_ips.remove(req.context, uuid, body.address)

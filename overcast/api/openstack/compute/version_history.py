@@ -30,6 +30,7 @@ FLAVOR_ACCESS_CONFLICT = APIVersion(2, 7)
 LOCKED = APIVersion(2, 9)
 KEYPAIR_USER_ID = APIVersion(2, 10)
 FORCED_DOWN = APIVersion(2, 11)
+VIRTUAL_INTERFACE_NET_ID = APIVersion(2, 12)
 SERVER_GROUP_OWNER = APIVersion(2, 13)
 SOFT_AFFINITY = APIVersion(2, 15)
 HOST_STATUS = APIVersion(2, 16)
@@ -49,7 +50,7 @@ IMAGE_META_LIMIT_GONE = APIVersion(2, 39)
 USAGE_PAGING = APIVersion(2, 40)
 AGGREGATE_UUID = APIVersion(2, 41)
 DEVICE_TAGS_RESTORED = APIVersion(2, 42)
-FLOATING_IP_ACTIONS_GONE = APIVersion(2, 44)
+NETWORK_ACTIONS_GONE = APIVersion(2, 44)
 IMAGE_ID_BODY = APIVersion(2, 45)
 FLAVOR_EMBEDDED = APIVersion(2, 47)
 DIAGNOSTICS_STANDARD = APIVersion(2, 48)
@@ -145,7 +146,7 @@ HISTORY: tuple[Change, ...] = (
     _row(
         11, "implemented", "services: forced_down field and PUT /os-services/force-down", _S + "services.py"
     ),
-    _row(12, "absent", "os-virtual-interfaces net_id"),
+    _row(12, "implemented", "os-virtual-interfaces net_id", _S + "interfaces.py"),
     _row(13, "implemented", "server groups show project_id and user_id", _S + "server_groups.py"),
     _row(14, "absent", "evacuate: onSharedStorage and adminPass removed (no evacuate action)"),
     _row(15, "implemented", "soft-affinity and soft-anti-affinity policies", _S + "server_groups.py"),
@@ -226,11 +227,11 @@ HISTORY: tuple[Change, ...] = (
     _row(43, "implemented", "os-hosts removed (served up to 2.42)", _S + "hosts.py"),
     _row(
         44,
-        "partial",
-        "add/removeFloatingIp and add/removeFixedIp removed (served up to 2.43 from the network service's "
-        "floating IPs and ports, a 404 from 2.44); os-virtual-interfaces never served (a 404 at every "
-        "version)",
-        _S + "server_actions.py, compute/api/server_floating_ips.py, compute/api/server_fixed_ips.py",
+        "implemented",
+        "add/removeFloatingIp, add/removeFixedIp and os-virtual-interfaces removed (served up to 2.43 "
+        "from the network service's floating IPs and ports, a 404 from 2.44)",
+        _S + "server_actions.py, interfaces.py, compute/api/server_floating_ips.py, "
+        "compute/api/server_fixed_ips.py",
     ),
     _row(
         45,
