@@ -1,5 +1,6 @@
 """`overcast manage mail list|show`: the mails the cloud wrote to its mail folder (the default when no
-SMTP relay is set), so sign-up links and the other mails can be followed on a laptop with no mail server."""
+SMTP relay is set), so sign-up links and the other mails can be followed on a laptop with no mail server;
+`overcast manage mail outbox`: the portal's mails waiting for a retry."""
 
 from __future__ import annotations
 
@@ -21,7 +22,12 @@ def add_commands(manage: argparse._SubParsersAction, common: argparse.ArgumentPa
     listing.add_argument("--format", choices=("text", "json"), default="text")
     show = actions.add_parser("show", help="one mail as it was sent (headers and body)", parents=[common])
     show.add_argument("mail", help="the mail's id (see `list`), or 'last'")
-    for action in (listing, show):
+    outbox = actions.add_parser(
+        "outbox",
+        help="the portal's mails the mailer has not taken yet (retried every minute)",
+        parents=[common],
+    )
+    for action in (listing, show, outbox):
         action.set_defaults(handler="mail")
 
 
@@ -41,7 +47,22 @@ def _text(message: EmailMessage) -> str:
     return f"{headers}\n{content}"
 
 
+def _outbox(settings: Settings) -> int:
+    from overcast.cloud import Cloud
+    from overcast.portal.outbox import Outbox
+
+    cloud = Cloud.from_settings(settings)
+    try:
+        pending = Outbox(cloud.db, mailer_from(settings, MailSettings()), cloud.clock).pending()
+    finally:
+        cloud.close()
+    print(json.dumps(pending, indent=2))
+    return 0
+
+
 def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.mail_action == "outbox":
+        return _outbox(settings)
     folder = _folder(settings)
     stored = folder.list()
     if args.mail_action == "list":
