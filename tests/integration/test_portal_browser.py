@@ -202,6 +202,7 @@ def test_usage_grows_with_the_clock(customer: Page, cloud: InProcessCloud, clock
     assert after >= before + 0.39  # 20 minutes at 1.20 EUR an hour
     expect(customer.get_by_role("img", name="Amount per resource")).to_be_visible()
     expect(customer.locator("#by-metric")).to_contain_text("instance.running")
+    expect(customer.locator("#by-resource")).to_contain_text("instance ada-web")
 
 
 def test_the_closed_months_invoice_opens_and_its_pdf_downloads(

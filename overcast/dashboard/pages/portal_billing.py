@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from overcast.dashboard.client import APIError
+from overcast.dashboard.client import APIError, ProjectAPI
 from overcast.dashboard.web import Dashboard, SignedIn
 
 BAR_WIDTH = 360  # the longest bar of a chart, in pixels
@@ -63,11 +64,31 @@ def _by_metric(line: dict[str, Any]) -> str:
     return str(line.get("metric") or line.get("kind") or "other")
 
 
-def _by_resource(line: dict[str, Any]) -> str:
-    resource = line.get("resource_id")
-    if not resource:
-        return str(line.get("description") or line.get("kind") or "other")
-    return f"{line.get('resource_type') or 'resource'} {resource}"
+def _by_resource(names: Mapping[str, str]) -> Callable[[dict[str, Any]], str]:
+    """A line's resource, by name where the project still has it (a deleted one keeps its id)."""
+
+    def label(line: dict[str, Any]) -> str:
+        resource = line.get("resource_id")
+        if not resource:
+            return str(line.get("description") or line.get("kind") or "other")
+        return f"{line.get('resource_type') or 'resource'} {names.get(resource, resource)}"
+
+    return label
+
+
+async def resource_names(api: ProjectAPI) -> dict[str, str]:
+    """The project's servers' and volumes' names by id; a service that refuses adds none."""
+    listed = await asyncio.gather(
+        api.get("compute", "/servers"), api.get("volume", "/volumes"), return_exceptions=True
+    )
+    names: dict[str, str] = {}
+    for body, key in zip(listed, ("servers", "volumes"), strict=True):
+        if isinstance(body, APIError):
+            continue
+        if isinstance(body, BaseException):
+            raise body
+        names.update({item["id"]: item["name"] for item in body[key] if item.get("name")})
+    return names
 
 
 def router(dashboard: Dashboard) -> APIRouter:
@@ -76,11 +97,12 @@ def router(dashboard: Dashboard) -> APIRouter:
     @pages.get("/usage")
     async def usage(request: Request) -> Response:
         signed = dashboard.signed_in(request)
-        rated = (await signed.api.get("billing", "/usage"))["usage"]
+        answer, names = await asyncio.gather(signed.api.get("billing", "/usage"), resource_names(signed.api))
+        rated = answer["usage"]
         lines = rated["lines"]
         return dashboard.render(
             request, "portal_usage.html", usage=rated, lines=lines, bar_width=BAR_WIDTH,
-            by_metric=chart(lines, _by_metric), by_resource=chart(lines, _by_resource),
+            by_metric=chart(lines, _by_metric), by_resource=chart(lines, _by_resource(names)),
         )  # fmt: skip
 
     @pages.get("/invoices")
