@@ -39,7 +39,8 @@ _TAGS = _Tags()
 def aws_time(value: datetime) -> str:
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+    # isoformat is several times faster than a strftime format: 'YYYY-MM-DDTHH:MM:SS.mmm+00:00'.
+    return value.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 def _escaped(text: str) -> str:
@@ -74,6 +75,12 @@ def _element(name: str, value: Any, out: list[str]) -> None:
                 out += (child_open, "true" if child else "false", child_close)
             elif child_kind is MappingProxyType or child_kind is Inline:
                 out.append(_CONSTANTS.get((key, id(child))) or _constant(key, child))
+            elif child_kind is datetime:
+                child_open, child_close = _TAGS[key]
+                out += (child_open, aws_time(child), child_close)
+            elif (child_kind is list or child_kind is tuple) and not child:
+                child_open, child_close = _TAGS[key]
+                out += (child_open, child_close)
             elif child is not None:
                 _element(key, child, out)
         out.append(closing)
