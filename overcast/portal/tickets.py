@@ -202,6 +202,24 @@ def swap_status(
     session.refresh(ticket)
 
 
+def record_reply(
+    session: Session, ticket: Ticket, side: Side | None, now: datetime, attempts: int = 3
+) -> None:
+    """Move the ticket as a reply from `side` does (None: an internal note, which moves nothing).
+
+    A reply is not refused for a status that changed under it (the other side answering or closing at
+    the same moment): the move is worked out again from the status the ticket has now."""
+    for attempt in range(attempts):
+        status = after_reply(ticket.status, side) if side else ticket.status
+        try:
+            swap_status(session, ticket, status, now, last_message_at=now)
+            return
+        except errors.Conflict:
+            if attempt == attempts - 1:
+                raise
+            session.refresh(ticket)
+
+
 class TicketsAPI:
     def __init__(
         self,
@@ -450,8 +468,7 @@ class TicketsAPI:
             message = self._add_message(
                 session, ctxt, ticket, text, staff=side is Side.STAFF, internal=internal, now=now
             )
-            new_status = ticket.status if internal else after_reply(ticket.status, side)
-            swap_status(session, ticket, new_status, now, last_message_at=now)
+            record_reply(session, ticket, None if internal else side, now)
             queued = [] if internal else self._queue_mails(session, ticket, message, opened=False)
             return message_view(message, []), queued
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.orm.attributes import set_committed_value
 
 from overcast import errors
 from overcast.context import RequestContext
@@ -15,7 +16,8 @@ from overcast.db.models.identity import Domain, Role, RoleAssignment, User
 from overcast.db.models.portal_tickets import Ticket
 from overcast.mail import Mail, Mailer, MailError
 from overcast.portal.outbox import Outbox
-from overcast.portal.tickets import TicketsAPI, TicketSettings, swap_status
+from overcast.portal.tickets import TicketsAPI, TicketSettings, record_reply, swap_status
+from overcast.portal.tickets_states import Side
 
 START = datetime(2031, 3, 1, tzinfo=UTC)
 ALICE = RequestContext(user_id="u-alice", user_name="alice", project_id="p-alice", roles=("member", "reader"))
@@ -204,6 +206,18 @@ def test_a_status_change_from_a_stale_read_is_a_conflict(api: TicketsAPI, db: Da
     with pytest.raises(errors.Conflict, match="changed meanwhile"), db.writer() as session:
         swap_status(session, stale, "waiting-for-support", datetime(2031, 3, 2, tzinfo=UTC))
     assert api.get(SUPPORT, ticket["id"])["status"] == "closed"
+
+
+def test_a_reply_is_worked_out_again_from_a_status_that_moved_under_it(api: TicketsAPI, db: Database) -> None:
+    ticket = api.create(ALICE, TICKET)
+    api.update(SUPPORT, ticket["id"], {"status": "closed"})  # support closes while the customer types
+    with db.writer() as session:
+        seen = session.get(Ticket, ticket["id"])
+        assert seen is not None
+        set_committed_value(seen, "status", "open")  # what the reply's read saw before the close committed
+        record_reply(session, seen, Side.CUSTOMER, datetime(2031, 3, 2, tzinfo=UTC))
+    reopened = api.get(SUPPORT, ticket["id"])
+    assert reopened["status"] == "waiting-for-support" and reopened["closed_at"] is None
 
 
 def test_list_filters_and_pages(api: TicketsAPI) -> None:
