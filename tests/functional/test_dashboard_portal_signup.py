@@ -341,3 +341,21 @@ def test_sign_up_flooding_from_one_address_is_told_when_to_try_again(
         assert 'value="flood@example.com"' in answers[-1].text  # the form keeps what was typed
     finally:
         visitor.close()
+
+
+def test_a_lost_link_is_sent_again(cloud: InProcessCloud, operator: Browser) -> None:
+    visitor = Browser(cloud)
+    try:
+        sign_up(visitor, "Hedy", "hedy@example.com")
+        first = link_in_mail(cloud, "hedy@example.com")
+        again = visitor.post("/signup/resend", {"email": "hedy@example.com"})
+        assert again.status_code == 200 and "we sent it a new link" in again.text
+        # Nobody waiting: the same answer, and no mail.
+        visitor.post("/signup/resend", {"email": "ghost@example.com"})
+        assert "If a sign-up for ghost@example.com is waiting" in visitor.page
+        second = link_in_mail(cloud, "hedy@example.com", count=2)
+        assert second != first
+        assert verify(visitor, second).status_code == 200
+        assert mails_to(cloud, "ghost@example.com") == []
+    finally:
+        visitor.close()

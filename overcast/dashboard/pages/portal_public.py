@@ -17,7 +17,7 @@ from overcast.dashboard.web import LOGIN_CSRF_COOKIE, Dashboard, Form, set_cooki
 # What a visitor is told after asking for an e-mail: the same whether or not the address is known.
 SENT = {
     "signup": "We sent a link to {email}. Open it within a day to activate your account.",
-    "resend": "We sent a new link to {email}; earlier links no longer work.",
+    "resend": "If a sign-up for {email} is waiting, we sent it a new link.",
     "reset": "If {email} belongs to an account, we sent it a link to choose a new password.",
 }
 
