@@ -155,8 +155,11 @@ class Bench:
         (what metering listens to), so no poller competes with the cloud for the process.
         Returns (servers ACTIVE, boots per second, the first failure or None).
         """
+        # One event per server a client waits for: a shared condition's notify_all would wake all the
+        # clients for every notification, and they run in the process being measured.
         outcomes: dict[str, str] = {}
-        arrived = threading.Condition()
+        waiting: dict[str, threading.Event] = {}
+        arrived = threading.Lock()
 
         class CreateEvents:
             def info(self, ctxt: Any, publisher_id: str, event_type: str, payload: dict[str, Any],
@@ -164,7 +167,9 @@ class Bench:
                 if event_type in ("compute.instance.create.end", "compute.instance.create.error"):
                     with arrived:
                         outcomes[payload["instance_id"]] = event_type.rsplit(".", 1)[1]
-                        arrived.notify_all()
+                        waiter = waiting.get(payload["instance_id"])
+                    if waiter is not None:
+                        waiter.set()
 
             error = info
 
@@ -179,11 +184,17 @@ class Bench:
             response = self.http.post("/servers", json=body)
             response.raise_for_status()
             server_id = response.json()["server"]["id"]
+            with arrived:  # the notification may have come before the response
+                waiter = waiting[server_id] = threading.Event()
+                if server_id in outcomes:
+                    waiter.set()
+            if not waiter.wait(timeout=60):
+                raise RuntimeError(f"{server_id} sent no create.end within 60 s")
             with arrived:
-                if not arrived.wait_for(lambda: server_id in outcomes, timeout=60):
-                    raise RuntimeError(f"{server_id} sent no create.end within 60 s")
-                if outcomes.pop(server_id) != "end":
-                    raise RuntimeError(f"boot of {server_id} ended in ERROR")
+                del waiting[server_id]
+                outcome = outcomes.pop(server_id)
+            if outcome != "end":
+                raise RuntimeError(f"boot of {server_id} ended in ERROR")
 
         def client(number: int) -> None:
             count = 0
