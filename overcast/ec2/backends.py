@@ -74,6 +74,13 @@ class Inline:
     children: Mapping[str, Any]
 
 
+class ConstantItems(tuple[Any, ...]):
+    """A list of items kept for the life of the process and rendered once, as `Inline` is (a page's
+    instances mostly share a handful of security group sets)."""
+
+    __slots__ = ()
+
+
 # A handler's answer: the elements of the action's response below its root, in order.
 Response = dict[str, Any]
 Handler = Callable[[Backends, Ec2Request], Response]

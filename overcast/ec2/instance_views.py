@@ -17,7 +17,7 @@ from overcast.db.models.block_device_mapping import BlockDeviceMapping
 from overcast.db.models.network import SecurityGroup
 from overcast.db.value_sets import in_values
 from overcast.ec2 import ids
-from overcast.ec2.backends import Backends, Inline
+from overcast.ec2.backends import Backends, ConstantItems, Inline
 from overcast.ec2.tags import tag_set, tags_of
 
 PENDING, RUNNING, SHUTTING_DOWN = (0, "pending"), (16, "running"), (32, "shutting-down")
@@ -52,8 +52,10 @@ _ALIKE = Inline({
 _STATE_VIEWS = {state: MappingProxyType({"code": state[0], "name": state[1]})
                 for state in (PENDING, RUNNING, SHUTTING_DOWN, TERMINATED, STOPPING, STOPPED)}  # fmt: skip
 _PLACEMENTS: dict[str, Mapping[str, Any]] = {}
+_GROUP_SETS: dict[tuple[tuple[str, str], ...], Sequence[Mapping[str, str]]] = {}
 _CPU_OPTIONS: dict[int, Mapping[str, Any]] = {}
 _KEPT = 64
+_KEPT_GROUP_SETS = 4096
 # Nova names a server's disks vda, vdb...; EC2 clients expect the sd names of a block device mapping.
 _DEVICE_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -78,6 +80,20 @@ def _placement(zone: str) -> Mapping[str, Any]:
             _PLACEMENTS[zone] = found
         else:
             return dict(found)  # a proxy not kept could share a dead one's id in the XML's cache
+    return found
+
+
+def _group_set(groups: tuple[tuple[str, str], ...]) -> Sequence[Mapping[str, str]]:
+    """An instance's groupSet ((name, id) pairs), one object per distinct set while few are kept."""
+    found = _GROUP_SETS.get(groups)
+    if found is None:
+        found = ConstantItems(
+            MappingProxyType({"groupName": name, "groupId": group_id}) for name, group_id in groups
+        )
+        if len(_GROUP_SETS) < _KEPT_GROUP_SETS:
+            _GROUP_SETS[groups] = found
+        else:
+            return [{"groupName": name, "groupId": group_id} for name, group_id in groups]
     return found
 
 
@@ -189,10 +205,10 @@ def instance_view(server: Server, context: ViewContext) -> dict[str, Any]:
     fault = server.fault
     volumes = context.volumes.get(instance.uuid, [])
     zone = server.availability_zone or instance.availability_zone or DEFAULT_AVAILABILITY_ZONE
-    groups = [
-        {"groupName": name, "groupId": context.group_ids.get((instance.project_id, name), "")}
-        for name in instance.security_groups or ()
-    ]
+    project = instance.project_id
+    groups = _group_set(
+        tuple((name, context.group_ids.get((project, name), "")) for name in instance.security_groups or ())
+    )
     return {
         "instanceId": ec2_id,
         "imageId": context.image_ids.get(instance.image_ref, ""),

@@ -4,8 +4,8 @@
 Handlers answer with plain values: a dict is an element's children in order, a list is `<item>`
 children, a datetime AWS's ISO 8601 with milliseconds, a bool `true`/`false`, None leaves the element
 out. A read-only mapping (`types.MappingProxyType`, the actions' constant parts) is rendered once and
-reused, and an `Inline` the same without an element of its own: a page of a thousand instances repeats
-the same few of them a thousand times."""
+reused, an `Inline` the same without an element of its own, a `ConstantItems` list likewise: a page
+of a thousand instances repeats the same few of them a thousand times."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from overcast.ec2.backends import Inline
+from overcast.ec2.backends import ConstantItems, Inline
 
 NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/"
 # What a text needs done to it: markup escaped, and the characters XML 1.0 cannot carry even escaped
@@ -73,7 +73,7 @@ def _element(name: str, value: Any, out: list[str]) -> None:
             elif child_kind is bool:
                 child_open, child_close = _TAGS[key]
                 out += (child_open, "true" if child else "false", child_close)
-            elif child_kind is MappingProxyType or child_kind is Inline:
+            elif child_kind is MappingProxyType or child_kind is Inline or child_kind is ConstantItems:
                 out.append(_CONSTANTS.get((key, id(child))) or _constant(key, child))
             elif child_kind is datetime:
                 child_open, child_close = _TAGS[key]
@@ -97,17 +97,19 @@ def _element(name: str, value: Any, out: list[str]) -> None:
         return
     elif isinstance(value, datetime):
         out.append(f"<{name}>{aws_time(value)}</{name}>")
-    elif kind is MappingProxyType or kind is Inline:
+    elif kind is MappingProxyType or kind is Inline or kind is ConstantItems:
         out.append(_CONSTANTS.get((name, id(value))) or _constant(name, value))
     else:
         out.append(f"<{name}>{_escaped(str(value))}</{name}>")
 
 
-def _constant(name: str, value: MappingProxyType[str, Any] | Inline) -> str:
+def _constant(name: str, value: MappingProxyType[str, Any] | Inline | ConstantItems) -> str:
     parts: list[str] = []
     if isinstance(value, Inline):
         for key, child in value.children.items():
             _element(key, child, parts)
+    elif isinstance(value, ConstantItems):
+        _element(name, list(value), parts)
     else:
         _element(name, dict(value), parts)
     rendered = _CONSTANTS[(name, id(value))] = "".join(parts)
