@@ -107,18 +107,39 @@ class Accounts:
     # -- profile --------------------------------------------------------------------------------------
 
     def update_profile(self, ctxt: RequestContext, body: object) -> dict[str, Any]:
+        """`email` is the user's address; `name` renames the billing account of the token's project (the
+        user's login stays: it is how they log in)."""
         if not ctxt.user_id:
             raise errors.BadRequest("Use a token of a user.")
         policy.enforce(ctxt, policies.PROFILE_UPDATE, {"user_id": ctxt.user_id})
         fields = only(body, ("name", "email"))
-        changes: dict[str, Any] = {}
-        if "name" in fields:
-            changes["name"] = text_field(fields, "name")
-        if "email" in fields:
-            changes["email"] = address(fields["email"])
-        if not changes:
+        if not fields:
             raise errors.BadRequest("Give a name or an email to change.")
-        return _user(self.services.identity.api.update_user(ctxt.user_id, changes))
+        name = text_field(fields, "name") if "name" in fields else None
+        email = address(fields["email"]) if "email" in fields else None
+        if name is not None:
+            self._rename_account(ctxt, name)
+        identity = self.services.identity.api
+        user = (
+            identity.update_user(ctxt.user_id, {"email": email}) if email else identity.get_user(ctxt.user_id)
+        )
+        return _user(user)
+
+    def _rename_account(self, ctxt: RequestContext, name: str) -> None:
+        if not ctxt.project_id:
+            raise errors.BadRequest("Use a project-scoped token to rename its account.")
+        policy.enforce(ctxt, policies.ACCOUNT_RENAME, {"project_id": ctxt.project_id})
+        with self.db.reader() as session:
+            account = billing_accounts.of_project(session, ctxt.project_id)
+            if account is None:
+                raise errors.NotFound(f"Project {ctxt.project_id} is not billed to any account.")
+            taken = session.scalar(
+                select(BillingAccount.id).where(BillingAccount.name == name, BillingAccount.id != account.id)
+            )
+        if taken is not None:
+            raise errors.Conflict(f"An account named {name} exists already; choose another name.")
+        if name != account.name:
+            self.services.billing.update_account(RequestContext.admin(), account.id, {"name": name})
 
     # -- members and invitations ----------------------------------------------------------------------
 

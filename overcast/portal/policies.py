@@ -22,6 +22,7 @@ SETTINGS_UPDATE = "portal:settings:update"
 CODES_CREATE = "portal:invitation_codes:create"
 ACCOUNT_SHOW = "portal:account:show"
 PROFILE_UPDATE = "portal:profile:update"
+ACCOUNT_RENAME = "portal:account:rename"
 MEMBERS_LIST = "portal:members:list"
 INVITATIONS_CREATE = "portal:invitations:create"
 
@@ -59,7 +60,12 @@ RULES: tuple[DocumentedRule, ...] = (
         ("GET", f"{V1}/account"),
     ),
     documented(
-        PROFILE_UPDATE, OWNER, "Change one's own name and e-mail address.", ("PATCH", f"{V1}/account/profile")
+        PROFILE_UPDATE, OWNER, "Change one's own e-mail address (and, as a member, the account's name).", ("PATCH", f"{V1}/account/profile")
+    ),
+    documented(
+        ACCOUNT_RENAME,
+        ADMIN | PROJECT_MEMBER,
+        "Rename the billing account of the token's project (the profile's name).",
     ),
     documented(
         MEMBERS_LIST,

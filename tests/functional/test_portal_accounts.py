@@ -382,7 +382,7 @@ def test_password_reset_by_mail(cloud: InProcessCloud, plan: dict[str, Any], mai
 
 
 def test_members_invitations_and_profile(
-    cloud: InProcessCloud, plan: dict[str, Any], mail: MailFolder
+    cloud: InProcessCloud, plan: dict[str, Any], mail: MailFolder, admin_token: str
 ) -> None:
     owner = ada(cloud, "new-horse-8")
     token, project = owner.auth_token, owner.current_project_id
@@ -427,7 +427,27 @@ def test_members_invitations_and_profile(
     assert roles["cy@example.com"] == ["reader"]
     portal(cloud, "POST", "/invitations/accept", {"token": invitation, "password": "x"}, expect=400)
     changed = portal(cloud, "PATCH", "/account/profile", {"email": "ada@lovelace.example"}, token=token)
-    assert changed["user"]["email"] == "ada@lovelace.example"
+    assert changed["user"] == {
+        "id": member["user_id"],
+        "name": "ada@example.com",
+        "email": "ada@lovelace.example",
+    }
+    # The profile's name is the account's: the login stays the address the user signed up with.
+    renamed = portal(cloud, "PATCH", "/account/profile", {"name": "Analytical Engines"}, token=token)
+    assert renamed["user"]["name"] == "ada@example.com"
+    assert portal(cloud, "GET", "/account", token=token)["account"]["name"] == "Analytical Engines"
+    other = {"account": {"name": "Difference Engines", "currency": "EUR", "price_list": "starter-prices"}}
+    made = httpx.post(
+        f"{cloud.base_url}/billing/v1/accounts", json=other, headers={"X-Auth-Token": admin_token}
+    )
+    assert made.status_code == 201, made.text
+    taken = portal(
+        cloud, "PATCH", "/account/profile", {"name": "Difference Engines"}, token=token, expect=409
+    )
+    assert (
+        taken["error"]["message"]
+        == "An account named Difference Engines exists already; choose another name."
+    )
 
 
 def test_suspend_stops_servers_and_logins_and_resume_undoes_only_that(
