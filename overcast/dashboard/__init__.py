@@ -38,5 +38,8 @@ def install(
         login_transport=lambda address: httpx.ASGITransport(app=app, client=(address, 0)),
     )
     app.mount(PREFIX, dashboard)
+    # First among the API's routes: a page would otherwise be tried against every API route before it.
+    routes = app.router.routes
+    routes.insert(0, routes.pop())
     # An image upload streams through the dashboard as it does through the image API: no body limit.
     UNBOUNDED_BODY_PATHS.add(re.compile(rf"^{PREFIX}/project/images/[^/]+/data/?$"))

@@ -18,6 +18,8 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
@@ -26,7 +28,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session as DBSession
 
 from overcast.dashboard.client import Login
@@ -39,6 +41,12 @@ _SEALING_INFO = b"overcast dashboard session contents"
 # A request restarts the idle timer, but writing that down for every page would cost a write per page:
 # the row's last_seen moves once this share of the idle time has passed (30 s of the default 30 minutes).
 _TOUCH_SHARE = 60
+# How many unsealed sessions a process keeps (the busiest users'); the rest are unsealed per request.
+_OPENED_KEPT = 1024
+_TABLE = DashboardSession.__table__
+_READ = select(_TABLE.c.sealed, _TABLE.c.last_seen, _TABLE.c.expires_at).where(
+    _TABLE.c.id_hash == bindparam("id_hash")
+)
 
 
 def _id_hash(session_id: str) -> str:
@@ -97,6 +105,10 @@ class SessionStore:
         self.clock = clock
         self.idle = timedelta(seconds=idle_seconds)
         self._touch_every = self.idle / _TOUCH_SHARE
+        # Sessions this process has unsealed, by id hash, with the sealed text they came from: a page
+        # reads the row (so a log-out anywhere counts at once) but unseals it again only when it changed.
+        self._opened: OrderedDict[str, tuple[str, Session]] = OrderedDict()
+        self._opened_lock = threading.Lock()
 
     @classmethod
     def over(cls, db: Database, clock: Clock, settings: DashboardSettings | None = None) -> SessionStore:
@@ -137,12 +149,11 @@ class SessionStore:
         now = self.clock()
         id_hash = _id_hash(session_id)
         with self.db.reader() as db:
-            row = db.execute(
-                select(
-                    DashboardSession.sealed, DashboardSession.last_seen, DashboardSession.expires_at
-                ).where(DashboardSession.id_hash == id_hash)
-            ).first()
+            # A Core statement on the reader's connection: every page asks it, and the ORM's layer would
+            # cost more than the query itself.
+            row = db.connection().execute(_READ, {"id_hash": id_hash}).first()
         if row is None:
+            self._opened.pop(id_hash, None)
             return None
         sealed, last_seen, expires_at = row
         if now - last_seen >= self.idle or now >= expires_at:
@@ -158,7 +169,7 @@ class SessionStore:
                     .values(last_seen=now)
                 )
             )
-        return _unseal(sealed, session_id)
+        return self._open(id_hash, sealed, session_id)
 
     def replace_login(self, session_id: str, login: Login) -> Session | None:
         """Moves the session to a new token (a project switch), keeping its id and CSRF token."""
@@ -198,6 +209,20 @@ class SessionStore:
 
         sealed = self.db.write(take)
         return _unseal(sealed, session_id) if sealed is not None else None
+
+    def _open(self, id_hash: str, sealed: str, session_id: str) -> Session | None:
+        with self._opened_lock:
+            known = self._opened.get(id_hash)
+            if known is not None and known[0] == sealed:
+                self._opened.move_to_end(id_hash)
+                return known[1]
+        session = _unseal(sealed, session_id)
+        if session is not None:
+            with self._opened_lock:
+                self._opened[id_hash] = (sealed, session)
+                while len(self._opened) > _OPENED_KEPT:
+                    self._opened.popitem(last=False)
+        return session
 
     def _change(
         self, session_id: str, change: Callable[[Session], Session]

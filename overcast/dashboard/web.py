@@ -74,6 +74,8 @@ class Dashboard:
             autoescape=select_autoescape(("html",)),
             trim_blocks=True,
             lstrip_blocks=True,
+            # The templates ship with the package: no stat of every template file on every page.
+            auto_reload=False,
         )
 
     def url(self, path: str) -> str:

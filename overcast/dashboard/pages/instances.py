@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from markupsafe import Markup, escape
 
 from overcast.dashboard.client import APIError, ProjectAPI
 from overcast.dashboard.paging import Order, Page, fetch_page
@@ -119,6 +121,26 @@ def actions_for(server: dict[str, Any]) -> list[Action]:
 
 def is_changing(server: dict[str, Any]) -> bool:
     return server.get("status") in _TRANSITIONAL or bool(server.get("OS-EXT-STS:task_state"))
+
+
+@functools.lru_cache(maxsize=128)
+def _menu_items(actions: tuple[Action, ...]) -> str:
+    """The row menu's items for one set of actions, `{base}` where the server's URL goes. A page's rows
+    share a few sets; building every row's items in the template took longer than the rest of the page."""
+    items = []
+    for action in actions:
+        name, label = escape(action.name), escape(action.label)
+        if action.fields:
+            items.append(f'<li><a href="{{base}}/action/{name}">{label}</a></li>')
+        else:
+            danger = ' class="danger"' if action.danger else ""
+            button = f'<button type="submit" name="action" value="{name}"{danger}>{label}</button>'
+            items.append(f"<li>{button}</li>")
+    return "".join(items)
+
+
+def menu_items(actions: list[Action], base: str) -> Markup:
+    return Markup(_menu_items(tuple(actions)).replace("{base}", str(escape(base))))
 
 
 def addresses(server: dict[str, Any]) -> list[str]:
@@ -239,6 +261,7 @@ async def server_details(api: ProjectAPI, server_id: str) -> dict[str, Any]:
 
 def router(dashboard: Dashboard) -> APIRouter:
     pages = APIRouter(prefix="/project/instances")
+    dashboard.templates.globals["menu_items"] = menu_items
 
     @pages.get("/")
     async def instance_list(request: Request) -> Response:

@@ -59,6 +59,10 @@ def test_two_stores_over_one_database_share_sessions_and_their_end(db_url: str, 
     try:
         session_id = one.create(Session(login()))
         assert other.get(session_id) == one.get(session_id)
+        # What one process keeps unsealed follows a change made at the other.
+        other.replace_login(session_id, login(token="token-2"))
+        switched = one.get(session_id)
+        assert switched is not None and switched.login.token == "token-2"
         other.keep_private_key(session_id, "key", "PRIVATE")
         assert one.take_private_key(session_id, "key") == "PRIVATE"
         assert other.take_private_key(session_id, "key") is None
