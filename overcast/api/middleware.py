@@ -53,21 +53,24 @@ class RouteTemplates:
     """Finds the full route template (e.g. /compute/v2.1/servers/{server_id}) of a served request."""
 
     def __init__(self) -> None:
-        # id(route) -> (route, [(full path regex, full path template)]); the route is kept so its id
-        # cannot be reused by another object while the entry exists.
-        self._candidates: dict[int, tuple[Any, list[tuple[re.Pattern[str], str]]]] = {}
+        # id(app) -> (app, id(route) -> (route, [(full path regex, full path template)])), one table per
+        # app that serves routes: a request reaches the innermost app (a mounted one, as the dashboard's),
+        # and with a single table the dashboard's page and the API call it makes rebuilt it in turn, on
+        # every request. Objects are kept so their ids cannot be reused while the entry exists.
+        self._tables: dict[int, tuple[Any, dict[int, tuple[Any, list[tuple[re.Pattern[str], str]]]]]] = {}
 
-    def _rebuild(self, routes: Iterable[Any]) -> None:
+    def _rebuild(self, app: Any) -> dict[int, tuple[Any, list[tuple[re.Pattern[str], str]]]]:
         assert iter_route_contexts is not None
         table: dict[int, tuple[Any, list[tuple[re.Pattern[str], str]]]] = {}
-        for context in iter_route_contexts(list(routes)):
+        for context in iter_route_contexts(list(app.routes)):
             regex = getattr(context, "path_regex", None)
             template = context.path_format
             if regex is None or template is None:
                 continue
             original = context.original_route
             table.setdefault(id(original), (original, []))[1].append((regex, template))
-        self._candidates = table
+        self._tables[id(app)] = (app, table)
+        return table
 
     def template(self, scope: Scope) -> str:
         route = scope.get("route")
@@ -77,10 +80,11 @@ class RouteTemplates:
         app = scope.get("app")
         if iter_route_contexts is None or app is None:
             return own_template
-        entry = self._candidates.get(id(route))
+        known = self._tables.get(id(app))
+        table = known[1] if known is not None and known[0] is app else {}
+        entry = table.get(id(route))
         if entry is None or entry[0] is not route:
-            self._rebuild(app.routes)
-            entry = self._candidates.get(id(route))
+            entry = self._rebuild(app).get(id(route))
         if entry is None:
             return own_template
         path = _route_path(scope)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from overcast.api.app import create_app
+from overcast.api.middleware import RouteTemplates, iter_route_contexts
 from overcast.config import Settings
 from overcast.db import Database
 from overcast.db.models.service import ServiceRecord
@@ -133,3 +134,35 @@ def test_service_up_gauge_is_read_from_the_database_at_scrape_time(db: Database)
 def test_without_a_database_there_is_no_service_gauge() -> None:
     samples = _scrape(TestClient(create_app(Settings())))
     assert not [name for (name, _) in samples if name == "overcast_service_up"]
+
+
+def test_requests_to_a_mounted_app_and_to_its_parent_in_turn_do_not_rebuild_route_tables() -> None:
+    """The dashboard is an app mounted in the API's, and each of its pages calls an API route: a request
+    reaches the innermost app, so the two apps' routes come in turn, and each keeps its own table."""
+    mounted = FastAPI()
+
+    @mounted.get("/pages/{page_id}")
+    def page(page_id: str) -> dict[str, str]:
+        return {"id": page_id}
+
+    app = create_app(Settings())
+    app.include_router(_compute_router(), prefix="/compute")
+    app.mount("/console", mounted)
+    routes = RouteTemplates()
+    page_route = next(found for found in mounted.routes if getattr(found, "path", "") == "/pages/{page_id}")
+    paged = {"type": "http", "path": "/console/pages/7", "root_path": "/console", "route": page_route}
+    assert iter_route_contexts is not None
+    server_route = next(
+        context.original_route
+        for context in iter_route_contexts(list(app.routes))
+        if context.path_format == SERVER_ROUTE
+    )
+    served = {"type": "http", "path": "/compute/v2.1/servers/x", "route": server_route, "app": app}
+    for _ in range(2):
+        assert routes.template({**paged, "app": mounted}) == "/pages/{page_id}"
+        assert routes.template(served) == SERVER_ROUTE
+    tables = {key: table for key, (_, table) in routes._tables.items()}
+    assert routes.template({**paged, "app": mounted}) == "/pages/{page_id}"
+    assert routes.template(served) == SERVER_ROUTE
+    assert {key: table for key, (_, table) in routes._tables.items()} == tables
+    assert all(routes._tables[key][1] is table for key, table in tables.items())  # none rebuilt
