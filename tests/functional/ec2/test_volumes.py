@@ -91,8 +91,14 @@ def test_attach_and_detach_with_ebs_device_names(ec2: Any, instance: str) -> Non
     # The device the guest got (its vdb), as DescribeInstances names it.
     assert attached["Device"] == "/dev/sdb"
     ec2.get_waiter("volume_in_use").wait(VolumeIds=[volume_id], WaiterConfig=FAST)
-    [volume] = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
-    [attachment] = volume["Attachments"]
+
+    def attachments() -> list[dict[str, Any]]:
+        # In use from the moment the attach starts (AWS's 'attaching'); the attachment shows once done.
+        [volume] = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
+        listed: list[dict[str, Any]] = volume["Attachments"]
+        return listed
+
+    [attachment] = wait_until(attachments, what="the volume's attachment")
     assert (attachment["InstanceId"], attachment["Device"], attachment["State"]) == (
         instance,
         "/dev/sdb",
