@@ -52,9 +52,13 @@ def add_commands(manage: argparse._SubParsersAction, common: argparse.ArgumentPa
     reply.add_argument("--internal", action="store_true", help="a note the customer never sees (no e-mail)")
     close = action("close", "close a ticket")
     close.add_argument("ticket")
-    assign = action("assign", "give a ticket to a support user (admin or support role), or to nobody")
+    staff = action("staff", "the support staff a ticket can be assigned to (admin or support role)")
+    staff.add_argument("--format", choices=("text", "json"), default="text")
+    assign = action("assign", "give a ticket to one of the support staff, or to nobody")
     assign.add_argument("ticket")
-    assign.add_argument("user", help="a user name or id, or 'none'")
+    assign.add_argument(
+        "user", help="the name or id of one of the support staff (`overcast manage ticket staff`), or 'none'"
+    )
 
 
 def _conversation(ticket: dict[str, Any]) -> str:
@@ -90,6 +94,20 @@ def _user(db: Database, name_or_id: str) -> User:
     return user
 
 
+def _staff_member(db: Database, name_or_id: str) -> str:
+    """The id of the support staff member named (by name or id); the refusal lists whom to pick."""
+    from overcast import errors
+    from overcast.portal.tickets_staff import support_staff
+
+    with db.reader() as session:
+        staff = support_staff(session)
+    for member in staff:
+        if name_or_id in (member.user_id, member.name):
+            return member.user_id
+    names = ", ".join(member.name for member in staff) or "nobody yet"
+    raise errors.BadRequest(f"{name_or_id} is not one of the support staff ({names}).")
+
+
 def run(settings: Settings, args: argparse.Namespace) -> int:
     from overcast import errors
     from overcast.cloud import Cloud
@@ -97,7 +115,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     from overcast.mail import MailSettings, mailer_from
     from overcast.portal.outbox import Outbox
     from overcast.portal.settings import PortalSettings
-    from overcast.portal.tickets import TicketsAPI, is_staff_user
+    from overcast.portal.tickets import TicketsAPI
+    from overcast.portal.tickets_staff import is_staff_user
 
     cloud = Cloud.from_settings(settings)
     try:
@@ -133,12 +152,18 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             sys.stdout.write(
                 json.dumps(ticket, indent=2) + "\n" if args.format == "json" else _conversation(ticket)
             )
+        elif args.ticket_action == "staff":
+            members = api.staff(ctxt)
+            if args.format == "json":
+                print(json.dumps(members, indent=2, sort_keys=True))
+            for member in members if args.format == "text" else ():
+                print("  ".join((str(member["user_id"]), str(member["name"]), member["email"] or "-")))
         elif args.ticket_action == "reply":
             body = sys.stdin.read() if args.body == "-" else args.body
             message = api.reply(ctxt, args.ticket, {"body": body, "internal": args.internal})
             print(json.dumps(message, indent=2, sort_keys=True))
         elif args.ticket_action == "assign":
-            assignee = None if args.user == "none" else _user(cloud.db, args.user).id
+            assignee = None if args.user == "none" else _staff_member(cloud.db, args.user)
             print(json.dumps(api.update(ctxt, args.ticket, {"assignee": assignee}), indent=2, sort_keys=True))
         else:
             ticket = api.update(ctxt, args.ticket, {"status": "closed"})

@@ -29,7 +29,7 @@ from overcast.context import RequestContext
 from overcast.db.engine import Database
 from overcast.db.models.billing import BillingAccount, BillingAccountProject, Invoice
 from overcast.db.models.compute import Instance
-from overcast.db.models.identity import Role, RoleAssignment, User
+from overcast.db.models.identity import User
 from overcast.db.models.portal_tickets import Ticket, TicketAttachment, TicketMessage
 from overcast.db.models.volume import Volume
 from overcast.db.pagination import paginate
@@ -38,6 +38,7 @@ from overcast.mail import Mail
 from overcast.portal import tickets_mail
 from overcast.portal import tickets_policies as rules
 from overcast.portal.outbox import Outbox
+from overcast.portal.tickets_staff import is_staff_user, support_staff
 from overcast.portal.tickets_states import CLOSED, OPEN, STATUSES, Side, after_reply, check_change
 
 LOG = logging.getLogger(__name__)
@@ -164,17 +165,6 @@ def parse_limit(value: str | None) -> int:
     if number is None or not 1 <= number <= MAX_LIMIT:
         raise errors.BadRequest(f"Invalid limit {value!r}: a whole number from 1 to {MAX_LIMIT}.")
     return number
-
-
-def is_staff_user(session: Session, user_id: str) -> bool:
-    """Whether the user holds the admin or support role directly (on any project, domain or the system)."""
-    staff_roles = select(Role.id).where(Role.name.in_(("admin", rules.SUPPORT_ROLE)))
-    holds = session.scalar(
-        select(RoleAssignment.user_id)
-        .where(RoleAssignment.user_id == user_id, RoleAssignment.role_id.in_(staff_roles))
-        .limit(1)
-    )
-    return holds is not None
 
 
 def swap_status(
@@ -484,13 +474,18 @@ class TicketsAPI:
         side = self.side(ctxt)
         if "assignee" in body and side is not Side.STAFF:
             raise errors.Forbidden("Only support staff assign tickets.")
+        # Staff is worked out from the identity tables before the write, which then only records it.
+        assignee: tuple[str | None, str | None] = (None, None)
+        if "assignee" in body:
+            with self.db.reader() as session:
+                assignee = self._assignee(session, body["assignee"])
 
         def work(session: Session) -> tuple[dict[str, Any], list[str]]:
             ticket = self._visible(session, ctxt, ticket_id, rules.TICKET_UPDATE)
             now = self.clock()
             queued: list[str] = []
             if "assignee" in body:
-                ticket.assignee_user_id, ticket.assignee_name = self._assignee(session, body["assignee"])
+                ticket.assignee_user_id, ticket.assignee_name = assignee
                 ticket.updated_at = now
                 session.flush()
             if "status" in body:
@@ -518,8 +513,17 @@ class TicketsAPI:
             raise errors.BadRequest("Invalid assignee: a user id, or null to unassign.")
         user = session.get(User, value)
         if user is None or not is_staff_user(session, user.id):
-            raise errors.BadRequest(f"User {value} is not support staff (the admin or support role).")
+            raise errors.BadRequest(
+                f"User {value} is not support staff (an enabled user with the admin or support role)."
+            )
         return user.id, user.name
+
+    def staff(self, ctxt: RequestContext) -> list[dict[str, str | None]]:
+        """Whom a ticket can be assigned to: the support staff, by name (for staff only)."""
+        if self.side(ctxt) is not Side.STAFF:
+            raise errors.Forbidden("Only support staff see who the support staff are.")
+        with self.db.reader() as session:
+            return [member.view() for member in support_staff(session)]
 
     # -- attachments ----------------------------------------------------------------------------------
 

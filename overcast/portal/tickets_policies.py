@@ -14,6 +14,7 @@ V1 = "/portal/v1"
 TICKETS = f"{V1}/tickets"
 TICKET = f"{TICKETS}/{{ticket_id}}"
 ATTACHMENTS = f"{TICKET}/messages/{{message_id}}/attachments"
+SUPPORT_STAFF = f"{V1}/support-staff"
 
 SUPPORT_ROLE = "support"
 STAFF = ADMIN | HasRole(SUPPORT_ROLE)
@@ -29,7 +30,8 @@ RULES: tuple[DocumentedRule, ...] = (
         TICKET_STAFF,
         STAFF,
         "Support staff: see every account's tickets and internal notes, write internal notes, assign "
-        "tickets and set any status.",
+        "tickets and set any status, list the support staff.",
+        ("GET", SUPPORT_STAFF),
     ),
     documented(
         TICKET_READ,

@@ -391,3 +391,50 @@ def test_a_customer_opens_a_ticket_and_support_answers_it_in_the_dashboard(
     finally:
         for browser in (ada_browser, sam_browser, bob_browser):
             browser.close()
+
+
+def test_support_through_a_group_is_staff_and_the_picker_offers_the_staff(
+    cloud: InProcessCloud, http: httpx.Client, people: dict[str, Person]
+) -> None:
+    """gil holds `support` only through a Keystone group: his token says support, the queue is his, he is
+    in the support staff list and can be given a ticket; a customer is neither listed nor may list."""
+    admin = {"X-Auth-Token": project_token(cloud, "admin")}
+    gil = _person(http, admin, "gil", "reader", None)
+    group = _created(http.post("/identity/v3/groups", headers=admin, json={"group": {"name": "helpdesk"}}))
+    group_id = group["group"]["id"]
+    _created(http.put(f"/identity/v3/groups/{group_id}/users/{gil.user_id}", headers=admin))
+    [support] = _created(http.get("/identity/v3/roles", headers=admin, params={"name": "support"}))["roles"]
+    grant = f"/identity/v3/projects/{gil.project_id}/groups/{group_id}/roles/{support['id']}"
+    _created(http.put(grant, headers=admin))
+    body = {"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": "gil", "domain": {"id": "default"}, "password": PASSWORD}}},
+        "scope": {"project": {"id": gil.project_id}},
+    }}  # fmt: skip
+    login = http.post("/identity/v3/auth/tokens", json=body)
+    assert login.status_code == 201, login.text
+    assert "support" in {role["name"] for role in login.json()["token"]["roles"]}
+    gil_headers = {"X-Auth-Token": login.headers["X-Subject-Token"]}
+
+    listed = _created(http.get(f"{PORTAL}/support-staff", headers=gil_headers))["support_staff"]
+    names = {member["name"] for member in listed}
+    assert {"gil", "sam", "admin"} <= names and not names & {"ada", "bob"}
+    refused = http.get(f"{PORTAL}/support-staff", headers=people["ada"].headers)
+    assert refused.status_code == 403, refused.text
+
+    ticket = open_ticket(http, people["ada"], subject="Quota", category="account", body="More cores?")
+    path = f"{PORTAL}/tickets/{ticket['id']}"
+    not_staff = http.patch(path, headers=gil_headers, json={"assignee": people["bob"].user_id})
+    assert not_staff.status_code == 400 and "not support staff" in message_of(not_staff)
+
+    sam_browser = Browser(cloud)
+    try:
+        assert sam_browser.log_in("sam", PASSWORD).status_code in (200, 303)
+        page = sam_browser.get(f"/admin/tickets/{ticket['id']}").text
+        assert f'<option value="{gil.user_id}">gil (gil@example.test)</option>' in page
+        assert f'value="{people["ada"].user_id}"' not in page
+        assigned = sam_browser.post(f"/admin/tickets/{ticket['id']}/update", {"assignee": gil.user_id})
+        assert assigned.status_code == 303
+    finally:
+        sam_browser.close()
+    assert _created(http.get(path, headers=people["ada"].headers))["ticket"]["assignee"]["name"] == "gil"

@@ -28,6 +28,7 @@ V1 = "/portal/v1"
 TICKETS = f"{V1}/tickets"
 TICKET = f"{TICKETS}/{{ticket_id}}"
 ATTACHMENTS = f"{TICKET}/messages/{{message_id}}/attachments"
+SUPPORT_STAFF = f"{V1}/support-staff"
 # The upload path, for the API's body limit to leave to the tickets' own (attachment_max_bytes).
 ATTACHMENT_UPLOAD_PATH = r"^/portal/v1/tickets/[^/]+/messages/[^/]+/attachments/?$"
 
@@ -87,6 +88,14 @@ def list_tickets(
         base = request.app.state.settings.base_url.rstrip("/")
         answer["tickets_links"] = [{"rel": "next", "href": f"{base}{TICKETS}?{urlencode(query)}"}]
     return answer
+
+
+@router.get(SUPPORT_STAFF)
+def list_support_staff(
+    ctxt: RequestContext = Depends(get_context), api: TicketsAPI = Depends(service)
+) -> dict[str, Any]:
+    """Whom a ticket can be assigned to (for support staff)."""
+    return {"support_staff": api.staff(ctxt)}
 
 
 @router.post(TICKETS, status_code=201)

@@ -242,9 +242,13 @@ def router(dashboard: Dashboard) -> APIRouter:
         status: int = 200,
     ) -> Response:
         ticket = (await signed.api.get("portal", f"/tickets/{ticket_id}"))["ticket"]
+        # The assignee picker's choices: the support staff as the portal works them out (roles through
+        # groups and implied roles count), not whatever id an operator types.
+        staff = await _listed(signed, "portal", "/support-staff", "support_staff") if staff_view else []
         return dashboard.render(
             request, "support_ticket.html", status=status, ticket=ticket, staff_view=staff_view, error=error,
             statuses=STATUSES, base=("/admin/tickets/" if staff_view else "/support/tickets/") + ticket_id,
+            support_staff=staff,
         )  # fmt: skip
 
     @pages.get("/support/tickets/{ticket_id}")
@@ -327,11 +331,11 @@ def router(dashboard: Dashboard) -> APIRouter:
 
     @pages.post("/admin/tickets/{ticket_id}/update")
     async def staff_update(request: Request, ticket_id: str) -> Response:
-        """Assign (to oneself, to a user id, or nobody) and set the status, from one form."""
+        """Assign (to oneself, to one of the support staff, or nobody) and set the status, from one form."""
         signed = staff_only(request)
         form = await posted_form(request, signed)
         change: dict[str, Any] = {}
-        assignee = form.get("assignee_user") or form.get("assignee")
+        assignee = form.get("assignee")
         if assignee == "me":
             change["assignee"] = signed.session.login.user_id
         elif assignee == "none":

@@ -1,5 +1,6 @@
-"""`overcast manage ticket list|show|reply|close` on a data directory's database: the operator reads the
-queue and the conversation (internal notes too), answers (the customer is mailed) and closes."""
+"""`overcast manage ticket ...` on a data directory's database: the operator reads the queue and the
+conversation (internal notes too), answers (the customer is mailed), assigns to one of the support staff
+(a group's role counts) and closes."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from overcast.config import Settings
 from overcast.context import RequestContext
 from overcast.db import Database
 from overcast.db.models.billing import BillingAccount, BillingAccountProject
-from overcast.db.models.identity import Domain, Role, RoleAssignment, User
+from overcast.db.models.identity import (
+    Domain,
+    Group,
+    GroupMembership,
+    GroupRoleAssignment,
+    Role,
+    RoleAssignment,
+    User,
+)
 from overcast.mail import MailFolder, mailer_from
 from overcast.portal.outbox import Outbox
 from overcast.portal.tickets import TicketsAPI
@@ -36,6 +45,13 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             RoleAssignment(user_id="u-admin", target_type="project", target_id="p-ops", role_id="r-admin")
         )
         session.add(User(id="u-ada", name="ada", domain_id="default", email="ada@example.test"))
+        session.add(User(id="u-gus", name="gus", domain_id="default"))
+        session.add(Role(id="r-support", name="support"))
+        session.add(Group(id="g-helpdesk", name="helpdesk", domain_id="default"))
+        session.flush()
+        session.add(GroupMembership(group_id="g-helpdesk", user_id="u-gus"))
+        session.add(GroupRoleAssignment(group_id="g-helpdesk", target_type="project", target_id="p-ops",
+                                        role_id="r-support", inherited=False))  # fmt: skip
         session.add(BillingAccount(id="a-ada", name="ada-co", currency="EUR", price_list="standard",
                                    mode="postpaid", opened_at=datetime(2031, 1, 1, tzinfo=UTC)))  # fmt: skip
         session.flush()
@@ -72,7 +88,12 @@ def test_the_operator_answers_and_closes_a_ticket(data_dir: Path, capsys: pytest
     assert "Grow it with extend" in folder.read(folder.list()[-1].id).get_body(("plain",)).get_content()
 
     assert main(["manage", "ticket", "assign", ticket["id"], "ada", *where]) == 1
-    assert "not support staff" in capsys.readouterr().err
+    assert "ada is not one of the support staff (admin, gus)" in capsys.readouterr().err
+    assert main(["manage", "ticket", "staff", *where]) == 0
+    assert [line.split("  ")[1] for line in capsys.readouterr().out.splitlines()] == ["admin", "gus"]
+    # gus holds support only through his group, and acts as staff with it.
+    assert main(["manage", "ticket", "assign", ticket["id"], "gus", "--as", "gus", *where]) == 0
+    assert '"name": "gus"' in capsys.readouterr().out
     assert main(["manage", "ticket", "assign", ticket["id"], "admin", *where]) == 0
     assert '"name": "admin"' in capsys.readouterr().out
     assert main(["manage", "ticket", "close", ticket["id"], *where]) == 0
