@@ -27,6 +27,7 @@ from overcast.identity.assignments import AssignmentFilter
 from overcast.identity.core import DEFAULT_DOMAIN_ID
 from overcast.identity.grants import GrantTarget
 from overcast.portal import mails, policies, tokens
+from overcast.portal.email_changes import EmailChanges
 from overcast.portal.outbox import Outbox
 from overcast.portal.provisioning import CloudServices
 from overcast.portal.settings import PortalSettings
@@ -46,6 +47,7 @@ class Accounts:
     dashboard_url: str
     outbox: Outbox
     services: CloudServices
+    email_changes: EmailChanges
 
     # -- reading --------------------------------------------------------------------------------------
 
@@ -107,8 +109,8 @@ class Accounts:
     # -- profile --------------------------------------------------------------------------------------
 
     def update_profile(self, ctxt: RequestContext, body: object) -> dict[str, Any]:
-        """`email` is the user's address; `name` renames the billing account of the token's project (the
-        user's login stays: it is how they log in)."""
+        """`name` renames the billing account of the token's project; `email` asks to change the user's
+        address, which changes only when the link mailed to the new one is used (email_changes.py)."""
         if not ctxt.user_id:
             raise errors.BadRequest("Use a token of a user.")
         policy.enforce(ctxt, policies.PROFILE_UPDATE, {"user_id": ctxt.user_id})
@@ -119,11 +121,12 @@ class Accounts:
         email = address(fields["email"]) if "email" in fields else None
         if name is not None:
             self._rename_account(ctxt, name)
-        identity = self.services.identity.api
-        user = (
-            identity.update_user(ctxt.user_id, {"email": email}) if email else identity.get_user(ctxt.user_id)
-        )
-        return _user(user)
+        answer: dict[str, Any] = {}
+        change = self.email_changes.request(ctxt.user_id, email) if email is not None else None
+        if change is not None:
+            answer["email_change"] = change
+        answer["user"] = _user(self.services.identity.api.get_user(ctxt.user_id))
+        return answer
 
     def _rename_account(self, ctxt: RequestContext, name: str) -> None:
         if not ctxt.project_id:

@@ -75,3 +75,27 @@ def resumed(to: str, account: str) -> Mail:
         subject=f"Your Overcast account {account} is active again",
         body=f"The account {account} is active again: its users can log in and start their servers.\n",
     )
+
+
+def confirm_new_address(to: str, login: str, url: str, hours: int) -> Mail:
+    return Mail(
+        to=(to,),
+        subject="Confirm your new Overcast address",
+        body=(
+            f"Someone logged in as {login} asked to use this address for their Overcast account. Open this "
+            f"link to confirm it:\n\n{url}\n\nThe link works once, for {hours} hours. Until then the account "
+            "keeps its old address. If you did not ask for it, ignore this mail.\n"
+        ),
+    )
+
+
+def address_change_requested(to: str, new: str) -> Mail:
+    return Mail(
+        to=(to,),
+        subject="Your Overcast address is about to change",
+        body=(
+            f"Someone logged in to your Overcast account asked to change its address to {new}. It changes "
+            "only when the link sent there is opened; if your login is this address, it becomes the new "
+            "one too.\n\nIf it was not you, change your password now: the address stays as it is.\n"
+        ),
+    )

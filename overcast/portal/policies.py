@@ -60,7 +60,11 @@ RULES: tuple[DocumentedRule, ...] = (
         ("GET", f"{V1}/account"),
     ),
     documented(
-        PROFILE_UPDATE, OWNER, "Change one's own e-mail address (and, as a member, the account's name).", ("PATCH", f"{V1}/account/profile")
+        PROFILE_UPDATE,
+        OWNER,
+        "Ask to change one's own e-mail address (confirmed by a link mailed to it) and, as a member, "
+        "rename the account.",
+        ("PATCH", f"{V1}/account/profile"),
     ),
     documented(
         ACCOUNT_RENAME,

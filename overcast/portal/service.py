@@ -18,6 +18,7 @@ from overcast.db.models.portal import PortalPlan
 from overcast.mail import Mailer
 from overcast.portal import plans, policies, site
 from overcast.portal.accounts import Accounts
+from overcast.portal.email_changes import EmailChanges
 from overcast.portal.limits import AttemptLimits
 from overcast.portal.outbox import Outbox
 from overcast.portal.passwords import PasswordResets
@@ -55,7 +56,10 @@ class PortalAPI:
         self.passwords = PasswordResets(
             db, clock, self.settings, self.dashboard_url, self.outbox, limits, services
         )
-        self.accounts = Accounts(db, clock, self.settings, self.dashboard_url, self.outbox, services)
+        self.email_changes = EmailChanges(db, clock, self.settings, self.dashboard_url, self.outbox, services)
+        self.accounts = Accounts(
+            db, clock, self.settings, self.dashboard_url, self.outbox, services, self.email_changes
+        )
 
     # -- plans ----------------------------------------------------------------------------------------
 
@@ -169,6 +173,9 @@ class PortalAPI:
 
     def update_profile(self, ctxt: RequestContext, body: object) -> dict[str, Any]:
         return self.accounts.update_profile(ctxt, body)
+
+    def confirm_email_change(self, body: object) -> dict[str, Any]:
+        return self.email_changes.confirm(body)
 
     def members(self, ctxt: RequestContext, project_id: str) -> list[dict[str, Any]]:
         return self.accounts.members(ctxt, project_id)

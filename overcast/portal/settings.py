@@ -12,6 +12,8 @@ class PortalSettings(BaseSettings):
     dashboard_url: str = ""
     # Lifetimes of the single-use links, in seconds: verification, password reset, invitation.
     signup_token_ttl: int = 24 * 3600
+    # The link that confirms a profile's new e-mail address.
+    email_token_ttl: int = 24 * 3600
     reset_token_ttl: int = 3600
     invitation_token_ttl: int = 7 * 24 * 3600
     # Rate limits: at most this many sign-ups, re-sends and resets per address, and per client address,

@@ -426,12 +426,6 @@ def test_members_invitations_and_profile(
     }
     assert roles["cy@example.com"] == ["reader"]
     portal(cloud, "POST", "/invitations/accept", {"token": invitation, "password": "x"}, expect=400)
-    changed = portal(cloud, "PATCH", "/account/profile", {"email": "ada@lovelace.example"}, token=token)
-    assert changed["user"] == {
-        "id": member["user_id"],
-        "name": "ada@example.com",
-        "email": "ada@lovelace.example",
-    }
     # The profile's name is the account's: the login stays the address the user signed up with.
     renamed = portal(cloud, "PATCH", "/account/profile", {"name": "Analytical Engines"}, token=token)
     assert renamed["user"]["name"] == "ada@example.com"
@@ -448,6 +442,65 @@ def test_members_invitations_and_profile(
         taken["error"]["message"]
         == "An account named Difference Engines exists already; choose another name."
     )
+
+
+def _change_address(cloud: InProcessCloud, mail: MailFolder, token: str, new: str) -> dict[str, Any]:
+    asked = portal(cloud, "PATCH", "/account/profile", {"email": new}, token=token)
+    assert asked["email_change"] == {"email": new, "status": "pending"}
+    link = last_token(mail, new, "Confirm your new Overcast address")
+    confirmed: dict[str, Any] = portal(cloud, "POST", "/account/email/confirm", {"token": link})["user"]
+    portal(cloud, "POST", "/account/email/confirm", {"token": link}, expect=400)  # single use
+    return confirmed
+
+
+def test_an_address_change_waits_for_the_new_address_and_the_login_follows(
+    cloud: InProcessCloud, plan: dict[str, Any], mail: MailFolder
+) -> None:
+    owner = ada(cloud, "new-horse-8")
+    token = owner.auth_token
+    before = portal(cloud, "GET", "/account", token=token)["user"]
+    same = portal(cloud, "PATCH", "/account/profile", {"email": "ada@example.com"}, token=token)
+    assert same == {"user": before}  # a form sending the address back unchanged asks for nothing
+    asked = portal(cloud, "PATCH", "/account/profile", {"email": "Ada@Lovelace.example"}, token=token)
+    # Nothing changes until the new address answers; the old one is told at once.
+    assert asked == {
+        "email_change": {"email": "ada@lovelace.example", "status": "pending"},
+        "user": before,
+    }
+    assert portal(cloud, "GET", "/account", token=token)["user"]["email"] == "ada@example.com"
+    notices = [m for m in mail.list() if "ada@example.com" in m.to and "about to change" in m.subject]
+    assert "ada@lovelace.example" in mail.read(notices[-1].id).get_content()
+    first = last_token(mail, "ada@lovelace.example", "Confirm your new Overcast address")
+
+    # An expired link changes nothing; a new request replaces the earlier link.
+    real = cloud.cloud.clock
+    try:
+        cloud.cloud.clock = lambda: real() + timedelta(hours=25)
+        expired = portal(cloud, "POST", "/account/email/confirm", {"token": first}, expect=400)
+    finally:
+        cloud.cloud.clock = real
+    assert expired["error"]["message"] == "This link has expired or was already used."
+    taken = portal(cloud, "PATCH", "/account/profile", {"email": "cy@example.com"}, token=token, expect=409)
+    assert taken["error"]["message"] == "cy@example.com is another user's login; choose another address."
+
+    moved = _change_address(cloud, mail, token, "ada@lovelace.example")
+    portal(cloud, "POST", "/account/email/confirm", {"token": first}, expect=400)  # replaced
+    # The login was the old address, so it follows: the same user (id, roles, token) logs in by the new one.
+    assert moved == {"id": before["id"], "name": "ada@lovelace.example", "email": "ada@lovelace.example"}
+    assert portal(cloud, "GET", "/account", token=token)["account"]["email"] == "ada@lovelace.example"
+    with roomy_login_limits():
+        again = openstack.connect(
+            auth_url=f"{cloud.base_url}/identity", username="ada@lovelace.example", password="new-horse-8",
+            project_name="ada@example.com", user_domain_name="Default", project_domain_name="Default",
+            region_name="RegionOne", identity_api_version="3",
+        )  # fmt: skip
+        assert again.current_user_id == before["id"]
+    # Password reset finds the user by the new address, not the old.
+    before_resets = len(mail.list())
+    portal(cloud, "POST", "/password-resets", {"email": "ada@example.com"}, expect=202)
+    assert len(mail.list()) == before_resets
+    # Back, so the tests below log in as before.
+    assert _change_address(cloud, mail, token, "ada@example.com")["name"] == "ada@example.com"
 
 
 def test_suspend_stops_servers_and_logins_and_resume_undoes_only_that(

@@ -81,7 +81,11 @@ ROUTE_NOTES: dict[tuple[str, str], Schema] = {
             ("token",),
         ),
     },
-    ("patch", f"{V1}/account/profile"): {"body": _json({"name": TEXT, "email": EMAIL})},
+    ("patch", f"{V1}/account/profile"): {"body": _json({"name": TEXT, "email": EMAIL}), "errors": (409,)},
+    ("post", f"{V1}/account/email/confirm"): {
+        "body": _json({"token": {"type": "string"}}, ("token",)),
+        "errors": (409,),
+    },
     ("post", f"{V1}/projects/{{project_id}}/invitations"): {
         "body": _json({"email": EMAIL, "role": {"type": "string", "enum": ["member", "reader"]}}, ("email",)),
         "successes": _ACCEPTED,

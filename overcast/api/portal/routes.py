@@ -23,7 +23,7 @@ SETTINGS = f"{V1}/settings"
 # The calls a visitor makes before having an account (their credential is the mail's link, or none).
 PUBLIC_POSTS = (
     SIGNUPS, f"{SIGNUPS}/resend", f"{SIGNUPS}/verify",
-    RESETS, f"{RESETS}/confirm", f"{V1}/invitations/accept",
+    RESETS, f"{RESETS}/confirm", f"{V1}/invitations/accept", f"{V1}/account/email/confirm",
 )  # fmt: skip
 
 router = APIRouter()
@@ -136,7 +136,13 @@ def update_profile(
     ctxt: RequestContext = Depends(get_context),
     api: PortalAPI = Depends(service),
 ) -> dict[str, Any]:
-    return {"user": api.update_profile(ctxt, body)}
+    return api.update_profile(ctxt, body)
+
+
+@router.post(f"{V1}/account/email/confirm")
+def confirm_email_change(body: Any = Depends(json_body), api: PortalAPI = Depends(service)) -> dict[str, Any]:
+    """Public: the credential is the link mailed to the new address (its owner may not be logged in)."""
+    return {"user": api.confirm_email_change(body)}
 
 
 @router.get(f"{V1}/projects/{{project_id}}/members")
