@@ -628,7 +628,19 @@ ADMIN_PAGES = (
     "/admin/services/",
     "/admin/instances/",
     "/admin/flavors/",
+    f"/admin/flavors/{TINY}/",
+    "/admin/aggregates/",
+    "/admin/identity/",
     "/admin/quotas/",
+)
+# The admin forms a member might post anyway: each is refused before any API call.
+ADMIN_FORMS = (
+    ("/admin/flavors/create", {"name": "members-flavor", "vcpus": "1", "ram": "64", "disk": "1"}),
+    (f"/admin/flavors/{TINY}/access", {"project_id": "x", "change": "add"}),
+    ("/admin/aggregates/create", {"name": "members-aggregate"}),
+    ("/admin/identity/projects/create", {"name": "members-project"}),
+    ("/admin/identity/users/create", {"name": "members-user", "password": "members-password"}),
+    ("/admin/identity/assignments/grant", {"actor": "user:x", "role_id": "x", "project_id": "x"}),
 )
 
 
@@ -656,6 +668,13 @@ def test_a_member_is_refused_every_admin_page(demo_browser: Browser, admin: Conn
     refused = demo_browser.post(f"/admin/services/{service.id}/status", {"status": "disabled"})
     assert refused.status_code == 403
     assert service_status(admin, service.id) == "enabled"
+    for path, form in ADMIN_FORMS:
+        demo_browser.get("/project/")
+        assert demo_browser.post(path, dict(form)).status_code == 403, path
+    assert admin.compute.find_flavor("members-flavor", ignore_missing=True) is None
+    assert all(aggregate.name != "members-aggregate" for aggregate in admin.compute.aggregates())
+    assert admin.identity.find_project("members-project") is None
+    assert admin.identity.find_user("members-user") is None
 
 
 def test_an_admin_sees_hypervisors_use_as_bars(admin_browser: Browser) -> None:
