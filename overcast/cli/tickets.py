@@ -130,7 +130,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         # The links the mails carry: the portal's dashboard URL, as the API process's mails have them.
         dashboard_url = PortalSettings().dashboard_url or f"{settings.base_url.rstrip('/')}/dashboard"
         outbox = Outbox(cloud.db, mailer_from(settings, MailSettings()), cloud.clock)
-        api = TicketsAPI(cloud.db, outbox, cloud.clock, dashboard_url)
+        # Events go on the cloud's bus as the API process's do, so a listener hears the shell's changes too.
+        api = TicketsAPI(cloud.db, outbox, cloud.clock, dashboard_url, notifier=cloud.notifier("portal-cli"))
         if args.ticket_action == "list":
             tickets = api.list_tickets(
                 ctxt, status=args.status, category=args.category, assignee=args.assignee,

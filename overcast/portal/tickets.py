@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from overcast import errors, policy
+from overcast.bus.notify import Notifier
 from overcast.context import RequestContext
 from overcast.db.engine import Database
 from overcast.db.models.billing import BillingAccount, BillingAccountProject, Invoice
@@ -38,6 +39,7 @@ from overcast.mail import Mail
 from overcast.portal import tickets_mail
 from overcast.portal import tickets_policies as rules
 from overcast.portal.outbox import Outbox
+from overcast.portal.tickets_notifications import TicketEvents
 from overcast.portal.tickets_staff import is_staff_user, support_staff
 from overcast.portal.tickets_states import CLOSED, OPEN, STATUSES, Side, after_reply, check_change
 
@@ -218,9 +220,11 @@ class TicketsAPI:
         clock: Callable[[], datetime],
         dashboard_url: str,
         settings: TicketSettings | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         """`dashboard_url` is where the mails' links point (the dashboard's root); support's mailbox is
-        the settings' address, else support@ the dashboard's host."""
+        the settings' address, else support@ the dashboard's host. With a `notifier`, each ticket event
+        goes on the bus too (tickets_notifications)."""
         self.db = db
         self.outbox = outbox
         self.clock = clock
@@ -228,6 +232,7 @@ class TicketsAPI:
         self.settings = settings or TicketSettings()
         host = urlsplit(self.dashboard_url).hostname or "localhost"
         self.support_address = self.settings.support_address or f"support@{host}"
+        self.events = TicketEvents(notifier) if notifier is not None else None
 
     # -- who is asking --------------------------------------------------------------------------------
 
@@ -352,7 +357,7 @@ class TicketsAPI:
         if not ctxt.project_id or not ctxt.user_id:
             raise errors.BadRequest("Open a ticket with a project-scoped token.")
 
-        def work(session: Session) -> tuple[dict[str, Any], list[str]]:
+        def work(session: Session) -> tuple[dict[str, Any], list[str], list[tuple[str, dict[str, Any]]]]:
             account_id = self._account_of(session, ctxt.project_id)
             if account_id is None:
                 raise errors.BadRequest(
@@ -379,10 +384,12 @@ class TicketsAPI:
             session.flush()
             message = self._add_message(session, ctxt, ticket, text, staff=False, internal=False, now=now)
             queued = self._queue_mails(session, ticket, message, opened=True)
-            return self._full_view(session, ticket, self.side(ctxt)), queued
+            events = [TicketEvents.created(ticket)]
+            return self._full_view(session, ticket, self.side(ctxt)), queued, events
 
-        view, queued = self.db.write(work)
+        view, queued, events = self.db.write(work)
         self._deliver(queued)
+        self._announce(ctxt, events)
         return view
 
     def _reference(self, session: Session, account_id: str, value: object) -> tuple[str, str] | None:
@@ -452,18 +459,23 @@ class TicketsAPI:
         if internal and side is not Side.STAFF:
             raise errors.Forbidden("Only support staff write internal notes.")
 
-        def work(session: Session) -> tuple[dict[str, Any], list[str]]:
+        def work(session: Session) -> tuple[dict[str, Any], list[str], list[tuple[str, dict[str, Any]]]]:
             ticket = self._visible(session, ctxt, ticket_id, rules.TICKET_REPLY)
             now = self.clock()
             message = self._add_message(
                 session, ctxt, ticket, text, staff=side is Side.STAFF, internal=internal, now=now
             )
+            was = ticket.status
             record_reply(session, ticket, None if internal else side, now)
             queued = [] if internal else self._queue_mails(session, ticket, message, opened=False)
-            return message_view(message, []), queued
+            events = [TicketEvents.replied(ticket, message)]
+            if ticket.status != was:
+                events.append(TicketEvents.status_changed(ticket, was, ctxt.user_id))
+            return message_view(message, []), queued, events
 
-        view, queued = self.db.write(work)
+        view, queued, events = self.db.write(work)
         self._deliver(queued)
+        self._announce(ctxt, events)
         return view
 
     def update(self, ctxt: RequestContext, ticket_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -480,10 +492,11 @@ class TicketsAPI:
             with self.db.reader() as session:
                 assignee = self._assignee(session, body["assignee"])
 
-        def work(session: Session) -> tuple[dict[str, Any], list[str]]:
+        def work(session: Session) -> tuple[dict[str, Any], list[str], list[tuple[str, dict[str, Any]]]]:
             ticket = self._visible(session, ctxt, ticket_id, rules.TICKET_UPDATE)
             now = self.clock()
             queued: list[str] = []
+            events: list[tuple[str, dict[str, Any]]] = []
             if "assignee" in body:
                 ticket.assignee_user_id, ticket.assignee_name = assignee
                 ticket.updated_at = now
@@ -496,13 +509,16 @@ class TicketsAPI:
                     queued = [
                         self.outbox.add(session, mail) for mail in self._closed_mails(session, ticket, ctxt)
                     ]
+                if ticket.status != was:
+                    events.append(TicketEvents.status_changed(ticket, was, ctxt.user_id))
             view = ticket_view(
                 ticket, self._account_names(session, {ticket.account_id}).get(ticket.account_id, "")
             )
-            return view, queued
+            return view, queued, events
 
-        view, queued = self.db.write(work)
+        view, queued, events = self.db.write(work)
         self._deliver(queued)
+        self._announce(ctxt, events)
         return view
 
     @staticmethod
@@ -658,6 +674,11 @@ class TicketsAPI:
             self.outbox.add(session, mail)
             for mail in self._mails_for(session, ticket, message, opened=opened)
         ]
+
+    def _announce(self, ctxt: RequestContext, events: list[tuple[str, dict[str, Any]]]) -> None:
+        """Tell the bus what a committed transaction changed."""
+        if self.events is not None:
+            self.events.send(ctxt, events)
 
     def _deliver(self, queued: list[str]) -> None:
         """Hand over what a committed transaction queued; a refused mail stays queued for the retry."""
