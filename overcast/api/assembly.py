@@ -81,7 +81,10 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
         ),
         mailer, clock, cloud.settings.base_url,
     )  # fmt: skip
-    portal.install(app, portal_api, TicketsAPI(cloud.db, portal_api.outbox, clock, portal_api.dashboard_url))
+    tickets_api = TicketsAPI(
+        cloud.db, portal_api.outbox, clock, portal_api.dashboard_url, notifier=cloud.notifier("portal-api")
+    )
+    portal.install(app, portal_api, tickets_api)
     # One id table: the metadata service's EC2 paths and the EC2 API name each object alike.
     ec2_ids = IdTable(cloud.db)
     metadata.install(app, MetadataAPI(cloud, ec2_ids))
