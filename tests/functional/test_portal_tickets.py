@@ -15,10 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
+from overcast.bus import NotificationListener
+from overcast.context import RequestContext
 from overcast.mail import MailFolder
 from tests.functional.test_dashboard import Browser
 from tests.support.api_apps import roomy_login_limits
 from tests.support.cloud import InProcessCloud, project_token
+from tests.support.waiting import wait_until
 
 PASSWORD = "Correct-Horse-42-battery"
 LIMIT = 4096  # bytes an attachment may be in this module's cloud
@@ -438,3 +441,44 @@ def test_support_through_a_group_is_staff_and_the_picker_offers_the_staff(
     finally:
         sam_browser.close()
     assert _created(http.get(path, headers=people["ada"].headers))["ticket"]["assignee"]["name"] == "gil"
+
+
+def test_ticket_events_reach_the_clouds_bus(
+    cloud: InProcessCloud, http: httpx.Client, people: dict[str, Person]
+) -> None:
+    """What metering or monitoring hears when a customer opens a ticket and support notes and answers."""
+    heard: list[tuple[str, dict[str, Any]]] = []
+
+    class Endpoint:
+        def info(
+            self, ctxt: RequestContext, publisher: str, event_type: str, payload: dict[str, Any], meta: Any
+        ) -> None:
+            if event_type.startswith("portal.ticket."):
+                heard.append((event_type, payload))
+
+    listener = NotificationListener(cloud.cloud.transport, [Endpoint()], pool="test-portal-tickets")
+    listener.start()
+    try:
+        ada, sam = people["ada"], people["sam"]
+        ticket = open_ticket(http, ada, subject="Events", category="other", body="hello")
+        path = f"{PORTAL}/tickets/{ticket['id']}/messages"
+        _created(http.post(path, headers=sam.headers, json={"body": "note", "internal": True}))
+        _created(http.post(path, headers=sam.headers, json={"body": "answer"}))
+
+        def mine() -> list[tuple[str, Any, Any]]:
+            return sorted(
+                (event_type, payload.get("internal"), payload.get("old_status"))
+                for event_type, payload in list(heard)
+                if payload["ticket_id"] == ticket["id"]
+            )
+
+        wait_until(lambda: len(mine()) >= 4, what="the ticket's four events")
+        assert mine() == [
+            ("portal.ticket.create", None, None),
+            ("portal.ticket.reply", False, None),
+            ("portal.ticket.reply", True, None),
+            ("portal.ticket.status", None, "open"),
+        ]
+    finally:
+        listener.stop()
+        listener.wait(5)
