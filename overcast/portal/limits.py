@@ -1,10 +1,12 @@
 """Rate limits on the public calls, counted in the database so every API process shares them: at most
-`limit` attempts of an action per key (an address, a client IP) within a sliding window."""
+`limit` attempts of an action per key (an address, a client IP) within a sliding window; and which
+address is the client's behind reverse proxies the operator trusts."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -12,6 +14,49 @@ from sqlalchemy.orm import Session
 
 from overcast import errors
 from overcast.db.models.portal import PortalAttempt
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_networks(setting: str) -> tuple[Network, ...]:
+    """The comma-separated addresses or networks (CIDR) of the trusted proxies; ValueError names a bad one."""
+    networks = []
+    for item in (part.strip() for part in setting.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"Not an address or network (CIDR): {item!r}.") from None
+    return tuple(networks)
+
+
+def _trusted(host: str, trusted: tuple[Network, ...]) -> bool | None:
+    """Whether `host` is a trusted proxy; None when it is not an address at all."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return any(address in network for network in trusted)
+
+
+def client_address(peer: str, forwarded_for: Iterable[str], trusted: tuple[Network, ...]) -> str:
+    """The client a request counts against. Only a connection from a trusted proxy may name another
+    address: then, walking X-Forwarded-For from the right (each proxy appends the address it heard from),
+    the first hop that is not a trusted proxy is the client; the hops left of it were written by the
+    client itself and may be anything, so they are never read. A header from any other peer is ignored."""
+    if not _trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
+    client = peer
+    for hop in reversed(hops):
+        verdict = _trusted(hop, trusted)
+        if verdict is None:
+            return client  # garbage where a proxy's record should be: the last proxy's word stands
+        client = hop
+        if not verdict:
+            return client
+    return client  # every hop a trusted proxy: the left-most is the nearest to the client
 
 
 class TooManyAttempts(errors.OvercastError):

@@ -19,7 +19,7 @@ from overcast.mail import Mailer
 from overcast.portal import plans, policies, site
 from overcast.portal.accounts import Accounts
 from overcast.portal.email_changes import EmailChanges
-from overcast.portal.limits import AttemptLimits
+from overcast.portal.limits import AttemptLimits, client_address, trusted_networks
 from overcast.portal.outbox import Outbox
 from overcast.portal.passwords import PasswordResets
 from overcast.portal.provisioning import CloudServices, Provisioner
@@ -47,6 +47,7 @@ class PortalAPI:
             max_attempts=self.settings.mail_max_attempts, retry_seconds=self.settings.mail_retry_seconds,
         )  # fmt: skip
         limits = AttemptLimits(clock, self.settings.attempt_window)
+        self.trusted_proxies = trusted_networks(self.settings.trusted_proxies)
         self.provisioner = Provisioner(services, clock)
         identity = services.identity.api
         self.signups = Signups(
@@ -147,6 +148,10 @@ class PortalAPI:
         return {"invitation_codes": codes, "plan": body.get("plan")}
 
     # -- public: sign-up, password reset, invitations -------------------------------------------------
+
+    def client(self, peer: str, forwarded_for: list[str]) -> str:
+        """The address the per-client limits count (limits.client_address)."""
+        return client_address(peer, forwarded_for, self.trusted_proxies)
 
     def sign_up(self, body: object, client: str) -> dict[str, Any]:
         return self.signups.create(body, client)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from overcast.portal.limits import trusted_networks
 
 
 class PortalSettings(BaseSettings):
@@ -21,6 +24,16 @@ class PortalSettings(BaseSettings):
     attempts_per_address: int = 3
     attempts_per_client: int = 10
     attempt_window: int = 3600
+    # The reverse proxies in front of the API (comma-separated addresses or CIDR networks): only a request
+    # that comes from one of them is counted against the client its X-Forwarded-For names (the right-most
+    # address that is not one of them); empty, the connection's own address is the client.
+    trusted_proxies: str = ""
     # A mail the mailer refused is tried again after retry_seconds x its attempts, at most this often.
     mail_max_attempts: int = 10
     mail_retry_seconds: int = 60
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        trusted_networks(value)  # a bad entry stops the service at start, not a request later
+        return value

@@ -49,7 +49,8 @@ def wrapped(body: Any, key: str) -> Mapping[str, Any]:
 
 
 def client(request: Request) -> str:
-    return request.client.host if request.client else ""
+    peer = request.client.host if request.client else ""
+    return service(request).client(peer, request.headers.getlist("x-forwarded-for"))
 
 
 def _version(request: Request) -> dict[str, Any]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from overcast.db import Database
-from overcast.portal.limits import AttemptLimits, TooManyAttempts
+from overcast.portal.limits import AttemptLimits, TooManyAttempts, client_address, trusted_networks
+from overcast.portal.settings import PortalSettings
 from tests.support.clock import FakeClock
 
 T0 = datetime(2031, 1, 1, tzinfo=UTC)
@@ -46,3 +48,35 @@ def test_actions_count_apart(db: Database) -> None:
     db.write(lambda session: limits.take(session, "password-reset", {"address:a": 1}))
     with pytest.raises(TooManyAttempts, match="try again in 60 seconds"):
         db.write(lambda session: limits.take(session, "signup", {"address:a": 1}))
+
+
+PROXIES = trusted_networks("10.0.0.5, 192.0.2.0/28,2001:db8::/64")
+
+
+def test_only_a_trusted_proxy_may_name_the_client() -> None:
+    # Straight from a client (even one that writes the header itself): its own address.
+    assert client_address("198.51.100.7", ["203.0.113.9"], PROXIES) == "198.51.100.7"
+    assert client_address("198.51.100.7", [], ()) == "198.51.100.7"
+    # From a trusted proxy: the address that proxy heard from.
+    assert client_address("10.0.0.5", ["198.51.100.7"], PROXIES) == "198.51.100.7"
+    assert client_address("10.0.0.5", [], PROXIES) == "10.0.0.5"
+
+
+def test_the_right_most_untrusted_hop_is_the_client_whatever_the_client_wrote() -> None:
+    # The client put 203.0.113.9 in front; the proxies appended what they saw, right-most last.
+    chain = ["203.0.113.9, 198.51.100.7", "192.0.2.3"]
+    assert client_address("10.0.0.5", chain, PROXIES) == "198.51.100.7"
+    assert client_address("2001:db8::1", ["2001:db8::2, 2001:db8:1::9"], PROXIES) == "2001:db8:1::9"
+    # Every hop a trusted proxy: the left-most; a non-address where a proxy's record should be: not used.
+    assert client_address("10.0.0.5", ["192.0.2.1, 192.0.2.2"], PROXIES) == "192.0.2.1"
+    assert client_address("10.0.0.5", ["evil, 192.0.2.2"], PROXIES) == "192.0.2.2"
+    assert client_address("10.0.0.5", ["unknown"], PROXIES) == "10.0.0.5"
+
+
+def test_a_bad_trusted_proxy_setting_stops_the_service() -> None:
+    assert trusted_networks(" ") == ()
+    with pytest.raises(ValueError, match="Not an address or network"):
+        trusted_networks("10.0.0.5, proxy.example")
+    with pytest.raises(ValidationError):
+        PortalSettings(trusted_proxies="10.0.0.0/33")
+    assert PortalSettings(trusted_proxies="10.0.0.0/8").trusted_proxies == "10.0.0.0/8"
