@@ -254,12 +254,12 @@ def test_a_ticket_about_the_server_is_answered_and_closed(
         expect(operator.get_by_role("heading", name="ada-web does not answer on port 80")).to_be_visible()
         operator.get_by_label("Your reply").fill("The security group allows no port 80: add a rule.")
         operator.get_by_role("button", name="Send reply").click()
-        began = time.monotonic()
-        expect(operator.locator(".message-body").last).to_contain_text("allows no port 80", timeout=120_000)
-        print(f"the operator's reply took {time.monotonic() - began:.1f} s")
+        # The injected clock stands still here: both messages bear the same time, so their order is not
+        # the test's business; that the reply is in the conversation is.
+        expect(operator.locator(".message-body", has_text="allows no port 80")).to_be_visible()
         operator.get_by_label("Status", exact=True).select_option("closed")
         operator.get_by_role("button", name="Update ticket").click()
-        expect(operator.locator("#ticket-status")).to_have_attribute("data-status", "closed", timeout=120_000)
+        expect(operator.locator("#ticket-status")).to_have_attribute("data-status", "closed")
     finally:
         operator_context.close()
     ticket_mails = lambda: [m for m in mails_to(inbox, CUSTOMER) if m["X-Overcast-Ticket"]]  # noqa: E731
@@ -299,3 +299,18 @@ def test_a_second_customer_sees_none_of_it(
     finally:
         context.close()
     assert [m for m in mails_to(inbox, OTHER) if m["X-Overcast-Ticket"]] == []
+
+
+def test_the_account_and_billing_pages_fit_a_phone(customer: Page) -> None:
+    customer.set_viewport_size({"width": 390, "height": 844})
+    try:
+        for path in (
+            "/dashboard/billing/usage",
+            "/dashboard/billing/invoices",
+            "/dashboard/account/credentials/",
+        ):
+            customer.goto(path)
+            overflow = customer.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, path
+    finally:
+        customer.set_viewport_size({"width": 1280, "height": 900})
