@@ -438,6 +438,9 @@ def test_support_through_a_group_is_staff_and_the_picker_offers_the_staff(
         assert f'value="{people["ada"].user_id}"' not in page
         assigned = sam_browser.post(f"/admin/tickets/{ticket['id']}/update", {"assignee": gil.user_id})
         assert assigned.status_code == 303
+        queue = sam_browser.get("/admin/tickets", assignee=gil.user_id).text
+        assert f'<option value="{gil.user_id}" selected>gil</option>' in queue
+        assert f'data-ticket-id="{ticket["id"]}"' in queue
     finally:
         sam_browser.close()
     assert _created(http.get(path, headers=people["ada"].headers))["ticket"]["assignee"]["name"] == "gil"

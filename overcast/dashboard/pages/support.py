@@ -301,13 +301,15 @@ def router(dashboard: Dashboard) -> APIRouter:
         wanted = {"status": status, "category": category, "assignee": assignee, "account_id": account_id}
         if assignee == "me":
             wanted["assignee"] = signed.session.login.user_id
-        tickets = (
-            await signed.api.get("portal", "/tickets", {**wanted, "marker": marker, "limit": PAGE_SIZE})
-        )["tickets"]
+        page, staff = await asyncio.gather(
+            signed.api.get("portal", "/tickets", {**wanted, "marker": marker, "limit": PAGE_SIZE}),
+            _listed(signed, "portal", "/support-staff", "support_staff"),
+        )
+        tickets = page["tickets"]
         return dashboard.render(
             request, "support_queue.html", tickets=tickets, statuses=STATUSES, categories=CATEGORIES,
             wanted={"status": status, "category": category, "assignee": assignee, "account_id": account_id},
-            next_marker=tickets[-1]["id"] if len(tickets) == PAGE_SIZE else "",
+            next_marker=tickets[-1]["id"] if len(tickets) == PAGE_SIZE else "", support_staff=staff,
         )  # fmt: skip
 
     @pages.get("/admin/tickets/{ticket_id}")
