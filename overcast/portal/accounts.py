@@ -29,7 +29,7 @@ from overcast.identity.grants import GrantTarget
 from overcast.portal import mails, policies, tokens
 from overcast.portal.email_changes import EmailChanges
 from overcast.portal.outbox import Outbox
-from overcast.portal.provisioning import CloudServices
+from overcast.portal.provisioning import CloudServices, network_reach
 from overcast.portal.settings import PortalSettings
 from overcast.portal.signups import INVITATION, address, only, open_token, text_field, use_token
 
@@ -76,11 +76,11 @@ class Accounts:
             if account is None:
                 raise errors.NotFound(f"Project {ctxt.project_id} is not billed to any account.")
             view = self._view(session, account)
-        identity = self.services.identity.api
+        identity, network = self.services.identity.api, self.services.network
         user = identity.get_user(ctxt.user_id)
         mine = {project["id"] for project in identity.list_user_projects(ctxt.user_id)}
         projects = [
-            {"id": project["id"], "name": project["name"]}
+            {"id": project["id"], "name": project["name"], "network": network_reach(network, project["id"])}
             for project_id in view.pop("project_ids")
             if project_id in mine
             for project in [identity.get_project(project_id)]
@@ -104,7 +104,12 @@ class Accounts:
             account = session.get(BillingAccount, account_id)
             if account is None:
                 raise errors.NotFound(f"Account {account_id} could not be found.")
-            return self._view(session, account)
+            view = self._view(session, account)
+        # What each project's servers reach, as its customers see it (GET /portal/v1/account).
+        view["networks"] = {
+            project_id: network_reach(self.services.network, project_id) for project_id in view["project_ids"]
+        }
+        return view
 
     # -- profile --------------------------------------------------------------------------------------
 

@@ -1,10 +1,16 @@
 """What a verified sign-up becomes, made through each service's own code (never their tables): the user
 (named by the address), a project, the member role, a billing account on the plan's terms (its trial
 credit a payment), the plan's quotas, and with the network service the project's network and router
-(Neutron's get-me-a-network). A step that fails undoes the steps before it."""
+(Neutron's get-me-a-network). A step that fails undoes the steps before it.
+
+On a cloud with no default external network there is nothing to route to: the project still gets its
+own network and a router without a gateway (its servers reach each other, not the outside), the
+operator's log says why, and GET /portal/v1/account shows each project's reach (network_reach) until
+the operator adds an external network and the router gets its gateway."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +26,7 @@ from overcast.identity.core import DEFAULT_DOMAIN_ID
 from overcast.identity.grants import GrantTarget
 from overcast.identity.service import IdentityService
 from overcast.network.api.auto_topology import AutoAllocationFailure
+from overcast.network.api.queries import ListQuery
 from overcast.network.api.service import NetworkAPI
 from overcast.portal import plans
 from overcast.volume.api.service import VolumeAPI
@@ -48,13 +55,29 @@ class NewAccount:
     plan: PortalPlan
 
 
+# The names DevStack gives a project's own network, as its users know them.
+PRIVATE_NETWORK, PRIVATE_SUBNET, PRIVATE_ROUTER = "private", "private-subnet", "router"
+ROUTED, PRIVATE, NO_NETWORK = "routed", "private", "none"
+REACH_MESSAGES = {
+    ROUTED: "Your servers reach the outside through your router; floating IPs can be attached to them.",
+    PRIVATE: (
+        "Your servers reach each other on your own network, but not the outside: this cloud has no "
+        "external network yet. Once the operator adds one, set it as your router's gateway."
+    ),
+    NO_NETWORK: "Your project has no network of its own: launch servers on the networks the operator shares.",
+}
+
+
 @dataclass
 class Made:
     user_id: str = ""
     project_id: str = ""
     project_name: str = ""
     account_id: str = ""
-    network: bool = False
+    network: bool = False  # get-me-a-network's topology
+    private_network_id: str = ""
+    private_subnet_id: str = ""
+    private_router_id: str = ""
 
 
 class Provisioner:
@@ -103,7 +126,7 @@ class Provisioner:
         made.account_id = str(account["id"])
         self.services.billing.set_project(admin, made.account_id, made.project_id, {})
         self.apply_quotas(made.project_id, plan.quotas)
-        made.network = self._network(admin, made.project_id)
+        self._network(admin, made)
         # Last: an account with a payment is never deleted, so nothing after it may need undoing.
         if plan.trial_credit is not None and plan.trial_credit.strip("0.") != "":
             self.services.billing.record_payment(
@@ -133,15 +156,33 @@ class Provisioner:
         if network:
             self.services.network.quota_api.update(admin, project_id, network)
 
-    def _network(self, admin: RequestContext, project_id: str) -> bool:
+    def _network(self, admin: RequestContext, made: Made) -> None:
         try:
-            self.services.network.auto_topology.allocate(admin, project_id)
+            self.services.network.auto_topology.allocate(admin, made.project_id)
         except AutoAllocationFailure as exc:
-            # A cloud with no default external network gives no router to route to: the account still
-            # works (servers on networks the operator shares), and the reason is in the log.
-            LOG.warning("No network made for the new project %s: %s", project_id, exc.message)
-            return False
-        return True
+            LOG.warning(
+                "The new project %s gets a network and a router without a gateway (no outside reach): %s",
+                made.project_id, exc.message,
+            )  # fmt: skip
+            self._private_network(admin, made)
+            return
+        made.network = True
+
+    def _private_network(self, admin: RequestContext, made: Made) -> None:
+        network = self.services.network
+        owner = {"project_id": made.project_id}
+        made.private_network_id = str(
+            network.networks.create(admin, {**owner, "name": PRIVATE_NETWORK})["id"]
+        )
+        made.private_subnet_id = str(
+            network.subnets.create(
+                admin,
+                {**owner, "name": PRIVATE_SUBNET, "network_id": made.private_network_id, "ip_version": 4,
+                 "cidr": network.settings.auto_allocated_cidr},
+            )["id"]
+        )  # fmt: skip
+        made.private_router_id = str(network.routers.create(admin, {**owner, "name": PRIVATE_ROUTER})["id"])
+        network.routers.add_interface(admin, made.private_router_id, {"subnet_id": made.private_subnet_id})
 
     def undo(self, made: Made) -> None:
         admin = RequestContext.admin()
@@ -150,6 +191,8 @@ class Provisioner:
             steps.append(
                 ("network", lambda: self.services.network.auto_topology.delete(admin, made.project_id))
             )
+        if made.private_network_id:
+            steps.append(("private network", lambda: self._delete_private_network(admin, made)))
         if made.account_id:
             steps.append(("billing account", lambda: self._delete_account(admin, made)))
         if made.user_id:
@@ -162,7 +205,33 @@ class Provisioner:
             except errors.OvercastError as exc:
                 LOG.error("Undoing a failed sign-up: the %s could not be removed: %s", what, exc.message)
 
+    def _delete_private_network(self, admin: RequestContext, made: Made) -> None:
+        routers = self.services.network.routers
+        if made.private_router_id:
+            if made.private_subnet_id:
+                # NotFound: never attached, the step stopped before.
+                with contextlib.suppress(errors.NotFound):
+                    routers.remove_interface(
+                        admin, made.private_router_id, {"subnet_id": made.private_subnet_id}
+                    )
+            routers.delete(admin, made.private_router_id)
+        self.services.network.networks.delete(admin, made.private_network_id)
+
     def _delete_account(self, admin: RequestContext, made: Made) -> None:
         if made.project_id:
             self.services.billing.remove_project(admin, made.account_id, made.project_id)
         self.services.billing.delete_account(admin, made.account_id)
+
+
+def network_reach(network: NetworkAPI, project_id: str) -> dict[str, str]:
+    """What the project's own networks reach, read live (an operator may add an external network, a
+    customer set their router's gateway, after sign-up): routed, private or none, and what it means."""
+    admin = RequestContext.admin()
+    mine = ListQuery(filters={"project_id": [project_id]})
+    if any(router.get("external_gateway_info") for router in network.routers.list(admin, mine)):
+        status = ROUTED
+    elif any(not row.get("router:external") for row in network.networks.list(admin, mine)):
+        status = PRIVATE
+    else:
+        status = NO_NETWORK
+    return {"status": status, "message": REACH_MESSAGES[status]}

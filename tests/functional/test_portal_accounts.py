@@ -20,6 +20,7 @@ from openstack.connection import Connection
 from overcast.cli.main import main
 from overcast.mail import MailFolder
 from overcast.network.drivers.noop import NoopDriver
+from overcast.portal.provisioning import REACH_MESSAGES
 from tests.functional.test_compute_networks import NetworkedCloud
 from tests.support.api_apps import roomy_login_limits
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, project_token
@@ -238,7 +239,13 @@ def test_sign_up_verify_log_in_and_create_a_server(
         "email": "ada@example.com",
     }
     assert mine["user"] == {"id": account["user_id"], "name": "ada@example.com", "email": "ada@example.com"}
-    assert mine["projects"] == [{"id": account["project_id"], "name": account["project_name"]}]
+    assert mine["projects"] == [
+        {
+            "id": account["project_id"],
+            "name": account["project_name"],
+            "network": {"status": "routed", "message": REACH_MESSAGES["routed"]},
+        }
+    ]
     billing = httpx.get(
         f"{cloud.base_url}/billing/v1/accounts/{account['id']}",
         headers={"X-Auth-Token": admin_token},
@@ -308,6 +315,44 @@ def test_a_link_expires_and_a_resend_replaces_it(
         cloud.cloud.clock = real
     assert expired["error"]["message"] == "This link has expired or was already used."
     portal(cloud, "POST", "/signups/verify", {"token": "not-a-token"}, expect=400)
+
+
+def test_with_no_external_network_a_project_gets_a_private_network_and_says_so(
+    cloud: InProcessCloud, plan: dict[str, Any], mail: MailFolder, admin: Connection, admin_token: str
+) -> None:
+    public = admin.network.find_network("public")
+    assert public is not None
+    admin.network.update_network(public, is_default=False)  # the cloud has no default external network
+    try:
+        portal(
+            cloud, "POST", "/signups", {"name": "Nell", "email": "nell@example.com", "password": PASSWORD},
+            expect=202,
+        )  # fmt: skip
+        token = last_token(mail, "nell@example.com", "Confirm your Overcast sign-up")
+        account = portal(cloud, "POST", "/signups/verify", {"token": token}, expect=201)["account"]
+    finally:
+        admin.network.update_network(public, is_default=True)
+    project = account["project_id"]
+    (network,) = admin.network.networks(project_id=project)
+    (router,) = admin.network.routers(project_id=project)
+    assert (network.name, router.name, router.external_gateway_info) == ("private", "router", None)
+    (interface,) = admin.network.ports(device_id=router.id)
+    assert interface.network_id == network.id
+    private = {"status": "private", "message": REACH_MESSAGES["private"]}
+    with roomy_login_limits():
+        nell = openstack.connect(
+            auth_url=f"{cloud.base_url}/identity", username="nell@example.com", password=PASSWORD,
+            project_name=account["project_name"], user_domain_name="Default", project_domain_name="Default",
+            region_name="RegionOne", identity_api_version="3",
+        )  # fmt: skip
+    (shown,) = portal(cloud, "GET", "/account", token=nell.auth_token)["projects"]
+    assert shown["network"] == private
+    operator = portal(cloud, "GET", f"/accounts/{account['id']}", token=admin_token)["account"]
+    assert operator["networks"] == {project: private}
+    # Once the cloud has an external network, the customer's own router reaches it and the page says so.
+    nell.network.update_router(router.id, external_gateway_info={"network_id": public.id})
+    (shown,) = portal(cloud, "GET", "/account", token=nell.auth_token)["projects"]
+    assert shown["network"]["status"] == "routed"
 
 
 def test_sign_up_flooding_from_one_address_is_limited(cloud: InProcessCloud, plan: dict[str, Any]) -> None:
@@ -572,7 +617,7 @@ def test_the_operator_commands(
     overcast("signup", "settings", "--no-invitation-only")
     codes = overcast("signup", "codes", "--count", "2", "--plan", "starter")["invitation_codes"]
     assert len(set(codes)) == 2 and all(re.fullmatch(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){3}", code) for code in codes)
-    (account,) = [a for a in overcast("account", "list")["accounts"] if a["plan"] == "starter"]
+    (account,) = [a for a in overcast("account", "list")["accounts"] if a["email"] == "ada@example.com"]
     assert (
         overcast("account", "suspend", account["id"], "--reason", "cli")["account"]["status"] == "suspended"
     )
