@@ -3,7 +3,10 @@ and plugged by the compute host), swapped (admins), its delete_on_termination ch
 
 The API reserves the volume through the volume service (`attachment_create`: Cinder's checks and
 statuses), then writes the block device mapping with the next free device name and casts the host; the
-host finishes or gives everything back. Errors are Nova's: an unknown volume or one not attached to the
+host finishes or gives everything back. From 2.20 a shelved server takes attaches and detaches too: a
+SHELVED one through its host as usual; a SHELVED_OFFLOADED one has no host, so the API completes the
+attachment without a connection (the volume is in-use) or ends it, and the host that unshelves the server
+connects every mapped volume for itself. Errors are Nova's: an unknown volume or one not attached to the
 server is a 404, a volume that cannot be attached (in use, not available) a 400, a server in a state
 that does not allow it a 409.
 """
@@ -42,6 +45,8 @@ LOG = logging.getLogger(__name__)
 _DEVICE_PATH = re.compile(r"^/dev/x?[a-z]?d?[a-z]+[0-9]*$")
 # Two attaches racing for the same next device name: the loser takes the one after.
 _NAME_ATTEMPTS = 5
+# Nova from 2.20: a shelved server's volumes may change (it has no task in flight).
+_SHELVED_STATES = (states.SHELVED, states.SHELVED_OFFLOADED)
 
 
 @dataclass(frozen=True)
@@ -102,18 +107,30 @@ class VolumeAttachmentAPI:
         device: str | None = None,
         tag: str | None = None,
         delete_on_termination: bool = False,
+        shelved: bool = False,
     ) -> Attachment:
+        """`shelved`: the request's microversion (2.20) lets a shelved server take the volume."""
         check_device(device)
         with self.db.reader() as session:
-            _actionable(session, ctxt, uuid, "attach_volume")
+            _actionable(session, ctxt, uuid, "attach_volume", shelved=shelved)
         self.volumes.get(ctxt, volume_id)  # an unknown (or another project's) volume is a 404
         reserved = self.volumes.attachment_create(ctxt, volume_id, uuid)
         attachment_id = str(reserved["id"])
         try:
-            mapping, host = self._map(ctxt, uuid, volume_id, attachment_id, tag, delete_on_termination)
+            mapping, host = self._map(
+                ctxt, uuid, volume_id, attachment_id, tag, delete_on_termination, shelved=shelved
+            )
         except Exception:
             self._quietly_delete_attachment(ctxt, attachment_id)
             raise
+        if host is None:  # shelved offloaded: no host connects it until the server is unshelved
+            try:
+                self.volumes.attachment_complete(ctxt, attachment_id)
+            except Exception:
+                self._quietly_delete_attachment(ctxt, attachment_id)
+                self.db.write(lambda session: _remove_mapping(session, mapping.bdm_uuid))
+                raise
+            return mapping
         self.compute_rpc.attach_volume(ctxt, host, uuid, mapping.bdm_uuid)
         return mapping
 
@@ -125,10 +142,12 @@ class VolumeAttachmentAPI:
         attachment_id: str,
         tag: str | None,
         delete_on_termination: bool,
-    ) -> tuple[Attachment, str]:
-        def write(session: Session) -> tuple[Attachment, str]:
+        *,
+        shelved: bool,
+    ) -> tuple[Attachment, str | None]:
+        def write(session: Session) -> tuple[Attachment, str | None]:
             # Checked again in the writing transaction: the server may have changed since the first look.
-            instance = _actionable(session, ctxt, uuid, "attach_volume")
+            instance = _actionable(session, ctxt, uuid, "attach_volume", shelved=shelved)
             mappings = block_device_mappings.of_instance(session, uuid)
             if any(row.volume_id == volume_id for row in mappings):
                 raise errors.BadRequest(f"Invalid volume: volume {volume_id} already attached")
@@ -143,11 +162,11 @@ class VolumeAttachmentAPI:
             session.add(row)
             session.flush()
             instance_actions.record_action(session, ctxt, uuid, instance_actions.ATTACH_VOLUME)
-            return Attachment.of(row), str(instance.host)
+            return Attachment.of(row), instance.host
 
         for attempt in range(_NAME_ATTEMPTS):
             try:
-                result: tuple[Attachment, str] = self.db.write(write)
+                result: tuple[Attachment, str | None] = self.db.write(write)
                 return result
             except IntegrityError:
                 if attempt == _NAME_ATTEMPTS - 1:
@@ -196,16 +215,25 @@ class VolumeAttachmentAPI:
         self.compute_rpc.swap_volume(ctxt, host, uuid, old_volume_id, new_volume_id, str(reserved["id"]))
 
     # --- detach -----------------------------------------------------------------------------------
-    def detach(self, ctxt: RequestContext, uuid: str, volume_id: str) -> None:
+    def detach(self, ctxt: RequestContext, uuid: str, volume_id: str, *, shelved: bool = False) -> None:
+        """`shelved`: the request's microversion (2.20) lets a shelved server give the volume back."""
         with self.db.reader() as session:
-            instance = _actionable(session, ctxt, uuid, "detach_volume")
+            instance = _actionable(session, ctxt, uuid, "detach_volume", shelved=shelved)
             mapping = _attached(session, uuid, volume_id)
             if mapping.boot_index == 0:
                 raise errors.BadRequest("Cannot detach a root device volume")
-            host, attachment_id = str(instance.host), mapping.attachment_id
-            host_up = self._compute_is_up(session, host)
+            offloaded, attachment_id = instance.host is None, mapping.attachment_id
+            host = str(instance.host)
+            host_up = not offloaded and self._compute_is_up(session, host)
+        if offloaded:  # no VM holds the disk: the volume side ends here
+            self.volumes.begin_detaching(ctxt, volume_id)
+            self._detach_without_host(ctxt, uuid, volume_id, attachment_id)
+            return
         if not host_up and ctxt.is_admin:
-            self._force_detach(ctxt, uuid, volume_id, attachment_id)
+            LOG.warning(
+                "Detaching volume %s from %s without its compute host, which is down", volume_id, uuid
+            )
+            self._detach_without_host(ctxt, uuid, volume_id, attachment_id)
             return
         if mapping.connection_info is None:
             raise errors.Conflict(f"Volume {volume_id} is still being attached to server {uuid}; try later.")
@@ -217,13 +245,12 @@ class VolumeAttachmentAPI:
         )
         self.compute_rpc.detach_volume(ctxt, host, uuid, volume_id, attachment_id)
 
-    def _force_detach(
+    def _detach_without_host(
         self, ctxt: RequestContext, uuid: str, volume_id: str, attachment_id: str | None
     ) -> None:
-        """The server's host is down: nothing can unplug the disk there, so the volume side is finished
-        here (the attachment and its export go, the volume is available again) and the mapping removed.
-        A host that comes back finds the volume gone from the server's spec at its next start."""
-        LOG.warning("Detaching volume %s from %s without its compute host, which is down", volume_id, uuid)
+        """No host can unplug the disk (the server is offloaded, or its host is down), so the volume side
+        is finished here (the attachment and any export go, the volume is available again) and the mapping
+        removed. A host that comes back finds the volume gone from the server's spec at its next start."""
         if attachment_id:
             self.volumes.attachment_delete(ctxt, attachment_id)
 
@@ -311,13 +338,25 @@ class VolumeAttachmentAPI:
             LOG.exception("Deleting volume attachment %s failed", attachment_id)
 
 
-def _actionable(session: Session, ctxt: RequestContext, uuid: str, action: str) -> Instance:
+def _actionable(
+    session: Session, ctxt: RequestContext, uuid: str, action: str, *, shelved: bool = False
+) -> Instance:
     instance = visible_instance(session, ctxt, uuid)
     instance_extra.ensure_unlocked(session, ctxt, instance)
+    if shelved and instance.vm_state in _SHELVED_STATES:
+        if instance.task_state is not None:  # being unshelved (or offloaded): its host is changing
+            raise errors.Conflict(
+                states.invalid_state_message(action, uuid, "task_state", instance.task_state)
+            )
+        return instance
     states.check_action(action, instance.vm_state, instance.task_state, uuid)
     if instance.host is None:
         raise errors.Conflict(states.invalid_state_message(action, uuid, "vm_state", instance.vm_state))
     return instance
+
+
+def _remove_mapping(session: Session, bdm_uuid: str) -> None:
+    session.execute(delete(BlockDeviceMapping).where(BlockDeviceMapping.uuid == bdm_uuid))
 
 
 def _attached(session: Session, uuid: str, volume_id: str) -> BlockDeviceMapping:

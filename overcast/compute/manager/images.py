@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -198,7 +199,14 @@ class ImageActions(HostEndpoint):
 
             def work(current: Instance) -> dict[str, Any]:
                 spec = self.compute_host.spec(current, image_id=image_id)
+                volumes = self.volumes
+                if volumes is not None:  # connected for this host, not the one the server left
+                    spec = replace(
+                        spec, block_device_info=volumes.reconnect(ctxt, instance_uuid, unshelving=True)
+                    )
                 self.driver.spawn(ctxt, self.compute_host.prepared(ctxt, spec))
+                if volumes is not None:
+                    volumes.complete_boot_volumes(ctxt, instance_uuid)
                 return {"launched_at": utcnow()}
 
         def after(session: Session, unshelved: Instance) -> None:

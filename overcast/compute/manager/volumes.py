@@ -98,13 +98,15 @@ class VolumeActions(HostEndpoint):
         with self.cloud.db.reader() as session:
             return block_device_mappings.block_device_info(session, uuid)
 
-    def reconnect(self, ctxt: RequestContext, uuid: str) -> list[dict[str, Any]]:
-        """The server's VM is about to start on this host (a move's destination, a revert's source):
-        each attachment is connected for this host's initiator; returns the spec's block_device_info."""
+    def reconnect(self, ctxt: RequestContext, uuid: str, *, unshelving: bool = False) -> list[dict[str, Any]]:
+        """The server's VM is about to start on this host (a move's destination, a revert's source, an
+        unshelve): each attachment is connected for this host's initiator; returns the spec's
+        block_device_info. `unshelving`: also those attached while the server was offloaded, which no
+        host connected yet (on a move, such a mapping is an attach still in flight)."""
         with self.cloud.db.reader() as session:
             mappings = block_device_mappings.of_instance(session, uuid)
         for mapping in mappings:
-            if mapping.attachment_id and mapping.connection_info is not None:
+            if mapping.attachment_id and (unshelving or mapping.connection_info is not None):
                 wanted = {**self.connector, "mountpoint": mapping.device_name}
                 info = self.volumes.attachment_update(ctxt, mapping.attachment_id, wanted)
                 self._update_mapping(mapping.uuid, connection_info=info)

@@ -220,7 +220,9 @@ class Attachments:
             policy.enforce(ctxt, policies.ATTACHMENT_COMPLETE, {"project_id": volume.project_id})
             if attachment.attach_status == states.ATTACHED:
                 return
-            if attachment.connection_info is None:
+            # Cinder completes an attachment no host ever connected (Nova's attach to a shelved-offloaded
+            # server); one that a host tried to connect must have connected first.
+            if attachment.connection_info is None and attachment.connector is not None:
                 raise invalid_volume(
                     f"Attachment {attachment.id} is not connected; update it with a connector first."
                 )

@@ -162,6 +162,32 @@ def test_failed_export_marks_the_attachment_and_returns_the_volume_to_reserved(
     assert _status(api.db, volume["id"]) == "available"
 
 
+def test_an_attachment_no_host_connected_completes_but_a_failed_connect_does_not(
+    api: VolumeAPI, hosts: RecordingHosts
+) -> None:
+    """Nova attaches to a shelved-offloaded server with no connector: the volume is in-use, exported
+    nowhere, until a host connects it; one whose connect failed must connect before it completes."""
+    volume = api.create(ALICE, 1)
+    _set_status(api.db, volume["id"], states.AVAILABLE)
+    unconnected = api.attachment_create(ALICE, volume["id"], "server-1")
+    api.attachment_complete(ALICE, unconnected["id"])
+    shown = api.get(ALICE, volume["id"])
+    assert shown["status"] == "in-use" and shown["attachments"][0]["host_name"] is None
+    assert "initialize_connection" not in hosts.names()
+    api.begin_detaching(ALICE, volume["id"])
+    api.attachment_delete(ALICE, unconnected["id"])
+    assert _status(api.db, volume["id"]) == "available"
+    assert "terminate_connection" not in hosts.names()
+
+    failed = api.attachment_create(ALICE, volume["id"], "server-1")
+    hosts.fail_connect = True
+    with pytest.raises(RuntimeError):
+        api.attachment_update(ALICE, failed["id"], CONNECTOR)
+    with pytest.raises(BadRequest, match="not connected"):
+        api.attachment_complete(ALICE, failed["id"])
+    assert _status(api.db, volume["id"]) == "reserved"
+
+
 def test_extend_rules(api: VolumeAPI, hosts: RecordingHosts) -> None:
     volume = api.create(ALICE, 2)
     with pytest.raises(BadRequest, match="status must be 'available'"):

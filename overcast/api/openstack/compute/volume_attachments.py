@@ -19,6 +19,7 @@ from overcast.compute.api.volume_attachments import Attachment, describe
 router = APIRouter()
 
 # The attachment API's microversions beyond 2.49's tag (version_history.py's rows point here).
+ATTACH_WHILE_SHELVED = APIVersion(2, 20)
 ATTACHMENT_TAG_SHOWN = APIVersion(2, 70)
 ATTACH_DELETE_ON_TERMINATION = APIVersion(2, 79)
 ATTACHMENT_UPDATE = APIVersion(2, 85)
@@ -129,7 +130,7 @@ def attach_volume(
         raise _unexpected("delete_on_termination", given)
     attachment = req.service.volume_attachments.attach(
         req.context, server_id, wanted.volumeId, device=wanted.device, tag=wanted.tag,
-        delete_on_termination=bool(wanted.delete_on_termination),
+        delete_on_termination=bool(wanted.delete_on_termination), shelved=req.version >= ATTACH_WHILE_SHELVED,
     )  # fmt: skip
     return {"volumeAttachment": _view(req, attachment, listing=False)}
 
@@ -163,5 +164,7 @@ def update_attachment(
 @router.delete("/servers/{server_id}/os-volume_attachments/{volume_id}", status_code=202)
 def detach_volume(server_id: str, volume_id: str, req: ComputeRequest = Depends(compute_request)) -> Response:
     _authorize(req, server_id, rules.VOLUME_ATTACHMENTS_DELETE)
-    req.service.volume_attachments.detach(req.context, server_id, volume_id)
+    req.service.volume_attachments.detach(
+        req.context, server_id, volume_id, shelved=req.version >= ATTACH_WHILE_SHELVED
+    )
     return Response(status_code=202)
