@@ -162,7 +162,9 @@ HISTORY: tuple[Change, ...] = (
         "server description in create, update, rebuild and views",
         _S + "schemas.py, servers.py, server_actions.py, views.py",
     ),
-    _row(20, "absent", "volume attach/detach while shelved (no volume attachments)"),
+    _row(20, "implemented", "volume attach/detach while shelved or shelved-offloaded (offloaded: no "
+         "connection until the unshelving host connects them all)",
+         _S + "volume_attachments.py, compute/api/volume_attachments.py"),
     _row(21, "implemented", "instance actions of deleted servers", _S + "instance_actions.py"),
     _row(22, "absent", "force-complete live migration (no live migration)"),
     _row(
