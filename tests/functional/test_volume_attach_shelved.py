@@ -201,3 +201,17 @@ def test_attach_and_detach_while_shelved_go_through_its_host(
         at_2_20.compute.wait_for_delete(server, **WAIT)
     finally:
         shelving.cloud.cloud.settings.shelved_offload_time = 0
+
+
+def test_deleting_an_offloaded_server_gives_its_volumes_back(
+    shelving: ShelvingCloud, demo: Connection, at_2_20: Connection
+) -> None:
+    server = boot(demo, "offloaded-deleted")
+    volume = make_volume(at_2_20, "left-behind")
+    shelve(at_2_20, server, "SHELVED_OFFLOADED")
+    at_2_20.compute.create_volume_attachment(server, volume=volume.id)
+    wait_volume(at_2_20, volume, "in-use")
+    at_2_20.compute.delete_server(server)
+    at_2_20.compute.wait_for_delete(server, **WAIT)
+    assert wait_volume(at_2_20, volume, "available").attachments == []
+    assert not shelving.mappings(server.id)
