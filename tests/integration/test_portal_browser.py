@@ -33,6 +33,8 @@ from overcast.billing.settings import BillingSettings
 from overcast.context import RequestContext
 from overcast.db.models.metering import UsageEvent
 from overcast.metering.manager import MeteringManager
+from overcast.network.drivers.noop import NoopDriver
+from overcast.network.manager import NetworkManager
 from overcast.service import Service
 from tests.functional.test_billing_service import Inbox
 from tests.integration.test_dashboard_browser import CHROMIUM, browser  # noqa: F401 - the shared browser
@@ -56,6 +58,8 @@ NEXT_MONTH = (T0.replace(day=28) + timedelta(days=4)).replace(day=1, hour=1, min
 CUSTOMER = "ada@example.com"
 OTHER = "eve@example.com"
 PASSWORD = "Portal-browser-9k"
+# What every expectation allows the cloud (Playwright's own default is 5 s; CI runs beside QEMU guests).
+WAIT_MS = 30_000
 LINK = re.compile(r"https?://\S+/dashboard/signup/verify\?token=[^\s\"<>]+")
 
 
@@ -88,6 +92,9 @@ def cloud(
         managers = [
             MeteringManager(running.cloud, "metering-1"),
             BillingManager(running.cloud, "billing-1", settings=BillingSettings(auto_issue=True)),
+            # The new project's own network (sign-up makes it): each host's agent wires the server's
+            # port, on the no-op data plane.
+            *(NetworkManager(running.cloud, host, driver=NoopDriver()) for host in running.drivers),
         ]
     for manager in managers:
         service = Service(running.cloud, manager)
@@ -147,13 +154,13 @@ def sign_up_and_log_in(page: Page, inbox: tuple[Inbox, int], name: str, email: s
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password again").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible(timeout=WAIT_MS)
     wait_until(lambda: mails_to(inbox, email), what=f"the verification mail to {email}")
     link = LINK.search(text_of(mails_to(inbox, email)[-1]))
     assert link, text_of(mails_to(inbox, email)[-1])
     page.goto(link.group(0))
     page.get_by_role("button", name="Activate my account").click()
-    expect(page.get_by_role("heading", name="Your account is ready")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your account is ready")).to_be_visible(timeout=WAIT_MS)
     page.get_by_role("link", name="Log in").click()
     log_in(page, email)
 
@@ -162,7 +169,7 @@ def log_in(page: Page, user: str, password: str = PASSWORD) -> None:
     page.get_by_label("User name").fill(user)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible(timeout=WAIT_MS)
 
 
 def test_a_visitor_signs_up_logs_in_and_launches_a_server(
@@ -177,7 +184,7 @@ def test_a_visitor_signs_up_logs_in_and_launches_a_server(
     customer.get_by_label("Flavor").select_option(TINY)
     customer.get_by_role("button", name="Launch").click()
     row = customer.locator("#instance-rows tr", has_text="ada-web")
-    expect(row).to_have_attribute("data-status", "ACTIVE")
+    expect(row).to_have_attribute("data-status", "ACTIVE", timeout=WAIT_MS)
     timings["signup_to_server"] = time.monotonic() - started
     print(f"\nsign-up page to a running server: {timings['signup_to_server']:.1f} s")
     assert timings["signup_to_server"] < 60
@@ -200,9 +207,9 @@ def test_usage_grows_with_the_clock(customer: Page, cloud: InProcessCloud, clock
     customer.reload()
     after = float(total.inner_text().split()[0])
     assert after >= before + 0.39  # 20 minutes at 1.20 EUR an hour
-    expect(customer.get_by_role("img", name="Amount per resource")).to_be_visible()
-    expect(customer.locator("#by-metric")).to_contain_text("instance.running")
-    expect(customer.locator("#by-resource")).to_contain_text("instance ada-web")
+    expect(customer.get_by_role("img", name="Amount per resource")).to_be_visible(timeout=WAIT_MS)
+    expect(customer.locator("#by-metric")).to_contain_text("instance.running", timeout=WAIT_MS)
+    expect(customer.locator("#by-resource")).to_contain_text("instance ada-web", timeout=WAIT_MS)
 
 
 def test_the_closed_months_invoice_opens_and_its_pdf_downloads(
@@ -214,8 +221,8 @@ def test_the_closed_months_invoice_opens_and_its_pdf_downloads(
     log_in(customer, CUSTOMER)  # a month later: the session ended long ago
     customer.get_by_role("link", name="Invoices").click()
     customer.locator("tr[data-status=issued] a").first.click()
-    expect(customer.get_by_role("heading", name=re.compile("^Invoice "))).to_be_visible()
-    expect(customer.locator("#invoice-total")).not_to_have_text(re.compile(r"^0(\.0+)? "))
+    expect(customer.get_by_role("heading", name=re.compile("^Invoice "))).to_be_visible(timeout=WAIT_MS)
+    expect(customer.locator("#invoice-total")).not_to_have_text(re.compile(r"^0(\.0+)? "), timeout=WAIT_MS)
     with customer.expect_download() as downloading:
         customer.get_by_role("link", name="Download PDF").click()
     download = downloading.value
@@ -237,10 +244,12 @@ def test_a_ticket_about_the_server_is_answered_and_closed(
         "Since this morning <script>alert(1)</script> nothing."
     )
     customer.get_by_role("button", name="Open ticket").click()
-    expect(customer.locator("#ticket-status")).to_have_attribute("data-status", "open")
-    expect(customer.get_by_text(re.compile(r"^server [0-9a-f-]{36}$"))).to_be_visible()
+    expect(customer.locator("#ticket-status")).to_have_attribute("data-status", "open", timeout=WAIT_MS)
+    expect(customer.get_by_text(re.compile(r"^server [0-9a-f-]{36}$"))).to_be_visible(timeout=WAIT_MS)
     ticket_url = customer.url
-    expect(customer.locator(".message-body").first).to_contain_text("<script>alert(1)</script>")
+    expect(customer.locator(".message-body").first).to_contain_text(
+        "<script>alert(1)</script>", timeout=WAIT_MS
+    )
     operator_context: BrowserContext = browser.new_context(base_url=cloud.base_url)
     operator_context.set_default_timeout(30_000)
     try:
@@ -251,15 +260,17 @@ def test_a_ticket_about_the_server_is_answered_and_closed(
         operator.get_by_role("button", name="Log in").click()
         operator.goto("/dashboard/admin/tickets")
         operator.get_by_role("link", name="ada-web does not answer on port 80").click()
-        expect(operator.get_by_role("heading", name="ada-web does not answer on port 80")).to_be_visible()
+        expect(operator.get_by_role("heading", name="ada-web does not answer on port 80")).to_be_visible(
+            timeout=WAIT_MS
+        )
         operator.get_by_label("Your reply").fill("The security group allows no port 80: add a rule.")
         operator.get_by_role("button", name="Send reply").click()
         # The injected clock stands still here: both messages bear the same time, so their order is not
         # the test's business; that the reply is in the conversation is.
-        expect(operator.locator(".message-body", has_text="allows no port 80")).to_be_visible()
+        expect(operator.locator(".message-body", has_text="allows no port 80")).to_be_visible(timeout=WAIT_MS)
         operator.get_by_label("Status", exact=True).select_option("closed")
         operator.get_by_role("button", name="Update ticket").click()
-        expect(operator.locator("#ticket-status")).to_have_attribute("data-status", "closed")
+        expect(operator.locator("#ticket-status")).to_have_attribute("data-status", "closed", timeout=WAIT_MS)
     finally:
         operator_context.close()
     ticket_mails = lambda: [m for m in mails_to(inbox, CUSTOMER) if m["X-Overcast-Ticket"]]  # noqa: E731
@@ -270,7 +281,7 @@ def test_a_ticket_about_the_server_is_answered_and_closed(
     # The opening went to support: the operator was told, not only shown it in the queue.
     assert any(m["X-Overcast-Ticket"] == answer["X-Overcast-Ticket"] for m in mails_to(inbox, "support@"))
     customer.goto(ticket_url)
-    expect(customer.locator("#ticket-status")).to_have_attribute("data-status", "closed")
+    expect(customer.locator("#ticket-status")).to_have_attribute("data-status", "closed", timeout=WAIT_MS)
 
 
 def test_a_second_customer_sees_none_of_it(
