@@ -87,7 +87,8 @@ class Accounts:
         ]
         for hidden in ("suspended_at", "suspend_reason"):
             view.pop(hidden)
-        return {"account": view, "user": _user(user), "projects": projects}
+        me = {**_user(user), "pending_email": self.email_changes.pending(ctxt.user_id)}
+        return {"account": view, "user": me, "projects": projects}
 
     def list_all(self, ctxt: RequestContext, status: str | None) -> list[dict[str, Any]]:
         policy.enforce(ctxt, policies.ACCOUNTS_READ)
@@ -130,7 +131,8 @@ class Accounts:
         change = self.email_changes.request(ctxt.user_id, email) if email is not None else None
         if change is not None:
             answer["email_change"] = change
-        answer["user"] = _user(self.services.identity.api.get_user(ctxt.user_id))
+        user = self.services.identity.api.get_user(ctxt.user_id)
+        answer["user"] = {**_user(user), "pending_email": self.email_changes.pending(ctxt.user_id)}
         return answer
 
     def _rename_account(self, ctxt: RequestContext, name: str) -> None:

@@ -23,6 +23,7 @@ from overcast.db.models.billing import BillingAccount
 from overcast.db.models.portal import PortalAccount, PortalToken
 from overcast.identity.core import DEFAULT_DOMAIN_ID
 from overcast.portal import mails, tokens
+from overcast.portal.limits import AttemptLimits
 from overcast.portal.outbox import Outbox
 from overcast.portal.provisioning import CloudServices
 from overcast.portal.settings import PortalSettings
@@ -40,6 +41,7 @@ class EmailChanges:
     dashboard_url: str
     outbox: Outbox
     services: CloudServices
+    limits: AttemptLimits
 
     def _login_taken(self, user: dict[str, Any], new: str) -> bool:
         """The login would follow the address, but another user already logs in with it."""
@@ -58,6 +60,9 @@ class EmailChanges:
             return None
         if self._login_taken(user, new):
             raise errors.Conflict(f"{new} is another user's login; choose another address.")
+        # Each request mails two addresses, one of the user's choosing: counted per user, as resets are.
+        keys = {f"user:{user_id}": self.settings.attempts_per_address}
+        self.db.write(lambda session: self.limits.take(session, "email-change", keys))
         now = self.clock()
         token = tokens.new_token()
         ttl = self.settings.email_token_ttl
@@ -89,6 +94,20 @@ class EmailChanges:
         for mail_id in self.db.write(write):
             self.outbox.deliver(mail_id)
         return {"email": new, "status": PENDING}
+
+    def pending(self, user_id: str) -> str | None:
+        """The address a live link waits to confirm, if any (the page says where to look)."""
+        now = self.clock()
+        with self.db.reader() as session:
+            return session.scalar(
+                select(PortalToken.email)
+                .where(
+                    PortalToken.kind == EMAIL_CHANGE, PortalToken.subject_id == user_id,
+                    PortalToken.used_at.is_(None), PortalToken.expires_at > now,
+                )
+                .order_by(PortalToken.created_at.desc())
+                .limit(1)
+            )  # fmt: skip
 
     def confirm(self, body: object) -> dict[str, Any]:
         token = only(body, ("token",)).get("token")

@@ -57,7 +57,9 @@ class PortalAPI:
         self.passwords = PasswordResets(
             db, clock, self.settings, self.dashboard_url, self.outbox, limits, services
         )
-        self.email_changes = EmailChanges(db, clock, self.settings, self.dashboard_url, self.outbox, services)
+        self.email_changes = EmailChanges(
+            db, clock, self.settings, self.dashboard_url, self.outbox, services, limits
+        )
         self.accounts = Accounts(
             db, clock, self.settings, self.dashboard_url, self.outbox, services, self.email_changes
         )

@@ -238,7 +238,12 @@ def test_sign_up_verify_log_in_and_create_a_server(
         "plan": "starter",
         "email": "ada@example.com",
     }
-    assert mine["user"] == {"id": account["user_id"], "name": "ada@example.com", "email": "ada@example.com"}
+    assert mine["user"] == {
+        "id": account["user_id"],
+        "name": "ada@example.com",
+        "email": "ada@example.com",
+        "pending_email": None,
+    }
     assert mine["projects"] == [
         {
             "id": account["project_id"],
@@ -510,9 +515,9 @@ def test_an_address_change_waits_for_the_new_address_and_the_login_follows(
     # Nothing changes until the new address answers; the old one is told at once.
     assert asked == {
         "email_change": {"email": "ada@lovelace.example", "status": "pending"},
-        "user": before,
+        "user": {**before, "pending_email": "ada@lovelace.example"},
     }
-    assert portal(cloud, "GET", "/account", token=token)["user"]["email"] == "ada@example.com"
+    assert portal(cloud, "GET", "/account", token=token)["user"] == asked["user"]
     notices = [m for m in mail.list() if "ada@example.com" in m.to and "about to change" in m.subject]
     assert "ada@lovelace.example" in mail.read(notices[-1].id).get_content()
     first = last_token(mail, "ada@lovelace.example", "Confirm your new Overcast address")
@@ -532,6 +537,7 @@ def test_an_address_change_waits_for_the_new_address_and_the_login_follows(
     portal(cloud, "POST", "/account/email/confirm", {"token": first}, expect=400)  # replaced
     # The login was the old address, so it follows: the same user (id, roles, token) logs in by the new one.
     assert moved == {"id": before["id"], "name": "ada@lovelace.example", "email": "ada@lovelace.example"}
+    assert portal(cloud, "GET", "/account", token=token)["user"]["pending_email"] is None
     assert portal(cloud, "GET", "/account", token=token)["account"]["email"] == "ada@lovelace.example"
     with roomy_login_limits():
         again = openstack.connect(
@@ -546,6 +552,9 @@ def test_an_address_change_waits_for_the_new_address_and_the_login_follows(
     assert len(mail.list()) == before_resets
     # Back, so the tests below log in as before.
     assert _change_address(cloud, mail, token, "ada@example.com")["name"] == "ada@example.com"
+    # Each request mails an address of the user's choosing: counted per user (3 within the hour here).
+    flood = portal(cloud, "PATCH", "/account/profile", {"email": "x@example.net"}, token=token, expect=429)
+    assert flood["error"]["message"].startswith("Too many attempts; try again in ")
 
 
 def test_suspend_stops_servers_and_logins_and_resume_undoes_only_that(

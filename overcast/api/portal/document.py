@@ -81,7 +81,7 @@ ROUTE_NOTES: dict[tuple[str, str], Schema] = {
             ("token",),
         ),
     },
-    ("patch", f"{V1}/account/profile"): {"body": _json({"name": TEXT, "email": EMAIL}), "errors": (409,)},
+    ("patch", f"{V1}/account/profile"): {"body": _json({"name": TEXT, "email": EMAIL}), "errors": (409, 429)},
     ("post", f"{V1}/account/email/confirm"): {
         "body": _json({"token": {"type": "string"}}, ("token",)),
         "errors": (409,),
