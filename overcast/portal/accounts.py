@@ -28,6 +28,7 @@ from overcast.identity.core import DEFAULT_DOMAIN_ID
 from overcast.identity.grants import GrantTarget
 from overcast.portal import mails, policies, tokens
 from overcast.portal.email_changes import EmailChanges
+from overcast.portal.limits import AttemptLimits
 from overcast.portal.outbox import Outbox
 from overcast.portal.provisioning import CloudServices, network_reach
 from overcast.portal.settings import PortalSettings
@@ -48,6 +49,7 @@ class Accounts:
     outbox: Outbox
     services: CloudServices
     email_changes: EmailChanges
+    limits: AttemptLimits
 
     # -- reading --------------------------------------------------------------------------------------
 
@@ -186,6 +188,9 @@ class Accounts:
         role = fields.get("role", "member")
         if role not in INVITABLE_ROLES:
             raise errors.BadRequest(f"Invalid role: one of {', '.join(INVITABLE_ROLES)}.")
+        # Each invitation mails an address of the inviter's choosing: counted per inviter.
+        keys = {f"user:{ctxt.user_id or ctxt.project_id}": self.settings.invitations_per_user}
+        self.db.write(lambda session: self.limits.take(session, "invitation", keys))
         project = self.services.identity.api.get_project(project_id)
         inviter = self.services.identity.api.get_user(ctxt.user_id) if ctxt.user_id else {}
         now = self.clock()

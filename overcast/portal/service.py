@@ -61,7 +61,7 @@ class PortalAPI:
             db, clock, self.settings, self.dashboard_url, self.outbox, services, limits
         )
         self.accounts = Accounts(
-            db, clock, self.settings, self.dashboard_url, self.outbox, services, self.email_changes
+            db, clock, self.settings, self.dashboard_url, self.outbox, services, self.email_changes, limits
         )
 
     # -- plans ----------------------------------------------------------------------------------------

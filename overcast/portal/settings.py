@@ -24,6 +24,8 @@ class PortalSettings(BaseSettings):
     attempts_per_address: int = 3
     attempts_per_client: int = 10
     attempt_window: int = 3600
+    # Invitations a user may send within the window (each mails an address of their choosing).
+    invitations_per_user: int = 20
     # The reverse proxies in front of the API (comma-separated addresses or CIDR networks): only a request
     # that comes from one of them is counted against the client its X-Forwarded-For names (the right-most
     # address that is not one of them); empty, the connection's own address is the client. Note that the

@@ -37,6 +37,7 @@ def networked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NetworkedClo
         patch.setenv("OVERCAST_IDENTITY_PASSWORD_REGEX_DESCRIPTION", "at least 8 characters and a digit")
         # Every request comes from loopback: the per-client limit is the unit tests' (per address is here).
         patch.setenv("OVERCAST_PORTAL_ATTEMPTS_PER_CLIENT", "100")
+        patch.setenv("OVERCAST_PORTAL_INVITATIONS_PER_USER", "3")
         with roomy_login_limits():
             running = NetworkedCloud(tmp_path_factory.mktemp("portal-accounts"), {"compute-1": NoopDriver()})
     yield running
@@ -476,6 +477,10 @@ def test_members_invitations_and_profile(
     }
     assert roles["cy@example.com"] == ["reader"]
     portal(cloud, "POST", "/invitations/accept", {"token": invitation, "password": "x"}, expect=400)
+    # Each invitation mails an address of the inviter's choosing: counted per inviter (3 an hour here).
+    for invited, expect in (("dee@example.com", 202), ("eli@example.com", 202), ("flo@example.com", 429)):
+        body = {"email": invited, "role": "reader"}
+        portal(cloud, "POST", f"/projects/{project}/invitations", body, token=token, expect=expect)
     # The profile's name is the account's: the login stays the address the user signed up with.
     renamed = portal(cloud, "PATCH", "/account/profile", {"name": "Analytical Engines"}, token=token)
     assert renamed["user"]["name"] == "ada@example.com"
