@@ -658,7 +658,17 @@ def test_a_failed_provisioning_undoes_itself_and_keeps_the_link(
     )
     token = last_token(mail, "dan@example.com", "Confirm")
     accounts_before = portal(cloud, "GET", "/accounts", token=admin_token)["accounts"]
-    failed = portal(cloud, "POST", "/signups/verify", {"token": token}, expect=409)
+    private_before = len(list(admin.network.networks(name="private")))
+    public = admin.network.find_network("public")
+    assert public is not None
+    admin.network.update_network(public, is_default=False)  # the private-network path fails and undoes too
+    try:
+        failed = portal(cloud, "POST", "/signups/verify", {"token": token}, expect=409)
+    finally:
+        admin.network.update_network(public, is_default=True)
+    assert "router" in failed["error"]["message"].lower()
+    assert len(list(admin.network.networks(name="private"))) == private_before
+    failed = portal(cloud, "POST", "/signups/verify", {"token": token}, expect=409)  # get-me-a-network's
     assert "router" in failed["error"]["message"].lower()
     assert admin.identity.find_user("dan@example.com") is None
     assert admin.identity.find_project("dan@example.com") is None
