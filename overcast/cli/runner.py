@@ -99,6 +99,10 @@ def _serve_api(cloud: Cloud, on_ready: Callable[[], None] | None) -> None:
         access_log=False,
         lifespan="on",
         timeout_keep_alive=IDLE_CONNECTION_SECONDS,
+        # The peer is the client: uvicorn would believe X-Forwarded-For from any loopback peer, so a local
+        # process could pick the address the per-client limits count. Proxies are trusted by setting only
+        # (OVERCAST_PORTAL_TRUSTED_PROXIES), where the portal reads the header itself.
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     if on_ready:

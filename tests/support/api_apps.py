@@ -47,6 +47,7 @@ def served(app: FastAPI) -> Iterator[str]:
             log_level="warning",
             lifespan="off",
             timeout_keep_alive=IDLE_CONNECTION_SECONDS,
+            proxy_headers=False,  # as the API server runs (overcast.cli.runner)
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

@@ -95,6 +95,7 @@ class InProcessCloud:
             log_level="warning",
             lifespan="off",
             timeout_keep_alive=IDLE_CONNECTION_SECONDS,
+            proxy_headers=False,  # as the API server runs (overcast.cli.runner)
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
