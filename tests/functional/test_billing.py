@@ -26,14 +26,13 @@ from openstack.connection import Connection
 from openstack.exceptions import HttpException, ResourceFailure
 from sqlalchemy import select
 
-import overcast.db.base
 from overcast.billing import balances
 from overcast.context import RequestContext
 from overcast.db.models.metering import UsageEvent
 from overcast.metering.manager import MeteringManager
 from overcast.metering.rpcapi import MeteringAPI
 from overcast.service import Service
-from tests.support.clock import FakeClock
+from tests.support.clock import FakeClock, cloud_clock
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, move_clock, project_token
 from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled
 from tests.support.waiting import wait_until
@@ -55,9 +54,7 @@ PRICES: dict[str, dict[str | None, tuple[str, str]]] = {
 
 @pytest.fixture(scope="module")
 def clock() -> Iterator[FakeClock]:
-    clock = FakeClock(T0)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(overcast.db.base, "clock", clock)
+    with cloud_clock(T0) as clock:
         yield clock
 
 

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from openstack.connection import Connection
 from openstack.exceptions import HttpException
 from sqlalchemy import select
 
-import overcast.db.base
 from overcast.billing.manager import BillingManager, compute_stopper
 from overcast.billing.rpcapi import BillingServiceAPI
 from overcast.billing.settings import BillingSettings
@@ -25,42 +22,26 @@ from overcast.db.models.metering import UsageEvent
 from overcast.mail import SmtpRelay
 from overcast.metering.manager import MeteringManager
 from overcast.service import Service
-from tests.support.clock import FakeClock
+from tests.support.clock import FakeClock, cloud_clock
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, move_clock, project_token
 from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled
-from tests.support.ports import free_port
+from tests.support.smtp import Inbox, smtp_inbox
 from tests.support.waiting import wait_until
 
 T0 = datetime(2031, 5, 10, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 
-class Inbox:
-    """aiosmtpd's handler: every message the relay accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd calls it by name
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 Message accepted"
-
-
 @pytest.fixture(scope="module")
 def clock() -> Iterator[FakeClock]:
-    clock = FakeClock(T0)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(overcast.db.base, "clock", clock)
+    with cloud_clock(T0) as clock:
         yield clock
 
 
 @pytest.fixture(scope="module")
 def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler, port = Inbox(), free_port()
-    relay = Controller(handler, hostname="127.0.0.1", port=port)
-    relay.start()
-    yield handler, port
-    relay.stop()
+    with smtp_inbox() as relay:
+        yield relay
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import pytest
 from openstack.connection import Connection
 from sqlalchemy import select
 
-import overcast.db.base
 from overcast.context import RequestContext
 from overcast.db.models.metering import UsageEvent
 from overcast.metering.manager import MeteringManager
@@ -27,7 +26,7 @@ from overcast.metering.usage import (
 )
 from overcast.service import Service
 from overcast.virt.driver import PowerState
-from tests.support.clock import FakeClock
+from tests.support.clock import FakeClock, cloud_clock
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, move_clock
 from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled
 from tests.support.waiting import wait_until
@@ -60,10 +59,7 @@ class LossyNotifications:
 
 @pytest.fixture(scope="module")
 def clock() -> Iterator[FakeClock]:
-    clock = FakeClock(T0)
-    with pytest.MonkeyPatch.context() as patch:
-        # The rows' updated_at and deleted_at follow it too: the audit heals at the times they say.
-        patch.setattr(overcast.db.base, "clock", clock)
+    with cloud_clock(T0) as clock:
         yield clock
 
 

@@ -13,13 +13,12 @@ from typing import Any
 import pytest
 from openstack.connection import Connection
 
-import overcast.db.base
 from overcast.metering.manager import MeteringManager
 from overcast.metering.usage import FLOATING_IP, IMAGE_GB, SNAPSHOT_GB, VOLUME_GB, UsageReader
 from overcast.service import Service
 from overcast.volume.drivers.fake import FakeVolumeDriver
 from overcast.volume.manager import VolumeManager
-from tests.support.clock import FakeClock
+from tests.support.clock import FakeClock, cloud_clock
 from tests.support.cloud import InProcessCloud, move_clock
 from tests.support.waiting import wait_until
 
@@ -30,9 +29,7 @@ IMAGE_BYTES = 3 * 1024 * 1024 + 1
 
 @pytest.fixture(scope="module")
 def clock() -> Iterator[FakeClock]:
-    clock = FakeClock(T0)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(overcast.db.base, "clock", clock)
+    with cloud_clock(T0) as clock:
         yield clock
 
 

@@ -7,13 +7,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from overcast.context import RequestContext
 from overcast.portal.manager import PortalManager
@@ -22,19 +19,7 @@ from overcast.service import Service
 from tests.support.api_apps import roomy_login_limits
 from tests.support.cloud import InProcessCloud, project_token
 from tests.support.ports import free_port
-
-
-class Inbox:
-    """aiosmtpd's handler: every message the relay accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd calls it by name
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 Message accepted"
+from tests.support.smtp import smtp_inbox
 
 
 @pytest.fixture(scope="module")
@@ -79,14 +64,9 @@ def test_a_mail_the_relay_refused_is_sent_by_the_retry(cloud: InProcessCloud, re
     answer = httpx.post(f"{cloud.base_url}/portal/v1/signups", json=body, timeout=60)
     assert answer.status_code == 202, answer.text  # the relay is down: the sign-up stands, the mail waits
 
-    inbox = Inbox()
-    relay = Controller(inbox, hostname="127.0.0.1", port=relay_port)
-    relay.start()
-    try:
+    with smtp_inbox(relay_port) as (inbox, _):
         cloud.cloud.clock = _later(cloud.cloud.clock, seconds=61)
         assert PortalServiceAPI(cloud.cloud.transport).run_now(RequestContext.admin())["mails_sent"] == 1
-    finally:
-        relay.stop()
     (mail,) = inbox.messages
     assert (mail["To"], mail["From"], mail["Subject"]) == (
         "ada@example.com",

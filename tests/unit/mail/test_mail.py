@@ -6,14 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 from collections.abc import Iterator
-from email import message_from_bytes
 from email.header import decode_header, make_header
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -24,19 +21,9 @@ from overcast import errors
 from overcast.config import Settings
 from overcast.mail import Mail, MailError, MailFolder, MailSettings, SmtpRelay, mailer_from
 from tests.support.ports import free_port
+from tests.support.smtp import Inbox, smtp_inbox
 
 T0 = dt.datetime(2031, 5, 10, 12, 0, tzinfo=dt.UTC)
-
-
-class Inbox:
-    """aiosmtpd's handler: every message the relay accepts, with its envelope recipients."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], Message]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd calls it by name
-        self.received.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
-        return "250 Message accepted"
 
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
@@ -62,11 +49,8 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def relay() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+    with smtp_inbox() as relay:
+        yield relay
 
 
 def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
@@ -80,14 +64,11 @@ def tls_relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Inbox,
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert_path, key_path)
     client_context = ssl.create_default_context(cafile=str(cert_path))
-    inbox, port = Inbox(), free_port()
-    controller = Controller(
-        inbox, hostname="127.0.0.1", port=port, server_hostname="localhost",
-        tls_context=server_context, require_starttls=True, authenticator=_authenticate, auth_required=True,
-    )  # fmt: skip
-    controller.start()
-    yield inbox, port, client_context
-    controller.stop()
+    with smtp_inbox(
+        server_hostname="localhost", tls_context=server_context, require_starttls=True,
+        authenticator=_authenticate, auth_required=True,
+    ) as (inbox, port):  # fmt: skip
+        yield inbox, port, client_context
 
 
 def test_a_relay_receives_the_mail_with_its_headers(relay: tuple[Inbox, int]) -> None:
@@ -102,7 +83,7 @@ def test_a_relay_receives_the_mail_with_its_headers(relay: tuple[Inbox, int]) ->
             headers={"X-Overcast-Ticket": "t-1"},
         )
     )
-    recipients, message = inbox.received[-1]
+    recipients, message = inbox.recipients[-1], inbox.messages[-1]
     assert recipients == ["ada@example.com", "bob@example.com"]
     assert message["Message-ID"] == message_id and message_id.endswith("@cloud.example>")
     assert message["From"] == "overcast@cloud.example"
@@ -122,10 +103,10 @@ def test_starttls_and_login(tls_relay: tuple[Inbox, int, ssl.SSLContext]) -> Non
         username="alerts", password="s3cret", tls_context=context,
     )  # fmt: skip
     mailer.send(Mail(to=("ada@example.com",), subject="over TLS", body="hello\n"))
-    assert inbox.received[-1][1]["Subject"] == "over TLS"
+    assert inbox.messages[-1]["Subject"] == "over TLS"
     with pytest.raises(MailError, match="STARTTLS"):  # the relay requires it before anything else
         SmtpRelay("localhost", port).send(Mail(to=("ada@example.com",), subject="plain", body="x\n"))
-    assert [message["Subject"] for _, message in inbox.received] == ["over TLS"]
+    assert [message["Subject"] for message in inbox.messages] == ["over TLS"]
 
 
 def test_a_relay_that_is_not_there_is_a_mail_error() -> None:
