@@ -57,7 +57,7 @@ def seed(db: Database, tickets: int) -> None:
             session.add(ticket)
             session.add(TicketMessage(id=str(uuid.uuid4()), ticket_id=ticket.id, author_user_id="c",
                                       author_name="c", staff=False, internal=False, body="x" * 200,
-                                      created_at=at))  # fmt: skip
+                                      created_at=at, position=1))  # fmt: skip
 
 
 def milliseconds(work: Callable[[], object], rounds: int) -> float:

@@ -329,7 +329,7 @@ class TicketsAPI:
         query = select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)
         if side is Side.CUSTOMER:
             query = query.where(TicketMessage.internal.is_(False))
-        messages = list(session.scalars(query.order_by(TicketMessage.created_at, TicketMessage.id)))
+        messages = list(session.scalars(query.order_by(TicketMessage.position)))
         attachments: dict[str, list[TicketAttachment]] = {}
         for item in session.scalars(
             select(TicketAttachment)
@@ -434,9 +434,17 @@ class TicketsAPI:
         internal: bool,
         now: datetime,
     ) -> TicketMessage:
+        # The ticket row's lock makes concurrent replies take turns for the next position (PostgreSQL
+        # aborts the later one with a serialization failure, which db.write runs again) instead of both
+        # reading the same maximum and one failing on the unique constraint.
+        session.execute(select(Ticket.id).where(Ticket.id == ticket.id).with_for_update())
+        last = session.scalar(
+            select(func.max(TicketMessage.position)).where(TicketMessage.ticket_id == ticket.id)
+        )
         message = TicketMessage(
             id=str(uuid.uuid4()),
             ticket_id=ticket.id,
+            position=(last or 0) + 1,
             author_user_id=ctxt.user_id or "",
             author_name=ctxt.user_name or ctxt.user_id or "",
             staff=staff,

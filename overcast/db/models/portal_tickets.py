@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from overcast.db.base import Base, TimestampMixin
@@ -49,6 +49,7 @@ class Ticket(Base, TimestampMixin):
 
 class TicketMessage(Base):
     __tablename__ = "portal_ticket_messages"
+    __table_args__ = (UniqueConstraint("ticket_id", "position"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(
@@ -62,6 +63,9 @@ class TicketMessage(Base):
     internal: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # 1, 2, 3, ... within the ticket, in the order the messages were written: two messages of one clock
+    # tick share created_at, and the thread must still read in order.
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class TicketAttachment(Base):

@@ -45,11 +45,14 @@ class RecordingMailer(Mailer):
 
 
 class Clock:
+    """Ticks `step` a call; a zero step is a frozen clock."""
+
     def __init__(self) -> None:
         self.now = START
+        self.step = timedelta(seconds=1)
 
     def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
+        self.now += self.step
         return self.now
 
 
@@ -177,6 +180,22 @@ def test_a_mail_that_cannot_be_sent_stays_queued_and_the_reply_stays(
     mailer.refuse = False
     assert api.outbox.deliver_due() == 1
     assert mailer.sent[-1].to == ("alice@example.test",) and "relay is down" in mailer.sent[-1].body
+
+
+def test_a_thread_reads_in_the_order_it_was_written_when_the_clock_stands_still(api: TicketsAPI) -> None:
+    assert isinstance(api.clock, Clock)
+    api.clock.step = timedelta(0)
+    ticket = api.create(ALICE, TICKET)
+    written = ["It stays in BUILD."]
+    for number in range(1, 8):
+        author = SUPPORT if number % 2 else ALICE
+        api.reply(author, ticket["id"], {"body": f"message {number}", "internal": number == 5})
+        written.append(f"message {number}")
+    thread = api.get(SUPPORT, ticket["id"])["messages"]
+    assert len({message["created_at"] for message in thread}) == 1
+    assert [message["body"] for message in thread] == written
+    customer_view = [message["body"] for message in api.get(ALICE, ticket["id"])["messages"]]
+    assert customer_view == [body for body in written if body != "message 5"]
 
 
 def test_customers_may_only_close_and_staff_assign(api: TicketsAPI) -> None:
