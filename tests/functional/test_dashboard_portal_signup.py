@@ -1,7 +1,8 @@
 """The portal's public pages and the operator's pages over real HTTP, as a browser without JavaScript
 meets them: an operator opens sign-up with a plan; a visitor signs up, follows the link from the mail the
 cloud wrote to its mail folder, logs in; a reused link, an invitation-only sign-up, a password reset, an
-invitation accepted by a new user, and a suspended account that can no longer log in."""
+invitation accepted by a new user, a changed e-mail address confirmed through its mailed link, and a
+suspended account that can no longer log in."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from tests.support.cloud import InProcessCloud, project_token
 from tests.support.waiting import wait_until
 
 PASSWORD = "Sign-up-password-7"
-LINK = re.compile(r"https?://\S+/dashboard/(?:signup/verify|password/reset|invitation)\?token=[^\s\"<>]+")
+LINK = re.compile(
+    r"https?://\S+/dashboard/(?:signup/verify|password/reset|invitation|account/email/confirm)\?token=[^\s\"<>]+"
+)
 
 
 @pytest.fixture(scope="module")
@@ -359,3 +362,50 @@ def test_a_lost_link_is_sent_again(cloud: InProcessCloud, operator: Browser) -> 
         assert mails_to(cloud, "ghost@example.com") == []
     finally:
         visitor.close()
+
+
+def test_a_changed_address_is_confirmed_through_the_mailed_link_and_becomes_the_login(
+    cloud: InProcessCloud, operator: Browser
+) -> None:
+    customer = Browser(cloud)
+    try:
+        sign_up(customer, "Kat", "kat@example.com")
+        assert verify(customer, link_in_mail(cloud, "kat@example.com")).status_code == 200
+        assert customer.log_in("kat@example.com", PASSWORD).status_code == 303
+        customer.get("/account")
+        saved = customer.post("/account/profile", {"email": "katherine@example.com"})
+        assert saved.status_code == 200, saved.text
+        link = link_in_mail(cloud, "katherine@example.com")
+        assert "/account/email/confirm?token=" in link
+    finally:
+        customer.close()
+    # Opened in another browser without a session, as from the new mailbox: the page only offers a button,
+    # so a mail scanner fetching the link twice leaves it usable.
+    visitor = Browser(cloud)
+    try:
+        for _ in range(2):
+            page = open_link(visitor, link)
+            assert page.status_code == 200 and "Confirm my new address" in page.text, page.text
+        token = re.search(r'name="token" value="([^"]+)"', visitor.page)
+        assert token, visitor.page
+        assert (
+            visitor.post("/account/email/confirm", {"token": token.group(1)}, csrf=False).status_code == 403
+        )
+        assert visitor.log_in("kat@example.com", PASSWORD).status_code == 303  # not changed yet
+        open_link(visitor, link)
+        confirmed = visitor.post("/account/email/confirm", {"token": token.group(1)})
+        assert confirmed.status_code == 200, confirmed.text
+        assert "Log in as katherine@example.com" in confirmed.text
+        assert 'href="/dashboard/login"' in confirmed.text
+        open_link(visitor, link)  # the used link opened again
+        again = visitor.post("/account/email/confirm", {"token": token.group(1)})
+        assert again.status_code == 400 and "This link has expired or was already used." in again.text
+    finally:
+        visitor.close()
+    moved = Browser(cloud)
+    try:
+        assert moved.log_in("kat@example.com", PASSWORD).status_code == 401
+        assert moved.log_in("katherine@example.com", PASSWORD).status_code == 303
+        assert "katherine@example.com" in moved.get("/account").text
+    finally:
+        moved.close()

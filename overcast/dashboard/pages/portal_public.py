@@ -1,6 +1,7 @@
-"""The portal's pages for visitors without a session: sign-up, e-mail verification, password reset and
-accepting an invitation. Each calls the portal's public endpoints (no token) and shows their refusals as
-the API wrote them; their forms carry the log-in page's cookie-bound CSRF token."""
+"""The portal's pages for visitors without a session: sign-up, e-mail verification, password reset,
+accepting an invitation and confirming a changed e-mail address. Each calls the portal's public endpoints
+(no token) and shows their refusals as the API wrote them; their forms carry the log-in page's
+cookie-bound CSRF token."""
 
 from __future__ import annotations
 
@@ -153,6 +154,30 @@ def router(dashboard: Dashboard, portal: PublicPortal) -> APIRouter:
                 request, "portal_verify.html", status=refusal.status, token="", error=_refusal_text(refusal)
             )
         return page(request, "portal_verified.html", account=made["account"])
+
+    @pages.get("/account/email/confirm")
+    async def email_confirm_form(request: Request) -> Response:
+        # Public, like the sign-up link: it is opened from the new address's mailbox, perhaps in another
+        # browser; and a button again, so a mail scanner fetching the link does not use it up.
+        token = request.query_params.get("token", "")
+        return page(request, "portal_email_confirm.html", token=token, error="")
+
+    @pages.post("/account/email/confirm")
+    async def email_confirm(request: Request) -> Response:
+        form = await dashboard.form(request, None)
+        try:
+            confirmed = await portal.post(
+                "/account/email/confirm", {"token": form.get("token")}, _address(request)
+            )
+        except APIError as refusal:
+            return page(
+                request,
+                "portal_email_confirm.html",
+                status=refusal.status,
+                token="",
+                error=_refusal_text(refusal),
+            )
+        return page(request, "portal_email_confirmed.html", user=confirmed["user"])
 
     @pages.get("/password/forgot")
     async def forgot_form(request: Request) -> Response:
