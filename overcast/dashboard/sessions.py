@@ -22,7 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -99,10 +99,19 @@ def _unseal(sealed: str, session_id: str) -> Session | None:
     )
 
 
+def _wall_time() -> datetime:
+    return datetime.now(UTC)
+
+
 class SessionStore:
-    def __init__(self, db: Database, clock: Clock, idle_seconds: float) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, idle_seconds: float, token_clock: Clock = _wall_time
+    ) -> None:
         self.db = db
+        # The idle timer runs on the cloud's clock; a token's expires_at is the identity service's time,
+        # which a client compares with wall time, as keystoneauth does.
         self.clock = clock
+        self.token_clock = token_clock
         self.idle = timedelta(seconds=idle_seconds)
         self._touch_every = self.idle / _TOUCH_SHARE
         # Sessions this process has unsealed, by id hash, with the sealed text they came from: a page
@@ -111,23 +120,38 @@ class SessionStore:
         self._opened_lock = threading.Lock()
 
     @classmethod
-    def over(cls, db: Database, clock: Clock, settings: DashboardSettings | None = None) -> SessionStore:
-        return cls(db, clock, (settings or DashboardSettings()).session_idle_seconds)
+    def over(
+        cls,
+        db: Database,
+        clock: Clock,
+        settings: DashboardSettings | None = None,
+        token_clock: Clock = _wall_time,
+    ) -> SessionStore:
+        return cls(db, clock, (settings or DashboardSettings()).session_idle_seconds, token_clock)
 
     @classmethod
-    def at(cls, sql_url: str, clock: Clock, settings: DashboardSettings | None = None) -> SessionStore:
+    def at(
+        cls,
+        sql_url: str,
+        clock: Clock,
+        settings: DashboardSettings | None = None,
+        token_clock: Clock = _wall_time,
+    ) -> SessionStore:
         """The store of a dashboard process of its own, over the cloud's database (migrated by the API)."""
-        return cls.over(Database(sql_url), clock, settings)
+        return cls.over(Database(sql_url), clock, settings, token_clock)
 
     def create(self, session: Session) -> str:
         session_id = secrets.token_urlsafe(32)
         sealed = _seal(session, session_id)
-        now = self.clock()
+        now, token_now = self.clock(), self.token_clock()
 
         def store(db: DBSession) -> None:
             db.execute(
                 delete(DashboardSession).where(
-                    or_(DashboardSession.expires_at <= now, DashboardSession.last_seen <= now - self.idle)
+                    or_(
+                        DashboardSession.expires_at <= token_now,
+                        DashboardSession.last_seen <= now - self.idle,
+                    )
                 )
             )
             db.add(
@@ -156,7 +180,7 @@ class SessionStore:
             self._opened.pop(id_hash, None)
             return None
         sealed, last_seen, expires_at = row
-        if now - last_seen >= self.idle or now >= expires_at:
+        if now - last_seen >= self.idle or self.token_clock() >= expires_at:
             self.db.write(
                 lambda db: db.execute(delete(DashboardSession).where(DashboardSession.id_hash == id_hash))
             )

@@ -42,7 +42,8 @@ def database(postgres_db_url: str) -> Iterator[Database]:
 
 def test_two_stores_share_a_session_its_changes_and_its_end(postgres_db_url: str, database: Database) -> None:
     clock = FakeClock(START)
-    one, other = SessionStore(database, clock, 600), SessionStore.at(postgres_db_url, clock)
+    one = SessionStore(database, clock, 600, token_clock=clock)
+    other = SessionStore.at(postgres_db_url, clock, token_clock=clock)
     try:
         session_id = one.create(Session(login("token-1")))
         seen = other.get(session_id)
@@ -61,8 +62,9 @@ def test_two_stores_share_a_session_its_changes_and_its_end(postgres_db_url: str
 def test_a_private_key_is_handed_out_once_however_many_processes_ask_at_once(
     postgres_db_url: str, database: Database
 ) -> None:
-    stores = [SessionStore(database, FakeClock(START), 600)] + [
-        SessionStore.at(postgres_db_url, FakeClock(START)) for _ in range(3)
+    clock = FakeClock(START)
+    stores = [SessionStore(database, clock, 600, token_clock=clock)] + [
+        SessionStore.at(postgres_db_url, clock, token_clock=clock) for _ in range(3)
     ]
     try:
         session_id = stores[0].create(Session(login("token-1")))
