@@ -20,13 +20,12 @@ from openstack.config.loader import OpenStackConfig
 from openstack.connection import Connection
 from sqlalchemy import select
 
-import overcast.db.base
 from overcast.db.models.metering import UsageEvent
 from overcast.metering.manager import MeteringManager
 from overcast.service import Service
 from tests.functional.test_dashboard import Browser
 from tests.support.api_apps import roomy_login_limits
-from tests.support.clock import FakeClock
+from tests.support.clock import FakeClock, cloud_clock
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, move_clock, project_token
 from tests.support.compute_api import INTERVAL, WAIT_SECONDS
 from tests.support.waiting import wait_until
@@ -43,9 +42,7 @@ TOKEN_TTL = str(40 * 24 * 3600)
 
 @pytest.fixture(scope="module")
 def clock() -> Iterator[FakeClock]:
-    clock = FakeClock(T0)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(overcast.db.base, "clock", clock)
+    with cloud_clock(T0) as clock:
         yield clock
 
 

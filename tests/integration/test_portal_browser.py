@@ -22,11 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
-import overcast.db.base
 from overcast.billing.manager import BillingManager
 from overcast.billing.rpcapi import BillingServiceAPI
 from overcast.billing.settings import BillingSettings
@@ -36,12 +34,11 @@ from overcast.metering.manager import MeteringManager
 from overcast.network.drivers.noop import NoopDriver
 from overcast.network.manager import NetworkManager
 from overcast.service import Service
-from tests.functional.test_billing_service import Inbox
 from tests.integration.test_dashboard_browser import CHROMIUM, browser  # noqa: F401 - the shared browser
 from tests.support.api_apps import roomy_login_limits
-from tests.support.clock import FakeClock
+from tests.support.clock import FakeClock, cloud_clock
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, move_clock, project_token
-from tests.support.ports import free_port
+from tests.support.smtp import Inbox, smtp_inbox
 from tests.support.waiting import wait_until
 
 pytestmark = [
@@ -65,19 +62,14 @@ LINK = re.compile(r"https?://\S+/dashboard/signup/verify\?token=[^\s\"<>]+")
 
 @pytest.fixture(scope="module")
 def clock() -> Iterator[FakeClock]:
-    clock = FakeClock(T0)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(overcast.db.base, "clock", clock)
+    with cloud_clock(T0) as clock:
         yield clock
 
 
 @pytest.fixture(scope="module")
 def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler, port = Inbox(), free_port()
-    relay = Controller(handler, hostname="127.0.0.1", port=port)
-    relay.start()
-    yield handler, port
-    relay.stop()
+    with smtp_inbox() as relay:
+        yield relay
 
 
 @pytest.fixture(scope="module")
