@@ -42,10 +42,16 @@ def router(dashboard: Dashboard) -> APIRouter:
         form = await dashboard.form(request, signed)
         changes = {key: form.get(key) for key in ("name", "email") if form.get(key)}
         try:
-            await signed.api.patch("portal", "/account/profile", changes, "application/json")
+            saved = await signed.api.patch("portal", "/account/profile", changes, "application/json")
         except APIError as refusal:
             return await account_page(request, signed, refusal.status, error=refusal.message)
-        return await account_page(request, signed, notice="Your profile is saved.")
+        notice = "Your profile is saved."
+        change = (saved or {}).get("email_change")
+        if change:
+            notice += (
+                f" We sent a link to {change['email']}: your address changes once you open it and confirm."
+            )
+        return await account_page(request, signed, notice=notice)
 
     @pages.post("/account/password")
     async def change_password(request: Request) -> Response:
