@@ -379,8 +379,9 @@ def test_a_changed_address_is_confirmed_through_the_mailed_link_and_becomes_the_
         assert 'id="pending-email">katherine@example.com:' in saved.text
         link = link_in_mail(cloud, "katherine@example.com")
         assert "/account/email/confirm?token=" in link
-    finally:
+    except BaseException:
         customer.close()
+        raise
     # Opened in another browser without a session, as from the new mailbox: the page only offers a button,
     # so a mail scanner fetching the link twice leaves it usable.
     visitor = Browser(cloud)
@@ -412,3 +413,15 @@ def test_a_changed_address_is_confirmed_through_the_mailed_link_and_becomes_the_
         assert 'value="katherine@example.com"' in account and 'id="pending-email"' not in account
     finally:
         moved.close()
+    # The session signed in before the change carries on, and a password change there (which signs it in
+    # again under a fresh token) logs in with the new name.
+    try:
+        customer.get("/account")
+        new_password = "Moved-password-9"
+        changed = customer.post("/account/password", {
+            "original_password": PASSWORD, "password": new_password, "password_confirm": new_password,
+        })  # fmt: skip
+        assert changed.status_code == 200 and "Your password is changed." in changed.text, changed.text
+        assert 'value="katherine@example.com"' in customer.get("/account").text
+    finally:
+        customer.close()

@@ -63,6 +63,9 @@ def router(dashboard: Dashboard) -> APIRouter:
         login = signed.session.login
         body = {"user": {"original_password": original, "password": password}}
         try:
+            # The name to sign in again with, read while the token still works: a confirmed e-mail change
+            # may have renamed the login since this session began.
+            user = await signed.api.get("identity", f"/users/{login.user_id}")
             await signed.api.post("identity", f"/users/{login.user_id}/password", body)
         except APIError as refusal:
             # Keystone answers a wrong current password with 401: a form error, not the session's end.
@@ -70,7 +73,8 @@ def router(dashboard: Dashboard) -> APIRouter:
             return await account_page(request, signed, status, error=refusal.message)
         # The change revoked the user's tokens: the session carries on under a new one, same project.
         address = request.client.host if request.client else None
-        fresh = await dashboard.identity.password_login(login.domain_name, login.user_name, password, address)
+        user_name = str(user["user"]["name"])
+        fresh = await dashboard.identity.password_login(login.domain_name, user_name, password, address)
         if login.project_id and fresh.project_id != login.project_id:
             fresh = await dashboard.identity.rescope(fresh.token, login.project_id)
         dashboard.sessions.replace_login(signed.session_id, fresh)
