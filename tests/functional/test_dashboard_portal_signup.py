@@ -425,3 +425,34 @@ def test_a_changed_address_is_confirmed_through_the_mailed_link_and_becomes_the_
         assert 'value="katherine@example.com"' in customer.get("/account").text
     finally:
         customer.close()
+
+
+def test_confirming_an_address_someone_took_as_their_login_meanwhile_shows_the_refusal(
+    cloud: InProcessCloud, operator: Browser
+) -> None:
+    customer = Browser(cloud)
+    try:
+        sign_up(customer, "Lou", "lou@example.com")
+        assert verify(customer, link_in_mail(cloud, "lou@example.com")).status_code == 200
+        assert customer.log_in("lou@example.com", PASSWORD).status_code == 303
+        customer.get("/account")
+        assert customer.post("/account/profile", {"email": "zed@example.com"}).status_code == 200
+        link = link_in_mail(cloud, "zed@example.com")
+    finally:
+        customer.close()
+    # Before Lou confirms, a visitor signs up with that address: it is now their login.
+    rival = Browser(cloud)
+    try:
+        sign_up(rival, "Zed", "zed@example.com")
+        assert verify(rival, link_in_mail(cloud, "zed@example.com", count=2)).status_code == 200
+        open_link(rival, link)
+        token = re.search(r'name="token" value="([^"]+)"', rival.page)
+        assert token, rival.page
+        refused = rival.post("/account/email/confirm", {"token": token.group(1)})
+        assert refused.status_code == 409, refused.text
+        # The identity service's own words, as the API passed them on.
+        assert "Duplicate entry: a user named zed@example.com exists in the domain." in refused.text
+        assert "your account page" in refused.text
+        assert rival.log_in("lou@example.com", PASSWORD).status_code == 303  # Lou's login is unchanged
+    finally:
+        rival.close()
