@@ -5,12 +5,15 @@ not), for every action both implement. DELIBERATE lists what differs on purpose,
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.functional.ec2.support import AMI, FAST, answer_differences
+from tests.support.waiting import wait_until
 
 # (action, path of keys below the response): why the two differ there. A path ending in a key names that
 # key, present on one side only; `*` stands for every item of a list.
@@ -48,6 +51,21 @@ DELIBERATE: dict[tuple[str, str], str] = {
 }  # fmt: skip
 
 
+def once_idle(call: Callable[[], Any]) -> Any:
+    """The call's answer once the instance has finished its last action: a reboot or an image here runs
+    asynchronously (moto's are instant), and a busy instance answers IncorrectInstanceState, as AWS's does."""
+
+    def attempt() -> Any:
+        try:
+            return call()
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "IncorrectInstanceState":
+                raise
+            return None
+
+    return wait_until(attempt, what="the instance to finish its last action")
+
+
 def scenario(client: Any, image_id: str, instance_type: str, zone_region: str) -> dict[str, Any]:
     """Every action both implement, once, with what each answered."""
     answers: dict[str, Any] = {}
@@ -79,7 +97,9 @@ def scenario(client: Any, image_id: str, instance_type: str, zone_region: str) -
     answers["DescribeTags"] = client.describe_tags(Filters=[{"Name": "resource-id", "Values": [instance_id]}])
     answers["DeleteTags"] = client.delete_tags(Resources=[instance_id], Tags=[{"Key": "tier"}])
     answers["RebootInstances"] = client.reboot_instances(InstanceIds=[instance_id])
-    answers["CreateImage"] = client.create_image(InstanceId=instance_id, Name="reference-image")
+    answers["CreateImage"] = once_idle(
+        lambda: client.create_image(InstanceId=instance_id, Name="reference-image")
+    )
     image = answers["CreateImage"]["ImageId"]
     client.get_waiter("image_available").wait(ImageIds=[image], WaiterConfig=FAST)
     answers["DescribeImages"] = client.describe_images(ImageIds=[image])
@@ -93,7 +113,7 @@ def scenario(client: Any, image_id: str, instance_type: str, zone_region: str) -
         SourceImageId=image, SourceRegion=zone_region, Name="reference-copy"
     )
     answers["DeregisterImage"] = client.deregister_image(ImageId=answers["CopyImage"]["ImageId"])
-    answers["StopInstances"] = client.stop_instances(InstanceIds=[instance_id])
+    answers["StopInstances"] = once_idle(lambda: client.stop_instances(InstanceIds=[instance_id]))
     client.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
     answers["StartInstances"] = client.start_instances(InstanceIds=[instance_id])
     answers["TerminateInstances"] = client.terminate_instances(InstanceIds=[instance_id])
