@@ -240,7 +240,8 @@ def test_resource_api(session: boto3.session.Session, cloud: InProcessCloud) -> 
     snapshot = volume.create_snapshot(Description="via resource")
     snapshot.wait_until_completed(WaiterConfig=FAST)
     assert [s.id for s in volume.snapshots.all()] == [snapshot.id]
-    snapshot.delete()
+    snapshot.delete()  # asynchronous here, and the volume service keeps a volume with snapshots
+    wait_until(lambda: not list(volume.snapshots.all()), what="the snapshot's deletion")
     volume.delete()
 
 
