@@ -256,19 +256,28 @@ def router(dashboard: Dashboard) -> APIRouter:
         signed = dashboard.signed_in(request)
         return await show(request, signed, ticket_id, staff_view=False)
 
-    @pages.post("/support/tickets/{ticket_id}/reply")
-    async def customer_reply(request: Request, ticket_id: str) -> Response:
-        signed = dashboard.signed_in(request)
+    async def reply_and_return(
+        request: Request, signed: SignedIn, ticket_id: str, *, staff_view: bool
+    ) -> Response:
+        """Posts the reply (staff may mark it internal) and returns to the ticket, or shows it with the
+        API's refusal; a 401 or 404 goes to the app's own handlers."""
         form = await posted_form(request, signed)
+        internal = staff_view and form.get("internal") == "on"
         try:
-            await reply_with_file(signed, ticket_id, form)
+            await reply_with_file(signed, ticket_id, form, internal=internal)
         except APIError as refusal:
             if refusal.status in (401, 404):
                 raise
             return await show(
-                request, signed, ticket_id, staff_view=False, error=refusal.message, status=refusal.status
-            )
-        return dashboard.redirect(request, f"/support/tickets/{ticket_id}")
+                request, signed, ticket_id,
+                staff_view=staff_view, error=refusal.message, status=refusal.status,
+            )  # fmt: skip
+        root = "/admin/tickets" if staff_view else "/support/tickets"
+        return dashboard.redirect(request, f"{root}/{ticket_id}")
+
+    @pages.post("/support/tickets/{ticket_id}/reply")
+    async def customer_reply(request: Request, ticket_id: str) -> Response:
+        return await reply_and_return(request, dashboard.signed_in(request), ticket_id, staff_view=False)
 
     @pages.post("/support/tickets/{ticket_id}/close")
     async def close(request: Request, ticket_id: str) -> Response:
@@ -319,17 +328,7 @@ def router(dashboard: Dashboard) -> APIRouter:
 
     @pages.post("/admin/tickets/{ticket_id}/reply")
     async def staff_reply(request: Request, ticket_id: str) -> Response:
-        signed = staff_only(request)
-        form = await posted_form(request, signed)
-        try:
-            await reply_with_file(signed, ticket_id, form, internal=form.get("internal") == "on")
-        except APIError as refusal:
-            if refusal.status in (401, 404):
-                raise
-            return await show(
-                request, signed, ticket_id, staff_view=True, error=refusal.message, status=refusal.status
-            )
-        return dashboard.redirect(request, f"/admin/tickets/{ticket_id}")
+        return await reply_and_return(request, staff_only(request), ticket_id, staff_view=True)
 
     @pages.post("/admin/tickets/{ticket_id}/update")
     async def staff_update(request: Request, ticket_id: str) -> Response:
