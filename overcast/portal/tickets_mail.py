@@ -32,6 +32,11 @@ def _subject(facts: TicketFacts) -> str:
     return f"[Ticket {facts.ticket_id[:8]}] {subject}"
 
 
+def _mail(facts: TicketFacts, to: str, subject: str, body: str, reply_to: str | None = None) -> Mail:
+    headers = {TICKET_HEADER: facts.ticket_id}
+    return Mail(to=(to,), subject=subject, body=body, reply_to=reply_to, headers=headers)
+
+
 def to_support(
     facts: TicketFacts, to: str, author: str, body: str, link: str, *, opened: bool, reply_to: str | None
 ) -> Mail:
@@ -43,13 +48,7 @@ def to_support(
         f"{body}\n\n"
         f"Answer it at {link}\n"
     )
-    return Mail(
-        to=(to,),
-        subject=_subject(facts),
-        body=text,
-        reply_to=reply_to,
-        headers={TICKET_HEADER: facts.ticket_id},
-    )
+    return _mail(facts, to, _subject(facts), text, reply_to)
 
 
 def to_customer(facts: TicketFacts, to: str, author: str, body: str, link: str, reply_to: str | None) -> Mail:
@@ -58,13 +57,7 @@ def to_customer(facts: TicketFacts, to: str, author: str, body: str, link: str, 
         f"{body}\n\n"
         f"Read the whole conversation and reply at {link}\n"
     )
-    return Mail(
-        to=(to,),
-        subject=_subject(facts),
-        body=text,
-        reply_to=reply_to,
-        headers={TICKET_HEADER: facts.ticket_id},
-    )
+    return _mail(facts, to, _subject(facts), text, reply_to)
 
 
 def closed_to_customer(facts: TicketFacts, to: str, author: str, link: str) -> Mail:
@@ -72,6 +65,4 @@ def closed_to_customer(facts: TicketFacts, to: str, author: str, link: str) -> M
         f"{author} of the support team closed your ticket.\n\n"
         f"If something is still wrong, reply to it at {link} and it opens again.\n"
     )
-    return Mail(
-        to=(to,), subject=f"{_subject(facts)} (closed)", body=text, headers={TICKET_HEADER: facts.ticket_id}
-    )
+    return _mail(facts, to, f"{_subject(facts)} (closed)", text)
