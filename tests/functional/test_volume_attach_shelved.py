@@ -11,13 +11,8 @@ import openstack
 import pytest
 from openstack import exceptions as sdk_exceptions
 from openstack.connection import Connection
-from sqlalchemy import select
 
-from overcast.db.models.block_device_mapping import BlockDeviceMapping
-from overcast.service import Service
-from overcast.virt.fake import FakeDriver
-from overcast.volume.drivers.fake import FakeVolumeDriver
-from overcast.volume.manager import VolumeManager
+from tests.functional.test_volume_attachments import VolumeCloud
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 from tests.support.waiting import wait_until
 
@@ -25,21 +20,9 @@ WAIT: dict[str, Any] = {"interval": 0.1, "wait": 30}
 HOSTS = ("compute-1", "compute-2")
 
 
-class ShelvingCloud:
+class ShelvingCloud(VolumeCloud):
     def __init__(self, data_dir: Path) -> None:
-        self.computes = {host: FakeDriver() for host in HOSTS}
-        self.cloud = InProcessCloud(data_dir, drivers=self.computes, volume_driver="fake")
-        self.volume_driver = FakeVolumeDriver(data_dir / "volume-pool")
-        manager = VolumeManager(
-            self.cloud.cloud, "volume-1", driver=self.volume_driver, images=self.cloud.image_api
-        )
-        self.volume_service = Service(self.cloud.cloud, manager)
-        self.volume_service.start()
-
-    def mappings(self, server_id: str) -> list[BlockDeviceMapping]:
-        with self.cloud.cloud.db.reader() as session:
-            query = select(BlockDeviceMapping).where(BlockDeviceMapping.instance_uuid == server_id)
-            return list(session.scalars(query))
+        super().__init__(data_dir, HOSTS)
 
     def connect(self, user: str, compute_version: str) -> Connection:
         """openstacksdk pinned to one compute microversion, as `compute_api_version` in clouds.yaml."""
@@ -48,10 +31,6 @@ class ShelvingCloud:
             project_name=user, user_domain_name="Default", project_domain_name="Default",
             region_name="RegionOne", identity_api_version="3", compute_api_version=compute_version,
         )  # fmt: skip
-
-    def stop(self) -> None:
-        self.volume_service.stop()
-        self.cloud.stop()
 
 
 @pytest.fixture(scope="module")

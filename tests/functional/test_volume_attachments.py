@@ -4,7 +4,7 @@ the fake volume driver) driven by openstacksdk and the `openstack` CLI as users 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,12 @@ COMPUTE_HOST = "compute-1"
 
 
 class VolumeCloud:
-    """An in-process cloud with one compute host and one volume host beside it."""
+    """An in-process cloud with fake compute hosts (one unless named) and one volume host beside them."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.compute = FakeDriver()
-        self.cloud = InProcessCloud(data_dir, drivers={COMPUTE_HOST: self.compute}, volume_driver="fake")
+    def __init__(self, data_dir: Path, hosts: Sequence[str] = (COMPUTE_HOST,)) -> None:
+        self.computes = {host: FakeDriver() for host in hosts}
+        self.compute = self.computes[hosts[0]]
+        self.cloud = InProcessCloud(data_dir, drivers=self.computes, volume_driver="fake")
         self.volume_driver = FakeVolumeDriver(data_dir / "volume-pool")
         manager = VolumeManager(
             self.cloud.cloud, "volume-1", driver=self.volume_driver, images=self.cloud.image_api
