@@ -28,9 +28,8 @@ class PortalSettings(BaseSettings):
     invitations_per_user: int = 20
     # The reverse proxies in front of the API (comma-separated addresses or CIDR networks): only a request
     # that comes from one of them is counted against the client its X-Forwarded-For names (the right-most
-    # address that is not one of them); empty, the connection's own address is the client. Note that the
-    # API server's uvicorn rewrites the connection's address itself first for peers in its own
-    # FORWARDED_ALLOW_IPS (default 127.0.0.1 and ::1).
+    # address that is not one of them); empty, the connection's own address is the client. The API server
+    # runs uvicorn without its own header parsing, so this list is the only place a proxy is trusted.
     trusted_proxies: str = ""
     # A mail the mailer refused is tried again after retry_seconds x its attempts, at most this often.
     mail_max_attempts: int = 10
