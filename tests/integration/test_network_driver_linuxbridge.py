@@ -96,6 +96,12 @@ def test_syncing_to_nothing_leaves_nothing_behind(lab: Lab, host: str, driver: L
     assert [name for name in made_by_driver if name.endswith(host)] == []
     assert driver.dhcp.pid(network.id) is None
     assert driver.inventory() == Inventory()
+    # Casts that arrive after the sync (the network's deletion, a port's unwiring) find nothing to
+    # remove and must not bring the tables back.
+    driver.remove_network(network.id)
+    driver.remove_port(state.ports[0].id)
+    driver.remove_security_group(group.id)
+    assert driver.commands.inside("nft", "list", "tables") == ""
 
 
 def test_a_deleted_tap_and_a_downed_bridge_are_repaired(host: str, driver: LinuxBridgeDriver) -> None:

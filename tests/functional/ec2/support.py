@@ -61,6 +61,15 @@ class Ec2Cloud:
         self.cloud.stop()
 
 
+def delete_snapshot(ec2: Any, snapshot_id: str) -> dict[str, Any]:
+    """DeleteSnapshot, then wait until the snapshot is gone: the deletion is asynchronous, and a volume
+    with snapshots (even one being deleted) cannot be deleted, as in Cinder."""
+    answer: dict[str, Any] = ec2.delete_snapshot(SnapshotId=snapshot_id)
+    gone = [{"Name": "snapshot-id", "Values": [snapshot_id]}]
+    wait_until(lambda: not ec2.describe_snapshots(Filters=gone)["Snapshots"], what="the snapshot's deletion")
+    return answer
+
+
 def error_code(error: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
     """AWS's error code and HTTP status of the ClientError `error` holds."""
     response: Any = error.value.response

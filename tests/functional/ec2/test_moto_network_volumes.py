@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.functional.ec2.support import AMI, FAST, NETWORK, VOLUME, answer_differences
+from tests.functional.ec2.support import AMI, FAST, NETWORK, VOLUME, answer_differences, delete_snapshot
 
 SERVICES = (NETWORK, VOLUME)
 _NEWER = "AWS's current model has it; moto's predates it"
@@ -123,7 +123,7 @@ def scenario(client: Any, image_id: str, instance_type: str, zone: str) -> dict[
     answers["DescribeImages"] = client.describe_images(ImageIds=[ebs_image])
     answers["DeregisterImage"] = client.deregister_image(ImageId=ebs_image)
     answers["ModifyVolume"] = client.modify_volume(VolumeId=volume, Size=2)
-    answers["DeleteSnapshot"] = client.delete_snapshot(SnapshotId=snapshot)
+    answers["DeleteSnapshot"] = delete_snapshot(client, snapshot)
     client.get_waiter("volume_available").wait(VolumeIds=[volume], WaiterConfig=FAST)
     answers["DeleteVolume"] = client.delete_volume(VolumeId=volume)
 

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from openstack.connection import Connection
 
 from overcast.metadata.ec2_ids import derived_id
-from tests.functional.ec2.support import AMI, FAST, VOLUME, error_code
+from tests.functional.ec2.support import AMI, FAST, VOLUME, delete_snapshot, error_code
 from tests.support.cloud import InProcessCloud
 from tests.support.ec2 import client_options
 from tests.support.waiting import wait_until
@@ -184,7 +184,7 @@ def test_snapshots_and_a_volume_made_from_one(ec2: Any, cloud: InProcessCloud) -
     assert restored["SnapshotId"] == snapshot_id and restored["Size"] == 1
     _available(ec2, restored["VolumeId"])
     ec2.delete_volume(VolumeId=restored["VolumeId"])
-    ec2.delete_snapshot(SnapshotId=snapshot_id)
+    delete_snapshot(ec2, snapshot_id)
     ec2.delete_volume(VolumeId=volume_id)
 
 
@@ -224,10 +224,7 @@ def test_register_image_of_a_snapshot_boots_instances_on_volumes_made_from_it(ec
             ec2.register_image(Name="bad", RootDeviceName="/dev/sda1", BlockDeviceMappings=mappings)
         assert error_code(error)[0] == code, mappings
     ec2.deregister_image(ImageId=image_id)
-    ec2.delete_snapshot(SnapshotId=snapshot_id)
-    # Cinder deletes a volume only once its snapshots are gone.
-    gone = [{"Name": "snapshot-id", "Values": [snapshot_id]}]
-    wait_until(lambda: not ec2.describe_snapshots(Filters=gone)["Snapshots"], what="the snapshot's deletion")
+    delete_snapshot(ec2, snapshot_id)
     ec2.delete_volume(VolumeId=volume_id)
 
 

@@ -123,18 +123,29 @@ class Firewall:
     def _apply(self, script: str) -> None:
         self.commands.inside("nft", "-f", "-", stdin=script)
 
-    def _transaction(self, build: Any) -> None:
+    def _transaction(self, build: Any, *, removal: bool = False) -> None:
         """Run the script ``build()`` makes from the cached maps; on failure (drift: a table someone
-        deleted, maps that changed), re-create the base, reload the maps and try once more."""
+        deleted, maps that changed), re-create the base, reload the maps and try once more.
+
+        A ``removal`` on a host whose tables are gone does nothing: a late cast (a network deleted,
+        a port unwired) after the sync that emptied the host must not bring the tables back."""
         with self._lock:
+            if removal and (self._filters is None or self._zones is None) and not self._has_tables():
+                return
             try:
                 self._load()
                 self._apply_if_any(build())
             except CommandFailed:
                 self._filters = self._zones = None
+                if removal and not self._has_tables():
+                    return
                 self._apply(BASE)
                 self._load()
                 self._apply_if_any(build())
+
+    def _has_tables(self) -> bool:
+        listed = self.commands.inside("nft", "list", "tables").split("\n")
+        return any(line.strip() in (f"table bridge {TABLE}", f"table inet {TABLE}") for line in listed)
 
     def _apply_if_any(self, script: str) -> None:
         if script.strip():  # a zone already mapped: no process at all
@@ -203,7 +214,7 @@ class Firewall:
                 return ""
             return f'delete element inet {TABLE} zones {{ "{bridge}" }}\n'
 
-        self._transaction(build)
+        self._transaction(build, removal=True)
 
     # --- ports ------------------------------------------------------------------------------------
     def ensure_port(self, port: Port) -> None:
@@ -255,7 +266,7 @@ class Firewall:
                 lines += _delete_chain("inet", _port_chain(port_id, direction))
             return "\n".join(lines) + "\n"
 
-        self._transaction(build)
+        self._transaction(build, removal=True)
 
     # --- groups -----------------------------------------------------------------------------------
     def ensure_group(self, group: SecurityGroup) -> None:
@@ -270,7 +281,7 @@ class Firewall:
             f"delete set inet {TABLE} {_members_set(group_id)}",
         ]
         try:
-            self._transaction(lambda: "\n".join(lines) + "\n")
+            self._transaction(lambda: "\n".join(lines) + "\n", removal=True)
         except CommandFailed as error:
             raise NetworkDriverError(f"Security group {group_id} is in use here: {error.message}") from error
 
