@@ -22,47 +22,13 @@ from overcast.service import Service
 from overcast.volume.drivers.fake import FakeVolumeDriver
 from overcast.volume.manager import VolumeManager
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, project_token
+from tests.support.dashboard import FormClient
 from tests.support.ports import free_port
 from tests.support.waiting import wait_until
 
 SMALL = "2"
 OVERCAST = Path(sys.executable).with_name("overcast")
 FAILED_LOGINS_TO_LOCK = 2
-
-
-class Browser:
-    """A cookie-keeping HTTP client that reads the CSRF token from the last page, as a form would."""
-
-    def __init__(self, cloud: InProcessCloud) -> None:
-        self.http = httpx.Client(base_url=cloud.base_url + "/dashboard", timeout=30)
-        self.page = ""
-
-    def get(self, path: str, **params: str) -> httpx.Response:
-        response = self.http.get(path, params=params)
-        self.page = response.text
-        return response
-
-    def csrf(self) -> str:
-        found = re.search(r'name="csrf_token" value="([^"]+)"', self.page)
-        assert found, "the page has no form with a CSRF token"
-        return found.group(1)
-
-    def post(
-        self, path: str, data: dict[str, str | list[str]] | None = None, csrf: bool = True
-    ) -> httpx.Response:
-        form = dict(data or {})
-        if csrf:
-            form["csrf_token"] = self.csrf()
-        response = self.http.post(path, data=form)
-        self.page = response.text
-        return response
-
-    def log_in(self, user: str, password: str, domain: str = "Default") -> httpx.Response:
-        self.get("/login")
-        return self.post("/login", {"domain": domain, "username": user, "password": password, "next": ""})
-
-    def close(self) -> None:
-        self.http.close()
 
 
 def dashboard_sessions(cloud: InProcessCloud) -> object:
@@ -105,8 +71,8 @@ def other_user(cloud: InProcessCloud, admin: Connection) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def demo_browser(cloud: InProcessCloud) -> Iterator[Browser]:
-    browser = Browser(cloud)
+def demo_browser(cloud: InProcessCloud) -> Iterator[FormClient]:
+    browser = FormClient(cloud)
     response = browser.log_in("demo", cloud.password("demo"))
     assert response.status_code == 303, response.text
     yield browser
@@ -114,7 +80,7 @@ def demo_browser(cloud: InProcessCloud) -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def launched(cloud: InProcessCloud, demo_browser: Browser, demo: Connection) -> str:
+def launched(cloud: InProcessCloud, demo_browser: FormClient, demo: Connection) -> str:
     """A server launched with the wizard, ACTIVE."""
     demo_browser.get("/project/instances/launch")
     response = demo_browser.post(
@@ -143,7 +109,7 @@ def test_pages_send_a_browser_without_a_session_to_the_log_in(cloud: InProcessCl
 
 
 def test_log_in_sets_a_private_session_cookie_and_lands_on_the_overview(cloud: InProcessCloud) -> None:
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     try:
         response = browser.log_in("demo", cloud.password("demo"))
         assert response.status_code == 303
@@ -175,7 +141,7 @@ def test_log_in_sets_a_private_session_cookie_and_lands_on_the_overview(cloud: I
 
 
 def test_a_wrong_password_is_a_clear_page(cloud: InProcessCloud) -> None:
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     try:
         response = browser.log_in("demo", "not-the-password")
         assert response.status_code == 401
@@ -186,7 +152,7 @@ def test_a_wrong_password_is_a_clear_page(cloud: InProcessCloud) -> None:
 
 
 def test_a_log_in_without_its_csrf_token_is_refused(cloud: InProcessCloud) -> None:
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     try:
         browser.get("/login")
         response = browser.post(
@@ -200,7 +166,7 @@ def test_a_log_in_without_its_csrf_token_is_refused(cloud: InProcessCloud) -> No
 
 def test_a_locked_account_is_told_so(cloud: InProcessCloud, admin: Connection) -> None:
     user = admin.identity.create_user(name="lockable", password="right-password-1", domain_id="default")
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     try:
         for _ in range(FAILED_LOGINS_TO_LOCK):
             assert browser.log_in("lockable", "wrong-password").status_code == 401
@@ -215,7 +181,7 @@ def test_a_locked_account_is_told_so(cloud: InProcessCloud, admin: Connection) -
 
 
 def test_the_wizard_launches_a_server_that_the_list_shows(
-    cloud: InProcessCloud, demo_browser: Browser, launched: str
+    cloud: InProcessCloud, demo_browser: FormClient, launched: str
 ) -> None:
     listing = demo_browser.get("/project/instances/")
     assert listing.status_code == 200
@@ -226,7 +192,7 @@ def test_the_wizard_launches_a_server_that_the_list_shows(
     assert 'hx-trigger="every' not in listing.text
 
 
-def walk(browser: Browser, path: str, rel: str, start: str = "") -> list[list[str]]:
+def walk(browser: FormClient, path: str, rel: str, start: str = "") -> list[list[str]]:
     """The row ids of each page from `start` on, following the `rel` (next or prev) links to the end."""
     pages: list[list[str]] = []
     url = start or path
@@ -242,7 +208,7 @@ def walk(browser: Browser, path: str, rel: str, start: str = "") -> list[list[st
 
 
 def test_paged_lists_go_back_as_they_went_forward(
-    demo_browser: Browser, demo: Connection, launched: str, monkeypatch: pytest.MonkeyPatch
+    demo_browser: FormClient, demo: Connection, launched: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     servers = [
         demo.compute.create_server(name=f"paged-{index}", image_id=IMAGE_ID, flavor_id=TINY, networks="none")
@@ -274,7 +240,7 @@ def test_paged_lists_go_back_as_they_went_forward(
 
 
 def test_the_list_polls_while_a_server_changes_and_stops_when_it_settles(
-    cloud: InProcessCloud, demo_browser: Browser, launched: str, demo: Connection
+    cloud: InProcessCloud, demo_browser: FormClient, launched: str, demo: Connection
 ) -> None:
     demo_browser.get(f"/project/instances/{launched}")
     response = demo_browser.post(
@@ -299,7 +265,7 @@ def test_the_list_polls_while_a_server_changes_and_stops_when_it_settles(
 
 
 def test_an_action_without_the_csrf_token_is_refused_and_not_done(
-    cloud: InProcessCloud, demo_browser: Browser, launched: str, demo: Connection
+    cloud: InProcessCloud, demo_browser: FormClient, launched: str, demo: Connection
 ) -> None:
     response = demo_browser.post(f"/project/instances/{launched}/action/stop", csrf=False)
     assert response.status_code == 403
@@ -311,7 +277,9 @@ def test_an_action_without_the_csrf_token_is_refused_and_not_done(
     assert response.status_code == 403
 
 
-def test_the_detail_page_shows_the_action_log_and_console_log(demo_browser: Browser, launched: str) -> None:
+def test_the_detail_page_shows_the_action_log_and_console_log(
+    demo_browser: FormClient, launched: str
+) -> None:
     page = demo_browser.get(f"/project/instances/{launched}")
     assert page.status_code == 200
     assert '<h2 id="actions-heading">Action log</h2>' in page.text
@@ -319,7 +287,7 @@ def test_the_detail_page_shows_the_action_log_and_console_log(demo_browser: Brow
     assert 'class="console-log"' in page.text
 
 
-def test_an_api_refusal_is_shown_with_the_apis_own_message(demo_browser: Browser) -> None:
+def test_an_api_refusal_is_shown_with_the_apis_own_message(demo_browser: FormClient) -> None:
     missing = "00000000-0000-4000-8000-000000000000"
     page = demo_browser.get(f"/project/instances/{missing}")
     assert page.status_code == 404
@@ -336,7 +304,7 @@ def test_an_api_refusal_is_shown_with_the_apis_own_message(demo_browser: Browser
 def test_another_projects_user_sees_nothing_and_gets_404(
     cloud: InProcessCloud, launched: str, other_user: tuple[str, str]
 ) -> None:
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     try:
         assert browser.log_in(*other_user).status_code == 303
         listing = browser.get("/project/instances/")
@@ -352,7 +320,7 @@ def test_another_projects_user_sees_nothing_and_gets_404(
 def test_the_project_switcher_moves_the_session_to_another_project(
     cloud: InProcessCloud, other_user: tuple[str, str]
 ) -> None:
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     try:
         browser.log_in(*other_user)
         overview = browser.get("/project/")
@@ -371,7 +339,7 @@ def test_the_project_switcher_moves_the_session_to_another_project(
 
 
 def test_log_out_revokes_the_token_and_ends_the_session(cloud: InProcessCloud) -> None:
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     try:
         browser.log_in("demo", cloud.password("demo"))
         session_id = browser.http.cookies["overcast_dashboard"]
@@ -419,7 +387,7 @@ def test_overcast_service_dashboard_shares_log_ins_and_log_outs_with_the_api_pro
     process = subprocess.Popen(
         [str(OVERCAST), "service", "dashboard"], env=env, stdout=subprocess.PIPE, text=True
     )
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     try:
         assert process.stdout is not None
         assert (
@@ -462,13 +430,13 @@ def test_overcast_service_dashboard_shares_log_ins_and_log_outs_with_the_api_pro
             process.stdout.close()
 
 
-def test_flavors_of_the_launch_wizard_show_their_size(demo_browser: Browser) -> None:
+def test_flavors_of_the_launch_wizard_show_their_size(demo_browser: FormClient) -> None:
     page = demo_browser.get("/project/instances/launch")
     assert re.search(r"m1\.small: 1 vCPU, 2048 MiB RAM, 20 GiB disk", page.text)
     assert f'value="{SMALL}"' in page.text
 
 
-def test_a_key_pair_made_by_the_cloud_is_downloaded_once(demo_browser: Browser, demo: Connection) -> None:
+def test_a_key_pair_made_by_the_cloud_is_downloaded_once(demo_browser: FormClient, demo: Connection) -> None:
     demo_browser.get("/project/key_pairs/create")
     response = demo_browser.post(
         "/project/key_pairs/create", {"name": "made-here", "type": "ssh", "public_key": ""}
@@ -489,7 +457,7 @@ def test_a_key_pair_made_by_the_cloud_is_downloaded_once(demo_browser: Browser, 
     assert "download made-here" not in demo_browser.get("/project/key_pairs/").text
 
 
-def test_a_key_pair_is_imported_and_deleted(demo_browser: Browser, demo: Connection) -> None:
+def test_a_key_pair_is_imported_and_deleted(demo_browser: FormClient, demo: Connection) -> None:
     public_key = demo.compute.create_keypair(name="throwaway").public_key
     demo.compute.delete_keypair("throwaway")
     demo_browser.get("/project/key_pairs/create")
@@ -505,7 +473,7 @@ def test_a_key_pair_is_imported_and_deleted(demo_browser: Browser, demo: Connect
     assert demo.compute.find_keypair("imported") is None
 
 
-def upload_image(browser: Browser, name: str, data: bytes, visibility: str = "private") -> httpx.Response:
+def upload_image(browser: FormClient, name: str, data: bytes, visibility: str = "private") -> httpx.Response:
     """What the upload page's script does: make the record (JSON answer), then PUT the file."""
     browser.get("/project/images/create")
     form = {
@@ -526,7 +494,7 @@ def upload_image(browser: Browser, name: str, data: bytes, visibility: str = "pr
     )
 
 
-def test_an_image_is_uploaded_through_the_dashboard(demo_browser: Browser, demo: Connection) -> None:
+def test_an_image_is_uploaded_through_the_dashboard(demo_browser: FormClient, demo: Connection) -> None:
     data = bytes(range(256)) * 4096 * 3  # 3 MiB
     response = upload_image(demo_browser, "uploaded-here", data)
     assert response.status_code == 200, response.text
@@ -537,7 +505,7 @@ def test_an_image_is_uploaded_through_the_dashboard(demo_browser: Browser, demo:
     assert hashlib.sha512(data).hexdigest() in demo_browser.get(f"/project/images/{image.id}").text
 
 
-def test_an_upload_without_the_csrf_header_is_refused(demo_browser: Browser, demo: Connection) -> None:
+def test_an_upload_without_the_csrf_header_is_refused(demo_browser: FormClient, demo: Connection) -> None:
     demo_browser.get("/project/images/create")
     form = {
         "csrf_token": demo_browser.csrf(),
@@ -556,7 +524,7 @@ def test_an_upload_without_the_csrf_header_is_refused(demo_browser: Browser, dem
 
 
 def test_image_properties_visibility_members_and_delete(
-    demo_browser: Browser, demo: Connection, admin: Connection, other_user: tuple[str, str]
+    demo_browser: FormClient, demo: Connection, admin: Connection, other_user: tuple[str, str]
 ) -> None:
     upload_image(demo_browser, "to-edit", b"\0" * 4096)
     image = demo.image.find_image("to-edit")
@@ -605,10 +573,10 @@ def test_image_properties_visibility_members_and_delete(
 
 
 def test_another_projects_private_image_is_a_404(
-    cloud: InProcessCloud, demo_browser: Browser, other_user: tuple[str, str]
+    cloud: InProcessCloud, demo_browser: FormClient, other_user: tuple[str, str]
 ) -> None:
     upload_image(demo_browser, "demo-private", b"\1" * 512)
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     try:
         browser.log_in(*other_user)
         listing = browser.get("/project/images/")
@@ -645,8 +613,8 @@ ADMIN_FORMS = (
 
 
 @pytest.fixture(scope="module")
-def admin_browser(cloud: InProcessCloud) -> Iterator[Browser]:
-    browser = Browser(cloud)
+def admin_browser(cloud: InProcessCloud) -> Iterator[FormClient]:
+    browser = FormClient(cloud)
     assert browser.log_in("admin", cloud.password("admin")).status_code == 303
     yield browser
     browser.close()
@@ -656,7 +624,7 @@ def service_status(admin: Connection, service_id: str) -> str:
     return str(next(service.status for service in admin.compute.services() if service.id == service_id))
 
 
-def test_a_member_is_refused_every_admin_page(demo_browser: Browser, admin: Connection) -> None:
+def test_a_member_is_refused_every_admin_page(demo_browser: FormClient, admin: Connection) -> None:
     overview = demo_browser.get("/project/")
     assert "/dashboard/admin/" not in overview.text  # no admin links for a member
     for path in ADMIN_PAGES:
@@ -677,7 +645,7 @@ def test_a_member_is_refused_every_admin_page(demo_browser: Browser, admin: Conn
     assert admin.identity.find_user("members-user") is None
 
 
-def test_an_admin_sees_hypervisors_use_as_bars(admin_browser: Browser) -> None:
+def test_an_admin_sees_hypervisors_use_as_bars(admin_browser: FormClient) -> None:
     page = admin_browser.get("/admin/hypervisors/")
     assert page.status_code == 200
     for host in ("compute-1", "compute-2"):
@@ -686,7 +654,9 @@ def test_an_admin_sees_hypervisors_use_as_bars(admin_browser: Browser) -> None:
     assert re.search(r">vCPUs</span>\s*<meter", page.text)
 
 
-def test_an_admin_disables_and_enables_a_compute_service(admin_browser: Browser, admin: Connection) -> None:
+def test_an_admin_disables_and_enables_a_compute_service(
+    admin_browser: FormClient, admin: Connection
+) -> None:
     service = next(s for s in admin.compute.services() if s.host == "compute-2" and "compute" in s.binary)
     page = admin_browser.get("/admin/services/")
     assert f'<tr id="service-{service.id}" data-status="enabled" data-state="up">' in page.text
@@ -701,7 +671,7 @@ def test_an_admin_disables_and_enables_a_compute_service(admin_browser: Browser,
 
 
 def test_an_admin_sees_every_projects_instances_with_their_host(
-    admin_browser: Browser, launched: str, admin: Connection
+    admin_browser: FormClient, launched: str, admin: Connection
 ) -> None:
     page = admin_browser.get("/admin/instances/")
     assert page.status_code == 200
@@ -709,7 +679,7 @@ def test_an_admin_sees_every_projects_instances_with_their_host(
     assert row and row[1] == admin.compute.get_server(launched).compute_host
 
 
-def volume_row(browser: Browser, volume_id: str) -> str:
+def volume_row(browser: FormClient, volume_id: str) -> str:
     found = re.search(
         rf'<tr id="volume-{volume_id}" data-status="([\w-]+)">', browser.get("/project/volumes/").text
     )
@@ -717,7 +687,7 @@ def volume_row(browser: Browser, volume_id: str) -> str:
 
 
 def test_a_volume_is_created_attached_extended_snapshotted_detached_and_deleted(
-    demo_browser: Browser, demo: Connection, launched: str
+    demo_browser: FormClient, demo: Connection, launched: str
 ) -> None:
     demo_browser.get("/project/volumes/create")
     created = demo_browser.post("/project/volumes/create", {"name": "data", "size": "1", "source": ""})
@@ -756,7 +726,7 @@ def test_a_volume_is_created_attached_extended_snapshotted_detached_and_deleted(
     wait_until(lambda: demo.block_storage.find_volume(volume.id) is None, 30, what="the volume delete")
 
 
-def test_a_refused_volume_shows_the_apis_message(demo_browser: Browser) -> None:
+def test_a_refused_volume_shows_the_apis_message(demo_browser: FormClient) -> None:
     demo_browser.get("/project/volumes/create")
     refused = demo_browser.post("/project/volumes/create", {"name": "huge", "size": "100000", "source": ""})
     assert refused.status_code == 413
@@ -766,7 +736,7 @@ def test_a_refused_volume_shows_the_apis_message(demo_browser: Browser) -> None:
     assert bad.status_code == 400 and "The size must be a whole number." in bad.text
 
 
-def test_security_groups_and_their_rules(demo_browser: Browser, demo: Connection) -> None:
+def test_security_groups_and_their_rules(demo_browser: FormClient, demo: Connection) -> None:
     demo_browser.get("/project/security_groups/")
     created = demo_browser.post("/project/security_groups/create", {"name": "web", "description": "HTTP in"})
     assert created.status_code == 303
@@ -809,7 +779,7 @@ def test_security_groups_and_their_rules(demo_browser: Browser, demo: Connection
 
 
 def test_floating_ips_are_allocated_and_released(
-    demo_browser: Browser, demo: Connection, admin: Connection
+    demo_browser: FormClient, demo: Connection, admin: Connection
 ) -> None:
     public = admin.network.create_network(name="public", is_router_external=True)
     admin.network.create_subnet(
@@ -828,7 +798,7 @@ def test_floating_ips_are_allocated_and_released(
 
 
 def test_networks_page_draws_networks_routers_and_instances(
-    demo_browser: Browser, demo: Connection, admin: Connection, launched: str
+    demo_browser: FormClient, demo: Connection, admin: Connection, launched: str
 ) -> None:
     outside = admin.network.create_network(name="outside", is_router_external=True)
     admin.network.create_subnet(
@@ -855,7 +825,7 @@ def test_networks_page_draws_networks_routers_and_instances(
 
 
 def test_an_admin_creates_a_private_flavor_with_extra_specs_and_deletes_it(
-    admin_browser: Browser, admin: Connection, other_user: tuple[str, str]
+    admin_browser: FormClient, admin: Connection, other_user: tuple[str, str]
 ) -> None:
     project = admin.identity.find_project("other-a")
     admin_browser.get("/admin/flavors/")
@@ -893,7 +863,7 @@ def test_an_admin_creates_a_private_flavor_with_extra_specs_and_deletes_it(
 
 
 def test_an_admin_sees_why_a_flavor_has_no_valid_host_and_who_may_use_it(
-    admin_browser: Browser, admin: Connection, other_user: tuple[str, str]
+    admin_browser: FormClient, admin: Connection, other_user: tuple[str, str]
 ) -> None:
     huge = admin.compute.create_flavor(
         name="huge.private", vcpus=1, ram=64 * 1024 * 1024, disk=1, is_public=False
@@ -933,7 +903,7 @@ def test_an_admin_sees_why_a_flavor_has_no_valid_host_and_who_may_use_it(
 
 
 def test_an_admin_sets_a_projects_quotas_across_the_services(
-    admin_browser: Browser, admin: Connection, other_user: tuple[str, str]
+    admin_browser: FormClient, admin: Connection, other_user: tuple[str, str]
 ) -> None:
     project = admin.identity.find_project("other-b")
     assert "other-b</a>" in admin_browser.get("/admin/quotas/").text
@@ -960,7 +930,7 @@ def test_an_admin_sets_a_projects_quotas_across_the_services(
     assert bad.status_code == 400 and "vCPUs must be a whole number." in bad.text
 
 
-def test_the_overview_charts_the_last_weeks_vcpu_hours(demo_browser: Browser, launched: str) -> None:
+def test_the_overview_charts_the_last_weeks_vcpu_hours(demo_browser: FormClient, launched: str) -> None:
     page = demo_browser.get("/project/")
     assert page.status_code == 200
     days = re.findall(r"<tr><td>(\d{4}-\d\d-\d\d)</td><td>([\d.]+)</td></tr>", page.text)
@@ -972,7 +942,7 @@ def test_the_overview_charts_the_last_weeks_vcpu_hours(demo_browser: Browser, la
 
 
 def test_an_admin_sees_aggregates_zones_projects_users_and_role_assignments(
-    admin_browser: Browser, admin: Connection, other_user: tuple[str, str]
+    admin_browser: FormClient, admin: Connection, other_user: tuple[str, str]
 ) -> None:
     aggregate = admin.compute.create_aggregate(name="fast-disks", availability_zone="zone-b")
     admin.compute.add_host_to_aggregate(aggregate, "compute-2")
@@ -993,7 +963,7 @@ def test_an_admin_sees_aggregates_zones_projects_users_and_role_assignments(
 
 
 def test_an_admin_edits_an_aggregates_name_zone_hosts_and_metadata(
-    admin_browser: Browser, admin: Connection
+    admin_browser: FormClient, admin: Connection
 ) -> None:
     admin_browser.get("/admin/aggregates/")
     made = admin_browser.post("/admin/aggregates/create", {"name": "edited", "availability_zone": "zone-c"})
@@ -1039,7 +1009,7 @@ def test_an_admin_edits_an_aggregates_name_zone_hosts_and_metadata(
 
 
 def test_an_admin_makes_a_project_user_and_group_grants_a_role_and_takes_it_all_back(
-    cloud: InProcessCloud, admin_browser: Browser, admin: Connection
+    cloud: InProcessCloud, admin_browser: FormClient, admin: Connection
 ) -> None:
     password = "made-here-secret-password"
 
@@ -1067,7 +1037,7 @@ def test_an_admin_makes_a_project_user_and_group_grants_a_role_and_takes_it_all_
         grant = {"actor": f"user:{user.id}", "role_id": member.id, "project_id": project.id}
         post("/admin/identity/assignments/grant", grant)
         # The user made here logs in to the project made here.
-        newcomer = Browser(cloud)
+        newcomer = FormClient(cloud)
         try:
             assert newcomer.log_in("made-user", password).status_code == 303
             assert "Overview of made-here" in newcomer.get("/project/").text

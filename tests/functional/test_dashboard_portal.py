@@ -23,11 +23,11 @@ from sqlalchemy import select
 from overcast.db.models.metering import UsageEvent
 from overcast.metering.manager import MeteringManager
 from overcast.service import Service
-from tests.functional.test_dashboard import Browser
 from tests.support.api_apps import roomy_login_limits
 from tests.support.clock import FakeClock, cloud_clock
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, move_clock, project_token
 from tests.support.compute_api import INTERVAL, WAIT_SECONDS
+from tests.support.dashboard import FormClient
 from tests.support.waiting import wait_until
 
 HOUR = timedelta(hours=1)
@@ -85,9 +85,9 @@ def account(cloud: InProcessCloud, demo: Connection) -> dict[str, Any]:
 
 
 @pytest.fixture
-def browser(cloud: InProcessCloud) -> Iterator[Browser]:
+def browser(cloud: InProcessCloud) -> Iterator[FormClient]:
     """demo signed in afresh: a test that moves the clock by hours outlives sessions and tokens."""
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     response = browser.log_in("demo", cloud.password("demo"))
     assert response.status_code == 303, response.text
     yield browser
@@ -119,7 +119,9 @@ def _cell_texts(page: str, table_id: str) -> list[str]:
     return [re.sub(r"\s+", " ", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", table, re.S)]
 
 
-def test_usage_is_charted_per_metric_and_per_resource(browser: Browser, two_hours_of_a_server: str) -> None:
+def test_usage_is_charted_per_metric_and_per_resource(
+    browser: FormClient, two_hours_of_a_server: str
+) -> None:
     response = browser.get("/billing/usage")
     assert response.status_code == 200, response.text
     assert re.search(r'id="usage-total">2(\.0+)? EUR<', response.text), response.text
@@ -131,7 +133,7 @@ def test_usage_is_charted_per_metric_and_per_resource(browser: Browser, two_hour
 
 
 def test_usage_grows_with_the_clock(
-    cloud: InProcessCloud, clock: FakeClock, browser: Browser, two_hours_of_a_server: str
+    cloud: InProcessCloud, clock: FakeClock, browser: FormClient, two_hours_of_a_server: str
 ) -> None:
     move_clock(cloud, clock, T0 + 5 * HOUR)
     assert browser.get("/billing/usage").status_code == 303  # idle past the session's 30 minutes
@@ -141,7 +143,7 @@ def test_usage_grows_with_the_clock(
 
 
 def test_an_invoice_is_listed_shown_and_downloaded_as_pdf(
-    cloud: InProcessCloud, browser: Browser, account: dict[str, Any], two_hours_of_a_server: str
+    cloud: InProcessCloud, browser: FormClient, account: dict[str, Any], two_hours_of_a_server: str
 ) -> None:
     period = LAST_MONTH.isoformat()
     drafts = billing(
@@ -162,7 +164,7 @@ def test_an_invoice_is_listed_shown_and_downloaded_as_pdf(
     assert pdf.content.startswith(b"%PDF-")
 
 
-def test_another_customers_invoice_is_not_found(cloud: InProcessCloud, browser: Browser) -> None:
+def test_another_customers_invoice_is_not_found(cloud: InProcessCloud, browser: FormClient) -> None:
     body = {"account": {"name": "other-co", "currency": "EUR", "price_list": "hourly"}}
     other = billing(cloud, "POST", "/accounts", body, expect=201)["account"]
     period = LAST_MONTH.isoformat()
@@ -175,7 +177,7 @@ def test_another_customers_invoice_is_not_found(cloud: InProcessCloud, browser: 
     assert foreign not in browser.get("/billing/invoices").text
 
 
-def test_the_balance_shows_the_payment_history(browser: Browser, account: dict[str, Any]) -> None:
+def test_the_balance_shows_the_payment_history(browser: FormClient, account: dict[str, Any]) -> None:
     response = browser.get("/billing/balance")
     assert response.status_code == 200, response.text
     assert "Balance of demo-co" in response.text
@@ -189,7 +191,7 @@ def _downloads(page: str) -> dict[str, str]:
 
 
 def test_an_application_credential_is_shown_once_with_a_clouds_yaml_that_works(
-    browser: Browser, tmp_path: Path, two_hours_of_a_server: str
+    browser: FormClient, tmp_path: Path, two_hours_of_a_server: str
 ) -> None:
     browser.get("/account/credentials/")
     made = browser.post("/account/credentials/application", {"name": "ci-robot", "description": "CI"})
@@ -213,7 +215,7 @@ def test_an_application_credential_is_shown_once_with_a_clouds_yaml_that_works(
 
 
 def test_an_ec2_key_is_shown_once_with_an_environment_file_boto3_uses(
-    cloud: InProcessCloud, clock: FakeClock, browser: Browser, two_hours_of_a_server: str
+    cloud: InProcessCloud, clock: FakeClock, browser: FormClient, two_hours_of_a_server: str
 ) -> None:
     browser.get("/account/credentials/")
     made = browser.post("/account/credentials/ec2")
@@ -243,7 +245,7 @@ def test_a_password_change_keeps_the_session_and_the_new_password_logs_in(
     user = admin.identity.create_user(name="changer", password="Old-password-1", domain_id="default")
     project = admin.identity.create_project(name="changer-project", domain_id="default")
     admin.identity.assign_project_role_to_user(project, user, admin.identity.find_role("member"))
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     try:
         assert browser.log_in("changer", "Old-password-1").status_code == 303
         browser.get("/account")
@@ -268,7 +270,7 @@ def test_a_password_change_keeps_the_session_and_the_new_password_logs_in(
         assert browser.get("/project/").status_code == 200  # still signed in, in the same project
     finally:
         browser.close()
-    again = Browser(cloud)
+    again = FormClient(cloud)
     try:
         assert again.log_in("changer", "Old-password-1").status_code == 401
         assert again.log_in("changer", "New-password-2").status_code == 303
@@ -276,7 +278,7 @@ def test_a_password_change_keeps_the_session_and_the_new_password_logs_in(
         again.close()
 
 
-def test_forms_without_their_csrf_token_are_refused(browser: Browser) -> None:
+def test_forms_without_their_csrf_token_are_refused(browser: FormClient) -> None:
     browser.get("/account/credentials/")
     refused = browser.post("/account/credentials/application", {"name": "sneaky"}, csrf=False)
     assert refused.status_code == 403
@@ -284,7 +286,7 @@ def test_forms_without_their_csrf_token_are_refused(browser: Browser) -> None:
 
 
 def test_budget_alerts_are_set_by_a_member_and_refused_to_a_reader(
-    cloud: InProcessCloud, browser: Browser, account: dict[str, Any], admin: Connection, demo: Connection
+    cloud: InProcessCloud, browser: FormClient, account: dict[str, Any], admin: Connection, demo: Connection
 ) -> None:
     browser.get("/billing/alerts")
     saved = browser.post(
@@ -301,7 +303,7 @@ def test_budget_alerts_are_set_by_a_member_and_refused_to_a_reader(
     admin.identity.assign_project_role_to_user(
         demo.current_project_id, reader, admin.identity.find_role("reader")
     )
-    watcher = Browser(cloud)
+    watcher = FormClient(cloud)
     try:
         assert watcher.log_in("watcher", "Watcher-pass-1").status_code == 303
         assert 'value="30.00"' in watcher.get("/billing/alerts").text

@@ -17,9 +17,9 @@ import pytest
 from openstack.connection import Connection
 
 from overcast.mail import MailFolder
-from tests.functional.test_dashboard import Browser
 from tests.support.api_apps import roomy_login_limits
 from tests.support.cloud import InProcessCloud, project_token
+from tests.support.dashboard import FormClient
 from tests.support.waiting import wait_until
 
 PASSWORD = "Sign-up-password-7"
@@ -39,7 +39,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
 
 
 @pytest.fixture(scope="module")
-def operator(cloud: InProcessCloud) -> Iterator[Browser]:
+def operator(cloud: InProcessCloud) -> Iterator[FormClient]:
     """The admin in the dashboard, having made the `starter` plan and opened sign-up."""
     token = project_token(cloud, "admin")
     made = httpx.post(
@@ -55,7 +55,7 @@ def operator(cloud: InProcessCloud) -> Iterator[Browser]:
         timeout=30,
     )
     assert made.status_code == 201, made.text
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     assert browser.log_in("admin", cloud.password("admin")).status_code == 303
     browser.get("/admin/plans")
     created = browser.post("/admin/plans", {
@@ -85,19 +85,19 @@ def link_in_mail(cloud: InProcessCloud, address: str, count: int = 1) -> str:
     return found.group(0)
 
 
-def open_link(browser: Browser, link: str) -> httpx.Response:
+def open_link(browser: FormClient, link: str) -> httpx.Response:
     """The mailed link opened in the browser (its path below /dashboard, its query as it is)."""
     path, _, query = link.split("/dashboard", 1)[1].partition("?")
     return browser.get(path, **dict(parse_qsl(query)))
 
 
-def sign_up(browser: Browser, name: str, email: str, **extra: str) -> httpx.Response:
+def sign_up(browser: FormClient, name: str, email: str, **extra: str) -> httpx.Response:
     browser.get("/signup")
     form = {"name": name, "email": email, "password": PASSWORD, "password_confirm": PASSWORD, **extra}
     return browser.post("/signup", form)
 
 
-def verify(browser: Browser, link: str) -> httpx.Response:
+def verify(browser: FormClient, link: str) -> httpx.Response:
     page = open_link(browser, link)
     assert page.status_code == 200, page.text
     token = re.search(r'name="token" value="([^"]+)"', page.text)
@@ -106,9 +106,9 @@ def verify(browser: Browser, link: str) -> httpx.Response:
 
 
 @pytest.fixture(scope="module")
-def ada(cloud: InProcessCloud, operator: Browser) -> dict[str, Any]:
+def ada(cloud: InProcessCloud, operator: FormClient) -> dict[str, Any]:
     """A visitor signed up and verified through the pages."""
-    visitor = Browser(cloud)
+    visitor = FormClient(cloud)
     try:
         sent = sign_up(visitor, "Ada Lovelace", "ada@example.com")
         assert sent.status_code == 200, sent.text
@@ -123,7 +123,7 @@ def ada(cloud: InProcessCloud, operator: Browser) -> dict[str, Any]:
 
 
 def test_the_log_in_page_links_to_sign_up_and_the_password_reset(cloud: InProcessCloud) -> None:
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     try:
         page = browser.get("/login").text
         assert 'href="/dashboard/signup"' in page and 'href="/dashboard/password/forgot"' in page
@@ -132,7 +132,7 @@ def test_the_log_in_page_links_to_sign_up_and_the_password_reset(cloud: InProces
 
 
 def test_a_visitor_signs_up_verifies_and_logs_in(cloud: InProcessCloud, ada: dict[str, Any]) -> None:
-    customer = Browser(cloud)
+    customer = FormClient(cloud)
     try:
         assert customer.log_in(ada["user"], PASSWORD).status_code == 303
         account = customer.get("/account")
@@ -145,7 +145,7 @@ def test_a_visitor_signs_up_verifies_and_logs_in(cloud: InProcessCloud, ada: dic
 
 
 def test_a_verification_link_works_once(cloud: InProcessCloud, ada: dict[str, Any]) -> None:
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     try:
         again = verify(browser, ada["link"])
         assert again.status_code == 400
@@ -154,8 +154,8 @@ def test_a_verification_link_works_once(cloud: InProcessCloud, ada: dict[str, An
         browser.close()
 
 
-def test_a_public_form_without_its_csrf_token_is_refused(cloud: InProcessCloud, operator: Browser) -> None:
-    browser = Browser(cloud)
+def test_a_public_form_without_its_csrf_token_is_refused(cloud: InProcessCloud, operator: FormClient) -> None:
+    browser = FormClient(cloud)
     try:
         browser.get("/signup")
         refused = browser.post(
@@ -169,8 +169,8 @@ def test_a_public_form_without_its_csrf_token_is_refused(cloud: InProcessCloud, 
         browser.close()
 
 
-def test_mismatched_passwords_are_refused_before_the_api(cloud: InProcessCloud, operator: Browser) -> None:
-    browser = Browser(cloud)
+def test_mismatched_passwords_are_refused_before_the_api(cloud: InProcessCloud, operator: FormClient) -> None:
+    browser = FormClient(cloud)
     try:
         browser.get("/signup")
         refused = browser.post(
@@ -184,7 +184,7 @@ def test_mismatched_passwords_are_refused_before_the_api(cloud: InProcessCloud, 
 
 
 def test_invitation_only_sign_up_takes_a_code_the_operator_made(
-    cloud: InProcessCloud, operator: Browser
+    cloud: InProcessCloud, operator: FormClient
 ) -> None:
     operator.get("/admin/signup")
     assert operator.post("/admin/signup", {"enabled": "on", "invitation_only": "on"}).status_code == 303
@@ -193,7 +193,7 @@ def test_invitation_only_sign_up_takes_a_code_the_operator_made(
     assert made.status_code == 201, made.text
     code = re.search(r'id="invitation-codes"><li><code>([^<]+)</code>', made.text)
     assert code, made.text
-    visitor = Browser(cloud)
+    visitor = FormClient(cloud)
     try:
         page = visitor.get("/signup").text
         assert "needs an invitation code" in page and 'name="invitation_code"' in page
@@ -208,10 +208,10 @@ def test_invitation_only_sign_up_takes_a_code_the_operator_made(
         operator.post("/admin/signup", {"enabled": "on"})
 
 
-def test_sign_up_switched_off_says_so(cloud: InProcessCloud, operator: Browser) -> None:
+def test_sign_up_switched_off_says_so(cloud: InProcessCloud, operator: FormClient) -> None:
     operator.get("/admin/signup")
     assert operator.post("/admin/signup", {}).status_code == 303
-    visitor = Browser(cloud)
+    visitor = FormClient(cloud)
     try:
         page = visitor.get("/signup")
         assert (
@@ -226,7 +226,7 @@ def test_sign_up_switched_off_says_so(cloud: InProcessCloud, operator: Browser) 
 def test_a_forgotten_password_is_reset_through_the_mailed_link(
     cloud: InProcessCloud, ada: dict[str, Any]
 ) -> None:
-    browser = Browser(cloud)
+    browser = FormClient(cloud)
     try:
         browser.get("/password/forgot")
         sent = browser.post("/password/forgot", {"email": "ada@example.com"})
@@ -246,7 +246,7 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link(
     finally:
         browser.close()
     # Unknown addresses get the same answer, and no mail.
-    stranger = Browser(cloud)
+    stranger = FormClient(cloud)
     try:
         stranger.get("/password/forgot")
         same = stranger.post("/password/forgot", {"email": "nobody@example.com"})
@@ -256,8 +256,8 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link(
         stranger.close()
 
 
-def test_a_colleague_invited_by_mail_joins_the_project(cloud: InProcessCloud, operator: Browser) -> None:
-    owner = Browser(cloud)
+def test_a_colleague_invited_by_mail_joins_the_project(cloud: InProcessCloud, operator: FormClient) -> None:
+    owner = FormClient(cloud)
     try:
         sign_up(owner, "Grace", "grace@example.com")
         verify(owner, link_in_mail(cloud, "grace@example.com"))
@@ -270,7 +270,7 @@ def test_a_colleague_invited_by_mail_joins_the_project(cloud: InProcessCloud, op
         assert refused.status_code == 400, refused.text
     finally:
         owner.close()
-    newcomer = Browser(cloud)
+    newcomer = FormClient(cloud)
     try:
         link = link_in_mail(cloud, "linus@example.com")
         assert "/invitation?token=" in link
@@ -287,7 +287,7 @@ def test_a_colleague_invited_by_mail_joins_the_project(cloud: InProcessCloud, op
         newcomer.close()
 
 
-def test_the_operator_edits_a_plan(operator: Browser) -> None:
+def test_the_operator_edits_a_plan(operator: FormClient) -> None:
     operator.get("/admin/plans/starter")
     saved = operator.post("/admin/plans/starter", {
         "description": "Bigger", "quota_instances": "5", "mode": "postpaid", "currency": "EUR",
@@ -301,7 +301,7 @@ def test_the_operator_edits_a_plan(operator: Browser) -> None:
 
 
 def test_a_suspended_account_cannot_log_in_until_resumed(
-    cloud: InProcessCloud, operator: Browser, ada: dict[str, Any], admin: Connection
+    cloud: InProcessCloud, operator: FormClient, ada: dict[str, Any], admin: Connection
 ) -> None:
     listed = operator.get("/admin/accounts", status="active").text
     row = re.search(r'<tr data-status="active">\s*<td>([^<]*)</td><td>ada@example.com</td>', listed)
@@ -313,7 +313,7 @@ def test_a_suspended_account_cannot_log_in_until_resumed(
     suspended = operator.post(f"/admin/accounts/{account_id.group(1)}/suspend", {"reason": "Unpaid"})
     assert suspended.status_code == 303
     assert "suspended: Unpaid" in operator.get("/admin/accounts", status="suspended").text
-    customer = Browser(cloud)
+    customer = FormClient(cloud)
     try:
         assert customer.log_in("ada@example.com", "Reset-password-8").status_code == 401
         operator.get("/admin/accounts")
@@ -324,7 +324,7 @@ def test_a_suspended_account_cannot_log_in_until_resumed(
 
 
 def test_customers_pages_are_refused_to_a_customer(cloud: InProcessCloud, ada: dict[str, Any]) -> None:
-    customer = Browser(cloud)
+    customer = FormClient(cloud)
     try:
         customer.log_in("ada@example.com", "Reset-password-8")
         assert customer.get("/admin/plans").status_code == 403
@@ -334,9 +334,9 @@ def test_customers_pages_are_refused_to_a_customer(cloud: InProcessCloud, ada: d
 
 
 def test_sign_up_flooding_from_one_address_is_told_when_to_try_again(
-    cloud: InProcessCloud, operator: Browser
+    cloud: InProcessCloud, operator: FormClient
 ) -> None:
-    visitor = Browser(cloud)
+    visitor = FormClient(cloud)
     try:
         answers = [sign_up(visitor, "Flood", "flood@example.com") for _ in range(4)]
         assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
@@ -346,8 +346,8 @@ def test_sign_up_flooding_from_one_address_is_told_when_to_try_again(
         visitor.close()
 
 
-def test_a_lost_link_is_sent_again(cloud: InProcessCloud, operator: Browser) -> None:
-    visitor = Browser(cloud)
+def test_a_lost_link_is_sent_again(cloud: InProcessCloud, operator: FormClient) -> None:
+    visitor = FormClient(cloud)
     try:
         sign_up(visitor, "Hedy", "hedy@example.com")
         first = link_in_mail(cloud, "hedy@example.com")
@@ -365,9 +365,9 @@ def test_a_lost_link_is_sent_again(cloud: InProcessCloud, operator: Browser) -> 
 
 
 def test_a_changed_address_is_confirmed_through_the_mailed_link_and_becomes_the_login(
-    cloud: InProcessCloud, operator: Browser
+    cloud: InProcessCloud, operator: FormClient
 ) -> None:
-    customer = Browser(cloud)
+    customer = FormClient(cloud)
     try:
         sign_up(customer, "Kat", "kat@example.com")
         assert verify(customer, link_in_mail(cloud, "kat@example.com")).status_code == 200
@@ -384,7 +384,7 @@ def test_a_changed_address_is_confirmed_through_the_mailed_link_and_becomes_the_
         raise
     # Opened in another browser without a session, as from the new mailbox: the page only offers a button,
     # so a mail scanner fetching the link twice leaves it usable.
-    visitor = Browser(cloud)
+    visitor = FormClient(cloud)
     try:
         for _ in range(2):
             page = open_link(visitor, link)
@@ -405,7 +405,7 @@ def test_a_changed_address_is_confirmed_through_the_mailed_link_and_becomes_the_
         assert again.status_code == 400 and "This link has expired or was already used." in again.text
     finally:
         visitor.close()
-    moved = Browser(cloud)
+    moved = FormClient(cloud)
     try:
         assert moved.log_in("kat@example.com", PASSWORD).status_code == 401
         assert moved.log_in("katherine@example.com", PASSWORD).status_code == 303
@@ -428,9 +428,9 @@ def test_a_changed_address_is_confirmed_through_the_mailed_link_and_becomes_the_
 
 
 def test_confirming_an_address_someone_took_as_their_login_meanwhile_shows_the_refusal(
-    cloud: InProcessCloud, operator: Browser
+    cloud: InProcessCloud, operator: FormClient
 ) -> None:
-    customer = Browser(cloud)
+    customer = FormClient(cloud)
     try:
         sign_up(customer, "Lou", "lou@example.com")
         assert verify(customer, link_in_mail(cloud, "lou@example.com")).status_code == 200
@@ -441,7 +441,7 @@ def test_confirming_an_address_someone_took_as_their_login_meanwhile_shows_the_r
     finally:
         customer.close()
     # Before Lou confirms, a visitor signs up with that address: it is now their login.
-    rival = Browser(cloud)
+    rival = FormClient(cloud)
     try:
         sign_up(rival, "Zed", "zed@example.com")
         assert verify(rival, link_in_mail(cloud, "zed@example.com", count=2)).status_code == 200

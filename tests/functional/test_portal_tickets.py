@@ -18,9 +18,9 @@ import pytest
 from overcast.bus import NotificationListener
 from overcast.context import RequestContext
 from overcast.mail import MailFolder
-from tests.functional.test_dashboard import Browser
 from tests.support.api_apps import roomy_login_limits
 from tests.support.cloud import InProcessCloud, project_token
+from tests.support.dashboard import FormClient
 from tests.support.waiting import wait_until
 
 PASSWORD = "Correct-Horse-42-battery"
@@ -318,7 +318,7 @@ def test_the_queue_is_on_metrics(
 
 
 def _post_form(
-    browser: Browser, path: str, fields: dict[str, str], file: tuple[str, bytes, str] | None
+    browser: FormClient, path: str, fields: dict[str, str], file: tuple[str, bytes, str] | None
 ) -> httpx.Response:
     data = {**fields, "csrf_token": browser.csrf()}
     files = {"file": file} if file else {"file": ("", b"", "application/octet-stream")}
@@ -330,7 +330,7 @@ def _post_form(
 def test_a_customer_opens_a_ticket_and_support_answers_it_in_the_dashboard(
     cloud: InProcessCloud, people: dict[str, Person]
 ) -> None:
-    ada_browser, sam_browser, bob_browser = Browser(cloud), Browser(cloud), Browser(cloud)
+    ada_browser, sam_browser, bob_browser = FormClient(cloud), FormClient(cloud), FormClient(cloud)
     try:
         for browser, name in ((ada_browser, "ada"), (sam_browser, "sam"), (bob_browser, "bob")):
             assert browser.log_in(name, PASSWORD).status_code in (200, 303)
@@ -430,7 +430,7 @@ def test_support_through_a_group_is_staff_and_the_picker_offers_the_staff(
     not_staff = http.patch(path, headers=gil_headers, json={"assignee": people["bob"].user_id})
     assert not_staff.status_code == 400 and "not support staff" in message_of(not_staff)
 
-    sam_browser = Browser(cloud)
+    sam_browser = FormClient(cloud)
     try:
         assert sam_browser.log_in("sam", PASSWORD).status_code in (200, 303)
         page = sam_browser.get(f"/admin/tickets/{ticket['id']}").text

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.integration.network_hosts import Lab
+from tests.support.chromium import CHROMIUM
 from tests.support.rabbitmq import RabbitMQUnavailable, running_rabbitmq
 from tests.support.swift import SwiftCluster, SwiftUnavailable
 
@@ -46,3 +48,13 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
     finally:
         lab.cleanup()
     assert lab.leftovers() == []
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, launched once per browser-test module."""
+    with sync_playwright() as playwright:
+        # As root (the test machines) Chromium needs its sandbox off.
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield chromium
+        chromium.close()

@@ -18,21 +18,20 @@ from pathlib import Path
 
 import pytest
 from openstack.connection import Connection
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from overcast.guest.publish import DEFAULT_IMAGE_ID
 from overcast.virt.qemu.driver import QemuDriver
 from tests.support import qemu
+from tests.support.chromium import NEEDS_CHROMIUM
 from tests.support.cloud import TINY, InProcessCloud
 from tests.support.guests import WAIT
 from tests.support.waiting import wait_until
 
-# Debian's chromium package: /usr/bin/chromium is a wrapper script, this is the browser itself.
-CHROMIUM = Path("/usr/lib/chromium/chromium")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not qemu.qemu_available(), reason="qemu-system-x86_64 is not installed"),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+    NEEDS_CHROMIUM,
 ]
 HOST = "qemu-1"
 SMALL = "2"
@@ -60,15 +59,6 @@ def cloud(data_dir: Path) -> Iterator[InProcessCloud]:
 @pytest.fixture(scope="module")
 def demo(cloud: InProcessCloud) -> Connection:
     return cloud.connect("demo")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # As root (the test machines) Chromium needs its sandbox off.
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -34,8 +34,8 @@ from overcast.metering.manager import MeteringManager
 from overcast.network.drivers.noop import NoopDriver
 from overcast.network.manager import NetworkManager
 from overcast.service import Service
-from tests.integration.test_dashboard_browser import CHROMIUM, browser  # noqa: F401 - the shared browser
 from tests.support.api_apps import roomy_login_limits
+from tests.support.chromium import NEEDS_CHROMIUM
 from tests.support.clock import FakeClock, cloud_clock
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, move_clock, project_token
 from tests.support.smtp import Inbox, smtp_inbox
@@ -43,7 +43,7 @@ from tests.support.waiting import wait_until
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+    NEEDS_CHROMIUM,
 ]
 HOUR = timedelta(hours=1)
 # Keystone makes and checks tokens on wall time, the dashboard's sessions on the injected clock: the clock
@@ -115,7 +115,7 @@ def cloud(
 
 
 @pytest.fixture(scope="module")
-def customer(browser: Browser, cloud: InProcessCloud) -> Iterator[Page]:  # noqa: F811 - the fixture above
+def customer(browser: Browser, cloud: InProcessCloud) -> Iterator[Page]:
     context = browser.new_context(base_url=cloud.base_url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
     yield context.new_page()
@@ -224,7 +224,7 @@ def test_the_closed_months_invoice_opens_and_its_pdf_downloads(
 
 def test_a_ticket_about_the_server_is_answered_and_closed(
     customer: Page,
-    browser: Browser,  # noqa: F811 - the fixture imported above
+    browser: Browser,
     cloud: InProcessCloud,
     inbox: tuple[Inbox, int],
 ) -> None:
@@ -277,7 +277,7 @@ def test_a_ticket_about_the_server_is_answered_and_closed(
 
 
 def test_a_second_customer_sees_none_of_it(
-    browser: Browser,  # noqa: F811 - the fixture imported above
+    browser: Browser,
     cloud: InProcessCloud,
     inbox: tuple[Inbox, int],
     customer: Page,
