@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+import orjson
+from sqlalchemy import ColumnElement, DateTime, Text, cast
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.types import TypeDecorator
 
 
@@ -37,3 +40,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+def as_json_text(column: InstrumentedAttribute[Any]) -> ColumnElement[str]:
+    """A JSON column read as its text (to decode with `json_from_text`), the same on SQLite and PostgreSQL."""
+    return cast(column, Text)
+
+
+def json_from_text(text: str | None) -> Any:
+    """A JSON column's value from its text. A listing decodes thousands of small values, and orjson does it
+    several times faster than the json module behind SQLAlchemy's JSON type; json still reads what only it
+    writes (NaN, integers past 64 bits)."""
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)

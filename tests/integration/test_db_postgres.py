@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from overcast.db import Database, retry_on_deadlock
 from overcast.db.models import ServiceRecord
-from tests.unit.db import test_concurrency, test_engine, test_migrations, test_pagination
+from tests.unit.db import test_concurrency, test_engine, test_migrations, test_pagination, test_types
 
 pytestmark = pytest.mark.postgresql
 
@@ -23,6 +23,7 @@ _SHARED_MODULES: tuple[ModuleType, ...] = (
     test_concurrency,
     test_migrations,
     test_pagination,
+    test_types,
 )
 
 

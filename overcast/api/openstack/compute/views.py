@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
 
+import orjson
+
 from overcast.api.openstack.compute import version_history as v
 from overcast.api.openstack.compute.microversion import APIVersion
 from overcast.api.versions import service_url
@@ -31,9 +33,9 @@ def api_time(moment: datetime | None) -> str | None:
         return None
     if moment.tzinfo is not UTC and moment.utcoffset() != _NO_OFFSET:
         moment = moment.astimezone(UTC)
-    # isoformat is several times faster than strftime, which a page of a thousand servers calls 2,000 times
-    # (and faster without its timespec argument: the seconds end at the 19th character either way).
-    return moment.isoformat()[:19] + "Z"
+    # A page of a thousand servers formats 3,000 times: orjson's RFC 3339 text ("2017-02-14T19:23:58.895661
+    # +00:00", quoted) is several times faster than isoformat, and strftime slower still.
+    return orjson.dumps(moment)[1:20].decode() + "Z"
 
 
 def naive_iso(moment: datetime | None) -> str | None:
@@ -43,7 +45,7 @@ def naive_iso(moment: datetime | None) -> str | None:
     if moment.tzinfo is not UTC and moment.utcoffset() != _NO_OFFSET:
         moment = moment.astimezone(UTC)
     # An aware UTC time's text ends in "+00:00": cutting it is cheaper than a naive copy of the time.
-    return moment.isoformat()[:-6]
+    return orjson.dumps(moment)[1:-7].decode()
 
 
 @functools.lru_cache(maxsize=4096)

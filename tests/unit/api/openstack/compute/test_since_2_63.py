@@ -4,7 +4,7 @@ each version shows."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -115,3 +115,9 @@ def test_times_are_rendered_as_nova_does() -> None:
     assert api_time(moment) == "2026-12-05T21:00:01Z"
     assert naive_iso(moment) == "2026-12-05T21:00:01.123456"
     assert api_time(None) is None and naive_iso(None) is None
+    # Whole seconds have no fraction (as isoformat), a few microseconds keep their six digits, and another
+    # zone is shown in UTC.
+    assert naive_iso(moment.replace(microsecond=0)) == "2026-12-05T21:00:01"
+    assert naive_iso(moment.replace(microsecond=5)) == "2026-12-05T21:00:01.000005"
+    tokyo = moment.astimezone(timezone(timedelta(hours=9)))
+    assert (api_time(tokyo), naive_iso(tokyo)) == ("2026-12-05T21:00:01Z", "2026-12-05T21:00:01.123456")
