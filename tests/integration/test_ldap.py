@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
+import os
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -172,3 +175,37 @@ def test_ldap_domain_is_read_only_and_sql_stays_the_default(identity: IdentitySe
         identity.api.delete_user("carol")
     created = identity.api.create_user({"name": "dave", "domain_id": "default"}, "pw")
     assert identity.api.get_user(created["id"])["domain_id"] == "default"
+
+
+def connections_to(port: int) -> int:
+    """This process's established TCP connections to `port` on 127.0.0.1."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed since the listing
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    established = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote_port, state, inode = int(fields[2].split(":")[1], 16), fields[3], fields[9]
+        established += remote_port == port and state == "01" and inode in inodes
+    return established
+
+
+def test_searches_and_logins_leave_no_connection_open(identity: IdentityService, ldap_url: str) -> None:
+    port = urlsplit(ldap_url).port
+    assert port is not None
+    # ldap3's connections hold reference cycles: with the collector off, a connection left open stays
+    # open, as it would in a server between collections.
+    gc.disable()
+    try:
+        identity.api.list_users()
+        corp_login(identity, "bob", "bob-pass")
+        with pytest.raises(Unauthorized):
+            corp_login(identity, "bob", "wrong")
+        assert connections_to(port) == 0
+    finally:
+        gc.enable()

@@ -6,11 +6,12 @@ SQL like everyone else's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import ldap3
-from ldap3.core.exceptions import LDAPException
+from ldap3.core.exceptions import LDAPBindError, LDAPException
 from ldap3.utils.conv import escape_filter_chars
 from sqlalchemy.orm import Session
 
@@ -29,17 +30,21 @@ class LdapIdentityBackend:
         self.domain_id = domain_id
         self.server = ldap3.Server(config.ldap_url, connect_timeout=5)
 
-    def _connect(self, user: str | None = None, password: str | None = None) -> ldap3.Connection:
+    @contextmanager
+    def _bound(self, user: str | None = None, password: str | None = None) -> Iterator[ldap3.Connection]:
+        """A connection bound as `user` (the service's bind DN when None), unbound and closed afterwards:
+        ldap3's own `with` leaves a connection bound at creation open, a socket per search or login."""
         bind_dn = user if user is not None else (self.config.ldap_bind_dn or None)
         bind_password = password if user is not None else (self.config.ldap_bind_password or None)
-        return ldap3.Connection(
-            self.server,
-            user=bind_dn,
-            password=bind_password,
-            auto_bind=True,
-            read_only=True,
-            receive_timeout=10,
+        connection = ldap3.Connection(
+            self.server, user=bind_dn, password=bind_password, read_only=True, receive_timeout=10
         )
+        try:
+            if not connection.bind():
+                raise LDAPBindError(connection.result.get("description") or "invalid credentials")
+            yield connection
+        finally:
+            connection.unbind()
 
     def _search(self, extra_filter: str) -> list[tuple[str, dict[str, Any]]]:
         config = self.config
@@ -50,7 +55,7 @@ class LdapIdentityBackend:
             config.ldap_user_mail_attribute,
         ]
         try:
-            with self._connect() as connection:
+            with self._bound() as connection:
                 connection.search(config.ldap_user_tree_dn, search_filter, attributes=attributes)
                 return [(entry.entry_dn, entry.entry_attributes_as_dict) for entry in connection.entries]
         except LDAPException as exc:
@@ -97,7 +102,7 @@ class LdapIdentityBackend:
         if found is None:
             return False
         try:
-            with self._connect(found[0], password):
+            with self._bound(found[0], password):
                 return True
         except LDAPException:
             return False
