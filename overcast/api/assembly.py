@@ -6,11 +6,12 @@ from fastapi import FastAPI
 
 from overcast import dashboard
 from overcast.api import app as foundation
-from overcast.api import billing, ec2, metadata, openapi, portal
+from overcast.api import billing, ec2, metadata, openapi, portal, rating
 from overcast.api.app import create_app
 from overcast.api.auth import PublicPaths
 from overcast.api.openstack import compute, identity, image, network, volume
 from overcast.billing.api import BillingAPI
+from overcast.billing.cloudkitty import RatingReports
 from overcast.billing.settings import BillingSettings
 from overcast.cloud import Cloud
 from overcast.compute.api import ComputeService
@@ -45,7 +46,7 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     app.state.clock = cloud.clock
     public = PublicPaths(
         (*foundation.PUBLIC_PATHS, *identity.PUBLIC_PATHS, *compute.PUBLIC_PATHS, *image.PUBLIC_PATHS,
-         *billing.PUBLIC_PATHS, *portal.PUBLIC_PATHS,
+         *billing.PUBLIC_PATHS, *rating.PUBLIC_PATHS, *portal.PUBLIC_PATHS,
          *network.PUBLIC_PATHS, *volume.PUBLIC_PATHS, *metadata.PUBLIC_PATHS, *openapi.PUBLIC_PATHS,
          *ec2.PUBLIC_PATHS, *dashboard.PUBLIC_PATHS)
     )  # fmt: skip
@@ -71,6 +72,7 @@ def build_api(cloud: Cloud, *, image_api: ImageAPI | None = None) -> FastAPI:
     network.install(app, network_api)
     volume.install(app, volume_api)
     billing.install(app, billing_api)
+    rating.install(app, RatingReports(cloud.db, billing_api.usage, clock, billing_api.settings.period))
     # The portal acts on the cloud through the services built above, never through their tables.
     mailer = mailer_from(cloud.settings)
     portal_api = PortalAPI(

@@ -35,6 +35,8 @@ IMAGE_PREFIX = "/image"
 # The portal answers as Keystone does: its pages show the message as it is.
 PORTAL_PREFIX = "/portal"
 NETWORK_PREFIX = "/networking"
+# CloudKitty (Flask-RESTful) answers {"message": "..."}.
+RATING_PREFIX = "/rating"
 
 # Statuses Starlette raises on its own (routing, body parsing) and the OpenStack error each stands for.
 _HTTP_STATUS_ERRORS: dict[int, type[errors.OvercastError]] = {
@@ -137,6 +139,9 @@ def error_response_for(
         return glance_error_response(Headers(scope=scope).get("accept", ""), error, headers)
     if _below(path, NETWORK_PREFIX):
         body = neutron_error_body(error)
+        return JSONResponse(body, status_code=error.status, headers=_headers(error, headers) or None)
+    if _below(path, RATING_PREFIX):
+        body = {"message": error.message}
         return JSONResponse(body, status_code=error.status, headers=_headers(error, headers) or None)
     return nova_error_response(error, headers)
 

@@ -37,6 +37,9 @@ INVOICE_READ = "billing:invoices:read"
 INVOICE_MANAGE = "billing:invoices:manage"
 PAYMENT_READ = "billing:payments:read"
 PAYMENT_CREATE = "billing:payments:create"
+# CloudKitty's own rule names (overcast.billing.cloudkitty): an operator's policy file keeps its meaning.
+RATING_SUMMARY = "summary:get_summary"
+RATING_DATAFRAMES = "dataframes:get"
 
 RULES: tuple[DocumentedRule, ...] = (
     documented(PRICE_LIST_MANAGE, ADMIN, "Create price lists and their new versions.", ("POST", PRICE_LISTS)),
@@ -99,4 +102,16 @@ RULES: tuple[DocumentedRule, ...] = (
         ("GET", f"{V1}/payments"),
     ),
     documented(PAYMENT_CREATE, ADMIN, "Record a payment.", ("POST", f"{V1}/payments")),
+    documented(
+        RATING_SUMMARY,
+        PROJECT_VIEWER,
+        "Get CloudKitty's rating summary: a member's own project's, an admin's of any project.",
+        ("GET", "/rating/v2/summary"),
+    ),
+    documented(
+        RATING_DATAFRAMES,
+        PROJECT_VIEWER,
+        "Get CloudKitty's rated dataframes: a member's own project's, an admin's of any project.",
+        ("GET", "/rating/v2/dataframes"),
+    ),
 )

@@ -39,6 +39,8 @@ DEFAULT_SERVICES: tuple[CatalogEntry, ...] = (
     CatalogEntry("ec2", "ec2", "/ec2"),
     # Overcast's own billing API (usage, prices, invoices, balances).
     CatalogEntry("billing", "billing", "/billing/v1"),
+    # CloudKitty's v2 reports of the same rated usage (its client appends /v2 itself).
+    CatalogEntry("rating", "cloudkitty", "/rating"),
     # Overcast's customer portal (sign-up, accounts, plans, support tickets).
     CatalogEntry("portal", "portal", "/portal/v1"),
 )
