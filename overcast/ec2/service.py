@@ -23,6 +23,7 @@ from overcast.ec2 import (
     regions,
     security_groups,
     tags,
+    volume_modifications,
     volumes,
     vpcs,
 )
@@ -42,6 +43,7 @@ ACTIONS: dict[str, Action] = table(
     keypairs.ACTIONS,
     tags.ACTIONS,
     volumes.ACTIONS,
+    volume_modifications.ACTIONS,
     vpcs.ACTIONS,
     security_groups.ACTIONS,
     addresses.ACTIONS,

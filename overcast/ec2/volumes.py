@@ -1,5 +1,5 @@
 """EBS on the volume service: CreateVolume, DescribeVolumes, AttachVolume, DetachVolume, DeleteVolume,
-ModifyVolume (size, type), CreateSnapshot, DescribeSnapshots, DeleteSnapshot.
+CreateSnapshot, DescribeSnapshots, DeleteSnapshot.
 
 Volumes and snapshots are the volume service's (its policy, quotas and states; `VolumeAPI` in-process);
 attaching goes through compute's os-volume_attachments, as Nova's EC2 API did. A guest names its virtio
@@ -234,43 +234,6 @@ def detach_volume(backends: Backends, request: Ec2Request) -> Response:
     }  # fmt: skip
 
 
-def modify_volume(backends: Backends, request: Ec2Request) -> Response:
-    """A new size (the volume host grows it: `modifying`) and/or a new type: one of the cloud's volume
-    types, changed in place by the volume service's retype. EBS's performance knobs have no match here."""
-    params = request.params
-    volume = params.required("VolumeId")
-    size = params.integer("Size", low=1, high=MAX_SIZE_GIB)
-    volume_type = params.get("VolumeType")
-    for other in ("Iops", "Throughput", "MultiAttachEnabled"):
-        if params.has(other):
-            raise invalid_value(
-                other, params.get(other), "Only a volume's Size and VolumeType can be modified."
-            )
-    if size is None and not volume_type:
-        raise missing_parameter("Size")
-    record = _volume(backends, request, volume)
-    uuid = str(record["id"])
-    if volume_type and volume_type != record["volume_type"]:
-        try:
-            backends.compute.volumes.volumes.retype(request.context, uuid, volume_type, None)
-        except errors.NotFound:
-            raise invalid_value("VolumeType", volume_type, "This cloud has no such volume type.") from None
-    if size is not None and size != record["size"]:
-        backends.compute.volumes.volumes.extend(request.context, uuid, size, attached_ok=True)
-    growing = size is not None and size != record["size"]
-    now = backends.clock()
-    return {
-        "volumeModification": {
-            "volumeId": volume, "modificationState": "modifying" if growing else "completed",
-            "targetSize": size or record["size"], "targetVolumeType": volume_type or record["volume_type"],
-            "targetMultiAttachEnabled": bool(record["multiattach"]),
-            "originalSize": record["size"], "originalVolumeType": record["volume_type"],
-            "originalMultiAttachEnabled": bool(record["multiattach"]), "progress": 0 if growing else 100,
-            "startTime": now, "endTime": None if growing else now,
-        }
-    }  # fmt: skip
-
-
 # --- snapshots --------------------------------------------------------------------------------------
 def _snapshot_views(backends: Backends, records: Sequence[Record]) -> list[dict[str, Any]]:
     owners = {str(r["id"]): str(r["os-extended-snapshot-attributes:project_id"]) for r in records}
@@ -374,7 +337,6 @@ ACTIONS = (
     _volume_action("DeleteVolume", delete_volume, volume_policies.DELETE),
     _volume_action("AttachVolume", attach_volume, compute_policies.VOLUME_ATTACHMENTS_CREATE),
     _volume_action("DetachVolume", detach_volume, compute_policies.VOLUME_ATTACHMENTS_DELETE),
-    _volume_action("ModifyVolume", modify_volume, volume_policies.EXTEND),
     # The resource CreateSnapshot names is a volume.
     Action(
         "CreateSnapshot",

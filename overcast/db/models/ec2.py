@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from overcast.db.base import Base, utcnow
@@ -66,3 +66,31 @@ class Ec2KeyFingerprint(Base):
 
     key_pair_id: Mapped[int] = mapped_column(ForeignKey("key_pairs.id", ondelete="CASCADE"), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class Ec2VolumeModification(Base):
+    """A ModifyVolume (ec2/volume_modifications.py): what it asked of the volume service and how far the
+    volume service got, which DescribeVolumesModifications shows (the latest of each volume)."""
+
+    __tablename__ = "ec2_volume_modifications"
+    __table_args__ = (Index("ix_ec2_volume_modifications_project_volume", "project_id", "volume_uuid"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    volume_uuid: Mapped[str] = mapped_column(String(64), nullable=False)
+    volume_ec2_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    # modifying, optimizing, completed or failed (AWS's words); every change is a compare-and-swap.
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    # Set once the volume service took the request: before that, a volume still at its old size is one
+    # whose change has not begun, not one whose change failed.
+    accepted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    status_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    original_size: Mapped[int] = mapped_column(Integer, nullable=False)
+    target_size: Mapped[int] = mapped_column(Integer, nullable=False)
+    original_volume_type: Mapped[str] = mapped_column(String(255), nullable=False)
+    target_volume_type: Mapped[str] = mapped_column(String(255), nullable=False)
+    original_multi_attach: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    target_multi_attach: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -44,9 +44,9 @@ DELIBERATE: dict[tuple[str, str], str] = {
         "AWS shows an empty SnapshotId for a volume made from none; moto omits it",
     ("DescribeVolumes", "Volumes.*.SnapshotId"):
         "AWS shows an empty SnapshotId for a volume made from none; moto omits it",
-    ("ModifyVolume", "VolumeModification.EndTime"):
-        "the volume host grows the volume after the answer (modifying); moto completes at once",
     **{("ModifyVolume", f"VolumeModification.{key}"): _NEWER for key in (
+        "OriginalMultiAttachEnabled", "OriginalVolumeType", "TargetMultiAttachEnabled", "TargetVolumeType")},
+    **{("DescribeVolumesModifications", f"VolumesModifications.*.{key}"): _NEWER for key in (
         "OriginalMultiAttachEnabled", "OriginalVolumeType", "TargetMultiAttachEnabled", "TargetVolumeType")},
     ("DeleteSecurityGroup", "Return"): _NEWER,
     **{("DescribeImages", f"Images.*.{key}"): "AWS shows it for every image; moto's registered image lacks it"
@@ -123,6 +123,7 @@ def scenario(client: Any, image_id: str, instance_type: str, zone: str) -> dict[
     answers["DescribeImages"] = client.describe_images(ImageIds=[ebs_image])
     answers["DeregisterImage"] = client.deregister_image(ImageId=ebs_image)
     answers["ModifyVolume"] = client.modify_volume(VolumeId=volume, Size=2)
+    answers["DescribeVolumesModifications"] = client.describe_volumes_modifications(VolumeIds=[volume])
     answers["DeleteSnapshot"] = delete_snapshot(client, snapshot)
     client.get_waiter("volume_available").wait(VolumeIds=[volume], WaiterConfig=FAST)
     answers["DeleteVolume"] = client.delete_volume(VolumeId=volume)
