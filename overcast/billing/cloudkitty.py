@@ -24,7 +24,7 @@ whatever it filters on; an admin sees every billed project's unless it filters o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -97,6 +97,39 @@ class Point:
 
 
 @dataclass(frozen=True)
+class _Piece:
+    """The part of a usage slice within one billing period."""
+
+    usage: rating.Usage
+    start: datetime
+    end: datetime
+
+    @property
+    def project_id(self) -> str:
+        return self.usage.project_id
+
+    @property
+    def resource_type(self) -> str:
+        return self.usage.resource_type
+
+    @property
+    def resource_id(self) -> str:
+        return self.usage.resource_id
+
+    @property
+    def metric(self) -> str:
+        return self.usage.metric
+
+    @property
+    def quantity(self) -> Decimal:
+        return self.usage.quantity
+
+    @property
+    def attributes(self) -> Mapping[str, str]:
+        return self.usage.attributes
+
+
+@dataclass(frozen=True)
 class Query:
     begin: datetime
     end: datetime
@@ -114,6 +147,13 @@ def iso(at: datetime) -> str:
 def number(amount: Decimal) -> int | float:
     """A JSON number with `amount`'s digits (it has fewer than 16 significant ones)."""
     return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def _time(name: str, values: Sequence[str]) -> datetime:
+    try:
+        return parse_time(_single(name, values), name)
+    except OverflowError:  # a time at the edge of the calendar, moved to UTC, leaves it
+        raise errors.BadRequest(f"Invalid {name}: outside the years 1 to 9999 in UTC.") from None
 
 
 def _single(name: str, values: Sequence[str]) -> str:
@@ -172,12 +212,8 @@ def parse_query(items: Iterable[tuple[str, str]], allowed: Sequence[str], now: d
             f"Unknown query parameter(s): {', '.join(unknown)}; one of {', '.join(allowed)}."
         )
     month = periods.period_start("month", now)
-    begin = parse_time(_single("begin", given["begin"]), "begin") if "begin" in given else month
-    end = (
-        parse_time(_single("end", given["end"]), "end")
-        if "end" in given
-        else periods.period_end("month", month)
-    )
+    begin = _time("begin", given["begin"]) if "begin" in given else month
+    end = _time("end", given["end"]) if "end" in given else periods.period_end("month", month)
     if end <= begin:
         raise errors.BadRequest("end must be after begin.")
     response_format = (
@@ -242,20 +278,26 @@ class RatingReports:
                 billed = list(session.scalars(select(BillingAccount).order_by(BillingAccount.name)))
             terms = [accounts.terms(session, account) for account in billed]
         points: list[Point] = []
-        for begins, ends in periods.between(self.period, query.begin, query.end):
-            for account_terms in terms:
-                projects = [
-                    project
-                    for project in account_terms.project_ids
-                    if filters.get("project_id", project) == project
-                ]
-                if not projects:
-                    continue
-                lines = rating.rate_usage(
-                    self.usage.slices(begins, ends, projects),
-                    account_terms.schedule_of,
-                    account_terms.account.currency,
-                )
+        for account_terms in terms:
+            projects = [
+                project
+                for project in account_terms.project_ids
+                if filters.get("project_id", project) == project
+            ]
+            if not projects:
+                continue
+            # One read of the whole range, cut in memory: a range of many (empty) periods costs nothing.
+            by_period: dict[tuple[datetime, datetime], list[rating.Usage]] = {}
+            for usage in self.usage.slices(query.begin, query.end, projects):
+                for low, high in periods.between(self.period, usage.start, usage.end):
+                    begins = periods.period_start(self.period, low)
+                    frame = (
+                        max(begins, query.begin),
+                        min(periods.period_end(self.period, begins), query.end),
+                    )
+                    by_period.setdefault(frame, []).append(_Piece(usage, low, high))
+            for (begins, ends), pieces in by_period.items():
+                lines = rating.rate_usage(pieces, account_terms.schedule_of, account_terms.account.currency)
                 points.extend(points_of(lines, begins, ends))
         matching = [
             point for point in points if all(point.value(key) == value for key, value in filters.items())

@@ -136,6 +136,7 @@ def test_query_defaults_to_the_current_month_and_reads_cloudkittys_repeated_para
     [
         [("begin", "2031-01-01T00:00:00Z"), ("begin", "2031-01-02T00:00:00Z")],
         [("offset", "1.5")],
+        [("begin", "0001-01-01T00:00:00+01:00")],  # before year 1 in UTC
         [("filters", "type:a:b")],
         [("filters", "colour:red")],
         [("groupby", "time-m")],
