@@ -34,11 +34,11 @@ def parse_time(value: object, what: str) -> datetime:
         raise errors.BadRequest(f"Invalid {what}: an ISO 8601 time such as 2026-03-01T00:00:00Z.")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: moved to UTC, it leaves the years 1 to 9999
         raise errors.BadRequest(
             f"Invalid {what} {value!r}: an ISO 8601 time such as 2026-03-01T00:00:00Z."
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 class BillingAPI:

@@ -150,10 +150,7 @@ def number(amount: Decimal) -> int | float:
 
 
 def _time(name: str, values: Sequence[str]) -> datetime:
-    try:
-        return parse_time(_single(name, values), name)
-    except OverflowError:  # a time at the edge of the calendar, moved to UTC, leaves it
-        raise errors.BadRequest(f"Invalid {name}: outside the years 1 to 9999 in UTC.") from None
+    return parse_time(_single(name, values), name)
 
 
 def _single(name: str, values: Sequence[str]) -> str:
