@@ -35,6 +35,7 @@ from overcast.api.openstack.volume.microversion import HEADER as VOLUME_HEADER
 from overcast.api.openstack.volume.microversion import MAX_VERSION as VOLUME_MAX
 from overcast.api.openstack.volume.microversion import MIN_VERSION as VOLUME_MIN
 from overcast.api.portal import document as portal_document
+from overcast.billing.cloudkitty import DATAFRAMES_PARAMETERS, SUMMARY_PARAMETERS
 from overcast.compute.api.server_queries import EXACT_FILTERS, INTEGER_FILTERS, REGEX_FILTERS
 from overcast.image.registry import MEMBER_STATUSES
 from overcast.network.policies import TAGGED_COLLECTIONS
@@ -577,10 +578,28 @@ PORTAL = APIDocument(
     error_content={JSON: {"schema": KEYSTONE_ERROR}},
     routes={key: RouteNotes(**notes) for key, notes in portal_document.ROUTE_NOTES.items()},
 )
+# CloudKitty (Flask-RESTful): {"message": "..."}.
+CLOUDKITTY_ERROR: Schema = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {"message": {"type": "string"}},
+    "additionalProperties": False,
+}
+RATING = APIDocument(
+    title="Overcast Rating API (CloudKitty v2's summary and dataframes)",
+    version="2",
+    url="/rating/v2/openapi.json",
+    path_prefix="/rating",
+    error_content={JSON: {"schema": CLOUDKITTY_ERROR}},
+    routes={
+        ("get", "/rating/v2/summary"): RouteNotes(query=SUMMARY_PARAMETERS),
+        ("get", "/rating/v2/dataframes"): RouteNotes(query=DATAFRAMES_PARAMETERS),
+    },
+)
 # No document for /metadata: guests reach it only through the agent's proxy, which signs each request
 # (X-Instance-ID-Signature); it is not an API a client with a token calls, nor a Keystone-catalogued one.
 DOCUMENTS: tuple[APIDocument, ...] = (
-    COMPUTE, IDENTITY, IMAGE_API, NETWORKING, BLOCK_STORAGE, BILLING, PORTAL,
+    COMPUTE, IDENTITY, IMAGE_API, NETWORKING, BLOCK_STORAGE, BILLING, PORTAL, RATING,
 )  # fmt: skip
 
 PUBLIC_PATHS = readable_without_token(*(document.url for document in DOCUMENTS))

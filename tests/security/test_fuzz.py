@@ -58,6 +58,7 @@ DOCUMENTS = (
     "/volume/v3/openapi.json",
     "/billing/v1/openapi.json",
     "/portal/v1/openapi.json",
+    "/rating/v2/openapi.json",
 )
 # OVERCAST_FUZZ_EXAMPLES=50 digs deeper by hand; the suite's 6 keep it near 3,200 requests a role.
 FUZZ_EXAMPLES = int(os.environ.get("OVERCAST_FUZZ_EXAMPLES", "6"))

@@ -54,6 +54,7 @@ DOCUMENTS = {
         "/portal/v1/accounts/{account_id}/action",
         "/portal/v1/tickets",
     ),
+    "/rating/v2/openapi.json": ("/rating/v2/summary", "/rating/v2/dataframes"),
 }
 
 
