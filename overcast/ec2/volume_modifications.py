@@ -22,6 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from overcast import errors
+from overcast.db.engine import Database
 from overcast.db.models.ec2 import Ec2VolumeModification
 from overcast.ec2 import ids
 from overcast.ec2.actions import Action
@@ -129,7 +130,10 @@ def _seen(backends: Backends, request: Ec2Request, volume_uuid: str) -> VolumeSe
 
 
 def refresh(
-    backends: Backends, rows: Sequence[Ec2VolumeModification], seen: Callable[[str], VolumeSeen | None]
+    db: Database,
+    clock: Callable[[], datetime],
+    rows: Sequence[Ec2VolumeModification],
+    seen: Callable[[str], VolumeSeen | None],
 ) -> None:
     """Bring each unfinished record up to what `seen` says of its volume now (rows are updated in place)."""
     for row in rows:
@@ -138,14 +142,14 @@ def refresh(
         outcome = derive(row, seen(row.volume_uuid))
         if outcome is None:
             continue
-        now = backends.clock()
-        if backends.db.write(functools.partial(_advance, row_id=row.id, seen_state=row.state,
+        now = clock()
+        if db.write(functools.partial(_advance, row_id=row.id, seen_state=row.state,
                                                outcome=outcome, now=now)):  # fmt: skip
             row.state, row.progress = outcome.state, outcome.progress
             row.status_message = outcome.message or row.status_message
             row.end_time = now if outcome.finished else row.end_time
         else:  # another reader moved it first: show what it wrote
-            with backends.db.reader() as session:
+            with db.reader() as session:
                 fresh = session.get(Ec2VolumeModification, row.id)
                 if fresh is not None:
                     row.state, row.progress = fresh.state, fresh.progress
@@ -166,12 +170,12 @@ def _view(row: Ec2VolumeModification) -> dict[str, Any]:
 
 # --- ModifyVolume ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class _Asked:
+class Asked:
     size: int | None
     volume_type: str | None
 
 
-def _asked(request: Ec2Request) -> _Asked:
+def _asked(request: Ec2Request) -> Asked:
     params = request.params
     size = params.integer("Size", low=1, high=MAX_SIZE_GIB)
     volume_type = params.get("VolumeType")
@@ -182,10 +186,11 @@ def _asked(request: Ec2Request) -> _Asked:
             )
     if size is None and not volume_type:
         raise missing_parameter("Size")
-    return _Asked(size, volume_type or None)
+    return Asked(size, volume_type or None)
 
 
-def _begin(backends: Backends, request: Ec2Request, volume_id: str, record: Record, asked: _Asked) -> str:
+def begin(db: Database, clock: Callable[[], datetime], project_id: str, volume_id: str, record: Record,
+          asked: Asked) -> str:  # fmt: skip
     """Record the modification (`modifying`, not yet accepted), unless the volume's last one is still in
     progress: AWS takes one modification of a volume at a time."""
     row_id = str(uuid.uuid4())
@@ -194,7 +199,7 @@ def _begin(backends: Backends, request: Ec2Request, volume_id: str, record: Reco
     def write(session: Session) -> None:
         busy = session.scalar(
             select(Ec2VolumeModification.id).where(
-                Ec2VolumeModification.project_id == request.project_id,
+                Ec2VolumeModification.project_id == project_id,
                 Ec2VolumeModification.volume_uuid == volume_uuid,
                 Ec2VolumeModification.state.in_(list(IN_PROGRESS)),
             )
@@ -205,15 +210,15 @@ def _begin(backends: Backends, request: Ec2Request, volume_id: str, record: Reco
                 f"Volume {volume_id} cannot be modified in modification state {MODIFYING}.",
             )
         session.add(Ec2VolumeModification(
-            id=row_id, project_id=request.project_id, volume_uuid=volume_uuid, volume_ec2_id=volume_id,
+            id=row_id, project_id=project_id, volume_uuid=volume_uuid, volume_ec2_id=volume_id,
             state=MODIFYING, accepted=False, original_size=int(record["size"]),
             target_size=asked.size or int(record["size"]), original_volume_type=str(record["volume_type"]),
             target_volume_type=asked.volume_type or str(record["volume_type"]),
             original_multi_attach=bool(record["multiattach"]),
-            target_multi_attach=bool(record["multiattach"]), progress=0, start_time=backends.clock(),
+            target_multi_attach=bool(record["multiattach"]), progress=0, start_time=clock(),
         ))  # fmt: skip
 
-    backends.db.write(write)
+    db.write(write)
     return row_id
 
 
@@ -234,7 +239,7 @@ def _accept(backends: Backends, row_id: str, message: str | None = None) -> None
     ))  # fmt: skip
 
 
-def _apply(backends: Backends, request: Ec2Request, record: Record, asked: _Asked) -> None:
+def _apply(backends: Backends, request: Ec2Request, record: Record, asked: Asked) -> None:
     """Ask the volume service for the new type (changed in place), then the new size (the volume host
     grows it); its errors propagate."""
     volume_uuid = str(record["id"])
@@ -257,7 +262,7 @@ def modify_volume(backends: Backends, request: Ec2Request) -> Response:
     volume_id = request.params.required("VolumeId")
     volume_uuid = backends.ids.resolve([volume_id], (ids.VOLUME,))[volume_id].uuid
     record = backends.compute.volumes.get(request.context, volume_uuid)
-    row_id = _begin(backends, request, volume_id, record, asked)
+    row_id = begin(backends.db, backends.clock, request.project_id, volume_id, record, asked)
     try:
         _apply(backends, request, record, asked)
     except (errors.OvercastError, Ec2Error) as error:
@@ -278,7 +283,7 @@ def modify_volume(backends: Backends, request: Ec2Request) -> Response:
         row = session.get(Ec2VolumeModification, row_id)
         assert row is not None
         session.expunge(row)
-    refresh(backends, [row], functools.partial(_seen, backends, request))
+    refresh(backends.db, backends.clock, [row], functools.partial(_seen, backends, request))
     return {"volumeModification": _view(row)}
 
 
@@ -327,7 +332,7 @@ def describe_volumes_modifications(backends: Backends, request: Ec2Request) -> R
             if volume_id not in modified:
                 raise Ec2Error("InvalidVolumeModification.NotFound",
                                f"Modification for volume '{volume_id}' does not exist.")  # fmt: skip
-    refresh(backends, rows, volumes.get)
+    refresh(backends.db, backends.clock, rows, volumes.get)
     views = MODIFICATION_FILTERS.apply([_view(row) for row in rows], filters)
     shown, token = page(views, request.params, key=backends.token_key,
                         scope=f"DescribeVolumesModifications:{request.project_id}",

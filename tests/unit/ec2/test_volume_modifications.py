@@ -1,13 +1,31 @@
-"""What a ModifyVolume's record reads from the volume service's view of the volume (`derive`)."""
+"""What a ModifyVolume's record reads from the volume service's view of the volume (`derive`), and its
+records' writes on a real database: one modification of a volume at a time, state changes by
+compare-and-swap."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import update
 
+from overcast.db.engine import Database
 from overcast.db.models.ec2 import Ec2VolumeModification
-from overcast.ec2.volume_modifications import COMPLETED, FAILED, MODIFYING, Outcome, VolumeSeen, derive
+from overcast.ec2.errors import Ec2Error
+from overcast.ec2.volume_modifications import (
+    COMPLETED,
+    FAILED,
+    MODIFYING,
+    Asked,
+    Outcome,
+    VolumeSeen,
+    begin,
+    derive,
+    refresh,
+)
+
+NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
+VOLUME = {"id": "v-uuid", "size": 1, "volume_type": "standard", "multiattach": False}
 
 
 def _grow(state: str = MODIFYING, *, accepted: bool = True) -> Ec2VolumeModification:
@@ -58,3 +76,54 @@ def test_a_volume_settled_short_of_the_target_fails_it_once_the_volume_service_t
 def test_a_finished_modification_never_changes(state: str) -> None:
     assert derive(_grow(state), None) is None
     assert derive(_grow(state), VolumeSeen("error_extending", 1, "standard", "late")) is None
+
+
+def _clock() -> datetime:
+    return NOW
+
+
+def _stored(db: Database, row_id: str) -> Ec2VolumeModification:
+    with db.reader() as session:
+        row = session.get(Ec2VolumeModification, row_id)
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def _accepted(db: Database, row_id: str) -> None:
+    db.write(lambda session: session.execute(
+        update(Ec2VolumeModification).where(Ec2VolumeModification.id == row_id).values(accepted=True)
+    ))  # fmt: skip
+
+
+def test_a_volume_takes_one_modification_at_a_time(db: Database) -> None:
+    row_id = begin(db, _clock, "p1", "vol-0123456789abcdef0", VOLUME, Asked(3, None))
+    row = _stored(db, row_id)
+    assert (row.state, row.original_size, row.target_size, row.target_volume_type) == (
+        MODIFYING,
+        1,
+        3,
+        "standard",
+    )
+    with pytest.raises(Ec2Error) as busy:
+        begin(db, _clock, "p1", "vol-0123456789abcdef0", VOLUME, Asked(4, None))
+    assert busy.value.code == "IncorrectModificationState"
+    # Another project's record of the same volume id is no obstacle (nor shown to it).
+    begin(db, _clock, "p2", "vol-0123456789abcdef0", VOLUME, Asked(4, None))
+    _accepted(db, row_id)
+    refresh(db, _clock, [_stored(db, row_id)], lambda _: VolumeSeen("available", 3, "standard"))
+    assert _stored(db, row_id).state == COMPLETED
+    begin(db, _clock, "p1", "vol-0123456789abcdef0", VOLUME, Asked(5, None))
+
+
+def test_two_readers_of_one_outcome_write_it_once_and_the_later_shows_the_first(db: Database) -> None:
+    row_id = begin(db, _clock, "p1", "vol-0123456789abcdef1", VOLUME, Asked(3, None))
+    _accepted(db, row_id)
+    first, second = _stored(db, row_id), _stored(db, row_id)
+    refresh(db, _clock, [first], lambda _: VolumeSeen("error_extending", 1, "standard", "disk full"))
+    # The second reader saw the record still modifying, and now sees the volume back at its old size: its
+    # compare-and-swap loses, and it shows what the first wrote rather than its own conclusion.
+    refresh(db, _clock, [second], lambda _: VolumeSeen("available", 1, "standard"))
+    stored = _stored(db, row_id)
+    assert (stored.state, stored.status_message, stored.end_time) == (FAILED, "disk full", NOW)
+    assert (second.state, second.status_message) == (FAILED, "disk full")
