@@ -52,6 +52,7 @@ def test_openstack_cli_manages_identity(cloud: IdentityCloud) -> None:
     types = {entry["Type"] for entry in catalog}
     assert types == {
         "identity", "compute", "image", "network", "block-storage", "volumev3", "ec2", "billing", "portal",
+        "rating",
     }  # fmt: skip
     compute = next(entry for entry in catalog if entry["Type"] == "compute")
     assert f"{cloud.base_url}/compute/v2.1" in str(compute["Endpoints"])

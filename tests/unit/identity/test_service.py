@@ -75,6 +75,7 @@ def test_login_gives_a_scoped_token_with_implied_roles(
     assert [role["name"] for role in rendered["roles"]] == ["admin", "manager", "member", "reader"]
     assert {entry["type"] for entry in rendered["catalog"]} == {
         "identity", "compute", "image", "network", "block-storage", "volumev3", "ec2", "billing", "portal",
+        "rating",
     }  # fmt: skip
     volume = next(entry for entry in rendered["catalog"] if entry["type"] == "block-storage")
     assert volume["endpoints"][0]["url"].endswith(f"/volume/v3/{rendered['project']['id']}")
