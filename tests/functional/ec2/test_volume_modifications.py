@@ -13,7 +13,7 @@ from openstack.connection import Connection
 
 from overcast.volume.drivers.fake import FakeVolumeDriver
 from overcast.volume.manager import VolumeManager
-from tests.functional.ec2.support import FAST, VOLUME, Ec2Cloud, error_code
+from tests.functional.ec2.support import AMI, FAST, VOLUME, Ec2Cloud, error_code
 from tests.support.api_apps import roomy_login_limits
 from tests.support.cloud import InProcessCloud
 from tests.support.waiting import wait_until
@@ -185,3 +185,40 @@ def test_a_deleted_volume_s_modifications_are_no_longer_shown(ec2: Any) -> None:
     with pytest.raises(ClientError) as unknown:
         ec2.describe_volumes_modifications(VolumeIds=[volume_id])
     assert error_code(unknown) == ("InvalidVolume.NotFound", 400)
+
+
+def test_the_aws_cli_modifies_and_polls(aws: Any) -> None:
+    created = aws("create-volume", "--size", "1", "--availability-zone", "nova")
+    volume_id = created["VolumeId"]
+    aws("wait", "volume-available", "--volume-ids", volume_id)
+    modified = aws("modify-volume", "--volume-id", volume_id, "--size", "2",
+                   "--query", "VolumeModification.[OriginalSize,TargetSize]")  # fmt: skip
+    assert modified == [1, 2]
+
+    def state() -> str:
+        found = aws("describe-volumes-modifications", "--volume-ids", volume_id,
+                    "--query", "VolumesModifications[0].ModificationState", "--output", "json")  # fmt: skip
+        return str(found) if found in ("completed", "failed") else ""
+
+    assert wait_until(state, what="the CLI's modification to finish") == "completed"
+    listed = aws("describe-volumes-modifications", "--filters", "Name=modification-state,Values=completed",
+                 "--query", "VolumesModifications[].VolumeId")  # fmt: skip
+    assert volume_id in listed
+    aws("delete-volume", "--volume-id", volume_id)
+
+
+def test_an_attached_volume_is_modified_in_use(ec2: Any) -> None:
+    made = ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, InstanceType="m1.tiny")
+    instance_id = made["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+    volume_id = _new_volume(ec2)
+    ec2.attach_volume(VolumeId=volume_id, InstanceId=instance_id, Device="/dev/sdf")
+    ec2.get_waiter("volume_in_use").wait(VolumeIds=[volume_id], WaiterConfig=FAST)
+    ec2.modify_volume(VolumeId=volume_id, Size=2)
+    assert _finished(ec2, volume_id)["ModificationState"] == "completed"
+    [volume] = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
+    assert (volume["Size"], volume["State"]) == (2, "in-use")
+    ec2.detach_volume(VolumeId=volume_id)
+    ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=FAST)
+    ec2.delete_volume(VolumeId=volume_id)
+    ec2.terminate_instances(InstanceIds=[instance_id])
