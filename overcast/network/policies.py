@@ -32,8 +32,12 @@ SECURITY_GROUP = f"{SECURITY_GROUPS}/{{security_group_id}}"
 SECURITY_GROUP_RULES = f"{V2}/security-group-rules"
 SECURITY_GROUP_RULE = f"{SECURITY_GROUP_RULES}/{{security_group_rule_id}}"
 AUTO_ALLOCATED_TOPOLOGY = f"{V2}/auto-allocated-topology/{{project_id}}"
+AVAILABILITY_ZONES = f"{V2}/availability_zones"
+SERVICE_PROVIDERS = f"{V2}/service-providers"
 
 GET_EXTENSIONS = "get_extensions"
+GET_AVAILABILITY_ZONE = "get_availability_zone"
+GET_SERVICE_PROVIDER = "get_service_provider"
 GET_AUTO_ALLOCATED_TOPOLOGY = "get_auto_allocated_topology"
 DELETE_AUTO_ALLOCATED_TOPOLOGY = "delete_auto_allocated_topology"
 CREATE_NETWORK = "create_network"
@@ -177,6 +181,18 @@ RULES: tuple[DocumentedRule, ...] = (
         "List or show the API extensions this cloud implements.",
         ("GET", EXTENSIONS),
         ("GET", f"{EXTENSIONS}/{{alias}}"),
+    ),
+    documented(
+        GET_AVAILABILITY_ZONE,
+        ANYONE,
+        "List the availability zones of the network agents (networks and routers).",
+        ("GET", AVAILABILITY_ZONES),
+    ),
+    documented(
+        GET_SERVICE_PROVIDER,
+        ANYONE,
+        "List the service providers (the kind of router this cloud makes).",
+        ("GET", SERVICE_PROVIDERS),
     ),
     documented(CREATE_NETWORK, OWNER_MEMBER, "Create a network in one's project.", ("POST", NETWORKS)),
     documented(

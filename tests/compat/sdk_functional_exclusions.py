@@ -30,14 +30,8 @@ EXCLUDED: dict[str, str] = {
     ),
     # network
     "network/v2/test_address_scope.py": "/address-scopes " + _NOT_SERVED.format("Networking"),
-    "network/v2/test_availability_zone.py": "/availability_zones " + _NOT_SERVED.format("Networking"),
-    "network/v2/test_service_provider.py": "/service-providers " + _NOT_SERVED.format("Networking"),
     "network/v2/test_subnet_pool.py": "/subnetpools " + _NOT_SERVED.format("Networking"),
     "network/v2/test_subnet_from_subnet_pool.py": "/subnetpools " + _NOT_SERVED.format("Networking"),
-    "network/v2/test_floating_ip.py::TestFloatingIP::test_update": (
-        "reads the floating IP's port_details (Neutron's fip-port-details extension), which Overcast's "
-        "floating IPs do not carry"
-    ),
     "network/v2/test_router.py::TestRouter::test_list": (
         "wants routers to show ha: false when the cloud lists no l3-ha extension; Overcast's routers have no "
         "ha attribute (there is no HA router mode)"

@@ -253,8 +253,25 @@ def router_records(session: Session, routers: Sequence[Router]) -> list[Record]:
     return result
 
 
+def port_details(port: Port | None) -> Record | None:
+    """Neutron's fip-port-details: what a floating IP's user wants to know of the port it is mapped to."""
+    if port is None:
+        return None
+    return {
+        "name": port.name,
+        "network_id": port.network_id,
+        "mac_address": port.mac_address,
+        "admin_state_up": port.admin_state_up,
+        "status": port.status,
+        "device_id": port.device_id,
+        "device_owner": port.device_owner,
+    }
+
+
 def floating_ip_records(session: Session, floating_ips: Sequence[FloatingIP]) -> list[Record]:
     tag_lists = tags.tags_of(session, [floating_ip.id for floating_ip in floating_ips])
+    port_ids = {fip.fixed_port_id for fip in floating_ips if fip.fixed_port_id is not None}
+    ports = {port.id: port for port in session.scalars(select(Port).where(Port.id.in_(port_ids)))}
     return [
         {
             "id": fip.id,
@@ -265,6 +282,7 @@ def floating_ip_records(session: Session, floating_ips: Sequence[FloatingIP]) ->
             "fixed_ip_address": fip.fixed_ip_address,
             "router_id": fip.router_id,
             "status": fip.status,
+            "port_details": port_details(ports.get(fip.fixed_port_id or "")),
             **_standard(fip, tag_lists[fip.id]),
         }
         for fip in floating_ips

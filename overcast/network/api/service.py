@@ -20,6 +20,7 @@ from overcast.network import policies
 from overcast.network.api import access, tags
 from overcast.network.api.agent_notices import AgentNotices
 from overcast.network.api.auto_topology import AutoTopology
+from overcast.network.api.deployment import Deployment
 from overcast.network.api.errors import InvalidInput, PolicyNotAuthorized, TagNotFound
 from overcast.network.api.floating_ips import FloatingIPs
 from overcast.network.api.networks import Networks, bump
@@ -64,6 +65,7 @@ class NetworkAPI:
         self.auto_topology = AutoTopology(self.db, self.settings, self.networks, self.subnets, self.routers)
         self.tags = Tags(self)
         self.quota_api = QuotaAPI(self.db, self.quotas)
+        self.deployment = Deployment(self.db)
 
 
 class Tags:

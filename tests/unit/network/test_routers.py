@@ -144,8 +144,23 @@ def test_floating_ips(api: NetworkAPI, public: str) -> None:
     port = api.ports.create(ALICE, {"network_id": network_id})
     fip = api.floating_ips.create(ALICE, {"floating_network_id": public})
     assert fip["status"] == "DOWN" and fip["port_id"] is None and fip["floating_ip_address"] == "203.0.113.3"
+    assert fip["port_details"] is None
     associated = api.floating_ips.update(ALICE, fip["id"], {"port_id": port["id"]})
     assert associated["fixed_ip_address"] == port["fixed_ips"][0]["ip_address"]
+    assert associated["port_details"] == {
+        key: port[key]
+        for key in (
+            "name",
+            "network_id",
+            "mac_address",
+            "admin_state_up",
+            "status",
+            "device_id",
+            "device_owner",
+        )
+    }
+    listed = api.floating_ips.list(ALICE, ListQuery(filters={"port_id": [port["id"]]}))
+    assert [found["port_details"] for found in listed] == [associated["port_details"]]
     assert associated["router_id"] == router["id"]
     second = api.floating_ips.create(ALICE, {"floating_network_id": public})
     with pytest.raises(FloatingIPPortAlreadyAssociated):
@@ -156,7 +171,8 @@ def test_floating_ips(api: NetworkAPI, public: str) -> None:
         api.routers.update(ALICE, router["id"], {"external_gateway_info": None})
     # Deleting the port leaves the floating IP the project's, mapped to nothing.
     api.ports.delete(ALICE, port["id"])
-    assert api.floating_ips.get(ALICE, fip["id"])["port_id"] is None
+    orphaned = api.floating_ips.get(ALICE, fip["id"])
+    assert orphaned["port_id"] is None and orphaned["port_details"] is None
     unreachable_net, _ = make_subnet(api, ALICE, "10.5.0.0/24")
     lonely = api.ports.create(ALICE, {"network_id": unreachable_net})
     with pytest.raises(ExternalGatewayForFloatingIPNotFound):

@@ -1,5 +1,6 @@
 """The Networking v2.0 API (Neutron's) under /networking: versions, extensions, networks, subnets, ports,
-security groups and their rules, routers, floating IPs, quotas, standard tags, and get-me-a-network."""
+security groups and their rules, routers, floating IPs, quotas, standard tags, get-me-a-network,
+availability zones and service providers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from overcast.api.auth import readable_without_token
 from overcast.api.openstack.network import (
     auto_topology,
+    deployment,
     networks,
     ports,
     quotas,
@@ -24,7 +26,19 @@ PUBLIC_PATHS = readable_without_token(versions.ROOT, versions.ROOT + "/v2.0")
 
 def build_router() -> APIRouter:
     router = APIRouter()
-    for module in (versions, networks, subnets, ports, security_groups, routers, quotas, tags, auto_topology):
+    modules = (
+        versions,
+        networks,
+        subnets,
+        ports,
+        security_groups,
+        routers,
+        quotas,
+        tags,
+        auto_topology,
+        deployment,
+    )
+    for module in modules:
         router.include_router(module.router)
     return router
 

@@ -67,6 +67,11 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("pagination", "Pagination support", "limit and marker on lists, with a next link."),
     ("filter-validation", "Filter parameters validation", "A filter on an unknown attribute is a 400."),
     ("router", "Neutron L3 Router", "Routers with an external gateway and interfaces, and floating IPs."),
+    (
+        "fip-port-details",
+        "Floating IP Port Details Extension",
+        "port_details of a floating IP: the associated port's name, network, MAC address, state and device.",
+    ),
     ("ext-gw-mode", "Neutron L3 Configurable external gateway mode", "enable_snat on a router's gateway."),
     ("extraroute", "Neutron Extra Route", "Static routes on routers (nexthops on their subnets)."),
     (
@@ -86,6 +91,16 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
         "Security groups and their rules; each project has a default group.",
     ),
     ("stateful-security-group", "Stateful security group", "A security group's stateful attribute."),
+    (
+        "availability_zone",
+        "Availability Zone",
+        "GET /availability_zones: the zones of the network agents, for networks and routers.",
+    ),
+    (
+        "service-type",
+        "Neutron Service Type Management",
+        "GET /service-providers: the one kind of router (L3_ROUTER_NAT single_node, the default).",
+    ),
     (
         "auto-allocated-topology",
         "Auto Allocated Topology Services",
