@@ -406,6 +406,15 @@ NETWORKING_ROUTES: dict[tuple[str, str], RouteNotes] = {
     )
     for collection in TAGGED_COLLECTIONS
 }
+# The deployment's lists, filtered by queries their routes read by hand.
+NETWORKING_ROUTES |= {
+    ("get", "/networking/v2.0/availability_zones"): RouteNotes(
+        query=("name", "resource", "state", "availability_zone", "agent_type", "fields")
+    ),
+    ("get", "/networking/v2.0/service-providers"): RouteNotes(
+        query=("service_type", "name", "default", "fields")
+    ),
+}
 
 COMPUTE = APIDocument(
     title="Overcast Compute API",
@@ -542,6 +551,7 @@ VOLUME_ROUTES: dict[tuple[str, str], RouteNotes] = {
     ("delete", f"{_V3}/os-quota-sets/{{target_project_id}}"): RouteNotes(successes={"200": _empty("Reset")}),
     ("get", f"{_V3}/limits"): RouteNotes(query=("project_id",)),
     ("get", f"{_V3}/os-services"): RouteNotes(query=("host", "binary")),
+    ("get", f"{_V3}/resource_filters"): RouteNotes(query=("resource",)),
     # The snapshots, backups and transfers routers' bare answers.
     ("delete", f"{_V3}/snapshots/{{snapshot_id}}"): _BARE_202,
     ("post", f"{_V3}/snapshots/{{snapshot_id}}/action"): _BARE_202,
