@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -76,8 +76,7 @@ DATAFRAMES_PARAMETERS = ("begin", "end", "filters", "offset", "limit")
 RESPONSE_FORMATS = ("table", "object")
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     begin: datetime
     end: datetime
     type: str
@@ -251,6 +250,10 @@ def points_of(lines: Iterable[rating.Line], begin: datetime, end: datetime) -> l
     return points
 
 
+def _order(point: Point) -> tuple[datetime, str, str, str, str]:
+    return (point.begin, point.type, point.project_id, point.resource_id, point.unit)
+
+
 class RatingReports:
     """What the /rating/v2 routes call: CloudKitty's summary and dataframes of the cloud's rated usage."""
 
@@ -261,6 +264,25 @@ class RatingReports:
         self.usage = usage
         self.clock = clock
         self.period = period
+
+    def _by_period(
+        self, slices: Iterable[rating.Usage], query: Query
+    ) -> dict[tuple[datetime, datetime], list[rating.Usage]]:
+        """The slices by the billing period (clipped to the query) they fall in, cut where one ends."""
+        by_period: dict[tuple[datetime, datetime], list[rating.Usage]] = {}
+        period: tuple[datetime, datetime] | None = None  # the last slice's, whole
+        current: list[rating.Usage] = []
+        for usage in slices:
+            if period is not None and period[0] <= usage.start and usage.end <= period[1]:
+                current.append(usage)  # most slices: no period to look up
+                continue
+            for low, high in periods.between(self.period, usage.start, usage.end):
+                begins = periods.period_start(self.period, low)
+                period = (begins, periods.period_end(self.period, begins))
+                current = by_period.setdefault((max(begins, query.begin), min(period[1], query.end)), [])
+                whole = low == usage.start and high == usage.end
+                current.append(usage if whole else _Piece(usage, low, high))
+        return by_period
 
     def _points(self, ctxt: RequestContext, query: Query) -> list[Point]:
         filters = dict(query.filters)
@@ -284,25 +306,16 @@ class RatingReports:
             if not projects:
                 continue
             # One read of the whole range, cut in memory: a range of many (empty) periods costs nothing.
-            by_period: dict[tuple[datetime, datetime], list[rating.Usage]] = {}
-            for usage in self.usage.slices(query.begin, query.end, projects):
-                for low, high in periods.between(self.period, usage.start, usage.end):
-                    begins = periods.period_start(self.period, low)
-                    frame = (
-                        max(begins, query.begin),
-                        min(periods.period_end(self.period, begins), query.end),
-                    )
-                    by_period.setdefault(frame, []).append(_Piece(usage, low, high))
-            for (begins, ends), pieces in by_period.items():
+            slices = self.usage.slices(query.begin, query.end, projects)
+            for (begins, ends), pieces in self._by_period(slices, query).items():
                 lines = rating.rate_usage(pieces, account_terms.schedule_of, account_terms.account.currency)
                 points.extend(points_of(lines, begins, ends))
+        if not filters:
+            return sorted(points, key=_order)
         matching = [
             point for point in points if all(point.value(key) == value for key, value in filters.items())
         ]
-        return sorted(
-            matching,
-            key=lambda point: (point.begin, point.type, point.project_id, point.resource_id, point.unit),
-        )
+        return sorted(matching, key=_order)
 
     def summary(self, ctxt: RequestContext, items: Iterable[tuple[str, str]]) -> dict[str, Any]:
         policy.enforce(ctxt, policies.RATING_SUMMARY, {"project_id": ctxt.project_id})
