@@ -248,7 +248,7 @@ def test_bad_parameters_are_a_400_in_cloudkittys_shape(
     assert list(body) == ["message"] and message in body["message"], body
 
 
-def test_summary_object_format_and_the_errors_of_no_token(
+def test_summary_object_format_and_errors_of_no_token_unknown_paths_and_methods(
     cloud: InProcessCloud, usage: dict[str, str]
 ) -> None:
     response = httpx.get(
@@ -269,5 +269,13 @@ def test_summary_object_format_and_the_errors_of_no_token(
     ]}  # fmt: skip
     anonymous = httpx.get(f"{cloud.base_url}/rating/v2/summary", timeout=30)
     assert anonymous.status_code == 401 and list(anonymous.json()) == ["message"]
+    headers = {"X-Auth-Token": project_token(cloud, "demo")}
+    unknown = httpx.get(f"{cloud.base_url}/rating/v2/scope", headers=headers, timeout=30)
+    assert unknown.status_code == 404 and list(unknown.json()) == ["message"]
+    # Adding dataframes is CloudKitty's collector's business; here metering records usage.
+    posted = httpx.post(
+        f"{cloud.base_url}/rating/v2/dataframes", json={"dataframes": []}, headers=headers, timeout=30
+    )
+    assert posted.status_code == 405 and list(posted.json()) == ["message"]
     versions = httpx.get(f"{cloud.base_url}/rating", timeout=30).json()
     assert versions["versions"][0]["id"] == "v2"
