@@ -73,6 +73,10 @@ QUOTA_DELETE = "volume_extension:quotas:delete"
 LIMITS = "volume_extension:limits_extension:used_limits"
 SERVICES = "volume_extension:services:index"
 AVAILABILITY_ZONES = "volume_extension:availability_zone_list"
+# Cinder checks no rule on these two listings; Overcast names one so every route has its rule.
+EXTENSIONS = "volume_extension:extensions:index"
+RESOURCE_FILTERS = "volume:resource_filters"
+CAPABILITIES = "volume_extension:capabilities"
 
 RULES: tuple[DocumentedRule, ...] = (
     documented(CREATE, OWNER_MEMBER, "Create a volume.", ("POST", VOLUMES)),
@@ -235,6 +239,13 @@ RULES: tuple[DocumentedRule, ...] = (
         ANYONE,
         "List the volume availability zones.",
         ("GET", f"{V3}/os-availability-zone"),
+    ),
+    documented(EXTENSIONS, ANYONE, "List the API extensions this cloud serves.", ("GET", f"{V3}/extensions")),
+    documented(
+        RESOURCE_FILTERS,
+        ANYONE,
+        "List the filters each resource's list honours (3.33).",
+        ("GET", f"{V3}/resource_filters"),
     ),
 )
 

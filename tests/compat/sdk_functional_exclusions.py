@@ -21,12 +21,8 @@ EXCLUDED: dict[str, str] = {
     "block_storage/v3/test_default_type.py": (
         "per-project default volume types (/default-types, 3.62) " + _NOT_SERVED.format("Block Storage")
     ),
-    "block_storage/v3/test_extension.py": "GET /extensions " + _NOT_SERVED.format("Block Storage"),
     "block_storage/v3/test_group.py": (
         "generic volume groups, group types and group snapshots " + _NOT_SERVED.format("Block Storage")
-    ),
-    "block_storage/v3/test_resource_filters.py": (
-        "GET /resource_filters (3.33) " + _NOT_SERVED.format("Block Storage")
     ),
     # network
     "network/v2/test_address_scope.py": "/address-scopes " + _NOT_SERVED.format("Networking"),

@@ -337,6 +337,9 @@ class Attachments:
             policy.enforce(ctxt, policies.ATTACHMENT_GET, {"project_id": volume.project_id if volume else ""})
             return attachment_record(attachment)
 
+    # The filters `search` takes (GET /resource_filters lists them).
+    LIST_FILTERS = ("volume_id", "instance_id")
+
     def search(
         self,
         ctxt: RequestContext,

@@ -55,6 +55,8 @@ SORT_COLUMNS = {
 }
 DELETABLE = frozenset({BACKUP_AVAILABLE, BACKUP_ERROR})
 RESETTABLE = frozenset({BACKUP_AVAILABLE, BACKUP_ERROR})
+# The filters a backup list matches exactly (and the like-form `name~`).
+EXACT_FILTERS = ("name", "status", "volume_id", "id", "snapshot_id", "parent_id")
 
 
 def invalid_backup(message: str) -> BadRequest:
@@ -141,12 +143,11 @@ class Backups:
     ) -> tuple[list[Record], int | None]:
         options = options or ListOptions()
         policy.enforce(ctxt, policies.BACKUP_GET_ALL, {"project_id": ctxt.project_id})
-        exact = ("name", "status", "volume_id", "id", "snapshot_id", "parent_id")
         stmt = scoped_query(
             ctxt,
             Backup,
             options.filters,
-            exact,
+            EXACT_FILTERS,
             policies.BACKUP_ALL_TENANTS if options.all_projects else None,
         )
         with self.db.reader() as session:

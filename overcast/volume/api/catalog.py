@@ -15,11 +15,21 @@ from overcast.db.engine import Database
 from overcast.db.models.volume import VolumePool
 from overcast.servicegroup import service_is_up
 from overcast.volume import policies
-from overcast.volume.api import scheduling
+from overcast.volume.api import backups, scheduling, snapshots, volumes
+from overcast.volume.api.attachments import Attachments
 from overcast.volume.api.records import timestamp
+from overcast.volume.api.types import VolumeTypes
 
 # What clients filter the service list on (`openstack volume service list --service cinder-volume`).
 CINDER_VOLUME = "cinder-volume"
+# GET /resource_filters (3.33): the filters each list really honours, under Cinder's resource names.
+RESOURCE_FILTERS: dict[str, tuple[str, ...]] = {
+    "volume": volumes.LIST_FILTERS,
+    "snapshot": (*snapshots.EXACT_FILTERS, "metadata"),
+    "backup": backups.EXACT_FILTERS,
+    "attachment": Attachments.LIST_FILTERS,
+    "volume_type": VolumeTypes.LIST_FILTERS,
+}
 
 
 class VolumeCatalog:
@@ -65,3 +75,12 @@ class VolumeCatalog:
             )
             zones = sorted(scheduling.zones(session))
         return [{"zoneName": zone, "zoneState": {"available": up}} for zone in zones]
+
+    def resource_filters(self, ctxt: RequestContext, resource: str | None = None) -> list[dict[str, Any]]:
+        """Every resource's filters, or the one `resource` names (none for a resource without a list)."""
+        policy.enforce(ctxt, policies.RESOURCE_FILTERS, {"project_id": ctxt.project_id})
+        return [
+            {"resource": name, "filters": list(filters)}
+            for name, filters in RESOURCE_FILTERS.items()
+            if resource is None or resource == name
+        ]

@@ -41,6 +41,8 @@ SORT_COLUMNS = {
     "project_id": "project_id",
 }
 DELETABLE = frozenset({states.SNAPSHOT_AVAILABLE, states.SNAPSHOT_ERROR})
+# The filters a snapshot list matches exactly; besides them, `metadata` and the like-form `name~`.
+EXACT_FILTERS = ("name", "status", "volume_id", "id", "user_id")
 
 
 def invalid_snapshot(message: str) -> BadRequest:
@@ -182,7 +184,7 @@ class Snapshots:
             ctxt,
             Snapshot,
             filters,
-            ("name", "status", "volume_id", "id", "user_id"),
+            EXACT_FILTERS,
             policies.SNAPSHOT_ALL_TENANTS if options.all_projects else None,
         )
         if filters.get("metadata"):

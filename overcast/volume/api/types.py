@@ -65,6 +65,9 @@ class VolumeTypes:
             records.append(record)
         return records
 
+    # The filters `list_all` takes (GET /resource_filters lists them).
+    LIST_FILTERS = ("is_public",)
+
     def list_all(self, ctxt: RequestContext, *, is_public: str | None = None) -> list[Record]:
         policy.enforce(ctxt, policies.TYPE_GET, {"project_id": ctxt.project_id})
         stmt = select(VolumeType).where(access.visible_types_clause(ctxt)).order_by(VolumeType.name)

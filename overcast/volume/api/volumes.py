@@ -47,6 +47,12 @@ SORT_COLUMNS = {
     "updated_at": "updated_at", "availability_zone": "availability_zone", "bootable": "bootable",
     "volume_type": "volume_type_id", "project_id": "project_id", "user_id": "user_id",
 }  # fmt: skip
+# The filters a volume list honours (GET /resource_filters lists them; `name~` is the like-form of name,
+# migration_status an admin's); any other is ignored, as Cinder does for non-admins.
+LIST_FILTERS = (
+    "id", "name", "status", "availability_zone", "bootable", "size", "volume_type", "volume_type_id",
+    "snapshot_id", "source_volid", "group_id", "user_id", "metadata", "migration_status",
+)  # fmt: skip
 
 
 def invalid_volume(message: str) -> BadRequest:
@@ -192,6 +198,8 @@ class Volumes:
     def _filtered(session: Session, ctxt: RequestContext, stmt: Any, filters: dict[str, Any]) -> Any:
         metadata = filters.pop("metadata", None)
         for key, value in filters.items():
+            if key not in LIST_FILTERS and key != "name~":
+                continue  # Cinder ignores filters it does not know for non-admins; so do we.
             if key == "name":
                 stmt = stmt.where(Volume.name == value)
             elif key == "name~":
@@ -211,7 +219,6 @@ class Volumes:
                 stmt = stmt.where(getattr(Volume, key) == value)
             elif key == "migration_status" and ctxt.is_admin:
                 stmt = stmt.where(Volume.migration_status == value)
-            # Cinder ignores filters it does not know for non-admins; so do we.
         if metadata:
             for key, value in check_metadata(metadata).items():
                 matching = select(VolumeMetadata.volume_id).where(

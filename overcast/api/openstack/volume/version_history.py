@@ -30,6 +30,7 @@ GROUP_ID = APIVersion(3, 13)
 PROVIDER_ID = APIVersion(3, 21)
 DELETE_FORCE = APIVersion(3, 23)
 ATTACHMENTS = APIVersion(3, 27)
+RESOURCE_FILTERS = APIVersion(3, 33)
 SUMMARY_METADATA = APIVersion(3, 36)
 LIMITS_PROJECT = APIVersion(3, 39)
 EXTEND_ATTACHED = APIVersion(3, 42)
@@ -79,6 +80,7 @@ QUOTAS = "overcast/api/openstack/volume/quotas.py"
 SNAPSHOTS = "overcast/api/openstack/volume/snapshots.py"
 BACKUPS = "overcast/api/openstack/volume/backups.py"
 TRANSFERS = "overcast/api/openstack/volume/transfers.py"
+DISCOVERY = "overcast/api/openstack/volume/discovery.py"
 
 HISTORY: tuple[Change, ...] = (
     _c(0, "implemented", "The v2 API and its extensions as v3.", "overcast/api/openstack/volume/"),
@@ -114,7 +116,7 @@ HISTORY: tuple[Change, ...] = (
     _c(30, "implemented", "Sorting snapshots by name.", SNAPSHOTS),
     _c(31, "no-op", "Configurable resource query filters: our filters are fixed."),
     _c(32, "absent", "Service set-log and get-log."),
-    _c(33, "absent", "The resource_filters API."),
+    _c(33, "implemented", "GET /resource_filters: the filters each list honours.", DISCOVERY),
     _c(34, "implemented", "Like filters (name~) on volume lists.", VOLUMES),
     _c(35, "absent", "volume-type filter of get_pools."),
     _c(36, "implemented", "metadata in the volume summary.", VOLUMES),
