@@ -11,7 +11,6 @@ so two readers that see the same outcome write it once and a finished record nev
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -92,20 +91,41 @@ def derive(row: Ec2VolumeModification, seen: VolumeSeen | None) -> Outcome | Non
 
 
 # --- the records ---------------------------------------------------------------------------------------
-def _advance(session: Session, row_id: str, seen_state: str, outcome: Outcome, now: datetime) -> bool:
-    """The compare-and-swap of a record's state: only from the state its reader saw."""
+def _changes(outcome: Outcome | None, now: datetime) -> dict[str, Any]:
+    if outcome is None:
+        return {}
     values: dict[str, Any] = {"state": outcome.state, "progress": outcome.progress}
     if outcome.message is not None:
         values["status_message"] = outcome.message
     if outcome.finished:
         values["end_time"] = now
-    result = session.execute(
-        update(Ec2VolumeModification)
-        .where(Ec2VolumeModification.id == row_id, Ec2VolumeModification.state == seen_state)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0) == 1)
+    return values
+
+
+def _store(db: Database, row: Ec2VolumeModification, values: dict[str, Any]) -> None:
+    """Write `values` by compare-and-swap on the state the row was read in, and update the row in place;
+    when another reader moved the record first, the row shows what that reader wrote."""
+    if not values:
+        return
+
+    def swap(session: Session) -> bool:
+        result = session.execute(
+            update(Ec2VolumeModification)
+            .where(Ec2VolumeModification.id == row.id, Ec2VolumeModification.state == row.state)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    if db.write(swap):
+        for name, value in values.items():
+            setattr(row, name, value)
+        return
+    with db.reader() as session:
+        fresh = session.get(Ec2VolumeModification, row.id)
+        if fresh is not None:
+            row.state, row.progress, row.accepted = fresh.state, fresh.progress, fresh.accepted
+            row.status_message, row.end_time = fresh.status_message, fresh.end_time
 
 
 def _latest(
@@ -137,23 +157,8 @@ def refresh(
 ) -> None:
     """Bring each unfinished record up to what `seen` says of its volume now (rows are updated in place)."""
     for row in rows:
-        if row.state not in IN_PROGRESS:
-            continue
-        outcome = derive(row, seen(row.volume_uuid))
-        if outcome is None:
-            continue
-        now = clock()
-        if db.write(functools.partial(_advance, row_id=row.id, seen_state=row.state,
-                                               outcome=outcome, now=now)):  # fmt: skip
-            row.state, row.progress = outcome.state, outcome.progress
-            row.status_message = outcome.message or row.status_message
-            row.end_time = now if outcome.finished else row.end_time
-        else:  # another reader moved it first: show what it wrote
-            with db.reader() as session:
-                fresh = session.get(Ec2VolumeModification, row.id)
-                if fresh is not None:
-                    row.state, row.progress = fresh.state, fresh.progress
-                    row.status_message, row.end_time = fresh.status_message, fresh.end_time
+        if row.state in IN_PROGRESS:
+            _store(db, row, _changes(derive(row, seen(row.volume_uuid)), clock()))
 
 
 def _view(row: Ec2VolumeModification) -> dict[str, Any]:
@@ -189,12 +194,25 @@ def _asked(request: Ec2Request) -> Asked:
     return Asked(size, volume_type or None)
 
 
+def _new_row(values: dict[str, Any]) -> Ec2VolumeModification:
+    return Ec2VolumeModification(**values)
+
+
 def begin(db: Database, clock: Callable[[], datetime], project_id: str, volume_id: str, record: Record,
-          asked: Asked) -> str:  # fmt: skip
+          asked: Asked) -> Ec2VolumeModification:  # fmt: skip
     """Record the modification (`modifying`, not yet accepted), unless the volume's last one is still in
-    progress: AWS takes one modification of a volume at a time."""
-    row_id = str(uuid.uuid4())
+    progress: AWS takes one modification of a volume at a time. The answer is the record as written."""
     volume_uuid = str(record["id"])
+    values: dict[str, Any] = {
+        "id": str(uuid.uuid4()), "project_id": project_id, "volume_uuid": volume_uuid,
+        "volume_ec2_id": volume_id, "state": MODIFYING, "accepted": False, "status_message": None,
+        "original_size": int(record["size"]), "target_size": asked.size or int(record["size"]),
+        "original_volume_type": str(record["volume_type"]),
+        "target_volume_type": asked.volume_type or str(record["volume_type"]),
+        "original_multi_attach": bool(record["multiattach"]),
+        "target_multi_attach": bool(record["multiattach"]),
+        "progress": 0, "start_time": clock(), "end_time": None,
+    }  # fmt: skip
 
     def write(session: Session) -> None:
         busy = session.scalar(
@@ -209,33 +227,28 @@ def begin(db: Database, clock: Callable[[], datetime], project_id: str, volume_i
                 "IncorrectModificationState",
                 f"Volume {volume_id} cannot be modified in modification state {MODIFYING}.",
             )
-        session.add(Ec2VolumeModification(
-            id=row_id, project_id=project_id, volume_uuid=volume_uuid, volume_ec2_id=volume_id,
-            state=MODIFYING, accepted=False, original_size=int(record["size"]),
-            target_size=asked.size or int(record["size"]), original_volume_type=str(record["volume_type"]),
-            target_volume_type=asked.volume_type or str(record["volume_type"]),
-            original_multi_attach=bool(record["multiattach"]),
-            target_multi_attach=bool(record["multiattach"]), progress=0, start_time=clock(),
-        ))  # fmt: skip
+        session.add(_new_row(values))
 
     db.write(write)
-    return row_id
+    return _new_row(values)
 
 
-def _refused(backends: Backends, row_id: str) -> None:
-    """The volume service refused the change before starting it: there was no modification."""
-    backends.db.write(lambda session: session.execute(
-        delete(Ec2VolumeModification).where(Ec2VolumeModification.id == row_id,
-                                            Ec2VolumeModification.accepted.is_(False))
-    ))  # fmt: skip
-
-
-def _accept(backends: Backends, row_id: str, message: str | None = None) -> None:
+def settle(db: Database, clock: Callable[[], datetime], row: Ec2VolumeModification, seen: VolumeSeen | None,
+           message: str | None = None) -> None:  # fmt: skip
+    """The volume service took the modification: record that (with the error it answered, if any) and
+    the outcome the volume shows, in one compare-and-swap."""
     values: dict[str, Any] = {"accepted": True}
     if message is not None:
         values["status_message"] = message
-    backends.db.write(lambda session: session.execute(
-        update(Ec2VolumeModification).where(Ec2VolumeModification.id == row_id).values(**values)
+    row.accepted = True
+    _store(db, row, {**values, **_changes(derive(row, seen), clock())})
+
+
+def _refused(db: Database, row_id: str) -> None:
+    """The volume service refused the change before starting it: there was no modification."""
+    db.write(lambda session: session.execute(
+        delete(Ec2VolumeModification).where(Ec2VolumeModification.id == row_id,
+                                            Ec2VolumeModification.accepted.is_(False))
     ))  # fmt: skip
 
 
@@ -262,7 +275,7 @@ def modify_volume(backends: Backends, request: Ec2Request) -> Response:
     volume_id = request.params.required("VolumeId")
     volume_uuid = backends.ids.resolve([volume_id], (ids.VOLUME,))[volume_id].uuid
     record = backends.compute.volumes.get(request.context, volume_uuid)
-    row_id = begin(backends.db, backends.clock, request.project_id, volume_id, record, asked)
+    row = begin(backends.db, backends.clock, request.project_id, volume_id, record, asked)
     try:
         _apply(backends, request, record, asked)
     except (errors.OvercastError, Ec2Error) as error:
@@ -273,17 +286,11 @@ def modify_volume(backends: Backends, request: Ec2Request) -> Response:
             seen.status in _CHANGING | {_EXTEND_FAILED} or seen.volume_type != record["volume_type"]
         )  # fmt: skip
         if not started:
-            _refused(backends, row_id)
+            _refused(backends.db, row.id)
             raise
-        # The record tells how it ended.
-        _accept(backends, row_id, error.message)
+        settle(backends.db, backends.clock, row, seen, error.message)
     else:
-        _accept(backends, row_id)
-    with backends.db.reader() as session:
-        row = session.get(Ec2VolumeModification, row_id)
-        assert row is not None
-        session.expunge(row)
-    refresh(backends.db, backends.clock, [row], functools.partial(_seen, backends, request))
+        settle(backends.db, backends.clock, row, _seen(backends, request, volume_uuid))
     return {"volumeModification": _view(row)}
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import update
 
 from overcast.db.engine import Database
 from overcast.db.models.ec2 import Ec2VolumeModification
@@ -22,6 +21,7 @@ from overcast.ec2.volume_modifications import (
     begin,
     derive,
     refresh,
+    settle,
 )
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
@@ -90,40 +90,46 @@ def _stored(db: Database, row_id: str) -> Ec2VolumeModification:
         return row
 
 
-def _accepted(db: Database, row_id: str) -> None:
-    db.write(lambda session: session.execute(
-        update(Ec2VolumeModification).where(Ec2VolumeModification.id == row_id).values(accepted=True)
-    ))  # fmt: skip
-
-
 def test_a_volume_takes_one_modification_at_a_time(db: Database) -> None:
-    row_id = begin(db, _clock, "p1", "vol-0123456789abcdef0", VOLUME, Asked(3, None))
-    row = _stored(db, row_id)
-    assert (row.state, row.original_size, row.target_size, row.target_volume_type) == (
+    row = begin(db, _clock, "p1", "vol-0123456789abcdef0", VOLUME, Asked(3, None))
+    stored = _stored(db, row.id)
+    assert (stored.state, stored.accepted, stored.original_size, stored.target_size) == (
         MODIFYING,
+        False,
         1,
         3,
-        "standard",
     )
+    assert (row.state, row.target_volume_type, row.start_time) == (MODIFYING, "standard", NOW)
     with pytest.raises(Ec2Error) as busy:
         begin(db, _clock, "p1", "vol-0123456789abcdef0", VOLUME, Asked(4, None))
     assert busy.value.code == "IncorrectModificationState"
     # Another project's record of the same volume id is no obstacle (nor shown to it).
     begin(db, _clock, "p2", "vol-0123456789abcdef0", VOLUME, Asked(4, None))
-    _accepted(db, row_id)
-    refresh(db, _clock, [_stored(db, row_id)], lambda _: VolumeSeen("available", 3, "standard"))
-    assert _stored(db, row_id).state == COMPLETED
+    # The volume service took it and is still growing the volume.
+    settle(db, _clock, row, VolumeSeen("extending", 1, "standard"))
+    assert (_stored(db, row.id).accepted, _stored(db, row.id).state) == (True, MODIFYING)
+    refresh(db, _clock, [_stored(db, row.id)], lambda _: VolumeSeen("available", 3, "standard"))
+    assert _stored(db, row.id).state == COMPLETED
     begin(db, _clock, "p1", "vol-0123456789abcdef0", VOLUME, Asked(5, None))
 
 
+def test_settling_records_the_volume_service_s_answer_and_its_outcome_at_once(db: Database) -> None:
+    row = begin(db, _clock, "p1", "vol-0123456789abcdef2", VOLUME, Asked(3, None))
+    settle(db, _clock, row, VolumeSeen("available", 1, "standard"), "Quota exceeded for gigabytes.")
+    stored = _stored(db, row.id)
+    assert (stored.state, stored.accepted, stored.end_time) == (FAILED, True, NOW)
+    assert "instead of 3 GiB" in (stored.status_message or "")
+    assert (row.state, row.status_message) == (stored.state, stored.status_message)
+
+
 def test_two_readers_of_one_outcome_write_it_once_and_the_later_shows_the_first(db: Database) -> None:
-    row_id = begin(db, _clock, "p1", "vol-0123456789abcdef1", VOLUME, Asked(3, None))
-    _accepted(db, row_id)
-    first, second = _stored(db, row_id), _stored(db, row_id)
+    row = begin(db, _clock, "p1", "vol-0123456789abcdef1", VOLUME, Asked(3, None))
+    settle(db, _clock, row, VolumeSeen("extending", 1, "standard"))
+    first, second = _stored(db, row.id), _stored(db, row.id)
     refresh(db, _clock, [first], lambda _: VolumeSeen("error_extending", 1, "standard", "disk full"))
     # The second reader saw the record still modifying, and now sees the volume back at its old size: its
     # compare-and-swap loses, and it shows what the first wrote rather than its own conclusion.
     refresh(db, _clock, [second], lambda _: VolumeSeen("available", 1, "standard"))
-    stored = _stored(db, row_id)
+    stored = _stored(db, row.id)
     assert (stored.state, stored.status_message, stored.end_time) == (FAILED, "disk full", NOW)
     assert (second.state, second.status_message) == (FAILED, "disk full")
