@@ -252,9 +252,16 @@ def _refused(db: Database, row_id: str) -> None:
     ))  # fmt: skip
 
 
-def _apply(backends: Backends, request: Ec2Request, record: Record, asked: Asked) -> None:
-    """Ask the volume service for the new type (changed in place), then the new size (the volume host
-    grows it); its errors propagate."""
+@dataclass
+class _Applied:
+    """How far ModifyVolume's requests to the volume service got."""
+
+    retyped: bool = False
+
+
+def _apply(backends: Backends, request: Ec2Request, record: Record, asked: Asked, applied: _Applied) -> None:
+    """Ask the volume service for the new type (changed in place, in one transaction), then the new size
+    (checked and started in one transaction, then grown by the volume host); its errors propagate."""
     volume_uuid = str(record["id"])
     if asked.volume_type and asked.volume_type != record["volume_type"]:
         try:
@@ -263,8 +270,17 @@ def _apply(backends: Backends, request: Ec2Request, record: Record, asked: Asked
             raise invalid_value(
                 "VolumeType", asked.volume_type, "This cloud has no such volume type."
             ) from None
+        applied.retyped = True
     if asked.size is not None and asked.size != record["size"]:
         backends.compute.volumes.volumes.extend(request.context, volume_uuid, asked.size, attached_ok=True)
+
+
+def _failed_on_host(error: Exception) -> bool:
+    """Whether the volume service had started the change when `error` came: its checks answer a client
+    error before changing anything; the volume host's failure or silence comes after `extending`."""
+    return isinstance(error, errors.OvercastError) and (
+        isinstance(error, errors.MessagingTimeout) or error.status >= 500
+    )
 
 
 def modify_volume(backends: Backends, request: Ec2Request) -> Response:
@@ -276,17 +292,18 @@ def modify_volume(backends: Backends, request: Ec2Request) -> Response:
     volume_uuid = backends.ids.resolve([volume_id], (ids.VOLUME,))[volume_id].uuid
     record = backends.compute.volumes.get(request.context, volume_uuid)
     row = begin(backends.db, backends.clock, request.project_id, volume_id, record, asked)
+    applied = _Applied()
     try:
-        _apply(backends, request, record, asked)
+        _apply(backends, request, record, asked, applied)
     except (errors.OvercastError, Ec2Error) as error:
         seen = _seen(backends, request, volume_uuid)
-        # The volume service took (part of) it when the volume moved from where it was: it is changing,
-        # its extend failed, or it has the new type.
-        started = seen is not None and seen != VolumeSeen.of(record) and (
-            seen.status in _CHANGING | {_EXTEND_FAILED} or seen.volume_type != record["volume_type"]
-        )  # fmt: skip
-        if not started:
+        if not (applied.retyped or _failed_on_host(error)):
             _refused(backends.db, row.id)
+            if seen is not None and seen.status in _CHANGING:  # another change of the volume is under way
+                raise Ec2Error(
+                    "IncorrectModificationState",
+                    f"Volume {volume_id} is being modified ({seen.status}); try again when it is done.",
+                ) from None
             raise
         settle(backends.db, backends.clock, row, seen, error.message)
     else:

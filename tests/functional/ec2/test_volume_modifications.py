@@ -4,6 +4,7 @@ a volume host on the fake volume driver (which a test tells to fail an extend)."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from overcast.volume.manager import VolumeManager
 from tests.functional.ec2.support import AMI, FAST, VOLUME, Ec2Cloud, error_code
 from tests.support.api_apps import roomy_login_limits
 from tests.support.cloud import InProcessCloud
+from tests.support.ec2 import client_options
 from tests.support.waiting import wait_until
 
 SERVICES = (VOLUME,)
@@ -222,3 +224,28 @@ def test_an_attached_volume_is_modified_in_use(ec2: Any) -> None:
     ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=FAST)
     ec2.delete_volume(VolumeId=volume_id)
     ec2.terminate_instances(InstanceIds=[instance_id])
+
+
+def test_concurrent_modifications_of_one_volume_leave_a_true_record(
+    ec2: Any, session: Any, cloud: InProcessCloud
+) -> None:
+    """Two ModifyVolume calls race: the volume service lets one grow the volume at a time, and the record
+    shown is the latest one it accepted, matching the volume."""
+    volume_id = _new_volume(ec2)
+    clients = [session.client("ec2", **client_options(cloud)) for _ in range(2)]
+
+    def modify(client: Any, size: int) -> str:
+        try:
+            client.modify_volume(VolumeId=volume_id, Size=size)
+        except ClientError as error:
+            return str(error.response["Error"]["Code"])
+        return "accepted"
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(modify, clients, (2, 3)))
+    assert "accepted" in answers
+    assert set(answers) <= {"accepted", "IncorrectModificationState", "InvalidParameterValue"}, answers
+    latest = _finished(ec2, volume_id)
+    [volume] = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
+    assert (latest["ModificationState"], latest["TargetSize"]) == ("completed", volume["Size"])
+    ec2.delete_volume(VolumeId=volume_id)
