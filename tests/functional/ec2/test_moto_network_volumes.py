@@ -13,6 +13,7 @@ SERVICES = (NETWORK, VOLUME)
 _NEWER = "AWS's current model has it; moto's predates it"
 _EMPTY = "an empty set: AWS leaves it out, moto shows it"
 _NO_DNS = "the cloud gives instances no DNS names"
+_CHANGED_ONLY = "a modification shows every original and target (AWS); moto only those the request changed"
 # (action, path of keys below the response): why the two differ there; a path names its key and below.
 DELIBERATE: dict[tuple[str, str], str] = {
     ("DescribeVpcs", "Vpcs.*.Ipv6CidrBlockAssociationSet"): _EMPTY,
@@ -44,10 +45,11 @@ DELIBERATE: dict[tuple[str, str], str] = {
         "AWS shows an empty SnapshotId for a volume made from none; moto omits it",
     ("DescribeVolumes", "Volumes.*.SnapshotId"):
         "AWS shows an empty SnapshotId for a volume made from none; moto omits it",
-    **{("ModifyVolume", f"VolumeModification.{key}"): _NEWER for key in (
-        "OriginalMultiAttachEnabled", "OriginalVolumeType", "TargetMultiAttachEnabled", "TargetVolumeType")},
-    **{("DescribeVolumesModifications", f"VolumesModifications.*.{key}"): _NEWER for key in (
-        "OriginalMultiAttachEnabled", "OriginalVolumeType", "TargetMultiAttachEnabled", "TargetVolumeType")},
+    **{(action, f"{path}.{key}"): _CHANGED_ONLY
+       for action, path in (("ModifyVolume", "VolumeModification"),
+                            ("DescribeVolumesModifications", "VolumesModifications.*"))
+       for key in ("OriginalMultiAttachEnabled", "OriginalVolumeType", "TargetMultiAttachEnabled",
+                   "TargetVolumeType")},
     ("DeleteSecurityGroup", "Return"): _NEWER,
     **{("DescribeImages", f"Images.*.{key}"): "AWS shows it for every image; moto's registered image lacks it"
        for key in ("Architecture", "Hypervisor", "ImageLocation", "VirtualizationType",
