@@ -335,15 +335,16 @@ def describe_volumes_modifications(backends: Backends, request: Ec2Request) -> R
     wanted = request.params.strings("VolumeId")
     filters = filters_of(request.params)
     MODIFICATION_FILTERS.check(filters)
+    # The volumes asked for (another project's: InvalidVolume.NotFound), else all the caller's, read once:
+    # a deleted volume's modifications are no longer shown, and the others' records are brought up to
+    # what their volumes show.
     volume_uuids: list[str] | None = None
     if wanted:
         found = backends.ids.resolve(wanted, (ids.VOLUME,))
         volume_uuids = [found[volume_id].uuid for volume_id in wanted]
-        for volume_uuid in volume_uuids:  # another project's volume: InvalidVolume.NotFound
-            backends.compute.volumes.get(request.context, volume_uuid)
-    # The caller's volumes, read once: a deleted volume's modifications are no longer shown, and what the
-    # others show is what their records are brought up to.
-    records, _ = backends.compute.volumes.volumes.list(request.context)
+        records = [backends.compute.volumes.get(request.context, volume_uuid) for volume_uuid in volume_uuids]
+    else:
+        records, _ = backends.compute.volumes.volumes.list(request.context)
     volumes = {str(record["id"]): VolumeSeen.of(record) for record in records}
     with backends.db.reader() as session:
         rows = [
