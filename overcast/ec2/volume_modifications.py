@@ -11,7 +11,6 @@ so two readers that see the same outcome write it once and a finished record nev
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -132,14 +131,14 @@ def _latest(
     session: Session, project_id: str, volume_uuids: Sequence[str] | None
 ) -> list[Ec2VolumeModification]:
     """Each volume's most recent modification in the project (all its volumes when `volume_uuids` is None),
-    oldest first."""
+    in the order they began."""
     query = select(Ec2VolumeModification).where(Ec2VolumeModification.project_id == project_id)
     if volume_uuids is not None:
         query = query.where(Ec2VolumeModification.volume_uuid.in_(list(volume_uuids)))
     latest: dict[str, Ec2VolumeModification] = {}
-    for row in session.scalars(query.order_by(Ec2VolumeModification.start_time, Ec2VolumeModification.id)):
+    for row in session.scalars(query.order_by(Ec2VolumeModification.id)):
         latest[row.volume_uuid] = row
-    return sorted(latest.values(), key=lambda row: (row.start_time, row.id))
+    return sorted(latest.values(), key=lambda row: row.id)
 
 
 def _seen(backends: Backends, request: Ec2Request, volume_uuid: str) -> VolumeSeen | None:
@@ -204,7 +203,7 @@ def begin(db: Database, clock: Callable[[], datetime], project_id: str, volume_i
     progress: AWS takes one modification of a volume at a time. The answer is the record as written."""
     volume_uuid = str(record["id"])
     values: dict[str, Any] = {
-        "id": str(uuid.uuid4()), "project_id": project_id, "volume_uuid": volume_uuid,
+        "project_id": project_id, "volume_uuid": volume_uuid,
         "volume_ec2_id": volume_id, "state": MODIFYING, "accepted": False, "status_message": None,
         "original_size": int(record["size"]), "target_size": asked.size or int(record["size"]),
         "original_volume_type": str(record["volume_type"]),
@@ -214,7 +213,7 @@ def begin(db: Database, clock: Callable[[], datetime], project_id: str, volume_i
         "progress": 0, "start_time": clock(), "end_time": None,
     }  # fmt: skip
 
-    def write(session: Session) -> None:
+    def write(session: Session) -> int:
         busy = session.scalar(
             select(Ec2VolumeModification.id).where(
                 Ec2VolumeModification.project_id == project_id,
@@ -227,10 +226,12 @@ def begin(db: Database, clock: Callable[[], datetime], project_id: str, volume_i
                 "IncorrectModificationState",
                 f"Volume {volume_id} cannot be modified in modification state {MODIFYING}.",
             )
-        session.add(_new_row(values))
+        row = _new_row(values)
+        session.add(row)
+        session.flush()
+        return row.id
 
-    db.write(write)
-    return _new_row(values)
+    return _new_row({**values, "id": db.write(write)})
 
 
 def settle(db: Database, clock: Callable[[], datetime], row: Ec2VolumeModification, seen: VolumeSeen | None,
@@ -244,7 +245,7 @@ def settle(db: Database, clock: Callable[[], datetime], row: Ec2VolumeModificati
     _store(db, row, {**values, **_changes(derive(row, seen), clock())})
 
 
-def _refused(db: Database, row_id: str) -> None:
+def _refused(db: Database, row_id: int) -> None:
     """The volume service refused the change before starting it: there was no modification."""
     db.write(lambda session: session.execute(
         delete(Ec2VolumeModification).where(Ec2VolumeModification.id == row_id,

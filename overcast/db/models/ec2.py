@@ -75,7 +75,8 @@ class Ec2VolumeModification(Base):
     __tablename__ = "ec2_volume_modifications"
     __table_args__ = (Index("ix_ec2_volume_modifications_project_volume", "project_id", "volume_uuid"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # In the order the modifications began: a volume's latest is its highest, even within one clock tick.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     project_id: Mapped[str] = mapped_column(String(64), nullable=False)
     volume_uuid: Mapped[str] = mapped_column(String(64), nullable=False)
     volume_ec2_id: Mapped[str] = mapped_column(String(32), nullable=False)

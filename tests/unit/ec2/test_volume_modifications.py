@@ -31,7 +31,7 @@ VOLUME = {"id": "v-uuid", "size": 1, "volume_type": "standard", "multiattach": F
 def _grow(state: str = MODIFYING, *, accepted: bool = True) -> Ec2VolumeModification:
     """A modification from 1 GiB to 3 GiB that also changes the type from `standard` to `fast`."""
     return Ec2VolumeModification(
-        id="m-1", project_id="p", volume_uuid="v", volume_ec2_id="vol-0123456789abcdef0", state=state,
+        id=1, project_id="p", volume_uuid="v", volume_ec2_id="vol-0123456789abcdef0", state=state,
         accepted=accepted, original_size=1, target_size=3, original_volume_type="standard",
         target_volume_type="fast", original_multi_attach=False, target_multi_attach=False, progress=0,
         start_time=datetime(2026, 1, 1, tzinfo=UTC),
@@ -82,7 +82,7 @@ def _clock() -> datetime:
     return NOW
 
 
-def _stored(db: Database, row_id: str) -> Ec2VolumeModification:
+def _stored(db: Database, row_id: int) -> Ec2VolumeModification:
     with db.reader() as session:
         row = session.get(Ec2VolumeModification, row_id)
         assert row is not None

@@ -18,7 +18,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         'ec2_volume_modifications',
-        sa.Column('id', sa.String(36), nullable=False),
+        sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
         sa.Column('project_id', sa.String(64), nullable=False),
         sa.Column('volume_uuid', sa.String(64), nullable=False),
         sa.Column('volume_ec2_id', sa.String(32), nullable=False),
