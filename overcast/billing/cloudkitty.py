@@ -296,17 +296,25 @@ class RatingReports:
             else:
                 billed = list(session.scalars(select(BillingAccount).order_by(BillingAccount.name)))
             terms = [accounts.terms(session, account) for account in billed]
+        terms_of = {
+            project: account_terms
+            for account_terms in terms
+            for project in account_terms.project_ids
+            if filters.get("project_id", project) == project
+        }
+        if not terms_of:
+            return []
+        # One read of the whole range for every account (an admin's reads every project's), cut in memory
+        # by account and billing period: many accounts, or many (empty) periods, cost no query each.
+        by_account: dict[str, list[rating.Usage]] = {}
+        scope = list(terms_of) if "project_id" in filters else None
+        for usage in self.usage.slices(query.begin, query.end, scope):
+            billed_to = terms_of.get(usage.project_id)
+            if billed_to is not None:  # a project no account pays for is rated by nobody
+                by_account.setdefault(billed_to.account.id, []).append(usage)
         points: list[Point] = []
         for account_terms in terms:
-            projects = [
-                project
-                for project in account_terms.project_ids
-                if filters.get("project_id", project) == project
-            ]
-            if not projects:
-                continue
-            # One read of the whole range, cut in memory: a range of many (empty) periods costs nothing.
-            slices = self.usage.slices(query.begin, query.end, projects)
+            slices = by_account.get(account_terms.account.id, [])
             for (begins, ends), pieces in self._by_period(slices, query).items():
                 lines = rating.rate_usage(pieces, account_terms.schedule_of, account_terms.account.currency)
                 points.extend(points_of(lines, begins, ends))
