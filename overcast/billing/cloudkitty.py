@@ -70,6 +70,7 @@ TIME_GROUPINGS = ("time", "time-d", "time-w", "time-m", "time-y", "day_of_the_ye
                   "month", "year")  # fmt: skip
 DEFAULT_LIMIT = 100
 QTY_PLACES = Decimal("0.000001")
+# custom_fields are InfluxDB expressions: CloudKitty ignores them on its other storage backends, as here.
 SUMMARY_PARAMETERS = ("begin", "end", "groupby", "filters", "offset", "limit", "response_format",
                       "custom_fields")  # fmt: skip
 DATAFRAMES_PARAMETERS = ("begin", "end", "filters", "offset", "limit")
