@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from overcast import errors
@@ -132,13 +132,13 @@ def _latest(
 ) -> list[Ec2VolumeModification]:
     """Each volume's most recent modification in the project (all its volumes when `volume_uuids` is None),
     in the order they began."""
-    query = select(Ec2VolumeModification).where(Ec2VolumeModification.project_id == project_id)
+    model = Ec2VolumeModification
+    latest = select(func.max(model.id)).where(model.project_id == project_id).group_by(model.volume_uuid)
     if volume_uuids is not None:
-        query = query.where(Ec2VolumeModification.volume_uuid.in_(list(volume_uuids)))
-    latest: dict[str, Ec2VolumeModification] = {}
-    for row in session.scalars(query.order_by(Ec2VolumeModification.id)):
-        latest[row.volume_uuid] = row
-    return sorted(latest.values(), key=lambda row: row.id)
+        latest = latest.where(model.volume_uuid.in_(list(volume_uuids)))
+    return list(
+        session.scalars(select(model).where(model.id.in_(latest.scalar_subquery())).order_by(model.id))
+    )
 
 
 def _seen(backends: Backends, request: Ec2Request, volume_uuid: str) -> VolumeSeen | None:
