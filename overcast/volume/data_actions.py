@@ -62,7 +62,8 @@ def build_engine(cloud: Cloud, settings: BackupSettings | None = None) -> Backup
 class DataActions:
     """Snapshots, reverts, backups and restores on this host's driver."""
 
-    RPC_API_VERSION: ClassVar[str] = "1.0"
+    # The volume host's one API version, as VolumeHostAPI sends it (1.1 added the manager's get_capabilities).
+    RPC_API_VERSION: ClassVar[str] = "1.1"
 
     def __init__(
         self,

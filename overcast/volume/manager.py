@@ -71,7 +71,7 @@ def _reason(exc: BaseException) -> str:
 
 
 class VolumeManager(Manager):
-    RPC_API_VERSION: ClassVar[str] = "1.0"
+    RPC_API_VERSION: ClassVar[str] = "1.1"
     topic: ClassVar[str] = TOPIC
     binary: ClassVar[str] = BINARY
 
@@ -208,6 +208,38 @@ class VolumeManager(Manager):
 
         with self._sweep_lock:
             self.cloud.db.write(write)
+
+    # --- RPC: the backend -----------------------------------------------------------------------------
+    @rpc_method
+    def get_capabilities(self, ctxt: RequestContext) -> dict[str, Any]:
+        """Cinder's capabilities of this host's backend: what its driver says of itself, and the volume
+        type extra specs it honours (`properties`, each with its title, description and type)."""
+        properties: dict[str, Any] = {
+            "multiattach": {
+                "title": "Multi-attach",
+                "description": "Volumes of the type may be attached to several servers at once.",
+                "type": "boolean",
+            },
+        }
+        if self.driver.thin_provisioning:
+            properties["thin_provisioning"] = {
+                "title": "Thin Provisioning",
+                "description": "Volumes take space in the pool only as they are written.",
+                "type": "boolean",
+            }
+        return {
+            "namespace": f"OS::Storage::Capabilities::{self.host}@{self.backend_name}",
+            "vendor_name": "Overcast",
+            "volume_backend_name": self.backend_name,
+            "pool_name": self.backend_name,
+            "driver_version": self.driver.driver_version,
+            "storage_protocol": self.driver.storage_protocol,
+            "display_name": f"Capabilities of Overcast's {type(self.driver).__name__}",
+            "description": None,
+            "visibility": None,
+            "replication_targets": [],
+            "properties": properties,
+        }
 
     # --- RPC: volumes -----------------------------------------------------------------------------
     @rpc_method

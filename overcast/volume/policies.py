@@ -247,6 +247,12 @@ RULES: tuple[DocumentedRule, ...] = (
         "List the filters each resource's list honours (3.33).",
         ("GET", f"{V3}/resource_filters"),
     ),
+    documented(
+        CAPABILITIES,
+        ADMIN,
+        "Show what a volume host's backend says of itself.",
+        ("GET", f"{V3}/capabilities/{{hostname}}"),
+    ),
 )
 
 # --- snapshots, backups, transfers (V4's block) ---------------------------------------------------------

@@ -14,10 +14,19 @@ BINARY = "overcast-volume"
 
 class VolumeHostAPI(ServiceRPCAPI):
     TOPIC: ClassVar[str] = TOPIC
-    VERSION: ClassVar[str] = "1.0"
+    # 1.1: get_capabilities
+    VERSION: ClassVar[str] = "1.1"
 
     def _cast(self, ctxt: RequestContext, host: str, method: str, **kwargs: Any) -> None:
         self.client.prepare(host=host).cast(ctxt, method, **kwargs)
+
+    def get_capabilities(
+        self, ctxt: RequestContext, host: str, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """What the host's backend says of itself (call): Cinder's capabilities document."""
+        client = self.client.prepare(host=host, version="1.1", timeout=timeout)
+        capabilities: dict[str, Any] = client.call(ctxt, "get_capabilities")
+        return capabilities
 
     def create_volume(self, ctxt: RequestContext, host: str, volume_id: str, source: dict[str, Any]) -> None:
         """Make the volume's storage (cast): `source` is {} (empty), or one of image_id, snapshot_id,

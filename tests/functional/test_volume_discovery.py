@@ -84,3 +84,23 @@ def test_resource_filters_need_3_33(cloud: InProcessCloud) -> None:
     assert old.status_code == 404 and old.json()["itemNotFound"]["code"] == 404
     unauthenticated = httpx.get(url, headers={"OpenStack-API-Version": "volume 3.33"}, timeout=30)
     assert unauthenticated.status_code == 401
+
+
+def test_capabilities_of_the_volume_host(cloud: InProcessCloud, admin: Connection, demo: Connection) -> None:
+    block_storage = _v3(admin)
+    host = next(service.host for service in block_storage.services() if service.binary == "cinder-volume")
+    assert host == "volume-1@pool"
+    capabilities = block_storage.get_capabilities(host)
+    assert capabilities.volume_backend_name == "pool" and capabilities.storage_protocol == "fake"
+    assert set(capabilities.properties) == {"multiattach", "thin_provisioning"}
+    shown = cloud.openstack(
+        "volume", "backend", "capability", "show", host, "-f", "json", user="overcast-admin"
+    )
+    assert {row["Key"] for row in shown} == {"multiattach", "thin_provisioning"}
+    token = project_token(cloud, "demo")
+    url = f"{cloud.base_url}/volume/v3/capabilities/{host}"
+    forbidden = httpx.get(url, headers={"X-Auth-Token": token}, timeout=30)
+    assert forbidden.status_code == 403 and "forbidden" in forbidden.json()
+    admin_token = project_token(cloud, "admin")
+    missing = httpx.get(f"{url}-nowhere", headers={"X-Auth-Token": admin_token}, timeout=30)
+    assert missing.status_code == 404 and missing.json()["itemNotFound"]["message"].startswith("Can't find")

@@ -13,12 +13,14 @@ from overcast import policy
 from overcast.context import RequestContext
 from overcast.db.engine import Database
 from overcast.db.models.volume import VolumePool
+from overcast.errors import NotFound, ServiceUnavailable
 from overcast.servicegroup import service_is_up
 from overcast.volume import policies
 from overcast.volume.api import backups, scheduling, snapshots, volumes
 from overcast.volume.api.attachments import Attachments
 from overcast.volume.api.records import timestamp
 from overcast.volume.api.types import VolumeTypes
+from overcast.volume.rpcapi import VolumeHostAPI
 
 # What clients filter the service list on (`openstack volume service list --service cinder-volume`).
 CINDER_VOLUME = "cinder-volume"
@@ -33,10 +35,19 @@ RESOURCE_FILTERS: dict[str, tuple[str, ...]] = {
 
 
 class VolumeCatalog:
-    def __init__(self, db: Database, clock: Callable[[], datetime], down_time: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], datetime],
+        down_time: float,
+        hosts: VolumeHostAPI | None = None,
+        rpc_timeout: float | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.down_time = down_time
+        self.hosts = hosts
+        self.rpc_timeout = rpc_timeout
 
     def services(
         self, ctxt: RequestContext, *, host: str | None = None, binary: str | None = None
@@ -84,3 +95,20 @@ class VolumeCatalog:
             for name, filters in RESOURCE_FILTERS.items()
             if resource is None or resource == name
         ]
+
+    def capabilities(self, ctxt: RequestContext, name: str) -> dict[str, Any]:
+        """What the backend of `name` (a volume host, `host@backend` as os-services lists it, or
+        `host@backend#pool`) says of itself, asked of that host."""
+        policy.enforce(ctxt, policies.CAPABILITIES, {"project_id": ctxt.project_id})
+        host, _, backend = name.partition("@")
+        backend = backend.partition("#")[0]
+        with self.db.reader() as session:
+            record = next((r for r in scheduling.volume_services(session) if r.host == host), None)
+            backends = set(session.scalars(select(VolumePool.backend_name).where(VolumePool.host == host)))
+        if record is None or (backend and backend not in backends):
+            raise NotFound(f"Can't find service: {name}")
+        if self.hosts is None or not service_is_up(record, self.clock(), self.down_time):
+            raise ServiceUnavailable(
+                f"The volume service of {name} is down: it cannot report its capabilities."
+            )
+        return self.hosts.get_capabilities(ctxt, host, timeout=self.rpc_timeout)

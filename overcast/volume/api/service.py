@@ -64,7 +64,13 @@ class VolumeAPI:
         self.types = VolumeTypes(self.db)
         self.qos_specs = QosSpecsAPI(self.db)
         self.quota_sets = QuotaSets(self.db, self.quota_engine)
-        self.catalog = VolumeCatalog(self.db, cloud.clock, cloud.settings.service_down_time)
+        self.catalog = VolumeCatalog(
+            self.db,
+            cloud.clock,
+            cloud.settings.service_down_time,
+            hosts,
+            rpc_timeout=cloud.settings.rpc_timeout,
+        )
         self.snapshots = Snapshots(self.db, hosts, self.quota_engine, cloud.clock)
         self.backups = Backups(self.db, hosts, self.quota_engine, clock=cloud.clock)
         self.transfers = Transfers(self.db, self.quota_engine)

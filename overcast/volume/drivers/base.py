@@ -51,6 +51,12 @@ class PoolCapacity:
 class VolumeDriver(ABC):
     # The driver_volume_type of the connection_info its exports return (Cinder's spelling).
     driver_volume_type: str = ""
+    # What the backend says of itself in Cinder's capabilities (GET /capabilities/{host}): how a host
+    # reaches its volumes (Cinder's spelling: iSCSI, ...), the driver's version, and whether a volume
+    # takes space only as it is written.
+    storage_protocol: str = ""
+    driver_version: str = "1.0.0"
+    thin_provisioning: bool = False
 
     @abstractmethod
     def init_host(self, host: str) -> None:

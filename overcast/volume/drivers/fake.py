@@ -18,6 +18,7 @@ from overcast.volume.drivers.filepool import FilePoolDriver, checked_id
 
 class FakeVolumeDriver(FilePoolDriver):
     driver_volume_type = "fake"
+    storage_protocol = "fake"
 
     def __init__(self, pool_dir: Path) -> None:
         super().__init__(pool_dir)

@@ -75,6 +75,8 @@ def sparse_copy(source: Path, target: Path, size: int) -> None:
 class FilePoolDriver(VolumeDriver, ABC):
     """The storage half of a driver: volumes and snapshots as sparse files; subclasses export them."""
 
+    thin_provisioning = True
+
     def __init__(self, pool_dir: Path) -> None:
         self.pool_dir = Path(pool_dir)
 

@@ -39,6 +39,7 @@ def target_iqn(attachment_id: str) -> str:
 
 class IscsiVolumeDriver(FilePoolDriver):
     driver_volume_type = "iscsi"
+    storage_protocol = "iSCSI"
 
     def __init__(
         self, pool_dir: Path, *, portal_address: str, port: int, supervise_interval: float = 1.0

@@ -46,6 +46,10 @@ def read_snapshot_at(driver: VolumeDriver, snapshot_id: str, offset: int, length
 
 
 class DriverContract:
+    def test_the_driver_says_what_it_is(self, driver: VolumeDriver) -> None:
+        assert driver.storage_protocol and driver.driver_version.count(".") == 2
+        assert isinstance(driver.thin_provisioning, bool)
+
     def test_a_new_volume_has_its_size_and_reads_zeros(self, driver: VolumeDriver) -> None:
         volume_id = new_id()
         driver.create_volume(volume_id, 1)

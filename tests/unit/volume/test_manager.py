@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from overcast import errors
 from overcast.bus import get_transport
@@ -32,6 +32,7 @@ from overcast.image.settings import ImageSettings
 from overcast.manager import Manager, rpc_method
 from overcast.service import Service
 from overcast.volume import states
+from overcast.volume.api.service import VolumeAPI
 from overcast.volume.drivers.base import GiB, VolumeMissing
 from overcast.volume.drivers.fake import FakeVolumeDriver
 from overcast.volume.manager import VolumeBusy, VolumeManager
@@ -505,3 +506,32 @@ def test_the_service_registers_and_serves_the_rpc_api(
         wait_until(lambda: volume(cloud, volume_id) is None, what="the volume row to go")
     finally:
         service.stop()
+
+
+def test_capabilities_are_asked_of_the_volume_host_over_rpc(manager: VolumeManager, cloud: Cloud) -> None:
+    """The API's catalog finds the host (as os-services names it) and asks its manager, which answers
+    from what the driver says of itself."""
+    service = Service(cloud, manager)
+    service.start()
+    try:
+        catalog = VolumeAPI(cloud, VolumeHostAPI(cloud.transport, timeout=10)).catalog
+        capabilities = catalog.capabilities(ADMIN, "host-a@pool")
+        assert capabilities["volume_backend_name"] == capabilities["pool_name"] == "pool"
+        assert capabilities["storage_protocol"] == "fake" and capabilities["driver_version"] == "1.0.0"
+        assert capabilities["namespace"] == "OS::Storage::Capabilities::host-a@pool"
+        assert set(capabilities["properties"]) == {"multiattach", "thin_provisioning"}
+        assert catalog.capabilities(ADMIN, "host-a") == catalog.capabilities(ADMIN, "host-a@pool#pool")
+        for unknown in ("host-b", "host-a@other"):
+            with pytest.raises(errors.NotFound, match=f"Can't find service: {unknown}"):
+                catalog.capabilities(ADMIN, unknown)
+        with pytest.raises(errors.Forbidden):
+            catalog.capabilities(ALICE, "host-a")
+    finally:
+        service.stop()
+    cloud.db.write(
+        lambda session: session.execute(
+            update(ServiceRecord).where(ServiceRecord.host == "host-a").values(forced_down=True)
+        )
+    )
+    with pytest.raises(errors.ServiceUnavailable, match="is down"):
+        catalog.capabilities(ADMIN, "host-a")

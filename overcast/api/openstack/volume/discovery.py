@@ -1,5 +1,6 @@
-"""What the Block Storage API says about itself: GET /extensions (Cinder's extension list, at every
-version) and GET /resource_filters (3.33+: the filters each resource's list honours)."""
+"""What the Block Storage API says about itself and its backends: GET /extensions (Cinder's extension
+list, at every version), GET /resource_filters (3.33+: the filters each resource's list honours) and
+GET /capabilities/{hostname} (admins: what a volume host's backend says of itself)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("os-admin-actions", "AdminActions", "Reset status, force delete and force detach (admins)."),
     ("os-availability-zone", "AvailabilityZones", "GET /os-availability-zone: the volume zones."),
     ("backups", "Backups", "Volume backups: create, list, restore, delete, reset status."),
+    (
+        "capabilities",
+        "Capabilities",
+        "GET /capabilities/{host}: what a volume host's backend says of itself.",
+    ),
     (
         "os-extended-snapshot-attributes",
         "ExtendedSnapshotAttributes",
@@ -74,3 +80,10 @@ def list_resource_filters(
         raise common.NotFoundAtVersion()
     filters = api.catalog.resource_filters(ctxt, request.query_params.get("resource"))
     return {"resource_filters": filters}
+
+
+@routes.get("/capabilities/{hostname}")
+def show_capabilities(
+    hostname: str, ctxt: RequestContext = Depends(get_context), api: VolumeAPI = Depends(common.service)
+) -> dict[str, Any]:
+    return api.catalog.capabilities(ctxt, hostname)
