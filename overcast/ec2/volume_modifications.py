@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from overcast import errors
 from overcast.db.engine import Database
 from overcast.db.models.ec2 import Ec2VolumeModification
-from overcast.ec2 import ids
+from overcast.ec2 import ids, volumes
 from overcast.ec2.actions import Action
 from overcast.ec2.backends import Backends, Ec2Request, Response
 from overcast.ec2.errors import Ec2Error, invalid_value, missing_parameter
@@ -290,7 +290,7 @@ def modify_volume(backends: Backends, request: Ec2Request) -> Response:
     modification's record as the volume service's outcome has brought it so far."""
     asked = _asked(request)
     volume_id = request.params.required("VolumeId")
-    volume_uuid = backends.ids.resolve([volume_id], (ids.VOLUME,))[volume_id].uuid
+    volume_uuid = volumes.volume_uuid(backends, request, volume_id)
     record = backends.compute.volumes.get(request.context, volume_uuid)
     row = begin(backends.db, backends.clock, request.project_id, volume_id, record, asked)
     applied = _Applied()
@@ -341,16 +341,14 @@ def describe_volumes_modifications(backends: Backends, request: Ec2Request) -> R
     # what their volumes show.
     volume_uuids: list[str] | None = None
     if wanted:
-        found = backends.ids.resolve(wanted, (ids.VOLUME,))
+        found = backends.resolve(request.context, wanted, (ids.VOLUME,))
         volume_uuids = [found[volume_id].uuid for volume_id in wanted]
         records = [backends.compute.volumes.get(request.context, volume_uuid) for volume_uuid in volume_uuids]
     else:
         records, _ = backends.compute.volumes.volumes.list(request.context)
-    volumes = {str(record["id"]): VolumeSeen.of(record) for record in records}
+    seen = {str(record["id"]): VolumeSeen.of(record) for record in records}
     with backends.db.reader() as session:
-        rows = [
-            row for row in _latest(session, request.project_id, volume_uuids) if row.volume_uuid in volumes
-        ]
+        rows = [row for row in _latest(session, request.project_id, volume_uuids) if row.volume_uuid in seen]
         session.expunge_all()
     if wanted:
         modified = {row.volume_ec2_id for row in rows}
@@ -358,7 +356,7 @@ def describe_volumes_modifications(backends: Backends, request: Ec2Request) -> R
             if volume_id not in modified:
                 raise Ec2Error("InvalidVolumeModification.NotFound",
                                f"Modification for volume '{volume_id}' does not exist.")  # fmt: skip
-    refresh(backends.db, backends.clock, rows, volumes.get)
+    refresh(backends.db, backends.clock, rows, seen.get)
     views = MODIFICATION_FILTERS.apply([_view(row) for row in rows], filters)
     shown, token = page(views, request.params, key=backends.token_key,
                         scope=f"DescribeVolumesModifications:{request.project_id}",

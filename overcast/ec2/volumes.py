@@ -16,6 +16,7 @@ from typing import Any
 
 from overcast import errors
 from overcast.compute import policies as compute_policies
+from overcast.context import RequestContext
 from overcast.ec2 import client_tokens, ids
 from overcast.ec2.actions import Action
 from overcast.ec2.backends import Backends, Ec2Request, Handler, Response
@@ -101,12 +102,22 @@ def _volume_views(backends: Backends, records: Sequence[Record]) -> list[dict[st
     return views
 
 
-def _volume_uuid(backends: Backends, ec2_id: str) -> str:
-    return backends.ids.resolve([ec2_id], (ids.VOLUME,))[ec2_id].uuid
+def record_visible(backends: Backends, context: RequestContext) -> None:
+    """Records the ids of the caller's volumes and snapshots, so one made through the OpenStack API is
+    found by its EC2 id before any EC2 listing showed it."""
+    volumes, _ = backends.compute.volumes.volumes.list(context)
+    backends.ids.ids_of(ids.VOLUME, {str(record["id"]): record["_project_id"] for record in volumes})
+    snapshots, _ = backends.compute.volumes.snapshots.list(context, ListOptions())
+    owner = "os-extended-snapshot-attributes:project_id"
+    backends.ids.ids_of(ids.SNAPSHOT, {str(record["id"]): str(record[owner]) for record in snapshots})
+
+
+def volume_uuid(backends: Backends, request: Ec2Request, ec2_id: str) -> str:
+    return backends.resolve(request.context, [ec2_id], (ids.VOLUME,))[ec2_id].uuid
 
 
 def _volume(backends: Backends, request: Ec2Request, ec2_id: str) -> Record:
-    return backends.compute.volumes.get(request.context, _volume_uuid(backends, ec2_id))
+    return backends.compute.volumes.get(request.context, volume_uuid(backends, request, ec2_id))
 
 
 # --- volumes ----------------------------------------------------------------------------------------
@@ -121,7 +132,7 @@ def create_volume(backends: Backends, request: Ec2Request) -> Response:
     tags = tag_specifications(params, "volume")
     snapshot_uuid = None
     if snapshot:
-        snapshot_uuid = backends.ids.resolve([snapshot], (ids.SNAPSHOT,))[snapshot].uuid
+        snapshot_uuid = backends.resolve(request.context, [snapshot], (ids.SNAPSHOT,))[snapshot].uuid
         backends.compute.volumes.snapshots.get(request.context, snapshot_uuid)  # another project's: NotFound
     volume_type, zone = params.get("VolumeType"), params.get("AvailabilityZone")
 
@@ -171,7 +182,7 @@ def describe_volumes(backends: Backends, request: Ec2Request) -> Response:
         if request.params.has("MaxResults"):
             raise Ec2Error("InvalidParameterCombination", "The parameter volumeSet cannot be used with "
                                                           "the parameter maxResults")  # fmt: skip
-        found = backends.ids.resolve(wanted, (ids.VOLUME,))
+        found = backends.resolve(request.context, wanted, (ids.VOLUME,))
         records = [backends.compute.volumes.get(request.context, found[ec2_id].uuid) for ec2_id in wanted]
     else:
         records, _ = backends.compute.volumes.volumes.list(request.context, sort=[("created_at", "asc")])
@@ -182,7 +193,7 @@ def describe_volumes(backends: Backends, request: Ec2Request) -> Response:
 
 
 def delete_volume(backends: Backends, request: Ec2Request) -> Response:
-    uuid = _volume_uuid(backends, request.params.required("VolumeId"))
+    uuid = volume_uuid(backends, request, request.params.required("VolumeId"))
     backends.compute.volumes.delete(request.context, uuid)
     return {"return": True}
 
@@ -198,13 +209,15 @@ def attach_volume(backends: Backends, request: Ec2Request) -> Response:
     volume = params.required("VolumeId")
     if not _DEVICE.fullmatch(device):
         raise invalid_value("device", device, f"{device} is not a valid EBS device name.")
-    volume_uuid = _volume_uuid(backends, volume)
+    volume_uuid_of_id = volume_uuid(backends, request, volume)
     instance_uuid = _instance_uuid(backends, instance)
     try:
-        attached = backends.compute.volume_attachments.attach(request.context, instance_uuid, volume_uuid)
+        attached = backends.compute.volume_attachments.attach(
+            request.context, instance_uuid, volume_uuid_of_id
+        )
     except errors.NotFound:
         # Which of the two is missing (or another project's) decides AWS's code.
-        backends.compute.volumes.get(request.context, volume_uuid)
+        backends.compute.volumes.get(request.context, volume_uuid_of_id)
         raise ids.not_found(ids.INSTANCE, [instance]) from None
     return {
         "attachTime": backends.clock(), "device": ec2_device_name(attached.device), "instanceId": instance,
@@ -265,7 +278,7 @@ def _snapshot_views(backends: Backends, records: Sequence[Record]) -> list[dict[
 def create_snapshot(backends: Backends, request: Ec2Request) -> Response:
     volume = request.params.required("VolumeId")
     tags = tag_specifications(request.params, "snapshot")
-    uuid = _volume_uuid(backends, volume)
+    uuid = volume_uuid(backends, request, volume)
     # EBS snapshots an attached volume too (crash-consistent), as Cinder does when forced.
     record = backends.compute.volumes.create_snapshot(
         request.context, uuid, force=True, description=request.params.get("Description")
@@ -298,7 +311,7 @@ def describe_snapshots(backends: Backends, request: Ec2Request) -> Response:
     SNAPSHOT_FILTERS.check(filters)
     owners = {request.project_id if owner == "self" else owner for owner in params.strings("Owner")}
     if wanted:
-        found = backends.ids.resolve(wanted, (ids.SNAPSHOT,))
+        found = backends.resolve(request.context, wanted, (ids.SNAPSHOT,))
         snapshots = backends.compute.volumes.snapshots
         records = [snapshots.get(request.context, found[ec2_id].uuid) for ec2_id in wanted]
     else:
@@ -314,7 +327,7 @@ def describe_snapshots(backends: Backends, request: Ec2Request) -> Response:
 
 def delete_snapshot(backends: Backends, request: Ec2Request) -> Response:
     snapshot = request.params.required("SnapshotId")
-    uuid = backends.ids.resolve([snapshot], (ids.SNAPSHOT,))[snapshot].uuid
+    uuid = backends.resolve(request.context, [snapshot], (ids.SNAPSHOT,))[snapshot].uuid
     backends.compute.volumes.snapshots.delete(request.context, uuid)
     return {"return": True}
 

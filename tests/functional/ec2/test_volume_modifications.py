@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from openstack.connection import Connection
 
+from overcast.metadata.ec2_ids import derived_id
 from overcast.volume.drivers.fake import FakeVolumeDriver
 from overcast.volume.manager import VolumeManager
 from tests.functional.ec2.support import AMI, FAST, VOLUME, Ec2Cloud, error_code
@@ -248,4 +249,29 @@ def test_concurrent_modifications_of_one_volume_leave_a_true_record(
     latest = _finished(ec2, volume_id)
     [volume] = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
     assert (latest["ModificationState"], latest["TargetSize"]) == ("completed", volume["Size"])
+    ec2.delete_volume(VolumeId=volume_id)
+
+
+def test_a_volume_another_change_is_growing_refuses_a_modification(demo: Connection, admin: Connection,
+                                                                    ec2: Any) -> None:  # fmt: skip
+    """The volume service is extending the volume (here as an OpenStack extend left it, by an admin's
+    os-reset_status): ModifyVolume answers IncorrectModificationState and records nothing. The volume was
+    made through the OpenStack API: its EC2 id names it before any EC2 listing showed it."""
+    volume = demo.block_storage.create_volume(size=1)
+    demo.block_storage.wait_for_status(volume, "available", wait=30)
+    volume_id = derived_id("vol", volume.id)
+    admin.block_storage.reset_volume_status(
+        volume, status="extending", attach_status=None, migration_status=None
+    )
+    with pytest.raises(ClientError) as busy:
+        ec2.modify_volume(VolumeId=volume_id, Size=2)
+    assert error_code(busy) == ("IncorrectModificationState", 400)
+    with pytest.raises(ClientError) as nothing:
+        ec2.describe_volumes_modifications(VolumeIds=[volume_id])
+    assert error_code(nothing) == ("InvalidVolumeModification.NotFound", 400)
+    admin.block_storage.reset_volume_status(
+        volume, status="available", attach_status=None, migration_status=None
+    )
+    ec2.modify_volume(VolumeId=volume_id, Size=2)
+    assert _finished(ec2, volume_id)["ModificationState"] == "completed"
     ec2.delete_volume(VolumeId=volume_id)
