@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from overcast.context import RequestContext
 from overcast.ec2 import ids
 from overcast.ec2.actions import Action
 from overcast.ec2.backends import Backends, Ec2Request, Handler, Response
@@ -70,13 +71,20 @@ def _address_views(
     return views
 
 
+def record_visible(backends: Backends, context: RequestContext) -> None:
+    """Records the ids of the caller's elastic IPs (see Backends.resolve)."""
+    query = ListQuery(filters={"project_id": [context.project_id or ""]})
+    records = backends.compute.network.floating_ips.list(context, query)
+    backends.ids.ids_of(ids.ADDRESS, {str(record["id"]): record.get("project_id") for record in records})
+
+
 def _find(
     backends: Backends, request: Ec2Request, *, allocation: str | None, public_ip: str | None
 ) -> Record:
     """The floating IP an AllocationId (or, for the classic form, a PublicIp) names."""
     floating_ips = backends.compute.network.floating_ips
     if allocation:
-        uuid = backends.ids.resolve([allocation], (ids.ADDRESS,))[allocation].uuid
+        uuid = backends.resolve(request.context, [allocation], (ids.ADDRESS,))[allocation].uuid
         return floating_ips.get(request.context, uuid)
     if not public_ip:
         raise missing_parameter("AllocationId")
@@ -118,10 +126,10 @@ def associate_address(backends: Backends, request: Ec2Request) -> Response:
     instance, interface = params.get("InstanceId"), params.get("NetworkInterfaceId")
     network = backends.compute.network
     if interface:
-        port_uuid = backends.ids.resolve([interface], (ids.NETWORK_INTERFACE,))[interface].uuid
+        port_uuid = backends.resolve(request.context, [interface], (ids.NETWORK_INTERFACE,))[interface].uuid
         ports = [network.ports.get(request.context, port_uuid)]
     elif instance:
-        server = backends.ids.resolve([instance], (ids.INSTANCE,))[instance].uuid
+        server = backends.resolve(request.context, [instance], (ids.INSTANCE,))[instance].uuid
         backends.compute.servers.find(
             request.context, server
         )  # another project's: InvalidInstanceID.NotFound
@@ -202,7 +210,7 @@ def describe_addresses(backends: Backends, request: Ec2Request) -> Response:
     public_ips = params.strings("PublicIp")
     floating_ips = backends.compute.network.floating_ips
     if allocations:
-        found = backends.ids.resolve(allocations, (ids.ADDRESS,))
+        found = backends.resolve(request.context, allocations, (ids.ADDRESS,))
         records = [floating_ips.get(request.context, found[a].uuid) for a in allocations]
     else:
         query = ListQuery(filters={"project_id": [request.project_id]})

@@ -13,6 +13,7 @@ import ipaddress
 from collections.abc import Sequence
 from typing import Any
 
+from overcast.context import RequestContext
 from overcast.ec2 import ids
 from overcast.ec2.actions import Action
 from overcast.ec2.backends import Backends, Ec2Request, Handler, Response
@@ -37,11 +38,17 @@ def _groups(backends: Backends, request: Ec2Request, uuids: Sequence[str] = ()) 
     return list(backends.compute.network.security_groups.list(request.context, query))
 
 
+def record_visible(backends: Backends, context: RequestContext) -> None:
+    """Records the ids of the caller's security groups (see Backends.resolve)."""
+    groups = _groups(backends, Ec2Request(context, Params({}), "Discover"))
+    backends.ids.ids_of(ids.SECURITY_GROUP, {str(group["id"]): group.get("project_id") for group in groups})
+
+
 def _group_uuid(backends: Backends, request: Ec2Request, params: Params) -> str:
     """The group a request names by GroupId, else by GroupName (the caller's own)."""
     group_id = params.get("GroupId")
     if group_id:
-        return backends.ids.resolve([group_id], (ids.SECURITY_GROUP,))[group_id].uuid
+        return backends.resolve(request.context, [group_id], (ids.SECURITY_GROUP,))[group_id].uuid
     name = params.get("GroupName")
     if not name:
         raise missing_parameter("GroupId")
@@ -190,7 +197,7 @@ def describe_security_groups(backends: Backends, request: Ec2Request) -> Respons
     GROUP_FILTERS.check(filters)
     backends.compute.network.security_groups.ensure_default(request.project_id)
     if wanted:
-        found = backends.ids.resolve(wanted, (ids.SECURITY_GROUP,))
+        found = backends.resolve(request.context, wanted, (ids.SECURITY_GROUP,))
         groups = _groups(backends, request, [found[group_id].uuid for group_id in wanted])
         owners = {str(g["id"]): g.get("project_id") for g in groups}
         shown = set(backends.ids.ids_of(ids.SECURITY_GROUP, owners).values())
@@ -285,7 +292,7 @@ def neutron_rules(backends: Backends, request: Ec2Request, group_uuid: str, dire
             if not pair:
                 raise missing_parameter("Groups.GroupId")
             if pair.startswith("sg-"):
-                remote = backends.ids.resolve([pair], (ids.SECURITY_GROUP,))[pair].uuid
+                remote = backends.resolve(request.context, [pair], (ids.SECURITY_GROUP,))[pair].uuid
             else:
                 named = [g for g in _groups(backends, request) if g["name"] == pair]
                 if not named:

@@ -54,6 +54,8 @@ RECORDERS: dict[str, Recorder] = {
     ids.INSTANCE: instance_reads.record_visible, ids.MACHINE_IMAGE: images.record_visible,
     ids.KERNEL_IMAGE: images.record_visible, ids.RAMDISK_IMAGE: images.record_visible,
     ids.VOLUME: volumes.record_visible, ids.SNAPSHOT: volumes.record_visible,
+    ids.SECURITY_GROUP: security_groups.record_visible, ids.ADDRESS: addresses.record_visible,
+    **vpcs.RECORDERS,
 }  # fmt: skip
 # How long, and for how many keys, authenticate() keeps what a credential's key resolved to.
 CREDENTIAL_CACHE_SECONDS = 5.0

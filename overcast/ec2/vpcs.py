@@ -9,21 +9,22 @@ network service (`NetworkAPI`, in-process) decides what the caller sees, with Ne
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
+from overcast.context import RequestContext
 from overcast.db.models.network import IPAllocation
 from overcast.db.value_sets import in_values
 from overcast.ec2 import ids
 from overcast.ec2.actions import Action
-from overcast.ec2.backends import Backends, Ec2Request, Response
+from overcast.ec2.backends import Backends, Ec2Request, Recorder, Response
 from overcast.ec2.filtering import FilterTable
 from overcast.ec2.pagination import PageRules, page
-from overcast.ec2.params import filters_of
+from overcast.ec2.params import Params, filters_of
 from overcast.ec2.tags import tag_set, tags_of
 from overcast.network import policies as network_policies
 from overcast.network.api.queries import ListQuery
@@ -47,8 +48,8 @@ def _ids_for(backends: Backends, kind: str, records: Sequence[Record]) -> dict[s
     return backends.ids.ids_of(kind, {str(r["id"]): r.get("project_id") for r in records})
 
 
-def _resolve(backends: Backends, ec2_ids: Sequence[str], kind: str) -> list[str]:
-    found = backends.ids.resolve(ec2_ids, (kind,))
+def _resolve(backends: Backends, request: Ec2Request, ec2_ids: Sequence[str], kind: str) -> list[str]:
+    found = backends.resolve(request.context, ec2_ids, (kind,))
     return [found[ec2_id].uuid for ec2_id in ec2_ids]
 
 
@@ -59,6 +60,21 @@ def _listed(request: Ec2Request, name: str, views: list[dict[str, Any]], backend
     shown, token = page(selected, request.params, key=backends.token_key,
                         scope=f"{request.action}:{request.project_id}", rules=rules)  # fmt: skip
     return {name: list(shown), "nextToken": token}
+
+
+def _own_ports(backends: Backends, request: Ec2Request, query: ListQuery) -> list[Record]:
+    return [port for port in backends.compute.network.ports.list(request.context, query)
+            if port.get("project_id") == request.project_id]  # fmt: skip
+
+
+def _recorder(kind: str, listing: Callable[[Backends, Ec2Request], Sequence[Record]]) -> Recorder:
+    """What records the ids of the caller's objects of `kind` (see Backends.resolve): one made through the
+    OpenStack API is found by its EC2 id before any EC2 listing showed it."""
+
+    def record(backends: Backends, context: RequestContext) -> None:
+        _ids_for(backends, kind, listing(backends, Ec2Request(context, Params({}), "Discover")))
+
+    return record
 
 
 def private_networks(
@@ -88,7 +104,9 @@ VPC_FILTERS: FilterTable[dict[str, Any]] = FilterTable({
 
 def describe_vpcs(backends: Backends, request: Ec2Request) -> Response:
     wanted = request.params.strings("VpcId")
-    networks = private_networks(backends, request, _resolve(backends, wanted, ids.VPC) if wanted else ())
+    networks = private_networks(
+        backends, request, _resolve(backends, request, wanted, ids.VPC) if wanted else ()
+    )
     if wanted and len(networks) < len(wanted):
         shown = set(_ids_for(backends, ids.VPC, networks).values())
         raise ids.not_found(ids.VPC, [vpc for vpc in wanted if vpc not in shown])
@@ -157,7 +175,7 @@ def describe_subnets(backends: Backends, request: Ec2Request) -> Response:
     vpc_ids = _ids_for(backends, ids.VPC, networks)
     filters: dict[str, list[str]] = {"network_id": list(vpc_ids)}
     if wanted:
-        filters["id"] = _resolve(backends, wanted, ids.SUBNET)
+        filters["id"] = _resolve(backends, request, wanted, ids.SUBNET)
     subnets = ipv4_subnets(backends, request, filters) if vpc_ids else []
     subnet_ids = _ids_for(backends, ids.SUBNET, subnets)
     if wanted and len(subnets) < len(wanted):
@@ -205,9 +223,10 @@ INTERFACE_FILTERS: FilterTable[dict[str, Any]] = FilterTable({
 def describe_network_interfaces(backends: Backends, request: Ec2Request) -> Response:
     wanted = request.params.strings("NetworkInterfaceId")
     network = backends.compute.network
-    query = ListQuery(filters={"id": _resolve(backends, wanted, ids.NETWORK_INTERFACE)} if wanted else {})
-    ports = [port for port in network.ports.list(request.context, query)
-             if port.get("project_id") == request.project_id]  # fmt: skip
+    query = ListQuery(
+        filters={"id": _resolve(backends, request, wanted, ids.NETWORK_INTERFACE)} if wanted else {}
+    )
+    ports = _own_ports(backends, request, query)
     eni_ids = _ids_for(backends, ids.NETWORK_INTERFACE, ports)
     if wanted and len(ports) < len(wanted):
         raise ids.not_found(ids.NETWORK_INTERFACE, [e for e in wanted if e not in set(eni_ids.values())])
@@ -285,3 +304,12 @@ ACTIONS = (
         not_found="InvalidNetworkInterfaceID.NotFound",
     ),
 )
+
+
+RECORDERS: dict[str, Recorder] = {
+    ids.VPC: _recorder(ids.VPC, lambda backends, request: private_networks(backends, request)),
+    ids.SUBNET: _recorder(ids.SUBNET, lambda backends, request: ipv4_subnets(backends, request, {})),
+    ids.NETWORK_INTERFACE: _recorder(
+        ids.NETWORK_INTERFACE, lambda backends, request: _own_ports(backends, request, ListQuery())
+    ),
+}

@@ -214,3 +214,43 @@ def test_another_projects_network_objects_are_not_found(
     assert error_code(not_yours) == ("InvalidAllocationID.NotFound", 400)
     admin_ec2.release_address(AllocationId=allocation)
     admin_ec2.delete_security_group(GroupId=theirs)
+
+
+def test_objects_made_through_neutron_are_found_by_their_ec2_ids_before_any_listing(
+    demo: Connection, admin: Connection, ec2: Any, topology: dict[str, Any]
+) -> None:
+    """Each kind's id is the derived one, named by an action before DescribeX showed it; another project's
+    object stays unknown to the caller."""
+    network = demo.network.create_network(name="made-in-neutron")
+    subnet = demo.network.create_subnet(network_id=network.id, ip_version=4, cidr="10.81.0.0/24")
+    port = demo.network.create_port(network_id=network.id)
+    group = demo.network.create_security_group(name="made-in-neutron")
+    [vpc] = ec2.describe_vpcs(VpcIds=[derived_id("vpc", network.id)])["Vpcs"]
+    assert vpc["CidrBlock"] == "10.81.0.0/24"
+    [found_subnet] = ec2.describe_subnets(SubnetIds=[derived_id("subnet", subnet.id)])["Subnets"]
+    assert found_subnet["VpcId"] == vpc["VpcId"]
+    [interface] = ec2.describe_network_interfaces(NetworkInterfaceIds=[derived_id("eni", port.id)])[
+        "NetworkInterfaces"
+    ]
+    assert interface["SubnetId"] == found_subnet["SubnetId"]
+    group_id = derived_id("sg", group.id)
+    [found_group] = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+    assert found_group["GroupName"] == "made-in-neutron"
+    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
+    ])  # fmt: skip
+
+    address = demo.network.create_ip(floating_network_id=topology["public"].id)
+    [elastic] = ec2.describe_addresses(AllocationIds=[derived_id("eipalloc", address.id)])["Addresses"]
+    assert elastic["PublicIp"] == address.floating_ip_address
+    ec2.release_address(AllocationId=elastic["AllocationId"])
+
+    theirs = admin.network.create_security_group(name="theirs")
+    with pytest.raises(ClientError) as hidden:
+        ec2.describe_security_groups(GroupIds=[derived_id("sg", theirs.id)])
+    assert error_code(hidden)[0] == "InvalidGroup.NotFound"
+    admin.network.delete_security_group(theirs)
+    demo.network.delete_security_group(group)
+    demo.network.delete_port(port)
+    demo.network.delete_subnet(subnet)
+    demo.network.delete_network(network)
