@@ -113,14 +113,14 @@ def test_budget_alerts_mail_once_and_a_server_past_the_credit_limit_is_stopped_a
             )
 
     # The compute host's notification carries the clock of when it is sent: move it only after.
-    wait_until(metered, 10, what="the server's creation metered")
+    wait_until(metered, 60, what="the server's creation metered")
 
     def check() -> dict[str, Any]:
         return service.check_now(RequestContext.admin())
 
     advance_to(cloud, clock, HOUR)  # 1.00 spent: half the budget
     wait_until(
-        lambda: billing(cloud, token, "GET", "/balance")["balance"]["accrued"] == "1.00", 10, what="usage"
+        lambda: billing(cloud, token, "GET", "/balance")["balance"]["accrued"] == "1.00", 60, what="usage"
     )
     first = check()
     assert [(alert["percentage"], alert["spent"]) for alert in first["alerts"]] == [(50, "1.00")]

@@ -46,12 +46,12 @@ def test_power_update_moves_the_server_and_its_vm(
         answer = send(admin, "2.76", off)
         assert answer.status_code == 200, answer.text
         assert answer.json()["events"][0]["code"] == 200
-        wait_until(lambda: demo.compute.get_server(server.id).status == "SHUTOFF", timeout=20, what="SHUTOFF")
+        wait_until(lambda: demo.compute.get_server(server.id).status == "SHUTOFF", timeout=60, what="SHUTOFF")
         assert vm.state == PowerState.SHUTDOWN
         assert demo.compute.get_server(server.id).power_state == int(PowerState.SHUTDOWN)
 
         assert send(admin, "2.76", {**off, "tag": "POWER_ON"}).status_code == 200
-        wait_until(lambda: demo.compute.get_server(server.id).status == "ACTIVE", timeout=20, what="ACTIVE")
+        wait_until(lambda: demo.compute.get_server(server.id).status == "ACTIVE", timeout=60, what="ACTIVE")
         assert vm.state == PowerState.RUNNING
         # Already on: Nova's manager ignores it (the event is still accepted).
         again = send(admin, "2.76", {**off, "tag": "POWER_ON"})
@@ -84,7 +84,7 @@ def test_volume_extended_tells_the_guest(volumes: VolumeCloud, admin: Connection
             vm = volumes.compute.hypervisor.vms[server.id]
             return bool(vm.volumes[volume.id].get("size_bytes") == 3 * 1024**3)
 
-        wait_until(grown, timeout=20, what="the guest told of the new size")
+        wait_until(grown, timeout=60, what="the guest told of the new size")
         # A volume the server does not have is accepted and ignored, as Nova's compute manager does.
         other = {**event, "tag": "a7d0d1e4-2b4c-4c59-8f16-6f1f5b0e5e11"}
         assert send(admin, "2.51", other).status_code == 200

@@ -264,7 +264,7 @@ def test_an_aggregate_precaches_images_on_its_hosts(cloud: InProcessCloud, admin
             "--os-compute-api-version", "2.81", "aggregate", "cache", "image", rack.name, image.id,
             user="overcast-admin",
         )  # fmt: skip
-        wait_until(lambda: list(cache.glob(f"*/{image.id}")), timeout=20, what="the image in a host cache")
+        wait_until(lambda: list(cache.glob(f"*/{image.id}")), timeout=60, what="the image in a host cache")
         # Only the aggregate's host fetched it.
         assert [found.parent.name for found in cache.glob(f"*/{image.id}")] == ["compute-2"]
     finally:

@@ -38,8 +38,8 @@ def test_a_deleted_port_leaves_the_guest(networked: NetworkedCloud, demo: Connec
     kept, gone = driver.interface_ids(server.id)
     try:
         demo.network.delete_port(gone)  # nothing else: the network service tells compute
-        wait_until(lambda: driver.interface_ids(server.id) == [kept], timeout=20, what="the NIC unplugged")
-        wait_until(lambda: gone not in networked.drivers[HOST].ports, timeout=20, what="the port unwired")
+        wait_until(lambda: driver.interface_ids(server.id) == [kept], timeout=60, what="the NIC unplugged")
+        wait_until(lambda: gone not in networked.drivers[HOST].ports, timeout=60, what="the port unwired")
         assert set(demo.compute.get_server(server.id).addresses) == {"vif-first"}
         assert driver.interface_ids(server.id) == [kept]
     finally:
@@ -57,7 +57,8 @@ def test_the_event_posted_by_hand_unplugs_the_nic(
         event = {"name": "network-vif-deleted", "server_uuid": server.id, "tag": port_id}
         answer = admin.compute.post("/os-server-external-events", json={"events": [event]})
         assert answer.status_code == 200, answer.text
-        wait_until(lambda: driver.interface_ids(server.id) == [], timeout=20, what="the NIC unplugged")
-        assert port_id not in networked.drivers[HOST].ports
+        wait_until(lambda: driver.interface_ids(server.id) == [], timeout=60, what="the NIC unplugged")
+        # The network agent unwires the port on its own cast, after the compute host's unplug.
+        wait_until(lambda: port_id not in networked.drivers[HOST].ports, timeout=60, what="the port unwired")
     finally:
         wait_gone(demo, server)

@@ -27,8 +27,9 @@ from overcast.metering.usage import (
 from overcast.service import Service
 from overcast.virt.driver import PowerState
 from tests.support.clock import FakeClock, cloud_clock
-from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, move_clock
-from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled
+from tests.support.cloud import InProcessCloud, move_clock
+from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled, tiny_server
+from tests.support.metering import recorded
 from tests.support.waiting import wait_until
 
 SMALL = "2"  # m1.small
@@ -98,47 +99,50 @@ def hours(piece: UsageSlice) -> tuple[float, float]:
 
 
 def wait_for_usage(cloud: InProcessCloud, clock: FakeClock, server_id: str, expected: list[Any]) -> None:
-    wait_until(lambda: usage(cloud, clock, server_id) == expected, 20, what=f"usage {expected}")
-
-
-def new_server(conn: Connection, name: str) -> Any:
-    created = conn.compute.create_server(name=name, image_id=IMAGE_ID, flavor_id=TINY, networks="none")
-    return conn.compute.wait_for_server(
-        created, status="ACTIVE", failures=["ERROR"], interval=INTERVAL, wait=WAIT_SECONDS
-    )
+    wait_until(lambda: usage(cloud, clock, server_id) == expected, 60, what=f"usage {expected}")
 
 
 def test_a_servers_life_is_billed_to_the_second(
     cloud: InProcessCloud, clock: FakeClock, demo: Connection
 ) -> None:
-    server = new_server(demo, "metered")
+    server = tiny_server(demo, "metered")
+    recorded(cloud, server.id, "create.end")
     advance_to(cloud, clock, HOUR)
     demo.compute.stop_server(server)
     settled(demo, server.id, "SHUTOFF")
+    recorded(cloud, server.id, "power_off.end")
     advance_to(cloud, clock, 1.5 * HOUR)
     demo.compute.start_server(server)
     settled(demo, server.id, "ACTIVE")
+    recorded(cloud, server.id, "power_on.end")
     advance_to(cloud, clock, 2 * HOUR)
     demo.compute.resize_server(server, SMALL)
     settled(demo, server.id, "VERIFY_RESIZE")
+    recorded(cloud, server.id, "finish_resize.end")
     advance_to(cloud, clock, 2.25 * HOUR)
     demo.compute.confirm_server_resize(server)
     settled(demo, server.id, "ACTIVE")
+    recorded(cloud, server.id, "resize.confirm.end")
     advance_to(cloud, clock, 3 * HOUR)
     demo.compute.shelve_server(server)
     settled(demo, server.id, "SHELVED_OFFLOADED")
+    recorded(cloud, server.id, "shelve_offload.end")
     advance_to(cloud, clock, 4 * HOUR)
     demo.compute.unshelve_server(server)
     settled(demo, server.id, "ACTIVE")
+    recorded(cloud, server.id, "unshelve.end")
     advance_to(cloud, clock, 5 * HOUR)
     demo.compute.delete_server(server)  # soft: reclaim_instance_interval is set
     settled(demo, server.id, "SOFT_DELETED")
+    recorded(cloud, server.id, "soft_delete.end")
     advance_to(cloud, clock, 5.5 * HOUR)
     demo.compute.restore_server(server)
     settled(demo, server.id, "ACTIVE")
+    recorded(cloud, server.id, "restore.end")
     advance_to(cloud, clock, 6 * HOUR)
     demo.compute.delete_server(server, force=True)
     demo.compute.wait_for_delete(server, interval=INTERVAL, wait=WAIT_SECONDS)
+    recorded(cloud, server.id, "delete.end")
     advance_to(cloud, clock, 7 * HOUR)
 
     wait_for_usage(cloud, clock, server.id, [
@@ -154,7 +158,7 @@ def test_a_duplicated_notification_counts_once_and_the_audit_heals_a_lost_one(
 ) -> None:
     advance_to(cloud, clock, 10 * HOUR)
     lossy.double.add("compute.instance.create.end")
-    server = new_server(demo, "flaky")
+    server = tiny_server(demo, "flaky")
     advance_to(cloud, clock, 11 * HOUR)
     lossy.drop.add("compute.instance.power_off.end")
     demo.compute.stop_server(server)
@@ -186,7 +190,7 @@ def test_a_guest_that_shuts_itself_down_is_billed_as_stopped_from_then(
     cloud: InProcessCloud, clock: FakeClock, demo: Connection, admin: Connection
 ) -> None:
     advance_to(cloud, clock, 20 * HOUR)
-    server = new_server(demo, "self-stopping")
+    server = tiny_server(demo, "self-stopping")
     advance_to(cloud, clock, 21 * HOUR)
     host = admin.compute.get_server(server.id).compute_host
     cloud.drivers[host].crash(server.id, PowerState.SHUTDOWN)

@@ -117,6 +117,6 @@ def test_volumes_snapshots_images_and_floating_ips_are_billed_to_the_second(
     }
     wait_until(
         lambda: {key: usage_of(cloud, clock, key) for key in expected} == expected,
-        20,
+        60,
         what=f"usage {expected}",
     )

@@ -70,9 +70,9 @@ def test_a_rule_made_or_deleted_with_the_cli_is_applied_by_the_agent_at_once(
         "security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22", "--ingress",
         "ssh-only", "-f", "json",
     )  # fmt: skip
-    wait_until(lambda: rule["id"] in _rule_ids(driver, group["id"]), 5, what="the agent to apply the rule")
+    wait_until(lambda: rule["id"] in _rule_ids(driver, group["id"]), 60, what="the agent to apply the rule")
     cloud.openstack("security", "group", "rule", "delete", rule["id"])
-    wait_until(lambda: rule["id"] not in _rule_ids(driver, group["id"]), 5, what="the agent to drop the rule")
+    wait_until(lambda: rule["id"] not in _rule_ids(driver, group["id"]), what="the agent to drop the rule")
 
     # A deleted port's DHCP entry leaves the network's server with the port.
     address = port["fixed_ips"][0]["ip_address"]
@@ -84,7 +84,7 @@ def test_a_rule_made_or_deleted_with_the_cli_is_applied_by_the_agent_at_once(
     cloud.openstack("port", "delete", "notice-port", user="overcast-admin")
     wait_until(
         lambda: address not in {host.ip_address for host in driver.dhcp_servers[port["network_id"]].hosts},
-        5,
+        60,
         what="the agent to drop the deleted port's DHCP entry",
     )
 

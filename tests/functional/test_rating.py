@@ -16,16 +16,14 @@ from typing import Any
 import httpx
 import pytest
 from openstack.connection import Connection
-from sqlalchemy import select
 
-from overcast.db.models.metering import UsageEvent
 from overcast.metering.manager import MeteringManager
 from overcast.service import Service
 from tests.support.clock import FakeClock, cloud_clock
-from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, move_clock, project_token
-from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled
+from tests.support.cloud import InProcessCloud, move_clock, project_token
+from tests.support.compute_api import settled, tiny_server
+from tests.support.metering import recorded
 from tests.support.openstack_cli import run_openstack
-from tests.support.waiting import wait_until
 
 MAY = datetime(2031, 5, 1, tzinfo=UTC)
 JUNE = datetime(2031, 6, 1, tzinfo=UTC)
@@ -63,24 +61,6 @@ def billing(cloud: InProcessCloud, method: str, path: str, body: Any = None, exp
     return response.json() if response.content else None
 
 
-def recorded(cloud: InProcessCloud, server_id: str, event_type: str) -> None:
-    def found() -> bool:
-        with cloud.cloud.db.reader() as session:
-            query = select(UsageEvent.id).where(
-                UsageEvent.resource_id == server_id, UsageEvent.event_type == f"compute.instance.{event_type}"
-            )
-            return session.scalar(query) is not None
-
-    wait_until(found, 30, what=f"{event_type} of {server_id} recorded")
-
-
-def new_server(conn: Connection, name: str) -> Any:
-    created = conn.compute.create_server(name=name, image_id=IMAGE_ID, flavor_id=TINY, networks="none")
-    return conn.compute.wait_for_server(
-        created, status="ACTIVE", failures=["ERROR"], interval=INTERVAL, wait=WAIT_SECONDS
-    )
-
-
 @pytest.fixture(scope="module")
 def usage(cloud: InProcessCloud, clock: FakeClock, demo: Connection, admin: Connection) -> dict[str, str]:
     """The scenario above; the ids of servers A and B, the demo project and a rival project."""
@@ -99,10 +79,10 @@ def usage(cloud: InProcessCloud, clock: FakeClock, demo: Connection, admin: Conn
         }}, expect=201)["account"]  # fmt: skip
         billing(cloud, "PUT", f"/accounts/{account['id']}/projects/{project}")
 
-    a = new_server(demo, "a")
+    a = tiny_server(demo, "a")
     recorded(cloud, a.id, "create.end")
     move_clock(cloud, clock, T0 + HOUR)
-    b = new_server(demo, "b")
+    b = tiny_server(demo, "b")
     recorded(cloud, b.id, "create.end")
     move_clock(cloud, clock, T0 + 2 * HOUR)
     demo.compute.stop_server(a)

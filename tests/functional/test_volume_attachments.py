@@ -251,7 +251,7 @@ def test_an_online_extend_reaches_the_guest(volumes: VolumeCloud, demo: Connecti
         vm = volumes.compute.hypervisor.vms[server.id]
         return bool(vm.volumes[volume.id].get("size_bytes") == 2 * 1024**3)
 
-    wait_until(grown, timeout=20, what="the guest told of the new size")
+    wait_until(grown, timeout=60, what="the guest told of the new size")
     demo.compute.delete_server(server)
 
 

@@ -173,7 +173,7 @@ def test_servers_and_clients_reconnect_after_the_broker_drops_them(
             except MessagingTimeout:
                 return False  # a reply sent while the reply queue was being re-created is lost
 
-        wait_until(call_succeeds, 15, interval=0.01)
+        wait_until(call_succeeds, 60, interval=0.01)
     finally:
         server.stop()
         server.wait(5)

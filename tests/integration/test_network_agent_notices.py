@@ -126,7 +126,7 @@ def test_a_rule_removed_or_added_through_the_api_takes_effect_at_once_and_keeps_
     server_address = ports[1]["fixed_ips"][0]["ip_address"]
     server = lab.spawn(server_vm, sys.executable, "-c", ECHO_SERVER, str(SSH_PORT))
     assert server.stdout is not None and server.stdout.readline().strip() == "listening"
-    wait_until(lambda: connects(client_vm, server_address), 5, what="the first connection")
+    wait_until(lambda: connects(client_vm, server_address), 60, what="the first connection")
     held = lab.spawn(client_vm, sys.executable, "-c", HELD_CLIENT, server_address, str(SSH_PORT))
     assert held.stdout is not None and held.stdout.readline().strip() == "connected"
     assert echoes(held) == "ok"

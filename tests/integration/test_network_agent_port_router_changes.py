@@ -1,7 +1,9 @@
 """A floating IP's association and a port's group change reach the linuxbridge data plane at the API's
 cast (real kernel, the agent's host a lab namespace, its periodic sync an hour away): associating makes
-the VM reachable from the lab's outside namespace within a second of the API's answer, disassociating
-cuts it as fast, and so do the port's groups swapped away from and back to the one letting TCP 22 in."""
+the VM reachable from the lab's outside namespace within seconds of the API's answer (about one on a
+quiet machine, most of it the probe's own process start; the bound is loose for CI's load, and still
+hundreds of times shorter than the sync), disassociating cuts it as fast, and so do the port's groups
+swapped away from and back to the one letting TCP 22 in."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ HOST = "lab-changes"
 SERVICE_PORT = 22
 # The public subnet's gateway, held by the lab's outside namespace (the "upstream router").
 OUTSIDE_ADDRESS = "203.0.113.1"
-WITHIN = 1.0
+WITHIN = 10.0
 
 LISTENER = """
 import socket, sys
@@ -84,7 +86,7 @@ def connects_from(namespace: str, address: str) -> bool:
     return subprocess.run(probe, capture_output=True, timeout=5, check=False).returncode == 0
 
 
-def seconds_until(reachable: bool, lab: Lab, address: str, limit: float = 5.0) -> float:
+def seconds_until(reachable: bool, lab: Lab, address: str, limit: float = 30.0) -> float:
     """Seconds from now until a new connection from outside to `address` succeeds (or fails)."""
     start = time.monotonic()
     while connects_from(lab.name("outside-phys"), address) != reachable:

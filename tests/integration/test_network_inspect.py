@@ -164,7 +164,7 @@ def test_reports_healthy_ports_the_drift_of_a_deleted_tap_and_traces_rules(
         dropped = trace(cloud, port_ids[1], Packet(first, second, "tcp", dport=22))
         assert (dropped.verdict, dropped.stage, dropped.rule_id) == ("drop", "default-drop", None)
         listener = lab.spawn(vms[1], "busybox", "nc", "-l", "-p", "22")
-        wait_until(lambda: listens(vms[1].namespace, 22), timeout=10, what="nc to listen")
+        wait_until(lambda: listens(vms[1].namespace, 22), timeout=60, what="nc to listen")
         assert not connects(vms[0].namespace, second, 22)
         listener.kill()
         listener.communicate()
@@ -179,7 +179,7 @@ def test_reports_healthy_ports_the_drift_of_a_deleted_tap_and_traces_rules(
         allowed = trace(cloud, port_ids[1], Packet(first, second, "tcp", dport=22))
         assert (allowed.verdict, allowed.rule_id) == ("accept", ssh_rule["id"])
         listener = lab.spawn(vms[1], "busybox", "nc", "-l", "-p", "22")
-        wait_until(lambda: listens(vms[1].namespace, 22), timeout=10, what="nc to listen")
+        wait_until(lambda: listens(vms[1].namespace, 22), timeout=60, what="nc to listen")
         assert connects(vms[0].namespace, second, 22)
         assert listener.communicate(timeout=10)[0] == "hello\n"
         assert trace(cloud, port_ids[1], Packet(first, second, "tcp", dport=23)).stage == "default-drop"

@@ -149,4 +149,4 @@ def test_a_direct_kernel_boot_server_boots_snapshots_rescues_and_resizes(
     conn.image.delete_image(snapshot_id)
     assert not folder.exists()
     cache = data_dir / "image-cache" / HOST
-    wait_until(lambda: not list(cache.iterdir()), 10, what="the image cache pruned", interval=0.2)
+    wait_until(lambda: not list(cache.iterdir()), 60, what="the image cache pruned", interval=0.2)

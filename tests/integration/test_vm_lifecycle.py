@@ -227,7 +227,7 @@ def test_a_real_vm_through_its_whole_life(cloud: InProcessCloud, conn: Connectio
     assert list((data_dir / "instances").iterdir()) == [data_dir / "instances" / "_base"]
     assert list((data_dir / "instances" / "_base").iterdir()) == []
     cache = data_dir / "image-cache" / HOST
-    wait_until(lambda: not list(cache.iterdir()), 10, what="the image cache pruned", interval=0.2)
+    wait_until(lambda: not list(cache.iterdir()), 60, what="the image cache pruned", interval=0.2)
 
 
 def _processes() -> list[Path]:

@@ -161,9 +161,9 @@ def test_a_killed_tgtd_is_restarted_with_every_export(driver: IscsiVolumeDriver)
     data = driver.export(new_id(), volume_id, CONNECTOR)["data"]
     pid = int(driver.tgtd.pid_file.read_text())
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: driver.supervisor.restarts >= 1, timeout=15, what="the supervisor to restart tgtd")
+    wait_until(lambda: driver.supervisor.restarts >= 1, timeout=60, what="the supervisor to restart tgtd")
     wait_until(
-        lambda: qemu_io(image_opts(data), "read 0 4k").returncode == 0, timeout=15, what="the export back"
+        lambda: qemu_io(image_opts(data), "read 0 4k").returncode == 0, timeout=60, what="the export back"
     )
     assert int(driver.tgtd.pid_file.read_text()) != pid
 

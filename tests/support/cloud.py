@@ -166,5 +166,5 @@ def move_clock(cloud: InProcessCloud, clock: FakeClock, now: datetime) -> None:
         records = servicegroup.list_services(cloud.cloud.db)
         return all(servicegroup.service_is_up(record, clock.now, 2.0) for record in records)
 
-    wait_until(all_up, 20, what="heartbeats at the new time")
+    wait_until(all_up, 60, what="heartbeats at the new time")
     notify_host_states_changed(cloud.cloud.transport)

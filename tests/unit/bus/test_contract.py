@@ -326,8 +326,8 @@ class BusContract:
                     return len(sinks[name].events)
 
             every_listener = ("metering", "audit", "own")
-            wait_until(lambda: all(count(name) == 5 for name in every_listener), 5.0, interval=0.01)
-            wait_until(lambda: count("shared-1") + count("shared-2") == 5, 5.0, interval=0.01)
+            wait_until(lambda: all(count(name) == 5 for name in every_listener), 60, interval=0.01)
+            wait_until(lambda: count("shared-1") + count("shared-2") == 5, 60, interval=0.01)
             time.sleep(0.2)  # time for any duplicate to show up
             assert count("shared-1") + count("shared-2") == 5
             publisher, event_type, payload, metadata, request_id = sinks["metering"].events[0]

@@ -217,7 +217,7 @@ def test_the_compute_host_wires_over_the_bus_and_peers_learn_of_it(
     # host-a serves the network's DHCP: host-b's wiring tells it of the new port's entry at once.
     served = agents["host-a"].driver
     assert isinstance(served, NoopDriver)
-    wait_until(lambda: len(served.dhcp_servers[network_id].hosts) == 2, timeout=10)
+    wait_until(lambda: len(served.dhcp_servers[network_id].hosts) == 2, timeout=60)
     # Each host's VXLAN tunnel reaches the other's recorded underlay address.
     assert served.remote_vteps[network_id] == {UNDERLAY["host-b"]}
     other = agents["host-b"].driver
@@ -322,7 +322,7 @@ def test_a_changed_group_is_applied_at_once_by_the_hosts_that_use_it(
     used_here = agents["host-a"].driver
     assert isinstance(used_here, NoopDriver)
     wait_until(
-        lambda: rule["id"] in {one.id for one in used_here.security_groups[group_id].rules}, timeout=10
+        lambda: rule["id"] in {one.id for one in used_here.security_groups[group_id].rules}, timeout=60
     )
     unused = agents["host-b"].driver
     assert isinstance(unused, NoopDriver) and unused.security_groups == {}

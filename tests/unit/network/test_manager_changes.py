@@ -138,13 +138,13 @@ def test_the_apis_casts_apply_a_floating_ip_and_a_ports_groups_with_no_sync(
 
     api.floating_ips.update(ALICE, floating["id"], {"port_id": vm["id"]})
 
-    wait_until(lambda: len(driver.routers[router_id].floating_ips) == 1, timeout=5)
+    wait_until(lambda: len(driver.routers[router_id].floating_ips) == 1, timeout=60)
     api.floating_ips.update(ALICE, floating["id"], {"port_id": None})
-    wait_until(lambda: driver.routers[router_id].floating_ips == (), timeout=5)
+    wait_until(lambda: driver.routers[router_id].floating_ips == (), timeout=60)
 
     web = api.security_groups.create(ALICE, {"name": "web"})
     api.ports.update(ALICE, vm["id"], {"security_groups": [web["id"]]})
-    wait_until(lambda: driver.ports[vm["id"]].security_group_ids == (web["id"],), timeout=5)
+    wait_until(lambda: driver.ports[vm["id"]].security_group_ids == (web["id"],), timeout=60)
     assert web["id"] in driver.security_groups
 
 
@@ -161,9 +161,9 @@ def test_a_deleted_router_and_network_leave_the_host_at_once_with_no_sync(
     api.ports.delete(ALICE, vm["id"])
     api.routers.remove_interface(ALICE, router_id, {"subnet_id": subnet_id})
     api.routers.delete(ALICE, router_id)
-    wait_until(lambda: router_id not in driver.routers, timeout=5)
+    wait_until(lambda: router_id not in driver.routers, timeout=60)
     api.networks.delete(ALICE, network_id)
-    wait_until(lambda: network_id not in driver.networks and network_id not in driver.dhcp_servers, timeout=5)
+    wait_until(lambda: network_id not in driver.networks and network_id not in driver.dhcp_servers)
 
 
 class NoFlatDriver(NoopDriver):
