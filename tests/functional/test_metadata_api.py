@@ -201,7 +201,7 @@ def test_a_deleted_server_has_no_metadata(cloud: InProcessCloud, demo: Connectio
     headers = signed(cloud, gone)
     assert read(cloud, "openstack/latest/meta_data.json", headers).status_code == 200
     demo.compute.delete_server(created.id)
-    demo.compute.wait_for_delete(created, wait=20)
+    demo.compute.wait_for_delete(created, wait=60)
     assert read(cloud, "openstack/latest/meta_data.json", headers).status_code == 404
 
 

@@ -118,7 +118,7 @@ def serial_console_says_login(url: str) -> bool:
     with websocket_connect(url, subprotocols=[Subprotocol("binary")], open_timeout=10) as websocket:
         websocket.send(b"\n")
         seen = b""
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while b"login:" not in seen and time.monotonic() < deadline:
             message = websocket.recv(timeout=deadline - time.monotonic())
             seen += message if isinstance(message, bytes) else message.encode()
