@@ -27,13 +27,11 @@ from openstack.exceptions import HttpException
 
 from overcast.billing import balances
 from overcast.context import RequestContext
-from overcast.metering.manager import MeteringManager
 from overcast.metering.rpcapi import MeteringAPI
-from overcast.service import Service
 from tests.support.clock import FakeClock, cloud_clock
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, move_clock, project_token
 from tests.support.compute_api import settled, tiny_server
-from tests.support.metering import recorded
+from tests.support.metering import metered_cloud, recorded
 from tests.support.waiting import wait_until
 
 SMALL = "2"  # m1.small
@@ -61,12 +59,7 @@ def clock() -> Iterator[FakeClock]:
 def cloud(tmp_path_factory: pytest.TempPathFactory, clock: FakeClock) -> Iterator[InProcessCloud]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OVERCAST_BILLING_WEBHOOK_SECRET", SECRET)
-        running = InProcessCloud(
-            tmp_path_factory.mktemp("billing"), clock=clock, reclaim_instance_interval=3600
-        )
-    metering = Service(running.cloud, MeteringManager(running.cloud, "metering-1"))
-    metering.start()
-    running.services.append(metering)
+        running = metered_cloud(tmp_path_factory.mktemp("billing"), clock, reclaim_instance_interval=3600)
     yield running
     running.stop()
 

@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from overcast.context import RequestContext
 from overcast.db.models.metering import UsageEvent
-from overcast.metering.manager import MeteringManager
 from overcast.metering.rpcapi import MeteringAPI
 from overcast.metering.usage import (
     INSTANCE_RUNNING,
@@ -24,12 +23,11 @@ from overcast.metering.usage import (
     UsageReader,
     UsageSlice,
 )
-from overcast.service import Service
 from overcast.virt.driver import PowerState
 from tests.support.clock import FakeClock, cloud_clock
 from tests.support.cloud import InProcessCloud, move_clock
 from tests.support.compute_api import INTERVAL, WAIT_SECONDS, settled, tiny_server
-from tests.support.metering import recorded
+from tests.support.metering import metered_cloud, recorded
 from tests.support.waiting import wait_until
 
 SMALL = "2"  # m1.small
@@ -66,10 +64,7 @@ def clock() -> Iterator[FakeClock]:
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory, clock: FakeClock) -> Iterator[InProcessCloud]:
-    running = InProcessCloud(tmp_path_factory.mktemp("metering"), clock=clock, reclaim_instance_interval=3600)
-    metering = Service(running.cloud, MeteringManager(running.cloud, "metering-1"))
-    metering.start()
-    running.services.append(metering)
+    running = metered_cloud(tmp_path_factory.mktemp("metering"), clock, reclaim_instance_interval=3600)
     yield running
     running.stop()
 

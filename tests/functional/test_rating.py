@@ -17,12 +17,10 @@ import httpx
 import pytest
 from openstack.connection import Connection
 
-from overcast.metering.manager import MeteringManager
-from overcast.service import Service
 from tests.support.clock import FakeClock, cloud_clock
 from tests.support.cloud import InProcessCloud, move_clock, project_token
 from tests.support.compute_api import settled, tiny_server
-from tests.support.metering import recorded
+from tests.support.metering import metered_cloud, recorded
 from tests.support.openstack_cli import run_openstack
 
 MAY = datetime(2031, 5, 1, tzinfo=UTC)
@@ -41,10 +39,7 @@ def clock() -> Iterator[FakeClock]:
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory, clock: FakeClock) -> Iterator[InProcessCloud]:
-    running = InProcessCloud(tmp_path_factory.mktemp("rating"), clock=clock)
-    metering = Service(running.cloud, MeteringManager(running.cloud, "metering-1"))
-    metering.start()
-    running.services.append(metering)
+    running = metered_cloud(tmp_path_factory.mktemp("rating"), clock)
     yield running
     running.stop()
 

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
 from sqlalchemy import select
 
 from overcast.db.models.metering import UsageEvent
+from overcast.metering.manager import MeteringManager
+from overcast.service import Service
 from tests.support.cloud import InProcessCloud
 from tests.support.waiting import wait_until
+
+
+def metered_cloud(data_dir: Path, clock: Callable[[], datetime], **settings: Any) -> InProcessCloud:
+    """The in-process cloud on `clock` with a metering service beside its hosts (stopped with the cloud)."""
+    running = InProcessCloud(data_dir, clock=clock, **settings)
+    metering = Service(running.cloud, MeteringManager(running.cloud, "metering-1"))
+    metering.start()
+    running.services.append(metering)
+    return running
 
 
 def recorded(cloud: InProcessCloud, server_id: str, event_type: str) -> None:
