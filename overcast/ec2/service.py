@@ -53,7 +53,7 @@ ACTIONS: dict[str, Action] = table(
 RECORDERS: dict[str, Recorder] = {
     ids.INSTANCE: instance_reads.record_visible, ids.MACHINE_IMAGE: images.record_visible,
     ids.KERNEL_IMAGE: images.record_visible, ids.RAMDISK_IMAGE: images.record_visible,
-    ids.VOLUME: volumes.record_visible, ids.SNAPSHOT: volumes.record_visible,
+    ids.VOLUME: volumes.record_volumes, ids.SNAPSHOT: volumes.record_snapshots,
     ids.SECURITY_GROUP: security_groups.record_visible, ids.ADDRESS: addresses.record_visible,
     **vpcs.RECORDERS,
 }  # fmt: skip

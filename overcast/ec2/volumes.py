@@ -102,11 +102,15 @@ def _volume_views(backends: Backends, records: Sequence[Record]) -> list[dict[st
     return views
 
 
-def record_visible(backends: Backends, context: RequestContext) -> None:
-    """Records the ids of the caller's volumes and snapshots, so one made through the OpenStack API is
-    found by its EC2 id before any EC2 listing showed it."""
+def record_volumes(backends: Backends, context: RequestContext) -> None:
+    """Records the ids of the caller's volumes, so one made through the OpenStack API is found by its EC2
+    id before any EC2 listing showed it."""
     volumes, _ = backends.compute.volumes.volumes.list(context)
     backends.ids.ids_of(ids.VOLUME, {str(record["id"]): record["_project_id"] for record in volumes})
+
+
+def record_snapshots(backends: Backends, context: RequestContext) -> None:
+    """Records the ids of the caller's snapshots (as record_volumes does for volumes)."""
     snapshots, _ = backends.compute.volumes.snapshots.list(context, ListOptions())
     owner = "os-extended-snapshot-attributes:project_id"
     backends.ids.ids_of(ids.SNAPSHOT, {str(record["id"]): str(record[owner]) for record in snapshots})
