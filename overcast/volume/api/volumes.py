@@ -197,9 +197,9 @@ class Volumes:
     @staticmethod
     def _filtered(session: Session, ctxt: RequestContext, stmt: Any, filters: dict[str, Any]) -> Any:
         metadata = filters.pop("metadata", None)
+        # Every branch is a key of LIST_FILTERS (or name~); any other falls through: Cinder ignores filters
+        # it does not know for non-admins, and so do we.
         for key, value in filters.items():
-            if key not in LIST_FILTERS and key != "name~":
-                continue  # Cinder ignores filters it does not know for non-admins; so do we.
             if key == "name":
                 stmt = stmt.where(Volume.name == value)
             elif key == "name~":
