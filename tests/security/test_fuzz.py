@@ -256,7 +256,9 @@ def fuzz_operation(
 def fuzz(cloud: InProcessCloud, user: str, token: str, document: str) -> list[Finding]:
     ids = real_ids(cloud, user, token)
     findings: list[Finding] = []
-    schema = schemathesis.openapi.from_url(cloud.base_url + document)
+    # The cloud builds all its documents on the first fetch: two seconds here, more than schemathesis's
+    # default 10 s read timeout under coverage on a loaded machine (as in CI).
+    schema = schemathesis.openapi.from_url(cloud.base_url + document, timeout=60)
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), f"{document} has an operation schemathesis cannot read: {result}"
         operation = result.ok()
