@@ -9,6 +9,7 @@ from pathlib import Path
 
 from overcast.guest import READY_PATTERN
 from overcast.virt.qemu.console import console_size, read_console, tail, wait_for
+from tests.support.waiting import WAIT_SECONDS
 
 
 def test_tail_returns_the_last_lines_without_terminal_escapes(tmp_path: Path) -> None:
@@ -39,7 +40,7 @@ def test_wait_for_sees_only_output_after_the_offset(tmp_path: Path) -> None:
             handle.write("booting\r\nOVERCAST-GUEST-READY 1234-abcd\r\n\r\nvm1 login: ")
 
     threading.Thread(target=boot).start()
-    found = wait_for(log, READY_PATTERN, offset=offset, timeout=5)
+    found = wait_for(log, READY_PATTERN, offset=offset, timeout=WAIT_SECONDS)
     assert found is not None and found.group(1) == "1234-abcd"
 
 
