@@ -489,6 +489,12 @@ VOLUME_CREATE: Schema = {
     },
 }
 _BARE_202 = RouteNotes(successes={"202": _empty("Accepted")})
+_DEFAULT_TYPE_SET: Schema = {
+    "type": "object",
+    "required": ["volume_type"],
+    "properties": {"volume_type": {"type": "string"}},
+    "additionalProperties": False,
+}
 VOLUME_ROUTES: dict[tuple[str, str], RouteNotes] = {
     ("get", "/volume"): _VERSIONS,
     ("post", f"{_V3}/volumes"): RouteNotes(body=_one_key("volume", VOLUME_CREATE)),
@@ -530,6 +536,10 @@ VOLUME_ROUTES: dict[tuple[str, str], RouteNotes] = {
         body=_body({"type": "object", "minProperties": 1, "maxProperties": 1}),
         successes={"202": _empty("Done")},
     ),
+    ("put", f"{_V3}/default-types/{{target_project_id}}"): RouteNotes(
+        body=_one_key("default_type", _DEFAULT_TYPE_SET)
+    ),
+    ("delete", f"{_V3}/default-types/{{target_project_id}}"): RouteNotes(successes={"204": _empty("Unset")}),
     ("post", f"{_V3}/qos-specs"): RouteNotes(body=_one_key("qos_specs")),
     ("put", f"{_V3}/qos-specs/{{qos_id}}"): RouteNotes(body=_one_key("qos_specs")),
     ("put", f"{_V3}/qos-specs/{{qos_id}}/delete_keys"): RouteNotes(
