@@ -15,9 +15,6 @@ EXCLUDED: dict[str, str] = {
         "protocol vnc is Nova's 400 'Unavailable console type novnc.' (as on a Nova host without VNC)"
     ),
     # block storage
-    "block_storage/v3/test_default_type.py": (
-        "per-project default volume types (/default-types, 3.62) " + _NOT_SERVED.format("Block Storage")
-    ),
     "block_storage/v3/test_group.py": (
         "generic volume groups, group types and group snapshots " + _NOT_SERVED.format("Block Storage")
     ),
