@@ -259,7 +259,7 @@ def test_hundreds_of_hosts_are_cheap() -> None:
     tracemalloc.stop()
     assert threading.active_count() == threads_before
     assert sum(len(host.list_instance_uuids()) for host in hosts) == 1500
-    assert elapsed < 5.0, f"300 hosts x 5 VMs took {elapsed:.2f}s"
+    assert elapsed < 30.0, f"300 hosts x 5 VMs took {elapsed:.2f}s"  # a sanity bound: ~1 s when idle
     assert peak < 64 * 1024 * 1024, f"300 hosts x 5 VMs peaked at {peak / 1e6:.1f} MB"
 
 
