@@ -18,8 +18,7 @@ import numpy.typing as npt
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.placement.devices import Held, Pool, PoolKey, used_after
 from overcast.placement.resources import Wanted
-
-AZ_METADATA_KEY = "availability_zone"
+from overcast.zones import ZONE_KEY
 
 Mask = npt.NDArray[np.bool_]
 Indices = npt.NDArray[np.intp]
@@ -56,7 +55,7 @@ class AggregateInfo:
 
     @property
     def availability_zone(self) -> str | None:
-        return dict(self.metadata).get(AZ_METADATA_KEY)
+        return dict(self.metadata).get(ZONE_KEY)
 
 
 @dataclass(frozen=True)

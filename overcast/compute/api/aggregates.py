@@ -24,9 +24,9 @@ from overcast.db.models.aggregates import Aggregate, AggregateHost, AggregateMet
 from overcast.db.models.compute import Instance
 from overcast.db.models.service import ServiceRecord
 from overcast.digits import database_id
+from overcast.zones import ZONE_KEY
 
 INTERNAL_AVAILABILITY_ZONE = "internal"
-ZONE_KEY = "availability_zone"
 
 T = TypeVar("T")
 
@@ -44,24 +44,6 @@ class AggregateInfo:
 
 
 # --- zones (also read by os-availability-zone and os-services) ----------------------------------------
-# Built once: every servers/detail page asks it.
-_HOST_ZONES = (
-    select(AggregateHost.host, AggregateMetadata.value)
-    .join(AggregateMetadata, AggregateMetadata.aggregate_id == AggregateHost.aggregate_id)
-    .where(AggregateMetadata.key == ZONE_KEY)
-    .order_by(AggregateHost.host, AggregateMetadata.value)
-)
-
-
-def host_zones(session: Session) -> dict[str, str]:
-    """Every host that an aggregate puts in a zone, with that zone."""
-    return {host: zone for host, zone in session.execute(_HOST_ZONES)}
-
-
-def zone_of_host(session: Session, host: str) -> str:
-    return host_zones(session).get(host, DEFAULT_AVAILABILITY_ZONE)
-
-
 def service_zone(binary: str, host: str, zones: Mapping[str, str]) -> str:
     if binary != COMPUTE_BINARY:
         return INTERNAL_AVAILABILITY_ZONE

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from overcast import errors, servicegroup
 from overcast.compute.api.aggregates import (
     AggregateAPI,
-    host_zones,
     service_zone,
     write_then_notify,
 )
@@ -25,6 +24,7 @@ from overcast.db.engine import Database
 from overcast.db.models.compute import ComputeNode, Instance
 from overcast.db.models.service import ServiceRecord
 from overcast.digits import database_id
+from overcast.zones import host_zones
 
 
 @dataclass(frozen=True)

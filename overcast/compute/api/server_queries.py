@@ -17,7 +17,6 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from overcast import errors, servicegroup
 from overcast.compute import block_device_mappings, instances, network_info, states
 from overcast.compute.api import tags
-from overcast.compute.api.aggregates import host_zones
 from overcast.compute.api.lookup import id_from_ref
 from overcast.compute.rpcapi import BINARY as COMPUTE_BINARY
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
@@ -29,6 +28,7 @@ from overcast.db.models.service import ServiceRecord
 from overcast.db.pagination import paginate
 from overcast.db.types import as_json_text, json_from_text
 from overcast.digits import DB_MAX_INT
+from overcast.zones import host_zones
 
 # System metadata keys of what the server views show (set at create, rebuild and lock).
 LOCKED_REASON_KEY = "locked_reason"

@@ -25,7 +25,6 @@ from overcast.admission import Admission, admit_everything
 from overcast.cloud import Cloud
 from overcast.compute import instance_actions, instance_extra, instances, states
 from overcast.compute.api import server_groups, tags
-from overcast.compute.api.aggregates import host_zones
 from overcast.compute.api.block_devices import add_mappings, boot_plan, check_volumes, with_image_mappings
 from overcast.compute.api.keypairs import KeyPairAPI
 from overcast.compute.api.lookup import id_from_ref, visible_flavor, visible_image, visible_instance
@@ -63,6 +62,7 @@ from overcast.placement.claims import Resources, release
 from overcast.quota import QuotaEngine
 from overcast.scheduler.request_spec import REQUESTED_DESTINATION_KEY
 from overcast.virt.driver import PowerState
+from overcast.zones import host_zones
 
 __all__ = ["MAX_LIMIT", "Server", "ServerAPI", "ServerCreate", "ServerFilters", "ServerUpdate"]
 

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
 from overcast.context import RequestContext
 from overcast.db.engine import Database
-from overcast.db.models.aggregates import AggregateHost, AggregateMetadata
 from overcast.db.models.service import ServiceRecord
 from overcast.network import policies
 from overcast.network.api import queries
@@ -25,9 +24,8 @@ from overcast.network.api.errors import InvalidInput
 from overcast.network.api.networks import enforce
 from overcast.network.api.records import Record
 from overcast.network.rpcapi import BINARY
+from overcast.zones import host_zones
 
-# The aggregate metadata key that puts a host in a zone (compute's os-aggregates).
-ZONE_KEY = "availability_zone"
 RESOURCES = ("network", "router")
 # openstacksdk's network.availability_zones(name=, resource=) sends Neutron's agent columns instead.
 AGENT_TYPES = {"DHCP agent": "network", "L3 agent": "router"}
@@ -73,15 +71,10 @@ class Deployment:
             agents = session.execute(
                 select(ServiceRecord.host, ServiceRecord.disabled).where(ServiceRecord.binary == BINARY)
             ).all()
-            placed = session.execute(
-                select(AggregateHost.host, AggregateMetadata.value)
-                .join(AggregateMetadata, AggregateMetadata.aggregate_id == AggregateHost.aggregate_id)
-                .where(AggregateMetadata.key == ZONE_KEY)
-            ).all()
-        host_zones = dict(placed)
+            placed = host_zones(session)
         enabled: dict[str, bool] = {}
         for host, disabled in agents:
-            zone = host_zones.get(host, DEFAULT_AVAILABILITY_ZONE)
+            zone = placed.get(host, DEFAULT_AVAILABILITY_ZONE)
             enabled[zone] = enabled.get(zone, False) or not disabled
         zones = [
             {"name": zone, "resource": resource, "state": "available" if up else "unavailable"}

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from overcast import errors
-from overcast.compute.api.aggregates import AggregateAPI, zone_of_host
+from overcast.compute.api.aggregates import AggregateAPI
 from overcast.compute.api.hosts import HostAPI
 from overcast.compute.api.quota_views import QUOTA_SET_RESOURCES, QuotaViewAPI
 from overcast.compute.api.usage import UsageAPI, hours_in_period
@@ -17,6 +17,7 @@ from overcast.db import Database
 from overcast.db.models.compute import ComputeNode, Instance
 from overcast.db.models.service import ServiceRecord
 from overcast.quota import QuotaEngine
+from overcast.zones import zone_of_host
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 DOWN_TIME = 60.0
