@@ -43,6 +43,8 @@ def test_version_documents_answer_without_a_token(cloud: InProcessCloud) -> None
         "security-group-rules",
         "routers",
         "floatingips",
+        "address-scopes",
+        "subnetpools",
     }
     unauthenticated = requests.get(f"{cloud.base_url}/networking/v2.0/networks", timeout=10)
     assert unauthenticated.status_code == 401
@@ -66,7 +68,8 @@ def test_catalog_and_extensions(demo: Connection) -> None:
     # Only what is implemented: clients switch features on from this list.
     assert {"quotas", "quota_details"} <= aliases
     assert {"router", "ext-gw-mode", "extraroute"} <= aliases
-    assert not aliases & {"dhcp_agent_scheduler", "subnet_allocation", "dvr", "l3-ha", "qos"}
+    assert {"address-scope", "subnet_allocation", "subnetpool-prefix-ops", "default-subnetpools"} <= aliases
+    assert not aliases & {"dhcp_agent_scheduler", "dvr", "l3-ha", "qos"}
     assert demo.network.find_extension("external-net") is not None
     missing = _raw(demo, "GET", "/extensions/dvr")
     assert missing.status_code == 404 and _neutron_error(missing)["type"] == "ExtensionNotFound"
