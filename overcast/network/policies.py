@@ -33,6 +33,10 @@ SECURITY_GROUP_RULES = f"{V2}/security-group-rules"
 SECURITY_GROUP_RULE = f"{SECURITY_GROUP_RULES}/{{security_group_rule_id}}"
 AUTO_ALLOCATED_TOPOLOGY = f"{V2}/auto-allocated-topology/{{project_id}}"
 AVAILABILITY_ZONES = f"{V2}/availability_zones"
+ADDRESS_SCOPES = f"{V2}/address-scopes"
+ADDRESS_SCOPE = f"{ADDRESS_SCOPES}/{{address_scope_id}}"
+SUBNETPOOLS = f"{V2}/subnetpools"
+SUBNETPOOL = f"{SUBNETPOOLS}/{{subnetpool_id}}"
 SERVICE_PROVIDERS = f"{V2}/service-providers"
 
 GET_EXTENSIONS = "get_extensions"
@@ -48,6 +52,16 @@ CREATE_SUBNET = "create_subnet"
 GET_SUBNET = "get_subnet"
 UPDATE_SUBNET = "update_subnet"
 DELETE_SUBNET = "delete_subnet"
+CREATE_ADDRESS_SCOPE = "create_address_scope"
+GET_ADDRESS_SCOPE = "get_address_scope"
+UPDATE_ADDRESS_SCOPE = "update_address_scope"
+DELETE_ADDRESS_SCOPE = "delete_address_scope"
+CREATE_SUBNETPOOL = "create_subnetpool"
+GET_SUBNETPOOL = "get_subnetpool"
+UPDATE_SUBNETPOOL = "update_subnetpool"
+DELETE_SUBNETPOOL = "delete_subnetpool"
+ADD_PREFIXES = "add_prefixes"
+REMOVE_PREFIXES = "remove_prefixes"
 CREATE_PORT = "create_port"
 GET_PORT = "get_port"
 UPDATE_PORT = "update_port"
@@ -92,7 +106,15 @@ UPDATE_PORT_FIXED_IP = "update_port:fixed_ips:ip_address"
 UPDATE_PORT_BINDING = "update_port:binding:host_id"
 GET_PORT_BINDING = "get_port:binding:host_id"
 
-TAGGED_COLLECTIONS = ("networks", "subnets", "ports", "security-groups", "routers", "floatingips")
+TAGGED_COLLECTIONS = (
+    "networks",
+    "subnets",
+    "ports",
+    "security-groups",
+    "routers",
+    "floatingips",
+    "subnetpools",
+)
 
 
 def attribute_rule(action: str, attribute: str) -> str:
@@ -217,6 +239,89 @@ RULES: tuple[DocumentedRule, ...] = (
     ),
     documented(UPDATE_SUBNET, OWNER_MEMBER, "Change a subnet of one's network.", ("PUT", SUBNET)),
     documented(DELETE_SUBNET, OWNER_MEMBER, "Delete a subnet of one's network.", ("DELETE", SUBNET)),
+    documented(
+        CREATE_ADDRESS_SCOPE,
+        OWNER_MEMBER,
+        "Create an address scope in one's project.",
+        ("POST", ADDRESS_SCOPES),
+    ),
+    documented(
+        attribute_rule(CREATE_ADDRESS_SCOPE, "shared"),
+        ADMIN,
+        "Create a shared address scope.",
+        ("POST", ADDRESS_SCOPES),
+    ),
+    documented(
+        GET_ADDRESS_SCOPE,
+        ANYONE,
+        "List or show the address scopes one may see (own, shared).",
+        ("GET", ADDRESS_SCOPES),
+        ("GET", ADDRESS_SCOPE),
+    ),
+    documented(
+        UPDATE_ADDRESS_SCOPE,
+        OWNER_MEMBER,
+        "Change an address scope of one's project.",
+        ("PUT", ADDRESS_SCOPE),
+    ),
+    documented(
+        attribute_rule(UPDATE_ADDRESS_SCOPE, "shared"),
+        ADMIN,
+        "Share or unshare an address scope.",
+        ("PUT", ADDRESS_SCOPE),
+    ),
+    documented(
+        DELETE_ADDRESS_SCOPE,
+        OWNER_MEMBER,
+        "Delete an address scope no subnet pool uses.",
+        ("DELETE", ADDRESS_SCOPE),
+    ),
+    documented(
+        CREATE_SUBNETPOOL, OWNER_MEMBER, "Create a subnet pool in one's project.", ("POST", SUBNETPOOLS)
+    ),
+    *(
+        documented(
+            attribute_rule(CREATE_SUBNETPOOL, attribute),
+            ADMIN,
+            f"Create a subnet pool with {attribute} set.",
+            ("POST", SUBNETPOOLS),
+        )
+        for attribute in ("shared", "is_default")
+    ),
+    documented(
+        GET_SUBNETPOOL,
+        ANYONE,
+        "List or show the subnet pools one may see (own, shared).",
+        ("GET", SUBNETPOOLS),
+        ("GET", SUBNETPOOL),
+    ),
+    documented(
+        UPDATE_SUBNETPOOL, OWNER_MEMBER, "Change a subnet pool of one's project.", ("PUT", SUBNETPOOL)
+    ),
+    documented(
+        attribute_rule(UPDATE_SUBNETPOOL, "is_default"),
+        ADMIN,
+        "Make a subnet pool its IP version's default, or not.",
+        ("PUT", SUBNETPOOL),
+    ),
+    documented(
+        DELETE_SUBNETPOOL,
+        OWNER_MEMBER,
+        "Delete a subnet pool no subnet was allocated from.",
+        ("DELETE", SUBNETPOOL),
+    ),
+    documented(
+        ADD_PREFIXES,
+        OWNER_MEMBER,
+        "Add prefixes to a subnet pool of one's project.",
+        ("PUT", f"{SUBNETPOOL}/add_prefixes"),
+    ),
+    documented(
+        REMOVE_PREFIXES,
+        OWNER_MEMBER,
+        "Remove unallocated prefixes from a subnet pool of one's project.",
+        ("PUT", f"{SUBNETPOOL}/remove_prefixes"),
+    ),
     documented(
         CREATE_PORT,
         OWNER_MEMBER,

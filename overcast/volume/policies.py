@@ -20,6 +20,7 @@ VOLUME = f"{VOLUMES}/{{volume_id}}"
 VOLUME_ACTION = f"{VOLUME}/action"
 TYPES = f"{V3}/types"
 TYPE = f"{TYPES}/{{type_id}}"
+DEFAULT_TYPES = f"{V3}/default-types"
 QOS_SPECS = f"{V3}/qos-specs"
 QOS_SPEC = f"{QOS_SPECS}/{{qos_id}}"
 ATTACHMENTS = f"{V3}/attachments"
@@ -64,6 +65,10 @@ TYPE_GET = "volume_extension:type_get"
 TYPE_MANAGE = "volume_extension:types_manage"
 TYPE_ACCESS = "volume_extension:volume_type_access"
 TYPE_ACCESS_MANAGE = "volume_extension:volume_type_access:addProjectAccess"
+DEFAULT_TYPE_SET = "volume_extension:default_set_or_update"
+DEFAULT_TYPE_GET = "volume_extension:default_get"
+DEFAULT_TYPE_GET_ALL = "volume_extension:default_get_all"
+DEFAULT_TYPE_UNSET = "volume_extension:default_unset"
 QOS_GET = "volume_extension:qos_specs_manage:get"
 QOS_MANAGE = "volume_extension:qos_specs_manage:create"
 
@@ -196,6 +201,27 @@ RULES: tuple[DocumentedRule, ...] = (
         ("POST", f"{TYPE}/extra_specs"),
         ("PUT", f"{TYPE}/extra_specs/{{key}}"),
         ("DELETE", f"{TYPE}/extra_specs/{{key}}"),
+    ),
+    documented(
+        DEFAULT_TYPE_SET,
+        ADMIN,
+        "Set or change a project's default volume type (3.62).",
+        ("PUT", f"{DEFAULT_TYPES}/{{target_project_id}}"),
+    ),
+    documented(
+        DEFAULT_TYPE_GET,
+        OWNER_READER,
+        "Show a project's default volume type (3.62): admins any, a project's members their own.",
+        ("GET", f"{DEFAULT_TYPES}/{{target_project_id}}"),
+    ),
+    documented(
+        DEFAULT_TYPE_GET_ALL, ADMIN, "List every project's own default volume type.", ("GET", DEFAULT_TYPES)
+    ),
+    documented(
+        DEFAULT_TYPE_UNSET,
+        ADMIN,
+        "Unset a project's default volume type (3.62).",
+        ("DELETE", f"{DEFAULT_TYPES}/{{target_project_id}}"),
     ),
     documented(
         TYPE_ACCESS, ADMIN, "List the projects of a private type.", ("GET", f"{TYPE}/os-volume-type-access")

@@ -9,6 +9,7 @@ from openstack.connection import Connection
 from openstack.exceptions import ResourceFailure
 
 from tests.support.cloud import IMAGE_ID, TINY
+from tests.support.waiting import WAIT_SECONDS
 
 
 def compute(conn: Connection, method: str, path: str, **kwargs: Any) -> Any:
@@ -17,8 +18,6 @@ def compute(conn: Connection, method: str, path: str, **kwargs: Any) -> Any:
 
 
 INTERVAL = 0.05
-# Generous: CI runs these beside QEMU guests on two cores; a passing wait is no slower for it.
-WAIT_SECONDS = 60
 
 
 def settled(conn: Connection, server_id: str, status: str) -> Any:

@@ -22,6 +22,7 @@ from overcast.manager import Manager, periodic_task, rpc_method
 from overcast.rpcapi import ServiceRPCAPI
 from overcast.service import Service
 from overcast.servicegroup import service_is_up
+from tests.support.waiting import WAIT_SECONDS
 
 
 class Clock:
@@ -87,7 +88,7 @@ def test_rpc_reaches_only_marked_methods(cloud: Cloud) -> None:
     service = Service(cloud, EchoManager(cloud, "host-a"))
     service.start()
     try:
-        api = EchoAPI(cloud.transport, timeout=5)
+        api = EchoAPI(cloud.transport, timeout=WAIT_SECONDS)
         ctxt = RequestContext(request_id="req-1")
         assert api.shout(ctxt, "hi") == "HI from host-a for req-1"
         assert api.ping(ctxt, host="host-a", payload=7) == {
@@ -125,7 +126,7 @@ def test_additional_endpoints_are_served_each_with_its_version(cloud: Cloud) -> 
     service = Service(cloud, manager)
     service.start()
     try:
-        api = EchoAPI(cloud.transport, timeout=5)
+        api = EchoAPI(cloud.transport, timeout=WAIT_SECONDS)
         ctxt = RequestContext(request_id="req-1")
         assert api.shout(ctxt, "hi") == "HI from host-a for req-1"
         assert api.client.prepare(version="1.1").call(ctxt, "whisper", word="HUSH") == "hush from host-a"
@@ -156,7 +157,7 @@ def test_periodic_tasks_run_and_stop_runs_cleanup(cloud: Cloud) -> None:
     manager = EchoManager(cloud, "host-a")
     service = Service(cloud, manager)
     service.start()
-    assert manager.ticked.wait(5)
+    assert manager.ticked.wait(WAIT_SECONDS)
     service.stop()
     assert manager.cleaned_up
     ticks = manager.ticks

@@ -1,4 +1,5 @@
-"""Networking v2 tables (Neutron's): networks, subnets, ports, their IP allocations and standard tags."""
+"""Networking v2 tables (Neutron's): networks, subnets, ports, their IP allocations, standard tags, address
+scopes and subnet pools."""
 
 from __future__ import annotations
 
@@ -54,6 +55,43 @@ class AutoAllocatedTopology(Base):
     )
 
 
+class AddressScope(Base):
+    """An address scope: subnet pools in one scope never hand out overlapping prefixes."""
+
+    __tablename__ = "address_scopes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    ip_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    shared: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class SubnetPool(Base, TimestampMixin):
+    """A subnet pool: subnets asking for a prefix length get the first free block of its prefixes."""
+
+    __tablename__ = "subnetpools"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    description: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    ip_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The pool's CIDRs, collapsed and sorted: ["10.0.0.0/16", ...].
+    prefixes: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    default_prefixlen: Mapped[int] = mapped_column(Integer, nullable=False)
+    min_prefixlen: Mapped[int] = mapped_column(Integer, nullable=False)
+    max_prefixlen: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Addresses (IPv4) or /64s (IPv6) one project may take from the pool; None is unlimited.
+    default_quota: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    address_scope_id: Mapped[str | None] = mapped_column(
+        ForeignKey("address_scopes.id"), nullable=True, index=True
+    )
+    shared: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    revision_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
 class Subnet(Base, TimestampMixin):
     __tablename__ = "subnets"
 
@@ -71,6 +109,8 @@ class Subnet(Base, TimestampMixin):
     dns_nameservers: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     host_routes: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False, default=list)
     revision_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # The pool the cidr was allocated from; a pool with subnets cannot be deleted.
+    subnetpool_id: Mapped[str | None] = mapped_column(ForeignKey("subnetpools.id"), nullable=True, index=True)
 
 
 class Port(Base, TimestampMixin):

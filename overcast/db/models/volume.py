@@ -1,5 +1,6 @@
 """Block Storage tables (Cinder's): volumes with their metadata and attachments, snapshots, volume types
-with extra specs and project access, QoS specs, and the capacity each volume backend reports.
+with extra specs, project access and per-project defaults, QoS specs, generic volume groups with their
+group types and group snapshots, and the capacity each volume backend reports.
 
 Rows are deleted outright (no soft delete): a volume's row goes when its volume service has removed the
 data, so a listed volume always exists somewhere.
@@ -191,3 +192,81 @@ class VolumePool(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
     )
+
+
+class VolumeDefaultType(Base, TimestampMixin):
+    """A project's own default volume type (3.62), used before the cloud's when a create names none."""
+
+    __tablename__ = "volume_default_types"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # No cascade: a type that is some project's default cannot be deleted (Cinder's 400).
+    volume_type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id"), nullable=False, index=True)
+
+
+class GroupType(Base, TimestampMixin):
+    """A generic volume group's type (3.11): its group specs tell the backend how to treat the group."""
+
+    __tablename__ = "group_types"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    description: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    is_public: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class GroupTypeSpec(Base):
+    __tablename__ = "group_type_specs"
+
+    group_type_id: Mapped[str] = mapped_column(
+        ForeignKey("group_types.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), nullable=False)
+
+
+class VolumeGroup(Base, TimestampMixin):
+    """A generic volume group (3.13): volumes of the group's volume types snapshotted together."""
+
+    __tablename__ = "volume_groups"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    user_id: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    description: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # creating, available, updating, deleting, error, error_deleting (Cinder's); compare-and-swap only.
+    status: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    availability_zone: Mapped[str] = mapped_column(String(255), nullable=False)
+    group_type_id: Mapped[str] = mapped_column(ForeignKey("group_types.id"), nullable=False, index=True)
+    # Where the group was made from (3.14), at most one.
+    group_snapshot_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    source_group_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    replication_status: Mapped[str] = mapped_column(String(32), nullable=False, default="disabled")
+
+
+class VolumeGroupType(Base):
+    """A volume type a group's volumes may have."""
+
+    __tablename__ = "volume_group_types"
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("volume_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    volume_type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id"), primary_key=True)
+
+
+class GroupSnapshot(Base, TimestampMixin):
+    """A snapshot of every volume of a group taken together (3.14); its snapshots carry its id."""
+
+    __tablename__ = "group_snapshots"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("volume_groups.id"), nullable=False, index=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    user_id: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    description: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # creating, available, deleting, error, error_deleting (Cinder's); compare-and-swap only.
+    status: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    group_type_id: Mapped[str] = mapped_column(String(36), nullable=False)

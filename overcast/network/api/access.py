@@ -14,14 +14,25 @@ from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from overcast.context import RequestContext
-from overcast.db.models.network import FloatingIP, Network, Port, Router, SecurityGroup, Subnet
+from overcast.db.models.network import (
+    AddressScope,
+    FloatingIP,
+    Network,
+    Port,
+    Router,
+    SecurityGroup,
+    Subnet,
+    SubnetPool,
+)
 from overcast.network.api.errors import (
+    AddressScopeNotFound,
     FloatingIPNotFound,
     NetworkNotFound,
     PortNotFound,
     RouterNotFound,
     SecurityGroupNotFound,
     SubnetNotFound,
+    SubnetPoolNotFound,
 )
 
 
@@ -166,3 +177,47 @@ def subnet_not_found(subnet_id: str) -> SubnetNotFound:
 
 def port_not_found(port_id: str) -> PortNotFound:
     return PortNotFound(f"Port {port_id} could not be found.")
+
+
+def address_scope_visible(ctxt: RequestContext) -> ColumnElement[bool]:
+    if ctxt.is_admin:
+        return true()
+    if ctxt.project_id is None:
+        return AddressScope.shared.is_(True)
+    return or_(AddressScope.project_id == ctxt.project_id, AddressScope.shared)
+
+
+def get_address_scope(
+    session: Session, ctxt: RequestContext, scope_id: str, *, lock: bool = False
+) -> AddressScope:
+    """The scope if `ctxt` may see it (its own, shared ones); `lock` serialises its pools' prefix checks."""
+    if not is_uuid(scope_id):
+        raise AddressScopeNotFound(f"Address scope {scope_id} could not be found.")
+    query = select(AddressScope).where(AddressScope.id == scope_id.lower(), address_scope_visible(ctxt))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    scope = session.scalars(query).first()
+    if scope is None:
+        raise AddressScopeNotFound(f"Address scope {scope_id} could not be found.")
+    return scope
+
+
+def subnetpool_visible(ctxt: RequestContext) -> ColumnElement[bool]:
+    if ctxt.is_admin:
+        return true()
+    if ctxt.project_id is None:
+        return SubnetPool.shared.is_(True)
+    return or_(SubnetPool.project_id == ctxt.project_id, SubnetPool.shared)
+
+
+def get_subnetpool(session: Session, ctxt: RequestContext, pool_id: str, *, lock: bool = False) -> SubnetPool:
+    """The pool if `ctxt` may see it (its own, shared ones); `lock` serialises allocations from it."""
+    if not is_uuid(pool_id):
+        raise SubnetPoolNotFound(f"Subnet pool {pool_id} could not be found.")
+    query = select(SubnetPool).where(SubnetPool.id == pool_id.lower(), subnetpool_visible(ctxt))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    pool = session.scalars(query).first()
+    if pool is None:
+        raise SubnetPoolNotFound(f"Subnet pool {pool_id} could not be found.")
+    return pool

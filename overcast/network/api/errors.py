@@ -199,3 +199,71 @@ class L3PortInUse(NeutronTyped, errors.Conflict):
 class RevisionNumberConstraintFailed(NeutronTyped, errors.OvercastError):
     status = 412
     title = "preconditionFailed"
+
+
+class AddressScopeNotFound(NeutronTyped, errors.NotFound):
+    pass
+
+
+class AddressScopeInUse(NeutronTyped, errors.Conflict):
+    pass
+
+
+class AddressScopeUpdateError(NeutronTyped, errors.BadRequest):
+    pass
+
+
+class AddressScopePrefixConflict(NeutronTyped, errors.Conflict):
+    pass
+
+
+class IllegalSubnetPoolAssociationToAddressScope(NeutronTyped, errors.BadRequest):
+    pass
+
+
+class IllegalSubnetPoolIpVersionAssociationToAddressScope(NeutronTyped, errors.BadRequest):
+    pass
+
+
+class SubnetPoolNotFound(NeutronTyped, errors.NotFound):
+    pass
+
+
+class SubnetPoolInUse(NeutronTyped, errors.Conflict):
+    pass
+
+
+class EmptySubnetPoolPrefixList(NeutronTyped, errors.BadRequest):
+    pass
+
+
+class PrefixVersionMismatch(NeutronTyped, errors.BadRequest):
+    pass
+
+
+class IllegalSubnetPoolPrefixBounds(NeutronTyped, errors.BadRequest):
+    pass
+
+
+class IllegalSubnetPoolPrefixUpdate(NeutronTyped, errors.BadRequest):
+    pass
+
+
+class MinPrefixSubnetAllocationError(NeutronTyped, errors.BadRequest):
+    pass
+
+
+class MaxPrefixSubnetAllocationError(NeutronTyped, errors.BadRequest):
+    pass
+
+
+class SubnetAllocationError(NeutronTyped, errors.Conflict):
+    """Neutron leaves an exhausted pool unmapped (a 500); a full pool is the caller's conflict here."""
+
+
+class SubnetPoolQuotaExceeded(NeutronTyped, errors.Conflict):
+    pass
+
+
+class NetworkSubnetPoolAffinityError(NeutronTyped, errors.BadRequest):
+    pass

@@ -28,6 +28,8 @@ NETWORK_QUOTA_DEFAULTS: dict[str, int] = {
     "floatingip": 50,
     "security_group": 10,
     "security_group_rule": 100,
+    # Neutron tracks subnet pools without a configured default: unlimited.
+    "subnetpool": -1,
 }
 
 

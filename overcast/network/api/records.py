@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from overcast import policy
 from overcast.context import RequestContext
 from overcast.db.models.network import (
+    AddressScope,
     FloatingIP,
     IPAllocation,
     Network,
@@ -22,6 +23,7 @@ from overcast.db.models.network import (
     SecurityGroup,
     SecurityGroupRule,
     Subnet,
+    SubnetPool,
 )
 from overcast.network import policies
 from overcast.network.api import rule_checks, tags
@@ -33,7 +35,7 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-Standard = Network | Subnet | Port | SecurityGroup | SecurityGroupRule | Router | FloatingIP
+Standard = Network | Subnet | Port | SecurityGroup | SecurityGroupRule | Router | FloatingIP | SubnetPool
 
 
 def _standard(row: Standard, tag_list: list[str]) -> Record:
@@ -102,7 +104,7 @@ def subnet_records(session: Session, subnets: Sequence[Subnet]) -> list[Record]:
             "host_routes": list(subnet.host_routes),
             "ipv6_ra_mode": None,
             "ipv6_address_mode": None,
-            "subnetpool_id": None,
+            "subnetpool_id": subnet.subnetpool_id,
             **_standard(subnet, tag_lists[subnet.id]),
         }
         for subnet in subnets
@@ -286,4 +288,41 @@ def floating_ip_records(session: Session, floating_ips: Sequence[FloatingIP]) ->
             **_standard(fip, tag_lists[fip.id]),
         }
         for fip in floating_ips
+    ]
+
+
+def address_scope_records(scopes: Sequence[AddressScope]) -> list[Record]:
+    """Neutron's address scopes carry no standard attributes (no description, revision or timestamps)."""
+    return [
+        {
+            "id": scope.id,
+            "name": scope.name,
+            "ip_version": scope.ip_version,
+            "shared": scope.shared,
+            "tenant_id": scope.project_id,
+            "project_id": scope.project_id,
+        }
+        for scope in scopes
+    ]
+
+
+def subnetpool_records(session: Session, pools: Sequence[SubnetPool]) -> list[Record]:
+    tag_lists = tags.tags_of(session, [pool.id for pool in pools])
+    return [
+        {
+            "id": pool.id,
+            "name": pool.name,
+            "description": pool.description,
+            "ip_version": pool.ip_version,
+            "prefixes": list(pool.prefixes),
+            "default_prefixlen": pool.default_prefixlen,
+            "min_prefixlen": pool.min_prefixlen,
+            "max_prefixlen": pool.max_prefixlen,
+            "default_quota": pool.default_quota,
+            "address_scope_id": pool.address_scope_id,
+            "shared": pool.shared,
+            "is_default": pool.is_default,
+            **_standard(pool, tag_lists[pool.id]),
+        }
+        for pool in pools
     ]

@@ -1,8 +1,8 @@
 """NetworkAPI: the logic behind /networking/v2.0, built once by the API's composition root.
 
-It bundles the resources (networks, subnets, ports, security groups, routers, floating IPs), their
-standard tags and quotas; compute will call it in-process for a server's ports, which is why the rules
-are enforced here and not in the routers.
+It bundles the resources (networks, subnets, ports, security groups, routers, floating IPs, address
+scopes, subnet pools), their standard tags and quotas; compute will call it in-process for a server's
+ports, which is why the rules are enforced here and not in the routers.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from overcast import policy
 from overcast.admission import Admission, admit_everything
 from overcast.cloud import Cloud
 from overcast.context import RequestContext
-from overcast.db.models.network import FloatingIP, Network, Port, Router, SecurityGroup, Subnet
+from overcast.db.models.network import FloatingIP, Network, Port, Router, SecurityGroup, Subnet, SubnetPool
 from overcast.network import policies
 from overcast.network.api import access, tags
+from overcast.network.api.address_scopes import AddressScopes
 from overcast.network.api.agent_notices import AgentNotices
 from overcast.network.api.auto_topology import AutoTopology
 from overcast.network.api.deployment import Deployment
@@ -29,10 +30,11 @@ from overcast.network.api.quotas import NetworkQuotas, QuotaAPI
 from overcast.network.api.routers import Routers
 from overcast.network.api.security_groups import SecurityGroups
 from overcast.network.api.settings import NetworkSettings
+from overcast.network.api.subnet_pools import SubnetPools
 from overcast.network.api.subnets import Subnets
 from overcast.network.rpcapi import NetworkAgentAPI
 
-Tagged = Network | Subnet | Port | SecurityGroup | Router | FloatingIP
+Tagged = Network | Subnet | Port | SecurityGroup | Router | FloatingIP | SubnetPool
 
 
 class NetworkAPI:
@@ -56,6 +58,8 @@ class NetworkAPI:
         notices = AgentNotices(agents)
         self.networks = Networks(self.db, self.settings, self.quotas, notices)
         self.subnets = Subnets(self.db, self.settings, self.quotas, rng, notices)
+        self.address_scopes = AddressScopes(self.db)
+        self.subnet_pools = SubnetPools(self.db, self.quotas)
         self.security_groups = SecurityGroups(self.db, self.quotas, notices)
         self.ports = Ports(self.db, self.settings, self.quotas, rng, self.security_groups, notices)
         self.routers = Routers(self.db, self.settings, self.quotas, rng, notices)
@@ -69,7 +73,7 @@ class NetworkAPI:
 
 
 class Tags:
-    """GET/PUT/DELETE /v2.0/{collection}/{id}/tags[/{tag}] for networks, subnets and ports."""
+    """GET/PUT/DELETE /v2.0/{collection}/{id}/tags[/{tag}] for policies.TAGGED_COLLECTIONS."""
 
     def __init__(self, api: NetworkAPI) -> None:
         self.db = api.db
@@ -88,6 +92,8 @@ class Tags:
             return access.get_router(session, ctxt, resource_id)
         if collection == "floatingips":
             return access.get_floating_ip(session, ctxt, resource_id)
+        if collection == "subnetpools":
+            return access.get_subnetpool(session, ctxt, resource_id)
         raise InvalidInput(f"Tags are not supported on {collection}.")
 
     @staticmethod

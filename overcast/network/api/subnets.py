@@ -1,4 +1,5 @@
-"""Subnets (IPv4): create with checked pools, gateway, DNS servers and routes; list, show, update, delete.
+"""Subnets (IPv4): create with checked pools, gateway, DNS servers and routes, or with a CIDR allocated from
+a subnet pool; list, show, update, delete.
 
 A network with DHCP-enabled subnets has one DHCP port (`network:dhcp`, as Neutron's DHCP agent makes)
 holding an address on each of them, so no VM port is ever given the DHCP server's address. There is no
@@ -22,10 +23,15 @@ from overcast.context import RequestContext
 from overcast.db.engine import Database
 from overcast.db.models.network import IPAllocation, Network, Port, Subnet
 from overcast.network import policies
-from overcast.network.api import access, allocations, ipam, queries, records, tags
+from overcast.network.api import access, allocations, ipam, prefix_allocator, queries, records, tags
 from overcast.network.api.agent_notices import AgentNotices
 from overcast.network.api.allocations import FixedIPRequest
-from overcast.network.api.errors import InvalidInput, SubnetInUse, SubnetOverlap
+from overcast.network.api.errors import (
+    InvalidInput,
+    NetworkSubnetPoolAffinityError,
+    SubnetInUse,
+    SubnetOverlap,
+)
 from overcast.network.api.networks import (
     SERVICE_DEVICE_OWNERS,
     bump,
@@ -38,6 +44,7 @@ from overcast.network.api.quotas import NetworkQuotas
 from overcast.network.api.records import Record
 from overcast.network.api.routers import GATEWAY_OWNER
 from overcast.network.api.settings import NetworkSettings
+from overcast.network.api.subnet_pools import SubnetPools
 
 DHCP_OWNER = "network:dhcp"
 RESERVED_DHCP_DEVICE = "reserved_dhcp_port"
@@ -53,6 +60,7 @@ ATTRIBUTES: dict[str, queries.Attribute] = {
     "cidr": queries.Attribute("cidr"),
     "gateway_ip": queries.Attribute("gateway_ip"),
     "enable_dhcp": queries.Attribute("enable_dhcp", queries.as_bool),
+    "subnetpool_id": queries.Attribute("subnetpool_id"),
     "revision_number": queries.Attribute("revision_number", queries.as_int),
     "created_at": queries.Attribute("created_at", queries.as_time),
     "updated_at": queries.Attribute("updated_at", queries.as_time),
@@ -77,6 +85,39 @@ def _pools(cidr: ipaddress.IPv4Network, gateway: ipaddress.IPv4Address | None, g
     pools = [ipam.Pool.parse(value) for value in given]
     ipam.check_pools(cidr, pools, gateway)
     return pools
+
+
+def _check_pool_affinity(session: Session, network_id: str, subnetpool_id: str | None) -> None:
+    """As Neutron: the subnets of one IP version on a network come from one pool (or none)."""
+    others = select(Subnet.id).where(
+        Subnet.network_id == network_id,
+        Subnet.ip_version == 4,
+        Subnet.subnetpool_id.is_distinct_from(subnetpool_id),
+    )
+    if session.scalar(others.limit(1)) is not None:
+        raise NetworkSubnetPoolAffinityError(
+            "Subnets hosted on the same network must be allocated from the same subnet pool."
+        )
+
+
+def _pool_request(attrs: Mapping[str, Any]) -> tuple[str | None, bool, int | None]:
+    """The pool a new subnet asks for (an id, or the default pool), and the prefix length it wants."""
+    pool_id = attrs.get("subnetpool_id")
+    use_default = flag(attrs, "use_default_subnetpool", False)
+    if pool_id is not None and use_default:
+        raise InvalidInput("subnetpool_id and use_default_subnetpool cannot both be specified")
+    if pool_id is not None and not isinstance(pool_id, str):
+        raise InvalidInput(f"Invalid input for subnetpool_id. Reason: '{pool_id}' is not a valid UUID.")
+    prefixlen = attrs.get("prefixlen")
+    if prefixlen is not None:
+        if pool_id is None and not use_default:
+            raise InvalidInput(
+                "prefixlen is only used with a subnet pool (subnetpool_id or use_default_subnetpool)."
+            )
+        if attrs.get("cidr") is not None:
+            raise InvalidInput("cidr and prefixlen must not be supplied together")
+        prefixlen = prefix_allocator.prefix_length(prefixlen, "prefixlen")
+    return pool_id, use_default, prefixlen
 
 
 def _check_no_overlap(session: Session, network_id: str, cidr: ipaddress.IPv4Network) -> None:
@@ -182,13 +223,14 @@ class Subnets:
         project = owner_project(ctxt, attrs)
         if attrs.get("ip_version") != 4:
             raise InvalidInput(f"ip_version {attrs.get('ip_version')!r} is not supported: only 4.")
-        if attrs.get("subnetpool_id") is not None:
-            raise InvalidInput("Subnet pools are not supported: give a cidr.")
-        if "cidr" not in attrs:
+        pool_id, use_default_pool, prefixlen = _pool_request(attrs)
+        pooled = pool_id is not None or use_default_pool
+        if attrs.get("cidr") is None and not pooled:
             raise InvalidInput("A cidr must be specified in the absence of a subnet pool")
-        cidr = ipam.parse_cidr(attrs["cidr"])
-        gateway = _gateway(cidr, attrs)
-        pools = _pools(cidr, gateway, attrs.get("allocation_pools"))
+        requested = ipam.parse_cidr(attrs["cidr"]) if attrs.get("cidr") is not None else None
+        if requested is not None:
+            # Checked before the transaction too, so a bad gateway or pool costs no lock.
+            _pools(requested, _gateway(requested, attrs), attrs.get("allocation_pools"))
         dns = ipam.check_dns_nameservers(attrs.get("dns_nameservers", []))
         routes = ipam.check_host_routes(attrs.get("host_routes", []))
         tag_list = tags.check_tags(attrs.get("tags", []))
@@ -196,6 +238,15 @@ class Subnets:
         def write(session: Session) -> Record:
             network = access.get_network(session, ctxt, str(attrs.get("network_id")), lock=True)
             enforce(ctxt, policies.CREATE_SUBNET, network.project_id)
+            subnetpool_id = None
+            cidr = requested
+            if pooled:
+                subnetpool_id = pool_id or SubnetPools.default_pool_id(session, ctxt, 4)
+                cidr = self._from_pool(session, ctxt, project, subnetpool_id, requested, prefixlen)
+            assert cidr is not None  # a cidr or a pool, checked above
+            _check_pool_affinity(session, network.id, subnetpool_id)
+            gateway = _gateway(cidr, attrs)
+            pools = _pools(cidr, gateway, attrs.get("allocation_pools"))
             _check_no_overlap(session, network.id, cidr)
             self.quotas.consume(session, project, {"subnet": 1})
             subnet = Subnet(
@@ -212,6 +263,7 @@ class Subnets:
                 dns_nameservers=dns,
                 host_routes=routes,
                 revision_number=0,
+                subnetpool_id=subnetpool_id,
             )
             session.add(subnet)
             session.flush()
@@ -223,6 +275,24 @@ class Subnets:
             return records.subnet_records(session, [subnet])[0]
 
         return write
+
+    @staticmethod
+    def _from_pool(
+        session: Session,
+        ctxt: RequestContext,
+        project: str,
+        pool_id: str,
+        requested: ipaddress.IPv4Network | None,
+        prefixlen: int | None,
+    ) -> ipaddress.IPv4Network:
+        """The pool's bounds are checked first (Neutron's errors), then the length an IPv4 subnet may have."""
+        cidr = SubnetPools.allocate(session, ctxt, project, pool_id, 4, requested, prefixlen)
+        if not isinstance(cidr, ipaddress.IPv4Network) or cidr.prefixlen > ipam.LONGEST_PREFIX:
+            raise InvalidInput(
+                f"A /{cidr.prefixlen} subnet has no room for a gateway and a port: an IPv4 subnet's prefix "
+                f"length is at most {ipam.LONGEST_PREFIX}."
+            )
+        return cidr
 
     def get(self, ctxt: RequestContext, subnet_id: str) -> Record:
         enforce(ctxt, policies.GET_SUBNET, ctxt.project_id)

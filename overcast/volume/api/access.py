@@ -11,6 +11,7 @@ from overcast.db.models.volume import (
     QosSpecs,
     Volume,
     VolumeAttachment,
+    VolumeDefaultType,
     VolumeType,
     VolumeTypeProject,
 )
@@ -63,7 +64,15 @@ def get_type(session: Session, ctxt: RequestContext, name_or_id: str) -> VolumeT
     return volume_type
 
 
-def default_type(session: Session) -> VolumeType:
+def default_type(session: Session, project_id: str | None = None) -> VolumeType:
+    """The type a volume of `project_id` gets when its create names none: the project's own default
+    (3.62) if it has one, else the cloud's."""
+    if project_id:
+        own = session.get(VolumeDefaultType, project_id)
+        if own is not None:
+            volume_type = session.get(VolumeType, own.volume_type_id)
+            if volume_type is not None:
+                return volume_type
     volume_type = session.scalars(select(VolumeType).where(VolumeType.name == DEFAULT_TYPE_NAME)).first()
     if volume_type is None:
         raise NotFound(f"Volume type with name {DEFAULT_TYPE_NAME} could not be found.")

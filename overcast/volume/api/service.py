@@ -17,6 +17,7 @@ from overcast.quota import QuotaEngine
 from overcast.volume.api.attachments import Attachments
 from overcast.volume.api.backups import Backups
 from overcast.volume.api.catalog import VolumeCatalog
+from overcast.volume.api.default_types import DefaultTypes
 from overcast.volume.api.legacy_attach import LegacyAttach
 from overcast.volume.api.qos import QosSpecsAPI
 from overcast.volume.api.quota_sets import QuotaSets
@@ -62,6 +63,7 @@ class VolumeAPI:
         self.attachments = Attachments(self.db, hosts, rpc_timeout=cloud.settings.rpc_timeout)
         self.legacy = LegacyAttach(self.db, hosts, self.attachments)
         self.types = VolumeTypes(self.db)
+        self.default_types = DefaultTypes(self.db)
         self.qos_specs = QosSpecsAPI(self.db)
         self.quota_sets = QuotaSets(self.db, self.quota_engine)
         self.catalog = VolumeCatalog(

@@ -13,7 +13,13 @@ from overcast import policy
 from overcast.context import RequestContext
 from overcast.db.base import utcnow
 from overcast.db.engine import Database
-from overcast.db.models.volume import Volume, VolumeType, VolumeTypeExtraSpec, VolumeTypeProject
+from overcast.db.models.volume import (
+    Volume,
+    VolumeDefaultType,
+    VolumeType,
+    VolumeTypeExtraSpec,
+    VolumeTypeProject,
+)
 from overcast.errors import BadRequest, Conflict, NotFound
 from overcast.volume import policies
 from overcast.volume.api import access
@@ -81,7 +87,7 @@ class VolumeTypes:
         policy.enforce(ctxt, policies.TYPE_GET, {"project_id": ctxt.project_id})
         with self.db.reader() as session:
             if type_id == "default":
-                return self._records(session, ctxt, [access.default_type(session)])[0]
+                return self._records(session, ctxt, [access.default_type(session, ctxt.project_id)])[0]
             volume_type = session.get(VolumeType, type_id)
             if volume_type is None or not access.type_visible(session, ctxt, volume_type):
                 raise NotFound(f"Volume type {type_id} could not be found.")
@@ -149,6 +155,12 @@ class VolumeTypes:
             volume_type = self._managed(session, type_id)
             if volume_type.name == access.DEFAULT_TYPE_NAME:
                 raise BadRequest("Default volume type can not be deleted.")
+            if session.scalars(
+                select(VolumeDefaultType.project_id).where(VolumeDefaultType.volume_type_id == volume_type.id)
+            ).first():
+                raise BadRequest(
+                    f"The volume type {volume_type.id} is a default volume type and cannot be deleted."
+                )
             in_use = session.scalar(
                 select(func.count()).select_from(Volume).where(Volume.volume_type_id == volume_type.id)
             )

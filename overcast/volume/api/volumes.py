@@ -250,7 +250,7 @@ class Volumes:
             volume_type = (
                 access.get_type(session, ctxt, request.volume_type)
                 if request.volume_type
-                else inherited_type or access.default_type(session)
+                else inherited_type or access.default_type(session, ctxt.project_id)
             )
             zone = request.availability_zone or self.settings.default_availability_zone
             if zone not in scheduling.zones(session):

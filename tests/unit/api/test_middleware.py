@@ -133,7 +133,7 @@ def test_one_access_line_per_request_with_method_path_status_duration(
     line = access[0]
     assert (line.method, line.path, line.status) == ("GET", "/compute/v2.1/servers/xyz", 200)  # type: ignore[attr-defined]
     assert line.request_id == response.headers[REQUEST_ID_HEADER]  # type: ignore[attr-defined]
-    assert 0 < line.duration < 10  # type: ignore[attr-defined]
+    assert 0 < line.duration < 60  # type: ignore[attr-defined]  # seconds; a sanity bound, CI is loaded
 
 
 # --- request body limit ------------------------------------------------------------------------------

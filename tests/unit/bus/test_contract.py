@@ -35,7 +35,7 @@ from overcast.errors import (
     RemoteError,
     UnsupportedVersion,
 )
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 
 HOSTS = ("host-a", "host-b", "down-host")
 POOLS = ("metering", "audit", "shared")
@@ -144,11 +144,11 @@ class BusContract:
         for server in servers:
             server.stop()
         for server in servers:
-            server.wait(5.0)
+            server.wait(WAIT_SECONDS)
 
     @pytest.fixture
     def client(self, transport: Transport, topic: str) -> RPCClient:
-        return RPCClient(transport, Target(topic=topic), version="1.3", timeout=10.0)
+        return RPCClient(transport, Target(topic=topic), version="1.3", timeout=WAIT_SECONDS)
 
     @pytest.fixture
     def ctxt(self) -> RequestContext:
@@ -184,22 +184,20 @@ class BusContract:
         self, serve: Any, client: RPCClient, ctxt: RequestContext
     ) -> None:
         serve("host-a")
-        started = time.monotonic()
-        with pytest.raises(RemoteError, match="not JSON serializable"):
+        with pytest.raises(RemoteError, match="not JSON serializable"):  # a hang would be a MessagingTimeout
             client.call(ctxt, "unserializable")
-        assert time.monotonic() - started < 5
 
     def test_cast_runs_the_method(self, serve: Any, client: RPCClient, ctxt: RequestContext) -> None:
         _, endpoint = serve("host-a")
         client.cast(ctxt, "record", value=42)
-        assert endpoint.received.get(timeout=5) == ("host-a", 42)
+        assert endpoint.received.get(timeout=WAIT_SECONDS) == ("host-a", 42)
 
     def test_cast_waits_for_a_server_that_starts_later(
         self, serve: Any, client: RPCClient, ctxt: RequestContext
     ) -> None:
         client.prepare(host="host-a").cast(ctxt, "record", value="early")
         _, endpoint = serve("host-a")
-        assert endpoint.received.get(timeout=5) == ("host-a", "early")
+        assert endpoint.received.get(timeout=WAIT_SECONDS) == ("host-a", "early")
 
     def test_fanout_reaches_every_server_of_the_topic(
         self, serve: Any, client: RPCClient, ctxt: RequestContext, transport: Transport
@@ -211,14 +209,14 @@ class BusContract:
         other.start()
         try:
             client.prepare(fanout=True).cast(ctxt, "record", value="to-all")
-            assert first.received.get(timeout=5) == ("host-a", "to-all")
-            assert second.received.get(timeout=5) == ("host-b", "to-all")
+            assert first.received.get(timeout=WAIT_SECONDS) == ("host-a", "to-all")
+            assert second.received.get(timeout=WAIT_SECONDS) == ("host-b", "to-all")
             time.sleep(0.2)
             assert bystander.received.empty()
             assert first.received.empty() and second.received.empty()
         finally:
             other.stop()
-            other.wait(5.0)
+            other.wait(WAIT_SECONDS)
 
     def test_host_target_reaches_only_that_host(
         self, serve: Any, client: RPCClient, ctxt: RequestContext
@@ -244,7 +242,7 @@ class BusContract:
         with pytest.raises(MessagingTimeout) as raised:
             client.prepare(host="down-host", timeout=SHORT_TIMEOUT).call(ctxt, "whoami")
         elapsed = time.monotonic() - started
-        assert SHORT_TIMEOUT * 0.9 <= elapsed < SHORT_TIMEOUT + 2.0
+        assert SHORT_TIMEOUT * 0.9 <= elapsed < client.timeout / 2  # the prepared timeout, not the client's
         topic = client.target.topic
         assert f"timed out waiting for a reply from topic {topic} host down-host" in raised.value.message
 
@@ -293,11 +291,11 @@ class BusContract:
             )
         )
         caller.start()
-        assert endpoint.started.wait(5)
+        assert endpoint.started.wait(WAIT_SECONDS)
         server.stop()
-        server.wait(5.0)
-        assert results.get(timeout=5) == "done"
-        caller.join(5)
+        server.wait(WAIT_SECONDS)
+        assert results.get(timeout=WAIT_SECONDS) == "done"
+        caller.join(WAIT_SECONDS)
         with pytest.raises(MessagingTimeout):
             client.prepare(host="host-a", timeout=0.3).call(ctxt, "whoami")
 
@@ -326,8 +324,8 @@ class BusContract:
                     return len(sinks[name].events)
 
             every_listener = ("metering", "audit", "own")
-            wait_until(lambda: all(count(name) == 5 for name in every_listener), 60, interval=0.01)
-            wait_until(lambda: count("shared-1") + count("shared-2") == 5, 60, interval=0.01)
+            wait_until(lambda: all(count(name) == 5 for name in every_listener), interval=0.01)
+            wait_until(lambda: count("shared-1") + count("shared-2") == 5, interval=0.01)
             time.sleep(0.2)  # time for any duplicate to show up
             assert count("shared-1") + count("shared-2") == 5
             publisher, event_type, payload, metadata, request_id = sinks["metering"].events[0]
@@ -347,7 +345,7 @@ class BusContract:
             for listener in listeners:
                 listener.stop()
             for listener in listeners:
-                listener.wait(5.0)
+                listener.wait(WAIT_SECONDS)
 
 
 class TestInprocBus(BusContract):

@@ -17,6 +17,7 @@ from overcast.metering import group_commit
 from overcast.metering.events import NewUsageEvent
 from overcast.metering.group_commit import GroupCommit
 from overcast.metering.usage import FLOATING_IP
+from tests.support.waiting import WAIT_SECONDS, wait_until
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -76,7 +77,7 @@ def test_a_failed_transaction_is_raised_in_each_of_its_handlers(db: Database) ->
 def test_a_leader_gathers_as_many_events_as_the_largest_batch_before_committing(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(group_commit, "GATHER_SECONDS", 5.0)
+    monkeypatch.setattr(group_commit, "GATHER_SECONDS", WAIT_SECONDS)  # ends once the batch is full
     writing = threading.Event()
     release = threading.Event()
 
@@ -84,7 +85,7 @@ def test_a_leader_gathers_as_many_events_as_the_largest_batch_before_committing(
         def _write(self, batch: Any) -> None:
             if not self.batches:  # hold the first commit until two more handlers are waiting
                 writing.set()
-                release.wait(10)
+                release.wait(WAIT_SECONDS)
             super()._write(batch)
 
     committer = HeldCommit(db)
@@ -95,17 +96,15 @@ def test_a_leader_gathers_as_many_events_as_the_largest_batch_before_committing(
         return thread
 
     threads = [record_in_thread(1)]  # alone: the largest batch so far is one, so it commits at once
-    assert writing.wait(10)
+    assert writing.wait(WAIT_SECONDS)
     threads += [record_in_thread(2), record_in_thread(3)]
-    deadline = time.monotonic() + 30
-    while len(committer._pending) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: len(committer._pending) == 2, what="two handlers waiting", interval=0.01)
     release.set()
     for thread in threads:
-        thread.join(10)
+        thread.join(WAIT_SECONDS)
     assert committer.batches == [1, 2]
     late = record_in_thread(4)  # now the leader waits for a second event rather than commit one alone
     time.sleep(0.2)
     committer.record(event(5))
-    late.join(10)
+    late.join(WAIT_SECONDS)
     assert committer.batches == [1, 2, 2] and count(db) == 5

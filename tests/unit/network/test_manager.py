@@ -24,7 +24,7 @@ from overcast.network.drivers.noop import NoopDriver
 from overcast.network.manager import NetworkManager, PortNotBoundHere, PortNotFound
 from overcast.network.rpcapi import NetworkAgentAPI
 from overcast.service import Service
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 from tests.unit.network.agent_setup import (
     ADMIN,
     ALICE,
@@ -206,7 +206,7 @@ def test_the_compute_host_wires_over_the_bus_and_peers_learn_of_it(
     api: NetworkAPI, cloud: Cloud, agents: dict[str, NetworkManager]
 ) -> None:
     network_id, _ = network_with_subnet(api)
-    client = NetworkAgentAPI(cloud.transport, timeout=10)
+    client = NetworkAgentAPI(cloud.transport, timeout=WAIT_SECONDS)
     first = bound_port(api, network_id, "host-a")
     assert client.wire_port(ALICE, "host-a", first["id"])["device"] == names.tap(first["id"])
     second = bound_port(api, network_id, "host-b")
@@ -311,7 +311,7 @@ def test_a_changed_group_is_applied_at_once_by_the_hosts_that_use_it(
 ) -> None:
     network_id, _ = network_with_subnet(api)
     port = bound_port(api, network_id, "host-a")
-    client = NetworkAgentAPI(cloud.transport, timeout=10)
+    client = NetworkAgentAPI(cloud.transport, timeout=WAIT_SECONDS)
     client.wire_port(ALICE, "host-a", port["id"])
     (group_id,) = port["security_groups"]
     ssh = {"direction": "ingress", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22}

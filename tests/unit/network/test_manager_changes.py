@@ -18,7 +18,7 @@ from overcast.network.drivers.noop import NoopDriver
 from overcast.network.manager import NetworkManager
 from overcast.network.rpcapi import NetworkAgentAPI
 from overcast.service import Service
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 from tests.unit.network.agent_setup import (
     ALICE,
     agent_cloud,
@@ -122,7 +122,8 @@ def served(cloud: Cloud, agent: NetworkManager) -> Iterator[NetworkAPI]:
     """The agent on the bus, and a Networking API that casts to it as the API process does."""
     service = Service(cloud, agent)
     service.start()
-    yield NetworkAPI(cloud, rng=random.Random(7), agents=NetworkAgentAPI(cloud.transport, timeout=10))
+    agents = NetworkAgentAPI(cloud.transport, timeout=WAIT_SECONDS)
+    yield NetworkAPI(cloud, rng=random.Random(7), agents=agents)
     service.stop()
 
 

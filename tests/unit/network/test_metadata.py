@@ -38,6 +38,7 @@ from overcast.network.metadata import (
     listening_socket,
 )
 from tests.support.ports import free_port
+from tests.support.waiting import WAIT_SECONDS
 
 SECRET = "proxy-secret"
 INSTANCE = "0f5a2c1e-1111-4222-8333-444455556666"
@@ -125,7 +126,8 @@ def proxy(upstream: tuple[EchoAPI, str]) -> Iterator[MetadataProxy]:
 
 
 def test_a_known_source_is_signed_and_forwarded(proxy: MetadataProxy, upstream: tuple[EchoAPI, str]) -> None:
-    answer = httpx.get(f"http://127.0.0.1:{proxy.bound_port}/openstack/latest/meta_data.json?x=1", timeout=10)
+    url = f"http://127.0.0.1:{proxy.bound_port}/openstack/latest/meta_data.json?x=1"
+    answer = httpx.get(url, timeout=WAIT_SECONDS)
     assert answer.status_code == 200
     assert answer.headers["x-upstream"] == "yes"
     seen = answer.json()
@@ -141,7 +143,7 @@ def test_a_known_source_is_signed_and_forwarded(proxy: MetadataProxy, upstream: 
 
 def raw_get(port: int, target: str) -> tuple[int, bytes]:
     """A GET with the target exactly as given (httpx resolves dot segments before sending)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT_SECONDS)
     try:
         connection.request("GET", target)
         answer = connection.getresponse()
@@ -164,8 +166,8 @@ def test_no_path_leaves_the_metadata_routes(proxy: MetadataProxy, target: str, f
 
 def test_the_answer_streams_back_whole_with_its_status(proxy: MetadataProxy) -> None:
     base = f"http://127.0.0.1:{proxy.bound_port}"
-    assert httpx.get(f"{base}/big", timeout=10).content == bytes(range(256)) * 4096
-    missing = httpx.get(f"{base}/missing", timeout=10)
+    assert httpx.get(f"{base}/big", timeout=WAIT_SECONDS).content == bytes(range(256)) * 4096
+    missing = httpx.get(f"{base}/missing", timeout=WAIT_SECONDS)
     assert (missing.status_code, missing.text) == (404, "404 Not Found\n")
 
 
@@ -174,7 +176,7 @@ def test_an_unknown_source_gets_404_and_nothing_reaches_the_api(upstream: tuple[
     elsewhere.start()
     try:
         before = len(upstream[0].requests)
-        answer = httpx.get(f"http://127.0.0.1:{elsewhere.bound_port}/latest/meta-data/", timeout=10)
+        answer = httpx.get(f"http://127.0.0.1:{elsewhere.bound_port}/latest/meta-data/", timeout=WAIT_SECONDS)
         assert answer.status_code == 404
         assert len(upstream[0].requests) == before
     finally:
@@ -183,21 +185,21 @@ def test_an_unknown_source_gets_404_and_nothing_reaches_the_api(upstream: tuple[
 
 def test_a_posted_password_is_forwarded_and_nothing_else_is_written(proxy: MetadataProxy) -> None:
     url = f"http://127.0.0.1:{proxy.bound_port}/openstack/latest/password"
-    answer = httpx.post(url, content=b"ZW5jcnlwdGVk", timeout=10)
+    answer = httpx.post(url, content=b"ZW5jcnlwdGVk", timeout=WAIT_SECONDS)
     assert answer.status_code == 200
     seen = answer.json()
     assert (seen["method"], seen["path"], seen["body"]) == ("POST", "/metadata/openstack/latest/password",
                                                             "ZW5jcnlwdGVk")  # fmt: skip
     assert seen["headers"]["x-instance-id-signature"] == sign(SECRET, INSTANCE)
-    assert httpx.post(url, content=b"x" * 5000, timeout=10).status_code == 413
-    assert httpx.put(url, content=b"x", timeout=10).status_code == 405
-    assert httpx.delete(url, timeout=10).status_code == 405
+    assert httpx.post(url, content=b"x" * 5000, timeout=WAIT_SECONDS).status_code == 413
+    assert httpx.put(url, content=b"x", timeout=WAIT_SECONDS).status_code == 405
+    assert httpx.delete(url, timeout=WAIT_SECONDS).status_code == 405
 
 
 def test_an_answer_cut_off_reaches_the_guest_cut_off(proxy: MetadataProxy) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
-        httpx.get(f"http://127.0.0.1:{proxy.bound_port}/cut", timeout=10)
-    assert httpx.get(f"http://127.0.0.1:{proxy.bound_port}/", timeout=10).status_code == 200
+        httpx.get(f"http://127.0.0.1:{proxy.bound_port}/cut", timeout=WAIT_SECONDS)
+    assert httpx.get(f"http://127.0.0.1:{proxy.bound_port}/", timeout=WAIT_SECONDS).status_code == 200
 
 
 class BrokenDirectory(PortDirectory):
@@ -213,7 +215,7 @@ def test_an_unreadable_ports_table_is_unavailable_not_an_error(upstream: tuple[E
     broken = MetadataProxy(app, None, address="127.0.0.1", port=0)
     broken.start()
     try:
-        assert httpx.get(f"http://127.0.0.1:{broken.bound_port}/", timeout=10).status_code == 503
+        assert httpx.get(f"http://127.0.0.1:{broken.bound_port}/", timeout=WAIT_SECONDS).status_code == 503
     finally:
         broken.stop()
 
@@ -222,7 +224,8 @@ def test_an_unreachable_api_is_a_bad_gateway() -> None:
     unreachable = proxy_for(f"http://127.0.0.1:{free_port()}")
     unreachable.start()
     try:
-        assert httpx.get(f"http://127.0.0.1:{unreachable.bound_port}/", timeout=10).status_code == 502
+        answer = httpx.get(f"http://127.0.0.1:{unreachable.bound_port}/", timeout=WAIT_SECONDS)
+        assert answer.status_code == 502
     finally:
         unreachable.stop()
 
@@ -246,7 +249,7 @@ def test_stop_closes_the_port_and_start_serves_again(upstream: tuple[EchoAPI, st
         httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
     proxy.start()
     try:
-        assert httpx.get(f"http://127.0.0.1:{proxy.bound_port}/", timeout=10).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{proxy.bound_port}/", timeout=WAIT_SECONDS).status_code == 200
     finally:
         proxy.stop()
 

@@ -32,6 +32,7 @@ from overcast.scheduler.request_spec import load_spec
 from overcast.service import Service
 from overcast.virt.fake import FakeDriver
 from tests.support.compute_service import compute_service
+from tests.support.waiting import WAIT_SECONDS
 
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
 ALICE = RequestContext(user_id="alice", project_id="p1", roles=("member", "reader"))
@@ -76,7 +77,7 @@ def claimed_on(cloud: Cloud, instance_uuid: str, host: str) -> None:
     assert cloud.db.write(lambda session: claim(session, instance_uuid, host, host, TINY)) is Outcome.CLAIMED
 
 
-def settled(cloud: Cloud, instance_uuid: str, timeout: float = 10.0) -> Instance:
+def settled(cloud: Cloud, instance_uuid: str, timeout: float = WAIT_SECONDS) -> Instance:
     """The instance once its build is over (ACTIVE or ERROR)."""
     deadline = time.monotonic() + timeout
     while True:

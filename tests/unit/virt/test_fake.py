@@ -31,6 +31,7 @@ from overcast.virt.driver import (
 )
 from overcast.virt.fake import CPU_UTILISATION, FakeDriver, FakeHostConfig
 from overcast.virt.hardware import detect_host_hardware, encode_version
+from tests.support.waiting import WAIT_SECONDS
 
 CTXT = RequestContext.admin()
 
@@ -199,7 +200,7 @@ def test_slow_spawn_shows_a_building_vm_and_a_delete_during_build_wins() -> None
     with pytest.raises(InstanceActionInvalid, match="being built"):
         driver.power_off(CTXT, spec.uuid)
     driver.destroy(CTXT, spec.uuid)
-    builder.join(timeout=5)
+    builder.join(timeout=WAIT_SECONDS)
     assert len(outcome) == 1 and isinstance(outcome[0], InstanceNotFound)
     assert driver.list_instance_uuids() == []
 
@@ -258,7 +259,7 @@ def test_hundreds_of_hosts_are_cheap() -> None:
     tracemalloc.stop()
     assert threading.active_count() == threads_before
     assert sum(len(host.list_instance_uuids()) for host in hosts) == 1500
-    assert elapsed < 5.0, f"300 hosts x 5 VMs took {elapsed:.2f}s"
+    assert elapsed < 30.0, f"300 hosts x 5 VMs took {elapsed:.2f}s"  # a sanity bound: ~1 s when idle
     assert peak < 64 * 1024 * 1024, f"300 hosts x 5 VMs peaked at {peak / 1e6:.1f} MB"
 
 

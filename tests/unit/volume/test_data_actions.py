@@ -24,7 +24,7 @@ from overcast.volume.data_records import BACKUP_CREATING
 from overcast.volume.drivers.fake import FakeVolumeDriver
 from overcast.volume.manager import VolumeManager
 from overcast.volume.rpcapi import VolumeHostAPI
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 from tests.unit.volume.volume_api_support import ALICE, HOST, register_volume_host
 
 
@@ -52,7 +52,7 @@ def api(cloud: Cloud, manager: VolumeManager) -> Iterator[VolumeAPI]:
     service = Service(cloud, manager)
     service.start()
     try:
-        yield VolumeAPI(cloud, VolumeHostAPI(cloud.transport, timeout=10))
+        yield VolumeAPI(cloud, VolumeHostAPI(cloud.transport, timeout=WAIT_SECONDS))
     finally:
         service.stop()
 

@@ -38,7 +38,7 @@ from overcast.volume.drivers.fake import FakeVolumeDriver
 from overcast.volume.manager import VolumeBusy, VolumeManager
 from overcast.volume.quotas import VolumeQuotaEngine
 from overcast.volume.rpcapi import BINARY, VolumeHostAPI
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 from tests.unit.volume.driver_contract import CONNECTOR, read_at, write_at
 
 DEFAULT_TYPE_ID = "5a3b8f4e-7c1d-4e0a-9a55-0c2f61d3b9e1"
@@ -484,7 +484,7 @@ def test_the_service_registers_and_serves_the_rpc_api(
     service = Service(cloud, VolumeManager(cloud, "host-a", driver=driver, images=images))
     service.start()
     try:
-        client = VolumeHostAPI(cloud.transport, timeout=10)
+        client = VolumeHostAPI(cloud.transport, timeout=WAIT_SECONDS)
         with cloud.db.reader() as session:
             record = session.scalars(select(ServiceRecord).where(ServiceRecord.binary == BINARY)).one()
             assert (record.host, record.topic) == ("host-a", "volume")
@@ -514,7 +514,7 @@ def test_capabilities_are_asked_of_the_volume_host_over_rpc(manager: VolumeManag
     service = Service(cloud, manager)
     service.start()
     try:
-        catalog = VolumeAPI(cloud, VolumeHostAPI(cloud.transport, timeout=10)).catalog
+        catalog = VolumeAPI(cloud, VolumeHostAPI(cloud.transport, timeout=WAIT_SECONDS)).catalog
         capabilities = catalog.capabilities(ADMIN, "host-a@pool")
         assert capabilities["volume_backend_name"] == capabilities["pool_name"] == "pool"
         assert capabilities["storage_protocol"] == "fake" and capabilities["driver_version"] == "1.0.0"

@@ -1,6 +1,6 @@
 """The Networking v2.0 API (Neutron's) under /networking: versions, extensions, networks, subnets, ports,
-security groups and their rules, routers, floating IPs, quotas, standard tags, get-me-a-network,
-availability zones and service providers."""
+security groups and their rules, routers, floating IPs, address scopes, subnet pools, quotas, standard
+tags, get-me-a-network, availability zones and service providers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from overcast.api.auth import readable_without_token
 from overcast.api.openstack.network import (
+    address_scopes,
     auto_topology,
     deployment,
     networks,
@@ -15,6 +16,7 @@ from overcast.api.openstack.network import (
     quotas,
     routers,
     security_groups,
+    subnet_pools,
     subnets,
     tags,
     versions,
@@ -30,6 +32,8 @@ def build_router() -> APIRouter:
         versions,
         networks,
         subnets,
+        address_scopes,
+        subnet_pools,
         ports,
         security_groups,
         routers,

@@ -84,6 +84,9 @@ class SubnetCreate(SubnetAttributes):
     ip_version: StrictInt
     cidr: StrictStr | None = None
     subnetpool_id: StrictStr | None = None
+    # With a subnet pool: the size of the CIDR to allocate (the service converts numeric strings).
+    prefixlen: StrictInt | StrictStr | None = None
+    use_default_subnetpool: StrictBool | None = None
     ipv6_ra_mode: None = None
     ipv6_address_mode: None = None
     project_id: ProjectId | None = None
@@ -253,3 +256,72 @@ class FloatingIPCreateBody(Attributes):
 
 class FloatingIPUpdateBody(Attributes):
     floatingip: FloatingIPAttributes
+
+
+class AddressScopeAttributes(Attributes):
+    name: Name | None = None
+    shared: StrictBool | None = None
+
+
+class AddressScopeCreate(AddressScopeAttributes):
+    # 4 or 6, as a number or a string: checked by the service.
+    ip_version: StrictInt | StrictStr
+    project_id: ProjectId | None = None
+    tenant_id: ProjectId | None = None
+
+
+class AddressScopeUpdate(AddressScopeAttributes):
+    # Read-only after create: named so the service answers Neutron's "Cannot update read-only attribute".
+    ip_version: Any = None
+    project_id: Any = None
+    tenant_id: Any = None
+
+
+class AddressScopeCreateBody(Attributes):
+    address_scope: AddressScopeCreate
+
+
+class AddressScopeUpdateBody(Attributes):
+    address_scope: AddressScopeUpdate
+
+
+PrefixLength = StrictInt | StrictStr
+
+
+class SubnetPoolAttributes(Attributes):
+    # Prefixes and prefix lengths are checked by the service (canonical CIDRs, one IP version, bounds).
+    name: Name | None = None
+    description: Description | None = None
+    prefixes: list[Any] | None = None
+    default_prefixlen: PrefixLength | None = None
+    min_prefixlen: PrefixLength | None = None
+    max_prefixlen: PrefixLength | None = None
+    default_quota: PrefixLength | None = None
+    address_scope_id: StrictStr | None = None
+    is_default: StrictBool | None = None
+
+
+class SubnetPoolCreate(SubnetPoolAttributes):
+    shared: StrictBool | None = None
+    project_id: ProjectId | None = None
+    tenant_id: ProjectId | None = None
+    tags: list[Any] | None = None
+
+
+class SubnetPoolUpdate(SubnetPoolAttributes):
+    ip_version: Any = None
+    shared: Any = None
+    project_id: Any = None
+    tenant_id: Any = None
+
+
+class SubnetPoolCreateBody(Attributes):
+    subnetpool: SubnetPoolCreate
+
+
+class SubnetPoolUpdateBody(Attributes):
+    subnetpool: SubnetPoolUpdate
+
+
+class PrefixesBody(Attributes):
+    prefixes: list[Any]

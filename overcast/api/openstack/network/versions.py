@@ -28,6 +28,8 @@ RESOURCES = (
     ("security_group_rule", "security-group-rules"),
     ("router", "routers"),
     ("floatingip", "floatingips"),
+    ("address_scope", "address-scopes"),
+    ("subnetpool", "subnetpools"),
 )
 UPDATED = "2026-12-05T00:00:00-00:00"
 
@@ -60,8 +62,8 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     (
         "standard-attr-tag",
         "Tag support for resources with standard attribute",
-        "Tags on networks, subnets, ports and security groups, and the tags, tags-any, not-tags and "
-        "not-tags-any filters.",
+        "Tags on networks, subnets, ports, security groups, routers, floating IPs and subnet pools, and the "
+        "tags, tags-any, not-tags and not-tags-any filters.",
     ),
     ("sorting", "Sorting support", "sort_key and sort_dir on lists."),
     ("pagination", "Pagination support", "limit and marker on lists, with a next link."),
@@ -77,7 +79,8 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     (
         "quotas",
         "Quota management support",
-        "Per-project limits on networks, subnets, ports, routers, floating IPs, security groups and rules.",
+        "Per-project limits on networks, subnets, subnet pools, ports, routers, floating IPs, security "
+        "groups and rules.",
     ),
     (
         "quota_details",
@@ -100,6 +103,26 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
         "service-type",
         "Neutron Service Type Management",
         "GET /service-providers: the one kind of router (L3_ROUTER_NAT single_node, the default).",
+    ),
+    (
+        "address-scope",
+        "Address scope",
+        "Address scopes: subnet pools in one scope never share a prefix; shared scopes are everyone's.",
+    ),
+    (
+        "subnet_allocation",
+        "Subnet Allocation",
+        "Subnet pools: a subnet created with subnetpool_id (and prefixlen) is given the first free CIDR.",
+    ),
+    (
+        "subnetpool-prefix-ops",
+        "Subnet Pool Prefix Operations",
+        "PUT /subnetpools/{id}/add_prefixes and /remove_prefixes (a prefix a subnet uses stays).",
+    ),
+    (
+        "default-subnetpools",
+        "Default Subnetpools",
+        "use_default_subnetpool on a subnet takes its CIDR from the pool an admin made is_default.",
     ),
     (
         "auto-allocated-topology",

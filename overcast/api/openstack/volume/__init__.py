@@ -1,7 +1,7 @@
 """The Block Storage v3 API (Cinder's) under /volume: versions, volumes and their actions, attachments,
-types, QoS specs, quotas, limits, services, availability zones, extensions and resource filters. Every
-route is served both below /volume/v3/{project_id} and below /volume/v3 (Cinder accepts both forms at
-every microversion)."""
+types, per-project default types, QoS specs, quotas, limits, services, availability zones, extensions
+and resource filters. Every route is served both below /volume/v3/{project_id} and below /volume/v3
+(Cinder accepts both forms at every microversion)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from overcast.api.openstack.volume import (
     actions,
     attachments,
     backups,
+    default_types,
     discovery,
     qos,
     quotas,
@@ -34,6 +35,7 @@ PUBLIC_PATHS = readable_without_token(ROOT, V3)
 ROUTE_MODULES: list[APIRouter] = [
     volumes.routes, actions.routes, attachments.routes, types.routes, qos.routes, quotas.routes,
     services.routes, snapshots.routes, backups.routes, transfers.routes, discovery.routes,
+    default_types.routes,
 ]  # fmt: skip
 
 

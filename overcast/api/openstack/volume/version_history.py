@@ -81,6 +81,7 @@ SNAPSHOTS = "overcast/api/openstack/volume/snapshots.py"
 BACKUPS = "overcast/api/openstack/volume/backups.py"
 TRANSFERS = "overcast/api/openstack/volume/transfers.py"
 DISCOVERY = "overcast/api/openstack/volume/discovery.py"
+DEFAULT_TYPES_API = "overcast/api/openstack/volume/default_types.py"
 
 HISTORY: tuple[Change, ...] = (
     _c(0, "implemented", "The v2 API and its extensions as v3.", "overcast/api/openstack/volume/"),
@@ -145,7 +146,7 @@ HISTORY: tuple[Change, ...] = (
     _c(59, "implemented", "limit and marker on transfer lists (newest first).", TRANSFERS),
     _c(60, "no-op", "Time comparison filters on created_at and updated_at: unknown filters are ignored."),
     _c(61, "implemented", "cluster_name in the volume detail view for admins (null: no clusters).", VIEWS),
-    _c(62, "implemented", "GET /types/default (per-project defaults are not kept).", TYPES),
+    _c(62, "implemented", "/default-types (per-project defaults) and GET /types/default.", DEFAULT_TYPES_API),
     _c(63, "implemented", "volume_type_id in the volume detail view.", VIEWS),
     _c(64, "no-op", "encryption_key_id in the volume view when encrypted: no volume is encrypted here."),
     _c(65, "implemented", "consumes_quota in the volume view.", VIEWS),

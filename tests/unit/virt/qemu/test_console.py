@@ -9,6 +9,7 @@ from pathlib import Path
 
 from overcast.guest import READY_PATTERN
 from overcast.virt.qemu.console import console_size, read_console, tail, wait_for
+from tests.support.waiting import WAIT_SECONDS
 
 
 def test_tail_returns_the_last_lines_without_terminal_escapes(tmp_path: Path) -> None:
@@ -39,7 +40,7 @@ def test_wait_for_sees_only_output_after_the_offset(tmp_path: Path) -> None:
             handle.write("booting\r\nOVERCAST-GUEST-READY 1234-abcd\r\n\r\nvm1 login: ")
 
     threading.Thread(target=boot).start()
-    found = wait_for(log, READY_PATTERN, offset=offset, timeout=5)
+    found = wait_for(log, READY_PATTERN, offset=offset, timeout=WAIT_SECONDS)
     assert found is not None and found.group(1) == "1234-abcd"
 
 
@@ -52,6 +53,6 @@ def test_ready_needs_the_login_prompt_after_the_marker(tmp_path: Path) -> None:
 def test_wait_for_gives_up_when_the_vm_stops(tmp_path: Path) -> None:
     started = time.monotonic()
     found = wait_for(
-        tmp_path / "c.log", re.compile("never"), offset=0, timeout=30, still_running=lambda: False
+        tmp_path / "c.log", re.compile("never"), offset=0, timeout=WAIT_SECONDS, still_running=lambda: False
     )
-    assert found is None and time.monotonic() - started < 5
+    assert found is None and time.monotonic() - started < WAIT_SECONDS / 2  # not at the timeout

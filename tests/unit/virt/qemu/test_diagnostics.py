@@ -12,6 +12,7 @@ import pytest
 from overcast.virt.qemu.diagnostics import HostPaths, VMFacts, collect
 from overcast.virt.qemu.qmp import QMPClient
 from tests.support.qmp_server import FakeQMPServer
+from tests.support.waiting import WAIT_SECONDS
 
 PID = 4242
 TICK_NS = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
@@ -61,7 +62,7 @@ def qemu(tmp_path: Path) -> Iterator[FakeQMPServer]:
 
 @pytest.fixture
 def client(qemu: FakeQMPServer) -> Iterator[QMPClient]:
-    qmp = QMPClient(qemu.path, timeout=5)
+    qmp = QMPClient(qemu.path, timeout=WAIT_SECONDS)
     qmp.connect()
     yield qmp
     qmp.close()

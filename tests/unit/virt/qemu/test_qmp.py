@@ -12,6 +12,7 @@ import pytest
 
 from overcast.virt.qemu.qmp import QMPClient, QMPConnectionError, QMPError
 from tests.support.qmp_server import FakeQMPServer
+from tests.support.waiting import WAIT_SECONDS
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def events() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def client(server: FakeQMPServer, events: list[dict[str, Any]]) -> Iterator[QMPClient]:
-    qmp = QMPClient(server.path, timeout=5, on_event=events.append)
+    qmp = QMPClient(server.path, timeout=WAIT_SECONDS, on_event=events.append)
     qmp.connect()
     yield qmp
     qmp.close()
@@ -60,7 +61,7 @@ def test_events_reach_the_callback_and_wait_event(
     mark = client.event_mark()
     server.emit("STOP")
     server.emit("RESET", {"guest": True, "reason": "guest-reset"})
-    reset = client.wait_event("RESET", timeout=5, after=mark)
+    reset = client.wait_event("RESET", timeout=WAIT_SECONDS, after=mark)
     assert reset is not None and reset["data"]["reason"] == "guest-reset"
     assert [e["event"] for e in events] == ["STOP", "RESET"]
     assert client.wait_event("RESET", timeout=0.1) is None  # nothing new after "now"
@@ -74,7 +75,7 @@ def test_events_interleaved_with_replies(server: FakeQMPServer, client: QMPClien
     server.handlers["stop"] = stop
     mark = client.event_mark()
     assert client.execute("stop") == {}
-    assert client.wait_event("STOP", timeout=5, after=mark) is not None
+    assert client.wait_event("STOP", timeout=WAIT_SECONDS, after=mark) is not None
 
 
 def test_concurrent_commands_from_threads(server: FakeQMPServer, client: QMPClient) -> None:
@@ -88,7 +89,7 @@ def test_concurrent_commands_from_threads(server: FakeQMPServer, client: QMPClie
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=10)
+        thread.join(timeout=WAIT_SECONDS)
     assert results == {n: {"n": n} for n in range(20)}
 
 
@@ -96,7 +97,7 @@ def test_qemu_going_away_closes_the_client(
     server: FakeQMPServer, client: QMPClient, events: list[dict[str, Any]]
 ) -> None:
     server.disconnect()
-    assert client.wait_closed(timeout=5)
+    assert client.wait_closed(timeout=WAIT_SECONDS)
     assert events[-1] == {"event": "CONNECTION_CLOSED"}
     with pytest.raises(QMPConnectionError):
         client.execute("query-status")
@@ -131,8 +132,8 @@ def test_long_socket_paths_are_reached(tmp_path: Path) -> None:
         os.close(folder)
     try:
         assert len(str(fake.path)) > 108
-        with QMPClient(fake.path, timeout=5) as client:
+        with QMPClient(fake.path, timeout=WAIT_SECONDS) as client:
             client.connect()
-            assert fake.negotiated.wait(5)
+            assert fake.negotiated.wait(WAIT_SECONDS)
     finally:
         fake.close()

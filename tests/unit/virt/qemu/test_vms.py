@@ -24,6 +24,7 @@ from overcast.virt.qemu.disks import ImageCache
 from overcast.virt.qemu.instance import VM, InstanceRecord
 from overcast.virt.qemu.runtime import Runtime
 from overcast.virt.qemu.vms import HostVMs
+from tests.support.waiting import WAIT_SECONDS
 
 
 def _host_vms(tmp_path: Path, emit: EventListener = lambda event: None) -> HostVMs:
@@ -100,7 +101,7 @@ def test_events_are_delivered_after_the_vm_lock_is_released(tmp_path: Path) -> N
 
 
 def _try_lock(lock: threading.RLock) -> bool:
-    if lock.acquire(timeout=1):
+    if lock.acquire(timeout=WAIT_SECONDS):
         lock.release()
         return True
     return False

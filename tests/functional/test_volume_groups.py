@@ -1,0 +1,110 @@
+"""Per-project default volume types (3.62) and generic volume groups (3.11-3.20) through real HTTP: with
+openstacksdk as an operator and a project member use them, and raw requests at the microversions around
+each feature's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import cast
+
+import httpx
+import pytest
+from openstack.block_storage.v3._proxy import Proxy as BlockStorage
+from openstack.connection import Connection
+
+from overcast.service import Service
+from overcast.volume.drivers.fake import FakeVolumeDriver
+from overcast.volume.manager import VolumeManager
+from tests.support.cloud import InProcessCloud, project_token
+from tests.support.waiting import wait_until
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
+    running = InProcessCloud(tmp_path_factory.mktemp("volume_groups"))
+    driver = FakeVolumeDriver(running.data_dir / "volume-pool")
+    service = Service(
+        running.cloud, VolumeManager(running.cloud, "volume-1", driver=driver, images=running.image_api)
+    )
+    service.start()
+    yield running
+    service.stop()
+    running.stop()
+
+
+def _v3(conn: Connection, version: str = "3.67") -> BlockStorage:
+    proxy = cast(BlockStorage, conn.block_storage)
+    proxy.default_microversion = version
+    return proxy
+
+
+def _request(
+    cloud: InProcessCloud, token: str, method: str, path: str, version: str, body: object = None
+) -> httpx.Response:
+    headers = {"X-Auth-Token": token, "OpenStack-API-Version": f"volume {version}"}
+    return httpx.request(
+        method, f"{cloud.base_url}/volume/v3{path}", headers=headers, json=body, timeout=60
+    )
+
+
+def _project_id(admin: Connection, name: str) -> str:
+    return str(admin.identity.find_project(name, ignore_missing=False).id)
+
+
+def test_a_projects_default_type_is_what_its_volumes_get(
+    cloud: InProcessCloud, admin: Connection, demo: Connection
+) -> None:
+    operator = _v3(admin)
+    demo_project = _project_id(admin, "demo")
+    gold = operator.create_type(name="gold-default")
+
+    assert operator.set_default_type(demo_project, gold.id).volume_type_id == gold.id
+    assert operator.show_default_type(demo_project).volume_type_id == gold.id
+    assert {(d.project_id, d.volume_type_id) for d in operator.default_types()} == {(demo_project, gold.id)}
+
+    member = _v3(demo)
+    volume = member.create_volume(size=1, name="typed-by-default")
+    wait_until(lambda: member.get_volume(volume.id).status == "available", timeout=30)
+    assert member.get_volume(volume.id).volume_type == "gold-default"
+    # The project's members see their own default through /types/default as well.
+    assert member.get_type("default").id == gold.id
+
+    # A type that is a project's default cannot go; unset, it can once unused.
+    token = project_token(cloud, "admin")
+    refused = _request(cloud, token, "DELETE", f"/types/{gold.id}", "3.62")
+    assert refused.status_code == 400
+    assert "is a default volume type" in refused.json()["badRequest"]["message"]
+    operator.unset_default_type(demo_project)
+    member.delete_volume(volume)
+    wait_until(lambda: member.find_volume(volume.id) is None, timeout=30)
+    operator.delete_type(gold, ignore_missing=False)
+    assert list(operator.default_types()) == []
+
+
+def test_default_types_answers_as_cinder_does(cloud: InProcessCloud, admin: Connection) -> None:
+    token = project_token(cloud, "admin")
+    demo_project = _project_id(admin, "demo")
+    body = {"default_type": {"volume_type": "__DEFAULT__"}}
+    # Below 3.62 the collection does not exist.
+    assert _request(cloud, token, "GET", "/default-types", "3.61").status_code == 404
+    assert _request(cloud, token, "PUT", f"/default-types/{demo_project}", "3.61", body).status_code == 404
+    # An unknown project is a 404, an unknown type a 400, both in Cinder's shape.
+    unknown_project = _request(cloud, token, "PUT", "/default-types/no-such-project", "3.62", body)
+    assert unknown_project.status_code == 404
+    assert "not found" in unknown_project.json()["itemNotFound"]["message"]
+    unknown_type = _request(
+        cloud, token, "PUT", f"/default-types/{demo_project}", "3.62",
+        {"default_type": {"volume_type": "no-such-type"}},
+    )  # fmt: skip
+    assert unknown_type.status_code == 400
+    assert _request(cloud, token, "GET", f"/default-types/{demo_project}", "3.62").status_code == 404
+    made = _request(cloud, token, "PUT", f"/default-types/{demo_project}", "3.62", body)
+    assert made.status_code == 200
+    assert made.json()["default_type"]["project_id"] == demo_project
+    # A member may read its own project's default but not set it nor list everyone's.
+    member = project_token(cloud, "demo")
+    assert _request(cloud, member, "GET", f"/default-types/{demo_project}", "3.62").status_code == 200
+    assert _request(cloud, member, "GET", "/default-types", "3.62").status_code == 403
+    assert _request(cloud, member, "PUT", f"/default-types/{demo_project}", "3.62", body).status_code == 403
+    deleted = _request(cloud, token, "DELETE", f"/default-types/{demo_project}", "3.62")
+    assert deleted.status_code == 204
