@@ -30,6 +30,8 @@ def test_a_subnet_takes_its_cidr_from_a_pool_in_a_scope(demo: Connection, admin:
     assert (first.cidr, first.gateway_ip, first.subnet_pool_id) == ("10.140.0.0/26", "10.140.0.1", pool.id)
     assert second.cidr == "10.140.0.64/28"
     assert demo.network.get_subnet(first.id).subnet_pool_id == pool.id
+    shown = demo.network.get_network(network.id)
+    assert (shown.ipv4_address_scope_id, shown.ipv6_address_scope_id) == (scope.id, None)
 
     overlapping = _error(
         demo,

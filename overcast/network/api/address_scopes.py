@@ -54,7 +54,8 @@ class AddressScopes:
             raise InvalidInput("Failed to parse request. Required attribute 'ip_version' not specified")
         version = ip_version(attrs["ip_version"])
         shared = flag(attrs, "shared", False)
-        if "shared" in attrs:
+        # As Neutron's policy engine: on create, an attribute given its default is not set explicitly.
+        if shared:
             enforce(ctxt, policies.attribute_rule(policies.CREATE_ADDRESS_SCOPE, "shared"), project)
 
         def write(session: Session) -> Record:

@@ -52,10 +52,19 @@ def _standard(row: Standard, tag_list: list[str]) -> Record:
 def network_records(session: Session, ctxt: RequestContext, networks: Sequence[Network]) -> list[Record]:
     ids = [network.id for network in networks]
     subnets: dict[str, list[str]] = {network_id: [] for network_id in ids}
+    # The address scope of the pool a network's IPv4 subnets came from (one pool per network and version).
+    scopes: dict[str, str | None] = dict.fromkeys(ids)
     if ids:
         query = select(Subnet.network_id, Subnet.id).where(Subnet.network_id.in_(ids)).order_by(Subnet.id)
         for network_id, subnet_id in session.execute(query):
             subnets[network_id].append(subnet_id)
+        scoped = (
+            select(Subnet.network_id, SubnetPool.address_scope_id)
+            .join(SubnetPool, SubnetPool.id == Subnet.subnetpool_id)
+            .where(Subnet.network_id.in_(ids), Subnet.ip_version == 4)
+        )
+        for network_id, scope_id in session.execute(scoped):
+            scopes[network_id] = scope_id
     tag_lists = tags.tags_of(session, ids)
     shown = {
         attribute: policy.authorize(ctxt, policies.attribute_rule(policies.GET_NETWORK, attribute))
@@ -75,6 +84,9 @@ def network_records(session: Session, ctxt: RequestContext, networks: Sequence[N
             "subnets": subnets[network.id],
             "mtu": network.mtu,
             "port_security_enabled": network.port_security_enabled,
+            "ipv4_address_scope": scopes[network.id],
+            # Subnets are IPv4 only.
+            "ipv6_address_scope": None,
             **_standard(network, tag_lists[network.id]),
         }
         provider = {

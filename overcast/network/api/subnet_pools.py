@@ -140,7 +140,8 @@ class SubnetPools:
         project = owner_project(ctxt, attrs)
         enforce(ctxt, policies.CREATE_SUBNETPOOL, project)
         for attribute in ("shared", "is_default"):
-            if attribute in attrs:
+            # As Neutron's policy engine: on create, an attribute given its default is not set explicitly.
+            if flag(attrs, attribute, False):
                 enforce(ctxt, policies.attribute_rule(policies.CREATE_SUBNETPOOL, attribute), project)
         if "name" not in attrs:
             raise InvalidInput("Failed to parse request. Required attribute 'name' not specified")

@@ -70,6 +70,8 @@ def test_address_scope_lifecycle_and_visibility(api: NetworkAPI) -> None:
         api.address_scopes.get(BOB, scope["id"])
     with pytest.raises(PolicyNotAuthorized):
         api.address_scopes.create(ALICE, {"ip_version": 4, "shared": True})
+    unshared = api.address_scopes.create(ALICE, {"name": "explicit", "ip_version": 4, "shared": False})
+    api.address_scopes.delete(ALICE, unshared["id"])
     shared = api.address_scopes.create(ADMIN, {"name": "everyone", "ip_version": 6, "shared": True})
     assert {found["id"] for found in api.address_scopes.list(BOB, ListQuery())} == {shared["id"]}
     assert api.address_scopes.list(ALICE, ListQuery(filters={"ip_version": ["4"]})) == [scope]
@@ -100,6 +102,8 @@ def test_pool_defaults_and_rules(api: NetworkAPI) -> None:
         make_pool(api, shared=True)
     with pytest.raises(PolicyNotAuthorized):
         make_pool(api, is_default=True)
+    # Their defaults are anyone's to send.
+    assert not make_pool(api, prefixes=["10.2.0.0/16"], shared=False, is_default=False)["shared"]
     with pytest.raises(SubnetPoolNotFound):
         api.subnet_pools.get(BOB, pool["id"])
     shared = make_pool(api, ADMIN, shared=True, prefixes=["172.16.0.0/12"])
@@ -219,6 +223,10 @@ def test_pools_in_one_scope_never_share_a_prefix(api: NetworkAPI) -> None:
     scope = api.address_scopes.create(ALICE, {"name": "s", "ip_version": 4})
     first = make_pool(api, prefixes=["10.0.0.0/16"], address_scope_id=scope["id"])
     assert first["address_scope_id"] == scope["id"]
+    subnet = pooled_subnet(api, first["id"], prefixlen=24)
+    network = api.networks.get(ALICE, subnet["network_id"])
+    assert (network["ipv4_address_scope"], network["ipv6_address_scope"]) == (scope["id"], None)
+    assert api.networks.create(ALICE, {"name": "bare"})["ipv4_address_scope"] is None
     with pytest.raises(AddressScopePrefixConflict):
         make_pool(api, prefixes=["10.0.128.0/24"], address_scope_id=scope["id"])
     outside = make_pool(api, prefixes=["10.0.128.0/24"])
@@ -239,6 +247,7 @@ def test_pools_in_one_scope_never_share_a_prefix(api: NetworkAPI) -> None:
     with pytest.raises(AddressScopeInUse):
         api.address_scopes.delete(ALICE, scope["id"])
     api.subnet_pools.update(ALICE, first["id"], {"address_scope_id": None})
+    assert api.networks.get(ALICE, subnet["network_id"])["ipv4_address_scope"] is None
 
 
 def test_prefixes_grow_by_update_or_add_and_shrink_only_where_unused(api: NetworkAPI) -> None:
