@@ -397,6 +397,7 @@ NETWORKING_ROUTES: dict[tuple[str, str], RouteNotes] = {
         ("security-groups", "security_group_id"),
         ("routers", "router_id"),
         ("floatingips", "floatingip_id"),
+        ("subnetpools", "subnetpool_id"),
     )
     for method in ("put", "delete")
 } | {
