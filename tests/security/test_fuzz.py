@@ -152,7 +152,7 @@ def _created(client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str,
 
 def networking_ids(cloud: InProcessCloud, token: str) -> dict[str, str]:
     """The user's network, subnet, port, security group and rule, router (its gateway on the admin's
-    external network, an interface on the subnet) and floating IP."""
+    external network, an interface on the subnet), floating IP, address scope and subnet pool."""
     admin_token = project_token(cloud, "admin")
     with (
         httpx.Client(base_url=cloud.base_url, headers={"X-Auth-Token": token}, timeout=30) as mine,
@@ -178,6 +178,9 @@ def networking_ids(cloud: InProcessCloud, token: str) -> dict[str, str]:
         floating_ip = _created(
             mine, "/floatingips", {"floatingip": {"floating_network_id": public["id"], "port_id": port["id"]}}
         )
+        scope = _created(mine, "/address-scopes", {"address_scope": {"name": "fuzz", "ip_version": 4}})
+        pool = {"name": "fuzz", "prefixes": ["10.200.0.0/16"], "address_scope_id": scope["id"]}
+        subnetpool = _created(mine, "/subnetpools", {"subnetpool": pool})
     return {
         "network_id": network["id"],
         "subnet_id": subnet["id"],
@@ -186,6 +189,8 @@ def networking_ids(cloud: InProcessCloud, token: str) -> dict[str, str]:
         "security_group_rule_id": group["security_group_rules"][0]["id"],
         "router_id": router["id"],
         "floatingip_id": floating_ip["id"],
+        "address_scope_id": scope["id"],
+        "subnetpool_id": subnetpool["id"],
         "resource_id": network["id"],
         "alias": "router",
     }
