@@ -352,7 +352,9 @@ class Ports:
                     f"{port.device_owner}."
                 )
             groups = self._groups_of(session, port.id)
-            if port.device_owner.startswith("compute:") and port.device_id:
+            # Only a port bound to a host was ever plugged into its server; an unbound one that merely
+            # names the server as its device leaves compute nothing to unplug (nor an agent to unwire it).
+            if port.device_owner.startswith("compute:") and port.device_id and port.binding_host_id:
                 server_uuid = port.device_id
             disassociate_port(session, port.id)
             allocations.release(session, port.id)

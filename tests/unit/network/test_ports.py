@@ -259,3 +259,16 @@ def test_null_is_no_boolean(api: NetworkAPI, change: Callable[[NetworkAPI, tuple
     ids = make_subnet(api, ALICE)
     with pytest.raises(InvalidInput, match="not a valid boolean"):
         change(api, ids)
+
+
+def test_compute_hears_of_a_deleted_port_only_when_a_host_bound_it(api: NetworkAPI) -> None:
+    told: list[tuple[str, str]] = []
+    api.ports.compute.connect(lambda ctxt, server, port: told.append((server, port)))
+    network_id, _ = make_subnet(api, ADMIN)
+    server = str(uuid.uuid4())
+    device = {"network_id": network_id, "device_id": server, "device_owner": "compute:nova"}
+    unbound = api.ports.create(ADMIN, device)
+    bound = api.ports.create(ADMIN, {**device, "binding:host_id": "compute-1"})
+    api.ports.delete(ADMIN, unbound["id"])  # never plugged into the server: nothing to unplug
+    api.ports.delete(ADMIN, bound["id"])
+    assert told == [(server, bound["id"])]
