@@ -22,7 +22,7 @@ from overcast.context import RequestContext
 from overcast.db.models.volume import Snapshot, Volume
 from overcast.db.models.volume_backup import Backup
 from overcast.manager import rpc_method
-from overcast.volume import states
+from overcast.volume import group_records, states
 from overcast.volume.backup import BackupEngine, BackupSettings, Manifest, build_backup_store
 from overcast.volume.backup.engine import file_descriptor, is_hole
 from overcast.volume.data_records import (
@@ -98,14 +98,25 @@ class DataActions:
         except Exception as exc:
             LOG.exception("creating snapshot %s failed", snapshot_id)
             reason = _reason(exc)
-            self._snapshot_to(
-                snapshot_id, states.SNAPSHOT_CREATING, states.SNAPSHOT_ERROR, fail_reason=reason
-            )
+            self._end_snapshot_create(snapshot, states.SNAPSHOT_ERROR, fail_reason=reason)
             return
-        if self._snapshot_to(
-            snapshot_id, states.SNAPSHOT_CREATING, states.SNAPSHOT_AVAILABLE, progress="100%"
-        ):
+        if self._end_snapshot_create(snapshot, states.SNAPSHOT_AVAILABLE, progress="100%"):
             self.notifier.current(ctxt, "snapshot", snapshot_id, "create.end")
+
+    def _end_snapshot_create(self, snapshot: Snapshot, new: str, **columns: Any) -> bool:
+        """The snapshot's final compare-and-swap; a group snapshot's member also settles the group
+        snapshot in the same transaction (the last member to finish decides it)."""
+
+        def write(session: Session) -> bool:
+            if not states.change_snapshot_status(
+                session, snapshot.id, {states.SNAPSHOT_CREATING}, new, **columns
+            ):
+                return False
+            if snapshot.group_snapshot_id is not None:
+                group_records.settle_group_snapshot(session, snapshot.group_snapshot_id)
+            return True
+
+        return bool(self._write(write))
 
     @rpc_method
     def delete_snapshot(self, ctxt: RequestContext, snapshot_id: str) -> None:
@@ -118,13 +129,27 @@ class DataActions:
         except Exception as exc:
             LOG.exception("deleting snapshot %s failed", snapshot_id)
             reason = _reason(exc)
-            self._snapshot_to(
-                snapshot_id, states.SNAPSHOT_DELETING, states.SNAPSHOT_ERROR_DELETING, fail_reason=reason
-            )
+            group_snapshot_id = snapshot.group_snapshot_id
+
+            def failed(session: Session) -> None:
+                expected = {states.SNAPSHOT_DELETING}
+                states.change_snapshot_status(
+                    session, snapshot_id, expected, states.SNAPSHOT_ERROR_DELETING, fail_reason=reason
+                )
+                if group_snapshot_id is not None:
+                    group_records.fail_group_snapshot_delete(session, group_snapshot_id)
+
+            self._write(failed)
             return
         deleted = self.notifier.payload("snapshot", snapshot_id)
-        self._write(lambda s: remove_snapshot_row(s, snapshot_id))
+        self._write(lambda s: self._remove_member_snapshot(s, snapshot))
         self.notifier.send(ctxt, "snapshot.delete.end", deleted, status="deleted")
+
+    @staticmethod
+    def _remove_member_snapshot(session: Session, snapshot: Snapshot) -> None:
+        """The row and its quota go; a group snapshot's row goes with its last member."""
+        if remove_snapshot_row(session, snapshot.id) and snapshot.group_snapshot_id is not None:
+            group_records.remove_group_snapshot_if_emptied(session, snapshot.group_snapshot_id)
 
     def delete_snapshots_of(self, volume_id: str) -> None:
         """The snapshots a cascading volume delete moved to deleting: storage, then row and quota."""

@@ -34,7 +34,7 @@ from overcast.db.models.volume import (
 from overcast.image.api import ImageAPI
 from overcast.image.settings import ImageSettings
 from overcast.manager import Manager, periodic_task, rpc_method
-from overcast.volume import image_transfer, states
+from overcast.volume import group_records, image_transfer, states
 from overcast.volume.data_actions import DataActions
 from overcast.volume.drivers.base import GiB, VolumeDriver
 from overcast.volume.drivers.choice import load_volume_driver
@@ -315,7 +315,16 @@ class VolumeManager(Manager):
             self.driver.delete_volume(volume_id)
         except Exception as exc:
             LOG.exception("deleting volume %s failed", volume_id)
-            self._finish(volume_id, {states.DELETING}, states.ERROR_DELETING, fail_reason=_reason(exc))
+            reason = _reason(exc)
+
+            def failed(session: Session) -> None:
+                states.change_status(
+                    session, volume_id, {states.DELETING}, states.ERROR_DELETING, fail_reason=reason
+                )
+                if volume.group_id is not None:
+                    group_records.fail_group_delete(session, volume.group_id)
+
+            self.cloud.db.write(failed)
             return
         deleted = self.notifier.payload("volume", volume_id)
 
@@ -327,6 +336,9 @@ class VolumeManager(Manager):
             for table in (VolumeMetadata, VolumeAdminMetadata, VolumeAttachment):
                 session.execute(delete(table).where(table.volume_id == volume_id))
             session.execute(delete(Volume).where(Volume.id == volume_id, Volume.status == states.DELETING))
+            if row.group_id is not None:
+                # A group deleted with its volumes goes with the last of them.
+                group_records.remove_group_if_emptied(session, row.group_id, VolumeQuotaEngine())
             return True
 
         if not self.cloud.db.write(remove_row):
@@ -479,9 +491,16 @@ class VolumeManager(Manager):
         return changed
 
     def _finish_snapshot(self, snapshot_id: str, status: str, new: str) -> bool:
-        changed: bool = self.cloud.db.write(
-            lambda session: states.change_snapshot_status(session, snapshot_id, {status}, new)
-        )
+        def write(session: Session) -> bool:
+            if not states.change_snapshot_status(session, snapshot_id, {status}, new):
+                return False
+            snapshot = session.get(Snapshot, snapshot_id)
+            if snapshot is not None and snapshot.group_snapshot_id is not None:
+                # A group snapshot waiting on this member settles (to error) with it.
+                group_records.settle_group_snapshot(session, snapshot.group_snapshot_id)
+            return True
+
+        changed: bool = self.cloud.db.write(write)
         return changed
 
     def _report_quietly(self) -> None:

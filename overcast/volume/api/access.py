@@ -8,10 +8,12 @@ from sqlalchemy.orm import Session
 
 from overcast.context import RequestContext
 from overcast.db.models.volume import (
+    GroupSnapshot,
     QosSpecs,
     Volume,
     VolumeAttachment,
     VolumeDefaultType,
+    VolumeGroup,
     VolumeType,
     VolumeTypeProject,
 )
@@ -34,6 +36,20 @@ def get_attachment(session: Session, ctxt: RequestContext, attachment_id: str) -
         if volume is not None and (ctxt.is_admin or volume.project_id == ctxt.project_id):
             return attachment
     raise NotFound(f"Volume attachment could not be found with filter: attachment_id = {attachment_id}.")
+
+
+def get_group(session: Session, ctxt: RequestContext, group_id: str) -> VolumeGroup:
+    group = session.get(VolumeGroup, group_id)
+    if group is None or not (ctxt.is_admin or group.project_id == ctxt.project_id):
+        raise NotFound(f"Group {group_id} could not be found.")
+    return group
+
+
+def get_group_snapshot(session: Session, ctxt: RequestContext, group_snapshot_id: str) -> GroupSnapshot:
+    group_snapshot = session.get(GroupSnapshot, group_snapshot_id)
+    if group_snapshot is None or not (ctxt.is_admin or group_snapshot.project_id == ctxt.project_id):
+        raise NotFound(f"GroupSnapshot {group_snapshot_id} could not be found.")
+    return group_snapshot
 
 
 def type_visible(session: Session, ctxt: RequestContext, volume_type: VolumeType) -> bool:

@@ -1,8 +1,8 @@
 """VolumeAPI: the logic behind /volume/v3, built once by the API's composition root and by compute's.
 
-It bundles volumes, attachments, types, QoS specs and quotas; compute calls the methods below
-in-process (attach, detach, boot from volume), which is why the rules are enforced here and not in the
-routers. The volume hosts are reached through VolumeHostAPI after each transaction commits.
+It bundles volumes, attachments, types, QoS specs, quotas and generic volume groups; compute calls the
+methods below in-process (attach, detach, boot from volume), which is why the rules are enforced here
+and not in the routers. The volume hosts are reached through VolumeHostAPI after each transaction commits.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from overcast.volume.api.attachments import Attachments
 from overcast.volume.api.backups import Backups
 from overcast.volume.api.catalog import VolumeCatalog
 from overcast.volume.api.default_types import DefaultTypes
+from overcast.volume.api.group_snapshots import GroupSnapshots
+from overcast.volume.api.group_types import GroupTypes
+from overcast.volume.api.groups import Groups
 from overcast.volume.api.legacy_attach import LegacyAttach
 from overcast.volume.api.qos import QosSpecsAPI
 from overcast.volume.api.quota_sets import QuotaSets
@@ -76,6 +79,9 @@ class VolumeAPI:
         self.snapshots = Snapshots(self.db, hosts, self.quota_engine, cloud.clock)
         self.backups = Backups(self.db, hosts, self.quota_engine, clock=cloud.clock)
         self.transfers = Transfers(self.db, self.quota_engine)
+        self.group_types = GroupTypes(self.db)
+        self.groups = Groups(self.db, hosts, self.quota_engine, self.settings)
+        self.group_snapshots = GroupSnapshots(self.db, hosts, self.quota_engine)
 
     # --- what compute calls (names fixed by the #15 contract) -------------------------------------------
     def get(self, ctxt: RequestContext, volume_id: str) -> Record:

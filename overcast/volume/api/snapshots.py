@@ -339,8 +339,11 @@ class Snapshots:
             rule = policies.SNAPSHOT_FORCE_DELETE if force else policies.SNAPSHOT_DELETE
             policy.enforce(ctxt, rule, {"project_id": snapshot.project_id})
             expected = set(states.SNAPSHOT_STATUSES) - {states.SNAPSHOT_DELETING} if force else DELETABLE
-            if snapshot.status not in expected or not states.change_snapshot_status(
-                session, snapshot.id, expected, states.SNAPSHOT_DELETING
+            # A group snapshot's members go with it (DELETE /group_snapshots/{id}).
+            if (
+                snapshot.group_snapshot_id is not None
+                or snapshot.status not in expected
+                or not states.change_snapshot_status(session, snapshot.id, expected, states.SNAPSHOT_DELETING)
             ):
                 raise invalid_snapshot(
                     "Snapshot status must be available or error and must not be part of a group."

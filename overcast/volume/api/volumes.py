@@ -25,6 +25,7 @@ from overcast.db.models.volume import (
     Snapshot,
     Volume,
     VolumeAttachment,
+    VolumeGroupType,
     VolumeMetadata,
     VolumeType,
     VolumeTypeExtraSpec,
@@ -32,7 +33,7 @@ from overcast.db.models.volume import (
 from overcast.db.pagination import paginate
 from overcast.errors import BadRequest, NotFound
 from overcast.image import registry
-from overcast.volume import data_records, policies, quotas, states
+from overcast.volume import data_records, group_records, policies, quotas, states
 from overcast.volume.api import access, scheduling
 from overcast.volume.api.records import Record, metadata_of, timestamp, volume_records
 from overcast.volume.notifications import VolumeNotifier
@@ -125,6 +126,8 @@ class CreateRequest:
     backup_id: str | None = None
     multiattach: bool = False
     bootable: bool | None = None
+    # A generic volume group the new volume joins (3.13): the group's type list must hold its type.
+    group_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,25 @@ class VolumeSettings:
     default_availability_zone: str = "nova"
     # A volume host that has not reported within this many seconds gets no new volumes.
     service_down_time: float = 60.0
+
+
+def _joinable_group(session: Session, ctxt: RequestContext, group_id: str, volume_type: VolumeType) -> str:
+    """The group a new volume joins: the caller's, available, and made for the volume's type."""
+    group = access.get_group(session, ctxt, group_id)
+    # A compare-and-swap onto the same status holds the group available until this volume is in it.
+    available = {group_records.GROUP_AVAILABLE}
+    if not group_records.change_group_status(session, group.id, available, group_records.GROUP_AVAILABLE):
+        raise BadRequest(
+            f"Invalid input received: Group {group_id} status must be available, but current status is: "
+            f"{group.status}."
+        )
+    allowed = select(VolumeGroupType.volume_type_id).where(VolumeGroupType.group_id == group.id)
+    if volume_type.id not in set(session.scalars(allowed)):
+        raise BadRequest(
+            f"Invalid input received: Invalid volume_type provided: {volume_type.id} (requested type must be "
+            "supported by this group)."
+        )
+    return group.id
 
 
 class Volumes:
@@ -252,6 +274,9 @@ class Volumes:
                 if request.volume_type
                 else inherited_type or access.default_type(session, ctxt.project_id)
             )
+            group_id = (
+                _joinable_group(session, ctxt, request.group_id, volume_type) if request.group_id else None
+            )
             zone = request.availability_zone or self.settings.default_availability_zone
             if zone not in scheduling.zones(session):
                 raise BadRequest(f"Invalid input received: Availability zone '{zone}' is invalid.")
@@ -269,7 +294,7 @@ class Volumes:
                 bootable=bootable if request.bootable is None else request.bootable, multiattach=multiattach,
                 availability_zone=zone, volume_type_id=volume_type.id, snapshot_id=request.snapshot_id,
                 source_volid=request.source_volid, image_id=request.image_id, backup_id=request.backup_id,
-                image_metadata=image_metadata, use_quota=True,
+                image_metadata=image_metadata, use_quota=True, group_id=group_id,
             )  # fmt: skip
             quotas.consume_volume(session, self.engine, volume, volume_type.name)
             parent = self._parent(session, source)
@@ -469,7 +494,8 @@ class Volumes:
                 .select_from(VolumeAttachment)
                 .where(VolumeAttachment.volume_id == volume.id)
             )
-            if attached:
+            # A group's volume goes with the group (delete-volumes) or after leaving it (remove_volumes).
+            if attached or volume.group_id is not None:
                 raise invalid_volume("Volume status must be available or error or error_restoring or "
                                      "error_extending or error_managing and must not be migrating, attached, "
                                      "belong to a group, have snapshots, awaiting a transfer, or be "

@@ -1,7 +1,8 @@
 """The Block Storage v3 API (Cinder's) under /volume: versions, volumes and their actions, attachments,
-types, per-project default types, QoS specs, quotas, limits, services, availability zones, extensions
-and resource filters. Every route is served both below /volume/v3/{project_id} and below /volume/v3
-(Cinder accepts both forms at every microversion)."""
+types, per-project default types, generic volume groups with their types and snapshots, QoS specs,
+quotas, limits, services, availability zones, extensions and resource filters. Every route is served
+both below /volume/v3/{project_id} and below /volume/v3 (Cinder accepts both forms at every
+microversion)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from overcast.api.openstack.volume import (
     backups,
     default_types,
     discovery,
+    group_snapshots,
+    group_types,
+    groups,
     qos,
     quotas,
     services,
@@ -35,7 +39,7 @@ PUBLIC_PATHS = readable_without_token(ROOT, V3)
 ROUTE_MODULES: list[APIRouter] = [
     volumes.routes, actions.routes, attachments.routes, types.routes, qos.routes, quotas.routes,
     services.routes, snapshots.routes, backups.routes, transfers.routes, discovery.routes,
-    default_types.routes,
+    default_types.routes, group_types.routes, groups.routes, group_snapshots.routes,
 ]  # fmt: skip
 
 

@@ -6,9 +6,9 @@ A reviewer audits ``HISTORY`` row by row. Each row is one of:
 * ``implemented`` — we serve the change exactly (bodies, status codes, parameters); ``where`` says where.
 * ``no-op`` — the change alters nothing we serve (a filter we always honoured, a URL form we accept at
   every version).
-* ``absent`` — the change concerns an API that does not exist here at any microversion (consistency and
-  generic groups, user messages, clusters, manage/unmanage, replication, workers); such requests are a
-  404 at every version, so claiming the microversion promises nothing we do not do.
+* ``absent`` — the change concerns an API that does not exist here at any microversion (consistency
+  groups, user messages, clusters, manage/unmanage, replication, workers); such requests are a 404 at
+  every version, so claiming the microversion promises nothing we do not do.
 
 The named constants are the versions the code compares against, so a grep for a constant finds every
 place that honours its row.
@@ -41,6 +41,11 @@ SHARED_TARGETS = APIVersion(3, 48)
 ATTACHMENT_MODE = APIVersion(3, 54)
 CLUSTER_NAME = APIVersion(3, 61)
 DEFAULT_TYPES = APIVersion(3, 62)
+GROUP_TYPES = APIVersion(3, 11)
+GROUP_SNAPSHOT_RESET = APIVersion(3, 19)
+GROUP_RESET = APIVersion(3, 20)
+GROUP_VOLUMES = APIVersion(3, 25)
+GROUP_PROJECT_ID = APIVersion(3, 58)
 VOLUME_TYPE_ID = APIVersion(3, 63)
 CONSUMES_QUOTA = APIVersion(3, 65)
 # Snapshots, backups, transfers.
@@ -82,6 +87,9 @@ BACKUPS = "overcast/api/openstack/volume/backups.py"
 TRANSFERS = "overcast/api/openstack/volume/transfers.py"
 DISCOVERY = "overcast/api/openstack/volume/discovery.py"
 DEFAULT_TYPES_API = "overcast/api/openstack/volume/default_types.py"
+GROUP_TYPES_API = "overcast/api/openstack/volume/group_types.py"
+GROUPS_API = "overcast/api/openstack/volume/groups.py"
+GROUP_SNAPSHOTS_API = "overcast/api/openstack/volume/group_snapshots.py"
 
 HISTORY: tuple[Change, ...] = (
     _c(0, "implemented", "The v2 API and its extensions as v3.", "overcast/api/openstack/volume/"),
@@ -95,25 +103,26 @@ HISTORY: tuple[Change, ...] = (
     _c(8, "absent", "Manageable volumes and snapshots."),
     _c(9, "implemented", "Backup update (name, description).", BACKUPS),
     _c(10, "implemented", "group_id filter on volume lists.", VOLUMES),
-    _c(11, "absent", "Group types and group specs."),
+    _c(11, "implemented", "Group types and group specs.", GROUP_TYPES_API),
     _c(12, "implemented", "GET /volumes/summary.", VOLUMES),
-    _c(13, "implemented", "Generic volume groups; the volume view gains group_id.", VIEWS),
-    _c(14, "absent", "Group snapshots."),
+    _c(13, "implemented", "Generic volume groups; the volume view gains group_id.", GROUPS_API),
+    _c(14, "implemented", "Group snapshots; group_snapshot_id and source_group_id in the group view.",
+       GROUP_SNAPSHOTS_API),
     _c(15, "no-op", "ETag on volume metadata: no conditional metadata writes are offered."),
     _c(16, "absent", "Migrating a volume to a cluster."),
     _c(17, "absent", "Manageable resources by cluster."),
     _c(18, "implemented", "os-backup-project-attr:project_id in the backup view, for admins.", BACKUPS),
-    _c(19, "absent", "reset_status of group snapshots."),
-    _c(20, "absent", "reset_status of groups."),
+    _c(19, "implemented", "reset_status of group snapshots.", GROUP_SNAPSHOTS_API),
+    _c(20, "implemented", "reset_status of groups.", GROUPS_API),
     _c(21, "implemented", "provider_id in the volume detail view, for admins.", VIEWS),
     _c(22, "implemented", "Metadata filter on snapshot lists.", SNAPSHOTS),
     _c(23, "implemented", "force in volume delete (admins).", VOLUMES),
     _c(24, "absent", "workers/cleanup."),
-    _c(25, "absent", "volumes in the group views."),
+    _c(25, "implemented", "volumes in the group views (list_volume=true).", GROUPS_API),
     _c(26, "absent", "Replication failover of clusters."),
     _c(27, "implemented", "The attachments API.", ATTACH),
     _c(28, "absent", "Filters of scheduler-stats/get_pools."),
-    _c(29, "absent", "Sorting and paging of group snapshots."),
+    _c(29, "implemented", "Sorting and paging of group snapshots.", GROUP_SNAPSHOTS_API),
     _c(30, "implemented", "Sorting snapshots by name.", SNAPSHOTS),
     _c(31, "no-op", "Configurable resource query filters: our filters are fixed."),
     _c(32, "absent", "Service set-log and get-log."),
@@ -142,7 +151,7 @@ HISTORY: tuple[Change, ...] = (
     _c(55, "implemented", "/volume-transfers and no_snapshots.", TRANSFERS),
     _c(56, "implemented", "user_id in the backup views.", BACKUPS),
     _c(57, "implemented", "source/destination project and accepted in the transfer views.", TRANSFERS),
-    _c(58, "absent", "project_id in group views."),
+    _c(58, "implemented", "project_id in the group and group snapshot views, for admins.", GROUPS_API),
     _c(59, "implemented", "limit and marker on transfer lists (newest first).", TRANSFERS),
     _c(60, "no-op", "Time comparison filters on created_at and updated_at: unknown filters are ignored."),
     _c(61, "implemented", "cluster_name in the volume detail view for admins (null: no clusters).", VIEWS),

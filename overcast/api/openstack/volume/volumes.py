@@ -53,7 +53,20 @@ def _create_request(request: Request, body: Any) -> CreateRequest:
         image_id=volume.get("imageRef") or None,
         backup_id=volume.get("backup_id") or None,
         multiattach=multiattach,
+        group_id=_group_id(request, volume),
     )
+
+
+def _group_id(request: Request, volume: dict[str, Any]) -> str | None:
+    """The group a volume joins, read from 3.13 on (Cinder ignores the key before)."""
+    group_id = volume.get("group_id")
+    if common.version(request) < versions.GROUP_ID or not group_id:
+        return None
+    if not isinstance(group_id, str):
+        raise BadRequest(
+            f"Invalid input for field/attribute group_id. Value: {group_id}. It is not a string."
+        )
+    return group_id
 
 
 @routes.post(COLLECTION, status_code=202)
