@@ -490,6 +490,7 @@ VOLUME_CREATE: Schema = {
     },
 }
 _BARE_202 = RouteNotes(successes={"202": _empty("Accepted")})
+_GROUP_LIST_QUERY = ("all_tenants", "sort", "sort_key", "sort_dir", "limit", "marker", "name", "status")
 _DEFAULT_TYPE_SET: Schema = {
     "type": "object",
     "required": ["volume_type"],
@@ -541,6 +542,31 @@ VOLUME_ROUTES: dict[tuple[str, str], RouteNotes] = {
         body=_one_key("default_type", _DEFAULT_TYPE_SET)
     ),
     ("delete", f"{_V3}/default-types/{{target_project_id}}"): RouteNotes(successes={"204": _empty("Unset")}),
+    ("get", f"{_V3}/group_types"): RouteNotes(query=("is_public",)),
+    ("post", f"{_V3}/group_types"): RouteNotes(body=_one_key("group_type")),
+    ("put", f"{_V3}/group_types/{{group_type_id}}"): RouteNotes(body=_one_key("group_type")),
+    ("delete", f"{_V3}/group_types/{{group_type_id}}"): _BARE_202,
+    ("post", f"{_V3}/group_types/{{group_type_id}}/group_specs"): RouteNotes(body=_one_key("group_specs")),
+    ("put", f"{_V3}/group_types/{{group_type_id}}/group_specs/{{key}}"): RouteNotes(body=_body(AN_OBJECT)),
+    ("delete", f"{_V3}/group_types/{{group_type_id}}/group_specs/{{key}}"): _BARE_202,
+    ("post", f"{_V3}/groups"): RouteNotes(body=_one_key("group")),
+    ("get", f"{_V3}/groups"): RouteNotes(query=_GROUP_LIST_QUERY),
+    ("get", f"{_V3}/groups/detail"): RouteNotes(query=(*_GROUP_LIST_QUERY, "list_volume")),
+    ("get", f"{_V3}/groups/{{group_id}}"): RouteNotes(query=("list_volume",)),
+    ("put", f"{_V3}/groups/{{group_id}}"): RouteNotes(
+        body=_one_key("group"), successes={"202": _empty("Updated")}
+    ),
+    ("post", f"{_V3}/groups/{{group_id}}/action"): RouteNotes(
+        body=_body({"type": "object", "minProperties": 1, "maxProperties": 1}),
+        successes={"202": _empty("Done")},
+    ),
+    ("post", f"{_V3}/group_snapshots"): RouteNotes(body=_one_key("group_snapshot")),
+    ("get", f"{_V3}/group_snapshots"): RouteNotes(query=(*_GROUP_LIST_QUERY, "group_id")),
+    ("get", f"{_V3}/group_snapshots/detail"): RouteNotes(query=(*_GROUP_LIST_QUERY, "group_id")),
+    ("delete", f"{_V3}/group_snapshots/{{group_snapshot_id}}"): _BARE_202,
+    ("post", f"{_V3}/group_snapshots/{{group_snapshot_id}}/action"): RouteNotes(
+        body=_one_key("reset_status"), successes={"202": _empty("Reset")}
+    ),
     ("post", f"{_V3}/qos-specs"): RouteNotes(body=_one_key("qos_specs")),
     ("put", f"{_V3}/qos-specs/{{qos_id}}"): RouteNotes(body=_one_key("qos_specs")),
     ("put", f"{_V3}/qos-specs/{{qos_id}}/delete_keys"): RouteNotes(
