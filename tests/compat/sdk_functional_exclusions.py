@@ -15,9 +15,6 @@ EXCLUDED: dict[str, str] = {
         "protocol vnc is Nova's 400 'Unavailable console type novnc.' (as on a Nova host without VNC)"
     ),
     # block storage
-    "block_storage/v3/test_group.py": (
-        "generic volume groups, group types and group snapshots " + _NOT_SERVED.format("Block Storage")
-    ),
     # network
     "network/v2/test_router.py::TestRouter::test_list": (
         "asserts that a member lists routers with ha: false when the cloud lists no l3-ha extension; Neutron "
