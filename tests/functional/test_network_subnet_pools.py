@@ -1,4 +1,4 @@
-"""Address scopes, subnet pools and subnets allocated from them through real HTTP with openstacksdk."""
+"""Address scopes, subnet pools and subnets allocated from them over real HTTP: openstacksdk and the CLI."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import pytest
 import requests
 from openstack import exceptions
 from openstack.connection import Connection
+
+from tests.support.cloud import InProcessCloud
 
 
 def _error(conn: Connection, method: str, path: str, body: dict[str, Any]) -> requests.Response:
@@ -95,3 +97,23 @@ def test_shared_scopes_and_pools_are_an_admins_and_visible_to_all(
     demo.network.delete_network(network.id)
     admin.network.delete_subnet_pool(pool.id)
     admin.network.delete_address_scope(scope.id)
+
+
+def test_the_cli_makes_a_pooled_subnet(cloud: InProcessCloud) -> None:
+    scope = cloud.openstack("address", "scope", "create", "--ip-version", "4", "cli-scope", "-f", "json")
+    pool = cloud.openstack(
+        "subnet", "pool", "create", "--pool-prefix", "10.150.0.0/22", "--default-prefix-length", "24",
+        "--address-scope", "cli-scope", "cli-pool", "-f", "json",
+    )  # fmt: skip
+    assert pool["address_scope_id"] == scope["id"] and pool["prefixes"] == ["10.150.0.0/22"]
+    cloud.openstack("network", "create", "cli-pooled", "-f", "json")
+    subnet = cloud.openstack(
+        "subnet", "create", "--network", "cli-pooled", "--subnet-pool", "cli-pool", "--prefix-length", "23",
+        "cli-pooled-subnet", "-f", "json",
+    )  # fmt: skip
+    assert (subnet["cidr"], subnet["subnetpool_id"]) == ("10.150.0.0/23", pool["id"])
+    refused = cloud.openstack("subnet", "pool", "delete", "cli-pool", check=False)
+    assert refused.returncode != 0 and "existing allocations" in refused.stderr
+    cloud.openstack("network", "delete", "cli-pooled")
+    cloud.openstack("subnet", "pool", "delete", "cli-pool")
+    cloud.openstack("address", "scope", "delete", "cli-scope")
