@@ -23,6 +23,7 @@ from pathlib import Path
 from overcast.guest.scripts import UDHCPC_SCRIPT
 from overcast.network.drivers.linuxbridge.commands import namespaces, run
 from overcast.network.drivers.model import Port
+from tests.support.waiting import WAIT_SECONDS
 
 UNDERLAY_PREFIX = 24
 
@@ -41,7 +42,7 @@ class VM:
     namespace: str
     port: Port
 
-    def run(self, *args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, timeout: float = WAIT_SECONDS) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["ip", "netns", "exec", self.namespace, *args],
             capture_output=True,

@@ -19,7 +19,7 @@ from overcast.bus import RPCClient, RPCServer, Target, Transport, get_transport
 from overcast.bus.transports.amqp import kombu_url
 from overcast.context import RequestContext
 from overcast.errors import MessagingTimeout
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 from tests.unit.bus.test_contract import HOSTS, POOLS, BusContract
 
 pytestmark = pytest.mark.rabbitmq
@@ -126,9 +126,9 @@ def test_message_of_a_killed_server_is_redelivered_to_another(
     try:
         assert doomed.stdout is not None
         lines = _lines(doomed.stdout)
-        assert lines.get(timeout=20) == "ready"
+        assert lines.get(timeout=WAIT_SECONDS) == "ready"
         results: queue.Queue[Any] = queue.Queue()
-        client = RPCClient(transport, Target(topic=topic), timeout=20)
+        client = RPCClient(transport, Target(topic=topic), timeout=WAIT_SECONDS)
 
         def call() -> None:
             try:
@@ -137,13 +137,13 @@ def test_message_of_a_killed_server_is_redelivered_to_another(
                 results.put(exc)
 
         threading.Thread(target=call, daemon=True).start()
-        assert lines.get(timeout=10) == "handling job-1"
+        assert lines.get(timeout=WAIT_SECONDS) == "handling job-1"
         survivor = RPCServer(
             transport, Target(topic=topic, host="survivor"), [Survivor()], executor_threads=1
         )
         survivor.start()
         doomed.send_signal(signal.SIGKILL)
-        assert results.get(timeout=15) == "handled by survivor: job-1"
+        assert results.get(timeout=WAIT_SECONDS) == "handled by survivor: job-1"
     finally:
         doomed.kill()
         doomed.wait(10)
@@ -161,10 +161,11 @@ def test_servers_and_clients_reconnect_after_the_broker_drops_them(
     topic = f"test-reconnect-{os.urandom(6).hex()}"
     server = RPCServer(transport, Target(topic=topic, host="host-a"), [Survivor()], executor_threads=2)
     server.start()
-    client = RPCClient(transport, Target(topic=topic), timeout=1.0)
+    client = RPCClient(transport, Target(topic=topic), timeout=1.0)  # short: the retries below need it
     ctxt = RequestContext.admin()
     try:
-        assert client.call(ctxt, "work", value="before") == "handled by survivor: before"
+        before = client.prepare(timeout=WAIT_SECONDS).call(ctxt, "work", value="before")
+        assert before == "handled by survivor: before"
         assert close_connections_of_this_process() >= 3  # publisher, replies and the server's consumers
 
         def call_succeeds() -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from overcast.db import Database, retry_on_deadlock
 from overcast.db.models import ServiceRecord
+from tests.support.waiting import WAIT_SECONDS
 from tests.unit.db import test_concurrency, test_engine, test_migrations, test_pagination, test_types
 
 pytestmark = pytest.mark.postgresql
@@ -63,7 +64,7 @@ def test_postgres_session_database_is_reachable(postgres_url: str) -> None:
 def test_postgres_deadlock_is_retried_until_both_transactions_commit(db: Database) -> None:
     with db.writer() as session:
         session.add_all([ServiceRecord(host=host, binary="b", topic="t") for host in ("a", "b")])
-    both_hold_their_first_row = threading.Barrier(2, timeout=10)
+    both_hold_their_first_row = threading.Barrier(2, timeout=WAIT_SECONDS)
     attempts: list[str] = []
     errors: list[BaseException] = []
 

@@ -19,6 +19,7 @@ from overcast.image.patch import from_create_body
 from overcast.image.settings import ImageSettings
 from overcast.image.stores import FilesystemStore, Store, SwiftStore
 from tests.support.swift import KEY, USER, SwiftCluster
+from tests.support.waiting import WAIT_SECONDS
 from tests.unit.image.stores.store_contract import MIB, StoreContract
 
 
@@ -59,7 +60,7 @@ def test_an_expired_token_is_renewed(swift: SwiftCluster) -> None:
     location = store.add("image-1", [b"data"])
     store._token = "AUTH_tk_not_a_valid_token"
     assert store.size(location) == 4
-    assert httpx.get(swift.auth_url).status_code == 401
+    assert httpx.get(swift.auth_url, timeout=WAIT_SECONDS).status_code == 401
 
 
 def test_an_image_lives_in_either_store(swift: SwiftCluster, db: Database, tmp_path: Path) -> None:

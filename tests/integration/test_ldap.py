@@ -23,6 +23,7 @@ from overcast.identity.passwords import PasswordHasher
 from overcast.identity.service import IdentityService
 from overcast.identity.settings import IdentitySettings
 from tests.support.ports import free_port
+from tests.support.waiting import WAIT_SECONDS
 
 pytestmark = pytest.mark.slow
 
@@ -101,7 +102,7 @@ def ldap_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + WAIT_SECONDS
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()

@@ -25,6 +25,7 @@ from overcast.network.metadata import METADATA_ADDRESS, MetadataProxy
 from tests.integration.network_hosts import VM, Lab, tools_available
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 from tests.support.compute_api import settled
+from tests.support.waiting import WAIT_SECONDS
 from tests.unit.network.driver_contract import dhcp_for, port_on, vxlan_network
 
 pytestmark = pytest.mark.skipif(
@@ -43,11 +44,12 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
     running.stop()
 
 
-def curl(vm: VM, source: str | None = None) -> tuple[int, str]:
-    args = ["curl", "-s", "-m", "3", "-w", "\n%{http_code}"]
+def curl(vm: VM, source: str | None = None, seconds: float = WAIT_SECONDS) -> tuple[int, str]:
+    """The metadata's status and body; status 0 if no answer came within `seconds`."""
+    args = ["curl", "-s", "-m", f"{seconds:g}", "-w", "\n%{http_code}"]
     if source:
         args += ["--interface", source]
-    done = vm.run(*args, f"http://{METADATA_ADDRESS}/openstack/latest/meta_data.json", timeout=20)
+    done = vm.run(*args, f"http://{METADATA_ADDRESS}/openstack/latest/meta_data.json", timeout=seconds + 10)
     body, _, status = done.stdout.rpartition("\n")
     return int(status or 0), body
 
@@ -101,7 +103,7 @@ def test_each_vm_reads_only_its_own_metadata(cloud: InProcessCloud, lab: Lab, tm
         # VM a takes instance c's address as a second one and asks from it. Without anti-spoofing it would
         # answer ARP for it and read c's metadata; its port lets only its own address out.
         run(["ip", "-n", vm_a.namespace, "addr", "add", "10.0.0.12/24", "dev", "eth0"])
-        status, body = curl(vm_a, source="10.0.0.12")
+        status, body = curl(vm_a, source="10.0.0.12", seconds=3)  # nothing may answer: a short wait
         assert status == 0 and server_c.id not in body
         assert json.loads(curl(vm_a)[1])["uuid"] == server_a.id
     finally:

@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 
 from tests.support.all_in_one import OVERCAST
 from tests.support.ports import free_port
+from tests.support.waiting import WAIT_SECONDS
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgresql, pytest.mark.slow]
 
@@ -102,7 +103,11 @@ def test_services_in_separate_processes_boot_a_server(
         processes.start("service", "compute", "--host", "compute-1", ready="running on host")
         processes.start("service", "compute", "--host", "compute-2", ready="running on host")
 
-        health = httpx.get(f"http://127.0.0.1:{port}/healthcheck", headers={"Accept": "application/json"})
+        health = httpx.get(
+            f"http://127.0.0.1:{port}/healthcheck",
+            headers={"Accept": "application/json"},
+            timeout=WAIT_SECONDS,
+        )
         up = {(s["binary"], s["host"]) for s in health.json()["services"] if s["up"]}
         assert up >= {("overcast-conductor", "controller"), ("overcast-scheduler", "controller"),
                       ("overcast-compute", "compute-1"), ("overcast-compute", "compute-2")}  # fmt: skip

@@ -33,7 +33,7 @@ from overcast.network.manager import NetworkManager
 from overcast.network.rpcapi import NetworkAgentAPI
 from overcast.service import Service
 from tests.integration.network_hosts import VM, Lab, tools_available
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 from tests.unit.network.agent_setup import (
     ADMIN,
     ALICE,
@@ -273,7 +273,7 @@ def test_a_router_the_agent_serves_takes_a_vm_outside_and_brings_its_floating_ip
         ],
         capture_output=True,
         text=True,
-        timeout=20,
+        timeout=WAIT_SECONDS,
         check=False,
     )
     assert from_outside.returncode == 0, from_outside.stdout + from_outside.stderr

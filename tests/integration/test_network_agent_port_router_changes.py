@@ -25,6 +25,7 @@ from overcast.network.rpcapi import NetworkAgentAPI
 from overcast.service import Service
 from tests.integration.network_hosts import Lab, tools_available
 from tests.integration.test_network_agent import port_record
+from tests.support.waiting import WAIT_SECONDS
 from tests.unit.network.agent_setup import ALICE, agent_cloud, bound_port, external_network, routed_network
 
 pytestmark = pytest.mark.skipif(
@@ -97,7 +98,7 @@ def seconds_until(reachable: bool, lab: Lab, address: str, limit: float = 30.0) 
 def test_a_floating_ip_and_a_ports_groups_reach_the_data_plane_at_the_apis_cast(
     cloud: Cloud, lab: Lab, agent: NetworkManager
 ) -> None:
-    api = NetworkAPI(cloud, agents=NetworkAgentAPI(cloud.transport, timeout=10))
+    api = NetworkAPI(cloud, agents=NetworkAgentAPI(cloud.transport, timeout=WAIT_SECONDS))
     public_id, _ = external_network(api)
     network_id, _, router_id = routed_network(api, public_id)
     open_group = api.security_groups.create(ALICE, {"name": "service"})

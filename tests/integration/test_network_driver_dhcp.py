@@ -30,6 +30,7 @@ from overcast.network.drivers.model import (
     Subnet,
 )
 from tests.integration.network_hosts import VM, Lab, tools_available
+from tests.support.waiting import WAIT_SECONDS
 from tests.unit.network.driver_contract import dhcp_for, port_on, vxlan_network
 
 pytestmark = pytest.mark.skipif(
@@ -233,7 +234,7 @@ def test_an_address_leased_to_a_deleted_port_is_offered_to_its_next_holder(
 def kill(pid: int) -> None:
     """SIGKILL, then wait until the process has died (a zombie has an empty command line)."""
     os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError):
             if Path(f"/proc/{pid}/cmdline").read_bytes():

@@ -17,6 +17,7 @@ from overcast.network.drivers import names
 from overcast.network.drivers.linuxbridge.driver import LinuxBridgeDriver
 from overcast.network.drivers.model import AddressPair, HostState, Port, SecurityGroup, SecurityGroupRule
 from tests.integration.network_hosts import VM, Lab, tools_available
+from tests.support.waiting import WAIT_SECONDS
 from tests.unit.network.driver_contract import port_on, vxlan_network
 
 pytestmark = pytest.mark.skipif(
@@ -206,7 +207,7 @@ def test_a_restarted_driver_converging_the_host_loses_no_ping(pair: Pair) -> Non
             pair.driver.host_namespace, local_vtep_ip="198.18.0.1", state_dir=pair.lab.state_dir
         )
         restarted.sync(pair.state)
-    output, _ = loop.communicate(timeout=20)
+    output, _ = loop.communicate(timeout=WAIT_SECONDS)
     assert "25 packets transmitted, 25 packets received" in output
 
 

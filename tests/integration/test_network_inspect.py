@@ -26,7 +26,7 @@ from overcast.network.manager import NetworkManager
 from overcast.network.trace import Packet
 from overcast.service import Service
 from tests.integration.network_hosts import Lab, tools_available
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 from tests.unit.network.agent_setup import (
     ADMIN,
     ALICE,
@@ -181,7 +181,7 @@ def test_reports_healthy_ports_the_drift_of_a_deleted_tap_and_traces_rules(
         listener = lab.spawn(vms[1], "busybox", "nc", "-l", "-p", "22")
         wait_until(lambda: listens(vms[1].namespace, 22), timeout=60, what="nc to listen")
         assert connects(vms[0].namespace, second, 22)
-        assert listener.communicate(timeout=10)[0] == "hello\n"
+        assert listener.communicate(timeout=WAIT_SECONDS)[0] == "hello\n"
         assert trace(cloud, port_ids[1], Packet(first, second, "tcp", dport=23)).stage == "default-drop"
 
         # The same through the CLI, as scripts read it.

@@ -34,7 +34,7 @@ from overcast.virt.qemu.launch import PID_FILE, pid_alive
 from tests.support import qemu
 from tests.support.cloud import TINY, InProcessCloud
 from tests.support.guests import WAIT, networks, ssh, ssh_port, wait_status
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -115,7 +115,7 @@ def restart_compute(cloud: InProcessCloud, data_dir: Path) -> None:
 
 
 def serial_console_says_login(url: str) -> bool:
-    with websocket_connect(url, subprotocols=[Subprotocol("binary")], open_timeout=10) as websocket:
+    with websocket_connect(url, subprotocols=[Subprotocol("binary")], open_timeout=WAIT_SECONDS) as websocket:
         websocket.send(b"\n")
         seen = b""
         deadline = time.monotonic() + 60
