@@ -140,14 +140,29 @@ def free_blocks(prefix: Prefix, taken: Iterable[Prefix]) -> list[Prefix]:
 
 
 def first_free(prefixes: Sequence[Prefix], taken: Sequence[Prefix], prefixlen: int) -> Prefix | None:
-    """The lowest free block of `prefixlen` in the pool, or None when the pool has no room for one."""
-    candidates = [
-        ipaddress.ip_network((block.network_address, prefixlen))
-        for prefix in prefixes
-        for block in free_blocks(prefix, taken)
-        if block.prefixlen <= prefixlen
-    ]
-    return min(candidates, default=None)  # type: ignore[type-var]
+    """The lowest free block of `prefixlen` in the pool, or None when the pool has no room for one.
+
+    One sweep over the taken CIDRs in address order per prefix: a candidate that overlaps one moves past
+    it to the next aligned block, so a pool with thousands of subnets costs a sort, not a search."""
+    for prefix in sorted(prefixes, key=lambda prefix: (prefix.version, int(prefix.network_address))):
+        if prefix.prefixlen > prefixlen or prefixlen > prefix.max_prefixlen:
+            continue
+        size = 2 ** (prefix.max_prefixlen - prefixlen)
+        last = int(prefix.broadcast_address)
+        used = sorted(
+            (int(cidr.network_address), int(cidr.broadcast_address))
+            for cidr in taken
+            if cidr.version == prefix.version and cidr.overlaps(prefix)  # type: ignore[arg-type]
+        )
+        candidate = int(prefix.network_address)
+        for low, high in used:
+            if candidate + size - 1 > last or low > candidate + size - 1:
+                break
+            if high >= candidate:
+                candidate = (high // size + 1) * size
+        if candidate + size - 1 <= last:
+            return type(prefix)((candidate, prefixlen))
+    return None
 
 
 def is_free(prefixes: Sequence[Prefix], taken: Sequence[Prefix], cidr: Prefix) -> bool:

@@ -74,6 +74,30 @@ def test_first_free_takes_the_lowest_aligned_block_around_taken_ones() -> None:
     assert prefix_allocator.first_free(pool, taken, 24) == ipaddress.ip_network("10.101.0.0/24")
 
 
+def test_nested_and_unaligned_taken_cidrs_are_stepped_over() -> None:
+    pool = nets("10.0.0.0/22")
+    # A /24 with a /28 inside it (a subnet left over from before a prefix was re-added), then a /30.
+    taken = nets("10.0.0.16/28", "10.0.0.0/24", "10.0.1.4/30")
+    assert prefix_allocator.first_free(pool, taken, 28) == ipaddress.ip_network("10.0.1.16/28")
+    assert prefix_allocator.first_free(pool, taken, 30) == ipaddress.ip_network("10.0.1.0/30")
+    assert prefix_allocator.first_free(pool, taken, 23) == ipaddress.ip_network("10.0.2.0/23")
+    assert prefix_allocator.first_free(pool, taken, 22) is None
+
+
+def test_first_free_matches_a_search_of_every_block() -> None:
+    pool = nets("10.0.0.0/24", "10.0.4.0/23")
+    taken = nets("10.0.0.0/26", "10.0.0.96/27", "10.0.4.0/25", "10.0.4.200/29")
+    for length in range(22, 31):
+        every = [
+            block
+            for prefix in pool
+            if prefix.prefixlen <= length
+            for block in prefix.subnets(new_prefix=length)
+            if not any(block.overlaps(used) for used in taken)
+        ]
+        assert prefix_allocator.first_free(pool, taken, length) == min(every, default=None), length
+
+
 def test_an_exhausted_pool_has_nothing_free() -> None:
     pool = nets("10.0.0.0/27")
     taken = nets("10.0.0.0/28")
