@@ -38,6 +38,7 @@ from overcast.service import Service
 from overcast.virt.driver import Device
 from overcast.virt.fake import FakeDriver
 from tests.support.compute_service import compute_service
+from tests.support.waiting import WAIT_SECONDS
 
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
 ALICE = RequestContext(user_id="alice", project_id="p1", roles=("member", "reader"))
@@ -48,7 +49,7 @@ A100 = Device(kind="gpu", vendor_id="10de", product_id="20b5", model="A100", cou
 @pytest.fixture
 def cloud(db: Database, tmp_path: Path) -> Iterator[Cloud]:
     transport = get_transport(f"inproc://scheduler-{uuid.uuid4().hex}")
-    settings = load_settings(data_dir=tmp_path, rpc_timeout=5.0)
+    settings = load_settings(data_dir=tmp_path, rpc_timeout=WAIT_SECONDS)
     with db.writer() as session:
         QuotaEngine().set_limits(session, "p1", {"instances": -1, "cores": -1, "ram": -1})
     yield Cloud(settings=settings, db=db, transport=transport, clock=lambda: NOW)

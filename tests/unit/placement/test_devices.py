@@ -38,6 +38,7 @@ from overcast.scheduler.host_state import Capabilities, DeviceInfo, HostState, H
 from overcast.scheduler.request_spec import RequestSpec
 from overcast.scheduler.selector import HostSelector
 from overcast.virt.driver import Device
+from tests.support.waiting import WAIT_SECONDS
 from tests.unit.placement.test_claims import NOW, boot, compute_host, scheduler_for
 
 A100 = Device(kind="gpu", vendor_id="10de", product_id="20b5", model="A100", count=1)
@@ -125,7 +126,7 @@ def test_the_filter_counts_free_devices_and_the_table_follows_claims() -> None:
 @pytest.fixture
 def cloud(db: Database, tmp_path: Path) -> Iterator[Cloud]:
     transport = get_transport(f"inproc://devices-{uuid.uuid4().hex}")
-    settings = load_settings(data_dir=tmp_path, rpc_timeout=5.0)
+    settings = load_settings(data_dir=tmp_path, rpc_timeout=WAIT_SECONDS)
     settings.scheduler.pci_aliases = ALIASES
     with db.writer() as session:
         QuotaEngine().set_limits(session, "p1", {"instances": -1, "cores": -1, "ram": -1})

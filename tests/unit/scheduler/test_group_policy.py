@@ -43,8 +43,8 @@ TINY = Wanted(1, 512, 1)  # flavor "1"
 @pytest.fixture
 def cloud(db: Database, tmp_path: Path) -> Iterator[Cloud]:
     transport = get_transport(f"inproc://group-policy-{uuid.uuid4().hex}")
-    yield Cloud(settings=load_settings(data_dir=tmp_path, rpc_timeout=5.0), db=db, transport=transport,
-                clock=lambda: NOW)  # fmt: skip
+    settings = load_settings(data_dir=tmp_path, rpc_timeout=WAIT_SECONDS)
+    yield Cloud(settings=settings, db=db, transport=transport, clock=lambda: NOW)
     transport.close()
 
 

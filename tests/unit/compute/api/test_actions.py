@@ -33,7 +33,7 @@ from overcast.service import Service
 from overcast.virt.driver import DriverError, PowerState
 from overcast.virt.fake import FakeDriver
 from tests.support.compute_service import compute_service
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
 ALICE = RequestContext(user_id="alice", project_id="p1", roles=("member", "reader"))
@@ -56,7 +56,7 @@ def clock() -> Clock:
 @pytest.fixture
 def cloud(db: Database, tmp_path: Path, clock: Clock) -> Iterator[Cloud]:
     transport = get_transport(f"inproc://compute-actions-{uuid.uuid4().hex}")
-    settings = load_settings(data_dir=tmp_path, rpc_timeout=5.0, service_down_time=60.0)
+    settings = load_settings(data_dir=tmp_path, rpc_timeout=WAIT_SECONDS, service_down_time=60.0)
     yield Cloud(settings=settings, db=db, transport=transport, clock=clock)
     transport.close()
 
@@ -218,7 +218,7 @@ def test_compute_killed_mid_build_leaves_error_never_build(cloud: Cloud, clock: 
     release = threading.Event()
 
     def hang(seconds: float) -> None:
-        release.wait(10)
+        release.wait(WAIT_SECONDS)
 
     manager = compute_host(cloud, "h1", spawn_delay=1.0, sleep=hang)
     compute = Service(cloud, manager, report_interval=3600)
@@ -244,7 +244,7 @@ def test_compute_restarted_mid_build_sets_error_on_start(cloud: Cloud) -> None:
     release = threading.Event()
 
     def hang(seconds: float) -> None:
-        release.wait(10)
+        release.wait(WAIT_SECONDS)
 
     manager = compute_host(cloud, "h1", spawn_delay=1.0, sleep=hang)
     compute = Service(cloud, manager, report_interval=3600)

@@ -31,7 +31,7 @@ from overcast.service import Service
 from overcast.virt.driver import PowerState
 from overcast.virt.fake import FakeDriver
 from tests.support.compute_service import compute_service
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
 ALICE = RequestContext(user_id="alice", project_id="p1", roles=("member", "reader"))
@@ -41,8 +41,8 @@ NOW = datetime(2026, 3, 1, tzinfo=UTC)
 @pytest.fixture
 def cloud(db: Database, tmp_path: Path) -> Iterator[Cloud]:
     transport = get_transport(f"inproc://compute-build-{uuid.uuid4().hex}")
-    yield Cloud(settings=load_settings(data_dir=tmp_path, rpc_timeout=5.0), db=db, transport=transport,
-                clock=lambda: NOW)  # fmt: skip
+    settings = load_settings(data_dir=tmp_path, rpc_timeout=WAIT_SECONDS)
+    yield Cloud(settings=settings, db=db, transport=transport, clock=lambda: NOW)
     transport.close()
 
 
