@@ -2,7 +2,8 @@
 
 Every test function of the service's modules is collected here too, with `db_url` overridden so each test
 gets a fresh PostgreSQL database: concurrent port creates never share an address and a wanted address has
-one winner, concurrent first lists make one default security group, and everything else holds as on SQLite.
+one winner, concurrent first lists make one default security group, concurrent subnets from one pool get
+distinct CIDRs, and everything else holds as on SQLite.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from types import ModuleType
 
 import pytest
 
-from tests.unit.network import test_ports, test_routers, test_security_groups
+from tests.unit.network import test_ports, test_routers, test_security_groups, test_subnet_pools
 
 pytestmark = pytest.mark.postgresql
 
-_SHARED_MODULES: tuple[ModuleType, ...] = (test_ports, test_security_groups, test_routers)
+_SHARED_MODULES: tuple[ModuleType, ...] = (test_ports, test_security_groups, test_routers, test_subnet_pools)
 
 
 def _share_tests(namespace: dict[str, object]) -> None:
