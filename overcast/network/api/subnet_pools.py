@@ -126,7 +126,7 @@ def _check_single_default(session: Session, pool: SubnetPool) -> None:
 def _scope_id(ctxt: RequestContext, session: Session, value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not access.is_uuid(value):
         raise InvalidInput(f"Invalid input for address_scope_id. Reason: '{value}' is not a valid UUID.")
     return access.get_address_scope(session, ctxt, value).id
 

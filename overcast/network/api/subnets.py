@@ -106,7 +106,7 @@ def _pool_request(attrs: Mapping[str, Any]) -> tuple[str | None, bool, int | Non
     use_default = flag(attrs, "use_default_subnetpool", False)
     if pool_id is not None and use_default:
         raise InvalidInput("subnetpool_id and use_default_subnetpool cannot both be specified")
-    if pool_id is not None and not isinstance(pool_id, str):
+    if pool_id is not None and not (isinstance(pool_id, str) and access.is_uuid(pool_id)):
         raise InvalidInput(f"Invalid input for subnetpool_id. Reason: '{pool_id}' is not a valid UUID.")
     prefixlen = attrs.get("prefixlen")
     if prefixlen is not None:

@@ -173,6 +173,8 @@ def test_other_projects_use_only_shared_pools(api: NetworkAPI) -> None:
     private = make_pool(api)
     with pytest.raises(SubnetPoolNotFound):
         pooled_subnet(api, private["id"], BOB, prefixlen=28)
+    with pytest.raises(InvalidInput, match="not a valid UUID"):
+        pooled_subnet(api, "pool-name", BOB, prefixlen=28)
     shared = make_pool(api, ADMIN, prefixes=["10.200.0.0/16"], shared=True)
     assert pooled_subnet(api, shared["id"], BOB, prefixlen=24)["cidr"] == "10.200.0.0/24"
 
@@ -244,6 +246,8 @@ def test_pools_in_one_scope_never_share_a_prefix(api: NetworkAPI) -> None:
     bobs = api.address_scopes.create(BOB, {"name": "bob's", "ip_version": 4})
     with pytest.raises(IllegalSubnetPoolAssociationToAddressScope):
         make_pool(api, ADMIN, project_id="project-a", prefixes=["10.6.0.0/16"], address_scope_id=bobs["id"])
+    with pytest.raises(InvalidInput, match="not a valid UUID"):
+        make_pool(api, prefixes=["10.6.0.0/16"], address_scope_id="scope-name")
     with pytest.raises(AddressScopeInUse):
         api.address_scopes.delete(ALICE, scope["id"])
     api.subnet_pools.update(ALICE, first["id"], {"address_scope_id": None})
