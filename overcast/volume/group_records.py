@@ -5,7 +5,8 @@ is finished with.
 A group snapshot's member snapshots are made and removed one by one on their volumes' hosts; whichever
 finishes last settles the group snapshot (available, or error if any member failed) or removes its row,
 under a lock on the group snapshot's row so that two hosts finishing at once cannot both miss the other.
-A group deleted with its volumes goes when the last volume's row does.
+A group made from a source settles when its last volume is made, and a group deleted with its volumes
+goes when the last volume's row does.
 """
 
 from __future__ import annotations
@@ -85,6 +86,19 @@ def settle_group_snapshot(session: Session, group_snapshot_id: str) -> None:
         return
     settled = GROUP_SNAPSHOT_AVAILABLE if statuses <= {states.SNAPSHOT_AVAILABLE} else GROUP_SNAPSHOT_ERROR
     change_group_snapshot_status(session, group_snapshot_id, {GROUP_SNAPSHOT_CREATING}, settled)
+
+
+def settle_group(session: Session, group_id: str) -> None:
+    """A group made from a source (3.14) is available once none of its volumes is creating, or error if
+    one failed."""
+    group = _locked(session, VolumeGroup, group_id)
+    if group is None or group.status != GROUP_CREATING:
+        return
+    statuses = set(session.scalars(select(Volume.status).where(Volume.group_id == group_id)))
+    if states.CREATING in statuses:
+        return
+    settled = GROUP_AVAILABLE if statuses <= {states.AVAILABLE} else GROUP_ERROR
+    change_group_status(session, group_id, {GROUP_CREATING}, settled)
 
 
 def fail_group_snapshot_delete(session: Session, group_snapshot_id: str) -> None:

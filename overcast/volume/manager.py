@@ -258,6 +258,7 @@ class VolumeManager(Manager):
             except Exception:
                 LOG.exception("removing the storage of failed volume %s failed", volume_id)
             self._finish(volume_id, CREATE_STATUSES, states.ERROR, fail_reason=_reason(exc))
+            self._settle_group_of(volume)
             return
         if not self._finish(
             volume_id,
@@ -270,7 +271,15 @@ class VolumeManager(Manager):
             LOG.warning("volume %s changed while it was created: its delete removes the storage", volume_id)
         else:
             self.notifier.current(ctxt, "volume", volume_id, "create.end")
+        self._settle_group_of(volume)
         self._report_quietly()
+
+    def _settle_group_of(self, volume: Volume) -> None:
+        """A group made from a source (3.14) settles when its last volume is made; each volume's settle
+        runs after its own status committed, so the last one to finish sees every other."""
+        if volume.group_id is not None:
+            group_id = volume.group_id
+            self.cloud.db.write(lambda session: group_records.settle_group(session, group_id))
 
     def _make_storage(self, ctxt: RequestContext, volume: Volume, source: dict[str, Any]) -> dict[str, Any]:
         """Create the volume's storage from its source; returns the columns its final status sets."""

@@ -144,6 +144,16 @@ def test_a_member_snapshots_a_group_and_deletes_it_with_its_volumes(
     members = [s for s in member.snapshots(details=True) if s.group_snapshot_id == snapshot.id]
     assert sorted(s.volume_id for s in members) == sorted(v.id for v in volumes)
 
+    # A new group from the group snapshot: a copy of each volume, the group available once they are.
+    restored = member.create_group_from_source(
+        group_snapshot_id=snapshot.id, source_group_id=None, name="db-restored"
+    )
+    wait_until(lambda: member.get_group(restored.id).status == "available", timeout=30)
+    copies = [v for v in member.volumes(details=True) if v.group_id == restored.id]
+    assert len(copies) == 2 and {v.status for v in copies} == {"available"}
+    member.delete_group(restored, delete_volumes=True)
+    member.wait_for_delete(restored, wait=30)
+
     member.delete_group_snapshot(snapshot)
     member.wait_for_delete(snapshot, wait=30)
     member.delete_group(group, delete_volumes=True)

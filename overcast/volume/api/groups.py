@@ -31,7 +31,7 @@ from overcast.volume.api import access, scheduling
 from overcast.volume.api.group_types import visible_group_type
 from overcast.volume.api.records import Record, timestamp
 from overcast.volume.api.snapshots import ListOptions, read_page, scoped_query
-from overcast.volume.api.volumes import VolumeSettings, check_text
+from overcast.volume.api.volumes import CreateRequest, Volumes, VolumeSettings, check_text
 from overcast.volume.rpcapi import VolumeHostAPI
 
 SORT_COLUMNS = {key: key for key in ("id", "name", "status", "created_at", "updated_at", "availability_zone")}
@@ -100,8 +100,11 @@ class Groups:
         hosts: VolumeHostAPI | None,
         engine: quotas.VolumeQuotaEngine,
         settings: VolumeSettings,
+        volumes: Volumes,
     ) -> None:
+        """`volumes` writes the rows of the volumes a group made from a source starts with."""
         self.db = db
+        self.volumes = volumes
         self.hosts = hosts
         self.engine = engine
         self.settings = settings
@@ -155,13 +158,7 @@ class Groups:
                 description=description, status=group_records.GROUP_AVAILABLE, availability_zone=zone,
                 group_type_id=group_type.id, replication_status="disabled",
             )  # fmt: skip
-            try:
-                self.engine.consume(session, group.project_id, {group_records.GROUPS_QUOTA: 1})
-            except QuotaExceeded as exceeded:
-                limit = exceeded.details.get("limit")
-                raise RequestTooLarge(
-                    f"GroupLimitExceeded: Maximum number of groups allowed ({limit}) exceeded"
-                ) from None
+            self._count_group(session, group)
             session.add(group)
             session.flush()
             for volume_type in volume_types:
@@ -170,6 +167,102 @@ class Groups:
             return group_records_of(session, [group])[0]
 
         return self.db.write(write)
+
+    # --- create from a group snapshot or a source group (3.14) ---------------------------------------
+    def create_from_source(self, ctxt: RequestContext, body: Mapping[str, Any]) -> Record:
+        """A new group of the source's types with one new volume per member: each member snapshot's copy
+        (group_snapshot_id) or each source volume's clone (source_group_id). The group is creating until
+        the volume hosts have made every volume (group_records.settle_group)."""
+        policy.enforce(ctxt, policies.GROUP_CREATE, {"project_id": ctxt.project_id})
+        policy.enforce(ctxt, policies.CREATE, {"project_id": ctxt.project_id})
+        self.volumes.admission(ctxt, "volume")
+        name = check_text(body.get("name"), "name")
+        description = check_text(body.get("description"), "description")
+        snapshot_id, source_id = body.get("group_snapshot_id"), body.get("source_group_id")
+        if bool(snapshot_id) == bool(source_id):
+            raise invalid_group("Either group_snapshot_id or source_group_id must be provided, not both.")
+        if not isinstance(snapshot_id or source_id, str):
+            raise BadRequest("Invalid input received: the source must be given by its id.")
+
+        def write(session: Session) -> tuple[Record, list[tuple[str, str, dict[str, Any]]]]:
+            source_group, requests = self._source_members(session, ctxt, snapshot_id, source_id)
+            group = VolumeGroup(
+                id=str(uuid.uuid4()), project_id=ctxt.project_id or "", user_id=ctxt.user_id or "", name=name,
+                description=description, status=group_records.GROUP_CREATING,
+                availability_zone=source_group.availability_zone, group_type_id=source_group.group_type_id,
+                group_snapshot_id=snapshot_id or None, source_group_id=source_id or None,
+                replication_status="disabled",
+            )  # fmt: skip
+            self._count_group(session, group)
+            session.add(group)
+            session.flush()
+            type_ids = select(VolumeGroupType.volume_type_id).where(
+                VolumeGroupType.group_id == source_group.id
+            )
+            for type_id in session.scalars(type_ids).all():
+                session.add(VolumeGroupType(group_id=group.id, volume_type_id=type_id))
+            casts: list[tuple[str, str, dict[str, Any]]] = []
+            for request in requests:
+                volume, source = self.volumes.write_row(session, ctxt, request)
+                volume.group_id = group.id
+                if volume.host is not None:
+                    casts.append((volume.host, volume.id, source))
+            session.flush()
+            # Volumes no backend took are error already; a source with no members is done now.
+            group_records.settle_group(session, group.id)
+            session.refresh(group)
+            return group_records_of(session, [group])[0], casts
+
+        record, casts = self.db.write(write)
+        if self.hosts is not None:
+            for host, volume_id, source in casts:
+                self.hosts.create_volume(ctxt, host, volume_id, source)
+        return record
+
+    @staticmethod
+    def _source_members(
+        session: Session, ctxt: RequestContext, snapshot_id: str | None, source_id: str | None
+    ) -> tuple[VolumeGroup, list[CreateRequest]]:
+        """The group whose types the new one copies, and one volume request per member of the source."""
+        if snapshot_id:
+            group_snapshot = access.get_group_snapshot(session, ctxt, snapshot_id)
+            if group_snapshot.status != group_records.GROUP_SNAPSHOT_AVAILABLE:
+                raise invalid_group(
+                    "Group snapshot status must be available, but current status is: "
+                    f"{group_snapshot.status}."
+                )
+            members = session.scalars(
+                select(Snapshot)
+                .where(Snapshot.group_snapshot_id == snapshot_id)
+                .order_by(Snapshot.created_at)
+            )
+            requests = [
+                CreateRequest(size=None, snapshot_id=snapshot.id, volume_type=snapshot.volume_type_id)
+                for snapshot in members
+            ]
+            return access.get_group(session, ctxt, group_snapshot.group_id), requests
+        source_group = access.get_group(session, ctxt, str(source_id))
+        if source_group.status != group_records.GROUP_AVAILABLE:
+            raise invalid_group(
+                f"Source group status must be available, but current status is: {source_group.status}."
+            )
+        volumes = session.scalars(
+            select(Volume).where(Volume.group_id == source_group.id).order_by(Volume.created_at)
+        )
+        requests = [
+            CreateRequest(size=None, source_volid=volume.id, volume_type=volume.volume_type_id)
+            for volume in volumes
+        ]
+        return source_group, requests
+
+    def _count_group(self, session: Session, group: VolumeGroup) -> None:
+        try:
+            self.engine.consume(session, group.project_id, {group_records.GROUPS_QUOTA: 1})
+        except QuotaExceeded as exceeded:
+            limit = exceeded.details.get("limit")
+            raise RequestTooLarge(
+                f"GroupLimitExceeded: Maximum number of groups allowed ({limit}) exceeded"
+            ) from None
 
     # --- update ---------------------------------------------------------------------------------------
     def update(self, ctxt: RequestContext, group_id: str, body: Mapping[str, Any]) -> None:

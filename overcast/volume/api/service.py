@@ -80,7 +80,7 @@ class VolumeAPI:
         self.backups = Backups(self.db, hosts, self.quota_engine, clock=cloud.clock)
         self.transfers = Transfers(self.db, self.quota_engine)
         self.group_types = GroupTypes(self.db)
-        self.groups = Groups(self.db, hosts, self.quota_engine, self.settings)
+        self.groups = Groups(self.db, hosts, self.quota_engine, self.settings, self.volumes)
         self.group_snapshots = GroupSnapshots(self.db, hosts, self.quota_engine)
 
     # --- what compute calls (names fixed by the #15 contract) -------------------------------------------

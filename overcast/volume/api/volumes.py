@@ -263,67 +263,74 @@ class Volumes:
                 "Invalid input received: only one of snapshot_id, source_volid, imageRef and backup_id may "
                 "be given."
             )
-        name = check_text(request.name, "name")
-        description = check_text(request.description, "description")
-        metadata = check_metadata(request.metadata)
-
-        def write(session: Session) -> tuple[Record, str | None, dict[str, Any]]:
-            size, source, inherited_type, bootable, image_metadata = self._source(session, ctxt, request)
-            volume_type = (
-                access.get_type(session, ctxt, request.volume_type)
-                if request.volume_type
-                else inherited_type or access.default_type(session, ctxt.project_id)
-            )
-            group_id = (
-                _joinable_group(session, ctxt, request.group_id, volume_type) if request.group_id else None
-            )
-            zone = request.availability_zone or self.settings.default_availability_zone
-            if zone not in scheduling.zones(session):
-                raise BadRequest(f"Invalid input received: Availability zone '{zone}' is invalid.")
-            extra_specs = dict(
-                session.execute(
-                    select(VolumeTypeExtraSpec.key, VolumeTypeExtraSpec.value).where(
-                        VolumeTypeExtraSpec.volume_type_id == volume_type.id
-                    )
-                ).all()
-            )
-            multiattach = request.multiattach or extra_specs.get("multiattach", "") == "<is> True"
-            volume = Volume(
-                id=str(uuid.uuid4()), project_id=ctxt.project_id or "", user_id=ctxt.user_id or "", name=name,
-                description=description, size=size, status=states.CREATING, attach_status=states.DETACHED,
-                bootable=bootable if request.bootable is None else request.bootable, multiattach=multiattach,
-                availability_zone=zone, volume_type_id=volume_type.id, snapshot_id=request.snapshot_id,
-                source_volid=request.source_volid, image_id=request.image_id, backup_id=request.backup_id,
-                image_metadata=image_metadata, use_quota=True, group_id=group_id,
-            )  # fmt: skip
-            quotas.consume_volume(session, self.engine, volume, volume_type.name)
-            parent = self._parent(session, source)
-            placement = scheduling.place(
-                session, size_gb=size, availability_zone=zone,
-                backend_name=parent.backend_name if parent else extra_specs.get(scheduling.BACKEND_NAME_SPEC),
-                now=self.clock, down_time=self.settings.service_down_time,
-                only_host=parent.host if parent else None,
-            )  # fmt: skip
-            if placement is None:
-                volume.status = states.ERROR
-                volume.fail_reason = scheduling.NO_VALID_BACKEND
-                if request.backup_id:
-                    data_records.end_restore(session, request.backup_id)
-            else:
-                volume.host = placement.host
-                volume.backend_name = placement.backend_name
-                volume.service_uuid = placement.service_uuid
-                volume.scheduled_at = utcnow()
-            session.add(volume)
-            for key, value in metadata.items():
-                session.add(VolumeMetadata(volume_id=volume.id, key=key, value=value))
-            session.flush()
-            return volume_records(session, [volume])[0], volume.host, source
-
-        record, host, source = self.db.write(write)
+        record, host, source = self.db.write(lambda session: self._write_new(session, ctxt, request))
         if host is not None and self.hosts is not None:
             self.hosts.create_volume(ctxt, host, record["id"], source)
         return record
+
+    def _write_new(
+        self, session: Session, ctxt: RequestContext, request: CreateRequest
+    ) -> tuple[Record, str | None, dict[str, Any]]:
+        volume, source = self.write_row(session, ctxt, request)
+        return volume_records(session, [volume])[0], volume.host, source
+
+    def write_row(
+        self, session: Session, ctxt: RequestContext, request: CreateRequest
+    ) -> tuple[Volume, dict[str, Any]]:
+        """A new volume's row in the caller's transaction: quota counted and placed (or error when no
+        backend fits); the caller casts its host's create_volume with the source after the commit."""
+        name = check_text(request.name, "name")
+        description = check_text(request.description, "description")
+        metadata = check_metadata(request.metadata)
+        size, source, inherited_type, bootable, image_metadata = self._source(session, ctxt, request)
+        volume_type = (
+            access.get_type(session, ctxt, request.volume_type)
+            if request.volume_type
+            else inherited_type or access.default_type(session, ctxt.project_id)
+        )
+        group_id = _joinable_group(session, ctxt, request.group_id, volume_type) if request.group_id else None
+        zone = request.availability_zone or self.settings.default_availability_zone
+        if zone not in scheduling.zones(session):
+            raise BadRequest(f"Invalid input received: Availability zone '{zone}' is invalid.")
+        extra_specs = dict(
+            session.execute(
+                select(VolumeTypeExtraSpec.key, VolumeTypeExtraSpec.value).where(
+                    VolumeTypeExtraSpec.volume_type_id == volume_type.id
+                )
+            ).all()
+        )
+        multiattach = request.multiattach or extra_specs.get("multiattach", "") == "<is> True"
+        volume = Volume(
+            id=str(uuid.uuid4()), project_id=ctxt.project_id or "", user_id=ctxt.user_id or "", name=name,
+            description=description, size=size, status=states.CREATING, attach_status=states.DETACHED,
+            bootable=bootable if request.bootable is None else request.bootable, multiattach=multiattach,
+            availability_zone=zone, volume_type_id=volume_type.id, snapshot_id=request.snapshot_id,
+            source_volid=request.source_volid, image_id=request.image_id, backup_id=request.backup_id,
+            image_metadata=image_metadata, use_quota=True, group_id=group_id,
+        )  # fmt: skip
+        quotas.consume_volume(session, self.engine, volume, volume_type.name)
+        parent = self._parent(session, source)
+        placement = scheduling.place(
+            session, size_gb=size, availability_zone=zone,
+            backend_name=parent.backend_name if parent else extra_specs.get(scheduling.BACKEND_NAME_SPEC),
+            now=self.clock, down_time=self.settings.service_down_time,
+            only_host=parent.host if parent else None,
+        )  # fmt: skip
+        if placement is None:
+            volume.status = states.ERROR
+            volume.fail_reason = scheduling.NO_VALID_BACKEND
+            if request.backup_id:
+                data_records.end_restore(session, request.backup_id)
+        else:
+            volume.host = placement.host
+            volume.backend_name = placement.backend_name
+            volume.service_uuid = placement.service_uuid
+            volume.scheduled_at = utcnow()
+        session.add(volume)
+        for key, value in metadata.items():
+            session.add(VolumeMetadata(volume_id=volume.id, key=key, value=value))
+        session.flush()
+        return volume, source
 
     @staticmethod
     def _parent(session: Session, source: Mapping[str, Any]) -> Volume | None:

@@ -1,6 +1,6 @@
-"""/groups (3.13): generic volume groups: create, list (summary and detail), show, update (name,
-description, add_volumes, remove_volumes), and the actions delete (with delete-volumes) and reset_status
-(3.20). Below 3.13 the collection does not exist."""
+"""/groups (3.13): generic volume groups: create, create from a group snapshot or another group (3.14),
+list (summary and detail), show, update (name, description, add_volumes, remove_volumes), and the
+actions delete (with delete-volumes) and reset_status (3.20). Below 3.13 the collection does not exist."""
 
 from __future__ import annotations
 
@@ -73,6 +73,25 @@ def create_group(
         raise BadRequest(f"Invalid input for field/attribute group. Additional properties are not allowed "
                          f"({', '.join(repr(k) for k in unknown)} were unexpected)")  # fmt: skip
     return {"group": group_summary(api.groups.create(ctxt, group))}
+
+
+@routes.post(COLLECTION + "/action", status_code=202)
+def create_group_from_source(
+    request: Request,
+    body: Any = Depends(common.json_body),
+    ctxt: RequestContext = Depends(get_context),
+    api: VolumeAPI = Depends(common.service),
+) -> dict[str, Any]:
+    """create-from-src (3.14): a new group from a group snapshot or from another group."""
+    if common.version(request) < versions.GROUP_SNAPSHOT_ID:
+        raise common.NotFoundAtVersion()
+    source = common.member(body, "create-from-src")
+    unknown = sorted(set(source) - {"name", "description", "group_snapshot_id", "source_group_id"})
+    if unknown or list(body) != ["create-from-src"]:
+        unexpected = ", ".join(repr(k) for k in unknown or body)
+        raise BadRequest(f"Invalid input for field/attribute create-from-src. Additional properties are not "
+                         f"allowed ({unexpected} were unexpected)")  # fmt: skip
+    return {"group": group_summary(api.groups.create_from_source(ctxt, source))}
 
 
 @routes.get(COLLECTION)

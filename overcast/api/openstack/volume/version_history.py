@@ -106,8 +106,8 @@ HISTORY: tuple[Change, ...] = (
     _c(11, "implemented", "Group types and group specs.", GROUP_TYPES_API),
     _c(12, "implemented", "GET /volumes/summary.", VOLUMES),
     _c(13, "implemented", "Generic volume groups; the volume view gains group_id.", GROUPS_API),
-    _c(14, "implemented", "Group snapshots; group_snapshot_id and source_group_id in the group view.",
-       GROUP_SNAPSHOTS_API),
+    _c(14, "implemented", "Group snapshots, groups made from one or from a group (create-from-src), and "
+       "group_snapshot_id and source_group_id in the group view.", GROUP_SNAPSHOTS_API),
     _c(15, "no-op", "ETag on volume metadata: no conditional metadata writes are offered."),
     _c(16, "absent", "Migrating a volume to a cluster."),
     _c(17, "absent", "Manageable resources by cluster."),

@@ -1,11 +1,13 @@
 """Generic volume groups through VolumeAPI with an in-process volume host (the fake driver, DataActions
-and the real VolumeManager's delete): group types and their specs, groups with their volumes, group
+and the real VolumeManager's create and delete): group types and their specs, groups with their volumes, group
 snapshots settled by the host that finishes the last member, deletes that remove the rows and give the
 quotas back, and Cinder's 4xx for what a group's state does not allow."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,14 +19,33 @@ from overcast.volume.api.service import VolumeAPI
 from overcast.volume.api.snapshots import ListOptions
 from overcast.volume.api.volumes import CreateRequest
 from overcast.volume.manager import VolumeManager
-from tests.unit.volume.data_support import InProcessHost, in_process_cloud, usage
-from tests.unit.volume.volume_api_support import ADMIN, ALICE, BOB
+from tests.unit.volume.data_support import InProcessHost, in_process_cloud, read_volume, usage, write_volume
+from tests.unit.volume.volume_api_support import ADMIN, ALICE, BOB, HOST
 
 
+@dataclass
 class DeletingHost(InProcessHost):
-    """Also deletes volumes, with the volume host's own manager."""
+    """Creates and deletes volumes with the volume host's own manager."""
 
     manager: VolumeManager | None = None
+
+    hold_creates: bool = False
+    held_creates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def create_volume(self, ctxt: RequestContext, host: str, volume_id: str, source: dict[str, Any]) -> None:
+        self.messages.append(("create_volume", host, {"volume_id": volume_id, "source": source}))
+        if self.hold_creates:
+            self.held_creates.append((volume_id, source))
+            return
+        assert self.manager is not None
+        self.manager.create_volume(ctxt, volume_id, source)
+
+    def release_creates(self) -> None:
+        """The volume host makes the volumes it was asked for, one after the other."""
+        self.hold_creates = False
+        held, self.held_creates = self.held_creates, []
+        for volume_id, source in held:
+            self.create_volume(RequestContext.admin(), HOST, volume_id, source)
 
     def delete_volume(self, ctxt: RequestContext, host: str, volume_id: str) -> None:
         super().delete_volume(ctxt, host, volume_id)
@@ -235,3 +256,52 @@ def test_reset_status_is_for_admins_and_takes_cinders_statuses(cloud: tuple[Volu
     with pytest.raises(NotFound):
         api.groups.get(BOB, group["id"])
     assert api.group_snapshots.list_all(BOB) == []
+
+
+def test_a_group_made_from_a_group_snapshot_or_a_group_holds_copies_of_its_volumes(
+    cloud: tuple[VolumeAPI, DeletingHost],
+) -> None:
+    api, host = cloud
+    source = _group(api, ALICE)
+    volume = api.volumes.create(ALICE, _request(source["id"]))
+    write_volume(host, volume["id"], 0, b"at snapshot time")
+    snapshot = api.group_snapshots.create(ALICE, source["id"])
+    write_volume(host, volume["id"], 0, b"after the snapshot")
+
+    host.hold_creates = True
+    restored = api.groups.create_from_source(ALICE, {"name": "restored", "group_snapshot_id": snapshot["id"]})
+    assert restored["status"] == "creating" and restored["group_snapshot_id"] == snapshot["id"]
+    assert (
+        restored["group_type"] == source["group_type"] and restored["volume_types"] == source["volume_types"]
+    )
+    host.release_creates()
+    restored = api.groups.get(ALICE, restored["id"])
+    assert restored["status"] == "available"
+    (copy_id,) = restored["volumes"]
+    assert read_volume(host, copy_id, 0, 16) == b"at snapshot time"
+
+    cloned = api.groups.create_from_source(ALICE, {"source_group_id": source["id"]})
+    cloned = api.groups.get(ALICE, cloned["id"])
+    assert cloned["status"] == "available" and cloned["source_group_id"] == source["id"]
+    (clone_id,) = cloned["volumes"]
+    assert read_volume(host, clone_id, 0, 18) == b"after the snapshot"
+    assert usage(api, ALICE.project_id)["groups"] == 3
+
+    with pytest.raises(BadRequest, match="not both"):
+        api.groups.create_from_source(
+            ALICE, {"group_snapshot_id": snapshot["id"], "source_group_id": source["id"]}
+        )
+    with pytest.raises(NotFound):
+        api.groups.create_from_source(BOB, {"source_group_id": source["id"]})
+
+
+def test_a_group_from_a_source_is_error_when_a_volume_fails(cloud: tuple[VolumeAPI, DeletingHost]) -> None:
+    api, host = cloud
+    source = _group(api, ALICE)
+    volume = api.volumes.create(ALICE, _request(source["id"]))
+    host.hold_creates = True
+    made = api.groups.create_from_source(ALICE, {"source_group_id": source["id"]})
+    assert host.driver is not None
+    host.driver.delete_volume(volume["id"])  # the source's storage is gone: the clone fails
+    host.release_creates()
+    assert api.groups.get(ALICE, made["id"])["status"] == "error"
