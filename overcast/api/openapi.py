@@ -550,6 +550,7 @@ VOLUME_ROUTES: dict[tuple[str, str], RouteNotes] = {
     ("put", f"{_V3}/group_types/{{group_type_id}}/group_specs/{{key}}"): RouteNotes(body=_body(AN_OBJECT)),
     ("delete", f"{_V3}/group_types/{{group_type_id}}/group_specs/{{key}}"): _BARE_202,
     ("post", f"{_V3}/groups"): RouteNotes(body=_one_key("group")),
+    ("post", f"{_V3}/groups/action"): RouteNotes(body=_one_key("create-from-src")),
     ("get", f"{_V3}/groups"): RouteNotes(query=_GROUP_LIST_QUERY),
     ("get", f"{_V3}/groups/detail"): RouteNotes(query=(*_GROUP_LIST_QUERY, "list_volume")),
     ("get", f"{_V3}/groups/{{group_id}}"): RouteNotes(query=("list_volume",)),
