@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from overcast.context import RequestContext
 from overcast.ec2 import ids
 from overcast.ec2.actions import Action
-from overcast.ec2.backends import Backends, Ec2Request, Handler, Response
+from overcast.ec2.backends import Backends, Ec2Request, Handler, Response, listing_recorder
 from overcast.ec2.errors import Ec2Error, invalid_value, missing_parameter
 from overcast.ec2.filtering import FilterTable
 from overcast.ec2.pagination import page
@@ -71,11 +70,12 @@ def _address_views(
     return views
 
 
-def record_visible(backends: Backends, context: RequestContext) -> None:
-    """Records the ids of the caller's elastic IPs (see Backends.resolve)."""
-    query = ListQuery(filters={"project_id": [context.project_id or ""]})
-    records = backends.compute.network.floating_ips.list(context, query)
-    backends.ids.ids_of(ids.ADDRESS, {str(record["id"]): record.get("project_id") for record in records})
+def _own_addresses(backends: Backends, request: Ec2Request) -> list[Record]:
+    query = ListQuery(filters={"project_id": [request.project_id]})
+    return list(backends.compute.network.floating_ips.list(request.context, query))
+
+
+record_visible = listing_recorder(ids.ADDRESS, _own_addresses)
 
 
 def _find(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -79,6 +79,22 @@ class ConstantItems(tuple[Any, ...]):
     instances mostly share a handful of security group sets)."""
 
     __slots__ = ()
+
+
+def listing_recorder(
+    kind: str,
+    listing: Callable[[Backends, Ec2Request], Sequence[Mapping[str, Any]]],
+    owner: str = "project_id",
+) -> Recorder:
+    """What records the ids of the caller's objects of `kind` that `listing` shows (records with an `id` and
+    their project under `owner`): one made through the OpenStack API is found by its EC2 id before any
+    EC2 listing showed it (Backends.resolve)."""
+
+    def record(backends: Backends, context: RequestContext) -> None:
+        records = listing(backends, Ec2Request(context, Params({}), "Discover"))
+        backends.ids.ids_of(kind, {str(record["id"]): record.get(owner) for record in records})
+
+    return record
 
 
 # A handler's answer: the elements of the action's response below its root, in order.

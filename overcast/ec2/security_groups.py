@@ -13,10 +13,9 @@ import ipaddress
 from collections.abc import Sequence
 from typing import Any
 
-from overcast.context import RequestContext
 from overcast.ec2 import ids
 from overcast.ec2.actions import Action
-from overcast.ec2.backends import Backends, Ec2Request, Handler, Response
+from overcast.ec2.backends import Backends, Ec2Request, Handler, Response, listing_recorder
 from overcast.ec2.errors import Ec2Error, invalid_value, missing_parameter
 from overcast.ec2.filtering import FilterTable
 from overcast.ec2.pagination import page
@@ -38,10 +37,7 @@ def _groups(backends: Backends, request: Ec2Request, uuids: Sequence[str] = ()) 
     return list(backends.compute.network.security_groups.list(request.context, query))
 
 
-def record_visible(backends: Backends, context: RequestContext) -> None:
-    """Records the ids of the caller's security groups (see Backends.resolve)."""
-    groups = _groups(backends, Ec2Request(context, Params({}), "Discover"))
-    backends.ids.ids_of(ids.SECURITY_GROUP, {str(group["id"]): group.get("project_id") for group in groups})
+record_visible = listing_recorder(ids.SECURITY_GROUP, _groups)
 
 
 def _group_uuid(backends: Backends, request: Ec2Request, params: Params) -> str:

@@ -16,10 +16,9 @@ from typing import Any
 
 from overcast import errors
 from overcast.compute import policies as compute_policies
-from overcast.context import RequestContext
 from overcast.ec2 import client_tokens, ids
 from overcast.ec2.actions import Action
-from overcast.ec2.backends import Backends, Ec2Request, Handler, Response
+from overcast.ec2.backends import Backends, Ec2Request, Handler, Response, listing_recorder
 from overcast.ec2.errors import Ec2Error, invalid_value, missing_parameter
 from overcast.ec2.filtering import FilterTable
 from overcast.ec2.instance_views import ec2_device_name
@@ -102,18 +101,16 @@ def _volume_views(backends: Backends, records: Sequence[Record]) -> list[dict[st
     return views
 
 
-def record_volumes(backends: Backends, context: RequestContext) -> None:
-    """Records the ids of the caller's volumes, so one made through the OpenStack API is found by its EC2
-    id before any EC2 listing showed it."""
-    volumes, _ = backends.compute.volumes.volumes.list(context)
-    backends.ids.ids_of(ids.VOLUME, {str(record["id"]): record["_project_id"] for record in volumes})
-
-
-def record_snapshots(backends: Backends, context: RequestContext) -> None:
-    """Records the ids of the caller's snapshots (as record_volumes does for volumes)."""
-    snapshots, _ = backends.compute.volumes.snapshots.list(context, ListOptions())
-    owner = "os-extended-snapshot-attributes:project_id"
-    backends.ids.ids_of(ids.SNAPSHOT, {str(record["id"]): str(record[owner]) for record in snapshots})
+record_volumes = listing_recorder(
+    ids.VOLUME,
+    lambda backends, request: backends.compute.volumes.volumes.list(request.context)[0],
+    owner="_project_id",
+)
+record_snapshots = listing_recorder(
+    ids.SNAPSHOT,
+    lambda backends, request: backends.compute.volumes.snapshots.list(request.context, ListOptions())[0],
+    owner="os-extended-snapshot-attributes:project_id",
+)
 
 
 def volume_uuid(backends: Backends, request: Ec2Request, ec2_id: str) -> str:

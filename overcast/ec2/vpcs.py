@@ -9,22 +9,21 @@ network service (`NetworkAPI`, in-process) decides what the caller sees, with Ne
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
 from overcast.config import DEFAULT_AVAILABILITY_ZONE
-from overcast.context import RequestContext
 from overcast.db.models.network import IPAllocation
 from overcast.db.value_sets import in_values
 from overcast.ec2 import ids
 from overcast.ec2.actions import Action
-from overcast.ec2.backends import Backends, Ec2Request, Recorder, Response
+from overcast.ec2.backends import Backends, Ec2Request, Recorder, Response, listing_recorder
 from overcast.ec2.filtering import FilterTable
 from overcast.ec2.pagination import PageRules, page
-from overcast.ec2.params import Params, filters_of
+from overcast.ec2.params import filters_of
 from overcast.ec2.tags import tag_set, tags_of
 from overcast.network import policies as network_policies
 from overcast.network.api.queries import ListQuery
@@ -65,16 +64,6 @@ def _listed(request: Ec2Request, name: str, views: list[dict[str, Any]], backend
 def _own_ports(backends: Backends, request: Ec2Request, query: ListQuery) -> list[Record]:
     return [port for port in backends.compute.network.ports.list(request.context, query)
             if port.get("project_id") == request.project_id]  # fmt: skip
-
-
-def _recorder(kind: str, listing: Callable[[Backends, Ec2Request], Sequence[Record]]) -> Recorder:
-    """What records the ids of the caller's objects of `kind` (see Backends.resolve): one made through the
-    OpenStack API is found by its EC2 id before any EC2 listing showed it."""
-
-    def record(backends: Backends, context: RequestContext) -> None:
-        _ids_for(backends, kind, listing(backends, Ec2Request(context, Params({}), "Discover")))
-
-    return record
 
 
 def private_networks(
@@ -307,9 +296,9 @@ ACTIONS = (
 
 
 RECORDERS: dict[str, Recorder] = {
-    ids.VPC: _recorder(ids.VPC, lambda backends, request: private_networks(backends, request)),
-    ids.SUBNET: _recorder(ids.SUBNET, lambda backends, request: ipv4_subnets(backends, request, {})),
-    ids.NETWORK_INTERFACE: _recorder(
+    ids.VPC: listing_recorder(ids.VPC, lambda backends, request: private_networks(backends, request)),
+    ids.SUBNET: listing_recorder(ids.SUBNET, lambda backends, request: ipv4_subnets(backends, request, {})),
+    ids.NETWORK_INTERFACE: listing_recorder(
         ids.NETWORK_INTERFACE, lambda backends, request: _own_ports(backends, request, ListQuery())
     ),
 }
