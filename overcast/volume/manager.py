@@ -129,7 +129,7 @@ class VolumeManager(Manager):
         resumes it: its owner asked for it, and error_deleting would make them ask again."""
         with self.cloud.db.reader() as session:
             stuck = [
-                (volume.id, volume.status, volume.attach_status)
+                (volume.id, volume.status, volume.attach_status, volume.group_id)
                 for volume in session.scalars(
                     select(Volume).where(Volume.host == self.host, Volume.status.in_(list(states.RECOVERY)))
                 )
@@ -143,7 +143,7 @@ class VolumeManager(Manager):
                 )
             ]
         moved = []
-        for volume_id, status, attach_status in stuck:
+        for volume_id, status, attach_status, group_id in stuck:
             if status == states.DELETING:
                 LOG.warning("volume %s was deleting when the service stopped: resuming the delete", volume_id)
                 self.delete_volume(RequestContext.admin(), volume_id)
@@ -157,6 +157,9 @@ class VolumeManager(Manager):
             if self._finish(volume_id, {status}, target, **columns):
                 LOG.warning("volume %s was %s when the service stopped: now %s", volume_id, status, target)
                 moved.append(volume_id)
+                if group_id is not None:
+                    # A group made from a source waiting on this volume settles (to error) with it.
+                    self._settle_group(group_id)
         for snapshot_id, status in stuck_snapshots:
             target = states.SNAPSHOT_RECOVERY[status]
             self._finish_snapshot(snapshot_id, status, target)
@@ -278,8 +281,10 @@ class VolumeManager(Manager):
         """A group made from a source (3.14) settles when its last volume is made; each volume's settle
         runs after its own status committed, so the last one to finish sees every other."""
         if volume.group_id is not None:
-            group_id = volume.group_id
-            self.cloud.db.write(lambda session: group_records.settle_group(session, group_id))
+            self._settle_group(volume.group_id)
+
+    def _settle_group(self, group_id: str) -> None:
+        self.cloud.db.write(lambda session: group_records.settle_group(session, group_id))
 
     def _make_storage(self, ctxt: RequestContext, volume: Volume, source: dict[str, Any]) -> dict[str, Any]:
         """Create the volume's storage from its source; returns the columns its final status sets."""

@@ -305,3 +305,17 @@ def test_a_group_from_a_source_is_error_when_a_volume_fails(cloud: tuple[VolumeA
     host.driver.delete_volume(volume["id"])  # the source's storage is gone: the clone fails
     host.release_creates()
     assert api.groups.get(ALICE, made["id"])["status"] == "error"
+
+
+def test_a_host_restarting_leaves_a_group_from_a_source_in_error_not_creating(
+    cloud: tuple[VolumeAPI, DeletingHost],
+) -> None:
+    api, host = cloud
+    source = _group(api, ALICE)
+    api.volumes.create(ALICE, _request(source["id"]))
+    host.hold_creates = True
+    made = api.groups.create_from_source(ALICE, {"source_group_id": source["id"]})
+    # The host died before making the copy; at its restart it ends what it left creating.
+    assert host.manager is not None
+    host.manager.recover()
+    assert api.groups.get(ALICE, made["id"])["status"] == "error"
