@@ -52,11 +52,12 @@ def test_extensions_list_what_is_served(cloud: InProcessCloud, demo: Connection)
 def test_resource_filters_are_what_the_lists_honour(cloud: InProcessCloud, demo: Connection) -> None:
     block_storage = _v3(demo)
     filters = {entry.resource: entry.filters for entry in block_storage.resource_filters()}
-    assert set(filters) == {"volume", "snapshot", "backup", "attachment", "volume_type"}
+    resources = {"volume", "snapshot", "backup", "attachment", "volume_type", "group", "group_snapshot"}
+    assert set(filters) == resources
     assert {"name", "status", "metadata", "bootable", "availability_zone"} <= set(filters["volume"])
     (volume_only,) = block_storage.resource_filters(resource="volume")
     assert volume_only.filters == filters["volume"]
-    assert list(block_storage.resource_filters(resource="group")) == []
+    assert list(block_storage.resource_filters(resource="message")) == []
 
     first = block_storage.create_volume(size=1, name="filtered-a", metadata={"tier": "gold"})
     second = block_storage.create_volume(size=1, name="filtered-b")

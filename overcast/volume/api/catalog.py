@@ -16,7 +16,7 @@ from overcast.db.models.volume import VolumePool
 from overcast.errors import NotFound, ServiceUnavailable
 from overcast.servicegroup import service_is_up
 from overcast.volume import policies
-from overcast.volume.api import backups, scheduling, snapshots, volumes
+from overcast.volume.api import backups, group_snapshots, groups, scheduling, snapshots, volumes
 from overcast.volume.api.attachments import Attachments
 from overcast.volume.api.records import timestamp
 from overcast.volume.api.types import VolumeTypes
@@ -31,6 +31,8 @@ RESOURCE_FILTERS: dict[str, tuple[str, ...]] = {
     "backup": backups.EXACT_FILTERS,
     "attachment": Attachments.LIST_FILTERS,
     "volume_type": VolumeTypes.LIST_FILTERS,
+    "group": groups.EXACT_FILTERS,
+    "group_snapshot": group_snapshots.EXACT_FILTERS,
 }
 
 

@@ -319,3 +319,20 @@ def test_a_host_restarting_leaves_a_group_from_a_source_in_error_not_creating(
     assert host.manager is not None
     host.manager.recover()
     assert api.groups.get(ALICE, made["id"])["status"] == "error"
+
+
+def test_every_group_and_group_snapshot_filter_listed_narrows_its_list(
+    cloud: tuple[VolumeAPI, DeletingHost],
+) -> None:
+    api, _ = cloud
+    group = _group(api, ALICE)
+    api.group_snapshots.create(ALICE, group["id"], name="snap")
+    listed = {entry["resource"]: entry["filters"] for entry in api.catalog.resource_filters(ALICE)}
+    assert len(api.groups.list_all(ALICE)) == len(api.group_snapshots.list_all(ALICE)) == 1
+    for name in listed["group"]:
+        assert api.groups.list_all(ALICE, ListOptions(filters={name: "nothing-has-this"})) == [], name
+    for name in listed["group_snapshot"]:
+        assert api.group_snapshots.list_all(ALICE, ListOptions(filters={name: "nothing-has-this"})) == [], (
+            name
+        )
+    assert [g["id"] for g in api.groups.list_all(ALICE, ListOptions(filters={"name": "g"}))] == [group["id"]]
