@@ -25,6 +25,7 @@ from overcast.db.models.network import (
     Subnet,
     SubnetPool,
 )
+from overcast.db.value_sets import in_values
 from overcast.network import policies
 from overcast.network.api import rule_checks, tags
 
@@ -285,7 +286,9 @@ def port_details(port: Port | None) -> Record | None:
 def floating_ip_records(session: Session, floating_ips: Sequence[FloatingIP]) -> list[Record]:
     tag_lists = tags.tags_of(session, [floating_ip.id for floating_ip in floating_ips])
     port_ids = {fip.fixed_port_id for fip in floating_ips if fip.fixed_port_id is not None}
-    ports = {port.id: port for port in session.scalars(select(Port).where(Port.id.in_(port_ids)))}
+    # Many listings have no associated address at all: then no port query.
+    found = session.scalars(select(Port).where(in_values(session, Port.id, port_ids))) if port_ids else ()
+    ports = {port.id: port for port in found}
     return [
         {
             "id": fip.id,
