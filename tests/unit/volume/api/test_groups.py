@@ -5,6 +5,7 @@ quotas back, and Cinder's 4xx for what a group's state does not allow."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -336,3 +337,29 @@ def test_every_group_and_group_snapshot_filter_listed_narrows_its_list(
             name
         )
     assert [g["id"] for g in api.groups.list_all(ALICE, ListOptions(filters={"name": "g"}))] == [group["id"]]
+
+
+def test_members_finishing_at_once_settle_the_group_snapshot_once(
+    cloud: tuple[VolumeAPI, DeletingHost],
+) -> None:
+    api, host = cloud
+    group = _group(api, ALICE)
+    for _ in range(4):
+        api.volumes.create(ALICE, _request(group["id"]))
+    host.hold = True
+    made = api.group_snapshots.create(ALICE, group["id"])
+    held, host.paused = host.paused, []
+    assert host.data is not None and len(held) == 4
+    data = host.data
+    start = threading.Barrier(len(held))
+
+    def finish(snapshot_id: str) -> None:
+        start.wait(30)
+        data.create_snapshot(RequestContext.admin(), snapshot_id)
+
+    threads = [threading.Thread(target=finish, args=args) for _, args in held]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert api.group_snapshots.get(ALICE, made["id"])["status"] == "available"
