@@ -38,8 +38,11 @@ class VolumeCloud:
         manager = VolumeManager(
             self.cloud.cloud, "volume-1", driver=self.volume_driver, images=self.cloud.image_api
         )
-        self.volume_service = Service(self.cloud.cloud, manager)
-        self.volume_service.start()
+        volume_service = Service(self.cloud.cloud, manager)
+        volume_service.start()
+        # Stopped last (the cloud stops its services in reverse): a server delete still in flight when the
+        # compute hosts stop ends its attachments here, rather than waiting out the RPC timeout.
+        self.cloud.services.insert(0, volume_service)
 
     def mappings(self, server_id: str) -> list[BlockDeviceMapping]:
         with self.cloud.cloud.db.reader() as session:
@@ -47,7 +50,6 @@ class VolumeCloud:
             return list(session.scalars(query))
 
     def stop(self) -> None:
-        self.volume_service.stop()
         self.cloud.stop()
 
 

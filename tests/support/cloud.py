@@ -44,7 +44,7 @@ from tests.support.clock import FakeClock
 from tests.support.openstack_cli import OPENSTACK as OPENSTACK
 from tests.support.openstack_cli import run_openstack
 from tests.support.ports import free_port
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 
 # The image every cloud starts with (migration 0003, kept by the image registry) and m1.tiny.
 IMAGE_ID = "a5e1f3c2-8d4b-4c6e-9f70-3b2d1e0c9a81"
@@ -67,8 +67,8 @@ class InProcessCloud:
         self.data_dir = data_dir
         self.settings = load_settings(**{
             "data_dir": data_dir, "listen": f"127.0.0.1:{port}",
-            "transport_url": f"inproc://test-{uuid.uuid4().hex}", "report_interval": 1.0, "rpc_timeout": 10.0,
-            "compute_driver": "fake", **settings,
+            "transport_url": f"inproc://test-{uuid.uuid4().hex}", "report_interval": 1.0,
+            "rpc_timeout": WAIT_SECONDS, "compute_driver": "fake", **settings,
         })  # fmt: skip
         self.cloud = Cloud.from_settings(self.settings)
         if clock is not None:  # before the services are built: some keep the clock they are given
