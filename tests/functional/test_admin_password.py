@@ -15,8 +15,7 @@ from overcast.context import RequestContext
 from overcast.virt.driver import InstanceSpec
 from overcast.virt.fake import FakeDriver
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
-
-WAIT = 20
+from tests.support.waiting import WAIT_SECONDS
 
 
 class PasswordRecordingDriver(FakeDriver):
@@ -48,7 +47,7 @@ def cloud(
 
 
 def wait_active(conn: Connection, server: Any) -> Any:
-    deadline = time.monotonic() + WAIT
+    deadline = time.monotonic() + WAIT_SECONDS
     while (current := conn.compute.get_server(server.id)).status != "ACTIVE" or current.task_state:
         assert current.status != "ERROR" and time.monotonic() < deadline, f"{server.id}: {current.status}"
         time.sleep(0.05)
@@ -71,7 +70,8 @@ def test_create_without_a_password_returns_a_generated_one(
 ) -> None:
     headers = {"X-Auth-Token": demo.auth_token, "OpenStack-API-Version": "compute 2.37"}
     body = {"server": {"name": "pw-made", "imageRef": IMAGE_ID, "flavorRef": TINY, "networks": "none"}}
-    response = httpx.post(f"{cloud.base_url}/compute/v2.1/servers", json=body, headers=headers)
+    url = f"{cloud.base_url}/compute/v2.1/servers"
+    response = httpx.post(url, json=body, headers=headers, timeout=WAIT_SECONDS)
     assert response.status_code == 202, response.text
     server = response.json()["server"]
     password = server["adminPass"]

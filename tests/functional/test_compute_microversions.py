@@ -12,6 +12,7 @@ from openstack.connection import Connection
 
 from overcast.api.openstack.compute.microversion import MAX_VERSION
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.waiting import WAIT_SECONDS
 
 WAIT = {"interval": 0.1, "wait": 30}
 BASE = {
@@ -94,7 +95,7 @@ SINCE_2_63 = {"trusted_image_certificates", "server_groups", "locked_reason", "p
 
 
 def test_openstacksdk_negotiates_our_maximum(cloud: InProcessCloud, demo: Connection) -> None:
-    document = httpx.get(f"{cloud.base_url}/compute/v2.1").json()["version"]
+    document = httpx.get(f"{cloud.base_url}/compute/v2.1", timeout=WAIT_SECONDS).json()["version"]
     assert (document["min_version"], document["version"]) == ("2.1", str(MAX_VERSION))
     assert demo.compute.get_endpoint_data().max_microversion == (MAX_VERSION.major, MAX_VERSION.minor)
     too_new = f"{MAX_VERSION.major}.{MAX_VERSION.minor + 1}"

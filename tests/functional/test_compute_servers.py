@@ -14,6 +14,7 @@ from overcast.context import RequestContext
 from overcast.scheduler.rpcapi import SchedulerAPI
 from overcast.virt.driver import DriverError
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.waiting import WAIT_SECONDS
 
 
 def boot(conn: Connection, name: str, **extra: Any) -> Any:
@@ -105,12 +106,16 @@ def test_flavors_and_keypairs(admin: Connection, demo: Connection) -> None:
 
 
 def test_microversion_headers_over_http(cloud: InProcessCloud) -> None:
-    root = httpx.get(f"{cloud.base_url}/compute/v2.1")
+    root = httpx.get(f"{cloud.base_url}/compute/v2.1", timeout=WAIT_SECONDS)
     assert root.status_code == 200
     assert root.headers["OpenStack-API-Version"] == "compute 2.1"
     assert root.headers["X-OpenStack-Nova-API-Version"] == "2.1"
     assert "OpenStack-API-Version" in root.headers["Vary"]
-    too_new = httpx.get(f"{cloud.base_url}/compute/v2.1", headers={"OpenStack-API-Version": "compute 2.101"})
+    too_new = httpx.get(
+        f"{cloud.base_url}/compute/v2.1",
+        headers={"OpenStack-API-Version": "compute 2.101"},
+        timeout=WAIT_SECONDS,
+    )
     assert too_new.status_code == 406
 
 

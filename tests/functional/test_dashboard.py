@@ -24,7 +24,7 @@ from overcast.volume.manager import VolumeManager
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, project_token
 from tests.support.dashboard import FormClient
 from tests.support.ports import free_port
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 
 SMALL = "2"
 OVERCAST = Path(sys.executable).with_name("overcast")
@@ -102,7 +102,7 @@ def launched(cloud: InProcessCloud, demo_browser: FormClient, demo: Connection) 
 
 
 def test_pages_send_a_browser_without_a_session_to_the_log_in(cloud: InProcessCloud) -> None:
-    with httpx.Client(base_url=cloud.base_url) as http:
+    with httpx.Client(base_url=cloud.base_url, timeout=WAIT_SECONDS) as http:
         response = http.get("/dashboard/project/instances/")
     assert response.status_code == 303
     assert response.headers["location"] == "/dashboard/login?next=/dashboard/project/instances/"
@@ -351,11 +351,12 @@ def test_log_out_revokes_the_token_and_ends_the_session(cloud: InProcessCloud) -
         admin_token = project_token(cloud, "admin")
         check = httpx.get(
             f"{cloud.base_url}/identity/v3/auth/tokens",
-            headers={"X-Auth-Token": admin_token, "X-Subject-Token": token},
+            headers={"X-Auth-Token": admin_token, "X-Subject-Token": token}, timeout=WAIT_SECONDS,
         )
         assert check.status_code == 404
         # The old cookie, replayed, finds no session.
-        with httpx.Client(base_url=cloud.base_url, cookies={"overcast_dashboard": session_id}) as replay:
+        cookies = {"overcast_dashboard": session_id}
+        with httpx.Client(base_url=cloud.base_url, cookies=cookies, timeout=WAIT_SECONDS) as replay:
             assert replay.get("/dashboard/project/").status_code == 303
     finally:
         browser.close()

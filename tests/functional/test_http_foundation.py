@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from overcast.api.middleware import REQUEST_ID_HEADER
 from overcast.config import Settings
 from overcast.db import Database
 from overcast.db.models.service import ServiceRecord
+from tests.support.waiting import WAIT_SECONDS, wait_until
 
 BODY_LIMIT = 16 * 1024
 OVER_LIMIT = {"overLimit": {"code": 413, "message": "Request is too large."}}
@@ -75,22 +75,19 @@ def live_server(db: Database) -> Iterator[LiveServer]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
+    wait_until(lambda: server.started, what="uvicorn to start", interval=0.01)
     try:
         yield LiveServer(f"http://127.0.0.1:{port}", app)
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=WAIT_SECONDS)
         sock.close()
         assert not thread.is_alive()
 
 
 @pytest.fixture
 def http(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=10) as client:
+    with httpx.Client(base_url=live_server.url, timeout=WAIT_SECONDS) as client:
         yield client
 
 

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.support.identity_cloud import IdentityCloud, openstack
+from tests.support.waiting import WAIT_SECONDS
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +57,9 @@ def test_service_and_endpoints_join_and_leave_the_tokens_catalog(cloud: Identity
 def test_an_endpoint_of_no_service_or_region_is_refused_in_keystones_shape(cloud: IdentityCloud) -> None:
     service = openstack(cloud, "service", "create", "--name", "placement", "placement")
     token = openstack(cloud, "token", "issue")["id"]
-    with httpx.Client(base_url=f"{cloud.base_url}/identity/v3", headers={"X-Auth-Token": token}) as http:
+    with httpx.Client(
+        base_url=f"{cloud.base_url}/identity/v3", headers={"X-Auth-Token": token}, timeout=WAIT_SECONDS
+    ) as http:
         endpoint = {
             "service_id": service["id"],
             "interface": "public",

@@ -15,6 +15,7 @@ from openstack.connection import Connection
 
 from overcast.image.settings import ImageSettings
 from tests.support.cloud import InProcessCloud
+from tests.support.waiting import WAIT_SECONDS
 
 MIB = 1024 * 1024
 SIZE_CAP = 8 * MIB
@@ -196,7 +197,7 @@ def test_only_admins_publish_and_lists_page(
 
 
 def test_versions_and_schemas(cloud: InProcessCloud, demo: Connection) -> None:
-    root = httpx.get(f"{cloud.base_url}/image")
+    root = httpx.get(f"{cloud.base_url}/image", timeout=WAIT_SECONDS)
     assert root.status_code == 300
     assert root.json()["versions"][0] == {
         "id": "v2.16", "status": "CURRENT", "links": [{"rel": "self", "href": f"{cloud.base_url}/image/v2/"}]

@@ -15,6 +15,7 @@ from openstack.connection import Connection
 
 from overcast.image.settings import ImageSettings
 from tests.support.cloud import InProcessCloud
+from tests.support.waiting import WAIT_SECONDS
 
 DATA = b"overcast image catalog " * 4096
 
@@ -37,7 +38,7 @@ def stores_of(conn: Connection, image_id: str) -> list[str]:
     return sorted(store for store in shown.get("stores", "").split(",") if store)
 
 
-def wait_for(check: Any, timeout: float = 20.0) -> Any:
+def wait_for(check: Any, timeout: float = WAIT_SECONDS) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         found = check()

@@ -18,6 +18,7 @@ from overcast.metadata.documents import EC2_VERSIONS, OPENSTACK_VERSIONS
 from overcast.metadata.signing import shared_secret, signed_headers
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud, project_token
 from tests.support.compute_api import compute, settled
+from tests.support.waiting import WAIT_SECONDS
 
 USER_DATA = b"#!/bin/sh\necho hello from user-data\n"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk1Rh0y9dmVc2HXHqDbX3A5mXRrSdd3xJZOhM0bNtNM demo@laptop"
@@ -213,34 +214,49 @@ def test_the_guest_posts_its_password_once_and_the_owner_reads_it(
     assert "password" in text(cloud, server, "openstack/latest").split("\n")
     assert text(cloud, server, path) == ""
     assert (
-        httpx.post(f"{cloud.base_url}/metadata/{path}", content=b"x" * 257, headers=headers).status_code
+        httpx.post(
+            f"{cloud.base_url}/metadata/{path}", content=b"x" * 257, headers=headers, timeout=WAIT_SECONDS
+        ).status_code
         == 400
     )
-    posted = httpx.post(f"{cloud.base_url}/metadata/{path}", content=b"ZW5jcnlwdGVk", headers=headers)
+    posted = httpx.post(
+        f"{cloud.base_url}/metadata/{path}", content=b"ZW5jcnlwdGVk", headers=headers, timeout=WAIT_SECONDS
+    )
     assert posted.status_code == 200
     assert text(cloud, server, path) == "ZW5jcnlwdGVk"
-    again = httpx.post(f"{cloud.base_url}/metadata/{path}", content=b"b3RoZXI=", headers=headers)
+    again = httpx.post(
+        f"{cloud.base_url}/metadata/{path}", content=b"b3RoZXI=", headers=headers, timeout=WAIT_SECONDS
+    )
     assert again.status_code == 409
     shown = compute(demo, "GET", f"/servers/{server['id']}/os-server-password")
     assert shown.json() == {"password": "ZW5jcnlwdGVk"}
     # Cleared by its owner, the guest may post a new one.
     assert compute(demo, "DELETE", f"/servers/{server['id']}/os-server-password").status_code == 204
     assert (
-        httpx.post(f"{cloud.base_url}/metadata/{path}", content=b"b3RoZXI=", headers=headers).status_code
+        httpx.post(
+            f"{cloud.base_url}/metadata/{path}", content=b"b3RoZXI=", headers=headers, timeout=WAIT_SECONDS
+        ).status_code
         == 200
     )
     assert text(cloud, server, path) == "b3RoZXI="
     # Posts go nowhere else, and are signed like reads.
     other = httpx.post(
-        f"{cloud.base_url}/metadata/openstack/latest/meta_data.json", content=b"x", headers=headers
+        f"{cloud.base_url}/metadata/openstack/latest/meta_data.json",
+        content=b"x",
+        headers=headers,
+        timeout=WAIT_SECONDS,
     )
     assert other.status_code == 405
-    assert httpx.post(f"{cloud.base_url}/metadata/{path}", content=b"x").status_code == 400
+    assert (
+        httpx.post(f"{cloud.base_url}/metadata/{path}", content=b"x", timeout=WAIT_SECONDS).status_code == 400
+    )
 
 
 def test_head_answers_like_get_without_a_body(cloud: InProcessCloud, server: dict[str, Any]) -> None:
     answer = httpx.head(
-        f"{cloud.base_url}/metadata/openstack/latest/meta_data.json", headers=signed(cloud, server)
+        f"{cloud.base_url}/metadata/openstack/latest/meta_data.json",
+        headers=signed(cloud, server),
+        timeout=WAIT_SECONDS,
     )
     assert answer.status_code == 200 and answer.content == b""
     assert answer.headers["content-type"] == "application/json"

@@ -16,6 +16,7 @@ from overcast.network.manager import NetworkManager, PortNotBoundHere
 from overcast.network.rpcapi import NetworkAgentAPI
 from overcast.service import Service
 from tests.support.cloud import InProcessCloud
+from tests.support.waiting import WAIT_SECONDS
 
 HOST = "compute-1"
 COMPUTE_CONTEXT = RequestContext(user_id="compute", project_id="service", roles=("admin",), is_admin=True)
@@ -43,7 +44,7 @@ def test_a_port_bound_to_a_host_is_active_once_its_agent_wired_it(
         user="overcast-admin",
     )  # fmt: skip
     assert port["status"] == "DOWN" and port["binding_host_id"] == HOST
-    agents = NetworkAgentAPI(cloud.cloud.transport, timeout=10)
+    agents = NetworkAgentAPI(cloud.cloud.transport, timeout=WAIT_SECONDS)
 
     vif = agents.wire_port(COMPUTE_CONTEXT, HOST, port["id"])
 
@@ -102,7 +103,7 @@ def test_a_router_and_floating_ip_made_with_the_cli_turn_active_on_the_host_that
     floating = cloud.openstack("floating", "ip", "create", "--port", port["id"], "ext-net", "-f", "json")
     assert floating["status"] == "DOWN"
 
-    NetworkAgentAPI(cloud.cloud.transport, timeout=10).wire_port(COMPUTE_CONTEXT, HOST, port["id"])
+    NetworkAgentAPI(cloud.cloud.transport, timeout=WAIT_SECONDS).wire_port(COMPUTE_CONTEXT, HOST, port["id"])
     agent.sync()  # routers are the periodic sync's
 
     assert cloud.openstack("floating", "ip", "show", floating["id"], "-f", "json")["status"] == "ACTIVE"

@@ -16,7 +16,7 @@ from overcast.network.manager import NetworkManager
 from overcast.network.rpcapi import NetworkAgentAPI
 from overcast.service import Service
 from tests.support.cloud import InProcessCloud
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 
 HOST = "compute-notices"
 COMPUTE_CONTEXT = RequestContext(user_id="compute", project_id="service", roles=("admin",), is_admin=True)
@@ -62,7 +62,7 @@ def test_a_rule_made_or_deleted_with_the_cli_is_applied_by_the_agent_at_once(
         "port", "create", "--network", "notice-net", "--host", HOST, "--project", "demo",
         "--security-group", group["id"], "notice-port", "-f", "json", user="overcast-admin",
     )  # fmt: skip
-    NetworkAgentAPI(cloud.cloud.transport, timeout=10).wire_port(COMPUTE_CONTEXT, HOST, port["id"])
+    NetworkAgentAPI(cloud.cloud.transport, timeout=WAIT_SECONDS).wire_port(COMPUTE_CONTEXT, HOST, port["id"])
     assert group["id"] in driver.security_groups
     syncs = driver.syncs
 
@@ -80,7 +80,7 @@ def test_a_rule_made_or_deleted_with_the_cli_is_applied_by_the_agent_at_once(
         "port", "create", "--network", "notice-net", "--host", HOST, "--project", "demo", "other-port",
         "-f", "json", user="overcast-admin",
     )  # fmt: skip
-    NetworkAgentAPI(cloud.cloud.transport, timeout=10).wire_port(COMPUTE_CONTEXT, HOST, other["id"])
+    NetworkAgentAPI(cloud.cloud.transport, timeout=WAIT_SECONDS).wire_port(COMPUTE_CONTEXT, HOST, other["id"])
     cloud.openstack("port", "delete", "notice-port", user="overcast-admin")
     wait_until(
         lambda: address not in {host.ip_address for host in driver.dhcp_servers[port["network_id"]].hosts},

@@ -10,6 +10,7 @@ from openstack import exceptions
 from openstack.connection import Connection
 
 from tests.support.cloud import InProcessCloud
+from tests.support.waiting import WAIT_SECONDS
 
 
 def _v2_url(conn: Connection) -> str:
@@ -29,12 +30,12 @@ def _raw(conn: Connection, method: str, path: str, **kwargs: Any) -> requests.Re
 
 
 def test_version_documents_answer_without_a_token(cloud: InProcessCloud) -> None:
-    root = requests.get(f"{cloud.base_url}/networking/", timeout=10)
+    root = requests.get(f"{cloud.base_url}/networking/", timeout=WAIT_SECONDS)
     assert root.status_code == 200
     (version,) = root.json()["versions"]
     assert version["id"] == "v2.0" and version["status"] == "CURRENT"
     assert version["links"][0]["href"] == f"{cloud.base_url}/networking/v2.0/"
-    resources = requests.get(f"{cloud.base_url}/networking/v2.0/", timeout=10).json()["resources"]
+    resources = requests.get(f"{cloud.base_url}/networking/v2.0/", timeout=WAIT_SECONDS).json()["resources"]
     assert {resource["collection"] for resource in resources} == {
         "networks",
         "subnets",
@@ -46,7 +47,7 @@ def test_version_documents_answer_without_a_token(cloud: InProcessCloud) -> None
         "address-scopes",
         "subnetpools",
     }
-    unauthenticated = requests.get(f"{cloud.base_url}/networking/v2.0/networks", timeout=10)
+    unauthenticated = requests.get(f"{cloud.base_url}/networking/v2.0/networks", timeout=WAIT_SECONDS)
     assert unauthenticated.status_code == 401
     assert _neutron_error(unauthenticated)["type"] == "HTTPUnauthorized"
 

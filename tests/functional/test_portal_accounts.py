@@ -487,7 +487,10 @@ def test_members_invitations_and_profile(
     assert portal(cloud, "GET", "/account", token=token)["account"]["name"] == "Analytical Engines"
     other = {"account": {"name": "Difference Engines", "currency": "EUR", "price_list": "starter-prices"}}
     made = httpx.post(
-        f"{cloud.base_url}/billing/v1/accounts", json=other, headers={"X-Auth-Token": admin_token}
+        f"{cloud.base_url}/billing/v1/accounts",
+        json=other,
+        headers={"X-Auth-Token": admin_token},
+        timeout=WAIT_SECONDS,
     )
     assert made.status_code == 201, made.text
     taken = portal(

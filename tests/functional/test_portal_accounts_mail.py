@@ -20,6 +20,7 @@ from tests.support.api_apps import roomy_login_limits
 from tests.support.cloud import InProcessCloud, project_token
 from tests.support.ports import free_port
 from tests.support.smtp import smtp_inbox
+from tests.support.waiting import WAIT_SECONDS
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, relay_port: int) -> Iterator
         patch.setenv("OVERCAST_MAIL_SMTP_HOST", "127.0.0.1")
         patch.setenv("OVERCAST_MAIL_SMTP_PORT", str(relay_port))
         patch.setenv("OVERCAST_MAIL_SENDER", "portal@cloud.example")
-        patch.setenv("OVERCAST_MAIL_TIMEOUT", "5")
+        patch.setenv("OVERCAST_MAIL_TIMEOUT", str(WAIT_SECONDS))  # the retry sends for real
         with roomy_login_limits():
             running = InProcessCloud(tmp_path_factory.mktemp("portal-mail"))
         service = Service(running.cloud, PortalManager(running.cloud, "portal-1"))
@@ -54,11 +55,18 @@ def test_a_mail_the_relay_refused_is_sent_by_the_retry(cloud: InProcessCloud, re
         }
     }
     assert (
-        httpx.post(f"{cloud.base_url}/billing/v1/price-lists", json=price_list, headers=headers).status_code
+        httpx.post(
+            f"{cloud.base_url}/billing/v1/price-lists", json=price_list, headers=headers, timeout=WAIT_SECONDS
+        ).status_code
         == 201
     )
     plan = {"plan": {"name": "basic", "price_list": "p", "default": True}}
-    assert httpx.post(f"{cloud.base_url}/portal/v1/plans", json=plan, headers=headers).status_code == 201
+    assert (
+        httpx.post(
+            f"{cloud.base_url}/portal/v1/plans", json=plan, headers=headers, timeout=WAIT_SECONDS
+        ).status_code
+        == 201
+    )
 
     body = {"name": "Ada", "email": "ada@example.com", "password": "correct-horse-7"}
     answer = httpx.post(f"{cloud.base_url}/portal/v1/signups", json=body, timeout=60)

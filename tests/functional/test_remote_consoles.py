@@ -26,6 +26,7 @@ from websockets.typing import Subprotocol
 from overcast.api.openstack.compute.microversion import MAX_VERSION, APIVersion
 from overcast.virt.fake import FakeDriver
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.waiting import WAIT_SECONDS
 
 
 class _Shout(socketserver.StreamRequestHandler):
@@ -89,10 +90,10 @@ def server(demo: Connection) -> Any:
 
 
 def _talk(url: str, line: bytes) -> bytes:
-    with websocket_connect(url, subprotocols=[Subprotocol("binary")], open_timeout=5) as websocket:
+    with websocket_connect(url, subprotocols=[Subprotocol("binary")], open_timeout=WAIT_SECONDS) as websocket:
         assert websocket.subprotocol == "binary"
         websocket.send(line)
-        answer = websocket.recv(timeout=5)
+        answer = websocket.recv(timeout=WAIT_SECONDS)
     return answer if isinstance(answer, bytes) else answer.encode()
 
 
@@ -113,7 +114,9 @@ def _post(
     cloud: InProcessCloud, conn: Connection, path: str, body: Any, version: str = "2.1"
 ) -> httpx.Response:
     headers = {"X-Auth-Token": conn.auth_token, "OpenStack-API-Version": f"compute {version}"}
-    return httpx.post(f"{cloud.base_url}/compute/v2.1{path}", json=body, headers=headers)
+    return httpx.post(
+        f"{cloud.base_url}/compute/v2.1{path}", json=body, headers=headers, timeout=WAIT_SECONDS
+    )
 
 
 def _serial_action(cloud: InProcessCloud, conn: Connection, server_id: str, kind: str) -> httpx.Response:

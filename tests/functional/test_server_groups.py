@@ -12,6 +12,7 @@ from openstack.connection import Connection
 from overcast.virt.driver import DriverError
 from overcast.virt.fake import FakeDriver
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.waiting import WAIT_SECONDS
 
 
 def test_server_group_crud_and_soft_policies_refused_at_2_1(cloud: InProcessCloud, demo: Connection) -> None:
@@ -23,12 +24,12 @@ def test_server_group_crud_and_soft_policies_refused_at_2_1(cloud: InProcessClou
     url = f"{cloud.base_url}/compute/v2.1/os-server-groups"
     headers = {"X-Auth-Token": token}
     soft = httpx.post(url, json={"server_group": {"name": "s", "policies": ["soft-anti-affinity"]}},
-                      headers=headers)  # fmt: skip
+                      headers=headers, timeout=WAIT_SECONDS)  # fmt: skip
     assert soft.status_code == 400
-    body = httpx.get(f"{url}/{group.id}", headers=headers).json()["server_group"]
+    body = httpx.get(f"{url}/{group.id}", headers=headers, timeout=WAIT_SECONDS).json()["server_group"]
     assert set(body) == {"id", "name", "policies", "members", "metadata"}
     demo.compute.delete_server_group(group)
-    assert httpx.get(f"{url}/{group.id}", headers=headers).status_code == 404
+    assert httpx.get(f"{url}/{group.id}", headers=headers, timeout=WAIT_SECONDS).status_code == 404
 
 
 def test_anti_affinity_group_members_land_on_different_hosts(demo: Connection) -> None:

@@ -21,7 +21,7 @@ from overcast.volume.drivers.fake import FakeVolumeDriver
 from overcast.volume.manager import VolumeManager
 from overcast.volume.quotas import VolumeQuotaEngine
 from tests.support.cloud import InProcessCloud, project_token
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 from tests.unit.volume.driver_contract import read_at, write_at
 
 VOLUME_HOST = "volume-1"
@@ -163,20 +163,31 @@ def test_bad_input_is_a_clear_4xx(cloud: InProcessCloud, demo: Connection, demo_
     headers = {"X-Auth-Token": token, "OpenStack-API-Version": "volume 3.60"}
     # An in-use volume without force (before 3.66).
     cloud.cloud.db.write(lambda s: states.change_status(s, small.id, {states.AVAILABLE}, states.IN_USE))
-    refused = httpx.post(f"{base}/snapshots", headers=headers, json={"snapshot": {"volume_id": small.id}})
+    refused = httpx.post(
+        f"{base}/snapshots", headers=headers, json={"snapshot": {"volume_id": small.id}}, timeout=WAIT_SECONDS
+    )
     assert refused.status_code == 400 and "in-use" in refused.json()["badRequest"]["message"]
     forced = httpx.post(
-        f"{base}/snapshots", headers=headers, json={"snapshot": {"volume_id": small.id, "force": True}}
+        f"{base}/snapshots",
+        headers=headers,
+        json={"snapshot": {"volume_id": small.id, "force": True}},
+        timeout=WAIT_SECONDS,
     )
     assert forced.status_code == 202 and forced.json()["snapshot"]["status"] == "creating"
     unknown = httpx.post(
-        f"{base}/backups", headers=headers, json={"backup": {"volume_id": small.id, "bogus": 1}}
+        f"{base}/backups",
+        headers=headers,
+        json={"backup": {"volume_id": small.id, "bogus": 1}},
+        timeout=WAIT_SECONDS,
     )
     assert unknown.status_code == 400
-    missing = httpx.get(f"{base}/backups/nope", headers=headers)
+    missing = httpx.get(f"{base}/backups/nope", headers=headers, timeout=WAIT_SECONDS)
     assert missing.status_code == 404 and "itemNotFound" in missing.json()
     no_increment = httpx.post(
-        f"{base}/backups", headers=headers, json={"backup": {"volume_id": big.id, "incremental": "maybe"}}
+        f"{base}/backups",
+        headers=headers,
+        json={"backup": {"volume_id": big.id, "incremental": "maybe"}},
+        timeout=WAIT_SECONDS,
     )
     assert no_increment.status_code == 400
 
@@ -332,9 +343,14 @@ def test_in_use_snapshot_needs_no_force_from_3_66(
     cloud.cloud.db.write(lambda s: states.change_status(s, volume.id, {states.AVAILABLE}, states.IN_USE))
     headers = {"X-Auth-Token": demo_token, "OpenStack-API-Version": "volume 3.66"}
     url = f"{cloud.base_url}/volume/v3/snapshots"
-    made = httpx.post(url, headers=headers, json={"snapshot": {"volume_id": volume.id}})
+    made = httpx.post(url, headers=headers, json={"snapshot": {"volume_id": volume.id}}, timeout=WAIT_SECONDS)
     assert made.status_code == 202, made.text
-    refused = httpx.post(url, headers=headers, json={"snapshot": {"volume_id": volume.id, "force": False}})
+    refused = httpx.post(
+        url,
+        headers=headers,
+        json={"snapshot": {"volume_id": volume.id, "force": False}},
+        timeout=WAIT_SECONDS,
+    )
     assert refused.status_code == 400 and "force" in refused.json()["badRequest"]["message"]
 
 
@@ -393,15 +409,22 @@ def test_snapshot_metadata_routes(cloud: InProcessCloud, demo: Connection, demo_
     snapshot = demo.block_storage.create_snapshot(volume_id=volume.id, metadata={"a": "1"})
     base = f"{cloud.base_url}/volume/v3/snapshots/{snapshot.id}/metadata"
     headers = {"X-Auth-Token": demo_token}
-    assert httpx.post(base, headers=headers, json={"metadata": {"b": "2"}}).json() == {
+    assert httpx.post(base, headers=headers, json={"metadata": {"b": "2"}}, timeout=WAIT_SECONDS).json() == {
         "metadata": {"a": "1", "b": "2"}
     }
-    assert httpx.put(f"{base}/b", headers=headers, json={"meta": {"b": "3"}}).json() == {"meta": {"b": "3"}}
-    assert httpx.get(f"{base}/b", headers=headers).json() == {"meta": {"b": "3"}}
-    assert httpx.delete(f"{base}/a", headers=headers).status_code == 200
-    assert httpx.get(f"{base}/a", headers=headers).status_code == 404
-    assert httpx.put(base, headers=headers, json={"metadata": {"c": "4"}}).json() == {"metadata": {"c": "4"}}
+    assert httpx.put(
+        f"{base}/b", headers=headers, json={"meta": {"b": "3"}}, timeout=WAIT_SECONDS
+    ).json() == {"meta": {"b": "3"}}
+    assert httpx.get(f"{base}/b", headers=headers, timeout=WAIT_SECONDS).json() == {"meta": {"b": "3"}}
+    assert httpx.delete(f"{base}/a", headers=headers, timeout=WAIT_SECONDS).status_code == 200
+    assert httpx.get(f"{base}/a", headers=headers, timeout=WAIT_SECONDS).status_code == 404
+    assert httpx.put(base, headers=headers, json={"metadata": {"c": "4"}}, timeout=WAIT_SECONDS).json() == {
+        "metadata": {"c": "4"}
+    }
     listed = httpx.get(
-        f"{cloud.base_url}/volume/v3/snapshots/detail", headers=headers, params={"metadata": "{'c': '4'}"}
+        f"{cloud.base_url}/volume/v3/snapshots/detail",
+        headers=headers,
+        params={"metadata": "{'c': '4'}"},
+        timeout=WAIT_SECONDS,
     ).json()["snapshots"]
     assert [s["id"] for s in listed] == [snapshot.id]

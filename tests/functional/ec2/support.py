@@ -93,7 +93,7 @@ def moto_server() -> Iterator[str]:
             return False
 
     try:
-        wait_until(up, 30, what="moto's server")
+        wait_until(up, what="moto's server")
         yield url
     finally:
         process.terminate()

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from tests.support.cloud import InProcessCloud
 from tests.support.ec2 import REGION, client_options, ec2_credentials
+from tests.support.waiting import WAIT_SECONDS
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 
@@ -223,10 +224,10 @@ def test_a_reader_may_describe_but_not_launch(cloud: InProcessCloud, http: httpx
         "identity": {"methods": ["password"], "password": {"user": {
             "name": "ec2-reader", "domain": {"id": "default"}, "password": "reader-password"}}},
         "scope": {"project": {"id": demo_project.id}},
-    }}).headers["X-Subject-Token"]  # fmt: skip
+    }}, timeout=WAIT_SECONDS).headers["X-Subject-Token"]  # fmt: skip
     made = httpx.post(
         f"{cloud.base_url}/identity/v3/users/{reader.id}/credentials/OS-EC2",
-        json={"tenant_id": demo_project.id}, headers={"X-Auth-Token": token},
+        json={"tenant_id": demo_project.id}, headers={"X-Auth-Token": token}, timeout=WAIT_SECONDS,
     ).json()  # fmt: skip
     client = _client(cloud, made["credential"]["access"], made["credential"]["secret"])
     assert client.describe_instances()["Reservations"] == []
