@@ -40,6 +40,7 @@ from overcast.virt.fake import FakeDriver
 from overcast.virt.qemu import launch
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 from tests.support.ports import free_port
+from tests.support.waiting import WAIT_SECONDS
 
 _SLOTS = 2
 
@@ -162,8 +163,8 @@ def _console_url(conn: Connection, server: Any) -> str:
 
 def _greeting(url: str) -> str:
     """What the serial port says when the websocket joins it; InvalidStatus if the proxy refuses."""
-    with websocket_connect(url, subprotocols=[Subprotocol("binary")], open_timeout=10) as websocket:
-        answer = websocket.recv(timeout=10)
+    with websocket_connect(url, subprotocols=[Subprotocol("binary")], open_timeout=WAIT_SECONDS) as websocket:
+        answer = websocket.recv(timeout=WAIT_SECONDS)
     return (answer if isinstance(answer, bytes) else answer.encode()).decode().strip()
 
 

@@ -106,7 +106,7 @@ def test_logins_beyond_the_hash_slots_queue_then_the_rest_get_503(cloud: InProce
             wait_for(lambda: gate.waiting == 1, "the first login to queue")
             started = time.monotonic()
             assert_refused(http.post(TOKENS, json=demo), 503)
-            assert time.monotonic() - started < 5  # refused at once, not after waiting for the slot
+            assert time.monotonic() - started < 30  # refused at once, not after the slot's 60 s wait
             assert not queued
         waiter.join(30)
         assert [response.status_code for response in queued] == [201]

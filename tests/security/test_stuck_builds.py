@@ -28,6 +28,7 @@ from overcast.scheduler.manager import SchedulerManager
 from overcast.service import Service
 from overcast.virt.fake import FakeDriver
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.waiting import WAIT_SECONDS
 
 
 class MovableClock:
@@ -98,7 +99,7 @@ def instance(cloud: InProcessCloud, uuid: str) -> Instance:
         return found
 
 
-def wait_for(condition: Callable[[], bool], what: str, seconds: float = 20.0) -> None:
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = WAIT_SECONDS) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
@@ -202,7 +203,7 @@ def test_a_restarted_conductor_fails_the_builds_it_had_taken(
     server = shown(demo, uuid)
     assert server["status"] == "ERROR", server["status"]
     assert "interrupted by a restart of the conductor on conductor-1" in server["fault"]["message"]
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # at the restart, not after the 60 s RPC timeout
 
     # The scheduler's late answer to the dead conductor changes nothing; new builds go through.
     replace_service(cloud, scheduler, SchedulerManager(cloud.cloud, "scheduler-1"))
@@ -228,8 +229,9 @@ def spawning_build(
 def test_a_slow_build_that_shows_progress_is_not_swept(
     make_cloud: Callable[..., tuple[InProcessCloud, MovableClock]],
 ) -> None:
-    # A 2 s stall timeout: the compute host marks progress every 0.4 s.
-    cloud, clock, demo, uuid, gate, _ = spawning_build(make_cloud, build_stall_timeout=2.0)
+    # A 10 s stall timeout: the compute host marks progress every 2 s, and the sweep below runs long before
+    # the latest mark is 10 s old, however loaded the machine.
+    cloud, clock, demo, uuid, gate, _ = spawning_build(make_cloud, build_stall_timeout=10.0)
     try:
         clock.advance(3600)
         beat = clock()
@@ -262,7 +264,7 @@ def test_a_build_queued_behind_slow_spawns_on_its_host_is_not_swept(
 ) -> None:
     gate = SpawnGate()
     driver = FakeDriver(spawn_delay=1.0, sleep=gate)
-    cloud, clock = make_cloud(build_stall_timeout=2.0, drivers={"compute-1": driver})
+    cloud, clock = make_cloud(build_stall_timeout=10.0, drivers={"compute-1": driver})  # marks every 2 s
     demo = cloud.connect("demo")
     demo.compute.create_server(name="queued", image_id=IMAGE_ID, flavor_id=TINY, networks="none",
                                min_count=9, max_count=9)  # fmt: skip
