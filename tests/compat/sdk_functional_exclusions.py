@@ -14,7 +14,6 @@ EXCLUDED: dict[str, str] = {
         "asks for a noVNC console: Overcast's VMs have no display and serve serial consoles only, so "
         "protocol vnc is Nova's 400 'Unavailable console type novnc.' (as on a Nova host without VNC)"
     ),
-    # block storage
     # network
     "network/v2/test_router.py::TestRouter::test_list": (
         "asserts that a member lists routers with ha: false when the cloud lists no l3-ha extension; Neutron "
