@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.integration.network_hosts import Lab
 from tests.support.chromium import CHROMIUM
 from tests.support.rabbitmq import RabbitMQUnavailable, running_rabbitmq
 from tests.support.swift import SwiftCluster, SwiftUnavailable
+from tests.support.waiting import WAIT_SECONDS
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +54,9 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's chromium, launched once per browser-test module."""
+    # An expectation waits WAIT_SECONDS for the page (Playwright's own default is 5 s; CI runs the browser
+    # beside QEMU guests on two cores).
+    expect.set_options(timeout=WAIT_SECONDS * 1000)
     with sync_playwright() as playwright:
         # As root (the test machines) Chromium needs its sandbox off.
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])

@@ -26,7 +26,7 @@ from tests.support import qemu
 from tests.support.chromium import NEEDS_CHROMIUM
 from tests.support.cloud import TINY, InProcessCloud
 from tests.support.guests import WAIT
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -64,7 +64,7 @@ def demo(cloud: InProcessCloud) -> Connection:
 @pytest.fixture(scope="module")
 def page(browser: Browser, cloud: InProcessCloud) -> Iterator[Page]:
     context = browser.new_context(base_url=cloud.base_url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(WAIT_SECONDS * 1000)
     tab = context.new_page()
     yield tab
     context.close()
