@@ -24,6 +24,7 @@ from overcast.network.metadata import METADATA_ADDRESS, MetadataProxy
 from tests.integration.network_hosts import Lab, tools_available
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
 from tests.support.compute_api import settled
+from tests.support.waiting import WAIT_SECONDS
 from tests.unit.network.driver_contract import vxlan_network
 
 pytestmark = pytest.mark.skipif(
@@ -62,12 +63,15 @@ def boot_with_port(
     return str(server.id), port
 
 
-def curl(namespace: str, path: str, source: str | None = None) -> tuple[int, str]:
-    args = ["ip", "netns", "exec", namespace, "curl", "-s", "-m", "10", "-w", "\n%{http_code}"]
+def curl(
+    namespace: str, path: str, source: str | None = None, seconds: float = WAIT_SECONDS
+) -> tuple[int, str]:
+    """The metadata's status and body; status 0 if no answer came within `seconds`."""
+    args = ["ip", "netns", "exec", namespace, "curl", "-s", "-m", f"{seconds:g}", "-w", "\n%{http_code}"]
     if source:
         args += ["--interface", source]
     done = subprocess.run([*args, f"http://{METADATA_ADDRESS}/{path}"], capture_output=True, text=True,
-                          timeout=30, check=False)  # fmt: skip
+                          timeout=seconds + 20, check=False)  # fmt: skip
     body, _, status = done.stdout.rpartition("\n")
     return int(status or 0), body
 
@@ -116,4 +120,4 @@ def test_a_vm_reads_its_own_metadata_and_a_spoofed_source_nothing(
         assert curl(vm_ns, "openstack/latest/user_data")[0] == 404
     finally:
         proxy.stop()
-    assert curl(vm_ns, "openstack/latest/meta_data.json")[0] == 0  # nothing listens any more
+    assert curl(vm_ns, "openstack/latest/meta_data.json", seconds=10)[0] == 0  # nothing listens any more
