@@ -37,7 +37,7 @@ from tests.integration.network_hosts import Lab, tools_available
 from tests.support import qemu
 from tests.support.cloud import TINY, InProcessCloud
 from tests.support.guests import WAIT, wait_status
-from tests.support.waiting import wait_until
+from tests.support.waiting import WAIT_SECONDS, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -54,7 +54,7 @@ USER_DATA = f"""#!/bin/sh
 # Runs once the guest has booted: what the metadata service tells it, on the serial console. (timeout,
 # not wget -T: Debian's busybox wget crashes on -T.)
 say() {{ echo "$*" > /dev/ttyS0; }}
-fetch() {{ timeout 10 wget -q -O - "http://169.254.169.254/openstack/latest/$1"; }}
+fetch() {{ timeout {WAIT_SECONDS:g} wget -q -O - "http://169.254.169.254/openstack/latest/$1"; }}
 mine=$(ifconfig eth0 | sed -n 's/.*inet addr:\\([0-9.]*\\).*/\\1/p')
 via=$(route -n | grep '^169\\.254\\.169\\.254 ' | tr -s ' ' | cut -d ' ' -f 2)
 say "MD-ADDR $mine"
