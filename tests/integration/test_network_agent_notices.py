@@ -50,9 +50,9 @@ while True:
 """
 
 # Holds one connection and echoes a byte through it each time the test writes a line on its stdin.
-HELD_CLIENT = """
+HELD_CLIENT = f"""
 import socket, sys
-conn = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+conn = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout={WAIT_SECONDS:g})
 print("connected", flush=True)
 for line in sys.stdin:
     try:

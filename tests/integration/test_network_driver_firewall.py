@@ -34,9 +34,9 @@ def echo(connection):
 while True:
     threading.Thread(target=echo, args=(server.accept()[0],), daemon=True).start()
 """
-HELD_CLIENT = """
+HELD_CLIENT = f"""
 import socket, sys
-connection = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+connection = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout={WAIT_SECONDS:g})
 print("connected", flush=True)
 for line in sys.stdin:
     connection.sendall(line.encode())

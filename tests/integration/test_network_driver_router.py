@@ -26,6 +26,7 @@ from overcast.network.drivers.model import (
     SecurityGroupRule,
 )
 from tests.integration.network_hosts import VM, Lab, tools_available
+from tests.support.waiting import WAIT_SECONDS
 from tests.unit.network.driver_contract import flat_network, port_on, router_between, vxlan_network
 
 pytestmark = pytest.mark.skipif(
@@ -49,9 +50,9 @@ import socket, sys
 connection = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
 print(connection.recv(100).decode().strip())
 """
-HELD_CLIENT = """
+HELD_CLIENT = f"""
 import socket, sys
-connection = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+connection = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout={WAIT_SECONDS:g})
 print(connection.recv(100).decode().strip(), flush=True)
 for line in sys.stdin:
     connection.sendall(line.encode())
