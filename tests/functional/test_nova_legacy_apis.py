@@ -4,28 +4,13 @@ openstacksdk's raw requests (no client command remains for most of them) and the
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import openstack
-import pytest
 from openstack.connection import Connection
 
-from tests.support.api_apps import roomy_login_limits
 from tests.support.cloud import IMAGE_ID, InProcessCloud
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
-    """The shared cloud, but no network agent runs in it: the unwiring of a port deleted from under a
-    server gives up after 1 s rather than Nova's 60 s (which held the module's teardown for a minute).
-    No server here boots with a network, so nothing waits for a wiring."""
-    with pytest.MonkeyPatch.context() as patch, roomy_login_limits():
-        patch.setenv("OVERCAST_VIF_PLUGGING_TIMEOUT", "1")
-        running = InProcessCloud(tmp_path_factory.mktemp("nova_legacy_apis"))
-    yield running
-    running.stop()
 
 
 def _server_with_port(demo: Connection, name: str, cidr: str) -> tuple[Any, Any, Any]:
