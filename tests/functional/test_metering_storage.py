@@ -16,10 +16,9 @@ from openstack.connection import Connection
 from overcast.metering.manager import MeteringManager
 from overcast.metering.usage import FLOATING_IP, IMAGE_GB, SNAPSHOT_GB, VOLUME_GB, UsageReader
 from overcast.service import Service
-from overcast.volume.drivers.fake import FakeVolumeDriver
-from overcast.volume.manager import VolumeManager
 from tests.support.clock import FakeClock, cloud_clock
 from tests.support.cloud import InProcessCloud, move_clock
+from tests.support.volume_host import add_volume_host
 from tests.support.waiting import wait_until
 
 T0 = datetime.now(UTC).replace(microsecond=0)
@@ -36,14 +35,10 @@ def clock() -> Iterator[FakeClock]:
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory, clock: FakeClock) -> Iterator[InProcessCloud]:
     running = InProcessCloud(tmp_path_factory.mktemp("metering_storage"), clock=clock)
-    driver = FakeVolumeDriver(running.data_dir / "volume-pool")
-    for manager in (
-        VolumeManager(running.cloud, "volume-1", driver=driver, images=running.image_api),
-        MeteringManager(running.cloud, "metering-1"),
-    ):
-        service = Service(running.cloud, manager)
-        service.start()
-        running.services.append(service)
+    add_volume_host(running)
+    metering = Service(running.cloud, MeteringManager(running.cloud, "metering-1"))
+    metering.start()
+    running.services.append(metering)
     yield running
     running.stop()
 

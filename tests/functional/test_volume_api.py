@@ -11,24 +11,16 @@ import pytest
 from openstack.block_storage.v3._proxy import Proxy as BlockStorage
 from openstack.connection import Connection
 
-from overcast.service import Service
-from overcast.volume.drivers.fake import FakeVolumeDriver
-from overcast.volume.manager import VolumeManager
 from tests.support.cloud import InProcessCloud, project_token
+from tests.support.volume_host import VOLUME_HOST, add_volume_host
 from tests.support.waiting import wait_until
-
-VOLUME_HOST = "volume-1"
 
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
     running = InProcessCloud(tmp_path_factory.mktemp("volume_api"))
-    driver = FakeVolumeDriver(running.data_dir / "volume-pool")
-    manager = VolumeManager(running.cloud, VOLUME_HOST, driver=driver, images=running.image_api)
-    service = Service(running.cloud, manager)
-    service.start()
+    add_volume_host(running)
     yield running
-    service.stop()
     running.stop()
 
 

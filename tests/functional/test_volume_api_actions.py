@@ -10,10 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from overcast.service import Service
-from overcast.volume.drivers.fake import FakeVolumeDriver
-from overcast.volume.manager import VolumeManager
 from tests.support.cloud import InProcessCloud, project_token
+from tests.support.volume_host import add_volume_host
 from tests.support.waiting import wait_until
 
 CONNECTOR = {"host": "compute-1", "initiator": "iqn.2010-10.org.overcast:host:compute-1", "ip": "127.0.0.1"}
@@ -22,12 +20,8 @@ CONNECTOR = {"host": "compute-1", "initiator": "iqn.2010-10.org.overcast:host:co
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
     running = InProcessCloud(tmp_path_factory.mktemp("volume_actions"))
-    driver = FakeVolumeDriver(running.data_dir / "volume-pool")
-    manager = VolumeManager(running.cloud, "volume-1", driver=driver, images=running.image_api)
-    service = Service(running.cloud, manager)
-    service.start()
+    add_volume_host(running)
     yield running
-    service.stop()
     running.stop()
 
 

@@ -14,12 +14,10 @@ from openstack.connection import Connection
 from sqlalchemy import select
 
 from overcast.db.models.block_device_mapping import BlockDeviceMapping
-from overcast.service import Service
 from overcast.virt.driver import DriverError
 from overcast.virt.fake import FakeDriver
-from overcast.volume.drivers.fake import FakeVolumeDriver
-from overcast.volume.manager import VolumeManager
 from tests.support.cloud import IMAGE_ID, TINY, InProcessCloud
+from tests.support.volume_host import add_volume_host
 from tests.support.waiting import wait_until
 from tests.unit.volume.driver_contract import read_at, write_at
 
@@ -34,15 +32,7 @@ class VolumeCloud:
         self.computes = {host: FakeDriver() for host in hosts}
         self.compute = self.computes[hosts[0]]
         self.cloud = InProcessCloud(data_dir, drivers=self.computes, volume_driver="fake")
-        self.volume_driver = FakeVolumeDriver(data_dir / "volume-pool")
-        manager = VolumeManager(
-            self.cloud.cloud, "volume-1", driver=self.volume_driver, images=self.cloud.image_api
-        )
-        volume_service = Service(self.cloud.cloud, manager)
-        volume_service.start()
-        # Stopped last (the cloud stops its services in reverse): a server delete still in flight when the
-        # compute hosts stop ends its attachments here, rather than waiting out the RPC timeout.
-        self.cloud.services.insert(0, volume_service)
+        self.volume_driver = add_volume_host(self.cloud)
 
     def mappings(self, server_id: str) -> list[BlockDeviceMapping]:
         with self.cloud.cloud.db.reader() as session:

@@ -12,23 +12,16 @@ import pytest
 from openstack.block_storage.v3._proxy import Proxy as BlockStorage
 from openstack.connection import Connection
 
-from overcast.service import Service
-from overcast.volume.drivers.fake import FakeVolumeDriver
-from overcast.volume.manager import VolumeManager
 from tests.support.cloud import InProcessCloud, project_token
+from tests.support.volume_host import add_volume_host
 from tests.support.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessCloud]:
     running = InProcessCloud(tmp_path_factory.mktemp("volume_groups"))
-    driver = FakeVolumeDriver(running.data_dir / "volume-pool")
-    service = Service(
-        running.cloud, VolumeManager(running.cloud, "volume-1", driver=driver, images=running.image_api)
-    )
-    service.start()
+    add_volume_host(running)
     yield running
-    service.stop()
     running.stop()
 
 
