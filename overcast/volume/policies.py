@@ -478,7 +478,13 @@ RULES = (
         ("PUT", f"{GROUP_TYPE}/group_specs/{{key}}"),
         ("DELETE", f"{GROUP_TYPE}/group_specs/{{key}}"),
     ),
-    documented(GROUP_CREATE, OWNER_MEMBER, "Create a generic volume group (3.13).", ("POST", GROUPS)),
+    documented(
+        GROUP_CREATE,
+        OWNER_MEMBER,
+        "Create a generic volume group (3.13), or one from a group snapshot or another group (3.14).",
+        ("POST", GROUPS),
+        ("POST", f"{GROUPS}/action"),
+    ),
     documented(GROUP_GET, OWNER_READER, "Show a group.", ("GET", GROUP)),
     documented(
         GROUP_GET_ALL, ANYONE, "List the groups one may see.", ("GET", GROUPS), ("GET", f"{GROUPS}/detail")
