@@ -8,7 +8,8 @@ Ids that are not UUIDs name nothing (clients look an id up first, then try it as
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from overcast.db.models.network import (
     Subnet,
     SubnetPool,
 )
+from overcast.errors import OvercastError
 from overcast.network.api.errors import (
     AddressScopeNotFound,
     FloatingIPNotFound,
@@ -41,6 +43,32 @@ def is_uuid(text: str) -> bool:
         return str(uuid.UUID(text)) == text.lower()
     except (ValueError, AttributeError, TypeError):
         return False
+
+
+# The tables `visible_row` finds rows in.
+Row = TypeVar("Row", Network, Subnet, Port, SecurityGroup, Router, FloatingIP, AddressScope, SubnetPool)
+
+
+def visible_row(
+    session: Session,
+    model: type[Row],
+    row_id: str,
+    visible: ColumnElement[bool],
+    not_found: Callable[[], OvercastError],
+    *,
+    lock: bool = False,
+) -> Row:
+    """The row `row_id` names if the `visible` clause lets the caller see it, else `not_found()`; `lock`
+    holds the row until the transaction ends (what serialises the changes that depend on it)."""
+    if not is_uuid(row_id):
+        raise not_found()
+    query = select(model).where(model.id == row_id.lower(), visible)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = session.scalars(query).first()
+    if row is None:
+        raise not_found()
+    return row
 
 
 def network_visible(ctxt: RequestContext) -> ColumnElement[bool]:
@@ -73,37 +101,23 @@ def port_visible(ctxt: RequestContext) -> ColumnElement[bool]:
 
 
 def get_network(session: Session, ctxt: RequestContext, network_id: str, *, lock: bool = False) -> Network:
-    """The network if `ctxt` may see it; `lock` holds its row until the transaction ends, which is what
-    serialises subnet and port changes on one network (SQLite's writer lock does it anyway)."""
-    if not is_uuid(network_id):
-        raise NetworkNotFound(f"Network {network_id} could not be found.")
-    query = select(Network).where(Network.id == network_id.lower(), network_visible(ctxt))
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    network = session.scalars(query).first()
-    if network is None:
-        raise NetworkNotFound(f"Network {network_id} could not be found.")
-    return network
+    """The network if `ctxt` may see it; `lock` serialises subnet and port changes on one network
+    (SQLite's writer lock does it anyway)."""
+
+    def not_found() -> NetworkNotFound:
+        return NetworkNotFound(f"Network {network_id} could not be found.")
+
+    return visible_row(session, Network, network_id, network_visible(ctxt), not_found, lock=lock)
 
 
 def get_subnet(session: Session, ctxt: RequestContext, subnet_id: str) -> Subnet:
-    if not is_uuid(subnet_id):
-        raise SubnetNotFound(f"Subnet {subnet_id} could not be found.")
-    subnet = session.scalars(
-        select(Subnet).where(Subnet.id == subnet_id.lower(), subnet_visible(ctxt))
-    ).first()
-    if subnet is None:
-        raise SubnetNotFound(f"Subnet {subnet_id} could not be found.")
-    return subnet
+    return visible_row(
+        session, Subnet, subnet_id, subnet_visible(ctxt), lambda: subnet_not_found(subnet_id)
+    )
 
 
 def get_port(session: Session, ctxt: RequestContext, port_id: str) -> Port:
-    if not is_uuid(port_id):
-        raise PortNotFound(f"Port {port_id} could not be found.")
-    port = session.scalars(select(Port).where(Port.id == port_id.lower(), port_visible(ctxt))).first()
-    if port is None:
-        raise PortNotFound(f"Port {port_id} could not be found.")
-    return port
+    return visible_row(session, Port, port_id, port_visible(ctxt), lambda: port_not_found(port_id))
 
 
 def lock_network(session: Session, network_id: str) -> Network:
@@ -127,15 +141,10 @@ def get_security_group(
     session: Session, ctxt: RequestContext, group_id: str, *, lock: bool = False
 ) -> SecurityGroup:
     """The group if `ctxt` may see it; `lock` serialises changes to its rules."""
-    if not is_uuid(group_id):
-        raise security_group_not_found(group_id)
-    query = select(SecurityGroup).where(SecurityGroup.id == group_id.lower(), security_group_visible(ctxt))
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    group = session.scalars(query).first()
-    if group is None:
-        raise security_group_not_found(group_id)
-    return group
+    return visible_row(
+        session, SecurityGroup, group_id, security_group_visible(ctxt),
+        lambda: security_group_not_found(group_id), lock=lock,
+    )  # fmt: skip
 
 
 def owned(model: type[Router] | type[FloatingIP], ctxt: RequestContext) -> ColumnElement[bool]:
@@ -146,29 +155,19 @@ def owned(model: type[Router] | type[FloatingIP], ctxt: RequestContext) -> Colum
 
 
 def get_router(session: Session, ctxt: RequestContext, router_id: str, *, lock: bool = False) -> Router:
-    if not is_uuid(router_id):
-        raise RouterNotFound(f"Router {router_id} could not be found")
-    query = select(Router).where(Router.id == router_id.lower(), owned(Router, ctxt))
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    router = session.scalars(query).first()
-    if router is None:
-        raise RouterNotFound(f"Router {router_id} could not be found")
-    return router
+    def not_found() -> RouterNotFound:
+        return RouterNotFound(f"Router {router_id} could not be found")
+
+    return visible_row(session, Router, router_id, owned(Router, ctxt), not_found, lock=lock)
 
 
 def get_floating_ip(
     session: Session, ctxt: RequestContext, floating_ip_id: str, *, lock: bool = False
 ) -> FloatingIP:
-    if not is_uuid(floating_ip_id):
-        raise FloatingIPNotFound(f"Floating IP {floating_ip_id} could not be found")
-    query = select(FloatingIP).where(FloatingIP.id == floating_ip_id.lower(), owned(FloatingIP, ctxt))
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    found = session.scalars(query).first()
-    if found is None:
-        raise FloatingIPNotFound(f"Floating IP {floating_ip_id} could not be found")
-    return found
+    def not_found() -> FloatingIPNotFound:
+        return FloatingIPNotFound(f"Floating IP {floating_ip_id} could not be found")
+
+    return visible_row(session, FloatingIP, floating_ip_id, owned(FloatingIP, ctxt), not_found, lock=lock)
 
 
 def subnet_not_found(subnet_id: str) -> SubnetNotFound:
@@ -179,45 +178,34 @@ def port_not_found(port_id: str) -> PortNotFound:
     return PortNotFound(f"Port {port_id} could not be found.")
 
 
-def address_scope_visible(ctxt: RequestContext) -> ColumnElement[bool]:
+def shared_or_owned(
+    model: type[AddressScope] | type[SubnetPool], ctxt: RequestContext
+) -> ColumnElement[bool]:
+    """Address scopes and subnet pools are their project's, and a shared one everyone's."""
     if ctxt.is_admin:
         return true()
     if ctxt.project_id is None:
-        return AddressScope.shared.is_(True)
-    return or_(AddressScope.project_id == ctxt.project_id, AddressScope.shared)
+        return model.shared.is_(True)
+    return or_(model.project_id == ctxt.project_id, model.shared)
 
 
 def get_address_scope(
     session: Session, ctxt: RequestContext, scope_id: str, *, lock: bool = False
 ) -> AddressScope:
-    """The scope if `ctxt` may see it (its own, shared ones); `lock` serialises its pools' prefix checks."""
-    if not is_uuid(scope_id):
-        raise AddressScopeNotFound(f"Address scope {scope_id} could not be found.")
-    query = select(AddressScope).where(AddressScope.id == scope_id.lower(), address_scope_visible(ctxt))
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    scope = session.scalars(query).first()
-    if scope is None:
-        raise AddressScopeNotFound(f"Address scope {scope_id} could not be found.")
-    return scope
+    """The scope if `ctxt` may see it; `lock` serialises its pools' prefix checks."""
 
+    def not_found() -> AddressScopeNotFound:
+        return AddressScopeNotFound(f"Address scope {scope_id} could not be found.")
 
-def subnetpool_visible(ctxt: RequestContext) -> ColumnElement[bool]:
-    if ctxt.is_admin:
-        return true()
-    if ctxt.project_id is None:
-        return SubnetPool.shared.is_(True)
-    return or_(SubnetPool.project_id == ctxt.project_id, SubnetPool.shared)
+    visible = shared_or_owned(AddressScope, ctxt)
+    return visible_row(session, AddressScope, scope_id, visible, not_found, lock=lock)
 
 
 def get_subnetpool(session: Session, ctxt: RequestContext, pool_id: str, *, lock: bool = False) -> SubnetPool:
-    """The pool if `ctxt` may see it (its own, shared ones); `lock` serialises allocations from it."""
-    if not is_uuid(pool_id):
-        raise SubnetPoolNotFound(f"Subnet pool {pool_id} could not be found.")
-    query = select(SubnetPool).where(SubnetPool.id == pool_id.lower(), subnetpool_visible(ctxt))
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    pool = session.scalars(query).first()
-    if pool is None:
-        raise SubnetPoolNotFound(f"Subnet pool {pool_id} could not be found.")
-    return pool
+    """The pool if `ctxt` may see it; `lock` serialises allocations from it."""
+
+    def not_found() -> SubnetPoolNotFound:
+        return SubnetPoolNotFound(f"Subnet pool {pool_id} could not be found.")
+
+    visible = shared_or_owned(SubnetPool, ctxt)
+    return visible_row(session, SubnetPool, pool_id, visible, not_found, lock=lock)

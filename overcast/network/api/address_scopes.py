@@ -81,7 +81,7 @@ class AddressScopes:
         enforce(ctxt, policies.GET_ADDRESS_SCOPE, ctxt.project_id)
         with self.db.reader() as session:
             stmt = queries.filtered(
-                select(AddressScope).where(access.address_scope_visible(ctxt)),
+                select(AddressScope).where(access.shared_or_owned(AddressScope, ctxt)),
                 AddressScope,
                 ATTRIBUTES,
                 query.filters,

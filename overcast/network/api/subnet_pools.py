@@ -194,7 +194,7 @@ class SubnetPools:
         enforce(ctxt, policies.GET_SUBNETPOOL, ctxt.project_id)
         with self.db.reader() as session:
             stmt = queries.filtered(
-                select(SubnetPool).where(access.subnetpool_visible(ctxt)),
+                select(SubnetPool).where(access.shared_or_owned(SubnetPool, ctxt)),
                 SubnetPool,
                 ATTRIBUTES,
                 query.filters,
@@ -332,7 +332,9 @@ class SubnetPools:
         """use_default_subnetpool: the pool of the IP version an admin made the default."""
         pool_id = session.scalar(
             select(SubnetPool.id).where(
-                SubnetPool.is_default, SubnetPool.ip_version == ip_version, access.subnetpool_visible(ctxt)
+                SubnetPool.is_default,
+                SubnetPool.ip_version == ip_version,
+                access.shared_or_owned(SubnetPool, ctxt),
             )
         )
         if pool_id is None:
