@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from overcast.db.base import utcnow
-from overcast.db.models.volume import GroupSnapshot, Snapshot, Volume, VolumeGroup
+from overcast.db.models.volume import GroupSnapshot, Snapshot, Volume, VolumeGroup, VolumeGroupType
 from overcast.quota import QuotaEngine
 from overcast.volume import states
 
@@ -61,6 +61,18 @@ def _swap(session: Session, model: Any, row_id: str, expected: Collection[str], 
 def change_group_status(session: Session, group_id: str, expected: Collection[str], new: str) -> bool:
     """Set the group's status to `new` only if it is still one of `expected`."""
     return _swap(session, VolumeGroup, group_id, expected, new)
+
+
+def hold_available(session: Session, group_id: str) -> bool:
+    """Whether the group is available, holding it so (a compare-and-swap onto itself) until the caller's
+    transaction ends: what joins it, snapshots it or updates it cannot race a delete."""
+    return change_group_status(session, group_id, {GROUP_AVAILABLE}, GROUP_AVAILABLE)
+
+
+def volume_type_ids(session: Session, group_id: str) -> set[str]:
+    """The volume types the group was made for: its volumes are of these."""
+    query = select(VolumeGroupType.volume_type_id).where(VolumeGroupType.group_id == group_id)
+    return set(session.scalars(query))
 
 
 def change_group_snapshot_status(

@@ -81,11 +81,7 @@ class GroupSnapshots:
         def write(session: Session) -> tuple[Record, list[tuple[str, str]]]:
             group = access.get_group(session, ctxt, group_id)
             policy.enforce(ctxt, policies.GROUP_SNAPSHOT_CREATE, {"project_id": group.project_id})
-            available = {group_records.GROUP_AVAILABLE}
-            # Held available (a compare-and-swap onto itself) until the snapshots are written.
-            if not group_records.change_group_status(
-                session, group.id, available, group_records.GROUP_AVAILABLE
-            ):
+            if not group_records.hold_available(session, group.id):
                 raise BadRequest(
                     f"Invalid group: Group status must be available, but current status is: {group.status}."
                 )

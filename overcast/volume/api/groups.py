@@ -196,10 +196,7 @@ class Groups:
             self._count_group(session, group)
             session.add(group)
             session.flush()
-            type_ids = select(VolumeGroupType.volume_type_id).where(
-                VolumeGroupType.group_id == source_group.id
-            )
-            for type_id in session.scalars(type_ids).all():
+            for type_id in group_records.volume_type_ids(session, source_group.id):
                 session.add(VolumeGroupType(group_id=group.id, volume_type_id=type_id))
             casts: list[tuple[str, str, dict[str, Any]]] = []
             for request in requests:
@@ -284,11 +281,7 @@ class Groups:
         def write(session: Session) -> None:
             group = access.get_group(session, ctxt, group_id)
             policy.enforce(ctxt, policies.GROUP_UPDATE, {"project_id": group.project_id})
-            # Held available (a compare-and-swap onto itself) for the rest of the transaction.
-            available = {group_records.GROUP_AVAILABLE}
-            if not group_records.change_group_status(
-                session, group.id, available, group_records.GROUP_AVAILABLE
-            ):
+            if not group_records.hold_available(session, group.id):
                 raise invalid_group(f"Group status must be available, but current status is: {group.status}.")
             if adding or removing:
                 self._join(session, ctxt, group, adding)
@@ -303,11 +296,7 @@ class Groups:
 
     @staticmethod
     def _join(session: Session, ctxt: RequestContext, group: VolumeGroup, volume_ids: list[str]) -> None:
-        allowed = set(
-            session.scalars(
-                select(VolumeGroupType.volume_type_id).where(VolumeGroupType.group_id == group.id)
-            )
-        )
+        allowed = group_records.volume_type_ids(session, group.id)
         for volume_id in volume_ids:
             volume = session.get(Volume, volume_id)
             if volume is None or volume.project_id != group.project_id:

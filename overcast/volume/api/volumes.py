@@ -25,7 +25,6 @@ from overcast.db.models.volume import (
     Snapshot,
     Volume,
     VolumeAttachment,
-    VolumeGroupType,
     VolumeMetadata,
     VolumeType,
     VolumeTypeExtraSpec,
@@ -140,15 +139,12 @@ class VolumeSettings:
 def _joinable_group(session: Session, ctxt: RequestContext, group_id: str, volume_type: VolumeType) -> str:
     """The group a new volume joins: the caller's, available, and made for the volume's type."""
     group = access.get_group(session, ctxt, group_id)
-    # A compare-and-swap onto the same status holds the group available until this volume is in it.
-    available = {group_records.GROUP_AVAILABLE}
-    if not group_records.change_group_status(session, group.id, available, group_records.GROUP_AVAILABLE):
+    if not group_records.hold_available(session, group.id):
         raise BadRequest(
             f"Invalid input received: Group {group_id} status must be available, but current status is: "
             f"{group.status}."
         )
-    allowed = select(VolumeGroupType.volume_type_id).where(VolumeGroupType.group_id == group.id)
-    if volume_type.id not in set(session.scalars(allowed)):
+    if volume_type.id not in group_records.volume_type_ids(session, group.id):
         raise BadRequest(
             f"Invalid input received: Invalid volume_type provided: {volume_type.id} (requested type must be "
             "supported by this group)."
